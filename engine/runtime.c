@@ -1,0 +1,54 @@
+// Library lifetime and threads: one setting drives OpenMP, OpenBLAS and
+// GraphBLAS, so that no library oversubscribes the cores of another.
+#include "status.h"
+
+#include <GraphBLAS.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+void openblas_set_num_threads(int num_threads);
+
+static int fm_threads = 0;
+
+int fm_init(char *msg)
+{
+    int info = GrB_init(GrB_NONBLOCKING);
+    // A second fm_init in the same process finds GraphBLAS already started.
+    if (info != GrB_SUCCESS && info != GrB_INVALID_VALUE)
+        return fm_grb_status(info, "GrB_init", msg);
+    // OMP_NUM_THREADS, when set, is the default; otherwise all cores.
+    fm_set_threads(getenv("OMP_NUM_THREADS") ? omp_get_max_threads() : 0);
+    return FM_OK;
+}
+
+void fm_finalize(void) { GrB_finalize(); }
+
+void fm_set_threads(int n)
+{
+    if (n <= 0) n = omp_get_num_procs();
+    fm_threads = n;
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+    GxB_set(GxB_NTHREADS, n);
+}
+
+int fm_get_threads(void) { return fm_threads > 0 ? fm_threads : omp_get_max_threads(); }
+
+const char *fm_kind_name(fm_kind kind)
+{
+    switch (kind) {
+    case FM_KIND_DENSE: return "dense";
+    case FM_KIND_SPARSE: return "sparse";
+    case FM_KIND_INCOMPLETE: return "incomplete";
+    default: return "auto";
+    }
+}
+
+int fm_kind_parse(fm_kind *kind, const char *name, char *msg)
+{
+    static const fm_kind kinds[] = { FM_KIND_AUTO, FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(name, fm_kind_name(kinds[i])) == 0) { *kind = kinds[i]; return FM_OK; }
+    return fm_fail(FM_ERR_INVALID, msg, "unknown kind '%s': expected dense, sparse, incomplete or auto", name);
+}

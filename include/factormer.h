@@ -1,0 +1,203 @@
+// factormer: nonnegative matrix factorization on the König digraph of a matrix.
+//
+// The public API, the only header a user includes. Every function returns an
+// int status (FM_OK, or a negative FM_ERR_*) and takes `char *msg` last: a
+// buffer of FM_MSG_LEN bytes that receives a sentence on failure. Output
+// handles are NULL on entry and set only on success.
+//
+// Equations cite ../shared/design/factormer-math.md by section (§).
+#ifndef FACTORMER_H
+#define FACTORMER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FM_MSG_LEN 512
+
+enum {
+    FM_OK = 0,
+    FM_ERR_INVALID = -1,   // a bad argument
+    FM_ERR_IO = -2,        // a file that cannot be opened, read or written
+    FM_ERR_PARSE = -3,     // a file whose content is not what was expected
+    FM_ERR_MEMORY = -4,
+    FM_ERR_GRAPHBLAS = -5,
+    FM_ERR_NUMERIC = -6,   // NaN, Inf or a failed factorization
+};
+
+// §1: what the unstored entries of X mean.
+typedef enum {
+    FM_KIND_AUTO = 0,      // dense for `array` files, sparse for `coordinate`
+    FM_KIND_DENSE,         // every entry stored, Ω is everything
+    FM_KIND_SPARSE,        // unstored entries are true zeros, Ω is everything
+    FM_KIND_INCOMPLETE,    // unstored entries are unknown, Ω is the stored set
+} fm_kind;
+
+const char *fm_kind_name(fm_kind kind);
+int fm_kind_parse(fm_kind *kind, const char *name, char *msg);
+
+// Library lifetime: GraphBLAS is started once, in non-blocking mode.
+int fm_init(char *msg);
+void fm_finalize(void);
+
+// Threads for OpenMP, OpenBLAS and GraphBLAS alike; n <= 0 means all cores.
+void fm_set_threads(int n);
+int fm_get_threads(void);
+
+//------------------------------------------------------------------------------
+// Dense row-major float matrices: node features, factors (engine/dense)
+//------------------------------------------------------------------------------
+
+typedef struct fm_dense {
+    int64_t rows, cols;
+    float *data;           // rows * cols, row-major
+} fm_dense;
+
+int fm_dense_new(fm_dense **out, int64_t rows, int64_t cols, char *msg);
+int fm_dense_copy(fm_dense **out, const fm_dense *src, char *msg);
+void fm_dense_free(fm_dense **m);
+
+//------------------------------------------------------------------------------
+// Entries as read from a file or generated: triplets (io/mtx, engine/graph)
+//------------------------------------------------------------------------------
+
+typedef struct fm_triplets {
+    int64_t rows, cols;
+    int64_t count;         // entries held
+    int64_t *row, *col;    // 0-based; both NULL when `array` is true
+    float *val;            // count values; row-major rows*cols when `array`
+    bool array;            // the file was `array` (dense) format
+} fm_triplets;
+
+void fm_triplets_free(fm_triplets **t);
+
+// Matrix Market (io/mtx). Reads `coordinate` and `array`; `real`, `integer`,
+// `pattern`; `general` and `symmetric`; gzip input. Values must be finite and
+// nonnegative. Duplicate coordinates are summed, unless `duplicates_are_errors`
+// (the incomplete kind), in which case the second one is reported by line.
+int fm_mtx_read(fm_triplets **out, const char *path, bool duplicates_are_errors,
+                char *msg);
+// Writes `array real general`, to a temporary name renamed on success.
+int fm_mtx_write_dense(const char *path, const fm_dense *m, const char *comment,
+                       char *msg);
+// Writes `coordinate real general` (1-based), to a temporary name then renamed.
+int fm_mtx_write_triplets(const char *path, const fm_triplets *t,
+                          const char *comment, char *msg);
+// Reads an `array` file into a dense matrix (factors written by the CLI).
+int fm_mtx_read_dense(fm_dense **out, const char *path, char *msg);
+
+//------------------------------------------------------------------------------
+// The König digraph of X (engine/graph, §2)
+//------------------------------------------------------------------------------
+
+typedef struct fm_graph fm_graph;
+
+// Build from triplets (duplicates summed unless the kind is incomplete, where
+// they are an error), from CSR arrays, or from a dense row-major array. For
+// the sparse kind, explicit zeros are dropped; for the dense kind the graph
+// is complete; for the incomplete kind explicit zeros are observations.
+int fm_graph_from_triplets(fm_graph **out, const fm_triplets *t, fm_kind kind,
+                           char *msg);
+int fm_graph_from_csr(fm_graph **out, int64_t rows, int64_t cols,
+                      const int64_t *ptr, const int64_t *idx, const float *val,
+                      fm_kind kind, char *msg);
+int fm_graph_from_dense(fm_graph **out, int64_t rows, int64_t cols,
+                        const float *values, fm_kind kind, char *msg);
+// Reads a Matrix Market file; FM_KIND_AUTO picks dense or sparse by format.
+int fm_graph_from_mtx(fm_graph **out, const char *path, fm_kind kind, char *msg);
+void fm_graph_free(fm_graph **g);
+
+typedef struct fm_graph_stats {
+    fm_kind kind;
+    int64_t rows, cols;
+    int64_t entries;       // stored edges: |Ω| for incomplete, nonzeros for sparse
+    double sum, sumsq;     // Σ x and Σ x² over stored entries
+    float min, max;        // over stored entries
+} fm_graph_stats;
+
+void fm_graph_stats_get(const fm_graph *g, fm_graph_stats *stats);
+// |Ω|: rows*cols for dense and sparse, the stored entries for incomplete.
+double fm_graph_omega(const fm_graph *g);
+// Mean of X over Ω (§5 normalization, nndsvda fill).
+double fm_graph_mean(const fm_graph *g);
+
+//------------------------------------------------------------------------------
+// AO-ADMM nonnegative matrix factorization (models/solver, §3)
+//------------------------------------------------------------------------------
+
+typedef enum {
+    FM_INIT_RANDOM = 0,
+    FM_INIT_NNDSVD,
+    FM_INIT_NNDSVDA,
+    FM_INIT_NNDSVDAR,
+} fm_init_method;
+
+const char *fm_init_name(fm_init_method method);
+int fm_init_parse(fm_init_method *method, const char *name, char *msg);
+
+typedef struct fm_penalty {
+    float l1;              // λ1 Σ entries (sparsity)
+    float l2;              // λ2/2 ‖·‖² (ridge)
+} fm_penalty;
+
+// One line of the convergence trace.
+typedef struct fm_solver_iterate {
+    int iteration;
+    double seconds;        // since the start of the run, initialization included
+    double rmse;           // over Ω, §1
+    double objective;      // f(W,H) plus penalties
+    double holdout_rmse;   // NaN without a holdout
+} fm_solver_iterate;
+
+typedef struct fm_solver_options {
+    int rank;
+    fm_init_method init;
+    int iters;             // outer iterations (one H-update then one W-update)
+    int inner;             // ADMM steps per factor update (§3, default 1)
+    double tol;            // stop when |Δf|/f falls below; 0 disables
+    double time_limit;     // seconds; 0 disables
+    fm_penalty penalty_w, penalty_h;
+    uint64_t seed;
+    // Called after every iteration (and once at iteration 0); a nonzero
+    // return stops the run early. May be NULL.
+    int (*progress)(const fm_solver_iterate *it, void *user);
+    void *user;
+} fm_solver_options;
+
+void fm_solver_options_default(fm_solver_options *opts);
+
+typedef struct fm_solver_result {
+    fm_dense *W;           // rows × rank
+    fm_dense *H;           // rank × cols (written as such)
+    fm_solver_iterate *trace;
+    int trace_len;         // iterations recorded, iteration 0 included
+    const char *stop_reason;   // "iterations", "tolerance", "time limit", "callback"
+    double init_seconds;
+} fm_solver_result;
+
+// Factorize the graph. `holdout` (may be NULL) holds the entries kept out of
+// the fit, as triplets; their RMSE is reported per iteration.
+int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
+                  const fm_solver_options *opts, char *msg);
+void fm_solver_result_free(fm_solver_result **r);
+
+// Split the stored entries of an incomplete matrix: a seeded `fraction` of
+// them goes to `holdout`, the rest to `kept`. The draw depends on the seed and
+// each entry's coordinates only.
+int fm_holdout_split(fm_triplets **kept, fm_triplets **holdout,
+                     const fm_triplets *t, double fraction, uint64_t seed,
+                     char *msg);
+
+// RMSE of W·H against the graph over Ω (§1), computed exactly in double.
+int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H,
+            char *msg);
+// RMSE of W·H over a list of entries.
+double fm_rmse_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *H);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,90 @@
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rng.h"
+
+const char *fm_test_tmpdir(void)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "/tmp/fm_test_XXXXXX");
+    cr_assert_not_null(mkdtemp(path), "mkdtemp failed");
+    return path;
+}
+
+const char *fm_test_path(const char *dir, const char *name)
+{
+    static char slots[8][512];
+    static int next = 0;
+    char *p = slots[next++ % 8];
+    snprintf(p, 512, "%s/%s", dir, name);
+    return p;
+}
+
+void fm_test_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+bool fm_test_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int fm_test_count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) count++;
+    closedir(d);
+    return count;
+}
+
+void fm_test_setup(void)
+{
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_init(msg), FM_OK, "%s", msg);
+}
+
+float *fm_test_planted(int64_t rows, int64_t cols, int rank, uint64_t seed)
+{
+    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
+    double lambda = sqrt((double)rank);   // E[w·h] = rank / λ² = 1 (§7)
+    double *W = malloc(sizeof(double) * rows * rank);
+    double *H = malloc(sizeof(double) * rank * cols);
+    float *X = malloc(sizeof(float) * rows * cols);
+    cr_assert(W && H && X);
+    for (int64_t e = 0; e < rows * rank; e++) W[e] = fm_rng_exponential(rng, e, lambda);
+    for (int64_t e = 0; e < rank * cols; e++) H[e] = fm_rng_exponential(rng, rows * rank + e, lambda);
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) {
+            double x = 0;
+            for (int r = 0; r < rank; r++) x += W[i * rank + r] * H[r * cols + j];
+            X[i * cols + j] = (float)x;
+        }
+    free(W);
+    free(H);
+    return X;
+}
+
+float *fm_test_uniform(int64_t count, uint64_t seed)
+{
+    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
+    float *v = malloc(sizeof(float) * (count > 0 ? count : 1));
+    cr_assert_not_null(v);
+    for (int64_t e = 0; e < count; e++) v[e] = (float)fm_rng_uniform(rng, e);
+    return v;
+}

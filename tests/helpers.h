@@ -1,0 +1,31 @@
+// Shared test fixtures: scratch directories, files with given text, and
+// planted nonnegative problems.
+#ifndef FM_TEST_HELPERS_H
+#define FM_TEST_HELPERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "factormer.h"
+
+// A fresh empty directory under /tmp; the returned path is static storage
+// valid until the next call.
+const char *fm_test_tmpdir(void);
+// dir/name, in static storage rotated over 8 slots.
+const char *fm_test_path(const char *dir, const char *name);
+// Write text to a file (the test fails on error).
+void fm_test_write(const char *path, const char *text);
+bool fm_test_exists(const char *path);
+// Number of entries in a directory, "." and ".." excluded.
+int fm_test_count_files(const char *dir);
+
+// Start the library once per test binary (Criterion init hook).
+void fm_test_setup(void);
+
+// Planted X = W·H: W (rows×rank) and H (rank×cols) with i.i.d. Exponential
+// entries scaled so that E[x] = 1. Returned as a row-major rows×cols array.
+float *fm_test_planted(int64_t rows, int64_t cols, int rank, uint64_t seed);
+// Uniform random values in [0, 1).
+float *fm_test_uniform(int64_t count, uint64_t seed);
+
+#endif
