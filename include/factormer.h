@@ -197,6 +197,27 @@ int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H,
 // RMSE of W·H over a list of entries.
 double fm_rmse_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *H);
 
+//------------------------------------------------------------------------------
+// Synthetic data (models/synthetic, §7 eq. 18)
+//------------------------------------------------------------------------------
+
+// X = W H + N: W and H with i.i.d. Exponential(sqrt(rank)) entries, so that
+// the entries of W H have mean 1; N i.i.d. normal with standard deviation
+// `noise`, clipped at zero. With density 1 the result is an `array` (dense);
+// below 1, a seeded `density` share of the entries is kept as coordinates.
+int fm_synthetic_planted(fm_triplets **out, int64_t rows, int64_t cols, int rank, double noise,
+                         double density, uint64_t seed, char *msg);
+
+//------------------------------------------------------------------------------
+// Reports (io/report): outputs go to a temporary name renamed on success
+//------------------------------------------------------------------------------
+
+// iteration,seconds,rmse,holdout_rmse,objective
+int fm_trace_write_csv(const char *path, const fm_solver_result *r, char *msg);
+// A JSON object with the given keys and preformatted JSON values.
+int fm_json_write(const char *path, const char *const *keys, const char *const *values, int count,
+                  char *msg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,17 @@
+// Argument parsing shared by the subcommands: numbers are checked whole.
+#ifndef FM_CLI_ARGS_H
+#define FM_CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+// Each returns false after printing "factormer: OPTION expects ..." to stderr.
+bool fm_arg_int(const char *option, const char *text, long min, long max, long *value);
+bool fm_arg_double(const char *option, const char *text, double min, double max, double *value);
+// argv[*i] is an option that takes a value: advance to it, or complain.
+const char *fm_arg_value(int argc, char **argv, int *i);
+
+int fm_cmd_factorize(int argc, char **argv);
+int fm_cmd_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,262 @@
+// factormer factorize: read (or plant) a matrix, run AO-ADMM, write the
+// factors, the trace and a summary.
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "factormer.h"
+
+static const char help[] =
+    "usage: factormer factorize [DATA.mtx[.gz]] [options]\n"
+    "\n"
+    "Factorizes a nonnegative matrix X ~ W H (W: rows x rank, H: rank x cols) by\n"
+    "alternating ADMM. Without DATA, factorizes a planted 1000 x 500 matrix of rank 10.\n"
+    "\n"
+    "  --rank K            rank of the factorization (default 10)\n"
+    "  --kind KIND         dense, sparse (unstored entries are zeros) or incomplete\n"
+    "                      (unstored entries are unknown); default: dense for array\n"
+    "                      files, sparse for coordinate files\n"
+    "  --init METHOD       random, nndsvd (default), nndsvda, nndsvdar\n"
+    "  --iters N           outer iterations (default 100)\n"
+    "  --inner N           ADMM steps per factor update (default 1)\n"
+    "  --tol T             stop when the objective changes by less than T relative\n"
+    "                      (default 1e-6; 0 disables)\n"
+    "  --time-limit S      stop after S seconds (default: none)\n"
+    "  --l1 A[,B]          L1 (sparsity) penalty on W and H (A on W, B on H if given)\n"
+    "  --l2 A[,B]          L2 (ridge) penalty on W and H\n"
+    "  --holdout F         incomplete kind: keep a seeded fraction F of the observed\n"
+    "                      entries out of the fit and report their RMSE\n"
+    "  --threads N         threads for OpenMP, OpenBLAS and GraphBLAS (default: all)\n"
+    "  --seed S            seed of the initialization and the holdout (default 42)\n"
+    "  --out PREFIX        write PREFIX.W.mtx, PREFIX.H.mtx, PREFIX.trace.csv and\n"
+    "                      PREFIX.summary.json (default: the data file's name)\n"
+    "  --quiet             no progress, no summary on the terminal\n";
+
+typedef struct progress {
+    bool quiet, tty, holdout;
+    int iters;
+} progress;
+
+static int show_progress(const fm_solver_iterate *it, void *user)
+{
+    progress *p = user;
+    if (p->quiet) return 0;
+    char holdout[48] = "";
+    if (p->holdout) snprintf(holdout, sizeof holdout, "  holdout rmse %.6g", it->holdout_rmse);
+    if (p->tty) {
+        fprintf(stderr, "\r  iteration %4d/%d  rmse %.6g%s  %.2f s   ", it->iteration, p->iters, it->rmse,
+                holdout, it->seconds);
+    } else if (it->iteration <= 10 || it->iteration % 10 == 0) {
+        fprintf(stderr, "  iteration %4d  rmse %.6g%s  %.3f s\n", it->iteration, it->rmse, holdout, it->seconds);
+    }
+    fflush(stderr);
+    return 0;
+}
+
+// "A" or "A,B": the penalties on W and on H.
+static bool parse_penalty(const char *option, const char *text, float *on_w, float *on_h)
+{
+    char first[64];
+    const char *comma = strchr(text, ',');
+    size_t len = comma ? (size_t)(comma - text) : strlen(text);
+    if (len >= sizeof first) len = sizeof first - 1;
+    memcpy(first, text, len);
+    first[len] = 0;
+    double a, b;
+    if (!fm_arg_double(option, first, 0, 1e30, &a)) return false;
+    b = a;
+    if (comma && !fm_arg_double(option, comma + 1, 0, 1e30, &b)) return false;
+    *on_w = (float)a;
+    *on_h = (float)b;
+    return true;
+}
+
+// The data file's name without directory and .mtx / .mtx.gz.
+static void default_prefix(char *prefix, size_t size, const char *path)
+{
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    snprintf(prefix, size, "%s", basename(copy));
+    static const char *const endings[] = { ".gz", ".mtx" };
+    for (int e = 0; e < 2; e++) {
+        size_t n = strlen(prefix), m = strlen(endings[e]);
+        if (n > m && !strcmp(prefix + n - m, endings[e])) prefix[n - m] = 0;
+    }
+}
+
+static void json_number(char *out, size_t size, double x)
+{
+    if (isfinite(x)) snprintf(out, size, "%.9g", x);
+    else snprintf(out, size, "null");
+}
+
+int fm_cmd_factorize(int argc, char **argv)
+{
+    const char *data = NULL, *out_prefix = NULL;
+    fm_kind kind = FM_KIND_AUTO;
+    double holdout_fraction = 0;
+    long threads = 0, value;
+    bool quiet = false;
+    fm_solver_options opts;
+    fm_solver_options_default(&opts);
+    char msg[FM_MSG_LEN] = "";
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(help, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--quiet")) { quiet = true; continue; }
+        if (a[0] != '-') {
+            if (data) { fprintf(stderr, "factormer: more than one data file ('%s', '%s')\n", data, a); return 2; }
+            data = a;
+            continue;
+        }
+        if (!(v = fm_arg_value(argc, argv, &i))) return 2;
+        bool ok = true;
+        if (!strcmp(a, "--rank")) { ok = fm_arg_int(a, v, 1, 1L << 30, &value); opts.rank = (int)value; }
+        else if (!strcmp(a, "--kind")) {
+            if (fm_kind_parse(&kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        } else if (!strcmp(a, "--init")) {
+            if (fm_init_parse(&opts.init, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        }
+        else if (!strcmp(a, "--iters")) { ok = fm_arg_int(a, v, 0, 100000000, &value); opts.iters = (int)value; }
+        else if (!strcmp(a, "--inner")) { ok = fm_arg_int(a, v, 1, 100000, &value); opts.inner = (int)value; }
+        else if (!strcmp(a, "--tol")) ok = fm_arg_double(a, v, 0, 1, &opts.tol);
+        else if (!strcmp(a, "--time-limit")) ok = fm_arg_double(a, v, 0, 1e12, &opts.time_limit);
+        else if (!strcmp(a, "--l1")) ok = parse_penalty(a, v, &opts.penalty_w.l1, &opts.penalty_h.l1);
+        else if (!strcmp(a, "--l2")) ok = parse_penalty(a, v, &opts.penalty_w.l2, &opts.penalty_h.l2);
+        else if (!strcmp(a, "--holdout")) ok = fm_arg_double(a, v, 0, 0.99, &holdout_fraction);
+        else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
+        else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); opts.seed = (uint64_t)value; }
+        else if (!strcmp(a, "--out")) out_prefix = v;
+        else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer factorize --help')\n", a); return 2; }
+        if (!ok) return 2;
+    }
+    if (threads > 0) fm_set_threads((int)threads);
+
+    fm_triplets *t = NULL, *kept = NULL, *held = NULL;
+    fm_graph *g = NULL;
+    fm_solver_result *r = NULL;
+    char paths[4][4200] = { "", "", "", "" };
+    int written = 0, status = 1;
+    char prefix[4096], source[4200];
+
+    if (data) {
+        if (fm_mtx_read(&t, data, kind == FM_KIND_INCOMPLETE, msg)) goto fail;
+        snprintf(source, sizeof source, "%s", data);
+    } else {
+        if (fm_synthetic_planted(&t, 1000, 500, 10, 0.0, 1.0, opts.seed, msg)) goto fail;
+        snprintf(source, sizeof source, "planted 1000 x 500 rank 10 (seed %llu)", (unsigned long long)opts.seed);
+    }
+    if (kind == FM_KIND_AUTO) kind = t->array ? FM_KIND_DENSE : FM_KIND_SPARSE;
+    if (holdout_fraction > 0) {
+        if (kind != FM_KIND_INCOMPLETE) {
+            snprintf(msg, sizeof msg, "--holdout needs --kind incomplete: in the %s kind every entry is known",
+                     fm_kind_name(kind));
+            goto fail;
+        }
+        if (t->array) {
+            snprintf(msg, sizeof msg, "--holdout needs a coordinate file (the observed entries)");
+            goto fail;
+        }
+        if (fm_holdout_split(&kept, &held, t, holdout_fraction, opts.seed, msg)) goto fail;
+        fm_triplets_free(&t);
+        t = kept;
+        kept = NULL;
+    }
+    if (fm_graph_from_triplets(&g, t, kind, msg)) goto fail;
+    fm_triplets_free(&t);
+
+    progress p = { quiet, isatty(2), held != NULL, opts.iters };
+    opts.progress = show_progress;
+    opts.user = &p;
+    if (fm_solver_run(&r, g, held, &opts, msg)) goto fail;
+    if (!quiet && p.tty) fprintf(stderr, "\n");
+
+    if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
+    else if (data) default_prefix(prefix, sizeof prefix, data);
+    else snprintf(prefix, sizeof prefix, "planted");
+    static const char *const suffix[4] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
+    for (int f = 0; f < 4; f++) snprintf(paths[f], sizeof paths[f], "%s%s", prefix, suffix[f]);
+
+    fm_graph_stats st;
+    fm_graph_stats_get(g, &st);
+    const fm_solver_iterate *last = &r->trace[r->trace_len - 1];
+    const double rms_x = sqrt(st.sumsq / fm_graph_omega(g));
+    const int iterations = r->trace_len - 1;
+    const double per_iteration = iterations > 0 ? (last->seconds - r->init_seconds) / iterations : 0;
+    char comment[4400];
+    snprintf(comment, sizeof comment, "factormer: W of %s, rank %d", source, opts.rank);
+    if (fm_mtx_write_dense(paths[0], r->W, comment, msg)) goto fail;
+    written = 1;
+    snprintf(comment, sizeof comment, "factormer: H of %s, rank %d", source, opts.rank);
+    if (fm_mtx_write_dense(paths[1], r->H, comment, msg)) goto fail;
+    written = 2;
+    if (fm_trace_write_csv(paths[2], r, msg)) goto fail;
+    written = 3;
+
+    char v[20][4400];
+    const char *keys[20];
+    int n = 0;
+#define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
+#define NUM(name, x) (keys[n] = name, json_number(v[n], sizeof v[n], x), n++)
+    KEY("data", "\"%s\"", source);
+    KEY("kind", "\"%s\"", fm_kind_name(st.kind));
+    KEY("rows", "%lld", (long long)st.rows);
+    KEY("cols", "%lld", (long long)st.cols);
+    KEY("entries", "%lld", (long long)st.entries);
+    KEY("holdout_entries", "%lld", (long long)(held ? held->count : 0));
+    KEY("rank", "%d", opts.rank);
+    KEY("init", "\"%s\"", fm_init_name(opts.init));
+    KEY("iterations", "%d", iterations);
+    KEY("inner", "%d", opts.inner);
+    KEY("stop_reason", "\"%s\"", r->stop_reason);
+    NUM("rmse", last->rmse);
+    NUM("relative_rmse", rms_x > 0 ? last->rmse / rms_x : NAN);
+    NUM("holdout_rmse", last->holdout_rmse);
+    NUM("objective", last->objective);
+    NUM("seconds", last->seconds);
+    NUM("init_seconds", r->init_seconds);
+    NUM("seconds_per_iteration", per_iteration);
+    KEY("threads", "%d", fm_get_threads());
+    KEY("penalties", "{\"l1_w\": %g, \"l1_h\": %g, \"l2_w\": %g, \"l2_h\": %g}", opts.penalty_w.l1,
+        opts.penalty_h.l1, opts.penalty_w.l2, opts.penalty_h.l2);
+    {
+        const char *values[20];
+        for (int i = 0; i < n; i++) values[i] = v[i];
+        if (fm_json_write(paths[3], keys, values, n, msg)) goto fail;
+    }
+    written = 4;
+
+    if (!quiet) {
+        printf("factorized %s\n", source);
+        printf("  shape        %lld x %lld, %s, %lld stored entries\n", (long long)st.rows, (long long)st.cols,
+               fm_kind_name(st.kind), (long long)st.entries);
+        printf("  rank         %d from %s\n", opts.rank, fm_init_name(opts.init));
+        printf("  iterations   %d (stopped: %s)\n", iterations, r->stop_reason);
+        printf("  rmse         %.6g (relative %.3g)\n", last->rmse, rms_x > 0 ? last->rmse / rms_x : NAN);
+        if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);
+        printf("  time         %.3f s (init %.3f s, %.3f ms per iteration, %d threads)\n", last->seconds,
+               r->init_seconds, 1e3 * per_iteration, fm_get_threads());
+        printf("  wrote        %s %s %s %s\n", paths[0], paths[1], paths[2], paths[3]);
+    }
+    status = 0;
+    goto done;
+fail:
+    fprintf(stderr, "factormer: %s\n", msg);
+    for (int f = 0; f < written; f++) remove(paths[f]);
+done:
+    fm_triplets_free(&t);
+    fm_triplets_free(&kept);
+    fm_triplets_free(&held);
+    fm_graph_free(&g);
+    fm_solver_result_free(&r);
+    return status;
+}

@@ -1,0 +1,42 @@
+// The `factormer` program: subcommands over the library.
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "factormer.h"
+
+static const char usage[] =
+    "usage: factormer <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  factorize [DATA.mtx[.gz]]  nonnegative matrix factorization by AO-ADMM\n"
+    "                             (no file: a planted low-rank demo matrix)\n"
+    "  info DATA.mtx[.gz]         shape, entries, kind, values, memory a run needs\n"
+    "\n"
+    "Run 'factormer <command> --help' for the options of a command.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("factormer 0.1.0\n");
+        return 0;
+    }
+    char msg[FM_MSG_LEN];
+    if (fm_init(msg) != FM_OK) {
+        fprintf(stderr, "factormer: %s\n", msg);
+        return 1;
+    }
+    int status;
+    if (!strcmp(argv[1], "factorize")) status = fm_cmd_factorize(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "info")) status = fm_cmd_info(argc - 1, argv + 1);
+    else {
+        fprintf(stderr, "factormer: unknown command '%s'\n\n%s", argv[1], usage);
+        status = 2;
+    }
+    fm_finalize();
+    return status;
+}

@@ -1,0 +1,180 @@
+// Products with X and Xᵀ over the borrowed edge arrays, and their GraphBLAS
+// references. Parallel over targets; each target's output is written by one
+// thread, so the result does not depend on the thread count.
+#include "products.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+
+// Targets have skewed degrees (power-law rows of ratings, long documents):
+// small dynamic chunks keep both cores busy at the cost of a little overhead.
+#define FM_TARGET_CHUNK 64
+
+void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *sources)
+{
+    const int k = (int)sources->cols;
+    if (!edges->ptr) {   // full storage: one SGEMM
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)edges->targets, k,
+                    (int)edges->sources, 1.0f, edges->val, (int)edges->sources, sources->data, k,
+                    0.0f, out->data, k);
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, FM_TARGET_CHUNK)
+    for (int64_t t = 0; t < edges->targets; t++)
+        fm_gather_target(out->data + t * k, edges, t, sources->data, k);
+}
+
+void fm_products_masked_gram(float *grams, const fm_edges *edges, const fm_dense *sources)
+{
+    const int k = (int)sources->cols;
+#pragma omp parallel for schedule(dynamic, FM_TARGET_CHUNK)
+    for (int64_t t = 0; t < edges->targets; t++) {
+        float *restrict G = grams + t * k * k;
+        memset(G, 0, sizeof(float) * k * k);
+        for (GrB_Index e = edges->ptr[t]; e < edges->ptr[t + 1]; e++) {
+            const float *restrict s = sources->data + edges->idx[e] * k;
+            for (int a = 0; a < k; a++)
+                for (int b = 0; b < k; b++) G[a * k + b] += s[a] * s[b];
+        }
+    }
+}
+
+static inline double dot_double(const float *restrict a, const float *restrict b, int k)
+{
+    double sum = 0;
+    for (int r = 0; r < k; r++) sum += (double)a[r] * b[r];
+    return sum;
+}
+
+void fm_products_edge_sums(double *dot, double *sq, const fm_edges *edges,
+                           const fm_dense *targets, const fm_dense *sources)
+{
+    const int k = (int)sources->cols;
+    double dot_sum = 0, sq_sum = 0;
+#pragma omp parallel for schedule(dynamic, FM_TARGET_CHUNK) reduction(+ : dot_sum, sq_sum)
+    for (int64_t t = 0; t < edges->targets; t++) {
+        const float *tf = targets->data + t * k;
+        int64_t begin = edges->ptr ? (int64_t)edges->ptr[t] : t * edges->sources;
+        int64_t end = edges->ptr ? (int64_t)edges->ptr[t + 1] : (t + 1) * edges->sources;
+        for (int64_t e = begin; e < end; e++) {
+            int64_t s = edges->ptr ? (int64_t)edges->idx[e] : e - begin;
+            double x = edges->val[e], p = dot_double(tf, sources->data + s * k, k);
+            dot_sum += x * p;
+            sq_sum += (x - p) * (x - p);
+        }
+    }
+    *dot = dot_sum;
+    *sq = sq_sum;
+}
+
+int fm_products_gram(double *G, const fm_dense *S, char *msg)
+{
+    double *partial = NULL;
+#define FREE_ALL free(partial)
+    const int k = (int)S->cols;
+    // Upper triangle of fixed row blocks, then the blocks summed in order:
+    // the summation order does not depend on the thread count.
+    enum { BLOCK = 4096, BATCH = 16 };
+    const int64_t blocks = (S->rows + BLOCK - 1) / BLOCK;
+    FM_ALLOC(partial, (size_t)BATCH * k * k);
+    memset(G, 0, sizeof(double) * k * k);
+    for (int64_t b0 = 0; b0 < blocks; b0 += BATCH) {
+        int64_t nb = blocks - b0 < BATCH ? blocks - b0 : BATCH;
+#pragma omp parallel for schedule(static)
+        for (int64_t b = 0; b < nb; b++) {
+            double *P = partial + b * k * k;
+            memset(P, 0, sizeof(double) * k * k);
+            int64_t end = (b0 + b + 1) * BLOCK < S->rows ? (b0 + b + 1) * BLOCK : S->rows;
+            for (int64_t i = (b0 + b) * BLOCK; i < end; i++) {
+                const float *s = S->data + i * k;
+                for (int a = 0; a < k; a++)
+                    for (int c = a; c < k; c++) P[a * k + c] += (double)s[a] * s[c];
+            }
+        }
+        for (int64_t b = 0; b < nb; b++)
+            for (int e = 0; e < k * k; e++) G[e] += partial[b * k * k + e];
+    }
+    for (int a = 0; a < k; a++)
+        for (int c = 0; c < a; c++) G[a * k + c] = G[c * k + a];
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+//------------------------------------------------------------------------------
+// GraphBLAS references
+//------------------------------------------------------------------------------
+
+int fm_products_gather_graphblas(fm_dense **out, fm_graph *g, fm_direction direction,
+                                 const fm_dense *sources, char *msg)
+{
+    GrB_Matrix S = NULL, F = NULL;
+#define FREE_ALL { GrB_Matrix_free(&S); GrB_Matrix_free(&F); }
+    GrB_Matrix M = fm_graph_matrix(g, direction);
+    GrB_Index targets;
+    FM_GRB(GrB_Matrix_nrows(&targets, M));
+    FM_TRY(fm_dense_to_grb(&S, sources, msg));
+    FM_GRB(GrB_Matrix_new(&F, GrB_FP32, targets, sources->cols));
+    FM_GRB(GrB_mxm(F, NULL, NULL, GrB_PLUS_TIMES_SEMIRING_FP32, M, S, NULL));
+    FM_TRY(fm_dense_from_grb(out, F, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_products_masked_gram_graphblas(float **grams, fm_graph *g, fm_direction direction,
+                                      const fm_dense *sources, char *msg)
+{
+    fm_dense *outer = NULL, *sums = NULL;
+    GrB_Matrix P = NULL, Gm = NULL;
+#define FREE_ALL { fm_dense_free(&outer); fm_dense_free(&sums); GrB_Matrix_free(&P); GrB_Matrix_free(&Gm); }
+    const int64_t k = sources->cols;
+    // Row s of P holds the outer product s sᵀ flattened; the pattern of the
+    // edges sums those rows per target (PLUS_SECOND ignores the edge values).
+    FM_TRY(fm_dense_new(&outer, sources->rows, k * k, msg));
+    for (int64_t s = 0; s < sources->rows; s++)
+        for (int64_t a = 0; a < k; a++)
+            for (int64_t b = 0; b < k; b++)
+                outer->data[s * k * k + a * k + b] = sources->data[s * k + a] * sources->data[s * k + b];
+    FM_TRY(fm_dense_to_grb(&P, outer, msg));
+    GrB_Matrix M = fm_graph_matrix(g, direction);
+    GrB_Index targets;
+    FM_GRB(GrB_Matrix_nrows(&targets, M));
+    FM_GRB(GrB_Matrix_new(&Gm, GrB_FP32, targets, k * k));
+    FM_GRB(GrB_mxm(Gm, NULL, NULL, GxB_PLUS_SECOND_FP32, M, P, NULL));
+    FM_TRY(fm_dense_from_grb(&sums, Gm, msg));
+    *grams = sums->data;
+    sums->data = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_products_edge_sums_graphblas(double *dot, double *sq, fm_graph *g, fm_direction direction,
+                                    const fm_dense *targets, const fm_dense *sources, char *msg)
+{
+    GrB_Matrix T = NULL, S = NULL, P = NULL, R = NULL;
+#define FREE_ALL { GrB_Matrix_free(&T); GrB_Matrix_free(&S); GrB_Matrix_free(&P); GrB_Matrix_free(&R); }
+    GrB_Matrix M = fm_graph_matrix(g, direction);
+    GrB_Index nt, ns;
+    FM_GRB(GrB_Matrix_nrows(&nt, M));
+    FM_GRB(GrB_Matrix_ncols(&ns, M));
+    FM_TRY(fm_dense_to_grb(&T, targets, msg));
+    FM_TRY(fm_dense_to_grb(&S, sources, msg));
+    // Predictions on the edge pattern: a masked SDDMM, P<struct(M)> = T Sᵀ.
+    FM_GRB(GrB_Matrix_new(&P, GrB_FP32, nt, ns));
+    FM_GRB(GrB_mxm(P, M, NULL, GrB_PLUS_TIMES_SEMIRING_FP32, T, S, GrB_DESC_ST1));
+    FM_GRB(GrB_Matrix_new(&R, GrB_FP32, nt, ns));
+    FM_GRB(GrB_eWiseMult(R, NULL, NULL, GrB_TIMES_FP32, M, P, NULL));
+    FM_GRB(GrB_Matrix_reduce_FP64(dot, NULL, GrB_PLUS_MONOID_FP64, R, NULL));
+    FM_GRB(GrB_eWiseAdd(R, NULL, NULL, GrB_MINUS_FP32, M, P, NULL));
+    FM_GRB(GrB_eWiseMult(R, NULL, NULL, GrB_TIMES_FP32, R, R, NULL));
+    FM_GRB(GrB_Matrix_reduce_FP64(sq, NULL, GrB_PLUS_MONOID_FP64, R, NULL));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}

@@ -1,0 +1,20 @@
+// A file written under a temporary name beside its final path and renamed
+// onto it only when complete: readers never see half a file, and a failed
+// write leaves nothing behind.
+#ifndef FM_ATOMIC_FILE_H
+#define FM_ATOMIC_FILE_H
+
+#include <stdio.h>
+
+typedef struct fm_atomic_file {
+    FILE *f;
+    char *path, *tmp;
+} fm_atomic_file;
+
+int fm_atomic_open(fm_atomic_file *file, const char *path, char *msg);
+// Flush, check every write, close and rename. On failure the file is removed.
+int fm_atomic_commit(fm_atomic_file *file, char *msg);
+// Close and remove the temporary file, if any (safe to call twice).
+void fm_atomic_abort(fm_atomic_file *file);
+
+#endif

@@ -1,0 +1,44 @@
+// Convergence traces and summaries. Each file is written under a temporary
+// name in its directory and renamed only when complete.
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "status.h"
+
+int fm_trace_write_csv(const char *path, const fm_solver_result *r, char *msg)
+{
+    fm_atomic_file file = { 0 };
+#define FREE_ALL fm_atomic_abort(&file)
+    FM_TRY(fm_atomic_open(&file, path, msg));
+    fprintf(file.f, "iteration,seconds,rmse,holdout_rmse,objective\n");
+    for (int i = 0; i < r->trace_len; i++) {
+        const fm_solver_iterate *s = &r->trace[i];
+        fprintf(file.f, "%d,%.6f,%.9g,", s->iteration, s->seconds, s->rmse);
+        if (isnan(s->holdout_rmse)) fprintf(file.f, ",");
+        else fprintf(file.f, "%.9g,", s->holdout_rmse);
+        fprintf(file.f, "%.12g\n", s->objective);
+    }
+    FM_TRY(fm_atomic_commit(&file, msg));
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_json_write(const char *path, const char *const *keys, const char *const *values, int count,
+                  char *msg)
+{
+    fm_atomic_file file = { 0 };
+#define FREE_ALL fm_atomic_abort(&file)
+    FM_TRY(fm_atomic_open(&file, path, msg));
+    fprintf(file.f, "{\n");
+    for (int i = 0; i < count; i++)
+        fprintf(file.f, "  \"%s\": %s%s\n", keys[i], values[i], i + 1 < count ? "," : "");
+    fprintf(file.f, "}\n");
+    FM_TRY(fm_atomic_commit(&file, msg));
+    return FM_OK;
+#undef FREE_ALL
+}

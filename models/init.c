@@ -1,0 +1,193 @@
+// Initializations (§3): random, nndsvd, nndsvda, nndsvdar.
+#include "init.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "products.h"
+#include "rng.h"
+#include "status.h"
+
+#define FM_RSVD_OVERSAMPLE 10
+#define FM_RSVD_POWER 4
+
+static const char *const init_names[] = { "random", "nndsvd", "nndsvda", "nndsvdar" };
+
+const char *fm_init_name(fm_init_method method)
+{
+    return (unsigned)method < 4 ? init_names[method] : "unknown";
+}
+
+int fm_init_parse(fm_init_method *method, const char *name, char *msg)
+{
+    for (int m = 0; m < 4; m++)
+        if (strcmp(name, init_names[m]) == 0) { *method = (fm_init_method)m; return FM_OK; }
+    return fm_fail(FM_ERR_INVALID, msg, "unknown init '%s': expected random, nndsvd, nndsvda or nndsvdar",
+                   name);
+}
+
+// Orthonormalize the columns of a row-major rows × cols matrix in place.
+static int orthonormalize(fm_dense *Y, char *msg)
+{
+    float *tau = NULL;
+#define FREE_ALL free(tau)
+    const int rows = (int)Y->rows, cols = (int)Y->cols;
+    FM_ALLOC(tau, cols);
+    int info = LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, rows, cols, Y->data, cols, tau);
+    if (info == 0) info = LAPACKE_sorgqr(LAPACK_ROW_MAJOR, rows, cols, cols, Y->data, cols, tau);
+    FM_CHECK(info == 0, FM_ERR_NUMERIC, "randomized SVD: QR factorization failed (LAPACK info %d)", info);
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
+            const fm_edges *row_edges, const fm_edges *col_edges, int rank, uint64_t seed,
+            char *msg)
+{
+    fm_dense *Q = NULL, *Z = NULL, *Uout = NULL, *Vout = NULL;
+    double *C = NULL, *s = NULL, *Ub = NULL, *Vbt = NULL, *superb = NULL;
+#define FREE_ALL { fm_dense_free(&Q); fm_dense_free(&Z); fm_dense_free(&Uout); fm_dense_free(&Vout); \
+                   free(C); free(s); free(Ub); free(Vbt); free(superb); }
+    const int64_t m = g->stats.rows, n = g->stats.cols;
+    const int64_t smaller = m < n ? m : n;
+    const int width = (int)(rank + FM_RSVD_OVERSAMPLE < smaller ? rank + FM_RSVD_OVERSAMPLE : smaller);
+
+    // Range of X: Q = orth(X Ω), refined by power iterations Q = orth(X Xᵀ Q).
+    FM_TRY(fm_dense_new(&Z, n, width, msg));
+    FM_TRY(fm_dense_new(&Q, m, width, msg));
+    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SVD);
+    for (int64_t e = 0; e < n * width; e++) Z->data[e] = (float)fm_rng_normal(rng, e);
+    fm_products_gather(Q, row_edges, Z);
+    FM_TRY(orthonormalize(Q, msg));
+    for (int q = 0; q < FM_RSVD_POWER; q++) {
+        fm_products_gather(Z, col_edges, Q);
+        FM_TRY(orthonormalize(Z, msg));
+        fm_products_gather(Q, row_edges, Z);
+        FM_TRY(orthonormalize(Q, msg));
+    }
+    // Bᵀ = Xᵀ Q (n × width) = Ub S Vbᵀ, so X ≈ Q B = (Q Vb) S Ubᵀ.
+    fm_products_gather(Z, col_edges, Q);
+    FM_ALLOC(C, n * width);
+    for (int64_t e = 0; e < n * width; e++) C[e] = Z->data[e];
+    FM_ALLOC(s, width);
+    FM_ALLOC(Ub, n * width);
+    FM_ALLOC(Vbt, (size_t)width * width);
+    FM_ALLOC(superb, width);
+    int info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'S', (int)n, width, C, width, s, Ub, width, Vbt,
+                              width, superb);
+    FM_CHECK(info == 0, FM_ERR_NUMERIC, "randomized SVD: the small SVD did not converge (LAPACK info %d)",
+             info);
+    const double scale = g->stats.kind == FM_KIND_INCOMPLETE && g->stats.entries > 0
+                             ? (double)m * (double)n / (double)g->stats.entries
+                             : 1.0;
+    FM_TRY(fm_dense_new(&Uout, m, rank, msg));
+    FM_TRY(fm_dense_new(&Vout, n, rank, msg));
+    for (int64_t i = 0; i < m; i++)   // U = Q Vb, Vb = Vbtᵀ
+        for (int r = 0; r < rank; r++) {
+            double v = 0;
+            for (int c = 0; c < width; c++) v += (double)Q->data[i * width + c] * Vbt[r * width + c];
+            Uout->data[i * rank + r] = (float)v;
+        }
+    for (int64_t j = 0; j < n; j++)
+        for (int r = 0; r < rank; r++) Vout->data[j * rank + r] = (float)Ub[j * width + r];
+    for (int r = 0; r < rank; r++) sigma[r] = r < width ? s[r] * scale : 0;
+    *U = Uout;
+    *V = Vout;
+    Uout = Vout = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// Column r of a rows × k matrix: norms of its positive and negative parts.
+static void part_norms(const fm_dense *M, int r, double *pos, double *neg)
+{
+    double p = 0, q = 0;
+    for (int64_t i = 0; i < M->rows; i++) {
+        double v = M->data[i * M->cols + r];
+        if (v > 0) p += v * v; else q += v * v;
+    }
+    *pos = sqrt(p);
+    *neg = sqrt(q);
+}
+
+// Keep the positive (sign = 1) or negative (sign = -1) part of column r,
+// scaled by factor / norm.
+static void set_part(fm_dense *M, int r, int sign, double factor)
+{
+    for (int64_t i = 0; i < M->rows; i++) {
+        float v = sign * M->data[i * M->cols + r];
+        M->data[i * M->cols + r] = v > 0 ? (float)(v * factor) : 0.0f;
+    }
+}
+
+// NNDSVD (Boutsidis & Gallopoulos 2008): for each singular pair, keep the
+// larger of (u₊, v₊) and (u₋, v₋) by the product of their norms.
+static void nndsvd(fm_dense *U, const double *sigma, fm_dense *V)
+{
+    for (int r = 0; r < (int)U->cols; r++) {
+        double up, un, vp, vn;
+        part_norms(U, r, &up, &un);
+        part_norms(V, r, &vp, &vn);
+        if (r == 0) {   // the leading pair of a nonnegative matrix has one sign
+            int sign = up * vp >= un * vn ? 1 : -1;
+            set_part(U, r, sign, sqrt(sigma[0]));
+            set_part(V, r, sign, sqrt(sigma[0]));
+            continue;
+        }
+        double mp = up * vp, mn = un * vn;
+        int sign = mp >= mn ? 1 : -1;
+        double nu = sign > 0 ? up : un, nv = sign > 0 ? vp : vn, m = sign > 0 ? mp : mn;
+        double lift = sqrt(sigma[r] * m);
+        set_part(U, r, sign, nu > 0 ? lift / nu : 0);
+        set_part(V, r, sign, nv > 0 ? lift / nv : 0);
+    }
+}
+
+static void fill_zeros(fm_dense *M, double mean, bool random, fm_rng rng, uint64_t offset)
+{
+    const int64_t size = M->rows * M->cols;
+    for (int64_t e = 0; e < size; e++)
+        if (M->data[e] == 0)
+            M->data[e] = random ? (float)(mean * fabs(fm_rng_normal(rng, offset + e)) / 100) : (float)mean;
+}
+
+int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edges *row_edges,
+                    const fm_edges *col_edges, int rank, fm_init_method method, uint64_t seed,
+                    char *msg)
+{
+    fm_dense *U = NULL, *V = NULL;
+    double *sigma = NULL;
+#define FREE_ALL { fm_dense_free(&U); fm_dense_free(&V); free(sigma); }
+    const int64_t m = g->stats.rows, n = g->stats.cols;
+    const double mean = fm_graph_mean(g);
+    if (method == FM_INIT_RANDOM) {
+        // E[w·h] = rank · (scale/2)² = mean with entries uniform in (0, scale)
+        const double scale = 2 * sqrt(mean / rank);
+        fm_rng rng = fm_rng_stream(seed, FM_STREAM_INIT);
+        FM_TRY(fm_dense_new(&U, m, rank, msg));
+        FM_TRY(fm_dense_new(&V, n, rank, msg));
+        for (int64_t e = 0; e < m * rank; e++) U->data[e] = (float)(scale * fm_rng_uniform(rng, e));
+        for (int64_t e = 0; e < n * rank; e++)
+            V->data[e] = (float)(scale * fm_rng_uniform(rng, m * rank + e));
+    } else {
+        FM_ALLOC(sigma, rank);
+        FM_TRY(fm_rsvd(&U, sigma, &V, g, row_edges, col_edges, rank, seed, msg));
+        nndsvd(U, sigma, V);
+        if (method != FM_INIT_NNDSVD) {
+            fm_rng rng = fm_rng_stream(seed, FM_STREAM_FILL);
+            bool random = method == FM_INIT_NNDSVDAR;
+            fill_zeros(U, mean, random, rng, 0);
+            fill_zeros(V, mean, random, rng, (uint64_t)(m * rank));
+        }
+    }
+    *W = U;
+    *Ht = V;
+    U = V = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}

@@ -1,0 +1,242 @@
+// The AO-ADMM driver (§3): one outer iteration is an H-update then a
+// W-update; the duals of both factors are carried across iterations.
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admm.h"
+#include "init.h"
+#include "loss.h"
+#include "products.h"
+#include "rng.h"
+#include "status.h"
+
+// The per-target ADMM keeps k×k blocks on the thread's stack.
+#define FM_MAX_RANK 256
+
+void fm_solver_options_default(fm_solver_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->rank = 10;
+    opts->init = FM_INIT_NNDSVD;
+    opts->iters = 100;
+    opts->inner = 1;
+    opts->tol = 1e-6;
+    opts->seed = 42;
+}
+
+void fm_solver_result_free(fm_solver_result **r)
+{
+    if (!r || !*r) return;
+    fm_dense_free(&(*r)->W);
+    fm_dense_free(&(*r)->H);
+    free((*r)->trace);
+    free(*r);
+    *r = NULL;
+}
+
+static int check_penalty(fm_penalty p, const char *factor, char *msg)
+{
+    if (!(p.l1 >= 0 && isfinite(p.l1) && p.l2 >= 0 && isfinite(p.l2)))
+        return fm_fail(FM_ERR_INVALID, msg, "penalties on %s must be finite and >= 0 (l1 %g, l2 %g)", factor,
+                       p.l1, p.l2);
+    return FM_OK;
+}
+
+static int check_options(const fm_graph *g, const fm_solver_options *o, char *msg)
+{
+    const int64_t smaller = g->stats.rows < g->stats.cols ? g->stats.rows : g->stats.cols;
+    if (o->rank < 1 || o->rank > smaller)
+        return fm_fail(FM_ERR_INVALID, msg, "rank %d is out of range: expected 1 <= rank <= min(%lld, %lld) = %lld",
+                       o->rank, (long long)g->stats.rows, (long long)g->stats.cols, (long long)smaller);
+    if (o->rank > FM_MAX_RANK)
+        return fm_fail(FM_ERR_INVALID, msg, "rank %d is above the supported maximum of %d", o->rank, FM_MAX_RANK);
+    if (o->iters < 0) return fm_fail(FM_ERR_INVALID, msg, "iterations must be >= 0, not %d", o->iters);
+    if (o->inner < 1) return fm_fail(FM_ERR_INVALID, msg, "inner ADMM steps must be >= 1, not %d", o->inner);
+    if (!(o->tol >= 0)) return fm_fail(FM_ERR_INVALID, msg, "tolerance must be >= 0, not %g", o->tol);
+    if (!(o->time_limit >= 0))
+        return fm_fail(FM_ERR_INVALID, msg, "time limit must be >= 0 seconds, not %g", o->time_limit);
+    if ((unsigned)o->init > FM_INIT_NNDSVDAR) return fm_fail(FM_ERR_INVALID, msg, "unknown init method %d", o->init);
+    int status = check_penalty(o->penalty_w, "W", msg);
+    return status ? status : check_penalty(o->penalty_h, "H", msg);
+}
+
+// f(W,H) plus the penalties; Σ_Ω r² is given.
+static double objective(double residual, const fm_dense *W, const fm_dense *Ht, const double *gram_w,
+                        const double *gram_h, const fm_solver_options *o)
+{
+    const int k = (int)W->cols;
+    double sum_w = 0, sum_h = 0, sq_w = 0, sq_h = 0;
+    for (int a = 0; a < k; a++) {
+        sq_w += gram_w[a * k + a];
+        sq_h += gram_h[a * k + a];
+    }
+    if (o->penalty_w.l1 > 0)
+        for (int64_t e = 0; e < W->rows * k; e++) sum_w += W->data[e];
+    if (o->penalty_h.l1 > 0)
+        for (int64_t e = 0; e < Ht->rows * k; e++) sum_h += Ht->data[e];
+    return 0.5 * residual + o->penalty_w.l1 * sum_w + o->penalty_h.l1 * sum_h +
+           0.5 * (o->penalty_w.l2 * sq_w + o->penalty_h.l2 * sq_h);
+}
+
+int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
+                  const fm_solver_options *o, char *msg)
+{
+    fm_solver_result *result = NULL;
+    fm_edges rows = { 0 }, cols = { 0 };
+    fm_dense *W = NULL, *Ht = NULL, *UW = NULL, *UH = NULL, *XHt = NULL, *XtW = NULL;
+    double *gram_w = NULL, *gram_h = NULL;
+#define FREE_ALL { fm_solver_result_free(&result); fm_edges_return(&rows, NULL); \
+                   fm_edges_return(&cols, NULL); fm_dense_free(&W); fm_dense_free(&Ht); \
+                   fm_dense_free(&UW); fm_dense_free(&UH); fm_dense_free(&XHt); \
+                   fm_dense_free(&XtW); free(gram_w); free(gram_h); }
+    FM_CHECK(out && !*out && g && o, FM_ERR_INVALID, "fm_solver_run: bad arguments");
+    FM_TRY(check_options(g, o, msg));
+    const double start = omp_get_wtime();
+    const int k = o->rank;
+    const int64_t m = g->stats.rows, n = g->stats.cols;
+    const bool masked = g->stats.kind == FM_KIND_INCOMPLETE;
+    const double omega = fm_graph_omega(g);
+    FM_CHECK(omega > 0, FM_ERR_INVALID, "the matrix has no observed entries to fit");
+    const int64_t held = holdout ? holdout->count : 0;
+
+    FM_ALLOC(result, 1);
+    FM_ALLOC(result->trace, o->iters + 1);
+    FM_ALLOC(gram_w, k * k);
+    FM_ALLOC(gram_h, k * k);
+    FM_TRY(fm_dense_new(&UW, m, k, msg));
+    FM_TRY(fm_dense_new(&UH, n, k, msg));
+    FM_TRY(fm_dense_new(&XHt, m, k, msg));
+    FM_TRY(fm_dense_new(&XtW, n, k, msg));
+    // The solver owns the graph for the run: both orientations stay borrowed.
+    FM_TRY(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg));
+    FM_TRY(fm_edges_borrow(&cols, g, FM_TO_COLUMNS, msg));
+
+    FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
+    FM_TRY(fm_products_gram(gram_w, W, msg));
+    FM_TRY(fm_products_gram(gram_h, Ht, msg));
+    result->init_seconds = omp_get_wtime() - start;
+
+    double previous = 0;
+    for (int it = 0;; it++) {
+        if (it > 0) {
+            fm_admm_factor h = { Ht, UH }, w = { W, UW };
+            if (masked) FM_TRY(fm_admm_update_masked(h, &cols, W, o->penalty_h, o->inner, msg));
+            else FM_TRY(fm_admm_update_shared(h, XtW, &cols, W, gram_w, o->penalty_h, o->inner, msg));
+            FM_TRY(fm_products_gram(gram_h, Ht, msg));
+            if (masked) FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
+            else FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
+            FM_TRY(fm_products_gram(gram_w, W, msg));
+        }
+        double residual = fm_loss_residual(g, &rows, W, Ht, it > 0 ? XHt : NULL, gram_w, gram_h);
+        fm_solver_iterate *step = &result->trace[it];
+        step->iteration = it;
+        step->rmse = sqrt(residual / omega);
+        step->objective = objective(residual, W, Ht, gram_w, gram_h, o);
+        step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
+        step->seconds = omp_get_wtime() - start;
+        result->trace_len = it + 1;
+        FM_CHECK(isfinite(step->objective), FM_ERR_NUMERIC,
+                 "the objective became non-finite at iteration %d", it);
+
+        const char *stop = NULL;
+        if (o->progress && o->progress(step, o->user)) stop = "callback";
+        else if (it >= o->iters) stop = "iterations";
+        else if (o->time_limit > 0 && step->seconds >= o->time_limit) stop = "time limit";
+        else if (it > 0 && o->tol > 0 &&
+                 (step->objective == 0 || fabs(previous - step->objective) <= o->tol * previous))
+            stop = "tolerance";
+        previous = step->objective;
+        if (stop) { result->stop_reason = stop; break; }
+    }
+
+    // H = (Hᵀ)ᵀ, rank × cols as users expect it.
+    FM_TRY(fm_dense_new(&result->H, k, n, msg));
+    for (int64_t j = 0; j < n; j++)
+        for (int r = 0; r < k; r++) result->H->data[r * n + j] = Ht->data[j * k + r];
+    result->W = W;
+    W = NULL;
+    *out = result;
+    result = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H, char *msg)
+{
+    fm_edges rows = { 0 };
+    fm_dense *Ht = NULL;
+    double *gram_w = NULL, *gram_h = NULL;
+#define FREE_ALL { fm_edges_return(&rows, NULL); fm_dense_free(&Ht); free(gram_w); free(gram_h); }
+    const int64_t k = W->cols, n = g->stats.cols;
+    FM_CHECK(W->rows == g->stats.rows && H->rows == k && H->cols == n, FM_ERR_INVALID,
+             "factors of shape %lld x %lld and %lld x %lld do not fit a %lld x %lld matrix",
+             (long long)W->rows, (long long)W->cols, (long long)H->rows, (long long)H->cols,
+             (long long)g->stats.rows, (long long)n);
+    FM_TRY(fm_dense_new(&Ht, n, k, msg));
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t r = 0; r < k; r++) Ht->data[j * k + r] = H->data[r * n + j];
+    FM_ALLOC(gram_w, k * k);
+    FM_ALLOC(gram_h, k * k);
+    FM_TRY(fm_products_gram(gram_w, W, msg));
+    FM_TRY(fm_products_gram(gram_h, Ht, msg));
+    FM_TRY(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg));
+    *rmse = sqrt(fm_loss_residual(g, &rows, W, Ht, NULL, gram_w, gram_h) / fm_graph_omega(g));
+    FM_TRY(fm_edges_return(&rows, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_holdout_split(fm_triplets **kept, fm_triplets **holdout, const fm_triplets *t, double fraction,
+                     uint64_t seed, char *msg)
+{
+    fm_triplets *parts[2] = { NULL, NULL };
+    unsigned char *side = NULL;
+#define FREE_ALL { fm_triplets_free(&parts[0]); fm_triplets_free(&parts[1]); free(side); }
+    FM_CHECK(fraction >= 0 && fraction < 1, FM_ERR_INVALID,
+             "holdout fraction %g is out of range: expected 0 <= fraction < 1", fraction);
+    FM_CHECK(!t->array, FM_ERR_INVALID, "a holdout needs an incomplete matrix given by coordinates");
+    fm_rng rng = fm_rng_stream(seed, FM_STREAM_HOLDOUT);
+    int64_t count[2] = { 0, 0 };
+    FM_ALLOC(side, t->count);
+    for (int64_t e = 0; e < t->count; e++) {
+        uint64_t key = (uint64_t)t->row[e] * (uint64_t)t->cols + (uint64_t)t->col[e];
+        side[e] = fm_rng_uniform(rng, key) < fraction;
+        count[side[e]]++;
+    }
+    for (int p = 0; p < 2; p++) {
+        FM_ALLOC(parts[p], 1);
+        parts[p]->rows = t->rows;
+        parts[p]->cols = t->cols;
+        FM_ALLOC(parts[p]->row, count[p]);
+        FM_ALLOC(parts[p]->col, count[p]);
+        FM_ALLOC(parts[p]->val, count[p]);
+    }
+    for (int64_t e = 0; e < t->count; e++) {
+        fm_triplets *p = parts[side[e]];
+        p->row[p->count] = t->row[e];
+        p->col[p->count] = t->col[e];
+        p->val[p->count++] = t->val[e];
+    }
+    *kept = parts[0];
+    *holdout = parts[1];
+    parts[0] = parts[1] = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+double fm_rmse_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *H)
+{
+    const int64_t k = W->cols, n = H->cols;
+    double sq = 0;
+    for (int64_t e = 0; e < t->count; e++) {
+        double p = 0;
+        for (int64_t r = 0; r < k; r++) p += (double)W->data[t->row[e] * k + r] * H->data[r * n + t->col[e]];
+        sq += (t->val[e] - p) * (t->val[e] - p);
+    }
+    return t->count ? sqrt(sq / t->count) : NAN;
+}

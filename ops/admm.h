@@ -1,0 +1,37 @@
+// One factor update of AO-ADMM (§3): `inner` ADMM steps for the nonnegative
+// least-squares problem of the targets' factor with the sources' fixed.
+//
+// Targets are stored as rows: the H-update updates Hᵀ (cols × k) from W over
+// the edges of Aᵀ; the W-update updates W (rows × k) from Hᵀ over the edges of
+// A. By the symmetry of §1 one routine serves both.
+#ifndef FM_ADMM_H
+#define FM_ADMM_H
+
+#include "graph.h"
+
+typedef struct fm_admm_factor {
+    fm_dense *targets;     // the factor being updated, targets × k
+    fm_dense *duals;       // U, the scaled dual, carried across outer iterations
+} fm_admm_factor;
+
+// Dense and sparse kinds: every target shares G = SᵀS. `gram` is SᵀS (k×k,
+// double, without the penalty). On return `rhs` holds F = the products of the
+// edges with the sources (targets × k), which the loss reuses.
+int fm_admm_update_shared(fm_admm_factor factor, fm_dense *rhs, const fm_edges *edges,
+                          const fm_dense *sources, const double *gram, fm_penalty penalty,
+                          int inner, char *msg);
+
+// Incomplete kind: each target j has its own G_j = Σ_{i∈Ω_j} s_i s_iᵀ and
+// ρ_j = trace(G_j)/k, factored once per update and solved in place.
+int fm_admm_update_masked(fm_admm_factor factor, const fm_edges *edges, const fm_dense *sources,
+                          fm_penalty penalty, int inner, char *msg);
+
+// ρ = trace(G)/k, or 1 for a zero Gram (a zero factor): never divide by zero.
+double fm_admm_rho(const double *G, int k);
+
+// Cholesky of a small SPD matrix in place (lower triangle, row-major), and
+// the solve with it. Returns nonzero if the matrix is not positive definite.
+int fm_chol_small(double *L, int k);
+void fm_chol_solve_small(const double *L, int k, double *x);
+
+#endif

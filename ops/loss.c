@@ -1,0 +1,52 @@
+// The masked Frobenius loss and RMSE (§1).
+#include "loss.h"
+
+#include <math.h>
+
+#include "factormer.h"
+#include "products.h"
+
+// Below this share of ‖X‖² the expansion's float rounding matters (see loss.h).
+#define FM_EXPANSION_FLOOR 1e-4
+
+double fm_loss_residual(const fm_graph *g, const fm_edges *row_edges, const fm_dense *W,
+                        const fm_dense *Ht, const fm_dense *XHt, const double *gram_w,
+                        const double *gram_h)
+{
+    const int k = (int)W->cols;
+    double dot = 0, sq = 0;
+    if (g->stats.kind == FM_KIND_INCOMPLETE) {
+        fm_products_edge_sums(&dot, &sq, row_edges, W, Ht);
+        return sq;
+    }
+    // ‖WH‖² = Σ (WᵀW ⊙ HHᵀ)
+    double wh2 = 0;
+    for (int e = 0; e < k * k; e++) wh2 += gram_w[e] * gram_h[e];
+    const double xx = g->stats.sumsq;
+    if (XHt) {
+        const int64_t size = W->rows * k;
+#pragma omp parallel for reduction(+ : dot) schedule(static)
+        for (int64_t e = 0; e < size; e++) dot += (double)W->data[e] * XHt->data[e];
+        double estimate = xx - 2 * dot + wh2;
+        if (estimate >= FM_EXPANSION_FLOOR * xx) return estimate;
+    }
+    fm_products_edge_sums(&dot, &sq, row_edges, W, Ht);
+    if (g->stats.kind == FM_KIND_DENSE) return sq;
+    double exact = xx - 2 * dot + wh2;
+    return exact > 0 ? exact : 0;
+}
+
+double fm_loss_residual_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *Ht)
+{
+    const int k = (int)W->cols;
+    double sq = 0;
+#pragma omp parallel for reduction(+ : sq) schedule(static)
+    for (int64_t e = 0; e < t->count; e++) {
+        const float *w = W->data + t->row[e] * k, *h = Ht->data + t->col[e] * k;
+        double p = 0;
+        for (int r = 0; r < k; r++) p += (double)w[r] * h[r];
+        double r = t->val[e] - p;
+        sq += r * r;
+    }
+    return sq;
+}

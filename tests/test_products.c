@@ -1,0 +1,209 @@
+// Each engine kernel against its GraphBLAS reference, on random graphs with
+// empty rows, one-entry rows and dense rows, with 1 and 2 threads.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+
+#include "helpers.h"
+#include "products.h"
+#include "rng.h"
+
+TestSuite(products, .init = fm_test_setup);
+
+// A rows × cols graph whose rows cycle through: empty, one edge, dense
+// (every column), and random with density 0.3.
+static fm_graph *skewed_graph(int64_t rows, int64_t cols, fm_kind kind, uint64_t seed)
+{
+    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
+    float *values = calloc(rows * cols, sizeof(float));
+    cr_assert_not_null(values);
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) {
+            double u = fm_rng_uniform(rng, i * cols + j);
+            bool keep = i % 4 == 2 || (i % 4 == 1 && j == (i * 7) % cols) || (i % 4 == 3 && u < 0.3);
+            if (keep) values[i * cols + j] = (float)(0.1 + fm_rng_uniform(rng, rows * cols + i * cols + j));
+        }
+    fm_graph *g = NULL;
+    char msg[FM_MSG_LEN];
+    if (kind == FM_KIND_INCOMPLETE) {
+        // observed = the nonzeros: build by coordinates so the pattern matches
+        fm_triplets t = { .rows = rows, .cols = cols };
+        t.row = malloc(sizeof(int64_t) * rows * cols);
+        t.col = malloc(sizeof(int64_t) * rows * cols);
+        t.val = malloc(sizeof(float) * rows * cols);
+        for (int64_t e = 0; e < rows * cols; e++)
+            if (values[e] != 0) {
+                t.row[t.count] = e / cols;
+                t.col[t.count] = e % cols;
+                t.val[t.count++] = values[e];
+            }
+        cr_assert_eq(fm_graph_from_triplets(&g, &t, kind, msg), FM_OK, "%s", msg);
+        free(t.row);
+        free(t.col);
+        free(t.val);
+    } else {
+        cr_assert_eq(fm_graph_from_dense(&g, rows, cols, values, kind, msg), FM_OK, "%s", msg);
+    }
+    free(values);
+    return g;
+}
+
+static fm_dense *random_dense(int64_t rows, int64_t cols, uint64_t seed)
+{
+    fm_dense *d = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_dense_new(&d, rows, cols, msg), FM_OK);
+    float *v = fm_test_uniform(rows * cols, seed);
+    for (int64_t e = 0; e < rows * cols; e++) d->data[e] = v[e];
+    free(v);
+    return d;
+}
+
+static void assert_close(const float *a, const float *b, int64_t n, double tol, const char *what)
+{
+    for (int64_t e = 0; e < n; e++)
+        cr_assert(fabs(a[e] - b[e]) <= tol * (1 + fabs(b[e])), "%s: entry %lld: %g vs %g", what,
+                  (long long)e, a[e], b[e]);
+}
+
+static const fm_kind kinds[] = { FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE };
+
+Test(products, gather_matches_graphblas)
+{
+    char msg[FM_MSG_LEN];
+    for (int threads = 1; threads <= 2; threads++) {
+        fm_set_threads(threads);
+        for (int kk = 0; kk < 3; kk++)
+            for (int d = 0; d < 2; d++) {
+                fm_graph *g = skewed_graph(37, 23, kinds[kk], 10 + kk);
+                fm_direction dir = (fm_direction)d;
+                int64_t sources = dir == FM_TO_ROWS ? 23 : 37, targets = dir == FM_TO_ROWS ? 37 : 23;
+                fm_dense *S = random_dense(sources, 7, 99), *out = NULL, *ref = NULL;
+                cr_assert_eq(fm_dense_new(&out, targets, 7, msg), FM_OK);
+                fm_edges edges;
+                cr_assert_eq(fm_edges_borrow(&edges, g, dir, msg), FM_OK, "%s", msg);
+                fm_products_gather(out, &edges, S);
+                cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
+                cr_assert_eq(fm_products_gather_graphblas(&ref, g, dir, S, msg), FM_OK, "%s", msg);
+                assert_close(out->data, ref->data, targets * 7, 1e-5, "gather");
+                fm_dense_free(&S);
+                fm_dense_free(&out);
+                fm_dense_free(&ref);
+                fm_graph_free(&g);
+            }
+    }
+    fm_set_threads(0);
+}
+
+Test(products, masked_gram_matches_graphblas)
+{
+    char msg[FM_MSG_LEN];
+    for (int threads = 1; threads <= 2; threads++) {
+        fm_set_threads(threads);
+        for (int d = 0; d < 2; d++) {
+            fm_graph *g = skewed_graph(29, 41, FM_KIND_INCOMPLETE, 5);
+            fm_direction dir = (fm_direction)d;
+            int64_t sources = dir == FM_TO_ROWS ? 41 : 29, targets = dir == FM_TO_ROWS ? 29 : 41;
+            const int k = 5;
+            fm_dense *S = random_dense(sources, k, 7);
+            float *grams = malloc(sizeof(float) * targets * k * k), *ref = NULL;
+            fm_edges edges;
+            cr_assert_eq(fm_edges_borrow(&edges, g, dir, msg), FM_OK, "%s", msg);
+            fm_products_masked_gram(grams, &edges, S);
+            cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
+            cr_assert_eq(fm_products_masked_gram_graphblas(&ref, g, dir, S, msg), FM_OK, "%s", msg);
+            assert_close(grams, ref, targets * k * k, 1e-5, "masked gram");
+            free(grams);
+            free(ref);
+            fm_dense_free(&S);
+            fm_graph_free(&g);
+        }
+    }
+    fm_set_threads(0);
+}
+
+Test(products, edge_sums_match_graphblas)
+{
+    char msg[FM_MSG_LEN];
+    for (int threads = 1; threads <= 2; threads++) {
+        fm_set_threads(threads);
+        for (int kk = 0; kk < 3; kk++)
+            for (int d = 0; d < 2; d++) {
+                fm_graph *g = skewed_graph(31, 17, kinds[kk], 20 + kk);
+                fm_direction dir = (fm_direction)d;
+                int64_t sources = dir == FM_TO_ROWS ? 17 : 31, targets = dir == FM_TO_ROWS ? 31 : 17;
+                fm_dense *T = random_dense(targets, 4, 3), *S = random_dense(sources, 4, 4);
+                fm_edges edges;
+                double dot, sq, ref_dot, ref_sq;
+                cr_assert_eq(fm_edges_borrow(&edges, g, dir, msg), FM_OK, "%s", msg);
+                fm_products_edge_sums(&dot, &sq, &edges, T, S);
+                cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
+                cr_assert_eq(fm_products_edge_sums_graphblas(&ref_dot, &ref_sq, g, dir, T, S, msg), FM_OK,
+                             "%s", msg);
+                cr_assert(fabs(dot - ref_dot) <= 1e-5 * fabs(ref_dot), "dot %g vs %g", dot, ref_dot);
+                cr_assert(fabs(sq - ref_sq) <= 1e-5 * fabs(ref_sq), "sq %g vs %g", sq, ref_sq);
+                fm_dense_free(&T);
+                fm_dense_free(&S);
+                fm_graph_free(&g);
+            }
+    }
+    fm_set_threads(0);
+}
+
+Test(products, gram_matches_naive_and_threads)
+{
+    char msg[FM_MSG_LEN];
+    fm_dense *S = random_dense(9000, 6, 11);   // more than two row blocks
+    double G1[36], G2[36];
+    fm_set_threads(1);
+    cr_assert_eq(fm_products_gram(G1, S, msg), FM_OK);
+    fm_set_threads(2);
+    cr_assert_eq(fm_products_gram(G2, S, msg), FM_OK);
+    fm_set_threads(0);
+    for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 6; b++) {
+            long double naive = 0;
+            for (int64_t i = 0; i < S->rows; i++) naive += (long double)S->data[i * 6 + a] * S->data[i * 6 + b];
+            cr_assert(fabsl(G1[a * 6 + b] - naive) <= 1e-12 * fabsl(naive));
+            cr_assert_eq(G1[a * 6 + b], G2[a * 6 + b], "the Gram must not depend on the thread count");
+        }
+    fm_dense_free(&S);
+}
+
+Test(products, borrow_and_return_keep_the_graph)
+{
+    char msg[FM_MSG_LEN];
+    fm_graph *g = skewed_graph(12, 9, FM_KIND_SPARSE, 1);
+    fm_edges edges;
+    for (int round = 0; round < 3; round++) {
+        cr_assert_eq(fm_edges_borrow(&edges, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
+        cr_assert_eq(edges.targets, 9);
+        cr_assert_eq(edges.sources, 12);
+        for (int64_t t = 0; t < edges.targets; t++)
+            for (GrB_Index e = edges.ptr[t]; e + 1 < edges.ptr[t + 1]; e++)
+                cr_assert_lt(edges.idx[e], edges.idx[e + 1], "sorted, no duplicates");
+        cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
+    }
+    GrB_Index nvals;
+    cr_assert_eq(GrB_Matrix_nvals(&nvals, g->AT), GrB_SUCCESS);
+    cr_assert_eq((int64_t)nvals, g->stats.entries);
+    fm_graph_free(&g);
+}
+
+Test(products, pattern_graph_is_expanded_from_iso)
+{
+    // every value equal: GraphBLAS may store a single iso value
+    char msg[FM_MSG_LEN];
+    int64_t row[] = { 0, 1, 2, 2 }, col[] = { 1, 0, 0, 2 };
+    float val[] = { 1, 1, 1, 1 };
+    fm_triplets t = { .rows = 3, .cols = 3, .count = 4, .row = row, .col = col, .val = val };
+    fm_graph *g = NULL;
+    cr_assert_eq(fm_graph_from_triplets(&g, &t, FM_KIND_SPARSE, msg), FM_OK, "%s", msg);
+    fm_edges edges;
+    cr_assert_eq(fm_edges_borrow(&edges, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+    cr_assert_eq(edges.count, 4);
+    for (int e = 0; e < 4; e++) cr_assert_eq(edges.val[e], 1.0f);
+    cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
+    fm_graph_free(&g);
+}

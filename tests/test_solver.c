@@ -1,0 +1,413 @@
+// AO-ADMM (§3): planted problems are recovered, the objective does not rise,
+// the three kinds agree where they describe the same problem, and the ADMM
+// update agrees with a brute-force nonnegative least-squares solver.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admm.h"
+#include "products.h"
+#include "helpers.h"
+#include "rng.h"
+
+TestSuite(solver, .init = fm_test_setup);
+
+static fm_graph *graph_dense(const float *values, int64_t rows, int64_t cols, fm_kind kind)
+{
+    fm_graph *g = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_graph_from_dense(&g, rows, cols, values, kind, msg), FM_OK, "%s", msg);
+    return g;
+}
+
+static fm_solver_result *solve(fm_graph *g, int rank, int iters, int inner, fm_init_method init)
+{
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    o.rank = rank;
+    o.iters = iters;
+    o.inner = inner;
+    o.init = init;
+    o.tol = 0;
+    fm_solver_result *r = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_OK, "%s", msg);
+    return r;
+}
+
+static double relative_rmse(const fm_solver_result *r, fm_graph *g)
+{
+    fm_graph_stats st;
+    fm_graph_stats_get(g, &st);
+    return r->trace[r->trace_len - 1].rmse / sqrt(st.sumsq / fm_graph_omega(g));
+}
+
+// Planted W·H whose factors have exact zeros, so that X has true zeros.
+static float *planted_with_zeros(int64_t rows, int64_t cols, int rank, uint64_t seed)
+{
+    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
+    float *W = malloc(sizeof(float) * rows * rank), *H = malloc(sizeof(float) * rank * cols);
+    float *X = calloc(rows * cols, sizeof(float));
+    for (int64_t e = 0; e < rows * rank; e++)
+        W[e] = fm_rng_uniform(rng, 2 * e) < 0.5 ? 0 : (float)fm_rng_exponential(rng, 2 * e + 1, 1);
+    for (int64_t e = 0; e < rank * cols; e++)
+        H[e] = fm_rng_uniform(rng, 1000000 + 2 * e) < 0.5 ? 0 : (float)fm_rng_exponential(rng, 1000001 + 2 * e, 1);
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++)
+            for (int r = 0; r < rank; r++) X[i * cols + j] += W[i * rank + r] * H[r * cols + j];
+    free(W);
+    free(H);
+    return X;
+}
+
+Test(solver, planted_dense_is_recovered)
+{
+    float *X = fm_test_planted(60, 40, 3, 1);
+    fm_graph *g = graph_dense(X, 60, 40, FM_KIND_DENSE);
+    fm_solver_result *r = solve(g, 3, 400, 3, FM_INIT_NNDSVD);
+    double rel = relative_rmse(r, g);
+    cr_assert_lt(rel, 1e-3, "relative RMSE %g", rel);
+    fm_solver_result_free(&r);
+    fm_graph_free(&g);
+    free(X);
+}
+
+Test(solver, planted_sparse_is_recovered)
+{
+    float *X = planted_with_zeros(60, 40, 3, 2);
+    int64_t zeros = 0;
+    for (int e = 0; e < 60 * 40; e++) zeros += X[e] == 0;
+    cr_assert_gt(zeros, 60 * 40 / 5, "the planted matrix should have many true zeros (%lld)", (long long)zeros);
+    fm_graph *g = graph_dense(X, 60, 40, FM_KIND_SPARSE);
+    fm_solver_result *r = solve(g, 3, 400, 3, FM_INIT_NNDSVD);
+    double rel = relative_rmse(r, g);
+    cr_assert_lt(rel, 1e-3, "relative RMSE %g", rel);
+    // the reported RMSE is the one of the written factors, zeros included
+    double check;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_rmse(&check, g, r->W, r->H, msg), FM_OK, "%s", msg);
+    cr_assert(fabs(check - r->trace[r->trace_len - 1].rmse) <= 1e-6 * check + 1e-9);
+    fm_solver_result_free(&r);
+    fm_graph_free(&g);
+    free(X);
+}
+
+Test(solver, planted_incomplete_is_recovered)
+{
+    const int64_t rows = 80, cols = 60;
+    float *X = fm_test_planted(rows, cols, 3, 3);
+    fm_rng rng = fm_rng_stream(7, FM_STREAM_HOLDOUT);
+    fm_triplets t = { .rows = rows, .cols = cols };
+    t.row = malloc(sizeof(int64_t) * rows * cols);
+    t.col = malloc(sizeof(int64_t) * rows * cols);
+    t.val = malloc(sizeof(float) * rows * cols);
+    for (int64_t e = 0; e < rows * cols; e++)
+        if (fm_rng_uniform(rng, e) < 0.3) {
+            t.row[t.count] = e / cols;
+            t.col[t.count] = e % cols;
+            t.val[t.count++] = X[e];
+        }
+    fm_graph *g = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_graph_from_triplets(&g, &t, FM_KIND_INCOMPLETE, msg), FM_OK, "%s", msg);
+    fm_solver_result *r = solve(g, 3, 600, 3, FM_INIT_NNDSVD);
+    double rel = relative_rmse(r, g);
+    cr_assert_lt(rel, 1e-3, "relative RMSE over the observed entries %g", rel);
+    fm_solver_result_free(&r);
+    fm_graph_free(&g);
+    free(t.row);
+    free(t.col);
+    free(t.val);
+    free(X);
+}
+
+Test(solver, objective_never_rises)
+{
+    float *X = fm_test_uniform(50 * 35, 4);
+    for (int kk = 0; kk < 3; kk++) {
+        fm_kind kind = (fm_kind[]){ FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE }[kk];
+        for (int init = 0; init < 2; init++) {
+            fm_graph *g = graph_dense(X, 50, 35, kind);
+            fm_solver_result *r = solve(g, 4, 60, 1, init ? FM_INIT_NNDSVD : FM_INIT_RANDOM);
+            for (int i = 1; i < r->trace_len; i++)
+                cr_assert_leq(r->trace[i].objective, r->trace[i - 1].objective * (1 + 1e-6),
+                              "%s kind, %s init: the objective rose at iteration %d: %.9g -> %.9g",
+                              fm_kind_name(kind), init ? "nndsvd" : "random", i, r->trace[i - 1].objective,
+                              r->trace[i].objective);
+            fm_solver_result_free(&r);
+            fm_graph_free(&g);
+        }
+    }
+    free(X);
+}
+
+static double max_relative_difference(const fm_dense *a, const fm_dense *b)
+{
+    double diff = 0, scale = 0;
+    for (int64_t e = 0; e < a->rows * a->cols; e++) {
+        diff = fmax(diff, fabs(a->data[e] - b->data[e]));
+        scale = fmax(scale, fabs(b->data[e]));
+    }
+    return diff / scale;
+}
+
+Test(solver, complete_incomplete_follows_dense)
+{
+    float *X = fm_test_uniform(40 * 30, 5);
+    fm_graph *dense = graph_dense(X, 40, 30, FM_KIND_DENSE);
+    fm_graph *incomplete = graph_dense(X, 40, 30, FM_KIND_INCOMPLETE);
+    for (int iters = 1; iters <= 20; iters += 19) {
+        fm_solver_result *a = solve(dense, 4, iters, 1, FM_INIT_NNDSVD);
+        fm_solver_result *b = solve(incomplete, 4, iters, 1, FM_INIT_NNDSVD);
+        for (int i = 0; i < a->trace_len; i++)
+            cr_assert(fabs(a->trace[i].rmse - b->trace[i].rmse) <= 1e-5 * a->trace[i].rmse,
+                      "iteration %d: rmse %.9g vs %.9g", i, a->trace[i].rmse, b->trace[i].rmse);
+        cr_assert_leq(max_relative_difference(b->W, a->W), 1e-5, "W after %d iterations", iters);
+        cr_assert_leq(max_relative_difference(b->H, a->H), 1e-5, "H after %d iterations", iters);
+        fm_solver_result_free(&a);
+        fm_solver_result_free(&b);
+    }
+    fm_graph_free(&dense);
+    fm_graph_free(&incomplete);
+    free(X);
+}
+
+Test(solver, sparse_follows_dense_with_its_zeros)
+{
+    float *X = fm_test_uniform(45 * 32, 6);
+    for (int e = 0; e < 45 * 32; e++)
+        if (X[e] < 0.6f) X[e] = 0;   // 60% true zeros
+    fm_graph *dense = graph_dense(X, 45, 32, FM_KIND_DENSE);
+    fm_graph *sparse = graph_dense(X, 45, 32, FM_KIND_SPARSE);
+    fm_graph_stats st;
+    fm_graph_stats_get(sparse, &st);
+    cr_assert_lt(st.entries, 45 * 32 / 2);
+    fm_solver_result *a = solve(dense, 3, 20, 1, FM_INIT_NNDSVD);
+    fm_solver_result *b = solve(sparse, 3, 20, 1, FM_INIT_NNDSVD);
+    for (int i = 0; i < a->trace_len; i++)
+        cr_assert(fabs(a->trace[i].rmse - b->trace[i].rmse) <= 1e-5 * a->trace[i].rmse,
+                  "iteration %d: rmse %.9g vs %.9g", i, a->trace[i].rmse, b->trace[i].rmse);
+    cr_assert_leq(max_relative_difference(b->W, a->W), 1e-5);
+    cr_assert_leq(max_relative_difference(b->H, a->H), 1e-5);
+    fm_solver_result_free(&a);
+    fm_solver_result_free(&b);
+    fm_graph_free(&dense);
+    fm_graph_free(&sparse);
+    free(X);
+}
+
+// Brute force: min ½‖x − W h‖² over h ≥ 0 by trying every active set.
+static double nnls_brute(const double *W, int m, int k, const double *x, double *best)
+{
+    double best_f = INFINITY;
+    for (int set = 0; set < (1 << k); set++) {
+        double A[16], b[4], h[4] = { 0 };
+        int idx[4], n = 0;
+        for (int r = 0; r < k; r++)
+            if (set >> r & 1) idx[n++] = r;
+        for (int a = 0; a < n; a++) {   // normal equations on the free set
+            b[a] = 0;
+            for (int i = 0; i < m; i++) b[a] += W[i * k + idx[a]] * x[i];
+            for (int c = 0; c < n; c++) {
+                A[a * n + c] = 0;
+                for (int i = 0; i < m; i++) A[a * n + c] += W[i * k + idx[a]] * W[i * k + idx[c]];
+            }
+        }
+        if (n && fm_chol_small(A, n)) continue;
+        if (n) fm_chol_solve_small(A, n, b);
+        bool feasible = true;
+        for (int a = 0; a < n; a++) {
+            if (b[a] < 0) feasible = false;
+            h[idx[a]] = b[a];
+        }
+        if (!feasible) continue;
+        double f = 0;
+        for (int i = 0; i < m; i++) {
+            double p = 0;
+            for (int r = 0; r < k; r++) p += W[i * k + r] * h[r];
+            f += 0.5 * (x[i] - p) * (x[i] - p);
+        }
+        if (f < best_f) {
+            best_f = f;
+            memcpy(best, h, sizeof(double) * k);
+        }
+    }
+    return best_f;
+}
+
+Test(solver, admm_agrees_with_brute_force_nnls)
+{
+    char msg[FM_MSG_LEN];
+    const int m = 7, n = 5, k = 3;
+    for (int trial = 0; trial < 4; trial++) {
+        float *X = fm_test_uniform(m * n, 100 + trial), *Wv = fm_test_uniform(m * k, 200 + trial);
+        for (int masked = 0; masked < 2; masked++) {
+            fm_graph *g = graph_dense(X, m, n, masked ? FM_KIND_INCOMPLETE : FM_KIND_DENSE);
+            fm_dense *W = NULL, *Ht = NULL, *U = NULL, *F = NULL;
+            cr_assert_eq(fm_dense_new(&W, m, k, msg), FM_OK);
+            cr_assert_eq(fm_dense_new(&Ht, n, k, msg), FM_OK);
+            cr_assert_eq(fm_dense_new(&U, n, k, msg), FM_OK);
+            cr_assert_eq(fm_dense_new(&F, n, k, msg), FM_OK);
+            memcpy(W->data, Wv, sizeof(float) * m * k);
+            double gram[9];
+            cr_assert_eq(fm_products_gram(gram, W, msg), FM_OK);
+            fm_edges edges;
+            cr_assert_eq(fm_edges_borrow(&edges, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
+            fm_admm_factor h = { Ht, U };
+            fm_penalty none = { 0, 0 };
+            if (masked) cr_assert_eq(fm_admm_update_masked(h, &edges, W, none, 3000, msg), FM_OK, "%s", msg);
+            else cr_assert_eq(fm_admm_update_shared(h, F, &edges, W, gram, none, 3000, msg), FM_OK, "%s", msg);
+            cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
+            double Wd[21], x[7], best[3];
+            for (int e = 0; e < m * k; e++) Wd[e] = Wv[e];
+            for (int j = 0; j < n; j++) {
+                for (int i = 0; i < m; i++) x[i] = X[i * n + j];
+                nnls_brute(Wd, m, k, x, best);
+                for (int r = 0; r < k; r++)
+                    cr_assert(fabs(Ht->data[j * k + r] - best[r]) <= 1e-3 * (1 + fabs(best[r])),
+                              "trial %d column %d factor %d: ADMM %g, brute force %g", trial, j, r,
+                              Ht->data[j * k + r], best[r]);
+            }
+            fm_dense_free(&W);
+            fm_dense_free(&Ht);
+            fm_dense_free(&U);
+            fm_dense_free(&F);
+            fm_graph_free(&g);
+        }
+        free(X);
+        free(Wv);
+    }
+}
+
+Test(solver, results_do_not_depend_on_threads)
+{
+    float *X = fm_test_uniform(300 * 200, 8);
+    for (int kk = 0; kk < 3; kk++) {
+        fm_kind kind = (fm_kind[]){ FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE }[kk];
+        fm_graph *g = graph_dense(X, 300, 200, kind);
+        fm_set_threads(1);
+        fm_solver_result *a = solve(g, 5, 15, 1, FM_INIT_NNDSVD);
+        fm_set_threads(2);
+        fm_solver_result *b = solve(g, 5, 15, 1, FM_INIT_NNDSVD);
+        double ra = a->trace[a->trace_len - 1].rmse, rb = b->trace[b->trace_len - 1].rmse;
+        cr_assert(fabs(ra - rb) <= 1e-5 * ra, "%s: %.9g with 1 thread, %.9g with 2", fm_kind_name(kind), ra, rb);
+        cr_assert_leq(max_relative_difference(a->W, b->W), 1e-4);
+        fm_solver_result_free(&a);
+        fm_solver_result_free(&b);
+        fm_graph_free(&g);
+    }
+    fm_set_threads(0);
+    free(X);
+}
+
+Test(solver, penalties_shrink_the_factors)
+{
+    float *X = fm_test_uniform(60 * 40, 9);
+    fm_graph *g = graph_dense(X, 60, 40, FM_KIND_DENSE);
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    o.rank = 5;
+    o.iters = 80;
+    o.tol = 0;
+    char msg[FM_MSG_LEN];
+    fm_solver_result *plain = NULL, *l1 = NULL, *l2 = NULL;
+    cr_assert_eq(fm_solver_run(&plain, g, NULL, &o, msg), FM_OK, "%s", msg);
+    o.penalty_h.l1 = o.penalty_w.l1 = 2.0f;
+    cr_assert_eq(fm_solver_run(&l1, g, NULL, &o, msg), FM_OK, "%s", msg);
+    o.penalty_h.l1 = o.penalty_w.l1 = 0;
+    o.penalty_h.l2 = o.penalty_w.l2 = 20.0f;
+    cr_assert_eq(fm_solver_run(&l2, g, NULL, &o, msg), FM_OK, "%s", msg);
+    int zeros_plain = 0, zeros_l1 = 0;
+    double norm_plain = 0, norm_l2 = 0;
+    for (int e = 0; e < 5 * 40; e++) {
+        zeros_plain += plain->H->data[e] == 0;
+        zeros_l1 += l1->H->data[e] == 0;
+    }
+    for (int e = 0; e < 60 * 5; e++) {
+        norm_plain += plain->W->data[e] * plain->W->data[e];
+        norm_l2 += l2->W->data[e] * l2->W->data[e];
+    }
+    for (int e = 0; e < 5 * 40; e++) {
+        norm_plain += plain->H->data[e] * plain->H->data[e];
+        norm_l2 += l2->H->data[e] * l2->H->data[e];
+    }
+    cr_assert_gt(zeros_l1, zeros_plain, "L1 should zero more entries of H (%d vs %d)", zeros_l1, zeros_plain);
+    cr_assert_lt(norm_l2, norm_plain, "L2 should shrink the factors (%g vs %g)", norm_l2, norm_plain);
+    fm_solver_result_free(&plain);
+    fm_solver_result_free(&l1);
+    fm_solver_result_free(&l2);
+    fm_graph_free(&g);
+    free(X);
+}
+
+Test(solver, stops_on_tolerance_and_bad_options_fail)
+{
+    float *X = fm_test_planted(30, 20, 2, 10);
+    fm_graph *g = graph_dense(X, 30, 20, FM_KIND_DENSE);
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    o.rank = 2;
+    o.iters = 100000;
+    o.tol = 1e-3;
+    char msg[FM_MSG_LEN];
+    fm_solver_result *r = NULL;
+    cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_OK, "%s", msg);
+    cr_assert_str_eq(r->stop_reason, "tolerance");
+    cr_assert_lt(r->trace_len, 100000);
+    fm_solver_result_free(&r);
+    o.rank = 0;
+    cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_ERR_INVALID);
+    cr_assert(strstr(msg, "rank 0"), "%s", msg);
+    o.rank = 21;
+    cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_ERR_INVALID);
+    cr_assert(strstr(msg, "min(30, 20) = 20"), "%s", msg);
+    o.rank = 2;
+    o.penalty_w.l2 = -1;
+    cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_ERR_INVALID);
+    cr_assert_null(r);
+    fm_graph_free(&g);
+    free(X);
+}
+
+Test(solver, zero_matrix_does_not_divide_by_zero)
+{
+    float X[12] = { 0 };
+    X[5] = 1;   // one nonzero: the other factor rows stay zero
+    fm_graph *g = graph_dense(X, 4, 3, FM_KIND_DENSE);
+    fm_solver_result *r = solve(g, 2, 10, 1, FM_INIT_NNDSVD);
+    for (int i = 0; i < r->trace_len; i++) cr_assert(isfinite(r->trace[i].rmse));
+    for (int e = 0; e < 8; e++) cr_assert(isfinite(r->W->data[e]));
+    fm_solver_result_free(&r);
+    fm_graph_free(&g);
+}
+
+Test(solver, holdout_split_is_seeded_and_exact)
+{
+    char msg[FM_MSG_LEN];
+    const int64_t count = 20000;
+    fm_triplets t = { .rows = 200, .cols = 100, .count = count };
+    t.row = malloc(sizeof(int64_t) * count);
+    t.col = malloc(sizeof(int64_t) * count);
+    t.val = malloc(sizeof(float) * count);
+    for (int64_t e = 0; e < count; e++) {
+        t.row[e] = e / 100;
+        t.col[e] = e % 100;
+        t.val[e] = (float)e;
+    }
+    fm_triplets *kept = NULL, *held = NULL, *kept2 = NULL, *held2 = NULL;
+    cr_assert_eq(fm_holdout_split(&kept, &held, &t, 0.1, 5, msg), FM_OK, "%s", msg);
+    cr_assert_eq(kept->count + held->count, count);
+    cr_assert(fabs(held->count - 0.1 * count) < 0.01 * count, "held %lld", (long long)held->count);
+    cr_assert_eq(fm_holdout_split(&kept2, &held2, &t, 0.1, 5, msg), FM_OK);
+    cr_assert_eq(held2->count, held->count);
+    for (int64_t e = 0; e < held->count; e++) cr_assert_eq(held->val[e], held2->val[e]);
+    cr_assert_eq(fm_holdout_split(&kept2, &held2, &t, 1.5, 5, msg), FM_ERR_INVALID);
+    fm_triplets_free(&kept);
+    fm_triplets_free(&held);
+    fm_triplets_free(&kept2);
+    fm_triplets_free(&held2);
+    free(t.row);
+    free(t.col);
+    free(t.val);
+}
