@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rank.h"
 #include "status.h"
 
 // Targets have skewed degrees (power-law rows of ratings, long documents):
@@ -23,9 +24,12 @@ void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *so
                     0.0f, out->data, k);
         return;
     }
-#pragma omp parallel for schedule(dynamic, FM_TARGET_CHUNK)
-    for (int64_t t = 0; t < edges->targets; t++)
-        fm_gather_target(out->data + t * k, edges, t, sources->data, k);
+#define RUN(K)                                                                    \
+    _Pragma("omp parallel for schedule(dynamic, FM_TARGET_CHUNK)")               \
+    for (int64_t t = 0; t < edges->targets; t++)                                  \
+        fm_gather_target(out->data + t * (K), edges, t, sources->data, (K))
+    FM_RANK_SWITCH(k, RUN)
+#undef RUN
 }
 
 void fm_products_masked_gram(float *grams, const fm_edges *edges, const fm_dense *sources)
@@ -71,35 +75,45 @@ void fm_products_edge_sums(double *dot, double *sq, const fm_edges *edges,
     *sq = sq_sum;
 }
 
+// The Gram of rows [begin, end) added into P (k×k, double, full square:
+// the square vectorizes where the triangle would not).
+static inline void gram_rows(double *restrict P, const float *restrict S, int64_t begin, int64_t end,
+                             int k)
+{
+    for (int64_t i = begin; i < end; i++) {
+        double s[k];
+        for (int a = 0; a < k; a++) s[a] = S[i * k + a];
+        for (int a = 0; a < k; a++)
+            for (int c = 0; c < k; c++) P[a * k + c] += s[a] * s[c];
+    }
+}
+
 int fm_products_gram(double *G, const fm_dense *S, char *msg)
 {
     double *partial = NULL;
 #define FREE_ALL free(partial)
     const int k = (int)S->cols;
-    // Upper triangle of fixed row blocks, then the blocks summed in order:
-    // the summation order does not depend on the thread count.
-    enum { BLOCK = 4096, BATCH = 16 };
+    // Fixed row blocks summed in order: the summation order does not depend
+    // on the thread count.
+    enum { BLOCK = 2048, BATCH = 16 };
     const int64_t blocks = (S->rows + BLOCK - 1) / BLOCK;
     FM_ALLOC(partial, (size_t)BATCH * k * k);
     memset(G, 0, sizeof(double) * k * k);
     for (int64_t b0 = 0; b0 < blocks; b0 += BATCH) {
-        int64_t nb = blocks - b0 < BATCH ? blocks - b0 : BATCH;
-#pragma omp parallel for schedule(static)
-        for (int64_t b = 0; b < nb; b++) {
-            double *P = partial + b * k * k;
-            memset(P, 0, sizeof(double) * k * k);
-            int64_t end = (b0 + b + 1) * BLOCK < S->rows ? (b0 + b + 1) * BLOCK : S->rows;
-            for (int64_t i = (b0 + b) * BLOCK; i < end; i++) {
-                const float *s = S->data + i * k;
-                for (int a = 0; a < k; a++)
-                    for (int c = a; c < k; c++) P[a * k + c] += (double)s[a] * s[c];
-            }
+        const int64_t nb = blocks - b0 < BATCH ? blocks - b0 : BATCH;
+        memset(partial, 0, sizeof(double) * nb * k * k);
+#define RUN(K)                                                                    \
+        _Pragma("omp parallel for schedule(static)")                             \
+        for (int64_t b = 0; b < nb; b++) {                                        \
+            int64_t begin = (b0 + b) * BLOCK, end = begin + BLOCK;                \
+            gram_rows(partial + b * (K) * (K), S->data, begin,                    \
+                      end < S->rows ? end : S->rows, (K));                        \
         }
+        FM_RANK_SWITCH(k, RUN)
+#undef RUN
         for (int64_t b = 0; b < nb; b++)
             for (int e = 0; e < k * k; e++) G[e] += partial[b * k * k + e];
     }
-    for (int a = 0; a < k; a++)
-        for (int c = 0; c < a; c++) G[a * k + c] = G[c * k + a];
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL

@@ -32,16 +32,31 @@ int fm_products_edge_sums_graphblas(double *dot, double *sq, fm_graph *g, fm_dir
 // G = SᵀS (k×k, double, row-major), summed in double.
 int fm_products_gram(double *G, const fm_dense *S, char *msg);
 
-// The edges of one target, for kernels that fuse more work per target.
+// The edges of one target, for kernels that fuse more work per target. Two
+// partial sums (even and odd edges) halve the chain of dependent FMAs; with
+// k a compile-time constant (engine/rank.h) both live in vector registers.
 static inline void fm_gather_target(float *restrict out, const fm_edges *edges, int64_t t,
                                     const float *restrict sources, int k)
 {
-    for (int r = 0; r < k; r++) out[r] = 0;
-    for (GrB_Index e = edges->ptr[t]; e < edges->ptr[t + 1]; e++) {
+    float even[k], odd[k];
+    for (int r = 0; r < k; r++) even[r] = odd[r] = 0;
+    GrB_Index e = edges->ptr[t];
+    const GrB_Index end = edges->ptr[t + 1];
+    for (; e + 1 < end; e += 2) {
+        const float x0 = edges->val[e], x1 = edges->val[e + 1];
+        const float *restrict s0 = sources + edges->idx[e] * k;
+        const float *restrict s1 = sources + edges->idx[e + 1] * k;
+        for (int r = 0; r < k; r++) {
+            even[r] += x0 * s0[r];
+            odd[r] += x1 * s1[r];
+        }
+    }
+    if (e < end) {
         const float x = edges->val[e];
         const float *restrict s = sources + edges->idx[e] * k;
-        for (int r = 0; r < k; r++) out[r] += x * s[r];
+        for (int r = 0; r < k; r++) even[r] += x * s[r];
     }
+    for (int r = 0; r < k; r++) out[r] = even[r] + odd[r];
 }
 
 #endif

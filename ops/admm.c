@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "products.h"
+#include "rank.h"
 #include "status.h"
 
 double fm_admm_rho(const double *G, int k)
@@ -69,6 +70,24 @@ static inline void admm_project(float *restrict t, float *restrict u, const floa
     }
 }
 
+// `inner` steps for one target with the shared inverse (symmetric, so its
+// columns are its rows): T̃ = Σ_c b_c · inverse[c], an axpy per c.
+static inline void admm_target_shared(float *restrict t, float *restrict u, const float *restrict f,
+                                      const float *restrict inverse, float rho, float shrink, int inner,
+                                      int k)
+{
+    float b[k], tt[k];
+    for (int step = 0; step < inner; step++) {
+        for (int r = 0; r < k; r++) {
+            b[r] = f[r] + rho * (t[r] + u[r]);
+            tt[r] = 0;
+        }
+        for (int c = 0; c < k; c++)
+            for (int r = 0; r < k; r++) tt[r] += b[c] * inverse[c * k + r];
+        admm_project(t, u, tt, shrink, k);
+    }
+}
+
 int fm_admm_update_shared(fm_admm_factor factor, fm_dense *rhs, const fm_edges *edges,
                           const fm_dense *sources, const double *gram, fm_penalty penalty,
                           int inner, char *msg)
@@ -96,21 +115,13 @@ int fm_admm_update_shared(fm_admm_factor factor, fm_dense *rhs, const fm_edges *
     fm_products_gather(rhs, edges, sources);
 
     const float frho = (float)rho, shrink = (float)(penalty.l1 / rho);
-#pragma omp parallel for schedule(static)
-    for (int64_t j = 0; j < factor.targets->rows; j++) {
-        float *t = factor.targets->data + j * k, *u = factor.duals->data + j * k;
-        const float *f = rhs->data + j * k;
-        float b[k], tt[k];
-        for (int step = 0; step < inner; step++) {
-            for (int r = 0; r < k; r++) b[r] = f[r] + frho * (t[r] + u[r]);
-            for (int r = 0; r < k; r++) {
-                float v = 0;
-                for (int c = 0; c < k; c++) v += inverse[r * k + c] * b[c];
-                tt[r] = v;
-            }
-            admm_project(t, u, tt, shrink, k);
-        }
-    }
+#define RUN(K)                                                                    \
+    _Pragma("omp parallel for schedule(static)")                                 \
+    for (int64_t j = 0; j < factor.targets->rows; j++)                            \
+        admm_target_shared(factor.targets->data + j * (K), factor.duals->data + j * (K), \
+                           rhs->data + j * (K), inverse, frho, shrink, inner, (K))
+    FM_RANK_SWITCH(k, RUN)
+#undef RUN
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
