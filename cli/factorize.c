@@ -31,6 +31,8 @@ static const char help[] =
     "  --l2 A[,B]          L2 (ridge) penalty on W and H\n"
     "  --holdout F         incomplete kind: keep a seeded fraction F of the observed\n"
     "                      entries out of the fit and report their RMSE\n"
+    "  --test FILE         incomplete kind: report the RMSE on the entries of FILE\n"
+    "                      (a held-out test set) at every iteration\n"
     "  --threads N         threads for OpenMP, OpenBLAS and GraphBLAS (default: all)\n"
     "  --seed S            seed of the initialization and the holdout (default 42)\n"
     "  --out PREFIX        write PREFIX.W.mtx, PREFIX.H.mtx, PREFIX.trace.csv and\n"
@@ -97,7 +99,7 @@ static void json_number(char *out, size_t size, double x)
 
 int fm_cmd_factorize(int argc, char **argv)
 {
-    const char *data = NULL, *out_prefix = NULL;
+    const char *data = NULL, *out_prefix = NULL, *test_file = NULL;
     fm_kind kind = FM_KIND_AUTO;
     double holdout_fraction = 0;
     long threads = 0, value;
@@ -136,6 +138,7 @@ int fm_cmd_factorize(int argc, char **argv)
         else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
         else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); opts.seed = (uint64_t)value; }
         else if (!strcmp(a, "--out")) out_prefix = v;
+        else if (!strcmp(a, "--test")) test_file = v;
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer factorize --help')\n", a); return 2; }
         if (!ok) return 2;
     }
@@ -156,12 +159,24 @@ int fm_cmd_factorize(int argc, char **argv)
         snprintf(source, sizeof source, "planted 1000 x 500 rank 10 (seed %llu)", (unsigned long long)opts.seed);
     }
     if (kind == FM_KIND_AUTO) kind = t->array ? FM_KIND_DENSE : FM_KIND_SPARSE;
-    if (holdout_fraction > 0) {
-        if (kind != FM_KIND_INCOMPLETE) {
-            snprintf(msg, sizeof msg, "--holdout needs --kind incomplete: in the %s kind every entry is known",
-                     fm_kind_name(kind));
+    if (holdout_fraction > 0 && test_file) {
+        snprintf(msg, sizeof msg, "--holdout and --test both name held-out entries: give one");
+        goto fail;
+    }
+    if ((holdout_fraction > 0 || test_file) && kind != FM_KIND_INCOMPLETE) {
+        snprintf(msg, sizeof msg, "%s needs --kind incomplete: in the %s kind every entry is known",
+                 test_file ? "--test" : "--holdout", fm_kind_name(kind));
+        goto fail;
+    }
+    if (test_file) {
+        if (fm_mtx_read(&held, test_file, true, msg)) goto fail;
+        if (held->array || held->rows != t->rows || held->cols != t->cols) {
+            snprintf(msg, sizeof msg, "%s: expected a coordinate file of shape %lld x %lld like the data", test_file,
+                     (long long)t->rows, (long long)t->cols);
             goto fail;
         }
+    }
+    if (holdout_fraction > 0) {
         if (t->array) {
             snprintf(msg, sizeof msg, "--holdout needs a coordinate file (the observed entries)");
             goto fail;

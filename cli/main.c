@@ -14,6 +14,7 @@ static const char usage[] =
     "  factorize [DATA.mtx[.gz]]  nonnegative matrix factorization by AO-ADMM\n"
     "                             (no file: a planted low-rank demo matrix)\n"
     "  info DATA.mtx[.gz]         shape, entries, kind, values, memory a run needs\n"
+    "  generate OUT.mtx           a planted nonnegative low-rank matrix\n"
     "\n"
     "Run 'factormer <command> --help' for the options of a command.\n";
 
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
     int status;
     if (!strcmp(argv[1], "factorize")) status = fm_cmd_factorize(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "info")) status = fm_cmd_info(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "generate")) status = fm_cmd_generate(argc - 1, argv + 1);
     else {
         fprintf(stderr, "factormer: unknown command '%s'\n\n%s", argv[1], usage);
         status = 2;

@@ -76,8 +76,9 @@ void fm_triplets_free(fm_triplets **t);
 
 // Matrix Market (io/mtx). Reads `coordinate` and `array`; `real`, `integer`,
 // `pattern`; `general` and `symmetric`; gzip input. Values must be finite and
-// nonnegative. Duplicate coordinates are summed, unless `duplicates_are_errors`
-// (the incomplete kind), in which case the second one is reported by line.
+// nonnegative. Duplicate coordinates are kept (the graph builder sums them),
+// unless `duplicates_are_errors` (the incomplete kind): then the second one is
+// reported with its line and the line of the first.
 int fm_mtx_read(fm_triplets **out, const char *path, bool duplicates_are_errors,
                 char *msg);
 // Writes `array real general`, to a temporary name renamed on success.
