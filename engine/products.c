@@ -15,13 +15,27 @@
 // small dynamic chunks keep both cores busy at the cost of a little overhead.
 #define FM_TARGET_CHUNK 64
 
+// This thread's share [begin, end) of `count` rows, in one contiguous block.
+static void fm_thread_block(int64_t count, int64_t *begin, int64_t *end)
+{
+    const int64_t threads = omp_get_num_threads(), id = omp_get_thread_num();
+    *begin = count * id / threads;
+    *end = count * (id + 1) / threads;
+}
+
 void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *sources)
 {
     const int k = (int)sources->cols;
-    if (!edges->ptr) {   // full storage: one SGEMM
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)edges->targets, k,
-                    (int)edges->sources, 1.0f, edges->val, (int)edges->sources, sources->data, k,
-                    0.0f, out->data, k);
+    if (!edges->ptr) {   // full storage: SGEMM on each thread's block of targets
+#pragma omp parallel
+        {
+            int64_t begin, end;
+            fm_thread_block(edges->targets, &begin, &end);
+            if (end > begin)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(end - begin), k,
+                            (int)edges->sources, 1.0f, edges->val + begin * edges->sources,
+                            (int)edges->sources, sources->data, k, 0.0f, out->data + begin * k, k);
+        }
         return;
     }
 #define RUN(K)                                                                    \
@@ -86,6 +100,40 @@ static inline void gram_rows(double *restrict P, const float *restrict S, int64_
         for (int a = 0; a < k; a++)
             for (int c = 0; c < k; c++) P[a * k + c] += s[a] * s[c];
     }
+}
+
+int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense *targets,
+                                const fm_dense *sources, char *msg)
+{
+#define FREE_ALL
+    const int k = (int)sources->cols;
+    const int64_t n = edges->sources;
+    // predictions for a few targets at a time, at most ~4 MiB per thread
+    const int64_t chunk = n >= (1 << 20) ? 1 : (1 << 20) / n;
+    double total = 0;
+    int failed = 0;
+#pragma omp parallel reduction(+ : total) reduction(| : failed)
+    {
+        int64_t begin, end;
+        fm_thread_block(edges->targets, &begin, &end);
+        float *P = malloc(sizeof(float) * chunk * n);
+        if (!P && end > begin) failed = 1;
+        for (int64_t t0 = begin; P && t0 < end; t0 += chunk) {
+            const int64_t rows = end - t0 < chunk ? end - t0 : chunk;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)n, k, 1.0f,
+                        targets->data + t0 * k, k, sources->data, k, 0.0f, P, (int)n);
+            const float *X = edges->val + t0 * n;
+            for (int64_t e = 0; e < rows * n; e++) {
+                const double r = (double)X[e] - P[e];
+                total += r * r;
+            }
+        }
+        free(P);
+    }
+    FM_CHECK(!failed, FM_ERR_MEMORY, "out of memory for the residual of a dense matrix");
+    *sq = total;
+    return FM_OK;
+#undef FREE_ALL
 }
 
 int fm_products_gram(double *G, const fm_dense *S, char *msg)

@@ -1,5 +1,6 @@
-// Library lifetime and threads: one setting drives OpenMP, OpenBLAS and
-// GraphBLAS, so that no library oversubscribes the cores of another.
+// Library lifetime and threads: one setting drives OpenMP (and with it every
+// BLAS call the engine makes) and GraphBLAS, so that no library
+// oversubscribes the cores of another.
 #include "status.h"
 
 #include <GraphBLAS.h>
@@ -29,7 +30,10 @@ void fm_set_threads(int n)
     if (n <= 0) n = omp_get_num_procs();
     fm_threads = n;
     omp_set_num_threads(n);
-    openblas_set_num_threads(n);
+    // OpenBLAS runs single-threaded inside the engine's OpenMP blocks: its
+    // own pthreads spin after each call and would compete with OpenMP's
+    // threads for the same cores (perf/README.md).
+    openblas_set_num_threads(1);
     GxB_set(GxB_NTHREADS, n);
 }
 

@@ -129,7 +129,8 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
             else FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
             FM_TRY(fm_products_gram(gram_w, W, msg));
         }
-        double residual = fm_loss_residual(g, &rows, W, Ht, it > 0 ? XHt : NULL, gram_w, gram_h);
+        double residual;
+        FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, it > 0 ? XHt : NULL, gram_w, gram_h, msg));
         fm_solver_iterate *step = &result->trace[it];
         step->iteration = it;
         step->rmse = sqrt(residual / omega);
@@ -183,7 +184,9 @@ int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H, cha
     FM_TRY(fm_products_gram(gram_w, W, msg));
     FM_TRY(fm_products_gram(gram_h, Ht, msg));
     FM_TRY(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg));
-    *rmse = sqrt(fm_loss_residual(g, &rows, W, Ht, NULL, gram_w, gram_h) / fm_graph_omega(g));
+    double residual;
+    FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, NULL, gram_w, gram_h, msg));
+    *rmse = sqrt(residual / fm_graph_omega(g));
     FM_TRY(fm_edges_return(&rows, msg));
     FREE_ALL;
     return FM_OK;

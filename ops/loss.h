@@ -8,13 +8,13 @@
 // (borrowed). For the dense and sparse kinds, `XHt` = X·Hᵀ as the W-update
 // left it and the two Grams (double k×k, WᵀW and HHᵀ) give the expansion
 // ‖X‖² − 2⟨X,WH⟩ + ‖WH‖² without forming W·H; when that estimate falls below
-// 1e-4·‖X‖² the float rounding of X·Hᵀ is no longer negligible next to it,
+// 1e-6·‖X‖² the float rounding of X·Hᵀ is no longer negligible next to it,
 // and ⟨X,WH⟩ is recomputed exactly in double over the stored entries (the
 // dense kind then sums the residuals directly). Pass XHt = NULL to go
 // straight to the exact path. The incomplete kind always sums over Ω.
-double fm_loss_residual(const fm_graph *g, const fm_edges *row_edges, const fm_dense *W,
-                        const fm_dense *Ht, const fm_dense *XHt, const double *gram_w,
-                        const double *gram_h);
+int fm_loss_residual(double *residual, const fm_graph *g, const fm_edges *row_edges, const fm_dense *W,
+                     const fm_dense *Ht, const fm_dense *XHt, const double *gram_w, const double *gram_h,
+                     char *msg);
 
 // Σ (x − w_i·h_j)² over a list of entries (the held-out ones).
 double fm_loss_residual_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *Ht);

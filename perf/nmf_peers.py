@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""factormer's AO-ADMM against scikit-learn's NMF on the same matrices, in one run.
+
+Run with Debian's python3 (python3-sklearn, python3-scipy), after building:
+
+    /usr/bin/python3 perf/nmf_peers.py [--factormer build/factormer] [--data ../shared/data]
+
+For each case it times an outer iteration of both, and the wall time each
+needs to reach the RMSE that scikit-learn (solver cd, init nndsvd, 2 threads)
+reaches after 30 iterations, and prints the ratios. MovieLens 100K (incomplete,
+10% held out) is measured against the held-out RMSE goal of the issue, with
+the L2 penalty chosen on a validation split of the training entries.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+THREADS = "2"
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = THREADS
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # the same environment for both
+
+import numpy as np  # noqa: E402
+import scipy.io  # noqa: E402
+import scipy.sparse  # noqa: E402
+import warnings  # noqa: E402
+from sklearn.decomposition import NMF  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+SKLEARN_ITERS = 30
+
+
+def run_factormer(binary, data, out, rank, iters, extra=()):
+    cmd = [binary, "factorize", data, "--rank", str(rank), "--iters", str(iters), "--tol", "0",
+           "--threads", THREADS, "--quiet", "--out", out, *extra]
+    subprocess.run(cmd, check=True)
+    rows = []
+    with open(out + ".trace.csv") as f:
+        header = f.readline().strip().split(",")
+        for line in f:
+            rows.append(dict(zip(header, line.strip().split(","))))
+    with open(out + ".summary.json") as f:
+        summary = json.load(f)
+    trace = [(float(r["seconds"]), float(r["rmse"]),
+              float(r["holdout_rmse"]) if r["holdout_rmse"] else None) for r in rows]
+    return trace, summary
+
+
+def per_iteration(trace):
+    # median of the per-iteration wall times after the first iteration
+    deltas = np.diff([t for t, _, _ in trace[1:]])
+    return float(np.median(deltas))
+
+
+def first_reaching(trace, target, column=1):
+    for row in trace:
+        if row[column] is not None and row[column] <= target:
+            return row[0]
+    return None
+
+
+def sklearn_case(X, rank):
+    shape = X.shape
+    times = {}
+    for iters in (1, SKLEARN_ITERS, SKLEARN_ITERS + 1):
+        model = NMF(n_components=rank, init="nndsvd", solver="cd", max_iter=iters, tol=0,
+                    random_state=0)
+        start = time.perf_counter()
+        model.fit_transform(X)
+        times[iters] = time.perf_counter() - start
+        if iters == SKLEARN_ITERS:
+            rmse = model.reconstruction_err_ / np.sqrt(shape[0] * shape[1])
+    per_iter = (times[SKLEARN_ITERS + 1] - times[1]) / SKLEARN_ITERS
+    return per_iter, rmse, times[SKLEARN_ITERS]
+
+
+def load(path, dense):
+    X = scipy.io.mmread(path)
+    if dense:
+        return np.ascontiguousarray(np.asarray(X, dtype=np.float32))
+    return scipy.sparse.csr_matrix(X, dtype=np.float32)
+
+
+def fmt_ms(seconds):
+    return "-" if seconds is None else f"{1e3 * seconds:.1f}"
+
+
+def movielens(args, work):
+    path = os.path.join(args.data, "movielens100k.mtx.gz")
+    if not os.path.exists(path):
+        print(f"skipping MovieLens: {path} not found")
+        return None
+    X = scipy.io.mmread(path).tocoo()
+    rng = np.random.default_rng(0)
+    test = rng.random(X.nnz) < 0.1
+    def write(name, mask):
+        M = scipy.sparse.coo_matrix((X.data[mask], (X.row[mask], X.col[mask])), shape=X.shape)
+        out = os.path.join(work, name)
+        scipy.io.mmwrite(out, M, field="integer")
+        return out
+    train, held = write("ml_train.mtx", ~test), write("ml_test.mtx", test)
+    # L2 on a validation split of the training entries (factormer's seeded --holdout)
+    best = None
+    for l2 in args.l2_grid:
+        trace, _ = run_factormer(args.factormer, train, os.path.join(work, f"ml_valid_{l2}"), 10, args.ml_iters,
+                                 ["--kind", "incomplete", "--holdout", "0.1", "--seed", "7", "--l2", str(l2)])
+        score = min(r[2] for r in trace)
+        print(f"  movielens validation: l2 {l2:<6} best validation rmse {score:.4f}")
+        if best is None or score < best[1]:
+            best = (l2, score)
+    trace, _ = run_factormer(args.factormer, train, os.path.join(work, "ml_test"), 10, args.ml_iters,
+                             ["--kind", "incomplete", "--test", held, "--l2", str(best[0])])
+    reach = first_reaching(trace, 0.91, column=2)
+    return {"l2": best[0], "best_test_rmse": min(r[2] for r in trace),
+            "seconds_to_0.91": reach, "ms_per_iteration": 1e3 * per_iteration(trace),
+            "libmf_seconds_to_0.917": 0.3}
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--factormer", default=os.path.join(here, "..", "build", "factormer"))
+    parser.add_argument("--data", default=os.environ.get("FM_DATA", os.path.join(here, "..", "..", "shared", "data")))
+    parser.add_argument("--iters", type=int, default=300, help="factormer iterations per case")
+    parser.add_argument("--ml-iters", type=int, default=100)
+    parser.add_argument("--l2-grid", type=float, nargs="+", default=[1, 3, 10, 30])
+    parser.add_argument("--cases", nargs="+", default=["dense2000", "sparse20000", "kos", "movielens"])
+    parser.add_argument("--inner", type=int, default=None, help="factormer's ADMM steps per update")
+    parser.add_argument("--json", help="write the figures as JSON here")
+    args = parser.parse_args()
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="fm_perf_") as work:
+        cases = []
+        if "dense2000" in args.cases:
+            path = os.path.join(work, "dense2000.mtx")
+            subprocess.run([args.factormer, "generate", path, "--rows", "2000", "--cols", "2000", "--rank", "10",
+                            "--seed", "1"], check=True)
+            cases.append(("dense2000", path, 10, True, []))
+        if "sparse20000" in args.cases:
+            path = os.path.join(work, "sparse20000.mtx")
+            subprocess.run([args.factormer, "generate", path, "--rows", "20000", "--cols", "20000", "--rank", "10",
+                            "--density", "0.005", "--seed", "2"], check=True)
+            cases.append(("sparse20000", path, 10, False, ["--kind", "sparse"]))
+        if "kos" in args.cases:
+            path = os.path.join(args.data, "kos_bow.mtx.gz")
+            if os.path.exists(path):
+                cases.append(("kos_bow", path, 20, False, ["--kind", "sparse"]))
+            else:
+                print(f"skipping kos_bow: {path} not found")
+
+        print(f"{'case':<12} {'rank':>4} | {'ms/iter':>8} {'sklearn':>8} {'speedup':>7} | "
+              f"{'target rmse':>11} {'time ms':>8} {'sklearn':>8} {'speedup':>7}")
+        for name, path, rank, dense, extra in cases:
+            if args.inner:
+                extra = extra + ["--inner", str(args.inner)]
+            trace, summary = run_factormer(args.factormer, path, os.path.join(work, name), rank, args.iters, extra)
+            ours_iter = per_iteration(trace)
+            sk_iter, sk_rmse, sk_time = sklearn_case(load(path, dense), rank)
+            reach = first_reaching(trace, sk_rmse)
+            results[name] = {"rank": rank, "ms_per_iteration": 1e3 * ours_iter,
+                             "sklearn_ms_per_iteration": 1e3 * sk_iter,
+                             "speedup_per_iteration": sk_iter / ours_iter,
+                             "sklearn_rmse_after_30": sk_rmse, "seconds_to_target": reach,
+                             "sklearn_seconds_to_target": sk_time,
+                             "speedup_to_target": (sk_time / reach) if reach else None,
+                             "final_rmse": trace[-1][1], "iterations": len(trace) - 1}
+            speed = f"{sk_time / reach:.1f}x" if reach else "never"
+            print(f"{name:<12} {rank:>4} | {1e3 * ours_iter:8.2f} {1e3 * sk_iter:8.2f} {sk_iter / ours_iter:6.1f}x | "
+                  f"{sk_rmse:11.5g} {fmt_ms(reach):>8} {fmt_ms(sk_time):>8} {speed:>7}", flush=True)
+        if "movielens" in args.cases:
+            ml = movielens(args, work)
+            if ml:
+                results["movielens100k"] = ml
+                reach = ml["seconds_to_0.91"]
+                print(f"movielens100k rank 10, l2 {ml['l2']}: {ml['ms_per_iteration']:.2f} ms/iter, "
+                      f"held-out rmse 0.91 reached in {fmt_ms(reach)} ms "
+                      f"(LIBMF: 0.917 in about 300 ms), best held-out rmse {ml['best_test_rmse']:.4f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
