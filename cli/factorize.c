@@ -29,6 +29,8 @@ static const char help[] =
     "  --time-limit S      stop after S seconds (default: none)\n"
     "  --l1 A[,B]          L1 (sparsity) penalty on W and H (A on W, B on H if given)\n"
     "  --l2 A[,B]          L2 (ridge) penalty on W and H\n"
+    "  --l2-per-entry      weigh the L2 penalty of each row of W and column of H by\n"
+    "                      its observed entries (weighted-lambda, as ALS for ratings)\n"
     "  --holdout F         incomplete kind: keep a seeded fraction F of the observed\n"
     "                      entries out of the fit and report their RMSE\n"
     "  --test FILE         incomplete kind: report the RMSE on the entries of FILE\n"
@@ -115,6 +117,10 @@ int fm_cmd_factorize(int argc, char **argv)
             return 0;
         }
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
+        if (!strcmp(a, "--l2-per-entry")) {
+            opts.penalty_w.l2_per_entry = opts.penalty_h.l2_per_entry = true;
+            continue;
+        }
         if (a[0] != '-') {
             if (data) { fprintf(stderr, "factormer: more than one data file ('%s', '%s')\n", data, a); return 2; }
             data = a;
@@ -241,8 +247,9 @@ int fm_cmd_factorize(int argc, char **argv)
     NUM("init_seconds", r->init_seconds);
     NUM("seconds_per_iteration", per_iteration);
     KEY("threads", "%d", fm_get_threads());
-    KEY("penalties", "{\"l1_w\": %g, \"l1_h\": %g, \"l2_w\": %g, \"l2_h\": %g}", opts.penalty_w.l1,
-        opts.penalty_h.l1, opts.penalty_w.l2, opts.penalty_h.l2);
+    KEY("penalties", "{\"l1_w\": %g, \"l1_h\": %g, \"l2_w\": %g, \"l2_h\": %g, \"l2_per_entry\": %s}",
+        opts.penalty_w.l1, opts.penalty_h.l1, opts.penalty_w.l2, opts.penalty_h.l2,
+        opts.penalty_w.l2_per_entry ? "true" : "false");
     {
         const char *values[20];
         for (int i = 0; i < n; i++) values[i] = v[i];

@@ -142,6 +142,10 @@ int fm_init_parse(fm_init_method *method, const char *name, char *msg);
 typedef struct fm_penalty {
     float l1;              // λ1 Σ entries (sparsity)
     float l2;              // λ2/2 ‖·‖² (ridge)
+    // λ2 weighs each row of the factor by the entries of Ω it touches:
+    // λ2/2 Σ_{(i,j)∈Ω} ‖w_i‖², the weighted-λ regularization of ALS for
+    // ratings (Zhou et al. 2008). For dense and sparse data that is λ2·n.
+    bool l2_per_entry;
 } fm_penalty;
 
 // One line of the convergence trace.

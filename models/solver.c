@@ -62,22 +62,40 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
     return status ? status : check_penalty(o->penalty_h, "H", msg);
 }
 
-// f(W,H) plus the penalties; Σ_Ω r² is given.
-static double objective(double residual, const fm_dense *W, const fm_dense *Ht, const double *gram_w,
-                        const double *gram_h, const fm_solver_options *o)
+// Σ_i c_i ‖f_i‖², c_i = 1 or, per entry, the number of edges of row i.
+static double ridge_sum(const fm_dense *F, const fm_edges *edges, bool per_entry)
 {
-    const int k = (int)W->cols;
-    double sum_w = 0, sum_h = 0, sq_w = 0, sq_h = 0;
-    for (int a = 0; a < k; a++) {
-        sq_w += gram_w[a * k + a];
-        sq_h += gram_h[a * k + a];
+    const int64_t k = F->cols;
+    double sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+    for (int64_t i = 0; i < F->rows; i++) {
+        double sq = 0;
+        for (int64_t r = 0; r < k; r++) sq += (double)F->data[i * k + r] * F->data[i * k + r];
+        const double weight = !per_entry ? 1.0 : edges->ptr ? (double)(edges->ptr[i + 1] - edges->ptr[i])
+                                                             : (double)edges->sources;
+        sum += weight * sq;
     }
-    if (o->penalty_w.l1 > 0)
-        for (int64_t e = 0; e < W->rows * k; e++) sum_w += W->data[e];
-    if (o->penalty_h.l1 > 0)
-        for (int64_t e = 0; e < Ht->rows * k; e++) sum_h += Ht->data[e];
-    return 0.5 * residual + o->penalty_w.l1 * sum_w + o->penalty_h.l1 * sum_h +
-           0.5 * (o->penalty_w.l2 * sq_w + o->penalty_h.l2 * sq_h);
+    return sum;
+}
+
+static double l1_sum(const fm_dense *F)
+{
+    double sum = 0;
+    for (int64_t e = 0; e < F->rows * F->cols; e++) sum += F->data[e];
+    return sum;
+}
+
+// f(W,H) plus the penalties; Σ_Ω r² is given.
+static double objective(double residual, const fm_dense *W, const fm_dense *Ht, const fm_edges *rows,
+                        const fm_edges *cols, const fm_solver_options *o)
+{
+    const fm_penalty pw = o->penalty_w, ph = o->penalty_h;
+    double f = 0.5 * residual;
+    if (pw.l1 > 0) f += pw.l1 * l1_sum(W);
+    if (ph.l1 > 0) f += ph.l1 * l1_sum(Ht);
+    if (pw.l2 > 0) f += 0.5 * pw.l2 * ridge_sum(W, rows, pw.l2_per_entry);
+    if (ph.l2 > 0) f += 0.5 * ph.l2 * ridge_sum(Ht, cols, ph.l2_per_entry);
+    return f;
 }
 
 int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
@@ -134,7 +152,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
         fm_solver_iterate *step = &result->trace[it];
         step->iteration = it;
         step->rmse = sqrt(residual / omega);
-        step->objective = objective(residual, W, Ht, gram_w, gram_h, o);
+        step->objective = objective(residual, W, Ht, &rows, &cols, o);
         step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
         step->seconds = omp_get_wtime() - start;
         result->trace_len = it + 1;

@@ -99,7 +99,8 @@ int fm_admm_update_shared(fm_admm_factor factor, fm_dense *rhs, const fm_edges *
     FM_ALLOC(system, (size_t)k * k);
     FM_ALLOC(inverse, (size_t)k * k);
     memcpy(system, gram, sizeof(double) * k * k);
-    for (int a = 0; a < k; a++) system[a * k + a] += penalty.l2;
+    const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)edges->sources : 1.0);
+    for (int a = 0; a < k; a++) system[a * k + a] += ridge;
     const double rho = fm_admm_rho(system, k);
     for (int a = 0; a < k; a++) system[a * k + a] += rho;
     FM_CHECK(fm_chol_small(system, k) == 0, FM_ERR_NUMERIC,
@@ -127,41 +128,53 @@ int fm_admm_update_shared(fm_admm_factor factor, fm_dense *rhs, const fm_edges *
 #undef FREE_ALL
 }
 
+// One target of the incomplete kind: F_j and G_j in one pass over its
+// observed edges, G_j + ρ_j I factored once, then `inner` steps.
+static inline int admm_target_masked(float *restrict t, float *restrict u, const fm_edges *edges, int64_t j,
+                                     const float *restrict sources, fm_penalty penalty, int inner, int k)
+{
+    float f[k], gram[k * k], tt[k];
+    double L[k * k], b[k];
+    for (int r = 0; r < k; r++) f[r] = 0;
+    for (int e = 0; e < k * k; e++) gram[e] = 0;
+    for (GrB_Index e = edges->ptr[j]; e < edges->ptr[j + 1]; e++) {
+        const float x = edges->val[e];
+        const float *restrict s = sources + edges->idx[e] * k;
+        for (int a = 0; a < k; a++) {
+            f[a] += x * s[a];
+            for (int c = 0; c < k; c++) gram[a * k + c] += s[a] * s[c];
+        }
+    }
+    for (int e = 0; e < k * k; e++) L[e] = gram[e];
+    const double ridge =
+        penalty.l2 * (penalty.l2_per_entry ? (double)(edges->ptr[j + 1] - edges->ptr[j]) : 1.0);
+    for (int a = 0; a < k; a++) L[a * k + a] += ridge;
+    const double rho = fm_admm_rho(L, k);
+    for (int a = 0; a < k; a++) L[a * k + a] += rho;
+    if (fm_chol_small(L, k)) return 1;
+    const float shrink = (float)(penalty.l1 / rho);
+    for (int step = 0; step < inner; step++) {
+        for (int r = 0; r < k; r++) b[r] = f[r] + rho * ((double)t[r] + u[r]);
+        fm_chol_solve_small(L, k, b);
+        for (int r = 0; r < k; r++) tt[r] = (float)b[r];
+        admm_project(t, u, tt, shrink, k);
+    }
+    return 0;
+}
+
 int fm_admm_update_masked(fm_admm_factor factor, const fm_edges *edges, const fm_dense *sources,
                           fm_penalty penalty, int inner, char *msg)
 {
 #define FREE_ALL
     const int k = (int)sources->cols;
     int failed = 0;
-#pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
-    for (int64_t j = 0; j < factor.targets->rows; j++) {
-        float *t = factor.targets->data + j * k, *u = factor.duals->data + j * k;
-        float f[k], gram[k * k], tt[k];
-        double L[k * k], b[k];
-        // F_j and G_j in one pass over the target's observed edges
-        for (int r = 0; r < k; r++) f[r] = 0;
-        for (int e = 0; e < k * k; e++) gram[e] = 0;
-        for (GrB_Index e = edges->ptr[j]; e < edges->ptr[j + 1]; e++) {
-            const float x = edges->val[e];
-            const float *restrict s = sources->data + edges->idx[e] * k;
-            for (int a = 0; a < k; a++) {
-                f[a] += x * s[a];
-                for (int c = 0; c < k; c++) gram[a * k + c] += s[a] * s[c];
-            }
-        }
-        for (int e = 0; e < k * k; e++) L[e] = gram[e];
-        for (int a = 0; a < k; a++) L[a * k + a] += penalty.l2;
-        const double rho = fm_admm_rho(L, k);
-        for (int a = 0; a < k; a++) L[a * k + a] += rho;
-        if (fm_chol_small(L, k)) { failed = 1; continue; }
-        const float shrink = (float)(penalty.l1 / rho);
-        for (int step = 0; step < inner; step++) {
-            for (int r = 0; r < k; r++) b[r] = f[r] + rho * ((double)t[r] + u[r]);
-            fm_chol_solve_small(L, k, b);
-            for (int r = 0; r < k; r++) tt[r] = (float)b[r];
-            admm_project(t, u, tt, shrink, k);
-        }
-    }
+#define RUN(K)                                                                    \
+    _Pragma("omp parallel for schedule(dynamic, 64) reduction(| : failed)")      \
+    for (int64_t j = 0; j < factor.targets->rows; j++)                            \
+        failed |= admm_target_masked(factor.targets->data + j * (K), factor.duals->data + j * (K), \
+                                     edges, j, sources->data, penalty, inner, (K))
+    FM_RANK_SWITCH(k, RUN)
+#undef RUN
     FM_CHECK(!failed, FM_ERR_NUMERIC,
              "ADMM: a per-target Gram matrix plus rho*I is not positive definite (non-finite factor?)");
     return FM_OK;

@@ -79,11 +79,11 @@ def sklearn_case(X, rank):
     return per_iter, rmse, times[SKLEARN_ITERS]
 
 
-def load(path, dense):
+def load(path, dense, dtype):
     X = scipy.io.mmread(path)
     if dense:
-        return np.ascontiguousarray(np.asarray(X, dtype=np.float32))
-    return scipy.sparse.csr_matrix(X, dtype=np.float32)
+        return np.ascontiguousarray(np.asarray(X, dtype=dtype))
+    return scipy.sparse.csr_matrix(X, dtype=dtype)
 
 
 def fmt_ms(seconds):
@@ -104,19 +104,21 @@ def movielens(args, work):
         scipy.io.mmwrite(out, M, field="integer")
         return out
     train, held = write("ml_train.mtx", ~test), write("ml_test.mtx", test)
-    # L2 on a validation split of the training entries (factormer's seeded --holdout)
+    # L2 on a validation split of the training entries (factormer's seeded
+    # --holdout), scored at the last iteration: no early stopping on peeks
     best = None
     for l2 in args.l2_grid:
         trace, _ = run_factormer(args.factormer, train, os.path.join(work, f"ml_valid_{l2}"), 10, args.ml_iters,
-                                 ["--kind", "incomplete", "--holdout", "0.1", "--seed", "7", "--l2", str(l2)])
-        score = min(r[2] for r in trace)
-        print(f"  movielens validation: l2 {l2:<6} best validation rmse {score:.4f}")
+                                 ["--kind", "incomplete", "--holdout", "0.1", "--seed", "7", "--l2", str(l2),
+                                  "--l2-per-entry"])
+        score = trace[-1][2]
+        print(f"  movielens validation: l2 {l2:<6} (per entry) validation rmse {score:.4f}")
         if best is None or score < best[1]:
             best = (l2, score)
     trace, _ = run_factormer(args.factormer, train, os.path.join(work, "ml_test"), 10, args.ml_iters,
-                             ["--kind", "incomplete", "--test", held, "--l2", str(best[0])])
+                             ["--kind", "incomplete", "--test", held, "--l2", str(best[0]), "--l2-per-entry"])
     reach = first_reaching(trace, 0.91, column=2)
-    return {"l2": best[0], "best_test_rmse": min(r[2] for r in trace),
+    return {"l2_per_entry": best[0], "final_test_rmse": trace[-1][2], "best_test_rmse": min(r[2] for r in trace),
             "seconds_to_0.91": reach, "ms_per_iteration": 1e3 * per_iteration(trace),
             "libmf_seconds_to_0.917": 0.3}
 
@@ -128,7 +130,8 @@ def main():
     parser.add_argument("--data", default=os.environ.get("FM_DATA", os.path.join(here, "..", "..", "shared", "data")))
     parser.add_argument("--iters", type=int, default=300, help="factormer iterations per case")
     parser.add_argument("--ml-iters", type=int, default=100)
-    parser.add_argument("--l2-grid", type=float, nargs="+", default=[1, 3, 10, 30])
+    parser.add_argument("--l2-grid", type=float, nargs="+", default=[0.05, 0.07, 0.1, 0.14, 0.2],
+                        help="per-entry (weighted-lambda) L2 penalties tried on the validation split")
     parser.add_argument("--cases", nargs="+", default=["dense2000", "sparse20000", "kos", "movielens"])
     parser.add_argument("--inner", type=int, default=None, help="factormer's ADMM steps per update")
     parser.add_argument("--json", help="write the figures as JSON here")
@@ -154,33 +157,40 @@ def main():
             else:
                 print(f"skipping kos_bow: {path} not found")
 
-        print(f"{'case':<12} {'rank':>4} | {'ms/iter':>8} {'sklearn':>8} {'speedup':>7} | "
-              f"{'target rmse':>11} {'time ms':>8} {'sklearn':>8} {'speedup':>7}")
+        print("scikit-learn runs on float64 (its default, what mmread gives) and on float32 (factormer's type);")
+        print("the target is the RMSE scikit-learn (float64) reaches after 30 iterations.")
+        print(f"{'case':<12} {'rank':>4} | {'ms/iter':>8} {'sk f64':>8} {'speedup':>7} {'sk f32':>8} {'speedup':>7} | "
+              f"{'target rmse':>11} {'time ms':>8} {'sk f64':>8} {'speedup':>7}")
         for name, path, rank, dense, extra in cases:
             if args.inner:
                 extra = extra + ["--inner", str(args.inner)]
             trace, summary = run_factormer(args.factormer, path, os.path.join(work, name), rank, args.iters, extra)
             ours_iter = per_iteration(trace)
-            sk_iter, sk_rmse, sk_time = sklearn_case(load(path, dense), rank)
+            sk_iter, sk_rmse, sk_time = sklearn_case(load(path, dense, np.float64), rank)
+            sk32_iter, _, _ = sklearn_case(load(path, dense, np.float32), rank)
             reach = first_reaching(trace, sk_rmse)
             results[name] = {"rank": rank, "ms_per_iteration": 1e3 * ours_iter,
                              "sklearn_ms_per_iteration": 1e3 * sk_iter,
                              "speedup_per_iteration": sk_iter / ours_iter,
+                             "sklearn_float32_ms_per_iteration": 1e3 * sk32_iter,
+                             "speedup_per_iteration_float32": sk32_iter / ours_iter,
                              "sklearn_rmse_after_30": sk_rmse, "seconds_to_target": reach,
                              "sklearn_seconds_to_target": sk_time,
                              "speedup_to_target": (sk_time / reach) if reach else None,
                              "final_rmse": trace[-1][1], "iterations": len(trace) - 1}
             speed = f"{sk_time / reach:.1f}x" if reach else "never"
-            print(f"{name:<12} {rank:>4} | {1e3 * ours_iter:8.2f} {1e3 * sk_iter:8.2f} {sk_iter / ours_iter:6.1f}x | "
+            print(f"{name:<12} {rank:>4} | {1e3 * ours_iter:8.2f} {1e3 * sk_iter:8.2f} {sk_iter / ours_iter:6.1f}x "
+                  f"{1e3 * sk32_iter:8.2f} {sk32_iter / ours_iter:6.1f}x | "
                   f"{sk_rmse:11.5g} {fmt_ms(reach):>8} {fmt_ms(sk_time):>8} {speed:>7}", flush=True)
         if "movielens" in args.cases:
             ml = movielens(args, work)
             if ml:
                 results["movielens100k"] = ml
                 reach = ml["seconds_to_0.91"]
-                print(f"movielens100k rank 10, l2 {ml['l2']}: {ml['ms_per_iteration']:.2f} ms/iter, "
+                print(f"movielens100k rank 10, l2 {ml['l2_per_entry']} per entry: {ml['ms_per_iteration']:.2f} ms/iter, "
                       f"held-out rmse 0.91 reached in {fmt_ms(reach)} ms "
-                      f"(LIBMF: 0.917 in about 300 ms), best held-out rmse {ml['best_test_rmse']:.4f}")
+                      f"(LIBMF, measured for the issue: 0.917 in about 300 ms); held-out rmse after "
+                      f"{args.ml_iters} iterations {ml['final_test_rmse']:.4f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
