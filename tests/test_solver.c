@@ -255,7 +255,7 @@ Test(solver, admm_agrees_with_brute_force_nnls)
             fm_edges edges;
             cr_assert_eq(fm_edges_borrow(&edges, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
             fm_admm_factor h = { Ht, U };
-            fm_penalty none = { 0, 0 };
+            fm_penalty none = { 0 };
             if (masked) cr_assert_eq(fm_admm_update_masked(h, &edges, W, none, 3000, msg), FM_OK, "%s", msg);
             else cr_assert_eq(fm_admm_update_shared(h, F, &edges, W, gram, none, 3000, msg), FM_OK, "%s", msg);
             cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
