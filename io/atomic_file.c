@@ -8,63 +8,81 @@
 
 #include "status.h"
 
-int fm_atomic_open(fm_atomic_file *file, const char *path, char *msg)
+#define FM_STDIO_BUFFER (1 << 20)
+
+// 0666 less the process umask, read without changing it (umask() would race
+// with other threads creating files).
+static mode_t file_mode(void)
 {
-    memset(file, 0, sizeof *file);
-    size_t len = strlen(path);
-    file->path = strdup(path);
-    file->tmp = malloc(len + 16);
-    if (!file->path || !file->tmp) {
-        fm_atomic_abort(file);
-        return fm_fail(FM_ERR_MEMORY, msg, "%s: out of memory", path);
+    mode_t mask = 022;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "Umask:", 6) == 0) { mask = (mode_t)strtol(line + 6, NULL, 8); break; }
+        fclose(f);
     }
-    snprintf(file->tmp, len + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(file->tmp);
+    return 0666 & ~mask;
+}
+
+void fm_atomic_abort(fm_atomic_file *w)
+{
+    if (w->f) fclose(w->f);
+    w->f = NULL;
+    if (w->tmp) unlink(w->tmp);
+    free(w->tmp);
+    w->tmp = NULL;
+    free(w->buf);
+    w->buf = NULL;
+}
+
+int fm_atomic_open(fm_atomic_file *w, const char *path, char *msg)
+{
+    int fd = -1;
+#define FREE_ALL do { if (fd >= 0) close(fd); fm_atomic_abort(w); } while (0)
+    memset(w, 0, sizeof *w);
+    w->path = path;
+    size_t len = strlen(path);
+    FM_ALLOC(w->tmp, len + sizeof ".tmp.XXXXXX");
+    memcpy(w->tmp, path, len);
+    memcpy(w->tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    fd = mkstemp(w->tmp);
     if (fd < 0) {
         int err = errno;
-        free(file->tmp);
-        file->tmp = NULL;
-        fm_atomic_abort(file);
-        return fm_fail(FM_ERR_IO, msg, "%s: cannot create: %s", path, strerror(err));
+        free(w->tmp);
+        w->tmp = NULL;   // nothing was created
+        FM_FAIL(FM_ERR_IO, "%s: cannot create a temporary file next to it: %s", path, strerror(err));
     }
-    // mkstemp creates 0600; give the output the permissions of a plain file
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    file->f = fdopen(fd, "w");
-    if (!file->f) {
-        close(fd);
-        fm_atomic_abort(file);
-        return fm_fail(FM_ERR_IO, msg, "%s: cannot open for writing", path);
+    if (fchmod(fd, file_mode()) != 0)
+        FM_FAIL(FM_ERR_IO, "%s: cannot set the temporary file's permissions: %s", path, strerror(errno));
+    w->f = fdopen(fd, "w");
+    if (!w->f) FM_FAIL(FM_ERR_IO, "%s: cannot open a stream on the temporary file: %s", path, strerror(errno));
+    fd = -1;   // fclose closes it now
+    FM_ALLOC(w->buf, FM_STDIO_BUFFER);
+    if (setvbuf(w->f, w->buf, _IOFBF, FM_STDIO_BUFFER) != 0) {
+        free(w->buf);
+        w->buf = NULL;
     }
-    setvbuf(file->f, NULL, _IOFBF, 1 << 20);
     return FM_OK;
+#undef FREE_ALL
 }
 
-int fm_atomic_commit(fm_atomic_file *file, char *msg)
+int fm_atomic_commit(fm_atomic_file *w, char *msg)
 {
-    int failed = ferror(file->f) != 0;
-    failed |= fflush(file->f) != 0;
-    int err = errno;
-    failed |= fclose(file->f) != 0;
-    file->f = NULL;
-    if (!failed && rename(file->tmp, file->path) == 0) {
-        free(file->tmp);
-        free(file->path);
-        memset(file, 0, sizeof *file);
-        return FM_OK;
-    }
-    if (!failed) err = errno;
-    int status = fm_fail(FM_ERR_IO, msg, "%s: write failed: %s", file->path, strerror(err));
-    fm_atomic_abort(file);
-    return status;
-}
-
-void fm_atomic_abort(fm_atomic_file *file)
-{
-    if (file->f) fclose(file->f);
-    if (file->tmp) unlink(file->tmp);
-    free(file->tmp);
-    free(file->path);
-    memset(file, 0, sizeof *file);
+    if (fflush(w->f) != 0 || ferror(w->f))
+        return fm_fail(FM_ERR_IO, msg, "%s: write failed: %s", w->path, strerror(errno));
+    if (fsync(fileno(w->f)) != 0 && errno != EINVAL && errno != ENOTSUP)
+        return fm_fail(FM_ERR_IO, msg, "%s: cannot sync the file to disk: %s", w->path, strerror(errno));
+    FILE *f = w->f;
+    w->f = NULL;
+    if (fclose(f) != 0)
+        return fm_fail(FM_ERR_IO, msg, "%s: cannot close the file: %s", w->path, strerror(errno));
+    if (rename(w->tmp, w->path) != 0)
+        return fm_fail(FM_ERR_IO, msg, "%s: cannot rename the temporary file %s onto it: %s", w->path,
+                       w->tmp, strerror(errno));
+    free(w->tmp);
+    w->tmp = NULL;
+    free(w->buf);
+    w->buf = NULL;
+    return FM_OK;
 }

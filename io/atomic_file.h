@@ -7,12 +7,16 @@
 #include <stdio.h>
 
 typedef struct fm_atomic_file {
+    const char *path;
+    char *tmp;             // the temporary file's name while it exists
     FILE *f;
-    char *path, *tmp;
+    char *buf;             // f's buffer, freed after f is closed
 } fm_atomic_file;
 
+// Create PATH.tmp.XXXXXX with the permissions of a plain new file.
 int fm_atomic_open(fm_atomic_file *file, const char *path, char *msg);
-// Flush, check every write, close and rename. On failure the file is removed.
+// Flush, check every write, sync, close and rename. On failure the caller
+// calls fm_atomic_abort.
 int fm_atomic_commit(fm_atomic_file *file, char *msg);
 // Close and remove the temporary file, if any (safe to call twice).
 void fm_atomic_abort(fm_atomic_file *file);

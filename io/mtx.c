@@ -7,6 +7,7 @@
 // Writing goes to PATH.tmp.XXXXXX in the same directory and is renamed onto
 // PATH only when every byte has been written, flushed and closed; on any error
 // the temporary file is removed and nothing is left behind.
+#include "atomic_file.h"
 #include "status.h"
 
 #include <errno.h>
@@ -23,7 +24,6 @@
 
 #define MTX_LINE_MAX 65536            // characters on one line, newline excluded
 #define MTX_GZ_BUFFER (1 << 20)       // zlib's input buffer
-#define MTX_STDIO_BUFFER (1 << 20)    // the writers' stdio buffer
 #define MTX_TOKEN_SHOWN 40            // characters of a bad token quoted in messages
 
 #define MTX_HEADER_FORM \
@@ -775,74 +775,10 @@ int fm_mtx_read_dense(fm_dense **out, const char *path, char *msg)
 // Writing
 //------------------------------------------------------------------------------
 
-typedef struct {
-    const char *path;
-    char *tmp;             // the temporary file's name while it exists
-    FILE *f;
-    char *buf;             // f's buffer, freed after f is closed
-} mtx_writer;
-
-// 0666 less the process umask, read without changing it (umask() would race
-// with other threads creating files).
-static mode_t file_mode(void)
-{
-    mode_t mask = 022;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f) {
-        char line[256];
-        while (fgets(line, sizeof line, f))
-            if (strncmp(line, "Umask:", 6) == 0) { mask = (mode_t)strtol(line + 6, NULL, 8); break; }
-        fclose(f);
-    }
-    return 0666 & ~mask;
-}
-
-// Close and remove the temporary file, if any.
-static void writer_abort(mtx_writer *w)
-{
-    if (w->f) fclose(w->f);
-    w->f = NULL;
-    if (w->tmp) unlink(w->tmp);
-    free(w->tmp);
-    w->tmp = NULL;
-    free(w->buf);
-    w->buf = NULL;
-}
-
-static int writer_open(mtx_writer *w, const char *path, char *msg)
-{
-    int fd = -1;
-#define FREE_ALL do { if (fd >= 0) close(fd); writer_abort(w); } while (0)
-    w->path = path;
-    size_t len = strlen(path);
-    FM_ALLOC(w->tmp, len + sizeof ".tmp.XXXXXX");
-    memcpy(w->tmp, path, len);
-    memcpy(w->tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    fd = mkstemp(w->tmp);
-    if (fd < 0) {
-        int err = errno;
-        free(w->tmp);
-        w->tmp = NULL;   // nothing was created
-        FM_FAIL(FM_ERR_IO, "%s: cannot create a temporary file next to it: %s", path, strerror(err));
-    }
-    if (fchmod(fd, file_mode()) != 0)
-        FM_FAIL(FM_ERR_IO, "%s: cannot set the temporary file's permissions: %s", path, strerror(errno));
-    w->f = fdopen(fd, "w");
-    if (!w->f) FM_FAIL(FM_ERR_IO, "%s: cannot open a stream on the temporary file: %s", path, strerror(errno));
-    fd = -1;   // fclose closes it now
-    FM_ALLOC(w->buf, MTX_STDIO_BUFFER);
-    if (setvbuf(w->f, w->buf, _IOFBF, MTX_STDIO_BUFFER) != 0) {
-        free(w->buf);
-        w->buf = NULL;
-    }
-    return FM_OK;
-#undef FREE_ALL
-}
-
-static int writer_printf(mtx_writer *w, char *msg, const char *fmt, ...)
+static int writer_printf(fm_atomic_file *w, char *msg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int writer_printf(mtx_writer *w, char *msg, const char *fmt, ...)
+static int writer_printf(fm_atomic_file *w, char *msg, const char *fmt, ...)
 {
     va_list args;
     va_start(args, fmt);
@@ -853,7 +789,7 @@ static int writer_printf(mtx_writer *w, char *msg, const char *fmt, ...)
 }
 
 // Each line of the comment as a '%' line.
-static int write_comment(mtx_writer *w, const char *comment, char *msg)
+static int write_comment(fm_atomic_file *w, const char *comment, char *msg)
 {
     if (!comment) return FM_OK;
     const char *p = comment;
@@ -867,51 +803,30 @@ static int write_comment(mtx_writer *w, const char *comment, char *msg)
     return FM_OK;
 }
 
-// Flush, sync, close and rename onto the path; the caller aborts on failure.
-static int writer_commit(mtx_writer *w, char *msg)
-{
-    if (fflush(w->f) != 0 || ferror(w->f))
-        return fm_fail(FM_ERR_IO, msg, "%s: write failed: %s", w->path, strerror(errno));
-    if (fsync(fileno(w->f)) != 0 && errno != EINVAL && errno != ENOTSUP)
-        return fm_fail(FM_ERR_IO, msg, "%s: cannot sync the file to disk: %s", w->path, strerror(errno));
-    FILE *f = w->f;
-    w->f = NULL;
-    if (fclose(f) != 0)
-        return fm_fail(FM_ERR_IO, msg, "%s: cannot close the file: %s", w->path, strerror(errno));
-    if (rename(w->tmp, w->path) != 0)
-        return fm_fail(FM_ERR_IO, msg, "%s: cannot rename the temporary file %s onto it: %s", w->path,
-                       w->tmp, strerror(errno));
-    free(w->tmp);
-    w->tmp = NULL;
-    free(w->buf);
-    w->buf = NULL;
-    return FM_OK;
-}
-
 int fm_mtx_write_dense(const char *path, const fm_dense *m, const char *comment, char *msg)
 {
-    mtx_writer w = { 0 };
-#define FREE_ALL writer_abort(&w)
+    fm_atomic_file w = { 0 };
+#define FREE_ALL fm_atomic_abort(&w)
     FM_CHECK(path && *path, FM_ERR_INVALID, "fm_mtx_write_dense: path must be a non-empty string");
     FM_CHECK(m && m->rows > 0 && m->cols > 0 && m->data, FM_ERR_INVALID,
              "fm_mtx_write_dense: %s: the matrix must exist and have positive dimensions", path);
     const int64_t rows = m->rows, cols = m->cols;
-    FM_TRY(writer_open(&w, path, msg));
+    FM_TRY(fm_atomic_open(&w, path, msg));
     FM_TRY(writer_printf(&w, msg, "%%%%MatrixMarket matrix array real general\n"));
     FM_TRY(write_comment(&w, comment, msg));
     FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 "\n", rows, cols));
     for (int64_t j = 0; j < cols; j++)
         for (int64_t i = 0; i < rows; i++)
             FM_TRY(writer_printf(&w, msg, "%.9g\n", (double)m->data[i * cols + j]));
-    FM_TRY(writer_commit(&w, msg));
+    FM_TRY(fm_atomic_commit(&w, msg));
     return FM_OK;
 #undef FREE_ALL
 }
 
 int fm_mtx_write_triplets(const char *path, const fm_triplets *t, const char *comment, char *msg)
 {
-    mtx_writer w = { 0 };
-#define FREE_ALL writer_abort(&w)
+    fm_atomic_file w = { 0 };
+#define FREE_ALL fm_atomic_abort(&w)
     FM_CHECK(path && *path, FM_ERR_INVALID, "fm_mtx_write_triplets: path must be a non-empty string");
     FM_CHECK(t && t->rows > 0 && t->cols > 0 && t->count >= 0, FM_ERR_INVALID,
              "fm_mtx_write_triplets: %s: the triplets must exist and have positive dimensions", path);
@@ -928,7 +843,7 @@ int fm_mtx_write_triplets(const char *path, const fm_triplets *t, const char *co
                      PRId64 ") (0-based) is outside the %" PRId64 " x %" PRId64 " matrix", path, k,
                      t->row[k], t->col[k], rows, cols);
     }
-    FM_TRY(writer_open(&w, path, msg));
+    FM_TRY(fm_atomic_open(&w, path, msg));
     FM_TRY(writer_printf(&w, msg, "%%%%MatrixMarket matrix coordinate real general\n"));
     FM_TRY(write_comment(&w, comment, msg));
     FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 " %" PRId64 "\n", rows, cols, t->count));
@@ -942,7 +857,7 @@ int fm_mtx_write_triplets(const char *path, const fm_triplets *t, const char *co
             FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 " %.9g\n", t->row[k] + 1, t->col[k] + 1,
                                  (double)t->val[k]));
     }
-    FM_TRY(writer_commit(&w, msg));
+    FM_TRY(fm_atomic_commit(&w, msg));
     return FM_OK;
 #undef FREE_ALL
 }

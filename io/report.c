@@ -1,11 +1,7 @@
 // Convergence traces and summaries. Each file is written under a temporary
 // name in its directory and renamed only when complete.
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "atomic_file.h"
 #include "status.h"
