@@ -1,0 +1,799 @@
+// The `factormer` program end to end: it is run as a child process (with
+// OMP_NUM_THREADS=2) on files made by its own `generate`, and what it writes
+// is read back with the library and checked against a recomputation.
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+extern char **environ;
+
+TestSuite(cli, .init = fm_test_setup);
+
+//------------------------------------------------------------------------------
+// Scratch space and files
+//------------------------------------------------------------------------------
+
+// A fresh directory per test: data files at its top, the program's captured
+// stdout and stderr in it, and an empty out/ for the program's outputs.
+typedef struct scratch {
+    char root[256];
+    char out[300];
+} scratch;
+
+static scratch scratch_new(void)
+{
+    scratch s;
+    snprintf(s.root, sizeof s.root, "%s", fm_test_tmpdir());
+    snprintf(s.out, sizeof s.out, "%s/out", s.root);
+    cr_assert_eq(mkdir(s.out, 0755), 0, "mkdir %s: %s", s.out, strerror(errno));
+    return s;
+}
+
+// Remove a file or a directory tree.
+static void remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d) {
+            for (struct dirent *e; (e = readdir(d));) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+                char child[1024];
+                snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+                remove_tree(child);
+            }
+            closedir(d);
+        }
+    }
+    remove(path);
+}
+
+// Called at the end of a passing test; a failing one leaves its files behind.
+static void scratch_free(const scratch *s)
+{
+    remove_tree(s->root);
+}
+
+// The whole file as a NUL-terminated string (the test fails if it is missing).
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s: %s", path, strerror(errno));
+    size_t size = 0, cap = 4096;
+    char *text = malloc(cap);
+    cr_assert_not_null(text);
+    size_t got;
+    while ((got = fread(text + size, 1, cap - size - 1, f)) > 0) {
+        size += got;
+        if (cap - size < 2) {
+            cap *= 2;
+            text = realloc(text, cap);
+            cr_assert_not_null(text);
+        }
+    }
+    fclose(f);
+    text[size] = 0;
+    return text;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+// The directory holds exactly the given names (NULL-terminated, any order).
+static void expect_files(const char *dir, ...)
+{
+    const char *want[16];
+    int n = 0;
+    va_list names;
+    va_start(names, dir);
+    for (const char *name; (name = va_arg(names, const char *));) {
+        cr_assert_lt(n, 16);
+        want[n++] = name;
+    }
+    va_end(names);
+    qsort(want, n, sizeof *want, compare_names);
+
+    char *have[64];
+    int m = 0;
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "cannot list %s: %s", dir, strerror(errno));
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && m < 64) have[m++] = strdup(e->d_name);
+    closedir(d);
+    qsort(have, m, sizeof *have, compare_names);
+
+    char listing[2048] = "";
+    for (int i = 0; i < m; i++) {
+        strncat(listing, " ", sizeof listing - strlen(listing) - 1);
+        strncat(listing, have[i], sizeof listing - strlen(listing) - 1);
+    }
+    cr_assert_eq(m, n, "%s holds %d entries, expected %d:%s", dir, m, n, listing);
+    for (int i = 0; i < n; i++)
+        cr_assert_str_eq(have[i], want[i], "%s holds:%s", dir, listing);
+    for (int i = 0; i < m; i++) free(have[i]);
+}
+
+//------------------------------------------------------------------------------
+// Running the program
+//------------------------------------------------------------------------------
+
+typedef struct run {
+    int status;   // the exit code, or 128 + the signal that ended it
+    char *out, *err;
+} run;
+
+static void run_free(run *r)
+{
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof *r);
+}
+
+// The environment of this process with OMP_NUM_THREADS=2.
+static char **child_environment(void)
+{
+    int n = 0;
+    while (environ[n]) n++;
+    char **env = calloc(n + 2, sizeof *env);
+    cr_assert_not_null(env);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (strncmp(environ[i], "OMP_NUM_THREADS=", 16)) env[m++] = environ[i];
+    env[m++] = "OMP_NUM_THREADS=2";
+    env[m] = NULL;
+    return env;
+}
+
+// Up to 62 arguments for the program, collected from a NULL-terminated list.
+typedef struct arguments {
+    char *argv[64];
+    int argc;
+} arguments;
+
+static void arguments_add(arguments *a, const char *arg)
+{
+    cr_assert_lt(a->argc, 63, "too many arguments");
+    a->argv[a->argc++] = (char *)arg;
+    a->argv[a->argc] = NULL;
+}
+
+static void arguments_add_list(arguments *a, va_list list)
+{
+    for (const char *arg; (arg = va_arg(list, const char *));) arguments_add(a, arg);
+}
+
+// Run FM_BINARY with the arguments, stdin from /dev/null and stdout, stderr
+// captured in files of `s->root`.
+static run run_arguments(const scratch *s, const arguments *args)
+{
+    char *const *argv = args->argv;
+    char out_path[320], err_path[320];
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", s->root);
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", s->root);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    char **env = child_environment();
+    pid_t pid;
+    int err = posix_spawn(&pid, FM_BINARY, &actions, NULL, argv, env);
+    posix_spawn_file_actions_destroy(&actions);
+    free(env);
+    cr_assert_eq(err, 0, "cannot start %s: %s", FM_BINARY, strerror(err));
+
+    int wstatus;
+    pid_t done;
+    while ((done = waitpid(pid, &wstatus, 0)) < 0 && errno == EINTR) {}
+    cr_assert_eq(done, pid, "waitpid: %s", strerror(errno));
+    run r = { 0 };
+    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    r.out = read_text(out_path);
+    r.err = read_text(err_path);
+    remove(out_path);
+    remove(err_path);
+    return r;
+}
+
+// FM_BINARY with the NULL-terminated arguments.
+static run run_program(const scratch *s, ...)
+{
+    arguments a = { { FM_BINARY, NULL }, 1 };
+    va_list list;
+    va_start(list, s);
+    arguments_add_list(&a, list);
+    va_end(list);
+    return run_arguments(s, &a);
+}
+
+#define RUN(s, ...) run_program((s), __VA_ARGS__, (const char *)NULL)
+
+// Sanitizer builds of the program report to stderr, and may exit with 1 like
+// an ordinary failure does: a report fails the test whatever the exit code.
+static void expect_no_sanitizer_report(const run *r)
+{
+    cr_assert(!strstr(r->err, "Sanitizer") && !strstr(r->err, "runtime error:"), "a sanitizer report:\n%s",
+              r->err);
+}
+
+static void expect_success(const run *r)
+{
+    expect_no_sanitizer_report(r);
+    cr_assert_eq(r->status, 0, "exit code %d\n--- stdout ---\n%s--- stderr ---\n%s", r->status, r->out, r->err);
+}
+
+// Exit code `code` and stderr holding each of the NULL-terminated words.
+static void expect_failure(const run *r, int code, ...)
+{
+    expect_no_sanitizer_report(r);
+    cr_assert_eq(r->status, code, "expected exit code %d, got %d\n--- stdout ---\n%s--- stderr ---\n%s", code,
+                 r->status, r->out, r->err);
+    va_list words;
+    va_start(words, code);
+    for (const char *word; (word = va_arg(words, const char *));)
+        cr_assert_not_null(strstr(r->err, word), "stderr lacks \"%s\":\n%s", word, r->err);
+    va_end(words);
+}
+
+#define EXPECT_FAILURE(r, code, ...) expect_failure((r), (code), __VA_ARGS__, (const char *)NULL)
+
+//------------------------------------------------------------------------------
+// The program's outputs
+//------------------------------------------------------------------------------
+
+static bool close_relative(double a, double b, double tol)
+{
+    return fabs(a - b) <= tol * fmax(fabs(a), fabs(b));
+}
+
+// The number after "key": in a summary; NAN for null (the test fails when
+// the key is missing or holds something else).
+static double json_number(const char *json, const char *key)
+{
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\":", key);
+    const char *p = strstr(json, quoted);
+    cr_assert_not_null(p, "the summary lacks %s:\n%s", quoted, json);
+    p += strlen(quoted);
+    while (*p == ' ') p++;
+    if (!strncmp(p, "null", 4)) return NAN;
+    char *end;
+    double x = strtod(p, &end);
+    cr_assert(end != p && (*end == ',' || *end == '\n'), "%s is not a number in:\n%s", quoted, json);
+    return x;
+}
+
+// Whether "key": "value" is in a summary.
+static bool json_string_is(const char *json, const char *key, const char *value)
+{
+    char pair[128];
+    snprintf(pair, sizeof pair, "\"%s\": \"%s\"", key, value);
+    return strstr(json, pair) != NULL;
+}
+
+// A field of a trace row: a number, or NAN when empty.
+static double csv_field(const char **p, bool last, int line)
+{
+    if (**p == ',' || **p == '\n') {
+        cr_assert_eq(**p, last ? '\n' : ',', "trace line %d: a field too few", line);
+        (*p)++;
+        return NAN;
+    }
+    char *end;
+    double x = strtod(*p, &end);
+    cr_assert(end != *p && *end == (last ? '\n' : ','), "trace line %d: a malformed field: %.40s", line, *p);
+    *p = end + 1;
+    return x;
+}
+
+typedef struct trace {
+    int rows;
+    double *rmse, *holdout, *objective;   // per row; holdout NAN when empty
+} trace;
+
+static void trace_free(trace *t)
+{
+    free(t->rmse);
+    free(t->holdout);
+    free(t->objective);
+}
+
+// Read a trace CSV and check it: the header, rows numbered from 0, a filled
+// holdout column exactly when `holdout`, and an RMSE that does not rise by
+// more than 1e-6 relative from row to row.
+static trace check_trace(const char *path, bool holdout)
+{
+    char *text = read_text(path);
+    static const char header[] = "iteration,seconds,rmse,holdout_rmse,objective\n";
+    cr_assert(!strncmp(text, header, strlen(header)), "%s: the header is not %s", path, header);
+    const char *p = text + strlen(header);
+    int lines = 0;
+    for (const char *q = p; *q; q++) lines += *q == '\n';
+    trace t = { 0, calloc(lines + 1, sizeof(double)), calloc(lines + 1, sizeof(double)),
+                calloc(lines + 1, sizeof(double)) };
+    cr_assert(t.rmse && t.holdout && t.objective);
+    for (int line = 2; *p; line++, t.rows++) {
+        const double iteration = csv_field(&p, false, line);
+        const double seconds = csv_field(&p, false, line);
+        const double rmse = csv_field(&p, false, line);
+        const double held = csv_field(&p, false, line);
+        const double objective = csv_field(&p, true, line);
+        cr_assert_eq(iteration, t.rows, "%s line %d: iteration %g", path, line, iteration);
+        cr_assert(seconds >= 0 && rmse >= 0 && objective >= 0, "%s line %d: a negative or empty number", path,
+                  line);
+        cr_assert_eq(!!isnan(held), !holdout, "%s line %d: holdout_rmse is %g", path, line, held);
+        if (t.rows > 0)
+            cr_assert_leq(rmse, t.rmse[t.rows - 1] * (1 + 1e-6), "%s line %d: the RMSE rose from %.9g to %.9g",
+                          path, line, t.rmse[t.rows - 1], rmse);
+        t.rmse[t.rows] = rmse;
+        t.holdout[t.rows] = held;
+        t.objective[t.rows] = objective;
+    }
+    free(text);
+    return t;
+}
+
+static fm_dense *read_factor(const char *path, int64_t rows, int64_t cols)
+{
+    fm_dense *m = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_mtx_read_dense(&m, path, msg), FM_OK, "%s", msg);
+    cr_assert(m->rows == rows && m->cols == cols, "%s: %lld x %lld, expected %lld x %lld", path,
+              (long long)m->rows, (long long)m->cols, (long long)rows, (long long)cols);
+    return m;
+}
+
+// How close the summary's "rmse" must be to the exact RMSE of the written
+// factors. It is the trace's last row, which the solver takes (dense and
+// sparse kinds) from the expansion ‖X‖² − 2⟨X,WH⟩ + ‖WH‖² with a float X·Hᵀ
+// (ops/loss.c). On the near-exact dense fit below (relative RMSE 1e-2) that
+// expansion is 1.2e-4 (relative) away from the exact RMSE, reproduced by
+// redoing it with cblas_sgemm. The aim is 1e-6 everywhere, once the last
+// iterate's RMSE is computed exactly; until then the dense kind gets 1e-3.
+static double summary_rmse_tolerance(fm_kind kind)
+{
+    return kind == FM_KIND_DENSE ? 1e-3 : 1e-6;
+}
+
+// What a successful `factorize ... --out OUT/run` left: exactly four files;
+// factors of the right shapes; a trace of summary.iterations + 1 rows that
+// ends where the summary says and stopped for the reason it gives; and a
+// summary RMSE equal to one recomputed from the written factors over `g`.
+typedef struct outputs {
+    fm_dense *W, *H;
+    char *summary;
+} outputs;
+
+static outputs check_outputs(const scratch *s, fm_graph *g, int rank, int max_iters, bool holdout)
+{
+    expect_files(s->out, "run.W.mtx", "run.H.mtx", "run.trace.csv", "run.summary.json", NULL);
+    fm_graph_stats st;
+    fm_graph_stats_get(g, &st);
+    outputs o;
+    o.W = read_factor(fm_test_path(s->out, "run.W.mtx"), st.rows, rank);
+    o.H = read_factor(fm_test_path(s->out, "run.H.mtx"), rank, st.cols);
+    o.summary = read_text(fm_test_path(s->out, "run.summary.json"));
+    cr_assert_eq(json_number(o.summary, "rank"), rank);
+    cr_assert_eq(json_number(o.summary, "rows"), st.rows);
+    cr_assert_eq(json_number(o.summary, "cols"), st.cols);
+    cr_assert_eq(json_number(o.summary, "entries"), st.entries);
+    cr_assert(json_string_is(o.summary, "kind", fm_kind_name(st.kind)), "%s", o.summary);
+
+    const double rmse = json_number(o.summary, "rmse");
+    double recomputed;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_rmse(&recomputed, g, o.W, o.H, msg), FM_OK, "%s", msg);
+    cr_assert(close_relative(rmse, recomputed, summary_rmse_tolerance(st.kind)),
+              "summary rmse %.9g, recomputed from the factors %.9g (relative difference %.2g)", rmse, recomputed,
+              fabs(rmse - recomputed) / recomputed);
+
+    trace t = check_trace(fm_test_path(s->out, "run.trace.csv"), holdout);
+    const int iterations = (int)json_number(o.summary, "iterations");
+    cr_assert_eq(t.rows, iterations + 1, "%d trace rows for %d iterations", t.rows, iterations);
+    if (json_string_is(o.summary, "stop_reason", "iterations")) {
+        cr_assert_eq(iterations, max_iters, "%s", o.summary);
+    } else {
+        // --tol 1e-6 (the default) stopped the run at the first iteration
+        // whose objective changed by less than that, and not before.
+        cr_assert(json_string_is(o.summary, "stop_reason", "tolerance"), "%s", o.summary);
+        cr_assert_lt(iterations, max_iters);
+        for (int i = 1; i <= iterations; i++) {
+            const double change = fabs(t.objective[i] - t.objective[i - 1]) / t.objective[i - 1];
+            cr_assert_eq(change <= 1e-6, i == iterations, "iteration %d: objective %.12g after %.12g", i,
+                         t.objective[i], t.objective[i - 1]);
+        }
+    }
+    cr_assert(close_relative(t.rmse[iterations], rmse, 1e-8), "last trace rmse %.9g, summary %.9g",
+              t.rmse[iterations], rmse);
+    const double held = json_number(o.summary, "holdout_rmse");
+    cr_assert_eq(!!isnan(held), !holdout, "summary holdout_rmse %g", held);
+    if (holdout)
+        cr_assert(close_relative(t.holdout[iterations], held, 1e-8), "last trace holdout_rmse %.9g, summary %.9g",
+                  t.holdout[iterations], held);
+    trace_free(&t);
+    return o;
+}
+
+static void outputs_free(outputs *o)
+{
+    fm_dense_free(&o->W);
+    fm_dense_free(&o->H);
+    free(o->summary);
+}
+
+static fm_graph *graph_of(const char *path, fm_kind kind)
+{
+    fm_graph *g = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_graph_from_mtx(&g, path, kind, msg), FM_OK, "%s", msg);
+    return g;
+}
+
+static fm_triplets *read_triplets(const char *path, bool duplicates_are_errors)
+{
+    fm_triplets *t = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_mtx_read(&t, path, duplicates_are_errors, msg), FM_OK, "%s", msg);
+    return t;
+}
+
+// X.mtx in the scratch directory: 40 x 30, planted rank 3, seed 5; coordinates
+// when `density` is given (not NULL).
+static const char *generate(const scratch *s, const char *density)
+{
+    const char *x = fm_test_path(s->root, "X.mtx");
+    run r = density ? RUN(s, "generate", x, "--rows", "40", "--cols", "30", "--rank", "3", "--seed", "5",
+                          "--density", density)
+                    : RUN(s, "generate", x, "--rows", "40", "--cols", "30", "--rank", "3", "--seed", "5");
+    expect_success(&r);
+    run_free(&r);
+    return x;
+}
+
+static const char *out_prefix(const scratch *s)
+{
+    return fm_test_path(s->out, "run");
+}
+
+//------------------------------------------------------------------------------
+// End to end
+//------------------------------------------------------------------------------
+
+Test(cli, dense_end_to_end)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, NULL);
+    char *text = read_text(x);
+    cr_assert(strstr(text, "array real general"), "generate wrote no array file");
+    free(text);
+    run r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "50", "--out", out_prefix(&s), "--quiet");
+    expect_success(&r);
+    cr_assert_str_eq(r.out, "", "--quiet printed: %s", r.out);
+    fm_graph *g = graph_of(x, FM_KIND_DENSE);
+    outputs o = check_outputs(&s, g, 3, 50, false);
+    cr_assert(json_string_is(o.summary, "kind", "dense"), "%s", o.summary);
+    cr_assert(json_string_is(o.summary, "stop_reason", "iterations"), "%s", o.summary);
+    outputs_free(&o);
+    fm_graph_free(&g);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, sparse_end_to_end)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, "0.3");
+    char *text = read_text(x);
+    cr_assert(strstr(text, "coordinate real general"), "generate --density wrote no coordinate file");
+    free(text);
+    run r = RUN(&s, "factorize", x, "--kind", "sparse", "--rank", "3", "--iters", "50", "--out",
+                out_prefix(&s), "--quiet");
+    expect_success(&r);
+    fm_graph *g = graph_of(x, FM_KIND_SPARSE);
+    outputs o = check_outputs(&s, g, 3, 50, false);
+    outputs_free(&o);
+    fm_graph_free(&g);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, incomplete_with_holdout_end_to_end)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, "0.3");
+    run r = RUN(&s, "factorize", x, "--kind", "incomplete", "--holdout", "0.2", "--rank", "3", "--iters",
+                "50", "--out", out_prefix(&s), "--quiet");
+    expect_success(&r);
+
+    // The split depends on the seed (default 42) and the coordinates only:
+    // redo it to get the entries fitted and the entries held out.
+    fm_triplets *all = read_triplets(x, true), *kept = NULL, *held = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_holdout_split(&kept, &held, all, 0.2, 42, msg), FM_OK, "%s", msg);
+    cr_assert(held->count > 0 && kept->count > 0);
+    fm_graph *g = NULL;
+    cr_assert_eq(fm_graph_from_triplets(&g, kept, FM_KIND_INCOMPLETE, msg), FM_OK, "%s", msg);
+
+    outputs o = check_outputs(&s, g, 3, 50, true);
+    cr_assert_eq(json_number(o.summary, "holdout_entries"), held->count);
+    const double summary = json_number(o.summary, "holdout_rmse");
+    const double recomputed = fm_rmse_triplets(held, o.W, o.H);
+    cr_assert(close_relative(summary, recomputed, 1e-5), "summary holdout_rmse %.9g, recomputed %.9g", summary,
+              recomputed);
+    outputs_free(&o);
+    fm_graph_free(&g);
+    fm_triplets_free(&all);
+    fm_triplets_free(&kept);
+    fm_triplets_free(&held);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, incomplete_with_test_file)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, "0.3");
+    const char *test = fm_test_path(s.root, "test.mtx");
+    fm_test_write(test, "%%MatrixMarket matrix coordinate real general\n"
+                        "% held-out entries\n"
+                        "40 30 6\n"
+                        "1 1 0.5\n"
+                        "2 7 1.25\n"
+                        "13 30 0\n"
+                        "40 1 2\n"
+                        "40 30 0.75\n"
+                        "21 15 3.5\n");
+    run r = RUN(&s, "factorize", x, "--kind", "incomplete", "--test", test, "--rank", "3",
+                "--iters", "20", "--out", out_prefix(&s), "--quiet");
+    expect_success(&r);
+    fm_graph *g = graph_of(x, FM_KIND_INCOMPLETE);
+    outputs o = check_outputs(&s, g, 3, 20, true);
+    cr_assert_eq(json_number(o.summary, "holdout_entries"), 6);
+    fm_triplets *held = read_triplets(test, true);
+    const double summary = json_number(o.summary, "holdout_rmse");
+    const double recomputed = fm_rmse_triplets(held, o.W, o.H);
+    cr_assert(close_relative(summary, recomputed, 1e-5), "summary holdout_rmse %.9g, recomputed %.9g", summary,
+              recomputed);
+    fm_triplets_free(&held);
+    outputs_free(&o);
+    fm_graph_free(&g);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, default_demo)
+{
+    scratch s = scratch_new();
+    const char *prefix = fm_test_path(s.out, "demo");
+    run r = RUN(&s, "factorize", "--iters", "5", "--out", prefix);
+    expect_success(&r);
+    cr_assert(strstr(r.out, "planted"), "stdout lacks \"planted\":\n%s", r.out);
+    cr_assert(strstr(r.out, "rmse"), "stdout lacks \"rmse\":\n%s", r.out);
+    expect_files(s.out, "demo.W.mtx", "demo.H.mtx", "demo.trace.csv", "demo.summary.json", NULL);
+    fm_dense *W = read_factor(fm_test_path(s.out, "demo.W.mtx"), 1000, 10);
+    fm_dense *H = read_factor(fm_test_path(s.out, "demo.H.mtx"), 10, 500);
+    trace t = check_trace(fm_test_path(s.out, "demo.trace.csv"), false);
+    cr_assert_eq(t.rows, 6);
+    trace_free(&t);
+    fm_dense_free(&W);
+    fm_dense_free(&H);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+//------------------------------------------------------------------------------
+// Bad inputs: a nonzero exit, a message that says what is wrong, no outputs
+//------------------------------------------------------------------------------
+
+// `factorize DATA --out OUT/run` and the extra NULL-terminated arguments.
+static run factorize_bad(const scratch *s, const char *data, ...)
+{
+    arguments a = { { FM_BINARY, NULL }, 1 };
+    arguments_add(&a, "factorize");
+    arguments_add(&a, data);
+    arguments_add(&a, "--out");
+    arguments_add(&a, out_prefix(s));
+    va_list list;
+    va_start(list, data);
+    arguments_add_list(&a, list);
+    va_end(list);
+    return run_arguments(s, &a);
+}
+
+#define FACTORIZE_BAD(s, data, ...) factorize_bad((s), (data), __VA_ARGS__, (const char *)NULL)
+
+static void expect_no_outputs(const scratch *s)
+{
+    expect_files(s->out, NULL);
+}
+
+Test(cli, missing_data_file)
+{
+    scratch s = scratch_new();
+    const char *path = fm_test_path(s.root, "missing.mtx");
+    run r = FACTORIZE_BAD(&s, path, "--rank", "3");
+    EXPECT_FAILURE(&r, 1, path, "cannot open", strerror(ENOENT));
+    expect_no_outputs(&s);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, data_file_is_a_directory)
+{
+    scratch s = scratch_new();
+    const char *dir = fm_test_path(s.root, "folder.mtx");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    run r = FACTORIZE_BAD(&s, dir, "--rank", "3");
+    EXPECT_FAILURE(&r, 1, dir, "is a directory");
+    expect_no_outputs(&s);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, empty_data_file)
+{
+    scratch s = scratch_new();
+    const char *path = fm_test_path(s.root, "empty.mtx");
+    fm_test_write(path, "");
+    run r = FACTORIZE_BAD(&s, path, "--rank", "3");
+    EXPECT_FAILURE(&r, 1, "empty.mtx:1:", "empty");
+    expect_no_outputs(&s);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, negative_value)
+{
+    scratch s = scratch_new();
+    const char *path = fm_test_path(s.root, "neg.mtx");
+    fm_test_write(path, "%%MatrixMarket matrix coordinate real general\n"
+                        "3 3 2\n"
+                        "1 1 1\n"
+                        "2 3 -0.5\n");
+    run r = FACTORIZE_BAD(&s, path, "--rank", "1");
+    EXPECT_FAILURE(&r, 1, "neg.mtx:4:", "negative");
+    expect_no_outputs(&s);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, rank_zero_is_an_argument_error)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, NULL);
+    run r = FACTORIZE_BAD(&s, x, "--rank", "0");
+    EXPECT_FAILURE(&r, 2, "--rank", "'0'");
+    expect_no_outputs(&s);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, rank_above_the_smaller_side)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, NULL);
+    run r = FACTORIZE_BAD(&s, x, "--rank", "31", "--iters", "5");
+    EXPECT_FAILURE(&r, 1, "rank", "31");
+    expect_no_outputs(&s);
+    run_free(&r);
+    // The largest valid rank, min(40, 30), runs.
+    r = FACTORIZE_BAD(&s, x, "--rank", "30", "--iters", "2", "--quiet");
+    expect_success(&r);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, holdout_needs_the_incomplete_kind)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, NULL);
+    run r = FACTORIZE_BAD(&s, x, "--rank", "3", "--holdout", "0.1");
+    EXPECT_FAILURE(&r, 1, "--holdout", "incomplete");
+    expect_no_outputs(&s);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, unknown_option)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, NULL);
+    run r = FACTORIZE_BAD(&s, x, "--rank", "3", "--frobnicate", "1");
+    EXPECT_FAILURE(&r, 2, "unknown option", "--frobnicate");
+    expect_no_outputs(&s);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, non_numeric_iterations)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, NULL);
+    run r = FACTORIZE_BAD(&s, x, "--iters", "abc");
+    EXPECT_FAILURE(&r, 2, "--iters", "'abc'");
+    expect_no_outputs(&s);
+    run_free(&r);
+    // A number with trailing characters is no number either.
+    r = FACTORIZE_BAD(&s, x, "--iters", "5x");
+    EXPECT_FAILURE(&r, 2, "--iters", "'5x'");
+    expect_no_outputs(&s);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, output_directory_does_not_exist)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, NULL);
+    char prefix[400];
+    snprintf(prefix, sizeof prefix, "%s/missing/run", s.root);
+    run r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "5", "--out", prefix, "--quiet");
+    EXPECT_FAILURE(&r, 1, "missing/run.W.mtx", strerror(ENOENT));
+    // Nothing anywhere: the scratch root holds the data and the empty out/.
+    expect_files(s.root, "X.mtx", "out", NULL);
+    expect_no_outputs(&s);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+//------------------------------------------------------------------------------
+// info, help and usage
+//------------------------------------------------------------------------------
+
+Test(cli, info)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, NULL);
+    run r = RUN(&s, "info", x);
+    expect_success(&r);
+    cr_assert(strstr(r.out, "40 x 30"), "no shape in:\n%s", r.out);
+    cr_assert(strstr(r.out, "dense"), "no kind in:\n%s", r.out);
+    cr_assert(strstr(r.out, "1200 stored"), "no entry count in:\n%s", r.out);
+    run_free(&r);
+    r = RUN(&s, "info", fm_test_path(s.root, "nothing.mtx"));
+    EXPECT_FAILURE(&r, 1, "nothing.mtx", "cannot open");
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, help)
+{
+    scratch s = scratch_new();
+    static const char *const commands[] = { NULL, "factorize", "info", "generate" };
+    for (int c = 0; c < 4; c++) {
+        run r = commands[c] ? RUN(&s, commands[c], "--help") : RUN(&s, "--help");
+        expect_success(&r);
+        cr_assert(strstr(r.out, "usage"), "'%s --help' printed no usage:\n%s", commands[c] ? commands[c] : "",
+                  r.out);
+        run_free(&r);
+    }
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
+Test(cli, usage_errors)
+{
+    scratch s = scratch_new();
+    run r = run_program(&s, (const char *)NULL);
+    EXPECT_FAILURE(&r, 2, "usage");
+    run_free(&r);
+    r = RUN(&s, "factorise");
+    EXPECT_FAILURE(&r, 2, "unknown command", "factorise");
+    run_free(&r);
+    scratch_free(&s);
+}
