@@ -93,6 +93,21 @@ static void default_prefix(char *prefix, size_t size, const char *path)
     }
 }
 
+// A JSON string: quotes, backslashes and control characters escaped.
+static void json_string(char *out, size_t size, const char *text)
+{
+    size_t n = 0;
+    if (size < 3) return;
+    out[n++] = '"';
+    for (const unsigned char *c = (const unsigned char *)text; *c && n + 8 < size; c++) {
+        if (*c == '"' || *c == '\\') { out[n++] = '\\'; out[n++] = (char)*c; }
+        else if (*c < 0x20) n += snprintf(out + n, size - n, "\\u%04x", *c);
+        else out[n++] = (char)*c;
+    }
+    out[n++] = '"';
+    out[n] = 0;
+}
+
 static void json_number(char *out, size_t size, double x)
 {
     if (isfinite(x)) snprintf(out, size, "%.9g", x);
@@ -228,7 +243,8 @@ int fm_cmd_factorize(int argc, char **argv)
     int n = 0;
 #define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
 #define NUM(name, x) (keys[n] = name, json_number(v[n], sizeof v[n], x), n++)
-    KEY("data", "\"%s\"", source);
+    keys[n] = "data";
+    json_string(v[n++], sizeof v[0], source);
     KEY("kind", "\"%s\"", fm_kind_name(st.kind));
     KEY("rows", "%lld", (long long)st.rows);
     KEY("cols", "%lld", (long long)st.cols);

@@ -167,7 +167,16 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
                  (step->objective == 0 || fabs(previous - step->objective) <= o->tol * previous))
             stop = "tolerance";
         previous = step->objective;
-        if (stop) { result->stop_reason = stop; break; }
+        if (stop) {
+            // The last row is what the summary reports: make it exact.
+            if (it > 0) {
+                FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, NULL, gram_w, gram_h, msg));
+                step->rmse = sqrt(residual / omega);
+                step->objective = objective(residual, W, Ht, &rows, &cols, o);
+            }
+            result->stop_reason = stop;
+            break;
+        }
     }
 
     // H = (Hᵀ)ᵀ, rank × cols as users expect it.

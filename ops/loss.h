@@ -8,7 +8,7 @@
 // (borrowed). For the dense and sparse kinds, `XHt` = X·Hᵀ as the W-update
 // left it and the two Grams (double k×k, WᵀW and HHᵀ) give the expansion
 // ‖X‖² − 2⟨X,WH⟩ + ‖WH‖² without forming W·H; when that estimate falls below
-// 1e-6·‖X‖² the float rounding of X·Hᵀ is no longer negligible next to it,
+// 1e-4·‖X‖² the float rounding of X·Hᵀ is no longer negligible next to it,
 // and ⟨X,WH⟩ is recomputed exactly in double over the stored entries (the
 // dense kind then sums the residuals directly). Pass XHt = NULL to go
 // straight to the exact path. The incomplete kind always sums over Ω.
