@@ -102,6 +102,28 @@ static inline void gram_rows(double *restrict P, const float *restrict S, int64_
     }
 }
 
+// Σ (x − p)² over a block: 16 independent float lanes (they vectorize
+// without reassociating one sum), each summing at most 4096 terms before it
+// is added into double.
+static double squared_difference(const float *restrict x, const float *restrict p, int64_t count)
+{
+    enum { LANES = 16, SPAN = 4096 };
+    double total = 0;
+    int64_t e = 0;
+    while (e + LANES <= count) {
+        float lanes[LANES] = { 0 };
+        const int64_t stop = count - e < SPAN ? e + (count - e) / LANES * LANES : e + SPAN;
+        for (; e < stop; e += LANES)
+            for (int l = 0; l < LANES; l++) {
+                const float r = x[e + l] - p[e + l];
+                lanes[l] += r * r;
+            }
+        for (int l = 0; l < LANES; l++) total += lanes[l];
+    }
+    for (; e < count; e++) total += ((double)x[e] - p[e]) * ((double)x[e] - p[e]);
+    return total;
+}
+
 int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense *targets,
                                 const fm_dense *sources, char *msg)
 {
@@ -122,11 +144,7 @@ int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense
             const int64_t rows = end - t0 < chunk ? end - t0 : chunk;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)n, k, 1.0f,
                         targets->data + t0 * k, k, sources->data, k, 0.0f, P, (int)n);
-            const float *X = edges->val + t0 * n;
-            for (int64_t e = 0; e < rows * n; e++) {
-                const double r = (double)X[e] - P[e];
-                total += r * r;
-            }
+            total += squared_difference(edges->val + t0 * n, P, rows * n);
         }
         free(P);
     }
