@@ -18,10 +18,12 @@ static const char usage[] =
     "\n"
     "Run 'factormer <command> --help' for the options of a command.\n";
 
-// OpenMP threads that spin between parallel regions cost 317 us per region
-// on this project's 2-core VMs, against 12 us when they sleep (perf/README.md).
-// libgomp reads its wait policy once, when it loads, so the program restarts
-// itself with a passive policy unless the user chose one.
+// OpenMP threads that spin between parallel regions are harmless on an idle
+// machine (2 us per region against 13.5 us sleeping) but cost 317 us per
+// region when another process holds one of the two cores, and the engine's
+// kernels run one region after another (perf/README.md). libgomp reads its
+// wait policy once, when it loads, so the program restarts itself with a
+// passive policy unless the user chose one.
 static void prefer_passive_waiting(char **argv)
 {
     if (getenv("OMP_WAIT_POLICY")) return;
