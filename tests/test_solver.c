@@ -411,3 +411,23 @@ Test(solver, holdout_split_is_seeded_and_exact)
     free(t.col);
     free(t.val);
 }
+
+Test(solver, stops_on_the_time_limit)
+{
+    float *X = fm_test_uniform(40 * 30, 12);
+    fm_graph *g = graph_dense(X, 40, 30, FM_KIND_DENSE);
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    o.rank = 3;
+    o.iters = 1000000;
+    o.tol = 0;
+    o.time_limit = 1e-9;
+    char msg[FM_MSG_LEN];
+    fm_solver_result *r = NULL;
+    cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_OK, "%s", msg);
+    cr_assert_str_eq(r->stop_reason, "time limit");
+    cr_assert_eq(r->trace_len, 1, "the limit is checked after each iteration, initialization included");
+    fm_solver_result_free(&r);
+    fm_graph_free(&g);
+    free(X);
+}
