@@ -51,13 +51,8 @@ void fm_products_masked_gram(float *grams, const fm_edges *edges, const fm_dense
     const int k = (int)sources->cols;
 #pragma omp parallel for schedule(dynamic, FM_TARGET_CHUNK)
     for (int64_t t = 0; t < edges->targets; t++) {
-        float *restrict G = grams + t * k * k;
-        memset(G, 0, sizeof(float) * k * k);
-        for (GrB_Index e = edges->ptr[t]; e < edges->ptr[t + 1]; e++) {
-            const float *restrict s = sources->data + edges->idx[e] * k;
-            for (int a = 0; a < k; a++)
-                for (int b = 0; b < k; b++) G[a * k + b] += s[a] * s[b];
-        }
+        float f[k];   // the right-hand side the ADMM also takes; unused here
+        fm_gather_gram_target(f, grams + t * k * k, edges, t, sources->data, k);
     }
 }
 

@@ -67,4 +67,22 @@ static inline void fm_gather_target(float *restrict out, const fm_edges *edges, 
     for (int r = 0; r < k; r++) out[r] = even[r] + odd[r];
 }
 
+// F_t = Σ x_ts s and G_t = Σ s sᵀ of one target in one pass over its edges:
+// the right-hand side and the per-column Gram of the incomplete kind (§3).
+// fm_products_masked_gram and the incomplete ADMM both run this loop.
+static inline void fm_gather_gram_target(float *restrict f, float *restrict gram, const fm_edges *edges,
+                                         int64_t t, const float *restrict sources, int k)
+{
+    for (int r = 0; r < k; r++) f[r] = 0;
+    for (int e = 0; e < k * k; e++) gram[e] = 0;
+    for (GrB_Index e = edges->ptr[t]; e < edges->ptr[t + 1]; e++) {
+        const float x = edges->val[e];
+        const float *restrict s = sources + edges->idx[e] * k;
+        for (int a = 0; a < k; a++) {
+            f[a] += x * s[a];
+            for (int c = 0; c < k; c++) gram[a * k + c] += s[a] * s[c];
+        }
+    }
+}
+
 #endif

@@ -135,16 +135,7 @@ static inline int admm_target_masked(float *restrict t, float *restrict u, const
 {
     float f[k], gram[k * k], tt[k];
     double L[k * k], b[k];
-    for (int r = 0; r < k; r++) f[r] = 0;
-    for (int e = 0; e < k * k; e++) gram[e] = 0;
-    for (GrB_Index e = edges->ptr[j]; e < edges->ptr[j + 1]; e++) {
-        const float x = edges->val[e];
-        const float *restrict s = sources + edges->idx[e] * k;
-        for (int a = 0; a < k; a++) {
-            f[a] += x * s[a];
-            for (int c = 0; c < k; c++) gram[a * k + c] += s[a] * s[c];
-        }
-    }
+    fm_gather_gram_target(f, gram, edges, j, sources, k);
     for (int e = 0; e < k * k; e++) L[e] = gram[e];
     const double ridge =
         penalty.l2 * (penalty.l2_per_entry ? (double)(edges->ptr[j + 1] - edges->ptr[j]) : 1.0);
