@@ -1,0 +1,112 @@
+// Edge attention of one Factormer layer (factormer-math.md §4.1): the part
+// that runs over the edges, for every head at once. The dense projections
+// around it (queries, keys, values, probes, edge scales, and the message
+// assembly after it) are in ops/attention_block.c.
+//
+// Per head h (head width dh = d/nh), for target j and each source i ∈ N(j):
+//
+//   score^h_ij = ( kN^h_i·q^h_j + x_ij c^h_j + s_i·P^h_j ) / sqrt(dh)      §4.1
+//   α^h_ij     = exp(score^h_ij) / Σ_{i'∈N(j)} exp(score^h_i'j)          edge softmax
+//   value_sums^h_j  = Σ_i α^h_ij vN^h_i       (dh)   the SpMM αᵀV
+//   source_sums^h_j = Σ_i α^h_ij s_i          (d)    the SpMM αᵀS
+//   edge_sums^h_j   = Σ_i α^h_ij x_ij         (1)    Σ α x, for the a_V term
+//
+// with P^h_j = t_j ⊙ (B_K^hᵀ q^h_j) and c^h_j = q^h_j · a^h_K computed by the
+// caller. A target with no in-edges gets zero sums and log_norm 0.
+//
+// Two paths behind one interface (fm_kernels): GraphBLAS semirings, the
+// reference formulation, and the fused single pass over each target's edges.
+// Both are float; the fused path also has a double build (suffix _f64) that
+// the finite-difference tests check.
+#ifndef FM_ATTENTION_H
+#define FM_ATTENTION_H
+
+#include <stdint.h>
+
+#include "graph.h"
+
+typedef enum { FM_KERNELS_FUSED = 0, FM_KERNELS_GRAPHBLAS = 1 } fm_kernels;
+
+// The edges messages flow over, both directions of one graph, ready for one
+// path. For the fused path both orientations are borrowed from GraphBLAS
+// (fm_edges_borrow) while the message graph is open, with the maps between
+// the positions of an edge in the two orientations, so the backward pass can
+// walk the edges by source without transposing.
+typedef struct fm_message_graph {
+    fm_kernels kernels;
+    fm_graph *graph;
+    fm_edges rows;            // by row node: A (the W-direction's edges by target)
+    fm_edges columns;         // by column node: Aᵀ (the H-direction's edges by target)
+    int64_t *row_to_column;   // for each position in `rows`, the same edge's position in `columns`
+    int64_t *column_to_row;   // and the inverse
+} fm_message_graph;
+
+int fm_message_graph_open(fm_message_graph *mg, fm_graph *g, fm_kernels kernels, char *msg);
+int fm_message_graph_close(fm_message_graph *mg, char *msg);
+
+typedef struct fm_attention_shape {
+    int64_t targets, sources;
+    int heads, width;          // nh and d; d % nh == 0
+} fm_attention_shape;
+
+// Row-major arrays; head h of a d-wide array is columns [h·dh, (h+1)·dh), of
+// an nh·d-wide array columns [h·d, (h+1)·d).
+#define FM_ATTENTION_TYPES(real, suffix)                                              \
+    typedef struct fm_attention_inputs##suffix {                                      \
+        const real *queries;      /* targets × d      q_j                          */ \
+        const real *keys;         /* sources × d      kN_i                         */ \
+        const real *values;       /* sources × d      vN_i                         */ \
+        const real *sources;      /* sources × d      s_i                          */ \
+        const real *probes;       /* targets × nh·d   P^h_j = t_j ⊙ (B_K^hᵀ q^h_j) */ \
+        const real *edge_scales;  /* targets × nh     c^h_j = q^h_j · a^h_K        */ \
+    } fm_attention_inputs##suffix;                                                    \
+    typedef struct fm_attention_outputs##suffix {                                     \
+        real *value_sums;         /* targets × d      Σ α vN                       */ \
+        real *source_sums;        /* targets × nh·d   Σ α s                        */ \
+        real *edge_sums;          /* targets × nh     Σ α x                        */ \
+        real *log_norms;          /* targets × nh     log Σ exp(score), for the backward */ \
+    } fm_attention_outputs##suffix;                                                   \
+    /* Gradients of the inputs, accumulated (+=) */                                   \
+    typedef struct fm_attention_grads##suffix {                                       \
+        real *queries, *keys, *values, *sources, *probes, *edge_scales;               \
+    } fm_attention_grads##suffix;
+
+FM_ATTENTION_TYPES(float, )
+FM_ATTENTION_TYPES(double, _f64)
+
+// Forward: writes all four outputs. `direction` picks the targets: FM_TO_COLUMNS
+// is the H-direction (targets are column nodes, edges Aᵀ), FM_TO_ROWS the
+// W-direction.
+int fm_attention_forward(fm_attention_outputs *out, const fm_attention_inputs *in,
+                         const fm_message_graph *mg, fm_direction direction,
+                         fm_attention_shape shape, char *msg);
+
+// Backward (§4.2): given the gradients of value_sums, source_sums and
+// edge_sums (d_out->log_norms is not read), the inputs and the forward's
+// outputs, adds the gradients of every input to `grads` (any member may be
+// NULL: not wanted).
+int fm_attention_backward(fm_attention_grads *grads, const fm_attention_outputs *d_out,
+                          const fm_attention_inputs *in, const fm_attention_outputs *saved,
+                          const fm_message_graph *mg, fm_direction direction,
+                          fm_attention_shape shape, char *msg);
+
+// The double build of the fused path, for the finite-difference tests. `mg`
+// must be open for the fused path; edge values are read in float and widened.
+int fm_attention_forward_f64(fm_attention_outputs_f64 *out, const fm_attention_inputs_f64 *in,
+                             const fm_message_graph *mg, fm_direction direction,
+                             fm_attention_shape shape, char *msg);
+int fm_attention_backward_f64(fm_attention_grads_f64 *grads, const fm_attention_outputs_f64 *d_out,
+                              const fm_attention_inputs_f64 *in, const fm_attention_outputs_f64 *saved,
+                              const fm_message_graph *mg, fm_direction direction,
+                              fm_attention_shape shape, char *msg);
+
+// The GraphBLAS path (called by the two above when mg->kernels says so).
+int fm_attention_forward_graphblas(fm_attention_outputs *out, const fm_attention_inputs *in,
+                                   fm_graph *g, fm_direction direction,
+                                   fm_attention_shape shape, char *msg);
+int fm_attention_backward_graphblas(fm_attention_grads *grads, const fm_attention_outputs *d_out,
+                                    const fm_attention_inputs *in, const fm_attention_outputs *saved,
+                                    fm_graph *g, fm_direction direction,
+                                    fm_attention_shape shape, char *msg);
+
+#endif
