@@ -1,0 +1,73 @@
+// The edge attention's one interface over its two paths (ops/attention.h).
+#include "attention.h"
+#include "attention_fused.h"
+#include "status.h"
+
+static int check_shape(const fm_message_graph *mg, fm_direction direction, fm_attention_shape shape,
+                       char *msg)
+{
+#define FREE_ALL
+    FM_CHECK(mg && mg->graph, FM_ERR_INVALID, "attention: the message graph is not open");
+    FM_CHECK(shape.heads >= 1 && shape.width >= shape.heads && shape.width % shape.heads == 0,
+             FM_ERR_INVALID, "attention: width %d is not a positive multiple of heads %d", shape.width,
+             shape.heads);
+    GrB_Index targets, sources;
+    if (mg->kernels == FM_KERNELS_FUSED) {
+        const fm_edges *edges = direction == FM_TO_ROWS ? &mg->rows : &mg->columns;
+        targets = (GrB_Index)edges->targets;
+        sources = (GrB_Index)edges->sources;
+    } else {
+        FM_GRB(GrB_Matrix_nrows(&targets, fm_graph_matrix(mg->graph, direction)));
+        FM_GRB(GrB_Matrix_ncols(&sources, fm_graph_matrix(mg->graph, direction)));
+    }
+    FM_CHECK((int64_t)targets == shape.targets && (int64_t)sources == shape.sources, FM_ERR_INVALID,
+             "attention: shape %lld targets x %lld sources does not match the graph's %llu x %llu",
+             (long long)shape.targets, (long long)shape.sources, (unsigned long long)targets,
+             (unsigned long long)sources);
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_attention_forward(fm_attention_outputs *out, const fm_attention_inputs *in, const fm_message_graph *mg,
+                         fm_direction direction, fm_attention_shape shape, char *msg)
+{
+    int status = check_shape(mg, direction, shape, msg);
+    if (status) return status;
+    if (mg->kernels == FM_KERNELS_GRAPHBLAS)
+        return fm_attention_forward_graphblas(out, in, mg->graph, direction, shape, msg);
+    return fm_attention_fused_forward(out, in, mg, direction, shape, msg);
+}
+
+int fm_attention_backward(fm_attention_grads *grads, const fm_attention_outputs *d_out,
+                          const fm_attention_inputs *in, const fm_attention_outputs *saved,
+                          const fm_message_graph *mg, fm_direction direction, fm_attention_shape shape, char *msg)
+{
+    int status = check_shape(mg, direction, shape, msg);
+    if (status) return status;
+    if (mg->kernels == FM_KERNELS_GRAPHBLAS)
+        return fm_attention_backward_graphblas(grads, d_out, in, saved, mg->graph, direction, shape, msg);
+    return fm_attention_fused_backward(grads, d_out, in, saved, mg, direction, shape, msg);
+}
+
+int fm_attention_forward_f64(fm_attention_outputs_f64 *out, const fm_attention_inputs_f64 *in,
+                             const fm_message_graph *mg, fm_direction direction, fm_attention_shape shape,
+                             char *msg)
+{
+    int status = check_shape(mg, direction, shape, msg);
+    if (status) return status;
+    if (mg->kernels != FM_KERNELS_FUSED)
+        return fm_fail(FM_ERR_INVALID, msg, "attention: the double build exists for the fused path only");
+    return fm_attention_fused_forward_f64(out, in, mg, direction, shape, msg);
+}
+
+int fm_attention_backward_f64(fm_attention_grads_f64 *grads, const fm_attention_outputs_f64 *d_out,
+                              const fm_attention_inputs_f64 *in, const fm_attention_outputs_f64 *saved,
+                              const fm_message_graph *mg, fm_direction direction, fm_attention_shape shape,
+                              char *msg)
+{
+    int status = check_shape(mg, direction, shape, msg);
+    if (status) return status;
+    if (mg->kernels != FM_KERNELS_FUSED)
+        return fm_fail(FM_ERR_INVALID, msg, "attention: the double build exists for the fused path only");
+    return fm_attention_fused_backward_f64(grads, d_out, in, saved, mg, direction, shape, msg);
+}
