@@ -14,6 +14,7 @@ enum {
     FM_STREAM_HOLDOUT = 3,   // which entries are held out
     FM_STREAM_FILL = 4,      // nndsvdar fill
     FM_STREAM_SYNTH = 5,     // synthetic data
+    FM_STREAM_PARAMS = 6,    // initial model parameters (engine/params)
 };
 
 static inline uint64_t fm_mix64(uint64_t z)
