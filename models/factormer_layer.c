@@ -1,0 +1,40 @@
+// One Factormer layer, instantiated for float and double.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "factormer_layer.h"
+#include "ffn.h"
+#include "layernorm.h"
+#include "linear.h"
+#include "status.h"
+
+// Order matters: fm_layer_bind reads the tensors in this order.
+void fm_layer_specs(fm_tensor_spec specs[FM_LAYER_TENSORS], char names[FM_LAYER_TENSORS][FM_LAYER_NAME],
+                    const char *prefix, int width)
+{
+    const int d = width;
+    const fm_tensor_spec own[FM_LAYER_TENSORS] = {
+        {"query.weight", d, d},      {"query.bias", d, 1},        {"key.weight", d, d},
+        {"key.bias", d, 1},          {"value.weight", d, d},      {"value.bias", d, 1},
+        {"edge_key.scale", d, 1},    {"edge_key.weight", d, d},   {"edge_value.scale", d, 1},
+        {"edge_value.weight", d, d}, {"edge_value.bias", d, 1},   {"output.weight", d, d},
+        {"output.bias", d, 1},       {"norm1.gamma", d, 1},       {"norm1.beta", d, 1},
+        {"ffn.weight1", 2 * d, d},   {"ffn.bias1", 2 * d, 1},     {"ffn.weight2", d, 2 * d},
+        {"ffn.bias2", d, 1},         {"norm2.gamma", d, 1},       {"norm2.beta", d, 1},
+    };
+    for (int k = 0; k < FM_LAYER_TENSORS; k++) {
+        snprintf(names[k], FM_LAYER_NAME, "%s%s", prefix, own[k].name);
+        specs[k] = (fm_tensor_spec){names[k], own[k].rows, own[k].cols};
+    }
+}
+
+#define fm_real float
+#define FM_R(name) name
+#include "factormer_layer.inc"
+#undef fm_real
+#undef FM_R
+
+#define fm_real double
+#define FM_R(name) name##_f64
+#include "factormer_layer.inc"
