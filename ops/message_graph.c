@@ -1,28 +1,36 @@
-// The edges messages flow over, opened for one attention path (ops/attention.h).
+// The edges messages flow over (ops/attention.h): for the GraphBLAS path the
+// graph itself; for the fused path both orientations borrowed as CSR arrays,
+// with the maps between an edge's positions in the two.
 #include <stdlib.h>
 #include <string.h>
 
 #include "attention.h"
 #include "status.h"
 
-// For CSR `rows` (by row node) and `columns` (by column node), both sorted:
-// walking `rows` in order visits the edges of every column in increasing row
-// order, which is the order `columns` stores them in. A cursor per column
-// therefore gives each edge its slot there.
-static int build_position_maps(fm_message_graph *mg, char *msg)
+// For sparse storage: walk `rows` (by row, sorted columns) in order and give
+// each edge the next free slot of its column in `columns` (by column, sorted
+// rows), so row_to_column[e] is the edge's position there.
+static int position_maps(fm_message_graph *mg, char *msg)
 {
-    const fm_edges *rows = &mg->rows, *columns = &mg->columns;
     int64_t *cursor = NULL;
 #define FREE_ALL free(cursor)
-    FM_ALLOC(mg->row_to_column, rows->count + 1);
-    FM_ALLOC(mg->column_to_row, rows->count + 1);
-    FM_ALLOC(cursor, columns->targets + 1);
+    const fm_edges *rows = &mg->rows, *columns = &mg->columns;
+    FM_CHECK(rows->count == columns->count && rows->targets == columns->sources &&
+                 rows->sources == columns->targets,
+             FM_ERR_INVALID, "the two orientations of the graph disagree (%lld and %lld edges)",
+             (long long)rows->count, (long long)columns->count);
+    FM_ALLOC(mg->row_to_column, rows->count);
+    FM_ALLOC(mg->column_to_row, rows->count);
+    FM_ALLOC(cursor, columns->targets);
     for (int64_t c = 0; c < columns->targets; c++) cursor[c] = (int64_t)columns->ptr[c];
     for (int64_t r = 0; r < rows->targets; r++)
-        for (GrB_Index e = rows->ptr[r]; e < rows->ptr[r + 1]; e++) {
-            const int64_t slot = cursor[rows->idx[e]]++;
+        for (int64_t e = (int64_t)rows->ptr[r]; e < (int64_t)rows->ptr[r + 1]; e++) {
+            const int64_t c = (int64_t)rows->idx[e], slot = cursor[c]++;
+            FM_CHECK(slot < (int64_t)columns->ptr[c + 1] && (int64_t)columns->idx[slot] == r,
+                     FM_ERR_INVALID, "edge (%lld, %lld) is missing from the transposed graph",
+                     (long long)r + 1, (long long)c + 1);
             mg->row_to_column[e] = slot;
-            mg->column_to_row[slot] = (int64_t)e;
+            mg->column_to_row[slot] = e;
         }
     FREE_ALL;
     return FM_OK;
@@ -32,24 +40,31 @@ static int build_position_maps(fm_message_graph *mg, char *msg)
 int fm_message_graph_open(fm_message_graph *mg, fm_graph *g, fm_kernels kernels, char *msg)
 {
 #define FREE_ALL fm_message_graph_close(mg, NULL)
+    if (!mg) return fm_fail(FM_ERR_INVALID, msg, "fm_message_graph_open: no message graph");
     memset(mg, 0, sizeof *mg);
+    FM_CHECK(g, FM_ERR_INVALID, "fm_message_graph_open: no graph");
+    FM_CHECK(kernels == FM_KERNELS_FUSED || kernels == FM_KERNELS_GRAPHBLAS, FM_ERR_INVALID,
+             "fm_message_graph_open: unknown kernels %d", (int)kernels);
     mg->kernels = kernels;
     mg->graph = g;
     if (kernels == FM_KERNELS_GRAPHBLAS) return FM_OK;
-    FM_CHECK(kernels == FM_KERNELS_FUSED, FM_ERR_INVALID, "unknown attention kernels %d", (int)kernels);
     FM_TRY(fm_edges_borrow(&mg->rows, g, FM_TO_ROWS, msg));
     FM_TRY(fm_edges_borrow(&mg->columns, g, FM_TO_COLUMNS, msg));
-    if (mg->rows.ptr) FM_TRY(build_position_maps(mg, msg));
+    // full storage (the dense kind): positions are r·cols + c and c·rows + r
+    if (mg->rows.ptr) FM_TRY(position_maps(mg, msg));
     return FM_OK;
 #undef FREE_ALL
 }
 
 int fm_message_graph_close(fm_message_graph *mg, char *msg)
 {
+    if (!mg) return FM_OK;
+    // return both orientations even if the first fails; report the first error
     int status = fm_edges_return(&mg->rows, msg);
     int second = fm_edges_return(&mg->columns, status ? NULL : msg);
+    if (!status) status = second;
     free(mg->row_to_column);
     free(mg->column_to_row);
-    mg->row_to_column = mg->column_to_row = NULL;
-    return status ? status : second;
+    memset(mg, 0, sizeof *mg);
+    return status;
 }
