@@ -14,5 +14,6 @@ const char *fm_arg_value(int argc, char **argv, int *i);
 int fm_cmd_factorize(int argc, char **argv);
 int fm_cmd_info(int argc, char **argv);
 int fm_cmd_generate(int argc, char **argv);
+int fm_cmd_bench(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const char usage[] =
     "                             (no file: a planted low-rank demo matrix)\n"
     "  info DATA.mtx[.gz]         shape, entries, kind, values, memory a run needs\n"
     "  generate OUT.mtx           a planted nonnegative low-rank matrix\n"
+    "  bench attention            the edge attention's two paths, timed side by side\n"
     "\n"
     "Run 'factormer <command> --help' for the options of a command.\n";
 
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "factorize")) status = fm_cmd_factorize(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "info")) status = fm_cmd_info(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "generate")) status = fm_cmd_generate(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "bench")) status = fm_cmd_bench(argc - 1, argv + 1);
     else {
         fprintf(stderr, "factormer: unknown command '%s'\n\n%s", argv[1], usage);
         status = 2;

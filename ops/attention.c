@@ -1,7 +1,17 @@
 // The edge attention's one interface over its two paths (ops/attention.h).
+#include <string.h>
+
 #include "attention.h"
 #include "attention_fused.h"
 #include "status.h"
+
+int fm_kernels_parse(fm_kernels *kernels, const char *name, char *msg)
+{
+    if (!strcmp(name, "fused")) *kernels = FM_KERNELS_FUSED;
+    else if (!strcmp(name, "graphblas")) *kernels = FM_KERNELS_GRAPHBLAS;
+    else return fm_fail(FM_ERR_INVALID, msg, "kernels must be fused or graphblas, not '%s'", name);
+    return FM_OK;
+}
 
 static int check_shape(const fm_message_graph *mg, fm_direction direction, fm_attention_shape shape,
                        char *msg)

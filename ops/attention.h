@@ -27,6 +27,9 @@
 
 typedef enum { FM_KERNELS_FUSED = 0, FM_KERNELS_GRAPHBLAS = 1 } fm_kernels;
 
+// "fused" or "graphblas" (the option --kernels).
+int fm_kernels_parse(fm_kernels *kernels, const char *name, char *msg);
+
 // The edges messages flow over, both directions of one graph, ready for one
 // path. For the fused path both orientations are borrowed from GraphBLAS
 // (fm_edges_borrow) while the message graph is open, with the maps between

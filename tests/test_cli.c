@@ -814,3 +814,50 @@ Test(cli, summary_escapes_the_data_name)
     run_free(&r);
     scratch_free(&s);
 }
+
+//------------------------------------------------------------------------------
+// factormer bench attention
+//------------------------------------------------------------------------------
+
+Test(cli, bench_attention_small)
+{
+    scratch s = scratch_new();
+    const char *json = fm_test_path(s.out, "bench.json");
+    run r = RUN(&s, "bench", "attention", "--graphs", "small,sparse", "--sparse-nodes", "300", "--sparse-edges",
+                "3000", "--width", "8", "--heads", "2", "--repeat", "1", "--json", json);
+    expect_success(&r);
+    cr_assert(strstr(r.out, "SGEMM 2000 x 2000 x 2000"), "stdout lacks the SGEMM rate:\n%s", r.out);
+    const char *first = strstr(r.out, "fused/graphblas speedup: forward ");
+    cr_assert_not_null(first, "stdout lacks the speedup line:\n%s", r.out);
+    cr_assert_not_null(strstr(first + 1, "fused/graphblas speedup: forward "), "one speedup line per graph:\n%s",
+                       r.out);
+    cr_assert(strstr(r.out, "complete 100 x 100") && strstr(r.out, "sparse 300 x 300"), "%s", r.out);
+    cr_assert(strstr(r.out, "one fused layer"), "stdout lacks the layer memory:\n%s", r.out);
+    char *text = read_text(json);
+    cr_assert_gt(json_number(text, "sgemm_gflops"), 0);
+    cr_assert_eq(json_number(text, "width"), 8);
+    cr_assert_gt(json_number(text, "layer_reference_mib"), 0);
+    cr_assert(json_string_is(text, "path", "graphblas"), "%s", text);
+    free(text);
+    expect_files(s.out, "bench.json", NULL);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, bench_attention_bad_options)
+{
+    scratch s = scratch_new();
+    run r = RUN(&s, "bench", "attention", "--width", "10", "--heads", "4");
+    EXPECT_FAILURE(&r, 2, "not a multiple");
+    run_free(&r);
+    r = RUN(&s, "bench", "attention", "--kernels", "cuda");
+    EXPECT_FAILURE(&r, 2, "fused or graphblas");
+    run_free(&r);
+    r = RUN(&s, "bench", "softmax");
+    EXPECT_FAILURE(&r, 2, "unknown benchmark");
+    run_free(&r);
+    r = RUN(&s, "bench", "attention", "--graphs", "huge");
+    EXPECT_FAILURE(&r, 2, "small, dense or sparse");
+    run_free(&r);
+    scratch_free(&s);
+}
