@@ -11,6 +11,15 @@ bool fm_arg_double(const char *option, const char *text, double min, double max,
 // argv[*i] is an option that takes a value: advance to it, or complain.
 const char *fm_arg_value(int argc, char **argv, int *i);
 
+// Every command's --help lists this option; cli/main.c takes it out of argv
+// before the command runs, so that every command has it.
+#define FM_PROFILE_DEFAULT_PATH "factormer-profile.json"
+#define FM_ARG_PROFILE_HELP                                                           \
+    "  --profile[=F.json]  time every op: print calls, seconds, share, GFLOP/s and\n" \
+    "                      GB/s per op on stderr and write them as JSON to F.json\n"  \
+    "                      (default " FM_PROFILE_DEFAULT_PATH "; not written if the\n" \
+    "                      command fails)\n"
+
 int fm_cmd_factorize(int argc, char **argv);
 int fm_cmd_info(int argc, char **argv);
 int fm_cmd_generate(int argc, char **argv);

@@ -39,7 +39,8 @@ static const char help[] =
     "  --seed S            seed of the initialization and the holdout (default 42)\n"
     "  --out PREFIX        write PREFIX.W.mtx, PREFIX.H.mtx, PREFIX.trace.csv and\n"
     "                      PREFIX.summary.json (default: the data file's name)\n"
-    "  --quiet             no progress, no summary on the terminal\n";
+    "  --quiet             no progress, no summary on the terminal\n"
+    FM_ARG_PROFILE_HELP;
 
 typedef struct progress {
     bool quiet, tty, holdout;

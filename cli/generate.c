@@ -17,7 +17,8 @@ static const char help[] =
     "  --noise S           standard deviation of the noise (default 0)\n"
     "  --density D         keep a seeded share D of the entries as coordinates\n"
     "                      (default 1: a dense array file)\n"
-    "  --seed S            seed (default 42)\n";
+    "  --seed S            seed (default 42)\n"
+    FM_ARG_PROFILE_HELP;
 
 int fm_cmd_generate(int argc, char **argv)
 {

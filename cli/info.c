@@ -9,7 +9,11 @@ static const char help[] =
     "usage: factormer info DATA.mtx[.gz] [--kind KIND] [--rank K]\n"
     "\n"
     "Prints the shape, stored entries, kind, value range and the memory that a\n"
-    "factorization at rank K (default 10) will need.\n";
+    "factorization at rank K (default 10) will need.\n"
+    "\n"
+    "  --kind KIND         dense, sparse or incomplete (default: by the file's format)\n"
+    "  --rank K            rank of the planned factorization (default 10)\n"
+    FM_ARG_PROFILE_HELP;
 
 static double mib(double bytes) { return bytes / (1024.0 * 1024.0); }
 

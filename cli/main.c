@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -16,6 +17,11 @@ static const char usage[] =
     "  info DATA.mtx[.gz]         shape, entries, kind, values, memory a run needs\n"
     "  generate OUT.mtx           a planted nonnegative low-rank matrix\n"
     "  bench attention            the edge attention's two paths, timed side by side\n"
+    "\n"
+    "Every command also takes --profile[=F.json]: it times every op and prints\n"
+    "calls, seconds, share of the wall time, GFLOP/s and GB/s per op on stderr,\n"
+    "then writes the same as JSON to F.json (default " FM_PROFILE_DEFAULT_PATH ").\n"
+    "If the command fails the table is still printed, but no JSON is written.\n"
     "\n"
     "Run 'factormer <command> --help' for the options of a command.\n";
 
@@ -32,9 +38,61 @@ static void prefer_passive_waiting(char **argv)
     execv("/proc/self/exe", argv);   // returns only on failure: run as we are
 }
 
+// --profile and --profile=F.json, which every command takes, leave argv here
+// (wherever they stand after the program's name). `json` receives the file.
+// Returns false after a message for "--profile=" without a name.
+static bool take_profile_option(int *argc, char **argv, const char **json)
+{
+    int kept = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (!strcmp(argv[i], "--profile")) {
+            *json = FM_PROFILE_DEFAULT_PATH;
+        } else if (!strncmp(argv[i], "--profile=", strlen("--profile="))) {
+            *json = argv[i] + strlen("--profile=");
+            if (!**json) {
+                fprintf(stderr, "factormer: --profile= expects a file name (or give --profile alone)\n");
+                return false;
+            }
+        } else {
+            argv[kept++] = argv[i];
+        }
+    }
+    argv[kept] = NULL;
+    *argc = kept;
+    return true;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// The table on stderr always; the JSON file only after a successful command
+// (a failed run's numbers describe a run that did not happen as asked).
+static int report_profile(int status, double wall, const char *json)
+{
+    char msg[FM_MSG_LEN];
+    fprintf(stderr, "\nprofile\n");
+    fm_profile_print(stderr, wall);
+    if (status != 0) {
+        fprintf(stderr, "profile: %s not written: the command failed\n", json);
+        return status;
+    }
+    if (fm_profile_write_json(json, wall, msg) != FM_OK) {
+        fprintf(stderr, "factormer: %s\n", msg);
+        return 1;
+    }
+    fprintf(stderr, "profile: wrote %s\n", json);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     prefer_passive_waiting(argv);
+    const char *profile_json = NULL;
+    if (!take_profile_option(&argc, argv, &profile_json)) return 2;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -48,6 +106,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "factormer: %s\n", msg);
         return 1;
     }
+    if (profile_json) fm_profile_enable(true);
+    const double start = now();
     int status;
     if (!strcmp(argv[1], "factorize")) status = fm_cmd_factorize(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "info")) status = fm_cmd_info(argc - 1, argv + 1);
@@ -57,6 +117,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "factormer: unknown command '%s'\n\n%s", argv[1], usage);
         status = 2;
     }
+    if (profile_json) status = report_profile(status, now() - start, profile_json);
     fm_finalize();
     return status;
 }

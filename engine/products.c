@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile.h"
 #include "rank.h"
 #include "status.h"
 
@@ -25,7 +26,9 @@ static void fm_thread_block(int64_t count, int64_t *begin, int64_t *end)
 
 void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *sources)
 {
+    FM_PROFILE_START(profile_clock);
     const int k = (int)sources->cols;
+    const double T = (double)edges->targets, S = (double)edges->sources;
     if (!edges->ptr) {   // full storage: SGEMM on each thread's block of targets
 #pragma omp parallel
         {
@@ -36,6 +39,8 @@ void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *so
                             (int)edges->sources, 1.0f, edges->val + begin * edges->sources,
                             (int)edges->sources, sources->data, k, 0.0f, out->data + begin * k, k);
         }
+        // flops 2·T·S·k; bytes: X (4·T·S), sources (4·S·k), out (4·T·k)
+        FM_PROFILE_STOP(profile_clock, "products.gather", 2 * T * S * k, 4 * (T * S + S * k + T * k));
         return;
     }
 #define RUN(K)                                                                    \
@@ -44,16 +49,27 @@ void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *so
         fm_gather_target(out->data + t * (K), edges, t, sources->data, (K))
     FM_RANK_SWITCH(k, RUN)
 #undef RUN
+    // flops 2·E·k; bytes: ptr (8·(T+1)), idx and val (12·E), a source row per
+    // edge (4·E·k), out (4·T·k)
+    const double E = (double)edges->count;
+    FM_PROFILE_STOP(profile_clock, "products.gather", 2 * E * k,
+                    8 * (T + 1) + 12 * E + 4 * E * k + 4 * T * k);
 }
 
 void fm_products_masked_gram(float *grams, const fm_edges *edges, const fm_dense *sources)
 {
+    FM_PROFILE_START(profile_clock);
     const int k = (int)sources->cols;
 #pragma omp parallel for schedule(dynamic, FM_TARGET_CHUNK)
     for (int64_t t = 0; t < edges->targets; t++) {
         float f[k];   // the right-hand side the ADMM also takes; unused here
         fm_gather_gram_target(f, grams + t * k * k, edges, t, sources->data, k);
     }
+    // flops 2·E·(k + k²) (the loop forms F_t too); bytes: ptr (8·(T+1)), idx
+    // and val (12·E), a source row per edge (4·E·k), grams (4·T·k²)
+    const double T = (double)edges->targets, E = (double)edges->count;
+    FM_PROFILE_STOP(profile_clock, "products.masked_gram", 2 * E * (k + (double)k * k),
+                    8 * (T + 1) + 12 * E + 4 * E * k + 4 * T * k * k);
 }
 
 static inline double dot_double(const float *restrict a, const float *restrict b, int k)
@@ -66,6 +82,7 @@ static inline double dot_double(const float *restrict a, const float *restrict b
 void fm_products_edge_sums(double *dot, double *sq, const fm_edges *edges,
                            const fm_dense *targets, const fm_dense *sources)
 {
+    FM_PROFILE_START(profile_clock);
     const int k = (int)sources->cols;
     double dot_sum = 0, sq_sum = 0;
 #pragma omp parallel for schedule(dynamic, FM_TARGET_CHUNK) reduction(+ : dot_sum, sq_sum)
@@ -82,6 +99,12 @@ void fm_products_edge_sums(double *dot, double *sq, const fm_edges *edges,
     }
     *dot = dot_sum;
     *sq = sq_sum;
+    // flops E·(2k + 5): the prediction (2k), x·p (2) and (x − p)² (3); bytes:
+    // ptr, idx (sparse) and val, the targets (4·T·k), a source row per edge
+    const double T = (double)edges->targets;
+    const double E = edges->ptr ? (double)edges->count : T * (double)edges->sources;
+    FM_PROFILE_STOP(profile_clock, "products.edge_sums", E * (2.0 * k + 5),
+                    (edges->ptr ? 8 * (T + 1) + 12 * E : 4 * E) + 4 * T * k + 4 * E * k);
 }
 
 // The Gram of rows [begin, end) added into P (k×k, double, full square:
@@ -123,6 +146,7 @@ int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense
                                 const fm_dense *sources, char *msg)
 {
 #define FREE_ALL
+    FM_PROFILE_START(profile_clock);
     const int k = (int)sources->cols;
     const int64_t n = edges->sources;
     // predictions for a few targets at a time, at most ~4 MiB per thread
@@ -145,6 +169,12 @@ int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense
     }
     FM_CHECK(!failed, FM_ERR_MEMORY, "out of memory for the residual of a dense matrix");
     *sq = total;
+    // flops T·S·(2k + 3): the predictions (SGEMM) and (x − p)²; bytes: X
+    // (4·T·S), targets (4·T·k), sources (4·S·k); the prediction blocks are
+    // workspace
+    const double T = (double)edges->targets, S = (double)n;
+    FM_PROFILE_STOP(profile_clock, "products.dense_residual", T * S * (2.0 * k + 3),
+                    4 * (T * S + T * k + S * k));
     return FM_OK;
 #undef FREE_ALL
 }
@@ -153,6 +183,7 @@ int fm_products_gram(double *G, const fm_dense *S, char *msg)
 {
     double *partial = NULL;
 #define FREE_ALL free(partial)
+    FM_PROFILE_START(profile_clock);
     const int k = (int)S->cols;
     // Fixed row blocks summed in order: the summation order does not depend
     // on the thread count.
@@ -175,6 +206,11 @@ int fm_products_gram(double *G, const fm_dense *S, char *msg)
         for (int64_t b = 0; b < nb; b++)
             for (int e = 0; e < k * k; e++) G[e] += partial[b * k * k + e];
     }
+    // flops 2·n·k² (the full square) + blocks·k² (summing the blocks); bytes:
+    // S (4·n·k), G (8·k²)
+    const double kk = (double)k * k;
+    FM_PROFILE_STOP(profile_clock, "products.gram", 2 * (double)S->rows * kk + (double)blocks * kk,
+                    4 * (double)S->rows * k + 8 * kk);
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL

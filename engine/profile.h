@@ -6,6 +6,14 @@
 // Ops record from serial code (each op's own OpenMP regions are inside the
 // timed span). Only leaf ops (kernels) record, so the entries never nest and
 // their times add up.
+//
+// Counting, next to each kernel with its formula: flops are the arithmetic
+// the kernel executes (a multiply-add is 2); bytes are the arrays it reads
+// and writes, each counted once (its compulsory traffic: workspace that
+// stays in cache and re-reads are not counted). Names are "<module>.<kernel>".
+//
+// fm_profile_enable, fm_profile_reset and the reports (fm_profile_print,
+// fm_profile_write_json in io/profile_report.c) are public, in factormer.h.
 #ifndef FM_PROFILE_H
 #define FM_PROFILE_H
 
@@ -13,6 +21,8 @@
 #include <stdint.h>
 
 #include <omp.h>
+
+#include "factormer.h"
 
 extern bool fm_profile_on;
 
@@ -22,8 +32,6 @@ typedef struct fm_profile_entry {
     double seconds, flops, bytes;
 } fm_profile_entry;
 
-void fm_profile_enable(bool on);
-void fm_profile_reset(void);
 // Adds one call of op `name` (a string literal; entries are keyed by name).
 void fm_profile_record(const char *name, double seconds, double flops, double bytes);
 // The entries recorded so far, in the order first seen; returns their count.

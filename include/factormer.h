@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -222,6 +223,24 @@ int fm_trace_write_csv(const char *path, const fm_solver_result *r, char *msg);
 // A JSON object with the given keys and preformatted JSON values.
 int fm_json_write(const char *path, const char *const *keys, const char *const *values, int count,
                   char *msg);
+
+//------------------------------------------------------------------------------
+// Per-op profile (engine/profile, io/profile_report)
+//------------------------------------------------------------------------------
+
+// While on, every kernel adds its calls, wall time, floating-point operations
+// and bytes moved to a table keyed by op name ("products.gather"). Off by
+// default; off, a kernel pays one branch. Enabling does not clear the table.
+void fm_profile_enable(bool on);
+void fm_profile_reset(void);
+// The table, slowest op first: op, calls, seconds, share of `wall_seconds`
+// (the run's wall time), GFLOP/s, GB/s; then the total over ops, the time
+// outside them, and the wall time.
+void fm_profile_print(FILE *out, double wall_seconds);
+// The same as one JSON object: wall_seconds, threads, and `ops`, an array of
+// {name, calls, seconds, share, flops, bytes, gflops, gbs}, slowest first.
+// Written to a temporary name renamed on success.
+int fm_profile_write_json(const char *path, double wall_seconds, char *msg);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 // PATH only when every byte has been written, flushed and closed; on any error
 // the temporary file is removed and nothing is left behind.
 #include "atomic_file.h"
+#include "profile.h"
 #include "status.h"
 
 #include <errno.h>
@@ -722,6 +723,7 @@ static int mtx_read(fm_triplets **out, const char *path, bool duplicates_are_err
 #define FREE_ALL do { reader_close(r); fm_triplets_free(&t); free(lines); } while (0)
     FM_CHECK(out && !*out, FM_ERR_INVALID, "%s: output handle must be non-NULL and empty", caller);
     FM_CHECK(path && *path, FM_ERR_INVALID, "%s: path must be a non-empty string", caller);
+    FM_PROFILE_START(profile_clock);
     FM_TRY(reader_open(r, path, msg));
     mtx_header h = { 0 };
     FM_TRY(read_header(r, &h, msg));
@@ -742,6 +744,10 @@ static int mtx_read(fm_triplets **out, const char *path, bool duplicates_are_err
     }
     free(lines);
     lines = NULL;
+    // flops: none (parsing); bytes: the text parsed (uncompressed) and the
+    // entries written (4 per value, 8 per index)
+    const double text = (double)gztell(r->gz), entries = (double)t->count;
+    FM_PROFILE_STOP(profile_clock, "mtx.read", 0, text + (t->array ? 4 : 20) * entries);
     reader_close(r);
     *out = t;
     return FM_OK;
@@ -811,6 +817,7 @@ int fm_mtx_write_dense(const char *path, const fm_dense *m, const char *comment,
     FM_CHECK(m && m->rows > 0 && m->cols > 0 && m->data, FM_ERR_INVALID,
              "fm_mtx_write_dense: %s: the matrix must exist and have positive dimensions", path);
     const int64_t rows = m->rows, cols = m->cols;
+    FM_PROFILE_START(profile_clock);
     FM_TRY(fm_atomic_open(&w, path, msg));
     FM_TRY(writer_printf(&w, msg, "%%%%MatrixMarket matrix array real general\n"));
     FM_TRY(write_comment(&w, comment, msg));
@@ -818,7 +825,10 @@ int fm_mtx_write_dense(const char *path, const fm_dense *m, const char *comment,
     for (int64_t j = 0; j < cols; j++)
         for (int64_t i = 0; i < rows; i++)
             FM_TRY(writer_printf(&w, msg, "%.9g\n", (double)m->data[i * cols + j]));
+    // flops: none (formatting); bytes: the values read (4 each), the text written
+    const double text = (double)ftello(w.f);
     FM_TRY(fm_atomic_commit(&w, msg));
+    FM_PROFILE_STOP(profile_clock, "mtx.write", 0, 4.0 * rows * cols + text);
     return FM_OK;
 #undef FREE_ALL
 }
@@ -843,6 +853,7 @@ int fm_mtx_write_triplets(const char *path, const fm_triplets *t, const char *co
                      PRId64 ") (0-based) is outside the %" PRId64 " x %" PRId64 " matrix", path, k,
                      t->row[k], t->col[k], rows, cols);
     }
+    FM_PROFILE_START(profile_clock);
     FM_TRY(fm_atomic_open(&w, path, msg));
     FM_TRY(writer_printf(&w, msg, "%%%%MatrixMarket matrix coordinate real general\n"));
     FM_TRY(write_comment(&w, comment, msg));
@@ -857,7 +868,11 @@ int fm_mtx_write_triplets(const char *path, const fm_triplets *t, const char *co
             FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 " %.9g\n", t->row[k] + 1, t->col[k] + 1,
                                  (double)t->val[k]));
     }
+    // flops: none (formatting); bytes: the entries read (4 per value, 8 per
+    // index), the text written
+    const double text = (double)ftello(w.f);
     FM_TRY(fm_atomic_commit(&w, msg));
+    FM_PROFILE_STOP(profile_clock, "mtx.write", 0, (t->array ? 4.0 : 20.0) * t->count + text);
     return FM_OK;
 #undef FREE_ALL
 }

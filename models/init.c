@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "products.h"
+#include "profile.h"
 #include "rng.h"
 #include "status.h"
 
@@ -33,11 +34,16 @@ static int orthonormalize(fm_dense *Y, char *msg)
 {
     float *tau = NULL;
 #define FREE_ALL free(tau)
+    FM_PROFILE_START(profile_clock);
     const int rows = (int)Y->rows, cols = (int)Y->cols;
     FM_ALLOC(tau, cols);
     int info = LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, rows, cols, Y->data, cols, tau);
     if (info == 0) info = LAPACKE_sorgqr(LAPACK_ROW_MAJOR, rows, cols, cols, Y->data, cols, tau);
     FM_CHECK(info == 0, FM_ERR_NUMERIC, "randomized SVD: QR factorization failed (LAPACK info %d)", info);
+    // flops: geqrf and orgqr, 2·m·n² − 2n³/3 each (m rows, n columns); bytes:
+    // Y read and written (8·m·n)
+    const double m = rows, n = cols;
+    FM_PROFILE_STOP(profile_clock, "init.orthonormalize", 4 * m * n * n - 4 * n * n * n / 3, 8 * m * n);
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
@@ -58,8 +64,13 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
     // Range of X: Q = orth(X Ω), refined by power iterations Q = orth(X Xᵀ Q).
     FM_TRY(fm_dense_new(&Z, n, width, msg));
     FM_TRY(fm_dense_new(&Q, m, width, msg));
-    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SVD);
-    for (int64_t e = 0; e < n * width; e++) Z->data[e] = (float)fm_rng_normal(rng, e);
+    {
+        FM_PROFILE_START(profile_clock);
+        fm_rng rng = fm_rng_stream(seed, FM_STREAM_SVD);
+        for (int64_t e = 0; e < n * width; e++) Z->data[e] = (float)fm_rng_normal(rng, e);
+        // flops: none counted (random numbers); bytes: Ω written (4·n·w)
+        FM_PROFILE_STOP(profile_clock, "init.sketch", 0, 4.0 * n * width);
+    }
     fm_products_gather(Q, row_edges, Z);
     FM_TRY(orthonormalize(Q, msg));
     for (int q = 0; q < FM_RSVD_POWER; q++) {
@@ -70,6 +81,7 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
     }
     // Bᵀ = Xᵀ Q (n × width) = Ub S Vbᵀ, so X ≈ Q B = (Q Vb) S Ubᵀ.
     fm_products_gather(Z, col_edges, Q);
+    FM_PROFILE_START(svd_clock);
     FM_ALLOC(C, n * width);
     for (int64_t e = 0; e < n * width; e++) C[e] = Z->data[e];
     FM_ALLOC(s, width);
@@ -80,6 +92,13 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
                               width, superb);
     FM_CHECK(info == 0, FM_ERR_NUMERIC, "randomized SVD: the small SVD did not converge (LAPACK info %d)",
              info);
+    // flops: the R-SVD of an n×w matrix with thin U and V, 6·n·w² + 20·w³
+    // (Golub & Van Loan, table 8.6.1), an estimate: LAPACK's count depends on
+    // the path it takes; bytes: Bᵀ read (4·n·w), its double copy written and
+    // read (8·n·w), U_b (8·n·w) and V_bᵀ (8·w²) written
+    const double nw = (double)n * width, ww = (double)width * width;
+    FM_PROFILE_STOP(svd_clock, "init.small_svd", 6 * nw * width + 20 * ww * width, 20 * nw + 8 * ww);
+    FM_PROFILE_START(rotate_clock);
     const double scale = g->stats.kind == FM_KIND_INCOMPLETE && g->stats.entries > 0
                              ? (double)m * (double)n / (double)g->stats.entries
                              : 1.0;
@@ -94,6 +113,10 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
     for (int64_t j = 0; j < n; j++)
         for (int r = 0; r < rank; r++) Vout->data[j * rank + r] = (float)Ub[j * width + r];
     for (int r = 0; r < rank; r++) sigma[r] = r < width ? s[r] * scale : 0;
+    // flops 2·m·rank·w (U = Q V_b); bytes: Q (4·m·w), V_bᵀ (8·w²), U
+    // (4·m·rank), the columns of U_b kept (8·n·rank) and V (4·n·rank)
+    FM_PROFILE_STOP(rotate_clock, "init.rotate", 2.0 * m * rank * width,
+                    4.0 * m * width + 8 * ww + 4.0 * m * rank + 12.0 * n * rank);
     *U = Uout;
     *V = Vout;
     Uout = Vout = NULL;
@@ -170,12 +193,16 @@ int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edg
         fm_rng rng = fm_rng_stream(seed, FM_STREAM_INIT);
         FM_TRY(fm_dense_new(&U, m, rank, msg));
         FM_TRY(fm_dense_new(&V, n, rank, msg));
+        FM_PROFILE_START(profile_clock);
         for (int64_t e = 0; e < m * rank; e++) U->data[e] = (float)(scale * fm_rng_uniform(rng, e));
         for (int64_t e = 0; e < n * rank; e++)
             V->data[e] = (float)(scale * fm_rng_uniform(rng, m * rank + e));
+        // flops (m + n)·rank (the scaling); bytes: W and Hᵀ written (4·(m + n)·rank)
+        FM_PROFILE_STOP(profile_clock, "init.random", (double)(m + n) * rank, 4.0 * (m + n) * rank);
     } else {
         FM_ALLOC(sigma, rank);
         FM_TRY(fm_rsvd(&U, sigma, &V, g, row_edges, col_edges, rank, seed, msg));
+        FM_PROFILE_START(profile_clock);
         nndsvd(U, sigma, V);
         if (method != FM_INIT_NNDSVD) {
             fm_rng rng = fm_rng_stream(seed, FM_STREAM_FILL);
@@ -183,6 +210,9 @@ int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edg
             fill_zeros(U, mean, random, rng, 0);
             fill_zeros(V, mean, random, rng, (uint64_t)(m * rank));
         }
+        // flops 4·(m + n)·rank: the two norms (2 per entry) and the scaling
+        // (2); bytes: U and V read and written (8·(m + n)·rank)
+        FM_PROFILE_STOP(profile_clock, "init.nndsvd", 4.0 * (m + n) * rank, 8.0 * (m + n) * rank);
     }
     *W = U;
     *Ht = V;

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "profile.h"
 #include "rng.h"
 #include "status.h"
 
@@ -17,6 +18,7 @@ int fm_synthetic_planted(fm_triplets **out, int64_t rows, int64_t cols, int rank
     FM_CHECK(rank >= 1, FM_ERR_INVALID, "synthetic rank must be >= 1, not %d", rank);
     FM_CHECK(density > 0 && density <= 1, FM_ERR_INVALID, "density %g must lie in (0, 1]", density);
     FM_CHECK(noise >= 0, FM_ERR_INVALID, "noise %g must be >= 0", noise);
+    FM_PROFILE_START(profile_clock);
     fm_rng factors = fm_rng_stream(seed, FM_STREAM_SYNTH);
     fm_rng pick = fm_rng_stream(seed + 1, FM_STREAM_SYNTH);
     fm_rng jitter = fm_rng_stream(seed + 2, FM_STREAM_SYNTH);
@@ -57,6 +59,12 @@ int fm_synthetic_planted(fm_triplets **out, int64_t rows, int64_t cols, int rank
         }
         t->val[n++] = (float)(x > 0 ? x : 0);
     }
+    // flops 2·N·rank (a dot product per kept entry, N = count); bytes: W and
+    // Hᵀ written (4·(rows + cols)·rank), a row of each read per kept entry
+    // (8·N·rank), the entries written (4·N, 20·N as coordinates)
+    const double N = (double)count;
+    FM_PROFILE_STOP(profile_clock, "synthetic.planted", 2 * N * rank,
+                    4.0 * (rows + cols) * rank + 8 * N * rank + (array ? 4 : 20) * N);
     *out = t;
     t = NULL;
     FREE_ALL;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "products.h"
+#include "profile.h"
 #include "rank.h"
 #include "status.h"
 
@@ -95,6 +96,7 @@ int fm_admm_update_shared(fm_admm_factor factor, fm_dense *rhs, const fm_edges *
     double *system = NULL;
     float *inverse = NULL;
 #define FREE_ALL { free(system); free(inverse); }
+    FM_PROFILE_START(setup_clock);
     const int k = (int)sources->cols;
     FM_ALLOC(system, (size_t)k * k);
     FM_ALLOC(inverse, (size_t)k * k);
@@ -113,8 +115,12 @@ int fm_admm_update_shared(fm_admm_factor factor, fm_dense *rhs, const fm_edges *
         for (int r = 0; r < k; r++) inverse[r * k + c] = (float)col[r];
     }
 
+    // The gather records itself (products.gather); this op's time is the
+    // set-up before it and the per-target steps after it.
+    const double setup_seconds = fm_profile_on ? omp_get_wtime() - setup_clock : 0;
     fm_products_gather(rhs, edges, sources);
 
+    FM_PROFILE_START(profile_clock);
     const float frho = (float)rho, shrink = (float)(penalty.l1 / rho);
 #define RUN(K)                                                                    \
     _Pragma("omp parallel for schedule(static)")                                 \
@@ -123,6 +129,13 @@ int fm_admm_update_shared(fm_admm_factor factor, fm_dense *rhs, const fm_edges *
                            rhs->data + j * (K), inverse, frho, shrink, inner, (K))
     FM_RANK_SWITCH(k, RUN)
 #undef RUN
+    // flops: Cholesky (k³/3) and k solves (2k² each) for the inverse, then
+    // per target and inner step the right-hand side (3k), the matvec (2k²)
+    // and the projection (5k); bytes: rhs (4·T·k), targets and duals read and
+    // written (16·T·k), the Gram (8·k²) and the inverse (4·k²)
+    const double T = (double)factor.targets->rows, kk = (double)k * k;
+    FM_PROFILE_STOP(profile_clock - setup_seconds, "admm.update_shared",
+                    kk * k / 3 + 2 * kk * k + T * inner * (2 * kk + 8.0 * k), 20 * T * k + 12 * kk);
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
@@ -157,6 +170,7 @@ int fm_admm_update_masked(fm_admm_factor factor, const fm_edges *edges, const fm
                           fm_penalty penalty, int inner, char *msg)
 {
 #define FREE_ALL
+    FM_PROFILE_START(profile_clock);
     const int k = (int)sources->cols;
     int failed = 0;
 #define RUN(K)                                                                    \
@@ -168,6 +182,15 @@ int fm_admm_update_masked(fm_admm_factor factor, const fm_edges *edges, const fm
 #undef RUN
     FM_CHECK(!failed, FM_ERR_NUMERIC,
              "ADMM: a per-target Gram matrix plus rho*I is not positive definite (non-finite factor?)");
+    // flops: F_j and G_j over the edges (2·E·(k + k²)), then per target the
+    // Cholesky (k³/3) and per inner step the right-hand side (3k), the two
+    // triangular solves (2k²) and the projection (5k); bytes: ptr (8·(T+1)),
+    // idx and val (12·E), a source row per edge (4·E·k), targets and duals
+    // read and written (16·T·k)
+    const double T = (double)factor.targets->rows, E = (double)edges->count, kk = (double)k * k;
+    FM_PROFILE_STOP(profile_clock, "admm.update_masked",
+                    2 * E * (k + kk) + T * (kk * k / 3 + inner * (2 * kk + 8.0 * k)),
+                    8 * (T + 1) + 12 * E + 4 * E * k + 16 * T * k);
     return FM_OK;
 #undef FREE_ALL
 }

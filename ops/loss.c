@@ -5,6 +5,7 @@
 
 #include "factormer.h"
 #include "products.h"
+#include "profile.h"
 #include "status.h"
 
 // Below this share of ‖X‖² the expansion's float rounding matters (see
@@ -24,6 +25,7 @@ int fm_loss_residual(double *residual, const fm_graph *g, const fm_edges *row_ed
         *residual = sq;
         return FM_OK;
     }
+    FM_PROFILE_START(profile_clock);
     // ‖WH‖² = Σ (WᵀW ⊙ HHᵀ)
     double wh2 = 0;
     for (int e = 0; e < k * k; e++) wh2 += gram_w[e] * gram_h[e];
@@ -32,6 +34,10 @@ int fm_loss_residual(double *residual, const fm_graph *g, const fm_edges *row_ed
         const int64_t size = W->rows * k;
 #pragma omp parallel for reduction(+ : dot) schedule(static)
         for (int64_t e = 0; e < size; e++) dot += (double)W->data[e] * XHt->data[e];
+        // flops 2·k² (‖WH‖²) + 2·m·k (⟨X,WH⟩ = ⟨W, X·Hᵀ⟩); bytes: the two
+        // Grams (16·k²), W and X·Hᵀ (8·m·k)
+        const double kk = (double)k * k;
+        FM_PROFILE_STOP(profile_clock, "loss.expansion", 2 * kk + 2.0 * size, 16 * kk + 8.0 * size);
         double estimate = xx - 2 * dot + wh2;
         if (estimate >= FM_EXPANSION_FLOOR * xx) {
             *residual = estimate;
@@ -47,6 +53,7 @@ int fm_loss_residual(double *residual, const fm_graph *g, const fm_edges *row_ed
 
 double fm_loss_residual_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *Ht)
 {
+    FM_PROFILE_START(profile_clock);
     const int k = (int)W->cols;
     double sq = 0;
 #pragma omp parallel for reduction(+ : sq) schedule(static)
@@ -57,5 +64,9 @@ double fm_loss_residual_triplets(const fm_triplets *t, const fm_dense *W, const 
         double r = t->val[e] - p;
         sq += r * r;
     }
+    // flops N·(2k + 3); bytes: the entries (20·N), a row of W and of Hᵀ per
+    // entry (8·N·k)
+    const double N = (double)t->count;
+    FM_PROFILE_STOP(profile_clock, "loss.holdout", N * (2.0 * k + 3), 20 * N + 8 * N * k);
     return sq;
 }
