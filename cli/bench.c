@@ -23,7 +23,8 @@ static const char help[] =
     "  --graphs LIST       any of small,dense,sparse (default all three)\n"
     "  --kernels PATH      graphblas, fused or both (default both)\n"
     "  --threads N         threads (default: all)\n"
-    "  --json FILE         also write the figures as JSON\n";
+    "  --json FILE         also write the figures as JSON\n"
+    FM_ARG_PROFILE_HELP;
 
 static bool parse_graphs(bool graphs[FM_BENCH_GRAPHS], const char *list)
 {
