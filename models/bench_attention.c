@@ -131,15 +131,6 @@ static int bench_arrays_new(bench_arrays *a, fm_attention_shape s, uint64_t seed
 #undef FREE_ALL
 }
 
-// Flops counted by the fused path's formula for both paths: per edge and
-// head, two score dots and two weighted sums of dh and d terms (forward);
-// the backward recomputes the scores, forms dα and adds five gradient sums.
-static double attention_flops(int64_t edges, fm_attention_shape s, bool backward)
-{
-    const double dh = s.width / s.heads, d = s.width;
-    return (double)edges * s.heads * (backward ? 10 * (dh + d) : 4 * (dh + d) + 8);
-}
-
 static int time_path(fm_bench_attention_row *row, fm_graph *g, fm_kernels kernels, fm_direction direction,
                      int repeat, uint64_t seed, int width, int heads, char *msg)
 {
@@ -186,8 +177,8 @@ static int time_path(fm_bench_attention_row *row, fm_graph *g, fm_kernels kernel
     row->edges = (int64_t)edges;
     row->forward_seconds = best_forward;
     row->backward_seconds = best_backward;
-    row->forward_gflops = attention_flops(row->edges, shape, false) / best_forward / 1e9;
-    row->backward_gflops = attention_flops(row->edges, shape, true) / best_backward / 1e9;
+    row->forward_gflops = fm_attention_flops(row->edges, shape, false) / best_forward / 1e9;
+    row->backward_gflops = fm_attention_flops(row->edges, shape, true) / best_backward / 1e9;
     row->edges_per_second = (double)edges / best_forward;
     row->peak_mib = base_kib >= 0 && peak_kib >= 0 ? (peak_kib - base_kib) / 1024 : -1;
     FREE_ALL;

@@ -29,12 +29,5 @@ void fm_layer_specs(fm_tensor_spec specs[FM_LAYER_TENSORS], char names[FM_LAYER_
     }
 }
 
-#define fm_real float
-#define FM_R(name) name
-#include "factormer_layer.inc"
-#undef fm_real
-#undef FM_R
-
-#define fm_real double
-#define FM_R(name) name##_f64
-#include "factormer_layer.inc"
+#define FM_BODY "factormer_layer.inc"
+#include "instantiate.h"

@@ -5,6 +5,13 @@
 #include "attention_fused.h"
 #include "status.h"
 
+double fm_attention_flops(int64_t edges, fm_attention_shape shape, bool backward)
+{
+    const double dh = shape.width / shape.heads, d = shape.width;
+    const double forward = (double)edges * shape.heads * (4 * (dh + d) + 8);
+    return backward ? 2.5 * forward : forward;
+}
+
 int fm_kernels_parse(fm_kernels *kernels, const char *name, char *msg)
 {
     if (!strcmp(name, "fused")) *kernels = FM_KERNELS_FUSED;

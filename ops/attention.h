@@ -21,6 +21,7 @@
 #ifndef FM_ATTENTION_H
 #define FM_ATTENTION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "graph.h"
@@ -51,6 +52,13 @@ typedef struct fm_attention_shape {
     int64_t targets, sources;
     int heads, width;          // nh and d; d % nh == 0
 } fm_attention_shape;
+
+// Floating-point operations of the edge attention over `edges` edges, counted
+// from the formulas of §4.1 for both paths: per edge and head, two score dots
+// and two weighted sums of dh and d terms, and a few for the softmax
+// (forward); the backward recomputes the scores, forms dα and adds the five
+// gradient sums, 2.5 times the forward.
+double fm_attention_flops(int64_t edges, fm_attention_shape shape, bool backward);
 
 // Row-major arrays; head h of a d-wide array is columns [h·dh, (h+1)·dh), of
 // an nh·d-wide array columns [h·d, (h+1)·d).

@@ -7,12 +7,5 @@
 #include "linear.h"
 #include "status.h"
 
-#define fm_real float
-#define FM_R(name) name
-#include "attention_block.inc"
-#undef fm_real
-#undef FM_R
-
-#define fm_real double
-#define FM_R(name) name##_f64
-#include "attention_block.inc"
+#define FM_BODY "attention_block.inc"
+#include "instantiate.h"

@@ -7,14 +7,5 @@
 #include "relu.h"
 #include "status.h"
 
-#define fm_real float
-#define FM_R(name) name
-#include "ffn.inc"
-#undef fm_real
-#undef FM_R
-
-#define fm_real double
-#define FM_R(name) name##_f64
-#include "ffn.inc"
-#undef fm_real
-#undef FM_R
+#define FM_BODY "ffn.inc"
+#include "instantiate.h"

@@ -4,18 +4,9 @@
 #include <cblas.h>
 
 #include "gemm_rows.h"
+#include "profile.h"
 #include "row_blocks.h"
 #include "status.h"
 
-#define fm_real float
-#define FM_R(name) name
-#define FM_GEMM cblas_sgemm
-#include "gemm_rows.inc"
-#undef fm_real
-#undef FM_R
-#undef FM_GEMM
-
-#define fm_real double
-#define FM_R(name) name##_f64
-#define FM_GEMM cblas_dgemm
-#include "gemm_rows.inc"
+#define FM_BODY "gemm_rows.inc"
+#include "instantiate.h"

@@ -3,18 +3,5 @@
 
 #include "profile.h"
 
-#define fm_real float
-#define FM_R(name) name
-#define FM_OP(name) name
-#include "relu.inc"
-#undef fm_real
-#undef FM_R
-#undef FM_OP
-
-#define fm_real double
-#define FM_R(name) name##_f64
-#define FM_OP(name) name ".f64"
-#include "relu.inc"
-#undef fm_real
-#undef FM_R
-#undef FM_OP
+#define FM_BODY "relu.inc"
+#include "instantiate.h"
