@@ -88,28 +88,28 @@ FM_ATTENTION_TYPES(double, _f64)
 // Forward: writes all four outputs. `direction` picks the targets: FM_TO_COLUMNS
 // is the H-direction (targets are column nodes, edges Aᵀ), FM_TO_ROWS the
 // W-direction.
-int fm_attention_forward(fm_attention_outputs *out, const fm_attention_inputs *in,
-                         const fm_message_graph *mg, fm_direction direction,
-                         fm_attention_shape shape, char *msg);
-
+//
 // Backward (§4.2): given the gradients of value_sums, source_sums and
 // edge_sums (d_out->log_norms is not read), the inputs and the forward's
 // outputs, adds the gradients of every input to `grads` (any member may be
 // NULL: not wanted).
-int fm_attention_backward(fm_attention_grads *grads, const fm_attention_outputs *d_out,
-                          const fm_attention_inputs *in, const fm_attention_outputs *saved,
-                          const fm_message_graph *mg, fm_direction direction,
-                          fm_attention_shape shape, char *msg);
+//
+// The float build runs the path `mg` was opened for; the double build
+// (suffix _f64, for the finite-difference tests) exists for the fused path
+// only, and reads the edge values in float.
+#define FM_ATTENTION_DECLARE(suffix)                                                                   \
+    int fm_attention_forward##suffix(fm_attention_outputs##suffix *out,                                \
+                                     const fm_attention_inputs##suffix *in, const fm_message_graph *mg,\
+                                     fm_direction direction, fm_attention_shape shape, char *msg);     \
+    int fm_attention_backward##suffix(fm_attention_grads##suffix *grads,                               \
+                                      const fm_attention_outputs##suffix *d_out,                       \
+                                      const fm_attention_inputs##suffix *in,                           \
+                                      const fm_attention_outputs##suffix *saved,                       \
+                                      const fm_message_graph *mg, fm_direction direction,              \
+                                      fm_attention_shape shape, char *msg);
 
-// The double build of the fused path, for the finite-difference tests. `mg`
-// must be open for the fused path; edge values are read in float and widened.
-int fm_attention_forward_f64(fm_attention_outputs_f64 *out, const fm_attention_inputs_f64 *in,
-                             const fm_message_graph *mg, fm_direction direction,
-                             fm_attention_shape shape, char *msg);
-int fm_attention_backward_f64(fm_attention_grads_f64 *grads, const fm_attention_outputs_f64 *d_out,
-                              const fm_attention_inputs_f64 *in, const fm_attention_outputs_f64 *saved,
-                              const fm_message_graph *mg, fm_direction direction,
-                              fm_attention_shape shape, char *msg);
+FM_ATTENTION_DECLARE()
+FM_ATTENTION_DECLARE(_f64)
 
 // The GraphBLAS path (called by the two above when mg->kernels says so).
 int fm_attention_forward_graphblas(fm_attention_outputs *out, const fm_attention_inputs *in,

@@ -17,13 +17,7 @@
 #define FM_LOG logf
 #define FM_SQRT sqrtf
 #include FM_BODY
-#undef fm_real
-#undef FM_R
-#undef FM_OP
-#undef FM_GEMM
-#undef FM_EXP
-#undef FM_LOG
-#undef FM_SQRT
+#include "instantiate_end.h"
 
 #define fm_real double
 #define FM_R(name) name##_f64
@@ -33,10 +27,4 @@
 #define FM_LOG log
 #define FM_SQRT sqrt
 #include FM_BODY
-#undef fm_real
-#undef FM_R
-#undef FM_OP
-#undef FM_GEMM
-#undef FM_EXP
-#undef FM_LOG
-#undef FM_SQRT
+#include "instantiate_end.h"
