@@ -88,3 +88,15 @@ float *fm_test_uniform(int64_t count, uint64_t seed)
     for (int64_t e = 0; e < count; e++) v[e] = (float)fm_rng_uniform(rng, e);
     return v;
 }
+
+double fm_test_central_difference(double *x, int64_t e, double step, double (*loss)(void *context),
+                                  void *context)
+{
+    const double keep = x[e];
+    x[e] = keep + step;
+    const double up = loss(context);
+    x[e] = keep - step;
+    const double down = loss(context);
+    x[e] = keep;
+    return (up - down) / (2 * step);
+}

@@ -28,4 +28,9 @@ float *fm_test_planted(int64_t rows, int64_t cols, int rank, uint64_t seed);
 // Uniform random values in [0, 1).
 float *fm_test_uniform(int64_t count, uint64_t seed);
 
+// The central difference (loss(x[e] + step) − loss(x[e] − step)) / (2 step)
+// of loss(context) in x[e], which is restored.
+double fm_test_central_difference(double *x, int64_t e, double step, double (*loss)(void *context),
+                                  void *context);
+
 #endif

@@ -1,352 +1,175 @@
-// The fused edge attention (ops/attention_fused.inc): its backward against
-// central finite differences in double, its float build against its double
-// build, stability, isolated targets, thread counts.
+// The fused edge attention (ops/attention_fused.inc): its double build
+// against central finite differences and against the double reference
+// (tests/attention_reference.c), its float build against its double build
+// and against the GraphBLAS path, stability, isolated targets, thread counts.
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <criterion/criterion.h>
-#include <omp.h>
 
-#include "attention.h"
-#include "attention_reference.h"
+#include "attention_fixtures.h"
 #include "helpers.h"
-#include "rng.h"
 
 TestSuite(attention, .init = fm_test_setup);
 
+//------------------------------------------------------------------------------
+// The double build against finite differences and against the reference
+//------------------------------------------------------------------------------
 
-// The six inputs of the edge attention, in double, with their sizes.
-typedef struct problem {
-    fm_attention_shape shape;
-    double *array[6];           // queries, keys, values, sources, probes, edge_scales
-    int64_t size[6];
-} problem;
-
-enum { QUERIES, KEYS, VALUES, SOURCES, PROBES, EDGE_SCALES };
-
-static problem problem_new(int64_t targets, int64_t sources, int heads, int width, double spread, uint64_t seed)
-{
-    problem p = {.shape = {targets, sources, heads, width}};
-    const int64_t hd = (int64_t)heads * width;
-    const int64_t size[6] = {targets * width, sources * width, sources * width, sources * width, targets * hd,
-                             targets * heads};
-    fm_rng rng = fm_rng_stream(seed, 7);
-    for (int a = 0; a < 6; a++) {
-        p.size[a] = size[a];
-        p.array[a] = calloc(size[a] + 1, sizeof(double));
-        for (int64_t e = 0; e < size[a]; e++) p.array[a][e] = spread * fm_rng_normal(rng, (uint64_t)(a << 24) + e);
-    }
-    return p;
-}
-
-static void problem_free(problem *p)
-{
-    for (int a = 0; a < 6; a++) free(p->array[a]);
-}
-
-static fm_attention_inputs_f64 inputs_f64(const problem *p)
-{
-    return (fm_attention_inputs_f64){p->array[QUERIES], p->array[KEYS], p->array[VALUES],
-                                     p->array[SOURCES], p->array[PROBES], p->array[EDGE_SCALES]};
-}
-
-// Output arrays of one forward, double or float.
-typedef struct sums {
-    double *value_sums, *source_sums, *edge_sums, *log_norms;
-} sums;
-
-static sums sums_new(fm_attention_shape s)
-{
-    const int64_t hd = (int64_t)s.heads * s.width;
-    return (sums){calloc(s.targets * s.width + 1, sizeof(double)), calloc(s.targets * hd + 1, sizeof(double)),
-                  calloc(s.targets * s.heads + 1, sizeof(double)), calloc(s.targets * s.heads + 1, sizeof(double))};
-}
-
-static void sums_free(sums *s)
-{
-    free(s->value_sums);
-    free(s->source_sums);
-    free(s->edge_sums);
-    free(s->log_norms);
-}
-
-static fm_attention_outputs_f64 as_outputs(const sums *s)
-{
-    return (fm_attention_outputs_f64){s->value_sums, s->source_sums, s->edge_sums, s->log_norms};
-}
-
-// L = Σ weights ⊙ (value_sums, source_sums, edge_sums)
-static double loss(const sums *out, const sums *weights, fm_attention_shape s)
-{
-    const int64_t hd = (int64_t)s.heads * s.width;
-    double total = 0;
-    for (int64_t e = 0; e < s.targets * s.width; e++) total += weights->value_sums[e] * out->value_sums[e];
-    for (int64_t e = 0; e < s.targets * hd; e++) total += weights->source_sums[e] * out->source_sums[e];
-    for (int64_t e = 0; e < s.targets * s.heads; e++) total += weights->edge_sums[e] * out->edge_sums[e];
-    return total;
-}
-
-static double forward_loss(const problem *p, const sums *weights, const fm_message_graph *mg, fm_direction dir)
-{
-    char msg[FM_MSG_LEN];
-    sums out = sums_new(p->shape);
-    fm_attention_inputs_f64 in = inputs_f64(p);
-    fm_attention_outputs_f64 o = as_outputs(&out);
-    cr_assert_eq(fm_attention_forward_f64(&o, &in, mg, dir, p->shape, msg), FM_OK, "%s", msg);
-    const double l = loss(&out, weights, p->shape);
-    sums_free(&out);
-    return l;
-}
-
-static double norm_error(const double *a, const double *b, int64_t n)
-{
-    double diff = 0, ref = 0;
-    for (int64_t e = 0; e < n; e++) {
-        diff += (a[e] - b[e]) * (a[e] - b[e]);
-        ref += b[e] * b[e];
-    }
-    return ref > 0 ? sqrt(diff / ref) : sqrt(diff);
-}
-
-// Central differences of the double forward for up to `probes_per_array`
-// entries of every input, against the double backward.
+// Central differences of the double forward on up to 60 entries of every
+// input, against the double backward.
 static void check_gradients(fm_graph *g, fm_direction dir, int heads, int width, uint64_t seed)
 {
-    char msg[FM_MSG_LEN];
-    fm_message_graph mg;
-    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
-    const fm_edges *edges = dir == FM_TO_ROWS ? &mg.rows : &mg.columns;
-    problem p = problem_new(edges->targets, edges->sources, heads, width, 0.7, seed);
-    sums weights = sums_new(p.shape), out = sums_new(p.shape);
-    problem weight_source = problem_new(p.shape.targets, 1, heads, width, 1.0, seed + 1);
-    memcpy(weights.value_sums, weight_source.array[QUERIES], sizeof(double) * p.shape.targets * width);
-    memcpy(weights.source_sums, weight_source.array[PROBES], sizeof(double) * p.shape.targets * heads * width);
-    memcpy(weights.edge_sums, weight_source.array[EDGE_SCALES], sizeof(double) * p.shape.targets * heads);
-
-    fm_attention_inputs_f64 in = inputs_f64(&p);
-    fm_attention_outputs_f64 saved = as_outputs(&out), d_out = as_outputs(&weights);
-    cr_assert_eq(fm_attention_forward_f64(&saved, &in, &mg, dir, p.shape, msg), FM_OK, "%s", msg);
-    double *grad[6];
-    for (int a = 0; a < 6; a++) grad[a] = calloc(p.size[a] + 1, sizeof(double));
-    fm_attention_grads_f64 grads = {grad[0], grad[1], grad[2], grad[3], grad[4], grad[5]};
-    cr_assert_eq(fm_attention_backward_f64(&grads, &d_out, &in, &saved, &mg, dir, p.shape, msg), FM_OK, "%s", msg);
-
-    const int probes_per_array = 60;
-    const double step = 1e-5;
-    for (int a = 0; a < 6; a++) {
-        const int64_t n = p.size[a] < probes_per_array ? p.size[a] : probes_per_array;
-        double numeric[probes_per_array], analytic[probes_per_array];
-        for (int64_t k = 0; k < n; k++) {
-            const int64_t e = n == p.size[a] ? k : (k * 7919) % p.size[a];
-            const double keep = p.array[a][e];
-            p.array[a][e] = keep + step;
-            const double up = forward_loss(&p, &weights, &mg, dir);
-            p.array[a][e] = keep - step;
-            const double down = forward_loss(&p, &weights, &mg, dir);
-            p.array[a][e] = keep;
-            numeric[k] = (up - down) / (2 * step);
-            analytic[k] = grad[a][e];
-        }
-        const double err = norm_error(analytic, numeric, n);
-        cr_expect_lt(err, 1e-6, "input %d: relative error %.3g (heads %d, width %d, direction %d)", a, err, heads,
-                     width, (int)dir);
-    }
-    for (int a = 0; a < 6; a++) free(grad[a]);
-    sums_free(&weights);
-    sums_free(&out);
-    problem_free(&weight_source);
+    problem p = problem_new(g, dir, heads, width, 1.2, seed);
+    const double worst = check_finite_differences(&p, PATH_FUSED_F64, 60, seed + 1);
+    cr_log_info("fused (double) vs finite differences, %s: %.3g", problem_name(&p), worst);
     problem_free(&p);
-    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
 }
 
 Test(attention, fused_backward_matches_finite_differences_sparse)
 {
-    char msg[FM_MSG_LEN];
-    fm_graph *g = NULL;
-    cr_assert_eq(ref_random_graph(&g, 23, 17, 0.25, 11, msg), FM_OK, "%s", msg);
     const int shapes[][2] = {{1, 4}, {2, 8}, {4, 8}};
     for (int c = 0; c < 3; c++) {
-        check_gradients(g, FM_TO_COLUMNS, shapes[c][0], shapes[c][1], 100 + c);
-        check_gradients(g, FM_TO_ROWS, shapes[c][0], shapes[c][1], 200 + c);
+        check_gradients(random_graph(23, 17, 0.25, 11), FM_TO_COLUMNS, shapes[c][0], shapes[c][1], 100 + c);
+        check_gradients(random_graph(23, 17, 0.25, 11), FM_TO_ROWS, shapes[c][0], shapes[c][1], 200 + c);
     }
-    fm_graph_free(&g);
 }
 
+// More targets and sources than one tile (64 × 256), so tiles and the online
+// softmax across them are exercised.
 Test(attention, fused_backward_matches_finite_differences_full)
 {
-    char msg[FM_MSG_LEN];
-    fm_graph *g = NULL;
-    // more targets and sources than one tile, so tiles and the online softmax
-    // across them are exercised
-    float *x = fm_test_uniform(70 * 300, 5);
-    cr_assert_eq(fm_graph_from_dense(&g, 70, 300, x, FM_KIND_DENSE, msg), FM_OK, "%s", msg);
-    check_gradients(g, FM_TO_COLUMNS, 2, 4, 300);
-    check_gradients(g, FM_TO_ROWS, 2, 4, 301);
-    fm_graph_free(&g);
-    free(x);
+    check_gradients(dense_seventy_by_300(5), FM_TO_COLUMNS, 2, 4, 300);
+    check_gradients(dense_seventy_by_300(5), FM_TO_ROWS, 2, 4, 301);
 }
+
+// The shapes of the GraphBLAS suite's sweeps, and a full graph of more than
+// one tile: forward outputs and all six gradients (accumulated over two
+// backward calls) within 1e-10 of the reference.
+Test(attention, fused_matches_reference)
+{
+    graph_maker graphs[] = { one_by_one, seven_by_five, forty_by_sixty, sixty_by_forty, dense_nine_by_six,
+                             dense_seventy_by_300 };
+    double worst = 0;
+    for (size_t g = 0; g < sizeof graphs / sizeof graphs[0]; g++)
+        worst = fmax(worst, sweep(graphs[g], 11 + g, PATH_FUSED_F64, 1e-10));
+    cr_log_info("fused (double) vs reference: worst relative error %.3g", worst);
+}
+
+//------------------------------------------------------------------------------
+// The float build against the double build and against the GraphBLAS path
+//------------------------------------------------------------------------------
 
 // The float build runs the same code as the double one; on O(1) inputs the
 // two agree to float rounding.
-static void float_inputs(float *out[6], const problem *p)
-{
-    for (int a = 0; a < 6; a++) {
-        out[a] = calloc(p->size[a] + 1, sizeof(float));
-        for (int64_t e = 0; e < p->size[a]; e++) out[a][e] = (float)p->array[a][e];
-    }
-}
-
-static double norm_error_mixed(const float *a, const double *b, int64_t n)
-{
-    double diff = 0, ref = 0;
-    for (int64_t e = 0; e < n; e++) {
-        diff += ((double)a[e] - b[e]) * ((double)a[e] - b[e]);
-        ref += b[e] * b[e];
-    }
-    return ref > 0 ? sqrt(diff / ref) : sqrt(diff);
-}
-
-// Forward and backward in float and in double on one graph; returns the
-// largest norm-wise relative difference over the outputs and over the
-// gradients, each checked finite.
-typedef struct differences { double forward, backward; } differences;
-
-static differences float_against_double(fm_graph *g, fm_direction dir, int heads, int width, double spread,
-                                        uint64_t seed)
-{
-    char msg[FM_MSG_LEN];
-    fm_message_graph mg;
-    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
-    const fm_edges *edges = dir == FM_TO_ROWS ? &mg.rows : &mg.columns;
-    problem p = problem_new(edges->targets, edges->sources, heads, width, spread, seed);
-    problem w = problem_new(edges->targets, 1, heads, width, 1.0, seed + 1);
-    const fm_attention_shape s = p.shape;
-    const int64_t hd = (int64_t)heads * width;
-    // double
-    sums out = sums_new(s);
-    fm_attention_inputs_f64 in = inputs_f64(&p);
-    fm_attention_outputs_f64 saved = as_outputs(&out);
-    fm_attention_outputs_f64 d_out = {w.array[QUERIES], w.array[PROBES], w.array[EDGE_SCALES], NULL};
-    cr_assert_eq(fm_attention_forward_f64(&saved, &in, &mg, dir, s, msg), FM_OK, "%s", msg);
-    double *grad[6];
-    for (int a = 0; a < 6; a++) grad[a] = calloc(p.size[a] + 1, sizeof(double));
-    fm_attention_grads_f64 grads = {grad[0], grad[1], grad[2], grad[3], grad[4], grad[5]};
-    cr_assert_eq(fm_attention_backward_f64(&grads, &d_out, &in, &saved, &mg, dir, s, msg), FM_OK, "%s", msg);
-    // float
-    float *fin[6], *fw[3], *fgrad[6], *fout[4];
-    float_inputs(fin, &p);
-    float *wsrc[6];
-    float_inputs(wsrc, &w);
-    fw[0] = wsrc[QUERIES]; fw[1] = wsrc[PROBES]; fw[2] = wsrc[EDGE_SCALES];
-    for (int a = 0; a < 6; a++) fgrad[a] = calloc(p.size[a] + 1, sizeof(float));
-    const int64_t out_size[4] = {s.targets * width, s.targets * hd, s.targets * heads, s.targets * heads};
-    for (int o = 0; o < 4; o++) fout[o] = calloc(out_size[o] + 1, sizeof(float));
-    fm_attention_inputs fi = {fin[0], fin[1], fin[2], fin[3], fin[4], fin[5]};
-    fm_attention_outputs fo = {fout[0], fout[1], fout[2], fout[3]};
-    fm_attention_outputs fd = {fw[0], fw[1], fw[2], NULL};
-    fm_attention_grads fg = {fgrad[0], fgrad[1], fgrad[2], fgrad[3], fgrad[4], fgrad[5]};
-    cr_assert_eq(fm_attention_forward(&fo, &fi, &mg, dir, s, msg), FM_OK, "%s", msg);
-    cr_assert_eq(fm_attention_backward(&fg, &fd, &fi, &fo, &mg, dir, s, msg), FM_OK, "%s", msg);
-
-    differences worst = {0, 0};
-    const double *dout[4] = {out.value_sums, out.source_sums, out.edge_sums, out.log_norms};
-    for (int o = 0; o < 4; o++) {
-        for (int64_t e = 0; e < out_size[o]; e++) cr_assert(isfinite(fout[o][e]), "output %d not finite", o);
-        worst.forward = fmax(worst.forward, norm_error_mixed(fout[o], dout[o], out_size[o]));
-    }
-    for (int a = 0; a < 6; a++) {
-        for (int64_t e = 0; e < p.size[a]; e++) cr_assert(isfinite(fgrad[a][e]), "gradient %d not finite", a);
-        worst.backward = fmax(worst.backward, norm_error_mixed(fgrad[a], grad[a], p.size[a]));
-    }
-    for (int a = 0; a < 6; a++) { free(fin[a]); free(fgrad[a]); free(wsrc[a]); free(grad[a]); }
-    for (int o = 0; o < 4; o++) free(fout[o]);
-    sums_free(&out);
-    problem_free(&p);
-    problem_free(&w);
-    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
-    return worst;
-}
-
 Test(attention, float_build_matches_double_build)
 {
-    char msg[FM_MSG_LEN];
-    fm_graph *g = NULL;
-    cr_assert_eq(ref_random_graph(&g, 60, 45, 0.3, 21, msg), FM_OK, "%s", msg);
+    double worst = 0;
     for (int dir = 0; dir < 2; dir++) {
-        const differences err = float_against_double(g, (fm_direction)dir, 4, 16, 0.5, 31 + dir);
-        cr_expect_lt(err.forward, 1e-5, "direction %d: forward, float against double %.3g", dir, err.forward);
-        cr_expect_lt(err.backward, 1e-5, "direction %d: backward, float against double %.3g", dir, err.backward);
+        problem sparse = problem_new(random_graph(60, 45, 0.3, 21), (fm_direction)dir, 4, 16, 1.0, 31 + dir);
+        problem full = problem_new(dense_graph(90, 270, 6), (fm_direction)dir, 4, 16, 1.0, 41 + dir);
+        const differences a = compare_paths(&sparse, 32 + dir, PATH_FUSED, PATH_FUSED_F64, 1e-5, 1e-5);
+        const differences b = compare_paths(&full, 42 + dir, PATH_FUSED, PATH_FUSED_F64, 1e-5, 1e-5);
+        worst = fmax(worst, fmax(fmax(a.forward, a.backward), fmax(b.forward, b.backward)));
+        problem_free(&sparse);
+        problem_free(&full);
     }
-    fm_graph_free(&g);
-    float *x = fm_test_uniform(90 * 270, 6);
-    cr_assert_eq(fm_graph_from_dense(&g, 90, 270, x, FM_KIND_DENSE, msg), FM_OK, "%s", msg);
-    for (int dir = 0; dir < 2; dir++) {
-        const differences err = float_against_double(g, (fm_direction)dir, 4, 16, 0.5, 41 + dir);
-        cr_expect_lt(err.forward, 1e-5, "full, direction %d: forward %.3g", dir, err.forward);
-        cr_expect_lt(err.backward, 1e-5, "full, direction %d: backward %.3g", dir, err.backward);
-    }
-    fm_graph_free(&g);
-    free(x);
+    cr_log_info("fused float vs double: worst relative error %.3g", worst);
+}
+
+// Two message graphs on the same graph, one per path, each opened, run and
+// closed in turn (a fused open empties the GraphBLAS matrices until close):
+// every output and gradient within 1e-5.
+Test(attention, fused_matches_graphblas)
+{
+    const struct { int64_t rows, cols; double density; } graphs[] = {
+        { 40, 60, 0.3 }, { 300, 200, 0.05 }, { 150, 150, 0.6 }, { 70, 300, -1 },   // -1: the dense kind
+    };
+    const int heads[] = { 1, 4 };
+    differences worst = { 0, 0 };
+    for (int g = 0; g < 4; g++)
+        for (int dir = 0; dir < 2; dir++)
+            for (int h = 0; h < 2; h++) {
+                const uint64_t seed = 500 + g * 10 + dir * 2 + h;
+                fm_graph *graph = graphs[g].density < 0 ? dense_graph(graphs[g].rows, graphs[g].cols, seed)
+                                                        : random_graph(graphs[g].rows, graphs[g].cols,
+                                                                       graphs[g].density, seed);
+                problem p = problem_new(graph, (fm_direction)dir, heads[h], 16, 1.0, seed);
+                const differences error = compare_paths(&p, seed, PATH_FUSED, PATH_GRAPHBLAS, 1e-5, 1e-5);
+                worst.forward = fmax(worst.forward, error.forward);
+                worst.backward = fmax(worst.backward, error.backward);
+                problem_free(&p);
+            }
+    cr_log_info("fused vs GraphBLAS (float): worst relative error %.3g forward, %.3g backward", worst.forward,
+                worst.backward);
 }
 
 // Scores of magnitude 1e4: without the running max exp() would overflow.
 // Every output and gradient stays finite, and the outputs match the double
-// build to the rounding of a float score of 1e4 (1e-3 absolute). The
-// gradients are finite but not compared: with a one-hot softmax they are
-// differences of nearly equal terms in either precision.
+// build to the rounding of a float score of 1e4 (1e-3). The gradients are
+// finite but not compared: with a one-hot softmax they are differences of
+// nearly equal terms in either precision.
+static void check_huge_scores(fm_graph *g, fm_direction dir, uint64_t seed)
+{
+    // inputs up to 100 on head width 16: scores reach ~1e4
+    problem p = problem_new(g, dir, 1, 16, 100.0, seed);
+    results64 reference = results64_new(&p, seed), result = results64_new(&p, seed);
+    run64(&p, &reference, PATH_FUSED_F64, 1);
+    run64(&p, &result, PATH_FUSED, 1);
+    const double largest = largest_log_norm(&p, &reference);
+    cr_assert_gt(largest, 5e3, "scores should reach the order of 1e4, the largest log_norm is %g", largest);
+    const differences error = compare_results(&p, &result, &reference, 1.0, 1e-3, INFINITY,
+                                              "fused float vs double, scores ~1e4");
+    cr_log_info("%s, largest log_norm %.4g: forward %.3g", problem_name(&p), largest, error.forward);
+    results64_free(&reference);
+    results64_free(&result);
+    problem_free(&p);
+}
+
 Test(attention, softmax_stays_finite_for_huge_scores)
 {
-    char msg[FM_MSG_LEN];
-    fm_graph *g = NULL;
-    cr_assert_eq(ref_random_graph(&g, 30, 20, 0.4, 51, msg), FM_OK, "%s", msg);
-    // spread 60 on width 16: scores reach ~1e4
-    const differences err = float_against_double(g, FM_TO_COLUMNS, 1, 16, 60.0, 61);
-    cr_expect_lt(err.forward, 1e-3, "float against double with huge scores: %.3g", err.forward);
-    float *x = fm_test_uniform(70 * 300, 7);
-    fm_graph_free(&g);
-    cr_assert_eq(fm_graph_from_dense(&g, 70, 300, x, FM_KIND_DENSE, msg), FM_OK, "%s", msg);
-    const differences full = float_against_double(g, FM_TO_ROWS, 1, 16, 60.0, 62);
-    cr_expect_lt(full.forward, 1e-3, "full, float against double with huge scores: %.3g", full.forward);
-    fm_graph_free(&g);
-    free(x);
+    check_huge_scores(random_graph(30, 20, 0.4, 51), FM_TO_COLUMNS, 61);
+    check_huge_scores(dense_seventy_by_300(7), FM_TO_ROWS, 62);
 }
 
 // Row 0 and column 0 of the test graph have no edges: as targets they get
-// zero sums, log_norm 0 and zero gradients.
+// zero sums, log_norm 0 and zero gradients, and as sources zero gradients.
 Test(attention, isolated_target_gets_zero_message)
 {
-    char msg[FM_MSG_LEN];
-    fm_graph *g = NULL;
-    cr_assert_eq(ref_random_graph(&g, 12, 9, 0.5, 71, msg), FM_OK, "%s", msg);
-    fm_message_graph mg;
-    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
     for (int dir = 0; dir < 2; dir++) {
-        const fm_edges *edges = dir == FM_TO_ROWS ? &mg.rows : &mg.columns;
-        cr_assert_eq(edges->ptr[1], edges->ptr[0], "target 0 should have no edges");
-        problem p = problem_new(edges->targets, edges->sources, 2, 8, 1.0, 81 + dir);
-        float *fin[6];
-        float_inputs(fin, &p);
-        const fm_attention_shape s = p.shape;
-        float *vs = calloc(s.targets * 8, 4), *ss = calloc(s.targets * 16, 4), *es = calloc(s.targets * 2, 4),
-              *ln = calloc(s.targets * 2, 4), *dq = calloc(p.size[0], 4);
-        for (int r = 0; r < 8; r++) vs[r] = NAN;      // overwritten even for an isolated target
-        fm_attention_inputs fi = {fin[0], fin[1], fin[2], fin[3], fin[4], fin[5]};
-        fm_attention_outputs fo = {vs, ss, es, ln};
-        cr_assert_eq(fm_attention_forward(&fo, &fi, &mg, (fm_direction)dir, s, msg), FM_OK, "%s", msg);
-        for (int r = 0; r < 8; r++) cr_expect_eq(vs[r], 0.0f);
-        for (int r = 0; r < 16; r++) cr_expect_eq(ss[r], 0.0f);
-        cr_expect_eq(es[0], 0.0f);
-        cr_expect_eq(ln[0], 0.0f);
-        fm_attention_outputs fd = {fin[QUERIES], fin[PROBES], fin[EDGE_SCALES], NULL};   // any finite gradients
-        fm_attention_grads fg = {.queries = dq};
-        cr_assert_eq(fm_attention_backward(&fg, &fd, &fi, &fo, &mg, (fm_direction)dir, s, msg), FM_OK, "%s", msg);
-        for (int r = 0; r < 8; r++) cr_expect_eq(dq[r], 0.0f);
-        for (int64_t e = 0; e < p.size[0]; e++) cr_assert(isfinite(dq[e]));
-        free(vs); free(ss); free(es); free(ln); free(dq);
-        for (int a = 0; a < 6; a++) free(fin[a]);
+        problem p = problem_new(random_graph(12, 9, 0.5, 71), (fm_direction)dir, 2, 8, 1.0, 81 + dir);
+        results64 weights = results64_new(&p, 91 + dir);
+        results32 r = results32_new(&p, &weights);
+        for (int k = 0; k < OUTPUTS; k++)   // overwritten even for an isolated target
+            for (int64_t e = 0; e < p.output_size[k]; e++) r.out[k][e] = NAN;
+        run32(&p, &r, FM_KERNELS_FUSED, 1);
+        check_isolated_node_zeros(&p, &r);
+        for (int k = 0; k < OUTPUTS; k++) cr_expect(all_finite(r.out[k], p.output_size[k]), "%s", output_names[k]);
+        for (int k = 0; k < INPUTS; k++) cr_expect(all_finite(r.grad[k], p.input_size[k]), "d %s", input_names[k]);
+        results64_free(&weights);
+        results32_free(&r);
         problem_free(&p);
     }
-    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
-    fm_graph_free(&g);
+}
+
+//------------------------------------------------------------------------------
+// One thread and two
+//------------------------------------------------------------------------------
+
+// A sparse graph and a dense-kind one of more than one tile, both directions.
+Test(attention, fused_same_for_any_thread_count)
+{
+    for (int dir = 0; dir < 2; dir++) {
+        problem sparse = problem_new(random_graph(300, 200, 0.3, 131), (fm_direction)dir, 2, 8, 1.0, 131);
+        problem full = problem_new(dense_graph(130, 300, 133), (fm_direction)dir, 2, 8, 1.0, 133);
+        int64_t sparse_differ, full_differ;
+        const differences a = check_thread_counts(&sparse, PATH_FUSED, 132, &sparse_differ);
+        const differences b = check_thread_counts(&full, PATH_FUSED, 134, &full_differ);
+        cr_log_info("fused, direction %d, 2 threads vs 1: sparse %.3g forward, %.3g backward (%lld entries differ); "
+                    "full %.3g forward, %.3g backward (%lld entries differ)",
+                    dir, a.forward, a.backward, (long long)sparse_differ, b.forward, b.backward,
+                    (long long)full_differ);
+        problem_free(&sparse);
+        problem_free(&full);
+    }
 }

@@ -7,277 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attention_reference.h"
+#include "attention_fixtures.h"
 #include "helpers.h"
 #include "profile.h"
-#include "rng.h"
 
 TestSuite(attention_graphblas, .init = fm_test_setup);
 
 //------------------------------------------------------------------------------
-// Fixtures
-//------------------------------------------------------------------------------
-
-enum { QUERIES, KEYS, VALUES, SOURCES, PROBES, EDGE_SCALES, INPUTS };
-enum { VALUE_SUMS, SOURCE_SUMS, EDGE_SUMS, LOG_NORMS, OUTPUTS };
-static const char *input_names[INPUTS] = { "queries", "keys", "values", "sources", "probes", "edge_scales" };
-static const char *output_names[OUTPUTS] = { "value_sums", "source_sums", "edge_sums", "log_norms" };
-
-// One attention problem: a graph, a direction, inputs in double and the same
-// values in float (the double ones are rounded to float, so both paths see
-// identical inputs).
-typedef struct problem {
-    fm_graph *graph;
-    fm_direction direction;
-    fm_attention_shape shape;
-    ref_edges edges;
-    int64_t input_size[INPUTS], output_size[OUTPUTS];
-    double *in64[INPUTS];
-    float *in32[INPUTS];
-} problem;
-
-static double *zeros64(int64_t n)
-{
-    double *a = calloc(n > 0 ? n : 1, sizeof(double));
-    cr_assert_not_null(a);
-    return a;
-}
-
-static float *zeros32(int64_t n)
-{
-    float *a = calloc(n > 0 ? n : 1, sizeof(float));
-    cr_assert_not_null(a);
-    return a;
-}
-
-// Uniform in [-scale, scale), rounded to float.
-static void fill_uniform(double *a, int64_t n, double scale, uint64_t seed)
-{
-    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
-    for (int64_t e = 0; e < n; e++) a[e] = (float)(scale * (2.0 * fm_rng_uniform(rng, e) - 1.0));
-}
-
-static float *to_float(const double *a, int64_t n)
-{
-    float *f = zeros32(n);
-    for (int64_t e = 0; e < n; e++) f[e] = (float)a[e];
-    return f;
-}
-
-static void sizes(problem *p)
-{
-    const int64_t nt = p->shape.targets, ns = p->shape.sources;
-    const int64_t d = p->shape.width, nh = p->shape.heads;
-    const int64_t in[INPUTS] = { nt * d, ns * d, ns * d, ns * d, nt * nh * d, nt * nh };
-    const int64_t out[OUTPUTS] = { nt * d, nt * nh * d, nt * nh, nt * nh };
-    memcpy(p->input_size, in, sizeof in);
-    memcpy(p->output_size, out, sizeof out);
-}
-
-// Takes ownership of g. Inputs uniform in [-scale, scale).
-static problem problem_new(fm_graph *g, fm_direction direction, int heads, int width, double scale,
-                           uint64_t seed)
-{
-    char msg[FM_MSG_LEN];
-    problem p = { .graph = g, .direction = direction };
-    cr_assert_eq(ref_edges_from_graph(&p.edges, g, direction, msg), FM_OK, "%s", msg);
-    p.shape = (fm_attention_shape){ p.edges.targets, p.edges.sources, heads, width };
-    sizes(&p);
-    for (int k = 0; k < INPUTS; k++) {
-        p.in64[k] = zeros64(p.input_size[k]);
-        fill_uniform(p.in64[k], p.input_size[k], scale, seed * 16 + k);
-        p.in32[k] = to_float(p.in64[k], p.input_size[k]);
-    }
-    return p;
-}
-
-static void problem_free(problem *p)
-{
-    fm_graph_free(&p->graph);
-    ref_edges_free(&p->edges);
-    for (int k = 0; k < INPUTS; k++) {
-        free(p->in64[k]);
-        free(p->in32[k]);
-    }
-}
-
-static fm_attention_inputs_f64 inputs64(const problem *p)
-{
-    return (fm_attention_inputs_f64){ p->in64[QUERIES], p->in64[KEYS], p->in64[VALUES],
-                                      p->in64[SOURCES], p->in64[PROBES], p->in64[EDGE_SCALES] };
-}
-
-static fm_attention_inputs inputs32(const problem *p)
-{
-    return (fm_attention_inputs){ p->in32[QUERIES], p->in32[KEYS], p->in32[VALUES],
-                                  p->in32[SOURCES], p->in32[PROBES], p->in32[EDGE_SCALES] };
-}
-
-static fm_graph *random_graph(int64_t rows, int64_t cols, double density, uint64_t seed)
-{
-    fm_graph *g = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(ref_random_graph(&g, rows, cols, density, seed, msg), FM_OK, "%s", msg);
-    return g;
-}
-
-static fm_graph *dense_graph(int64_t rows, int64_t cols, uint64_t seed)
-{
-    fm_graph *g = NULL;
-    char msg[FM_MSG_LEN];
-    float *values = fm_test_uniform(rows * cols, seed);
-    for (int64_t e = 0; e < rows * cols; e++) values[e] += 0.1f;
-    cr_assert_eq(fm_graph_from_dense(&g, rows, cols, values, FM_KIND_DENSE, msg), FM_OK, "%s", msg);
-    free(values);
-    return g;
-}
-
-// ‖a − b‖ / ‖b‖ (b the reference); ‖a − b‖ when ‖b‖ is 0.
-static double relative_error32(const float *a, const double *b, int64_t n)
-{
-    double diff = 0, norm = 0;
-    for (int64_t e = 0; e < n; e++) {
-        diff += ((double)a[e] - b[e]) * ((double)a[e] - b[e]);
-        norm += b[e] * b[e];
-    }
-    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
-}
-
-static double relative_error64(const double *a, const double *b, int64_t n)
-{
-    double diff = 0, norm = 0;
-    for (int64_t e = 0; e < n; e++) {
-        diff += (a[e] - b[e]) * (a[e] - b[e]);
-        norm += b[e] * b[e];
-    }
-    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
-}
-
-static bool all_finite(const float *a, int64_t n)
-{
-    for (int64_t e = 0; e < n; e++)
-        if (!isfinite(a[e])) return false;
-    return true;
-}
-
-// Outputs and gradients of both precisions, as arrays indexed like the enums.
-typedef struct results64 { double *out[OUTPUTS], *grad[INPUTS], *weight[OUTPUTS]; } results64;
-typedef struct results32 { float *out[OUTPUTS], *grad[INPUTS], *weight[OUTPUTS]; } results32;
-
-static results64 results64_new(const problem *p, uint64_t seed)
-{
-    results64 r;
-    for (int k = 0; k < OUTPUTS; k++) {
-        r.out[k] = zeros64(p->output_size[k]);
-        r.weight[k] = zeros64(p->output_size[k]);
-        fill_uniform(r.weight[k], p->output_size[k], 1.0, seed * 16 + 8 + k);
-    }
-    for (int k = 0; k < INPUTS; k++) r.grad[k] = zeros64(p->input_size[k]);
-    return r;
-}
-
-static results32 results32_new(const problem *p, const results64 *r64)
-{
-    results32 r;
-    for (int k = 0; k < OUTPUTS; k++) {
-        r.out[k] = zeros32(p->output_size[k]);
-        r.weight[k] = to_float(r64->weight[k], p->output_size[k]);
-    }
-    for (int k = 0; k < INPUTS; k++) r.grad[k] = zeros32(p->input_size[k]);
-    return r;
-}
-
-static void results64_free(results64 *r)
-{
-    for (int k = 0; k < OUTPUTS; k++) { free(r->out[k]); free(r->weight[k]); }
-    for (int k = 0; k < INPUTS; k++) free(r->grad[k]);
-}
-
-static void results32_free(results32 *r)
-{
-    for (int k = 0; k < OUTPUTS; k++) { free(r->out[k]); free(r->weight[k]); }
-    for (int k = 0; k < INPUTS; k++) free(r->grad[k]);
-}
-
-static void reference_run(const problem *p, results64 *r)
-{
-    char msg[FM_MSG_LEN];
-    fm_attention_inputs_f64 in = inputs64(p);
-    fm_attention_outputs_f64 out = { r->out[VALUE_SUMS], r->out[SOURCE_SUMS], r->out[EDGE_SUMS],
-                                     r->out[LOG_NORMS] };
-    fm_attention_outputs_f64 d_out = { r->weight[VALUE_SUMS], r->weight[SOURCE_SUMS], r->weight[EDGE_SUMS], NULL };
-    fm_attention_grads_f64 grads = { r->grad[QUERIES], r->grad[KEYS], r->grad[VALUES],
-                                     r->grad[SOURCES], r->grad[PROBES], r->grad[EDGE_SCALES] };
-    cr_assert_eq(ref_attention_forward(&out, &in, &p->edges, p->shape, msg), FM_OK, "%s", msg);
-    cr_assert_eq(ref_attention_backward(&grads, &d_out, &in, &p->edges, p->shape, msg), FM_OK, "%s", msg);
-}
-
-// Forward once, backward `backward_calls` times into the same gradients.
-static void graphblas_run(problem *p, results32 *r, int backward_calls)
-{
-    char msg[FM_MSG_LEN];
-    fm_attention_inputs in = inputs32(p);
-    fm_attention_outputs out = { r->out[VALUE_SUMS], r->out[SOURCE_SUMS], r->out[EDGE_SUMS], r->out[LOG_NORMS] };
-    fm_attention_outputs d_out = { r->weight[VALUE_SUMS], r->weight[SOURCE_SUMS], r->weight[EDGE_SUMS], NULL };
-    fm_attention_grads grads = { r->grad[QUERIES], r->grad[KEYS], r->grad[VALUES],
-                                 r->grad[SOURCES], r->grad[PROBES], r->grad[EDGE_SCALES] };
-    cr_assert_eq(fm_attention_forward_graphblas(&out, &in, p->graph, p->direction, p->shape, msg), FM_OK,
-                 "%s", msg);
-    for (int c = 0; c < backward_calls; c++)
-        cr_assert_eq(fm_attention_backward_graphblas(&grads, &d_out, &in, &out, p->graph, p->direction,
-                                                     p->shape, msg),
-                     FM_OK, "%s", msg);
-}
-
-//------------------------------------------------------------------------------
 // (a) the reference backward against central differences of its forward
 //------------------------------------------------------------------------------
-
-// loss = Σ_k Σ weight_k ⊙ output_k over value_sums, source_sums, edge_sums
-static double reference_loss(const problem *p, const results64 *r)
-{
-    char msg[FM_MSG_LEN];
-    fm_attention_inputs_f64 in = inputs64(p);
-    fm_attention_outputs_f64 out = { r->out[VALUE_SUMS], r->out[SOURCE_SUMS], r->out[EDGE_SUMS],
-                                     r->out[LOG_NORMS] };
-    cr_assert_eq(ref_attention_forward(&out, &in, &p->edges, p->shape, msg), FM_OK, "%s", msg);
-    double loss = 0;
-    for (int k = 0; k < LOG_NORMS; k++)
-        for (int64_t e = 0; e < p->output_size[k]; e++) loss += r->weight[k][e] * r->out[k][e];
-    return loss;
-}
-
-static double finite_difference_check(problem *p, uint64_t seed)
-{
-    results64 r = results64_new(p, seed);
-    reference_run(p, &r);
-    double worst = 0;
-    const double step = 1e-5;
-    for (int k = 0; k < INPUTS; k++) {
-        const int64_t n = p->input_size[k];
-        double *numeric = zeros64(n);
-        for (int64_t e = 0; e < n; e++) {
-            const double saved = p->in64[k][e];
-            p->in64[k][e] = saved + step;
-            const double up = reference_loss(p, &r);
-            p->in64[k][e] = saved - step;
-            const double down = reference_loss(p, &r);
-            p->in64[k][e] = saved;
-            numeric[e] = (up - down) / (2 * step);
-        }
-        double norm = 0;
-        for (int64_t e = 0; e < n; e++) norm += numeric[e] * numeric[e];
-        cr_assert_gt(norm, 0, "the gradient of %s is zero: the check would be empty", input_names[k]);
-        const double error = relative_error64(r.grad[k], numeric, n);
-        cr_expect_lt(error, 1e-6, "%s: backward vs central differences, relative error %.3g (%lldx%lld, %d heads, width %d)",
-                     input_names[k], error, (long long)p->shape.targets, (long long)p->shape.sources,
-                     p->shape.heads, p->shape.width);
-        if (error > worst) worst = error;
-        free(numeric);
-    }
-    results64_free(&r);
-    return worst;
-}
 
 Test(attention_graphblas, reference_backward_matches_finite_differences)
 {
@@ -291,7 +29,8 @@ Test(attention_graphblas, reference_backward_matches_finite_differences)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         problem p = problem_new(random_graph(cases[c].rows, cases[c].cols, cases[c].density, 11 + c),
                                 cases[c].direction, cases[c].heads, cases[c].width, 1.0, 100 + c);
-        double error = finite_difference_check(&p, 200 + c);
+        // every entry of every input
+        double error = check_finite_differences(&p, PATH_REFERENCE, INT64_MAX, 200 + c);
         if (error > worst) worst = error;
         problem_free(&p);
     }
@@ -302,88 +41,32 @@ Test(attention_graphblas, reference_backward_matches_finite_differences)
 // (b) GraphBLAS (float) against the reference (double)
 //------------------------------------------------------------------------------
 
-// Runs both paths; the GraphBLAS backward runs twice into the same arrays
-// and must give twice the reference (gradients are accumulated). Returns the
-// worst relative error.
-static double compare_with_reference(problem *p, uint64_t seed, double tolerance)
-{
-    results64 r64 = results64_new(p, seed);
-    results32 r32 = results32_new(p, &r64);
-    reference_run(p, &r64);
-    graphblas_run(p, &r32, 2);
-    double worst = 0;
-    char where[160];
-    snprintf(where, sizeof where, "%lldx%lld %s, %d heads, width %d", (long long)p->shape.targets,
-             (long long)p->shape.sources, p->direction == FM_TO_ROWS ? "to rows" : "to columns",
-             p->shape.heads, p->shape.width);
-    for (int k = 0; k < OUTPUTS; k++) {
-        cr_assert(all_finite(r32.out[k], p->output_size[k]), "%s: %s not finite", where, output_names[k]);
-        const double error = relative_error32(r32.out[k], r64.out[k], p->output_size[k]);
-        cr_expect_lt(error, tolerance, "%s: %s relative error %.3g", where, output_names[k], error);
-        if (error > worst) worst = error;
-    }
-    for (int k = 0; k < INPUTS; k++) {
-        double *twice = zeros64(p->input_size[k]);
-        for (int64_t e = 0; e < p->input_size[k]; e++) twice[e] = 2 * r64.grad[k][e];
-        cr_assert(all_finite(r32.grad[k], p->input_size[k]), "%s: d %s not finite", where, input_names[k]);
-        const double error = relative_error32(r32.grad[k], twice, p->input_size[k]);
-        cr_expect_lt(error, tolerance, "%s: d %s relative error %.3g", where, input_names[k], error);
-        if (error > worst) worst = error;
-        free(twice);
-    }
-    results64_free(&r64);
-    results32_free(&r32);
-    return worst;
-}
-
-// Every direction, heads ∈ {1, 2, 4} and width ∈ {4, 8} on one graph
-// (made afresh by `make` for each case).
-static double sweep(fm_graph *(*make)(uint64_t), uint64_t seed)
-{
-    const int heads[] = { 1, 2, 4 }, widths[] = { 4, 8 };
-    double worst = 0;
-    for (int dir = 0; dir < 2; dir++)
-        for (int h = 0; h < 3; h++)
-            for (int w = 0; w < 2; w++) {
-                const uint64_t s = seed * 100 + dir * 10 + h * 2 + w;
-                problem p = problem_new(make(seed), dir == 0 ? FM_TO_ROWS : FM_TO_COLUMNS, heads[h],
-                                        widths[w], 1.0, s);
-                double error = compare_with_reference(&p, s, 1e-4);
-                if (error > worst) worst = error;
-                problem_free(&p);
-            }
-    return worst;
-}
-
-static fm_graph *one_by_one(uint64_t seed) { return random_graph(1, 1, 1.0, seed); }
-static fm_graph *seven_by_five(uint64_t seed) { return random_graph(7, 5, 0.5, seed); }
-static fm_graph *forty_by_sixty(uint64_t seed) { return random_graph(40, 60, 0.3, seed); }
-static fm_graph *sixty_by_forty(uint64_t seed) { return random_graph(60, 40, 0.3, seed); }
-static fm_graph *dense_nine_by_six(uint64_t seed) { return dense_graph(9, 6, seed); }
-
+// Every direction, heads ∈ {1, 2, 4} and width ∈ {4, 8}; the GraphBLAS
+// backward runs twice into the same arrays and must give twice the
+// reference (gradients are accumulated).
 Test(attention_graphblas, matches_reference_1x1)
 {
-    cr_log_info("1x1: worst relative error %.3g", sweep(one_by_one, 1));
+    cr_log_info("1x1: worst relative error %.3g", sweep(one_by_one, 1, PATH_GRAPHBLAS, 1e-4));
 }
 
 Test(attention_graphblas, matches_reference_7x5)
 {
-    cr_log_info("7x5: worst relative error %.3g", sweep(seven_by_five, 2));
+    cr_log_info("7x5: worst relative error %.3g", sweep(seven_by_five, 2, PATH_GRAPHBLAS, 1e-4));
 }
 
 Test(attention_graphblas, matches_reference_40x60)
 {
-    cr_log_info("40x60: worst relative error %.3g", sweep(forty_by_sixty, 3));
+    cr_log_info("40x60: worst relative error %.3g", sweep(forty_by_sixty, 3, PATH_GRAPHBLAS, 1e-4));
 }
 
 Test(attention_graphblas, matches_reference_60x40)
 {
-    cr_log_info("60x40: worst relative error %.3g", sweep(sixty_by_forty, 4));
+    cr_log_info("60x40: worst relative error %.3g", sweep(sixty_by_forty, 4, PATH_GRAPHBLAS, 1e-4));
 }
 
 Test(attention_graphblas, matches_reference_dense_kind)
 {
-    cr_log_info("dense 9x6: worst relative error %.3g", sweep(dense_nine_by_six, 5));
+    cr_log_info("dense 9x6: worst relative error %.3g", sweep(dense_nine_by_six, 5, PATH_GRAPHBLAS, 1e-4));
 }
 
 // NULL members: outputs not written, d_out read as zeros, gradients skipped.
@@ -442,48 +125,20 @@ Test(attention_graphblas, large_scores_stay_finite_and_isolated_targets_get_zero
         // head width 4: q·k of 4 products of numbers up to 100, over 2
         problem p = problem_new(random_graph(30, 20, 0.5, 21), dir ? FM_TO_COLUMNS : FM_TO_ROWS, 2, 8, 100.0,
                                 21 + dir);
-        results64 r64 = results64_new(&p, 22);
+        results64 r64 = results64_new(&p, 22), tried = results64_new(&p, 22);
         results32 r32 = results32_new(&p, &r64);
-        reference_run(&p, &r64);
-        graphblas_run(&p, &r32, 1);
-        double largest = 0;
-        for (int64_t e = 0; e < p.output_size[LOG_NORMS]; e++)
-            if (fabs(r64.out[LOG_NORMS][e]) > largest) largest = fabs(r64.out[LOG_NORMS][e]);
+        run64(&p, &r64, PATH_REFERENCE, 1);
+        run32(&p, &r32, FM_KERNELS_GRAPHBLAS, 1);
+        const double largest = largest_log_norm(&p, &r64);
         cr_assert_gt(largest, 5e3, "scores should reach the order of 1e4, the largest log_norm is %g", largest);
-        double worst = 0;
-        for (int k = 0; k < OUTPUTS; k++) {
-            cr_assert(all_finite(r32.out[k], p.output_size[k]), "%s not finite with scores ~1e4", output_names[k]);
-            const double error = relative_error32(r32.out[k], r64.out[k], p.output_size[k]);
-            cr_expect_lt(error, 1e-2, "%s with scores ~1e4: relative error %.3g", output_names[k], error);
-            if (error > worst) worst = error;
-        }
-        for (int k = 0; k < INPUTS; k++) {
-            cr_assert(all_finite(r32.grad[k], p.input_size[k]), "d %s not finite with scores ~1e4", input_names[k]);
-            const double error = relative_error32(r32.grad[k], r64.grad[k], p.input_size[k]);
-            cr_expect_lt(error, 1e-2, "d %s with scores ~1e4: relative error %.3g", input_names[k], error);
-            if (error > worst) worst = error;
-        }
+        results_widen(&tried, &p, &r32);
+        const differences error = compare_results(&p, &tried, &r64, 1.0, 1e-2, 1e-2, "GraphBLAS vs reference, scores ~1e4");
         cr_log_info("scores ~1e4 (largest log_norm %.4g), direction %d: worst relative error %.3g",
-                    largest, dir, worst);
+                    largest, dir, fmax(error.forward, error.backward));
         // target 0 has no in-edges in either direction (empty row and column 0)
-        const int64_t d = p.shape.width, nh = p.shape.heads;
-        cr_assert_eq(p.edges.ptr[1], 0, "target 0 should be isolated");
-        for (int64_t a = 0; a < d; a++) cr_expect_eq(r32.out[VALUE_SUMS][a], 0.0f);
-        for (int64_t a = 0; a < nh * d; a++) cr_expect_eq(r32.out[SOURCE_SUMS][a], 0.0f);
-        for (int64_t h = 0; h < nh; h++) {
-            cr_expect_eq(r32.out[EDGE_SUMS][h], 0.0f);
-            cr_expect_eq(r32.out[LOG_NORMS][h], 0.0f);
-            cr_expect_eq(r32.grad[EDGE_SCALES][h], 0.0f);
-        }
-        for (int64_t a = 0; a < d; a++) cr_expect_eq(r32.grad[QUERIES][a], 0.0f);
-        for (int64_t a = 0; a < nh * d; a++) cr_expect_eq(r32.grad[PROBES][a], 0.0f);
-        // and source 0 sends nothing: its gradients stay zero
-        for (int64_t a = 0; a < d; a++) {
-            cr_expect_eq(r32.grad[KEYS][a], 0.0f);
-            cr_expect_eq(r32.grad[VALUES][a], 0.0f);
-            cr_expect_eq(r32.grad[SOURCES][a], 0.0f);
-        }
+        check_isolated_node_zeros(&p, &r32);
         results64_free(&r64);
+        results64_free(&tried);
         results32_free(&r32);
         problem_free(&p);
     }
@@ -493,31 +148,24 @@ Test(attention_graphblas, large_scores_stay_finite_and_isolated_targets_get_zero
 // (d) one thread and two
 //------------------------------------------------------------------------------
 
-Test(attention_graphblas, same_result_with_one_and_two_threads)
+// A sparse graph and a dense-kind one; the GraphBLAS path gives the same
+// bits with one thread and with two.
+Test(attention_graphblas, graphblas_same_for_any_thread_count)
 {
-    const int threads = fm_get_threads();
-    problem p = problem_new(random_graph(300, 200, 0.3, 31), FM_TO_COLUMNS, 2, 8, 1.0, 31);
-    results64 r64 = results64_new(&p, 32);
-    results32 one = results32_new(&p, &r64), two = results32_new(&p, &r64);
-    fm_set_threads(1);
-    graphblas_run(&p, &one, 1);
-    fm_set_threads(2);
-    graphblas_run(&p, &two, 1);
-    fm_set_threads(threads);
-    for (int k = 0; k < OUTPUTS; k++) {
-        int64_t differ = 0;
-        for (int64_t e = 0; e < p.output_size[k]; e++) differ += one.out[k][e] != two.out[k][e];
-        cr_expect_eq(differ, 0, "%s: %lld entries differ between 1 and 2 threads", output_names[k], (long long)differ);
+    for (int dir = 0; dir < 2; dir++) {
+        fm_direction direction = dir ? FM_TO_COLUMNS : FM_TO_ROWS;
+        problem sparse = problem_new(random_graph(300, 200, 0.3, 31), direction, 2, 8, 1.0, 31);
+        problem full = problem_new(dense_graph(130, 300, 33), direction, 2, 8, 1.0, 33);
+        int64_t sparse_differ, full_differ;
+        check_thread_counts(&sparse, PATH_GRAPHBLAS, 32, &sparse_differ);
+        check_thread_counts(&full, PATH_GRAPHBLAS, 34, &full_differ);
+        cr_expect_eq(sparse_differ, 0, "%s: %lld entries differ between 1 and 2 threads", problem_name(&sparse),
+                     (long long)sparse_differ);
+        cr_expect_eq(full_differ, 0, "%s: %lld entries differ between 1 and 2 threads", problem_name(&full),
+                     (long long)full_differ);
+        problem_free(&sparse);
+        problem_free(&full);
     }
-    for (int k = 0; k < INPUTS; k++) {
-        int64_t differ = 0;
-        for (int64_t e = 0; e < p.input_size[k]; e++) differ += one.grad[k][e] != two.grad[k][e];
-        cr_expect_eq(differ, 0, "d %s: %lld entries differ between 1 and 2 threads", input_names[k], (long long)differ);
-    }
-    results64_free(&r64);
-    results32_free(&one);
-    results32_free(&two);
-    problem_free(&p);
 }
 
 //------------------------------------------------------------------------------
@@ -532,22 +180,14 @@ Test(attention_graphblas, factorized_attention_matches_literal_block)
         problem p = problem_new(random_graph(11, 8, 0.5, 41), dir ? FM_TO_COLUMNS : FM_TO_ROWS, nh, d, 1.0, 41);
         const int64_t nt = p.shape.targets, ns = p.shape.sources;
         // node features and parameters
-        double *T = zeros64(nt * d), *S = zeros64(ns * d), *param[11];
-        const int64_t param_size[11] = { d * d, d, d * d, d, d * d, d, d, d * d, d, d * d, d };
-        fill_uniform(T, nt * d, 1.0, 42);
-        fill_uniform(S, ns * d, 1.0, 43);
-        for (int k = 0; k < 11; k++) {
-            param[k] = zeros64(param_size[k]);
-            fill_uniform(param[k], param_size[k], 0.7, 50 + k);
-        }
-        ref_block_params bp = { param[0], param[1], param[2], param[3], param[4], param[5],
-                                param[6], param[7], param[8], param[9], param[10] };
+        block_problem block = block_problem_new(p.shape, 42);
+        const double *T = block.targets, *S = block.sources;
+        const ref_block_params bp = block.params;
         double *literal = zeros64(nt * d);
         cr_assert_eq(ref_attention_block_forward(literal, T, S, &bp, &p.edges, p.shape, msg), FM_OK, "%s", msg);
 
         // the attention inputs of §4.1: q, kN, vN, P^h_j = t_j ⊙ (B_K^hᵀ q^h_j), c^h_j = q^h_j·a_K^h
-        double *in[INPUTS] = { p.in64[QUERIES], p.in64[KEYS], p.in64[VALUES], p.in64[SOURCES], p.in64[PROBES],
-                               p.in64[EDGE_SCALES] };
+        double *const *in = p.in64;
         for (int64_t j = 0; j < nt; j++)
             for (int o = 0; o < d; o++) {
                 double q = bp.b_Q[o];
@@ -576,18 +216,10 @@ Test(attention_graphblas, factorized_attention_matches_literal_block)
                     in[PROBES][j * nh * d + h * d + k] = T[j * d + k] * b;
                 }
             }
-        for (int k = 0; k < INPUTS; k++) {
-            free(p.in32[k]);
-            p.in32[k] = to_float(p.in64[k], p.input_size[k]);
-        }
-        results64 r64 = results64_new(&p, 44);
-        results32 r32 = results32_new(&p, &r64);
-        fm_attention_inputs_f64 i64 = inputs64(&p);
-        fm_attention_inputs i32 = inputs32(&p);
-        fm_attention_outputs_f64 o64 = { r64.out[VALUE_SUMS], r64.out[SOURCE_SUMS], r64.out[EDGE_SUMS], r64.out[LOG_NORMS] };
-        fm_attention_outputs o32 = { r32.out[VALUE_SUMS], r32.out[SOURCE_SUMS], r32.out[EDGE_SUMS], r32.out[LOG_NORMS] };
-        cr_assert_eq(ref_attention_forward(&o64, &i64, &p.edges, p.shape, msg), FM_OK, "%s", msg);
-        cr_assert_eq(fm_attention_forward_graphblas(&o32, &i32, p.graph, p.direction, p.shape, msg), FM_OK, "%s", msg);
+        problem_round_inputs(&p);
+        results64 r64 = results64_new(&p, 44), r32 = results64_new(&p, 44);   // r32: GraphBLAS, widened
+        run64(&p, &r64, PATH_REFERENCE, 0);
+        run64(&p, &r32, PATH_GRAPHBLAS, 0);
 
         // msg^h_j = value_sums^h_j + edge_sums^h_j a_V^h + B_V^h (t_j ⊙ source_sums^h_j) + b_VE^h
         double *assembled64 = zeros64(nt * d), *assembled32 = zeros64(nt * d);
@@ -615,14 +247,12 @@ Test(attention_graphblas, factorized_attention_matches_literal_block)
         cr_expect_lt(error64, 1e-12, "factorized (double) vs literal block: relative error %.3g", error64);
         cr_expect_lt(error32, 1e-4, "factorized (GraphBLAS) vs literal block: relative error %.3g", error32);
         cr_log_info("block, direction %d: factorized double %.3g, GraphBLAS %.3g", dir, error64, error32);
-        free(T);
-        free(S);
-        for (int k = 0; k < 11; k++) free(param[k]);
+        block_problem_free(&block);
         free(literal);
         free(assembled64);
         free(assembled32);
         results64_free(&r64);
-        results32_free(&r32);
+        results64_free(&r32);
         problem_free(&p);
     }
 }
@@ -638,7 +268,7 @@ Test(attention_graphblas, profile_counts_calls_and_flops)
     results32 r32 = results32_new(&p, &r64);
     fm_profile_reset();
     fm_profile_enable(true);
-    graphblas_run(&p, &r32, 2);
+    run32(&p, &r32, FM_KERNELS_GRAPHBLAS, 2);
     fm_profile_enable(false);
     const fm_profile_entry *entries = NULL;
     const int count = fm_profile_entries(&entries);

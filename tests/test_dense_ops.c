@@ -111,15 +111,7 @@ static double *finite_differences(double *x, int64_t n, loss_fn loss, void *ctx)
 {
     double *grad = malloc(sizeof(double) * (n > 0 ? n : 1));
     cr_assert_not_null(grad);
-    for (int64_t e = 0; e < n; e++) {
-        const double saved = x[e];
-        x[e] = saved + FD_STEP;
-        const double up = loss(ctx);
-        x[e] = saved - FD_STEP;
-        const double down = loss(ctx);
-        x[e] = saved;
-        grad[e] = (up - down) / (2 * FD_STEP);
-    }
+    for (int64_t e = 0; e < n; e++) grad[e] = fm_test_central_difference(x, e, FD_STEP, loss, ctx);
     return grad;
 }
 

@@ -1,12 +1,14 @@
 // One Factormer layer (models/factormer): its backward against central finite
-// differences in double, for every parameter tensor and both node inputs.
+// differences in double, for every parameter tensor and both node inputs; its
+// attention block against the literal §4 formulas; the float layer on the
+// GraphBLAS path against the fused path.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 
-#include "attention_reference.h"
+#include "attention_fixtures.h"
 #include "factormer_layer.h"
 #include "helpers.h"
 #include "rng.h"
@@ -75,39 +77,23 @@ static double layer_loss(layer_problem *p, const fm_message_graph *mg, fm_direct
     return loss;
 }
 
-// ‖a − b‖ / ‖b‖, with ‖b‖ floored at 1e-3: the gradient of the key bias is
-// zero (q_j·b_K is the same for every edge of target j and cancels in the
-// softmax), and there the test is that both sides are ~0.
-static double norm_error(const double *a, const double *b, int n)
+typedef struct layer_context { layer_problem *p; const fm_message_graph *mg; fm_direction dir; } layer_context;
+
+static double context_loss(void *context)
 {
-    double diff = 0, ref = 0;
-    for (int e = 0; e < n; e++) {
-        diff += (a[e] - b[e]) * (a[e] - b[e]);
-        ref += b[e] * b[e];
-    }
-    return sqrt(diff) / fmax(sqrt(ref), 1e-3);
+    layer_context *c = context;
+    return layer_loss(c->p, c->mg, c->dir);
 }
 
-// Central differences on up to `probes` entries of `array` against `analytic`.
+// Central differences on up to 12 entries of `array` against `analytic`,
+// relative to max(‖numeric‖, 1e-3): the gradient of the key bias is zero
+// (q_j·b_K is the same for every edge of target j and cancels in the
+// softmax), and there the test is that both sides are ~0.
 static double probe_array(layer_problem *p, double *array, const double *analytic, int64_t size,
                           const fm_message_graph *mg, fm_direction dir)
 {
-    enum { probes = 12 };
-    const double step = 1e-5;
-    double numeric[probes], exact[probes];
-    const int n = size < probes ? (int)size : probes;
-    for (int k = 0; k < n; k++) {
-        const int64_t e = n == size ? k : (k * 7919) % size;
-        const double keep = array[e];
-        array[e] = keep + step;
-        const double up = layer_loss(p, mg, dir);
-        array[e] = keep - step;
-        const double down = layer_loss(p, mg, dir);
-        array[e] = keep;
-        numeric[k] = (up - down) / (2 * step);
-        exact[k] = analytic[e];
-    }
-    return norm_error(exact, numeric, n);
+    layer_context context = {p, mg, dir};
+    return central_differences(array, analytic, size, 12, 1e-3, context_loss, &context, NULL);
 }
 
 static void check_layer_gradients(fm_graph *g, fm_direction dir, int heads, int width, uint64_t seed)
@@ -168,4 +154,185 @@ Test(factormer_layer, backward_matches_finite_differences_full)
     check_layer_gradients(g, FM_TO_ROWS, 1, 4, 40);
     fm_graph_free(&g);
     free(x);
+}
+
+//------------------------------------------------------------------------------
+// The attention block against the literal §4 formulas
+//------------------------------------------------------------------------------
+
+// fm_attention_block_forward_f64 (fused, double) against
+// ref_attention_block_forward: e_ij, kE_ij and vE_ij materialized per edge,
+// nothing dropped. Norm-wise over all targets, and apart over the targets
+// with in-edges and over those without (whose literal message is the empty
+// sum, 0), so that a failure says where it is.
+static void block_against_literal(fm_graph *g, fm_direction dir, uint64_t seed)
+{
+    char msg[FM_MSG_LEN];
+    problem p = problem_new(g, dir, 2, 8, 1.0, seed);   // for its edges and shape
+    block_problem b = block_problem_new(p.shape, seed);
+    const int64_t d = p.shape.width, n = p.shape.targets * d;
+    double *literal = zeros64(n), *messages = zeros64(n);
+    cr_assert_eq(ref_attention_block_forward(literal, b.targets, b.sources, &b.params, &p.edges, p.shape, msg),
+                 FM_OK, "%s", msg);
+    fm_attention_saved_f64 saved;
+    fm_message_graph mg;
+    cr_assert_eq(fm_attention_saved_new_f64(&saved, p.shape, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_message_graph_open(&mg, p.graph, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_attention_block_forward_f64(messages, &saved, b.targets, b.sources, &b.weights, &mg, dir, msg),
+                 FM_OK, "%s", msg);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    const double error = relative_error64(messages, literal, n);
+    cr_expect_lt(error, 1e-10, "block (fused, double) vs literal formulas, %s: relative error %.3g",
+                 problem_name(&p), error);
+    // the same rows apart: with in-edges (compacted to the front), without
+    double *with = zeros64(n), *with_literal = zeros64(n), isolated = 0;
+    int64_t rows = 0, isolated_rows = 0;
+    for (int64_t j = 0; j < p.shape.targets; j++) {
+        if (p.edges.ptr[j + 1] == p.edges.ptr[j]) {
+            for (int64_t c = 0; c < d; c++) isolated = fmax(isolated, fabs(messages[j * d + c] - literal[j * d + c]));
+            isolated_rows++;
+            continue;
+        }
+        memcpy(with + rows * d, messages + j * d, sizeof(double) * d);
+        memcpy(with_literal + rows * d, literal + j * d, sizeof(double) * d);
+        rows++;
+    }
+    const double connected = relative_error64(with, with_literal, rows * d);
+    cr_expect_lt(connected, 1e-10, "%s, targets with in-edges: relative error %.3g", problem_name(&p), connected);
+    cr_expect_eq(isolated, 0.0, "%s, %lld targets without in-edges: the literal message is the empty sum 0, the "
+                 "block's differs by up to %.3g", problem_name(&p), (long long)isolated_rows, isolated);
+    cr_log_info("block vs literal formulas, %s: %.3g (targets with in-edges %.3g, largest difference on targets "
+                "without %.3g)", problem_name(&p), error, connected, isolated);
+    fm_attention_saved_free_f64(&saved);
+    block_problem_free(&b);
+    free(literal);
+    free(messages);
+    free(with);
+    free(with_literal);
+    problem_free(&p);
+}
+
+Test(factormer_layer, block_matches_literal_formulas)
+{
+    for (int dir = 0; dir < 2; dir++) {
+        block_against_literal(random_graph(23, 17, 0.3, 91), (fm_direction)dir, 92 + dir);
+        block_against_literal(dense_graph(70, 300, 93), (fm_direction)dir, 94 + dir);
+    }
+}
+
+//------------------------------------------------------------------------------
+// The float layer on the GraphBLAS path against the fused path
+//------------------------------------------------------------------------------
+
+// Outputs and gradients of the float layer on one path.
+typedef struct layer_run {
+    float *out, *d_targets, *d_sources, *grads;   // grads: the whole gradient block
+} layer_run;
+
+static layer_run run_layer(fm_params *params, fm_graph *g, fm_kernels kernels, fm_direction dir,
+                           fm_attention_shape shape, const float *targets, const float *sources, const float *d_out)
+{
+    char msg[FM_MSG_LEN];
+    const int64_t nt = shape.targets * shape.width, ns = shape.sources * shape.width;
+    layer_run run = {zeros32(nt), zeros32(nt), zeros32(ns), zeros32(params->count)};
+    fm_layer_weights w;
+    fm_layer_grads grads;
+    fm_layer_saved saved;
+    fm_message_graph mg;
+    fm_params_zero_grads(params);
+    fm_layer_bind(&w, params->values, params->offsets);
+    fm_layer_bind_grads(&grads, params->grads, params->offsets);
+    cr_assert_eq(fm_layer_saved_new(&saved, shape, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_message_graph_open(&mg, g, kernels, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_layer_forward(run.out, &saved, targets, sources, &w, &mg, dir, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_layer_backward(run.d_targets, run.d_sources, &grads, d_out, &saved, targets, sources, &w, &mg,
+                                   dir, msg),
+                 FM_OK, "%s", msg);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    memcpy(run.grads, params->grads, sizeof(float) * params->count);
+    fm_layer_saved_free(&saved);
+    return run;
+}
+
+static void layer_run_free(layer_run *run)
+{
+    free(run->out);
+    free(run->d_targets);
+    free(run->d_sources);
+    free(run->grads);
+}
+
+static double expect_close(const float *graphblas, const float *fused, int64_t n, const char *name, int dir)
+{
+    cr_expect(all_finite(graphblas, n), "%s not finite (direction %d)", name, dir);
+    const double error = relative_error_float(graphblas, fused, n);
+    cr_expect_lt(error, 1e-4, "%s: GraphBLAS vs fused, relative error %.3g (direction %d)", name, error, dir);
+    return error;
+}
+
+static double norm32(const float *a, int64_t n)
+{
+    double sum = 0;
+    for (int64_t e = 0; e < n; e++) sum += (double)a[e] * a[e];
+    return sqrt(sum);
+}
+
+Test(factormer_layer, layer_graphblas_matches_fused)
+{
+    char msg[FM_MSG_LEN];
+    const int heads = 2, width = 8, rows = 40, cols = 30;
+    fm_tensor_spec specs[FM_LAYER_TENSORS];
+    char names[FM_LAYER_TENSORS][FM_LAYER_NAME];
+    fm_params *params = NULL;
+    fm_layer_specs(specs, names, "", width);
+    cr_assert_eq(fm_params_new(&params, specs, FM_LAYER_TENSORS, msg), FM_OK, "%s", msg);
+    fm_params_init(params, 101);
+    // biases off zero and gammas off one
+    for (int64_t e = 0; e < params->count; e++) params->values[e] += (float)(0.1 * normal(102, e));
+    fm_graph *g = random_graph(rows, cols, 0.3, 103);
+    for (int dir = 0; dir < 2; dir++) {
+        const fm_attention_shape shape = {dir == FM_TO_ROWS ? rows : cols, dir == FM_TO_ROWS ? cols : rows, heads,
+                                          width};
+        const int64_t nt = shape.targets * width, ns = shape.sources * width;
+        float *targets = zeros32(nt), *sources = zeros32(ns), *d_out = zeros32(nt);
+        for (int64_t e = 0; e < nt; e++) {
+            targets[e] = (float)normal(104 + dir, e);
+            d_out[e] = (float)normal(106 + dir, e);
+        }
+        for (int64_t e = 0; e < ns; e++) sources[e] = (float)normal(108 + dir, e);
+        layer_run fused = run_layer(params, g, FM_KERNELS_FUSED, (fm_direction)dir, shape, targets, sources, d_out);
+        layer_run graphblas =
+            run_layer(params, g, FM_KERNELS_GRAPHBLAS, (fm_direction)dir, shape, targets, sources, d_out);
+        double worst = expect_close(graphblas.out, fused.out, nt, "output", dir);
+        worst = fmax(worst, expect_close(graphblas.d_targets, fused.d_targets, nt, "d targets", dir));
+        worst = fmax(worst, expect_close(graphblas.d_sources, fused.d_sources, ns, "d sources", dir));
+        const int key_bias = fm_params_find(params, "key.bias"), key_weight = fm_params_find(params, "key.weight");
+        for (int k = 0; k < FM_LAYER_TENSORS; k++) {
+            const int64_t at = params->offsets[k], n = fm_params_size(params, k);
+            if (k == key_bias) continue;
+            worst = fmax(worst, expect_close(graphblas.grads + at, fused.grads + at, n, params->specs[k].name, dir));
+        }
+        // d key.bias is zero in exact arithmetic (q_j·b_K is the same for
+        // every edge of target j and cancels in the softmax): both paths
+        // leave rounding there, which has no relative accuracy to compare.
+        // Both must be that small next to d key.weight, the same sum over
+        // the key gradients times sources of O(1).
+        const int64_t weights = fm_params_size(params, key_weight), biases = fm_params_size(params, key_bias);
+        const double scale = norm32(fused.grads + params->offsets[key_weight], weights);
+        const double bias_fused = norm32(fused.grads + params->offsets[key_bias], biases) / scale;
+        const double bias_graphblas = norm32(graphblas.grads + params->offsets[key_bias], biases) / scale;
+        cr_expect_lt(bias_fused, 1e-4, "‖d key.bias‖ / ‖d key.weight‖ = %.3g on the fused path (direction %d)",
+                     bias_fused, dir);
+        cr_expect_lt(bias_graphblas, 1e-4, "‖d key.bias‖ / ‖d key.weight‖ = %.3g on the GraphBLAS path (direction %d)",
+                     bias_graphblas, dir);
+        cr_log_info("layer, direction %d: GraphBLAS vs fused, worst relative error %.3g; ‖d key.bias‖ / "
+                    "‖d key.weight‖ %.3g (fused), %.3g (GraphBLAS)", dir, worst, bias_fused, bias_graphblas);
+        layer_run_free(&fused);
+        layer_run_free(&graphblas);
+        free(targets);
+        free(sources);
+        free(d_out);
+    }
+    fm_graph_free(&g);
+    fm_params_free(&params);
 }
