@@ -256,7 +256,7 @@ static int layer_memory(fm_bench_attention_report *report, const fm_bench_attent
     const double hd = (double)opt->heads * d;
     const double graph = 2.0 * (8.0 * (n + 1) + 12.0 * edges) + 16.0 * edges;
     const double features = 6.0 * 4 * n * d;
-    const double activations = 4.0 * (n * (d + 2 * hd + opt->heads + d + hd + 2 * opt->heads) + 2.0 * n * d) +
+    const double activations = 4.0 * (n * (d + 2 * hd + opt->heads + d + hd + 2 * opt->heads + 1) + 2.0 * n * d) +
                                4.0 * (8.0 * n * d + 4 * n);
     report->layer_reference_mib = (graph + features + activations) / 1048576;
     report->layer_peak_mib = base_kib >= 0 && peak_kib >= 0 ? (peak_kib - base_kib) / 1024 : -1;

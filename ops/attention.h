@@ -46,6 +46,9 @@ typedef struct fm_message_graph {
 } fm_message_graph;
 
 int fm_message_graph_open(fm_message_graph *mg, fm_graph *g, fm_kernels kernels, char *msg);
+// has_edges[t] = 1 where target t has at least one in-edge, else 0 (Σ_i α_it,
+// the weight of the terms that every edge carries, such as b_VE).
+int fm_message_graph_has_edges(float *has_edges, const fm_message_graph *mg, fm_direction direction, char *msg);
 int fm_message_graph_close(fm_message_graph *mg, char *msg);
 
 typedef struct fm_attention_shape {

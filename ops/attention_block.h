@@ -3,7 +3,9 @@
 // of e_ij = [x_ij ; s_i ⊙ t_j] folded into per-target probes and scales, the
 // edge attention (ops/attention.h), and the assembly of the messages
 //
-//   msg^h_j = Σ α vN^h_i + (Σ α x_ij) a_V^h + B_V^h (t_j ⊙ Σ α s_i) + b_VE^h
+//   msg^h_j = Σ α vN^h_i + (Σ α x_ij) a_V^h + B_V^h (t_j ⊙ Σ α s_i) + (Σ α) b_VE^h
+//
+// where Σ α is 1, or 0 for a target without in-edges (its message is zero).
 //
 // for every head side by side (the concatenation before W_O). Built twice,
 // float and double (suffix _f64, fused path only), from attention_block.inc.
@@ -33,6 +35,7 @@
         real *probes;          /* targets × nh·d: t_j ⊙ B_K^hᵀ q^h_j                           */ \
         real *edge_scales;     /* targets × nh:   q^h_j · a_K^h                                */ \
         fm_attention_outputs##suffix sums;  /* the edge attention's outputs                   */ \
+        real *has_edges;       /* targets: 1 where Σ α = 1, 0 for a target with no in-edge    */ \
         fm_attention_shape shape;                                                                 \
         real *block;                                                                              \
     } fm_attention_saved##suffix;

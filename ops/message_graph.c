@@ -68,3 +68,31 @@ int fm_message_graph_close(fm_message_graph *mg, char *msg)
     memset(mg, 0, sizeof *mg);
     return status;
 }
+
+int fm_message_graph_has_edges(float *has_edges, const fm_message_graph *mg, fm_direction direction, char *msg)
+{
+    GrB_Vector present = NULL;
+    GrB_Index *index = NULL;
+#define FREE_ALL { GrB_Vector_free(&present); free(index); }
+    if (mg->kernels == FM_KERNELS_FUSED) {
+        const fm_edges *edges = direction == FM_TO_ROWS ? &mg->rows : &mg->columns;
+        for (int64_t t = 0; t < edges->targets; t++)
+            has_edges[t] = edges->ptr ? (edges->ptr[t + 1] > edges->ptr[t]) : (edges->sources > 0);
+        return FM_OK;
+    }
+    const GrB_Matrix by_target = fm_graph_matrix(mg->graph, direction);
+    GrB_Index targets, count;
+    FM_GRB(GrB_Matrix_nrows(&targets, by_target));
+    // a row reduction has an entry exactly where the row has one
+    FM_GRB(GrB_Vector_new(&present, GrB_FP32, targets));
+    FM_GRB(GrB_Matrix_reduce_Monoid(present, NULL, NULL, GrB_PLUS_MONOID_FP32, by_target, NULL));
+    FM_GRB(GrB_Vector_nvals(&count, present));
+    FM_ALLOC(index, count + 1);
+    GrB_Index n = count;
+    FM_GRB(GrB_Vector_extractTuples_FP32(index, NULL, &n, present));
+    for (GrB_Index t = 0; t < targets; t++) has_edges[t] = 0;
+    for (GrB_Index e = 0; e < n; e++) has_edges[index[e]] = 1;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
