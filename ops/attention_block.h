@@ -5,9 +5,8 @@
 //
 //   msg^h_j = Σ α vN^h_i + (Σ α x_ij) a_V^h + B_V^h (t_j ⊙ Σ α s_i) + (Σ α) b_VE^h
 //
-// where Σ α is 1, or 0 for a target without in-edges (its message is zero).
-//
-// for every head side by side (the concatenation before W_O). Built twice,
+// for every head side by side (the concatenation before W_O), where Σ α is 1,
+// or 0 for a target without in-edges (whose message is then zero). Built twice,
 // float and double (suffix _f64, fused path only), from attention_block.inc.
 #ifndef FM_ATTENTION_BLOCK_H
 #define FM_ATTENTION_BLOCK_H
