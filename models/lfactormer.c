@@ -1,0 +1,83 @@
+// The L-Factormer (§5): its parameter layout, and the float and double builds
+// of models/lfactormer.inc.
+#include "lfactormer.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linear.h"
+#include "relu.h"
+#include "status.h"
+
+int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg)
+{
+    if (!config) return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: no configuration");
+    const fm_lfactormer_config *c = config;
+    if (c->inputs < 1 || c->rank < 1 || c->width < 1 || c->heads < 1)
+        return fm_fail(FM_ERR_INVALID, msg,
+                       "L-Factormer: input width %d, rank %d, width %d and heads %d must all be at least 1",
+                       c->inputs, c->rank, c->width, c->heads);
+    if (c->width % c->heads)
+        return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: %d heads do not divide the width %d", c->heads,
+                       c->width);
+    if (c->layers < 0 || c->layers > FM_LFACTORMER_MAX_LAYERS)
+        return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: %d layers; expected 0 to %d", c->layers,
+                       FM_LFACTORMER_MAX_LAYERS);
+    return FM_OK;
+}
+
+// Order matters: fm_lfactormer_bind reads the tensors in this order.
+int fm_lfactormer_specs(fm_tensor_spec *specs, char (*names)[FM_LFACTORMER_NAME],
+                        const fm_lfactormer_config *config, char *msg)
+{
+    const int status = fm_lfactormer_check(config, msg);
+    if (status) return status;
+    if (!specs || !names) return fm_fail(FM_ERR_INVALID, msg, "fm_lfactormer_specs: no specs or names");
+    const int d = config->width, k_in = config->inputs, k = config->rank, last = 4 + FM_LAYER_TENSORS * config->layers;
+    const fm_tensor_spec ends[8] = {
+        {"embed_w.weight", d, k_in}, {"embed_w.bias", d, 1}, {"embed_h.weight", d, k_in}, {"embed_h.bias", d, 1},
+        {"out_w.weight", k, d},      {"out_w.bias", k, 1},   {"out_h.weight", k, d},      {"out_h.bias", k, 1},
+    };
+    for (int e = 0; e < 8; e++) {
+        const int at = e < 4 ? e : last + e - 4;
+        snprintf(names[at], FM_LFACTORMER_NAME, "%s", ends[e].name);
+        specs[at] = (fm_tensor_spec){names[at], ends[e].rows, ends[e].cols};
+    }
+    for (int l = 0; l < config->layers; l++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "layer%d.", l + 1);
+        const int at = 4 + FM_LAYER_TENSORS * l;
+        fm_layer_specs(specs + at, names + at, prefix, d);
+    }
+    return FM_OK;
+}
+
+int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config, char *msg)
+{
+    fm_tensor_spec *specs = NULL;
+    char (*names)[FM_LFACTORMER_NAME] = NULL;
+#define FREE_ALL { free(specs); free(names); }
+    FM_CHECK(out && !*out, FM_ERR_INVALID, "fm_lfactormer_params_new: output handle must be non-NULL and empty");
+    FM_TRY(fm_lfactormer_check(config, msg));
+    const int tensors = FM_LFACTORMER_TENSORS(config->layers);
+    FM_ALLOC(specs, tensors);
+    FM_ALLOC(names, tensors);
+    FM_TRY(fm_lfactormer_specs(specs, names, config, msg));
+    FM_TRY(fm_params_new(out, specs, tensors, msg));   // copies specs and names
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// The weights, the gradients and the saved activations were made for the
+// same model.
+static bool same_config(const fm_lfactormer_config *a, const fm_lfactormer_config *b)
+{
+    return a->inputs == b->inputs && a->rank == b->rank && a->width == b->width && a->heads == b->heads &&
+           a->layers == b->layers;
+}
+
+#define FM_BODY "lfactormer.inc"
+#include "instantiate.h"

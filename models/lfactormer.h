@@ -1,0 +1,125 @@
+// The L-Factormer (factormer-math.md §5): L Factormer layers that alternate
+// between the two sides of the König digraph, between an embedding of the
+// factors and a projection back onto them.
+//
+//   S_0 = W_in E_W + b_W                 (m × d)   embed the rows    (embed_w: d × k_in)
+//   T_0 = Hᵀ_in E_H + b_H                (n × d)   embed the columns (embed_h: d × k_in)
+//   layer l = 1..L, each with its own weights (models/factormer_layer.h):
+//     l odd:  T ← Layer_l(targets T, sources S, edges X)    H-direction, FM_TO_COLUMNS
+//     l even: S ← Layer_l(targets S, sources T, edges Xᵀ)   W-direction, FM_TO_ROWS
+//   W_out  = relu(S_L D_W + c_W)         (m × k)           (out_w: k × d)
+//   Hᵀ_out = relu(T_L D_H + c_H)         (n × k)           (out_h: k × d)
+//
+// The input width k_in is k for the learned initialization (§6: the model
+// reads W_0, H_0) and 2k for the learned acceleration (it reads [W_prev |
+// W_admm] and [Hᵀ_prev | Hᵀ_admm]). All arrays are row-major node arrays:
+// row i of W, row j of Hᵀ.
+//
+// Scale (§5): the model expects data of mean 1. It does not normalize: the
+// caller divides the edge values of X by their mean over the stored entries
+// (fm_graph_mean) before building the message graph the model reads, and
+// scales W_out back by that mean on the way out (W ← W·c, H unchanged, since
+// X ≈ WH scales with W).
+//
+// One fm_params block holds the whole model, in the order of
+// fm_lfactormer_specs:
+//   0 embed_w.weight (d × k_in)   1 embed_w.bias (d)
+//   2 embed_h.weight (d × k_in)   3 embed_h.bias (d)
+//   4 + 21(l−1) … : "layer<l>." + the FM_LAYER_TENSORS tensors of fm_layer_specs, l = 1..L
+//   4 + 21L out_w.weight (k × d)  out_w.bias (k)  out_h.weight (k × d)  out_h.bias (k)
+// that is FM_LFACTORMER_TENSORS(L) = 8 + 21L tensors.
+//
+// Built twice, float and double (suffix _f64), from lfactormer.inc. The
+// double build reaches the attention's double path, which exists for the
+// fused kernels only: it fails on a message graph opened for GraphBLAS.
+#ifndef FM_LFACTORMER_H
+#define FM_LFACTORMER_H
+
+#include "factormer_layer.h"
+#include "params.h"
+
+#define FM_LFACTORMER_MAX_LAYERS 16
+#define FM_LFACTORMER_NAME FM_LAYER_NAME
+#define FM_LFACTORMER_TENSORS(layers) (8 + FM_LAYER_TENSORS * (layers))
+
+typedef struct fm_lfactormer_config {
+    int inputs;   // k_in: columns of W_in and Hᵀ_in (k, or 2k for acceleration)
+    int rank;     // k: columns of W_out and Hᵀ_out
+    int width;    // d (paper: 100)
+    int heads;    // nh (paper: 4), divides d
+    int layers;   // L (paper: 4), 0 ≤ L ≤ FM_LFACTORMER_MAX_LAYERS
+} fm_lfactormer_config;
+
+// FM_OK if every field is in range, else FM_ERR_INVALID with the reason.
+int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg);
+
+// Writes the FM_LFACTORMER_TENSORS(config->layers) specs of the model, the
+// names into `names` (the specs point there).
+int fm_lfactormer_specs(fm_tensor_spec *specs, char (*names)[FM_LFACTORMER_NAME],
+                        const fm_lfactormer_config *config, char *msg);
+
+// A parameter block laid out for the model (fm_params_new on its specs; all
+// blocks zero: call fm_params_init). *out must be NULL.
+int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config, char *msg);
+
+#define FM_LFACTORMER_TYPES(real, suffix)                                                          \
+    typedef struct fm_lfactormer_weights##suffix {                                                 \
+        fm_lfactormer_config config;                                                               \
+        const real *embed_w_weight, *embed_w_bias, *embed_h_weight, *embed_h_bias;                 \
+        fm_layer_weights##suffix layers[FM_LFACTORMER_MAX_LAYERS];   /* the first L are bound */    \
+        const real *out_w_weight, *out_w_bias, *out_h_weight, *out_h_bias;                         \
+    } fm_lfactormer_weights##suffix;                                                               \
+    typedef struct fm_lfactormer_grads##suffix {                                                   \
+        fm_lfactormer_config config;                                                               \
+        real *embed_w_weight, *embed_w_bias, *embed_h_weight, *embed_h_bias;                       \
+        fm_layer_grads##suffix layers[FM_LFACTORMER_MAX_LAYERS];                                   \
+        real *out_w_weight, *out_w_bias, *out_h_weight, *out_h_bias;                               \
+    } fm_lfactormer_grads##suffix;                                                                 \
+    /* What the forward keeps for the backward, for one graph of rows × cols nodes.            */ \
+    typedef struct fm_lfactormer_saved##suffix {                                                   \
+        fm_lfactormer_config config;                                                               \
+        int64_t rows, cols;                 /* m and n                                         */ \
+        real *w_in, *ht_in;                 /* copies of the inputs, m × k_in and n × k_in     */ \
+        /* row_states[s]: S after s W-direction layers (S_0 first), m × d, s = 0..L/2;         */ \
+        /* column_states[t]: T after t H-direction layers, n × d, t = 0..(L+1)/2.              */ \
+        real *row_states[FM_LFACTORMER_MAX_LAYERS / 2 + 1];                                         \
+        real *column_states[(FM_LFACTORMER_MAX_LAYERS + 1) / 2 + 1];                                \
+        fm_layer_saved##suffix layers[FM_LFACTORMER_MAX_LAYERS];                                   \
+        real *w_out, *ht_out;               /* the outputs (after relu), m × k and n × k       */ \
+        real *block;                                                                               \
+    } fm_lfactormer_saved##suffix;
+
+FM_LFACTORMER_TYPES(float, )
+FM_LFACTORMER_TYPES(double, _f64)
+
+#define FM_LFACTORMER_DECLARE(suffix, real)                                                        \
+    /* Points the weights (or gradients) at the model's tensors in a block laid out by          */ \
+    /* fm_lfactormer_specs for `config`: offsets[k] is where tensor k starts.                   */ \
+    void fm_lfactormer_bind##suffix(fm_lfactormer_weights##suffix *w, const fm_lfactormer_config *config, \
+                                    const real *values, const int64_t *offsets);                   \
+    void fm_lfactormer_bind_grads##suffix(fm_lfactormer_grads##suffix *g,                          \
+                                          const fm_lfactormer_config *config, real *grads,         \
+                                          const int64_t *offsets);                                 \
+    /* For a graph of `rows` row nodes and `cols` column nodes. */                                 \
+    int fm_lfactormer_saved_new##suffix(fm_lfactormer_saved##suffix *saved,                        \
+                                        const fm_lfactormer_config *config, int64_t rows,          \
+                                        int64_t cols, char *msg);                                  \
+    void fm_lfactormer_saved_free##suffix(fm_lfactormer_saved##suffix *saved);                     \
+    /* w_out (m × k), ht_out (n × k) from w_in (m × k_in), ht_in (n × k_in) over the edges of   */ \
+    /* mg, whose graph must have the saved's m rows and n columns.                              */ \
+    int fm_lfactormer_forward##suffix(real *w_out, real *ht_out, fm_lfactormer_saved##suffix *saved, \
+                                      const real *w_in, const real *ht_in,                         \
+                                      const fm_lfactormer_weights##suffix *w,                      \
+                                      const fm_message_graph *mg, char *msg);                      \
+    /* Given the gradients of w_out and ht_out, adds (+=) those of every weight and, where not  */ \
+    /* NULL, of w_in and ht_in (m × k_in, n × k_in).                                            */ \
+    int fm_lfactormer_backward##suffix(real *d_w_in, real *d_ht_in, const fm_lfactormer_grads##suffix *g, \
+                                       const real *d_w_out, const real *d_ht_out,                  \
+                                       const fm_lfactormer_saved##suffix *saved,                   \
+                                       const fm_lfactormer_weights##suffix *w,                     \
+                                       const fm_message_graph *mg, char *msg);
+
+FM_LFACTORMER_DECLARE(, float)
+FM_LFACTORMER_DECLARE(_f64, double)
+
+#endif
