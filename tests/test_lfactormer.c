@@ -1,0 +1,840 @@
+// The L-Factormer (models/lfactormer, factormer-math.md §5): its backward
+// against central finite differences of its double forward, for every
+// parameter tensor and both inputs; its forward against the §5 recipe put
+// together by hand from single layers; float against double; the GraphBLAS
+// message graph against the fused one; the outputs' sign and shape; the
+// parameter layout and the binding; accumulation; argument checks.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "attention_fixtures.h"
+#include "helpers.h"
+#include "lfactormer.h"
+#include "rng.h"
+
+TestSuite(lfactormer, .init = fm_test_setup);
+
+static double normal(uint64_t seed, uint64_t counter) { return fm_rng_normal(fm_rng_stream(seed, 9), counter); }
+
+// Rounded to float, so that the float build sees the same values.
+static double rounded(double x) { return (double)(float)x; }
+
+// q_j·b_K is the same for every edge of target j and cancels in the softmax:
+// the gradient of a layer's key bias is zero in exact arithmetic.
+static bool is_key_bias(const char *name) { return strstr(name, ".key.bias") != NULL; }
+
+static double norm64(const double *a, int64_t n)
+{
+    double sum = 0;
+    for (int64_t e = 0; e < n; e++) sum += a[e] * a[e];
+    return sqrt(sum);
+}
+
+static fm_lfactormer_config make_config(int inputs, int layers)
+{
+    return (fm_lfactormer_config){.inputs = inputs, .rank = 3, .width = 8, .heads = 2, .layers = layers};
+}
+
+static const char *config_name(const fm_lfactormer_config *c, const fm_graph *g)
+{
+    static char name[128];
+    snprintf(name, sizeof name, "%lldx%lld %s, k_in %d, k %d, d %d, %d heads, L %d", (long long)g->stats.rows,
+             (long long)g->stats.cols, g->stats.kind == FM_KIND_DENSE ? "dense" : "sparse", c->inputs, c->rank,
+             c->width, c->heads, c->layers);
+    return name;
+}
+
+//------------------------------------------------------------------------------
+// One model in double: parameters, inputs, the weights of a linear loss
+//------------------------------------------------------------------------------
+
+typedef struct model {
+    fm_lfactormer_config config;
+    fm_params *layout;              // the offsets of the model's tensors
+    const fm_message_graph *mg;     // fused
+    int64_t rows, cols;
+    double *values, *grads;         // the parameter block in double, at the layout's offsets
+    double *w_in, *ht_in;           // m × k_in, n × k_in
+    double *w_weight, *ht_weight;   // loss = Σ w_weight ⊙ W_out + Σ ht_weight ⊙ Hᵀ_out
+    double *w_out, *ht_out;         // the outputs where the gradients are taken
+    double *d_w_in, *d_ht_in;
+    int64_t crossings;              // outputs that changed relu side during a difference
+} model;
+
+// Weights 0.4·N(0,1), layernorm gammas 1 + 0.4·N(0,1); the output heads
+// D_W, D_H 0.25·N(0,1) and c_W, c_H 1 + 0.2·N(0,1), so that most outputs are
+// positive and a few clamped (the states of a layer's output are much alike
+// from node to node, and a whole output column can fall below 0); inputs
+// |N(0,1)| (factors are nonnegative); loss weights N(0,1). All float-exact.
+static model model_new(const fm_lfactormer_config *config, const fm_message_graph *mg, uint64_t seed)
+{
+    char msg[FM_MSG_LEN];
+    model p = {.config = *config, .mg = mg, .rows = mg->graph->stats.rows, .cols = mg->graph->stats.cols};
+    cr_assert_eq(fm_lfactormer_params_new(&p.layout, config, msg), FM_OK, "%s", msg);
+    p.values = zeros64(p.layout->count);
+    p.grads = zeros64(p.layout->count);
+    for (int t = 0; t < p.layout->tensors; t++) {
+        const char *name = p.layout->specs[t].name;
+        const bool gamma = strstr(name, "gamma") != NULL;
+        const bool output_bias = !strcmp(name, "out_w.bias") || !strcmp(name, "out_h.bias");
+        const bool output_weight = !strcmp(name, "out_w.weight") || !strcmp(name, "out_h.weight");
+        for (int64_t e = 0; e < fm_params_size(p.layout, t); e++) {
+            const double z = normal(seed, ((uint64_t)t << 20) + e);
+            const double value = output_bias ? 1 + 0.2 * z : output_weight ? 0.25 * z : (gamma ? 1 : 0) + 0.4 * z;
+            p.values[p.layout->offsets[t] + e] = rounded(value);
+        }
+    }
+    const int64_t m = p.rows, n = p.cols, k_in = config->inputs, k = config->rank;
+    p.w_in = zeros64(m * k_in);
+    p.ht_in = zeros64(n * k_in);
+    p.d_w_in = zeros64(m * k_in);
+    p.d_ht_in = zeros64(n * k_in);
+    p.w_weight = zeros64(m * k);
+    p.ht_weight = zeros64(n * k);
+    p.w_out = zeros64(m * k);
+    p.ht_out = zeros64(n * k);
+    for (int64_t e = 0; e < m * k_in; e++) p.w_in[e] = rounded(fabs(normal(seed + 1, e)));
+    for (int64_t e = 0; e < n * k_in; e++) p.ht_in[e] = rounded(fabs(normal(seed + 2, e)));
+    for (int64_t e = 0; e < m * k; e++) p.w_weight[e] = rounded(normal(seed + 3, e));
+    for (int64_t e = 0; e < n * k; e++) p.ht_weight[e] = rounded(normal(seed + 4, e));
+    return p;
+}
+
+static void model_free(model *p)
+{
+    fm_params_free(&p->layout);
+    double *arrays[] = {p->values, p->grads, p->w_in, p->ht_in, p->w_weight, p->ht_weight,
+                        p->w_out, p->ht_out, p->d_w_in, p->d_ht_in};
+    for (size_t a = 0; a < sizeof arrays / sizeof arrays[0]; a++) free(arrays[a]);
+}
+
+// The double forward; the loss; the relu sides compared with p->w_out and
+// p->ht_out when `count_crossings`.
+static double model_loss(model *p, bool count_crossings)
+{
+    char msg[FM_MSG_LEN];
+    const int64_t wk = p->rows * p->config.rank, hk = p->cols * p->config.rank;
+    fm_lfactormer_weights_f64 w;
+    fm_lfactormer_saved_f64 saved;
+    fm_lfactormer_bind_f64(&w, &p->config, p->values, p->layout->offsets);
+    cr_assert_eq(fm_lfactormer_saved_new_f64(&saved, &p->config, p->rows, p->cols, msg), FM_OK, "%s", msg);
+    double *w_out = zeros64(wk), *ht_out = zeros64(hk);
+    cr_assert_eq(fm_lfactormer_forward_f64(w_out, ht_out, &saved, p->w_in, p->ht_in, &w, p->mg, msg), FM_OK, "%s",
+                 msg);
+    double loss = 0;
+    for (int64_t e = 0; e < wk; e++) {
+        loss += p->w_weight[e] * w_out[e];
+        if (count_crossings && (w_out[e] > 0) != (p->w_out[e] > 0)) p->crossings++;
+    }
+    for (int64_t e = 0; e < hk; e++) {
+        loss += p->ht_weight[e] * ht_out[e];
+        if (count_crossings && (ht_out[e] > 0) != (p->ht_out[e] > 0)) p->crossings++;
+    }
+    fm_lfactormer_saved_free_f64(&saved);
+    free(w_out);
+    free(ht_out);
+    return loss;
+}
+
+static double context_loss(void *context) { return model_loss(context, true); }
+
+// Forward and backward in double: the outputs, the gradients of every
+// parameter and of both inputs (all zeroed first).
+static void model_gradients(model *p)
+{
+    char msg[FM_MSG_LEN];
+    memset(p->grads, 0, sizeof(double) * p->layout->count);
+    memset(p->d_w_in, 0, sizeof(double) * p->rows * p->config.inputs);
+    memset(p->d_ht_in, 0, sizeof(double) * p->cols * p->config.inputs);
+    fm_lfactormer_weights_f64 w;
+    fm_lfactormer_grads_f64 g;
+    fm_lfactormer_saved_f64 saved;
+    fm_lfactormer_bind_f64(&w, &p->config, p->values, p->layout->offsets);
+    fm_lfactormer_bind_grads_f64(&g, &p->config, p->grads, p->layout->offsets);
+    cr_assert_eq(fm_lfactormer_saved_new_f64(&saved, &p->config, p->rows, p->cols, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_lfactormer_forward_f64(p->w_out, p->ht_out, &saved, p->w_in, p->ht_in, &w, p->mg, msg), FM_OK,
+                 "%s", msg);
+    cr_assert_eq(fm_lfactormer_backward_f64(p->d_w_in, p->d_ht_in, &g, p->w_weight, p->ht_weight, &saved, &w, p->mg,
+                                            msg),
+                 FM_OK, "%s", msg);
+    fm_lfactormer_saved_free_f64(&saved);
+}
+
+static int64_t count_positive(const double *a, int64_t n)
+{
+    int64_t count = 0;
+    for (int64_t e = 0; e < n; e++) count += a[e] > 0;
+    return count;
+}
+
+// Some outputs of both factors positive, else most gradients are zero and a
+// check of them empty. Returns how many outputs are clamped to 0.
+static int64_t expect_some_positive(const model *p, const char *name)
+{
+    const int64_t wk = p->rows * p->config.rank, hk = p->cols * p->config.rank;
+    const int64_t positive_w = count_positive(p->w_out, wk), positive_h = count_positive(p->ht_out, hk);
+    cr_assert(positive_w > 0 && positive_h > 0, "%s: %lld of %lld W and %lld of %lld Hᵀ outputs positive", name,
+              (long long)positive_w, (long long)wk, (long long)positive_h, (long long)hk);
+    cr_log_info("%s: %lld/%lld W, %lld/%lld Hᵀ outputs positive", name, (long long)positive_w, (long long)wk,
+                (long long)positive_h, (long long)hk);
+    return wk - positive_w + hk - positive_h;
+}
+
+//------------------------------------------------------------------------------
+// (a) The backward against central finite differences (double)
+//------------------------------------------------------------------------------
+
+// Up to 8 entries of every tensor and of both inputs, norm-wise relative to
+// max(‖numeric‖, 1e-3): below 1e-6, and the numeric gradient nonzero (the
+// check is not empty) except for the key biases, whose gradient is zero.
+// No output may change relu side during any difference. Returns how many
+// outputs are clamped to 0.
+static int64_t check_model_gradients(fm_graph *g, const fm_lfactormer_config *config, uint64_t seed)
+{
+    char msg[FM_MSG_LEN];
+    fm_message_graph mg;
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    const char *name = config_name(config, g);
+    model p = model_new(config, &mg, seed);
+    model_gradients(&p);
+    const int64_t clamped = expect_some_positive(&p, name);
+
+    double worst = 0;
+    for (int t = 0; t < p.layout->tensors; t++) {
+        const int64_t at = p.layout->offsets[t];
+        double numeric_norm = 0;
+        const double error = central_differences(p.values + at, p.grads + at, fm_params_size(p.layout, t), 8, 1e-3,
+                                                 context_loss, &p, &numeric_norm);
+        const char *tensor = p.layout->specs[t].name;
+        cr_expect_lt(error, 1e-6, "%s: d %s vs central differences, relative error %.3g", name, tensor, error);
+        if (!is_key_bias(tensor))
+            cr_expect_gt(numeric_norm, 0, "%s: the numeric gradient of %s is zero: the check is empty", name, tensor);
+        worst = fmax(worst, error);
+    }
+    double *inputs[2] = {p.w_in, p.ht_in}, *analytic[2] = {p.d_w_in, p.d_ht_in};
+    const int64_t sizes[2] = {p.rows * config->inputs, p.cols * config->inputs};
+    const char *input_name[2] = {"W_in", "Hᵀ_in"};
+    for (int i = 0; i < 2; i++) {
+        double numeric_norm = 0;
+        const double error =
+            central_differences(inputs[i], analytic[i], sizes[i], 8, 1e-3, context_loss, &p, &numeric_norm);
+        cr_expect_lt(error, 1e-6, "%s: d %s vs central differences, relative error %.3g", name, input_name[i], error);
+        cr_expect_gt(numeric_norm, 0, "%s: the numeric gradient of %s is zero", name, input_name[i]);
+        worst = fmax(worst, error);
+    }
+    cr_expect_eq(p.crossings, 0, "%s: %lld outputs crossed 0 during the differences (relu kink)", name,
+                 (long long)p.crossings);
+    cr_log_info("finite differences, %s: worst relative error %.3g", name, worst);
+    model_free(&p);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    return clamped;
+}
+
+// L ∈ {2, 3}, k_in ∈ {3, 6}; some output clamped in at least one of them, so
+// that the relu's backward is checked where it stops the gradient too.
+static void check_configs(fm_graph *g, uint64_t seed)
+{
+    const int layers[] = {2, 3}, inputs[] = {3, 6};
+    int64_t clamped = 0;
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            const fm_lfactormer_config config = make_config(inputs[b], layers[a]);
+            clamped += check_model_gradients(g, &config, seed + 10 * a + b);
+        }
+    cr_expect_gt(clamped, 0, "no output clamped to 0 in any configuration: the relu's mask is not checked");
+}
+
+Test(lfactormer, backward_matches_finite_differences_sparse)
+{
+    fm_graph *g = random_graph(7, 6, 0.5, 3);
+    check_configs(g, 100);
+    fm_graph_free(&g);
+}
+
+Test(lfactormer, backward_matches_finite_differences_dense)
+{
+    fm_graph *g = dense_graph(5, 4, 4);
+    check_configs(g, 200);
+    fm_graph_free(&g);
+}
+
+//------------------------------------------------------------------------------
+// The forward against §5 put together by hand (double)
+//------------------------------------------------------------------------------
+
+// out (rows × out_dim) = in (rows × in_dim) · weightᵀ + bias, in plain loops.
+static void affine(double *out, const double *in, const double *weight, const double *bias, int64_t rows, int in_dim,
+                   int out_dim)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (int c = 0; c < out_dim; c++) {
+            double sum = bias[c];
+            for (int i = 0; i < in_dim; i++) sum += weight[(int64_t)c * in_dim + i] * in[r * in_dim + i];
+            out[r * out_dim + c] = sum;
+        }
+}
+
+// The tensor named `name` in the model's double block.
+static const double *tensor(const model *p, const char *name)
+{
+    const int t = fm_params_find(p->layout, name);
+    cr_assert_geq(t, 0, "no tensor named %s", name);
+    return p->values + p->layout->offsets[t];
+}
+
+// §5 from single layers, each bound by its own prefix: S_0, T_0 by loops;
+// layer l (1-based) updates T from S over X when l is odd, S from T over Xᵀ
+// when l is even; the output heads by loops, then relu.
+static void check_forward_composition(fm_graph *g, const fm_lfactormer_config *config, uint64_t seed)
+{
+    char msg[FM_MSG_LEN];
+    fm_message_graph mg;
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    const char *name = config_name(config, g);
+    model p = model_new(config, &mg, seed);
+    model_gradients(&p);   // the model's outputs into p.w_out, p.ht_out
+    const int64_t m = p.rows, n = p.cols, d = config->width, k = config->rank;
+    double *S = zeros64(m * d), *T = zeros64(n * d), *next = zeros64((m > n ? m : n) * d);
+    affine(S, p.w_in, tensor(&p, "embed_w.weight"), tensor(&p, "embed_w.bias"), m, config->inputs, config->width);
+    affine(T, p.ht_in, tensor(&p, "embed_h.weight"), tensor(&p, "embed_h.bias"), n, config->inputs, config->width);
+    for (int l = 1; l <= config->layers; l++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "layer%d.", l);
+        int64_t offsets[FM_LAYER_TENSORS];
+        fm_tensor_spec specs[FM_LAYER_TENSORS];
+        char names[FM_LAYER_TENSORS][FM_LAYER_NAME];
+        fm_layer_specs(specs, names, prefix, config->width);
+        for (int t = 0; t < FM_LAYER_TENSORS; t++) {
+            const int at = fm_params_find(p.layout, names[t]);
+            cr_assert_geq(at, 0, "no tensor named %s", names[t]);
+            offsets[t] = p.layout->offsets[at];
+        }
+        fm_layer_weights_f64 w;
+        fm_layer_bind_f64(&w, p.values, offsets);
+        const bool odd = l % 2 == 1;
+        const fm_attention_shape shape = {odd ? n : m, odd ? m : n, config->heads, config->width};
+        fm_layer_saved_f64 saved;
+        cr_assert_eq(fm_layer_saved_new_f64(&saved, shape, msg), FM_OK, "%s", msg);
+        if (odd)
+            cr_assert_eq(fm_layer_forward_f64(next, &saved, T, S, &w, &mg, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
+        else
+            cr_assert_eq(fm_layer_forward_f64(next, &saved, S, T, &w, &mg, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+        memcpy(odd ? T : S, next, sizeof(double) * (odd ? n : m) * d);
+        fm_layer_saved_free_f64(&saved);
+    }
+    double *w_out = zeros64(m * k), *ht_out = zeros64(n * k);
+    affine(w_out, S, tensor(&p, "out_w.weight"), tensor(&p, "out_w.bias"), m, config->width, config->rank);
+    affine(ht_out, T, tensor(&p, "out_h.weight"), tensor(&p, "out_h.bias"), n, config->width, config->rank);
+    for (int64_t e = 0; e < m * k; e++) w_out[e] = fmax(w_out[e], 0);
+    for (int64_t e = 0; e < n * k; e++) ht_out[e] = fmax(ht_out[e], 0);
+    const double ew = relative_error64(p.w_out, w_out, m * k), eh = relative_error64(p.ht_out, ht_out, n * k);
+    cr_expect_lt(ew, 1e-12, "%s: W_out vs §5 by hand, relative error %.3g", name, ew);
+    cr_expect_lt(eh, 1e-12, "%s: Hᵀ_out vs §5 by hand, relative error %.3g", name, eh);
+    cr_expect_gt(norm64(w_out, m * k), 0, "%s: W_out by hand is zero", name);
+    cr_expect_gt(norm64(ht_out, n * k), 0, "%s: Hᵀ_out by hand is zero", name);
+    free(S);
+    free(T);
+    free(next);
+    free(w_out);
+    free(ht_out);
+    model_free(&p);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+}
+
+Test(lfactormer, forward_matches_section_5_by_hand)
+{
+    fm_graph *sparse = random_graph(7, 6, 0.5, 5), *dense = dense_graph(5, 4, 6);
+    for (int layers = 0; layers <= 4; layers++) {
+        const fm_lfactormer_config config = make_config(layers % 2 ? 6 : 3, layers);
+        check_forward_composition(sparse, &config, 300 + layers);
+        check_forward_composition(dense, &config, 310 + layers);
+    }
+    fm_graph_free(&sparse);
+    fm_graph_free(&dense);
+}
+
+//------------------------------------------------------------------------------
+// Float runs, and comparisons of two runs
+//------------------------------------------------------------------------------
+
+// The outputs and gradients of one float forward and backward.
+typedef struct float_run {
+    float *w_out, *ht_out, *d_w_in, *d_ht_in, *grads;   // grads: the whole gradient block
+} float_run;
+
+// Forward, then `backward_calls` backward passes (accumulating), on a message
+// graph opened for `kernels`; d_w_in, d_ht_in not asked for when !with_inputs.
+static float_run run_float(fm_params *params, const fm_lfactormer_config *config, fm_graph *g, fm_kernels kernels,
+                           const float *w_in, const float *ht_in, const float *d_w_out, const float *d_ht_out,
+                           int backward_calls, bool with_inputs)
+{
+    char msg[FM_MSG_LEN];
+    const int64_t m = g->stats.rows, n = g->stats.cols;
+    float_run run = {zeros32(m * config->rank), zeros32(n * config->rank), zeros32(m * config->inputs),
+                     zeros32(n * config->inputs), zeros32(params->count)};
+    fm_lfactormer_weights w;
+    fm_lfactormer_grads grads;
+    fm_lfactormer_saved saved;
+    fm_message_graph mg;
+    fm_params_zero_grads(params);
+    fm_lfactormer_bind(&w, config, params->values, params->offsets);
+    fm_lfactormer_bind_grads(&grads, config, params->grads, params->offsets);
+    cr_assert_eq(fm_lfactormer_saved_new(&saved, config, m, n, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_message_graph_open(&mg, g, kernels, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_lfactormer_forward(run.w_out, run.ht_out, &saved, w_in, ht_in, &w, &mg, msg), FM_OK, "%s", msg);
+    for (int call = 0; call < backward_calls; call++)
+        cr_assert_eq(fm_lfactormer_backward(with_inputs ? run.d_w_in : NULL, with_inputs ? run.d_ht_in : NULL, &grads,
+                                            d_w_out, d_ht_out, &saved, &w, &mg, msg),
+                     FM_OK, "%s", msg);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    memcpy(run.grads, params->grads, sizeof(float) * params->count);
+    fm_lfactormer_saved_free(&saved);
+    return run;
+}
+
+static void float_run_free(float_run *run)
+{
+    free(run->w_out);
+    free(run->ht_out);
+    free(run->d_w_in);
+    free(run->d_ht_in);
+    free(run->grads);
+}
+
+// `a` against `b` (the reference), norm-wise, below `tolerance`; every entry
+// of `a` finite.
+static double expect_close(const double *a, const double *b, int64_t n, double tolerance, const char *what,
+                           const char *name)
+{
+    for (int64_t e = 0; e < n; e++) cr_assert(isfinite(a[e]), "%s, %s: entry %lld not finite", name, what, (long long)e);
+    const double error = relative_error64(a, b, n);
+    cr_expect_lt(error, tolerance, "%s, %s: relative error %.3g", name, what, error);
+    return error;
+}
+
+// Every gradient tensor of `a` against `b`'s. A key bias's gradient is zero
+// in exact arithmetic and each side holds rounding there, with no relative
+// accuracy to compare: both must be below `tolerance` times the gradient of
+// the same layer's key weight.
+static double compare_gradients(const fm_params *layout, const double *a, const double *b, double tolerance,
+                                const char *name)
+{
+    double worst = 0;
+    for (int t = 0; t < layout->tensors; t++) {
+        const char *tensor_name = layout->specs[t].name;
+        const int64_t at = layout->offsets[t], size = fm_params_size(layout, t);
+        if (!is_key_bias(tensor_name)) {
+            worst = fmax(worst, expect_close(a + at, b + at, size, tolerance, tensor_name, name));
+            continue;
+        }
+        char weight_name[FM_LFACTORMER_NAME];
+        snprintf(weight_name, sizeof weight_name, "%.*skey.weight", (int)(strlen(tensor_name) - strlen("key.bias")),
+                 tensor_name);
+        const int weight = fm_params_find(layout, weight_name);
+        cr_assert_geq(weight, 0, "no tensor %s", weight_name);
+        const double scale = norm64(b + layout->offsets[weight], fm_params_size(layout, weight));
+        cr_assert_gt(scale, 0, "%s: the gradient of %s is zero", name, weight_name);
+        const double ra = norm64(a + at, size) / scale, rb = norm64(b + at, size) / scale;
+        cr_expect_lt(ra, tolerance, "%s: ‖d %s‖ / ‖d %s‖ = %.3g", name, tensor_name, weight_name, ra);
+        cr_expect_lt(rb, tolerance, "%s: ‖d %s‖ / ‖d %s‖ = %.3g (reference)", name, tensor_name, weight_name, rb);
+    }
+    return worst;
+}
+
+//------------------------------------------------------------------------------
+// (b) Float against double
+//------------------------------------------------------------------------------
+
+static double check_float_against_double(fm_graph *g, const fm_lfactormer_config *config, uint64_t seed)
+{
+    char msg[FM_MSG_LEN];
+    fm_message_graph mg;
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    char name[160];
+    snprintf(name, sizeof name, "float vs double, %s", config_name(config, g));
+    model p = model_new(config, &mg, seed);
+    model_gradients(&p);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    expect_some_positive(&p, name);
+
+    fm_params *params = NULL;
+    cr_assert_eq(fm_lfactormer_params_new(&params, config, msg), FM_OK, "%s", msg);
+    for (int64_t e = 0; e < params->count; e++) params->values[e] = (float)p.values[e];
+    const int64_t m = p.rows, n = p.cols, k = config->rank, k_in = config->inputs;
+    float *w_in = to_float(p.w_in, m * k_in), *ht_in = to_float(p.ht_in, n * k_in);
+    float *dw = to_float(p.w_weight, m * k), *dh = to_float(p.ht_weight, n * k);
+    float_run run = run_float(params, config, g, FM_KERNELS_FUSED, w_in, ht_in, dw, dh, 1, true);
+
+    double *w_out = to_double(run.w_out, m * k), *ht_out = to_double(run.ht_out, n * k);
+    double *d_w_in = to_double(run.d_w_in, m * k_in), *d_ht_in = to_double(run.d_ht_in, n * k_in);
+    double *grads = to_double(run.grads, params->count);
+    double worst = expect_close(w_out, p.w_out, m * k, 1e-4, "W_out", name);
+    worst = fmax(worst, expect_close(ht_out, p.ht_out, n * k, 1e-4, "Hᵀ_out", name));
+    worst = fmax(worst, expect_close(d_w_in, p.d_w_in, m * k_in, 1e-4, "d W_in", name));
+    worst = fmax(worst, expect_close(d_ht_in, p.d_ht_in, n * k_in, 1e-4, "d Hᵀ_in", name));
+    worst = fmax(worst, compare_gradients(params, grads, p.grads, 1e-4, name));
+    cr_log_info("%s: worst relative error %.3g", name, worst);
+    free(w_out);
+    free(ht_out);
+    free(d_w_in);
+    free(d_ht_in);
+    free(grads);
+    free(w_in);
+    free(ht_in);
+    free(dw);
+    free(dh);
+    float_run_free(&run);
+    fm_params_free(&params);
+    model_free(&p);
+    return worst;
+}
+
+Test(lfactormer, float_matches_double)
+{
+    fm_graph *sparse = random_graph(7, 6, 0.5, 7), *dense = dense_graph(5, 4, 8);
+    const fm_lfactormer_config configs[] = {make_config(3, 2), make_config(6, 3)};
+    for (int c = 0; c < 2; c++) {
+        check_float_against_double(sparse, &configs[c], 400 + c);
+        check_float_against_double(dense, &configs[c], 410 + c);
+    }
+    fm_graph_free(&sparse);
+    fm_graph_free(&dense);
+}
+
+//------------------------------------------------------------------------------
+// (c) The GraphBLAS message graph against the fused one (float)
+//------------------------------------------------------------------------------
+
+// Parameters from fm_params_init, every entry moved by 0.1·N(0,1) (biases
+// off zero, gammas off one); inputs |N(0,1)|; output gradients N(0,1).
+typedef struct float_problem {
+    fm_params *params;
+    float *w_in, *ht_in, *d_w_out, *d_ht_out;
+} float_problem;
+
+static float_problem float_problem_new(const fm_lfactormer_config *config, const fm_graph *g, uint64_t seed,
+                                       double noise)
+{
+    char msg[FM_MSG_LEN];
+    float_problem f = {0};
+    const int64_t m = g->stats.rows, n = g->stats.cols;
+    cr_assert_eq(fm_lfactormer_params_new(&f.params, config, msg), FM_OK, "%s", msg);
+    fm_params_init(f.params, seed);
+    for (int64_t e = 0; e < f.params->count; e++) f.params->values[e] += (float)(noise * normal(seed + 1, e));
+    f.w_in = zeros32(m * config->inputs);
+    f.ht_in = zeros32(n * config->inputs);
+    f.d_w_out = zeros32(m * config->rank);
+    f.d_ht_out = zeros32(n * config->rank);
+    for (int64_t e = 0; e < m * config->inputs; e++) f.w_in[e] = (float)fabs(normal(seed + 2, e));
+    for (int64_t e = 0; e < n * config->inputs; e++) f.ht_in[e] = (float)fabs(normal(seed + 3, e));
+    for (int64_t e = 0; e < m * config->rank; e++) f.d_w_out[e] = (float)normal(seed + 4, e);
+    for (int64_t e = 0; e < n * config->rank; e++) f.d_ht_out[e] = (float)normal(seed + 5, e);
+    return f;
+}
+
+static void float_problem_free(float_problem *f)
+{
+    fm_params_free(&f->params);
+    free(f->w_in);
+    free(f->ht_in);
+    free(f->d_w_out);
+    free(f->d_ht_out);
+}
+
+static float_run run_problem(float_problem *f, const fm_lfactormer_config *config, fm_graph *g, fm_kernels kernels,
+                             int backward_calls, bool with_inputs)
+{
+    return run_float(f->params, config, g, kernels, f->w_in, f->ht_in, f->d_w_out, f->d_ht_out, backward_calls,
+                     with_inputs);
+}
+
+// a against b, all five arrays, with `factor` × b's gradients (the outputs as they are).
+static double compare_runs(const float_run *a, const float_run *b, double factor, const fm_params *layout,
+                           const fm_lfactormer_config *config, const fm_graph *g, double tolerance, const char *name)
+{
+    const int64_t m = g->stats.rows, n = g->stats.cols, k = config->rank, k_in = config->inputs;
+    const float *fa[5] = {a->w_out, a->ht_out, a->d_w_in, a->d_ht_in, a->grads};
+    const float *fb[5] = {b->w_out, b->ht_out, b->d_w_in, b->d_ht_in, b->grads};
+    const int64_t sizes[5] = {m * k, n * k, m * k_in, n * k_in, layout->count};
+    const char *what[4] = {"W_out", "Hᵀ_out", "d W_in", "d Hᵀ_in"};
+    double *wa[5], *wb[5], worst = 0;
+    for (int i = 0; i < 5; i++) {
+        wa[i] = to_double(fa[i], sizes[i]);
+        wb[i] = to_double(fb[i], sizes[i]);
+        if (i >= 2)
+            for (int64_t e = 0; e < sizes[i]; e++) wb[i][e] *= factor;
+    }
+    for (int i = 0; i < 4; i++) worst = fmax(worst, expect_close(wa[i], wb[i], sizes[i], tolerance, what[i], name));
+    worst = fmax(worst, compare_gradients(layout, wa[4], wb[4], tolerance, name));
+    for (int i = 0; i < 5; i++) {
+        free(wa[i]);
+        free(wb[i]);
+    }
+    return worst;
+}
+
+static void check_graphblas_against_fused(fm_graph *g, uint64_t seed)
+{
+    const fm_lfactormer_config config = make_config(6, 3);
+    char name[160];
+    snprintf(name, sizeof name, "GraphBLAS vs fused, %s", config_name(&config, g));
+    float_problem f = float_problem_new(&config, g, seed, 0.1);
+    float_run fused = run_problem(&f, &config, g, FM_KERNELS_FUSED, 1, true);
+    float_run graphblas = run_problem(&f, &config, g, FM_KERNELS_GRAPHBLAS, 1, true);
+    double norm = 0;
+    for (int64_t e = 0; e < g->stats.rows * config.rank; e++) norm += fused.w_out[e];
+    cr_assert_gt(norm, 0, "%s: W_out is zero", name);
+    const double worst = compare_runs(&graphblas, &fused, 1, f.params, &config, g, 1e-4, name);
+    cr_log_info("%s: worst relative error %.3g", name, worst);
+    float_run_free(&fused);
+    float_run_free(&graphblas);
+    float_problem_free(&f);
+}
+
+Test(lfactormer, graphblas_matches_fused)
+{
+    fm_graph *sparse = random_graph(40, 30, 0.3, 9), *dense = dense_graph(12, 9, 10);
+    check_graphblas_against_fused(sparse, 500);
+    check_graphblas_against_fused(dense, 510);
+    fm_graph_free(&sparse);
+    fm_graph_free(&dense);
+}
+
+//------------------------------------------------------------------------------
+// Accumulation, and the input gradients as an option
+//------------------------------------------------------------------------------
+
+// Two backward calls add twice the gradients of one; without d_W_in, d_Hᵀ_in
+// the parameter gradients are the same as with them.
+Test(lfactormer, backward_accumulates_and_input_gradients_are_optional)
+{
+    fm_graph *g = random_graph(11, 8, 0.4, 11);
+    const fm_lfactormer_config config = make_config(6, 3);
+    float_problem f = float_problem_new(&config, g, 600, 0.1);
+    float_run once = run_problem(&f, &config, g, FM_KERNELS_FUSED, 1, true);
+    float_run twice = run_problem(&f, &config, g, FM_KERNELS_FUSED, 2, true);
+    float_run without = run_problem(&f, &config, g, FM_KERNELS_FUSED, 1, false);
+    compare_runs(&twice, &once, 2, f.params, &config, g, 1e-6, "two backward calls vs twice one");
+    const int64_t m = g->stats.rows, n = g->stats.cols;
+    for (int64_t e = 0; e < m * config.inputs; e++)
+        cr_assert_eq(without.d_w_in[e], 0.0f, "d W_in written although not asked for");
+    for (int64_t e = 0; e < n * config.inputs; e++)
+        cr_assert_eq(without.d_ht_in[e], 0.0f, "d Hᵀ_in written although not asked for");
+    for (int64_t e = 0; e < f.params->count; e++)
+        cr_assert_eq(without.grads[e], once.grads[e], "gradient entry %lld differs without the input gradients",
+                     (long long)e);
+    float_run_free(&once);
+    float_run_free(&twice);
+    float_run_free(&without);
+    float_problem_free(&f);
+    fm_graph_free(&g);
+}
+
+//------------------------------------------------------------------------------
+// (d) The outputs: nonnegative, m × k and n × k
+//------------------------------------------------------------------------------
+
+enum { GUARD = 16 };
+static const float sentinel = -7.0f;
+
+// Entries [0, n) nonnegative and finite, some clamped to 0 and some positive
+// (the relu is there and the output not all zero); the GUARD entries after
+// them still the sentinel (nothing written past n).
+static void check_output(const float *out, int64_t n, const char *what)
+{
+    int64_t zeros = 0, positive = 0;
+    for (int64_t e = 0; e < n; e++) {
+        cr_assert(isfinite(out[e]) && out[e] >= 0, "%s[%lld] = %g", what, (long long)e, out[e]);
+        zeros += out[e] == 0;
+        positive += out[e] > 0;
+    }
+    cr_expect_gt(zeros, 0, "%s: no entry clamped to 0 out of %lld", what, (long long)n);
+    cr_expect_gt(positive, 0, "%s: no positive entry out of %lld", what, (long long)n);
+    for (int e = 0; e < GUARD; e++)
+        cr_expect_eq(out[n + e], sentinel, "%s: written past its %lld entries, at %lld", what, (long long)n,
+                     (long long)(n + e));
+    cr_log_info("%s: %lld entries, %lld clamped to 0, %lld positive", what, (long long)n, (long long)zeros,
+                (long long)positive);
+}
+
+// With the initial parameters (fm_params_init: biases zero) the pre-relu
+// outputs are centred on 0, so both signs occur.
+Test(lfactormer, outputs_are_nonnegative_with_their_shapes)
+{
+    char msg[FM_MSG_LEN];
+    fm_graph *g = random_graph(9, 7, 0.5, 12);
+    const int64_t m = 9, n = 7;
+    for (int layers = 1; layers <= 2; layers++) {
+        const fm_lfactormer_config config = make_config(6, layers);
+        const int64_t k = config.rank;
+        float_problem f = float_problem_new(&config, g, 700 + layers, 0);
+        float *w_out = zeros32(m * k + GUARD), *ht_out = zeros32(n * k + GUARD);
+        for (int64_t e = 0; e < m * k + GUARD; e++) w_out[e] = sentinel;
+        for (int64_t e = 0; e < n * k + GUARD; e++) ht_out[e] = sentinel;
+        fm_lfactormer_weights w;
+        fm_lfactormer_saved saved;
+        fm_message_graph mg;
+        fm_lfactormer_bind(&w, &config, f.params->values, f.params->offsets);
+        cr_assert_eq(fm_lfactormer_saved_new(&saved, &config, m, n, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_lfactormer_forward(w_out, ht_out, &saved, f.w_in, f.ht_in, &w, &mg, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+        check_output(w_out, m * k, "W_out");
+        check_output(ht_out, n * k, "Hᵀ_out");
+        cr_expect_eq(memcmp(saved.w_out, w_out, sizeof(float) * m * k), 0, "the saved W_out differs from W_out");
+        cr_expect_eq(memcmp(saved.ht_out, ht_out, sizeof(float) * n * k), 0, "the saved Hᵀ_out differs from Hᵀ_out");
+        fm_lfactormer_saved_free(&saved);
+        float_problem_free(&f);
+        free(w_out);
+        free(ht_out);
+    }
+    fm_graph_free(&g);
+}
+
+//------------------------------------------------------------------------------
+// (e) The parameter layout and the binding
+//------------------------------------------------------------------------------
+
+static void expect_tensor(const fm_params *p, const char *name, int rows, int cols)
+{
+    const int t = fm_params_find(p, name);
+    cr_assert_geq(t, 0, "no tensor named %s", name);
+    cr_expect(p->specs[t].rows == rows && p->specs[t].cols == cols, "%s is %d x %d; expected %d x %d", name,
+              p->specs[t].rows, p->specs[t].cols, rows, cols);
+}
+
+static void check_layout(const fm_lfactormer_config *config)
+{
+    char msg[FM_MSG_LEN];
+    fm_params *p = NULL;
+    cr_assert_eq(fm_lfactormer_params_new(&p, config, msg), FM_OK, "%s", msg);
+    const int L = config->layers, d = config->width;
+    cr_expect_eq(p->tensors, 8 + 21 * L, "%d layers: %d tensors; expected 8 + 21·L = %d", L, p->tensors, 8 + 21 * L);
+    cr_expect_eq(p->tensors, FM_LFACTORMER_TENSORS(L), "FM_LFACTORMER_TENSORS(%d) = %d, the block has %d", L,
+                 FM_LFACTORMER_TENSORS(L), p->tensors);
+    // names unique; offsets in order, aligned, each tensor in the block
+    int64_t expected = 0;
+    for (int t = 0; t < p->tensors; t++) {
+        for (int u = 0; u < t; u++)
+            cr_expect_neq(strcmp(p->specs[t].name, p->specs[u].name), 0, "tensors %d and %d are both %s", u, t,
+                          p->specs[t].name);
+        cr_expect_eq(p->offsets[t], expected, "%s starts at %lld; expected %lld", p->specs[t].name,
+                     (long long)p->offsets[t], (long long)expected);
+        expected += (fm_params_size(p, t) + FM_PARAMS_ALIGN - 1) / FM_PARAMS_ALIGN * FM_PARAMS_ALIGN;
+    }
+    cr_expect_eq(p->count, expected, "%d layers: the block holds %lld elements; the specs add up to %lld", L,
+                 (long long)p->count, (long long)expected);
+    // shapes, and every layer's tensors under its own prefix
+    expect_tensor(p, "embed_w.weight", d, config->inputs);
+    expect_tensor(p, "embed_w.bias", d, 1);
+    expect_tensor(p, "embed_h.weight", d, config->inputs);
+    expect_tensor(p, "embed_h.bias", d, 1);
+    expect_tensor(p, "out_w.weight", config->rank, d);
+    expect_tensor(p, "out_w.bias", config->rank, 1);
+    expect_tensor(p, "out_h.weight", config->rank, d);
+    expect_tensor(p, "out_h.bias", config->rank, 1);
+    for (int l = 1; l <= L; l++) {
+        fm_tensor_spec specs[FM_LAYER_TENSORS];
+        char names[FM_LAYER_TENSORS][FM_LAYER_NAME], prefix[32];
+        snprintf(prefix, sizeof prefix, "layer%d.", l);
+        fm_layer_specs(specs, names, prefix, d);
+        for (int t = 0; t < FM_LAYER_TENSORS; t++) expect_tensor(p, names[t], specs[t].rows, specs[t].cols);
+    }
+    char beyond[64];
+    snprintf(beyond, sizeof beyond, "layer%d.query.weight", L + 1);
+    cr_expect_eq(fm_params_find(p, beyond), -1, "%d layers, yet a tensor %s", L, beyond);
+
+    // the binding points at the tensors of those names
+    fm_lfactormer_weights w;
+    fm_lfactormer_grads g;
+    fm_lfactormer_bind(&w, config, p->values, p->offsets);
+    fm_lfactormer_bind_grads(&g, config, p->grads, p->offsets);
+    const struct { const char *name; const float *value; const float *grad; } ends[] = {
+        {"embed_w.weight", w.embed_w_weight, g.embed_w_weight}, {"embed_w.bias", w.embed_w_bias, g.embed_w_bias},
+        {"embed_h.weight", w.embed_h_weight, g.embed_h_weight}, {"embed_h.bias", w.embed_h_bias, g.embed_h_bias},
+        {"out_w.weight", w.out_w_weight, g.out_w_weight},       {"out_w.bias", w.out_w_bias, g.out_w_bias},
+        {"out_h.weight", w.out_h_weight, g.out_h_weight},       {"out_h.bias", w.out_h_bias, g.out_h_bias},
+    };
+    for (size_t e = 0; e < sizeof ends / sizeof ends[0]; e++) {
+        const int t = fm_params_find(p, ends[e].name);
+        cr_expect(ends[e].value == p->values + p->offsets[t], "the bound %s is not the tensor of that name",
+                  ends[e].name);
+        cr_expect(ends[e].grad == p->grads + p->offsets[t], "the bound gradient of %s is not the tensor of that name",
+                  ends[e].name);
+    }
+    for (int l = 1; l <= L; l++) {
+        char name[64];
+        snprintf(name, sizeof name, "layer%d.query.weight", l);
+        int t = fm_params_find(p, name);
+        cr_expect(w.layers[l - 1].attention.query_weight == p->values + p->offsets[t], "layer %d: query weight", l);
+        cr_expect(g.layers[l - 1].attention.query_weight == p->grads + p->offsets[t], "layer %d: d query weight", l);
+        snprintf(name, sizeof name, "layer%d.norm2.beta", l);
+        t = fm_params_find(p, name);
+        cr_expect(w.layers[l - 1].norm2_beta == p->values + p->offsets[t], "layer %d: norm2 beta", l);
+        cr_expect(g.layers[l - 1].norm2_beta == p->grads + p->offsets[t], "layer %d: d norm2 beta", l);
+    }
+    fm_params_free(&p);
+}
+
+Test(lfactormer, parameter_layout)
+{
+    const int layers[] = {0, 1, 2, 4, FM_LFACTORMER_MAX_LAYERS};
+    for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
+        fm_lfactormer_config config = make_config(l % 2 ? 6 : 3, layers[l]);
+        check_layout(&config);
+    }
+    const fm_lfactormer_config paper = {.inputs = 20, .rank = 10, .width = 100, .heads = 4, .layers = 4};
+    check_layout(&paper);
+}
+
+//------------------------------------------------------------------------------
+// Argument checks
+//------------------------------------------------------------------------------
+
+Test(lfactormer, rejects_bad_arguments)
+{
+    char msg[FM_MSG_LEN];
+    const fm_lfactormer_config good = make_config(3, 2);
+    cr_expect_eq(fm_lfactormer_check(&good, msg), FM_OK, "%s", msg);
+    fm_lfactormer_config bad[5] = {good, good, good, good, good};
+    bad[0].heads = 3;                              // does not divide 8
+    bad[1].rank = 0;
+    bad[2].inputs = 0;
+    bad[3].layers = FM_LFACTORMER_MAX_LAYERS + 1;
+    bad[4].layers = -1;
+    for (int b = 0; b < 5; b++) {
+        fm_params *p = NULL;
+        cr_expect_eq(fm_lfactormer_check(&bad[b], msg), FM_ERR_INVALID, "bad configuration %d accepted", b);
+        cr_expect_eq(fm_lfactormer_params_new(&p, &bad[b], msg), FM_ERR_INVALID, "bad configuration %d laid out", b);
+        cr_expect_null(p);
+    }
+
+    fm_graph *g = random_graph(7, 6, 0.5, 13);
+    float_problem f = float_problem_new(&good, g, 800, 0.1);
+    fm_lfactormer_weights w;
+    fm_lfactormer_saved saved;
+    fm_message_graph mg;
+    float *w_out = zeros32(7 * 3), *ht_out = zeros32(6 * 3);
+    fm_lfactormer_bind(&w, &good, f.params->values, f.params->offsets);
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    // saved activations for a graph of other sizes
+    cr_assert_eq(fm_lfactormer_saved_new(&saved, &good, 6, 7, msg), FM_OK, "%s", msg);
+    cr_expect_eq(fm_lfactormer_forward(w_out, ht_out, &saved, f.w_in, f.ht_in, &w, &mg, msg), FM_ERR_INVALID,
+                 "a 7x6 graph with activations for 6x7 accepted");
+    fm_lfactormer_saved_free(&saved);
+    // weights of another model
+    const fm_lfactormer_config other = make_config(3, 1);
+    cr_assert_eq(fm_lfactormer_saved_new(&saved, &other, 7, 6, msg), FM_OK, "%s", msg);
+    cr_expect_eq(fm_lfactormer_forward(w_out, ht_out, &saved, f.w_in, f.ht_in, &w, &mg, msg), FM_ERR_INVALID,
+                 "weights of 2 layers with activations for 1 accepted");
+    fm_lfactormer_saved_free(&saved);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    cr_expect_neq(fm_lfactormer_saved_new(&saved, &good, 0, 6, msg), FM_OK, "a graph without rows accepted");
+    free(w_out);
+    free(ht_out);
+    float_problem_free(&f);
+    fm_graph_free(&g);
+}
