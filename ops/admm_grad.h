@@ -22,6 +22,16 @@
 // dS += S (dG + dGᵀ) (from G = SᵀS; G_t sums it over the target's edges) +
 // Σ_t x_ts dF_t (from F; a GEMM Xᵀ dF for full storage).
 //
+// A guarded ρ (zero Gram) is a constant: its gradient stops there. G = 0 means
+// every source of the target is a zero row (or it has none), so the Gram's
+// share of dS is 0 there anyway; ρ jumps from 1 to trace/k when such a row
+// moves off zero, and no derivative exists at that point.
+//
+// Parallel over targets; the sums over targets (dM and dρ of the shared
+// kind: one GEMM and a serial sum; the scatter of dS over the edges of CSR
+// storage or per-target Grams: serial, in target order) do not depend on the
+// thread count. Sized for training matrices (tens to hundreds of nodes).
+//
 // Kinds: FM_KIND_DENSE and FM_KIND_SPARSE share one G for every target;
 // FM_KIND_INCOMPLETE has one G_t per target (a target without edges has
 // G_t = 0, F_t = 0, ρ_t = 1). The edges may be CSR or full storage for any
