@@ -100,3 +100,39 @@ double fm_test_central_difference(double *x, int64_t e, double step, double (*lo
     x[e] = keep;
     return (up - down) / (2 * step);
 }
+
+double *fm_test_uniform_range(int64_t n, uint64_t seed, double lo, double hi)
+{
+    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
+    double *x = malloc(sizeof(double) * (n > 0 ? n : 1));
+    cr_assert_not_null(x);
+    for (int64_t e = 0; e < n; e++) x[e] = lo + (hi - lo) * fm_rng_uniform(rng, e);
+    return x;
+}
+
+double *fm_test_copy(const double *x, int64_t n)
+{
+    double *y = malloc(sizeof(double) * (n > 0 ? n : 1));
+    cr_assert_not_null(y);
+    if (n > 0) memcpy(y, x, sizeof(double) * n);
+    return y;
+}
+
+float *fm_test_to_float(const double *x, int64_t n)
+{
+    float *y = malloc(sizeof(float) * (n > 0 ? n : 1));
+    cr_assert_not_null(y);
+    for (int64_t e = 0; e < n; e++) y[e] = (float)x[e];
+    return y;
+}
+
+double fm_test_relative_error(const double *after, const double *before, const double *expected, int64_t n)
+{
+    double diff = 0, norm = 0;
+    for (int64_t e = 0; e < n; e++) {
+        const double a = after[e] - (before ? before[e] : 0);
+        diff += (a - expected[e]) * (a - expected[e]);
+        norm += expected[e] * expected[e];
+    }
+    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
+}

@@ -28,6 +28,14 @@ float *fm_test_planted(int64_t rows, int64_t cols, int rank, uint64_t seed);
 // Uniform random values in [0, 1).
 float *fm_test_uniform(int64_t count, uint64_t seed);
 
+// Uniform in [lo, hi) in double; never NULL, even for n = 0.
+double *fm_test_uniform_range(int64_t n, uint64_t seed, double lo, double hi);
+double *fm_test_copy(const double *x, int64_t n);
+float *fm_test_to_float(const double *x, int64_t n);
+// ‖(after − before) − expected‖ / ‖expected‖ (absolute when ‖expected‖ = 0);
+// before may be NULL (zero).
+double fm_test_relative_error(const double *after, const double *before, const double *expected, int64_t n);
+
 // The central difference (loss(x[e] + step) − loss(x[e] − step)) / (2 step)
 // of loss(context) in x[e], which is restored.
 double fm_test_central_difference(double *x, int64_t e, double step, double (*loss)(void *context),

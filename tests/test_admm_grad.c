@@ -41,42 +41,6 @@ static const fm_kind kinds[] = { FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLE
 // Arrays and errors
 //------------------------------------------------------------------------------
 
-static double *uniform(int64_t n, uint64_t seed, double lo, double hi)
-{
-    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
-    double *x = malloc(sizeof(double) * (n > 0 ? n : 1));
-    cr_assert_not_null(x);
-    for (int64_t e = 0; e < n; e++) x[e] = lo + (hi - lo) * fm_rng_uniform(rng, e);
-    return x;
-}
-
-static double *copy(const double *x, int64_t n)
-{
-    double *y = malloc(sizeof(double) * (n > 0 ? n : 1));
-    cr_assert_not_null(y);
-    if (n > 0) memcpy(y, x, sizeof(double) * n);
-    return y;
-}
-
-static float *to_float(const double *x, int64_t n)
-{
-    float *y = malloc(sizeof(float) * (n > 0 ? n : 1));
-    cr_assert_not_null(y);
-    for (int64_t e = 0; e < n; e++) y[e] = (float)x[e];
-    return y;
-}
-
-// ‖(after − before) − expected‖ / ‖expected‖; before may be NULL (zero).
-static double relative_error(const double *after, const double *before, const double *expected, int64_t n)
-{
-    double diff = 0, norm = 0;
-    for (int64_t e = 0; e < n; e++) {
-        const double a = after[e] - (before ? before[e] : 0);
-        diff += (a - expected[e]) * (a - expected[e]);
-        norm += expected[e] * expected[e];
-    }
-    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
-}
 
 // ‖a − b‖ / max(‖b‖, floor) for a float array against a double one.
 static double relative_error_float(const float *a, const double *b, int64_t n, double floor)
@@ -102,7 +66,7 @@ static double worst_fd = 0, worst_solver = 0, worst_float = 0;   // reported onc
 static void expect_gradient(const double *after, const double *before, const double *fd, int64_t n,
                             const char *what)
 {
-    const double error = relative_error(after, before, fd, n);
+    const double error = fm_test_relative_error(after, before, fd, n);
     if (error > worst_fd) worst_fd = error;
     cr_assert(norm2(fd, n) > 0, "%s: the finite differences are all zero: nothing is checked", what);
     cr_assert(error < FD_TOLERANCE, "%s: finite-difference relative error %.3g", what, error);
@@ -267,17 +231,17 @@ static admm_case admm_case_new(const fm_edges *edges, fm_kind kind, int inner, u
                     .nt = edges->targets, .ns = edges->sources };
     const int64_t nt = c.nt * RANK, ns = c.ns * RANK;
     for (int attempt = 0; attempt < 64; attempt++, seed += 101) {
-        c.S = uniform(ns, seed, 0.1, 1);
+        c.S = fm_test_uniform_range(ns, seed, 0.1, 1);
         if (zero_source >= 0)
             for (int r = 0; r < RANK; r++) c.S[zero_source * RANK + r] = 0;
         if (zero_sources)
             for (int64_t e = 0; e < ns; e++) c.S[e] = 0;
-        c.T = uniform(nt, seed + 1, 0, 1);
-        c.U = uniform(nt, seed + 2, -0.3, 0.3);
-        c.cT = uniform(nt, seed + 3, -1, 1);
-        c.cU = uniform(nt, seed + 4, -1, 1);
-        c.T_out = uniform(nt, 0, 0, 1);
-        c.U_out = uniform(nt, 0, 0, 1);
+        c.T = fm_test_uniform_range(nt, seed + 1, 0, 1);
+        c.U = fm_test_uniform_range(nt, seed + 2, -0.3, 0.3);
+        c.cT = fm_test_uniform_range(nt, seed + 3, -1, 1);
+        c.cU = fm_test_uniform_range(nt, seed + 4, -1, 1);
+        c.T_out = fm_test_uniform_range(nt, 0, 0, 1);
+        c.U_out = fm_test_uniform_range(nt, 0, 0, 1);
         fm_admm_tape_f64 *tape = admm_case_forward(&c);
         int64_t positive;
         const double nearest = kink_distance(tape, &positive);
@@ -310,7 +274,7 @@ static void expect_solver_agreement(const float *solver, const double *ours, con
     if (error > worst_solver) worst_solver = error;
     cr_assert(error < SOLVER_TOLERANCE, "%s: relative difference %.3g from the solver's ADMM", what, error);
     // the update moved the factor: agreeing on the unchanged input would prove nothing
-    cr_assert(relative_error(ours, NULL, before, n) > 1e-3, "%s: the update left its input unchanged", what);
+    cr_assert(fm_test_relative_error(ours, NULL, before, n) > 1e-3, "%s: the update left its input unchanged", what);
 }
 
 Test(admm_grad, forward_is_the_solver_admm)
@@ -324,8 +288,8 @@ Test(admm_grad, forward_is_the_solver_admm)
                 problem *p = problem_new(kind, 40 + kk, kind == FM_KIND_INCOMPLETE ? 2 : -1, -1);
                 fm_edges edges = borrow(p, direction);
                 const int64_t nt = edges.targets, ns = edges.sources;
-                double *S = uniform(ns * RANK, 7 + inner, 0.1, 1), *T = uniform(nt * RANK, 8 + inner, 0, 1);
-                double *U = uniform(nt * RANK, 9 + inner, -0.3, 0.3);
+                double *S = fm_test_uniform_range(ns * RANK, 7 + inner, 0.1, 1), *T = fm_test_uniform_range(nt * RANK, 8 + inner, 0, 1);
+                double *U = fm_test_uniform_range(nt * RANK, 9 + inner, -0.3, 0.3);
                 // the solver sees float inputs; ours sees the same values in double
                 fm_dense *sources = dense_from(S, ns, RANK), *targets = dense_from(T, nt, RANK);
                 fm_dense *duals = dense_from(U, nt, RANK), *rhs = dense_from(T, nt, RANK);
@@ -396,8 +360,8 @@ static void check_admm_fd(admm_case *c, const char *label, bool probe_sources, i
 {
     char msg[FM_MSG_LEN], what[128];
     const int64_t nt = c->nt * c->k, ns = c->ns * c->k;
-    double *dS0 = uniform(ns, 11, -1, 1), *dT0 = uniform(nt, 12, -1, 1), *dU0 = uniform(nt, 13, -1, 1);
-    double *dS = copy(dS0, ns), *dT = copy(dT0, nt), *dU = copy(dU0, nt);
+    double *dS0 = fm_test_uniform_range(ns, 11, -1, 1), *dT0 = fm_test_uniform_range(nt, 12, -1, 1), *dU0 = fm_test_uniform_range(nt, 13, -1, 1);
+    double *dS = fm_test_copy(dS0, ns), *dT = fm_test_copy(dT0, nt), *dU = fm_test_copy(dU0, nt);
     fm_admm_tape_f64 *tape = admm_case_forward(c);
     cr_assert_eq(fm_admm_grad_backward_f64(dS, dT, dU, c->cT, c->cU, tape, c->S, c->edges, msg), FM_OK, "%s", msg);
     fm_admm_tape_free_f64(&tape);
@@ -527,7 +491,7 @@ Test(admm_grad, optional_gradients_and_aliasing)
                      msg);
 
         // in place: T and U updated through the same arrays
-        double *T = copy(c.T, nt), *U = copy(c.U, nt);
+        double *T = fm_test_copy(c.T, nt), *U = fm_test_copy(c.U, nt);
         fm_admm_tape_f64 *again = NULL;
         cr_assert_eq(fm_admm_grad_forward_f64(T, U, &again, c.S, T, U, &edges, kinds[kk], RANK, 3, msg), FM_OK, "%s",
                      msg);
@@ -627,7 +591,7 @@ Test(admm_grad, loss_backward_matches_finite_differences)
         const fm_kind kind = kinds[kk];
         problem *p = problem_new(kind, 20 + kk, -1, -1);
         fm_edges rows = borrow(p, FM_TO_ROWS), columns = borrow(p, FM_TO_COLUMNS);
-        loss_case c = { &rows, kind, uniform(ROWS * RANK, 31 + kk, 0, 1), uniform(COLS * RANK, 41 + kk, 0, 1) };
+        loss_case c = { &rows, kind, fm_test_uniform_range(ROWS * RANK, 31 + kk, 0, 1), fm_test_uniform_range(COLS * RANK, 41 + kk, 0, 1) };
         const double loss = frobenius(&c), expected = frobenius_brute_force(p, c.W, c.Ht);
         cr_assert(fabs(loss - expected) <= 1e-12 * expected, "%s: loss %.17g, brute force %.17g", fm_kind_name(kind),
                   loss, expected);
@@ -638,8 +602,8 @@ Test(admm_grad, loss_backward_matches_finite_differences)
                   transposed, loss);
 
         const double d_loss = 1.7;
-        double *dW0 = uniform(ROWS * RANK, 51, -1, 1), *dH0 = uniform(COLS * RANK, 52, -1, 1);
-        double *dW = copy(dW0, ROWS * RANK), *dH = copy(dH0, COLS * RANK);
+        double *dW0 = fm_test_uniform_range(ROWS * RANK, 51, -1, 1), *dH0 = fm_test_uniform_range(COLS * RANK, 52, -1, 1);
+        double *dW = fm_test_copy(dW0, ROWS * RANK), *dH = fm_test_copy(dH0, COLS * RANK);
         cr_assert_eq(fm_loss_frobenius_backward_f64(dW, dH, d_loss, c.W, c.Ht, &rows, kind, RANK, msg), FM_OK, "%s",
                      msg);
         double fd_W[ROWS * RANK], fd_H[COLS * RANK];
@@ -651,7 +615,7 @@ Test(admm_grad, loss_backward_matches_finite_differences)
         expect_gradient(dH, dH0, fd_H, COLS * RANK, what);
 
         // (d) float vs double, value and gradients
-        float *Wf = to_float(c.W, ROWS * RANK), *Hf = to_float(c.Ht, COLS * RANK);
+        float *Wf = fm_test_to_float(c.W, ROWS * RANK), *Hf = fm_test_to_float(c.Ht, COLS * RANK);
         for (int e = 0; e < ROWS * RANK; e++) c.W[e] = Wf[e];
         for (int e = 0; e < COLS * RANK; e++) c.Ht[e] = Hf[e];
         double loss_f = 0, loss_d = frobenius(&c);
@@ -699,8 +663,8 @@ Test(admm_grad, float_matches_double)
                 admm_case c = admm_case_new(&edges, kind, inner, 900 + 10 * kk + d, -1, false);
                 const int64_t nt = c.nt * RANK, ns = c.ns * RANK;
                 // the double case runs on the float inputs' values
-                float *Sf = to_float(c.S, ns), *Tf = to_float(c.T, nt), *Uf = to_float(c.U, nt);
-                float *cTf = to_float(c.cT, nt), *cUf = to_float(c.cU, nt);
+                float *Sf = fm_test_to_float(c.S, ns), *Tf = fm_test_to_float(c.T, nt), *Uf = fm_test_to_float(c.U, nt);
+                float *cTf = fm_test_to_float(c.cT, nt), *cUf = fm_test_to_float(c.cU, nt);
                 for (int64_t e = 0; e < ns; e++) c.S[e] = Sf[e];
                 for (int64_t e = 0; e < nt; e++) {
                     c.T[e] = Tf[e];

@@ -29,44 +29,6 @@ TestSuite(dense_ops, .init = fm_test_setup);
 // Arrays and errors
 //------------------------------------------------------------------------------
 
-// Uniform in [lo, hi); never NULL, even for n = 0.
-static double *uniform(int64_t n, uint64_t seed, double lo, double hi)
-{
-    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
-    double *x = malloc(sizeof(double) * (n > 0 ? n : 1));
-    cr_assert_not_null(x);
-    for (int64_t e = 0; e < n; e++) x[e] = lo + (hi - lo) * fm_rng_uniform(rng, e);
-    return x;
-}
-
-static double *copy(const double *x, int64_t n)
-{
-    double *y = malloc(sizeof(double) * (n > 0 ? n : 1));
-    cr_assert_not_null(y);
-    if (n > 0) memcpy(y, x, sizeof(double) * n);
-    return y;
-}
-
-static float *to_float(const double *x, int64_t n)
-{
-    float *y = malloc(sizeof(float) * (n > 0 ? n : 1));
-    cr_assert_not_null(y);
-    for (int64_t e = 0; e < n; e++) y[e] = (float)x[e];
-    return y;
-}
-
-// ‖(after − before) − expected‖ / ‖expected‖ (absolute when ‖expected‖ = 0);
-// before may be NULL (zero).
-static double relative_error(const double *after, const double *before, const double *expected, int64_t n)
-{
-    double diff = 0, norm = 0;
-    for (int64_t e = 0; e < n; e++) {
-        const double a = after[e] - (before ? before[e] : 0);
-        diff += (a - expected[e]) * (a - expected[e]);
-        norm += expected[e] * expected[e];
-    }
-    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
-}
 
 static double relative_error_float(const float *a, const double *b, int64_t n)
 {
@@ -81,7 +43,7 @@ static double relative_error_float(const float *a, const double *b, int64_t n)
 static void expect_gradient(const double *after, const double *before, const double *fd, int64_t n,
                             const char *what)
 {
-    const double error = relative_error(after, before, fd, n);
+    const double error = fm_test_relative_error(after, before, fd, n);
     cr_assert(error < FD_TOLERANCE, "%s: finite-difference relative error %.3g", what, error);
 }
 
@@ -130,11 +92,11 @@ typedef struct linear_case {
 static linear_case linear_case_new(int64_t rows, int in_dim, int out_dim, bool bias, uint64_t seed)
 {
     linear_case k = { rows, in_dim, out_dim, NULL, NULL, NULL, NULL, NULL };
-    k.in = uniform(rows * in_dim, seed, -1, 1);
-    k.weight = uniform((int64_t)out_dim * in_dim, seed + 1, -1, 1);
-    k.bias = bias ? uniform(out_dim, seed + 2, -1, 1) : NULL;
-    k.c = uniform(rows * out_dim, seed + 3, -1, 1);
-    k.out = uniform(rows * out_dim, seed + 4, -1, 1);
+    k.in = fm_test_uniform_range(rows * in_dim, seed, -1, 1);
+    k.weight = fm_test_uniform_range((int64_t)out_dim * in_dim, seed + 1, -1, 1);
+    k.bias = bias ? fm_test_uniform_range(out_dim, seed + 2, -1, 1) : NULL;
+    k.c = fm_test_uniform_range(rows * out_dim, seed + 3, -1, 1);
+    k.out = fm_test_uniform_range(rows * out_dim, seed + 4, -1, 1);
     return k;
 }
 
@@ -160,8 +122,8 @@ static void check_linear_fd(int64_t rows, int in_dim, int out_dim, bool bias)
     linear_case k = linear_case_new(rows, in_dim, out_dim, bias, 100 + rows);
     const int64_t n_in = rows * in_dim, n_w = (int64_t)out_dim * in_dim;
     // gradients start nonzero: the backward must add to them
-    double *d_in0 = uniform(n_in, 7, -1, 1), *d_w0 = uniform(n_w, 8, -1, 1), *d_b0 = uniform(out_dim, 9, -1, 1);
-    double *d_in = copy(d_in0, n_in), *d_w = copy(d_w0, n_w), *d_b = copy(d_b0, out_dim);
+    double *d_in0 = fm_test_uniform_range(n_in, 7, -1, 1), *d_w0 = fm_test_uniform_range(n_w, 8, -1, 1), *d_b0 = fm_test_uniform_range(out_dim, 9, -1, 1);
+    double *d_in = fm_test_copy(d_in0, n_in), *d_w = fm_test_copy(d_w0, n_w), *d_b = fm_test_copy(d_b0, out_dim);
     cr_assert_eq(fm_linear_backward_f64(d_in, d_w, bias ? d_b : NULL, k.c, k.in, k.weight, rows, in_dim,
                                         out_dim, msg),
                  FM_OK, "%s", msg);
@@ -208,8 +170,8 @@ Test(dense_ops, linear_forward_is_the_formula)
     const int64_t rows = 2 * FM_ROW_BLOCK + 9;
     const int in_dim = 3, out_dim = 2;
     linear_case k = linear_case_new(rows, in_dim, out_dim, true, 5);
-    float *in = to_float(k.in, rows * in_dim), *w = to_float(k.weight, out_dim * in_dim);
-    float *b = to_float(k.bias, out_dim), *out = malloc(sizeof(float) * rows * out_dim);
+    float *in = fm_test_to_float(k.in, rows * in_dim), *w = fm_test_to_float(k.weight, out_dim * in_dim);
+    float *b = fm_test_to_float(k.bias, out_dim), *out = malloc(sizeof(float) * rows * out_dim);
     fm_linear_forward_f64(k.out, k.in, k.weight, k.bias, rows, in_dim, out_dim);
     fm_linear_forward(out, in, w, b, rows, in_dim, out_dim);
     for (int64_t r = 0; r < rows; r++)
@@ -241,8 +203,8 @@ Test(dense_ops, linear_backward_parts_are_independent)
     const int in_dim = 6, out_dim = 5;
     linear_case k = linear_case_new(rows, in_dim, out_dim, true, 17);
     const int64_t n_in = rows * in_dim, n_w = out_dim * in_dim;
-    double *d_in = uniform(n_in, 1, -1, 1), *d_w = uniform(n_w, 2, -1, 1), *d_b = uniform(out_dim, 3, -1, 1);
-    double *d_in1 = copy(d_in, n_in), *d_w1 = copy(d_w, n_w), *d_b1 = copy(d_b, out_dim);
+    double *d_in = fm_test_uniform_range(n_in, 1, -1, 1), *d_w = fm_test_uniform_range(n_w, 2, -1, 1), *d_b = fm_test_uniform_range(out_dim, 3, -1, 1);
+    double *d_in1 = fm_test_copy(d_in, n_in), *d_w1 = fm_test_copy(d_w, n_w), *d_b1 = fm_test_copy(d_b, out_dim);
     cr_assert_eq(fm_linear_backward_f64(d_in, d_w, d_b, k.c, k.in, k.weight, rows, in_dim, out_dim, msg), FM_OK);
     cr_assert_eq(fm_linear_backward_f64(d_in1, NULL, NULL, k.c, k.in, k.weight, rows, in_dim, out_dim, msg), FM_OK);
     cr_assert_eq(fm_linear_backward_f64(NULL, d_w1, NULL, k.c, k.in, k.weight, rows, in_dim, out_dim, msg), FM_OK);
@@ -265,8 +227,8 @@ static void linear_float(float *out, float *d_in, float *d_w, float *d_b, const 
 {
     char msg[FM_MSG_LEN];
     const int64_t n_in = k->rows * k->in_dim, n_w = (int64_t)k->out_dim * k->in_dim;
-    float *in = to_float(k->in, n_in), *w = to_float(k->weight, n_w), *b = to_float(k->bias, k->out_dim);
-    float *c = to_float(k->c, k->rows * k->out_dim);
+    float *in = fm_test_to_float(k->in, n_in), *w = fm_test_to_float(k->weight, n_w), *b = fm_test_to_float(k->bias, k->out_dim);
+    float *c = fm_test_to_float(k->c, k->rows * k->out_dim);
     fm_linear_forward(out, in, w, b, k->rows, k->in_dim, k->out_dim);
     memset(d_in, 0, sizeof(float) * n_in);
     memset(d_w, 0, sizeof(float) * n_w);
@@ -353,13 +315,13 @@ typedef struct layernorm_case {
 static layernorm_case layernorm_case_new(int64_t rows, int d, uint64_t seed)
 {
     layernorm_case k = { rows, d, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
-    k.in = uniform(rows * d, seed, -2, 2);
-    k.gamma = uniform(d, seed + 1, 0.5, 1.5);
-    k.beta = uniform(d, seed + 2, -1, 1);
-    k.c = uniform(rows * d, seed + 3, -1, 1);
-    k.out = uniform(rows * d, seed + 4, -1, 1);
-    k.mean = uniform(rows, seed + 5, -1, 1);
-    k.rstd = uniform(rows, seed + 6, -1, 1);
+    k.in = fm_test_uniform_range(rows * d, seed, -2, 2);
+    k.gamma = fm_test_uniform_range(d, seed + 1, 0.5, 1.5);
+    k.beta = fm_test_uniform_range(d, seed + 2, -1, 1);
+    k.c = fm_test_uniform_range(rows * d, seed + 3, -1, 1);
+    k.out = fm_test_uniform_range(rows * d, seed + 4, -1, 1);
+    k.mean = fm_test_uniform_range(rows, seed + 5, -1, 1);
+    k.rstd = fm_test_uniform_range(rows, seed + 6, -1, 1);
     return k;
 }
 
@@ -389,8 +351,8 @@ Test(dense_ops, layernorm_backward_matches_finite_differences)
         const int64_t rows = rows_list[r];
         const int d = 10;
         layernorm_case k = layernorm_case_new(rows, d, 200 + rows);
-        double *d_in0 = uniform(rows * d, 1, -1, 1), *d_g0 = uniform(d, 2, -1, 1), *d_b0 = uniform(d, 3, -1, 1);
-        double *d_in = copy(d_in0, rows * d), *d_g = copy(d_g0, d), *d_b = copy(d_b0, d);
+        double *d_in0 = fm_test_uniform_range(rows * d, 1, -1, 1), *d_g0 = fm_test_uniform_range(d, 2, -1, 1), *d_b0 = fm_test_uniform_range(d, 3, -1, 1);
+        double *d_in = fm_test_copy(d_in0, rows * d), *d_g = fm_test_copy(d_g0, d), *d_b = fm_test_copy(d_b0, d);
         layernorm_loss(&k);   // the saved mean and rstd
         cr_assert_eq(fm_layernorm_backward_f64(d_in, d_g, d_b, k.c, k.in, k.gamma, k.mean, k.rstd, rows, d,
                                                msg),
@@ -424,9 +386,9 @@ Test(dense_ops, layernorm_forward_normalizes)
     // out may alias in
     const int64_t rows = 3 * FM_ROW_BLOCK + 1;
     const int d = 16;
-    double *x = uniform(rows * d, 3, -3, 5), *mean = malloc(sizeof(double) * rows);
+    double *x = fm_test_uniform_range(rows * d, 3, -3, 5), *mean = malloc(sizeof(double) * rows);
     double *rstd = malloc(sizeof(double) * rows), *gamma = malloc(sizeof(double) * d);
-    double *beta = calloc(d, sizeof(double)), *x0 = copy(x, rows * d);
+    double *beta = calloc(d, sizeof(double)), *x0 = fm_test_copy(x, rows * d);
     for (int i = 0; i < d; i++) gamma[i] = 1;
     fm_layernorm_forward_f64(x, mean, rstd, x, gamma, beta, rows, d);
     for (int64_t r = 0; r < rows; r++) {
@@ -453,8 +415,8 @@ static void layernorm_float(float *out, float *d_in, float *d_g, float *d_b, con
 {
     char msg[FM_MSG_LEN];
     const int64_t n = k->rows * k->d;
-    float *in = to_float(k->in, n), *gamma = to_float(k->gamma, k->d), *beta = to_float(k->beta, k->d);
-    float *c = to_float(k->c, n), *mean = malloc(sizeof(float) * k->rows), *rstd = malloc(sizeof(float) * k->rows);
+    float *in = fm_test_to_float(k->in, n), *gamma = fm_test_to_float(k->gamma, k->d), *beta = fm_test_to_float(k->beta, k->d);
+    float *c = fm_test_to_float(k->c, n), *mean = malloc(sizeof(float) * k->rows), *rstd = malloc(sizeof(float) * k->rows);
     fm_layernorm_forward(out, mean, rstd, in, gamma, beta, k->rows, k->d);
     memset(d_in, 0, sizeof(float) * n);
     memset(d_g, 0, sizeof(float) * k->d);
@@ -545,11 +507,11 @@ static double relu_loss(void *ctx)
 Test(dense_ops, relu_backward_matches_finite_differences)
 {
     const int64_t count = 7 * 13;
-    relu_case k = { count, uniform(count, 41, -1, 1), uniform(count, 42, -1, 1), uniform(count, 43, -1, 1) };
+    relu_case k = { count, fm_test_uniform_range(count, 41, -1, 1), fm_test_uniform_range(count, 42, -1, 1), fm_test_uniform_range(count, 43, -1, 1) };
     for (int64_t e = 0; e < count; e++)   // away from the kink: |x| >= 0.1
         k.in[e] = k.in[e] < 0 ? k.in[e] - 0.1 : k.in[e] + 0.1;
     relu_loss(&k);
-    double *d_in0 = uniform(count, 44, -1, 1), *d_in = copy(d_in0, count);
+    double *d_in0 = fm_test_uniform_range(count, 44, -1, 1), *d_in = fm_test_copy(d_in0, count);
     fm_relu_backward_f64(d_in, k.c, k.out, count);
     double *fd = finite_differences(k.in, count, relu_loss, &k);
     expect_gradient(d_in, d_in0, fd, count, "relu d_in");
@@ -557,7 +519,7 @@ Test(dense_ops, relu_backward_matches_finite_differences)
     for (int64_t e = 0; e < count; e++) positive += k.out[e] > 0;
     cr_assert(positive > 0 && positive < count, "both sides of the kink are tested");
     // float build, and in place
-    float *x = to_float(k.in, count), *c = to_float(k.c, count), *dx = calloc(count, sizeof(float));
+    float *x = fm_test_to_float(k.in, count), *c = fm_test_to_float(k.c, count), *dx = calloc(count, sizeof(float));
     fm_relu_forward(x, x, count);
     fm_relu_backward(dx, c, x, count);
     expect_float(x, k.out, count, "relu out");
@@ -588,14 +550,14 @@ static ffn_case ffn_case_new(int64_t rows, int d, uint64_t seed)
 {
     const int h = FM_FFN_HIDDEN(d);
     ffn_case k = { rows, d, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
-    k.in = uniform(rows * d, seed, -1, 1);
-    k.w1 = uniform((int64_t)h * d, seed + 1, -0.6, 0.6);
-    k.b1 = uniform(h, seed + 2, -0.3, 0.3);
-    k.w2 = uniform((int64_t)d * h, seed + 3, -0.6, 0.6);
-    k.b2 = uniform(d, seed + 4, -0.3, 0.3);
-    k.c = uniform(rows * d, seed + 5, -1, 1);
-    k.out = uniform(rows * d, seed + 6, -1, 1);
-    k.hidden = uniform(rows * h, seed + 7, -1, 1);
+    k.in = fm_test_uniform_range(rows * d, seed, -1, 1);
+    k.w1 = fm_test_uniform_range((int64_t)h * d, seed + 1, -0.6, 0.6);
+    k.b1 = fm_test_uniform_range(h, seed + 2, -0.3, 0.3);
+    k.w2 = fm_test_uniform_range((int64_t)d * h, seed + 3, -0.6, 0.6);
+    k.b2 = fm_test_uniform_range(d, seed + 4, -0.3, 0.3);
+    k.c = fm_test_uniform_range(rows * d, seed + 5, -1, 1);
+    k.out = fm_test_uniform_range(rows * d, seed + 6, -1, 1);
+    k.hidden = fm_test_uniform_range(rows * h, seed + 7, -1, 1);
     return k;
 }
 
@@ -629,10 +591,10 @@ Test(dense_ops, ffn_backward_matches_finite_differences)
         const int64_t sizes[5] = { rows * d, (int64_t)h * d, h, (int64_t)d * h, d };
         double *vars[5] = { k.in, k.w1, k.b1, k.w2, k.b2 }, *before[5], *grads[5];
         for (int v = 0; v < 5; v++) {
-            before[v] = uniform(sizes[v], 50 + v, -1, 1);
-            grads[v] = copy(before[v], sizes[v]);
+            before[v] = fm_test_uniform_range(sizes[v], 50 + v, -1, 1);
+            grads[v] = fm_test_copy(before[v], sizes[v]);
         }
-        double *scratch = uniform(rows * h, 60, -1, 1);   // overwritten, whatever it holds
+        double *scratch = fm_test_uniform_range(rows * h, 60, -1, 1);   // overwritten, whatever it holds
         ffn_loss(&k);
         cr_assert_eq(fm_ffn_backward_f64(grads[0], grads[1], grads[2], grads[3], grads[4], scratch, k.c, k.in,
                                          k.hidden, k.w1, k.w2, rows, d, msg),
@@ -702,8 +664,8 @@ static ffn_float_result ffn_float(const ffn_case *k)
     char msg[FM_MSG_LEN];
     const int d = k->d, h = FM_FFN_HIDDEN(d);
     const int64_t sizes[5] = { k->rows * d, (int64_t)h * d, h, (int64_t)d * h, d };
-    float *in = to_float(k->in, sizes[0]), *w1 = to_float(k->w1, sizes[1]), *b1 = to_float(k->b1, sizes[2]);
-    float *w2 = to_float(k->w2, sizes[3]), *b2 = to_float(k->b2, sizes[4]), *c = to_float(k->c, k->rows * d);
+    float *in = fm_test_to_float(k->in, sizes[0]), *w1 = fm_test_to_float(k->w1, sizes[1]), *b1 = fm_test_to_float(k->b1, sizes[2]);
+    float *w2 = fm_test_to_float(k->w2, sizes[3]), *b2 = fm_test_to_float(k->b2, sizes[4]), *c = fm_test_to_float(k->c, k->rows * d);
     float *scratch = malloc(sizeof(float) * k->rows * h);
     ffn_float_result res = { malloc(sizeof(float) * k->rows * d), malloc(sizeof(float) * k->rows * h), { NULL } };
     for (int v = 0; v < 5; v++) res.grads[v] = calloc(sizes[v], sizeof(float));
@@ -938,8 +900,8 @@ Test(dense_ops, params_layout_carries_a_double_copy)
     double *block = calloc(p->count, sizeof(double));
     for (int64_t e = 0; e < p->count; e++) block[e] = p->values[e];
     const int64_t rows = 4;
-    double *in = uniform(rows * 3, 1, -1, 1), out[20];
-    float *fin = to_float(in, rows * 3), fout[20];
+    double *in = fm_test_uniform_range(rows * 3, 1, -1, 1), out[20];
+    float *fin = fm_test_to_float(in, rows * 3), fout[20];
     fm_linear_forward_f64(out, in, block + p->offsets[0], block + p->offsets[1], rows, 3, 5);
     fm_linear_forward(fout, fin, fm_params_values(p, 0), fm_params_values(p, 1), rows, 3, 5);
     expect_float(fout, out, 20, "linear on the carved blocks");
