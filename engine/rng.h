@@ -15,6 +15,7 @@ enum {
     FM_STREAM_FILL = 4,      // nndsvdar fill
     FM_STREAM_SYNTH = 5,     // synthetic data
     FM_STREAM_PARAMS = 6,    // initial model parameters (engine/params)
+    FM_STREAM_TRAIN = 7,     // training and validation matrices (models/train_data)
 };
 
 static inline uint64_t fm_mix64(uint64_t z)

@@ -1,0 +1,200 @@
+// Synthetic training and validation matrices (§7, paper eq. 18).
+#include "train_data.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "rng.h"
+#include "status.h"
+
+static const fm_shape_range ranges[FM_SHAPE_CLASSES] = {
+    [FM_SHAPE_SMALL] = { 10, 30, 10, 30 },
+    [FM_SHAPE_LARGE] = { 30, 70, 30, 70 },
+    [FM_SHAPE_TALL] = { 30, 100, 10, 35 },
+    [FM_SHAPE_WIDE] = { 10, 35, 30, 100 },
+};
+
+// Cumulative weights of the training classes: 10000 : 2000 : 1500 : 1500.
+static const int64_t cumulative[FM_SHAPE_CLASSES + 1] = { 0, 20, 24, 27, 30 };
+
+fm_shape_range fm_train_range(fm_shape_class shape)
+{
+    if (shape < 0 || shape >= FM_SHAPE_CLASSES) return (fm_shape_range){ 0, 0, 0, 0 };
+    return ranges[shape];
+}
+
+const char *fm_train_set_name(fm_train_set set)
+{
+    switch (set) {
+    case FM_SET_TRAIN: return "train";
+    case FM_SET_VALID_SMALL: return "valid-small";
+    case FM_SET_VALID_LARGE: return "valid-large";
+    }
+    return "unknown";
+}
+
+const char *fm_shape_class_name(fm_shape_class shape)
+{
+    static const char *names[FM_SHAPE_CLASSES] = { "small", "large", "tall", "wide" };
+    return shape >= 0 && shape < FM_SHAPE_CLASSES ? names[shape] : "unknown";
+}
+
+static int check_set(fm_train_set set, int64_t set_size, char *msg)
+{
+    if (set != FM_SET_TRAIN && set != FM_SET_VALID_SMALL && set != FM_SET_VALID_LARGE)
+        return fm_fail(FM_ERR_INVALID, msg, "training data: unknown set %d", (int)set);
+    if (set_size < 1 || set_size > FM_TRAIN_MAX_SET)
+        return fm_fail(FM_ERR_INVALID, msg, "training data: set size %lld; expected 1 to 2^40",
+                       (long long)set_size);
+    return FM_OK;
+}
+
+static int check_index(fm_train_set set, int64_t index, int64_t set_size, char *msg)
+{
+    const int status = check_set(set, set_size, msg);
+    if (status) return status;
+    if (index < 0 || index >= set_size)
+        return fm_fail(FM_ERR_INVALID, msg, "training data: index %lld outside the %s set of %lld matrices",
+                       (long long)index, fm_train_set_name(set), (long long)set_size);
+    return FM_OK;
+}
+
+static fm_rng base_stream(uint64_t seed) { return fm_rng_stream(seed, FM_STREAM_TRAIN); }
+
+// The seeded permutation of [0, n): a 4-round Feistel network on 2·half
+// bits (2^(2·half) >= n, so fewer than 4n values), cycle-walked until the
+// value falls inside [0, n). A bijection of [0, n) for every key.
+static int64_t permute(int64_t index, int64_t n, fm_rng key)
+{
+    int half = 1;
+    while ((INT64_C(1) << (2 * half)) < n) half++;
+    const uint64_t mask = (UINT64_C(1) << half) - 1;
+    uint64_t x = (uint64_t)index;
+    do {
+        uint64_t left = x >> half, right = x & mask;
+        for (uint64_t round = 0; round < 4; round++) {
+            const uint64_t mixed = left ^ (fm_rng_bits(key, (round << 32) | right) & mask);
+            left = right;
+            right = mixed;
+        }
+        x = (left << half) | right;
+    } while (x >= (uint64_t)n);
+    return (int64_t)x;
+}
+
+int fm_train_class_counts(int64_t counts[FM_SHAPE_CLASSES], fm_train_set set, int64_t set_size, char *msg)
+{
+    if (!counts) return fm_fail(FM_ERR_INVALID, msg, "fm_train_class_counts: no output array");
+    const int status = check_set(set, set_size, msg);
+    if (status) return status;
+    for (int c = 0; c < FM_SHAPE_CLASSES; c++) counts[c] = 0;
+    if (set == FM_SET_VALID_SMALL) counts[FM_SHAPE_SMALL] = set_size;
+    else if (set == FM_SET_VALID_LARGE) counts[FM_SHAPE_LARGE] = set_size;
+    else
+        for (int c = 0; c < FM_SHAPE_CLASSES; c++)
+            counts[c] = set_size * cumulative[c + 1] / cumulative[FM_SHAPE_CLASSES] -
+                        set_size * cumulative[c] / cumulative[FM_SHAPE_CLASSES];
+    return FM_OK;
+}
+
+int fm_train_class(fm_shape_class *shape, fm_train_set set, int64_t index, int64_t set_size, uint64_t seed,
+                   char *msg)
+{
+    if (!shape) return fm_fail(FM_ERR_INVALID, msg, "fm_train_class: no output");
+    const int status = check_index(set, index, set_size, msg);
+    if (status) return status;
+    if (set != FM_SET_TRAIN) {
+        *shape = set == FM_SET_VALID_SMALL ? FM_SHAPE_SMALL : FM_SHAPE_LARGE;
+        return FM_OK;
+    }
+    const fm_rng order = fm_rng_stream(fm_rng_bits(base_stream(seed), (UINT64_C(0xFF) << 56) | (uint64_t)set),
+                                       (uint64_t)set_size);
+    const int64_t position = permute(index, set_size, order);
+    int c = 0;
+    while (position >= set_size * cumulative[c + 1] / cumulative[FM_SHAPE_CLASSES]) c++;
+    *shape = (fm_shape_class)c;
+    return FM_OK;
+}
+
+// The key every draw of matrix `index` of `set` derives from.
+static uint64_t matrix_key(uint64_t seed, fm_train_set set, int64_t index)
+{
+    return fm_rng_bits(base_stream(seed), ((uint64_t)set << 48) | (uint64_t)index);
+}
+
+static int64_t uniform_between(fm_rng r, uint64_t counter, int64_t lo, int64_t hi)
+{
+    const int64_t value = lo + (int64_t)(fm_rng_uniform(r, counter) * (double)(hi - lo + 1));
+    return value < hi ? value : hi;   // uniform < 1, so only a rounding could reach hi + 1
+}
+
+int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index, int64_t set_size,
+                   uint64_t seed, char *msg)
+{
+    if (!rows || !cols) return fm_fail(FM_ERR_INVALID, msg, "fm_train_shape: no output");
+    fm_shape_class shape;
+    const int status = fm_train_class(&shape, set, index, set_size, seed, msg);
+    if (status) return status;
+    const fm_rng draw = fm_rng_stream(matrix_key(seed, set, index), 0);
+    const fm_shape_range range = ranges[shape];
+    *rows = uniform_between(draw, 0, range.min_rows, range.max_rows);
+    *cols = uniform_between(draw, 1, range.min_cols, range.max_cols);
+    return FM_OK;
+}
+
+int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index, int64_t set_size, int rank,
+                  uint64_t seed, char *msg)
+{
+    if (!X || !W || !H) return fm_fail(FM_ERR_INVALID, msg, "fm_train_fill: X, W and H are all needed");
+    if (rank < 1) return fm_fail(FM_ERR_INVALID, msg, "fm_train_fill: rank %d must be >= 1", rank);
+    int64_t rows, cols;
+    const int status = fm_train_shape(&rows, &cols, set, index, set_size, seed, msg);
+    if (status) return status;
+    const uint64_t key = matrix_key(seed, set, index);
+    const fm_rng w_draw = fm_rng_stream(key, 1), h_draw = fm_rng_stream(key, 2), noise_draw = fm_rng_stream(key, 3);
+    const double lambda = sqrt((double)rank);
+    const double noise = set == FM_SET_TRAIN ? FM_TRAIN_NOISE : 0;
+    for (int64_t e = 0; e < rows * rank; e++) W[e] = (float)fm_rng_exponential(w_draw, (uint64_t)e, lambda);
+    for (int64_t e = 0; e < rank * cols; e++) H[e] = (float)fm_rng_exponential(h_draw, (uint64_t)e, lambda);
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) {
+            double x = 0;
+            for (int r = 0; r < rank; r++) x += (double)W[i * rank + r] * H[r * cols + j];
+            if (noise > 0) x += noise * fm_rng_normal(noise_draw, (uint64_t)(i * cols + j));
+            X[i * cols + j] = (float)(x > 0 ? x : 0);
+        }
+    return FM_OK;
+}
+
+int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, fm_train_set set, int64_t index,
+                    int64_t set_size, int rank, uint64_t seed, char *msg)
+{
+    float *X = NULL;
+    fm_dense *W = NULL, *H = NULL;
+    fm_graph *graph = NULL;
+#define FREE_ALL { free(X); fm_dense_free(&W); fm_dense_free(&H); fm_graph_free(&graph); }
+    FM_CHECK(g && !*g, FM_ERR_INVALID, "fm_train_matrix: the graph handle must be non-NULL and empty");
+    FM_CHECK((!W_true || !*W_true) && (!H_true || !*H_true), FM_ERR_INVALID,
+             "fm_train_matrix: the factor handles must be empty");
+    FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_train_matrix: rank %d must be >= 1", rank);
+    int64_t rows, cols;
+    FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, seed, msg));
+    FM_ALLOC(X, rows * cols);
+    FM_TRY(fm_dense_new(&W, rows, rank, msg));
+    FM_TRY(fm_dense_new(&H, rank, cols, msg));
+    FM_TRY(fm_train_fill(X, W->data, H->data, set, index, set_size, rank, seed, msg));
+    FM_TRY(fm_graph_from_dense(&graph, rows, cols, X, FM_KIND_DENSE, msg));
+    *g = graph;
+    graph = NULL;
+    if (W_true) {
+        *W_true = W;
+        W = NULL;
+    }
+    if (H_true) {
+        *H_true = H;
+        H = NULL;
+    }
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}

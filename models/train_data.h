@@ -1,0 +1,100 @@
+// The synthetic training and validation matrices of §7 (paper eq. 18 and
+// Appendix C): X = W H + N with W (rows × rank) and H (rank × cols) of i.i.d.
+// Exponential(λ = sqrt(rank)) entries, so that E[(W H)_ij] = rank/λ² = 1, and
+// N i.i.d. normal with σ = FM_TRAIN_NOISE, X clipped at zero. The validation
+// sets are noise-free: X = W H (in double, rounded once to float).
+//
+// Counter-based: matrix `index` of a set is a function of (seed, set,
+// set_size, index, rank) alone, so any matrix can be generated without the
+// others, in any order, from any thread. The functions start no threads (a
+// matrix is at most 100 × 100); callers may call them from parallel loops.
+//
+// Size classes (rows and cols drawn uniformly, bounds included):
+//     FM_SHAPE_SMALL  rows [10, 30]  × cols [10, 30]   [choice]
+//     FM_SHAPE_LARGE  rows [30, 70]  × cols [30, 70]   ("large" of the validation set)
+//     FM_SHAPE_TALL   rows [30, 100] × cols [10, 35]
+//     FM_SHAPE_WIDE   rows [10, 35]  × cols [30, 100]
+//
+// Sets:
+//   FM_SET_TRAIN        N matrices (FM_TRAIN_SIZE = 15 000 in §7), noisy, the
+//                       classes in the proportions 10000 : 2000 : 1500 : 1500.
+//                       For N matrices class c gets floor(N·C_c/30) −
+//                       floor(N·C_{c−1}/30) with cumulative weights C = 0, 20,
+//                       24, 27, 30 (exactly 10000, 2000, 1500, 1500 for 15 000).
+//                       Order: index i sits at position p = π(i) of a seeded
+//                       pseudo-random permutation π of [0, N) (a 4-round
+//                       Feistel network on the smallest even number of bits
+//                       that covers N, cycle-walked into [0, N), keyed by the
+//                       seed and N); positions [0, n_small) are small, the
+//                       next n_large large, then tall, then wide. So every
+//                       stretch of indices holds the classes in about their
+//                       proportions (an epoch's first matrices are not all
+//                       small), and the class of an index costs O(1).
+//   FM_SET_VALID_SMALL  FM_VALID_SIZE = 128 noise-free small matrices.
+//   FM_SET_VALID_LARGE  FM_VALID_SIZE = 128 noise-free large matrices.
+// The validation sets are fixed by the seed: the same seed gives the same
+// matrices every time (evaluate every epoch on the same set), and the set
+// enters every draw, so they differ from the training matrices.
+//
+// Draws, for matrix key K = bits(stream(seed, FM_STREAM_TRAIN), set·2^48 + index):
+//   rows = lo + floor(u·(hi − lo + 1)), u = uniform(stream(K, 0), 0); cols the
+//   same with counter 1; W_ir = exponential(stream(K, 1), i·rank + r);
+//   H_rj = exponential(stream(K, 2), r·cols + j); the noise of x_ij =
+//   σ·normal(stream(K, 3), i·cols + j).
+#ifndef FM_TRAIN_DATA_H
+#define FM_TRAIN_DATA_H
+
+#include <stdint.h>
+
+#include "factormer.h"
+
+#define FM_TRAIN_SIZE 15000     // §7 training set
+#define FM_VALID_SIZE 128       // §7: each validation set
+#define FM_TRAIN_NOISE 0.05     // §7 [choice] σ of the training noise
+#define FM_TRAIN_MAX_SET (INT64_C(1) << 40)   // the largest set_size accepted
+
+typedef enum {
+    FM_SET_TRAIN = 0,
+    FM_SET_VALID_SMALL = 1,
+    FM_SET_VALID_LARGE = 2,
+} fm_train_set;
+
+typedef enum {
+    FM_SHAPE_SMALL = 0,
+    FM_SHAPE_LARGE = 1,
+    FM_SHAPE_TALL = 2,
+    FM_SHAPE_WIDE = 3,
+    FM_SHAPE_CLASSES = 4,
+} fm_shape_class;
+
+// Inclusive bounds of a class's rows and cols.
+typedef struct fm_shape_range {
+    int64_t min_rows, max_rows, min_cols, max_cols;
+} fm_shape_range;
+
+// The bounds of class `shape` (all zero for an invalid class).
+fm_shape_range fm_train_range(fm_shape_class shape);
+const char *fm_train_set_name(fm_train_set set);   // "train", "valid-small", "valid-large"
+const char *fm_shape_class_name(fm_shape_class shape);
+
+// How many matrices of each class a set of `set_size` holds.
+int fm_train_class_counts(int64_t counts[FM_SHAPE_CLASSES], fm_train_set set, int64_t set_size,
+                          char *msg);
+// The size class and the shape of matrix `index` (0 <= index < set_size).
+int fm_train_class(fm_shape_class *shape, fm_train_set set, int64_t index, int64_t set_size,
+                   uint64_t seed, char *msg);
+int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index, int64_t set_size,
+                   uint64_t seed, char *msg);
+
+// Fills caller buffers with matrix `index`, whose shape is fm_train_shape's:
+// X (rows × cols), W (rows × rank) and H (rank × cols), all row-major.
+int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index, int64_t set_size,
+                  int rank, uint64_t seed, char *msg);
+
+// Matrix `index` as a graph of the dense kind, and (each may be NULL) the
+// planted factors W (rows × rank) and H (rank × cols). Outputs are NULL on
+// entry and set only on success.
+int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, fm_train_set set,
+                    int64_t index, int64_t set_size, int rank, uint64_t seed, char *msg);
+
+#endif
