@@ -36,7 +36,8 @@
 //
 // The reader checks, in order: the magic and the version; the header's own
 // checksum (a flipped header byte is caught before any field is believed);
-// the hyperparameters (in range, the inputs matching the kind); the tensor
+// the hyperparameters (in range, the inputs matching the kind); the kind,
+// rank and content the caller expects; the tensor
 // and parameter counts against the layout of those hyperparameters; the size
 // of the file against what the header says it holds (a truncated file names
 // the part it ends in); the checksum of the whole file (so no other field is
@@ -104,7 +105,8 @@ typedef struct fm_checkpoint_expect {
 // fm_lfactormer_params_new), and with `state` (NULL for a shipped model) the
 // m and v blocks and the state, to a temporary name renamed onto `path` when
 // complete: a failed write leaves nothing behind. Refuses NaN and infinity
-// (FM_ERR_NUMERIC) and a layout other than the config's (FM_ERR_INVALID).
+// in the blocks it writes and a negative second moment (FM_ERR_NUMERIC), a
+// layout other than the config's and a state out of range (FM_ERR_INVALID).
 int fm_checkpoint_write(const char *path, const fm_checkpoint_header *header, const fm_params *params,
                         const fm_train_state *state, char *msg);
 
