@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rng.h"
 
@@ -136,3 +137,25 @@ double fm_test_relative_error(const double *after, const double *before, const d
     }
     return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
 }
+
+void fm_test_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlink(fm_test_path(dir, e->d_name));
+    closedir(d);
+    rmdir(dir);
+}
+
+double fm_test_rounded(double x) { return (double)(float)x; }
+
+double fm_test_norm(const double *a, int64_t n)
+{
+    double sum = 0;
+    for (int64_t e = 0; e < n; e++) sum += a[e] * a[e];
+    return sqrt(sum);
+}
+
+bool fm_test_is_key_bias(const char *name) { return strstr(name, ".key.bias") != NULL; }

@@ -28,6 +28,17 @@ float *fm_test_planted(int64_t rows, int64_t cols, int rank, uint64_t seed);
 // Uniform random values in [0, 1).
 float *fm_test_uniform(int64_t count, uint64_t seed);
 
+// Remove the plain files of a scratch directory, then the directory.
+void fm_test_remove_dir(const char *dir);
+
+// x rounded to float, so that a float build sees the same values.
+double fm_test_rounded(double x);
+// ‖a‖ in double.
+double fm_test_norm(const double *a, int64_t n);
+// q_j·b_K is the same for every edge of target j and cancels in the softmax:
+// the gradient of a layer's key bias is zero in exact arithmetic.
+bool fm_test_is_key_bias(const char *name);
+
 // Uniform in [lo, hi) in double; never NULL, even for n = 0.
 double *fm_test_uniform_range(int64_t n, uint64_t seed, double lo, double hi);
 double *fm_test_copy(const double *x, int64_t n);

@@ -24,16 +24,6 @@ TestSuite(checkpoint, .init = fm_test_setup);
 // Fixtures
 //------------------------------------------------------------------------------
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlink(fm_test_path(dir, e->d_name));
-    closedir(d);
-    rmdir(dir);
-}
 
 static fm_checkpoint_header make_header(fm_model_kind kind, int rank, int width, int heads, int layers)
 {
@@ -163,7 +153,7 @@ static void fixture_free(fixture *fx)
 {
     fm_params_free(&fx->params);
     free(fx->bytes);
-    remove_dir(fx->dir);
+    fm_test_remove_dir(fx->dir);
 }
 
 // Read `path` with `expect`; the status must be `code`, the message must name
@@ -390,7 +380,7 @@ Test(checkpoint, missing_file_directory_and_empty_file)
     const char *empty = fm_test_path(saved, "empty.fmw");
     fm_test_write(empty, "");
     EXPECT_FAILURE(empty, NULL, FM_ERR_PARSE, "empty", "empty file", "expected a factormer model file");
-    remove_dir(saved);
+    fm_test_remove_dir(saved);
 }
 
 Test(checkpoint, wrong_magic)
@@ -405,7 +395,7 @@ Test(checkpoint, wrong_magic)
         fm_test_write(path, texts[i]);
         EXPECT_FAILURE(path, NULL, FM_ERR_PARSE, texts[i], "not a factormer model file", "magic");
     }
-    remove_dir(saved);
+    fm_test_remove_dir(saved);
 }
 
 Test(checkpoint, unsupported_version)
@@ -792,7 +782,7 @@ Test(checkpoint, writer_into_missing_directory_leaves_nothing)
     cr_assert_not_null(strstr(msg, missing), "%s", msg);
     cr_assert_eq(fm_test_count_files(dir), 0);
     fm_params_free(&p);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 // Refused writes name the file and what was wrong, and write nothing.
@@ -806,7 +796,7 @@ static void expect_write_failure(const fm_checkpoint_header *h, const fm_params 
     cr_assert_not_null(strstr(msg, path), "%s: the message does not name the file: %s", context, msg);
     cr_assert_not_null(strstr(msg, word), "%s: the message lacks \"%s\": %s", context, word, msg);
     cr_assert_eq(fm_test_count_files(dir), 0, "%s: a refused write left a file", context);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 Test(checkpoint, writer_refuses_bad_input)
@@ -844,7 +834,7 @@ Test(checkpoint, writer_refuses_bad_input)
     char msg[FM_MSG_LEN], dir[256];
     snprintf(dir, sizeof dir, "%s", fm_test_tmpdir());
     cr_assert_eq(fm_checkpoint_write(fm_test_path(dir, "m.fmw"), &h, p, NULL, msg), FM_OK, "%s", msg);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
     fm_params_free(&p);
 }
 

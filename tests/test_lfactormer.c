@@ -19,19 +19,6 @@ TestSuite(lfactormer, .init = fm_test_setup);
 
 static double normal(uint64_t seed, uint64_t counter) { return fm_rng_normal(fm_rng_stream(seed, 9), counter); }
 
-// Rounded to float, so that the float build sees the same values.
-static double rounded(double x) { return (double)(float)x; }
-
-// q_j·b_K is the same for every edge of target j and cancels in the softmax:
-// the gradient of a layer's key bias is zero in exact arithmetic.
-static bool is_key_bias(const char *name) { return strstr(name, ".key.bias") != NULL; }
-
-static double norm64(const double *a, int64_t n)
-{
-    double sum = 0;
-    for (int64_t e = 0; e < n; e++) sum += a[e] * a[e];
-    return sqrt(sum);
-}
 
 static fm_lfactormer_config make_config(int inputs, int layers)
 {
@@ -84,7 +71,7 @@ static model model_new(const fm_lfactormer_config *config, const fm_message_grap
         for (int64_t e = 0; e < fm_params_size(p.layout, t); e++) {
             const double z = normal(seed, ((uint64_t)t << 20) + e);
             const double value = output_bias ? 1 + 0.2 * z : output_weight ? 0.25 * z : (gamma ? 1 : 0) + 0.4 * z;
-            p.values[p.layout->offsets[t] + e] = rounded(value);
+            p.values[p.layout->offsets[t] + e] = fm_test_rounded(value);
         }
     }
     const int64_t m = p.rows, n = p.cols, k_in = config->inputs, k = config->rank;
@@ -96,10 +83,10 @@ static model model_new(const fm_lfactormer_config *config, const fm_message_grap
     p.ht_weight = zeros64(n * k);
     p.w_out = zeros64(m * k);
     p.ht_out = zeros64(n * k);
-    for (int64_t e = 0; e < m * k_in; e++) p.w_in[e] = rounded(fabs(normal(seed + 1, e)));
-    for (int64_t e = 0; e < n * k_in; e++) p.ht_in[e] = rounded(fabs(normal(seed + 2, e)));
-    for (int64_t e = 0; e < m * k; e++) p.w_weight[e] = rounded(normal(seed + 3, e));
-    for (int64_t e = 0; e < n * k; e++) p.ht_weight[e] = rounded(normal(seed + 4, e));
+    for (int64_t e = 0; e < m * k_in; e++) p.w_in[e] = fm_test_rounded(fabs(normal(seed + 1, e)));
+    for (int64_t e = 0; e < n * k_in; e++) p.ht_in[e] = fm_test_rounded(fabs(normal(seed + 2, e)));
+    for (int64_t e = 0; e < m * k; e++) p.w_weight[e] = fm_test_rounded(normal(seed + 3, e));
+    for (int64_t e = 0; e < n * k; e++) p.ht_weight[e] = fm_test_rounded(normal(seed + 4, e));
     return p;
 }
 
@@ -210,7 +197,7 @@ static int64_t check_model_gradients(fm_graph *g, const fm_lfactormer_config *co
                                                  context_loss, &p, &numeric_norm);
         const char *tensor = p.layout->specs[t].name;
         cr_expect_lt(error, 1e-6, "%s: d %s vs central differences, relative error %.3g", name, tensor, error);
-        if (!is_key_bias(tensor))
+        if (!fm_test_is_key_bias(tensor))
             cr_expect_gt(numeric_norm, 0, "%s: the numeric gradient of %s is zero: the check is empty", name, tensor);
         worst = fmax(worst, error);
     }
@@ -333,8 +320,8 @@ static void check_forward_composition(fm_graph *g, const fm_lfactormer_config *c
     const double ew = relative_error64(p.w_out, w_out, m * k), eh = relative_error64(p.ht_out, ht_out, n * k);
     cr_expect_lt(ew, 1e-12, "%s: W_out vs §5 by hand, relative error %.3g", name, ew);
     cr_expect_lt(eh, 1e-12, "%s: Hᵀ_out vs §5 by hand, relative error %.3g", name, eh);
-    cr_expect_gt(norm64(w_out, m * k), 0, "%s: W_out by hand is zero", name);
-    cr_expect_gt(norm64(ht_out, n * k), 0, "%s: Hᵀ_out by hand is zero", name);
+    cr_expect_gt(fm_test_norm(w_out, m * k), 0, "%s: W_out by hand is zero", name);
+    cr_expect_gt(fm_test_norm(ht_out, n * k), 0, "%s: Hᵀ_out by hand is zero", name);
     free(S);
     free(T);
     free(next);
@@ -426,7 +413,7 @@ static double compare_gradients(const fm_params *layout, const double *a, const 
     for (int t = 0; t < layout->tensors; t++) {
         const char *tensor_name = layout->specs[t].name;
         const int64_t at = layout->offsets[t], size = fm_params_size(layout, t);
-        if (!is_key_bias(tensor_name)) {
+        if (!fm_test_is_key_bias(tensor_name)) {
             worst = fmax(worst, expect_close(a + at, b + at, size, tolerance, tensor_name, name));
             continue;
         }
@@ -435,9 +422,9 @@ static double compare_gradients(const fm_params *layout, const double *a, const 
                  tensor_name);
         const int weight = fm_params_find(layout, weight_name);
         cr_assert_geq(weight, 0, "no tensor %s", weight_name);
-        const double scale = norm64(b + layout->offsets[weight], fm_params_size(layout, weight));
+        const double scale = fm_test_norm(b + layout->offsets[weight], fm_params_size(layout, weight));
         cr_assert_gt(scale, 0, "%s: the gradient of %s is zero", name, weight_name);
-        const double ra = norm64(a + at, size) / scale, rb = norm64(b + at, size) / scale;
+        const double ra = fm_test_norm(a + at, size) / scale, rb = fm_test_norm(b + at, size) / scale;
         cr_expect_lt(ra, tolerance, "%s: ‖d %s‖ / ‖d %s‖ = %.3g", name, tensor_name, weight_name, ra);
         cr_expect_lt(rb, tolerance, "%s: ‖d %s‖ / ‖d %s‖ = %.3g (reference)", name, tensor_name, weight_name, rb);
     }

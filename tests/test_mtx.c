@@ -24,17 +24,6 @@ TestSuite(mtx, .init = fm_test_setup);
 // Fixtures
 //------------------------------------------------------------------------------
 
-// Remove the plain files of a scratch directory, then the directory.
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlink(fm_test_path(dir, e->d_name));
-    closedir(d);
-    rmdir(dir);
-}
 
 // Write `text` to a fresh DIR/name and read it back.
 static int read_text(const char *name, const char *text, bool duplicates_are_errors,
@@ -63,7 +52,7 @@ static void expect_error_named(const char *name, const char *text, bool duplicat
     for (const char *word; (word = va_arg(words, const char *));)
         cr_assert_not_null(strstr(msg, word), "the message lacks \"%s\": %s", word, msg);
     va_end(words);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 #define EXPECT_PARSE_ERROR(text, where, ...) \
@@ -77,7 +66,7 @@ static fm_triplets *read_ok(const char *text, bool duplicates_are_errors)
     int status = read_text("good.mtx", text, duplicates_are_errors, &t, msg, dir);
     cr_assert_eq(status, FM_OK, "%s\n--- input ---\n%s", msg, text);
     cr_assert_not_null(t);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
     return t;
 }
 
@@ -146,7 +135,7 @@ Test(mtx, dense_round_trip_is_exact)
                   (double)m->data[k], (double)back->data[k]);
     fm_dense_free(&m);
     fm_dense_free(&back);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 Test(mtx, dense_writer_format)
@@ -175,7 +164,7 @@ Test(mtx, dense_writer_format)
     cr_assert_eq(st.st_mode & 0777, 0666 & ~mask, "the file mode must follow the umask, got %o",
                  st.st_mode & 0777);
     fm_dense_free(&m);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 static fm_triplets *random_triplets(int64_t rows, int64_t cols, int64_t count, uint64_t seed)
@@ -224,7 +213,7 @@ Test(mtx, triplets_round_trip)
     fm_triplets_free(&t);
     fm_triplets_free(&back);
     cr_assert_null(t);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 Test(mtx, array_triplets_write_as_coordinate)
@@ -240,7 +229,7 @@ Test(mtx, array_triplets_write_as_coordinate)
     cr_assert_eq(back->count, 6);
     for (int64_t k = 0; k < 6; k++) expect_entry(back, k, k / 3, k % 3, values[k]);
     fm_triplets_free(&back);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 static const char *const sample_text =
@@ -283,7 +272,7 @@ Test(mtx, gzip_reads_like_plain)
     expect_sample(b);
     fm_triplets_free(&a);
     fm_triplets_free(&b);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 Test(mtx, comments_blank_lines_crlf_and_tabs)
@@ -414,7 +403,7 @@ Test(mtx, read_dense)
     cr_assert_null(m);
     cr_assert_not_null(strstr(msg, "coo.mtx:1:"), "%s", msg);
     cr_assert_not_null(strstr(msg, "expected an array file"), "%s", msg);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 // The fast float parser must agree with strtof, the correctly rounded
@@ -490,7 +479,7 @@ Test(mtx, real_values_match_strtof)
     cr_assert_eq(t->val[3], 1.0f, "an exact tie rounds to even");
     fm_triplets_free(&t);
     free(text);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 Test(mtx, many_lines)
@@ -510,7 +499,7 @@ Test(mtx, many_lines)
     cr_assert_eq(t->count, N);
     for (int k = 0; k < N; k += 997) expect_entry(t, k, k % ROWS, k / ROWS, (float)(k % 1000) / 8);
     fm_triplets_free(&t);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 //------------------------------------------------------------------------------
@@ -722,7 +711,7 @@ Test(mtx, long_lines_and_binary)
     cr_assert_eq(fm_mtx_read(&t, path, false, msg), FM_ERR_PARSE);
     cr_assert_not_null(strstr(msg, "bin.mtx:3:"), "%s", msg);
     cr_assert_not_null(strstr(msg, "NUL byte"), "%s", msg);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 //------------------------------------------------------------------------------
@@ -743,7 +732,7 @@ Test(mtx, nonexistent_file)
     fm_dense *m = NULL;
     cr_assert_eq(fm_mtx_read_dense(&m, path, msg), FM_ERR_IO);
     cr_assert_null(m);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 Test(mtx, directory)
@@ -755,7 +744,7 @@ Test(mtx, directory)
     cr_assert_null(t);
     cr_assert_not_null(strstr(msg, dir), "%s", msg);
     cr_assert_not_null(strstr(msg, "is a directory"), "%s", msg);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 Test(mtx, truncated_gzip_is_a_read_error)
@@ -776,7 +765,7 @@ Test(mtx, truncated_gzip_is_a_read_error)
     cr_assert_null(t);
     cr_assert_not_null(strstr(msg, "cut.mtx.gz:"), "%s", msg);
     cr_assert_not_null(strstr(msg, "read error"), "%s", msg);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 Test(mtx, bad_arguments)
@@ -858,7 +847,7 @@ Test(mtx, duplicate_among_many)
     cr_assert_eq(fm_mtx_read(&t, path, false, msg), FM_OK, "%s", msg);
     cr_assert_eq(t->count, N);
     fm_triplets_free(&t);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 //------------------------------------------------------------------------------
@@ -880,7 +869,7 @@ Test(mtx, writer_into_missing_directory)
     cr_assert_eq(fm_test_count_files(dir), 0);
     fm_triplets_free(&t);
     fm_dense_free(&m);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 Test(mtx, writer_replaces_and_leaves_one_file)
@@ -896,7 +885,7 @@ Test(mtx, writer_replaces_and_leaves_one_file)
     cr_assert_eq(memcmp(back->data, m->data, sizeof(float) * 20), 0);
     fm_dense_free(&back);
     fm_dense_free(&m);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 Test(mtx, writer_onto_a_directory)
@@ -911,7 +900,7 @@ Test(mtx, writer_onto_a_directory)
     cr_assert_eq(fm_test_count_files(dir), 1, "only the directory remains");
     fm_dense_free(&m);
     rmdir(sub);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 Test(mtx, writer_rejects_bad_triplets)
@@ -925,7 +914,7 @@ Test(mtx, writer_rejects_bad_triplets)
     cr_assert_not_null(strstr(msg, "entry 3"), "%s", msg);
     cr_assert_eq(fm_test_count_files(dir), 0);
     fm_triplets_free(&t);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }
 
 // A write that fails midway (here the file size limit, as a full disk would)
@@ -958,5 +947,5 @@ Test(mtx, writer_failure_midway)
     free(text);
     fm_triplets_free(&t);
     fm_dense_free(&m);
-    remove_dir(dir);
+    fm_test_remove_dir(dir);
 }

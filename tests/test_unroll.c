@@ -22,19 +22,6 @@ TestSuite(unroll, .init = fm_test_setup);
 
 static double normal(uint64_t seed, uint64_t counter) { return fm_rng_normal(fm_rng_stream(seed, 11), counter); }
 
-// Rounded to float, so that the float build sees the same values.
-static double rounded(double x) { return (double)(float)x; }
-
-// q_j·b_K is the same for every edge of target j and cancels in the softmax:
-// the gradient of a layer's key bias is zero in exact arithmetic.
-static bool is_key_bias(const char *name) { return strstr(name, ".key.bias") != NULL; }
-
-static double norm64(const double *a, int64_t n)
-{
-    double sum = 0;
-    for (int64_t e = 0; e < n; e++) sum += a[e] * a[e];
-    return sqrt(sum);
-}
 
 //------------------------------------------------------------------------------
 // Graphs: a planted dense one, the sparse fixture, an incomplete one
@@ -127,7 +114,7 @@ static void fill_parameters(double *values, const fm_params *layout, double outp
         for (int64_t e = 0; e < fm_params_size(layout, t); e++) {
             const double z = normal(seed, ((uint64_t)t << 20) + e);
             const double value = output_bias ? output_bias_mean + 0.2 * z : output_weight ? 0.25 * z : (gamma ? 1 : 0) + 0.4 * z;
-            values[layout->offsets[t] + e] = rounded(value);
+            values[layout->offsets[t] + e] = fm_test_rounded(value);
         }
     }
 }
@@ -329,13 +316,13 @@ static double check_gradients(chain *c)
             analytic[p] = c->grads[at + e];
         }
         const char *tensor = c->params->specs[t].name;
-        if (is_key_bias(tensor)) {
-            const double whole = norm64(c->grads + at, size), numeric_norm = norm64(numeric, probes);
+        if (fm_test_is_key_bias(tensor)) {
+            const double whole = fm_test_norm(c->grads + at, size), numeric_norm = fm_test_norm(numeric, probes);
             cr_expect_lt(whole, 1e-9, "%s: d %s = %.3g, expected 0", c->name, tensor, whole);
             cr_expect_lt(numeric_norm, 1e-9, "%s: numeric d %s = %.3g, expected 0", c->name, tensor, numeric_norm);
             continue;
         }
-        const double error = relative_error64(analytic, numeric, probes), numeric_norm = norm64(numeric, probes);
+        const double error = relative_error64(analytic, numeric, probes), numeric_norm = fm_test_norm(numeric, probes);
         cr_expect_lt(error, 1e-6, "%s: d %s vs central differences, relative error %.3g (‖numeric‖ %.3g)", c->name,
                      tensor, error, numeric_norm);
         cr_expect_gt(numeric_norm, 1e-8, "%s: the numeric gradient of %s is %.3g: the check is empty", c->name, tensor,
@@ -511,7 +498,7 @@ static void check_by_hand(fm_unroll_mode mode, graph_case which, int steps, int 
     const fm_unroll_tape_f64 *t = tape;
     cr_expect_lt(relative_error64(t->w_states + last * m * k, W, m * k), 1e-14, "%s: last W", c.name);
     cr_expect_lt(relative_error64(t->ht_states + last * n * k, Ht, n * k), 1e-14, "%s: last Hᵀ", c.name);
-    cr_expect_gt(norm64(W, m * k), 0, "%s: the last W is zero", c.name);
+    cr_expect_gt(fm_test_norm(W, m * k), 0, "%s: the last W is zero", c.name);
     // the terms differ (the iterates move), so a term left out or counted twice shows
     for (int a = 1; a < terms; a++) cr_expect_neq(expected[a], expected[a - 1], "%s: terms %d and %d equal", c.name, a - 1, a);
     cr_log_info("by hand, %s, %d terms: loss %.10g, first term %.6g, last %.6g", c.name, terms, loss, expected[0],
@@ -568,11 +555,11 @@ static void check_float(fm_unroll_mode mode, graph_case which, uint64_t seed, do
     double *grads32 = to_double(c.params->grads, c.params->count);
     const double whole = relative_error64(grads32, c.grads, c.params->count);
     cr_expect_lt(whole, 1e-4, "%s: float gradients vs double, relative error %.3g", c.name, whole);
-    cr_expect_gt(norm64(c.grads, c.params->count), 0, "%s: zero gradient", c.name);
+    cr_expect_gt(fm_test_norm(c.grads, c.params->count), 0, "%s: zero gradient", c.name);
     double worst = whole;
     for (int t = 0; t < c.params->tensors; t++) {
         const char *tensor = c.params->specs[t].name;
-        if (is_key_bias(tensor)) continue;   // zero in double; rounding in float
+        if (fm_test_is_key_bias(tensor)) continue;   // zero in double; rounding in float
         const int64_t at = c.params->offsets[t], size = fm_params_size(c.params, t);
         const double error = relative_error64(grads32 + at, c.grads + at, size);
         cr_expect_lt(error, 1e-3, "%s: float d %s vs double, relative error %.3g", c.name, tensor, error);
@@ -639,7 +626,7 @@ Test(unroll, backward_accumulates_and_scales)
         const double accumulated = relative_error64(twice, doubled, count), scaled = relative_error64(halved, doubled, count);
         cr_expect_lt(accumulated, 1e-6, "%s: two backward calls vs d_loss 2, relative error %.3g", c.name, accumulated);
         cr_expect_lt(scaled, 1e-6, "%s: 4 × d_loss 0.5 vs d_loss 2, relative error %.3g", c.name, scaled);
-        cr_expect_gt(norm64(doubled, count), 0);
+        cr_expect_gt(fm_test_norm(doubled, count), 0);
         free(twice);
         free(doubled);
         free(halved);
