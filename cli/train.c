@@ -32,10 +32,13 @@ static const char help[] =
     "  --epochs E              epochs of the whole run (default 15)\n"
     "  --train-size N          training matrices per epoch (default 15000)\n"
     "  --valid-size N          matrices in each validation set (default 128)\n"
-"  --valid-steps T         accel: accelerator steps before the validation RMSE is\n"
+    "  --valid-steps T         accel: accelerator steps before the validation RMSE is\n"
     "                          taken (default 5, the curriculum's last)\n"
     "  --seed S                seed of the data, the order and the initial model (default 42)\n"
     "  --lr R                  initial learning rate (default 1e-3 init, 3e-4 accel)\n"
+    "  --batch B               matrices per AdamW step (default 1, the paper's). B > 1\n"
+    "                          accumulates their gradients and trains them in parallel\n"
+    "                          (another algorithm: B times fewer steps)\n"
     "  --checkpoint-every K    write the state every K matrices within an epoch\n"
     "                          (default 1000; 0: at the end of epochs only)\n"
     "  --resume                continue the run saved in MODEL.fmw.state (same options;\n"
@@ -52,6 +55,7 @@ typedef struct progress {
     bool quiet, tty;
     int64_t stop_after;
     double last_draw;      // when the tty bar was last drawn
+    int64_t last_done;     // matrices of the epoch at the last step
     bool accel;
 } progress;
 
@@ -87,15 +91,16 @@ static void print_epoch(const progress *q, const fm_train_progress *p)
         char eta[32];
         duration(eta, sizeof eta, p->matrices ? p->seconds / (double)p->matrices * (double)p->remaining : NAN);
         fprintf(stderr,
-                "epoch %3d/%d  loss %-10.5g T %d  lr %-8.3g  valid rmse %.5g (small %.5g, large %.5g)%s  %.1f s "
-                "(%.3g s/matrix)  ETA %s\n",
-                e->epoch, p->epochs, e->loss, e->steps, e->peak_rate, e->valid, e->valid_small, e->valid_large,
-                e->best ? " *best" : "      ", e->train_seconds + e->valid_seconds,
-                e->matrices ? e->train_seconds / (double)e->matrices : NAN, eta);
+                "epoch %3d/%d  loss %-10.5g %s %d  lr %-8.3g  valid rmse %.5g (small %.5g, large %.5g)%s  "
+                "train %.1f s (%.3g s/matrix), valid %.1f s  ETA %s\n",
+                e->epoch, p->epochs, e->loss, q->accel ? "T" : "unroll", e->steps, e->peak_rate, e->valid,
+                e->valid_small, e->valid_large, e->best ? " *best" : "      ", e->train_seconds,
+                e->matrices ? e->train_seconds / (double)e->matrices : NAN, e->valid_seconds, eta);
     }
 }
 
-static void print_matrix(progress *q, const fm_train_progress *p)
+// The bar on a tty; on a pipe, a line at every tenth of an epoch.
+static void print_step(progress *q, const fm_train_progress *p)
 {
     char eta[32], valid[32] = "-";
     duration(eta, sizeof eta, p->seconds / (double)p->matrices * (double)p->remaining);
@@ -110,7 +115,8 @@ static void print_matrix(progress *q, const fm_train_progress *p)
         bar[20] = 0;
         fprintf(stderr, "\r\033[K  epoch %d/%d [%s] %lld/%lld  loss %.5g  valid %s  ETA %s", p->epoch + 1,
                 p->epochs, bar, (long long)p->done, (long long)p->total, p->running_loss, valid, eta);
-    } else if (p->total >= 100 && p->done % (p->total / 10) == 0 && p->done < p->total) {
+    } else if (p->total >= 100 && p->done / (p->total / 10) > q->last_done / (p->total / 10) &&
+               p->done < p->total) {
         fprintf(stderr, "  epoch %d/%d: %lld/%lld matrices  loss %.5g  valid %s  ETA %s\n", p->epoch + 1, p->epochs,
                 (long long)p->done, (long long)p->total, p->running_loss, valid, eta);
     }
@@ -120,11 +126,16 @@ static int show_progress(const fm_train_progress *p, void *user)
 {
     progress *q = user;
     if (!q->quiet) {
-        if (p->event == FM_TRAIN_EVENT_EPOCH) print_epoch(q, p);
-        else print_matrix(q, p);
+        if (p->event == FM_TRAIN_EVENT_EPOCH) {
+            print_epoch(q, p);
+            q->last_done = 0;
+        } else {
+            print_step(q, p);
+            q->last_done = p->done;
+        }
         fflush(stderr);
     }
-    return p->event == FM_TRAIN_EVENT_MATRIX && q->stop_after > 0 && p->matrices >= q->stop_after;
+    return p->event == FM_TRAIN_EVENT_STEP && q->stop_after > 0 && p->matrices >= q->stop_after;
 }
 
 int fm_cmd_train(int argc, char **argv)
@@ -163,6 +174,7 @@ int fm_cmd_train(int argc, char **argv)
         else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.seed = (uint64_t)value; }
         else if (!strcmp(a, "--valid-steps")) { ok = fm_arg_int(a, v, INT_MIN, INT_MAX, &value); o.valid_steps = (int)value; }
         else if (!strcmp(a, "--lr")) ok = fm_arg_double(a, v, 1e-12, 1e3, &rate);
+        else if (!strcmp(a, "--batch")) { ok = fm_arg_int(a, v, INT_MIN, INT_MAX, &value); o.batch = (int)value; }
         else if (!strcmp(a, "--checkpoint-every")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.checkpoint_every = value; }
         else if (!strcmp(a, "--stop-after")) ok = fm_arg_int(a, v, 1, LONG_MAX, &stop_after);
         else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);

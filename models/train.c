@@ -46,6 +46,7 @@ void fm_train_options_default(fm_train_options *options, fm_model_kind kind)
         .inner = 1,
         .discount = FM_UNROLL_DISCOUNT,
         .valid_steps = FM_SCHEDULE_MAX_ACCEL,
+        .batch = 1,
         .checkpoint_every = FM_TRAIN_CHECKPOINT_EVERY,
     };
     fm_adamw_default(&options->adamw);
@@ -100,6 +101,8 @@ int fm_train_check(const fm_train_options *options, char *msg)
     if (o->valid_steps < 1)
         return fm_fail(FM_ERR_INVALID, msg, "train: %d validation accelerator steps; expected at least 1",
                        o->valid_steps);
+    if (o->batch < 1 || o->batch > 4096)
+        return fm_fail(FM_ERR_INVALID, msg, "train: batch of %d matrices; expected 1 to 4096", o->batch);
     if (o->checkpoint_every < 0)
         return fm_fail(FM_ERR_INVALID, msg, "train: checkpoint every %lld matrices; expected 0 (epoch ends only) or more",
                        (long long)o->checkpoint_every);
@@ -310,8 +313,111 @@ static int validate(double *small, double *large, const valid_set sets[2], const
 }
 
 //------------------------------------------------------------------------------
-// The run
+// One step, and the run
 //------------------------------------------------------------------------------
+
+int64_t fm_train_steps_per_epoch(const fm_train_options *options)
+{
+    return (options->train_size + options->batch - 1) / options->batch;
+}
+
+// One member of a batch: matrix `index` forward and backward, d_loss =
+// `weight`, into the zeroed gradient block `grads`.
+static int member_step(double *loss, float *grads, const fm_params *params, const fm_unroll_config *config,
+                       const fm_train_options *o, int64_t index, float weight, char *msg)
+{
+    fm_train_sample sample = {0};
+    fm_unroll_tape *tape = NULL;
+#define FREE_ALL { fm_train_sample_free(&sample); fm_unroll_tape_free(&tape); }
+    fm_lfactormer_weights w;
+    fm_lfactormer_grads g;
+    fm_lfactormer_bind(&w, &config->model, params->values, params->offsets);
+    fm_lfactormer_bind_grads(&g, &config->model, grads, params->offsets);
+    FM_TRY(fm_train_sample_new(&sample, FM_SET_TRAIN, index, o->train_size, o->rank, o->seed, msg));
+    FM_TRY(fm_unroll_forward(loss, &tape, sample.w_start, sample.ht_start, &w, config, &sample.mg, msg));
+    FM_TRY(fm_unroll_backward(&g, weight, tape, &w, &sample.mg, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// Step `step` of epoch `epoch`; `extra` holds (batch − 1) · count floats of
+// gradient scratch (NULL for batch 1).
+static int train_step(double *loss, fm_params *params, float *extra, const fm_train_options *o, int epoch,
+                      int64_t step, char *msg)
+{
+    double *losses = NULL;
+    int *status = NULL;
+    char (*msgs)[FM_MSG_LEN] = NULL;
+#define FREE_ALL { free(losses); free(status); free(msgs); }
+    const int64_t n = o->train_size, steps = fm_train_steps_per_epoch(o);
+    FM_CHECK(epoch >= 0 && step >= 0 && step < steps, FM_ERR_INVALID,
+             "fm_train_step: epoch %d, step %lld; expected epoch >= 0 and a step in [0, %lld)", epoch,
+             (long long)step, (long long)steps);
+    fm_unroll_config config;
+    fm_train_unroll_config(&config, o, epoch);
+    FM_TRY(fm_unroll_check(&config, msg));
+    FM_CHECK(params->tensors == FM_LFACTORMER_TENSORS(config.model.layers), FM_ERR_INVALID,
+             "fm_train_step: the parameter block is not laid out for the model");
+    const int64_t first = step * o->batch, last = first + o->batch < n ? first + o->batch : n;
+    const int members = (int)(last - first);
+    FM_ALLOC(losses, members);
+    FM_ALLOC(status, members);
+    FM_ALLOC(msgs, members);
+    const float weight = (float)(1.0 / members);
+    const int64_t count = params->count;
+    fm_params_zero_grads(params);
+    if (members > 1) memset(extra, 0, sizeof(float) * (size_t)count * (size_t)(members - 1));
+    // members in parallel, each single-threaded inside (nested regions are
+    // inactive); one member alone keeps every thread for its ops
+    const int threads = members < fm_get_threads() ? members : fm_get_threads();
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+    for (int b = 0; b < members; b++) {
+        float *grads = b == 0 ? params->grads : extra + (size_t)(b - 1) * (size_t)count;
+        status[b] = member_step(&losses[b], grads, params, &config, o,
+                                fm_train_order(o->seed, epoch, first + b, n), weight, msgs[b]);
+    }
+    for (int b = 0; b < members; b++)
+        if (status[b]) {
+            snprintf(msg, FM_MSG_LEN, "%s", msgs[b]);
+            const int code = status[b];
+            FREE_ALL;
+            return code;
+        }
+    // the members' gradients summed in member order (any thread count)
+    if (members > 1) {
+        float *grads = params->grads;
+#pragma omp parallel for schedule(static) if (count * members >= 65536)
+        for (int64_t e = 0; e < count; e++) {
+            float sum = grads[e];
+            for (int b = 1; b < members; b++) sum += extra[(size_t)(b - 1) * (size_t)count + (size_t)e];
+            grads[e] = sum;
+        }
+    }
+    double total = 0;
+    for (int b = 0; b < members; b++) total += losses[b];
+    *loss = total / members;
+    const uint64_t t = (uint64_t)epoch * (uint64_t)steps + (uint64_t)step + 1;
+    FM_TRY(fm_adamw_step(params, &o->adamw, (int64_t)t, fm_schedule_rate(o->rate, epoch, step, steps), NULL, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_train_step(double *loss, fm_params *params, const fm_train_options *options, int epoch, int64_t step,
+                  char *msg)
+{
+    float *extra = NULL;
+#define FREE_ALL free(extra)
+    FM_CHECK(loss && params && options, FM_ERR_INVALID,
+             "fm_train_step: the loss, the parameters or the options are missing");
+    FM_TRY(fm_train_check(options, msg));
+    FM_ALLOC(extra, (size_t)params->count * (size_t)(options->batch - 1));
+    FM_TRY(train_step(loss, params, extra, options, epoch, step, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
 
 void fm_train_result_free(fm_train_result **result)
 {
@@ -334,6 +440,22 @@ static int open_output_heads(fm_params *params, int rank, char *msg)
         for (int64_t e = 0; e < fm_params_size(params, t); e++)
             values[e] = h < 2 ? (float)(1 / sqrt((double)rank)) : (float)(FM_TRAIN_HEAD_SCALE * values[e]);
     }
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_train_params_new(fm_params **params, const fm_train_options *options, char *msg)
+{
+    fm_params *p = NULL;
+#define FREE_ALL fm_params_free(&p)
+    FM_CHECK(params && !*params, FM_ERR_INVALID, "fm_train_params_new: the handle must be non-NULL and empty");
+    FM_TRY(fm_train_check(options, msg));
+    fm_unroll_config config;
+    fm_train_unroll_config(&config, options, 0);
+    FM_TRY(fm_lfactormer_params_new(&p, &config.model, msg));
+    fm_params_init(p, options->seed);
+    FM_TRY(open_output_heads(p, options->rank, msg));
+    *params = p;
     return FM_OK;
 #undef FREE_ALL
 }
@@ -365,21 +487,23 @@ static int check_resume(const fm_checkpoint_header *h, const fm_train_state *st,
              c->width, c->heads, c->layers, o->width, o->heads, o->layers);
     FM_CHECK(st->seed == o->seed, FM_ERR_INVALID, "%s: the run has seed %llu; the options say %llu", path,
              (unsigned long long)st->seed, (unsigned long long)o->seed);
-    const int64_t n = o->train_size;
-    FM_CHECK(st->epoch <= (uint64_t)INT32_MAX && st->rng_counter < (uint64_t)n &&
-                 st->step == st->epoch * (uint64_t)n + st->rng_counter,
+    const int64_t n = o->train_size, steps = fm_train_steps_per_epoch(o);
+    const uint64_t done = st->rng_counter;
+    FM_CHECK(st->epoch <= (uint64_t)INT32_MAX && done < (uint64_t)n && done % (uint64_t)o->batch == 0 &&
+                 st->step == st->epoch * (uint64_t)steps + done / (uint64_t)o->batch,
              FM_ERR_INVALID,
-             "%s: the run stands at epoch %llu, matrix %llu, step %llu, which a train size of %lld does not give "
-             "(step = epoch x train size + matrix): was it trained with another --train-size?",
-             path, (unsigned long long)st->epoch, (unsigned long long)st->rng_counter,
-             (unsigned long long)st->step, (long long)n);
+             "%s: the run stands at epoch %llu, matrix %llu, step %llu, which a train size of %lld in batches of %d "
+             "does not give (step = epoch x steps per epoch + matrix / batch): was it trained with another "
+             "--train-size or --batch?",
+             path, (unsigned long long)st->epoch, (unsigned long long)done, (unsigned long long)st->step,
+             (long long)n, o->batch);
     const int epoch = (int)st->epoch;
     fm_unroll_config config;
     fm_train_unroll_config(&config, o, epoch);
     FM_CHECK(st->curriculum_steps == (uint64_t)config.steps, FM_ERR_INVALID,
              "%s: the run unrolls %llu steps at epoch %d; the options give %d", path,
              (unsigned long long)st->curriculum_steps, epoch, config.steps);
-    const double rate = fm_schedule_rate(o->rate, epoch, (int64_t)st->rng_counter, n);
+    const double rate = fm_schedule_rate(o->rate, epoch, (int64_t)(done / (uint64_t)o->batch), steps);
     FM_CHECK(same_rate(st->learning_rate, rate), FM_ERR_INVALID,
              "%s: the run's next learning rate is %.9g; the options give %.9g (another --lr?)", path,
              st->learning_rate, rate);
@@ -409,10 +533,9 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
     fm_params *params = NULL;
     fm_train_result *r = NULL;
     valid_set sets[2] = {{0}, {0}};
-    fm_train_sample sample = {0};
-    fm_unroll_tape *tape = NULL;
+    float *extra = NULL;
 #define FREE_ALL { fm_params_free(&params); fm_train_result_free(&r); valid_set_free(&sets[0]); \
-                   valid_set_free(&sets[1]); fm_train_sample_free(&sample); fm_unroll_tape_free(&tape); }
+                   valid_set_free(&sets[1]); free(extra); }
     FM_CHECK(result && !*result, FM_ERR_INVALID, "fm_train_run: the result handle must be non-NULL and empty");
     FM_TRY(fm_train_check(options, msg));
     const fm_train_options *o = options;
@@ -429,7 +552,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
     fm_unroll_config config;
     fm_train_unroll_config(&config, o, 0);
     const fm_checkpoint_header header = {.kind = o->kind, .config = config.model};
-    const int64_t n = o->train_size;
+    const int64_t n = o->train_size, steps = fm_train_steps_per_epoch(o);
     fm_train_state st;
     if (o->resume) {
         fm_checkpoint_header h;
@@ -447,12 +570,10 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         FM_CHECK(access(state_path, F_OK) != 0, FM_ERR_IO,
                  "%s: a training state is already there: resume it (--resume) or remove it to start over",
                  state_path);
-        FM_TRY(fm_lfactormer_params_new(&params, &config.model, msg));
-        fm_params_init(params, o->seed);
-        FM_TRY(open_output_heads(params, o->rank, msg));
+        FM_TRY(fm_train_params_new(&params, o, msg));
         st = (fm_train_state){.epoch = 0, .step = 0, .seed = o->seed, .rng_counter = 0,
                               .curriculum_steps = (uint64_t)config.steps, .best_epoch = 0,
-                              .learning_rate = fm_schedule_rate(o->rate, 0, 0, n),
+                              .learning_rate = fm_schedule_rate(o->rate, 0, 0, steps),
                               .best_validation_rmse = INFINITY};
     }
     r->state = st;
@@ -470,10 +591,9 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
     FM_TRY(validate(&r->baseline_small, &r->baseline_large, sets, NULL, o, msg));
     r->baseline = 0.5 * (r->baseline_small + r->baseline_large);
 
+    FM_ALLOC(extra, (size_t)params->count * (size_t)(o->batch - 1));
     fm_lfactormer_weights w;
-    fm_lfactormer_grads g;
     fm_lfactormer_bind(&w, &config.model, params->values, params->offsets);
-    fm_lfactormer_bind_grads(&g, &config.model, params->grads, params->offsets);
     double last_valid = NAN;
     fm_train_progress p = {.epochs = o->epochs, .total = n};
 
@@ -495,43 +615,35 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
 
     for (int epoch = (int)st.epoch; epoch < o->epochs && !r->stopped; epoch++) {
         fm_train_unroll_config(&config, o, epoch);
-        const int64_t first = epoch == (int)st.epoch ? (int64_t)st.rng_counter : 0;
+        const int64_t first = epoch == (int)st.epoch ? (int64_t)st.rng_counter / o->batch : 0;
         fm_train_epoch *e = &r->epochs[r->count];
         *e = (fm_train_epoch){.epoch = epoch + 1, .steps = config.steps,
-                              .peak_rate = fm_schedule_rate(o->rate, epoch, 0, n)};
+                              .peak_rate = fm_schedule_rate(o->rate, epoch, 0, steps)};
         double loss_sum = 0;
-        for (int64_t position = first; position < n; position++) {
+        for (int64_t step = first; step < steps; step++) {
             const double t0 = now();
-            const int64_t index = fm_train_order(o->seed, epoch, position, n);
-            FM_TRY(fm_train_sample_new(&sample, FM_SET_TRAIN, index, n, o->rank, o->seed, msg));
-            fm_params_zero_grads(params);
             double loss = NAN;
-            FM_TRY(fm_unroll_forward(&loss, &tape, sample.w_start, sample.ht_start, &w, &config, &sample.mg, msg));
-            FM_TRY(fm_unroll_backward(&g, 1.0f, tape, &w, &sample.mg, msg));
-            fm_unroll_tape_free(&tape);
-            fm_train_sample_free(&sample);
-            const uint64_t step = (uint64_t)epoch * (uint64_t)n + (uint64_t)position + 1;
-            const double rate = fm_schedule_rate(o->rate, epoch, position, n);
-            FM_TRY(fm_adamw_step(params, &o->adamw, (int64_t)step, rate, NULL, msg));
-            st.step = step;
-            st.rng_counter = (uint64_t)position + 1;
-            st.learning_rate = fm_schedule_rate(o->rate, epoch, position + 1, n);
-            e->matrices++;
-            loss_sum += loss;
-            r->matrices++;
+            FM_TRY(train_step(&loss, params, extra, o, epoch, step, msg));
+            const int64_t before = step * o->batch, done = before + o->batch < n ? before + o->batch : n;
+            st.step = (uint64_t)epoch * (uint64_t)steps + (uint64_t)step + 1;
+            st.rng_counter = (uint64_t)done;
+            st.learning_rate = fm_schedule_rate(o->rate, epoch, step + 1, steps);
+            e->matrices += done - before;
+            loss_sum += loss * (double)(done - before);
+            r->matrices += done - before;
             const double seconds = now() - t0;
             e->train_seconds += seconds;
             r->train_seconds += seconds;
-            if (o->checkpoint_every && (position + 1) % o->checkpoint_every == 0 && position + 1 < n) {
+            const int64_t k = o->checkpoint_every;
+            if (k && done / k > before / k && done < n) {
                 FM_TRY(fm_checkpoint_write(state_path, &header, params, &st, msg));
                 r->state = st;
             }
-            p = (fm_train_progress){.event = FM_TRAIN_EVENT_MATRIX, .epoch = epoch, .epochs = o->epochs,
-                                    .done = position + 1, .total = n, .loss = loss,
+            p = (fm_train_progress){.event = FM_TRAIN_EVENT_STEP, .epoch = epoch, .epochs = o->epochs,
+                                    .done = done, .total = n, .loss = loss,
                                     .running_loss = loss_sum / (double)e->matrices, .valid = last_valid,
-                                    .baseline = r->baseline,
-                                    .seconds = now() - start, .matrices = r->matrices,
-                                    .remaining = remaining_matrices(o, epoch, position + 1)};
+                                    .baseline = r->baseline, .seconds = now() - start, .matrices = r->matrices,
+                                    .remaining = remaining_matrices(o, epoch, done)};
             if (o->progress && o->progress(&p, o->user)) {
                 r->stopped = true;
                 break;
@@ -542,11 +654,11 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         // the epoch is done: validate, keep the best, write the state
         st.epoch = (uint64_t)epoch + 1;
         st.rng_counter = 0;
-        st.step = st.epoch * (uint64_t)n;
+        st.step = st.epoch * (uint64_t)steps;
         fm_unroll_config next;
         fm_train_unroll_config(&next, o, epoch + 1);
         st.curriculum_steps = (uint64_t)next.steps;
-        st.learning_rate = fm_schedule_rate(o->rate, epoch + 1, 0, n);
+        st.learning_rate = fm_schedule_rate(o->rate, epoch + 1, 0, steps);
         FM_TRY(validate_epoch(e, sets, &w, o, msg));
         r->count++;
         last_valid = e->valid;
@@ -559,9 +671,9 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         FM_TRY(fm_checkpoint_write(state_path, &header, params, &st, msg));
         r->state = st;
         p = (fm_train_progress){.event = FM_TRAIN_EVENT_EPOCH, .epoch = epoch + 1, .epochs = o->epochs,
-                                .done = n, .total = n, .loss = NAN, .running_loss = e->loss, .valid = last_valid, .baseline = r->baseline,
-                                .report = e, .seconds = now() - start, .matrices = r->matrices,
-                                .remaining = remaining_matrices(o, epoch + 1, 0)};
+                                .done = n, .total = n, .loss = NAN, .running_loss = e->loss, .valid = last_valid,
+                                .baseline = r->baseline, .report = e, .seconds = now() - start,
+                                .matrices = r->matrices, .remaining = remaining_matrices(o, epoch + 1, 0)};
         if (o->progress && o->progress(&p, o->user)) r->stopped = true;
     }
     r->seconds = now() - start;

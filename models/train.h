@@ -11,12 +11,14 @@
 //   mean about 1 already), as a dense-kind graph, its message graph opened
 //   for the fused kernels, and the NNDSVD start (fm_init_factors, the seed of
 //   its randomized SVD drawn from (seed, set, index)).
-// One step: fm_unroll_forward with a tape (init: n_unroll ADMM iterations
-//   after the network; acceleration: T accelerator steps of c ADMM
-//   iterations, T from fm_schedule_accel_steps(epoch)), fm_unroll_backward
-//   with d_loss = 1 into zeroed gradients, fm_adamw_step at step t (1, 2, …
-//   over the whole run) with rate fm_schedule_rate(rate, epoch, position,
-//   train_size).
+// One step, over a batch of `batch` matrices (§7: 1; the last batch of an
+//   epoch may be shorter): for each, fm_unroll_forward with a tape (init:
+//   n_unroll ADMM iterations after the network; acceleration: T accelerator
+//   steps of c ADMM iterations, T from fm_schedule_accel_steps(epoch)) and
+//   fm_unroll_backward with d_loss = 1/(matrices in the batch), into zeroed
+//   gradients; then fm_adamw_step at step t (1, 2, … over the whole run)
+//   with rate fm_schedule_rate(rate, epoch, step of the epoch, steps per
+//   epoch), steps per epoch = ceil(train_size / batch).
 // Order: epoch e visits the training set in the order of a seeded
 //   permutation keyed by (seed, e) alone (fm_rng_permute, FM_STREAM_ORDER):
 //   position p of epoch e trains matrix fm_train_order(seed, e, p, N). Every
@@ -52,17 +54,19 @@
 // The training state (values, both AdamW moments and fm_train_state) goes to
 // `out` + FM_TRAIN_STATE_SUFFIX after every epoch and after every
 // `checkpoint_every` matrices of an epoch, so a killed run loses at most that
-// many matrices of work. Its fields: epoch = epochs completed; step = AdamW
-// steps taken = epoch·train_size + rng_counter; rng_counter = matrices of
-// the current epoch done (the next position of its permutation);
+// many matrices of work (the state is written after the step that reaches
+// or passes each multiple). Its fields: epoch = epochs completed; step =
+// AdamW steps taken = epoch·steps per epoch + rng_counter/batch; rng_counter
+// = matrices of the current epoch done (the next position of its
+// permutation, a multiple of the batch);
 // curriculum_steps = the unrolled steps of the current epoch; learning_rate
 // = the rate of the next step; best_epoch and best_validation_rmse = the
 // best model's epoch and score (0 and +infinity before any).
 //
 // Resume (`resume`): the state file must exist and match the options: kind,
 // rank, width, heads, layers (the header), the seed, and, through the
-// counters, the train size and the initial rate (step = epoch·N + position
-// with position < N; the stored rate equals the schedule's). Then the run
+// counters, the train size, the batch and the initial rate (the step and the
+// position agree as above; the stored rate equals the schedule's). Then the run
 // continues at the stored position and its result is bit-identical to an
 // uninterrupted run's at the same thread count (OpenBLAS and the reductions
 // of the ops may order sums by thread). `epochs` may grow on resume (the
@@ -77,10 +81,16 @@
 // created there and removed), so that a bad path fails at once and leaves
 // nothing.
 //
-// Parallelism: the ops run their OpenMP loops over nodes and edges (§4) of
-// one matrix at a time; matrices are trained one after another (batch size
-// 1 with an AdamW step after each: training matrices in parallel would be
-// another algorithm). README "Training" has the measurements.
+// Parallelism: with batch 1 (the default, §7) the matrices are trained one
+// after another and the ops run their OpenMP loops over the nodes and edges
+// (§4) of one matrix. With batch B > 1 (gradient accumulation: another
+// algorithm, B times fewer AdamW steps) the B matrices of a step run in
+// parallel, min(B, threads) at a time, each single-threaded inside (nested
+// OpenMP regions are inactive, libgomp's default), their gradients summed in
+// batch order: the result does not depend on which thread took which matrix.
+// README "Training" has the measurements that motivate it: the training
+// matrices are so small (10 to 100 rows) that the ops gain nothing from a
+// second thread.
 #ifndef FM_TRAIN_H
 #define FM_TRAIN_H
 
@@ -118,10 +128,11 @@ typedef struct fm_train_options {
     double discount;                // γ (> 0)
     int valid_steps;                // accel: accelerator steps of the validation (>= 1)
     fm_adamw adamw;
+    int batch;                      // matrices per AdamW step (1, §7); > 1: gradient accumulation, in parallel
     int64_t checkpoint_every;       // matrices between states within an epoch; 0: epoch ends only
     const char *out;                // the best model; the state is out + FM_TRAIN_STATE_SUFFIX
     bool resume;                    // continue from the state file
-    // Called after every training matrix and after every validation (see
+    // Called after every training step and after every validation (see
     // fm_train_progress). A nonzero return stops the run at once, as if it
     // were killed there: nothing more is written, and the result says
     // `stopped`. May be NULL.
@@ -132,7 +143,7 @@ typedef struct fm_train_options {
 // The §6, §7 defaults for a kind: rank 10, width 100, 4 heads, 4 layers, 15
 // epochs, 15 000 training and 128 + 128 validation matrices, seed 42, rate
 // 1e-3 (init) or 3e-4 (accel), n_unroll 5, c 5, inner 1, γ 0.9, validation
-// T 5, fm_adamw_default, a state every 1000 matrices; out NULL.
+// T 5, fm_adamw_default, batch 1, a state every 1000 matrices; out NULL.
 void fm_train_options_default(fm_train_options *options, fm_model_kind kind);
 // FM_OK if every option is in range (out is not looked at), else
 // FM_ERR_INVALID with a sentence that names the option.
@@ -157,6 +168,22 @@ int fm_train_sample_new(fm_train_sample *sample, fm_train_set set, int64_t index
                         uint64_t seed, char *msg);
 void fm_train_sample_free(fm_train_sample *sample);
 
+// The initial parameters of a run (see "Initial parameters"). *params NULL on entry.
+int fm_train_params_new(fm_params **params, const fm_train_options *options, char *msg);
+
+// ceil(train_size / batch).
+int64_t fm_train_steps_per_epoch(const fm_train_options *options);
+
+// One training step, the one a run takes as step `step` (0-based) of epoch
+// `epoch` (0-based): the matrices at positions [step·batch, (step+1)·batch)
+// ∩ [0, train_size) of fm_train_order, each prepared by fm_train_sample_new,
+// the chain of fm_train_unroll_config(epoch) forward and backward (gradients
+// zeroed first), and fm_adamw_step with the scheduled rate (see above).
+// `params` is laid out for the options' model; *loss gets the mean unrolled
+// loss of the batch.
+int fm_train_step(double *loss, fm_params *params, const fm_train_options *options, int epoch, int64_t step,
+                  char *msg);
+
 // One epoch's line of the report. Epoch 0 is the untrained model (no
 // training: matrices 0, loss NaN).
 typedef struct fm_train_epoch {
@@ -171,16 +198,16 @@ typedef struct fm_train_epoch {
 } fm_train_epoch;
 
 typedef enum {
-    FM_TRAIN_EVENT_MATRIX = 0,   // a training matrix is done (and its state written, if due)
+    FM_TRAIN_EVENT_STEP = 0,     // a training step is done (and the state written, if due)
     FM_TRAIN_EVENT_EPOCH = 1,    // a validation is done (`epoch` holds it; after the untrained one too)
 } fm_train_event;
 
 struct fm_train_progress {
     fm_train_event event;
-    int epoch;                   // MATRIX: the epoch in progress (0-based); EPOCH: epochs completed
+    int epoch;                   // STEP: the epoch in progress (0-based); EPOCH: epochs completed
     int epochs;                  // the run's total
     int64_t done, total;         // matrices of the epoch done, train_size
-    double loss, running_loss;   // this matrix's loss; the mean over the epoch in this call
+    double loss, running_loss;   // this step's (mean) loss; the mean over the epoch's matrices in this call
     double valid;                // the last validation score (NaN before any)
     double baseline;             // the baselines' score (fm_train_result.baseline)
     const fm_train_epoch *report;   // EPOCH only
