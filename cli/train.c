@@ -56,6 +56,8 @@ typedef struct progress {
     int64_t stop_after;
     double last_draw;      // when the tty bar was last drawn
     int64_t last_done;     // matrices of the epoch at the last step
+    double first_seconds;  // the time and the matrices of this call at its first step:
+    int64_t first_matrices;   // the ETA counts from there (validation and set-up excluded)
     bool accel;
 } progress;
 
@@ -79,6 +81,14 @@ static void duration(char *out, size_t size, double seconds)
     else snprintf(out, size, "%lds", s);
 }
 
+// The time left at the pace since the first step.
+static double eta_of(const progress *q, const fm_train_progress *p)
+{
+    const int64_t matrices = p->matrices - q->first_matrices;
+    if (matrices <= 0) return p->matrices ? p->seconds / (double)p->matrices * (double)p->remaining : NAN;
+    return (p->seconds - q->first_seconds) / (double)matrices * (double)p->remaining;
+}
+
 static void print_epoch(const progress *q, const fm_train_progress *p)
 {
     const fm_train_epoch *e = p->report;
@@ -89,7 +99,7 @@ static void print_epoch(const progress *q, const fm_train_progress *p)
                 q->accel ? "plain ADMM" : "nndsvd", p->baseline);
     } else {
         char eta[32];
-        duration(eta, sizeof eta, p->matrices ? p->seconds / (double)p->matrices * (double)p->remaining : NAN);
+        duration(eta, sizeof eta, eta_of(q, p));
         fprintf(stderr,
                 "epoch %3d/%d  loss %-10.5g %s %d  lr %-8.3g  valid rmse %.5g (small %.5g, large %.5g)%s  "
                 "train %.1f s (%.3g s/matrix), valid %.1f s  ETA %s\n",
@@ -103,7 +113,7 @@ static void print_epoch(const progress *q, const fm_train_progress *p)
 static void print_step(progress *q, const fm_train_progress *p)
 {
     char eta[32], valid[32] = "-";
-    duration(eta, sizeof eta, p->seconds / (double)p->matrices * (double)p->remaining);
+    duration(eta, sizeof eta, eta_of(q, p));
     if (isfinite(p->valid)) snprintf(valid, sizeof valid, "%.5g", p->valid);
     if (q->tty) {
         const double t = now();
@@ -130,6 +140,10 @@ static int show_progress(const fm_train_progress *p, void *user)
             print_epoch(q, p);
             q->last_done = 0;
         } else {
+            if (q->first_matrices < 0) {
+                q->first_seconds = p->seconds;
+                q->first_matrices = p->matrices;
+            }
             print_step(q, p);
             q->last_done = p->done;
         }
@@ -196,7 +210,8 @@ int fm_cmd_train(int argc, char **argv)
     }
     if (threads > 0) fm_set_threads((int)threads);
 
-    progress q = {.quiet = quiet, .tty = isatty(2), .stop_after = stop_after, .accel = o.kind == FM_MODEL_ACCEL};
+    progress q = {.quiet = quiet, .tty = isatty(2), .stop_after = stop_after, .accel = o.kind == FM_MODEL_ACCEL,
+                  .first_matrices = -1};
     o.progress = show_progress;
     o.user = &q;
     fm_train_result *r = NULL;
