@@ -1,5 +1,6 @@
 // factormer train: train the learned initialization or the learned
 // acceleration on the synthetic matrices of §7 (models/train).
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -132,6 +133,21 @@ static void print_step(progress *q, const fm_train_progress *p)
     }
 }
 
+// A whole number of magnitude at most `limit`; the library checks the range
+// and says why (fm_train_check).
+static bool whole_number(const char *option, const char *text, long limit, long *value)
+{
+    char *end;
+    errno = 0;
+    const long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < -limit || v > limit) {
+        fprintf(stderr, "factormer: %s expects an integer, not '%s'\n", option, text);
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
 static int show_progress(const fm_train_progress *p, void *user)
 {
     progress *q = user;
@@ -178,17 +194,17 @@ int fm_cmd_train(int argc, char **argv)
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok = true;
         if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--rank")) { ok = fm_arg_int(a, v, INT_MIN, INT_MAX, &value); o.rank = (int)value; have_rank = true; }
-        else if (!strcmp(a, "--width")) { ok = fm_arg_int(a, v, INT_MIN, INT_MAX, &value); o.width = (int)value; }
-        else if (!strcmp(a, "--heads")) { ok = fm_arg_int(a, v, INT_MIN, INT_MAX, &value); o.heads = (int)value; }
-        else if (!strcmp(a, "--layers")) { ok = fm_arg_int(a, v, INT_MIN, INT_MAX, &value); o.layers = (int)value; }
-        else if (!strcmp(a, "--epochs")) { ok = fm_arg_int(a, v, INT_MIN, INT_MAX, &value); o.epochs = (int)value; }
-        else if (!strcmp(a, "--train-size")) { ok = fm_arg_int(a, v, LONG_MIN, LONG_MAX, &value); o.train_size = value; }
-        else if (!strcmp(a, "--valid-size")) { ok = fm_arg_int(a, v, LONG_MIN, LONG_MAX, &value); o.valid_size = value; }
+        else if (!strcmp(a, "--rank")) { ok = whole_number(a, v, INT_MAX, &value); o.rank = (int)value; have_rank = true; }
+        else if (!strcmp(a, "--width")) { ok = whole_number(a, v, INT_MAX, &value); o.width = (int)value; }
+        else if (!strcmp(a, "--heads")) { ok = whole_number(a, v, INT_MAX, &value); o.heads = (int)value; }
+        else if (!strcmp(a, "--layers")) { ok = whole_number(a, v, INT_MAX, &value); o.layers = (int)value; }
+        else if (!strcmp(a, "--epochs")) { ok = whole_number(a, v, INT_MAX, &value); o.epochs = (int)value; }
+        else if (!strcmp(a, "--train-size")) { ok = whole_number(a, v, LONG_MAX, &value); o.train_size = value; }
+        else if (!strcmp(a, "--valid-size")) { ok = whole_number(a, v, LONG_MAX, &value); o.valid_size = value; }
         else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.seed = (uint64_t)value; }
-        else if (!strcmp(a, "--valid-steps")) { ok = fm_arg_int(a, v, INT_MIN, INT_MAX, &value); o.valid_steps = (int)value; }
+        else if (!strcmp(a, "--valid-steps")) { ok = whole_number(a, v, INT_MAX, &value); o.valid_steps = (int)value; }
         else if (!strcmp(a, "--lr")) ok = fm_arg_double(a, v, 1e-12, 1e3, &rate);
-        else if (!strcmp(a, "--batch")) { ok = fm_arg_int(a, v, INT_MIN, INT_MAX, &value); o.batch = (int)value; }
+        else if (!strcmp(a, "--batch")) { ok = whole_number(a, v, INT_MAX, &value); o.batch = (int)value; }
         else if (!strcmp(a, "--checkpoint-every")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.checkpoint_every = value; }
         else if (!strcmp(a, "--stop-after")) ok = fm_arg_int(a, v, 1, LONG_MAX, &stop_after);
         else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
@@ -232,10 +248,13 @@ int fm_cmd_train(int argc, char **argv)
         if (r->stopped)
             printf("  stopped      after %lld matrices (--stop-after): continue with --resume\n",
                    (long long)r->matrices);
-        if (r->state.best_epoch)
-            printf("  best         epoch %llu, validation rmse %.6g (%s baseline %.6g)\n",
-                   (unsigned long long)r->state.best_epoch, r->state.best_validation_rmse,
-                   o.kind == FM_MODEL_ACCEL ? "plain ADMM" : "nndsvd", r->baseline);
+        if (r->state.best_epoch) {
+            printf("  best         epoch %llu, validation rmse %.6g", (unsigned long long)r->state.best_epoch,
+                   r->state.best_validation_rmse);
+            if (isfinite(r->baseline))
+                printf(" (%s baseline %.6g)", o.kind == FM_MODEL_ACCEL ? "plain ADMM" : "nndsvd", r->baseline);
+            printf("\n");
+        }
         if (r->count && r->epochs[0].epoch == 0)
             printf("  untrained    validation rmse %.6g\n", r->epochs[0].valid);
         printf("  time         %.2f s, %lld matrices at %.4g s each (%d threads)\n", r->seconds,
