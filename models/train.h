@@ -89,8 +89,8 @@
 // OpenMP regions are inactive, libgomp's default), their gradients summed in
 // batch order: the result does not depend on which thread took which matrix.
 // README "Training" has the measurements that motivate it: the training
-// matrices are so small (10 to 100 rows) that the ops gain nothing from a
-// second thread.
+// matrices are so small (10 to 100 rows) that the ops run slower on two
+// threads than on one.
 #ifndef FM_TRAIN_H
 #define FM_TRAIN_H
 
