@@ -17,6 +17,7 @@ static const char usage[] =
     "  info DATA.mtx[.gz]         shape, entries, kind, values, memory a run needs\n"
     "  generate OUT.mtx           a planted nonnegative low-rank matrix\n"
     "  bench attention            the edge attention's two paths, timed side by side\n"
+    "  train --model init|accel   train the learned initialization or acceleration\n"
     "\n"
     "Every command also takes --profile[=F.json]: it times every op and prints\n"
     "calls, seconds, share of the wall time, GFLOP/s and GB/s per op on stderr,\n"
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "info")) status = fm_cmd_info(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "generate")) status = fm_cmd_generate(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "bench")) status = fm_cmd_bench(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "train")) status = fm_cmd_train(argc - 1, argv + 1);
     else {
         fprintf(stderr, "factormer: unknown command '%s'\n\n%s", argv[1], usage);
         status = 2;

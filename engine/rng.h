@@ -16,6 +16,7 @@ enum {
     FM_STREAM_SYNTH = 5,     // synthetic data
     FM_STREAM_PARAMS = 6,    // initial model parameters (engine/params)
     FM_STREAM_TRAIN = 7,     // training and validation matrices (models/train_data)
+    FM_STREAM_ORDER = 8,     // the order of the training matrices in each epoch (models/train)
 };
 
 static inline uint64_t fm_mix64(uint64_t z)
@@ -56,6 +57,29 @@ static inline double fm_rng_normal(fm_rng r, uint64_t counter)
 static inline double fm_rng_exponential(fm_rng r, uint64_t counter, double lambda)
 {
     return -log(fm_rng_uniform(r, counter)) / lambda;
+}
+
+// A seeded permutation of [0, n) (1 <= n <= 2^62): the position of `index`.
+// A 4-round Feistel network on 2·half bits (the smallest even number of bits
+// with 2^(2·half) >= n, so fewer than 4n values), cycle-walked until the
+// value falls inside [0, n). A bijection of [0, n) for every key, computed in
+// O(1) expected time for any index without the others.
+static inline int64_t fm_rng_permute(int64_t index, int64_t n, fm_rng key)
+{
+    int half = 1;
+    while ((INT64_C(1) << (2 * half)) < n) half++;
+    const uint64_t mask = (UINT64_C(1) << half) - 1;
+    uint64_t x = (uint64_t)index;
+    do {
+        uint64_t left = x >> half, right = x & mask;
+        for (uint64_t round = 0; round < 4; round++) {
+            const uint64_t mixed = left ^ (fm_rng_bits(key, (round << 32) | right) & mask);
+            left = right;
+            right = mixed;
+        }
+        x = (left << half) | right;
+    } while (x >= (uint64_t)n);
+    return (int64_t)x;
 }
 
 #endif

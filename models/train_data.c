@@ -61,27 +61,6 @@ static int check_index(fm_train_set set, int64_t index, int64_t set_size, char *
 
 static fm_rng base_stream(uint64_t seed) { return fm_rng_stream(seed, FM_STREAM_TRAIN); }
 
-// The seeded permutation of [0, n): a 4-round Feistel network on 2·half
-// bits (2^(2·half) >= n, so fewer than 4n values), cycle-walked until the
-// value falls inside [0, n). A bijection of [0, n) for every key.
-static int64_t permute(int64_t index, int64_t n, fm_rng key)
-{
-    int half = 1;
-    while ((INT64_C(1) << (2 * half)) < n) half++;
-    const uint64_t mask = (UINT64_C(1) << half) - 1;
-    uint64_t x = (uint64_t)index;
-    do {
-        uint64_t left = x >> half, right = x & mask;
-        for (uint64_t round = 0; round < 4; round++) {
-            const uint64_t mixed = left ^ (fm_rng_bits(key, (round << 32) | right) & mask);
-            left = right;
-            right = mixed;
-        }
-        x = (left << half) | right;
-    } while (x >= (uint64_t)n);
-    return (int64_t)x;
-}
-
 int fm_train_class_counts(int64_t counts[FM_SHAPE_CLASSES], fm_train_set set, int64_t set_size, char *msg)
 {
     if (!counts) return fm_fail(FM_ERR_INVALID, msg, "fm_train_class_counts: no output array");
@@ -109,7 +88,7 @@ int fm_train_class(fm_shape_class *shape, fm_train_set set, int64_t index, int64
     }
     const fm_rng order = fm_rng_stream(fm_rng_bits(base_stream(seed), (UINT64_C(0xFF) << 56) | (uint64_t)set),
                                        (uint64_t)set_size);
-    const int64_t position = permute(index, set_size, order);
+    const int64_t position = fm_rng_permute(index, set_size, order);
     int c = 0;
     while (position >= set_size * cumulative[c + 1] / cumulative[FM_SHAPE_CLASSES]) c++;
     *shape = (fm_shape_class)c;

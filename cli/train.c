@@ -1,0 +1,269 @@
+// factormer train: train the learned initialization or the learned
+// acceleration on the synthetic matrices of §7 (models/train).
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "factormer.h"
+#include "train.h"
+
+static const char help[] =
+    "usage: factormer train --model init|accel --rank K --out MODEL.fmw [options]\n"
+    "\n"
+    "Trains the Factormer that initializes (init) or accelerates (accel) the ADMM\n"
+    "factorization, on synthetic planted matrices: the discounted unrolled loss,\n"
+    "AdamW with batch size 1, cosine annealing restarted every epoch (peak x 0.9 per\n"
+    "epoch) and, for accel, 1 to 5 accelerator steps (one more every two epochs).\n"
+    "After every epoch the model is validated on noise-free matrices (the median\n"
+    "RMSE over 128 small and over 128 large ones; the score is their mean), and the\n"
+    "best epoch's model is written to MODEL.fmw. The training state goes to\n"
+    "MODEL.fmw.state after every epoch and every --checkpoint-every matrices.\n"
+    "\n"
+    "  --model init|accel      which model (required)\n"
+    "  --rank K                rank of the factors, 1 to 10 (required)\n"
+    "  --width D               node feature width (default 100)\n"
+    "  --heads H               attention heads; must divide the width (default 4)\n"
+    "  --layers L              Factormer layers (default 4)\n"
+    "  --epochs E              epochs of the whole run (default 15)\n"
+    "  --train-size N          training matrices per epoch (default 15000)\n"
+    "  --valid-size N          matrices in each validation set (default 128)\n"
+    "  --valid-steps T         accel: accelerator steps before the validation RMSE is\n"
+    "                          taken (default 5, the curriculum's last)\n"
+    "  --seed S                seed of the data, the order and the initial model (default 42)\n"
+    "  --lr R                  initial learning rate (default 1e-3 init, 3e-4 accel)\n"
+    "  --batch B               matrices per AdamW step (default 1, the paper's). B > 1\n"
+    "                          accumulates their gradients and trains them in parallel\n"
+    "                          (another algorithm: B times fewer steps)\n"
+    "  --checkpoint-every K    write the state every K matrices within an epoch\n"
+    "                          (default 1000; 0: at the end of epochs only)\n"
+    "  --resume                continue the run saved in MODEL.fmw.state (same options;\n"
+    "                          --epochs may grow). Without it an existing state is an error\n"
+    "  --stop-after N          stop after N training matrices of this call, as a kill\n"
+    "                          would (nothing more written), to test --resume\n"
+    "  --threads N             threads for OpenMP, OpenBLAS and GraphBLAS (default: all);\n"
+    "                          a resumed run is bit-identical at the same thread count\n"
+    "  --out MODEL.fmw         the best model (required)\n"
+    "  --quiet                 no progress, no summary\n"
+    FM_ARG_PROFILE_HELP;
+
+typedef struct progress {
+    bool quiet, tty;
+    int64_t stop_after;
+    double last_draw;      // when the tty bar was last drawn
+    int64_t last_done;     // matrices of the epoch at the last step
+    double first_seconds;  // the time and the matrices of this call at its first step:
+    int64_t first_matrices;   // the ETA counts from there (validation and set-up excluded)
+    bool accel;
+} progress;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// "1h02m", "3m05s", "12s".
+static void duration(char *out, size_t size, double seconds)
+{
+    if (!isfinite(seconds) || seconds < 0) {
+        snprintf(out, size, "?");
+        return;
+    }
+    const long s = lround(seconds);
+    if (s >= 3600) snprintf(out, size, "%ldh%02ldm", s / 3600, s % 3600 / 60);
+    else if (s >= 60) snprintf(out, size, "%ldm%02lds", s / 60, s % 60);
+    else snprintf(out, size, "%lds", s);
+}
+
+// The time left at the pace since the first step.
+static double eta_of(const progress *q, const fm_train_progress *p)
+{
+    const int64_t matrices = p->matrices - q->first_matrices;
+    if (matrices <= 0) return p->matrices ? p->seconds / (double)p->matrices * (double)p->remaining : NAN;
+    return (p->seconds - q->first_seconds) / (double)matrices * (double)p->remaining;
+}
+
+static void print_epoch(const progress *q, const fm_train_progress *p)
+{
+    const fm_train_epoch *e = p->report;
+    if (q->tty) fprintf(stderr, "\r\033[K");
+    if (e->epoch == 0) {
+        fprintf(stderr, "epoch %3d/%d  untrained%27s  valid rmse %.5g (small %.5g, large %.5g)  %s %.5g\n", 0,
+                p->epochs, "", e->valid, e->valid_small, e->valid_large,
+                q->accel ? "plain ADMM" : "nndsvd", p->baseline);
+    } else {
+        char eta[32];
+        duration(eta, sizeof eta, eta_of(q, p));
+        fprintf(stderr,
+                "epoch %3d/%d  loss %-10.5g %s %d  lr %-8.3g  valid rmse %.5g (small %.5g, large %.5g)%s  "
+                "train %.1f s (%.3g s/matrix), valid %.1f s  ETA %s\n",
+                e->epoch, p->epochs, e->loss, q->accel ? "T" : "unroll", e->steps, e->peak_rate, e->valid,
+                e->valid_small, e->valid_large, e->best ? " *best" : "      ", e->train_seconds,
+                e->matrices ? e->train_seconds / (double)e->matrices : NAN, e->valid_seconds, eta);
+    }
+}
+
+// The bar on a tty; on a pipe, a line at every tenth of an epoch.
+static void print_step(progress *q, const fm_train_progress *p)
+{
+    char eta[32], valid[32] = "-";
+    duration(eta, sizeof eta, eta_of(q, p));
+    if (isfinite(p->valid)) snprintf(valid, sizeof valid, "%.5g", p->valid);
+    if (q->tty) {
+        const double t = now();
+        if (t - q->last_draw < 0.1 && p->done < p->total) return;
+        q->last_draw = t;
+        char bar[21];
+        const int filled = (int)(20 * p->done / p->total);
+        for (int c = 0; c < 20; c++) bar[c] = c < filled ? '#' : '-';
+        bar[20] = 0;
+        fprintf(stderr, "\r\033[K  epoch %d/%d [%s] %lld/%lld  loss %.5g  valid %s  ETA %s", p->epoch + 1,
+                p->epochs, bar, (long long)p->done, (long long)p->total, p->running_loss, valid, eta);
+    } else if (p->total >= 100 && p->done / (p->total / 10) > q->last_done / (p->total / 10) &&
+               p->done < p->total) {
+        fprintf(stderr, "  epoch %d/%d: %lld/%lld matrices  loss %.5g  valid %s  ETA %s\n", p->epoch + 1, p->epochs,
+                (long long)p->done, (long long)p->total, p->running_loss, valid, eta);
+    }
+}
+
+// A whole number of magnitude at most `limit`; the library checks the range
+// and says why (fm_train_check).
+static bool whole_number(const char *option, const char *text, long limit, long *value)
+{
+    char *end;
+    errno = 0;
+    const long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < -limit || v > limit) {
+        fprintf(stderr, "factormer: %s expects an integer, not '%s'\n", option, text);
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
+static int show_progress(const fm_train_progress *p, void *user)
+{
+    progress *q = user;
+    if (!q->quiet) {
+        if (p->event == FM_TRAIN_EVENT_EPOCH) {
+            print_epoch(q, p);
+            q->last_done = 0;
+        } else {
+            if (q->first_matrices < 0) {
+                q->first_seconds = p->seconds;
+                q->first_matrices = p->matrices;
+            }
+            print_step(q, p);
+            q->last_done = p->done;
+        }
+        fflush(stderr);
+    }
+    return p->event == FM_TRAIN_EVENT_STEP && q->stop_after > 0 && p->matrices >= q->stop_after;
+}
+
+int fm_cmd_train(int argc, char **argv)
+{
+    fm_train_options o;
+    fm_train_options_default(&o, FM_MODEL_INIT);
+    const char *model = NULL;
+    long value, threads = 0, stop_after = 0;
+    double rate = 0;
+    bool quiet = false, have_rank = false;
+    char msg[FM_MSG_LEN] = "";
+    o.out = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(help, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--quiet")) { quiet = true; continue; }
+        if (!strcmp(a, "--resume")) { o.resume = true; continue; }
+        if (a[0] != '-') {
+            fprintf(stderr, "factormer: train takes no file argument ('%s'); the model goes to --out\n", a);
+            return 2;
+        }
+        if (!(v = fm_arg_value(argc, argv, &i))) return 2;
+        bool ok = true;
+        if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--rank")) { ok = whole_number(a, v, INT_MAX, &value); o.rank = (int)value; have_rank = true; }
+        else if (!strcmp(a, "--width")) { ok = whole_number(a, v, INT_MAX, &value); o.width = (int)value; }
+        else if (!strcmp(a, "--heads")) { ok = whole_number(a, v, INT_MAX, &value); o.heads = (int)value; }
+        else if (!strcmp(a, "--layers")) { ok = whole_number(a, v, INT_MAX, &value); o.layers = (int)value; }
+        else if (!strcmp(a, "--epochs")) { ok = whole_number(a, v, INT_MAX, &value); o.epochs = (int)value; }
+        else if (!strcmp(a, "--train-size")) { ok = whole_number(a, v, LONG_MAX, &value); o.train_size = value; }
+        else if (!strcmp(a, "--valid-size")) { ok = whole_number(a, v, LONG_MAX, &value); o.valid_size = value; }
+        else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.seed = (uint64_t)value; }
+        else if (!strcmp(a, "--valid-steps")) { ok = whole_number(a, v, INT_MAX, &value); o.valid_steps = (int)value; }
+        else if (!strcmp(a, "--lr")) ok = fm_arg_double(a, v, 1e-12, 1e3, &rate);
+        else if (!strcmp(a, "--batch")) { ok = whole_number(a, v, INT_MAX, &value); o.batch = (int)value; }
+        else if (!strcmp(a, "--checkpoint-every")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.checkpoint_every = value; }
+        else if (!strcmp(a, "--stop-after")) ok = fm_arg_int(a, v, 1, LONG_MAX, &stop_after);
+        else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
+        else if (!strcmp(a, "--out")) o.out = v;
+        else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer train --help')\n", a); return 2; }
+        if (!ok) return 2;
+    }
+    if (!model) { fprintf(stderr, "factormer: train needs --model init or --model accel\n"); return 2; }
+    if (!strcmp(model, "init")) o.kind = FM_MODEL_INIT;
+    else if (!strcmp(model, "accel")) o.kind = FM_MODEL_ACCEL;
+    else { fprintf(stderr, "factormer: --model expects init or accel, not '%s'\n", model); return 2; }
+    if (!have_rank) { fprintf(stderr, "factormer: train needs --rank K (1 to %d)\n", FM_TRAIN_MAX_RANK); return 2; }
+    if (!o.out || !*o.out) { fprintf(stderr, "factormer: train needs --out MODEL.fmw\n"); return 2; }
+    o.rate = rate > 0 ? rate : o.kind == FM_MODEL_ACCEL ? FM_TRAIN_RATE_ACCEL : FM_TRAIN_RATE_INIT;
+    if (fm_train_check(&o, msg) != FM_OK) {
+        // "train: ..." names the option
+        fprintf(stderr, "factormer: %s\n", msg);
+        return 2;
+    }
+    if (threads > 0) fm_set_threads((int)threads);
+
+    progress q = {.quiet = quiet, .tty = isatty(2), .stop_after = stop_after, .accel = o.kind == FM_MODEL_ACCEL,
+                  .first_matrices = -1};
+    o.progress = show_progress;
+    o.user = &q;
+    fm_train_result *r = NULL;
+    if (fm_train_run(&r, &o, msg) != FM_OK) {
+        if (!quiet && q.tty) fprintf(stderr, "\n");
+        fprintf(stderr, "factormer: %s\n", msg);
+        return 1;
+    }
+    if (!quiet && q.tty) fprintf(stderr, "\r\033[K");
+    if (!quiet) {
+        const char *name = fm_model_kind_name(o.kind);
+        printf("%s %s model: rank %d, width %d, %d heads, %d layers; %lld matrices per epoch, seed %llu\n",
+               r->stopped ? "stopped training the" : r->resumed ? "resumed and trained the" : "trained the", name,
+               o.rank, o.width, o.heads, o.layers, (long long)o.train_size, (unsigned long long)o.seed);
+        printf("  epochs       %llu of %d done", (unsigned long long)r->state.epoch, o.epochs);
+        if (r->state.rng_counter) printf(" (and %llu matrices of the next)", (unsigned long long)r->state.rng_counter);
+        printf("\n");
+        if (r->stopped)
+            printf("  stopped      after %lld matrices (--stop-after): continue with --resume\n",
+                   (long long)r->matrices);
+        if (r->state.best_epoch) {
+            printf("  best         epoch %llu, validation rmse %.6g", (unsigned long long)r->state.best_epoch,
+                   r->state.best_validation_rmse);
+            if (isfinite(r->baseline))
+                printf(" (%s baseline %.6g)", o.kind == FM_MODEL_ACCEL ? "plain ADMM" : "nndsvd", r->baseline);
+            printf("\n");
+        }
+        if (r->count && r->epochs[0].epoch == 0)
+            printf("  untrained    validation rmse %.6g\n", r->epochs[0].valid);
+        printf("  time         %.2f s, %lld matrices at %.4g s each (%d threads)\n", r->seconds,
+               (long long)r->matrices, r->matrices ? r->train_seconds / (double)r->matrices : NAN, fm_get_threads());
+        const bool model_there = access(o.out, F_OK) == 0, state_there = access(r->state_path, F_OK) == 0;
+        if (model_there || state_there)
+            printf("  wrote        %s%s%s\n", model_there ? o.out : "", model_there && state_there ? " " : "",
+                   state_there ? r->state_path : "");
+    }
+    fm_train_result_free(&r);
+    return 0;
+}

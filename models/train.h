@@ -1,0 +1,236 @@
+// Training the learned initialization and the learned acceleration
+// (factormer-math.md §7): the discounted unrolled loss of models/unroll on
+// the synthetic matrices of models/train_data, AdamW (models/optim) with
+// batch size 1, the schedules of models/schedule, validation after every
+// epoch, the best model and a resumable training state written as
+// checkpoints (io/checkpoint).
+//
+// One training matrix (fm_train_sample_new):
+//   X = matrix `index` of FM_SET_TRAIN (fm_train_fill), divided by its mean
+//   over Ω (§5: the model expects data of mean 1; the synthetic matrices have
+//   mean about 1 already), as a dense-kind graph, its message graph opened
+//   for the fused kernels, and the NNDSVD start (fm_init_factors, the seed of
+//   its randomized SVD drawn from (seed, set, index)).
+// One step, over a batch of `batch` matrices (§7: 1; the last batch of an
+//   epoch may be shorter): for each, fm_unroll_forward with a tape (init:
+//   n_unroll ADMM iterations after the network; acceleration: T accelerator
+//   steps of c ADMM iterations, T from fm_schedule_accel_steps(epoch)) and
+//   fm_unroll_backward with d_loss = 1/(matrices in the batch), into zeroed
+//   gradients; then fm_adamw_step at step t (1, 2, … over the whole run)
+//   with rate fm_schedule_rate(rate, epoch, step of the epoch, steps per
+//   epoch), steps per epoch = ceil(train_size / batch).
+// Order: epoch e visits the training set in the order of a seeded
+//   permutation keyed by (seed, e) alone (fm_rng_permute, FM_STREAM_ORDER):
+//   position p of epoch e trains matrix fm_train_order(seed, e, p, N). Every
+//   draw of a run is a counter-based stream of (seed, epoch, index), none a
+//   running generator, so a resumed run needs only the counters.
+//
+// Initial parameters [choice]: fm_params_init(seed), then the output heads
+//   (§5: W' = relu(S_L D_W + c_W)) open and small: c_W = c_H = 1/sqrt(rank),
+//   so that the untrained model's W·H has the data's mean 1, and D_W, D_H
+//   times FM_TRAIN_HEAD_SCALE, so that few outputs start clamped. With the
+//   zero biases and full Glorot heads, the tiny test model (width 8, rank 3)
+//   started at validation RMSE 1 to 7, and at rate 1e-2 three of nine seeds
+//   clamped every output within two epochs of 24 matrices (a relu head that
+//   is all zero passes no gradient and never recovers); with these it starts
+//   near 1 (the spread of X) and all nine improved in both epochs (init, and
+//   accel validated after one step).
+//
+// Validation, before the first epoch (the untrained model, epoch 0) and
+// after every epoch, on FM_SET_VALID_SMALL and FM_SET_VALID_LARGE
+// (valid_size noise-free matrices each, generated once per call):
+//   init:  the RMSE over Ω of the network's output, relu(W')·relu(H') against
+//          X (iteration 0, no ADMM after it);
+//   accel: the RMSE after valid_steps (default 5, the curriculum's last T:
+//          fixed, so that epochs compare) accelerator steps;
+// each on X's own scale (the scaled RMSE times the mean), the median over
+// each set, and the score = the mean of the two medians. The best model is
+// the epoch ≥ 1 with the lowest score (the untrained model is reported, not
+// a candidate; a tie keeps the earlier epoch): it is written to `out` (values
+// only) when found. The baselines the network must beat are reported once:
+// init, the RMSE of the NNDSVD start; accel, the RMSE after valid_steps·c
+// plain ADMM iterations from it (the same iterations the chain runs).
+//
+// The training state (values, both AdamW moments and fm_train_state) goes to
+// `out` + FM_TRAIN_STATE_SUFFIX after every epoch and after every
+// `checkpoint_every` matrices of an epoch, so a killed run loses at most that
+// many matrices of work (the state is written after the step that reaches
+// or passes each multiple). Its fields: epoch = epochs completed; step =
+// AdamW steps taken = epoch·steps per epoch + rng_counter/batch; rng_counter
+// = matrices of the current epoch done (the next position of its
+// permutation, a multiple of the batch);
+// curriculum_steps = the unrolled steps of the current epoch; learning_rate
+// = the rate of the next step; best_epoch and best_validation_rmse = the
+// best model's epoch and score (0 and +infinity before any).
+//
+// Resume (`resume`): the state file must exist and match the options: kind,
+// rank, width, heads, layers (the header), the seed, and, through the
+// counters, the train size, the batch and the initial rate (the step and the
+// position agree as above; the stored rate equals the schedule's). Then the run
+// continues at the stored position and its result is bit-identical to an
+// uninterrupted run's at the same thread count (OpenBLAS and the reductions
+// of the ops may order sums by thread). `epochs` may grow on resume (the
+// schedules do not depend on the total); the validation size, the ADMM
+// settings and the discount are the caller's to keep (they are not in the
+// file). Without `resume` an existing state file is an error (it would be
+// overwritten): resume it or remove it.
+//
+// Writes: `out` and the state go through fm_checkpoint_write (a temporary
+// name renamed when complete). Before any work, `out` must not be a
+// directory and its directory must take a new file (a temporary file is
+// created there and removed), so that a bad path fails at once and leaves
+// nothing.
+//
+// Parallelism: with batch 1 (the default, §7) the matrices are trained one
+// after another and the ops run their OpenMP loops over the nodes and edges
+// (§4) of one matrix. With batch B > 1 (gradient accumulation: another
+// algorithm, B times fewer AdamW steps) the B matrices of a step run in
+// parallel, min(B, threads) at a time, each single-threaded inside (nested
+// OpenMP regions are inactive, libgomp's default), their gradients summed in
+// batch order: the result does not depend on which thread took which matrix.
+// README "Training" has the measurements that motivate it: the training
+// matrices are so small (10 to 100 rows) that the ops run slower on two
+// threads than on one.
+#ifndef FM_TRAIN_H
+#define FM_TRAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "attention.h"
+#include "checkpoint.h"
+#include "optim.h"
+#include "train_data.h"
+#include "unroll.h"
+
+#define FM_TRAIN_RATE_INIT 1e-3       // §7 [choice]: the initialization model's initial rate
+#define FM_TRAIN_RATE_ACCEL 3e-4      // §7 [choice]: the acceleration model's
+#define FM_TRAIN_EPOCHS 15            // §7
+#define FM_TRAIN_CHECKPOINT_EVERY 1000   // matrices between two states within an epoch
+#define FM_TRAIN_STATE_SUFFIX ".state"
+#define FM_TRAIN_HEAD_SCALE 0.1       // [choice] the output projections' initial scale (below)
+// NNDSVD needs rank <= min(rows, cols); the smallest training matrix is 10 × 10.
+#define FM_TRAIN_MAX_RANK 10
+
+typedef struct fm_train_progress fm_train_progress;   // below
+
+typedef struct fm_train_options {
+    fm_model_kind kind;             // FM_MODEL_INIT or FM_MODEL_ACCEL
+    int rank, width, heads, layers; // the model (inputs follow from the kind)
+    int epochs;                     // total epochs of the run (>= 1)
+    int64_t train_size;             // matrices per epoch (FM_TRAIN_SIZE)
+    int64_t valid_size;             // matrices of each validation set (FM_VALID_SIZE)
+    uint64_t seed;                  // data, order, NNDSVD and initial parameters
+    double rate;                    // initial learning rate (> 0)
+    int unroll;                     // init: n_unroll, ADMM iterations after the network (>= 0)
+    int admm;                       // accel: c, ADMM iterations per accelerator step (>= 1)
+    int inner;                      // ADMM steps per factor update (>= 1)
+    double discount;                // γ (> 0)
+    int valid_steps;                // accel: accelerator steps of the validation (>= 1)
+    fm_adamw adamw;
+    int batch;                      // matrices per AdamW step (1, §7); > 1: gradient accumulation, in parallel
+    int64_t checkpoint_every;       // matrices between states within an epoch; 0: epoch ends only
+    const char *out;                // the best model; the state is out + FM_TRAIN_STATE_SUFFIX
+    bool resume;                    // continue from the state file
+    // Called after every training step and after every validation (see
+    // fm_train_progress). A nonzero return stops the run at once, as if it
+    // were killed there: nothing more is written, and the result says
+    // `stopped`. May be NULL.
+    int (*progress)(const fm_train_progress *p, void *user);
+    void *user;
+} fm_train_options;
+
+// The §6, §7 defaults for a kind: rank 10, width 100, 4 heads, 4 layers, 15
+// epochs, 15 000 training and 128 + 128 validation matrices, seed 42, rate
+// 1e-3 (init) or 3e-4 (accel), n_unroll 5, c 5, inner 1, γ 0.9, validation
+// T 5, fm_adamw_default, batch 1, a state every 1000 matrices; out NULL.
+void fm_train_options_default(fm_train_options *options, fm_model_kind kind);
+// FM_OK if every option is in range (out is not looked at), else
+// FM_ERR_INVALID with a sentence that names the option.
+int fm_train_check(const fm_train_options *options, char *msg);
+// The unroll configuration of the training chain at `epoch` (0-based).
+void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *options, int epoch);
+
+// The training matrix at `position` of epoch `epoch` in a set of `size`.
+int64_t fm_train_order(uint64_t seed, int epoch, int64_t position, int64_t size);
+
+// One matrix prepared for the model.
+typedef struct fm_train_sample {
+    fm_graph *graph;          // X / mean, dense kind
+    fm_message_graph mg;      // opened for the fused kernels
+    float *w_start, *ht_start;   // NNDSVD of the scaled X: rows × rank, cols × rank
+    double mean;              // the mean of X over Ω before scaling
+    int64_t rows, cols;
+} fm_train_sample;
+
+// Matrix `index` of `set` (of `set_size`) as above; *sample is overwritten.
+int fm_train_sample_new(fm_train_sample *sample, fm_train_set set, int64_t index, int64_t set_size, int rank,
+                        uint64_t seed, char *msg);
+void fm_train_sample_free(fm_train_sample *sample);
+
+// The initial parameters of a run (see "Initial parameters"). *params NULL on entry.
+int fm_train_params_new(fm_params **params, const fm_train_options *options, char *msg);
+
+// ceil(train_size / batch).
+int64_t fm_train_steps_per_epoch(const fm_train_options *options);
+
+// One training step, the one a run takes as step `step` (0-based) of epoch
+// `epoch` (0-based): the matrices at positions [step·batch, (step+1)·batch)
+// ∩ [0, train_size) of fm_train_order, each prepared by fm_train_sample_new,
+// the chain of fm_train_unroll_config(epoch) forward and backward (gradients
+// zeroed first), and fm_adamw_step with the scheduled rate (see above).
+// `params` is laid out for the options' model; *loss gets the mean unrolled
+// loss of the batch.
+int fm_train_step(double *loss, fm_params *params, const fm_train_options *options, int epoch, int64_t step,
+                  char *msg);
+
+// One epoch's line of the report. Epoch 0 is the untrained model (no
+// training: matrices 0, loss NaN).
+typedef struct fm_train_epoch {
+    int epoch;                   // epochs completed when validated
+    int steps;                   // unrolled steps of the epoch's chain (init n_unroll, accel T)
+    double peak_rate;            // the epoch's first rate
+    int64_t matrices;            // trained in this call (fewer than train_size after a resume)
+    double loss;                 // mean unrolled loss over them
+    double valid_small, valid_large, valid;   // median RMSEs and their mean (the score)
+    bool best;                   // the best so far: written to `out`
+    double train_seconds, valid_seconds;
+} fm_train_epoch;
+
+typedef enum {
+    FM_TRAIN_EVENT_STEP = 0,     // a training step is done (and the state written, if due)
+    FM_TRAIN_EVENT_EPOCH = 1,    // a validation is done (`epoch` holds it; after the untrained one too)
+} fm_train_event;
+
+struct fm_train_progress {
+    fm_train_event event;
+    int epoch;                   // STEP: the epoch in progress (0-based); EPOCH: epochs completed
+    int epochs;                  // the run's total
+    int64_t done, total;         // matrices of the epoch done, train_size
+    double loss, running_loss;   // this step's (mean) loss; the mean over the epoch's matrices in this call
+    double valid;                // the last validation score (NaN before any)
+    double baseline;             // the baselines' score (fm_train_result.baseline)
+    const fm_train_epoch *report;   // EPOCH only
+    double seconds;              // since fm_train_run began
+    int64_t matrices;            // trained in this call
+    int64_t remaining;           // matrices left to train in the run
+};
+
+typedef struct fm_train_result {
+    fm_train_epoch *epochs;      // the validations of this call, in order
+    int count;
+    double baseline_small, baseline_large, baseline;   // medians and their mean (see above)
+    fm_train_state state;        // the state last written (the starting state if none was)
+    bool resumed, stopped;
+    int64_t matrices;            // trained in this call
+    double train_seconds;        // spent on them (data, forward, backward, AdamW)
+    double seconds;              // the whole call
+    char state_path[4200];
+} fm_train_result;
+
+// Runs (or resumes) the training; *result (NULL on entry) is set on success,
+// and also when the callback stopped the run.
+int fm_train_run(fm_train_result **result, const fm_train_options *options, char *msg);
+void fm_train_result_free(fm_train_result **result);
+
+#endif
