@@ -45,6 +45,18 @@ static int check_shape(const fm_message_graph *mg, fm_direction direction, fm_at
 #undef FREE_ALL
 }
 
+// The backward also walks the edges by source: a view has no maps for that.
+static int check_backward(const fm_message_graph *mg, fm_direction direction, fm_attention_shape shape, char *msg)
+{
+    int status = check_shape(mg, direction, shape, msg);
+    if (status) return status;
+    if (mg->forward_only)
+        return fm_fail(FM_ERR_INVALID, msg,
+                       "attention: the message graph is a view for the forward pass (fm_message_graph_view); "
+                       "the backward needs one opened by fm_message_graph_open");
+    return FM_OK;
+}
+
 int fm_attention_forward(fm_attention_outputs *out, const fm_attention_inputs *in, const fm_message_graph *mg,
                          fm_direction direction, fm_attention_shape shape, char *msg)
 {
@@ -59,7 +71,7 @@ int fm_attention_backward(fm_attention_grads *grads, const fm_attention_outputs 
                           const fm_attention_inputs *in, const fm_attention_outputs *saved,
                           const fm_message_graph *mg, fm_direction direction, fm_attention_shape shape, char *msg)
 {
-    int status = check_shape(mg, direction, shape, msg);
+    int status = check_backward(mg, direction, shape, msg);
     if (status) return status;
     if (mg->kernels == FM_KERNELS_GRAPHBLAS)
         return fm_attention_backward_graphblas(grads, d_out, in, saved, mg->graph, direction, shape, msg);
@@ -82,7 +94,7 @@ int fm_attention_backward_f64(fm_attention_grads_f64 *grads, const fm_attention_
                               const fm_message_graph *mg, fm_direction direction, fm_attention_shape shape,
                               char *msg)
 {
-    int status = check_shape(mg, direction, shape, msg);
+    int status = check_backward(mg, direction, shape, msg);
     if (status) return status;
     if (mg->kernels != FM_KERNELS_FUSED)
         return fm_fail(FM_ERR_INVALID, msg, "attention: the double build exists for the fused path only");

@@ -43,9 +43,22 @@ typedef struct fm_message_graph {
     fm_edges columns;         // by column node: Aᵀ (the H-direction's edges by target)
     int64_t *row_to_column;   // for each position in `rows`, the same edge's position in `columns`
     int64_t *column_to_row;   // and the inverse
+    float *view_values;       // a view's scaled edge values (both orientations), else NULL
+    bool forward_only;        // a view: no position maps, the backward refuses it
 } fm_message_graph;
 
 int fm_message_graph_open(fm_message_graph *mg, fm_graph *g, fm_kernels kernels, char *msg);
+// A view for the forward pass of the fused kernels over edges the caller has
+// already borrowed from `g` (`rows` from A, `columns` from Aᵀ), with every edge
+// value divided by `divisor` (> 0): the solver holds both orientations for its
+// whole run, and a second borrow of the same GraphBLAS matrix would find it
+// empty. The CSR structure is shared, the values are copied and scaled as
+// (float)(x / divisor) (shared when divisor is 1), and no position maps are
+// built, so the backward refuses the view. Close it with
+// fm_message_graph_close, before the caller returns its edges: the close
+// frees the copies and returns nothing to GraphBLAS.
+int fm_message_graph_view(fm_message_graph *mg, fm_graph *g, const fm_edges *rows, const fm_edges *columns,
+                          double divisor, char *msg);
 // has_edges[t] = 1 where target t has at least one in-edge, else 0 (Σ_i α_it,
 // the weight of the terms that every edge carries, such as b_VE).
 int fm_message_graph_has_edges(float *has_edges, const fm_message_graph *mg, fm_direction direction, char *msg);

@@ -1,6 +1,7 @@
 // The edges messages flow over (ops/attention.h): for the GraphBLAS path the
 // graph itself; for the fused path both orientations borrowed as CSR arrays,
 // with the maps between an edge's positions in the two.
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,9 +57,50 @@ int fm_message_graph_open(fm_message_graph *mg, fm_graph *g, fm_kernels kernels,
 #undef FREE_ALL
 }
 
+// rows × cols values of one orientation, divided by `divisor`, into `out`.
+static void scale_values(float *out, const fm_edges *edges, double divisor)
+{
+    const int64_t count = edges->ptr ? edges->count : edges->targets * edges->sources;
+#pragma omp parallel for schedule(static)
+    for (int64_t e = 0; e < count; e++) out[e] = (float)((double)edges->val[e] / divisor);
+}
+
+int fm_message_graph_view(fm_message_graph *mg, fm_graph *g, const fm_edges *rows, const fm_edges *columns,
+                          double divisor, char *msg)
+{
+#define FREE_ALL fm_message_graph_close(mg, NULL)
+    if (!mg) return fm_fail(FM_ERR_INVALID, msg, "fm_message_graph_view: no message graph");
+    memset(mg, 0, sizeof *mg);
+    FM_CHECK(g && rows && columns && rows->owner && columns->owner, FM_ERR_INVALID,
+             "fm_message_graph_view: the graph or its borrowed edges are missing");
+    FM_CHECK(rows->owner == g->A && columns->owner == g->AT, FM_ERR_INVALID,
+             "fm_message_graph_view: the edges are not the two orientations of the graph");
+    FM_CHECK(divisor > 0 && isfinite(divisor), FM_ERR_INVALID,
+             "fm_message_graph_view: the divisor of the edge values is %g; expected a finite value above 0", divisor);
+    mg->kernels = FM_KERNELS_FUSED;
+    mg->graph = g;
+    mg->forward_only = true;
+    mg->rows = *rows;
+    mg->columns = *columns;
+    // the caller returns the arrays: the close must not
+    mg->rows.owner = mg->columns.owner = NULL;
+    if (divisor != 1) {
+        const int64_t by_rows = rows->ptr ? rows->count : rows->targets * rows->sources;
+        const int64_t by_columns = columns->ptr ? columns->count : columns->targets * columns->sources;
+        FM_ALLOC(mg->view_values, by_rows + by_columns + 1);
+        scale_values(mg->view_values, rows, divisor);
+        scale_values(mg->view_values + by_rows, columns, divisor);
+        mg->rows.val = mg->view_values;
+        mg->columns.val = mg->view_values + by_rows;
+    }
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_message_graph_close(fm_message_graph *mg, char *msg)
 {
     if (!mg) return FM_OK;
+    free(mg->view_values);
     // return both orientations even if the first fails; report the first error
     int status = fm_edges_return(&mg->rows, msg);
     int second = fm_edges_return(&mg->columns, status ? NULL : msg);
