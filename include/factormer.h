@@ -135,6 +135,7 @@ typedef enum {
     FM_INIT_NNDSVD,
     FM_INIT_NNDSVDA,
     FM_INIT_NNDSVDAR,
+    FM_INIT_LEARNED,       // §6: the initialization network on the NNDSVD start (a model file, below)
 } fm_init_method;
 
 const char *fm_init_name(fm_init_method method);
@@ -156,6 +157,7 @@ typedef struct fm_solver_iterate {
     double rmse;           // over Ω, §1
     double objective;      // f(W,H) plus penalties
     double holdout_rmse;   // NaN without a holdout
+    bool accelerated;      // the factors are the acceleration network's output
 } fm_solver_iterate;
 
 typedef struct fm_solver_options {
@@ -171,6 +173,16 @@ typedef struct fm_solver_options {
     // return stops the run early. May be NULL.
     int (*progress)(const fm_solver_iterate *it, void *user);
     void *user;
+    // Learned models (§6; trained by `factormer train`). A NULL path means
+    // the default file for the rank: init-rank<K>.fmw or accel-rank<K>.fmw
+    // in $FACTORMER_MODELS if set, else in the directory compiled in (the
+    // source tree's models/shipped; CMake option FM_MODEL_DIR). The network
+    // reads X divided by its mean over Ω (§5) and W is scaled back.
+    const char *init_model;    // init = FM_INIT_LEARNED: the initialization model
+    bool accelerate;           // run the acceleration model after every accel_every iterations
+    const char *accel_model;   // the acceleration model
+    int accel_every;           // c: outer ADMM iterations per accelerator step (default 5)
+    int accel_steps;           // T: accelerator steps at most, then plain ADMM (default 5)
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);
@@ -181,7 +193,10 @@ typedef struct fm_solver_result {
     fm_solver_iterate *trace;
     int trace_len;         // iterations recorded, iteration 0 included
     const char *stop_reason;   // "iterations", "tolerance", "time limit", "callback"
-    double init_seconds;
+    double init_seconds;   // the initialization, its network included
+    char *init_model;      // the file of the initialization model used, else NULL
+    char *accel_model;     // the file of the acceleration model used, else NULL
+    int accel_steps;       // accelerator steps taken
 } fm_solver_result;
 
 // Factorize the graph. `holdout` (may be NULL) holds the entries kept out of
@@ -218,7 +233,10 @@ int fm_synthetic_planted(fm_triplets **out, int64_t rows, int64_t cols, int rank
 // Reports (io/report): outputs go to a temporary name renamed on success
 //------------------------------------------------------------------------------
 
-// iteration,seconds,rmse,holdout_rmse,objective
+// iteration,seconds,rmse,holdout_rmse,objective,model: `model` is the file of
+// the network whose output the row is (the initialization model on row 0 of
+// a learned initialization, the acceleration model on an accelerated row),
+// else empty. Fields with a comma or a quote are quoted (RFC 4180).
 int fm_trace_write_csv(const char *path, const fm_solver_result *r, char *msg);
 // A JSON object with the given keys and preformatted JSON values.
 int fm_json_write(const char *path, const char *const *keys, const char *const *values, int count,

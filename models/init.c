@@ -14,19 +14,20 @@
 #define FM_RSVD_OVERSAMPLE 10
 #define FM_RSVD_POWER 4
 
-static const char *const init_names[] = { "random", "nndsvd", "nndsvda", "nndsvdar" };
+static const char *const init_names[] = { "random", "nndsvd", "nndsvda", "nndsvdar", "learned" };
+#define INIT_METHODS (int)(sizeof init_names / sizeof init_names[0])
 
 const char *fm_init_name(fm_init_method method)
 {
-    return (unsigned)method < 4 ? init_names[method] : "unknown";
+    return (unsigned)method < INIT_METHODS ? init_names[method] : "unknown";
 }
 
 int fm_init_parse(fm_init_method *method, const char *name, char *msg)
 {
-    for (int m = 0; m < 4; m++)
+    for (int m = 0; m < INIT_METHODS; m++)
         if (strcmp(name, init_names[m]) == 0) { *method = (fm_init_method)m; return FM_OK; }
-    return fm_fail(FM_ERR_INVALID, msg, "unknown init '%s': expected random, nndsvd, nndsvda or nndsvdar",
-                   name);
+    return fm_fail(FM_ERR_INVALID, msg,
+                   "unknown init '%s': expected random, nndsvd, nndsvda, nndsvdar or learned", name);
 }
 
 // Orthonormalize the columns of a row-major rows × cols matrix in place.
@@ -187,6 +188,9 @@ int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edg
 #define FREE_ALL { fm_dense_free(&U); fm_dense_free(&V); free(sigma); }
     const int64_t m = g->stats.rows, n = g->stats.cols;
     const double mean = fm_graph_mean(g);
+    FM_CHECK((unsigned)method <= FM_INIT_NNDSVDAR, FM_ERR_INVALID,
+             "fm_init_factors: init '%s' is not computed here (the learned initialization is the solver's, "
+             "models/learned.h)", fm_init_name(method));
     if (method == FM_INIT_RANDOM) {
         // E[w·h] = rank · (scale/2)² = mean with entries uniform in (0, scale)
         const double scale = 2 * sqrt(mean / rank);

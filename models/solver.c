@@ -7,11 +7,13 @@
 
 #include "admm.h"
 #include "init.h"
+#include "learned.h"
 #include "loss.h"
 #include "products.h"
 #include "profile.h"
 #include "rng.h"
 #include "status.h"
+#include "unroll.h"
 
 // The per-target ADMM keeps k×k blocks on the thread's stack.
 #define FM_MAX_RANK 256
@@ -25,6 +27,8 @@ void fm_solver_options_default(fm_solver_options *opts)
     opts->inner = 1;
     opts->tol = 1e-6;
     opts->seed = 42;
+    opts->accel_every = FM_UNROLL_ADMM;
+    opts->accel_steps = FM_UNROLL_STEPS;
 }
 
 void fm_solver_result_free(fm_solver_result **r)
@@ -33,6 +37,8 @@ void fm_solver_result_free(fm_solver_result **r)
     fm_dense_free(&(*r)->W);
     fm_dense_free(&(*r)->H);
     free((*r)->trace);
+    free((*r)->init_model);
+    free((*r)->accel_model);
     free(*r);
     *r = NULL;
 }
@@ -58,7 +64,12 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
     if (!(o->tol >= 0)) return fm_fail(FM_ERR_INVALID, msg, "tolerance must be >= 0, not %g", o->tol);
     if (!(o->time_limit >= 0))
         return fm_fail(FM_ERR_INVALID, msg, "time limit must be >= 0 seconds, not %g", o->time_limit);
-    if ((unsigned)o->init > FM_INIT_NNDSVDAR) return fm_fail(FM_ERR_INVALID, msg, "unknown init method %d", o->init);
+    if ((unsigned)o->init > FM_INIT_LEARNED) return fm_fail(FM_ERR_INVALID, msg, "unknown init method %d", o->init);
+    if (o->accelerate && o->accel_every < 1)
+        return fm_fail(FM_ERR_INVALID, msg, "the accelerator runs every %d iterations; expected at least 1",
+                       o->accel_every);
+    if (o->accelerate && o->accel_steps < 0)
+        return fm_fail(FM_ERR_INVALID, msg, "accelerator steps must be >= 0, not %d", o->accel_steps);
     int status = check_penalty(o->penalty_w, "W", msg);
     return status ? status : check_penalty(o->penalty_h, "H", msg);
 }
@@ -107,17 +118,32 @@ static double objective(double residual, const fm_dense *W, const fm_dense *Ht, 
     return f;
 }
 
+// Copies of a path for the result.
+static int keep_path(char **out, const char *path, char *msg)
+{
+#define FREE_ALL
+    FM_ALLOC(*out, strlen(path) + 1);
+    memcpy(*out, path, strlen(path) + 1);
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
                   const fm_solver_options *o, char *msg)
 {
     fm_solver_result *result = NULL;
     fm_edges rows = { 0 }, cols = { 0 };
     fm_dense *W = NULL, *Ht = NULL, *UW = NULL, *UH = NULL, *XHt = NULL, *XtW = NULL;
+    fm_dense *W_prev = NULL, *Ht_prev = NULL;
     double *gram_w = NULL, *gram_h = NULL;
-#define FREE_ALL { fm_solver_result_free(&result); fm_edges_return(&rows, NULL); \
-                   fm_edges_return(&cols, NULL); fm_dense_free(&W); fm_dense_free(&Ht); \
-                   fm_dense_free(&UW); fm_dense_free(&UH); fm_dense_free(&XHt); \
-                   fm_dense_free(&XtW); free(gram_w); free(gram_h); }
+    fm_learned init_model = { 0 }, accel_model = { 0 };
+    fm_message_graph view = { 0 };
+    // the view first: it only refers to the borrowed edges, returned after it
+#define FREE_ALL { fm_message_graph_close(&view, NULL); fm_solver_result_free(&result); \
+                   fm_edges_return(&rows, NULL); fm_edges_return(&cols, NULL); fm_dense_free(&W); \
+                   fm_dense_free(&Ht); fm_dense_free(&UW); fm_dense_free(&UH); fm_dense_free(&XHt); \
+                   fm_dense_free(&XtW); fm_dense_free(&W_prev); fm_dense_free(&Ht_prev); free(gram_w); \
+                   free(gram_h); fm_learned_free(&init_model); fm_learned_free(&accel_model); }
     FM_CHECK(out && !*out && g && o, FM_ERR_INVALID, "fm_solver_run: bad arguments");
     FM_TRY(check_options(g, o, msg));
     const double start = omp_get_wtime();
@@ -127,9 +153,24 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
     const double omega = fm_graph_omega(g);
     FM_CHECK(omega > 0, FM_ERR_INVALID, "the matrix has no observed entries to fit");
     const int64_t held = holdout ? holdout->count : 0;
+    const bool learned_init = o->init == FM_INIT_LEARNED;
+    const int accel_steps = o->accelerate ? o->accel_steps : 0;
+    const bool network = learned_init || o->accelerate;
 
     FM_ALLOC(result, 1);
     FM_ALLOC(result->trace, o->iters + 1);
+    // the models first: a missing or wrong file fails before any work
+    if (learned_init) {
+        FM_TRY(fm_learned_load(&init_model, o->init_model, FM_MODEL_INIT, k, msg));
+        FM_TRY(keep_path(&result->init_model, init_model.path, msg));
+    }
+    if (o->accelerate) {
+        FM_TRY(fm_learned_load(&accel_model, o->accel_model, FM_MODEL_ACCEL, k, msg));
+        FM_TRY(keep_path(&result->accel_model, accel_model.path, msg));
+    }
+    const double mean = fm_graph_mean(g);
+    FM_CHECK(!network || (mean > 0 && isfinite(mean)), FM_ERR_INVALID,
+             "the learned models need data of positive mean; the mean over the observed entries is %g", mean);
     FM_ALLOC(gram_w, k * k);
     FM_ALLOC(gram_h, k * k);
     FM_TRY(fm_dense_new(&UW, m, k, msg));
@@ -140,13 +181,32 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
     FM_TRY(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg));
     FM_TRY(fm_edges_borrow(&cols, g, FM_TO_COLUMNS, msg));
 
-    FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
+    if (network) {
+        // The networks read X / mean over the solver's own borrowed edges (a
+        // second borrow would find the GraphBLAS matrices empty): a view that
+        // shares their structure and scales a copy of their values.
+        FM_TRY(fm_message_graph_view(&view, g, &rows, &cols, mean, msg));
+        if (learned_init || o->init == FM_INIT_NNDSVD) {
+            FM_TRY(fm_learned_start(&W, &Ht, learned_init ? &init_model : NULL, &view, mean, k, o->seed, msg));
+        } else {
+            FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
+        }
+        if (accel_steps > 0 && o->iters >= o->accel_every) {
+            FM_TRY(fm_dense_copy(&W_prev, W, msg));
+            FM_TRY(fm_dense_copy(&Ht_prev, Ht, msg));
+        } else {
+            FM_TRY(fm_message_graph_close(&view, msg));
+        }
+    } else {
+        FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
+    }
     FM_TRY(fm_products_gram(gram_w, W, msg));
     FM_TRY(fm_products_gram(gram_h, Ht, msg));
     result->init_seconds = omp_get_wtime() - start;
 
     double previous = 0;
     for (int it = 0;; it++) {
+        bool accelerated = false;
         if (it > 0) {
             fm_admm_factor h = { Ht, UH }, w = { W, UW };
             if (masked) FM_TRY(fm_admm_update_masked(h, &cols, W, o->penalty_h, o->inner, msg));
@@ -154,15 +214,31 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
             FM_TRY(fm_products_gram(gram_h, Ht, msg));
             if (masked) FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
             else FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
+            if (result->accel_steps < accel_steps && it % o->accel_every == 0) {
+                // §6: W_t, Hᵀ_t = network([W_{t−1} | Ŵ], [Hᵀ_{t−1} | Ĥᵀ]); the duals carried
+                FM_TRY(fm_learned_accelerate(W, Ht, W_prev, Ht_prev, &accel_model, &view, mean, msg));
+                FM_TRY(fm_products_gram(gram_h, Ht, msg));
+                accelerated = true;
+                if (++result->accel_steps < accel_steps) {
+                    memcpy(W_prev->data, W->data, sizeof(float) * m * k);
+                    memcpy(Ht_prev->data, Ht->data, sizeof(float) * n * k);
+                } else {
+                    // the last step: the view's copies are not needed any more
+                    FM_TRY(fm_message_graph_close(&view, msg));
+                }
+            }
             FM_TRY(fm_products_gram(gram_w, W, msg));
         }
         double residual;
-        FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, it > 0 ? XHt : NULL, gram_w, gram_h, msg));
+        // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
+        const fm_dense *products = it > 0 && !accelerated ? XHt : NULL;
+        FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, products, gram_w, gram_h, msg));
         fm_solver_iterate *step = &result->trace[it];
         step->iteration = it;
         step->rmse = sqrt(residual / omega);
         step->objective = objective(residual, W, Ht, &rows, &cols, o);
         step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
+        step->accelerated = accelerated;
         step->seconds = omp_get_wtime() - start;
         result->trace_len = it + 1;
         FM_CHECK(isfinite(step->objective), FM_ERR_NUMERIC,
@@ -187,6 +263,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
             break;
         }
     }
+    FM_TRY(fm_message_graph_close(&view, msg));
 
     // H = (Hᵀ)ᵀ, rank × cols as users expect it.
     FM_TRY(fm_dense_new(&result->H, k, n, msg));

@@ -1,0 +1,167 @@
+// The learned initialization and acceleration at inference: see learned.h.
+#include "learned.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "init.h"
+#include "status.h"
+
+#ifndef FM_MODEL_DIR
+#define FM_MODEL_DIR "models/shipped"
+#endif
+
+static const char *kind_flag(fm_model_kind kind) { return kind == FM_MODEL_ACCEL ? "accel" : "init"; }
+
+int fm_learned_default_path(char *path, size_t size, fm_model_kind kind, int rank, char *msg)
+{
+    const char *dir = getenv(FM_MODEL_DIR_ENV);
+    if (!dir || !*dir) dir = FM_MODEL_DIR;
+    const int n = snprintf(path, size, "%s/%s-rank%d.fmw", dir, kind_flag(kind), rank);
+    if (n < 0 || (size_t)n >= size)
+        return fm_fail(FM_ERR_INVALID, msg, "the model directory '%s' makes a path longer than %zu bytes", dir,
+                       size - 1);
+    return FM_OK;
+}
+
+void fm_learned_free(fm_learned *model)
+{
+    if (!model) return;
+    fm_params_free(&model->params);
+    fm_lfactormer_saved_free(&model->saved);
+    free(model->w_in);
+    free(model->ht_in);
+    memset(model, 0, sizeof *model);
+}
+
+int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int rank, char *msg)
+{
+#define FREE_ALL fm_learned_free(model)
+    if (!model) return fm_fail(FM_ERR_INVALID, msg, "fm_learned_load: no model");
+    memset(model, 0, sizeof *model);
+    FM_CHECK(kind == FM_MODEL_INIT || kind == FM_MODEL_ACCEL, FM_ERR_INVALID, "fm_learned_load: unknown kind %d",
+             (int)kind);
+    FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_learned_load: rank %d must be >= 1", rank);
+    model->kind = kind;
+    if (path) {
+        const int n = snprintf(model->path, sizeof model->path, "%s", path);
+        FM_CHECK(n >= 0 && (size_t)n < sizeof model->path, FM_ERR_INVALID, "the model path is longer than %zu bytes",
+                 sizeof model->path - 1);
+    } else {
+        FM_TRY(fm_learned_default_path(model->path, sizeof model->path, kind, rank, msg));
+    }
+    struct stat st;
+    if (stat(model->path, &st) != 0 && errno == ENOENT)
+        FM_FAIL(FM_ERR_IO,
+                "no learned %s model for rank %d: %s does not exist; train one with: factormer train --model %s "
+                "--rank %d --out %s%s",
+                fm_model_kind_name(kind), rank, model->path, kind_flag(kind), rank, model->path,
+                path ? "" : " (the directory is $" FM_MODEL_DIR_ENV " if set, else " FM_MODEL_DIR ")");
+    fm_checkpoint_header header;
+    const fm_checkpoint_expect expect = {.kind = kind, .rank = rank, .training = false};
+    FM_TRY(fm_checkpoint_read(model->path, &header, &model->params, NULL, &expect, msg));
+    fm_lfactormer_bind(&model->weights, &header.config, model->params->values, model->params->offsets);
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// w_out, ht_out from w_in, ht_in in the network's frame, over the view.
+static int forward(float *w_out, float *ht_out, fm_learned *model, const float *w_in, const float *ht_in,
+                   const fm_message_graph *mg, char *msg)
+{
+#define FREE_ALL
+    FM_CHECK(model && model->params && mg && mg->graph, FM_ERR_INVALID, "the learned model or its graph is missing");
+    const int64_t m = mg->graph->stats.rows, n = mg->graph->stats.cols;
+    if (model->saved.block && (model->saved.rows != m || model->saved.cols != n))
+        fm_lfactormer_saved_free(&model->saved);
+    if (!model->saved.block)
+        FM_TRY(fm_lfactormer_saved_new(&model->saved, &model->weights.config, m, n, msg));
+    // (the ops inside report themselves to the profile)
+    FM_TRY(fm_lfactormer_forward(w_out, ht_out, &model->saved, w_in, ht_in, &model->weights, mg, msg));
+    return FM_OK;
+#undef FREE_ALL
+}
+
+static void scale(fm_dense *M, double by)
+{
+    const int64_t count = M->rows * M->cols;
+    for (int64_t e = 0; e < count; e++) M->data[e] = (float)(M->data[e] * by);
+}
+
+int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_message_graph *mg, double mean,
+                     int rank, uint64_t seed, char *msg)
+{
+    fm_dense *w = NULL, *ht = NULL, *w_out = NULL, *ht_out = NULL;
+#define FREE_ALL { fm_dense_free(&w); fm_dense_free(&ht); fm_dense_free(&w_out); fm_dense_free(&ht_out); }
+    FM_CHECK(W && !*W && Ht && !*Ht && mg && mg->graph && mean > 0, FM_ERR_INVALID,
+             "fm_learned_start: bad arguments");
+    FM_CHECK(!model || model->kind == FM_MODEL_INIT, FM_ERR_INVALID,
+             "fm_learned_start: %s holds an %s model, not an initialization model", model ? model->path : "",
+             model ? fm_model_kind_name(model->kind) : "");
+    // the NNDSVD of X / mean, as the training samples start
+    FM_TRY(fm_init_factors(&w, &ht, mg->graph, &mg->rows, &mg->columns, rank, FM_INIT_NNDSVD, seed, msg));
+    if (model) {
+        FM_TRY(fm_dense_new(&w_out, w->rows, rank, msg));
+        FM_TRY(fm_dense_new(&ht_out, ht->rows, rank, msg));
+        FM_TRY(forward(w_out->data, ht_out->data, model, w->data, ht->data, mg, msg));
+        fm_dense_free(&w);
+        fm_dense_free(&ht);
+        w = w_out;
+        ht = ht_out;
+        w_out = ht_out = NULL;
+    }
+    scale(w, mean);
+    *W = w;
+    *Ht = ht;
+    w = ht = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// [a / mean | b / mean] (or without the division), rows × 2k from two rows × k.
+static void concat(float *out, const fm_dense *a, const fm_dense *b, double divisor)
+{
+    const int64_t k = a->cols;
+    for (int64_t r = 0; r < a->rows; r++)
+        for (int64_t c = 0; c < k; c++) {
+            out[r * 2 * k + c] = divisor == 1 ? a->data[r * k + c] : (float)(a->data[r * k + c] / divisor);
+            out[r * 2 * k + k + c] = divisor == 1 ? b->data[r * k + c] : (float)(b->data[r * k + c] / divisor);
+        }
+}
+
+int fm_learned_accelerate(fm_dense *W, fm_dense *Ht, const fm_dense *W_prev, const fm_dense *Ht_prev,
+                          fm_learned *model, const fm_message_graph *mg, double mean, char *msg)
+{
+#define FREE_ALL
+    FM_CHECK(W && Ht && W_prev && Ht_prev && model && mg && mg->graph && mean > 0, FM_ERR_INVALID,
+             "fm_learned_accelerate: bad arguments");
+    FM_CHECK(model->kind == FM_MODEL_ACCEL, FM_ERR_INVALID,
+             "fm_learned_accelerate: %s holds an %s model, not an acceleration model", model->path,
+             fm_model_kind_name(model->kind));
+    const int64_t m = W->rows, n = Ht->rows, k = W->cols;
+    FM_CHECK(k == model->weights.config.rank && Ht->cols == k && W_prev->rows == m && W_prev->cols == k &&
+                 Ht_prev->rows == n && Ht_prev->cols == k,
+             FM_ERR_INVALID, "fm_learned_accelerate: factors of rank %lld for a rank-%d model", (long long)k,
+             model->weights.config.rank);
+    if (model->in_rows != m || model->in_cols != n) {
+        // the first call, or another graph than the last call's
+        free(model->w_in);
+        free(model->ht_in);
+        model->w_in = model->ht_in = NULL;
+        model->in_rows = model->in_cols = 0;
+        FM_ALLOC(model->w_in, m * 2 * k);
+        FM_ALLOC(model->ht_in, n * 2 * k);
+        model->in_rows = m;
+        model->in_cols = n;
+    }
+    // the network's frame: W / mean, Hᵀ as it is
+    concat(model->w_in, W_prev, W, mean);
+    concat(model->ht_in, Ht_prev, Ht, 1);
+    FM_TRY(forward(W->data, Ht->data, model, model->w_in, model->ht_in, mg, msg));
+    scale(W, mean);
+    return FM_OK;
+#undef FREE_ALL
+}

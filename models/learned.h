@@ -1,0 +1,89 @@
+// The learned initialization and the learned acceleration at inference
+// (factormer-math.md §5 "Scale", §6): where the model files are, and the
+// steps the solver (models/solver.c) takes with them, the same as the
+// training chains of models/unroll.h.
+//
+// Model files: an explicit path, or `<dir>/init-rank<K>.fmw` and
+// `<dir>/accel-rank<K>.fmw`, where <dir> is $FACTORMER_MODELS when set and
+// not empty, else FM_MODEL_DIR, compiled in by CMake: the source tree's
+// models/shipped by default. A binary installed elsewhere is configured with
+// -DFM_MODEL_DIR=<prefix>/share/factormer/models (and the files copied
+// there), or run with FACTORMER_MODELS set.
+//
+// Frames. The models were trained on data of mean 1 over Ω (§7), from the
+// NNDSVD of that data. Here X keeps its own scale: the solver's ADMM, its
+// penalties and its trace are X's. The network reads a view of X's graph
+// with every edge value divided by mean = fm_graph_mean (fm_message_graph_view
+// on the solver's borrowed edges), and the factors in the network's frame
+//     W' = W / mean,  Hᵀ' = Hᵀ,
+// so that W'H' fits X / mean exactly when WH fits X. Without penalties the
+// AO-ADMM iterates commute with that map (X → X/c, W → W/c, U_W → U_W/c
+// leaves every H-update and every scaled W-update the same), so the solver's
+// ADMM from (mean·W', H') is the training chain's ADMM from (W', H'), in X's
+// units; the duals are carried through the accelerator untouched, as the
+// chain carries them.
+//
+// Start (fm_learned_start): the NNDSVD of X / mean (fm_init_factors on the
+// view's edges: the training sample's start), then for the initialization
+// model its output relu(L-Factormer(W'_0, Hᵀ'_0)); W scaled back by the
+// mean. Without a model (an accelerated run from `--init nndsvd`) the same
+// NNDSVD with W scaled back: the W·H of the NNDSVD of X up to rounding, but
+// balanced between W and H as the accelerator saw it in training (the NNDSVD
+// of X itself is (√mean·W'_0, √mean·H'_0), which the network would read as
+// another start). The other starts (random, nndsvda, nndsvdar) are X's and
+// enter the network's frame by the same map; the accelerator was not
+// trained from them.
+//
+// Accelerator step (fm_learned_accelerate): W_t, Hᵀ_t = relu(L-Factormer_acc(
+// [W_{t−1}/mean | Ŵ/mean], [Hᵀ_{t−1} | Ĥᵀ])) with W_t scaled back, where
+// (Ŵ, Ĥᵀ) are the c ADMM iterations after W_{t−1}, the previous step's
+// output (or the start).
+#ifndef FM_LEARNED_H
+#define FM_LEARNED_H
+
+#include <stddef.h>
+
+#include "attention.h"
+#include "checkpoint.h"
+#include "lfactormer.h"
+
+#define FM_MODEL_DIR_ENV "FACTORMER_MODELS"
+#define FM_LEARNED_PATH_LEN 4096
+
+// `dir`/init-rank<K>.fmw or `dir`/accel-rank<K>.fmw for the default
+// directory above. FM_ERR_INVALID if it does not fit in `size` bytes.
+int fm_learned_default_path(char *path, size_t size, fm_model_kind kind, int rank, char *msg);
+
+// A model loaded for inference, and the network's activations for one graph.
+typedef struct fm_learned {
+    fm_model_kind kind;
+    char path[FM_LEARNED_PATH_LEN];   // the file it was read from
+    fm_params *params;
+    fm_lfactormer_weights weights;
+    fm_lfactormer_saved saved;        // for the rows × cols of the last call (made on first use)
+    float *w_in, *ht_in;              // accelerator inputs, in_rows × 2k and in_cols × 2k
+    int64_t in_rows, in_cols;
+} fm_learned;
+
+// Reads the `kind` model of `rank` from `path`, or from the default file
+// when path is NULL. A missing file is FM_ERR_IO with a message that names
+// it and the command that trains it (factormer train --model init|accel
+// --rank K --out PATH); a model of another kind or rank is FM_ERR_INVALID,
+// a damaged file FM_ERR_PARSE (io/checkpoint.h). *model is overwritten;
+// free it with fm_learned_free (also after a failure).
+int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int rank, char *msg);
+void fm_learned_free(fm_learned *model);
+
+// The start of a run with a network, in X's frame (see "Start"): *W (rows ×
+// k) and *Ht (cols × k), NULL on entry. `model` is the initialization model,
+// or NULL for the plain NNDSVD start. `mg` is the view of X / mean.
+int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_message_graph *mg, double mean,
+                     int rank, uint64_t seed, char *msg);
+
+// One accelerator step (see "Accelerator step"): W, Ht hold (Ŵ, Ĥᵀ) on entry
+// and (W_t, Hᵀ_t) on return; W_prev, Ht_prev hold (W_{t−1}, Hᵀ_{t−1}) on
+// entry and are not changed.
+int fm_learned_accelerate(fm_dense *W, fm_dense *Ht, const fm_dense *W_prev, const fm_dense *Ht_prev,
+                          fm_learned *model, const fm_message_graph *mg, double mean, char *msg);
+
+#endif
