@@ -21,7 +21,17 @@ static const char help[] =
     "  --kind KIND         dense, sparse (unstored entries are zeros) or incomplete\n"
     "                      (unstored entries are unknown); default: dense for array\n"
     "                      files, sparse for coordinate files\n"
-    "  --init METHOD       random, nndsvd (default), nndsvda, nndsvdar\n"
+    "  --init METHOD       random, nndsvd (default), nndsvda, nndsvdar, or learned:\n"
+    "                      the initialization network on the nndsvd start\n"
+    "  --accelerate        run the acceleration network after every --accel-every\n"
+    "                      iterations, --accel-steps times, then plain ADMM\n"
+    "  --accel-every C     ADMM iterations per accelerator step (default 5)\n"
+    "  --accel-steps T     accelerator steps at most (default 5)\n"
+    "  --model PATH        the model file of --init learned or of --accelerate\n"
+    "                      (default: init-rankK.fmw or accel-rankK.fmw in\n"
+    "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
+    "  --init-model PATH   the initialization model, when both are used\n"
+    "  --accel-model PATH  the acceleration model, when both are used\n"
     "  --iters N           outer iterations (default 100)\n"
     "  --inner N           ADMM steps per factor update (default 1)\n"
     "  --tol T             stop when the objective changes by less than T relative\n"
@@ -43,7 +53,7 @@ static const char help[] =
     FM_ARG_PROFILE_HELP;
 
 typedef struct progress {
-    bool quiet, tty, holdout;
+    bool quiet, tty, holdout, learned;
     int iters;
 } progress;
 
@@ -53,11 +63,13 @@ static int show_progress(const fm_solver_iterate *it, void *user)
     if (p->quiet) return 0;
     char holdout[48] = "";
     if (p->holdout) snprintf(holdout, sizeof holdout, "  holdout rmse %.6g", it->holdout_rmse);
+    const char *network = it->accelerated ? "  (accelerated)" : it->iteration == 0 && p->learned ? "  (learned)" : "";
     if (p->tty) {
-        fprintf(stderr, "\r  iteration %4d/%d  rmse %.6g%s  %.2f s   ", it->iteration, p->iters, it->rmse,
-                holdout, it->seconds);
-    } else if (it->iteration <= 10 || it->iteration % 10 == 0) {
-        fprintf(stderr, "  iteration %4d  rmse %.6g%s  %.3f s\n", it->iteration, it->rmse, holdout, it->seconds);
+        fprintf(stderr, "\r  iteration %4d/%d  rmse %.6g%s  %.2f s%s   ", it->iteration, p->iters, it->rmse,
+                holdout, it->seconds, network);
+    } else if (it->iteration <= 10 || it->iteration % 10 == 0 || it->accelerated) {
+        fprintf(stderr, "  iteration %4d  rmse %.6g%s  %.3f s%s\n", it->iteration, it->rmse, holdout, it->seconds,
+                network);
     }
     fflush(stderr);
     return 0;
@@ -117,7 +129,7 @@ static void json_number(char *out, size_t size, double x)
 
 int fm_cmd_factorize(int argc, char **argv)
 {
-    const char *data = NULL, *out_prefix = NULL, *test_file = NULL;
+    const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL;
     fm_kind kind = FM_KIND_AUTO;
     double holdout_fraction = 0;
     long threads = 0, value;
@@ -133,6 +145,7 @@ int fm_cmd_factorize(int argc, char **argv)
             return 0;
         }
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
+        if (!strcmp(a, "--accelerate")) { opts.accelerate = true; continue; }
         if (!strcmp(a, "--l2-per-entry")) {
             opts.penalty_w.l2_per_entry = opts.penalty_h.l2_per_entry = true;
             continue;
@@ -159,11 +172,38 @@ int fm_cmd_factorize(int argc, char **argv)
         else if (!strcmp(a, "--holdout")) ok = fm_arg_double(a, v, 0, 0.99, &holdout_fraction);
         else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
         else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); opts.seed = (uint64_t)value; }
+        else if (!strcmp(a, "--accel-every")) {
+            ok = fm_arg_int(a, v, 1, 100000000, &value);
+            opts.accel_every = (int)value;
+        } else if (!strcmp(a, "--accel-steps")) {
+            ok = fm_arg_int(a, v, 0, 100000000, &value);
+            opts.accel_steps = (int)value;
+        }
+        else if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--init-model")) opts.init_model = v;
+        else if (!strcmp(a, "--accel-model")) opts.accel_model = v;
         else if (!strcmp(a, "--out")) out_prefix = v;
         else if (!strcmp(a, "--test")) test_file = v;
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer factorize --help')\n", a); return 2; }
         if (!ok) return 2;
     }
+    const bool learned = opts.init == FM_INIT_LEARNED;
+    if (model && learned && opts.accelerate) {
+        fprintf(stderr, "factormer: --model names one model, and --init learned --accelerate use two: give "
+                        "--init-model and --accel-model\n");
+        return 2;
+    }
+    if (model && !learned && !opts.accelerate) {
+        fprintf(stderr, "factormer: --model needs --init learned or --accelerate\n");
+        return 2;
+    }
+    if ((opts.init_model && !learned) || (opts.accel_model && !opts.accelerate)) {
+        fprintf(stderr, "factormer: %s\n", opts.init_model && !learned ? "--init-model needs --init learned"
+                                                                       : "--accel-model needs --accelerate");
+        return 2;
+    }
+    if (model && learned) opts.init_model = model;
+    if (model && opts.accelerate) opts.accel_model = model;
     if (threads > 0) fm_set_threads((int)threads);
 
     fm_triplets *t = NULL, *kept = NULL, *held = NULL;
@@ -211,7 +251,7 @@ int fm_cmd_factorize(int argc, char **argv)
     if (fm_graph_from_triplets(&g, t, kind, msg)) goto fail;
     fm_triplets_free(&t);
 
-    progress p = { quiet, isatty(2), held != NULL, opts.iters };
+    progress p = { quiet, isatty(2), held != NULL, learned, opts.iters };
     opts.progress = show_progress;
     opts.user = &p;
     if (fm_solver_run(&r, g, held, &opts, msg)) goto fail;
@@ -239,8 +279,8 @@ int fm_cmd_factorize(int argc, char **argv)
     if (fm_trace_write_csv(paths[2], r, msg)) goto fail;
     written = 3;
 
-    char v[20][4400];
-    const char *keys[20];
+    char v[32][4400];
+    const char *keys[32];
     int n = 0;
 #define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
 #define NUM(name, x) (keys[n] = name, json_number(v[n], sizeof v[n], x), n++)
@@ -253,6 +293,15 @@ int fm_cmd_factorize(int argc, char **argv)
     KEY("holdout_entries", "%lld", (long long)(held ? held->count : 0));
     KEY("rank", "%d", opts.rank);
     KEY("init", "\"%s\"", fm_init_name(opts.init));
+    keys[n] = "init_model";
+    if (r->init_model) json_string(v[n++], sizeof v[0], r->init_model);
+    else snprintf(v[n++], sizeof v[0], "null");
+    KEY("accelerate", "%s", opts.accelerate ? "true" : "false");
+    keys[n] = "accel_model";
+    if (r->accel_model) json_string(v[n++], sizeof v[0], r->accel_model);
+    else snprintf(v[n++], sizeof v[0], "null");
+    KEY("accel_every", "%d", opts.accel_every);
+    KEY("accel_steps", "%d", r->accel_steps);
     KEY("iterations", "%d", iterations);
     KEY("inner", "%d", opts.inner);
     KEY("stop_reason", "\"%s\"", r->stop_reason);
@@ -268,7 +317,7 @@ int fm_cmd_factorize(int argc, char **argv)
         opts.penalty_w.l1, opts.penalty_h.l1, opts.penalty_w.l2, opts.penalty_h.l2,
         opts.penalty_w.l2_per_entry ? "true" : "false");
     {
-        const char *values[20];
+        const char *values[32];
         for (int i = 0; i < n; i++) values[i] = v[i];
         if (fm_json_write(paths[3], keys, values, n, msg)) goto fail;
     }
@@ -278,7 +327,11 @@ int fm_cmd_factorize(int argc, char **argv)
         printf("factorized %s\n", source);
         printf("  shape        %lld x %lld, %s, %lld stored entries\n", (long long)st.rows, (long long)st.cols,
                fm_kind_name(st.kind), (long long)st.entries);
-        printf("  rank         %d from %s\n", opts.rank, fm_init_name(opts.init));
+        printf("  rank         %d from %s%s%s%s\n", opts.rank, fm_init_name(opts.init), r->init_model ? " (" : "",
+               r->init_model ? r->init_model : "", r->init_model ? ")" : "");
+        if (opts.accelerate)
+            printf("  accelerated  %d step%s, every %d iterations (%s)\n", r->accel_steps,
+                   r->accel_steps == 1 ? "" : "s", opts.accel_every, r->accel_model);
         printf("  iterations   %d (stopped: %s)\n", iterations, r->stop_reason);
         printf("  rmse         %.6g (relative %.3g)\n", last->rmse, rms_x > 0 ? last->rmse / rms_x : NAN);
         if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);

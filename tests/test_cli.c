@@ -19,6 +19,7 @@
 
 #include "checkpoint.h"
 #include "helpers.h"
+#include "learned_reference.h"
 
 extern char **environ;
 
@@ -1158,5 +1159,269 @@ Test(cli, train_output_that_cannot_be_written)
     EXPECT_FAILURE(&r, 1, "initialization");
     run_free(&r);
     expect_files(s.out, "m.fmw", "m.fmw.state", NULL);
+    scratch_free(&s);
+}
+
+//------------------------------------------------------------------------------
+// factorize --init learned and --accelerate, with tiny models trained by the
+// program (width 8, 1 head, 1 layer, rank 3, 8 training and 2 + 2
+// validation matrices, 1 epoch: a fraction of a second each)
+//------------------------------------------------------------------------------
+
+#define TINY_MODEL "--width", "8", "--heads", "1", "--layers", "1", "--train-size", "8", "--valid-size", "2", \
+                   "--valid-steps", "1", "--epochs", "1", "--quiet"
+
+// The scratch directory's models/, with init-rank3.fmw and accel-rank3.fmw.
+typedef struct tiny_models {
+    char dir[320], init[360], accel[360];
+} tiny_models;
+
+static void train_model(const scratch *s, const char *model, const char *rank, const char *out)
+{
+    run r = RUN(s, "train", "--model", model, "--rank", rank, TINY_MODEL, "--out", out);
+    expect_success(&r);
+    run_free(&r);
+}
+
+static tiny_models tiny_models_new(const scratch *s)
+{
+    tiny_models m;
+    snprintf(m.dir, sizeof m.dir, "%s/models", s->root);
+    cr_assert_eq(mkdir(m.dir, 0755), 0, "mkdir %s: %s", m.dir, strerror(errno));
+    snprintf(m.init, sizeof m.init, "%s/init-rank3.fmw", m.dir);
+    snprintf(m.accel, sizeof m.accel, "%s/accel-rank3.fmw", m.dir);
+    train_model(s, "init", "3", m.init);
+    train_model(s, "accel", "3", m.accel);
+    return m;
+}
+
+// The data of a kind: X.mtx (40 x 30, rank 3) as the program fits it, that
+// is without the held-out entries when `holdout` (the split of seed 42).
+static fm_triplets *fitted_entries(const char *x, fm_kind kind, bool holdout)
+{
+    fm_triplets *t = read_triplets(x, kind == FM_KIND_INCOMPLETE);
+    if (!holdout) return t;
+    fm_triplets *kept = NULL, *held = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_holdout_split(&kept, &held, t, 0.2, 42, msg), FM_OK, "%s", msg);
+    fm_triplets_free(&t);
+    fm_triplets_free(&held);
+    return kept;
+}
+
+// `factorize X --rank 3 --iters 30 --tol 0 --out OUT/run --quiet`, the kind's
+// options and the NULL-terminated extra arguments; then check_outputs, and
+// the trace rows that name a model: row 0 names `init` (NULL: none), rows
+// 5, 10, ... 25 name `accel` (NULL: none). Returns the outputs.
+static outputs factorize_learned(const scratch *s, const char *x, fm_kind kind, const char *init, const char *accel,
+                                 ...)
+{
+    arguments a = { { FM_BINARY, NULL }, 1 };
+    const char *const base[] = { "factorize", x, "--kind", fm_kind_name(kind), "--rank", "3", "--iters", "30",
+                                 "--tol", "0", "--out", out_prefix(s), "--quiet", NULL };
+    for (int i = 0; base[i]; i++) arguments_add(&a, base[i]);
+    if (kind == FM_KIND_INCOMPLETE) {
+        arguments_add(&a, "--holdout");
+        arguments_add(&a, "0.2");
+    }
+    va_list list;
+    va_start(list, accel);
+    arguments_add_list(&a, list);
+    va_end(list);
+    run r = run_arguments(s, &a);
+    expect_success(&r);
+    run_free(&r);
+
+    const bool holdout = kind == FM_KIND_INCOMPLETE;
+    fm_triplets *t = fitted_entries(x, kind, holdout);
+    fm_graph *g = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_graph_from_triplets(&g, t, kind, msg), FM_OK, "%s", msg);
+    outputs o = check_outputs(s, g, 3, 30, holdout);
+    trace tr = check_trace(fm_test_path(s->out, "run.trace.csv"), holdout);
+    for (int it = 0; it < tr.rows; it++) {
+        const bool accelerated = it > 0 && it % 5 == 0 && it / 5 <= 5;
+        const char *want = it == 0 && init ? init : accelerated && accel ? accel : "";
+        cr_expect_str_eq(tr.model[it], want, "%s: trace row %d", fm_kind_name(kind), it);
+    }
+    cr_expect(json_string_is(o.summary, "init", init ? "learned" : "nndsvd"), "%s", o.summary);
+    cr_expect(init ? json_string_is(o.summary, "init_model", init) : strstr(o.summary, "\"init_model\": null") != NULL,
+              "%s", o.summary);
+    cr_expect(accel ? json_string_is(o.summary, "accel_model", accel)
+                    : strstr(o.summary, "\"accel_model\": null") != NULL,
+              "%s", o.summary);
+    cr_expect_eq(json_number(o.summary, "accel_steps"), accel ? 5 : 0, "%s", o.summary);
+    cr_expect(strstr(o.summary, accel ? "\"accelerate\": true" : "\"accelerate\": false"), "%s", o.summary);
+    if (init) {
+        // iteration 0 is the network's output, recomputed by hand from X / mean
+        fm_dense *W = NULL, *H = NULL;
+        fm_test_learned_init(&W, &H, t, kind, init, 3, 42);
+        double expected;
+        cr_assert_eq(fm_rmse(&expected, g, W, H, msg), FM_OK, "%s", msg);
+        cr_expect(close_relative(tr.rmse[0], expected, 1e-6), "%s: the trace starts at %.9g, the network's is %.9g",
+                  fm_kind_name(kind), tr.rmse[0], expected);
+        cr_expect_lt(tr.rmse[30], tr.rmse[0], "%s: ADMM did not improve on the network", fm_kind_name(kind));
+        fm_dense_free(&W);
+        fm_dense_free(&H);
+    }
+    trace_free(&tr);
+    fm_graph_free(&g);
+    fm_triplets_free(&t);
+    return o;
+}
+
+// X.mtx of the kind (an array for dense, coordinates of density 0.3
+// otherwise), its path copied out of fm_test_path's rotating slots.
+typedef struct data_path {
+    char path[512];
+} data_path;
+
+static data_path generate_kind(const scratch *s, fm_kind kind)
+{
+    data_path d;
+    snprintf(d.path, sizeof d.path, "%s", generate(s, kind == FM_KIND_DENSE ? NULL : "0.3"));
+    return d;
+}
+
+static void learned_end_to_end(fm_kind kind)
+{
+    scratch s = scratch_new();
+    tiny_models m = tiny_models_new(&s);
+    const data_path data = generate_kind(&s, kind);
+    const char *x = data.path;
+    outputs o = factorize_learned(&s, x, kind, m.init, NULL, "--init", "learned", "--model", m.init, NULL);
+    outputs_free(&o);
+    remove_tree(s.out);
+    cr_assert_eq(mkdir(s.out, 0755), 0);
+    o = factorize_learned(&s, x, kind, NULL, m.accel, "--accelerate", "--model", m.accel, NULL);
+    outputs_free(&o);
+    remove_tree(s.out);
+    cr_assert_eq(mkdir(s.out, 0755), 0);
+    o = factorize_learned(&s, x, kind, m.init, m.accel, "--init", "learned", "--accelerate", "--init-model", m.init,
+                          "--accel-model", m.accel, NULL);
+    outputs_free(&o);
+    scratch_free(&s);
+}
+
+Test(cli, learned_dense_end_to_end)
+{
+    learned_end_to_end(FM_KIND_DENSE);
+}
+
+Test(cli, learned_sparse_end_to_end)
+{
+    learned_end_to_end(FM_KIND_SPARSE);
+}
+
+Test(cli, learned_incomplete_with_holdout_end_to_end)
+{
+    learned_end_to_end(FM_KIND_INCOMPLETE);
+}
+
+// No --model: the files of FACTORMER_MODELS; the summary on the terminal
+// names them and counts the accelerator's steps.
+Test(cli, learned_models_from_factormer_models)
+{
+    scratch s = scratch_new();
+    tiny_models m = tiny_models_new(&s);
+    const data_path data = generate_kind(&s, FM_KIND_DENSE);
+    const char *x = data.path;
+    cr_assert_eq(setenv("FACTORMER_MODELS", m.dir, 1), 0);
+    outputs o = factorize_learned(&s, x, FM_KIND_DENSE, m.init, m.accel, "--init", "learned", "--accelerate", NULL);
+    outputs_free(&o);
+    run r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "12", "--init", "learned", "--accelerate",
+                "--accel-every", "3", "--accel-steps", "2", "--out", out_prefix(&s));
+    expect_success(&r);
+    char want[800];
+    snprintf(want, sizeof want, "rank         3 from learned (%s)", m.init);
+    cr_expect(strstr(r.out, want), "stdout lacks \"%s\":\n%s", want, r.out);
+    snprintf(want, sizeof want, "accelerated  2 steps, every 3 iterations (%s)", m.accel);
+    cr_expect(strstr(r.out, want), "stdout lacks \"%s\":\n%s", want, r.out);
+    cr_expect(strstr(r.err, "(accelerated)") && strstr(r.err, "(learned)"), "%s", r.err);
+    char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    cr_expect_eq(json_number(summary, "accel_steps"), 2);
+    cr_expect_eq(json_number(summary, "accel_every"), 3);
+    free(summary);
+    run_free(&r);
+    unsetenv("FACTORMER_MODELS");
+    scratch_free(&s);
+}
+
+Test(cli, learned_model_refusals)
+{
+    scratch s = scratch_new();
+    tiny_models m = tiny_models_new(&s);
+    const data_path data = generate_kind(&s, FM_KIND_DENSE);
+    const char *x = data.path;
+    char empty[400], expected_path[500], command[700];
+    snprintf(empty, sizeof empty, "%s/empty", s.root);
+    cr_assert_eq(mkdir(empty, 0755), 0);
+
+    // a rank without a model: the path looked for and the command that trains it
+    cr_assert_eq(setenv("FACTORMER_MODELS", empty, 1), 0);
+    snprintf(expected_path, sizeof expected_path, "%s/init-rank3.fmw", empty);
+    snprintf(command, sizeof command, "factormer train --model init --rank 3 --out %s", expected_path);
+    run r = FACTORIZE_BAD(&s, x, "--rank", "3", "--init", "learned");
+    EXPECT_FAILURE(&r, 1, "factormer train --model init --rank", command, "does not exist");
+    run_free(&r);
+    snprintf(command, sizeof command, "factormer train --model accel --rank 3 --out %s/accel-rank3.fmw", empty);
+    r = FACTORIZE_BAD(&s, x, "--rank", "3", "--accelerate");
+    EXPECT_FAILURE(&r, 1, command);
+    run_free(&r);
+    unsetenv("FACTORMER_MODELS");
+    // a model of another rank
+    char rank2[400];
+    snprintf(rank2, sizeof rank2, "%s/init-rank2.fmw", m.dir);
+    train_model(&s, "init", "2", rank2);
+    r = FACTORIZE_BAD(&s, x, "--rank", "3", "--init", "learned", "--model", rank2);
+    EXPECT_FAILURE(&r, 1, rank2, "rank-2", "factormer train --model init --rank 3");
+    run_free(&r);
+    // the acceleration model given to --init learned, and the other way round
+    r = FACTORIZE_BAD(&s, x, "--rank", "3", "--init", "learned", "--model", m.accel);
+    EXPECT_FAILURE(&r, 1, m.accel, "acceleration model", "factormer train --model init --rank 3");
+    run_free(&r);
+    r = FACTORIZE_BAD(&s, x, "--rank", "3", "--accelerate", "--model", m.init);
+    EXPECT_FAILURE(&r, 1, m.init, "initialization model", "factormer train --model accel --rank 3");
+    run_free(&r);
+    // a corrupted file: one flipped bit
+    char bad[400];
+    snprintf(bad, sizeof bad, "%s/bad.fmw", m.dir);
+    char *bytes = NULL;
+    long size = 0;
+    FILE *f = fopen(m.init, "rb");
+    cr_assert_not_null(f);
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    rewind(f);
+    bytes = malloc(size);
+    cr_assert_eq(fread(bytes, 1, size, f), (size_t)size);
+    fclose(f);
+    bytes[size / 2] ^= 0x04;
+    f = fopen(bad, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(bytes, 1, size, f), (size_t)size);
+    fclose(f);
+    free(bytes);
+    r = FACTORIZE_BAD(&s, x, "--rank", "3", "--init", "learned", "--model", bad);
+    EXPECT_FAILURE(&r, 1, bad);
+    run_free(&r);
+    // argument errors: --model for two models or for none, a model option
+    // without its use, a schedule out of range
+    r = FACTORIZE_BAD(&s, x, "--rank", "3", "--init", "learned", "--accelerate", "--model", m.init);
+    EXPECT_FAILURE(&r, 2, "--init-model", "--accel-model");
+    run_free(&r);
+    r = FACTORIZE_BAD(&s, x, "--rank", "3", "--model", m.init);
+    EXPECT_FAILURE(&r, 2, "--model needs");
+    run_free(&r);
+    r = FACTORIZE_BAD(&s, x, "--rank", "3", "--accel-model", m.accel);
+    EXPECT_FAILURE(&r, 2, "--accel-model needs --accelerate");
+    run_free(&r);
+    r = FACTORIZE_BAD(&s, x, "--rank", "3", "--accelerate", "--model", m.accel, "--accel-every", "0");
+    EXPECT_FAILURE(&r, 2, "--accel-every");
+    run_free(&r);
+    r = FACTORIZE_BAD(&s, x, "--rank", "3", "--init", "learnt");
+    EXPECT_FAILURE(&r, 2, "learned");
+    run_free(&r);
+    expect_no_outputs(&s);
     scratch_free(&s);
 }
