@@ -253,11 +253,9 @@ static int layer_memory(fm_bench_attention_report *report, const fm_bench_attent
     // values) and the position maps; node features: targets, sources, out,
     // d_out and the two input gradients; activations: what fm_layer_saved
     // holds (attention block and layer)
-    const double hd = (double)opt->heads * d;
     const double graph = 2.0 * (8.0 * (n + 1) + 12.0 * edges) + 16.0 * edges;
     const double features = 6.0 * 4 * n * d;
-    const double activations = 4.0 * (n * (d + 2 * hd + opt->heads + d + hd + 2 * opt->heads + 1) + 2.0 * n * d) +
-                               4.0 * (8.0 * n * d + 4 * n);
+    const double activations = sizeof(float) * (double)fm_layer_saved_count(shape);
     report->layer_reference_mib = (graph + features + activations) / 1048576;
     report->layer_peak_mib = base_kib >= 0 && peak_kib >= 0 ? (peak_kib - base_kib) / 1024 : -1;
     FREE_ALL;

@@ -29,5 +29,17 @@ void fm_layer_specs(fm_tensor_spec specs[FM_LAYER_TENSORS], char names[FM_LAYER_
     }
 }
 
+// The layer's own saved reals per target: messages, residual1, normed1,
+// hidden (2d) and residual2 (6d), and mean1, rstd1, mean2, rstd2.
+static int64_t layer_own_count(fm_attention_shape shape)
+{
+    return 6 * shape.targets * shape.width + 4 * shape.targets;
+}
+
+int64_t fm_layer_saved_count(fm_attention_shape shape)
+{
+    return fm_attention_saved_count(shape) + layer_own_count(shape);
+}
+
 #define FM_BODY "factormer_layer.inc"
 #include "instantiate.h"

@@ -50,6 +50,11 @@ FM_LAYER_TYPES(double, _f64)
 void fm_layer_specs(fm_tensor_spec specs[FM_LAYER_TENSORS], char names[FM_LAYER_TENSORS][FM_LAYER_NAME],
                     const char *prefix, int width);
 
+// Reals held by an fm_layer_saved of this shape (either build): the attention
+// block's and the layer's own (messages, two residuals, normed1, hidden of
+// width 2d, and two means and rstds).
+int64_t fm_layer_saved_count(fm_attention_shape shape);
+
 #define FM_LAYER_DECLARE(suffix, real)                                                            \
     /* Points the weights (or gradients) at the layer's tensors in a block laid out by        */ \
     /* fm_layer_specs: offsets[k] is where tensor k starts.                                    */ \

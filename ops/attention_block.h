@@ -42,6 +42,9 @@
 FM_ATTENTION_BLOCK_TYPES(float, )
 FM_ATTENTION_BLOCK_TYPES(double, _f64)
 
+// Reals held by an fm_attention_saved of this shape (either build).
+int64_t fm_attention_saved_count(fm_attention_shape shape);
+
 #define FM_ATTENTION_BLOCK_DECLARE(suffix, real)                                                  \
     int fm_attention_saved_new##suffix(fm_attention_saved##suffix *saved, fm_attention_shape shape, \
                                        char *msg);                                                \
