@@ -18,6 +18,7 @@ static const char usage[] =
     "  generate OUT.mtx           a planted nonnegative low-rank matrix\n"
     "  bench attention            the edge attention's two paths, timed side by side\n"
     "  train --model init|accel   train the learned initialization or acceleration\n"
+    "  eval [DATA.mtx[.gz]]       the learned models against plain ADMM, per iteration\n"
     "\n"
     "Every command also takes --profile[=F.json]: it times every op and prints\n"
     "calls, seconds, share of the wall time, GFLOP/s and GB/s per op on stderr,\n"
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "generate")) status = fm_cmd_generate(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "bench")) status = fm_cmd_bench(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "train")) status = fm_cmd_train(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "eval")) status = fm_cmd_eval(argc - 1, argv + 1);
     else {
         fprintf(stderr, "factormer: unknown command '%s'\n\n%s", argv[1], usage);
         status = 2;

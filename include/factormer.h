@@ -183,6 +183,11 @@ typedef struct fm_solver_options {
     const char *accel_model;   // the acceleration model
     int accel_every;           // c: outer ADMM iterations per accelerator step (default 5)
     int accel_steps;           // T: accelerator steps at most, then plain ADMM (default 5)
+    // Models already loaded (models/learned.h, fm_learned_load), used instead
+    // of the files above when not NULL: a program that runs many matrices
+    // reads each file once. The caller keeps them; the solver reuses their
+    // activation buffers, so one loaded model serves one run at a time.
+    struct fm_learned *init_network, *accel_network;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);

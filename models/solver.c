@@ -128,6 +128,17 @@ static int keep_path(char **out, const char *path, char *msg)
 #undef FREE_ALL
 }
 
+// A preloaded network must be of the kind and rank the run asks for.
+static int check_network(const fm_learned *network, fm_model_kind kind, int rank, char *msg)
+{
+    if (!network->params || network->kind != kind)
+        return fm_fail(FM_ERR_INVALID, msg, "the loaded network is not a learned %s model", fm_model_kind_name(kind));
+    if (network->weights.config.rank != rank)
+        return fm_fail(FM_ERR_INVALID, msg, "the loaded %s model %s is of rank %d, the run asks for rank %d",
+                       fm_model_kind_name(kind), network->path, network->weights.config.rank, rank);
+    return FM_OK;
+}
+
 int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
                   const fm_solver_options *o, char *msg)
 {
@@ -137,6 +148,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
     fm_dense *W_prev = NULL, *Ht_prev = NULL;
     double *gram_w = NULL, *gram_h = NULL;
     fm_learned init_model = { 0 }, accel_model = { 0 };
+    fm_learned *init_network = o ? o->init_network : NULL, *accel_network = o ? o->accel_network : NULL;
     fm_message_graph view = { 0 };
     // the view first: it only refers to the borrowed edges, returned after it
 #define FREE_ALL { fm_message_graph_close(&view, NULL); fm_solver_result_free(&result); \
@@ -161,12 +173,20 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
     FM_ALLOC(result->trace, o->iters + 1);
     // the models first: a missing or wrong file fails before any work
     if (learned_init) {
-        FM_TRY(fm_learned_load(&init_model, o->init_model, FM_MODEL_INIT, k, msg));
-        FM_TRY(keep_path(&result->init_model, init_model.path, msg));
+        if (!init_network) {
+            FM_TRY(fm_learned_load(&init_model, o->init_model, FM_MODEL_INIT, k, msg));
+            init_network = &init_model;
+        }
+        FM_TRY(check_network(init_network, FM_MODEL_INIT, k, msg));
+        FM_TRY(keep_path(&result->init_model, init_network->path, msg));
     }
     if (o->accelerate) {
-        FM_TRY(fm_learned_load(&accel_model, o->accel_model, FM_MODEL_ACCEL, k, msg));
-        FM_TRY(keep_path(&result->accel_model, accel_model.path, msg));
+        if (!accel_network) {
+            FM_TRY(fm_learned_load(&accel_model, o->accel_model, FM_MODEL_ACCEL, k, msg));
+            accel_network = &accel_model;
+        }
+        FM_TRY(check_network(accel_network, FM_MODEL_ACCEL, k, msg));
+        FM_TRY(keep_path(&result->accel_model, accel_network->path, msg));
     }
     const double mean = fm_graph_mean(g);
     FM_CHECK(!network || (mean > 0 && isfinite(mean)), FM_ERR_INVALID,
@@ -187,7 +207,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
         // shares their structure and scales a copy of their values.
         FM_TRY(fm_message_graph_view(&view, g, &rows, &cols, mean, msg));
         if (learned_init || o->init == FM_INIT_NNDSVD) {
-            FM_TRY(fm_learned_start(&W, &Ht, learned_init ? &init_model : NULL, &view, mean, k, o->seed, msg));
+            FM_TRY(fm_learned_start(&W, &Ht, learned_init ? init_network : NULL, &view, mean, k, o->seed, msg));
         } else {
             FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
         }
@@ -216,7 +236,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
             else FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
             if (result->accel_steps < accel_steps && it % o->accel_every == 0) {
                 // §6: W_t, Hᵀ_t = network([W_{t−1} | Ŵ], [Hᵀ_{t−1} | Ĥᵀ]); the duals carried
-                FM_TRY(fm_learned_accelerate(W, Ht, W_prev, Ht_prev, &accel_model, &view, mean, msg));
+                FM_TRY(fm_learned_accelerate(W, Ht, W_prev, Ht_prev, accel_network, &view, mean, msg));
                 FM_TRY(fm_products_gram(gram_h, Ht, msg));
                 accelerated = true;
                 if (++result->accel_steps < accel_steps) {

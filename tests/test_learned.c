@@ -566,6 +566,51 @@ Test(learned, missing_other_rank_other_kind_and_damaged_models_are_refused)
     models_free(&s);
 }
 
+// Models loaded once serve many runs with the same result as the files.
+Test(learned, loaded_networks_give_the_runs_of_the_files)
+{
+    models s = models_new();
+    char msg[FM_MSG_LEN];
+    fm_learned init = { 0 }, accel = { 0 };
+    cr_assert_eq(fm_learned_load(&init, s.init, FM_MODEL_INIT, RANK, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_learned_load(&accel, s.accel, FM_MODEL_ACCEL, RANK, msg), FM_OK, "%s", msg);
+    for (int k = 0; k < 3; k++) {
+        // the shapes change from run to run: the activation buffers follow
+        fm_triplets *t = planted(kinds[k], 1.0 + k);
+        fm_graph *g = graph_of(t, kinds[k]);
+        fm_solver_options o = options(12);
+        o.init = FM_INIT_LEARNED;
+        o.init_model = s.init;
+        o.accelerate = true;
+        o.accel_model = s.accel;
+        fm_solver_result *files = solve(g, &o);
+        o.init_model = o.accel_model = "no such file";
+        o.init_network = &init;
+        o.accel_network = &accel;
+        for (int twice = 0; twice < 2; twice++) {
+            fm_solver_result *loaded = solve(g, &o);
+            cr_assert_eq(loaded->trace_len, files->trace_len);
+            for (int it = 0; it < files->trace_len; it++)
+                cr_expect_eq(loaded->trace[it].rmse, files->trace[it].rmse, "kind %d, iteration %d", k, it);
+            cr_expect_str_eq(loaded->init_model, s.init);
+            cr_expect_str_eq(loaded->accel_model, s.accel);
+            fm_solver_result_free(&loaded);
+        }
+        // one loaded in place of the other, or for another rank: refused
+        o.init_network = &accel;
+        expect_refused(g, &o, FM_ERR_INVALID, "not a learned initialization model", NULL);
+        o.init_network = &init;
+        o.rank = RANK - 1;
+        expect_refused(g, &o, FM_ERR_INVALID, "rank 3", "rank 2");
+        fm_solver_result_free(&files);
+        fm_graph_free(&g);
+        fm_triplets_free(&t);
+    }
+    fm_learned_free(&init);
+    fm_learned_free(&accel);
+    models_free(&s);
+}
+
 Test(learned, fm_init_factors_leaves_learned_to_the_solver)
 {
     fm_triplets *t = planted(FM_KIND_DENSE, 1.0);

@@ -1,0 +1,411 @@
+// factormer eval: the paper's evaluation (§9, Figures 6 to 9) of the learned
+// models against plain ADMM, on the validation sets of §7 or on a data file.
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "eval_plot.h"
+#include "evaluate.h"
+#include "factormer.h"
+#include "plot.h"
+#include "status.h"
+#include "train_data.h"
+
+static const char help[] =
+    "usage: factormer eval [DATA.mtx[.gz]] [options]\n"
+    "\n"
+    "Runs plain ADMM from nndsvd, the learned initialization followed by ADMM and\n"
+    "learned acceleration side by side, and reports per iteration the median and\n"
+    "quartiles of each method's RMSE and of its ratio to plain ADMM's, and the wall\n"
+    "time (network inference included) each takes to reach the RMSE plain ADMM\n"
+    "reaches after 20 iterations. Without DATA: the two validation sets of the\n"
+    "training (small and large noise-free planted matrices, fixed by the seed), as\n"
+    "the paper's Figures 6 and 7. With DATA: that matrix divided by its mean over\n"
+    "the observed entries, as Figures 8 and 9.\n"
+    "\n"
+    "  --rank K            rank (default 10)\n"
+    "  --iters N           iterations per run (default 100)\n"
+    "  --methods LIST      comma-separated: plain, init, accel (default all three;\n"
+    "                      plain ADMM always runs: the others are measured against it)\n"
+    "  --init-model PATH   the initialization model (default: init-rankK.fmw in\n"
+    "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
+    "  --accel-model PATH  the acceleration model (default: accel-rankK.fmw there)\n"
+    "  --accel-every C     ADMM iterations per accelerator step (default 5)\n"
+    "  --accel-steps T     accelerator steps at most (default 5)\n"
+    "  --valid-size N      matrices per validation set (default 128)\n"
+    "  --seed S            the validation sets' seed and the runs' (default 42, the\n"
+    "                      training's)\n"
+    "  --kind KIND         DATA's kind: dense, sparse or incomplete (as factorize)\n"
+    "  --image-shape HxW   DATA holds images of H x W pixels (as rows or as\n"
+    "                      columns): draw each method's basis as a grid of images\n"
+    "  --image-order O     column (default: pixel p at row p mod H, column p / H,\n"
+    "                      the MATLAB order of the shared files) or row\n"
+    "  --out DIR           directory of the CSV and PNG files (default eval; made if\n"
+    "                      missing)\n"
+    "  --no-plots          CSV files only\n"
+    "  --threads N         threads for OpenMP, OpenBLAS and GraphBLAS (default: all)\n"
+    "  --quiet             no progress on the terminal\n"
+    "\n"
+    "Writes, per set (valid-small, valid-large) or for DATA (its file name):\n"
+    "NAME.csv (per iteration and method: RMSE and ratio quartiles), NAME.traces.csv\n"
+    "(every run's RMSE and seconds per iteration), NAME.png (the curves, if gnuplot\n"
+    "is installed) and with --image-shape NAME.basis.png.\n"
+    FM_ARG_PROFILE_HELP;
+
+typedef struct eval_args {
+    const char *data, *out_dir, *init_model, *accel_model;
+    bool ran[FM_EVAL_METHODS], plots, quiet, column_major;
+    int iters, valid_size;
+    long image_height, image_width;
+    fm_kind kind;
+    fm_solver_options base;
+} eval_args;
+
+static bool parse_methods(const char *text, bool ran[FM_EVAL_METHODS])
+{
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", text);
+    memset(ran, 0, FM_EVAL_METHODS * sizeof *ran);
+    ran[FM_EVAL_PLAIN] = true;
+    for (char *save = NULL, *word = strtok_r(copy, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(word, "plain")) continue;
+        if (!strcmp(word, "init")) ran[FM_EVAL_INIT] = true;
+        else if (!strcmp(word, "accel")) ran[FM_EVAL_ACCEL] = true;
+        else {
+            fprintf(stderr, "factormer: --methods expects plain, init and accel separated by commas, not '%s'\n", word);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool parse_shape(const char *text, long *height, long *width)
+{
+    char *end;
+    errno = 0;
+    const long h = strtol(text, &end, 10);
+    if (errno || end == text || (*end != 'x' && *end != 'X')) goto bad;
+    const char *second = end + 1;
+    const long w = strtol(second, &end, 10);
+    if (errno || end == second || *end || h < 1 || w < 1 || h > (1L << 20) || w > (1L << 20)) goto bad;
+    *height = h;
+    *width = w;
+    return true;
+bad:
+    fprintf(stderr, "factormer: --image-shape expects HEIGHTxWIDTH in pixels, as 32x32, not '%s'\n", text);
+    return false;
+}
+
+// 0 to go on, else the exit code (help: 0 after printing it).
+static int parse(eval_args *a, int argc, char **argv, bool *stop)
+{
+    long value, threads = 0;
+    char msg[FM_MSG_LEN];
+    *stop = false;
+    memset(a, 0, sizeof *a);
+    a->out_dir = "eval";
+    a->plots = true;
+    a->column_major = true;
+    a->iters = 100;
+    a->valid_size = FM_VALID_SIZE;
+    a->kind = FM_KIND_AUTO;
+    for (int m = 0; m < FM_EVAL_METHODS; m++) a->ran[m] = true;
+    fm_solver_options_default(&a->base);
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = NULL;
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            fputs(help, stdout);
+            *stop = true;
+            return 0;
+        }
+        if (!strcmp(o, "--no-plots")) { a->plots = false; continue; }
+        if (!strcmp(o, "--quiet")) { a->quiet = true; continue; }
+        if (o[0] != '-') {
+            if (a->data) { fprintf(stderr, "factormer: more than one data file ('%s', '%s')\n", a->data, o); return 2; }
+            a->data = o;
+            continue;
+        }
+        if (!(v = fm_arg_value(argc, argv, &i))) return 2;
+        bool ok = true;
+        if (!strcmp(o, "--rank")) { ok = fm_arg_int(o, v, 1, 1L << 30, &value); a->base.rank = (int)value; }
+        else if (!strcmp(o, "--iters")) { ok = fm_arg_int(o, v, 0, 1000000, &value); a->iters = (int)value; }
+        else if (!strcmp(o, "--methods")) ok = parse_methods(v, a->ran);
+        else if (!strcmp(o, "--init-model")) a->init_model = v;
+        else if (!strcmp(o, "--accel-model")) a->accel_model = v;
+        else if (!strcmp(o, "--accel-every")) { ok = fm_arg_int(o, v, 1, 1000000, &value); a->base.accel_every = (int)value; }
+        else if (!strcmp(o, "--accel-steps")) { ok = fm_arg_int(o, v, 0, 1000000, &value); a->base.accel_steps = (int)value; }
+        else if (!strcmp(o, "--valid-size")) { ok = fm_arg_int(o, v, 1, 1L << 30, &value); a->valid_size = (int)value; }
+        else if (!strcmp(o, "--seed")) { ok = fm_arg_int(o, v, 0, LONG_MAX, &value); a->base.seed = (uint64_t)value; }
+        else if (!strcmp(o, "--kind")) {
+            if (fm_kind_parse(&a->kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        }
+        else if (!strcmp(o, "--image-shape")) ok = parse_shape(v, &a->image_height, &a->image_width);
+        else if (!strcmp(o, "--image-order")) {
+            ok = !strcmp(v, "column") || !strcmp(v, "row");
+            a->column_major = !strcmp(v, "column");
+            if (!ok) fprintf(stderr, "factormer: --image-order expects column or row, not '%s'\n", v);
+        }
+        else if (!strcmp(o, "--out")) a->out_dir = v;
+        else if (!strcmp(o, "--threads")) ok = fm_arg_int(o, v, 1, 4096, &threads);
+        else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer eval --help')\n", o); return 2; }
+        if (!ok) return 2;
+    }
+    if (!a->data && (a->kind != FM_KIND_AUTO || a->image_height)) {
+        fprintf(stderr, "factormer: %s describes a data file: give one\n", a->image_height ? "--image-shape" : "--kind");
+        return 2;
+    }
+    if ((a->init_model && !a->ran[FM_EVAL_INIT]) || (a->accel_model && !a->ran[FM_EVAL_ACCEL])) {
+        fprintf(stderr, "factormer: %s is not among --methods\n", a->init_model && !a->ran[FM_EVAL_INIT] ? "init" : "accel");
+        return 2;
+    }
+    if (threads > 0) fm_set_threads((int)threads);
+    return 0;
+}
+
+// DIR, made if missing (its parent must exist).
+static int make_out_dir(const char *dir, char *msg)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return FM_OK;
+        snprintf(msg, FM_MSG_LEN, "--out %s is not a directory", dir);
+        return FM_ERR_IO;
+    }
+    if (mkdir(dir, 0755) != 0) {
+        snprintf(msg, FM_MSG_LEN, "cannot make the output directory %s: %s", dir, strerror(errno));
+        return FM_ERR_IO;
+    }
+    return FM_OK;
+}
+
+static void progress(const eval_args *a, const char *name, int done, int count)
+{
+    if (a->quiet) return;
+    if (isatty(2)) fprintf(stderr, "\r  %s: %d/%d matrices   %s", name, done, count, done == count ? "\n" : "");
+    else if (done == count) fprintf(stderr, "  %s: %d matrices\n", name, count);
+}
+
+static void print_time(double seconds)
+{
+    if (isinf(seconds)) printf("%9s", "never");
+    else printf("%6.3f ms", 1e3 * seconds);
+}
+
+// The table, the race, the checks.
+static void print_summary(const fm_eval_summary *s, const char *name, const char *what, int rank)
+{
+    printf("\n%s: %s, rank %d, %d iterations\n", name, what, rank, s->iters);
+    printf("  median RMSE [median ratio to plain ADMM]%s\n", s->count > 1 ? " over the matrices" : "");
+    printf("  %9s", "iteration");
+    for (int m = 0; m < FM_EVAL_METHODS; m++)
+        if (s->ran[m]) printf("  %-22s", fm_eval_method_title(m));
+    printf("\n");
+    static const int shown[] = {0, 1, 2, 3, 5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000};
+    const int n_shown = (int)(sizeof shown / sizeof *shown);
+    for (int i = 0; i <= n_shown; i++) {
+        // the listed iterations before the last, then the last
+        const int t = i < n_shown && shown[i] < s->iters ? shown[i] : s->iters;
+        if (i < n_shown && t == s->iters) i = n_shown;
+        printf("  %9d", t);
+        for (int m = 0; m < FM_EVAL_METHODS; m++) {
+            if (!s->ran[m]) continue;
+            char cell[64];
+            if (m == FM_EVAL_PLAIN) snprintf(cell, sizeof cell, "%.6g", s->rmse[m][t * 3 + 1]);
+            else snprintf(cell, sizeof cell, "%.6g [%.3f]", s->rmse[m][t * 3 + 1], s->ratio[m][t * 3 + 1]);
+            printf("  %-22s", cell);
+        }
+        printf("\n");
+    }
+    printf("  wall time to plain ADMM's RMSE at iteration %d, network included (median [q1, q3], reached):\n",
+           s->target_iteration);
+    for (int m = 0; m < FM_EVAL_METHODS; m++) {
+        if (!s->ran[m]) continue;
+        printf("    %-14s", fm_eval_method_title(m));
+        print_time(s->reach_seconds[m][1]);
+        printf(" [");
+        print_time(s->reach_seconds[m][0]);
+        printf(", ");
+        print_time(s->reach_seconds[m][2]);
+        printf("]  %d/%d\n", s->reached[m], s->count);
+    }
+    printf("  checks (§9):\n");
+    const int T = s->iters;
+    if (s->ran[FM_EVAL_INIT]) {
+        printf("    learned init at iteration 0 (%.6g) <= plain ADMM at iteration %d (%.6g): %s\n",
+               s->rmse[FM_EVAL_INIT][1], s->target_iteration, s->rmse[FM_EVAL_PLAIN][s->target_iteration * 3 + 1],
+               fm_eval_init_headline(s) ? "yes" : "no");
+        printf("    learned init at iteration %d (%.6g) <= plain ADMM (%.6g): %s\n", T, s->rmse[FM_EVAL_INIT][T * 3 + 1],
+               s->rmse[FM_EVAL_PLAIN][T * 3 + 1],
+               s->rmse[FM_EVAL_INIT][T * 3 + 1] <= s->rmse[FM_EVAL_PLAIN][T * 3 + 1] ? "yes" : "no");
+    }
+    if (s->ran[FM_EVAL_ACCEL]) {
+        int first;
+        const int to = T < 50 ? T : 50;
+        if (to >= 5) {
+            const bool below = fm_eval_accel_below(s, 5, to, &first);
+            printf("    accelerated below plain ADMM at every iteration 5..%d: %s", to, below ? "yes\n" : "no");
+            if (!below) printf(" (iteration %d: %.6g against %.6g)\n", first, s->rmse[FM_EVAL_ACCEL][first * 3 + 1],
+                               s->rmse[FM_EVAL_PLAIN][first * 3 + 1]);
+        }
+        printf("    accelerated at iteration %d (%.6g) <= plain ADMM (%.6g): %s\n", T, s->rmse[FM_EVAL_ACCEL][T * 3 + 1],
+               s->rmse[FM_EVAL_PLAIN][T * 3 + 1],
+               s->rmse[FM_EVAL_ACCEL][T * 3 + 1] <= s->rmse[FM_EVAL_PLAIN][T * 3 + 1] ? "yes" : "no");
+    }
+}
+
+// The outputs of one set: NAME.csv, NAME.traces.csv, NAME.png (+ the basis).
+static int write_outputs(const eval_args *a, const fm_eval_set *set, const char *name, const char *title,
+                         int rank, char *msg)
+{
+    fm_eval_summary *s = NULL;
+    char summary[4200], traces[4200], png[4200], basis[4200];
+#define FREE_ALL fm_eval_summary_free(&s)
+    snprintf(summary, sizeof summary, "%s/%s.csv", a->out_dir, name);
+    snprintf(traces, sizeof traces, "%s/%s.traces.csv", a->out_dir, name);
+    snprintf(png, sizeof png, "%s/%s.png", a->out_dir, name);
+    snprintf(basis, sizeof basis, "%s/%s.basis.png", a->out_dir, name);
+    FM_TRY(fm_eval_summarize(&s, set, msg));
+    print_summary(s, name, title, rank);
+    FM_TRY(fm_eval_write_summary(summary, s, msg));
+    FM_TRY(fm_eval_write_traces(traces, set, msg));
+    if (a->plots) {
+        char full_title[1200];
+        snprintf(full_title, sizeof full_title, "%s: %s, rank %d", name, title, rank);
+        FM_TRY(fm_eval_plot_curves(png, summary, s, full_title, msg));
+        if (a->image_height) {
+            snprintf(full_title, sizeof full_title, "%s: the basis of each method, rank %d", name, rank);
+            FM_TRY(fm_eval_plot_basis(basis, set, a->image_height, a->image_width, a->column_major, full_title, msg));
+        }
+    }
+    printf("  wrote %s %s", summary, traces);
+    if (a->plots) printf(" %s%s%s", png, a->image_height ? " " : "", a->image_height ? basis : "");
+    printf("\n");
+    fflush(stdout);
+    fm_eval_summary_free(&s);
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// The data file's name without directory and .mtx / .mtx.gz.
+static void base_name(char *out, size_t size, const char *path)
+{
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    snprintf(out, size, "%s", basename(copy));
+    static const char *const endings[] = { ".gz", ".mtx" };
+    for (int e = 0; e < 2; e++) {
+        const size_t n = strlen(out), m = strlen(endings[e]);
+        if (n > m && !strcmp(out + n - m, endings[e])) out[n - m] = 0;
+    }
+}
+
+static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, char *msg)
+{
+    fm_triplets *t = NULL;
+    fm_graph *g = NULL;
+    fm_eval_set *set = NULL;
+#define FREE_ALL { fm_triplets_free(&t); fm_graph_free(&g); fm_eval_set_free(&set); }
+    FM_TRY(fm_mtx_read(&t, a->data, a->kind == FM_KIND_INCOMPLETE, msg));
+    const fm_kind kind = a->kind == FM_KIND_AUTO ? (t->array ? FM_KIND_DENSE : FM_KIND_SPARSE) : a->kind;
+    // X / its mean over Ω (§5), as the paper's Figures 8 and 9
+    FM_TRY(fm_graph_from_triplets(&g, t, kind, msg));
+    const double mean = fm_graph_mean(g);
+    fm_graph_free(&g);
+    FM_CHECK(mean > 0 && isfinite(mean), FM_ERR_INVALID, "%s: the mean over the observed entries is %g, not positive",
+             a->data, mean);
+    const int64_t values = t->array ? t->rows * t->cols : t->count;
+    for (int64_t e = 0; e < values; e++) t->val[e] = (float)(t->val[e] / mean);
+    FM_TRY(fm_graph_from_triplets(&g, t, kind, msg));
+    const int64_t rows = t->rows, cols = t->cols, pixels = (int64_t)a->image_height * a->image_width;
+    fm_triplets_free(&t);
+    // before the runs, so that a wrong shape leaves no output behind
+    FM_CHECK(!pixels || rows == pixels || cols == pixels, FM_ERR_INVALID,
+             "--image-shape %ldx%ld has %lld pixels, but %s is %lld x %lld: its rows or its columns must be the pixels",
+             a->image_height, a->image_width, (long long)pixels, a->data, (long long)rows, (long long)cols);
+    FM_TRY(fm_eval_set_new(&set, 1, a->iters, a->ran, msg));
+    set->keep_factors = a->image_height > 0;
+    FM_TRY(fm_eval_matrix(set, 0, g, &a->base, init, accel, msg));
+    char name[4096], title[4400];
+    base_name(name, sizeof name, a->data);
+    snprintf(title, sizeof title, "%s, %lld x %lld %s, divided by its mean %.6g", a->data, (long long)rows,
+             (long long)cols, fm_kind_name(kind), mean);
+    FM_TRY(write_outputs(a, set, name, title, a->base.rank, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+static int eval_validation(const eval_args *a, fm_learned *init, fm_learned *accel, char *msg)
+{
+    fm_graph *g = NULL;
+    fm_eval_set *set = NULL;
+#define FREE_ALL { fm_graph_free(&g); fm_eval_set_free(&set); }
+    const fm_train_set sets[2] = {FM_SET_VALID_SMALL, FM_SET_VALID_LARGE};
+    const fm_shape_class shapes[2] = {FM_SHAPE_SMALL, FM_SHAPE_LARGE};
+    for (int v = 0; v < 2; v++) {
+        FM_TRY(fm_eval_set_new(&set, a->valid_size, a->iters, a->ran, msg));
+        const char *name = fm_train_set_name(sets[v]);
+        for (int i = 0; i < a->valid_size; i++) {
+            FM_TRY(fm_train_matrix(&g, NULL, NULL, sets[v], i, a->valid_size, a->base.rank, a->base.seed, msg));
+            FM_TRY(fm_eval_matrix(set, i, g, &a->base, init, accel, msg));
+            fm_graph_free(&g);
+            progress(a, name, i + 1, a->valid_size);
+        }
+        const fm_shape_range r = fm_train_range(shapes[v]);
+        char title[256];
+        snprintf(title, sizeof title, "%d noise-free planted matrices of %lld-%lld x %lld-%lld (seed %llu)",
+                 a->valid_size, (long long)r.min_rows, (long long)r.max_rows, (long long)r.min_cols,
+                 (long long)r.max_cols, (unsigned long long)a->base.seed);
+        FM_TRY(write_outputs(a, set, name, title, a->base.rank, msg));
+        fm_eval_set_free(&set);
+    }
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_cmd_eval(int argc, char **argv)
+{
+    eval_args a;
+    bool stop;
+    const int parsed = parse(&a, argc, argv, &stop);
+    if (parsed || stop) return parsed;
+    char msg[FM_MSG_LEN] = "";
+    fm_learned init = { 0 }, accel = { 0 };
+    int status = 1;
+    // the models once, before any work: a missing or wrong file fails first
+    const double start = omp_get_wtime();
+    if (a.ran[FM_EVAL_INIT] && fm_learned_load(&init, a.init_model, FM_MODEL_INIT, a.base.rank, msg)) goto done;
+    if (a.ran[FM_EVAL_ACCEL] && fm_learned_load(&accel, a.accel_model, FM_MODEL_ACCEL, a.base.rank, msg)) goto done;
+    const double loaded = omp_get_wtime() - start;
+    if (make_out_dir(a.out_dir, msg)) goto done;
+    if (a.plots && !fm_plot_available()) {
+        fprintf(stderr, "factormer: gnuplot is not installed (apt-get install gnuplot-nox): no plots, CSV files only\n");
+        a.plots = false;
+    }
+    if (!a.quiet) {
+        fprintf(stderr, "factormer eval: rank %d, %d iterations, %d threads", a.base.rank, a.iters, fm_get_threads());
+        if (a.ran[FM_EVAL_ACCEL])
+            fprintf(stderr, ", an accelerator step every %d iterations, %d at most", a.base.accel_every,
+                    a.base.accel_steps);
+        fprintf(stderr, "\n");
+        if (a.ran[FM_EVAL_INIT]) fprintf(stderr, "  initialization model %s\n", init.path);
+        if (a.ran[FM_EVAL_ACCEL]) fprintf(stderr, "  acceleration model   %s\n", accel.path);
+        if (a.ran[FM_EVAL_INIT] || a.ran[FM_EVAL_ACCEL])
+            fprintf(stderr, "  (loaded once in %.1f ms, not counted in the times below)\n", 1e3 * loaded);
+    }
+    if (a.data ? eval_data(&a, &init, &accel, msg) : eval_validation(&a, &init, &accel, msg)) goto done;
+    status = 0;
+done:
+    if (status) fprintf(stderr, "factormer: %s\n", msg);
+    fm_learned_free(&init);
+    fm_learned_free(&accel);
+    return status;
+}
