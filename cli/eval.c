@@ -40,6 +40,8 @@ static const char help[] =
     "  --accel-model PATH  the acceleration model (default: accel-rankK.fmw there)\n"
     "  --accel-every C     ADMM iterations per accelerator step (default 5)\n"
     "  --accel-steps T     accelerator steps at most (default 5)\n"
+    "  --no-safeguard      keep every accelerator output (the paper's Algorithm 2;\n"
+    "                      see factorize --help)\n"
     "  --valid-size N      matrices per validation set (default 128)\n"
     "  --seed S            the validation sets' seed and the runs' (default 42, the\n"
     "                      training's)\n"
@@ -127,6 +129,7 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
             return 0;
         }
         if (!strcmp(o, "--no-plots")) { a->plots = false; continue; }
+        if (!strcmp(o, "--no-safeguard")) { a->base.accel_safeguard = false; continue; }
         if (!strcmp(o, "--quiet")) { a->quiet = true; continue; }
         if (o[0] != '-') {
             if (a->data) { fprintf(stderr, "factormer: more than one data file ('%s', '%s')\n", a->data, o); return 2; }
@@ -393,8 +396,8 @@ int fm_cmd_eval(int argc, char **argv)
     if (!a.quiet) {
         fprintf(stderr, "factormer eval: rank %d, %d iterations, %d threads", a.base.rank, a.iters, fm_get_threads());
         if (a.ran[FM_EVAL_ACCEL])
-            fprintf(stderr, ", an accelerator step every %d iterations, %d at most", a.base.accel_every,
-                    a.base.accel_steps);
+            fprintf(stderr, ", an accelerator step every %d iterations, %d at most, %s", a.base.accel_every,
+                    a.base.accel_steps, a.base.accel_safeguard ? "safeguarded" : "no safeguard");
         fprintf(stderr, "\n");
         if (a.ran[FM_EVAL_INIT]) fprintf(stderr, "  initialization model %s\n", init.path);
         if (a.ran[FM_EVAL_ACCEL]) fprintf(stderr, "  acceleration model   %s\n", accel.path);

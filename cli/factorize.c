@@ -27,6 +27,10 @@ static const char help[] =
     "                      iterations, --accel-steps times, then plain ADMM\n"
     "  --accel-every C     ADMM iterations per accelerator step (default 5)\n"
     "  --accel-steps T     accelerator steps at most (default 5)\n"
+    "  --no-safeguard      keep every accelerator output as it is (the paper's\n"
+    "                      Algorithm 2). By default a component the network put to\n"
+    "                      zero is taken from the ADMM iterate, and an output whose\n"
+    "                      objective is above the ADMM iterate's is refused\n"
     "  --model PATH        the model file of --init learned or of --accelerate\n"
     "                      (default: init-rankK.fmw or accel-rankK.fmw in\n"
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
@@ -63,11 +67,14 @@ static int show_progress(const fm_solver_iterate *it, void *user)
     if (p->quiet) return 0;
     char holdout[48] = "";
     if (p->holdout) snprintf(holdout, sizeof holdout, "  holdout rmse %.6g", it->holdout_rmse);
-    const char *network = it->accelerated ? "  (accelerated)" : it->iteration == 0 && p->learned ? "  (learned)" : "";
+    const char *network = it->accelerated                      ? "  (accelerated)"
+                          : it->rejected                       ? "  (accelerator output refused)"
+                          : it->iteration == 0 && p->learned ? "  (learned)"
+                                                               : "";
     if (p->tty) {
         fprintf(stderr, "\r  iteration %4d/%d  rmse %.6g%s  %.2f s%s   ", it->iteration, p->iters, it->rmse,
                 holdout, it->seconds, network);
-    } else if (it->iteration <= 10 || it->iteration % 10 == 0 || it->accelerated) {
+    } else if (it->iteration <= 10 || it->iteration % 10 == 0 || it->accelerated || it->rejected) {
         fprintf(stderr, "  iteration %4d  rmse %.6g%s  %.3f s%s\n", it->iteration, it->rmse, holdout, it->seconds,
                 network);
     }
@@ -127,6 +134,16 @@ static void json_number(char *out, size_t size, double x)
     else snprintf(out, size, "null");
 }
 
+// ", safeguard: 2 outputs refused, 5 components kept" or ", no safeguard"
+static const char *rejected_note(int rejected, int repaired, bool safeguard)
+{
+    static char note[128];
+    if (!safeguard) return ", no safeguard";
+    snprintf(note, sizeof note, ", safeguard: %d output%s refused, %d zeroed component%s kept", rejected,
+             rejected == 1 ? "" : "s", repaired, repaired == 1 ? "" : "s");
+    return note;
+}
+
 int fm_cmd_factorize(int argc, char **argv)
 {
     const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL;
@@ -146,6 +163,7 @@ int fm_cmd_factorize(int argc, char **argv)
         }
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
         if (!strcmp(a, "--accelerate")) { opts.accelerate = true; continue; }
+        if (!strcmp(a, "--no-safeguard")) { opts.accel_safeguard = false; continue; }
         if (!strcmp(a, "--l2-per-entry")) {
             opts.penalty_w.l2_per_entry = opts.penalty_h.l2_per_entry = true;
             continue;
@@ -302,6 +320,9 @@ int fm_cmd_factorize(int argc, char **argv)
     else snprintf(v[n++], sizeof v[0], "null");
     KEY("accel_every", "%d", opts.accel_every);
     KEY("accel_steps", "%d", r->accel_steps);
+    KEY("accel_rejected", "%d", r->accel_rejected);
+    KEY("accel_repaired", "%d", r->accel_repaired);
+    KEY("accel_safeguard", "%s", opts.accel_safeguard ? "true" : "false");
     KEY("iterations", "%d", iterations);
     KEY("inner", "%d", opts.inner);
     KEY("stop_reason", "\"%s\"", r->stop_reason);
@@ -330,8 +351,9 @@ int fm_cmd_factorize(int argc, char **argv)
         printf("  rank         %d from %s%s%s%s\n", opts.rank, fm_init_name(opts.init), r->init_model ? " (" : "",
                r->init_model ? r->init_model : "", r->init_model ? ")" : "");
         if (opts.accelerate)
-            printf("  accelerated  %d step%s, every %d iterations (%s)\n", r->accel_steps,
-                   r->accel_steps == 1 ? "" : "s", opts.accel_every, r->accel_model);
+            printf("  accelerated  %d step%s, every %d iterations (%s)%s\n", r->accel_steps,
+                   r->accel_steps == 1 ? "" : "s", opts.accel_every, r->accel_model,
+                   rejected_note(r->accel_rejected, r->accel_repaired, opts.accel_safeguard));
         printf("  iterations   %d (stopped: %s)\n", iterations, r->stop_reason);
         printf("  rmse         %.6g (relative %.3g)\n", last->rmse, rms_x > 0 ? last->rmse / rms_x : NAN);
         if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);

@@ -158,6 +158,7 @@ typedef struct fm_solver_iterate {
     double objective;      // f(W,H) plus penalties
     double holdout_rmse;   // NaN without a holdout
     bool accelerated;      // the factors are the acceleration network's output
+    bool rejected;         // an accelerator step whose output the safeguard refused
 } fm_solver_iterate;
 
 typedef struct fm_solver_options {
@@ -183,6 +184,13 @@ typedef struct fm_solver_options {
     const char *accel_model;   // the acceleration model
     int accel_every;           // c: outer ADMM iterations per accelerator step (default 5)
     int accel_steps;           // T: accelerator steps at most, then plain ADMM (default 5)
+    // The safeguard of every accelerator step, on by default (off runs the
+    // paper's Algorithm 2 as it is): a component that the network put to
+    // zero in W or H is taken from the ADMM iterate it replaces (the rank is
+    // kept); then the output is kept only if its objective is not above the
+    // ADMM iterate's, else ADMM goes on from its own iterate (which is also
+    // the next step's previous iterate).
+    bool accel_safeguard;
     // Models already loaded (models/learned.h, fm_learned_load), used instead
     // of the files above when not NULL: a program that runs many matrices
     // reads each file once. The caller keeps them; the solver reuses their
@@ -202,6 +210,8 @@ typedef struct fm_solver_result {
     char *init_model;      // the file of the initialization model used, else NULL
     char *accel_model;     // the file of the acceleration model used, else NULL
     int accel_steps;       // accelerator steps taken
+    int accel_rejected;    // of which the safeguard refused the output
+    int accel_repaired;    // components the safeguard took from the ADMM iterate (all steps)
 } fm_solver_result;
 
 // Factorize the graph. `holdout` (may be NULL) holds the entries kept out of

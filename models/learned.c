@@ -132,8 +132,17 @@ static void concat(float *out, const fm_dense *a, const fm_dense *b, double divi
         }
 }
 
+// Whether column r of the rows × k matrix M is zero.
+static bool zero_column(const float *M, int64_t rows, int64_t k, int64_t r)
+{
+    for (int64_t i = 0; i < rows; i++)
+        if (M[i * k + r] != 0) return false;
+    return true;
+}
+
 int fm_learned_accelerate(fm_dense *W, fm_dense *Ht, const fm_dense *W_prev, const fm_dense *Ht_prev,
-                          fm_learned *model, const fm_message_graph *mg, double mean, char *msg)
+                          fm_learned *model, const fm_message_graph *mg, double mean, bool keep_rank,
+                          int *repaired, char *msg)
 {
 #define FREE_ALL
     FM_CHECK(W && Ht && W_prev && Ht_prev && model && mg && mg->graph && mean > 0, FM_ERR_INVALID,
@@ -162,6 +171,15 @@ int fm_learned_accelerate(fm_dense *W, fm_dense *Ht, const fm_dense *W_prev, con
     concat(model->ht_in, Ht_prev, Ht, 1);
     FM_TRY(forward(W->data, Ht->data, model, model->w_in, model->ht_in, mg, msg));
     scale(W, mean);
+    int zeroed = 0;
+    for (int64_t r = 0; keep_rank && r < k; r++) {
+        if (!zero_column(W->data, m, k, r) && !zero_column(Ht->data, n, k, r)) continue;
+        // (Ŵ, Ĥᵀ)'s component: the right half of the inputs, W's in the network's frame
+        for (int64_t i = 0; i < m; i++) W->data[i * k + r] = (float)(model->w_in[i * 2 * k + k + r] * mean);
+        for (int64_t j = 0; j < n; j++) Ht->data[j * k + r] = model->ht_in[j * 2 * k + k + r];
+        zeroed++;
+    }
+    if (repaired) *repaired = zeroed;
     return FM_OK;
 #undef FREE_ALL
 }

@@ -41,6 +41,7 @@
 #ifndef FM_LEARNED_H
 #define FM_LEARNED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "attention.h"
@@ -83,7 +84,16 @@ int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_me
 // One accelerator step (see "Accelerator step"): W, Ht hold (Ŵ, Ĥᵀ) on entry
 // and (W_t, Hᵀ_t) on return; W_prev, Ht_prev hold (W_{t−1}, Hᵀ_{t−1}) on
 // entry and are not changed.
+//
+// keep_rank: a component r whose column of W_t or of Hᵀ_t the network put
+// to zero (its relu closed on every row) is taken from (Ŵ, Ĥᵀ) instead, and
+// counted in *repaired (may be NULL). A zero component is a rank the ADMM
+// after the step regains only slowly: the acceleration model shipped for
+// rank 10 zeroes component 6 of W on every input (models/shipped/README.md),
+// and ADMM after its last step stalls at rank 9 without this. The training
+// chains (models/unroll) keep the output as it is.
 int fm_learned_accelerate(fm_dense *W, fm_dense *Ht, const fm_dense *W_prev, const fm_dense *Ht_prev,
-                          fm_learned *model, const fm_message_graph *mg, double mean, char *msg);
+                          fm_learned *model, const fm_message_graph *mg, double mean, bool keep_rank,
+                          int *repaired, char *msg);
 
 #endif

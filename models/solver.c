@@ -29,6 +29,7 @@ void fm_solver_options_default(fm_solver_options *opts)
     opts->seed = 42;
     opts->accel_every = FM_UNROLL_ADMM;
     opts->accel_steps = FM_UNROLL_STEPS;
+    opts->accel_safeguard = true;
 }
 
 void fm_solver_result_free(fm_solver_result **r)
@@ -145,7 +146,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
     fm_solver_result *result = NULL;
     fm_edges rows = { 0 }, cols = { 0 };
     fm_dense *W = NULL, *Ht = NULL, *UW = NULL, *UH = NULL, *XHt = NULL, *XtW = NULL;
-    fm_dense *W_prev = NULL, *Ht_prev = NULL;
+    fm_dense *W_prev = NULL, *Ht_prev = NULL, *W_admm = NULL, *Ht_admm = NULL;
     double *gram_w = NULL, *gram_h = NULL;
     fm_learned init_model = { 0 }, accel_model = { 0 };
     fm_learned *init_network = o ? o->init_network : NULL, *accel_network = o ? o->accel_network : NULL;
@@ -155,6 +156,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
                    fm_edges_return(&rows, NULL); fm_edges_return(&cols, NULL); fm_dense_free(&W); \
                    fm_dense_free(&Ht); fm_dense_free(&UW); fm_dense_free(&UH); fm_dense_free(&XHt); \
                    fm_dense_free(&XtW); fm_dense_free(&W_prev); fm_dense_free(&Ht_prev); free(gram_w); \
+                   fm_dense_free(&W_admm); fm_dense_free(&Ht_admm); \
                    free(gram_h); fm_learned_free(&init_model); fm_learned_free(&accel_model); }
     FM_CHECK(out && !*out && g && o, FM_ERR_INVALID, "fm_solver_run: bad arguments");
     FM_TRY(check_options(g, o, msg));
@@ -214,6 +216,10 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
         if (accel_steps > 0 && o->iters >= o->accel_every) {
             FM_TRY(fm_dense_copy(&W_prev, W, msg));
             FM_TRY(fm_dense_copy(&Ht_prev, Ht, msg));
+            if (o->accel_safeguard) {
+                FM_TRY(fm_dense_copy(&W_admm, W, msg));
+                FM_TRY(fm_dense_copy(&Ht_admm, Ht, msg));
+            }
         } else {
             FM_TRY(fm_message_graph_close(&view, msg));
         }
@@ -226,7 +232,9 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
 
     double previous = 0;
     for (int it = 0;; it++) {
-        bool accelerated = false;
+        bool accelerated = false, rejected = false;
+        double residual;
+        bool have_residual = false;
         if (it > 0) {
             fm_admm_factor h = { Ht, UH }, w = { W, UW };
             if (masked) FM_TRY(fm_admm_update_masked(h, &cols, W, o->penalty_h, o->inner, msg));
@@ -235,10 +243,36 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
             if (masked) FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
             else FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
             if (result->accel_steps < accel_steps && it % o->accel_every == 0) {
+                double admm_residual = 0, admm_objective = 0;
+                if (o->accel_safeguard) {
+                    // the ADMM iterate (Ŵ, Ĥᵀ) and its objective, to fall back on
+                    FM_TRY(fm_products_gram(gram_w, W, msg));
+                    FM_TRY(fm_loss_residual(&admm_residual, g, &rows, W, Ht, XHt, gram_w, gram_h, msg));
+                    admm_objective = objective(admm_residual, W, Ht, &rows, &cols, o);
+                    memcpy(W_admm->data, W->data, sizeof(float) * m * k);
+                    memcpy(Ht_admm->data, Ht->data, sizeof(float) * n * k);
+                }
                 // §6: W_t, Hᵀ_t = network([W_{t−1} | Ŵ], [Hᵀ_{t−1} | Ĥᵀ]); the duals carried
-                FM_TRY(fm_learned_accelerate(W, Ht, W_prev, Ht_prev, accel_network, &view, mean, msg));
+                int repaired = 0;
+                FM_TRY(fm_learned_accelerate(W, Ht, W_prev, Ht_prev, accel_network, &view, mean, o->accel_safeguard,
+                                             &repaired, msg));
+                result->accel_repaired += repaired;
                 FM_TRY(fm_products_gram(gram_h, Ht, msg));
                 accelerated = true;
+                if (o->accel_safeguard) {
+                    FM_TRY(fm_products_gram(gram_w, W, msg));
+                    FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, NULL, gram_w, gram_h, msg));
+                    have_residual = true;
+                    if (!(objective(residual, W, Ht, &rows, &cols, o) <= admm_objective)) {
+                        memcpy(W->data, W_admm->data, sizeof(float) * m * k);
+                        memcpy(Ht->data, Ht_admm->data, sizeof(float) * n * k);
+                        FM_TRY(fm_products_gram(gram_h, Ht, msg));
+                        residual = admm_residual;
+                        accelerated = false;
+                        rejected = true;
+                        result->accel_rejected++;
+                    }
+                }
                 if (++result->accel_steps < accel_steps) {
                     memcpy(W_prev->data, W->data, sizeof(float) * m * k);
                     memcpy(Ht_prev->data, Ht->data, sizeof(float) * n * k);
@@ -249,16 +283,16 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
             }
             FM_TRY(fm_products_gram(gram_w, W, msg));
         }
-        double residual;
         // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
         const fm_dense *products = it > 0 && !accelerated ? XHt : NULL;
-        FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, products, gram_w, gram_h, msg));
+        if (!have_residual) FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, products, gram_w, gram_h, msg));
         fm_solver_iterate *step = &result->trace[it];
         step->iteration = it;
         step->rmse = sqrt(residual / omega);
         step->objective = objective(residual, W, Ht, &rows, &cols, o);
         step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
         step->accelerated = accelerated;
+        step->rejected = rejected;
         step->seconds = omp_get_wtime() - start;
         result->trace_len = it + 1;
         FM_CHECK(isfinite(step->objective), FM_ERR_NUMERIC,

@@ -1230,6 +1230,7 @@ static outputs factorize_learned(const scratch *s, const char *x, fm_kind kind, 
     va_start(list, accel);
     arguments_add_list(&a, list);
     va_end(list);
+    if (accel) arguments_add(&a, "--no-safeguard");   // every step's output is kept, and named
     run r = run_arguments(s, &a);
     expect_success(&r);
     run_free(&r);
@@ -1339,8 +1340,14 @@ Test(cli, learned_models_from_factormer_models)
     cr_expect(strstr(r.out, want), "stdout lacks \"%s\":\n%s", want, r.out);
     snprintf(want, sizeof want, "accelerated  2 steps, every 3 iterations (%s)", m.accel);
     cr_expect(strstr(r.out, want), "stdout lacks \"%s\":\n%s", want, r.out);
-    cr_expect(strstr(r.err, "(accelerated)") && strstr(r.err, "(learned)"), "%s", r.err);
+    cr_expect(strstr(r.err, "(learned)"), "%s", r.err);
     char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    // each step is kept or refused by the safeguard, and said so
+    const double refused = json_number(summary, "accel_rejected");
+    cr_expect(refused >= 0 && refused <= 2, "%s", summary);
+    cr_expect(refused == 2 || strstr(r.err, "(accelerated)"), "%s", r.err);
+    cr_expect(refused == 0 || strstr(r.err, "(accelerator output refused)"), "%s", r.err);
+    cr_expect(strstr(summary, "\"accel_safeguard\": true"), "%s", summary);
     cr_expect_eq(json_number(summary, "accel_steps"), 2);
     cr_expect_eq(json_number(summary, "accel_every"), 3);
     free(summary);

@@ -21,6 +21,7 @@
 #include "init.h"
 #include "learned.h"
 #include "learned_reference.h"
+#include "train_data.h"
 #include "unroll.h"
 
 TestSuite(learned, .init = fm_test_setup);
@@ -75,6 +76,7 @@ static fm_solver_options options(int iters)
     o.iters = iters;
     o.tol = 0;
     o.seed = SEED;
+    o.accel_safeguard = false;   // the chains of models/unroll keep every output
     return o;
 }
 
@@ -564,6 +566,143 @@ Test(learned, missing_other_rank_other_kind_and_damaged_models_are_refused)
     fm_graph_free(&g);
     fm_triplets_free(&t);
     models_free(&s);
+}
+
+// keep_rank: a component the network zeroes comes from the ADMM iterate.
+// The model's output bias of W's component 1 is pushed far below zero, so
+// that its relu is closed on every row.
+Test(learned, a_zeroed_component_is_taken_from_the_admm_iterate)
+{
+    models s = models_new();
+    char msg[FM_MSG_LEN];
+    fm_learned model = { 0 };
+    cr_assert_eq(fm_learned_load(&model, s.accel, FM_MODEL_ACCEL, RANK, msg), FM_OK, "%s", msg);
+    ((float *)model.weights.out_w_bias)[1] = -1e6f;
+    fm_triplets *t = planted(FM_KIND_SPARSE, 2.0);
+    fm_graph *g = graph_of(t, FM_KIND_SPARSE);
+    const double mean = fm_graph_mean(g);
+    fm_edges rows = {0}, cols = {0};
+    cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_borrow(&cols, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
+    fm_message_graph view;
+    cr_assert_eq(fm_message_graph_view(&view, g, &rows, &cols, mean, msg), FM_OK, "%s", msg);
+    const int64_t m = g->stats.rows, n = g->stats.cols;
+    fm_dense *prev_w = NULL, *prev_ht = NULL, *admm_w = NULL, *admm_ht = NULL;
+    cr_assert_eq(fm_dense_new(&prev_w, m, RANK, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_dense_new(&prev_ht, n, RANK, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_dense_new(&admm_w, m, RANK, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_dense_new(&admm_ht, n, RANK, msg), FM_OK, "%s", msg);
+    float *u = fm_test_uniform(2 * (m + n) * RANK, 5);
+    for (int64_t e = 0; e < m * RANK; e++) {
+        prev_w->data[e] = (float)(mean * u[e]);
+        admm_w->data[e] = (float)(mean * u[m * RANK + e]);
+    }
+    for (int64_t e = 0; e < n * RANK; e++) {
+        prev_ht->data[e] = u[2 * m * RANK + e];
+        admm_ht->data[e] = u[2 * m * RANK + n * RANK + e];
+    }
+    free(u);
+    for (int keep = 0; keep < 2; keep++) {
+        fm_dense *W = NULL, *Ht = NULL;
+        cr_assert_eq(fm_dense_copy(&W, admm_w, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_dense_copy(&Ht, admm_ht, msg), FM_OK, "%s", msg);
+        int repaired = -1;
+        cr_assert_eq(fm_learned_accelerate(W, Ht, prev_w, prev_ht, &model, &view, mean, keep, &repaired, msg), FM_OK,
+                     "%s", msg);
+        cr_expect_eq(repaired, keep ? 1 : 0);
+        for (int64_t i = 0; i < m; i++) {
+            const float want = keep ? admm_w->data[i * RANK + 1] : 0;
+            cr_expect(fabsf(W->data[i * RANK + 1] - want) <= 1e-6f * fabsf(want), "row %lld: %g, %g", (long long)i,
+                      W->data[i * RANK + 1], want);
+        }
+        for (int64_t j = 0; j < n; j++)
+            if (keep) cr_expect_eq(Ht->data[j * RANK + 1], admm_ht->data[j * RANK + 1], "col %lld", (long long)j);
+        // the other components are the network's
+        double moved = 0;
+        for (int64_t i = 0; i < m; i++) moved += fabs(W->data[i * RANK] - admm_w->data[i * RANK]);
+        cr_expect_gt(moved, 0);
+        fm_dense_free(&W);
+        fm_dense_free(&Ht);
+    }
+    fm_dense_free(&prev_w);
+    fm_dense_free(&prev_ht);
+    fm_dense_free(&admm_w);
+    fm_dense_free(&admm_ht);
+    cr_assert_eq(fm_message_graph_close(&view, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_return(&cols, msg), FM_OK, "%s", msg);
+    fm_learned_free(&model);
+    fm_graph_free(&g);
+    fm_triplets_free(&t);
+    models_free(&s);
+}
+
+// The safeguard (on by default): an accelerator output is kept only if its
+// objective is at most the ADMM iterate's it replaces. Run B takes T steps;
+// run A, the same options with s − 1 steps and s·c + 1 iterations, passes
+// through the ADMM iterate step s of B replaced (the runs agree until then).
+// Returns the outputs kept.
+static int expect_safeguarded(fm_graph *g, const char *model, int rank)
+{
+    fm_solver_options o = options(20);
+    o.rank = rank;
+    o.accelerate = true;
+    o.accel_model = model;
+    o.accel_every = 4;
+    o.accel_steps = 4;
+    o.accel_safeguard = true;
+    fm_solver_result *b = solve(g, &o);
+    cr_expect_eq(b->accel_steps, 4);
+    int refusals = 0;
+    for (int step = 1; step <= 4; step++) {
+        const int at = step * o.accel_every;
+        fm_solver_options shorter = o;
+        shorter.accel_steps = step - 1;
+        shorter.iters = at + 1;
+        fm_solver_result *a = solve(g, &shorter);
+        const fm_solver_iterate *mine = &b->trace[at], *admm = &a->trace[at];
+        cr_expect(mine->accelerated != mine->rejected, "%s, step %d: kept or refused", model, step);
+        cr_expect(!admm->accelerated && !admm->rejected);
+        if (mine->rejected) {
+            cr_expect_eq(mine->objective, admm->objective, "%s, step %d: the ADMM iterate itself", model, step);
+            refusals++;
+        } else {
+            cr_expect_leq(mine->objective, admm->objective, "%s, step %d", model, step);
+        }
+        fm_solver_result_free(&a);
+    }
+    cr_expect_eq(b->accel_rejected, refusals);
+    // without the safeguard every output is kept
+    o.accel_safeguard = false;
+    fm_solver_result *unguarded = solve(g, &o);
+    cr_expect_eq(unguarded->accel_rejected, 0);
+    for (int step = 1; step <= 4; step++) cr_expect(unguarded->trace[step * 4].accelerated);
+    fm_solver_result_free(&unguarded);
+    fm_solver_result_free(&b);
+    return 4 - refusals;
+}
+
+Test(learned, the_safeguard_keeps_no_output_worse_than_admm)
+{
+    models s = models_new();
+    for (int k = 0; k < 3; k++) {
+        fm_triplets *t = planted(kinds[k], 1.0);
+        fm_graph *g = graph_of(t, kinds[k]);
+        expect_safeguarded(g, s.accel, RANK);
+        fm_graph_free(&g);
+        fm_triplets_free(&t);
+    }
+    models_free(&s);
+    // the shipped model of rank 10 keeps outputs on the data it was trained for
+    char msg[FM_MSG_LEN];
+    int kept = 0;
+    for (int i = 0; i < 3; i++) {
+        fm_graph *g = NULL;
+        cr_assert_eq(fm_train_matrix(&g, NULL, NULL, FM_SET_VALID_LARGE, i, 3, 10, SEED, msg), FM_OK, "%s", msg);
+        kept += expect_safeguarded(g, FM_SOURCE_DIR "/models/shipped/accel-rank10.fmw", 10);
+        fm_graph_free(&g);
+    }
+    cr_expect_gt(kept, 0, "the shipped model's outputs were all refused");
 }
 
 // Models loaded once serve many runs with the same result as the files.
