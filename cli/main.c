@@ -19,6 +19,8 @@ static const char usage[] =
     "  bench attention            the edge attention's two paths, timed side by side\n"
     "  train --model init|accel   train the learned initialization or acceleration\n"
     "  eval [DATA.mtx[.gz]]       the learned models against plain ADMM, per iteration\n"
+    "  sample DATA.mtx --fanout F the edge samplers of sampled message passing:\n"
+    "                             edges kept, coverage, attention error, speed\n"
     "\n"
     "Every command also takes --profile[=F.json]: it times every op and prints\n"
     "calls, seconds, share of the wall time, GFLOP/s and GB/s per op on stderr,\n"
@@ -117,6 +119,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "bench")) status = fm_cmd_bench(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "train")) status = fm_cmd_train(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "eval")) status = fm_cmd_eval(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "sample")) status = fm_cmd_sample(argc - 1, argv + 1);
     else {
         fprintf(stderr, "factormer: unknown command '%s'\n\n%s", argv[1], usage);
         status = 2;
