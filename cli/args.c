@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <libgen.h>
 #include <stdlib.h>
+#include <string.h>
 
 bool fm_arg_int(const char *option, const char *text, long min, long max, long *value)
 {
@@ -38,4 +40,26 @@ const char *fm_arg_value(int argc, char **argv, int *i)
         return NULL;
     }
     return argv[++*i];
+}
+
+bool fm_arg_data(const char **data, const char *arg)
+{
+    if (*data) {
+        fprintf(stderr, "factormer: more than one data file ('%s', '%s')\n", *data, arg);
+        return false;
+    }
+    *data = arg;
+    return true;
+}
+
+void fm_arg_data_name(char *out, size_t size, const char *path)
+{
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    snprintf(out, size, "%s", basename(copy));
+    static const char *const endings[] = { ".gz", ".mtx" };
+    for (int e = 0; e < 2; e++) {
+        const size_t n = strlen(out), m = strlen(endings[e]);
+        if (n > m && !strcmp(out + n - m, endings[e])) out[n - m] = 0;
+    }
 }

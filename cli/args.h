@@ -3,6 +3,7 @@
 #define FM_CLI_ARGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 // Each returns false after printing "factormer: OPTION expects ..." to stderr.
@@ -10,6 +11,12 @@ bool fm_arg_int(const char *option, const char *text, long min, long max, long *
 bool fm_arg_double(const char *option, const char *text, double min, double max, double *value);
 // argv[*i] is an option that takes a value: advance to it, or complain.
 const char *fm_arg_value(int argc, char **argv, int *i);
+// A command's one data file: `arg` goes to *data, unless there is one already
+// (false after a message).
+bool fm_arg_data(const char **data, const char *arg);
+// The data file's name without directory and .mtx / .mtx.gz (the default
+// name of a command's outputs).
+void fm_arg_data_name(char *out, size_t size, const char *path);
 
 // Every command's --help lists this option; cli/main.c takes it out of argv
 // before the command runs, so that every command has it.

@@ -1,7 +1,6 @@
 // factormer eval: the paper's evaluation (§9, Figures 6 to 9) of the learned
 // models against plain ADMM, on the validation sets of §7 or on a data file.
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -132,8 +131,7 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
         if (!strcmp(o, "--no-safeguard")) { a->base.accel_safeguard = false; continue; }
         if (!strcmp(o, "--quiet")) { a->quiet = true; continue; }
         if (o[0] != '-') {
-            if (a->data) { fprintf(stderr, "factormer: more than one data file ('%s', '%s')\n", a->data, o); return 2; }
-            a->data = o;
+            if (!fm_arg_data(&a->data, o)) return 2;
             continue;
         }
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
@@ -202,6 +200,14 @@ static void print_time(double seconds)
     else printf("%6.3f ms", 1e3 * seconds);
 }
 
+// "<method> at iteration T (median) <= plain ADMM (median): yes|no"
+static void print_final_check(const fm_eval_summary *s, fm_eval_method m)
+{
+    const double mine = s->rmse[m][s->iters * 3 + 1], plain = s->rmse[FM_EVAL_PLAIN][s->iters * 3 + 1];
+    printf("    %s at iteration %d (%.6g) <= plain ADMM (%.6g): %s\n", m == FM_EVAL_INIT ? "learned init" : "accelerated",
+           s->iters, mine, plain, mine <= plain ? "yes" : "no");
+}
+
 // The table, the race, the checks.
 static void print_summary(const fm_eval_summary *s, const char *name, const char *what, int rank)
 {
@@ -240,27 +246,22 @@ static void print_summary(const fm_eval_summary *s, const char *name, const char
         printf("]  %d/%d\n", s->reached[m], s->count);
     }
     printf("  checks (§9):\n");
-    const int T = s->iters;
     if (s->ran[FM_EVAL_INIT]) {
         printf("    learned init at iteration 0 (%.6g) <= plain ADMM at iteration %d (%.6g): %s\n",
                s->rmse[FM_EVAL_INIT][1], s->target_iteration, s->rmse[FM_EVAL_PLAIN][s->target_iteration * 3 + 1],
                fm_eval_init_headline(s) ? "yes" : "no");
-        printf("    learned init at iteration %d (%.6g) <= plain ADMM (%.6g): %s\n", T, s->rmse[FM_EVAL_INIT][T * 3 + 1],
-               s->rmse[FM_EVAL_PLAIN][T * 3 + 1],
-               s->rmse[FM_EVAL_INIT][T * 3 + 1] <= s->rmse[FM_EVAL_PLAIN][T * 3 + 1] ? "yes" : "no");
+        print_final_check(s, FM_EVAL_INIT);
     }
     if (s->ran[FM_EVAL_ACCEL]) {
         int first;
-        const int to = T < 50 ? T : 50;
+        const int to = s->iters < 50 ? s->iters : 50;
         if (to >= 5) {
             const bool below = fm_eval_accel_below(s, 5, to, &first);
             printf("    accelerated below plain ADMM at every iteration 5..%d: %s", to, below ? "yes\n" : "no");
             if (!below) printf(" (iteration %d: %.6g against %.6g)\n", first, s->rmse[FM_EVAL_ACCEL][first * 3 + 1],
                                s->rmse[FM_EVAL_PLAIN][first * 3 + 1]);
         }
-        printf("    accelerated at iteration %d (%.6g) <= plain ADMM (%.6g): %s\n", T, s->rmse[FM_EVAL_ACCEL][T * 3 + 1],
-               s->rmse[FM_EVAL_PLAIN][T * 3 + 1],
-               s->rmse[FM_EVAL_ACCEL][T * 3 + 1] <= s->rmse[FM_EVAL_PLAIN][T * 3 + 1] ? "yes" : "no");
+        print_final_check(s, FM_EVAL_ACCEL);
     }
 }
 
@@ -297,19 +298,6 @@ static int write_outputs(const eval_args *a, const fm_eval_set *set, const char 
 #undef FREE_ALL
 }
 
-// The data file's name without directory and .mtx / .mtx.gz.
-static void base_name(char *out, size_t size, const char *path)
-{
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s", path);
-    snprintf(out, size, "%s", basename(copy));
-    static const char *const endings[] = { ".gz", ".mtx" };
-    for (int e = 0; e < 2; e++) {
-        const size_t n = strlen(out), m = strlen(endings[e]);
-        if (n > m && !strcmp(out + n - m, endings[e])) out[n - m] = 0;
-    }
-}
-
 static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, char *msg)
 {
     fm_triplets *t = NULL;
@@ -337,7 +325,7 @@ static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, ch
     set->keep_factors = a->image_height > 0;
     FM_TRY(fm_eval_matrix(set, 0, g, &a->base, init, accel, msg));
     char name[4096], title[4400];
-    base_name(name, sizeof name, a->data);
+    fm_arg_data_name(name, sizeof name, a->data);
     snprintf(title, sizeof title, "%s, %lld x %lld %s, divided by its mean %.6g", a->data, (long long)rows,
              (long long)cols, fm_kind_name(kind), mean);
     FM_TRY(write_outputs(a, set, name, title, a->base.rank, msg));

@@ -1,6 +1,5 @@
 // factormer factorize: read (or plant) a matrix, run AO-ADMM, write the
 // factors, the trace and a summary.
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -100,19 +99,6 @@ static bool parse_penalty(const char *option, const char *text, float *on_w, flo
     return true;
 }
 
-// The data file's name without directory and .mtx / .mtx.gz.
-static void default_prefix(char *prefix, size_t size, const char *path)
-{
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s", path);
-    snprintf(prefix, size, "%s", basename(copy));
-    static const char *const endings[] = { ".gz", ".mtx" };
-    for (int e = 0; e < 2; e++) {
-        size_t n = strlen(prefix), m = strlen(endings[e]);
-        if (n > m && !strcmp(prefix + n - m, endings[e])) prefix[n - m] = 0;
-    }
-}
-
 // A JSON string: quotes, backslashes and control characters escaped.
 static void json_string(char *out, size_t size, const char *text)
 {
@@ -169,8 +155,7 @@ int fm_cmd_factorize(int argc, char **argv)
             continue;
         }
         if (a[0] != '-') {
-            if (data) { fprintf(stderr, "factormer: more than one data file ('%s', '%s')\n", data, a); return 2; }
-            data = a;
+            if (!fm_arg_data(&data, a)) return 2;
             continue;
         }
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
@@ -276,7 +261,7 @@ int fm_cmd_factorize(int argc, char **argv)
     if (!quiet && p.tty) fprintf(stderr, "\n");
 
     if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
-    else if (data) default_prefix(prefix, sizeof prefix, data);
+    else if (data) fm_arg_data_name(prefix, sizeof prefix, data);
     else snprintf(prefix, sizeof prefix, "planted");
     static const char *const suffix[4] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
     for (int f = 0; f < 4; f++) snprintf(paths[f], sizeof paths[f], "%s%s", prefix, suffix[f]);

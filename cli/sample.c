@@ -79,8 +79,7 @@ int fm_cmd_sample(int argc, char **argv)
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(help, stdout); return 0; }
         if (a[0] != '-') {
-            if (data) { fprintf(stderr, "factormer: more than one data file\n"); return 2; }
-            data = a;
+            if (!fm_arg_data(&data, a)) return 2;
             continue;
         }
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
