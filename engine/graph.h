@@ -26,6 +26,9 @@ typedef struct fm_edges {
     int64_t targets, sources, count;
     const GrB_Index *ptr, *idx;
     const float *val;
+    // log π of each edge when the edges are a sample (§8: the softmax reads
+    // score − log π); NULL for a graph's own edges, every π = 1
+    const float *log_pi;
     // what GraphBLAS needs back when the arrays are returned
     GrB_Matrix owner;
     GrB_Index ptr_size, idx_size, val_size;

@@ -28,6 +28,9 @@ static int check_shape(const fm_message_graph *mg, fm_direction direction, fm_at
     FM_CHECK(shape.heads >= 1 && shape.width >= shape.heads && shape.width % shape.heads == 0,
              FM_ERR_INVALID, "attention: width %d is not a positive multiple of heads %d", shape.width,
              shape.heads);
+    FM_CHECK(!mg->sampled_directions || (mg->sampled_directions & (1u << direction)), FM_ERR_INVALID,
+             "attention: the sampled message graph has no draw for the %s-direction",
+             direction == FM_TO_ROWS ? "W" : "H");
     GrB_Index targets, sources;
     if (mg->kernels == FM_KERNELS_FUSED) {
         const fm_edges *edges = direction == FM_TO_ROWS ? &mg->rows : &mg->columns;
@@ -45,15 +48,16 @@ static int check_shape(const fm_message_graph *mg, fm_direction direction, fm_at
 #undef FREE_ALL
 }
 
-// The backward also walks the edges by source: a view has no maps for that.
+// The backward also walks the edges by source: a forward-only graph has no maps for that.
 static int check_backward(const fm_message_graph *mg, fm_direction direction, fm_attention_shape shape, char *msg)
 {
     int status = check_shape(mg, direction, shape, msg);
     if (status) return status;
     if (mg->forward_only)
         return fm_fail(FM_ERR_INVALID, msg,
-                       "attention: the message graph is a view for the forward pass (fm_message_graph_view); "
-                       "the backward needs one opened by fm_message_graph_open");
+                       "attention: the message graph is forward-only (a view, fm_message_graph_view, or a sample "
+                       "drawn without the backward); the backward needs one opened by fm_message_graph_open or "
+                       "sampled with the backward");
     return FM_OK;
 }
 

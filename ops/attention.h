@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "graph.h"
+#include "sampler.h"
 
 typedef enum { FM_KERNELS_FUSED = 0, FM_KERNELS_GRAPHBLAS = 1 } fm_kernels;
 
@@ -45,7 +46,28 @@ typedef struct fm_message_graph {
     int64_t *column_to_row;   // and the inverse
     float *view_values;       // a view's scaled edge values (both orientations), else NULL
     bool forward_only;        // a view: no position maps, the backward refuses it
+    // A sample (fm_message_graph_sample): `rows` and `columns` are the draws of
+    // the directions in `sampled_directions` (bits 1 << fm_direction), owned
+    // here, with log π per edge; for the backward, each drawn direction's
+    // edges also by source, and the map from a position by source to the
+    // edge's position by target.
+    unsigned sampled_directions;
+    struct fm_sampled_edges *sampled[2];        // indexed by fm_direction
+    fm_edges sampled_by_source[2];
+    int64_t *sampled_slot[2];
+    GrB_Index *sampled_by_source_block[2];      // ptr and idx of sampled_by_source
+    // Per-layer graphs (resampling per layer): layer l reads layers[l]; see
+    // fm_message_graph_layer. Not owned.
+    const struct fm_message_graph *layers;
+    int layer_count;
 } fm_message_graph;
+
+// The graph layer l (0-based) of a network reads: layers[l] when mg has
+// per-layer graphs, else mg itself.
+static inline const fm_message_graph *fm_message_graph_layer(const fm_message_graph *mg, int l)
+{
+    return mg->layers && l < mg->layer_count ? &mg->layers[l] : mg;
+}
 
 int fm_message_graph_open(fm_message_graph *mg, fm_graph *g, fm_kernels kernels, char *msg);
 // A view for the forward pass of the fused kernels over edges the caller has
@@ -62,6 +84,20 @@ int fm_message_graph_view(fm_message_graph *mg, fm_graph *g, const fm_edges *row
 // has_edges[t] = 1 where target t has at least one in-edge, else 0 (Σ_i α_it,
 // the weight of the terms that every edge carries, such as b_VE).
 int fm_message_graph_has_edges(float *has_edges, const fm_message_graph *mg, fm_direction direction, char *msg);
+// A sample of the graph (factormer-math.md §8): for each direction in
+// `directions` (bits 1 << FM_TO_ROWS, 1 << FM_TO_COLUMNS), the in-edges of
+// its targets drawn by the sampler from the caller's borrowed edges of `g`
+// (`rows` from A, `columns` from Aᵀ, as for a view), round 2·round +
+// direction, every value divided by `divisor` (> 0), each edge with its log π.
+// The fused kernels read score − log π. With `backward`, the by-source
+// orientation of each draw is built too, so the backward runs on it; else it
+// is forward-only. Attention in a direction that was not drawn is refused.
+// The GraphBLAS path does not read samples: the sample is always for the
+// fused kernels. The sample keeps copies of what it draws: the caller may
+// return its edges once this returns. Close with fm_message_graph_close.
+int fm_message_graph_sample(fm_message_graph *mg, fm_graph *g, const fm_edges *rows, const fm_edges *columns,
+                            double divisor, const fm_sampler_options *options, uint64_t round, unsigned directions,
+                            bool backward, char *msg);
 int fm_message_graph_close(fm_message_graph *mg, char *msg);
 
 typedef struct fm_attention_shape {

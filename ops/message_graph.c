@@ -97,10 +97,84 @@ int fm_message_graph_view(fm_message_graph *mg, fm_graph *g, const fm_edges *row
 #undef FREE_ALL
 }
 
+// The by-source orientation of one drawn direction (a counting sort over the
+// sources), and for each position by source the edge's position by target.
+static int sample_by_source(fm_message_graph *mg, fm_direction direction, char *msg)
+{
+    int64_t *cursor = NULL;
+#define FREE_ALL free(cursor)
+    const fm_sampled_edges *s = mg->sampled[direction];
+    GrB_Index *block = NULL, *ptr, *idx;
+    FM_ALLOC(block, (s->sources + 1) + s->count + 1);
+    mg->sampled_by_source_block[direction] = block;
+    ptr = block;
+    idx = block + s->sources + 1;
+    FM_ALLOC(mg->sampled_slot[direction], s->count + 1);
+    FM_ALLOC(cursor, s->sources + 1);
+    for (int64_t i = 0; i <= s->sources; i++) ptr[i] = 0;
+    for (int64_t e = 0; e < s->count; e++) ptr[s->idx[e] + 1]++;
+    for (int64_t i = 0; i < s->sources; i++) ptr[i + 1] += ptr[i];
+    for (int64_t i = 0; i < s->sources; i++) cursor[i] = (int64_t)ptr[i];
+    // targets in increasing order, so each source's targets come out sorted
+    for (int64_t t = 0; t < s->targets; t++)
+        for (GrB_Index e = s->ptr[t]; e < s->ptr[t + 1]; e++) {
+            const int64_t p = cursor[s->idx[e]]++;
+            idx[p] = (GrB_Index)t;
+            mg->sampled_slot[direction][p] = (int64_t)e;
+        }
+    mg->sampled_by_source[direction] = (fm_edges){
+        .targets = s->sources, .sources = s->targets, .count = s->count, .ptr = ptr, .idx = idx,
+    };
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_message_graph_sample(fm_message_graph *mg, fm_graph *g, const fm_edges *rows, const fm_edges *columns,
+                            double divisor, const fm_sampler_options *options, uint64_t round, unsigned directions,
+                            bool backward, char *msg)
+{
+#define FREE_ALL fm_message_graph_close(mg, NULL)
+    if (!mg) return fm_fail(FM_ERR_INVALID, msg, "fm_message_graph_sample: no message graph");
+    memset(mg, 0, sizeof *mg);
+    FM_CHECK(g && rows && columns && options, FM_ERR_INVALID,
+             "fm_message_graph_sample: the graph, its edges or the sampler options are missing");
+    FM_CHECK(divisor > 0 && isfinite(divisor), FM_ERR_INVALID,
+             "fm_message_graph_sample: the divisor of the edge values is %g; expected a finite value above 0",
+             divisor);
+    FM_CHECK(directions >= 1 && directions <= 3, FM_ERR_INVALID,
+             "fm_message_graph_sample: directions %u; expected 1, 2 or 3", directions);
+    mg->kernels = FM_KERNELS_FUSED;
+    mg->graph = g;
+    mg->forward_only = !backward;
+    mg->sampled_directions = directions;
+    const fm_edges *from[2] = { rows, columns };
+    fm_edges *into[2] = { &mg->rows, &mg->columns };
+    for (int d = 0; d < 2; d++) {
+        if (!(directions & (1u << d))) continue;
+        FM_TRY(fm_sampler_draw(&mg->sampled[d], from[d], g->stats.kind, options, 2 * round + (uint64_t)d, msg));
+        fm_sampled_edges *s = mg->sampled[d];
+        if (divisor != 1) {
+#pragma omp parallel for schedule(static)
+            for (int64_t e = 0; e < s->count; e++) s->val[e] = (float)((double)s->val[e] / divisor);
+        }
+        *into[d] = (fm_edges){ .targets = s->targets, .sources = s->sources, .count = s->count,
+                               .ptr = s->ptr, .idx = s->idx, .val = s->val, .log_pi = s->log_pi };
+        if (backward) FM_TRY(sample_by_source(mg, (fm_direction)d, msg));
+    }
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_message_graph_close(fm_message_graph *mg, char *msg)
 {
     if (!mg) return FM_OK;
     free(mg->view_values);
+    for (int d = 0; d < 2; d++) {
+        fm_sampled_edges_free(&mg->sampled[d]);
+        free(mg->sampled_by_source_block[d]);
+        free(mg->sampled_slot[d]);
+    }
     // return both orientations even if the first fails; report the first error
     int status = fm_edges_return(&mg->rows, msg);
     int second = fm_edges_return(&mg->columns, status ? NULL : msg);
@@ -116,6 +190,9 @@ int fm_message_graph_has_edges(float *has_edges, const fm_message_graph *mg, fm_
     GrB_Vector present = NULL;
     GrB_Index *index = NULL;
 #define FREE_ALL { GrB_Vector_free(&present); free(index); }
+    if (mg->sampled_directions && !(mg->sampled_directions & (1u << direction)))
+        return fm_fail(FM_ERR_INVALID, msg, "the sampled message graph has no draw for the %s-direction",
+                       direction == FM_TO_ROWS ? "W" : "H");
     if (mg->kernels == FM_KERNELS_FUSED) {
         const fm_edges *edges = direction == FM_TO_ROWS ? &mg->rows : &mg->columns;
         for (int64_t t = 0; t < edges->targets; t++)

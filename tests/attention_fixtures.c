@@ -171,6 +171,40 @@ void problem_free(problem *p)
     }
 }
 
+// The message graph of a fused path: the graph's own, or its sample.
+static void open_graph(fm_message_graph *mg, problem *p, fm_kernels kernels)
+{
+    char msg[FM_MSG_LEN];
+    if (!p->sampled) {
+        cr_assert_eq(fm_message_graph_open(mg, p->graph, kernels, msg), FM_OK, "%s", msg);
+        return;
+    }
+    cr_assert_eq(kernels, FM_KERNELS_FUSED, "only the fused path reads samples");
+    fm_edges rows, columns;
+    cr_assert_eq(fm_edges_borrow(&rows, p->graph, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_borrow(&columns, p->graph, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
+    const int status = fm_message_graph_sample(mg, p->graph, &rows, &columns, 1.0, &p->sampler, p->round,
+                                               1u << p->direction, true, msg);
+    cr_assert_eq(status, FM_OK, "%s", msg);
+    // the sample keeps copies: the graph's arrays can go back at once
+    cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_return(&columns, msg), FM_OK, "%s", msg);
+}
+
+void problem_sample(problem *p, const fm_sampler_options *options, uint64_t round)
+{
+    char msg[FM_MSG_LEN];
+    p->sampled = true;
+    p->sampler = *options;
+    p->round = round;
+    fm_message_graph mg;
+    open_graph(&mg, p, FM_KERNELS_FUSED);
+    ref_edges_free(&p->edges);
+    const fm_edges *edges = p->direction == FM_TO_ROWS ? &mg.rows : &mg.columns;
+    cr_assert_eq(ref_edges_from_csr(&p->edges, edges, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+}
+
 void problem_round_inputs(problem *p)
 {
     for (int k = 0; k < INPUTS; k++) {
@@ -262,7 +296,7 @@ void run32(problem *p, results32 *r, fm_kernels kernels, int backward_calls)
     fm_attention_outputs d_out = { r->weight[VALUE_SUMS], r->weight[SOURCE_SUMS], r->weight[EDGE_SUMS], NULL };
     fm_attention_grads grads = { r->grad[QUERIES], r->grad[KEYS], r->grad[VALUES],
                                  r->grad[SOURCES], r->grad[PROBES], r->grad[EDGE_SCALES] };
-    cr_assert_eq(fm_message_graph_open(&mg, p->graph, kernels, msg), FM_OK, "%s", msg);
+    open_graph(&mg, p, kernels);
     cr_assert_eq(fm_attention_forward(&out, &in, &mg, p->direction, p->shape, msg), FM_OK, "%s", msg);
     for (int c = 0; c < backward_calls; c++)
         cr_assert_eq(fm_attention_backward(&grads, &d_out, &in, &out, &mg, p->direction, p->shape, msg), FM_OK,
@@ -282,7 +316,7 @@ static void forward64(problem *p, results64 *r, attention_path path)
         return;
     }
     fm_message_graph mg;
-    cr_assert_eq(fm_message_graph_open(&mg, p->graph, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    open_graph(&mg, p, FM_KERNELS_FUSED);
     cr_assert_eq(fm_attention_forward_f64(&out, &in, &mg, p->direction, p->shape, msg), FM_OK, "%s", msg);
     cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
 }
@@ -307,8 +341,7 @@ void run64(problem *p, results64 *r, attention_path path, int backward_calls)
     fm_attention_grads_f64 grads = { r->grad[QUERIES], r->grad[KEYS], r->grad[VALUES],
                                      r->grad[SOURCES], r->grad[PROBES], r->grad[EDGE_SCALES] };
     fm_message_graph mg = { 0 };
-    if (path == PATH_FUSED_F64)
-        cr_assert_eq(fm_message_graph_open(&mg, p->graph, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    if (path == PATH_FUSED_F64) open_graph(&mg, p, FM_KERNELS_FUSED);
     for (int c = 0; c < backward_calls; c++) {
         const int status = path == PATH_REFERENCE
                                ? ref_attention_backward(&grads, &d_out, &in, &p->edges, p->shape, msg)

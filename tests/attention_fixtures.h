@@ -76,11 +76,19 @@ typedef struct problem {
     int64_t input_size[INPUTS], output_size[OUTPUTS];
     double *in64[INPUTS];
     float *in32[INPUTS];
+    bool sampled;                 // problem_sample: the paths run on a sample
+    fm_sampler_options sampler;
+    uint64_t round;
 } problem;
 
 // Takes ownership of g. Inputs uniform in [-scale, scale).
 problem problem_new(fm_graph *g, fm_direction direction, int heads, int width, double scale, uint64_t seed);
 void problem_free(problem *p);
+// From now on every fused path runs on the sample of round `round` of the
+// graph (fm_message_graph_sample, with the backward), drawn afresh for each
+// run, and the reference on the same sample's edges and log π. The GraphBLAS
+// path does not read samples.
+void problem_sample(problem *p, const fm_sampler_options *options, uint64_t round);
 // After in64 is changed: in32 rounded from it again.
 void problem_round_inputs(problem *p);
 fm_attention_inputs_f64 inputs64(const problem *p);

@@ -20,7 +20,33 @@ void ref_edges_free(ref_edges *edges)
     free(edges->ptr);
     free(edges->idx);
     free(edges->val);
+    free(edges->log_pi);
     memset(edges, 0, sizeof *edges);
+}
+
+int ref_edges_from_csr(ref_edges *out, const fm_edges *edges, char *msg)
+{
+    ref_edges copy = { 0 };
+#define FREE_ALL ref_edges_free(&copy)
+    FM_CHECK(out && edges && edges->ptr, FM_ERR_INVALID, "ref_edges_from_csr: bad arguments");
+    copy.targets = edges->targets;
+    copy.sources = edges->sources;
+    copy.count = edges->count;
+    FM_ALLOC(copy.ptr, copy.targets + 1);
+    FM_ALLOC(copy.idx, copy.count + 1);
+    FM_ALLOC(copy.val, copy.count + 1);
+    for (int64_t t = 0; t <= copy.targets; t++) copy.ptr[t] = (int64_t)edges->ptr[t];
+    for (int64_t e = 0; e < copy.count; e++) {
+        copy.idx[e] = (int64_t)edges->idx[e];
+        copy.val[e] = edges->val[e];
+    }
+    if (edges->log_pi) {
+        FM_ALLOC(copy.log_pi, copy.count + 1);
+        for (int64_t e = 0; e < copy.count; e++) copy.log_pi[e] = edges->log_pi[e];
+    }
+    *out = copy;
+    return FM_OK;
+#undef FREE_ALL
 }
 
 // Stable counting sort of positions `order` (n of them) by key[order[e]].
@@ -154,6 +180,7 @@ static void target_softmax(double *score, double *alpha, double *max_out, double
         for (int a = 0; a < dh; a++) node += q[a] * k[a];
         for (int a = 0; a < d; a++) probe += s[a] * P[a];
         score[e] = (node + x * c + probe) / sqrt((double)dh);
+        if (edges->log_pi) score[e] -= edges->log_pi[begin + e];
     }
     double max = -INFINITY;
     for (int64_t e = 0; e < n; e++)

@@ -17,12 +17,15 @@ typedef struct ref_edges {
     int64_t *ptr;   // targets + 1
     int64_t *idx;   // count
     double *val;    // count
+    double *log_pi; // count, or NULL: a sample's log inclusion probabilities (§8)
 } ref_edges;
 
 // The edges of g in one direction (rows of fm_graph_matrix(g, direction)),
 // read with GrB_Matrix_extractTuples; sources sorted within each target.
 int ref_edges_from_graph(ref_edges *out, const fm_graph *g, fm_direction direction, char *msg);
 void ref_edges_free(ref_edges *edges);
+// A copy of CSR edges (a sample's, with its log π), widened to double.
+int ref_edges_from_csr(ref_edges *out, const fm_edges *edges, char *msg);
 
 // A SPARSE-kind rows × cols graph with values in [0.1, 1.1). When rows and
 // cols are both at least 3 it always has: an empty row (0) and an empty
@@ -36,7 +39,8 @@ int ref_random_graph(fm_graph **out, int64_t rows, int64_t cols, double density,
 
 // ops/attention.h's forward and backward, for the edges of `edges`: per
 // target, the scores of its edges in an array, then max, exp, sum and divide
-// exactly as written; the backward recomputes α the same way and applies
+// exactly as written (a sample's scores each less log π first, §8: the
+// softmax of score − log π); the backward recomputes α the same way and applies
 // the per-edge formulas of §4.2:
 //   dα_ij = dVsum^h_j·vN^h_i + dSsum^h_j·s_i + dEsum^h_j x_ij,
 //   δ_j = Σ_i α_ij dα_ij,  g_ij = α_ij (dα_ij − δ_j)/sqrt(dh),
