@@ -30,6 +30,13 @@ static const char help[] =
     "                      Algorithm 2). By default a component the network put to\n"
     "                      zero is taken from the ADMM iterate, and an output whose\n"
     "                      objective is above the ADMM iterate's is refused\n"
+    "  --sampler NAME      the networks read a sample of the graph (§8): full (every\n"
+    "                      edge, default), uniform, weighted (by |x|) or stratified\n"
+    "                      (sparse kind: stored entries and unstored zeros)\n"
+    "  --fanout F          in-edges kept per target by the sampler (default 32)\n"
+    "  --zero-ratio R      stratified: unstored zeros per target = R x fanout (default 1)\n"
+    "  --resample WHEN     per-layer (default: each layer its own sample) or once\n"
+    "                      (one sample per network call, shared by its layers)\n"
     "  --model PATH        the model file of --init learned or of --accelerate\n"
     "                      (default: init-rankK.fmw or accel-rankK.fmw in\n"
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
@@ -182,6 +189,19 @@ int fm_cmd_factorize(int argc, char **argv)
             ok = fm_arg_int(a, v, 0, 100000000, &value);
             opts.accel_steps = (int)value;
         }
+        else if (!strcmp(a, "--sampler")) {
+            if (fm_sampler_parse(&opts.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        } else if (!strcmp(a, "--fanout")) {
+            ok = fm_arg_int(a, v, 1, 1L << 40, &value);
+            opts.fanout = value;
+        } else if (!strcmp(a, "--zero-ratio")) ok = fm_arg_double(a, v, 0, 1e6, &opts.zero_ratio);
+        else if (!strcmp(a, "--resample")) {
+            if (strcmp(v, "per-layer") && strcmp(v, "once")) {
+                fprintf(stderr, "factormer: --resample must be per-layer or once, not '%s'\n", v);
+                return 2;
+            }
+            opts.resample_once = !strcmp(v, "once");
+        }
         else if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--init-model")) opts.init_model = v;
         else if (!strcmp(a, "--accel-model")) opts.accel_model = v;
@@ -203,6 +223,11 @@ int fm_cmd_factorize(int argc, char **argv)
     if ((opts.init_model && !learned) || (opts.accel_model && !opts.accelerate)) {
         fprintf(stderr, "factormer: %s\n", opts.init_model && !learned ? "--init-model needs --init learned"
                                                                        : "--accel-model needs --accelerate");
+        return 2;
+    }
+    if (opts.sampler != FM_SAMPLER_FULL && !learned && !opts.accelerate) {
+        fprintf(stderr, "factormer: --sampler %s samples what the networks read: it needs --init learned or "
+                        "--accelerate\n", fm_sampler_name(opts.sampler));
         return 2;
     }
     if (model && learned) opts.init_model = model;
@@ -282,8 +307,8 @@ int fm_cmd_factorize(int argc, char **argv)
     if (fm_trace_write_csv(paths[2], r, msg)) goto fail;
     written = 3;
 
-    char v[32][4400];
-    const char *keys[32];
+    char v[40][4400];
+    const char *keys[40];
     int n = 0;
 #define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
 #define NUM(name, x) (keys[n] = name, json_number(v[n], sizeof v[n], x), n++)
@@ -308,6 +333,9 @@ int fm_cmd_factorize(int argc, char **argv)
     KEY("accel_rejected", "%d", r->accel_rejected);
     KEY("accel_repaired", "%d", r->accel_repaired);
     KEY("accel_safeguard", "%s", opts.accel_safeguard ? "true" : "false");
+    KEY("sampling", "{\"sampler\": \"%s\", \"fanout\": %lld, \"zero_ratio\": %g, \"resample\": \"%s\"}",
+        fm_sampler_name(opts.sampler), (long long)opts.fanout, opts.zero_ratio,
+        opts.resample_once ? "once" : "per-layer");
     KEY("iterations", "%d", iterations);
     KEY("inner", "%d", opts.inner);
     KEY("stop_reason", "\"%s\"", r->stop_reason);
@@ -339,6 +367,13 @@ int fm_cmd_factorize(int argc, char **argv)
             printf("  accelerated  %d step%s, every %d iterations (%s)%s\n", r->accel_steps,
                    r->accel_steps == 1 ? "" : "s", opts.accel_every, r->accel_model,
                    rejected_note(r->accel_rejected, r->accel_repaired, opts.accel_safeguard));
+        if (opts.sampler != FM_SAMPLER_FULL && (learned || opts.accelerate))
+        {
+            char zeros[64] = "";
+            if (opts.sampler == FM_SAMPLER_STRATIFIED) snprintf(zeros, sizeof zeros, ", zero ratio %g", opts.zero_ratio);
+            printf("  sampled      %s, fanout %lld%s, drawn %s\n", fm_sampler_name(opts.sampler),
+                   (long long)opts.fanout, zeros, opts.resample_once ? "once per network call" : "per layer");
+        }
         printf("  iterations   %d (stopped: %s)\n", iterations, r->stop_reason);
         printf("  rmse         %.6g (relative %.3g)\n", last->rmse, rms_x > 0 ? last->rmse / rms_x : NAN);
         if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);

@@ -44,20 +44,12 @@
 
 #include "graph.h"
 
-typedef enum {
-    FM_SAMPLER_FULL = 0,
-    FM_SAMPLER_UNIFORM,
-    FM_SAMPLER_WEIGHTED,
-    FM_SAMPLER_STRATIFIED,
-    FM_SAMPLER_COUNT,          // the number of strategies, not one of them
-} fm_sampler;
+// (fm_sampler, the strategies, and their names are in factormer.h: the
+// solver's options name them)
 
 // The uniform share λ of the weighted sampler's draw probabilities.
 #define FM_SAMPLER_WEIGHTED_FLOOR 0.1
 
-// "full", "uniform", "weighted", "stratified" (the option --sampler).
-const char *fm_sampler_name(fm_sampler strategy);
-int fm_sampler_parse(fm_sampler *strategy, const char *name, char *msg);
 
 typedef struct fm_sampler_options {
     fm_sampler strategy;

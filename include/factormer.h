@@ -141,6 +141,19 @@ typedef enum {
 const char *fm_init_name(fm_init_method method);
 int fm_init_parse(fm_init_method *method, const char *name, char *msg);
 
+// Sampled message passing for the networks (§8, engine/sampler.h).
+typedef enum {
+    FM_SAMPLER_FULL = 0,       // every edge
+    FM_SAMPLER_UNIFORM,
+    FM_SAMPLER_WEIGHTED,
+    FM_SAMPLER_STRATIFIED,
+    FM_SAMPLER_COUNT,          // the number of strategies, not one of them
+} fm_sampler;
+
+// "full", "uniform", "weighted", "stratified" (the option --sampler).
+const char *fm_sampler_name(fm_sampler strategy);
+int fm_sampler_parse(fm_sampler *strategy, const char *name, char *msg);
+
 typedef struct fm_penalty {
     float l1;              // λ1 Σ entries (sparsity)
     float l2;              // λ2/2 ‖·‖² (ridge)
@@ -196,6 +209,14 @@ typedef struct fm_solver_options {
     // reads each file once. The caller keeps them; the solver reuses their
     // activation buffers, so one loaded model serves one run at a time.
     struct fm_learned *init_network, *accel_network;
+    // Sampled message passing for the networks (§8): every call of a
+    // network reads a fresh sample of X's graph, each of its layers its own
+    // (or, with resample_once, one for all of them), seeded by `seed` and the
+    // call. FM_SAMPLER_FULL (the default) reads every edge.
+    fm_sampler sampler;
+    int64_t fanout;            // in-edges kept per target (default 32)
+    double zero_ratio;         // stratified: round(zero_ratio·fanout) unstored zeros per target (default 1)
+    bool resample_once;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);

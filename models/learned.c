@@ -90,8 +90,8 @@ static void scale(fm_dense *M, double by)
     for (int64_t e = 0; e < count; e++) M->data[e] = (float)(M->data[e] * by);
 }
 
-int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_message_graph *mg, double mean,
-                     int rank, uint64_t seed, char *msg)
+int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_message_graph *mg,
+                     const fm_message_graph *network, double mean, int rank, uint64_t seed, char *msg)
 {
     fm_dense *w = NULL, *ht = NULL, *w_out = NULL, *ht_out = NULL;
 #define FREE_ALL { fm_dense_free(&w); fm_dense_free(&ht); fm_dense_free(&w_out); fm_dense_free(&ht_out); }
@@ -105,7 +105,7 @@ int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_me
     if (model) {
         FM_TRY(fm_dense_new(&w_out, w->rows, rank, msg));
         FM_TRY(fm_dense_new(&ht_out, ht->rows, rank, msg));
-        FM_TRY(forward(w_out->data, ht_out->data, model, w->data, ht->data, mg, msg));
+        FM_TRY(forward(w_out->data, ht_out->data, model, w->data, ht->data, network ? network : mg, msg));
         fm_dense_free(&w);
         fm_dense_free(&ht);
         w = w_out;

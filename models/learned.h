@@ -77,9 +77,11 @@ void fm_learned_free(fm_learned *model);
 
 // The start of a run with a network, in X's frame (see "Start"): *W (rows ×
 // k) and *Ht (cols × k), NULL on entry. `model` is the initialization model,
-// or NULL for the plain NNDSVD start. `mg` is the view of X / mean.
-int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_message_graph *mg, double mean,
-                     int rank, uint64_t seed, char *msg);
+// or NULL for the plain NNDSVD start. `mg` is the view of X / mean, and the
+// network reads `network` (a sample of it, models/network_graph.h), or `mg`
+// when that is NULL.
+int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_message_graph *mg,
+                     const fm_message_graph *network, double mean, int rank, uint64_t seed, char *msg);
 
 // One accelerator step (see "Accelerator step"): W, Ht hold (Ŵ, Ĥᵀ) on entry
 // and (W_t, Hᵀ_t) on return; W_prev, Ht_prev hold (W_{t−1}, Hᵀ_{t−1}) on

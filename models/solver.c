@@ -9,6 +9,7 @@
 #include "init.h"
 #include "learned.h"
 #include "loss.h"
+#include "network_graph.h"
 #include "products.h"
 #include "profile.h"
 #include "rng.h"
@@ -30,6 +31,9 @@ void fm_solver_options_default(fm_solver_options *opts)
     opts->accel_every = FM_UNROLL_ADMM;
     opts->accel_steps = FM_UNROLL_STEPS;
     opts->accel_safeguard = true;
+    opts->sampler = FM_SAMPLER_FULL;
+    opts->fanout = 32;
+    opts->zero_ratio = 1;
 }
 
 void fm_solver_result_free(fm_solver_result **r)
@@ -71,6 +75,19 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
                        o->accel_every);
     if (o->accelerate && o->accel_steps < 0)
         return fm_fail(FM_ERR_INVALID, msg, "accelerator steps must be >= 0, not %d", o->accel_steps);
+    if (o->sampler != FM_SAMPLER_FULL) {
+        if ((unsigned)o->sampler >= FM_SAMPLER_COUNT)
+            return fm_fail(FM_ERR_INVALID, msg, "unknown sampler %d", (int)o->sampler);
+        if (o->fanout < 1)
+            return fm_fail(FM_ERR_INVALID, msg, "the %s sampler keeps fanout in-edges per target; fanout %lld must "
+                           "be at least 1", fm_sampler_name(o->sampler), (long long)o->fanout);
+        if (!(o->zero_ratio >= 0) || !isfinite(o->zero_ratio))
+            return fm_fail(FM_ERR_INVALID, msg, "zero ratio %g must be a finite number >= 0", o->zero_ratio);
+        if (o->sampler == FM_SAMPLER_STRATIFIED && g->stats.kind != FM_KIND_SPARSE)
+            return fm_fail(FM_ERR_INVALID, msg,
+                           "the stratified sampler draws unstored entries as zeros, which only the sparse kind has "
+                           "(this matrix is %s): use uniform or weighted", fm_kind_name(g->stats.kind));
+    }
     int status = check_penalty(o->penalty_w, "W", msg);
     return status ? status : check_penalty(o->penalty_h, "H", msg);
 }
@@ -140,6 +157,22 @@ static int check_network(const fm_learned *network, fm_model_kind kind, int rank
     return FM_OK;
 }
 
+// What a network call reads (§8): the view, or the call's sample of it
+// (call 0 is the initialization, call t the t-th accelerator step).
+static int network_graph(const fm_message_graph **reads, fm_network_graph *sample, const fm_message_graph *view,
+                         const fm_learned *network, fm_graph *g, const fm_edges *rows, const fm_edges *cols,
+                         const fm_solver_options *o, uint64_t call, char *msg)
+{
+    *reads = view;
+    if (o->sampler == FM_SAMPLER_FULL) return FM_OK;
+    const fm_sampler_options options = { .strategy = o->sampler, .fanout = o->fanout, .zero_ratio = o->zero_ratio,
+                                         .seed = o->seed };
+    int status = fm_network_graph_draw(sample, g, rows, cols, fm_graph_mean(g), &options, o->resample_once,
+                                       network->weights.config.layers, call, msg);
+    if (status == FM_OK) *reads = &sample->graph;
+    return status;
+}
+
 int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
                   const fm_solver_options *o, char *msg)
 {
@@ -151,8 +184,10 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
     fm_learned init_model = { 0 }, accel_model = { 0 };
     fm_learned *init_network = o ? o->init_network : NULL, *accel_network = o ? o->accel_network : NULL;
     fm_message_graph view = { 0 };
+    fm_network_graph sample = { 0 };
     // the view first: it only refers to the borrowed edges, returned after it
-#define FREE_ALL { fm_message_graph_close(&view, NULL); fm_solver_result_free(&result); \
+#define FREE_ALL { fm_message_graph_close(&view, NULL); fm_network_graph_free(&sample); \
+                   fm_solver_result_free(&result); \
                    fm_edges_return(&rows, NULL); fm_edges_return(&cols, NULL); fm_dense_free(&W); \
                    fm_dense_free(&Ht); fm_dense_free(&UW); fm_dense_free(&UH); fm_dense_free(&XHt); \
                    fm_dense_free(&XtW); fm_dense_free(&W_prev); fm_dense_free(&Ht_prev); free(gram_w); \
@@ -209,7 +244,11 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
         // shares their structure and scales a copy of their values.
         FM_TRY(fm_message_graph_view(&view, g, &rows, &cols, mean, msg));
         if (learned_init || o->init == FM_INIT_NNDSVD) {
-            FM_TRY(fm_learned_start(&W, &Ht, learned_init ? init_network : NULL, &view, mean, k, o->seed, msg));
+            const fm_message_graph *reads = NULL;
+            if (learned_init) FM_TRY(network_graph(&reads, &sample, &view, init_network, g, &rows, &cols, o, 0, msg));
+            FM_TRY(fm_learned_start(&W, &Ht, learned_init ? init_network : NULL, &view, reads, mean, k, o->seed,
+                                    msg));
+            fm_network_graph_free(&sample);
         } else {
             FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
         }
@@ -254,8 +293,12 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
                 }
                 // §6: W_t, Hᵀ_t = network([W_{t−1} | Ŵ], [Hᵀ_{t−1} | Ĥᵀ]); the duals carried
                 int repaired = 0;
-                FM_TRY(fm_learned_accelerate(W, Ht, W_prev, Ht_prev, accel_network, &view, mean, o->accel_safeguard,
+                const fm_message_graph *reads;
+                FM_TRY(network_graph(&reads, &sample, &view, accel_network, g, &rows, &cols, o,
+                                     1 + (uint64_t)result->accel_steps, msg));
+                FM_TRY(fm_learned_accelerate(W, Ht, W_prev, Ht_prev, accel_network, reads, mean, o->accel_safeguard,
                                              &repaired, msg));
+                fm_network_graph_free(&sample);
                 result->accel_repaired += repaired;
                 FM_TRY(fm_products_gram(gram_h, Ht, msg));
                 accelerated = true;

@@ -1432,6 +1432,42 @@ Test(cli, learned_incomplete_with_holdout_end_to_end)
     learned_end_to_end(FM_KIND_INCOMPLETE);
 }
 
+// The accelerator on a sample of the graph (§8): the outputs as for any run,
+// the sampling in the summary; the sampler options refused where they do not
+// apply, before any output.
+Test(cli, learned_sampled_end_to_end)
+{
+    scratch s = scratch_new();
+    tiny_models m = tiny_models_new(&s);
+    const data_path data = generate_kind(&s, FM_KIND_INCOMPLETE);
+    const char *x = data.path;
+    outputs o = factorize_learned(&s, x, FM_KIND_INCOMPLETE, NULL, m.accel, "--accelerate", "--model", m.accel,
+                                  "--sampler", "weighted", "--fanout", "4", "--resample", "once", NULL);
+    cr_expect(strstr(o.summary, "\"sampling\": {\"sampler\": \"weighted\", \"fanout\": 4, \"zero_ratio\": 1, "
+                                "\"resample\": \"once\"}"), "%s", o.summary);
+    outputs_free(&o);
+    remove_tree(s.out);
+    cr_assert_eq(mkdir(s.out, 0755), 0);
+    run r = RUN(&s, "factorize", x, "--kind", "incomplete", "--rank", "3", "--sampler", "uniform", "--out",
+                out_prefix(&s));
+    EXPECT_FAILURE(&r, 2, "--sampler uniform", "--init learned or --accelerate");
+    run_free(&r);
+    r = RUN(&s, "factorize", x, "--rank", "3", "--accelerate", "--model", m.accel, "--resample", "sometimes",
+            "--out", out_prefix(&s));
+    EXPECT_FAILURE(&r, 2, "per-layer or once");
+    run_free(&r);
+    r = RUN(&s, "factorize", x, "--rank", "3", "--accelerate", "--model", m.accel, "--sampler", "everything",
+            "--out", out_prefix(&s));
+    EXPECT_FAILURE(&r, 2, "unknown sampler 'everything'");
+    run_free(&r);
+    r = RUN(&s, "factorize", x, "--kind", "incomplete", "--rank", "3", "--accelerate", "--model", m.accel,
+            "--sampler", "stratified", "--out", out_prefix(&s));
+    EXPECT_FAILURE(&r, 1, "stratified", "incomplete");
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
 // No --model: the files of FACTORMER_MODELS; the summary on the terminal
 // names them and counts the accelerator's steps.
 Test(cli, learned_models_from_factormer_models)

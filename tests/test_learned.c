@@ -772,3 +772,112 @@ Test(learned, fm_init_factors_leaves_learned_to_the_solver)
     fm_graph_free(&g);
     fm_triplets_free(&t);
 }
+
+//------------------------------------------------------------------------------
+// Sampled message passing (§8, models/network_graph)
+//------------------------------------------------------------------------------
+
+static fm_solver_options sampled_options(const models *s, fm_sampler sampler, int64_t fanout, bool once)
+{
+    fm_solver_options o = options(12);
+    o.init = FM_INIT_LEARNED;
+    o.init_model = s->init;
+    o.accelerate = true;
+    o.accel_model = s->accel;
+    o.accel_every = 3;
+    o.sampler = sampler;
+    o.fanout = fanout;
+    o.resample_once = once;
+    return o;
+}
+
+static bool same_traces(const fm_solver_result *a, const fm_solver_result *b)
+{
+    if (a->trace_len != b->trace_len) return false;
+    for (int it = 0; it < a->trace_len; it++)
+        if (a->trace[it].rmse != b->trace[it].rmse) return false;
+    return true;
+}
+
+// A fanout above every degree keeps every edge with π = 1, in the graph's
+// order: the networks compute exactly what they compute on the full graph.
+Test(learned, a_sample_of_every_edge_is_the_full_run)
+{
+    models s = models_new();
+    for (int k = 1; k < 3; k++) {
+        fm_triplets *t = planted(kinds[k], 1.0);
+        fm_graph *g = graph_of(t, kinds[k]);
+        fm_solver_options full = sampled_options(&s, FM_SAMPLER_FULL, 32, false);
+        fm_solver_result *reference = solve(g, &full);
+        for (int once = 0; once < 2; once++)
+            for (int strategy = FM_SAMPLER_UNIFORM; strategy <= FM_SAMPLER_WEIGHTED; strategy++) {
+                fm_solver_options o = sampled_options(&s, (fm_sampler)strategy, 1000, once);
+                fm_solver_result *r = solve(g, &o);
+                cr_expect(same_traces(r, reference), "%s, %s, resample %s: not the full run",
+                          fm_kind_name(kinds[k]), fm_sampler_name((fm_sampler)strategy), once ? "once" : "per layer");
+                fm_solver_result_free(&r);
+            }
+        fm_solver_result_free(&reference);
+        fm_graph_free(&g);
+        fm_triplets_free(&t);
+    }
+    models_free(&s);
+}
+
+// Fanout 3 on targets of about 12 edges: a sample changes the run; the same
+// seed gives the same run, for 1 thread or 2; another seed another run.
+Test(learned, sampled_runs_are_seeded_and_thread_independent)
+{
+    models s = models_new();
+    fm_triplets *t = planted(FM_KIND_INCOMPLETE, 1.0);
+    fm_graph *g = graph_of(t, FM_KIND_INCOMPLETE);
+    fm_solver_options full = sampled_options(&s, FM_SAMPLER_FULL, 32, false);
+    fm_solver_result *reference = solve(g, &full);
+    const int threads = fm_get_threads();
+    for (int strategy = FM_SAMPLER_UNIFORM; strategy <= FM_SAMPLER_WEIGHTED; strategy++)
+        for (int once = 0; once < 2; once++) {
+            const char *name = fm_sampler_name((fm_sampler)strategy);
+            fm_solver_options o = sampled_options(&s, (fm_sampler)strategy, 3, once);
+            fm_set_threads(1);
+            fm_solver_result *one = solve(g, &o);
+            fm_set_threads(2);
+            fm_solver_result *two = solve(g, &o), *again = solve(g, &o);
+            o.seed = SEED + 1;
+            fm_solver_result *other = solve(g, &o);
+            fm_set_threads(threads);
+            cr_expect(!same_traces(one, reference), "%s: the sample did not change the run", name);
+            cr_expect(same_traces(two, again), "%s: the same seed gave another run", name);
+            for (int it = 0; it < one->trace_len; it++)
+                cr_expect(close_relative(one->trace[it].rmse, two->trace[it].rmse, 1e-4),
+                          "%s, iteration %d: %.9g with 1 thread, %.9g with 2", name, it, one->trace[it].rmse,
+                          two->trace[it].rmse);
+            cr_expect(!close_relative(other->trace[0].rmse, two->trace[0].rmse, 1e-6),
+                      "%s: another seed, another sample, yet iteration 0 is %.9g both times", name,
+                      two->trace[0].rmse);
+            fm_solver_result_free(&one);
+            fm_solver_result_free(&two);
+            fm_solver_result_free(&again);
+            fm_solver_result_free(&other);
+        }
+    fm_solver_result_free(&reference);
+    fm_graph_free(&g);
+    fm_triplets_free(&t);
+    models_free(&s);
+}
+
+Test(learned, sampler_options_are_checked)
+{
+    models s = models_new();
+    fm_triplets *t = planted(FM_KIND_INCOMPLETE, 1.0);
+    fm_graph *g = graph_of(t, FM_KIND_INCOMPLETE);
+    fm_solver_options o = sampled_options(&s, FM_SAMPLER_STRATIFIED, 3, false);
+    expect_refused(g, &o, FM_ERR_INVALID, "stratified", "incomplete");
+    o = sampled_options(&s, FM_SAMPLER_UNIFORM, 0, false);
+    expect_refused(g, &o, FM_ERR_INVALID, "fanout 0", "at least 1");
+    o = sampled_options(&s, FM_SAMPLER_UNIFORM, 3, false);
+    o.zero_ratio = -1;
+    expect_refused(g, &o, FM_ERR_INVALID, "zero ratio", ">= 0");
+    fm_graph_free(&g);
+    fm_triplets_free(&t);
+    models_free(&s);
+}
