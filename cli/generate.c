@@ -17,6 +17,11 @@ static const char help[] =
     "  --noise S           standard deviation of the noise (default 0)\n"
     "  --density D         keep a seeded share D of the entries as coordinates\n"
     "                      (default 1: a dense array file)\n"
+    "  --entries N         write about N distinct coordinates (the observed entries\n"
+    "                      of an incomplete matrix) without visiting the others:\n"
+    "                      for shapes whose rows x cols would not fit\n"
+    "  --degrees D         with --entries: uniform (default) or power-law (a few\n"
+    "                      very active rows and columns, like ratings)\n"
     "  --seed S            seed (default 42)\n"
     FM_ARG_PROFILE_HELP;
 
@@ -24,6 +29,9 @@ int fm_cmd_generate(int argc, char **argv)
 {
     const char *out = NULL;
     long rows = 0, cols = 0, rank = 10, seed = 42;
+    long entries = 0;
+    fm_degrees degrees = FM_DEGREES_UNIFORM;
+    bool have_density = false, have_degrees = false;
     double noise = 0, density = 1;
     char msg[FM_MSG_LEN];
     for (int i = 1; i < argc; i++) {
@@ -41,17 +49,31 @@ int fm_cmd_generate(int argc, char **argv)
         else if (!strcmp(a, "--rank")) ok = fm_arg_int(a, v, 1, 100000, &rank);
         else if (!strcmp(a, "--seed")) ok = fm_arg_int(a, v, 0, 1L << 62, &seed);
         else if (!strcmp(a, "--noise")) ok = fm_arg_double(a, v, 0, 1e30, &noise);
-        else if (!strcmp(a, "--density")) ok = fm_arg_double(a, v, 1e-12, 1, &density);
+        else if (!strcmp(a, "--density")) { ok = fm_arg_double(a, v, 1e-12, 1, &density); have_density = true; }
+        else if (!strcmp(a, "--entries")) ok = fm_arg_int(a, v, 1, 1L << 40, &entries);
+        else if (!strcmp(a, "--degrees")) {
+            if (fm_degrees_parse(&degrees, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+            have_degrees = true;
+        }
         else { fprintf(stderr, "factormer: unknown option '%s'\n", a); return 2; }
         if (!ok) return 2;
     }
     if (!out || !rows || !cols) { fprintf(stderr, "factormer: generate needs OUT.mtx, --rows and --cols\n%s", help); return 2; }
+    if (entries && have_density) { fprintf(stderr, "factormer: give --density or --entries, not both\n"); return 2; }
+    if (have_degrees && !entries) { fprintf(stderr, "factormer: --degrees needs --entries\n"); return 2; }
     fm_triplets *t = NULL;
     fm_dense view = { 0 };
     char comment[256];
-    snprintf(comment, sizeof comment, "factormer generate: planted rank %ld, noise %g, density %g, seed %ld", rank,
-             noise, density, seed);
-    int status = fm_synthetic_planted(&t, rows, cols, (int)rank, noise, density, (uint64_t)seed, msg);
+    int status;
+    if (entries) {
+        snprintf(comment, sizeof comment, "factormer generate: planted rank %ld, noise %g, %ld entries, %s degrees, "
+                 "seed %ld", rank, noise, entries, fm_degrees_name(degrees), seed);
+        status = fm_synthetic_observed(&t, rows, cols, (int)rank, noise, entries, degrees, (uint64_t)seed, msg);
+    } else {
+        snprintf(comment, sizeof comment, "factormer generate: planted rank %ld, noise %g, density %g, seed %ld",
+                 rank, noise, density, seed);
+        status = fm_synthetic_planted(&t, rows, cols, (int)rank, noise, density, (uint64_t)seed, msg);
+    }
     if (status == FM_OK && t->array) {
         view = (fm_dense){ t->rows, t->cols, t->val };
         status = fm_mtx_write_dense(out, &view, comment, msg);

@@ -601,6 +601,32 @@ Test(cli, incomplete_with_test_file)
     scratch_free(&s);
 }
 
+// generate --entries: coordinates of the observed-entries generator, read
+// back as an incomplete matrix; the options that do not go together refused.
+Test(cli, generate_observed_entries)
+{
+    scratch s = scratch_new();
+    const char *x = fm_test_path(s.root, "R.mtx");
+    run r = RUN(&s, "generate", x, "--rows", "300", "--cols", "80", "--rank", "3", "--entries", "2400", "--degrees",
+                "power-law");
+    expect_success(&r);
+    run_free(&r);
+    fm_triplets *t = read_triplets(x, true);   // duplicates would be an error
+    cr_expect(t->rows == 300 && t->cols == 80 && labs((long)t->count - 2400) < 100, "%lld x %lld, %lld entries",
+              (long long)t->rows, (long long)t->cols, (long long)t->count);
+    fm_triplets_free(&t);
+    r = RUN(&s, "generate", x, "--rows", "30", "--cols", "8", "--entries", "20", "--density", "0.5");
+    EXPECT_FAILURE(&r, 2, "--density or --entries");
+    run_free(&r);
+    r = RUN(&s, "generate", x, "--rows", "30", "--cols", "8", "--degrees", "power-law");
+    EXPECT_FAILURE(&r, 2, "--degrees needs --entries");
+    run_free(&r);
+    r = RUN(&s, "generate", x, "--rows", "30", "--cols", "8", "--entries", "200");
+    EXPECT_FAILURE(&r, 1, "half of every row");
+    run_free(&r);
+    scratch_free(&s);
+}
+
 Test(cli, default_demo)
 {
     scratch s = scratch_new();
