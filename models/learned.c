@@ -77,7 +77,7 @@ static int forward(float *w_out, float *ht_out, fm_learned *model, const float *
     if (model->saved.block && (model->saved.rows != m || model->saved.cols != n))
         fm_lfactormer_saved_free(&model->saved);
     if (!model->saved.block)
-        FM_TRY(fm_lfactormer_saved_new(&model->saved, &model->weights.config, m, n, msg));
+        FM_TRY(fm_lfactormer_saved_new_for(&model->saved, &model->weights.config, m, n, false, msg));
     // (the ops inside report themselves to the profile)
     FM_TRY(fm_lfactormer_forward(w_out, ht_out, &model->saved, w_in, ht_in, &model->weights, mg, msg));
     return FM_OK;

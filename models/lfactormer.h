@@ -87,6 +87,7 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
         fm_layer_saved##suffix layers[FM_LFACTORMER_MAX_LAYERS];                                   \
         real *w_out, *ht_out;               /* the outputs (after relu), m × k and n × k       */ \
         real *block;                                                                               \
+        bool shared_layers;                 /* forward only: layer l reuses layer l − 2's buffers */ \
     } fm_lfactormer_saved##suffix;
 
 FM_LFACTORMER_TYPES(float, )
@@ -104,6 +105,12 @@ FM_LFACTORMER_TYPES(double, _f64)
     int fm_lfactormer_saved_new##suffix(fm_lfactormer_saved##suffix *saved,                        \
                                         const fm_lfactormer_config *config, int64_t rows,          \
                                         int64_t cols, char *msg);                                  \
+    /* The same, or, without `backward`, for the forward alone: the layers of one direction     */ \
+    /* share their activation buffers (inference at scale: 2 layers' worth instead of L), and   */ \
+    /* the backward refuses them.                                                               */ \
+    int fm_lfactormer_saved_new_for##suffix(fm_lfactormer_saved##suffix *saved,                    \
+                                            const fm_lfactormer_config *config, int64_t rows,      \
+                                            int64_t cols, bool backward, char *msg);               \
     void fm_lfactormer_saved_free##suffix(fm_lfactormer_saved##suffix *saved);                     \
     /* w_out (m × k), ht_out (n × k) from w_in (m × k_in), ht_in (n × k_in) over the edges of   */ \
     /* mg, whose graph must have the saved's m rows and n columns (layer l reads               */ \

@@ -825,3 +825,53 @@ Test(lfactormer, rejects_bad_arguments)
     float_problem_free(&f);
     fm_graph_free(&g);
 }
+
+//------------------------------------------------------------------------------
+// Activations for the forward alone
+//------------------------------------------------------------------------------
+
+// Layers of one direction sharing their buffers compute the same outputs, bit
+// for bit, as the saved activations of the backward; the backward refuses them.
+Test(lfactormer, forward_only_activations_give_the_same_outputs)
+{
+    char msg[FM_MSG_LEN];
+    const fm_lfactormer_config config = make_config(6, 5);
+    fm_params *params = NULL;
+    cr_assert_eq(fm_lfactormer_params_new(&params, &config, msg), FM_OK, "%s", msg);
+    fm_params_init(params, 3);
+    fm_graph *g = random_graph(30, 20, 0.3, 4);
+    const int64_t m = g->stats.rows, n = g->stats.cols;
+    float *w_in = zeros32(m * config.inputs), *ht_in = zeros32(n * config.inputs);
+    for (int64_t e = 0; e < m * config.inputs; e++) w_in[e] = (float)fabs(normal(5, (uint64_t)e));
+    for (int64_t e = 0; e < n * config.inputs; e++) ht_in[e] = (float)fabs(normal(6, (uint64_t)e));
+    fm_lfactormer_weights w;
+    fm_lfactormer_bind(&w, &config, params->values, params->offsets);
+    fm_message_graph mg;
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    float *outs[2][2];
+    fm_lfactormer_saved saved[2];
+    for (int shared = 0; shared < 2; shared++) {
+        outs[shared][0] = zeros32(m * config.rank);
+        outs[shared][1] = zeros32(n * config.rank);
+        cr_assert_eq(fm_lfactormer_saved_new_for(&saved[shared], &config, m, n, !shared, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_lfactormer_forward(outs[shared][0], outs[shared][1], &saved[shared], w_in, ht_in, &w, &mg, msg),
+                     FM_OK, "%s", msg);
+    }
+    cr_expect(!memcmp(outs[0][0], outs[1][0], sizeof(float) * m * config.rank), "W outputs differ");
+    cr_expect(!memcmp(outs[0][1], outs[1][1], sizeof(float) * n * config.rank), "Hᵀ outputs differ");
+    fm_lfactormer_grads grads;
+    fm_lfactormer_bind_grads(&grads, &config, params->grads, params->offsets);
+    cr_expect_eq(fm_lfactormer_backward(NULL, NULL, &grads, outs[0][0], outs[0][1], &saved[1], &w, &mg, msg),
+                 FM_ERR_INVALID);
+    cr_expect(strstr(msg, "forward alone"), "%s", msg);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    for (int shared = 0; shared < 2; shared++) {
+        fm_lfactormer_saved_free(&saved[shared]);
+        free(outs[shared][0]);
+        free(outs[shared][1]);
+    }
+    free(w_in);
+    free(ht_in);
+    fm_graph_free(&g);
+    fm_params_free(&params);
+}
