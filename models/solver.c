@@ -161,13 +161,13 @@ static int check_network(const fm_learned *network, fm_model_kind kind, int rank
 // (call 0 is the initialization, call t the t-th accelerator step).
 static int network_graph(const fm_message_graph **reads, fm_network_graph *sample, const fm_message_graph *view,
                          const fm_learned *network, fm_graph *g, const fm_edges *rows, const fm_edges *cols,
-                         const fm_solver_options *o, uint64_t call, char *msg)
+                         double mean, const fm_solver_options *o, uint64_t call, char *msg)
 {
     *reads = view;
     if (o->sampler == FM_SAMPLER_FULL) return FM_OK;
     const fm_sampler_options options = { .strategy = o->sampler, .fanout = o->fanout, .zero_ratio = o->zero_ratio,
                                          .seed = o->seed };
-    int status = fm_network_graph_draw(sample, g, rows, cols, fm_graph_mean(g), &options, o->resample_once,
+    int status = fm_network_graph_draw(sample, g, rows, cols, mean, &options, o->resample_once,
                                        network->weights.config.layers, call, msg);
     if (status == FM_OK) *reads = &sample->graph;
     return status;
@@ -245,7 +245,8 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
         FM_TRY(fm_message_graph_view(&view, g, &rows, &cols, mean, msg));
         if (learned_init || o->init == FM_INIT_NNDSVD) {
             const fm_message_graph *reads = NULL;
-            if (learned_init) FM_TRY(network_graph(&reads, &sample, &view, init_network, g, &rows, &cols, o, 0, msg));
+            if (learned_init)
+                FM_TRY(network_graph(&reads, &sample, &view, init_network, g, &rows, &cols, mean, o, 0, msg));
             FM_TRY(fm_learned_start(&W, &Ht, learned_init ? init_network : NULL, &view, reads, mean, k, o->seed,
                                     msg));
             fm_network_graph_free(&sample);
@@ -294,7 +295,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
                 // §6: W_t, Hᵀ_t = network([W_{t−1} | Ŵ], [Hᵀ_{t−1} | Ĥᵀ]); the duals carried
                 int repaired = 0;
                 const fm_message_graph *reads;
-                FM_TRY(network_graph(&reads, &sample, &view, accel_network, g, &rows, &cols, o,
+                FM_TRY(network_graph(&reads, &sample, &view, accel_network, g, &rows, &cols, mean, o,
                                      1 + (uint64_t)result->accel_steps, msg));
                 FM_TRY(fm_learned_accelerate(W, Ht, W_prev, Ht_prev, accel_network, reads, mean, o->accel_safeguard,
                                              &repaired, msg));

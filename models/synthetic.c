@@ -5,6 +5,18 @@
 #include "profile.h"
 #include "rng.h"
 #include "status.h"
+#include "synthetic.h"
+
+void fm_planted_factors(float *W, float *Ht, int64_t rows, int64_t cols, int rank, uint64_t seed)
+{
+    const fm_rng factors = fm_rng_stream(seed, FM_STREAM_SYNTH);
+    const double lambda = sqrt((double)rank);
+#pragma omp parallel for schedule(static)
+    for (int64_t e = 0; e < rows * rank; e++) W[e] = (float)fm_rng_exponential(factors, (uint64_t)e, lambda);
+#pragma omp parallel for schedule(static)
+    for (int64_t e = 0; e < cols * rank; e++)
+        Ht[e] = (float)fm_rng_exponential(factors, (uint64_t)(rows * rank + e), lambda);
+}
 
 int fm_synthetic_planted(fm_triplets **out, int64_t rows, int64_t cols, int rank, double noise,
                          double density, uint64_t seed, char *msg)
@@ -19,15 +31,11 @@ int fm_synthetic_planted(fm_triplets **out, int64_t rows, int64_t cols, int rank
     FM_CHECK(density > 0 && density <= 1, FM_ERR_INVALID, "density %g must lie in (0, 1]", density);
     FM_CHECK(noise >= 0, FM_ERR_INVALID, "noise %g must be >= 0", noise);
     FM_PROFILE_START(profile_clock);
-    fm_rng factors = fm_rng_stream(seed, FM_STREAM_SYNTH);
     fm_rng pick = fm_rng_stream(seed + 1, FM_STREAM_SYNTH);
     fm_rng jitter = fm_rng_stream(seed + 2, FM_STREAM_SYNTH);
-    const double lambda = sqrt((double)rank);
     FM_ALLOC(W, rows * rank);
     FM_ALLOC(Ht, cols * rank);
-    for (int64_t e = 0; e < rows * rank; e++) W[e] = (float)fm_rng_exponential(factors, e, lambda);
-    for (int64_t e = 0; e < cols * rank; e++)
-        Ht[e] = (float)fm_rng_exponential(factors, rows * rank + e, lambda);
+    fm_planted_factors(W, Ht, rows, cols, rank, seed);
 
     const bool array = density >= 1;
     const int64_t size = rows * cols;
@@ -50,14 +58,11 @@ int fm_synthetic_planted(fm_triplets **out, int64_t rows, int64_t cols, int rank
     for (int64_t e = 0; e < size; e++) {
         if (!array && !(fm_rng_uniform(pick, e) < density)) continue;
         int64_t i = e / cols, j = e % cols;
-        double x = 0;
-        for (int r = 0; r < rank; r++) x += (double)W[i * rank + r] * Ht[j * rank + r];
-        if (noise > 0) x += noise * fm_rng_normal(jitter, e);
         if (!array) {
             t->row[n] = i;
             t->col[n] = j;
         }
-        t->val[n++] = (float)(x > 0 ? x : 0);
+        t->val[n++] = fm_planted_value(W, Ht, i, j, rank, noise, jitter, (uint64_t)e);
     }
     // flops 2·N·rank (a dot product per kept entry, N = count); bytes: W and
     // Hᵀ written (4·(rows + cols)·rank), a row of each read per kept entry

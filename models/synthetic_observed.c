@@ -7,6 +7,7 @@
 #include "profile.h"
 #include "rng.h"
 #include "status.h"
+#include "synthetic.h"
 
 // The counters of the streams below: node weights, the rounding of each
 // row's degree, and the draws of row i (attempt a at counter i·2^26 + a).
@@ -92,18 +93,12 @@ int fm_synthetic_observed(fm_triplets **out, int64_t rows, int64_t cols, int ran
              (long long)entries, (long long)rows, (long long)cols, (long long)(rows * (cols / 2)));
     FM_CHECK((unsigned)degrees <= FM_DEGREES_POWER_LAW, FM_ERR_INVALID, "unknown degrees %d", (int)degrees);
     FM_PROFILE_START(profile_clock);
-    const fm_rng factors = fm_rng_stream(seed, FM_STREAM_SYNTH);
     const fm_rng weights = fm_rng_stream(seed + 3, FM_STREAM_SYNTH);
     const fm_rng pick = fm_rng_stream(seed + 4, FM_STREAM_SYNTH);
     const fm_rng jitter = fm_rng_stream(seed + 2, FM_STREAM_SYNTH);
-    const double lambda = sqrt((double)rank);
     FM_ALLOC(W, rows * rank);
     FM_ALLOC(Ht, cols * rank);
-#pragma omp parallel for schedule(static)
-    for (int64_t e = 0; e < rows * rank; e++) W[e] = (float)fm_rng_exponential(factors, (uint64_t)e, lambda);
-#pragma omp parallel for schedule(static)
-    for (int64_t e = 0; e < cols * rank; e++)
-        Ht[e] = (float)fm_rng_exponential(factors, (uint64_t)(rows * rank + e), lambda);
+    fm_planted_factors(W, Ht, rows, cols, rank, seed);
 
     // degrees: entries · w_i / Σw, rounded up with probability its fraction
     FM_ALLOC(row_w, rows);
@@ -150,12 +145,9 @@ int fm_synthetic_observed(fm_triplets **out, int64_t rows, int64_t cols, int ran
                 } while ((taken[j / 64] >> (j % 64) & 1) && attempt < (UINT64_C(1) << FM_ATTEMPT_BITS));
                 if (taken[j / 64] >> (j % 64) & 1) { failed = 1; break; }
                 taken[j / 64] |= UINT64_C(1) << (j % 64);
-                double x = 0;
-                for (int r = 0; r < rank; r++) x += (double)W[i * rank + r] * Ht[j * rank + r];
-                if (noise > 0) x += noise * fm_rng_normal(jitter, (uint64_t)e);
                 t->row[e] = i;
                 t->col[e] = j;
-                t->val[e] = (float)(x > 0 ? x : 0);
+                t->val[e] = fm_planted_value(W, Ht, i, j, rank, noise, jitter, (uint64_t)e);
             }
             for (int64_t e = start[i]; e < start[i + 1]; e++) taken[t->col[e] / 64] = 0;
         }

@@ -28,9 +28,7 @@ static int check_shape(const fm_message_graph *mg, fm_direction direction, fm_at
     FM_CHECK(shape.heads >= 1 && shape.width >= shape.heads && shape.width % shape.heads == 0,
              FM_ERR_INVALID, "attention: width %d is not a positive multiple of heads %d", shape.width,
              shape.heads);
-    FM_CHECK(!mg->sampled_directions || (mg->sampled_directions & (1u << direction)), FM_ERR_INVALID,
-             "attention: the sampled message graph has no draw for the %s-direction",
-             direction == FM_TO_ROWS ? "W" : "H");
+    FM_TRY(fm_message_graph_check_direction(mg, direction, msg));
     GrB_Index targets, sources;
     if (mg->kernels == FM_KERNELS_FUSED) {
         const fm_edges *edges = direction == FM_TO_ROWS ? &mg->rows : &mg->columns;

@@ -99,6 +99,8 @@ int fm_message_graph_sample(fm_message_graph *mg, fm_graph *g, const fm_edges *r
                             double divisor, const fm_sampler_options *options, uint64_t round, unsigned directions,
                             bool backward, char *msg);
 int fm_message_graph_close(fm_message_graph *mg, char *msg);
+// FM_OK unless mg is a sample without a draw for `direction` (FM_ERR_INVALID).
+int fm_message_graph_check_direction(const fm_message_graph *mg, fm_direction direction, char *msg);
 
 typedef struct fm_attention_shape {
     int64_t targets, sources;

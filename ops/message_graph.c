@@ -154,12 +154,9 @@ int fm_message_graph_sample(fm_message_graph *mg, fm_graph *g, const fm_edges *r
         if (!(directions & (1u << d))) continue;
         FM_TRY(fm_sampler_draw(&mg->sampled[d], from[d], g->stats.kind, options, 2 * round + (uint64_t)d, msg));
         fm_sampled_edges *s = mg->sampled[d];
-        if (divisor != 1) {
-#pragma omp parallel for schedule(static)
-            for (int64_t e = 0; e < s->count; e++) s->val[e] = (float)((double)s->val[e] / divisor);
-        }
         *into[d] = (fm_edges){ .targets = s->targets, .sources = s->sources, .count = s->count,
                                .ptr = s->ptr, .idx = s->idx, .val = s->val, .log_pi = s->log_pi };
+        if (divisor != 1) scale_values(s->val, into[d], divisor);   // in place: the sample owns its values
         if (backward) FM_TRY(sample_by_source(mg, (fm_direction)d, msg));
     }
     return FM_OK;
@@ -185,14 +182,20 @@ int fm_message_graph_close(fm_message_graph *mg, char *msg)
     return status;
 }
 
+int fm_message_graph_check_direction(const fm_message_graph *mg, fm_direction direction, char *msg)
+{
+    if (mg->sampled_directions && !(mg->sampled_directions & (1u << direction)))
+        return fm_fail(FM_ERR_INVALID, msg, "the sampled message graph has no draw for the %s-direction",
+                       direction == FM_TO_ROWS ? "W" : "H");
+    return FM_OK;
+}
+
 int fm_message_graph_has_edges(float *has_edges, const fm_message_graph *mg, fm_direction direction, char *msg)
 {
     GrB_Vector present = NULL;
     GrB_Index *index = NULL;
 #define FREE_ALL { GrB_Vector_free(&present); free(index); }
-    if (mg->sampled_directions && !(mg->sampled_directions & (1u << direction)))
-        return fm_fail(FM_ERR_INVALID, msg, "the sampled message graph has no draw for the %s-direction",
-                       direction == FM_TO_ROWS ? "W" : "H");
+    FM_TRY(fm_message_graph_check_direction(mg, direction, msg));
     if (mg->kernels == FM_KERNELS_FUSED) {
         const fm_edges *edges = direction == FM_TO_ROWS ? &mg->rows : &mg->columns;
         for (int64_t t = 0; t < edges->targets; t++)
