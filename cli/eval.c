@@ -345,7 +345,7 @@ static int eval_validation(const eval_args *a, fm_learned *init, fm_learned *acc
         FM_TRY(fm_eval_set_new(&set, a->valid_size, a->iters, a->ran, msg));
         const char *name = fm_train_set_name(sets[v]);
         for (int i = 0; i < a->valid_size; i++) {
-            FM_TRY(fm_train_matrix(&g, NULL, NULL, sets[v], i, a->valid_size, a->base.rank, a->base.seed, msg));
+            FM_TRY(fm_train_matrix(&g, NULL, NULL, NULL, NULL, sets[v], i, a->valid_size, a->base.rank, a->base.seed, msg));
             FM_TRY(fm_eval_matrix(set, i, g, &a->base, init, accel, msg));
             fm_graph_free(&g);
             progress(a, name, i + 1, a->valid_size);

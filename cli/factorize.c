@@ -190,7 +190,7 @@ int fm_cmd_factorize(int argc, char **argv)
             opts.accel_steps = (int)value;
         }
         else if (!strcmp(a, "--sampler")) {
-            if (fm_sampler_parse(&opts.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+            if (fm_sampler_parse_node_wise(&opts.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--fanout")) {
             ok = fm_arg_int(a, v, 1, 1L << 40, &value);
             opts.fanout = value;

@@ -88,7 +88,7 @@ int fm_cmd_sample(int argc, char **argv)
         else if (!strcmp(a, "--sampler")) {
             fm_sampler strategy;
             sampler_name = v;
-            if (strcmp(v, "all") && fm_sampler_parse(&strategy, v, msg)) {
+            if (strcmp(v, "all") && fm_sampler_parse_node_wise(&strategy, v, msg)) {
                 fprintf(stderr, "factormer: --sampler: %s (or all)\n", msg);
                 return 2;
             }
@@ -119,7 +119,7 @@ int fm_cmd_sample(int argc, char **argv)
     fm_graph_stats_get(g, &st);
     const bool all = !strcmp(sampler_name, "all");
     fm_sampler only = FM_SAMPLER_FULL;
-    if (!all) fm_sampler_parse(&only, sampler_name, msg);
+    if (!all) fm_sampler_parse_node_wise(&only, sampler_name, msg);
 
     fm_sampler_stats_options options = {
         .sampler = { .fanout = fanout, .zero_ratio = ratio, .seed = (uint64_t)seed },
@@ -138,7 +138,7 @@ int fm_cmd_sample(int argc, char **argv)
                (long long)(direction == FM_TO_COLUMNS ? st.cols : st.rows),
                (long long)(direction == FM_TO_COLUMNS ? st.rows : st.cols));
         print_header();
-        for (int s = 0; s < FM_SAMPLER_COUNT; s++) {
+        for (int s = 0; s < FM_SAMPLER_NODE_WISE; s++) {
             if (!all && s != (int)only) continue;
             const char *name = fm_sampler_name((fm_sampler)s);
             if (all && s == FM_SAMPLER_STRATIFIED && st.kind != FM_KIND_SPARSE) {

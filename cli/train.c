@@ -40,6 +40,26 @@ static const char help[] =
     "  --batch B               matrices per AdamW step (default 1, the paper's). B > 1\n"
     "                          accumulates their gradients and trains them in parallel\n"
     "                          (another algorithm: B times fewer steps)\n"
+    "  --data KIND             the training matrices: dense (default, §7), sparse\n"
+    "                          (planted low rank with exact zeros) or incomplete\n"
+    "                          (observed on a fraction of the entries); validation too\n"
+    "  --zeros Z               sparse: the fraction of exact zeros (default 0.5)\n"
+    "  --observed P            incomplete: the fraction observed (default 0.3)\n"
+    "  --degrees D             incomplete: uniform (default) or power-law row and\n"
+    "                          column degrees, like ratings\n"
+    "  --sampler NAME          what the network reads (§8): full (every edge, default);\n"
+    "                          uniform, weighted or stratified (a fanout of in-edges per\n"
+    "                          target and layer, fresh per epoch); edge or random-walk\n"
+    "                          (GraphSAINT: train on a subgraph, with its aggregator\n"
+    "                          and loss normalization; sparse or incomplete data)\n"
+    "  --fanout F              node-wise samplers: in-edges per target (default 32)\n"
+    "  --zero-ratio R          stratified: unstored zeros = R x fanout (default 1)\n"
+    "  --budget B              edge: edges drawn; random-walk: walks (default: the\n"
+    "                          matrix's edges, or its rows)\n"
+    "  --walk-length H         random-walk: steps per walk (default 2)\n"
+    "  --presamples N          subgraphs drawn for the normalization (default 200)\n"
+    "                          (the data and sampling options are not in the state:\n"
+    "                          give the same ones to --resume)\n"
     "  --checkpoint-every K    write the state every K matrices within an epoch\n"
     "                          (default 1000; 0: at the end of epochs only)\n"
     "  --resume                continue the run saved in MODEL.fmw.state (same options;\n"
@@ -209,6 +229,25 @@ int fm_cmd_train(int argc, char **argv)
         else if (!strcmp(a, "--stop-after")) ok = fm_arg_int(a, v, 1, LONG_MAX, &stop_after);
         else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
         else if (!strcmp(a, "--out")) o.out = v;
+        else if (!strcmp(a, "--data")) {
+            if (fm_kind_parse(&o.data.kind, v, msg) || o.data.kind == FM_KIND_AUTO) {
+                fprintf(stderr, "factormer: --data expects dense, sparse or incomplete, not '%s'\n", v);
+                return 2;
+            }
+        }
+        else if (!strcmp(a, "--zeros")) ok = fm_arg_double(a, v, 0, 0.999999, &o.data.zeros);
+        else if (!strcmp(a, "--observed")) ok = fm_arg_double(a, v, 1e-6, 1, &o.data.observed);
+        else if (!strcmp(a, "--degrees")) {
+            if (fm_degrees_parse(&o.data.degrees, v, msg)) { fprintf(stderr, "factormer: --degrees: %s\n", msg); return 2; }
+        }
+        else if (!strcmp(a, "--sampler")) {
+            if (fm_sampler_parse(&o.sampling.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        }
+        else if (!strcmp(a, "--fanout")) ok = fm_arg_int(a, v, 1, 1L << 40, &o.sampling.fanout);
+        else if (!strcmp(a, "--zero-ratio")) ok = fm_arg_double(a, v, 0, 1e6, &o.sampling.zero_ratio);
+        else if (!strcmp(a, "--budget")) ok = fm_arg_int(a, v, 1, 1L << 40, &o.sampling.budget);
+        else if (!strcmp(a, "--walk-length")) { ok = fm_arg_int(a, v, 1, 1000, &value); o.sampling.walk_length = (int)value; }
+        else if (!strcmp(a, "--presamples")) ok = fm_arg_int(a, v, 1, 1000000, &o.sampling.presamples);
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer train --help')\n", a); return 2; }
         if (!ok) return 2;
     }
@@ -242,6 +281,17 @@ int fm_cmd_train(int argc, char **argv)
         printf("%s %s model: rank %d, width %d, %d heads, %d layers; %lld matrices per epoch, seed %llu\n",
                r->stopped ? "stopped training the" : r->resumed ? "resumed and trained the" : "trained the", name,
                o.rank, o.width, o.heads, o.layers, (long long)o.train_size, (unsigned long long)o.seed);
+        printf("  data         %s", fm_kind_name(o.data.kind));
+        if (o.data.kind == FM_KIND_SPARSE) printf(", %g zeros", o.data.zeros);
+        if (o.data.kind == FM_KIND_INCOMPLETE)
+            printf(", %g observed, %s degrees", o.data.observed, fm_degrees_name(o.data.degrees));
+        printf("; sampler %s", fm_sampler_name(o.sampling.sampler));
+        if (o.sampling.sampler != FM_SAMPLER_FULL && o.sampling.sampler < FM_SAMPLER_NODE_WISE)
+            printf(", fanout %lld", (long long)o.sampling.fanout);
+        if (o.sampling.sampler >= FM_SAMPLER_NODE_WISE)
+            printf(", budget %s, %lld presamples", o.sampling.budget ? "given" : "default",
+                   (long long)o.sampling.presamples);
+        printf("\n");
         printf("  epochs       %llu of %d done", (unsigned long long)r->state.epoch, o.epochs);
         if (r->state.rng_counter) printf(" (and %llu matrices of the next)", (unsigned long long)r->state.rng_counter);
         printf("\n");

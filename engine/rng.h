@@ -18,6 +18,7 @@ enum {
     FM_STREAM_TRAIN = 7,     // training and validation matrices (models/train_data)
     FM_STREAM_ORDER = 8,     // the order of the training matrices in each epoch (models/train)
     FM_STREAM_SAMPLE = 9,    // edge samplers: the draw of (round, target) (engine/sampler)
+    FM_STREAM_SUBGRAPH = 10, // subgraph samplers: the draws of a round (engine/subgraph)
 };
 
 static inline uint64_t fm_mix64(uint64_t z)

@@ -147,12 +147,19 @@ typedef enum {
     FM_SAMPLER_UNIFORM,
     FM_SAMPLER_WEIGHTED,
     FM_SAMPLER_STRATIFIED,
+    FM_SAMPLER_NODE_WISE,      // the number of node-wise strategies above, not one of them
+    // GraphSAINT subgraph samplers, for training only (engine/subgraph.h)
+    FM_SAMPLER_EDGE = FM_SAMPLER_NODE_WISE,
+    FM_SAMPLER_RANDOM_WALK,
     FM_SAMPLER_COUNT,          // the number of strategies, not one of them
 } fm_sampler;
 
-// "full", "uniform", "weighted", "stratified" (the option --sampler).
+// "full", "uniform", "weighted", "stratified", "edge", "random-walk" (the
+// option --sampler).
 const char *fm_sampler_name(fm_sampler strategy);
 int fm_sampler_parse(fm_sampler *strategy, const char *name, char *msg);
+// The same, refusing the subgraph samplers (what a factorization reads).
+int fm_sampler_parse_node_wise(fm_sampler *strategy, const char *name, char *msg);
 
 typedef struct fm_penalty {
     float l1;              // λ1 Σ entries (sparsity)

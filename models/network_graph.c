@@ -17,14 +17,14 @@ void fm_network_graph_free(fm_network_graph *ng)
 
 int fm_network_graph_draw(fm_network_graph *ng, fm_graph *g, const fm_edges *rows, const fm_edges *columns,
                           double mean, const fm_sampler_options *options, bool once, int layers, uint64_t call,
-                          char *msg)
+                          bool backward, char *msg)
 {
 #define FREE_ALL fm_network_graph_free(ng)
     fm_network_graph_free(ng);
     FM_CHECK(options && options->strategy != FM_SAMPLER_FULL && layers >= 1, FM_ERR_INVALID,
              "fm_network_graph_draw: a sampler other than full and at least one layer are needed");
     if (once) {
-        FM_TRY(fm_message_graph_sample(&ng->graph, g, rows, columns, mean, options, call, 3, false, msg));
+        FM_TRY(fm_message_graph_sample(&ng->graph, g, rows, columns, mean, options, call, 3, backward, msg));
         ng->edges = ng->graph.rows.count + ng->graph.columns.count;
         return FM_OK;
     }
@@ -35,13 +35,13 @@ int fm_network_graph_draw(fm_network_graph *ng, fm_graph *g, const fm_edges *row
         const fm_direction direction = l % 2 == 0 ? FM_TO_COLUMNS : FM_TO_ROWS;
         fm_message_graph *layer = &ng->layers[l];
         FM_TRY(fm_message_graph_sample(layer, g, rows, columns, mean, options, call * (uint64_t)layers + (uint64_t)l,
-                                       1u << direction, false, msg));
+                                       1u << direction, backward, msg));
         ng->edges += direction == FM_TO_ROWS ? layer->rows.count : layer->columns.count;
     }
     // the parent the network is given: only its graph and its layers are read
     ng->graph.kernels = FM_KERNELS_FUSED;
     ng->graph.graph = g;
-    ng->graph.forward_only = true;
+    ng->graph.forward_only = !backward;
     ng->graph.layers = ng->layers;
     ng->graph.layer_count = layers;
     return FM_OK;

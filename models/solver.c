@@ -78,6 +78,10 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
     if (o->sampler != FM_SAMPLER_FULL) {
         if ((unsigned)o->sampler >= FM_SAMPLER_COUNT)
             return fm_fail(FM_ERR_INVALID, msg, "unknown sampler %d", (int)o->sampler);
+        if (o->sampler >= FM_SAMPLER_NODE_WISE)
+            return fm_fail(FM_ERR_INVALID, msg, "the %s sampler draws subgraphs for training (factormer train); "
+                           "a factorization samples in-edges per target: use uniform, weighted or stratified",
+                           fm_sampler_name(o->sampler));
         if (o->fanout < 1)
             return fm_fail(FM_ERR_INVALID, msg, "the %s sampler keeps fanout in-edges per target; fanout %lld must "
                            "be at least 1", fm_sampler_name(o->sampler), (long long)o->fanout);
@@ -168,7 +172,7 @@ static int network_graph(const fm_message_graph **reads, fm_network_graph *sampl
     const fm_sampler_options options = { .strategy = o->sampler, .fanout = o->fanout, .zero_ratio = o->zero_ratio,
                                          .seed = o->seed };
     int status = fm_network_graph_draw(sample, g, rows, cols, mean, &options, o->resample_once,
-                                       network->weights.config.layers, call, msg);
+                                       network->weights.config.layers, call, false, msg);
     if (status == FM_OK) *reads = &sample->graph;
     return status;
 }

@@ -50,6 +50,8 @@ void fm_train_options_default(fm_train_options *options, fm_model_kind kind)
         .checkpoint_every = FM_TRAIN_CHECKPOINT_EVERY,
     };
     fm_adamw_default(&options->adamw);
+    fm_train_data_default(&options->data);
+    fm_train_sampling_default(&options->sampling);
 }
 
 void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *options, int epoch)
@@ -106,11 +108,14 @@ int fm_train_check(const fm_train_options *options, char *msg)
     if (o->checkpoint_every < 0)
         return fm_fail(FM_ERR_INVALID, msg, "train: checkpoint every %lld matrices; expected 0 (epoch ends only) or more",
                        (long long)o->checkpoint_every);
+    int status = fm_train_data_check(&o->data, msg);
+    if (!status) status = fm_train_sampling_check(&o->sampling, &o->data, msg);
+    if (status) return status;
     // the chains of every epoch and of the validation
     fm_unroll_config config;
     const int last = o->epochs - 1 < 2 * FM_SCHEDULE_MAX_ACCEL ? o->epochs - 1 : 2 * FM_SCHEDULE_MAX_ACCEL;
     fm_train_unroll_config(&config, o, last);
-    int status = fm_unroll_check(&config, msg);
+    status = fm_unroll_check(&config, msg);
     if (status) return status;
     if (o->kind == FM_MODEL_ACCEL) {
         config.steps = o->valid_steps;
@@ -148,19 +153,19 @@ void fm_train_sample_free(fm_train_sample *sample)
     if (!sample) return;
     fm_message_graph_close(&sample->mg, NULL);
     fm_graph_free(&sample->graph);
+    fm_subgraph_matrix_free(&sample->subgraph);
+    free(sample->columns_log_pi);
     free(sample->w_start);
     free(sample->ht_start);
     memset(sample, 0, sizeof *sample);
 }
 
-int fm_train_sample_new(fm_train_sample *sample, fm_train_set set, int64_t index, int64_t set_size, int rank,
-                        uint64_t seed, char *msg)
+int fm_train_sample_new(fm_train_sample *sample, const fm_train_data *data, fm_train_set set, int64_t index,
+                        int64_t set_size, int rank, uint64_t seed, char *msg)
 {
-    float *X = NULL, *W = NULL, *H = NULL;
     fm_dense *w_start = NULL, *ht_start = NULL;
     fm_train_sample s = {0};
-#define FREE_ALL { free(X); free(W); free(H); fm_dense_free(&w_start); fm_dense_free(&ht_start); \
-                   fm_train_sample_free(&s); }
+#define FREE_ALL { fm_dense_free(&w_start); fm_dense_free(&ht_start); fm_train_sample_free(&s); }
     FM_CHECK(sample, FM_ERR_INVALID, "fm_train_sample_new: no sample");
     FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_train_sample_new: rank %d must be >= 1", rank);
     int64_t rows, cols;
@@ -168,17 +173,8 @@ int fm_train_sample_new(fm_train_sample *sample, fm_train_set set, int64_t index
     FM_CHECK(rank <= rows && rank <= cols, FM_ERR_INVALID,
              "fm_train_sample_new: rank %d is above the smaller side of the %s matrix %lld (%lld x %lld)", rank,
              fm_train_set_name(set), (long long)index, (long long)rows, (long long)cols);
-    FM_ALLOC(X, rows * cols);
-    FM_ALLOC(W, rows * rank);
-    FM_ALLOC(H, rank * cols);
-    FM_TRY(fm_train_fill(X, W, H, set, index, set_size, rank, seed, msg));
-    double sum = 0;
-    for (int64_t e = 0; e < rows * cols; e++) sum += X[e];
-    const double mean = sum / (double)(rows * cols);
-    FM_CHECK(mean > 0 && isfinite(mean), FM_ERR_NUMERIC, "fm_train_sample_new: the %s matrix %lld has mean %g",
-             fm_train_set_name(set), (long long)index, mean);
-    for (int64_t e = 0; e < rows * cols; e++) X[e] = (float)(X[e] / mean);
-    FM_TRY(fm_graph_from_dense(&s.graph, rows, cols, X, FM_KIND_DENSE, msg));
+    double mean;
+    FM_TRY(fm_train_matrix(&s.graph, NULL, NULL, &mean, data, set, index, set_size, rank, seed, msg));
     FM_TRY(fm_message_graph_open(&s.mg, s.graph, FM_KERNELS_FUSED, msg));
     FM_TRY(fm_init_factors(&w_start, &ht_start, s.graph, &s.mg.rows, &s.mg.columns, rank, FM_INIT_NNDSVD,
                            nndsvd_seed(seed, set, index), msg));
@@ -219,7 +215,7 @@ static int valid_set_new(valid_set *v, fm_train_set set, const fm_train_options 
     v->count = o->valid_size;
     FM_ALLOC(v->samples, v->count);
     for (int64_t i = 0; i < v->count; i++)
-        FM_TRY(fm_train_sample_new(&v->samples[i], set, i, o->valid_size, o->rank, o->seed, msg));
+        FM_TRY(fm_train_sample_new(&v->samples[i], &o->data, set, i, o->valid_size, o->rank, o->seed, msg));
     return FM_OK;
 #undef FREE_ALL
 }
@@ -242,20 +238,23 @@ static double rmse_of(double f, const fm_train_sample *s) { return sqrt(2 * f) *
 
 // The validation RMSE of one sample: init, the network's output; accel, the
 // output of the last of valid_steps accelerator steps.
-static int sample_rmse(double *rmse, const fm_train_sample *s, const fm_lfactormer_weights *w,
-                       const fm_train_options *o, char *msg)
+static int sample_rmse(double *rmse, fm_train_sample *s, fm_train_set set, int64_t index,
+                       const fm_lfactormer_weights *w, const fm_train_options *o, char *msg)
 {
     fm_unroll_tape *tape = NULL;
-#define FREE_ALL fm_unroll_tape_free(&tape)
+    fm_network_graph ng = {0};
+#define FREE_ALL { fm_unroll_tape_free(&tape); fm_network_graph_free(&ng); }
     fm_unroll_config config;
     fm_train_unroll_config(&config, o, 0);
+    fm_message_graph reads;
+    FM_TRY(fm_train_network_graph(&ng, &reads, s, &o->sampling, o->layers, o->seed, set, index, -1, msg));
     double loss = NAN;
     if (o->kind == FM_MODEL_INIT) {
         config.steps = 0;   // one term: the network's output, weight 1
-        FM_TRY(fm_unroll_forward(&loss, NULL, s->w_start, s->ht_start, w, &config, &s->mg, msg));
+        FM_TRY(fm_unroll_forward(&loss, NULL, s->w_start, s->ht_start, w, &config, &reads, msg));
     } else {
         config.steps = o->valid_steps;
-        FM_TRY(fm_unroll_forward(&loss, &tape, s->w_start, s->ht_start, w, &config, &s->mg, msg));
+        FM_TRY(fm_unroll_forward(&loss, &tape, s->w_start, s->ht_start, w, &config, &reads, msg));
         loss = tape->losses[tape->terms - 1];
     }
     *rmse = rmse_of(loss, s);
@@ -273,19 +272,20 @@ static int sample_baseline(double *rmse, const fm_train_sample *s, const fm_trai
 #define FREE_ALL { free(work); fm_admm_tape_free(&tape); }
     const int k = o->rank;
     const int64_t m = s->rows, n = s->cols;
+    const fm_kind kind = s->graph->stats.kind;
     FM_ALLOC(work, 2 * (m + n) * k);
     float *w = work, *ht = w + m * k, *uw = ht + n * k, *uh = uw + m * k;
     memcpy(w, s->w_start, sizeof(float) * m * k);
     memcpy(ht, s->ht_start, sizeof(float) * n * k);
     const int iterations = o->kind == FM_MODEL_ACCEL ? o->valid_steps * o->admm : 0;
     for (int it = 0; it < iterations; it++) {
-        FM_TRY(fm_admm_grad_forward(ht, uh, &tape, w, ht, uh, &s->mg.columns, FM_KIND_DENSE, k, o->inner, msg));
+        FM_TRY(fm_admm_grad_forward(ht, uh, &tape, w, ht, uh, &s->mg.columns, kind, k, o->inner, msg));
         fm_admm_tape_free(&tape);
-        FM_TRY(fm_admm_grad_forward(w, uw, &tape, ht, w, uw, &s->mg.rows, FM_KIND_DENSE, k, o->inner, msg));
+        FM_TRY(fm_admm_grad_forward(w, uw, &tape, ht, w, uw, &s->mg.rows, kind, k, o->inner, msg));
         fm_admm_tape_free(&tape);
     }
     double f = NAN;
-    FM_TRY(fm_loss_frobenius_forward(&f, w, ht, &s->mg.rows, FM_KIND_DENSE, k, msg));
+    FM_TRY(fm_loss_frobenius_forward(&f, w, ht, &s->mg.rows, kind, k, msg));
     *rmse = rmse_of(f, s);
     FREE_ALL;
     return FM_OK;
@@ -301,8 +301,8 @@ static int validate(double *small, double *large, const valid_set sets[2], const
     FM_ALLOC(rmses, o->valid_size);
     for (int set = 0; set < 2; set++) {
         for (int64_t i = 0; i < sets[set].count; i++) {
-            const fm_train_sample *s = &sets[set].samples[i];
-            if (w) FM_TRY(sample_rmse(&rmses[i], s, w, o, msg));
+            fm_train_sample *s = &sets[set].samples[i];
+            if (w) FM_TRY(sample_rmse(&rmses[i], s, set ? FM_SET_VALID_LARGE : FM_SET_VALID_SMALL, i, w, o, msg));
             else FM_TRY(sample_baseline(&rmses[i], s, o, msg));
         }
         *(set ? large : small) = median(rmses, sets[set].count);
@@ -324,18 +324,29 @@ int64_t fm_train_steps_per_epoch(const fm_train_options *options)
 // One member of a batch: matrix `index` forward and backward, d_loss =
 // `weight`, into the zeroed gradient block `grads`.
 static int member_step(double *loss, float *grads, const fm_params *params, const fm_unroll_config *config,
-                       const fm_train_options *o, int64_t index, float weight, char *msg)
+                       const fm_train_options *o, int epoch, int64_t index, float weight, char *msg)
 {
-    fm_train_sample sample = {0};
+    fm_train_sample whole = {0}, sub = {0};
+    fm_network_graph ng = {0};
     fm_unroll_tape *tape = NULL;
-#define FREE_ALL { fm_train_sample_free(&sample); fm_unroll_tape_free(&tape); }
+#define FREE_ALL { fm_train_sample_free(&whole); fm_train_sample_free(&sub); fm_network_graph_free(&ng); \
+                   fm_unroll_tape_free(&tape); }
     fm_lfactormer_weights w;
     fm_lfactormer_grads g;
     fm_lfactormer_bind(&w, &config->model, params->values, params->offsets);
     fm_lfactormer_bind_grads(&g, &config->model, grads, params->offsets);
-    FM_TRY(fm_train_sample_new(&sample, FM_SET_TRAIN, index, o->train_size, o->rank, o->seed, msg));
-    FM_TRY(fm_unroll_forward(loss, &tape, sample.w_start, sample.ht_start, &w, config, &sample.mg, msg));
-    FM_TRY(fm_unroll_backward(&g, weight, tape, &w, &sample.mg, msg));
+    FM_TRY(fm_train_sample_new(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, o->rank, o->seed, msg));
+    fm_train_sample *sample = &whole;
+    if (o->sampling.sampler >= FM_SAMPLER_NODE_WISE) {
+        FM_TRY(fm_train_sample_subgraph(&sub, &whole, &o->sampling, o->seed, FM_SET_TRAIN, index, epoch, o->rank,
+                                        msg));
+        sample = &sub;
+    }
+    fm_message_graph reads;
+    FM_TRY(fm_train_network_graph(&ng, &reads, sample, &o->sampling, o->layers, o->seed, FM_SET_TRAIN, index, epoch,
+                                  msg));
+    FM_TRY(fm_unroll_forward(loss, &tape, sample->w_start, sample->ht_start, &w, config, &reads, msg));
+    FM_TRY(fm_unroll_backward(&g, weight, tape, &w, &reads, msg));
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
@@ -374,7 +385,7 @@ static int train_step(double *loss, fm_params *params, float *extra, const fm_tr
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
     for (int b = 0; b < members; b++) {
         float *grads = b == 0 ? params->grads : extra + (size_t)(b - 1) * (size_t)count;
-        status[b] = member_step(&losses[b], grads, params, &config, o,
+        status[b] = member_step(&losses[b], grads, params, &config, o, epoch,
                                 fm_train_order(o->seed, epoch, first + b, n), weight, msgs[b]);
     }
     for (int b = 0; b < members; b++)

@@ -101,6 +101,7 @@
 #include "checkpoint.h"
 #include "optim.h"
 #include "train_data.h"
+#include "train_sampling.h"
 #include "unroll.h"
 
 #define FM_TRAIN_RATE_INIT 1e-3       // §7 [choice]: the initialization model's initial rate
@@ -128,6 +129,8 @@ typedef struct fm_train_options {
     double discount;                // γ (> 0)
     int valid_steps;                // accel: accelerator steps of the validation (>= 1)
     fm_adamw adamw;
+    fm_train_data data;             // the kind of the matrices (dense, §7, by default)
+    fm_train_sampling sampling;     // what the network reads (every edge, §7, by default)
     int batch;                      // matrices per AdamW step (1, §7); > 1: gradient accumulation, in parallel
     int64_t checkpoint_every;       // matrices between states within an epoch; 0: epoch ends only
     const char *out;                // the best model; the state is out + FM_TRAIN_STATE_SUFFIX
@@ -154,18 +157,11 @@ void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *op
 // The training matrix at `position` of epoch `epoch` in a set of `size`.
 int64_t fm_train_order(uint64_t seed, int epoch, int64_t position, int64_t size);
 
-// One matrix prepared for the model.
-typedef struct fm_train_sample {
-    fm_graph *graph;          // X / mean, dense kind
-    fm_message_graph mg;      // opened for the fused kernels
-    float *w_start, *ht_start;   // NNDSVD of the scaled X: rows × rank, cols × rank
-    double mean;              // the mean of X over Ω before scaling
-    int64_t rows, cols;
-} fm_train_sample;
-
-// Matrix `index` of `set` (of `set_size`) as above; *sample is overwritten.
-int fm_train_sample_new(fm_train_sample *sample, fm_train_set set, int64_t index, int64_t set_size, int rank,
-                        uint64_t seed, char *msg);
+// Matrix `index` of `set` (of `set_size`) prepared for the model (see
+// above), of the kind of `data` (NULL: dense, §7); *sample is overwritten.
+// (fm_train_sample is in models/train_sampling.h.)
+int fm_train_sample_new(fm_train_sample *sample, const fm_train_data *data, fm_train_set set, int64_t index,
+                        int64_t set_size, int rank, uint64_t seed, char *msg);
 void fm_train_sample_free(fm_train_sample *sample);
 
 // The initial parameters of a run (see "Initial parameters"). *params NULL on entry.

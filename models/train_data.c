@@ -2,7 +2,9 @@
 #include "train_data.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rng.h"
 #include "status.h"
@@ -126,7 +128,7 @@ int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index,
 {
     if (!X || !W || !H) return fm_fail(FM_ERR_INVALID, msg, "fm_train_fill: X, W and H are all needed");
     if (rank < 1) return fm_fail(FM_ERR_INVALID, msg, "fm_train_fill: rank %d must be >= 1", rank);
-    int64_t rows, cols;
+    int64_t rows = 0, cols = 0;
     const int status = fm_train_shape(&rows, &cols, set, index, set_size, seed, msg);
     if (status) return status;
     const uint64_t key = matrix_key(seed, set, index);
@@ -145,24 +147,151 @@ int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index,
     return FM_OK;
 }
 
-int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, fm_train_set set, int64_t index,
-                    int64_t set_size, int rank, uint64_t seed, char *msg)
+void fm_train_data_default(fm_train_data *data)
+{
+    *data = (fm_train_data){ .kind = FM_KIND_DENSE, .zeros = FM_TRAIN_ZEROS, .observed = FM_TRAIN_OBSERVED,
+                             .degrees = FM_DEGREES_UNIFORM };
+}
+
+int fm_train_data_check(const fm_train_data *data, char *msg)
+{
+    if (!data) return FM_OK;
+    if (data->kind != FM_KIND_DENSE && data->kind != FM_KIND_SPARSE && data->kind != FM_KIND_INCOMPLETE)
+        return fm_fail(FM_ERR_INVALID, msg, "training data: the kind must be dense, sparse or incomplete, not %s",
+                       fm_kind_name(data->kind));
+    if (data->kind == FM_KIND_SPARSE && !(data->zeros >= 0 && data->zeros < 1))
+        return fm_fail(FM_ERR_INVALID, msg, "training data: the fraction of zeros %g must be in [0, 1)", data->zeros);
+    if (data->kind == FM_KIND_INCOMPLETE && !(data->observed > 0 && data->observed <= 1))
+        return fm_fail(FM_ERR_INVALID, msg, "training data: the fraction observed %g must be in (0, 1]",
+                       data->observed);
+    if (data->kind == FM_KIND_INCOMPLETE && (unsigned)data->degrees > FM_DEGREES_POWER_LAW)
+        return fm_fail(FM_ERR_INVALID, msg, "training data: unknown degrees %d", (int)data->degrees);
+    return FM_OK;
+}
+
+// Node weights of the incomplete kind, divided by their mean.
+static void degree_weights(double *w, int64_t n, fm_degrees degrees, fm_rng draw, uint64_t offset)
+{
+    double sum = 0;
+    for (int64_t v = 0; v < n; v++) {
+        w[v] = degrees == FM_DEGREES_UNIFORM ? 1.0 : pow(fm_rng_uniform(draw, offset + (uint64_t)v), -0.5);
+        sum += w[v];
+    }
+    for (int64_t v = 0; v < n; v++) w[v] *= (double)n / sum;
+}
+
+static int64_t pick_below(fm_rng draw, uint64_t counter, int64_t n)
+{
+    return uniform_between(draw, counter, 0, n - 1);
+}
+
+int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_set set, int64_t index,
+                     int64_t set_size, uint64_t seed, char *msg)
+{
+    double *a = NULL;
+#define FREE_ALL free(a)
+    FM_CHECK(stored, FM_ERR_INVALID, "fm_train_pattern: no output");
+    FM_TRY(fm_train_data_check(data, msg));
+    int64_t rows = 0, cols = 0;
+    FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, seed, msg));
+    const uint64_t key = matrix_key(seed, set, index);
+    const fm_kind kind = data ? data->kind : FM_KIND_DENSE;
+    if (kind == FM_KIND_DENSE) {
+        memset(stored, 1, (size_t)(rows * cols));
+    } else if (kind == FM_KIND_SPARSE) {
+        const fm_rng draw = fm_rng_stream(key, 4);
+        for (int64_t e = 0; e < rows * cols; e++) stored[e] = !(fm_rng_uniform(draw, (uint64_t)e) < data->zeros);
+    } else {
+        FM_ALLOC(a, rows + cols);
+        double *b = a + rows;
+        const fm_rng weights = fm_rng_stream(key, 5), draw = fm_rng_stream(key, 6), fill = fm_rng_stream(key, 7);
+        degree_weights(a, rows, data->degrees, weights, 0);
+        degree_weights(b, cols, data->degrees, weights, (uint64_t)rows);
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++)
+                stored[i * cols + j] = fm_rng_uniform(draw, (uint64_t)(i * cols + j)) < data->observed * a[i] * b[j];
+        for (int64_t i = 0; i < rows; i++) {
+            bool any = false;
+            for (int64_t j = 0; j < cols && !any; j++) any = stored[i * cols + j];
+            if (!any) stored[i * cols + pick_below(fill, (uint64_t)i, cols)] = 1;
+        }
+        for (int64_t j = 0; j < cols; j++) {
+            bool any = false;
+            for (int64_t i = 0; i < rows && !any; i++) any = stored[i * cols + j];
+            if (!any) stored[pick_below(fill, (uint64_t)(rows + j), rows) * cols + j] = 1;
+        }
+    }
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// The graph of X (rows × cols) restricted to `stored`, of `kind`.
+static int pattern_graph(fm_graph **g, const float *X, const unsigned char *stored, int64_t rows, int64_t cols,
+                         fm_kind kind, char *msg)
+{
+    int64_t *ptr = NULL, *idx = NULL;
+    float *val = NULL;
+#define FREE_ALL { free(ptr); free(idx); free(val); }
+    if (kind == FM_KIND_DENSE) return fm_graph_from_dense(g, rows, cols, X, kind, msg);
+    int64_t count = 0;
+    for (int64_t e = 0; e < rows * cols; e++) count += stored[e];
+    FM_ALLOC(ptr, rows + 1);
+    FM_ALLOC(idx, count + 1);
+    FM_ALLOC(val, count + 1);
+    ptr[0] = 0;
+    for (int64_t i = 0, w = 0; i < rows; i++) {
+        for (int64_t j = 0; j < cols; j++)
+            if (stored[i * cols + j]) {
+                idx[w] = j;
+                val[w++] = X[i * cols + j];
+            }
+        ptr[i + 1] = w;
+    }
+    // the sparse kind drops the zeros the noise's clipping left among them
+    FM_TRY(fm_graph_from_csr(g, rows, cols, ptr, idx, val, kind, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, double *mean, const fm_train_data *data,
+                    fm_train_set set, int64_t index, int64_t set_size, int rank, uint64_t seed, char *msg)
 {
     float *X = NULL;
+    unsigned char *stored = NULL;
     fm_dense *W = NULL, *H = NULL;
     fm_graph *graph = NULL;
-#define FREE_ALL { free(X); fm_dense_free(&W); fm_dense_free(&H); fm_graph_free(&graph); }
+#define FREE_ALL { free(X); free(stored); fm_dense_free(&W); fm_dense_free(&H); fm_graph_free(&graph); }
     FM_CHECK(g && !*g, FM_ERR_INVALID, "fm_train_matrix: the graph handle must be non-NULL and empty");
     FM_CHECK((!W_true || !*W_true) && (!H_true || !*H_true), FM_ERR_INVALID,
              "fm_train_matrix: the factor handles must be empty");
     FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_train_matrix: rank %d must be >= 1", rank);
-    int64_t rows, cols;
+    int64_t rows = 0, cols = 0;
     FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, seed, msg));
     FM_ALLOC(X, rows * cols);
     FM_TRY(fm_dense_new(&W, rows, rank, msg));
     FM_TRY(fm_dense_new(&H, rank, cols, msg));
     FM_TRY(fm_train_fill(X, W->data, H->data, set, index, set_size, rank, seed, msg));
-    FM_TRY(fm_graph_from_dense(&graph, rows, cols, X, FM_KIND_DENSE, msg));
+    FM_ALLOC(stored, rows * cols);
+    FM_TRY(fm_train_pattern(stored, data, set, index, set_size, seed, msg));
+    const fm_kind kind = data ? data->kind : FM_KIND_DENSE;
+    if (kind == FM_KIND_SPARSE)
+        for (int64_t e = 0; e < rows * cols; e++) X[e] = stored[e] ? X[e] : 0;
+    if (mean) {   // §5: X / its mean over Ω (every entry but the incomplete kind's unobserved ones)
+        double sum = 0;
+        int64_t omega = 0;
+        for (int64_t e = 0; e < rows * cols; e++)
+            if (kind != FM_KIND_INCOMPLETE || stored[e]) {
+                sum += X[e];
+                omega++;
+            }
+        *mean = sum / (double)omega;
+        FM_CHECK(*mean > 0 && isfinite(*mean), FM_ERR_NUMERIC, "training data: the %s matrix %lld has mean %g",
+                 fm_train_set_name(set), (long long)index, *mean);
+        for (int64_t e = 0; e < rows * cols; e++) X[e] = (float)(X[e] / *mean);
+    }
+    FM_TRY(pattern_graph(&graph, X, stored, rows, cols, kind, msg));
     *g = graph;
     graph = NULL;
     if (W_true) {

@@ -41,6 +41,23 @@
 //   same with counter 1; W_ir = exponential(stream(K, 1), i·rank + r);
 //   H_rj = exponential(stream(K, 2), r·cols + j); the noise of x_ij =
 //   σ·normal(stream(K, 3), i·cols + j).
+//
+// The kind of the data [ext, §8: training for sampled message passing]
+// (fm_train_data; NULL means the dense kind of §7). The values are §7's X
+// above; then the graph keeps these entries:
+//   dense       every entry (§7).
+//   sparse      each entry set to an exact zero with probability `zeros`
+//               (uniform(stream(K, 4), i·cols + j) < zeros), the rest stored:
+//               planted low rank with a given fraction of true zeros.
+//   incomplete  entry (i, j) observed with probability min(1, p·a_i·b_j),
+//               p = `observed`, a_i = u_i/mean(u), b_j = v_j/mean(v), where
+//               u_i (stream(K, 5), i) and v_j (counter rows + j) are 1
+//               (uniform degrees) or Pareto with tail index 2 (power-law
+//               degrees, like ratings), the draw uniform(stream(K, 6), i·cols +
+//               j); a row or column left with no entry observes one, at a
+//               column (row) drawn uniformly (stream(K, 7), counter i, or
+//               rows + j), so every node has an edge.
+// Validation matrices are of the same kind.
 #ifndef FM_TRAIN_DATA_H
 #define FM_TRAIN_DATA_H
 
@@ -52,6 +69,20 @@
 #define FM_VALID_SIZE 128       // §7: each validation set
 #define FM_TRAIN_NOISE 0.05     // §7 [choice] σ of the training noise
 #define FM_TRAIN_MAX_SET (INT64_C(1) << 40)   // the largest set_size accepted
+
+typedef struct fm_train_data {
+    fm_kind kind;          // FM_KIND_DENSE, FM_KIND_SPARSE or FM_KIND_INCOMPLETE
+    double zeros;          // sparse: the fraction of exact zeros, in [0, 1)
+    double observed;       // incomplete: the fraction observed, in (0, 1]
+    fm_degrees degrees;    // incomplete: uniform or power-law
+} fm_train_data;
+
+#define FM_TRAIN_ZEROS 0.5       // [choice] the sparse kind's default fraction of zeros
+#define FM_TRAIN_OBSERVED 0.3    // [choice] the incomplete kind's default fraction observed
+
+// The dense kind of §7 with the defaults above for the others.
+void fm_train_data_default(fm_train_data *data);
+int fm_train_data_check(const fm_train_data *data, char *msg);
 
 typedef enum {
     FM_SET_TRAIN = 0,
@@ -91,10 +122,17 @@ int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index
 int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index, int64_t set_size,
                   int rank, uint64_t seed, char *msg);
 
-// Matrix `index` as a graph of the dense kind, and (each may be NULL) the
-// planted factors W (rows × rank) and H (rank × cols). Outputs are NULL on
-// entry and set only on success.
-int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, fm_train_set set,
-                    int64_t index, int64_t set_size, int rank, uint64_t seed, char *msg);
+// stored[i·cols + j] = 1 where entry (i, j) of matrix `index` is in its
+// graph (Ω), else 0, for the kind of `data` (NULL: dense).
+int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_set set, int64_t index,
+                     int64_t set_size, uint64_t seed, char *msg);
+
+// Matrix `index` as a graph of the kind of `data` (NULL: dense), and (each
+// may be NULL) the planted factors W (rows × rank) and H (rank × cols). With
+// `mean` not NULL, X is divided by its mean over Ω before the graph is built
+// (§5) and *mean gets that mean. Outputs are NULL on entry and set only on
+// success.
+int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, double *mean, const fm_train_data *data,
+                    fm_train_set set, int64_t index, int64_t set_size, int rank, uint64_t seed, char *msg);
 
 #endif

@@ -4,7 +4,9 @@
 // outer iterations (ops/admm_grad.h), with the discounted loss over the
 // chain's iterates and its backward to every parameter of the model.
 //
-// f(W, H) = ½ Σ_Ω (x_ij − w_i·h_j)² / |Ω| (ops/loss_grad.h), γ = `discount`.
+// f(W, H) = ½ Σ_Ω (x_ij − w_i·h_j)² / |Ω| (ops/loss_grad.h), γ = `discount`;
+// the weighted ½ Σ_Ω ω_ij r_ij² when the message graph has loss_weights (a
+// GraphSAINT subgraph, engine/subgraph.h).
 // One ADMM outer iteration (§3) from (W, Hᵀ, U_W, U_H): the H-update over the
 // column edges (mg.columns, sources W), then the W-update over the row edges
 // (mg.rows, sources the new Hᵀ), `inner` ADMM steps each.

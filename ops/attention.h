@@ -60,6 +60,10 @@ typedef struct fm_message_graph {
     // fm_message_graph_layer. Not owned.
     const struct fm_message_graph *layers;
     int layer_count;
+    // The training loss's per-entry weights ω over this graph (a GraphSAINT
+    // subgraph's loss normalization, engine/subgraph.h; ops/loss_grad.h), or
+    // NULL for the plain f. Not owned; read by models/unroll only.
+    const float *loss_weights;
 } fm_message_graph;
 
 // The graph layer l (0-based) of a network reads: layers[l] when mg has

@@ -47,5 +47,12 @@ static inline bool loss_grad_expansion(const fm_edges *row_edges, fm_kind kind)
     return kind != FM_KIND_INCOMPLETE && row_edges->ptr;
 }
 
+// The weighted loss runs over every entry (the dense and sparse kinds) or the
+// stored ones (incomplete CSR).
+static inline bool loss_grad_weighted_all(const fm_edges *row_edges, fm_kind kind)
+{
+    return kind != FM_KIND_INCOMPLETE || !row_edges->ptr;
+}
+
 #define FM_BODY "loss_grad.inc"
 #include "instantiate.h"

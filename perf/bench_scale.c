@@ -103,7 +103,7 @@ static int time_step(double *draw, double *forward, int64_t *edges, fm_graph *g,
                                          .seed = (uint64_t)o->seed };
     double start = now();
     status = fm_network_graph_draw(&sample, g, rows, cols, fm_graph_mean(g), &options, false,
-                                   model->weights.config.layers, 1, msg);
+                                   model->weights.config.layers, 1, false, msg);
     *draw = now() - start;
     if (status) goto done;
     *edges = sample.edges;

@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     double start = now();
     for (int p = 0; p < count; p++) {
         fm_train_sample s;
-        if (fm_train_sample_new(&s, FM_SET_TRAIN, fm_train_order(o.seed, 0, p, o.train_size), o.train_size, o.rank,
+        if (fm_train_sample_new(&s, NULL, FM_SET_TRAIN, fm_train_order(o.seed, 0, p, o.train_size), o.train_size, o.rank,
                                 o.seed, msg)) {
             fprintf(stderr, "bench_train: %s\n", msg);
             return 1;

@@ -193,7 +193,7 @@ Test(eval, the_runs_are_the_solvers)
     base.tol = 0.5;   // the evaluation runs every iteration whatever the tolerance
     for (int i = 0; i < 3; i++) {
         fm_graph *g = NULL;
-        cr_assert_eq(fm_train_matrix(&g, NULL, NULL, FM_SET_VALID_SMALL, i, 3, rank, 42, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_VALID_SMALL, i, 3, rank, 42, msg), FM_OK, "%s", msg);
         cr_assert_eq(fm_eval_matrix(set, i, g, &base, &init, &accel, msg), FM_OK, "%s", msg);
         for (int m = 0; m < FM_EVAL_METHODS; m++) {
             fm_solver_options o = base;
@@ -221,7 +221,7 @@ Test(eval, the_runs_are_the_solvers)
     }
     // a learned method without its network is refused
     fm_graph *g = NULL;
-    cr_assert_eq(fm_train_matrix(&g, NULL, NULL, FM_SET_VALID_SMALL, 0, 3, rank, 42, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_VALID_SMALL, 0, 3, rank, 42, msg), FM_OK, "%s", msg);
     cr_expect_eq(fm_eval_matrix(set, 0, g, &base, NULL, &accel, msg), FM_ERR_INVALID);
     cr_expect_eq(fm_eval_matrix(set, 3, g, &base, &init, &accel, msg), FM_ERR_INVALID);
     fm_graph_free(&g);

@@ -698,7 +698,7 @@ Test(learned, the_safeguard_keeps_no_output_worse_than_admm)
     int kept = 0;
     for (int i = 0; i < 3; i++) {
         fm_graph *g = NULL;
-        cr_assert_eq(fm_train_matrix(&g, NULL, NULL, FM_SET_VALID_LARGE, i, 3, 10, SEED, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_VALID_LARGE, i, 3, 10, SEED, msg), FM_OK, "%s", msg);
         kept += expect_safeguarded(g, FM_SOURCE_DIR "/models/shipped/accel-rank10.fmw", 10);
         fm_graph_free(&g);
     }

@@ -180,8 +180,8 @@ Test(train, a_sample_is_scaled_to_mean_one_with_its_nndsvd_start)
     char msg[FM_MSG_LEN] = "";
     for (int set = FM_SET_TRAIN; set <= FM_SET_VALID_LARGE; set++) {
         fm_train_sample s, again;
-        cr_assert_eq(fm_train_sample_new(&s, (fm_train_set)set, 5, 24, 3, 42, msg), FM_OK, "%s", msg);
-        cr_assert_eq(fm_train_sample_new(&again, (fm_train_set)set, 5, 24, 3, 42, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_train_sample_new(&s, NULL, (fm_train_set)set, 5, 24, 3, 42, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_train_sample_new(&again, NULL, (fm_train_set)set, 5, 24, 3, 42, msg), FM_OK, "%s", msg);
         int64_t rows, cols;
         cr_assert_eq(fm_train_shape(&rows, &cols, (fm_train_set)set, 5, 24, 42, msg), FM_OK, "%s", msg);
         cr_expect_eq(s.rows, rows);

@@ -756,7 +756,7 @@ Test(train_data, graph_holds_the_generated_matrix)
         generated m = generate(FM_SET_TRAIN, i, FM_TRAIN_SIZE, RANK, SEED);
         fm_graph *g = NULL;
         fm_dense *W = NULL, *H = NULL;
-        cr_assert_eq(fm_train_matrix(&g, &W, &H, FM_SET_TRAIN, i, FM_TRAIN_SIZE, RANK, SEED, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_train_matrix(&g, &W, &H, NULL, NULL, FM_SET_TRAIN, i, FM_TRAIN_SIZE, RANK, SEED, msg), FM_OK, "%s", msg);
         fm_graph_stats stats;
         fm_graph_stats_get(g, &stats);
         cr_expect_eq(stats.kind, FM_KIND_DENSE);
@@ -771,7 +771,7 @@ Test(train_data, graph_holds_the_generated_matrix)
         fm_dense_free(&W);
         fm_dense_free(&H);
         // the factors are optional
-        cr_assert_eq(fm_train_matrix(&g, NULL, NULL, FM_SET_TRAIN, i, FM_TRAIN_SIZE, RANK, SEED, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_TRAIN, i, FM_TRAIN_SIZE, RANK, SEED, msg), FM_OK, "%s", msg);
         fm_graph_free(&g);
         generated_free(&m);
     }
@@ -788,12 +788,12 @@ Test(train_data, refuses_bad_arguments)
     cr_expect_eq(fm_train_shape(&rows, &cols, FM_SET_TRAIN, -1, FM_TRAIN_SIZE, SEED, msg), FM_ERR_INVALID);
     cr_expect_eq(fm_train_class(&shape, FM_SET_TRAIN, 0, 0, SEED, msg), FM_ERR_INVALID);
     cr_expect_eq(fm_train_class(&shape, (fm_train_set)7, 0, 10, SEED, msg), FM_ERR_INVALID);
-    cr_expect_eq(fm_train_matrix(&g, NULL, NULL, FM_SET_TRAIN, 0, FM_TRAIN_SIZE, 0, SEED, msg), FM_ERR_INVALID);
+    cr_expect_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_TRAIN, 0, FM_TRAIN_SIZE, 0, SEED, msg), FM_ERR_INVALID);
     cr_expect_null(g);
-    cr_expect_eq(fm_train_matrix(NULL, NULL, NULL, FM_SET_TRAIN, 0, FM_TRAIN_SIZE, RANK, SEED, msg), FM_ERR_INVALID);
+    cr_expect_eq(fm_train_matrix(NULL, NULL, NULL, NULL, NULL, FM_SET_TRAIN, 0, FM_TRAIN_SIZE, RANK, SEED, msg), FM_ERR_INVALID);
     fm_dense *W = NULL;
     cr_assert_eq(fm_dense_new(&W, 1, 1, msg), FM_OK, "%s", msg);
-    cr_expect_eq(fm_train_matrix(&g, &W, NULL, FM_SET_TRAIN, 0, FM_TRAIN_SIZE, RANK, SEED, msg), FM_ERR_INVALID);
+    cr_expect_eq(fm_train_matrix(&g, &W, NULL, NULL, NULL, FM_SET_TRAIN, 0, FM_TRAIN_SIZE, RANK, SEED, msg), FM_ERR_INVALID);
     cr_expect_null(g);
     fm_dense_free(&W);
     float X[1], Wd[1], Hd[1];
