@@ -1000,7 +1000,7 @@ Test(cli, sample_bad_options)
     EXPECT_FAILURE(&r, 2, "--fanout", "'0'");
     run_free(&r);
     r = RUN(&s, "sample", x, "--fanout", "4", "--sampler", "edge");
-    EXPECT_FAILURE(&r, 2, "unknown sampler 'edge'", "full, uniform, weighted or stratified");
+    EXPECT_FAILURE(&r, 2, "the edge sampler draws subgraphs for training", "full, uniform, weighted or stratified");
     run_free(&r);
     r = RUN(&s, "sample", x, "--fanout", "4", "--zero-ratio", "-1");
     EXPECT_FAILURE(&r, 2, "--zero-ratio", "'-1'");
@@ -1122,6 +1122,36 @@ Test(cli, train_accel_end_to_end)
 {
     const char *const extra[] = { "--valid-steps", "1", "--lr", "1e-2", NULL };
     trains_end_to_end("accel", extra);
+}
+
+// GraphSAINT edge subgraphs of incomplete power-law training data, with the
+// summary line that says so.
+Test(cli, train_accel_on_sampled_incomplete_data_end_to_end)
+{
+    const char *const extra[] = { "--valid-steps", "1", "--lr", "1e-2", "--data", "incomplete", "--degrees",
+                                  "power-law", "--observed", "0.4", "--sampler", "edge", "--presamples", "40", NULL };
+    trains_end_to_end("accel", extra);
+}
+
+Test(cli, train_sampling_bad_options)
+{
+    scratch s = scratch_new();
+    char out[400];
+    snprintf(out, sizeof out, "%s/m.fmw", s.out);
+    run r = RUN(&s, "train", "--model", "accel", TINY, "--out", out, "--sampler", "edge");
+    EXPECT_FAILURE(&r, 2, "edge sampler", "complete");
+    run_free(&r);
+    r = RUN(&s, "train", "--model", "accel", TINY, "--out", out, "--data", "auto");
+    EXPECT_FAILURE(&r, 2, "--data expects dense, sparse or incomplete");
+    run_free(&r);
+    r = RUN(&s, "train", "--model", "accel", TINY, "--out", out, "--data", "incomplete", "--sampler", "stratified");
+    EXPECT_FAILURE(&r, 2, "stratified", "sparse");
+    run_free(&r);
+    r = RUN(&s, "train", "--model", "accel", TINY, "--out", out, "--sampler", "graphsaint");
+    EXPECT_FAILURE(&r, 2, "unknown sampler 'graphsaint'");
+    run_free(&r);
+    expect_files(s.out, NULL);
+    scratch_free(&s);
 }
 
 // 2 epochs at once; 1 epoch, then --resume to 2; stopped mid-epoch (states

@@ -239,7 +239,7 @@ Test(sampler, names_parse_and_print)
     cr_assert_str_eq(fm_sampler_name(FM_SAMPLER_STRATIFIED), "stratified");
     fm_sampler parsed = FM_SAMPLER_UNIFORM;
     cr_assert_eq(fm_sampler_parse(&parsed, "graphsaint", msg), FM_ERR_INVALID);
-    cr_assert(strstr(msg, "'graphsaint'") && strstr(msg, "full, uniform, weighted or stratified"), "%s", msg);
+    cr_assert(strstr(msg, "'graphsaint'") && strstr(msg, "full, uniform, weighted, stratified, edge or random-walk"), "%s", msg);
     cr_assert_eq(parsed, FM_SAMPLER_UNIFORM, "a failed parse leaves the strategy alone");
 }
 
@@ -326,7 +326,7 @@ Test(sampler, samples_a_borrowed_graph)
         for (int d = 0; d < 2; d++) {
             fm_edges edges;
             cr_assert_eq(fm_edges_borrow(&edges, g, (fm_direction)d, msg), FM_OK, "%s", msg);
-            for (int st = 0; st < FM_SAMPLER_COUNT; st++) {
+            for (int st = 0; st < FM_SAMPLER_NODE_WISE; st++) {
                 if (st == FM_SAMPLER_STRATIFIED && kinds[kk] != FM_KIND_SPARSE) continue;
                 const fm_sampler_options o = options_of((fm_sampler)st, 4, 1);
                 fm_sampled_edges *s = draw(&edges, kinds[kk], &o, (uint64_t)d);
@@ -678,7 +678,7 @@ Test(sampler, draws_do_not_depend_on_threads)
 {
     const int64_t degrees[] = { 0, 1, 5, 17, 40, 120, 300, 499 };
     test_graph g = graph_new(3000, 500, degrees, 8, 555, 0);
-    for (int st = 0; st < FM_SAMPLER_COUNT; st++) {
+    for (int st = 0; st < FM_SAMPLER_NODE_WISE; st++) {
         const fm_sampler_options o = options_of((fm_sampler)st, 16, 1);
         fm_set_threads(1);
         fm_sampled_edges *one = draw(&g.edges, FM_KIND_SPARSE, &o, 3);
@@ -723,11 +723,12 @@ Test(sampler, bad_input_is_refused)
     const int64_t degrees[] = { 0, 2, 5 };
     test_graph g = graph_new(6, 8, degrees, 3, 1, 0);
     test_graph dense = dense_new(2, 3, 2, 0);
-    for (int st = FM_SAMPLER_UNIFORM; st < FM_SAMPLER_COUNT; st++) {
+    for (int st = FM_SAMPLER_UNIFORM; st < FM_SAMPLER_NODE_WISE; st++) {
         expect_refusal(&g.edges, FM_KIND_SPARSE, options_of((fm_sampler)st, 0, 1), "fanout 0", "at least 1");
         expect_refusal(&g.edges, FM_KIND_SPARSE, options_of((fm_sampler)st, -3, 1), "fanout -3", "at least 1");
     }
     expect_refusal(&g.edges, FM_KIND_SPARSE, options_of(FM_SAMPLER_STRATIFIED, 4, -0.5), "zero ratio -0.5", ">= 0");
+    expect_refusal(&g.edges, FM_KIND_SPARSE, options_of(FM_SAMPLER_EDGE, 4, 1), "subgraphs", "training");
     expect_refusal(&g.edges, FM_KIND_SPARSE, options_of(FM_SAMPLER_UNIFORM, 4, NAN), "zero ratio", "finite");
     expect_refusal(&g.edges, FM_KIND_INCOMPLETE, options_of(FM_SAMPLER_STRATIFIED, 4, 1), "incomplete",
                    "never invents edges");
@@ -749,7 +750,7 @@ Test(sampler, bad_input_is_refused)
 
     // No targets at all is a valid (empty) sample.
     fm_edges none = { .targets = 0, .sources = 5, .count = 0, .ptr = g.ptr, .idx = g.idx, .val = g.val };
-    for (int st = 0; st < FM_SAMPLER_COUNT; st++) {
+    for (int st = 0; st < FM_SAMPLER_NODE_WISE; st++) {
         o = options_of((fm_sampler)st, 4, 1);
         s = draw(&none, FM_KIND_SPARSE, &o, 0);
         cr_assert(s->count == 0 && s->targets == 0 && s->ptr[0] == 0);

@@ -586,3 +586,173 @@ Test(train, an_output_that_cannot_be_written_fails_first_and_leaves_nothing)
     free(missing);
     free(folder);
 }
+
+//------------------------------------------------------------------------------
+// Sparse and incomplete training data, and training on sampled graphs (§8)
+//------------------------------------------------------------------------------
+
+Test(train, sparse_and_incomplete_training_data_have_the_fractions_asked)
+{
+    char msg[FM_MSG_LEN] = "";
+    fm_train_data sparse, uniform, power;
+    fm_train_data_default(&sparse);
+    sparse.kind = FM_KIND_SPARSE;
+    sparse.zeros = 0.4;
+    uniform = sparse;
+    uniform.kind = FM_KIND_INCOMPLETE;
+    uniform.observed = 0.2;
+    power = uniform;
+    power.degrees = FM_DEGREES_POWER_LAW;
+    const fm_train_data *kinds[3] = { &sparse, &uniform, &power };
+    double fraction[3] = {0}, skew[3] = {0};
+    for (int k = 0; k < 3; k++) {
+        int64_t stored = 0, total = 0;
+        for (int64_t i = 0; i < 40; i++) {
+            int64_t rows, cols;
+            cr_assert_eq(fm_train_shape(&rows, &cols, FM_SET_TRAIN, i, 40, 42, msg), FM_OK, "%s", msg);
+            unsigned char *p = malloc((size_t)(rows * cols)), *again = malloc((size_t)(rows * cols));
+            cr_assert_eq(fm_train_pattern(p, kinds[k], FM_SET_TRAIN, i, 40, 42, msg), FM_OK, "%s", msg);
+            cr_assert_eq(fm_train_pattern(again, kinds[k], FM_SET_TRAIN, i, 40, 42, msg), FM_OK, "%s", msg);
+            cr_assert_eq(memcmp(p, again, (size_t)(rows * cols)), 0, "matrix %lld: two patterns", (long long)i);
+            int64_t top = 0;
+            for (int64_t r = 0; r < rows; r++) {
+                int64_t degree = 0;
+                for (int64_t c = 0; c < cols; c++) degree += p[r * cols + c];
+                if (kinds[k]->kind == FM_KIND_INCOMPLETE) cr_assert(degree > 0, "matrix %lld: row %lld is empty",
+                                                                   (long long)i, (long long)r);
+                top = degree > top ? degree : top;
+                stored += degree;
+            }
+            for (int64_t c = 0; c < cols && kinds[k]->kind == FM_KIND_INCOMPLETE; c++) {
+                int64_t degree = 0;
+                for (int64_t r = 0; r < rows; r++) degree += p[r * cols + c];
+                cr_assert(degree > 0, "matrix %lld: column %lld is empty", (long long)i, (long long)c);
+            }
+            total += rows * cols;
+            int64_t here = 0;
+            for (int64_t e = 0; e < rows * cols; e++) here += p[e];
+            skew[k] += (double)top / ((double)here / rows) / 40;
+            // the graph: its kind, and Ω as the pattern (the sparse kind may drop clipped zeros)
+            fm_graph *g = NULL;
+            double mean;
+            cr_assert_eq(fm_train_matrix(&g, NULL, NULL, &mean, kinds[k], FM_SET_TRAIN, i, 40, 3, 42, msg), FM_OK,
+                         "%s", msg);
+            cr_expect_eq(g->stats.kind, kinds[k]->kind);
+            if (kinds[k]->kind == FM_KIND_INCOMPLETE) cr_expect_eq(g->stats.entries, here);
+            else cr_expect(g->stats.entries <= here && g->stats.entries >= here * 9 / 10);
+            cr_expect(mean > 0.3 && mean < 3, "matrix %lld: mean %g", (long long)i, mean);
+            fm_graph_free(&g);
+            free(p);
+            free(again);
+        }
+        fraction[k] = (double)stored / (double)total;
+    }
+    cr_log_info("stored: sparse %.3f (0.6 asked), incomplete uniform %.3f, power-law %.3f (0.2 asked, plus one per "
+                "empty node); largest row degree over the mean: %.2f uniform, %.2f power-law",
+                fraction[0], fraction[1], fraction[2], skew[1], skew[2]);
+    cr_expect(fabs(fraction[0] - 0.6) < 0.02, "sparse: %.3f stored", fraction[0]);
+    cr_expect(fabs(fraction[1] - 0.2) < 0.03, "incomplete: %.3f observed", fraction[1]);
+    cr_expect(fraction[2] > 0.1 && fraction[2] < 0.25, "power-law: %.3f observed", fraction[2]);
+    cr_expect(skew[2] > 1.3 * skew[1], "power-law rows are not more skewed: %.2f against %.2f", skew[2], skew[1]);
+    // the dense kind of §7 is every entry, and NULL is the dense kind
+    fm_train_data dense;
+    fm_train_data_default(&dense);
+    unsigned char p[100 * 100];
+    cr_assert_eq(fm_train_pattern(p, NULL, FM_SET_TRAIN, 3, 40, 42, msg), FM_OK, "%s", msg);
+    int64_t rows, cols;
+    fm_train_shape(&rows, &cols, FM_SET_TRAIN, 3, 40, 42, msg);
+    for (int64_t e = 0; e < rows * cols; e++) cr_assert_eq(p[e], 1);
+    sparse.zeros = 1;
+    cr_expect_eq(fm_train_pattern(p, &sparse, FM_SET_TRAIN, 3, 40, 42, msg), FM_ERR_INVALID);
+    uniform.observed = 0;
+    cr_expect_eq(fm_train_pattern(p, &uniform, FM_SET_TRAIN, 3, 40, 42, msg), FM_ERR_INVALID);
+}
+
+// A run on `data` with `sampler` into dir/name.
+static outcome sampled_run(const char *dir, const char *name, fm_kind kind, fm_sampler sampler, int64_t fanout,
+                           double *valid)
+{
+    char *out = path_in(dir, name);
+    fm_train_options o = tiny(FM_MODEL_ACCEL, out);
+    o.valid_steps = 1;
+    o.data.kind = kind;
+    o.sampling.sampler = sampler;
+    o.sampling.fanout = fanout;
+    o.sampling.presamples = 50;
+    fm_train_result *r = run_ok(&o);
+    cr_assert_eq(r->count, 3);
+    for (int e = 0; e < 3; e++)
+        cr_assert(isfinite(r->epochs[e].valid) && (e == 0 || isfinite(r->epochs[e].loss)), "%s %s: epoch %d",
+                  fm_kind_name(kind), fm_sampler_name(sampler), e);
+    *valid = r->epochs[2].valid;
+    cr_log_info("%s data, %s sampler: validation %.4g untrained, %.4g after 2 epochs", fm_kind_name(kind),
+                fm_sampler_name(sampler), r->epochs[0].valid, r->epochs[2].valid);
+    fm_train_result_free(&r);
+    outcome c = outcome_of(out);
+    char *state = state_of(out);
+    remove(out);
+    remove(state);
+    free(state);
+    free(out);
+    return c;
+}
+
+Test(train, training_on_sampled_graphs_is_seeded_and_a_sample_of_every_edge_is_the_whole_graph, .timeout = 240)
+{
+    const char *dir = fm_test_tmpdir();
+    struct { fm_kind kind; fm_sampler sampler; } runs[] = {
+        { FM_KIND_INCOMPLETE, FM_SAMPLER_EDGE }, { FM_KIND_SPARSE, FM_SAMPLER_RANDOM_WALK },
+        { FM_KIND_INCOMPLETE, FM_SAMPLER_UNIFORM }, { FM_KIND_SPARSE, FM_SAMPLER_STRATIFIED },
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        double v1, v2, v3;
+        outcome a = sampled_run(dir, "a.fmw", runs[i].kind, runs[i].sampler, 4, &v1);
+        outcome b = sampled_run(dir, "b.fmw", runs[i].kind, runs[i].sampler, 4, &v2);
+        outcome full = sampled_run(dir, "c.fmw", runs[i].kind, FM_SAMPLER_FULL, 4, &v3);
+        char what[96];
+        snprintf(what, sizeof what, "%s %s, twice", fm_kind_name(runs[i].kind), fm_sampler_name(runs[i].sampler));
+        expect_same(&a, &b, what);
+        cr_expect(memcmp(a.state_blocks->values, full.state_blocks->values, sizeof(float) * a.state_blocks->count),
+                  "%s: the sampled run trained exactly as the unsampled one", what);
+        outcome_free(&a);
+        outcome_free(&b);
+        outcome_free(&full);
+    }
+    // uniform with a fanout above every degree keeps every edge: the unsampled run bit for bit
+    double v1, v2;
+    outcome every = sampled_run(dir, "a.fmw", FM_KIND_INCOMPLETE, FM_SAMPLER_UNIFORM, 1000, &v1);
+    outcome full = sampled_run(dir, "b.fmw", FM_KIND_INCOMPLETE, FM_SAMPLER_FULL, 1000, &v2);
+    expect_same(&every, &full, "uniform with fanout 1000 against full");
+    outcome_free(&every);
+    outcome_free(&full);
+    remove(dir);
+}
+
+Test(train, sampled_training_refusals)
+{
+    char msg[FM_MSG_LEN] = "";
+    fm_train_options o = tiny(FM_MODEL_ACCEL, "/tmp/unused.fmw");
+    o.sampling.sampler = FM_SAMPLER_EDGE;   // dense data: the graph is complete
+    cr_expect_eq(fm_train_check(&o, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "complete"), "%s", msg);
+    o.data.kind = FM_KIND_INCOMPLETE;
+    o.sampling.sampler = FM_SAMPLER_STRATIFIED;
+    cr_expect_eq(fm_train_check(&o, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "stratified"), "%s", msg);
+    o.sampling.sampler = FM_SAMPLER_UNIFORM;
+    o.sampling.fanout = 0;
+    cr_expect_eq(fm_train_check(&o, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "fanout"), "%s", msg);
+    o.sampling.fanout = 4;
+    o.data.observed = 1.5;
+    cr_expect_eq(fm_train_check(&o, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "observed"), "%s", msg);
+    // a budget too small for rank 3 on every draw
+    o.data.observed = 0.3;
+    o.sampling.sampler = FM_SAMPLER_EDGE;
+    o.sampling.budget = 1;
+    o.sampling.presamples = 5;
+    o.out = path_in(fm_test_tmpdir(), "m.fmw");
+    cr_expect_eq(run_fails(&o, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "--budget"), "%s", msg);
+}
