@@ -243,11 +243,11 @@ int fm_cmd_train(int argc, char **argv)
         else if (!strcmp(a, "--sampler")) {
             if (fm_sampler_parse(&o.sampling.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
-        else if (!strcmp(a, "--fanout")) ok = fm_arg_int(a, v, 1, 1L << 40, &o.sampling.fanout);
+        else if (!strcmp(a, "--fanout")) { ok = fm_arg_int(a, v, 1, 1L << 40, &value); o.sampling.fanout = value; }
         else if (!strcmp(a, "--zero-ratio")) ok = fm_arg_double(a, v, 0, 1e6, &o.sampling.zero_ratio);
-        else if (!strcmp(a, "--budget")) ok = fm_arg_int(a, v, 1, 1L << 40, &o.sampling.budget);
+        else if (!strcmp(a, "--budget")) { ok = fm_arg_int(a, v, 1, 1L << 40, &value); o.sampling.budget = value; }
         else if (!strcmp(a, "--walk-length")) { ok = fm_arg_int(a, v, 1, 1000, &value); o.sampling.walk_length = (int)value; }
-        else if (!strcmp(a, "--presamples")) ok = fm_arg_int(a, v, 1, 1000000, &o.sampling.presamples);
+        else if (!strcmp(a, "--presamples")) { ok = fm_arg_int(a, v, 1, 1000000, &value); o.sampling.presamples = value; }
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer train --help')\n", a); return 2; }
         if (!ok) return 2;
     }

@@ -28,6 +28,10 @@
 //   loss:       entry (i, j) of the subgraph's Ω weighs ω_ij = 1 / (λ_ij |Ω|),
 //               λ_ij = C_ij / N, |Ω| the whole matrix's, so that
 //               ½ Σ_{Ω_s} ω r² estimates the whole f = ½ Σ_Ω r² / |Ω|.
+// Two departures from unbiasedness, both rare: the training draws again a
+// subgraph with fewer than rank rows or columns (models/train_sampling.h),
+// which the counts do not; and a sparse matrix's row or column without a
+// stored entry is never drawn, so its pairs never enter the loss.
 // The dense kind is refused: its graph is complete, every pair an edge, and
 // a node-wise sampler (uniform) is the way to sample it.
 //

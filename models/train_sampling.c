@@ -54,8 +54,8 @@ int fm_train_sampling_check(const fm_train_sampling *s, const fm_train_data *dat
 // validation), the set and the matrix.
 static uint64_t draw_call(uint64_t seed, uint64_t purpose, int epoch, fm_train_set set, int64_t index)
 {
-    const uint64_t tag = (purpose << 60) | ((uint64_t)(epoch + 1) << 44) | ((uint64_t)set << 42) | (uint64_t)index;
-    return fm_rng_bits(fm_rng_stream(seed, FM_STREAM_SUBGRAPH), tag);
+    const fm_rng draw = { fm_rng_bits(fm_rng_stream(seed, FM_STREAM_SUBGRAPH), (purpose << 32) | (uint32_t)(epoch + 1)) };
+    return fm_rng_bits(draw, ((uint64_t)set << 42) | (uint64_t)index);
 }
 
 enum { DRAW_LAYERS = 1, DRAW_SUBGRAPH = 2, DRAW_PRESAMPLES = 3, DRAW_NNDSVD = 4 };
