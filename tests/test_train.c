@@ -752,7 +752,12 @@ Test(train, sampled_training_refusals)
     o.sampling.sampler = FM_SAMPLER_EDGE;
     o.sampling.budget = 1;
     o.sampling.presamples = 5;
-    o.out = path_in(fm_test_tmpdir(), "m.fmw");
+    const char *dir = fm_test_tmpdir();
+    char *out = path_in(dir, "m.fmw");
+    o.out = out;
     cr_expect_eq(run_fails(&o, msg), FM_ERR_INVALID);
     cr_expect(strstr(msg, "--budget"), "%s", msg);
+    cr_expect_eq(fm_test_count_files(dir), 0, "a failed run left files");
+    remove(dir);
+    free(out);
 }
