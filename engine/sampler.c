@@ -44,16 +44,21 @@ int fm_sampler_parse(fm_sampler *strategy, const char *name, char *msg)
                    name ? name : "(null)");
 }
 
+int fm_sampler_check_node_wise(fm_sampler strategy, char *msg)
+{
+    if (strategy >= FM_SAMPLER_NODE_WISE)
+        return fm_fail(FM_ERR_INVALID, msg, "the %s sampler draws subgraphs for training (factormer train), not "
+                       "in-edges per target: use full, uniform, weighted or stratified", fm_sampler_name(strategy));
+    return FM_OK;
+}
+
 int fm_sampler_parse_node_wise(fm_sampler *strategy, const char *name, char *msg)
 {
     fm_sampler parsed = FM_SAMPLER_FULL;
-    const int status = fm_sampler_parse(&parsed, name, msg);
-    if (status) return status;
-    if (parsed >= FM_SAMPLER_NODE_WISE)
-        return fm_fail(FM_ERR_INVALID, msg, "the %s sampler draws subgraphs for training (factormer train), not "
-                       "in-edges per target: use full, uniform, weighted or stratified", name);
-    *strategy = parsed;
-    return FM_OK;
+    int status = fm_sampler_parse(&parsed, name, msg);
+    if (!status) status = fm_sampler_check_node_wise(parsed, msg);
+    if (!status) *strategy = parsed;
+    return status;
 }
 
 void fm_sampled_edges_free(fm_sampled_edges **sampled)
@@ -351,9 +356,7 @@ static int check_arguments(const fm_edges *edges, fm_kind kind, const fm_sampler
     FM_CHECK(edges && options, FM_ERR_INVALID, "sampler: bad arguments");
     FM_CHECK((unsigned)options->strategy < FM_SAMPLER_COUNT, FM_ERR_INVALID, "sampler: unknown strategy %d",
              (int)options->strategy);
-    FM_CHECK(options->strategy < FM_SAMPLER_NODE_WISE, FM_ERR_INVALID,
-             "the %s sampler draws subgraphs for training (engine/subgraph.h), not a fanout of in-edges per "
-             "target: use full, uniform, weighted or stratified", fm_sampler_name(options->strategy));
+    FM_TRY(fm_sampler_check_node_wise(options->strategy, msg));
     FM_CHECK(options->strategy == FM_SAMPLER_FULL || options->fanout >= 1, FM_ERR_INVALID,
              "fanout %lld: the %s sampler keeps at most fanout in-edges per target, so the fanout must be at "
              "least 1", (long long)options->fanout, fm_sampler_name(options->strategy));

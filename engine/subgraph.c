@@ -85,65 +85,6 @@ static int64_t row_of(const fm_edges *rows, int64_t e)
 
 static int64_t degree(const fm_edges *e, int64_t v) { return (int64_t)(e->ptr[v + 1] - e->ptr[v]); }
 
-// GraphSAINT's edge sampler: budget draws of the cumulative 1/deg(i) + 1/deg(j).
-static int draw_edges(unsigned char *row_in, unsigned char *col_in, const fm_edges *rows, const fm_edges *columns,
-                      const fm_subgraph_options *o, fm_rng rng, char *msg)
-{
-    double *cumulative = NULL;
-#define FREE_ALL free(cumulative)
-    const int64_t E = rows->count;
-    FM_ALLOC(cumulative, E + 1);
-    double total = 0;
-    for (int64_t i = 0; i < rows->targets; i++)
-        for (GrB_Index e = rows->ptr[i]; e < rows->ptr[i + 1]; e++) {
-            total += 1.0 / (double)degree(rows, i) + 1.0 / (double)degree(columns, (int64_t)rows->idx[e]);
-            cumulative[e] = total;
-        }
-    for (int64_t d = 0; d < o->budget; d++) {
-        const double u = fm_rng_uniform(rng, (uint64_t)d) * total;
-        int64_t lo = 0, hi = E - 1;   // the first e with cumulative[e] > u
-        while (lo < hi) {
-            const int64_t mid = lo + (hi - lo) / 2;
-            if (cumulative[mid] > u) hi = mid;
-            else lo = mid + 1;
-        }
-        row_in[row_of(rows, lo)] = 1;
-        col_in[rows->idx[lo]] = 1;
-    }
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
-}
-
-// GraphSAINT's random-walk sampler over the König digraph.
-static int draw_walks(unsigned char *row_in, unsigned char *col_in, const fm_edges *rows, const fm_edges *columns,
-                      const fm_subgraph_options *o, fm_rng rng, char *msg)
-{
-    int64_t *roots = NULL;
-#define FREE_ALL free(roots)
-    FM_ALLOC(roots, rows->targets + 1);
-    int64_t n_roots = 0;
-    for (int64_t i = 0; i < rows->targets; i++)
-        if (degree(rows, i) > 0) roots[n_roots++] = i;
-    const uint64_t stride = (uint64_t)o->walk_length + 1;
-    for (int64_t w = 0; w < o->budget; w++) {
-        int64_t node = roots[pick(fm_rng_uniform(rng, (uint64_t)w * stride), n_roots)];
-        bool at_row = true;
-        row_in[node] = 1;
-        for (int s = 0; s < o->walk_length; s++) {
-            const fm_edges *from = at_row ? rows : columns;
-            // every node on a walk has an edge: it was reached along one
-            const double u = fm_rng_uniform(rng, (uint64_t)w * stride + (uint64_t)s + 1);
-            node = (int64_t)from->idx[(int64_t)from->ptr[node] + pick(u, degree(from, node))];
-            at_row = !at_row;
-            (at_row ? row_in : col_in)[node] = 1;
-        }
-    }
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
-}
-
 static int check_edges(const fm_edges *rows, const fm_edges *columns, char *msg)
 {
 #define FREE_ALL
@@ -157,27 +98,119 @@ static int check_edges(const fm_edges *rows, const fm_edges *columns, char *msg)
 #undef FREE_ALL
 }
 
+// What every draw over one graph reads, built once: the edge sampler's
+// cumulative weights 1/deg(i) + 1/deg(j) over the row edges, or the walks'
+// roots (the rows with an edge); and the node marks of a draw.
+typedef struct sampler {
+    const fm_edges *rows, *columns;
+    const fm_subgraph_options *o;
+    double *cumulative;
+    int64_t *roots, n_roots;
+    unsigned char *row_in, *col_in;
+} sampler;
+
+static void sampler_free(sampler *z)
+{
+    free(z->cumulative);
+    free(z->roots);
+    free(z->row_in);
+    free(z->col_in);
+    memset(z, 0, sizeof *z);
+}
+
+static int sampler_new(sampler *z, const fm_edges *rows, const fm_edges *columns, const fm_subgraph_options *o,
+                       char *msg)
+{
+#define FREE_ALL sampler_free(z)
+    *z = (sampler){ .rows = rows, .columns = columns, .o = o };
+    FM_TRY(check_edges(rows, columns, msg));
+    // the kind is the caller's to check; CSR edges are sparse or incomplete
+    FM_TRY(fm_subgraph_check(o, FM_KIND_SPARSE, msg));
+    z->row_in = calloc((size_t)rows->targets + 1, 1);
+    z->col_in = calloc((size_t)rows->sources + 1, 1);
+    FM_CHECK(z->row_in && z->col_in, FM_ERR_MEMORY, "out of memory for the subgraph's nodes");
+    if (o->strategy == FM_SAMPLER_EDGE) {
+        FM_ALLOC(z->cumulative, rows->count + 1);
+        double total = 0;
+        for (int64_t i = 0; i < rows->targets; i++)
+            for (GrB_Index e = rows->ptr[i]; e < rows->ptr[i + 1]; e++) {
+                total += 1.0 / (double)degree(rows, i) + 1.0 / (double)degree(columns, (int64_t)rows->idx[e]);
+                z->cumulative[e] = total;
+            }
+    } else {
+        FM_ALLOC(z->roots, rows->targets + 1);
+        for (int64_t i = 0; i < rows->targets; i++)
+            if (degree(rows, i) > 0) z->roots[z->n_roots++] = i;
+    }
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// GraphSAINT's edge sampler: budget draws of the cumulative weights.
+static void draw_edges(const sampler *z, fm_rng rng)
+{
+    const fm_edges *rows = z->rows;
+    const int64_t E = rows->count;
+    const double total = z->cumulative[E - 1];
+    for (int64_t d = 0; d < z->o->budget; d++) {
+        const double u = fm_rng_uniform(rng, (uint64_t)d) * total;
+        int64_t lo = 0, hi = E - 1;   // the first e with cumulative[e] > u
+        while (lo < hi) {
+            const int64_t mid = lo + (hi - lo) / 2;
+            if (z->cumulative[mid] > u) hi = mid;
+            else lo = mid + 1;
+        }
+        z->row_in[row_of(rows, lo)] = 1;
+        z->col_in[rows->idx[lo]] = 1;
+    }
+}
+
+// GraphSAINT's random-walk sampler over the König digraph.
+static void draw_walks(const sampler *z, fm_rng rng)
+{
+    const int walk_length = z->o->walk_length;
+    const uint64_t stride = (uint64_t)walk_length + 1;
+    for (int64_t w = 0; w < z->o->budget; w++) {
+        int64_t node = z->roots[pick(fm_rng_uniform(rng, (uint64_t)w * stride), z->n_roots)];
+        bool at_row = true;
+        z->row_in[node] = 1;
+        for (int s = 0; s < walk_length; s++) {
+            const fm_edges *from = at_row ? z->rows : z->columns;
+            // every node on a walk has an edge: it was reached along one
+            const double u = fm_rng_uniform(rng, (uint64_t)w * stride + (uint64_t)s + 1);
+            node = (int64_t)from->idx[(int64_t)from->ptr[node] + pick(u, degree(from, node))];
+            at_row = !at_row;
+            (at_row ? z->row_in : z->col_in)[node] = 1;
+        }
+    }
+}
+
+// Round `round` into *out (freed first), the marks cleared after.
+static int sampler_draw(fm_subgraph *out, sampler *z, uint64_t round, char *msg)
+{
+    fm_subgraph s = {0};
+#define FREE_ALL fm_subgraph_free(&s)
+    const fm_rng rng = round_stream(z->o->seed, round);
+    if (z->o->strategy == FM_SAMPLER_EDGE) draw_edges(z, rng);
+    else draw_walks(z, rng);
+    FM_TRY(collect(&s.row_nodes, &s.rows, z->row_in, z->rows->targets, msg));
+    FM_TRY(collect(&s.col_nodes, &s.cols, z->col_in, z->rows->sources, msg));
+    for (int64_t r = 0; r < s.rows; r++) z->row_in[s.row_nodes[r]] = 0;
+    for (int64_t q = 0; q < s.cols; q++) z->col_in[s.col_nodes[q]] = 0;
+    fm_subgraph_free(out);
+    *out = s;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_subgraph_draw(fm_subgraph *out, const fm_edges *rows, const fm_edges *columns,
                      const fm_subgraph_options *options, uint64_t round, char *msg)
 {
-    unsigned char *row_in = NULL, *col_in = NULL;
-    fm_subgraph s = {0};
-#define FREE_ALL { free(row_in); free(col_in); fm_subgraph_free(&s); }
+    sampler z = {0};
+#define FREE_ALL sampler_free(&z)
     FM_CHECK(out, FM_ERR_INVALID, "fm_subgraph_draw: no output");
-    FM_TRY(check_edges(rows, columns, msg));
-    // the kind is the caller's to check; CSR edges are sparse or incomplete
-    FM_TRY(fm_subgraph_check(options, FM_KIND_SPARSE, msg));
-    row_in = calloc((size_t)rows->targets + 1, 1);
-    col_in = calloc((size_t)rows->sources + 1, 1);
-    FM_CHECK(row_in && col_in, FM_ERR_MEMORY, "out of memory for the subgraph's nodes");
-    const fm_rng rng = round_stream(options->seed, round);
-    if (options->strategy == FM_SAMPLER_EDGE) FM_TRY(draw_edges(row_in, col_in, rows, columns, options, rng, msg));
-    else FM_TRY(draw_walks(row_in, col_in, rows, columns, options, rng, msg));
-    FM_TRY(collect(&s.row_nodes, &s.rows, row_in, rows->targets, msg));
-    FM_TRY(collect(&s.col_nodes, &s.cols, col_in, rows->sources, msg));
-    fm_subgraph_free(out);
-    *out = s;
-    memset(&s, 0, sizeof s);
+    FM_TRY(sampler_new(&z, rows, columns, options, msg));
+    FM_TRY(sampler_draw(out, &z, round, msg));
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
@@ -208,11 +241,12 @@ int fm_subgraph_count(fm_subgraph_counts *out, const fm_edges *rows, const fm_ed
 {
     fm_subgraph_counts c = {0};
     fm_subgraph s = {0};
+    sampler z = {0};
     int64_t *col_at = NULL;
-#define FREE_ALL { fm_subgraph_counts_free(&c); fm_subgraph_free(&s); free(col_at); }
+#define FREE_ALL { fm_subgraph_counts_free(&c); fm_subgraph_free(&s); sampler_free(&z); free(col_at); }
     FM_CHECK(out, FM_ERR_INVALID, "fm_subgraph_count: no output");
     FM_TRY(fm_subgraph_check(options, kind, msg));
-    FM_TRY(check_edges(rows, columns, msg));
+    FM_TRY(sampler_new(&z, rows, columns, options, msg));
     const int64_t m = rows->targets, n = rows->sources;
     const bool pairs = kind == FM_KIND_SPARSE;
     FM_CHECK(!pairs || (m <= FM_SUBGRAPH_MAX_PAIRS / (n > 0 ? n : 1)), FM_ERR_INVALID,
@@ -228,7 +262,7 @@ int fm_subgraph_count(fm_subgraph_counts *out, const fm_edges *rows, const fm_ed
              "out of memory for the subgraph normalization counts");
     c.draws = options->presamples;
     for (int64_t d = 0; d < options->presamples; d++) {
-        FM_TRY(fm_subgraph_draw(&s, rows, columns, options, first_round + (uint64_t)d, msg));
+        FM_TRY(sampler_draw(&s, &z, first_round + (uint64_t)d, msg));
         mark_columns(col_at, &s, true);
         for (int64_t r = 0; r < s.rows; r++) {
             const int64_t i = s.row_nodes[r];

@@ -158,7 +158,9 @@ typedef enum {
 // option --sampler).
 const char *fm_sampler_name(fm_sampler strategy);
 int fm_sampler_parse(fm_sampler *strategy, const char *name, char *msg);
-// The same, refusing the subgraph samplers (what a factorization reads).
+// FM_ERR_INVALID, with the reason, for the subgraph samplers: what a
+// factorization reads is sampled per target. And the parse that refuses them.
+int fm_sampler_check_node_wise(fm_sampler strategy, char *msg);
 int fm_sampler_parse_node_wise(fm_sampler *strategy, const char *name, char *msg);
 
 typedef struct fm_penalty {

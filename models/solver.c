@@ -78,10 +78,8 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
     if (o->sampler != FM_SAMPLER_FULL) {
         if ((unsigned)o->sampler >= FM_SAMPLER_COUNT)
             return fm_fail(FM_ERR_INVALID, msg, "unknown sampler %d", (int)o->sampler);
-        if (o->sampler >= FM_SAMPLER_NODE_WISE)
-            return fm_fail(FM_ERR_INVALID, msg, "the %s sampler draws subgraphs for training (factormer train); "
-                           "a factorization samples in-edges per target: use uniform, weighted or stratified",
-                           fm_sampler_name(o->sampler));
+        const int status = fm_sampler_check_node_wise(o->sampler, msg);
+        if (status) return status;
         if (o->fanout < 1)
             return fm_fail(FM_ERR_INVALID, msg, "the %s sampler keeps fanout in-edges per target; fanout %lld must "
                            "be at least 1", fm_sampler_name(o->sampler), (long long)o->fanout);

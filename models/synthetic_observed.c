@@ -12,7 +12,6 @@
 // The counters of the streams below: node weights, the rounding of each
 // row's degree, and the draws of row i (attempt a at counter i·2^26 + a).
 #define FM_ATTEMPT_BITS 26
-#define FM_PARETO_TAIL 2.0
 
 static const char *const degrees_names[] = { "uniform", "power-law" };
 
@@ -31,13 +30,11 @@ int fm_degrees_parse(fm_degrees *degrees, const char *name, char *msg)
     return fm_fail(FM_ERR_INVALID, msg, "degrees must be uniform or power-law, not '%s'", name ? name : "(null)");
 }
 
-// Pareto weights of tail index FM_PARETO_TAIL (P(w > x) = x^-2, x >= 1), or 1.
+// fm_degree_weight of every node.
 static void node_weights(double *w, int64_t n, fm_degrees degrees, fm_rng rng, uint64_t offset)
 {
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        w[i] = degrees == FM_DEGREES_UNIFORM ? 1.0
-                                             : pow(fm_rng_uniform(rng, offset + (uint64_t)i), -1.0 / FM_PARETO_TAIL);
+    for (int64_t i = 0; i < n; i++) w[i] = fm_degree_weight(degrees, rng, offset + (uint64_t)i);
 }
 
 // Vose's alias table for drawing j with probability w_j / Σw in O(1).

@@ -160,33 +160,49 @@ void fm_train_sample_free(fm_train_sample *sample)
     memset(sample, 0, sizeof *sample);
 }
 
+int fm_train_sample_start(fm_train_sample *sample, int rank, uint64_t nndsvd_seed, char *msg)
+{
+    fm_dense *w_start = NULL, *ht_start = NULL;
+#define FREE_ALL { fm_dense_free(&w_start); fm_dense_free(&ht_start); }
+    FM_TRY(fm_init_factors(&w_start, &ht_start, sample->graph, &sample->mg.rows, &sample->mg.columns, rank,
+                           FM_INIT_NNDSVD, nndsvd_seed, msg));
+    free(sample->w_start);
+    free(sample->ht_start);
+    sample->w_start = w_start->data;
+    sample->ht_start = ht_start->data;
+    w_start->data = ht_start->data = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// The graph and the message graph of a sample, without its start.
+static int sample_graph(fm_train_sample *sample, const fm_train_data *data, fm_train_set set, int64_t index,
+                        int64_t set_size, int rank, uint64_t seed, char *msg)
+{
+    fm_train_sample s = {0};
+#define FREE_ALL fm_train_sample_free(&s)
+    FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_train_sample_new: rank %d must be >= 1", rank);
+    FM_TRY(fm_train_shape(&s.rows, &s.cols, set, index, set_size, seed, msg));
+    FM_CHECK(rank <= s.rows && rank <= s.cols, FM_ERR_INVALID,
+             "fm_train_sample_new: rank %d is above the smaller side of the %s matrix %lld (%lld x %lld)", rank,
+             fm_train_set_name(set), (long long)index, (long long)s.rows, (long long)s.cols);
+    FM_TRY(fm_train_matrix(&s.graph, NULL, NULL, &s.mean, data, set, index, set_size, rank, seed, msg));
+    FM_TRY(fm_message_graph_open(&s.mg, s.graph, FM_KERNELS_FUSED, msg));
+    *sample = s;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_train_sample_new(fm_train_sample *sample, const fm_train_data *data, fm_train_set set, int64_t index,
                         int64_t set_size, int rank, uint64_t seed, char *msg)
 {
-    fm_dense *w_start = NULL, *ht_start = NULL;
     fm_train_sample s = {0};
-#define FREE_ALL { fm_dense_free(&w_start); fm_dense_free(&ht_start); fm_train_sample_free(&s); }
+#define FREE_ALL fm_train_sample_free(&s)
     FM_CHECK(sample, FM_ERR_INVALID, "fm_train_sample_new: no sample");
-    FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_train_sample_new: rank %d must be >= 1", rank);
-    int64_t rows, cols;
-    FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, seed, msg));
-    FM_CHECK(rank <= rows && rank <= cols, FM_ERR_INVALID,
-             "fm_train_sample_new: rank %d is above the smaller side of the %s matrix %lld (%lld x %lld)", rank,
-             fm_train_set_name(set), (long long)index, (long long)rows, (long long)cols);
-    double mean;
-    FM_TRY(fm_train_matrix(&s.graph, NULL, NULL, &mean, data, set, index, set_size, rank, seed, msg));
-    FM_TRY(fm_message_graph_open(&s.mg, s.graph, FM_KERNELS_FUSED, msg));
-    FM_TRY(fm_init_factors(&w_start, &ht_start, s.graph, &s.mg.rows, &s.mg.columns, rank, FM_INIT_NNDSVD,
-                           nndsvd_seed(seed, set, index), msg));
-    s.w_start = w_start->data;
-    s.ht_start = ht_start->data;
-    w_start->data = ht_start->data = NULL;
-    s.mean = mean;
-    s.rows = rows;
-    s.cols = cols;
+    FM_TRY(sample_graph(&s, data, set, index, set_size, rank, seed, msg));
+    FM_TRY(fm_train_sample_start(&s, rank, nndsvd_seed(seed, set, index), msg));
     *sample = s;
-    memset(&s, 0, sizeof s);
-    FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
 }
@@ -335,9 +351,11 @@ static int member_step(double *loss, float *grads, const fm_params *params, cons
     fm_lfactormer_grads g;
     fm_lfactormer_bind(&w, &config->model, params->values, params->offsets);
     fm_lfactormer_bind_grads(&g, &config->model, grads, params->offsets);
-    FM_TRY(fm_train_sample_new(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, o->rank, o->seed, msg));
     fm_train_sample *sample = &whole;
-    if (o->sampling.sampler >= FM_SAMPLER_NODE_WISE) {
+    if (o->sampling.sampler < FM_SAMPLER_NODE_WISE) {
+        FM_TRY(fm_train_sample_new(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, o->rank, o->seed, msg));
+    } else {   // the whole matrix's start is not needed: the subgraph has its own
+        FM_TRY(sample_graph(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, o->rank, o->seed, msg));
         FM_TRY(fm_train_sample_subgraph(&sub, &whole, &o->sampling, o->seed, FM_SET_TRAIN, index, epoch, o->rank,
                                         msg));
         sample = &sub;

@@ -163,6 +163,8 @@ int64_t fm_train_order(uint64_t seed, int epoch, int64_t position, int64_t size)
 int fm_train_sample_new(fm_train_sample *sample, const fm_train_data *data, fm_train_set set, int64_t index,
                         int64_t set_size, int rank, uint64_t seed, char *msg);
 void fm_train_sample_free(fm_train_sample *sample);
+// The NNDSVD start of a sample whose graph and message graph are set.
+int fm_train_sample_start(fm_train_sample *sample, int rank, uint64_t nndsvd_seed, char *msg);
 
 // The initial parameters of a run (see "Initial parameters"). *params NULL on entry.
 int fm_train_params_new(fm_params **params, const fm_train_options *options, char *msg);

@@ -8,6 +8,7 @@
 
 #include "rng.h"
 #include "status.h"
+#include "synthetic.h"
 
 static const fm_shape_range ranges[FM_SHAPE_CLASSES] = {
     [FM_SHAPE_SMALL] = { 10, 30, 10, 30 },
@@ -174,7 +175,7 @@ static void degree_weights(double *w, int64_t n, fm_degrees degrees, fm_rng draw
 {
     double sum = 0;
     for (int64_t v = 0; v < n; v++) {
-        w[v] = degrees == FM_DEGREES_UNIFORM ? 1.0 : pow(fm_rng_uniform(draw, offset + (uint64_t)v), -0.5);
+        w[v] = fm_degree_weight(degrees, draw, offset + (uint64_t)v);
         sum += w[v];
     }
     for (int64_t v = 0; v < n; v++) w[v] *= (double)n / sum;

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "init.h"
 #include "rng.h"
 #include "status.h"
 #include "train.h"
@@ -84,10 +83,8 @@ int fm_train_sample_subgraph(fm_train_sample *out, const fm_train_sample *whole,
 {
     fm_subgraph_counts counts = {0};
     fm_subgraph nodes = {0};
-    fm_dense *w_start = NULL, *ht_start = NULL;
     fm_train_sample s = {0};
-#define FREE_ALL { fm_subgraph_counts_free(&counts); fm_subgraph_free(&nodes); fm_dense_free(&w_start); \
-                   fm_dense_free(&ht_start); fm_train_sample_free(&s); }
+#define FREE_ALL { fm_subgraph_counts_free(&counts); fm_subgraph_free(&nodes); fm_train_sample_free(&s); }
     const fm_edges *rows = &whole->mg.rows, *columns = &whole->mg.columns;
     const fm_kind kind = whole->graph->stats.kind;
     const fm_subgraph_options o = subgraph_options(sampling, seed, rows->count, rows->targets);
@@ -118,11 +115,7 @@ int fm_train_sample_subgraph(fm_train_sample *out, const fm_train_sample *whole,
     s.mg.rows.log_pi = sub->log_alpha_rows;
     s.mg.columns.log_pi = s.columns_log_pi;
     s.mg.loss_weights = sub->loss_weights;
-    FM_TRY(fm_init_factors(&w_start, &ht_start, s.graph, &s.mg.rows, &s.mg.columns, rank, FM_INIT_NNDSVD,
-                           draw_call(seed, DRAW_NNDSVD, epoch, set, index), msg));
-    s.w_start = w_start->data;
-    s.ht_start = ht_start->data;
-    w_start->data = ht_start->data = NULL;
+    FM_TRY(fm_train_sample_start(&s, rank, draw_call(seed, DRAW_NNDSVD, epoch, set, index), msg));
     s.mean = whole->mean;
     s.rows = sub->nodes.rows;
     s.cols = sub->nodes.cols;
