@@ -37,6 +37,9 @@ static const char help[] =
     "  --zero-ratio R      stratified: unstored zeros per target = R x fanout (default 1)\n"
     "  --resample WHEN     per-layer (default: each layer its own sample) or once\n"
     "                      (one sample per network call, shared by its layers)\n"
+    "  --batch-targets N   run each network layer on N of its targets at a time, so\n"
+    "                      its working memory is one batch's (default 8192; 0: all\n"
+    "                      its targets at once)\n"
     "  --model PATH        the model file of --init learned or of --accelerate\n"
     "                      (default: init-rankK.fmw or accel-rankK.fmw in\n"
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
@@ -201,6 +204,9 @@ int fm_cmd_factorize(int argc, char **argv)
                 return 2;
             }
             opts.resample_once = !strcmp(v, "once");
+        } else if (!strcmp(a, "--batch-targets")) {
+            ok = fm_arg_int(a, v, 0, 1L << 40, &value);
+            opts.batch_targets = value;
         }
         else if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--init-model")) opts.init_model = v;
@@ -336,6 +342,7 @@ int fm_cmd_factorize(int argc, char **argv)
     KEY("sampling", "{\"sampler\": \"%s\", \"fanout\": %lld, \"zero_ratio\": %g, \"resample\": \"%s\"}",
         fm_sampler_name(opts.sampler), (long long)opts.fanout, opts.zero_ratio,
         opts.resample_once ? "once" : "per-layer");
+    KEY("batch_targets", "%lld", (long long)opts.batch_targets);
     KEY("iterations", "%d", iterations);
     KEY("inner", "%d", opts.inner);
     KEY("stop_reason", "\"%s\"", r->stop_reason);
@@ -351,7 +358,7 @@ int fm_cmd_factorize(int argc, char **argv)
         opts.penalty_w.l1, opts.penalty_h.l1, opts.penalty_w.l2, opts.penalty_h.l2,
         opts.penalty_w.l2_per_entry ? "true" : "false");
     {
-        const char *values[32];
+        const char *values[40];
         for (int i = 0; i < n; i++) values[i] = v[i];
         if (fm_json_write(paths[3], keys, values, n, msg)) goto fail;
     }

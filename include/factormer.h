@@ -183,6 +183,12 @@ typedef struct fm_solver_iterate {
     bool rejected;         // an accelerator step whose output the safeguard refused
 } fm_solver_iterate;
 
+// The default mini-batch of targets of a network layer: measured on a
+// 200000 x 20000 incomplete matrix with 4M entries (rank 10, sampled fanout
+// 32), batches of 1024 to 65536 targets run as fast as all targets at once,
+// and this one cuts the run's peak memory from 2.6 GB to 0.8 GB.
+#define FM_BATCH_TARGETS 8192
+
 typedef struct fm_solver_options {
     int rank;
     fm_init_method init;
@@ -226,6 +232,10 @@ typedef struct fm_solver_options {
     int64_t fanout;            // in-edges kept per target (default 32)
     double zero_ratio;         // stratified: round(zero_ratio·fanout) unstored zeros per target (default 1)
     bool resample_once;
+    // Each network layer in mini-batches of this many targets (§8: its
+    // working memory is one batch's activations, not all its targets'):
+    // FM_BATCH_TARGETS by default; 0 runs a layer on all its targets at once.
+    int64_t batch_targets;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);

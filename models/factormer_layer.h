@@ -40,6 +40,9 @@
         real *hidden;                   /* targets × 2d: relu(W_1 t' + b_1)                    */ \
         real *residual2, *mean2, *rstd2;                                                          \
         real *block;                                                                              \
+        /* all targets of the layer; the buffers above hold attention.shape.targets of them:   */ \
+        /* fewer for a forward in mini-batches of targets (fm_layer_saved_new_batched)          */ \
+        int64_t targets;                                                                          \
     } fm_layer_saved##suffix;
 
 FM_LAYER_TYPES(float, )
@@ -61,8 +64,15 @@ int64_t fm_layer_saved_count(fm_attention_shape shape);
     void fm_layer_bind##suffix(fm_layer_weights##suffix *w, const real *values, const int64_t *offsets); \
     void fm_layer_bind_grads##suffix(fm_layer_grads##suffix *g, real *grads, const int64_t *offsets); \
     int fm_layer_saved_new##suffix(fm_layer_saved##suffix *saved, fm_attention_shape shape, char *msg); \
+    /* For the forward alone, in mini-batches of at most `batch` (>= 1) targets: the target    */ \
+    /* buffers hold min(batch, shape.targets) rows, so the layer's working memory is bounded   */ \
+    /* by the batch (and the sources' keys and values). The backward refuses it when the       */ \
+    /* batch is smaller than the targets. Fused kernels only (fm_message_graph_targets).       */ \
+    int fm_layer_saved_new_batched##suffix(fm_layer_saved##suffix *saved, fm_attention_shape shape, \
+                                           int64_t batch, char *msg);                             \
     void fm_layer_saved_free##suffix(fm_layer_saved##suffix *saved);                              \
-    /* out (targets × d) = the layer on targets (targets × d) and sources (sources × d)        */ \
+    /* out (targets × d) = the layer on targets (targets × d) and sources (sources × d), a     */ \
+    /* mini-batch of targets at a time when the saved was made batched                        */ \
     int fm_layer_forward##suffix(real *out, fm_layer_saved##suffix *saved, const real *targets,   \
                                  const real *sources, const fm_layer_weights##suffix *w,          \
                                  const fm_message_graph *mg, fm_direction direction, char *msg);  \

@@ -74,10 +74,16 @@ static int forward(float *w_out, float *ht_out, fm_learned *model, const float *
 #define FREE_ALL
     FM_CHECK(model && model->params && mg && mg->graph, FM_ERR_INVALID, "the learned model or its graph is missing");
     const int64_t m = mg->graph->stats.rows, n = mg->graph->stats.cols;
-    if (model->saved.block && (model->saved.rows != m || model->saved.cols != n))
+    FM_CHECK(model->batch_targets >= 0, FM_ERR_INVALID, "mini-batches of %lld targets; expected at least 1 (or 0: all)",
+             (long long)model->batch_targets);
+    if (model->saved.block &&
+        (model->saved.rows != m || model->saved.cols != n || model->saved_batch != model->batch_targets))
         fm_lfactormer_saved_free(&model->saved);
-    if (!model->saved.block)
-        FM_TRY(fm_lfactormer_saved_new_for(&model->saved, &model->weights.config, m, n, false, msg));
+    if (!model->saved.block) {
+        FM_TRY(fm_lfactormer_saved_new_for(&model->saved, &model->weights.config, m, n, false, model->batch_targets,
+                                           msg));
+        model->saved_batch = model->batch_targets;
+    }
     // (the ops inside report themselves to the profile)
     FM_TRY(fm_lfactormer_forward(w_out, ht_out, &model->saved, w_in, ht_in, &model->weights, mg, msg));
     return FM_OK;

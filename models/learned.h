@@ -64,6 +64,12 @@ typedef struct fm_learned {
     fm_lfactormer_saved saved;        // for the rows × cols of the last call (made on first use)
     float *w_in, *ht_in;              // accelerator inputs, in_rows × 2k and in_cols × 2k
     int64_t in_rows, in_cols;
+    // Each layer in mini-batches of this many targets (--batch-targets: the
+    // activations of one batch instead of all the layer's targets); 0, the
+    // default, runs a layer on all its targets at once. The caller may
+    // change it between calls.
+    int64_t batch_targets;
+    int64_t saved_batch;              // the batch the saved activations were made for
 } fm_learned;
 
 // Reads the `kind` model of `rank` from `path`, or from the default file

@@ -107,10 +107,13 @@ FM_LFACTORMER_TYPES(double, _f64)
                                         int64_t cols, char *msg);                                  \
     /* The same, or, without `backward`, for the forward alone: the layers of one direction     */ \
     /* share their activation buffers (inference at scale: 2 layers' worth instead of L), and   */ \
-    /* the backward refuses them.                                                               */ \
+    /* the backward refuses them. For the forward alone, `batch_targets` >= 1 runs every layer  */ \
+    /* in mini-batches of that many targets (fm_layer_saved_new_batched: its buffers hold one   */ \
+    /* batch); 0 runs each layer on all its targets at once.                                    */ \
     int fm_lfactormer_saved_new_for##suffix(fm_lfactormer_saved##suffix *saved,                    \
                                             const fm_lfactormer_config *config, int64_t rows,      \
-                                            int64_t cols, bool backward, char *msg);               \
+                                            int64_t cols, bool backward, int64_t batch_targets,    \
+                                            char *msg);                                            \
     void fm_lfactormer_saved_free##suffix(fm_lfactormer_saved##suffix *saved);                     \
     /* w_out (m × k), ht_out (n × k) from w_in (m × k_in), ht_in (n × k_in) over the edges of   */ \
     /* mg, whose graph must have the saved's m rows and n columns (layer l reads               */ \

@@ -34,6 +34,7 @@ void fm_solver_options_default(fm_solver_options *opts)
     opts->sampler = FM_SAMPLER_FULL;
     opts->fanout = 32;
     opts->zero_ratio = 1;
+    opts->batch_targets = FM_BATCH_TARGETS;
 }
 
 void fm_solver_result_free(fm_solver_result **r)
@@ -75,6 +76,9 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
                        o->accel_every);
     if (o->accelerate && o->accel_steps < 0)
         return fm_fail(FM_ERR_INVALID, msg, "accelerator steps must be >= 0, not %d", o->accel_steps);
+    if (o->batch_targets < 0)
+        return fm_fail(FM_ERR_INVALID, msg, "mini-batches of %lld targets; expected at least 1 (or 0: all at once)",
+                       (long long)o->batch_targets);
     if (o->sampler != FM_SAMPLER_FULL) {
         if ((unsigned)o->sampler >= FM_SAMPLER_COUNT)
             return fm_fail(FM_ERR_INVALID, msg, "unknown sampler %d", (int)o->sampler);
@@ -217,6 +221,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
             init_network = &init_model;
         }
         FM_TRY(check_network(init_network, FM_MODEL_INIT, k, msg));
+        init_network->batch_targets = o->batch_targets;
         FM_TRY(keep_path(&result->init_model, init_network->path, msg));
     }
     if (o->accelerate) {
@@ -225,6 +230,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
             accel_network = &accel_model;
         }
         FM_TRY(check_network(accel_network, FM_MODEL_ACCEL, k, msg));
+        accel_network->batch_targets = o->batch_targets;
         FM_TRY(keep_path(&result->accel_model, accel_network->path, msg));
     }
     const double mean = fm_graph_mean(g);

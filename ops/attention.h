@@ -103,6 +103,14 @@ int fm_message_graph_sample(fm_message_graph *mg, fm_graph *g, const fm_edges *r
                             double divisor, const fm_sampler_options *options, uint64_t round, unsigned directions,
                             bool backward, char *msg);
 int fm_message_graph_close(fm_message_graph *mg, char *msg);
+// A forward-only view of the targets [first, first + count) of one direction
+// of a fused-path graph (a mini-batch of targets, --batch-targets): the same
+// edges, no copy (the CSR row pointers are offset, full storage's values
+// too), target t of the view being target first + t of mg. The view owns
+// nothing and is not closed; it lives as long as mg's edges. The GraphBLAS
+// path is refused (its attention reads whole matrices).
+int fm_message_graph_targets(fm_message_graph *batch, const fm_message_graph *mg, fm_direction direction,
+                             int64_t first, int64_t count, char *msg);
 // FM_OK unless mg is a sample without a draw for `direction` (FM_ERR_INVALID).
 int fm_message_graph_check_direction(const fm_message_graph *mg, fm_direction direction, char *msg);
 

@@ -55,6 +55,19 @@ int64_t fm_attention_saved_count(fm_attention_shape shape);
                                            const fm_attention_weights##suffix *w,                  \
                                            const fm_message_graph *mg, fm_direction direction,     \
                                            char *msg);                                             \
+    /* The forward in two parts, for mini-batches of targets: the sources' keys and values    */ \
+    /* (once), then the first `count` (<= shape.targets) of the saved's target rows from       */ \
+    /* `count` targets over mg, whose direction has that many targets (a batch view,          */ \
+    /* fm_message_graph_targets). fm_attention_block_forward is the two with every target.    */ \
+    void fm_attention_block_project_sources##suffix(fm_attention_saved##suffix *saved,            \
+                                                    const real *sources,                          \
+                                                    const fm_attention_weights##suffix *w);       \
+    int fm_attention_block_forward_targets##suffix(real *messages, fm_attention_saved##suffix *saved, \
+                                                   const real *targets, const real *sources,      \
+                                                   const fm_attention_weights##suffix *w,         \
+                                                   const fm_message_graph *mg,                    \
+                                                   fm_direction direction, int64_t count,         \
+                                                   char *msg);                                    \
     /* Adds the gradients of targets, sources (either may be NULL) and of every weight.       */ \
     int fm_attention_block_backward##suffix(real *d_targets, real *d_sources,                      \
                                             const fm_attention_weight_grads##suffix *g,            \

@@ -182,6 +182,36 @@ int fm_message_graph_close(fm_message_graph *mg, char *msg)
     return status;
 }
 
+int fm_message_graph_targets(fm_message_graph *batch, const fm_message_graph *mg, fm_direction direction,
+                             int64_t first, int64_t count, char *msg)
+{
+#define FREE_ALL
+    FM_CHECK(batch && mg && mg->graph, FM_ERR_INVALID, "fm_message_graph_targets: the message graph is not open");
+    FM_CHECK(mg->kernels == FM_KERNELS_FUSED, FM_ERR_INVALID,
+             "batches of targets run on the fused kernels; the GraphBLAS path attends over whole matrices");
+    FM_TRY(fm_message_graph_check_direction(mg, direction, msg));
+    const fm_edges *edges = direction == FM_TO_ROWS ? &mg->rows : &mg->columns;
+    FM_CHECK(first >= 0 && count >= 0 && first <= edges->targets && count <= edges->targets - first,
+             FM_ERR_INVALID, "fm_message_graph_targets: targets [%lld, %lld) of %lld", (long long)first,
+             (long long)(first + count), (long long)edges->targets);
+    *batch = (fm_message_graph){ .kernels = FM_KERNELS_FUSED, .graph = mg->graph, .forward_only = true,
+                                 .sampled_directions = 1u << direction };
+    fm_edges view = { .targets = count, .sources = edges->sources, .log_pi = edges->log_pi };
+    if (edges->ptr) {
+        // positions stay absolute: the view's target t reads idx[ptr[first + t] .. ptr[first + t + 1])
+        view.ptr = edges->ptr + first;
+        view.idx = edges->idx;
+        view.val = edges->val;
+        view.count = (int64_t)(edges->ptr[first + count] - edges->ptr[first]);
+    } else {
+        view.val = edges->val + first * edges->sources;
+        view.count = count * edges->sources;
+    }
+    *(direction == FM_TO_ROWS ? &batch->rows : &batch->columns) = view;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_message_graph_check_direction(const fm_message_graph *mg, fm_direction direction, char *msg)
 {
     if (mg->sampled_directions && !(mg->sampled_directions & (1u << direction)))

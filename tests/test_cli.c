@@ -1498,13 +1498,29 @@ Test(cli, learned_sampled_end_to_end)
     const data_path data = generate_kind(&s, FM_KIND_INCOMPLETE);
     const char *x = data.path;
     outputs o = factorize_learned(&s, x, FM_KIND_INCOMPLETE, NULL, m.accel, "--accelerate", "--model", m.accel,
-                                  "--sampler", "weighted", "--fanout", "4", "--resample", "once", NULL);
+                                  "--sampler", "weighted", "--fanout", "4", "--resample", "once", "--batch-targets",
+                                  "0", NULL);
     cr_expect(strstr(o.summary, "\"sampling\": {\"sampler\": \"weighted\", \"fanout\": 4, \"zero_ratio\": 1, "
                                 "\"resample\": \"once\"}"), "%s", o.summary);
+    cr_expect(strstr(o.summary, "\"batch_targets\": 0"), "%s", o.summary);
+    const double whole = json_number(o.summary, "rmse");
     outputs_free(&o);
     remove_tree(s.out);
     cr_assert_eq(mkdir(s.out, 0755), 0);
-    run r = RUN(&s, "factorize", x, "--kind", "incomplete", "--rank", "3", "--sampler", "uniform", "--out",
+    // the network's layers in mini-batches of 7 targets: the same run up to rounding
+    o = factorize_learned(&s, x, FM_KIND_INCOMPLETE, NULL, m.accel, "--accelerate", "--model", m.accel, "--sampler",
+                          "weighted", "--fanout", "4", "--resample", "once", "--batch-targets", "7", NULL);
+    cr_expect(strstr(o.summary, "\"batch_targets\": 7"), "%s", o.summary);
+    cr_expect(close_relative(json_number(o.summary, "rmse"), whole, 1e-4), "batched rmse %.9g, whole %.9g",
+              json_number(o.summary, "rmse"), whole);
+    outputs_free(&o);
+    remove_tree(s.out);
+    cr_assert_eq(mkdir(s.out, 0755), 0);
+    run r = RUN(&s, "factorize", x, "--rank", "3", "--accelerate", "--model", m.accel, "--batch-targets", "-1",
+                "--out", out_prefix(&s));
+    EXPECT_FAILURE(&r, 2, "--batch-targets");
+    run_free(&r);
+    r = RUN(&s, "factorize", x, "--kind", "incomplete", "--rank", "3", "--sampler", "uniform", "--out",
                 out_prefix(&s));
     EXPECT_FAILURE(&r, 2, "--sampler uniform", "--init learned or --accelerate");
     run_free(&r);

@@ -13,6 +13,7 @@
 #include "attention_fixtures.h"
 #include "helpers.h"
 #include "lfactormer.h"
+#include "network_graph.h"
 #include "rng.h"
 
 TestSuite(lfactormer, .init = fm_test_setup);
@@ -853,7 +854,7 @@ Test(lfactormer, forward_only_activations_give_the_same_outputs)
     for (int shared = 0; shared < 2; shared++) {
         outs[shared][0] = zeros32(m * config.rank);
         outs[shared][1] = zeros32(n * config.rank);
-        cr_assert_eq(fm_lfactormer_saved_new_for(&saved[shared], &config, m, n, !shared, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_lfactormer_saved_new_for(&saved[shared], &config, m, n, !shared, 0, msg), FM_OK, "%s", msg);
         cr_assert_eq(fm_lfactormer_forward(outs[shared][0], outs[shared][1], &saved[shared], w_in, ht_in, &w, &mg, msg),
                      FM_OK, "%s", msg);
     }
@@ -874,4 +875,123 @@ Test(lfactormer, forward_only_activations_give_the_same_outputs)
     free(ht_in);
     fm_graph_free(&g);
     fm_params_free(&params);
+}
+
+//------------------------------------------------------------------------------
+// Mini-batches of targets (--batch-targets)
+//------------------------------------------------------------------------------
+
+// Largest |a − b| / (1 + |b|) over n entries.
+static double worst_gap(const float *a, const float *b, int64_t n)
+{
+    double worst = 0;
+    for (int64_t e = 0; e < n; e++) {
+        const double gap = fabs((double)a[e] - b[e]) / (1 + fabs((double)b[e]));
+        if (gap > worst) worst = gap;
+    }
+    return worst;
+}
+
+// The forward in mini-batches of targets gives the outputs of the forward on
+// every target at once, for batches of one target, uneven batches, one short
+// of all, and more than all; on a sparse graph with empty rows and columns, a
+// dense one and a sample per layer (whose views offset the sampled CSR).
+static void check_batches(fm_graph *g, const fm_sampler_options *sampler, const char *what)
+{
+    char msg[FM_MSG_LEN];
+    const fm_lfactormer_config config = make_config(6, 4);
+    fm_params *params = NULL;
+    cr_assert_eq(fm_lfactormer_params_new(&params, &config, msg), FM_OK, "%s", msg);
+    fm_params_init(params, 11);
+    const int64_t m = g->stats.rows, n = g->stats.cols;
+    float *w_in = zeros32(m * config.inputs), *ht_in = zeros32(n * config.inputs);
+    for (int64_t e = 0; e < m * config.inputs; e++) w_in[e] = (float)fabs(normal(7, (uint64_t)e));
+    for (int64_t e = 0; e < n * config.inputs; e++) ht_in[e] = (float)fabs(normal(8, (uint64_t)e));
+    fm_lfactormer_weights w;
+    fm_lfactormer_bind(&w, &config, params->values, params->offsets);
+    fm_edges rows = {0}, columns = {0};
+    cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_borrow(&columns, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
+    fm_message_graph view;
+    fm_network_graph sample = {0};
+    const fm_message_graph *mg = &view;
+    cr_assert_eq(fm_message_graph_view(&view, g, &rows, &columns, 1.0, msg), FM_OK, "%s", msg);
+    if (sampler) {
+        cr_assert_eq(fm_network_graph_draw(&sample, g, &rows, &columns, 1.0, sampler, false, config.layers, 3, false,
+                                           msg),
+                     FM_OK, "%s", msg);
+        mg = &sample.graph;
+    }
+    float *whole[2] = {zeros32(m * config.rank), zeros32(n * config.rank)};
+    float *batched[2] = {zeros32(m * config.rank), zeros32(n * config.rank)};
+    fm_lfactormer_saved saved;
+    cr_assert_eq(fm_lfactormer_saved_new_for(&saved, &config, m, n, false, 0, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_lfactormer_forward(whole[0], whole[1], &saved, w_in, ht_in, &w, mg, msg), FM_OK, "%s", msg);
+    fm_lfactormer_saved_free(&saved);
+    const int64_t smaller = m < n ? m : n;
+    const int64_t batches[] = {1, 3, 7, smaller - 1, m > n ? m : n, 100000};
+    for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+        cr_assert_eq(fm_lfactormer_saved_new_for(&saved, &config, m, n, false, batches[b], msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_lfactormer_forward(batched[0], batched[1], &saved, w_in, ht_in, &w, mg, msg), FM_OK, "%s",
+                     msg);
+        fm_lfactormer_saved_free(&saved);
+        const double gap = fmax(worst_gap(batched[0], whole[0], m * config.rank),
+                                worst_gap(batched[1], whole[1], n * config.rank));
+        cr_expect(gap < 1e-5, "%s, batches of %lld targets: outputs differ by %g", what, (long long)batches[b], gap);
+    }
+    for (int side = 0; side < 2; side++) {
+        free(whole[side]);
+        free(batched[side]);
+    }
+    fm_network_graph_free(&sample);
+    cr_assert_eq(fm_message_graph_close(&view, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_return(&columns, msg), FM_OK, "%s", msg);
+    free(w_in);
+    free(ht_in);
+    fm_params_free(&params);
+}
+
+Test(lfactormer, forward_in_batches_of_targets_equals_the_whole_forward)
+{
+    fm_graph *sparse = random_graph(37, 23, 0.25, 5);
+    check_batches(sparse, NULL, "sparse");
+    const fm_sampler_options uniform = {.strategy = FM_SAMPLER_UNIFORM, .fanout = 3, .seed = 9};
+    check_batches(sparse, &uniform, "sparse, uniform fanout 3 per layer");
+    fm_graph_free(&sparse);
+    fm_graph *dense = dense_graph(19, 26, 6);
+    check_batches(dense, NULL, "dense");
+    fm_graph_free(&dense);
+}
+
+// Batches keep nothing for the backward, and run on the fused kernels only.
+Test(lfactormer, batches_of_targets_refuse_the_backward_and_graphblas)
+{
+    char msg[FM_MSG_LEN];
+    const fm_lfactormer_config config = make_config(6, 2);
+    fm_graph *g = random_graph(12, 9, 0.4, 2);
+    fm_lfactormer_saved saved;
+    cr_expect_eq(fm_lfactormer_saved_new_for(&saved, &config, 12, 9, true, 4, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "forward alone"), "%s", msg);
+    cr_expect_eq(fm_lfactormer_saved_new_for(&saved, &config, 12, 9, false, -1, msg), FM_ERR_INVALID);
+    fm_params *params = NULL;
+    cr_assert_eq(fm_lfactormer_params_new(&params, &config, msg), FM_OK, "%s", msg);
+    fm_params_init(params, 1);
+    fm_lfactormer_weights w;
+    fm_lfactormer_bind(&w, &config, params->values, params->offsets);
+    float *w_in = zeros32(12 * config.inputs), *ht_in = zeros32(9 * config.inputs);
+    float *w_out = zeros32(12 * config.rank), *ht_out = zeros32(9 * config.rank);
+    fm_message_graph mg;
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_GRAPHBLAS, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_lfactormer_saved_new_for(&saved, &config, 12, 9, false, 4, msg), FM_OK, "%s", msg);
+    cr_expect_eq(fm_lfactormer_forward(w_out, ht_out, &saved, w_in, ht_in, &w, &mg, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "fused"), "%s", msg);
+    fm_lfactormer_saved_free(&saved);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    free(w_in);
+    free(ht_in);
+    free(w_out);
+    free(ht_out);
+    fm_params_free(&params);
+    fm_graph_free(&g);
 }
