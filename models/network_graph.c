@@ -47,3 +47,14 @@ int fm_network_graph_draw(fm_network_graph *ng, fm_graph *g, const fm_edges *row
     return FM_OK;
 #undef FREE_ALL
 }
+
+int fm_network_graph_pack(fm_network_graph *ng, char *msg)
+{
+    if (!ng->layers) return fm_message_graph_pack(&ng->graph, msg);
+    for (int l = 0; l < ng->layer_count; l++) {
+        const int status = fm_message_graph_pack(&ng->layers[l], msg);
+        if (status) return status;
+    }
+    ng->graph.kernels = FM_KERNELS_GRAPHBLAS;
+    return FM_OK;
+}

@@ -27,6 +27,9 @@ typedef struct fm_network_graph {
 int fm_network_graph_draw(fm_network_graph *ng, fm_graph *g, const fm_edges *rows, const fm_edges *columns,
                           double mean, const fm_sampler_options *options, bool once, int layers, uint64_t call,
                           bool backward, char *msg);
+// The drawn samples packed for the GraphBLAS path (fm_message_graph_pack):
+// the network then runs its attention as GraphBLAS semirings over them.
+int fm_network_graph_pack(fm_network_graph *ng, char *msg);
 void fm_network_graph_free(fm_network_graph *ng);
 
 #endif

@@ -35,8 +35,9 @@ static int check_shape(const fm_message_graph *mg, fm_direction direction, fm_at
         targets = (GrB_Index)edges->targets;
         sources = (GrB_Index)edges->sources;
     } else {
-        FM_GRB(GrB_Matrix_nrows(&targets, fm_graph_matrix(mg->graph, direction)));
-        FM_GRB(GrB_Matrix_ncols(&sources, fm_graph_matrix(mg->graph, direction)));
+        const GrB_Matrix by_target = fm_message_graph_graphblas_edges(mg, direction).by_target;
+        FM_GRB(GrB_Matrix_nrows(&targets, by_target));
+        FM_GRB(GrB_Matrix_ncols(&sources, by_target));
     }
     FM_CHECK((int64_t)targets == shape.targets && (int64_t)sources == shape.sources, FM_ERR_INVALID,
              "attention: shape %lld targets x %lld sources does not match the graph's %llu x %llu",
@@ -64,8 +65,10 @@ int fm_attention_forward(fm_attention_outputs *out, const fm_attention_inputs *i
 {
     int status = check_shape(mg, direction, shape, msg);
     if (status) return status;
-    if (mg->kernels == FM_KERNELS_GRAPHBLAS)
-        return fm_attention_forward_graphblas(out, in, mg->graph, direction, shape, msg);
+    if (mg->kernels == FM_KERNELS_GRAPHBLAS) {
+        const fm_graphblas_edges edges = fm_message_graph_graphblas_edges(mg, direction);
+        return fm_attention_forward_graphblas(out, in, &edges, shape, msg);
+    }
     return fm_attention_fused_forward(out, in, mg, direction, shape, msg);
 }
 
@@ -75,8 +78,10 @@ int fm_attention_backward(fm_attention_grads *grads, const fm_attention_outputs 
 {
     int status = check_backward(mg, direction, shape, msg);
     if (status) return status;
-    if (mg->kernels == FM_KERNELS_GRAPHBLAS)
-        return fm_attention_backward_graphblas(grads, d_out, in, saved, mg->graph, direction, shape, msg);
+    if (mg->kernels == FM_KERNELS_GRAPHBLAS) {
+        const fm_graphblas_edges edges = fm_message_graph_graphblas_edges(mg, direction);
+        return fm_attention_backward_graphblas(grads, d_out, in, saved, &edges, shape, msg);
+    }
     return fm_attention_fused_backward(grads, d_out, in, saved, mg, direction, shape, msg);
 }
 

@@ -56,6 +56,12 @@ typedef struct fm_message_graph {
     fm_edges sampled_by_source[2];
     int64_t *sampled_slot[2];
     GrB_Index *sampled_by_source_block[2];      // ptr and idx of sampled_by_source
+    // The sample packed for the GraphBLAS path (fm_message_graph_pack): for
+    // each drawn direction, the draw as GraphBLAS matrices, indexed
+    // [direction][0 by target, 1 by source]: the edge values and, on the
+    // same pattern, log π. Owned; the CSR arrays above stay for the fused path.
+    GrB_Matrix sampled_matrix[2][2];
+    GrB_Matrix sampled_log_pi[2][2];
     // Per-layer graphs (resampling per layer): layer l reads layers[l]; see
     // fm_message_graph_layer. Not owned.
     const struct fm_message_graph *layers;
@@ -96,12 +102,18 @@ int fm_message_graph_has_edges(float *has_edges, const fm_message_graph *mg, fm_
 // The fused kernels read score − log π. With `backward`, the by-source
 // orientation of each draw is built too, so the backward runs on it; else it
 // is forward-only. Attention in a direction that was not drawn is refused.
-// The GraphBLAS path does not read samples: the sample is always for the
-// fused kernels. The sample keeps copies of what it draws: the caller may
-// return its edges once this returns. Close with fm_message_graph_close.
+// The sample is for the fused kernels; fm_message_graph_pack hands it to
+// the GraphBLAS path as well. The sample keeps copies of what it draws: the
+// caller may return its edges once this returns. Close with
+// fm_message_graph_close.
 int fm_message_graph_sample(fm_message_graph *mg, fm_graph *g, const fm_edges *rows, const fm_edges *columns,
                             double divisor, const fm_sampler_options *options, uint64_t round, unsigned directions,
                             bool backward, char *msg);
+// Packs a sample's draws into GraphBLAS matrices (by target and, when the
+// sample was drawn with the backward, by source: one transpose per draw, not
+// per call) and switches mg to the GraphBLAS path, which then attends over
+// the sampled edges with score − log π, as the fused path does.
+int fm_message_graph_pack(fm_message_graph *mg, char *msg);
 int fm_message_graph_close(fm_message_graph *mg, char *msg);
 // A forward-only view of the targets [first, first + count) of one direction
 // of a fused-path graph (a mini-batch of targets, --batch-targets): the same
@@ -177,13 +189,31 @@ FM_ATTENTION_TYPES(double, _f64)
 FM_ATTENTION_DECLARE()
 FM_ATTENTION_DECLARE(_f64)
 
+// The edges of one direction for the GraphBLAS path: by target (targets ×
+// sources) and by source (its transpose, for the backward), and log π of
+// every edge on each pattern, or NULL where every π = 1 (a graph's own edges).
+typedef struct fm_graphblas_edges {
+    GrB_Matrix by_target, by_source;
+    GrB_Matrix log_pi, log_pi_by_source;
+} fm_graphblas_edges;
+
+// A graph's own edges in `direction`: its two stored orientations.
+static inline fm_graphblas_edges fm_graphblas_edges_of(const fm_graph *g, fm_direction direction)
+{
+    return (fm_graphblas_edges){ fm_graph_matrix(g, direction),
+                                 fm_graph_matrix(g, direction == FM_TO_ROWS ? FM_TO_COLUMNS : FM_TO_ROWS), NULL,
+                                 NULL };
+}
+
+// What the GraphBLAS path of mg reads in `direction`: the packed sample's
+// matrices, or the graph's own.
+fm_graphblas_edges fm_message_graph_graphblas_edges(const fm_message_graph *mg, fm_direction direction);
+
 // The GraphBLAS path (called by the two above when mg->kernels says so).
 int fm_attention_forward_graphblas(fm_attention_outputs *out, const fm_attention_inputs *in,
-                                   fm_graph *g, fm_direction direction,
-                                   fm_attention_shape shape, char *msg);
+                                   const fm_graphblas_edges *edges, fm_attention_shape shape, char *msg);
 int fm_attention_backward_graphblas(fm_attention_grads *grads, const fm_attention_outputs *d_out,
                                     const fm_attention_inputs *in, const fm_attention_outputs *saved,
-                                    fm_graph *g, fm_direction direction,
-                                    fm_attention_shape shape, char *msg);
+                                    const fm_graphblas_edges *edges, fm_attention_shape shape, char *msg);
 
 #endif

@@ -134,11 +134,13 @@ static int add_vector(float *dst, int64_t stride, int64_t column, GrB_Vector v, 
 // The steps
 //------------------------------------------------------------------------------
 
-// score<E> = A·Bᵀ + (per-target c)·X_E, over exactly the pattern of E. By
-// target (E targets × sources) c scales the rows: D·E; by source (E sources ×
-// targets) the columns: E·D. The factor 1/sqrt(dh) is already in A or B and D.
+// score<E> = A·Bᵀ + (per-target c)·X_E − log π, over exactly the pattern of
+// E. By target (E targets × sources) c scales the rows: D·E; by source (E
+// sources × targets) the columns: E·D. The factor 1/sqrt(dh) is already in A
+// or B and D. log_pi (E's pattern; NULL: every π = 1) is a sample's (§8):
+// its softmax reads score − log π, which the gradients of the score share.
 static int edge_scores(GrB_Matrix score, GrB_Matrix E, GrB_Matrix A, GrB_Matrix B, GrB_Matrix D,
-                       bool by_target, char *msg)
+                       GrB_Matrix log_pi, bool by_target, char *msg)
 {
 #define FREE_ALL
     FM_GRB(GrB_mxm(score, E, NULL, GrB_PLUS_TIMES_SEMIRING_FP32, A, B, GrB_DESC_ST1));
@@ -146,6 +148,7 @@ static int edge_scores(GrB_Matrix score, GrB_Matrix E, GrB_Matrix A, GrB_Matrix 
         FM_GRB(GrB_mxm(score, NULL, GrB_PLUS_FP32, GrB_PLUS_TIMES_SEMIRING_FP32, D, E, NULL));
     else
         FM_GRB(GrB_mxm(score, NULL, GrB_PLUS_FP32, GrB_PLUS_TIMES_SEMIRING_FP32, E, D, NULL));
+    if (log_pi) FM_GRB(GrB_eWiseMult(score, NULL, NULL, GrB_MINUS_FP32, score, log_pi, NULL));
     return FM_OK;
 #undef FREE_ALL
 }
@@ -201,8 +204,7 @@ static bool inputs_complete(const fm_attention_inputs *in)
 //------------------------------------------------------------------------------
 
 int fm_attention_forward_graphblas(fm_attention_outputs *out, const fm_attention_inputs *in,
-                                   fm_graph *g, fm_direction direction,
-                                   fm_attention_shape shape, char *msg)
+                                   const fm_graphblas_edges *edges, fm_attention_shape shape, char *msg)
 {
     FM_PROFILE_START(clock);
     GrB_Matrix QP = NULL, KS = NULL, VS = NULL, Dc = NULL, Dmax = NULL, Dsum = NULL;
@@ -219,15 +221,15 @@ int fm_attention_forward_graphblas(fm_attention_outputs *out, const fm_attention
         GrB_Vector_free(&edge_sum);                                                           \
     }
 #define FREE_ALL { FREE_HEAD; free(I); free(X); }
-    FM_CHECK(out && inputs_complete(in) && g, FM_ERR_INVALID,
+    FM_CHECK(out && inputs_complete(in) && edges && edges->by_target, FM_ERR_INVALID,
              "fm_attention_forward_graphblas: missing outputs, inputs or graph");
-    GrB_Matrix E = fm_graph_matrix(g, direction);
+    GrB_Matrix E = edges->by_target;
     FM_TRY(check_shape(E, shape, "fm_attention_forward_graphblas", msg));
     const int64_t nt = shape.targets, ns = shape.sources;
     const int nh = shape.heads, d = shape.width, dh = d / nh;
     const float scale = 1.0f / sqrtf((float)dh);
-    GrB_Index edges = 0;
-    FM_GRB(GrB_Matrix_nvals(&edges, E));
+    GrB_Index edge_count = 0;
+    FM_GRB(GrB_Matrix_nvals(&edge_count, E));
 
     if (out->value_sums) memset(out->value_sums, 0, sizeof(float) * nt * d);
     if (out->source_sums) memset(out->source_sums, 0, sizeof(float) * nt * nh * d);
@@ -244,7 +246,7 @@ int fm_attention_forward_graphblas(fm_attention_outputs *out, const fm_attention
                            (column_block){ in->sources, d, 0, d, 1.0f }, msg));
         FM_TRY(pack_diagonal(&Dc, nt, in->edge_scales, nh, h, scale, msg));
         FM_GRB(GrB_Matrix_new(&score, GrB_FP32, nt, ns));
-        FM_TRY(edge_scores(score, E, QP, KS, Dc, true, msg));
+        FM_TRY(edge_scores(score, E, QP, KS, Dc, edges->log_pi, true, msg));
 
         // edge softmax over each row: max, subtract, exp, sum, divide
         FM_GRB(GrB_Vector_new(&row_max, GrB_FP32, nt));
@@ -295,9 +297,9 @@ int fm_attention_forward_graphblas(fm_attention_outputs *out, const fm_attention
     // outputs written once, 12 bytes (index and value) per edge for each of
     // the 9 passes over the edges
     FM_PROFILE_STOP(clock, "attention.graphblas.forward",
-                    (double)nh * edges * (4.0 * (dh + d) + 9.0),
+                    (double)nh * edge_count * (4.0 * (dh + d) + 9.0),
                     4.0 * ((double)nt * (d + nh * d + nh) + 3.0 * ns * d) +
-                        4.0 * nt * (d + nh * d + 2.0 * nh) + 12.0 * 9.0 * nh * edges);
+                        4.0 * nt * (d + nh * d + 2.0 * nh) + 12.0 * 9.0 * nh * edge_count);
     return FM_OK;
 #undef FREE_HEAD
 #undef FREE_ALL
@@ -309,8 +311,7 @@ int fm_attention_forward_graphblas(fm_attention_outputs *out, const fm_attention
 
 int fm_attention_backward_graphblas(fm_attention_grads *grads, const fm_attention_outputs *d_out,
                                     const fm_attention_inputs *in, const fm_attention_outputs *saved,
-                                    fm_graph *g, fm_direction direction,
-                                    fm_attention_shape shape, char *msg)
+                                    const fm_graphblas_edges *edges, fm_attention_shape shape, char *msg)
 {
     FM_PROFILE_START(clock);
     GrB_Matrix QP = NULL, KS = NULL, VS = NULL, dVS = NULL, Dc = NULL, Dlog = NULL, Dde = NULL,
@@ -325,16 +326,16 @@ int fm_attention_backward_graphblas(fm_attention_grads *grads, const fm_attentio
         GrB_Matrix_free(&alpha); GrB_Matrix_free(&d_alpha); GrB_Matrix_free(&work);           \
         GrB_Matrix_free(&product); GrB_Vector_free(&delta); GrB_Vector_free(&edge_grad);      \
     }
-    FM_CHECK(grads && d_out && inputs_complete(in) && saved && saved->log_norms && g, FM_ERR_INVALID,
-             "fm_attention_backward_graphblas: missing gradients, inputs, saved log_norms or graph");
-    GrB_Matrix E = fm_graph_matrix(g, direction);
-    GrB_Matrix Es = fm_graph_matrix(g, direction == FM_TO_ROWS ? FM_TO_COLUMNS : FM_TO_ROWS);
+    FM_CHECK(grads && d_out && inputs_complete(in) && saved && saved->log_norms && edges && edges->by_target &&
+                 edges->by_source && !edges->log_pi == !edges->log_pi_by_source,
+             FM_ERR_INVALID, "fm_attention_backward_graphblas: missing gradients, inputs, saved log_norms or graph");
+    GrB_Matrix E = edges->by_target, Es = edges->by_source;
     FM_TRY(check_shape(E, shape, "fm_attention_backward_graphblas", msg));
     const int64_t nt = shape.targets, ns = shape.sources;
     const int nh = shape.heads, d = shape.width, dh = d / nh;
     const float scale = 1.0f / sqrtf((float)dh);
-    GrB_Index edges = 0;
-    FM_GRB(GrB_Matrix_nvals(&edges, E));
+    GrB_Index edge_count = 0;
+    FM_GRB(GrB_Matrix_nvals(&edge_count, E));
 
     const bool want_target = grads->queries || grads->probes || grads->edge_scales;
     const bool want_g_source = grads->keys || grads->sources;      // gᵀ·[Q | P]
@@ -359,12 +360,12 @@ int fm_attention_backward_graphblas(fm_attention_grads *grads, const fm_attentio
         //--- target side, over E (targets × sources) --------------------------
         // α = exp(score − log_norm)
         FM_GRB(GrB_Matrix_new(&score, GrB_FP32, nt, ns));
-        FM_TRY(edge_scores(score, E, QP, KS, Dc, true, msg));
+        FM_TRY(edge_scores(score, E, QP, KS, Dc, edges->log_pi, true, msg));
         FM_GRB(GrB_Matrix_new(&alpha, GrB_FP32, nt, ns));
         FM_TRY(recompute_alpha(alpha, score, Dlog, true, msg));
         // dα<E> = [dV^h | dS^h]·[V^h | S]ᵀ + diag(dE^h)·X_E
         FM_GRB(GrB_Matrix_new(&d_alpha, GrB_FP32, nt, ns));
-        FM_TRY(edge_scores(d_alpha, E, dVS, VS, Dde, true, msg));
+        FM_TRY(edge_scores(d_alpha, E, dVS, VS, Dde, NULL, true, msg));
         // δ = rowsum(α ⊙ dα), every target present (0 without edges)
         FM_GRB(GrB_Matrix_new(&work, GrB_FP32, nt, ns));
         FM_GRB(GrB_eWiseMult(work, NULL, NULL, GrB_TIMES_FP32, alpha, d_alpha, NULL));
@@ -400,13 +401,13 @@ int fm_attention_backward_graphblas(fm_attention_grads *grads, const fm_attentio
         //--- source side, over Es (sources × targets): per-target scalars are
         //--- column scalings, no transpose ------------------------------------
         FM_GRB(GrB_Matrix_new(&score, GrB_FP32, ns, nt));
-        FM_TRY(edge_scores(score, Es, KS, QP, Dc, false, msg));
+        FM_TRY(edge_scores(score, Es, KS, QP, Dc, edges->log_pi_by_source, false, msg));
         FM_GRB(GrB_Matrix_new(&alpha, GrB_FP32, ns, nt));
         FM_TRY(recompute_alpha(alpha, score, Dlog, false, msg));
         if (want_g_source) {
             // gᵀ' = αᵀ ⊙ (dαᵀ − δ), dαᵀ<Es> = [V^h | S]·[dV^h | dS^h]ᵀ + X_Es·diag(dE^h)
             FM_GRB(GrB_Matrix_new(&d_alpha, GrB_FP32, ns, nt));
-            FM_TRY(edge_scores(d_alpha, Es, VS, dVS, Dde, false, msg));
+            FM_TRY(edge_scores(d_alpha, Es, VS, dVS, Dde, NULL, false, msg));
             FM_GRB(GrB_Matrix_new(&work, GrB_FP32, ns, nt));
             FM_GRB(GrB_mxm(work, NULL, NULL, GxB_PLUS_MINUS_FP32, d_alpha, Ddelta, NULL));
             FM_GRB(GrB_eWiseMult(work, NULL, NULL, GrB_TIMES_FP32, alpha, work, NULL));
@@ -431,9 +432,9 @@ int fm_attention_backward_graphblas(fm_attention_grads *grads, const fm_attentio
     // 6|E|, 2 SpMMs 4(dh+d)|E|; bytes: node arrays and gradients once, 12
     // bytes per edge for each of the 20 passes over the edges
     FM_PROFILE_STOP(clock, "attention.graphblas.backward",
-                    (double)nh * edges * (14.0 * (dh + d) + 16.0),
+                    (double)nh * edge_count * (14.0 * (dh + d) + 16.0),
                     4.0 * 2.0 * ((double)nt * (d + nh * d + nh) + 3.0 * ns * d) +
-                        4.0 * nt * (d + nh * d + 2.0 * nh) + 12.0 * 20.0 * nh * edges);
+                        4.0 * nt * (d + nh * d + 2.0 * nh) + 12.0 * 20.0 * nh * edge_count);
     return FM_OK;
 #undef FREE_ALL
 }

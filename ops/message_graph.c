@@ -1,6 +1,7 @@
 // The edges messages flow over (ops/attention.h): for the GraphBLAS path the
-// graph itself; for the fused path both orientations borrowed as CSR arrays,
-// with the maps between an edge's positions in the two.
+// graph itself (or a sample packed into matrices); for the fused path both
+// orientations borrowed as CSR arrays, with the maps between an edge's
+// positions in the two (or a sample's CSR arrays).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,10 +164,56 @@ int fm_message_graph_sample(fm_message_graph *mg, fm_graph *g, const fm_edges *r
 #undef FREE_ALL
 }
 
+// One drawn direction as GraphBLAS matrices: the CSR arrays (values, then log
+// π) imported by copy, and their transposes for the backward.
+static int pack_direction(fm_message_graph *mg, fm_direction direction, char *msg)
+{
+#define FREE_ALL
+    const fm_sampled_edges *s = mg->sampled[direction];
+    GrB_Matrix *matrix = mg->sampled_matrix[direction], *log_pi = mg->sampled_log_pi[direction];
+    const GrB_Index count = (GrB_Index)s->count;
+    FM_GRB(GrB_Matrix_import_FP32(&matrix[0], GrB_FP32, s->targets, s->sources, s->ptr, s->idx, s->val,
+                                  s->targets + 1, count, count, GrB_CSR_FORMAT));
+    FM_GRB(GrB_Matrix_import_FP32(&log_pi[0], GrB_FP32, s->targets, s->sources, s->ptr, s->idx, s->log_pi,
+                                  s->targets + 1, count, count, GrB_CSR_FORMAT));
+    if (mg->forward_only) return FM_OK;
+    for (int m = 0; m < 2; m++) {
+        GrB_Matrix by_target = m == 0 ? matrix[0] : log_pi[0], *by_source = m == 0 ? &matrix[1] : &log_pi[1];
+        FM_GRB(GrB_Matrix_new(by_source, GrB_FP32, s->sources, s->targets));
+        FM_GRB(GrB_transpose(*by_source, NULL, NULL, by_target, NULL));
+    }
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_message_graph_pack(fm_message_graph *mg, char *msg)
+{
+#define FREE_ALL
+    FM_CHECK(mg && mg->graph && mg->sampled_directions && mg->kernels == FM_KERNELS_FUSED, FM_ERR_INVALID,
+             "fm_message_graph_pack: the message graph is not a sample for the fused kernels");
+    for (int d = 0; d < 2; d++)
+        if (mg->sampled_directions & (1u << d)) FM_TRY(pack_direction(mg, (fm_direction)d, msg));
+    mg->kernels = FM_KERNELS_GRAPHBLAS;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+fm_graphblas_edges fm_message_graph_graphblas_edges(const fm_message_graph *mg, fm_direction direction)
+{
+    if (!mg->sampled_matrix[direction][0]) return fm_graphblas_edges_of(mg->graph, direction);
+    return (fm_graphblas_edges){ mg->sampled_matrix[direction][0], mg->sampled_matrix[direction][1],
+                                 mg->sampled_log_pi[direction][0], mg->sampled_log_pi[direction][1] };
+}
+
 int fm_message_graph_close(fm_message_graph *mg, char *msg)
 {
     if (!mg) return FM_OK;
     free(mg->view_values);
+    for (int d = 0; d < 2; d++)
+        for (int m = 0; m < 2; m++) {
+            GrB_Matrix_free(&mg->sampled_matrix[d][m]);
+            GrB_Matrix_free(&mg->sampled_log_pi[d][m]);
+        }
     for (int d = 0; d < 2; d++) {
         fm_sampled_edges_free(&mg->sampled[d]);
         free(mg->sampled_by_source_block[d]);
@@ -232,7 +279,7 @@ int fm_message_graph_has_edges(float *has_edges, const fm_message_graph *mg, fm_
             has_edges[t] = edges->ptr ? (edges->ptr[t + 1] > edges->ptr[t]) : (edges->sources > 0);
         return FM_OK;
     }
-    const GrB_Matrix by_target = fm_graph_matrix(mg->graph, direction);
+    const GrB_Matrix by_target = fm_message_graph_graphblas_edges(mg, direction).by_target;
     GrB_Index targets, count;
     FM_GRB(GrB_Matrix_nrows(&targets, by_target));
     // a row reduction has an entry exactly where the row has one

@@ -78,16 +78,17 @@ Test(attention_graphblas, null_members_are_skipped)
     results32 r32 = results32_new(&p, &r64);
     fm_attention_inputs_f64 in64 = inputs64(&p);
     fm_attention_inputs in32 = inputs32(&p);
+    const fm_graphblas_edges own = fm_graphblas_edges_of(p.graph, p.direction);
     // forward with edge_sums only
     fm_attention_outputs_f64 out64 = { NULL, NULL, r64.out[EDGE_SUMS], NULL };
     fm_attention_outputs out32 = { NULL, NULL, r32.out[EDGE_SUMS], NULL };
     cr_assert_eq(ref_attention_forward(&out64, &in64, &p.edges, p.shape, msg), FM_OK, "%s", msg);
-    cr_assert_eq(fm_attention_forward_graphblas(&out32, &in32, p.graph, p.direction, p.shape, msg), FM_OK,
+    cr_assert_eq(fm_attention_forward_graphblas(&out32, &in32, &own, p.shape, msg), FM_OK,
                  "%s", msg);
     cr_expect_lt(relative_error32(r32.out[EDGE_SUMS], r64.out[EDGE_SUMS], p.output_size[EDGE_SUMS]), 1e-4);
     // log_norms from a full forward, for the backward
     fm_attention_outputs saved = { r32.out[VALUE_SUMS], r32.out[SOURCE_SUMS], NULL, r32.out[LOG_NORMS] };
-    cr_assert_eq(fm_attention_forward_graphblas(&saved, &in32, p.graph, p.direction, p.shape, msg), FM_OK,
+    cr_assert_eq(fm_attention_forward_graphblas(&saved, &in32, &own, p.shape, msg), FM_OK,
                  "%s", msg);
     // one gradient at a time, from the source_sums gradient only
     for (int k = 0; k < INPUTS; k++) {
@@ -100,8 +101,7 @@ Test(attention_graphblas, null_members_are_skipped)
         fm_attention_grads_f64 grads64 = { g64[0], g64[1], g64[2], g64[3], g64[4], g64[5] };
         fm_attention_grads grads32 = { g32[0], g32[1], g32[2], g32[3], g32[4], g32[5] };
         cr_assert_eq(ref_attention_backward(&grads64, &d64, &in64, &p.edges, p.shape, msg), FM_OK, "%s", msg);
-        cr_assert_eq(fm_attention_backward_graphblas(&grads32, &d32, &in32, &saved, p.graph, p.direction,
-                                                     p.shape, msg),
+        cr_assert_eq(fm_attention_backward_graphblas(&grads32, &d32, &in32, &saved, &own, p.shape, msg),
                      FM_OK, "%s", msg);
         const double error = relative_error32(r32.grad[k], r64.grad[k], p.input_size[k]);
         cr_expect_lt(error, 1e-4, "d %s alone: relative error %.3g", input_names[k], error);
@@ -296,13 +296,14 @@ Test(attention_graphblas, rejects_a_shape_that_does_not_fit)
     results64 r64 = results64_new(&p, 72);
     results32 r32 = results32_new(&p, &r64);
     fm_attention_inputs in = inputs32(&p);
+    const fm_graphblas_edges own = fm_graphblas_edges_of(p.graph, p.direction);
     fm_attention_outputs out = { r32.out[VALUE_SUMS], r32.out[SOURCE_SUMS], r32.out[EDGE_SUMS], r32.out[LOG_NORMS] };
     fm_attention_shape swapped = { p.shape.sources, p.shape.targets, 2, 4 };
-    cr_expect_eq(fm_attention_forward_graphblas(&out, &in, p.graph, p.direction, swapped, msg), FM_ERR_INVALID);
+    cr_expect_eq(fm_attention_forward_graphblas(&out, &in, &own, swapped, msg), FM_ERR_INVALID);
     fm_attention_shape uneven = { p.shape.targets, p.shape.sources, 3, 4 };
-    cr_expect_eq(fm_attention_forward_graphblas(&out, &in, p.graph, p.direction, uneven, msg), FM_ERR_INVALID);
+    cr_expect_eq(fm_attention_forward_graphblas(&out, &in, &own, uneven, msg), FM_ERR_INVALID);
     in.keys = NULL;
-    cr_expect_eq(fm_attention_forward_graphblas(&out, &in, p.graph, p.direction, p.shape, msg), FM_ERR_INVALID);
+    cr_expect_eq(fm_attention_forward_graphblas(&out, &in, &own, p.shape, msg), FM_ERR_INVALID);
     results64_free(&r64);
     results32_free(&r32);
     problem_free(&p);

@@ -355,9 +355,32 @@ typedef struct float_run {
 
 // Forward, then `backward_calls` backward passes (accumulating), on a message
 // graph opened for `kernels`; d_w_in, d_ht_in not asked for when !with_inputs.
+// The message graph of a run: g's own for `kernels`, or with `sampler` a
+// sample per layer (round 0, drawn with the backward), packed for GraphBLAS
+// when the kernels say so. Returns what the network reads.
+static const fm_message_graph *open_run_graph(fm_message_graph *mg, fm_network_graph *sample, fm_graph *g,
+                                              fm_kernels kernels, const fm_sampler_options *sampler, int layers)
+{
+    char msg[FM_MSG_LEN];
+    if (!sampler) {
+        cr_assert_eq(fm_message_graph_open(mg, g, kernels, msg), FM_OK, "%s", msg);
+        return mg;
+    }
+    memset(mg, 0, sizeof *mg);
+    fm_edges rows = {0}, columns = {0};
+    cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_borrow(&columns, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_network_graph_draw(sample, g, &rows, &columns, 1.0, sampler, false, layers, 0, true, msg), FM_OK,
+                 "%s", msg);
+    cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_return(&columns, msg), FM_OK, "%s", msg);
+    if (kernels == FM_KERNELS_GRAPHBLAS) cr_assert_eq(fm_network_graph_pack(sample, msg), FM_OK, "%s", msg);
+    return &sample->graph;
+}
+
 static float_run run_float(fm_params *params, const fm_lfactormer_config *config, fm_graph *g, fm_kernels kernels,
-                           const float *w_in, const float *ht_in, const float *d_w_out, const float *d_ht_out,
-                           int backward_calls, bool with_inputs)
+                           const fm_sampler_options *sampler, const float *w_in, const float *ht_in,
+                           const float *d_w_out, const float *d_ht_out, int backward_calls, bool with_inputs)
 {
     char msg[FM_MSG_LEN];
     const int64_t m = g->stats.rows, n = g->stats.cols;
@@ -366,18 +389,20 @@ static float_run run_float(fm_params *params, const fm_lfactormer_config *config
     fm_lfactormer_weights w;
     fm_lfactormer_grads grads;
     fm_lfactormer_saved saved;
-    fm_message_graph mg;
+    fm_message_graph own;
+    fm_network_graph sample = {0};
     fm_params_zero_grads(params);
     fm_lfactormer_bind(&w, config, params->values, params->offsets);
     fm_lfactormer_bind_grads(&grads, config, params->grads, params->offsets);
     cr_assert_eq(fm_lfactormer_saved_new(&saved, config, m, n, msg), FM_OK, "%s", msg);
-    cr_assert_eq(fm_message_graph_open(&mg, g, kernels, msg), FM_OK, "%s", msg);
-    cr_assert_eq(fm_lfactormer_forward(run.w_out, run.ht_out, &saved, w_in, ht_in, &w, &mg, msg), FM_OK, "%s", msg);
+    const fm_message_graph *mg = open_run_graph(&own, &sample, g, kernels, sampler, config->layers);
+    cr_assert_eq(fm_lfactormer_forward(run.w_out, run.ht_out, &saved, w_in, ht_in, &w, mg, msg), FM_OK, "%s", msg);
     for (int call = 0; call < backward_calls; call++)
         cr_assert_eq(fm_lfactormer_backward(with_inputs ? run.d_w_in : NULL, with_inputs ? run.d_ht_in : NULL, &grads,
-                                            d_w_out, d_ht_out, &saved, &w, &mg, msg),
+                                            d_w_out, d_ht_out, &saved, &w, mg, msg),
                      FM_OK, "%s", msg);
-    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    fm_network_graph_free(&sample);
+    cr_assert_eq(fm_message_graph_close(&own, msg), FM_OK, "%s", msg);
     memcpy(run.grads, params->grads, sizeof(float) * params->count);
     fm_lfactormer_saved_free(&saved);
     return run;
@@ -454,7 +479,7 @@ static double check_float_against_double(fm_graph *g, const fm_lfactormer_config
     const int64_t m = p.rows, n = p.cols, k = config->rank, k_in = config->inputs;
     float *w_in = to_float(p.w_in, m * k_in), *ht_in = to_float(p.ht_in, n * k_in);
     float *dw = to_float(p.w_weight, m * k), *dh = to_float(p.ht_weight, n * k);
-    float_run run = run_float(params, config, g, FM_KERNELS_FUSED, w_in, ht_in, dw, dh, 1, true);
+    float_run run = run_float(params, config, g, FM_KERNELS_FUSED, NULL, w_in, ht_in, dw, dh, 1, true);
 
     double *w_out = to_double(run.w_out, m * k), *ht_out = to_double(run.ht_out, n * k);
     double *d_w_in = to_double(run.d_w_in, m * k_in), *d_ht_in = to_double(run.d_ht_in, n * k_in);
@@ -535,7 +560,7 @@ static void float_problem_free(float_problem *f)
 static float_run run_problem(float_problem *f, const fm_lfactormer_config *config, fm_graph *g, fm_kernels kernels,
                              int backward_calls, bool with_inputs)
 {
-    return run_float(f->params, config, g, kernels, f->w_in, f->ht_in, f->d_w_out, f->d_ht_out, backward_calls,
+    return run_float(f->params, config, g, kernels, NULL, f->w_in, f->ht_in, f->d_w_out, f->d_ht_out, backward_calls,
                      with_inputs);
 }
 
@@ -580,6 +605,38 @@ static void check_graphblas_against_fused(fm_graph *g, uint64_t seed)
     float_run_free(&fused);
     float_run_free(&graphblas);
     float_problem_free(&f);
+}
+
+// The network on a sample per layer (§8), packed for GraphBLAS
+// (fm_network_graph_pack): outputs and every gradient as the fused path's on
+// the same draws.
+Test(lfactormer, graphblas_matches_fused_on_samples)
+{
+    fm_graph *g = random_graph(40, 30, 0.4, 19);
+    const fm_lfactormer_config config = make_config(6, 3);
+    float_problem f = float_problem_new(&config, g, 520, 0.1);
+    const fm_sampler strategies[] = {FM_SAMPLER_UNIFORM, FM_SAMPLER_WEIGHTED, FM_SAMPLER_STRATIFIED};
+    for (int s = 0; s < 3; s++) {
+        const fm_sampler_options sampler = {.strategy = strategies[s], .fanout = 3, .zero_ratio = 1, .seed = 21};
+        char name[160];
+        snprintf(name, sizeof name, "GraphBLAS vs fused on %s samples, %s", fm_sampler_name(strategies[s]),
+                 config_name(&config, g));
+        float_run fused = run_float(f.params, &config, g, FM_KERNELS_FUSED, &sampler, f.w_in, f.ht_in, f.d_w_out,
+                                    f.d_ht_out, 1, true);
+        float_run graphblas = run_float(f.params, &config, g, FM_KERNELS_GRAPHBLAS, &sampler, f.w_in, f.ht_in,
+                                        f.d_w_out, f.d_ht_out, 1, true);
+        float_run whole = run_problem(&f, &config, g, FM_KERNELS_FUSED, 1, true);
+        // the samples are not the whole graph
+        const double gap = relative_error_float(fused.w_out, whole.w_out, g->stats.rows * config.rank);
+        cr_expect_gt(gap, 1e-3, "%s: the sampled network's W_out is the whole graph's (%.3g)", name, gap);
+        const double worst = compare_runs(&graphblas, &fused, 1, f.params, &config, g, 1e-4, name);
+        cr_log_info("%s: worst relative error %.3g", name, worst);
+        float_run_free(&fused);
+        float_run_free(&graphblas);
+        float_run_free(&whole);
+    }
+    float_problem_free(&f);
+    fm_graph_free(&g);
 }
 
 Test(lfactormer, graphblas_matches_fused)

@@ -1,4 +1,4 @@
-// The fused edge attention on sampled message graphs (factormer-math.md §8,
+// The edge attention on sampled message graphs (factormer-math.md §8,
 // fm_message_graph_sample): forward and backward against the double
 // reference run on the same sample with score − log π, against finite
 // differences, for one and two threads; the output's error against full
@@ -26,8 +26,8 @@ static int64_t corrected_edges(const problem *p)
     return n;
 }
 
-// Fused double and float against the reference on the same sample, for every
-// strategy that applies, both directions, 1 and 4 heads. A fanout below the
+// Fused double, fused float and GraphBLAS against the reference on the same
+// sample, for every strategy that applies, both directions, 1 and 4 heads. A fanout below the
 // degrees, so most edges carry a log π.
 Test(sampled_attention, fused_matches_reference_on_samples)
 {
@@ -48,12 +48,14 @@ Test(sampled_attention, fused_matches_reference_on_samples)
                                  (long long)p.edges.count);
                     const differences a = compare_paths(&p, seed, PATH_FUSED_F64, PATH_REFERENCE, 1e-10, 1e-10);
                     const differences b = compare_paths(&p, seed, PATH_FUSED, PATH_FUSED_F64, 1e-5, 1e-5);
+                    // the same sample packed for GraphBLAS (fm_message_graph_pack)
+                    const differences c = compare_paths(&p, seed, PATH_GRAPHBLAS, PATH_FUSED_F64, 1e-5, 1e-5);
                     worst64 = fmax(worst64, fmax(a.forward, a.backward));
-                    worst32 = fmax(worst32, fmax(b.forward, b.backward));
+                    worst32 = fmax(worst32, fmax(fmax(b.forward, b.backward), fmax(c.forward, c.backward)));
                     problem_free(&p);
                 }
         }
-    cr_log_info("sampled fused vs reference: double %.3g, float vs double %.3g", worst64, worst32);
+    cr_log_info("sampled fused vs reference: double %.3g; fused float and GraphBLAS vs double %.3g", worst64, worst32);
 }
 
 // The same check with the correction dropped from the reference fails: the
