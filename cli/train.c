@@ -64,6 +64,9 @@ static const char help[] =
     "                          (default 1000; 0: at the end of epochs only)\n"
     "  --resume                continue the run saved in MODEL.fmw.state (same options;\n"
     "                          --epochs may grow). Without it an existing state is an error\n"
+    "  --from MODEL.fmw        start a new run from this model's values instead of the\n"
+    "                          initial ones (fine-tuning, e.g. on another --data); its\n"
+    "                          width, heads and layers must be the run's. Not with --resume\n"
     "  --stop-after N          stop after N training matrices of this call, as a kill\n"
     "                          would (nothing more written), to test --resume\n"
     "  --threads N             threads for OpenMP, OpenBLAS and GraphBLAS (default: all);\n"
@@ -229,6 +232,7 @@ int fm_cmd_train(int argc, char **argv)
         else if (!strcmp(a, "--stop-after")) ok = fm_arg_int(a, v, 1, LONG_MAX, &stop_after);
         else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
         else if (!strcmp(a, "--out")) o.out = v;
+        else if (!strcmp(a, "--from")) o.from = v;
         else if (!strcmp(a, "--data")) {
             if (fm_kind_parse(&o.data.kind, v, msg) || o.data.kind == FM_KIND_AUTO) {
                 fprintf(stderr, "factormer: --data expects dense, sparse or incomplete, not '%s'\n", v);

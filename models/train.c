@@ -79,6 +79,9 @@ int fm_train_check(const fm_train_options *options, char *msg)
                        "train: rank %d; expected 1 to %d (NNDSVD needs rank <= min(rows, cols), and the smallest "
                        "training matrix is 10 x 10)",
                        o->rank, FM_TRAIN_MAX_RANK);
+    if (o->resume && o->from)
+        return fm_fail(FM_ERR_INVALID, msg,
+                       "train: --from starts a new run from a model, --resume continues a run's own state; give one");
     if (o->width < 1) return fm_fail(FM_ERR_INVALID, msg, "train: width %d; expected at least 1", o->width);
     if (o->heads < 1) return fm_fail(FM_ERR_INVALID, msg, "train: %d heads; expected at least 1", o->heads);
     if (o->width % o->heads)
@@ -540,6 +543,25 @@ static int check_resume(const fm_checkpoint_header *h, const fm_train_state *st,
 #undef FREE_ALL
 }
 
+// The values of the model o->from into params (laid out for `run`).
+static int start_from(fm_params *params, const fm_train_options *o, const fm_checkpoint_header *run, char *msg)
+{
+    fm_params *from = NULL;
+#define FREE_ALL fm_params_free(&from)
+    fm_checkpoint_header h;
+    const fm_checkpoint_expect expect = {.kind = o->kind, .rank = o->rank, .training = false};
+    FM_TRY(fm_checkpoint_read(o->from, &h, &from, NULL, &expect, msg));
+    const fm_lfactormer_config *c = &h.config, *want = &run->config;
+    FM_CHECK(c->width == want->width && c->heads == want->heads && c->layers == want->layers, FM_ERR_INVALID,
+             "%s: the model has width %d, %d heads and %d layers; the run has width %d, %d heads, %d layers (give "
+             "--width, --heads and --layers of the model to fine-tune it)",
+             o->from, c->width, c->heads, c->layers, want->width, want->heads, want->layers);
+    memcpy(params->values, from->values, sizeof(float) * (size_t)params->count);
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 // A validation into a report line.
 static int validate_epoch(fm_train_epoch *e, const valid_set sets[2], const fm_lfactormer_weights *w,
                           const fm_train_options *o, char *msg)
@@ -600,6 +622,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
                  "%s: a training state is already there: resume it (--resume) or remove it to start over",
                  state_path);
         FM_TRY(fm_train_params_new(&params, o, msg));
+        if (o->from) FM_TRY(start_from(params, o, &header, msg));
         st = (fm_train_state){.epoch = 0, .step = 0, .seed = o->seed, .rng_counter = 0,
                               .curriculum_steps = (uint64_t)config.steps, .best_epoch = 0,
                               .learning_rate = fm_schedule_rate(o->rate, 0, 0, steps),

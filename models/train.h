@@ -135,6 +135,13 @@ typedef struct fm_train_options {
     int64_t checkpoint_every;       // matrices between states within an epoch; 0: epoch ends only
     const char *out;                // the best model; the state is out + FM_TRAIN_STATE_SUFFIX
     bool resume;                    // continue from the state file
+    // A model file (or training state) whose values start a new run instead
+    // of the initial parameters (fine-tuning, e.g. a dense-trained model on
+    // incomplete data): kind, rank, width, heads and layers must be the
+    // run's. The new run has its own state: its schedule, curriculum and best
+    // model start afresh, and its epoch 0 validation is the model's figure.
+    // Not with `resume`. NULL: the initial parameters.
+    const char *from;
     // Called after every training step and after every validation (see
     // fm_train_progress). A nonzero return stops the run at once, as if it
     // were killed there: nothing more is written, and the result says

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "checkpoint.h"
@@ -562,6 +563,69 @@ Test(train, resume_refusals)
     remove(dir);
     free(out);
     free(state);
+}
+
+// Fine-tuning: a run --from a model starts at its values, here on other data:
+// at a learning rate too small to move a float, the best model it writes is
+// the model. The model must be of the run's shape.
+Test(train, a_run_from_a_model_starts_at_its_values)
+{
+    char msg[FM_MSG_LEN] = "";
+    const char *dir = fm_test_tmpdir();
+    char *base = path_in(dir, "base.fmw"), *tuned = path_in(dir, "tuned.fmw");
+    char *base_state = state_of(base), *tuned_state = state_of(tuned);
+    fm_train_options o = tiny(FM_MODEL_ACCEL, base);
+    o.epochs = 1;
+    o.valid_size = 4;
+    o.valid_steps = 1;
+    fm_train_result *trained = run_ok(&o);
+    fm_train_options f = o;
+    f.out = tuned;
+    f.from = base;
+    f.rate = 1e-12;
+    f.data.kind = FM_KIND_INCOMPLETE;
+    fm_train_result *r = run_ok(&f);
+    cr_assert_eq(r->count, 2);
+    fm_checkpoint_header h;
+    fm_params *a = NULL, *b = NULL;
+    cr_assert_eq(fm_checkpoint_read(base, &h, &a, NULL, NULL, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_checkpoint_read(tuned, &h, &b, NULL, NULL, msg), FM_OK, "%s", msg);
+    double worst = 0;
+    for (int64_t e = 0; e < a->count; e++) worst = fmax(worst, fabs((double)a->values[e] - b->values[e]));
+    cr_expect_lt(worst, 1e-6, "the fine-tuned model moved by %g at a rate of 1e-12", worst);
+    fm_params *initial = NULL;
+    cr_assert_eq(fm_train_params_new(&initial, &f, msg), FM_OK, "%s", msg);
+    double moved = 0;
+    for (int64_t e = 0; e < a->count; e++) moved = fmax(moved, fabs((double)a->values[e] - initial->values[e]));
+    cr_expect_gt(moved, 1e-3, "the trained model is the initial one (%g): the test could not tell", moved);
+    fm_params_free(&initial);
+    fm_params_free(&a);
+    fm_params_free(&b);
+    fm_train_result_free(&r);
+    fm_train_result_free(&trained);
+    remove(tuned);
+    remove(tuned_state);
+    // refusals: another shape, with --resume, a missing file; nothing written
+    f.width = 16;
+    cr_expect_eq(run_fails(&f, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "width 8") && strstr(msg, "width 16"), "%s", msg);
+    f.width = o.width;
+    f.resume = true;
+    cr_expect_eq(run_fails(&f, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "--from") && strstr(msg, "--resume"), "%s", msg);
+    f.resume = false;
+    f.from = tuned;
+    cr_expect_eq(run_fails(&f, msg), FM_ERR_IO);
+    cr_expect(strstr(msg, "tuned.fmw"), "%s", msg);
+    cr_expect_neq(access(tuned, F_OK), 0, "a failed run left %s", tuned);
+    cr_expect_neq(access(tuned_state, F_OK), 0, "a failed run left %s", tuned_state);
+    remove(base);
+    remove(base_state);
+    remove(dir);
+    free(base);
+    free(tuned);
+    free(base_state);
+    free(tuned_state);
 }
 
 Test(train, an_output_that_cannot_be_written_fails_first_and_leaves_nothing)
