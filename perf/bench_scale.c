@@ -8,10 +8,12 @@
 //   OMP_NUM_THREADS=2 ./build/bench_scale [--rows 1000000] [--cols 100000]
 //       [--entries 50000000] [--rank 10] [--degrees power-law] [--iters 20]
 //       [--fanout 32] [--samplers uniform,weighted] [--accel-steps 2]
-//       [--accel-every 5] [--threads T] [--seed 42] [--profile]
+//       [--accel-every 5] [--batch-targets 8192] [--model PATH] [--threads T]
+//       [--seed 42] [--profile]
 //
 // The acceleration model is the shipped one for the rank
-// (models/shipped/accel-rank<K>.fmw, or $FACTORMER_MODELS).
+// (models/shipped/accel-rank<K>.fmw, or $FACTORMER_MODELS), or --model's.
+// Its layers run in mini-batches of --batch-targets targets (0: all at once).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +45,8 @@ static int fail(const char *msg)
 }
 
 typedef struct options {
-    long rows, cols, entries, rank, iters, fanout, steps, every, threads, seed;
+    long rows, cols, entries, rank, iters, fanout, steps, every, threads, seed, batch_targets;
+    const char *model;
     fm_degrees degrees;
     char samplers[256];
     bool profile;
@@ -51,8 +54,8 @@ typedef struct options {
 
 static int parse(options *o, int argc, char **argv)
 {
-    *o = (options){ 1000000, 100000, 50000000, 10, 20, 32, 2, 5, 0, 42, FM_DEGREES_POWER_LAW, "uniform,weighted",
-                    false };
+    *o = (options){ 1000000, 100000, 50000000, 10, 20, 32, 2, 5, 0, 42, FM_BATCH_TARGETS, NULL, FM_DEGREES_POWER_LAW,
+                    "uniform,weighted", false };
     char msg[FM_MSG_LEN];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -69,6 +72,8 @@ static int parse(options *o, int argc, char **argv)
         else if (!strcmp(a, "--accel-every")) o->every = atol(v);
         else if (!strcmp(a, "--threads")) o->threads = atol(v);
         else if (!strcmp(a, "--seed")) o->seed = atol(v);
+        else if (!strcmp(a, "--batch-targets")) o->batch_targets = atol(v);
+        else if (!strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "--samplers")) snprintf(o->samplers, sizeof o->samplers, "%s", v);
         else if (!strcmp(a, "--degrees")) {
             if (fm_degrees_parse(&o->degrees, v, msg)) return fail(msg) + 1;
@@ -78,7 +83,7 @@ static int parse(options *o, int argc, char **argv)
         }
     }
     if (o->rows < 1 || o->cols < 2 || o->entries < 1 || o->rank < 1 || o->iters < 1 || o->fanout < 1 ||
-        o->steps < 0 || o->every < 1) {
+        o->steps < 0 || o->every < 1 || o->batch_targets < 0) {
         fprintf(stderr, "bench_scale: every size, count and the fanout must be positive\n");
         return 2;
     }
@@ -160,7 +165,11 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     fm_learned model = { 0 };
-    if (fm_learned_load(&model, NULL, FM_MODEL_ACCEL, (int)o.rank, msg)) return fail(msg);
+    if (fm_learned_load(&model, o.model, FM_MODEL_ACCEL, (int)o.rank, msg)) return fail(msg);
+    model.batch_targets = o.batch_targets;
+    const fm_lfactormer_config *c = &model.weights.config;
+    printf("  model         %s: width %d, %d heads, %d layers; batches of %ld targets%s\n", model.path, c->width,
+           c->heads, c->layers, o.batch_targets, o.batch_targets ? "" : " (all at once)");
     fm_edges rows, cols;
     if (fm_edges_borrow(&rows, g, FM_TO_ROWS, msg) || fm_edges_borrow(&cols, g, FM_TO_COLUMNS, msg)) return fail(msg);
     fm_sampler first = FM_SAMPLER_COUNT;
@@ -189,6 +198,7 @@ int main(int argc, char **argv)
         so.accel_network = &model;
         so.sampler = first;
         so.fanout = o.fanout;
+        so.batch_targets = o.batch_targets;
         fm_solver_result *accelerated = NULL;
         if (fm_solver_run(&accelerated, g, NULL, &so, msg)) return fail(msg);
         const fm_solver_iterate *last = &accelerated->trace[accelerated->trace_len - 1];
