@@ -58,9 +58,9 @@ typedef struct fm_sampler_options {
     uint64_t seed;
 } fm_sampler_options;
 
-// The sampled edges of every target, CSR like fm_edges (GrB_Index arrays, so
-// that they can be handed to the fused kernels or packed into GraphBLAS
-// without a copy), owned by the struct.
+// The sampled edges of every target, CSR like fm_edges (GrB_Index arrays:
+// the fused kernels read them as they are, and fm_message_graph_pack imports
+// a copy into GraphBLAS), owned by the struct.
 typedef struct fm_sampled_edges {
     int64_t targets, sources, count;
     GrB_Index *ptr;            // targets + 1

@@ -222,7 +222,8 @@ typedef struct fm_solver_options {
     // Models already loaded (models/learned.h, fm_learned_load), used instead
     // of the files above when not NULL: a program that runs many matrices
     // reads each file once. The caller keeps them; the solver reuses their
-    // activation buffers, so one loaded model serves one run at a time.
+    // activation buffers and sets their batch_targets to this run's, so one
+    // loaded model serves one run at a time.
     struct fm_learned *init_network, *accel_network;
     // Sampled message passing for the networks (§8): every call of a
     // network reads a fresh sample of X's graph, each of its layers its own

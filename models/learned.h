@@ -65,9 +65,10 @@ typedef struct fm_learned {
     float *w_in, *ht_in;              // accelerator inputs, in_rows × 2k and in_cols × 2k
     int64_t in_rows, in_cols;
     // Each layer in mini-batches of this many targets (--batch-targets: the
-    // activations of one batch instead of all the layer's targets); 0, the
-    // default, runs a layer on all its targets at once. The caller may
-    // change it between calls.
+    // activations of one batch instead of all the layer's targets); 0 (as
+    // loaded) runs a layer on all its targets at once. The caller may change
+    // it between calls; fm_solver_run sets it from its options
+    // (FM_BATCH_TARGETS by default).
     int64_t batch_targets;
     int64_t saved_batch;              // the batch the saved activations were made for
 } fm_learned;

@@ -50,11 +50,12 @@ int fm_network_graph_draw(fm_network_graph *ng, fm_graph *g, const fm_edges *row
 
 int fm_network_graph_pack(fm_network_graph *ng, char *msg)
 {
-    if (!ng->layers) return fm_message_graph_pack(&ng->graph, msg);
-    for (int l = 0; l < ng->layer_count; l++) {
-        const int status = fm_message_graph_pack(&ng->layers[l], msg);
-        if (status) return status;
-    }
+#define FREE_ALL fm_network_graph_free(ng)
+    FM_CHECK(ng && (ng->layers || ng->graph.sampled_directions), FM_ERR_INVALID,
+             "fm_network_graph_pack: no drawn sample to pack");
+    if (!ng->layers) FM_TRY(fm_message_graph_pack(&ng->graph, msg));
+    for (int l = 0; l < ng->layer_count; l++) FM_TRY(fm_message_graph_pack(&ng->layers[l], msg));
     ng->graph.kernels = FM_KERNELS_GRAPHBLAS;
     return FM_OK;
+#undef FREE_ALL
 }

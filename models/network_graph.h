@@ -28,7 +28,8 @@ int fm_network_graph_draw(fm_network_graph *ng, fm_graph *g, const fm_edges *row
                           double mean, const fm_sampler_options *options, bool once, int layers, uint64_t call,
                           bool backward, char *msg);
 // The drawn samples packed for the GraphBLAS path (fm_message_graph_pack):
-// the network then runs its attention as GraphBLAS semirings over them.
+// the network then runs its attention as GraphBLAS semirings over them. On
+// failure ng is freed (fm_network_graph_free): draw again.
 int fm_network_graph_pack(fm_network_graph *ng, char *msg);
 void fm_network_graph_free(fm_network_graph *ng);
 

@@ -112,7 +112,8 @@ int fm_message_graph_sample(fm_message_graph *mg, fm_graph *g, const fm_edges *r
 // Packs a sample's draws into GraphBLAS matrices (by target and, when the
 // sample was drawn with the backward, by source: one transpose per draw, not
 // per call) and switches mg to the GraphBLAS path, which then attends over
-// the sampled edges with score − log π, as the fused path does.
+// the sampled edges with score − log π, as the fused path does. On failure
+// mg is left as it was, for the fused path.
 int fm_message_graph_pack(fm_message_graph *mg, char *msg);
 int fm_message_graph_close(fm_message_graph *mg, char *msg);
 // A forward-only view of the targets [first, first + count) of one direction

@@ -186,9 +186,19 @@ static int pack_direction(fm_message_graph *mg, fm_direction direction, char *ms
 #undef FREE_ALL
 }
 
+// The GraphBLAS matrices of a packed sample, freed (the CSR arrays stay).
+static void unpack(fm_message_graph *mg)
+{
+    for (int d = 0; d < 2; d++)
+        for (int m = 0; m < 2; m++) {
+            GrB_Matrix_free(&mg->sampled_matrix[d][m]);
+            GrB_Matrix_free(&mg->sampled_log_pi[d][m]);
+        }
+}
+
 int fm_message_graph_pack(fm_message_graph *mg, char *msg)
 {
-#define FREE_ALL
+#define FREE_ALL unpack(mg)
     FM_CHECK(mg && mg->graph && mg->sampled_directions && mg->kernels == FM_KERNELS_FUSED, FM_ERR_INVALID,
              "fm_message_graph_pack: the message graph is not a sample for the fused kernels");
     for (int d = 0; d < 2; d++)
@@ -209,11 +219,7 @@ int fm_message_graph_close(fm_message_graph *mg, char *msg)
 {
     if (!mg) return FM_OK;
     free(mg->view_values);
-    for (int d = 0; d < 2; d++)
-        for (int m = 0; m < 2; m++) {
-            GrB_Matrix_free(&mg->sampled_matrix[d][m]);
-            GrB_Matrix_free(&mg->sampled_log_pi[d][m]);
-        }
+    unpack(mg);
     for (int d = 0; d < 2; d++) {
         fm_sampled_edges_free(&mg->sampled[d]);
         free(mg->sampled_by_source_block[d]);
@@ -241,6 +247,8 @@ int fm_message_graph_targets(fm_message_graph *batch, const fm_message_graph *mg
     FM_CHECK(first >= 0 && count >= 0 && first <= edges->targets && count <= edges->targets - first,
              FM_ERR_INVALID, "fm_message_graph_targets: targets [%lld, %lld) of %lld", (long long)first,
              (long long)(first + count), (long long)edges->targets);
+    // (sampled_directions: attention in the other direction, whose edges the
+    // view does not carry, is refused as for a one-direction sample)
     *batch = (fm_message_graph){ .kernels = FM_KERNELS_FUSED, .graph = mg->graph, .forward_only = true,
                                  .sampled_directions = 1u << direction };
     fm_edges view = { .targets = count, .sources = edges->sources, .log_pi = edges->log_pi };

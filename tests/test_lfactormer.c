@@ -353,8 +353,6 @@ typedef struct float_run {
     float *w_out, *ht_out, *d_w_in, *d_ht_in, *grads;   // grads: the whole gradient block
 } float_run;
 
-// Forward, then `backward_calls` backward passes (accumulating), on a message
-// graph opened for `kernels`; d_w_in, d_ht_in not asked for when !with_inputs.
 // The message graph of a run: g's own for `kernels`, or with `sampler` a
 // sample per layer (round 0, drawn with the backward), packed for GraphBLAS
 // when the kernels say so. Returns what the network reads.
@@ -378,6 +376,9 @@ static const fm_message_graph *open_run_graph(fm_message_graph *mg, fm_network_g
     return &sample->graph;
 }
 
+// Forward, then `backward_calls` backward passes (accumulating), on a message
+// graph opened for `kernels` (open_run_graph); d_w_in, d_ht_in not asked for
+// when !with_inputs.
 static float_run run_float(fm_params *params, const fm_lfactormer_config *config, fm_graph *g, fm_kernels kernels,
                            const fm_sampler_options *sampler, const float *w_in, const float *ht_in,
                            const float *d_w_out, const float *d_ht_out, int backward_calls, bool with_inputs)
@@ -1044,6 +1045,20 @@ Test(lfactormer, batches_of_targets_refuse_the_backward_and_graphblas)
     cr_expect_eq(fm_lfactormer_forward(w_out, ht_out, &saved, w_in, ht_in, &w, &mg, msg), FM_ERR_INVALID);
     cr_expect(strstr(msg, "fused"), "%s", msg);
     fm_lfactormer_saved_free(&saved);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    // a batched layer on a graph with another count of targets
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    fm_layer_saved layer;
+    const fm_attention_shape shape = {5, 12, config.heads, config.width};   // the graph has 9 column targets
+    cr_assert_eq(fm_layer_saved_new_batched(&layer, shape, 2, msg), FM_OK, "%s", msg);
+    float *targets = zeros32(9 * config.width), *sources = zeros32(12 * config.width), *out = zeros32(9 * config.width);
+    cr_expect_eq(fm_layer_forward(out, &layer, targets, sources, &w.layers[0], &mg, FM_TO_COLUMNS, msg),
+                 FM_ERR_INVALID);
+    cr_expect(strstr(msg, "5 targets") && strstr(msg, "9"), "%s", msg);
+    fm_layer_saved_free(&layer);
+    free(targets);
+    free(sources);
+    free(out);
     cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
     free(w_in);
     free(ht_in);

@@ -29,7 +29,7 @@ static int64_t corrected_edges(const problem *p)
 // Fused double, fused float and GraphBLAS against the reference on the same
 // sample, for every strategy that applies, both directions, 1 and 4 heads. A fanout below the
 // degrees, so most edges carry a log π.
-Test(sampled_attention, fused_matches_reference_on_samples)
+Test(sampled_attention, both_paths_match_reference_on_samples)
 {
     const fm_sampler strategies[] = { FM_SAMPLER_UNIFORM, FM_SAMPLER_WEIGHTED, FM_SAMPLER_STRATIFIED };
     double worst64 = 0, worst32 = 0;
