@@ -958,15 +958,11 @@ static void check_batches(fm_graph *g, const fm_sampler_options *sampler, const 
 {
     char msg[FM_MSG_LEN];
     const fm_lfactormer_config config = make_config(6, 4);
-    fm_params *params = NULL;
-    cr_assert_eq(fm_lfactormer_params_new(&params, &config, msg), FM_OK, "%s", msg);
-    fm_params_init(params, 11);
+    float_problem f = float_problem_new(&config, g, 11, 0.1);
     const int64_t m = g->stats.rows, n = g->stats.cols;
-    float *w_in = zeros32(m * config.inputs), *ht_in = zeros32(n * config.inputs);
-    for (int64_t e = 0; e < m * config.inputs; e++) w_in[e] = (float)fabs(normal(7, (uint64_t)e));
-    for (int64_t e = 0; e < n * config.inputs; e++) ht_in[e] = (float)fabs(normal(8, (uint64_t)e));
+    const float *w_in = f.w_in, *ht_in = f.ht_in;
     fm_lfactormer_weights w;
-    fm_lfactormer_bind(&w, &config, params->values, params->offsets);
+    fm_lfactormer_bind(&w, &config, f.params->values, f.params->offsets);
     fm_edges rows = {0}, columns = {0};
     cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
     cr_assert_eq(fm_edges_borrow(&columns, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
@@ -1005,9 +1001,7 @@ static void check_batches(fm_graph *g, const fm_sampler_options *sampler, const 
     cr_assert_eq(fm_message_graph_close(&view, msg), FM_OK, "%s", msg);
     cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
     cr_assert_eq(fm_edges_return(&columns, msg), FM_OK, "%s", msg);
-    free(w_in);
-    free(ht_in);
-    fm_params_free(&params);
+    float_problem_free(&f);
 }
 
 Test(lfactormer, forward_in_batches_of_targets_equals_the_whole_forward)
