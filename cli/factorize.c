@@ -37,6 +37,8 @@ static const char help[] =
     "  --zero-ratio R      stratified: unstored zeros per target = R x fanout (default 1)\n"
     "  --resample WHEN     per-layer (default: each layer its own sample) or once\n"
     "                      (one sample per network call, shared by its layers)\n"
+    "  --kernels PATH      the networks' attention: fused (default) or graphblas (the\n"
+    "                      reference semirings, on a copy or sample of the edges)\n"
     "  --batch-targets N   run each network layer on N of its targets at a time, so\n"
     "                      its working memory is one batch's (default 8192; 0: all\n"
     "                      its targets at once)\n"
@@ -204,6 +206,8 @@ int fm_cmd_factorize(int argc, char **argv)
                 return 2;
             }
             opts.resample_once = !strcmp(v, "once");
+        } else if (!strcmp(a, "--kernels")) {
+            if (fm_kernels_parse(&opts.kernels, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--batch-targets")) {
             ok = fm_arg_int(a, v, 0, 1L << 40, &value);
             opts.batch_targets = value;
@@ -234,6 +238,11 @@ int fm_cmd_factorize(int argc, char **argv)
     if (opts.sampler != FM_SAMPLER_FULL && !learned && !opts.accelerate) {
         fprintf(stderr, "factormer: --sampler %s samples what the networks read: it needs --init learned or "
                         "--accelerate\n", fm_sampler_name(opts.sampler));
+        return 2;
+    }
+    if (opts.kernels == FM_KERNELS_GRAPHBLAS && !learned && !opts.accelerate) {
+        fprintf(stderr, "factormer: --kernels graphblas runs the networks' attention: it needs --init learned or "
+                        "--accelerate\n");
         return 2;
     }
     if (model && learned) opts.init_model = model;
@@ -343,6 +352,7 @@ int fm_cmd_factorize(int argc, char **argv)
         fm_sampler_name(opts.sampler), (long long)opts.fanout, opts.zero_ratio,
         opts.resample_once ? "once" : "per-layer");
     KEY("batch_targets", "%lld", (long long)opts.batch_targets);
+    KEY("kernels", "\"%s\"", opts.kernels == FM_KERNELS_GRAPHBLAS ? "graphblas" : "fused");
     KEY("iterations", "%d", iterations);
     KEY("inner", "%d", opts.inner);
     KEY("stop_reason", "\"%s\"", r->stop_reason);

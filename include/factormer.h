@@ -141,6 +141,12 @@ typedef enum {
 const char *fm_init_name(fm_init_method method);
 int fm_init_parse(fm_init_method *method, const char *name, char *msg);
 
+// The two execution paths of the networks' edge attention (ops/attention.h):
+// the fused kernels (the default) and GraphBLAS built-in semirings (the
+// reference formulation). "fused" or "graphblas" (the option --kernels).
+typedef enum { FM_KERNELS_FUSED = 0, FM_KERNELS_GRAPHBLAS = 1 } fm_kernels;
+int fm_kernels_parse(fm_kernels *kernels, const char *name, char *msg);
+
 // Sampled message passing for the networks (§8, engine/sampler.h).
 typedef enum {
     FM_SAMPLER_FULL = 0,       // every edge
@@ -236,7 +242,12 @@ typedef struct fm_solver_options {
     // Each network layer in mini-batches of this many targets (§8: its
     // working memory is one batch's activations, not all its targets'):
     // FM_BATCH_TARGETS by default; 0 runs a layer on all its targets at once.
+    // Fused kernels only: the GraphBLAS path runs every layer whole.
     int64_t batch_targets;
+    // The networks' attention path: fused (the default) or GraphBLAS, which
+    // reads each call's sample as matrices (fm_message_graph_pack); with the
+    // full sampler, a copy of every edge drawn once per call.
+    fm_kernels kernels;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);

@@ -21,8 +21,8 @@ int fm_network_graph_draw(fm_network_graph *ng, fm_graph *g, const fm_edges *row
 {
 #define FREE_ALL fm_network_graph_free(ng)
     fm_network_graph_free(ng);
-    FM_CHECK(options && options->strategy != FM_SAMPLER_FULL && layers >= 1, FM_ERR_INVALID,
-             "fm_network_graph_draw: a sampler other than full and at least one layer are needed");
+    FM_CHECK(options && layers >= 1, FM_ERR_INVALID, "fm_network_graph_draw: sampler options and at least one "
+             "layer are needed");
     if (once) {
         FM_TRY(fm_message_graph_sample(&ng->graph, g, rows, columns, mean, options, call, 3, backward, msg));
         ng->edges = ng->graph.rows.count + ng->graph.columns.count;

@@ -21,8 +21,9 @@ typedef struct fm_network_graph {
 
 // Draws call `call`'s sample for a network of `layers` layers from the
 // borrowed edges of g (`rows`, `columns`: the solver's), values divided by
-// `mean`; what an earlier draw left is freed first. options->strategy must
-// not be FM_SAMPLER_FULL (the caller reads its view instead). With
+// `mean`; what an earlier draw left is freed first. FM_SAMPLER_FULL draws a
+// copy of every edge (π = 1), which the GraphBLAS path packs (the fused path
+// reads the solver's view instead). With
 // `backward` the samples carry what the network's backward reads (training).
 int fm_network_graph_draw(fm_network_graph *ng, fm_graph *g, const fm_edges *rows, const fm_edges *columns,
                           double mean, const fm_sampler_options *options, bool once, int layers, uint64_t call,

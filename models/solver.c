@@ -76,6 +76,8 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
                        o->accel_every);
     if (o->accelerate && o->accel_steps < 0)
         return fm_fail(FM_ERR_INVALID, msg, "accelerator steps must be >= 0, not %d", o->accel_steps);
+    if (o->kernels != FM_KERNELS_FUSED && o->kernels != FM_KERNELS_GRAPHBLAS)
+        return fm_fail(FM_ERR_INVALID, msg, "unknown kernels %d", (int)o->kernels);
     if (o->batch_targets < 0)
         return fm_fail(FM_ERR_INVALID, msg, "mini-batches of %lld targets; expected at least 1 (or 0: all at once)",
                        (long long)o->batch_targets);
@@ -164,17 +166,22 @@ static int check_network(const fm_learned *network, fm_model_kind kind, int rank
 }
 
 // What a network call reads (§8): the view, or the call's sample of it
-// (call 0 is the initialization, call t the t-th accelerator step).
+// (call 0 is the initialization, call t the t-th accelerator step); for the
+// GraphBLAS path the sample packed as matrices, with the full sampler a copy
+// of every edge (the same for every layer: drawn once).
 static int network_graph(const fm_message_graph **reads, fm_network_graph *sample, const fm_message_graph *view,
                          const fm_learned *network, fm_graph *g, const fm_edges *rows, const fm_edges *cols,
                          double mean, const fm_solver_options *o, uint64_t call, char *msg)
 {
     *reads = view;
-    if (o->sampler == FM_SAMPLER_FULL) return FM_OK;
+    const bool graphblas = o->kernels == FM_KERNELS_GRAPHBLAS;
+    if (o->sampler == FM_SAMPLER_FULL && !graphblas) return FM_OK;
     const fm_sampler_options options = { .strategy = o->sampler, .fanout = o->fanout, .zero_ratio = o->zero_ratio,
                                          .seed = o->seed };
-    int status = fm_network_graph_draw(sample, g, rows, cols, mean, &options, o->resample_once,
-                                       network->weights.config.layers, call, false, msg);
+    const bool once = o->resample_once || o->sampler == FM_SAMPLER_FULL;
+    int status = fm_network_graph_draw(sample, g, rows, cols, mean, &options, once, network->weights.config.layers,
+                                       call, false, msg);
+    if (status == FM_OK && graphblas) status = fm_network_graph_pack(sample, msg);
     if (status == FM_OK) *reads = &sample->graph;
     return status;
 }
@@ -221,7 +228,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
             init_network = &init_model;
         }
         FM_TRY(check_network(init_network, FM_MODEL_INIT, k, msg));
-        init_network->batch_targets = o->batch_targets;
+        init_network->batch_targets = o->kernels == FM_KERNELS_GRAPHBLAS ? 0 : o->batch_targets;
         FM_TRY(keep_path(&result->init_model, init_network->path, msg));
     }
     if (o->accelerate) {
@@ -230,7 +237,7 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
             accel_network = &accel_model;
         }
         FM_TRY(check_network(accel_network, FM_MODEL_ACCEL, k, msg));
-        accel_network->batch_targets = o->batch_targets;
+        accel_network->batch_targets = o->kernels == FM_KERNELS_GRAPHBLAS ? 0 : o->batch_targets;
         FM_TRY(keep_path(&result->accel_model, accel_network->path, msg));
     }
     const double mean = fm_graph_mean(g);

@@ -27,10 +27,8 @@
 #include "graph.h"
 #include "sampler.h"
 
-typedef enum { FM_KERNELS_FUSED = 0, FM_KERNELS_GRAPHBLAS = 1 } fm_kernels;
-
-// "fused" or "graphblas" (the option --kernels).
-int fm_kernels_parse(fm_kernels *kernels, const char *name, char *msg);
+// (fm_kernels and fm_kernels_parse are in factormer.h: the solver's options
+// name them)
 
 // The edges messages flow over, both directions of one graph, ready for one
 // path. For the fused path both orientations are borrowed from GraphBLAS

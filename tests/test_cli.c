@@ -1469,6 +1469,15 @@ static void learned_end_to_end(fm_kind kind)
     cr_assert_eq(mkdir(s.out, 0755), 0);
     o = factorize_learned(&s, x, kind, m.init, m.accel, "--init", "learned", "--accelerate", "--init-model", m.init,
                           "--accel-model", m.accel, NULL);
+    const double fused = json_number(o.summary, "rmse");
+    outputs_free(&o);
+    remove_tree(s.out);
+    cr_assert_eq(mkdir(s.out, 0755), 0);
+    // both networks on the GraphBLAS path (a copy of every edge, packed): the same run up to rounding
+    o = factorize_learned(&s, x, kind, m.init, m.accel, "--init", "learned", "--accelerate", "--init-model", m.init,
+                          "--accel-model", m.accel, "--kernels", "graphblas", NULL);
+    cr_expect(close_relative(json_number(o.summary, "rmse"), fused, 1e-4), "%s: GraphBLAS rmse %.9g, fused %.9g",
+              fm_kind_name(kind), json_number(o.summary, "rmse"), fused);
     outputs_free(&o);
     scratch_free(&s);
 }
@@ -1507,6 +1516,22 @@ Test(cli, learned_sampled_end_to_end)
     outputs_free(&o);
     remove_tree(s.out);
     cr_assert_eq(mkdir(s.out, 0755), 0);
+    // the GraphBLAS path on the same samples (packed): the same run up to rounding
+    char profile_option[400];
+    snprintf(profile_option, sizeof profile_option, "--profile=%s/profile.json", s.root);
+    o = factorize_learned(&s, x, FM_KIND_INCOMPLETE, NULL, m.accel, "--accelerate", "--model", m.accel, "--sampler",
+                          "weighted", "--fanout", "4", "--resample", "once", "--kernels", "graphblas", profile_option,
+                          NULL);
+    cr_expect(strstr(o.summary, "\"kernels\": \"graphblas\""), "%s", o.summary);
+    char *profile = read_text(fm_test_path(s.root, "profile.json"));
+    cr_expect(strstr(profile, "attention.graphblas.forward") && !strstr(profile, "attention.fused.forward"),
+              "the network's attention did not run on GraphBLAS:\n%s", profile);
+    free(profile);
+    cr_expect(close_relative(json_number(o.summary, "rmse"), whole, 1e-4), "GraphBLAS rmse %.9g, fused %.9g",
+              json_number(o.summary, "rmse"), whole);
+    outputs_free(&o);
+    remove_tree(s.out);
+    cr_assert_eq(mkdir(s.out, 0755), 0);
     // the network's layers in mini-batches of 7 targets: the same run up to rounding
     o = factorize_learned(&s, x, FM_KIND_INCOMPLETE, NULL, m.accel, "--accelerate", "--model", m.accel, "--sampler",
                           "weighted", "--fanout", "4", "--resample", "once", "--batch-targets", "7", NULL);
@@ -1519,6 +1544,13 @@ Test(cli, learned_sampled_end_to_end)
     run r = RUN(&s, "factorize", x, "--rank", "3", "--accelerate", "--model", m.accel, "--batch-targets", "-1",
                 "--out", out_prefix(&s));
     EXPECT_FAILURE(&r, 2, "--batch-targets");
+    run_free(&r);
+    r = RUN(&s, "factorize", x, "--rank", "3", "--accelerate", "--model", m.accel, "--kernels", "semirings",
+            "--out", out_prefix(&s));
+    EXPECT_FAILURE(&r, 2, "fused or graphblas", "'semirings'");
+    run_free(&r);
+    r = RUN(&s, "factorize", x, "--rank", "3", "--kernels", "graphblas", "--out", out_prefix(&s));
+    EXPECT_FAILURE(&r, 2, "--kernels graphblas", "--init learned or --accelerate");
     run_free(&r);
     r = RUN(&s, "factorize", x, "--kind", "incomplete", "--rank", "3", "--sampler", "uniform", "--out",
                 out_prefix(&s));
