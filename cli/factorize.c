@@ -148,7 +148,7 @@ int fm_cmd_factorize(int argc, char **argv)
     fm_kind kind = FM_KIND_AUTO;
     double holdout_fraction = 0;
     long threads = 0, value;
-    bool quiet = false;
+    bool quiet = false, batch_given = false;
     fm_solver_options opts;
     fm_solver_options_default(&opts);
     char msg[FM_MSG_LEN] = "";
@@ -211,6 +211,7 @@ int fm_cmd_factorize(int argc, char **argv)
         } else if (!strcmp(a, "--batch-targets")) {
             ok = fm_arg_int(a, v, 0, 1L << 40, &value);
             opts.batch_targets = value;
+            batch_given = true;
         }
         else if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--init-model")) opts.init_model = v;
@@ -240,6 +241,12 @@ int fm_cmd_factorize(int argc, char **argv)
                         "--accelerate\n", fm_sampler_name(opts.sampler));
         return 2;
     }
+    if (opts.kernels == FM_KERNELS_GRAPHBLAS && batch_given && opts.batch_targets > 0) {
+        fprintf(stderr, "factormer: --batch-targets runs on the fused kernels; --kernels graphblas runs every layer "
+                        "whole\n");
+        return 2;
+    }
+    if (opts.kernels == FM_KERNELS_GRAPHBLAS) opts.batch_targets = 0;   // what the run does (and its summary says)
     if (opts.kernels == FM_KERNELS_GRAPHBLAS && !learned && !opts.accelerate) {
         fprintf(stderr, "factormer: --kernels graphblas runs the networks' attention: it needs --init learned or "
                         "--accelerate\n");

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "profile.h"
 #include "rng.h"
@@ -227,6 +228,8 @@ typedef struct weighted_mix {
 
 static weighted_mix weighted_mix_of(row_view row)
 {
+    // (a SIMD sum: its order, and so the last bits of the probabilities,
+    // follows the vector width the build targets, not the thread count)
     double total = 0;
 #pragma omp simd reduction(+ : total)
     for (int64_t p = 0; p < row.degree; p++) total += fabs((double)row.val[p]);
@@ -416,7 +419,8 @@ static int check_arguments(const fm_edges *edges, fm_kind kind, const fm_sampler
 static void advise_huge_pages(void *array, size_t bytes)
 {
 #ifdef MADV_HUGEPAGE
-    const uintptr_t page = 4096, start = ((uintptr_t)array + page - 1) & ~(page - 1);
+    const long size = sysconf(_SC_PAGESIZE);
+    const uintptr_t page = size > 0 ? (uintptr_t)size : 4096, start = ((uintptr_t)array + page - 1) & ~(page - 1);
     const uintptr_t end = ((uintptr_t)array + bytes) & ~(page - 1);
     if (bytes >= ((size_t)4 << 20) && end > start) madvise((void *)start, end - start, MADV_HUGEPAGE);
 #else

@@ -75,7 +75,11 @@ def main():
                 accel_traces.append(factorize(args.factormer, data, os.path.join(tmp, "accel"), args, extra + accel))
             best = min(plain_traces[0], key=lambda r: r["holdout_rmse"])
             target = best["holdout_rmse"]
-            plain_s = statistics.median(first_reaching(t, target)[0] for t in plain_traces)
+            plain_reached = [first_reaching(t, target) for t in plain_traces]
+            if not all(plain_reached):
+                sys.exit(f"movielens_race: seed {seed}: a plain ADMM repeat missed the first one's best held-out "
+                         f"RMSE {target}: the runs are not repeatable (more than one thread?)")
+            plain_s = statistics.median(r[0] for r in plain_reached)
             reached = [first_reaching(t, target) for t in accel_traces]
             accel_best = min(accel_traces[0], key=lambda r: r["holdout_rmse"])
             if all(reached):

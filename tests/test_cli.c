@@ -1474,10 +1474,17 @@ static void learned_end_to_end(fm_kind kind)
     remove_tree(s.out);
     cr_assert_eq(mkdir(s.out, 0755), 0);
     // both networks on the GraphBLAS path (a copy of every edge, packed): the same run up to rounding
+    char profile_option[400];
+    snprintf(profile_option, sizeof profile_option, "--profile=%s/profile.json", s.root);
     o = factorize_learned(&s, x, kind, m.init, m.accel, "--init", "learned", "--accelerate", "--init-model", m.init,
-                          "--accel-model", m.accel, "--kernels", "graphblas", NULL);
+                          "--accel-model", m.accel, "--kernels", "graphblas", profile_option, NULL);
     cr_expect(close_relative(json_number(o.summary, "rmse"), fused, 1e-4), "%s: GraphBLAS rmse %.9g, fused %.9g",
               fm_kind_name(kind), json_number(o.summary, "rmse"), fused);
+    cr_expect(strstr(o.summary, "\"batch_targets\": 0"), "%s", o.summary);
+    char *profile = read_text(fm_test_path(s.root, "profile.json"));
+    cr_expect(strstr(profile, "attention.graphblas.forward") && !strstr(profile, "attention.fused.forward"),
+              "%s: the networks' attention did not run on GraphBLAS:\n%s", fm_kind_name(kind), profile);
+    free(profile);
     outputs_free(&o);
     scratch_free(&s);
 }
@@ -1551,6 +1558,10 @@ Test(cli, learned_sampled_end_to_end)
     run_free(&r);
     r = RUN(&s, "factorize", x, "--rank", "3", "--kernels", "graphblas", "--out", out_prefix(&s));
     EXPECT_FAILURE(&r, 2, "--kernels graphblas", "--init learned or --accelerate");
+    run_free(&r);
+    r = RUN(&s, "factorize", x, "--rank", "3", "--accelerate", "--model", m.accel, "--kernels", "graphblas",
+            "--batch-targets", "16", "--out", out_prefix(&s));
+    EXPECT_FAILURE(&r, 2, "--batch-targets runs on the fused kernels");
     run_free(&r);
     r = RUN(&s, "factorize", x, "--kind", "incomplete", "--rank", "3", "--sampler", "uniform", "--out",
                 out_prefix(&s));
