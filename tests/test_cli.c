@@ -1453,6 +1453,27 @@ static data_path generate_kind(const scratch *s, fm_kind kind)
     return d;
 }
 
+// --profile=ROOT/profile.json: a run whose ops the test reads back.
+typedef struct profile_path {
+    char text[400];
+} profile_path;
+
+static profile_path profile_option(const scratch *s)
+{
+    profile_path p;
+    snprintf(p.text, sizeof p.text, "--profile=%s/profile.json", s->root);
+    return p;
+}
+
+// The last run's profile shows the networks' attention on the GraphBLAS path and not on the fused one.
+static void expect_graphblas_attention(const scratch *s, const char *what)
+{
+    char *profile = read_text(fm_test_path(s->root, "profile.json"));
+    cr_expect(strstr(profile, "attention.graphblas.forward") && !strstr(profile, "attention.fused.forward"),
+              "%s: the networks' attention did not run on GraphBLAS:\n%s", what, profile);
+    free(profile);
+}
+
 static void learned_end_to_end(fm_kind kind)
 {
     scratch s = scratch_new();
@@ -1474,17 +1495,12 @@ static void learned_end_to_end(fm_kind kind)
     remove_tree(s.out);
     cr_assert_eq(mkdir(s.out, 0755), 0);
     // both networks on the GraphBLAS path (a copy of every edge, packed): the same run up to rounding
-    char profile_option[400];
-    snprintf(profile_option, sizeof profile_option, "--profile=%s/profile.json", s.root);
     o = factorize_learned(&s, x, kind, m.init, m.accel, "--init", "learned", "--accelerate", "--init-model", m.init,
-                          "--accel-model", m.accel, "--kernels", "graphblas", profile_option, NULL);
+                          "--accel-model", m.accel, "--kernels", "graphblas", profile_option(&s).text, NULL);
     cr_expect(close_relative(json_number(o.summary, "rmse"), fused, 1e-4), "%s: GraphBLAS rmse %.9g, fused %.9g",
               fm_kind_name(kind), json_number(o.summary, "rmse"), fused);
     cr_expect(strstr(o.summary, "\"batch_targets\": 0"), "%s", o.summary);
-    char *profile = read_text(fm_test_path(s.root, "profile.json"));
-    cr_expect(strstr(profile, "attention.graphblas.forward") && !strstr(profile, "attention.fused.forward"),
-              "%s: the networks' attention did not run on GraphBLAS:\n%s", fm_kind_name(kind), profile);
-    free(profile);
+    expect_graphblas_attention(&s, fm_kind_name(kind));
     outputs_free(&o);
     scratch_free(&s);
 }
@@ -1524,16 +1540,11 @@ Test(cli, learned_sampled_end_to_end)
     remove_tree(s.out);
     cr_assert_eq(mkdir(s.out, 0755), 0);
     // the GraphBLAS path on the same samples (packed): the same run up to rounding
-    char profile_option[400];
-    snprintf(profile_option, sizeof profile_option, "--profile=%s/profile.json", s.root);
     o = factorize_learned(&s, x, FM_KIND_INCOMPLETE, NULL, m.accel, "--accelerate", "--model", m.accel, "--sampler",
-                          "weighted", "--fanout", "4", "--resample", "once", "--kernels", "graphblas", profile_option,
-                          NULL);
+                          "weighted", "--fanout", "4", "--resample", "once", "--kernels", "graphblas",
+                          profile_option(&s).text, NULL);
     cr_expect(strstr(o.summary, "\"kernels\": \"graphblas\""), "%s", o.summary);
-    char *profile = read_text(fm_test_path(s.root, "profile.json"));
-    cr_expect(strstr(profile, "attention.graphblas.forward") && !strstr(profile, "attention.fused.forward"),
-              "the network's attention did not run on GraphBLAS:\n%s", profile);
-    free(profile);
+    expect_graphblas_attention(&s, "weighted samples");
     cr_expect(close_relative(json_number(o.summary, "rmse"), whole, 1e-4), "GraphBLAS rmse %.9g, fused %.9g",
               json_number(o.summary, "rmse"), whole);
     outputs_free(&o);
