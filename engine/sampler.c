@@ -250,19 +250,9 @@ static weighted_mix weighted_mix_of(row_view row)
 // exp(f·log1p(−p)): two transcendentals fewer per kept edge, and for small p
 // the cancellation in 1 − (1 − p)^f costs about f·2^−53 absolute, a relative
 // error of 2^−53/p in π: far below float's for any p above 1e-8 (p ≥ λ/d).
-static inline double weighted_log_pi(double p, int64_t fanout)
-{
-    double power = 1, base = 1 - p;
-    for (int64_t n = fanout; n > 0; n >>= 1) {
-        if (n & 1) power *= base;
-        base *= base;
-    }
-    return log(1 - power);
-}
-
-// weighted_log_pi of `count` edges at once, the same products in the same
-// order, edge by edge in the inner loops (which vectorize): bases holds 1 − p
-// on entry and is overwritten; powers is scratch.
+// For `count` edges at once, edge by edge in the inner loops (which
+// vectorize): bases holds 1 − p on entry and is overwritten; powers is
+// scratch.
 static void weighted_log_pis(float *restrict log_pi, double *restrict bases, double *restrict powers,
                              int64_t count, int64_t fanout)
 {
@@ -273,6 +263,15 @@ static void weighted_log_pis(float *restrict log_pi, double *restrict bases, dou
         for (int64_t e = 0; e < count; e++) bases[e] *= bases[e];
     }
     for (int64_t e = 0; e < count; e++) log_pi[e] = (float)log(1 - powers[e]);
+}
+
+// One edge's log π, as weighted_log_pis gives it.
+static inline float weighted_log_pi(double p, int64_t fanout)
+{
+    double base = 1 - p, power;
+    float log_pi;
+    weighted_log_pis(&log_pi, &base, &power, 1, fanout);
+    return log_pi;
 }
 
 // weighted: all edges if d <= f, else f draws with replacement by inverting
@@ -563,7 +562,7 @@ int fm_sampler_inclusion(float *log_pi, float *zero_log_pi, const fm_edges *edge
         } else {
             const weighted_mix mix = weighted_mix_of(row);
             for (int64_t p = 0; p < row.degree; p++)
-                out[p] = (float)weighted_log_pi(mix.share * fabs((double)row.val[p]) + mix.base, fanout);
+                out[p] = weighted_log_pi(mix.share * fabs((double)row.val[p]) + mix.base, fanout);
         }
         if (zero_log_pi) {
             const int64_t unstored = sources - row.degree, drawn = min64(wanted, unstored);

@@ -74,8 +74,6 @@ static int forward(float *w_out, float *ht_out, fm_learned *model, const float *
 #define FREE_ALL
     FM_CHECK(model && model->params && mg && mg->graph, FM_ERR_INVALID, "the learned model or its graph is missing");
     const int64_t m = mg->graph->stats.rows, n = mg->graph->stats.cols;
-    FM_CHECK(model->batch_targets >= 0, FM_ERR_INVALID, "mini-batches of %lld targets; expected at least 1 (or 0: all)",
-             (long long)model->batch_targets);
     if (model->saved.block &&
         (model->saved.rows != m || model->saved.cols != n || model->saved_batch != model->batch_targets))
         fm_lfactormer_saved_free(&model->saved);

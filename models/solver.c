@@ -165,6 +165,24 @@ static int check_network(const fm_learned *network, fm_model_kind kind, int rank
     return FM_OK;
 }
 
+// The run's network of `kind`: *network (preloaded by the caller) or, when
+// NULL, the file `path` loaded into `owned`; checked, given the run's batch
+// of targets (none on the GraphBLAS path), and its file kept in *kept.
+static int open_network(fm_learned **network, fm_learned *owned, const char *path, fm_model_kind kind,
+                        const fm_solver_options *o, char **kept, char *msg)
+{
+#define FREE_ALL
+    if (!*network) {
+        FM_TRY(fm_learned_load(owned, path, kind, o->rank, msg));
+        *network = owned;
+    }
+    FM_TRY(check_network(*network, kind, o->rank, msg));
+    (*network)->batch_targets = o->kernels == FM_KERNELS_GRAPHBLAS ? 0 : o->batch_targets;
+    FM_TRY(keep_path(kept, (*network)->path, msg));
+    return FM_OK;
+#undef FREE_ALL
+}
+
 // What a network call reads (§8): the view, or the call's sample of it
 // (call 0 is the initialization, call t the t-th accelerator step); for the
 // GraphBLAS path the sample packed as matrices, with the full sampler a copy
@@ -222,24 +240,11 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
     FM_ALLOC(result, 1);
     FM_ALLOC(result->trace, o->iters + 1);
     // the models first: a missing or wrong file fails before any work
-    if (learned_init) {
-        if (!init_network) {
-            FM_TRY(fm_learned_load(&init_model, o->init_model, FM_MODEL_INIT, k, msg));
-            init_network = &init_model;
-        }
-        FM_TRY(check_network(init_network, FM_MODEL_INIT, k, msg));
-        init_network->batch_targets = o->kernels == FM_KERNELS_GRAPHBLAS ? 0 : o->batch_targets;
-        FM_TRY(keep_path(&result->init_model, init_network->path, msg));
-    }
-    if (o->accelerate) {
-        if (!accel_network) {
-            FM_TRY(fm_learned_load(&accel_model, o->accel_model, FM_MODEL_ACCEL, k, msg));
-            accel_network = &accel_model;
-        }
-        FM_TRY(check_network(accel_network, FM_MODEL_ACCEL, k, msg));
-        accel_network->batch_targets = o->kernels == FM_KERNELS_GRAPHBLAS ? 0 : o->batch_targets;
-        FM_TRY(keep_path(&result->accel_model, accel_network->path, msg));
-    }
+    if (learned_init)
+        FM_TRY(open_network(&init_network, &init_model, o->init_model, FM_MODEL_INIT, o, &result->init_model, msg));
+    if (o->accelerate)
+        FM_TRY(open_network(&accel_network, &accel_model, o->accel_model, FM_MODEL_ACCEL, o, &result->accel_model,
+                            msg));
     const double mean = fm_graph_mean(g);
     FM_CHECK(!network || (mean > 0 && isfinite(mean)), FM_ERR_INVALID,
              "the learned models need data of positive mean; the mean over the observed entries is %g", mean);

@@ -82,6 +82,21 @@ static fm_subgraph_options options_of(fm_sampler strategy, int64_t budget, int64
 
 static const fm_sampler strategies[2] = { FM_SAMPLER_EDGE, FM_SAMPLER_RANDOM_WALK };
 
+// The subgraph's row nodes (or column nodes) increase, lie in range, and each
+// has an edge to a node of the other side of the subgraph.
+static void expect_nodes_with_edges(const fixture *f, const fm_subgraph *a, bool rows, const char *name)
+{
+    const int64_t count = rows ? a->rows : a->cols, others = rows ? a->cols : a->rows;
+    const int64_t *nodes = rows ? a->row_nodes : a->col_nodes, *other = rows ? a->col_nodes : a->row_nodes;
+    for (int64_t u = 0; u < count; u++) {
+        cr_assert(nodes[u] >= 0 && nodes[u] < (rows ? f->rows : f->cols) && (u == 0 || nodes[u] > nodes[u - 1]));
+        bool edge = false;
+        for (int64_t v = 0; v < others; v++)
+            edge |= rows ? f->stored[nodes[u] * f->cols + other[v]] : f->stored[other[v] * f->cols + nodes[u]];
+        cr_assert(edge, "%s: %s %lld has no edge in the subgraph", name, rows ? "row" : "column", (long long)nodes[u]);
+    }
+}
+
 Test(subgraph, draws_are_seeded_and_every_node_has_an_edge)
 {
     fixture f = fixture_new(30, 24, 0.15, FM_KIND_INCOMPLETE, 1);
@@ -102,20 +117,8 @@ Test(subgraph, draws_are_seeded_and_every_node_has_an_edge)
                   "%s: %lld x %lld of 30 x 24 from a budget of 12", fm_sampler_name(strategies[s]),
                   (long long)a.rows, (long long)a.cols);
         // increasing, in range, and each node with an edge to another node of the subgraph
-        for (int64_t r = 0; r < a.rows; r++) {
-            cr_assert(a.row_nodes[r] >= 0 && a.row_nodes[r] < f.rows && (r == 0 || a.row_nodes[r] > a.row_nodes[r - 1]));
-            bool edge = false;
-            for (int64_t q = 0; q < a.cols; q++) edge |= f.stored[a.row_nodes[r] * f.cols + a.col_nodes[q]];
-            cr_assert(edge, "%s: row %lld has no edge in the subgraph", fm_sampler_name(strategies[s]),
-                      (long long)a.row_nodes[r]);
-        }
-        for (int64_t q = 0; q < a.cols; q++) {
-            cr_assert(a.col_nodes[q] >= 0 && a.col_nodes[q] < f.cols && (q == 0 || a.col_nodes[q] > a.col_nodes[q - 1]));
-            bool edge = false;
-            for (int64_t r = 0; r < a.rows; r++) edge |= f.stored[a.row_nodes[r] * f.cols + a.col_nodes[q]];
-            cr_assert(edge, "%s: column %lld has no edge in the subgraph", fm_sampler_name(strategies[s]),
-                      (long long)a.col_nodes[q]);
-        }
+        expect_nodes_with_edges(&f, &a, true, fm_sampler_name(strategies[s]));
+        expect_nodes_with_edges(&f, &a, false, fm_sampler_name(strategies[s]));
         fm_subgraph_free(&a);
         fm_subgraph_free(&b);
         fm_subgraph_free(&c);
