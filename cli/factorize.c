@@ -370,7 +370,7 @@ int fm_cmd_factorize(int argc, char **argv)
     NUM("seconds", last->seconds);
     NUM("init_seconds", r->init_seconds);
     NUM("seconds_per_iteration", per_iteration);
-    KEY("threads", "%d", fm_get_threads());
+    KEY("threads", "%d", r->threads);
     KEY("penalties", "{\"l1_w\": %g, \"l1_h\": %g, \"l2_w\": %g, \"l2_h\": %g, \"l2_per_entry\": %s}",
         opts.penalty_w.l1, opts.penalty_h.l1, opts.penalty_w.l2, opts.penalty_h.l2,
         opts.penalty_w.l2_per_entry ? "true" : "false");
@@ -402,7 +402,7 @@ int fm_cmd_factorize(int argc, char **argv)
         printf("  rmse         %.6g (relative %.3g)\n", last->rmse, rms_x > 0 ? last->rmse / rms_x : NAN);
         if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);
         printf("  time         %.3f s (init %.3f s, %.3f ms per iteration, %d threads)\n", last->seconds,
-               r->init_seconds, 1e3 * per_iteration, fm_get_threads());
+               r->init_seconds, 1e3 * per_iteration, r->threads);
         printf("  wrote        %s %s %s %s\n", paths[0], paths[1], paths[2], paths[3]);
     }
     status = 0;

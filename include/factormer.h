@@ -195,6 +195,14 @@ typedef struct fm_solver_iterate {
 // and this one cuts the run's peak memory from 2.6 GB to 0.8 GB.
 #define FM_BATCH_TARGETS 8192
 
+// The default work per pass below which the solver runs on one thread: 2^21
+// entry-ranks, about a 450 x 450 dense matrix at rank 10. A parallel region
+// costs about 13.5 us with 2 threads (perf/omp_regions) and an ADMM
+// iteration runs about ten; 100 iterations at rank 10 on 2 threads against
+// 1: a 400 x 400 dense matrix 73 against 65 ms, 600 x 600 66 against 63 ms,
+// 1000 x 1000 100 against 181 ms (perf/README.md).
+#define FM_SERIAL_WORK ((double)(1 << 21))
+
 typedef struct fm_solver_options {
     int rank;
     fm_init_method init;
@@ -248,6 +256,11 @@ typedef struct fm_solver_options {
     // reads each call's sample as matrices (fm_message_graph_pack); with the
     // full sampler, a copy of every edge drawn once per call.
     fm_kernels kernels;
+    // A run whose work per pass over X, (entries + (rows + cols)·rank)·rank,
+    // is below this runs on one thread: a parallel region costs more than it
+    // saves there (perf/README.md). FM_SERIAL_WORK by default; 0 keeps the
+    // caller's thread count for any size.
+    double serial_below;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);
@@ -264,10 +277,13 @@ typedef struct fm_solver_result {
     int accel_steps;       // accelerator steps taken
     int accel_rejected;    // of which the safeguard refused the output
     int accel_repaired;    // components the safeguard took from the ADMM iterate (all steps)
+    int threads;           // OpenMP threads the run used: 1 for a small matrix (fm_solver_run)
 } fm_solver_result;
 
 // Factorize the graph. `holdout` (may be NULL) holds the entries kept out of
-// the fit, as triplets; their RMSE is reported per iteration.
+// the fit, as triplets; their RMSE is reported per iteration. A matrix too
+// small to gain from a second thread runs on one (result->threads), and the
+// caller's thread count is restored.
 int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
                   const fm_solver_options *opts, char *msg);
 void fm_solver_result_free(fm_solver_result **r);

@@ -35,6 +35,7 @@ void fm_solver_options_default(fm_solver_options *opts)
     opts->fanout = 32;
     opts->zero_ratio = 1;
     opts->batch_targets = FM_BATCH_TARGETS;
+    opts->serial_below = FM_SERIAL_WORK;
 }
 
 void fm_solver_result_free(fm_solver_result **r)
@@ -204,8 +205,8 @@ static int network_graph(const fm_message_graph **reads, fm_network_graph *sampl
     return status;
 }
 
-int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
-                  const fm_solver_options *o, char *msg)
+static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
+                      const fm_solver_options *o, char *msg)
 {
     fm_solver_result *result = NULL;
     fm_edges rows = { 0 }, cols = { 0 };
@@ -473,4 +474,17 @@ double fm_rmse_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense 
         sq += (t->val[e] - p) * (t->val[e] - p);
     }
     return t->count ? sqrt(sq / t->count) : NAN;
+}
+
+int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
+                  const fm_solver_options *o, char *msg)
+{
+    if (!g || !o) return solver_run(out, g, holdout, o, msg);   // it reports the bad arguments
+    const double work = ((double)g->stats.entries + (double)(g->stats.rows + g->stats.cols) * o->rank) * o->rank;
+    const int threads = omp_get_max_threads(), used = work < o->serial_below ? 1 : threads;
+    omp_set_num_threads(used);
+    const int status = solver_run(out, g, holdout, o, msg);
+    omp_set_num_threads(threads);
+    if (status == FM_OK) (*out)->threads = used;
+    return status;
 }

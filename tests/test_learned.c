@@ -838,6 +838,7 @@ Test(learned, sampled_runs_are_seeded_and_thread_independent)
         for (int once = 0; once < 2; once++) {
             const char *name = fm_sampler_name((fm_sampler)strategy);
             fm_solver_options o = sampled_options(&s, (fm_sampler)strategy, 3, once);
+            o.serial_below = 0;   // two threads on this small matrix
             fm_set_threads(1);
             fm_solver_result *one = solve(g, &o);
             fm_set_threads(2);

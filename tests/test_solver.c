@@ -3,6 +3,7 @@
 // update agrees with a brute-force nonnegative least-squares solver.
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,16 +281,30 @@ Test(solver, admm_agrees_with_brute_force_nnls)
     }
 }
 
+static fm_solver_result *solve_threads(fm_graph *g, int threads, double serial_below)
+{
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    o.rank = 5;
+    o.iters = 15;
+    o.tol = 0;
+    o.serial_below = serial_below;
+    fm_set_threads(threads);
+    fm_solver_result *r = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_OK, "%s", msg);
+    return r;
+}
+
 Test(solver, results_do_not_depend_on_threads)
 {
     float *X = fm_test_uniform(300 * 200, 8);
     for (int kk = 0; kk < 3; kk++) {
         fm_kind kind = (fm_kind[]){ FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE }[kk];
         fm_graph *g = graph_dense(X, 300, 200, kind);
-        fm_set_threads(1);
-        fm_solver_result *a = solve(g, 5, 15, 1, FM_INIT_NNDSVD);
-        fm_set_threads(2);
-        fm_solver_result *b = solve(g, 5, 15, 1, FM_INIT_NNDSVD);
+        // serial_below 0: both threads, though the matrix is small
+        fm_solver_result *a = solve_threads(g, 1, 0), *b = solve_threads(g, 2, 0);
+        cr_assert_eq(b->threads, 2);
         double ra = a->trace[a->trace_len - 1].rmse, rb = b->trace[b->trace_len - 1].rmse;
         cr_assert(fabs(ra - rb) <= 1e-5 * ra, "%s: %.9g with 1 thread, %.9g with 2", fm_kind_name(kind), ra, rb);
         cr_assert_leq(max_relative_difference(a->W, b->W), 1e-4);
@@ -298,6 +313,25 @@ Test(solver, results_do_not_depend_on_threads)
         fm_graph_free(&g);
     }
     fm_set_threads(0);
+    free(X);
+}
+
+// (300·200 + 500·5)·5 = 312500 entry-ranks: below FM_SERIAL_WORK, one
+// thread by default, and the caller's count is back afterwards.
+Test(solver, a_small_matrix_runs_on_one_thread)
+{
+    float *X = fm_test_uniform(300 * 200, 3);
+    fm_graph *g = graph_dense(X, 300, 200, FM_KIND_SPARSE);
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    fm_solver_result *serial = solve_threads(g, 2, o.serial_below), *both = solve_threads(g, 2, 312500);
+    cr_assert_eq(serial->threads, 1);
+    cr_assert_eq(both->threads, 2, "at the threshold the run keeps its threads");
+    cr_assert_eq(omp_get_max_threads(), 2, "the caller's thread count was not restored");
+    fm_solver_result_free(&serial);
+    fm_solver_result_free(&both);
+    fm_set_threads(0);
+    fm_graph_free(&g);
     free(X);
 }
 
