@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fast_log.h"
 #include "profile.h"
 #include "rng.h"
 #include "status.h"
@@ -262,7 +263,10 @@ static void weighted_log_pis(float *restrict log_pi, double *restrict bases, dou
             for (int64_t e = 0; e < count; e++) powers[e] *= bases[e];
         for (int64_t e = 0; e < count; e++) bases[e] *= bases[e];
     }
-    for (int64_t e = 0; e < count; e++) log_pi[e] = (float)log(1 - powers[e]);
+    // 1 − (1 − p)^f >= p·f/2 for p·f <= 1, and p >= λ/d: never 0, always in
+    // fm_fast_log's domain
+#pragma omp simd
+    for (int64_t e = 0; e < count; e++) log_pi[e] = (float)fm_fast_log(1 - powers[e]);
 }
 
 // One edge's log π, as weighted_log_pis gives it.
@@ -279,20 +283,21 @@ static inline float weighted_log_pi(double p, int64_t fanout)
 // row, duplicates merged. The sorted uniforms come in order, without a sort:
 // with E_1, ..., E_{f+1} i.i.d. exponential and S_k = E_1 + ... + E_k,
 // (S_1, ..., S_f) / S_{f+1} has the distribution of the order statistics of
-// f uniforms on (0, 1). O(d + f) time, 3f doubles of scratch (the uniforms,
-// then 1 − p and the powers of the kept edges for weighted_log_pis).
+// f uniforms on (0, 1). O(d + f) time, 3f + 1 doubles of scratch (the
+// uniforms and S_{f+1}, then 1 − p and the powers of the kept edges for
+// weighted_log_pis).
 static int64_t weighted_target(GrB_Index *idx, float *val, float *log_pi, row_view row, int64_t fanout,
                                fm_rng rng, double *uniforms)
 {
     if (row.degree <= fanout) return keep_all(idx, val, log_pi, row);
-    double *bases = uniforms + fanout, *powers = bases + fanout;
+    double *bases = uniforms + fanout + 1, *powers = bases + fanout;
     const weighted_mix mix = weighted_mix_of(row);
-    double sum = 0;
-    for (int64_t k = 0; k < fanout; k++) {
-        sum -= log(fm_rng_uniform(rng, (uint64_t)k));
-        uniforms[k] = sum;
-    }
-    sum -= log(fm_rng_uniform(rng, (uint64_t)fanout));
+    // E_1, ..., E_{f+1} (the uniforms lie in (0, 1): in fm_fast_log's domain)
+    // in a vectorized loop, then their running sums S_k
+#pragma omp simd
+    for (int64_t k = 0; k <= fanout; k++) uniforms[k] = -fm_fast_log(fm_rng_uniform(rng, (uint64_t)k));
+    for (int64_t k = 1; k <= fanout; k++) uniforms[k] += uniforms[k - 1];
+    const double sum = uniforms[fanout];
     for (int64_t k = 0; k < fanout; k++) uniforms[k] /= sum;
     double cdf = 0;
     int64_t k = 0, kept = 0;
@@ -472,7 +477,7 @@ static int sampler_draw(fm_sampled_edges **out, const fm_edges *edges, const fm_
     const int64_t kept_most = strategy == FM_SAMPLER_FULL ? 0 : min64(fanout, max_degree);   // full reads no fanout
     const int64_t bit_words = min64(kept_most > wanted ? kept_most : wanted, sources / 64 + 1);
     const int64_t zero_words = strategy == FM_SAMPLER_STRATIFIED ? wanted : 0;
-    const int64_t uniform_words = strategy == FM_SAMPLER_WEIGHTED ? 3 * kept_most : 0;
+    const int64_t uniform_words = strategy == FM_SAMPLER_WEIGHTED ? 3 * kept_most + 1 : 0;
     const int64_t words = bit_words + zero_words + uniform_words;
     const int threads = omp_get_max_threads();
     FM_ALLOC(scratch, words * threads + 1);   // + 1: never a NULL base to offset
