@@ -17,7 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "fast_log.h"
+#include "fast_math.h"
 #include "profile.h"
 #include "rng.h"
 #include "status.h"

@@ -4,5 +4,6 @@
 #undef FM_OP
 #undef FM_GEMM
 #undef FM_EXP
+#undef FM_EXP_SIMD
 #undef FM_LOG
 #undef FM_SQRT

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fast_log.h"
 #include "helpers.h"
 #include "rng.h"
 #include "sampler.h"
@@ -228,31 +227,6 @@ static fm_sampler_options options_of(fm_sampler strategy, int64_t fanout, double
 //------------------------------------------------------------------------------
 // Names
 //------------------------------------------------------------------------------
-
-// The weighted sampler's vectorized log against libm's, over its whole
-// domain: the uniforms of (0, 1) it feeds it, 1 − (1 − p)^f near 0 and 1,
-// and normal numbers of every exponent; exact powers of 2 and √½ on the
-// seam of its range reduction.
-Test(sampler, fast_log_matches_libm)
-{
-    const fm_rng rng = fm_rng_stream(5, FM_STREAM_SAMPLE);
-    double worst = 0, at = 0;
-    for (uint64_t i = 0; i < 300000; i++) {
-        const double u = fm_rng_uniform(rng, i);
-        double x;
-        switch (i % 5) {
-        case 0: x = u; break;
-        case 1: x = 1 - pow(1 - u * 1e-6, 32); break;
-        case 2: x = 1 - u * 1e-12; break;
-        case 3: x = ldexp(0.5 + u, (int)(i % 2040) - 1020); break;
-        default: x = i % 2 ? ldexp(1, (int)(i % 2040) - 1021) : ldexp(sqrt(0.5), (int)(i % 2040) - 1020) * (1 + (u - 0.5) * 1e-15); break;
-        }
-        const double exact = log(x), error = fabs(fm_fast_log(x) - exact) / fmax(fabs(exact), 1e-300);
-        if (error > worst) { worst = error; at = x; }
-    }
-    cr_assert_leq(worst, 2e-15, "fm_fast_log is %.3g off (relative) at %.17g", worst, at);
-    cr_assert_eq(fm_fast_log(1), 0);
-}
 
 Test(sampler, names_parse_and_print)
 {
