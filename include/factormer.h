@@ -257,9 +257,10 @@ typedef struct fm_solver_options {
     // full sampler, a copy of every edge drawn once per call.
     fm_kernels kernels;
     // A run whose work per pass over X, (entries + (rows + cols)·rank)·rank,
-    // is below this runs on one thread: a parallel region costs more than it
-    // saves there (perf/README.md). FM_SERIAL_WORK by default; 0 keeps the
-    // caller's thread count for any size.
+    // times rank again for the incomplete kind (whose rows and columns each
+    // form a Gram), is below this runs on one thread: a parallel region costs more
+    // than it saves there (perf/README.md). FM_SERIAL_WORK by default; 0
+    // keeps the caller's thread count for any size.
     double serial_below;
 } fm_solver_options;
 

@@ -480,7 +480,9 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
                   const fm_solver_options *o, char *msg)
 {
     if (!g || !o) return solver_run(out, g, holdout, o, msg);   // it reports the bad arguments
-    const double work = ((double)g->stats.entries + (double)(g->stats.rows + g->stats.cols) * o->rank) * o->rank;
+    // the incomplete kind forms a k x k Gram per row and column: k² per entry
+    const double per_entry = g->stats.kind == FM_KIND_INCOMPLETE ? (double)o->rank * o->rank : o->rank;
+    const double work = ((double)g->stats.entries + (double)(g->stats.rows + g->stats.cols) * o->rank) * per_entry;
     const int threads = omp_get_max_threads(), used = work < o->serial_below ? 1 : threads;
     omp_set_num_threads(used);
     const int status = solver_run(out, g, holdout, o, msg);
