@@ -40,14 +40,14 @@ static inline double fm_fast_log(double x)
     return k * ln2_hi + (k * ln2_lo + log_m);
 }
 
-// exp x in float for x <= 88 (where 2^n stays a normal number), made for x
-// <= 0: the softmax's scores minus their maximum (or their log-normalizer,
-// a rounding above them at most). x =
-// n·ln 2 + r with n an integer (rounded by the float shifter 1.5·2^23) and
-// |r| <= ln 2 / 2, exp r by its Taylor series to r^7 (the next term is below
-// 2^−27 of it), times 2^n built in the exponent bits. Below −87, where exp x
-// reaches float's smallest normal number, it returns exp(−87), 1.6e−38: in a
-// softmax whose largest term is 1 that is a rounding-level difference.
+// exp x in float for x <= 88 (where 2^n stays a normal number), made for
+// x <= 0: the softmax's scores minus their maximum (or their log-normalizer,
+// a rounding above them at most). x = n·ln 2 + r with n an integer (rounded
+// by the float shifter 1.5·2^23) and |r| <= ln 2 / 2, exp r by its Taylor
+// series to r^7 (the next term is below 2^−27 of it), times 2^n built in the
+// exponent bits. Below −87, where exp x reaches float's smallest normal
+// number, it returns exp(−87), 1.6e−38: in a softmax whose largest term is 1
+// that is a rounding-level difference.
 static inline float fm_fast_expf(float x)
 {
     x = x < -87.0f ? -87.0f : x;

@@ -258,9 +258,9 @@ typedef struct fm_solver_options {
     fm_kernels kernels;
     // A run whose work per pass over X, (entries + (rows + cols)·rank)·rank,
     // times rank again for the incomplete kind (whose rows and columns each
-    // form a Gram), is below this runs on one thread: a parallel region costs more
-    // than it saves there (perf/README.md). FM_SERIAL_WORK by default; 0
-    // keeps the caller's thread count for any size.
+    // form a Gram), is below this runs on one thread: a parallel region
+    // costs more than it saves there (perf/README.md). FM_SERIAL_WORK by
+    // default; 0 keeps the caller's thread count for any size.
     double serial_below;
 } fm_solver_options;
 
