@@ -120,61 +120,69 @@ static inline void gram_rows(double *restrict P, const float *restrict S, int64_
     }
 }
 
-// Σ (x − p)² over a block: 16 independent float lanes (they vectorize
-// without reassociating one sum), each summing at most 4096 terms before it
-// is added into double.
-static double squared_difference(const float *restrict x, const float *restrict p, int64_t count)
+// Σ (x − p)² over rows [begin, end) of a dense X (n columns), two rows at a
+// time: each prediction p = t·s is formed in registers from the rows of Sᵀ
+// (k × n, so that a row's predictions vectorize over s), never stored. The
+// squares go into float lanes (the simd reduction) for at most SPAN columns,
+// then into double.
+static inline double residual_rows(const float *restrict X, const float *restrict T, const float *restrict St, int64_t n,
+                            int k, int64_t begin, int64_t end)
 {
-    enum { LANES = 16, SPAN = 4096 };
+    enum { SPAN = 4096 };
     double total = 0;
-    int64_t e = 0;
-    while (e + LANES <= count) {
-        float lanes[LANES] = { 0 };
-        const int64_t stop = count - e < SPAN ? e + (count - e) / LANES * LANES : e + SPAN;
-        for (; e < stop; e += LANES)
-            for (int l = 0; l < LANES; l++) {
-                const float r = x[e + l] - p[e + l];
-                lanes[l] += r * r;
+    for (int64_t t = begin; t < end; t += 2) {
+        const bool pair = t + 1 < end;
+        const float *x0 = X + t * n, *x1 = pair ? x0 + n : x0;
+        const float *w0 = T + t * k, *w1 = pair ? w0 + k : w0;
+        for (int64_t s0 = 0; s0 < n; s0 += SPAN) {
+            const int64_t s1 = n - s0 < SPAN ? n : s0 + SPAN;
+            float sum0 = 0, sum1 = 0;
+#pragma omp simd reduction(+ : sum0, sum1)
+            for (int64_t s = s0; s < s1; s++) {
+                float p0 = 0, p1 = 0;
+                for (int r = 0; r < k; r++) {
+                    const float h = St[r * n + s];
+                    p0 += w0[r] * h;
+                    p1 += w1[r] * h;
+                }
+                const float d0 = x0[s] - p0, d1 = x1[s] - p1;
+                sum0 += d0 * d0;
+                sum1 += d1 * d1;
             }
-        for (int l = 0; l < LANES; l++) total += lanes[l];
+            total += (double)sum0 + (pair ? (double)sum1 : 0.0);
+        }
     }
-    for (; e < count; e++) total += ((double)x[e] - p[e]) * ((double)x[e] - p[e]);
     return total;
 }
 
 int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense *targets,
                                 const fm_dense *sources, char *msg)
 {
-#define FREE_ALL
+    float *St = NULL;
+#define FREE_ALL free(St)
     FM_PROFILE_START(profile_clock);
     const int k = (int)sources->cols;
     const int64_t n = edges->sources;
-    // predictions for a few targets at a time, at most ~4 MiB per thread
-    const int64_t chunk = n >= (1 << 20) ? 1 : (1 << 20) / n;
+    FM_ALLOC(St, (size_t)k * n);
+    for (int64_t s = 0; s < n; s++)
+        for (int r = 0; r < k; r++) St[r * n + s] = sources->data[s * k + r];
     double total = 0;
-    int failed = 0;
-#pragma omp parallel reduction(+ : total) reduction(| : failed)
-    {
-        int64_t begin, end;
-        fm_thread_block(edges->targets, &begin, &end);
-        float *P = malloc(sizeof(float) * chunk * n);
-        if (!P && end > begin) failed = 1;
-        for (int64_t t0 = begin; P && t0 < end; t0 += chunk) {
-            const int64_t rows = end - t0 < chunk ? end - t0 : chunk;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)n, k, 1.0f,
-                        targets->data + t0 * k, k, sources->data, k, 0.0f, P, (int)n);
-            total += squared_difference(edges->val + t0 * n, P, rows * n);
-        }
-        free(P);
+#define RUN(K)                                                                    \
+    _Pragma("omp parallel reduction(+ : total)")                                 \
+    {                                                                             \
+        int64_t begin, end;                                                       \
+        fm_thread_block(edges->targets, &begin, &end);                            \
+        total += residual_rows(edges->val, targets->data, St, n, (K), begin, end); \
     }
-    FM_CHECK(!failed, FM_ERR_MEMORY, "out of memory for the residual of a dense matrix");
+    FM_RANK_SWITCH(k, RUN)
+#undef RUN
     *sq = total;
-    // flops T·S·(2k + 3): the predictions (SGEMM) and (x − p)²; bytes: X
-    // (4·T·S), targets (4·T·k), sources (4·S·k); the prediction blocks are
-    // workspace
+    // flops T·S·(2k + 3): the predictions and (x − p)²; bytes: X (4·T·S),
+    // targets (4·T·k), sources twice (4·S·k: read, transposed)
     const double T = (double)edges->targets, S = (double)n;
     FM_PROFILE_STOP(profile_clock, "products.dense_residual", T * S * (2.0 * k + 3),
-                    4 * (T * S + T * k + S * k));
+                    4 * (T * S + T * k + 2 * S * k));
+    FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
 }

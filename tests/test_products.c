@@ -208,27 +208,34 @@ Test(products, pattern_graph_is_expanded_from_iso)
     fm_graph_free(&g);
 }
 
+// Shapes: odd target counts (the kernel's row pairs), more than 4096 sources
+// (its float spans), ranks with and without a compiled copy (engine/rank.h).
 Test(products, dense_residual_matches_edge_sums)
 {
     char msg[FM_MSG_LEN];
+    const struct { int64_t rows, cols; int rank; } shapes[] = { { 53, 29, 6 }, { 7, 5000, 10 }, { 31, 40, 4 } };
     for (int threads = 1; threads <= 2; threads++) {
         fm_set_threads(threads);
-        for (int d = 0; d < 2; d++) {
-            fm_graph *g = skewed_graph(53, 29, FM_KIND_DENSE, 40 + d);
-            fm_direction dir = (fm_direction)d;
-            int64_t sources = dir == FM_TO_ROWS ? 29 : 53, targets = dir == FM_TO_ROWS ? 53 : 29;
-            fm_dense *T = random_dense(targets, 6, 5), *S = random_dense(sources, 6, 6);
-            fm_edges edges;
-            double fast, dot, ref;
-            cr_assert_eq(fm_edges_borrow(&edges, g, dir, msg), FM_OK, "%s", msg);
-            cr_assert_eq(fm_products_dense_residual(&fast, &edges, T, S, msg), FM_OK, "%s", msg);
-            fm_products_edge_sums(&dot, &ref, &edges, T, S);
-            cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
-            cr_assert(fabs(fast - ref) <= 1e-5 * ref, "%d threads: residual %.9g vs %.9g", threads, fast, ref);
-            fm_dense_free(&T);
-            fm_dense_free(&S);
-            fm_graph_free(&g);
-        }
+        for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++)
+            for (int d = 0; d < 2; d++) {
+                const int64_t rows = shapes[c].rows, cols = shapes[c].cols;
+                const int k = shapes[c].rank;
+                fm_graph *g = skewed_graph(rows, cols, FM_KIND_DENSE, 40 + d);
+                fm_direction dir = (fm_direction)d;
+                int64_t sources = dir == FM_TO_ROWS ? cols : rows, targets = dir == FM_TO_ROWS ? rows : cols;
+                fm_dense *T = random_dense(targets, k, 5), *S = random_dense(sources, k, 6);
+                fm_edges edges;
+                double fast, dot, ref;
+                cr_assert_eq(fm_edges_borrow(&edges, g, dir, msg), FM_OK, "%s", msg);
+                cr_assert_eq(fm_products_dense_residual(&fast, &edges, T, S, msg), FM_OK, "%s", msg);
+                fm_products_edge_sums(&dot, &ref, &edges, T, S);
+                cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
+                cr_assert(fabs(fast - ref) <= 1e-5 * ref, "%lld x %lld, rank %d, %d threads: residual %.9g vs %.9g",
+                          (long long)targets, (long long)sources, k, threads, fast, ref);
+                fm_dense_free(&T);
+                fm_dense_free(&S);
+                fm_graph_free(&g);
+            }
     }
     fm_set_threads(0);
 }
