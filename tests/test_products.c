@@ -75,13 +75,17 @@ Test(products, gather_matches_graphblas)
     for (int threads = 1; threads <= 2; threads++) {
         fm_set_threads(threads);
         // ranks 3, 7, 10: one partial, one full and a partial, two full groups
-        // of the dense kernel's five; 37 and 23 targets: not multiples of 4
-        for (int kk = 0; kk < 9; kk++)
+        // of the dense kernel's five; 37, 23, 301 and 263 targets: not
+        // multiples of 4. The dense 301 x 263 graph's rows are long enough
+        // for that kernel (FM_GATHER_SHORT), the 37 x 23 ones go to SGEMM.
+        for (int kk = 0; kk < 12; kk++)
             for (int d = 0; d < 2; d++) {
                 const int k = (int[]){ 3, 7, 10 }[kk % 3];
-                fm_graph *g = skewed_graph(37, 23, kinds[kk / 3], 10 + kk);
+                const bool long_rows = kk >= 9;
+                const int64_t rows = long_rows ? 301 : 37, cols = long_rows ? 263 : 23;
+                fm_graph *g = skewed_graph(rows, cols, long_rows ? FM_KIND_DENSE : kinds[kk / 3], 10 + kk);
                 fm_direction dir = (fm_direction)d;
-                int64_t sources = dir == FM_TO_ROWS ? 23 : 37, targets = dir == FM_TO_ROWS ? 37 : 23;
+                int64_t sources = dir == FM_TO_ROWS ? cols : rows, targets = dir == FM_TO_ROWS ? rows : cols;
                 fm_dense *S = random_dense(sources, k, 99), *out = NULL, *ref = NULL;
                 cr_assert_eq(fm_dense_new(&out, targets, k, msg), FM_OK);
                 fm_edges edges;
