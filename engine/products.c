@@ -156,17 +156,18 @@ void fm_products_edge_sums(double *dot, double *sq, const fm_edges *edges,
                     (edges->ptr ? 8 * (T + 1) + 12 * E : 4 * E) + 4 * T * k + 4 * E * k);
 }
 
-// The Gram of rows [begin, end) added into P (k×k, double, full square:
-// the square vectorizes where the triangle would not).
-static inline void gram_rows(double *restrict P, const float *restrict S, int64_t begin, int64_t end,
-                             int k)
+// The Gram of rows [begin, end) into P (k×k, double, full square): the rows
+// widened to double in `wide` (rows × k), then DSYRK (the upper triangle),
+// mirrored. 2000 x 10: 65 us as a loop of rank-1 updates, which vectorize
+// poorly at k = 10.
+static void gram_rows(double *restrict P, const float *restrict S, int64_t begin, int64_t end, int k,
+                      double *restrict wide)
 {
-    for (int64_t i = begin; i < end; i++) {
-        double s[k];
-        for (int a = 0; a < k; a++) s[a] = S[i * k + a];
-        for (int a = 0; a < k; a++)
-            for (int c = 0; c < k; c++) P[a * k + c] += s[a] * s[c];
-    }
+    const int64_t rows = end - begin;
+    for (int64_t e = 0; e < rows * k; e++) wide[e] = S[begin * k + e];
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, k, (int)rows, 1.0, wide, k, 0.0, P, k);
+    for (int a = 0; a < k; a++)
+        for (int c = 0; c < a; c++) P[a * k + c] = P[c * k + a];
 }
 
 // Σ (x − p)² over rows [begin, end) of a dense X (n columns), two rows at a
@@ -238,28 +239,26 @@ int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense
 
 int fm_products_gram(double *G, const fm_dense *S, char *msg)
 {
-    double *partial = NULL;
-#define FREE_ALL free(partial)
+    double *partial = NULL, *wide = NULL;
+#define FREE_ALL { free(partial); free(wide); }
     FM_PROFILE_START(profile_clock);
     const int k = (int)S->cols;
     // Fixed row blocks summed in order: the summation order does not depend
     // on the thread count.
     enum { BLOCK = 2048, BATCH = 16 };
     const int64_t blocks = (S->rows + BLOCK - 1) / BLOCK;
+    const int64_t batch = blocks < BATCH ? blocks : BATCH;
     FM_ALLOC(partial, (size_t)BATCH * k * k);
+    FM_ALLOC(wide, (size_t)batch * (S->rows < BLOCK ? S->rows : BLOCK) * k);
     memset(G, 0, sizeof(double) * k * k);
     for (int64_t b0 = 0; b0 < blocks; b0 += BATCH) {
         const int64_t nb = blocks - b0 < BATCH ? blocks - b0 : BATCH;
-        memset(partial, 0, sizeof(double) * nb * k * k);
-#define RUN(K)                                                                    \
-        _Pragma("omp parallel for schedule(static)")                             \
-        for (int64_t b = 0; b < nb; b++) {                                        \
-            int64_t begin = (b0 + b) * BLOCK, end = begin + BLOCK;                \
-            gram_rows(partial + b * (K) * (K), S->data, begin,                    \
-                      end < S->rows ? end : S->rows, (K));                        \
+#pragma omp parallel for schedule(static) if (nb > 1)
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t begin = (b0 + b) * BLOCK, end = begin + BLOCK;
+            gram_rows(partial + b * k * k, S->data, begin, end < S->rows ? end : S->rows, k,
+                      wide + b * BLOCK * k);
         }
-        FM_RANK_SWITCH(k, RUN)
-#undef RUN
         for (int64_t b = 0; b < nb; b++)
             for (int e = 0; e < k * k; e++) G[e] += partial[b * k * k + e];
     }
