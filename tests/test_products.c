@@ -158,24 +158,30 @@ Test(products, edge_sums_match_graphblas)
     fm_set_threads(0);
 }
 
+// One block (1000 rows), several (9000), several batches of 16 blocks (40000).
 Test(products, gram_matches_naive_and_threads)
 {
     char msg[FM_MSG_LEN];
-    fm_dense *S = random_dense(9000, 6, 11);   // more than two row blocks
-    double G1[36], G2[36];
-    fm_set_threads(1);
-    cr_assert_eq(fm_products_gram(G1, S, msg), FM_OK);
-    fm_set_threads(2);
-    cr_assert_eq(fm_products_gram(G2, S, msg), FM_OK);
-    fm_set_threads(0);
-    for (int a = 0; a < 6; a++)
-        for (int b = 0; b < 6; b++) {
-            long double naive = 0;
-            for (int64_t i = 0; i < S->rows; i++) naive += (long double)S->data[i * 6 + a] * S->data[i * 6 + b];
-            cr_assert(fabsl(G1[a * 6 + b] - naive) <= 1e-12 * fabsl(naive));
-            cr_assert_eq(G1[a * 6 + b], G2[a * 6 + b], "the Gram must not depend on the thread count");
-        }
-    fm_dense_free(&S);
+    for (int c = 0; c < 3; c++) {
+        const int64_t rows = (int64_t[]){ 1000, 9000, 40000 }[c];
+        fm_dense *S = random_dense(rows, 6, 11 + c);
+        double G1[36], G2[36];
+        fm_set_threads(1);
+        cr_assert_eq(fm_products_gram(G1, S, msg), FM_OK);
+        fm_set_threads(2);
+        cr_assert_eq(fm_products_gram(G2, S, msg), FM_OK);
+        fm_set_threads(0);
+        for (int a = 0; a < 6; a++)
+            for (int b = 0; b < 6; b++) {
+                long double naive = 0;
+                for (int64_t i = 0; i < S->rows; i++)
+                    naive += (long double)S->data[i * 6 + a] * S->data[i * 6 + b];
+                cr_assert(fabsl(G1[a * 6 + b] - naive) <= 1e-12 * fabsl(naive), "%lld rows, entry (%d, %d)",
+                          (long long)rows, a, b);
+                cr_assert_eq(G1[a * 6 + b], G2[a * 6 + b], "the Gram must not depend on the thread count");
+            }
+        fm_dense_free(&S);
+    }
 }
 
 Test(products, borrow_and_return_keep_the_graph)
