@@ -30,6 +30,12 @@ int fm_dense_copy(fm_dense **out, const fm_dense *src, char *msg)
     return status;
 }
 
+void fm_dense_transpose(float *out, const fm_dense *M)
+{
+    for (int64_t i = 0; i < M->rows; i++)
+        for (int64_t j = 0; j < M->cols; j++) out[j * M->rows + i] = M->data[i * M->cols + j];
+}
+
 void fm_dense_free(fm_dense **m)
 {
     if (!m || !*m) return;

@@ -74,9 +74,7 @@ void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *so
         // beats the 20 sums' reductions there
         const int64_t padded = (k + 4) / 5 * 5;
         float *St = n >= FM_GATHER_SHORT ? calloc((size_t)padded * n, sizeof *St) : NULL;
-        if (St)
-            for (int64_t s = 0; s < n; s++)
-                for (int r = 0; r < k; r++) St[r * n + s] = sources->data[s * k + r];
+        if (St) fm_dense_transpose(St, sources);
 #pragma omp parallel
         {
             int64_t begin, end;
@@ -214,8 +212,7 @@ int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense
     const int k = (int)sources->cols;
     const int64_t n = edges->sources;
     FM_ALLOC(St, (size_t)k * n);
-    for (int64_t s = 0; s < n; s++)
-        for (int r = 0; r < k; r++) St[r * n + s] = sources->data[s * k + r];
+    fm_dense_transpose(St, sources);
     double total = 0;
 #define RUN(K)                                                                    \
     _Pragma("omp parallel reduction(+ : total)")                                 \

@@ -59,6 +59,8 @@ typedef struct fm_dense {
 
 int fm_dense_new(fm_dense **out, int64_t rows, int64_t cols, char *msg);
 int fm_dense_copy(fm_dense **out, const fm_dense *src, char *msg);
+// Mᵀ into `out` (M->cols × M->rows, row-major), which the caller provides.
+void fm_dense_transpose(float *out, const fm_dense *M);
 void fm_dense_free(fm_dense **m);
 
 //------------------------------------------------------------------------------

@@ -386,8 +386,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
 
     // H = (Hᵀ)ᵀ, rank × cols as users expect it.
     FM_TRY(fm_dense_new(&result->H, k, n, msg));
-    for (int64_t j = 0; j < n; j++)
-        for (int r = 0; r < k; r++) result->H->data[r * n + j] = Ht->data[j * k + r];
+    fm_dense_transpose(result->H->data, Ht);
     result->W = W;
     W = NULL;
     *out = result;
