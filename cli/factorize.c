@@ -51,6 +51,9 @@ static const char help[] =
     "  --inner N           ADMM steps per factor update (default 1)\n"
     "  --tol T             stop when the objective changes by less than T relative\n"
     "                      (default 1e-6; 0 disables)\n"
+    "  --exact-objective   compute every trace row's objective by a pass over X (by\n"
+    "                      default a row may come from the W-update's products,\n"
+    "                      within 0.1%; the last row is always exact)\n"
     "  --time-limit S      stop after S seconds (default: none)\n"
     "  --l1 A[,B]          L1 (sparsity) penalty on W and H (A on W, B on H if given)\n"
     "  --l2 A[,B]          L2 (ridge) penalty on W and H\n"
@@ -162,6 +165,7 @@ int fm_cmd_factorize(int argc, char **argv)
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
         if (!strcmp(a, "--accelerate")) { opts.accelerate = true; continue; }
         if (!strcmp(a, "--no-safeguard")) { opts.accel_safeguard = false; continue; }
+        if (!strcmp(a, "--exact-objective")) { opts.exact_objective = true; continue; }
         if (!strcmp(a, "--l2-per-entry")) {
             opts.penalty_w.l2_per_entry = opts.penalty_h.l2_per_entry = true;
             continue;

@@ -211,6 +211,11 @@ typedef struct fm_solver_options {
     int iters;             // outer iterations (one H-update then one W-update)
     int inner;             // ADMM steps per factor update (§3, default 1)
     double tol;            // stop when |Δf|/f falls below; 0 disables
+    // Every trace row's objective exact (a pass over X). By default a row
+    // takes the expansion of Σr² from the W-update's X·Hᵀ when it is within
+    // 0.1% and the tolerance test can be decided on it (models/objective.h);
+    // the last row is always exact.
+    bool exact_objective;
     double time_limit;     // seconds; 0 disables
     fm_penalty penalty_w, penalty_h;
     uint64_t seed;

@@ -10,6 +10,7 @@
 #include "learned.h"
 #include "loss.h"
 #include "network_graph.h"
+#include "objective.h"
 #include "products.h"
 #include "profile.h"
 #include "rng.h"
@@ -146,6 +147,42 @@ static double objective(double residual, const fm_dense *W, const fm_dense *Ht, 
 }
 
 // Copies of a path for the result.
+// Σ_Ω r² of an outer iteration, its objective and a bound on the objective's
+// error (0 when exact). With `expansion` (X·Hᵀ is the W-update's), the
+// expansion stands when its bound is within FM_TRACE_PRECISION of it and the
+// tolerance test can be decided on it: the change from the previous row is
+// more than tol·f plus the errors of both rows. Otherwise, and on the
+// iterations that measure the expansion's error, the exact sum
+// (models/objective.h).
+static int iteration_residual(double *residual, double *f, double *error, fm_expansion_check *check,
+                              bool expansion, int it, double previous, double previous_error, const fm_graph *g,
+                              const fm_edges *rows, const fm_edges *cols, const fm_dense *W, const fm_dense *Ht,
+                              const fm_dense *XHt, const double *gram_w, const double *gram_h,
+                              const fm_solver_options *o, char *msg)
+{
+#define FREE_ALL
+    *error = 0;
+    if (expansion) {
+        const double estimate = fm_loss_expansion(g, W, XHt, gram_w, gram_h);
+        const double bound = 0.5 * fm_expansion_bound(check);   // in objective units, f = ½Σr² + …
+        *f = objective(estimate, W, Ht, rows, cols, o);
+        bool exact = fm_expansion_check_due(check, it) || !(2 * bound <= FM_TRACE_PRECISION * estimate);
+        if (!exact && o->tol > 0) exact = fabs(previous - *f) <= o->tol * previous + previous_error + bound;
+        if (!exact) {
+            *residual = estimate;
+            *error = bound;
+            return FM_OK;
+        }
+        FM_TRY(fm_loss_residual(residual, g, rows, W, Ht, gram_w, gram_h, msg));
+        fm_expansion_check_record(check, estimate, *residual);
+    } else {
+        FM_TRY(fm_loss_residual(residual, g, rows, W, Ht, gram_w, gram_h, msg));
+    }
+    *f = objective(*residual, W, Ht, rows, cols, o);
+    return FM_OK;
+#undef FREE_ALL
+}
+
 static int keep_path(char **out, const char *path, char *msg)
 {
 #define FREE_ALL
@@ -291,10 +328,11 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     FM_TRY(fm_products_gram(gram_h, Ht, msg));
     result->init_seconds = omp_get_wtime() - start;
 
-    double previous = 0;
+    double previous = 0, previous_error = 0;
+    fm_expansion_check check = { 0 };
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
-        double residual;
+        double residual, error = 0;   // error: the bound on step->objective's (0: exact)
         bool have_residual = false;
         if (it > 0) {
             fm_admm_factor h = { Ht, UH }, w = { W, UW };
@@ -308,7 +346,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 if (o->accel_safeguard) {
                     // the ADMM iterate (Ŵ, Ĥᵀ) and its objective, to fall back on
                     FM_TRY(fm_products_gram(gram_w, W, msg));
-                    FM_TRY(fm_loss_residual(&admm_residual, g, &rows, W, Ht, XHt, gram_w, gram_h, msg));
+                    FM_TRY(fm_loss_residual(&admm_residual, g, &rows, W, Ht, gram_w, gram_h, msg));
                     admm_objective = objective(admm_residual, W, Ht, &rows, &cols, o);
                     memcpy(W_admm->data, W->data, sizeof(float) * m * k);
                     memcpy(Ht_admm->data, Ht->data, sizeof(float) * n * k);
@@ -326,7 +364,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 accelerated = true;
                 if (o->accel_safeguard) {
                     FM_TRY(fm_products_gram(gram_w, W, msg));
-                    FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, NULL, gram_w, gram_h, msg));
+                    FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, gram_w, gram_h, msg));
                     have_residual = true;
                     if (!(objective(residual, W, Ht, &rows, &cols, o) <= admm_objective)) {
                         memcpy(W->data, W_admm->data, sizeof(float) * m * k);
@@ -348,13 +386,17 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             }
             FM_TRY(fm_products_gram(gram_w, W, msg));
         }
-        // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
-        const fm_dense *products = it > 0 && !accelerated ? XHt : NULL;
-        if (!have_residual) FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, products, gram_w, gram_h, msg));
         fm_solver_iterate *step = &result->trace[it];
+        if (have_residual) {
+            step->objective = objective(residual, W, Ht, &rows, &cols, o);
+        } else {
+            // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
+            const bool expansion = it > 0 && !accelerated && !masked && !o->exact_objective;
+            FM_TRY(iteration_residual(&residual, &step->objective, &error, &check, expansion, it, previous,
+                                      previous_error, g, &rows, &cols, W, Ht, XHt, gram_w, gram_h, o, msg));
+        }
         step->iteration = it;
         step->rmse = sqrt(residual / omega);
-        step->objective = objective(residual, W, Ht, &rows, &cols, o);
         step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
         step->accelerated = accelerated;
         step->rejected = rejected;
@@ -368,13 +410,15 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         else if (it >= o->iters) stop = "iterations";
         else if (o->time_limit > 0 && step->seconds >= o->time_limit) stop = "time limit";
         else if (it > 0 && o->tol > 0 &&
-                 (step->objective == 0 || fabs(previous - step->objective) <= o->tol * previous))
+                 (step->objective == 0 ||
+                  fabs(previous - step->objective) + previous_error + error <= o->tol * previous))
             stop = "tolerance";
         previous = step->objective;
+        previous_error = error;
         if (stop) {
             // The last row is what the summary reports: make it exact.
-            if (it > 0) {
-                FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, NULL, gram_w, gram_h, msg));
+            if (error > 0) {
+                FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, gram_w, gram_h, msg));
                 step->rmse = sqrt(residual / omega);
                 step->objective = objective(residual, W, Ht, &rows, &cols, o);
             }
@@ -416,7 +460,7 @@ int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H, cha
     FM_TRY(fm_products_gram(gram_h, Ht, msg));
     FM_TRY(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg));
     double residual;
-    FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, NULL, gram_w, gram_h, msg));
+    FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, gram_w, gram_h, msg));
     *rmse = sqrt(residual / fm_graph_omega(g));
     FM_TRY(fm_edges_return(&rows, msg));
     FREE_ALL;

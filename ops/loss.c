@@ -8,47 +8,48 @@
 #include "profile.h"
 #include "status.h"
 
-// Below this share of ‖X‖² the expansion's float rounding matters (see
-// loss.h): ⟨X,WH⟩ comes from a float X·Hᵀ, whose rounding can reach about
-// float epsilon (6e-8) times ‖X‖² (seen on a 40 x 30 dense fit: 2e-8·‖X‖²).
-// At this floor that is at most 0.06% of Σr², 0.03% of the RMSE.
-#define FM_EXPANSION_FLOOR 1e-4
+// ‖WH‖² = Σ (WᵀW ⊙ HHᵀ)
+static double product_norm(const double *gram_w, const double *gram_h, int k)
+{
+    double sum = 0;
+    for (int e = 0; e < k * k; e++) sum += gram_w[e] * gram_h[e];
+    return sum;
+}
+
+double fm_loss_expansion(const fm_graph *g, const fm_dense *W, const fm_dense *XHt, const double *gram_w,
+                         const double *gram_h)
+{
+    FM_PROFILE_START(profile_clock);
+    const int k = (int)W->cols;
+    const int64_t size = W->rows * k;
+    double dot = 0;
+#pragma omp parallel for reduction(+ : dot) schedule(static)
+    for (int64_t e = 0; e < size; e++) dot += (double)W->data[e] * XHt->data[e];
+    const double estimate = g->stats.sumsq - 2 * dot + product_norm(gram_w, gram_h, k);
+    // flops 2·k² (‖WH‖²) + 2·m·k (⟨X,WH⟩ = ⟨W, X·Hᵀ⟩); bytes: the two Grams
+    // (16·k²), W and X·Hᵀ (8·m·k)
+    const double kk = (double)k * k;
+    FM_PROFILE_STOP(profile_clock, "loss.expansion", 2 * kk + 2.0 * size, 16 * kk + 8.0 * size);
+    return estimate;
+}
 
 int fm_loss_residual(double *residual, const fm_graph *g, const fm_edges *row_edges, const fm_dense *W,
-                     const fm_dense *Ht, const fm_dense *XHt, const double *gram_w, const double *gram_h,
-                     char *msg)
+                     const fm_dense *Ht, const double *gram_w, const double *gram_h, char *msg)
 {
-    const int k = (int)W->cols;
     double dot = 0, sq = 0;
-    if (g->stats.kind == FM_KIND_INCOMPLETE) {
+    switch (g->stats.kind) {
+    case FM_KIND_DENSE: return fm_products_dense_residual(residual, row_edges, W, Ht, msg);
+    case FM_KIND_INCOMPLETE:
         fm_products_edge_sums(&dot, &sq, row_edges, W, Ht);
         *residual = sq;
         return FM_OK;
+    default: {
+        fm_products_edge_sums(&dot, &sq, row_edges, W, Ht);
+        const double exact = g->stats.sumsq - 2 * dot + product_norm(gram_w, gram_h, (int)W->cols);
+        *residual = exact > 0 ? exact : 0;
+        return FM_OK;
     }
-    FM_PROFILE_START(profile_clock);
-    // ‖WH‖² = Σ (WᵀW ⊙ HHᵀ)
-    double wh2 = 0;
-    for (int e = 0; e < k * k; e++) wh2 += gram_w[e] * gram_h[e];
-    const double xx = g->stats.sumsq;
-    if (XHt) {
-        const int64_t size = W->rows * k;
-#pragma omp parallel for reduction(+ : dot) schedule(static)
-        for (int64_t e = 0; e < size; e++) dot += (double)W->data[e] * XHt->data[e];
-        // flops 2·k² (‖WH‖²) + 2·m·k (⟨X,WH⟩ = ⟨W, X·Hᵀ⟩); bytes: the two
-        // Grams (16·k²), W and X·Hᵀ (8·m·k)
-        const double kk = (double)k * k;
-        FM_PROFILE_STOP(profile_clock, "loss.expansion", 2 * kk + 2.0 * size, 16 * kk + 8.0 * size);
-        double estimate = xx - 2 * dot + wh2;
-        if (estimate >= FM_EXPANSION_FLOOR * xx) {
-            *residual = estimate;
-            return FM_OK;
-        }
     }
-    if (g->stats.kind == FM_KIND_DENSE) return fm_products_dense_residual(residual, row_edges, W, Ht, msg);
-    fm_products_edge_sums(&dot, &sq, row_edges, W, Ht);
-    double exact = xx - 2 * dot + wh2;
-    *residual = exact > 0 ? exact : 0;
-    return FM_OK;
 }
 
 double fm_loss_residual_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *Ht)

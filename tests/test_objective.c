@@ -1,0 +1,167 @@
+// The objective the solver reports (§1, models/objective.h): the expansion
+// of Σr² against the exact sum and a brute-force one, when the expansion is
+// checked, and that trusting it changes neither a trace row beyond
+// FM_TRACE_PRECISION nor where the tolerance test stops.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "helpers.h"
+#include "loss.h"
+#include "objective.h"
+#include "products.h"
+#include "rng.h"
+
+TestSuite(objective, .init = fm_test_setup);
+
+static fm_graph *graph_of(const float *X, int64_t rows, int64_t cols, fm_kind kind)
+{
+    fm_graph *g = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_graph_from_dense(&g, rows, cols, X, kind, msg), FM_OK, "%s", msg);
+    return g;
+}
+
+// Uniform values with about half of them zero (true zeros for the sparse kind).
+static float *half_zeros(int64_t count, uint64_t seed)
+{
+    float *X = fm_test_uniform(count, seed);
+    for (int64_t e = 0; e < count; e++)
+        if (X[e] < 0.5f) X[e] = 0;
+    return X;
+}
+
+Test(objective, expansion_and_exact_sum_agree_with_brute_force)
+{
+    const int64_t m = 70, n = 45;
+    const int k = 6;
+    char msg[FM_MSG_LEN];
+    for (int kk = 0; kk < 2; kk++) {
+        const fm_kind kind = kk ? FM_KIND_SPARSE : FM_KIND_DENSE;
+        float *X = kk ? half_zeros(m * n, 1) : fm_test_uniform(m * n, 1);
+        fm_graph *g = graph_of(X, m, n, kind);
+        float *w = fm_test_uniform(m * k, 2), *h = fm_test_uniform(n * k, 3);
+        fm_dense W = { .rows = m, .cols = k, .data = w }, Ht = { .rows = n, .cols = k, .data = h };
+        fm_dense *XHt = NULL;
+        cr_assert_eq(fm_dense_new(&XHt, m, k, msg), FM_OK, "%s", msg);
+        double gram_w[k * k], gram_h[k * k];
+        cr_assert_eq(fm_products_gram(gram_w, &W, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_products_gram(gram_h, &Ht, msg), FM_OK, "%s", msg);
+        fm_edges rows = { 0 };
+        cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+        fm_products_gather(XHt, &rows, &Ht);
+
+        double brute = 0, xx = 0;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                double p = 0;
+                for (int r = 0; r < k; r++) p += (double)w[i * k + r] * h[j * k + r];
+                const double x = X[i * n + j];
+                brute += (x - p) * (x - p);
+                xx += x * x;
+            }
+        double exact;
+        cr_assert_eq(fm_loss_residual(&exact, g, &rows, &W, &Ht, gram_w, gram_h, msg), FM_OK, "%s", msg);
+        const double expansion = fm_loss_expansion(g, &W, XHt, gram_w, gram_h);
+        cr_expect(fabs(exact - brute) <= 1e-6 * brute, "%s: exact %.12g, brute force %.12g", fm_kind_name(kind),
+                  exact, brute);
+        // the expansion's error is the float rounding of X·Hᵀ, a share of ‖X‖²
+        cr_expect(fabs(expansion - brute) <= 1e-6 * xx, "%s: expansion %.12g, brute force %.12g",
+                  fm_kind_name(kind), expansion, brute);
+        cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
+        fm_dense_free(&XHt);
+        fm_graph_free(&g);
+        free(w);
+        free(h);
+        free(X);
+    }
+}
+
+Test(objective, the_expansion_is_checked_on_a_schedule_and_bounded_by_its_largest_error)
+{
+    fm_expansion_check c = { 0 };
+    cr_expect(isinf(fm_expansion_bound(&c)), "no bound before a comparison");
+    cr_expect(fm_expansion_check_due(&c, 5), "the first iteration with an expansion is checked, whichever");
+    fm_expansion_check_record(&c, 10.5, 10.0);
+    fm_expansion_check_record(&c, 9.9, 10.0);
+    cr_expect_float_eq(fm_expansion_bound(&c), FM_EXPANSION_MARGIN * 0.5, 1e-12);
+    fm_expansion_check_record(&c, 3.0, 3.0);
+    cr_expect_float_eq(fm_expansion_bound(&c), FM_EXPANSION_MARGIN * 0.5, 1e-12, "the largest error stays");
+    const int due[] = { 1, 2, 4, 8, 16, 32, 64, 1024 }, not_due[] = { 3, 5, 12, 17, 31, 33, 48, 1000 };
+    for (size_t i = 0; i < sizeof due / sizeof *due; i++) cr_expect(fm_expansion_check_due(&c, due[i]), "%d", due[i]);
+    for (size_t i = 0; i < sizeof not_due / sizeof *not_due; i++)
+        cr_expect(!fm_expansion_check_due(&c, not_due[i]), "%d", not_due[i]);
+}
+
+static fm_solver_result *solve(fm_graph *g, int rank, int iters, double tol, bool exact)
+{
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    o.rank = rank;
+    o.iters = iters;
+    o.tol = tol;
+    o.exact_objective = exact;
+    fm_solver_result *r = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_OK, "%s", msg);
+    return r;
+}
+
+// The objective never steers the iterates: both runs go through the same W
+// and H, and only the reported rows may differ, by the expansion's error.
+Test(objective, trace_rows_stay_within_the_trace_precision)
+{
+    const int64_t m = 300, n = 200;
+    float *planted = fm_test_planted(m, n, 4, 4), *noisy = half_zeros(m * n, 5);
+    const struct { const float *X; fm_kind kind; } cases[] = {
+        { planted, FM_KIND_DENSE }, { planted, FM_KIND_SPARSE }, { noisy, FM_KIND_DENSE }, { noisy, FM_KIND_SPARSE },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        fm_graph *g = graph_of(cases[c].X, m, n, cases[c].kind);
+        fm_solver_result *fast = solve(g, 4, 120, 0, false), *exact = solve(g, 4, 120, 0, true);
+        cr_assert_eq(fast->trace_len, exact->trace_len);
+        int estimated = 0;
+        for (int i = 0; i < exact->trace_len; i++) {
+            const double a = fast->trace[i].rmse, b = exact->trace[i].rmse;
+            estimated += a != b;
+            cr_expect(fabs(a - b) <= 0.5 * FM_TRACE_PRECISION * b, "case %zu, iteration %d: rmse %.9g, exact %.9g", c,
+                      i, a, b);
+        }
+        cr_expect_gt(estimated, exact->trace_len / 2, "case %zu: %d rows from the expansion", c, estimated);
+        cr_expect_eq(fast->trace[fast->trace_len - 1].rmse, exact->trace[exact->trace_len - 1].rmse,
+                     "case %zu: the last row is exact", c);
+        fm_solver_result_free(&fast);
+        fm_solver_result_free(&exact);
+        fm_graph_free(&g);
+    }
+    free(planted);
+    free(noisy);
+}
+
+// The tolerance test is decided on exact rows, or on an expansion far enough
+// from the threshold: the run stops where the exact run stops, or one
+// iteration later when the row before was an expansion.
+Test(objective, the_tolerance_stops_where_the_exact_objective_does)
+{
+    const int64_t m = 300, n = 200;
+    float *planted = fm_test_planted(m, n, 4, 6), *noisy = half_zeros(m * n, 7);
+    // the planted fit's relative change stays large as f goes to 0
+    const struct { const float *X; double tol; } cases[] = {
+        { planted, 1e-2 }, { planted, 3e-3 }, { noisy, 1e-3 }, { noisy, 1e-5 }, { noisy, 1e-6 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+        for (int kk = 0; kk < 2; kk++) {
+            fm_graph *g = graph_of(cases[c].X, m, n, kk ? FM_KIND_SPARSE : FM_KIND_DENSE);
+            const double tol = cases[c].tol;
+            fm_solver_result *fast = solve(g, 4, 3000, tol, false), *exact = solve(g, 4, 3000, tol, true);
+            cr_expect_str_eq(exact->stop_reason, "tolerance");
+            cr_expect_str_eq(fast->stop_reason, "tolerance");
+            cr_expect(fast->trace_len == exact->trace_len || fast->trace_len == exact->trace_len + 1,
+                      "case %zu, kind %d: %d rows, exact %d", c, kk, fast->trace_len, exact->trace_len);
+            fm_solver_result_free(&fast);
+            fm_solver_result_free(&exact);
+            fm_graph_free(&g);
+        }
+    free(planted);
+    free(noisy);
+}
