@@ -47,7 +47,9 @@ static int check_shape(const fm_message_graph *mg, fm_direction direction, fm_at
 #undef FREE_ALL
 }
 
-// The backward also walks the edges by source: a forward-only graph has no maps for that.
+// A forward-only graph is refused: the GraphBLAS path's backward reads a
+// sample's draws by source, which only a sample drawn with the backward has
+// packed; both paths keep the one contract.
 static int check_backward(const fm_message_graph *mg, fm_direction direction, fm_attention_shape shape, char *msg)
 {
     int status = check_shape(mg, direction, shape, msg);

@@ -33,8 +33,8 @@
 // The edges messages flow over, both directions of one graph, ready for one
 // path. For the fused path both orientations are borrowed from GraphBLAS
 // (fm_edges_borrow) while the message graph is open, with the maps between
-// the positions of an edge in the two orientations, so the backward pass can
-// walk the edges by source without transposing.
+// the positions of an edge in the two orientations (a training subgraph lays
+// its per-edge log π out in both).
 typedef struct fm_message_graph {
     fm_kernels kernels;
     fm_graph *graph;
@@ -46,14 +46,9 @@ typedef struct fm_message_graph {
     bool forward_only;        // a view: no position maps, the backward refuses it
     // A sample (fm_message_graph_sample): `rows` and `columns` are the draws of
     // the directions in `sampled_directions` (bits 1 << fm_direction), owned
-    // here, with log π per edge; for the backward, each drawn direction's
-    // edges also by source, and the map from a position by source to the
-    // edge's position by target.
+    // here, with log π per edge.
     unsigned sampled_directions;
     struct fm_sampled_edges *sampled[2];        // indexed by fm_direction
-    fm_edges sampled_by_source[2];
-    int64_t *sampled_slot[2];
-    GrB_Index *sampled_by_source_block[2];      // ptr and idx of sampled_by_source
     // The sample packed for the GraphBLAS path (fm_message_graph_pack): for
     // each drawn direction, the draw as GraphBLAS matrices, indexed
     // [direction][0 by target, 1 by source]: the edge values and, on the
@@ -97,9 +92,9 @@ int fm_message_graph_has_edges(float *has_edges, const fm_message_graph *mg, fm_
 // its targets drawn by the sampler from the caller's borrowed edges of `g`
 // (`rows` from A, `columns` from Aᵀ, as for a view), round 2·round +
 // direction, every value divided by `divisor` (> 0), each edge with its log π.
-// The fused kernels read score − log π. With `backward`, the by-source
-// orientation of each draw is built too, so the backward runs on it; else it
-// is forward-only. Attention in a direction that was not drawn is refused.
+// The fused kernels read score − log π. With `backward` the sample takes the
+// backward too (fm_message_graph_pack then also transposes each draw for the
+// GraphBLAS path); else it is forward-only. Attention in a direction that was not drawn is refused.
 // The sample is for the fused kernels; fm_message_graph_pack hands it to
 // the GraphBLAS path as well. The sample keeps copies of what it draws: the
 // caller may return its edges once this returns. Close with

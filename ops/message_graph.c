@@ -98,39 +98,6 @@ int fm_message_graph_view(fm_message_graph *mg, fm_graph *g, const fm_edges *row
 #undef FREE_ALL
 }
 
-// The by-source orientation of one drawn direction (a counting sort over the
-// sources), and for each position by source the edge's position by target.
-static int sample_by_source(fm_message_graph *mg, fm_direction direction, char *msg)
-{
-    int64_t *cursor = NULL;
-#define FREE_ALL free(cursor)
-    const fm_sampled_edges *s = mg->sampled[direction];
-    GrB_Index *block = NULL, *ptr, *idx;
-    FM_ALLOC(block, (s->sources + 1) + s->count + 1);
-    mg->sampled_by_source_block[direction] = block;
-    ptr = block;
-    idx = block + s->sources + 1;
-    FM_ALLOC(mg->sampled_slot[direction], s->count + 1);
-    FM_ALLOC(cursor, s->sources + 1);
-    for (int64_t i = 0; i <= s->sources; i++) ptr[i] = 0;
-    for (int64_t e = 0; e < s->count; e++) ptr[s->idx[e] + 1]++;
-    for (int64_t i = 0; i < s->sources; i++) ptr[i + 1] += ptr[i];
-    for (int64_t i = 0; i < s->sources; i++) cursor[i] = (int64_t)ptr[i];
-    // targets in increasing order, so each source's targets come out sorted
-    for (int64_t t = 0; t < s->targets; t++)
-        for (GrB_Index e = s->ptr[t]; e < s->ptr[t + 1]; e++) {
-            const int64_t p = cursor[s->idx[e]]++;
-            idx[p] = (GrB_Index)t;
-            mg->sampled_slot[direction][p] = (int64_t)e;
-        }
-    mg->sampled_by_source[direction] = (fm_edges){
-        .targets = s->sources, .sources = s->targets, .count = s->count, .ptr = ptr, .idx = idx,
-    };
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
-}
-
 int fm_message_graph_sample(fm_message_graph *mg, fm_graph *g, const fm_edges *rows, const fm_edges *columns,
                             double divisor, const fm_sampler_options *options, uint64_t round, unsigned directions,
                             bool backward, char *msg)
@@ -158,7 +125,6 @@ int fm_message_graph_sample(fm_message_graph *mg, fm_graph *g, const fm_edges *r
         *into[d] = (fm_edges){ .targets = s->targets, .sources = s->sources, .count = s->count,
                                .ptr = s->ptr, .idx = s->idx, .val = s->val, .log_pi = s->log_pi };
         if (divisor != 1) scale_values(s->val, into[d], divisor);   // in place: the sample owns its values
-        if (backward) FM_TRY(sample_by_source(mg, (fm_direction)d, msg));
     }
     return FM_OK;
 #undef FREE_ALL
@@ -222,8 +188,6 @@ int fm_message_graph_close(fm_message_graph *mg, char *msg)
     unpack(mg);
     for (int d = 0; d < 2; d++) {
         fm_sampled_edges_free(&mg->sampled[d]);
-        free(mg->sampled_by_source_block[d]);
-        free(mg->sampled_slot[d]);
     }
     // return both orientations even if the first fails; report the first error
     int status = fm_edges_return(&mg->rows, msg);

@@ -158,10 +158,10 @@ double sweep(graph_maker make, uint64_t seed, attention_path path, double tolera
 // 1e-6, the numeric gradient of every input nonzero. Returns the worst.
 double check_finite_differences(problem *p, attention_path path, int64_t probes, uint64_t seed);
 
-// Forward and backward of `path` (a float one) with 1 thread and with 2
-// (OpenMP and GraphBLAS; the earlier count restored after): every output and
-// gradient within 1e-5 norm-wise. Returns the differences, and how many
-// entries differ at all in *entries_differ.
+// Forward and backward of `path` (a float one) with 1 thread and with 2, 3
+// and 7 (OpenMP and GraphBLAS; the earlier count restored after): every
+// output and gradient within 1e-5 norm-wise. Returns the largest
+// differences, and how many entries differ at all in *entries_differ.
 differences check_thread_counts(problem *p, attention_path path, uint64_t seed, int64_t *entries_differ);
 
 // The largest |log_norm| of r: how large the scores are.

@@ -165,7 +165,7 @@ Test(attention, fused_same_for_any_thread_count)
         int64_t sparse_differ, full_differ;
         const differences a = check_thread_counts(&sparse, PATH_FUSED, 132, &sparse_differ);
         const differences b = check_thread_counts(&full, PATH_FUSED, 134, &full_differ);
-        cr_log_info("fused, direction %d, 2 threads vs 1: sparse %.3g forward, %.3g backward (%lld entries differ); "
+        cr_log_info("fused, direction %d, 2, 3, 7 threads vs 1: sparse %.3g forward, %.3g backward (%lld entries differ); "
                     "full %.3g forward, %.3g backward (%lld entries differ)",
                     dir, a.forward, a.backward, (long long)sparse_differ, b.forward, b.backward,
                     (long long)full_differ);
