@@ -5,7 +5,7 @@
 
 bool fm_expansion_check_due(const fm_expansion_check *c, int it)
 {
-    return c->checks == 0 || (it & (it - 1)) == 0;
+    return c->checks == 0 || it >= c->next;
 }
 
 double fm_expansion_bound(const fm_expansion_check *c)
@@ -13,9 +13,10 @@ double fm_expansion_bound(const fm_expansion_check *c)
     return c->checks > 0 ? FM_EXPANSION_MARGIN * c->error : INFINITY;
 }
 
-void fm_expansion_check_record(fm_expansion_check *c, double expansion, double exact)
+void fm_expansion_check_record(fm_expansion_check *c, int it, double expansion, double exact)
 {
     const double error = fabs(expansion - exact);
     if (c->checks == 0 || error > c->error) c->error = error;
     c->checks++;
+    c->next = 2 * it > it + 1 ? 2 * it : it + 1;
 }

@@ -6,10 +6,10 @@
 // share of ‖X‖² (about 1e-9 on a 2000 x 2000 dense fit at rank 10, 2e-8 on a
 // 40 x 30 one), so it grows against Σr² as the fit converges: 5e-4 of Σr²
 // once the 2000² fit's RMSE is 1e-3 of the data's. No formula predicts it
-// well, so each run measures it. On iterations 1, 2, 4, 8, … (powers of two:
-// a long run spends next to nothing on it), and whenever the solver needs
-// the exact sum anyway, both are computed; the bound is FM_EXPANSION_MARGIN
-// times the largest difference seen. The expansion then stands when that
+// well, so each run measures it. On iterations 1, 2, 4, 8, … (each at twice
+// the last: a long run spends next to nothing on it), and whenever the
+// solver needs the exact sum anyway, both are computed; the bound is
+// FM_EXPANSION_MARGIN times the largest difference seen. The expansion then stands when that
 // bound is within FM_TRACE_PRECISION of it and the tolerance test can be
 // decided on it (the solver's part).
 #ifndef FM_OBJECTIVE_H
@@ -26,16 +26,19 @@
 typedef struct fm_expansion_check {
     double error;   // the largest |expansion − exact| seen, in Σr² units
     int checks;     // comparisons made
+    int next;       // the iteration of the next scheduled comparison
 } fm_expansion_check;
 
 // Whether iteration `it` (≥ 1) computes the exact sum beside the expansion:
-// a power of two, or the first iteration that has an expansion.
+// the first iteration that has an expansion, then at twice the iteration of
+// the last comparison (1, 2, 4, 8, … unless an exact sum came between).
 bool fm_expansion_check_due(const fm_expansion_check *c, int it);
 
 // The bound on the expansion's error (Σr² units) once a comparison was
 // made; INFINITY before.
 double fm_expansion_bound(const fm_expansion_check *c);
 
-void fm_expansion_check_record(fm_expansion_check *c, double expansion, double exact);
+// A comparison at iteration `it`.
+void fm_expansion_check_record(fm_expansion_check *c, int it, double expansion, double exact);
 
 #endif

@@ -125,12 +125,12 @@ static double l1_sum(const fm_dense *F)
     return sum;
 }
 
-// f(W,H) plus the penalties; Σ_Ω r² is given.
-static double objective(double residual, const fm_dense *W, const fm_dense *Ht, const fm_edges *rows,
-                        const fm_edges *cols, const fm_solver_options *o)
+// The penalties' part of the objective.
+static double penalties(const fm_dense *W, const fm_dense *Ht, const fm_edges *rows, const fm_edges *cols,
+                        const fm_solver_options *o)
 {
     const fm_penalty pw = o->penalty_w, ph = o->penalty_h;
-    double f = 0.5 * residual;
+    double f = 0;
     if (!(pw.l1 > 0 || ph.l1 > 0 || pw.l2 > 0 || ph.l2 > 0)) return f;
     FM_PROFILE_START(profile_clock);
     if (pw.l1 > 0) f += pw.l1 * l1_sum(W);
@@ -146,43 +146,61 @@ static double objective(double residual, const fm_dense *W, const fm_dense *Ht, 
     return f;
 }
 
-// Copies of a path for the result.
-// Σ_Ω r² of an outer iteration, its objective and a bound on the objective's
-// error (0 when exact). With `expansion` (X·Hᵀ is the W-update's), the
-// expansion stands when its bound is within FM_TRACE_PRECISION of it and the
-// tolerance test can be decided on it: the change from the previous row is
-// more than tol·f plus the errors of both rows. Otherwise, and on the
-// iterations that measure the expansion's error, the exact sum
-// (models/objective.h).
-static int iteration_residual(double *residual, double *f, double *error, fm_expansion_check *check,
-                              bool expansion, int it, double previous, double previous_error, const fm_graph *g,
-                              const fm_edges *rows, const fm_edges *cols, const fm_dense *W, const fm_dense *Ht,
-                              const fm_dense *XHt, const double *gram_w, const double *gram_h,
-                              const fm_solver_options *o, char *msg)
+// f(W,H) = ½ Σ_Ω r² plus the penalties; Σ_Ω r² is given.
+static double objective(double residual, const fm_dense *W, const fm_dense *Ht, const fm_edges *rows,
+                        const fm_edges *cols, const fm_solver_options *o)
+{
+    return 0.5 * residual + penalties(W, Ht, rows, cols, o);
+}
+
+// A trace row's Σ_Ω r², its objective, and whether they are exact (else
+// from the expansion, within `error` of the objective).
+typedef struct row_objective {
+    double residual, f, error;
+    bool exact;
+} row_objective;
+
+// The row of an outer iteration. With `expansion` (X·Hᵀ is the W-update's),
+// the expansion stands when its bound is within FM_TRACE_PRECISION of it and
+// the tolerance test can be decided on it: the change from the previous row
+// is more than tol·f_prev plus both rows' errors, so the run cannot stop
+// here. Otherwise, and on the iterations that measure the expansion's error,
+// the exact sum (models/objective.h).
+static int iteration_objective(row_objective *row, fm_expansion_check *check, bool expansion, int it,
+                               const row_objective *previous, const fm_graph *g, const fm_edges *rows,
+                               const fm_edges *cols, const fm_dense *W, const fm_dense *Ht, const fm_dense *XHt,
+                               const double *gram_w, const double *gram_h, const fm_solver_options *o, char *msg)
 {
 #define FREE_ALL
-    *error = 0;
+    const double penalty = penalties(W, Ht, rows, cols, o);
+    double estimate = NAN;
     if (expansion) {
-        const double estimate = fm_loss_expansion(g, W, XHt, gram_w, gram_h);
+        estimate = fm_loss_expansion(g, W, XHt, gram_w, gram_h);
         const double bound = 0.5 * fm_expansion_bound(check);   // in objective units, f = ½Σr² + …
-        *f = objective(estimate, W, Ht, rows, cols, o);
-        bool exact = fm_expansion_check_due(check, it) || !(2 * bound <= FM_TRACE_PRECISION * estimate);
-        if (!exact && o->tol > 0) exact = fabs(previous - *f) <= o->tol * previous + previous_error + bound;
-        if (!exact) {
-            *residual = estimate;
-            *error = bound;
+        const double f = 0.5 * estimate + penalty;
+        bool stands = !fm_expansion_check_due(check, it) && 2 * bound <= FM_TRACE_PRECISION * estimate;
+        if (stands && o->tol > 0) stands = fabs(previous->f - f) > o->tol * previous->f + previous->error + bound;
+        if (stands) {
+            *row = (row_objective){ .residual = estimate, .f = f, .error = bound, .exact = false };
             return FM_OK;
         }
-        FM_TRY(fm_loss_residual(residual, g, rows, W, Ht, gram_w, gram_h, msg));
-        fm_expansion_check_record(check, estimate, *residual);
-    } else {
-        FM_TRY(fm_loss_residual(residual, g, rows, W, Ht, gram_w, gram_h, msg));
     }
-    *f = objective(*residual, W, Ht, rows, cols, o);
+    FM_TRY(fm_loss_residual(&row->residual, g, rows, W, Ht, gram_w, gram_h, msg));
+    if (expansion) fm_expansion_check_record(check, it, estimate, row->residual);
+    row->f = 0.5 * row->residual + penalty;
+    row->error = 0;
+    row->exact = true;
     return FM_OK;
 #undef FREE_ALL
 }
 
+static void fill_objective(fm_solver_iterate *step, const row_objective *row, double omega)
+{
+    step->rmse = sqrt(row->residual / omega);
+    step->objective = row->f;
+}
+
+// Copies of a path for the result.
 static int keep_path(char **out, const char *path, char *msg)
 {
 #define FREE_ALL
@@ -328,11 +346,11 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     FM_TRY(fm_products_gram(gram_h, Ht, msg));
     result->init_seconds = omp_get_wtime() - start;
 
-    double previous = 0, previous_error = 0;
+    row_objective row = { 0 }, previous = { 0 };
     fm_expansion_check check = { 0 };
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
-        double residual, error = 0;   // error: the bound on step->objective's (0: exact)
+        double residual;
         bool have_residual = false;
         if (it > 0) {
             fm_admm_factor h = { Ht, UH }, w = { W, UW };
@@ -348,6 +366,9 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                     FM_TRY(fm_products_gram(gram_w, W, msg));
                     FM_TRY(fm_loss_residual(&admm_residual, g, &rows, W, Ht, gram_w, gram_h, msg));
                     admm_objective = objective(admm_residual, W, Ht, &rows, &cols, o);
+                    if (!masked)   // a measurement of the expansion's error, for free
+                        fm_expansion_check_record(&check, it, fm_loss_expansion(g, W, XHt, gram_w, gram_h),
+                                                  admm_residual);
                     memcpy(W_admm->data, W->data, sizeof(float) * m * k);
                     memcpy(Ht_admm->data, Ht->data, sizeof(float) * n * k);
                 }
@@ -388,40 +409,45 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         }
         fm_solver_iterate *step = &result->trace[it];
         if (have_residual) {
-            step->objective = objective(residual, W, Ht, &rows, &cols, o);
+            row = (row_objective){ .residual = residual, .f = objective(residual, W, Ht, &rows, &cols, o),
+                                   .exact = true };
         } else {
             // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
             const bool expansion = it > 0 && !accelerated && !masked && !o->exact_objective;
-            FM_TRY(iteration_residual(&residual, &step->objective, &error, &check, expansion, it, previous,
-                                      previous_error, g, &rows, &cols, W, Ht, XHt, gram_w, gram_h, o, msg));
+            FM_TRY(iteration_objective(&row, &check, expansion, it, &previous, g, &rows, &cols, W, Ht, XHt, gram_w,
+                                       gram_h, o, msg));
         }
+        // The tolerance test runs on exact rows only; the last row, which the
+        // summary reports, is made exact, before the callback sees it unless
+        // the callback is what stops the run.
+        const char *stop = NULL;
+        if (it >= o->iters) stop = "iterations";
+        else if (o->time_limit > 0 && omp_get_wtime() - start >= o->time_limit) stop = "time limit";
+        else if (it > 0 && o->tol > 0 && row.exact && previous.exact &&
+                 (row.f == 0 || fabs(previous.f - row.f) <= o->tol * previous.f))
+            stop = "tolerance";
+        if (stop && !row.exact)
+            FM_TRY(iteration_objective(&row, &check, false, it, &previous, g, &rows, &cols, W, Ht, XHt, gram_w,
+                                       gram_h, o, msg));
         step->iteration = it;
-        step->rmse = sqrt(residual / omega);
         step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
         step->accelerated = accelerated;
         step->rejected = rejected;
         step->seconds = omp_get_wtime() - start;
+        fill_objective(step, &row, omega);
         result->trace_len = it + 1;
         FM_CHECK(isfinite(step->objective), FM_ERR_NUMERIC,
                  "the objective became non-finite at iteration %d", it);
-
-        const char *stop = NULL;
-        if (o->progress && o->progress(step, o->user)) stop = "callback";
-        else if (it >= o->iters) stop = "iterations";
-        else if (o->time_limit > 0 && step->seconds >= o->time_limit) stop = "time limit";
-        else if (it > 0 && o->tol > 0 &&
-                 (step->objective == 0 ||
-                  fabs(previous - step->objective) + previous_error + error <= o->tol * previous))
-            stop = "tolerance";
-        previous = step->objective;
-        previous_error = error;
-        if (stop) {
-            // The last row is what the summary reports: make it exact.
-            if (error > 0) {
-                FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, gram_w, gram_h, msg));
-                step->rmse = sqrt(residual / omega);
-                step->objective = objective(residual, W, Ht, &rows, &cols, o);
+        if (o->progress && o->progress(step, o->user)) {
+            stop = "callback";
+            if (!row.exact) {
+                FM_TRY(iteration_objective(&row, &check, false, it, &previous, g, &rows, &cols, W, Ht, XHt, gram_w,
+                                           gram_h, o, msg));
+                fill_objective(step, &row, omega);
             }
+        }
+        previous = row;
+        if (stop) {
             result->stop_reason = stop;
             break;
         }

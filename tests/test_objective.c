@@ -14,14 +14,6 @@
 
 TestSuite(objective, .init = fm_test_setup);
 
-static fm_graph *graph_of(const float *X, int64_t rows, int64_t cols, fm_kind kind)
-{
-    fm_graph *g = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_graph_from_dense(&g, rows, cols, X, kind, msg), FM_OK, "%s", msg);
-    return g;
-}
-
 // Uniform values with about half of them zero (true zeros for the sparse kind).
 static float *half_zeros(int64_t count, uint64_t seed)
 {
@@ -39,7 +31,7 @@ Test(objective, expansion_and_exact_sum_agree_with_brute_force)
     for (int kk = 0; kk < 2; kk++) {
         const fm_kind kind = kk ? FM_KIND_SPARSE : FM_KIND_DENSE;
         float *X = kk ? half_zeros(m * n, 1) : fm_test_uniform(m * n, 1);
-        fm_graph *g = graph_of(X, m, n, kind);
+        fm_graph *g = fm_test_graph_dense(X, m, n, kind);
         float *w = fm_test_uniform(m * k, 2), *h = fm_test_uniform(n * k, 3);
         fm_dense W = { .rows = m, .cols = k, .data = w }, Ht = { .rows = n, .cols = k, .data = h };
         fm_dense *XHt = NULL;
@@ -82,21 +74,26 @@ Test(objective, the_expansion_is_checked_on_a_schedule_and_bounded_by_its_larges
     fm_expansion_check c = { 0 };
     cr_expect(isinf(fm_expansion_bound(&c)), "no bound before a comparison");
     cr_expect(fm_expansion_check_due(&c, 5), "the first iteration with an expansion is checked, whichever");
-    fm_expansion_check_record(&c, 10.5, 10.0);
-    fm_expansion_check_record(&c, 9.9, 10.0);
+    fm_expansion_check_record(&c, 1, 10.5, 10.0);
+    fm_expansion_check_record(&c, 2, 9.9, 10.0);
     cr_expect_float_eq(fm_expansion_bound(&c), FM_EXPANSION_MARGIN * 0.5, 1e-12);
-    fm_expansion_check_record(&c, 3.0, 3.0);
+    fm_expansion_check_record(&c, 4, 3.0, 3.0);
     cr_expect_float_eq(fm_expansion_bound(&c), FM_EXPANSION_MARGIN * 0.5, 1e-12, "the largest error stays");
-    const int due[] = { 1, 2, 4, 8, 16, 32, 64, 1024 }, not_due[] = { 3, 5, 12, 17, 31, 33, 48, 1000 };
-    for (size_t i = 0; i < sizeof due / sizeof *due; i++) cr_expect(fm_expansion_check_due(&c, due[i]), "%d", due[i]);
-    for (size_t i = 0; i < sizeof not_due / sizeof *not_due; i++)
-        cr_expect(!fm_expansion_check_due(&c, not_due[i]), "%d", not_due[i]);
+    // each comparison schedules the next at twice its iteration
+    cr_expect(!fm_expansion_check_due(&c, 7));
+    cr_expect(fm_expansion_check_due(&c, 8));
+    cr_expect(fm_expansion_check_due(&c, 9), "a check skipped at 8 (an accelerated iteration) comes at 9");
+    fm_expansion_check_record(&c, 12, 3.0, 3.0);   // an exact sum the solver needed anyway
+    cr_expect(!fm_expansion_check_due(&c, 23));
+    cr_expect(fm_expansion_check_due(&c, 24));
 }
 
-static fm_solver_result *solve(fm_graph *g, int rank, int iters, double tol, bool exact)
+static fm_solver_result *solve_penalized(fm_graph *g, int rank, int iters, double tol, bool exact,
+                                         fm_penalty penalty)
 {
     fm_solver_options o;
     fm_solver_options_default(&o);
+    o.penalty_w = o.penalty_h = penalty;
     o.rank = rank;
     o.iters = iters;
     o.tol = tol;
@@ -107,18 +104,26 @@ static fm_solver_result *solve(fm_graph *g, int rank, int iters, double tol, boo
     return r;
 }
 
+static fm_solver_result *solve(fm_graph *g, int rank, int iters, double tol, bool exact)
+{
+    return solve_penalized(g, rank, iters, tol, exact, (fm_penalty){ 0 });
+}
+
 // The objective never steers the iterates: both runs go through the same W
 // and H, and only the reported rows may differ, by the expansion's error.
 Test(objective, trace_rows_stay_within_the_trace_precision)
 {
     const int64_t m = 300, n = 200;
     float *planted = fm_test_planted(m, n, 4, 4), *noisy = half_zeros(m * n, 5);
-    const struct { const float *X; fm_kind kind; } cases[] = {
-        { planted, FM_KIND_DENSE }, { planted, FM_KIND_SPARSE }, { noisy, FM_KIND_DENSE }, { noisy, FM_KIND_SPARSE },
+    const fm_penalty none = { 0 }, both = { .l1 = 0.01, .l2 = 0.1 };
+    const struct { const float *X; fm_kind kind; fm_penalty penalty; } cases[] = {
+        { planted, FM_KIND_DENSE, none }, { planted, FM_KIND_SPARSE, none }, { noisy, FM_KIND_DENSE, none },
+        { noisy, FM_KIND_SPARSE, none }, { noisy, FM_KIND_DENSE, both }, { planted, FM_KIND_SPARSE, both },
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        fm_graph *g = graph_of(cases[c].X, m, n, cases[c].kind);
-        fm_solver_result *fast = solve(g, 4, 120, 0, false), *exact = solve(g, 4, 120, 0, true);
+        fm_graph *g = fm_test_graph_dense(cases[c].X, m, n, cases[c].kind);
+        fm_solver_result *fast = solve_penalized(g, 4, 120, 0, false, cases[c].penalty);
+        fm_solver_result *exact = solve_penalized(g, 4, 120, 0, true, cases[c].penalty);
         cr_assert_eq(fast->trace_len, exact->trace_len);
         int estimated = 0;
         for (int i = 0; i < exact->trace_len; i++) {
@@ -126,6 +131,9 @@ Test(objective, trace_rows_stay_within_the_trace_precision)
             estimated += a != b;
             cr_expect(fabs(a - b) <= 0.5 * FM_TRACE_PRECISION * b, "case %zu, iteration %d: rmse %.9g, exact %.9g", c,
                       i, a, b);
+            const double fa = fast->trace[i].objective, fb = exact->trace[i].objective;
+            cr_expect(fabs(fa - fb) <= FM_TRACE_PRECISION * fb, "case %zu, iteration %d: objective %.9g, exact %.9g",
+                      c, i, fa, fb);
         }
         cr_expect_gt(estimated, exact->trace_len / 2, "case %zu: %d rows from the expansion", c, estimated);
         cr_expect_eq(fast->trace[fast->trace_len - 1].rmse, exact->trace[exact->trace_len - 1].rmse,
@@ -138,9 +146,10 @@ Test(objective, trace_rows_stay_within_the_trace_precision)
     free(noisy);
 }
 
-// The tolerance test is decided on exact rows, or on an expansion far enough
-// from the threshold: the run stops where the exact run stops, or one
-// iteration later when the row before was an expansion.
+// The tolerance test runs on exact rows only, and an expansion stands only
+// far enough from its threshold: the run stops where the exact run stops,
+// or later (in practice one iteration, when the row before was an
+// expansion), and where it stops the rule holds.
 Test(objective, the_tolerance_stops_where_the_exact_objective_does)
 {
     const int64_t m = 300, n = 200;
@@ -151,13 +160,24 @@ Test(objective, the_tolerance_stops_where_the_exact_objective_does)
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
         for (int kk = 0; kk < 2; kk++) {
-            fm_graph *g = graph_of(cases[c].X, m, n, kk ? FM_KIND_SPARSE : FM_KIND_DENSE);
+            fm_graph *g = fm_test_graph_dense(cases[c].X, m, n, kk ? FM_KIND_SPARSE : FM_KIND_DENSE);
             const double tol = cases[c].tol;
             fm_solver_result *fast = solve(g, 4, 3000, tol, false), *exact = solve(g, 4, 3000, tol, true);
             cr_expect_str_eq(exact->stop_reason, "tolerance");
             cr_expect_str_eq(fast->stop_reason, "tolerance");
-            cr_expect(fast->trace_len == exact->trace_len || fast->trace_len == exact->trace_len + 1,
-                      "case %zu, kind %d: %d rows, exact %d", c, kk, fast->trace_len, exact->trace_len);
+            const int rows = fast->trace_len;
+            cr_expect(rows == exact->trace_len || rows == exact->trace_len + 1, "case %zu, kind %d: %d rows, exact %d",
+                      c, kk, rows, exact->trace_len);
+            if (rows >= 2) {
+                const double before = fast->trace[rows - 2].objective, last = fast->trace[rows - 1].objective;
+                cr_expect(fabs(before - last) <= tol * before, "case %zu, kind %d: stopped at a change of %.3g", c,
+                          kk, fabs(before - last) / before);
+                // both rows are the exact ones: a run of as many iterations that reports every row exactly
+                fm_solver_result *all = solve(g, 4, rows - 1, 0, true);
+                cr_expect_eq(before, all->trace[rows - 2].objective, "case %zu, kind %d: the row before", c, kk);
+                cr_expect_eq(last, all->trace[rows - 1].objective, "case %zu, kind %d: the last row", c, kk);
+                fm_solver_result_free(&all);
+            }
             fm_solver_result_free(&fast);
             fm_solver_result_free(&exact);
             fm_graph_free(&g);
