@@ -60,6 +60,14 @@ void fm_test_setup(void)
     cr_assert_eq(fm_init(msg), FM_OK, "%s", msg);
 }
 
+fm_graph *fm_test_graph_dense(const float *values, int64_t rows, int64_t cols, fm_kind kind)
+{
+    fm_graph *g = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_graph_from_dense(&g, rows, cols, values, kind, msg), FM_OK, "%s", msg);
+    return g;
+}
+
 float *fm_test_planted(int64_t rows, int64_t cols, int rank, uint64_t seed)
 {
     fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);

@@ -27,6 +27,8 @@ void fm_test_setup(void);
 float *fm_test_planted(int64_t rows, int64_t cols, int rank, uint64_t seed);
 // Uniform random values in [0, 1).
 float *fm_test_uniform(int64_t count, uint64_t seed);
+// The graph of a row-major rows×cols array as `kind` (the test fails on error).
+fm_graph *fm_test_graph_dense(const float *values, int64_t rows, int64_t cols, fm_kind kind);
 
 // Remove the plain files of a scratch directory, then the directory.
 void fm_test_remove_dir(const char *dir);

@@ -14,14 +14,6 @@
 
 TestSuite(solver, .init = fm_test_setup);
 
-static fm_graph *graph_dense(const float *values, int64_t rows, int64_t cols, fm_kind kind)
-{
-    fm_graph *g = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_graph_from_dense(&g, rows, cols, values, kind, msg), FM_OK, "%s", msg);
-    return g;
-}
-
 static fm_solver_result *solve(fm_graph *g, int rank, int iters, int inner, fm_init_method init)
 {
     fm_solver_options o;
@@ -65,7 +57,7 @@ static float *planted_with_zeros(int64_t rows, int64_t cols, int rank, uint64_t 
 Test(solver, planted_dense_is_recovered)
 {
     float *X = fm_test_planted(60, 40, 3, 1);
-    fm_graph *g = graph_dense(X, 60, 40, FM_KIND_DENSE);
+    fm_graph *g = fm_test_graph_dense(X, 60, 40, FM_KIND_DENSE);
     fm_solver_result *r = solve(g, 3, 400, 3, FM_INIT_NNDSVD);
     double rel = relative_rmse(r, g);
     cr_assert_lt(rel, 1e-3, "relative RMSE %g", rel);
@@ -80,7 +72,7 @@ Test(solver, planted_sparse_is_recovered)
     int64_t zeros = 0;
     for (int e = 0; e < 60 * 40; e++) zeros += X[e] == 0;
     cr_assert_gt(zeros, 60 * 40 / 5, "the planted matrix should have many true zeros (%lld)", (long long)zeros);
-    fm_graph *g = graph_dense(X, 60, 40, FM_KIND_SPARSE);
+    fm_graph *g = fm_test_graph_dense(X, 60, 40, FM_KIND_SPARSE);
     fm_solver_result *r = solve(g, 3, 400, 3, FM_INIT_NNDSVD);
     double rel = relative_rmse(r, g);
     cr_assert_lt(rel, 1e-3, "relative RMSE %g", rel);
@@ -129,7 +121,7 @@ Test(solver, objective_never_rises)
     for (int kk = 0; kk < 3; kk++) {
         fm_kind kind = (fm_kind[]){ FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE }[kk];
         for (int init = 0; init < 2; init++) {
-            fm_graph *g = graph_dense(X, 50, 35, kind);
+            fm_graph *g = fm_test_graph_dense(X, 50, 35, kind);
             fm_solver_result *r = solve(g, 4, 60, 1, init ? FM_INIT_NNDSVD : FM_INIT_RANDOM);
             for (int i = 1; i < r->trace_len; i++)
                 cr_assert_leq(r->trace[i].objective, r->trace[i - 1].objective * (1 + 1e-6),
@@ -156,8 +148,8 @@ static double max_relative_difference(const fm_dense *a, const fm_dense *b)
 Test(solver, complete_incomplete_follows_dense)
 {
     float *X = fm_test_uniform(40 * 30, 5);
-    fm_graph *dense = graph_dense(X, 40, 30, FM_KIND_DENSE);
-    fm_graph *incomplete = graph_dense(X, 40, 30, FM_KIND_INCOMPLETE);
+    fm_graph *dense = fm_test_graph_dense(X, 40, 30, FM_KIND_DENSE);
+    fm_graph *incomplete = fm_test_graph_dense(X, 40, 30, FM_KIND_INCOMPLETE);
     for (int iters = 1; iters <= 20; iters += 19) {
         fm_solver_result *a = solve(dense, 4, iters, 1, FM_INIT_NNDSVD);
         fm_solver_result *b = solve(incomplete, 4, iters, 1, FM_INIT_NNDSVD);
@@ -179,8 +171,8 @@ Test(solver, sparse_follows_dense_with_its_zeros)
     float *X = fm_test_uniform(45 * 32, 6);
     for (int e = 0; e < 45 * 32; e++)
         if (X[e] < 0.6f) X[e] = 0;   // 60% true zeros
-    fm_graph *dense = graph_dense(X, 45, 32, FM_KIND_DENSE);
-    fm_graph *sparse = graph_dense(X, 45, 32, FM_KIND_SPARSE);
+    fm_graph *dense = fm_test_graph_dense(X, 45, 32, FM_KIND_DENSE);
+    fm_graph *sparse = fm_test_graph_dense(X, 45, 32, FM_KIND_SPARSE);
     fm_graph_stats st;
     fm_graph_stats_get(sparse, &st);
     cr_assert_lt(st.entries, 45 * 32 / 2);
@@ -244,7 +236,7 @@ Test(solver, admm_agrees_with_brute_force_nnls)
     for (int trial = 0; trial < 4; trial++) {
         float *X = fm_test_uniform(m * n, 100 + trial), *Wv = fm_test_uniform(m * k, 200 + trial);
         for (int masked = 0; masked < 2; masked++) {
-            fm_graph *g = graph_dense(X, m, n, masked ? FM_KIND_INCOMPLETE : FM_KIND_DENSE);
+            fm_graph *g = fm_test_graph_dense(X, m, n, masked ? FM_KIND_INCOMPLETE : FM_KIND_DENSE);
             fm_dense *W = NULL, *Ht = NULL, *U = NULL, *F = NULL;
             cr_assert_eq(fm_dense_new(&W, m, k, msg), FM_OK);
             cr_assert_eq(fm_dense_new(&Ht, n, k, msg), FM_OK);
@@ -301,7 +293,7 @@ Test(solver, results_do_not_depend_on_threads)
     float *X = fm_test_uniform(300 * 200, 8);
     for (int kk = 0; kk < 3; kk++) {
         fm_kind kind = (fm_kind[]){ FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE }[kk];
-        fm_graph *g = graph_dense(X, 300, 200, kind);
+        fm_graph *g = fm_test_graph_dense(X, 300, 200, kind);
         // serial_below 0: both threads, though the matrix is small
         fm_solver_result *a = solve_threads(g, 1, 0), *b = solve_threads(g, 2, 0);
         cr_assert_eq(b->threads, 2);
@@ -321,7 +313,7 @@ Test(solver, results_do_not_depend_on_threads)
 Test(solver, a_small_matrix_runs_on_one_thread)
 {
     float *X = fm_test_uniform(300 * 200, 3);
-    fm_graph *g = graph_dense(X, 300, 200, FM_KIND_SPARSE);
+    fm_graph *g = fm_test_graph_dense(X, 300, 200, FM_KIND_SPARSE);
     fm_solver_options o;
     fm_solver_options_default(&o);
     fm_solver_result *serial = solve_threads(g, 2, o.serial_below), *both = solve_threads(g, 2, 312500);
@@ -338,7 +330,7 @@ Test(solver, a_small_matrix_runs_on_one_thread)
 Test(solver, penalties_shrink_the_factors)
 {
     float *X = fm_test_uniform(60 * 40, 9);
-    fm_graph *g = graph_dense(X, 60, 40, FM_KIND_DENSE);
+    fm_graph *g = fm_test_graph_dense(X, 60, 40, FM_KIND_DENSE);
     fm_solver_options o;
     fm_solver_options_default(&o);
     o.rank = 5;
@@ -378,7 +370,7 @@ Test(solver, penalties_shrink_the_factors)
 Test(solver, stops_on_tolerance_and_bad_options_fail)
 {
     float *X = fm_test_planted(30, 20, 2, 10);
-    fm_graph *g = graph_dense(X, 30, 20, FM_KIND_DENSE);
+    fm_graph *g = fm_test_graph_dense(X, 30, 20, FM_KIND_DENSE);
     fm_solver_options o;
     fm_solver_options_default(&o);
     o.rank = 2;
@@ -408,7 +400,7 @@ Test(solver, zero_matrix_does_not_divide_by_zero)
 {
     float X[12] = { 0 };
     X[5] = 1;   // one nonzero: the other factor rows stay zero
-    fm_graph *g = graph_dense(X, 4, 3, FM_KIND_DENSE);
+    fm_graph *g = fm_test_graph_dense(X, 4, 3, FM_KIND_DENSE);
     fm_solver_result *r = solve(g, 2, 10, 1, FM_INIT_NNDSVD);
     for (int i = 0; i < r->trace_len; i++) cr_assert(isfinite(r->trace[i].rmse));
     for (int e = 0; e < 8; e++) cr_assert(isfinite(r->W->data[e]));
@@ -449,7 +441,7 @@ Test(solver, holdout_split_is_seeded_and_exact)
 Test(solver, stops_on_the_time_limit)
 {
     float *X = fm_test_uniform(40 * 30, 12);
-    fm_graph *g = graph_dense(X, 40, 30, FM_KIND_DENSE);
+    fm_graph *g = fm_test_graph_dense(X, 40, 30, FM_KIND_DENSE);
     fm_solver_options o;
     fm_solver_options_default(&o);
     o.rank = 3;
