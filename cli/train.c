@@ -302,15 +302,18 @@ int fm_cmd_train(int argc, char **argv)
         if (r->stopped)
             printf("  stopped      after %lld matrices (--stop-after): continue with --resume\n",
                    (long long)r->matrices);
-        if (r->state.best_epoch) {
-            printf("  best         epoch %llu, validation rmse %.6g", (unsigned long long)r->state.best_epoch,
-                   r->state.best_validation_rmse);
+        if (isfinite(r->state.best_validation_rmse)) {
+            if (r->state.best_epoch)
+                printf("  best         epoch %llu, validation rmse %.6g", (unsigned long long)r->state.best_epoch,
+                       r->state.best_validation_rmse);
+            else   // no epoch beat the model fine-tuning started from
+                printf("  best         the --from model, validation rmse %.6g", r->state.best_validation_rmse);
             if (isfinite(r->baseline))
                 printf(" (%s baseline %.6g)", o.kind == FM_MODEL_ACCEL ? "plain ADMM" : "nndsvd", r->baseline);
             printf("\n");
         }
         if (r->count && r->epochs[0].epoch == 0)
-            printf("  untrained    validation rmse %.6g\n", r->epochs[0].valid);
+            printf("  %-12s validation rmse %.6g\n", o.from ? "start" : "untrained", r->epochs[0].valid);
         printf("  time         %.2f s, %lld matrices at %.4g s each (%d threads)\n", r->seconds,
                (long long)r->matrices, r->matrices ? r->train_seconds / (double)r->matrices : NAN, fm_get_threads());
         const bool model_there = access(o.out, F_OK) == 0, state_there = access(r->state_path, F_OK) == 0;

@@ -613,7 +613,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
                  strerror(errno));
         FM_TRY(fm_checkpoint_read(state_path, &h, &params, &st, &expect, msg));
         FM_TRY(check_resume(&h, &st, o, state_path, msg));
-        FM_CHECK(st.best_epoch == 0 || access(o->out, F_OK) == 0, FM_ERR_IO,
+        FM_CHECK(!isfinite(st.best_validation_rmse) || access(o->out, F_OK) == 0, FM_ERR_IO,
                  "%s: the best model so far (epoch %llu) is missing (%s); the state %s cannot be resumed without it",
                  o->out, (unsigned long long)st.best_epoch, strerror(errno), state_path);
         r->resumed = true;
@@ -654,6 +654,13 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         *e = (fm_train_epoch){.epoch = 0, .steps = config.steps, .peak_rate = NAN, .loss = NAN};
         FM_TRY(validate_epoch(e, sets, &w, o, msg));
         last_valid = e->valid;
+        if (o->from && e->valid < st.best_validation_rmse) {
+            // a fine-tuning run's start is a trained model: the one to keep
+            // unless an epoch beats it
+            st.best_validation_rmse = e->valid;
+            e->best = true;
+            FM_TRY(fm_checkpoint_write(o->out, &header, params, NULL, msg));
+        }
         p.event = FM_TRAIN_EVENT_EPOCH;
         p.epoch = 0;
         p.report = e;

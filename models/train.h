@@ -61,7 +61,8 @@
 // permutation, a multiple of the batch);
 // curriculum_steps = the unrolled steps of the current epoch; learning_rate
 // = the rate of the next step; best_epoch and best_validation_rmse = the
-// best model's epoch and score (0 and +infinity before any).
+// best model's epoch and score (0 and +infinity before any; 0 and a score
+// when the best is the model a fine-tuning run started from, `from`).
 //
 // Resume (`resume`): the state file must exist and match the options: kind,
 // rank, width, heads, layers (the header), the seed, and, through the
@@ -138,8 +139,9 @@ typedef struct fm_train_options {
     // A model file (or training state) whose values start a new run instead
     // of the initial parameters (fine-tuning, e.g. a dense-trained model on
     // incomplete data): kind, rank, width, heads and layers must be the
-    // run's. The new run has its own state: its schedule, curriculum and best
-    // model start afresh, and its epoch 0 validation is the model's figure.
+    // run's. The new run has its own state: its schedule and curriculum
+    // start afresh, and its epoch 0 validation is the model's figure, the
+    // best so far: `out` holds the model itself until an epoch beats it.
     // Not with `resume`. NULL: the initial parameters.
     const char *from;
     // Called after every training step and after every validation (see

@@ -605,6 +605,27 @@ Test(train, a_run_from_a_model_starts_at_its_values)
     fm_train_result_free(&trained);
     remove(tuned);
     remove(tuned_state);
+    // an epoch worse than the start (a rate that wrecks the model) does not
+    // replace it: the output is the model fine-tuning started from
+    f.from = base;
+    f.rate = 10;
+    r = run_ok(&f);
+    cr_assert_eq(r->count, 2);
+    cr_expect(r->epochs[0].best && !r->epochs[1].best, "start %g best %d, epoch 1 %g best %d", r->epochs[0].valid,
+              r->epochs[0].best, r->epochs[1].valid, r->epochs[1].best);
+    cr_expect(!(r->epochs[1].valid < r->epochs[0].valid), "the wrecked epoch validated at %g, the start at %g",
+              r->epochs[1].valid, r->epochs[0].valid);
+    cr_expect_eq(r->state.best_epoch, 0);
+    cr_expect_eq(r->state.best_validation_rmse, r->epochs[0].valid);
+    cr_assert_eq(fm_checkpoint_read(base, &h, &a, NULL, NULL, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_checkpoint_read(tuned, &h, &b, NULL, NULL, msg), FM_OK, "%s", msg);
+    cr_expect_eq(memcmp(a->values, b->values, sizeof(float) * (size_t)a->count), 0, "the output is not the start");
+    fm_params_free(&a);
+    fm_params_free(&b);
+    fm_train_result_free(&r);
+    remove(tuned);
+    remove(tuned_state);
+    f.rate = o.rate;
     // refusals: another shape, with --resume, a missing file; nothing written
     f.width = 16;
     cr_expect_eq(run_fails(&f, msg), FM_ERR_INVALID);
