@@ -478,8 +478,7 @@ int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H, cha
              (long long)W->rows, (long long)W->cols, (long long)H->rows, (long long)H->cols,
              (long long)g->stats.rows, (long long)n);
     FM_TRY(fm_dense_new(&Ht, n, k, msg));
-    for (int64_t j = 0; j < n; j++)
-        for (int64_t r = 0; r < k; r++) Ht->data[j * k + r] = H->data[r * n + j];
+    fm_dense_transpose(Ht->data, H);
     FM_ALLOC(gram_w, k * k);
     FM_ALLOC(gram_h, k * k);
     FM_TRY(fm_products_gram(gram_w, W, msg));
