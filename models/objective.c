@@ -18,5 +18,5 @@ void fm_expansion_check_record(fm_expansion_check *c, int it, double expansion, 
     const double error = fabs(expansion - exact);
     if (c->checks == 0 || error > c->error) c->error = error;
     c->checks++;
-    c->next = 2 * it > it + 1 ? 2 * it : it + 1;
+    c->next = 2 * it;
 }

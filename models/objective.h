@@ -9,9 +9,9 @@
 // well, so each run measures it. On iterations 1, 2, 4, 8, … (each at twice
 // the last: a long run spends next to nothing on it), and whenever the
 // solver needs the exact sum anyway, both are computed; the bound is
-// FM_EXPANSION_MARGIN times the largest difference seen. The expansion then stands when that
-// bound is within FM_TRACE_PRECISION of it and the tolerance test can be
-// decided on it (the solver's part).
+// FM_EXPANSION_MARGIN times the largest difference seen. The expansion then
+// stands when that bound is within FM_TRACE_PRECISION of it and the
+// tolerance test can be decided on it (the solver's part).
 #ifndef FM_OBJECTIVE_H
 #define FM_OBJECTIVE_H
 
@@ -38,7 +38,7 @@ bool fm_expansion_check_due(const fm_expansion_check *c, int it);
 // made; INFINITY before.
 double fm_expansion_bound(const fm_expansion_check *c);
 
-// A comparison at iteration `it`.
+// A comparison at iteration `it` (≥ 1).
 void fm_expansion_check_record(fm_expansion_check *c, int it, double expansion, double exact);
 
 #endif

@@ -160,6 +160,16 @@ typedef struct row_objective {
     bool exact;
 } row_objective;
 
+// What a row's objective reads: the run's graph, factors, X·Hᵀ and Grams
+// (the same arrays for the whole run) and its options.
+typedef struct objective_inputs {
+    const fm_graph *g;
+    const fm_edges *rows, *cols;
+    const fm_dense *W, *Ht, *XHt;
+    const double *gram_w, *gram_h;
+    const fm_solver_options *o;
+} objective_inputs;
+
 // The row of an outer iteration. With `expansion` (X·Hᵀ is the W-update's),
 // the expansion stands when its bound is within FM_TRACE_PRECISION of it and
 // the tolerance test can be decided on it: the change from the previous row
@@ -167,15 +177,14 @@ typedef struct row_objective {
 // here. Otherwise, and on the iterations that measure the expansion's error,
 // the exact sum (models/objective.h).
 static int iteration_objective(row_objective *row, fm_expansion_check *check, bool expansion, int it,
-                               const row_objective *previous, const fm_graph *g, const fm_edges *rows,
-                               const fm_edges *cols, const fm_dense *W, const fm_dense *Ht, const fm_dense *XHt,
-                               const double *gram_w, const double *gram_h, const fm_solver_options *o, char *msg)
+                               const row_objective *previous, const objective_inputs *in, char *msg)
 {
 #define FREE_ALL
-    const double penalty = penalties(W, Ht, rows, cols, o);
+    const fm_solver_options *o = in->o;
+    const double penalty = penalties(in->W, in->Ht, in->rows, in->cols, o);
     double estimate = NAN;
     if (expansion) {
-        estimate = fm_loss_expansion(g, W, XHt, gram_w, gram_h);
+        estimate = fm_loss_expansion(in->g, in->W, in->XHt, in->gram_w, in->gram_h);
         const double bound = 0.5 * fm_expansion_bound(check);   // in objective units, f = ½Σr² + …
         const double f = 0.5 * estimate + penalty;
         bool stands = !fm_expansion_check_due(check, it) && 2 * bound <= FM_TRACE_PRECISION * estimate;
@@ -185,7 +194,7 @@ static int iteration_objective(row_objective *row, fm_expansion_check *check, bo
             return FM_OK;
         }
     }
-    FM_TRY(fm_loss_residual(&row->residual, g, rows, W, Ht, gram_w, gram_h, msg));
+    FM_TRY(fm_loss_residual(&row->residual, in->g, in->rows, in->W, in->Ht, in->gram_w, in->gram_h, msg));
     if (expansion) fm_expansion_check_record(check, it, estimate, row->residual);
     row->f = 0.5 * row->residual + penalty;
     row->error = 0;
@@ -348,6 +357,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
 
     row_objective row = { 0 }, previous = { 0 };
     fm_expansion_check check = { 0 };
+    const objective_inputs inputs = { g, &rows, &cols, W, Ht, XHt, gram_w, gram_h, o };
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
         double residual;
@@ -414,8 +424,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         } else {
             // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
             const bool expansion = it > 0 && !accelerated && !masked && !o->exact_objective;
-            FM_TRY(iteration_objective(&row, &check, expansion, it, &previous, g, &rows, &cols, W, Ht, XHt, gram_w,
-                                       gram_h, o, msg));
+            FM_TRY(iteration_objective(&row, &check, expansion, it, &previous, &inputs, msg));
         }
         // The tolerance test runs on exact rows only; the last row, which the
         // summary reports, is made exact, before the callback sees it unless
@@ -427,8 +436,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                  (row.f == 0 || fabs(previous.f - row.f) <= o->tol * previous.f))
             stop = "tolerance";
         if (stop && !row.exact)
-            FM_TRY(iteration_objective(&row, &check, false, it, &previous, g, &rows, &cols, W, Ht, XHt, gram_w,
-                                       gram_h, o, msg));
+            FM_TRY(iteration_objective(&row, &check, false, it, &previous, &inputs, msg));
         step->iteration = it;
         step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
         step->accelerated = accelerated;
@@ -441,8 +449,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         if (o->progress && o->progress(step, o->user)) {
             stop = "callback";
             if (!row.exact) {
-                FM_TRY(iteration_objective(&row, &check, false, it, &previous, g, &rows, &cols, W, Ht, XHt, gram_w,
-                                           gram_h, o, msg));
+                FM_TRY(iteration_objective(&row, &check, false, it, &previous, &inputs, msg));
                 fill_objective(step, &row, omega);
             }
         }

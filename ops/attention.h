@@ -94,9 +94,9 @@ int fm_message_graph_has_edges(float *has_edges, const fm_message_graph *mg, fm_
 // direction, every value divided by `divisor` (> 0), each edge with its log π.
 // The fused kernels read score − log π. With `backward` the sample takes the
 // backward too (fm_message_graph_pack then also transposes each draw for the
-// GraphBLAS path); else it is forward-only. Attention in a direction that was not drawn is refused.
-// The sample is for the fused kernels; fm_message_graph_pack hands it to
-// the GraphBLAS path as well. The sample keeps copies of what it draws: the
+// GraphBLAS path); else it is forward-only. Attention in a direction that
+// was not drawn is refused. The sample is for the fused kernels;
+// fm_message_graph_pack hands it to the GraphBLAS path as well. The sample keeps copies of what it draws: the
 // caller may return its edges once this returns. Close with
 // fm_message_graph_close.
 int fm_message_graph_sample(fm_message_graph *mg, fm_graph *g, const fm_edges *rows, const fm_edges *columns,

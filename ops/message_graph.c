@@ -186,9 +186,7 @@ int fm_message_graph_close(fm_message_graph *mg, char *msg)
     if (!mg) return FM_OK;
     free(mg->view_values);
     unpack(mg);
-    for (int d = 0; d < 2; d++) {
-        fm_sampled_edges_free(&mg->sampled[d]);
-    }
+    for (int d = 0; d < 2; d++) fm_sampled_edges_free(&mg->sampled[d]);
     // return both orientations even if the first fails; report the first error
     int status = fm_edges_return(&mg->rows, msg);
     int second = fm_edges_return(&mg->columns, status ? NULL : msg);
