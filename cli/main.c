@@ -102,7 +102,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("factormer 0.1.0\n");
+        printf("factormer %s\n", fm_version());
         return 0;
     }
     char msg[FM_MSG_LEN];

@@ -12,6 +12,15 @@ void openblas_set_num_threads(int num_threads);
 
 static int fm_threads = 0;
 
+#define FM_STR_(x) #x
+#define FM_STR(x) FM_STR_(x)
+
+const char *fm_version(void)
+{
+    return FM_STR(FACTORMER_VERSION_MAJOR) "." FM_STR(FACTORMER_VERSION_MINOR) "." FM_STR(
+        FACTORMER_VERSION_PATCH);
+}
+
 int fm_init(char *msg)
 {
     int info = GrB_init(GrB_NONBLOCKING);

@@ -17,6 +17,12 @@
 extern "C" {
 #endif
 
+// The release this header belongs to; fm_version() gives the library's, which
+// matches it unless a program was built against another release's header.
+#define FACTORMER_VERSION_MAJOR 0
+#define FACTORMER_VERSION_MINOR 2
+#define FACTORMER_VERSION_PATCH 0
+
 #define FM_MSG_LEN 512
 
 enum {
@@ -39,6 +45,9 @@ typedef enum {
 
 const char *fm_kind_name(fm_kind kind);
 int fm_kind_parse(fm_kind *kind, const char *name, char *msg);
+
+// "MAJOR.MINOR.PATCH" of the library linked in.
+const char *fm_version(void);
 
 // Library lifetime: GraphBLAS is started once, in non-blocking mode.
 int fm_init(char *msg);
