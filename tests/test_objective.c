@@ -109,23 +109,55 @@ static fm_solver_result *solve(fm_graph *g, int rank, int iters, double tol, boo
     return solve_penalized(g, rank, iters, tol, exact, (fm_penalty){ 0 });
 }
 
+// A bound on |expansion − exact| of Σr² (Σr² units) that holds on any CPU,
+// whatever order a kernel sums in (the standard bound γ_n = n·u/(1 − n·u) of
+// a float sum of n terms, u = 2⁻²⁴):
+// - the expansion ‖X‖² − 2⟨W, X·Hᵀ⟩ + ‖WH‖²: each entry of X·Hᵀ is a float
+//   sum of at most n products, so, all terms being nonnegative, the error of
+//   ⟨W, X·Hᵀ⟩ is at most γ_{n+1}⟨X, WH⟩ ≤ γ_{n+1}‖X‖(‖X‖ + ‖R‖) (the Grams
+//   and the sums are double);
+// - the dense kind's exact sum: predictions are float sums of k products
+//   (γ_{k+1}·p each), the difference and its square round once more, and the
+//   squares are summed in float lanes of at most 4096 terms:
+//   2γ_{k+2}‖R‖‖WH‖ + γ_4096·Σr². The sparse kind's exact sum is double.
+static double expansion_error_bound(double xx, double rr, int64_t n, int k)
+{
+    const double u = 0x1p-24;
+#define GAMMA(count) ((count) * u / (1 - (count) * u))
+    const double x = sqrt(xx), r = sqrt(rr);
+    return 2 * GAMMA((double)n + 1) * x * (x + r) + 2 * GAMMA(k + 2.0) * r * (x + r) + GAMMA(4096.0) * rr;
+#undef GAMMA
+}
+
 // The objective never steers the iterates: both runs go through the same W
 // and H, and only the reported rows may differ, by the expansion's error.
+// Where the bound above puts the expansion within FM_TRACE_PRECISION of Σr²
+// with FM_EXPANSION_MARGIN to spare, the run must have used it (except on
+// the iterations that measure it: 1, 2, 4, 8, …).
 Test(objective, trace_rows_stay_within_the_trace_precision)
 {
     const int64_t m = 300, n = 200;
-    float *planted = fm_test_planted(m, n, 4, 4), *noisy = half_zeros(m * n, 5);
+    const int k = 4;
+    float *planted = fm_test_planted(m, n, k, 4), *noisy = half_zeros(m * n, 5);
     const fm_penalty none = { 0 }, both = { .l1 = 0.01, .l2 = 0.1 };
     const struct { const float *X; fm_kind kind; fm_penalty penalty; } cases[] = {
         { planted, FM_KIND_DENSE, none }, { planted, FM_KIND_SPARSE, none }, { noisy, FM_KIND_DENSE, none },
         { noisy, FM_KIND_SPARSE, none }, { noisy, FM_KIND_DENSE, both }, { planted, FM_KIND_SPARSE, both },
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        double xx = 0;
+        for (int64_t e = 0; e < m * n; e++) xx += (double)cases[c].X[e] * cases[c].X[e];
         fm_graph *g = fm_test_graph_dense(cases[c].X, m, n, cases[c].kind);
-        fm_solver_result *fast = solve_penalized(g, 4, 120, 0, false, cases[c].penalty);
-        fm_solver_result *exact = solve_penalized(g, 4, 120, 0, true, cases[c].penalty);
+        fm_solver_result *fast = solve_penalized(g, k, 120, 0, false, cases[c].penalty);
+        fm_solver_result *exact = solve_penalized(g, k, 120, 0, true, cases[c].penalty);
         cr_assert_eq(fast->trace_len, exact->trace_len);
-        int estimated = 0;
+        // the largest error any measurement can see
+        double worst = 0;
+        for (int i = 0; i < exact->trace_len; i++) {
+            const double rr = exact->trace[i].rmse * exact->trace[i].rmse * (double)(m * n);
+            worst = fmax(worst, expansion_error_bound(xx, rr, n, k));
+        }
+        int estimated = 0, required = 0;
         for (int i = 0; i < exact->trace_len; i++) {
             const double a = fast->trace[i].rmse, b = exact->trace[i].rmse;
             estimated += a != b;
@@ -134,8 +166,21 @@ Test(objective, trace_rows_stay_within_the_trace_precision)
             const double fa = fast->trace[i].objective, fb = exact->trace[i].objective;
             cr_expect(fabs(fa - fb) <= FM_TRACE_PRECISION * fb, "case %zu, iteration %d: objective %.9g, exact %.9g",
                       c, i, fa, fb);
+            const double rr = b * b * (double)(m * n);
+            const bool checked = (i & (i - 1)) == 0;   // 0 and the powers of two
+            if (!checked && i < exact->trace_len - 1 &&
+                FM_EXPANSION_MARGIN * worst <= FM_TRACE_PRECISION * (rr - expansion_error_bound(xx, rr, n, k))) {
+                required++;
+                cr_expect(a != b || fast->trace[i].objective != exact->trace[i].objective,
+                          "case %zu, iteration %d: rmse %.9g is exact where the expansion is within precision", c,
+                          i, a);
+            }
         }
-        cr_expect_gt(estimated, exact->trace_len / 2, "case %zu: %d rows from the expansion", c, estimated);
+        cr_expect_geq(estimated, required, "case %zu: %d rows from the expansion, %d required", c, estimated,
+                      required);
+        // the noisy fits keep Σr² far above the bound: nearly every row qualifies
+        if (cases[c].X == noisy)
+            cr_expect_geq(required, exact->trace_len - 10, "case %zu: only %d rows qualify", c, required);
         cr_expect_eq(fast->trace[fast->trace_len - 1].rmse, exact->trace[exact->trace_len - 1].rmse,
                      "case %zu: the last row is exact", c);
         fm_solver_result_free(&fast);
