@@ -5,7 +5,7 @@
 // buffer of FM_MSG_LEN bytes that receives a sentence on failure. Output
 // handles are NULL on entry and set only on success.
 //
-// Equations cite ../shared/design/factormer-math.md by section (§).
+// Equations cite docs/factormer-math.md by section (§).
 #ifndef FACTORMER_H
 #define FACTORMER_H
 
