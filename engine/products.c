@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "profile.h"
 #include "rank.h"
 #include "status.h"
@@ -29,40 +30,6 @@ static void fm_thread_block(int64_t count, int64_t *begin, int64_t *end)
 // 0.84 ms through the register kernel below, 0.76 ms through SGEMM.
 #define FM_GATHER_SHORT 256
 
-// Full storage, targets [begin, end): four targets against five ranks at a
-// time, over every source, in 20 sums the compiler keeps in vector registers
-// (named: a simd reduction over an array of sums does not vectorize). St is
-// Sᵀ padded with zero rows to a multiple of 5 ranks; X rows stay in L1 for
-// the rank groups after the first. 0.71 ms against SGEMM's 1.28 ms for 2000 x
-// 2000 at rank 10 with 2 threads (perf/README.md).
-static void gather_full_rows(float *restrict out, const float *restrict X, const float *restrict St, int64_t n,
-                             int k, int64_t begin, int64_t end)
-{
-    for (int64_t t = begin; t < end; t += 4) {
-        const float *x0 = X + t * n;
-        const float *x1 = t + 1 < end ? x0 + n : x0, *x2 = t + 2 < end ? x0 + 2 * n : x0;
-        const float *x3 = t + 3 < end ? x0 + 3 * n : x0;
-        for (int g = 0; g * 5 < k; g++) {
-            const float *h = St + (int64_t)g * 5 * n;
-            float a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0;
-            float c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0, d4 = 0;
-#pragma omp simd reduction(+ : a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4)
-            for (int64_t s = 0; s < n; s++) {
-                const float h0 = h[s], h1 = h[n + s], h2 = h[2 * n + s], h3 = h[3 * n + s], h4 = h[4 * n + s];
-                const float v0 = x0[s], v1 = x1[s], v2 = x2[s], v3 = x3[s];
-                a0 += v0 * h0; a1 += v0 * h1; a2 += v0 * h2; a3 += v0 * h3; a4 += v0 * h4;
-                b0 += v1 * h0; b1 += v1 * h1; b2 += v1 * h2; b3 += v1 * h3; b4 += v1 * h4;
-                c0 += v2 * h0; c1 += v2 * h1; c2 += v2 * h2; c3 += v2 * h3; c4 += v2 * h4;
-                d0 += v3 * h0; d1 += v3 * h1; d2 += v3 * h2; d3 += v3 * h3; d4 += v3 * h4;
-            }
-            const float sums[4][5] = { { a0, a1, a2, a3, a4 }, { b0, b1, b2, b3, b4 }, { c0, c1, c2, c3, c4 },
-                                       { d0, d1, d2, d3, d4 } };
-            for (int i = 0; i < 4 && t + i < end; i++)
-                for (int r = 0; r < 5 && g * 5 + r < k; r++) out[(t + i) * k + g * 5 + r] = sums[i][r];
-        }
-    }
-}
-
 void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *sources)
 {
     FM_PROFILE_START(profile_clock);
@@ -72,15 +39,16 @@ void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *so
     if (!edges->ptr) {   // full storage
         // rows shorter than FM_GATHER_SHORT: SGEMM, whose small-matrix path
         // beats the 20 sums' reductions there
-        const int64_t padded = (k + 4) / 5 * 5;
+        const int64_t padded = fm_gather_full_padding(k);
         float *St = n >= FM_GATHER_SHORT ? calloc((size_t)padded * n, sizeof *St) : NULL;
         if (St) fm_dense_transpose(St, sources);
+        const int level = fm_kernel_level();
 #pragma omp parallel
         {
             int64_t begin, end;
             fm_thread_block(edges->targets, &begin, &end);
             if (St)
-                gather_full_rows(out->data, edges->val, St, n, k, begin, end);
+                fm_gather_full_rows(out->data, edges->val, St, n, k, begin, end, level);
             else if (end > begin)   // short rows, or no room for Sᵀ: SGEMM on the block
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(end - begin), k, (int)n, 1.0f,
                             edges->val + begin * n, (int)n, sources->data, k, 0.0f, out->data + begin * k, k);

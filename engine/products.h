@@ -16,6 +16,14 @@ void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *so
 int fm_products_gather_graphblas(fm_dense **out, fm_graph *g, fm_direction direction,
                                  const fm_dense *sources, char *msg);
 
+// Full storage (engine/gather_full.c): rows [begin, end) of out = X·S for a
+// dense row-major X (targets × n), from Sᵀ rank-major and padded with zero
+// rows to fm_gather_full_padding(k) ranks; `level` picks the variant
+// (engine/cpu.h: fm_kernel_level(), or a lower level to test one).
+int fm_gather_full_padding(int k);
+void fm_gather_full_rows(float *out, const float *X, const float *St, int64_t n, int k, int64_t begin,
+                         int64_t end, int level);
+
 // grams[t] = Σ_{s ∈ N(t)} s sᵀ, one k×k row-major block per target: the
 // per-column Gram G_j of the incomplete kind (§3). `grams` holds targets·k².
 void fm_products_masked_gram(float *grams, const fm_edges *edges, const fm_dense *sources);

@@ -49,6 +49,11 @@ int fm_kind_parse(fm_kind *kind, const char *name, char *msg);
 // "MAJOR.MINOR.PATCH" of the library linked in.
 const char *fm_version(void);
 
+// The build (portable or native), the x86-64 level of this CPU and the level
+// of the kernel variants that run on it, in one line: what a run's summary
+// records (engine/cpu.h).
+const char *fm_cpu_features(void);
+
 // Library lifetime: GraphBLAS is started once, in non-blocking mode.
 int fm_init(char *msg);
 void fm_finalize(void);

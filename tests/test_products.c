@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <stdlib.h>
 
+#include "cpu.h"
 #include "helpers.h"
 #include "products.h"
 #include "rng.h"
@@ -251,4 +252,43 @@ Test(products, dense_residual_matches_edge_sums)
             }
     }
     fm_set_threads(0);
+}
+
+// Every variant of the full-storage gather this CPU runs (engine/cpu.h)
+// against sums in double, on shapes that leave partial groups of targets
+// (4 and 2), of ranks (5) and of vector lanes (16 and 8).
+Test(products, gather_full_variants_match_a_double_reference)
+{
+    const int64_t shapes[][2] = { { 37, 263 }, { 6, 16 }, { 9, 1031 }, { 3, 5 } };
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++)
+        for (int k = 1; k <= 12; k += (k < 5 ? 1 : 3)) {
+            const int64_t m = shapes[c][0], n = shapes[c][1];
+            const int padded = fm_gather_full_padding(k);
+            float *X = fm_test_uniform(m * n, 40 + c), *S = fm_test_uniform(n * k, 50 + k);
+            float *St = calloc((size_t)padded * n, sizeof(float)), *out = malloc(sizeof(float) * m * k);
+            cr_assert(St && out);
+            for (int64_t s = 0; s < n; s++)
+                for (int r = 0; r < k; r++) St[r * n + s] = S[s * k + r];
+            for (int level = FM_CPU_V1; level <= fm_cpu_level(); level++) {
+                for (int64_t e = 0; e < m * k; e++) out[e] = NAN;
+                fm_gather_full_rows(out, X, St, n, k, 1, m, level);   // row 0 is not asked for
+                for (int r = 0; r < k; r++) cr_assert(isnan(out[r]), "level %d wrote a target outside its range", level);
+                for (int64_t t = 1; t < m; t++)
+                    for (int r = 0; r < k; r++) {
+                        double sum = 0, magnitude = 0;
+                        for (int64_t s = 0; s < n; s++) {
+                            sum += (double)X[t * n + s] * S[s * k + r];
+                            magnitude += fabs((double)X[t * n + s] * S[s * k + r]);
+                        }
+                        // the bound of any float summation order, γ_n = n·u
+                        cr_assert(fabs(out[t * k + r] - sum) <= (n + 1) * 0x1p-24 * magnitude,
+                                  "level %d, %lld x %lld, rank %d: target %lld rank %d: %.9g, reference %.9g", level,
+                                  (long long)m, (long long)n, k, (long long)t, r, out[t * k + r], sum);
+                    }
+            }
+            free(X);
+            free(S);
+            free(St);
+            free(out);
+        }
 }
