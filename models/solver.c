@@ -102,8 +102,10 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
     return status ? status : check_penalty(o->penalty_h, "H", msg);
 }
 
-// Σ_i c_i ‖f_i‖², c_i = 1 or, per entry, the number of edges of row i.
-static double ridge_sum(const fm_dense *F, const fm_edges *edges, bool per_entry)
+// Σ_i c_i ‖f_i‖², c_i = 1 or, per entry, |Ω_i|: the number of edges of row
+// i for the incomplete kind, every source for the others (the weights the
+// ADMM's ridge uses, ops/admm.c).
+static double ridge_sum(const fm_dense *F, const fm_edges *edges, bool per_entry, bool masked)
 {
     const int64_t k = F->cols;
     double sum = 0;
@@ -111,8 +113,8 @@ static double ridge_sum(const fm_dense *F, const fm_edges *edges, bool per_entry
     for (int64_t i = 0; i < F->rows; i++) {
         double sq = 0;
         for (int64_t r = 0; r < k; r++) sq += (double)F->data[i * k + r] * F->data[i * k + r];
-        const double weight = !per_entry ? 1.0 : edges->ptr ? (double)(edges->ptr[i + 1] - edges->ptr[i])
-                                                             : (double)edges->sources;
+        const double weight = !per_entry ? 1.0 : masked ? (double)(edges->ptr[i + 1] - edges->ptr[i])
+                                                        : (double)edges->sources;
         sum += weight * sq;
     }
     return sum;
@@ -127,7 +129,7 @@ static double l1_sum(const fm_dense *F)
 
 // The penalties' part of the objective.
 static double penalties(const fm_dense *W, const fm_dense *Ht, const fm_edges *rows, const fm_edges *cols,
-                        const fm_solver_options *o)
+                        bool masked, const fm_solver_options *o)
 {
     const fm_penalty pw = o->penalty_w, ph = o->penalty_h;
     double f = 0;
@@ -135,8 +137,8 @@ static double penalties(const fm_dense *W, const fm_dense *Ht, const fm_edges *r
     FM_PROFILE_START(profile_clock);
     if (pw.l1 > 0) f += pw.l1 * l1_sum(W);
     if (ph.l1 > 0) f += ph.l1 * l1_sum(Ht);
-    if (pw.l2 > 0) f += 0.5 * pw.l2 * ridge_sum(W, rows, pw.l2_per_entry);
-    if (ph.l2 > 0) f += 0.5 * ph.l2 * ridge_sum(Ht, cols, ph.l2_per_entry);
+    if (pw.l2 > 0) f += 0.5 * pw.l2 * ridge_sum(W, rows, pw.l2_per_entry, masked);
+    if (ph.l2 > 0) f += 0.5 * ph.l2 * ridge_sum(Ht, cols, ph.l2_per_entry, masked);
     // flops: per entry of a penalized factor, 1 for the L1 sum and 2 for the
     // ridge; bytes: each penalized factor read once per penalty (4 per entry)
     const double w = (double)(W->rows * W->cols), h = (double)(Ht->rows * Ht->cols);
@@ -148,9 +150,9 @@ static double penalties(const fm_dense *W, const fm_dense *Ht, const fm_edges *r
 
 // f(W,H) = ½ Σ_Ω r² plus the penalties; Σ_Ω r² is given.
 static double objective(double residual, const fm_dense *W, const fm_dense *Ht, const fm_edges *rows,
-                        const fm_edges *cols, const fm_solver_options *o)
+                        const fm_edges *cols, bool masked, const fm_solver_options *o)
 {
-    return 0.5 * residual + penalties(W, Ht, rows, cols, o);
+    return 0.5 * residual + penalties(W, Ht, rows, cols, masked, o);
 }
 
 // A trace row's Σ_Ω r², its objective, and whether they are exact (else
@@ -181,7 +183,8 @@ static int iteration_objective(row_objective *row, fm_expansion_check *check, bo
 {
 #define FREE_ALL
     const fm_solver_options *o = in->o;
-    const double penalty = penalties(in->W, in->Ht, in->rows, in->cols, o);
+    const double penalty =
+        penalties(in->W, in->Ht, in->rows, in->cols, in->g->stats.kind == FM_KIND_INCOMPLETE, o);
     double estimate = NAN;
     if (expansion) {
         estimate = fm_loss_expansion(in->g, in->W, in->XHt, in->gram_w, in->gram_h);
@@ -375,7 +378,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                     // the ADMM iterate (Ŵ, Ĥᵀ) and its objective, to fall back on
                     FM_TRY(fm_products_gram(gram_w, W, msg));
                     FM_TRY(fm_loss_residual(&admm_residual, g, &rows, W, Ht, gram_w, gram_h, msg));
-                    admm_objective = objective(admm_residual, W, Ht, &rows, &cols, o);
+                    admm_objective = objective(admm_residual, W, Ht, &rows, &cols, masked, o);
                     if (!masked)   // a measurement of the expansion's error, for free
                         fm_expansion_check_record(&check, it, fm_loss_expansion(g, W, XHt, gram_w, gram_h),
                                                   admm_residual);
@@ -397,7 +400,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                     FM_TRY(fm_products_gram(gram_w, W, msg));
                     FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, gram_w, gram_h, msg));
                     have_residual = true;
-                    if (!(objective(residual, W, Ht, &rows, &cols, o) <= admm_objective)) {
+                    if (!(objective(residual, W, Ht, &rows, &cols, masked, o) <= admm_objective)) {
                         memcpy(W->data, W_admm->data, sizeof(float) * m * k);
                         memcpy(Ht->data, Ht_admm->data, sizeof(float) * n * k);
                         FM_TRY(fm_products_gram(gram_h, Ht, msg));
@@ -419,7 +422,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         }
         fm_solver_iterate *step = &result->trace[it];
         if (have_residual) {
-            row = (row_objective){ .residual = residual, .f = objective(residual, W, Ht, &rows, &cols, o),
+            row = (row_objective){ .residual = residual, .f = objective(residual, W, Ht, &rows, &cols, masked, o),
                                    .exact = true };
         } else {
             // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
