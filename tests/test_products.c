@@ -4,6 +4,7 @@
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu.h"
 #include "helpers.h"
@@ -290,5 +291,55 @@ Test(products, gather_full_variants_match_a_double_reference)
             free(S);
             free(St);
             free(out);
+        }
+}
+
+// The scatter and the residual over full storage, every variant this CPU
+// runs, against double sums; partial strips of sources (64, 32, 16 and 8
+// lanes), odd row counts and two groups of five ranks.
+Test(products, scatter_and_residual_full_variants_match_a_double_reference)
+{
+    const int64_t shapes[][2] = { { 7, 263 }, { 1, 16 }, { 12, 1031 }, { 3, 5 }, { 5, 64 } };
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++)
+        for (int kpad = 5; kpad <= 10; kpad += 5) {
+            const int64_t m = shapes[c][0], n = shapes[c][1];
+            float *X = fm_test_uniform(m * n, 60 + c), *T = fm_test_uniform(m * kpad, 70 + kpad);
+            float *St = fm_test_uniform(kpad * n, 80 + c), *start = fm_test_uniform(kpad * n, 90 + c);
+            float *acc = malloc(sizeof(float) * kpad * n);
+            cr_assert(acc);
+            double residual = 0, residual_magnitude = 0;
+            for (int64_t t = 0; t < m; t++)
+                for (int64_t s = 0; s < n; s++) {
+                    double p = 0;
+                    for (int r = 0; r < kpad; r++) p += (double)T[t * kpad + r] * St[r * n + s];
+                    residual += (X[t * n + s] - p) * (X[t * n + s] - p);
+                    residual_magnitude += (X[t * n + s] + p) * (X[t * n + s] + p);
+                }
+            for (int level = FM_CPU_V1; level <= fm_cpu_level(); level++) {
+                memcpy(acc, start, sizeof(float) * kpad * n);
+                fm_scatter_full_rows(acc, X, T, n, kpad, m, level);
+                for (int r = 0; r < kpad; r++)
+                    for (int64_t s = 0; s < n; s++) {
+                        double sum = start[r * n + s], magnitude = sum;
+                        for (int64_t t = 0; t < m; t++) {
+                            sum += (double)T[t * kpad + r] * X[t * n + s];
+                            magnitude += fabs((double)T[t * kpad + r] * X[t * n + s]);
+                        }
+                        cr_assert(fabs(acc[r * n + s] - sum) <= (m + 2) * 0x1p-24 * magnitude,
+                                  "level %d, %lld x %lld, %d ranks: rank %d source %lld: %.9g, reference %.9g",
+                                  level, (long long)m, (long long)n, kpad, r, (long long)s, acc[r * n + s], sum);
+                    }
+                const double got = fm_residual_full_rows(X, T, St, n, kpad, m, level);
+                // predictions of kpad products, differences and squares in
+                // float, each row's squares summed in float lanes
+                const double bound = (kpad + n + 4) * 0x1p-24 * residual_magnitude;
+                cr_assert(fabs(got - residual) <= bound, "level %d, %lld x %lld, %d ranks: residual %.12g, reference %.12g",
+                          level, (long long)m, (long long)n, kpad, got, residual);
+            }
+            free(X);
+            free(T);
+            free(St);
+            free(start);
+            free(acc);
         }
 }
