@@ -23,6 +23,14 @@ int fm_products_gather_graphblas(fm_dense **out, fm_graph *g, fm_direction direc
 int fm_gather_full_padding(int k);
 void fm_gather_full_rows(float *out, const float *X, const float *St, int64_t n, int k, int64_t begin,
                          int64_t end, int level);
+// acc (kpad × n, rank-major) += Tᵀ X over `count` rows of X (count × n) and
+// of T (count × kpad, padded with zero ranks): the rows' part of Xᵀ·T.
+void fm_scatter_full_rows(float *acc, const float *X, const float *T, int64_t n, int kpad, int64_t count,
+                          int level);
+// Σ (x_ts − T[t]·S[s])² over `count` rows of X and T (as the scatter's),
+// from Sᵀ (kpad × n, rank-major); each row's squares summed in float.
+double fm_residual_full_rows(const float *X, const float *T, const float *St, int64_t n, int kpad, int64_t count,
+                             int level);
 
 // grams[t] = Σ_{s ∈ N(t)} s sᵀ, one k×k row-major block per target: the
 // per-column Gram G_j of the incomplete kind (§3). `grams` holds targets·k².

@@ -1,7 +1,11 @@
-// The gather over full storage (every target has every source: the dense
-// kind), F = X·Sᵀᵀ row by row: out[t] = Σ_s x_ts · S[s], one variant per
-// x86-64 level (engine/cpu.h). Each holds several targets against five
-// ranks in vector registers and walks the sources once per five ranks:
+// Products with X in full storage (every target has every source: the
+// dense kind), one variant per x86-64 level (engine/cpu.h):
+// - the gather  out[t] = Σ_s x_ts · S[s]            (F = X·Hᵀ, §3)
+// - the scatter acc[s] += Σ_t x_ts · T[t]           (Xᵀ·W pushed from X's rows)
+// - the residual Σ (x_ts − T[t]·S[s])²              (§1)
+//
+// The gather holds several targets against five ranks in vector registers
+// and walks the sources once per five ranks:
 // - AVX-512 (32 registers): four targets × five ranks = 20 sums, with the
 //   four X rows and the five Sᵀ rows of a step loaded once: 9 loads feed 20
 //   FMAs, so the FMA units, not the loads, set the pace;
@@ -10,6 +14,7 @@
 // Sᵀ is rank-major (k × sources) padded with zero rows to a multiple of 5.
 #include "products.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cpu.h"
@@ -40,6 +45,48 @@ static void gather_rows_plain(float *restrict out, const float *restrict X, cons
                 for (int r = 0; r < FM_GROUP && g * FM_GROUP + r < k; r++) out[(t + i) * k + g * FM_GROUP + r] = sums[i][r];
         }
     }
+}
+
+// acc (kpad × n, rank-major) += Tᵀ X over `count` rows, two rows at a time,
+// in strips of sources that keep the accumulator rows in L1.
+static void scatter_rows_plain(float *restrict acc, const float *restrict X, const float *restrict T, int64_t n,
+                               int kpad, int64_t count)
+{
+    enum { STRIP = 512 };
+    for (int64_t s0 = 0; s0 < n; s0 += STRIP) {
+        const int64_t s1 = n - s0 < STRIP ? n : s0 + STRIP;
+        for (int64_t t = 0; t < count; t += 2) {
+            const bool pair = t + 1 < count;
+            const float *x0 = X + t * n, *x1 = pair ? x0 + n : x0;
+            for (int r = 0; r < kpad; r++) {
+                const float w0 = T[t * kpad + r], w1 = pair ? T[(t + 1) * kpad + r] : 0;
+                float *a = acc + (int64_t)r * n;
+#pragma omp simd
+                for (int64_t s = s0; s < s1; s++) a[s] += w0 * x0[s] + w1 * x1[s];
+            }
+        }
+    }
+}
+
+// Σ (x_ts − T[t]·S[s])² over `count` rows: each row's squares in float
+// lanes, then double.
+static double residual_rows_plain(const float *restrict X, const float *restrict T, const float *restrict St,
+                                  int64_t n, int kpad, int64_t count)
+{
+    double total = 0;
+    for (int64_t t = 0; t < count; t++) {
+        const float *x = X + t * n, *w = T + t * kpad;
+        float sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t s = 0; s < n; s++) {
+            float p = 0;
+            for (int r = 0; r < kpad; r++) p += w[r] * St[(int64_t)r * n + s];
+            const float d = x[s] - p;
+            sum += d * d;
+        }
+        total += sum;
+    }
+    return total;
 }
 
 #if defined(__x86_64__)
@@ -153,6 +200,158 @@ FM_AVX512 static void gather_rows_avx512(float *restrict out, const float *restr
 }
 #undef FM_STEP4
 
+// The mask of the first `count` of 16 lanes (none for count <= 0).
+static inline __mmask16 lanes16(int64_t count)
+{
+    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
+}
+
+// Strips of 64 sources (4 vectors) against five ranks: 20 accumulators in
+// registers while the rows stream past, each row's 4 X vectors and 5
+// broadcast factors feeding 20 FMAs.
+FM_AVX512 static void scatter_rows_avx512(float *restrict acc, const float *restrict X, const float *restrict T,
+                                          int64_t n, int kpad, int64_t count)
+{
+    for (int g = 0; g < kpad; g += FM_GROUP) {
+        float *a = acc + (int64_t)g * n;
+        for (int64_t s = 0; s < n; s += 64) {
+            const __mmask16 m0 = lanes16(n - s), m1 = lanes16(n - s - 16), m2 = lanes16(n - s - 32),
+                            m3 = lanes16(n - s - 48);
+#define FM_ACC_LOAD(r) \
+    __m512 c##r##0 = _mm512_maskz_loadu_ps(m0, a + r * n + s), c##r##1 = _mm512_maskz_loadu_ps(m1, a + r * n + s + 16), \
+           c##r##2 = _mm512_maskz_loadu_ps(m2, a + r * n + s + 32), c##r##3 = _mm512_maskz_loadu_ps(m3, a + r * n + s + 48)
+            FM_ACC_LOAD(0); FM_ACC_LOAD(1); FM_ACC_LOAD(2); FM_ACC_LOAD(3); FM_ACC_LOAD(4);
+#undef FM_ACC_LOAD
+            for (int64_t t = 0; t < count; t++) {
+                const float *x = X + t * n + s, *w = T + t * kpad + g;
+                const __m512 x0 = _mm512_maskz_loadu_ps(m0, x), x1 = _mm512_maskz_loadu_ps(m1, x + 16),
+                             x2 = _mm512_maskz_loadu_ps(m2, x + 32), x3 = _mm512_maskz_loadu_ps(m3, x + 48);
+#define FM_PUSH(r)                                                                              \
+    do {                                                                                        \
+        const __m512 b = _mm512_set1_ps(w[r]);                                                  \
+        c##r##0 = _mm512_fmadd_ps(x0, b, c##r##0); c##r##1 = _mm512_fmadd_ps(x1, b, c##r##1);   \
+        c##r##2 = _mm512_fmadd_ps(x2, b, c##r##2); c##r##3 = _mm512_fmadd_ps(x3, b, c##r##3);   \
+    } while (0)
+                FM_PUSH(0); FM_PUSH(1); FM_PUSH(2); FM_PUSH(3); FM_PUSH(4);
+#undef FM_PUSH
+            }
+#define FM_ACC_STORE(r)                                                                                    \
+    do {                                                                                                   \
+        _mm512_mask_storeu_ps(a + r * n + s, m0, c##r##0); _mm512_mask_storeu_ps(a + r * n + s + 16, m1, c##r##1); \
+        _mm512_mask_storeu_ps(a + r * n + s + 32, m2, c##r##2); _mm512_mask_storeu_ps(a + r * n + s + 48, m3, c##r##3); \
+    } while (0)
+            FM_ACC_STORE(0); FM_ACC_STORE(1); FM_ACC_STORE(2); FM_ACC_STORE(3); FM_ACC_STORE(4);
+#undef FM_ACC_STORE
+        }
+    }
+}
+
+// Strips of 64 sources: each row's predictions formed in 4 vectors from the
+// rank rows of Sᵀ (in L1), then its squared differences summed in 4 more.
+FM_AVX512 static double residual_rows_avx512(const float *restrict X, const float *restrict T,
+                                             const float *restrict St, int64_t n, int kpad, int64_t count)
+{
+    double total = 0;
+    for (int64_t s = 0; s < n; s += 64) {
+        const __mmask16 m0 = lanes16(n - s), m1 = lanes16(n - s - 16), m2 = lanes16(n - s - 32),
+                        m3 = lanes16(n - s - 48);
+        __m512 q0 = _mm512_setzero_ps(), q1 = q0, q2 = q0, q3 = q0;
+        for (int64_t t = 0; t < count; t++) {
+            const float *x = X + t * n + s, *w = T + t * kpad;
+            __m512 p0 = _mm512_setzero_ps(), p1 = p0, p2 = p0, p3 = p0;
+            for (int r = 0; r < kpad; r++) {
+                const float *h = St + (int64_t)r * n + s;
+                const __m512 b = _mm512_set1_ps(w[r]);
+                p0 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m0, h), p0);
+                p1 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m1, h + 16), p1);
+                p2 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m2, h + 32), p2);
+                p3 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m3, h + 48), p3);
+            }
+            const __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m0, x), p0);
+            const __m512 d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m1, x + 16), p1);
+            const __m512 d2 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m2, x + 32), p2);
+            const __m512 d3 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m3, x + 48), p3);
+            q0 = _mm512_fmadd_ps(d0, d0, q0);
+            q1 = _mm512_fmadd_ps(d1, d1, q1);
+            q2 = _mm512_fmadd_ps(d2, d2, q2);
+            q3 = _mm512_fmadd_ps(d3, d3, q3);
+        }
+        total += (double)_mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3)));
+    }
+    return total;
+}
+
+// The first `count` of 8 lanes, for the AVX2 masked loads and stores.
+FM_AVX2 static inline __m256i lanes8(int64_t count)
+{
+    const int c = count >= 8 ? 8 : count <= 0 ? 0 : (int)count;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Strips of 16 sources (2 vectors) against five ranks: 10 accumulators.
+FM_AVX2 static void scatter_rows_avx2(float *restrict acc, const float *restrict X, const float *restrict T,
+                                      int64_t n, int kpad, int64_t count)
+{
+    for (int g = 0; g < kpad; g += FM_GROUP) {
+        float *a = acc + (int64_t)g * n;
+        for (int64_t s = 0; s < n; s += 16) {
+            const __m256i m0 = lanes8(n - s), m1 = lanes8(n - s - 8);
+#define FM_ACC_LOAD(r) \
+    __m256 c##r##0 = _mm256_maskload_ps(a + r * n + s, m0), c##r##1 = _mm256_maskload_ps(a + r * n + s + 8, m1)
+            FM_ACC_LOAD(0); FM_ACC_LOAD(1); FM_ACC_LOAD(2); FM_ACC_LOAD(3); FM_ACC_LOAD(4);
+#undef FM_ACC_LOAD
+            for (int64_t t = 0; t < count; t++) {
+                const float *x = X + t * n + s, *w = T + t * kpad + g;
+                const __m256 x0 = _mm256_maskload_ps(x, m0), x1 = _mm256_maskload_ps(x + 8, m1);
+#define FM_PUSH(r)                                                                              \
+    do {                                                                                        \
+        const __m256 b = _mm256_broadcast_ss(w + r);                                            \
+        c##r##0 = _mm256_fmadd_ps(x0, b, c##r##0); c##r##1 = _mm256_fmadd_ps(x1, b, c##r##1);   \
+    } while (0)
+                FM_PUSH(0); FM_PUSH(1); FM_PUSH(2); FM_PUSH(3); FM_PUSH(4);
+#undef FM_PUSH
+            }
+#define FM_ACC_STORE(r) \
+    do { _mm256_maskstore_ps(a + r * n + s, m0, c##r##0); _mm256_maskstore_ps(a + r * n + s + 8, m1, c##r##1); } while (0)
+            FM_ACC_STORE(0); FM_ACC_STORE(1); FM_ACC_STORE(2); FM_ACC_STORE(3); FM_ACC_STORE(4);
+#undef FM_ACC_STORE
+        }
+    }
+}
+
+// Strips of 32 sources (4 vectors), as the AVX-512 residual.
+FM_AVX2 static double residual_rows_avx2(const float *restrict X, const float *restrict T, const float *restrict St,
+                                         int64_t n, int kpad, int64_t count)
+{
+    double total = 0;
+    for (int64_t s = 0; s < n; s += 32) {
+        const __m256i m0 = lanes8(n - s), m1 = lanes8(n - s - 8), m2 = lanes8(n - s - 16), m3 = lanes8(n - s - 24);
+        __m256 q0 = _mm256_setzero_ps(), q1 = q0, q2 = q0, q3 = q0;
+        for (int64_t t = 0; t < count; t++) {
+            const float *x = X + t * n + s, *w = T + t * kpad;
+            __m256 p0 = _mm256_setzero_ps(), p1 = p0, p2 = p0, p3 = p0;
+            for (int r = 0; r < kpad; r++) {
+                const float *h = St + (int64_t)r * n + s;
+                const __m256 b = _mm256_broadcast_ss(w + r);
+                p0 = _mm256_fmadd_ps(b, _mm256_maskload_ps(h, m0), p0);
+                p1 = _mm256_fmadd_ps(b, _mm256_maskload_ps(h + 8, m1), p1);
+                p2 = _mm256_fmadd_ps(b, _mm256_maskload_ps(h + 16, m2), p2);
+                p3 = _mm256_fmadd_ps(b, _mm256_maskload_ps(h + 24, m3), p3);
+            }
+            const __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(x, m0), p0);
+            const __m256 d1 = _mm256_sub_ps(_mm256_maskload_ps(x + 8, m1), p1);
+            const __m256 d2 = _mm256_sub_ps(_mm256_maskload_ps(x + 16, m2), p2);
+            const __m256 d3 = _mm256_sub_ps(_mm256_maskload_ps(x + 24, m3), p3);
+            q0 = _mm256_fmadd_ps(d0, d0, q0);
+            q1 = _mm256_fmadd_ps(d1, d1, q1);
+            q2 = _mm256_fmadd_ps(d2, d2, q2);
+            q3 = _mm256_fmadd_ps(d3, d3, q3);
+        }
+        total += (double)sum8(_mm256_add_ps(_mm256_add_ps(q0, q1), _mm256_add_ps(q2, q3)));
+    }
+    return total;
+}
+
 #endif
 
 int fm_gather_full_padding(int k) { return (k + FM_GROUP - 1) / FM_GROUP * FM_GROUP; }
@@ -167,4 +366,27 @@ void fm_gather_full_rows(float *out, const float *X, const float *St, int64_t n,
     (void)level;
 #endif
     gather_rows_plain(out, X, St, n, k, begin, end);
+}
+
+void fm_scatter_full_rows(float *acc, const float *X, const float *T, int64_t n, int kpad, int64_t count, int level)
+{
+#if defined(__x86_64__)
+    if (level >= FM_CPU_V4) return scatter_rows_avx512(acc, X, T, n, kpad, count);
+    if (level >= FM_CPU_V3) return scatter_rows_avx2(acc, X, T, n, kpad, count);
+#else
+    (void)level;
+#endif
+    scatter_rows_plain(acc, X, T, n, kpad, count);
+}
+
+double fm_residual_full_rows(const float *X, const float *T, const float *St, int64_t n, int kpad, int64_t count,
+                             int level)
+{
+#if defined(__x86_64__)
+    if (level >= FM_CPU_V4) return residual_rows_avx512(X, T, St, n, kpad, count);
+    if (level >= FM_CPU_V3) return residual_rows_avx2(X, T, St, n, kpad, count);
+#else
+    (void)level;
+#endif
+    return residual_rows_plain(X, T, St, n, kpad, count);
 }

@@ -361,6 +361,10 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     row_objective row = { 0 }, previous = { 0 };
     fm_expansion_check check = { 0 };
     const objective_inputs inputs = { g, &rows, &cols, W, Ht, XHt, gram_w, gram_h, o };
+    // The dense kind's W-update reads X once for X·Hᵀ, the next Xᵀ·W and the
+    // exact Σr² (ops/admm_full.c); XtW then holds Xᵀ·W of the current W.
+    const bool fused = !masked && fm_admm_full_fits(&rows, k);
+    bool pushed = false;
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
         double residual;
@@ -368,16 +372,28 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         if (it > 0) {
             fm_admm_factor h = { Ht, UH }, w = { W, UW };
             if (masked) FM_TRY(fm_admm_update_masked(h, &cols, W, o->penalty_h, o->inner, msg));
+            else if (pushed) FM_TRY(fm_admm_steps_shared(h, XtW, &cols, gram_w, o->penalty_h, o->inner, msg));
             else FM_TRY(fm_admm_update_shared(h, XtW, &cols, W, gram_w, o->penalty_h, o->inner, msg));
             FM_TRY(fm_products_gram(gram_h, Ht, msg));
-            if (masked) FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
-            else FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
+            if (masked) {
+                FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
+            } else if (fused) {
+                FM_TRY(fm_admm_update_full(w, XHt, XtW, &residual, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
+                pushed = have_residual = true;
+            } else {
+                FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
+            }
             if (result->accel_steps < accel_steps && it % o->accel_every == 0) {
+                // the fused pass's Σr² is the ADMM iterate's; the accelerator
+                // replaces W and Hᵀ, and with them Xᵀ·W
+                const bool admm_exact = have_residual;
+                pushed = have_residual = false;
                 double admm_residual = 0, admm_objective = 0;
                 if (o->accel_safeguard) {
                     // the ADMM iterate (Ŵ, Ĥᵀ) and its objective, to fall back on
                     FM_TRY(fm_products_gram(gram_w, W, msg));
-                    FM_TRY(fm_loss_residual(&admm_residual, g, &rows, W, Ht, gram_w, gram_h, msg));
+                    if (admm_exact) admm_residual = residual;
+                    else FM_TRY(fm_loss_residual(&admm_residual, g, &rows, W, Ht, gram_w, gram_h, msg));
                     admm_objective = objective(admm_residual, W, Ht, &rows, &cols, masked, o);
                     if (!masked)   // a measurement of the expansion's error, for free
                         fm_expansion_check_record(&check, it, fm_loss_expansion(g, W, XHt, gram_w, gram_h),

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admm_target.h"
 #include "products.h"
 #include "profile.h"
 #include "rank.h"
@@ -59,83 +60,91 @@ void fm_chol_solve_small(const double *L, int k, double *x)
     }
 }
 
-// The three ADMM lines for one target, given T̃ already solved.
-static inline void admm_project(float *restrict t, float *restrict u, const float *restrict tt,
-                                float shrink, int k)
+int fm_admm_shared_system(float *inverse, float *rho, float *shrink, const double *gram, fm_penalty penalty,
+                          int64_t sources, int k, char *msg)
 {
-    for (int r = 0; r < k; r++) {
-        float v = tt[r] - u[r] - shrink;
-        float tn = v > 0 ? v : 0;
-        u[r] += tn - tt[r];
-        t[r] = tn;
+    double *system = NULL;
+#define FREE_ALL free(system)
+    FM_ALLOC(system, (size_t)k * k);
+    memcpy(system, gram, sizeof(double) * k * k);
+    const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)sources : 1.0);
+    for (int a = 0; a < k; a++) system[a * k + a] += ridge;
+    const double r = fm_admm_rho(system, k);
+    for (int a = 0; a < k; a++) system[a * k + a] += r;
+    FM_CHECK(fm_chol_small(system, k) == 0, FM_ERR_NUMERIC,
+             "ADMM: the Gram matrix plus rho*I is not positive definite (non-finite factor?)");
+    for (int c = 0; c < k; c++) {
+        double col[k];
+        for (int e = 0; e < k; e++) col[e] = e == c;
+        fm_chol_solve_small(system, k, col);
+        for (int e = 0; e < k; e++) inverse[e * k + c] = (float)col[e];
     }
+    *rho = (float)r;
+    *shrink = (float)(penalty.l1 / r);
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
 }
 
-// `inner` steps for one target with the shared inverse (symmetric, so its
-// columns are its rows): T̃ = Σ_c b_c · inverse[c], an axpy per c.
-static inline void admm_target_shared(float *restrict t, float *restrict u, const float *restrict f,
-                                      const float *restrict inverse, float rho, float shrink, int inner,
-                                      int k)
+// The per-target steps of every target, given F in `rhs`.
+static void shared_steps(fm_admm_factor factor, const fm_dense *rhs, const float *inverse, float rho, float shrink,
+                         int inner, int k)
 {
-    float b[k], tt[k];
-    for (int step = 0; step < inner; step++) {
-        for (int r = 0; r < k; r++) {
-            b[r] = f[r] + rho * (t[r] + u[r]);
-            tt[r] = 0;
-        }
-        for (int c = 0; c < k; c++)
-            for (int r = 0; r < k; r++) tt[r] += b[c] * inverse[c * k + r];
-        admm_project(t, u, tt, shrink, k);
-    }
+#define RUN(K)                                                                    \
+    _Pragma("omp parallel for schedule(static)")                                 \
+    for (int64_t j = 0; j < factor.targets->rows; j++)                            \
+        admm_target_shared(factor.targets->data + j * (K), factor.duals->data + j * (K), \
+                           rhs->data + j * (K), inverse, rho, shrink, inner, (K))
+    FM_RANK_SWITCH(k, RUN)
+#undef RUN
 }
+
+// flops: Cholesky (k³/3) and k solves (2k² each) for the inverse, then per
+// target and inner step the right-hand side (3k), the matvec (2k²) and the
+// projection (5k); bytes: rhs (4·T·k), targets and duals read and written
+// (16·T·k), the Gram (8·k²) and the inverse (4·k²)
+#define FM_SHARED_FLOPS(T, k, inner) ((double)(k) * (k) * (k) / 3 + 2.0 * (k) * (k) * (k) + \
+                                      (T) * (inner) * (2.0 * (k) * (k) + 8.0 * (k)))
+#define FM_SHARED_BYTES(T, k) (20.0 * (T) * (k) + 12.0 * (k) * (k))
 
 int fm_admm_update_shared(fm_admm_factor factor, fm_dense *rhs, const fm_edges *edges,
                           const fm_dense *sources, const double *gram, fm_penalty penalty,
                           int inner, char *msg)
 {
-    double *system = NULL;
     float *inverse = NULL;
-#define FREE_ALL { free(system); free(inverse); }
+#define FREE_ALL free(inverse)
     FM_PROFILE_START(setup_clock);
     const int k = (int)sources->cols;
-    FM_ALLOC(system, (size_t)k * k);
+    float rho, shrink;
     FM_ALLOC(inverse, (size_t)k * k);
-    memcpy(system, gram, sizeof(double) * k * k);
-    const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)edges->sources : 1.0);
-    for (int a = 0; a < k; a++) system[a * k + a] += ridge;
-    const double rho = fm_admm_rho(system, k);
-    for (int a = 0; a < k; a++) system[a * k + a] += rho;
-    FM_CHECK(fm_chol_small(system, k) == 0, FM_ERR_NUMERIC,
-             "ADMM: the Gram matrix plus rho*I is not positive definite (non-finite factor?)");
-    // (G + ρI)⁻¹ once per update: a k×k matvec per target and inner step.
-    for (int c = 0; c < k; c++) {
-        double col[k];
-        for (int r = 0; r < k; r++) col[r] = r == c;
-        fm_chol_solve_small(system, k, col);
-        for (int r = 0; r < k; r++) inverse[r * k + c] = (float)col[r];
-    }
-
+    FM_TRY(fm_admm_shared_system(inverse, &rho, &shrink, gram, penalty, edges->sources, k, msg));
     // The gather records itself (products.gather); this op's time is the
     // set-up before it and the per-target steps after it.
     const double setup_seconds = fm_profile_on ? omp_get_wtime() - setup_clock : 0;
     fm_products_gather(rhs, edges, sources);
-
     FM_PROFILE_START(profile_clock);
-    const float frho = (float)rho, shrink = (float)(penalty.l1 / rho);
-#define RUN(K)                                                                    \
-    _Pragma("omp parallel for schedule(static)")                                 \
-    for (int64_t j = 0; j < factor.targets->rows; j++)                            \
-        admm_target_shared(factor.targets->data + j * (K), factor.duals->data + j * (K), \
-                           rhs->data + j * (K), inverse, frho, shrink, inner, (K))
-    FM_RANK_SWITCH(k, RUN)
-#undef RUN
-    // flops: Cholesky (k³/3) and k solves (2k² each) for the inverse, then
-    // per target and inner step the right-hand side (3k), the matvec (2k²)
-    // and the projection (5k); bytes: rhs (4·T·k), targets and duals read and
-    // written (16·T·k), the Gram (8·k²) and the inverse (4·k²)
-    const double T = (double)factor.targets->rows, kk = (double)k * k;
-    FM_PROFILE_STOP(profile_clock - setup_seconds, "admm.update_shared",
-                    kk * k / 3 + 2 * kk * k + T * inner * (2 * kk + 8.0 * k), 20 * T * k + 12 * kk);
+    shared_steps(factor, rhs, inverse, rho, shrink, inner, k);
+    const double T = (double)factor.targets->rows;
+    FM_PROFILE_STOP(profile_clock - setup_seconds, "admm.update_shared", FM_SHARED_FLOPS(T, k, inner),
+                    FM_SHARED_BYTES(T, k));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_admm_steps_shared(fm_admm_factor factor, const fm_dense *rhs, const fm_edges *edges, const double *gram,
+                         fm_penalty penalty, int inner, char *msg)
+{
+    float *inverse = NULL;
+#define FREE_ALL free(inverse)
+    FM_PROFILE_START(profile_clock);
+    const int k = (int)rhs->cols;
+    float rho, shrink;
+    FM_ALLOC(inverse, (size_t)k * k);
+    FM_TRY(fm_admm_shared_system(inverse, &rho, &shrink, gram, penalty, edges->sources, k, msg));
+    shared_steps(factor, rhs, inverse, rho, shrink, inner, k);
+    const double T = (double)factor.targets->rows;
+    FM_PROFILE_STOP(profile_clock, "admm.update_shared", FM_SHARED_FLOPS(T, k, inner), FM_SHARED_BYTES(T, k));
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL

@@ -7,6 +7,8 @@
 #ifndef FM_ADMM_H
 #define FM_ADMM_H
 
+#include <stdbool.h>
+
 #include "graph.h"
 
 typedef struct fm_admm_factor {
@@ -20,6 +22,28 @@ typedef struct fm_admm_factor {
 int fm_admm_update_shared(fm_admm_factor factor, fm_dense *rhs, const fm_edges *edges,
                           const fm_dense *sources, const double *gram, fm_penalty penalty,
                           int inner, char *msg);
+
+// The same steps with F given in `rhs` (a product formed elsewhere: the
+// fused W-update of ops/admm_full.c pushes the next H-update's Xᵀ·W).
+int fm_admm_steps_shared(fm_admm_factor factor, const fm_dense *rhs, const fm_edges *edges, const double *gram,
+                         fm_penalty penalty, int inner, char *msg);
+
+// (G + λ2·c·I + ρI)⁻¹ of the shared update into `inverse` (k×k; c = |Ω_i| =
+// `sources` with the per-entry ridge, else 1), ρ and the L1 shrink λ1/ρ.
+int fm_admm_shared_system(float *inverse, float *rho, float *shrink, const double *gram, fm_penalty penalty,
+                          int64_t sources, int k, char *msg);
+
+// Dense kind (ops/admm_full.c): the W-update of the shared routine fused
+// with the products around it, in one pass over X by rows: F = X·Hᵀ into
+// `rhs`, the steps, and `pushed` = Xᵀ·W of the updated W (sources × k), the
+// next H-update's right-hand side (fm_admm_steps_shared); with `residual`
+// non-NULL also Σ (x − w·h)² of the updated W. fm_admm_full_fits says
+// whether it serves `rows` at rank k (full storage, and the per-part copies
+// of Xᵀ·W within budget).
+bool fm_admm_full_fits(const fm_edges *rows, int k);
+int fm_admm_update_full(fm_admm_factor factor, fm_dense *rhs, fm_dense *pushed, double *residual,
+                        const fm_edges *rows, const fm_dense *sources, const double *gram, fm_penalty penalty,
+                        int inner, char *msg);
 
 // Incomplete kind: each target j has its own G_j = Σ_{i∈Ω_j} s_i s_iᵀ and
 // ρ_j = trace(G_j)/k, factored once per update and solved in place.

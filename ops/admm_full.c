@@ -1,0 +1,119 @@
+// The dense kind's W-update fused with the products around it (§3): one
+// pass over X by rows, where the unfused iteration reads X for X·Hᵀ and Xᵀ
+// for Xᵀ·W. A block of rows is gathered (F = X·Hᵀ), stepped (ADMM), and
+// pushed into Xᵀ·W while its X rows are still in cache; the next H-update
+// takes that Xᵀ·W as its right-hand side, and the block's exact Σ(x − w·h)²
+// can ride along.
+//
+// Thread-count independence: the rows are cut into a fixed number of parts
+// (FM_FULL_PARTS, by shape only), each pushing into its own copy of Xᵀ·W;
+// the copies are summed in part order.
+#include "admm.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admm_target.h"
+#include "cpu.h"
+#include "products.h"
+#include "profile.h"
+#include "rank.h"
+#include "status.h"
+
+enum {
+    FM_FULL_PARTS = 16,   // at most; enough parts to keep 16 threads busy
+    FM_FULL_BLOCK = 32,   // rows gathered, stepped and pushed together: 32 rows of X stay in L2
+};
+
+// The per-part copies of Xᵀ·W must stay small beside X itself.
+#define FM_FULL_COPIES_BYTES (64.0 * 1024 * 1024)
+
+static int64_t full_parts(int64_t targets)
+{
+    const int64_t blocks = (targets + FM_FULL_BLOCK - 1) / FM_FULL_BLOCK;
+    return blocks < FM_FULL_PARTS ? blocks : FM_FULL_PARTS;
+}
+
+bool fm_admm_full_fits(const fm_edges *rows, int k)
+{
+    const double copies = (double)full_parts(rows->targets) * fm_gather_full_padding(k) * rows->sources * 4.0;
+    return !rows->ptr && rows->targets > 0 && rows->sources > 0 && copies <= FM_FULL_COPIES_BYTES;
+}
+
+// One block of rows [begin, end): F, the steps, the push into `copy` and
+// the residual.
+static double full_block(float *restrict copy, fm_admm_factor factor, fm_dense *rhs, const fm_edges *rows,
+                         const float *St, const float *inverse, float rho, float shrink, int inner, int k,
+                         int kpad, int64_t begin, int64_t end, bool residual, int level)
+{
+    const int64_t n = rows->sources, count = end - begin;
+    const float *X = rows->val + begin * n;
+    float padded[FM_FULL_BLOCK * kpad];
+    fm_gather_full_rows(rhs->data, rows->val, St, n, k, begin, end, level);
+    for (int64_t t = begin; t < end; t++) {
+        float *w = factor.targets->data + t * k;
+        admm_target_shared(w, factor.duals->data + t * k, rhs->data + t * k, inverse, rho, shrink, inner, k);
+        for (int r = 0; r < kpad; r++) padded[(t - begin) * kpad + r] = r < k ? w[r] : 0;
+    }
+    fm_scatter_full_rows(copy, X, padded, n, kpad, count, level);
+    return residual ? fm_residual_full_rows(X, padded, St, n, kpad, count, level) : 0;
+}
+
+int fm_admm_update_full(fm_admm_factor factor, fm_dense *rhs, fm_dense *pushed, double *residual,
+                        const fm_edges *rows, const fm_dense *sources, const double *gram, fm_penalty penalty,
+                        int inner, char *msg)
+{
+    float *inverse = NULL, *St = NULL, *copies = NULL;
+    double *part_residual = NULL;
+#define FREE_ALL { free(inverse); free(St); free(copies); free(part_residual); }
+    FM_PROFILE_START(profile_clock);
+    const int k = (int)sources->cols, kpad = fm_gather_full_padding(k);
+    const int64_t m = rows->targets, n = rows->sources, parts = full_parts(m);
+    FM_CHECK(fm_admm_full_fits(rows, k), FM_ERR_INVALID, "fm_admm_update_full: not full storage, or too wide");
+    float rho, shrink;
+    FM_ALLOC(inverse, (size_t)k * k);
+    FM_TRY(fm_admm_shared_system(inverse, &rho, &shrink, gram, penalty, n, k, msg));
+    FM_ALLOC(St, (size_t)kpad * n);
+    fm_dense_transpose(St, sources);
+    copies = malloc(sizeof(float) * (size_t)parts * kpad * n);
+    FM_CHECK(copies, FM_ERR_MEMORY, "out of memory: %lld copies of a %d x %lld product", (long long)parts, kpad,
+             (long long)n);
+    FM_ALLOC(part_residual, parts);
+    const int level = fm_kernel_level();
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t p = 0; p < parts; p++) {
+        float *copy = copies + p * kpad * n;
+        memset(copy, 0, sizeof(float) * kpad * n);
+        const int64_t first = m * p / parts, last = m * (p + 1) / parts;
+        double sum = 0;
+        for (int64_t begin = first; begin < last; begin += FM_FULL_BLOCK) {
+            const int64_t end = last - begin < FM_FULL_BLOCK ? last : begin + FM_FULL_BLOCK;
+            sum += full_block(copy, factor, rhs, rows, St, inverse, rho, shrink, inner, k, kpad, begin, end,
+                              residual != NULL, level);
+        }
+        part_residual[p] = sum;
+    }
+    // Xᵀ·W (sources × k) = the parts' copies summed in order, transposed
+#pragma omp parallel for schedule(static)
+    for (int64_t s = 0; s < n; s++)
+        for (int r = 0; r < k; r++) {
+            float sum = 0;
+            for (int64_t p = 0; p < parts; p++) sum += copies[(p * kpad + r) * n + s];
+            pushed->data[s * k + r] = sum;
+        }
+    if (residual) {
+        *residual = 0;
+        for (int64_t p = 0; p < parts; p++) *residual += part_residual[p];
+    }
+    // flops: the gather and the push (2·m·n·k each), the residual (2·m·n·k
+    // + 3·m·n), the steps; bytes: X once (4·m·n), the copies written and
+    // read (8·parts·kpad·n), the factors
+    const double M = (double)m, N = (double)n, mn = M * N;
+    FM_PROFILE_STOP(profile_clock, residual ? "admm.update_full+residual" : "admm.update_full",
+                    4 * mn * k + (residual ? mn * (2.0 * k + 3) : 0) + M * inner * (2.0 * k * k + 8.0 * k),
+                    4 * mn + 8.0 * parts * kpad * N + 20 * M * k + 4 * N * k);
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
