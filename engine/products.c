@@ -136,41 +136,6 @@ static void gram_rows(double *restrict P, const float *restrict S, int64_t begin
         for (int c = 0; c < a; c++) P[a * k + c] = P[c * k + a];
 }
 
-// Σ (x − p)² over rows [begin, end) of a dense X (n columns), two rows at a
-// time: each prediction p = t·s is formed in registers from the rows of Sᵀ
-// (k × n, so that a row's predictions vectorize over s), never stored. The
-// squares go into float lanes (the simd reduction) for at most SPAN columns,
-// then into double.
-static inline double residual_rows(const float *restrict X, const float *restrict T, const float *restrict St, int64_t n,
-                            int k, int64_t begin, int64_t end)
-{
-    enum { SPAN = 4096 };
-    double total = 0;
-    for (int64_t t = begin; t < end; t += 2) {
-        const bool pair = t + 1 < end;
-        const float *x0 = X + t * n, *x1 = pair ? x0 + n : x0;
-        const float *w0 = T + t * k, *w1 = pair ? w0 + k : w0;
-        for (int64_t s0 = 0; s0 < n; s0 += SPAN) {
-            const int64_t s1 = n - s0 < SPAN ? n : s0 + SPAN;
-            float sum0 = 0, sum1 = 0;
-#pragma omp simd reduction(+ : sum0, sum1)
-            for (int64_t s = s0; s < s1; s++) {
-                float p0 = 0, p1 = 0;
-                for (int r = 0; r < k; r++) {
-                    const float h = St[r * n + s];
-                    p0 += w0[r] * h;
-                    p1 += w1[r] * h;
-                }
-                const float d0 = x0[s] - p0, d1 = x1[s] - p1;
-                sum0 += d0 * d0;
-                sum1 += d1 * d1;
-            }
-            total += (double)sum0 + (pair ? (double)sum1 : 0.0);
-        }
-    }
-    return total;
-}
-
 int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense *targets,
                                 const fm_dense *sources, char *msg)
 {
@@ -182,15 +147,15 @@ int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense
     FM_ALLOC(St, (size_t)k * n);
     fm_dense_transpose(St, sources);
     double total = 0;
-#define RUN(K)                                                                    \
-    _Pragma("omp parallel reduction(+ : total)")                                 \
-    {                                                                             \
-        int64_t begin, end;                                                       \
-        fm_thread_block(edges->targets, &begin, &end);                            \
-        total += residual_rows(edges->val, targets->data, St, n, (K), begin, end); \
+    const int level = fm_kernel_level();
+#pragma omp parallel reduction(+ : total)
+    {
+        int64_t begin, end;
+        fm_thread_block(edges->targets, &begin, &end);
+        if (end > begin)
+            total += fm_residual_full_rows(edges->val + begin * n, targets->data + begin * k, St, n, k, end - begin,
+                                           level);
     }
-    FM_RANK_SWITCH(k, RUN)
-#undef RUN
     *sq = total;
     // flops T·S·(2k + 3): the predictions and (x − p)²; bytes: X (4·T·S),
     // targets (4·T·k), sources twice (4·S·k: read, transposed)

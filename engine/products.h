@@ -27,8 +27,9 @@ void fm_gather_full_rows(float *out, const float *X, const float *St, int64_t n,
 // of T (count × kpad, padded with zero ranks): the rows' part of Xᵀ·T.
 void fm_scatter_full_rows(float *acc, const float *X, const float *T, int64_t n, int kpad, int64_t count,
                           int level);
-// Σ (x_ts − T[t]·S[s])² over `count` rows of X and T (as the scatter's),
-// from Sᵀ (kpad × n, rank-major); each row's squares summed in float.
+// Σ (x_ts − T[t]·S[s])² over `count` rows of X and T (count × kpad), from Sᵀ
+// (kpad × n, rank-major; here kpad need not be a multiple of 5); each row's
+// squares summed in float lanes, the rows in double.
 double fm_residual_full_rows(const float *X, const float *T, const float *St, int64_t n, int kpad, int64_t count,
                              int level);
 
@@ -45,13 +46,11 @@ void fm_products_edge_sums(double *dot, double *sq, const fm_edges *edges,
 int fm_products_edge_sums_graphblas(double *dot, double *sq, fm_graph *g, fm_direction direction,
                                     const fm_dense *targets, const fm_dense *sources, char *msg);
 
-// Dense (full) edges only: Σ (x_ts − t·s)² in double, the predictions formed
-// in registers two targets at a time and never stored (twice as fast as
-// SGEMM predictions then a pass over them: 0.79 against 1.6 ms on 2000 x
-// 2000 at rank 10, 2 threads). Each prediction is a float sum of only k
-// products, so its rounding stays far below the residual; the squares go
-// into float lanes for at most 4096 entries, then into double. The fast path
-// of the dense loss; the reference is fm_products_edge_sums.
+// Dense (full) edges only: Σ (x_ts − t·s)² in double, each row's predictions
+// formed in vector registers and never stored (fm_residual_full_rows). Each
+// prediction is a float sum of only k products, so its rounding stays far
+// below the residual. The fast path of the dense loss; the reference is
+// fm_products_edge_sums.
 int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense *targets,
                                const fm_dense *sources, char *msg);
 

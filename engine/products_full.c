@@ -69,22 +69,26 @@ static void scatter_rows_plain(float *restrict acc, const float *restrict X, con
 }
 
 // Σ (x_ts − T[t]·S[s])² over `count` rows: each row's squares in float
-// lanes, then double.
+// lanes for at most 4096 sources, then double.
 static double residual_rows_plain(const float *restrict X, const float *restrict T, const float *restrict St,
                                   int64_t n, int kpad, int64_t count)
 {
+    enum { SPAN = 4096 };
     double total = 0;
     for (int64_t t = 0; t < count; t++) {
         const float *x = X + t * n, *w = T + t * kpad;
-        float sum = 0;
+        for (int64_t s0 = 0; s0 < n; s0 += SPAN) {
+            const int64_t s1 = n - s0 < SPAN ? n : s0 + SPAN;
+            float sum = 0;
 #pragma omp simd reduction(+ : sum)
-        for (int64_t s = 0; s < n; s++) {
-            float p = 0;
-            for (int r = 0; r < kpad; r++) p += w[r] * St[(int64_t)r * n + s];
-            const float d = x[s] - p;
-            sum += d * d;
+            for (int64_t s = s0; s < s1; s++) {
+                float p = 0;
+                for (int r = 0; r < kpad; r++) p += w[r] * St[(int64_t)r * n + s];
+                const float d = x[s] - p;
+                sum += d * d;
+            }
+            total += sum;
         }
-        total += sum;
     }
     return total;
 }
@@ -382,11 +386,21 @@ void fm_scatter_full_rows(float *acc, const float *X, const float *T, int64_t n,
 double fm_residual_full_rows(const float *X, const float *T, const float *St, int64_t n, int kpad, int64_t count,
                              int level)
 {
+    // The vector kernels sum a strip's squares over the rows in float lanes:
+    // at most FM_RESIDUAL_ROWS rows a call keeps that sum short.
+    enum { FM_RESIDUAL_ROWS = 32 };
+    double total = 0;
+    for (int64_t t = 0; t < count; t += FM_RESIDUAL_ROWS) {
+        const int64_t rows = count - t < FM_RESIDUAL_ROWS ? count - t : FM_RESIDUAL_ROWS;
+        const float *x = X + t * n, *w = T + t * kpad;
 #if defined(__x86_64__)
-    if (level >= FM_CPU_V4) return residual_rows_avx512(X, T, St, n, kpad, count);
-    if (level >= FM_CPU_V3) return residual_rows_avx2(X, T, St, n, kpad, count);
+        if (level >= FM_CPU_V4) total += residual_rows_avx512(x, w, St, n, kpad, rows);
+        else if (level >= FM_CPU_V3) total += residual_rows_avx2(x, w, St, n, kpad, rows);
+        else total += residual_rows_plain(x, w, St, n, kpad, rows);
 #else
-    (void)level;
+        (void)level;
+        total += residual_rows_plain(x, w, St, n, kpad, rows);
 #endif
-    return residual_rows_plain(X, T, St, n, kpad, count);
+    }
+    return total;
 }
