@@ -30,6 +30,7 @@ static void fm_thread_block(int64_t count, int64_t *begin, int64_t *end)
 // 0.84 ms through the register kernel below, 0.76 ms through SGEMM.
 #define FM_GATHER_SHORT 256
 
+FM_TARGET_CLONES
 void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *sources)
 {
     FM_PROFILE_START(profile_clock);
@@ -71,6 +72,7 @@ void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *so
                     8 * (T + 1) + 12 * E + 4 * E * k + 4 * T * k);
 }
 
+FM_TARGET_CLONES
 void fm_products_masked_gram(float *grams, const fm_edges *edges, const fm_dense *sources)
 {
     FM_PROFILE_START(profile_clock);
@@ -94,6 +96,7 @@ static inline double dot_double(const float *restrict a, const float *restrict b
     return sum;
 }
 
+FM_TARGET_CLONES
 void fm_products_edge_sums(double *dot, double *sq, const fm_edges *edges,
                            const fm_dense *targets, const fm_dense *sources)
 {

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "admm_target.h"
+#include "cpu.h"
 #include "products.h"
 #include "profile.h"
 #include "rank.h"
@@ -87,6 +88,7 @@ int fm_admm_shared_system(float *inverse, float *rho, float *shrink, const doubl
 }
 
 // The per-target steps of every target, given F in `rhs`.
+FM_TARGET_CLONES
 static void shared_steps(fm_admm_factor factor, const fm_dense *rhs, const float *inverse, float rho, float shrink,
                          int inner, int k)
 {
@@ -175,6 +177,7 @@ static inline int admm_target_masked(float *restrict t, float *restrict u, const
     return 0;
 }
 
+FM_TARGET_CLONES
 int fm_admm_update_masked(fm_admm_factor factor, const fm_edges *edges, const fm_dense *sources,
                           fm_penalty penalty, int inner, char *msg)
 {

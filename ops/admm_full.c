@@ -43,6 +43,7 @@ bool fm_admm_full_fits(const fm_edges *rows, int k)
 
 // One block of rows [begin, end): F, the steps, the push into `copy` and
 // the residual.
+FM_TARGET_CLONES
 static double full_block(float *restrict copy, fm_admm_factor factor, fm_dense *rhs, const fm_edges *rows,
                          const float *St, const float *inverse, float rho, float shrink, int inner, int k,
                          int kpad, int64_t begin, int64_t end, bool residual, int level)
