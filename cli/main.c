@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "factormer.h"
+#include "learned.h"
 
 static const char usage[] =
     "usage: factormer <command> [options]\n"
@@ -27,7 +28,21 @@ static const char usage[] =
     "then writes the same as JSON to F.json (default " FM_PROFILE_DEFAULT_PATH ").\n"
     "If the command fails the table is still printed, but no JSON is written.\n"
     "\n"
-    "Run 'factormer <command> --help' for the options of a command.\n";
+    "Run 'factormer <command> --help' for the options of a command.\n"
+    "\n"
+    "The learned models of factorize --init learned, --accelerate and eval, when\n"
+    "no file is named, are init-rankK.fmw and accel-rankK.fmw in the first of:\n"
+    "$FACTORMER_MODELS; the installed models, <prefix>/share/factormer/models\n"
+    "beside an installed program; the source tree's models/shipped.\n";
+
+// The models directory that usage's search finds, after the usage.
+static void print_model_dir(FILE *out)
+{
+    char dir[FM_LEARNED_PATH_LEN], msg[FM_MSG_LEN];
+    const char *origin = NULL;
+    if (fm_learned_model_dir(dir, sizeof dir, &origin, msg) == FM_OK)
+        fprintf(out, "For this program: %s (%s).\n", dir, origin);
+}
 
 // OpenMP threads that spin between parallel regions are harmless on an idle
 // machine (2 us per region against 13.5 us sleeping) but cost 317 us per
@@ -99,6 +114,7 @@ int main(int argc, char **argv)
     if (!take_profile_option(&argc, argv, &profile_json)) return 2;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage, argc < 2 ? stderr : stdout);
+        print_model_dir(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) {

@@ -239,8 +239,9 @@ typedef struct fm_solver_options {
     void *user;
     // Learned models (§6; trained by `factormer train`). A NULL path means
     // the default file for the rank: init-rank<K>.fmw or accel-rank<K>.fmw
-    // in $FACTORMER_MODELS if set, else in the directory compiled in (the
-    // source tree's models/shipped; CMake option FM_MODEL_DIR). The network
+    // in $FACTORMER_MODELS if set, else in <prefix>/share/factormer/models
+    // beside the installed program or shared library, else in the source
+    // tree's models/shipped (CMake option FM_MODEL_DIR). The network
     // reads X divided by its mean over Ω (§5) and W is scaled back.
     const char *init_model;    // init = FM_INIT_LEARNED: the initialization model
     bool accelerate;           // run the acceleration model after every accel_every iterations

@@ -9,16 +9,13 @@
 #include "init.h"
 #include "status.h"
 
-#ifndef FM_MODEL_DIR
-#define FM_MODEL_DIR "models/shipped"
-#endif
-
 static const char *kind_flag(fm_model_kind kind) { return kind == FM_MODEL_ACCEL ? "accel" : "init"; }
 
 int fm_learned_default_path(char *path, size_t size, fm_model_kind kind, int rank, char *msg)
 {
-    const char *dir = getenv(FM_MODEL_DIR_ENV);
-    if (!dir || !*dir) dir = FM_MODEL_DIR;
+    char dir[FM_LEARNED_PATH_LEN];
+    const int status = fm_learned_model_dir(dir, sizeof dir, NULL, msg);
+    if (status != FM_OK) return status;
     const int n = snprintf(path, size, "%s/%s-rank%d.fmw", dir, kind_flag(kind), rank);
     if (n < 0 || (size_t)n >= size)
         return fm_fail(FM_ERR_INVALID, msg, "the model directory '%s' makes a path longer than %zu bytes", dir,
@@ -53,12 +50,16 @@ int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int
         FM_TRY(fm_learned_default_path(model->path, sizeof model->path, kind, rank, msg));
     }
     struct stat st;
-    if (stat(model->path, &st) != 0 && errno == ENOENT)
+    if (stat(model->path, &st) != 0 && errno == ENOENT) {
+        char dir[FM_LEARNED_PATH_LEN];
+        const char *origin = NULL;
+        if (!path) FM_TRY(fm_learned_model_dir(dir, sizeof dir, &origin, msg));
         FM_FAIL(FM_ERR_IO,
                 "no learned %s model for rank %d: %s does not exist; train one with: factormer train --model %s "
-                "--rank %d --out %s%s",
+                "--rank %d --out %s%s%s%s",
                 fm_model_kind_name(kind), rank, model->path, kind_flag(kind), rank, model->path,
-                path ? "" : " (the directory is $" FM_MODEL_DIR_ENV " if set, else " FM_MODEL_DIR ")");
+                origin ? " (the default directory: " : "", origin ? origin : "", origin ? ")" : "");
+    }
     fm_checkpoint_header header;
     const fm_checkpoint_expect expect = {.kind = kind, .rank = rank, .training = false};
     FM_TRY(fm_checkpoint_read(model->path, &header, &model->params, NULL, &expect, msg));

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The install test (ctest test_install): installs the build into a temporary
+# prefix and checks what a user gets there.
+#   - the files: the program, the static and the shared library, factormer.h
+#     as the only header (and it includes no project header), the shipped
+#     models, the CMake package and factormer.pc;
+#   - the shared library exports exactly the functions factormer.h declares;
+#   - a consumer (consumer.c) built with find_package, against the shared and
+#     the static library, and built with pkg-config, shared and static
+#     (pkg-config --static), runs and checks its factorization; the shared
+#     ones also check that the library found the installed models;
+#   - the installed program reports the header's version, and with no
+#     FACTORMER_MODELS runs --init learned from the installed models, also
+#     after the prefix is moved elsewhere.
+# usage: test_install.sh BUILD_DIR SOURCE_DIR LIBDIR C_COMPILER [C_FLAGS]
+# (C_FLAGS: the flags a consumer needs to link this build, the sanitizers')
+set -euo pipefail
+build=$1 source=$2 libdir=$3 cc=$4 flags=${5:-}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/factormer-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+tmp=$(realpath "$tmp")
+prefix=$tmp/prefix
+fail() { echo "test_install: $*" >&2; exit 1; }
+step() { echo "== $*"; }
+
+step "cmake --install into $prefix"
+cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "cmake --install failed"; }
+for f in bin/factormer "$libdir/libfactormer.a" "$libdir/libfactormer.so" include/factormer.h \
+         share/factormer/models/init-rank10.fmw share/factormer/models/accel-rank10.fmw \
+         "$libdir/cmake/factormer/factormer-config.cmake" "$libdir/pkgconfig/factormer.pc"; do
+    [[ -e $prefix/$f ]] || fail "$f was not installed"
+done
+headers=$(cd "$prefix" && find . -name '*.h' -o -name '*.inc' | sort)
+[[ $headers == ./include/factormer.h ]] || fail "headers other than factormer.h were installed: $headers"
+if grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$prefix/include/factormer.h"; then
+    fail "factormer.h includes a project header"
+fi
+
+if command -v nm >/dev/null; then
+    step "the shared library's exports"
+    exported=$(nm -D --defined-only "$prefix/$libdir/libfactormer.so" | awk '$2 ~ /^[A-Z]$/ {print $3}' | sort -u)
+    declared=$(sed 's|//.*||' "$prefix/include/factormer.h" | grep -o 'fm_[a-z0-9_]*(' | tr -d '(' | sort -u)
+    [[ $exported == "$declared" ]] ||
+        fail "the shared library's exports are not the functions factormer.h declares:
+$(diff <(echo "$declared") <(echo "$exported") || true)"
+    echo "$(wc -l <<<"$exported") functions, those of factormer.h"
+fi
+
+models=$prefix/share/factormer/models
+unset FACTORMER_MODELS
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+
+step "find_package consumer"
+cmake -S "$source/tests/install" -B "$tmp/find_package" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$flags" -DCMAKE_BUILD_TYPE=Release >"$tmp/configure.log" ||
+    { cat "$tmp/configure.log"; fail "the find_package consumer does not configure"; }
+cmake --build "$tmp/find_package" >"$tmp/build.log" || { cat "$tmp/build.log"; fail "the find_package consumer does not build"; }
+"$tmp/find_package/consumer" "$models" || fail "the find_package consumer (shared library) failed"
+"$tmp/find_package/consumer_static" || fail "the find_package consumer (static library) failed"
+
+step "pkg-config consumer"
+export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
+[[ $(pkg-config --modversion factormer) == "$(sed -n 's/^#define FACTORMER_VERSION_[A-Z]* //p' "$prefix/include/factormer.h" | paste -sd.)" ]] ||
+    fail "factormer.pc's version is not the header's"
+pc_libdir=$(pkg-config --variable=libdir factormer)
+# shellcheck disable=SC2046,SC2086
+"$cc" $flags "$source/tests/install/consumer.c" $(pkg-config --cflags --libs factormer) -Wl,-rpath,"$pc_libdir" -lm \
+    -o "$tmp/consumer_pc" || fail "the pkg-config consumer does not build"
+"$tmp/consumer_pc" "$models" || fail "the pkg-config consumer (shared library) failed"
+static_libs=$(pkg-config --static --libs factormer)
+# shellcheck disable=SC2046,SC2086
+"$cc" $flags "$source/tests/install/consumer.c" $(pkg-config --cflags factormer) ${static_libs/-lfactormer/-l:libfactormer.a} \
+    -lm -o "$tmp/consumer_pc_static" || fail "the pkg-config --static consumer does not build"
+"$tmp/consumer_pc_static" || fail "the pkg-config --static consumer failed"
+
+step "the installed program"
+want="factormer $(pkg-config --modversion factormer)"
+[[ $("$prefix/bin/factormer" --version) == "$want" ]] || fail "factormer --version does not print '$want'"
+cd "$tmp"
+"$prefix/bin/factormer" generate x.mtx --rows 40 --cols 30 --rank 3 >/dev/null
+for where in "$prefix" "$tmp/moved"; do
+    [[ $where == "$prefix" ]] || mv "$prefix" "$where"
+    out=$("$where/bin/factormer" factorize x.mtx --rank 10 --init learned --iters 2 --out run 2>&1) ||
+        fail "the installed program's factorize --init learned failed"
+    echo "$out" | grep -F "from learned ($where/share/factormer/models/init-rank10.fmw)" ||
+        fail "the program installed in $where did not use its installed model:
+$out"
+done
+echo "test_install: passed"
