@@ -5,6 +5,7 @@
 
 #include <GraphBLAS.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,66 @@ const char *fm_version(void)
 {
     return FM_STR(FACTORMER_VERSION_MAJOR) "." FM_STR(FACTORMER_VERSION_MINOR) "." FM_STR(
         FACTORMER_VERSION_PATCH);
+}
+
+// The x86 features the kernels care about: those of this CPU, then those the
+// build was compiled for (the kernels use the latter; -march=native makes the
+// two agree on the build machine).
+static char cpu_features[256];
+
+static void append(const char *feature)
+{
+    strncat(cpu_features, " ", sizeof cpu_features - strlen(cpu_features) - 1);
+    strncat(cpu_features, feature, sizeof cpu_features - strlen(cpu_features) - 1);
+}
+
+static void find_cpu_features(void)
+{
+    strcpy(cpu_features, "cpu:");
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("sse4.2")) append("sse4.2");
+    if (__builtin_cpu_supports("avx")) append("avx");
+    if (__builtin_cpu_supports("avx2")) append("avx2");
+    if (__builtin_cpu_supports("fma")) append("fma");
+    if (__builtin_cpu_supports("avx512f")) append("avx512f");
+    if (__builtin_cpu_supports("avx512bw")) append("avx512bw");
+    if (__builtin_cpu_supports("avx512vl")) append("avx512vl");
+#else
+    append("(not x86)");
+#endif
+    strncat(cpu_features, "; build:", sizeof cpu_features - strlen(cpu_features) - 1);
+#ifdef __SSE4_2__
+    append("sse4.2");
+#endif
+#ifdef __AVX__
+    append("avx");
+#endif
+#ifdef __AVX2__
+    append("avx2");
+#endif
+#ifdef __FMA__
+    append("fma");
+#endif
+#ifdef __AVX512F__
+    append("avx512f");
+#endif
+#ifdef __AVX512BW__
+    append("avx512bw");
+#endif
+#ifdef __AVX512VL__
+    append("avx512vl");
+#endif
+#if !defined(__SSE4_2__) && !defined(__AVX__)
+    append("baseline");
+#endif
+}
+
+const char *fm_cpu_features(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, find_cpu_features);
+    return cpu_features;
 }
 
 int fm_init(char *msg)
