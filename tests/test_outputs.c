@@ -607,6 +607,24 @@ Test(outputs, bench_json_and_profile_checked_first)
     remove_tree(s.root);
 }
 
+// eval --out DIR: a directory this user cannot write to fails before the runs.
+Test(outputs, eval_checks_its_directory_first)
+{
+    scratch s = scratch_new();
+    cr_assert_eq(chmod(s.root, 0755), 0);
+    const char *x = planted_file(&s, "X.mtx", 30, 20);
+    cr_assert_eq(chmod(x, 0644), 0);
+    cr_assert_eq(chmod(s.out, 0555), 0);
+    child c = RUN_WITH(&s, ((options){ .as_nobody = true }), "eval", x, "--rank", "2", "--iters", "3", "--methods",
+                       "plain", "--no-plots", "--out", s.out);
+    expect_status(&c, 1);
+    expect_said(&c, "not writable");
+    cr_assert_null(strstr(c.out, "rmse"), "eval ran:\n%s", c.out);
+    expect_listing(s.out, "");
+    child_free(&c);
+    remove_tree(s.root);
+}
+
 //------------------------------------------------------------------------------
 // Every output names the version and the command that made it
 //------------------------------------------------------------------------------
