@@ -465,6 +465,7 @@ int fm_cmd_factorize(int argc, char **argv)
     }
     goto done;
 fail:
+    if (set) fm_output_set_name_final(set, msg);
     fprintf(stderr, "factormer: %s\n", msg);
 done:
     fm_output_set_free(&set);

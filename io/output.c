@@ -219,6 +219,18 @@ int fm_output_set_commit(fm_output_set *set, char *msg)
     return status;
 }
 
+void fm_output_set_name_final(const fm_output_set *set, char *msg)
+{
+    for (int i = 0; i < set->count; i++) {
+        if (!set->staged[i]) continue;
+        char *at = strstr(msg, set->staged[i]);
+        if (!at) continue;
+        char rest[FM_MSG_LEN];
+        snprintf(rest, sizeof rest, "%s", at + strlen(set->staged[i]));
+        snprintf(at, FM_MSG_LEN - (size_t)(at - msg), "%s%s", set->final[i], rest);
+    }
+}
+
 void fm_output_set_free(fm_output_set **handle)
 {
     fm_output_set *set = handle ? *handle : NULL;

@@ -37,6 +37,9 @@ const char *fm_output_set_staged(const fm_output_set *set, int i);
 // Rename every staged file onto its final name, in order; signals wait until
 // the renames are done (io/signals, FM_SIGNALS_DEFER).
 int fm_output_set_commit(fm_output_set *set, char *msg);
+// A writer's message names the staged file it wrote: name the final file
+// instead (in place; msg holds FM_MSG_LEN bytes).
+void fm_output_set_name_final(const fm_output_set *set, char *msg);
 // Remove the staged files not committed, release and remove the lock.
 void fm_output_set_free(fm_output_set **set);
 

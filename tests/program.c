@@ -186,6 +186,7 @@ void prog_wait(prog_child *c)
     if (!c->err) cr_assert_not_null(c->err = strdup(""));
     remove(c->out_path);
     remove(c->err_path);
+    cr_assert(!strstr(c->err, "Sanitizer") && !strstr(c->err, "runtime error:"), "a sanitizer report:\n%s", c->err);
 }
 
 void prog_child_free(prog_child *c)
@@ -199,7 +200,6 @@ prog_child prog_run_list(const prog_scratch *s, prog_options o, const char *cons
 {
     prog_child c = prog_start_list(s, o, args);
     prog_wait(&c);
-    cr_assert(!strstr(c.err, "Sanitizer") && !strstr(c.err, "runtime error:"), "a sanitizer report:\n%s", c.err);
     return c;
 }
 

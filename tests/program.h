@@ -43,11 +43,12 @@ typedef struct prog_child {
 } prog_child;
 
 // Start FM_BINARY with the NULL-terminated arguments, stdin from /dev/null,
-// stdout and stderr into files in s->root; wait for it (out, err, status).
+// stdout and stderr into files in s->root; wait for it (out, err, status;
+// the test fails on a sanitizer report).
 prog_child prog_start_list(const prog_scratch *s, prog_options o, const char *const *args);
 void prog_wait(prog_child *c);
 void prog_child_free(prog_child *c);
-// Start and wait; the test fails on a sanitizer report.
+// Start and wait.
 prog_child prog_run_list(const prog_scratch *s, prog_options o, const char *const *args);
 #define PROG_START(s, o, ...) prog_start_list((s), (o), (const char *const[]){ __VA_ARGS__, NULL })
 #define PROG_RUN_WITH(s, o, ...) prog_run_list((s), (o), (const char *const[]){ __VA_ARGS__, NULL })
