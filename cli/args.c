@@ -63,3 +63,112 @@ void fm_arg_data_name(char *out, size_t size, const char *path)
         if (n > m && !strcmp(out + n - m, endings[e])) out[n - m] = 0;
     }
 }
+
+static int command_argc;
+static char **command_argv;
+
+void fm_arg_command_save(int argc, char **argv)
+{
+    command_argv = malloc(sizeof *command_argv * (size_t)(argc + 1));
+    if (!command_argv) return;
+    memcpy(command_argv, argv, sizeof *command_argv * (size_t)(argc + 1));
+    command_argc = argc;
+}
+
+// A growing string; `failed` once an allocation failed.
+typedef struct text {
+    char *data;
+    size_t len, cap;
+    bool failed;
+} text;
+
+static void put(text *t, const char *s, size_t n)
+{
+    if (t->failed) return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (t->len + n + 1 > cap) cap *= 2;
+        char *data = realloc(t->data, cap);
+        if (!data) {
+            t->failed = true;
+            return;
+        }
+        t->data = data;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->len, s, n);
+    t->len += n;
+    t->data[t->len] = 0;
+}
+
+static void puts_text(text *t, const char *s) { put(t, s, strlen(s)); }
+
+static char *finish(text *t)
+{
+    if (!t->failed && !t->data) put(t, "", 0);
+    if (t->failed) {
+        free(t->data);
+        return NULL;
+    }
+    return t->data;
+}
+
+// One argument for sh: bare when it holds only characters the shell takes
+// as they are; in $'...' when it holds a control character; else in '...'.
+static void shell_word(text *t, const char *word)
+{
+    static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-";
+    bool control = false;
+    for (const unsigned char *c = (const unsigned char *)word; *c; c++) control |= *c < 0x20 || *c == 0x7f;
+    if (*word && strspn(word, plain) == strlen(word)) {
+        puts_text(t, word);
+    } else if (control) {
+        puts_text(t, "$'");
+        for (const unsigned char *c = (const unsigned char *)word; *c; c++) {
+            char escaped[8];
+            if (*c == '\\' || *c == '\'') snprintf(escaped, sizeof escaped, "\\%c", *c);
+            else if (*c == '\n') snprintf(escaped, sizeof escaped, "\\n");
+            else if (*c == '\t') snprintf(escaped, sizeof escaped, "\\t");
+            else if (*c < 0x20 || *c == 0x7f) snprintf(escaped, sizeof escaped, "\\x%02x", *c);
+            else snprintf(escaped, sizeof escaped, "%c", *c);
+            puts_text(t, escaped);
+        }
+        puts_text(t, "'");
+    } else {
+        puts_text(t, "'");
+        for (const char *c = word; *c; c++) {
+            if (*c == '\'') puts_text(t, "'\\''");
+            else put(t, c, 1);
+        }
+        puts_text(t, "'");
+    }
+}
+
+char *fm_arg_command_shell(void)
+{
+    text t = { 0 };
+    for (int i = 0; i < command_argc; i++) {
+        if (i) puts_text(&t, " ");
+        shell_word(&t, command_argv[i]);
+    }
+    return finish(&t);
+}
+
+char *fm_arg_command_json(void)
+{
+    text t = { 0 };
+    puts_text(&t, "[");
+    for (int i = 0; i < command_argc; i++) {
+        puts_text(&t, i ? ", \"" : "\"");
+        for (const unsigned char *c = (const unsigned char *)command_argv[i]; *c; c++) {
+            char escaped[8];
+            if (*c == '"' || *c == '\\') snprintf(escaped, sizeof escaped, "\\%c", *c);
+            else if (*c < 0x20) snprintf(escaped, sizeof escaped, "\\u%04x", *c);
+            else snprintf(escaped, sizeof escaped, "%c", *c);
+            puts_text(&t, escaped);
+        }
+        puts_text(&t, "\"");
+    }
+    puts_text(&t, "]");
+    return finish(&t);
+}

@@ -18,6 +18,14 @@ bool fm_arg_data(const char **data, const char *arg);
 // name of a command's outputs).
 void fm_arg_data_name(char *out, size_t size, const char *path);
 
+// The program's command line as given, --profile included: main saves it
+// before it takes --profile out of argv. Both texts are malloc'd (NULL when
+// out of memory): the arguments quoted for a POSIX shell, so that pasting
+// the line reruns the command; and as a JSON array of strings.
+void fm_arg_command_save(int argc, char **argv);
+char *fm_arg_command_shell(void);
+char *fm_arg_command_json(void);
+
 // Every command's --help lists this option; cli/main.c takes it out of argv
 // before the command runs, so that every command has it.
 #define FM_PROFILE_DEFAULT_PATH "factormer-profile.json"

@@ -6,6 +6,7 @@
 #include "attention.h"
 #include "bench_attention.h"
 #include "factormer.h"
+#include "output.h"
 
 static const char help[] =
     "usage: factormer bench attention [options]\n"
@@ -118,6 +119,8 @@ int fm_cmd_bench(int argc, char **argv)
         fprintf(stderr, "factormer: --width %d is not a multiple of --heads %d\n", opt.width, opt.heads);
         return 2;
     }
+    const int checked = json ? fm_output_check(json, "--json", msg) : FM_OK;   // before the work
+    if (checked) { fprintf(stderr, "factormer: %s\n", msg); return checked == FM_ERR_INVALID ? 2 : 1; }
     if (threads > 0) fm_set_threads((int)threads);
     fm_bench_attention_report report;
     if (fm_bench_attention(&report, &opt, msg) ||

@@ -176,9 +176,15 @@ static int make_out_dir(const char *dir, char *msg)
 {
     struct stat st;
     if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return FM_OK;
-        snprintf(msg, FM_MSG_LEN, "--out %s is not a directory", dir);
-        return FM_ERR_IO;
+        if (!S_ISDIR(st.st_mode)) {
+            snprintf(msg, FM_MSG_LEN, "--out %s is not a directory", dir);
+            return FM_ERR_IO;
+        }
+        if (access(dir, W_OK | X_OK) != 0) {
+            snprintf(msg, FM_MSG_LEN, "--out %s: the directory is not writable: %s", dir, strerror(errno));
+            return FM_ERR_IO;
+        }
+        return FM_OK;
     }
     if (mkdir(dir, 0755) != 0) {
         snprintf(msg, FM_MSG_LEN, "cannot make the output directory %s: %s", dir, strerror(errno));

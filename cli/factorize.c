@@ -9,6 +9,8 @@
 
 #include "args.h"
 #include "factormer.h"
+#include "output.h"
+#include "signals.h"
 
 static const char help[] =
     "usage: factormer factorize [DATA.mtx[.gz]] [options]\n"
@@ -66,18 +68,28 @@ static const char help[] =
     "  --threads N         threads for OpenMP, OpenBLAS and GraphBLAS (default: all)\n"
     "  --seed S            seed of the initialization and the holdout (default 42)\n"
     "  --out PREFIX        write PREFIX.W.mtx, PREFIX.H.mtx, PREFIX.trace.csv and\n"
-    "                      PREFIX.summary.json (default: the data file's name)\n"
+    "                      PREFIX.summary.json (default: the data file's name), all\n"
+    "                      four or none, renamed into place once all are written;\n"
+    "                      PREFIX.lock keeps a second run off the prefix meanwhile\n"
     "  --quiet             no progress, no summary on the terminal\n"
-    FM_ARG_PROFILE_HELP;
+    FM_ARG_PROFILE_HELP
+    "\n"
+    "SIGINT (Ctrl-C), SIGTERM or SIGHUP during the iterations stops the run at the\n"
+    "end of the current one: the factors of that iteration are written, the summary\n"
+    "says \"stop_reason\": \"interrupted\", and the exit code is 128 + the signal\n"
+    "(130, 143, 129). A signal before the iterations, or a second one, ends the run\n"
+    "at once and leaves the previous run's files as they were.\n";
 
 typedef struct progress {
     bool quiet, tty, holdout, learned;
     int iters;
 } progress;
 
+// Nonzero (stop) once a signal asked the run to stop.
 static int show_progress(const fm_solver_iterate *it, void *user)
 {
     progress *p = user;
+    if (fm_signals_caught()) return 1;
     if (p->quiet) return 0;
     char holdout[48] = "";
     if (p->holdout) snprintf(holdout, sizeof holdout, "  holdout rmse %.6g", it->holdout_rmse);
@@ -263,9 +275,28 @@ int fm_cmd_factorize(int argc, char **argv)
     fm_triplets *t = NULL, *kept = NULL, *held = NULL;
     fm_graph *g = NULL;
     fm_solver_result *r = NULL;
-    char paths[4][4200] = { "", "", "", "" };
-    int written = 0, status = 1;
+    fm_output_set *set = NULL;
+    char *command = NULL, *command_json = NULL, *comment = NULL;
+    int status = 1;
     char prefix[4096], source[4200];
+
+    // The outputs first: a prefix that cannot be written, or that another run
+    // is writing, fails before any work.
+    if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
+    else if (data) fm_arg_data_name(prefix, sizeof prefix, data);
+    else snprintf(prefix, sizeof prefix, "planted");
+    static const char *const suffix[4] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
+    const int opened = fm_output_set_open(&set, "--out", prefix, suffix, 4, msg);
+    if (opened != FM_OK) {
+        fprintf(stderr, "factormer: %s\n", msg);
+        return opened == FM_ERR_INVALID ? 2 : 1;
+    }
+    command = fm_arg_command_shell();
+    command_json = fm_arg_command_json();
+    if (!command || !command_json) {
+        snprintf(msg, sizeof msg, "out of memory");
+        goto fail;
+    }
 
     if (data) {
         if (fm_mtx_read(&t, data, kind == FM_KIND_INCOMPLETE, msg)) goto fail;
@@ -308,14 +339,14 @@ int fm_cmd_factorize(int argc, char **argv)
     progress p = { quiet, isatty(2), held != NULL, learned, opts.iters };
     opts.progress = show_progress;
     opts.user = &p;
-    if (fm_solver_run(&r, g, held, &opts, msg)) goto fail;
+    // a signal during the iterations stops the run after the current one
+    fm_signals_mode_set(FM_SIGNALS_STOP);
+    const int solved = fm_solver_run(&r, g, held, &opts, msg);
+    fm_signals_mode_set(FM_SIGNALS_END);
+    if (solved) goto fail;
     if (!quiet && p.tty) fprintf(stderr, "\n");
-
-    if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
-    else if (data) fm_arg_data_name(prefix, sizeof prefix, data);
-    else snprintf(prefix, sizeof prefix, "planted");
-    static const char *const suffix[4] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
-    for (int f = 0; f < 4; f++) snprintf(paths[f], sizeof paths[f], "%s%s", prefix, suffix[f]);
+    const int interrupted = fm_signals_caught();
+    const char *stop_reason = interrupted && !strcmp(r->stop_reason, "callback") ? "interrupted" : r->stop_reason;
 
     fm_graph_stats st;
     fm_graph_stats_get(g, &st);
@@ -323,21 +354,28 @@ int fm_cmd_factorize(int argc, char **argv)
     const double rms_x = sqrt(st.sumsq / fm_graph_omega(g));
     const int iterations = r->trace_len - 1;
     const double per_iteration = iterations > 0 ? (last->seconds - r->init_seconds) / iterations : 0;
-    char comment[4400];
-    snprintf(comment, sizeof comment, "factormer: W of %s, rank %d", source, opts.rank);
-    if (fm_mtx_write_dense(paths[0], r->W, comment, msg)) goto fail;
-    written = 1;
-    snprintf(comment, sizeof comment, "factormer: H of %s, rank %d", source, opts.rank);
-    if (fm_mtx_write_dense(paths[1], r->H, comment, msg)) goto fail;
-    written = 2;
-    if (fm_trace_write_csv(paths[2], r, msg)) goto fail;
-    written = 3;
+    // Every file names the version and the command that made it.
+    const size_t comment_size = strlen(source) + strlen(command) + 128;
+    if (!(comment = malloc(comment_size))) {
+        snprintf(msg, sizeof msg, "out of memory");
+        goto fail;
+    }
+    if (fm_output_set_stage(set, msg)) goto fail;
+    for (int f = 0; f < 2; f++) {
+        snprintf(comment, comment_size, "factormer: %s of %s, rank %d\nfactormer %s: %s", f ? "H" : "W", source,
+                 opts.rank, fm_version(), command);
+        if (fm_mtx_write_dense(fm_output_set_staged(set, f), f ? r->H : r->W, comment, msg)) goto fail;
+    }
+    snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
+    if (fm_trace_write_csv(fm_output_set_staged(set, 2), r, comment, msg)) goto fail;
 
-    char v[40][4400];
-    const char *keys[40];
-    int n = 0;
+    char v[48][4400];
+    const char *keys[48];
+    int n = 0, command_key;
 #define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
 #define NUM(name, x) (keys[n] = name, json_number(v[n], sizeof v[n], x), n++)
+    KEY("version", "\"%s\"", fm_version());
+    keys[command_key = n++] = "command";
     keys[n] = "data";
     json_string(v[n++], sizeof v[0], source);
     KEY("kind", "\"%s\"", fm_kind_name(st.kind));
@@ -365,8 +403,15 @@ int fm_cmd_factorize(int argc, char **argv)
     KEY("batch_targets", "%lld", (long long)opts.batch_targets);
     KEY("kernels", "\"%s\"", opts.kernels == FM_KERNELS_GRAPHBLAS ? "graphblas" : "fused");
     KEY("iterations", "%d", iterations);
+    KEY("iters_requested", "%d", opts.iters);
     KEY("inner", "%d", opts.inner);
-    KEY("stop_reason", "\"%s\"", r->stop_reason);
+    NUM("tol", opts.tol);
+    if (opts.time_limit > 0) NUM("time_limit", opts.time_limit);
+    else KEY("time_limit", "null");
+    KEY("seed", "%llu", (unsigned long long)opts.seed);
+    KEY("stop_reason", "\"%s\"", stop_reason);
+    if (interrupted) KEY("signal", "\"%s\"", fm_signal_name(interrupted));
+    else KEY("signal", "null");
     NUM("rmse", last->rmse);
     NUM("relative_rmse", rms_x > 0 ? last->rmse / rms_x : NAN);
     NUM("holdout_rmse", last->holdout_rmse);
@@ -375,15 +420,17 @@ int fm_cmd_factorize(int argc, char **argv)
     NUM("init_seconds", r->init_seconds);
     NUM("seconds_per_iteration", per_iteration);
     KEY("threads", "%d", r->threads);
+    KEY("cpu", "\"%s\"", fm_cpu_features());
     KEY("penalties", "{\"l1_w\": %g, \"l1_h\": %g, \"l2_w\": %g, \"l2_h\": %g, \"l2_per_entry\": %s}",
         opts.penalty_w.l1, opts.penalty_h.l1, opts.penalty_w.l2, opts.penalty_h.l2,
         opts.penalty_w.l2_per_entry ? "true" : "false");
     {
-        const char *values[40];
+        const char *values[48];
         for (int i = 0; i < n; i++) values[i] = v[i];
-        if (fm_json_write(paths[3], keys, values, n, msg)) goto fail;
+        values[command_key] = command_json;
+        if (fm_json_write(fm_output_set_staged(set, 3), keys, values, n, msg)) goto fail;
     }
-    written = 4;
+    if (fm_output_set_commit(set, msg)) goto fail;
 
     if (!quiet) {
         printf("factorized %s\n", source);
@@ -402,19 +449,29 @@ int fm_cmd_factorize(int argc, char **argv)
             printf("  sampled      %s, fanout %lld%s, drawn %s\n", fm_sampler_name(opts.sampler),
                    (long long)opts.fanout, zeros, opts.resample_once ? "once per network call" : "per layer");
         }
-        printf("  iterations   %d (stopped: %s)\n", iterations, r->stop_reason);
+        printf("  iterations   %d (stopped: %s)\n", iterations, stop_reason);
         printf("  rmse         %.6g (relative %.3g)\n", last->rmse, rms_x > 0 ? last->rmse / rms_x : NAN);
         if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);
         printf("  time         %.3f s (init %.3f s, %.3f ms per iteration, %d threads)\n", last->seconds,
                r->init_seconds, 1e3 * per_iteration, r->threads);
-        printf("  wrote        %s %s %s %s\n", paths[0], paths[1], paths[2], paths[3]);
+        printf("  wrote        %s %s %s %s\n", fm_output_set_final(set, 0), fm_output_set_final(set, 1),
+               fm_output_set_final(set, 2), fm_output_set_final(set, 3));
     }
     status = 0;
+    if (interrupted) {
+        fprintf(stderr, "factormer: interrupted by %s: wrote the factors of iteration %d\n",
+                fm_signal_name(interrupted), iterations);
+        status = 128 + interrupted;
+    }
     goto done;
 fail:
+    if (set) fm_output_set_name_final(set, msg);
     fprintf(stderr, "factormer: %s\n", msg);
-    for (int f = 0; f < written; f++) remove(paths[f]);
 done:
+    fm_output_set_free(&set);
+    free(command);
+    free(command_json);
+    free(comment);
     fm_triplets_free(&t);
     fm_triplets_free(&kept);
     fm_triplets_free(&held);

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "factormer.h"
+#include "output.h"
 
 static const char help[] =
     "usage: factormer generate OUT.mtx --rows M --cols N [options]\n"
@@ -61,6 +62,8 @@ int fm_cmd_generate(int argc, char **argv)
     if (!out || !rows || !cols) { fprintf(stderr, "factormer: generate needs OUT.mtx, --rows and --cols\n%s", help); return 2; }
     if (entries && have_density) { fprintf(stderr, "factormer: give --density or --entries, not both\n"); return 2; }
     if (have_degrees && !entries) { fprintf(stderr, "factormer: --degrees needs --entries\n"); return 2; }
+    const int checked = fm_output_check(out, "the output file", msg);   // before the work
+    if (checked) { fprintf(stderr, "factormer: %s\n", msg); return checked == FM_ERR_INVALID ? 2 : 1; }
     fm_triplets *t = NULL;
     fm_dense view = { 0 };
     char comment[256];

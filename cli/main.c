@@ -8,6 +8,8 @@
 #include "args.h"
 #include "factormer.h"
 #include "learned.h"
+#include "output.h"
+#include "signals.h"
 
 static const char usage[] =
     "usage: factormer <command> [options]\n"
@@ -27,6 +29,10 @@ static const char usage[] =
     "calls, seconds, share of the wall time, GFLOP/s and GB/s per op on stderr,\n"
     "then writes the same as JSON to F.json (default " FM_PROFILE_DEFAULT_PATH ").\n"
     "If the command fails the table is still printed, but no JSON is written.\n"
+    "\n"
+    "SIGINT, SIGTERM and SIGHUP end a command without leaving temporary files\n"
+    "(factorize first writes the factors of its last finished iteration); the\n"
+    "exit code is then 128 + the signal (130, 143, 129).\n"
     "\n"
     "Run 'factormer <command> --help' for the options of a command.\n"
     "\n"
@@ -110,6 +116,8 @@ static int report_profile(int status, double wall, const char *json)
 int main(int argc, char **argv)
 {
     prefer_passive_waiting(argv);
+    fm_arg_command_save(argc, argv);
+    fm_signals_catch();
     const char *profile_json = NULL;
     if (!take_profile_option(&argc, argv, &profile_json)) return 2;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -125,6 +133,15 @@ int main(int argc, char **argv)
     if (fm_init(msg) != FM_OK) {
         fprintf(stderr, "factormer: %s\n", msg);
         return 1;
+    }
+    // the profile's file can be written: checked before the command's work
+    bool help = false;
+    for (int i = 2; i < argc; i++) help |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+    int checked = profile_json && !help ? fm_output_check(profile_json, "--profile", msg) : FM_OK;
+    if (checked != FM_OK) {
+        fprintf(stderr, "factormer: %s\n", msg);
+        fm_finalize();
+        return checked == FM_ERR_INVALID ? 2 : 1;
     }
     if (profile_json) fm_profile_enable(true);
     const double start = now();

@@ -1,7 +1,8 @@
 // Which x86-64 level the CPU runs and the kernels use (engine/cpu.h).
 #include "cpu.h"
 
-#include <stdio.h>
+#include <pthread.h>
+#include <string.h>
 
 #include "factormer.h"
 
@@ -36,19 +37,44 @@ int fm_kernel_level(void)
 #endif
 }
 
+static char features[256];
+
+static void append(const char *text)
+{
+    strncat(features, text, sizeof features - strlen(features) - 1);
+}
+
+static void find_features(void)
+{
+    static const char *const names[] = { "", "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4" };
+#if FM_DISPATCH
+    append("portable build (x86-64-v2, dispatched); kernels ");
+#elif defined(FM_NATIVE_BUILD)
+    append("native build; kernels ");
+#else
+    append("build; kernels ");
+#endif
+    append(names[fm_kernel_level()]);
+    append("; cpu:");
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+#define FM_FLAG(name) if (__builtin_cpu_supports(name)) append(" " name)
+    FM_FLAG("sse4.2");
+    FM_FLAG("avx");
+    FM_FLAG("avx2");
+    FM_FLAG("fma");
+    FM_FLAG("avx512f");
+    FM_FLAG("avx512bw");
+    FM_FLAG("avx512vl");
+#undef FM_FLAG
+#else
+    append(" not x86-64");
+#endif
+}
+
 const char *fm_cpu_features(void)
 {
-    static _Thread_local char text[160];
-    if (text[0]) return text;
-    static const char *const names[] = { "", "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4" };
-    const int cpu = fm_cpu_level(), kernels = fm_kernel_level();
-#if FM_DISPATCH
-    snprintf(text, sizeof text, "portable build (x86-64-v2, dispatched), cpu %s, kernels %s", names[cpu],
-             names[kernels]);
-#elif defined(FM_NATIVE_BUILD)
-    snprintf(text, sizeof text, "native build (%s), cpu %s", names[kernels], names[cpu]);
-#else
-    snprintf(text, sizeof text, "build %s, cpu %s, kernels %s", names[kernels], names[cpu], names[kernels]);
-#endif
-    return text;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, find_features);
+    return features;
 }

@@ -48,10 +48,11 @@ int fm_kind_parse(fm_kind *kind, const char *name, char *msg);
 
 // "MAJOR.MINOR.PATCH" of the library linked in.
 const char *fm_version(void);
-
-// The build (portable or native), the x86-64 level of this CPU and the level
-// of the kernel variants that run on it, in one line: what a run's summary
-// records (engine/cpu.h).
+// The CPU features the kernels ran with, for the record of a run: the build
+// (portable, dispatched at run time; or native), the x86-64 level of the
+// kernel variants that run, and this CPU's features, e.g. "portable build
+// (x86-64-v2, dispatched); kernels x86-64-v4; cpu: sse4.2 avx avx2 fma
+// avx512f avx512bw avx512vl" (engine/cpu.h).
 const char *fm_cpu_features(void);
 
 // Library lifetime: GraphBLAS is started once, in non-blocking mode.
@@ -364,8 +365,10 @@ int fm_synthetic_observed(fm_triplets **out, int64_t rows, int64_t cols, int ran
 // iteration,seconds,rmse,holdout_rmse,objective,model: `model` is the file of
 // the network whose output the row is (the initialization model on row 0 of
 // a learned initialization, the acceleration model on an accelerated row),
-// else empty. Fields with a comma or a quote are quoted (RFC 4180).
-int fm_trace_write_csv(const char *path, const fm_solver_result *r, char *msg);
+// else empty. Fields with a comma or a quote are quoted (RFC 4180). Each line
+// of `comment` (may be NULL) comes first as a line starting with "# "; a
+// reader skips lines that start with '#'.
+int fm_trace_write_csv(const char *path, const fm_solver_result *r, const char *comment, char *msg);
 // A JSON object with the given keys and preformatted JSON values.
 int fm_json_write(const char *path, const char *const *keys, const char *const *values, int count,
                   char *msg);

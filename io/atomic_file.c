@@ -1,6 +1,7 @@
 #include "atomic_file.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,11 +26,47 @@ static mode_t file_mode(void)
     return 0666 & ~mask;
 }
 
+// Pointers stored and loaded whole (lock-free atomics, which a signal handler
+// may read). A handler runs on the main thread (io/signals), between two
+// statements of the code that tracks and untracks: a name is tracked before
+// its file exists and untracked after the file is gone or renamed, before the
+// string is freed, so the handler never meets a freed name and never misses
+// a file.
+static _Atomic(const char *) tracked[FM_TEMP_SLOTS];
+
+bool fm_temp_track(const char *path)
+{
+    for (int i = 0; i < FM_TEMP_SLOTS; i++) {
+        const char *empty = NULL;
+        if (atomic_compare_exchange_strong(&tracked[i], &empty, path)) return true;
+    }
+    return false;
+}
+
+void fm_temp_untrack(const char *path)
+{
+    for (int i = 0; i < FM_TEMP_SLOTS; i++) {
+        const char *name = path;
+        if (atomic_compare_exchange_strong(&tracked[i], &name, NULL)) return;
+    }
+}
+
+void fm_temp_remove_all(void)
+{
+    for (int i = 0; i < FM_TEMP_SLOTS; i++) {
+        const char *name = atomic_load(&tracked[i]);
+        if (name) unlink(name);
+    }
+}
+
 void fm_atomic_abort(fm_atomic_file *w)
 {
     if (w->f) fclose(w->f);
     w->f = NULL;
-    if (w->tmp) unlink(w->tmp);
+    if (w->tmp) {
+        unlink(w->tmp);
+        fm_temp_untrack(w->tmp);
+    }
     free(w->tmp);
     w->tmp = NULL;
     free(w->buf);
@@ -46,9 +83,15 @@ int fm_atomic_open(fm_atomic_file *w, const char *path, char *msg)
     FM_ALLOC(w->tmp, len + sizeof ".tmp.XXXXXX");
     memcpy(w->tmp, path, len);
     memcpy(w->tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    if (!fm_temp_track(w->tmp)) {
+        free(w->tmp);
+        w->tmp = NULL;
+        FM_FAIL(FM_ERR_IO, "%s: more than %d files are being written at once", path, FM_TEMP_SLOTS);
+    }
     fd = mkstemp(w->tmp);
     if (fd < 0) {
         int err = errno;
+        fm_temp_untrack(w->tmp);
         free(w->tmp);
         w->tmp = NULL;   // nothing was created
         FM_FAIL(FM_ERR_IO, "%s: cannot create a temporary file next to it: %s", path, strerror(err));
@@ -80,6 +123,7 @@ int fm_atomic_commit(fm_atomic_file *w, char *msg)
     if (rename(w->tmp, w->path) != 0)
         return fm_fail(FM_ERR_IO, msg, "%s: cannot rename the temporary file %s onto it: %s", w->path,
                        w->tmp, strerror(errno));
+    fm_temp_untrack(w->tmp);
     free(w->tmp);
     w->tmp = NULL;
     free(w->buf);

@@ -23,11 +23,16 @@ static void csv_text(FILE *f, const char *text)
     fputc('"', f);
 }
 
-int fm_trace_write_csv(const char *path, const fm_solver_result *r, char *msg)
+int fm_trace_write_csv(const char *path, const fm_solver_result *r, const char *comment, char *msg)
 {
     fm_atomic_file file = { 0 };
 #define FREE_ALL fm_atomic_abort(&file)
     FM_TRY(fm_atomic_open(&file, path, msg));
+    for (const char *line = comment; line && *line;) {
+        const size_t len = strcspn(line, "\n");
+        fprintf(file.f, "# %.*s\n", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
     fprintf(file.f, "iteration,seconds,rmse,holdout_rmse,objective,model\n");
     for (int i = 0; i < r->trace_len; i++) {
         const fm_solver_iterate *s = &r->trace[i];

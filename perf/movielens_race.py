@@ -30,7 +30,8 @@ def factorize(binary, data, out, args, extra):
            "--out", out, *extra]
     subprocess.run(cmd, check=True)
     with open(out + ".trace.csv") as f:
-        return [{k: float(v) if k != "model" else v for k, v in row.items()} for row in csv.DictReader(f)]
+        lines = (line for line in f if not line.startswith("#"))  # comments: the version and command
+        return [{k: float(v) if k != "model" else v for k, v in row.items()} for row in csv.DictReader(lines)]
 
 
 def first_reaching(trace, target):

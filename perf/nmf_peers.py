@@ -41,8 +41,9 @@ def run_factormer(binary, data, out, rank, iters, extra=()):
     subprocess.run(cmd, check=True)
     rows = []
     with open(out + ".trace.csv") as f:
-        header = f.readline().strip().split(",")
-        for line in f:
+        lines = [line for line in f if not line.startswith("#")]  # comments: the version and command
+        header = lines[0].strip().split(",")
+        for line in lines[1:]:
             rows.append(dict(zip(header, line.strip().split(","))))
     with open(out + ".summary.json") as f:
         summary = json.load(f)

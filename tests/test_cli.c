@@ -342,8 +342,10 @@ static trace check_trace(const char *path, bool holdout)
 {
     char *text = read_text(path);
     static const char header[] = "iteration,seconds,rmse,holdout_rmse,objective,model\n";
-    cr_assert(!strncmp(text, header, strlen(header)), "%s: the header is not %s", path, header);
-    const char *p = text + strlen(header);
+    const char *p = text;
+    while (*p == '#') p = strchr(p, '\n') + 1;   // comment lines: the version and command
+    cr_assert(!strncmp(p, header, strlen(header)), "%s: the header is not %s", path, header);
+    p += strlen(header);
     int lines = 0;
     for (const char *q = p; *q; q++) lines += *q == '\n';
     trace t = { 0, calloc(lines + 1, sizeof(double)), calloc(lines + 1, sizeof(double)),

@@ -442,7 +442,7 @@ Test(learned, both_models_in_one_run)
     for (int it = 0; it < r->trace_len; it++) cr_expect(isfinite(r->trace[it].holdout_rmse));
     // the trace CSV names the model of each network row
     const char *csv = fm_test_path(s.dir, "trace.csv");
-    cr_assert_eq(fm_trace_write_csv(csv, r, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_trace_write_csv(csv, r, NULL, msg), FM_OK, "%s", msg);
     FILE *f = fopen(csv, "r");
     cr_assert_not_null(f);
     char line[1024];
