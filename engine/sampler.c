@@ -8,6 +8,7 @@
 // can keep: exact for every strategy but weighted, whose duplicates merge)
 // gives the row pointers, then the targets fill their slots in parallel;
 // weighted then closes the gaps its merged duplicates left.
+#include "cpu.h"
 #include "sampler.h"
 
 #include <math.h>
@@ -227,6 +228,7 @@ typedef struct weighted_mix {
     double share, base;
 } weighted_mix;
 
+FM_TARGET_CLONES
 static weighted_mix weighted_mix_of(row_view row)
 {
     // (a SIMD sum: its order, and so the last bits of the probabilities,
@@ -254,6 +256,7 @@ static weighted_mix weighted_mix_of(row_view row)
 // For `count` edges at once, edge by edge in the inner loops (which
 // vectorize): bases holds 1 − p on entry and is overwritten; powers is
 // scratch.
+FM_TARGET_CLONES
 static void weighted_log_pis(float *restrict log_pi, double *restrict bases, double *restrict powers,
                              int64_t count, int64_t fanout)
 {
@@ -286,6 +289,7 @@ static inline float weighted_log_pi(double p, int64_t fanout)
 // f uniforms on (0, 1). O(d + f) time, 3f + 1 doubles of scratch (the
 // uniforms and S_{f+1}, then 1 − p and the powers of the kept edges for
 // weighted_log_pis).
+FM_TARGET_CLONES
 static int64_t weighted_target(GrB_Index *idx, float *val, float *log_pi, row_view row, int64_t fanout,
                                fm_rng rng, double *uniforms)
 {

@@ -1,4 +1,5 @@
 // AdamW over the parameter block (§7).
+#include "cpu.h"
 #include "optim.h"
 
 #include <math.h>
@@ -45,6 +46,7 @@ double fm_optim_grad_norm(const fm_params *p)
 
 static bool is_probability(double beta) { return beta >= 0 && beta < 1; }
 
+FM_TARGET_CLONES
 int fm_adamw_step(fm_params *p, const fm_adamw *opt, int64_t step, double rate, double *grad_norm,
                   char *msg)
 {

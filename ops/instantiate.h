@@ -11,6 +11,7 @@
 
 #include <cblas.h>
 
+#include "cpu.h"
 #include "fast_math.h"
 
 #define fm_real float
