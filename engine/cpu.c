@@ -26,6 +26,8 @@ int fm_kernel_level(void)
 {
 #if FM_DISPATCH || !defined(__x86_64__)
     return fm_cpu_level();
+#elif defined(FM_NO_DISPATCH)
+    return fm_cpu_level() < FM_CPU_V2 ? fm_cpu_level() : FM_CPU_V2;
 #elif defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
     return FM_CPU_V4;
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -51,6 +53,8 @@ static void find_features(void)
     append("portable build (x86-64-v2, dispatched); kernels ");
 #elif defined(FM_NATIVE_BUILD)
     append("native build; kernels ");
+#elif defined(FM_NO_DISPATCH)
+    append("portable build (x86-64-v2, no dispatch); kernels ");
 #else
     append("build; kernels ");
 #endif

@@ -8,12 +8,14 @@
 // - a register-blocked kernel whose shape depends on the register file
 //   (16 vector registers up to AVX2, 32 with AVX-512) has one variant per
 //   level and picks it with fm_cpu_level().
-// A native build (-DFM_NATIVE=ON) holds one copy, for the CPU that built it.
+// A native build (-DFM_NATIVE=ON) holds one copy, for the CPU that built it;
+// so does a portable build without dispatch (-DFM_DISPATCH=OFF: x86-64-v2
+// kernels only, for measuring what the variants buy).
 #ifndef FM_CPU_H
 #define FM_CPU_H
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && \
-    !defined(FM_NATIVE_BUILD)
+    !defined(FM_NATIVE_BUILD) && !defined(FM_NO_DISPATCH)
 #define FM_TARGET_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 #define FM_DISPATCH 1
 #else

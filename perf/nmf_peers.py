@@ -136,6 +136,9 @@ def main():
     parser.add_argument("--cases", nargs="+", default=["dense2000", "sparse20000", "kos", "movielens"])
     parser.add_argument("--inner", type=int, default=None, help="factormer's ADMM steps per update")
     parser.add_argument("--json", help="write the figures as JSON here")
+    parser.add_argument("--compare", nargs="+", default=[], metavar="LABEL=BINARY",
+                        help="other factormer builds run on the same cases in the same run (e.g. "
+                             "native=build-native/factormer), each reported against the same scikit-learn figures")
     args = parser.parse_args()
 
     results = {}
@@ -183,6 +186,16 @@ def main():
             print(f"{name:<12} {rank:>4} | {1e3 * ours_iter:8.2f} {1e3 * sk_iter:8.2f} {sk_iter / ours_iter:6.1f}x "
                   f"{1e3 * sk32_iter:8.2f} {sk32_iter / ours_iter:6.1f}x | "
                   f"{sk_rmse:11.5g} {fmt_ms(reach):>8} {fmt_ms(sk_time):>8} {speed:>7}", flush=True)
+            for label, binary in (c.split("=", 1) for c in args.compare):
+                trace, summary = run_factormer(binary, path, os.path.join(work, f"{name}_{label}"), rank, args.iters,
+                                               extra)
+                other_iter, other_reach = per_iteration(trace), first_reaching(trace, sk_rmse)
+                results[name][label] = {"ms_per_iteration": 1e3 * other_iter, "seconds_to_target": other_reach,
+                                        "cpu": summary.get("cpu")}
+                other_speed = f"{sk_time / other_reach:.1f}x" if other_reach else "never"
+                print(f"  {label:<10} {'':>4} | {1e3 * other_iter:8.2f} {'':>8} {sk_iter / other_iter:6.1f}x "
+                      f"{'':>8} {sk32_iter / other_iter:6.1f}x | {'':>11} {fmt_ms(other_reach):>8} {'':>8} "
+                      f"{other_speed:>7}   ({ours_iter / other_iter:.2f}x the first build's speed)", flush=True)
         if "movielens" in args.cases:
             ml = movielens(args, work)
             if ml:
