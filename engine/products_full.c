@@ -68,23 +68,29 @@ static void scatter_rows_plain(float *restrict acc, const float *restrict X, con
     }
 }
 
-// Σ (x_ts − T[t]·S[s])² over `count` rows: each row's squares in float
-// lanes for at most 4096 sources, then double.
+// Σ (x_ts − T[t]·S[s])² over `count` rows, a strip of sources at a time:
+// the strip's predictions built up rank by rank (each an axpy that
+// vectorizes), then its squared differences summed in float, then double.
 static double residual_rows_plain(const float *restrict X, const float *restrict T, const float *restrict St,
                                   int64_t n, int kpad, int64_t count)
 {
-    enum { SPAN = 4096 };
+    enum { STRIP = 512 };
+    float p[STRIP];
     double total = 0;
     for (int64_t t = 0; t < count; t++) {
         const float *x = X + t * n, *w = T + t * kpad;
-        for (int64_t s0 = 0; s0 < n; s0 += SPAN) {
-            const int64_t s1 = n - s0 < SPAN ? n : s0 + SPAN;
+        for (int64_t s0 = 0; s0 < n; s0 += STRIP) {
+            const int64_t width = n - s0 < STRIP ? n - s0 : STRIP;
+            for (int64_t s = 0; s < width; s++) p[s] = 0;
+            for (int r = 0; r < kpad; r++) {
+                const float wr = w[r], *h = St + (int64_t)r * n + s0;
+#pragma omp simd
+                for (int64_t s = 0; s < width; s++) p[s] += wr * h[s];
+            }
             float sum = 0;
 #pragma omp simd reduction(+ : sum)
-            for (int64_t s = s0; s < s1; s++) {
-                float p = 0;
-                for (int r = 0; r < kpad; r++) p += w[r] * St[(int64_t)r * n + s];
-                const float d = x[s] - p;
+            for (int64_t s = 0; s < width; s++) {
+                const float d = x[s0 + s] - p[s];
                 sum += d * d;
             }
             total += sum;
