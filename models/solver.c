@@ -280,6 +280,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     fm_dense *W = NULL, *Ht = NULL, *UW = NULL, *UH = NULL, *XHt = NULL, *XtW = NULL;
     fm_dense *W_prev = NULL, *Ht_prev = NULL, *W_admm = NULL, *Ht_admm = NULL;
     double *gram_w = NULL, *gram_h = NULL;
+    fm_admm_full *full = NULL;
     fm_learned init_model = { 0 }, accel_model = { 0 };
     fm_learned *init_network = o ? o->init_network : NULL, *accel_network = o ? o->accel_network : NULL;
     fm_message_graph view = { 0 };
@@ -291,7 +292,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                    fm_dense_free(&Ht); fm_dense_free(&UW); fm_dense_free(&UH); fm_dense_free(&XHt); \
                    fm_dense_free(&XtW); fm_dense_free(&W_prev); fm_dense_free(&Ht_prev); free(gram_w); \
                    fm_dense_free(&W_admm); fm_dense_free(&Ht_admm); \
-                   free(gram_h); fm_learned_free(&init_model); fm_learned_free(&accel_model); }
+                   free(gram_h); fm_learned_free(&init_model); fm_learned_free(&accel_model); \
+                   fm_admm_full_free(&full); }
     FM_CHECK(out && !*out && g && o, FM_ERR_INVALID, "fm_solver_run: bad arguments");
     FM_TRY(check_options(g, o, msg));
     const double start = omp_get_wtime();
@@ -364,6 +366,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     // The dense kind's W-update reads X once for X·Hᵀ, the next Xᵀ·W and the
     // exact Σr² (ops/admm_full.c); XtW then holds Xᵀ·W of the current W.
     const bool fused = !masked && fm_admm_full_fits(&rows, k);
+    if (fused) FM_TRY(fm_admm_full_new(&full, &rows, k, msg));
     bool pushed = false;
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
@@ -378,7 +381,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             if (masked) {
                 FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
             } else if (fused) {
-                FM_TRY(fm_admm_update_full(w, XHt, XtW, &residual, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
+                FM_TRY(fm_admm_update_full(full, w, XHt, XtW, &residual, &rows, Ht, gram_h, o->penalty_w, o->inner,
+                                           msg));
                 pushed = have_residual = true;
             } else {
                 FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));

@@ -39,11 +39,14 @@ int fm_admm_shared_system(float *inverse, float *rho, float *shrink, const doubl
 // next H-update's right-hand side (fm_admm_steps_shared); with `residual`
 // non-NULL also Σ (x − w·h)² of the updated W. fm_admm_full_fits says
 // whether it serves `rows` at rank k (full storage, and the per-part copies
-// of Xᵀ·W within budget).
+// of Xᵀ·W within budget); the workspace holds those copies for a run.
+typedef struct fm_admm_full fm_admm_full;
 bool fm_admm_full_fits(const fm_edges *rows, int k);
-int fm_admm_update_full(fm_admm_factor factor, fm_dense *rhs, fm_dense *pushed, double *residual,
-                        const fm_edges *rows, const fm_dense *sources, const double *gram, fm_penalty penalty,
-                        int inner, char *msg);
+int fm_admm_full_new(fm_admm_full **out, const fm_edges *rows, int k, char *msg);
+void fm_admm_full_free(fm_admm_full **work);
+int fm_admm_update_full(fm_admm_full *work, fm_admm_factor factor, fm_dense *rhs, fm_dense *pushed,
+                        double *residual, const fm_edges *rows, const fm_dense *sources, const double *gram,
+                        fm_penalty penalty, int inner, char *msg);
 
 // Incomplete kind: each target j has its own G_j = Σ_{i∈Ω_j} s_i s_iᵀ and
 // ρ_j = trace(G_j)/k, factored once per update and solved in place.

@@ -61,26 +61,58 @@ static double full_block(float *restrict copy, fm_admm_factor factor, fm_dense *
     return residual ? fm_residual_full_rows(X, padded, St, n, kpad, count, level) : 0;
 }
 
-int fm_admm_update_full(fm_admm_factor factor, fm_dense *rhs, fm_dense *pushed, double *residual,
-                        const fm_edges *rows, const fm_dense *sources, const double *gram, fm_penalty penalty,
-                        int inner, char *msg)
+struct fm_admm_full {
+    int64_t parts;
+    int k, kpad;
+    float *St;            // Hᵀ transposed: kpad × sources, rank-major, zero-padded
+    float *copies;        // parts × kpad × sources: each part's push into Xᵀ·W
+    double *part_residual;
+};
+
+void fm_admm_full_free(fm_admm_full **work)
 {
-    float *inverse = NULL, *St = NULL, *copies = NULL;
-    double *part_residual = NULL;
-#define FREE_ALL { free(inverse); free(St); free(copies); free(part_residual); }
+    if (!work || !*work) return;
+    free((*work)->St);
+    free((*work)->copies);
+    free((*work)->part_residual);
+    free(*work);
+    *work = NULL;
+}
+
+int fm_admm_full_new(fm_admm_full **out, const fm_edges *rows, int k, char *msg)
+{
+    fm_admm_full *work = NULL;
+#define FREE_ALL fm_admm_full_free(&work)
+    FM_CHECK(out && !*out && rows && k > 0, FM_ERR_INVALID, "fm_admm_full_new: bad arguments");
+    FM_CHECK(fm_admm_full_fits(rows, k), FM_ERR_INVALID, "fm_admm_full_new: not full storage, or too wide");
+    FM_ALLOC(work, 1);
+    work->parts = full_parts(rows->targets);
+    work->k = k;
+    work->kpad = fm_gather_full_padding(k);
+    FM_ALLOC(work->St, (size_t)work->kpad * rows->sources);   // zero: the padded ranks stay 0
+    FM_ALLOC(work->copies, (size_t)work->parts * work->kpad * rows->sources);
+    FM_ALLOC(work->part_residual, work->parts);
+    *out = work;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_admm_update_full(fm_admm_full *work, fm_admm_factor factor, fm_dense *rhs, fm_dense *pushed,
+                        double *residual, const fm_edges *rows, const fm_dense *sources, const double *gram,
+                        fm_penalty penalty, int inner, char *msg)
+{
+    float *inverse = NULL;
+#define FREE_ALL free(inverse)
     FM_PROFILE_START(profile_clock);
-    const int k = (int)sources->cols, kpad = fm_gather_full_padding(k);
-    const int64_t m = rows->targets, n = rows->sources, parts = full_parts(m);
-    FM_CHECK(fm_admm_full_fits(rows, k), FM_ERR_INVALID, "fm_admm_update_full: not full storage, or too wide");
+    const int k = (int)sources->cols, kpad = work->kpad;
+    const int64_t m = rows->targets, n = rows->sources, parts = work->parts;
+    FM_CHECK(k == work->k && parts == full_parts(m), FM_ERR_INVALID,
+             "fm_admm_update_full: the workspace was made for another shape");
     float rho, shrink;
     FM_ALLOC(inverse, (size_t)k * k);
     FM_TRY(fm_admm_shared_system(inverse, &rho, &shrink, gram, penalty, n, k, msg));
-    FM_ALLOC(St, (size_t)kpad * n);
+    float *St = work->St, *copies = work->copies;
     fm_dense_transpose(St, sources);
-    copies = malloc(sizeof(float) * (size_t)parts * kpad * n);
-    FM_CHECK(copies, FM_ERR_MEMORY, "out of memory: %lld copies of a %d x %lld product", (long long)parts, kpad,
-             (long long)n);
-    FM_ALLOC(part_residual, parts);
     const int level = fm_kernel_level();
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t p = 0; p < parts; p++) {
@@ -93,7 +125,7 @@ int fm_admm_update_full(fm_admm_factor factor, fm_dense *rhs, fm_dense *pushed, 
             sum += full_block(copy, factor, rhs, rows, St, inverse, rho, shrink, inner, k, kpad, begin, end,
                               residual != NULL, level);
         }
-        part_residual[p] = sum;
+        work->part_residual[p] = sum;
     }
     // Xᵀ·W (sources × k) = the parts' copies summed in order, transposed
 #pragma omp parallel for schedule(static)
@@ -105,7 +137,7 @@ int fm_admm_update_full(fm_admm_factor factor, fm_dense *rhs, fm_dense *pushed, 
         }
     if (residual) {
         *residual = 0;
-        for (int64_t p = 0; p < parts; p++) *residual += part_residual[p];
+        for (int64_t p = 0; p < parts; p++) *residual += work->part_residual[p];
     }
     // flops: the gather and the push (2·m·n·k each), the residual (2·m·n·k
     // + 3·m·n), the steps; bytes: X once (4·m·n), the copies written and
