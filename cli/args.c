@@ -33,6 +33,34 @@ bool fm_arg_double(const char *option, const char *text, double min, double max,
     return true;
 }
 
+bool fm_arg_size(const char *option, const char *text, uint64_t *bytes)
+{
+    static const char units[] = "KMGTPE";
+    char *end;
+    errno = 0;
+    const double number = strtod(text, &end);
+    double scale = 1;
+    if (end != text && *end) {
+        const char *unit = strchr(units, *end >= 'a' && *end <= 'z' ? *end - 'a' + 'A' : *end);
+        if (unit && *unit) {
+            scale = ldexp(1, 10 * (int)(unit - units + 1));
+            end++;
+            if (*end == 'i') end++;
+            if (*end == 'B') end++;
+        } else if (*end == 'B' && !end[1]) {
+            end++;
+        }
+    }
+    const double value = number * scale;
+    if (errno || end == text || *end || !(value >= 1) || value >= 0x1p64 || text[0] == '-') {
+        fprintf(stderr, "factormer: %s expects a size in bytes such as 512M, 4G or 1.5T (binary units), not '%s'\n",
+                option, text);
+        return false;
+    }
+    *bytes = (uint64_t)value;
+    return true;
+}
+
 const char *fm_arg_value(int argc, char **argv, int *i)
 {
     if (*i + 1 >= argc) {

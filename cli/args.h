@@ -27,6 +27,19 @@ void fm_arg_data_name(char *out, size_t size, const char *path);
     "                      (default " FM_PROFILE_DEFAULT_PATH "; not written if the\n" \
     "                      command fails)\n"
 
+// Every command that reads a data file lists this option; cli/main.c takes
+// it (--max-memory SIZE or --max-memory=SIZE) out of argv before the command
+// runs and sets the library's memory limit.
+#define FM_ARG_MEMORY_HELP                                                              \
+    "  --max-memory SIZE   refuse a data file whose run needs more memory than SIZE\n" \
+    "                      bytes (512M, 4G, 1.5T; binary units), estimated from its\n" \
+    "                      size line before it is read (default: this machine's\n"   \
+    "                      memory, or its cgroup's limit when lower)\n"
+
+// "4G", "512M", "1.5T", "1048576": bytes (K, M, G, T, P, E are powers of 1024;
+// an optional "i", "B" or "iB" after them). False after a message.
+bool fm_arg_size(const char *option, const char *text, uint64_t *bytes);
+
 int fm_cmd_factorize(int argc, char **argv);
 int fm_cmd_info(int argc, char **argv);
 int fm_cmd_generate(int argc, char **argv);

@@ -59,6 +59,7 @@ static const char help[] =
     "NAME.csv (per iteration and method: RMSE and ratio quartiles), NAME.traces.csv\n"
     "(every run's RMSE and seconds per iteration), NAME.png (the curves, if gnuplot\n"
     "is installed) and with --image-shape NAME.basis.png.\n"
+    FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP;
 
 typedef struct eval_args {
@@ -304,7 +305,7 @@ static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, ch
     fm_graph *g = NULL;
     fm_eval_set *set = NULL;
 #define FREE_ALL { fm_triplets_free(&t); fm_graph_free(&g); fm_eval_set_free(&set); }
-    FM_TRY(fm_mtx_read(&t, a->data, a->kind == FM_KIND_INCOMPLETE, msg));
+    FM_TRY(fm_mtx_read_for_run(&t, a->data, a->kind, a->base.rank, msg));
     const fm_kind kind = a->kind == FM_KIND_AUTO ? (t->array ? FM_KIND_DENSE : FM_KIND_SPARSE) : a->kind;
     // X / its mean over Ω (§5), as the paper's Figures 8 and 9
     FM_TRY(fm_graph_from_triplets(&g, t, kind, msg));

@@ -68,6 +68,7 @@ static const char help[] =
     "  --out PREFIX        write PREFIX.W.mtx, PREFIX.H.mtx, PREFIX.trace.csv and\n"
     "                      PREFIX.summary.json (default: the data file's name)\n"
     "  --quiet             no progress, no summary on the terminal\n"
+    FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP;
 
 typedef struct progress {
@@ -268,7 +269,7 @@ int fm_cmd_factorize(int argc, char **argv)
     char prefix[4096], source[4200];
 
     if (data) {
-        if (fm_mtx_read(&t, data, kind == FM_KIND_INCOMPLETE, msg)) goto fail;
+        if (fm_mtx_read_for_run(&t, data, kind, opts.rank, msg)) goto fail;
         snprintf(source, sizeof source, "%s", data);
     } else {
         if (fm_synthetic_planted(&t, 1000, 500, 10, 0.0, 1.0, opts.seed, msg)) goto fail;

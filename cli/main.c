@@ -27,6 +27,10 @@ static const char usage[] =
     "then writes the same as JSON to F.json (default " FM_PROFILE_DEFAULT_PATH ").\n"
     "If the command fails the table is still printed, but no JSON is written.\n"
     "\n"
+    "Every command that reads a data file takes --max-memory SIZE (512M, 4G): a\n"
+    "file whose run would need more memory is refused before it is read (default:\n"
+    "this machine's memory).\n"
+    "\n"
     "Run 'factormer <command> --help' for the options of a command.\n";
 
 // OpenMP threads that spin between parallel regions are harmless on an idle
@@ -66,6 +70,34 @@ static bool take_profile_option(int *argc, char **argv, const char **json)
     return true;
 }
 
+// --max-memory SIZE and --max-memory=SIZE leave argv here like --profile;
+// *bytes receives the limit (0 when the option is absent). False after a
+// message.
+static bool take_memory_option(int *argc, char **argv, uint64_t *bytes)
+{
+    static const char option[] = "--max-memory";
+    int kept = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *value = NULL;
+        if (!strcmp(argv[i], option)) {
+            if (i + 1 >= *argc) {
+                fprintf(stderr, "factormer: %s expects a value\n", option);
+                return false;
+            }
+            value = argv[++i];
+        } else if (!strncmp(argv[i], option, strlen(option)) && argv[i][strlen(option)] == '=') {
+            value = argv[i] + strlen(option) + 1;
+        } else {
+            argv[kept++] = argv[i];
+            continue;
+        }
+        if (!fm_arg_size(option, value, bytes)) return false;
+    }
+    argv[kept] = NULL;
+    *argc = kept;
+    return true;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -97,6 +129,8 @@ int main(int argc, char **argv)
     prefer_passive_waiting(argv);
     const char *profile_json = NULL;
     if (!take_profile_option(&argc, argv, &profile_json)) return 2;
+    uint64_t memory_limit = 0;
+    if (!take_memory_option(&argc, argv, &memory_limit)) return 2;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -111,6 +145,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (profile_json) fm_profile_enable(true);
+    if (memory_limit) fm_set_memory_limit(memory_limit);
     const double start = now();
     int status;
     if (!strcmp(argv[1], "factorize")) status = fm_cmd_factorize(argc - 1, argv + 1);

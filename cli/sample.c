@@ -50,6 +50,7 @@ static const char help[] =
     "  --seed S            seed of the draws and of the features (default 1)\n"
     "  --kind KIND         dense, sparse or incomplete (default: by the file's format)\n"
     "  --threads N         threads (default: all)\n"
+    FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP;
 
 static void print_header(void)
@@ -109,7 +110,7 @@ int fm_cmd_sample(int argc, char **argv)
 
     fm_triplets *t = NULL;
     fm_graph *g = NULL;
-    if (fm_mtx_read(&t, data, kind == FM_KIND_INCOMPLETE, msg) || fm_graph_from_triplets(&g, t, kind, msg)) {
+    if (fm_mtx_read_for_run(&t, data, kind, 0, msg) || fm_graph_from_triplets(&g, t, kind, msg)) {
         fprintf(stderr, "factormer: %s\n", msg);
         fm_triplets_free(&t);
         return 1;

@@ -8,6 +8,7 @@
 // PATH only when every byte has been written, flushed and closed; on any error
 // the temporary file is removed and nothing is left behind.
 #include "atomic_file.h"
+#include "memory.h"
 #include "profile.h"
 #include "status.h"
 
@@ -26,6 +27,7 @@
 #define MTX_LINE_MAX 65536            // characters on one line, newline excluded
 #define MTX_GZ_BUFFER (1 << 20)       // zlib's input buffer
 #define MTX_TOKEN_SHOWN 40            // characters of a bad token quoted in messages
+#define MTX_DEFLATE_RATIO 1032        // deflate's largest expansion: output bytes per input byte
 
 #define MTX_HEADER_FORM \
     "\"%%%%MatrixMarket matrix <coordinate|array> <real|integer|pattern> <general|symmetric>\""
@@ -90,6 +92,8 @@ typedef struct {
     gzFile gz;
     char *buf;             // the current line, NUL-terminated
     int64_t line;          // its 1-based number; after the end, the last line's
+    int64_t size;          // the file's size, when it is a regular file
+    bool regular;
 } mtx_reader;
 
 static void reader_close(mtx_reader *r)
@@ -112,6 +116,8 @@ static int reader_open(mtx_reader *r, const char *path, char *msg)
     if (fstat(fd, &st) != 0) FM_FAIL(FM_ERR_IO, "%s: cannot stat the file: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         FM_FAIL(FM_ERR_IO, "%s: is a directory, expected a Matrix Market file", path);
+    r->regular = S_ISREG(st.st_mode);
+    r->size = (int64_t)st.st_size;
     r->gz = gzdopen(fd, "rb");
     if (!r->gz) FM_FAIL(FM_ERR_MEMORY, "%s: cannot start zlib to read the file", path);
     fd = -1;   // gzclose closes it now
@@ -417,19 +423,22 @@ static int read_size(mtx_reader *r, mtx_header *h, char *msg)
         LINE_FAIL(FM_ERR_PARSE, "expected %d fields on the size line %s, found %d", want, form, found);
     FM_TRY(parse_count(r, field[0], "rows", 1, &h->rows, msg));
     FM_TRY(parse_count(r, field[1], "columns", 1, &h->cols, msg));
-    if (h->rows > INT64_MAX / h->cols)
+    int64_t cells;
+    if (__builtin_mul_overflow(h->rows, h->cols, &cells))
         LINE_FAIL(FM_ERR_PARSE, "dimensions %" PRId64 " x %" PRId64 " overflow a 64-bit entry count",
                   h->rows, h->cols);
+    if (h->rows > FM_MAX_DIMENSION || h->cols > FM_MAX_DIMENSION)
+        LINE_FAIL(FM_ERR_PARSE, "dimensions %" PRId64 " x %" PRId64 " are too large: a matrix has at most %"
+                  PRId64 " (2^60) rows and columns", h->rows, h->cols, FM_MAX_DIMENSION);
     if (h->symmetric && h->rows != h->cols)
         LINE_FAIL(FM_ERR_PARSE, "a symmetric matrix must be square, the size line gives %" PRId64
                   " x %" PRId64, h->rows, h->cols);
-    // rows*cols fits, so n(n+1)/2 <= n*n does too.
-    int64_t n = h->rows;
-    int64_t lower = n % 2 == 0 ? n / 2 * (n + 1) : (n + 1) / 2 * n;
-    int64_t capacity = h->symmetric ? lower : h->rows * h->cols;
+    // A symmetric matrix is square and n·n fits, so n(n+1)/2 <= n·n does too.
+    const int64_t n = h->rows;
+    const int64_t capacity = !h->symmetric ? cells : n % 2 == 0 ? n / 2 * (n + 1) : (n + 1) / 2 * n;
     if (h->array) {
         h->entries = capacity;
-        if ((uint64_t)(h->rows * h->cols) > SIZE_MAX / sizeof(float))
+        if ((uint64_t)cells > SIZE_MAX / sizeof(float))
             LINE_FAIL(FM_ERR_MEMORY, "dimensions %" PRId64 " x %" PRId64
                       " are too large: the values do not fit in memory", h->rows, h->cols);
     } else {
@@ -599,16 +608,20 @@ static int read_coordinate(mtx_reader *r, const mtx_header *h, fm_triplets *t, i
 }
 
 // Array files list columns top to bottom (for symmetric ones, the lower
-// triangle of each column); t->val is row-major.
-static int read_array(mtx_reader *r, const mtx_header *h, fm_triplets *t, char *msg)
+// triangle of each column); t->val is row-major. Without `store` (a file too
+// short for its declared values) the values are checked but not kept, and
+// the read ends in the error that the file ended early.
+static int read_array(mtx_reader *r, const mtx_header *h, fm_triplets *t, bool store, char *msg)
 {
 #define FREE_ALL ((void)0)
     const int64_t rows = h->rows, cols = h->cols;
-    t->val = calloc((size_t)(rows * cols), sizeof(float));
-    if (!t->val)
-        return mtx_fail(FM_ERR_MEMORY, msg, r->path, h->size_line,
-                        "out of memory for the %" PRId64 " x %" PRId64 " array declared here", rows, cols);
-    t->count = rows * cols;
+    if (store) {
+        t->val = calloc((size_t)(rows * cols), sizeof(float));
+        if (!t->val)
+            return mtx_fail(FM_ERR_MEMORY, msg, r->path, h->size_line,
+                            "out of memory for the %" PRId64 " x %" PRId64 " array declared here", rows, cols);
+        t->count = rows * cols;
+    }
     int64_t given = 0, i = 0, j = 0;
     int status;
     char *field[1];
@@ -623,8 +636,10 @@ static int read_array(mtx_reader *r, const mtx_header *h, fm_triplets *t, char *
             LINE_FAIL(FM_ERR_PARSE, "expected 1 field \"value\" (one value per line), found %d", found);
         float v;
         FM_TRY(parse_value(r, field[0], h->field, &v, msg));
-        t->val[i * cols + j] = v;
-        if (h->symmetric) t->val[j * cols + i] = v;
+        if (store) {
+            t->val[i * cols + j] = v;
+            if (h->symmetric) t->val[j * cols + i] = v;
+        }
         given++;
         if (++i == rows) {
             j++;
@@ -637,6 +652,8 @@ static int read_array(mtx_reader *r, const mtx_header *h, fm_triplets *t, char *
                         "the file ended after %" PRId64 " of the %" PRId64 " values that the size line "
                         "(line %" PRId64 ") declares for a %s%" PRId64 " x %" PRId64 " array", given,
                         h->entries, h->size_line, h->symmetric ? "symmetric " : "", rows, cols);
+    if (!store)   // the file grew while it was read
+        return mtx_fail(FM_ERR_IO, msg, r->path, r->line, "the file changed while it was read");
     return FM_OK;
 #undef FREE_ALL
 }
@@ -711,11 +728,55 @@ static int check_duplicates(const char *path, const fm_triplets *t, const int64_
 }
 
 //------------------------------------------------------------------------------
+// What the declared size asks for
+//------------------------------------------------------------------------------
+
+// What the caller will build from the entries: a graph of `kind` for a run
+// of `rank` (0: the graph alone), or only the values (graph false).
+typedef struct { bool graph; fm_kind kind; int rank; } mtx_plan;
+
+// Whether the rest of the file can hold `lines` data lines of at least
+// `min_bytes` each (the last without its newline): a plain file has its
+// size, a gzip file expands at most MTX_DEFLATE_RATIO times; a pipe may hold
+// anything.
+static bool file_can_hold(mtx_reader *r, int64_t lines, int64_t min_bytes)
+{
+    if (!r->regular || lines <= 0) return true;
+    int64_t rest;
+    if (gzdirect(r->gz)) rest = r->size - (int64_t)gztell(r->gz);
+    else rest = r->size > INT64_MAX / MTX_DEFLATE_RATIO ? INT64_MAX : r->size * MTX_DEFLATE_RATIO;
+    return lines <= rest / min_bytes + 1;
+}
+
+// FM_ERR_MEMORY with the declared shape and the estimate when what the plan
+// builds from this file's declared size exceeds the memory limit.
+static int check_memory(mtx_reader *r, const mtx_header *h, const mtx_plan *plan, char *msg)
+{
+    int64_t entries = h->array ? h->rows * h->cols : h->entries;
+    if (!h->array && h->symmetric) entries = entries > INT64_MAX / 2 ? INT64_MAX : 2 * entries;
+    fm_memory_estimate e;
+    fm_memory_estimate_run(&e, h->rows, h->cols, entries, h->array, plan->kind, plan->rank);
+    const double need = plan->graph ? e.peak : e.reading;
+    if (fm_memory_fits(need)) return FM_OK;
+    char needs[160], limit[160], what[96];
+    fm_memory_need_text(needs, sizeof needs, &e, need, plan->graph ? plan->rank : 0);
+    fm_memory_limit_text(limit, sizeof limit);
+    if (!plan->graph) snprintf(what, sizeof what, "to hold its values");
+    else if (plan->rank > 0) snprintf(what, sizeof what, "for a rank-%d run", plan->rank);
+    else snprintf(what, sizeof what, "to read it and build its graph");
+    const fm_kind kind = plan->kind != FM_KIND_AUTO ? plan->kind : h->array ? FM_KIND_DENSE : FM_KIND_SPARSE;
+    return mtx_fail(FM_ERR_MEMORY, msg, r->path, h->size_line,
+                    "the %" PRId64 " x %" PRId64 " %s matrix declared here (%" PRId64 " %s) needs %s %s, more than "
+                    "%s", h->rows, h->cols, plan->graph ? fm_kind_name(kind) : "array", h->entries,
+                    h->array ? "values" : h->entries == 1 ? "entry" : "entries", needs, what, limit);
+}
+
+//------------------------------------------------------------------------------
 // Reading
 //------------------------------------------------------------------------------
 
 static int mtx_read(fm_triplets **out, const char *path, bool duplicates_are_errors, bool want_array,
-                    const char *caller, char *msg)
+                    const mtx_plan *plan, const char *caller, char *msg)
 {
     mtx_reader reader = { 0 }, *r = &reader;
     fm_triplets *t = NULL;
@@ -731,12 +792,16 @@ static int mtx_read(fm_triplets **out, const char *path, bool duplicates_are_err
         LINE_FAIL(FM_ERR_PARSE, "expected an array file (\"%%%%MatrixMarket matrix array real general\"), "
                   "found a coordinate file");
     FM_TRY(read_size(r, &h, msg));
+    // A file too short for what it declares fails when it ends, without
+    // allocating for it; otherwise what it declares must fit in memory.
+    const bool fits = file_can_hold(r, h.entries, h.array ? 2 : h.field == FIELD_PATTERN ? 4 : 6);
+    if (fits) FM_TRY(check_memory(r, &h, plan, msg));
     FM_ALLOC(t, 1);
     t->rows = h.rows;
     t->cols = h.cols;
     t->array = h.array;
     if (h.array) {
-        FM_TRY(read_array(r, &h, t, msg));
+        FM_TRY(read_array(r, &h, t, fits, msg));
     } else {
         bool track = duplicates_are_errors;
         FM_TRY(read_coordinate(r, &h, t, track ? &lines : NULL, msg));
@@ -756,7 +821,14 @@ static int mtx_read(fm_triplets **out, const char *path, bool duplicates_are_err
 
 int fm_mtx_read(fm_triplets **out, const char *path, bool duplicates_are_errors, char *msg)
 {
-    return mtx_read(out, path, duplicates_are_errors, false, "fm_mtx_read", msg);
+    const mtx_plan plan = { true, duplicates_are_errors ? FM_KIND_INCOMPLETE : FM_KIND_AUTO, 0 };
+    return mtx_read(out, path, duplicates_are_errors, false, &plan, "fm_mtx_read", msg);
+}
+
+int fm_mtx_read_for_run(fm_triplets **out, const char *path, fm_kind kind, int rank, char *msg)
+{
+    const mtx_plan plan = { true, kind, rank > 0 ? rank : 0 };
+    return mtx_read(out, path, kind == FM_KIND_INCOMPLETE, false, &plan, "fm_mtx_read_for_run", msg);
 }
 
 int fm_mtx_read_dense(fm_dense **out, const char *path, char *msg)
@@ -765,7 +837,8 @@ int fm_mtx_read_dense(fm_dense **out, const char *path, char *msg)
     fm_dense *m = NULL;
 #define FREE_ALL do { fm_triplets_free(&t); fm_dense_free(&m); } while (0)
     FM_CHECK(out && !*out, FM_ERR_INVALID, "fm_mtx_read_dense: output handle must be non-NULL and empty");
-    FM_TRY(mtx_read(&t, path, false, true, "fm_mtx_read_dense", msg));
+    const mtx_plan plan = { false, FM_KIND_DENSE, 0 };
+    FM_TRY(mtx_read(&t, path, false, true, &plan, "fm_mtx_read_dense", msg));
     FM_ALLOC(m, 1);
     m->rows = t->rows;
     m->cols = t->cols;
