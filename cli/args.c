@@ -61,6 +61,20 @@ bool fm_arg_size(const char *option, const char *text, uint64_t *bytes)
     return true;
 }
 
+const char *fm_arg_shown(const char *text)
+{
+    static char slots[8][4 * 4096 + 1];
+    static int next = 0;
+    char *out = slots[next++ % 8];
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)text; *c && n + 4 < sizeof slots[0]; c++) {
+        if (*c < 0x20 || *c == 0x7f) n += (size_t)snprintf(out + n, sizeof slots[0] - n, "\\x%02x", *c);
+        else out[n++] = (char)*c;
+    }
+    out[n] = 0;
+    return out;
+}
+
 const char *fm_arg_value(int argc, char **argv, int *i)
 {
     if (*i + 1 >= argc) {

@@ -36,6 +36,12 @@ void fm_arg_data_name(char *out, size_t size, const char *path);
     "                      size line before it is read (default: this machine's\n"   \
     "                      memory, or its cgroup's limit when lower)\n"
 
+// A file name (or any text from outside) as printed: its control bytes
+// (below 0x20, and 0x7f) written as \xNN, so that a name cannot break a line
+// or send the terminal an escape sequence. The result lives in one of 8
+// static buffers used in turn.
+const char *fm_arg_shown(const char *text);
+
 // "4G", "512M", "1.5T", "1048576": bytes (K, M, G, T, P, E are powers of 1024;
 // an optional "i", "B" or "iB" after them). False after a message.
 bool fm_arg_size(const char *option, const char *text, uint64_t *bytes);

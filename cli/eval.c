@@ -212,7 +212,7 @@ static void print_final_check(const fm_eval_summary *s, fm_eval_method m)
 // The table, the race, the checks.
 static void print_summary(const fm_eval_summary *s, const char *name, const char *what, int rank)
 {
-    printf("\n%s: %s, rank %d, %d iterations\n", name, what, rank, s->iters);
+    printf("\n%s: %s, rank %d, %d iterations\n", fm_arg_shown(name), what, rank, s->iters);
     printf("  median RMSE [median ratio to plain ADMM]%s\n", s->count > 1 ? " over the matrices" : "");
     printf("  %9s", "iteration");
     for (int m = 0; m < FM_EVAL_METHODS; m++)
@@ -290,8 +290,9 @@ static int write_outputs(const eval_args *a, const fm_eval_set *set, const char 
             FM_TRY(fm_eval_plot_basis(basis, set, a->image_height, a->image_width, a->column_major, full_title, msg));
         }
     }
-    printf("  wrote %s %s", summary, traces);
-    if (a->plots) printf(" %s%s%s", png, a->image_height ? " " : "", a->image_height ? basis : "");
+    printf("  wrote %s %s", fm_arg_shown(summary), fm_arg_shown(traces));
+    if (a->plots)
+        printf(" %s%s%s", fm_arg_shown(png), a->image_height ? " " : "", a->image_height ? fm_arg_shown(basis) : "");
     printf("\n");
     fflush(stdout);
     fm_eval_summary_free(&s);
@@ -388,8 +389,8 @@ int fm_cmd_eval(int argc, char **argv)
             fprintf(stderr, ", an accelerator step every %d iterations, %d at most, %s", a.base.accel_every,
                     a.base.accel_steps, a.base.accel_safeguard ? "safeguarded" : "no safeguard");
         fprintf(stderr, "\n");
-        if (a.ran[FM_EVAL_INIT]) fprintf(stderr, "  initialization model %s\n", init.path);
-        if (a.ran[FM_EVAL_ACCEL]) fprintf(stderr, "  acceleration model   %s\n", accel.path);
+        if (a.ran[FM_EVAL_INIT]) fprintf(stderr, "  initialization model %s\n", fm_arg_shown(init.path));
+        if (a.ran[FM_EVAL_ACCEL]) fprintf(stderr, "  acceleration model   %s\n", fm_arg_shown(accel.path));
         if (a.ran[FM_EVAL_INIT] || a.ran[FM_EVAL_ACCEL])
             fprintf(stderr, "  (loaded once in %.1f ms, not counted in the times below)\n", 1e3 * loaded);
     }

@@ -288,7 +288,8 @@ int fm_cmd_factorize(int argc, char **argv)
     if (test_file) {
         if (fm_mtx_read(&held, test_file, true, msg)) goto fail;
         if (held->array || held->rows != t->rows || held->cols != t->cols) {
-            snprintf(msg, sizeof msg, "%s: expected a coordinate file of shape %lld x %lld like the data", test_file,
+            snprintf(msg, sizeof msg, "%s: expected a coordinate file of shape %lld x %lld like the data",
+                     fm_arg_shown(test_file),
                      (long long)t->rows, (long long)t->cols);
             goto fail;
         }
@@ -387,14 +388,14 @@ int fm_cmd_factorize(int argc, char **argv)
     written = 4;
 
     if (!quiet) {
-        printf("factorized %s\n", source);
+        printf("factorized %s\n", fm_arg_shown(source));
         printf("  shape        %lld x %lld, %s, %lld stored entries\n", (long long)st.rows, (long long)st.cols,
                fm_kind_name(st.kind), (long long)st.entries);
         printf("  rank         %d from %s%s%s%s\n", opts.rank, fm_init_name(opts.init), r->init_model ? " (" : "",
-               r->init_model ? r->init_model : "", r->init_model ? ")" : "");
+               r->init_model ? fm_arg_shown(r->init_model) : "", r->init_model ? ")" : "");
         if (opts.accelerate)
             printf("  accelerated  %d step%s, every %d iterations (%s)%s\n", r->accel_steps,
-                   r->accel_steps == 1 ? "" : "s", opts.accel_every, r->accel_model,
+                   r->accel_steps == 1 ? "" : "s", opts.accel_every, fm_arg_shown(r->accel_model),
                    rejected_note(r->accel_rejected, r->accel_repaired, opts.accel_safeguard));
         if (opts.sampler != FM_SAMPLER_FULL && (learned || opts.accelerate))
         {
@@ -408,7 +409,8 @@ int fm_cmd_factorize(int argc, char **argv)
         if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);
         printf("  time         %.3f s (init %.3f s, %.3f ms per iteration, %d threads)\n", last->seconds,
                r->init_seconds, 1e3 * per_iteration, r->threads);
-        printf("  wrote        %s %s %s %s\n", paths[0], paths[1], paths[2], paths[3]);
+        printf("  wrote        %s %s %s %s\n", fm_arg_shown(paths[0]), fm_arg_shown(paths[1]),
+               fm_arg_shown(paths[2]), fm_arg_shown(paths[3]));
     }
     status = 0;
     goto done;

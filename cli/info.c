@@ -59,7 +59,7 @@ int fm_cmd_info(int argc, char **argv)
     // what a run needs, as the reader estimates it (for the entries held)
     fm_memory_estimate m;
     fm_memory_estimate_run(&m, st.rows, st.cols, array ? read_count : st.entries, array, st.kind, (int)rank);
-    printf("%s\n", data);
+    printf("%s\n", fm_arg_shown(data));
     printf("  format    %s\n", array ? "array (dense)" : "coordinate");
     printf("  shape     %lld x %lld\n", (long long)st.rows, (long long)st.cols);
     printf("  kind      %s\n", fm_kind_name(st.kind));

@@ -127,7 +127,7 @@ int fm_cmd_sample(int argc, char **argv)
         .draws = (int)draws,
         .probes = FM_SAMPLER_STATS_PROBES,
     };
-    printf("%s: %lld x %lld, %s, %lld stored entries\n", data, (long long)st.rows, (long long)st.cols,
+    printf("%s: %lld x %lld, %s, %lld stored entries\n", fm_arg_shown(data), (long long)st.rows, (long long)st.cols,
            fm_kind_name(st.kind), (long long)st.entries);
     const int threads_used = fm_get_threads();
     printf("fanout %ld, zero ratio %g, %ld draw%s, seed %ld, %d thread%s\n", fanout, ratio, draws,

@@ -46,20 +46,20 @@ void fm_triplets_free(fm_triplets **t)
 // Messages
 //------------------------------------------------------------------------------
 
-// "path:line: sentence"
+// "path:line: sentence" (the path shortened, not the sentence, when they do
+// not fit; its control bytes escaped: fm_fail_path)
 static int mtx_fail(int code, char *msg, const char *path, int64_t line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 static int mtx_fail(int code, char *msg, const char *path, int64_t line, const char *fmt, ...)
 {
     if (msg) {
-        int n = snprintf(msg, FM_MSG_LEN, "%s:%" PRId64 ": ", path, line);
-        if (n >= 0 && n < FM_MSG_LEN) {
-            va_list args;
-            va_start(args, fmt);
-            vsnprintf(msg + n, FM_MSG_LEN - (size_t)n, fmt, args);
-            va_end(args);
-        }
+        char sentence[FM_MSG_LEN];
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(sentence, sizeof sentence, fmt, args);
+        va_end(args);
+        fm_fail_path(code, msg, path, ":%" PRId64 ": %s", line, sentence);
     }
     return code;
 }
@@ -69,17 +69,20 @@ static int mtx_fail(int code, char *msg, const char *path, int64_t line, const c
     do { int mtx_status_ = mtx_fail((code), msg, r->path, r->line, __VA_ARGS__); \
          FREE_ALL; return mtx_status_; } while (0)
 
-// A token as shown in a message: quoted, cut to MTX_TOKEN_SHOWN characters.
-typedef struct { char text[MTX_TOKEN_SHOWN + 8]; } shown_token;
+// A token as shown in a message: quoted, cut to MTX_TOKEN_SHOWN characters,
+// its control bytes escaped.
+typedef struct { char text[4 * MTX_TOKEN_SHOWN + 8]; } shown_token;
 
 static shown_token show(const char *token)
 {
     shown_token s;
-    size_t len = strlen(token);
-    if (len > MTX_TOKEN_SHOWN)
-        snprintf(s.text, sizeof s.text, "\"%.*s...\"", MTX_TOKEN_SHOWN, token);
-    else
-        snprintf(s.text, sizeof s.text, "\"%s\"", token);
+    char cut[MTX_TOKEN_SHOWN + 1];
+    const size_t len = strnlen(token, MTX_TOKEN_SHOWN);
+    memcpy(cut, token, len);
+    cut[len] = 0;
+    s.text[0] = '"';
+    size_t n = 1 + fm_escape(s.text + 1, sizeof s.text - 5, cut);
+    snprintf(s.text + n, sizeof s.text - n, "%s\"", strlen(token) > MTX_TOKEN_SHOWN ? "..." : "");
     return s;
 }
 
@@ -139,6 +142,27 @@ static const char *zlib_what(const char *what)
     return what;
 }
 
+// A failed read at `line`. A gzip stream whose checksum (CRC-32) or length at
+// its end does not match what was decoded is corrupt: zlib finds out after
+// decoding ahead, so the message names the file, not a line.
+static int read_fail(const mtx_reader *r, int err, const char *what, int64_t line, char *msg)
+{
+    if (err == Z_ERRNO) return mtx_fail(FM_ERR_IO, msg, r->path, line, "read error: %s", strerror(errno));
+    what = zlib_what(what);
+    if (err == Z_DATA_ERROR) {
+        const bool crc = strstr(what, "incorrect data check") != NULL;
+        const bool length = strstr(what, "incorrect length check") != NULL;
+        return fm_fail(FM_ERR_PARSE, msg, "%s: corrupt gzip data (%s): the file is damaged%s", r->path,
+                       crc ? "CRC error" : length ? "length check" : what,
+                       crc      ? ": what it decompresses to does not match the checksum stored in it"
+                       : length ? ": it decompresses to another length than the one stored in it"
+                                : "");
+    }
+    if (err == Z_BUF_ERROR)
+        return mtx_fail(FM_ERR_IO, msg, r->path, line, "read error: %s: the gzip data are truncated", what);
+    return mtx_fail(FM_ERR_IO, msg, r->path, line, "read error: %s", what);
+}
+
 // Read the next line into r->buf: 1 read, 0 end of file, < 0 an error.
 static int reader_next(mtx_reader *r, char *msg)
 {
@@ -148,11 +172,7 @@ static int reader_next(mtx_reader *r, char *msg)
         int err = Z_OK;
         const char *what = gzerror(r->gz, &err);
         if (err == Z_OK) return 0;
-        int64_t at = r->line + 1;
-        if (err == Z_ERRNO)
-            return mtx_fail(FM_ERR_IO, msg, r->path, at, "read error: %s", strerror(errno));
-        return mtx_fail(FM_ERR_IO, msg, r->path, at, "read error: %s",
-                        zlib_what(what));
+        return read_fail(r, err, what, r->line + 1, msg);
     }
     r->line++;
     size_t len = strlen(r->buf);
@@ -163,10 +183,7 @@ static int reader_next(mtx_reader *r, char *msg)
         // A truncated gzip stream hands out what it decoded, then the error.
         int err = Z_OK;
         const char *what = gzerror(r->gz, &err);
-        if (err == Z_ERRNO)
-            LINE_FAIL(FM_ERR_IO, "read error: %s", strerror(errno));
-        if (err != Z_OK)
-            LINE_FAIL(FM_ERR_IO, "read error: %s", zlib_what(what));
+        if (err != Z_OK) return read_fail(r, err, what, r->line, msg);
     }
     // gzgets stops only at a newline or the end of the file; a line that is
     // neither ended at a NUL byte.
@@ -351,9 +368,10 @@ static int read_header(mtx_reader *r, mtx_header *h, char *msg)
     if ((unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
         (unsigned char)line[2] == 0xBF)
         line += 3;   // a UTF-8 byte order mark
-    char shown[64];
+    char cut[51], shown[4 * sizeof cut + 4];
     size_t len = strcspn(line, "\r\n");
-    snprintf(shown, sizeof shown, "%.*s%s", (int)(len > 50 ? 50 : len), line, len > 50 ? "..." : "");
+    snprintf(cut, sizeof cut, "%.*s", (int)(len > 50 ? 50 : len), line);
+    snprintf(shown + fm_escape(shown, sizeof shown - 3, cut), 4, "%s", len > 50 ? "..." : "");
     char *word[5];
     int words = split_fields(line, word, 5);
     if (words == 0 || strcasecmp(word[0], "%%MatrixMarket") != 0)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "checkpoint.h"
 #include "helpers.h"
 
 extern char **environ;
@@ -263,6 +264,168 @@ Test(hostile, max_memory_option)
             "64MiB");
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert(fm_test_exists(fm_test_path(s.out, "small.W.mtx")));
+    run_free(&r);
+    scratch_free(&s);
+}
+
+//------------------------------------------------------------------------------
+// Damaged files and hostile names
+//------------------------------------------------------------------------------
+
+// Flip bits of the byte `from_end` bytes before the end of the file.
+static void flip(const char *path, long from_end)
+{
+    FILE *f = fopen(path, "r+b");
+    cr_assert_not_null(f);
+    cr_assert_eq(fseek(f, -from_end, SEEK_END), 0);
+    const int c = fgetc(f);
+    cr_assert_eq(fseek(f, -from_end, SEEK_END), 0);
+    fputc(c ^ 0x5a, f);
+    fclose(f);
+}
+
+// The CRC-32 in the gzip trailer does not match the data.
+Test(hostile, gzip_crc_error)
+{
+    scratch s = scratch_new();
+    const char *data = in(&s, "ratings.mtx.gz");
+    gzip_text(data, COO "4 3 3\n1 1 1\n2 2 2\n3 3 3\n");
+    flip(data, 8);
+    const char *prefix = fm_test_path(s.out, "ratings");
+    run r = RUN(&s, "factorize", data, "--rank", "2", "--out", prefix);
+    EXPECT_REFUSAL(&s, &r, 1, "ratings.mtx.gz: corrupt gzip data (CRC error): the file is damaged");
+    run_free(&r);
+    r = RUN(&s, "info", data);
+    EXPECT_REFUSAL(&s, &r, 1, "ratings.mtx.gz: corrupt gzip data (CRC error)");
+    run_free(&r);
+    scratch_free(&s);
+}
+
+// A path of about 1000 characters: the message keeps its reason (the
+// buffer holds 512) and shortens the path at its front.
+Test(hostile, long_path_keeps_the_reason)
+{
+    scratch s = scratch_new();
+    char path[1200];
+    snprintf(path, sizeof path, "%s", s.root);
+    while (strlen(path) < 1000) {
+        strcat(path, "/ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd");
+        cr_assert_eq(mkdir(path, 0755), 0, "mkdir: %s", strerror(errno));
+    }
+    char data[1300];
+    snprintf(data, sizeof data, "%s/bad.mtx", path);
+    fm_test_write(data, COO "3 3 2\n1 1 1\n2 2\n");
+    const char *prefix = fm_test_path(s.out, "bad");
+    run r = RUN(&s, "factorize", data, "--rank", "2", "--out", prefix);
+    EXPECT_REFUSAL(&s, &r, 1, "factormer: ...", "dddd/bad.mtx:4: expected 3 fields \"row col value\", found 2\n");
+    run_free(&r);
+    remove(data);
+    r = RUN(&s, "info", data);
+    EXPECT_REFUSAL(&s, &r, 1, "factormer: ...", "dddd/bad.mtx: cannot open the file: No such file or directory\n");
+    run_free(&r);
+    for (char *slash; strlen(path) > strlen(s.root) && (slash = strrchr(path, '/'));) {
+        cr_assert_eq(rmdir(path), 0, "rmdir %s: %s", path, strerror(errno));
+        *slash = 0;
+    }
+    scratch_free(&s);
+}
+
+// stderr (or stdout) holds no control byte but its newlines, one per line.
+static void expect_no_control_bytes(const char *text, int lines)
+{
+    int newlines = 0;
+    for (const char *c = text; *c; c++) {
+        cr_assert(((unsigned char)*c >= 0x20 && *c != 0x7f) || *c == '\n', "a control byte 0x%02x in:\n%s",
+                  (unsigned char)*c, text);
+        newlines += *c == '\n';
+    }
+    cr_assert_eq(newlines, lines, "%d lines, expected %d:\n%s", newlines, lines, text);
+}
+
+// A file name with a newline and a terminal escape sequence, and a header
+// token with control bytes: echoed as \xNN.
+Test(hostile, control_bytes_in_names_are_escaped)
+{
+    scratch s = scratch_new();
+    const char *data = in(&s, "new\nline\x1b[2Jred.mtx");
+    fm_test_write(data, COO "3 3 2\n1 1 1\n2 2\n");
+    const char *prefix = fm_test_path(s.out, "x");
+    run r = RUN(&s, "factorize", data, "--rank", "2", "--out", prefix);
+    EXPECT_REFUSAL(&s, &r, 1, "new\\x0aline\\x1b[2Jred.mtx:4: expected 3 fields");
+    expect_no_control_bytes(r.err, 1);
+    run_free(&r);
+    fm_test_write(data, COO "3 3 2\n1 1 1\n2 2 2\n");
+    r = RUN(&s, "info", data);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_not_null(strstr(r.out, "new\\x0aline\\x1b[2Jred.mtx\n  format"), "%s", r.out);
+    expect_no_control_bytes(r.out, 7);
+    run_free(&r);
+    remove(data);
+    data = in(&s, "token.mtx");
+    fm_test_write(data, "%%MatrixMarket matrix coordinate re\x1b]2;owned\x07" "al general\n3 3 0\n");
+    r = RUN(&s, "info", data);
+    EXPECT_REFUSAL(&s, &r, 1, "token.mtx:1: unknown field \"re\\x1b]2;owned\\x07al\"");
+    expect_no_control_bytes(r.err, 1);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+//------------------------------------------------------------------------------
+// Hostile models
+//------------------------------------------------------------------------------
+
+// A rank-2 model of `kind` (width 8, 2 heads, 2 layers) with its values
+// from fm_params_init, every one times `scale`.
+static void write_model(const char *path, fm_model_kind kind, float scale)
+{
+    char msg[FM_MSG_LEN];
+    const fm_checkpoint_header h = {
+        .kind = kind,
+        .config = { .inputs = fm_model_kind_inputs(kind, 2), .rank = 2, .width = 8, .heads = 2, .layers = 2 } };
+    fm_params *p = NULL;
+    cr_assert_eq(fm_lfactormer_params_new(&p, &h.config, msg), FM_OK, "%s", msg);
+    fm_params_init(p, 7);
+    for (int64_t e = 0; e < p->count; e++) p->values[e] *= scale;
+    cr_assert_eq(fm_checkpoint_write(path, &h, p, NULL, msg), FM_OK, "%s", msg);
+    fm_params_free(&p);
+}
+
+static const char *planted_data(const scratch *s)
+{
+    const char *data = in(s, "planted.mtx");
+    run r = RUN(s, "generate", data, "--rows", "30", "--cols", "20", "--rank", "2");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    run_free(&r);
+    return data;
+}
+
+// A tensor name in the file with control bytes (the file's checksum made to
+// match): the loader names it escaped.
+Test(hostile, control_bytes_in_a_tensor_name)
+{
+    scratch s = scratch_new();
+    const char *data = planted_data(&s), *model = in(&s, "named.fmw");
+    write_model(model, FM_MODEL_INIT, 1);
+    FILE *f = fopen(model, "r+b");
+    cr_assert_not_null(f);
+    cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+    const long size = ftell(f);
+    uint8_t *bytes = malloc(size);
+    cr_assert_not_null(bytes);
+    rewind(f);
+    cr_assert_eq(fread(bytes, 1, size, f), (size_t)size);
+    // the first name of the table: its length (4 bytes), then the name
+    memcpy(bytes + FM_CHECKPOINT_HEADER_BYTES + 4, "\x1b]2;\n", 5);
+    const uint32_t crc = (uint32_t)crc32(crc32(0, NULL, 0), bytes, (uInt)(size - 4));
+    for (int i = 0; i < 4; i++) bytes[size - 4 + i] = (uint8_t)(crc >> (8 * i));
+    rewind(f);
+    cr_assert_eq(fwrite(bytes, 1, size, f), (size_t)size);
+    fclose(f);
+    free(bytes);
+    const char *prefix = fm_test_path(s.out, "planted");
+    run r = RUN(&s, "factorize", data, "--rank", "2", "--init", "learned", "--model", model, "--out", prefix);
+    EXPECT_REFUSAL(&s, &r, 1, "named.fmw: tensor 0 is '\\x1b]2;\\x0a");
+    expect_no_control_bytes(r.err, 1);
     run_free(&r);
     scratch_free(&s);
 }
