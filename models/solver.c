@@ -387,8 +387,15 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 const fm_message_graph *reads;
                 FM_TRY(network_graph(&reads, &sample, &view, accel_network, g, &rows, &cols, mean, o,
                                      1 + (uint64_t)result->accel_steps, msg));
-                FM_TRY(fm_learned_accelerate(W, Ht, W_prev, Ht_prev, accel_network, reads, mean, o->accel_safeguard,
-                                             &repaired, msg));
+                const int step = fm_learned_accelerate(W, Ht, W_prev, Ht_prev, accel_network, reads, mean,
+                                                       o->accel_safeguard, &repaired, msg);
+                if (step == FM_ERR_NUMERIC) {   // which step: the message ends with it
+                    char why[FM_MSG_LEN];
+                    memcpy(why, msg, sizeof why);
+                    fm_fail(step, msg, "%s (accelerator step %d, after iteration %d)", why, result->accel_steps + 1,
+                            it);
+                }
+                FM_TRY(step);
                 fm_network_graph_free(&sample);
                 result->accel_repaired += repaired;
                 FM_TRY(fm_products_gram(gram_h, Ht, msg));

@@ -430,6 +430,34 @@ Test(hostile, control_bytes_in_a_tensor_name)
     scratch_free(&s);
 }
 
+// Finite weights so large that the network's activations overflow: a clear
+// error that names the model and the stage, and no output (the sanitizer
+// build checks that nothing on the way is undefined).
+Test(hostile, model_with_huge_weights)
+{
+    scratch s = scratch_new();
+    const char *data = planted_data(&s), *model = in(&s, "huge.fmw");
+    write_model(model, FM_MODEL_INIT, 1e30f);
+    const char *prefix = fm_test_path(s.out, "planted");
+    run r = RUN(&s, "factorize", data, "--rank", "2", "--init", "learned", "--model", model, "--out", prefix);
+    EXPECT_REFUSAL(&s, &r, 1, "huge.fmw: the initialization model failed in the learned initialization: the "
+                   "network's output is not finite", "activations overflowed");
+    run_free(&r);
+    write_model(model, FM_MODEL_ACCEL, 1e30f);
+    r = RUN(&s, "factorize", data, "--rank", "2", "--accelerate", "--model", model, "--out", prefix);
+    EXPECT_REFUSAL(&s, &r, 1, "huge.fmw: the acceleration model failed in an accelerator step: the network's output "
+                   "is not finite", "(accelerator step 1, after iteration 5)");
+    run_free(&r);
+    // weights large but within what float carries through: a finite result
+    write_model(model, FM_MODEL_INIT, 10);
+    r = RUN(&s, "factorize", data, "--rank", "2", "--init", "learned", "--model", model, "--iters", "3", "--out",
+            prefix);
+    cr_assert(!strstr(r.err, "runtime error:"), "%s", r.err);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    run_free(&r);
+    scratch_free(&s);
+}
+
 //------------------------------------------------------------------------------
 // The same through the library
 //------------------------------------------------------------------------------
