@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "factormer.h"
+
 bool fm_arg_int(const char *option, const char *text, long min, long max, long *value)
 {
     char *end;
@@ -14,6 +16,25 @@ bool fm_arg_int(const char *option, const char *text, long min, long max, long *
     long v = strtol(text, &end, 10);
     if (errno || end == text || *end || v < min || v > max) {
         fprintf(stderr, "factormer: %s expects an integer in [%ld, %ld], not '%s'\n", option, min, max, text);
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
+// the --help texts of factorize, info and eval say "at most 256"
+_Static_assert(FM_MAX_RANK == 256, "update the --rank lines of the --help texts");
+
+bool fm_arg_rank(const char *option, const char *text, long *value)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < 1 || v > FM_MAX_RANK) {
+        fprintf(stderr,
+                "factormer: %s expects a whole number from 1 to %d, not '%s' (%d is the largest rank: the incomplete "
+                "kind solves a rank x rank system per row and per column on each thread's stack)\n",
+                option, FM_MAX_RANK, text, FM_MAX_RANK);
         return false;
     }
     *value = v;

@@ -9,6 +9,8 @@
 // Each returns false after printing "factormer: OPTION expects ..." to stderr.
 bool fm_arg_int(const char *option, const char *text, long min, long max, long *value);
 bool fm_arg_double(const char *option, const char *text, double min, double max, double *value);
+// A rank, 1 to FM_MAX_RANK; the message says the limit and why.
+bool fm_arg_rank(const char *option, const char *text, long *value);
 // argv[*i] is an option that takes a value: advance to it, or complain.
 const char *fm_arg_value(int argc, char **argv, int *i);
 // A command's one data file: `arg` goes to *data, unless there is one already

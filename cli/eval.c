@@ -30,7 +30,7 @@ static const char help[] =
     "the paper's Figures 6 and 7. With DATA: that matrix divided by its mean over\n"
     "the observed entries, as Figures 8 and 9.\n"
     "\n"
-    "  --rank K            rank (default 10)\n"
+    "  --rank K            rank (default 10; at most 256)\n"
     "  --iters N           iterations per run (default 100)\n"
     "  --methods LIST      comma-separated: plain, init, accel (default all three;\n"
     "                      plain ADMM always runs: the others are measured against it)\n"
@@ -137,7 +137,7 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
         }
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok = true;
-        if (!strcmp(o, "--rank")) { ok = fm_arg_int(o, v, 1, 1L << 30, &value); a->base.rank = (int)value; }
+        if (!strcmp(o, "--rank")) { ok = fm_arg_rank(o, v, &value); a->base.rank = (int)value; }
         else if (!strcmp(o, "--iters")) { ok = fm_arg_int(o, v, 0, 1000000, &value); a->iters = (int)value; }
         else if (!strcmp(o, "--methods")) ok = parse_methods(v, a->ran);
         else if (!strcmp(o, "--init-model")) a->init_model = v;

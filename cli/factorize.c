@@ -16,7 +16,7 @@ static const char help[] =
     "Factorizes a nonnegative matrix X ~ W H (W: rows x rank, H: rank x cols) by\n"
     "alternating ADMM. Without DATA, factorizes a planted 1000 x 500 matrix of rank 10.\n"
     "\n"
-    "  --rank K            rank of the factorization (default 10)\n"
+    "  --rank K            rank of the factorization (default 10; at most 256)\n"
     "  --kind KIND         dense, sparse (unstored entries are zeros) or incomplete\n"
     "                      (unstored entries are unknown); default: dense for array\n"
     "                      files, sparse for coordinate files\n"
@@ -177,7 +177,7 @@ int fm_cmd_factorize(int argc, char **argv)
         }
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok = true;
-        if (!strcmp(a, "--rank")) { ok = fm_arg_int(a, v, 1, 1L << 30, &value); opts.rank = (int)value; }
+        if (!strcmp(a, "--rank")) { ok = fm_arg_rank(a, v, &value); opts.rank = (int)value; }
         else if (!strcmp(a, "--kind")) {
             if (fm_kind_parse(&kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--init")) {

@@ -13,7 +13,7 @@ static const char help[] =
     "more than the memory limit is refused with the estimate, as factorize refuses it.\n"
     "\n"
     "  --kind KIND         dense, sparse or incomplete (default: by the file's format)\n"
-    "  --rank K            rank of the planned factorization (default 10)\n"
+    "  --rank K            rank of the planned factorization (default 10; at most 256)\n"
     FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP;
 
@@ -36,7 +36,7 @@ int fm_cmd_info(int argc, char **argv)
         if (!strcmp(a, "--kind")) {
             if (fm_kind_parse(&kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--rank")) {
-            if (!fm_arg_int(a, v, 1, 1L << 30, &rank)) return 2;
+            if (!fm_arg_rank(a, v, &rank)) return 2;
         } else { fprintf(stderr, "factormer: unknown option '%s'\n", a); return 2; }
     }
     if (!data) { fprintf(stderr, "factormer: info needs a data file\n%s", help); return 2; }

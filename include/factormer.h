@@ -60,8 +60,8 @@ int fm_get_threads(void);
 // The largest number of rows or columns of a matrix: GraphBLAS's (2^60).
 #define FM_MAX_DIMENSION (INT64_C(1) << 60)
 // The largest rank of a factorization: the incomplete kind solves a k × k
-// system per row and column on each thread's stack (12·k² bytes, 768 KiB at
-// 256, within the smallest thread stack the engine can count on).
+// system per row and per column on each thread's stack (12·k² bytes, 768 KiB
+// at 256, within the smallest thread stack the engine can count on).
 #define FM_MAX_RANK 256
 
 //------------------------------------------------------------------------------

@@ -459,6 +459,51 @@ Test(hostile, model_with_huge_weights)
 }
 
 //------------------------------------------------------------------------------
+// The rank limit
+//------------------------------------------------------------------------------
+
+// 256 is the largest rank (FM_MAX_RANK): --help says so, and so does the
+// option parser, with the reason, before any data is read.
+Test(hostile, rank_limit)
+{
+    scratch s = scratch_new();
+    const char *data = planted_data(&s);
+    static const char *const commands[] = { "factorize", "info", "eval" };
+    for (int c = 0; c < 3; c++) {
+        run r = RUN(&s, commands[c], "--help");
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert_not_null(strstr(r.out, "at most 256"), "%s --help:\n%s", commands[c], r.out);
+        run_free(&r);
+        r = RUN(&s, commands[c], data, "--rank", "257", "--out", s.out);
+        EXPECT_REFUSAL(&s, &r, 2, "--rank expects a whole number from 1 to 256, not '257'", "largest rank",
+                       "each thread's stack");
+        run_free(&r);
+    }
+    run r = RUN(&s, "factorize", data, "--rank", "256", "--iters", "0", "--out", fm_test_path(s.out, "x"));
+    EXPECT_REFUSAL(&s, &r, 1, "rank 256 is out of range", "min(30, 20)");   // the limit itself passes the parser
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(hostile, library_rank_limit)
+{
+    char msg[FM_MSG_LEN] = "";
+    float *values = fm_test_planted(300, 300, 3, 1);
+    fm_graph *g = fm_test_graph_dense(values, 300, 300, FM_KIND_DENSE);
+    fm_solver_options opts;
+    fm_solver_options_default(&opts);
+    opts.rank = 257;
+    opts.iters = 0;
+    fm_solver_result *result = NULL;
+    cr_assert_eq(fm_solver_run(&result, g, NULL, &opts, msg), FM_ERR_INVALID);
+    cr_assert_null(result);
+    cr_assert_not_null(strstr(msg, "above the supported maximum of 256 (the incomplete kind solves a rank x rank "
+                                   "system per row and per column on each thread's stack)"), "%s", msg);
+    fm_graph_free(&g);
+    free(values);
+}
+
+//------------------------------------------------------------------------------
 // The same through the library
 //------------------------------------------------------------------------------
 
