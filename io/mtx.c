@@ -1,20 +1,16 @@
-// Matrix Market reading and writing.
+// Matrix Market reading (writing: io/mtx_write.c).
 //
 // Reading streams the file through zlib (plain and gzip alike) one line at a
-// time and parses every field by hand on the line buffer. Every content error
-// names the file, the 1-based line and what was expected there.
-//
-// Writing goes to PATH.tmp.XXXXXX in the same directory and is renamed onto
-// PATH only when every byte has been written, flushed and closed; on any error
-// the temporary file is removed and nothing is left behind.
-#include "atomic_file.h"
+// time and parses every field by hand on the line buffer (numbers:
+// io/mtx_number.c). Every content error names the file, the 1-based line and
+// what was expected there.
 #include "memory.h"
+#include "mtx_parts.h"
 #include "profile.h"
 #include "status.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -198,8 +194,6 @@ static inline bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static inline bool is_digit(char c) { return (unsigned)(c - '0') < 10u; }
-
 // Blank lines and comments (first non-blank character '%') carry no data.
 static bool is_skipped(const char *line)
 {
@@ -225,121 +219,6 @@ static int split_fields(char *line, char **field, int max)
         if (count < INT32_MAX) count++;
     }
     return count;
-}
-
-//------------------------------------------------------------------------------
-// Numbers
-//------------------------------------------------------------------------------
-
-enum { NUMBER_OK = 0, NUMBER_NONE, NUMBER_TRAILING, NUMBER_OVERFLOW };
-
-// A whole token as a decimal int64 with an optional sign.
-static int parse_int64(const char *s, int64_t *value, const char **stop)
-{
-    const char *p = s;
-    bool negative = false;
-    if (*p == '+' || *p == '-') negative = *p++ == '-';
-    *stop = p;
-    if (!is_digit(*p)) return NUMBER_NONE;
-    uint64_t v = 0;
-    bool overflow = false;
-    for (; is_digit(*p); p++) {
-        uint64_t d = (uint64_t)(*p - '0');
-        if (v > ((uint64_t)INT64_MAX - d) / 10) overflow = true;
-        else v = v * 10 + d;
-    }
-    *stop = p;
-    if (*p) return NUMBER_TRAILING;
-    if (overflow) return NUMBER_OVERFLOW;
-    *value = negative ? -(int64_t)v : (int64_t)v;
-    return NUMBER_OK;
-}
-
-// The reference: strtof, correctly rounded, accepts every C float syntax
-// (nan, inf, hexadecimal); overflow gives an infinity.
-static int parse_float_strtof(const char *s, float *value, const char **stop)
-{
-    char *end = NULL;
-    float v = strtof(s, &end);
-    *stop = end;
-    if (end == s) return NUMBER_NONE;
-    if (*end) return NUMBER_TRAILING;
-    *value = v;
-    return NUMBER_OK;
-}
-
-// A whole token as a float, correctly rounded. The fast path covers the
-// decimal forms writers produce ([sign] digits [. digits] [e exponent] with at
-// most 19 significant digits and a result in the normal float range): one
-// exact IEEE double operation (Clinger's fast path), then a rounding to float
-// that cannot double-round because results that land exactly on a float
-// rounding boundary go to strtof. Everything else goes to strtof too.
-static int parse_float(const char *s, float *value, const char **stop)
-{
-    static const double pow10[] = {
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    };
-    const char *p = s;
-    bool negative = false;
-    if (*p == '+' || *p == '-') negative = *p++ == '-';
-    uint64_t mantissa = 0;
-    int digits = 0;              // significant digits in mantissa
-    int64_t exponent = 0;        // value = mantissa * 10^exponent
-    bool any = false, inexact = false;
-    for (; is_digit(*p); p++) {
-        any = true;
-        if (mantissa == 0 && *p == '0') continue;
-        if (digits < 19) { mantissa = mantissa * 10 + (uint64_t)(*p - '0'); digits++; }
-        else { inexact = true; exponent++; }
-    }
-    if (*p == '.') {
-        for (p++; is_digit(*p); p++) {
-            any = true;
-            if (mantissa == 0 && *p == '0') { exponent--; continue; }
-            if (digits < 19) {
-                mantissa = mantissa * 10 + (uint64_t)(*p - '0');
-                digits++;
-                exponent--;
-            } else {
-                inexact = true;
-            }
-        }
-    }
-    if (!any || inexact) return parse_float_strtof(s, value, stop);
-    if (*p == 'e' || *p == 'E') {
-        const char *q = p + 1;
-        bool negative_exponent = false;
-        if (*q == '+' || *q == '-') negative_exponent = *q++ == '-';
-        if (!is_digit(*q)) return parse_float_strtof(s, value, stop);
-        int64_t e = 0;
-        for (; is_digit(*q); q++)
-            if (e < 100000) e = e * 10 + (*q - '0');
-        exponent += negative_exponent ? -e : e;
-        p = q;
-    }
-    if (*p) return parse_float_strtof(s, value, stop);
-    *stop = p;
-    if (mantissa == 0) {
-        *value = negative ? -0.0f : 0.0f;
-        return NUMBER_OK;
-    }
-    if (mantissa > (UINT64_C(1) << 53) || exponent < -22 || exponent > 22)
-        return parse_float_strtof(s, value, stop);
-    double d = (double)mantissa;
-    d = exponent < 0 ? d / pow10[-exponent] : d * pow10[exponent];
-    // Below the normal range float has fewer bits; at the top it overflows.
-    if (!(d >= (double)FLT_MIN && d < 0x1.ffffffp127)) return parse_float_strtof(s, value, stop);
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    // The 29 bits of a double's mantissa below float precision: exactly a
-    // half means d sits on a float rounding boundary (a tie for d, perhaps
-    // not for the decimal), and only strtof knows which way to go.
-    if ((bits & ((UINT64_C(1) << 29) - 1)) == (UINT64_C(1) << 28))
-        return parse_float_strtof(s, value, stop);
-    float v = (float)d;
-    *value = negative ? -v : v;
-    return NUMBER_OK;
 }
 
 //------------------------------------------------------------------------------
@@ -414,7 +293,7 @@ static int parse_count(mtx_reader *r, const char *token, const char *what, int64
 {
 #define FREE_ALL ((void)0)
     const char *stop;
-    int status = parse_int64(token, value, &stop);
+    int status = fm_mtx_parse_int64(token, value, &stop);
     if (status == NUMBER_OVERFLOW)
         LINE_FAIL(FM_ERR_PARSE, "the number of %s %s does not fit in 64 bits", what, show(token).text);
     if (status != NUMBER_OK || *value < min)
@@ -481,7 +360,7 @@ static int parse_value(mtx_reader *r, const char *token, mtx_field field, float 
     const char *stop = token;
     if (field == FIELD_INTEGER) {
         int64_t v = 0;
-        int status = parse_int64(token, &v, &stop);
+        int status = fm_mtx_parse_int64(token, &v, &stop);
         if (status == NUMBER_OVERFLOW)
             LINE_FAIL(FM_ERR_PARSE, "integer value %s does not fit in 64 bits", show(token).text);
         if (status == NUMBER_TRAILING)
@@ -496,7 +375,7 @@ static int parse_value(mtx_reader *r, const char *token, mtx_field field, float 
         return FM_OK;
     }
     float v = 0;
-    int status = parse_float(token, &v, &stop);
+    int status = fm_mtx_parse_float(token, &v, &stop);
     if (status == NUMBER_TRAILING)
         LINE_FAIL(FM_ERR_PARSE, "expected a real value, found %s (trailing characters %s after the number)",
                   show(token).text, show(stop).text);
@@ -520,7 +399,7 @@ static int parse_index(mtx_reader *r, const char *token, const char *what, int64
 #define FREE_ALL ((void)0)
     const char *stop;
     int64_t v = 0;
-    int status = parse_int64(token, &v, &stop);
+    int status = fm_mtx_parse_int64(token, &v, &stop);
     if (status == NUMBER_OVERFLOW || (status == NUMBER_OK && (v < 1 || v > limit)))
         LINE_FAIL(FM_ERR_PARSE, "%s index %s out of range 1..%" PRId64, what,
                   strlen(token) > MTX_TOKEN_SHOWN ? show(token).text : token, limit);
@@ -677,75 +556,6 @@ static int read_array(mtx_reader *r, const mtx_header *h, fm_triplets *t, bool s
 }
 
 //------------------------------------------------------------------------------
-// Duplicates
-//------------------------------------------------------------------------------
-
-typedef struct { int64_t key, line; } keyed_line;
-
-// Stable LSD radix sort of n records by key in [0, 2^bits), 11 bits a pass.
-// Returns the buffer that holds the result (a or scratch).
-static keyed_line *radix_sort(keyed_line *a, keyed_line *scratch, int64_t n, int bits, int64_t *hist)
-{
-    enum { DIGIT = 11, BUCKETS = 1 << DIGIT };
-    int passes = (bits + DIGIT - 1) / DIGIT;
-    for (int64_t k = 0; k < n; k++) {
-        uint64_t key = (uint64_t)a[k].key;
-        for (int p = 0; p < passes; p++) hist[p * BUCKETS + ((key >> (p * DIGIT)) & (BUCKETS - 1))]++;
-    }
-    for (int p = 0; p < passes; p++) {
-        int64_t *count = hist + p * BUCKETS;
-        bool trivial = false;
-        for (int b = 0; b < BUCKETS; b++) if (count[b] == n) trivial = true;
-        if (trivial) continue;
-        int64_t offset = 0;
-        for (int b = 0; b < BUCKETS; b++) { int64_t c = count[b]; count[b] = offset; offset += c; }
-        for (int64_t k = 0; k < n; k++) {
-            uint64_t digit = ((uint64_t)a[k].key >> (p * DIGIT)) & (BUCKETS - 1);
-            scratch[count[digit]++] = a[k];
-        }
-        keyed_line *swap = a; a = scratch; scratch = swap;
-    }
-    return a;
-}
-
-// The earliest repeated coordinate, by the line of its second occurrence.
-// Symmetric files were expanded; their mirrored (upper) copies are skipped.
-static int check_duplicates(const char *path, const fm_triplets *t, const int64_t *lines,
-                            bool symmetric, char *msg)
-{
-    keyed_line *records = NULL, *scratch = NULL;
-    int64_t *hist = NULL;
-#define FREE_ALL do { free(records); free(scratch); free(hist); } while (0)
-    int64_t n = 0;
-    for (int64_t k = 0; k < t->count; k++) if (!symmetric || t->row[k] >= t->col[k]) n++;
-    if (n < 2) return FM_OK;
-    FM_ALLOC(records, n);
-    FM_ALLOC(scratch, n);
-    uint64_t top = (uint64_t)(t->rows * t->cols - 1);
-    int bits = top ? 64 - __builtin_clzll(top) : 0;
-    FM_ALLOC(hist, ((bits + 10) / 11 + 1) * 2048);
-    int64_t m = 0;
-    for (int64_t k = 0; k < t->count; k++)
-        if (!symmetric || t->row[k] >= t->col[k])
-            records[m++] = (keyed_line){ t->row[k] * t->cols + t->col[k], lines[k] };
-    keyed_line *sorted = radix_sort(records, scratch, n, bits, hist);
-    int64_t first = 0, second = INT64_MAX, key = 0;
-    for (int64_t k = 1; k < n; k++)
-        if (sorted[k].key == sorted[k - 1].key && (k == 1 || sorted[k - 2].key != sorted[k].key) &&
-            sorted[k].line < second) {
-            first = sorted[k - 1].line;
-            second = sorted[k].line;
-            key = sorted[k].key;
-        }
-    if (second != INT64_MAX)
-        FM_FAIL(FM_ERR_PARSE, "%s:%" PRId64 ": duplicate entry (%" PRId64 ", %" PRId64
-                "), first given on line %" PRId64, path, second, key / t->cols + 1, key % t->cols + 1, first);
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
-}
-
-//------------------------------------------------------------------------------
 // What the declared size asks for
 //------------------------------------------------------------------------------
 
@@ -823,7 +633,7 @@ static int mtx_read(fm_triplets **out, const char *path, bool duplicates_are_err
     } else {
         bool track = duplicates_are_errors;
         FM_TRY(read_coordinate(r, &h, t, track ? &lines : NULL, msg));
-        if (track) FM_TRY(check_duplicates(path, t, lines, h.symmetric, msg));
+        if (track) FM_TRY(fm_mtx_check_duplicates(path, t, lines, h.symmetric, msg));
     }
     free(lines);
     lines = NULL;
@@ -864,106 +674,6 @@ int fm_mtx_read_dense(fm_dense **out, const char *path, char *msg)
     t->val = NULL;
     fm_triplets_free(&t);
     *out = m;
-    return FM_OK;
-#undef FREE_ALL
-}
-
-//------------------------------------------------------------------------------
-// Writing
-//------------------------------------------------------------------------------
-
-static int writer_printf(fm_atomic_file *w, char *msg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int writer_printf(fm_atomic_file *w, char *msg, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    int n = vfprintf(w->f, fmt, args);
-    va_end(args);
-    if (n < 0) return fm_fail(FM_ERR_IO, msg, "%s: write failed: %s", w->path, strerror(errno));
-    return FM_OK;
-}
-
-// Each line of the comment as a '%' line.
-static int write_comment(fm_atomic_file *w, const char *comment, char *msg)
-{
-    if (!comment) return FM_OK;
-    const char *p = comment;
-    while (*p) {
-        size_t len = strcspn(p, "\n");
-        int status = writer_printf(w, msg, "%%%.*s\n", (int)len, p);
-        if (status < 0) return status;
-        p += len;
-        if (*p == '\n') p++;
-    }
-    return FM_OK;
-}
-
-int fm_mtx_write_dense(const char *path, const fm_dense *m, const char *comment, char *msg)
-{
-    fm_atomic_file w = { 0 };
-#define FREE_ALL fm_atomic_abort(&w)
-    FM_CHECK(path && *path, FM_ERR_INVALID, "fm_mtx_write_dense: path must be a non-empty string");
-    FM_CHECK(m && m->rows > 0 && m->cols > 0 && m->data, FM_ERR_INVALID,
-             "fm_mtx_write_dense: %s: the matrix must exist and have positive dimensions", path);
-    const int64_t rows = m->rows, cols = m->cols;
-    FM_PROFILE_START(profile_clock);
-    FM_TRY(fm_atomic_open(&w, path, msg));
-    FM_TRY(writer_printf(&w, msg, "%%%%MatrixMarket matrix array real general\n"));
-    FM_TRY(write_comment(&w, comment, msg));
-    FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 "\n", rows, cols));
-    for (int64_t j = 0; j < cols; j++)
-        for (int64_t i = 0; i < rows; i++)
-            FM_TRY(writer_printf(&w, msg, "%.9g\n", (double)m->data[i * cols + j]));
-    // flops: none (formatting); bytes: the values read (4 each), the text written
-    const double text = (double)ftello(w.f);
-    FM_TRY(fm_atomic_commit(&w, msg));
-    FM_PROFILE_STOP(profile_clock, "mtx.write", 0, 4.0 * rows * cols + text);
-    return FM_OK;
-#undef FREE_ALL
-}
-
-int fm_mtx_write_triplets(const char *path, const fm_triplets *t, const char *comment, char *msg)
-{
-    fm_atomic_file w = { 0 };
-#define FREE_ALL fm_atomic_abort(&w)
-    FM_CHECK(path && *path, FM_ERR_INVALID, "fm_mtx_write_triplets: path must be a non-empty string");
-    FM_CHECK(t && t->rows > 0 && t->cols > 0 && t->count >= 0, FM_ERR_INVALID,
-             "fm_mtx_write_triplets: %s: the triplets must exist and have positive dimensions", path);
-    const int64_t rows = t->rows, cols = t->cols;
-    if (t->array) {
-        FM_CHECK(rows <= INT64_MAX / cols && t->count == rows * cols && t->val, FM_ERR_INVALID,
-                 "fm_mtx_write_triplets: %s: array triplets must hold rows*cols values", path);
-    } else {
-        FM_CHECK(t->count == 0 || (t->row && t->col && t->val), FM_ERR_INVALID,
-                 "fm_mtx_write_triplets: %s: the triplets have no arrays", path);
-        for (int64_t k = 0; k < t->count; k++)
-            FM_CHECK(t->row[k] >= 0 && t->row[k] < rows && t->col[k] >= 0 && t->col[k] < cols,
-                     FM_ERR_INVALID, "fm_mtx_write_triplets: %s: entry %" PRId64 " at (%" PRId64 ", %"
-                     PRId64 ") (0-based) is outside the %" PRId64 " x %" PRId64 " matrix", path, k,
-                     t->row[k], t->col[k], rows, cols);
-    }
-    FM_PROFILE_START(profile_clock);
-    FM_TRY(fm_atomic_open(&w, path, msg));
-    FM_TRY(writer_printf(&w, msg, "%%%%MatrixMarket matrix coordinate real general\n"));
-    FM_TRY(write_comment(&w, comment, msg));
-    FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 " %" PRId64 "\n", rows, cols, t->count));
-    if (t->array) {
-        for (int64_t i = 0; i < rows; i++)
-            for (int64_t j = 0; j < cols; j++)
-                FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 " %.9g\n", i + 1, j + 1,
-                                     (double)t->val[i * cols + j]));
-    } else {
-        for (int64_t k = 0; k < t->count; k++)
-            FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 " %.9g\n", t->row[k] + 1, t->col[k] + 1,
-                                 (double)t->val[k]));
-    }
-    // flops: none (formatting); bytes: the entries read (4 per value, 8 per
-    // index), the text written
-    const double text = (double)ftello(w.f);
-    FM_TRY(fm_atomic_commit(&w, msg));
-    FM_PROFILE_STOP(profile_clock, "mtx.write", 0, (t->array ? 4.0 : 20.0) * t->count + text);
     return FM_OK;
 #undef FREE_ALL
 }
