@@ -430,6 +430,38 @@ Test(hostile, control_bytes_in_a_tensor_name)
     scratch_free(&s);
 }
 
+// A NaN among the values (the file's checksum made to match): the loader
+// names the file and the tensor. (The loader refused it before this suite.)
+Test(hostile, model_with_a_nan_weight)
+{
+    scratch s = scratch_new();
+    const char *data = planted_data(&s), *model = in(&s, "nan.fmw");
+    write_model(model, FM_MODEL_INIT, 1);
+    FILE *f = fopen(model, "r+b");
+    cr_assert_not_null(f);
+    cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+    const long size = ftell(f);
+    uint8_t *bytes = malloc(size);
+    cr_assert_not_null(bytes);
+    rewind(f);
+    cr_assert_eq(fread(bytes, 1, size, f), (size_t)size);
+    // the values start after the header and the tensor table (its size at byte 44)
+    const uint32_t table = bytes[44] | bytes[45] << 8 | bytes[46] << 16 | (uint32_t)bytes[47] << 24;
+    const uint8_t nan_bits[4] = { 0x00, 0x00, 0xc0, 0x7f };
+    memcpy(bytes + FM_CHECKPOINT_HEADER_BYTES + table + 4 * 3, nan_bits, 4);
+    const uint32_t crc = (uint32_t)crc32(crc32(0, NULL, 0), bytes, (uInt)(size - 4));
+    for (int i = 0; i < 4; i++) bytes[size - 4 + i] = (uint8_t)(crc >> (8 * i));
+    rewind(f);
+    cr_assert_eq(fwrite(bytes, 1, size, f), (size_t)size);
+    fclose(f);
+    free(bytes);
+    const char *prefix = fm_test_path(s.out, "planted");
+    run r = RUN(&s, "factorize", data, "--rank", "2", "--init", "learned", "--model", model, "--out", prefix);
+    EXPECT_REFUSAL(&s, &r, 1, "nan.fmw: the values hold nan at tensor 'embed_w.weight' element 3; expected finite values");
+    run_free(&r);
+    scratch_free(&s);
+}
+
 // Finite weights so large that the network's activations overflow: a clear
 // error that names the model and the stage, and no output (the sanitizer
 // build checks that nothing on the way is undefined).
