@@ -53,12 +53,15 @@ int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int
         FM_TRY(fm_learned_default_path(model->path, sizeof model->path, kind, rank, msg));
     }
     struct stat st;
-    if (stat(model->path, &st) != 0 && errno == ENOENT)
+    if (stat(model->path, &st) != 0 && errno == ENOENT) {
+        char shown[4 * FM_LEARNED_PATH_LEN];   // the path in the command, control bytes escaped
+        fm_escape(shown, sizeof shown, model->path);
         FM_FAIL(FM_ERR_IO,
-                "no learned %s model for rank %d: %s does not exist; train one with: factormer train --model %s "
-                "--rank %d --out %s%s",
-                fm_model_kind_name(kind), rank, model->path, kind_flag(kind), rank, model->path,
+                "%s: no learned %s model for rank %d: the file does not exist; train one with: factormer train "
+                "--model %s --rank %d --out %s%s",
+                model->path, fm_model_kind_name(kind), rank, kind_flag(kind), rank, shown,
                 path ? "" : " (the directory is $" FM_MODEL_DIR_ENV " if set, else " FM_MODEL_DIR ")");
+    }
     fm_checkpoint_header header;
     const fm_checkpoint_expect expect = {.kind = kind, .rank = rank, .training = false};
     FM_TRY(fm_checkpoint_read(model->path, &header, &model->params, NULL, &expect, msg));
