@@ -9,6 +9,8 @@
 // Each returns false after printing "factormer: OPTION expects ..." to stderr.
 bool fm_arg_int(const char *option, const char *text, long min, long max, long *value);
 bool fm_arg_double(const char *option, const char *text, double min, double max, double *value);
+// A rank, 1 to FM_MAX_RANK; the message says the limit and why.
+bool fm_arg_rank(const char *option, const char *text, long *value);
 // argv[*i] is an option that takes a value: advance to it, or complain.
 const char *fm_arg_value(int argc, char **argv, int *i);
 // A command's one data file: `arg` goes to *data, unless there is one already
@@ -34,6 +36,25 @@ char *fm_arg_command_json(void);
     "                      GB/s per op on stderr and write them as JSON to F.json\n"  \
     "                      (default " FM_PROFILE_DEFAULT_PATH "; not written if the\n" \
     "                      command fails)\n"
+
+// Every command that reads a data file lists this option; cli/main.c takes
+// it (--max-memory SIZE or --max-memory=SIZE) out of argv before the command
+// runs and sets the library's memory limit.
+#define FM_ARG_MEMORY_HELP                                                              \
+    "  --max-memory SIZE   refuse a data file whose run needs more memory than SIZE\n" \
+    "                      bytes (512M, 4G, 1.5T; binary units), estimated from its\n" \
+    "                      size line before it is read (default: this machine's\n"   \
+    "                      memory, or its cgroup's limit when lower)\n"
+
+// A file name (or any text from outside) as printed: its control bytes
+// (below 0x20, and 0x7f) written as \xNN, so that a name cannot break a line
+// or send the terminal an escape sequence. The result lives in one of 8
+// static buffers used in turn.
+const char *fm_arg_shown(const char *text);
+
+// "4G", "512M", "1.5T", "1048576": bytes (K, M, G, T, P, E are powers of 1024;
+// an optional "i", "B" or "iB" after them). False after a message.
+bool fm_arg_size(const char *option, const char *text, uint64_t *bytes);
 
 int fm_cmd_factorize(int argc, char **argv);
 int fm_cmd_info(int argc, char **argv);

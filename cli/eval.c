@@ -30,7 +30,7 @@ static const char help[] =
     "the paper's Figures 6 and 7. With DATA: that matrix divided by its mean over\n"
     "the observed entries, as Figures 8 and 9.\n"
     "\n"
-    "  --rank K            rank (default 10)\n"
+    "  --rank K            rank (default 10; at most 256)\n"
     "  --iters N           iterations per run (default 100)\n"
     "  --methods LIST      comma-separated: plain, init, accel (default all three;\n"
     "                      plain ADMM always runs: the others are measured against it)\n"
@@ -59,6 +59,7 @@ static const char help[] =
     "NAME.csv (per iteration and method: RMSE and ratio quartiles), NAME.traces.csv\n"
     "(every run's RMSE and seconds per iteration), NAME.png (the curves, if gnuplot\n"
     "is installed) and with --image-shape NAME.basis.png.\n"
+    FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP;
 
 typedef struct eval_args {
@@ -136,7 +137,7 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
         }
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok = true;
-        if (!strcmp(o, "--rank")) { ok = fm_arg_int(o, v, 1, 1L << 30, &value); a->base.rank = (int)value; }
+        if (!strcmp(o, "--rank")) { ok = fm_arg_rank(o, v, &value); a->base.rank = (int)value; }
         else if (!strcmp(o, "--iters")) { ok = fm_arg_int(o, v, 0, 1000000, &value); a->iters = (int)value; }
         else if (!strcmp(o, "--methods")) ok = parse_methods(v, a->ran);
         else if (!strcmp(o, "--init-model")) a->init_model = v;
@@ -217,7 +218,7 @@ static void print_final_check(const fm_eval_summary *s, fm_eval_method m)
 // The table, the race, the checks.
 static void print_summary(const fm_eval_summary *s, const char *name, const char *what, int rank)
 {
-    printf("\n%s: %s, rank %d, %d iterations\n", name, what, rank, s->iters);
+    printf("\n%s: %s, rank %d, %d iterations\n", fm_arg_shown(name), what, rank, s->iters);
     printf("  median RMSE [median ratio to plain ADMM]%s\n", s->count > 1 ? " over the matrices" : "");
     printf("  %9s", "iteration");
     for (int m = 0; m < FM_EVAL_METHODS; m++)
@@ -295,8 +296,9 @@ static int write_outputs(const eval_args *a, const fm_eval_set *set, const char 
             FM_TRY(fm_eval_plot_basis(basis, set, a->image_height, a->image_width, a->column_major, full_title, msg));
         }
     }
-    printf("  wrote %s %s", summary, traces);
-    if (a->plots) printf(" %s%s%s", png, a->image_height ? " " : "", a->image_height ? basis : "");
+    printf("  wrote %s %s", fm_arg_shown(summary), fm_arg_shown(traces));
+    if (a->plots)
+        printf(" %s%s%s", fm_arg_shown(png), a->image_height ? " " : "", a->image_height ? fm_arg_shown(basis) : "");
     printf("\n");
     fflush(stdout);
     fm_eval_summary_free(&s);
@@ -310,7 +312,7 @@ static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, ch
     fm_graph *g = NULL;
     fm_eval_set *set = NULL;
 #define FREE_ALL { fm_triplets_free(&t); fm_graph_free(&g); fm_eval_set_free(&set); }
-    FM_TRY(fm_mtx_read(&t, a->data, a->kind == FM_KIND_INCOMPLETE, msg));
+    FM_TRY(fm_mtx_read_for_run(&t, a->data, a->kind, a->base.rank, msg));
     const fm_kind kind = a->kind == FM_KIND_AUTO ? (t->array ? FM_KIND_DENSE : FM_KIND_SPARSE) : a->kind;
     // X / its mean over Ω (§5), as the paper's Figures 8 and 9
     FM_TRY(fm_graph_from_triplets(&g, t, kind, msg));
@@ -393,8 +395,8 @@ int fm_cmd_eval(int argc, char **argv)
             fprintf(stderr, ", an accelerator step every %d iterations, %d at most, %s", a.base.accel_every,
                     a.base.accel_steps, a.base.accel_safeguard ? "safeguarded" : "no safeguard");
         fprintf(stderr, "\n");
-        if (a.ran[FM_EVAL_INIT]) fprintf(stderr, "  initialization model %s\n", init.path);
-        if (a.ran[FM_EVAL_ACCEL]) fprintf(stderr, "  acceleration model   %s\n", accel.path);
+        if (a.ran[FM_EVAL_INIT]) fprintf(stderr, "  initialization model %s\n", fm_arg_shown(init.path));
+        if (a.ran[FM_EVAL_ACCEL]) fprintf(stderr, "  acceleration model   %s\n", fm_arg_shown(accel.path));
         if (a.ran[FM_EVAL_INIT] || a.ran[FM_EVAL_ACCEL])
             fprintf(stderr, "  (loaded once in %.1f ms, not counted in the times below)\n", 1e3 * loaded);
     }

@@ -18,7 +18,7 @@ static const char help[] =
     "Factorizes a nonnegative matrix X ~ W H (W: rows x rank, H: rank x cols) by\n"
     "alternating ADMM. Without DATA, factorizes a planted 1000 x 500 matrix of rank 10.\n"
     "\n"
-    "  --rank K            rank of the factorization (default 10)\n"
+    "  --rank K            rank of the factorization (default 10; at most 256)\n"
     "  --kind KIND         dense, sparse (unstored entries are zeros) or incomplete\n"
     "                      (unstored entries are unknown); default: dense for array\n"
     "                      files, sparse for coordinate files\n"
@@ -72,6 +72,7 @@ static const char help[] =
     "                      four or none, renamed into place once all are written;\n"
     "                      PREFIX.lock keeps a second run off the prefix meanwhile\n"
     "  --quiet             no progress, no summary on the terminal\n"
+    FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP
     "\n"
     "SIGINT (Ctrl-C), SIGTERM or SIGHUP during the iterations stops the run at the\n"
@@ -188,7 +189,7 @@ int fm_cmd_factorize(int argc, char **argv)
         }
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok = true;
-        if (!strcmp(a, "--rank")) { ok = fm_arg_int(a, v, 1, 1L << 30, &value); opts.rank = (int)value; }
+        if (!strcmp(a, "--rank")) { ok = fm_arg_rank(a, v, &value); opts.rank = (int)value; }
         else if (!strcmp(a, "--kind")) {
             if (fm_kind_parse(&kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--init")) {
@@ -299,7 +300,7 @@ int fm_cmd_factorize(int argc, char **argv)
     }
 
     if (data) {
-        if (fm_mtx_read(&t, data, kind == FM_KIND_INCOMPLETE, msg)) goto fail;
+        if (fm_mtx_read_for_run(&t, data, kind, opts.rank, msg)) goto fail;
         snprintf(source, sizeof source, "%s", data);
     } else {
         if (fm_synthetic_planted(&t, 1000, 500, 10, 0.0, 1.0, opts.seed, msg)) goto fail;
@@ -318,7 +319,8 @@ int fm_cmd_factorize(int argc, char **argv)
     if (test_file) {
         if (fm_mtx_read(&held, test_file, true, msg)) goto fail;
         if (held->array || held->rows != t->rows || held->cols != t->cols) {
-            snprintf(msg, sizeof msg, "%s: expected a coordinate file of shape %lld x %lld like the data", test_file,
+            snprintf(msg, sizeof msg, "%s: expected a coordinate file of shape %lld x %lld like the data",
+                     fm_arg_shown(test_file),
                      (long long)t->rows, (long long)t->cols);
             goto fail;
         }
@@ -433,14 +435,14 @@ int fm_cmd_factorize(int argc, char **argv)
     if (fm_output_set_commit(set, msg)) goto fail;
 
     if (!quiet) {
-        printf("factorized %s\n", source);
+        printf("factorized %s\n", fm_arg_shown(source));
         printf("  shape        %lld x %lld, %s, %lld stored entries\n", (long long)st.rows, (long long)st.cols,
                fm_kind_name(st.kind), (long long)st.entries);
         printf("  rank         %d from %s%s%s%s\n", opts.rank, fm_init_name(opts.init), r->init_model ? " (" : "",
-               r->init_model ? r->init_model : "", r->init_model ? ")" : "");
+               r->init_model ? fm_arg_shown(r->init_model) : "", r->init_model ? ")" : "");
         if (opts.accelerate)
             printf("  accelerated  %d step%s, every %d iterations (%s)%s\n", r->accel_steps,
-                   r->accel_steps == 1 ? "" : "s", opts.accel_every, r->accel_model,
+                   r->accel_steps == 1 ? "" : "s", opts.accel_every, fm_arg_shown(r->accel_model),
                    rejected_note(r->accel_rejected, r->accel_repaired, opts.accel_safeguard));
         if (opts.sampler != FM_SAMPLER_FULL && (learned || opts.accelerate))
         {
@@ -454,8 +456,9 @@ int fm_cmd_factorize(int argc, char **argv)
         if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);
         printf("  time         %.3f s (init %.3f s, %.3f ms per iteration, %d threads)\n", last->seconds,
                r->init_seconds, 1e3 * per_iteration, r->threads);
-        printf("  wrote        %s %s %s %s\n", fm_output_set_final(set, 0), fm_output_set_final(set, 1),
-               fm_output_set_final(set, 2), fm_output_set_final(set, 3));
+        printf("  wrote        %s %s %s %s\n", fm_arg_shown(fm_output_set_final(set, 0)),
+               fm_arg_shown(fm_output_set_final(set, 1)), fm_arg_shown(fm_output_set_final(set, 2)),
+               fm_arg_shown(fm_output_set_final(set, 3)));
     }
     status = 0;
     if (interrupted) {

@@ -9,10 +9,12 @@ static const char help[] =
     "usage: factormer info DATA.mtx[.gz] [--kind KIND] [--rank K]\n"
     "\n"
     "Prints the shape, stored entries, kind, value range and the memory that a\n"
-    "factorization at rank K (default 10) will need.\n"
+    "factorization at rank K (default 10) will need. A file whose rank-K run needs\n"
+    "more than the memory limit is refused with the estimate, as factorize refuses it.\n"
     "\n"
     "  --kind KIND         dense, sparse or incomplete (default: by the file's format)\n"
-    "  --rank K            rank of the planned factorization (default 10)\n"
+    "  --rank K            rank of the planned factorization (default 10; at most 256)\n"
+    FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP;
 
 static double mib(double bytes) { return bytes / (1024.0 * 1024.0); }
@@ -34,32 +36,30 @@ int fm_cmd_info(int argc, char **argv)
         if (!strcmp(a, "--kind")) {
             if (fm_kind_parse(&kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--rank")) {
-            if (!fm_arg_int(a, v, 1, 1L << 30, &rank)) return 2;
+            if (!fm_arg_rank(a, v, &rank)) return 2;
         } else { fprintf(stderr, "factormer: unknown option '%s'\n", a); return 2; }
     }
     if (!data) { fprintf(stderr, "factormer: info needs a data file\n%s", help); return 2; }
 
     fm_triplets *t = NULL;
     fm_graph *g = NULL;
-    if (fm_mtx_read(&t, data, kind == FM_KIND_INCOMPLETE, msg) ||
+    // refused, as factorize would refuse it, when a rank-K run exceeds the memory limit
+    if (fm_mtx_read_for_run(&t, data, kind, (int)rank, msg) ||
         fm_graph_from_triplets(&g, t, kind, msg)) {
         fprintf(stderr, "factormer: %s\n", msg);
         fm_triplets_free(&t);
         return 1;
     }
     const bool array = t->array;
-    const double read_bytes = (double)t->count * (array ? 4 : 20);
+    const int64_t read_count = t->count;
     fm_triplets_free(&t);
     fm_graph_stats st;
     fm_graph_stats_get(g, &st);
     const double omega = fm_graph_omega(g);
-    // Both orientations: values (4 bytes) and, unless full, indices (8) and row pointers.
-    const double graph_bytes = st.kind == FM_KIND_DENSE
-                                   ? 2.0 * 4 * st.entries
-                                   : 2.0 * 12 * st.entries + 8.0 * (st.rows + st.cols + 2);
-    // W, Hᵀ, their duals and right-hand sides, and the result's H.
-    const double factor_bytes = 4.0 * rank * (st.rows + st.cols) * 3 + 4.0 * rank * st.cols;
-    printf("%s\n", data);
+    // what a run needs, as the reader estimates it (for the entries held)
+    fm_memory_estimate m;
+    fm_memory_estimate_run(&m, st.rows, st.cols, array ? read_count : st.entries, array, st.kind, (int)rank);
+    printf("%s\n", fm_arg_shown(data));
     printf("  format    %s\n", array ? "array (dense)" : "coordinate");
     printf("  shape     %lld x %lld\n", (long long)st.rows, (long long)st.cols);
     printf("  kind      %s\n", fm_kind_name(st.kind));
@@ -68,7 +68,7 @@ int fm_cmd_info(int argc, char **argv)
     printf("  values    min %g, max %g, mean over Omega %.6g, rms %.6g\n", st.min, st.max,
            fm_graph_mean(g), omega > 0 ? __builtin_sqrt(st.sumsq / omega) : 0.0);
     printf("  memory    %.1f MiB for a rank-%ld run (graph %.1f, factors %.1f), %.1f MiB more while reading\n",
-           mib(graph_bytes + factor_bytes), rank, mib(graph_bytes), mib(factor_bytes), mib(read_bytes));
+           mib(m.graph + m.factors), rank, mib(m.graph), mib(m.factors), mib(m.reading + m.building));
     fm_graph_free(&g);
     return 0;
 }

@@ -34,6 +34,10 @@ static const char usage[] =
     "(factorize first writes the factors of its last finished iteration); the\n"
     "exit code is then 128 + the signal (130, 143, 129).\n"
     "\n"
+    "Every command that reads a data file takes --max-memory SIZE (512M, 4G): a\n"
+    "file whose run would need more memory is refused before it is read (default:\n"
+    "this machine's memory).\n"
+    "\n"
     "Run 'factormer <command> --help' for the options of a command.\n"
     "\n"
     "The learned models of factorize --init learned, --accelerate and eval, when\n"
@@ -87,6 +91,34 @@ static bool take_profile_option(int *argc, char **argv, const char **json)
     return true;
 }
 
+// --max-memory SIZE and --max-memory=SIZE leave argv here like --profile;
+// *bytes receives the limit (0 when the option is absent). False after a
+// message.
+static bool take_memory_option(int *argc, char **argv, uint64_t *bytes)
+{
+    static const char option[] = "--max-memory";
+    int kept = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *value = NULL;
+        if (!strcmp(argv[i], option)) {
+            if (i + 1 >= *argc) {
+                fprintf(stderr, "factormer: %s expects a value\n", option);
+                return false;
+            }
+            value = argv[++i];
+        } else if (!strncmp(argv[i], option, strlen(option)) && argv[i][strlen(option)] == '=') {
+            value = argv[i] + strlen(option) + 1;
+        } else {
+            argv[kept++] = argv[i];
+            continue;
+        }
+        if (!fm_arg_size(option, value, bytes)) return false;
+    }
+    argv[kept] = NULL;
+    *argc = kept;
+    return true;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -120,6 +152,8 @@ int main(int argc, char **argv)
     fm_signals_catch();
     const char *profile_json = NULL;
     if (!take_profile_option(&argc, argv, &profile_json)) return 2;
+    uint64_t memory_limit = 0;
+    if (!take_memory_option(&argc, argv, &memory_limit)) return 2;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         print_model_dir(argc < 2 ? stderr : stdout);
@@ -144,6 +178,7 @@ int main(int argc, char **argv)
         return checked == FM_ERR_INVALID ? 2 : 1;
     }
     if (profile_json) fm_profile_enable(true);
+    if (memory_limit) fm_set_memory_limit(memory_limit);
     const double start = now();
     int status;
     if (!strcmp(argv[1], "factorize")) status = fm_cmd_factorize(argc - 1, argv + 1);

@@ -50,6 +50,7 @@ static const char help[] =
     "  --seed S            seed of the draws and of the features (default 1)\n"
     "  --kind KIND         dense, sparse or incomplete (default: by the file's format)\n"
     "  --threads N         threads (default: all)\n"
+    FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP;
 
 static void print_header(void)
@@ -109,7 +110,7 @@ int fm_cmd_sample(int argc, char **argv)
 
     fm_triplets *t = NULL;
     fm_graph *g = NULL;
-    if (fm_mtx_read(&t, data, kind == FM_KIND_INCOMPLETE, msg) || fm_graph_from_triplets(&g, t, kind, msg)) {
+    if (fm_mtx_read_for_run(&t, data, kind, 0, msg) || fm_graph_from_triplets(&g, t, kind, msg)) {
         fprintf(stderr, "factormer: %s\n", msg);
         fm_triplets_free(&t);
         return 1;
@@ -126,7 +127,7 @@ int fm_cmd_sample(int argc, char **argv)
         .draws = (int)draws,
         .probes = FM_SAMPLER_STATS_PROBES,
     };
-    printf("%s: %lld x %lld, %s, %lld stored entries\n", data, (long long)st.rows, (long long)st.cols,
+    printf("%s: %lld x %lld, %s, %lld stored entries\n", fm_arg_shown(data), (long long)st.rows, (long long)st.cols,
            fm_kind_name(st.kind), (long long)st.entries);
     const int threads_used = fm_get_threads();
     printf("fanout %ld, zero ratio %g, %ld draw%s, seed %ld, %d thread%s\n", fanout, ratio, draws,

@@ -40,17 +40,22 @@ static inline double fm_fast_log(double x)
     return k * ln2_hi + (k * ln2_lo + log_m);
 }
 
-// exp x in float for x <= 88 (where 2^n stays a normal number), made for
-// x <= 0: the softmax's scores minus their maximum (or their log-normalizer,
-// a rounding above them at most). x = n·ln 2 + r with n an integer (rounded
-// by the float shifter 1.5·2^23) and |r| <= ln 2 / 2, exp r by its Taylor
-// series to r^7 (the next term is below 2^−27 of it), times 2^n built in the
-// exponent bits. Below −87, where exp x reaches float's smallest normal
-// number, it returns exp(−87), 1.6e−38: in a softmax whose largest term is 1
-// that is a rounding-level difference.
+// exp x in float, made for x <= 0: the softmax's scores minus their maximum
+// (or their log-normalizer, a rounding above them at most). x = n·ln 2 + r
+// with n an integer (rounded by the float shifter 1.5·2^23) and
+// |r| <= ln 2 / 2, exp r by its Taylor series to r^7 (the next term is below
+// 2^−27 of it), times 2^n built in the exponent bits. x is first clamped to
+// [−87, 88], where 2^n stays a normal number: below −87, where exp x reaches
+// float's smallest normal number, it returns exp(−87), 1.6e−38 (in a softmax
+// whose largest term is 1 that is a rounding-level difference); above 88 it
+// returns exp(88), 1.65e38, finite (a score that large means the network's
+// activations overflowed, which its callers check for); NaN gives NaN. The
+// clamp is a min and a max, and the exponent arithmetic unsigned, so that
+// any input is defined behaviour and the loops that call it still vectorize.
 static inline float fm_fast_expf(float x)
 {
-    x = x < -87.0f ? -87.0f : x;
+    x = x < -87.0f ? -87.0f : x;   // NaN passes both
+    x = x > 88.0f ? 88.0f : x;
     const float shifter = 0x1.8p23f, log2e = 0x1.715476p+0f;
     const float ln2_hi = 0x1.62e400p-1f, ln2_lo = 0x1.7f7d1cp-20f;
     const float shifted = x * log2e + shifter, n = shifted - shifter;
@@ -63,9 +68,9 @@ static inline float fm_fast_expf(float x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    int32_t n_bits;
+    uint32_t n_bits;
     memcpy(&n_bits, &shifted, sizeof n_bits);
-    const int32_t scale_bits = (n_bits - 0x4b400000 + 127) << 23;   // 0x4b400000: the shifter's bits
+    const uint32_t scale_bits = (n_bits - 0x4b400000u + 127u) << 23;   // 0x4b400000: the shifter's bits
     float scale;
     memcpy(&scale, &scale_bits, sizeof scale);
     return p * scale;

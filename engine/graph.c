@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory.h"
 #include "profile.h"
 #include "status.h"
 
@@ -41,7 +42,27 @@ static int check_shape(int64_t rows, int64_t cols, char *msg)
     if (rows > INT64_MAX / cols)
         return fm_fail(FM_ERR_INVALID, msg, "matrix shape %lld x %lld: dimensions overflow",
                        (long long)rows, (long long)cols);
+    if (rows > FM_MAX_DIMENSION || cols > FM_MAX_DIMENSION)
+        return fm_fail(FM_ERR_INVALID, msg, "matrix shape %lld x %lld is too large: a matrix has at most %lld (2^60) "
+                       "rows and columns", (long long)rows, (long long)cols, (long long)FM_MAX_DIMENSION);
     return FM_OK;
+}
+
+// FM_ERR_MEMORY when building the graph of `entries` (besides the input the
+// caller already holds) would exceed the memory limit.
+static int check_memory(int64_t rows, int64_t cols, int64_t entries, bool array, fm_kind kind, char *msg)
+{
+    fm_memory_estimate e;
+    fm_memory_estimate_run(&e, rows, cols, entries, array, kind, 0);
+    const double need = e.building + e.graph;
+    if (fm_memory_fits(need)) return FM_OK;
+    char needs[160], limit[160];
+    e.reading = 0;
+    fm_memory_need_text(needs, sizeof needs, &e, need, 0);
+    fm_memory_limit_text(limit, sizeof limit);
+    return fm_fail(FM_ERR_MEMORY, msg, "the %s graph of a %lld x %lld matrix with %lld %s needs %s to build, more "
+                   "than %s", fm_kind_name(kind), (long long)rows, (long long)cols, (long long)entries,
+                   entries == 1 ? "entry" : "entries", needs, limit);
 }
 
 static int check_value(float x, int64_t i, int64_t j, char *msg)
@@ -127,6 +148,7 @@ static int graph_from_dense(fm_graph **out, int64_t rows, int64_t cols, const fl
     FM_CHECK(out && !*out && values, FM_ERR_INVALID, "fm_graph_from_dense: bad arguments");
     FM_TRY(check_shape(rows, cols, msg));
     if (kind == FM_KIND_AUTO) kind = FM_KIND_DENSE;
+    FM_TRY(check_memory(rows, cols, rows * cols, true, kind, msg));
     int64_t size = rows * cols, nonzeros = 0;
     for (int64_t e = 0; e < size; e++) {
         FM_TRY(check_value(values[e], e / cols, e % cols, msg));
@@ -206,6 +228,7 @@ static int graph_from_triplets(fm_graph **out, const fm_triplets *t, fm_kind kin
     if (kind == FM_KIND_AUTO) kind = t->array ? FM_KIND_DENSE : FM_KIND_SPARSE;
     if (t->array) return graph_from_dense(out, t->rows, t->cols, t->val, kind, msg);
     FM_TRY(check_shape(t->rows, t->cols, msg));
+    FM_TRY(check_memory(t->rows, t->cols, t->count, false, kind, msg));
     FM_TRY(check_triplets(t->rows, t->cols, t->row, t->col, t->val, t->count, msg));
     if (kind != FM_KIND_DENSE)
         return graph_build(out, t->rows, t->cols, t->row, t->col, t->val, t->count, kind, msg);

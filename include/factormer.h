@@ -63,6 +63,43 @@ void fm_finalize(void);
 void fm_set_threads(int n);
 int fm_get_threads(void);
 
+// The largest number of rows or columns of a matrix: GraphBLAS's (2^60).
+#define FM_MAX_DIMENSION (INT64_C(1) << 60)
+// The largest rank of a factorization: the incomplete kind solves a k × k
+// system per row and per column on each thread's stack (12·k² bytes, 768 KiB
+// at 256, within the smallest thread stack the engine can count on).
+#define FM_MAX_RANK 256
+
+//------------------------------------------------------------------------------
+// Memory (engine/memory)
+//------------------------------------------------------------------------------
+
+// What a run on a matrix holds, estimated in bytes from its shape alone:
+// rows × cols, the stored entries (a coordinate file's declared entries, twice
+// for a symmetric one; rows·cols for an array file), `array` (the file's
+// format), the kind it is built as (FM_KIND_AUTO: dense for an array, else
+// sparse) and the rank of the factorization (0: the graph alone). A sparse
+// graph holds a row pointer per row and per column even when it has one
+// entry; a dense one holds rows·cols values twice.
+typedef struct fm_memory_estimate {
+    double reading;    // the entries as read: triplets, or an array's values
+    double building;   // scratch while the file is read and the graph built
+    double graph;      // the König digraph, both orientations
+    double factors;    // W, Hᵀ, their duals and right-hand sides, the result's H
+    double peak;       // max(reading + building + graph, graph + factors)
+} fm_memory_estimate;
+
+void fm_memory_estimate_run(fm_memory_estimate *out, int64_t rows, int64_t cols, int64_t entries, bool array,
+                            fm_kind kind, int rank);
+
+// Reading a matrix file refuses, before it allocates anything large, one
+// whose estimate exceeds this limit (FM_ERR_MEMORY, naming the file, its
+// declared shape, the estimate and the limit). By default the limit is the
+// machine's memory: its physical memory, or its cgroup's limit when that is
+// lower; fm_set_memory_limit sets another (bytes; 0 restores the default).
+void fm_set_memory_limit(uint64_t bytes);
+uint64_t fm_memory_limit(void);
+
 //------------------------------------------------------------------------------
 // Dense row-major float matrices: node features, factors (engine/dense)
 //------------------------------------------------------------------------------
@@ -107,6 +144,12 @@ int fm_mtx_write_triplets(const char *path, const fm_triplets *t,
                           const char *comment, char *msg);
 // Reads an `array` file into a dense matrix (factors written by the CLI).
 int fm_mtx_read_dense(fm_dense **out, const char *path, char *msg);
+// fm_mtx_read for a run of `rank` on the graph of `kind` (duplicates are
+// errors for the incomplete kind): the file is refused before its entries
+// are read if the run's fm_memory_estimate_run exceeds fm_memory_limit().
+// fm_mtx_read checks the graph alone (rank 0) in the kind its
+// duplicates_are_errors implies, fm_mtx_read_dense the values alone.
+int fm_mtx_read_for_run(fm_triplets **out, const char *path, fm_kind kind, int rank, char *msg);
 
 //------------------------------------------------------------------------------
 // The König digraph of X (engine/graph, §2)

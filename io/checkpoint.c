@@ -490,12 +490,15 @@ static int check_table(const char *path, const uint8_t *table, int64_t table_byt
         const uint64_t offset = get_u64(table + at + 8);
         at += 16;
         if (strlen(name) != n || strcmp(name, want->name) || rows != (uint32_t)want->rows ||
-            cols != (uint32_t)want->cols || offset != (uint64_t)l->offsets[t])
+            cols != (uint32_t)want->cols || offset != (uint64_t)l->offsets[t]) {
+            char shown[4 * FM_LFACTORMER_NAME];   // the name as the file has it, control bytes escaped
+            fm_escape(shown, sizeof shown, name);
             return fm_fail(FM_ERR_PARSE, msg,
-                           "%s: tensor %d is '%.*s' of %" PRIu32 " x %" PRIu32 " at %" PRIu64 ", but the layout of %s "
+                           "%s: tensor %d is '%s' of %" PRIu32 " x %" PRIu32 " at %" PRIu64 ", but the layout of %s "
                            "has '%s' of %d x %d at %" PRId64 " there (a file of another layout or version)",
-                           path, t, (int)strnlen(name, n), name, rows, cols, offset, model, want->name, want->rows,
-                           want->cols, l->offsets[t]);
+                           path, t, shown, rows, cols, offset, model, want->name, want->rows, want->cols,
+                           l->offsets[t]);
+        }
     }
     if (at != table_bytes)
         return fm_fail(FM_ERR_PARSE, msg, "%s: the tensor table holds %" PRId64 " bytes after its %d tensors", path,

@@ -1,19 +1,16 @@
-// Matrix Market reading and writing.
+// Matrix Market reading (writing: io/mtx_write.c).
 //
 // Reading streams the file through zlib (plain and gzip alike) one line at a
-// time and parses every field by hand on the line buffer. Every content error
-// names the file, the 1-based line and what was expected there.
-//
-// Writing goes to PATH.tmp.XXXXXX in the same directory and is renamed onto
-// PATH only when every byte has been written, flushed and closed; on any error
-// the temporary file is removed and nothing is left behind.
-#include "atomic_file.h"
+// time and parses every field by hand on the line buffer (numbers:
+// io/mtx_number.c). Every content error names the file, the 1-based line and
+// what was expected there.
+#include "memory.h"
+#include "mtx_parts.h"
 #include "profile.h"
 #include "status.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +23,7 @@
 #define MTX_LINE_MAX 65536            // characters on one line, newline excluded
 #define MTX_GZ_BUFFER (1 << 20)       // zlib's input buffer
 #define MTX_TOKEN_SHOWN 40            // characters of a bad token quoted in messages
+#define MTX_DEFLATE_RATIO 1032        // deflate's largest expansion: output bytes per input byte
 
 #define MTX_HEADER_FORM \
     "\"%%%%MatrixMarket matrix <coordinate|array> <real|integer|pattern> <general|symmetric>\""
@@ -44,20 +42,20 @@ void fm_triplets_free(fm_triplets **t)
 // Messages
 //------------------------------------------------------------------------------
 
-// "path:line: sentence"
+// "path:line: sentence" (the path shortened, not the sentence, when they do
+// not fit; its control bytes escaped: fm_fail_path)
 static int mtx_fail(int code, char *msg, const char *path, int64_t line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 static int mtx_fail(int code, char *msg, const char *path, int64_t line, const char *fmt, ...)
 {
     if (msg) {
-        int n = snprintf(msg, FM_MSG_LEN, "%s:%" PRId64 ": ", path, line);
-        if (n >= 0 && n < FM_MSG_LEN) {
-            va_list args;
-            va_start(args, fmt);
-            vsnprintf(msg + n, FM_MSG_LEN - (size_t)n, fmt, args);
-            va_end(args);
-        }
+        char sentence[FM_MSG_LEN];
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(sentence, sizeof sentence, fmt, args);
+        va_end(args);
+        fm_fail_path(code, msg, path, ":%" PRId64 ": %s", line, sentence);
     }
     return code;
 }
@@ -67,17 +65,20 @@ static int mtx_fail(int code, char *msg, const char *path, int64_t line, const c
     do { int mtx_status_ = mtx_fail((code), msg, r->path, r->line, __VA_ARGS__); \
          FREE_ALL; return mtx_status_; } while (0)
 
-// A token as shown in a message: quoted, cut to MTX_TOKEN_SHOWN characters.
-typedef struct { char text[MTX_TOKEN_SHOWN + 8]; } shown_token;
+// A token as shown in a message: quoted, cut to MTX_TOKEN_SHOWN characters,
+// its control bytes escaped.
+typedef struct { char text[4 * MTX_TOKEN_SHOWN + 8]; } shown_token;
 
 static shown_token show(const char *token)
 {
     shown_token s;
-    size_t len = strlen(token);
-    if (len > MTX_TOKEN_SHOWN)
-        snprintf(s.text, sizeof s.text, "\"%.*s...\"", MTX_TOKEN_SHOWN, token);
-    else
-        snprintf(s.text, sizeof s.text, "\"%s\"", token);
+    char cut[MTX_TOKEN_SHOWN + 1];
+    const size_t len = strnlen(token, MTX_TOKEN_SHOWN);
+    memcpy(cut, token, len);
+    cut[len] = 0;
+    s.text[0] = '"';
+    size_t n = 1 + fm_escape(s.text + 1, sizeof s.text - 5, cut);
+    snprintf(s.text + n, sizeof s.text - n, "%s\"", strlen(token) > MTX_TOKEN_SHOWN ? "..." : "");
     return s;
 }
 
@@ -90,6 +91,8 @@ typedef struct {
     gzFile gz;
     char *buf;             // the current line, NUL-terminated
     int64_t line;          // its 1-based number; after the end, the last line's
+    int64_t size;          // the file's size, when it is a regular file
+    bool regular;
 } mtx_reader;
 
 static void reader_close(mtx_reader *r)
@@ -112,6 +115,8 @@ static int reader_open(mtx_reader *r, const char *path, char *msg)
     if (fstat(fd, &st) != 0) FM_FAIL(FM_ERR_IO, "%s: cannot stat the file: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         FM_FAIL(FM_ERR_IO, "%s: is a directory, expected a Matrix Market file", path);
+    r->regular = S_ISREG(st.st_mode);
+    r->size = (int64_t)st.st_size;
     r->gz = gzdopen(fd, "rb");
     if (!r->gz) FM_FAIL(FM_ERR_MEMORY, "%s: cannot start zlib to read the file", path);
     fd = -1;   // gzclose closes it now
@@ -133,6 +138,27 @@ static const char *zlib_what(const char *what)
     return what;
 }
 
+// A failed read at `line`. A gzip stream whose checksum (CRC-32) or length at
+// its end does not match what was decoded is corrupt: zlib finds out after
+// decoding ahead, so the message names the file, not a line.
+static int read_fail(const mtx_reader *r, int err, const char *what, int64_t line, char *msg)
+{
+    if (err == Z_ERRNO) return mtx_fail(FM_ERR_IO, msg, r->path, line, "read error: %s", strerror(errno));
+    what = zlib_what(what);
+    if (err == Z_DATA_ERROR) {
+        const bool crc = strstr(what, "incorrect data check") != NULL;
+        const bool length = strstr(what, "incorrect length check") != NULL;
+        return fm_fail(FM_ERR_PARSE, msg, "%s: corrupt gzip data (%s): the file is damaged%s", r->path,
+                       crc ? "CRC error" : length ? "length check" : what,
+                       crc      ? ": what it decompresses to does not match the checksum stored in it"
+                       : length ? ": it decompresses to another length than the one stored in it"
+                                : "");
+    }
+    if (err == Z_BUF_ERROR)
+        return mtx_fail(FM_ERR_IO, msg, r->path, line, "read error: %s: the gzip data are truncated", what);
+    return mtx_fail(FM_ERR_IO, msg, r->path, line, "read error: %s", what);
+}
+
 // Read the next line into r->buf: 1 read, 0 end of file, < 0 an error.
 static int reader_next(mtx_reader *r, char *msg)
 {
@@ -142,11 +168,7 @@ static int reader_next(mtx_reader *r, char *msg)
         int err = Z_OK;
         const char *what = gzerror(r->gz, &err);
         if (err == Z_OK) return 0;
-        int64_t at = r->line + 1;
-        if (err == Z_ERRNO)
-            return mtx_fail(FM_ERR_IO, msg, r->path, at, "read error: %s", strerror(errno));
-        return mtx_fail(FM_ERR_IO, msg, r->path, at, "read error: %s",
-                        zlib_what(what));
+        return read_fail(r, err, what, r->line + 1, msg);
     }
     r->line++;
     size_t len = strlen(r->buf);
@@ -157,10 +179,7 @@ static int reader_next(mtx_reader *r, char *msg)
         // A truncated gzip stream hands out what it decoded, then the error.
         int err = Z_OK;
         const char *what = gzerror(r->gz, &err);
-        if (err == Z_ERRNO)
-            LINE_FAIL(FM_ERR_IO, "read error: %s", strerror(errno));
-        if (err != Z_OK)
-            LINE_FAIL(FM_ERR_IO, "read error: %s", zlib_what(what));
+        if (err != Z_OK) return read_fail(r, err, what, r->line, msg);
     }
     // gzgets stops only at a newline or the end of the file; a line that is
     // neither ended at a NUL byte.
@@ -174,8 +193,6 @@ static inline bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
-
-static inline bool is_digit(char c) { return (unsigned)(c - '0') < 10u; }
 
 // Blank lines and comments (first non-blank character '%') carry no data.
 static bool is_skipped(const char *line)
@@ -205,121 +222,6 @@ static int split_fields(char *line, char **field, int max)
 }
 
 //------------------------------------------------------------------------------
-// Numbers
-//------------------------------------------------------------------------------
-
-enum { NUMBER_OK = 0, NUMBER_NONE, NUMBER_TRAILING, NUMBER_OVERFLOW };
-
-// A whole token as a decimal int64 with an optional sign.
-static int parse_int64(const char *s, int64_t *value, const char **stop)
-{
-    const char *p = s;
-    bool negative = false;
-    if (*p == '+' || *p == '-') negative = *p++ == '-';
-    *stop = p;
-    if (!is_digit(*p)) return NUMBER_NONE;
-    uint64_t v = 0;
-    bool overflow = false;
-    for (; is_digit(*p); p++) {
-        uint64_t d = (uint64_t)(*p - '0');
-        if (v > ((uint64_t)INT64_MAX - d) / 10) overflow = true;
-        else v = v * 10 + d;
-    }
-    *stop = p;
-    if (*p) return NUMBER_TRAILING;
-    if (overflow) return NUMBER_OVERFLOW;
-    *value = negative ? -(int64_t)v : (int64_t)v;
-    return NUMBER_OK;
-}
-
-// The reference: strtof, correctly rounded, accepts every C float syntax
-// (nan, inf, hexadecimal); overflow gives an infinity.
-static int parse_float_strtof(const char *s, float *value, const char **stop)
-{
-    char *end = NULL;
-    float v = strtof(s, &end);
-    *stop = end;
-    if (end == s) return NUMBER_NONE;
-    if (*end) return NUMBER_TRAILING;
-    *value = v;
-    return NUMBER_OK;
-}
-
-// A whole token as a float, correctly rounded. The fast path covers the
-// decimal forms writers produce ([sign] digits [. digits] [e exponent] with at
-// most 19 significant digits and a result in the normal float range): one
-// exact IEEE double operation (Clinger's fast path), then a rounding to float
-// that cannot double-round because results that land exactly on a float
-// rounding boundary go to strtof. Everything else goes to strtof too.
-static int parse_float(const char *s, float *value, const char **stop)
-{
-    static const double pow10[] = {
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    };
-    const char *p = s;
-    bool negative = false;
-    if (*p == '+' || *p == '-') negative = *p++ == '-';
-    uint64_t mantissa = 0;
-    int digits = 0;              // significant digits in mantissa
-    int64_t exponent = 0;        // value = mantissa * 10^exponent
-    bool any = false, inexact = false;
-    for (; is_digit(*p); p++) {
-        any = true;
-        if (mantissa == 0 && *p == '0') continue;
-        if (digits < 19) { mantissa = mantissa * 10 + (uint64_t)(*p - '0'); digits++; }
-        else { inexact = true; exponent++; }
-    }
-    if (*p == '.') {
-        for (p++; is_digit(*p); p++) {
-            any = true;
-            if (mantissa == 0 && *p == '0') { exponent--; continue; }
-            if (digits < 19) {
-                mantissa = mantissa * 10 + (uint64_t)(*p - '0');
-                digits++;
-                exponent--;
-            } else {
-                inexact = true;
-            }
-        }
-    }
-    if (!any || inexact) return parse_float_strtof(s, value, stop);
-    if (*p == 'e' || *p == 'E') {
-        const char *q = p + 1;
-        bool negative_exponent = false;
-        if (*q == '+' || *q == '-') negative_exponent = *q++ == '-';
-        if (!is_digit(*q)) return parse_float_strtof(s, value, stop);
-        int64_t e = 0;
-        for (; is_digit(*q); q++)
-            if (e < 100000) e = e * 10 + (*q - '0');
-        exponent += negative_exponent ? -e : e;
-        p = q;
-    }
-    if (*p) return parse_float_strtof(s, value, stop);
-    *stop = p;
-    if (mantissa == 0) {
-        *value = negative ? -0.0f : 0.0f;
-        return NUMBER_OK;
-    }
-    if (mantissa > (UINT64_C(1) << 53) || exponent < -22 || exponent > 22)
-        return parse_float_strtof(s, value, stop);
-    double d = (double)mantissa;
-    d = exponent < 0 ? d / pow10[-exponent] : d * pow10[exponent];
-    // Below the normal range float has fewer bits; at the top it overflows.
-    if (!(d >= (double)FLT_MIN && d < 0x1.ffffffp127)) return parse_float_strtof(s, value, stop);
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    // The 29 bits of a double's mantissa below float precision: exactly a
-    // half means d sits on a float rounding boundary (a tie for d, perhaps
-    // not for the decimal), and only strtof knows which way to go.
-    if ((bits & ((UINT64_C(1) << 29) - 1)) == (UINT64_C(1) << 28))
-        return parse_float_strtof(s, value, stop);
-    float v = (float)d;
-    *value = negative ? -v : v;
-    return NUMBER_OK;
-}
-
-//------------------------------------------------------------------------------
 // Header and size line
 //------------------------------------------------------------------------------
 
@@ -345,9 +247,10 @@ static int read_header(mtx_reader *r, mtx_header *h, char *msg)
     if ((unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
         (unsigned char)line[2] == 0xBF)
         line += 3;   // a UTF-8 byte order mark
-    char shown[64];
+    char cut[51], shown[4 * sizeof cut + 4];
     size_t len = strcspn(line, "\r\n");
-    snprintf(shown, sizeof shown, "%.*s%s", (int)(len > 50 ? 50 : len), line, len > 50 ? "..." : "");
+    snprintf(cut, sizeof cut, "%.*s", (int)(len > 50 ? 50 : len), line);
+    snprintf(shown + fm_escape(shown, sizeof shown - 3, cut), 4, "%s", len > 50 ? "..." : "");
     char *word[5];
     int words = split_fields(line, word, 5);
     if (words == 0 || strcasecmp(word[0], "%%MatrixMarket") != 0)
@@ -390,7 +293,7 @@ static int parse_count(mtx_reader *r, const char *token, const char *what, int64
 {
 #define FREE_ALL ((void)0)
     const char *stop;
-    int status = parse_int64(token, value, &stop);
+    int status = fm_mtx_parse_int64(token, value, &stop);
     if (status == NUMBER_OVERFLOW)
         LINE_FAIL(FM_ERR_PARSE, "the number of %s %s does not fit in 64 bits", what, show(token).text);
     if (status != NUMBER_OK || *value < min)
@@ -417,19 +320,22 @@ static int read_size(mtx_reader *r, mtx_header *h, char *msg)
         LINE_FAIL(FM_ERR_PARSE, "expected %d fields on the size line %s, found %d", want, form, found);
     FM_TRY(parse_count(r, field[0], "rows", 1, &h->rows, msg));
     FM_TRY(parse_count(r, field[1], "columns", 1, &h->cols, msg));
-    if (h->rows > INT64_MAX / h->cols)
+    int64_t cells;
+    if (__builtin_mul_overflow(h->rows, h->cols, &cells))
         LINE_FAIL(FM_ERR_PARSE, "dimensions %" PRId64 " x %" PRId64 " overflow a 64-bit entry count",
                   h->rows, h->cols);
+    if (h->rows > FM_MAX_DIMENSION || h->cols > FM_MAX_DIMENSION)
+        LINE_FAIL(FM_ERR_PARSE, "dimensions %" PRId64 " x %" PRId64 " are too large: a matrix has at most %"
+                  PRId64 " (2^60) rows and columns", h->rows, h->cols, FM_MAX_DIMENSION);
     if (h->symmetric && h->rows != h->cols)
         LINE_FAIL(FM_ERR_PARSE, "a symmetric matrix must be square, the size line gives %" PRId64
                   " x %" PRId64, h->rows, h->cols);
-    // rows*cols fits, so n(n+1)/2 <= n*n does too.
-    int64_t n = h->rows;
-    int64_t lower = n % 2 == 0 ? n / 2 * (n + 1) : (n + 1) / 2 * n;
-    int64_t capacity = h->symmetric ? lower : h->rows * h->cols;
+    // A symmetric matrix is square and n·n fits, so n(n+1)/2 <= n·n does too.
+    const int64_t n = h->rows;
+    const int64_t capacity = !h->symmetric ? cells : n % 2 == 0 ? n / 2 * (n + 1) : (n + 1) / 2 * n;
     if (h->array) {
         h->entries = capacity;
-        if ((uint64_t)(h->rows * h->cols) > SIZE_MAX / sizeof(float))
+        if ((uint64_t)cells > SIZE_MAX / sizeof(float))
             LINE_FAIL(FM_ERR_MEMORY, "dimensions %" PRId64 " x %" PRId64
                       " are too large: the values do not fit in memory", h->rows, h->cols);
     } else {
@@ -454,7 +360,7 @@ static int parse_value(mtx_reader *r, const char *token, mtx_field field, float 
     const char *stop = token;
     if (field == FIELD_INTEGER) {
         int64_t v = 0;
-        int status = parse_int64(token, &v, &stop);
+        int status = fm_mtx_parse_int64(token, &v, &stop);
         if (status == NUMBER_OVERFLOW)
             LINE_FAIL(FM_ERR_PARSE, "integer value %s does not fit in 64 bits", show(token).text);
         if (status == NUMBER_TRAILING)
@@ -469,7 +375,7 @@ static int parse_value(mtx_reader *r, const char *token, mtx_field field, float 
         return FM_OK;
     }
     float v = 0;
-    int status = parse_float(token, &v, &stop);
+    int status = fm_mtx_parse_float(token, &v, &stop);
     if (status == NUMBER_TRAILING)
         LINE_FAIL(FM_ERR_PARSE, "expected a real value, found %s (trailing characters %s after the number)",
                   show(token).text, show(stop).text);
@@ -493,7 +399,7 @@ static int parse_index(mtx_reader *r, const char *token, const char *what, int64
 #define FREE_ALL ((void)0)
     const char *stop;
     int64_t v = 0;
-    int status = parse_int64(token, &v, &stop);
+    int status = fm_mtx_parse_int64(token, &v, &stop);
     if (status == NUMBER_OVERFLOW || (status == NUMBER_OK && (v < 1 || v > limit)))
         LINE_FAIL(FM_ERR_PARSE, "%s index %s out of range 1..%" PRId64, what,
                   strlen(token) > MTX_TOKEN_SHOWN ? show(token).text : token, limit);
@@ -599,16 +505,20 @@ static int read_coordinate(mtx_reader *r, const mtx_header *h, fm_triplets *t, i
 }
 
 // Array files list columns top to bottom (for symmetric ones, the lower
-// triangle of each column); t->val is row-major.
-static int read_array(mtx_reader *r, const mtx_header *h, fm_triplets *t, char *msg)
+// triangle of each column); t->val is row-major. Without `store` (a file too
+// short for its declared values) the values are checked but not kept, and
+// the read ends in the error that the file ended early.
+static int read_array(mtx_reader *r, const mtx_header *h, fm_triplets *t, bool store, char *msg)
 {
 #define FREE_ALL ((void)0)
     const int64_t rows = h->rows, cols = h->cols;
-    t->val = calloc((size_t)(rows * cols), sizeof(float));
-    if (!t->val)
-        return mtx_fail(FM_ERR_MEMORY, msg, r->path, h->size_line,
-                        "out of memory for the %" PRId64 " x %" PRId64 " array declared here", rows, cols);
-    t->count = rows * cols;
+    if (store) {
+        t->val = calloc((size_t)(rows * cols), sizeof(float));
+        if (!t->val)
+            return mtx_fail(FM_ERR_MEMORY, msg, r->path, h->size_line,
+                            "out of memory for the %" PRId64 " x %" PRId64 " array declared here", rows, cols);
+        t->count = rows * cols;
+    }
     int64_t given = 0, i = 0, j = 0;
     int status;
     char *field[1];
@@ -623,8 +533,10 @@ static int read_array(mtx_reader *r, const mtx_header *h, fm_triplets *t, char *
             LINE_FAIL(FM_ERR_PARSE, "expected 1 field \"value\" (one value per line), found %d", found);
         float v;
         FM_TRY(parse_value(r, field[0], h->field, &v, msg));
-        t->val[i * cols + j] = v;
-        if (h->symmetric) t->val[j * cols + i] = v;
+        if (store) {
+            t->val[i * cols + j] = v;
+            if (h->symmetric) t->val[j * cols + i] = v;
+        }
         given++;
         if (++i == rows) {
             j++;
@@ -637,77 +549,54 @@ static int read_array(mtx_reader *r, const mtx_header *h, fm_triplets *t, char *
                         "the file ended after %" PRId64 " of the %" PRId64 " values that the size line "
                         "(line %" PRId64 ") declares for a %s%" PRId64 " x %" PRId64 " array", given,
                         h->entries, h->size_line, h->symmetric ? "symmetric " : "", rows, cols);
+    if (!store)   // the file grew while it was read
+        return mtx_fail(FM_ERR_IO, msg, r->path, r->line, "the file changed while it was read");
     return FM_OK;
 #undef FREE_ALL
 }
 
 //------------------------------------------------------------------------------
-// Duplicates
+// What the declared size asks for
 //------------------------------------------------------------------------------
 
-typedef struct { int64_t key, line; } keyed_line;
+// What the caller will build from the entries: a graph of `kind` for a run
+// of `rank` (0: the graph alone), or only the values (graph false).
+typedef struct { bool graph; fm_kind kind; int rank; } mtx_plan;
 
-// Stable LSD radix sort of n records by key in [0, 2^bits), 11 bits a pass.
-// Returns the buffer that holds the result (a or scratch).
-static keyed_line *radix_sort(keyed_line *a, keyed_line *scratch, int64_t n, int bits, int64_t *hist)
+// Whether the rest of the file can hold `lines` data lines of at least
+// `min_bytes` each (the last without its newline): a plain file has its
+// size, a gzip file expands at most MTX_DEFLATE_RATIO times; a pipe may hold
+// anything.
+static bool file_can_hold(mtx_reader *r, int64_t lines, int64_t min_bytes)
 {
-    enum { DIGIT = 11, BUCKETS = 1 << DIGIT };
-    int passes = (bits + DIGIT - 1) / DIGIT;
-    for (int64_t k = 0; k < n; k++) {
-        uint64_t key = (uint64_t)a[k].key;
-        for (int p = 0; p < passes; p++) hist[p * BUCKETS + ((key >> (p * DIGIT)) & (BUCKETS - 1))]++;
-    }
-    for (int p = 0; p < passes; p++) {
-        int64_t *count = hist + p * BUCKETS;
-        bool trivial = false;
-        for (int b = 0; b < BUCKETS; b++) if (count[b] == n) trivial = true;
-        if (trivial) continue;
-        int64_t offset = 0;
-        for (int b = 0; b < BUCKETS; b++) { int64_t c = count[b]; count[b] = offset; offset += c; }
-        for (int64_t k = 0; k < n; k++) {
-            uint64_t digit = ((uint64_t)a[k].key >> (p * DIGIT)) & (BUCKETS - 1);
-            scratch[count[digit]++] = a[k];
-        }
-        keyed_line *swap = a; a = scratch; scratch = swap;
-    }
-    return a;
+    if (!r->regular || lines <= 0) return true;
+    int64_t rest;
+    if (gzdirect(r->gz)) rest = r->size - (int64_t)gztell(r->gz);
+    else rest = r->size > INT64_MAX / MTX_DEFLATE_RATIO ? INT64_MAX : r->size * MTX_DEFLATE_RATIO;
+    return lines <= rest / min_bytes + 1;
 }
 
-// The earliest repeated coordinate, by the line of its second occurrence.
-// Symmetric files were expanded; their mirrored (upper) copies are skipped.
-static int check_duplicates(const char *path, const fm_triplets *t, const int64_t *lines,
-                            bool symmetric, char *msg)
+// FM_ERR_MEMORY with the declared shape and the estimate when what the plan
+// builds from this file's declared size exceeds the memory limit.
+static int check_memory(mtx_reader *r, const mtx_header *h, const mtx_plan *plan, char *msg)
 {
-    keyed_line *records = NULL, *scratch = NULL;
-    int64_t *hist = NULL;
-#define FREE_ALL do { free(records); free(scratch); free(hist); } while (0)
-    int64_t n = 0;
-    for (int64_t k = 0; k < t->count; k++) if (!symmetric || t->row[k] >= t->col[k]) n++;
-    if (n < 2) return FM_OK;
-    FM_ALLOC(records, n);
-    FM_ALLOC(scratch, n);
-    uint64_t top = (uint64_t)(t->rows * t->cols - 1);
-    int bits = top ? 64 - __builtin_clzll(top) : 0;
-    FM_ALLOC(hist, ((bits + 10) / 11 + 1) * 2048);
-    int64_t m = 0;
-    for (int64_t k = 0; k < t->count; k++)
-        if (!symmetric || t->row[k] >= t->col[k])
-            records[m++] = (keyed_line){ t->row[k] * t->cols + t->col[k], lines[k] };
-    keyed_line *sorted = radix_sort(records, scratch, n, bits, hist);
-    int64_t first = 0, second = INT64_MAX, key = 0;
-    for (int64_t k = 1; k < n; k++)
-        if (sorted[k].key == sorted[k - 1].key && (k == 1 || sorted[k - 2].key != sorted[k].key) &&
-            sorted[k].line < second) {
-            first = sorted[k - 1].line;
-            second = sorted[k].line;
-            key = sorted[k].key;
-        }
-    if (second != INT64_MAX)
-        FM_FAIL(FM_ERR_PARSE, "%s:%" PRId64 ": duplicate entry (%" PRId64 ", %" PRId64
-                "), first given on line %" PRId64, path, second, key / t->cols + 1, key % t->cols + 1, first);
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
+    int64_t entries = h->array ? h->rows * h->cols : h->entries;
+    if (!h->array && h->symmetric) entries = entries > INT64_MAX / 2 ? INT64_MAX : 2 * entries;
+    fm_memory_estimate e;
+    fm_memory_estimate_run(&e, h->rows, h->cols, entries, h->array, plan->kind, plan->rank);
+    const double need = plan->graph ? e.peak : e.reading;
+    if (fm_memory_fits(need)) return FM_OK;
+    char needs[160], limit[160], what[96];
+    fm_memory_need_text(needs, sizeof needs, &e, need, plan->graph ? plan->rank : 0);
+    fm_memory_limit_text(limit, sizeof limit);
+    if (!plan->graph) snprintf(what, sizeof what, "to hold its values");
+    else if (plan->rank > 0) snprintf(what, sizeof what, "for a rank-%d run", plan->rank);
+    else snprintf(what, sizeof what, "to read it and build its graph");
+    const fm_kind kind = plan->kind != FM_KIND_AUTO ? plan->kind : h->array ? FM_KIND_DENSE : FM_KIND_SPARSE;
+    return mtx_fail(FM_ERR_MEMORY, msg, r->path, h->size_line,
+                    "the %" PRId64 " x %" PRId64 " %s matrix declared here (%" PRId64 " %s) needs %s %s, more than "
+                    "%s", h->rows, h->cols, plan->graph ? fm_kind_name(kind) : "array", h->entries,
+                    h->array ? "values" : h->entries == 1 ? "entry" : "entries", needs, what, limit);
 }
 
 //------------------------------------------------------------------------------
@@ -715,7 +604,7 @@ static int check_duplicates(const char *path, const fm_triplets *t, const int64_
 //------------------------------------------------------------------------------
 
 static int mtx_read(fm_triplets **out, const char *path, bool duplicates_are_errors, bool want_array,
-                    const char *caller, char *msg)
+                    const mtx_plan *plan, const char *caller, char *msg)
 {
     mtx_reader reader = { 0 }, *r = &reader;
     fm_triplets *t = NULL;
@@ -731,16 +620,20 @@ static int mtx_read(fm_triplets **out, const char *path, bool duplicates_are_err
         LINE_FAIL(FM_ERR_PARSE, "expected an array file (\"%%%%MatrixMarket matrix array real general\"), "
                   "found a coordinate file");
     FM_TRY(read_size(r, &h, msg));
+    // A file too short for what it declares fails when it ends, without
+    // allocating for it; otherwise what it declares must fit in memory.
+    const bool fits = file_can_hold(r, h.entries, h.array ? 2 : h.field == FIELD_PATTERN ? 4 : 6);
+    if (fits) FM_TRY(check_memory(r, &h, plan, msg));
     FM_ALLOC(t, 1);
     t->rows = h.rows;
     t->cols = h.cols;
     t->array = h.array;
     if (h.array) {
-        FM_TRY(read_array(r, &h, t, msg));
+        FM_TRY(read_array(r, &h, t, fits, msg));
     } else {
         bool track = duplicates_are_errors;
         FM_TRY(read_coordinate(r, &h, t, track ? &lines : NULL, msg));
-        if (track) FM_TRY(check_duplicates(path, t, lines, h.symmetric, msg));
+        if (track) FM_TRY(fm_mtx_check_duplicates(path, t, lines, h.symmetric, msg));
     }
     free(lines);
     lines = NULL;
@@ -756,7 +649,14 @@ static int mtx_read(fm_triplets **out, const char *path, bool duplicates_are_err
 
 int fm_mtx_read(fm_triplets **out, const char *path, bool duplicates_are_errors, char *msg)
 {
-    return mtx_read(out, path, duplicates_are_errors, false, "fm_mtx_read", msg);
+    const mtx_plan plan = { true, duplicates_are_errors ? FM_KIND_INCOMPLETE : FM_KIND_AUTO, 0 };
+    return mtx_read(out, path, duplicates_are_errors, false, &plan, "fm_mtx_read", msg);
+}
+
+int fm_mtx_read_for_run(fm_triplets **out, const char *path, fm_kind kind, int rank, char *msg)
+{
+    const mtx_plan plan = { true, kind, rank > 0 ? rank : 0 };
+    return mtx_read(out, path, kind == FM_KIND_INCOMPLETE, false, &plan, "fm_mtx_read_for_run", msg);
 }
 
 int fm_mtx_read_dense(fm_dense **out, const char *path, char *msg)
@@ -765,7 +665,8 @@ int fm_mtx_read_dense(fm_dense **out, const char *path, char *msg)
     fm_dense *m = NULL;
 #define FREE_ALL do { fm_triplets_free(&t); fm_dense_free(&m); } while (0)
     FM_CHECK(out && !*out, FM_ERR_INVALID, "fm_mtx_read_dense: output handle must be non-NULL and empty");
-    FM_TRY(mtx_read(&t, path, false, true, "fm_mtx_read_dense", msg));
+    const mtx_plan plan = { false, FM_KIND_DENSE, 0 };
+    FM_TRY(mtx_read(&t, path, false, true, &plan, "fm_mtx_read_dense", msg));
     FM_ALLOC(m, 1);
     m->rows = t->rows;
     m->cols = t->cols;
@@ -773,106 +674,6 @@ int fm_mtx_read_dense(fm_dense **out, const char *path, char *msg)
     t->val = NULL;
     fm_triplets_free(&t);
     *out = m;
-    return FM_OK;
-#undef FREE_ALL
-}
-
-//------------------------------------------------------------------------------
-// Writing
-//------------------------------------------------------------------------------
-
-static int writer_printf(fm_atomic_file *w, char *msg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int writer_printf(fm_atomic_file *w, char *msg, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    int n = vfprintf(w->f, fmt, args);
-    va_end(args);
-    if (n < 0) return fm_fail(FM_ERR_IO, msg, "%s: write failed: %s", w->path, strerror(errno));
-    return FM_OK;
-}
-
-// Each line of the comment as a '%' line.
-static int write_comment(fm_atomic_file *w, const char *comment, char *msg)
-{
-    if (!comment) return FM_OK;
-    const char *p = comment;
-    while (*p) {
-        size_t len = strcspn(p, "\n");
-        int status = writer_printf(w, msg, "%%%.*s\n", (int)len, p);
-        if (status < 0) return status;
-        p += len;
-        if (*p == '\n') p++;
-    }
-    return FM_OK;
-}
-
-int fm_mtx_write_dense(const char *path, const fm_dense *m, const char *comment, char *msg)
-{
-    fm_atomic_file w = { 0 };
-#define FREE_ALL fm_atomic_abort(&w)
-    FM_CHECK(path && *path, FM_ERR_INVALID, "fm_mtx_write_dense: path must be a non-empty string");
-    FM_CHECK(m && m->rows > 0 && m->cols > 0 && m->data, FM_ERR_INVALID,
-             "fm_mtx_write_dense: %s: the matrix must exist and have positive dimensions", path);
-    const int64_t rows = m->rows, cols = m->cols;
-    FM_PROFILE_START(profile_clock);
-    FM_TRY(fm_atomic_open(&w, path, msg));
-    FM_TRY(writer_printf(&w, msg, "%%%%MatrixMarket matrix array real general\n"));
-    FM_TRY(write_comment(&w, comment, msg));
-    FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 "\n", rows, cols));
-    for (int64_t j = 0; j < cols; j++)
-        for (int64_t i = 0; i < rows; i++)
-            FM_TRY(writer_printf(&w, msg, "%.9g\n", (double)m->data[i * cols + j]));
-    // flops: none (formatting); bytes: the values read (4 each), the text written
-    const double text = (double)ftello(w.f);
-    FM_TRY(fm_atomic_commit(&w, msg));
-    FM_PROFILE_STOP(profile_clock, "mtx.write", 0, 4.0 * rows * cols + text);
-    return FM_OK;
-#undef FREE_ALL
-}
-
-int fm_mtx_write_triplets(const char *path, const fm_triplets *t, const char *comment, char *msg)
-{
-    fm_atomic_file w = { 0 };
-#define FREE_ALL fm_atomic_abort(&w)
-    FM_CHECK(path && *path, FM_ERR_INVALID, "fm_mtx_write_triplets: path must be a non-empty string");
-    FM_CHECK(t && t->rows > 0 && t->cols > 0 && t->count >= 0, FM_ERR_INVALID,
-             "fm_mtx_write_triplets: %s: the triplets must exist and have positive dimensions", path);
-    const int64_t rows = t->rows, cols = t->cols;
-    if (t->array) {
-        FM_CHECK(rows <= INT64_MAX / cols && t->count == rows * cols && t->val, FM_ERR_INVALID,
-                 "fm_mtx_write_triplets: %s: array triplets must hold rows*cols values", path);
-    } else {
-        FM_CHECK(t->count == 0 || (t->row && t->col && t->val), FM_ERR_INVALID,
-                 "fm_mtx_write_triplets: %s: the triplets have no arrays", path);
-        for (int64_t k = 0; k < t->count; k++)
-            FM_CHECK(t->row[k] >= 0 && t->row[k] < rows && t->col[k] >= 0 && t->col[k] < cols,
-                     FM_ERR_INVALID, "fm_mtx_write_triplets: %s: entry %" PRId64 " at (%" PRId64 ", %"
-                     PRId64 ") (0-based) is outside the %" PRId64 " x %" PRId64 " matrix", path, k,
-                     t->row[k], t->col[k], rows, cols);
-    }
-    FM_PROFILE_START(profile_clock);
-    FM_TRY(fm_atomic_open(&w, path, msg));
-    FM_TRY(writer_printf(&w, msg, "%%%%MatrixMarket matrix coordinate real general\n"));
-    FM_TRY(write_comment(&w, comment, msg));
-    FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 " %" PRId64 "\n", rows, cols, t->count));
-    if (t->array) {
-        for (int64_t i = 0; i < rows; i++)
-            for (int64_t j = 0; j < cols; j++)
-                FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 " %.9g\n", i + 1, j + 1,
-                                     (double)t->val[i * cols + j]));
-    } else {
-        for (int64_t k = 0; k < t->count; k++)
-            FM_TRY(writer_printf(&w, msg, "%" PRId64 " %" PRId64 " %.9g\n", t->row[k] + 1, t->col[k] + 1,
-                                 (double)t->val[k]));
-    }
-    // flops: none (formatting); bytes: the entries read (4 per value, 8 per
-    // index), the text written
-    const double text = (double)ftello(w.f);
-    FM_TRY(fm_atomic_commit(&w, msg));
-    FM_PROFILE_STOP(profile_clock, "mtx.write", 0, (t->array ? 4.0 : 20.0) * t->count + text);
     return FM_OK;
 #undef FREE_ALL
 }

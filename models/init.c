@@ -2,6 +2,7 @@
 #include "init.h"
 
 #include <lapacke.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +43,13 @@ static int orthonormalize(fm_dense *Y, char *msg)
 #define FREE_ALL free(tau)
     FM_PROFILE_START(profile_clock);
     const int rows = (int)Y->rows, cols = (int)Y->cols;
+    FM_CHECK(Y->rows <= INT_MAX && Y->cols <= INT_MAX, FM_ERR_INVALID,
+             "randomized SVD: %lld x %lld is beyond LAPACK's 32-bit sizes", (long long)Y->rows, (long long)Y->cols);
     FM_ALLOC(tau, cols);
-    int info = LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, rows, cols, Y->data, cols, tau);
-    if (info == 0) info = LAPACKE_sorgqr(LAPACK_ROW_MAJOR, rows, cols, cols, Y->data, cols, tau);
-    FM_CHECK(info == 0, FM_ERR_NUMERIC, "randomized SVD: QR factorization failed (LAPACK info %d)", info);
+    FM_TRY(fm_lapack_status(LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, rows, cols, Y->data, cols, tau), "LAPACKE_sgeqrf",
+                            "randomized SVD: the QR factorization failed", msg));
+    FM_TRY(fm_lapack_status(LAPACKE_sorgqr(LAPACK_ROW_MAJOR, rows, cols, cols, Y->data, cols, tau), "LAPACKE_sorgqr",
+                            "randomized SVD: the QR factorization failed", msg));
     // flops: geqrf and orgqr, 2·m·n² − 2n³/3 each (m rows, n columns); bytes:
     // Y read and written (8·m·n)
     const double m = rows, n = cols;
@@ -94,10 +98,11 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
     FM_ALLOC(Ub, n * width);
     FM_ALLOC(Vbt, (size_t)width * width);
     FM_ALLOC(superb, width);
-    int info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'S', (int)n, width, C, width, s, Ub, width, Vbt,
-                              width, superb);
-    FM_CHECK(info == 0, FM_ERR_NUMERIC, "randomized SVD: the small SVD did not converge (LAPACK info %d)",
-             info);
+    FM_CHECK(n <= INT_MAX, FM_ERR_INVALID, "randomized SVD: %lld columns are beyond LAPACK's 32-bit sizes",
+             (long long)n);
+    FM_TRY(fm_lapack_status(LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'S', (int)n, width, C, width, s, Ub, width, Vbt,
+                                           width, superb),
+                            "LAPACKE_dgesvd", "randomized SVD: the small SVD did not converge", msg));
     // flops: the R-SVD of an n×w matrix with thin U and V, 6·n·w² + 20·w³
     // (Golub & Van Loan, table 8.6.1), an estimate: LAPACK's count depends on
     // the path it takes; bytes: Bᵀ read (4·n·w), its double copy written and

@@ -51,13 +51,14 @@ int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int
     }
     struct stat st;
     if (stat(model->path, &st) != 0 && errno == ENOENT) {
-        char dir[FM_LEARNED_PATH_LEN];
+        char dir[FM_LEARNED_PATH_LEN], shown[4 * FM_LEARNED_PATH_LEN];   // shown: control bytes escaped
         const char *origin = NULL;
         if (!path) FM_TRY(fm_learned_model_dir(dir, sizeof dir, &origin, msg));
+        fm_escape(shown, sizeof shown, model->path);
         FM_FAIL(FM_ERR_IO,
-                "no learned %s model for rank %d: %s does not exist; train one with: factormer train --model %s "
-                "--rank %d --out %s%s%s%s",
-                fm_model_kind_name(kind), rank, model->path, kind_flag(kind), rank, model->path,
+                "%s: no learned %s model for rank %d: the file does not exist; train one with: factormer train "
+                "--model %s --rank %d --out %s%s%s%s",
+                model->path, fm_model_kind_name(kind), rank, kind_flag(kind), rank, shown,
                 origin ? " (the default directory: " : "", origin ? origin : "", origin ? ")" : "");
     }
     fm_checkpoint_header header;
@@ -68,9 +69,10 @@ int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int
 #undef FREE_ALL
 }
 
-// w_out, ht_out from w_in, ht_in in the network's frame, over the view.
+// w_out, ht_out from w_in, ht_in in the network's frame, over the view. A
+// non-finite output is FM_ERR_NUMERIC naming the model and the `stage`.
 static int forward(float *w_out, float *ht_out, fm_learned *model, const float *w_in, const float *ht_in,
-                   const fm_message_graph *mg, char *msg)
+                   const fm_message_graph *mg, const char *stage, char *msg)
 {
 #define FREE_ALL
     FM_CHECK(model && model->params && mg && mg->graph, FM_ERR_INVALID, "the learned model or its graph is missing");
@@ -84,7 +86,14 @@ static int forward(float *w_out, float *ht_out, fm_learned *model, const float *
         model->saved_batch = model->batch_targets;
     }
     // (the ops inside report themselves to the profile)
-    FM_TRY(fm_lfactormer_forward(w_out, ht_out, &model->saved, w_in, ht_in, &model->weights, mg, msg));
+    const int status = fm_lfactormer_forward(w_out, ht_out, &model->saved, w_in, ht_in, &model->weights, mg, msg);
+    if (status == FM_ERR_NUMERIC) {
+        char why[FM_MSG_LEN];
+        memcpy(why, msg, sizeof why);
+        return fm_fail(status, msg, "%s: the %s model failed in %s: %s", model->path,
+                       fm_model_kind_name(model->kind), stage, why);
+    }
+    FM_TRY(status);
     return FM_OK;
 #undef FREE_ALL
 }
@@ -110,7 +119,8 @@ int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_me
     if (model) {
         FM_TRY(fm_dense_new(&w_out, w->rows, rank, msg));
         FM_TRY(fm_dense_new(&ht_out, ht->rows, rank, msg));
-        FM_TRY(forward(w_out->data, ht_out->data, model, w->data, ht->data, network ? network : mg, msg));
+        FM_TRY(forward(w_out->data, ht_out->data, model, w->data, ht->data, network ? network : mg,
+                       "the learned initialization", msg));
         fm_dense_free(&w);
         fm_dense_free(&ht);
         w = w_out;
@@ -174,7 +184,7 @@ int fm_learned_accelerate(fm_dense *W, fm_dense *Ht, const fm_dense *W_prev, con
     // the network's frame: W / mean, Hᵀ as it is
     concat(model->w_in, W_prev, W, mean);
     concat(model->ht_in, Ht_prev, Ht, 1);
-    FM_TRY(forward(W->data, Ht->data, model, model->w_in, model->ht_in, mg, msg));
+    FM_TRY(forward(W->data, Ht->data, model, model->w_in, model->ht_in, mg, "an accelerator step", msg));
     scale(W, mean);
     int zeroed = 0;
     for (int64_t r = 0; keep_rank && r < k; r++) {

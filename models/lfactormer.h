@@ -117,7 +117,8 @@ FM_LFACTORMER_TYPES(double, _f64)
     void fm_lfactormer_saved_free##suffix(fm_lfactormer_saved##suffix *saved);                     \
     /* w_out (m × k), ht_out (n × k) from w_in (m × k_in), ht_in (n × k_in) over the edges of   */ \
     /* mg, whose graph must have the saved's m rows and n columns (layer l reads               */ \
-    /* fm_message_graph_layer(mg, l): a sample per layer, where mg has them).                   */ \
+    /* fm_message_graph_layer(mg, l): a sample per layer, where mg has them). FM_ERR_NUMERIC    */ \
+    /* when the output before its relu is not finite (weights or inputs that overflow).         */ \
     int fm_lfactormer_forward##suffix(real *w_out, real *ht_out, fm_lfactormer_saved##suffix *saved, \
                                       const real *w_in, const real *ht_in,                         \
                                       const fm_lfactormer_weights##suffix *w,                      \

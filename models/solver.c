@@ -17,9 +17,6 @@
 #include "status.h"
 #include "unroll.h"
 
-// The per-target ADMM keeps k×k blocks on the thread's stack.
-#define FM_MAX_RANK 256
-
 void fm_solver_options_default(fm_solver_options *opts)
 {
     memset(opts, 0, sizeof *opts);
@@ -66,7 +63,9 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
         return fm_fail(FM_ERR_INVALID, msg, "rank %d is out of range: expected 1 <= rank <= min(%lld, %lld) = %lld",
                        o->rank, (long long)g->stats.rows, (long long)g->stats.cols, (long long)smaller);
     if (o->rank > FM_MAX_RANK)
-        return fm_fail(FM_ERR_INVALID, msg, "rank %d is above the supported maximum of %d", o->rank, FM_MAX_RANK);
+        return fm_fail(FM_ERR_INVALID, msg,
+                       "rank %d is above the supported maximum of %d (the incomplete kind solves a rank x rank system "
+                       "per row and per column on each thread's stack)", o->rank, FM_MAX_RANK);
     if (o->iters < 0) return fm_fail(FM_ERR_INVALID, msg, "iterations must be >= 0, not %d", o->iters);
     if (o->inner < 1) return fm_fail(FM_ERR_INVALID, msg, "inner ADMM steps must be >= 1, not %d", o->inner);
     if (!(o->tol >= 0)) return fm_fail(FM_ERR_INVALID, msg, "tolerance must be >= 0, not %g", o->tol);
@@ -410,8 +409,15 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 const fm_message_graph *reads;
                 FM_TRY(network_graph(&reads, &sample, &view, accel_network, g, &rows, &cols, mean, o,
                                      1 + (uint64_t)result->accel_steps, msg));
-                FM_TRY(fm_learned_accelerate(W, Ht, W_prev, Ht_prev, accel_network, reads, mean, o->accel_safeguard,
-                                             &repaired, msg));
+                const int step = fm_learned_accelerate(W, Ht, W_prev, Ht_prev, accel_network, reads, mean,
+                                                       o->accel_safeguard, &repaired, msg);
+                if (step == FM_ERR_NUMERIC) {   // which step: the message ends with it
+                    char why[FM_MSG_LEN];
+                    memcpy(why, msg, sizeof why);
+                    fm_fail(step, msg, "%s (accelerator step %d, after iteration %d)", why, result->accel_steps + 1,
+                            it);
+                }
+                FM_TRY(step);
                 fm_network_graph_free(&sample);
                 result->accel_repaired += repaired;
                 FM_TRY(fm_products_gram(gram_h, Ht, msg));

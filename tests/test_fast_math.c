@@ -52,3 +52,43 @@ Test(fast_math, expf_matches_libm)
     cr_assert_eq(fm_fast_expf(-1e4f), floor);
     cr_assert_eq(fm_fast_expf(-INFINITY), floor);
 }
+
+// Up to 88, where exp x is still a normal float, within 3 ulps as below 0.
+Test(fast_math, expf_matches_libm_above_zero)
+{
+    const fm_rng rng = fm_rng_stream(7, FM_STREAM_SAMPLE);
+    double worst = 0, at = 0;
+    for (uint64_t i = 0; i < 100000; i++) {
+        const float x = (float)(88 * fm_rng_uniform(rng, i));
+        const double exact = exp((double)x), error = fabs((double)fm_fast_expf(x) - exact) / exact;
+        if (error > worst) { worst = error; at = x; }
+    }
+    cr_assert_leq(worst, 3 * 0x1p-24, "fm_fast_expf is %.3g off (relative) at %.9g", worst, at);
+}
+
+// What a network with huge weights feeds the attention's softmax: scores
+// that overflowed (inf − inf = NaN) or that are huge but finite. Above 88 the
+// result is exp(88), finite; NaN stays NaN. None of it reaches undefined
+// behaviour (the sanitizer build checks the exponent arithmetic).
+Test(fast_math, expf_is_defined_everywhere)
+{
+    const float top = fm_fast_expf(88);
+    cr_assert(isfinite(top) && fabs(top - exp(88.0)) <= 3 * 0x1p-24 * exp(88.0), "exp(88): %g", top);
+    const float above[] = { 88.5f, 89, 100, 1e4f, 1e30f, 3.4e38f, INFINITY };
+    for (size_t i = 0; i < sizeof above / sizeof above[0]; i++)
+        cr_assert_eq(fm_fast_expf(above[i]), top, "fm_fast_expf(%g) = %g, expected exp(88) = %g",
+                     (double)above[i], (double)fm_fast_expf(above[i]), (double)top);
+    cr_assert(isnan(fm_fast_expf(NAN)), "fm_fast_expf(NaN) = %g", (double)fm_fast_expf(NAN));
+    cr_assert(isnan(fm_fast_expf(-NAN)), "fm_fast_expf(-NaN) = %g", (double)fm_fast_expf(-NAN));
+    // the same in a loop the compiler vectorizes, as the attention's is
+    float x[64], y[64];
+    for (int i = 0; i < 64; i++) x[i] = i % 4 == 0 ? NAN : i % 4 == 1 ? 1e30f : i % 4 == 2 ? -1e30f : (float)i;
+#pragma omp simd
+    for (int i = 0; i < 64; i++) y[i] = fm_fast_expf(x[i]);
+    for (int i = 0; i < 64; i++) {
+        if (i % 4 == 0) cr_assert(isnan(y[i]), "lane %d: %g", i, (double)y[i]);
+        else if (i % 4 == 1) cr_assert_eq(y[i], top, "lane %d: %g", i, (double)y[i]);
+        else if (i % 4 == 2) cr_assert_eq(y[i], fm_fast_expf(-87), "lane %d: %g", i, (double)y[i]);
+        else cr_assert(fabs(y[i] - exp(i)) <= 3 * 0x1p-24 * exp(i), "lane %d: %g", i, (double)y[i]);
+    }
+}
