@@ -176,9 +176,11 @@ typedef struct objective_inputs {
 // the tolerance test can be decided on it: the change from the previous row
 // is more than tol·f_prev plus both rows' errors, so the run cannot stop
 // here. Otherwise, and on the iterations that measure the expansion's error,
-// the exact sum (models/objective.h).
+// the exact sum (models/objective.h): `exact` when the caller has it (the
+// fused W-update's), else a pass over X.
 static int iteration_objective(row_objective *row, fm_expansion_check *check, bool expansion, int it,
-                               const row_objective *previous, const objective_inputs *in, char *msg)
+                               const row_objective *previous, const objective_inputs *in, const double *exact,
+                               char *msg)
 {
 #define FREE_ALL
     const fm_solver_options *o = in->o;
@@ -189,20 +191,33 @@ static int iteration_objective(row_objective *row, fm_expansion_check *check, bo
         estimate = fm_loss_expansion(in->g, in->W, in->XHt, in->gram_w, in->gram_h);
         const double bound = 0.5 * fm_expansion_bound(check);   // in objective units, f = ½Σr² + …
         const double f = 0.5 * estimate + penalty;
-        bool stands = !fm_expansion_check_due(check, it) && 2 * bound <= FM_TRACE_PRECISION * estimate;
+        bool stands = !exact && !fm_expansion_check_due(check, it) && 2 * bound <= FM_TRACE_PRECISION * estimate;
         if (stands && o->tol > 0) stands = fabs(previous->f - f) > o->tol * previous->f + previous->error + bound;
         if (stands) {
             *row = (row_objective){ .residual = estimate, .f = f, .error = bound, .exact = false };
             return FM_OK;
         }
     }
-    FM_TRY(fm_loss_residual(&row->residual, in->g, in->rows, in->W, in->Ht, in->gram_w, in->gram_h, msg));
+    if (exact) row->residual = *exact;
+    else FM_TRY(fm_loss_residual(&row->residual, in->g, in->rows, in->W, in->Ht, in->gram_w, in->gram_h, msg));
     if (expansion) fm_expansion_check_record(check, it, estimate, row->residual);
     row->f = 0.5 * row->residual + penalty;
     row->error = 0;
     row->exact = true;
     return FM_OK;
 #undef FREE_ALL
+}
+
+// Whether iteration `it`'s row will take the expansion, by the rule above
+// on the previous row's figures (Σr² falls slowly once the bound matters):
+// the fused W-update then skips Σr², which costs it as much as the push.
+static bool expansion_likely(const fm_expansion_check *check, int it, const row_objective *previous,
+                             double last_change, const fm_solver_options *o)
+{
+    if (o->exact_objective || it <= 1 || it >= o->iters || fm_expansion_check_due(check, it)) return false;
+    const double bound = fm_expansion_bound(check);   // Σr² units
+    if (!(bound <= 0.8 * FM_TRACE_PRECISION * previous->residual)) return false;
+    return o->tol <= 0 || last_change > 2 * (o->tol * previous->f + previous->error + 0.5 * bound);
 }
 
 static void fill_objective(fm_solver_iterate *step, const row_objective *row, double omega)
@@ -367,10 +382,11 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     const bool fused = !masked && fm_admm_full_fits(&rows, k);
     if (fused) FM_TRY(fm_admm_full_new(&full, &rows, k, msg));
     bool pushed = false;
+    double last_change = INFINITY;   // |Δf| between the last two rows
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
-        double residual;
-        bool have_residual = false;
+        double residual, fused_residual;
+        bool have_residual = false, fused_exact = false;
         if (it > 0) {
             fm_admm_factor h = { Ht, UH }, w = { W, UW };
             if (masked) FM_TRY(fm_admm_update_masked(h, &cols, W, o->penalty_h, o->inner, msg));
@@ -380,22 +396,23 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             if (masked) {
                 FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
             } else if (fused) {
-                FM_TRY(fm_admm_update_full(full, w, XHt, XtW, &residual, &rows, Ht, gram_h, o->penalty_w, o->inner,
-                                           msg));
-                pushed = have_residual = true;
+                fused_exact = !expansion_likely(&check, it, &previous, last_change, o);
+                FM_TRY(fm_admm_update_full(full, w, XHt, XtW, fused_exact ? &fused_residual : NULL, &rows, Ht, gram_h,
+                                           o->penalty_w, o->inner, msg));
+                pushed = true;
             } else {
                 FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
             }
             if (result->accel_steps < accel_steps && it % o->accel_every == 0) {
                 // the fused pass's Σr² is the ADMM iterate's; the accelerator
                 // replaces W and Hᵀ, and with them Xᵀ·W
-                const bool admm_exact = have_residual;
-                pushed = have_residual = false;
+                const bool admm_exact = fused_exact;
+                pushed = fused_exact = false;
                 double admm_residual = 0, admm_objective = 0;
                 if (o->accel_safeguard) {
                     // the ADMM iterate (Ŵ, Ĥᵀ) and its objective, to fall back on
                     FM_TRY(fm_products_gram(gram_w, W, msg));
-                    if (admm_exact) admm_residual = residual;
+                    if (admm_exact) admm_residual = fused_residual;
                     else FM_TRY(fm_loss_residual(&admm_residual, g, &rows, W, Ht, gram_w, gram_h, msg));
                     admm_objective = objective(admm_residual, W, Ht, &rows, &cols, masked, o);
                     if (!masked)   // a measurement of the expansion's error, for free
@@ -453,7 +470,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         } else {
             // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
             const bool expansion = it > 0 && !accelerated && !masked && !o->exact_objective;
-            FM_TRY(iteration_objective(&row, &check, expansion, it, &previous, &inputs, msg));
+            FM_TRY(iteration_objective(&row, &check, expansion, it, &previous, &inputs,
+                                       fused_exact ? &fused_residual : NULL, msg));
         }
         // The tolerance test runs on exact rows only; the last row, which the
         // summary reports, is made exact, before the callback sees it unless
@@ -465,7 +483,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                  (row.f == 0 || fabs(previous.f - row.f) <= o->tol * previous.f))
             stop = "tolerance";
         if (stop && !row.exact)
-            FM_TRY(iteration_objective(&row, &check, false, it, &previous, &inputs, msg));
+            FM_TRY(iteration_objective(&row, &check, false, it, &previous, &inputs, NULL, msg));
         step->iteration = it;
         step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
         step->accelerated = accelerated;
@@ -478,10 +496,11 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         if (o->progress && o->progress(step, o->user)) {
             stop = "callback";
             if (!row.exact) {
-                FM_TRY(iteration_objective(&row, &check, false, it, &previous, &inputs, msg));
+                FM_TRY(iteration_objective(&row, &check, false, it, &previous, &inputs, NULL, msg));
                 fill_objective(step, &row, omega);
             }
         }
+        if (it > 0) last_change = fabs(previous.f - row.f);
         previous = row;
         if (stop) {
             result->stop_reason = stop;
