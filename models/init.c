@@ -35,6 +35,15 @@ int fm_init_parse(fm_init_method *method, const char *name, char *msg)
                    "unknown init '%s': expected random, nndsvd, nndsvda, nndsvdar or learned", name);
 }
 
+// A LAPACKE call's nonzero info: out of memory when LAPACKE could not
+// allocate its work or transposed copies, else the routine's own failure.
+static int lapack_failure(int info, const char *what, char *msg)
+{
+    if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR)
+        return fm_fail(FM_ERR_MEMORY, msg, "randomized SVD: out of memory for LAPACK's work arrays in the %s", what);
+    return fm_fail(FM_ERR_NUMERIC, msg, "randomized SVD: the %s failed (LAPACK info %d)", what, info);
+}
+
 // Orthonormalize the columns of a row-major rows × cols matrix in place.
 static int orthonormalize(fm_dense *Y, char *msg)
 {
@@ -45,7 +54,7 @@ static int orthonormalize(fm_dense *Y, char *msg)
     FM_ALLOC(tau, cols);
     int info = LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, rows, cols, Y->data, cols, tau);
     if (info == 0) info = LAPACKE_sorgqr(LAPACK_ROW_MAJOR, rows, cols, cols, Y->data, cols, tau);
-    FM_CHECK(info == 0, FM_ERR_NUMERIC, "randomized SVD: QR factorization failed (LAPACK info %d)", info);
+    if (info != 0) FM_TRY(lapack_failure(info, "QR factorization", msg));
     // flops: geqrf and orgqr, 2·m·n² − 2n³/3 each (m rows, n columns); bytes:
     // Y read and written (8·m·n)
     const double m = rows, n = cols;
@@ -96,8 +105,8 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
     FM_ALLOC(superb, width);
     int info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'S', (int)n, width, C, width, s, Ub, width, Vbt,
                               width, superb);
-    FM_CHECK(info == 0, FM_ERR_NUMERIC, "randomized SVD: the small SVD did not converge (LAPACK info %d)",
-             info);
+    if (info > 0) FM_FAIL(FM_ERR_NUMERIC, "randomized SVD: the small SVD did not converge (LAPACK info %d)", info);
+    if (info < 0) FM_TRY(lapack_failure(info, "small SVD", msg));
     // flops: the R-SVD of an n×w matrix with thin U and V, 6·n·w² + 20·w³
     // (Golub & Van Loan, table 8.6.1), an estimate: LAPACK's count depends on
     // the path it takes; bytes: Bᵀ read (4·n·w), its double copy written and
