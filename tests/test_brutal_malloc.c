@@ -5,8 +5,8 @@
 // must end either
 //   - with exit 0 and its complete set of outputs, or
 //   - with a nonzero exit (not a signal: no crash, no abort) and a message on
-//     stderr that says "out of memory", and either all of the output set or
-//     none of it,
+//     stderr that says "out of memory" (or "Cannot allocate memory", ENOMEM's
+//     strerror), and either all of the output set or none of it,
 // with no temporary file left behind (*.tmp.*) and no counted allocation
 // still live at exit (the shim's own accounting: factormer frees everything
 // on every path).
@@ -150,7 +150,7 @@ static bool says_out_of_memory(const char *err)
     size_t n = 0;
     for (; err[n] && n + 1 < sizeof lower; n++) lower[n] = (char)(err[n] >= 'A' && err[n] <= 'Z' ? err[n] + 32 : err[n]);
     lower[n] = 0;
-    return strstr(lower, "out of memory") != NULL;
+    return strstr(lower, "out of memory") || strstr(lower, "cannot allocate memory");   // or strerror(ENOMEM)
 }
 
 // The last line of stderr, for a failure report.

@@ -16,10 +16,11 @@
 // gzFile, LAPACK_WORK_MEMORY_ERROR). Not counted: libc's own calls (stdio
 // buffers, fopen's FILE, the loader), libgomp (gomp_malloc ends the process
 // with "out of memory" by design) and OpenBLAS (its buffer pool aborts by
-// design): a failure there is no factormer defect. A libc function that a
-// counted caller calls and that allocates inside libc (fopen, vasprintf)
-// is not counted either; strdup and strndup are, as they are implemented
-// here.
+// design): a failure there is no factormer defect. Of the libc functions
+// that allocate inside libc, those factormer calls count when a counted
+// caller calls them: fopen and fdopen (the FILE), wrapped here, and strdup
+// and strndup, implemented here. Not counted: the stdio buffer that the
+// first read or write allocates (on failure glibc goes on unbuffered).
 //
 // Leaks: every allocation from a counted caller is kept in a table until it
 // is freed (by anyone) or moved by realloc; at exit the table's size is the
@@ -28,7 +29,8 @@
 // any live entry is a leak.
 //
 // The real allocator is glibc's __libc_malloc family, called directly: no
-// dlsym, so no allocation while the shim resolves symbols and no recursion.
+// dlsym, so no allocation while the shim resolves symbols and no recursion
+// (only the fopen and fdopen wrappers look up the real ones with dlsym).
 // The shim cannot wrap AddressSanitizer's allocator (ASan replaces malloc
 // itself), so the test is built only without FM_SANITIZE.
 #define _GNU_SOURCE
@@ -59,6 +61,9 @@ static unsigned long fail_at;        // FM_BRUTAL_FAIL
 static unsigned long counted;        // counted calls so far
 static unsigned long failed;         // calls failed on purpose (0 or 1)
 static uintptr_t failed_caller;      // where the failed call came from
+// Inside fopen or fdopen called from counted code: libc's allocations count.
+// Read only once `ready` (the thread's TLS exists by then).
+static __thread int counted_libc_call;
 
 // Live counted allocations: open addressing with linear probing, deletion
 // by backward shift. Its memory is mapped, never allocated.
@@ -131,7 +136,7 @@ static bool in_counted_code(uintptr_t address)
 // Whether this call counts, and whether it is the one to fail.
 static bool should_fail(uintptr_t caller, bool *is_counted)
 {
-    *is_counted = ready && in_counted_code(caller);
+    *is_counted = ready && (counted_libc_call || in_counted_code(caller));
     if (!*is_counted) return false;
     const unsigned long n = __atomic_add_fetch(&counted, 1, __ATOMIC_RELAXED);
     if (n != fail_at) return false;
@@ -318,3 +323,19 @@ static char *copy_from(const char *s, size_t n, uintptr_t caller)
 
 char *strdup(const char *s) { return copy_from(s, strlen(s), CALLER); }
 char *strndup(const char *s, size_t n) { return copy_from(s, strnlen(s, n), CALLER); }
+
+// fopen and fdopen: the real ones, with libc's allocations inside counted
+// when the caller is.
+#define COUNTED_LIBC_CALL(type, name, params, args)                              \
+    type name params                                                             \
+    {                                                                            \
+        static type(*real) params;                                               \
+        if (!real) *(void **)&real = dlsym(RTLD_NEXT, #name);                    \
+        const bool counted_caller = ready && in_counted_code(CALLER);            \
+        if (counted_caller) counted_libc_call++;                                 \
+        type result = real args;                                                 \
+        if (counted_caller) counted_libc_call--;                                 \
+        return result;                                                           \
+    }
+COUNTED_LIBC_CALL(FILE *, fopen, (const char *path, const char *mode), (path, mode))
+COUNTED_LIBC_CALL(FILE *, fdopen, (int fd, const char *mode), (fd, mode))
