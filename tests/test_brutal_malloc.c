@@ -9,7 +9,9 @@
 //     strerror), and either all of the output set or none of it,
 // with no temporary file left behind (*.tmp.*) and no counted allocation
 // still live at exit (the shim's own accounting: factormer frees everything
-// on every path).
+// on every path). glibc's MALLOC_PERTURB_ makes a read of freed memory on a
+// failure path likelier to show (ASan and valgrind replace malloc, so
+// neither can run under the shim).
 //
 // Deterministic: one thread (OMP_NUM_THREADS=1, OpenBLAS too), so the N-th
 // counted call is the same call in every run; the test checks that two runs
@@ -79,6 +81,9 @@ static outcome run_once(const scenario *s, unsigned long fail_at)
         setenv("OMP_NUM_THREADS", "1", 1);
         setenv("OPENBLAS_NUM_THREADS", "1", 1);
         setenv("OMP_WAIT_POLICY", "passive", 1);   // else the program restarts itself
+        // glibc fills each new block with ~165 and each freed one with 165: a
+        // read of uninitialized or freed memory on a failure path goes wrong
+        setenv("MALLOC_PERTURB_", "165", 1);
         setenv("FM_BRUTAL_FAIL", fail, 1);
         setenv("FM_BRUTAL_REPORT", report, 1);
         setenv("LD_PRELOAD", FM_BRUTAL_SHIM, 1);
