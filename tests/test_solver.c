@@ -574,6 +574,95 @@ Test(solver, stops_on_tolerance_and_bad_options_fail)
     free(X);
 }
 
+// Whether trace row i meets the relative tolerance rule of the solver:
+// |f_{i−1} − f_i| <= tol·f_{i−1} (or f_i = 0), on the rows' own objectives.
+static bool meets_tolerance(const fm_solver_result *r, int i, double tol)
+{
+    const double previous = r->trace[i - 1].objective, f = r->trace[i].objective;
+    return f == 0 || fabs(previous - f) <= tol * previous;
+}
+
+// A tolerance that the change of row i meets exactly, tol·f_{i−1} = |Δf| in
+// double as the solver computes it (so the rule's <= decides), if a double
+// within a few ulps of |Δf|/f_{i−1} gives it; else 0.
+static double boundary_tolerance(const fm_solver_result *r, int i)
+{
+    const double previous = r->trace[i - 1].objective, change = fabs(previous - r->trace[i].objective);
+    double t = change / previous;
+    for (int step = 0; step < 4; step++) t = nextafter(t, 0);
+    for (int step = 0; step < 9; step++, t = nextafter(t, INFINITY))
+        if (t * previous == change) return t;
+    return 0;
+}
+
+// Run with tolerance `tol` and check that it stops at the first row that
+// meets the rule, at row `expected`, and that no earlier row meets it.
+static void expect_stop(fm_graph *g, fm_solver_options o, double tol, int expected)
+{
+    char msg[FM_MSG_LEN];
+    fm_solver_result *r = NULL;
+    o.tol = tol;
+    cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_OK, "%s", msg);
+    cr_assert_str_eq(r->stop_reason, "tolerance", "tolerance %.17g", tol);
+    const int stopped = r->trace_len - 1;
+    for (int i = 1; i < stopped; i++)
+        cr_assert(!meets_tolerance(r, i, tol), "row %d meets the tolerance %.17g, but the run went on to row %d", i,
+                  tol, stopped);
+    cr_assert(meets_tolerance(r, stopped, tol), "the run stopped at row %d, which does not meet the tolerance %.17g",
+              stopped, tol);
+    // the same rows as the run without a tolerance: the row picked is the one
+    cr_assert_eq(stopped, expected, "tolerance %.17g: stopped at row %d; the rule first holds at row %d of the run "
+                 "without a tolerance", tol, stopped, expected);
+    fm_solver_result_free(&r);
+}
+
+// The run stops at the first row that meets the rule, and no earlier row
+// meets it. Every row is exact (exact_objective), so the rule is decided on
+// the trace itself, on any machine. The tolerances are picked from a run
+// without one, at rows whose relative change is below every earlier row's:
+// one between the row's change over f_i and over f_{i−1}, so that a rule that
+// divides by the new objective, or an absolute one (the objectives are in
+// the hundreds), stops elsewhere; and, where the doubles allow it, one that
+// the change meets with equality, so that the rule's <= is checked too.
+Test(solver, tolerance_stops_at_the_first_row_that_meets_it)
+{
+    float *X = fm_test_uniform(40 * 30, 13);
+    for (int e = 0; e < 40 * 30; e++) X[e] *= 10;
+    fm_graph *g = fm_test_graph_dense(X, 40, 30, FM_KIND_DENSE);
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    o.rank = 4;
+    o.iters = 300;
+    o.tol = 0;
+    o.exact_objective = true;
+    char msg[FM_MSG_LEN];
+    fm_solver_result *free_run = NULL;
+    cr_assert_eq(fm_solver_run(&free_run, g, NULL, &o, msg), FM_OK, "%s", msg);
+    cr_assert_gt(free_run->trace[0].objective, 100, "the objectives should be far from 1");
+    int between_row = 0, boundary_row = 0;
+    double between = 0, boundary = 0, lowest = INFINITY;
+    for (int i = 1; i < free_run->trace_len && !(between_row && boundary_row); i++) {
+        const double previous = free_run->trace[i - 1].objective, f = free_run->trace[i].objective;
+        const double change = fabs(previous - f), by_previous = change / previous, by_current = change / f;
+        const double upper = fmin(lowest, by_current);
+        if (i >= 5 && f > 0 && by_previous > 0 && upper > by_previous * 1.001) {
+            if (!between_row) {
+                between_row = i;
+                between = sqrt(by_previous * upper);
+            }
+            if (!boundary_row && (boundary = boundary_tolerance(free_run, i)) > 0) boundary_row = i;
+        }
+        lowest = fmin(lowest, by_previous);
+    }
+    cr_assert_gt(between_row, 0, "no row to stop at in %d iterations", free_run->trace_len - 1);
+    expect_stop(g, o, between, between_row);
+    if (boundary_row) expect_stop(g, o, boundary, boundary_row);
+    else cr_log_warn("no row whose change a double tolerance meets with equality: <= not checked");
+    fm_solver_result_free(&free_run);
+    fm_graph_free(&g);
+    free(X);
+}
+
 Test(solver, zero_matrix_does_not_divide_by_zero)
 {
     float X[12] = { 0 };
