@@ -152,8 +152,12 @@ def main():
     chosen = [m for m in MUTANTS if not args.only or m[0] in args.only.split(",")]
     repo = subprocess.check_output(["git", "-C", here, "rev-parse", "--show-toplevel"], text=True).strip()
     commit, src, build = prepare(repo, args.rev, args.scratch)
-    suites = sorted({s for m in chosen for s in m[4]})
-    print(f"mutating {commit} in {src}; suites {', '.join(suites)}", flush=True)
+    wanted = sorted({s for m in chosen for s in m[4]})
+    suites = [s for s in wanted if os.path.isfile(os.path.join(src, "tests", s + ".c"))]
+    absent = [s for s in wanted if s not in suites]
+    print(f"mutating {commit} in {src}; suites {', '.join(suites)}"
+          + (f" ({', '.join(absent)} not in this commit)" if absent else ""), flush=True)
+    chosen = [m[:4] + ([s for s in m[4] if s in suites],) + m[5:] for m in chosen]
     ok, out = build_targets(build, suites)
     if not ok:
         sys.exit("the unmutated copy does not build:\n" + out[-3000:])
