@@ -130,10 +130,17 @@ void fm_arg_data_name(char *out, size_t size, const char *path)
 static int command_argc;
 static char **command_argv;
 
+static void command_free(void)
+{
+    free(command_argv);
+    command_argv = NULL;
+}
+
 void fm_arg_command_save(int argc, char **argv)
 {
     command_argv = malloc(sizeof *command_argv * (size_t)(argc + 1));
     if (!command_argv) return;
+    atexit(command_free);
     memcpy(command_argv, argv, sizeof *command_argv * (size_t)(argc + 1));
     command_argc = argc;
 }

@@ -118,7 +118,8 @@ static int reader_open(mtx_reader *r, const char *path, char *msg)
     r->regular = S_ISREG(st.st_mode);
     r->size = (int64_t)st.st_size;
     r->gz = gzdopen(fd, "rb");
-    if (!r->gz) FM_FAIL(FM_ERR_MEMORY, "%s: cannot start zlib to read the file", path);
+    // gzdopen fails only when it cannot allocate its state (fd and mode are valid)
+    if (!r->gz) FM_FAIL(FM_ERR_MEMORY, "%s: out of memory starting zlib to read the file", path);
     fd = -1;   // gzclose closes it now
     if (gzbuffer(r->gz, MTX_GZ_BUFFER) != 0)
         FM_FAIL(FM_ERR_MEMORY, "%s: cannot set zlib's buffer size", path);

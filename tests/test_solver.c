@@ -273,6 +273,184 @@ Test(solver, admm_agrees_with_brute_force_nnls)
     }
 }
 
+// Solve A x = b (n×n, n <= 4) by Gaussian elimination with partial pivoting;
+// false if singular. Independent of the solver's own Cholesky.
+static bool gauss_solve(double *A, double *b, int n)
+{
+    for (int c = 0; c < n; c++) {
+        int p = c;
+        for (int r = c + 1; r < n; r++)
+            if (fabs(A[r * n + c]) > fabs(A[p * n + c])) p = r;
+        if (!(fabs(A[p * n + c]) > 1e-12)) return false;
+        for (int e = 0; e < n; e++) {
+            double t = A[c * n + e];
+            A[c * n + e] = A[p * n + e];
+            A[p * n + e] = t;
+        }
+        double t = b[c];
+        b[c] = b[p];
+        b[p] = t;
+        for (int r = c + 1; r < n; r++) {
+            const double f = A[r * n + c] / A[c * n + c];
+            for (int e = c; e < n; e++) A[r * n + e] -= f * A[c * n + e];
+            b[r] -= f * b[c];
+        }
+    }
+    for (int r = n - 1; r >= 0; r--) {
+        for (int e = r + 1; e < n; e++) b[r] -= A[r * n + e] * b[e];
+        b[r] /= A[r * n + r];
+    }
+    return true;
+}
+
+// Brute force: min ½ hᵀ Q h − fᵀh + l1 Σh over h ≥ 0 (Q = G + ridge·I, k <= 4)
+// by trying every set of free components: on a free set S the stationary
+// point solves Q_SS h_S = f_S − l1; the minimizer is the feasible one of
+// least objective (the problem is convex, so its minimizer is one of them).
+static void penalized_nnls_brute(const double *Q, const double *f, double l1, int k, double *best)
+{
+    double best_objective = INFINITY;
+    for (int set = 0; set < (1 << k); set++) {
+        int idx[4], n = 0;
+        for (int r = 0; r < k; r++)
+            if (set >> r & 1) idx[n++] = r;
+        double A[16], b[4], h[4] = { 0 };
+        for (int a = 0; a < n; a++) {
+            b[a] = f[idx[a]] - l1;
+            for (int c = 0; c < n; c++) A[a * n + c] = Q[idx[a] * k + idx[c]];
+        }
+        if (n && !gauss_solve(A, b, n)) continue;
+        bool feasible = true;
+        for (int a = 0; a < n; a++) {
+            feasible &= b[a] >= 0;
+            h[idx[a]] = b[a];
+        }
+        if (!feasible) continue;
+        double objective = 0;
+        for (int r = 0; r < k; r++) {
+            objective += l1 * h[r] - f[r] * h[r];
+            for (int c = 0; c < k; c++) objective += 0.5 * h[r] * Q[r * k + c] * h[c];
+        }
+        if (objective < best_objective) {
+            best_objective = objective;
+            memcpy(best, h, sizeof(double) * k);
+        }
+    }
+}
+
+// The penalized subproblem of every target, ADMM iterated to convergence
+// against the brute-force minimizer of ½‖x_j − S h‖²_Ω + λ1 Σh + ½ c‖h‖²,
+// c = λ2 or λ2·(the target's entries of Ω) with --l2-per-entry (for the
+// dense and sparse kinds every source is in Ω). Both kinds of update
+// (shared Gram: dense and sparse; per-target Gram: incomplete), both
+// directions (the H-update from W over Aᵀ, the W-update from Hᵀ over A),
+// L1 and L2 both nonzero, per entry or not.
+//
+// The tolerance: the fixed point of ADMM is the exact minimizer, and the
+// iteration contracts with cond(G + ρI) <= k + 1, so after thousands of steps
+// the iterate sits at the float rounding floor, about 1e-6 here; the test
+// first checks that it has stopped moving (1000 more steps change it by less
+// than 1e-5), then asks for 1e-4 of the brute force. A wrong penalty (the L1
+// threshold not divided by ρ ≈ 3, a ridge counted over the wrong side) moves
+// the minimizer by about λ1/σ or λ2·h/σ, ~0.1.
+Test(solver, penalized_admm_agrees_with_brute_force)
+{
+    char msg[FM_MSG_LEN];
+    const int m = 9, n = 6, k = 3;
+    float *X = fm_test_uniform(m * n, 300), *factor_values = fm_test_uniform((m > n ? m : n) * k, 301);
+    float *observe = fm_test_uniform(m * n, 302);
+    for (int kk = 0; kk < 3; kk++) {
+        const fm_kind kind = (fm_kind[]){ FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE }[kk];
+        // sparse: 40% true zeros; incomplete: 60% of the entries observed
+        float *values = malloc(sizeof(float) * m * n);
+        bool observed[9 * 6];
+        fm_triplets t = { .rows = m, .cols = n };
+        t.row = malloc(sizeof(int64_t) * m * n);
+        t.col = malloc(sizeof(int64_t) * m * n);
+        t.val = malloc(sizeof(float) * m * n);
+        for (int e = 0; e < m * n; e++) {
+            values[e] = kind == FM_KIND_SPARSE && observe[e] < 0.4f ? 0 : X[e];
+            observed[e] = kind != FM_KIND_INCOMPLETE || observe[e] < 0.6f;
+            if (observed[e] && (kind != FM_KIND_SPARSE || values[e] != 0)) {
+                t.row[t.count] = e / n;
+                t.col[t.count] = e % n;
+                t.val[t.count++] = values[e];
+            }
+        }
+        fm_graph *g = NULL;
+        cr_assert_eq(fm_graph_from_triplets(&g, &t, kind, msg), FM_OK, "%s", msg);
+        for (int columns = 0; columns < 2; columns++) {
+            // targets: the columns (H-update, sources W: m × k) or the rows
+            // (W-update, sources Hᵀ: n × k)
+            const int targets = columns ? n : m, sources = columns ? m : n;
+            for (int per_entry = 0; per_entry < 2; per_entry++) {
+                const fm_penalty penalty = { .l1 = 0.3f, .l2 = per_entry ? 0.05f : 0.2f, .l2_per_entry = per_entry };
+                fm_dense *S = NULL, *T = NULL, *U = NULL, *F = NULL;
+                cr_assert_eq(fm_dense_new(&S, sources, k, msg), FM_OK);
+                cr_assert_eq(fm_dense_new(&T, targets, k, msg), FM_OK);
+                cr_assert_eq(fm_dense_new(&U, targets, k, msg), FM_OK);
+                cr_assert_eq(fm_dense_new(&F, targets, k, msg), FM_OK);
+                memcpy(S->data, factor_values, sizeof(float) * sources * k);
+                double gram[9];
+                cr_assert_eq(fm_products_gram(gram, S, msg), FM_OK);
+                fm_edges edges;
+                cr_assert_eq(fm_edges_borrow(&edges, g, columns ? FM_TO_COLUMNS : FM_TO_ROWS, msg), FM_OK, "%s", msg);
+                fm_admm_factor factor = { T, U };
+                float converged[9 * 3];
+                for (int round = 0; round < 2; round++) {
+                    const int inner = round ? 1000 : 6000;
+                    if (kind == FM_KIND_INCOMPLETE)
+                        cr_assert_eq(fm_admm_update_masked(factor, &edges, S, penalty, inner, msg), FM_OK, "%s", msg);
+                    else
+                        cr_assert_eq(fm_admm_update_shared(factor, F, &edges, S, gram, penalty, inner, msg), FM_OK,
+                                     "%s", msg);
+                    if (!round) memcpy(converged, T->data, sizeof(float) * targets * k);
+                }
+                cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
+                for (int j = 0; j < targets; j++) {
+                    // this target's Gram, right-hand side and ridge, in double
+                    double Q[9] = { 0 }, f[3] = { 0 }, best[3];
+                    int entries = 0;
+                    for (int i = 0; i < sources; i++) {
+                        const int e = columns ? i * n + j : j * n + i;
+                        if (!observed[e]) continue;
+                        entries++;
+                        const float *s = S->data + i * k;
+                        for (int r = 0; r < k; r++) {
+                            f[r] += (double)values[e] * s[r];
+                            for (int c = 0; c < k; c++) Q[r * k + c] += (double)s[r] * s[c];
+                        }
+                    }
+                    const double ridge = penalty.l2 * (per_entry ? entries : 1);
+                    for (int r = 0; r < k; r++) Q[r * k + r] += ridge;
+                    penalized_nnls_brute(Q, f, penalty.l1, k, best);
+                    for (int r = 0; r < k; r++) {
+                        const double admm = T->data[j * k + r];
+                        cr_assert(fabs(admm - converged[j * k + r]) <= 1e-5 * (1 + fabs(admm)),
+                                  "%s, %s %d, factor %d: ADMM has not converged (%.9g then %.9g)", fm_kind_name(kind),
+                                  columns ? "column" : "row", j, r, converged[j * k + r], admm);
+                        cr_assert(fabs(admm - best[r]) <= 1e-4 * (1 + fabs(best[r])),
+                                  "%s kind, %s %d, factor %d, l2 per entry %d: ADMM %.9g, brute force %.9g",
+                                  fm_kind_name(kind), columns ? "column" : "row", j, r, per_entry, admm, best[r]);
+                    }
+                }
+                fm_dense_free(&S);
+                fm_dense_free(&T);
+                fm_dense_free(&U);
+                fm_dense_free(&F);
+            }
+        }
+        fm_graph_free(&g);
+        free(values);
+        free(t.row);
+        free(t.col);
+        free(t.val);
+    }
+    free(X);
+    free(factor_values);
+    free(observe);
+}
+
 static fm_solver_result *solve_threads(fm_graph *g, int threads, double serial_below)
 {
     fm_solver_options o;
@@ -367,6 +545,46 @@ Test(solver, penalties_shrink_the_factors)
     free(X);
 }
 
+// The objective a row reports, f = ½ Σ_Ω r² + λ1ᵂ Σ W + ½ λ2ᵂ ‖W‖² + λ1ᴴ Σ H
+// + ½ λ2ᴴ ‖H‖², each factor with its own penalties (different on W and H
+// here, so that one factor's taken for the other's shows), against the sum
+// by hand over the written factors.
+Test(solver, the_reported_objective_takes_each_factors_own_penalties)
+{
+    const int m = 30, n = 20, k = 3;
+    float *X = fm_test_uniform(m * n, 21);
+    for (int kk = 0; kk < 3; kk++) {
+        const fm_kind kind = (fm_kind[]){ FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE }[kk];
+        fm_graph *g = fm_test_graph_dense(X, m, n, kind);
+        fm_solver_options o;
+        fm_solver_options_default(&o);
+        o.rank = k;
+        o.iters = 5;
+        o.tol = 0;
+        o.exact_objective = true;
+        o.penalty_w = (fm_penalty){ .l1 = 0.03f, .l2 = 0.2f };
+        o.penalty_h = (fm_penalty){ .l1 = 0.1f, .l2 = 0.01f };
+        char msg[FM_MSG_LEN];
+        fm_solver_result *r = NULL;
+        cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_OK, "%s", msg);
+        const float *w = r->W->data, *h = r->H->data;   // H is k × n
+        double f = 0;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                double p = 0;
+                for (int c = 0; c < k; c++) p += (double)w[i * k + c] * h[c * n + j];
+                f += 0.5 * (X[i * n + j] - p) * (X[i * n + j] - p);
+            }
+        for (int e = 0; e < m * k; e++) f += o.penalty_w.l1 * w[e] + 0.5 * o.penalty_w.l2 * (double)w[e] * w[e];
+        for (int e = 0; e < k * n; e++) f += o.penalty_h.l1 * h[e] + 0.5 * o.penalty_h.l2 * (double)h[e] * h[e];
+        const double reported = r->trace[r->trace_len - 1].objective;
+        cr_assert(fabs(reported - f) <= 1e-5 * f, "%s: reported %.9g, by hand %.9g", fm_kind_name(kind), reported, f);
+        fm_solver_result_free(&r);
+        fm_graph_free(&g);
+    }
+    free(X);
+}
+
 Test(solver, stops_on_tolerance_and_bad_options_fail)
 {
     float *X = fm_test_planted(30, 20, 2, 10);
@@ -392,6 +610,95 @@ Test(solver, stops_on_tolerance_and_bad_options_fail)
     o.penalty_w.l2 = -1;
     cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_ERR_INVALID);
     cr_assert_null(r);
+    fm_graph_free(&g);
+    free(X);
+}
+
+// Whether trace row i meets the relative tolerance rule of the solver:
+// |f_{i−1} − f_i| <= tol·f_{i−1} (or f_i = 0), on the rows' own objectives.
+static bool meets_tolerance(const fm_solver_result *r, int i, double tol)
+{
+    const double previous = r->trace[i - 1].objective, f = r->trace[i].objective;
+    return f == 0 || fabs(previous - f) <= tol * previous;
+}
+
+// A tolerance that the change of row i meets exactly, tol·f_{i−1} = |Δf| in
+// double as the solver computes it (so the rule's <= decides), if a double
+// within a few ulps of |Δf|/f_{i−1} gives it; else 0.
+static double boundary_tolerance(const fm_solver_result *r, int i)
+{
+    const double previous = r->trace[i - 1].objective, change = fabs(previous - r->trace[i].objective);
+    double t = change / previous;
+    for (int step = 0; step < 4; step++) t = nextafter(t, 0);
+    for (int step = 0; step < 9; step++, t = nextafter(t, INFINITY))
+        if (t * previous == change) return t;
+    return 0;
+}
+
+// Run with tolerance `tol` and check that it stops at the first row that
+// meets the rule, at row `expected`, and that no earlier row meets it.
+static void expect_stop(fm_graph *g, fm_solver_options o, double tol, int expected)
+{
+    char msg[FM_MSG_LEN];
+    fm_solver_result *r = NULL;
+    o.tol = tol;
+    cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_OK, "%s", msg);
+    cr_assert_str_eq(r->stop_reason, "tolerance", "tolerance %.17g", tol);
+    const int stopped = r->trace_len - 1;
+    for (int i = 1; i < stopped; i++)
+        cr_assert(!meets_tolerance(r, i, tol), "row %d meets the tolerance %.17g, but the run went on to row %d", i,
+                  tol, stopped);
+    cr_assert(meets_tolerance(r, stopped, tol), "the run stopped at row %d, which does not meet the tolerance %.17g",
+              stopped, tol);
+    // the same rows as the run without a tolerance: the row picked is the one
+    cr_assert_eq(stopped, expected, "tolerance %.17g: stopped at row %d; the rule first holds at row %d of the run "
+                 "without a tolerance", tol, stopped, expected);
+    fm_solver_result_free(&r);
+}
+
+// The run stops at the first row that meets the rule, and no earlier row
+// meets it. Every row is exact (exact_objective), so the rule is decided on
+// the trace itself, on any machine. The tolerances are picked from a run
+// without one, at rows whose relative change is below every earlier row's:
+// one between the row's change over f_i and over f_{i−1}, so that a rule that
+// divides by the new objective, or an absolute one (the objectives are in
+// the hundreds), stops elsewhere; and, where the doubles allow it, one that
+// the change meets with equality, so that the rule's <= is checked too.
+Test(solver, tolerance_stops_at_the_first_row_that_meets_it)
+{
+    float *X = fm_test_uniform(40 * 30, 13);
+    for (int e = 0; e < 40 * 30; e++) X[e] *= 10;
+    fm_graph *g = fm_test_graph_dense(X, 40, 30, FM_KIND_DENSE);
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    o.rank = 4;
+    o.iters = 300;
+    o.tol = 0;
+    o.exact_objective = true;
+    char msg[FM_MSG_LEN];
+    fm_solver_result *free_run = NULL;
+    cr_assert_eq(fm_solver_run(&free_run, g, NULL, &o, msg), FM_OK, "%s", msg);
+    cr_assert_gt(free_run->trace[0].objective, 100, "the objectives should be far from 1");
+    int between_row = 0, boundary_row = 0;
+    double between = 0, boundary = 0, lowest = INFINITY;
+    for (int i = 1; i < free_run->trace_len && !(between_row && boundary_row); i++) {
+        const double previous = free_run->trace[i - 1].objective, f = free_run->trace[i].objective;
+        const double change = fabs(previous - f), by_previous = change / previous, by_current = change / f;
+        const double upper = fmin(lowest, by_current);
+        if (i >= 5 && f > 0 && by_previous > 0 && upper > by_previous * 1.001) {
+            if (!between_row) {
+                between_row = i;
+                between = sqrt(by_previous * upper);
+            }
+            if (!boundary_row && (boundary = boundary_tolerance(free_run, i)) > 0) boundary_row = i;
+        }
+        lowest = fmin(lowest, by_previous);
+    }
+    cr_assert_gt(between_row, 0, "no row to stop at in %d iterations", free_run->trace_len - 1);
+    expect_stop(g, o, between, between_row);
+    if (boundary_row) expect_stop(g, o, boundary, boundary_row);
+    else cr_log_warn("no row whose change a double tolerance meets with equality: <= not checked");
+    fm_solver_result_free(&free_run);
     fm_graph_free(&g);
     free(X);
 }

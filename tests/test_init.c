@@ -1,0 +1,164 @@
+// NNDSVD and its variants (models/init.c) against an SVD written down by
+// hand: X = U diag(σ) Vᵀ with known orthonormal columns, so the singular
+// triplets, the signs the rule must choose and the scalings are known
+// exactly; the randomized SVD only has to recover them to float precision.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "init.h"
+
+TestSuite(init, .init = fm_test_setup);
+
+#define M 5
+#define N 4
+#define K 3
+
+// u1 = 1/√5; u2 = (−3, −2, −1, 3, 3)/√32, whose positive part is the larger
+// (‖u₊‖² = 18/32 against 14/32); u3 = (−3, 2, 2, −3, 2)/√30, whose negative
+// part is (18/30 against 12/30). v1 = 1/2, v2 = (−1, −1, 1, 1)/2 and
+// v3 = (−1, 1, −1, 1)/2 have parts of equal norm, so the product of the
+// norms picks the positive pair for σ2 and the negative pair for σ3. No entry
+// is zero, so the parts do not hang on rounding.
+static const double u[K][M] = { { 1, 1, 1, 1, 1 }, { -3, -2, -1, 3, 3 }, { -3, 2, 2, -3, 2 } };
+static const double u_norm[K] = { 2.2360679774997898 /* √5 */, 5.6568542494923802 /* √32 */,
+                                  5.4772255750516612 /* √30 */ };
+static const double v[K][N] = { { 1, 1, 1, 1 }, { -1, -1, 1, 1 }, { -1, 1, -1, 1 } };
+static const double sigma[K] = { 12, 3, 2 };
+static const int kept_sign[K] = { 1, 1, -1 };   // the pair NNDSVD keeps
+
+// X = Σ σ_r u_r v_rᵀ, every entry positive (at least 12/√20 − 0.8 − 0.55).
+static void hand_matrix(float *X)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double x = 0;
+            for (int r = 0; r < K; r++) x += sigma[r] * u[r][i] / u_norm[r] * v[r][j] / 2;
+            X[i * N + j] = (float)x;
+        }
+}
+
+// The NNDSVD factors of the pair r (Boutsidis & Gallopoulos 2008): the kept
+// parts u_s, v_s of u_r, v_r (s the sign above), each scaled to norm
+// √(σ_r ‖u_s‖ ‖v_s‖), so that their product is σ_r ‖u_s‖‖v_s‖ times the
+// unit parts; the leading pair is √σ1 u1, √σ1 v1.
+static void expected_nndsvd(double W[M][K], double Ht[N][K], int rank)
+{
+    for (int r = 0; r < rank; r++) {
+        const int s = kept_sign[r];
+        double uu = 0, vv = 0;
+        for (int i = 0; i < M; i++) uu += s * u[r][i] > 0 ? u[r][i] * u[r][i] : 0;
+        for (int j = 0; j < N; j++) vv += s * v[r][j] > 0 ? v[r][j] * v[r][j] : 0;
+        const double u_part = sqrt(uu) / u_norm[r], v_part = sqrt(vv) / 2;   // norms of the parts of unit vectors
+        const double lift = sqrt(sigma[r] * u_part * v_part);
+        for (int i = 0; i < M; i++) W[i][r] = s * u[r][i] > 0 ? lift / u_part * fabs(u[r][i]) / u_norm[r] : 0;
+        for (int j = 0; j < N; j++) Ht[j][r] = s * v[r][j] > 0 ? lift / v_part * fabs(v[r][j]) / 2 : 0;
+    }
+}
+
+static void factors_of(fm_dense **W, fm_dense **Ht, fm_kind kind, int rank, fm_init_method method)
+{
+    float X[M * N];
+    hand_matrix(X);
+    fm_graph *g = fm_test_graph_dense(X, M, N, kind);
+    char msg[FM_MSG_LEN];
+    fm_edges rows, cols;
+    cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_borrow(&cols, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_init_factors(W, Ht, g, &rows, &cols, rank, method, 5, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_return(&cols, msg), FM_OK, "%s", msg);
+    fm_graph_free(&g);
+}
+
+// The singular vectors come out of a float QR and a double SVD: within about
+// 1e-6 of the hand values (σ gaps of 1 and more); 1e-4 leaves room for any
+// machine's rounding, while a wrong sign or scale moves entries by 0.1 and
+// more.
+#define CLOSE 1e-4
+
+static const fm_kind kinds[3] = { FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE };
+
+Test(init, nndsvd_keeps_the_pair_of_larger_norm_product_scaled_by_sigma)
+{
+    for (int kk = 0; kk < 3; kk++)
+        for (int rank = 2; rank <= K; rank++) {
+            double W[M][K], Ht[N][K];
+            expected_nndsvd(W, Ht, rank);
+            fm_dense *w = NULL, *ht = NULL;
+            factors_of(&w, &ht, kinds[kk], rank, FM_INIT_NNDSVD);
+            for (int r = 0; r < rank; r++) {
+                for (int i = 0; i < M; i++)
+                    cr_assert(fabs(w->data[i * rank + r] - W[i][r]) <= CLOSE,
+                              "%s, rank %d: W[%d][%d] = %.7g, expected %.7g", fm_kind_name(kinds[kk]), rank, i, r,
+                              w->data[i * rank + r], W[i][r]);
+                for (int j = 0; j < N; j++)
+                    cr_assert(fabs(ht->data[j * rank + r] - Ht[j][r]) <= CLOSE,
+                              "%s, rank %d: Hᵀ[%d][%d] = %.7g, expected %.7g", fm_kind_name(kinds[kk]), rank, j, r,
+                              ht->data[j * rank + r], Ht[j][r]);
+            }
+            fm_dense_free(&w);
+            fm_dense_free(&ht);
+        }
+}
+
+// The fixture itself: the hand values are what the rule says. Pair 2 keeps
+// u₊ = (0, 0, 0, 3, 3)/√32 scaled to √(3·‖u₊‖‖v₊‖) = √(3·0.75·0.7071...),
+// so W[3][1] = 1.2613.../√2 = 0.89188...; pair 3 keeps the negative parts,
+// W[0][2] = W[3][2] = √(2·‖u₋‖‖v₋‖)/√2 with ‖u₋‖ = √(18/30).
+Test(init, the_hand_values)
+{
+    double W[M][K], Ht[N][K];
+    expected_nndsvd(W, Ht, K);
+    cr_assert(fabs(W[0][0] - sqrt(12.0 / 5)) < 1e-12);
+    cr_assert(fabs(Ht[0][0] - sqrt(12.0) / 2) < 1e-12);
+    const double lift2 = sqrt(3 * sqrt(18.0 / 32) * sqrt(0.5));
+    cr_assert(fabs(W[3][1] - lift2 / sqrt(2)) < 1e-12 && W[0][1] == 0 && W[2][1] == 0);
+    cr_assert(fabs(Ht[2][1] - lift2 / sqrt(2)) < 1e-12 && Ht[0][1] == 0);
+    const double lift3 = sqrt(2 * sqrt(18.0 / 30) * sqrt(0.5));
+    cr_assert(fabs(W[0][2] - lift3 / sqrt(2)) < 1e-12 && fabs(W[3][2] - lift3 / sqrt(2)) < 1e-12);
+    cr_assert(W[1][2] == 0 && W[2][2] == 0 && W[4][2] == 0);
+    cr_assert(fabs(Ht[0][2] - lift3 / sqrt(2)) < 1e-12 && Ht[1][2] == 0);
+    // the product of a pair's factors is σ_r times the product of its parts' norms, times the unit parts
+    cr_assert(fabs(W[3][1] * Ht[2][1] - 3 * sqrt(18.0 / 32) * sqrt(0.5) * (3 / sqrt(18.0)) * (1 / sqrt(2.0))) < 1e-12);
+}
+
+// nndsvda: NNDSVD's zeros become the mean of X; nndsvdar: small random
+// values, mean·|z|/100; NNDSVD's other entries stay.
+Test(init, nndsvda_and_nndsvdar_fill_the_zeros)
+{
+    float X[M * N];
+    hand_matrix(X);
+    double mean = 0;
+    for (int e = 0; e < M * N; e++) mean += X[e];
+    mean /= M * N;   // σ1 (Σ u1)(Σ v1) / 20 = 12·√5·2/20 = 6/√5: the other vectors sum to zero
+    cr_assert(fabs(mean - 12 / (2 * sqrt(5.0))) < 1e-5);
+    double W[M][K], Ht[N][K];
+    expected_nndsvd(W, Ht, K);
+    for (int kk = 0; kk < 3; kk++)
+        for (int ar = 0; ar < 2; ar++) {
+            fm_dense *w = NULL, *ht = NULL;
+            factors_of(&w, &ht, kinds[kk], K, ar ? FM_INIT_NNDSVDAR : FM_INIT_NNDSVDA);
+            for (int side = 0; side < 2; side++) {
+                const int rows = side ? N : M;
+                const float *got = side ? ht->data : w->data;
+                for (int i = 0; i < rows; i++)
+                    for (int r = 0; r < K; r++) {
+                        const double want = side ? Ht[i][r] : W[i][r], x = got[i * K + r];
+                        if (want > 0)
+                            cr_assert(fabs(x - want) <= CLOSE, "%s %s: [%d][%d] = %.7g, expected NNDSVD's %.7g",
+                                      ar ? "nndsvdar" : "nndsvda", side ? "Hᵀ" : "W", i, r, x, want);
+                        else if (!ar)
+                            cr_assert(fabs(x - mean) <= CLOSE * mean, "nndsvda %s: [%d][%d] = %.7g, expected the mean %.7g",
+                                      side ? "Hᵀ" : "W", i, r, x, mean);
+                        else
+                            cr_assert(x > 0 && x <= mean / 10, "nndsvdar %s: [%d][%d] = %.7g, expected in (0, %.7g]",
+                                      side ? "Hᵀ" : "W", i, r, x, mean / 10);
+                    }
+            }
+            fm_dense_free(&w);
+            fm_dense_free(&ht);
+        }
+}
