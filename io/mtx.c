@@ -425,10 +425,11 @@ static int read_size(mtx_reader *r, mtx_header *h, char *msg)
     if (h->symmetric && h->rows != h->cols)
         LINE_FAIL(FM_ERR_PARSE, "a symmetric matrix must be square, the size line gives %" PRId64
                   " x %" PRId64, h->rows, h->cols);
-    // rows*cols fits, so n(n+1)/2 <= n*n does too.
+    // rows*cols fits, so for a square (symmetric) matrix n(n+1)/2 <= n*n does
+    // too; for another shape it may not, and is not computed.
     int64_t n = h->rows;
-    int64_t lower = n % 2 == 0 ? n / 2 * (n + 1) : (n + 1) / 2 * n;
-    int64_t capacity = h->symmetric ? lower : h->rows * h->cols;
+    int64_t capacity = h->rows * h->cols;
+    if (h->symmetric) capacity = n % 2 == 0 ? n / 2 * (n + 1) : (n + 1) / 2 * n;
     if (h->array) {
         h->entries = capacity;
         if ((uint64_t)(h->rows * h->cols) > SIZE_MAX / sizeof(float))
