@@ -49,6 +49,9 @@ const char *fuzz_file(const uint8_t *data, size_t size)
 
 void fuzz_check_failure(int status, const char *msg, int output_is_null)
 {
+    static int verbose = -1;
+    if (verbose < 0) verbose = getenv("FUZZ_VERBOSE") != NULL;
+    if (verbose) fprintf(stderr, "fuzz: status %d: %s\n", status, msg);
     FUZZ_ASSERT(status >= FM_ERR_NUMERIC && status < 0, "status %d is not an FM_ERR_* code", status);
     FUZZ_ASSERT(msg[0] != '\0', "status %d with an empty message", status);
     FUZZ_ASSERT(memchr(msg, '\0', FM_MSG_LEN) != NULL, "the message is not terminated");

@@ -19,7 +19,8 @@ void fuzz_init(void);
 const char *fuzz_file(const uint8_t *data, size_t size);
 
 // A reader's contract on failure: a known negative status, a message, and
-// the output left NULL (`output_is_null`). Traps otherwise.
+// the output left NULL (`output_is_null`). Traps otherwise. With FUZZ_VERBOSE
+// set in the environment, prints the message (to see why inputs fail).
 void fuzz_check_failure(int status, const char *msg, int output_is_null);
 
 // The Matrix Market target both mtx harnesses share. `options`: bit 0
