@@ -54,7 +54,7 @@ int fm_cmd_generate(int argc, char **argv)
         else if (!strcmp(a, "--entries")) ok = fm_arg_int(a, v, 1, 1L << 40, &entries);
         else if (!strcmp(a, "--degrees")) {
             if (fm_degrees_parse(&degrees, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
-            have_degrees = true;
+            have_degrees = ok = true;
         }
         else { fprintf(stderr, "factormer: unknown option '%s'\n", a); return 2; }
         if (!ok) return 2;

@@ -21,7 +21,9 @@
 #include <zlib.h>
 
 #define MTX_LINE_MAX 65536            // characters on one line, newline excluded
+#ifndef MTX_GZ_BUFFER                 // (the fuzz build makes it small: tests/fuzz/README.md)
 #define MTX_GZ_BUFFER (1 << 20)       // zlib's input buffer
+#endif
 #define MTX_TOKEN_SHOWN 40            // characters of a bad token quoted in messages
 #define MTX_DEFLATE_RATIO 1032        // deflate's largest expansion: output bytes per input byte
 

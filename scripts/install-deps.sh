@@ -9,6 +9,7 @@ packages=(
   libgraphblas-dev libsuitesparse-dev
   libopenblas-dev liblapacke-dev zlib1g-dev
   libcriterion-dev
+  clang libclang-rt-dev libomp-dev
   gnuplot-nox
   python3 python3-numpy python3-scipy python3-sklearn
 )
