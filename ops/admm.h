@@ -28,6 +28,16 @@ int fm_admm_update_shared(fm_admm_factor factor, fm_dense *rhs, const fm_edges *
 int fm_admm_steps_shared(fm_admm_factor factor, const fm_dense *rhs, const fm_edges *edges, const double *gram,
                          fm_penalty penalty, int inner, char *msg);
 
+// The steps of `count` consecutive targets at once (rows of t, u, f: count
+// × k), given the shared inverse: B = F + ρ(T + U), T̃ = B·(G + ρI)⁻¹ as one
+// small SGEMM (the inverse is symmetric), then the projection, elementwise.
+// One GEMM per block instead of a k×k matvec per target, which vectorizes
+// poorly at k = 10-20. `b` and `tt` hold count × k floats each.
+#define FM_ADMM_BLOCK 256
+void fm_admm_steps_block(float *restrict t, float *restrict u, const float *restrict f, const float *restrict inverse,
+                         float rho, float shrink, int inner, int k, int64_t count, float *restrict b,
+                         float *restrict tt);
+
 // (G + λ2·c·I + ρI)⁻¹ of the shared update into `inverse` (k×k; c = |Ω_i| =
 // `sources` with the per-entry ridge, else 1), ρ and the L1 shrink λ1/ρ.
 int fm_admm_shared_system(float *inverse, float *rho, float *shrink, const double *gram, fm_penalty penalty,

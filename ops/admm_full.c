@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admm_target.h"
 #include "cpu.h"
 #include "products.h"
 #include "profile.h"
@@ -50,13 +49,13 @@ static double full_block(float *restrict copy, fm_admm_factor factor, fm_dense *
 {
     const int64_t n = rows->sources, count = end - begin;
     const float *X = rows->val + begin * n;
-    float padded[FM_FULL_BLOCK * kpad];
+    float padded[FM_FULL_BLOCK * kpad], b[FM_FULL_BLOCK * k], tt[FM_FULL_BLOCK * k];
     fm_gather_full_rows(rhs->data, rows->val, St, n, k, begin, end, level);
-    for (int64_t t = begin; t < end; t++) {
-        float *w = factor.targets->data + t * k;
-        admm_target_shared(w, factor.duals->data + t * k, rhs->data + t * k, inverse, rho, shrink, inner, k);
-        for (int r = 0; r < kpad; r++) padded[(t - begin) * kpad + r] = r < k ? w[r] : 0;
-    }
+    float *w = factor.targets->data + begin * k;
+    fm_admm_steps_block(w, factor.duals->data + begin * k, rhs->data + begin * k, inverse, rho, shrink, inner, k,
+                        count, b, tt);
+    for (int64_t t = 0; t < count; t++)
+        for (int r = 0; r < kpad; r++) padded[t * kpad + r] = r < k ? w[t * k + r] : 0;
     fm_scatter_full_rows(copy, X, padded, n, kpad, count, level);
     return residual ? fm_residual_full_rows(X, padded, St, n, kpad, count, level) : 0;
 }
