@@ -30,7 +30,6 @@ static void fm_thread_block(int64_t count, int64_t *begin, int64_t *end)
 // 0.84 ms through the register kernel below, 0.76 ms through SGEMM.
 #define FM_GATHER_SHORT 256
 
-FM_TARGET_CLONES
 void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *sources)
 {
     FM_PROFILE_START(profile_clock);
@@ -59,12 +58,14 @@ void fm_products_gather(fm_dense *out, const fm_edges *edges, const fm_dense *so
         FM_PROFILE_STOP(profile_clock, "products.gather", 2 * T * S * k, 4 * (T * S + S * k + T * k));
         return;
     }
-#define RUN(K)                                                                    \
-    _Pragma("omp parallel for schedule(dynamic, FM_TARGET_CHUNK)")               \
-    for (int64_t t = 0; t < edges->targets; t++)                                  \
-        fm_gather_target(out->data + t * (K), edges, t, sources->data, (K))
-    FM_RANK_SWITCH(k, RUN)
-#undef RUN
+    const int level = fm_kernel_level();
+    const int64_t chunks = (edges->targets + FM_TARGET_CHUNK - 1) / FM_TARGET_CHUNK;
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t begin = c * FM_TARGET_CHUNK;
+        const int64_t end = edges->targets - begin < FM_TARGET_CHUNK ? edges->targets : begin + FM_TARGET_CHUNK;
+        fm_gather_sparse_rows(out->data, edges, sources->data, k, begin, end, level);
+    }
     // flops 2·E·k; bytes: ptr (8·(T+1)), idx and val (12·E), a source row per
     // edge (4·E·k), out (4·T·k)
     const double E = (double)edges->count;

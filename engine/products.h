@@ -23,6 +23,10 @@ int fm_products_gather_graphblas(fm_dense **out, fm_graph *g, fm_direction direc
 int fm_gather_full_padding(int k);
 void fm_gather_full_rows(float *out, const float *X, const float *St, int64_t n, int k, int64_t begin,
                          int64_t end, int level);
+// Stored edges (engine/products_sparse.c): rows [begin, end) of out = X·S
+// over CSR edges, the variant of `level` (vector kernels for k <= 32).
+void fm_gather_sparse_rows(float *out, const fm_edges *edges, const float *sources, int k, int64_t begin,
+                           int64_t end, int level);
 // acc (kpad × n, rank-major) += Tᵀ X over `count` rows of X (count × n) and
 // of T (count × kpad, padded with zero ranks): the rows' part of Xᵀ·T.
 void fm_scatter_full_rows(float *acc, const float *X, const float *T, int64_t n, int kpad, int64_t count,

@@ -19,9 +19,7 @@
 
 #include "cpu.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "simd.h"
 
 #define FM_GROUP 5   // ranks per pass over the sources
 
@@ -101,16 +99,6 @@ static double residual_rows_plain(const float *restrict X, const float *restrict
 
 #if defined(__x86_64__)
 
-#define FM_AVX2 __attribute__((target("avx2,fma")))
-#define FM_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
-
-FM_AVX2 static inline float sum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 FM_AVX2 static void gather_rows_avx2(float *restrict out, const float *restrict X, const float *restrict St,
                                      int64_t n, int k, int64_t begin, int64_t end)
@@ -210,12 +198,6 @@ FM_AVX512 static void gather_rows_avx512(float *restrict out, const float *restr
 }
 #undef FM_STEP4
 
-// The mask of the first `count` of 16 lanes (none for count <= 0).
-static inline __mmask16 lanes16(int64_t count)
-{
-    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
-}
-
 // Strips of 64 sources (4 vectors) against five ranks: 20 accumulators in
 // registers while the rows stream past, each row's 4 X vectors and 5
 // broadcast factors feeding 20 FMAs.
@@ -289,13 +271,6 @@ FM_AVX512 static double residual_rows_avx512(const float *restrict X, const floa
         total += (double)_mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3)));
     }
     return total;
-}
-
-// The first `count` of 8 lanes, for the AVX2 masked loads and stores.
-FM_AVX2 static inline __m256i lanes8(int64_t count)
-{
-    const int c = count >= 8 ? 8 : count <= 0 ? 0 : (int)count;
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // Strips of 16 sources (2 vectors) against five ranks: 10 accumulators.

@@ -343,3 +343,41 @@ Test(products, scatter_and_residual_full_variants_match_a_double_reference)
             free(acc);
         }
 }
+
+// The gather over stored edges, every variant this CPU runs, against double
+// sums: ranks on both sides of 8, 16 and 32 lanes, and rows with 0, 1, and
+// 2 to 5 edges (partial groups of the four chains).
+Test(products, gather_sparse_variants_match_a_double_reference)
+{
+    char msg[FM_MSG_LEN];
+    const int ranks[] = { 1, 3, 8, 9, 16, 17, 24, 31, 32, 33, 40 };
+    for (size_t c = 0; c < sizeof ranks / sizeof *ranks; c++) {
+        const int k = ranks[c];
+        fm_graph *g = skewed_graph(57, 41, FM_KIND_SPARSE, 200 + c);
+        fm_edges edges;
+        cr_assert_eq(fm_edges_borrow(&edges, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+        float *S = fm_test_uniform(edges.sources * k, 300 + c), *out = malloc(sizeof(float) * edges.targets * k);
+        cr_assert_not_null(out);
+        for (int level = FM_CPU_V1; level <= fm_cpu_level(); level++) {
+            for (int64_t e = 0; e < edges.targets * k; e++) out[e] = NAN;
+            fm_gather_sparse_rows(out, &edges, S, k, 1, edges.targets, level);   // target 0 is not asked for
+            for (int r = 0; r < k; r++) cr_assert(isnan(out[r]), "level %d wrote a target outside its range", level);
+            for (int64_t t = 1; t < edges.targets; t++)
+                for (int r = 0; r < k; r++) {
+                    double sum = 0, magnitude = 0;
+                    for (GrB_Index e = edges.ptr[t]; e < edges.ptr[t + 1]; e++) {
+                        sum += (double)edges.val[e] * S[edges.idx[e] * k + r];
+                        magnitude += fabs((double)edges.val[e] * S[edges.idx[e] * k + r]);
+                    }
+                    const double degree = (double)(edges.ptr[t + 1] - edges.ptr[t]);
+                    cr_assert(fabs(out[t * k + r] - sum) <= (degree + 1) * 0x1p-24 * magnitude,
+                              "level %d, rank %d: target %lld rank %d: %.9g, reference %.9g", level, k, (long long)t,
+                              r, out[t * k + r], sum);
+                }
+        }
+        cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
+        free(S);
+        free(out);
+        fm_graph_free(&g);
+    }
+}
