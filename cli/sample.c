@@ -11,7 +11,7 @@
 static const char help[] =
     "usage: factormer sample DATA.mtx[.gz] --fanout F [options]\n"
     "\n"
-    "Draws the edge samplers of sampled message passing (factormer-math.md §8)\n"
+    "Draws the edge samplers of sampled message passing (docs/factormer-math.md §8)\n"
     "repeatedly in both directions (targets = columns, the H-direction, then\n"
     "targets = rows, the W-direction) and prints per sampler:\n"
     "\n"

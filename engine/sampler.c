@@ -1,4 +1,4 @@
-// Node-wise edge samplers (factormer-math.md §8): the strategies and their
+// Node-wise edge samplers (docs/factormer-math.md §8): the strategies and their
 // inclusion probabilities are described in sampler.h.
 //
 // Every draw of target t in round r comes from the stream key

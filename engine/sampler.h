@@ -1,4 +1,4 @@
-// Node-wise edge samplers (factormer-math.md §8): for every target of one
+// Node-wise edge samplers (docs/factormer-math.md §8): for every target of one
 // orientation of the graph (an fm_edges CSR: the in-edges of target t are the
 // stored entries of row t), a subset M(t) of its in-edges, each with its
 // inclusion probability π, the probability that the sampler keeps that edge.

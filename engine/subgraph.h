@@ -1,4 +1,4 @@
-// GraphSAINT subgraph samplers for training (factormer-math.md §8; Zeng et
+// GraphSAINT subgraph samplers for training (docs/factormer-math.md §8; Zeng et
 // al., "GraphSAINT: graph sampling based inductive learning method", 2020):
 // a set of row nodes R and column nodes C of the König digraph, and the
 // subgraph they induce, every stored edge (i, j) with i ∈ R and j ∈ C. The

@@ -1,4 +1,4 @@
-// The paper's evaluation (factormer-math.md §9, Figures 6 to 9): per
+// The paper's evaluation (docs/factormer-math.md §9, Figures 6 to 9): per
 // iteration, the RMSE of plain ADMM from NNDSVD, of the learned
 // initialization followed by ADMM, and of learned acceleration, over a set
 // of matrices; their quartiles and their ratio to plain ADMM; and the wall

@@ -1,4 +1,4 @@
-// One Factormer layer (factormer-math.md §4): the targets' features updated
+// One Factormer layer (docs/factormer-math.md §4): the targets' features updated
 // from the sources' through the edges,
 //
 //   m_j   = W_O [msg¹_j … msg^nh_j] + b_O          (ops/attention_block.h)

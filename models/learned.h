@@ -1,5 +1,5 @@
 // The learned initialization and the learned acceleration at inference
-// (factormer-math.md §5 "Scale", §6): where the model files are, and the
+// (docs/factormer-math.md §5 "Scale", §6): where the model files are, and the
 // steps the solver (models/solver.c) takes with them, the same as the
 // training chains of models/unroll.h.
 //

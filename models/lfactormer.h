@@ -1,4 +1,4 @@
-// The L-Factormer (factormer-math.md §5): L Factormer layers that alternate
+// The L-Factormer (docs/factormer-math.md §5): L Factormer layers that alternate
 // between the two sides of the König digraph, between an embedding of the
 // factors and a projection back onto them.
 //

@@ -1,4 +1,4 @@
-// The graph a learned network reads during a solver run (factormer-math.md
+// The graph a learned network reads during a solver run (docs/factormer-math.md
 // §8): the view of X / mean (every edge), or a fresh sample of it for each
 // call of a network, one per layer (a layer of the H-direction draws the
 // columns' in-edges, one of the W-direction the rows') or one for all

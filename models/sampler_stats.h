@@ -1,5 +1,5 @@
 // What `factormer sample` measures about one edge sampler (engine/sampler,
-// factormer-math.md §8) in one direction of a graph, over repeated draws.
+// docs/factormer-math.md §8) in one direction of a graph, over repeated draws.
 //
 // - Edges kept per target: min, median and max over every (target, draw).
 // - Coverage of the stored edges: for edge e drawn h_e times in N draws with

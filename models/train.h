@@ -1,5 +1,5 @@
 // Training the learned initialization and the learned acceleration
-// (factormer-math.md §7): the discounted unrolled loss of models/unroll on
+// (docs/factormer-math.md §7): the discounted unrolled loss of models/unroll on
 // the synthetic matrices of models/train_data, AdamW (models/optim) with
 // batch size 1, the schedules of models/schedule, validation after every
 // epoch, the best model and a resumable training state written as

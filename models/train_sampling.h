@@ -1,4 +1,4 @@
-// Sampled message passing in training (factormer-math.md §8 [ext]): one
+// Sampled message passing in training (docs/factormer-math.md §8 [ext]): one
 // training matrix prepared for the model, and what the network reads of it.
 //
 // Node-wise samplers (uniform, weighted, stratified): each visit of a matrix

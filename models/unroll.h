@@ -1,4 +1,4 @@
-// The unrolled computations that training differentiates (factormer-math.md
+// The unrolled computations that training differentiates (docs/factormer-math.md
 // §6, §7): the learned initialization and the learned acceleration, each a
 // chain of L-Factormer calls (models/lfactormer.h) and differentiable ADMM
 // outer iterations (ops/admm_grad.h), with the discounted loss over the

@@ -1,4 +1,4 @@
-// Edge attention of one Factormer layer (factormer-math.md §4.1): the part
+// Edge attention of one Factormer layer (docs/factormer-math.md §4.1): the part
 // that runs over the edges, for every head at once. The dense projections
 // around it (queries, keys, values, probes, edge scales, and the message
 // assembly after it) are in ops/attention_block.c.
@@ -87,7 +87,7 @@ int fm_message_graph_view(fm_message_graph *mg, fm_graph *g, const fm_edges *row
 // has_edges[t] = 1 where target t has at least one in-edge, else 0 (Σ_i α_it,
 // the weight of the terms that every edge carries, such as b_VE).
 int fm_message_graph_has_edges(float *has_edges, const fm_message_graph *mg, fm_direction direction, char *msg);
-// A sample of the graph (factormer-math.md §8): for each direction in
+// A sample of the graph (docs/factormer-math.md §8): for each direction in
 // `directions` (bits 1 << FM_TO_ROWS, 1 << FM_TO_COLUMNS), the in-edges of
 // its targets drawn by the sampler from the caller's borrowed edges of `g`
 // (`rows` from A, `columns` from Aᵀ, as for a view), round 2·round +

@@ -1,4 +1,4 @@
-// Edge attention as GraphBLAS semiring operations (factormer-math.md §4.1,
+// Edge attention as GraphBLAS semiring operations (docs/factormer-math.md §4.1,
 // §4.2): the reference formulation of ops/attention.h, in float.
 //
 // Only built-in operators, monoids and semirings are used (user-defined ones

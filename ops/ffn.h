@@ -1,5 +1,5 @@
 // Position-wise feed-forward network of the Factormer layer
-// (factormer-math.md §4), hidden width 2d:
+// (docs/factormer-math.md §4), hidden width 2d:
 //
 //   FFN(z) = W_2 relu(W_1 z + b_1) + b_2,   W_1: 2d × d, W_2: d × 2d
 //

@@ -10,7 +10,7 @@
 // The layer's head concatenation is a layout, not an op: head h of a d-wide
 // row occupies columns [h·dh, (h+1)·dh), so the messages of all heads written
 // side by side already form [msg¹ … msg^nh], and the output projection
-// m_j = W_O [msg¹ … msg^nh] + b_O (factormer-math.md §4) is fm_linear_forward
+// m_j = W_O [msg¹ … msg^nh] + b_O (docs/factormer-math.md §4) is fm_linear_forward
 // on that d-wide array with in_dim = out_dim = d. The residual add is a plain
 // loop in the layer.
 //

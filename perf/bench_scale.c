@@ -1,4 +1,4 @@
-// Sampled message passing at scale (factormer-math.md §8, issue 5): an
+// Sampled message passing at scale (docs/factormer-math.md §8, issue 5): an
 // incomplete matrix with power-law degrees generated in memory, AO-ADMM on
 // it, and for each sampler the cost of one accelerator step, split into its
 // sampling and its forward pass, against an ADMM iteration; then a whole

@@ -1,5 +1,5 @@
 // Double-precision references for the edge attention and the attention
-// block (factormer-math.md §4): plain loops, one target and one head at a
+// block (docs/factormer-math.md §4): plain loops, one target and one head at a
 // time, every quantity of the formulas in its own variable or array.
 #include "attention_reference.h"
 

@@ -1,5 +1,5 @@
 // Double-precision references for the edge attention (ops/attention.h) and
-// for the attention block of one Factormer layer (factormer-math.md §4), in
+// for the attention block of one Factormer layer (docs/factormer-math.md §4), in
 // plain loops over a CSR edge list, plus the random graphs the suites run
 // them on. Shared by every test suite (the CMake build links each non-test_
 // file of tests/ into every suite).

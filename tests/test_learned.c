@@ -1,5 +1,5 @@
 // The learned initialization and acceleration in the solver (models/learned,
-// factormer-math.md §5 "Scale", §6), with tiny models trained here:
+// docs/factormer-math.md §5 "Scale", §6), with tiny models trained here:
 //   - the view of the solver's borrowed edges: scaled values, shared
 //     structure, nothing returned to GraphBLAS, no backward;
 //   - iteration 0 of a learned initialization is the network's output,

@@ -1,4 +1,4 @@
-// The edge attention on sampled message graphs (factormer-math.md §8,
+// The edge attention on sampled message graphs (docs/factormer-math.md §8,
 // fm_message_graph_sample): forward and backward against the double
 // reference run on the same sample with score − log π, against finite
 // differences, for one and two threads; the output's error against full

@@ -1,4 +1,4 @@
-// The edge samplers (engine/sampler, factormer-math.md §8) against a slow
+// The edge samplers (engine/sampler, docs/factormer-math.md §8) against a slow
 // reference derived here on its own: the inclusion probability π of every
 // edge from the definitions in sampler.h, checked three ways. Each draw's
 // recorded log π must equal it; the frequency with which each edge (stored,

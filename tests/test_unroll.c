@@ -1,5 +1,5 @@
 // The unrolled learned initialization and acceleration (models/unroll,
-// factormer-math.md §6, §7): the loss against the chain put together by hand
+// docs/factormer-math.md §6, §7): the loss against the chain put together by hand
 // from the L-Factormer, the differentiable ADMM and the loss; the backward
 // against central finite differences of the double forward for every
 // parameter tensor; float against double; the forward without a tape;
