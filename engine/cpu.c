@@ -24,11 +24,8 @@ int fm_cpu_level(void)
 
 int fm_kernel_level(void)
 {
-#if FM_DISPATCH || !defined(__x86_64__)
-    return fm_cpu_level();
-#elif defined(FM_NO_DISPATCH)
-    return fm_cpu_level() < FM_CPU_V2 ? fm_cpu_level() : FM_CPU_V2;
-#elif defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
+#if defined(FM_NATIVE_BUILD) && defined(__x86_64__)
+#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
     return FM_CPU_V4;
 #elif defined(__AVX2__) && defined(__FMA__)
     return FM_CPU_V3;
@@ -36,6 +33,11 @@ int fm_kernel_level(void)
     return FM_CPU_V2;
 #else
     return FM_CPU_V1;
+#endif
+#elif defined(FM_NO_DISPATCH)
+    return fm_cpu_level() < FM_CPU_V2 ? fm_cpu_level() : FM_CPU_V2;
+#else
+    return fm_cpu_level();
 #endif
 }
 
@@ -49,14 +51,14 @@ static void append(const char *text)
 static void find_features(void)
 {
     static const char *const names[] = { "", "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4" };
-#if FM_DISPATCH
-    append("portable build (x86-64-v2, dispatched); kernels ");
-#elif defined(FM_NATIVE_BUILD)
+#if defined(FM_NATIVE_BUILD)
     append("native build; kernels ");
 #elif defined(FM_NO_DISPATCH)
     append("portable build (x86-64-v2, no dispatch); kernels ");
+#elif FM_DISPATCH
+    append("portable build (x86-64-v2, dispatched); kernels ");
 #else
-    append("build; kernels ");
+    append("portable build (x86-64-v2; the hand-vectorized kernels dispatched, no target clones); kernels ");
 #endif
     append(names[fm_kernel_level()]);
     append("; cpu:");

@@ -3,11 +3,11 @@
 // A portable build (the default) compiles for x86-64-v2 and carries AVX2
 // (x86-64-v3) and AVX-512 (x86-64-v4) variants of the hot loops:
 // - a function marked FM_TARGET_CLONES is compiled three times and the
-//   loader picks the copy this CPU runs (a GCC ifunc), its parallel regions
-//   with it;
+//   loader picks the copy this CPU runs (a GCC ifunc; GCC 12 or later, else
+//   one copy), its parallel regions with it;
 // - a register-blocked kernel whose shape depends on the register file
 //   (16 vector registers up to AVX2, 32 with AVX-512) has one variant per
-//   level and picks it with fm_cpu_level().
+//   level, written with intrinsics, and picks it with fm_kernel_level().
 // A native build (-DFM_NATIVE=ON) holds one copy, for the CPU that built it;
 // so does a portable build without dispatch (-DFM_DISPATCH=OFF: x86-64-v2
 // kernels only, for measuring what the variants buy).
@@ -31,7 +31,8 @@ enum { FM_CPU_V1 = 1, FM_CPU_V2, FM_CPU_V3, FM_CPU_V4 };
 int fm_cpu_level(void);
 
 // The level a kernel variant may use: the CPU's in a portable build, the
-// compiler's target in a native one (which never runs elsewhere).
+// compiler's target in a native one (which never runs elsewhere), at most
+// x86-64-v2 without dispatch.
 int fm_kernel_level(void);
 
 #endif
