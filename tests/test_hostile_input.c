@@ -6,21 +6,18 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "checkpoint.h"
 #include "helpers.h"
+#include "program.h"
 
-extern char **environ;
 
 TestSuite(hostile, .init = fm_test_setup);
 
@@ -28,107 +25,19 @@ TestSuite(hostile, .init = fm_test_setup);
 // Running the program
 //------------------------------------------------------------------------------
 
-// A fresh directory: data files at its top, the program's outputs under out/.
-typedef struct scratch {
-    char root[256], out[300];
-} scratch;
+// The program runs through tests/program.h: a scratch directory with the
+// data at its top and the outputs under out/.
+typedef prog_scratch scratch;
+typedef prog_child run;
+#define scratch_new prog_scratch_new
+#define run_free prog_child_free
+#define slurp prog_read_text
+#define RUN(s, ...) PROG_RUN((s), __VA_ARGS__)
 
-static scratch scratch_new(void)
-{
-    scratch s;
-    snprintf(s.root, sizeof s.root, "%s", fm_test_tmpdir());
-    snprintf(s.out, sizeof s.out, "%s/out", s.root);
-    cr_assert_eq(mkdir(s.out, 0755), 0, "mkdir %s: %s", s.out, strerror(errno));
-    return s;
-}
-
-static void scratch_free(const scratch *s)
-{
-    fm_test_remove_dir(s->out);
-    fm_test_remove_dir(s->root);
-}
+static void scratch_free(const scratch *s) { prog_remove_tree(s->root); }
 
 // s->root/name, in static storage rotated over 8 slots.
 static const char *in(const scratch *s, const char *name) { return fm_test_path(s->root, name); }
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s: %s", path, strerror(errno));
-    size_t size = 0, cap = 4096;
-    char *text = malloc(cap);
-    cr_assert_not_null(text);
-    for (size_t got; (got = fread(text + size, 1, cap - size - 1, f)) > 0;) {
-        size += got;
-        if (cap - size < 2) {
-            cap *= 2;
-            text = realloc(text, cap);
-            cr_assert_not_null(text);
-        }
-    }
-    fclose(f);
-    text[size] = 0;
-    return text;
-}
-
-typedef struct run {
-    int status;   // the exit code, or 128 + the signal that ended it
-    char *out, *err;
-} run;
-
-static void run_free(run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-// FM_BINARY with the NULL-terminated arguments, OMP_NUM_THREADS=2, stdin
-// from /dev/null, stdout and stderr captured (outside s->out).
-static run run_program(const scratch *s, ...)
-{
-    char *argv[64] = { FM_BINARY };
-    int argc = 1;
-    va_list list;
-    va_start(list, s);
-    for (const char *arg; (arg = va_arg(list, const char *));) {
-        cr_assert_lt(argc, 63);
-        argv[argc++] = (char *)arg;
-    }
-    va_end(list);
-    argv[argc] = NULL;
-    char out_path[320], err_path[320];
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", s->root);
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", s->root);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int n = 0;
-    while (environ[n]) n++;
-    char **env = calloc(n + 2, sizeof *env);
-    cr_assert_not_null(env);
-    int m = 0;
-    for (int i = 0; i < n; i++)
-        if (strncmp(environ[i], "OMP_NUM_THREADS=", 16)) env[m++] = environ[i];
-    env[m++] = "OMP_NUM_THREADS=2";
-    pid_t pid;
-    const int err = posix_spawn(&pid, FM_BINARY, &actions, NULL, argv, env);
-    posix_spawn_file_actions_destroy(&actions);
-    free(env);
-    cr_assert_eq(err, 0, "cannot start %s: %s", FM_BINARY, strerror(err));
-    int wstatus;
-    pid_t done;
-    while ((done = waitpid(pid, &wstatus, 0)) < 0 && errno == EINTR) {}
-    cr_assert_eq(done, pid, "waitpid: %s", strerror(errno));
-    run r = { WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus), slurp(out_path),
-              slurp(err_path) };
-    remove(out_path);
-    remove(err_path);
-    return r;
-}
-
-#define RUN(s, ...) run_program((s), __VA_ARGS__, (const char *)NULL)
 
 // Exit code `code`, no sanitizer report, stderr holding each of the
 // NULL-terminated words, and nothing in s->out.
