@@ -111,9 +111,10 @@ FM_AVX2 static void gather_rows_avx2(float *restrict out, const float *restrict 
             __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
             __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0;
             for (int64_t s = 0; s < body; s += 8) {
-                const __m256 h0 = _mm256_loadu_ps(h + s), h1 = _mm256_loadu_ps(h + n + s);
-                const __m256 h2 = _mm256_loadu_ps(h + 2 * n + s), h3 = _mm256_loadu_ps(h + 3 * n + s);
-                const __m256 h4 = _mm256_loadu_ps(h + 4 * n + s);
+                __m256 h0 = _mm256_loadu_ps(h + s), h1 = _mm256_loadu_ps(h + n + s);
+                __m256 h2 = _mm256_loadu_ps(h + 2 * n + s), h3 = _mm256_loadu_ps(h + 3 * n + s);
+                __m256 h4 = _mm256_loadu_ps(h + 4 * n + s);
+                FM_IN_REGISTERS5(h0, h1, h2, h3, h4);
                 const __m256 v0 = _mm256_loadu_ps(x0 + s);
                 a0 = _mm256_fmadd_ps(v0, h0, a0); a1 = _mm256_fmadd_ps(v0, h1, a1);
                 a2 = _mm256_fmadd_ps(v0, h2, a2); a3 = _mm256_fmadd_ps(v0, h3, a3);
@@ -139,8 +140,9 @@ FM_AVX2 static void gather_rows_avx2(float *restrict out, const float *restrict 
 // Four targets' steps against five ranks: the sums of target i are a<i>0..4.
 #define FM_STEP4(LOAD)                                                                        \
     do {                                                                                      \
-        const __m512 h0 = LOAD(h + s), h1 = LOAD(h + n + s), h2 = LOAD(h + 2 * n + s);       \
-        const __m512 h3 = LOAD(h + 3 * n + s), h4 = LOAD(h + 4 * n + s);                     \
+        __m512 h0 = LOAD(h + s), h1 = LOAD(h + n + s), h2 = LOAD(h + 2 * n + s);             \
+        __m512 h3 = LOAD(h + 3 * n + s), h4 = LOAD(h + 4 * n + s);                           \
+        FM_IN_REGISTERS5(h0, h1, h2, h3, h4);                                                  \
         __m512 v = LOAD(x0 + s);                                                              \
         a00 = _mm512_fmadd_ps(v, h0, a00); a01 = _mm512_fmadd_ps(v, h1, a01);                \
         a02 = _mm512_fmadd_ps(v, h2, a02); a03 = _mm512_fmadd_ps(v, h3, a03);                \
@@ -216,8 +218,9 @@ FM_AVX512 static void scatter_rows_avx512(float *restrict acc, const float *rest
 #undef FM_ACC_LOAD
             for (int64_t t = 0; t < count; t++) {
                 const float *x = X + t * n + s, *w = T + t * kpad + g;
-                const __m512 x0 = _mm512_maskz_loadu_ps(m0, x), x1 = _mm512_maskz_loadu_ps(m1, x + 16),
-                             x2 = _mm512_maskz_loadu_ps(m2, x + 32), x3 = _mm512_maskz_loadu_ps(m3, x + 48);
+                __m512 x0 = _mm512_maskz_loadu_ps(m0, x), x1 = _mm512_maskz_loadu_ps(m1, x + 16),
+                       x2 = _mm512_maskz_loadu_ps(m2, x + 32), x3 = _mm512_maskz_loadu_ps(m3, x + 48);
+                FM_IN_REGISTERS4(x0, x1, x2, x3);
 #define FM_PUSH(r)                                                                              \
     do {                                                                                        \
         const __m512 b = _mm512_set1_ps(w[r]);                                                  \
@@ -238,8 +241,9 @@ FM_AVX512 static void scatter_rows_avx512(float *restrict acc, const float *rest
     }
 }
 
-// Strips of 64 sources: each row's predictions formed in 4 vectors from the
-// rank rows of Sᵀ (in L1), then its squared differences summed in 4 more.
+// Strips of 64 sources, two rows at a time: their predictions formed in 4
+// vectors each from the rank rows of Sᵀ (in L1; each load feeds both rows),
+// then their squared differences summed in 4 more.
 FM_AVX512 static double residual_rows_avx512(const float *restrict X, const float *restrict T,
                                              const float *restrict St, int64_t n, int kpad, int64_t count)
 {
@@ -248,16 +252,21 @@ FM_AVX512 static double residual_rows_avx512(const float *restrict X, const floa
         const __mmask16 m0 = lanes16(n - s), m1 = lanes16(n - s - 16), m2 = lanes16(n - s - 32),
                         m3 = lanes16(n - s - 48);
         __m512 q0 = _mm512_setzero_ps(), q1 = q0, q2 = q0, q3 = q0;
-        for (int64_t t = 0; t < count; t++) {
-            const float *x = X + t * n + s, *w = T + t * kpad;
-            __m512 p0 = _mm512_setzero_ps(), p1 = p0, p2 = p0, p3 = p0;
+        for (int64_t t = 0; t < count; t += 2) {
+            // an odd last row pairs with itself, its second copy weighing 0
+            const bool pair = t + 1 < count;
+            const float *x = X + t * n + s, *y = pair ? x + n : x, *w = T + t * kpad, *v = pair ? w + kpad : w;
+            __m512 p0 = _mm512_setzero_ps(), p1 = p0, p2 = p0, p3 = p0, r0 = p0, r1 = p0, r2 = p0, r3 = p0;
             for (int r = 0; r < kpad; r++) {
                 const float *h = St + (int64_t)r * n + s;
-                const __m512 b = _mm512_set1_ps(w[r]);
-                p0 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m0, h), p0);
-                p1 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m1, h + 16), p1);
-                p2 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m2, h + 32), p2);
-                p3 = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m3, h + 48), p3);
+                __m512 h0 = _mm512_maskz_loadu_ps(m0, h), h1 = _mm512_maskz_loadu_ps(m1, h + 16),
+                       h2 = _mm512_maskz_loadu_ps(m2, h + 32), h3 = _mm512_maskz_loadu_ps(m3, h + 48);
+                FM_IN_REGISTERS4(h0, h1, h2, h3);
+                const __m512 a = _mm512_set1_ps(w[r]), b = _mm512_set1_ps(v[r]);
+                p0 = _mm512_fmadd_ps(a, h0, p0); p1 = _mm512_fmadd_ps(a, h1, p1);
+                p2 = _mm512_fmadd_ps(a, h2, p2); p3 = _mm512_fmadd_ps(a, h3, p3);
+                r0 = _mm512_fmadd_ps(b, h0, r0); r1 = _mm512_fmadd_ps(b, h1, r1);
+                r2 = _mm512_fmadd_ps(b, h2, r2); r3 = _mm512_fmadd_ps(b, h3, r3);
             }
             const __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m0, x), p0);
             const __m512 d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m1, x + 16), p1);
@@ -267,6 +276,16 @@ FM_AVX512 static double residual_rows_avx512(const float *restrict X, const floa
             q1 = _mm512_fmadd_ps(d1, d1, q1);
             q2 = _mm512_fmadd_ps(d2, d2, q2);
             q3 = _mm512_fmadd_ps(d3, d3, q3);
+            if (pair) {
+                const __m512 e0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m0, y), r0);
+                const __m512 e1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m1, y + 16), r1);
+                const __m512 e2 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m2, y + 32), r2);
+                const __m512 e3 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m3, y + 48), r3);
+                q0 = _mm512_fmadd_ps(e0, e0, q0);
+                q1 = _mm512_fmadd_ps(e1, e1, q1);
+                q2 = _mm512_fmadd_ps(e2, e2, q2);
+                q3 = _mm512_fmadd_ps(e3, e3, q3);
+            }
         }
         total += (double)_mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3)));
     }
