@@ -17,6 +17,9 @@
 
 #include <stdbool.h>
 
+#include "factormer.h"
+#include "graph.h"
+
 // A trace row's Σr² is within this share of the exact one: its RMSE within
 // 0.05%, while the 2000 x 2000 dense fit's RMSE goes from 0.28 to 0.0014 in
 // 300 iterations. The last row of a run is always exact.
@@ -40,5 +43,44 @@ double fm_expansion_bound(const fm_expansion_check *c);
 
 // A comparison at iteration `it` (≥ 1).
 void fm_expansion_check_record(fm_expansion_check *c, int it, double expansion, double exact);
+
+// The rows of the solver's trace (models/solver.c): f(W,H) = ½ Σ_Ω r² plus
+// the penalties of §1, and which Σ_Ω r² a row takes.
+
+// The penalties' part of f; `masked`: the incomplete kind (per-entry ridge
+// weights are then the rows' observed counts, else every source).
+double fm_objective_penalties(const fm_dense *W, const fm_dense *Ht, const fm_edges *rows, const fm_edges *cols,
+                              bool masked, const fm_solver_options *o);
+// f(W,H) for a given Σ_Ω r².
+double fm_objective_value(double residual, const fm_dense *W, const fm_dense *Ht, const fm_edges *rows,
+                          const fm_edges *cols, bool masked, const fm_solver_options *o);
+
+// A trace row's Σ_Ω r², its objective, and whether they are exact (else
+// from the expansion, within `error` of the objective).
+typedef struct fm_row_objective {
+    double residual, f, error;
+    bool exact;
+} fm_row_objective;
+
+// What a row's objective reads: the run's graph, factors, X·Hᵀ and Grams
+// (the same arrays for the whole run) and its options.
+typedef struct fm_objective_inputs {
+    const fm_graph *g;
+    const fm_edges *rows, *cols;
+    const fm_dense *W, *Ht, *XHt;
+    const double *gram_w, *gram_h;
+    const fm_solver_options *o;
+} fm_objective_inputs;
+
+// The row of an outer iteration: the expansion when `expansion` (X·Hᵀ is
+// the W-update's) and it stands, else the exact Σr² (`exact` when the
+// caller has it, else a pass over X); see objective.c.
+int fm_objective_row(fm_row_objective *row, fm_expansion_check *check, bool expansion, int it,
+                     const fm_row_objective *previous, const fm_objective_inputs *in, const double *exact, char *msg);
+
+// Whether iteration `it`'s row will take the expansion, predicted from the
+// previous row: the fused dense W-update then skips Σr².
+bool fm_expansion_likely(const fm_expansion_check *check, int it, const fm_row_objective *previous,
+                         double last_change, const fm_solver_options *o);
 
 #endif

@@ -101,126 +101,7 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
     return status ? status : check_penalty(o->penalty_h, "H", msg);
 }
 
-// Σ_i c_i ‖f_i‖², c_i = 1 or, per entry, |Ω_i|: the number of edges of row
-// i for the incomplete kind, every source for the others (the weights the
-// ADMM's ridge uses, ops/admm.c).
-static double ridge_sum(const fm_dense *F, const fm_edges *edges, bool per_entry, bool masked)
-{
-    const int64_t k = F->cols;
-    double sum = 0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-    for (int64_t i = 0; i < F->rows; i++) {
-        double sq = 0;
-        for (int64_t r = 0; r < k; r++) sq += (double)F->data[i * k + r] * F->data[i * k + r];
-        const double weight = !per_entry ? 1.0 : masked ? (double)(edges->ptr[i + 1] - edges->ptr[i])
-                                                        : (double)edges->sources;
-        sum += weight * sq;
-    }
-    return sum;
-}
-
-static double l1_sum(const fm_dense *F)
-{
-    double sum = 0;
-    for (int64_t e = 0; e < F->rows * F->cols; e++) sum += F->data[e];
-    return sum;
-}
-
-// The penalties' part of the objective.
-static double penalties(const fm_dense *W, const fm_dense *Ht, const fm_edges *rows, const fm_edges *cols,
-                        bool masked, const fm_solver_options *o)
-{
-    const fm_penalty pw = o->penalty_w, ph = o->penalty_h;
-    double f = 0;
-    if (!(pw.l1 > 0 || ph.l1 > 0 || pw.l2 > 0 || ph.l2 > 0)) return f;
-    FM_PROFILE_START(profile_clock);
-    if (pw.l1 > 0) f += pw.l1 * l1_sum(W);
-    if (ph.l1 > 0) f += ph.l1 * l1_sum(Ht);
-    if (pw.l2 > 0) f += 0.5 * pw.l2 * ridge_sum(W, rows, pw.l2_per_entry, masked);
-    if (ph.l2 > 0) f += 0.5 * ph.l2 * ridge_sum(Ht, cols, ph.l2_per_entry, masked);
-    // flops: per entry of a penalized factor, 1 for the L1 sum and 2 for the
-    // ridge; bytes: each penalized factor read once per penalty (4 per entry)
-    const double w = (double)(W->rows * W->cols), h = (double)(Ht->rows * Ht->cols);
-    const double flops = (pw.l1 > 0) * w + (ph.l1 > 0) * h + 2 * ((pw.l2 > 0) * w + (ph.l2 > 0) * h);
-    const double reads = (pw.l1 > 0) * w + (ph.l1 > 0) * h + (pw.l2 > 0) * w + (ph.l2 > 0) * h;
-    FM_PROFILE_STOP(profile_clock, "solver.penalties", flops, 4 * reads);
-    return f;
-}
-
-// f(W,H) = ½ Σ_Ω r² plus the penalties; Σ_Ω r² is given.
-static double objective(double residual, const fm_dense *W, const fm_dense *Ht, const fm_edges *rows,
-                        const fm_edges *cols, bool masked, const fm_solver_options *o)
-{
-    return 0.5 * residual + penalties(W, Ht, rows, cols, masked, o);
-}
-
-// A trace row's Σ_Ω r², its objective, and whether they are exact (else
-// from the expansion, within `error` of the objective).
-typedef struct row_objective {
-    double residual, f, error;
-    bool exact;
-} row_objective;
-
-// What a row's objective reads: the run's graph, factors, X·Hᵀ and Grams
-// (the same arrays for the whole run) and its options.
-typedef struct objective_inputs {
-    const fm_graph *g;
-    const fm_edges *rows, *cols;
-    const fm_dense *W, *Ht, *XHt;
-    const double *gram_w, *gram_h;
-    const fm_solver_options *o;
-} objective_inputs;
-
-// The row of an outer iteration. With `expansion` (X·Hᵀ is the W-update's),
-// the expansion stands when its bound is within FM_TRACE_PRECISION of it and
-// the tolerance test can be decided on it: the change from the previous row
-// is more than tol·f_prev plus both rows' errors, so the run cannot stop
-// here. Otherwise, and on the iterations that measure the expansion's error,
-// the exact sum (models/objective.h): `exact` when the caller has it (the
-// fused W-update's), else a pass over X.
-static int iteration_objective(row_objective *row, fm_expansion_check *check, bool expansion, int it,
-                               const row_objective *previous, const objective_inputs *in, const double *exact,
-                               char *msg)
-{
-#define FREE_ALL
-    const fm_solver_options *o = in->o;
-    const double penalty =
-        penalties(in->W, in->Ht, in->rows, in->cols, in->g->stats.kind == FM_KIND_INCOMPLETE, o);
-    double estimate = NAN;
-    if (expansion) {
-        estimate = fm_loss_expansion(in->g, in->W, in->XHt, in->gram_w, in->gram_h);
-        const double bound = 0.5 * fm_expansion_bound(check);   // in objective units, f = ½Σr² + …
-        const double f = 0.5 * estimate + penalty;
-        bool stands = !exact && !fm_expansion_check_due(check, it) && 2 * bound <= FM_TRACE_PRECISION * estimate;
-        if (stands && o->tol > 0) stands = fabs(previous->f - f) > o->tol * previous->f + previous->error + bound;
-        if (stands) {
-            *row = (row_objective){ .residual = estimate, .f = f, .error = bound, .exact = false };
-            return FM_OK;
-        }
-    }
-    if (exact) row->residual = *exact;
-    else FM_TRY(fm_loss_residual(&row->residual, in->g, in->rows, in->W, in->Ht, in->gram_w, in->gram_h, msg));
-    if (expansion) fm_expansion_check_record(check, it, estimate, row->residual);
-    row->f = 0.5 * row->residual + penalty;
-    row->error = 0;
-    row->exact = true;
-    return FM_OK;
-#undef FREE_ALL
-}
-
-// Whether iteration `it`'s row will take the expansion, by the rule above
-// on the previous row's figures (Σr² falls slowly once the bound matters):
-// the fused W-update then skips Σr², which costs it as much as the push.
-static bool expansion_likely(const fm_expansion_check *check, int it, const row_objective *previous,
-                             double last_change, const fm_solver_options *o)
-{
-    if (o->exact_objective || it <= 1 || it >= o->iters || fm_expansion_check_due(check, it)) return false;
-    const double bound = fm_expansion_bound(check);   // Σr² units
-    if (!(bound <= 0.8 * FM_TRACE_PRECISION * previous->residual)) return false;
-    return o->tol <= 0 || last_change > 2 * (o->tol * previous->f + previous->error + 0.5 * bound);
-}
-
-static void fill_objective(fm_solver_iterate *step, const row_objective *row, double omega)
+static void fill_objective(fm_solver_iterate *step, const fm_row_objective *row, double omega)
 {
     step->rmse = sqrt(row->residual / omega);
     step->objective = row->f;
@@ -374,9 +255,9 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     FM_TRY(fm_products_gram(gram_h, Ht, msg));
     result->init_seconds = omp_get_wtime() - start;
 
-    row_objective row = { 0 }, previous = { 0 };
+    fm_row_objective row = { 0 }, previous = { 0 };
     fm_expansion_check check = { 0 };
-    const objective_inputs inputs = { g, &rows, &cols, W, Ht, XHt, gram_w, gram_h, o };
+    const fm_objective_inputs inputs = { g, &rows, &cols, W, Ht, XHt, gram_w, gram_h, o };
     // The dense kind's W-update reads X once for X·Hᵀ, the next Xᵀ·W and the
     // exact Σr² (ops/admm_full.c); XtW then holds Xᵀ·W of the current W.
     const bool fused = !masked && fm_admm_full_fits(&rows, k);
@@ -396,7 +277,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             if (masked) {
                 FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
             } else if (fused) {
-                fused_exact = !expansion_likely(&check, it, &previous, last_change, o);
+                fused_exact = !fm_expansion_likely(&check, it, &previous, last_change, o);
                 FM_TRY(fm_admm_update_full(full, w, XHt, XtW, fused_exact ? &fused_residual : NULL, &rows, Ht, gram_h,
                                            o->penalty_w, o->inner, msg));
                 pushed = true;
@@ -414,7 +295,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                     FM_TRY(fm_products_gram(gram_w, W, msg));
                     if (admm_exact) admm_residual = fused_residual;
                     else FM_TRY(fm_loss_residual(&admm_residual, g, &rows, W, Ht, gram_w, gram_h, msg));
-                    admm_objective = objective(admm_residual, W, Ht, &rows, &cols, masked, o);
+                    admm_objective = fm_objective_value(admm_residual, W, Ht, &rows, &cols, masked, o);
                     if (!masked)   // a measurement of the expansion's error, for free
                         fm_expansion_check_record(&check, it, fm_loss_expansion(g, W, XHt, gram_w, gram_h),
                                                   admm_residual);
@@ -443,7 +324,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                     FM_TRY(fm_products_gram(gram_w, W, msg));
                     FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, gram_w, gram_h, msg));
                     have_residual = true;
-                    if (!(objective(residual, W, Ht, &rows, &cols, masked, o) <= admm_objective)) {
+                    if (!(fm_objective_value(residual, W, Ht, &rows, &cols, masked, o) <= admm_objective)) {
                         memcpy(W->data, W_admm->data, sizeof(float) * m * k);
                         memcpy(Ht->data, Ht_admm->data, sizeof(float) * n * k);
                         FM_TRY(fm_products_gram(gram_h, Ht, msg));
@@ -465,12 +346,13 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         }
         fm_solver_iterate *step = &result->trace[it];
         if (have_residual) {
-            row = (row_objective){ .residual = residual, .f = objective(residual, W, Ht, &rows, &cols, masked, o),
-                                   .exact = true };
+            row = (fm_row_objective){ .residual = residual,
+                                      .f = fm_objective_value(residual, W, Ht, &rows, &cols, masked, o),
+                                      .exact = true };
         } else {
             // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
             const bool expansion = it > 0 && !accelerated && !masked && !o->exact_objective;
-            FM_TRY(iteration_objective(&row, &check, expansion, it, &previous, &inputs,
+            FM_TRY(fm_objective_row(&row, &check, expansion, it, &previous, &inputs,
                                        fused_exact ? &fused_residual : NULL, msg));
         }
         // The tolerance test runs on exact rows only; the last row, which the
@@ -483,7 +365,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                  (row.f == 0 || fabs(previous.f - row.f) <= o->tol * previous.f))
             stop = "tolerance";
         if (stop && !row.exact)
-            FM_TRY(iteration_objective(&row, &check, false, it, &previous, &inputs, NULL, msg));
+            FM_TRY(fm_objective_row(&row, &check, false, it, &previous, &inputs, NULL, msg));
         step->iteration = it;
         step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
         step->accelerated = accelerated;
@@ -496,7 +378,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         if (o->progress && o->progress(step, o->user)) {
             stop = "callback";
             if (!row.exact) {
-                FM_TRY(iteration_objective(&row, &check, false, it, &previous, &inputs, NULL, msg));
+                FM_TRY(fm_objective_row(&row, &check, false, it, &previous, &inputs, NULL, msg));
                 fill_objective(step, &row, omega);
             }
         }
