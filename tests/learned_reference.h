@@ -1,4 +1,4 @@
-// The learned initialization recomputed without models/learned (no view, no
+// The learned initialization recomputed without models/nmf/learned (no view, no
 // solver): the suites compare the solver's iteration 0 with it, and train
 // the tiny models they run.
 #ifndef FM_TEST_LEARNED_REFERENCE_H
