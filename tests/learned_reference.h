@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "factormer.h"
 
 // A tiny model (width 8, 1 head, 1 layer, 8 training and 2 + 2 validation

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "evaluate.h"
 #include "helpers.h"
 #include "learned_reference.h"

@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "helpers.h"
 #include "train.h"
 

@@ -49,7 +49,7 @@
 #include <stddef.h>
 
 #include "attention.h"
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "lfactormer.h"
 
 #define FM_MODEL_DIR_ENV "FACTORMER_MODELS"
@@ -86,7 +86,7 @@ typedef struct fm_learned {
 // when path is NULL. A missing file is FM_ERR_IO with a message that names
 // it and the command that trains it (factormer train --model init|accel
 // --rank K --out PATH); a model of another kind or rank is FM_ERR_INVALID,
-// a damaged file FM_ERR_PARSE (io/checkpoint.h). *model is overwritten;
+// a damaged file FM_ERR_PARSE (models/nmf/lfactormer_checkpoint.h). *model is overwritten;
 // free it with fm_learned_free (also after a failure).
 int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int rank, char *msg);
 void fm_learned_free(fm_learned *model);

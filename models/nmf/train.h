@@ -3,7 +3,7 @@
 // the synthetic matrices of models/nmf/train_data, AdamW (models/train/optim) with
 // batch size 1, the schedules of models/train/schedule, validation after every
 // epoch, the best model and a resumable training state written as
-// checkpoints (io/checkpoint).
+// checkpoints (models/nmf/lfactormer_checkpoint, io/checkpoint).
 //
 // One training matrix (fm_train_sample_new):
 //   X = matrix `index` of FM_SET_TRAIN (fm_train_fill), divided by its mean
@@ -99,7 +99,7 @@
 #include <stdint.h>
 
 #include "attention.h"
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "optim.h"
 #include "train_data.h"
 #include "train_sampling.h"

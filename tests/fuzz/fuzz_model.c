@@ -14,7 +14,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "common.h"
 #include "learned.h"
 
