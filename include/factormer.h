@@ -168,7 +168,8 @@ int fm_graph_from_csr(fm_graph **out, int64_t rows, int64_t cols,
                       fm_kind kind, char *msg);
 int fm_graph_from_dense(fm_graph **out, int64_t rows, int64_t cols,
                         const float *values, fm_kind kind, char *msg);
-// Reads a Matrix Market file; FM_KIND_AUTO picks dense or sparse by format.
+// Reads a Matrix Market file (io/graph_file.c: fm_mtx_read, then
+// fm_graph_from_triplets); FM_KIND_AUTO picks dense or sparse by format.
 int fm_graph_from_mtx(fm_graph **out, const char *path, fm_kind kind, char *msg);
 void fm_graph_free(fm_graph **g);
 
