@@ -190,6 +190,10 @@ int64_t fm_train_steps_per_epoch(const fm_train_options *options);
 // loss of the batch.
 int fm_train_step(double *loss, fm_params *params, const fm_train_options *options, int epoch, int64_t step,
                   char *msg);
+// fm_train_step with the caller's scratch `extra` of (batch − 1) · count
+// floats (the run keeps one for all its steps); no argument checks.
+int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const fm_train_options *options, int epoch,
+                          int64_t step, char *msg);
 
 // One epoch's line of the report. Epoch 0 is the untrained model (no
 // training: matrices 0, loss NaN).
