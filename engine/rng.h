@@ -19,6 +19,7 @@ enum {
     FM_STREAM_ORDER = 8,     // the order of the training matrices in each epoch (models/nmf/train)
     FM_STREAM_SAMPLE = 9,    // edge samplers: the draw of (round, target) (engine/sampler)
     FM_STREAM_SUBGRAPH = 10, // subgraph samplers: the draws of a round (engine/subgraph)
+    FM_STREAM_SPD = 11,      // SPD matrices and right-hand sides of P7 (models/precond/spd_data)
 };
 
 static inline uint64_t fm_mix64(uint64_t z)
