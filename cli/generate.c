@@ -1,14 +1,20 @@
 // factormer generate: a planted nonnegative low-rank matrix, as a Matrix
-// Market file (for benchmarks, peers and experiments).
+// Market file (for benchmarks, peers and experiments); with --spd, a linear
+// system of P7 (random SPD or diffusion) and its right-hand side.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
 #include "factormer.h"
 #include "output.h"
+#include "signals.h"
+#include "spd_data.h"
 
 static const char help[] =
     "usage: factormer generate OUT.mtx --rows M --cols N [options]\n"
+    "       factormer generate --spd random|diffusion --size N --seed S OUT.mtx\n"
+    "                          [--rhs OUT_b.mtx] [--density D]\n"
     "\n"
     "Writes X = W H + noise, W and H with i.i.d. Exponential(sqrt(rank)) entries\n"
     "(entries of W H have mean 1), noise normal and clipped at zero.\n"
@@ -24,7 +30,83 @@ static const char help[] =
     "  --degrees D         with --entries: uniform (default) or power-law (a few\n"
     "                      very active rows and columns, like ratings)\n"
     "  --seed S            seed (default 42)\n"
+    "\n"
+    "With --spd, writes a symmetric positive definite A (its lower triangle,\n"
+    "coordinate real symmetric) for the learned preconditioners, and with --rhs\n"
+    "a right-hand side b ~ U(0, 1) (array real general n x 1); both files or\n"
+    "neither:\n"
+    "  --spd random        A = M M^T + 1e-3 I, M n x n with round(D n^2) entries\n"
+    "                      N(0, 1) at distinct random positions (--size n)\n"
+    "  --spd diffusion     -div(k grad u) = f on a g x g grid (--size g, n = g^2),\n"
+    "                      5-point differences times h^2, Dirichlet boundary,\n"
+    "                      k = exp(a smooth random field), max k / min k <= 1e3\n"
+    "  --size N            n (random) or g (diffusion)\n"
+    "  --density D         random only: the share of M's entries (default 1e-3)\n"
+    "  --rhs OUT_b.mtx     also write b\n"
+    "  --seed S            seed (default 42; the trainer's test sets use seeds from\n"
+    "                      1000000, its training sets below)\n"
     FM_ARG_PROFILE_HELP;
+
+// --spd: (A, b) of P7 for `seed`, written to `out` and `rhs` (NULL: none) as a
+// set: staged beside their final names, renamed only once both are written.
+static int generate_spd(const char *out, const char *rhs, fm_spd_kind kind, long size, long seed, double density,
+                        bool have_density)
+{
+    char msg[FM_MSG_LEN];
+    fm_output_set *sets[2] = { NULL, NULL };
+    fm_system_matrix *A = NULL;
+    double *b = NULL;
+    int status = FM_OK, failed = 1;
+    const char *const whole[1] = { "" };
+    if (rhs && !strcmp(out, rhs)) {
+        fprintf(stderr, "factormer: --rhs %s is the matrix's own file: give another name\n", fm_arg_shown(rhs));
+        return 2;
+    }
+    status = fm_output_set_open(&sets[0], "the output file", out, whole, 1, msg);
+    if (status == FM_OK && rhs) status = fm_output_set_open(&sets[1], "--rhs", rhs, whole, 1, msg);
+    if (status) {
+        failed = status == FM_ERR_INVALID ? 2 : 1;
+        goto done;
+    }
+    fm_spd_options o;
+    fm_spd_defaults(&o);
+    if (have_density) o.density = density;
+    status = fm_spd_generate(&A, rhs ? &b : NULL, kind, size, (uint64_t)seed, &o, msg);
+    if (status) goto done;
+    char comment[256];
+    if (kind == FM_SPD_RANDOM)
+        snprintf(comment, sizeof comment, "factormer generate --spd random: A = M M^T + %g I, n %ld, density %g, "
+                 "seed %ld", o.alpha, size, o.density, seed);
+    else
+        snprintf(comment, sizeof comment, "factormer generate --spd diffusion: %ld x %ld grid, contrast up to %g, "
+                 "seed %ld", size, size, o.contrast, seed);
+    for (int f = 0; f < 2 && status == FM_OK; f++)
+        if (sets[f]) status = fm_output_set_stage(sets[f], msg);
+    if (status == FM_OK) status = fm_mtx_write_system(fm_output_set_staged(sets[0], 0), A, comment, msg);
+    if (status == FM_OK && rhs) {
+        snprintf(comment + strlen(comment), sizeof comment - strlen(comment), ": b ~ U(0, 1)");
+        status = fm_mtx_write_vector(fm_output_set_staged(sets[1], 0), b, A->n, comment, msg);
+    }
+    if (status == FM_OK) {
+        // both renames or, if a signal comes between them, the handler's end
+        // after both (io/signals)
+        const fm_signals_mode mode = fm_signals_mode_set(FM_SIGNALS_DEFER);
+        for (int f = 0; f < 2 && status == FM_OK; f++)
+            if (sets[f]) status = fm_output_set_commit(sets[f], msg);
+        fm_signals_mode_set(mode);
+    }
+    if (status == FM_OK) failed = 0;
+done:
+    if (failed) {
+        for (int f = 0; f < 2; f++)
+            if (sets[f]) fm_output_set_name_final(sets[f], msg);
+        fprintf(stderr, "factormer: %s\n", msg);
+    }
+    for (int f = 0; f < 2; f++) fm_output_set_free(&sets[f]);
+    fm_system_matrix_free(&A);
+    free(b);
+    return failed;
+}
 
 int fm_cmd_generate(int argc, char **argv)
 {
@@ -32,7 +114,10 @@ int fm_cmd_generate(int argc, char **argv)
     long rows = 0, cols = 0, rank = 10, seed = 42;
     long entries = 0;
     fm_degrees degrees = FM_DEGREES_UNIFORM;
-    bool have_density = false, have_degrees = false;
+    bool have_density = false, have_degrees = false, spd = false, nmf_option = false;
+    const char *rhs = NULL;
+    fm_spd_kind kind = FM_SPD_RANDOM;
+    long size = 0;
     double noise = 0, density = 1;
     char msg[FM_MSG_LEN];
     for (int i = 1; i < argc; i++) {
@@ -45,7 +130,17 @@ int fm_cmd_generate(int argc, char **argv)
         }
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok;
-        if (!strcmp(a, "--rows")) ok = fm_arg_int(a, v, 1, 1L << 40, &rows);
+        nmf_option = nmf_option || (strcmp(a, "--seed") && strcmp(a, "--density") && strcmp(a, "--spd") &&
+                                    strcmp(a, "--size") && strcmp(a, "--rhs"));
+        if (!strcmp(a, "--spd")) {
+            spd = ok = true;
+            if (!strcmp(v, "random")) kind = FM_SPD_RANDOM;
+            else if (!strcmp(v, "diffusion")) kind = FM_SPD_DIFFUSION;
+            else { fprintf(stderr, "factormer: --spd expects random or diffusion, not '%s'\n", fm_arg_shown(v)); return 2; }
+        }
+        else if (!strcmp(a, "--size")) ok = fm_arg_int(a, v, 1, 1L << 31, &size);
+        else if (!strcmp(a, "--rhs")) { rhs = v; ok = true; }
+        else if (!strcmp(a, "--rows")) ok = fm_arg_int(a, v, 1, 1L << 40, &rows);
         else if (!strcmp(a, "--cols")) ok = fm_arg_int(a, v, 1, 1L << 40, &cols);
         else if (!strcmp(a, "--rank")) ok = fm_arg_int(a, v, 1, 100000, &rank);
         else if (!strcmp(a, "--seed")) ok = fm_arg_int(a, v, 0, 1L << 62, &seed);
@@ -58,6 +153,20 @@ int fm_cmd_generate(int argc, char **argv)
         }
         else { fprintf(stderr, "factormer: unknown option '%s'\n", a); return 2; }
         if (!ok) return 2;
+    }
+    if (spd || size || rhs) {
+        if (!spd) { fprintf(stderr, "factormer: --size and --rhs belong to --spd random|diffusion\n"); return 2; }
+        if (nmf_option) {
+            fprintf(stderr, "factormer: --spd takes --size, --seed, --density and --rhs; --rows, --cols, --rank, "
+                    "--noise, --entries and --degrees belong to the planted nonnegative matrix\n");
+            return 2;
+        }
+        if (!out || !size) { fprintf(stderr, "factormer: generate --spd needs OUT.mtx and --size\n%s", help); return 2; }
+        if (have_density && kind != FM_SPD_RANDOM) {
+            fprintf(stderr, "factormer: --density belongs to --spd random, not diffusion\n");
+            return 2;
+        }
+        return generate_spd(out, rhs, kind, size, seed, density, have_density);
     }
     if (!out || !rows || !cols) { fprintf(stderr, "factormer: generate needs OUT.mtx, --rows and --cols\n%s", help); return 2; }
     if (entries && have_density) { fprintf(stderr, "factormer: give --density or --entries, not both\n"); return 2; }

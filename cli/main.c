@@ -19,6 +19,8 @@ static const char usage[] =
     "                             (no file: a planted low-rank demo matrix)\n"
     "  info DATA.mtx[.gz]         shape, entries, kind, values, memory a run needs\n"
     "  generate OUT.mtx           a planted nonnegative low-rank matrix\n"
+    "  generate --spd random|diffusion --size N OUT.mtx [--rhs B.mtx]\n"
+    "                             an SPD linear system (random, or diffusion on a grid)\n"
     "  bench attention            the edge attention's two paths, timed side by side\n"
     "  train --model init|accel   train the learned initialization or acceleration\n"
     "  eval [DATA.mtx[.gz]]       the learned models against plain ADMM, per iteration\n"

@@ -12,6 +12,7 @@
 
 #include "helpers.h"
 #include "spd_data.h"
+#include "square.h"
 
 TestSuite(spd_data, .init = fm_test_setup);
 
@@ -290,6 +291,38 @@ Test(spd_data, diffusion_with_constant_kappa_is_the_laplacian)
                      (long long)A->col[k]);
     cr_assert_eq(A->count, 25 + 2 * 5 * 4);
     fm_system_matrix_free(&A);
+}
+
+// The consumer: the graph of a square matrix from the lower triangle,
+// mirrored, is symmetric, holds 2·count − n entries, and multiplies as the
+// dense mirror does.
+Test(spd_data, square_graph_accepts_the_lower_triangles)
+{
+    char msg[FM_MSG_LEN];
+    fm_system_matrix *systems[2] = { random_spd(90, 0.03, 5), diffusion(9, 5, 1e3) };
+    for (int s = 0; s < 2; s++) {
+        const fm_system_matrix *A = systems[s];
+        const int64_t n = A->n;
+        fm_square *g = NULL;
+        cr_assert_eq(fm_square_from_triplets(&g, n, A->count, A->row, A->col, A->val, true, msg), FM_OK, "%s", msg);
+        int64_t i = -1, j = -1;
+        cr_assert(g->symmetric && fm_square_first_asymmetry(g, &i, &j));
+        cr_assert_eq(g->A->count, 2 * A->count - n);
+        cr_assert_eq(g->lower->count, A->count);
+        double *d = mirrored(A), *x = fm_test_uniform_range(n, 3, -1, 1), *y = calloc((size_t)n, sizeof *y);
+        fm_spmv_reference(g->A, x, y);
+        for (int64_t r = 0; r < n; r++) {
+            double want = 0;
+            for (int64_t c = 0; c < n; c++) want += d[r * n + c] * x[c];
+            cr_assert(fabs(y[r] - want) <= 1e-12 * (1 + fabs(want)), "row %lld: %g, the dense %g", (long long)r, y[r],
+                      want);
+        }
+        free(d);
+        free(x);
+        free(y);
+        fm_square_free(&g);
+        fm_system_matrix_free(&systems[s]);
+    }
 }
 
 //------------------------------------------------------------------------------

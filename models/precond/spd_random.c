@@ -1,6 +1,7 @@
 // Random SPD matrices of P7 (the authors' apps/synthetic.py): A = M Mᵀ + α I
 // with M sparse, entries N(0, 1) at uniformly random positions
 // (models/precond/spd_data.h).
+#include "memory.h"
 #include "spd_data.h"
 #include "status.h"
 
@@ -266,6 +267,13 @@ int fm_spd_random(fm_system_matrix **A, int64_t n, uint64_t seed, const fm_spd_o
     FM_CHECK(n >= 1 && n <= (INT64_C(1) << 31), FM_ERR_INVALID, "fm_spd_random: n = %" PRId64
              " must be in 1..2^31", n);
     const int64_t entries = (int64_t)llround(density * (double)n * (double)n);
+    // M (40 bytes an entry while it is made) and, at the least, as many entries of A
+    if (!fm_memory_fits(80.0 * (double)entries)) {
+        char limit[160];
+        fm_memory_limit_text(limit, sizeof limit);
+        FM_FAIL(FM_ERR_MEMORY, "fm_spd_random: n = %" PRId64 " at density %g makes M of %" PRId64 " entries, which "
+                "need %.3g GiB, more than %s", n, density, entries, 80.0 * (double)entries / 1073741824.0, limit);
+    }
     FM_TRY(fm_spd_random_factor(&M, n, entries < n * n ? entries : n * n, seed, msg));
     FM_TRY(fm_spd_gram_lower(A, M, o->alpha, msg));
     FREE_ALL;
