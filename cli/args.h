@@ -61,6 +61,7 @@ int fm_cmd_info(int argc, char **argv);
 int fm_cmd_generate(int argc, char **argv);
 int fm_cmd_bench(int argc, char **argv);
 int fm_cmd_train(int argc, char **argv);
+int fm_cmd_train_neuralif(int argc, char **argv);
 int fm_cmd_eval(int argc, char **argv);
 int fm_cmd_sample(int argc, char **argv);
 

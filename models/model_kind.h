@@ -9,9 +9,10 @@
 typedef enum fm_model_kind {
     FM_MODEL_INIT = 1,    // learned initialization: reads W_0, H_0 (inputs = rank)
     FM_MODEL_ACCEL = 2,   // learned acceleration: reads [W_prev | W_admm] (inputs = 2·rank)
+    FM_MODEL_NEURALIF = 3,// NeuralIF (P5): shape [blocks, hidden, node features] (models/precond/neuralif_file.c)
 } fm_model_kind;
 
-// "initialization", "acceleration", or "unknown".
+// "initialization", "acceleration", "neuralif", or "unknown".
 const char *fm_model_kind_name(fm_model_kind kind);
 
 #endif

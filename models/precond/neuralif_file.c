@@ -1,0 +1,211 @@
+// NeuralIF's checkpoints: the kind "neuralif" (FM_MODEL_NEURALIF), shape
+// fields [blocks, hidden, node features, 0, 0], in io/checkpoint's format.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "checkpoint.h"
+#include "learned.h"
+#include "model_kind.h"
+#include "neuralif.h"
+#include "neuralif_file.h"
+#include "status.h"
+
+#define STATE_SUFFIX ".state"
+
+// The tensor table of a config, and the model in words.
+typedef struct layout_storage {
+    fm_tensor_spec specs[4 * FM_NIF_MLPS * FM_NIF_MAX_BLOCKS];
+    char names[4 * FM_NIF_MLPS * FM_NIF_MAX_BLOCKS][FM_NIF_NAME];
+    char words[96];
+    fm_checkpoint_layout layout;
+} layout_storage;
+
+static int make_layout(layout_storage *s, const fm_nif_config *config, char *msg)
+{
+    int status = fm_nif_specs(s->specs, s->names, config, msg);
+    if (status) return status;
+    snprintf(s->words, sizeof s->words, "a neuralif model of %d blocks, hidden width %d", config->blocks,
+             config->hidden);
+    s->layout = (fm_checkpoint_layout){ s->specs, fm_nif_tensor_count(config), s->words };
+    return FM_OK;
+}
+
+static fm_checkpoint_fields fields_of(const fm_nif_config *config)
+{
+    fm_checkpoint_fields f = { .kind = FM_MODEL_NEURALIF };
+    f.shape[0] = config->blocks;
+    f.shape[1] = config->hidden;
+    f.shape[2] = FM_NIF_FEATURES;
+    return f;
+}
+
+int fm_nif_state_path(char **path, const char *out, char *msg)
+{
+#define FREE_ALL do { } while (0)
+    const size_t size = strlen(out) + sizeof STATE_SUFFIX;
+    char *p = NULL;
+    FM_ALLOC(p, size);
+    snprintf(p, size, "%s%s", out, STATE_SUFFIX);
+    *path = p;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_nif_state_absent(const char *path, char *msg)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return fm_fail_path(FM_ERR_INVALID, msg, path,
+                            ": a training state exists: continue it with --resume, or remove it");
+    return FM_OK;
+}
+
+// Open, check the kind and shape, lay out and read.
+static int read_file(const char *path, fm_nif_config *config, fm_params **params, fm_train_state *state,
+                     bool need_state, char *msg)
+{
+    fm_checkpoint_reader *r = NULL;
+    fm_params *p = NULL;
+    layout_storage *s = NULL;
+#define FREE_ALL do { fm_checkpoint_close(&r); fm_params_free(&p); free(s); } while (0)
+    fm_checkpoint_fields f;
+    FM_TRY(fm_checkpoint_open(&r, path, &f, msg));
+    if (f.kind != FM_MODEL_NEURALIF) {
+        const int code = fm_fail_path(FM_ERR_PARSE, msg, path, ": holds a model of kind '%s', not a neuralif model (train one with factormer train --model neuralif)",
+                                      fm_model_kind_name(f.kind));
+        FREE_ALL;
+        return code;
+    }
+    if (f.shape[2] != FM_NIF_FEATURES || f.shape[0] < 1 || f.shape[0] > FM_NIF_MAX_BLOCKS || f.shape[1] < 1 ||
+        f.shape[1] > 4096) {
+        const int code = fm_fail_path(FM_ERR_PARSE, msg, path,
+                                      ": a neuralif model of %d blocks, width %d, %d node features: this "
+                                      "build reads 1 to %d blocks, width 1 to 4096, %d features",
+                                      f.shape[0], f.shape[1], f.shape[2], FM_NIF_MAX_BLOCKS, FM_NIF_FEATURES);
+        FREE_ALL;
+        return code;
+    }
+    if (need_state && !(f.flags & FM_CHECKPOINT_TRAINING)) {
+        const int code = fm_fail_path(FM_ERR_PARSE, msg, path, ": holds a model without a training state");
+        FREE_ALL;
+        return code;
+    }
+    const fm_nif_config c = { f.shape[0], f.shape[1] };
+    FM_ALLOC(s, 1);
+    FM_TRY(make_layout(s, &c, msg));
+    FM_TRY(fm_checkpoint_check_layout(r, &s->layout, msg));
+    FM_TRY(fm_nif_params_new(&p, &c, msg));
+    FM_TRY(fm_checkpoint_read_tensors(r, p, state, msg));
+    *config = c;
+    *params = p;
+    p = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_nif_state_write(const char *path, const fm_nif_config *config, uint64_t seed, const fm_params *params,
+                       const fm_nif_train_state *state, char *msg)
+{
+    layout_storage *s = NULL;
+#define FREE_ALL free(s)
+    FM_ALLOC(s, 1);
+    FM_TRY(make_layout(s, config, msg));
+    const fm_checkpoint_fields f = fields_of(config);
+    const fm_train_state t = { .epoch = state->epoch, .step = state->step, .seed = seed,
+                               .best_epoch = state->best_epoch, .best_validation_rmse = state->best_validation };
+    FM_TRY(fm_checkpoint_write_tensors(path, &f, &s->layout, params, &t, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_nif_state_read(const char *path, const fm_nif_config *config, uint64_t seed, fm_params **params,
+                      fm_nif_train_state *state, char *msg)
+{
+    fm_params *p = NULL;
+#define FREE_ALL fm_params_free(&p)
+    fm_nif_config c = { 0, 0 };
+    fm_train_state t = { 0 };
+    FM_TRY(read_file(path, &c, &p, &t, true, msg));
+    if (c.blocks != config->blocks || c.hidden != config->hidden || t.seed != seed) {
+        const int code = fm_fail_path(FM_ERR_INVALID, msg, path,
+                                      ": the state is of %d blocks, width %d, seed %llu; this run asks for "
+                                      "%d blocks, width %d, seed %llu",
+                                      c.blocks, c.hidden, (unsigned long long)t.seed, config->blocks,
+                                      config->hidden, (unsigned long long)seed);
+        FREE_ALL;
+        return code;
+    }
+    *state = (fm_nif_train_state){ t.epoch, t.step, t.best_epoch, t.best_validation_rmse };
+    *params = p;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_nif_model_write(const char *path, const fm_nif_config *config, const fm_params *params, char *msg)
+{
+    layout_storage *s = NULL;
+#define FREE_ALL free(s)
+    FM_ALLOC(s, 1);
+    FM_TRY(make_layout(s, config, msg));
+    const fm_checkpoint_fields f = fields_of(config);
+    FM_TRY(fm_checkpoint_write_tensors(path, &f, &s->layout, params, NULL, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_nif_model_read(const char *path, fm_nif_config *config, fm_params **params, char *msg)
+{
+    return read_file(path, config, params, NULL, false, msg);
+}
+
+//------------------------------------------------------------------------------
+// The public model handle (models/precond/neuralif.h)
+//------------------------------------------------------------------------------
+
+struct fm_neuralif {
+    fm_nif_config config;
+    fm_params *params;
+};
+
+int fm_neuralif_load(fm_neuralif **out, const char *path, char *msg)
+{
+    fm_neuralif *model = NULL;
+#define FREE_ALL fm_neuralif_free(&model)
+    FM_ALLOC(model, 1);
+    FM_TRY(fm_nif_model_read(path, &model->config, &model->params, msg));
+    *out = model;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+void fm_neuralif_free(fm_neuralif **model)
+{
+    if (!model || !*model) return;
+    fm_params_free(&(*model)->params);
+    free(*model);
+    *model = NULL;
+}
+
+int fm_neuralif_factor(fm_csr **L, const fm_neuralif *model, const fm_square *A,
+                       const fm_neuralif_options *opt, char *msg)
+{
+    return fm_nif_factor_with(L, &model->config, model->params, A, opt, msg);
+}
+
+int fm_neuralif_default_path(char *path, size_t size, char *msg)
+{
+    char dir[FM_LEARNED_PATH_LEN];
+    int status = fm_learned_model_dir(dir, sizeof dir, NULL, msg);
+    if (status) return status;
+    const int n = snprintf(path, size, "%s/%s", dir, FM_NEURALIF_MODEL_FILE);
+    if (n < 0 || (size_t)n >= size)
+        return fm_fail(FM_ERR_INVALID, msg, "the model path '%s/%s' is longer than %zu bytes", dir,
+                       FM_NEURALIF_MODEL_FILE, size - 1);
+    return FM_OK;
+}

@@ -1,0 +1,148 @@
+// NeuralIF's node features, its map from network outputs to the factor, and
+// the sketched loss with its backward (P5).
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "neuralif_model.h"
+#include "status.h"
+
+//------------------------------------------------------------------------------
+// Node features (P5): the local degree profile and two diagonal measures
+//------------------------------------------------------------------------------
+
+int fm_nif_features(double **out, const fm_square *scaled, char *msg)
+{
+    double *features = NULL, *log_degree = NULL;
+#define FREE_ALL do { free(features); free(log_degree); } while (0)
+    const fm_csr *A = scaled->A;
+    const int64_t n = A->n;
+    FM_ALLOC(features, n * FM_NIF_FEATURES);
+    FM_ALLOC(log_degree, n);
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        int64_t degree = 0;
+        for (int64_t p = A->start[i]; p < A->start[i + 1]; p++) degree += A->index[p] != i;
+        log_degree[i] = log1p((double)degree);
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        double lo = INFINITY, hi = 0, sum = 0, sumsq = 0, diagonal = 0, off_sum = 0, off_max = 0;
+        int64_t neighbours = 0;
+        for (int64_t p = A->start[i]; p < A->start[i + 1]; p++) {
+            const int64_t j = A->index[p];
+            const double magnitude = fabs(A->value[p]);
+            if (j == i) { diagonal += magnitude; continue; }
+            const double d = log_degree[j];
+            lo = fmin(lo, d);
+            hi = fmax(hi, d);
+            sum += d;
+            sumsq += d * d;
+            neighbours++;
+            off_sum += magnitude;
+            off_max = fmax(off_max, magnitude);
+        }
+        double *f = features + i * FM_NIF_FEATURES;
+        const double mean = neighbours ? sum / (double)neighbours : 0;
+        f[0] = log_degree[i];
+        f[1] = neighbours ? lo : 0;
+        f[2] = hi;
+        f[3] = mean;
+        f[4] = neighbours ? sqrt(fmax(sumsq / (double)neighbours - mean * mean, 0)) : 0;
+        // α/(α+1) with α = |â_ii| / s is |â_ii| / (|â_ii| + s): no division by zero
+        f[5] = diagonal + off_sum > 0 ? diagonal / (diagonal + off_sum) : 1;
+        f[6] = diagonal + off_max > 0 ? diagonal / (diagonal + off_max) : 1;
+    }
+    free(log_degree);
+    *out = features;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+//------------------------------------------------------------------------------
+// The factor's values from the network's output (P5)
+//------------------------------------------------------------------------------
+
+void fm_nif_factor_values(double *l, const double *z, const uint8_t *diagonal, int64_t edges)
+{
+    #pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < edges; k++) l[k] = diagonal[k] ? exp(0.5 * z[k]) : z[k];
+}
+
+void fm_nif_factor_values_backward(double *dz, const double *dl, const double *l,
+                                   const uint8_t *diagonal, int64_t edges)
+{
+    #pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < edges; k++) dz[k] += diagonal[k] ? 0.5 * l[k] * dl[k] : dl[k];
+}
+
+//------------------------------------------------------------------------------
+// The sketched loss (P5): ‖L̂ (L̂ᵀ z) − Â z‖₂ and its gradient in l̂
+//------------------------------------------------------------------------------
+
+// y = L̂ᵀ x: column k of L̂ (its lower_by_columns row) dotted with x.
+static void lower_transpose_times(double *y, const fm_square *g, const double *l, const double *x)
+{
+    const fm_csr *C = g->lower_by_columns;
+    #pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < C->n; k++) {
+        double sum = 0;
+        for (int64_t p = C->start[k]; p < C->start[k + 1]; p++)
+            sum += l[g->lower_edge[p]] * x[C->index[p]];
+        y[k] = sum;
+    }
+}
+
+double fm_nif_sketch_loss(const fm_square *scaled, const double *l, const double *probe, double *dl,
+                          double *work)
+{
+    const fm_csr *R = scaled->lower;
+    const int64_t n = R->n;
+    double *w = work, *residual = work + n, *g = work + 2 * n, *u = work + 3 * n;
+    lower_transpose_times(w, scaled, l, probe);                 // w = L̂ᵀ z
+    fm_spmv(scaled->A, probe, residual);                        // Â z
+    double norm2 = 0;
+    #pragma omp parallel for schedule(static) reduction(+ : norm2)
+    for (int64_t i = 0; i < n; i++) {                           // r = L̂ w − Â z
+        double sum = 0;
+        for (int64_t k = R->start[i]; k < R->start[i + 1]; k++) sum += l[k] * w[R->index[k]];
+        residual[i] = sum - residual[i];
+        norm2 += residual[i] * residual[i];
+    }
+    const double loss = sqrt(norm2);
+    if (!dl || loss == 0) return loss;
+    // g = r/‖r‖; u = L̂ᵀ g; ∂loss/∂l̂_ik = g_i w_k + z_i u_k on the pattern
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) g[i] = residual[i] / loss;
+    lower_transpose_times(u, scaled, l, g);
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t k = R->start[i]; k < R->start[i + 1]; k++) {
+            const int64_t j = R->index[k];
+            dl[k] += g[i] * w[j] + probe[i] * u[j];
+        }
+    return loss;
+}
+
+double fm_nif_frobenius_reference(const fm_square *scaled, const double *l)
+{
+    const fm_csr *R = scaled->lower, *A = scaled->A;
+    const int64_t n = R->n;
+    double *L = calloc((size_t)(n * n), sizeof *L), *M = calloc((size_t)(n * n), sizeof *M);
+    if (!L || !M) { free(L); free(M); return NAN; }
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t k = R->start[i]; k < R->start[i + 1]; k++) L[i * n + R->index[k]] = l[k];
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double sum = 0;
+            for (int64_t c = 0; c < n; c++) sum += L[i * n + c] * L[j * n + c];
+            M[i * n + j] = sum;
+        }
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t p = A->start[i]; p < A->start[i + 1]; p++) M[i * n + A->index[p]] -= A->value[p];
+    double total = 0;
+    for (int64_t c = 0; c < n * n; c++) total += M[c] * M[c];
+    free(L);
+    free(M);
+    return total;
+}

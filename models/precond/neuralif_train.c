@@ -1,0 +1,225 @@
+// Training NeuralIF (P5, P7): models/precond/neuralif_train.h says what a run
+// does; this file is the loop.
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "krylov.h"
+#include "neuralif.h"
+#include "neuralif_file.h"
+#include "neuralif_train.h"
+#include "optim.h"
+#include "rng.h"
+#include "status.h"
+
+void fm_nif_train_defaults(fm_nif_train_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->data = FM_SPD_RANDOM;
+    opt->size = 10000;
+    opt->train_count = 1000;
+    opt->valid_count = 10;
+    opt->epochs = 1;
+    opt->rate = 1e-3;
+    opt->weight_decay = 0.01;
+    opt->max_grad_norm = 1;
+    opt->valid_tol = 1e-6;
+    opt->seed = 42;
+    opt->checkpoint_every = 100;
+    opt->config = (fm_nif_config){ FM_NIF_BLOCKS, FM_NIF_HIDDEN };
+}
+
+// The graph of matrix `index` of a set of the run's kind (P7; spd_data's seeds).
+static int generate(fm_square **out, const fm_nif_train_options *opt, fm_spd_set set, int64_t index,
+                    char *msg)
+{
+    fm_system_matrix *m = NULL;
+#define FREE_ALL fm_system_matrix_free(&m)
+    uint64_t seed;
+    FM_TRY(fm_spd_seed(&seed, set, index, msg));
+    // diffusion: grid sides from size/2 to size, by seed, so the model sees several scales
+    const int64_t size = opt->data == FM_SPD_DIFFUSION
+                             ? opt->size / 2 + (int64_t)(fm_mix64(seed) % (uint64_t)(opt->size - opt->size / 2 + 1))
+                             : opt->size;
+    FM_TRY(fm_spd_generate(&m, NULL, opt->data, size, seed, NULL, msg));
+    FM_TRY(fm_square_from_triplets(out, m->n, m->count, m->row, m->col, m->val, m->symmetric, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// The mean PCG iterations to valid_tol over the validation matrices with the
+// network's factor (a run that does not converge counts its max_iters).
+static int validate(double *score, const fm_nif_train_options *opt, fm_params *params,
+                    fm_square *const *valid, char *msg)
+{
+    fm_csr *L = NULL;
+    fm_precond *M = NULL;
+    double *b = NULL, *x = NULL;
+#define FREE_ALL do { fm_csr_free(&L); fm_precond_free(&M); free(b); free(x); } while (0)
+    fm_neuralif_options inference;
+    fm_neuralif_defaults(&inference);
+    double total = 0;
+    for (int64_t v = 0; v < opt->valid_count; v++) {
+        const int64_t n = valid[v]->n;
+        FM_ALLOC(b, n);
+        FM_ALLOC(x, n);
+        for (int64_t i = 0; i < n; i++) b[i] = 1;
+        FM_TRY(fm_nif_factor_with(&L, &opt->config, params, valid[v], &inference, msg));
+        FM_TRY(fm_precond_from_lower(&M, &L, msg));
+        fm_krylov_options krylov;
+        fm_krylov_defaults(&krylov, n);
+        krylov.tol = opt->valid_tol;
+        fm_krylov_result r;
+        FM_TRY(fm_pcg(&r, valid[v]->A, b, x, M, &krylov, msg));
+        total += r.converged ? (double)r.iterations : (double)krylov.max_iters;
+        fm_precond_free(&M);
+        free(b); b = NULL;
+        free(x); x = NULL;
+    }
+    *score = total / (double)opt->valid_count;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// One step on one matrix: forward, the sketched loss with the step's probe,
+// backward into zeroed gradients, AdamW.
+static int train_step(double *loss, const fm_nif_train_options *opt, fm_params *params, uint64_t step,
+                      const fm_square *A, char *msg)
+{
+    fm_nif_input *input = NULL;
+    fm_nif_net *net = NULL;
+    float *z = NULL, *dzf = NULL;
+    double *zd = NULL, *l = NULL, *dl = NULL, *dz = NULL, *probe = NULL, *work = NULL;
+#define FREE_ALL do { fm_nif_input_free(&input); fm_nif_net_free(&net); free(z); free(dzf); free(zd); \
+                      free(l); free(dl); free(dz); free(probe); free(work); } while (0)
+    FM_TRY(fm_nif_input_new(&input, A, msg));
+    const int64_t n = A->n, E = input->scaled->lower->count;
+    FM_TRY(fm_nif_net_new(&net, &opt->config, n, E, msg));
+    FM_ALLOC(z, E);
+    FM_ALLOC(dzf, E);
+    FM_ALLOC(zd, E);
+    FM_ALLOC(l, E);
+    FM_ALLOC(dl, E);
+    FM_ALLOC(dz, E);
+    FM_ALLOC(probe, n);
+    FM_ALLOC(work, 4 * n);
+    for (int64_t c = 0; c < n * FM_NIF_FEATURES; c++) net->x0[c] = (float)input->features[c];
+    for (int64_t k = 0; k < E; k++) net->e0[k] = (float)input->scaled->lower->value[k];
+    fm_nif_forward(net, z, params, params->values, input->by_rows, input->by_columns);
+    for (int64_t k = 0; k < E; k++) zd[k] = z[k];
+    fm_nif_factor_values(l, zd, input->diagonal, E);
+    const fm_rng stream = fm_rng_stream(opt->seed ^ fm_mix64(step), FM_STREAM_TRAIN);
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) probe[i] = fm_rng_normal(stream, (uint64_t)i);
+    *loss = fm_nif_sketch_loss(input->scaled, l, probe, dl, work);
+    FM_CHECK(isfinite(*loss), FM_ERR_NUMERIC, "NeuralIF training: the loss is not finite at step %llu",
+             (unsigned long long)step);
+    fm_nif_factor_values_backward(dz, dl, l, input->diagonal, E);
+    for (int64_t k = 0; k < E; k++) dzf[k] = (float)dz[k];
+    fm_params_zero_grads(params);
+    FM_TRY(fm_nif_backward(net, params->grads, dzf, params, params->values, input->by_rows,
+                           input->by_columns, msg));
+    fm_adamw adamw;
+    fm_adamw_default(&adamw);
+    adamw.weight_decay = opt->weight_decay;
+    adamw.max_grad_norm = opt->max_grad_norm;
+    FM_TRY(fm_adamw_step(params, &adamw, (int64_t)step, opt->rate, NULL, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_nif_train(fm_nif_train_result *result, const fm_nif_train_options *opt, char *msg)
+{
+    fm_params *params = NULL;
+    fm_square **valid = NULL, *A = NULL;
+    char *state_path = NULL;
+    int64_t valid_made = 0;
+#define FREE_ALL do { fm_params_free(&params); fm_square_free(&A); free(state_path); \
+                      for (int64_t v = 0; v < valid_made; v++) { fm_square_free(&valid[v]); } free(valid); } while (0)
+    FM_CHECK(opt->train_count >= 1 && opt->valid_count >= 1 && opt->epochs >= 0 && opt->size >= 2 &&
+                 opt->rate > 0 && opt->out && *opt->out,
+             FM_ERR_INVALID, "NeuralIF training: needs train and validation sets of at least one matrix, "
+             "a size of at least 2, a positive rate and an output path");
+    FM_TRY(fm_nif_state_path(&state_path, opt->out, msg));
+    memset(result, 0, sizeof *result);
+    const double start = omp_get_wtime();
+    fm_nif_train_state state = { 0 };
+    state.best_validation = INFINITY;
+    if (opt->resume) {
+        FM_TRY(fm_nif_state_read(state_path, &opt->config, opt->seed, &params, &state, msg));
+    } else {
+        FM_TRY(fm_nif_state_absent(state_path, msg));
+        FM_TRY(fm_nif_params_new(&params, &opt->config, msg));
+        fm_params_init(params, opt->seed);
+    }
+    FM_ALLOC(valid, opt->valid_count);
+    for (; valid_made < opt->valid_count; valid_made++)
+        FM_TRY(generate(&valid[valid_made], opt, FM_SPD_VALIDATION, valid_made, msg));
+
+    fm_nif_train_progress p = { .epochs = opt->epochs, .total = opt->train_count, .loss = NAN,
+                                .best = state.best_validation };
+    if (state.step == 0) {
+        FM_TRY(validate(&result->first_validation, opt, params, valid, msg));
+        p.validation = result->first_validation;
+        p.seconds = omp_get_wtime() - start;
+        if (opt->progress && opt->progress(&p, opt->user)) result->stopped = true;
+    } else {
+        result->first_validation = NAN;
+    }
+    const int64_t steps_per_epoch = opt->train_count;
+    while (!result->stopped && state.epoch < (uint64_t)opt->epochs) {
+        const int64_t epoch = (int64_t)state.epoch + 1;
+        const fm_rng order = fm_rng_stream(opt->seed ^ fm_mix64((uint64_t)epoch), FM_STREAM_ORDER);
+        double loss_sum = 0;
+        for (int64_t done = (int64_t)(state.step % (uint64_t)steps_per_epoch); done < steps_per_epoch; done++) {
+            const int64_t index = fm_rng_permute(done, opt->train_count, order);
+            FM_TRY(generate(&A, opt, FM_SPD_TRAIN, index, msg));
+            double loss = NAN;
+            FM_TRY(train_step(&loss, opt, params, state.step + 1, A, msg));
+            fm_square_free(&A);
+            state.step++;
+            loss_sum += loss;
+            p = (fm_nif_train_progress){ .epoch = epoch, .epochs = opt->epochs, .done = done + 1,
+                                         .total = steps_per_epoch, .loss = loss,
+                                         .running_loss = loss_sum / (double)(done + 1), .validation = NAN,
+                                         .best = state.best_validation, .seconds = omp_get_wtime() - start };
+            const bool late = opt->time_limit > 0 && p.seconds >= opt->time_limit;
+            if ((opt->progress && opt->progress(&p, opt->user)) || late) result->stopped = true;
+            if (opt->checkpoint_every > 0 && state.step % (uint64_t)opt->checkpoint_every == 0 &&
+                done + 1 < steps_per_epoch)
+                FM_TRY(fm_nif_state_write(state_path, &opt->config, opt->seed, params, &state, msg));
+            if (result->stopped) break;
+        }
+        if (state.step % (uint64_t)steps_per_epoch != 0) {   // stopped inside the epoch
+            FM_TRY(fm_nif_state_write(state_path, &opt->config, opt->seed, params, &state, msg));
+            break;
+        }
+        state.epoch++;
+        double score;
+        FM_TRY(validate(&score, opt, params, valid, msg));
+        if (score < state.best_validation) {
+            state.best_validation = score;
+            state.best_epoch = state.epoch;
+            FM_TRY(fm_nif_model_write(opt->out, &opt->config, params, msg));
+        }
+        FM_TRY(fm_nif_state_write(state_path, &opt->config, opt->seed, params, &state, msg));
+        p = (fm_nif_train_progress){ .epoch = epoch, .epochs = opt->epochs, .done = steps_per_epoch,
+                                     .total = steps_per_epoch, .loss = NAN,
+                                     .running_loss = loss_sum / (double)steps_per_epoch, .validation = score,
+                                     .best = state.best_validation, .seconds = omp_get_wtime() - start };
+        if (opt->progress && opt->progress(&p, opt->user)) result->stopped = true;
+    }
+    result->epochs_done = (int64_t)state.epoch;
+    result->steps = (int64_t)state.step;
+    result->best_validation = state.best_validation;
+    result->best_epoch = (int64_t)state.best_epoch;
+    result->seconds = omp_get_wtime() - start;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}

@@ -1,0 +1,301 @@
+// NeuralIF (P5): the features, the map to the factor, the sketched loss and
+// its gradient, the network's backward against finite differences (double),
+// the factor's positivity and scaling (P2), thread-count independence.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "neuralif.h"
+#include "neuralif_model.h"
+#include "rng.h"
+#include "square.h"
+
+TestSuite(neuralif, .init = fm_test_setup);
+
+// A random sparse SPD matrix: symmetric off-diagonal entries in (−1, 1) and a
+// diagonal above the row's absolute sum (diagonally dominant), then scaled
+// S A S with S spread over three orders of magnitude (what P2 undoes).
+static fm_square *random_spd(int64_t n, int per_row, uint64_t seed, const double *row_scale)
+{
+    const int64_t cap = n * (per_row + 1);
+    int64_t *row = malloc(cap * sizeof *row), *col = malloc(cap * sizeof *col);
+    double *val = malloc(cap * sizeof *val), *absolute = calloc(n, sizeof *absolute);
+    fm_rng r = fm_rng_stream(seed, 1);
+    uint64_t c = 0;
+    int64_t count = 0;
+    for (int64_t i = 1; i < n; i++)
+        for (int q = 0; q < per_row; q++) {
+            const int64_t j = (int64_t)(fm_rng_uniform(r, c++) * (double)i);
+            const double v = 2 * fm_rng_uniform(r, c++) - 1;
+            row[count] = i; col[count] = j; val[count] = v; count++;
+            absolute[i] += fabs(v);
+            absolute[j] += fabs(v);
+        }
+    for (int64_t i = 0; i < n; i++) {
+        row[count] = i; col[count] = i; val[count] = absolute[i] + 0.5 + fm_rng_uniform(r, c++); count++;
+    }
+    if (row_scale)
+        for (int64_t k = 0; k < count; k++) val[k] *= row_scale[row[k]] * row_scale[col[k]];
+    char msg[FM_MSG_LEN] = "";
+    fm_square *g = NULL;
+    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, true, msg), FM_OK, "%s", msg);
+    free(row); free(col); free(val); free(absolute);
+    return g;
+}
+
+static double *normal_vector(int64_t n, uint64_t seed)
+{
+    double *z = malloc(n * sizeof *z);
+    fm_rng r = fm_rng_stream(seed, 2);
+    for (int64_t i = 0; i < n; i++) z[i] = fm_rng_normal(r, (uint64_t)i);
+    return z;
+}
+
+Test(neuralif, features_are_in_range)
+{
+    // the features of A itself: Â's rows need not stay diagonally dominant
+    fm_square *A = random_spd(60, 3, 1, NULL);
+    char msg[FM_MSG_LEN] = "";
+    double *f = NULL;
+    cr_assert_eq(fm_nif_features(&f, A, msg), FM_OK, "%s", msg);
+    for (int64_t i = 0; i < 60; i++) {
+        const double *x = f + i * FM_NIF_FEATURES;
+        cr_assert(x[0] >= 0 && x[1] <= x[3] + 1e-12 && x[3] <= x[2] + 1e-12 && x[4] >= 0);
+        // dominance |â_ii|/(|â_ii| + Σ) ≤ decay |â_ii|/(|â_ii| + max), both in (0, 1]
+        cr_assert(x[5] > 0 && x[5] <= x[6] + 1e-12 && x[6] <= 1);
+        // diagonally dominant by construction: Σ_j |a_ij| < a_ii, so dominance > 1/2
+        cr_assert_gt(x[5], 0.5);
+    }
+    free(f);
+    fm_square_free(&A);
+}
+
+// The loss of l at the probe, for the central differences.
+typedef struct { const fm_square *S; double *l; const double *probe; double *work; } loss_context;
+static double loss_at(void *context)
+{
+    loss_context *c = context;
+    return fm_nif_sketch_loss(c->S, c->l, c->probe, NULL, c->work);
+}
+
+Test(neuralif, loss_gradient_matches_finite_differences)
+{
+    fm_square *A = random_spd(40, 3, 2, NULL), *S = NULL;
+    char msg[FM_MSG_LEN] = "";
+    cr_assert_eq(fm_square_scaled(&S, A, msg), FM_OK, "%s", msg);
+    const int64_t E = S->lower->count, n = S->n;
+    double *l = fm_test_uniform_range(E, 3, -0.5, 0.5), *probe = normal_vector(n, 4);
+    double *dl = calloc(E, sizeof *dl), *work = malloc(4 * n * sizeof *work);
+    const double loss = fm_nif_sketch_loss(S, l, probe, dl, work);
+    cr_assert(loss > 0 && isfinite(loss));
+    loss_context c = { S, l, probe, work };
+    for (int64_t k = 0; k < E; k++) {
+        const double fd = fm_test_central_difference(l, k, 1e-6, loss_at, &c);
+        cr_assert(fabs(fd - dl[k]) <= 1e-6 * (1 + fabs(fd)), "edge %lld: %g vs %g", (long long)k, dl[k], fd);
+    }
+    free(l); free(probe); free(dl); free(work);
+    fm_square_free(&S);
+    fm_square_free(&A);
+}
+
+// E‖(L̂L̂ᵀ − Â) z‖² = ‖L̂L̂ᵀ − Â‖_F² (Hutchinson): the mean over 4000 probes lies
+// within 10% (the relative spread of the mean is at most sqrt(2/4000) = 2.2%).
+Test(neuralif, squared_loss_estimates_the_frobenius_error)
+{
+    fm_square *A = random_spd(30, 2, 5, NULL), *S = NULL;
+    char msg[FM_MSG_LEN] = "";
+    cr_assert_eq(fm_square_scaled(&S, A, msg), FM_OK, "%s", msg);
+    const int64_t E = S->lower->count, n = S->n;
+    double *l = fm_test_uniform_range(E, 6, -0.3, 0.3), *work = malloc(4 * n * sizeof *work);
+    const int probes = 4000;
+    double mean = 0;
+    for (int p = 0; p < probes; p++) {
+        double *probe = normal_vector(n, 100 + (uint64_t)p);
+        const double loss = fm_nif_sketch_loss(S, l, probe, NULL, work);
+        mean += loss * loss / probes;
+        free(probe);
+    }
+    const double exact = fm_nif_frobenius_reference(S, l);
+    cr_assert(fabs(mean - exact) <= 0.1 * exact, "mean %g, ‖L̂L̂ᵀ − Â‖_F² %g", mean, exact);
+    free(l); free(work);
+    fm_square_free(&S);
+    fm_square_free(&A);
+}
+
+// The whole model in double: θ → z (network) → l̂ (P5 map) → loss.
+typedef struct {
+    fm_nif_net_f64 *net;
+    fm_params *layout;
+    double *values;
+    const fm_nif_input *input;
+    const double *probe;
+    double *z, *l, *work;
+} model_context;
+
+static double model_loss(void *context)
+{
+    model_context *c = context;
+    fm_nif_forward_f64(c->net, c->z, c->layout, c->values, c->input->by_rows, c->input->by_columns);
+    fm_nif_factor_values(c->l, c->z, c->input->diagonal, c->input->scaled->lower->count);
+    return fm_nif_sketch_loss(c->input->scaled, c->l, c->probe, NULL, c->work);
+}
+
+Test(neuralif, model_gradient_matches_finite_differences)
+{
+    const double scale[24] = { 1, 10, 0.1, 3, 100, 0.01, 1, 2, 5, 1, 1, 1, 7, 1, 0.5, 1, 1, 1, 1, 4, 1, 1, 1, 1 };
+    fm_square *A = random_spd(24, 2, 7, scale);
+    fm_nif_input *input = NULL;
+    char msg[FM_MSG_LEN] = "";
+    cr_assert_eq(fm_nif_input_new(&input, A, msg), FM_OK, "%s", msg);
+    const fm_nif_config config = { FM_NIF_BLOCKS, FM_NIF_HIDDEN };
+    fm_params *layout = NULL;
+    cr_assert_eq(fm_nif_params_new(&layout, &config, msg), FM_OK, "%s", msg);
+    fm_params_init(layout, 11);
+    const int64_t n = A->n, E = input->scaled->lower->count, P = layout->count;
+    double *values = malloc(P * sizeof *values), *grads = calloc(P, sizeof *grads);
+    // Glorot values and nonzero biases, so that ReLUs are both active and not
+    double *noise = fm_test_uniform_range(P, 12, -0.2, 0.2);
+    for (int64_t e = 0; e < P; e++) values[e] = layout->values[e] + noise[e];
+    fm_nif_net_f64 *net = NULL;
+    cr_assert_eq(fm_nif_net_new_f64(&net, &config, n, E, msg), FM_OK, "%s", msg);
+    memcpy(net->x0, input->features, n * FM_NIF_FEATURES * sizeof *net->x0);
+    memcpy(net->e0, input->scaled->lower->value, E * sizeof *net->e0);
+    double *probe = normal_vector(n, 13), *z = malloc(E * sizeof *z), *l = malloc(E * sizeof *l);
+    double *dl = calloc(E, sizeof *dl), *dz = calloc(E, sizeof *dz), *work = malloc(4 * n * sizeof *work);
+    model_context c = { net, layout, values, input, probe, z, l, work };
+    const double loss = model_loss(&c);
+    fm_nif_sketch_loss(input->scaled, l, probe, dl, work);
+    fm_nif_factor_values_backward(dz, dl, l, input->diagonal, E);
+    cr_assert_eq(fm_nif_backward_f64(net, grads, dz, layout, values, input->by_rows, input->by_columns,
+                                     msg), FM_OK, "%s", msg);
+    cr_assert(loss > 0 && isfinite(loss));
+    // every tensor: the largest-gradient element and two others
+    int checked = 0, nonzero = 0;
+    for (int t = 0; t < layout->tensors; t++) {
+        const int64_t at = layout->offsets[t], size = fm_params_size(layout, t);
+        for (int64_t q = 0; q < size; q += size > 3 ? size / 3 : 1) {
+            const int64_t e = at + q;
+            const double fd = fm_test_central_difference(values, e, 1e-6, model_loss, &c);
+            cr_assert(fabs(fd - grads[e]) <= 1e-5 * (1 + fabs(fd)), "%s[%lld]: %g vs %g",
+                      layout->specs[t].name, (long long)q, grads[e], fd);
+            checked++;
+            nonzero += fabs(grads[e]) > 1e-9;
+        }
+    }
+    cr_assert_gt(nonzero, checked / 2, "%d of %d gradients are zero: the check says little", checked - nonzero,
+                 checked);
+    free(values); free(grads); free(noise); free(probe); free(z); free(l); free(dl); free(dz); free(work);
+    fm_nif_net_free_f64(&net);
+    fm_params_free(&layout);
+    fm_nif_input_free(&input);
+    fm_square_free(&A);
+}
+
+// l̂_ii = exp(z_ii/2) > 0 whatever the weights: L̂ is nonsingular and L̂L̂ᵀ SPD.
+// And L = D^{1/2} L̂ (P2): the factor of S A S is S times the factor of A.
+Test(neuralif, factor_has_a_positive_diagonal_and_scales_back)
+{
+    double scale[50];
+    for (int i = 0; i < 50; i++) scale[i] = pow(10, (i % 7) - 3);
+    fm_square *A = random_spd(50, 4, 8, NULL), *B = random_spd(50, 4, 8, scale);
+    const fm_nif_config config = { FM_NIF_BLOCKS, FM_NIF_HIDDEN };
+    char msg[FM_MSG_LEN] = "";
+    fm_neuralif_options opt;
+    fm_neuralif_defaults(&opt);
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        fm_params *params = NULL;
+        cr_assert_eq(fm_nif_params_new(&params, &config, msg), FM_OK, "%s", msg);
+        fm_params_init(params, seed);
+        for (int64_t e = 0; e < params->count; e++) params->values[e] *= 3.0f;   // wild weights
+        fm_csr *L = NULL, *M = NULL;
+        cr_assert_eq(fm_nif_factor_with(&L, &config, params, A, &opt, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_nif_factor_with(&M, &config, params, B, &opt, msg), FM_OK, "%s", msg);
+        cr_assert_eq(L->count, M->count);
+        for (int64_t i = 0; i < 50; i++) {
+            const int64_t last = L->start[i + 1] - 1;
+            cr_assert_eq(L->index[last], i, "the diagonal is last in row %lld", (long long)i);
+            cr_assert(L->value[last] > 0 && isfinite(L->value[last]));
+            for (int64_t k = L->start[i]; k <= last; k++)
+                cr_assert(fabs(M->value[k] - scale[i] * L->value[k]) <= 1e-5 * fabs(scale[i] * L->value[k]) + 1e-30,
+                          "row %lld: %g vs %g", (long long)i, M->value[k], scale[i] * L->value[k]);
+        }
+        fm_csr_free(&L);
+        fm_csr_free(&M);
+        fm_params_free(&params);
+    }
+    fm_square_free(&A);
+    fm_square_free(&B);
+}
+
+// normalize_diag makes (L̂L̂ᵀ)_ii = â_ii = 1; the drop tolerance keeps the
+// diagonal and removes exactly the small off-diagonal entries.
+Test(neuralif, inference_options)
+{
+    fm_square *A = random_spd(40, 5, 9, NULL);
+    const fm_nif_config config = { FM_NIF_BLOCKS, FM_NIF_HIDDEN };
+    char msg[FM_MSG_LEN] = "";
+    fm_params *params = NULL;
+    cr_assert_eq(fm_nif_params_new(&params, &config, msg), FM_OK, "%s", msg);
+    fm_params_init(params, 3);
+    fm_neuralif_options opt;
+    fm_neuralif_defaults(&opt);
+    fm_csr *full = NULL, *normal = NULL, *sparse = NULL;
+    cr_assert_eq(fm_nif_factor_with(&full, &config, params, A, &opt, msg), FM_OK, "%s", msg);
+    opt.normalize_diag = true;
+    cr_assert_eq(fm_nif_factor_with(&normal, &config, params, A, &opt, msg), FM_OK, "%s", msg);
+    for (int64_t i = 0; i < 40; i++) {
+        double norm2 = 0;
+        for (int64_t k = normal->start[i]; k < normal->start[i + 1]; k++) norm2 += normal->value[k] * normal->value[k];
+        double diagonal = 0;
+        for (int64_t p = A->A->start[i]; p < A->A->start[i + 1]; p++)
+            if (A->A->index[p] == i) diagonal = A->A->value[p];
+        // (L Lᵀ)_ii = a_ii after scaling back: L = D^{1/2} L̂, D_ii = a_ii
+        cr_assert(fabs(norm2 - diagonal) <= 1e-9 * diagonal, "row %lld: %g vs a_ii %g", (long long)i, norm2, diagonal);
+    }
+    // a tolerance at the mean off-diagonal |l̂_ij| drops exactly those at or below it
+    double *magnitudes = malloc(full->count * sizeof *magnitudes);
+    int64_t off = 0;
+    for (int64_t i = 0; i < 40; i++)
+        for (int64_t k = full->start[i]; k < full->start[i + 1] - 1; k++)
+            magnitudes[off++] = fabs(full->value[k]) / A->scale[i];
+    double tau = 0;
+    for (int64_t q = 0; q < off; q++) tau += magnitudes[q] / (double)off;
+    opt.normalize_diag = false;
+    opt.drop_tolerance = tau;
+    cr_assert_eq(fm_nif_factor_with(&sparse, &config, params, A, &opt, msg), FM_OK, "%s", msg);
+    int64_t expected = 40;
+    for (int64_t q = 0; q < off; q++) expected += magnitudes[q] > tau;
+    cr_assert_eq(sparse->count, expected);
+    for (int64_t i = 0; i < 40; i++) cr_assert_eq(sparse->index[sparse->start[i + 1] - 1], i);
+    free(magnitudes);
+    fm_csr_free(&full); fm_csr_free(&normal); fm_csr_free(&sparse);
+    fm_params_free(&params);
+    fm_square_free(&A);
+}
+
+Test(neuralif, factor_is_the_same_for_any_thread_count)
+{
+    fm_square *A = random_spd(3000, 6, 10, NULL);
+    const fm_nif_config config = { FM_NIF_BLOCKS, FM_NIF_HIDDEN };
+    char msg[FM_MSG_LEN] = "";
+    fm_params *params = NULL;
+    cr_assert_eq(fm_nif_params_new(&params, &config, msg), FM_OK, "%s", msg);
+    fm_params_init(params, 4);
+    fm_neuralif_options opt;
+    fm_neuralif_defaults(&opt);
+    fm_csr *one = NULL, *many = NULL;
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    cr_assert_eq(fm_nif_factor_with(&one, &config, params, A, &opt, msg), FM_OK, "%s", msg);
+    omp_set_num_threads(4);
+    cr_assert_eq(fm_nif_factor_with(&many, &config, params, A, &opt, msg), FM_OK, "%s", msg);
+    omp_set_num_threads(threads);
+    cr_assert_eq(one->count, many->count);
+    cr_assert(memcmp(one->value, many->value, one->count * sizeof *one->value) == 0);
+    fm_csr_free(&one); fm_csr_free(&many);
+    fm_params_free(&params);
+    fm_square_free(&A);
+}
