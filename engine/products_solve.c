@@ -14,9 +14,10 @@
 
 #include "status.h"
 
-// Below this many entries the products run on one thread: a parallel region
-// costs more than the work.
-#define FM_SPMV_PARALLEL_ENTRIES 32768
+// Below this many entries the products run on one thread: waking a sleeping
+// team (13.5 us under the passive wait policy, perf/README.md) costs more than
+// the work (2^17 entries take about 100 us).
+#define FM_SPMV_PARALLEL_ENTRIES 131072
 
 //------------------------------------------------------------------------------
 // y = A x
@@ -170,7 +171,7 @@ void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x)
 #define FM_SOLVE_MAX_THREADS 64
 // Fewer entries than this, or fewer rows a level on average than this times
 // the threads: the serial loop (the pipeline would mostly wait).
-#define FM_SOLVE_PARALLEL_ENTRIES 32768
+#define FM_SOLVE_PARALLEL_ENTRIES 131072
 #define FM_SOLVE_ROWS_PER_THREAD_LEVEL 16
 
 typedef struct progress {

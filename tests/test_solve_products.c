@@ -72,7 +72,7 @@ static void expect_close(const double *got, const double *expected, int64_t n, d
 
 Test(solve_products, spmv_against_reference)
 {
-    const int64_t sizes[] = { 1, 5, 97, 4000 }, per_row[] = { 1, 3, 10, 12 };
+    const int64_t sizes[] = { 1, 5, 97, 12000 }, per_row[] = { 1, 3, 10, 12 };
     for (int s = 0; s < 4; s++) {
         const int64_t n = sizes[s];
         fm_csr *A = random_csr(n, per_row[s], 31 + s);
@@ -251,7 +251,7 @@ static void check_solves(const fm_csr *T, bool lower, uint64_t seed)
 
 Test(solve_products, random_factors_both_orientations)
 {
-    const int64_t sizes[] = { 1, 2, 50, 300, 20000 }, per_row[] = { 0, 1, 6, 4, 3 }, band[] = { 0, 1, 0, 3, 0 };
+    const int64_t sizes[] = { 1, 2, 50, 300, 20000 }, per_row[] = { 0, 1, 6, 4, 7 }, band[] = { 0, 1, 0, 3, 0 };
     for (int s = 0; s < 5; s++) {
         fm_csr *L = random_lower(sizes[s], per_row[s], band[s], 51 + s), *Lt = NULL;
         char msg[FM_MSG_LEN];
