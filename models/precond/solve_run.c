@@ -169,6 +169,7 @@ void fm_solve_result_free(fm_solve_result **r)
     free((*r)->model);
     free((*r)->x);
     free((*r)->trace);
+    fm_precond_free(&(*r)->M);
     free(*r);
     *r = NULL;
 }
@@ -284,6 +285,10 @@ int fm_solve_run(fm_solve_result **out, const fm_square *A, const double *b, con
     r->total_seconds = r->setup_seconds + r->solve_seconds;
     // recomputed here, whatever the solver says it reached
     FM_TRY(true_residual(&r->relative_residual, A, b, r->x, msg));
+    if (opt->keep_precond) {
+        r->M = M;
+        M = NULL;
+    }
     fm_precond_free(&M);
     fm_neuralif_free(&loaded);
     *out = r;

@@ -52,6 +52,7 @@ typedef struct fm_solve_options {
     int64_t max_iters;     // 0: PCG's default (10 n)
     fm_solve_progress progress;   // may be NULL
     void *context;
+    bool keep_precond;     // keep M in the result (a benchmark times its application)
 } fm_solve_options;
 
 void fm_solve_defaults(fm_solve_options *opt);
@@ -82,6 +83,7 @@ typedef struct fm_solve_result {
     double *x;             // n
     fm_solve_step *trace;  // trace_len rows
     int64_t trace_len;
+    fm_precond *M;         // with keep_precond, else NULL
 } fm_solve_result;
 
 // Builds the preconditioner of opt->precond for A and solves A x = b. A
