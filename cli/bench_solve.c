@@ -53,7 +53,7 @@ static void show_progress(void *context, const fm_bench_solve_row *row, int64_t 
 
 static void print_quartiles(const fm_quartiles *q, const char *format)
 {
-    char text[96], a[32], b[32], c[32];
+    char text[128], a[32], b[32], c[32];
     snprintf(a, sizeof a, format, q->median);
     snprintf(b, sizeof b, format, q->q1);
     snprintf(c, sizeof c, format, q->q3);

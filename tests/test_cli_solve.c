@@ -211,7 +211,7 @@ Test(cli_solve, the_thread_count_changes_nothing_but_rounding)
     const int k = 16, n = k * k;
     const char *A = write_laplacian(&s, "lap.mtx", k);
     double iterations[2];
-    double *x[2];
+    double *x[2] = { NULL, NULL };
     for (int t = 0; t < 2; t++) {
         char prefix[400];
         snprintf(prefix, sizeof prefix, "%s/t%d", s.out, t + 1);

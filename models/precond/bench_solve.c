@@ -272,7 +272,7 @@ int fm_bench_solve(fm_bench_solve_report **out, const fm_bench_solve_options *op
         const char *path = opt->model;
         char why[FM_MSG_LEN];
         if (!path && !(path = fm_neuralif_default_path(why))) {
-            snprintf(r->note, sizeof r->note, "neuralif skipped: %s", why);
+            snprintf(r->note, sizeof r->note, "neuralif skipped: %.480s", why);
             r->options.methods[FM_SOLVE_NEURALIF] = false;
             FM_CHECK(methods > 1, FM_ERR_IO, "bench solve: %s, and no other method was asked for", r->note);
         } else {
@@ -289,7 +289,7 @@ int fm_bench_solve(fm_bench_solve_report **out, const fm_bench_solve_options *op
     for (int64_t k = 0; k < systems; k++) {
         char name[256];
         FM_TRY(system_get(&A, &b, name, sizeof name, &r->options, k, msg));
-        double spmv_gbs;
+        double spmv_gbs = NAN;
         FM_TRY(spmv_rate(&spmv_gbs, A, msg));
         for (int m = 0; m < FM_SOLVE_PRECONDS; m++) {
             if (!r->options.methods[m]) continue;
