@@ -38,7 +38,6 @@ static const char help[] =
     "                      PREFIX.png (median residual against iteration and\n"
     "                      seconds; needs gnuplot) (default bench-solve), both or none\n"
     "  --threads N         threads (default: all)\n"
-    FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP;
 
 // One line per solve on a terminal, rewritten in place.

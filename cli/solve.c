@@ -36,7 +36,6 @@ static const char help[] =
     "                      once all are written; PREFIX.lock keeps a second run off\n"
     "                      the prefix meanwhile\n"
     "  --quiet             no progress, no summary on the terminal\n"
-    FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP
     "\n"
     "Exit status: 0 converged; 3 stopped at --max-iters before the tolerance (the\n"
