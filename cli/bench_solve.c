@@ -38,6 +38,8 @@ static const char help[] =
     "                      PREFIX.png (median residual against iteration and\n"
     "                      seconds; needs gnuplot) (default bench-solve), both or none\n"
     "  --threads N         threads (default: all)\n"
+    "  --bandwidth-seconds S  time of the memory bandwidth measurement (STREAM\n"
+    "                      triad; default 0.3; 0 skips it)\n"
     FM_ARG_PROFILE_HELP;
 
 // One line per solve on a terminal, rewritten in place.
@@ -69,7 +71,8 @@ static void print_report(const fm_bench_solve_report *r)
     if (o->set == FM_BENCH_SOLVE_FILES) printf("CG on %lld file%s", (long long)systems, systems == 1 ? "" : "s");
     else printf("CG on %lld %s system%s", (long long)systems, fm_bench_solve_set_name(o->set), systems == 1 ? "" : "s");
     printf(", tolerance %g, %d threads; median [quartiles] over the systems\n", o->tol, r->threads);
-    printf("memory bandwidth measured in this run: %.1f GB/s\n", r->bandwidth_gbs);
+    if (isnan(r->bandwidth_gbs)) printf("memory bandwidth not measured (--bandwidth-seconds 0)\n");
+    else printf("memory bandwidth measured in this run: %.1f GB/s (STREAM triad)\n", r->bandwidth_gbs);
     if (r->note[0]) printf("%s\n", r->note);
     printf("\n  %-9s %9s %26s %26s %26s %26s %22s\n", "method", "converged", "iterations", "setup s", "solve s",
            "total s", "M^-1 r GB/s (% bw)");
@@ -84,6 +87,7 @@ static void print_report(const fm_bench_solve_report *r)
         print_quartiles(&s->solve_seconds, "%.4f");
         print_quartiles(&s->total_seconds, "%.4f");
         if (isnan(s->apply_gbs.median)) printf(" %22s\n", "-");
+        else if (isnan(r->bandwidth_gbs)) printf(" %22.1f\n", s->apply_gbs.median);
         else {
             char rate[48];
             snprintf(rate, sizeof rate, "%.1f (%.0f%%)", s->apply_gbs.median,
@@ -94,8 +98,9 @@ static void print_report(const fm_bench_solve_report *r)
     for (int m = 0; m < FM_SOLVE_PRECONDS; m++) {
         const fm_bench_solve_method *s = &r->method[m];
         if (!s->ran) continue;
-        printf("\nSpMV y = A x: %.1f GB/s median [%.1f, %.1f], %.0f%% of the measured bandwidth\n", s->spmv_gbs.median,
-               s->spmv_gbs.q1, s->spmv_gbs.q3, 100 * s->spmv_gbs.median / r->bandwidth_gbs);
+        printf("\nSpMV y = A x: %.1f GB/s median [%.1f, %.1f]", s->spmv_gbs.median, s->spmv_gbs.q1, s->spmv_gbs.q3);
+        if (!isnan(r->bandwidth_gbs)) printf(", %.0f%% of the measured bandwidth", 100 * s->spmv_gbs.median / r->bandwidth_gbs);
+        printf("\n");
         break;
     }
     printf("(bytes counted: SpMV 16 nnz(A) + 24 n; M^-1 r, two triangular solves, 2 (16 nnz(L) + 24 n))\n");
@@ -153,6 +158,7 @@ int fm_cmd_bench_solve(int argc, char **argv)
         else if (!strcmp(a, "--model")) opt.model = v;
         else if (!strcmp(a, "--out")) out_prefix = v;
         else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
+        else if (!strcmp(a, "--bandwidth-seconds")) ok = fm_arg_double(a, v, 0, 3600, &opt.bandwidth_seconds);
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer bench solve --help')\n", a); goto done; }
         if (!ok) goto done;
     }

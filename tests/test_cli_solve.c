@@ -365,9 +365,10 @@ Test(cli_solve, bench_solve_on_files_writes_its_table)
     const char *b = write_laplacian(&s, "b.mtx", 9);
     char prefix[400];
     snprintf(prefix, sizeof prefix, "%s/bench", s.out);
-    prog_child c = PROG_RUN(&s, "bench", "solve", a, b, "--methods", "none,jacobi,ic0,direct", "--out", prefix);
+    prog_child c = PROG_RUN(&s, "bench", "solve", a, b, "--methods", "none,jacobi,ic0,direct", "--out", prefix,
+                            "--bandwidth-seconds", "0");
     prog_expect_status(&c, 0);
-    cr_assert_not_null(strstr(c.out, "memory bandwidth"), "%s", c.out);
+    cr_assert_not_null(strstr(c.out, "memory bandwidth not measured"), "%s", c.out);
     cr_assert_not_null(strstr(c.out, "ic0"), "%s", c.out);
     const bool plot = fm_plot_available();
     prog_expect_listing(s.out, plot ? "bench.csv bench.png" : "bench.csv");
@@ -389,4 +390,56 @@ Test(cli_solve, bench_solve_on_files_writes_its_table)
     free(csv);
     prog_child_free(&c);
     prog_remove_tree(s.root);
+}
+
+// The generated sets: --count systems from the test seeds (1 000 000 on,
+// spd_data.h), a row per system and method, every one converged.
+Test(cli_solve, bench_solve_on_generated_sets)
+{
+    static const char *const sets[2][2] = { { "diffusion", "8" }, { "random-spd", "60" } };
+    for (int k = 0; k < 2; k++) {
+        prog_scratch s = prog_scratch_new();
+        char prefix[400];
+        snprintf(prefix, sizeof prefix, "%s/set", s.out);
+        prog_child c = PROG_RUN(&s, "bench", "solve", "--set", sets[k][0], "--size", sets[k][1], "--count", "2",
+                                "--methods", "jacobi,ic0", "--tol", "1e-8", "--bandwidth-seconds", "0", "--out",
+                                prefix);
+        prog_expect_status(&c, 0);
+        char *csv = prog_read_text(out_file(&s, "set", ".csv"));
+        int rows = 0, converged = 0, test_seeds = 0;
+        for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
+            if (line[0] == '#' || !strncmp(line, "matrix,", 7)) continue;
+            rows++;
+            converged += strstr(line, ",true,") != NULL;
+            test_seeds += strstr(line, "seed=1000000,") || strstr(line, "seed=1000001,");
+        }
+        cr_assert_eq(rows, 4, "%s", sets[k][0]);
+        cr_assert_eq(converged, 4, "%s", sets[k][0]);
+        cr_assert_eq(test_seeds, 4, "%s: rows not from the test seeds", sets[k][0]);
+        free(csv);
+        prog_child_free(&c);
+        prog_remove_tree(s.root);
+    }
+}
+
+// Options that cannot run: a nonzero exit, the option named, no output.
+Test(cli_solve, bench_solve_refuses_bad_options)
+{
+    static const char *const cases[][3] = {
+        { "--methods", "none,ilu", "ilu" },
+        { "--set", "grid", "--set" },
+        { "--count", "0", "--count" },
+        { "--tol", "0", "--tol" },
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        prog_scratch s = prog_scratch_new();
+        char prefix[400];
+        snprintf(prefix, sizeof prefix, "%s/set", s.out);
+        prog_child c = PROG_RUN(&s, "bench", "solve", cases[t][0], cases[t][1], "--out", prefix);
+        cr_assert_eq(c.status, 2, "%s %s: exit %d", cases[t][0], cases[t][1], c.status);
+        prog_expect_said(&c, cases[t][2]);
+        prog_expect_listing(s.out, "");
+        prog_child_free(&c);
+        prog_remove_tree(s.root);
+    }
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "atomic_file.h"
+#include "bandwidth.h"
 #include "mtx_system.h"
 #include "spd_data.h"
 #include "status.h"
@@ -59,6 +60,7 @@ void fm_bench_solve_defaults(fm_bench_solve_options *opt)
     opt->count = 10;
     opt->size = 0;   // the set's default
     opt->tol = 1e-6;
+    opt->bandwidth_seconds = 0.3;
     for (int m = 0; m < FM_SOLVE_PRECONDS; m++) opt->methods[m] = true;
 }
 
@@ -173,28 +175,27 @@ static int64_t system_count(const fm_bench_solve_options *opt)
 }
 
 // System k of the set: A, b and its name.
-static int system_get(fm_square **A, double **b, char *name, size_t size, const fm_bench_solve_options *opt,
+static int system_get(fm_square **A, double **b, char *name, size_t size_name, const fm_bench_solve_options *opt,
                       int64_t k, char *msg)
 {
     if (opt->set == FM_BENCH_SOLVE_FILES) {
-        snprintf(name, size, "%s", opt->files[k]);
+        snprintf(name, size_name, "%s", opt->files[k]);
         return fm_solve_read(A, b, opt->files[k], NULL, msg);
     }
     fm_system_matrix *sys = NULL;
     fm_square *g = NULL;
     double *rhs = NULL;
 #define FREE_ALL fm_system_matrix_free(&sys), fm_square_free(&g), free(rhs)
-    const uint64_t seed = fm_spd_seed(FM_SPD_TEST, (uint64_t)k);
-    if (opt->set == FM_BENCH_SOLVE_RANDOM_SPD) {
-        const int64_t n = opt->size > 0 ? opt->size : 10000;
-        snprintf(name, size, "random-spd n=%lld seed=%llu", (long long)n, (unsigned long long)seed);
-        FM_TRY(fm_spd_random(&sys, &rhs, n, 1.0, seed, msg));
-    } else {
-        const int64_t grid = opt->size > 0 ? opt->size : 100;
-        snprintf(name, size, "diffusion %lldx%lld seed=%llu", (long long)grid, (long long)grid,
+    // the test seeds (spd_data.h): never a training or validation matrix
+    uint64_t seed;
+    FM_TRY(fm_spd_seed(&seed, FM_SPD_TEST, k, msg));
+    const bool random = opt->set == FM_BENCH_SOLVE_RANDOM_SPD;
+    const int64_t size = opt->size > 0 ? opt->size : random ? 10000 : 100;
+    if (random) snprintf(name, size_name, "random-spd n=%lld seed=%llu", (long long)size, (unsigned long long)seed);
+    else
+        snprintf(name, size_name, "diffusion %lldx%lld seed=%llu", (long long)size, (long long)size,
                  (unsigned long long)seed);
-        FM_TRY(fm_spd_diffusion(&sys, &rhs, grid, seed, msg));
-    }
+    FM_TRY(fm_spd_generate(&sys, &rhs, random ? FM_SPD_RANDOM : FM_SPD_DIFFUSION, size, seed, NULL, msg));
     FM_TRY(fm_square_from_triplets(&g, sys->n, sys->count, sys->row, sys->col, sys->val, sys->symmetric, msg));
     FM_TRY(fm_solve_check(g, name, msg));
     fm_system_matrix_free(&sys);
@@ -280,7 +281,8 @@ int fm_bench_solve(fm_bench_solve_report **out, const fm_bench_solve_options *op
             FM_CHECK(r->model = strdup(path), FM_ERR_MEMORY, "out of memory");
         }
     }
-    FM_TRY(fm_memory_bandwidth(&r->bandwidth_gbs, msg));
+    r->bandwidth_gbs = NAN;
+    if (opt->bandwidth_seconds > 0) FM_TRY(fm_memory_bandwidth(&r->bandwidth_gbs, opt->bandwidth_seconds, msg));
 
     FM_ALLOC(r->rows, systems * FM_SOLVE_PRECONDS);
     int64_t index = 0, total = 0;
@@ -383,7 +385,9 @@ int fm_bench_solve_write_csv(const char *path, const fm_bench_solve_report *r, c
                 (long long)w->iterations, w->relative_residual, w->setup_seconds, w->solve_seconds, w->total_seconds,
                 w->shift, (long long)w->factor_entries, w->spmv_gbs);
         if (!isnan(w->apply_gbs)) fprintf(file.f, "%.4g", w->apply_gbs);
-        fprintf(file.f, ",%.4g\n", r->bandwidth_gbs);
+        fputc(',', file.f);
+        if (!isnan(r->bandwidth_gbs)) fprintf(file.f, "%.4g", r->bandwidth_gbs);
+        fputc('\n', file.f);
     }
     FM_TRY(fm_atomic_commit(&file, msg));
     return FM_OK;

@@ -35,6 +35,7 @@ typedef struct fm_bench_solve_options {
     int64_t max_iters;         // 0: PCG's default (10 n)
     bool methods[FM_SOLVE_PRECONDS];   // default all
     const char *model;         // neuralif (NULL: fm_neuralif_default_path)
+    double bandwidth_seconds;  // the bandwidth measurement's time (default 0.3; 0: not measured, NaN)
     fm_bench_solve_progress progress;  // may be NULL
     void *context;
 } fm_bench_solve_options;
@@ -72,7 +73,7 @@ typedef struct fm_bench_solve_method {
 typedef struct fm_bench_solve_report {
     fm_bench_solve_options options;    // files not owned
     int threads;
-    double bandwidth_gbs;      // fm_memory_bandwidth, in this run
+    double bandwidth_gbs;      // fm_memory_bandwidth, in this run (NaN when not measured)
     char note[512];            // why a method was skipped ("" when none was)
     char *model;               // the neuralif model read, else NULL
     fm_bench_solve_row *rows;
