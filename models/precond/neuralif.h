@@ -5,6 +5,7 @@
 #define FM_NEURALIF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "square.h"
 
@@ -28,8 +29,11 @@ void fm_neuralif_free(fm_neuralif **model);
 int fm_neuralif_factor(fm_csr **L, const fm_neuralif *model, const fm_square *A,
                        const fm_neuralif_options *opt, char *msg);
 
-// The shipped model's path (models/shipped/neuralif.fmw, found like the NMF
-// models: models/nmf's model directory lookup), or NULL with msg set.
-const char *fm_neuralif_default_path(char *msg);
+#define FM_NEURALIF_MODEL_FILE "neuralif.fmw"
+// The shipped model's path: FM_NEURALIF_MODEL_FILE in the learned models'
+// directory ($FACTORMER_MODELS, the installed models, or the source tree's
+// models/shipped: fm_learned_model_dir). Whether it exists is the reader's
+// business.
+int fm_neuralif_default_path(char *path, size_t size, char *msg);
 
 #endif
