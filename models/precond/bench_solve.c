@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "bandwidth.h"
@@ -271,12 +272,16 @@ int fm_bench_solve(fm_bench_solve_report **out, const fm_bench_solve_options *op
     // named, or found but unreadable, is an error
     if (r->options.methods[FM_SOLVE_NEURALIF]) {
         const char *path = opt->model;
-        char why[FM_MSG_LEN];
-        if (!path && !(path = fm_neuralif_default_path(why))) {
+        char found[4096], why[FM_MSG_LEN];
+        const int located = path ? FM_OK : fm_neuralif_default_path(found, sizeof found, why);
+        if (!path && located == FM_OK && access(found, R_OK) != 0)
+            snprintf(why, sizeof why, "no model at %.400s (give --model)", found);
+        if (!path && (located != FM_OK || access(found, R_OK) != 0)) {
             snprintf(r->note, sizeof r->note, "neuralif skipped: %.480s", why);
             r->options.methods[FM_SOLVE_NEURALIF] = false;
             FM_CHECK(methods > 1, FM_ERR_IO, "bench solve: %s, and no other method was asked for", r->note);
         } else {
+            if (!path) path = found;
             FM_TRY(fm_neuralif_load(&network, path, msg));
             FM_CHECK(r->model = strdup(path), FM_ERR_MEMORY, "out of memory");
         }

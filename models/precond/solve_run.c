@@ -243,9 +243,10 @@ int fm_solve_run(fm_solve_result **out, const fm_square *A, const double *b, con
     const fm_neuralif *network = NULL;
     if (opt->precond == FM_SOLVE_NEURALIF) {
         const char *path = opt->model;
-        if (!path && !opt->network && !(path = fm_neuralif_default_path(msg))) {
-            FREE_ALL;
-            return FM_ERR_IO;   // msg says why
+        char found[4096];
+        if (!path && !opt->network) {
+            FM_TRY(fm_neuralif_default_path(found, sizeof found, msg));
+            path = found;
         }
         if (opt->network) network = opt->network;
         else {
