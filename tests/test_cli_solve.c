@@ -443,3 +443,34 @@ Test(cli_solve, bench_solve_refuses_bad_options)
         prog_remove_tree(s.root);
     }
 }
+
+// The help texts: the program's lists both commands; solve's documents exit
+// status 3; a missing matrix or --precond is a usage error.
+Test(cli_solve, help_and_usage)
+{
+    prog_scratch s = prog_scratch_new();
+    prog_child c = PROG_RUN(&s, "--help");
+    prog_expect_status(&c, 0);
+    cr_assert(strstr(c.out, "solve A.mtx") && strstr(c.out, "bench solve"), "%s", c.out);
+    prog_child_free(&c);
+    c = PROG_RUN(&s, "solve", "--help");
+    prog_expect_status(&c, 0);
+    cr_assert(strstr(c.out, "usage: factormer solve") && strstr(c.out, "Exit status") && strstr(c.out, "3 stopped"),
+              "%s", c.out);
+    prog_child_free(&c);
+    c = PROG_RUN(&s, "bench", "solve", "--help");
+    prog_expect_status(&c, 0);
+    cr_assert(strstr(c.out, "usage: factormer bench solve"), "%s", c.out);
+    prog_child_free(&c);
+    c = PROG_RUN(&s, "solve", "--precond", "ic0");
+    prog_expect_status(&c, 2);
+    prog_expect_said(&c, "matrix file");
+    prog_child_free(&c);
+    const char *A = write_laplacian(&s, "lap.mtx", 3);
+    c = PROG_RUN(&s, "solve", A);
+    prog_expect_status(&c, 2);
+    prog_expect_said(&c, "--precond");
+    prog_child_free(&c);
+    prog_expect_listing(s.out, "");
+    prog_remove_tree(s.root);
+}
