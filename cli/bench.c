@@ -10,6 +10,7 @@
 
 static const char help[] =
     "usage: factormer bench attention [options]\n"
+    "       factormer bench solve [A.mtx ...] [options]  (see its --help)\n"
     "\n"
     "Times the edge attention (forward and backward) of the GraphBLAS path and the\n"
     "fused path, in both directions, on a complete 100 x 100 graph, a complete\n"
@@ -82,8 +83,9 @@ int fm_cmd_bench(int argc, char **argv)
         fputs(help, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "solve")) return fm_cmd_bench_solve(argc - 1, argv + 1);
     if (strcmp(argv[1], "attention")) {
-        fprintf(stderr, "factormer: unknown benchmark '%s' (there is: attention)\n", argv[1]);
+        fprintf(stderr, "factormer: unknown benchmark '%s' (there are: attention, solve)\n", argv[1]);
         return 2;
     }
     fm_bench_attention_options opt;

@@ -22,6 +22,9 @@ static const char usage[] =
     "  generate --spd random|diffusion --size N OUT.mtx [--rhs B.mtx]\n"
     "                             an SPD linear system (random, or diffusion on a grid)\n"
     "  bench attention            the edge attention's two paths, timed side by side\n"
+    "  solve A.mtx --precond P    A x = b by preconditioned CG (none, jacobi, ic0,\n"
+    "                             neuralif, direct); exit 3 if not converged\n"
+    "  bench solve [A.mtx ...]    every preconditioner side by side on a set\n"
     "  train --model init|accel   train the learned initialization or acceleration\n"
     "  eval [DATA.mtx[.gz]]       the learned models against plain ADMM, per iteration\n"
     "  sample DATA.mtx --fanout F the edge samplers of sampled message passing:\n"
@@ -190,6 +193,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "train")) status = fm_cmd_train(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "eval")) status = fm_cmd_eval(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "sample")) status = fm_cmd_sample(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "solve")) status = fm_cmd_solve(argc - 1, argv + 1);
     else {
         fprintf(stderr, "factormer: unknown command '%s'\n\n%s", argv[1], usage);
         status = 2;

@@ -1,0 +1,280 @@
+// factormer solve: A x = b by preconditioned CG, writing x, the trace and a
+// summary.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "factormer.h"
+#include "mtx_system.h"
+#include "output.h"
+#include "signals.h"
+#include "solve_run.h"
+
+static const char help[] =
+    "usage: factormer solve A.mtx[.gz] --precond P [options]\n"
+    "\n"
+    "Solves A x = b for a symmetric positive definite A (a Matrix Market file,\n"
+    "symmetric or general) by preconditioned conjugate gradients from x = 0.\n"
+    "\n"
+    "  --precond P         none, jacobi (diag(A)), ic0 (incomplete Cholesky on the\n"
+    "                      pattern of A, shifted when it breaks down), neuralif (the\n"
+    "                      learned factor of --model) or direct (CHOLMOD)\n"
+    "  --rhs b.mtx         the right-hand side, a vector of A's length (default: all\n"
+    "                      ones)\n"
+    "  --method cg         the Krylov method (cg, the only one for now)\n"
+    "  --model M.fmw       the NeuralIF model (default: neuralif.fmw in\n"
+    "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
+    "  --tol T             stop when |b - A x| <= T |b| (default 1e-6)\n"
+    "  --max-iters N       iterations at most (default 10 n)\n"
+    "  --threads N         threads (default: all)\n"
+    "  --out PREFIX        write PREFIX.x.mtx, PREFIX.trace.csv (iteration, seconds,\n"
+    "                      relative residual) and PREFIX.summary.json (default: the\n"
+    "                      matrix file's name), all three or none, renamed into place\n"
+    "                      once all are written; PREFIX.lock keeps a second run off\n"
+    "                      the prefix meanwhile\n"
+    "  --quiet             no progress, no summary on the terminal\n"
+    FM_ARG_PROFILE_HELP
+    "\n"
+    "Exit status: 0 converged; 3 stopped at --max-iters before the tolerance (the\n"
+    "outputs are written, the summary says \"converged\": false); 2 a bad option;\n"
+    "1 bad input (a non-square or nonsymmetric matrix, a zero or negative\n"
+    "diagonal entry, NaN or Inf, a right-hand side of the wrong length) or a\n"
+    "breakdown, with no output written. SIGINT, SIGTERM or SIGHUP during the\n"
+    "iterations stops the solve: its outputs are written and the exit status is\n"
+    "128 + the signal.\n";
+
+// The live line on a terminal, at most ten times a second.
+typedef struct progress {
+    bool show;
+    double shown;
+} progress;
+
+static int show_progress(void *context, int64_t iteration, double seconds, double relative_residual)
+{
+    progress *p = context;
+    if (fm_signals_caught()) return 1;
+    if (p->show && (seconds - p->shown >= 0.1 || iteration == 1)) {
+        fprintf(stderr, "\r  iteration %lld  relative residual %.3e  %.2f s   ", (long long)iteration,
+                relative_residual, seconds);
+        fflush(stderr);
+        p->shown = seconds;
+    }
+    return 0;
+}
+
+// A JSON string: quotes, backslashes and control characters escaped.
+static void json_string(char *out, size_t size, const char *text)
+{
+    size_t n = 0;
+    if (size < 3) return;
+    out[n++] = '"';
+    for (const unsigned char *c = (const unsigned char *)text; *c && n + 8 < size; c++) {
+        if (*c == '"' || *c == '\\') { out[n++] = '\\'; out[n++] = (char)*c; }
+        else if (*c < 0x20) n += snprintf(out + n, size - n, "\\u%04x", *c);
+        else out[n++] = (char)*c;
+    }
+    out[n++] = '"';
+    out[n] = 0;
+}
+
+static void json_number(char *out, size_t size, double x)
+{
+    if (isfinite(x)) snprintf(out, size, "%.9g", x);
+    else snprintf(out, size, "null");
+}
+
+int fm_cmd_solve(int argc, char **argv)
+{
+    const char *matrix = NULL, *rhs = NULL, *out_prefix = NULL, *precond = NULL;
+    long threads = 0, value;
+    bool quiet = false;
+    fm_solve_options opt;
+    fm_solve_defaults(&opt);
+    char msg[FM_MSG_LEN] = "";
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(help, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--quiet")) { quiet = true; continue; }
+        if (a[0] != '-') {
+            if (!fm_arg_data(&matrix, a)) return 2;
+            continue;
+        }
+        if (!(v = fm_arg_value(argc, argv, &i))) return 2;
+        bool ok = true;
+        if (!strcmp(a, "--precond")) {
+            if (fm_solve_precond_parse(&opt.precond, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+            precond = v;
+        } else if (!strcmp(a, "--method")) {
+            if (strcmp(v, "cg")) {
+                fprintf(stderr, "factormer: --method must be cg (conjugate gradients), not '%s'\n", fm_arg_shown(v));
+                return 2;
+            }
+        }
+        else if (!strcmp(a, "--rhs")) rhs = v;
+        else if (!strcmp(a, "--model")) opt.model = v;
+        else if (!strcmp(a, "--tol")) {
+            ok = fm_arg_double(a, v, 0, 1, &opt.tol);
+            if (ok && !(opt.tol > 0 && opt.tol < 1)) {
+                fprintf(stderr, "factormer: --tol expects a number between 0 and 1 (exclusive), not '%s'\n", v);
+                return 2;
+            }
+        }
+        else if (!strcmp(a, "--max-iters")) { ok = fm_arg_int(a, v, 1, 1L << 40, &value); opt.max_iters = value; }
+        else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
+        else if (!strcmp(a, "--out")) out_prefix = v;
+        else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer solve --help')\n", a); return 2; }
+        if (!ok) return 2;
+    }
+    if (!matrix) {
+        fprintf(stderr, "factormer: solve needs a matrix file (see 'factormer solve --help')\n");
+        return 2;
+    }
+    if (!precond) {
+        fprintf(stderr, "factormer: solve needs --precond none, jacobi, ic0, neuralif or direct\n");
+        return 2;
+    }
+    if (opt.model && opt.precond != FM_SOLVE_NEURALIF) {
+        fprintf(stderr, "factormer: --model names the model of --precond neuralif\n");
+        return 2;
+    }
+    if (threads > 0) fm_set_threads((int)threads);
+
+    fm_square *A = NULL;
+    double *b = NULL;
+    fm_solve_result *r = NULL;
+    fm_output_set *set = NULL;
+    char *command = NULL, *command_json = NULL, *comment = NULL;
+    int status = 1;
+    char prefix[4096];
+
+    // The outputs first: a prefix that cannot be written, or that another run
+    // is writing, fails before any work.
+    if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
+    else fm_arg_data_name(prefix, sizeof prefix, matrix);
+    static const char *const suffix[3] = { ".x.mtx", ".trace.csv", ".summary.json" };
+    const int opened = fm_output_set_open(&set, "--out", prefix, suffix, 3, msg);
+    if (opened != FM_OK) {
+        fprintf(stderr, "factormer: %s\n", msg);
+        return opened == FM_ERR_INVALID ? 2 : 1;
+    }
+    command = fm_arg_command_shell();
+    command_json = fm_arg_command_json();
+    if (!command || !command_json) {
+        snprintf(msg, sizeof msg, "out of memory");
+        goto fail;
+    }
+
+    if (fm_solve_read(&A, &b, matrix, rhs, msg)) goto fail;
+    progress p = { !quiet && isatty(2), -1 };
+    opt.progress = show_progress;
+    opt.context = &p;
+    // a signal during the iterations stops the solve after the current one
+    fm_signals_mode_set(FM_SIGNALS_STOP);
+    const int solved = fm_solve_run(&r, A, b, &opt, msg);
+    fm_signals_mode_set(FM_SIGNALS_END);
+    if (p.show && p.shown >= 0) fprintf(stderr, "\n");
+    if (solved) goto fail;
+    const int interrupted = fm_signals_caught();
+    const char *stop_reason = r->converged ? "converged" : interrupted ? "interrupted" : r->stopped ? "stopped"
+                                                                                                      : "max_iters";
+
+    const size_t comment_size = strlen(matrix) + strlen(command) + 256;
+    if (!(comment = malloc(comment_size))) {
+        snprintf(msg, sizeof msg, "out of memory");
+        goto fail;
+    }
+    if (fm_output_set_stage(set, msg)) goto fail;
+    snprintf(comment, comment_size, "factormer: x of A x = b, A = %s, CG with %s, %lld iterations\nfactormer %s: %s",
+             matrix, fm_solve_precond_name(r->precond), (long long)r->iterations, fm_version(), command);
+    if (fm_mtx_write_vector(fm_output_set_staged(set, 0), r->x, r->n, comment, msg)) goto fail;
+    snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
+    if (fm_solve_write_trace(fm_output_set_staged(set, 1), r, comment, msg)) goto fail;
+
+    char v[32][4400];
+    const char *keys[32];
+    int n = 0, command_key;
+#define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
+#define NUM(name, x) (keys[n] = name, json_number(v[n], sizeof v[n], x), n++)
+#define STR(name, text) (keys[n] = name, (text) ? json_string(v[n], sizeof v[n], text) : (void)snprintf(v[n], sizeof v[n], "null"), n++)
+    KEY("version", "\"%s\"", fm_version());
+    keys[command_key = n++] = "command";
+    STR("matrix", matrix);
+    STR("rhs", rhs);
+    KEY("n", "%lld", (long long)A->n);
+    KEY("entries", "%lld", (long long)A->A->count);
+    KEY("method", "\"cg\"");
+    KEY("precond", "\"%s\"", fm_solve_precond_name(r->precond));
+    STR("model", r->model);
+    NUM("shift", r->shift);
+    KEY("shift_tries", "%d", r->shift_tries);
+    KEY("factor_entries", "%lld", (long long)r->factor_entries);
+    NUM("tol", r->tol);
+    KEY("max_iters", "%lld", (long long)r->max_iters);
+    KEY("iterations", "%lld", (long long)r->iterations);
+    KEY("converged", "%s", r->converged ? "true" : "false");
+    KEY("stop_reason", "\"%s\"", stop_reason);
+    NUM("relative_residual", r->relative_residual);
+    NUM("setup_seconds", r->setup_seconds);
+    NUM("solve_seconds", r->solve_seconds);
+    NUM("total_seconds", r->total_seconds);
+    KEY("threads", "%d", fm_get_threads());
+    KEY("cpu", "\"%s\"", fm_cpu_features());
+    {
+        const char *values[32];
+        for (int i = 0; i < n; i++) values[i] = v[i];
+        values[command_key] = command_json;
+        if (fm_json_write(fm_output_set_staged(set, 2), keys, values, n, msg)) goto fail;
+    }
+#undef KEY
+#undef NUM
+#undef STR
+    if (fm_output_set_commit(set, msg)) goto fail;
+
+    if (!quiet) {
+        printf("solved %s\n", fm_arg_shown(matrix));
+        printf("  system       n = %lld, %lld stored entries, b = %s\n", (long long)A->n, (long long)A->A->count,
+               rhs ? fm_arg_shown(rhs) : "ones");
+        printf("  method       CG with %s", fm_solve_precond_name(r->precond));
+        if (r->precond == FM_SOLVE_IC0) printf(" (shift %g after %d tr%s)", r->shift, r->shift_tries,
+                                                r->shift_tries == 1 ? "y" : "ies");
+        if (r->model) printf(" (%s)", fm_arg_shown(r->model));
+        printf("\n");
+        printf("  iterations   %lld (%s; tolerance %g)\n", (long long)r->iterations, stop_reason, r->tol);
+        printf("  residual     %.3e (|b - A x| / |b|, recomputed)\n", r->relative_residual);
+        printf("  time         %.4f s: setup %.4f s, solve %.4f s (%d threads)\n", r->total_seconds,
+               r->setup_seconds, r->solve_seconds, fm_get_threads());
+        printf("  wrote        %s %s %s\n", fm_arg_shown(fm_output_set_final(set, 0)),
+               fm_arg_shown(fm_output_set_final(set, 1)), fm_arg_shown(fm_output_set_final(set, 2)));
+    }
+    status = 0;
+    if (interrupted) {
+        fprintf(stderr, "factormer: interrupted by %s: wrote the iterate of iteration %lld\n",
+                fm_signal_name(interrupted), (long long)r->iterations);
+        status = 128 + interrupted;
+    } else if (!r->converged) {
+        fprintf(stderr, "factormer: did not converge: relative residual %.3e after %lld iterations (--max-iters "
+                        "%lld, --tol %g); wrote the last iterate\n",
+                r->relative_residual, (long long)r->iterations, (long long)r->max_iters, r->tol);
+        status = 3;
+    }
+    goto done;
+fail:
+    if (set) fm_output_set_name_final(set, msg);
+    fprintf(stderr, "factormer: %s\n", msg);
+done:
+    fm_output_set_free(&set);
+    free(command);
+    free(command_json);
+    free(comment);
+    fm_square_free(&A);
+    free(b);
+    fm_solve_result_free(&r);
+    return status;
+}

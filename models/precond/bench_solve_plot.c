@@ -1,0 +1,133 @@
+// The figure of `factormer bench solve`: the median relative residual over
+// the systems, per method, against the iteration and against the seconds
+// (bench_solve.h).
+#include "bench_solve.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plot.h"
+#include "status.h"
+
+// A growing text buffer for a gnuplot script.
+typedef struct script {
+    char *text;
+    size_t len, cap;
+    bool failed;
+} script;
+
+static void add(script *s, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static void add(script *s, const char *format, ...)
+{
+    if (s->failed) return;
+    for (;;) {
+        va_list args;
+        va_start(args, format);
+        const int n = vsnprintf(s->text ? s->text + s->len : NULL, s->text ? s->cap - s->len : 0, format, args);
+        va_end(args);
+        if (n < 0) { s->failed = true; return; }
+        if (s->text && s->len + (size_t)n < s->cap) { s->len += (size_t)n; return; }
+        const size_t cap = 2 * (s->cap + (size_t)n) + 4096;
+        char *grown = realloc(s->text, cap);
+        if (!grown) { s->failed = true; return; }
+        s->text = grown;
+        s->cap = cap;
+    }
+}
+
+static const char *const colors[FM_SOLVE_PRECONDS] = {"#555555", "#1f77b4", "#2ca02c", "#d62728", "#9467bd"};
+
+// The residual of a trace at iteration k: its last row at or before k (a
+// finished solve keeps its final residual).
+static double at_iteration(const fm_bench_solve_row *w, int64_t k)
+{
+    int64_t lo = 0, hi = w->trace_len - 1;
+    while (lo < hi) {   // the last row with iteration ≤ k
+        const int64_t mid = lo + (hi - lo + 1) / 2;
+        if (w->trace[mid].iteration <= k) lo = mid;
+        else hi = mid - 1;
+    }
+    return w->trace[lo].relative_residual;
+}
+
+// The residual at `t` seconds after the start: 1 while M is being built,
+// then the last row whose time (setup + solve so far) is ≤ t.
+static double at_seconds(const fm_bench_solve_row *w, double t)
+{
+    if (t < w->setup_seconds) return w->trace[0].relative_residual;
+    const double s = t - w->setup_seconds;
+    int64_t lo = 0, hi = w->trace_len - 1;
+    while (lo < hi) {
+        const int64_t mid = lo + (hi - lo + 1) / 2;
+        if (w->trace[mid].seconds <= s) lo = mid;
+        else hi = mid - 1;
+    }
+    return w->trace[lo].relative_residual;
+}
+
+// Points per curve at most.
+#define CURVE_POINTS 400
+
+int fm_bench_solve_plot(const char *png, const fm_bench_solve_report *r, const char *title, char *msg)
+{
+    script sc = { 0 };
+    double *values = NULL;
+#define FREE_ALL free(sc.text), free(values)
+    FM_CHECK(r && r->row_count > 0, FM_ERR_INVALID, "fm_bench_solve_plot: nothing to draw");
+    FM_ALLOC(values, r->row_count);
+    int64_t last_iteration = 1;
+    double last_second = 0;
+    for (int64_t i = 0; i < r->row_count; i++) {
+        const fm_bench_solve_row *w = &r->rows[i];
+        FM_CHECK(w->trace_len > 0, FM_ERR_INVALID, "fm_bench_solve_plot: a run without a trace");
+        if (w->trace[w->trace_len - 1].iteration > last_iteration) last_iteration = w->trace[w->trace_len - 1].iteration;
+        const double end = w->setup_seconds + w->trace[w->trace_len - 1].seconds;
+        if (end > last_second) last_second = end;
+    }
+    if (!(last_second > 0)) last_second = 1e-6;
+    char quoted_title[1100];
+    fm_plot_quote(quoted_title, sizeof quoted_title, title);
+    add(&sc, "set multiplot layout 1,2 title %s\n", quoted_title);
+    add(&sc, "set logscale y\nset grid\nset key top right\nset format y '%%.0e'\n");
+    add(&sc, "set ylabel 'relative residual |r|/|b| (median over %lld systems)'\n",
+        (long long)(r->row_count > 0 ? r->method[r->rows[0].method].systems : 0));
+    for (int panel = 0; panel < 2; panel++) {
+        add(&sc, "set xlabel '%s'\n", panel ? "seconds (setup, then CG)" : "iteration");
+        add(&sc, "set xrange [0:%.9g]\n", panel ? last_second : (double)last_iteration);
+        add(&sc, "plot ");
+        bool first = true;
+        for (int m = 0; m < FM_SOLVE_PRECONDS; m++) {
+            if (!r->method[m].ran) continue;
+            add(&sc, "%s'-' using 1:2 with lines lw 2 lc rgb '%s' title '%s'", first ? "" : ", ", colors[m],
+                fm_solve_precond_name((fm_solve_precond)m));
+            first = false;
+        }
+        add(&sc, "\n");
+        for (int m = 0; m < FM_SOLVE_PRECONDS; m++) {
+            if (!r->method[m].ran) continue;
+            for (int p = 0; p <= CURVE_POINTS; p++) {
+                const double x = panel ? last_second * p / CURVE_POINTS : round((double)last_iteration * p / CURVE_POINTS);
+                if (!panel && p > 0 && x == round((double)last_iteration * (p - 1) / CURVE_POINTS)) continue;
+                int64_t n = 0;
+                for (int64_t i = 0; i < r->row_count; i++) {
+                    const fm_bench_solve_row *w = &r->rows[i];
+                    if (w->method != (fm_solve_precond)m) continue;
+                    values[n++] = panel ? at_seconds(w, x) : at_iteration(w, (int64_t)x);
+                }
+                const fm_quartiles q = fm_quartiles_of(values, n);
+                // a residual of 0 (b = 0) has no place on a log scale
+                if (q.median > 0) add(&sc, "%.9g %.6g\n", x, q.median);
+            }
+            add(&sc, "e\n");
+        }
+    }
+    add(&sc, "unset multiplot\n");
+    FM_CHECK(!sc.failed, FM_ERR_MEMORY, "out of memory writing the plot script of %s", png);
+    FM_TRY(fm_plot_run(png, 1200, 480, sc.text, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
