@@ -85,43 +85,78 @@ static int validate(double *score, const fm_nif_train_options *opt, fm_params *p
 #undef FREE_ALL
 }
 
+// What a step needs beyond the matrix, kept from step to step: on this kind
+// of machine first touching a fresh 300 MB arena costs more than the step's
+// arithmetic. Grown (by a quarter more than asked) when a matrix needs more.
+typedef struct step_workspace {
+    int64_t nodes, edges;          // capacity
+    fm_nif_net *net;
+    float *z, *dzf;
+    double *zd, *l, *dl, *dz, *probe, *work;
+} step_workspace;
+
+static void workspace_free(step_workspace *w)
+{
+    fm_nif_net_free(&w->net);
+    free(w->z); free(w->dzf); free(w->zd); free(w->l); free(w->dl); free(w->dz); free(w->probe); free(w->work);
+    memset(w, 0, sizeof *w);
+}
+
+static int workspace_fit(step_workspace *w, const fm_nif_config *config, int64_t n, int64_t E, char *msg)
+{
+#define FREE_ALL workspace_free(w)
+    if (n <= w->nodes && E <= w->edges) {
+        w->net->nodes = n;
+        w->net->edges = E;
+        return FM_OK;
+    }
+    workspace_free(w);
+    w->nodes = n + n / 4;
+    w->edges = E + E / 4;
+    FM_TRY(fm_nif_net_new(&w->net, config, w->nodes, w->edges, msg));
+    FM_ALLOC(w->z, w->edges);
+    FM_ALLOC(w->dzf, w->edges);
+    FM_ALLOC(w->zd, w->edges);
+    FM_ALLOC(w->l, w->edges);
+    FM_ALLOC(w->dl, w->edges);
+    FM_ALLOC(w->dz, w->edges);
+    FM_ALLOC(w->probe, w->nodes);
+    FM_ALLOC(w->work, 4 * w->nodes);
+    w->net->nodes = n;
+    w->net->edges = E;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 // One step on one matrix: forward, the sketched loss with the step's probe,
 // backward into zeroed gradients, AdamW.
 static int train_step(double *loss, const fm_nif_train_options *opt, fm_params *params, uint64_t step,
-                      const fm_square *A, char *msg)
+                      const fm_square *A, step_workspace *w, char *msg)
 {
     fm_nif_input *input = NULL;
-    fm_nif_net *net = NULL;
-    float *z = NULL, *dzf = NULL;
-    double *zd = NULL, *l = NULL, *dl = NULL, *dz = NULL, *probe = NULL, *work = NULL;
-#define FREE_ALL do { fm_nif_input_free(&input); fm_nif_net_free(&net); free(z); free(dzf); free(zd); \
-                      free(l); free(dl); free(dz); free(probe); free(work); } while (0)
+#define FREE_ALL fm_nif_input_free(&input)
     FM_TRY(fm_nif_input_new(&input, A, msg));
     const int64_t n = A->n, E = input->scaled->lower->count;
-    FM_TRY(fm_nif_net_new(&net, &opt->config, n, E, msg));
-    FM_ALLOC(z, E);
-    FM_ALLOC(dzf, E);
-    FM_ALLOC(zd, E);
-    FM_ALLOC(l, E);
-    FM_ALLOC(dl, E);
-    FM_ALLOC(dz, E);
-    FM_ALLOC(probe, n);
-    FM_ALLOC(work, 4 * n);
+    FM_TRY(workspace_fit(w, &opt->config, n, E, msg));
+    fm_nif_net *net = w->net;
     for (int64_t c = 0; c < n * FM_NIF_FEATURES; c++) net->x0[c] = (float)input->features[c];
     for (int64_t k = 0; k < E; k++) net->e0[k] = (float)input->scaled->lower->value[k];
-    fm_nif_forward(net, z, params, params->values, input->by_rows, input->by_columns);
-    for (int64_t k = 0; k < E; k++) zd[k] = z[k];
-    fm_nif_factor_values(l, zd, input->diagonal, E);
+    fm_nif_forward(net, w->z, params, params->values, input->by_rows, input->by_columns);
+    for (int64_t k = 0; k < E; k++) w->zd[k] = w->z[k];
+    fm_nif_factor_values(w->l, w->zd, input->diagonal, E);
     const fm_rng stream = fm_rng_stream(opt->seed ^ fm_mix64(step), FM_STREAM_TRAIN);
+    double *probe = w->probe;
     #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) probe[i] = fm_rng_normal(stream, (uint64_t)i);
-    *loss = fm_nif_sketch_loss(input->scaled, l, probe, dl, work);
+    memset(w->dl, 0, (size_t)E * sizeof *w->dl);
+    memset(w->dz, 0, (size_t)E * sizeof *w->dz);
+    *loss = fm_nif_sketch_loss(input->scaled, w->l, probe, w->dl, w->work);
     FM_CHECK(isfinite(*loss), FM_ERR_NUMERIC, "NeuralIF training: the loss is not finite at step %llu",
              (unsigned long long)step);
-    fm_nif_factor_values_backward(dz, dl, l, input->diagonal, E);
-    for (int64_t k = 0; k < E; k++) dzf[k] = (float)dz[k];
+    fm_nif_factor_values_backward(w->dz, w->dl, w->l, input->diagonal, E);
+    for (int64_t k = 0; k < E; k++) w->dzf[k] = (float)w->dz[k];
     fm_params_zero_grads(params);
-    FM_TRY(fm_nif_backward(net, params->grads, dzf, params, params->values, input->by_rows,
+    FM_TRY(fm_nif_backward(net, params->grads, w->dzf, params, params->values, input->by_rows,
                            input->by_columns, msg));
     fm_adamw adamw;
     fm_adamw_default(&adamw);
@@ -139,7 +174,8 @@ int fm_nif_train(fm_nif_train_result *result, const fm_nif_train_options *opt, c
     fm_square **valid = NULL, *A = NULL;
     char *state_path = NULL;
     int64_t valid_made = 0;
-#define FREE_ALL do { fm_params_free(&params); fm_square_free(&A); free(state_path); \
+    step_workspace workspace = { 0 };
+#define FREE_ALL do { fm_params_free(&params); fm_square_free(&A); free(state_path); workspace_free(&workspace); \
                       for (int64_t v = 0; v < valid_made; v++) { fm_square_free(&valid[v]); } free(valid); } while (0)
     FM_CHECK(opt->train_count >= 1 && opt->valid_count >= 1 && opt->epochs >= 0 && opt->size >= 2 &&
                  opt->rate > 0 && opt->out && *opt->out,
@@ -180,7 +216,7 @@ int fm_nif_train(fm_nif_train_result *result, const fm_nif_train_options *opt, c
             const int64_t index = fm_rng_permute(done, opt->train_count, order);
             FM_TRY(generate(&A, opt, FM_SPD_TRAIN, index, msg));
             double loss = NAN;
-            FM_TRY(train_step(&loss, opt, params, state.step + 1, A, msg));
+            FM_TRY(train_step(&loss, opt, params, state.step + 1, A, &workspace, msg));
             fm_square_free(&A);
             state.step++;
             loss_sum += loss;
