@@ -131,6 +131,32 @@ Test(krylov, indefinite_matrix_breaks_down_with_a_message)
     fm_test_system_free(&s);
 }
 
+Test(krylov, overflowing_preconditioner_breaks_down_with_a_message)
+{
+    // M = L Lᵀ with L = 1e-170 I: M⁻¹ r overflows to infinity
+    fm_test_system s = fm_test_laplacian(4);
+    fm_csr *L = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_csr_new(&L, s.n, s.n, msg), FM_OK, "%s", msg);
+    for (int64_t i = 0; i < s.n; i++) {
+        L->start[i + 1] = i + 1;
+        L->index[i] = i;
+        L->value[i] = 1e-170;
+    }
+    fm_precond *M = NULL;
+    cr_assert_eq(fm_precond_from_lower(&M, &L, msg), FM_OK, "%s", msg);
+    double b[16], x[16];
+    for (int i = 0; i < 16; i++) b[i] = 1;
+    fm_krylov_result result;
+    cr_assert_eq(fm_pcg(&result, s.graph->A, b, x, M, NULL, msg), FM_ERR_NUMERIC);
+    cr_assert_not_null(strstr(msg, "r·M⁻¹r"), "%s", msg);
+    cr_assert_not_null(strstr(msg, "iteration 0"), "%s", msg);
+    cr_assert_eq(result.iterations, 0);
+    cr_assert_float_eq(result.relative_residual, 1, 1e-15, "x = 0");
+    fm_precond_free(&M);
+    fm_test_system_free(&s);
+}
+
 Test(krylov, iteration_limit_is_not_an_error)
 {
     fm_test_system s = fm_test_laplacian(15);
