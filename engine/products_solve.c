@@ -7,17 +7,17 @@
 #include "square.h"
 
 #include <omp.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "status.h"
 
-// Below this many entries the products run on one thread: a parallel region
-// costs more than the work.
-#define FM_SPMV_PARALLEL_ENTRIES 32768
-// A level of fewer rows than this does not pay for the barrier that closes a
-// parallel loop: runs of such levels are solved by one thread (one barrier).
-#define FM_SOLVE_SERIAL_ROWS 256
+// Below this many entries the products run on one thread: waking a sleeping
+// team (13.5 us under the passive wait policy, perf/README.md) costs more than
+// the work (2^17 entries take about 100 us).
+#define FM_SPMV_PARALLEL_ENTRIES 131072
 
 //------------------------------------------------------------------------------
 // y = A x
@@ -146,23 +146,68 @@ void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x)
     }
 }
 
-// Row i of the solve: its off-diagonal entries lie in [start + !lower,
-// end - lower), its diagonal at end - 1 (lower) or start (upper).
-static inline void solve_row(const int64_t *restrict start, const int64_t *restrict index,
-                             const double *restrict value, const double *restrict b, double *restrict x,
-                             int64_t i, bool lower)
+// The pipelined level schedule (point-to-point synchronization instead of a
+// barrier per level, as in Park et al., "Sparsifying synchronization for
+// high-performance shared-memory sparse triangular solver", ISC 2014):
+//
+// - the rows are cut into one contiguous block per thread, balanced by
+//   entries; each thread solves the rows of its block level by level, and
+//   after each level publishes how many levels it has completed;
+// - a row that reads x_j of another thread's block first waits until that
+//   thread has completed every level before the row's own (x_j's level is
+//   one of them); rows of its own block were solved earlier by the thread
+//   itself.
+//
+// For the grid in natural order the blocks are bands of grid rows: only the
+// rows next to a band's edge read another thread's x, and the band below
+// trails the one above by a level, with no barrier at all (a barrier per
+// level costs more than a level's work on grids up to a few hundred wide).
+// No thread waits for a later one in the direction of the solve (L: a block
+// reads only blocks before it; U: after it), so the pipeline cannot
+// deadlock. Each row is solved with the reference's arithmetic after the rows
+// it reads are final, so x is bitwise the reference's for any thread count.
+
+// At most this many threads share a solve.
+#define FM_SOLVE_MAX_THREADS 64
+// Fewer entries than this, or fewer rows a level on average than this times
+// the threads: the serial loop (the pipeline would mostly wait).
+#define FM_SOLVE_PARALLEL_ENTRIES 131072
+#define FM_SOLVE_ROWS_PER_THREAD_LEVEL 16
+
+typedef struct progress {
+    _Alignas(64) _Atomic int64_t levels; // levels this thread has completed
+} progress;
+
+static inline void pause_briefly(void)
 {
-    const int64_t from = start[i], to = start[i + 1];
-    const double dot = row_dot(index, value, x, from + !lower, to - lower);
-    x[i] = (b[i] - dot) / value[lower ? to - 1 : from];
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
 }
 
-// The levels in order: a run of small levels by one thread (one barrier for
-// the run), each large level by all threads (a static loop and its barrier),
-// all in one parallel region. With one thread, or no level large enough to
-// share, the rows go in their natural order instead (the same arithmetic per
-// row, better locality).
-static void solve_levels(const fm_csr *T, const fm_levels *levels, const double *b, double *x, bool lower)
+// Wait until `owner` has completed `levels` levels (spinning, then yielding
+// the core: another thread of the team may be waiting for it).
+static void wait_for(progress *owner, int64_t levels)
+{
+    for (int spins = 0; atomic_load_explicit(&owner->levels, memory_order_acquire) < levels; spins++) {
+        if (spins < 2000) pause_briefly();
+        else sched_yield();
+    }
+}
+
+// The first position in rows[from, to) (ascending) holding a row ≥ row.
+static inline int64_t first_at_least(const int64_t *rows, int64_t from, int64_t to, int64_t row)
+{
+    while (from < to) {
+        const int64_t mid = from + (to - from) / 2;
+        if (rows[mid] < row) from = mid + 1;
+        else to = mid;
+    }
+    return from;
+}
+
+static void solve_pipelined(const fm_csr *T, const fm_levels *levels, const double *b, double *x, bool lower,
+                            int threads)
 {
     const int64_t n = T->n, count = levels->count;
     const int64_t *restrict start = T->start;
@@ -170,41 +215,70 @@ static void solve_levels(const fm_csr *T, const fm_levels *levels, const double 
     const double *restrict value = T->value;
     const int64_t *restrict rows = levels->rows;
     const int64_t *restrict level_start = levels->start;
-    int64_t widest = 0;
-    for (int64_t l = 0; l < count; l++)
-        if (level_start[l + 1] - level_start[l] > widest) widest = level_start[l + 1] - level_start[l];
-    if (omp_get_max_threads() == 1 || omp_in_parallel() || widest < FM_SOLVE_SERIAL_ROWS) {
-        for (int64_t step = 0; step < n; step++)
-            solve_row(start, index, value, b, x, lower ? step : n - 1 - step, lower);
-        return;
-    }
-#pragma omp parallel
+    progress done[FM_SOLVE_MAX_THREADS];
+    int64_t bounds[FM_SOLVE_MAX_THREADS + 1];
+    int team = 1;
+#pragma omp parallel num_threads(threads)
     {
-        int64_t l = 0;
-        while (l < count) {
-            int64_t end = l;
-            while (end < count && level_start[end + 1] - level_start[end] < FM_SOLVE_SERIAL_ROWS) end++;
-            if (end > l) {
 #pragma omp single
-                for (int64_t k = level_start[l]; k < level_start[end]; k++)
-                    solve_row(start, index, value, b, x, rows[k], lower);
-                l = end;
-            } else {
-#pragma omp for schedule(static)
-                for (int64_t k = level_start[l]; k < level_start[l + 1]; k++)
-                    solve_row(start, index, value, b, x, rows[k], lower);
-                l++;
+        {
+            // the team may be smaller than asked for
+            team = omp_get_num_threads();
+            for (int t = 0; t < team; t++) {
+                bounds[t] = first_at_least(start, 0, n, (int64_t)((double)T->count * t / team));
+                atomic_init(&done[t].levels, 0);
             }
+            bounds[team] = n;
+        }
+        const int me = omp_get_thread_num();
+        const int64_t begin = bounds[me], end = bounds[me + 1];
+        int64_t seen[FM_SOLVE_MAX_THREADS] = { 0 }; // the progress last read of each thread
+        for (int64_t l = 0; l < count; l++) {
+            const int64_t first = first_at_least(rows, level_start[l], level_start[l + 1], begin);
+            const int64_t last = first_at_least(rows, first, level_start[l + 1], end);
+            for (int64_t k = first; k < last; k++) {
+                const int64_t i = rows[k];
+                const int64_t diagonal = lower ? start[i + 1] - 1 : start[i];
+                double sum = b[i];
+                for (int64_t e = start[i] + !lower; e < start[i + 1] - lower; e++) {
+                    const int64_t j = index[e];
+                    if (j < begin || j >= end) {
+                        int owner = me;
+                        while (j < bounds[owner]) owner--;
+                        while (j >= bounds[owner + 1]) owner++;
+                        if (seen[owner] < l) {
+                            wait_for(&done[owner], l);
+                            seen[owner] = atomic_load_explicit(&done[owner].levels, memory_order_acquire);
+                        }
+                    }
+                    sum -= value[e] * x[j];
+                }
+                x[i] = sum / value[diagonal];
+            }
+            atomic_store_explicit(&done[me].levels, l + 1, memory_order_release);
         }
     }
 }
 
+static void solve(const fm_csr *T, const fm_levels *levels, const double *b, double *x, bool lower)
+{
+    int threads = omp_get_max_threads();
+    if (threads > FM_SOLVE_MAX_THREADS) threads = FM_SOLVE_MAX_THREADS;
+    if (threads > 1 && !omp_in_parallel() && T->count >= FM_SOLVE_PARALLEL_ENTRIES &&
+        T->n >= levels->count * threads * FM_SOLVE_ROWS_PER_THREAD_LEVEL)
+        solve_pipelined(T, levels, b, x, lower, threads);
+    else if (lower)
+        fm_solve_lower_reference(T, b, x);
+    else
+        fm_solve_upper_reference(T, b, x);
+}
+
 void fm_solve_lower(const fm_csr *L, const fm_levels *levels, const double *b, double *x)
 {
-    solve_levels(L, levels, b, x, true);
+    solve(L, levels, b, x, true);
 }
 
 void fm_solve_upper(const fm_csr *U, const fm_levels *levels, const double *b, double *x)
 {
-    solve_levels(U, levels, b, x, false);
+    solve(U, levels, b, x, false);
 }

@@ -139,11 +139,10 @@ static inline void expanded(int64_t id, const int64_t *row, const int64_t *col, 
 static int build_rows(fm_csr **out, int64_t n, int64_t count, const int64_t *row, const int64_t *col,
                       const double *val, bool mirror, char *msg)
 {
-    int64_t *by_column = NULL, *next = NULL, *index = NULL;
-    double *value = NULL;
+    int64_t *by_column = NULL, *next = NULL;
     fm_csr *A = NULL;
 #undef FREE_ALL
-#define FREE_ALL do { free(by_column); free(next); free(index); free(value); fm_csr_free(&A); } while (0)
+#define FREE_ALL do { free(by_column); free(next); fm_csr_free(&A); } while (0)
     int64_t expanded_count = count;
     if (mirror)
         for (int64_t e = 0; e < count; e++) expanded_count += row[e] != col[e];
@@ -159,29 +158,26 @@ static int build_rows(fm_csr **out, int64_t n, int64_t count, const int64_t *row
         by_column[next[col[e]]++] = 2 * e;
         if (mirror && row[e] != col[e]) by_column[next[row[e]]++] = 2 * e + 1;
     }
-    // by row, stable: columns ascending in each row
-    int64_t *row_start = next; // reused: n + 1 counts
-    memset(row_start, 0, sizeof(int64_t) * (size_t)(n + 1));
+    // by row, stable: columns ascending in each row, straight into A (room
+    // for every expanded entry; shrunk once the duplicates are summed)
+    FM_TRY(fm_csr_new(&A, n, expanded_count, msg));
+    int64_t *restrict row_start = A->start, *restrict index = A->index;
+    double *restrict value = A->value;
     for (int64_t e = 0; e < count; e++) {
         row_start[row[e] + 1]++;
         if (mirror && row[e] != col[e]) row_start[col[e] + 1]++;
     }
     for (int64_t r = 0; r < n; r++) row_start[r + 1] += row_start[r];
-    FM_ALLOC(index, expanded_count);
-    FM_ALLOC(value, expanded_count);
+    memcpy(next, row_start, sizeof(int64_t) * (size_t)n);
     for (int64_t k = 0; k < expanded_count; k++) {
         int64_t r, c;
         expanded(by_column[k], row, col, &r, &c);
-        // row_start[r] walks forward; it is restored below from the counts
-        const int64_t at = row_start[r]++;
+        const int64_t at = next[r]++;
         index[at] = c;
         value[at] = val[by_column[k] >> 1];
     }
     free(by_column);
     by_column = NULL;
-    // row_start[r] now holds the end of row r, that is the start of row r + 1
-    memmove(row_start + 1, row_start, sizeof(int64_t) * (size_t)n);
-    row_start[0] = 0;
     // sum the duplicates in place
     int64_t kept = 0;
     for (int64_t r = 0; r < n; r++) {
@@ -199,16 +195,16 @@ static int build_rows(fm_csr **out, int64_t n, int64_t count, const int64_t *row
         }
         row_start[r] = first; // row r's old start is read no more
     }
-    FM_TRY(fm_csr_new(&A, n, kept, msg));
-    for (int64_t r = 0; r < n; r++) A->start[r] = row_start[r];
-    A->start[n] = kept;
-    if (kept) {
-        memcpy(A->index, index, sizeof(int64_t) * (size_t)kept);
-        memcpy(A->value, value, sizeof(double) * (size_t)kept);
+    row_start[n] = kept;
+    if (kept > 0 && kept < expanded_count) {
+        // shrinking: a failure leaves the larger block, which is still right
+        int64_t *smaller_index = realloc(A->index, sizeof(int64_t) * (size_t)kept);
+        if (smaller_index) A->index = smaller_index;
+        double *smaller_value = realloc(A->value, sizeof(double) * (size_t)kept);
+        if (smaller_value) A->value = smaller_value;
     }
+    A->count = kept;
     free(next);
-    free(index);
-    free(value);
     *out = A;
     return FM_OK;
 }
@@ -237,8 +233,10 @@ static int build_lower(fm_square *g, char *msg)
         int64_t length = 0;
         while (from + length < A->start[i + 1] && A->index[from + length] <= i) length++;
         L->start[i + 1] = L->start[i] + length;
-        memcpy(L->index + L->start[i], A->index + from, sizeof(int64_t) * (size_t)length);
-        memcpy(L->value + L->start[i], A->value + from, sizeof(double) * (size_t)length);
+        for (int64_t k = 0; k < length; k++) {
+            L->index[L->start[i] + k] = A->index[from + k];
+            L->value[L->start[i] + k] = A->value[from + k];
+        }
     }
     FM_ALLOC(g->lower_edge, count);
     FM_TRY(csr_transpose(&g->lower_by_columns, L, g->lower_edge, msg));
