@@ -9,6 +9,11 @@
 #include "precond_internal.h"
 #include "status.h"
 
+// OpenBLAS (engine/runtime.c keeps it single-threaded inside the engine's
+// OpenMP blocks); CHOLMOD's supernodal factorization is BLAS-3 work, so it
+// gets the engine's threads for the factorization only.
+void openblas_set_num_threads(int num_threads);
+
 // The index arrays of fm_csr are handed to CHOLMOD's 64-bit interface as they are.
 _Static_assert(sizeof(SuiteSparse_long) == sizeof(int64_t), "CHOLMOD's long is 64 bits");
 
@@ -75,7 +80,9 @@ int fm_precond_direct(fm_precond **out, const fm_square *A, char *msg)
         return status;
     }
     M->direct_entries = (int64_t)common->lnz;
+    openblas_set_num_threads(fm_get_threads());
     int ok = cholmod_l_factorize(&matrix, d->factor, common);
+    openblas_set_num_threads(1);
     if (common->status == CHOLMOD_NOT_POSDEF || (ok && d->factor->minor < (size_t)A->n))
         FM_FAIL(FM_ERR_NUMERIC, "CHOLMOD: the matrix is not positive definite (column %lld)",
                 (long long)d->factor->minor + 1);

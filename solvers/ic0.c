@@ -61,19 +61,30 @@ static int64_t ic0_factor(fm_csr *L, const fm_csr *a, double alpha, double *w, d
     return -1;
 }
 
+// A matrix with the pattern of `a` (its values left zero).
+static int pattern_of(fm_csr **out, const fm_csr *a, char *msg)
+{
+    int status = fm_csr_new(out, a->n, a->count, msg);
+    if (status != FM_OK) return status;
+    memcpy((*out)->start, a->start, sizeof(int64_t) * (size_t)(a->n + 1));
+    memcpy((*out)->index, a->index, sizeof(int64_t) * (size_t)a->count);
+    return FM_OK;
+}
+
 int fm_precond_ic0(fm_precond **out, const fm_square *A, char *msg)
 {
     fm_precond *M = NULL;
-    fm_csr *L = NULL;
+    fm_csr *L = NULL, *U = NULL;
     double *w = NULL;
 #define FREE_ALL                                                             \
     do {                                                                     \
         fm_precond_free(&M);                                                 \
         fm_csr_free(&L);                                                     \
+        fm_csr_free(&U);                                                     \
         free(w);                                                             \
     } while (0)
-    FM_CHECK(out != NULL && A != NULL && A->lower != NULL, FM_ERR_INVALID,
-             "IC(0): no matrix or no output handle");
+    FM_CHECK(out != NULL && A != NULL && A->lower != NULL && A->lower_by_columns != NULL &&
+                 A->lower_edge != NULL, FM_ERR_INVALID, "IC(0): no matrix or no output handle");
     *out = NULL;
     const fm_csr *a = A->lower;
     // A non-positive diagonal entry stays so under every shift.
@@ -86,7 +97,7 @@ int fm_precond_ic0(fm_precond **out, const fm_square *A, char *msg)
                  a->value[last]);
     }
     FM_TRY(fm_precond_alloc(&M, FM_PRECOND_IC0, a->n, msg));
-    FM_TRY(fm_csr_copy(&L, a, msg));
+    FM_TRY(pattern_of(&L, a, msg));
     FM_ALLOC(w, a->n);
     double alpha = 0, pivot = 0;
     int tries = 0;
@@ -102,7 +113,12 @@ int fm_precond_ic0(fm_precond **out, const fm_square *A, char *msg)
     }
     M->shift = alpha;
     M->shift_tries = tries;
-    FM_TRY(fm_precond_attach_lower(M, &L, msg));
+    // Lᵀ by rows has the pattern of A's lower part by columns: a gather
+    // through the graph's edge map, no transpose.
+    const fm_csr *by_columns = A->lower_by_columns;
+    FM_TRY(pattern_of(&U, by_columns, msg));
+    for (int64_t k = 0; k < U->count; k++) U->value[k] = L->value[A->lower_edge[k]];
+    FM_TRY(fm_precond_attach_factor(M, &L, &U, msg));
     free(w);
     *out = M;
     return FM_OK;

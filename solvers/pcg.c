@@ -159,10 +159,10 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
     if (!converged && opt->max_iters > 0) {
         if (!identity) fm_precond_apply(M, r, z);
         double rz = dot(r, z, n, partial);
-        if (!(rz > 0)) {
+        if (!(rz > 0) || !isfinite(rz)) {
             status = fm_fail(FM_ERR_NUMERIC, msg,
-                             "PCG breakdown at iteration 0: r·M⁻¹r = %g is not positive "
-                             "(the preconditioner is not positive definite)", rz);
+                             "PCG breakdown at iteration 0: r·M⁻¹r = %g is not a positive number "
+                             "(the preconditioner is not positive definite or overflows)", rz);
         } else {
             memcpy(p, z, sizeof(double) * (size_t)n);
         }
@@ -171,7 +171,7 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
             double pq = dot(p, q, n, partial);
             if (!(pq > 0) || !isfinite(pq)) {
                 status = fm_fail(FM_ERR_NUMERIC, msg,
-                                 "PCG breakdown at iteration %lld: p·Ap = %g is not positive "
+                                 "PCG breakdown at iteration %lld: p·Ap = %g is not a positive number "
                                  "(A is not positive definite)", (long long)(k + 1), pq);
                 break;
             }
@@ -195,8 +195,9 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
             double rz_new = dot(r, z, n, partial);
             if (!(rz_new > 0) || !isfinite(rz_new)) {
                 status = fm_fail(FM_ERR_NUMERIC, msg,
-                                 "PCG breakdown at iteration %lld: r·M⁻¹r = %g is not positive "
-                                 "(the preconditioner is not positive definite)", (long long)k, rz_new);
+                                 "PCG breakdown at iteration %lld: r·M⁻¹r = %g is not a positive number "
+                                 "(the preconditioner is not positive definite or overflows)",
+                                 (long long)k, rz_new);
                 break;
             }
             direction(p, z, rz_new / rz, n);

@@ -52,18 +52,34 @@ int fm_precond_jacobi(fm_precond **out, const fm_square *A, char *msg)
 #undef FREE_ALL
 }
 
-int fm_precond_attach_lower(fm_precond *M, fm_csr **L, char *msg)
+int fm_precond_attach_factor(fm_precond *M, fm_csr **L, fm_csr **U, char *msg)
 {
-    fm_csr *upper = NULL;
     fm_levels *lower_levels = NULL, *upper_levels = NULL;
     double *work = NULL;
 #define FREE_ALL                                                             \
     do {                                                                     \
-        fm_csr_free(&upper);                                                 \
         fm_levels_free(&lower_levels);                                       \
         fm_levels_free(&upper_levels);                                       \
         free(work);                                                          \
     } while (0)
+    FM_TRY(fm_levels_new(&lower_levels, *L, true, msg));
+    FM_TRY(fm_levels_new(&upper_levels, *U, false, msg));
+    FM_ALLOC(work, M->n);
+    M->lower = *L;
+    M->upper = *U;
+    *L = NULL;
+    *U = NULL;
+    M->lower_levels = lower_levels;
+    M->upper_levels = upper_levels;
+    M->work = work;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_precond_attach_lower(fm_precond *M, fm_csr **L, char *msg)
+{
+    fm_csr *upper = NULL;
+#define FREE_ALL fm_csr_free(&upper)
     FM_CHECK(L != NULL && *L != NULL, FM_ERR_INVALID, "factor: no matrix L");
     const fm_csr *l = *L;
     FM_CHECK(l->n == M->n, FM_ERR_INVALID, "factor: L is %lld x %lld for %lld unknowns",
@@ -82,15 +98,7 @@ int fm_precond_attach_lower(fm_precond *M, fm_csr **L, char *msg)
                  (long long)(i + 1), (long long)(i + 1));
     }
     FM_TRY(fm_csr_transpose(&upper, l, msg));
-    FM_TRY(fm_levels_new(&lower_levels, l, true, msg));
-    FM_TRY(fm_levels_new(&upper_levels, upper, false, msg));
-    FM_ALLOC(work, M->n);
-    M->lower = *L;
-    *L = NULL;
-    M->upper = upper;
-    M->lower_levels = lower_levels;
-    M->upper_levels = upper_levels;
-    M->work = work;
+    FM_TRY(fm_precond_attach_factor(M, L, &upper, msg));
     return FM_OK;
 #undef FREE_ALL
 }

@@ -30,6 +30,9 @@ int fm_precond_alloc(fm_precond **out, fm_precond_kind kind, int64_t n, char *ms
 // diagonal), then takes it: M->lower = *L, *L = NULL, and builds Lᵀ, both
 // level schedules and the work vector. On failure *L stays the caller's.
 int fm_precond_attach_lower(fm_precond *M, fm_csr **L, char *msg);
+// The same with Lᵀ given (taken too: *U = NULL on success), L not checked:
+// for a factor built here, whose Lᵀ is a gather of L's values.
+int fm_precond_attach_factor(fm_precond *M, fm_csr **L, fm_csr **U, char *msg);
 
 // direct.c
 void fm_direct_apply(struct fm_direct *direct, const double *r, double *z);

@@ -474,3 +474,70 @@ Test(cli_solve, help_and_usage)
     prog_expect_listing(s.out, "");
     prog_remove_tree(s.root);
 }
+
+//------------------------------------------------------------------------------
+// neuralif, with a model the test trains (a few steps: an untrained factor
+// is still SPD, so CG converges with it; how well is the shipped model's
+// business, not this suite's)
+//------------------------------------------------------------------------------
+
+Test(cli_solve, neuralif_with_a_model_trained_here)
+{
+    prog_scratch s = prog_scratch_new();
+    const int k = 10;
+    const char *A = write_laplacian(&s, "lap.mtx", k);
+    const char *model = fm_test_path(s.root, "tiny.fmw");
+    char model_path[600];
+    snprintf(model_path, sizeof model_path, "%s", model);
+    prog_child c = PROG_RUN(&s, "train", "--model", "neuralif", "--data", "diffusion", "--size", "8", "--train-size",
+                            "4", "--valid-size", "1", "--out", model_path, "--quiet");
+    prog_expect_status(&c, 0);
+    prog_child_free(&c);
+
+    char prefix[400];
+    snprintf(prefix, sizeof prefix, "%s/nn", s.out);
+    c = PROG_RUN(&s, "solve", A, "--precond", "neuralif", "--model", model_path, "--tol", "1e-8", "--out", prefix,
+                 "--quiet");
+    prog_expect_status(&c, 0);
+    char *summary = prog_read_text(out_file(&s, "nn", ".summary.json"));
+    prog_expect_json_string(summary, "precond", "neuralif");
+    prog_expect_json_string(summary, "model", model_path);
+    cr_assert(json_true(summary, "converged"), "%s", summary);
+    double *ones = malloc((size_t)k * k * sizeof *ones);
+    for (int i = 0; i < k * k; i++) ones[i] = 1;
+    cr_assert_leq(laplacian_residual(k, out_file(&s, "nn", ".x.mtx"), ones), 1e-7);
+    const trace t = read_trace(out_file(&s, "nn", ".trace.csv"));
+    cr_assert_eq(t.rows, (int64_t)prog_json_number(summary, "iterations") + 1);
+    cr_assert_leq(t.last, 1e-8);
+    free(summary);
+    free(ones);
+    prog_child_free(&c);
+
+    // a model file that is missing, or of another kind: named, no output
+    char other[700];
+    snprintf(other, sizeof other, "%s/models/shipped/init-rank10.fmw", FM_SOURCE_DIR);
+    const char *bad[2] = { fm_test_path(s.root, "missing.fmw"), other };
+    const char *words[2] = { "missing.fmw", "not a neuralif model" };
+    for (int b = 0; b < 2; b++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s", bad[b]);
+        snprintf(prefix, sizeof prefix, "%s/bad", s.out);
+        c = PROG_RUN(&s, "solve", A, "--precond", "neuralif", "--model", path, "--out", prefix);
+        cr_assert_neq(c.status, 0);
+        prog_expect_said(&c, words[b]);
+        prog_child_free(&c);
+    }
+    prog_expect_listing(s.out, "nn.summary.json nn.trace.csv nn.x.mtx");
+
+    // bench solve runs it beside the others
+    snprintf(prefix, sizeof prefix, "%s/bench", s.out);
+    c = PROG_RUN(&s, "bench", "solve", A, "--methods", "ic0,neuralif", "--model", model_path, "--bandwidth-seconds",
+                 "0", "--out", prefix);
+    prog_expect_status(&c, 0);
+    cr_assert_not_null(strstr(c.out, "neuralif"), "%s", c.out);
+    char *csv = prog_read_text(out_file(&s, "bench", ".csv"));
+    cr_assert_not_null(strstr(csv, ",neuralif,true,"), "%s", csv);
+    free(csv);
+    prog_child_free(&c);
+    prog_remove_tree(s.root);
+}

@@ -1,0 +1,190 @@
+// `factormer eval` end to end, with tiny models trained by the program
+// (tests/cli_program.h).
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_program.h"
+#include "evaluate.h"
+#include "helpers.h"
+#include "learned_reference.h"
+#include "lfactormer_checkpoint.h"
+#include "plot.h"
+
+TestSuite(cli, .init = fm_test_setup);
+
+//------------------------------------------------------------------------------
+// factormer eval
+//------------------------------------------------------------------------------
+
+// Lines of a text file.
+static int line_count(const char *path)
+{
+    char *text = read_text(path);
+    int n = 0;
+    for (const char *c = text; *c; c++) n += *c == '\n';
+    free(text);
+    return n;
+}
+
+// The median over matrices of plain ADMM's RMSE at `iteration`, from the
+// traces file, against the summary file's plain_rmse_median (column 3).
+static void expect_median_matches(const char *traces, const char *summary, int iteration, int matrices)
+{
+    char *text = read_text(traces);
+    double values[64];
+    int n = 0;
+    for (const char *line = strchr(text, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        int matrix, it;
+        char method[32];
+        double seconds, rmse;
+        cr_assert_eq(sscanf(line, "%d,%31[^,],%d,%lf,%lf", &matrix, method, &it, &seconds, &rmse), 5, "%s", line);
+        if (!strcmp(method, "plain") && it == iteration) values[n++] = rmse;
+    }
+    free(text);
+    cr_assert_eq(n, matrices);
+    double q[3];
+    fm_quartiles(values, n, q);
+    text = read_text(summary);
+    const char *line = text;
+    for (int i = 0; i <= iteration; i++) line = strchr(line, '\n') + 1;
+    int it;
+    double q1, median;
+    cr_assert_eq(sscanf(line, "%d,%lf,%lf", &it, &q1, &median), 3, "%s", line);
+    cr_expect_eq(it, iteration);
+    cr_expect(close_relative(median, q[1], 1e-6), "summary %.9g, traces %.9g", median, q[1]);
+    free(text);
+}
+
+Test(cli, eval_validation_sets_end_to_end)
+{
+    scratch s = scratch_new();
+    tiny_models m = tiny_models_new(&s);
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/curves", s.out);   // made by the program
+    run r = RUN(&s, "eval", "--rank", "3", "--valid-size", "4", "--iters", "12", "--init-model", m.init,
+                "--accel-model", m.accel, "--out", dir);
+    expect_success(&r);
+    const bool plots = fm_plot_available();
+    if (plots)
+        expect_files(dir, "valid-large.csv", "valid-large.png", "valid-large.traces.csv", "valid-small.csv",
+                     "valid-small.png", "valid-small.traces.csv", NULL);
+    else
+        expect_files(dir, "valid-large.csv", "valid-large.traces.csv", "valid-small.csv", "valid-small.traces.csv",
+                     NULL);
+    for (int v = 0; v < 2; v++) {
+        const char *name = v ? "valid-large" : "valid-small";
+        char summary[500], traces[500];
+        snprintf(summary, sizeof summary, "%s/%s.csv", dir, name);
+        snprintf(traces, sizeof traces, "%s/%s.traces.csv", dir, name);
+        cr_expect_eq(line_count(summary), 1 + 13);
+        cr_expect_eq(line_count(traces), 1 + 4 * 3 * 13);
+        expect_median_matches(traces, summary, 12, 4);
+        expect_median_matches(traces, summary, 0, 4);
+        char want[64];
+        snprintf(want, sizeof want, "%s: 4 noise-free planted matrices", name);
+        cr_expect(strstr(r.out, want), "stdout lacks \"%s\":\n%s", want, r.out);
+    }
+    cr_expect(strstr(r.out, "learned init at iteration 0") && strstr(r.out, "accelerated below plain ADMM"), "%s",
+              r.out);
+    cr_expect(strstr(r.out, "wall time to plain ADMM's RMSE at iteration 12"), "%s", r.out);
+    cr_expect(strstr(r.err, m.init) && strstr(r.err, m.accel), "%s", r.err);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, eval_data_file_with_its_basis)
+{
+    scratch s = scratch_new();
+    tiny_models m = tiny_models_new(&s);
+    const char *x = generate(&s, NULL);   // X.mtx, 40 x 30: 8 x 5 images as rows
+    cr_assert_eq(setenv("FACTORMER_MODELS", m.dir, 1), 0);
+    run r = RUN(&s, "eval", x, "--rank", "3", "--iters", "10", "--image-shape", "8x5", "--out", s.out);
+    expect_success(&r);
+    if (fm_plot_available()) {
+        expect_files(s.out, "X.basis.png", "X.csv", "X.png", "X.traces.csv", NULL);
+        char *png = read_text(fm_test_path(s.out, "X.basis.png"));
+        cr_expect(!strncmp(png + 1, "PNG", 3), "not a PNG");
+        free(png);
+    } else {
+        expect_files(s.out, "X.csv", "X.traces.csv", NULL);
+    }
+    cr_expect_eq(line_count(fm_test_path(s.out, "X.traces.csv")), 1 + 3 * 11);
+    cr_expect(strstr(r.out, "divided by its mean"), "%s", r.out);
+    run_free(&r);
+    // images of a size neither side has: refused before any output
+    remove_tree(s.out);
+    cr_assert_eq(mkdir(s.out, 0755), 0);
+    r = RUN(&s, "eval", x, "--rank", "3", "--iters", "10", "--image-shape", "7x7", "--out", s.out);
+    EXPECT_FAILURE(&r, 1, "--image-shape 7x7 has 49 pixels", "40 x 30");
+    run_free(&r);
+    expect_files(s.out, NULL);
+    unsetenv("FACTORMER_MODELS");
+    scratch_free(&s);
+}
+
+Test(cli, eval_without_gnuplot_writes_the_csv_files)
+{
+    scratch s = scratch_new();
+    char empty[400];
+    snprintf(empty, sizeof empty, "%s/bin", s.root);
+    cr_assert_eq(mkdir(empty, 0755), 0);
+    const char *path = getenv("PATH");
+    char *saved = strdup(path ? path : "");
+    cr_assert_eq(setenv("PATH", empty, 1), 0);
+    run r = RUN(&s, "eval", "--rank", "3", "--methods", "plain", "--valid-size", "2", "--iters", "5", "--out", s.out);
+    setenv("PATH", saved, 1);
+    free(saved);
+    expect_success(&r);
+    cr_expect(strstr(r.err, "gnuplot is not installed"), "%s", r.err);
+    expect_files(s.out, "valid-large.csv", "valid-large.traces.csv", "valid-small.csv", "valid-small.traces.csv",
+                 NULL);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+Test(cli, eval_refusals)
+{
+    scratch s = scratch_new();
+    char empty[400];
+    snprintf(empty, sizeof empty, "%s/empty", s.root);
+    cr_assert_eq(mkdir(empty, 0755), 0);
+    cr_assert_eq(setenv("FACTORMER_MODELS", empty, 1), 0);
+    run r = RUN(&s, "eval", "--rank", "3", "--out", s.out);
+    EXPECT_FAILURE(&r, 1, "factormer train --model init --rank 3", "does not exist");
+    run_free(&r);
+    r = RUN(&s, "eval", "--rank", "3", "--methods", "plain,accel", "--out", s.out);
+    EXPECT_FAILURE(&r, 1, "factormer train --model accel --rank 3");
+    run_free(&r);
+    unsetenv("FACTORMER_MODELS");
+    r = RUN(&s, "eval", "--methods", "plain,fast");
+    EXPECT_FAILURE(&r, 2, "--methods", "'fast'");
+    run_free(&r);
+    r = RUN(&s, "eval", "--kind", "sparse");
+    EXPECT_FAILURE(&r, 2, "--kind describes a data file");
+    run_free(&r);
+    r = RUN(&s, "eval", "--image-shape", "32by32");
+    EXPECT_FAILURE(&r, 2, "--image-shape expects");
+    run_free(&r);
+    r = RUN(&s, "eval", "--methods", "plain", "--init-model", "x.fmw");
+    EXPECT_FAILURE(&r, 2, "init is not among --methods");
+    run_free(&r);
+    r = RUN(&s, "eval", "--valid-size", "0");
+    EXPECT_FAILURE(&r, 2, "--valid-size");
+    run_free(&r);
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s/none.mtx", s.root);
+    r = RUN(&s, "eval", missing, "--methods", "plain", "--out", s.out);
+    EXPECT_FAILURE(&r, 1, missing);
+    run_free(&r);
+    expect_files(s.out, NULL);
+    scratch_free(&s);
+}
