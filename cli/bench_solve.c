@@ -32,6 +32,9 @@ static const char help[] =
     "  --max-iters N       iterations at most per solve (default 10 n)\n"
     "  --methods LIST      some of none,jacobi,ic0,neuralif,direct (default all;\n"
     "                      neuralif is skipped, with a note, when no model is found)\n"
+    "  --drop-tolerance T  neuralif: drop off-diagonal |l_ij| <= T of the network's\n"
+    "                      factor of the scaled matrix (NeuralIF-sp; default 0)\n"
+    "  --normalize-diag    neuralif: rescale each row of L so that (L Lt)_ii = a_ii\n"
     "  --model M.fmw       the NeuralIF model (default: neuralif.fmw in\n"
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
     "  --out PREFIX        write PREFIX.csv (a row per system and method) and\n"
@@ -136,6 +139,7 @@ int fm_cmd_bench_solve(int argc, char **argv)
             files[file_count++] = a;
             continue;
         }
+        if (!strcmp(a, "--normalize-diag")) { opt.inference.normalize_diag = true; continue; }
         if (!(v = fm_arg_value(argc, argv, &i))) goto done;
         bool ok = true;
         if (!strcmp(a, "--set")) {
@@ -156,6 +160,7 @@ int fm_cmd_bench_solve(int argc, char **argv)
             if (fm_bench_solve_methods_parse(opt.methods, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); goto done; }
         }
         else if (!strcmp(a, "--model")) opt.model = v;
+        else if (!strcmp(a, "--drop-tolerance")) ok = fm_arg_double(a, v, 0, 1e300, &opt.inference.drop_tolerance);
         else if (!strcmp(a, "--out")) out_prefix = v;
         else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
         else if (!strcmp(a, "--bandwidth-seconds")) ok = fm_arg_double(a, v, 0, 3600, &opt.bandwidth_seconds);

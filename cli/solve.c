@@ -25,6 +25,9 @@ static const char help[] =
     "  --rhs b.mtx         the right-hand side, a vector of A's length (default: all\n"
     "                      ones)\n"
     "  --method cg         the Krylov method (cg, the only one for now)\n"
+    "  --drop-tolerance T  neuralif: drop off-diagonal |l_ij| <= T of the network's\n"
+    "                      factor of the scaled matrix (NeuralIF-sp; default 0)\n"
+    "  --normalize-diag    neuralif: rescale each row of L so that (L Lt)_ii = a_ii\n"
     "  --model M.fmw       the NeuralIF model (default: neuralif.fmw in\n"
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
     "  --tol T             stop when |b - A x| <= T |b| (default 1e-6)\n"
@@ -102,6 +105,7 @@ int fm_cmd_solve(int argc, char **argv)
             return 0;
         }
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
+        if (!strcmp(a, "--normalize-diag")) { opt.inference.normalize_diag = true; continue; }
         if (a[0] != '-') {
             if (!fm_arg_data(&matrix, a)) return 2;
             continue;
@@ -119,6 +123,7 @@ int fm_cmd_solve(int argc, char **argv)
         }
         else if (!strcmp(a, "--rhs")) rhs = v;
         else if (!strcmp(a, "--model")) opt.model = v;
+        else if (!strcmp(a, "--drop-tolerance")) ok = fm_arg_double(a, v, 0, 1e300, &opt.inference.drop_tolerance);
         else if (!strcmp(a, "--tol")) {
             ok = fm_arg_double(a, v, 0, 1, &opt.tol);
             if (ok && !(opt.tol > 0 && opt.tol < 1)) {

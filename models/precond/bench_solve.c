@@ -62,6 +62,7 @@ void fm_bench_solve_defaults(fm_bench_solve_options *opt)
     opt->size = 0;   // the set's default
     opt->tol = 1e-6;
     opt->bandwidth_seconds = 0.3;
+    fm_neuralif_defaults(&opt->inference);
     for (int m = 0; m < FM_SOLVE_PRECONDS; m++) opt->methods[m] = true;
 }
 
@@ -305,6 +306,7 @@ int fm_bench_solve(fm_bench_solve_report **out, const fm_bench_solve_options *op
             so.precond = (fm_solve_precond)m;
             so.model = r->model;
             so.network = network;
+            so.inference = opt->inference;
             so.tol = opt->tol;
             so.max_iters = opt->max_iters;
             so.keep_precond = true;

@@ -35,6 +35,7 @@ typedef struct fm_bench_solve_options {
     int64_t max_iters;         // 0: PCG's default (10 n)
     bool methods[FM_SOLVE_PRECONDS];   // default all
     const char *model;         // neuralif (NULL: fm_neuralif_default_path)
+    fm_neuralif_options inference;  // neuralif's inference options (P5)
     double bandwidth_seconds;  // the bandwidth measurement's time (default 0.3; 0: not measured, NaN)
     fm_bench_solve_progress progress;  // may be NULL
     void *context;

@@ -33,6 +33,7 @@ void fm_solve_defaults(fm_solve_options *opt)
     memset(opt, 0, sizeof *opt);
     opt->precond = FM_SOLVE_NONE;
     opt->tol = 1e-6;
+    fm_neuralif_defaults(&opt->inference);
 }
 
 //------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ int fm_solve_read(fm_square **A_out, double **b_out, const char *matrix, const c
 //------------------------------------------------------------------------------
 
 int fm_solve_precond_build(fm_precond **M_out, double *setup_seconds, const fm_square *A, fm_solve_precond precond,
-                           const fm_neuralif *network, char *msg)
+                           const fm_neuralif *network, const fm_neuralif_options *inference, char *msg)
 {
     fm_precond *M = NULL;
     fm_csr *L = NULL;
@@ -149,9 +150,7 @@ int fm_solve_precond_build(fm_precond **M_out, double *setup_seconds, const fm_s
     case FM_SOLVE_DIRECT: FM_TRY(fm_precond_direct(&M, A, msg)); break;
     case FM_SOLVE_NEURALIF: {
         FM_CHECK(network, FM_ERR_INVALID, "fm_solve_precond_build: neuralif needs a model");
-        fm_neuralif_options o;
-        fm_neuralif_defaults(&o);
-        FM_TRY(fm_neuralif_factor(&L, network, A, &o, msg));
+        FM_TRY(fm_neuralif_factor(&L, network, A, inference, msg));
         FM_TRY(fm_precond_from_lower(&M, &L, msg));
         break;
     }
@@ -255,7 +254,7 @@ int fm_solve_run(fm_solve_result **out, const fm_square *A, const double *b, con
         }
         if (path) FM_CHECK(r->model = strdup(path), FM_ERR_MEMORY, "out of memory");
     }
-    FM_TRY(fm_solve_precond_build(&M, &r->setup_seconds, A, opt->precond, network, msg));
+    FM_TRY(fm_solve_precond_build(&M, &r->setup_seconds, A, opt->precond, network, &opt->inference, msg));
     fm_precond_info info;
     fm_precond_info_get(M, &info);
     r->shift = info.shift;

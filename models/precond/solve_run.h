@@ -48,6 +48,7 @@ typedef struct fm_solve_options {
     fm_solve_precond precond;
     const char *model;     // neuralif: the checkpoint (NULL: fm_neuralif_default_path)
     const fm_neuralif *network;   // neuralif: a model already loaded (then `model` names its file)
+    fm_neuralif_options inference;  // neuralif: drop tolerance, normalize_diag (P5)
     double tol;            // relative residual (default 1e-6)
     int64_t max_iters;     // 0: PCG's default (10 n)
     fm_solve_progress progress;   // may be NULL
@@ -96,7 +97,7 @@ void fm_solve_result_free(fm_solve_result **r);
 // model of neuralif (ignored otherwise). `setup_seconds` receives the time
 // of the build.
 int fm_solve_precond_build(fm_precond **M, double *setup_seconds, const fm_square *A, fm_solve_precond precond,
-                           const fm_neuralif *network, char *msg);
+                           const fm_neuralif *network, const fm_neuralif_options *inference, char *msg);
 
 // iteration,seconds,relative_residual; each line of `comment` (may be NULL)
 // first as a line starting with "# ".
