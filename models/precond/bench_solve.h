@@ -87,7 +87,9 @@ void fm_bench_solve_report_free(fm_bench_solve_report **r);
 
 // matrix,n,entries,method,converged,iterations,relative_residual,
 // setup_seconds,solve_seconds,total_seconds,shift,factor_entries,spmv_gbs,
-// apply_gbs,bandwidth_gbs: one row per system × method.
+// apply_gbs,bandwidth_gbs,iterations_1e-3,total_seconds_1e-3,
+// iterations_1e-6,total_seconds_1e-6: one row per system × method; the last
+// four read off the trace where the run went that far (empty otherwise).
 int fm_bench_solve_write_csv(const char *path, const fm_bench_solve_report *r, const char *comment, char *msg);
 
 // Two panels: the median relative residual over the systems against the
