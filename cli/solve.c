@@ -247,7 +247,7 @@ int fm_cmd_solve(int argc, char **argv)
         printf("  system       n = %lld, %lld stored entries, b = %s\n", (long long)A->n, (long long)A->A->count,
                rhs ? fm_arg_shown(rhs) : "ones");
         printf("  method       CG with %s", fm_solve_precond_name(r->precond));
-        if (r->precond == FM_SOLVE_IC0) printf(" (shift %g after %d tr%s)", r->shift, r->shift_tries,
+        if (r->precond == FM_SOLVE_IC0 || (r->precond == FM_SOLVE_NEURALIF && r->shift > 0)) printf(" (shift %g after %d tr%s)", r->shift, r->shift_tries,
                                                 r->shift_tries == 1 ? "y" : "ies");
         if (r->model) printf(" (%s)", fm_arg_shown(r->model));
         printf("\n");

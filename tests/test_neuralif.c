@@ -46,6 +46,21 @@ static fm_square *random_spd(int64_t n, int per_row, uint64_t seed, const double
     return g;
 }
 
+// Random parameters: fm_params_init leaves every vector and every 1 × h
+// output layer zero (the untrained model is Jacobi's factor exactly), so
+// add uniform noise of `spread` to every element.
+static fm_params *random_params(const fm_nif_config *config, uint64_t seed, double spread)
+{
+    char msg[FM_MSG_LEN] = "";
+    fm_params *params = NULL;
+    cr_assert_eq(fm_nif_params_new(&params, config, msg), FM_OK, "%s", msg);
+    fm_params_init(params, seed);
+    double *noise = fm_test_uniform_range(params->count, seed + 1000, -spread, spread);
+    for (int64_t e = 0; e < params->count; e++) params->values[e] += (float)noise[e];
+    free(noise);
+    return params;
+}
+
 static double *normal_vector(int64_t n, uint64_t seed)
 {
     double *z = malloc(n * sizeof *z);
@@ -206,13 +221,10 @@ Test(neuralif, factor_has_a_positive_diagonal_and_scales_back)
     fm_neuralif_options opt;
     fm_neuralif_defaults(&opt);
     for (uint64_t seed = 1; seed <= 10; seed++) {
-        fm_params *params = NULL;
-        cr_assert_eq(fm_nif_params_new(&params, &config, msg), FM_OK, "%s", msg);
-        fm_params_init(params, seed);
-        for (int64_t e = 0; e < params->count; e++) params->values[e] *= 3.0f;   // wild weights
+        fm_params *params = random_params(&config, seed, 0.5);   // far from any trained model
         fm_csr *L = NULL, *M = NULL;
-        cr_assert_eq(fm_nif_factor_with(&L, &config, params, A, &opt, msg), FM_OK, "%s", msg);
-        cr_assert_eq(fm_nif_factor_with(&M, &config, params, B, &opt, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_nif_factor_with(&L, &config, params, A, &opt, NULL, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_nif_factor_with(&M, &config, params, B, &opt, NULL, msg), FM_OK, "%s", msg);
         cr_assert_eq(L->count, M->count);
         for (int64_t i = 0; i < 50; i++) {
             const int64_t last = L->start[i + 1] - 1;
@@ -237,15 +249,13 @@ Test(neuralif, inference_options)
     fm_square *A = random_spd(40, 5, 9, NULL);
     const fm_nif_config config = { FM_NIF_BLOCKS, FM_NIF_HIDDEN };
     char msg[FM_MSG_LEN] = "";
-    fm_params *params = NULL;
-    cr_assert_eq(fm_nif_params_new(&params, &config, msg), FM_OK, "%s", msg);
-    fm_params_init(params, 3);
+    fm_params *params = random_params(&config, 3, 0.3);
     fm_neuralif_options opt;
     fm_neuralif_defaults(&opt);
     fm_csr *full = NULL, *normal = NULL, *sparse = NULL;
-    cr_assert_eq(fm_nif_factor_with(&full, &config, params, A, &opt, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_nif_factor_with(&full, &config, params, A, &opt, NULL, msg), FM_OK, "%s", msg);
     opt.normalize_diag = true;
-    cr_assert_eq(fm_nif_factor_with(&normal, &config, params, A, &opt, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_nif_factor_with(&normal, &config, params, A, &opt, NULL, msg), FM_OK, "%s", msg);
     for (int64_t i = 0; i < 40; i++) {
         double norm2 = 0;
         for (int64_t k = normal->start[i]; k < normal->start[i + 1]; k++) norm2 += normal->value[k] * normal->value[k];
@@ -265,9 +275,10 @@ Test(neuralif, inference_options)
     for (int64_t q = 0; q < off; q++) tau += magnitudes[q] / (double)off;
     opt.normalize_diag = false;
     opt.drop_tolerance = tau;
-    cr_assert_eq(fm_nif_factor_with(&sparse, &config, params, A, &opt, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_nif_factor_with(&sparse, &config, params, A, &opt, NULL, msg), FM_OK, "%s", msg);
     int64_t expected = 40;
     for (int64_t q = 0; q < off; q++) expected += magnitudes[q] > tau;
+    cr_assert(expected > 40 && expected < full->count, "the tolerance drops some entries and keeps some");
     cr_assert_eq(sparse->count, expected);
     for (int64_t i = 0; i < 40; i++) cr_assert_eq(sparse->index[sparse->start[i + 1] - 1], i);
     free(magnitudes);
@@ -281,21 +292,89 @@ Test(neuralif, factor_is_the_same_for_any_thread_count)
     fm_square *A = random_spd(3000, 6, 10, NULL);
     const fm_nif_config config = { FM_NIF_BLOCKS, FM_NIF_HIDDEN };
     char msg[FM_MSG_LEN] = "";
-    fm_params *params = NULL;
-    cr_assert_eq(fm_nif_params_new(&params, &config, msg), FM_OK, "%s", msg);
-    fm_params_init(params, 4);
+    fm_params *params = random_params(&config, 4, 0.3);
     fm_neuralif_options opt;
     fm_neuralif_defaults(&opt);
     fm_csr *one = NULL, *many = NULL;
     const int threads = omp_get_max_threads();
     omp_set_num_threads(1);
-    cr_assert_eq(fm_nif_factor_with(&one, &config, params, A, &opt, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_nif_factor_with(&one, &config, params, A, &opt, NULL, msg), FM_OK, "%s", msg);
     omp_set_num_threads(4);
-    cr_assert_eq(fm_nif_factor_with(&many, &config, params, A, &opt, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_nif_factor_with(&many, &config, params, A, &opt, NULL, msg), FM_OK, "%s", msg);
     omp_set_num_threads(threads);
     cr_assert_eq(one->count, many->count);
+    int64_t off_diagonal = 0;
+    for (int64_t i = 0; i < one->n; i++)
+        for (int64_t k = one->start[i]; k < one->start[i + 1] - 1; k++) off_diagonal += one->value[k] != 0;
+    cr_assert_gt(off_diagonal, one->count / 2, "the network's factor is not just a diagonal");
     cr_assert(memcmp(one->value, many->value, one->count * sizeof *one->value) == 0);
     fm_csr_free(&one); fm_csr_free(&many);
     fm_params_free(&params);
     fm_square_free(&A);
+}
+
+// fm_params_init leaves the edge MLPs' 1 × h output layers zero: the
+// untrained network outputs z = 0 on every edge, so its factor is Jacobi's,
+// D^{1/2} (the documented starting point of training).
+Test(neuralif, the_untrained_model_is_jacobi)
+{
+    fm_square *A = random_spd(30, 3, 11, NULL);
+    const fm_nif_config config = { FM_NIF_BLOCKS, FM_NIF_HIDDEN };
+    char msg[FM_MSG_LEN] = "";
+    fm_params *params = NULL;
+    cr_assert_eq(fm_nif_params_new(&params, &config, msg), FM_OK, "%s", msg);
+    fm_params_init(params, 5);
+    fm_neuralif_options opt;
+    fm_neuralif_defaults(&opt);
+    fm_csr *L = NULL;
+    cr_assert_eq(fm_nif_factor_with(&L, &config, params, A, &opt, NULL, msg), FM_OK, "%s", msg);
+    for (int64_t i = 0; i < 30; i++)
+        for (int64_t k = L->start[i]; k < L->start[i + 1]; k++)
+            cr_assert_float_eq(L->value[k], L->index[k] == i ? A->scale[i] : 0.0, 1e-12 * A->scale[i]);
+    fm_csr_free(&L);
+    fm_params_free(&params);
+    fm_square_free(&A);
+}
+
+// L̂ = bidiagonal with −4 below a unit diagonal: (L̂⁻¹ 1)_i grows like 5^i and
+// passes 1e8 at row 12. The safeguard raises the diagonal until the solve
+// stays below FM_NIF_GROWTH_LIMIT, and reports the factor it used; a factor
+// that does not grow is left alone (shift 0).
+Test(neuralif, growth_safeguard_bounds_the_inverse)
+{
+    const int64_t n = 600;
+    char msg[FM_MSG_LEN] = "";
+    fm_csr *L = NULL;
+    cr_assert_eq(fm_csr_new(&L, n, 2 * n - 1, msg), FM_OK, "%s", msg);
+    int64_t at = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (i) { L->index[at] = i - 1; L->value[at++] = -4; }
+        L->index[at] = i;
+        L->value[at++] = 1;
+        L->start[i + 1] = at;
+    }
+    fm_neuralif_info info;
+    cr_assert_eq(fm_nif_bound_growth(L, &info, msg), FM_OK, "%s", msg);
+    cr_assert(info.shift > 0 && info.tries > 1);
+    double *ones = malloc(n * sizeof *ones), *y = malloc(n * sizeof *y);
+    for (int64_t i = 0; i < n; i++) ones[i] = 1;
+    fm_solve_lower_reference(L, ones, y);
+    for (int64_t i = 0; i < n; i++) cr_assert(isfinite(y[i]) && fabs(y[i]) <= FM_NIF_GROWTH_LIMIT);
+    for (int64_t i = 0; i < n; i++) cr_assert_float_eq(L->value[L->start[i + 1] - 1], 1 + info.shift, 1e-15);
+    // the previous α (half, or none) still overflowed: the smallest of the doubling sequence is used
+    const double before = info.tries > 2 ? 1 + info.shift / 2 : 1;
+    for (int64_t i = 0; i < n; i++) L->value[L->start[i + 1] - 1] = before;
+    fm_solve_lower_reference(L, ones, y);
+    bool over = false;
+    for (int64_t i = 0; i < n; i++) over |= !(fabs(y[i]) <= FM_NIF_GROWTH_LIMIT);
+    cr_assert(over);
+    // a tame factor: untouched
+    for (int64_t i = 0; i < n; i++) {
+        L->value[L->start[i + 1] - 1] = 1;
+        if (i) L->value[L->start[i]] = -0.5;
+    }
+    cr_assert_eq(fm_nif_bound_growth(L, &info, msg), FM_OK, "%s", msg);
+    cr_assert(info.shift == 0 && info.tries == 1);
+    free(ones); free(y);
+    fm_csr_free(&L);
 }

@@ -68,8 +68,53 @@ static int network_factor(double *l, const fm_nif_config *config, fm_params *par
 #undef FREE_ALL
 }
 
+// The growth safeguard [ext]: L̂ L̂ᵀ is SPD for any network output, but on a
+// matrix far from the training data L̂⁻¹ can grow exponentially along its
+// dependency chains (seen: 1e112 on bcsstk16 with the diffusion model), and
+// the triangular solves then overflow into a NaN that PCG reports as a
+// breakdown. While y = L̂⁻¹ 1 has an entry that is not finite or above
+// FM_NIF_GROWTH_LIMIT, the diagonal is multiplied by 1 + α, α = 1e-3 then
+// doubling (IC(0)'s shifted retry, P4, on the factor instead of on A); the
+// α used is reported.
+
+static bool grows(const fm_csr *L, double *y, double *ones)
+{
+    fm_solve_lower_reference(L, ones, y);
+    for (int64_t i = 0; i < L->n; i++)
+        if (!(fabs(y[i]) <= FM_NIF_GROWTH_LIMIT)) return true;
+    return false;
+}
+
+int fm_nif_bound_growth(fm_csr *L, fm_neuralif_info *info, char *msg)
+{
+    double *y = NULL, *ones = NULL, *diagonal = NULL;
+#define FREE_ALL do { free(y); free(ones); free(diagonal); } while (0)
+    const int64_t n = L->n;
+    FM_ALLOC(y, n);
+    FM_ALLOC(ones, n);
+    FM_ALLOC(diagonal, n);
+    for (int64_t i = 0; i < n; i++) {
+        ones[i] = 1;
+        diagonal[i] = L->value[L->start[i + 1] - 1];
+    }
+    double alpha = 0;
+    int tries = 1;
+    while (grows(L, y, ones)) {
+        FM_CHECK(tries < FM_NIF_SHIFT_TRIES, FM_ERR_NUMERIC,
+                 "NeuralIF: the factor's inverse overflows even with its diagonal times %g", 1 + alpha);
+        alpha = alpha == 0 ? 1e-3 : 2 * alpha;
+        for (int64_t i = 0; i < n; i++) L->value[L->start[i + 1] - 1] = (1 + alpha) * diagonal[i];
+        tries++;
+    }
+    info->shift = alpha;
+    info->tries = tries;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_nif_factor_with(fm_csr **L, const fm_nif_config *config, fm_params *params, const fm_square *A,
-                       const fm_neuralif_options *opt, char *msg)
+                       const fm_neuralif_options *opt, fm_neuralif_info *info, char *msg)
 {
     fm_nif_input *input = NULL;
     double *l = NULL;
@@ -96,8 +141,6 @@ int fm_nif_factor_with(fm_csr **L, const fm_nif_config *config, fm_params *param
             for (int64_t k = lower->start[i]; k < lower->start[i + 1]; k++) norm2 += l[k] * l[k];
             row_scale = norm2 > 0 ? 1 / sqrt(norm2) : 1;
         }
-        // L = D^{1/2} L̂ (P2): row i times sqrt|a_ii|
-        row_scale *= A->scale[i];
         for (int64_t k = lower->start[i]; k < lower->start[i + 1]; k++) {
             if (!input->diagonal[k] && fabs(l[k]) <= opt->drop_tolerance) continue;
             factor->index[at] = lower->index[k];
@@ -106,6 +149,12 @@ int fm_nif_factor_with(fm_csr **L, const fm_nif_config *config, fm_params *param
         }
         factor->start[i + 1] = at;
     }
+    fm_neuralif_info growth;
+    FM_TRY(fm_nif_bound_growth(factor, &growth, msg));
+    if (info) *info = growth;
+    // L = D^{1/2} L̂ (P2): row i times sqrt|a_ii|
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t k = factor->start[i]; k < factor->start[i + 1]; k++) factor->value[k] *= A->scale[i];
     *L = factor;
     factor = NULL;
     FREE_ALL;

@@ -19,6 +19,13 @@ typedef struct fm_neuralif_options {
 
 void fm_neuralif_defaults(fm_neuralif_options *opt);
 
+// What inference did beyond the network (models/precond/neuralif.c: the
+// growth safeguard).
+typedef struct fm_neuralif_info {
+    double shift;          // the α of the diagonal times 1 + α (0: none needed)
+    int tries;             // factors tried
+} fm_neuralif_info;
+
 // A model from a checkpoint (kind "neuralif"; another kind is FM_ERR_PARSE
 // naming the file and both kinds).
 int fm_neuralif_load(fm_neuralif **out, const char *path, char *msg);
@@ -26,8 +33,9 @@ void fm_neuralif_free(fm_neuralif **model);
 
 // L for A (not Â: scaled back, L = D^{1/2} L̂, P2), lower by rows with the
 // diagonal last and positive.
+// info may be NULL.
 int fm_neuralif_factor(fm_csr **L, const fm_neuralif *model, const fm_square *A,
-                       const fm_neuralif_options *opt, char *msg);
+                       const fm_neuralif_options *opt, fm_neuralif_info *info, char *msg);
 
 #define FM_NEURALIF_MODEL_FILE "neuralif.fmw"
 // The shipped model's path: FM_NEURALIF_MODEL_FILE in the learned models'

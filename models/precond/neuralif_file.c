@@ -193,9 +193,9 @@ void fm_neuralif_free(fm_neuralif **model)
 }
 
 int fm_neuralif_factor(fm_csr **L, const fm_neuralif *model, const fm_square *A,
-                       const fm_neuralif_options *opt, char *msg)
+                       const fm_neuralif_options *opt, fm_neuralif_info *info, char *msg)
 {
-    return fm_nif_factor_with(L, &model->config, model->params, A, opt, msg);
+    return fm_nif_factor_with(L, &model->config, model->params, A, opt, info, msg);
 }
 
 int fm_neuralif_default_path(char *path, size_t size, char *msg)

@@ -61,8 +61,17 @@ void fm_nif_input_free(fm_nif_input **input);
 
 // fm_neuralif_factor for a parameter block (the trainer's validation).
 typedef struct fm_neuralif_options fm_neuralif_options;
+typedef struct fm_neuralif_info fm_neuralif_info;
 int fm_nif_factor_with(fm_csr **L, const fm_nif_config *config, fm_params *params, const fm_square *A,
-                       const fm_neuralif_options *opt, char *msg);
+                       const fm_neuralif_options *opt, fm_neuralif_info *info, char *msg);
+
+// The growth safeguard of inference [ext]: while L̂⁻¹ 1 has an entry that is
+// not finite or above FM_NIF_GROWTH_LIMIT, multiply L̂'s diagonal (the last
+// entry of each row) by 1 + α, α = 1e-3 then doubling; info gets α and the
+// factors tried. FM_ERR_NUMERIC after FM_NIF_SHIFT_TRIES.
+#define FM_NIF_GROWTH_LIMIT 1e8
+#define FM_NIF_SHIFT_TRIES 40
+int fm_nif_bound_growth(fm_csr *L, fm_neuralif_info *info, char *msg);
 
 // The node features of P5 from Â (n × FM_NIF_FEATURES, row-major, double).
 int fm_nif_features(double **out, const fm_square *scaled, char *msg);

@@ -67,7 +67,7 @@ static int validate(double *score, const fm_nif_train_options *opt, fm_params *p
         FM_ALLOC(b, n);
         FM_ALLOC(x, n);
         for (int64_t i = 0; i < n; i++) b[i] = 1;
-        FM_TRY(fm_nif_factor_with(&L, &opt->config, params, valid[v], &inference, msg));
+        FM_TRY(fm_nif_factor_with(&L, &opt->config, params, valid[v], &inference, NULL, msg));
         FM_TRY(fm_precond_from_lower(&M, &L, msg));
         fm_krylov_options krylov;
         fm_krylov_defaults(&krylov, n);

@@ -135,7 +135,8 @@ int fm_solve_read(fm_square **A_out, double **b_out, const char *matrix, const c
 //------------------------------------------------------------------------------
 
 int fm_solve_precond_build(fm_precond **M_out, double *setup_seconds, const fm_square *A, fm_solve_precond precond,
-                           const fm_neuralif *network, const fm_neuralif_options *inference, char *msg)
+                           const fm_neuralif *network, const fm_neuralif_options *inference,
+                           fm_neuralif_info *growth, char *msg)
 {
     fm_precond *M = NULL;
     fm_csr *L = NULL;
@@ -150,7 +151,7 @@ int fm_solve_precond_build(fm_precond **M_out, double *setup_seconds, const fm_s
     case FM_SOLVE_DIRECT: FM_TRY(fm_precond_direct(&M, A, msg)); break;
     case FM_SOLVE_NEURALIF: {
         FM_CHECK(network, FM_ERR_INVALID, "fm_solve_precond_build: neuralif needs a model");
-        FM_TRY(fm_neuralif_factor(&L, network, A, inference, msg));
+        FM_TRY(fm_neuralif_factor(&L, network, A, inference, growth, msg));
         FM_TRY(fm_precond_from_lower(&M, &L, msg));
         break;
     }
@@ -254,11 +255,14 @@ int fm_solve_run(fm_solve_result **out, const fm_square *A, const double *b, con
         }
         if (path) FM_CHECK(r->model = strdup(path), FM_ERR_MEMORY, "out of memory");
     }
-    FM_TRY(fm_solve_precond_build(&M, &r->setup_seconds, A, opt->precond, network, &opt->inference, msg));
+    fm_neuralif_info growth = { 0, 1 };
+    FM_TRY(fm_solve_precond_build(&M, &r->setup_seconds, A, opt->precond, network, &opt->inference, &growth,
+                                  msg));
     fm_precond_info info;
     fm_precond_info_get(M, &info);
-    r->shift = info.shift;
-    r->shift_tries = info.shift_tries;
+    // IC(0)'s shift of A, or NeuralIF's of its factor's diagonal (the growth safeguard)
+    r->shift = opt->precond == FM_SOLVE_NEURALIF ? growth.shift : info.shift;
+    r->shift_tries = opt->precond == FM_SOLVE_NEURALIF ? growth.tries : info.shift_tries;
     r->factor_entries = info.factor_entries;
 
     fm_krylov_options k;

@@ -97,7 +97,8 @@ void fm_solve_result_free(fm_solve_result **r);
 // model of neuralif (ignored otherwise). `setup_seconds` receives the time
 // of the build.
 int fm_solve_precond_build(fm_precond **M, double *setup_seconds, const fm_square *A, fm_solve_precond precond,
-                           const fm_neuralif *network, const fm_neuralif_options *inference, char *msg);
+                           const fm_neuralif *network, const fm_neuralif_options *inference,
+                           fm_neuralif_info *growth, char *msg);   // growth: neuralif's safeguard (may be NULL)
 
 // iteration,seconds,relative_residual; each line of `comment` (may be NULL)
 // first as a line starting with "# ".
