@@ -13,7 +13,7 @@ typedef struct fm_neuralif fm_neuralif;
 
 // Inference options (P5), each a default only where it measured better.
 typedef struct fm_neuralif_options {
-    double drop_tolerance; // remove off-diagonal |l̂_ij| ≤ τ (NeuralIF-sp); 0 keeps all
+    double drop_tolerance; // remove off-diagonal |l̂_ij| ≤ τ (NeuralIF-sp); 0 drops exact zeros only
     bool normalize_diag;   // rescale each row so (L̂ L̂ᵀ)_ii = â_ii
 } fm_neuralif_options;
 
