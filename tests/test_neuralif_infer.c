@@ -255,6 +255,27 @@ Test(neuralif_infer, bad_arguments_are_errors)
     fm_square_free(&A);
 }
 
+// The features inference computes from A and its scale are those of the
+// copy Â (fm_square_scaled) rounded to float, bit for bit; and so are â's.
+Test(neuralif_infer, features_of_A_are_those_of_the_scaled_copy)
+{
+    const int64_t lonely[] = { 3 }, isolated[] = { 7 };
+    fm_square *A = random_spd(200, 4, 13, lonely, 1, isolated, 1);
+    inputs in = inputs_of(A);
+    float *x = malloc(in.n * FM_NIF_FEATURES * sizeof *x);
+    char msg[FM_MSG_LEN] = "";
+    cr_assert_eq(fm_nif_features_of(x, A, msg), FM_OK, "%s", msg);
+    cr_assert(memcmp(x, in.x0, in.n * FM_NIF_FEATURES * sizeof *x) == 0);
+    const fm_csr *lower = A->lower;
+    for (int64_t i = 0; i < in.n; i++)
+        for (int64_t k = lower->start[i]; k < lower->start[i + 1]; k++)
+            cr_assert_eq(fm_nif_scaled_entry(lower->value[k], A->scale, i, lower->index[k]),
+                         in.input->scaled->lower->value[k]);
+    free(x);
+    inputs_free(&in);
+    fm_square_free(&A);
+}
+
 // fm_nif_factor_with (the fused forward on features and â computed straight
 // from A) against the training path: the double features, fm_nif_forward,
 // P5's map and L = D^{1/2} L̂, with the options off and on.

@@ -66,6 +66,17 @@ int fm_nif_factor_with(fm_csr **L, const fm_nif_config *config, fm_params *param
 
 // The node features of P5 from Â (n × FM_NIF_FEATURES, row-major, double).
 int fm_nif_features(double **out, const fm_square *scaled, char *msg);
+// The same features of Â computed from A and its scale (no copy of Â is
+// made), rounded to float into `out` (n × FM_NIF_FEATURES): inference's input.
+int fm_nif_features_of(float *out, const fm_square *A, char *msg);
+
+// â_ij = a_ij / (s_i s_j) off the diagonal, the sign of a_ii on it: the value
+// fm_square_scaled stores (engine/square.c), bit for bit.
+static inline double fm_nif_scaled_entry(double a, const double *scale, int64_t i, int64_t j)
+{
+    if (i == j) return a > 0 ? 1.0 : a < 0 ? -1.0 : 0.0;
+    return a / (scale[i] * scale[j]);
+}
 
 // l̂ from the network's output z (P5): z off the diagonal, exp(z/2) on it.
 // `diagonal[k]` is nonzero for the diagonal edges. dz from dl: the chain rule
