@@ -1,6 +1,7 @@
 // NeuralIF inference (P5): the network's factor for a matrix, with the
 // inference options, scaled back to A (P2).
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,27 +46,25 @@ void fm_nif_input_free(fm_nif_input **input)
     *input = NULL;
 }
 
-// l̂ (E doubles) for the prepared input: the float network, then P5's map.
-static int network_factor(double *l, const fm_nif_config *config, fm_params *params,
-                          const fm_nif_input *input, char *msg)
+// Inference reads A's graph as it is: the features of Â and â by edge are
+// computed from A and its scale (fm_nif_scaled_entry), no copy of Â and no
+// edge sets; the fused forward (fm_nif_infer) gives z; each row of the factor
+// is then l̂ (P5's map), optionally normalized, scaled back and thinned.
+
+// â of the lower edges in float (E), by rows in parallel.
+static void scaled_lower(float *ahat, const fm_square *A)
 {
-    fm_nif_net *net = NULL;
-    float *z = NULL;
-    double *zd = NULL;
-#define FREE_ALL do { fm_nif_net_free(&net); free(z); free(zd); } while (0)
-    const fm_csr *lower = input->scaled->lower;
-    const int64_t n = lower->n, E = lower->count;
-    FM_TRY(fm_nif_net_new(&net, config, n, E, msg));
-    FM_ALLOC(z, E);
-    FM_ALLOC(zd, E);
-    for (int64_t c = 0; c < n * FM_NIF_FEATURES; c++) net->x0[c] = (float)input->features[c];
-    for (int64_t k = 0; k < E; k++) net->e0[k] = (float)lower->value[k];
-    fm_nif_forward(net, z, params, params->values, input->by_rows, input->by_columns);
-    for (int64_t k = 0; k < E; k++) zd[k] = z[k];
-    fm_nif_factor_values(l, zd, input->diagonal, E);
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
+    const fm_csr *lower = A->lower;
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < lower->n; i++)
+        for (int64_t k = lower->start[i]; k < lower->start[i + 1]; k++)
+            ahat[k] = (float)fm_nif_scaled_entry(lower->value[k], A->scale, i, lower->index[k]);
+}
+
+// l̂_k from the network's z_k (P5): the diagonal, last in each row, is exp(z/2).
+static inline double factor_value(const float *z, int64_t k, int64_t diagonal)
+{
+    return k == diagonal ? exp(0.5 * (double)z[k]) : (double)z[k];
 }
 
 // The growth safeguard [ext]: L̂ L̂ᵀ is SPD for any network output, but on a
@@ -116,43 +115,72 @@ int fm_nif_bound_growth(fm_csr *L, fm_neuralif_info *info, char *msg)
 int fm_nif_factor_with(fm_csr **L, const fm_nif_config *config, fm_params *params, const fm_square *A,
                        const fm_neuralif_options *opt, fm_neuralif_info *info, char *msg)
 {
-    fm_nif_input *input = NULL;
-    double *l = NULL;
+    float *x0 = NULL, *ahat = NULL, *z = NULL;
+    int64_t *kept = NULL;
+    double *row_scale = NULL;
     fm_csr *factor = NULL;
-#define FREE_ALL do { fm_nif_input_free(&input); free(l); fm_csr_free(&factor); } while (0)
-    FM_TRY(fm_nif_input_new(&input, A, msg));
-    const fm_csr *lower = input->scaled->lower;
+#define FREE_ALL                                                                                   \
+    do {                                                                                           \
+        free(x0); free(ahat); free(z); free(kept); free(row_scale); fm_csr_free(&factor);          \
+    } while (0)
+    FM_CHECK(L && !*L && config && params && A && A->lower && opt, FM_ERR_INVALID,
+             "fm_nif_factor_with: bad arguments");
+    const fm_csr *lower = A->lower;
     const int64_t n = lower->n, E = lower->count;
-    FM_ALLOC(l, E);
-    FM_TRY(network_factor(l, config, params, input, msg));
-    for (int64_t k = 0; k < E; k++)
-        FM_CHECK(isfinite(l[k]), FM_ERR_NUMERIC,
-                 "NeuralIF: the network's factor has a non-finite entry (edge %lld)", (long long)k);
-    int64_t kept = 0;
-    for (int64_t k = 0; k < E; k++)
-        kept += input->diagonal[k] || fabs(l[k]) > opt->drop_tolerance;
-    FM_TRY(fm_csr_new(&factor, n, kept, msg));
-    int64_t at = 0;
+    FM_ALLOC(x0, n * FM_NIF_FEATURES);
+    FM_ALLOC(ahat, E);
+    FM_ALLOC(z, E);
+    FM_ALLOC(kept, n + 1);
+    FM_ALLOC(row_scale, n);
+    FM_TRY(fm_nif_features_of(x0, A, msg));
+    scaled_lower(ahat, A);
+    FM_TRY(fm_nif_infer(z, config, params, params->values, A, x0, ahat, msg));
+    // per row: the entries kept, the scale, and -1 for a non-finite l̂
+    const double tau = opt->drop_tolerance;
+    #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
-        // normalize_diag (P5): scale row i so that (L̂ L̂ᵀ)_ii = Σ_k l̂_ik² equals â_ii (= 1)
-        double row_scale = 1;
-        if (opt->normalize_diag) {
-            double norm2 = 0;
-            for (int64_t k = lower->start[i]; k < lower->start[i + 1]; k++) norm2 += l[k] * l[k];
-            row_scale = norm2 > 0 ? 1 / sqrt(norm2) : 1;
+        const int64_t first = lower->start[i], diagonal = lower->start[i + 1] - 1;
+        double norm2 = 0;
+        int64_t count = 0;
+        bool finite = true;
+        for (int64_t k = first; k <= diagonal; k++) {
+            const double l = factor_value(z, k, diagonal);
+            finite &= isfinite(l) != 0;
+            norm2 += l * l;
+            count += k == diagonal || fabs(l) > tau;
         }
-        for (int64_t k = lower->start[i]; k < lower->start[i + 1]; k++) {
-            if (!input->diagonal[k] && fabs(l[k]) <= opt->drop_tolerance) continue;
+        kept[i + 1] = finite ? count : -1;
+        // normalize_diag (P5): scale row i so that (L̂ L̂ᵀ)_ii = Σ_k l̂_ik² equals â_ii (= 1)
+        row_scale[i] = opt->normalize_diag && norm2 > 0 ? 1 / sqrt(norm2) : 1;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (kept[i + 1] < 0) {
+            int64_t k = lower->start[i];
+            while (isfinite(factor_value(z, k, lower->start[i + 1] - 1))) k++;
+            FM_FAIL(FM_ERR_NUMERIC, "NeuralIF: the network's factor has a non-finite entry (edge %lld)",
+                    (long long)k);
+        }
+        kept[i + 1] += kept[i];
+    }
+    FM_TRY(fm_csr_new(&factor, n, kept[n], msg));
+    memcpy(factor->start, kept, sizeof(int64_t) * (size_t)(n + 1));
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t diagonal = lower->start[i + 1] - 1;
+        int64_t at = kept[i];
+        for (int64_t k = lower->start[i]; k <= diagonal; k++) {
+            const double l = factor_value(z, k, diagonal);
+            if (k != diagonal && fabs(l) <= tau) continue;
             factor->index[at] = lower->index[k];
-            factor->value[at] = row_scale * l[k];
+            factor->value[at] = row_scale[i] * l;
             at++;
         }
-        factor->start[i + 1] = at;
     }
     fm_neuralif_info growth;
     FM_TRY(fm_nif_bound_growth(factor, &growth, msg));
     if (info) *info = growth;
     // L = D^{1/2} L̂ (P2): row i times sqrt|a_ii|
+    #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++)
         for (int64_t k = factor->start[i]; k < factor->start[i + 1]; k++) factor->value[k] *= A->scale[i];
     *L = factor;

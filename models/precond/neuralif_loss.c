@@ -11,6 +11,47 @@
 // Node features (P5): the local degree profile and two diagonal measures
 //------------------------------------------------------------------------------
 
+// The features of node i (P5) from the rows of A; with `scale`, of
+// Â = D^{-1/2} A D^{-1/2} (P2), its entries computed on the fly.
+static void feature_row(double *f, const fm_csr *A, const double *scale, const double *log_degree, int64_t i)
+{
+    double lo = INFINITY, hi = 0, sum = 0, sumsq = 0, diagonal = 0, off_sum = 0, off_max = 0;
+    int64_t neighbours = 0;
+    for (int64_t p = A->start[i]; p < A->start[i + 1]; p++) {
+        const int64_t j = A->index[p];
+        const double magnitude = fabs(scale ? fm_nif_scaled_entry(A->value[p], scale, i, j) : A->value[p]);
+        if (j == i) { diagonal += magnitude; continue; }
+        const double d = log_degree[j];
+        lo = fmin(lo, d);
+        hi = fmax(hi, d);
+        sum += d;
+        sumsq += d * d;
+        neighbours++;
+        off_sum += magnitude;
+        off_max = fmax(off_max, magnitude);
+    }
+    const double mean = neighbours ? sum / (double)neighbours : 0;
+    f[0] = log_degree[i];
+    f[1] = neighbours ? lo : 0;
+    f[2] = hi;
+    f[3] = mean;
+    f[4] = neighbours ? sqrt(fmax(sumsq / (double)neighbours - mean * mean, 0)) : 0;
+    // α/(α+1) with α = |â_ii| / s is |â_ii| / (|â_ii| + s): no division by zero
+    f[5] = diagonal + off_sum > 0 ? diagonal / (diagonal + off_sum) : 1;
+    f[6] = diagonal + off_max > 0 ? diagonal / (diagonal + off_max) : 1;
+}
+
+// log(1 + degree) of every node (n doubles, the caller's).
+static void log_degrees(double *log_degree, const fm_csr *A)
+{
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < A->n; i++) {
+        int64_t degree = 0;
+        for (int64_t p = A->start[i]; p < A->start[i + 1]; p++) degree += A->index[p] != i;
+        log_degree[i] = log1p((double)degree);
+    }
+}
+
 int fm_nif_features(double **out, const fm_square *scaled, char *msg)
 {
     double *features = NULL, *log_degree = NULL;
@@ -19,42 +60,29 @@ int fm_nif_features(double **out, const fm_square *scaled, char *msg)
     const int64_t n = A->n;
     FM_ALLOC(features, n * FM_NIF_FEATURES);
     FM_ALLOC(log_degree, n);
+    log_degrees(log_degree, A);
     #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        int64_t degree = 0;
-        for (int64_t p = A->start[i]; p < A->start[i + 1]; p++) degree += A->index[p] != i;
-        log_degree[i] = log1p((double)degree);
-    }
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        double lo = INFINITY, hi = 0, sum = 0, sumsq = 0, diagonal = 0, off_sum = 0, off_max = 0;
-        int64_t neighbours = 0;
-        for (int64_t p = A->start[i]; p < A->start[i + 1]; p++) {
-            const int64_t j = A->index[p];
-            const double magnitude = fabs(A->value[p]);
-            if (j == i) { diagonal += magnitude; continue; }
-            const double d = log_degree[j];
-            lo = fmin(lo, d);
-            hi = fmax(hi, d);
-            sum += d;
-            sumsq += d * d;
-            neighbours++;
-            off_sum += magnitude;
-            off_max = fmax(off_max, magnitude);
-        }
-        double *f = features + i * FM_NIF_FEATURES;
-        const double mean = neighbours ? sum / (double)neighbours : 0;
-        f[0] = log_degree[i];
-        f[1] = neighbours ? lo : 0;
-        f[2] = hi;
-        f[3] = mean;
-        f[4] = neighbours ? sqrt(fmax(sumsq / (double)neighbours - mean * mean, 0)) : 0;
-        // α/(α+1) with α = |â_ii| / s is |â_ii| / (|â_ii| + s): no division by zero
-        f[5] = diagonal + off_sum > 0 ? diagonal / (diagonal + off_sum) : 1;
-        f[6] = diagonal + off_max > 0 ? diagonal / (diagonal + off_max) : 1;
-    }
+    for (int64_t i = 0; i < n; i++) feature_row(features + i * FM_NIF_FEATURES, A, NULL, log_degree, i);
     free(log_degree);
     *out = features;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_nif_features_of(float *out, const fm_square *A, char *msg)
+{
+    double *log_degree = NULL;
+#define FREE_ALL free(log_degree)
+    const int64_t n = A->n;
+    FM_ALLOC(log_degree, n);
+    log_degrees(log_degree, A->A);
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        double f[FM_NIF_FEATURES];
+        feature_row(f, A->A, A->scale, log_degree, i);
+        for (int c = 0; c < FM_NIF_FEATURES; c++) out[i * FM_NIF_FEATURES + c] = (float)f[c];
+    }
+    FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
 }

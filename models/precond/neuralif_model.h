@@ -75,6 +75,17 @@ int fm_nif_bound_growth(fm_csr *L, fm_neuralif_info *info, char *msg);
 
 // The node features of P5 from Â (n × FM_NIF_FEATURES, row-major, double).
 int fm_nif_features(double **out, const fm_square *scaled, char *msg);
+// The same features of Â computed from A and its scale (no copy of Â is
+// made), rounded to float into `out` (n × FM_NIF_FEATURES): inference's input.
+int fm_nif_features_of(float *out, const fm_square *A, char *msg);
+
+// â_ij = a_ij / (s_i s_j) off the diagonal, the sign of a_ii on it: the value
+// fm_square_scaled stores (engine/square.c), bit for bit.
+static inline double fm_nif_scaled_entry(double a, const double *scale, int64_t i, int64_t j)
+{
+    if (i == j) return a > 0 ? 1.0 : a < 0 ? -1.0 : 0.0;
+    return a / (scale[i] * scale[j]);
+}
 
 // l̂ from the network's output z (P5): z off the diagonal, exp(z/2) on it.
 // `diagonal[k]` is nonzero for the diagonal edges. dz from dl: the chain rule
@@ -137,4 +148,13 @@ double fm_nif_frobenius_reference(const fm_square *scaled, const double *l);
 
 FM_NIF_NET_DECLARE(float, )
 FM_NIF_NET_DECLARE(double, _f64)
+
+// z (E floats) = the network on (x0, e0), fused for inference
+// (models/precond/neuralif_infer.c): fm_nif_forward's result up to float
+// rounding, with none of its saved activations (memory: z and n·(F + 4h)
+// floats). The edges are those of graph's lower part (its values are not
+// read); x0 is n × F, e0 holds â by edge. z must not overlap x0 or e0. The
+// result does not depend on the thread count.
+int fm_nif_infer(float *z, const fm_nif_config *config, const fm_params *layout, const float *values,
+                 const fm_square *graph, const float *x0, const float *e0, char *msg);
 #endif
