@@ -4,7 +4,7 @@
 // hypre (perf/peers/build.sh builds it into build-peers/).
 //
 //   amg_pcg A.mtx[.gz] [--rhs b.mtx[.gz]] [--tol 1e-6] [--max-iters 10000]
-//           [--relax sgs|gs] [--print-level N]
+//           [--relax gs|sgs] [--print-level N]
 //
 // Reads a Matrix Market `coordinate real|integer symmetric|general` matrix
 // (a symmetric file stores the lower triangle; it is mirrored) and an
@@ -373,7 +373,7 @@ static void json_string(const char *s)
 
 static void usage(void)
 {
-    fputs("usage: amg_pcg A.mtx[.gz] [--rhs b.mtx[.gz]] [--tol 1e-6] [--max-iters 10000] [--relax sgs|gs] "
+    fputs("usage: amg_pcg A.mtx[.gz] [--rhs b.mtx[.gz]] [--tol 1e-6] [--max-iters 10000] [--relax gs|sgs] "
           "[--print-level N]\n", stderr);
     exit(2);
 }
@@ -392,7 +392,7 @@ static double number_arg(const char *flag, const char *s)
 
 int main(int argc, char **argv)
 {
-    const char *matrix = NULL, *rhs = NULL, *relax = "sgs";
+    const char *matrix = NULL, *rhs = NULL, *relax = "gs";
     double tol = 1e-6;
     int max_iters = 10000, print_level = 0;
     for (int a = 1; a < argc; a++) {
@@ -414,7 +414,7 @@ int main(int argc, char **argv)
     if (!(tol > 0 && tol < 1)) { fprintf(stderr, "amg_pcg: --tol %g must lie in (0, 1)\n", tol); exit(2); }
     if (max_iters < 1) { fprintf(stderr, "amg_pcg: --max-iters must be >= 1\n"); exit(2); }
     if (strcmp(relax, "sgs") != 0 && strcmp(relax, "gs") != 0) {
-        fprintf(stderr, "amg_pcg: --relax %s: expected sgs or gs\n", relax);
+        fprintf(stderr, "amg_pcg: --relax %s: expected gs or sgs\n", relax);
         exit(2);
     }
 
@@ -488,12 +488,16 @@ int main(int argc, char **argv)
     // HMIS coarsening (10) with extended+i interpolation (6) truncated to 4
     // entries a row is hypre's recommended CPU setting for 2-D and 3-D
     // diffusion (its user manual, "BoomerAMG"); strong threshold 0.25 is
-    // the 2-D value. Smoother: hybrid symmetric Gauss-Seidel (6), which on
-    // one rank is plain symmetric Gauss-Seidel, lexicographic order, so
-    // every application of the cycle is a symmetric operator, as PCG needs;
-    // Gaussian elimination on the coarsest level. `--relax gs` is hypre's
-    // default instead: l1-Gauss-Seidel forward down, backward up (13/14),
-    // half the smoothing work and still symmetric as a whole cycle.
+    // the 2-D value. Smoother (--relax gs, the default, hypre's own CPU
+    // default): l1-Gauss-Seidel forward on the way down (13), backward on
+    // the way up (14), which on one rank is plain Gauss-Seidel (the l1 term
+    // sums off-rank entries); the post-smoother is the adjoint of the
+    // pre-smoother and the coarsest level is solved exactly (Gaussian
+    // elimination, 9), so the cycle is a symmetric positive definite
+    // operator, as PCG needs. `--relax sgs`: hybrid symmetric Gauss-Seidel
+    // (6) both ways, a forward and a backward sweep each time: on diffusion
+    // grids one iteration fewer, but twice the smoothing work, and the solve
+    // took longer (perf/README.md).
     hypre_check(HYPRE_BoomerAMGCreate(&amg), "HYPRE_BoomerAMGCreate");
     HYPRE_BoomerAMGSetCoarsenType(amg, 10);
     HYPRE_BoomerAMGSetInterpType(amg, 6);
@@ -501,7 +505,7 @@ int main(int argc, char **argv)
     HYPRE_BoomerAMGSetStrongThreshold(amg, 0.25);
     HYPRE_BoomerAMGSetAggNumLevels(amg, 0);
     if (strcmp(relax, "sgs") == 0) HYPRE_BoomerAMGSetRelaxType(amg, 6);
-    else {
+    else {   // 13 on every level, then 14 on the way up
         HYPRE_BoomerAMGSetRelaxType(amg, 13);
         HYPRE_BoomerAMGSetCycleRelaxType(amg, 14, 2);
     }
