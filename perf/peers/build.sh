@@ -36,7 +36,6 @@ fi
 
 command -v mpicc >/dev/null || { echo "build-peers: mpicc not found (Open MPI comes with libhypre-dev)" >&2; exit 1; }
 mkdir -p "$out"
-# shellcheck disable=SC2054
 nice -n 19 mpicc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror \
   -o "$out/amg_pcg" "$root/perf/peers/amg_pcg.c" "${hypre_flags[@]}" -lz -lm
 echo "build-peers: $out/amg_pcg"
