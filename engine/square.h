@@ -29,7 +29,9 @@ typedef struct fm_csr {
     double *value;         // count
 } fm_csr;
 
-// An empty n × n matrix with room for `count` entries (start zeroed).
+// An empty n × n matrix with room for `count` entries (start zeroed, index
+// and value uninitialized: engine/memory.h's fm_alloc_large, released by
+// fm_csr_free).
 int fm_csr_new(fm_csr **out, int64_t n, int64_t count, char *msg);
 int fm_csr_copy(fm_csr **out, const fm_csr *src, char *msg);
 // The transpose (rows ascending in each output row): Lᵀ by rows from L by rows.

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "memory.h"
 #include "neuralif_model.h"
 #include "status.h"
 
@@ -209,11 +210,16 @@ static void weight_column(float *out, const mlp *m, int in, int column, int h)
     for (int c = 0; c < h; c++) out[c] = m->w1[(int64_t)c * in + column];
 }
 
-int fm_nif_infer(float *z, const fm_nif_config *config, const fm_params *layout, const float *values,
-                 const fm_square *graph, const float *x0, const float *e0, char *msg)
+int64_t fm_nif_infer_work(const fm_nif_config *config, int64_t nodes)
 {
-    float *nodes = NULL, *columns = NULL;
-#define FREE_ALL do { free(nodes); free(columns); } while (0)
+    return nodes * (F + 4 * (int64_t)config->hidden);
+}
+
+int fm_nif_infer(float *z, const fm_nif_config *config, const fm_params *layout, const float *values,
+                 const fm_square *graph, const float *x0, const float *e0, float *work, char *msg)
+{
+    float *owned = NULL, *columns = NULL;
+#define FREE_ALL do { fm_free_large(owned); free(columns); } while (0)
     FM_CHECK(z && config && layout && values && graph && graph->lower && graph->lower_by_columns &&
                  (graph->lower_edge || graph->lower->count == 0) && x0 && (e0 || graph->lower->count == 0),
              FM_ERR_INVALID, "fm_nif_infer: bad arguments");
@@ -225,7 +231,11 @@ int fm_nif_infer(float *z, const fm_nif_config *config, const fm_params *layout,
              "fm_nif_infer: the parameters hold %d tensors, the network %d", layout->tensors,
              fm_nif_tensor_count(config));
     const int64_t n = graph->n, h = config->hidden;
-    FM_ALLOC(nodes, n * (F + 4 * h));
+    float *nodes = work;
+    if (!nodes) {
+        FM_ALLOC_LARGE(owned, fm_nif_infer_work(config, n));
+        nodes = owned;
+    }
     FM_ALLOC(columns, 3 * h);
     infer_context c = {
         .graph = graph, .h = (int)h, .x = nodes, .P = nodes + n * F, .Q = nodes + n * (F + h),
