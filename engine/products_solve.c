@@ -6,6 +6,7 @@
 // results are bitwise the same for any number of threads.
 #include "square.h"
 
+#include <math.h>
 #include <omp.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -56,11 +57,19 @@ void fm_spmv(const fm_csr *A, const double *x, double *y)
 // Level schedules
 //------------------------------------------------------------------------------
 
+// Levels per group by default: measured on the 5-point grids (perf/README.md,
+// bench_solve_kernels): span 1 visits an anti-diagonal per level, a row per
+// grid row, and from g ≈ 500 the pages it touches outgrow the TLB.
+#define FM_SOLVE_SPAN_DEFAULT 8
+
 void fm_levels_free(fm_levels **levels)
 {
     if (!levels || !*levels) return;
     free((*levels)->start);
     free((*levels)->rows);
+    free((*levels)->level);
+    free((*levels)->group_start);
+    free((*levels)->group_rows);
     free(*levels);
     *levels = NULL;
 }
@@ -83,16 +92,55 @@ static int check_triangular(const fm_csr *T, bool lower, char *msg)
     return FM_OK;
 }
 
+// rows[] (n) by key[i] / divisor ascending, i ascending within: a counting
+// sort into `buckets` buckets; start[] (buckets + 1) receives the offsets.
+static int bucket_rows(int64_t *start, int64_t *rows, const int64_t *key, int64_t divisor, int64_t n,
+                       int64_t buckets, char *msg)
+{
+    int64_t *next = NULL;
+#undef FREE_ALL
+#define FREE_ALL free(next)
+    memset(start, 0, sizeof(int64_t) * (size_t)(buckets + 1));
+    for (int64_t i = 0; i < n; i++) start[key[i] / divisor + 1]++;
+    for (int64_t b = 0; b < buckets; b++) start[b + 1] += start[b];
+    FM_ALLOC(next, buckets);
+    memcpy(next, start, sizeof(int64_t) * (size_t)buckets);
+    for (int64_t i = 0; i < n; i++) rows[next[key[i] / divisor]++] = i;
+    FREE_ALL;
+    return FM_OK;
+}
+
+int fm_levels_regroup(fm_levels *levels, int64_t span, char *msg)
+{
+    int64_t *group_start = NULL, *group_rows = NULL;
+#undef FREE_ALL
+#define FREE_ALL do { free(group_start); free(group_rows); } while (0)
+    FM_CHECK(levels && span >= 1, FM_ERR_INVALID, "fm_levels_regroup: bad arguments (span %lld)", (long long)span);
+    const int64_t n = levels->start[levels->count];
+    const int64_t groups = (levels->count + span - 1) / span;
+    FM_ALLOC(group_start, groups + 1);
+    FM_ALLOC(group_rows, n > 0 ? n : 1);
+    FM_TRY(bucket_rows(group_start, group_rows, levels->level, span, n, groups, msg));
+    free(levels->group_start);
+    free(levels->group_rows);
+    levels->span = span;
+    levels->groups = groups;
+    levels->group_start = group_start;
+    levels->group_rows = group_rows;
+    return FM_OK;
+}
+
 int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
 {
     fm_levels *levels = NULL;
-    int64_t *level = NULL, *next = NULL;
 #undef FREE_ALL
-#define FREE_ALL do { fm_levels_free(&levels); free(level); free(next); } while (0)
+#define FREE_ALL fm_levels_free(&levels)
     FM_CHECK(out && !*out && T, FM_ERR_INVALID, "fm_levels_new: bad arguments");
     FM_TRY(check_triangular(T, lower, msg));
     const int64_t n = T->n;
-    FM_ALLOC(level, n);
+    FM_ALLOC(levels, 1);
+    FM_ALLOC(levels->level, n);
+    int64_t *level = levels->level;
     // level(i) = 1 + the highest level of the rows row i reads (0 for none);
     // those rows come before i (lower) or after it (upper)
     int64_t count = 0;
@@ -106,18 +154,14 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
         level[i] = mine;
         if (mine + 1 > count) count = mine + 1;
     }
-    FM_ALLOC(levels, 1);
     levels->count = count;
+    levels->entries = T->count;
+    levels->path = FM_SOLVE_AUTO;
     FM_ALLOC(levels->start, count + 1);
     FM_ALLOC(levels->rows, n);
-    for (int64_t i = 0; i < n; i++) levels->start[level[i] + 1]++;
-    for (int64_t l = 0; l < count; l++) levels->start[l + 1] += levels->start[l];
     // a counting sort by level: rows ascending within a level
-    FM_ALLOC(next, count);
-    memcpy(next, levels->start, sizeof(int64_t) * (size_t)count);
-    for (int64_t i = 0; i < n; i++) levels->rows[next[level[i]]++] = i;
-    free(next);
-    free(level);
+    FM_TRY(bucket_rows(levels->start, levels->rows, level, 1, n, count, msg));
+    FM_TRY(fm_levels_regroup(levels, FM_SOLVE_SPAN_DEFAULT, msg));
     *out = levels;
     return FM_OK;
 }
@@ -146,26 +190,34 @@ void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x)
     }
 }
 
-// The pipelined level schedule (point-to-point synchronization instead of a
+// The pipelined schedule (point-to-point synchronization instead of a
 // barrier per level, as in Park et al., "Sparsifying synchronization for
-// high-performance shared-memory sparse triangular solver", ISC 2014):
+// high-performance shared-memory sparse triangular solver", ISC 2014), with
+// the levels taken `span` at a time:
 //
 // - the rows are cut into one contiguous block per thread, balanced by
-//   entries; each thread solves the rows of its block level by level, and
-//   after each level publishes how many levels it has completed;
-// - a row that reads x_j of another thread's block first waits until that
-//   thread has completed every level before the row's own (x_j's level is
-//   one of them); rows of its own block were solved earlier by the thread
-//   itself.
+//   entries; each thread solves the rows of its block group by group, in row
+//   order within a group (ascending for L, descending for U);
+// - a row's key is group·n + its rank in the solve's direction (i for L,
+//   n − 1 − i for U): each thread solves its rows by ascending key, and
+//   publishes "every row of my block with a key below P is solved" (at the
+//   end of each group, every FM_SOLVE_PUBLISH_ROWS rows, and before it
+//   waits);
+// - a row that reads x_j of another thread's block waits until that thread
+//   has published past key(j). Rows of its own block were solved before by
+//   the thread itself: j comes before i in the direction of the solve and its
+//   level is lower, so its key is lower.
 //
-// For the grid in natural order the blocks are bands of grid rows: only the
-// rows next to a band's edge read another thread's x, and the band below
-// trails the one above by a level, with no barrier at all (a barrier per
-// level costs more than a level's work on grids up to a few hundred wide).
-// No thread waits for a later one in the direction of the solve (L: a block
-// reads only blocks before it; U: after it), so the pipeline cannot
-// deadlock. Each row is solved with the reference's arithmetic after the rows
-// it reads are final, so x is bitwise the reference's for any thread count.
+// No deadlock: a row waits only for a row of lower key, and a thread
+// publishes everything it solved before it waits, so along any chain of
+// waiting threads the keys they wait at strictly decrease; the thread at the
+// lowest never waits. Each row is solved with the reference's arithmetic
+// after the rows it reads are final, so x is bitwise the reference's for any
+// thread count and any span.
+//
+// For the grid in natural order the blocks are bands of grid rows, and only
+// the rows at a band's edge read another thread's x: the band below trails
+// the one above by about a group.
 
 // At most this many threads share a solve.
 #define FM_SOLVE_MAX_THREADS 64
@@ -173,9 +225,12 @@ void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x)
 // the threads: the serial loop (the pipeline would mostly wait).
 #define FM_SOLVE_PARALLEL_ENTRIES 131072
 #define FM_SOLVE_ROWS_PER_THREAD_LEVEL 16
+// A thread publishes its progress at least this often (rows).
+#define FM_SOLVE_PUBLISH_ROWS 32
 
 typedef struct progress {
-    _Alignas(64) _Atomic int64_t levels; // levels this thread has completed
+    _Alignas(64) _Atomic int64_t key; // every row of the block with a lower key is solved
+    char pad[64 - sizeof(int64_t)];   // one cache line each: no false sharing
 } progress;
 
 static inline void pause_briefly(void)
@@ -185,14 +240,21 @@ static inline void pause_briefly(void)
 #endif
 }
 
-// Wait until `owner` has completed `levels` levels (spinning, then yielding
-// the core: another thread of the team may be waiting for it).
-static void wait_for(progress *owner, int64_t levels)
+// Wait until `owner` has published `key` (spinning, then yielding the core:
+// the thread awaited may be waiting for it). Returns what it read.
+static int64_t wait_for(progress *owner, int64_t key)
 {
-    for (int spins = 0; atomic_load_explicit(&owner->levels, memory_order_acquire) < levels; spins++) {
+    int64_t seen;
+    for (int spins = 0; (seen = atomic_load_explicit(&owner->key, memory_order_acquire)) < key; spins++) {
         if (spins < 2000) pause_briefly();
         else sched_yield();
     }
+    return seen;
+}
+
+static inline void publish(progress *mine, int64_t key)
+{
+    atomic_store_explicit(&mine->key, key, memory_order_release);
 }
 
 // The first position in rows[from, to) (ascending) holding a row ≥ row.
@@ -209,12 +271,13 @@ static inline int64_t first_at_least(const int64_t *rows, int64_t from, int64_t 
 static void solve_pipelined(const fm_csr *T, const fm_levels *levels, const double *b, double *x, bool lower,
                             int threads)
 {
-    const int64_t n = T->n, count = levels->count;
+    const int64_t n = T->n, groups = levels->groups, span = levels->span;
     const int64_t *restrict start = T->start;
     const int64_t *restrict index = T->index;
     const double *restrict value = T->value;
-    const int64_t *restrict rows = levels->rows;
-    const int64_t *restrict level_start = levels->start;
+    const int64_t *restrict rows = levels->group_rows;
+    const int64_t *restrict group_start = levels->group_start;
+    const int64_t *restrict level = levels->level;
     progress done[FM_SOLVE_MAX_THREADS];
     int64_t bounds[FM_SOLVE_MAX_THREADS + 1];
     int team = 1;
@@ -226,46 +289,71 @@ static void solve_pipelined(const fm_csr *T, const fm_levels *levels, const doub
             team = omp_get_num_threads();
             for (int t = 0; t < team; t++) {
                 bounds[t] = first_at_least(start, 0, n, (int64_t)((double)T->count * t / team));
-                atomic_init(&done[t].levels, 0);
+                atomic_init(&done[t].key, 0);
             }
             bounds[team] = n;
         }
         const int me = omp_get_thread_num();
         const int64_t begin = bounds[me], end = bounds[me + 1];
         int64_t seen[FM_SOLVE_MAX_THREADS] = { 0 }; // the progress last read of each thread
-        for (int64_t l = 0; l < count; l++) {
-            const int64_t first = first_at_least(rows, level_start[l], level_start[l + 1], begin);
-            const int64_t last = first_at_least(rows, first, level_start[l + 1], end);
-            for (int64_t k = first; k < last; k++) {
-                const int64_t i = rows[k];
-                const int64_t diagonal = lower ? start[i + 1] - 1 : start[i];
-                double sum = b[i];
-                for (int64_t e = start[i] + !lower; e < start[i + 1] - lower; e++) {
-                    const int64_t j = index[e];
-                    if (j < begin || j >= end) {
+        int64_t unpublished = 0;
+        for (int64_t s = 0; s < groups; s++) {
+            const int64_t first = first_at_least(rows, group_start[s], group_start[s + 1], begin);
+            const int64_t last = first_at_least(rows, first, group_start[s + 1], end);
+            for (int64_t q = 0; q < last - first; q++) {
+                const int64_t i = rows[lower ? first + q : last - 1 - q];
+                const int64_t from = start[i] + !lower, to = start[i + 1] - lower;
+                // the rows of other blocks it reads: below begin (L) or from end on (U)
+                if (from < to && (lower ? index[from] < begin : index[to - 1] >= end)) {
+                    const int64_t key = s * n + (lower ? i : n - 1 - i);
+                    for (int64_t e = from; e < to; e++) {
+                        const int64_t j = index[e];
+                        if (j >= begin && j < end) continue;
                         int owner = me;
                         while (j < bounds[owner]) owner--;
                         while (j >= bounds[owner + 1]) owner++;
-                        if (seen[owner] < l) {
-                            wait_for(&done[owner], l);
-                            seen[owner] = atomic_load_explicit(&done[owner].levels, memory_order_acquire);
+                        const int64_t need = level[j] / span * n + (lower ? j : n - 1 - j) + 1;
+                        if (seen[owner] < need) {
+                            publish(&done[me], key);
+                            unpublished = 0;
+                            seen[owner] = wait_for(&done[owner], need);
                         }
                     }
-                    sum -= value[e] * x[j];
                 }
-                x[i] = sum / value[diagonal];
+                double sum = b[i];
+                for (int64_t e = from; e < to; e++) sum -= value[e] * x[index[e]];
+                x[i] = sum / value[lower ? to : from - 1];
+                if (++unpublished == FM_SOLVE_PUBLISH_ROWS) {
+                    publish(&done[me], s * n + (lower ? i : n - 1 - i) + 1);
+                    unpublished = 0;
+                }
             }
-            atomic_store_explicit(&done[me].levels, l + 1, memory_order_release);
+            publish(&done[me], (s + 1) * n);
+            unpublished = 0;
         }
     }
 }
 
+bool fm_solve_parallel_pays(const fm_levels *levels, int threads)
+{
+    const int64_t n = levels->start[levels->count];
+    return threads > 1 && levels->entries >= FM_SOLVE_PARALLEL_ENTRIES &&
+           n >= levels->count * threads * FM_SOLVE_ROWS_PER_THREAD_LEVEL;
+}
+
+static int solve_threads(void)
+{
+    const int threads = omp_get_max_threads();
+    return threads > FM_SOLVE_MAX_THREADS ? FM_SOLVE_MAX_THREADS : threads;
+}
+
 static void solve(const fm_csr *T, const fm_levels *levels, const double *b, double *x, bool lower)
 {
-    int threads = omp_get_max_threads();
-    if (threads > FM_SOLVE_MAX_THREADS) threads = FM_SOLVE_MAX_THREADS;
-    if (threads > 1 && !omp_in_parallel() && T->count >= FM_SOLVE_PARALLEL_ENTRIES &&
-        T->n >= levels->count * threads * FM_SOLVE_ROWS_PER_THREAD_LEVEL)
+    const int threads = solve_threads();
+    const bool parallel = !omp_in_parallel() &&
+                          (levels->path == FM_SOLVE_PARALLEL ||
+                           (levels->path == FM_SOLVE_AUTO && fm_solve_parallel_pays(levels, threads)));
+    if (parallel)
         solve_pipelined(T, levels, b, x, lower, threads);
     else if (lower)
         fm_solve_lower_reference(T, b, x);
@@ -281,4 +369,34 @@ void fm_solve_lower(const fm_csr *L, const fm_levels *levels, const double *b, d
 void fm_solve_upper(const fm_csr *U, const fm_levels *levels, const double *b, double *x)
 {
     solve(U, levels, b, x, false);
+}
+
+int fm_levels_tune(fm_levels *levels, const fm_csr *T, bool lower, int repeats, char *msg)
+{
+    double *b = NULL, *x = NULL;
+#undef FREE_ALL
+#define FREE_ALL do { free(b); free(x); } while (0)
+    FM_CHECK(levels && T && T->n == levels->start[levels->count] && repeats >= 1, FM_ERR_INVALID,
+             "fm_levels_tune: bad arguments");
+    const int threads = solve_threads();
+    if (threads < 2 || omp_in_parallel() || levels->entries < FM_SOLVE_PARALLEL_ENTRIES) {
+        levels->path = FM_SOLVE_SERIAL;
+        return FM_OK;
+    }
+    const int64_t n = T->n;
+    FM_ALLOC(b, n);
+    FM_ALLOC(x, n);
+    for (int64_t i = 0; i < n; i++) b[i] = 1;
+    double serial = 1e300, parallel = 1e300;
+    for (int r = 0; r < repeats; r++) {
+        double t0 = omp_get_wtime();
+        (lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, x);
+        serial = fmin(serial, omp_get_wtime() - t0);
+        t0 = omp_get_wtime();
+        solve_pipelined(T, levels, b, x, lower, threads);
+        parallel = fmin(parallel, omp_get_wtime() - t0);
+    }
+    levels->path = parallel < serial ? FM_SOLVE_PARALLEL : FM_SOLVE_SERIAL;
+    FREE_ALL;
+    return FM_OK;
 }

@@ -74,20 +74,53 @@ void fm_spmv_reference(const fm_csr *A, const double *x, double *y);
 
 // Level schedules: the rows of a triangular matrix grouped so that every row
 // of a level depends only on rows of earlier levels.
+//
+// The parallel solve walks `span` consecutive levels at a time (a group),
+// each thread its own contiguous block of rows, in row order within a group
+// (ascending for L, descending for U): span 1 is the classic level schedule,
+// a larger span visits runs of neighbouring rows (caches, TLB) at the price
+// of a longer lag between the threads. Any span gives the same x.
+typedef enum fm_solve_path {
+    FM_SOLVE_AUTO,         // the structural rule of fm_solve_parallel_pays, at each call
+    FM_SOLVE_SERIAL,       // the reference row loop
+    FM_SOLVE_PARALLEL,     // the pipelined groups, whatever the size (1 thread included)
+} fm_solve_path;
+
 typedef struct fm_levels {
     int64_t count;         // levels
     int64_t *start;        // count + 1 offsets into rows
-    int64_t *rows;         // n rows, level by level
+    int64_t *rows;         // n rows, level by level, ascending within a level
+    int64_t *level;        // n: the level of each row
+    int64_t span;          // levels per group
+    int64_t groups;        // ceil(count / span)
+    int64_t *group_start;  // groups + 1 offsets into group_rows
+    int64_t *group_rows;   // n rows, group by group, ascending within a group
+    int64_t entries;       // stored entries of T (the solve's work)
+    fm_solve_path path;    // fm_levels_new: FM_SOLVE_AUTO; fm_levels_tune or a caller may set it
 } fm_levels;
 
 // `lower`: T is lower triangular by rows (the diagonal last in each row);
-// otherwise upper triangular by rows (the diagonal first).
+// otherwise upper triangular by rows (the diagonal first). The span is
+// FM_SOLVE_SPAN_DEFAULT levels.
 int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg);
 void fm_levels_free(fm_levels **levels);
+// Regroups the levels `span` (>= 1) at a time.
+int fm_levels_regroup(fm_levels *levels, int64_t span, char *msg);
+// Whether, by the structure alone, `threads` threads should solve with these
+// levels in parallel (what FM_SOLVE_AUTO does): enough entries and enough
+// rows a level for each thread.
+bool fm_solve_parallel_pays(const fm_levels *levels, int threads);
+// Times the serial and the parallel solve with the current thread count (the
+// best of `repeats` each, interleaved, on a right-hand side of ones) and sets
+// levels->path to the faster; FM_SOLVE_SERIAL without timing when there is
+// one thread or T is below FM_SOLVE_PARALLEL_ENTRIES. The two paths give the
+// same x bit for bit, so the choice changes only the time.
+int fm_levels_tune(fm_levels *levels, const fm_csr *T, bool lower, int repeats, char *msg);
 
 // x = L⁻¹ b (L lower by rows, diagonal last) and x = U⁻¹ b (U upper by rows,
 // diagonal first; Lᵀ is L by columns). x and b may not alias. The reference
-// is the serial row loop; the fast one runs the levels in parallel.
+// is the serial row loop; the fast one takes levels->path, and runs the
+// groups of levels in parallel.
 void fm_solve_lower_reference(const fm_csr *L, const double *b, double *x);
 void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x);
 void fm_solve_lower(const fm_csr *L, const fm_levels *levels, const double *b, double *x);

@@ -165,6 +165,8 @@ static void expect_schedule(const fm_csr *T, const fm_levels *levels, bool lower
             cr_assert(i >= 0 && i < n && level[i] < 0, "row %lld listed twice or out of range", (long long)i);
             if (k > levels->start[l]) cr_assert_lt(levels->rows[k - 1], i);
             level[i] = l;
+            cr_assert_eq(levels->level[i], l, "row %lld: level %lld recorded as %lld", (long long)i, (long long)l,
+                         (long long)levels->level[i]);
         }
     }
     for (int64_t i = 0; i < n; i++) {
@@ -177,6 +179,26 @@ static void expect_schedule(const fm_csr *T, const fm_levels *levels, bool lower
         cr_assert_eq(level[i], highest + 1, "row %lld could run earlier", (long long)i);
     }
     free(level);
+}
+
+// The groups: every row once, in the group of its level, ascending within a
+// group.
+static void expect_groups(const fm_levels *levels)
+{
+    const int64_t n = levels->start[levels->count];
+    cr_assert_eq(levels->groups, (levels->count + levels->span - 1) / levels->span);
+    cr_assert_eq(levels->group_start[0], 0);
+    cr_assert_eq(levels->group_start[levels->groups], n);
+    bool *listed = calloc(n, 1);
+    for (int64_t s = 0; s < levels->groups; s++)
+        for (int64_t k = levels->group_start[s]; k < levels->group_start[s + 1]; k++) {
+            const int64_t i = levels->group_rows[k];
+            cr_assert(i >= 0 && i < n && !listed[i], "row %lld listed twice or out of range", (long long)i);
+            listed[i] = true;
+            cr_assert_eq(levels->level[i] / levels->span, s, "row %lld in the wrong group", (long long)i);
+            if (k > levels->group_start[s]) cr_assert_lt(levels->group_rows[k - 1], i);
+        }
+    free(listed);
 }
 
 // x = T⁻¹ b by dense substitution (T expanded to n × n).
@@ -208,7 +230,6 @@ static void check_solves(const fm_csr *T, bool lower, uint64_t seed)
     expect_schedule(T, levels, lower);
     double *b = fm_test_uniform_range(n, seed, -1, 1);
     double *expected = calloc(n, sizeof(double)), *x = calloc(n, sizeof(double));
-    double *one = calloc(n, sizeof(double)), *three = calloc(n, sizeof(double));
     (lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, expected);
     if (n <= 400) {
         double *dense = calloc(n, sizeof(double));
@@ -218,23 +239,29 @@ static void check_solves(const fm_csr *T, bool lower, uint64_t seed)
     }
     void (*solve)(const fm_csr *, const fm_levels *, const double *, double *) =
         lower ? fm_solve_lower : fm_solve_upper;
+    // each path (the structural rule, serial, the pipeline forced even on
+    // one thread), each span (the classic level schedule, a few levels, the
+    // default, all levels at once), 1, 2, 3 and 5 threads: every row with the
+    // reference's arithmetic once the rows it reads are final
+    const fm_solve_path paths[] = { FM_SOLVE_AUTO, FM_SOLVE_SERIAL, FM_SOLVE_PARALLEL };
+    const int64_t spans[] = { levels->span, 1, 3, levels->count };
+    const int threads[] = { 1, 2, 3, 5 };
+    for (int p = 0; p < 3; p++)
+        for (int s = 0; s < 4; s++) {
+            if (s > 0 && paths[p] != FM_SOLVE_PARALLEL) continue;
+            cr_assert_eq(fm_levels_regroup(levels, spans[s], msg), FM_OK, "%s", msg);
+            expect_groups(levels);
+            levels->path = paths[p];
+            for (int t = 0; t < 4; t++) {
+                omp_set_num_threads(threads[t]);
+                for (int64_t i = 0; i < n; i++) x[i] = NAN;
+                solve(T, levels, b, x);
+                cr_assert(!memcmp(x, expected, sizeof(double) * n),
+                          "%s solve differs from the reference (n %lld, path %d, span %lld, %d threads)",
+                          lower ? "lower" : "upper", (long long)n, (int)paths[p], (long long)spans[s], threads[t]);
+            }
+        }
     omp_set_num_threads(2);
-    solve(T, levels, b, x);
-    omp_set_num_threads(1);
-    solve(T, levels, b, one);
-    omp_set_num_threads(3);
-    solve(T, levels, b, three);
-    omp_set_num_threads(5);
-    double *five = calloc(n, sizeof(double));
-    solve(T, levels, b, five);
-    omp_set_num_threads(2);
-    // each row with the reference's arithmetic once the rows it reads are final
-    cr_assert(!memcmp(x, expected, sizeof(double) * n), "%s solve differs from the reference",
-              lower ? "lower" : "upper");
-    cr_assert(!memcmp(x, one, sizeof(double) * n), "1 and 2 threads differ");
-    cr_assert(!memcmp(x, three, sizeof(double) * n), "2 and 3 threads differ");
-    cr_assert(!memcmp(x, five, sizeof(double) * n), "2 and 5 threads differ");
-    free(five);
     // the residual T x - b
     double *Tx = calloc(n, sizeof(double));
     fm_spmv_reference(T, x, Tx);
@@ -243,8 +270,6 @@ static void check_solves(const fm_csr *T, bool lower, uint64_t seed)
     free(b);
     free(expected);
     free(x);
-    free(one);
-    free(three);
     fm_levels_free(&levels);
     cr_assert_null(levels);
 }
@@ -310,6 +335,49 @@ Test(solve_products, grid_levels)
         fm_levels_free(&upper);
         fm_square_free(&g);
     }
+}
+
+// The measured choice: serial on one thread or a small matrix without
+// timing; with 2 threads on the grid one of the two paths, and the solve
+// through it still the reference's x.
+Test(solve_products, tune_picks_a_path)
+{
+    fm_square *g = grid_laplacian(250);
+    char msg[FM_MSG_LEN];
+    fm_levels *lower = NULL;
+    cr_assert_eq(fm_levels_new(&lower, g->lower, true, msg), FM_OK, "%s", msg);
+    cr_assert_eq(lower->path, FM_SOLVE_AUTO);
+    cr_assert_eq(lower->entries, g->lower->count);
+    omp_set_num_threads(1);
+    cr_assert_eq(fm_levels_tune(lower, g->lower, true, 2, msg), FM_OK, "%s", msg);
+    cr_assert_eq(lower->path, FM_SOLVE_SERIAL);
+    cr_assert_not(fm_solve_parallel_pays(lower, 1));
+    omp_set_num_threads(2);
+    lower->path = FM_SOLVE_AUTO;
+    cr_assert_eq(fm_levels_tune(lower, g->lower, true, 3, msg), FM_OK, "%s", msg);
+    cr_assert(lower->path == FM_SOLVE_SERIAL || lower->path == FM_SOLVE_PARALLEL);
+    const int64_t n = g->n;
+    double *b = fm_test_uniform_range(n, 5, -1, 1), *x = calloc(n, sizeof(double)), *expected = calloc(n, 8);
+    fm_solve_lower_reference(g->lower, b, expected);
+    fm_solve_lower(g->lower, lower, b, x);
+    cr_assert(!memcmp(x, expected, sizeof(double) * n));
+    // a schedule of another matrix, or no repeats
+    fm_levels *small = NULL;
+    fm_square *h = grid_laplacian(5);
+    cr_assert_eq(fm_levels_new(&small, h->lower, true, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_levels_tune(small, g->lower, true, 1, msg), FM_ERR_INVALID);
+    cr_assert_eq(fm_levels_tune(lower, g->lower, true, 0, msg), FM_ERR_INVALID);
+    cr_assert_eq(fm_levels_regroup(lower, 0, msg), FM_ERR_INVALID);
+    // below FM_SOLVE_PARALLEL_ENTRIES: serial, untimed
+    cr_assert_eq(fm_levels_tune(small, h->lower, true, 1, msg), FM_OK, "%s", msg);
+    cr_assert_eq(small->path, FM_SOLVE_SERIAL);
+    free(b);
+    free(x);
+    free(expected);
+    fm_levels_free(&small);
+    fm_levels_free(&lower);
+    fm_square_free(&g);
+    fm_square_free(&h);
 }
 
 Test(solve_products, levels_reject_a_matrix_that_is_not_triangular)
