@@ -181,24 +181,41 @@ static void expect_schedule(const fm_csr *T, const fm_levels *levels, bool lower
     free(level);
 }
 
-// The groups: every row once, in the group of its level, ascending within a
-// group.
-static void expect_groups(const fm_levels *levels)
+// The strips: contiguous in the direction of the solve, each listing exactly
+// its rows, `position` the inverse of `order`, and every row after the rows
+// of its own strip it reads.
+static void expect_strips(const fm_csr *T, const fm_levels *levels, bool lower)
 {
-    const int64_t n = levels->start[levels->count];
-    cr_assert_eq(levels->groups, (levels->count + levels->span - 1) / levels->span);
-    cr_assert_eq(levels->group_start[0], 0);
-    cr_assert_eq(levels->group_start[levels->groups], n);
-    bool *listed = calloc(n, 1);
-    for (int64_t s = 0; s < levels->groups; s++)
-        for (int64_t k = levels->group_start[s]; k < levels->group_start[s + 1]; k++) {
-            const int64_t i = levels->group_rows[k];
-            cr_assert(i >= 0 && i < n && !listed[i], "row %lld listed twice or out of range", (long long)i);
-            listed[i] = true;
-            cr_assert_eq(levels->level[i] / levels->span, s, "row %lld in the wrong group", (long long)i);
-            if (k > levels->group_start[s]) cr_assert_lt(levels->group_rows[k - 1], i);
+    const int64_t n = T->n;
+    cr_assert_eq(levels->lower, lower);
+    cr_assert_geq(levels->strips, 1);
+    cr_assert_eq(levels->strip_start[0], 0);
+    cr_assert_eq(levels->strip_start[levels->strips], n);
+    cr_assert(levels->modeled_speedup > 0 && levels->modeled_speedup <= 2 + 1e-12, "modeled speedup %g",
+              levels->modeled_speedup);
+    for (int64_t k = 0; k < levels->strips; k++) {
+        const int64_t lo = levels->strip_start[k], hi = levels->strip_start[k + 1];
+        cr_assert_lt(lo, hi, "strip %lld is empty", (long long)k);
+        int64_t held = 0;
+        for (int64_t q = lo; q < hi; q++) {
+            const int64_t i = levels->order[q], step = lower ? i : n - 1 - i;
+            cr_assert(step >= lo && step < hi, "row %lld listed in strip %lld", (long long)i, (long long)k);
+            cr_assert_eq(levels->position[i], q);
+            held += T->start[i + 1] - T->start[i];
+            for (int64_t e = T->start[i]; e < T->start[i + 1]; e++) {
+                const int64_t j = T->index[e], other = lower ? j : n - 1 - j;
+                if (j != i && other >= lo)
+                    cr_assert_lt(levels->position[j], q, "row %lld before row %lld it reads", (long long)i,
+                                 (long long)j);
+            }
         }
-    free(listed);
+        // a strip closes once it holds strip_entries
+        if (k + 1 < levels->strips) {
+            const int64_t last = lower ? hi - 1 : n - hi;
+            cr_assert_geq(held, levels->strip_entries);
+            cr_assert_lt(held - (T->start[last + 1] - T->start[last]), levels->strip_entries);
+        }
+    }
 }
 
 // x = T⁻¹ b by dense substitution (T expanded to n × n).
@@ -239,26 +256,27 @@ static void check_solves(const fm_csr *T, bool lower, uint64_t seed)
     }
     void (*solve)(const fm_csr *, const fm_levels *, const double *, double *) =
         lower ? fm_solve_lower : fm_solve_upper;
-    // each path (the structural rule, serial, the pipeline forced even on
-    // one thread), each span (the classic level schedule, a few levels, the
-    // default, all levels at once), 1, 2, 3 and 5 threads: every row with the
-    // reference's arithmetic once the rows it reads are final
-    const fm_solve_path paths[] = { FM_SOLVE_AUTO, FM_SOLVE_SERIAL, FM_SOLVE_PARALLEL };
-    const int64_t spans[] = { levels->span, 1, 3, levels->count };
+    // each path (the structural rule, serial, the strips forced even on one
+    // thread), each strip size (the default, one strip, and a row or a few
+    // rows at a time, or for a large T a few hundred rows: a wait a row
+    // oversubscribed by 5 threads takes long), 1, 2, 3 and 5 threads: every
+    // row with the reference's arithmetic once the rows it reads are final
+    const fm_solve_path paths[] = { FM_SOLVE_AUTO, FM_SOLVE_SERIAL, FM_SOLVE_STRIPS, FM_SOLVE_PARALLEL };
+    const int64_t sizes[] = { levels->strip_entries, T->count, n <= 2000 ? 1 : 1000, n <= 2000 ? 7 : 4000 };
     const int threads[] = { 1, 2, 3, 5 };
-    for (int p = 0; p < 3; p++)
+    for (int p = 0; p < 4; p++)
         for (int s = 0; s < 4; s++) {
-            if (s > 0 && paths[p] != FM_SOLVE_PARALLEL) continue;
-            cr_assert_eq(fm_levels_regroup(levels, spans[s], msg), FM_OK, "%s", msg);
-            expect_groups(levels);
+            if (s > 0 && paths[p] == FM_SOLVE_SERIAL) continue;
+            cr_assert_eq(fm_levels_restrip(levels, T, sizes[s], msg), FM_OK, "%s", msg);
+            expect_strips(T, levels, lower);
             levels->path = paths[p];
             for (int t = 0; t < 4; t++) {
                 omp_set_num_threads(threads[t]);
                 for (int64_t i = 0; i < n; i++) x[i] = NAN;
                 solve(T, levels, b, x);
                 cr_assert(!memcmp(x, expected, sizeof(double) * n),
-                          "%s solve differs from the reference (n %lld, path %d, span %lld, %d threads)",
-                          lower ? "lower" : "upper", (long long)n, (int)paths[p], (long long)spans[s], threads[t]);
+                          "%s solve differs from the reference (n %lld, path %d, strips of %lld, %d threads)",
+                          lower ? "lower" : "upper", (long long)n, (int)paths[p], (long long)sizes[s], threads[t]);
             }
         }
     omp_set_num_threads(2);
@@ -337,9 +355,39 @@ Test(solve_products, grid_levels)
     }
 }
 
-// The measured choice: serial on one thread or a small matrix without
-// timing; with 2 threads on the grid one of the two paths, and the solve
-// through it still the reference's x.
+// The structural choice: the grid's bands pipeline (2 threads: parallel; 1:
+// the strips, its rows are short and its local levels wide); a factor whose
+// rows read at random across all earlier rows does not (serial); a small
+// one is serial.
+Test(solve_products, choose_by_structure)
+{
+    char msg[FM_MSG_LEN];
+    fm_square *g = grid_laplacian(300);
+    fm_levels *grid = NULL, *random = NULL, *small = NULL;
+    cr_assert_eq(fm_levels_new(&grid, g->lower, true, msg), FM_OK, "%s", msg);
+    cr_assert_gt(grid->modeled_speedup, 1.4, "%g", grid->modeled_speedup);
+    cr_assert_eq(fm_solve_choose(grid, 2), FM_SOLVE_PARALLEL);
+    cr_assert_eq(fm_solve_choose(grid, 1), FM_SOLVE_STRIPS);
+    fm_csr *L = random_lower(6000, 30, 0, 17);
+    cr_assert_eq(fm_levels_new(&random, L, true, msg), FM_OK, "%s", msg);
+    cr_assert_geq(L->count, 131072);
+    cr_assert_lt(random->modeled_speedup, 1.4, "%g", random->modeled_speedup);
+    cr_assert_eq(fm_solve_choose(random, 2), FM_SOLVE_SERIAL);
+    cr_assert_eq(fm_solve_choose(random, 1), FM_SOLVE_SERIAL);
+    fm_square *h = grid_laplacian(50);
+    cr_assert_eq(fm_levels_new(&small, h->lower, true, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_solve_choose(small, 2), FM_SOLVE_SERIAL);
+    fm_levels_free(&grid);
+    fm_levels_free(&random);
+    fm_levels_free(&small);
+    fm_csr_free(&L);
+    fm_square_free(&g);
+    fm_square_free(&h);
+}
+
+// The measured choice: serial for a small matrix without timing; on the
+// grid with 1 and 2 threads one of the two paths, and the solve through it
+// still the reference's x; AUTO never runs one thread in parallel.
 Test(solve_products, tune_picks_a_path)
 {
     fm_square *g = grid_laplacian(250);
@@ -349,13 +397,13 @@ Test(solve_products, tune_picks_a_path)
     cr_assert_eq(lower->path, FM_SOLVE_AUTO);
     cr_assert_eq(lower->entries, g->lower->count);
     omp_set_num_threads(1);
-    cr_assert_eq(fm_levels_tune(lower, g->lower, true, 2, msg), FM_OK, "%s", msg);
-    cr_assert_eq(lower->path, FM_SOLVE_SERIAL);
-    cr_assert_not(fm_solve_parallel_pays(lower, 1));
+    cr_assert_eq(fm_levels_tune(lower, g->lower, 2, msg), FM_OK, "%s", msg);
+    cr_assert(lower->path == FM_SOLVE_SERIAL || lower->path == FM_SOLVE_STRIPS, "path %d", (int)lower->path);
+    cr_assert_neq(fm_solve_choose(lower, 1), FM_SOLVE_PARALLEL);
     omp_set_num_threads(2);
     lower->path = FM_SOLVE_AUTO;
-    cr_assert_eq(fm_levels_tune(lower, g->lower, true, 3, msg), FM_OK, "%s", msg);
-    cr_assert(lower->path == FM_SOLVE_SERIAL || lower->path == FM_SOLVE_PARALLEL);
+    cr_assert_eq(fm_levels_tune(lower, g->lower, 3, msg), FM_OK, "%s", msg);
+    cr_assert(lower->path == FM_SOLVE_SERIAL || lower->path == FM_SOLVE_STRIPS || lower->path == FM_SOLVE_PARALLEL);
     const int64_t n = g->n;
     double *b = fm_test_uniform_range(n, 5, -1, 1), *x = calloc(n, sizeof(double)), *expected = calloc(n, 8);
     fm_solve_lower_reference(g->lower, b, expected);
@@ -365,11 +413,12 @@ Test(solve_products, tune_picks_a_path)
     fm_levels *small = NULL;
     fm_square *h = grid_laplacian(5);
     cr_assert_eq(fm_levels_new(&small, h->lower, true, msg), FM_OK, "%s", msg);
-    cr_assert_eq(fm_levels_tune(small, g->lower, true, 1, msg), FM_ERR_INVALID);
-    cr_assert_eq(fm_levels_tune(lower, g->lower, true, 0, msg), FM_ERR_INVALID);
-    cr_assert_eq(fm_levels_regroup(lower, 0, msg), FM_ERR_INVALID);
+    cr_assert_eq(fm_levels_tune(small, g->lower, 1, msg), FM_ERR_INVALID);
+    cr_assert_eq(fm_levels_tune(lower, g->lower, 0, msg), FM_ERR_INVALID);
+    cr_assert_eq(fm_levels_restrip(lower, g->lower, 0, msg), FM_ERR_INVALID);
+    cr_assert_eq(fm_levels_restrip(small, g->lower, 10, msg), FM_ERR_INVALID);
     // below FM_SOLVE_PARALLEL_ENTRIES: serial, untimed
-    cr_assert_eq(fm_levels_tune(small, h->lower, true, 1, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_levels_tune(small, h->lower, 1, msg), FM_OK, "%s", msg);
     cr_assert_eq(small->path, FM_SOLVE_SERIAL);
     free(b);
     free(x);
