@@ -471,30 +471,25 @@ int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg)
 #define FREE_ALL do { free(b); free(x); } while (0)
     FM_CHECK(levels && T && T->n == levels->start[levels->count] && T->count == levels->entries && repeats >= 1,
              FM_ERR_INVALID, "fm_levels_tune: bad arguments");
-    if (levels->entries < FM_SOLVE_PARALLEL_ENTRIES) {
-        levels->path = FM_SOLVE_SERIAL;
-        return FM_OK;
-    }
     const int threads = omp_in_parallel() ? 1 : solve_threads();
+    const fm_solve_path alone = fm_solve_choose(levels, 1);
+    levels->path = alone;
+    if (fm_solve_choose(levels, threads) != FM_SOLVE_PARALLEL) return FM_OK;
     const int64_t n = T->n;
     FM_ALLOC(b, n);
     FM_ALLOC(x, n);
     for (int64_t i = 0; i < n; i++) b[i] = 1;
-    // the reference, the strips on one thread, on the team
-    const fm_solve_path paths[] = { FM_SOLVE_SERIAL, FM_SOLVE_STRIPS, FM_SOLVE_PARALLEL };
-    double best[3] = { INFINITY, INFINITY, INFINITY };
-    const int candidates = threads > 1 ? 3 : 2;
+    // one thread's path against the team, interleaved
+    double best[2] = { INFINITY, INFINITY };
     for (int r = 0; r < repeats; r++)
-        for (int p = 0; p < candidates; p++) {
+        for (int p = 0; p < 2; p++) {
             const double t0 = omp_get_wtime();
-            if (p == 0) (levels->lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, x);
-            else solve_strips(T, levels, b, x, p == 1 ? 1 : threads);
+            if (p == 1) solve_strips(T, levels, b, x, threads);
+            else if (alone == FM_SOLVE_STRIPS) solve_strips(T, levels, b, x, 1);
+            else (levels->lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, x);
             best[p] = fmin(best[p], omp_get_wtime() - t0);
         }
-    int fastest = 0;
-    for (int p = 1; p < candidates; p++)
-        if (best[p] < best[fastest]) fastest = p;
-    levels->path = paths[fastest];
+    if (best[1] < best[0]) levels->path = FM_SOLVE_PARALLEL;
     FREE_ALL;
     return FM_OK;
 }

@@ -127,13 +127,13 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
 // divisions is the serial loop's bound) and a local level holds at least
 // FM_SOLVE_LOCAL_WIDTH rows; the serial loop otherwise.
 fm_solve_path fm_solve_choose(const fm_levels *levels, int threads);
-// Times the serial reference, the strips on one thread, and (with 2+
-// threads) the strips on the current threads, the best of `repeats` each,
-// interleaved, on a right-hand side of ones, and sets levels->path to the
-// fastest; FM_SOLVE_SERIAL without timing below FM_SOLVE_PARALLEL_ENTRIES
-// entries. Every path gives the same x bit for bit, so the choice changes
-// only the time (and a machine busy while it measures may choose badly: the
-// structural rule does not depend on the moment).
+// Sets levels->path: the path fm_solve_choose takes on one thread (serial
+// or strips); and where it would take the strips in parallel on the current
+// threads, times the two (the best of `repeats` each, interleaved, on a
+// right-hand side of ones) and keeps the faster. Every path gives the same x
+// bit for bit, so the choice changes only the time (a machine busy with
+// other work while it measures may well choose the one thread: the safe
+// side).
 int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg);
 
 // x = L⁻¹ b (L lower by rows, diagonal last) and x = U⁻¹ b (U upper by rows,
