@@ -344,6 +344,17 @@ int fm_square_scaled(fm_square **out, const fm_square *g, char *msg)
     FM_ALLOC(s->scale, g->n);
     for (int64_t i = 0; i < g->n; i++) s->scale[i] = 1.0;
     scale_values(s->A, g->scale);
+    // |â_ij| ≤ 1 when A is positive definite; far from it (|a_ij| ≫
+    // sqrt|a_ii a_jj|) the quotient overflows: an error, not an Inf for the
+    // networks and solvers downstream
+    for (int64_t i = 0; i < s->n; i++)
+        for (int64_t k = s->A->start[i]; k < s->A->start[i + 1]; k++)
+            if (!isfinite(s->A->value[k])) {
+                const int64_t j = s->A->index[k];
+                FM_FAIL(FM_ERR_NUMERIC, "the scaled entry (%lld, %lld) = a_ij / sqrt|a_ii a_jj| = %g / (%g * %g) "
+                        "is not finite: the matrix is far from positive definite", (long long)i + 1,
+                        (long long)j + 1, g->A->value[k], g->scale[i], g->scale[j]);
+            }
     scale_values(s->lower, g->scale);
     scale_values(s->lower_by_columns, g->scale);
     *out = s;

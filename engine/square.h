@@ -57,7 +57,9 @@ int fm_square_from_triplets(fm_square **out, int64_t n, int64_t count, const int
 void fm_square_free(fm_square **g);
 
 // Â = D^{-1/2} A D^{-1/2} (P2) as a new graph with unit |diagonal|; its
-// `scale` is all ones.
+// `scale` is all ones. An entry whose quotient is not finite (|a_ij| far
+// beyond sqrt|a_ii a_jj|, so A is far from positive definite) is
+// FM_ERR_NUMERIC naming it.
 int fm_square_scaled(fm_square **out, const fm_square *g, char *msg);
 
 // The first (i, j) with a_ij ≠ a_ji in row order, when A is not symmetric
