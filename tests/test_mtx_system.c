@@ -256,7 +256,8 @@ Test(mtx_system, vector_errors_name_file_and_line)
     BAD_B(2, "%%MatrixMarket matrix coordinate pattern general\n2 1 1\n1 1\n", ":1:", "needs values");
 }
 
-// Found by fuzz_mtx_system (corpus/mtx_system/regress_symmetric_huge_order):
+// Seen reading the code, confirmed by fuzz_mtx_system under UBSan
+// (corpus/mtx_system/regress_symmetric_huge_order):
 // the lower triangle's n(n+1)/2 overflowed 64 bits for a symmetric file of
 // order 2^32 or more (undefined behaviour; at n = 2^32 it wrapped negative and
 // one entry was "more than" it). Any order up to 2^60 reads, by its entries.
