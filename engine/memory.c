@@ -4,8 +4,12 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 void fm_memory_estimate_run(fm_memory_estimate *e, int64_t rows, int64_t cols, int64_t entries, bool array,
                             fm_kind kind, int rank)
@@ -143,4 +147,100 @@ void fm_memory_need_text(char *out, size_t size, const fm_memory_estimate *e, do
                  factors, reading);
     else
         snprintf(out, size, "about %s (graph %s, reading and building %s)", total, graph, reading);
+}
+
+//------------------------------------------------------------------------------
+// Large arrays
+//------------------------------------------------------------------------------
+
+// Every block starts with a header just before the caller's pointer: a
+// mapping of its own (its header in the 4 KiB page before the 2 MiB-aligned
+// array) or a malloc block.
+typedef struct large_header {
+    uint64_t magic;
+    size_t length;         // the mapping's bytes (header page included), or the array's
+    void *base;            // what munmap or free releases
+    uint64_t reserved;     // 32 bytes: the array stays 16-byte aligned
+} large_header;
+
+#define LARGE_MAPPED 0x4c4152474d4150ULL   // "LARGMAP"
+#define LARGE_MALLOC 0x4c4152474d414cULL   // "LARGMAL"
+
+// Fresh mappings, not the heap: a range of the heap that held 4 KiB pages
+// keeps its page tables when freed, and a fault there never gets a huge page.
+// Under AddressSanitizer every block is a malloc block, so that its bounds
+// are checked.
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(__SANITIZE_ADDRESS__)
+#define LARGE_CAN_MAP 1
+#else
+#define LARGE_CAN_MAP 0
+#endif
+
+static inline uintptr_t round_up(uintptr_t x, size_t to) { return (x + to - 1) / to * to; }
+
+static size_t page_bytes(void)
+{
+    const long page = sysconf(_SC_PAGESIZE);
+    return page > 0 && (size_t)page <= FM_LARGE_BYTES / 2 ? (size_t)page : 4096;
+}
+
+void *fm_alloc_large(size_t bytes)
+{
+    if (bytes == 0 || bytes > SIZE_MAX / 2 - 4 * FM_LARGE_BYTES) return NULL;
+#if LARGE_CAN_MAP
+    if (bytes >= FM_LARGE_BYTES) {
+        // the array rounded up to whole huge pages (a huge page must lie
+        // inside the mapping: otherwise the tail's 4 KiB faults stay), after
+        // a header page and the alignment
+        const size_t page = page_bytes(), rounded = round_up(bytes, FM_LARGE_BYTES);
+        const size_t length = rounded + 2 * FM_LARGE_BYTES;
+        char *base = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base != MAP_FAILED) {
+            char *array = (char *)round_up((uintptr_t)base + page, FM_LARGE_BYTES);
+            char *start = array - page, *end = array + rounded;
+            if (start > base) munmap(base, (size_t)(start - base));
+            if (base + length > end) munmap(end, (size_t)(base + length - end));
+            madvise(array, (size_t)(end - array), MADV_HUGEPAGE);   // advice: a refusal leaves 4 KiB pages
+            large_header *h = (large_header *)array - 1;
+            *h = (large_header){ LARGE_MAPPED, (size_t)(end - start), start, 0 };
+            return array;
+        }
+        // no mapping: the heap may still have room
+    }
+#endif
+    char *block = malloc(sizeof(large_header) + bytes);
+    if (!block) return NULL;
+    *(large_header *)block = (large_header){ LARGE_MALLOC, bytes, block, 0 };
+    return block + sizeof(large_header);
+}
+
+void *fm_shrink_large(void *array, size_t bytes)
+{
+    if (!array || bytes == 0) return array;
+    large_header *h = (large_header *)array - 1;
+    if (h->magic == LARGE_MAPPED) {
+#if LARGE_CAN_MAP
+        char *end = (char *)h->base + h->length, *kept = (char *)array + round_up(bytes, FM_LARGE_BYTES);
+        if (kept < end && munmap(kept, (size_t)(end - kept)) == 0) h->length = (size_t)(kept - (char *)h->base);
+#endif
+        return array;
+    }
+    if (bytes >= h->length) return array;
+    char *block = realloc(h->base, sizeof(large_header) + bytes);
+    if (!block) return array;
+    *(large_header *)block = (large_header){ LARGE_MALLOC, bytes, block, 0 };
+    return block + sizeof(large_header);
+}
+
+void fm_free_large(void *array)
+{
+    if (!array) return;
+    large_header *h = (large_header *)array - 1;
+#if LARGE_CAN_MAP
+    if (h->magic == LARGE_MAPPED) {
+        munmap(h->base, h->length);
+        return;
+    }
+#endif
+    free(h->base);
 }

@@ -6,6 +6,7 @@
 // results are bitwise the same for any number of threads.
 #include "square.h"
 
+#include <math.h>
 #include <omp.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -53,14 +54,48 @@ void fm_spmv(const fm_csr *A, const double *x, double *y)
 }
 
 //------------------------------------------------------------------------------
-// Level schedules
+// Level schedules and strips
 //------------------------------------------------------------------------------
+
+// Entries a strip by default: measured on the 5-point grids (perf/README.md,
+// bench_solve_kernels). A strip of the grid of width g is a band of about
+// FM_SOLVE_STRIP_ENTRIES / 3g grid rows, the rows a local level holds (the
+// independent divisions in flight) and the pages a local level touches.
+#define FM_SOLVE_STRIP_ENTRIES 32768
+// The walk's model (fm_levels.modeled_speedup): a wait for another thread
+// costs as much as this many entries (a cache line crossing between cores,
+// and the progress published every FM_SOLVE_PUBLISH_ROWS rows).
+#define FM_SOLVE_WAIT_COST 200
+// AUTO runs the strips in parallel from this modeled speedup on, and on one
+// thread where the rows hold at most FM_SOLVE_SHORT_ROW entries on average
+// and a local level at least FM_SOLVE_LOCAL_WIDTH rows.
+#define FM_SOLVE_MODELED_SPEEDUP 1.4
+#define FM_SOLVE_SHORT_ROW 8
+#define FM_SOLVE_LOCAL_WIDTH 4
+// Fewer entries than this: the serial loop (waking a team costs more).
+#define FM_SOLVE_PARALLEL_ENTRIES 131072
+// At most this many threads share a solve.
+#define FM_SOLVE_MAX_THREADS 64
+// A thread publishes its progress at least this often (rows).
+#define FM_SOLVE_PUBLISH_ROWS 32
+// A thread that must wait for a row waits for this many rows more (within
+// that row's strip): a follower right at the heels of the thread it reads
+// would wait again at each publication, each wait a cache line crossing.
+#define FM_SOLVE_SLACK_ROWS 512
+// A waiting thread spins this many times, then yields its core at each look:
+// on a machine shared with other work the thread it waits for may not be
+// running, and spinning would only delay it.
+#define FM_SOLVE_SPINS 256
 
 void fm_levels_free(fm_levels **levels)
 {
     if (!levels || !*levels) return;
     free((*levels)->start);
     free((*levels)->rows);
+    free((*levels)->level);
+    free((*levels)->strip_start);
+    free((*levels)->order);
+    free((*levels)->position);
     free(*levels);
     *levels = NULL;
 }
@@ -83,21 +118,143 @@ static int check_triangular(const fm_csr *T, bool lower, char *msg)
     return FM_OK;
 }
 
+// The step of row i: its rank in the direction of the solve.
+static inline int64_t step_of(int64_t i, int64_t n, bool lower)
+{
+    return lower ? i : n - 1 - i;
+}
+
+// The strip holding `step`: the last k in [0, below) with strip_start[k] ≤ step.
+static inline int64_t strip_of(const int64_t *strip_start, int64_t below, int64_t step)
+{
+    int64_t from = 0, to = below - 1;
+    while (from < to) {
+        const int64_t mid = to - (to - from) / 2;
+        if (strip_start[mid] <= step) from = mid;
+        else to = mid - 1;
+    }
+    return from;
+}
+
+// The walk with 2 threads, as a model: rows in order, each thread's clock
+// advanced by 1 + the row's entries, a row that reads the other thread's
+// strip starting no earlier than that row's finish + FM_SOLVE_WAIT_COST.
+static double model_speedup(const fm_levels *levels, const fm_csr *T, double *finish)
+{
+    const int64_t n = T->n;
+    double clock[2] = { 0, 0 }, total = 0;
+    for (int64_t k = 0; k < levels->strips; k++) {
+        const int me = (int)(k % 2);
+        const int64_t lo = levels->strip_start[k];
+        for (int64_t q = lo; q < levels->strip_start[k + 1]; q++) {
+            const int64_t i = levels->order[q];
+            const int64_t from = T->start[i] + !levels->lower, to = T->start[i + 1] - levels->lower;
+            double begin = clock[me];
+            for (int64_t e = from; e < to; e++) {
+                const int64_t j = T->index[e], step = step_of(j, n, levels->lower);
+                if (step < lo && strip_of(levels->strip_start, k, step) % 2 != me) {
+                    const double ready = finish[levels->position[j]] + FM_SOLVE_WAIT_COST;
+                    if (ready > begin) begin = ready;
+                }
+            }
+            const double cost = 1.0 + (double)(T->start[i + 1] - T->start[i]);
+            total += cost;
+            clock[me] = finish[q] = begin + cost;
+        }
+    }
+    const double span = clock[0] > clock[1] ? clock[0] : clock[1];
+    return span > 0 ? total / span : 1;
+}
+
+int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries, char *msg)
+{
+    int64_t *strip_start = NULL, *order = NULL, *position = NULL, *local = NULL, *next = NULL;
+    double *finish = NULL;
+#undef FREE_ALL
+#define FREE_ALL \
+    do { free(strip_start); free(order); free(position); free(local); free(next); free(finish); } while (0)
+    FM_CHECK(levels && T && strip_entries >= 1 && T->n == levels->start[levels->count] &&
+             T->count == levels->entries, FM_ERR_INVALID,
+             "fm_levels_restrip: bad arguments (not T's schedule, or %lld entries a strip)", (long long)strip_entries);
+    const int64_t n = T->n;
+    const bool lower = levels->lower;
+    // the cuts: a strip closes once it holds strip_entries entries
+    int64_t strips = 0, held = 0;
+    for (int64_t step = 0; step < n; step++) {
+        const int64_t i = step_of(step, n, lower);
+        held += T->start[i + 1] - T->start[i];
+        if (held >= strip_entries || step == n - 1) strips++, held = 0;
+    }
+    FM_ALLOC(strip_start, strips + 1);
+    FM_ALLOC(order, n);
+    FM_ALLOC(position, n);
+    FM_ALLOC(local, n);
+    FM_ALLOC(next, n + 1);
+    strips = 0, held = 0;
+    for (int64_t step = 0; step < n; step++) {
+        const int64_t i = step_of(step, n, lower);
+        held += T->start[i + 1] - T->start[i];
+        if (held >= strip_entries || step == n - 1) strip_start[++strips] = step + 1, held = 0;
+    }
+    // each strip by its local levels (a counting sort), by step within one
+    int64_t local_levels = 0;
+    for (int64_t k = 0; k < strips; k++) {
+        const int64_t lo = strip_start[k], hi = strip_start[k + 1];
+        int64_t count = 0;
+        for (int64_t step = lo; step < hi; step++) {
+            const int64_t i = step_of(step, n, lower);
+            int64_t mine = 0;
+            for (int64_t e = T->start[i] + !lower; e < T->start[i + 1] - lower; e++) {
+                const int64_t j = T->index[e];
+                if (step_of(j, n, lower) >= lo && local[j] + 1 > mine) mine = local[j] + 1;
+            }
+            local[i] = mine;
+            if (mine + 1 > count) count = mine + 1;
+        }
+        local_levels += count;
+        memset(next, 0, sizeof(int64_t) * (size_t)(count + 1));
+        for (int64_t step = lo; step < hi; step++) next[local[step_of(step, n, lower)] + 1]++;
+        next[0] = lo;
+        for (int64_t l = 0; l < count; l++) next[l + 1] += next[l];
+        for (int64_t step = lo; step < hi; step++) {
+            const int64_t i = step_of(step, n, lower);
+            position[i] = next[local[i]]++;
+            order[position[i]] = i;
+        }
+    }
+    free(levels->strip_start);
+    free(levels->order);
+    free(levels->position);
+    levels->strip_entries = strip_entries;
+    levels->strips = strips;
+    levels->local_width = (double)n / (double)local_levels;
+    levels->strip_start = strip_start;
+    levels->order = order;
+    levels->position = position;
+    strip_start = order = position = NULL;
+    FM_ALLOC(finish, n);
+    levels->modeled_speedup = model_speedup(levels, T, finish);
+    FREE_ALL;
+    return FM_OK;
+}
+
 int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
 {
     fm_levels *levels = NULL;
-    int64_t *level = NULL, *next = NULL;
+    int64_t *next = NULL;
 #undef FREE_ALL
-#define FREE_ALL do { fm_levels_free(&levels); free(level); free(next); } while (0)
+#define FREE_ALL do { fm_levels_free(&levels); free(next); } while (0)
     FM_CHECK(out && !*out && T, FM_ERR_INVALID, "fm_levels_new: bad arguments");
     FM_TRY(check_triangular(T, lower, msg));
     const int64_t n = T->n;
-    FM_ALLOC(level, n);
+    FM_ALLOC(levels, 1);
+    FM_ALLOC(levels->level, n);
+    int64_t *level = levels->level;
     // level(i) = 1 + the highest level of the rows row i reads (0 for none);
     // those rows come before i (lower) or after it (upper)
     int64_t count = 0;
     for (int64_t step = 0; step < n; step++) {
-        const int64_t i = lower ? step : n - 1 - step;
+        const int64_t i = step_of(step, n, lower);
         int64_t mine = 0;
         for (int64_t k = T->start[i] + !lower; k < T->start[i + 1] - lower; k++) {
             const int64_t above = level[T->index[k]] + 1;
@@ -106,18 +263,21 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
         level[i] = mine;
         if (mine + 1 > count) count = mine + 1;
     }
-    FM_ALLOC(levels, 1);
     levels->count = count;
+    levels->lower = lower;
+    levels->entries = T->count;
+    levels->path = FM_SOLVE_AUTO;
     FM_ALLOC(levels->start, count + 1);
     FM_ALLOC(levels->rows, n);
+    // a counting sort by level: rows ascending within a level
     for (int64_t i = 0; i < n; i++) levels->start[level[i] + 1]++;
     for (int64_t l = 0; l < count; l++) levels->start[l + 1] += levels->start[l];
-    // a counting sort by level: rows ascending within a level
     FM_ALLOC(next, count);
     memcpy(next, levels->start, sizeof(int64_t) * (size_t)count);
     for (int64_t i = 0; i < n; i++) levels->rows[next[level[i]]++] = i;
     free(next);
-    free(level);
+    next = NULL;
+    FM_TRY(fm_levels_restrip(levels, T, FM_SOLVE_STRIP_ENTRIES, msg));
     *out = levels;
     return FM_OK;
 }
@@ -146,36 +306,29 @@ void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x)
     }
 }
 
-// The pipelined level schedule (point-to-point synchronization instead of a
-// barrier per level, as in Park et al., "Sparsifying synchronization for
-// high-performance shared-memory sparse triangular solver", ISC 2014):
+// The walk of the strips (fm_levels in square.h), with point-to-point
+// synchronization instead of a barrier per level (as in Park et al.,
+// "Sparsifying synchronization for high-performance shared-memory sparse
+// triangular solver", ISC 2014):
 //
-// - the rows are cut into one contiguous block per thread, balanced by
-//   entries; each thread solves the rows of its block level by level, and
-//   after each level publishes how many levels it has completed;
-// - a row that reads x_j of another thread's block first waits until that
-//   thread has completed every level before the row's own (x_j's level is
-//   one of them); rows of its own block were solved earlier by the thread
-//   itself.
+// - thread t solves strips t, t + T, …, each in its order (local levels);
+// - it publishes "every row of mine at a position below P is solved" (at the
+//   end of each strip, every FM_SOLVE_PUBLISH_ROWS rows, and before it
+//   waits), on a cache line of its own;
+// - a row that reads x_j of another thread's strip waits until that thread
+//   has published past j's position. Rows of its own strips it solved
+//   before: an earlier strip of its own, or an earlier local level.
 //
-// For the grid in natural order the blocks are bands of grid rows: only the
-// rows next to a band's edge read another thread's x, and the band below
-// trails the one above by a level, with no barrier at all (a barrier per
-// level costs more than a level's work on grids up to a few hundred wide).
-// No thread waits for a later one in the direction of the solve (L: a block
-// reads only blocks before it; U: after it), so the pipeline cannot
-// deadlock. Each row is solved with the reference's arithmetic after the rows
-// it reads are final, so x is bitwise the reference's for any thread count.
-
-// At most this many threads share a solve.
-#define FM_SOLVE_MAX_THREADS 64
-// Fewer entries than this, or fewer rows a level on average than this times
-// the threads: the serial loop (the pipeline would mostly wait).
-#define FM_SOLVE_PARALLEL_ENTRIES 131072
-#define FM_SOLVE_ROWS_PER_THREAD_LEVEL 16
+// No deadlock: a row waits only for a row at a lower position (an earlier
+// strip), and a thread publishes everything it solved before it waits, so
+// along any chain of waiting threads the positions they wait at strictly
+// decrease; the thread at the lowest never waits. Each row is solved with the
+// reference's arithmetic after the rows it reads are final, so x is bitwise
+// the reference's for any thread count and any strip size.
 
 typedef struct progress {
-    _Alignas(64) _Atomic int64_t levels; // levels this thread has completed
+    _Alignas(64) _Atomic int64_t position; // every row of mine below it is solved
+    char pad[64 - sizeof(int64_t)];        // one cache line each: no false sharing
 } progress;
 
 static inline void pause_briefly(void)
@@ -185,38 +338,80 @@ static inline void pause_briefly(void)
 #endif
 }
 
-// Wait until `owner` has completed `levels` levels (spinning, then yielding
-// the core: another thread of the team may be waiting for it).
-static void wait_for(progress *owner, int64_t levels)
+// Wait until `owner` has published `position` (spinning, then yielding the
+// core: the thread awaited may be waiting for it). Returns what it read.
+static int64_t wait_for(progress *owner, int64_t position)
 {
-    for (int spins = 0; atomic_load_explicit(&owner->levels, memory_order_acquire) < levels; spins++) {
-        if (spins < 2000) pause_briefly();
+    int64_t seen;
+    for (int spins = 0; (seen = atomic_load_explicit(&owner->position, memory_order_acquire)) < position;
+         spins++) {
+        if (spins < FM_SOLVE_SPINS) pause_briefly();
         else sched_yield();
     }
+    return seen;
 }
 
-// The first position in rows[from, to) (ascending) holding a row ≥ row.
-static inline int64_t first_at_least(const int64_t *rows, int64_t from, int64_t to, int64_t row)
+static inline void publish(progress *mine, int64_t position)
 {
-    while (from < to) {
-        const int64_t mid = from + (to - from) / 2;
-        if (rows[mid] < row) from = mid + 1;
-        else to = mid;
-    }
-    return from;
+    atomic_store_explicit(&mine->position, position, memory_order_release);
 }
 
-static void solve_pipelined(const fm_csr *T, const fm_levels *levels, const double *b, double *x, bool lower,
-                            int threads)
+// Thread `me` of `team` (done: the team's progress, NULL for a team of one).
+static void walk(const fm_csr *T, const fm_levels *levels, const double *b, double *x, int me, int team,
+                 progress *done)
 {
-    const int64_t n = T->n, count = levels->count;
+    const int64_t n = T->n, strips = levels->strips;
+    const bool lower = levels->lower;
     const int64_t *restrict start = T->start;
     const int64_t *restrict index = T->index;
     const double *restrict value = T->value;
-    const int64_t *restrict rows = levels->rows;
-    const int64_t *restrict level_start = levels->start;
+    const int64_t *restrict order = levels->order;
+    const int64_t *restrict strip_start = levels->strip_start;
+    const int64_t *restrict position = levels->position;
+    int64_t seen[FM_SOLVE_MAX_THREADS] = { 0 }; // the progress last read of each thread
+    int unpublished = 0;
+    for (int64_t k = me; k < strips; k += team) {
+        const int64_t lo = strip_start[k], hi = strip_start[k + 1];
+        const int64_t edge = lower ? lo : n - 1 - lo; // rows before it (L: below, U: above) are earlier strips'
+        for (int64_t q = lo; q < hi; q++) {
+            const int64_t i = order[q];
+            const int64_t from = start[i] + !lower, to = start[i + 1] - lower;
+            if (team > 1 && from < to && (lower ? index[from] < edge : index[to - 1] > edge)) {
+                for (int64_t e = from; e < to; e++) {
+                    const int64_t j = index[e], step = step_of(j, n, lower);
+                    if (step >= lo) continue;
+                    // its strip: most often the one just before
+                    const int64_t strip = step >= strip_start[k - 1] ? k - 1 : strip_of(strip_start, k - 1, step);
+                    const int owner = (int)(strip % team);
+                    if (owner == me || seen[owner] > position[j]) continue;
+                    publish(&done[me], q);
+                    unpublished = 0;
+                    // the owner's strip depends only on strips before mine: it can reach its end
+                    // without me
+                    const int64_t slack = position[j] + 1 + FM_SOLVE_SLACK_ROWS, strip_end = strip_start[strip + 1];
+                    seen[owner] = wait_for(&done[owner], slack < strip_end ? slack : strip_end);
+                }
+            }
+            double sum = b[i];
+            for (int64_t e = from; e < to; e++) sum -= value[e] * x[index[e]];
+            x[i] = sum / value[lower ? to : from - 1];
+            if (team > 1 && ++unpublished == FM_SOLVE_PUBLISH_ROWS) {
+                publish(&done[me], q + 1);
+                unpublished = 0;
+            }
+        }
+        if (team > 1) publish(&done[me], hi);
+        unpublished = 0;
+    }
+}
+
+static void solve_strips(const fm_csr *T, const fm_levels *levels, const double *b, double *x, int threads)
+{
+    if (threads <= 1) {
+        walk(T, levels, b, x, 0, 1, NULL);
+        return;
+    }
     progress done[FM_SOLVE_MAX_THREADS];
-    int64_t bounds[FM_SOLVE_MAX_THREADS + 1];
     int team = 1;
 #pragma omp parallel num_threads(threads)
     {
@@ -224,49 +419,35 @@ static void solve_pipelined(const fm_csr *T, const fm_levels *levels, const doub
         {
             // the team may be smaller than asked for
             team = omp_get_num_threads();
-            for (int t = 0; t < team; t++) {
-                bounds[t] = first_at_least(start, 0, n, (int64_t)((double)T->count * t / team));
-                atomic_init(&done[t].levels, 0);
-            }
-            bounds[team] = n;
+            for (int t = 0; t < team; t++) atomic_init(&done[t].position, 0);
         }
-        const int me = omp_get_thread_num();
-        const int64_t begin = bounds[me], end = bounds[me + 1];
-        int64_t seen[FM_SOLVE_MAX_THREADS] = { 0 }; // the progress last read of each thread
-        for (int64_t l = 0; l < count; l++) {
-            const int64_t first = first_at_least(rows, level_start[l], level_start[l + 1], begin);
-            const int64_t last = first_at_least(rows, first, level_start[l + 1], end);
-            for (int64_t k = first; k < last; k++) {
-                const int64_t i = rows[k];
-                const int64_t diagonal = lower ? start[i + 1] - 1 : start[i];
-                double sum = b[i];
-                for (int64_t e = start[i] + !lower; e < start[i + 1] - lower; e++) {
-                    const int64_t j = index[e];
-                    if (j < begin || j >= end) {
-                        int owner = me;
-                        while (j < bounds[owner]) owner--;
-                        while (j >= bounds[owner + 1]) owner++;
-                        if (seen[owner] < l) {
-                            wait_for(&done[owner], l);
-                            seen[owner] = atomic_load_explicit(&done[owner].levels, memory_order_acquire);
-                        }
-                    }
-                    sum -= value[e] * x[j];
-                }
-                x[i] = sum / value[diagonal];
-            }
-            atomic_store_explicit(&done[me].levels, l + 1, memory_order_release);
-        }
+        walk(T, levels, b, x, omp_get_thread_num(), team, done);
     }
+}
+
+fm_solve_path fm_solve_choose(const fm_levels *levels, int threads)
+{
+    const int64_t n = levels->start[levels->count];
+    if (levels->entries < FM_SOLVE_PARALLEL_ENTRIES) return FM_SOLVE_SERIAL;
+    if (threads > 1 && levels->strips >= 2 * threads && levels->modeled_speedup >= FM_SOLVE_MODELED_SPEEDUP)
+        return FM_SOLVE_PARALLEL;
+    if ((double)levels->entries <= FM_SOLVE_SHORT_ROW * (double)n && levels->local_width >= FM_SOLVE_LOCAL_WIDTH)
+        return FM_SOLVE_STRIPS;
+    return FM_SOLVE_SERIAL;
+}
+
+static int solve_threads(void)
+{
+    const int threads = omp_get_max_threads();
+    return threads > FM_SOLVE_MAX_THREADS ? FM_SOLVE_MAX_THREADS : threads;
 }
 
 static void solve(const fm_csr *T, const fm_levels *levels, const double *b, double *x, bool lower)
 {
-    int threads = omp_get_max_threads();
-    if (threads > FM_SOLVE_MAX_THREADS) threads = FM_SOLVE_MAX_THREADS;
-    if (threads > 1 && !omp_in_parallel() && T->count >= FM_SOLVE_PARALLEL_ENTRIES &&
-        T->n >= levels->count * threads * FM_SOLVE_ROWS_PER_THREAD_LEVEL)
-        solve_pipelined(T, levels, b, x, lower, threads);
+    const int threads = omp_in_parallel() ? 1 : solve_threads();
+    const fm_solve_path path = levels->path == FM_SOLVE_AUTO ? fm_solve_choose(levels, threads) : levels->path;
+    if (path == FM_SOLVE_PARALLEL || path == FM_SOLVE_STRIPS)
+        solve_strips(T, levels, b, x, path == FM_SOLVE_PARALLEL ? threads : 1);
     else if (lower)
         fm_solve_lower_reference(T, b, x);
     else
@@ -281,4 +462,34 @@ void fm_solve_lower(const fm_csr *L, const fm_levels *levels, const double *b, d
 void fm_solve_upper(const fm_csr *U, const fm_levels *levels, const double *b, double *x)
 {
     solve(U, levels, b, x, false);
+}
+
+int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg)
+{
+    double *b = NULL, *x = NULL;
+#undef FREE_ALL
+#define FREE_ALL do { free(b); free(x); } while (0)
+    FM_CHECK(levels && T && T->n == levels->start[levels->count] && T->count == levels->entries && repeats >= 1,
+             FM_ERR_INVALID, "fm_levels_tune: bad arguments");
+    const int threads = omp_in_parallel() ? 1 : solve_threads();
+    const fm_solve_path alone = fm_solve_choose(levels, 1);
+    levels->path = alone;
+    if (fm_solve_choose(levels, threads) != FM_SOLVE_PARALLEL) return FM_OK;
+    const int64_t n = T->n;
+    FM_ALLOC(b, n);
+    FM_ALLOC(x, n);
+    for (int64_t i = 0; i < n; i++) b[i] = 1;
+    // one thread's path against the team, interleaved
+    double best[2] = { INFINITY, INFINITY };
+    for (int r = 0; r < repeats; r++)
+        for (int p = 0; p < 2; p++) {
+            const double t0 = omp_get_wtime();
+            if (p == 1) solve_strips(T, levels, b, x, threads);
+            else if (alone == FM_SOLVE_STRIPS) solve_strips(T, levels, b, x, 1);
+            else (levels->lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, x);
+            best[p] = fmin(best[p], omp_get_wtime() - t0);
+        }
+    if (best[1] < best[0]) levels->path = FM_SOLVE_PARALLEL;
+    FREE_ALL;
+    return FM_OK;
 }

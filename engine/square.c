@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory.h"
 #include "status.h"
 
 //------------------------------------------------------------------------------
@@ -17,8 +18,8 @@ void fm_csr_free(fm_csr **m)
 {
     if (!m || !*m) return;
     free((*m)->start);
-    free((*m)->index);
-    free((*m)->value);
+    fm_free_large((*m)->index);
+    fm_free_large((*m)->value);
     free(*m);
     *m = NULL;
 }
@@ -36,8 +37,9 @@ int fm_csr_new(fm_csr **out, int64_t n, int64_t count, char *msg)
     m->n = n;
     m->count = count;
     FM_ALLOC(m->start, n + 1);
-    FM_ALLOC(m->index, count);
-    FM_ALLOC(m->value, count);
+    // the entries: huge pages for large matrices (first touch is most of the cost of filling them)
+    FM_ALLOC_LARGE(m->index, count);
+    FM_ALLOC_LARGE(m->value, count);
     *out = m;
     return FM_OK;
 }
@@ -198,10 +200,8 @@ static int build_rows(fm_csr **out, int64_t n, int64_t count, const int64_t *row
     row_start[n] = kept;
     if (kept > 0 && kept < expanded_count) {
         // shrinking: a failure leaves the larger block, which is still right
-        int64_t *smaller_index = realloc(A->index, sizeof(int64_t) * (size_t)kept);
-        if (smaller_index) A->index = smaller_index;
-        double *smaller_value = realloc(A->value, sizeof(double) * (size_t)kept);
-        if (smaller_value) A->value = smaller_value;
+        A->index = fm_shrink_large(A->index, sizeof(int64_t) * (size_t)kept);
+        A->value = fm_shrink_large(A->value, sizeof(double) * (size_t)kept);
     }
     A->count = kept;
     free(next);
@@ -344,6 +344,17 @@ int fm_square_scaled(fm_square **out, const fm_square *g, char *msg)
     FM_ALLOC(s->scale, g->n);
     for (int64_t i = 0; i < g->n; i++) s->scale[i] = 1.0;
     scale_values(s->A, g->scale);
+    // |â_ij| ≤ 1 when A is positive definite; far from it (|a_ij| ≫
+    // sqrt|a_ii a_jj|) the quotient overflows: an error, not an Inf for the
+    // networks and solvers downstream
+    for (int64_t i = 0; i < s->n; i++)
+        for (int64_t k = s->A->start[i]; k < s->A->start[i + 1]; k++)
+            if (!isfinite(s->A->value[k])) {
+                const int64_t j = s->A->index[k];
+                FM_FAIL(FM_ERR_NUMERIC, "the scaled entry (%lld, %lld) = a_ij / sqrt|a_ii a_jj| = %g / (%g * %g) "
+                        "is not finite: the matrix is far from positive definite", (long long)i + 1,
+                        (long long)j + 1, g->A->value[k], g->scale[i], g->scale[j]);
+            }
     scale_values(s->lower, g->scale);
     scale_values(s->lower_by_columns, g->scale);
     *out = s;

@@ -29,7 +29,9 @@ typedef struct fm_csr {
     double *value;         // count
 } fm_csr;
 
-// An empty n × n matrix with room for `count` entries (start zeroed).
+// An empty n × n matrix with room for `count` entries (start zeroed, index
+// and value uninitialized: engine/memory.h's fm_alloc_large, released by
+// fm_csr_free).
 int fm_csr_new(fm_csr **out, int64_t n, int64_t count, char *msg);
 int fm_csr_copy(fm_csr **out, const fm_csr *src, char *msg);
 // The transpose (rows ascending in each output row): Lᵀ by rows from L by rows.
@@ -57,7 +59,9 @@ int fm_square_from_triplets(fm_square **out, int64_t n, int64_t count, const int
 void fm_square_free(fm_square **g);
 
 // Â = D^{-1/2} A D^{-1/2} (P2) as a new graph with unit |diagonal|; its
-// `scale` is all ones.
+// `scale` is all ones. An entry whose quotient is not finite (|a_ij| far
+// beyond sqrt|a_ii a_jj|, so A is far from positive definite) is
+// FM_ERR_NUMERIC naming it.
 int fm_square_scaled(fm_square **out, const fm_square *g, char *msg);
 
 // The first (i, j) with a_ij ≠ a_ji in row order, when A is not symmetric
@@ -74,20 +78,72 @@ void fm_spmv_reference(const fm_csr *A, const double *x, double *y);
 
 // Level schedules: the rows of a triangular matrix grouped so that every row
 // of a level depends only on rows of earlier levels.
+//
+// The solves walk another schedule built beside the levels: the rows cut, in
+// the direction of the solve (ascending for L, descending for U), into
+// contiguous strips of about `strip_entries` entries, and each strip ordered
+// by its local levels (the levels of its rows counting only the rows of the
+// same strip; the earlier strips are solved before). Within a local level the
+// rows are independent, so the processor overlaps their divisions instead of
+// waiting on one chain row after row, and a strip's rows lie close together
+// in memory. With T threads, thread t takes strips t, t + T, t + 2T, … and
+// waits only where a row reads another thread's strip (for the grid in
+// natural order: a strip is a band of grid rows, and each band trails the
+// one above it by a few anti-diagonals).
+typedef enum fm_solve_path {
+    FM_SOLVE_AUTO,         // fm_solve_choose decides by the structure at each call
+    FM_SOLVE_SERIAL,       // the reference row loop
+    FM_SOLVE_STRIPS,       // the strips on one thread (the divisions of a local level overlap)
+    FM_SOLVE_PARALLEL,     // the strips on the current threads (one included), whatever the size
+} fm_solve_path;
+
 typedef struct fm_levels {
     int64_t count;         // levels
     int64_t *start;        // count + 1 offsets into rows
-    int64_t *rows;         // n rows, level by level
+    int64_t *rows;         // n rows, level by level, ascending within a level
+    int64_t *level;        // n: the level of each row
+    bool lower;            // the direction: L (ascending) or U (descending)
+    int64_t entries;       // stored entries of T (the solve's work)
+    int64_t strip_entries; // the strips' target size
+    int64_t strips;
+    int64_t *strip_start;  // strips + 1 offsets into order; strip k holds the rows of
+                           // steps [strip_start[k], strip_start[k+1]) (step = i for L, n − 1 − i for U)
+    int64_t *order;        // n rows, strip by strip, by local level within, by step within
+    int64_t *position;     // n: the position of each row in order
+    double local_width;    // rows a local level, on average
+    double modeled_speedup; // 2 threads against 1 on the strips, by a model of the walk: a row
+                           // costs 1 + its entries, a wait for another thread FM_SOLVE_WAIT_COST more
+    fm_solve_path path;    // fm_levels_new: FM_SOLVE_AUTO; fm_levels_tune or a caller may set it
 } fm_levels;
 
 // `lower`: T is lower triangular by rows (the diagonal last in each row);
-// otherwise upper triangular by rows (the diagonal first).
+// otherwise upper triangular by rows (the diagonal first). The strips hold
+// about FM_SOLVE_STRIP_ENTRIES entries.
 int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg);
 void fm_levels_free(fm_levels **levels);
+// Recuts the strips of T's schedule to about `strip_entries` (>= 1) each.
+int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries, char *msg);
+// The path FM_SOLVE_AUTO takes with `threads` threads, by the structure
+// alone: the serial loop below FM_SOLVE_PARALLEL_ENTRIES entries; the
+// strips in parallel with at least two strips a thread and a modeled speedup
+// of at least FM_SOLVE_MODELED_SPEEDUP; the strips on one thread where the
+// rows are short (at most FM_SOLVE_SHORT_ROW entries on average: one chain of
+// divisions is the serial loop's bound) and a local level holds at least
+// FM_SOLVE_LOCAL_WIDTH rows; the serial loop otherwise.
+fm_solve_path fm_solve_choose(const fm_levels *levels, int threads);
+// Sets levels->path: the path fm_solve_choose takes on one thread (serial
+// or strips); and where it would take the strips in parallel on the current
+// threads, times the two (the best of `repeats` each, interleaved, on a
+// right-hand side of ones) and keeps the faster. Every path gives the same x
+// bit for bit, so the choice changes only the time (a machine busy with
+// other work while it measures may well choose the one thread: the safe
+// side).
+int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg);
 
 // x = L⁻¹ b (L lower by rows, diagonal last) and x = U⁻¹ b (U upper by rows,
 // diagonal first; Lᵀ is L by columns). x and b may not alias. The reference
-// is the serial row loop; the fast one runs the levels in parallel.
+// is the serial row loop; the fast one takes levels->path (the strips, in
+// parallel where there are threads, or the reference).
 void fm_solve_lower_reference(const fm_csr *L, const double *b, double *x);
 void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x);
 void fm_solve_lower(const fm_csr *L, const fm_levels *levels, const double *b, double *x);

@@ -441,8 +441,10 @@ int fm_mtx_read_system(fm_system_matrix **out, const char *path, char *msg)
         return status;
     }
     const int64_t n = h.rows;
-    // the lower triangle of a symmetric matrix: n(n+1)/2 (n ≤ 2^60: halve first)
-    const int64_t most = h.symmetric ? (n % 2 == 0 ? n / 2 * (n + 1) : (n + 1) / 2 * n)
+    // the lower triangle of a symmetric matrix: n(n+1)/2, halved first, which
+    // fits in 63 bits below n = 2^32 (beyond, more than any count)
+    const int64_t most = h.symmetric ? (n >= (INT64_C(1) << 32) ? INT64_MAX
+                                        : n % 2 == 0 ? n / 2 * (n + 1) : (n + 1) / 2 * n)
                                      : n > INT64_MAX / n ? INT64_MAX : n * n;
     if (h.entries > most)
         LINE_FAIL(FM_ERR_PARSE, "%" PRId64 " entries declared, more than the %" PRId64 " that %s %" PRId64 " x %" PRId64

@@ -1,18 +1,22 @@
 // SpMV and the triangular solves on the 5-point Laplacian of a g × g grid
-// (natural order), against the STREAM triad measured in the same run.
+// (natural order), or on a Matrix Market file, against the STREAM triad
+// measured in the same run.
 //
-//   bench_solve_kernels G REPEATS
+//   bench_solve_kernels G|FILE.mtx REPEATS [STRIP ...]
 //
 // Prints the triad bandwidth, then for 1 and 2 threads: SpMV, and the lower
-// (L = tril(A), diagonal last) and upper (Lᵀ = L by columns) solves, serial
-// reference and level-scheduled, in seconds (best and median of REPEATS) and
-// GB/s. Bytes counted (int64 indices, double values; each array read or
-// written once, no write-allocate, as STREAM counts):
+// (L = tril(A), diagonal last: the pattern of IC(0)'s factor) and upper
+// (Lᵀ = L by columns) solves: the serial reference, the strips forced
+// (levels->path = FM_SOLVE_PARALLEL) for each STRIP size in entries (default
+// 4096 16384 32768 65536 262144), what FM_SOLVE_AUTO runs, and the path
+// fm_levels_tune picks; in seconds (best and median of REPEATS) and GB/s.
+// Bytes counted (int64 indices, double values; each array read or written
+// once, no write-allocate, as STREAM counts):
 //   SpMV   16·nnz(A) + 8·(n + 1) row starts + 8·n x + 8·n y
 //   solve  16·nnz(L) + 8·(n + 1) row starts + 8·n b + 8·n x
-// (the level-scheduled solve also reads the 8·n level order, not counted).
+// (the strips also read the 8·n row order, not counted).
 // Also times the graph builds the issue sizes, on one thread in processor
-// seconds: this grid (mirrored from its lower triangle) and a random
+// seconds: this matrix (a grid mirrored from its lower triangle) and a random
 // symmetric n = 10 000 with 10^6 entries.
 #include <math.h>
 #include <omp.h>
@@ -22,6 +26,7 @@
 #include <time.h>
 
 #include "bandwidth.h"
+#include "mtx_system.h"
 #include "rng.h"
 #include "square.h"
 
@@ -44,6 +49,12 @@ typedef enum { SPMV, LOWER_REFERENCE, LOWER, UPPER_REFERENCE, UPPER } kernel;
 static timing run(kernel which, const fm_square *g, const fm_levels *lower, const fm_levels *upper,
                   const double *in, double *out, int repeats)
 {
+    // one call untimed: first touches, the team started
+    switch (which) {
+    case SPMV: fm_spmv(g->A, in, out); break;
+    case LOWER_REFERENCE: case LOWER: fm_solve_lower(g->lower, lower, in, out); break;
+    case UPPER_REFERENCE: case UPPER: fm_solve_upper(g->lower_by_columns, upper, in, out); break;
+    }
     double *seconds = malloc(sizeof(double) * repeats);
     for (int r = 0; r < repeats; r++) {
         const double t0 = omp_get_wtime();
@@ -96,19 +107,14 @@ static double build_random_seconds(void)
     return seconds;
 }
 
-int main(int argc, char **argv)
+static const char *path_name(fm_solve_path path)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s G REPEATS\n", argv[0]);
-        return 2;
-    }
-    const int64_t side = atoll(argv[1]);
-    const int repeats = atoi(argv[2]);
-    if (side < 1 || repeats < 1) {
-        fprintf(stderr, "G and REPEATS must be positive\n");
-        return 2;
-    }
-    char msg[FM_MSG_LEN];
+    return path == FM_SOLVE_SERIAL ? "serial" : path == FM_SOLVE_STRIPS ? "strips" :
+           path == FM_SOLVE_PARALLEL ? "parallel" : "auto";
+}
+
+static fm_square *grid(int64_t side, char *msg)
+{
     const int64_t n = side * side;
     int64_t *row = malloc(sizeof(int64_t) * 3 * n), *col = malloc(sizeof(int64_t) * 3 * n);
     double *val = malloc(sizeof(double) * 3 * n);
@@ -121,25 +127,68 @@ int main(int argc, char **argv)
             if (r > 0) row[count] = i, col[count] = i - side, val[count++] = -1;
         }
     fm_square *g = NULL;
+    if (fm_square_from_triplets(&g, n, count, row, col, val, true, msg)) g = NULL;
+    free(row);
+    free(col);
+    free(val);
+    return g;
+}
+
+static fm_square *from_file(const char *path, char *msg)
+{
+    fm_system_matrix *m = NULL;
+    fm_square *g = NULL;
+    if (fm_mtx_read_system(&m, path, msg)) return NULL;
+    if (fm_square_from_triplets(&g, m->n, m->count, m->row, m->col, m->val, m->symmetric, msg)) g = NULL;
+    fm_system_matrix_free(&m);
+    return g;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s G|FILE.mtx REPEATS [STRIP ...]\n", argv[0]);
+        return 2;
+    }
+    const bool is_file = strspn(argv[1], "0123456789") != strlen(argv[1]);
+    const int64_t side = is_file ? 0 : atoll(argv[1]);
+    const int repeats = atoi(argv[2]);
+    int64_t spans[32] = { 4096, 16384, 32768, 65536, 262144 };
+    int span_count = 5;
+    if (argc > 3) {
+        span_count = 0;
+        for (int a = 3; a < argc && span_count < 32; a++) spans[span_count++] = atoll(argv[a]);
+    }
+    if ((!is_file && side < 1) || repeats < 1) {
+        fprintf(stderr, "G and REPEATS must be positive\n");
+        return 2;
+    }
+    for (int s = 0; s < span_count; s++)
+        if (spans[s] < 1) {
+            fprintf(stderr, "a STRIP must be positive\n");
+            return 2;
+        }
+    char msg[FM_MSG_LEN];
     omp_set_num_threads(1);
     double t0 = cpu_seconds();
-    if (fm_square_from_triplets(&g, n, count, row, col, val, true, msg)) {
+    fm_square *g = is_file ? from_file(argv[1], msg) : grid(side, msg);
+    if (!g) {
         fprintf(stderr, "%s\n", msg);
         return 1;
     }
     const double build = cpu_seconds() - t0;
-    free(row);
-    free(col);
-    free(val);
+    const int64_t n = g->n;
     fm_levels *lower = NULL, *upper = NULL;
     if (fm_levels_new(&lower, g->lower, true, msg) || fm_levels_new(&upper, g->lower_by_columns, false, msg)) {
         fprintf(stderr, "%s\n", msg);
         return 1;
     }
-    printf("grid %lld x %lld: n %lld, nnz(A) %lld, nnz(L) %lld, levels %lld; build %.3f s; "
+    printf("%s: n %lld, nnz(A) %lld, nnz(L) %lld, levels %lld (upper %lld), %.1f rows a level; build %.3f s; "
            "random n 10000 with 1e6 entries: build %.3f s (processor seconds, one thread)\n",
-           (long long)side, (long long)side, (long long)n, (long long)g->A->count, (long long)g->lower->count,
-           (long long)lower->count, build, build_random_seconds());
+           is_file ? argv[1] : "grid", (long long)n, (long long)g->A->count, (long long)g->lower->count,
+           (long long)lower->count, (long long)upper->count, (double)n / (double)lower->count, build,
+           build_random_seconds());
+    if (!is_file) printf("grid %lld x %lld\n", (long long)side, (long long)side);
 
     double *x = malloc(sizeof(double) * n), *y = malloc(sizeof(double) * n);
     for (int64_t i = 0; i < n; i++) x[i] = 1.0 + (double)(i % 7) / 7;
@@ -156,17 +205,50 @@ int main(int argc, char **argv)
         printf("\nthreads %d: triad bandwidth %.2f GB/s (3 arrays of %lld MiB)\n", threads[t], bandwidth,
                (long long)(fm_memory_bandwidth_bytes() >> 20));
         timing spmv = run(SPMV, g, lower, upper, x, y, repeats);
-        printf("  spmv            best %.6f s  median %.6f s  %.2f GB/s (%.0f%% of the triad)\n", spmv.best,
+        printf("  spmv              best %.6f s  median %.6f s  %.2f GB/s (%.0f%% of the triad)\n", spmv.best,
                spmv.median, spmv_bytes / spmv.best / 1e9, 100 * spmv_bytes / spmv.best / 1e9 / bandwidth);
         const char *names[] = { "lower", "upper" };
         for (int u = 0; u < 2; u++) {
+            fm_levels *levels = u ? upper : lower;
+            const fm_csr *T = u ? g->lower_by_columns : g->lower;
+            levels->path = FM_SOLVE_SERIAL;
             timing serial = run(u ? UPPER_REFERENCE : LOWER_REFERENCE, g, lower, upper, x, y, repeats);
-            timing fast = run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats);
-            printf("  %s reference best %.6f s  median %.6f s  %.2f GB/s\n", names[u], serial.best, serial.median,
-                   solve_bytes / serial.best / 1e9);
-            printf("  %s levels    best %.6f s  median %.6f s  %.2f GB/s  serial/levels %.2f (best) %.2f "
-                   "(median)\n", names[u], fast.best, fast.median, solve_bytes / fast.best / 1e9,
-                   serial.best / fast.best, serial.median / fast.median);
+            printf("  %s reference   best %.6f s  median %.6f s  %.2f GB/s\n", names[u], serial.best,
+                   serial.median, solve_bytes / serial.best / 1e9);
+            for (int s = 0; s < span_count; s++) {
+                if (fm_levels_restrip(levels, T, spans[s], msg)) {
+                    fprintf(stderr, "%s\n", msg);
+                    return 1;
+                }
+                // one thread: the strips' order alone; two: the strips in parallel
+                levels->path = threads[t] == 1 ? FM_SOLVE_STRIPS : FM_SOLVE_PARALLEL;
+                timing fast = run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats);
+                printf("  %s strips of %-6lld (%5lld strips, %5.1f rows a local level, model 2 thr %.2fx) best %.6f s"
+                       "  median %.6f s  %.2f GB/s  reference/this %.2f (best) %.2f (median)\n", names[u],
+                       (long long)spans[s], (long long)levels->strips, levels->local_width, levels->modeled_speedup,
+                       fast.best, fast.median, solve_bytes / fast.best / 1e9, serial.best / fast.best,
+                       serial.median / fast.median);
+            }
+            // the library's default strips and choices
+            fm_levels_free(u ? &upper : &lower);
+            if (fm_levels_new(u ? &upper : &lower, T, !u, msg)) {
+                fprintf(stderr, "%s\n", msg);
+                return 1;
+            }
+            levels = u ? upper : lower;
+            const fm_solve_path chosen = fm_solve_choose(levels, threads[t]);
+            timing automatic = run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats);
+            t0 = omp_get_wtime();
+            if (fm_levels_tune(levels, T, 3, msg)) {
+                fprintf(stderr, "%s\n", msg);
+                return 1;
+            }
+            const double tune_seconds = omp_get_wtime() - t0;
+            timing tuned = run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats);
+            printf("  %s auto (%s, strips of %lld) best %.6f s  median %.6f s; tuned: %s in %.4f s, best %.6f s  "
+                   "median %.6f s\n", names[u], path_name(chosen), (long long)levels->strip_entries,
+                   automatic.best, automatic.median, path_name(levels->path), tune_seconds, tuned.best,
+                   tuned.median);
         }
     }
     free(x);

@@ -256,6 +256,28 @@ Test(mtx_system, vector_errors_name_file_and_line)
     BAD_B(2, "%%MatrixMarket matrix coordinate pattern general\n2 1 1\n1 1\n", ":1:", "needs values");
 }
 
+// Seen reading the code, confirmed by fuzz_mtx_system under UBSan
+// (corpus/mtx_system/regress_symmetric_huge_order):
+// the lower triangle's n(n+1)/2 overflowed 64 bits for a symmetric file of
+// order 2^32 or more (undefined behaviour; at n = 2^32 it wrapped negative and
+// one entry was "more than" it). Any order up to 2^60 reads, by its entries.
+Test(mtx_system, symmetric_file_of_huge_order_reads)
+{
+    static const char *const orders[] = { "4294967295", "4294967296", "4294967297", "1152921504606846976" };
+    for (int o = 0; o < 4; o++) {
+        char text[256];
+        snprintf(text, sizeof text, "%s%s %s 2\n1 1 2\n%s 1 -1\n", SYM, orders[o], orders[o], orders[o]);
+        fm_system_matrix *m = NULL;
+        char msg[FM_MSG_LEN];
+        cr_assert_eq(read_system_text(text, &m, msg), FM_OK, "order %s: %s", orders[o], msg);
+        cr_assert_eq(m->n, strtoll(orders[o], NULL, 10));
+        cr_assert_eq(m->count, 2);
+        cr_assert_eq(m->row[1], m->n - 1);
+        cr_assert_eq(m->val[1], -1.0);
+        fm_system_matrix_free(&m);
+    }
+}
+
 Test(mtx_system, missing_file_and_bad_arguments)
 {
     char msg[FM_MSG_LEN];

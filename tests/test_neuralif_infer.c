@@ -2,11 +2,13 @@
 // forward (fm_nif_forward, float), its reference: random sparse SPD graphs
 // and random parameters, the shipped width and a generic one, one to three
 // blocks; nodes whose lower row or column holds only the diagonal; the same
-// bits for any thread count; bad arguments; and fm_nif_factor_with (which
-// runs the fused forward) against the training path's factor.
+// bits for any thread count and with the caller's work arrays; bad arguments;
+// the features inference computes from A; and fm_nif_factor_with (which runs
+// the fused forward) against the training path's factor.
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,13 +117,28 @@ static float *reference_forward(const inputs *in, const fm_nif_config *config, c
     return z;
 }
 
-static float *fused_forward(const inputs *in, const fm_nif_config *config, const fm_params *params)
+// With `with_work`, the caller's node arrays, filled with NaN first (the
+// network must write before it reads).
+static float *fused_forward_in(const inputs *in, const fm_nif_config *config, const fm_params *params,
+                               bool with_work)
 {
     char msg[FM_MSG_LEN] = "";
-    float *z = malloc(in->E * sizeof *z);
-    cr_assert_eq(fm_nif_infer(z, config, params, params->values, in->input->scaled, in->x0, in->e0, msg),
+    float *z = malloc(in->E * sizeof *z), *work = NULL;
+    if (with_work) {
+        const int64_t size = fm_nif_infer_work(config, in->n);
+        cr_assert_eq(size, in->n * (FM_NIF_FEATURES + 4 * config->hidden));
+        work = malloc(size * sizeof *work);
+        for (int64_t e = 0; e < size; e++) work[e] = NAN;
+    }
+    cr_assert_eq(fm_nif_infer(z, config, params, params->values, in->input->scaled, in->x0, in->e0, work, msg),
                  FM_OK, "%s", msg);
+    free(work);
     return z;
+}
+
+static float *fused_forward(const inputs *in, const fm_nif_config *config, const fm_params *params)
+{
+    return fused_forward_in(in, config, params, false);
 }
 
 // max_k |a_k − b_k| within 1e-4 of max_k |b_k| (float rounding through three
@@ -220,7 +237,7 @@ Test(neuralif_infer, same_bits_for_any_thread_count)
         omp_set_num_threads(1);
         float *one = fused_forward(&in, &configs[q], params);
         omp_set_num_threads(2);
-        float *two = fused_forward(&in, &configs[q], params);
+        float *two = fused_forward_in(&in, &configs[q], params, true);
         omp_set_num_threads(3);
         float *three = fused_forward(&in, &configs[q], params);
         omp_set_num_threads(threads);
@@ -242,12 +259,12 @@ Test(neuralif_infer, bad_arguments_are_errors)
     float *z = malloc(in.E * sizeof *z);
     char msg[FM_MSG_LEN] = "";
     // parameters of another shape
-    cr_assert_eq(fm_nif_infer(z, &two, params, params->values, in.input->scaled, in.x0, in.e0, msg),
+    cr_assert_eq(fm_nif_infer(z, &two, params, params->values, in.input->scaled, in.x0, in.e0, NULL, msg),
                  FM_ERR_INVALID);
     cr_assert(strstr(msg, "tensors"), "%s", msg);
-    cr_assert_eq(fm_nif_infer(z, &wide, params, params->values, in.input->scaled, in.x0, in.e0, msg),
+    cr_assert_eq(fm_nif_infer(z, &wide, params, params->values, in.input->scaled, in.x0, in.e0, NULL, msg),
                  FM_ERR_INVALID);
-    cr_assert_eq(fm_nif_infer(z, &config, params, params->values, in.input->scaled, NULL, in.e0, msg),
+    cr_assert_eq(fm_nif_infer(z, &config, params, params->values, in.input->scaled, NULL, in.e0, NULL, msg),
                  FM_ERR_INVALID);
     free(z);
     fm_params_free(&params);

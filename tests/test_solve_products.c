@@ -165,6 +165,8 @@ static void expect_schedule(const fm_csr *T, const fm_levels *levels, bool lower
             cr_assert(i >= 0 && i < n && level[i] < 0, "row %lld listed twice or out of range", (long long)i);
             if (k > levels->start[l]) cr_assert_lt(levels->rows[k - 1], i);
             level[i] = l;
+            cr_assert_eq(levels->level[i], l, "row %lld: level %lld recorded as %lld", (long long)i, (long long)l,
+                         (long long)levels->level[i]);
         }
     }
     for (int64_t i = 0; i < n; i++) {
@@ -177,6 +179,43 @@ static void expect_schedule(const fm_csr *T, const fm_levels *levels, bool lower
         cr_assert_eq(level[i], highest + 1, "row %lld could run earlier", (long long)i);
     }
     free(level);
+}
+
+// The strips: contiguous in the direction of the solve, each listing exactly
+// its rows, `position` the inverse of `order`, and every row after the rows
+// of its own strip it reads.
+static void expect_strips(const fm_csr *T, const fm_levels *levels, bool lower)
+{
+    const int64_t n = T->n;
+    cr_assert_eq(levels->lower, lower);
+    cr_assert_geq(levels->strips, 1);
+    cr_assert_eq(levels->strip_start[0], 0);
+    cr_assert_eq(levels->strip_start[levels->strips], n);
+    cr_assert(levels->modeled_speedup > 0 && levels->modeled_speedup <= 2 + 1e-12, "modeled speedup %g",
+              levels->modeled_speedup);
+    for (int64_t k = 0; k < levels->strips; k++) {
+        const int64_t lo = levels->strip_start[k], hi = levels->strip_start[k + 1];
+        cr_assert_lt(lo, hi, "strip %lld is empty", (long long)k);
+        int64_t held = 0;
+        for (int64_t q = lo; q < hi; q++) {
+            const int64_t i = levels->order[q], step = lower ? i : n - 1 - i;
+            cr_assert(step >= lo && step < hi, "row %lld listed in strip %lld", (long long)i, (long long)k);
+            cr_assert_eq(levels->position[i], q);
+            held += T->start[i + 1] - T->start[i];
+            for (int64_t e = T->start[i]; e < T->start[i + 1]; e++) {
+                const int64_t j = T->index[e], other = lower ? j : n - 1 - j;
+                if (j != i && other >= lo)
+                    cr_assert_lt(levels->position[j], q, "row %lld before row %lld it reads", (long long)i,
+                                 (long long)j);
+            }
+        }
+        // a strip closes once it holds strip_entries
+        if (k + 1 < levels->strips) {
+            const int64_t last = lower ? hi - 1 : n - hi;
+            cr_assert_geq(held, levels->strip_entries);
+            cr_assert_lt(held - (T->start[last + 1] - T->start[last]), levels->strip_entries);
+        }
+    }
 }
 
 // x = T⁻¹ b by dense substitution (T expanded to n × n).
@@ -208,7 +247,6 @@ static void check_solves(const fm_csr *T, bool lower, uint64_t seed)
     expect_schedule(T, levels, lower);
     double *b = fm_test_uniform_range(n, seed, -1, 1);
     double *expected = calloc(n, sizeof(double)), *x = calloc(n, sizeof(double));
-    double *one = calloc(n, sizeof(double)), *three = calloc(n, sizeof(double));
     (lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, expected);
     if (n <= 400) {
         double *dense = calloc(n, sizeof(double));
@@ -218,23 +256,30 @@ static void check_solves(const fm_csr *T, bool lower, uint64_t seed)
     }
     void (*solve)(const fm_csr *, const fm_levels *, const double *, double *) =
         lower ? fm_solve_lower : fm_solve_upper;
+    // each path (the structural rule, serial, the strips forced even on one
+    // thread), each strip size (the default, one strip, and a row or a few
+    // rows at a time, or for a large T a few hundred rows: a wait a row
+    // oversubscribed by 5 threads takes long), 1, 2, 3 and 5 threads: every
+    // row with the reference's arithmetic once the rows it reads are final
+    const fm_solve_path paths[] = { FM_SOLVE_AUTO, FM_SOLVE_SERIAL, FM_SOLVE_STRIPS, FM_SOLVE_PARALLEL };
+    const int64_t sizes[] = { levels->strip_entries, T->count, n <= 2000 ? 1 : 1000, n <= 2000 ? 7 : 4000 };
+    const int threads[] = { 1, 2, 3, 5 };
+    for (int p = 0; p < 4; p++)
+        for (int s = 0; s < 4; s++) {
+            if (s > 0 && paths[p] == FM_SOLVE_SERIAL) continue;
+            cr_assert_eq(fm_levels_restrip(levels, T, sizes[s], msg), FM_OK, "%s", msg);
+            expect_strips(T, levels, lower);
+            levels->path = paths[p];
+            for (int t = 0; t < 4; t++) {
+                omp_set_num_threads(threads[t]);
+                for (int64_t i = 0; i < n; i++) x[i] = NAN;
+                solve(T, levels, b, x);
+                cr_assert(!memcmp(x, expected, sizeof(double) * n),
+                          "%s solve differs from the reference (n %lld, path %d, strips of %lld, %d threads)",
+                          lower ? "lower" : "upper", (long long)n, (int)paths[p], (long long)sizes[s], threads[t]);
+            }
+        }
     omp_set_num_threads(2);
-    solve(T, levels, b, x);
-    omp_set_num_threads(1);
-    solve(T, levels, b, one);
-    omp_set_num_threads(3);
-    solve(T, levels, b, three);
-    omp_set_num_threads(5);
-    double *five = calloc(n, sizeof(double));
-    solve(T, levels, b, five);
-    omp_set_num_threads(2);
-    // each row with the reference's arithmetic once the rows it reads are final
-    cr_assert(!memcmp(x, expected, sizeof(double) * n), "%s solve differs from the reference",
-              lower ? "lower" : "upper");
-    cr_assert(!memcmp(x, one, sizeof(double) * n), "1 and 2 threads differ");
-    cr_assert(!memcmp(x, three, sizeof(double) * n), "2 and 3 threads differ");
-    cr_assert(!memcmp(x, five, sizeof(double) * n), "2 and 5 threads differ");
-    free(five);
     // the residual T x - b
     double *Tx = calloc(n, sizeof(double));
     fm_spmv_reference(T, x, Tx);
@@ -243,8 +288,6 @@ static void check_solves(const fm_csr *T, bool lower, uint64_t seed)
     free(b);
     free(expected);
     free(x);
-    free(one);
-    free(three);
     fm_levels_free(&levels);
     cr_assert_null(levels);
 }
@@ -310,6 +353,80 @@ Test(solve_products, grid_levels)
         fm_levels_free(&upper);
         fm_square_free(&g);
     }
+}
+
+// The structural choice: the grid's bands pipeline (2 threads: parallel; 1:
+// the strips, its rows are short and its local levels wide); a factor whose
+// rows read at random across all earlier rows does not (serial); a small
+// one is serial.
+Test(solve_products, choose_by_structure)
+{
+    char msg[FM_MSG_LEN];
+    fm_square *g = grid_laplacian(300);
+    fm_levels *grid = NULL, *random = NULL, *small = NULL;
+    cr_assert_eq(fm_levels_new(&grid, g->lower, true, msg), FM_OK, "%s", msg);
+    cr_assert_gt(grid->modeled_speedup, 1.4, "%g", grid->modeled_speedup);
+    cr_assert_eq(fm_solve_choose(grid, 2), FM_SOLVE_PARALLEL);
+    cr_assert_eq(fm_solve_choose(grid, 1), FM_SOLVE_STRIPS);
+    fm_csr *L = random_lower(6000, 30, 0, 17);
+    cr_assert_eq(fm_levels_new(&random, L, true, msg), FM_OK, "%s", msg);
+    cr_assert_geq(L->count, 131072);
+    cr_assert_lt(random->modeled_speedup, 1.4, "%g", random->modeled_speedup);
+    cr_assert_eq(fm_solve_choose(random, 2), FM_SOLVE_SERIAL);
+    cr_assert_eq(fm_solve_choose(random, 1), FM_SOLVE_SERIAL);
+    fm_square *h = grid_laplacian(50);
+    cr_assert_eq(fm_levels_new(&small, h->lower, true, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_solve_choose(small, 2), FM_SOLVE_SERIAL);
+    fm_levels_free(&grid);
+    fm_levels_free(&random);
+    fm_levels_free(&small);
+    fm_csr_free(&L);
+    fm_square_free(&g);
+    fm_square_free(&h);
+}
+
+// The measured choice: one thread's structural path where the threads
+// cannot pay (one thread, a small T), otherwise that or the parallel strips;
+// the solve through it still the reference's x.
+Test(solve_products, tune_picks_a_path)
+{
+    fm_square *g = grid_laplacian(250);
+    char msg[FM_MSG_LEN];
+    fm_levels *lower = NULL;
+    cr_assert_eq(fm_levels_new(&lower, g->lower, true, msg), FM_OK, "%s", msg);
+    cr_assert_eq(lower->path, FM_SOLVE_AUTO);
+    cr_assert_eq(lower->entries, g->lower->count);
+    omp_set_num_threads(1);
+    cr_assert_eq(fm_levels_tune(lower, g->lower, 2, msg), FM_OK, "%s", msg);
+    cr_assert_eq(lower->path, FM_SOLVE_STRIPS, "path %d", (int)lower->path);
+    cr_assert_neq(fm_solve_choose(lower, 1), FM_SOLVE_PARALLEL);
+    omp_set_num_threads(2);
+    lower->path = FM_SOLVE_AUTO;
+    cr_assert_eq(fm_levels_tune(lower, g->lower, 3, msg), FM_OK, "%s", msg);
+    cr_assert(lower->path == FM_SOLVE_STRIPS || lower->path == FM_SOLVE_PARALLEL, "path %d", (int)lower->path);
+    const int64_t n = g->n;
+    double *b = fm_test_uniform_range(n, 5, -1, 1), *x = calloc(n, sizeof(double)), *expected = calloc(n, 8);
+    fm_solve_lower_reference(g->lower, b, expected);
+    fm_solve_lower(g->lower, lower, b, x);
+    cr_assert(!memcmp(x, expected, sizeof(double) * n));
+    // a schedule of another matrix, or no repeats
+    fm_levels *small = NULL;
+    fm_square *h = grid_laplacian(5);
+    cr_assert_eq(fm_levels_new(&small, h->lower, true, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_levels_tune(small, g->lower, 1, msg), FM_ERR_INVALID);
+    cr_assert_eq(fm_levels_tune(lower, g->lower, 0, msg), FM_ERR_INVALID);
+    cr_assert_eq(fm_levels_restrip(lower, g->lower, 0, msg), FM_ERR_INVALID);
+    cr_assert_eq(fm_levels_restrip(small, g->lower, 10, msg), FM_ERR_INVALID);
+    // below FM_SOLVE_PARALLEL_ENTRIES: serial, untimed
+    cr_assert_eq(fm_levels_tune(small, h->lower, 1, msg), FM_OK, "%s", msg);
+    cr_assert_eq(small->path, FM_SOLVE_SERIAL);
+    free(b);
+    free(x);
+    free(expected);
+    fm_levels_free(&small);
+    fm_levels_free(&lower);
+    fm_square_free(&g);
+    fm_square_free(&h);
 }
 
 Test(solve_products, levels_reject_a_matrix_that_is_not_triangular)

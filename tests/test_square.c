@@ -387,6 +387,36 @@ Test(square, bad_input)
     fm_csr_free(&m);
 }
 
+// Found by tests/fuzz/fuzz_mtx_system (corpus/mtx_system/scale_overflow): an
+// off-diagonal entry far beyond sqrt|a_ii a_jj| made â_ij = Inf, which the
+// networks and solvers downstream would have taken as data; now an error
+// naming the entry, in either triangle, and no output.
+Test(square, scaled_entry_that_overflows_is_an_error)
+{
+    for (int upper = 0; upper < 2; upper++) {
+        const int64_t row[4] = { 0, 1, upper ? 0 : 1, 1 }, col[4] = { 0, 1, upper ? 1 : 0, 0 };
+        const double val[4] = { 1e-300, 1e-300, 1e300, upper ? 1 : 2 };
+        fm_square *g = NULL, *s = NULL;
+        char msg[FM_MSG_LEN];
+        cr_assert_eq(fm_square_from_triplets(&g, 2, upper ? 4 : 3, row, col, val, false, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_square_scaled(&s, g, msg), FM_ERR_NUMERIC);
+        cr_assert_null(s);
+        cr_assert_not_null(strstr(msg, upper ? "(1, 2)" : "(2, 1)"), "%s", msg);
+        cr_assert_not_null(strstr(msg, "not finite"), "%s", msg);
+        fm_square_free(&g);
+    }
+    // at the edge: |a_ij| = sqrt|a_ii a_jj| with tiny and huge diagonals stays finite (±1)
+    const int64_t row[4] = { 0, 1, 1, 0 }, col[4] = { 0, 1, 0, 1 };
+    const double val[4] = { 1e-300, 1e300, -1, -1 };
+    fm_square *g = NULL, *s = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_square_from_triplets(&g, 2, 4, row, col, val, false, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_square_scaled(&s, g, msg), FM_OK, "%s", msg);
+    for (int64_t k = 0; k < s->A->count; k++) cr_assert_leq(fabs(s->A->value[k]), 1 + 1e-15);
+    fm_square_free(&s);
+    fm_square_free(&g);
+}
+
 // A 5-point grid Laplacian of n = 250 000 (a million and a quarter entries,
 // mirrored from its lower part) builds; the result is spot-checked.
 Test(square, large_grid)

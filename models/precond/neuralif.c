@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory.h"
 #include "neuralif.h"
 #include "neuralif_model.h"
 #include "status.h"
@@ -51,11 +52,15 @@ void fm_nif_input_free(fm_nif_input **input)
 // edge sets; the fused forward (fm_nif_infer) gives z; each row of the factor
 // is then l̂ (P5's map), optionally normalized, scaled back and thinned.
 
+// Rows per chunk of the round-robin schedules over the lower part's rows,
+// whose lengths grow with i.
+#define ROW_CHUNK 256
+
 // â of the lower edges in float (E), by rows in parallel.
 static void scaled_lower(float *ahat, const fm_square *A)
 {
     const fm_csr *lower = A->lower;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static, ROW_CHUNK)
     for (int64_t i = 0; i < lower->n; i++)
         for (int64_t k = lower->start[i]; k < lower->start[i + 1]; k++)
             ahat[k] = (float)fm_nif_scaled_entry(lower->value[k], A->scale, i, lower->index[k]);
@@ -115,29 +120,32 @@ int fm_nif_bound_growth(fm_csr *L, fm_neuralif_info *info, char *msg)
 int fm_nif_factor_with(fm_csr **L, const fm_nif_config *config, fm_params *params, const fm_square *A,
                        const fm_neuralif_options *opt, fm_neuralif_info *info, char *msg)
 {
-    float *x0 = NULL, *ahat = NULL, *z = NULL;
-    int64_t *kept = NULL;
-    double *row_scale = NULL;
+    unsigned char *arena = NULL;
     fm_csr *factor = NULL;
-#define FREE_ALL                                                                                   \
-    do {                                                                                           \
-        free(x0); free(ahat); free(z); free(kept); free(row_scale); fm_csr_free(&factor);          \
-    } while (0)
+#define FREE_ALL do { fm_free_large(arena); fm_csr_free(&factor); } while (0)
     FM_CHECK(L && !*L && config && params && A && A->lower && opt, FM_ERR_INVALID,
              "fm_nif_factor_with: bad arguments");
     const fm_csr *lower = A->lower;
     const int64_t n = lower->n, E = lower->count;
-    FM_ALLOC(x0, n * FM_NIF_FEATURES);
-    FM_ALLOC(ahat, E);
-    FM_ALLOC(z, E);
-    FM_ALLOC(kept, n + 1);
-    FM_ALLOC(row_scale, n);
+    // one block (huge pages once it is large: engine/memory.h): the row counts
+    // and scales, the features, â, z and the network's node arrays
+    FM_CHECK(config->blocks >= 1 && config->blocks <= FM_NIF_MAX_BLOCKS && config->hidden >= 1 &&
+                 config->hidden <= 4096,
+             FM_ERR_INVALID, "NeuralIF: %d blocks of hidden width %d (1 to %d blocks, width 1 to 4096)",
+             config->blocks, config->hidden, FM_NIF_MAX_BLOCKS);
+    const size_t rows_bytes = sizeof(int64_t) * (size_t)(n + 1) + sizeof(double) * (size_t)n;
+    const int64_t floats = n * FM_NIF_FEATURES + 2 * E + fm_nif_infer_work(config, n);
+    FM_ALLOC_LARGE(arena, rows_bytes + sizeof(float) * (size_t)floats);
+    int64_t *kept = (int64_t *)arena;
+    double *row_scale = (double *)(kept + n + 1);
+    float *x0 = (float *)(row_scale + n), *ahat = x0 + n * FM_NIF_FEATURES, *z = ahat + E, *work = z + E;
+    kept[0] = 0;
     FM_TRY(fm_nif_features_of(x0, A, msg));
     scaled_lower(ahat, A);
-    FM_TRY(fm_nif_infer(z, config, params, params->values, A, x0, ahat, msg));
+    FM_TRY(fm_nif_infer(z, config, params, params->values, A, x0, ahat, work, msg));
     // per row: the entries kept, the scale, and -1 for a non-finite l̂
     const double tau = opt->drop_tolerance;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static, ROW_CHUNK)
     for (int64_t i = 0; i < n; i++) {
         const int64_t first = lower->start[i], diagonal = lower->start[i + 1] - 1;
         double norm2 = 0;
@@ -164,7 +172,7 @@ int fm_nif_factor_with(fm_csr **L, const fm_nif_config *config, fm_params *param
     }
     FM_TRY(fm_csr_new(&factor, n, kept[n], msg));
     memcpy(factor->start, kept, sizeof(int64_t) * (size_t)(n + 1));
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static, ROW_CHUNK)
     for (int64_t i = 0; i < n; i++) {
         const int64_t diagonal = lower->start[i + 1] - 1;
         int64_t at = kept[i];

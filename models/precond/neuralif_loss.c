@@ -21,14 +21,15 @@ static void feature_row(double *f, const fm_csr *A, const double *scale, const d
         const int64_t j = A->index[p];
         const double magnitude = fabs(scale ? fm_nif_scaled_entry(A->value[p], scale, i, j) : A->value[p]);
         if (j == i) { diagonal += magnitude; continue; }
+        // comparisons, not fmin/fmax (library calls at this target); nothing here is NaN
         const double d = log_degree[j];
-        lo = fmin(lo, d);
-        hi = fmax(hi, d);
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
         sum += d;
         sumsq += d * d;
         neighbours++;
         off_sum += magnitude;
-        off_max = fmax(off_max, magnitude);
+        off_max = magnitude > off_max ? magnitude : off_max;
     }
     const double mean = neighbours ? sum / (double)neighbours : 0;
     f[0] = log_degree[i];

@@ -151,10 +151,13 @@ FM_NIF_NET_DECLARE(double, _f64)
 
 // z (E floats) = the network on (x0, e0), fused for inference
 // (models/precond/neuralif_infer.c): fm_nif_forward's result up to float
-// rounding, with none of its saved activations (memory: z and n·(F + 4h)
-// floats). The edges are those of graph's lower part (its values are not
-// read); x0 is n × F, e0 holds â by edge. z must not overlap x0 or e0. The
-// result does not depend on the thread count.
+// rounding, with none of its saved activations (memory: z and
+// fm_nif_infer_work = n·(F + 4h) floats). The edges are those of graph's
+// lower part (its values are not read); x0 is n × F, e0 holds â by edge.
+// `work` is the caller's fm_nif_infer_work floats, or NULL (then allocated
+// here). z must not overlap x0, e0 or work. The result does not depend on the
+// thread count.
+int64_t fm_nif_infer_work(const fm_nif_config *config, int64_t nodes);
 int fm_nif_infer(float *z, const fm_nif_config *config, const fm_params *layout, const float *values,
-                 const fm_square *graph, const float *x0, const float *e0, char *msg);
+                 const fm_square *graph, const float *x0, const float *e0, float *work, char *msg);
 #endif

@@ -15,7 +15,7 @@ scratch=${FM_FUZZ_SCRATCH:-$(mktemp -d "${TMPDIR:-/tmp}/factormer-fuzz.XXXXXX")}
 mkdir -p "$scratch"
 
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFM_FUZZ=ON -DFM_TESTS=OFF >/dev/null
-cmake --build "$build" -j2 --target fuzz_mtx fuzz_mtx_gzip fuzz_model
+cmake --build "$build" -j2 --target fuzz_mtx fuzz_mtx_gzip fuzz_model fuzz_mtx_system
 
 # Allocations above 64 MiB fail (NULL, as on a machine short of memory)
 # rather than abort: the readers must then report FM_ERR_MEMORY.
@@ -23,7 +23,7 @@ export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:max_allocation_si
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 failed=()
-for harness in fuzz_mtx:mtx fuzz_mtx_gzip:mtx fuzz_model:model; do
+for harness in fuzz_mtx:mtx fuzz_mtx_gzip:mtx fuzz_model:model fuzz_mtx_system:mtx_system; do
   name=${harness%%:*} dict=${harness##*:}
   corpus="$scratch/corpus-${name#fuzz_}"
   mkdir -p "$corpus"

@@ -1,0 +1,64 @@
+// fm_alloc_large, fm_shrink_large, fm_free_large (engine/memory.h): blocks
+// below and above FM_LARGE_BYTES hold every byte asked for, keep their
+// contents when shrunk, large ones are 2 MiB-aligned where they get a
+// mapping of their own, and no size is an error but SIZE_MAX.
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "memory.h"
+
+TestSuite(large_alloc, .init = fm_test_setup);
+
+// Every byte written and read back (a block shorter than asked would fault,
+// or, under AddressSanitizer, be reported).
+static void fill_and_check(unsigned char *block, size_t bytes, unsigned seed)
+{
+    for (size_t b = 0; b < bytes; b++) block[b] = (unsigned char)(b * 131 + seed);
+    size_t wrong = bytes;
+    for (size_t b = bytes; b-- > 0;)
+        if (block[b] != (unsigned char)(b * 131 + seed)) wrong = b;
+    cr_assert_eq(wrong, bytes, "byte %zu of %zu", wrong, bytes);
+}
+
+Test(large_alloc, blocks_hold_what_they_were_asked_for)
+{
+    const size_t sizes[] = { 1, 17, 4096, FM_LARGE_BYTES - 1, FM_LARGE_BYTES, FM_LARGE_BYTES + 1,
+                             (size_t)5 << 20 | 123 };
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        unsigned char *block = fm_alloc_large(sizes[s]);
+        cr_assert_not_null(block, "%zu bytes", sizes[s]);
+        cr_assert_eq((uintptr_t)block % 16, 0, "%zu bytes at %p", sizes[s], (void *)block);
+#if defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+        if (sizes[s] >= FM_LARGE_BYTES)
+            cr_assert_eq((uintptr_t)block % FM_LARGE_BYTES, 0, "%zu bytes at %p", sizes[s], (void *)block);
+#endif
+        fill_and_check(block, sizes[s], (unsigned)s);
+        fm_free_large(block);
+    }
+    cr_assert_null(fm_alloc_large(0));
+    cr_assert_null(fm_alloc_large(SIZE_MAX));
+    fm_free_large(NULL);
+}
+
+Test(large_alloc, shrinking_keeps_the_first_bytes)
+{
+    const size_t from[] = { 1000, (size_t)7 << 20, (size_t)7 << 20, FM_LARGE_BYTES + 5 };
+    const size_t to[] = { 10, (size_t)3 << 20 | 7, 100, FM_LARGE_BYTES + 4 };
+    for (size_t s = 0; s < sizeof from / sizeof *from; s++) {
+        unsigned char *block = fm_alloc_large(from[s]);
+        cr_assert_not_null(block);
+        fill_and_check(block, from[s], 7);
+        unsigned char *smaller = fm_shrink_large(block, to[s]);
+        cr_assert_not_null(smaller);
+        size_t wrong = to[s];
+        for (size_t b = to[s]; b-- > 0;)
+            if (smaller[b] != (unsigned char)(b * 131 + 7)) wrong = b;
+        cr_assert_eq(wrong, to[s], "byte %zu", wrong);
+        fill_and_check(smaller, to[s], 9);   // still writable to the end
+        cr_assert_eq(fm_shrink_large(smaller, 0), smaller);
+        fm_free_large(smaller);
+    }
+    cr_assert_null(fm_shrink_large(NULL, 10));
+}
