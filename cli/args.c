@@ -242,3 +242,23 @@ char *fm_arg_command_json(void)
     puts_text(&t, "]");
     return finish(&t);
 }
+
+void fm_arg_json_string(char *out, size_t size, const char *text)
+{
+    size_t n = 0;
+    if (size < 3) return;
+    out[n++] = '"';
+    for (const unsigned char *c = (const unsigned char *)text; *c && n + 8 < size; c++) {
+        if (*c == '"' || *c == '\\') { out[n++] = '\\'; out[n++] = (char)*c; }
+        else if (*c < 0x20) n += snprintf(out + n, size - n, "\\u%04x", *c);
+        else out[n++] = (char)*c;
+    }
+    out[n++] = '"';
+    out[n] = 0;
+}
+
+void fm_arg_json_number(char *out, size_t size, double x)
+{
+    if (isfinite(x)) snprintf(out, size, "%.9g", x);
+    else snprintf(out, size, "null");
+}

@@ -52,6 +52,12 @@ char *fm_arg_command_json(void);
 // static buffers used in turn.
 const char *fm_arg_shown(const char *text);
 
+// A JSON value in `out` (cut to fit `size`): a string quoted, its quotes,
+// backslashes and control characters escaped; a number with 9 significant
+// digits, null when it is not finite.
+void fm_arg_json_string(char *out, size_t size, const char *text);
+void fm_arg_json_number(char *out, size_t size, double x);
+
 // "4G", "512M", "1.5T", "1048576": bytes (K, M, G, T, P, E are powers of 1024;
 // an optional "i", "B" or "iB" after them). False after a message.
 bool fm_arg_size(const char *option, const char *text, uint64_t *bytes);

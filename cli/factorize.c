@@ -127,27 +127,6 @@ static bool parse_penalty(const char *option, const char *text, float *on_w, flo
     return true;
 }
 
-// A JSON string: quotes, backslashes and control characters escaped.
-static void json_string(char *out, size_t size, const char *text)
-{
-    size_t n = 0;
-    if (size < 3) return;
-    out[n++] = '"';
-    for (const unsigned char *c = (const unsigned char *)text; *c && n + 8 < size; c++) {
-        if (*c == '"' || *c == '\\') { out[n++] = '\\'; out[n++] = (char)*c; }
-        else if (*c < 0x20) n += snprintf(out + n, size - n, "\\u%04x", *c);
-        else out[n++] = (char)*c;
-    }
-    out[n++] = '"';
-    out[n] = 0;
-}
-
-static void json_number(char *out, size_t size, double x)
-{
-    if (isfinite(x)) snprintf(out, size, "%.9g", x);
-    else snprintf(out, size, "null");
-}
-
 // ", safeguard: 2 outputs refused, 5 components kept" or ", no safeguard"
 static const char *rejected_note(int rejected, int repaired, bool safeguard)
 {
@@ -375,11 +354,11 @@ int fm_cmd_factorize(int argc, char **argv)
     const char *keys[48];
     int n = 0, command_key;
 #define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
-#define NUM(name, x) (keys[n] = name, json_number(v[n], sizeof v[n], x), n++)
+#define NUM(name, x) (keys[n] = name, fm_arg_json_number(v[n], sizeof v[n], x), n++)
     KEY("version", "\"%s\"", fm_version());
     keys[command_key = n++] = "command";
     keys[n] = "data";
-    json_string(v[n++], sizeof v[0], source);
+    fm_arg_json_string(v[n++], sizeof v[0], source);
     KEY("kind", "\"%s\"", fm_kind_name(st.kind));
     KEY("rows", "%lld", (long long)st.rows);
     KEY("cols", "%lld", (long long)st.cols);
@@ -388,11 +367,11 @@ int fm_cmd_factorize(int argc, char **argv)
     KEY("rank", "%d", opts.rank);
     KEY("init", "\"%s\"", fm_init_name(opts.init));
     keys[n] = "init_model";
-    if (r->init_model) json_string(v[n++], sizeof v[0], r->init_model);
+    if (r->init_model) fm_arg_json_string(v[n++], sizeof v[0], r->init_model);
     else snprintf(v[n++], sizeof v[0], "null");
     KEY("accelerate", "%s", opts.accelerate ? "true" : "false");
     keys[n] = "accel_model";
-    if (r->accel_model) json_string(v[n++], sizeof v[0], r->accel_model);
+    if (r->accel_model) fm_arg_json_string(v[n++], sizeof v[0], r->accel_model);
     else snprintf(v[n++], sizeof v[0], "null");
     KEY("accel_every", "%d", opts.accel_every);
     KEY("accel_steps", "%d", r->accel_steps);

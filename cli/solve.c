@@ -68,27 +68,6 @@ static int show_progress(void *context, int64_t iteration, double seconds, doubl
     return 0;
 }
 
-// A JSON string: quotes, backslashes and control characters escaped.
-static void json_string(char *out, size_t size, const char *text)
-{
-    size_t n = 0;
-    if (size < 3) return;
-    out[n++] = '"';
-    for (const unsigned char *c = (const unsigned char *)text; *c && n + 8 < size; c++) {
-        if (*c == '"' || *c == '\\') { out[n++] = '\\'; out[n++] = (char)*c; }
-        else if (*c < 0x20) n += snprintf(out + n, size - n, "\\u%04x", *c);
-        else out[n++] = (char)*c;
-    }
-    out[n++] = '"';
-    out[n] = 0;
-}
-
-static void json_number(char *out, size_t size, double x)
-{
-    if (isfinite(x)) snprintf(out, size, "%.9g", x);
-    else snprintf(out, size, "null");
-}
-
 int fm_cmd_solve(int argc, char **argv)
 {
     const char *matrix = NULL, *rhs = NULL, *out_prefix = NULL, *precond = NULL;
@@ -206,8 +185,8 @@ int fm_cmd_solve(int argc, char **argv)
     const char *keys[32];
     int n = 0, command_key;
 #define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
-#define NUM(name, x) (keys[n] = name, json_number(v[n], sizeof v[n], x), n++)
-#define STR(name, text) (keys[n] = name, (text) ? json_string(v[n], sizeof v[n], text) : (void)snprintf(v[n], sizeof v[n], "null"), n++)
+#define NUM(name, x) (keys[n] = name, fm_arg_json_number(v[n], sizeof v[n], x), n++)
+#define STR(name, text) (keys[n] = name, (text) ? fm_arg_json_string(v[n], sizeof v[n], text) : (void)snprintf(v[n], sizeof v[n], "null"), n++)
     KEY("version", "\"%s\"", fm_version());
     keys[command_key = n++] = "command";
     STR("matrix", matrix);

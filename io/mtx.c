@@ -295,7 +295,7 @@ static int mtx_read(fm_triplets **out, const char *path, bool duplicates_are_err
     FM_PROFILE_START(profile_clock);
     FM_TRY(fm_mtx_reader_open(r, path, msg));
     fm_mtx_header h = { 0 };
-    FM_TRY(fm_mtx_read_header(r, &h, msg));
+    FM_TRY(fm_mtx_read_header(r, &h, NULL, "factorized", msg));
     if (want_array && !h.array)
         MTX_LINE_FAIL(FM_ERR_PARSE, "expected an array file (\"%%%%MatrixMarket matrix array real general\"), "
                       "found a coordinate file");

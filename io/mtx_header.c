@@ -11,20 +11,21 @@
 #include "status.h"
 
 #define MTX_HEADER_FORM \
-    "\"%%%%MatrixMarket matrix <coordinate|array> <real|integer|pattern> <general|symmetric>\""
+    "\"%%MatrixMarket matrix <coordinate|array> <real|integer|pattern> <general|symmetric>\""
 
 //------------------------------------------------------------------------------
 // Header and size line
 //------------------------------------------------------------------------------
 
-int fm_mtx_read_header(fm_mtx_reader *r, fm_mtx_header *h, char *msg)
+int fm_mtx_read_header(fm_mtx_reader *r, fm_mtx_header *h, const char *form, const char *use, char *msg)
 {
 #define FREE_ALL ((void)0)
+    if (!form) form = MTX_HEADER_FORM;
     int status = fm_mtx_reader_next(r, msg);
     if (status < 0) return status;
     if (status == 0)
         return fm_mtx_fail(FM_ERR_PARSE, msg, r->path, 1,
-                           "the file is empty, expected the header " MTX_HEADER_FORM);
+                           "the file is empty, expected the header %s", form);
     char *line = r->buf;
     if ((unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
         (unsigned char)line[2] == 0xBF)
@@ -36,9 +37,9 @@ int fm_mtx_read_header(fm_mtx_reader *r, fm_mtx_header *h, char *msg)
     char *word[5];
     int words = fm_mtx_split_fields(line, word, 5);
     if (words == 0 || strcasecmp(word[0], "%%MatrixMarket") != 0)
-        MTX_LINE_FAIL(FM_ERR_PARSE, "expected the header " MTX_HEADER_FORM ", found \"%s\"", shown);
+        MTX_LINE_FAIL(FM_ERR_PARSE, "expected the header %s, found \"%s\"", form, shown);
     if (words != 5)
-        MTX_LINE_FAIL(FM_ERR_PARSE, "expected 5 words in the header " MTX_HEADER_FORM ", found %d", words);
+        MTX_LINE_FAIL(FM_ERR_PARSE, "expected 5 words in the header %s, found %d", form, words);
     if (strcasecmp(word[1], "matrix") != 0) {
         if (strcasecmp(word[1], "vector") == 0)
             MTX_LINE_FAIL(FM_ERR_PARSE, "unsupported object \"%s\" in the header, expected \"matrix\"", word[1]);
@@ -53,7 +54,7 @@ int fm_mtx_read_header(fm_mtx_reader *r, fm_mtx_header *h, char *msg)
     else if (strcasecmp(word[3], "pattern") == 0) h->field = FM_MTX_PATTERN;
     else if (strcasecmp(word[3], "complex") == 0)
         MTX_LINE_FAIL(FM_ERR_PARSE, "unsupported field \"%s\": expected real, integer or pattern "
-                      "(complex matrices cannot be factorized here)", word[3]);
+                      "(complex matrices cannot be %s here)", word[3], use);
     else MTX_LINE_FAIL(FM_ERR_PARSE, "unknown field %s in the header, expected real, integer or pattern",
                        fm_mtx_show(word[3]).text);
     if (strcasecmp(word[4], "general") == 0) h->symmetric = false;

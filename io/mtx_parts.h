@@ -79,8 +79,10 @@ typedef struct {
 // then the size line after any comments: rows and columns (at most
 // FM_MAX_DIMENSION, square when symmetric), and the entries a coordinate
 // file declares (no more than the matrix holds). FM_ERR_PARSE naming the
-// line otherwise.
-int fm_mtx_read_header(fm_mtx_reader *r, fm_mtx_header *h, char *msg);
+// line otherwise. The messages quote `form`, the header the caller expects
+// (NULL: any header above), and say complex matrices cannot be `use`d
+// ("factorized", "solved") here.
+int fm_mtx_read_header(fm_mtx_reader *r, fm_mtx_header *h, const char *form, const char *use, char *msg);
 int fm_mtx_read_size(fm_mtx_reader *r, fm_mtx_header *h, char *msg);
 
 //------------------------------------------------------------------------------

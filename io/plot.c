@@ -1,6 +1,8 @@
 // PNG figures drawn by gnuplot: see plot.h.
 #include "plot.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -75,4 +77,22 @@ int fm_plot_run(const char *png, int width, int height, const char *script, char
     FM_CHECK(rename(tmp, png) == 0, FM_ERR_IO, "%s: cannot write the figure", png);
     return FM_OK;
 #undef FREE_ALL
+}
+
+void fm_plot_add(fm_plot_script *s, const char *format, ...)
+{
+    if (s->failed) return;
+    for (;;) {
+        va_list args;
+        va_start(args, format);
+        const int n = vsnprintf(s->text ? s->text + s->len : NULL, s->text ? s->cap - s->len : 0, format, args);
+        va_end(args);
+        if (n < 0) { s->failed = true; return; }
+        if (s->text && s->len + (size_t)n < s->cap) { s->len += (size_t)n; return; }
+        const size_t cap = 2 * (s->cap + (size_t)n) + 4096;
+        char *grown = realloc(s->text, cap);
+        if (!grown) { s->failed = true; return; }
+        s->text = grown;
+        s->cap = cap;
+    }
 }

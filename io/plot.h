@@ -8,6 +8,17 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+// A gnuplot script growing in memory. fm_plot_add appends printf-style; a
+// failed allocation sets `failed` and makes later additions do nothing, for
+// the caller to check once before fm_plot_run. Start from { 0 }; free `text`.
+typedef struct fm_plot_script {
+    char *text;
+    size_t len, cap;
+    bool failed;
+} fm_plot_script;
+
+void fm_plot_add(fm_plot_script *s, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
 // Whether an executable `gnuplot` is on PATH.
 bool fm_plot_available(void);
 

@@ -5,11 +5,19 @@
 #include <string.h>
 
 #include "atomic_file.h"
+#include "report.h"
 #include "status.h"
 
-// A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line
-// break, its quotes doubled.
-static void csv_text(FILE *f, const char *text)
+void fm_csv_comment(FILE *f, const char *comment)
+{
+    for (const char *line = comment; line && *line;) {
+        const size_t len = strcspn(line, "\n");
+        fprintf(f, "# %.*s\n", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
+}
+
+void fm_csv_text(FILE *f, const char *text)
 {
     if (!strpbrk(text, ",\"\r\n")) {
         fputs(text, f);
@@ -28,11 +36,7 @@ int fm_trace_write_csv(const char *path, const fm_solver_result *r, const char *
     fm_atomic_file file = { 0 };
 #define FREE_ALL fm_atomic_abort(&file)
     FM_TRY(fm_atomic_open(&file, path, msg));
-    for (const char *line = comment; line && *line;) {
-        const size_t len = strcspn(line, "\n");
-        fprintf(file.f, "# %.*s\n", (int)len, line);
-        line += len + (line[len] == '\n');
-    }
+    fm_csv_comment(file.f, comment);
     fprintf(file.f, "iteration,seconds,rmse,holdout_rmse,objective,model\n");
     for (int i = 0; i < r->trace_len; i++) {
         const fm_solver_iterate *s = &r->trace[i];
@@ -43,7 +47,7 @@ int fm_trace_write_csv(const char *path, const fm_solver_result *r, const char *
         // the network whose output the row is: the initialization model at
         // iteration 0, the acceleration model on an accelerated row
         const char *model = s->accelerated ? r->accel_model : s->iteration == 0 ? r->init_model : NULL;
-        if (model) csv_text(file.f, model);
+        if (model) fm_csv_text(file.f, model);
         fputc('\n', file.f);
     }
     FM_TRY(fm_atomic_commit(&file, msg));

@@ -10,6 +10,7 @@
 #include "atomic_file.h"
 #include "bandwidth.h"
 #include "mtx_system.h"
+#include "report.h"
 #include "spd_data.h"
 #include "status.h"
 
@@ -357,21 +358,6 @@ int fm_bench_solve(fm_bench_solve_report **out, const fm_bench_solve_options *op
 #undef FREE_ALL
 }
 
-// A CSV field: quoted when it holds a comma, a quote or a line break.
-static void csv_text(FILE *f, const char *text)
-{
-    if (!strpbrk(text, ",\"\n\r")) {
-        fputs(text, f);
-        return;
-    }
-    fputc('"', f);
-    for (const char *c = text; *c; c++) {
-        if (*c == '"') fputc('"', f);
-        fputc(*c, f);
-    }
-    fputc('"', f);
-}
-
 // The first trace row at or below `tol` (the recursive residual PCG stops
 // on): its iteration and setup + seconds; -1 and NaN when the run never got
 // there (a looser tolerance read off a tighter run: P3's 1e-3 and 1e-6 from
@@ -393,17 +379,13 @@ int fm_bench_solve_write_csv(const char *path, const fm_bench_solve_report *r, c
     fm_atomic_file file = { 0 };
 #define FREE_ALL fm_atomic_abort(&file)
     FM_TRY(fm_atomic_open(&file, path, msg));
-    for (const char *line = comment; line && *line;) {
-        const size_t len = strcspn(line, "\n");
-        fprintf(file.f, "# %.*s\n", (int)len, line);
-        line += len + (line[len] == '\n');
-    }
+    fm_csv_comment(file.f, comment);
     fprintf(file.f, "matrix,n,entries,method,converged,iterations,relative_residual,setup_seconds,solve_seconds,"
                     "total_seconds,shift,factor_entries,spmv_gbs,apply_gbs,bandwidth_gbs,"
                     "iterations_1e-3,total_seconds_1e-3,iterations_1e-6,total_seconds_1e-6\n");
     for (int64_t i = 0; i < r->row_count; i++) {
         const fm_bench_solve_row *w = &r->rows[i];
-        csv_text(file.f, w->matrix);
+        fm_csv_text(file.f, w->matrix);
         fprintf(file.f, ",%lld,%lld,%s,%s,%lld,%.6g,%.6f,%.6f,%.6f,%.6g,%lld,%.4g,", (long long)w->n,
                 (long long)w->entries, fm_solve_precond_name(w->method), w->converged ? "true" : "false",
                 (long long)w->iterations, w->relative_residual, w->setup_seconds, w->solve_seconds, w->total_seconds,

@@ -4,39 +4,11 @@
 #include "bench_solve.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plot.h"
 #include "status.h"
-
-// A growing text buffer for a gnuplot script.
-typedef struct script {
-    char *text;
-    size_t len, cap;
-    bool failed;
-} script;
-
-static void add(script *s, const char *format, ...) __attribute__((format(printf, 2, 3)));
-
-static void add(script *s, const char *format, ...)
-{
-    if (s->failed) return;
-    for (;;) {
-        va_list args;
-        va_start(args, format);
-        const int n = vsnprintf(s->text ? s->text + s->len : NULL, s->text ? s->cap - s->len : 0, format, args);
-        va_end(args);
-        if (n < 0) { s->failed = true; return; }
-        if (s->text && s->len + (size_t)n < s->cap) { s->len += (size_t)n; return; }
-        const size_t cap = 2 * (s->cap + (size_t)n) + 4096;
-        char *grown = realloc(s->text, cap);
-        if (!grown) { s->failed = true; return; }
-        s->text = grown;
-        s->cap = cap;
-    }
-}
 
 static const char *const colors[FM_SOLVE_PRECONDS] = {"#555555", "#1f77b4", "#2ca02c", "#d62728", "#9467bd"};
 
@@ -73,7 +45,7 @@ static double at_seconds(const fm_bench_solve_row *w, double t)
 
 int fm_bench_solve_plot(const char *png, const fm_bench_solve_report *r, const char *title, char *msg)
 {
-    script sc = { 0 };
+    fm_plot_script sc = { 0 };
     double *values = NULL;
 #define FREE_ALL free(sc.text), free(values)
     FM_CHECK(r && r->row_count > 0, FM_ERR_INVALID, "fm_bench_solve_plot: nothing to draw");
@@ -90,22 +62,22 @@ int fm_bench_solve_plot(const char *png, const fm_bench_solve_report *r, const c
     if (!(last_second > 0)) last_second = 1e-6;
     char quoted_title[1100];
     fm_plot_quote(quoted_title, sizeof quoted_title, title);
-    add(&sc, "set multiplot layout 1,2 title %s\n", quoted_title);
-    add(&sc, "set logscale y\nset grid\nset key top right\nset format y '%%.0e'\n");
-    add(&sc, "set ylabel 'relative residual |r|/|b| (median over %lld systems)'\n",
+    fm_plot_add(&sc, "set multiplot layout 1,2 title %s\n", quoted_title);
+    fm_plot_add(&sc, "set logscale y\nset grid\nset key top right\nset format y '%%.0e'\n");
+    fm_plot_add(&sc, "set ylabel 'relative residual |r|/|b| (median over %lld systems)'\n",
         (long long)(r->row_count > 0 ? r->method[r->rows[0].method].systems : 0));
     for (int panel = 0; panel < 2; panel++) {
-        add(&sc, "set xlabel '%s'\n", panel ? "seconds (setup, then CG)" : "iteration");
-        add(&sc, "set xrange [0:%.9g]\n", panel ? last_second : (double)last_iteration);
-        add(&sc, "plot ");
+        fm_plot_add(&sc, "set xlabel '%s'\n", panel ? "seconds (setup, then CG)" : "iteration");
+        fm_plot_add(&sc, "set xrange [0:%.9g]\n", panel ? last_second : (double)last_iteration);
+        fm_plot_add(&sc, "plot ");
         bool first = true;
         for (int m = 0; m < FM_SOLVE_PRECONDS; m++) {
             if (!r->method[m].ran) continue;
-            add(&sc, "%s'-' using 1:2 with lines lw 2 lc rgb '%s' title '%s'", first ? "" : ", ", colors[m],
+            fm_plot_add(&sc, "%s'-' using 1:2 with lines lw 2 lc rgb '%s' title '%s'", first ? "" : ", ", colors[m],
                 fm_solve_precond_name((fm_solve_precond)m));
             first = false;
         }
-        add(&sc, "\n");
+        fm_plot_add(&sc, "\n");
         for (int m = 0; m < FM_SOLVE_PRECONDS; m++) {
             if (!r->method[m].ran) continue;
             for (int p = 0; p <= CURVE_POINTS; p++) {
@@ -119,12 +91,12 @@ int fm_bench_solve_plot(const char *png, const fm_bench_solve_report *r, const c
                 }
                 const fm_quartiles q = fm_quartiles_of(values, n);
                 // a residual of 0 (b = 0) has no place on a log scale
-                if (q.median > 0) add(&sc, "%.9g %.6g\n", x, q.median);
+                if (q.median > 0) fm_plot_add(&sc, "%.9g %.6g\n", x, q.median);
             }
-            add(&sc, "e\n");
+            fm_plot_add(&sc, "e\n");
         }
     }
-    add(&sc, "unset multiplot\n");
+    fm_plot_add(&sc, "unset multiplot\n");
     FM_CHECK(!sc.failed, FM_ERR_MEMORY, "out of memory writing the plot script of %s", png);
     FM_TRY(fm_plot_run(png, 1200, 480, sc.text, msg));
     FREE_ALL;

@@ -8,6 +8,7 @@
 
 #include "atomic_file.h"
 #include "mtx_system.h"
+#include "report.h"
 #include "status.h"
 
 static const char *const precond_names[FM_SOLVE_PRECONDS] = {"none", "jacobi", "ic0", "neuralif", "direct"};
@@ -305,11 +306,7 @@ int fm_solve_write_trace(const char *path, const fm_solve_result *r, const char 
     fm_atomic_file file = { 0 };
 #define FREE_ALL fm_atomic_abort(&file)
     FM_TRY(fm_atomic_open(&file, path, msg));
-    for (const char *line = comment; line && *line;) {
-        const size_t len = strcspn(line, "\n");
-        fprintf(file.f, "# %.*s\n", (int)len, line);
-        line += len + (line[len] == '\n');
-    }
+    fm_csv_comment(file.f, comment);
     fprintf(file.f, "iteration,seconds,relative_residual\n");
     for (int64_t i = 0; i < r->trace_len; i++)
         fprintf(file.f, "%lld,%.6f,%.9g\n", (long long)r->trace[i].iteration, r->trace[i].seconds,
