@@ -33,8 +33,9 @@ static const char help[] =
     "  --methods LIST      some of none,jacobi,ic0,neuralif,direct (default all;\n"
     "                      neuralif is skipped, with a note, when no model is found)\n"
     "  --drop-tolerance T  neuralif: drop off-diagonal |l_ij| <= T of the network's\n"
-    "                      factor of the scaled matrix (NeuralIF-sp; default 0)\n"
+    "                      factor of the scaled matrix (NeuralIF-sp; default 0.02)\n"
     "  --normalize-diag    neuralif: rescale each row of L so that (L Lt)_ii = a_ii\n"
+    "                      (the default); --no-normalize-diag keeps the network's rows\n"
     "  --model M.fmw       the NeuralIF model (default: neuralif.fmw in\n"
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
     "  --out PREFIX        write PREFIX.csv (a row per system and method) and\n"
@@ -140,6 +141,7 @@ int fm_cmd_bench_solve(int argc, char **argv)
             continue;
         }
         if (!strcmp(a, "--normalize-diag")) { opt.inference.normalize_diag = true; continue; }
+        if (!strcmp(a, "--no-normalize-diag")) { opt.inference.normalize_diag = false; continue; }
         if (!(v = fm_arg_value(argc, argv, &i))) goto done;
         bool ok = true;
         if (!strcmp(a, "--set")) {

@@ -26,8 +26,9 @@ static const char help[] =
     "                      ones)\n"
     "  --method cg         the Krylov method (cg, the only one for now)\n"
     "  --drop-tolerance T  neuralif: drop off-diagonal |l_ij| <= T of the network's\n"
-    "                      factor of the scaled matrix (NeuralIF-sp; default 0)\n"
+    "                      factor of the scaled matrix (NeuralIF-sp; default 0.02)\n"
     "  --normalize-diag    neuralif: rescale each row of L so that (L Lt)_ii = a_ii\n"
+    "                      (the default); --no-normalize-diag keeps the network's rows\n"
     "  --model M.fmw       the NeuralIF model (default: neuralif.fmw in\n"
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
     "  --tol T             stop when |b - A x| <= T |b| (default 1e-6)\n"
@@ -85,6 +86,7 @@ int fm_cmd_solve(int argc, char **argv)
         }
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
         if (!strcmp(a, "--normalize-diag")) { opt.inference.normalize_diag = true; continue; }
+        if (!strcmp(a, "--no-normalize-diag")) { opt.inference.normalize_diag = false; continue; }
         if (a[0] != '-') {
             if (!fm_arg_data(&matrix, a)) return 2;
             continue;

@@ -252,6 +252,8 @@ Test(neuralif, inference_options)
     fm_params *params = random_params(&config, 3, 0.3);
     fm_neuralif_options opt;
     fm_neuralif_defaults(&opt);
+    opt.drop_tolerance = 0;   // the full factor first
+    opt.normalize_diag = false;
     fm_csr *full = NULL, *normal = NULL, *sparse = NULL;
     cr_assert_eq(fm_nif_factor_with(&full, &config, params, A, &opt, NULL, msg), FM_OK, "%s", msg);
     opt.normalize_diag = true;

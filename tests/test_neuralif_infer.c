@@ -309,6 +309,8 @@ Test(neuralif_infer, factor_matches_the_training_path)
     fm_nif_factor_values(l, zd, in.input->diagonal, in.E);
     fm_neuralif_options opt;
     fm_neuralif_defaults(&opt);
+    opt.drop_tolerance = 0;   // every entry: the training path keeps them all
+    opt.normalize_diag = false;
     char msg[FM_MSG_LEN] = "";
     for (int normalize = 0; normalize < 2; normalize++) {
         opt.normalize_diag = normalize;
