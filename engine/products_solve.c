@@ -57,11 +57,16 @@ void fm_spmv(const fm_csr *A, const double *x, double *y)
 // Level schedules and strips
 //------------------------------------------------------------------------------
 
-// Entries a strip by default: measured on the 5-point grids (perf/README.md,
-// bench_solve_kernels). A strip of the grid of width g is a band of about
-// FM_SOLVE_STRIP_ENTRIES / 3g grid rows, the rows a local level holds (the
-// independent divisions in flight) and the pages a local level touches.
-#define FM_SOLVE_STRIP_ENTRIES 32768
+// The strips' size: the smallest of FM_SOLVE_STRIP_MIN · 2^k entries (up to
+// FM_SOLVE_STRIP_MAX) whose local levels hold FM_SOLVE_LOCAL_TARGET rows on
+// average: enough divisions in flight to hide one's latency (about 4 at
+// once), and no wider than that, since a local level's rows are apart in
+// memory (for the grid of width g a strip is a band of about
+// FM_SOLVE_LOCAL_TARGET grid rows, and a local level one cell of each). The
+// sizes measured on the 5-point grids: perf/README.md, bench_solve_kernels.
+#define FM_SOLVE_STRIP_MIN 4096
+#define FM_SOLVE_STRIP_MAX (1 << 20)
+#define FM_SOLVE_LOCAL_TARGET 8
 // The walk's model (fm_levels.modeled_speedup): a wait for another thread
 // costs as much as this many entries (a cache line crossing between cores,
 // and the progress published every FM_SOLVE_PUBLISH_ROWS rows).
@@ -277,7 +282,10 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
     for (int64_t i = 0; i < n; i++) levels->rows[next[level[i]]++] = i;
     free(next);
     next = NULL;
-    FM_TRY(fm_levels_restrip(levels, T, FM_SOLVE_STRIP_ENTRIES, msg));
+    for (int64_t size = FM_SOLVE_STRIP_MIN; size <= FM_SOLVE_STRIP_MAX; size *= 2) {
+        FM_TRY(fm_levels_restrip(levels, T, size, msg));
+        if (levels->local_width >= FM_SOLVE_LOCAL_TARGET || levels->strips == 1) break;
+    }
     *out = levels;
     return FM_OK;
 }
@@ -479,9 +487,11 @@ int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg)
     FM_ALLOC(b, n);
     FM_ALLOC(x, n);
     for (int64_t i = 0; i < n; i++) b[i] = 1;
-    // one thread's path against the team, interleaved
+    // one thread's path against the team, interleaved; the team out at once
+    // where it takes twice as long (its threads do not run together: the
+    // machine is busy with other work, and each wait may last a time slice)
     double best[2] = { INFINITY, INFINITY };
-    for (int r = 0; r < repeats; r++)
+    for (int r = 0; r < repeats && best[1] <= 2 * best[0]; r++)
         for (int p = 0; p < 2; p++) {
             const double t0 = omp_get_wtime();
             if (p == 1) solve_strips(T, levels, b, x, threads);

@@ -114,7 +114,8 @@ typedef struct fm_levels {
 
 // `lower`: T is lower triangular by rows (the diagonal last in each row);
 // otherwise upper triangular by rows (the diagonal first). The strips hold
-// about FM_SOLVE_STRIP_ENTRIES entries.
+// the fewest entries (4096 · 2^k, up to 2^20) that give a local level 8 rows
+// on average (engine/products_solve.c).
 int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg);
 void fm_levels_free(fm_levels **levels);
 // Recuts the strips of T's schedule to about `strip_entries` (>= 1) each.
