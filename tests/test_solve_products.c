@@ -429,6 +429,33 @@ Test(solve_products, tune_picks_a_path)
     fm_square_free(&h);
 }
 
+// SpMV on short rows (the grid's 5 a row: summed entry by entry) large
+// enough for the threads, against the reference, with 1, 2 and 3 threads.
+Test(solve_products, spmv_short_rows)
+{
+    fm_square *g = grid_laplacian(200);
+    const int64_t n = g->n;
+    cr_assert_geq(g->A->count, 131072);
+    double *x = fm_test_uniform_range(n, 3, -1, 1), *expected = calloc(n, sizeof(double));
+    double *y = calloc(n, sizeof(double)), *other = calloc(n, sizeof(double));
+    fm_spmv_reference(g->A, x, expected);
+    omp_set_num_threads(2);
+    fm_spmv(g->A, x, y);
+    expect_close(y, expected, n, 1e-14 * 10, "spmv, short rows");
+    const int threads[] = { 1, 3 };
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(threads[t]);
+        fm_spmv(g->A, x, other);
+        cr_assert(!memcmp(y, other, sizeof(double) * n), "2 and %d threads differ", threads[t]);
+    }
+    omp_set_num_threads(2);
+    free(x);
+    free(expected);
+    free(y);
+    free(other);
+    fm_square_free(&g);
+}
+
 Test(solve_products, levels_reject_a_matrix_that_is_not_triangular)
 {
     fm_csr *L = random_lower(30, 3, 1, 5), *Lt = NULL;
