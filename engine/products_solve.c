@@ -115,6 +115,7 @@ void fm_levels_free(fm_levels **levels)
     free((*levels)->strip_start);
     free((*levels)->order);
     free((*levels)->position);
+    free((void *)(*levels)->measured);
     free(*levels);
     *levels = NULL;
 }
@@ -247,6 +248,7 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
     levels->strip_entries = strip_entries;
     levels->strips = strips;
     levels->local_width = (double)n / (double)local_levels;
+    if (levels->measured) atomic_store(levels->measured, 0); // timed on other strips
     levels->strip_start = strip_start;
     levels->order = order;
     levels->position = position;
@@ -286,6 +288,8 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
     levels->lower = lower;
     levels->entries = T->count;
     levels->path = FM_SOLVE_AUTO;
+    FM_ALLOC(levels->measured, 1);
+    atomic_init(levels->measured, 0);
     FM_ALLOC(levels->start, count + 1);
     FM_ALLOC(levels->rows, n);
     // a counting sort by level: rows ascending within a level
@@ -464,10 +468,45 @@ static int solve_threads(void)
     return threads > FM_SOLVE_MAX_THREADS ? FM_SOLVE_MAX_THREADS : threads;
 }
 
+// One thread's path (serial or strips, by the structure) against the strips
+// on `threads`, interleaved, the best of `repeats` each; the team out at once
+// where it takes twice as long (its threads do not run together: the machine
+// is busy with other work, and each wait may last a time slice). Every run
+// leaves x = T⁻¹ b.
+static fm_solve_path faster(const fm_csr *T, const fm_levels *levels, const double *b, double *x, int threads,
+                            int repeats)
+{
+    const fm_solve_path alone = fm_solve_choose(levels, 1);
+    double best[2] = { INFINITY, INFINITY };
+    for (int r = 0; r < repeats && best[1] <= 2 * best[0]; r++)
+        for (int p = 0; p < 2; p++) {
+            const double t0 = omp_get_wtime();
+            if (p == 1) solve_strips(T, levels, b, x, threads);
+            else if (alone == FM_SOLVE_STRIPS) solve_strips(T, levels, b, x, 1);
+            else (levels->lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, x);
+            best[p] = fmin(best[p], omp_get_wtime() - t0);
+        }
+    return best[1] < best[0] ? FM_SOLVE_PARALLEL : alone;
+}
+
 static void solve(const fm_csr *T, const fm_levels *levels, const double *b, double *x, bool lower)
 {
     const int threads = omp_in_parallel() ? 1 : solve_threads();
-    const fm_solve_path path = levels->path == FM_SOLVE_AUTO ? fm_solve_choose(levels, threads) : levels->path;
+    fm_solve_path path = levels->path;
+    if (path == FM_SOLVE_AUTO) {
+        path = fm_solve_choose(levels, threads);
+        if (path == FM_SOLVE_PARALLEL) {
+            // timed once for this thread count
+            const int measured = atomic_load_explicit(levels->measured, memory_order_relaxed);
+            if (measured % 256 == threads) {
+                path = (fm_solve_path)(measured / 256);
+            } else {
+                path = faster(T, levels, b, x, threads, 2);
+                atomic_store_explicit(levels->measured, 256 * (int)path + threads, memory_order_relaxed);
+                return;
+            }
+        }
+    }
     if (path == FM_SOLVE_PARALLEL || path == FM_SOLVE_STRIPS)
         solve_strips(T, levels, b, x, path == FM_SOLVE_PARALLEL ? threads : 1);
     else if (lower)
@@ -494,26 +533,13 @@ int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg)
     FM_CHECK(levels && T && T->n == levels->start[levels->count] && T->count == levels->entries && repeats >= 1,
              FM_ERR_INVALID, "fm_levels_tune: bad arguments");
     const int threads = omp_in_parallel() ? 1 : solve_threads();
-    const fm_solve_path alone = fm_solve_choose(levels, 1);
-    levels->path = alone;
+    levels->path = fm_solve_choose(levels, 1);
     if (fm_solve_choose(levels, threads) != FM_SOLVE_PARALLEL) return FM_OK;
     const int64_t n = T->n;
     FM_ALLOC(b, n);
     FM_ALLOC(x, n);
     for (int64_t i = 0; i < n; i++) b[i] = 1;
-    // one thread's path against the team, interleaved; the team out at once
-    // where it takes twice as long (its threads do not run together: the
-    // machine is busy with other work, and each wait may last a time slice)
-    double best[2] = { INFINITY, INFINITY };
-    for (int r = 0; r < repeats && best[1] <= 2 * best[0]; r++)
-        for (int p = 0; p < 2; p++) {
-            const double t0 = omp_get_wtime();
-            if (p == 1) solve_strips(T, levels, b, x, threads);
-            else if (alone == FM_SOLVE_STRIPS) solve_strips(T, levels, b, x, 1);
-            else (levels->lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, x);
-            best[p] = fmin(best[p], omp_get_wtime() - t0);
-        }
-    if (best[1] < best[0]) levels->path = FM_SOLVE_PARALLEL;
+    levels->path = faster(T, levels, b, x, threads, repeats);
     FREE_ALL;
     return FM_OK;
 }

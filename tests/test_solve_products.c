@@ -368,6 +368,27 @@ Test(solve_products, choose_by_structure)
     cr_assert_gt(grid->modeled_speedup, 1.4, "%g", grid->modeled_speedup);
     cr_assert_eq(fm_solve_choose(grid, 2), FM_SOLVE_PARALLEL);
     cr_assert_eq(fm_solve_choose(grid, 1), FM_SOLVE_STRIPS);
+    // AUTO times the team once for 2 threads (x the reference's each call),
+    // then keeps its choice; new strips forget it
+    const int64_t n = g->n;
+    double *b = fm_test_uniform_range(n, 9, -1, 1), *x = calloc(n, sizeof(double)), *expected = calloc(n, 8);
+    fm_solve_lower_reference(g->lower, b, expected);
+    cr_assert_eq(*grid->measured, 0);
+    omp_set_num_threads(2);
+    for (int call = 0; call < 3; call++) {
+        for (int64_t i = 0; i < n; i++) x[i] = NAN;
+        fm_solve_lower(g->lower, grid, b, x);
+        cr_assert(!memcmp(x, expected, sizeof(double) * n), "call %d", call);
+        const int measured = *grid->measured;
+        cr_assert_eq(measured % 256, 2);
+        cr_assert(measured / 256 == FM_SOLVE_STRIPS || measured / 256 == FM_SOLVE_PARALLEL, "%d", measured);
+    }
+    cr_assert_eq(grid->path, FM_SOLVE_AUTO);
+    cr_assert_eq(fm_levels_restrip(grid, g->lower, 2 * grid->strip_entries, msg), FM_OK, "%s", msg);
+    cr_assert_eq(*grid->measured, 0);
+    free(b);
+    free(x);
+    free(expected);
     fm_csr *L = random_lower(6000, 30, 0, 17);
     cr_assert_eq(fm_levels_new(&random, L, true, msg), FM_OK, "%s", msg);
     cr_assert_geq(L->count, 131072);
