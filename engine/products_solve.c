@@ -216,7 +216,10 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
         held += T->start[i + 1] - T->start[i];
         if (held >= strip_entries || step == n - 1) strip_start[++strips] = step + 1, held = 0;
     }
-    // each strip by its local levels (a counting sort), by step within one
+    // each strip by its local levels (a counting sort), rows ascending within
+    // one: for U too, whose walk descends from level to level (with the rows
+    // by step, descending within a level as well, the upper solve of the grid
+    // gained 1.1-1.2x over the reference at g = 500 against 1.4-1.9x)
     int64_t local_levels = 0;
     for (int64_t k = 0; k < strips; k++) {
         const int64_t lo = strip_start[k], hi = strip_start[k + 1];
@@ -236,8 +239,8 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
         for (int64_t step = lo; step < hi; step++) next[local[step_of(step, n, lower)] + 1]++;
         next[0] = lo;
         for (int64_t l = 0; l < count; l++) next[l + 1] += next[l];
-        for (int64_t step = lo; step < hi; step++) {
-            const int64_t i = step_of(step, n, lower);
+        for (int64_t r = 0; r < hi - lo; r++) {
+            const int64_t i = step_of(lower ? lo + r : hi - 1 - r, n, lower);
             position[i] = next[local[i]]++;
             order[position[i]] = i;
         }

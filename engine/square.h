@@ -105,7 +105,7 @@ typedef struct fm_levels {
     int64_t strips;
     int64_t *strip_start;  // strips + 1 offsets into order; strip k holds the rows of
                            // steps [strip_start[k], strip_start[k+1]) (step = i for L, n − 1 − i for U)
-    int64_t *order;        // n rows, strip by strip, by local level within, by step within
+    int64_t *order;        // n rows, strip by strip, by local level within, ascending within a local level
     int64_t *position;     // n: the position of each row in order
     double local_width;    // rows a local level, on average
     double modeled_speedup; // 2 threads against 1 on the strips, by a model of the walk: a row
