@@ -43,12 +43,26 @@ static inline double row_dot(const int64_t *restrict index, const double *restri
     return sum;
 }
 
+// Rows this short on average are summed one entry after another: the
+// vector reduction's set-up and final sum cost more than it saves on the
+// 5-point grid's 5 entries (41 against 34 GB/s at g = 300, perf/README.md).
+#define FM_SPMV_SHORT_ROW 8
+
 void fm_spmv(const fm_csr *A, const double *x, double *y)
 {
     const int64_t n = A->n;
     const int64_t *restrict start = A->start;
     const int64_t *restrict index = A->index;
     const double *restrict value = A->value;
+    if (A->count < FM_SPMV_SHORT_ROW * n) {
+#pragma omp parallel for schedule(static) if (A->count >= FM_SPMV_PARALLEL_ENTRIES)
+        for (int64_t i = 0; i < n; i++) {
+            double sum = 0;
+            for (int64_t k = start[i]; k < start[i + 1]; k++) sum += value[k] * x[index[k]];
+            y[i] = sum;
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static) if (A->count >= FM_SPMV_PARALLEL_ENTRIES)
     for (int64_t i = 0; i < n; i++) y[i] = row_dot(index, value, x, start[i], start[i + 1]);
 }
@@ -57,11 +71,16 @@ void fm_spmv(const fm_csr *A, const double *x, double *y)
 // Level schedules and strips
 //------------------------------------------------------------------------------
 
-// Entries a strip by default: measured on the 5-point grids (perf/README.md,
-// bench_solve_kernels). A strip of the grid of width g is a band of about
-// FM_SOLVE_STRIP_ENTRIES / 3g grid rows, the rows a local level holds (the
-// independent divisions in flight) and the pages a local level touches.
-#define FM_SOLVE_STRIP_ENTRIES 32768
+// The strips' size: the smallest of FM_SOLVE_STRIP_MIN · 2^k entries (up to
+// FM_SOLVE_STRIP_MAX) whose local levels hold FM_SOLVE_LOCAL_TARGET rows on
+// average: enough divisions in flight to hide one's latency (about 4 at
+// once), and no wider than that, since a local level's rows are apart in
+// memory (for the grid of width g a strip is a band of about
+// FM_SOLVE_LOCAL_TARGET grid rows, and a local level one cell of each). The
+// sizes measured on the 5-point grids: perf/README.md, bench_solve_kernels.
+#define FM_SOLVE_STRIP_MIN 4096
+#define FM_SOLVE_STRIP_MAX (1 << 20)
+#define FM_SOLVE_LOCAL_TARGET 8
 // The walk's model (fm_levels.modeled_speedup): a wait for another thread
 // costs as much as this many entries (a cache line crossing between cores,
 // and the progress published every FM_SOLVE_PUBLISH_ROWS rows).
@@ -96,6 +115,7 @@ void fm_levels_free(fm_levels **levels)
     free((*levels)->strip_start);
     free((*levels)->order);
     free((*levels)->position);
+    free((void *)(*levels)->measured);
     free(*levels);
     *levels = NULL;
 }
@@ -196,7 +216,10 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
         held += T->start[i + 1] - T->start[i];
         if (held >= strip_entries || step == n - 1) strip_start[++strips] = step + 1, held = 0;
     }
-    // each strip by its local levels (a counting sort), by step within one
+    // each strip by its local levels (a counting sort), rows ascending within
+    // one: for U too, whose walk descends from level to level (with the rows
+    // by step, descending within a level as well, the upper solve of the grid
+    // gained 1.1-1.2x over the reference at g = 500 against 1.4-1.9x)
     int64_t local_levels = 0;
     for (int64_t k = 0; k < strips; k++) {
         const int64_t lo = strip_start[k], hi = strip_start[k + 1];
@@ -216,8 +239,8 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
         for (int64_t step = lo; step < hi; step++) next[local[step_of(step, n, lower)] + 1]++;
         next[0] = lo;
         for (int64_t l = 0; l < count; l++) next[l + 1] += next[l];
-        for (int64_t step = lo; step < hi; step++) {
-            const int64_t i = step_of(step, n, lower);
+        for (int64_t r = 0; r < hi - lo; r++) {
+            const int64_t i = step_of(lower ? lo + r : hi - 1 - r, n, lower);
             position[i] = next[local[i]]++;
             order[position[i]] = i;
         }
@@ -228,6 +251,7 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
     levels->strip_entries = strip_entries;
     levels->strips = strips;
     levels->local_width = (double)n / (double)local_levels;
+    if (levels->measured) atomic_store(levels->measured, 0); // timed on other strips
     levels->strip_start = strip_start;
     levels->order = order;
     levels->position = position;
@@ -267,6 +291,8 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
     levels->lower = lower;
     levels->entries = T->count;
     levels->path = FM_SOLVE_AUTO;
+    FM_ALLOC(levels->measured, 1);
+    atomic_init(levels->measured, 0);
     FM_ALLOC(levels->start, count + 1);
     FM_ALLOC(levels->rows, n);
     // a counting sort by level: rows ascending within a level
@@ -277,7 +303,10 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
     for (int64_t i = 0; i < n; i++) levels->rows[next[level[i]]++] = i;
     free(next);
     next = NULL;
-    FM_TRY(fm_levels_restrip(levels, T, FM_SOLVE_STRIP_ENTRIES, msg));
+    for (int64_t size = FM_SOLVE_STRIP_MIN; size <= FM_SOLVE_STRIP_MAX; size *= 2) {
+        FM_TRY(fm_levels_restrip(levels, T, size, msg));
+        if (levels->local_width >= FM_SOLVE_LOCAL_TARGET || levels->strips == 1) break;
+    }
     *out = levels;
     return FM_OK;
 }
@@ -442,10 +471,45 @@ static int solve_threads(void)
     return threads > FM_SOLVE_MAX_THREADS ? FM_SOLVE_MAX_THREADS : threads;
 }
 
+// One thread's path (serial or strips, by the structure) against the strips
+// on `threads`, interleaved, the best of `repeats` each; the team out at once
+// where it takes twice as long (its threads do not run together: the machine
+// is busy with other work, and each wait may last a time slice). Every run
+// leaves x = T⁻¹ b.
+static fm_solve_path faster(const fm_csr *T, const fm_levels *levels, const double *b, double *x, int threads,
+                            int repeats)
+{
+    const fm_solve_path alone = fm_solve_choose(levels, 1);
+    double best[2] = { INFINITY, INFINITY };
+    for (int r = 0; r < repeats && best[1] <= 2 * best[0]; r++)
+        for (int p = 0; p < 2; p++) {
+            const double t0 = omp_get_wtime();
+            if (p == 1) solve_strips(T, levels, b, x, threads);
+            else if (alone == FM_SOLVE_STRIPS) solve_strips(T, levels, b, x, 1);
+            else (levels->lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, x);
+            best[p] = fmin(best[p], omp_get_wtime() - t0);
+        }
+    return best[1] < best[0] ? FM_SOLVE_PARALLEL : alone;
+}
+
 static void solve(const fm_csr *T, const fm_levels *levels, const double *b, double *x, bool lower)
 {
     const int threads = omp_in_parallel() ? 1 : solve_threads();
-    const fm_solve_path path = levels->path == FM_SOLVE_AUTO ? fm_solve_choose(levels, threads) : levels->path;
+    fm_solve_path path = levels->path;
+    if (path == FM_SOLVE_AUTO) {
+        path = fm_solve_choose(levels, threads);
+        if (path == FM_SOLVE_PARALLEL) {
+            // timed once for this thread count
+            const int measured = atomic_load_explicit(levels->measured, memory_order_relaxed);
+            if (measured % 256 == threads) {
+                path = (fm_solve_path)(measured / 256);
+            } else {
+                path = faster(T, levels, b, x, threads, 2);
+                atomic_store_explicit(levels->measured, 256 * (int)path + threads, memory_order_relaxed);
+                return;
+            }
+        }
+    }
     if (path == FM_SOLVE_PARALLEL || path == FM_SOLVE_STRIPS)
         solve_strips(T, levels, b, x, path == FM_SOLVE_PARALLEL ? threads : 1);
     else if (lower)
@@ -472,24 +536,13 @@ int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg)
     FM_CHECK(levels && T && T->n == levels->start[levels->count] && T->count == levels->entries && repeats >= 1,
              FM_ERR_INVALID, "fm_levels_tune: bad arguments");
     const int threads = omp_in_parallel() ? 1 : solve_threads();
-    const fm_solve_path alone = fm_solve_choose(levels, 1);
-    levels->path = alone;
+    levels->path = fm_solve_choose(levels, 1);
     if (fm_solve_choose(levels, threads) != FM_SOLVE_PARALLEL) return FM_OK;
     const int64_t n = T->n;
     FM_ALLOC(b, n);
     FM_ALLOC(x, n);
     for (int64_t i = 0; i < n; i++) b[i] = 1;
-    // one thread's path against the team, interleaved
-    double best[2] = { INFINITY, INFINITY };
-    for (int r = 0; r < repeats; r++)
-        for (int p = 0; p < 2; p++) {
-            const double t0 = omp_get_wtime();
-            if (p == 1) solve_strips(T, levels, b, x, threads);
-            else if (alone == FM_SOLVE_STRIPS) solve_strips(T, levels, b, x, 1);
-            else (levels->lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, x);
-            best[p] = fmin(best[p], omp_get_wtime() - t0);
-        }
-    if (best[1] < best[0]) levels->path = FM_SOLVE_PARALLEL;
+    levels->path = faster(T, levels, b, x, threads, repeats);
     FREE_ALL;
     return FM_OK;
 }

@@ -91,7 +91,8 @@ void fm_spmv_reference(const fm_csr *A, const double *x, double *y);
 // natural order: a strip is a band of grid rows, and each band trails the
 // one above it by a few anti-diagonals).
 typedef enum fm_solve_path {
-    FM_SOLVE_AUTO,         // fm_solve_choose decides by the structure at each call
+    FM_SOLVE_AUTO,         // fm_solve_choose by the structure; where it says the team may pay,
+                           // the first call with that many threads times both (see fm_solve_lower)
     FM_SOLVE_SERIAL,       // the reference row loop
     FM_SOLVE_STRIPS,       // the strips on one thread (the divisions of a local level overlap)
     FM_SOLVE_PARALLEL,     // the strips on the current threads (one included), whatever the size
@@ -108,17 +109,19 @@ typedef struct fm_levels {
     int64_t strips;
     int64_t *strip_start;  // strips + 1 offsets into order; strip k holds the rows of
                            // steps [strip_start[k], strip_start[k+1]) (step = i for L, n − 1 − i for U)
-    int64_t *order;        // n rows, strip by strip, by local level within, by step within
+    int64_t *order;        // n rows, strip by strip, by local level within, ascending within a local level
     int64_t *position;     // n: the position of each row in order
     double local_width;    // rows a local level, on average
     double modeled_speedup; // 2 threads against 1 on the strips, by a model of the walk: a row
                            // costs 1 + its entries, a wait for another thread FM_SOLVE_WAIT_COST more
     fm_solve_path path;    // fm_levels_new: FM_SOLVE_AUTO; fm_levels_tune or a caller may set it
+    _Atomic int *measured; // AUTO's timed choice: 256 · path + the threads it was timed with; 0: none
 } fm_levels;
 
 // `lower`: T is lower triangular by rows (the diagonal last in each row);
 // otherwise upper triangular by rows (the diagonal first). The strips hold
-// about FM_SOLVE_STRIP_ENTRIES entries.
+// the fewest entries (4096 · 2^k, up to 2^20) that give a local level 8 rows
+// on average (engine/products_solve.c).
 int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg);
 void fm_levels_free(fm_levels **levels);
 // Recuts the strips of T's schedule to about `strip_entries` (>= 1) each.
@@ -143,7 +146,12 @@ int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg);
 // x = L⁻¹ b (L lower by rows, diagonal last) and x = U⁻¹ b (U upper by rows,
 // diagonal first; Lᵀ is L by columns). x and b may not alias. The reference
 // is the serial row loop; the fast one takes levels->path (the strips, in
-// parallel where there are threads, or the reference).
+// parallel where there are threads, or the reference). With FM_SOLVE_AUTO,
+// where the structure says the current threads may pay, the first call with
+// that thread count solves twice each way (one thread's path, the team: the
+// same x bit for bit), keeps the faster in *levels->measured for the calls
+// after it, and so costs about four solves: a machine whose cores are busy
+// with other work gets the one thread, and never pays the team's waits again.
 void fm_solve_lower_reference(const fm_csr *L, const double *b, double *x);
 void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x);
 void fm_solve_lower(const fm_csr *L, const fm_levels *levels, const double *b, double *x);

@@ -36,13 +36,18 @@ static int compare(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-typedef struct timing { double best, median; } timing;
+// Wall seconds, best and median; and the best in processor seconds of the
+// calling thread (on a machine shared with other work, the wall clock of a
+// one-thread kernel counts the time others held the core; this does not).
+typedef struct timing { double best, median, processor; } timing;
 
 static timing summarize(double *seconds, int repeats)
 {
     qsort(seconds, repeats, sizeof(double), compare);
-    return (timing){ seconds[0], seconds[repeats / 2] };
+    return (timing){ seconds[0], seconds[repeats / 2], 0 };
 }
+
+static double cpu_seconds(void);
 
 typedef enum { SPMV, LOWER_REFERENCE, LOWER, UPPER_REFERENCE, UPPER } kernel;
 
@@ -55,9 +60,9 @@ static timing run(kernel which, const fm_square *g, const fm_levels *lower, cons
     case LOWER_REFERENCE: case LOWER: fm_solve_lower(g->lower, lower, in, out); break;
     case UPPER_REFERENCE: case UPPER: fm_solve_upper(g->lower_by_columns, upper, in, out); break;
     }
-    double *seconds = malloc(sizeof(double) * repeats);
+    double *seconds = malloc(sizeof(double) * repeats), processor = 1e300;
     for (int r = 0; r < repeats; r++) {
-        const double t0 = omp_get_wtime();
+        const double t0 = omp_get_wtime(), c0 = cpu_seconds();
         switch (which) {
         case SPMV: fm_spmv(g->A, in, out); break;
         case LOWER_REFERENCE: fm_solve_lower_reference(g->lower, in, out); break;
@@ -66,10 +71,34 @@ static timing run(kernel which, const fm_square *g, const fm_levels *lower, cons
         case UPPER: fm_solve_upper(g->lower_by_columns, upper, in, out); break;
         }
         seconds[r] = omp_get_wtime() - t0;
+        processor = fmin(processor, cpu_seconds() - c0);
     }
     timing t = summarize(seconds, repeats);
+    t.processor = processor;
     free(seconds);
     return t;
+}
+
+// The triad on three arrays totalling `bytes` (the SpMV's footprint: where
+// the matrix fits in the last-level cache, so do they), GB/s, best of 50.
+static double triad_at(double bytes)
+{
+    const int64_t n = (int64_t)(bytes / 24) + 1;
+    double *a = malloc(sizeof(double) * n), *b = malloc(sizeof(double) * n), *c = malloc(sizeof(double) * n);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) a[i] = 0, b[i] = 1, c[i] = 2;
+    double best = 1e300;
+    for (int r = 0; r < 50; r++) {
+        const double t0 = omp_get_wtime();
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; i++) a[i] = b[i] + 3 * c[i];
+        best = fmin(best, omp_get_wtime() - t0);
+    }
+    if (a[n / 2] != 7) fprintf(stderr, "triad computed %g\n", a[n / 2]);
+    free(a);
+    free(b);
+    free(c);
+    return 24.0 * (double)n / best / 1e9;
 }
 
 // Processor seconds of this thread (the builds run on one): a loaded machine
@@ -205,16 +234,19 @@ int main(int argc, char **argv)
         printf("\nthreads %d: triad bandwidth %.2f GB/s (3 arrays of %lld MiB)\n", threads[t], bandwidth,
                (long long)(fm_memory_bandwidth_bytes() >> 20));
         timing spmv = run(SPMV, g, lower, upper, x, y, repeats);
-        printf("  spmv              best %.6f s  median %.6f s  %.2f GB/s (%.0f%% of the triad)\n", spmv.best,
-               spmv.median, spmv_bytes / spmv.best / 1e9, 100 * spmv_bytes / spmv.best / 1e9 / bandwidth);
+        const double local = triad_at(spmv_bytes);
+        printf("  spmv              best %.6f s  median %.6f s  %.2f GB/s (%.0f%% of the triad; the triad on "
+               "%.1f MB, this footprint: %.2f GB/s, %.0f%%)\n", spmv.best, spmv.median, spmv_bytes / spmv.best / 1e9,
+               100 * spmv_bytes / spmv.best / 1e9 / bandwidth, spmv_bytes / 1e6, local,
+               100 * spmv_bytes / spmv.best / 1e9 / local);
         const char *names[] = { "lower", "upper" };
         for (int u = 0; u < 2; u++) {
             fm_levels *levels = u ? upper : lower;
             const fm_csr *T = u ? g->lower_by_columns : g->lower;
             levels->path = FM_SOLVE_SERIAL;
             timing serial = run(u ? UPPER_REFERENCE : LOWER_REFERENCE, g, lower, upper, x, y, repeats);
-            printf("  %s reference   best %.6f s  median %.6f s  %.2f GB/s\n", names[u], serial.best,
-                   serial.median, solve_bytes / serial.best / 1e9);
+            printf("  %s reference   best %.6f s  median %.6f s  %.2f GB/s; processor best %.6f s\n", names[u],
+                   serial.best, serial.median, solve_bytes / serial.best / 1e9, serial.processor);
             for (int s = 0; s < span_count; s++) {
                 if (fm_levels_restrip(levels, T, spans[s], msg)) {
                     fprintf(stderr, "%s\n", msg);
@@ -224,10 +256,13 @@ int main(int argc, char **argv)
                 levels->path = threads[t] == 1 ? FM_SOLVE_STRIPS : FM_SOLVE_PARALLEL;
                 timing fast = run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats);
                 printf("  %s strips of %-6lld (%5lld strips, %5.1f rows a local level, model 2 thr %.2fx) best %.6f s"
-                       "  median %.6f s  %.2f GB/s  reference/this %.2f (best) %.2f (median)\n", names[u],
+                       "  median %.6f s  %.2f GB/s  reference/this %.2f (best) %.2f (median)%s\n", names[u],
                        (long long)spans[s], (long long)levels->strips, levels->local_width, levels->modeled_speedup,
                        fast.best, fast.median, solve_bytes / fast.best / 1e9, serial.best / fast.best,
-                       serial.median / fast.median);
+                       serial.median / fast.median, "");
+                if (threads[t] == 1)
+                    printf("    processor best %.6f s: reference/this %.2f\n", fast.processor,
+                           serial.processor / fast.processor);
             }
             // the library's default strips and choices
             fm_levels_free(u ? &upper : &lower);

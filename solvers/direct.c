@@ -22,6 +22,7 @@ struct fm_direct {
     int started;
     cholmod_factor *factor;
     cholmod_dense *solution, *work_y, *work_e;   // cholmod_l_solve2's, reused
+    int apply_failed;      // an apply's solve failed (CHOLMOD's status kept in common)
 };
 
 void fm_direct_free(struct fm_direct **direct)
@@ -108,7 +109,16 @@ void fm_direct_apply(struct fm_direct *direct, const double *r, double *z)
                          &direct->work_y, &direct->work_e, &direct->common)) {
         memcpy(z, direct->solution->x, sizeof(double) * n);
     } else {
-        // out of memory inside CHOLMOD: a NaN that PCG reports as a breakdown
+        // out of memory inside CHOLMOD (solve2 reshapes its workspace Y, so
+        // every apply allocates it anew): a NaN, which PCG reports with
+        // fm_direct_apply_failure's reason instead of as a breakdown
         for (size_t i = 0; i < n; i++) z[i] = __builtin_nan("");
+        direct->apply_failed = 1;
     }
+}
+
+int fm_direct_apply_failure(const struct fm_direct *direct, char *msg)
+{
+    if (!direct->apply_failed) return FM_OK;
+    return cholmod_failure(&direct->common, "solve (applying the preconditioner)", msg);
 }

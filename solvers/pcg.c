@@ -98,6 +98,13 @@ static double true_residual(const fm_csr *A, const double *b, const double *x, d
     return sqrt(dot(work, work, n, partial)) / b_norm;
 }
 
+// A NaN from the preconditioner may be its own failure (CHOLMOD out of
+// memory inside an apply), which then is the error rather than a breakdown.
+static int apply_failure(const fm_precond *M, char *msg)
+{
+    return M->kind == FM_PRECOND_DIRECT ? fm_direct_apply_failure(M->direct, msg) : FM_OK;
+}
+
 int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x,
            const fm_precond *M, const fm_krylov_options *opt, char *msg)
 {
@@ -160,7 +167,8 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
         if (!identity) fm_precond_apply(M, r, z);
         double rz = dot(r, z, n, partial);
         if (!(rz > 0) || !isfinite(rz)) {
-            status = fm_fail(FM_ERR_NUMERIC, msg,
+            status = apply_failure(M, msg);
+            if (status == FM_OK) status = fm_fail(FM_ERR_NUMERIC, msg,
                              "PCG breakdown at iteration 0: r·M⁻¹r = %g is not a positive number "
                              "(the preconditioner is not positive definite or overflows)", rz);
         } else {
@@ -194,7 +202,8 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
             if (!identity) fm_precond_apply(M, r, z);
             double rz_new = dot(r, z, n, partial);
             if (!(rz_new > 0) || !isfinite(rz_new)) {
-                status = fm_fail(FM_ERR_NUMERIC, msg,
+                status = apply_failure(M, msg);
+                if (status == FM_OK) status = fm_fail(FM_ERR_NUMERIC, msg,
                                  "PCG breakdown at iteration %lld: r·M⁻¹r = %g is not a positive number "
                                  "(the preconditioner is not positive definite or overflows)",
                                  (long long)k, rz_new);

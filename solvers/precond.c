@@ -64,10 +64,6 @@ int fm_precond_attach_factor(fm_precond *M, fm_csr **L, fm_csr **U, char *msg)
     } while (0)
     FM_TRY(fm_levels_new(&lower_levels, *L, true, msg));
     FM_TRY(fm_levels_new(&upper_levels, *U, false, msg));
-    // each solve's path for this factor, timed where the threads may pay
-    // (engine/square.h); x is the same bit for bit whichever
-    FM_TRY(fm_levels_tune(lower_levels, *L, 2, msg));
-    FM_TRY(fm_levels_tune(upper_levels, *U, 2, msg));
     FM_ALLOC(work, M->n);
     M->lower = *L;
     M->upper = *U;

@@ -37,5 +37,7 @@ int fm_precond_attach_factor(fm_precond *M, fm_csr **L, fm_csr **U, char *msg);
 // direct.c
 void fm_direct_apply(struct fm_direct *direct, const double *r, double *z);
 void fm_direct_free(struct fm_direct **direct);
+// FM_OK, or why an apply failed (CHOLMOD out of memory: z was set to NaN).
+int fm_direct_apply_failure(const struct fm_direct *direct, char *msg);
 
 #endif

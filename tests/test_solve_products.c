@@ -368,6 +368,27 @@ Test(solve_products, choose_by_structure)
     cr_assert_gt(grid->modeled_speedup, 1.4, "%g", grid->modeled_speedup);
     cr_assert_eq(fm_solve_choose(grid, 2), FM_SOLVE_PARALLEL);
     cr_assert_eq(fm_solve_choose(grid, 1), FM_SOLVE_STRIPS);
+    // AUTO times the team once for 2 threads (x the reference's each call),
+    // then keeps its choice; new strips forget it
+    const int64_t n = g->n;
+    double *b = fm_test_uniform_range(n, 9, -1, 1), *x = calloc(n, sizeof(double)), *expected = calloc(n, 8);
+    fm_solve_lower_reference(g->lower, b, expected);
+    cr_assert_eq(*grid->measured, 0);
+    omp_set_num_threads(2);
+    for (int call = 0; call < 3; call++) {
+        for (int64_t i = 0; i < n; i++) x[i] = NAN;
+        fm_solve_lower(g->lower, grid, b, x);
+        cr_assert(!memcmp(x, expected, sizeof(double) * n), "call %d", call);
+        const int measured = *grid->measured;
+        cr_assert_eq(measured % 256, 2);
+        cr_assert(measured / 256 == FM_SOLVE_STRIPS || measured / 256 == FM_SOLVE_PARALLEL, "%d", measured);
+    }
+    cr_assert_eq(grid->path, FM_SOLVE_AUTO);
+    cr_assert_eq(fm_levels_restrip(grid, g->lower, 2 * grid->strip_entries, msg), FM_OK, "%s", msg);
+    cr_assert_eq(*grid->measured, 0);
+    free(b);
+    free(x);
+    free(expected);
     fm_csr *L = random_lower(6000, 30, 0, 17);
     cr_assert_eq(fm_levels_new(&random, L, true, msg), FM_OK, "%s", msg);
     cr_assert_geq(L->count, 131072);
@@ -427,6 +448,33 @@ Test(solve_products, tune_picks_a_path)
     fm_levels_free(&lower);
     fm_square_free(&g);
     fm_square_free(&h);
+}
+
+// SpMV on short rows (the grid's 5 a row: summed entry by entry) large
+// enough for the threads, against the reference, with 1, 2 and 3 threads.
+Test(solve_products, spmv_short_rows)
+{
+    fm_square *g = grid_laplacian(200);
+    const int64_t n = g->n;
+    cr_assert_geq(g->A->count, 131072);
+    double *x = fm_test_uniform_range(n, 3, -1, 1), *expected = calloc(n, sizeof(double));
+    double *y = calloc(n, sizeof(double)), *other = calloc(n, sizeof(double));
+    fm_spmv_reference(g->A, x, expected);
+    omp_set_num_threads(2);
+    fm_spmv(g->A, x, y);
+    expect_close(y, expected, n, 1e-14 * 10, "spmv, short rows");
+    const int threads[] = { 1, 3 };
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(threads[t]);
+        fm_spmv(g->A, x, other);
+        cr_assert(!memcmp(y, other, sizeof(double) * n), "2 and %d threads differ", threads[t]);
+    }
+    omp_set_num_threads(2);
+    free(x);
+    free(expected);
+    free(y);
+    free(other);
+    fm_square_free(&g);
 }
 
 Test(solve_products, levels_reject_a_matrix_that_is_not_triangular)

@@ -9,11 +9,13 @@
 //   FM_BRUTAL_REPORT=FILE   at exit, write the counts (see report_at_exit)
 //
 // Which calls count: those whose caller (the return address) lies in the
-// executable's code, in libgraphblas, libz or liblapacke: factormer's own
-// code (the library is linked statically into the program) and the
-// libraries whose documented behaviour on a failed allocation is an error
-// code that factormer must handle (GrB_OUT_OF_MEMORY, Z_MEM_ERROR or a NULL
-// gzFile, LAPACK_WORK_MEMORY_ERROR). Not counted: libc's own calls (stdio
+// executable's code, in libgraphblas, libz, liblapacke or
+// libsuitesparseconfig: factormer's own code (the library is linked
+// statically into the program) and the libraries whose documented behaviour
+// on a failed allocation is an error code that factormer must handle
+// (GrB_OUT_OF_MEMORY, Z_MEM_ERROR or a NULL gzFile, LAPACK_WORK_MEMORY_ERROR,
+// CHOLMOD_OUT_OF_MEMORY: CHOLMOD, AMD and COLAMD allocate through
+// SuiteSparse_malloc, which calls malloc from libsuitesparseconfig). Not counted: libc's own calls (stdio
 // buffers, fopen's FILE, the loader), libgomp (gomp_malloc ends the process
 // with "out of memory" by design) and OpenBLAS (its buffer pool aborts by
 // design): a failure there is no factormer defect. Of the libc functions
@@ -151,7 +153,8 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *data)
     (void)data;
     const char *name = info->dlpi_name;
     const bool executable = !name || !name[0];
-    if (!executable && !strstr(name, "libgraphblas") && !strstr(name, "libz.so") && !strstr(name, "liblapacke"))
+    if (!executable && !strstr(name, "libgraphblas") && !strstr(name, "libz.so") && !strstr(name, "liblapacke") &&
+        !strstr(name, "libsuitesparseconfig") && !strstr(name, "libcholmod"))
         return 0;
     for (int h = 0; h < info->dlpi_phnum && range_count < MAX_RANGES; h++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[h];
