@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "eval_plot.h"
+#include "eval_figures.h"
 #include "evaluate.h"
 #include "factormer.h"
 #include "plot.h"

@@ -1,5 +1,5 @@
 // factormer sample: how the edge samplers of sampled message passing (§8)
-// behave on a matrix (models/sampler_stats).
+// behave on a matrix (perf/lib/sampler_stats).
 #include <stdio.h>
 #include <string.h>
 

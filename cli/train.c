@@ -1,5 +1,5 @@
 // factormer train: train the learned initialization or the learned
-// acceleration on the synthetic matrices of §7 (models/train).
+// acceleration on the synthetic matrices of §7 (models/nmf/train).
 #include <errno.h>
 #include <limits.h>
 #include <math.h>

@@ -278,17 +278,6 @@ int fm_graph_from_csr(fm_graph **out, int64_t rows, int64_t cols, const int64_t 
 #undef FREE_ALL
 }
 
-int fm_graph_from_mtx(fm_graph **out, const char *path, fm_kind kind, char *msg)
-{
-    fm_triplets *t = NULL;
-#define FREE_ALL fm_triplets_free(&t)
-    FM_TRY(fm_mtx_read(&t, path, kind == FM_KIND_INCOMPLETE, msg));
-    FM_TRY(fm_graph_from_triplets(out, t, kind, msg));
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
-}
-
 //------------------------------------------------------------------------------
 // Borrowing the CSR arrays
 //------------------------------------------------------------------------------

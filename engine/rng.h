@@ -15,10 +15,11 @@ enum {
     FM_STREAM_FILL = 4,      // nndsvdar fill
     FM_STREAM_SYNTH = 5,     // synthetic data
     FM_STREAM_PARAMS = 6,    // initial model parameters (engine/params)
-    FM_STREAM_TRAIN = 7,     // training and validation matrices (models/train_data)
-    FM_STREAM_ORDER = 8,     // the order of the training matrices in each epoch (models/train)
+    FM_STREAM_TRAIN = 7,     // training and validation matrices (models/nmf/train_data)
+    FM_STREAM_ORDER = 8,     // the order of the training matrices in each epoch (models/nmf/train)
     FM_STREAM_SAMPLE = 9,    // edge samplers: the draw of (round, target) (engine/sampler)
     FM_STREAM_SUBGRAPH = 10, // subgraph samplers: the draws of a round (engine/subgraph)
+    FM_STREAM_SPD = 11,      // SPD matrices and right-hand sides of P7 (models/precond/spd_data)
 };
 
 static inline uint64_t fm_mix64(uint64_t z)

@@ -2,7 +2,7 @@
 // al., "GraphSAINT: graph sampling based inductive learning method", 2020):
 // a set of row nodes R and column nodes C of the König digraph, and the
 // subgraph they induce, every stored edge (i, j) with i ∈ R and j ∈ C. The
-// training chain (models/train) runs on X[R, C] as a matrix of its own.
+// training chain (models/nmf/train) runs on X[R, C] as a matrix of its own.
 //
 // Strategies:
 //   edge         `budget` edges drawn independently, with replacement, edge
@@ -29,7 +29,7 @@
 //               λ_ij = C_ij / N, |Ω| the whole matrix's, so that
 //               ½ Σ_{Ω_s} ω r² estimates the whole f = ½ Σ_Ω r² / |Ω|.
 // Two departures from unbiasedness, both rare: the training draws again a
-// subgraph with fewer than rank rows or columns (models/train_sampling.h),
+// subgraph with fewer than rank rows or columns (models/nmf/train_sampling.h),
 // which the counts do not; and a sparse matrix's row or column without a
 // stored entry is never drawn, so its pairs never enter the loss.
 // The dense kind is refused: its graph is complete, every pair an edge, and

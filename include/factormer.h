@@ -168,7 +168,8 @@ int fm_graph_from_csr(fm_graph **out, int64_t rows, int64_t cols,
                       fm_kind kind, char *msg);
 int fm_graph_from_dense(fm_graph **out, int64_t rows, int64_t cols,
                         const float *values, fm_kind kind, char *msg);
-// Reads a Matrix Market file; FM_KIND_AUTO picks dense or sparse by format.
+// Reads a Matrix Market file (io/graph_file.c: fm_mtx_read, then
+// fm_graph_from_triplets); FM_KIND_AUTO picks dense or sparse by format.
 int fm_graph_from_mtx(fm_graph **out, const char *path, fm_kind kind, char *msg);
 void fm_graph_free(fm_graph **g);
 
@@ -187,7 +188,7 @@ double fm_graph_omega(const fm_graph *g);
 double fm_graph_mean(const fm_graph *g);
 
 //------------------------------------------------------------------------------
-// AO-ADMM nonnegative matrix factorization (models/solver, §3)
+// AO-ADMM nonnegative matrix factorization (models/nmf/solver, §3)
 //------------------------------------------------------------------------------
 
 typedef enum {
@@ -271,7 +272,7 @@ typedef struct fm_solver_options {
     double tol;            // stop when |Δf|/f falls below; 0 disables
     // Every trace row's objective exact (a pass over X). By default a row
     // takes the expansion of Σr² from the W-update's X·Hᵀ when it is within
-    // 0.1% and the tolerance test can be decided on it (models/objective.h);
+    // 0.1% and the tolerance test can be decided on it (models/nmf/objective.h);
     // the last row is always exact.
     bool exact_objective;
     double time_limit;     // seconds; 0 disables
@@ -299,7 +300,7 @@ typedef struct fm_solver_options {
     // ADMM iterate's, else ADMM goes on from its own iterate (which is also
     // the next step's previous iterate).
     bool accel_safeguard;
-    // Models already loaded (models/learned.h, fm_learned_load), used instead
+    // Models already loaded (models/nmf/learned.h, fm_learned_load), used instead
     // of the files above when not NULL: a program that runs many matrices
     // reads each file once. The caller keeps them; the solver reuses their
     // activation buffers and sets their batch_targets to this run's, so one
@@ -369,7 +370,7 @@ int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H,
 double fm_rmse_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *H);
 
 //------------------------------------------------------------------------------
-// Synthetic data (models/synthetic, §7 eq. 18)
+// Synthetic data (models/nmf/synthetic, §7 eq. 18)
 //------------------------------------------------------------------------------
 
 // X = W H + N: W and H with i.i.d. Exponential(sqrt(rank)) entries, so that

@@ -1,7 +1,14 @@
-// Model checkpoints: one file kind for a shipped model (the parameter values
-// only) and for a training state (the values, both AdamW moments and the
-// counters a killed run needs to resume with the same result as an
-// uninterrupted one). A flag says which.
+// Checkpoints: named tensors in one file. io/ knows no model: a file holds a
+// model kind and five shape fields (which the model interprets), a table of
+// named tensors, their parameter block (engine/params.h), and with a flag
+// the two AdamW moments and a training state. The model checks the kind,
+// the shape fields and the names (models/nmf/lfactormer_checkpoint.h for the
+// L-Factormer); this code checks everything else: the bytes, the sizes,
+// the checksums, the table against the layout the model gives, and NaN.
+//
+// A shipped model holds the values only; a training state holds the values,
+// both AdamW moments and the counters a killed run needs to resume with the
+// same result as an uninterrupted one. A flag says which.
 //
 // Byte layout, version 1. Every integer is little-endian and fixed-width,
 // every real an IEEE-754 float32 (blocks) or float64 (training state) in
@@ -12,17 +19,19 @@
 //        8      4  u32 version (FM_CHECKPOINT_VERSION)
 //       12      4  u32 flags: FM_CHECKPOINT_TRAINING (bit 0) if m, v and the
 //                  training state follow the values; no other bit is defined
-//       16      4  u32 model kind: 1 initialization, 2 acceleration
-//       20     20  i32 inputs, rank, width, heads, layers (fm_lfactormer_config);
-//                  inputs is rank (initialization) or 2·rank (acceleration)
-//       40      4  u32 tensors: 8 + 21·layers (FM_LFACTORMER_TENSORS)
+//       16      4  u32 model kind (models/model_kind.h: 1 initialization,
+//                  2 acceleration, ...)
+//       20     20  i32 shape fields, FM_CHECKPOINT_SHAPE_FIELDS of them, the
+//                  kind's hyperparameters (the L-Factormer's: inputs, rank,
+//                  width, heads, layers)
+//       40      4  u32 tensors: the number the kind and shape lay out
 //       44      4  u32 table bytes: the size of the tensor table
-//       48      8  u64 parameter count: floats in each block, padding included;
-//                  the count of fm_lfactormer_params_new for the hyperparameters
+//       48      8  u64 parameter count: floats in each block, padding included,
+//                  as fm_params_new lays out the tensors
 //       56      4  u32 state bytes: FM_TRAIN_STATE_BYTES with the flag, else 0
 //       60      4  u32 CRC-32 (zlib's crc32) of bytes 0..59, the header's own
-//       64      T  tensor table, per tensor in the order of fm_lfactormer_specs:
-//                    u32 name length n (1..FM_LFACTORMER_NAME-1), n bytes of
+//       64      T  tensor table, per tensor in the model's order:
+//                    u32 name length n (1..FM_CHECKPOINT_NAME-1), n bytes of
 //                    name (no NUL), u32 rows, u32 cols, u64 offset in the block
 //   64 + T    4·C  values, C = parameter count
 //      then   4·C  m, first moments       } only with FM_CHECKPOINT_TRAINING
@@ -34,24 +43,29 @@
 // A file is FM_CHECKPOINT_HEADER_BYTES + T + 4·C·(1 or 3) + (0 or 64) + 4
 // bytes long, exactly.
 //
-// The reader checks, in order: the magic and the version; the header's own
-// checksum (a flipped header byte is caught before any field is believed);
-// the hyperparameters (in range, the inputs matching the kind); the kind,
-// rank and content the caller expects; the tensor
-// and parameter counts against the layout of those hyperparameters; the size
-// of the file against what the header says it holds (a truncated file names
-// the part it ends in); the checksum of the whole file (so no other field is
-// interpreted before it is known to be intact); then every tensor's name,
-// shape and offset against the layout (a file of an older layout names the
-// first tensor that differs), and every value, moment and state field for
-// NaN and infinity. Every message names the file and what was expected.
+// Reading is staged so that the model can check what it knows between the
+// steps, and nothing is believed before a checksum covers it:
+//   fm_checkpoint_open: the magic and the version; the header's own checksum
+//     (a flipped header byte is caught before any field is believed); the
+//     flags. The model then checks the kind and the shape fields and makes
+//     the layout of its tensors.
+//   fm_checkpoint_check_layout: the tensor and parameter counts, the table
+//     and state sizes against that layout; the size of the file against what
+//     the header says it holds (a truncated file names the part it ends in).
+//     The model then lays out its parameter block.
+//   fm_checkpoint_read_tensors: the checksum of the whole file (so no other
+//     field is interpreted before it is known to be intact); then every
+//     tensor's name, shape and offset against the layout (a file of an older
+//     layout names the first tensor that differs), and every value, moment
+//     and state field for NaN and infinity.
+// Every message names the file and what was expected. Memory allocated for
+// a file is bounded by the file's size and the layout.
 #ifndef FM_CHECKPOINT_H
 #define FM_CHECKPOINT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lfactormer.h"
 #include "params.h"
 
 #define FM_CHECKPOINT_MAGIC "FMW1\r\n\032\n"   // 8 bytes, no NUL in the file
@@ -59,28 +73,21 @@
 #define FM_CHECKPOINT_VERSION 1u
 #define FM_CHECKPOINT_HEADER_BYTES 64
 #define FM_CHECKPOINT_TRAINING 1u        // flag: m, v and the training state follow
+#define FM_CHECKPOINT_SHAPE_FIELDS 5
+#define FM_CHECKPOINT_NAME 64            // a tensor's name has 1 to FM_CHECKPOINT_NAME-1 bytes
 #define FM_TRAIN_STATE_BYTES 64
-// The largest rank, input width, width and heads a file may declare: far
-// beyond any model, small enough that no size computed from them overflows.
+// The largest dimension a model may declare in its shape fields: far beyond
+// any model, small enough that no size computed from them overflows.
 #define FM_CHECKPOINT_MAX_DIM 65536
 
-typedef enum fm_model_kind {
-    FM_MODEL_INIT = 1,    // learned initialization: reads W_0, H_0 (inputs = rank)
-    FM_MODEL_ACCEL = 2,   // learned acceleration: reads [W_prev | W_admm] (inputs = 2·rank)
-} fm_model_kind;
-
-// "initialization", "acceleration", or "unknown".
-const char *fm_model_kind_name(fm_model_kind kind);
-// The model's input width for a rank: rank, or 2·rank; 0 for an unknown kind.
-int fm_model_kind_inputs(fm_model_kind kind, int rank);
-
-typedef struct fm_checkpoint_header {
+// The fixed header's fields that are not counts (those follow the layout).
+typedef struct fm_checkpoint_fields {
     uint32_t version;   // the reader sets the file's; the writer writes FM_CHECKPOINT_VERSION
     uint32_t flags;     // the reader sets the file's; the writer sets FM_CHECKPOINT_TRAINING
                         // exactly when it is given a training state
-    fm_model_kind kind;
-    fm_lfactormer_config config;
-} fm_checkpoint_header;
+    uint32_t kind;      // the model kind; io does not interpret it
+    int32_t shape[FM_CHECKPOINT_SHAPE_FIELDS];   // the kind's hyperparameters; unused ones 0
+} fm_checkpoint_fields;
 
 // Where a training run stands, so that a resumed run continues it exactly.
 typedef struct fm_train_state {
@@ -94,34 +101,52 @@ typedef struct fm_train_state {
     double best_validation_rmse;   // the lowest so far, >= 0; +infinity before any
 } fm_train_state;
 
-// What the caller needs the file to hold.
-typedef struct fm_checkpoint_expect {
-    fm_model_kind kind;   // 0: any kind
-    int rank;             // 0: any rank
-    bool training;        // the file must hold a training state (to resume a run)
-} fm_checkpoint_expect;
+// The tensors a model's kind and shape fields lay out, in file order (as
+// fm_params_new lays them out: names of 1 to FM_CHECKPOINT_NAME-1 bytes),
+// and the model in words for messages ("an initialization model of rank 3,
+// ..."). The model makes it; the specs and the words must outlive the reader
+// or the write that uses them.
+typedef struct fm_checkpoint_layout {
+    const fm_tensor_spec *specs;
+    int tensors;
+    const char *model;
+} fm_checkpoint_layout;
 
-// Writes `params` laid out for header->kind and header->config (as by
-// fm_lfactormer_params_new), and with `state` (NULL for a shipped model) the
-// m and v blocks and the state, to a temporary name renamed onto `path` when
-// complete: a failed write leaves nothing behind. Refuses NaN and infinity
-// in the blocks it writes and a negative second moment (FM_ERR_NUMERIC), a
-// layout other than the config's and a state out of range (FM_ERR_INVALID).
-int fm_checkpoint_write(const char *path, const fm_checkpoint_header *header, const fm_params *params,
-                        const fm_train_state *state, char *msg);
+// Writes `fields` (kind and shape), the tensor table of `layout` and
+// `params`, which must be laid out by fm_params_new for it, and with `state`
+// (NULL for a shipped model) the m and v blocks and the state, to a
+// temporary name renamed onto `path` when complete: a failed write leaves
+// nothing behind. Refuses NaN and infinity in the blocks it writes and a
+// negative second moment (FM_ERR_NUMERIC), parameters of another layout and
+// a state out of range (FM_ERR_INVALID). The caller has checked `path`, the
+// kind and the shape.
+int fm_checkpoint_write_tensors(const char *path, const fm_checkpoint_fields *fields,
+                                const fm_checkpoint_layout *layout, const fm_params *params,
+                                const fm_train_state *state, char *msg);
 
-// Reads a checkpoint: *header gets its version, flags, kind and config;
-// *params (NULL on entry) a block laid out by fm_lfactormer_params_new for
-// that config, with the values and, for a training state, m and v (else
-// zero); gradients zero. `state` may be NULL; if not, it gets the training
-// state, or, from a file that holds none, zeros with best_validation_rmse
-// +infinity. `expect` may be NULL (any model). Outputs are set only on
-// success. Errors: FM_ERR_IO (missing, unreadable, a directory), FM_ERR_PARSE
-// (not a checkpoint, another version, truncated, corrupted, another layout,
-// out-of-range hyperparameters, NaN or infinity), FM_ERR_INVALID (not the
-// kind, rank or content `expect` asks for: the message says how to train the
-// model needed), FM_ERR_MEMORY.
-int fm_checkpoint_read(const char *path, fm_checkpoint_header *header, fm_params **params,
-                       fm_train_state *state, const fm_checkpoint_expect *expect, char *msg);
+typedef struct fm_checkpoint_reader fm_checkpoint_reader;
+
+// Opens `path` and reads its fixed header: *fields gets the version, the
+// flags, the kind and the shape fields; *out (NULL on entry) the reader.
+// Errors: FM_ERR_IO (missing, unreadable, a directory), FM_ERR_PARSE (not a
+// checkpoint, another version, truncated, a corrupted header, unknown
+// flags), FM_ERR_MEMORY. `path` must outlive the reader.
+int fm_checkpoint_open(fm_checkpoint_reader **out, const char *path, fm_checkpoint_fields *fields, char *msg);
+
+// The header's counts and the file's size against the layout the model
+// makes of the kind and shape fields. FM_ERR_PARSE where they differ or the
+// file is truncated or too long.
+int fm_checkpoint_check_layout(fm_checkpoint_reader *r, const fm_checkpoint_layout *layout, char *msg);
+
+// Reads the rest into `params`, laid out by fm_params_new for the layout
+// given to fm_checkpoint_check_layout: the values and, for a training state,
+// m and v (else left as they are); *state gets the training state, or, from
+// a file that holds none, zeros with best_validation_rmse +infinity; `state`
+// may be NULL. FM_ERR_PARSE for a corrupted file, a table other than the
+// layout, NaN or infinity; `params` may then hold part of the file.
+int fm_checkpoint_read_tensors(fm_checkpoint_reader *r, fm_params *params, fm_train_state *state, char *msg);
+
+// Closes the file; *r becomes NULL (NULL or a NULL handle: nothing).
+void fm_checkpoint_close(fm_checkpoint_reader **r);
 
 #endif

@@ -1,4 +1,4 @@
-// The figures of `factormer eval`: see eval_plot.h.
+// The figures of an evaluation: see eval_plot.h.
 #include "eval_plot.h"
 
 #include <stdarg.h>
@@ -35,38 +35,41 @@ static void add(script *s, const char *format, ...)
     }
 }
 
-static const char *const colors[FM_EVAL_METHODS] = {"#555555", "#1f77b4", "#d62728"};
-
-int fm_eval_plot_curves(const char *png, const char *summary_csv, const fm_eval_summary *s, const char *title,
-                        char *msg)
+int fm_plot_quartile_curves(const char *png, const char *summary_csv, int iters, const fm_plot_curve *curves,
+                            int count, const fm_plot_labels *labels, char *msg)
 {
     script sc = { 0 };
 #define FREE_ALL free(sc.text)
+    int reference = -1;
+    for (int c = 0; c < count; c++)
+        if (curves[c].reference) reference = c;
+    FM_CHECK(count >= 1 && reference >= 0, FM_ERR_INVALID,
+             "fm_plot_quartile_curves: %s needs curves, one of them the reference", png);
     char file[8500], quoted_title[1100];
     fm_plot_quote(file, sizeof file, summary_csv);
-    fm_plot_quote(quoted_title, sizeof quoted_title, title);
+    fm_plot_quote(quoted_title, sizeof quoted_title, labels->title);
     add(&sc, "set datafile separator ','\nset multiplot layout 1,2 title %s\n", quoted_title);
-    add(&sc, "set logscale y\nset grid\nset key top right\nset xlabel 'iteration'\nset xrange [0:%d]\n", s->iters);
-    // the summary's columns: iteration, then six per method that ran
+    add(&sc, "set logscale y\nset grid\nset key top right\nset xlabel 'iteration'\nset xrange [0:%d]\n", iters);
+    // the summary's columns: iteration, then six per curve
     for (int panel = 0; panel < 2; panel++) {
-        add(&sc, "set ylabel '%s'\n", panel ? "RMSE relative to plain ADMM (median, quartiles)" : "RMSE (median, quartiles)");
+        add(&sc, "set ylabel '%s'\n", panel ? labels->ratio : labels->value);
         add(&sc, "plot ");
         int at = 2;
         bool first = true;
-        for (int m = 0; m < FM_EVAL_METHODS; m++) {
-            if (!s->ran[m]) continue;
+        for (int c = 0; c < count; c++) {
             const int q1 = at + 3 * panel;
-            if (!(panel && m == FM_EVAL_PLAIN)) {
+            if (!(panel && curves[c].reference)) {
                 add(&sc, "%s%s skip 1 using 1:%d:%d with filledcurves fs transparent solid 0.2 noborder lc rgb '%s' "
                          "notitle, ",
-                    first ? "" : ", ", file, q1, q1 + 2, colors[m]);
-                add(&sc, "%s skip 1 using 1:%d with lines lw 2 lc rgb '%s' title '%s'", file, q1 + 1, colors[m],
-                    fm_eval_method_title(m));
+                    first ? "" : ", ", file, q1, q1 + 2, curves[c].color);
+                add(&sc, "%s skip 1 using 1:%d with lines lw 2 lc rgb '%s' title '%s'", file, q1 + 1, curves[c].color,
+                    curves[c].title);
                 first = false;
             }
             at += 6;
         }
-        if (panel) add(&sc, ", 1 with lines dt 2 lc rgb '%s' title 'plain ADMM'", colors[FM_EVAL_PLAIN]);
+        if (panel)
+            add(&sc, ", 1 with lines dt 2 lc rgb '%s' title '%s'", curves[reference].color, curves[reference].title);
         add(&sc, "\n");
     }
     add(&sc, "unset multiplot\n");
@@ -77,31 +80,28 @@ int fm_eval_plot_curves(const char *png, const char *summary_csv, const fm_eval_
 #undef FREE_ALL
 }
 
-int fm_eval_plot_basis(const char *png, const fm_eval_set *set, int64_t height, int64_t width, bool column_major,
-                       const char *title, char *msg)
+int fm_plot_basis_grid(const char *png, const fm_plot_factors *methods, int count, int64_t m, int64_t n,
+                       int64_t k, int64_t height, int64_t width, bool column_major, const char *title, char *msg)
 {
     script sc = { 0 };
 #define FREE_ALL free(sc.text)
-    FM_CHECK(set && set->keep_factors && set->W[FM_EVAL_PLAIN] && height >= 1 && width >= 1, FM_ERR_INVALID,
-             "fm_eval_plot_basis: no factors to draw");
-    const fm_dense *W0 = set->W[FM_EVAL_PLAIN], *H0 = set->H[FM_EVAL_PLAIN];
-    const int64_t m = W0->rows, n = H0->cols, k = W0->cols, pixels = height * width;
+    FM_CHECK(methods && count >= 1 && height >= 1 && width >= 1, FM_ERR_INVALID,
+             "fm_plot_basis_grid: no factors to draw");
+    const int64_t pixels = height * width;
     const bool from_w = m == pixels;
     FM_CHECK(from_w || n == pixels, FM_ERR_INVALID,
              "--image-shape %lldx%lld has %lld pixels, but the matrix is %lld x %lld: one side must be the pixels",
              (long long)height, (long long)width, (long long)pixels, (long long)m, (long long)n);
-    int rows = 0;
-    for (int method = 0; method < FM_EVAL_METHODS; method++) rows += set->ran[method] && set->W[method];
+    const int rows = count;
     char quoted_title[1100];
     fm_plot_quote(quoted_title, sizeof quoted_title, title);
     add(&sc, "set multiplot layout %d,%lld title %s\n", rows, (long long)k, quoted_title);
     add(&sc, "unset key\nunset colorbox\nunset tics\nunset border\nset palette gray\nset size ratio -1\n");
     add(&sc, "set yrange [] reverse\nset lmargin 0.5\nset rmargin 0.5\nset tmargin 1.5\nset bmargin 0.5\n");
-    for (int method = 0; method < FM_EVAL_METHODS; method++) {
-        if (!set->ran[method] || !set->W[method]) continue;
-        const float *W = set->W[method]->data, *H = set->H[method]->data;
+    for (int method = 0; method < count; method++) {
+        const float *W = methods[method].W, *H = methods[method].H;
         for (int64_t j = 0; j < k; j++) {
-            if (j == 0) add(&sc, "set title '%s'\n", fm_eval_method_title(method));
+            if (j == 0) add(&sc, "set title '%s'\n", methods[method].title);
             else add(&sc, "set title ''\n");
             add(&sc, "plot '-' matrix with image\n");
             for (int64_t r = 0; r < height; r++) {

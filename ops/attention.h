@@ -61,7 +61,7 @@ typedef struct fm_message_graph {
     int layer_count;
     // The training loss's per-entry weights ω over this graph (a GraphSAINT
     // subgraph's loss normalization, engine/subgraph.h; ops/loss_grad.h), or
-    // NULL for the plain f. Not owned; read by models/unroll only.
+    // NULL for the plain f. Not owned; read by models/nmf/unroll only.
     const float *loss_weights;
 } fm_message_graph;
 

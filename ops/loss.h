@@ -14,7 +14,7 @@ int fm_loss_residual(double *residual, const fm_graph *g, const fm_edges *row_ed
 
 // The expansion ‖X‖² − 2⟨W, X·Hᵀ⟩ + Σ (WᵀW ⊙ HHᵀ) of Σ r² (dense and sparse
 // kinds), from the X·Hᵀ the W-update formed: O(rows·k + k²), no pass over X.
-// Its error is the float rounding of X·Hᵀ; models/objective.h decides when
+// Its error is the float rounding of X·Hᵀ; models/nmf/objective.h decides when
 // it is precise enough.
 double fm_loss_expansion(const fm_graph *g, const fm_dense *W, const fm_dense *XHt, const double *gram_w,
                          const double *gram_h);

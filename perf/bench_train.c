@@ -1,4 +1,4 @@
-// Seconds per training matrix (models/train: data, unrolled forward and
+// Seconds per training matrix (models/nmf/train: data, unrolled forward and
 // backward, AdamW), and the projected wall time of a whole training run:
 //   OMP_NUM_THREADS=2 ./build/bench_train init|accel [matrices] [batch] [width heads layers rank]
 // The matrices are the first positions of an epoch of the 15 000-matrix

@@ -35,7 +35,8 @@ typedef struct fm_krylov_result {
 // x = A⁻¹ b by PCG from x_0 = 0 (P3). Breakdown (p·Ap ≤ 0 or r·z ≤ 0: A or M
 // not SPD) is FM_ERR_NUMERIC saying which and at which iteration; x then holds
 // the last iterate. Hitting max_iters is not an error: converged is false.
-// b = 0 gives x = 0 in 0 iterations.
+// b = 0 gives x = 0 in 0 iterations. M NULL is M = I; opt NULL the defaults.
+// On a breakdown *result is filled too (iterations so far, the true residual).
 int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x,
            const fm_precond *M, const fm_krylov_options *opt, char *msg);
 

@@ -38,7 +38,10 @@ int fm_precond_direct(fm_precond **out, const fm_square *A, char *msg);
 // builds Lᵀ by rows and both level schedules. *L is NULL on success.
 int fm_precond_from_lower(fm_precond **out, fm_csr **L, char *msg);
 
-// z = M⁻¹ r (z and r may not alias). Thread-safe for distinct z.
+// z = M⁻¹ r (z and r may not alias). Not reentrant for one M: IC(0), a given
+// factor and direct keep the intermediate of their two solves (and CHOLMOD its
+// workspace) inside M, so concurrent applies need one M each; none and Jacobi
+// are safe for distinct z.
 void fm_precond_apply(const fm_precond *M, const double *r, double *z);
 void fm_precond_info_get(const fm_precond *M, fm_precond_info *info);
 // The factor L by rows (IC(0) and a given factor), else NULL.

@@ -1,4 +1,4 @@
-// The learned initialization recomputed without models/learned (no view, no
+// The learned initialization recomputed without models/nmf/learned (no view, no
 // solver): the suites compare the solver's iteration 0 with it, and train
 // the tiny models they run.
 #ifndef FM_TEST_LEARNED_REFERENCE_H
@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "factormer.h"
 
 // A tiny model (width 8, 1 head, 1 layer, 8 training and 2 + 2 validation

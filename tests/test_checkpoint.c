@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "helpers.h"
 
 TestSuite(checkpoint, .init = fm_test_setup);

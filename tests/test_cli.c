@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "evaluate.h"
 #include "helpers.h"
 #include "learned_reference.h"
@@ -515,7 +515,7 @@ Test(cli, dense_end_to_end)
 }
 
 // --exact-objective: every row exact. On a noisy matrix the default rows
-// come from the expansion after the first few (models/objective.h), within
+// come from the expansion after the first few (models/nmf/objective.h), within
 // FM_TRACE_PRECISION; the iterates, and so the last (exact) row, are the
 // same. Both kinds: the dense one runs the fused W-update (ops/admm_full.c).
 Test(cli, exact_objective_rows)

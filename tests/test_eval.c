@@ -1,4 +1,4 @@
-// The evaluation's statistics (models/evaluate): quartiles against a
+// The evaluation's statistics (models/nmf/evaluate): quartiles against a
 // reference that reads the definition, the summary of hand-made curves, the
 // checks of §9, the CSV files; and runs of every method on real graphs.
 #include <criterion/criterion.h>

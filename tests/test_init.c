@@ -1,4 +1,4 @@
-// NNDSVD and its variants (models/init.c) against an SVD written down by
+// NNDSVD and its variants (models/nmf/init.c) against an SVD written down by
 // hand: X = U diag(σ) Vᵀ with known orthonormal columns, so the singular
 // triplets, the signs the rule must choose and the scalings are known
 // exactly; the randomized SVD only has to recover them to float precision.

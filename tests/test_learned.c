@@ -1,10 +1,10 @@
-// The learned initialization and acceleration in the solver (models/learned,
+// The learned initialization and acceleration in the solver (models/nmf/learned,
 // docs/factormer-math.md §5 "Scale", §6), with tiny models trained here:
 //   - the view of the solver's borrowed edges: scaled values, shared
 //     structure, nothing returned to GraphBLAS, no backward;
 //   - iteration 0 of a learned initialization is the network's output,
 //     recomputed by hand (tests/learned_reference.c), for the three kinds;
-//   - the solver's iterates are the training chains' (models/unroll) in X's
+//   - the solver's iterates are the training chains' (models/nmf/unroll) in X's
 //     units: the initialization chain and the acceleration chain;
 //   - the accelerator's schedule: every c iterations, T steps, then plain
 //     ADMM; both models in one run; the result and the trace name them;
@@ -76,7 +76,7 @@ static fm_solver_options options(int iters)
     o.iters = iters;
     o.tol = 0;
     o.seed = SEED;
-    o.accel_safeguard = false;   // the chains of models/unroll keep every output
+    o.accel_safeguard = false;   // the chains of models/nmf/unroll keep every output
     return o;
 }
 
@@ -775,7 +775,7 @@ Test(learned, fm_init_factors_leaves_learned_to_the_solver)
 }
 
 //------------------------------------------------------------------------------
-// Sampled message passing (§8, models/network_graph)
+// Sampled message passing (§8, models/nmf/network_graph)
 //------------------------------------------------------------------------------
 
 static fm_solver_options sampled_options(const models *s, fm_sampler sampler, int64_t fanout, bool once)

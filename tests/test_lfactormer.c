@@ -1,4 +1,4 @@
-// The L-Factormer (models/lfactormer, docs/factormer-math.md §5): its backward
+// The L-Factormer (models/nmf/lfactormer, docs/factormer-math.md §5): its backward
 // against central finite differences of its double forward, for every
 // parameter tensor and both inputs; its forward against the §5 recipe put
 // together by hand from single layers; float against double; the GraphBLAS

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "helpers.h"
 #include "status.h"
 

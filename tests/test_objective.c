@@ -1,4 +1,4 @@
-// The objective the solver reports (§1, models/objective.h): the expansion
+// The objective the solver reports (§1, models/nmf/objective.h): the expansion
 // of Σr² against the exact sum and a brute-force one, when the expansion is
 // checked, and that trusting it changes neither a trace row beyond
 // FM_TRACE_PRECISION nor where the tolerance test stops.

@@ -1,4 +1,4 @@
-// Training (models/train, docs/factormer-math.md §7) on a tiny model (width 8,
+// Training (models/nmf/train, docs/factormer-math.md §7) on a tiny model (width 8,
 // 1 head, 2 layers, rank 3, 24 training and 8 + 8 validation matrices):
 //   - the options and their refusals; the epoch order; a prepared sample;
 //   - a run trains: the validation RMSE after two epochs is below the
@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "helpers.h"
 #include "train.h"
 

@@ -1,11 +1,11 @@
 // The parts of training (§7) that stand alone:
-//   - AdamW (models/optim) against a two-step reference computed by hand in
+//   - AdamW (models/train/optim) against a two-step reference computed by hand in
 //     double (bias correction, decoupled weight decay on matrices only or on
 //     everything, clipping), on a quadratic, for any thread count, and its
 //     refusals;
 //   - the learning-rate schedule and the acceleration curriculum
-//     (models/schedule) at epoch and step boundaries;
-//   - the synthetic training and validation matrices (models/train_data):
+//     (models/train/schedule) at epoch and step boundaries;
+//   - the synthetic training and validation matrices (models/nmf/train_data):
 //     reproducible from (seed, set, index) in any order and for any thread
 //     count, shapes inside their classes, exact class proportions, E[WH] = 1,
 //     the training noise, noise-free validation, X >= 0.

@@ -1,4 +1,4 @@
-// The unrolled learned initialization and acceleration (models/unroll,
+// The unrolled learned initialization and acceleration (models/nmf/unroll,
 // docs/factormer-math.md §6, §7): the loss against the chain put together by hand
 // from the L-Factormer, the differentiable ADMM and the loss; the backward
 // against central finite differences of the double forward for every
@@ -419,7 +419,7 @@ static double frobenius(const double *W, const double *Ht, const chain *c)
     return f;
 }
 
-// The loss of models/unroll.h written out from the ops; the unweighted terms
+// The loss of models/nmf/unroll.h written out from the ops; the unweighted terms
 // into `terms`, the last factors into W and Ht.
 static double chain_by_hand(double *terms, double *W, double *Ht, const chain *c)
 {

@@ -1,4 +1,4 @@
-// libFuzzer harness: the model loader (io/checkpoint, models/learned): bytes
+// libFuzzer harness: the model loader (io/checkpoint, models/nmf/learned): bytes
 // to a file, loaded, checked, freed. The first byte of an input is options,
 // the rest the file:
 //   bit 0  reseal the header: write the CRC of bytes 0..59 at 60..63
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "common.h"
 #include "learned.h"
 

@@ -1,5 +1,5 @@
 // The L-Factormer (§5): its parameter layout, and the float and double builds
-// of models/lfactormer.inc.
+// of models/nmf/lfactormer.inc.
 #include "lfactormer.h"
 
 #include <stdbool.h>

@@ -1,9 +1,9 @@
 // Training the learned initialization and the learned acceleration
-// (docs/factormer-math.md §7): the discounted unrolled loss of models/unroll on
-// the synthetic matrices of models/train_data, AdamW (models/optim) with
-// batch size 1, the schedules of models/schedule, validation after every
+// (docs/factormer-math.md §7): the discounted unrolled loss of models/nmf/unroll on
+// the synthetic matrices of models/nmf/train_data, AdamW (models/train/optim) with
+// batch size 1, the schedules of models/train/schedule, validation after every
 // epoch, the best model and a resumable training state written as
-// checkpoints (io/checkpoint).
+// checkpoints (models/nmf/lfactormer_checkpoint, io/checkpoint).
 //
 // One training matrix (fm_train_sample_new):
 //   X = matrix `index` of FM_SET_TRAIN (fm_train_fill), divided by its mean
@@ -99,7 +99,7 @@
 #include <stdint.h>
 
 #include "attention.h"
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "optim.h"
 #include "train_data.h"
 #include "train_sampling.h"
@@ -168,7 +168,7 @@ int64_t fm_train_order(uint64_t seed, int epoch, int64_t position, int64_t size)
 
 // Matrix `index` of `set` (of `set_size`) prepared for the model (see
 // above), of the kind of `data` (NULL: dense, §7); *sample is overwritten.
-// (fm_train_sample is in models/train_sampling.h.)
+// (fm_train_sample is in models/nmf/train_sampling.h.)
 int fm_train_sample_new(fm_train_sample *sample, const fm_train_data *data, fm_train_set set, int64_t index,
                         int64_t set_size, int rank, uint64_t seed, char *msg);
 void fm_train_sample_free(fm_train_sample *sample);
@@ -190,6 +190,10 @@ int64_t fm_train_steps_per_epoch(const fm_train_options *options);
 // loss of the batch.
 int fm_train_step(double *loss, fm_params *params, const fm_train_options *options, int epoch, int64_t step,
                   char *msg);
+// fm_train_step with the caller's scratch `extra` of (batch − 1) · count
+// floats (the run keeps one for all its steps); no argument checks.
+int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const fm_train_options *options, int epoch,
+                          int64_t step, char *msg);
 
 // One epoch's line of the report. Epoch 0 is the untrained model (no
 // training: matrices 0, loss NaN).

@@ -1,7 +1,7 @@
 // The learned initialization and the learned acceleration at inference
 // (docs/factormer-math.md §5 "Scale", §6): where the model files are, and the
-// steps the solver (models/solver.c) takes with them, the same as the
-// training chains of models/unroll.h.
+// steps the solver (models/nmf/solver.c) takes with them, the same as the
+// training chains of models/nmf/unroll.h.
 //
 // Model files: an explicit path, or `<dir>/init-rank<K>.fmw` and
 // `<dir>/accel-rank<K>.fmw` in the default directory (fm_learned_model_dir),
@@ -49,7 +49,7 @@
 #include <stddef.h>
 
 #include "attention.h"
-#include "checkpoint.h"
+#include "lfactormer_checkpoint.h"
 #include "lfactormer.h"
 
 #define FM_MODEL_DIR_ENV "FACTORMER_MODELS"
@@ -86,7 +86,7 @@ typedef struct fm_learned {
 // when path is NULL. A missing file is FM_ERR_IO with a message that names
 // it and the command that trains it (factormer train --model init|accel
 // --rank K --out PATH); a model of another kind or rank is FM_ERR_INVALID,
-// a damaged file FM_ERR_PARSE (io/checkpoint.h). *model is overwritten;
+// a damaged file FM_ERR_PARSE (models/nmf/lfactormer_checkpoint.h). *model is overwritten;
 // free it with fm_learned_free (also after a failure).
 int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int rank, char *msg);
 void fm_learned_free(fm_learned *model);
@@ -94,7 +94,7 @@ void fm_learned_free(fm_learned *model);
 // The start of a run with a network, in X's frame (see "Start"): *W (rows ×
 // k) and *Ht (cols × k), NULL on entry. `model` is the initialization model,
 // or NULL for the plain NNDSVD start. `mg` is the view of X / mean, and the
-// network reads `network` (a sample of it, models/network_graph.h), or `mg`
+// network reads `network` (a sample of it, models/nmf/network_graph.h), or `mg`
 // when that is NULL.
 int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_message_graph *mg,
                      const fm_message_graph *network, double mean, int rank, uint64_t seed, char *msg);
@@ -109,7 +109,7 @@ int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_me
 // after the step regains only slowly: the acceleration model shipped for
 // rank 10 zeroes component 6 of W on every input (models/shipped/README.md),
 // and ADMM after its last step stalls at rank 9 without this. The training
-// chains (models/unroll) keep the output as it is.
+// chains (models/nmf/unroll) keep the output as it is.
 int fm_learned_accelerate(fm_dense *W, fm_dense *Ht, const fm_dense *W_prev, const fm_dense *Ht_prev,
                           fm_learned *model, const fm_message_graph *mg, double mean, bool keep_rank,
                           int *repaired, char *msg);

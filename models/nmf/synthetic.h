@@ -1,5 +1,5 @@
-// What the planted-data generators share (models/synthetic.c,
-// models/synthetic_observed.c, models/train_data.c): the factors, the value of
+// What the planted-data generators share (models/nmf/synthetic.c,
+// models/nmf/synthetic_observed.c, models/nmf/train_data.c): the factors, the value of
 // one entry and the weight of a node.
 #ifndef FM_SYNTHETIC_H
 #define FM_SYNTHETIC_H

@@ -1,6 +1,6 @@
 // The unrolled learned initialization and acceleration (§6, §7): their
 // configuration, the shape of their chains, and the float and double builds
-// of models/unroll.inc.
+// of models/nmf/unroll.inc.
 #include "unroll.h"
 
 #include <math.h>

@@ -31,7 +31,7 @@ int fm_network_graph_draw(fm_network_graph *ng, fm_graph *g, const fm_edges *row
     FM_ALLOC(ng->layers, layers);
     ng->layer_count = layers;
     for (int l = 0; l < layers; l++) {
-        // layer l of the L-Factormer (models/lfactormer.h): even layers update the columns
+        // layer l of the L-Factormer (models/nmf/lfactormer.h): even layers update the columns
         const fm_direction direction = l % 2 == 0 ? FM_TO_COLUMNS : FM_TO_ROWS;
         fm_message_graph *layer = &ng->layers[l];
         FM_TRY(fm_message_graph_sample(layer, g, rows, columns, mean, options, call * (uint64_t)layers + (uint64_t)l,

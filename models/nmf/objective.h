@@ -44,7 +44,7 @@ double fm_expansion_bound(const fm_expansion_check *c);
 // A comparison at iteration `it` (≥ 1).
 void fm_expansion_check_record(fm_expansion_check *c, int it, double expansion, double exact);
 
-// The rows of the solver's trace (models/solver.c): f(W,H) = ½ Σ_Ω r² plus
+// The rows of the solver's trace (models/nmf/solver.c): f(W,H) = ½ Σ_Ω r² plus
 // the penalties of §1, and which Σ_Ω r² a row takes.
 
 // The penalties' part of f; `masked`: the incomplete kind (per-entry ridge

@@ -83,7 +83,7 @@ double fm_objective_value(double residual, const fm_dense *W, const fm_dense *Ht
 // the tolerance test can be decided on it: the change from the previous row
 // is more than tol·f_prev plus both rows' errors, so the run cannot stop
 // here. Otherwise, and on the iterations that measure the expansion's error,
-// the exact sum (models/objective.h): `exact` when the caller has it (the
+// the exact sum (models/nmf/objective.h): `exact` when the caller has it (the
 // fused W-update's), else a pass over X.
 int fm_objective_row(fm_row_objective *row, fm_expansion_check *check, bool expansion, int it,
                      const fm_row_objective *previous, const fm_objective_inputs *in, const double *exact, char *msg)

@@ -200,7 +200,7 @@ int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edg
     const double mean = fm_graph_mean(g);
     FM_CHECK((unsigned)method <= FM_INIT_NNDSVDAR, FM_ERR_INVALID,
              "fm_init_factors: init '%s' is not computed here (the learned initialization is the solver's, "
-             "models/learned.h)", fm_init_name(method));
+             "models/nmf/learned.h)", fm_init_name(method));
     if (method == FM_INIT_RANDOM) {
         // E[w·h] = rank · (scale/2)² = mean with entries uniform in (0, scale)
         const double scale = 2 * sqrt(mean / rank);

@@ -4,7 +4,7 @@
 //
 //   S_0 = W_in E_W + b_W                 (m × d)   embed the rows    (embed_w: d × k_in)
 //   T_0 = Hᵀ_in E_H + b_H                (n × d)   embed the columns (embed_h: d × k_in)
-//   layer l = 1..L, each with its own weights (models/factormer_layer.h):
+//   layer l = 1..L, each with its own weights (models/nmf/factormer_layer.h):
 //     l odd:  T ← Layer_l(targets T, sources S, edges X)    H-direction, FM_TO_COLUMNS
 //     l even: S ← Layer_l(targets S, sources T, edges Xᵀ)   W-direction, FM_TO_ROWS
 //   W_out  = relu(S_L D_W + c_W)         (m × k)           (out_w: k × d)

@@ -1,6 +1,6 @@
 // The unrolled computations that training differentiates (docs/factormer-math.md
 // §6, §7): the learned initialization and the learned acceleration, each a
-// chain of L-Factormer calls (models/lfactormer.h) and differentiable ADMM
+// chain of L-Factormer calls (models/nmf/lfactormer.h) and differentiable ADMM
 // outer iterations (ops/admm_grad.h), with the discounted loss over the
 // chain's iterates and its backward to every parameter of the model.
 //
@@ -30,7 +30,7 @@
 //
 // W_start, Hᵀ_start (NNDSVD, from the caller) are constants: no gradient goes
 // to them. The caller scales X to mean 1 over Ω before opening the message
-// graph (models/lfactormer.h, "Scale"). The message graph must be opened for
+// graph (models/nmf/lfactormer.h, "Scale"). The message graph must be opened for
 // the fused kernels (the ADMM and the loss read its borrowed CSR or full
 // edges, and the double build of the network exists for them only).
 //
@@ -42,7 +42,7 @@
 // one network's activations and frees each ADMM tape at once, so that an
 // inference path (the solver's) is this loop with a cheaper ADMM.
 //
-// Built twice from models/unroll.inc: float (no suffix) and double (_f64).
+// Built twice from models/nmf/unroll.inc: float (no suffix) and double (_f64).
 #ifndef FM_UNROLL_H
 #define FM_UNROLL_H
 

@@ -1,4 +1,4 @@
-// `factormer bench attention` (models/bench_attention.h): both paths of the
+// `factormer bench attention` (perf/lib/bench_attention.h): both paths of the
 // edge attention timed in one run next to the machine's SGEMM rate.
 #include "bench_attention.h"
 

@@ -7,7 +7,7 @@
 
 // W (rows × k) and Hᵀ (cols × k). The edges of both directions are borrowed
 // by the caller (`row_edges` from A, `col_edges` from Aᵀ). Every method but
-// FM_INIT_LEARNED (models/learned.h, run by the solver).
+// FM_INIT_LEARNED (models/nmf/learned.h, run by the solver).
 int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edges *row_edges,
                     const fm_edges *col_edges, int rank, fm_init_method method, uint64_t seed,
                     char *msg);

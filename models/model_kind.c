@@ -1,0 +1,11 @@
+// The kinds of learned model (model_kind.h).
+#include "model_kind.h"
+
+const char *fm_model_kind_name(fm_model_kind kind)
+{
+    switch (kind) {
+    case FM_MODEL_INIT: return "initialization";
+    case FM_MODEL_ACCEL: return "acceleration";
+    default: return "unknown";
+    }
+}

@@ -1,0 +1,17 @@
+// The kinds of learned model a checkpoint may hold (io/checkpoint.h, bytes
+// 16..19 of the header). Each family checks its own kinds and interprets the
+// shape fields: models/nmf/lfactormer_checkpoint.h for the L-Factormer's.
+// A new kind takes the next number here and a name in fm_model_kind_name;
+// the numbers of the kinds already shipped never change.
+#ifndef FM_MODEL_KIND_H
+#define FM_MODEL_KIND_H
+
+typedef enum fm_model_kind {
+    FM_MODEL_INIT = 1,    // learned initialization: reads W_0, H_0 (inputs = rank)
+    FM_MODEL_ACCEL = 2,   // learned acceleration: reads [W_prev | W_admm] (inputs = 2·rank)
+} fm_model_kind;
+
+// "initialization", "acceleration", or "unknown".
+const char *fm_model_kind_name(fm_model_kind kind);
+
+#endif

@@ -1,0 +1,353 @@
+// Training the learned initialization and acceleration (§7): the options,
+// the draws, the samples and one step (see train.h; the run: train_run.c).
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "init.h"
+#include "loss_grad.h"
+#include "rng.h"
+#include "schedule.h"
+#include "status.h"
+
+//------------------------------------------------------------------------------
+// Options
+//------------------------------------------------------------------------------
+
+void fm_train_options_default(fm_train_options *options, fm_model_kind kind)
+{
+    if (!options) return;
+    *options = (fm_train_options){
+        .kind = kind,
+        .rank = 10,
+        .width = 100,
+        .heads = 4,
+        .layers = 4,
+        .epochs = FM_TRAIN_EPOCHS,
+        .train_size = FM_TRAIN_SIZE,
+        .valid_size = FM_VALID_SIZE,
+        .seed = 42,
+        .rate = kind == FM_MODEL_ACCEL ? FM_TRAIN_RATE_ACCEL : FM_TRAIN_RATE_INIT,
+        .unroll = FM_UNROLL_STEPS,
+        .admm = FM_UNROLL_ADMM,
+        .inner = 1,
+        .discount = FM_UNROLL_DISCOUNT,
+        .valid_steps = FM_SCHEDULE_MAX_ACCEL,
+        .batch = 1,
+        .checkpoint_every = FM_TRAIN_CHECKPOINT_EVERY,
+    };
+    fm_adamw_default(&options->adamw);
+    fm_train_data_default(&options->data);
+    fm_train_sampling_default(&options->sampling);
+}
+
+void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *options, int epoch)
+{
+    const bool accel = options->kind == FM_MODEL_ACCEL;
+    *config = (fm_unroll_config){
+        .mode = accel ? FM_UNROLL_ACCEL : FM_UNROLL_INIT,
+        .model = {.inputs = fm_model_kind_inputs(options->kind, options->rank), .rank = options->rank,
+                  .width = options->width, .heads = options->heads, .layers = options->layers},
+        .steps = accel ? fm_schedule_accel_steps(epoch) : options->unroll,
+        .admm = options->admm,
+        .inner = options->inner,
+        .discount = options->discount,
+    };
+}
+
+int fm_train_check(const fm_train_options *options, char *msg)
+{
+    if (!options) return fm_fail(FM_ERR_INVALID, msg, "train: no options");
+    const fm_train_options *o = options;
+    if (o->kind != FM_MODEL_INIT && o->kind != FM_MODEL_ACCEL)
+        return fm_fail(FM_ERR_INVALID, msg, "train: unknown model kind %d; expected init or accel", (int)o->kind);
+    if (o->rank < 1 || o->rank > FM_TRAIN_MAX_RANK)
+        return fm_fail(FM_ERR_INVALID, msg,
+                       "train: rank %d; expected 1 to %d (NNDSVD needs rank <= min(rows, cols), and the smallest "
+                       "training matrix is 10 x 10)",
+                       o->rank, FM_TRAIN_MAX_RANK);
+    if (o->resume && o->from)
+        return fm_fail(FM_ERR_INVALID, msg,
+                       "train: --from starts a new run from a model, --resume continues a run's own state; give one");
+    if (o->width < 1) return fm_fail(FM_ERR_INVALID, msg, "train: width %d; expected at least 1", o->width);
+    if (o->heads < 1) return fm_fail(FM_ERR_INVALID, msg, "train: %d heads; expected at least 1", o->heads);
+    if (o->width % o->heads)
+        return fm_fail(FM_ERR_INVALID, msg, "train: width %d is not a multiple of the %d heads", o->width, o->heads);
+    if (o->layers < 0 || o->layers > FM_LFACTORMER_MAX_LAYERS)
+        return fm_fail(FM_ERR_INVALID, msg, "train: %d layers; expected 0 to %d", o->layers,
+                       FM_LFACTORMER_MAX_LAYERS);
+    if (o->epochs < 1) return fm_fail(FM_ERR_INVALID, msg, "train: %d epochs; expected at least 1", o->epochs);
+    if (o->epochs > 1000000)
+        return fm_fail(FM_ERR_INVALID, msg, "train: %d epochs; expected at most 1000000", o->epochs);
+    if (o->train_size < 1 || o->train_size > FM_TRAIN_MAX_SET)
+        return fm_fail(FM_ERR_INVALID, msg, "train: train size %lld; expected 1 to 2^40", (long long)o->train_size);
+    if (o->valid_size < 1 || o->valid_size > 1000000)
+        return fm_fail(FM_ERR_INVALID, msg, "train: validation size %lld; expected 1 to 1000000",
+                       (long long)o->valid_size);
+    if (!(o->rate > 0) || !isfinite(o->rate))
+        return fm_fail(FM_ERR_INVALID, msg, "train: learning rate %g; expected a finite rate above 0", o->rate);
+    if (o->unroll < 0) return fm_fail(FM_ERR_INVALID, msg, "train: n_unroll %d; expected at least 0", o->unroll);
+    if (o->admm < 1)
+        return fm_fail(FM_ERR_INVALID, msg, "train: %d ADMM iterations per accelerator step; expected at least 1",
+                       o->admm);
+    if (o->valid_steps < 1)
+        return fm_fail(FM_ERR_INVALID, msg, "train: %d validation accelerator steps; expected at least 1",
+                       o->valid_steps);
+    if (o->batch < 1 || o->batch > 4096)
+        return fm_fail(FM_ERR_INVALID, msg, "train: batch of %d matrices; expected 1 to 4096", o->batch);
+    if (o->checkpoint_every < 0)
+        return fm_fail(FM_ERR_INVALID, msg, "train: checkpoint every %lld matrices; expected 0 (epoch ends only) or more",
+                       (long long)o->checkpoint_every);
+    int status = fm_train_data_check(&o->data, msg);
+    if (!status) status = fm_train_sampling_check(&o->sampling, &o->data, msg);
+    if (status) return status;
+    // the chains of every epoch and of the validation
+    fm_unroll_config config;
+    const int last = o->epochs - 1 < 2 * FM_SCHEDULE_MAX_ACCEL ? o->epochs - 1 : 2 * FM_SCHEDULE_MAX_ACCEL;
+    fm_train_unroll_config(&config, o, last);
+    status = fm_unroll_check(&config, msg);
+    if (status) return status;
+    if (o->kind == FM_MODEL_ACCEL) {
+        config.steps = o->valid_steps;
+        status = fm_unroll_check(&config, msg);
+        if (status) return status;
+    }
+    return FM_OK;
+}
+
+//------------------------------------------------------------------------------
+// Draws: the order of each epoch and the NNDSVD seed of each matrix
+//------------------------------------------------------------------------------
+
+static fm_rng order_stream(uint64_t seed) { return fm_rng_stream(seed, FM_STREAM_ORDER); }
+
+int64_t fm_train_order(uint64_t seed, int epoch, int64_t position, int64_t size)
+{
+    const fm_rng key = fm_rng_stream(fm_rng_bits(order_stream(seed), (uint64_t)epoch), (uint64_t)size);
+    return fm_rng_permute(position, size, key);
+}
+
+// The seed of the randomized SVD behind matrix `index`'s NNDSVD start: the
+// same in every epoch. Counters 2^62 + … never meet the epochs' counters.
+static uint64_t nndsvd_seed(uint64_t seed, fm_train_set set, int64_t index)
+{
+    return fm_rng_bits(order_stream(seed), (UINT64_C(1) << 62) | ((uint64_t)set << 48) | (uint64_t)index);
+}
+
+//------------------------------------------------------------------------------
+// Samples
+//------------------------------------------------------------------------------
+
+void fm_train_sample_free(fm_train_sample *sample)
+{
+    if (!sample) return;
+    fm_message_graph_close(&sample->mg, NULL);
+    fm_graph_free(&sample->graph);
+    fm_subgraph_matrix_free(&sample->subgraph);
+    free(sample->columns_log_pi);
+    free(sample->w_start);
+    free(sample->ht_start);
+    memset(sample, 0, sizeof *sample);
+}
+
+int fm_train_sample_start(fm_train_sample *sample, int rank, uint64_t nndsvd_seed, char *msg)
+{
+    fm_dense *w_start = NULL, *ht_start = NULL;
+#define FREE_ALL { fm_dense_free(&w_start); fm_dense_free(&ht_start); }
+    FM_TRY(fm_init_factors(&w_start, &ht_start, sample->graph, &sample->mg.rows, &sample->mg.columns, rank,
+                           FM_INIT_NNDSVD, nndsvd_seed, msg));
+    free(sample->w_start);
+    free(sample->ht_start);
+    sample->w_start = w_start->data;
+    sample->ht_start = ht_start->data;
+    w_start->data = ht_start->data = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// The graph and the message graph of a sample, without its start.
+static int sample_graph(fm_train_sample *sample, const fm_train_data *data, fm_train_set set, int64_t index,
+                        int64_t set_size, int rank, uint64_t seed, char *msg)
+{
+    fm_train_sample s = {0};
+#define FREE_ALL fm_train_sample_free(&s)
+    FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_train_sample_new: rank %d must be >= 1", rank);
+    FM_TRY(fm_train_shape(&s.rows, &s.cols, set, index, set_size, seed, msg));
+    FM_CHECK(rank <= s.rows && rank <= s.cols, FM_ERR_INVALID,
+             "fm_train_sample_new: rank %d is above the smaller side of the %s matrix %lld (%lld x %lld)", rank,
+             fm_train_set_name(set), (long long)index, (long long)s.rows, (long long)s.cols);
+    FM_TRY(fm_train_matrix(&s.graph, NULL, NULL, &s.mean, data, set, index, set_size, rank, seed, msg));
+    FM_TRY(fm_message_graph_open(&s.mg, s.graph, FM_KERNELS_FUSED, msg));
+    *sample = s;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_train_sample_new(fm_train_sample *sample, const fm_train_data *data, fm_train_set set, int64_t index,
+                        int64_t set_size, int rank, uint64_t seed, char *msg)
+{
+    fm_train_sample s = {0};
+#define FREE_ALL fm_train_sample_free(&s)
+    FM_CHECK(sample, FM_ERR_INVALID, "fm_train_sample_new: no sample");
+    FM_TRY(sample_graph(&s, data, set, index, set_size, rank, seed, msg));
+    FM_TRY(fm_train_sample_start(&s, rank, nndsvd_seed(seed, set, index), msg));
+    *sample = s;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+//------------------------------------------------------------------------------
+// One step
+//------------------------------------------------------------------------------
+
+int64_t fm_train_steps_per_epoch(const fm_train_options *options)
+{
+    return (options->train_size + options->batch - 1) / options->batch;
+}
+
+// One member of a batch: matrix `index` forward and backward, d_loss =
+// `weight`, into the zeroed gradient block `grads`.
+static int member_step(double *loss, float *grads, const fm_params *params, const fm_unroll_config *config,
+                       const fm_train_options *o, int epoch, int64_t index, float weight, char *msg)
+{
+    fm_train_sample whole = {0}, sub = {0};
+    fm_network_graph ng = {0};
+    fm_unroll_tape *tape = NULL;
+#define FREE_ALL { fm_train_sample_free(&whole); fm_train_sample_free(&sub); fm_network_graph_free(&ng); \
+                   fm_unroll_tape_free(&tape); }
+    fm_lfactormer_weights w;
+    fm_lfactormer_grads g;
+    fm_lfactormer_bind(&w, &config->model, params->values, params->offsets);
+    fm_lfactormer_bind_grads(&g, &config->model, grads, params->offsets);
+    fm_train_sample *sample = &whole;
+    if (o->sampling.sampler < FM_SAMPLER_NODE_WISE) {
+        FM_TRY(fm_train_sample_new(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, o->rank, o->seed, msg));
+    } else {   // the whole matrix's start is not needed: the subgraph has its own
+        FM_TRY(sample_graph(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, o->rank, o->seed, msg));
+        FM_TRY(fm_train_sample_subgraph(&sub, &whole, &o->sampling, o->seed, FM_SET_TRAIN, index, epoch, o->rank,
+                                        msg));
+        sample = &sub;
+    }
+    fm_message_graph reads;
+    FM_TRY(fm_train_network_graph(&ng, &reads, sample, &o->sampling, o->layers, o->seed, FM_SET_TRAIN, index, epoch,
+                                  msg));
+    FM_TRY(fm_unroll_forward(loss, &tape, sample->w_start, sample->ht_start, &w, config, &reads, msg));
+    FM_TRY(fm_unroll_backward(&g, weight, tape, &w, &reads, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// Step `step` of epoch `epoch`; `extra` holds (batch − 1) · count floats of
+// gradient scratch (NULL for batch 1).
+int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const fm_train_options *o, int epoch,
+                          int64_t step, char *msg)
+{
+    double *losses = NULL;
+    int *status = NULL;
+    char (*msgs)[FM_MSG_LEN] = NULL;
+#define FREE_ALL { free(losses); free(status); free(msgs); }
+    const int64_t n = o->train_size, steps = fm_train_steps_per_epoch(o);
+    FM_CHECK(epoch >= 0 && step >= 0 && step < steps, FM_ERR_INVALID,
+             "fm_train_step: epoch %d, step %lld; expected epoch >= 0 and a step in [0, %lld)", epoch,
+             (long long)step, (long long)steps);
+    fm_unroll_config config;
+    fm_train_unroll_config(&config, o, epoch);
+    FM_TRY(fm_unroll_check(&config, msg));
+    FM_CHECK(params->tensors == FM_LFACTORMER_TENSORS(config.model.layers), FM_ERR_INVALID,
+             "fm_train_step: the parameter block is not laid out for the model");
+    const int64_t first = step * o->batch, last = first + o->batch < n ? first + o->batch : n;
+    const int members = (int)(last - first);
+    FM_ALLOC(losses, members);
+    FM_ALLOC(status, members);
+    FM_ALLOC(msgs, members);
+    const float weight = (float)(1.0 / members);
+    const int64_t count = params->count;
+    fm_params_zero_grads(params);
+    if (members > 1) memset(extra, 0, sizeof(float) * (size_t)count * (size_t)(members - 1));
+    // members in parallel, each single-threaded inside (nested regions are
+    // inactive); one member alone keeps every thread for its ops
+    const int threads = members < fm_get_threads() ? members : fm_get_threads();
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+    for (int b = 0; b < members; b++) {
+        float *grads = b == 0 ? params->grads : extra + (size_t)(b - 1) * (size_t)count;
+        status[b] = member_step(&losses[b], grads, params, &config, o, epoch,
+                                fm_train_order(o->seed, epoch, first + b, n), weight, msgs[b]);
+    }
+    for (int b = 0; b < members; b++)
+        if (status[b]) {
+            snprintf(msg, FM_MSG_LEN, "%s", msgs[b]);
+            const int code = status[b];
+            FREE_ALL;
+            return code;
+        }
+    // the members' gradients summed in member order (any thread count)
+    if (members > 1) {
+        float *grads = params->grads;
+#pragma omp parallel for schedule(static) if (count * members >= 65536)
+        for (int64_t e = 0; e < count; e++) {
+            float sum = grads[e];
+            for (int b = 1; b < members; b++) sum += extra[(size_t)(b - 1) * (size_t)count + (size_t)e];
+            grads[e] = sum;
+        }
+    }
+    double total = 0;
+    for (int b = 0; b < members; b++) total += losses[b];
+    *loss = total / members;
+    const uint64_t t = (uint64_t)epoch * (uint64_t)steps + (uint64_t)step + 1;
+    FM_TRY(fm_adamw_step(params, &o->adamw, (int64_t)t, fm_schedule_rate(o->rate, epoch, step, steps), NULL, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_train_step(double *loss, fm_params *params, const fm_train_options *options, int epoch, int64_t step,
+                  char *msg)
+{
+    float *extra = NULL;
+#define FREE_ALL free(extra)
+    FM_CHECK(loss && params && options, FM_ERR_INVALID,
+             "fm_train_step: the loss, the parameters or the options are missing");
+    FM_TRY(fm_train_check(options, msg));
+    FM_ALLOC(extra, (size_t)params->count * (size_t)(options->batch - 1));
+    FM_TRY(fm_train_step_scratch(loss, params, extra, options, epoch, step, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// The output heads start open and small (see train.h): c_W = c_H =
+// 1/sqrt(rank), D_W and D_H their Glorot draws times FM_TRAIN_HEAD_SCALE.
+static int open_output_heads(fm_params *params, int rank, char *msg)
+{
+#define FREE_ALL
+    static const char *const heads[4] = {"out_w.bias", "out_h.bias", "out_w.weight", "out_h.weight"};
+    for (int h = 0; h < 4; h++) {
+        const int t = fm_params_find(params, heads[h]);
+        FM_CHECK(t >= 0, FM_ERR_INVALID, "train: the model has no tensor %s", heads[h]);
+        float *values = fm_params_values(params, t);
+        for (int64_t e = 0; e < fm_params_size(params, t); e++)
+            values[e] = h < 2 ? (float)(1 / sqrt((double)rank)) : (float)(FM_TRAIN_HEAD_SCALE * values[e]);
+    }
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_train_params_new(fm_params **params, const fm_train_options *options, char *msg)
+{
+    fm_params *p = NULL;
+#define FREE_ALL fm_params_free(&p)
+    FM_CHECK(params && !*params, FM_ERR_INVALID, "fm_train_params_new: the handle must be non-NULL and empty");
+    FM_TRY(fm_train_check(options, msg));
+    fm_unroll_config config;
+    fm_train_unroll_config(&config, options, 0);
+    FM_TRY(fm_lfactormer_params_new(&p, &config.model, msg));
+    fm_params_init(p, options->seed);
+    FM_TRY(open_output_heads(p, options->rank, msg));
+    *params = p;
+    return FM_OK;
+#undef FREE_ALL
+}

@@ -1,0 +1,177 @@
+// Preconditioners M ≈ A (P4): none, Jacobi, a given factor L (M = L Lᵀ), and
+// what they share: applying z = M⁻¹ r, the report, freeing. IC(0) is built in
+// ic0.c and CHOLMOD's direct factorization in direct.c.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "precond_internal.h"
+#include "status.h"
+
+int fm_precond_alloc(fm_precond **out, fm_precond_kind kind, int64_t n, char *msg)
+{
+    fm_precond *M = NULL;
+#define FREE_ALL fm_precond_free(&M)
+    FM_CHECK(out != NULL, FM_ERR_INVALID, "preconditioner: no output handle");
+    *out = NULL;
+    FM_CHECK(n >= 1, FM_ERR_INVALID, "preconditioner: the order n = %lld is not positive", (long long)n);
+    FM_ALLOC(M, 1);
+    M->kind = kind;
+    M->n = n;
+    *out = M;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_precond_none(fm_precond **out, int64_t n, char *msg)
+{
+    return fm_precond_alloc(out, FM_PRECOND_NONE, n, msg);
+}
+
+int fm_precond_jacobi(fm_precond **out, const fm_square *A, char *msg)
+{
+    fm_precond *M = NULL;
+#define FREE_ALL fm_precond_free(&M)
+    FM_CHECK(out != NULL && A != NULL && A->lower != NULL, FM_ERR_INVALID,
+             "Jacobi: no matrix or no output handle");
+    *out = NULL;
+    FM_TRY(fm_precond_alloc(&M, FM_PRECOND_JACOBI, A->n, msg));
+    FM_ALLOC(M->inverse_diagonal, A->n);
+    const fm_csr *lower = A->lower;
+    for (int64_t i = 0; i < A->n; i++) {
+        int64_t last = lower->start[i + 1] - 1;
+        FM_CHECK(last >= lower->start[i] && lower->index[last] == i, FM_ERR_INVALID,
+                 "Jacobi: row %lld has no diagonal entry", (long long)(i + 1));
+        double d = lower->value[last];
+        FM_CHECK(d > 0 && isfinite(d), FM_ERR_NUMERIC,
+                 "Jacobi: the diagonal entry of row %lld is %g, not positive", (long long)(i + 1), d);
+        M->inverse_diagonal[i] = 1 / d;
+    }
+    *out = M;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_precond_attach_lower(fm_precond *M, fm_csr **L, char *msg)
+{
+    fm_csr *upper = NULL;
+    fm_levels *lower_levels = NULL, *upper_levels = NULL;
+    double *work = NULL;
+#define FREE_ALL                                                             \
+    do {                                                                     \
+        fm_csr_free(&upper);                                                 \
+        fm_levels_free(&lower_levels);                                       \
+        fm_levels_free(&upper_levels);                                       \
+        free(work);                                                          \
+    } while (0)
+    FM_CHECK(L != NULL && *L != NULL, FM_ERR_INVALID, "factor: no matrix L");
+    const fm_csr *l = *L;
+    FM_CHECK(l->n == M->n, FM_ERR_INVALID, "factor: L is %lld x %lld for %lld unknowns",
+             (long long)l->n, (long long)l->n, (long long)M->n);
+    for (int64_t i = 0; i < l->n; i++) {
+        int64_t first = l->start[i], last = l->start[i + 1] - 1;
+        FM_CHECK(last >= first && l->index[last] == i, FM_ERR_INVALID,
+                 "factor: row %lld of L does not end with its diagonal entry", (long long)(i + 1));
+        for (int64_t q = first; q <= last; q++) {
+            FM_CHECK(q == first || l->index[q - 1] < l->index[q], FM_ERR_INVALID,
+                     "factor: row %lld of L is not in ascending column order", (long long)(i + 1));
+            FM_CHECK(isfinite(l->value[q]), FM_ERR_NUMERIC, "factor: L(%lld, %lld) = %g is not finite",
+                     (long long)(i + 1), (long long)(l->index[q] + 1), l->value[q]);
+        }
+        FM_CHECK(l->value[last] != 0, FM_ERR_NUMERIC, "factor: the diagonal entry L(%lld, %lld) is zero",
+                 (long long)(i + 1), (long long)(i + 1));
+    }
+    FM_TRY(fm_csr_transpose(&upper, l, msg));
+    FM_TRY(fm_levels_new(&lower_levels, l, true, msg));
+    FM_TRY(fm_levels_new(&upper_levels, upper, false, msg));
+    FM_ALLOC(work, M->n);
+    M->lower = *L;
+    *L = NULL;
+    M->upper = upper;
+    M->lower_levels = lower_levels;
+    M->upper_levels = upper_levels;
+    M->work = work;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_precond_from_lower(fm_precond **out, fm_csr **L, char *msg)
+{
+    fm_precond *M = NULL;
+#define FREE_ALL fm_precond_free(&M)
+    FM_CHECK(out != NULL && L != NULL && *L != NULL, FM_ERR_INVALID, "factor: no matrix L or no output handle");
+    *out = NULL;
+    FM_TRY(fm_precond_alloc(&M, FM_PRECOND_FACTOR, (*L)->n, msg));
+    FM_TRY(fm_precond_attach_lower(M, L, msg));
+    *out = M;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+void fm_precond_apply(const fm_precond *M, const double *r, double *z)
+{
+    int64_t n = M->n;
+    switch (M->kind) {
+    case FM_PRECOND_JACOBI: {
+        const double *inverse = M->inverse_diagonal;
+#pragma omp parallel for schedule(static) if (n > 16384)
+        for (int64_t i = 0; i < n; i++) z[i] = inverse[i] * r[i];
+        break;
+    }
+    case FM_PRECOND_IC0:
+    case FM_PRECOND_FACTOR:
+        // L y = r, then Lᵀ z = y (P1: one forward and one backward solve)
+        fm_solve_lower(M->lower, M->lower_levels, r, M->work);
+        fm_solve_upper(M->upper, M->upper_levels, M->work, z);
+        break;
+    case FM_PRECOND_DIRECT:
+        fm_direct_apply(M->direct, r, z);
+        break;
+    case FM_PRECOND_NONE:
+    default:
+        memcpy(z, r, sizeof(double) * (size_t)n);
+        break;
+    }
+}
+
+void fm_precond_info_get(const fm_precond *M, fm_precond_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->kind = M->kind;
+    info->shift = M->shift;
+    info->shift_tries = M->shift_tries;
+    if (M->lower) info->factor_entries = M->lower->count;
+    if (M->kind == FM_PRECOND_DIRECT) info->factor_entries = M->direct_entries;
+}
+
+const fm_csr *fm_precond_lower(const fm_precond *M)
+{
+    return M ? M->lower : NULL;
+}
+
+void fm_precond_free(fm_precond **M)
+{
+    if (!M || !*M) return;
+    fm_precond *p = *M;
+    free(p->inverse_diagonal);
+    fm_csr_free(&p->lower);
+    fm_csr_free(&p->upper);
+    fm_levels_free(&p->lower_levels);
+    fm_levels_free(&p->upper_levels);
+    free(p->work);
+    if (p->direct) fm_direct_free(&p->direct);
+    free(p);
+    *M = NULL;
+}
+
+const char *fm_precond_name(fm_precond_kind kind)
+{
+    switch (kind) {
+    case FM_PRECOND_NONE: return "none";
+    case FM_PRECOND_JACOBI: return "jacobi";
+    case FM_PRECOND_IC0: return "ic0";
+    case FM_PRECOND_FACTOR: return "neuralif";
+    case FM_PRECOND_DIRECT: return "direct";
+    }
+    return "unknown";
+}

@@ -1,0 +1,118 @@
+#include "solver_fixtures.h"
+
+#include <criterion/criterion.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+fm_square *fm_test_square_dense(const double *dense, int64_t n)
+{
+    int64_t count = 0;
+    for (int64_t e = 0; e < n * n; e++) count += dense[e] != 0 || e / n == e % n;
+    int64_t *row = malloc(sizeof(int64_t) * count), *col = malloc(sizeof(int64_t) * count);
+    double *val = malloc(sizeof(double) * count);
+    cr_assert(row && col && val);
+    count = 0;
+    for (int64_t e = 0; e < n * n; e++)
+        if (dense[e] != 0 || e / n == e % n) {
+            row[count] = e / n;
+            col[count] = e % n;
+            val[count++] = dense[e];
+        }
+    fm_square *g = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
+    free(row);
+    free(col);
+    free(val);
+    return g;
+}
+
+fm_test_system fm_test_random_spd(int64_t n, int64_t entries, double alpha, uint64_t seed)
+{
+    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
+    double *m = calloc(n * n, sizeof(double)), *a = calloc(n * n, sizeof(double));
+    cr_assert(m && a);
+    for (int64_t e = 0; e < entries; e++) {
+        int64_t at = (int64_t)(fm_rng_uniform(rng, 3 * e) * (double)(n * n));
+        m[at] += fm_rng_normal(rng, 3 * e + 1);
+    }
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j <= i; j++) {
+            double s = 0;
+            for (int64_t k = 0; k < n; k++) s += m[i * n + k] * m[j * n + k];
+            a[i * n + j] = a[j * n + i] = s;
+        }
+    for (int64_t i = 0; i < n; i++) a[i * n + i] += alpha;
+    free(m);
+    return (fm_test_system){ n, a, fm_test_square_dense(a, n) };
+}
+
+fm_test_system fm_test_laplacian(int64_t side)
+{
+    int64_t n = side * side;
+    double *a = calloc(n * n, sizeof(double));
+    cr_assert_not_null(a);
+    for (int64_t x = 0; x < side; x++)
+        for (int64_t y = 0; y < side; y++) {
+            int64_t i = x * side + y;
+            a[i * n + i] = 4;
+            if (x > 0) a[i * n + i - side] = -1;
+            if (x + 1 < side) a[i * n + i + side] = -1;
+            if (y > 0) a[i * n + i - 1] = -1;
+            if (y + 1 < side) a[i * n + i + 1] = -1;
+        }
+    return (fm_test_system){ n, a, fm_test_square_dense(a, n) };
+}
+
+fm_test_system fm_test_kershaw(int64_t copies)
+{
+    static const double kershaw[4][4] = {
+        { 3, -2, 0, 2 }, { -2, 3, -2, 0 }, { 0, -2, 3, -2 }, { 2, 0, -2, 3 },
+    };
+    int64_t n = 4 * copies;
+    double *a = calloc(n * n, sizeof(double));
+    cr_assert_not_null(a);
+    for (int64_t c = 0; c < copies; c++) {
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) a[(4 * c + i) * n + 4 * c + j] = kershaw[i][j];
+        if (c > 0) {   // 0.01 between neighbouring blocks; the diagonal absorbs it
+            int64_t i = 4 * c, j = 4 * c - 1;
+            a[i * n + j] = a[j * n + i] = 0.01;
+            a[i * n + i] += 0.01;
+            a[j * n + j] += 0.01;
+        }
+    }
+    return (fm_test_system){ n, a, fm_test_square_dense(a, n) };
+}
+
+void fm_test_system_free(fm_test_system *s)
+{
+    free(s->dense);
+    fm_square_free(&s->graph);
+    memset(s, 0, sizeof *s);
+}
+
+void fm_test_dense_solve(const double *dense, int64_t n, const double *b, double *x)
+{
+    double *a = malloc(sizeof(double) * n * n);
+    cr_assert_not_null(a);
+    memcpy(a, dense, sizeof(double) * n * n);
+    memcpy(x, b, sizeof(double) * n);
+    int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, 1, a, (lapack_int)n, x, 1);
+    cr_assert_eq(info, 0, "dposv: info %d", info);
+    free(a);
+}
+
+double fm_test_max_relative(const double *a, const double *b, int64_t n)
+{
+    double diff = 0, scale = 0;
+    for (int64_t i = 0; i < n; i++) {
+        diff = fmax(diff, fabs(a[i] - b[i]));
+        scale = fmax(scale, fabs(b[i]));
+    }
+    return scale > 0 ? diff / scale : diff;
+}

@@ -1,0 +1,34 @@
+// Small SPD test problems for the solver suites, each as a dense row-major
+// array (the references' input) and as the graph of its nonzeros.
+#ifndef FM_TEST_SOLVER_FIXTURES_H
+#define FM_TEST_SOLVER_FIXTURES_H
+
+#include <stdint.h>
+
+#include "square.h"
+
+typedef struct fm_test_system {
+    int64_t n;
+    double *dense;      // n × n row-major
+    fm_square *graph;   // its nonzeros (every diagonal entry kept)
+} fm_test_system;
+
+// A = M Mᵀ + α I with `entries` N(0, 1) entries of M at random positions.
+fm_test_system fm_test_random_spd(int64_t n, int64_t entries, double alpha, uint64_t seed);
+// The 5-point Laplacian on a side × side grid (Dirichlet): 4 on the diagonal.
+fm_test_system fm_test_laplacian(int64_t side);
+// Kershaw's 4 × 4 SPD matrix (IC(0) meets a negative pivot on it), repeated
+// `copies` times along the diagonal and chained by weak couplings.
+fm_test_system fm_test_kershaw(int64_t copies);
+// The graph of a dense row-major array's nonzeros and its diagonal (the test
+// fails on error).
+fm_square *fm_test_square_dense(const double *dense, int64_t n);
+void fm_test_system_free(fm_test_system *s);
+
+// x = A⁻¹ b by LAPACKE_dposv on a copy of the dense A (the test fails if A
+// is not positive definite).
+void fm_test_dense_solve(const double *dense, int64_t n, const double *b, double *x);
+// max_i |a_i − b_i| / max_i |b_i|
+double fm_test_max_relative(const double *a, const double *b, int64_t n);
+
+#endif
