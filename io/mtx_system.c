@@ -23,7 +23,9 @@
 #include <zlib.h>
 
 #define LINE_MAX_CHARS 65536          // characters on one line, newline excluded
-#define GZ_BUFFER (1 << 20)           // zlib's input buffer
+#ifndef MTX_GZ_BUFFER                 // (the fuzz build makes it small: tests/fuzz/README.md)
+#define MTX_GZ_BUFFER (1 << 20)       // zlib's input buffer
+#endif
 #define TOKEN_SHOWN 40                // characters of a bad token quoted in messages
 #define FIRST_CAPACITY (1 << 16)      // triplets allocated before the file shows more
 
@@ -138,7 +140,7 @@ static int reader_open(reader *r, const char *path, char *msg)
     r->gz = gzdopen(fd, "rb");
     if (!r->gz) FM_FAIL(FM_ERR_MEMORY, "%s: out of memory starting zlib to read the file", path);
     fd = -1;   // gzclose closes it now
-    if (gzbuffer(r->gz, GZ_BUFFER) != 0) FM_FAIL(FM_ERR_MEMORY, "%s: cannot set zlib's buffer size", path);
+    if (gzbuffer(r->gz, MTX_GZ_BUFFER) != 0) FM_FAIL(FM_ERR_MEMORY, "%s: cannot set zlib's buffer size", path);
     FM_ALLOC(r->buf, LINE_MAX_CHARS + 2);
     return FM_OK;
 #undef FREE_ALL
