@@ -176,6 +176,7 @@ typedef struct large_header {
 #define LARGE_CAN_MAP 0
 #endif
 
+#if LARGE_CAN_MAP
 static inline uintptr_t round_up(uintptr_t x, size_t to) { return (x + to - 1) / to * to; }
 
 static size_t page_bytes(void)
@@ -183,6 +184,7 @@ static size_t page_bytes(void)
     const long page = sysconf(_SC_PAGESIZE);
     return page > 0 && (size_t)page <= FM_LARGE_BYTES / 2 ? (size_t)page : 4096;
 }
+#endif
 
 void *fm_alloc_large(size_t bytes)
 {

@@ -10,7 +10,19 @@
 // with the edges by rows (targets rows i, sources columns j), layer 2 with the
 // same edges by columns (targets columns j, sources rows i). Both edge sets
 // number the edges alike (entry k of fm_square.lower is edge k), so the edge
-// arrays of layer 1 are layer 2's input as they are.
+// arrays of layer 1 are layer 2's input as they are. One block, forward
+// (tests/test_graphnet.c runs it, and its backward in reverse order):
+//
+//   gather(G1, rows, x, dx, e, de, â, 1)        G1 = [x_i | x_j | e_ij | â_ij]
+//   mlp(e1, G1)                                  e'
+//   aggregate(A1, e1, rows, de1, MEAN)           mean_j e'_ij
+//   concat(N1, x, dx, A1, de1); mlp(x1, N1)      x'
+//   gather(G2, columns, x1, dx1, e1, de1, NULL, 0)   [x'_j | x'_i | e'_ij]
+//   mlp(e2, G2); aggregate(A2, e2, columns, de2, SUM)
+//   concat(N2, x1, dx1, A2, de2); mlp(x2, N2)    x''
+//
+// The backward of e' adds two parts, from layer 2's gather and from layer
+// 1's aggregation; of x', from layer 2's gather and from its concat.
 //
 // Every result is the same for any thread count: the loops run over edges or
 // over nodes with static schedules, and every node sums its edges in the

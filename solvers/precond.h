@@ -35,7 +35,10 @@ int fm_precond_ic0(fm_precond **out, const fm_square *A, char *msg);
 // FM_ERR_NUMERIC.
 int fm_precond_direct(fm_precond **out, const fm_square *A, char *msg);
 // Takes ownership of *L (lower by rows, the diagonal last and nonzero):
-// builds Lᵀ by rows and both level schedules. *L is NULL on success.
+// builds Lᵀ by rows and both level schedules. *L is NULL on success; on
+// failure (a row not ending with its diagonal, columns not ascending:
+// FM_ERR_INVALID; a zero diagonal or a non-finite entry: FM_ERR_NUMERIC) *L
+// stays the caller's.
 int fm_precond_from_lower(fm_precond **out, fm_csr **L, char *msg);
 
 // z = M⁻¹ r (z and r may not alias). Not reentrant for one M: IC(0), a given

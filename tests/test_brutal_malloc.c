@@ -16,7 +16,7 @@
 // Deterministic: one thread (OMP_NUM_THREADS=1, OpenBLAS too), so the N-th
 // counted call is the same call in every run; the test checks that two runs
 // without a failure count the same T. Small generated matrices and one or
-// two iterations keep all scenarios to about a thousand runs of the
+// two iterations keep all scenarios to about 2 500 runs of the
 // program. FM_BRUTAL_STRIDE=S (default 1) tries every S-th N only, for a
 // quick local look; the suite runs every N.
 //

@@ -311,6 +311,49 @@ Test(graphnet, edge_sets_of_the_lower_triangle_are_its_entries)
     }
 }
 
+// The same on a graph built by engine/square.c: a symmetric matrix given by
+// its lower triangle (mirrored), every diagonal entry present.
+Test(graphnet, edge_sets_of_a_square_graph)
+{
+    char msg[FM_MSG_LEN];
+    lower_fixture *f = lower_fixture_new(40, 0.2, 17);
+    const int64_t n = 40, count = f->by_rows.count;
+    int64_t *row = malloc(sizeof(int64_t) * (count + n)), *col = malloc(sizeof(int64_t) * (count + n));
+    double *val = malloc(sizeof(double) * (count + n));
+    int64_t m = 0;
+    for (int64_t k = 0; k < count; k++)   // the off-diagonal entries, and every diagonal
+        if (f->row_of[k] != f->by_rows.index[k]) {
+            row[m] = f->row_of[k];
+            col[m] = f->by_rows.index[k];
+            val[m++] = f->by_rows.value[k];
+        }
+    for (int64_t i = 0; i < n; i++) {
+        row[m] = col[m] = i;
+        val[m++] = 4;
+    }
+    fm_square *g = NULL;
+    cr_assert_eq(fm_square_from_triplets(&g, n, m, row, col, val, true, msg), FM_OK, "%s", msg);
+    cr_assert_eq(g->lower->count, m);
+    for (int how = FM_LOWER_BY_ROWS; how <= FM_LOWER_BY_COLUMNS; how++) {
+        fm_edge_set *s = NULL;
+        cr_assert_eq(fm_edge_set_from_lower(&s, g, (fm_lower_orientation)how, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_edge_set_check(s, msg), FM_OK, "%s", msg);
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t k = g->lower->start[i]; k < g->lower->start[i + 1]; k++) {
+                const int64_t j = g->lower->index[k];
+                cr_assert(j <= i);
+                cr_assert(how == FM_LOWER_BY_ROWS ? s->target[k] == i && s->source[k] == j
+                                                  : s->target[k] == j && s->source[k] == i);
+            }
+        fm_edge_set_free(&s);
+    }
+    fm_square_free(&g);
+    free(row);
+    free(col);
+    free(val);
+    lower_fixture_free(f);
+}
+
 Test(graphnet, edge_set_check_names_what_is_wrong)
 {
     char msg[FM_MSG_LEN];
