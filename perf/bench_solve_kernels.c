@@ -28,6 +28,7 @@
 #include "bandwidth.h"
 #include "mtx_system.h"
 #include "rng.h"
+#include "spd_data.h"
 #include "square.h"
 
 static int compare(const void *a, const void *b)
@@ -142,24 +143,18 @@ static const char *path_name(fm_solve_path path)
            path == FM_SOLVE_PARALLEL ? "parallel" : "auto";
 }
 
+// The 5-point Laplacian (4 and −1): P7's diffusion grid with contrast 1,
+// whose coefficient is then 1 everywhere.
 static fm_square *grid(int64_t side, char *msg)
 {
-    const int64_t n = side * side;
-    int64_t *row = malloc(sizeof(int64_t) * 3 * n), *col = malloc(sizeof(int64_t) * 3 * n);
-    double *val = malloc(sizeof(double) * 3 * n);
-    int64_t count = 0;
-    for (int64_t r = 0; r < side; r++)
-        for (int64_t c = 0; c < side; c++) {
-            const int64_t i = r * side + c;
-            row[count] = i, col[count] = i, val[count++] = 4;
-            if (c > 0) row[count] = i, col[count] = i - 1, val[count++] = -1;
-            if (r > 0) row[count] = i, col[count] = i - side, val[count++] = -1;
-        }
+    fm_spd_options options;
+    fm_spd_defaults(&options);
+    options.contrast = 1;
+    fm_system_matrix *m = NULL;
     fm_square *g = NULL;
-    if (fm_square_from_triplets(&g, n, count, row, col, val, true, msg)) g = NULL;
-    free(row);
-    free(col);
-    free(val);
+    if (fm_spd_diffusion(&m, side, 1, &options, msg)) return NULL;
+    if (fm_square_from_triplets(&g, m->n, m->count, m->row, m->col, m->val, m->symmetric, msg)) g = NULL;
+    fm_system_matrix_free(&m);
     return g;
 }
 

@@ -68,6 +68,29 @@ fm_test_system fm_test_laplacian(int64_t side)
     return (fm_test_system){ n, a, fm_test_square_dense(a, n) };
 }
 
+fm_square *fm_test_grid_square(int64_t side)
+{
+    const int64_t n = side * side;
+    int64_t *row = malloc(sizeof(int64_t) * 3 * n), *col = malloc(sizeof(int64_t) * 3 * n);
+    double *val = malloc(sizeof(double) * 3 * n);
+    cr_assert(row && col && val);
+    int64_t count = 0;
+    for (int64_t r = 0; r < side; r++)
+        for (int64_t c = 0; c < side; c++) {
+            const int64_t i = r * side + c;
+            row[count] = i, col[count] = i, val[count++] = 4;
+            if (c > 0) row[count] = i, col[count] = i - 1, val[count++] = -1;
+            if (r > 0) row[count] = i, col[count] = i - side, val[count++] = -1;
+        }
+    fm_square *g = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, true, msg), FM_OK, "%s", msg);
+    free(row);
+    free(col);
+    free(val);
+    return g;
+}
+
 fm_test_system fm_test_kershaw(int64_t copies)
 {
     static const double kershaw[4][4] = {

@@ -17,6 +17,9 @@ typedef struct fm_test_system {
 fm_test_system fm_test_random_spd(int64_t n, int64_t entries, double alpha, uint64_t seed);
 // The 5-point Laplacian on a side × side grid (Dirichlet): 4 on the diagonal.
 fm_test_system fm_test_laplacian(int64_t side);
+// The same Laplacian as a graph only, built from the triplets of its lower
+// part (mirrored), for grids too large for a dense copy.
+fm_square *fm_test_grid_square(int64_t side);
 // Kershaw's 4 × 4 SPD matrix (IC(0) meets a negative pivot on it), repeated
 // `copies` times along the diagonal and chained by weak couplings.
 fm_test_system fm_test_kershaw(int64_t copies);

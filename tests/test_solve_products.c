@@ -9,6 +9,7 @@
 
 #include "helpers.h"
 #include "rng.h"
+#include "solver_fixtures.h"
 #include "square.h"
 
 TestSuite(solve_products, .init = fm_test_setup);
@@ -306,28 +307,6 @@ Test(solve_products, random_factors_both_orientations)
     }
 }
 
-// The 5-point Laplacian on a side × side grid in natural order, as a graph.
-static fm_square *grid_laplacian(int64_t side)
-{
-    const int64_t n = side * side;
-    int64_t *row = malloc(sizeof(int64_t) * 3 * n), *col = malloc(sizeof(int64_t) * 3 * n);
-    double *val = malloc(sizeof(double) * 3 * n);
-    int64_t count = 0;
-    for (int64_t r = 0; r < side; r++)
-        for (int64_t c = 0; c < side; c++) {
-            const int64_t i = r * side + c;
-            row[count] = i, col[count] = i, val[count++] = 4;
-            if (c > 0) row[count] = i, col[count] = i - 1, val[count++] = -1;
-            if (r > 0) row[count] = i, col[count] = i - side, val[count++] = -1;
-        }
-    fm_square *g = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, true, msg), FM_OK, "%s", msg);
-    free(row);
-    free(col);
-    free(val);
-    return g;
-}
 
 // The levels of a grid in natural order are its anti-diagonals: 2g − 1 of
 // them, by rows and by columns; the solves hold on a grid wide enough for the
@@ -336,7 +315,7 @@ Test(solve_products, grid_levels)
 {
     const int64_t sides[] = { 1, 2, 17, 300 };
     for (int s = 0; s < 4; s++) {
-        fm_square *g = grid_laplacian(sides[s]);
+        fm_square *g = fm_test_grid_square(sides[s]);
         char msg[FM_MSG_LEN];
         fm_levels *lower = NULL, *upper = NULL;
         cr_assert_eq(fm_levels_new(&lower, g->lower, true, msg), FM_OK, "%s", msg);
@@ -362,7 +341,7 @@ Test(solve_products, grid_levels)
 Test(solve_products, choose_by_structure)
 {
     char msg[FM_MSG_LEN];
-    fm_square *g = grid_laplacian(300);
+    fm_square *g = fm_test_grid_square(300);
     fm_levels *grid = NULL, *random = NULL, *small = NULL;
     cr_assert_eq(fm_levels_new(&grid, g->lower, true, msg), FM_OK, "%s", msg);
     cr_assert_gt(grid->modeled_speedup, 1.4, "%g", grid->modeled_speedup);
@@ -395,7 +374,7 @@ Test(solve_products, choose_by_structure)
     cr_assert_lt(random->modeled_speedup, 1.4, "%g", random->modeled_speedup);
     cr_assert_eq(fm_solve_choose(random, 2), FM_SOLVE_SERIAL);
     cr_assert_eq(fm_solve_choose(random, 1), FM_SOLVE_SERIAL);
-    fm_square *h = grid_laplacian(50);
+    fm_square *h = fm_test_grid_square(50);
     cr_assert_eq(fm_levels_new(&small, h->lower, true, msg), FM_OK, "%s", msg);
     cr_assert_eq(fm_solve_choose(small, 2), FM_SOLVE_SERIAL);
     fm_levels_free(&grid);
@@ -411,7 +390,7 @@ Test(solve_products, choose_by_structure)
 // the solve through it still the reference's x.
 Test(solve_products, tune_picks_a_path)
 {
-    fm_square *g = grid_laplacian(250);
+    fm_square *g = fm_test_grid_square(250);
     char msg[FM_MSG_LEN];
     fm_levels *lower = NULL;
     cr_assert_eq(fm_levels_new(&lower, g->lower, true, msg), FM_OK, "%s", msg);
@@ -432,7 +411,7 @@ Test(solve_products, tune_picks_a_path)
     cr_assert(!memcmp(x, expected, sizeof(double) * n));
     // a schedule of another matrix, or no repeats
     fm_levels *small = NULL;
-    fm_square *h = grid_laplacian(5);
+    fm_square *h = fm_test_grid_square(5);
     cr_assert_eq(fm_levels_new(&small, h->lower, true, msg), FM_OK, "%s", msg);
     cr_assert_eq(fm_levels_tune(small, g->lower, 1, msg), FM_ERR_INVALID);
     cr_assert_eq(fm_levels_tune(lower, g->lower, 0, msg), FM_ERR_INVALID);
@@ -454,7 +433,7 @@ Test(solve_products, tune_picks_a_path)
 // enough for the threads, against the reference, with 1, 2 and 3 threads.
 Test(solve_products, spmv_short_rows)
 {
-    fm_square *g = grid_laplacian(200);
+    fm_square *g = fm_test_grid_square(200);
     const int64_t n = g->n;
     cr_assert_geq(g->A->count, 131072);
     double *x = fm_test_uniform_range(n, 3, -1, 1), *expected = calloc(n, sizeof(double));

@@ -10,6 +10,7 @@
 
 #include "helpers.h"
 #include "rng.h"
+#include "solver_fixtures.h"
 #include "square.h"
 
 TestSuite(square, .init = fm_test_setup);
@@ -422,19 +423,7 @@ Test(square, scaled_entry_that_overflows_is_an_error)
 Test(square, large_grid)
 {
     const int64_t side = 500, n = side * side;
-    int64_t *row = malloc(sizeof(int64_t) * 3 * n), *col = malloc(sizeof(int64_t) * 3 * n);
-    double *val = malloc(sizeof(double) * 3 * n);
-    int64_t count = 0;
-    for (int64_t r = 0; r < side; r++)
-        for (int64_t c = 0; c < side; c++) {
-            const int64_t i = r * side + c;
-            row[count] = i, col[count] = i, val[count++] = 4;
-            if (c > 0) row[count] = i, col[count] = i - 1, val[count++] = -1;
-            if (r > 0) row[count] = i, col[count] = i - side, val[count++] = -1;
-        }
-    fm_square *g = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, true, msg), FM_OK, "%s", msg);
+    fm_square *g = fm_test_grid_square(side);
     cr_assert_eq(g->A->count, 5 * n - 4 * side);
     cr_assert_eq(g->lower->count, 3 * n - 2 * side);
     cr_assert(g->symmetric);
@@ -446,7 +435,4 @@ Test(square, large_grid)
         cr_assert_eq(g->scale[i], 2.0);
     }
     fm_square_free(&g);
-    free(row);
-    free(col);
-    free(val);
 }
