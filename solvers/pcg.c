@@ -18,6 +18,7 @@ void fm_krylov_defaults(fm_krylov_options *opt, int64_t n)
     memset(opt, 0, sizeof *opt);
     opt->tol = 1e-6;
     opt->max_iters = n > 0 ? 10 * n : 10;
+    opt->restart = 50;
 }
 
 static double seconds_since(const struct timespec *t0)

@@ -180,6 +180,10 @@ const char *fm_precond_name(fm_precond_kind kind)
     case FM_PRECOND_IC0: return "ic0";
     case FM_PRECOND_FACTOR: return "neuralif";
     case FM_PRECOND_DIRECT: return "direct";
+    case FM_PRECOND_ILU0: return "ilu0";
+    case FM_PRECOND_ILUT: return "ilut";
+    case FM_PRECOND_LU_FACTOR: return "learned-lu";
+    case FM_PRECOND_DIRECT_LU: return "direct-lu";
     }
     return "unknown";
 }

@@ -1,0 +1,48 @@
+// The data of P7 for GMRES: convection–diffusion on grids with random
+// velocity fields, and the random class of P7 made nonsymmetric. Each a
+// general square A (0-based triplets, fm_system_matrix with `symmetric`
+// false, every diagonal entry stored) and a right-hand side b, drawn from a
+// seed (engine/rng.h, FM_STREAM_SPD keys of spd_data.h with purposes of their
+// own) and generated on the fly: the same seed gives bitwise the same (A, b)
+// for every thread count. Seeds and sets are spd_data.h's (fm_spd_seed).
+#ifndef FM_GENERAL_DATA_H
+#define FM_GENERAL_DATA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mtx_system.h"
+#include "spd_data.h"
+
+typedef enum { FM_GENERAL_CONVECTION = 0, FM_GENERAL_RANDOM = 1 } fm_general_kind;
+
+// "convection", "random"; the parse is FM_ERR_INVALID naming the text.
+const char *fm_general_kind_name(fm_general_kind kind);
+int fm_general_kind_parse(fm_general_kind *out, const char *text, char *msg);
+
+typedef struct fm_general_options {
+    // convection: −Δu + β·∇u = f on the unit square, g × g interior points,
+    // h = 1/(g + 1), 5-point upwind differences, A scaled by h² (diagonal
+    // 4 + h|β_x| + h|β_y|). β = the curl of a stream function ψ, a sum of
+    // `modes` random Fourier modes (so ∇·β = 0), scaled so the largest mesh
+    // Péclet number h·max|β|/2 over the grid equals a value each seed draws
+    // log-uniformly from [peclet_min, peclet_max].
+    int modes;             // 8
+    double peclet_min;     // 0.1
+    double peclet_max;     // 100
+    // random: A = M M'ᵀ + alpha I, M and M' independent, each as spd_data's M
+    double density;        // 1e-3
+    double alpha;          // 1e-3
+    bool rhs_ones;         // b = 1 instead of b ~ U(0, 1)
+} fm_general_options;
+
+void fm_general_defaults(fm_general_options *options);
+
+// (A, b) of `kind` for `seed`: `size` is the grid side g (n = g²) for
+// convection and n for random. options NULL: the defaults. b may be NULL
+// (not wanted); else *b holds n doubles (free()). `peclet` (may be NULL)
+// receives the drawn largest mesh Péclet number (convection; NaN for random).
+int fm_general_generate(fm_system_matrix **A, double **b, fm_general_kind kind, int64_t size,
+                        uint64_t seed, const fm_general_options *options, double *peclet, char *msg);
+
+#endif
