@@ -30,6 +30,7 @@ static fm_precond *make(fm_precond_kind kind, const fm_square *g)
         status = fm_precond_from_lower(&M, &L, msg);
         break;
     }
+    default: cr_assert_fail("%s: not a CG preconditioner of this suite", fm_precond_name(kind));
     }
     cr_assert_eq(status, FM_OK, "%s: %s", fm_precond_name(kind), msg);
     return M;
