@@ -7,7 +7,7 @@
 
 #include "args.h"
 #include "factormer.h"
-#include "learned.h"
+#include "model_dir.h"
 #include "output.h"
 #include "signals.h"
 

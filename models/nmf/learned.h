@@ -4,15 +4,8 @@
 // training chains of models/nmf/unroll.h.
 //
 // Model files: an explicit path, or `<dir>/init-rank<K>.fmw` and
-// `<dir>/accel-rank<K>.fmw` in the default directory (fm_learned_model_dir),
-// the first of:
-//   1. $FACTORMER_MODELS, when set and not empty;
-//   2. the installed models, when that directory exists: <prefix>/share/
-//      factormer/models as found from the file this code runs from, the
-//      installed program (<prefix>/bin) or shared library (<prefix>/lib);
-//      the install layout's relative paths are compiled in by CMake;
-//   3. FM_MODEL_DIR, compiled in by CMake: the source tree's models/shipped,
-//      for a program run from its build tree.
+// `<dir>/accel-rank<K>.fmw` in the default directory (fm_learned_model_dir,
+// models/model_dir.h).
 //
 // Frames. The models were trained on data of mean 1 over Ω (§7), from the
 // NNDSVD of that data. Here X keeps its own scale: the solver's ADMM, its
@@ -51,14 +44,8 @@
 #include "attention.h"
 #include "lfactormer_checkpoint.h"
 #include "lfactormer.h"
+#include "model_dir.h"
 
-#define FM_MODEL_DIR_ENV "FACTORMER_MODELS"
-#define FM_LEARNED_PATH_LEN 4096
-
-// The default directory above into `dir`, and (when `origin` is not NULL)
-// a phrase that says which of the three it is. FM_ERR_INVALID if it does not
-// fit in `size` bytes.
-int fm_learned_model_dir(char *dir, size_t size, const char **origin, char *msg);
 
 // `dir`/init-rank<K>.fmw or `dir`/accel-rank<K>.fmw for the default
 // directory above. FM_ERR_INVALID if it does not fit in `size` bytes.

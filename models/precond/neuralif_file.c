@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "checkpoint.h"
-#include "learned.h"
+#include "model_dir.h"
 #include "model_kind.h"
 #include "neuralif.h"
 #include "neuralif_file.h"
@@ -200,12 +200,5 @@ int fm_neuralif_factor(fm_csr **L, const fm_neuralif *model, const fm_square *A,
 
 int fm_neuralif_default_path(char *path, size_t size, char *msg)
 {
-    char dir[FM_LEARNED_PATH_LEN];
-    int status = fm_learned_model_dir(dir, sizeof dir, NULL, msg);
-    if (status) return status;
-    const int n = snprintf(path, size, "%s/%s", dir, FM_NEURALIF_MODEL_FILE);
-    if (n < 0 || (size_t)n >= size)
-        return fm_fail(FM_ERR_INVALID, msg, "the model path '%s/%s' is longer than %zu bytes", dir,
-                       FM_NEURALIF_MODEL_FILE, size - 1);
-    return FM_OK;
+    return fm_learned_model_path(path, size, FM_NEURALIF_MODEL_FILE, msg);
 }

@@ -1,12 +1,13 @@
-// The directory of the learned models when no file is named: see learned.h.
+// The directory of the learned models when no file is named: see model_dir.h.
 #define _GNU_SOURCE   // dladdr1, RTLD_DL_LINKMAP
 #include <dlfcn.h>
 #include <link.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "learned.h"
+#include "model_dir.h"
 #include "status.h"
 
 // Set by CMake: the source tree's models/shipped, and the installed models
@@ -66,5 +67,16 @@ int fm_learned_model_dir(char *dir, size_t size, const char **origin, char *msg)
     if (n < 0 || (size_t)n >= size)
         return fm_fail(FM_ERR_INVALID, msg, "the model directory '%s' is longer than %zu bytes", chosen, size - 1);
     if (origin) *origin = from;
+    return FM_OK;
+}
+
+int fm_learned_model_path(char *path, size_t size, const char *file, char *msg)
+{
+    char dir[FM_LEARNED_PATH_LEN];
+    const int status = fm_learned_model_dir(dir, sizeof dir, NULL, msg);
+    if (status != FM_OK) return status;
+    const int n = snprintf(path, size, "%s/%s", dir, file);
+    if (n < 0 || (size_t)n >= size)
+        return fm_fail(FM_ERR_INVALID, msg, "the model path '%s/%s' is longer than %zu bytes", dir, file, size - 1);
     return FM_OK;
 }
