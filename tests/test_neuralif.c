@@ -14,6 +14,7 @@
 #include "neuralif_model.h"
 #include "neuralif_train.h"
 #include "rng.h"
+#include "run_state.h"
 #include "square.h"
 
 TestSuite(neuralif, .init = fm_test_setup);
@@ -418,7 +419,7 @@ Test(neuralif, checkpoint_round_trip)
     // a model file is not a training state; a state is not another kind
     cr_assert_eq(fm_nif_state_read(model_path, &config, 9, &back, &got, msg), FM_ERR_PARSE);
     cr_assert(strstr(msg, "m.fmw") && strstr(msg, "training state"), "%s", msg);
-    cr_assert_eq(fm_nif_state_absent(state_path, msg), FM_ERR_INVALID);
+    cr_assert_eq(fm_run_state_absent(state_path, msg), FM_ERR_INVALID);
     fm_params_free(&params);
     fm_test_remove_dir(dir);
 }

@@ -13,8 +13,6 @@
 #include "neuralif_file.h"
 #include "status.h"
 
-#define STATE_SUFFIX ".state"
-
 // The tensor table of a config, and the model in words.
 typedef struct layout_storage {
     fm_tensor_spec specs[4 * FM_NIF_MLPS * FM_NIF_MAX_BLOCKS];
@@ -40,27 +38,6 @@ static fm_checkpoint_fields fields_of(const fm_nif_config *config)
     f.shape[1] = config->hidden;
     f.shape[2] = FM_NIF_FEATURES;
     return f;
-}
-
-int fm_nif_state_path(char **path, const char *out, char *msg)
-{
-#define FREE_ALL do { } while (0)
-    const size_t size = strlen(out) + sizeof STATE_SUFFIX;
-    char *p = NULL;
-    FM_ALLOC(p, size);
-    snprintf(p, size, "%s%s", out, STATE_SUFFIX);
-    *path = p;
-    return FM_OK;
-#undef FREE_ALL
-}
-
-int fm_nif_state_absent(const char *path, char *msg)
-{
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return fm_fail_path(FM_ERR_INVALID, msg, path,
-                            ": a training state exists: continue it with --resume, or remove it");
-    return FM_OK;
 }
 
 // Open, check the kind and shape, lay out and read.

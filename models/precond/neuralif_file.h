@@ -16,10 +16,6 @@ typedef struct fm_nif_train_state {
     double best_validation;    // the best score, +inf before any
 } fm_nif_train_state;
 
-// `out`.state, allocated.
-int fm_nif_state_path(char **path, const char *out, char *msg);
-// FM_ERR_INVALID when a state file exists (a new run would overwrite it).
-int fm_nif_state_absent(const char *path, char *msg);
 int fm_nif_state_write(const char *path, const fm_nif_config *config, uint64_t seed, const fm_params *params,
                        const fm_nif_train_state *state, char *msg);
 // The state must be a NeuralIF one of this config and seed.

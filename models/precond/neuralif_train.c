@@ -12,6 +12,7 @@
 #include "neuralif_train.h"
 #include "optim.h"
 #include "rng.h"
+#include "run_state.h"
 #include "status.h"
 
 void fm_nif_train_defaults(fm_nif_train_options *opt)
@@ -182,7 +183,7 @@ int fm_nif_train(fm_nif_train_result *result, const fm_nif_train_options *opt, c
                  opt->rate > 0 && opt->out && *opt->out,
              FM_ERR_INVALID, "NeuralIF training: needs train and validation sets of at least one matrix, "
              "a size of at least 2, a positive rate and an output path");
-    FM_TRY(fm_nif_state_path(&state_path, opt->out, msg));
+    FM_TRY(fm_run_state_path(&state_path, opt->out, msg));
     memset(result, 0, sizeof *result);
     const double start = omp_get_wtime();
     fm_nif_train_state state = { 0 };
@@ -190,7 +191,7 @@ int fm_nif_train(fm_nif_train_result *result, const fm_nif_train_options *opt, c
     if (opt->resume) {
         FM_TRY(fm_nif_state_read(state_path, &opt->config, opt->seed, &params, &state, msg));
     } else {
-        FM_TRY(fm_nif_state_absent(state_path, msg));
+        FM_TRY(fm_run_state_absent(state_path, msg));
         FM_TRY(fm_nif_params_new(&params, &opt->config, msg));
         fm_params_init(params, opt->seed);
     }

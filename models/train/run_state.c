@@ -2,6 +2,9 @@
 #include "run_state.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "atomic_file.h"
@@ -41,3 +44,26 @@ int fm_run_check_position(const fm_train_state *st, uint64_t seed, int64_t train
 }
 
 bool fm_run_same_rate(double a, double b) { return fabs(a - b) <= 1e-12 * fmax(fabs(a), fabs(b)); }
+
+#define STATE_SUFFIX ".state"
+
+int fm_run_state_path(char **path, const char *out, char *msg)
+{
+#define FREE_ALL do { } while (0)
+    const size_t size = strlen(out) + sizeof STATE_SUFFIX;
+    char *p = NULL;
+    FM_ALLOC(p, size);
+    snprintf(p, size, "%s%s", out, STATE_SUFFIX);
+    *path = p;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_run_state_absent(const char *path, char *msg)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return fm_fail_path(FM_ERR_INVALID, msg, path,
+                            ": a training state exists: continue it with --resume, or remove it");
+    return FM_OK;
+}

@@ -24,4 +24,10 @@ int fm_run_check_position(const fm_train_state *state, uint64_t seed, int64_t tr
 // Two learning rates are the same rate up to rounding (relative 1e-12).
 bool fm_run_same_rate(double a, double b);
 
+// `out`.state (allocated): where a run writing the model `out` keeps its state.
+int fm_run_state_path(char **path, const char *out, char *msg);
+// FM_ERR_INVALID when a state file exists at `path` (a new run would
+// overwrite it: continue it with --resume, or remove it).
+int fm_run_state_absent(const char *path, char *msg);
+
 #endif
