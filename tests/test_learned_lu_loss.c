@@ -488,18 +488,29 @@ Test(learned_lu_loss, loss_and_gradient_are_the_same_for_any_thread_count)
 {
     fm_square *A = random_general(3000, 6, 22), *S = scaled_of(A);
     const int64_t E = S->A->count, n = S->n;
-    double *v = random_values(S, 23), *p = normal_vector(n, 24), *t = normal_vector(n, 25);
+    cr_assert_gt(E, 16384);   // well above the size below which the loops stay on one thread
+    uint8_t *diagonal = diagonal_flags(S);
+    double *z = random_values(S, 23), *p = normal_vector(n, 24), *t = normal_vector(n, 25);
+    double *v1 = malloc(E * sizeof *v1), *v3 = malloc(E * sizeof *v3);
     double *d1 = calloc(E, sizeof *d1), *d3 = calloc(E, sizeof *d3), *work = malloc(3 * n * sizeof *work);
+    double *z1 = calloc(E, sizeof *z1), *z3 = calloc(E, sizeof *z3);
     const int threads = omp_get_max_threads();
     omp_set_num_threads(1);
-    const double l1 = fm_llu_loss(S, v, p, t, d1, work);
+    fm_llu_factor_values(v1, z, diagonal, E, true);
+    const double l1 = fm_llu_loss(S, v1, p, t, d1, work);
+    fm_llu_factor_values_backward(z1, d1, z, diagonal, E);
     omp_set_num_threads(3);
-    const double l3 = fm_llu_loss(S, v, p, t, d3, work);
+    fm_llu_factor_values(v3, z, diagonal, E, true);
+    const double l3 = fm_llu_loss(S, v3, p, t, d3, work);
+    fm_llu_factor_values_backward(z3, d3, z, diagonal, E);
     omp_set_num_threads(threads);
     cr_assert(l1 > 0);
+    cr_assert(memcmp(v1, v3, E * sizeof *v1) == 0);
     cr_assert(memcmp(&l1, &l3, sizeof l1) == 0, "%.17g vs %.17g", l1, l3);
     cr_assert(memcmp(d1, d3, E * sizeof *d1) == 0);
-    free(v); free(p); free(t); free(d1); free(d3); free(work);
+    cr_assert(memcmp(z1, z3, E * sizeof *z1) == 0);
+    free(diagonal); free(z); free(v1); free(v3); free(z1); free(z3);
+    free(p); free(t); free(d1); free(d3); free(work);
     fm_square_free(&S);
     fm_square_free(&A);
 }

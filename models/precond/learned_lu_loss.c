@@ -12,6 +12,10 @@
 #include "learned_lu_model.h"
 #include "status.h"
 
+// Below this many entries the loops run on one thread: a parallel region costs
+// more than the work (and, on a busy machine, a descheduled thread stalls it).
+#define PARALLEL_ENTRIES 8192
+
 //------------------------------------------------------------------------------
 // The values from the network's output (P6)
 //------------------------------------------------------------------------------
@@ -41,7 +45,7 @@ static double step_diagonal(double z)
 void fm_llu_factor_values(double *v, const double *z, const uint8_t *diagonal, int64_t edges,
                           bool training)
 {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (edges >= PARALLEL_ENTRIES)
     for (int64_t k = 0; k < edges; k++)
         v[k] = !diagonal[k] ? z[k] : training ? smooth_diagonal(z[k]) : step_diagonal(z[k]);
 }
@@ -49,7 +53,7 @@ void fm_llu_factor_values(double *v, const double *z, const uint8_t *diagonal, i
 void fm_llu_factor_values_backward(double *dz, const double *dv, const double *z,
                                    const uint8_t *diagonal, int64_t edges)
 {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (edges >= PARALLEL_ENTRIES)
     for (int64_t k = 0; k < edges; k++) dz[k] += diagonal[k] ? dv[k] * smooth_diagonal_slope(z[k]) : dv[k];
 }
 
@@ -63,7 +67,7 @@ void fm_llu_factor_values_backward(double *dz, const double *dv, const double *z
 static void lower_transpose_times(double *y, const fm_square *scaled, const double *v, const double *x)
 {
     const fm_csr *C = scaled->lower_by_columns, *R = scaled->lower, *A = scaled->A;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (A->count >= PARALLEL_ENTRIES)
     for (int64_t j = 0; j < C->n; j++) {
         double sum = 0;
         for (int64_t q = C->start[j]; q < C->start[j + 1]; q++) {
@@ -93,7 +97,7 @@ double fm_llu_loss(const fm_square *scaled, const double *v, const double *p, co
     const int64_t n = A->n;
     double *u = work, *r = work + n, *y = work + 2 * n;
     // u = Û p = p + strict-upper(v) p: row i's entries after its lower part
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (A->count >= PARALLEL_ENTRIES)
     for (int64_t i = 0; i < n; i++) {
         double sum = p[i];
         for (int64_t k = A->start[i] + (R->start[i + 1] - R->start[i]); k < A->start[i + 1]; k++)
@@ -101,7 +105,7 @@ double fm_llu_loss(const fm_square *scaled, const double *v, const double *p, co
         u[i] = sum;
     }
     // r = L̂ u − t: row i's first entries (j ≤ i)
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (A->count >= PARALLEL_ENTRIES)
     for (int64_t i = 0; i < n; i++) {
         double sum = 0;
         for (int64_t k = A->start[i]; k < A->start[i] + (R->start[i + 1] - R->start[i]); k++)
@@ -111,10 +115,10 @@ double fm_llu_loss(const fm_square *scaled, const double *v, const double *p, co
     const double loss = sqrt(squared_norm(r, n));
     if (!dv || loss == 0) return loss;
     // r̂ = r/‖r‖ (in place); y = L̂ᵀ r̂; ∂loss/∂v_k = r̂_i u_j (j ≤ i), y_i p_j (j > i)
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (A->count >= PARALLEL_ENTRIES)
     for (int64_t i = 0; i < n; i++) r[i] /= loss;
     lower_transpose_times(y, scaled, v, r);
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (A->count >= PARALLEL_ENTRIES)
     for (int64_t i = 0; i < n; i++) {
         const int64_t split = A->start[i] + (R->start[i + 1] - R->start[i]);
         for (int64_t k = A->start[i]; k < split; k++) dv[k] += r[i] * u[A->index[k]];
@@ -188,7 +192,7 @@ int fm_llu_factors(fm_csr **L, fm_csr **U, const fm_square *pattern, const doubl
         lower->start[i + 1] = lower->start[i] + below;
         upper->start[i + 1] = upper->start[i] + 1 + (A->start[i + 1] - A->start[i] - below);
     }
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (A->count >= PARALLEL_ENTRIES)
     for (int64_t i = 0; i < n; i++) {
         const int64_t split = A->start[i] + (R->start[i + 1] - R->start[i]);
         int64_t q = lower->start[i];
