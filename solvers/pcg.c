@@ -1,17 +1,14 @@
 // Preconditioned conjugate gradients (P3), x_0 = 0, vectors and scalars in
-// double. The dot products sum fixed blocks of FM_PCG_BLOCK entries, each in
-// a fixed order, and combine the blocks' sums in block order: the iterates are
-// bitwise the same for every thread count.
+// double. The dot products are krylov_internal.h's fixed blocks: the iterates
+// are bitwise the same for every thread count.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "krylov.h"
+#include "krylov_internal.h"
 #include "precond_internal.h"
 #include "status.h"
-
-enum { FM_PCG_BLOCK = 4096 };
 
 void fm_krylov_defaults(fm_krylov_options *opt, int64_t n)
 {
@@ -21,70 +18,27 @@ void fm_krylov_defaults(fm_krylov_options *opt, int64_t n)
     opt->restart = 50;
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
-}
-
-static int64_t block_count(int64_t n) { return (n + FM_PCG_BLOCK - 1) / FM_PCG_BLOCK; }
-
-// Σ_{lo ≤ i < hi} a_i b_i in four interleaved chains, combined pairwise.
-static double block_dot(const double *a, const double *b, int64_t lo, int64_t hi)
-{
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int64_t i = lo;
-    for (; i + 3 < hi; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < hi; i++) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
-}
-
-static double sum_blocks(const double *partial, int64_t blocks)
-{
-    double total = 0;
-    for (int64_t k = 0; k < blocks; k++) total += partial[k];
-    return total;
-}
-
-// a·b; partial: one slot per block.
-static double dot(const double *a, const double *b, int64_t n, double *partial)
-{
-    int64_t blocks = block_count(n);
-#pragma omp parallel for schedule(static) if (blocks > 1)
-    for (int64_t k = 0; k < blocks; k++) {
-        int64_t lo = k * FM_PCG_BLOCK, hi = lo + FM_PCG_BLOCK < n ? lo + FM_PCG_BLOCK : n;
-        partial[k] = block_dot(a, b, lo, hi);
-    }
-    return sum_blocks(partial, blocks);
-}
-
 // x += α p, r −= α q; returns r·r (the new residual's square norm).
 static double step(double *x, double *r, const double *p, const double *q, double alpha, int64_t n,
                    double *partial)
 {
-    int64_t blocks = block_count(n);
+    int64_t blocks = fm_krylov_blocks(n);
 #pragma omp parallel for schedule(static) if (blocks > 1)
     for (int64_t k = 0; k < blocks; k++) {
-        int64_t lo = k * FM_PCG_BLOCK, hi = lo + FM_PCG_BLOCK < n ? lo + FM_PCG_BLOCK : n;
+        int64_t lo = k * FM_KRYLOV_BLOCK, hi = lo + FM_KRYLOV_BLOCK < n ? lo + FM_KRYLOV_BLOCK : n;
         for (int64_t i = lo; i < hi; i++) {
             x[i] += alpha * p[i];
             r[i] -= alpha * q[i];
         }
-        partial[k] = block_dot(r, r, lo, hi);
+        partial[k] = fm_krylov_block_dot(r, r, lo, hi);
     }
-    return sum_blocks(partial, blocks);
+    return fm_krylov_sum_blocks(partial, blocks);
 }
 
 // p = z + β p
 static void direction(double *p, const double *z, double beta, int64_t n)
 {
-#pragma omp parallel for schedule(static) if (n > FM_PCG_BLOCK)
+#pragma omp parallel for schedule(static) if (n > FM_KRYLOV_BLOCK)
     for (int64_t i = 0; i < n; i++) p[i] = z[i] + beta * p[i];
 }
 
@@ -92,11 +46,7 @@ static void direction(double *p, const double *z, double beta, int64_t n)
 static double true_residual(const fm_csr *A, const double *b, const double *x, double b_norm,
                             double *work, double *partial)
 {
-    int64_t n = A->n;
-    fm_spmv(A, x, work);
-#pragma omp parallel for schedule(static) if (n > FM_PCG_BLOCK)
-    for (int64_t i = 0; i < n; i++) work[i] = b[i] - work[i];
-    return sqrt(dot(work, work, n, partial)) / b_norm;
+    return fm_krylov_residual(A, b, x, work, partial) / b_norm;
 }
 
 // A NaN from the preconditioner may be its own failure (CHOLMOD out of
@@ -136,7 +86,7 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
     FM_CHECK(opt->max_iters >= 0, FM_ERR_INVALID, "PCG: the iteration limit %lld is negative",
              (long long)opt->max_iters);
 
-    FM_ALLOC(partial, block_count(n));
+    FM_ALLOC(partial, fm_krylov_blocks(n));
     FM_ALLOC(r, n);
     FM_ALLOC(p, n);
     FM_ALLOC(q, n);
@@ -146,7 +96,7 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
 
     memset(x, 0, sizeof(double) * (size_t)n);
     memcpy(r, b, sizeof(double) * (size_t)n);
-    double b_norm = sqrt(dot(b, b, n, partial));
+    double b_norm = sqrt(fm_krylov_dot(b, b, n, partial));
     if (!isfinite(b_norm)) {
         for (int64_t i = 0; i < n; i++)
             FM_CHECK(isfinite(b[i]), FM_ERR_INVALID, "PCG: entry %lld of the right-hand side is %g",
@@ -155,7 +105,7 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
     }
     if (b_norm == 0) {   // x = 0 solves it exactly
         result->converged = true;
-        result->seconds = seconds_since(&t0);
+        result->seconds = fm_krylov_seconds_since(&t0);
         FREE_ALL;
         return FM_OK;
     }
@@ -166,7 +116,7 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
     bool converged = r_norm <= threshold, stopped = false;
     if (!converged && opt->max_iters > 0) {
         if (!identity) fm_precond_apply(M, r, z);
-        double rz = dot(r, z, n, partial);
+        double rz = fm_krylov_dot(r, z, n, partial);
         if (!(rz > 0) || !isfinite(rz)) {
             status = apply_failure(M, msg);
             if (status == FM_OK) status = fm_fail(FM_ERR_NUMERIC, msg,
@@ -177,7 +127,7 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
         }
         while (status == FM_OK && k < opt->max_iters) {
             fm_spmv(A, p, q);
-            double pq = dot(p, q, n, partial);
+            double pq = fm_krylov_dot(p, q, n, partial);
             if (!(pq > 0) || !isfinite(pq)) {
                 status = fm_fail(FM_ERR_NUMERIC, msg,
                                  "PCG breakdown at iteration %lld: p·Ap = %g is not a positive number "
@@ -195,13 +145,14 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
             }
             converged = r_norm <= threshold;
             if (opt->observer &&
-                opt->observer(opt->context, k, seconds_since(&t0), r_norm / b_norm) != 0 && !converged) {
+                opt->observer(opt->context, k, fm_krylov_seconds_since(&t0), r_norm / b_norm) != 0 &&
+                !converged) {
                 stopped = true;
                 break;
             }
             if (converged || k == opt->max_iters) break;
             if (!identity) fm_precond_apply(M, r, z);
-            double rz_new = dot(r, z, n, partial);
+            double rz_new = fm_krylov_dot(r, z, n, partial);
             if (!(rz_new > 0) || !isfinite(rz_new)) {
                 status = apply_failure(M, msg);
                 if (status == FM_OK) status = fm_fail(FM_ERR_NUMERIC, msg,
@@ -218,7 +169,7 @@ int fm_pcg(fm_krylov_result *result, const fm_csr *A, const double *b, double *x
     result->converged = status == FM_OK && converged;
     result->stopped = stopped;
     result->relative_residual = true_residual(A, b, x, b_norm, q, partial);
-    result->seconds = seconds_since(&t0);
+    result->seconds = fm_krylov_seconds_since(&t0);
     FREE_ALL;
     return status;
 #undef FREE_ALL

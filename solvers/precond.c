@@ -1,6 +1,7 @@
-// Preconditioners M ≈ A (P4): none, Jacobi, a given factor L (M = L Lᵀ), and
-// what they share: applying z = M⁻¹ r, the report, freeing. IC(0) is built in
-// ic0.c and CHOLMOD's direct factorization in direct.c.
+// Preconditioners M ≈ A (P4): none, Jacobi (SPD and general), a given factor
+// L (M = L Lᵀ) or L and U (M = L U), and what they share: applying z = M⁻¹ r,
+// the report, freeing. IC(0) is built in ic0.c, ILU(0) in ilu0.c and CHOLMOD's
+// direct factorization in direct.c.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,35 @@ int fm_precond_jacobi(fm_precond **out, const fm_square *A, char *msg)
 #undef FREE_ALL
 }
 
+int fm_precond_jacobi_general(fm_precond **out, const fm_square *A, char *msg)
+{
+    fm_precond *M = NULL;
+#define FREE_ALL fm_precond_free(&M)
+    FM_CHECK(out != NULL && A != NULL && A->lower != NULL, FM_ERR_INVALID,
+             "Jacobi: no matrix or no output handle");
+    *out = NULL;
+    FM_TRY(fm_precond_alloc(&M, FM_PRECOND_JACOBI, A->n, msg));
+    FM_ALLOC(M->inverse_diagonal, A->n);
+    const fm_csr *lower = A->lower;
+    for (int64_t i = 0; i < A->n; i++) {
+        int64_t last = lower->start[i + 1] - 1;
+        FM_CHECK(last >= lower->start[i] && lower->index[last] == i, FM_ERR_INVALID,
+                 "Jacobi: row %lld has no diagonal entry", (long long)(i + 1));
+        double d = lower->value[last];
+        FM_CHECK(d != 0 && isfinite(d), FM_ERR_NUMERIC,
+                 "Jacobi: the diagonal entry of row %lld is %g, not a nonzero number",
+                 (long long)(i + 1), d);
+        double inverse = 1 / d;
+        FM_CHECK(isfinite(inverse), FM_ERR_NUMERIC,
+                 "Jacobi: the diagonal entry of row %lld is %g, whose inverse overflows",
+                 (long long)(i + 1), d);
+        M->inverse_diagonal[i] = inverse;
+    }
+    *out = M;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_precond_attach_factor(fm_precond *M, fm_csr **L, fm_csr **U, char *msg)
 {
     fm_levels *lower_levels = NULL, *upper_levels = NULL;
@@ -76,6 +106,52 @@ int fm_precond_attach_factor(fm_precond *M, fm_csr **L, fm_csr **U, char *msg)
 #undef FREE_ALL
 }
 
+// L: lower by rows, ascending, the diagonal last, finite, a nonzero diagonal.
+static int check_lower(const fm_csr *l, char *msg)
+{
+    for (int64_t i = 0; i < l->n; i++) {
+        int64_t first = l->start[i], last = l->start[i + 1] - 1;
+        if (!(last >= first && l->index[last] == i))
+            return fm_fail(FM_ERR_INVALID, msg, "factor: row %lld of L does not end with its diagonal entry",
+                           (long long)(i + 1));
+        for (int64_t q = first; q <= last; q++) {
+            if (!(q == first || l->index[q - 1] < l->index[q]))
+                return fm_fail(FM_ERR_INVALID, msg, "factor: row %lld of L is not in ascending column order",
+                               (long long)(i + 1));
+            if (!isfinite(l->value[q]))
+                return fm_fail(FM_ERR_NUMERIC, msg, "factor: L(%lld, %lld) = %g is not finite",
+                               (long long)(i + 1), (long long)(l->index[q] + 1), l->value[q]);
+        }
+        if (l->value[last] == 0)
+            return fm_fail(FM_ERR_NUMERIC, msg, "factor: the diagonal entry L(%lld, %lld) is zero",
+                           (long long)(i + 1), (long long)(i + 1));
+    }
+    return FM_OK;
+}
+
+// U: upper by rows, ascending, the diagonal first, finite, a nonzero diagonal.
+static int check_upper(const fm_csr *u, char *msg)
+{
+    for (int64_t i = 0; i < u->n; i++) {
+        int64_t first = u->start[i], last = u->start[i + 1] - 1;
+        if (!(last >= first && u->index[first] == i))
+            return fm_fail(FM_ERR_INVALID, msg,
+                           "factor: row %lld of U does not begin with its diagonal entry", (long long)(i + 1));
+        for (int64_t q = first; q <= last; q++) {
+            if (!(q == first || u->index[q - 1] < u->index[q]))
+                return fm_fail(FM_ERR_INVALID, msg, "factor: row %lld of U is not in ascending column order",
+                               (long long)(i + 1));
+            if (!isfinite(u->value[q]))
+                return fm_fail(FM_ERR_NUMERIC, msg, "factor: U(%lld, %lld) = %g is not finite",
+                               (long long)(i + 1), (long long)(u->index[q] + 1), u->value[q]);
+        }
+        if (u->value[first] == 0)
+            return fm_fail(FM_ERR_NUMERIC, msg, "factor: the diagonal entry U(%lld, %lld) is zero",
+                           (long long)(i + 1), (long long)(i + 1));
+    }
+    return FM_OK;
+}
+
 int fm_precond_attach_lower(fm_precond *M, fm_csr **L, char *msg)
 {
     fm_csr *upper = NULL;
@@ -84,19 +160,7 @@ int fm_precond_attach_lower(fm_precond *M, fm_csr **L, char *msg)
     const fm_csr *l = *L;
     FM_CHECK(l->n == M->n, FM_ERR_INVALID, "factor: L is %lld x %lld for %lld unknowns",
              (long long)l->n, (long long)l->n, (long long)M->n);
-    for (int64_t i = 0; i < l->n; i++) {
-        int64_t first = l->start[i], last = l->start[i + 1] - 1;
-        FM_CHECK(last >= first && l->index[last] == i, FM_ERR_INVALID,
-                 "factor: row %lld of L does not end with its diagonal entry", (long long)(i + 1));
-        for (int64_t q = first; q <= last; q++) {
-            FM_CHECK(q == first || l->index[q - 1] < l->index[q], FM_ERR_INVALID,
-                     "factor: row %lld of L is not in ascending column order", (long long)(i + 1));
-            FM_CHECK(isfinite(l->value[q]), FM_ERR_NUMERIC, "factor: L(%lld, %lld) = %g is not finite",
-                     (long long)(i + 1), (long long)(l->index[q] + 1), l->value[q]);
-        }
-        FM_CHECK(l->value[last] != 0, FM_ERR_NUMERIC, "factor: the diagonal entry L(%lld, %lld) is zero",
-                 (long long)(i + 1), (long long)(i + 1));
-    }
+    FM_TRY(check_lower(l, msg));
     FM_TRY(fm_csr_transpose(&upper, l, msg));
     FM_TRY(fm_precond_attach_factor(M, L, &upper, msg));
     return FM_OK;
@@ -116,6 +180,24 @@ int fm_precond_from_lower(fm_precond **out, fm_csr **L, char *msg)
 #undef FREE_ALL
 }
 
+int fm_precond_from_lu(fm_precond **out, fm_csr **L, fm_csr **U, char *msg)
+{
+    fm_precond *M = NULL;
+#define FREE_ALL fm_precond_free(&M)
+    FM_CHECK(out != NULL && L != NULL && *L != NULL && U != NULL && *U != NULL, FM_ERR_INVALID,
+             "factor: no matrix L, no matrix U or no output handle");
+    *out = NULL;
+    FM_CHECK((*L)->n == (*U)->n, FM_ERR_INVALID, "factor: L is %lld x %lld but U is %lld x %lld",
+             (long long)(*L)->n, (long long)(*L)->n, (long long)(*U)->n, (long long)(*U)->n);
+    FM_TRY(check_lower(*L, msg));
+    FM_TRY(check_upper(*U, msg));
+    FM_TRY(fm_precond_alloc(&M, FM_PRECOND_LU_FACTOR, (*L)->n, msg));
+    FM_TRY(fm_precond_attach_factor(M, L, U, msg));
+    *out = M;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 void fm_precond_apply(const fm_precond *M, const double *r, double *z)
 {
     int64_t n = M->n;
@@ -128,7 +210,9 @@ void fm_precond_apply(const fm_precond *M, const double *r, double *z)
     }
     case FM_PRECOND_IC0:
     case FM_PRECOND_FACTOR:
-        // L y = r, then Lᵀ z = y (P1: one forward and one backward solve)
+    case FM_PRECOND_ILU0:
+    case FM_PRECOND_LU_FACTOR:
+        // L y = r, then Lᵀ z = y (or U z = y: P1, one forward and one backward solve)
         fm_solve_lower(M->lower, M->lower_levels, r, M->work);
         fm_solve_upper(M->upper, M->upper_levels, M->work, z);
         break;
@@ -150,11 +234,19 @@ void fm_precond_info_get(const fm_precond *M, fm_precond_info *info)
     info->shift_tries = M->shift_tries;
     if (M->lower) info->factor_entries = M->lower->count;
     if (M->kind == FM_PRECOND_DIRECT) info->factor_entries = M->direct_entries;
+    if (M->kind == FM_PRECOND_ILU0 || M->kind == FM_PRECOND_LU_FACTOR)
+        info->factor_entries = M->lower->count + M->upper->count;
+    info->zero_pivots = M->zero_pivots;
 }
 
 const fm_csr *fm_precond_lower(const fm_precond *M)
 {
     return M ? M->lower : NULL;
+}
+
+const fm_csr *fm_precond_upper(const fm_precond *M)
+{
+    return M ? M->upper : NULL;
 }
 
 void fm_precond_free(fm_precond **M)
