@@ -55,9 +55,11 @@ int fm_superlu_ilu_factor(fm_superlu_ilu *f, const fm_csr *A, const fm_ilut_opti
         fm_superlu_ilu_free(f);                                              \
     } while (0)
     int64_t n64 = A->n, count = A->count;
-    // SuperLU 5.3 indexes with int, and sizes its first L and U as
-    // ILU_FillFactor · nnz(A) entries in an int
-    FM_CHECK(n64 <= INT_MAX && count <= INT_MAX && opt->fill_factor * (double)count < (double)INT_MAX,
+    // SuperLU 5.3 indexes with int: COLAMD's workspace (about 2.2 nnz(A) +
+    // 7 n ints, colamd_recommended) and the first L and U (ILU_FillFactor ·
+    // nnz(A) entries) are sized in an int
+    FM_CHECK(3 * (double)count + 10 * (double)n64 < (double)INT_MAX &&
+                 opt->fill_factor * (double)count < (double)INT_MAX,
              FM_ERR_INVALID, "ILUT: n = %lld with %lld entries and fill factor %g is beyond SuperLU's 32-bit indices",
              (long long)n64, (long long)count, opt->fill_factor);
     int n = (int)n64, nnz = (int)count;

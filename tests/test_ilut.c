@@ -261,12 +261,32 @@ Test(ilut, singular_and_bad_options_refused)
         fm_square_free(&A);
     }
     fm_square *A = random_general(10, 2, 2.0, 0, 1, 1, 71);
-    const fm_ilut_options bad[] = {{-1, 10}, {NAN, 10}, {1e-4, 0.5}, {1e-4, INFINITY}};
-    for (int k = 0; k < 4; k++) {
+    // the last: fill factor · nnz(A) beyond SuperLU's int sizes
+    const fm_ilut_options bad[] = {{-1, 10}, {NAN, 10}, {1e-4, 0.5}, {1e-4, INFINITY}, {1e-4, 1e9}};
+    for (int k = 0; k < 5; k++) {
         cr_assert_eq(fm_precond_ilut(&M, A, &bad[k], msg), FM_ERR_INVALID, "options %d", k);
         cr_assert_null(M);
     }
     cr_assert_eq(fm_precond_ilut(&M, NULL, NULL, msg), FM_ERR_INVALID);
+    fm_square_free(&A);
+}
+
+Test(ilut, one_unknown)
+{
+    char msg[FM_MSG_LEN];
+    const double a[1] = {-4};
+    fm_square *A = fm_test_square_dense(a, 1);
+    fm_precond *M = NULL;
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(k == 0 ? fm_precond_ilut(&M, A, NULL, msg) : fm_precond_direct_lu(&M, A, msg), FM_OK, "%s", msg);
+        double r = 2, z = 0;
+        fm_precond_apply(M, &r, &z);
+        cr_assert_float_eq(z, -0.5, 1e-15);
+        fm_precond_info info;
+        fm_precond_info_get(M, &info);
+        cr_assert_eq(info.factor_entries, 2, "L's and U's diagonals");
+        fm_precond_free(&M);
+    }
     fm_square_free(&A);
 }
 
