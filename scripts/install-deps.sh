@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libgraphblas-dev libsuitesparse-dev
+  libgraphblas-dev libsuitesparse-dev libsuperlu-dev
   libopenblas-dev liblapacke-dev zlib1g-dev
   libcriterion-dev
   clang libclang-rt-dev libomp-dev

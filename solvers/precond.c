@@ -219,6 +219,12 @@ void fm_precond_apply(const fm_precond *M, const double *r, double *z)
     case FM_PRECOND_DIRECT:
         fm_direct_apply(M->direct, r, z);
         break;
+    case FM_PRECOND_ILUT:
+        fm_ilut_apply(M->ilut, r, z);
+        break;
+    case FM_PRECOND_DIRECT_LU:
+        fm_direct_lu_apply(M->direct_lu, r, z);
+        break;
     case FM_PRECOND_NONE:
     default:
         memcpy(z, r, sizeof(double) * (size_t)n);
@@ -233,10 +239,16 @@ void fm_precond_info_get(const fm_precond *M, fm_precond_info *info)
     info->shift = M->shift;
     info->shift_tries = M->shift_tries;
     if (M->lower) info->factor_entries = M->lower->count;
-    if (M->kind == FM_PRECOND_DIRECT) info->factor_entries = M->direct_entries;
+    // CHOLMOD's, ILUT's and UMFPACK's factors (their entries counted where built)
+    if (M->kind == FM_PRECOND_DIRECT || M->kind == FM_PRECOND_ILUT || M->kind == FM_PRECOND_DIRECT_LU)
+        info->factor_entries = M->direct_entries;
     if (M->kind == FM_PRECOND_ILU0 || M->kind == FM_PRECOND_LU_FACTOR)
         info->factor_entries = M->lower->count + M->upper->count;
     info->zero_pivots = M->zero_pivots;
+    if (M->kind == FM_PRECOND_ILUT) {
+        info->drop_tolerance = M->ilut_options.drop_tolerance;
+        info->fill_factor = M->ilut_options.fill_factor;
+    }
 }
 
 const fm_csr *fm_precond_lower(const fm_precond *M)
@@ -260,6 +272,8 @@ void fm_precond_free(fm_precond **M)
     fm_levels_free(&p->upper_levels);
     free(p->work);
     if (p->direct) fm_direct_free(&p->direct);
+    fm_ilut_free(&p->ilut);
+    fm_direct_lu_free(&p->direct_lu);
     free(p);
     *M = NULL;
 }
