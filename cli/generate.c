@@ -1,12 +1,14 @@
 // factormer generate: a planted nonnegative low-rank matrix, as a Matrix
 // Market file (for benchmarks, peers and experiments); with --spd, a linear
-// system of P7 (random SPD or diffusion) and its right-hand side.
+// system of P7 (random SPD or diffusion) and its right-hand side; with
+// --general, a nonsymmetric one for GMRES (convection-diffusion or random).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
 #include "factormer.h"
+#include "general_data.h"
 #include "output.h"
 #include "signals.h"
 #include "spd_data.h"
@@ -15,6 +17,8 @@ static const char help[] =
     "usage: factormer generate OUT.mtx --rows M --cols N [options]\n"
     "       factormer generate --spd random|diffusion --size N --seed S OUT.mtx\n"
     "                          [--rhs OUT_b.mtx] [--density D]\n"
+    "       factormer generate --general convection|random --size N --seed S OUT.mtx\n"
+    "                          [--rhs OUT_b.mtx] [--density D] [--peclet MIN:MAX]\n"
     "\n"
     "Writes X = W H + noise, W and H with i.i.d. Exponential(sqrt(rank)) entries\n"
     "(entries of W H have mean 1), noise normal and clipped at zero.\n"
@@ -40,17 +44,75 @@ static const char help[] =
     "  --spd diffusion     -div(k grad u) = f on a g x g grid (--size g, n = g^2),\n"
     "                      5-point differences times h^2, Dirichlet boundary,\n"
     "                      k = exp(a smooth random field), max k / min k <= 1e3\n"
-    "  --size N            n (random) or g (diffusion)\n"
+    "  --size N            n (random) or g (diffusion; convection below)\n"
     "  --density D         random only: the share of M's entries (default 1e-3)\n"
     "  --rhs OUT_b.mtx     also write b\n"
     "  --seed S            seed (default 42; the trainer's test sets use seeds from\n"
     "                      1000000, its training sets below)\n"
+    "\n"
+    "With --general, writes a nonsymmetric A (coordinate real general) for GMRES,\n"
+    "with --rhs and --seed as above:\n"
+    "  --general convection\n"
+    "                      -lap u + v.grad u = f on a g x g grid (--size g, n = g^2),\n"
+    "                      first-order upwind differences times h^2, Dirichlet\n"
+    "                      boundary; v the curl of a smooth random stream function\n"
+    "                      (divergence-free), scaled so that the largest mesh Peclet\n"
+    "                      number h|v|/2 is a seeded log-uniform draw from --peclet\n"
+    "                      (the file's comment says the value drawn)\n"
+    "  --general random    A = M M'^T + 1e-3 I, M and M' independent, each as M of\n"
+    "                      --spd random (--size n, --density D)\n"
+    "  --peclet MIN:MAX    convection only: the range of the largest mesh Peclet\n"
+    "                      number (default 0.1:100; MIN = MAX fixes it)\n"
     FM_ARG_PROFILE_HELP;
 
-// --spd: (A, b) of P7 for `seed`, written to `out` and `rhs` (NULL: none) as a
-// set: staged beside their final names, renamed only once both are written.
-static int generate_spd(const char *out, const char *rhs, fm_spd_kind kind, long size, long seed, double density,
-                        bool have_density)
+// What --spd or --general asks for.
+typedef struct {
+    bool general;
+    fm_spd_kind spd;
+    fm_general_kind kind;
+    long size, seed;
+    double density, peclet_min, peclet_max;
+    bool have_density, have_peclet;
+} system_request;
+
+// The request's (A, b), b only when wanted, and the file's comment.
+static int generate(fm_system_matrix **A, double **b, const system_request *r, char *comment, size_t size, char *msg)
+{
+    if (!r->general) {
+        fm_spd_options o;
+        fm_spd_defaults(&o);
+        if (r->have_density) o.density = r->density;
+        if (r->spd == FM_SPD_RANDOM)
+            snprintf(comment, size, "factormer generate --spd random: A = M M^T + %g I, n %ld, density %g, "
+                     "seed %ld", o.alpha, r->size, o.density, r->seed);
+        else
+            snprintf(comment, size, "factormer generate --spd diffusion: %ld x %ld grid, contrast up to %g, "
+                     "seed %ld", r->size, r->size, o.contrast, r->seed);
+        return fm_spd_generate(A, b, r->spd, r->size, (uint64_t)r->seed, &o, msg);
+    }
+    fm_general_options o;
+    fm_general_defaults(&o);
+    if (r->have_density) o.density = r->density;
+    if (r->have_peclet) {
+        o.peclet_min = r->peclet_min;
+        o.peclet_max = r->peclet_max;
+    }
+    double peclet = 0;
+    const int status = fm_general_generate(A, b, r->kind, r->size, (uint64_t)r->seed, &o, &peclet, msg);
+    if (r->kind == FM_GENERAL_RANDOM)
+        snprintf(comment, size, "factormer generate --general random: A = M M'^T + %g I, M and M' independent, "
+                 "n %ld, density %g, seed %ld", o.alpha, r->size, o.density, r->seed);
+    else
+        snprintf(comment, size, "factormer generate --general convection: -lap u + v.grad u = f, upwind, "
+                 "%ld x %ld grid, largest mesh Peclet number %.6g (drawn from [%g, %g]), %d modes, seed %ld",
+                 r->size, r->size, peclet, o.peclet_min, o.peclet_max, o.modes, r->seed);
+    return status;
+}
+
+// --spd, --general: (A, b) of P7 for the seed, written to `out` and `rhs`
+// (NULL: none) as a set: staged beside their final names, renamed only once
+// both are written.
+static int generate_system(const char *out, const char *rhs, const system_request *request)
 {
     char msg[FM_MSG_LEN];
     fm_output_set *sets[2] = { NULL, NULL };
@@ -68,18 +130,9 @@ static int generate_spd(const char *out, const char *rhs, fm_spd_kind kind, long
         failed = status == FM_ERR_INVALID ? 2 : 1;
         goto done;
     }
-    fm_spd_options o;
-    fm_spd_defaults(&o);
-    if (have_density) o.density = density;
-    status = fm_spd_generate(&A, rhs ? &b : NULL, kind, size, (uint64_t)seed, &o, msg);
+    char comment[320];
+    status = generate(&A, rhs ? &b : NULL, request, comment, sizeof comment, msg);
     if (status) goto done;
-    char comment[256];
-    if (kind == FM_SPD_RANDOM)
-        snprintf(comment, sizeof comment, "factormer generate --spd random: A = M M^T + %g I, n %ld, density %g, "
-                 "seed %ld", o.alpha, size, o.density, seed);
-    else
-        snprintf(comment, sizeof comment, "factormer generate --spd diffusion: %ld x %ld grid, contrast up to %g, "
-                 "seed %ld", size, size, o.contrast, seed);
     for (int f = 0; f < 2 && status == FM_OK; f++)
         if (sets[f]) status = fm_output_set_stage(sets[f], msg);
     if (status == FM_OK) status = fm_mtx_write_system(fm_output_set_staged(sets[0], 0), A, comment, msg);
@@ -108,6 +161,23 @@ done:
     return failed;
 }
 
+// --peclet MIN:MAX, 0 < MIN <= MAX (false after a message).
+static bool peclet_range(const char *text, double *lo, double *hi)
+{
+    const char *colon = strchr(text, ':');
+    char low[64];
+    if (colon && (size_t)(colon - text) < sizeof low) {
+        memcpy(low, text, (size_t)(colon - text));
+        low[colon - text] = 0;
+        char *end = NULL, *end2 = NULL;
+        *lo = strtod(low, &end);
+        *hi = strtod(colon + 1, &end2);
+        if (end != low && !*end && end2 != colon + 1 && !*end2 && *lo > 0 && *lo <= *hi && *hi <= 1e12) return true;
+    }
+    fprintf(stderr, "factormer: --peclet expects MIN:MAX with 0 < MIN <= MAX <= 1e12, not '%s'\n", fm_arg_shown(text));
+    return false;
+}
+
 int fm_cmd_generate(int argc, char **argv)
 {
     const char *out = NULL;
@@ -116,7 +186,7 @@ int fm_cmd_generate(int argc, char **argv)
     fm_degrees degrees = FM_DEGREES_UNIFORM;
     bool have_density = false, have_degrees = false, spd = false, nmf_option = false;
     const char *rhs = NULL;
-    fm_spd_kind kind = FM_SPD_RANDOM;
+    system_request r = { .spd = FM_SPD_RANDOM, .kind = FM_GENERAL_RANDOM };
     long size = 0;
     double noise = 0, density = 1;
     char msg[FM_MSG_LEN];
@@ -131,13 +201,22 @@ int fm_cmd_generate(int argc, char **argv)
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok;
         nmf_option = nmf_option || (strcmp(a, "--seed") && strcmp(a, "--density") && strcmp(a, "--spd") &&
-                                    strcmp(a, "--size") && strcmp(a, "--rhs"));
+                                    strcmp(a, "--size") && strcmp(a, "--rhs") && strcmp(a, "--general") &&
+                                    strcmp(a, "--peclet"));
         if (!strcmp(a, "--spd")) {
             spd = ok = true;
-            if (!strcmp(v, "random")) kind = FM_SPD_RANDOM;
-            else if (!strcmp(v, "diffusion")) kind = FM_SPD_DIFFUSION;
+            if (!strcmp(v, "random")) r.spd = FM_SPD_RANDOM;
+            else if (!strcmp(v, "diffusion")) r.spd = FM_SPD_DIFFUSION;
             else { fprintf(stderr, "factormer: --spd expects random or diffusion, not '%s'\n", fm_arg_shown(v)); return 2; }
         }
+        else if (!strcmp(a, "--general")) {
+            r.general = ok = true;
+            if (fm_general_kind_parse(&r.kind, v, msg)) {
+                fprintf(stderr, "factormer: --general expects convection or random, not '%s'\n", fm_arg_shown(v));
+                return 2;
+            }
+        }
+        else if (!strcmp(a, "--peclet")) ok = r.have_peclet = peclet_range(v, &r.peclet_min, &r.peclet_max);
         else if (!strcmp(a, "--size")) ok = fm_arg_int(a, v, 1, 1L << 31, &size);
         else if (!strcmp(a, "--rhs")) { rhs = v; ok = true; }
         else if (!strcmp(a, "--rows")) ok = fm_arg_int(a, v, 1, 1L << 40, &rows);
@@ -154,19 +233,35 @@ int fm_cmd_generate(int argc, char **argv)
         else { fprintf(stderr, "factormer: unknown option '%s'\n", a); return 2; }
         if (!ok) return 2;
     }
-    if (spd || size || rhs) {
-        if (!spd) { fprintf(stderr, "factormer: --size and --rhs belong to --spd random|diffusion\n"); return 2; }
+    if (spd || r.general || size || rhs || r.have_peclet) {
+        const char *which = r.general ? "--general" : "--spd";
+        if (spd && r.general) { fprintf(stderr, "factormer: give --spd or --general, not both\n"); return 2; }
+        if (r.have_peclet && !(r.general && r.kind == FM_GENERAL_CONVECTION)) {
+            fprintf(stderr, "factormer: --peclet belongs to --general convection\n");
+            return 2;
+        }
+        if (!spd && !r.general) {
+            fprintf(stderr, "factormer: --size and --rhs belong to --spd random|diffusion or --general "
+                    "convection|random\n");
+            return 2;
+        }
         if (nmf_option) {
-            fprintf(stderr, "factormer: --spd takes --size, --seed, --density and --rhs; --rows, --cols, --rank, "
-                    "--noise, --entries and --degrees belong to the planted nonnegative matrix\n");
+            fprintf(stderr, "factormer: %s takes --size, --seed, --density%s and --rhs; --rows, --cols, --rank, "
+                    "--noise, --entries and --degrees belong to the planted nonnegative matrix\n", which,
+                    r.general ? ", --peclet" : "");
             return 2;
         }
-        if (!out || !size) { fprintf(stderr, "factormer: generate --spd needs OUT.mtx and --size\n%s", help); return 2; }
-        if (have_density && kind != FM_SPD_RANDOM) {
-            fprintf(stderr, "factormer: --density belongs to --spd random, not diffusion\n");
+        if (!out || !size) { fprintf(stderr, "factormer: generate %s needs OUT.mtx and --size\n%s", which, help); return 2; }
+        if (have_density && (r.general ? r.kind != FM_GENERAL_RANDOM : r.spd != FM_SPD_RANDOM)) {
+            fprintf(stderr, "factormer: --density belongs to %s random, not %s\n", which,
+                    r.general ? "convection" : "diffusion");
             return 2;
         }
-        return generate_spd(out, rhs, kind, size, seed, density, have_density);
+        r.size = size;
+        r.seed = seed;
+        r.density = density;
+        r.have_density = have_density;
+        return generate_system(out, rhs, &r);
     }
     if (!out || !rows || !cols) { fprintf(stderr, "factormer: generate needs OUT.mtx, --rows and --cols\n%s", help); return 2; }
     if (entries && have_density) { fprintf(stderr, "factormer: give --density or --entries, not both\n"); return 2; }

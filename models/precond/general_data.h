@@ -45,4 +45,30 @@ void fm_general_defaults(fm_general_options *options);
 int fm_general_generate(fm_system_matrix **A, double **b, fm_general_kind kind, int64_t size,
                         uint64_t seed, const fm_general_options *options, double *peclet, char *msg);
 
+//------------------------------------------------------------------------------
+// The parts (models/precond/general_convection.c, general_random.c)
+//------------------------------------------------------------------------------
+
+// The convection–diffusion matrix on a g × g grid for `seed`, every row's
+// columns ascending (south, west, the diagonal, east, north); `peclet` as in
+// fm_general_generate.
+int fm_general_convection(fm_system_matrix **A, int64_t g, uint64_t seed, const fm_general_options *options,
+                          double *peclet, char *msg);
+
+// All of M M'ᵀ + alpha I, rows ascending and each row's columns ascending
+// (the diagonal always stored): a sparse product row by row with a dense
+// accumulator, parallel over rows. M and M' (`M2`) n × n general, each sorted
+// by row, then column (as fm_spd_random_factor gives them).
+int fm_general_product(fm_system_matrix **A, const fm_system_matrix *M, const fm_system_matrix *M2, double alpha,
+                       char *msg);
+// The reference: dense M M'ᵀ + alpha I, row-major n × n (small n only).
+int fm_general_product_dense_reference(double **A, const fm_system_matrix *M, const fm_system_matrix *M2,
+                                       double alpha, char *msg);
+
+// The random nonsymmetric matrix for `seed`: M = fm_spd_random_factor(seed)
+// (the SPD class's M for the same seed) and M' = fm_spd_random_factor(seed')
+// with seed' = bits 0 of fm_spd_key(seed, FM_SPD_DRAW_SECOND_FACTOR), each of
+// round(density·n²) entries, then M M'ᵀ + alpha I.
+int fm_general_random(fm_system_matrix **A, int64_t n, uint64_t seed, const fm_general_options *options, char *msg);
+
 #endif

@@ -51,8 +51,10 @@ int fm_spd_generate(fm_system_matrix **A, double **b, fm_spd_kind kind, int64_t 
 
 // The key of one purpose's draws under `seed` (FM_STREAM_SPD): each purpose
 // its own counter space, so adding draws to one never shifts another.
+// 6..8: the general data (general_data.h): the seed of the random class's
+// second factor M', the convection's velocity field and its Péclet number.
 enum { FM_SPD_DRAW_POSITIONS = 1, FM_SPD_DRAW_VALUES = 2, FM_SPD_DRAW_DENSITY = 3, FM_SPD_DRAW_RHS = 4,
-       FM_SPD_DRAW_FIELD = 5 };
+       FM_SPD_DRAW_FIELD = 5, FM_SPD_DRAW_SECOND_FACTOR = 6, FM_SPD_DRAW_VELOCITY = 7, FM_SPD_DRAW_PECLET = 8 };
 fm_rng fm_spd_key(uint64_t seed, uint64_t purpose);
 
 // M: n × n with exactly `entries` entries at distinct uniformly random
