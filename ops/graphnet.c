@@ -63,6 +63,46 @@ int fm_edge_set_from_lower(fm_edge_set **out, const fm_square *g,
 #undef FREE_ALL
 }
 
+int fm_edge_set_from_matrix(fm_edge_set **out, const fm_square *g, char *msg)
+{
+    fm_edge_set *s = NULL;
+    int64_t *block = NULL;
+#define FREE_ALL { free(s); free(block); }
+    FM_CHECK(out && *out == NULL, FM_ERR_INVALID, "fm_edge_set_from_matrix: *out must be NULL");
+    FM_CHECK(g && g->A && g->A->n == g->n, FM_ERR_INVALID,
+             "fm_edge_set_from_matrix: the graph has no matrix");
+    const fm_csr *A = g->A;
+    const int64_t n = g->n, count = A->count;
+    FM_ALLOC(s, 1);
+    // one block: the row of each edge (count), the column starts (n + 1), the
+    // edge ids by column (count)
+    FM_ALLOC(block, 2 * count + n + 1);
+    int64_t *row = block, *column_start = row + count, *column_edge = column_start + n + 1;
+    for (int64_t j = 0; j <= n; j++) column_start[j] = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t k = A->start[i]; k < A->start[i + 1]; k++) {
+            const int64_t j = A->index[k];
+            FM_CHECK(j >= 0 && j < n, FM_ERR_INVALID,
+                     "fm_edge_set_from_matrix: entry %lld of row %lld has column %lld of %lld",
+                     (long long)k, (long long)i, (long long)j, (long long)n);
+            row[k] = i;
+            column_start[j + 1]++;
+        }
+    for (int64_t j = 0; j < n; j++) column_start[j + 1] += column_start[j];
+    // the counting sort: column j's edges in ascending k, its start advanced as
+    // it fills, then shifted back by one column
+    for (int64_t k = 0; k < count; k++) column_edge[column_start[A->index[k]]++] = k;
+    for (int64_t j = n; j > 0; j--) column_start[j] = column_start[j - 1];
+    column_start[0] = 0;
+    *s = (fm_edge_set){ .nodes = n, .count = count, .target = row, .source = A->index,
+                        .by_target_start = A->start, .by_target_edge = NULL,
+                        .by_source_start = column_start, .by_source_edge = column_edge,
+                        .owned = block };
+    *out = s;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 void fm_edge_set_free(fm_edge_set **edges)
 {
     if (!edges || !*edges) return;

@@ -67,6 +67,14 @@ typedef enum {
 // allocates one array, the row of each edge. *out must be NULL.
 int fm_edge_set_from_lower(fm_edge_set **out, const fm_square *g,
                            fm_lower_orientation orientation, char *msg);
+// The edge set of all of g's entries by rows (P6): edge k = entry k of g->A,
+// target row i, source column j (the diagonal entries are self-loops). The
+// by-target groups are the rows themselves (borrowing g->A->start); the
+// by-source groups are the columns, each listing its edges in ascending id
+// (a counting sort), so every sum over a column has a fixed order. It
+// allocates one block (the rows of the edges and the column grouping); g must
+// outlive the set. *out must be NULL.
+int fm_edge_set_from_matrix(fm_edge_set **out, const fm_square *g, char *msg);
 void fm_edge_set_free(fm_edge_set **edges);
 
 // FM_ERR_INVALID naming the first inconsistency: a node or edge id out of

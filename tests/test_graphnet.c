@@ -419,6 +419,82 @@ static double *rounded_uniform(int64_t n, uint64_t seed)
     return x;
 }
 
+// The edge set of all of a nonsymmetric matrix's entries by rows (P6): edge
+// k is entry k of A (target row, source column, the diagonal a self-loop),
+// grouped by rows as they are and by columns in ascending edge id; the fused
+// gather and aggregation on it match their GraphBLAS formulations.
+Test(graphnet, edge_set_of_all_entries_of_a_matrix)
+{
+    char msg[FM_MSG_LEN];
+    const int64_t n = 50;
+    const fm_rng r = fm_rng_stream(31, FM_STREAM_SYNTH);
+    int64_t *row = malloc(sizeof(int64_t) * 5 * n), *col = malloc(sizeof(int64_t) * 5 * n);
+    double *val = malloc(sizeof(double) * 5 * n);
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t others = (int64_t)(fm_rng_uniform(r, (uint64_t)(5 * i)) * 5);   // 0 to 4
+        for (int64_t q = 0; q < others; q++) {
+            row[m] = i;
+            col[m] = (int64_t)(fm_rng_uniform(r, (uint64_t)(5 * i + q + 1)) * (double)n);
+            val[m++] = (double)q - 1.5;
+        }
+        row[m] = col[m] = i;
+        val[m++] = 3;
+    }
+    fm_square *g = NULL;
+    cr_assert_eq(fm_square_from_triplets(&g, n, m, row, col, val, false, msg), FM_OK, "%s", msg);
+    cr_assert(!g->symmetric);
+    fm_edge_set *s = NULL;
+    cr_assert_eq(fm_edge_set_from_matrix(&s, g, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edge_set_check(s, msg), FM_OK, "%s", msg);
+    const fm_csr *A = g->A;
+    cr_assert(s->nodes == n && s->count == A->count);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t k = A->start[i]; k < A->start[i + 1]; k++)
+            cr_assert(s->target[k] == i && s->source[k] == A->index[k], "edge %lld", (long long)k);
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t p = s->by_source_start[j] + 1; p < s->by_source_start[j + 1]; p++)
+            cr_assert_lt(s->by_source_edge[p - 1], s->by_source_edge[p], "column %lld is not in edge order",
+                         (long long)j);
+    // the fused ops against GraphBLAS (the set's own check passed: the groups are right)
+    const int dx = 3, de = 2, dz = 2, d = 4;
+    const int64_t count = s->count, width = FM_GATHER_WIDTH(dx, de, dz);
+    double *x = rounded_uniform(n * dx, 1), *edge = rounded_uniform(count * de, 2);
+    double *extra = rounded_uniform(count * dz, 3), *d_out = rounded_uniform(count * width, 4);
+    double *out = zeros(count * width), *out_ref = zeros(count * width);
+    fm_gather_forward_f64(out, s, x, dx, edge, de, extra, dz);
+    cr_assert_eq(fm_gather_forward_graphblas(out_ref, s, x, dx, edge, de, extra, dz, msg), FM_OK, "%s", msg);
+    expect_close(out, out_ref, count * width, "matrix: gather");
+    double *d_x = zeros(n * dx), *d_x_ref = zeros(n * dx), *d_e = zeros(count * de), *d_e_ref = zeros(count * de);
+    fm_gather_backward_f64(d_x, d_e, NULL, d_out, s, dx, de, dz);
+    cr_assert_eq(fm_gather_backward_graphblas(d_x_ref, d_e_ref, NULL, d_out, s, dx, de, dz, msg), FM_OK, "%s", msg);
+    expect_close(d_x, d_x_ref, n * dx, "matrix: gather backward, d_x");
+    expect_close(d_e, d_e_ref, count * de, "matrix: gather backward, d_edge");
+    double *e4 = rounded_uniform(count * d, 5), *d_node = rounded_uniform(n * d, 6);
+    for (int how = FM_AGGREGATE_SUM; how <= FM_AGGREGATE_MEAN; how++) {
+        double *node = zeros(n * d), *node_ref = zeros(n * d), *grad = zeros(count * d), *grad_ref = zeros(count * d);
+        fm_aggregate_forward_f64(node, e4, s, d, (fm_aggregate)how);
+        cr_assert_eq(fm_aggregate_forward_graphblas(node_ref, e4, s, d, (fm_aggregate)how, msg), FM_OK, "%s", msg);
+        expect_close(node, node_ref, n * d, "matrix: aggregate");
+        fm_aggregate_backward_f64(grad, d_node, s, d, (fm_aggregate)how);
+        cr_assert_eq(fm_aggregate_backward_graphblas(grad_ref, d_node, s, d, (fm_aggregate)how, msg), FM_OK, "%s",
+                     msg);
+        expect_close(grad, grad_ref, count * d, "matrix: aggregate backward");
+        free(node); free(node_ref); free(grad); free(grad_ref);
+    }
+    // *out must be NULL; a graph without its matrix is refused
+    cr_assert_eq(fm_edge_set_from_matrix(&s, g, msg), FM_ERR_INVALID);
+    fm_edge_set *none = NULL;
+    fm_square empty = { 0 };
+    cr_assert_eq(fm_edge_set_from_matrix(&none, &empty, msg), FM_ERR_INVALID);
+    cr_assert_null(none);
+    free(x); free(edge); free(extra); free(d_out); free(out); free(out_ref);
+    free(d_x); free(d_x_ref); free(d_e); free(d_e_ref); free(e4); free(d_node);
+    fm_edge_set_free(&s);
+    fm_square_free(&g);
+    free(row); free(col); free(val);
+}
+
 Test(graphnet, gather_matches_graphblas)
 {
     char msg[FM_MSG_LEN];
