@@ -87,14 +87,15 @@ int main(int argc, char **argv)
     for (int t = 0; t < params->tensors; t++) parameters += fm_params_size(params, t);
     float *z = malloc(E * sizeof *z), *dz = malloc(E * sizeof *dz);
     for (int64_t k = 0; k < E; k++) dz[k] = (float)(2 * fm_rng_uniform(r, (uint64_t)(params->count + k)) - 1);
-    // the arena's size: from x0 to the end of the scratch's last part is not
-    // recorded; report what the layout formula gives
+    // the saved activations (FM_LLU_SAVED): per layer [e, â, c] (layer 1 reads
+    // the inputs themselves), the edge MLP's hidden layer and output, and the
+    // node arrays but in the last
     double floats = (double)n * FM_LLU_FEATURES + 2.0 * (double)E;
     for (int l = 0; l < config.layers; l++) {
         int in_e, out_e, in_n, out_n;
         fm_llu_mlp_widths(&config, l, FM_LLU_EDGE, &in_e, &out_e);
         fm_llu_mlp_widths(&config, l, FM_LLU_NODE, &in_n, &out_n);
-        floats += (double)E * (in_e + config.width + out_e);
+        floats += (double)E * ((l ? in_e - 2.0 * (l ? config.width : FM_LLU_FEATURES) : 0) + config.width + out_e);
         if (l < config.layers - 1) floats += (double)n * (3.0 * config.width + in_n);
     }
     printf("grid %lld x %lld: n %lld, edges %lld, %d layers of width %d, %lld parameters, "

@@ -1,8 +1,9 @@
 // The learned LU network (P6, models/precond/learned_lu_net.c): its tensors
 // and parameter count from the widths, bad configurations refused, the node
-// features and edge inputs of a hand-made matrix, the double backward against
-// central finite differences for a sample of every tensor's entries (several
-// configurations), the float forward and backward against the double ones,
+// features and edge inputs of a hand-made matrix, the double forward against
+// the network composed of the GraphNet ops as the header draws it, the double
+// backward against central finite differences for a sample of every tensor's
+// entries (several configurations), the float forward and backward against the double ones,
 // and the float forward and backward bitwise the same with 1 and 2 threads.
 #include <criterion/criterion.h>
 #include <math.h>
@@ -268,6 +269,80 @@ Test(learned_lu_net, features_and_edge_inputs_of_a_hand_made_matrix)
                       expected[i][f]);
     double *again = in.features;
     cr_assert_eq(fm_llu_features(&again, in.scaled, msg), FM_ERR_INVALID, "*out must be NULL");
+    input_free(&in);
+    fm_square_free(&A);
+}
+
+//------------------------------------------------------------------------------
+// The reference: the network as the header draws it, of the GraphNet ops alone
+//------------------------------------------------------------------------------
+
+// z of the network composed of the ops as written (gather of [x_i, x_j,
+// e_k, â_k, c_k], mlp, aggregate MEAN, concat, mlp), double, its own arrays:
+// what the split first layer of the fused edge MLPs must equal.
+static void reference_forward(double *z, const fm_llu_config *config, const fm_params *layout,
+                              const double *values, const input *in)
+{
+    const int w = config->width;
+    const int64_t n = in->n, E = in->E;
+    double *x = fm_test_copy(in->features, n * FM_LLU_FEATURES), *e = NULL;
+    int dx = FM_LLU_FEATURES, de = 0;
+    for (int l = 0; l < config->layers; l++) {
+        int in_e, out_e, in_n, out_n;
+        fm_llu_mlp_widths(config, l, FM_LLU_EDGE, &in_e, &out_e);
+        fm_llu_mlp_widths(config, l, FM_LLU_NODE, &in_n, &out_n);
+        cr_assert_eq(in_e, 2 * dx + de + 2);
+        const double *t = values + layout->offsets[4 * (2 * l)];   // w1 b1 w2 b2, packed or not
+        const double *w1 = t, *b1 = values + layout->offsets[4 * (2 * l) + 1];
+        const double *w2 = values + layout->offsets[4 * (2 * l) + 2], *b2 = values + layout->offsets[4 * (2 * l) + 3];
+        double *G = malloc(E * in_e * sizeof *G), *hidden = malloc(E * w * sizeof *hidden);
+        double *e_next = malloc(E * out_e * sizeof *e_next);
+        fm_gather_forward_f64(G, in->edges, x, dx, e, de, in->edge_inputs, 2);
+        fm_mlp_forward_f64(e_next, hidden, G, w1, b1, w2, b2, E, in_e, w, out_e);
+        free(G); free(hidden); free(e);
+        e = e_next;
+        de = out_e;
+        if (l == config->layers - 1) break;
+        const double *n1 = values + layout->offsets[4 * (2 * l + 1)], *nb1 = values + layout->offsets[4 * (2 * l + 1) + 1];
+        const double *n2 = values + layout->offsets[4 * (2 * l + 1) + 2], *nb2 = values + layout->offsets[4 * (2 * l + 1) + 3];
+        double *agg = malloc(n * w * sizeof *agg), *N = malloc(n * in_n * sizeof *N);
+        double *hn = malloc(n * w * sizeof *hn), *x_next = malloc(n * w * sizeof *x_next);
+        fm_aggregate_forward_f64(agg, e, in->edges, w, FM_AGGREGATE_MEAN);
+        fm_concat_forward_f64(N, x, dx, agg, w, n);
+        fm_mlp_forward_f64(x_next, hn, N, n1, nb1, n2, nb2, n, in_n, w, out_n);
+        free(agg); free(N); free(hn); free(x);
+        x = x_next;
+        dx = out_n;
+    }
+    memcpy(z, e, E * sizeof *z);
+    free(e); free(x);
+}
+
+Test(learned_lu_net, forward_equals_the_network_of_the_ops)
+{
+    fm_square *A = random_general(200, 4, 12);
+    input in = input_new(A);
+    const fm_llu_config configs[4] = { { FM_LLU_LAYERS, FM_LLU_WIDTH }, { 1, 4 }, { 2, 5 }, { 4, 9 } };
+    for (int c = 0; c < 4; c++) {
+        fm_params *layout = random_params(&configs[c], 20 + (uint64_t)c, 0.3);
+        double *values = malloc(layout->count * sizeof *values);
+        for (int64_t e = 0; e < layout->count; e++) values[e] = layout->values[e];
+        double *z = malloc(in.E * sizeof *z), *z_ref = malloc(in.E * sizeof *z_ref);
+        fm_llu_net_f64 *net = double_net(&configs[c], &in);
+        fm_llu_forward_f64(net, z, layout, values, in.edges);
+        reference_forward(z_ref, &configs[c], layout, values, &in);
+        double largest = 0, error = 0;
+        for (int64_t k = 0; k < in.E; k++) {
+            largest = fmax(largest, fabs(z_ref[k]));
+            error = fmax(error, fabs(z[k] - z_ref[k]));
+        }
+        cr_assert_gt(largest, 1e-3);
+        cr_assert(error <= 1e-12 * largest, "%d layers, width %d: z off by %.3g (max |z| %.3g)",
+                  configs[c].layers, configs[c].width, error, largest);
+        free(values); free(z); free(z_ref);
+        fm_llu_net_free_f64(&net);
+        fm_params_free(&layout);
+    }
     input_free(&in);
     fm_square_free(&A);
 }

@@ -73,7 +73,8 @@ void fm_llu_edge_inputs(double *out, const fm_square *scaled);
 // What one layer saves for the backward (row-major; E edges, n nodes).
 #define FM_LLU_SAVED(real)                                                                        \
     struct {                                                                                      \
-        real *in_e, *hid_e, *e;        /* E × in_e, E × w, E × out_e */                           \
+        real *in_e, *hid_e, *e;        /* E × (de + 2): [e^{l-1}_k, â_k, c_k] (e0 in layer 1),   */ \
+                                       /* E × w, E × out_e                                       */ \
         real *agg, *in_n, *hid_n, *x;  /* n × w, n × (dx + w), n × w, n × w; NULL in the last */  \
     }
 

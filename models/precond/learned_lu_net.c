@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "learned_lu_model.h"
+#include "linear.h"
 #include "neuralif_model.h"
+#include "profile.h"
 #include "status.h"
 
 #define FM_LLU_MAX_WIDTH 4096
