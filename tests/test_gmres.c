@@ -464,10 +464,13 @@ Test(gmres, bad_arguments)
 
 Test(gmres, same_bits_for_one_and_two_threads)
 {
-    // n = 44 100: eleven blocks of the dot products; A (220 000 entries), L
-    // and U (132 000 each) above the engine's thresholds for a parallel SpMV
-    // and parallel solves (2^17 entries). 40 steps with restart 15 (two
-    // restarts) suffice to compare.
+    // n = 44 100: eleven blocks of the dot products, the Gram–Schmidt
+    // updates and the combination of the basis; A (220 080 entries), L and U
+    // (131 880 each) above the engine's thresholds for a parallel SpMV and
+    // parallel solves (2^17 entries). 40 steps with restart 15 (two
+    // restarts) suffice to compare. (Run as ctest does, with
+    // OMP_WAIT_POLICY=passive: on a loaded machine spinning threads make each
+    // of the solves' ~500 parallel regions wait for a time slice.)
     fm_square *g = upwind_grid(210);
     fm_krylov_options opt;
     fm_krylov_defaults(&opt, g->n);
