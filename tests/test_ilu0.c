@@ -261,8 +261,9 @@ typedef enum { SIZES, U_DIAGONAL_NOT_FIRST, L_DIAGONAL_NOT_LAST, U_DESCENDING, U
 
 Test(ilu0, given_lu_rejects_bad_factors_and_leaves_them_to_the_caller)
 {
-    const int expected_status[BREAKAGES] = { FM_ERR_INVALID, FM_ERR_INVALID, FM_ERR_INVALID, FM_ERR_INVALID,
-                                             FM_ERR_NUMERIC, FM_ERR_NUMERIC, FM_ERR_NUMERIC, FM_ERR_NUMERIC };
+    const int expected_status[BREAKAGES] = { FM_ERR_INVALID, FM_ERR_INVALID, FM_ERR_INVALID,
+                                             FM_ERR_INVALID, FM_ERR_NUMERIC, FM_ERR_NUMERIC,
+                                             FM_ERR_NUMERIC, FM_ERR_NUMERIC };
     const char *expected_words[BREAKAGES] = { "U is", "begin with its diagonal", "end with its diagonal",
                                               "ascending", "U(", "L(", "not finite", "not finite" };
     for (int b = 0; b < BREAKAGES; b++) {
