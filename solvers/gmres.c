@@ -128,9 +128,15 @@ int fm_gmres(fm_krylov_result *result, const fm_csr *A, const double *b, double 
     int64_t m = opt->restart;
     if (m > n) m = n;
     if (opt->max_iters >= 1 && m > opt->max_iters) m = opt->max_iters;
-    FM_CHECK((uint64_t)(m + 1) <= SIZE_MAX / sizeof(double) / (uint64_t)n, FM_ERR_MEMORY,
-             "GMRES: a basis of %lld vectors of %lld entries does not fit in memory",
-             (long long)(m + 1), (long long)n);
+    double basis_bytes = 8.0 * (double)(m + 1) * (double)n;
+    if (!fm_memory_fits(basis_bytes) || (uint64_t)(m + 1) > SIZE_MAX / sizeof(double) / (uint64_t)n) {
+        char needs[64], limit[160];
+        fm_bytes_text(needs, sizeof needs, basis_bytes);
+        fm_memory_limit_text(limit, sizeof limit);
+        FM_FAIL(FM_ERR_MEMORY, "GMRES(%lld): the Krylov basis of %lld vectors of %lld entries needs %s, "
+                "more than %s (a smaller restart needs less)", (long long)m, (long long)(m + 1),
+                (long long)n, needs, limit);
+    }
 
     bool identity = M == NULL || M->kind == FM_PRECOND_NONE;
     FM_ALLOC(partial, fm_krylov_blocks(n));

@@ -594,3 +594,25 @@ Test(gmres, same_bits_for_one_and_two_threads)
     free(x2);
     fm_square_free(&g);
 }
+
+Test(gmres, basis_over_the_memory_limit_is_refused)
+{
+    // 51 vectors of 2 500 entries: 1.02 MB against a limit of 0.5 MB
+    fm_square *g = upwind_grid(50);
+    double *b = fm_test_uniform_range(g->n, 15, 0, 1), *x = calloc(g->n, sizeof(double));
+    fm_krylov_options opt;
+    fm_krylov_defaults(&opt, g->n);
+    fm_krylov_result result;
+    char msg[FM_MSG_LEN];
+    fm_set_memory_limit(500000);
+    cr_assert_eq(fm_gmres(&result, g->A, b, x, NULL, &opt, msg), FM_ERR_MEMORY);
+    cr_assert_not_null(strstr(msg, "restart"), "%s", msg);
+    cr_assert_not_null(strstr(msg, "GMRES(50)"), "%s", msg);
+    opt.restart = 10;
+    cr_assert_eq(fm_gmres(&result, g->A, b, x, NULL, &opt, msg), FM_OK, "%s", msg);
+    cr_assert(result.converged);
+    fm_set_memory_limit(0);
+    free(b);
+    free(x);
+    fm_square_free(&g);
+}
