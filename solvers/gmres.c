@@ -15,7 +15,10 @@
 // (h_{j+1,j} = 0: the Krylov space is invariant and the cycle's x is exact),
 // at max_iters or where the observer asks. Then x is formed and ‖b − A x‖
 // recomputed: below tol·‖b‖ the solve has converged; otherwise (rounding, or
-// the end of a cycle) the next cycle starts from that x.
+// the end of a cycle) the next cycle starts from that x. On a failure (a
+// non-finite step, or A M⁻¹ v_j = 0: singular) the cycle's completed steps
+// are folded into x the same way, and relative_residual is that x's true
+// residual (not finite where A is not).
 //
 // Each Gram–Schmidt step fuses w −= h_ij v_i with the next dot product
 // (w·v_{i+1}, or w·w after the last) in one pass over fixed blocks: the same
@@ -49,10 +52,12 @@ static double update_dot(double *w, double alpha, const double *v, const double 
     return fm_krylov_sum_blocks(partial, blocks);
 }
 
-static void scale(double *v, double alpha, int64_t n)
+// v /= d (a division, not a product with 1/d: that overflows for a
+// subnormal d)
+static void divide(double *v, double d, int64_t n)
 {
 #pragma omp parallel for schedule(static) if (n > FM_KRYLOV_BLOCK)
-    for (int64_t i = 0; i < n; i++) v[i] *= alpha;
+    for (int64_t i = 0; i < n; i++) v[i] /= d;
 }
 
 // u = Σ_{i < count} y_i v_i (each entry summed in the order of i).
@@ -123,9 +128,15 @@ int fm_gmres(fm_krylov_result *result, const fm_csr *A, const double *b, double 
     int64_t m = opt->restart;
     if (m > n) m = n;
     if (opt->max_iters >= 1 && m > opt->max_iters) m = opt->max_iters;
-    FM_CHECK((uint64_t)(m + 1) <= SIZE_MAX / sizeof(double) / (uint64_t)n, FM_ERR_MEMORY,
-             "GMRES: a basis of %lld vectors of %lld entries does not fit in memory",
-             (long long)(m + 1), (long long)n);
+    double basis_bytes = 8.0 * (double)(m + 1) * (double)n;
+    if (!fm_memory_fits(basis_bytes) || (uint64_t)(m + 1) > SIZE_MAX / sizeof(double) / (uint64_t)n) {
+        char needs[64], limit[160];
+        fm_bytes_text(needs, sizeof needs, basis_bytes);
+        fm_memory_limit_text(limit, sizeof limit);
+        FM_FAIL(FM_ERR_MEMORY, "GMRES(%lld): the Krylov basis of %lld vectors of %lld entries needs %s, "
+                "more than %s (a smaller restart needs less)", (long long)m, (long long)(m + 1),
+                (long long)n, needs, limit);
+    }
 
     bool identity = M == NULL || M->kind == FM_PRECOND_NONE;
     FM_ALLOC(partial, fm_krylov_blocks(n));
@@ -159,7 +170,7 @@ int fm_gmres(fm_krylov_result *result, const fm_csr *A, const double *b, double 
     bool converged = r_norm <= threshold, stop_asked = false;
     while (!converged && !stop_asked && status == FM_OK && k < opt->max_iters) {
         // a cycle from x: V[0] holds r = b − A x, r_norm its norm
-        scale(V, 1 / r_norm, n);
+        divide(V, r_norm, n);
         memset(g, 0, sizeof(double) * (size_t)(m + 1));
         g[0] = r_norm;
         int64_t j = 0;                         // the cycle's completed steps
@@ -185,7 +196,7 @@ int fm_gmres(fm_krylov_result *result, const fm_csr *A, const double *b, double 
                 status = non_finite(M, z, n, k + 1, w_norm, msg);
                 break;
             }
-            if (w_norm > 0) scale(w, 1 / w_norm, n);
+            if (w_norm > 0) divide(w, w_norm, n);
             // the earlier rotations on column j, then the one that zeros h_{j+1,j}
             for (int64_t i = 0; i < j; i++) {
                 double t = c[i] * h[i] + s[i] * h[i + 1];

@@ -106,14 +106,21 @@ int fm_precond_attach_factor(fm_precond *M, fm_csr **L, fm_csr **U, char *msg)
 #undef FREE_ALL
 }
 
-// L: lower by rows, ascending, the diagonal last, finite, a nonzero diagonal.
+// L: lower by rows, ascending, the diagonal last, finite, a nonzero diagonal
+// (so its columns lie in 0..i once the first is not negative).
 static int check_lower(const fm_csr *l, char *msg)
 {
+    if (l->start[0] != 0 || l->start[l->n] > l->count)
+        return fm_fail(FM_ERR_INVALID, msg, "factor: the rows of L span entries %lld..%lld of %lld stored",
+                       (long long)l->start[0], (long long)l->start[l->n], (long long)l->count);
     for (int64_t i = 0; i < l->n; i++) {
         int64_t first = l->start[i], last = l->start[i + 1] - 1;
         if (!(last >= first && l->index[last] == i))
             return fm_fail(FM_ERR_INVALID, msg, "factor: row %lld of L does not end with its diagonal entry",
                            (long long)(i + 1));
+        if (l->index[first] < 0)
+            return fm_fail(FM_ERR_INVALID, msg, "factor: row %lld of L holds column %lld, outside 1..%lld",
+                           (long long)(i + 1), (long long)(l->index[first] + 1), (long long)l->n);
         for (int64_t q = first; q <= last; q++) {
             if (!(q == first || l->index[q - 1] < l->index[q]))
                 return fm_fail(FM_ERR_INVALID, msg, "factor: row %lld of L is not in ascending column order",
@@ -129,14 +136,21 @@ static int check_lower(const fm_csr *l, char *msg)
     return FM_OK;
 }
 
-// U: upper by rows, ascending, the diagonal first, finite, a nonzero diagonal.
+// U: upper by rows, ascending, the diagonal first, finite, a nonzero diagonal
+// (so its columns lie in i..n−1 once the last is below n).
 static int check_upper(const fm_csr *u, char *msg)
 {
+    if (u->start[0] != 0 || u->start[u->n] > u->count)
+        return fm_fail(FM_ERR_INVALID, msg, "factor: the rows of U span entries %lld..%lld of %lld stored",
+                       (long long)u->start[0], (long long)u->start[u->n], (long long)u->count);
     for (int64_t i = 0; i < u->n; i++) {
         int64_t first = u->start[i], last = u->start[i + 1] - 1;
         if (!(last >= first && u->index[first] == i))
             return fm_fail(FM_ERR_INVALID, msg,
                            "factor: row %lld of U does not begin with its diagonal entry", (long long)(i + 1));
+        if (u->index[last] >= u->n)
+            return fm_fail(FM_ERR_INVALID, msg, "factor: row %lld of U holds column %lld, outside 1..%lld",
+                           (long long)(i + 1), (long long)(u->index[last] + 1), (long long)u->n);
         for (int64_t q = first; q <= last; q++) {
             if (!(q == first || u->index[q - 1] < u->index[q]))
                 return fm_fail(FM_ERR_INVALID, msg, "factor: row %lld of U is not in ascending column order",

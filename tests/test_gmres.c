@@ -159,7 +159,8 @@ static void assert_monotone(const history *h, const char *what)
                       h->residual[k - 1]);
 }
 
-static void solve_all(const double *dense, int64_t n, uint64_t seed, int64_t restart, int64_t iterations[KINDS])
+static void solve_all(const double *dense, int64_t n, uint64_t seed, int64_t restart,
+                      int64_t iterations[KINDS])
 {
     fm_square *g = fm_test_square_dense(dense, n);
     double *b = fm_test_uniform_range(n, seed, -1, 1), *expected = malloc(sizeof(double) * n);
@@ -183,7 +184,8 @@ static void solve_all(const double *dense, int64_t n, uint64_t seed, int64_t res
         cr_assert(result.converged, "%s", kind_names[k]);
         cr_assert_not(result.stopped);
         cr_assert_eq(h.calls, result.iterations);
-        cr_assert_leq(result.relative_residual, opt.tol, "%s: %g", kind_names[k], result.relative_residual);
+        cr_assert_leq(result.relative_residual, opt.tol, "%s: %g", kind_names[k],
+                      result.relative_residual);
         cr_assert_leq(dense_relative_residual(dense, n, b, x), 1.01 * opt.tol, "%s", kind_names[k]);
         cr_assert_float_eq(result.relative_residual, dense_relative_residual(dense, n, b, x),
                            1e-3 * opt.tol, "%s: the true residual", kind_names[k]);
@@ -236,6 +238,100 @@ Test(gmres, matches_lapack_on_an_upwind_grid)
     cr_assert_lt(iterations[ILU0], iterations[NONE], "ILU(0) beats none");
     cr_assert_gt(iterations[NONE], 50, "restarted at least once");
     free(dense);
+}
+
+// min_y ‖b − A M⁻¹ Q y‖ / ‖b‖ by LAPACK's QR least squares (dgels), Q the
+// n × k Krylov basis (row-major): the residual GMRES reaches after k steps,
+// found without Hessenberg matrix or rotations.
+static double least_squares_residual(const double *a, const double *inverse_diagonal,
+                                     const long double *Q, int64_t n, int64_t k, const double *b)
+{
+    double *W = malloc(sizeof(double) * n * k), *W0 = malloc(sizeof(double) * n * k);
+    double *rhs = malloc(sizeof(double) * n);
+    cr_assert(W && W0 && rhs);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t c = 0; c < k; c++) {
+            long double s = 0;
+            for (int64_t j = 0; j < n; j++)
+                s += (long double)a[i * n + j] * inverse_diagonal[j] * Q[j * k + c];
+            W[i * k + c] = W0[i * k + c] = (double)s;
+        }
+    memcpy(rhs, b, sizeof(double) * n);
+    cr_assert_eq(LAPACKE_dgels(LAPACK_ROW_MAJOR, 'N', (lapack_int)n, (lapack_int)k, 1, W,
+                               (lapack_int)k, rhs, 1), 0);
+    long double r2 = 0, b2 = 0;
+    for (int64_t i = 0; i < n; i++) {
+        long double r = b[i];
+        for (int64_t c = 0; c < k; c++) r -= (long double)W0[i * k + c] * rhs[c];
+        r2 += r * r;
+        b2 += (long double)b[i] * b[i];
+    }
+    free(W);
+    free(W0);
+    free(rhs);
+    return (double)sqrtl(r2 / b2);
+}
+
+Test(gmres, estimates_are_the_krylov_least_squares_minimum)
+{
+    // the observer's estimate after step k against min ‖b − A M⁻¹ y‖ over y
+    // in the Krylov space K_k(A M⁻¹, b), whose basis is built apart (dense
+    // Gram–Schmidt twice in long double), for M = I and M = diag(A)
+    enum { N = 80, STEPS = 12 };
+    double *a = random_nonsymmetric(N, 5, 1.0, 13);
+    fm_square *g = fm_test_square_dense(a, N);
+    double *b = fm_test_uniform_range(N, 14, -1, 1), x[N], inverse_diagonal[N];
+    for (int kind = NONE; kind <= JACOBI; kind++) {
+        for (int64_t i = 0; i < N; i++) inverse_diagonal[i] = kind == JACOBI ? 1 / a[i * N + i] : 1;
+        fm_precond *M = make(kind, g);
+        fm_krylov_options opt;
+        fm_krylov_defaults(&opt, N);
+        opt.tol = 0;
+        opt.max_iters = STEPS;
+        history h = { .stop_at = -1 };
+        opt.observer = record;
+        opt.context = &h;
+        fm_krylov_result result;
+        char msg[FM_MSG_LEN];
+        cr_assert_eq(fm_gmres(&result, g->A, b, x, M, &opt, msg), FM_OK, "%s", msg);
+        cr_assert_eq(h.calls, STEPS);
+        // the basis, by columns of Q (N × STEPS row-major), in long double
+        static long double Q[N * STEPS], w[N];
+        long double norm = 0;
+        for (int64_t i = 0; i < N; i++) norm += (long double)b[i] * b[i];
+        for (int64_t i = 0; i < N; i++) Q[i * STEPS] = b[i] / sqrtl(norm);
+        for (int64_t k = 1; k <= STEPS; k++) {
+            // Q holds k columns here (the others are zero in the product below)
+            static long double Qk[N * STEPS];
+            for (int64_t i = 0; i < N; i++)
+                for (int64_t c = 0; c < k; c++) Qk[i * k + c] = Q[i * STEPS + c];
+            double expected = least_squares_residual(a, inverse_diagonal, Qk, N, k, b);
+            cr_assert_float_eq(h.residual[k - 1], expected, 1e-8 * expected + 1e-13,
+                               "%s, step %lld: %g, %g", kind_names[kind], (long long)k,
+                               h.residual[k - 1], expected);
+            if (k == STEPS) break;
+            for (int64_t i = 0; i < N; i++) {
+                w[i] = 0;
+                for (int64_t j = 0; j < N; j++)
+                    w[i] += (long double)a[i * N + j] * inverse_diagonal[j] * Q[j * STEPS + k - 1];
+            }
+            for (int pass = 0; pass < 2; pass++)
+                for (int64_t c = 0; c < k; c++) {
+                    long double d = 0;
+                    for (int64_t i = 0; i < N; i++) d += w[i] * Q[i * STEPS + c];
+                    for (int64_t i = 0; i < N; i++) w[i] -= d * Q[i * STEPS + c];
+                }
+            norm = 0;
+            for (int64_t i = 0; i < N; i++) norm += w[i] * w[i];
+            for (int64_t i = 0; i < N; i++) Q[i * STEPS + k] = w[i] / sqrtl(norm);
+        }
+        cr_assert_float_eq(result.relative_residual, h.residual[STEPS - 1], 1e-10,
+                           "the true residual at the end");
+        fm_precond_free(&M);
+    }
+    free(a);
+    free(b);
+    fm_square_free(&g);
 }
 
 Test(gmres, exact_preconditioner_converges_in_one_step)
@@ -464,10 +560,13 @@ Test(gmres, bad_arguments)
 
 Test(gmres, same_bits_for_one_and_two_threads)
 {
-    // n = 44 100: eleven blocks of the dot products; A (220 000 entries), L
-    // and U (132 000 each) above the engine's thresholds for a parallel SpMV
-    // and parallel solves (2^17 entries). 40 steps with restart 15 (two
-    // restarts) suffice to compare.
+    // n = 44 100: eleven blocks of the dot products, the Gram–Schmidt
+    // updates and the combination of the basis; A (220 080 entries), L and U
+    // (131 880 each) above the engine's thresholds for a parallel SpMV and
+    // parallel solves (2^17 entries). 40 steps with restart 15 (two
+    // restarts) suffice to compare. (Run as ctest does, with
+    // OMP_WAIT_POLICY=passive: on a loaded machine spinning threads make each
+    // of the solves' ~500 parallel regions wait for a time slice.)
     fm_square *g = upwind_grid(210);
     fm_krylov_options opt;
     fm_krylov_defaults(&opt, g->n);
@@ -493,5 +592,27 @@ Test(gmres, same_bits_for_one_and_two_threads)
     free(b);
     free(x1);
     free(x2);
+    fm_square_free(&g);
+}
+
+Test(gmres, basis_over_the_memory_limit_is_refused)
+{
+    // 51 vectors of 2 500 entries: 1.02 MB against a limit of 0.5 MB
+    fm_square *g = upwind_grid(50);
+    double *b = fm_test_uniform_range(g->n, 15, 0, 1), *x = calloc(g->n, sizeof(double));
+    fm_krylov_options opt;
+    fm_krylov_defaults(&opt, g->n);
+    fm_krylov_result result;
+    char msg[FM_MSG_LEN];
+    fm_set_memory_limit(500000);
+    cr_assert_eq(fm_gmres(&result, g->A, b, x, NULL, &opt, msg), FM_ERR_MEMORY);
+    cr_assert_not_null(strstr(msg, "restart"), "%s", msg);
+    cr_assert_not_null(strstr(msg, "GMRES(50)"), "%s", msg);
+    opt.restart = 10;
+    cr_assert_eq(fm_gmres(&result, g->A, b, x, NULL, &opt, msg), FM_OK, "%s", msg);
+    cr_assert(result.converged);
+    fm_set_memory_limit(0);
+    free(b);
+    free(x);
     fm_square_free(&g);
 }

@@ -257,14 +257,19 @@ Test(ilu0, given_lu_is_applied_as_ilu0)
 }
 
 typedef enum { SIZES, U_DIAGONAL_NOT_FIRST, L_DIAGONAL_NOT_LAST, U_DESCENDING, U_ZERO_DIAGONAL,
-               L_ZERO_DIAGONAL, U_NAN, L_INFINITE, BREAKAGES } breakage;
+               L_ZERO_DIAGONAL, U_NAN, L_INFINITE, U_COLUMN_BEYOND_N, L_NEGATIVE_COLUMN, U_ROW_OFFSETS,
+               BREAKAGES } breakage;
 
 Test(ilu0, given_lu_rejects_bad_factors_and_leaves_them_to_the_caller)
 {
-    const int expected_status[BREAKAGES] = { FM_ERR_INVALID, FM_ERR_INVALID, FM_ERR_INVALID, FM_ERR_INVALID,
-                                             FM_ERR_NUMERIC, FM_ERR_NUMERIC, FM_ERR_NUMERIC, FM_ERR_NUMERIC };
+    const int expected_status[BREAKAGES] = { FM_ERR_INVALID, FM_ERR_INVALID, FM_ERR_INVALID,
+                                             FM_ERR_INVALID, FM_ERR_NUMERIC, FM_ERR_NUMERIC,
+                                             FM_ERR_NUMERIC, FM_ERR_NUMERIC, FM_ERR_INVALID,
+                                             FM_ERR_INVALID, FM_ERR_INVALID };
     const char *expected_words[BREAKAGES] = { "U is", "begin with its diagonal", "end with its diagonal",
-                                              "ascending", "U(", "L(", "not finite", "not finite" };
+                                              "ascending", "U(", "L(", "not finite", "not finite",
+                                              "column 15, outside 1..12", "column 0, outside",
+                                              "span entries" };
     for (int b = 0; b < BREAKAGES; b++) {
         fm_csr *L = NULL, *U = NULL;
         factors(&L, &U, 12, 40 + b);
@@ -290,6 +295,9 @@ Test(ilu0, given_lu_rejects_bad_factors_and_leaves_them_to_the_caller)
         case L_ZERO_DIAGONAL: L->value[last] = 0; break;
         case U_NAN: U->value[first + 1] = NAN; break;
         case L_INFINITE: L->value[last - 1] = -INFINITY; break;
+        case U_COLUMN_BEYOND_N: U->index[U->start[i + 1] - 1] = 14; break;
+        case L_NEGATIVE_COLUMN: L->index[L->start[k]] = -1; break;
+        case U_ROW_OFFSETS: U->start[U->n] = U->count + 1; break;
         default: break;
         }
         fm_csr *l = L, *u = U;
