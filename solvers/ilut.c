@@ -60,7 +60,8 @@ int fm_superlu_ilu_factor(fm_superlu_ilu *f, const fm_csr *A, const fm_ilut_opti
     // nnz(A) entries) are sized in an int
     FM_CHECK(3 * (double)count + 10 * (double)n64 < (double)INT_MAX &&
                  opt->fill_factor * (double)count < (double)INT_MAX,
-             FM_ERR_INVALID, "ILUT: n = %lld with %lld entries and fill factor %g is beyond SuperLU's 32-bit indices",
+             FM_ERR_INVALID,
+             "ILUT: n = %lld with %lld entries and fill factor %g is beyond SuperLU's 32-bit indices",
              (long long)n64, (long long)count, opt->fill_factor);
     int n = (int)n64, nnz = (int)count;
     f->n = n;
