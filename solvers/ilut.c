@@ -10,12 +10,15 @@
 // fm_solve_upper: the same z bit for bit on any thread count), as dgstrs
 // solves with the same factors (tests/test_ilut.c compares the two).
 //
-// SuperLU can end the process: an allocation SuperLU_MALLOC cannot make
-// inside COLAMD, sp_preorder, StatInit or its vector allocators is ABORT
-// (superlu_abort_and_exit, exit(-1)); ilu_dpivotL exits (exit(1), "SINGULAR")
-// when a column has no candidate pivot row left at all. Every row of A holds
-// its diagonal (fm_square), so A is structurally nonsingular, and the MC64
-// row permutation, which aborts in Debian's build, is not asked for.
+// SuperLU can end the process, which no check here prevents: an allocation
+// SUPERLU_MALLOC cannot make inside get_perm_c (COLAMD), sp_preorder,
+// StatInit or its int and double allocators is ABORT (superlu_abort_and_exit:
+// exit(-1)); ilu_dpivotL calls exit(1) ("SINGULAR!!!") where a column has no
+// candidate pivot row left and every row not yet pivoted belongs to a later
+// relaxed supernode. The MC64 row permutation, which is abort() in Debian's
+// build (its code is not free), is not asked for. dgsisx itself is not
+// called: after dgsitrf runs out of memory it reads the L and U that were
+// never made (ilu_dQuerySpace).
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -24,10 +27,13 @@
 #include "ilut_internal.h"
 #include "status.h"
 
+// SuperLU's own (1e-4 and 10 in 5.3)
 void fm_ilut_defaults(fm_ilut_options *opt)
 {
-    opt->drop_tolerance = 1e-4;  // ilu_set_default_options' ILU_DropTol
-    opt->fill_factor = 10;       // and ILU_FillFactor
+    superlu_options_t options;
+    ilu_set_default_options(&options);
+    opt->drop_tolerance = options.ILU_DropTol;
+    opt->fill_factor = options.ILU_FillFactor;
 }
 
 void fm_superlu_ilu_free(fm_superlu_ilu *f)
@@ -60,7 +66,8 @@ int fm_superlu_ilu_factor(fm_superlu_ilu *f, const fm_csr *A, const fm_ilut_opti
     // nnz(A) entries) are sized in an int
     FM_CHECK(3 * (double)count + 10 * (double)n64 < (double)INT_MAX &&
                  opt->fill_factor * (double)count < (double)INT_MAX,
-             FM_ERR_INVALID, "ILUT: n = %lld with %lld entries and fill factor %g is beyond SuperLU's 32-bit indices",
+             FM_ERR_INVALID,
+             "ILUT: n = %lld with %lld entries and fill factor %g is beyond SuperLU's 32-bit indices",
              (long long)n64, (long long)count, opt->fill_factor);
     int n = (int)n64, nnz = (int)count;
     f->n = n;
