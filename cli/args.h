@@ -68,6 +68,7 @@ int fm_cmd_generate(int argc, char **argv);
 int fm_cmd_bench(int argc, char **argv);
 int fm_cmd_train(int argc, char **argv);
 int fm_cmd_train_neuralif(int argc, char **argv);
+int fm_cmd_train_learned_lu(int argc, char **argv);
 int fm_cmd_eval(int argc, char **argv);
 int fm_cmd_sample(int argc, char **argv);
 int fm_cmd_solve(int argc, char **argv);

@@ -15,23 +15,35 @@
 static const char help[] =
     "usage: factormer bench solve [A.mtx ...] [options]\n"
     "\n"
-    "Solves the same systems by CG with every preconditioner (none, jacobi, ic0,\n"
-    "neuralif, direct) and prints per method: systems converged, iterations,\n"
+    "Solves the same systems with every preconditioner, by CG (none, jacobi, ic0,\n"
+    "neuralif, direct) or by GMRES(m) (none, jacobi, ilu0, ilut, ilut2 (ILUT at a\n"
+    "second drop tolerance), learned-lu, direct), and prints per method: systems\n"
+    "converged, iterations,\n"
     "setup, solve and total seconds (median [quartiles] over the systems), and the\n"
     "rates of the SpMV and of the two triangular solves in GB/s beside the memory\n"
     "bandwidth measured in the same run. With files, b is all ones; without, a\n"
     "generated set with its own right-hand sides, from the test seeds (never the\n"
     "training ones).\n"
     "\n"
-    "  --set S             random-spd (default; n = --size, about 100 entries a\n"
-    "                      row) or diffusion (a --size x --size grid)\n"
+    "  --set S             for CG: random-spd (default; n = --size, about 100\n"
+    "                      entries a row) or diffusion (a --size x --size grid);\n"
+    "                      for GMRES: convection (convection-diffusion on a --size x\n"
+    "                      --size grid) or random-general (M M'^T + 1e-3 I)\n"
     "  --count N           systems of the set (default 10)\n"
-    "  --size N            random-spd: n (default 10000); diffusion: the grid's side\n"
-    "                      (default 100)\n"
+    "  --size N            random-spd: n (default 10000); diffusion, convection: the\n"
+    "                      grid's side (default 100); random-general: n (default 2000)\n"
+    "  --method cg|gmres   the files' Krylov method (default cg)\n"
+    "  --restart M         GMRES(m): the Arnoldi steps between restarts (default 50)\n"
     "  --tol T             relative residual to reach (default 1e-6)\n"
     "  --max-iters N       iterations at most per solve (default 10 n)\n"
-    "  --methods LIST      some of none,jacobi,ic0,neuralif,direct (default all;\n"
-    "                      neuralif is skipped, with a note, when no model is found)\n"
+    "  --methods LIST      some of those the method takes (default all of them;\n"
+    "                      neuralif and learned-lu are skipped, with a note, when no\n"
+    "                      model is found)\n"
+    "  --ilut-drop T       ilut: SuperLU's drop tolerance (default 1e-4)\n"
+    "  --ilut2-drop T      ilut2: the second drop tolerance (default 1e-2)\n"
+    "  --ilut-fill F       ilut and ilut2: nnz(L + U) <= F nnz(A) (default 10)\n"
+    "  --lu-model M.fmw    the learned LU model (default: learned-lu.fmw in\n"
+    "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
     "  --drop-tolerance T  neuralif: drop off-diagonal |l_ij| <= T of the network's\n"
     "                      factor of the scaled matrix (NeuralIF-sp; default 0.02)\n"
     "  --normalize-diag    neuralif: rescale each row of L so that (L Lt)_ii = a_ii\n"
@@ -51,7 +63,7 @@ static void show_progress(void *context, const fm_bench_solve_row *row, int64_t 
 {
     if (!*(bool *)context) return;
     fprintf(stderr, "\r  %lld/%lld  %s  %-8s %6lld iterations  %.3f s%s   ", (long long)index + 1, (long long)total,
-            fm_arg_shown(row->matrix), fm_solve_precond_name(row->method), (long long)row->iterations,
+            fm_arg_shown(row->matrix), fm_bench_solve_method_name(row->method), (long long)row->iterations,
             row->total_seconds, row->converged ? "" : " (not converged)");
     fflush(stderr);
 }
@@ -70,22 +82,29 @@ static void print_report(const fm_bench_solve_report *r)
 {
     const fm_bench_solve_options *o = &r->options;
     int64_t systems = 0;
-    for (int m = 0; m < FM_SOLVE_PRECONDS; m++)
-        if (r->method[m].ran) systems = r->method[m].systems;
-    if (o->set == FM_BENCH_SOLVE_FILES) printf("CG on %lld file%s", (long long)systems, systems == 1 ? "" : "s");
-    else printf("CG on %lld %s system%s", (long long)systems, fm_bench_solve_set_name(o->set), systems == 1 ? "" : "s");
+    for (int m = 0; m < FM_BENCH_METHODS; m++)
+        if (r->methods[m].ran) systems = r->methods[m].systems;
+    char krylov[32];
+    if (r->method == FM_SOLVE_GMRES) snprintf(krylov, sizeof krylov, "GMRES(%lld)", (long long)o->restart);
+    else snprintf(krylov, sizeof krylov, "CG");
+    if (o->set == FM_BENCH_SOLVE_FILES) printf("%s on %lld file%s", krylov, (long long)systems, systems == 1 ? "" : "s");
+    else printf("%s on %lld %s system%s", krylov, (long long)systems, fm_bench_solve_set_name(o->set),
+                systems == 1 ? "" : "s");
     printf(", tolerance %g, %d threads; median [quartiles] over the systems\n", o->tol, r->threads);
+    if (r->methods[FM_SOLVE_ILUT].ran || r->methods[FM_BENCH_ILUT_SECOND].ran)
+        printf("ilut: drop tolerance %g; ilut2: %g; fill factor %g\n", o->ilut.drop_tolerance, o->ilut_second_drop,
+               o->ilut.fill_factor);
     if (isnan(r->bandwidth_gbs)) printf("memory bandwidth not measured (--bandwidth-seconds 0)\n");
     else printf("memory bandwidth measured in this run: %.1f GB/s (STREAM triad)\n", r->bandwidth_gbs);
     if (r->note[0]) printf("%s\n", r->note);
-    printf("\n  %-9s %9s %26s %26s %26s %26s %22s\n", "method", "converged", "iterations", "setup s", "solve s",
+    printf("\n  %-10s %9s %26s %26s %26s %26s %22s\n", "method", "converged", "iterations", "setup s", "solve s",
            "total s", "M^-1 r GB/s (% bw)");
-    for (int m = 0; m < FM_SOLVE_PRECONDS; m++) {
-        const fm_bench_solve_method *s = &r->method[m];
+    for (int m = 0; m < FM_BENCH_METHODS; m++) {
+        const fm_bench_solve_method *s = &r->methods[m];
         if (!s->ran) continue;
         char converged[32];
         snprintf(converged, sizeof converged, "%lld/%lld", (long long)s->converged, (long long)s->systems);
-        printf("  %-9s %9s", fm_solve_precond_name((fm_solve_precond)m), converged);
+        printf("  %-10s %9s", fm_bench_solve_method_name(m), converged);
         print_quartiles(&s->iterations, "%.0f");
         print_quartiles(&s->setup_seconds, "%.4f");
         print_quartiles(&s->solve_seconds, "%.4f");
@@ -99,15 +118,15 @@ static void print_report(const fm_bench_solve_report *r)
             printf(" %22s\n", rate);
         }
     }
-    for (int m = 0; m < FM_SOLVE_PRECONDS; m++) {
-        const fm_bench_solve_method *s = &r->method[m];
+    for (int m = 0; m < FM_BENCH_METHODS; m++) {
+        const fm_bench_solve_method *s = &r->methods[m];
         if (!s->ran) continue;
         printf("\nSpMV y = A x: %.1f GB/s median [%.1f, %.1f]", s->spmv_gbs.median, s->spmv_gbs.q1, s->spmv_gbs.q3);
         if (!isnan(r->bandwidth_gbs)) printf(", %.0f%% of the measured bandwidth", 100 * s->spmv_gbs.median / r->bandwidth_gbs);
         printf("\n");
         break;
     }
-    printf("(bytes counted: SpMV 16 nnz(A) + 24 n; M^-1 r, two triangular solves, 2 (16 nnz(L) + 24 n))\n");
+    printf("(bytes counted: SpMV 16 nnz(A) + 24 n; M^-1 r, two triangular solves, 16 (nnz(L) + nnz(U)) + 48 n)\n");
 }
 
 int fm_cmd_bench_solve(int argc, char **argv)
@@ -118,7 +137,7 @@ int fm_cmd_bench_solve(int argc, char **argv)
     const char **files = NULL;
     int file_count = 0;
     long threads = 0, value;
-    bool set_given = false;
+    bool set_given = false, method_given = false;
     char msg[FM_MSG_LEN] = "";
     int status = 2;
     fm_output_set *set = NULL;
@@ -160,7 +179,17 @@ int fm_cmd_bench_solve(int argc, char **argv)
         else if (!strcmp(a, "--max-iters")) { ok = fm_arg_int(a, v, 1, 1L << 40, &value); opt.max_iters = value; }
         else if (!strcmp(a, "--methods")) {
             if (fm_bench_solve_methods_parse(opt.methods, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); goto done; }
+            opt.methods_given = true;
         }
+        else if (!strcmp(a, "--method")) {
+            if (fm_solve_method_parse(&opt.method, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); goto done; }
+            method_given = true;
+        }
+        else if (!strcmp(a, "--restart")) { ok = fm_arg_int(a, v, 1, 1L << 20, &value); opt.restart = value; }
+        else if (!strcmp(a, "--ilut-drop")) ok = fm_arg_double(a, v, 0, 1, &opt.ilut.drop_tolerance);
+        else if (!strcmp(a, "--ilut2-drop")) ok = fm_arg_double(a, v, 0, 1, &opt.ilut_second_drop);
+        else if (!strcmp(a, "--ilut-fill")) ok = fm_arg_double(a, v, 1, 1e6, &opt.ilut.fill_factor);
+        else if (!strcmp(a, "--lu-model")) opt.lu_model = v;
         else if (!strcmp(a, "--model")) opt.model = v;
         else if (!strcmp(a, "--drop-tolerance")) ok = fm_arg_double(a, v, 0, 1e300, &opt.inference.drop_tolerance);
         else if (!strcmp(a, "--out")) out_prefix = v;
@@ -171,6 +200,11 @@ int fm_cmd_bench_solve(int argc, char **argv)
     }
     if (file_count > 0 && set_given) {
         fprintf(stderr, "factormer: give matrix files or --set, not both\n");
+        goto done;
+    }
+    if (method_given && file_count == 0) {
+        fprintf(stderr, "factormer: --method is for matrix files; a --set has its own (cg: random-spd, diffusion; "
+                        "gmres: convection, random-general)\n");
         goto done;
     }
     if (file_count > 0) {
@@ -208,7 +242,7 @@ int fm_cmd_bench_solve(int argc, char **argv)
     if (fm_bench_solve_write_csv(fm_output_set_staged(set, 0), report, comment, msg)) goto fail;
     if (plot) {
         char title[600];
-        snprintf(title, sizeof title, "CG, tolerance %g: %s", opt.tol,
+        snprintf(title, sizeof title, "%s, tolerance %g: %s", report->method == FM_SOLVE_GMRES ? "GMRES" : "CG", opt.tol,
                  opt.set == FM_BENCH_SOLVE_FILES ? "the files given" : fm_bench_solve_set_name(opt.set));
         if (fm_bench_solve_plot(fm_output_set_staged(set, 1), report, title, msg)) goto fail;
     }

@@ -1,5 +1,5 @@
-// factormer solve: A x = b by preconditioned CG, writing x, the trace and a
-// summary.
+// factormer solve: A x = b by preconditioned CG or GMRES, writing x, the
+// trace and a summary.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,25 +14,34 @@
 #include "solve_run.h"
 
 static const char help[] =
-    "usage: factormer solve A.mtx[.gz] --precond P [options]\n"
+    "usage: factormer solve A.mtx[.gz] --precond P [--method cg|gmres] [options]\n"
     "\n"
-    "Solves A x = b for a symmetric positive definite A (a Matrix Market file,\n"
-    "symmetric or general) by preconditioned conjugate gradients from x = 0.\n"
+    "Solves A x = b (A a Matrix Market file, symmetric or general) from x = 0 by\n"
+    "preconditioned conjugate gradients (A symmetric positive definite) or by\n"
+    "restarted GMRES with right preconditioning (any A with its diagonal stored).\n"
     "\n"
-    "  --precond P         none, jacobi (diag(A)), ic0 (incomplete Cholesky on the\n"
-    "                      pattern of A, shifted when it breaks down), neuralif (the\n"
-    "                      learned factor of --model) or direct (CHOLMOD)\n"
+    "  --method cg|gmres   the Krylov method (default cg)\n"
+    "  --precond P         none, jacobi (diag(A)) or direct (CHOLMOD for cg, UMFPACK\n"
+    "                      for gmres); for cg: ic0 (incomplete Cholesky on the\n"
+    "                      pattern of A, shifted when it breaks down) or neuralif\n"
+    "                      (the learned factor of --model); for gmres: ilu0\n"
+    "                      (incomplete LU on the pattern of A), ilut (SuperLU's\n"
+    "                      threshold ILU with pivoting) or learned-lu (the learned\n"
+    "                      factors of --model)\n"
     "  --rhs b.mtx         the right-hand side, a vector of A's length (default: all\n"
     "                      ones)\n"
-    "  --method cg         the Krylov method (cg, the only one for now)\n"
+    "  --restart M         gmres: the Arnoldi steps between restarts (default 50)\n"
+    "  --ilut-drop T       ilut: SuperLU's drop tolerance (default 1e-4)\n"
+    "  --ilut-fill F       ilut: the bound nnz(L + U) <= F nnz(A) (default 10)\n"
     "  --drop-tolerance T  neuralif: drop off-diagonal |l_ij| <= T of the network's\n"
     "                      factor of the scaled matrix (NeuralIF-sp; default 0.02)\n"
     "  --normalize-diag    neuralif: rescale each row of L so that (L Lt)_ii = a_ii\n"
     "                      (the default); --no-normalize-diag keeps the network's rows\n"
-    "  --model M.fmw       the NeuralIF model (default: neuralif.fmw in\n"
-    "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
+    "  --model M.fmw       the neuralif or learned-lu model (default: neuralif.fmw or\n"
+    "                      learned-lu.fmw in $FACTORMER_MODELS, else in the shipped\n"
+    "                      models directory)\n"
     "  --tol T             stop when |b - A x| <= T |b| (default 1e-6)\n"
-    "  --max-iters N       iterations at most (default 10 n)\n"
+    "  --max-iters N       iterations at most (default 10 n; gmres: Arnoldi steps)\n"
     "  --threads N         threads (default: all)\n"
     "  --out PREFIX        write PREFIX.x.mtx, PREFIX.trace.csv (iteration, seconds,\n"
     "                      relative residual) and PREFIX.summary.json (default: the\n"
@@ -44,9 +53,9 @@ static const char help[] =
     "\n"
     "Exit status: 0 converged; 3 stopped at --max-iters before the tolerance (the\n"
     "outputs are written, the summary says \"converged\": false); 2 a bad option;\n"
-    "1 bad input (a non-square or nonsymmetric matrix, a zero or negative\n"
-    "diagonal entry, NaN or Inf, a right-hand side of the wrong length) or a\n"
-    "breakdown, with no output written. SIGINT, SIGTERM or SIGHUP during the\n"
+    "1 bad input (a non-square matrix, a missing diagonal entry; for cg a\n"
+    "nonsymmetric matrix or a zero or negative diagonal entry; NaN or Inf, a\n"
+    "right-hand side of the wrong length) or a breakdown, with no output written. SIGINT, SIGTERM or SIGHUP during the\n"
     "iterations stops the solve: its outputs are written and the exit status is\n"
     "128 + the signal.\n";
 
@@ -73,7 +82,7 @@ int fm_cmd_solve(int argc, char **argv)
 {
     const char *matrix = NULL, *rhs = NULL, *out_prefix = NULL, *precond = NULL;
     long threads = 0, value;
-    bool quiet = false;
+    bool quiet = false, have_restart = false, have_ilut = false;
     fm_solve_options opt;
     fm_solve_defaults(&opt);
     char msg[FM_MSG_LEN] = "";
@@ -97,11 +106,11 @@ int fm_cmd_solve(int argc, char **argv)
             if (fm_solve_precond_parse(&opt.precond, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
             precond = v;
         } else if (!strcmp(a, "--method")) {
-            if (strcmp(v, "cg")) {
-                fprintf(stderr, "factormer: --method must be cg (conjugate gradients), not '%s'\n", fm_arg_shown(v));
-                return 2;
-            }
+            if (fm_solve_method_parse(&opt.method, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
+        else if (!strcmp(a, "--restart")) { ok = fm_arg_int(a, v, 1, 1L << 20, &value); opt.restart = value; have_restart = true; }
+        else if (!strcmp(a, "--ilut-drop")) { ok = fm_arg_double(a, v, 0, 1, &opt.ilut.drop_tolerance); have_ilut = true; }
+        else if (!strcmp(a, "--ilut-fill")) { ok = fm_arg_double(a, v, 1, 1e6, &opt.ilut.fill_factor); have_ilut = true; }
         else if (!strcmp(a, "--rhs")) rhs = v;
         else if (!strcmp(a, "--model")) opt.model = v;
         else if (!strcmp(a, "--drop-tolerance")) ok = fm_arg_double(a, v, 0, 1e300, &opt.inference.drop_tolerance);
@@ -123,11 +132,27 @@ int fm_cmd_solve(int argc, char **argv)
         return 2;
     }
     if (!precond) {
-        fprintf(stderr, "factormer: solve needs --precond none, jacobi, ic0, neuralif or direct\n");
+        fprintf(stderr, "factormer: solve needs --precond: %s (--method %s)\n", fm_solve_method_preconds(opt.method),
+                fm_solve_method_name(opt.method));
         return 2;
     }
-    if (opt.model && opt.precond != FM_SOLVE_NEURALIF) {
-        fprintf(stderr, "factormer: --model names the model of --precond neuralif\n");
+    if (!fm_solve_method_takes(opt.method, opt.precond)) {
+        fprintf(stderr, "factormer: --method %s takes --precond %s, not %s%s\n", fm_solve_method_name(opt.method),
+                fm_solve_method_preconds(opt.method), precond,
+                opt.method == FM_SOLVE_CG ? " (ilu0, ilut and learned-lu precondition --method gmres)"
+                                          : " (ic0 and neuralif precondition --method cg)");
+        return 2;
+    }
+    if (opt.model && opt.precond != FM_SOLVE_NEURALIF && opt.precond != FM_SOLVE_LEARNED_LU) {
+        fprintf(stderr, "factormer: --model names the model of --precond neuralif or learned-lu\n");
+        return 2;
+    }
+    if (have_restart && opt.method != FM_SOLVE_GMRES) {
+        fprintf(stderr, "factormer: --restart belongs to --method gmres\n");
+        return 2;
+    }
+    if (have_ilut && opt.precond != FM_SOLVE_ILUT) {
+        fprintf(stderr, "factormer: --ilut-drop and --ilut-fill belong to --precond ilut\n");
         return 2;
     }
     if (threads > 0) fm_set_threads((int)threads);
@@ -157,7 +182,7 @@ int fm_cmd_solve(int argc, char **argv)
         goto fail;
     }
 
-    if (fm_solve_read(&A, &b, matrix, rhs, msg)) goto fail;
+    if (fm_solve_read(&A, &b, matrix, rhs, opt.method, msg)) goto fail;
     progress p = { !quiet && isatty(2), -1 };
     opt.progress = show_progress;
     opt.context = &p;
@@ -177,14 +202,15 @@ int fm_cmd_solve(int argc, char **argv)
         goto fail;
     }
     if (fm_output_set_stage(set, msg)) goto fail;
-    snprintf(comment, comment_size, "factormer: x of A x = b, A = %s, CG with %s, %lld iterations\nfactormer %s: %s",
-             matrix, fm_solve_precond_name(r->precond), (long long)r->iterations, fm_version(), command);
+    snprintf(comment, comment_size, "factormer: x of A x = b, A = %s, %s with %s, %lld iterations\nfactormer %s: %s",
+             matrix, r->method == FM_SOLVE_GMRES ? "GMRES" : "CG", fm_solve_precond_name(r->precond),
+             (long long)r->iterations, fm_version(), command);
     if (fm_mtx_write_vector(fm_output_set_staged(set, 0), r->x, r->n, comment, msg)) goto fail;
     snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
     if (fm_solve_write_trace(fm_output_set_staged(set, 1), r, comment, msg)) goto fail;
 
-    char v[32][4400];
-    const char *keys[32];
+    char v[40][4400];
+    const char *keys[40];
     int n = 0, command_key;
 #define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
 #define NUM(name, x) (keys[n] = name, fm_arg_json_number(v[n], sizeof v[n], x), n++)
@@ -195,12 +221,19 @@ int fm_cmd_solve(int argc, char **argv)
     STR("rhs", rhs);
     KEY("n", "%lld", (long long)A->n);
     KEY("entries", "%lld", (long long)A->A->count);
-    KEY("method", "\"cg\"");
+    KEY("method", "\"%s\"", fm_solve_method_name(r->method));
+    if (r->method == FM_SOLVE_GMRES) KEY("restart", "%lld", (long long)r->restart);
     KEY("precond", "\"%s\"", fm_solve_precond_name(r->precond));
     STR("model", r->model);
     NUM("shift", r->shift);
     KEY("shift_tries", "%d", r->shift_tries);
     KEY("factor_entries", "%lld", (long long)r->factor_entries);
+    if (r->precond == FM_SOLVE_ILU0) KEY("zero_pivots", "%lld", (long long)r->zero_pivots);
+    if (r->precond == FM_SOLVE_LEARNED_LU) KEY("clamped_pivots", "%lld", (long long)r->clamped);
+    if (r->precond == FM_SOLVE_ILUT) {
+        NUM("ilut_drop_tolerance", r->drop_tolerance);
+        NUM("ilut_fill_factor", r->fill_factor);
+    }
     NUM("tol", r->tol);
     KEY("max_iters", "%lld", (long long)r->max_iters);
     KEY("iterations", "%lld", (long long)r->iterations);
@@ -213,7 +246,7 @@ int fm_cmd_solve(int argc, char **argv)
     KEY("threads", "%d", fm_get_threads());
     KEY("cpu", "\"%s\"", fm_cpu_features());
     {
-        const char *values[32];
+        const char *values[40];
         for (int i = 0; i < n; i++) values[i] = v[i];
         values[command_key] = command_json;
         if (fm_json_write(fm_output_set_staged(set, 2), keys, values, n, msg)) goto fail;
@@ -227,7 +260,12 @@ int fm_cmd_solve(int argc, char **argv)
         printf("solved %s\n", fm_arg_shown(matrix));
         printf("  system       n = %lld, %lld stored entries, b = %s\n", (long long)A->n, (long long)A->A->count,
                rhs ? fm_arg_shown(rhs) : "ones");
-        printf("  method       CG with %s", fm_solve_precond_name(r->precond));
+        if (r->method == FM_SOLVE_GMRES) printf("  method       GMRES(%lld) with %s", (long long)r->restart,
+                                                fm_solve_precond_name(r->precond));
+        else printf("  method       CG with %s", fm_solve_precond_name(r->precond));
+        if (r->precond == FM_SOLVE_ILU0 && r->zero_pivots > 0) printf(" (%lld zero pivots replaced)", (long long)r->zero_pivots);
+        if (r->precond == FM_SOLVE_LEARNED_LU && r->clamped > 0) printf(" (%lld pivots clamped to epsilon)", (long long)r->clamped);
+        if (r->precond == FM_SOLVE_ILUT) printf(" (drop %g, fill %g)", r->drop_tolerance, r->fill_factor);
         if (r->precond == FM_SOLVE_IC0 || (r->precond == FM_SOLVE_NEURALIF && r->shift > 0)) printf(" (shift %g after %d tr%s)", r->shift, r->shift_tries,
                                                 r->shift_tries == 1 ? "y" : "ies");
         if (r->model) printf(" (%s)", fm_arg_shown(r->model));

@@ -16,6 +16,7 @@
 static const char help[] =
     "usage: factormer train --model init|accel --rank K --out MODEL.fmw [options]\n"
     "       factormer train --model neuralif --out MODEL.fmw [options] (see --model neuralif --help)\n"
+    "       factormer train --model learned-lu --out MODEL.fmw [options] (see --model learned-lu --help)\n"
     "\n"
     "Trains the Factormer that initializes (init) or accelerates (accel) the ADMM\n"
     "factorization, on synthetic planted matrices: the discounted unrolled loss,\n"
@@ -198,6 +199,8 @@ int fm_cmd_train(int argc, char **argv)
 {
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--model") && !strcmp(argv[i + 1], "neuralif")) return fm_cmd_train_neuralif(argc, argv);
+        else if (!strcmp(argv[i], "--model") && !strcmp(argv[i + 1], "learned-lu"))
+            return fm_cmd_train_learned_lu(argc, argv);
     fm_train_options o;
     fm_train_options_default(&o, FM_MODEL_INIT);
     const char *model = NULL;

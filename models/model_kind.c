@@ -7,6 +7,7 @@ const char *fm_model_kind_name(fm_model_kind kind)
     case FM_MODEL_INIT: return "initialization";
     case FM_MODEL_ACCEL: return "acceleration";
     case FM_MODEL_NEURALIF: return "neuralif";
+    case FM_MODEL_LEARNED_LU: return "learned-lu";
     default: return "unknown";
     }
 }

@@ -10,9 +10,11 @@ typedef enum fm_model_kind {
     FM_MODEL_INIT = 1,    // learned initialization: reads W_0, H_0 (inputs = rank)
     FM_MODEL_ACCEL = 2,   // learned acceleration: reads [W_prev | W_admm] (inputs = 2·rank)
     FM_MODEL_NEURALIF = 3,// NeuralIF (P5): shape [blocks, hidden, node features] (models/precond/neuralif_file.c)
+    FM_MODEL_LEARNED_LU = 4,// learned LU (P6): shape [layers, width, node features, loss]
+                          // (models/precond/learned_lu_file.c)
 } fm_model_kind;
 
-// "initialization", "acceleration", "neuralif", or "unknown".
+// "initialization", "acceleration", "neuralif", "learned-lu", or "unknown".
 const char *fm_model_kind_name(fm_model_kind kind);
 
 #endif

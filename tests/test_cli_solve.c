@@ -393,7 +393,7 @@ Test(cli_solve, bench_solve_on_files_writes_its_table)
             if (!(at = strchr(at, ','))) break;
             *at = '\0';
         }
-        cr_assert_eq(fields, 19, "%d fields", fields);
+        cr_assert_eq(fields, 22, "%d fields", fields);
         const long iterations = atol(field[5]), at3 = atol(field[15]), at6 = atol(field[17]);
         cr_assert(*field[15] && *field[17] && at3 <= at6 && at6 == iterations, "%ld %ld %ld", at3, at6, iterations);
         cr_assert_geq(atof(field[16]), atof(field[7]), "the seconds to 1e-3 include the setup");

@@ -10,7 +10,8 @@
 #include "plot.h"
 #include "status.h"
 
-static const char *const colors[FM_SOLVE_PRECONDS] = {"#555555", "#1f77b4", "#2ca02c", "#d62728", "#9467bd"};
+static const char *const colors[FM_BENCH_METHODS] = {"#555555", "#1f77b4", "#2ca02c", "#d62728", "#9467bd",
+                                                     "#8c564b", "#e377c2", "#ff7f0e", "#17becf"};
 
 // The residual of a trace at iteration k: its last row at or before k (a
 // finished solve keeps its final residual).
@@ -65,28 +66,30 @@ int fm_bench_solve_plot(const char *png, const fm_bench_solve_report *r, const c
     fm_plot_add(&sc, "set multiplot layout 1,2 title %s\n", quoted_title);
     fm_plot_add(&sc, "set logscale y\nset grid\nset key top right\nset format y '%%.0e'\n");
     fm_plot_add(&sc, "set ylabel 'relative residual |r|/|b| (median over %lld systems)'\n",
-        (long long)(r->row_count > 0 ? r->method[r->rows[0].method].systems : 0));
+        (long long)(r->row_count > 0 ? r->methods[r->rows[0].method].systems : 0));
     for (int panel = 0; panel < 2; panel++) {
-        fm_plot_add(&sc, "set xlabel '%s'\n", panel ? "seconds (setup, then CG)" : "iteration");
+        fm_plot_add(&sc, "set xlabel '%s'\n", panel ? (r->method == FM_SOLVE_GMRES ? "seconds (setup, then GMRES)"
+                                                                                 : "seconds (setup, then CG)")
+                                                     : "iteration");
         fm_plot_add(&sc, "set xrange [0:%.9g]\n", panel ? last_second : (double)last_iteration);
         fm_plot_add(&sc, "plot ");
         bool first = true;
-        for (int m = 0; m < FM_SOLVE_PRECONDS; m++) {
-            if (!r->method[m].ran) continue;
+        for (int m = 0; m < FM_BENCH_METHODS; m++) {
+            if (!r->methods[m].ran) continue;
             fm_plot_add(&sc, "%s'-' using 1:2 with lines lw 2 lc rgb '%s' title '%s'", first ? "" : ", ", colors[m],
-                fm_solve_precond_name((fm_solve_precond)m));
+                fm_bench_solve_method_name(m));
             first = false;
         }
         fm_plot_add(&sc, "\n");
-        for (int m = 0; m < FM_SOLVE_PRECONDS; m++) {
-            if (!r->method[m].ran) continue;
+        for (int m = 0; m < FM_BENCH_METHODS; m++) {
+            if (!r->methods[m].ran) continue;
             for (int p = 0; p <= CURVE_POINTS; p++) {
                 const double x = panel ? last_second * p / CURVE_POINTS : round((double)last_iteration * p / CURVE_POINTS);
                 if (!panel && p > 0 && x == round((double)last_iteration * (p - 1) / CURVE_POINTS)) continue;
                 int64_t n = 0;
                 for (int64_t i = 0; i < r->row_count; i++) {
                     const fm_bench_solve_row *w = &r->rows[i];
-                    if (w->method != (fm_solve_precond)m) continue;
+                    if (w->method != m) continue;
                     values[n++] = panel ? at_seconds(w, x) : at_iteration(w, (int64_t)x);
                 }
                 const fm_quartiles q = fm_quartiles_of(values, n);

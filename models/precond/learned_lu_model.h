@@ -137,4 +137,24 @@ double fm_llu_loss_dense_reference(const fm_square *scaled, const double *v, con
 int fm_llu_factors(fm_csr **L, fm_csr **U, const fm_square *pattern, const double *scale,
                    const double *v, char *msg);
 
+//------------------------------------------------------------------------------
+// One matrix as the network reads it, and inference (models/precond/learned_lu.c)
+//------------------------------------------------------------------------------
+
+typedef struct fm_llu_input {
+    fm_square *scaled;         // Â
+    fm_edge_set *edges;        // all of Â's entries by rows (fm_edge_set_from_matrix)
+    uint8_t *diagonal;         // E flags: the diagonal entries
+    double *features;          // n × FM_LLU_FEATURES
+    double *edge_inputs;       // E × FM_LLU_EDGE_INPUTS
+} fm_llu_input;
+
+int fm_llu_input_new(fm_llu_input **out, const fm_square *A, char *msg);
+void fm_llu_input_free(fm_llu_input **input);
+
+// fm_learned_lu_factor for a parameter block (the trainer's validation).
+typedef struct fm_learned_lu_info fm_learned_lu_info;
+int fm_llu_factor_with(fm_csr **L, fm_csr **U, const fm_llu_config *config, fm_params *params,
+                       const fm_square *A, fm_learned_lu_info *info, char *msg);
+
 #endif

@@ -1,0 +1,208 @@
+// The learned LU's checkpoints: the kind "learned-lu" (FM_MODEL_LEARNED_LU),
+// shape fields [layers, width, node features, loss, 0], in io/checkpoint's
+// format; and the public model handle (learned_lu.h).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "learned_lu_file.h"
+#include "model_dir.h"
+#include "model_kind.h"
+#include "status.h"
+
+// The tensor table of a config, and the model in words.
+typedef struct layout_storage {
+    fm_tensor_spec specs[4 * FM_LLU_MLPS * FM_LLU_MAX_LAYERS];
+    char names[4 * FM_LLU_MLPS * FM_LLU_MAX_LAYERS][FM_LLU_NAME];
+    char words[96];
+    fm_checkpoint_layout layout;
+} layout_storage;
+
+static int make_layout(layout_storage *s, const fm_llu_config *config, char *msg)
+{
+    int status = fm_llu_specs(s->specs, s->names, config, msg);
+    if (status) return status;
+    snprintf(s->words, sizeof s->words, "a learned-lu model of %d layers, width %d", config->layers,
+             config->width);
+    s->layout = (fm_checkpoint_layout){ s->specs, fm_llu_tensor_count(config), s->words };
+    return FM_OK;
+}
+
+static fm_checkpoint_fields fields_of(const fm_llu_config *config, fm_llu_loss_kind loss)
+{
+    fm_checkpoint_fields f = { .kind = FM_MODEL_LEARNED_LU };
+    f.shape[0] = config->layers;
+    f.shape[1] = config->width;
+    f.shape[2] = FM_LLU_FEATURES;
+    f.shape[3] = (int)loss;
+    return f;
+}
+
+// Open, check the kind and shape, lay out and read.
+static int read_file(const char *path, fm_llu_config *config, fm_llu_loss_kind *loss, fm_params **params,
+                     fm_train_state *state, bool need_state, char *msg)
+{
+    fm_checkpoint_reader *r = NULL;
+    fm_params *p = NULL;
+    layout_storage *s = NULL;
+#define FREE_ALL do { fm_checkpoint_close(&r); fm_params_free(&p); free(s); } while (0)
+    fm_checkpoint_fields f;
+    FM_TRY(fm_checkpoint_open(&r, path, &f, msg));
+    if (f.kind != FM_MODEL_LEARNED_LU) {
+        const int code = fm_fail_path(FM_ERR_PARSE, msg, path, ": holds a model of kind '%s', not a learned-lu "
+                                      "model (train one with factormer train --model learned-lu)",
+                                      fm_model_kind_name(f.kind));
+        FREE_ALL;
+        return code;
+    }
+    if (f.shape[2] != FM_LLU_FEATURES || f.shape[0] < 1 || f.shape[0] > FM_LLU_MAX_LAYERS || f.shape[1] < 1 ||
+        f.shape[1] > 4096 || (f.shape[3] != FM_LLU_LOSS_SKETCHED && f.shape[3] != FM_LLU_LOSS_SPECTRUM)) {
+        const int code = fm_fail_path(FM_ERR_PARSE, msg, path,
+                                      ": a learned-lu model of %d layers, width %d, %d node features, loss %d: "
+                                      "this build reads 1 to %d layers, width 1 to 4096, %d features, loss 0 or 1",
+                                      f.shape[0], f.shape[1], f.shape[2], f.shape[3], FM_LLU_MAX_LAYERS,
+                                      FM_LLU_FEATURES);
+        FREE_ALL;
+        return code;
+    }
+    if (need_state && !(f.flags & FM_CHECKPOINT_TRAINING)) {
+        const int code = fm_fail_path(FM_ERR_PARSE, msg, path, ": holds a model without a training state");
+        FREE_ALL;
+        return code;
+    }
+    const fm_llu_config c = { f.shape[0], f.shape[1] };
+    FM_ALLOC(s, 1);
+    FM_TRY(make_layout(s, &c, msg));
+    FM_TRY(fm_checkpoint_check_layout(r, &s->layout, msg));
+    FM_TRY(fm_llu_params_new(&p, &c, msg));
+    FM_TRY(fm_checkpoint_read_tensors(r, p, state, msg));
+    *config = c;
+    *loss = (fm_llu_loss_kind)f.shape[3];
+    *params = p;
+    p = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+static int write_file(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, const fm_params *params,
+                      const fm_train_state *state, char *msg)
+{
+    layout_storage *s = NULL;
+#define FREE_ALL free(s)
+    FM_ALLOC(s, 1);
+    FM_TRY(make_layout(s, config, msg));
+    const fm_checkpoint_fields f = fields_of(config, loss);
+    FM_TRY(fm_checkpoint_write_tensors(path, &f, &s->layout, params, state, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_llu_state_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, uint64_t seed,
+                       const fm_params *params, const fm_llu_train_state *state, char *msg)
+{
+    const fm_train_state t = { .epoch = state->epoch, .step = state->step, .seed = seed,
+                               .best_epoch = state->best_epoch, .best_validation_rmse = state->best_validation };
+    return write_file(path, config, loss, params, &t, msg);
+}
+
+int fm_llu_state_read(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, uint64_t seed,
+                      fm_params **params, fm_llu_train_state *state, char *msg)
+{
+    fm_params *p = NULL;
+#define FREE_ALL fm_params_free(&p)
+    fm_llu_config c = { 0, 0 };
+    fm_llu_loss_kind l = FM_LLU_LOSS_SKETCHED;
+    fm_train_state t = { 0 };
+    FM_TRY(read_file(path, &c, &l, &p, &t, true, msg));
+    if (c.layers != config->layers || c.width != config->width || l != loss || t.seed != seed) {
+        const int code = fm_fail_path(FM_ERR_INVALID, msg, path,
+                                      ": the state is of %d layers, width %d, the %s loss, seed %llu; this run "
+                                      "asks for %d layers, width %d, the %s loss, seed %llu",
+                                      c.layers, c.width, fm_llu_loss_name(l), (unsigned long long)t.seed,
+                                      config->layers, config->width, fm_llu_loss_name(loss),
+                                      (unsigned long long)seed);
+        FREE_ALL;
+        return code;
+    }
+    *state = (fm_llu_train_state){ t.epoch, t.step, t.best_epoch, t.best_validation_rmse };
+    *params = p;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_llu_model_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss,
+                       const fm_params *params, char *msg)
+{
+    return write_file(path, config, loss, params, NULL, msg);
+}
+
+int fm_llu_model_read(const char *path, fm_llu_config *config, fm_llu_loss_kind *loss, fm_params **params,
+                      char *msg)
+{
+    return read_file(path, config, loss, params, NULL, false, msg);
+}
+
+//------------------------------------------------------------------------------
+// The public model handle (models/precond/learned_lu.h)
+//------------------------------------------------------------------------------
+
+static const char *const loss_names[] = { "sketched", "spectrum" };
+
+const char *fm_llu_loss_name(fm_llu_loss_kind kind)
+{
+    return kind == FM_LLU_LOSS_SPECTRUM ? loss_names[1] : loss_names[0];
+}
+
+int fm_llu_loss_parse(fm_llu_loss_kind *out, const char *text, char *msg)
+{
+    for (int k = 0; k < 2; k++)
+        if (text && !strcmp(text, loss_names[k])) {
+            *out = (fm_llu_loss_kind)k;
+            return FM_OK;
+        }
+    return fm_fail(FM_ERR_INVALID, msg, "--loss must be sketched or spectrum, not '%s'", text ? text : "");
+}
+
+struct fm_learned_lu {
+    fm_llu_config config;
+    fm_llu_loss_kind loss;
+    fm_params *params;
+};
+
+int fm_learned_lu_load(fm_learned_lu **out, const char *path, char *msg)
+{
+    fm_learned_lu *model = NULL;
+#define FREE_ALL fm_learned_lu_free(&model)
+    FM_ALLOC(model, 1);
+    FM_TRY(fm_llu_model_read(path, &model->config, &model->loss, &model->params, msg));
+    *out = model;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+void fm_learned_lu_free(fm_learned_lu **model)
+{
+    if (!model || !*model) return;
+    fm_params_free(&(*model)->params);
+    free(*model);
+    *model = NULL;
+}
+
+fm_llu_loss_kind fm_learned_lu_loss(const fm_learned_lu *model)
+{
+    return model->loss;
+}
+
+int fm_learned_lu_factor(fm_csr **L, fm_csr **U, const fm_learned_lu *model, const fm_square *A,
+                         fm_learned_lu_info *info, char *msg)
+{
+    return fm_llu_factor_with(L, U, &model->config, model->params, A, info, msg);
+}
+
+int fm_learned_lu_default_path(char *path, size_t size, char *msg)
+{
+    return fm_learned_model_path(path, size, FM_LEARNED_LU_MODEL_FILE, msg);
+}

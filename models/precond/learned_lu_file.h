@@ -1,0 +1,33 @@
+// The learned LU's checkpoints (P6): the model kind "learned-lu" in the
+// checkpoint format of io/checkpoint (named tensors; this file checks the
+// names and the shape fields: layers, width, node features, the loss).
+#ifndef FM_LEARNED_LU_FILE_H
+#define FM_LEARNED_LU_FILE_H
+
+#include <stdint.h>
+
+#include "learned_lu.h"
+#include "learned_lu_model.h"
+
+// Where a training run stands.
+typedef struct fm_llu_train_state {
+    uint64_t epoch;            // epochs completed
+    uint64_t step;             // AdamW steps taken (its t)
+    uint64_t best_epoch;       // 0 before any
+    double best_validation;    // the best score, +inf before any
+} fm_llu_train_state;
+
+int fm_llu_state_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, uint64_t seed,
+                       const fm_params *params, const fm_llu_train_state *state, char *msg);
+// The state must be a learned LU one of this config, loss and seed.
+int fm_llu_state_read(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, uint64_t seed,
+                      fm_params **params, fm_llu_train_state *state, char *msg);
+// The values alone: a shipped model.
+int fm_llu_model_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss,
+                       const fm_params *params, char *msg);
+// A model's config, loss and values (kind "learned-lu"; another kind is
+// FM_ERR_PARSE naming both).
+int fm_llu_model_read(const char *path, fm_llu_config *config, fm_llu_loss_kind *loss, fm_params **params,
+                      char *msg);
+
+#endif
