@@ -228,9 +228,12 @@ static int system_get(fm_square **A, double **b, char *name, size_t size_name, c
     else
         snprintf(name, size_name, "%s %lldx%lld seed=%llu", set, (long long)size, (long long)size,
                  (unsigned long long)seed);
-    if (opt->set == FM_BENCH_SOLVE_CONVECTION || opt->set == FM_BENCH_SOLVE_RANDOM_GENERAL)
-        FM_TRY(fm_general_generate(&sys, &rhs, random ? FM_GENERAL_RANDOM : FM_GENERAL_CONVECTION, size, seed, NULL,
+    if (opt->set == FM_BENCH_SOLVE_CONVECTION || opt->set == FM_BENCH_SOLVE_RANDOM_GENERAL) {
+        fm_general_options o;
+        fm_general_random_defaults(&o, size);   // as the trainer draws them
+        FM_TRY(fm_general_generate(&sys, &rhs, random ? FM_GENERAL_RANDOM : FM_GENERAL_CONVECTION, size, seed, &o,
                                    NULL, msg));
+    }
     else FM_TRY(fm_spd_generate(&sys, &rhs, random ? FM_SPD_RANDOM : FM_SPD_DIFFUSION, size, seed, NULL, msg));
     FM_TRY(fm_square_from_triplets(&g, sys->n, sys->count, sys->row, sys->col, sys->val, sys->symmetric, msg));
     FM_TRY(fm_solve_check(g, name, fm_bench_solve_set_method(opt->set, opt->method), msg));
@@ -267,7 +270,7 @@ static void summarize(fm_bench_solve_report *r, double *scratch)
         for (int64_t i = 0; i < r->row_count; i++)                                            \
             if (r->rows[i].method == m) scratch[n++] = (expr);                                \
         s->field = fm_quartiles_of(scratch, n)
-        FIGURE(iterations, (double)r->rows[i].iterations);
+        FIGURE(iterations, r->rows[i].failed ? NAN : (double)r->rows[i].iterations);
         FIGURE(setup_seconds, r->rows[i].setup_seconds);
         FIGURE(solve_seconds, r->rows[i].solve_seconds);
         FIGURE(total_seconds, r->rows[i].total_seconds);
@@ -281,6 +284,32 @@ static void summarize(fm_bench_solve_report *r, double *scratch)
                 s->converged += r->rows[i].converged;
             }
     }
+}
+
+// A method that failed on a system (`msg` says why): a row with NaN figures
+// and a one-row trace (the start), and the first failure of each method in
+// the note.
+static int record_failure(fm_bench_solve_report *r, fm_bench_solve_row *row, const char *name, int method,
+                          const fm_square *A, char *msg)
+{
+#define FREE_ALL
+    *row = (fm_bench_solve_row){ .n = A->n, .entries = A->A->count, .method = method, .failed = true,
+                                 .iterations = 0, .relative_residual = NAN, .setup_seconds = NAN,
+                                 .solve_seconds = NAN, .total_seconds = NAN, .shift = NAN, .spmv_gbs = NAN,
+                                 .apply_gbs = NAN };
+    snprintf(row->matrix, sizeof row->matrix, "%s", name);
+    FM_ALLOC(row->trace, 1);
+    row->trace[0] = (fm_solve_step){ 0, 0.0, 1.0 };
+    row->trace_len = 1;
+    if (!r->methods[method].failed++) {
+        const size_t used = strlen(r->note);
+        snprintf(r->note + used, sizeof r->note - used, "%s%s failed on %.100s: %.200s", used ? "; " : "",
+                 fm_bench_solve_method_name(method), name, msg);
+    }
+    r->methods[method].ran = true;
+    r->row_count++;
+    return FM_OK;
+#undef FREE_ALL
 }
 
 // A learned method needs its model: none found is a note (the method is
@@ -387,6 +416,13 @@ int fm_bench_solve(fm_bench_solve_report **out, const fm_bench_solve_options *op
             so.max_iters = opt->max_iters;
             so.keep_precond = true;
             const int solved = fm_solve_run(&s, A, b, &so, msg);
+            fm_bench_solve_row *row = &r->rows[r->row_count];
+            if (solved == FM_ERR_NUMERIC) {
+                FM_TRY(record_failure(r, row, name, m, A, msg));
+                if (opt->progress) opt->progress(opt->context, row, index, total);
+                index++;
+                continue;
+            }
             if (solved != FM_OK) {
                 // name the system the failure is about
                 char why[FM_MSG_LEN];
@@ -395,7 +431,6 @@ int fm_bench_solve(fm_bench_solve_report **out, const fm_bench_solve_options *op
                 FREE_ALL;
                 return code;
             }
-            fm_bench_solve_row *row = &r->rows[r->row_count];
             snprintf(row->matrix, sizeof row->matrix, "%s", name);
             row->n = A->n;
             row->entries = A->A->count;

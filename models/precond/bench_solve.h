@@ -68,6 +68,8 @@ struct fm_bench_solve_row {
     char matrix[256];          // the file, or "random-spd seed S"
     int64_t n, entries;
     int method;                // fm_solve_precond, or FM_BENCH_ILUT_SECOND
+    bool failed;               // the preconditioner could not be built, or the method broke down
+                               // (FM_ERR_NUMERIC: the report's note says why); its figures are NaN
     bool converged;
     int64_t iterations;
     double relative_residual;  // true, recomputed
@@ -90,6 +92,7 @@ typedef struct fm_quartiles {
 typedef struct fm_bench_solve_method {
     bool ran;
     int64_t systems, converged;
+    int64_t failed;            // systems it failed on (bench_solve_row.failed)
     fm_quartiles iterations, setup_seconds, solve_seconds, total_seconds, spmv_gbs, apply_gbs;
 } fm_bench_solve_method;
 
@@ -98,7 +101,7 @@ typedef struct fm_bench_solve_report {
     fm_solve_method method;    // the Krylov method the systems were solved by
     int threads;
     double bandwidth_gbs;      // fm_memory_bandwidth, in this run (NaN when not measured)
-    char note[512];            // why a method was skipped ("" when none was)
+    char note[1024];           // why a method was skipped or failed ("" when none was)
     char *model;               // the neuralif model read, else NULL
     char *lu_model;            // the learned-lu model read, else NULL
     fm_bench_solve_row *rows;
@@ -106,6 +109,9 @@ typedef struct fm_bench_solve_report {
     fm_bench_solve_method methods[FM_BENCH_METHODS];
 } fm_bench_solve_report;
 
+// A numerical failure of one method on one system (FM_ERR_NUMERIC: a
+// breakdown, a singular factorization) is a failed row and a note, not an
+// error: the other methods and systems still run.
 int fm_bench_solve(fm_bench_solve_report **out, const fm_bench_solve_options *opt, char *msg);
 void fm_bench_solve_report_free(fm_bench_solve_report **r);
 

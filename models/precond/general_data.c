@@ -45,6 +45,12 @@ void fm_general_defaults(fm_general_options *options)
     };
 }
 
+void fm_general_random_defaults(fm_general_options *options, int64_t n)
+{
+    fm_general_defaults(options);
+    options->density = n > 10 ? 10.0 / (double)n : 1.0;
+}
+
 int fm_general_generate(fm_system_matrix **A, double **b, fm_general_kind kind, int64_t size, uint64_t seed,
                         const fm_general_options *options, double *peclet, char *msg)
 {

@@ -38,6 +38,12 @@ typedef struct fm_general_options {
 
 void fm_general_defaults(fm_general_options *options);
 
+// The random class at n with M's rows holding ten entries on average, as
+// P7's n = 10 000 at density 1e-3 does (density = min(1, 10/n)): at smaller
+// n the fixed density leaves most rows of M nearly empty and A singular up to
+// α. The trainer and the benchmark draw the random class this way.
+void fm_general_random_defaults(fm_general_options *options, int64_t n);
+
 // (A, b) of `kind` for `seed`: `size` is the grid side g (n = g²) for
 // convection and n for random. options NULL: the defaults. b may be NULL
 // (not wanted); else *b holds n doubles (free()). `peclet` (may be NULL)

@@ -48,7 +48,9 @@ static int generate(fm_square **out, const fm_llu_train_options *opt, fm_spd_set
     const int64_t size = opt->data == FM_GENERAL_CONVECTION
                              ? opt->size / 2 + (int64_t)(fm_mix64(seed) % (uint64_t)(opt->size - opt->size / 2 + 1))
                              : opt->size;
-    FM_TRY(fm_general_generate(&m, NULL, opt->data, size, seed, NULL, NULL, msg));
+    fm_general_options o;
+    fm_general_random_defaults(&o, size);   // the random class: ten entries a row of M (convection: the defaults)
+    FM_TRY(fm_general_generate(&m, NULL, opt->data, size, seed, &o, NULL, msg));
     FM_TRY(fm_square_from_triplets(out, m->n, m->count, m->row, m->col, m->val, m->symmetric, msg));
     FREE_ALL;
     return FM_OK;
