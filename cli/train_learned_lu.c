@@ -30,6 +30,9 @@ static const char help[] =
     "                          convection-diffusion on grids with random velocity\n"
     "                          fields (default), or A = M M'^T + 1e-3 I\n"
     "  --loss sketched|spectrum  (default sketched)\n"
+    "  --output scaled|direct  the factors' off-diagonal values: the network's output\n"
+    "                          times the matrix entry (default scaled), or the output\n"
+    "                          itself (the paper's)\n"
     "  --size N                convection: the largest grid side (default 64);\n"
     "                          random: n (default 2000)\n"
     "  --train-size N          training matrices per epoch (default 200)\n"
@@ -91,6 +94,9 @@ int fm_cmd_train_learned_lu(int argc, char **argv)
         else if (!strcmp(a, "--data")) {
             if (fm_general_kind_parse(&o.data, v, msg) != FM_OK) { fprintf(stderr, "factormer: --data: %s\n", msg); return 2; }
         }
+        else if (!strcmp(a, "--output")) {
+            if (fm_llu_output_parse(&o.output, v, msg) != FM_OK) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        }
         else if (!strcmp(a, "--loss")) {
             if (fm_llu_loss_parse(&o.loss, v, msg) != FM_OK) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
@@ -121,10 +127,10 @@ int fm_cmd_train_learned_lu(int argc, char **argv)
     }
     if (!quiet && q.tty) fprintf(stderr, "\r\033[K");
     if (!quiet) {
-        printf("%s the learned-lu model: %d layers, width %d, the %s loss; %s data of size %lld, %lld matrices "
-               "per epoch, seed %llu\n",
+        printf("%s the learned-lu model: %d layers, width %d, the %s loss, the %s output; %s data of size %lld, "
+               "%lld matrices per epoch, seed %llu\n",
                r.stopped ? "stopped training" : "trained", o.config.layers, o.config.width,
-               fm_llu_loss_name(o.loss), fm_general_kind_name(o.data), (long long)o.size,
+               fm_llu_loss_name(o.loss), fm_llu_output_name(o.output), fm_general_kind_name(o.data), (long long)o.size,
                (long long)o.train_count, (unsigned long long)o.seed);
         printf("  epochs       %lld of %lld done, %lld steps\n", (long long)r.epochs_done, (long long)o.epochs,
                (long long)r.steps);

@@ -42,6 +42,54 @@ static void tiny_options(fm_llu_train_options *o, const char *out, fm_llu_loss_k
     o->out = out;
 }
 
+// The scaled output (P6.3 [ext]): v = g(z) on the diagonal and â z off it;
+// the loss's gradient with respect to z through both maps against central
+// finite differences.
+Test(learned_lu_train, the_scaled_output_map_matches_finite_differences)
+{
+    char msg[FM_MSG_LEN] = "";
+    fm_system_matrix *m = NULL;
+    cr_assert_eq(fm_general_generate(&m, NULL, FM_GENERAL_CONVECTION, 5, 3, NULL, NULL, msg), FM_OK, "%s", msg);
+    fm_square *A = NULL;
+    cr_assert_eq(fm_square_from_triplets(&A, m->n, m->count, m->row, m->col, m->val, false, msg), FM_OK, "%s", msg);
+    fm_system_matrix_free(&m);
+    fm_llu_input *input = NULL;
+    cr_assert_eq(fm_llu_input_new(&input, A, msg), FM_OK, "%s", msg);
+    const fm_square *S = input->scaled;
+    const int64_t n = S->n, E = S->A->count;
+    double *z = malloc((size_t)E * sizeof *z), *v = malloc((size_t)E * sizeof *v), *dv = calloc((size_t)E, sizeof *dv);
+    double *dz = calloc((size_t)E, sizeof *dz), *p = malloc((size_t)n * sizeof *p), *t = malloc((size_t)n * sizeof *t);
+    double *work = malloc(3 * (size_t)n * sizeof *work);
+    const fm_rng rng = fm_rng_stream(5, FM_STREAM_TRAIN);
+    for (int64_t k = 0; k < E; k++) z[k] = input->diagonal[k] ? 1 + 0.3 * fm_rng_normal(rng, (uint64_t)k)
+                                                               : 0.5 * fm_rng_normal(rng, (uint64_t)k);
+    for (int64_t i = 0; i < n; i++) p[i] = fm_rng_normal(rng, (uint64_t)(E + i));
+    fm_spmv(S->A, p, t);
+#define SCALED_LOSS(zz, grad)                                                                     \
+    (fm_llu_factor_values(v, zz, input->diagonal, E, true),                                       \
+     fm_llu_times_entries(v, input->edge_inputs, input->diagonal, E),                             \
+     fm_llu_loss(S, v, p, t, grad, work))
+    const double loss = SCALED_LOSS(z, dv);
+    cr_assert(loss > 0);
+    fm_llu_times_entries(dv, input->edge_inputs, input->diagonal, E);
+    fm_llu_factor_values_backward(dz, dv, z, input->diagonal, E);
+    for (int64_t k = 0; k < E; k++) {
+        const double z0 = z[k], h = 1e-6 * (1 + fabs(z0));
+        z[k] = z0 + h;
+        const double up = SCALED_LOSS(z, NULL);
+        z[k] = z0 - h;
+        const double down = SCALED_LOSS(z, NULL);
+        z[k] = z0;
+        const double fd = (up - down) / (2 * h);
+        cr_assert(fabs(fd - dz[k]) <= 1e-6 * (1 + fabs(fd)), "entry %lld: backward %g, finite differences %g",
+                  (long long)k, dz[k], fd);
+    }
+#undef SCALED_LOSS
+    free(z); free(v); free(dv); free(dz); free(p); free(t); free(work);
+    fm_llu_input_free(&input);
+    fm_square_free(&A);
+}
+
 // With either loss: the mean loss of the last epoch is below 0.9 times the
 // first's, the best validation (GMRES iterations) is no worse than the
 // untrained model's, and the best model is written and loads.
@@ -95,14 +143,14 @@ Test(learned_lu_train, a_resumed_run_ends_where_an_uninterrupted_one_does)
     snprintf(state_part, sizeof state_part, "%s.state", part.out);
     fm_params *a = NULL, *b = NULL;
     fm_llu_train_state sa, sb;
-    cr_assert_eq(fm_llu_state_read(state_whole, &whole.config, whole.loss, whole.seed, &a, &sa, msg), FM_OK, "%s", msg);
-    cr_assert_eq(fm_llu_state_read(state_part, &part.config, part.loss, part.seed, &b, &sb, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_llu_state_read(state_whole, &whole.config, whole.loss, whole.output, whole.seed, &a, &sa, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_llu_state_read(state_part, &part.config, part.loss, part.output, part.seed, &b, &sb, msg), FM_OK, "%s", msg);
     cr_assert_eq(sa.step, sb.step);
     cr_assert_eq(a->count, b->count);
     cr_assert(memcmp(a->values, b->values, a->count * sizeof *a->values) == 0, "the resumed run's values differ");
     // another loss or seed is not this run
     fm_params *c = NULL;
-    cr_assert_eq(fm_llu_state_read(state_part, &part.config, FM_LLU_LOSS_SKETCHED, part.seed, &c, &sb, msg),
+    cr_assert_eq(fm_llu_state_read(state_part, &part.config, FM_LLU_LOSS_SKETCHED, part.output, part.seed, &c, &sb, msg),
                  FM_ERR_INVALID);
     cr_assert(strstr(msg, "spectrum") && strstr(msg, "sketched"), "%s", msg);
     cr_assert_null(c);
@@ -122,19 +170,21 @@ Test(learned_lu_train, checkpoints_round_trip_and_refuse_other_kinds)
     char msg[FM_MSG_LEN] = "";
     cr_assert_eq(fm_llu_params_new(&params, &config, msg), FM_OK, "%s", msg);
     for (int64_t i = 0; i < params->count; i++) params->values[i] = (float)sin(0.7 * (double)i);
-    cr_assert_eq(fm_llu_model_write(path, &config, FM_LLU_LOSS_SPECTRUM, params, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_llu_model_write(path, &config, FM_LLU_LOSS_SPECTRUM, FM_LLU_OUTPUT_SCALED, params, msg), FM_OK,
+                 "%s", msg);
     fm_llu_config got = { 0, 0 };
     fm_llu_loss_kind loss = FM_LLU_LOSS_SKETCHED;
-    cr_assert_eq(fm_llu_model_read(path, &got, &loss, &back, msg), FM_OK, "%s", msg);
-    cr_assert(got.layers == 2 && got.width == 6 && loss == FM_LLU_LOSS_SPECTRUM);
+    fm_llu_output output = FM_LLU_OUTPUT_DIRECT;
+    cr_assert_eq(fm_llu_model_read(path, &got, &loss, &output, &back, msg), FM_OK, "%s", msg);
+    cr_assert(got.layers == 2 && got.width == 6 && loss == FM_LLU_LOSS_SPECTRUM && output == FM_LLU_OUTPUT_SCALED);
     cr_assert(memcmp(back->values, params->values, params->count * sizeof *params->values) == 0);
     fm_params_free(&back);
     fm_llu_train_state state;
-    cr_assert_eq(fm_llu_state_read(path, &config, loss, 42, &back, &state, msg), FM_ERR_PARSE);
+    cr_assert_eq(fm_llu_state_read(path, &config, loss, output, 42, &back, &state, msg), FM_ERR_PARSE);
     cr_assert(strstr(msg, "training state"), "%s", msg);
     char other[700];
     snprintf(other, sizeof other, "%s/models/shipped/neuralif.fmw", FM_SOURCE_DIR);
-    cr_assert_eq(fm_llu_model_read(other, &got, &loss, &back, msg), FM_ERR_PARSE);
+    cr_assert_eq(fm_llu_model_read(other, &got, &loss, &output, &back, msg), FM_ERR_PARSE);
     cr_assert(strstr(msg, "neuralif") && strstr(msg, "learned-lu"), "%s", msg);
     cr_assert_null(back);
     fm_params_free(&params);
@@ -167,7 +217,8 @@ Test(learned_lu_train, inference_keeps_the_diagonal_away_from_zero)
                 if (params->values[i] == 0) params->values[i] = (float)(0.3 * fm_rng_normal(rng, (uint64_t)i));
         fm_csr *L = NULL, *U = NULL;
         fm_learned_lu_info info = { 0 };
-        cr_assert_eq(fm_llu_factor_with(&L, &U, &config, params, A, &info, msg), FM_OK, "%s", msg);
+        const int output = trial % 2 ? FM_LLU_OUTPUT_SCALED : FM_LLU_OUTPUT_DIRECT;
+        cr_assert_eq(fm_llu_factor_with(&L, &U, &config, params, output, A, &info, msg), FM_OK, "%s", msg);
         for (int64_t i = 0; i < A->n; i++) {
             const double d = L->value[L->start[i + 1] - 1], s = A->scale[i];
             cr_assert_eq(L->index[L->start[i + 1] - 1], i);

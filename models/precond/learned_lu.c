@@ -39,7 +39,7 @@ void fm_llu_input_free(fm_llu_input **input)
     *input = NULL;
 }
 
-int fm_llu_factor_with(fm_csr **L, fm_csr **U, const fm_llu_config *config, fm_params *params,
+int fm_llu_factor_with(fm_csr **L, fm_csr **U, const fm_llu_config *config, fm_params *params, int output,
                        const fm_square *A, fm_learned_lu_info *info, char *msg)
 {
     fm_llu_input *input = NULL;
@@ -66,6 +66,7 @@ int fm_llu_factor_with(fm_csr **L, fm_csr **U, const fm_llu_config *config, fm_p
     }
     // the step of inference (P6): no diagonal of L̂ nearer zero than ε
     fm_llu_factor_values(v, zd, input->diagonal, E, false);
+    if (output == FM_LLU_OUTPUT_SCALED) fm_llu_times_entries(v, input->edge_inputs, input->diagonal, E);
     FM_TRY(fm_llu_factors(L, U, A, A->scale, v, msg));
     if (info) info->clamped = clamped;
     FREE_ALL;

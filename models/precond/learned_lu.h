@@ -21,6 +21,17 @@ typedef enum fm_llu_loss_kind {
 const char *fm_llu_loss_name(fm_llu_loss_kind kind);
 int fm_llu_loss_parse(fm_llu_loss_kind *out, const char *text, char *msg);
 
+// How the network's output z becomes the factors' off-diagonal values (P6.3),
+// recorded in its checkpoint.
+typedef enum fm_llu_output {
+    FM_LLU_OUTPUT_DIRECT = 0,  // v_ij = z_ij (P6 as the paper has it)
+    FM_LLU_OUTPUT_SCALED = 1,  // v_ij = â_ij z_ij [ext]: the factor scales with the entry it stands on
+} fm_llu_output;
+
+// "direct", "scaled"; the parse is FM_ERR_INVALID naming the text.
+const char *fm_llu_output_name(fm_llu_output output);
+int fm_llu_output_parse(fm_llu_output *out, const char *text, char *msg);
+
 // What inference did beyond the network.
 typedef struct fm_learned_lu_info {
     int64_t clamped;       // diagonal entries of L̂ set to ±ε by the inference step (P6)
@@ -31,6 +42,7 @@ typedef struct fm_learned_lu_info {
 int fm_learned_lu_load(fm_learned_lu **out, const char *path, char *msg);
 void fm_learned_lu_free(fm_learned_lu **model);
 fm_llu_loss_kind fm_learned_lu_loss(const fm_learned_lu *model);
+fm_llu_output fm_learned_lu_output(const fm_learned_lu *model);
 
 // L and U for A (not Â: scaled back, P2), for fm_precond_from_lu: L lower
 // by rows with the diagonal last, U upper by rows with the diagonal first.

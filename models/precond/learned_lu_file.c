@@ -1,5 +1,5 @@
 // The learned LU's checkpoints: the kind "learned-lu" (FM_MODEL_LEARNED_LU),
-// shape fields [layers, width, node features, loss, 0], in io/checkpoint's
+// shape fields [layers, width, node features, loss, output], in io/checkpoint's
 // format; and the public model handle (learned_lu.h).
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,19 +29,20 @@ static int make_layout(layout_storage *s, const fm_llu_config *config, char *msg
     return FM_OK;
 }
 
-static fm_checkpoint_fields fields_of(const fm_llu_config *config, fm_llu_loss_kind loss)
+static fm_checkpoint_fields fields_of(const fm_llu_config *config, fm_llu_loss_kind loss, fm_llu_output output)
 {
     fm_checkpoint_fields f = { .kind = FM_MODEL_LEARNED_LU };
     f.shape[0] = config->layers;
     f.shape[1] = config->width;
     f.shape[2] = FM_LLU_FEATURES;
     f.shape[3] = (int)loss;
+    f.shape[4] = (int)output;
     return f;
 }
 
 // Open, check the kind and shape, lay out and read.
-static int read_file(const char *path, fm_llu_config *config, fm_llu_loss_kind *loss, fm_params **params,
-                     fm_train_state *state, bool need_state, char *msg)
+static int read_file(const char *path, fm_llu_config *config, fm_llu_loss_kind *loss, fm_llu_output *output,
+                     fm_params **params, fm_train_state *state, bool need_state, char *msg)
 {
     fm_checkpoint_reader *r = NULL;
     fm_params *p = NULL;
@@ -57,11 +58,13 @@ static int read_file(const char *path, fm_llu_config *config, fm_llu_loss_kind *
         return code;
     }
     if (f.shape[2] != FM_LLU_FEATURES || f.shape[0] < 1 || f.shape[0] > FM_LLU_MAX_LAYERS || f.shape[1] < 1 ||
-        f.shape[1] > 4096 || (f.shape[3] != FM_LLU_LOSS_SKETCHED && f.shape[3] != FM_LLU_LOSS_SPECTRUM)) {
+        f.shape[1] > 4096 || (f.shape[3] != FM_LLU_LOSS_SKETCHED && f.shape[3] != FM_LLU_LOSS_SPECTRUM) ||
+        (f.shape[4] != FM_LLU_OUTPUT_DIRECT && f.shape[4] != FM_LLU_OUTPUT_SCALED)) {
         const int code = fm_fail_path(FM_ERR_PARSE, msg, path,
-                                      ": a learned-lu model of %d layers, width %d, %d node features, loss %d: "
-                                      "this build reads 1 to %d layers, width 1 to 4096, %d features, loss 0 or 1",
-                                      f.shape[0], f.shape[1], f.shape[2], f.shape[3], FM_LLU_MAX_LAYERS,
+                                      ": a learned-lu model of %d layers, width %d, %d node features, loss %d, "
+                                      "output %d: this build reads 1 to %d layers, width 1 to 4096, %d features, "
+                                      "loss 0 or 1, output 0 or 1",
+                                      f.shape[0], f.shape[1], f.shape[2], f.shape[3], f.shape[4], FM_LLU_MAX_LAYERS,
                                       FM_LLU_FEATURES);
         FREE_ALL;
         return code;
@@ -79,6 +82,7 @@ static int read_file(const char *path, fm_llu_config *config, fm_llu_loss_kind *
     FM_TRY(fm_checkpoint_read_tensors(r, p, state, msg));
     *config = c;
     *loss = (fm_llu_loss_kind)f.shape[3];
+    *output = (fm_llu_output)f.shape[4];
     *params = p;
     p = NULL;
     FREE_ALL;
@@ -86,43 +90,46 @@ static int read_file(const char *path, fm_llu_config *config, fm_llu_loss_kind *
 #undef FREE_ALL
 }
 
-static int write_file(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, const fm_params *params,
-                      const fm_train_state *state, char *msg)
+static int write_file(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, fm_llu_output output,
+                      const fm_params *params, const fm_train_state *state, char *msg)
 {
     layout_storage *s = NULL;
 #define FREE_ALL free(s)
     FM_ALLOC(s, 1);
     FM_TRY(make_layout(s, config, msg));
-    const fm_checkpoint_fields f = fields_of(config, loss);
+    const fm_checkpoint_fields f = fields_of(config, loss, output);
     FM_TRY(fm_checkpoint_write_tensors(path, &f, &s->layout, params, state, msg));
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
 }
 
-int fm_llu_state_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, uint64_t seed,
-                       const fm_params *params, const fm_llu_train_state *state, char *msg)
+int fm_llu_state_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, fm_llu_output output,
+                       uint64_t seed, const fm_params *params, const fm_llu_train_state *state, char *msg)
 {
     const fm_train_state t = { .epoch = state->epoch, .step = state->step, .seed = seed,
                                .best_epoch = state->best_epoch, .best_validation_rmse = state->best_validation };
-    return write_file(path, config, loss, params, &t, msg);
+    return write_file(path, config, loss, output, params, &t, msg);
 }
 
-int fm_llu_state_read(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, uint64_t seed,
-                      fm_params **params, fm_llu_train_state *state, char *msg)
+int fm_llu_state_read(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, fm_llu_output output,
+                      uint64_t seed, fm_params **params, fm_llu_train_state *state, char *msg)
 {
     fm_params *p = NULL;
 #define FREE_ALL fm_params_free(&p)
     fm_llu_config c = { 0, 0 };
     fm_llu_loss_kind l = FM_LLU_LOSS_SKETCHED;
+    fm_llu_output o = FM_LLU_OUTPUT_DIRECT;
     fm_train_state t = { 0 };
-    FM_TRY(read_file(path, &c, &l, &p, &t, true, msg));
-    if (c.layers != config->layers || c.width != config->width || l != loss || t.seed != seed) {
+    FM_TRY(read_file(path, &c, &l, &o, &p, &t, true, msg));
+    if (c.layers != config->layers || c.width != config->width || l != loss || o != output || t.seed != seed) {
         const int code = fm_fail_path(FM_ERR_INVALID, msg, path,
-                                      ": the state is of %d layers, width %d, the %s loss, seed %llu; this run "
-                                      "asks for %d layers, width %d, the %s loss, seed %llu",
-                                      c.layers, c.width, fm_llu_loss_name(l), (unsigned long long)t.seed,
-                                      config->layers, config->width, fm_llu_loss_name(loss),
+                                      ": the state is of %d layers, width %d, the %s loss, the %s output, seed "
+                                      "%llu; this run asks for %d layers, width %d, the %s loss, the %s output, "
+                                      "seed %llu",
+                                      c.layers, c.width, fm_llu_loss_name(l), fm_llu_output_name(o),
+                                      (unsigned long long)t.seed, config->layers, config->width,
+                                      fm_llu_loss_name(loss), fm_llu_output_name(output),
                                       (unsigned long long)seed);
         FREE_ALL;
         return code;
@@ -133,16 +140,16 @@ int fm_llu_state_read(const char *path, const fm_llu_config *config, fm_llu_loss
 #undef FREE_ALL
 }
 
-int fm_llu_model_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss,
+int fm_llu_model_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, fm_llu_output output,
                        const fm_params *params, char *msg)
 {
-    return write_file(path, config, loss, params, NULL, msg);
+    return write_file(path, config, loss, output, params, NULL, msg);
 }
 
-int fm_llu_model_read(const char *path, fm_llu_config *config, fm_llu_loss_kind *loss, fm_params **params,
-                      char *msg)
+int fm_llu_model_read(const char *path, fm_llu_config *config, fm_llu_loss_kind *loss, fm_llu_output *output,
+                      fm_params **params, char *msg)
 {
-    return read_file(path, config, loss, params, NULL, false, msg);
+    return read_file(path, config, loss, output, params, NULL, false, msg);
 }
 
 //------------------------------------------------------------------------------
@@ -166,9 +173,27 @@ int fm_llu_loss_parse(fm_llu_loss_kind *out, const char *text, char *msg)
     return fm_fail(FM_ERR_INVALID, msg, "--loss must be sketched or spectrum, not '%s'", text ? text : "");
 }
 
+static const char *const output_names[] = { "direct", "scaled" };
+
+const char *fm_llu_output_name(fm_llu_output output)
+{
+    return output == FM_LLU_OUTPUT_SCALED ? output_names[1] : output_names[0];
+}
+
+int fm_llu_output_parse(fm_llu_output *out, const char *text, char *msg)
+{
+    for (int k = 0; k < 2; k++)
+        if (text && !strcmp(text, output_names[k])) {
+            *out = (fm_llu_output)k;
+            return FM_OK;
+        }
+    return fm_fail(FM_ERR_INVALID, msg, "--output must be direct or scaled, not '%s'", text ? text : "");
+}
+
 struct fm_learned_lu {
     fm_llu_config config;
     fm_llu_loss_kind loss;
+    fm_llu_output output;
     fm_params *params;
 };
 
@@ -177,7 +202,7 @@ int fm_learned_lu_load(fm_learned_lu **out, const char *path, char *msg)
     fm_learned_lu *model = NULL;
 #define FREE_ALL fm_learned_lu_free(&model)
     FM_ALLOC(model, 1);
-    FM_TRY(fm_llu_model_read(path, &model->config, &model->loss, &model->params, msg));
+    FM_TRY(fm_llu_model_read(path, &model->config, &model->loss, &model->output, &model->params, msg));
     *out = model;
     return FM_OK;
 #undef FREE_ALL
@@ -196,10 +221,15 @@ fm_llu_loss_kind fm_learned_lu_loss(const fm_learned_lu *model)
     return model->loss;
 }
 
+fm_llu_output fm_learned_lu_output(const fm_learned_lu *model)
+{
+    return model->output;
+}
+
 int fm_learned_lu_factor(fm_csr **L, fm_csr **U, const fm_learned_lu *model, const fm_square *A,
                          fm_learned_lu_info *info, char *msg)
 {
-    return fm_llu_factor_with(L, U, &model->config, model->params, A, info, msg);
+    return fm_llu_factor_with(L, U, &model->config, model->params, model->output, A, info, msg);
 }
 
 int fm_learned_lu_default_path(char *path, size_t size, char *msg)

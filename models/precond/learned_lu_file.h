@@ -17,17 +17,17 @@ typedef struct fm_llu_train_state {
     double best_validation;    // the best score, +inf before any
 } fm_llu_train_state;
 
-int fm_llu_state_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, uint64_t seed,
-                       const fm_params *params, const fm_llu_train_state *state, char *msg);
-// The state must be a learned LU one of this config, loss and seed.
-int fm_llu_state_read(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, uint64_t seed,
-                      fm_params **params, fm_llu_train_state *state, char *msg);
+int fm_llu_state_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, fm_llu_output output,
+                       uint64_t seed, const fm_params *params, const fm_llu_train_state *state, char *msg);
+// The state must be a learned LU one of this config, loss, output and seed.
+int fm_llu_state_read(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, fm_llu_output output,
+                      uint64_t seed, fm_params **params, fm_llu_train_state *state, char *msg);
 // The values alone: a shipped model.
-int fm_llu_model_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss,
+int fm_llu_model_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, fm_llu_output output,
                        const fm_params *params, char *msg);
-// A model's config, loss and values (kind "learned-lu"; another kind is
-// FM_ERR_PARSE naming both).
-int fm_llu_model_read(const char *path, fm_llu_config *config, fm_llu_loss_kind *loss, fm_params **params,
-                      char *msg);
+// A model's config, loss, output and values (kind "learned-lu"; another kind
+// is FM_ERR_PARSE naming both).
+int fm_llu_model_read(const char *path, fm_llu_config *config, fm_llu_loss_kind *loss, fm_llu_output *output,
+                      fm_params **params, char *msg);
 
 #endif

@@ -214,3 +214,9 @@ int fm_llu_factors(fm_csr **L, fm_csr **U, const fm_square *pattern, const doubl
     return FM_OK;
 #undef FREE_ALL
 }
+
+void fm_llu_times_entries(double *x, const double *edge_inputs, const uint8_t *diagonal, int64_t edges)
+{
+    for (int64_t k = 0; k < edges; k++)
+        if (!diagonal[k]) x[k] *= edge_inputs[FM_LLU_EDGE_INPUTS * k];
+}

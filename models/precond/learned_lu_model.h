@@ -115,6 +115,11 @@ void fm_llu_factor_values(double *v, const double *z, const uint8_t *diagonal, i
 // dz += dv · g'(z) on the diagonal, dv elsewhere (the training map's chain rule).
 void fm_llu_factor_values_backward(double *dz, const double *dv, const double *z,
                                    const uint8_t *diagonal, int64_t edges);
+// The scaled output (FM_LLU_OUTPUT_SCALED): x_k *= â_k off the diagonal, â_k
+// = edge_inputs[2k] (fm_llu_edge_inputs). Linear, so the same product is its
+// chain rule: applied to v after fm_llu_factor_values, and to dv before
+// fm_llu_factor_values_backward.
+void fm_llu_times_entries(double *x, const double *edge_inputs, const uint8_t *diagonal, int64_t edges);
 
 // The loss of P6 for one probe:
 //   loss = ‖ L̂ (Û p) − t ‖₂
@@ -154,7 +159,7 @@ void fm_llu_input_free(fm_llu_input **input);
 
 // fm_learned_lu_factor for a parameter block (the trainer's validation).
 typedef struct fm_learned_lu_info fm_learned_lu_info;
-int fm_llu_factor_with(fm_csr **L, fm_csr **U, const fm_llu_config *config, fm_params *params,
+int fm_llu_factor_with(fm_csr **L, fm_csr **U, const fm_llu_config *config, fm_params *params, int output,
                        const fm_square *A, fm_learned_lu_info *info, char *msg);
 
 #endif

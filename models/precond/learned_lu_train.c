@@ -26,6 +26,7 @@ void fm_llu_train_defaults(fm_llu_train_options *opt)
     opt->valid_count = 10;
     opt->epochs = 1;
     opt->loss = FM_LLU_LOSS_SKETCHED;
+    opt->output = FM_LLU_OUTPUT_SCALED;
     opt->rate = 1e-3;
     opt->weight_decay = 0.01;
     opt->max_grad_norm = 1;
@@ -57,8 +58,9 @@ static int generate(fm_square **out, const fm_llu_train_options *opt, fm_spd_set
 #undef FREE_ALL
 }
 
-int fm_llu_validate(double *score, const fm_llu_config *config, fm_params *params, fm_square *const *systems,
-                    int64_t count, double tol, int64_t restart, int64_t max_iters, char *msg)
+int fm_llu_validate(double *score, const fm_llu_config *config, fm_params *params, fm_llu_output output,
+                    fm_square *const *systems, int64_t count, double tol, int64_t restart, int64_t max_iters,
+                    char *msg)
 {
     fm_csr *L = NULL, *U = NULL;
     fm_precond *M = NULL;
@@ -70,7 +72,7 @@ int fm_llu_validate(double *score, const fm_llu_config *config, fm_params *param
         FM_ALLOC(b, n);
         FM_ALLOC(x, n);
         for (int64_t i = 0; i < n; i++) b[i] = 1;
-        FM_TRY(fm_llu_factor_with(&L, &U, config, params, systems[v], NULL, msg));
+        FM_TRY(fm_llu_factor_with(&L, &U, config, params, output, systems[v], NULL, msg));
         FM_TRY(fm_precond_from_lu(&M, &L, &U, msg));
         fm_krylov_options krylov;
         fm_krylov_defaults(&krylov, n);
@@ -178,6 +180,7 @@ static int train_step(double *loss, const fm_llu_train_options *opt, fm_params *
     fm_llu_forward(net, w->z, params, params->values, input->edges);
     for (int64_t k = 0; k < E; k++) w->zd[k] = w->z[k];
     fm_llu_factor_values(w->v, w->zd, input->diagonal, E, true);
+    if (opt->output == FM_LLU_OUTPUT_SCALED) fm_llu_times_entries(w->v, input->edge_inputs, input->diagonal, E);
     const double *p = solution, *t = w->target;
     if (solution) {   // spectrum-aware: ‖L̂Û x − b‖ with b = Â x
         fm_spmv(scaled->A, solution, w->target);
@@ -194,6 +197,7 @@ static int train_step(double *loss, const fm_llu_train_options *opt, fm_params *
     *loss = fm_llu_loss(scaled, w->v, p, t, w->dv, w->work);
     FM_CHECK(isfinite(*loss), FM_ERR_NUMERIC, "learned LU training: the loss is not finite at step %llu",
              (unsigned long long)step);
+    if (opt->output == FM_LLU_OUTPUT_SCALED) fm_llu_times_entries(w->dv, input->edge_inputs, input->diagonal, E);
     fm_llu_factor_values_backward(w->dz, w->dv, w->zd, input->diagonal, E);
     for (int64_t k = 0; k < E; k++) w->dzf[k] = (float)w->dz[k];
     fm_params_zero_grads(params);
@@ -232,7 +236,7 @@ int fm_llu_train(fm_llu_train_result *result, const fm_llu_train_options *opt, c
     fm_llu_train_state state = { 0 };
     state.best_validation = INFINITY;
     if (opt->resume) {
-        FM_TRY(fm_llu_state_read(state_path, &opt->config, opt->loss, opt->seed, &params, &state, msg));
+        FM_TRY(fm_llu_state_read(state_path, &opt->config, opt->loss, opt->output, opt->seed, &params, &state, msg));
     } else {
         FM_TRY(fm_run_state_absent(state_path, msg));
         FM_TRY(fm_llu_params_new(&params, &opt->config, msg));
@@ -242,7 +246,7 @@ int fm_llu_train(fm_llu_train_result *result, const fm_llu_train_options *opt, c
     FM_ALLOC(valid, opt->valid_count);
     for (; valid_made < opt->valid_count; valid_made++)
         FM_TRY(generate(&valid[valid_made], opt, FM_SPD_VALIDATION, valid_made, msg));
-#define VALIDATE(score) fm_llu_validate(score, &opt->config, params, valid, opt->valid_count, opt->valid_tol, \
+#define VALIDATE(score) fm_llu_validate(score, &opt->config, params, opt->output, valid, opt->valid_count, opt->valid_tol, \
                                         opt->valid_restart, opt->valid_max_iters, msg)
 
     fm_llu_train_progress p = { .epochs = opt->epochs, .total = opt->train_count, .loss = NAN,
@@ -281,11 +285,11 @@ int fm_llu_train(fm_llu_train_result *result, const fm_llu_train_options *opt, c
             if ((opt->progress && opt->progress(&p, opt->user)) || late) result->stopped = true;
             if (opt->checkpoint_every > 0 && state.step % (uint64_t)opt->checkpoint_every == 0 &&
                 done + 1 < steps_per_epoch)
-                FM_TRY(fm_llu_state_write(state_path, &opt->config, opt->loss, opt->seed, params, &state, msg));
+                FM_TRY(fm_llu_state_write(state_path, &opt->config, opt->loss, opt->output, opt->seed, params, &state, msg));
             if (result->stopped) break;
         }
         if (state.step % (uint64_t)steps_per_epoch != 0) {   // stopped inside the epoch
-            FM_TRY(fm_llu_state_write(state_path, &opt->config, opt->loss, opt->seed, params, &state, msg));
+            FM_TRY(fm_llu_state_write(state_path, &opt->config, opt->loss, opt->output, opt->seed, params, &state, msg));
             break;
         }
         state.epoch++;
@@ -294,9 +298,9 @@ int fm_llu_train(fm_llu_train_result *result, const fm_llu_train_options *opt, c
         if (score < state.best_validation) {
             state.best_validation = score;
             state.best_epoch = state.epoch;
-            FM_TRY(fm_llu_model_write(opt->out, &opt->config, opt->loss, params, msg));
+            FM_TRY(fm_llu_model_write(opt->out, &opt->config, opt->loss, opt->output, params, msg));
         }
-        FM_TRY(fm_llu_state_write(state_path, &opt->config, opt->loss, opt->seed, params, &state, msg));
+        FM_TRY(fm_llu_state_write(state_path, &opt->config, opt->loss, opt->output, opt->seed, params, &state, msg));
         p = (fm_llu_train_progress){ .epoch = epoch, .epochs = opt->epochs, .done = steps_per_epoch,
                                      .total = steps_per_epoch, .loss = NAN,
                                      .running_loss = loss_sum / (double)steps_per_epoch, .validation = score,

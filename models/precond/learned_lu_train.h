@@ -46,6 +46,7 @@ typedef struct fm_llu_train_options {
     int64_t valid_count;         // validation matrices
     int64_t epochs;
     fm_llu_loss_kind loss;
+    fm_llu_output output;        // default scaled (P6.3 [ext], measured)
     double rate;                 // AdamW (1e-3)
     double weight_decay;         // 0.01
     double max_grad_norm;        // 1
@@ -77,7 +78,8 @@ int fm_llu_train(fm_llu_train_result *result, const fm_llu_train_options *opt, c
 
 // The mean GMRES iterations of the factors of (config, params) over
 // `count` systems A_v x = 1, as the trainer's validation scores them.
-int fm_llu_validate(double *score, const fm_llu_config *config, fm_params *params, fm_square *const *systems,
-                    int64_t count, double tol, int64_t restart, int64_t max_iters, char *msg);
+int fm_llu_validate(double *score, const fm_llu_config *config, fm_params *params, fm_llu_output output,
+                    fm_square *const *systems, int64_t count, double tol, int64_t restart, int64_t max_iters,
+                    char *msg);
 
 #endif
