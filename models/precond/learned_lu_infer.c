@@ -7,11 +7,17 @@
 // Every edge MLP's first layer splits by its inputs:
 //   w1 [x_i, x_j, e_k, â_k, c_k] + b1 = (W_t x_i + b1) + W_s x_j + W_ez [e_k, â_k, c_k],
 // so each node's two w-wide products are computed once a layer (P_i, Q_j: the
-// products pass) and an edge costs W_ez's (w + 2) × w and w2's w × out
-// multiply-adds. Then per row i (the row pass of layer l):
-//   e^l_k = MLP_e for the entries k of row i, written over e^{l−1}_k (edge k
-//   reads and writes only its own state), their mean, x^l_i = MLP_n([x_i,
-//   mean]) written over x^{l−1}_i; in the last layer z_k = e^L_k only.
+// products pass). And between an edge MLP's hidden layer h^l_k and the next
+// layer's pre-activation there is no nonlinearity: e^l_k = W2 h^l_k + b2
+// enters layer l+1 only as W_e e^l_k (W_e: W_ez's columns of e) and through
+// the mean, mean_k e^l_k = W2 mean_k h^l_k + b2. So the edge state kept is h^l,
+// layer l+1 reads it through M = W_e W2 (w × w, multiplied once, in double)
+// with W_e b2 added to b1, and W2 is applied once per node to the mean: an
+// edge costs one w × w product a layer, not two. Per row i (the row pass of
+// layer l):
+//   h^l_k for the entries k of row i, written over h^{l−1}_k (edge k reads
+//   and writes only its own state), their mean, x^l_i = MLP_n([x_i, W2 mean
+//   + b2]) written over x^{l−1}_i; in the last layer z_k = w2·h^L_k + b2 only.
 // â_k = a_ij / (s_i s_j) (the sign of a_ii on the diagonal) and the position
 // code c_k are computed from A and its scale where they are read, the node
 // features by fm_nif_features_of from A: no copy of Â, no edge set. Memory:
@@ -22,7 +28,7 @@
 // storage order, the order of fm_aggregate_forward's mean), with rows handed
 // out in static round-robin chunks: the results do not depend on the thread
 // count. They equal fm_llu_forward's up to float rounding (the sums inside
-// each MLP run in another order).
+// each MLP run in another order, and M's products are rounded once).
 #include <math.h>
 #include <omp.h>
 #include <stdbool.h>
@@ -48,12 +54,13 @@
 // One layer's weights, the matrices transposed (row q = input q's weights to
 // every output, contiguous) so that a product is a sum of scaled rows.
 typedef struct layer_weights {
-    int dx, de, out_e;     // x^{l−1}'s width, e^{l−1}'s (0 in layer 1), e^l's
+    int dx, de, out_e;     // x^{l−1}'s width, h^{l−1}'s (0 in layer 1), e^l's
     bool last;
     float *t, *s;          // dx × w: the edge MLP's w1 columns of x_i and of x_j
-    float *ez;             // (de + 2) × w: its columns of e^{l−1}_k, â_k, c_k
+    float *ez;             // (de + 2) × w: M (W_e W2 of layer l−1), then w1's columns of â_k, c_k
     float *w2;             // w × out_e
-    const float *b1, *b2;  // w, out_e
+    float *b1;             // w: b1 + W_e b2 of layer l−1
+    const float *b2;       // out_e
     float *n1;             // (dx + w) × w: the node MLP's w1 (not in the last layer)
     float *n2;             // w × w
     const float *nb1, *nb2;
@@ -67,7 +74,7 @@ typedef struct infer_context {
     const float *x_in;     // n × dx: x⁰, then x
     float *x;              // n × w: x^l over x^{l−1}
     float *P, *Q;          // n × w: W_t x + b1, W_s x
-    float *edge;           // E × w: e^l over e^{l−1} (NULL with one layer)
+    float *edge;           // E × w: h^l over h^{l−1} (NULL with one layer)
     float *z;              // E
     float *scratch;        // per thread, `stride` floats each
     int64_t stride;
@@ -114,10 +121,10 @@ ALWAYS_INLINE void accumulate(float *restrict out, const float *restrict wt, con
     }
 }
 
-// e^l_k (out_e floats) of the entry k = (i, j): p = P_i, q = Q_j, e = e^{l−1}_k
-// (de floats; not read in layer 1). `h` is w floats of scratch.
-ALWAYS_INLINE void edge_mlp(float *restrict out, float *restrict h, const layer_weights *L, const float *restrict p,
-                            const float *restrict q, const float *e, float ahat, float code, int w)
+// h^l_k (w floats) of the entry k = (i, j): p = P_i, q = Q_j, e = h^{l−1}_k
+// (de floats; not read in layer 1).
+ALWAYS_INLINE void edge_hidden(float *restrict h, const layer_weights *L, const float *restrict p,
+                               const float *restrict q, const float *e, float ahat, float code, int w)
 {
     for (int c = 0; c < w; c++) h[c] = p[c] + q[c];
     accumulate(h, L->ez, e, L->de, w);
@@ -126,14 +133,6 @@ ALWAYS_INLINE void edge_mlp(float *restrict out, float *restrict h, const layer_
         const float v = h[c] + wa[c] * ahat + wc[c] * code;
         h[c] = v > 0 ? v : 0;   // relu(NaN) = 0, as the training forward's
     }
-    if (L->last) {   // out_e = 1: w2 is one row
-        float sum = L->b2[0];
-        for (int c = 0; c < w; c++) sum += L->w2[c] * h[c];
-        out[0] = sum;
-        return;
-    }
-    for (int r = 0; r < w; r++) out[r] = L->b2[r];
-    accumulate(out, L->w2, h, w, w);
 }
 
 // P_i = W_t x_i + b1, Q_i = W_s x_i.
@@ -150,14 +149,14 @@ ALWAYS_INLINE void products_pass(const infer_context *c, int64_t i, int w)
     accumulate(q, L->s, x, L->dx, w);
 }
 
-// Layer l for row i: its entries' e^l (z in the last layer), then x^l_i.
+// Layer l for row i: its entries' h^l (z in the last layer), then x^l_i.
 // False when an â of the row is not finite.
 ALWAYS_INLINE bool row_pass(const infer_context *c, int64_t i, float *scratch, int w)
 {
     const layer_weights *L = c->layer;
     const fm_csr *A = c->A->A;
     const double *scale = c->A->scale;
-    float *h = scratch, *o = h + w, *sum = o + w, *in = sum + w, *hid = in + L->dx + w;
+    float *h = scratch, *sum = h + w, *in = sum + w, *hid = in + L->dx + w;
     const float *p = c->P + i * w;
     bool finite = true;
     for (int r = 0; r < w; r++) sum[r] = 0;
@@ -168,19 +167,26 @@ ALWAYS_INLINE bool row_pass(const infer_context *c, int64_t i, float *scratch, i
         finite &= isfinite(ahat) != 0;
         const float code = i > j ? -1.0f : i == j ? 0.0f : 1.0f;   // the position code c_k
         float *e = c->edge ? c->edge + k * w : NULL;
-        edge_mlp(o, h, L, p, c->Q + j * w, e, (float)ahat, code, w);
-        if (L->last) {
-            c->z[k] = o[0];
+        edge_hidden(h, L, p, c->Q + j * w, e, (float)ahat, code, w);
+        if (L->last) {   // z_k = w2·h + b2 (w2: one row)
+            float z = L->b2[0];
+            for (int r = 0; r < w; r++) z += L->w2[r] * h[r];
+            c->z[k] = z;
             continue;
         }
-        memcpy(e, o, (size_t)w * sizeof *o);
-        for (int r = 0; r < w; r++) sum[r] += o[r];
+        memcpy(e, h, (size_t)w * sizeof *h);
+        for (int r = 0; r < w; r++) sum[r] += h[r];
     }
     if (L->last) return finite;
-    // x^l_i = MLP_n([x_i, mean]), the mean as fm_aggregate_forward's
+    // x^l_i = MLP_n([x_i, mean_k e^l_k]), the mean W2 mean_k h^l_k + b2 (its
+    // division as fm_aggregate_forward's)
     const int64_t degree = end - first;
     memcpy(in, c->x_in + i * L->dx, (size_t)L->dx * sizeof *in);
-    for (int r = 0; r < w; r++) in[L->dx + r] = degree > 1 ? sum[r] / (float)degree : sum[r];
+    if (degree > 1)
+        for (int r = 0; r < w; r++) sum[r] /= (float)degree;
+    float *agg = in + L->dx;
+    for (int r = 0; r < w; r++) agg[r] = L->b2[r];
+    accumulate(agg, L->w2, sum, w, w);
     for (int r = 0; r < w; r++) hid[r] = L->nb1[r];
     accumulate(hid, L->n1, in, L->dx + w, w);
     for (int r = 0; r < w; r++) hid[r] = hid[r] > 0 ? hid[r] : 0;
@@ -227,7 +233,7 @@ static void transposed(float *out, const float *m, int rows, int cols, int first
 static int64_t layer_floats(int w)
 {
     const int64_t dx = F > w ? F : w;
-    return 2 * dx * w + (int64_t)(w + FM_LLU_EDGE_INPUTS) * w + (int64_t)w * w + (dx + w) * w + (int64_t)w * w;
+    return 2 * dx * w + (int64_t)(w + FM_LLU_EDGE_INPUTS) * w + (int64_t)w * w + w + (dx + w) * w + (int64_t)w * w;
 }
 
 // The weights of layer l (0-based) from a parameter block laid out as
@@ -248,15 +254,33 @@ static void layer_weights_of(layer_weights *L, const fm_llu_config *config, cons
     L->s = L->t + (int64_t)L->dx * w;
     L->ez = L->s + (int64_t)L->dx * w;
     L->w2 = L->ez + (int64_t)ez * w;
-    L->n1 = L->w2 + (int64_t)w * L->out_e;
+    L->b1 = L->w2 + (int64_t)w * L->out_e;
+    L->n1 = L->b1 + w;
     L->n2 = L->n1 + (int64_t)in_n * w;
     const float *w1 = values + edge[0];
     transposed(L->t, w1, w, in_e, 0, L->dx);
     transposed(L->s, w1, w, in_e, L->dx, L->dx);
-    transposed(L->ez, w1, w, in_e, 2 * L->dx, ez);
+    transposed(L->ez + (int64_t)L->de * w, w1, w, in_e, 2 * L->dx + L->de, FM_LLU_EDGE_INPUTS);
     transposed(L->w2, values + edge[2], L->out_e, w, 0, w);
-    L->b1 = values + edge[1];
+    memcpy(L->b1, values + edge[1], (size_t)w * sizeof *L->b1);
     L->b2 = values + edge[3];
+    if (l > 0) {
+        // M = W_e W2 and b1 + W_e b2 with W2, b2 of layer l−1's edge MLP (w × w, w):
+        // M stored transposed (row q: h's entry q to every hidden unit c)
+        const int64_t *before = layout->offsets + 4 * (FM_LLU_MLPS * (l - 1) + FM_LLU_EDGE);
+        const float *w2 = values + before[2], *b2 = values + before[3];
+        for (int c = 0; c < w; c++) {
+            const float *we = w1 + (int64_t)c * in_e + 2 * L->dx;
+            double bias = L->b1[c];
+            for (int r = 0; r < w; r++) bias += (double)we[r] * b2[r];
+            L->b1[c] = (float)bias;
+            for (int q = 0; q < w; q++) {
+                double m = 0;
+                for (int r = 0; r < w; r++) m += (double)we[r] * w2[(int64_t)r * w + q];
+                L->ez[(int64_t)q * w + c] = (float)m;
+            }
+        }
+    }
     L->nb1 = L->nb2 = NULL;
     if (L->last) return;
     const int64_t *node = layout->offsets + 4 * (FM_LLU_MLPS * l + FM_LLU_NODE);
@@ -296,9 +320,9 @@ int fm_llu_infer(float *z, const fm_llu_config *config, const fm_params *layout,
     layer_weights layer[FM_LLU_MAX_LAYERS];
     for (int l = 0; l < config->layers; l++)
         layer_weights_of(&layer[l], config, layout, values, l, weights + l * per_layer);
-    // per thread: h, o, the sum (w each), the node MLP's input (dx + w), its hidden (w)
+    // per thread: h, the sum (w each), the node MLP's input (dx + w), its hidden (w)
     const int threads = omp_get_max_threads();
-    const int64_t stride = ((5 * w + (F > w ? F : w)) + 15) / 16 * 16;
+    const int64_t stride = ((4 * w + (F > w ? F : w)) + 15) / 16 * 16;
     FM_ALLOC(scratch, stride * threads);
     float *x0 = nodes;
     infer_context c = {
