@@ -17,7 +17,9 @@
 // layer l):
 //   h^l_k for the entries k of row i, written over h^{l−1}_k (edge k reads
 //   and writes only its own state), their mean, x^l_i = MLP_n([x_i, W2 mean
-//   + b2]) written over x^{l−1}_i; in the last layer z_k = w2·h^L_k + b2 only.
+//   + b2]) written over x^{l−1}_i, where W2 folds into the node MLP's first
+//   layer the same way (its columns of the mean times W2, once a layer); in
+//   the last layer z_k = w2·h^L_k + b2 only.
 // â_k = a_ij / (s_i s_j) (the sign of a_ii on the diagonal) and the position
 // code c_k are computed from A and its scale where they are read, the node
 // features by fm_nif_features_of from A: no copy of Â, no edge set. Memory:
@@ -61,9 +63,10 @@ typedef struct layer_weights {
     float *w2;             // w × out_e
     float *b1;             // w: b1 + W_e b2 of layer l−1
     const float *b2;       // out_e
-    float *n1;             // (dx + w) × w: the node MLP's w1 (not in the last layer)
+    float *n1;             // (dx + w) × w: the node MLP's w1, its columns of the mean times W2
     float *n2;             // w × w
-    const float *nb1, *nb2;
+    float *nb1;            // w: its b1 + (its columns of the mean) b2
+    const float *nb2;
 } layer_weights;
 
 // What the passes read and write.
@@ -178,15 +181,11 @@ ALWAYS_INLINE bool row_pass(const infer_context *c, int64_t i, float *scratch, i
         for (int r = 0; r < w; r++) sum[r] += h[r];
     }
     if (L->last) return finite;
-    // x^l_i = MLP_n([x_i, mean_k e^l_k]), the mean W2 mean_k h^l_k + b2 (its
-    // division as fm_aggregate_forward's)
+    // x^l_i = MLP_n([x_i, mean_k e^l_k]) with mean_k e^l_k = W2 mean_k h^l_k
+    // + b2, W2 and b2 folded into n1 and nb1 (the division as fm_aggregate_forward's)
     const int64_t degree = end - first;
     memcpy(in, c->x_in + i * L->dx, (size_t)L->dx * sizeof *in);
-    if (degree > 1)
-        for (int r = 0; r < w; r++) sum[r] /= (float)degree;
-    float *agg = in + L->dx;
-    for (int r = 0; r < w; r++) agg[r] = L->b2[r];
-    accumulate(agg, L->w2, sum, w, w);
+    for (int r = 0; r < w; r++) in[L->dx + r] = degree > 1 ? sum[r] / (float)degree : sum[r];
     for (int r = 0; r < w; r++) hid[r] = L->nb1[r];
     accumulate(hid, L->n1, in, L->dx + w, w);
     for (int r = 0; r < w; r++) hid[r] = hid[r] > 0 ? hid[r] : 0;
@@ -233,7 +232,25 @@ static void transposed(float *out, const float *m, int rows, int cols, int first
 static int64_t layer_floats(int w)
 {
     const int64_t dx = F > w ? F : w;
-    return 2 * dx * w + (int64_t)(w + FM_LLU_EDGE_INPUTS) * w + (int64_t)w * w + w + (dx + w) * w + (int64_t)w * w;
+    return 2 * dx * w + (int64_t)(w + FM_LLU_EDGE_INPUTS) * w + (int64_t)w * w + w + (dx + w) * w + (int64_t)w * w + w;
+}
+
+// A linear map W_a (rows c < w of `a`, `stride` apart, w columns) that reads
+// e = W2 h + b2 (W2 w × w): mt (w × w) = (W_a W2)ᵀ, transposed as the other
+// weights, and bias (w) += W_a b2; the sums in double, rounded once.
+static void fold(float *mt, float *bias, const float *a, int64_t stride, const float *w2, const float *b2, int w)
+{
+    for (int c = 0; c < w; c++) {
+        const float *row = a + c * stride;
+        double sum = bias[c];
+        for (int r = 0; r < w; r++) sum += (double)row[r] * b2[r];
+        bias[c] = (float)sum;
+        for (int q = 0; q < w; q++) {
+            double m = 0;
+            for (int r = 0; r < w; r++) m += (double)row[r] * w2[(int64_t)r * w + q];
+            mt[(int64_t)q * w + c] = (float)m;
+        }
+    }
 }
 
 // The weights of layer l (0-based) from a parameter block laid out as
@@ -257,6 +274,7 @@ static void layer_weights_of(layer_weights *L, const fm_llu_config *config, cons
     L->b1 = L->w2 + (int64_t)w * L->out_e;
     L->n1 = L->b1 + w;
     L->n2 = L->n1 + (int64_t)in_n * w;
+    L->nb1 = L->n2 + (int64_t)w * w;
     const float *w1 = values + edge[0];
     transposed(L->t, w1, w, in_e, 0, L->dx);
     transposed(L->s, w1, w, in_e, L->dx, L->dx);
@@ -264,29 +282,20 @@ static void layer_weights_of(layer_weights *L, const fm_llu_config *config, cons
     transposed(L->w2, values + edge[2], L->out_e, w, 0, w);
     memcpy(L->b1, values + edge[1], (size_t)w * sizeof *L->b1);
     L->b2 = values + edge[3];
-    if (l > 0) {
-        // M = W_e W2 and b1 + W_e b2 with W2, b2 of layer l−1's edge MLP (w × w, w):
-        // M stored transposed (row q: h's entry q to every hidden unit c)
+    if (l > 0) {   // M = W_e W2 of layer l−1's edge MLP, b1 + W_e b2
         const int64_t *before = layout->offsets + 4 * (FM_LLU_MLPS * (l - 1) + FM_LLU_EDGE);
-        const float *w2 = values + before[2], *b2 = values + before[3];
-        for (int c = 0; c < w; c++) {
-            const float *we = w1 + (int64_t)c * in_e + 2 * L->dx;
-            double bias = L->b1[c];
-            for (int r = 0; r < w; r++) bias += (double)we[r] * b2[r];
-            L->b1[c] = (float)bias;
-            for (int q = 0; q < w; q++) {
-                double m = 0;
-                for (int r = 0; r < w; r++) m += (double)we[r] * w2[(int64_t)r * w + q];
-                L->ez[(int64_t)q * w + c] = (float)m;
-            }
-        }
+        fold(L->ez, L->b1, w1 + 2 * L->dx, in_e, values + before[2], values + before[3], w);
     }
-    L->nb1 = L->nb2 = NULL;
+    L->nb2 = NULL;
     if (L->last) return;
+    // the node MLP: w1's columns of x as they are, its columns of the mean
+    // times W2 of this layer's edge MLP, b1 + (those columns) b2
     const int64_t *node = layout->offsets + 4 * (FM_LLU_MLPS * l + FM_LLU_NODE);
-    transposed(L->n1, values + node[0], w, in_n, 0, in_n);
+    const float *n1 = values + node[0];
+    transposed(L->n1, n1, w, in_n, 0, L->dx);
+    memcpy(L->nb1, values + node[1], (size_t)w * sizeof *L->nb1);
+    fold(L->n1 + (int64_t)L->dx * w, L->nb1, n1 + L->dx, in_n, values + edge[2], values + edge[3], w);
     transposed(L->n2, values + node[2], w, w, 0, w);
-    L->nb1 = values + node[1];
     L->nb2 = values + node[3];
 }
 
