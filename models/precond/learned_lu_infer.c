@@ -48,7 +48,7 @@
 // Rows per chunk of the round-robin static schedule.
 #define INFER_CHUNK 32
 // Below this many entries the passes run on one thread (an entry costs about
-// 2w² multiply-adds a layer).
+// w² multiply-adds a layer, a node about 5w²).
 #define INFER_PARALLEL 4096
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
