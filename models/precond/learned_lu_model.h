@@ -102,6 +102,19 @@ void fm_llu_edge_inputs(double *out, const fm_square *scaled);
 FM_LLU_NET_DECLARE(float, )
 FM_LLU_NET_DECLARE(double, _f64)
 
+// The forward fused for inference (models/precond/learned_lu_infer.c): z
+// (E = A->A->count floats, by A's entries) for A as the network reads Â, the
+// features and â computed from A and its scale (no copy of Â, no edge set).
+// It equals fm_llu_forward on fm_llu_input_new(A)'s inputs (rounded to
+// float) up to float rounding and does not depend on the thread count.
+// `work` is the caller's fm_llu_infer_work floats (n·(F + 3w), and E·w for
+// the edge state when there are 2 or more layers; 0 for a bad
+// configuration), or NULL (then allocated here); z must not overlap it. An â
+// that is not finite is FM_ERR_NUMERIC naming the entry.
+int64_t fm_llu_infer_work(const fm_llu_config *config, int64_t nodes, int64_t edges);
+int fm_llu_infer(float *z, const fm_llu_config *config, const fm_params *layout, const float *values,
+                 const fm_square *A, float *work, char *msg);
+
 //------------------------------------------------------------------------------
 // From z to the factors, and the losses (models/precond/learned_lu_loss.c)
 //------------------------------------------------------------------------------
@@ -145,6 +158,15 @@ int fm_llu_factors(fm_csr **L, fm_csr **U, const fm_square *pattern, const doubl
 //------------------------------------------------------------------------------
 // One matrix as the network reads it, and inference (models/precond/learned_lu.c)
 //------------------------------------------------------------------------------
+
+// L and U for A straight from the network's output z (E floats by A's
+// entries): fm_llu_factor_values (training = false), for `output`
+// FM_LLU_OUTPUT_SCALED fm_llu_times_entries, and fm_llu_factors in one pass
+// by rows, the same values bit for bit. *clamped (may be NULL) gets the
+// number of diagonal entries the inference step moved to ±ε. A z that is
+// not finite is FM_ERR_NUMERIC naming the entry.
+int fm_llu_factors_of(fm_csr **L, fm_csr **U, const fm_square *A, const float *z, int output, int64_t *clamped,
+                      char *msg);
 
 typedef struct fm_llu_input {
     fm_square *scaled;         // Â
