@@ -343,6 +343,31 @@ Test(ilut, nonzero_transversal_against_dense_rank)
     cr_assert(singular > 50 && nonsingular > 50, "%d singular, %d not", singular, nonsingular);
 }
 
+// A structurally singular 13 × 13 matrix (random, explicit zeros stored)
+// on which Debian's SuperLU 5.3 calls exit(1) inside dgsitrf ("[0]: jcol=11,
+// SINGULAR!!!") at any drop tolerance and fill factor: refused before it.
+Test(ilut, exit_of_superlu_avoided)
+{
+    const int64_t row[57] = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 6, 6, 6,
+                             6, 7, 7, 7, 7, 7, 8, 8, 8, 8, 9, 9, 9, 9, 9, 10, 10, 10, 10, 11, 11, 11, 11, 12, 12, 12, 12, 12};
+    const int64_t col[57] = {0, 1, 3, 6, 1, 2, 7, 12, 2, 4, 7, 12, 0, 3, 4, 6, 0, 2, 4, 6, 9, 3, 5, 8, 9, 10, 3, 6, 8,
+                             11, 4, 7, 8, 9, 10, 2, 8, 9, 12, 3, 4, 7, 9, 11, 0, 4, 10, 11, 4, 7, 8, 11, 2, 6, 7, 9, 12};
+    const double val[57] = {0, 0, -5.11, 16.29, 0, 0, 0.72, 0, -7.07, 7.42, 1.18, -6.16, -2.25, -6.38, 9.31,
+                            7.96, 9.16, 9.59, 0, 0, 5.1, -9.06, 0, 1.11, 2.5, -7.81, -5.33, 0, -9.74, 0,
+                            0, 0, 4.06, 5.66, -9.63, -8.65, 0, 3.02, 0, -6.53, -7.3, -4.81, 0, -2, 0,
+                            0, 0, -5.9, -6.4, 0, 0, 0, -4.17, 0, 1.7, -9.63, 0};
+    char msg[FM_MSG_LEN];
+    fm_square *A = NULL;
+    cr_assert_eq(fm_square_from_triplets(&A, 13, 57, row, col, val, false, msg), FM_OK, "%s", msg);
+    fm_precond *M = NULL;
+    cr_assert_eq(fm_precond_ilut(&M, A, NULL, msg), FM_ERR_NUMERIC);
+    cr_assert_null(M);
+    cr_assert(strstr(msg, "structurally singular"), "%s", msg);
+    // UMFPACK says singular too
+    cr_assert_eq(fm_precond_direct_lu(&M, A, msg), FM_ERR_NUMERIC);
+    fm_square_free(&A);
+}
+
 Test(ilut, one_unknown)
 {
     char msg[FM_MSG_LEN];
