@@ -10,15 +10,18 @@
 // fm_solve_upper: the same z bit for bit on any thread count), as dgstrs
 // solves with the same factors (tests/test_ilut.c compares the two).
 //
-// SuperLU can end the process, which no check here prevents: an allocation
-// SUPERLU_MALLOC cannot make inside get_perm_c (COLAMD), sp_preorder,
-// StatInit or its int and double allocators is ABORT (superlu_abort_and_exit:
-// exit(-1)); ilu_dpivotL calls exit(1) ("SINGULAR!!!") where a column has no
-// candidate pivot row left and every row not yet pivoted belongs to a later
-// relaxed supernode. The MC64 row permutation, which is abort() in Debian's
-// build (its code is not free), is not asked for. dgsisx itself is not
-// called: after dgsitrf runs out of memory it reads the L and U that were
-// never made (ilu_dQuerySpace).
+// SuperLU can end the process or never return. ilu_dpivotL calls exit(1)
+// ("SINGULAR!!!") where a column has no candidate pivot row left (every row
+// of its pattern pivoted already, or in a later relaxed supernode), and
+// dqselect, called by ilu_ddrop_row, has been seen to loop forever: on
+// small random matrices both happened on structurally singular ones only,
+// so such a matrix is refused first (fm_nonzero_transversal); on others
+// they are not excluded, only not seen. An allocation SUPERLU_MALLOC cannot
+// make inside get_perm_c (COLAMD), sp_preorder, StatInit or SuperLU's int
+// and double allocators is ABORT (superlu_abort_and_exit: exit(-1)). The
+// MC64 row permutation, abort() in Debian's build (its code is not free),
+// is not asked for; dgsisx itself is not called, as after dgsitrf runs out
+// of memory it reads the L and U that were never made (ilu_dQuerySpace).
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -47,6 +50,78 @@ void fm_superlu_ilu_free(fm_superlu_ilu *f)
     memset(f, 0, sizeof *f);
 }
 
+int fm_nonzero_transversal(const fm_csr *A, int64_t *unmatched_row, char *msg)
+{
+    int64_t *owner = NULL, *ahead = NULL, *cursor = NULL, *visited = NULL, *path_row = NULL, *path_column = NULL;
+#define FREE_ALL                                                             \
+    do {                                                                     \
+        free(owner);                                                         \
+        free(ahead);                                                         \
+        free(cursor);                                                        \
+        free(visited);                                                       \
+        free(path_row);                                                      \
+        free(path_column);                                                   \
+    } while (0)
+    int64_t n = A->n;
+    const int64_t *start = A->start, *index = A->index;
+    const double *value = A->value;
+    *unmatched_row = -1;
+    FM_ALLOC(owner, n);        // the row matched to each column, −1: none yet
+    FM_ALLOC(ahead, n);        // each row's look-ahead cursor (only moves on)
+    FM_ALLOC(cursor, n);       // each row's search cursor on the current path
+    FM_ALLOC(visited, n);      // the row whose search last visited a column
+    FM_ALLOC(path_row, n);
+    FM_ALLOC(path_column, n);
+    for (int64_t i = 0; i < n; i++) {
+        owner[i] = -1;
+        visited[i] = -1;
+        ahead[i] = start[i];
+    }
+    for (int64_t i = 0; i < n; i++) {
+        // a path from row i: row → a nonzero's column → the row that owns it
+        // → …, ending at a column no row owns; then every column on it
+        // passes to the row before it (an augmenting path)
+        int64_t depth = 0;
+        bool found = false;
+        path_row[0] = i;
+        cursor[i] = start[i];
+        while (depth >= 0 && !found) {
+            int64_t r = path_row[depth], end = start[r + 1];
+            while (ahead[r] < end && !found) {   // a free column right in row r
+                int64_t q = ahead[r]++;
+                if (value[q] != 0 && owner[index[q]] < 0) {
+                    path_column[depth] = index[q];
+                    found = true;
+                }
+            }
+            if (found) break;
+            int64_t next = -1;
+            while (cursor[r] < end && next < 0) {
+                int64_t q = cursor[r]++, c = index[q];
+                if (value[q] != 0 && visited[c] != i) {
+                    visited[c] = i;
+                    path_column[depth] = c;
+                    next = owner[c];
+                }
+            }
+            if (next < 0) {
+                depth--;       // row r reaches no free column
+            } else {
+                path_row[++depth] = next;
+                cursor[next] = start[next];
+            }
+        }
+        if (!found) {
+            *unmatched_row = i;
+            break;
+        }
+        for (int64_t k = depth; k >= 0; k--) owner[path_column[k]] = path_row[k];
+    }
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_superlu_ilu_factor(fm_superlu_ilu *f, const fm_csr *A, const fm_ilut_options *opt, char *msg)
 {
     int *colptr = NULL, *rowind = NULL, *etree = NULL;
@@ -71,6 +146,14 @@ int fm_superlu_ilu_factor(fm_superlu_ilu *f, const fm_csr *A, const fm_ilut_opti
              (long long)n64, (long long)count, opt->fill_factor);
     int n = (int)n64, nnz = (int)count;
     f->n = n;
+    // SuperLU's ILU exits or loops forever on matrices it cannot pivot
+    // (above); those its checks met were all structurally singular
+    int64_t unmatched;
+    FM_TRY(fm_nonzero_transversal(A, &unmatched, msg));
+    FM_CHECK(unmatched < 0, FM_ERR_NUMERIC,
+             "ILUT: the matrix is structurally singular: no choice of one nonzero entry in each row and "
+             "column reaches row %lld (SuperLU's ILU would end the process on it)",
+             (long long)unmatched + 1);
 
     // A by columns (the rows of each column ascending), SuperLU's SLU_NC;
     // a copy, which the equilibration scales in place

@@ -33,6 +33,13 @@ typedef struct fm_superlu_ilu {
 int fm_superlu_ilu_factor(fm_superlu_ilu *f, const fm_csr *A, const fm_ilut_options *opt, char *msg);
 void fm_superlu_ilu_free(fm_superlu_ilu *f);
 
+// Whether a perfect matching of rows to columns through entries with
+// nonzero values exists (the nonzeros' pattern is structurally nonsingular;
+// a structurally singular A is singular whatever its values): depth-first
+// augmenting paths with a look-ahead, Duff's MC21 algorithm. *unmatched_row
+// is −1 when every row is matched, else the first row that cannot be.
+int fm_nonzero_transversal(const fm_csr *A, int64_t *unmatched_row, char *msg);
+
 struct fm_ilut {
     int64_t n;
     fm_csr *lower;         // L by rows, unit diagonal stored last (permuted index space)

@@ -250,16 +250,18 @@ Test(ilut, singular_and_bad_options_refused)
 {
     char msg[FM_MSG_LEN];
     fm_precond *M = NULL;
-    // a zero row (its diagonal stored as zero), then two equal rows
+    // a zero row (its diagonal stored as zero: structurally singular,
+    // refused before SuperLU), then two equal rows (SuperLU's zero pivot)
     const double zero_row[9] = {2, 1, 0, 0, 0, 0, 1, 0, 3};
     const double equal_rows[9] = {1, 2, 3, 1, 2, 3, 0, 1, 4};
     const double *cases[2] = {zero_row, equal_rows};
+    const char *said[2] = {"structurally singular", "zero pivot"};
     fm_ilut_options exact = {.drop_tolerance = 0, .fill_factor = 10};
     for (int k = 0; k < 2; k++) {
         fm_square *A = fm_test_square_dense(cases[k], 3);
         cr_assert_eq(fm_precond_ilut(&M, A, &exact, msg), FM_ERR_NUMERIC, "case %d", k);
         cr_assert_null(M);
-        cr_assert(strstr(msg, "zero pivot"), "%s", msg);
+        cr_assert(strstr(msg, said[k]), "%s", msg);
         fm_square_free(&A);
     }
     fm_square *A = random_general(10, 2, 2.0, 0, 1, 1, 71);
@@ -270,6 +272,99 @@ Test(ilut, singular_and_bad_options_refused)
         cr_assert_null(M);
     }
     cr_assert_eq(fm_precond_ilut(&M, NULL, NULL, msg), FM_ERR_INVALID);
+    fm_square_free(&A);
+}
+
+// The rank of a dense n × n matrix (row-major, overwritten) by Gaussian
+// elimination with partial pivoting: pivots below 1e-9 of the largest entry
+// count as zero.
+static int64_t dense_rank(double *a, int64_t n)
+{
+    double largest = 0;
+    for (int64_t e = 0; e < n * n; e++) largest = fmax(largest, fabs(a[e]));
+    int64_t rank = 0;
+    for (int64_t col = 0; col < n && rank < n; col++) {
+        int64_t pivot = rank;
+        for (int64_t i = rank; i < n; i++)
+            if (fabs(a[i * n + col]) > fabs(a[pivot * n + col])) pivot = i;
+        if (!(fabs(a[pivot * n + col]) > 1e-9 * largest)) continue;
+        for (int64_t j = 0; j < n; j++) {
+            double t = a[rank * n + j];
+            a[rank * n + j] = a[pivot * n + j];
+            a[pivot * n + j] = t;
+        }
+        for (int64_t i = rank + 1; i < n; i++) {
+            double m = a[i * n + col] / a[rank * n + col];
+            for (int64_t j = col; j < n; j++) a[i * n + j] -= m * a[rank * n + j];
+        }
+        rank++;
+    }
+    return rank;
+}
+
+// The structural check against the rank of random values on the same
+// pattern (equal with probability one): random sparse patterns, explicit
+// zeros among the entries (which do not count), diagonals often zero.
+Test(ilut, nonzero_transversal_against_dense_rank)
+{
+    uint64_t state = 2024;
+    int singular = 0, nonsingular = 0;
+    char msg[FM_MSG_LEN];
+    for (int trial = 0; trial < 400; trial++) {
+        int64_t n = 1 + (int64_t)(next_random(&state) % 12);
+        double density = uniform(&state, 0.05, 0.4);
+        double *dense = calloc(n * n, sizeof(double));
+        cr_assert_not_null(dense);
+        int64_t *row = malloc(sizeof(int64_t) * n * n), *col = malloc(sizeof(int64_t) * n * n);
+        double *val = malloc(sizeof(double) * n * n);
+        cr_assert(row && col && val);
+        int64_t count = 0;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < n; j++) {
+                bool stored = i == j || uniform(&state, 0, 1) < density;
+                if (!stored) continue;
+                double v = uniform(&state, 0, 1) < 0.3 ? 0 : uniform(&state, 0.5, 1.5) * (next_random(&state) & 1 ? 1 : -1);
+                row[count] = i, col[count] = j, val[count++] = v;
+                dense[i * n + j] = v;
+            }
+        fm_square *A = NULL;
+        cr_assert_eq(fm_square_from_triplets(&A, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
+        int64_t unmatched;
+        cr_assert_eq(fm_nonzero_transversal(A->A, &unmatched, msg), FM_OK, "%s", msg);
+        bool full = dense_rank(dense, n) == n;
+        cr_assert_eq(unmatched < 0, full, "trial %d (n = %lld): transversal %lld, dense rank full %d", trial,
+                     (long long)n, (long long)unmatched, full);
+        cr_assert(unmatched < n);
+        singular += !full;
+        nonsingular += full;
+        fm_square_free(&A);
+        free(dense), free(row), free(col), free(val);
+    }
+    cr_assert(singular > 50 && nonsingular > 50, "%d singular, %d not", singular, nonsingular);
+}
+
+// A structurally singular 13 × 13 matrix (random, explicit zeros stored)
+// on which Debian's SuperLU 5.3 calls exit(1) inside dgsitrf ("[0]: jcol=11,
+// SINGULAR!!!") at any drop tolerance and fill factor: refused before it.
+Test(ilut, exit_of_superlu_avoided)
+{
+    const int64_t row[57] = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 6, 6, 6,
+                             6, 7, 7, 7, 7, 7, 8, 8, 8, 8, 9, 9, 9, 9, 9, 10, 10, 10, 10, 11, 11, 11, 11, 12, 12, 12, 12, 12};
+    const int64_t col[57] = {0, 1, 3, 6, 1, 2, 7, 12, 2, 4, 7, 12, 0, 3, 4, 6, 0, 2, 4, 6, 9, 3, 5, 8, 9, 10, 3, 6, 8,
+                             11, 4, 7, 8, 9, 10, 2, 8, 9, 12, 3, 4, 7, 9, 11, 0, 4, 10, 11, 4, 7, 8, 11, 2, 6, 7, 9, 12};
+    const double val[57] = {0, 0, -5.11, 16.29, 0, 0, 0.72, 0, -7.07, 7.42, 1.18, -6.16, -2.25, -6.38, 9.31,
+                            7.96, 9.16, 9.59, 0, 0, 5.1, -9.06, 0, 1.11, 2.5, -7.81, -5.33, 0, -9.74, 0,
+                            0, 0, 4.06, 5.66, -9.63, -8.65, 0, 3.02, 0, -6.53, -7.3, -4.81, 0, -2, 0,
+                            0, 0, -5.9, -6.4, 0, 0, 0, -4.17, 0, 1.7, -9.63, 0};
+    char msg[FM_MSG_LEN];
+    fm_square *A = NULL;
+    cr_assert_eq(fm_square_from_triplets(&A, 13, 57, row, col, val, false, msg), FM_OK, "%s", msg);
+    fm_precond *M = NULL;
+    cr_assert_eq(fm_precond_ilut(&M, A, NULL, msg), FM_ERR_NUMERIC);
+    cr_assert_null(M);
+    cr_assert(strstr(msg, "structurally singular"), "%s", msg);
+    // UMFPACK says singular too
+    cr_assert_eq(fm_precond_direct_lu(&M, A, msg), FM_ERR_NUMERIC);
     fm_square_free(&A);
 }
 
