@@ -10,6 +10,7 @@
 #include "args.h"
 #include "factormer.h"
 #include "learned_lu_train.h"
+#include "train_progress.h"
 
 static const char help[] =
     "usage: factormer train --model learned-lu --out MODEL.fmw [options]\n"
@@ -47,28 +48,6 @@ static const char help[] =
     "  --out MODEL.fmw         the best model (required)\n"
     "  --quiet                 no progress, no summary\n"
     FM_ARG_PROFILE_HELP;
-
-typedef struct progress { bool quiet, tty; } progress;
-
-static int show(const fm_llu_train_progress *p, void *user)
-{
-    const progress *q = user;
-    if (q->quiet) return 0;
-    if (!isnan(p->validation)) {
-        if (q->tty) fprintf(stderr, "\r\033[K");
-        fprintf(stderr, "epoch %lld/%lld  validation %.1f GMRES iterations  (best %.1f)  loss %.4g  %.0f s\n",
-                (long long)p->epoch, (long long)p->epochs, p->validation, fmin(p->best, p->validation),
-                p->running_loss, p->seconds);
-    } else if (q->tty) {
-        fprintf(stderr, "\r\033[Kepoch %lld/%lld %lld/%lld  loss %.4g  %.0f s", (long long)p->epoch,
-                (long long)p->epochs, (long long)p->done, (long long)p->total, p->running_loss, p->seconds);
-    } else if (p->done % (p->total >= 10 ? p->total / 10 : 1) == 0) {
-        fprintf(stderr, "epoch %lld/%lld  %lld/%lld  loss %.4g  %.0f s\n", (long long)p->epoch,
-                (long long)p->epochs, (long long)p->done, (long long)p->total, p->running_loss, p->seconds);
-    }
-    fflush(stderr);
-    return 0;
-}
 
 int fm_cmd_train_learned_lu(int argc, char **argv)
 {
@@ -116,29 +95,19 @@ int fm_cmd_train_learned_lu(int argc, char **argv)
     if (!have_size && o.data == FM_GENERAL_RANDOM) o.size = 2000;
     if (!o.out || !*o.out) { fprintf(stderr, "factormer: train needs --out MODEL.fmw\n"); return 2; }
     if (threads > 0) fm_set_threads((int)threads);
-    progress q = { quiet, isatty(2) };
-    o.progress = show;
+    fm_train_show q = { quiet, isatty(2), "GMRES iterations" };
+    o.progress = fm_train_show_progress;
     o.user = &q;
     fm_llu_train_result r;
-    if (fm_llu_train(&r, &o, msg) != FM_OK) {
-        if (!quiet && q.tty) fprintf(stderr, "\n");
-        fprintf(stderr, "factormer: %s\n", msg);
-        return 1;
-    }
-    if (!quiet && q.tty) fprintf(stderr, "\r\033[K");
+    if (fm_llu_train(&r, &o, msg) != FM_OK) return fm_train_show_failed(&q, msg);
+    fm_train_show_done(&q);
     if (!quiet) {
         printf("%s the learned-lu model: %d layers, width %d, the %s loss, the %s output; %s data of size %lld, "
                "%lld matrices per epoch, seed %llu\n",
                r.stopped ? "stopped training" : "trained", o.config.layers, o.config.width,
                fm_llu_loss_name(o.loss), fm_llu_output_name(o.output), fm_general_kind_name(o.data), (long long)o.size,
                (long long)o.train_count, (unsigned long long)o.seed);
-        printf("  epochs       %lld of %lld done, %lld steps\n", (long long)r.epochs_done, (long long)o.epochs,
-               (long long)r.steps);
-        if (!isnan(r.first_validation)) printf("  untrained    %.1f GMRES iterations\n", r.first_validation);
-        if (isfinite(r.best_validation))
-            printf("  best         epoch %lld, %.1f GMRES iterations\n", (long long)r.best_epoch, r.best_validation);
-        printf("  time         %.1f s (%d threads)\n", r.seconds, fm_get_threads());
-        if (access(o.out, F_OK) == 0) printf("  wrote        %s\n", o.out);
+        fm_train_show_summary(&q, &r, o.epochs, o.out);
     }
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "llu_fixtures.h"
 #include "learned_lu.h"
 #include "learned_lu_model.h"
 #include "neuralif_model.h"
@@ -25,79 +26,6 @@ TestSuite(learned_lu_infer, .init = fm_test_setup);
 //------------------------------------------------------------------------------
 // Fixtures
 //------------------------------------------------------------------------------
-
-// A random nonsymmetric n × n matrix: `per_row` off-diagonal entries a row at
-// random columns (values in (−1, 1)), except the rows i with i % 7 == 3 when
-// `lonely`, which hold only their diagonal; a diagonal of random sign and
-// magnitude in (0.5, 2.5); then S A S with S over two orders of magnitude.
-static fm_square *random_general(int64_t n, int per_row, bool lonely, uint64_t seed)
-{
-    const int64_t cap = n * (per_row + 1);
-    int64_t *row = malloc(cap * sizeof *row), *col = malloc(cap * sizeof *col);
-    double *val = malloc(cap * sizeof *val), *scale = malloc(n * sizeof *scale);
-    const fm_rng r = fm_rng_stream(seed, FM_STREAM_SYNTH);
-    uint64_t c = 0;
-    for (int64_t i = 0; i < n; i++) scale[i] = pow(10, 2 * fm_rng_uniform(r, c++) - 1);
-    int64_t count = 0;
-    for (int64_t i = 0; i < n; i++) {
-        for (int q = 0; q < per_row && n > 1 && !(lonely && i % 7 == 3); q++) {
-            int64_t j = (int64_t)(fm_rng_uniform(r, c++) * (double)(n - 1));
-            j += j >= i;
-            row[count] = i; col[count] = j; val[count] = 2 * fm_rng_uniform(r, c++) - 1; count++;
-        }
-        const double sign = fm_rng_uniform(r, c++) < 0.3 ? -1 : 1;
-        row[count] = col[count] = i; val[count] = sign * (0.5 + 2 * fm_rng_uniform(r, c++)); count++;
-    }
-    for (int64_t k = 0; k < count; k++) val[k] *= scale[row[k]] * scale[col[k]];
-    char msg[FM_MSG_LEN] = "";
-    fm_square *g = NULL;
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
-    free(row); free(col); free(val); free(scale);
-    return g;
-}
-
-// A side × side convection-like 5-point grid: a diagonal in (4, 5), each
-// neighbour's entry −1 plus a draw in (−0.5, 0.5), different each way.
-static fm_square *random_grid(int64_t side, uint64_t seed)
-{
-    const int64_t n = side * side, cap = 5 * n;
-    int64_t *row = malloc(cap * sizeof *row), *col = malloc(cap * sizeof *col);
-    double *val = malloc(cap * sizeof *val);
-    const fm_rng r = fm_rng_stream(seed, FM_STREAM_SYNTH);
-    int64_t count = 0;
-    for (int64_t y = 0; y < side; y++)
-        for (int64_t x = 0; x < side; x++) {
-            const int64_t i = y * side + x;
-            const int64_t neighbour[4] = { x > 0 ? i - 1 : -1, x + 1 < side ? i + 1 : -1,
-                                           y > 0 ? i - side : -1, y + 1 < side ? i + side : -1 };
-            for (int q = 0; q < 4; q++)
-                if (neighbour[q] >= 0) {
-                    row[count] = i; col[count] = neighbour[q];
-                    val[count] = -1 + fm_rng_uniform(r, (uint64_t)count) - 0.5; count++;
-                }
-            row[count] = col[count] = i; val[count] = 4 + fm_rng_uniform(r, (uint64_t)count); count++;
-        }
-    char msg[FM_MSG_LEN] = "";
-    fm_square *g = NULL;
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
-    free(row); free(col); free(val);
-    return g;
-}
-
-// Glorot weights (fm_params_init) plus uniform noise of ±spread on every
-// element: the biases and the 1 × w output layer are not zero, and the ReLUs
-// are both active and not.
-static fm_params *random_params(const fm_llu_config *config, uint64_t seed, double spread)
-{
-    char msg[FM_MSG_LEN] = "";
-    fm_params *params = NULL;
-    cr_assert_eq(fm_llu_params_new(&params, config, msg), FM_OK, "%s", msg);
-    fm_params_init(params, seed);
-    double *noise = fm_test_uniform_range(params->count, seed + 1000, -spread, spread);
-    for (int64_t e = 0; e < params->count; e++) params->values[e] += (float)noise[e];
-    free(noise);
-    return params;
-}
 
 // z by the training forward on fm_llu_input_new's inputs rounded to float
 // (the reference, as fm_llu_factor_with ran it before the fused forward).
@@ -161,7 +89,7 @@ static void compare_on(const fm_square *A, const fm_llu_config *configs, int cou
     fm_llu_input *input = NULL;
     cr_assert_eq(fm_llu_input_new(&input, A, msg), FM_OK, "%s", msg);
     for (int q = 0; q < count; q++) {
-        fm_params *params = random_params(&configs[q], seed + q, 0.3);
+        fm_params *params = fm_test_llu_params(&configs[q], seed + q, 0.3);
         float *ref = reference_forward(input, &configs[q], params);
         float *fused = fused_forward(A, &configs[q], params);
         char what[128];
@@ -182,7 +110,7 @@ static void compare_on(const fm_square *A, const fm_llu_config *configs, int cou
 // features of Â rounded to float, bit for bit.
 Test(learned_lu_infer, features_from_A_are_those_of_the_scaled_matrix)
 {
-    fm_square *A = random_general(90, 4, true, 3);
+    fm_square *A = fm_test_llu_general(90, 4, true, 3);
     char msg[FM_MSG_LEN] = "";
     fm_llu_input *input = NULL;
     cr_assert_eq(fm_llu_input_new(&input, A, msg), FM_OK, "%s", msg);
@@ -202,13 +130,13 @@ Test(learned_lu_infer, matches_the_training_forward)
     const int count = sizeof configs / sizeof *configs;
     const int per_row[] = { 1, 4, 9 };
     for (int g = 0; g < 3; g++) {
-        fm_square *A = random_general(120 + 40 * g, per_row[g], g == 1, 20 + g);
+        fm_square *A = fm_test_llu_general(120 + 40 * g, per_row[g], g == 1, 20 + g);
         char name[64];
         snprintf(name, sizeof name, "random matrix %d", g);
         compare_on(A, configs, count, 100 + 10 * g, name);
         fm_square_free(&A);
     }
-    fm_square *grid = random_grid(12, 7);
+    fm_square *grid = fm_test_llu_grid(12, 7);
     compare_on(grid, configs, count, 200, "grid");
     fm_square_free(&grid);
 }
@@ -217,16 +145,16 @@ Test(learned_lu_infer, matches_the_training_forward)
 Test(learned_lu_infer, only_diagonals_and_a_single_node)
 {
     const fm_llu_config configs[] = { { 3, FM_LLU_WIDTH }, { 2, 6 } };
-    fm_square *diagonal = random_general(40, 0, false, 5);
+    fm_square *diagonal = fm_test_llu_general(40, 0, false, 5);
     cr_assert_eq(diagonal->A->count, 40);
     compare_on(diagonal, configs, 2, 300, "diagonal");
-    fm_square *single = random_general(1, 0, false, 6);
+    fm_square *single = fm_test_llu_general(1, 0, false, 6);
     cr_assert_eq(single->A->count, 1);
     const fm_llu_config config = { 3, FM_LLU_WIDTH };
     fm_llu_input *input = NULL;
     char msg[FM_MSG_LEN] = "";
     cr_assert_eq(fm_llu_input_new(&input, single, msg), FM_OK, "%s", msg);
-    fm_params *params = random_params(&config, 310, 0.3);
+    fm_params *params = fm_test_llu_params(&config, 310, 0.3);
     float *ref = reference_forward(input, &config, params), *fused = fused_forward(single, &config, params);
     cr_assert(fabs((double)fused[0] - ref[0]) <= 1e-5 * (1 + fabs(ref[0])), "%g, not %g", fused[0], ref[0]);
     free(ref);
@@ -241,13 +169,13 @@ Test(learned_lu_infer, only_diagonals_and_a_single_node)
 // threads, and with the caller's work arrays (NaN-filled) as with its own.
 Test(learned_lu_infer, the_same_bits_for_any_thread_count)
 {
-    fm_square *A = random_grid(48, 9);
+    fm_square *A = fm_test_llu_grid(48, 9);
     const int64_t E = A->A->count;
     cr_assert_gt(E, 8192);
     const fm_llu_config configs[] = { { 3, FM_LLU_WIDTH }, { 2, 7 } };
     const int saved = omp_get_max_threads();
     for (int q = 0; q < 2; q++) {
-        fm_params *params = random_params(&configs[q], 400 + q, 0.3);
+        fm_params *params = fm_test_llu_params(&configs[q], 400 + q, 0.3);
         omp_set_num_threads(1);
         float *one = fused_forward(A, &configs[q], params);
         for (int threads = 2; threads <= 3; threads++) {
@@ -267,9 +195,9 @@ Test(learned_lu_infer, the_same_bits_for_any_thread_count)
 Test(learned_lu_infer, bad_arguments_and_values_are_refused)
 {
     char msg[FM_MSG_LEN] = "";
-    fm_square *A = random_general(30, 3, false, 11);
+    fm_square *A = fm_test_llu_general(30, 3, false, 11);
     const fm_llu_config config = { 2, 6 }, other = { 3, 6 }, bad = { 0, 6 }, wide = { 2, 5000 };
-    fm_params *params = random_params(&config, 12, 0.3);
+    fm_params *params = fm_test_llu_params(&config, 12, 0.3);
     float *z = malloc(A->A->count * sizeof *z);
     cr_assert_eq(fm_llu_infer(NULL, &config, params, params->values, A, NULL, msg), FM_ERR_INVALID);
     cr_assert_eq(fm_llu_infer(z, &config, params, params->values, NULL, NULL, msg), FM_ERR_INVALID);
@@ -313,7 +241,7 @@ static void assert_same_csr(const fm_csr *a, const fm_csr *b, const char *what)
 // diagonals with |z| < ε, with 1 and 2 threads.
 Test(learned_lu_infer, factors_of_z_equal_the_reference)
 {
-    fm_square *matrices[2] = { random_general(200, 5, true, 13), random_grid(48, 14) };
+    fm_square *matrices[2] = { fm_test_llu_general(200, 5, true, 13), fm_test_llu_grid(48, 14) };
     cr_assert_gt(matrices[1]->A->count, 8192);
     const float near[] = { 0.0f, -0.0f, 1e-4f, -5e-4f, 2e-3f, -3e-3f, (float)FM_LLU_EPSILON, 1e-7f };
     const int saved = omp_get_max_threads();
@@ -389,13 +317,13 @@ Test(learned_lu_infer, factors_of_z_equal_the_reference)
 // the same clamped count.
 Test(learned_lu_infer, factor_with_matches_the_training_path)
 {
-    fm_square *A = random_general(150, 4, true, 16);
+    fm_square *A = fm_test_llu_general(150, 4, true, 16);
     const fm_csr *M = A->A;
     const int64_t E = M->count;
     char msg[FM_MSG_LEN] = "";
     const fm_llu_config configs[] = { { 3, FM_LLU_WIDTH }, { 2, 9 } };
     for (int q = 0; q < 2; q++) {
-        fm_params *params = random_params(&configs[q], 500 + q, 0.3);
+        fm_params *params = fm_test_llu_params(&configs[q], 500 + q, 0.3);
         fm_llu_input *input = NULL;
         cr_assert_eq(fm_llu_input_new(&input, A, msg), FM_OK, "%s", msg);
         float *z = reference_forward(input, &configs[q], params);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "llu_fixtures.h"
 #include "learned_lu_model.h"
 #include "rng.h"
 #include "square.h"
@@ -21,64 +22,6 @@ TestSuite(learned_lu_net, .init = fm_test_setup);
 //------------------------------------------------------------------------------
 // Fixtures
 //------------------------------------------------------------------------------
-
-// A random nonsymmetric n × n matrix: `per_row` off-diagonal entries a row at
-// random columns (values in (−1, 1), independent of their mirror), a
-// diagonal of random sign and magnitude in (0.5, 2.5), then S A S with S
-// spread over two orders of magnitude (what P2's scaling undoes).
-static fm_square *random_general(int64_t n, int per_row, uint64_t seed)
-{
-    const int64_t cap = n * (per_row + 1);
-    int64_t *row = malloc(cap * sizeof *row), *col = malloc(cap * sizeof *col);
-    double *val = malloc(cap * sizeof *val), *scale = malloc(n * sizeof *scale);
-    const fm_rng r = fm_rng_stream(seed, FM_STREAM_SYNTH);
-    uint64_t c = 0;
-    for (int64_t i = 0; i < n; i++) scale[i] = pow(10, 2 * fm_rng_uniform(r, c++) - 1);
-    int64_t count = 0;
-    for (int64_t i = 0; i < n; i++) {
-        for (int q = 0; q < per_row; q++) {
-            int64_t j = (int64_t)(fm_rng_uniform(r, c++) * (double)(n - 1));
-            j += j >= i;   // off the diagonal
-            row[count] = i; col[count] = j; val[count] = 2 * fm_rng_uniform(r, c++) - 1; count++;
-        }
-        const double sign = fm_rng_uniform(r, c++) < 0.3 ? -1 : 1;
-        row[count] = col[count] = i; val[count] = sign * (0.5 + 2 * fm_rng_uniform(r, c++)); count++;
-    }
-    for (int64_t k = 0; k < count; k++) val[k] *= scale[row[k]] * scale[col[k]];
-    char msg[FM_MSG_LEN] = "";
-    fm_square *g = NULL;
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
-    free(row); free(col); free(val); free(scale);
-    return g;
-}
-
-// A side × side 5-point grid with random asymmetric values: a diagonal in
-// (4, 5), each neighbour's entry −1 plus its own draw in (−0.5, 0.5).
-static fm_square *random_grid(int64_t side, uint64_t seed)
-{
-    const int64_t n = side * side, cap = 5 * n;
-    int64_t *row = malloc(cap * sizeof *row), *col = malloc(cap * sizeof *col);
-    double *val = malloc(cap * sizeof *val);
-    const fm_rng r = fm_rng_stream(seed, FM_STREAM_SYNTH);
-    int64_t count = 0;
-    for (int64_t y = 0; y < side; y++)
-        for (int64_t x = 0; x < side; x++) {
-            const int64_t i = y * side + x;
-            const int64_t neighbour[4] = { x > 0 ? i - 1 : -1, x + 1 < side ? i + 1 : -1,
-                                           y > 0 ? i - side : -1, y + 1 < side ? i + side : -1 };
-            for (int q = 0; q < 4; q++)
-                if (neighbour[q] >= 0) {
-                    row[count] = i; col[count] = neighbour[q];
-                    val[count] = -1 + fm_rng_uniform(r, (uint64_t)count) - 0.5; count++;
-                }
-            row[count] = col[count] = i; val[count] = 4 + fm_rng_uniform(r, (uint64_t)count); count++;
-        }
-    char msg[FM_MSG_LEN] = "";
-    fm_square *g = NULL;
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
-    free(row); free(col); free(val);
-    return g;
-}
 
 // Â of A, its edge set, its features and edge inputs (double).
 typedef struct input {
@@ -108,21 +51,6 @@ static void input_free(input *in)
     fm_square_free(&in->scaled);
     free(in->features);
     free(in->edge_inputs);
-}
-
-// Glorot weights (fm_params_init) plus uniform noise of ±spread on every
-// element, so that biases and the 1 × w output layer are not zero and the
-// ReLUs are both active and not.
-static fm_params *random_params(const fm_llu_config *config, uint64_t seed, double spread)
-{
-    char msg[FM_MSG_LEN] = "";
-    fm_params *params = NULL;
-    cr_assert_eq(fm_llu_params_new(&params, config, msg), FM_OK, "%s", msg);
-    fm_params_init(params, seed);
-    double *noise = fm_test_uniform_range(params->count, seed + 1000, -spread, spread);
-    for (int64_t e = 0; e < params->count; e++) params->values[e] += (float)noise[e];
-    free(noise);
-    return params;
 }
 
 static fm_llu_net_f64 *double_net(const fm_llu_config *config, const input *in)
@@ -320,11 +248,11 @@ static void reference_forward(double *z, const fm_llu_config *config, const fm_p
 
 Test(learned_lu_net, forward_equals_the_network_of_the_ops)
 {
-    fm_square *A = random_general(200, 4, 12);
+    fm_square *A = fm_test_llu_general(200, 4, false, 12);
     input in = input_new(A);
     const fm_llu_config configs[4] = { { FM_LLU_LAYERS, FM_LLU_WIDTH }, { 1, 4 }, { 2, 5 }, { 4, 9 } };
     for (int c = 0; c < 4; c++) {
-        fm_params *layout = random_params(&configs[c], 20 + (uint64_t)c, 0.3);
+        fm_params *layout = fm_test_llu_params(&configs[c], 20 + (uint64_t)c, 0.3);
         double *values = malloc(layout->count * sizeof *values);
         for (int64_t e = 0; e < layout->count; e++) values[e] = layout->values[e];
         double *z = malloc(in.E * sizeof *z), *z_ref = malloc(in.E * sizeof *z_ref);
@@ -373,7 +301,7 @@ static double weighted_output(void *context)
 static void check_gradient(const fm_llu_config *config, const input *in, uint64_t seed, int samples)
 {
     char msg[FM_MSG_LEN] = "";
-    fm_params *layout = random_params(config, seed, 0.3);
+    fm_params *layout = fm_test_llu_params(config, seed, 0.3);
     const int64_t P = layout->count, E = in->E;
     double *values = malloc(P * sizeof *values), *grads = calloc(P, sizeof *grads);
     for (int64_t e = 0; e < P; e++) values[e] = layout->values[e];
@@ -413,7 +341,7 @@ static void check_gradient(const fm_llu_config *config, const input *in, uint64_
 
 Test(learned_lu_net, backward_matches_finite_differences)
 {
-    fm_square *A = random_general(30, 3, 1);
+    fm_square *A = fm_test_llu_general(30, 3, false, 1);
     input in = input_new(A);
     const fm_llu_config configs[4] = { { FM_LLU_LAYERS, FM_LLU_WIDTH }, { 3, 6 }, { 1, 4 }, { 2, 5 } };
     const int samples[4] = { 5, 12, 20, 20 };
@@ -429,10 +357,10 @@ Test(learned_lu_net, backward_matches_finite_differences)
 Test(learned_lu_net, float_matches_double)
 {
     char msg[FM_MSG_LEN] = "";
-    fm_square *A = random_general(300, 4, 2);
+    fm_square *A = fm_test_llu_general(300, 4, false, 2);
     input in = input_new(A);
     const fm_llu_config config = { FM_LLU_LAYERS, FM_LLU_WIDTH };
-    fm_params *layout = random_params(&config, 3, 0.2);
+    fm_params *layout = fm_test_llu_params(&config, 3, 0.2);
     const int64_t P = layout->count, E = in.E;
     double *values = malloc(P * sizeof *values), *grads = calloc(P, sizeof *grads);
     for (int64_t e = 0; e < P; e++) values[e] = layout->values[e];   // the same (float) values
@@ -470,10 +398,10 @@ Test(learned_lu_net, float_matches_double)
 Test(learned_lu_net, float_results_do_not_depend_on_the_thread_count)
 {
     char msg[FM_MSG_LEN] = "";
-    fm_square *A = random_grid(64, 5);   // every op above its OpenMP threshold
+    fm_square *A = fm_test_llu_grid(64, 5);   // every op above its OpenMP threshold
     input in = input_new(A);
     const fm_llu_config config = { FM_LLU_LAYERS, FM_LLU_WIDTH };
-    fm_params *layout = random_params(&config, 6, 0.2);
+    fm_params *layout = fm_test_llu_params(&config, 6, 0.2);
     const int64_t P = layout->count, E = in.E;
     double *c = fm_test_uniform_range(E, 7, -1, 1);
     float *dz = fm_test_to_float(c, E);
@@ -504,10 +432,10 @@ Test(learned_lu_net, float_results_do_not_depend_on_the_thread_count)
 Test(learned_lu_net, backward_refuses_another_edge_set)
 {
     char msg[FM_MSG_LEN] = "";
-    fm_square *A = random_general(10, 2, 8), *B = random_general(11, 2, 9);
+    fm_square *A = fm_test_llu_general(10, 2, false, 8), *B = fm_test_llu_general(11, 2, false, 9);
     input a = input_new(A), b = input_new(B);
     const fm_llu_config config = { 2, 4 };
-    fm_params *layout = random_params(&config, 1, 0.1);
+    fm_params *layout = fm_test_llu_params(&config, 1, 0.1);
     fm_llu_net_f64 *net = double_net(&config, &a);
     double *values = calloc(layout->count, sizeof *values), *grads = calloc(layout->count, sizeof *grads);
     double *z = malloc(a.E * sizeof *z);

@@ -8,6 +8,7 @@
 #include "checkpoint.h"
 #include "learned_lu_file.h"
 #include "model_dir.h"
+#include "model_file.h"
 #include "model_kind.h"
 #include "status.h"
 
@@ -45,18 +46,10 @@ static int read_file(const char *path, fm_llu_config *config, fm_llu_loss_kind *
                      fm_params **params, fm_train_state *state, bool need_state, char *msg)
 {
     fm_checkpoint_reader *r = NULL;
-    fm_params *p = NULL;
     layout_storage *s = NULL;
-#define FREE_ALL do { fm_checkpoint_close(&r); fm_params_free(&p); free(s); } while (0)
+#define FREE_ALL do { fm_checkpoint_close(&r); free(s); } while (0)
     fm_checkpoint_fields f;
-    FM_TRY(fm_checkpoint_open(&r, path, &f, msg));
-    if (f.kind != FM_MODEL_LEARNED_LU) {
-        const int code = fm_fail_path(FM_ERR_PARSE, msg, path, ": holds a model of kind '%s', not a learned-lu "
-                                      "model (train one with factormer train --model learned-lu)",
-                                      fm_model_kind_name(f.kind));
-        FREE_ALL;
-        return code;
-    }
+    FM_TRY(fm_model_file_open(&r, &f, path, FM_MODEL_LEARNED_LU, msg));
     if (f.shape[2] != FM_LLU_FEATURES || f.shape[0] < 1 || f.shape[0] > FM_LLU_MAX_LAYERS || f.shape[1] < 1 ||
         f.shape[1] > 4096 || (f.shape[3] != FM_LLU_LOSS_SKETCHED && f.shape[3] != FM_LLU_LOSS_SPECTRUM) ||
         (f.shape[4] != FM_LLU_OUTPUT_DIRECT && f.shape[4] != FM_LLU_OUTPUT_SCALED)) {
@@ -69,22 +62,13 @@ static int read_file(const char *path, fm_llu_config *config, fm_llu_loss_kind *
         FREE_ALL;
         return code;
     }
-    if (need_state && !(f.flags & FM_CHECKPOINT_TRAINING)) {
-        const int code = fm_fail_path(FM_ERR_PARSE, msg, path, ": holds a model without a training state");
-        FREE_ALL;
-        return code;
-    }
     const fm_llu_config c = { f.shape[0], f.shape[1] };
     FM_ALLOC(s, 1);
     FM_TRY(make_layout(s, &c, msg));
-    FM_TRY(fm_checkpoint_check_layout(r, &s->layout, msg));
-    FM_TRY(fm_llu_params_new(&p, &c, msg));
-    FM_TRY(fm_checkpoint_read_tensors(r, p, state, msg));
+    FM_TRY(fm_model_file_read(params, state, r, &f, path, &s->layout, need_state, msg));
     *config = c;
     *loss = (fm_llu_loss_kind)f.shape[3];
     *output = (fm_llu_output)f.shape[4];
-    *params = p;
-    p = NULL;
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
@@ -107,8 +91,7 @@ static int write_file(const char *path, const fm_llu_config *config, fm_llu_loss
 int fm_llu_state_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, fm_llu_output output,
                        uint64_t seed, const fm_params *params, const fm_llu_train_state *state, char *msg)
 {
-    const fm_train_state t = { .epoch = state->epoch, .step = state->step, .seed = seed,
-                               .best_epoch = state->best_epoch, .best_validation_rmse = state->best_validation };
+    const fm_train_state t = fm_model_file_state(state, seed);
     return write_file(path, config, loss, output, params, &t, msg);
 }
 
@@ -134,7 +117,7 @@ int fm_llu_state_read(const char *path, const fm_llu_config *config, fm_llu_loss
         FREE_ALL;
         return code;
     }
-    *state = (fm_llu_train_state){ t.epoch, t.step, t.best_epoch, t.best_validation_rmse };
+    *state = fm_model_file_epochs(&t);
     *params = p;
     return FM_OK;
 #undef FREE_ALL

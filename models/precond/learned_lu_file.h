@@ -6,16 +6,12 @@
 
 #include <stdint.h>
 
+#include "epochs.h"
 #include "learned_lu.h"
 #include "learned_lu_model.h"
 
-// Where a training run stands.
-typedef struct fm_llu_train_state {
-    uint64_t epoch;            // epochs completed
-    uint64_t step;             // AdamW steps taken (its t)
-    uint64_t best_epoch;       // 0 before any
-    double best_validation;    // the best score, +inf before any
-} fm_llu_train_state;
+// Where a training run stands (models/train/epochs.h).
+typedef fm_epochs_state fm_llu_train_state;
 
 int fm_llu_state_write(const char *path, const fm_llu_config *config, fm_llu_loss_kind loss, fm_llu_output output,
                        uint64_t seed, const fm_params *params, const fm_llu_train_state *state, char *msg);

@@ -1,11 +1,13 @@
 // Training the learned LU (P6, P7): models/precond/learned_lu_train.h says
-// what a run does; this file is the loop.
+// what a run does; this file is its data, its step, its validation and its
+// files, run by the epoch loop of models/train/epochs.c.
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "epochs.h"
 #include "krylov.h"
 #include "learned_lu_file.h"
 #include "learned_lu_train.h"
@@ -211,19 +213,67 @@ static int train_step(double *loss, const fm_llu_train_options *opt, fm_params *
 #undef FREE_ALL
 }
 
+// What the epoch loop's callbacks share (models/train/epochs.h).
+typedef struct trainer {
+    const fm_llu_train_options *opt;
+    fm_params *params;
+    fm_square *const *valid;
+    double **solutions;           // the spectrum-aware loss's x per training matrix (NULL: sketched)
+    const char *state_path;
+    step_workspace workspace;
+} trainer;
+
+static int step(double *loss, void *self, int64_t index, uint64_t t, char *msg)
+{
+    trainer *tr = self;
+    fm_square *A = NULL;
+    fm_llu_input *input = NULL;
+#define FREE_ALL do { fm_llu_input_free(&input); fm_square_free(&A); } while (0)
+    FM_TRY(generate(&A, tr->opt, FM_SPD_TRAIN, index, msg));
+    FM_TRY(fm_llu_input_new(&input, A, msg));
+    if (tr->solutions && !tr->solutions[index])
+        FM_TRY(spectrum_probe(&tr->solutions[index], tr->opt, index, input->scaled, msg));
+    FM_TRY(train_step(loss, tr->opt, tr->params, t, input, tr->solutions ? tr->solutions[index] : NULL,
+                      &tr->workspace, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+static int validate(double *score, void *self, char *msg)
+{
+    trainer *tr = self;
+    const fm_llu_train_options *opt = tr->opt;
+    return fm_llu_validate(score, &opt->config, tr->params, opt->output, tr->valid, opt->valid_count,
+                           opt->valid_tol, opt->valid_restart, opt->valid_max_iters, msg);
+}
+
+static int write_state(void *self, const fm_epochs_state *state, char *msg)
+{
+    trainer *tr = self;
+    const fm_llu_train_options *opt = tr->opt;
+    return fm_llu_state_write(tr->state_path, &opt->config, opt->loss, opt->output, opt->seed, tr->params, state,
+                              msg);
+}
+
+static int write_model(void *self, char *msg)
+{
+    trainer *tr = self;
+    const fm_llu_train_options *opt = tr->opt;
+    return fm_llu_model_write(opt->out, &opt->config, opt->loss, opt->output, tr->params, msg);
+}
+
 int fm_llu_train(fm_llu_train_result *result, const fm_llu_train_options *opt, char *msg)
 {
     fm_params *params = NULL;
-    fm_square **valid = NULL, *A = NULL;
-    fm_llu_input *input = NULL;
+    fm_square **valid = NULL;
     double **solutions = NULL;
     char *state_path = NULL;
     int64_t valid_made = 0;
-    step_workspace workspace = { 0 };
-#define FREE_ALL do { fm_params_free(&params); fm_square_free(&A); fm_llu_input_free(&input); free(state_path); \
-                      workspace_free(&workspace);                                                           \
-                      for (int64_t v = 0; v < valid_made; v++) { fm_square_free(&valid[v]); } free(valid);     \
-                      if (solutions) for (int64_t s = 0; s < opt->train_count; s++) { free(solutions[s]); }  \
+    trainer tr = { .opt = opt };
+#define FREE_ALL do { fm_params_free(&params); free(state_path); workspace_free(&tr.workspace);              \
+                      for (int64_t v = 0; v < valid_made; v++) { fm_square_free(&valid[v]); } free(valid);    \
+                      if (solutions) for (int64_t s = 0; s < opt->train_count; s++) { free(solutions[s]); } \
                       free(solutions); } while (0)
     FM_CHECK(opt->train_count >= 1 && opt->valid_count >= 1 && opt->epochs >= 0 && opt->size >= 2 &&
                  opt->rate > 0 && opt->valid_restart >= 1 && opt->valid_max_iters >= 1 && opt->out && *opt->out,
@@ -231,7 +281,6 @@ int fm_llu_train(fm_llu_train_result *result, const fm_llu_train_options *opt, c
              "a size of at least 2, a positive rate, a restart and an iteration limit of at least 1 and an "
              "output path");
     FM_TRY(fm_run_state_path(&state_path, opt->out, msg));
-    memset(result, 0, sizeof *result);
     const double start = omp_get_wtime();
     fm_llu_train_state state = { 0 };
     state.best_validation = INFINITY;
@@ -246,73 +295,16 @@ int fm_llu_train(fm_llu_train_result *result, const fm_llu_train_options *opt, c
     FM_ALLOC(valid, opt->valid_count);
     for (; valid_made < opt->valid_count; valid_made++)
         FM_TRY(generate(&valid[valid_made], opt, FM_SPD_VALIDATION, valid_made, msg));
-#define VALIDATE(score) fm_llu_validate(score, &opt->config, params, opt->output, valid, opt->valid_count, opt->valid_tol, \
-                                        opt->valid_restart, opt->valid_max_iters, msg)
-
-    fm_llu_train_progress p = { .epochs = opt->epochs, .total = opt->train_count, .loss = NAN,
-                                .best = state.best_validation };
-    if (state.step == 0) {
-        FM_TRY(VALIDATE(&result->first_validation));
-        p.validation = result->first_validation;
-        p.seconds = omp_get_wtime() - start;
-        if (opt->progress && opt->progress(&p, opt->user)) result->stopped = true;
-    } else {
-        result->first_validation = NAN;
-    }
-    const int64_t steps_per_epoch = opt->train_count;
-    while (!result->stopped && state.epoch < (uint64_t)opt->epochs) {
-        const int64_t epoch = (int64_t)state.epoch + 1;
-        const fm_rng order = fm_rng_stream(opt->seed ^ fm_mix64((uint64_t)epoch), FM_STREAM_ORDER);
-        double loss_sum = 0;
-        for (int64_t done = (int64_t)(state.step % (uint64_t)steps_per_epoch); done < steps_per_epoch; done++) {
-            const int64_t index = fm_rng_permute(done, opt->train_count, order);
-            FM_TRY(generate(&A, opt, FM_SPD_TRAIN, index, msg));
-            FM_TRY(fm_llu_input_new(&input, A, msg));
-            if (solutions && !solutions[index])
-                FM_TRY(spectrum_probe(&solutions[index], opt, index, input->scaled, msg));
-            double loss = NAN;
-            FM_TRY(train_step(&loss, opt, params, state.step + 1, input, solutions ? solutions[index] : NULL,
-                              &workspace, msg));
-            fm_llu_input_free(&input);
-            fm_square_free(&A);
-            state.step++;
-            loss_sum += loss;
-            p = (fm_llu_train_progress){ .epoch = epoch, .epochs = opt->epochs, .done = done + 1,
-                                         .total = steps_per_epoch, .loss = loss,
-                                         .running_loss = loss_sum / (double)(done + 1), .validation = NAN,
-                                         .best = state.best_validation, .seconds = omp_get_wtime() - start };
-            const bool late = opt->time_limit > 0 && p.seconds >= opt->time_limit;
-            if ((opt->progress && opt->progress(&p, opt->user)) || late) result->stopped = true;
-            if (opt->checkpoint_every > 0 && state.step % (uint64_t)opt->checkpoint_every == 0 &&
-                done + 1 < steps_per_epoch)
-                FM_TRY(fm_llu_state_write(state_path, &opt->config, opt->loss, opt->output, opt->seed, params, &state, msg));
-            if (result->stopped) break;
-        }
-        if (state.step % (uint64_t)steps_per_epoch != 0) {   // stopped inside the epoch
-            FM_TRY(fm_llu_state_write(state_path, &opt->config, opt->loss, opt->output, opt->seed, params, &state, msg));
-            break;
-        }
-        state.epoch++;
-        double score;
-        FM_TRY(VALIDATE(&score));
-        if (score < state.best_validation) {
-            state.best_validation = score;
-            state.best_epoch = state.epoch;
-            FM_TRY(fm_llu_model_write(opt->out, &opt->config, opt->loss, opt->output, params, msg));
-        }
-        FM_TRY(fm_llu_state_write(state_path, &opt->config, opt->loss, opt->output, opt->seed, params, &state, msg));
-        p = (fm_llu_train_progress){ .epoch = epoch, .epochs = opt->epochs, .done = steps_per_epoch,
-                                     .total = steps_per_epoch, .loss = NAN,
-                                     .running_loss = loss_sum / (double)steps_per_epoch, .validation = score,
-                                     .best = state.best_validation, .seconds = omp_get_wtime() - start };
-        if (opt->progress && opt->progress(&p, opt->user)) result->stopped = true;
-    }
-#undef VALIDATE
-    result->epochs_done = (int64_t)state.epoch;
-    result->steps = (int64_t)state.step;
-    result->best_validation = state.best_validation;
-    result->best_epoch = (int64_t)state.best_epoch;
-    result->seconds = omp_get_wtime() - start;
+    tr.params = params;
+    tr.valid = valid;
+    tr.solutions = solutions;
+    tr.state_path = state_path;
+    const fm_epochs loop = { .train_count = opt->train_count, .epochs = opt->epochs, .seed = opt->seed,
+                             .checkpoint_every = opt->checkpoint_every, .time_limit = opt->time_limit,
+                             .start = start, .self = &tr, .step = step, .validate = validate,
+                             .write_state = write_state, .write_model = write_model,
+                             .progress = opt->progress, .user = opt->user };
+    FM_TRY(fm_epochs_run(result, &loop, &state, msg));
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL

@@ -7,37 +7,30 @@
 // Matrices, order and probes as NeuralIF's trainer (neuralif_train.h):
 // training matrix `index` is matrix `index` of the generator's training set
 // (fm_spd_seed), validation matrix v matrix v of its validation set; grids
-// have sides from size/2 to size, drawn by seed. Epoch e visits the training
-// matrices in a seeded permutation keyed by (seed, e); the sketched loss's
-// probe z of step t is the stream FM_STREAM_TRAIN of (seed, t). The
-// spectrum-aware loss's b of training matrix `index` is the stream
-// FM_STREAM_TRAIN of (seed, index) offset past every step's, and x = Â⁻¹ b is
-// solved once by UMFPACK at the matrix's first visit and kept (P6).
+// have sides from size/2 to size, drawn by seed. The loop (the epochs' seeded
+// order, validation, the best model, the checkpoints, resuming) is
+// models/train/epochs.h's; the sketched loss's probe z of step t is the
+// stream FM_STREAM_TRAIN of (seed, t). The spectrum-aware loss's b of
+// training matrix `index` is the stream FM_STREAM_TRAIN of (seed, index)
+// offset past every step's, and x = Â⁻¹ b is solved once by UMFPACK at the
+// matrix's first visit and kept (P6).
 // Validation score: the mean over the validation matrices of the GMRES(m)
 // iterations to valid_tol (b = 1) with the network's factors, a run that does
 // not converge within valid_max_iters counting valid_max_iters. The best
-// model is the epoch ≥ 1 with the lowest score, written to `out`; the state
-// (values, both moments, the counters) to `out`.state after every epoch and
-// every `checkpoint_every` steps.
+// model goes to `out`, the state (values, both moments, the counters) to
+// `out`.state.
 #ifndef FM_LEARNED_LU_TRAIN_H
 #define FM_LEARNED_LU_TRAIN_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "epochs.h"
 #include "general_data.h"
 #include "learned_lu.h"
 #include "learned_lu_model.h"
 
-typedef struct fm_llu_train_progress {
-    int64_t epoch, epochs;       // the epoch running (1-based; 0: the first validation)
-    int64_t done, total;         // steps of this epoch done, and in all
-    double loss;                 // the step's loss; NaN at a validation
-    double running_loss;         // the mean loss of the epoch so far
-    double validation;           // the score just measured; NaN at a step
-    double best;                 // the best score so far (+inf before any)
-    double seconds;              // since the run began
-} fm_llu_train_progress;
+typedef fm_epochs_progress fm_llu_train_progress;   // models/train/epochs.h
 
 typedef struct fm_llu_train_options {
     fm_general_kind data;        // FM_GENERAL_CONVECTION or FM_GENERAL_RANDOM
@@ -65,14 +58,7 @@ typedef struct fm_llu_train_options {
 
 void fm_llu_train_defaults(fm_llu_train_options *opt);
 
-typedef struct fm_llu_train_result {
-    int64_t epochs_done, steps;
-    double first_validation;     // the untrained model's score
-    double best_validation;
-    int64_t best_epoch;
-    double seconds;
-    bool stopped;                // the time limit or the progress callback
-} fm_llu_train_result;
+typedef fm_epochs_result fm_llu_train_result;
 
 int fm_llu_train(fm_llu_train_result *result, const fm_llu_train_options *opt, char *msg);
 

@@ -8,6 +8,7 @@
 
 #include "checkpoint.h"
 #include "model_dir.h"
+#include "model_file.h"
 #include "model_kind.h"
 #include "neuralif.h"
 #include "neuralif_file.h"
@@ -45,17 +46,10 @@ static int read_file(const char *path, fm_nif_config *config, fm_params **params
                      bool need_state, char *msg)
 {
     fm_checkpoint_reader *r = NULL;
-    fm_params *p = NULL;
     layout_storage *s = NULL;
-#define FREE_ALL do { fm_checkpoint_close(&r); fm_params_free(&p); free(s); } while (0)
+#define FREE_ALL do { fm_checkpoint_close(&r); free(s); } while (0)
     fm_checkpoint_fields f;
-    FM_TRY(fm_checkpoint_open(&r, path, &f, msg));
-    if (f.kind != FM_MODEL_NEURALIF) {
-        const int code = fm_fail_path(FM_ERR_PARSE, msg, path, ": holds a model of kind '%s', not a neuralif model (train one with factormer train --model neuralif)",
-                                      fm_model_kind_name(f.kind));
-        FREE_ALL;
-        return code;
-    }
+    FM_TRY(fm_model_file_open(&r, &f, path, FM_MODEL_NEURALIF, msg));
     if (f.shape[2] != FM_NIF_FEATURES || f.shape[0] < 1 || f.shape[0] > FM_NIF_MAX_BLOCKS || f.shape[1] < 1 ||
         f.shape[1] > 4096) {
         const int code = fm_fail_path(FM_ERR_PARSE, msg, path,
@@ -65,20 +59,25 @@ static int read_file(const char *path, fm_nif_config *config, fm_params **params
         FREE_ALL;
         return code;
     }
-    if (need_state && !(f.flags & FM_CHECKPOINT_TRAINING)) {
-        const int code = fm_fail_path(FM_ERR_PARSE, msg, path, ": holds a model without a training state");
-        FREE_ALL;
-        return code;
-    }
     const fm_nif_config c = { f.shape[0], f.shape[1] };
     FM_ALLOC(s, 1);
     FM_TRY(make_layout(s, &c, msg));
-    FM_TRY(fm_checkpoint_check_layout(r, &s->layout, msg));
-    FM_TRY(fm_nif_params_new(&p, &c, msg));
-    FM_TRY(fm_checkpoint_read_tensors(r, p, state, msg));
+    FM_TRY(fm_model_file_read(params, state, r, &f, path, &s->layout, need_state, msg));
     *config = c;
-    *params = p;
-    p = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+static int write_file(const char *path, const fm_nif_config *config, const fm_params *params,
+                      const fm_train_state *state, char *msg)
+{
+    layout_storage *s = NULL;
+#define FREE_ALL free(s)
+    FM_ALLOC(s, 1);
+    FM_TRY(make_layout(s, config, msg));
+    const fm_checkpoint_fields f = fields_of(config);
+    FM_TRY(fm_checkpoint_write_tensors(path, &f, &s->layout, params, state, msg));
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
@@ -87,17 +86,8 @@ static int read_file(const char *path, fm_nif_config *config, fm_params **params
 int fm_nif_state_write(const char *path, const fm_nif_config *config, uint64_t seed, const fm_params *params,
                        const fm_nif_train_state *state, char *msg)
 {
-    layout_storage *s = NULL;
-#define FREE_ALL free(s)
-    FM_ALLOC(s, 1);
-    FM_TRY(make_layout(s, config, msg));
-    const fm_checkpoint_fields f = fields_of(config);
-    const fm_train_state t = { .epoch = state->epoch, .step = state->step, .seed = seed,
-                               .best_epoch = state->best_epoch, .best_validation_rmse = state->best_validation };
-    FM_TRY(fm_checkpoint_write_tensors(path, &f, &s->layout, params, &t, msg));
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
+    const fm_train_state t = fm_model_file_state(state, seed);
+    return write_file(path, config, params, &t, msg);
 }
 
 int fm_nif_state_read(const char *path, const fm_nif_config *config, uint64_t seed, fm_params **params,
@@ -117,7 +107,7 @@ int fm_nif_state_read(const char *path, const fm_nif_config *config, uint64_t se
         FREE_ALL;
         return code;
     }
-    *state = (fm_nif_train_state){ t.epoch, t.step, t.best_epoch, t.best_validation_rmse };
+    *state = fm_model_file_epochs(&t);
     *params = p;
     return FM_OK;
 #undef FREE_ALL
@@ -125,15 +115,7 @@ int fm_nif_state_read(const char *path, const fm_nif_config *config, uint64_t se
 
 int fm_nif_model_write(const char *path, const fm_nif_config *config, const fm_params *params, char *msg)
 {
-    layout_storage *s = NULL;
-#define FREE_ALL free(s)
-    FM_ALLOC(s, 1);
-    FM_TRY(make_layout(s, config, msg));
-    const fm_checkpoint_fields f = fields_of(config);
-    FM_TRY(fm_checkpoint_write_tensors(path, &f, &s->layout, params, NULL, msg));
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
+    return write_file(path, config, params, NULL, msg);
 }
 
 int fm_nif_model_read(const char *path, fm_nif_config *config, fm_params **params, char *msg)

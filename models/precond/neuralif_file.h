@@ -6,15 +6,11 @@
 
 #include <stdint.h>
 
+#include "epochs.h"
 #include "neuralif_model.h"
 
-// Where a training run stands.
-typedef struct fm_nif_train_state {
-    uint64_t epoch;            // epochs completed
-    uint64_t step;             // AdamW steps taken (its t)
-    uint64_t best_epoch;       // 0 before any
-    double best_validation;    // the best score, +inf before any
-} fm_nif_train_state;
+// Where a training run stands (models/train/epochs.h).
+typedef fm_epochs_state fm_nif_train_state;
 
 int fm_nif_state_write(const char *path, const fm_nif_config *config, uint64_t seed, const fm_params *params,
                        const fm_nif_train_state *state, char *msg);

@@ -2,6 +2,7 @@
 // with M sparse, entries N(0, 1) at uniformly random positions
 // (models/precond/spd_data.h).
 #include "memory.h"
+#include "sparse_product.h"
 #include "spd_data.h"
 #include "status.h"
 
@@ -67,77 +68,9 @@ int fm_spd_random_factor(fm_system_matrix **M, int64_t n, int64_t entries, uint6
 // M Mᵀ + α I, the lower triangle
 //------------------------------------------------------------------------------
 
-// M by rows (its triplets, already sorted) and by columns (rows ascending).
-typedef struct {
-    int64_t n;
-    const int64_t *row_start;  // n + 1 into M's triplets
-    const int64_t *col;
-    const double *val;
-    const int64_t *col_start;  // n + 1 into by_col_row / by_col_val
-    const int64_t *by_col_row;
-    const double *by_col_val;
-} factor_view;
-
-// A thread's workspace: the accumulator and, per column j, the last row that
-// touched it.
-typedef struct {
-    double *acc;
-    int64_t *mark;
-    int64_t *list;
-} workspace;
-
-static int compare_index(const void *a, const void *b)
-{
-    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-// Row i of tril(M Mᵀ): the columns j ≤ i where rows i and j of M share a
-// column (and i itself), ascending, in w->list; with `numeric`, the values in
-// w->acc[j], each summed over the shared columns c in ascending order, so the
-// result does not depend on which thread computes the row. Returns the count.
-static int64_t product_row(const factor_view *f, int64_t i, workspace *w, bool numeric)
-{
-    int64_t count = 0;
-    for (int64_t s = f->row_start[i]; s < f->row_start[i + 1]; s++) {
-        const int64_t c = f->col[s];
-        const double v = f->val[s];
-        for (int64_t t = f->col_start[c]; t < f->col_start[c + 1]; t++) {
-            const int64_t j = f->by_col_row[t];
-            if (j > i) break;   // rows ascending within a column
-            if (w->mark[j] != i) {
-                w->mark[j] = i;
-                w->list[count++] = j;
-                if (numeric) w->acc[j] = 0.0;
-            }
-            if (numeric) w->acc[j] += v * f->by_col_val[t];
-        }
-    }
-    if (w->mark[i] != i) {   // the diagonal is always stored (α)
-        w->mark[i] = i;
-        w->list[count++] = i;
-        if (numeric) w->acc[i] = 0.0;
-    }
-    if (numeric) {
-        // ascending: a scan of the marks when the row is dense, else a sort
-        if (count * 16 > i + 1) {
-            int64_t k = 0;
-            for (int64_t j = 0; j <= i; j++)
-                if (w->mark[j] == i) w->list[k++] = j;
-        } else {
-            qsort(w->list, (size_t)count, sizeof *w->list, compare_index);
-        }
-    }
-    return count;
-}
-
 int fm_spd_gram_lower(fm_system_matrix **A, const fm_system_matrix *M, double alpha, char *msg)
 {
-    fm_system_matrix *a = NULL;
-    int64_t *row_start = NULL, *col_start = NULL, *by_col_row = NULL, *offset = NULL;
-    double *by_col_val = NULL;
-#define FREE_ALL do { fm_system_matrix_free(&a); free(row_start); free(col_start); free(by_col_row); \
-                      free(by_col_val); free(offset); } while (0)
+#define FREE_ALL ((void)0)
     FM_CHECK(A && !*A, FM_ERR_INVALID, "fm_spd_gram_lower: output handle must be non-NULL and empty");
     FM_CHECK(M && M->n > 0 && M->count >= 0 && !M->symmetric, FM_ERR_INVALID,
              "fm_spd_gram_lower: M must be a general matrix with a positive size");
@@ -151,75 +84,7 @@ int fm_spd_gram_lower(fm_system_matrix **A, const fm_system_matrix *M, double al
                  FM_ERR_INVALID, "fm_spd_gram_lower: entry %" PRId64 " is out of order: M must be sorted by row, "
                  "then column, without repeats", k);
     }
-    FM_ALLOC(row_start, n + 1);
-    FM_ALLOC(col_start, n + 1);
-    FM_ALLOC(by_col_row, count > 0 ? count : 1);
-    FM_ALLOC(by_col_val, count > 0 ? count : 1);
-    FM_ALLOC(offset, n + 1);
-    for (int64_t k = 0; k < count; k++) {
-        row_start[M->row[k] + 1]++;
-        col_start[M->col[k] + 1]++;
-    }
-    for (int64_t r = 0; r < n; r++) {
-        row_start[r + 1] += row_start[r];
-        col_start[r + 1] += col_start[r];
-    }
-    // by columns, filled in row order: rows ascending within each column
-    for (int64_t k = 0; k < count; k++) {
-        const int64_t slot = col_start[M->col[k]]++;
-        by_col_row[slot] = M->row[k];
-        by_col_val[slot] = M->val[k];
-    }
-    for (int64_t c = n; c > 0; c--) col_start[c] = col_start[c - 1];
-    col_start[0] = 0;
-    const factor_view f = { n, row_start, M->col, M->val, col_start, by_col_row, by_col_val };
-    // two passes over the rows, each thread with its own workspace: the
-    // pattern (counts per row), then the values at their offsets
-    int failed = 0;
-    for (int numeric = 0; numeric <= 1; numeric++) {
-        if (numeric) {
-            for (int64_t i = 0; i < n; i++) offset[i + 1] += offset[i];
-            FM_TRY(fm_system_matrix_new(&a, n, offset[n], true, msg));
-        }
-        #pragma omp parallel
-        {
-            workspace w = { numeric ? malloc((size_t)n * sizeof(double)) : NULL, malloc((size_t)n * sizeof(int64_t)),
-                            malloc((size_t)n * sizeof(int64_t)) };
-            const bool ready = w.mark && w.list && (!numeric || w.acc);
-            if (!ready) {
-                #pragma omp atomic write
-                failed = 1;
-            } else {
-                for (int64_t j = 0; j < n; j++) w.mark[j] = -1;
-            }
-            #pragma omp for schedule(dynamic, 64)
-            for (int64_t i = 0; i < n; i++) {
-                if (!ready) continue;
-                const int64_t got = product_row(&f, i, &w, numeric);
-                if (!numeric) {
-                    offset[i + 1] = got;
-                    continue;
-                }
-                int64_t at = offset[i];
-                for (int64_t k = 0; k < got; k++, at++) {
-                    const int64_t j = w.list[k];
-                    a->row[at] = i;
-                    a->col[at] = j;
-                    a->val[at] = j == i ? w.acc[j] + alpha : w.acc[j];
-                }
-            }
-            free(w.acc);
-            free(w.mark);
-            free(w.list);
-        }
-        FM_CHECK(!failed, FM_ERR_MEMORY, "fm_spd_gram_lower: out of memory for the workspaces of M Mᵀ (n = %" PRId64
-                 ")", n);
-    }
-    fm_system_matrix *done = a;
-    a = NULL;
-    FREE_ALL;
-    *A = done;
-    return FM_OK;
+    return fm_sparse_product(A, M, M, alpha, true, "fm_spd_gram_lower", "M Mᵀ", msg);
 #undef FREE_ALL
 }
 
