@@ -32,6 +32,9 @@ static const char help[] =
     "  --train-size N          training matrices per epoch (default 1000)\n"
     "  --valid-size N          validation matrices (default 10)\n"
     "  --epochs E              (default 1)\n"
+    "  --loss sketched|spectrum  the sketched loss (default), or the spectrum-aware\n"
+    "                          ‖L Lᵀ x − A x‖ with x ≈ A⁻¹ b solved once per training\n"
+    "                          matrix (PCG with IC(0))\n"
     "  --lr R                  AdamW's rate (default 1e-3)\n"
     "  --seed S                seed of the order, the probes and the initial model (default 42)\n"
     "  --checkpoint-every K    write the state every K steps (default 100; 0: after epochs only)\n"
@@ -74,6 +77,9 @@ int fm_cmd_train_neuralif(int argc, char **argv)
         else if (!strcmp(a, "--train-size")) { ok = fm_arg_int(a, v, 1, 1L << 40, &value); o.train_count = value; }
         else if (!strcmp(a, "--valid-size")) { ok = fm_arg_int(a, v, 1, 1L << 20, &value); o.valid_count = value; }
         else if (!strcmp(a, "--epochs")) { ok = fm_arg_int(a, v, 0, 1L << 30, &value); o.epochs = value; }
+        else if (!strcmp(a, "--loss")) {
+            if (fm_llu_loss_parse(&o.loss, v, msg) != FM_OK) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        }
         else if (!strcmp(a, "--lr")) ok = fm_arg_double(a, v, 1e-12, 1e3, &o.rate);
         else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.seed = (uint64_t)value; }
         else if (!strcmp(a, "--checkpoint-every")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.checkpoint_every = value; }

@@ -120,6 +120,54 @@ Test(neuralif, loss_gradient_matches_finite_differences)
     fm_square_free(&A);
 }
 
+// The loss with a target (the spectrum-aware loss, P5.5 [ext]): ‖L̂(L̂ᵀx) − t‖
+// against a dense product, its gradient against central differences, and
+// with t = Â x the sketched loss of the same probe, bit for bit.
+typedef struct target_context { const fm_square *S; double *l; const double *x, *t; double *work; } target_context;
+
+static double target_loss_at(void *context)
+{
+    target_context *c = context;
+    return fm_nif_probe_loss(c->S, c->l, c->x, c->t, NULL, c->work);
+}
+
+Test(neuralif, target_loss_and_its_gradient)
+{
+    fm_square *A = random_spd(30, 3, 5, NULL), *S = NULL;
+    char msg[FM_MSG_LEN] = "";
+    cr_assert_eq(fm_square_scaled(&S, A, msg), FM_OK, "%s", msg);
+    const fm_csr *R = S->lower;
+    const int64_t E = R->count, n = S->n;
+    double *l = fm_test_uniform_range(E, 6, -0.5, 0.5), *x = normal_vector(n, 7), *t = normal_vector(n, 8);
+    double *dl = calloc(E, sizeof *dl), *work = malloc(4 * n * sizeof *work), *Ax = malloc(n * sizeof *Ax);
+    const double loss = fm_nif_probe_loss(S, l, x, t, dl, work);
+    // dense: L (L^T x) - t
+    double expect = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double sum = 0;
+        for (int64_t k = R->start[i]; k < R->start[i + 1]; k++) {
+            double lt = 0;   // (L^T x)_j, j = R->index[k]: column j of L
+            const int64_t j = R->index[k];
+            for (int64_t q = 0; q < n; q++)
+                for (int64_t p = R->start[q]; p < R->start[q + 1]; p++)
+                    if (R->index[p] == j) lt += l[p] * x[q];
+            sum += l[k] * lt;
+        }
+        expect += (sum - t[i]) * (sum - t[i]);
+    }
+    cr_assert(fabs(loss - sqrt(expect)) <= 1e-10 * sqrt(expect), "%g vs %g", loss, sqrt(expect));
+    target_context c = { S, l, x, t, work };
+    for (int64_t k = 0; k < E; k++) {
+        const double fd = fm_test_central_difference(l, k, 1e-6, target_loss_at, &c);
+        cr_assert(fabs(fd - dl[k]) <= 1e-6 * (1 + fabs(fd)), "edge %lld: %g vs %g", (long long)k, dl[k], fd);
+    }
+    fm_spmv(S->A, x, Ax);
+    cr_assert_eq(fm_nif_probe_loss(S, l, x, Ax, NULL, work), fm_nif_sketch_loss(S, l, x, NULL, work));
+    free(l); free(x); free(t); free(dl); free(work); free(Ax);
+    fm_square_free(&S);
+    fm_square_free(&A);
+}
+
 // E‖(L̂L̂ᵀ − Â) z‖² = ‖L̂L̂ᵀ − Â‖_F² (Hutchinson): the mean over 4000 probes lies
 // within 10% (the relative spread of the mean is at most sqrt(2/4000) = 2.2%).
 Test(neuralif, squared_loss_estimates_the_frobenius_error)
@@ -484,5 +532,14 @@ Test(neuralif, a_tiny_model_trains_and_its_loss_falls)
     cr_assert(loss[0] > 0 && loss[5] < 0.9 * loss[0], "epoch losses %g ... %g", loss[0], loss[5]);
     cr_assert_leq(r.best_validation, r.first_validation);
     cr_assert(fm_test_exists(o.out));
+    // the spectrum-aware loss [ext] trains too, and its best model is no worse than the untrained one
+    fm_nif_train_options q = o;
+    q.loss = FM_LLU_LOSS_SPECTRUM;
+    q.out = fm_test_path(dir, "tiny-spectrum.fmw");
+    memset(loss, 0, sizeof loss);
+    cr_assert_eq(fm_nif_train(&r, &q, msg), FM_OK, "%s", msg);
+    cr_assert(loss[0] > 0 && loss[5] < 0.9 * loss[0], "spectrum: epoch losses %g ... %g", loss[0], loss[5]);
+    cr_assert_leq(r.best_validation, r.first_validation);
+    cr_assert(fm_test_exists(q.out));
     fm_test_remove_dir(dir);
 }

@@ -125,11 +125,18 @@ static void lower_transpose_times(double *y, const fm_square *g, const double *l
 double fm_nif_sketch_loss(const fm_square *scaled, const double *l, const double *probe, double *dl,
                           double *work)
 {
+    return fm_nif_probe_loss(scaled, l, probe, NULL, dl, work);
+}
+
+double fm_nif_probe_loss(const fm_square *scaled, const double *l, const double *probe, const double *target,
+                         double *dl, double *work)
+{
     const fm_csr *R = scaled->lower;
     const int64_t n = R->n;
     double *w = work, *residual = work + n, *g = work + 2 * n, *u = work + 3 * n;
     lower_transpose_times(w, scaled, l, probe);                 // w = L̂ᵀ z
-    fm_spmv(scaled->A, probe, residual);                        // Â z
+    if (target) memcpy(residual, target, sizeof(double) * (size_t)n);
+    else fm_spmv(scaled->A, probe, residual);                   // Â z
     double norm2 = 0;
     #pragma omp parallel for schedule(static) reduction(+ : norm2)
     for (int64_t i = 0; i < n; i++) {                           // r = L̂ w − Â z

@@ -102,6 +102,12 @@ void fm_nif_factor_values_backward(double *dz, const double *dl, const double *l
 double fm_nif_sketch_loss(const fm_square *scaled, const double *l, const double *probe, double *dl,
                           double *work);
 
+// The same with a target: loss = ‖ L̂ (L̂ᵀ p) − t ‖₂ (t = Â p is the
+// sketched loss; the spectrum-aware one of P5.5 [ext] takes p = x ≈ Â⁻¹ b,
+// t = Â x). target NULL: Â p. The gradient as above.
+double fm_nif_probe_loss(const fm_square *scaled, const double *l, const double *probe, const double *target,
+                         double *dl, double *work);
+
 // ‖L̂ L̂ᵀ − Â‖_F², the expectation of the squared loss (Hutchinson), by a
 // dense product: the tests' reference on small n (O(n³)).
 double fm_nif_frobenius_reference(const fm_square *scaled, const double *l);

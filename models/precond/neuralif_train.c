@@ -96,13 +96,13 @@ typedef struct step_workspace {
     int64_t nodes, edges;          // capacity
     fm_nif_net *net;
     float *z, *dzf;
-    double *zd, *l, *dl, *dz, *probe, *work;
+    double *zd, *l, *dl, *dz, *probe, *target, *work;
 } step_workspace;
 
 static void workspace_free(step_workspace *w)
 {
     fm_nif_net_free(&w->net);
-    free(w->z); free(w->dzf); free(w->zd); free(w->l); free(w->dl); free(w->dz); free(w->probe); free(w->work);
+    free(w->z); free(w->dzf); free(w->zd); free(w->l); free(w->dl); free(w->dz); free(w->probe); free(w->target); free(w->work);
     memset(w, 0, sizeof *w);
 }
 
@@ -125,6 +125,7 @@ static int workspace_fit(step_workspace *w, const fm_nif_config *config, int64_t
     FM_ALLOC(w->dl, w->edges);
     FM_ALLOC(w->dz, w->edges);
     FM_ALLOC(w->probe, w->nodes);
+    FM_ALLOC(w->target, w->nodes);
     FM_ALLOC(w->work, 4 * w->nodes);
     w->net->nodes = n;
     w->net->edges = E;
@@ -132,14 +133,46 @@ static int workspace_fit(step_workspace *w, const fm_nif_config *config, int64_t
 #undef FREE_ALL
 }
 
-// One step on one matrix: forward, the sketched loss with the step's probe,
-// backward into zeroed gradients, AdamW.
+// The spectrum-aware loss's probe of training matrix `index` [ext]: x ≈ Â⁻¹ b
+// for b ~ N(0, I) from the run's seed (keyed past every step's probe), by
+// PCG with IC(0) to 1e-10, solved once and kept; the loss's target is then
+// Â x, so the loss is exactly ‖(L̂L̂ᵀ − Â) x‖ whatever PCG's last digits.
+#define RHS_KEY_OFFSET (UINT64_C(1) << 62)
+
+static int spectrum_probe(double **x_out, const fm_nif_train_options *opt, int64_t index, const fm_square *scaled,
+                          char *msg)
+{
+    fm_precond *M = NULL;
+    double *b = NULL, *x = NULL;
+#define FREE_ALL do { fm_precond_free(&M); free(b); free(x); } while (0)
+    const int64_t n = scaled->n;
+    FM_ALLOC(b, n);
+    FM_ALLOC(x, n);
+    const fm_rng stream = fm_rng_stream(opt->seed ^ fm_mix64(RHS_KEY_OFFSET + (uint64_t)index), FM_STREAM_TRAIN);
+    for (int64_t i = 0; i < n; i++) b[i] = fm_rng_normal(stream, (uint64_t)i);
+    FM_TRY(fm_precond_ic0(&M, scaled, msg));
+    fm_krylov_options k;
+    fm_krylov_defaults(&k, n);
+    k.tol = 1e-10;
+    fm_krylov_result r;
+    FM_TRY(fm_pcg(&r, scaled->A, b, x, M, &k, msg));
+    *x_out = x;
+    x = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// One step on one matrix: forward, the loss with the step's probe (or the
+// matrix's x), backward into zeroed gradients, AdamW.
 static int train_step(double *loss, const fm_nif_train_options *opt, fm_params *params, uint64_t step,
-                      const fm_square *A, step_workspace *w, char *msg)
+                      const fm_square *A, int64_t index, double **solutions, step_workspace *w, char *msg)
 {
     fm_nif_input *input = NULL;
 #define FREE_ALL fm_nif_input_free(&input)
     FM_TRY(fm_nif_input_new(&input, A, msg));
+    double **solution = solutions ? &solutions[index] : NULL;
+    if (solution && !*solution) FM_TRY(spectrum_probe(solution, opt, index, input->scaled, msg));
     const int64_t n = A->n, E = input->scaled->lower->count;
     FM_TRY(workspace_fit(w, &opt->config, n, E, msg));
     fm_nif_net *net = w->net;
@@ -154,7 +187,12 @@ static int train_step(double *loss, const fm_nif_train_options *opt, fm_params *
     for (int64_t i = 0; i < n; i++) probe[i] = fm_rng_normal(stream, (uint64_t)i);
     memset(w->dl, 0, (size_t)E * sizeof *w->dl);
     memset(w->dz, 0, (size_t)E * sizeof *w->dz);
-    *loss = fm_nif_sketch_loss(input->scaled, w->l, probe, w->dl, w->work);
+    if (solution) {   // spectrum-aware: p = x ≈ Â⁻¹ b, t = Â x
+        fm_spmv(input->scaled->A, *solution, w->target);
+        *loss = fm_nif_probe_loss(input->scaled, w->l, *solution, w->target, w->dl, w->work);
+    } else {
+        *loss = fm_nif_sketch_loss(input->scaled, w->l, probe, w->dl, w->work);
+    }
     FM_CHECK(isfinite(*loss), FM_ERR_NUMERIC, "NeuralIF training: the loss is not finite at step %llu",
              (unsigned long long)step);
     fm_nif_factor_values_backward(w->dz, w->dl, w->l, input->diagonal, E);
@@ -179,6 +217,7 @@ typedef struct trainer {
     fm_square *const *valid;
     const char *state_path;
     step_workspace workspace;
+    double **solutions;        // the spectrum-aware loss's x by training matrix (NULL: sketched)
 } trainer;
 
 static int step(double *loss, void *self, int64_t index, uint64_t t, char *msg)
@@ -187,7 +226,7 @@ static int step(double *loss, void *self, int64_t index, uint64_t t, char *msg)
     fm_square *A = NULL;
 #define FREE_ALL fm_square_free(&A)
     FM_TRY(generate(&A, tr->opt, FM_SPD_TRAIN, index, msg));
-    FM_TRY(train_step(loss, tr->opt, tr->params, t, A, &tr->workspace, msg));
+    FM_TRY(train_step(loss, tr->opt, tr->params, t, A, index, tr->solutions, &tr->workspace, msg));
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
@@ -219,7 +258,9 @@ int fm_nif_train(fm_nif_train_result *result, const fm_nif_train_options *opt, c
     int64_t valid_made = 0;
     trainer tr = { .opt = opt };
 #define FREE_ALL do { fm_params_free(&params); free(state_path); workspace_free(&tr.workspace); \
-                      for (int64_t v = 0; v < valid_made; v++) { fm_square_free(&valid[v]); } free(valid); } while (0)
+                      for (int64_t v = 0; v < valid_made; v++) { fm_square_free(&valid[v]); } free(valid); \
+                      if (tr.solutions) for (int64_t s = 0; s < opt->train_count; s++) { free(tr.solutions[s]); } \
+                      free(tr.solutions); } while (0)
     FM_CHECK(opt->train_count >= 1 && opt->valid_count >= 1 && opt->epochs >= 0 && opt->size >= 2 &&
                  opt->rate > 0 && opt->out && *opt->out,
              FM_ERR_INVALID, "NeuralIF training: needs train and validation sets of at least one matrix, "
@@ -235,6 +276,7 @@ int fm_nif_train(fm_nif_train_result *result, const fm_nif_train_options *opt, c
         FM_TRY(fm_nif_params_new(&params, &opt->config, msg));
         fm_params_init(params, opt->seed);
     }
+    if (opt->loss == FM_LLU_LOSS_SPECTRUM) FM_ALLOC(tr.solutions, opt->train_count);
     FM_ALLOC(valid, opt->valid_count);
     for (; valid_made < opt->valid_count; valid_made++)
         FM_TRY(generate(&valid[valid_made], opt, FM_SPD_VALIDATION, valid_made, msg));

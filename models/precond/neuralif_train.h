@@ -25,6 +25,7 @@
 
 #include "epochs.h"
 #include "neuralif_model.h"
+#include "learned_lu.h"   // fm_llu_loss_kind: the two losses of P6, both for NeuralIF too
 #include "spd_data.h"
 
 typedef fm_epochs_progress fm_nif_train_progress;   // models/train/epochs.h
@@ -35,6 +36,7 @@ typedef struct fm_nif_train_options {
     int64_t train_count;         // training matrices (P7: 1000)
     int64_t valid_count;         // validation matrices (P7: 10)
     int64_t epochs;
+    fm_llu_loss_kind loss;       // sketched (P5) or spectrum-aware (P5.5 [ext], the learned LU's of P6)
     double rate;                 // AdamW (P5: 1e-3)
     double weight_decay;         // 0.01
     double max_grad_norm;        // 1
