@@ -1,7 +1,5 @@
 // factormer train --model learned-lu: the learned incomplete LU factors for
 // GMRES (models/precond/learned_lu_train).
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,5 @@
 // factormer train --model neuralif: the learned incomplete Cholesky factor
 // (models/precond/neuralif_train).
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
