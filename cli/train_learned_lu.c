@@ -1,7 +1,5 @@
 // factormer train --model learned-lu: the learned incomplete LU factors for
 // GMRES (models/precond/learned_lu_train).
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +8,7 @@
 #include "args.h"
 #include "factormer.h"
 #include "learned_lu_train.h"
-#include "train_progress.h"
+#include "train_precond.h"
 
 static const char help[] =
     "usage: factormer train --model learned-lu --out MODEL.fmw [options]\n"
@@ -49,52 +47,37 @@ static const char help[] =
     "  --quiet                 no progress, no summary\n"
     FM_ARG_PROFILE_HELP;
 
+// --data, --loss and --output, the options of its own.
+static int own_option(const char *a, const char *v, void *user)
+{
+    fm_llu_train_options *o = user;
+    char msg[FM_MSG_LEN] = "";
+    if (!strcmp(a, "--data")) {
+        if (fm_general_kind_parse(&o->data, v, msg) != FM_OK) { fprintf(stderr, "factormer: --data: %s\n", msg); return -1; }
+    }
+    else if (!strcmp(a, "--output")) {
+        if (fm_llu_output_parse(&o->output, v, msg) != FM_OK) { fprintf(stderr, "factormer: %s\n", msg); return -1; }
+    }
+    else if (!strcmp(a, "--loss")) {
+        if (fm_llu_loss_parse(&o->loss, v, msg) != FM_OK) { fprintf(stderr, "factormer: %s\n", msg); return -1; }
+    }
+    else return 0;
+    return 1;
+}
+
 int fm_cmd_train_learned_lu(int argc, char **argv)
 {
     fm_llu_train_options o;
     fm_llu_train_defaults(&o);
-    long value, threads = 0;
-    bool quiet = false, have_size = false;
     char msg[FM_MSG_LEN] = "";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(help, stdout); return 0; }
-        if (!strcmp(a, "--quiet")) { quiet = true; continue; }
-        if (!strcmp(a, "--resume")) { o.resume = true; continue; }
-        if (a[0] != '-') {
-            fprintf(stderr, "factormer: train takes no file argument ('%s'); the model goes to --out\n", a);
-            return 2;
-        }
-        if (!(v = fm_arg_value(argc, argv, &i))) return 2;
-        bool ok = true;
-        if (!strcmp(a, "--model")) {
-            if (strcmp(v, "learned-lu")) { fprintf(stderr, "factormer: --model learned-lu was given twice\n"); return 2; }
-        }
-        else if (!strcmp(a, "--data")) {
-            if (fm_general_kind_parse(&o.data, v, msg) != FM_OK) { fprintf(stderr, "factormer: --data: %s\n", msg); return 2; }
-        }
-        else if (!strcmp(a, "--output")) {
-            if (fm_llu_output_parse(&o.output, v, msg) != FM_OK) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
-        }
-        else if (!strcmp(a, "--loss")) {
-            if (fm_llu_loss_parse(&o.loss, v, msg) != FM_OK) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
-        }
-        else if (!strcmp(a, "--size")) { ok = fm_arg_int(a, v, 2, 1L << 31, &value); o.size = value; have_size = true; }
-        else if (!strcmp(a, "--train-size")) { ok = fm_arg_int(a, v, 1, 1L << 40, &value); o.train_count = value; }
-        else if (!strcmp(a, "--valid-size")) { ok = fm_arg_int(a, v, 1, 1L << 20, &value); o.valid_count = value; }
-        else if (!strcmp(a, "--epochs")) { ok = fm_arg_int(a, v, 0, 1L << 30, &value); o.epochs = value; }
-        else if (!strcmp(a, "--lr")) ok = fm_arg_double(a, v, 1e-12, 1e3, &o.rate);
-        else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.seed = (uint64_t)value; }
-        else if (!strcmp(a, "--checkpoint-every")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.checkpoint_every = value; }
-        else if (!strcmp(a, "--time-limit")) ok = fm_arg_double(a, v, 0, 1e9, &o.time_limit);
-        else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
-        else if (!strcmp(a, "--out")) o.out = v;
-        else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer train --model learned-lu --help')\n", a); return 2; }
-        if (!ok) return 2;
-    }
-    if (!have_size && o.data == FM_GENERAL_RANDOM) o.size = 2000;
-    if (!o.out || !*o.out) { fprintf(stderr, "factormer: train needs --out MODEL.fmw\n"); return 2; }
-    if (threads > 0) fm_set_threads((int)threads);
+    fm_train_args t = { .model = "learned-lu", .help = help, .size = &o.size, .train_count = &o.train_count,
+                        .valid_count = &o.valid_count, .epochs = &o.epochs, .checkpoint_every = &o.checkpoint_every,
+                        .rate = &o.rate, .time_limit = &o.time_limit, .seed = &o.seed, .resume = &o.resume,
+                        .out = &o.out, .own = own_option, .user = &o };
+    const int parsed = fm_train_args_parse(&t, argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
+    const bool quiet = t.quiet;
+    if (!t.have_size && o.data == FM_GENERAL_RANDOM) o.size = 2000;
     fm_train_show q = { quiet, isatty(2), "GMRES iterations" };
     o.progress = fm_train_show_progress;
     o.user = &q;

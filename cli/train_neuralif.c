@@ -1,7 +1,5 @@
 // factormer train --model neuralif: the learned incomplete Cholesky factor
 // (models/precond/neuralif_train).
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +8,7 @@
 #include "args.h"
 #include "factormer.h"
 #include "neuralif_train.h"
-#include "train_progress.h"
+#include "train_precond.h"
 
 static const char help[] =
     "usage: factormer train --model neuralif --out MODEL.fmw [options]\n"
@@ -47,51 +45,35 @@ static const char help[] =
 
 static const char *data_name(fm_spd_kind kind) { return kind == FM_SPD_DIFFUSION ? "diffusion" : "random-spd"; }
 
+// --data, the one option of its own.
+static int own_option(const char *a, const char *v, void *user)
+{
+    fm_nif_train_options *o = user;
+    if (!strcmp(a, "--loss")) {
+        char msg[FM_MSG_LEN];
+        if (fm_llu_loss_parse(&o->loss, v, msg) != FM_OK) { fprintf(stderr, "factormer: %s\n", msg); return -1; }
+        return 1;
+    }
+    if (strcmp(a, "--data")) return 0;
+    if (!strcmp(v, "random-spd")) o->data = FM_SPD_RANDOM;
+    else if (!strcmp(v, "diffusion")) o->data = FM_SPD_DIFFUSION;
+    else { fprintf(stderr, "factormer: --data expects random-spd or diffusion, not '%s'\n", fm_arg_shown(v)); return -1; }
+    return 1;
+}
+
 int fm_cmd_train_neuralif(int argc, char **argv)
 {
     fm_nif_train_options o;
     fm_nif_train_defaults(&o);
-    long value, threads = 0;
-    bool quiet = false, have_size = false;
     char msg[FM_MSG_LEN] = "";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(help, stdout); return 0; }
-        if (!strcmp(a, "--quiet")) { quiet = true; continue; }
-        if (!strcmp(a, "--resume")) { o.resume = true; continue; }
-        if (a[0] != '-') {
-            fprintf(stderr, "factormer: train takes no file argument ('%s'); the model goes to --out\n", a);
-            return 2;
-        }
-        if (!(v = fm_arg_value(argc, argv, &i))) return 2;
-        bool ok = true;
-        if (!strcmp(a, "--model")) {
-            if (strcmp(v, "neuralif")) { fprintf(stderr, "factormer: --model neuralif was given twice\n"); return 2; }
-        }
-        else if (!strcmp(a, "--data")) {
-            if (!strcmp(v, "random-spd")) o.data = FM_SPD_RANDOM;
-            else if (!strcmp(v, "diffusion")) o.data = FM_SPD_DIFFUSION;
-            else { fprintf(stderr, "factormer: --data expects random-spd or diffusion, not '%s'\n", fm_arg_shown(v)); return 2; }
-        }
-        else if (!strcmp(a, "--size")) { ok = fm_arg_int(a, v, 2, 1L << 31, &value); o.size = value; have_size = true; }
-        else if (!strcmp(a, "--train-size")) { ok = fm_arg_int(a, v, 1, 1L << 40, &value); o.train_count = value; }
-        else if (!strcmp(a, "--valid-size")) { ok = fm_arg_int(a, v, 1, 1L << 20, &value); o.valid_count = value; }
-        else if (!strcmp(a, "--epochs")) { ok = fm_arg_int(a, v, 0, 1L << 30, &value); o.epochs = value; }
-        else if (!strcmp(a, "--loss")) {
-            if (fm_llu_loss_parse(&o.loss, v, msg) != FM_OK) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
-        }
-        else if (!strcmp(a, "--lr")) ok = fm_arg_double(a, v, 1e-12, 1e3, &o.rate);
-        else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.seed = (uint64_t)value; }
-        else if (!strcmp(a, "--checkpoint-every")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.checkpoint_every = value; }
-        else if (!strcmp(a, "--time-limit")) ok = fm_arg_double(a, v, 0, 1e9, &o.time_limit);
-        else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
-        else if (!strcmp(a, "--out")) o.out = v;
-        else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer train --model neuralif --help')\n", a); return 2; }
-        if (!ok) return 2;
-    }
-    if (!have_size && o.data == FM_SPD_DIFFUSION) o.size = 128;
-    if (!o.out || !*o.out) { fprintf(stderr, "factormer: train needs --out MODEL.fmw\n"); return 2; }
-    if (threads > 0) fm_set_threads((int)threads);
+    fm_train_args t = { .model = "neuralif", .help = help, .size = &o.size, .train_count = &o.train_count,
+                        .valid_count = &o.valid_count, .epochs = &o.epochs, .checkpoint_every = &o.checkpoint_every,
+                        .rate = &o.rate, .time_limit = &o.time_limit, .seed = &o.seed, .resume = &o.resume,
+                        .out = &o.out, .own = own_option, .user = &o };
+    const int parsed = fm_train_args_parse(&t, argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
+    const bool quiet = t.quiet;
+    if (!t.have_size && o.data == FM_SPD_DIFFUSION) o.size = 128;
     fm_train_show q = { quiet, isatty(2), "CG iterations" };
     o.progress = fm_train_show_progress;
     o.user = &q;
