@@ -16,8 +16,6 @@
 #include "run_state.h"
 #include "status.h"
 
-// The spectrum-aware loss's right-hand sides are keyed past every step's.
-#define RHS_KEY_OFFSET (UINT64_C(1) << 62)
 
 void fm_llu_train_defaults(fm_llu_train_options *opt)
 {
@@ -152,8 +150,7 @@ static int spectrum_probe(double **x_out, const fm_llu_train_options *opt, int64
     const int64_t n = scaled->n;
     FM_ALLOC(b, n);
     FM_ALLOC(x, n);
-    const fm_rng stream = fm_rng_stream(opt->seed ^ fm_mix64(RHS_KEY_OFFSET + (uint64_t)index), FM_STREAM_TRAIN);
-    for (int64_t i = 0; i < n; i++) b[i] = fm_rng_normal(stream, (uint64_t)i);
+    fm_epochs_matrix_rhs(b, n, opt->seed, index);
     FM_TRY(fm_precond_direct_lu(&direct, scaled, msg));
     fm_precond_apply(direct, b, x);
     for (int64_t i = 0; i < n; i++)
@@ -187,12 +184,9 @@ static int train_step(double *loss, const fm_llu_train_options *opt, fm_params *
     if (solution) {   // spectrum-aware: ‖L̂Û x − b‖ with b = Â x
         fm_spmv(scaled->A, solution, w->target);
     } else {          // sketched: ‖L̂Û z − Â z‖
-        const fm_rng stream = fm_rng_stream(opt->seed ^ fm_mix64(step), FM_STREAM_TRAIN);
-        double *probe = w->probe;
-        #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; i++) probe[i] = fm_rng_normal(stream, (uint64_t)i);
-        fm_spmv(scaled->A, probe, w->target);
-        p = probe;
+        fm_epochs_step_probe(w->probe, n, opt->seed, step);
+        fm_spmv(scaled->A, w->probe, w->target);
+        p = w->probe;
     }
     memset(w->dv, 0, (size_t)E * sizeof *w->dv);
     memset(w->dz, 0, (size_t)E * sizeof *w->dz);

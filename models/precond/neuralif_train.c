@@ -137,7 +137,6 @@ static int workspace_fit(step_workspace *w, const fm_nif_config *config, int64_t
 // for b ~ N(0, I) from the run's seed (keyed past every step's probe), by
 // PCG with IC(0) to 1e-10, solved once and kept; the loss's target is then
 // Â x, so the loss is exactly ‖(L̂L̂ᵀ − Â) x‖ whatever PCG's last digits.
-#define RHS_KEY_OFFSET (UINT64_C(1) << 62)
 
 static int spectrum_probe(double **x_out, const fm_nif_train_options *opt, int64_t index, const fm_square *scaled,
                           char *msg)
@@ -148,8 +147,7 @@ static int spectrum_probe(double **x_out, const fm_nif_train_options *opt, int64
     const int64_t n = scaled->n;
     FM_ALLOC(b, n);
     FM_ALLOC(x, n);
-    const fm_rng stream = fm_rng_stream(opt->seed ^ fm_mix64(RHS_KEY_OFFSET + (uint64_t)index), FM_STREAM_TRAIN);
-    for (int64_t i = 0; i < n; i++) b[i] = fm_rng_normal(stream, (uint64_t)i);
+    fm_epochs_matrix_rhs(b, n, opt->seed, index);
     FM_TRY(fm_precond_ic0(&M, scaled, msg));
     fm_krylov_options k;
     fm_krylov_defaults(&k, n);
@@ -181,17 +179,14 @@ static int train_step(double *loss, const fm_nif_train_options *opt, fm_params *
     fm_nif_forward(net, w->z, params, params->values, input->by_rows, input->by_columns);
     for (int64_t k = 0; k < E; k++) w->zd[k] = w->z[k];
     fm_nif_factor_values(w->l, w->zd, input->diagonal, E);
-    const fm_rng stream = fm_rng_stream(opt->seed ^ fm_mix64(step), FM_STREAM_TRAIN);
-    double *probe = w->probe;
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) probe[i] = fm_rng_normal(stream, (uint64_t)i);
     memset(w->dl, 0, (size_t)E * sizeof *w->dl);
     memset(w->dz, 0, (size_t)E * sizeof *w->dz);
     if (solution) {   // spectrum-aware: p = x ≈ Â⁻¹ b, t = Â x
         fm_spmv(input->scaled->A, *solution, w->target);
         *loss = fm_nif_probe_loss(input->scaled, w->l, *solution, w->target, w->dl, w->work);
-    } else {
-        *loss = fm_nif_sketch_loss(input->scaled, w->l, probe, w->dl, w->work);
+    } else {          // sketched: the step's probe, drawn only here
+        fm_epochs_step_probe(w->probe, n, opt->seed, step);
+        *loss = fm_nif_sketch_loss(input->scaled, w->l, w->probe, w->dl, w->work);
     }
     FM_CHECK(isfinite(*loss), FM_ERR_NUMERIC, "NeuralIF training: the loss is not finite at step %llu",
              (unsigned long long)step);

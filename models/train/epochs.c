@@ -8,6 +8,22 @@
 #include "rng.h"
 #include "status.h"
 
+void fm_epochs_step_probe(double *z, int64_t n, uint64_t seed, uint64_t step)
+{
+    const fm_rng stream = fm_rng_stream(seed ^ fm_mix64(step), FM_STREAM_TRAIN);
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) z[i] = fm_rng_normal(stream, (uint64_t)i);
+}
+
+// The right-hand sides' keys start past any step's.
+#define RHS_KEY_OFFSET (UINT64_C(1) << 62)
+
+void fm_epochs_matrix_rhs(double *b, int64_t n, uint64_t seed, int64_t index)
+{
+    const fm_rng stream = fm_rng_stream(seed ^ fm_mix64(RHS_KEY_OFFSET + (uint64_t)index), FM_STREAM_TRAIN);
+    for (int64_t i = 0; i < n; i++) b[i] = fm_rng_normal(stream, (uint64_t)i);
+}
+
 static bool report(const fm_epochs *loop, const fm_epochs_progress *p)
 {
     return loop->progress && loop->progress(p, loop->user);

@@ -65,6 +65,14 @@ typedef struct fm_epochs {
     void *user;
 } fm_epochs;
 
+// The random vectors both trainers draw, each a function of the run's seed
+// only (engine/rng.h, FM_STREAM_TRAIN), so a resumed run draws the same:
+// z ~ N(0, I) of step `step` (the sketched losses' probe), and b ~ N(0, I)
+// of training matrix `index` (the spectrum-aware losses' right-hand side,
+// keyed past every step's). n entries each, the same for any thread count.
+void fm_epochs_step_probe(double *z, int64_t n, uint64_t seed, uint64_t step);
+void fm_epochs_matrix_rhs(double *b, int64_t n, uint64_t seed, int64_t index);
+
 // Runs the loop from `state` (a fresh run: all zero, best_validation +inf),
 // which it advances. The first error of a callback is returned as is.
 int fm_epochs_run(fm_epochs_result *result, const fm_epochs *loop, fm_epochs_state *state, char *msg);
