@@ -105,8 +105,57 @@ const char *fm_arg_value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
+// The values split off by fm_arg_split_inline, and the options they came with.
+// The split argv is kept here too: reachable to the end, not a leak.
+static char **split_argv;
+static const char **inline_values, **inline_options;
+static int inline_count;
+
+bool fm_arg_split_inline(int *argc, char ***argv)
+{
+    const int given = *argc;
+    char **split = split_argv = malloc(sizeof *split * (2 * (size_t)given + 1));
+    inline_values = malloc(sizeof *inline_values * ((size_t)given + 1));
+    inline_options = malloc(sizeof *inline_options * ((size_t)given + 1));
+    if (!split || !inline_values || !inline_options) return false;
+    int count = 0;
+    for (int i = 0; i < given; i++) {
+        char *a = (*argv)[i], *eq = a[0] == '-' && a[1] == '-' ? strchr(a, '=') : NULL;
+        if (i == 0 || !eq || eq == a + 2) {
+            split[count++] = a;
+            continue;
+        }
+        const size_t len = (size_t)(eq - a);
+        char *name = malloc(len + 1);
+        if (!name) return false;
+        memcpy(name, a, len);
+        name[len] = 0;
+        split[count++] = name;
+        split[count++] = eq + 1;
+        inline_options[inline_count] = a;
+        inline_values[inline_count++] = eq + 1;
+    }
+    split[count] = NULL;
+    *argc = count;
+    *argv = split;
+    return true;
+}
+
+bool fm_arg_positional(const char *arg)
+{
+    for (int i = 0; i < inline_count; i++) {
+        if (arg != inline_values[i]) continue;
+        const char *option = inline_options[i];
+        fprintf(stderr, "factormer: %.*s takes no value ('%s')\n", (int)(inline_values[i] - 1 - option), option,
+                fm_arg_shown(option));
+        return false;
+    }
+    return true;
+}
+
 bool fm_arg_data(const char **data, const char *arg)
 {
+    if (!fm_arg_positional(arg)) return false;
     if (*data) {
         fprintf(stderr, "factormer: more than one data file ('%s', '%s')\n", *data, arg);
         return false;

@@ -13,6 +13,14 @@ bool fm_arg_double(const char *option, const char *text, double min, double max,
 bool fm_arg_rank(const char *option, const char *text, long *value);
 // argv[*i] is an option that takes a value: advance to it, or complain.
 const char *fm_arg_value(int argc, char **argv, int *i);
+// --option=value for every option: main splits each "--name=value" into
+// "--name" "value" (after taking out --profile and --max-memory), in a new
+// argv that lives to the end of the program. Returns false when out of memory.
+bool fm_arg_split_inline(int *argc, char ***argv);
+// False, after "factormer: --quiet takes no value ('--quiet=1')", when `arg`
+// is the value split off an option that took none (it reached the command
+// as a positional argument); true otherwise.
+bool fm_arg_positional(const char *arg);
 // A command's one data file: `arg` goes to *data, unless there is one already
 // (false after a message).
 bool fm_arg_data(const char **data, const char *arg);

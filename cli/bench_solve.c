@@ -159,6 +159,7 @@ int fm_cmd_bench_solve(int argc, char **argv)
             goto done;
         }
         if (a[0] != '-') {
+            if (!fm_arg_positional(a)) return 2;
             files[file_count++] = a;
             continue;
         }

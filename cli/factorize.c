@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "factorize.h"
 #include "factormer.h"
 #include "output.h"
 #include "signals.h"
@@ -125,16 +126,6 @@ static bool parse_penalty(const char *option, const char *text, float *on_w, flo
     *on_w = (float)a;
     *on_h = (float)b;
     return true;
-}
-
-// ", safeguard: 2 outputs refused, 5 components kept" or ", no safeguard"
-static const char *rejected_note(int rejected, int repaired, bool safeguard)
-{
-    static char note[128];
-    if (!safeguard) return ", no safeguard";
-    snprintf(note, sizeof note, ", safeguard: %d output%s refused, %d zeroed component%s kept", rejected,
-             rejected == 1 ? "" : "s", repaired, repaired == 1 ? "" : "s");
-    return note;
 }
 
 int fm_cmd_factorize(int argc, char **argv)
@@ -331,10 +322,7 @@ int fm_cmd_factorize(int argc, char **argv)
 
     fm_graph_stats st;
     fm_graph_stats_get(g, &st);
-    const fm_solver_iterate *last = &r->trace[r->trace_len - 1];
-    const double rms_x = sqrt(st.sumsq / fm_graph_omega(g));
     const int iterations = r->trace_len - 1;
-    const double per_iteration = iterations > 0 ? (last->seconds - r->init_seconds) / iterations : 0;
     // Every file names the version and the command that made it.
     const size_t comment_size = strlen(source) + strlen(command) + 128;
     if (!(comment = malloc(comment_size))) {
@@ -350,95 +338,12 @@ int fm_cmd_factorize(int argc, char **argv)
     snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
     if (fm_trace_write_csv(fm_output_set_staged(set, 2), r, comment, msg)) goto fail;
 
-    char v[48][4400];
-    const char *keys[48];
-    int n = 0, command_key;
-#define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
-#define NUM(name, x) (keys[n] = name, fm_arg_json_number(v[n], sizeof v[n], x), n++)
-    KEY("version", "\"%s\"", fm_version());
-    keys[command_key = n++] = "command";
-    keys[n] = "data";
-    fm_arg_json_string(v[n++], sizeof v[0], source);
-    KEY("kind", "\"%s\"", fm_kind_name(st.kind));
-    KEY("rows", "%lld", (long long)st.rows);
-    KEY("cols", "%lld", (long long)st.cols);
-    KEY("entries", "%lld", (long long)st.entries);
-    KEY("holdout_entries", "%lld", (long long)(held ? held->count : 0));
-    KEY("rank", "%d", opts.rank);
-    KEY("init", "\"%s\"", fm_init_name(opts.init));
-    keys[n] = "init_model";
-    if (r->init_model) fm_arg_json_string(v[n++], sizeof v[0], r->init_model);
-    else snprintf(v[n++], sizeof v[0], "null");
-    KEY("accelerate", "%s", opts.accelerate ? "true" : "false");
-    keys[n] = "accel_model";
-    if (r->accel_model) fm_arg_json_string(v[n++], sizeof v[0], r->accel_model);
-    else snprintf(v[n++], sizeof v[0], "null");
-    KEY("accel_every", "%d", opts.accel_every);
-    KEY("accel_steps", "%d", r->accel_steps);
-    KEY("accel_rejected", "%d", r->accel_rejected);
-    KEY("accel_repaired", "%d", r->accel_repaired);
-    KEY("accel_safeguard", "%s", opts.accel_safeguard ? "true" : "false");
-    KEY("sampling", "{\"sampler\": \"%s\", \"fanout\": %lld, \"zero_ratio\": %g, \"resample\": \"%s\"}",
-        fm_sampler_name(opts.sampler), (long long)opts.fanout, opts.zero_ratio,
-        opts.resample_once ? "once" : "per-layer");
-    KEY("batch_targets", "%lld", (long long)opts.batch_targets);
-    KEY("kernels", "\"%s\"", opts.kernels == FM_KERNELS_GRAPHBLAS ? "graphblas" : "fused");
-    KEY("iterations", "%d", iterations);
-    KEY("iters_requested", "%d", opts.iters);
-    KEY("inner", "%d", opts.inner);
-    NUM("tol", opts.tol);
-    if (opts.time_limit > 0) NUM("time_limit", opts.time_limit);
-    else KEY("time_limit", "null");
-    KEY("seed", "%llu", (unsigned long long)opts.seed);
-    KEY("stop_reason", "\"%s\"", stop_reason);
-    if (interrupted) KEY("signal", "\"%s\"", fm_signal_name(interrupted));
-    else KEY("signal", "null");
-    NUM("rmse", last->rmse);
-    NUM("relative_rmse", rms_x > 0 ? last->rmse / rms_x : NAN);
-    NUM("holdout_rmse", last->holdout_rmse);
-    NUM("objective", last->objective);
-    NUM("seconds", last->seconds);
-    NUM("init_seconds", r->init_seconds);
-    NUM("seconds_per_iteration", per_iteration);
-    KEY("threads", "%d", r->threads);
-    KEY("cpu", "\"%s\"", fm_cpu_features());
-    KEY("penalties", "{\"l1_w\": %g, \"l1_h\": %g, \"l2_w\": %g, \"l2_h\": %g, \"l2_per_entry\": %s}",
-        opts.penalty_w.l1, opts.penalty_h.l1, opts.penalty_w.l2, opts.penalty_h.l2,
-        opts.penalty_w.l2_per_entry ? "true" : "false");
-    {
-        const char *values[48];
-        for (int i = 0; i < n; i++) values[i] = v[i];
-        values[command_key] = command_json;
-        if (fm_json_write(fm_output_set_staged(set, 3), keys, values, n, msg)) goto fail;
-    }
+    const fm_factorize_report report = { &opts, r, &st, fm_graph_omega(g), held, source, command_json,
+                                          stop_reason, interrupted, learned, set };
+    if (fm_factorize_summary_write(&report, fm_output_set_staged(set, 3), msg)) goto fail;
     if (fm_output_set_commit(set, msg)) goto fail;
 
-    if (!quiet) {
-        printf("factorized %s\n", fm_arg_shown(source));
-        printf("  shape        %lld x %lld, %s, %lld stored entries\n", (long long)st.rows, (long long)st.cols,
-               fm_kind_name(st.kind), (long long)st.entries);
-        printf("  rank         %d from %s%s%s%s\n", opts.rank, fm_init_name(opts.init), r->init_model ? " (" : "",
-               r->init_model ? fm_arg_shown(r->init_model) : "", r->init_model ? ")" : "");
-        if (opts.accelerate)
-            printf("  accelerated  %d step%s, every %d iterations (%s)%s\n", r->accel_steps,
-                   r->accel_steps == 1 ? "" : "s", opts.accel_every, fm_arg_shown(r->accel_model),
-                   rejected_note(r->accel_rejected, r->accel_repaired, opts.accel_safeguard));
-        if (opts.sampler != FM_SAMPLER_FULL && (learned || opts.accelerate))
-        {
-            char zeros[64] = "";
-            if (opts.sampler == FM_SAMPLER_STRATIFIED) snprintf(zeros, sizeof zeros, ", zero ratio %g", opts.zero_ratio);
-            printf("  sampled      %s, fanout %lld%s, drawn %s\n", fm_sampler_name(opts.sampler),
-                   (long long)opts.fanout, zeros, opts.resample_once ? "once per network call" : "per layer");
-        }
-        printf("  iterations   %d (stopped: %s)\n", iterations, stop_reason);
-        printf("  rmse         %.6g (relative %.3g)\n", last->rmse, rms_x > 0 ? last->rmse / rms_x : NAN);
-        if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);
-        printf("  time         %.3f s (init %.3f s, %.3f ms per iteration, %d threads)\n", last->seconds,
-               r->init_seconds, 1e3 * per_iteration, r->threads);
-        printf("  wrote        %s %s %s %s\n", fm_arg_shown(fm_output_set_final(set, 0)),
-               fm_arg_shown(fm_output_set_final(set, 1)), fm_arg_shown(fm_output_set_final(set, 2)),
-               fm_arg_shown(fm_output_set_final(set, 3)));
-    }
+    if (!quiet) fm_factorize_summary_print(&report);
     status = 0;
     if (interrupted) {
         fprintf(stderr, "factormer: interrupted by %s: wrote the factors of iteration %d\n",

@@ -194,6 +194,7 @@ int fm_cmd_generate(int argc, char **argv)
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(help, stdout); return 0; }
         if (a[0] != '-') {
+            if (!fm_arg_positional(a)) return 2;
             if (out) { fprintf(stderr, "factormer: more than one output file\n"); return 2; }
             out = a;
             continue;

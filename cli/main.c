@@ -159,6 +159,10 @@ int main(int argc, char **argv)
     if (!take_profile_option(&argc, argv, &profile_json)) return 2;
     uint64_t memory_limit = 0;
     if (!take_memory_option(&argc, argv, &memory_limit)) return 2;
+    if (!fm_arg_split_inline(&argc, &argv)) {
+        fprintf(stderr, "factormer: out of memory\n");
+        return 1;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         print_model_dir(argc < 2 ? stderr : stdout);

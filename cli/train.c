@@ -219,6 +219,7 @@ int fm_cmd_train(int argc, char **argv)
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
         if (!strcmp(a, "--resume")) { o.resume = true; continue; }
         if (a[0] != '-') {
+            if (!fm_arg_positional(a)) return 2;
             fprintf(stderr, "factormer: train takes no file argument ('%s'); the model goes to --out\n", a);
             return 2;
         }

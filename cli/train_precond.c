@@ -18,6 +18,7 @@ int fm_train_args_parse(fm_train_args *t, int argc, char **argv)
         if (!strcmp(a, "--quiet")) { t->quiet = true; continue; }
         if (!strcmp(a, "--resume")) { *t->resume = true; continue; }
         if (a[0] != '-') {
+            if (!fm_arg_positional(a)) return 2;
             fprintf(stderr, "factormer: train takes no file argument ('%s'); the model goes to --out\n", a);
             return 2;
         }

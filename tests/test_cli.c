@@ -319,6 +319,30 @@ Test(cli, unknown_option)
     scratch_free(&s);
 }
 
+// --option=value is --option value for every option; a flag given a value
+// is an error that names it, not a second data file.
+Test(cli, option_equals_value)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, NULL);
+    char out[4200];
+    snprintf(out, sizeof out, "--out=%s", out_prefix(&s));
+    run r = RUN(&s, "factorize", x, "--rank=3", "--iters=20", out, "--quiet");
+    expect_success(&r);
+    fm_graph *g = graph_of(x, FM_KIND_DENSE);
+    outputs o = check_outputs(&s, g, 3, 20, false);
+    outputs_free(&o);
+    fm_graph_free(&g);
+    run_free(&r);
+    r = FACTORIZE_BAD(&s, x, "--rank", "3", "--quiet=yes");
+    EXPECT_FAILURE(&r, 2, "--quiet takes no value", "'--quiet=yes'");
+    run_free(&r);
+    r = FACTORIZE_BAD(&s, x, "--iters=abc");
+    EXPECT_FAILURE(&r, 2, "--iters", "'abc'");
+    run_free(&r);
+    scratch_free(&s);
+}
+
 Test(cli, non_numeric_iterations)
 {
     scratch s = scratch_new();
