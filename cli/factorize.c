@@ -50,6 +50,9 @@ static const char help[] =
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
     "  --init-model PATH   the initialization model, when both are used\n"
     "  --accel-model PATH  the acceleration model, when both are used\n"
+    "  --loss LOSS         ls (least squares, default) or kl (generalized Kullback-\n"
+    "                      Leibler divergence, for counts; multiplicative updates;\n"
+    "                      dense and sparse kinds; init nndsvda by default)\n"
     "  --iters N           outer iterations (default 100)\n"
     "  --inner N           ADMM steps per factor update (default 1)\n"
     "  --tol T             stop when the objective changes by less than T relative\n"
@@ -134,7 +137,7 @@ int fm_cmd_factorize(int argc, char **argv)
     fm_kind kind = FM_KIND_AUTO;
     double holdout_fraction = 0;
     long threads = 0, value;
-    bool quiet = false, batch_given = false;
+    bool quiet = false, batch_given = false, init_given = false;
     fm_solver_options opts;
     fm_solver_options_default(&opts);
     char msg[FM_MSG_LEN] = "";
@@ -164,6 +167,9 @@ int fm_cmd_factorize(int argc, char **argv)
             if (fm_kind_parse(&kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--init")) {
             if (fm_init_parse(&opts.init, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+            init_given = true;
+        } else if (!strcmp(a, "--loss")) {
+            if (fm_loss_parse(&opts.loss, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
         else if (!strcmp(a, "--iters")) { ok = fm_arg_int(a, v, 0, 100000000, &value); opts.iters = (int)value; }
         else if (!strcmp(a, "--inner")) { ok = fm_arg_int(a, v, 1, 100000, &value); opts.inner = (int)value; }
@@ -208,6 +214,9 @@ int fm_cmd_factorize(int argc, char **argv)
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer factorize --help')\n", a); return 2; }
         if (!ok) return 2;
     }
+    // the KL loss's multiplicative updates keep a zero of W or H at zero:
+    // nndsvda fills nndsvd's zeros with the data's mean
+    if (opts.loss == FM_LOSS_KL && !init_given) opts.init = FM_INIT_NNDSVDA;
     const bool learned = opts.init == FM_INIT_LEARNED;
     if (model && learned && opts.accelerate) {
         fprintf(stderr, "factormer: --model names one model, and --init learned --accelerate use two: give "
