@@ -233,8 +233,8 @@ int fm_sampler_parse_node_wise(fm_sampler *strategy, const char *name, char *msg
 // The loss a factorization minimizes (issue 18, "A second loss";
 // models/nmf/kl_solver.c): least squares (the default), or the generalized
 // Kullback-Leibler divergence D(X‖WH) = Σ [x log(x / (WH)) − x + (WH)] of
-// count data, by multiplicative updates, for the dense and sparse kinds.
-// "ls" or "kl" (the option --loss).
+// count data, by multiplicative updates: over every entry for the dense and
+// sparse kinds, over Ω for the incomplete kind. "ls" or "kl" (--loss).
 typedef enum { FM_LOSS_LS = 0, FM_LOSS_KL = 1 } fm_loss;
 const char *fm_loss_name(fm_loss loss);
 int fm_loss_parse(fm_loss *loss, const char *name, char *msg);
@@ -343,8 +343,8 @@ typedef struct fm_solver_options {
     // (models/nmf/kl_solver.c), whose trace's objective is the divergence
     // plus the penalties, and which takes rank, init (not learned), iters,
     // tol, time_limit, penalties, seed, progress and serial_below; the
-    // incomplete kind and the networks are errors with it. nndsvda suits it
-    // better than nndsvd (a zero of W or H stays zero under the updates).
+    // networks are errors with it. nndsvda suits it better than nndsvd (a
+    // zero of W or H stays zero under the updates).
     fm_loss loss;
 } fm_solver_options;
 

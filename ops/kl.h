@@ -7,7 +7,9 @@
 // For the sparse kind an unstored entry is a zero: its log term vanishes
 // and its p_ij enters only Σ_ij p_ij = Σ_r (Σ_i W_ir)(Σ_j H_rj), so no
 // m × n array forms. The dense kind stores every entry (zeros included,
-// whose log term is 0 · log p = 0).
+// whose log term is 0 · log p = 0). For the incomplete kind the sum runs
+// over the observed entries Ω only, Σ_Ω p_ij included (weighted KL: the
+// updates' denominators are then sums over each target's edges).
 //
 // As for the ADMM updates (ops/admm.h), one routine serves both factors:
 // the targets' factor T (targets × k) is updated against the sources'
@@ -54,8 +56,15 @@ static inline float fm_kl_log(float x)
 
 // What one multiplicative update of the targets reads besides the factors.
 typedef struct fm_kl_step {
-    const double *sums;    // Σ_s S[s], per rank (k): the update's denominator
+    // Σ_s S[s], per rank (k): the update's denominator for the dense and
+    // sparse kinds. NULL for the incomplete kind, whose divergence runs over
+    // Ω only: each target's denominator is then Σ_{s ∈ N(t)} S[s].
+    const double *totals;
     double l1, l2;         // penalties λ1 Σ T and λ2/2 ‖T‖² on the targets' factor
+    // λ2 weighs each target by its edges (the incomplete kind's per-entry
+    // ridge, fm_penalty.l2_per_entry); the caller scales λ2 by the sources
+    // for the other kinds
+    bool l2_per_edge;
     // The smallest prediction a ratio x / p or a logarithm reads: p below it
     // counts as `floor` (scikit-learn floors at float's epsilon; the solver
     // takes float's epsilon times the mean stored entry, which scales with
@@ -63,46 +72,56 @@ typedef struct fm_kl_step {
     float floor;
 } fm_kl_step;
 
-// One multiplicative update of every target t, in place (§ majorization-
+// One target's sums over its edges, in double, p = t·S[s] a float dot:
+typedef struct fm_kl_edge_sums {
+    double log;            // Σ x_ts log max(p, floor): the divergence's log term
+    double cross;          // Σ x_ts p: ⟨X, WH⟩ at the stored entries, for the RMSE
+    double prediction;     // Σ p: the incomplete kind's Σ_Ω (WH) (0 for the others)
+    double square;         // Σ p²: the incomplete kind's RMSE (0 for the others)
+} fm_kl_edge_sums;
+
+// One multiplicative update of every target t, in place (majorization-
 // minimization: it never raises D plus the penalties):
 //   num_r = Σ_{s ∈ N(t)} S[s]_r · x_ts / max(t·S[s], floor)
-//   d_r   = sums_r + λ1,  a_r = t_r · num_r
+//   d_r   = totals_r (or Σ_{s ∈ N(t)} S[s]_r) + λ1,  a_r = t_r · num_r
 //   t_r  ← 2 a_r / (d_r + sqrt(d_r² + 4 λ2 a_r))
 // the minimizer of the Lee-Seung auxiliary function plus the penalties
-// (with λ2 = 0 the classic t_r · num_r / d_r; a_r = 0 gives 0).
-// When `logs` and `cross` are not NULL, with the updated t:
-//   logs[t] = Σ_{s ∈ N(t)} x_ts log max(t·S[s], floor),  cross[t] = Σ x_ts (t·S[s])
-// (the divergence's log term and ⟨X, WH⟩ for the RMSE; `targets` doubles each).
-void fm_kl_update(fm_dense *T, const fm_edges *edges, const fm_dense *S, const fm_kl_step *step, double *logs,
-                  double *cross);
+// (with λ2 = 0 the classic t_r · num_r / d_r; a_r = 0 gives 0). When
+// `sums` is not NULL, sums[t] (targets of them) as above, with the updated t
+// (Σ p and Σ p² when `totals` is NULL: the incomplete kind).
+void fm_kl_update(fm_dense *T, const fm_edges *edges, const fm_dense *S, const fm_kl_step *step,
+                  fm_kl_edge_sums *sums);
 void fm_kl_update_reference(fm_dense *T, const fm_edges *edges, const fm_dense *S, const fm_kl_step *step,
-                            double *logs, double *cross);
+                            fm_kl_edge_sums *sums);
 
-// logs[t] and cross[t] as above for the factors as they are (no update).
-void fm_kl_terms(const fm_edges *edges, const fm_dense *T, const fm_dense *S, float floor, double *logs,
-                 double *cross);
-void fm_kl_terms_reference(const fm_edges *edges, const fm_dense *T, const fm_dense *S, float floor, double *logs,
-                           double *cross);
+// sums[t] as above for the factors as they are (no update); Σ p and Σ p²
+// when `masked` (the incomplete kind).
+void fm_kl_terms(const fm_edges *edges, const fm_dense *T, const fm_dense *S, float floor, bool masked,
+                 fm_kl_edge_sums *sums);
+void fm_kl_terms_reference(const fm_edges *edges, const fm_dense *T, const fm_dense *S, float floor, bool masked,
+                           fm_kl_edge_sums *sums);
 
-// sums[r] = Σ_i F[i]_r in double, rows in order (one thread: the same sums
-// for every thread count).
-void fm_kl_column_sums(double *sums, const fm_dense *F);
+// totals[r] = Σ_i F[i]_r in double, rows in order (one thread: the same
+// sums for every thread count).
+void fm_kl_column_sums(double *totals, const fm_dense *F);
 
-// Σ of n doubles in order.
-double fm_kl_sum(const double *v, int64_t n);
+// The targets' sums added up in order.
+fm_kl_edge_sums fm_kl_total(const fm_kl_edge_sums *sums, int64_t targets);
 
 // The data's constants of D: Σ x log x and Σ x over the stored entries
 // (x = 0 adds nothing), in double.
 void fm_kl_data_terms(double *xlogx, double *sum, const fm_edges *edges);
 
-// D(X‖W·H) from its parts: Σ x log x − Σ_t logs[t] − Σ x + Σ_r sums_w_r · sums_h_r.
-double fm_kl_assemble(double xlogx, double sum_x, const double *logs, int64_t targets, const double *sums_w,
-                      const double *sums_h, int k);
+// D(X‖W·H) from its parts: Σ x log x − total.log − Σ x + Σ (WH), the last
+// Σ_r totals_w_r · totals_h_r, or total.prediction (Σ_Ω) when they are NULL.
+double fm_kl_assemble(double xlogx, double sum_x, const fm_kl_edge_sums *total, const double *totals_w,
+                      const double *totals_h, int k);
 
 // D(X‖W·Hᵀᵀ) in one pass over the stored entries (`rows`: the edges of A),
-// predictions floored at `floor`; `cross` (may be NULL) receives ⟨X, WH⟩ at
-// the stored entries. The dense and sparse kinds only.
-int fm_kl_divergence(double *divergence, double *cross, const fm_edges *rows, const fm_dense *W, const fm_dense *Ht,
-                     float floor, char *msg);
+// predictions floored at `floor`: over every entry, or over Ω only when
+// `masked` (the incomplete kind); `total` (may be NULL) receives the
+// edges' sums.
+int fm_kl_divergence(double *divergence, fm_kl_edge_sums *total, const fm_edges *rows, const fm_dense *W,
+                     const fm_dense *Ht, bool masked, float floor, char *msg);
 
 #endif

@@ -11,10 +11,15 @@
 // is a factor of about 50 in work per iteration before any convergence
 // gain; perf/nmf_kl.py measures the updates against scikit-learn's.
 //
+// The kinds: dense and sparse over every entry; incomplete over Ω only (the
+// weighted divergence Σ_Ω [x log(x/p) − x + p], whose updates divide by
+// sums over each target's edges instead of the factor's column sums).
+//
 // The trace: objective = D(X‖WH) plus the penalties, computed exactly on
 // every row (its log term fused into the W-update's pass, ops/kl.c); rmse =
 // the usual RMSE over Ω from ‖X‖² − 2⟨X, WH⟩ + ‖WH‖² (⟨X, WH⟩ from the same
-// pass, ‖WH‖² from the k × k Grams), clamped at 0.
+// pass, ‖WH‖² from the k × k Grams, or over Ω the same pass's Σ p²),
+// clamped at 0: within about 1e-5 of the exact one (float predictions).
 #include "kl_solver.h"
 
 #include <float.h>
@@ -46,29 +51,30 @@ int fm_loss_parse(fm_loss *loss, const char *name, char *msg)
                    "Kullback-Leibler)", name);
 }
 
-static int check_kl_options(const fm_graph *g, const fm_solver_options *o, char *msg)
+static int check_kl_options(const fm_solver_options *o, char *msg)
 {
     if (o->loss != FM_LOSS_KL) return fm_fail(FM_ERR_INVALID, msg, "unknown loss %d", (int)o->loss);
-    if (g->stats.kind == FM_KIND_INCOMPLETE)
-        return fm_fail(FM_ERR_INVALID, msg, "the KL loss is for the dense and sparse kinds (count data, where an "
-                       "unstored entry is a zero); the incomplete kind is fitted by least squares (--loss ls)");
     if (o->init == FM_INIT_LEARNED || o->accelerate)
         return fm_fail(FM_ERR_INVALID, msg, "the learned %s models were trained on least-squares fits; the KL loss "
                        "runs without them", o->accelerate ? "acceleration" : "initialization");
     return FM_OK;
 }
 
-// The RMSE over Ω of the sparse and dense kinds from ⟨X, WH⟩ and the Grams.
-static int kl_rmse(double *rmse, const fm_graph *g, const fm_dense *W, const fm_dense *Ht, double cross,
-                   double *gram_w, double *gram_h, char *msg)
+// The RMSE over Ω from ‖X‖² − 2⟨X, WH⟩ + ‖WH‖², the last over Ω: the
+// edges' Σ p² for the incomplete kind, else from the Grams.
+static int kl_rmse(double *rmse, const fm_graph *g, const fm_dense *W, const fm_dense *Ht,
+                   const fm_kl_edge_sums *total, double *gram_w, double *gram_h, char *msg)
 {
     const int k = (int)W->cols;
-    int status = fm_products_gram(gram_w, W, msg);
-    if (status == FM_OK) status = fm_products_gram(gram_h, Ht, msg);
-    if (status != FM_OK) return status;
-    double norm = 0;
-    for (int e = 0; e < k * k; e++) norm += gram_w[e] * gram_h[e];
-    const double residual = g->stats.sumsq - 2 * cross + norm;
+    double norm = total->square;
+    if (g->stats.kind != FM_KIND_INCOMPLETE) {
+        int status = fm_products_gram(gram_w, W, msg);
+        if (status == FM_OK) status = fm_products_gram(gram_h, Ht, msg);
+        if (status != FM_OK) return status;
+        norm = 0;
+        for (int e = 0; e < k * k; e++) norm += gram_w[e] * gram_h[e];
+    }
+    const double residual = g->stats.sumsq - 2 * total->cross + norm;
     *rmse = sqrt((residual > 0 ? residual : 0) / fm_graph_omega(g));
     return FM_OK;
 }
@@ -79,23 +85,24 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
     fm_solver_result *result = NULL;
     fm_edges rows = { 0 }, cols = { 0 };
     fm_dense *W = NULL, *Ht = NULL;
-    double *logs = NULL, *cross = NULL, *sums_w = NULL, *sums_h = NULL, *gram_w = NULL, *gram_h = NULL;
+    fm_kl_edge_sums *sums = NULL;
+    double *totals_w = NULL, *totals_h = NULL, *gram_w = NULL, *gram_h = NULL;
 #define FREE_ALL { fm_solver_result_free(&result); fm_edges_return(&rows, NULL); fm_edges_return(&cols, NULL); \
-                   fm_dense_free(&W); fm_dense_free(&Ht); free(logs); free(cross); free(sums_w); free(sums_h); \
+                   fm_dense_free(&W); fm_dense_free(&Ht); free(sums); free(totals_w); free(totals_h); \
                    free(gram_w); free(gram_h); }
     FM_CHECK(out && !*out && g && o, FM_ERR_INVALID, "fm_kl_solver_run: bad arguments");
-    FM_TRY(check_kl_options(g, o, msg));
+    FM_TRY(check_kl_options(o, msg));
     const double start = omp_get_wtime();
     const int k = o->rank;
     const int64_t m = g->stats.rows, n = g->stats.cols;
     const int64_t held = holdout ? holdout->count : 0;
+    const bool masked = g->stats.kind == FM_KIND_INCOMPLETE;
 
     FM_ALLOC(result, 1);
     FM_ALLOC(result->trace, o->iters + 1);
-    FM_ALLOC(logs, m);
-    FM_ALLOC(cross, m);
-    FM_ALLOC(sums_w, k);
-    FM_ALLOC(sums_h, k);
+    FM_ALLOC(sums, m);
+    FM_ALLOC(totals_w, k);
+    FM_ALLOC(totals_h, k);
     FM_ALLOC(gram_w, k * k);
     FM_ALLOC(gram_h, k * k);
     FM_TRY(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg));
@@ -111,27 +118,35 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
     const float prediction_floor = floor > FLT_MIN ? (float)floor : FLT_MIN;
     double xlogx, sum_x;
     fm_kl_data_terms(&xlogx, &sum_x, &rows);
-    // The ridge weighs each row by its sources with --l2-per-entry (fm_penalty).
+    // The ridge weighs each row by its entries with --l2-per-entry
+    // (fm_penalty): its edges for the incomplete kind, else every source.
+    // The incomplete kind's denominators are sums over the edges (no totals).
     const fm_penalty pw = o->penalty_w, ph = o->penalty_h;
-    const fm_kl_step step_h = { sums_w, ph.l1, ph.l2 * (ph.l2_per_entry ? (double)m : 1.0), prediction_floor };
-    const fm_kl_step step_w = { sums_h, pw.l1, pw.l2 * (pw.l2_per_entry ? (double)n : 1.0), prediction_floor };
-    fm_kl_column_sums(sums_w, W);
-    fm_kl_column_sums(sums_h, Ht);
-    fm_kl_terms(&rows, W, Ht, prediction_floor, logs, cross);
+    const double per_h = ph.l2_per_entry && !masked ? (double)m : 1.0;
+    const double per_w = pw.l2_per_entry && !masked ? (double)n : 1.0;
+    const fm_kl_step step_h = { masked ? NULL : totals_w, ph.l1, ph.l2 * per_h, ph.l2_per_entry && masked,
+                                prediction_floor };
+    const fm_kl_step step_w = { masked ? NULL : totals_h, pw.l1, pw.l2 * per_w, pw.l2_per_entry && masked,
+                                prediction_floor };
+    fm_kl_column_sums(totals_w, W);
+    fm_kl_column_sums(totals_h, Ht);
+    fm_kl_terms(&rows, W, Ht, prediction_floor, masked, sums);
 
     double previous = NAN;
     for (int it = 0;; it++) {
         if (it > 0) {
-            fm_kl_update(Ht, &cols, W, &step_h, NULL, NULL);
-            fm_kl_column_sums(sums_h, Ht);
-            fm_kl_update(W, &rows, Ht, &step_w, logs, cross);
-            fm_kl_column_sums(sums_w, W);
+            fm_kl_update(Ht, &cols, W, &step_h, NULL);
+            fm_kl_column_sums(totals_h, Ht);
+            fm_kl_update(W, &rows, Ht, &step_w, sums);
+            fm_kl_column_sums(totals_w, W);
         }
-        const double divergence = fm_kl_assemble(xlogx, sum_x, logs, m, sums_w, sums_h, k);
+        const fm_kl_edge_sums total = fm_kl_total(sums, m);
+        const double divergence =
+            fm_kl_assemble(xlogx, sum_x, &total, masked ? NULL : totals_w, masked ? NULL : totals_h, k);
         fm_solver_iterate *step = &result->trace[it];
         step->iteration = it;
-        step->objective = divergence + fm_objective_penalties(W, Ht, &rows, &cols, false, o);
-        FM_TRY(kl_rmse(&step->rmse, g, W, Ht, fm_kl_sum(cross, m), gram_w, gram_h, msg));
+        step->objective = divergence + fm_objective_penalties(W, Ht, &rows, &cols, masked, o);
+        FM_TRY(kl_rmse(&step->rmse, g, W, Ht, &total, gram_w, gram_h, msg));
         step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
         step->seconds = omp_get_wtime() - start;
         result->trace_len = it + 1;
