@@ -7,9 +7,11 @@
 // updates Y entrywise over all m·n entries, since an unstored zero of the
 // sparse kind has a prox of its own (y = max(0, v − 1/ρ)); every iteration
 // then forms the m × n product, O(m·n·k), where the updates here cost
-// O(nnz·k). On kos_bow (6906 x 3430, 467714 stored entries, 2% of m·n) that
-// is a factor of about 50 in work per iteration before any convergence
-// gain; perf/nmf_kl.py measures the updates against scikit-learn's.
+// O(nnz·k). On kos_bow (6906 x 3430, 353160 stored entries, 1.5% of m·n)
+// that is a factor of about 67 in work per iteration (each method's
+// iteration takes about four passes of 2k flops over its entries), which
+// AO-ADMM would have to win back in fewer iterations; perf/nmf_kl.py
+// measures the updates against scikit-learn's (perf/README.md).
 //
 // The kinds: dense and sparse over every entry; incomplete over Ω only (the
 // weighted divergence Σ_Ω [x log(x/p) − x + p], whose updates divide by
