@@ -70,6 +70,11 @@ typedef struct fm_kl_step {
     // takes float's epsilon times the mean stored entry, which scales with
     // the data). Must be a positive normal float.
     float floor;
+    // An updated entry below `tiny` becomes 0 (the solver: FLT_MIN). The
+    // updates shrink an entry that the fit does not use geometrically; as a
+    // subnormal float it would slow every product with it (the kernels also
+    // flush subnormal products, ops/kl.c).
+    float tiny;
 } fm_kl_step;
 
 // One target's sums over its edges, in double, p = t·S[s] a float dot:
@@ -86,7 +91,8 @@ typedef struct fm_kl_edge_sums {
 //   d_r   = totals_r (or Σ_{s ∈ N(t)} S[s]_r) + λ1,  a_r = t_r · num_r
 //   t_r  ← 2 a_r / (d_r + sqrt(d_r² + 4 λ2 a_r))
 // the minimizer of the Lee-Seung auxiliary function plus the penalties
-// (with λ2 = 0 the classic t_r · num_r / d_r; a_r = 0 gives 0). When
+// (with λ2 = 0 the classic t_r · num_r / d_r; a_r = 0 gives 0; a result
+// below `tiny` gives 0). When
 // `sums` is not NULL, sums[t] (targets of them) as above, with the updated t
 // (Σ p and Σ p² when `totals` is NULL: the incomplete kind).
 void fm_kl_update(fm_dense *T, const fm_edges *edges, const fm_dense *S, const fm_kl_step *step,

@@ -239,7 +239,7 @@ static void update_case(fm_kind kind, double zeros, int k, double l1, double l2,
         double *totals = calloc(k, sizeof(double));
         fm_kl_edge_sums *sums = calloc(edges.targets, sizeof *sums), *sums_ref = calloc(edges.targets, sizeof *sums);
         fm_kl_column_sums(totals, S);
-        const fm_kl_step step = { masked ? NULL : totals, l1, l2, masked, 1e-6f };
+        const fm_kl_step step = { masked ? NULL : totals, l1, l2, masked, 1e-6f, FLT_MIN };
         fm_kl_update(T, &edges, S, &step, sums);
         fm_kl_update_reference(R, &edges, S, &step, sums_ref);
         expect_close(T->data, R->data, edges.targets * k, 2e-5, "updated factor");
@@ -290,7 +290,7 @@ Test(kl, update_same_bits_on_one_and_two_threads)
         double totals[12];
         fm_kl_edge_sums *sums[2];
         fm_kl_column_sums(totals, S);
-        const fm_kl_step step = { kind == FM_KIND_INCOMPLETE ? NULL : totals, 0.1, 0.2, false, 1e-6f };
+        const fm_kl_step step = { kind == FM_KIND_INCOMPLETE ? NULL : totals, 0.1, 0.2, false, 1e-6f, FLT_MIN };
         for (int threads = 1; threads <= 2; threads++) {
             T[threads - 1] = random_factor(pr.rows, k, 0.0, 71);
             sums[threads - 1] = calloc(pr.rows, sizeof(fm_kl_edge_sums));
@@ -309,6 +309,42 @@ Test(kl, update_same_bits_on_one_and_two_threads)
         problem_free(&pr);
     }
 }
+
+#if defined(__SSE__)
+#include <xmmintrin.h>
+
+// The kernels flush subnormal floats on their threads and restore each
+// thread's control register after: no other code runs with the flush.
+Test(kl, float_mode_restored)
+{
+    problem pr = problem_new(120, 90, 0.5, FM_KIND_SPARSE, 140);
+    char msg[FM_MSG_LEN];
+    fm_edges edges = { 0 };
+    cr_assert_eq(fm_edges_borrow(&edges, pr.g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+    fm_dense *T = random_factor(pr.rows, 5, 0.0, 141), *S = random_factor(pr.cols, 5, 0.0, 142);
+    double totals[5];
+    fm_kl_column_sums(totals, S);
+    fm_kl_edge_sums *sums = calloc(pr.rows, sizeof *sums);
+    const fm_kl_step step = { totals, 0, 0, false, 1e-6f, FLT_MIN };
+    fm_set_threads(2);
+    unsigned before[64] = { 0 }, after[64] = { 0 };
+#pragma omp parallel
+    before[omp_get_thread_num() % 64] = _mm_getcsr();
+    fm_kl_update(T, &edges, S, &step, sums);
+    fm_kl_terms(&edges, T, S, 1e-6f, false, sums);
+#pragma omp parallel
+    after[omp_get_thread_num() % 64] = _mm_getcsr();
+    fm_set_threads(0);
+    for (int t = 0; t < 64; t++) cr_assert_eq(after[t], before[t], "thread %d: control register %#x, was %#x", t,
+                                              after[t], before[t]);
+    cr_assert_eq(before[0] & 0x8040u, 0, "the test's threads flushed subnormals before the kernels ran");
+    free(sums);
+    fm_dense_free(&T);
+    fm_dense_free(&S);
+    cr_assert_eq(fm_edges_return(&edges, msg), FM_OK);
+    problem_free(&pr);
+}
+#endif
 
 //------------------------------------------------------------------------------
 // The solver
@@ -399,8 +435,8 @@ static void half_steps_never_rise(fm_kind kind, double zeros, double l1, double 
     cr_assert_eq(fm_edges_borrow(&ec, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
     fm_dense *W = random_factor(rows, k, 0.0, seed + 1), *Ht = random_factor(cols, k, 0.0, seed + 2);
     double sums_w[4], sums_h[4], last = INFINITY;
-    const fm_kl_step step_h = { masked ? NULL : sums_w, l1, l2, false, 1e-6f };
-    const fm_kl_step step_w = { masked ? NULL : sums_h, l1, l2, false, 1e-6f };
+    const fm_kl_step step_h = { masked ? NULL : sums_w, l1, l2, false, 1e-6f, FLT_MIN };
+    const fm_kl_step step_w = { masked ? NULL : sums_h, l1, l2, false, 1e-6f, FLT_MIN };
     for (int half = 0; half < 200; half++) {
         fm_kl_column_sums(sums_w, W);
         fm_kl_column_sums(sums_h, Ht);

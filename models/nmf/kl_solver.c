@@ -118,6 +118,8 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
     const double mean = g->stats.entries > 0 ? g->stats.sum / (double)g->stats.entries : 0;
     const double floor = mean > 0 && isfinite(mean) ? FLT_EPSILON * mean : FLT_EPSILON;
     const float prediction_floor = floor > FLT_MIN ? (float)floor : FLT_MIN;
+    // an updated entry that would be a subnormal float becomes zero (ops/kl.h)
+    const float tiny = FLT_MIN;
     double xlogx, sum_x;
     fm_kl_data_terms(&xlogx, &sum_x, &rows);
     // The ridge weighs each row by its entries with --l2-per-entry
@@ -127,9 +129,9 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
     const double per_h = ph.l2_per_entry && !masked ? (double)m : 1.0;
     const double per_w = pw.l2_per_entry && !masked ? (double)n : 1.0;
     const fm_kl_step step_h = { masked ? NULL : totals_w, ph.l1, ph.l2 * per_h, ph.l2_per_entry && masked,
-                                prediction_floor };
+                                prediction_floor, tiny };
     const fm_kl_step step_w = { masked ? NULL : totals_h, pw.l1, pw.l2 * per_w, pw.l2_per_entry && masked,
-                                prediction_floor };
+                                prediction_floor, tiny };
     fm_kl_column_sums(totals_w, W);
     fm_kl_column_sums(totals_h, Ht);
     fm_kl_terms(&rows, W, Ht, prediction_floor, masked, sums);
