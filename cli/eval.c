@@ -59,7 +59,10 @@ static const char help[] =
     "Writes, per set (valid-small, valid-large) or for DATA (its file name):\n"
     "NAME.csv (per iteration and method: RMSE and ratio quartiles), NAME.traces.csv\n"
     "(every run's RMSE and seconds per iteration), NAME.png (the curves, if gnuplot\n"
-    "is installed) and with --image-shape NAME.basis.png.\n"
+    "is installed) and with --image-shape NAME.basis.png (components numbered by\n"
+    "their weight ||W[:,r]|| ||H[r,:]||, heaviest first) and each method's W, its\n"
+    "columns in that order, as NAME.METHOD.W.mtx (plain, learned_init, accelerated).\n"
+    "For one matrix (DATA) the figures show its curves without quartile bands.\n"
     FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP;
 
