@@ -370,6 +370,32 @@ int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H,
 double fm_rmse_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *H);
 
 //------------------------------------------------------------------------------
+// Fitted models applied to new data (models/nmf/transform, §3)
+//------------------------------------------------------------------------------
+
+// Which factor a transform solves for: the coefficients of the columns of X
+// against a fixed basis W (rows × rank), giving H (rank × cols); or of the
+// rows of X against a fixed H (rank × cols), giving W (rows × rank).
+typedef enum { FM_SIDE_COLUMNS = 0, FM_SIDE_ROWS } fm_side;
+
+// "columns" or "rows" (the option --side).
+const char *fm_side_name(fm_side side);
+int fm_side_parse(fm_side *side, const char *name, char *msg);
+
+// The nonnegative coefficients of X against a fixed `basis`, solved exactly
+// (to rounding) per column (per row for FM_SIDE_ROWS):
+//   h_j = argmin_{h ≥ 0} ½‖x_j − W h‖²_Ω + λ1 Σh + ½ c λ2 ‖h‖²,
+// the subproblem the solver's H-update (W-update) approaches by ADMM, with
+// Ω and c as there: every row for the dense and sparse kinds (c = 1, or the
+// rows with l2_per_entry), the observed rows of column j for the incomplete
+// kind (c = 1, or their number). Columns in parallel; the result does not
+// depend on the thread count. *out is H (rank × cols) for FM_SIDE_COLUMNS,
+// W (rows × rank) for FM_SIDE_ROWS. A basis whose shape does not fit X, or
+// with a negative or non-finite entry, is FM_ERR_INVALID.
+int fm_transform(fm_dense **out, fm_graph *g, const fm_dense *basis, fm_side side, fm_penalty penalty,
+                 char *msg);
+
+//------------------------------------------------------------------------------
 // Synthetic data (models/nmf/synthetic, §7 eq. 18)
 //------------------------------------------------------------------------------
 
