@@ -329,6 +329,19 @@ typedef struct fm_solver_options {
     // costs more than it saves there (perf/README.md). FM_SERIAL_WORK by
     // default; 0 keeps the caller's thread count for any size.
     double serial_below;
+    // Warm start (`factorize --init-from`, models/nmf/warm_start.c): when
+    // start_W and start_H are set, the run starts from them instead of
+    // initializing (`init` is not used; a learned initialization and the
+    // accelerator are refused): W rows × rank and H rank × cols, finite and
+    // nonnegative. start_dual_W (rows × rank) and start_dual_H (rank × cols,
+    // H's layout) are the ADMM's scaled duals to go on with (NULL: zero, as a
+    // fresh run starts); with them, b iterations from the result of a
+    // iterations give the factors of a + b iterations, to float rounding. The
+    // caller keeps all four.
+    const fm_dense *start_W, *start_H, *start_dual_W, *start_dual_H;
+    // The result keeps the duals of the last iterate (dual_W, dual_H), to be
+    // saved beside the factors for a later warm start.
+    bool keep_duals;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);
@@ -346,6 +359,9 @@ typedef struct fm_solver_result {
     int accel_rejected;    // of which the safeguard refused the output
     int accel_repaired;    // components the safeguard took from the ADMM iterate (all steps)
     int threads;           // OpenMP threads the run used: 1 for a small matrix (fm_solver_run)
+    // With keep_duals: the ADMM's scaled duals of the last iterate, W's
+    // (rows × rank) and H's (rank × cols, H's layout); NULL otherwise.
+    fm_dense *dual_W, *dual_H;
 } fm_solver_result;
 
 // Factorize the graph. `holdout` (may be NULL) holds the entries kept out of
