@@ -50,6 +50,13 @@ static const char help[] =
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
     "  --init-model PATH   the initialization model, when both are used\n"
     "  --accel-model PATH  the acceleration model, when both are used\n"
+    "  --init-from PREFIX  continue an earlier run: start from PREFIX.W.mtx and\n"
+    "                      PREFIX.H.mtx (their rank is the run's; --init, --init\n"
+    "                      learned and --accelerate do not combine with it) and, when\n"
+    "                      that run saved them (--save-state), its ADMM duals, so that\n"
+    "                      --iters more iterations continue it as one longer run would\n"
+    "  --save-state        also write the ADMM duals, PREFIX.duals.W.mtx and\n"
+    "                      PREFIX.duals.H.mtx, for a later --init-from\n"
     "  --iters N           outer iterations (default 100)\n"
     "  --inner N           ADMM steps per factor update (default 1)\n"
     "  --tol T             stop when the objective changes by less than T relative\n"
@@ -130,7 +137,8 @@ static bool parse_penalty(const char *option, const char *text, float *on_w, flo
 
 int fm_cmd_factorize(int argc, char **argv)
 {
-    const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL;
+    const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL, *init_from = NULL;
+    bool rank_given = false, init_given = false, save_state = false;
     fm_kind kind = FM_KIND_AUTO;
     double holdout_fraction = 0;
     long threads = 0, value;
@@ -149,6 +157,7 @@ int fm_cmd_factorize(int argc, char **argv)
         if (!strcmp(a, "--accelerate")) { opts.accelerate = true; continue; }
         if (!strcmp(a, "--no-safeguard")) { opts.accel_safeguard = false; continue; }
         if (!strcmp(a, "--exact-objective")) { opts.exact_objective = true; continue; }
+        if (!strcmp(a, "--save-state")) { save_state = opts.keep_duals = true; continue; }
         if (!strcmp(a, "--l2-per-entry")) {
             opts.penalty_w.l2_per_entry = opts.penalty_h.l2_per_entry = true;
             continue;
@@ -159,10 +168,11 @@ int fm_cmd_factorize(int argc, char **argv)
         }
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok = true;
-        if (!strcmp(a, "--rank")) { ok = fm_arg_rank(a, v, &value); opts.rank = (int)value; }
+        if (!strcmp(a, "--rank")) { ok = fm_arg_rank(a, v, &value); opts.rank = (int)value; rank_given = true; }
         else if (!strcmp(a, "--kind")) {
             if (fm_kind_parse(&kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--init")) {
+            init_given = true;
             if (fm_init_parse(&opts.init, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
         else if (!strcmp(a, "--iters")) { ok = fm_arg_int(a, v, 0, 100000000, &value); opts.iters = (int)value; }
@@ -205,6 +215,7 @@ int fm_cmd_factorize(int argc, char **argv)
         else if (!strcmp(a, "--accel-model")) opts.accel_model = v;
         else if (!strcmp(a, "--out")) out_prefix = v;
         else if (!strcmp(a, "--test")) test_file = v;
+        else if (!strcmp(a, "--init-from")) init_from = v;
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer factorize --help')\n", a); return 2; }
         if (!ok) return 2;
     }
@@ -239,6 +250,12 @@ int fm_cmd_factorize(int argc, char **argv)
                         "--accelerate\n");
         return 2;
     }
+    if (init_from && (init_given || opts.accelerate)) {
+        fprintf(stderr, "factormer: --init-from continues from the factors of an earlier run: %s\n",
+                opts.accelerate ? "it cannot be combined with --accelerate"
+                                : "--init chooses another start; give one of them");
+        return 2;
+    }
     if (model && learned) opts.init_model = model;
     if (model && opts.accelerate) opts.accel_model = model;
     if (threads > 0) fm_set_threads((int)threads);
@@ -247,6 +264,7 @@ int fm_cmd_factorize(int argc, char **argv)
     fm_graph *g = NULL;
     fm_solver_result *r = NULL;
     fm_output_set *set = NULL;
+    fm_factorize_state state = { 0 };
     char *command = NULL, *command_json = NULL, *comment = NULL;
     int status = 1;
     char prefix[4096], source[4200];
@@ -256,8 +274,9 @@ int fm_cmd_factorize(int argc, char **argv)
     if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
     else if (data) fm_arg_data_name(prefix, sizeof prefix, data);
     else snprintf(prefix, sizeof prefix, "planted");
-    static const char *const suffix[4] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
-    const int opened = fm_output_set_open(&set, "--out", prefix, suffix, 4, msg);
+    static const char *const suffix[6] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json", ".duals.W.mtx",
+                                            ".duals.H.mtx" };
+    const int opened = fm_output_set_open(&set, "--out", prefix, suffix, save_state ? 6 : 4, msg);
     if (opened != FM_OK) {
         fprintf(stderr, "factormer: %s\n", msg);
         return opened == FM_ERR_INVALID ? 2 : 1;
@@ -269,6 +288,12 @@ int fm_cmd_factorize(int argc, char **argv)
         goto fail;
     }
 
+    if (init_from) {   // the rank is the factors' (checked against --rank when given)
+        int rank = rank_given ? opts.rank : 0;
+        if (fm_factorize_state_read(&state, init_from, &rank, msg)) goto fail;
+        opts.rank = rank;
+        if (state.note[0]) fprintf(stderr, "factormer: note: %s\n", state.note);
+    }
     if (data) {
         if (fm_mtx_read_for_run(&t, data, kind, opts.rank, msg)) goto fail;
         snprintf(source, sizeof source, "%s", data);
@@ -305,6 +330,13 @@ int fm_cmd_factorize(int argc, char **argv)
         t = kept;
         kept = NULL;
     }
+    if (init_from) {
+        if (fm_factorize_state_check(&state, init_from, t->rows, t->cols, msg)) goto fail;
+        opts.start_W = state.W;
+        opts.start_H = state.H;
+        opts.start_dual_W = state.dual_W;
+        opts.start_dual_H = state.dual_H;
+    }
     if (fm_graph_from_triplets(&g, t, kind, msg)) goto fail;
     fm_triplets_free(&t);
 
@@ -338,8 +370,14 @@ int fm_cmd_factorize(int argc, char **argv)
     snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
     if (fm_trace_write_csv(fm_output_set_staged(set, 2), r, comment, msg)) goto fail;
 
+    if (save_state) {
+        snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
+        if (fm_factorize_state_write(fm_output_set_staged(set, 4), fm_output_set_staged(set, 5), r, comment, msg))
+            goto fail;
+    }
     const fm_factorize_report report = { &opts, r, &st, fm_graph_omega(g), held, source, command_json,
-                                          stop_reason, interrupted, learned, set };
+                                          stop_reason, interrupted, learned, set, init_from,
+                                          state.dual_W != NULL };
     if (fm_factorize_summary_write(&report, fm_output_set_staged(set, 3), msg)) goto fail;
     if (fm_output_set_commit(set, msg)) goto fail;
 
@@ -356,6 +394,7 @@ fail:
     fprintf(stderr, "factormer: %s\n", msg);
 done:
     fm_output_set_free(&set);
+    fm_factorize_state_free(&state);
     free(command);
     free(command_json);
     free(comment);
