@@ -80,6 +80,7 @@ int fm_cmd_train_learned_lu(int argc, char **argv);
 int fm_cmd_eval(int argc, char **argv);
 int fm_cmd_sample(int argc, char **argv);
 int fm_cmd_solve(int argc, char **argv);
+int fm_cmd_transform(int argc, char **argv);
 int fm_cmd_bench_solve(int argc, char **argv);
 
 #endif

@@ -57,6 +57,13 @@ static const char help[] =
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
     "  --init-model PATH   the initialization model, when both are used\n"
     "  --accel-model PATH  the acceleration model, when both are used\n"
+    "  --init-from PREFIX  continue an earlier run: start from PREFIX.W.mtx and\n"
+    "                      PREFIX.H.mtx (their rank is the run's; --init, --init\n"
+    "                      learned and --accelerate do not combine with it) and, when\n"
+    "                      that run saved them (--save-state), its ADMM duals, so that\n"
+    "                      --iters more iterations continue it as one longer run would\n"
+    "  --save-state        also write the ADMM duals, PREFIX.duals.W.mtx and\n"
+    "                      PREFIX.duals.H.mtx, for a later --init-from\n"
     "  --iters N           outer iterations (default 100)\n"
     "  --inner N           ADMM steps per factor update (default 1)\n"
     "  --tol T             stop when the objective changes by less than T relative\n"
@@ -173,7 +180,8 @@ static bool parse_penalty(const char *option, const char *text, float *on_w, flo
 
 int fm_cmd_factorize(int argc, char **argv)
 {
-    const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL;
+    const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL, *init_from = NULL;
+    bool rank_given = false, init_given = false, save_state = false;
     fm_kind kind = FM_KIND_AUTO;
     fm_format format = FM_FORMAT_AUTO;
     fm_factorize_top top = { 0 };
@@ -194,6 +202,7 @@ int fm_cmd_factorize(int argc, char **argv)
         if (!strcmp(a, "--accelerate")) { opts.accelerate = true; continue; }
         if (!strcmp(a, "--no-safeguard")) { opts.accel_safeguard = false; continue; }
         if (!strcmp(a, "--exact-objective")) { opts.exact_objective = true; continue; }
+        if (!strcmp(a, "--save-state")) { save_state = opts.keep_duals = true; continue; }
         if (!strcmp(a, "--l2-per-entry")) {
             opts.penalty_w.l2_per_entry = opts.penalty_h.l2_per_entry = true;
             continue;
@@ -204,10 +213,11 @@ int fm_cmd_factorize(int argc, char **argv)
         }
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok = true;
-        if (!strcmp(a, "--rank")) { ok = fm_arg_rank(a, v, &value); opts.rank = (int)value; }
+        if (!strcmp(a, "--rank")) { ok = fm_arg_rank(a, v, &value); opts.rank = (int)value; rank_given = true; }
         else if (!strcmp(a, "--kind")) {
             if (fm_kind_parse(&kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--init")) {
+            init_given = true;
             if (fm_init_parse(&opts.init, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
         else if (!strcmp(a, "--iters")) { ok = fm_arg_int(a, v, 0, 100000000, &value); opts.iters = (int)value; }
@@ -254,6 +264,7 @@ int fm_cmd_factorize(int argc, char **argv)
         } else if (!strcmp(a, "--top")) { ok = fm_arg_int(a, v, 1, 1000000, &value); top.n = (int)value; }
         else if (!strcmp(a, "--row-names")) top.names_path = v;
         else if (!strcmp(a, "--test")) test_file = v;
+        else if (!strcmp(a, "--init-from")) init_from = v;
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer factorize --help')\n", a); return 2; }
         if (!ok) return 2;
     }
@@ -288,6 +299,12 @@ int fm_cmd_factorize(int argc, char **argv)
                         "--accelerate\n");
         return 2;
     }
+    if (init_from && (init_given || opts.accelerate)) {
+        fprintf(stderr, "factormer: --init-from continues from the factors of an earlier run: %s\n",
+                opts.accelerate ? "it cannot be combined with --accelerate"
+                                : "--init chooses another start; give one of them");
+        return 2;
+    }
     if (model && learned) opts.init_model = model;
     if (model && opts.accelerate) opts.accel_model = model;
     if (threads > 0) fm_set_threads((int)threads);
@@ -301,6 +318,7 @@ int fm_cmd_factorize(int argc, char **argv)
     fm_graph *g = NULL;
     fm_solver_result *r = NULL;
     fm_output_set *set = NULL;
+    fm_factorize_state state = { 0 };
     char *command = NULL, *command_json = NULL, *comment = NULL;
     int status = 1;
     char prefix[4096], source[4200];
@@ -310,8 +328,15 @@ int fm_cmd_factorize(int argc, char **argv)
     if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
     else if (data) fm_arg_data_name(prefix, sizeof prefix, data);
     else snprintf(prefix, sizeof prefix, "planted");
-    static const char *const suffix[5] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json", ".top.tsv" };
-    const int opened = fm_output_set_open(&set, "--out", prefix, suffix, top.n ? 5 : 4, msg);
+    // every run's four, then PREFIX.top.tsv with --top and the duals with --save-state
+    const char *suffix[7] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
+    int outputs = 4, top_slot = -1, duals_slot = -1;
+    if (top.n) suffix[top_slot = outputs++] = ".top.tsv";
+    if (save_state) {
+        suffix[duals_slot = outputs++] = ".duals.W.mtx";
+        suffix[outputs++] = ".duals.H.mtx";
+    }
+    const int opened = fm_output_set_open(&set, "--out", prefix, suffix, outputs, msg);
     if (opened != FM_OK) {
         fprintf(stderr, "factormer: %s\n", msg);
         return opened == FM_ERR_INVALID ? 2 : 1;
@@ -323,6 +348,12 @@ int fm_cmd_factorize(int argc, char **argv)
         goto fail;
     }
 
+    if (init_from) {   // the rank is the factors' (checked against --rank when given)
+        int rank = rank_given ? opts.rank : 0;
+        if (fm_factorize_state_read(&state, init_from, &rank, msg)) goto fail;
+        opts.rank = rank;
+        if (state.note[0]) fprintf(stderr, "factormer: note: %s\n", state.note);
+    }
     if (data) {
         if (fm_matrix_read_for_run(&t, data, format, kind, opts.rank, msg)) goto fail;
         snprintf(source, sizeof source, "%s", data);
@@ -362,6 +393,13 @@ int fm_cmd_factorize(int argc, char **argv)
         t = kept;
         kept = NULL;
     }
+    if (init_from) {
+        if (fm_factorize_state_check(&state, init_from, t->rows, t->cols, msg)) goto fail;
+        opts.start_W = state.W;
+        opts.start_H = state.H;
+        opts.start_dual_W = state.dual_W;
+        opts.start_dual_H = state.dual_H;
+    }
     if (fm_graph_from_triplets(&g, t, kind, msg)) goto fail;
     fm_triplets_free(&t);
 
@@ -395,15 +433,23 @@ int fm_cmd_factorize(int argc, char **argv)
     }
     snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
     if (fm_trace_write_csv(fm_output_set_staged(set, 2), r, comment, msg)) goto fail;
-    if (fm_factorize_top_write(&top, r->W, r->H, fm_output_set_staged(set, 4), comment, msg)) goto fail;
+    if (top_slot >= 0 && fm_factorize_top_write(&top, r->W, r->H, fm_output_set_staged(set, top_slot), comment, msg))
+        goto fail;
 
+    if (save_state) {
+        snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
+        if (fm_factorize_state_write(fm_output_set_staged(set, duals_slot), fm_output_set_staged(set, duals_slot + 1), r,
+                                     comment, msg))
+            goto fail;
+    }
     const fm_factorize_report report = { &opts, r, &st, fm_graph_omega(g), held, source, command_json,
-                                          stop_reason, interrupted, learned, set };
+                                          stop_reason, interrupted, learned, set, init_from,
+                                          state.dual_W != NULL, duals_slot };
     if (fm_factorize_summary_write(&report, fm_output_set_staged(set, 3), msg)) goto fail;
     if (fm_output_set_commit(set, msg)) goto fail;
 
     if (!quiet) fm_factorize_summary_print(&report);
-    if (!quiet) fm_factorize_top_print(&top, fm_output_set_final(set, 4));
+    if (!quiet && top_slot >= 0) fm_factorize_top_print(&top, fm_output_set_final(set, top_slot));
     status = 0;
     if (interrupted) {
         fprintf(stderr, "factormer: interrupted by %s: wrote the factors of iteration %d\n",
@@ -416,6 +462,7 @@ fail:
     fprintf(stderr, "factormer: %s\n", msg);
 done:
     fm_output_set_free(&set);
+    fm_factorize_state_free(&state);
     free(command);
     free(command_json);
     free(comment);

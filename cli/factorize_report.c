@@ -46,7 +46,11 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     KEY("entries", "%lld", (long long)st.entries);
     KEY("holdout_entries", "%lld", (long long)(held ? held->count : 0));
     KEY("rank", "%d", opts.rank);
-    KEY("init", "\"%s\"", fm_init_name(opts.init));
+    KEY("init", "\"%s\"", report->init_from ? "warm" : fm_init_name(opts.init));
+    keys[n] = "init_from";   // --init-from: the prefix of the run continued, and whether its duals came along
+    if (report->init_from) fm_arg_json_string(v[n++], sizeof v[0], report->init_from);
+    else snprintf(v[n++], sizeof v[0], "null");
+    KEY("init_duals", "%s", report->init_duals ? "true" : "false");
     keys[n] = "init_model";
     if (r->init_model) fm_arg_json_string(v[n++], sizeof v[0], r->init_model);
     else snprintf(v[n++], sizeof v[0], "null");
@@ -110,6 +114,10 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
         printf("factorized %s\n", fm_arg_shown(source));
         printf("  shape        %lld x %lld, %s, %lld stored entries\n", (long long)st.rows, (long long)st.cols,
                fm_kind_name(st.kind), (long long)st.entries);
+        if (report->init_from)
+            printf("  rank         %d from %s (warm start, %s)\n", opts.rank, fm_arg_shown(report->init_from),
+                   report->init_duals ? "its ADMM duals carried" : "zero duals");
+        else
         printf("  rank         %d from %s%s%s%s\n", opts.rank, fm_init_name(opts.init), r->init_model ? " (" : "",
                r->init_model ? fm_arg_shown(r->init_model) : "", r->init_model ? ")" : "");
         if (opts.accelerate)
@@ -131,4 +139,7 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
         printf("  wrote        %s %s %s %s\n", fm_arg_shown(fm_output_set_final(set, 0)),
                fm_arg_shown(fm_output_set_final(set, 1)), fm_arg_shown(fm_output_set_final(set, 2)),
                fm_arg_shown(fm_output_set_final(set, 3)));
+        if (report->duals_slot >= 0)   // --save-state
+            printf("               %s %s\n", fm_arg_shown(fm_output_set_final(set, report->duals_slot)),
+                   fm_arg_shown(fm_output_set_final(set, report->duals_slot + 1)));
     }

@@ -17,6 +17,9 @@ static const char usage[] =
     "commands:\n"
     "  factorize [DATA.mtx[.gz]]  nonnegative matrix factorization by AO-ADMM\n"
     "                             (no file: a planted low-rank demo matrix)\n"
+    "  transform DATA.mtx --basis FIT.W.mtx --out PREFIX\n"
+    "                             the nonnegative coefficients of new data against\n"
+    "                             a fitted factor (columns against W, or rows)\n"
     "  info DATA.mtx[.gz]         shape, entries, kind, values, memory a run needs\n"
     "  generate OUT.mtx           a planted nonnegative low-rank matrix\n"
     "  generate --spd random|diffusion --size N OUT.mtx [--rhs B.mtx]\n"
@@ -198,6 +201,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "eval")) status = fm_cmd_eval(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "sample")) status = fm_cmd_sample(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "solve")) status = fm_cmd_solve(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "transform")) status = fm_cmd_transform(argc - 1, argv + 1);
     else {
         fprintf(stderr, "factormer: unknown command '%s'\n\n%s", argv[1], usage);
         status = 2;

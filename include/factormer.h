@@ -371,6 +371,19 @@ typedef struct fm_solver_options {
     // costs more than it saves there (perf/README.md). FM_SERIAL_WORK by
     // default; 0 keeps the caller's thread count for any size.
     double serial_below;
+    // Warm start (`factorize --init-from`, models/nmf/warm_start.c): when
+    // start_W and start_H are set, the run starts from them instead of
+    // initializing (`init` is not used; a learned initialization and the
+    // accelerator are refused): W rows × rank and H rank × cols, finite and
+    // nonnegative. start_dual_W (rows × rank) and start_dual_H (rank × cols,
+    // H's layout) are the ADMM's scaled duals to go on with (NULL: zero, as a
+    // fresh run starts); with them, b iterations from the result of a
+    // iterations give the factors of a + b iterations, to float rounding. The
+    // caller keeps all four.
+    const fm_dense *start_W, *start_H, *start_dual_W, *start_dual_H;
+    // The result keeps the duals of the last iterate (dual_W, dual_H), to be
+    // saved beside the factors for a later warm start.
+    bool keep_duals;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);
@@ -388,6 +401,9 @@ typedef struct fm_solver_result {
     int accel_rejected;    // of which the safeguard refused the output
     int accel_repaired;    // components the safeguard took from the ADMM iterate (all steps)
     int threads;           // OpenMP threads the run used: 1 for a small matrix (fm_solver_run)
+    // With keep_duals: the ADMM's scaled duals of the last iterate, W's
+    // (rows × rank) and H's (rank × cols, H's layout); NULL otherwise.
+    fm_dense *dual_W, *dual_H;
 } fm_solver_result;
 
 // Factorize the graph. `holdout` (may be NULL) holds the entries kept out of
@@ -442,6 +458,32 @@ int fm_top_rows_write_tsv(const char *path, const fm_top_rows *t, const char *co
 // name, or for a file without names.
 int fm_names_read(char ***out, int64_t *count, const char *path, char *msg);
 void fm_names_free(char ***names, int64_t count);
+
+//------------------------------------------------------------------------------
+// Fitted models applied to new data (models/nmf/transform, §3)
+//------------------------------------------------------------------------------
+
+// Which factor a transform solves for: the coefficients of the columns of X
+// against a fixed basis W (rows × rank), giving H (rank × cols); or of the
+// rows of X against a fixed H (rank × cols), giving W (rows × rank).
+typedef enum { FM_SIDE_COLUMNS = 0, FM_SIDE_ROWS } fm_side;
+
+// "columns" or "rows" (the option --side).
+const char *fm_side_name(fm_side side);
+int fm_side_parse(fm_side *side, const char *name, char *msg);
+
+// The nonnegative coefficients of X against a fixed `basis`, solved exactly
+// (to rounding) per column (per row for FM_SIDE_ROWS):
+//   h_j = argmin_{h ≥ 0} ½‖x_j − W h‖²_Ω + λ1 Σh + ½ c λ2 ‖h‖²,
+// the subproblem the solver's H-update (W-update) approaches by ADMM, with
+// Ω and c as there: every row for the dense and sparse kinds (c = 1, or the
+// rows with l2_per_entry), the observed rows of column j for the incomplete
+// kind (c = 1, or their number). Columns in parallel; the result does not
+// depend on the thread count. *out is H (rank × cols) for FM_SIDE_COLUMNS,
+// W (rows × rank) for FM_SIDE_ROWS. A basis whose shape does not fit X, or
+// with a negative or non-finite entry, is FM_ERR_INVALID.
+int fm_transform(fm_dense **out, fm_graph *g, const fm_dense *basis, fm_side side, fm_penalty penalty,
+                 char *msg);
 
 //------------------------------------------------------------------------------
 // Synthetic data (models/nmf/synthetic, §7 eq. 18)

@@ -16,6 +16,7 @@
 #include "rng.h"
 #include "status.h"
 #include "unroll.h"
+#include "warm_start.h"
 
 void fm_solver_options_default(fm_solver_options *opts)
 {
@@ -41,6 +42,8 @@ void fm_solver_result_free(fm_solver_result **r)
     if (!r || !*r) return;
     fm_dense_free(&(*r)->W);
     fm_dense_free(&(*r)->H);
+    fm_dense_free(&(*r)->dual_W);
+    fm_dense_free(&(*r)->dual_H);
     free((*r)->trace);
     free((*r)->init_model);
     free((*r)->accel_model);
@@ -98,7 +101,8 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
                            "(this matrix is %s): use uniform or weighted", fm_kind_name(g->stats.kind));
     }
     int status = check_penalty(o->penalty_w, "W", msg);
-    return status ? status : check_penalty(o->penalty_h, "H", msg);
+    if (!status) status = check_penalty(o->penalty_h, "H", msg);
+    return status ? status : fm_warm_start_check(g->stats.rows, g->stats.cols, o, msg);
 }
 
 static void fill_objective(fm_solver_iterate *step, const fm_row_objective *row, double omega)
@@ -223,7 +227,9 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     FM_TRY(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg));
     FM_TRY(fm_edges_borrow(&cols, g, FM_TO_COLUMNS, msg));
 
-    if (network) {
+    if (fm_warm_start_requested(o)) {
+        FM_TRY(fm_warm_start_factors(&W, &Ht, UW, UH, o, msg));   // checked: no network beside it
+    } else if (network) {
         // The networks read X / mean over the solver's own borrowed edges (a
         // second borrow would find the GraphBLAS matrices empty): a view that
         // shares their structure and scales a copy of their values.
@@ -394,6 +400,12 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     // H = (Hᵀ)ᵀ, rank × cols as users expect it.
     FM_TRY(fm_dense_new(&result->H, k, n, msg));
     fm_dense_transpose(result->H->data, Ht);
+    if (o->keep_duals) {   // for a later warm start, in the layouts of W and H
+        FM_TRY(fm_dense_new(&result->dual_H, k, n, msg));
+        fm_dense_transpose(result->dual_H->data, UH);
+        result->dual_W = UW;
+        UW = NULL;
+    }
     result->W = W;
     W = NULL;
     *out = result;
