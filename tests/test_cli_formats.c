@@ -96,7 +96,7 @@ Test(cli_formats, triplet_file_by_its_extension)
     r = RUN(&s, "factorize", data, "--format", "mtx", "--out", out_prefix(&s));
     EXPECT_FAILURE(&r, 1, "u.data:1:", "%%MatrixMarket");
     run_free(&r);
-    r = RUN(&s, "factorize", data, "--format=xls", "--out", out_prefix(&s));
+    r = RUN(&s, "factorize", data, "--format", "xls", "--out", out_prefix(&s));
     EXPECT_FAILURE(&r, 2, "unknown format 'xls'");
     run_free(&r);
     scratch_free(&s);
