@@ -21,6 +21,7 @@ typedef struct fm_factorize_report {
     const fm_output_set *set;
     const char *init_from;         // --init-from PREFIX, or NULL
     bool init_duals;               // the warm start carried the saved duals
+    int duals_at;                  // --save-state: the set's file of W's duals (H's next), else 0
 } fm_factorize_report;
 
 // PREFIX.summary.json at `path` (the staged name).

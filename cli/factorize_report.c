@@ -139,7 +139,9 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
         printf("  wrote        %s %s %s %s\n", fm_arg_shown(fm_output_set_final(set, 0)),
                fm_arg_shown(fm_output_set_final(set, 1)), fm_arg_shown(fm_output_set_final(set, 2)),
                fm_arg_shown(fm_output_set_final(set, 3)));
-        if (report->result->dual_W)   // --save-state
-            printf("               %s %s\n", fm_arg_shown(fm_output_set_final(set, 4)),
-                   fm_arg_shown(fm_output_set_final(set, 5)));
+        if (report->duals_at > 0) {   // --save-state
+            const int at = report->duals_at;
+            printf("               %s %s\n", fm_arg_shown(fm_output_set_final(set, at)),
+                   fm_arg_shown(fm_output_set_final(set, at + 1)));
+        }
     }
