@@ -16,11 +16,15 @@
 
 #define FINGERPRINT_KEY "factormer-factors"
 
+// Over the values as the files hold them: -0 reads back as +0.
 static uint64_t fnv1a(uint64_t hash, const fm_dense *d)
 {
-    const unsigned char *bytes = (const unsigned char *)d->data;
-    const size_t n = sizeof(float) * (size_t)(d->rows * d->cols);
-    for (size_t i = 0; i < n; i++) hash = (hash ^ bytes[i]) * UINT64_C(0x100000001b3);
+    for (int64_t e = 0; e < d->rows * d->cols; e++) {
+        const float v = d->data[e] + 0.0f;
+        unsigned char bytes[sizeof v];
+        memcpy(bytes, &v, sizeof v);
+        for (size_t i = 0; i < sizeof v; i++) hash = (hash ^ bytes[i]) * UINT64_C(0x100000001b3);
+    }
     return hash;
 }
 

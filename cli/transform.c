@@ -12,7 +12,7 @@
 #include "output.h"
 
 static const char help[] =
-    "usage: factormer transform DATA.mtx[.gz] --basis FIT.W.mtx --out PREFIX [options]\n"
+    "usage: factormer transform DATA[.gz] --basis FIT.W.mtx --out PREFIX [options]\n"
     "\n"
     "Applies a fitted factorization to new data: the nonnegative coefficients H of\n"
     "the columns of X against a fixed basis W (rows x rank), X ~ W H, each column's\n"
@@ -24,6 +24,8 @@ static const char help[] =
     "                      rank, its rows matching the data's), or with --side rows\n"
     "                      its PREFIX.H.mtx (rank x cols)\n"
     "  --side SIDE         columns (default: solve for H) or rows (solve for W)\n"
+    "  --format F          DATA's format: mtx, triplets, csv or auto (default: by\n"
+    "                      the extension, as factorize's --format)\n"
     "  --kind KIND         dense, sparse (unstored entries are zeros) or incomplete\n"
     "                      (unstored entries are unknown: each column is fitted on\n"
     "                      its observed rows); default: dense for array files,\n"
@@ -44,6 +46,7 @@ int fm_cmd_transform(int argc, char **argv)
     const char *data = NULL, *basis_file = NULL, *out_prefix = NULL;
     fm_kind kind = FM_KIND_AUTO;
     fm_side side = FM_SIDE_COLUMNS;
+    fm_format format = FM_FORMAT_AUTO;
     fm_penalty penalty = { 0 };
     double l1 = 0, l2 = 0;
     long threads = 0;
@@ -68,6 +71,8 @@ int fm_cmd_transform(int argc, char **argv)
         else if (!strcmp(a, "--out")) out_prefix = v;
         else if (!strcmp(a, "--side")) {
             if (fm_side_parse(&side, v, msg)) { fprintf(stderr, "factormer: --side: %s\n", msg); return 2; }
+        } else if (!strcmp(a, "--format")) {
+            if (fm_format_parse(&format, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--kind")) {
             if (fm_kind_parse(&kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
@@ -115,7 +120,7 @@ int fm_cmd_transform(int argc, char **argv)
                  FM_MAX_RANK, columns ? "a basis W is rows x rank" : "a basis H is rank x cols");
         goto fail;
     }
-    if (fm_mtx_read_for_run(&t, data, kind, (int)rank, msg)) goto fail;
+    if (fm_matrix_read_for_run(&t, data, format, kind, (int)rank, msg)) goto fail;
     if (kind == FM_KIND_AUTO) kind = t->array ? FM_KIND_DENSE : FM_KIND_SPARSE;
     if (columns ? basis->rows != t->rows : basis->cols != t->cols) {
         snprintf(msg, sizeof msg, "%s: the basis is %lld x %lld and the data %s is %lld x %lld: %s",

@@ -179,6 +179,9 @@ Test(cli_transform, usage_errors)
     r = RUN(&s, "transform", x, "--basis", x, "--l1", "-1", "--out", out_prefix(&s));
     EXPECT_FAILURE(&r, 2, "--l1");
     run_free(&r);
+    r = RUN(&s, "transform", x, "--basis", x, "--format", "xml", "--out", out_prefix(&s));
+    EXPECT_FAILURE(&r, 2, "xml");
+    run_free(&r);
     r = RUN(&s, "transform", x, "--basis", x, "--bogus", "1", "--out", out_prefix(&s));
     EXPECT_FAILURE(&r, 2, "--bogus");
     run_free(&r);

@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admm.h"
 #include "products.h"
+#include "profile.h"
 #include "status.h"
 
 const char *fm_side_name(fm_side side)
@@ -48,16 +48,56 @@ typedef struct nnls_work {
     unsigned char *passive, *blocked;
 } nnls_work;
 
+// Row `p` of the Cholesky factor L (rows of length k) of Q restricted to
+// index[0..p]: L[p][a] for a < p by forward substitution against the rows
+// above, then the diagonal. False when the new diagonal is not clearly
+// positive: the component is (numerically) a combination of the others.
+static bool chol_append(double *L, const double *Q, const int *index, int p, int k)
+{
+    const int r = index[p];
+    double d = Q[r * k + r];
+    for (int a = 0; a < p; a++) {
+        double v = Q[index[a] * k + r];
+        for (int c = 0; c < a; c++) v -= L[a * k + c] * L[p * k + c];
+        v /= L[a * k + a];
+        L[p * k + a] = v;
+        d -= v * v;
+    }
+    if (!(d > 1e-12 * Q[r * k + r])) return false;
+    L[p * k + p] = sqrt(d);
+    return true;
+}
+
+// z = (L Lᵀ)⁻¹ z over the first n rows of L (rows of length k).
+static void chol_solve(const double *L, int n, int k, double *z)
+{
+    for (int a = 0; a < n; a++) {
+        double v = z[a];
+        for (int c = 0; c < a; c++) v -= L[a * k + c] * z[c];
+        z[a] = v / L[a * k + a];
+    }
+    for (int a = n - 1; a >= 0; a--) {
+        double v = z[a];
+        for (int c = a + 1; c < n; c++) v -= L[c * k + a] * z[c];
+        z[a] = v / L[a * k + a];
+    }
+}
+
 // min ½ hᵀQh − qᵀh over h ≥ 0 (Q symmetric positive semidefinite, k × k):
-// Lawson-Hanson's active set. A component whose entry the rounding refuses
-// (its passive system not positive definite, or its unconstrained value not
-// positive although its gradient was) is blocked rather than retried, so
-// the loop ends; each loop is also capped well above the k steps it takes.
+// Lawson-Hanson's active set. The passive set is kept in the order its
+// components entered, with the Cholesky factor of its block of Q: an
+// entering component appends a row (O(p²)); a step that moves components out
+// refactors the rest (O(p³), the rarer event). A component whose entry the
+// rounding refuses (its row of the factor not clearly positive, or its
+// unconstrained value not positive although its gradient was) is blocked
+// rather than retried, so the loop ends; each loop is also capped well above
+// the k steps it takes.
 static void nnls_active_set(double *h, const double *Q, const double *q, int k, nnls_work *s)
 {
     for (int r = 0; r < k; r++) h[r] = 0, s->passive[r] = s->blocked[r] = 0;
     double qmax = 0;
     for (int r = 0; r < k; r++) qmax = fmax(qmax, fabs(q[r]));
+    int n = 0;   // passive components, in s->index, factored in s->L
     const int cap = 3 * k + 10;
     for (int outer = 0; outer < cap; outer++) {
         // w = q − Q h; the stop test is relative to the size of its terms
@@ -73,25 +113,20 @@ static void nnls_active_set(double *h, const double *Q, const double *q, int k, 
         for (int r = 0; r < k; r++)
             if (!s->passive[r] && !s->blocked[r] && s->w[r] > best) best = s->w[r], enter = r;
         if (enter < 0) return;
+        s->index[n] = enter;
+        if (!chol_append(s->L, Q, s->index, n, k)) {
+            s->blocked[enter] = 1;
+            continue;
+        }
         s->passive[enter] = 1;
+        n++;
         for (int inner = 0; inner < cap; inner++) {
-            int n = 0;
-            for (int r = 0; r < k; r++)
-                if (s->passive[r]) s->index[n++] = r;
-            for (int a = 0; a < n; a++) {
-                s->z[a] = q[s->index[a]];
-                for (int c = 0; c < n; c++) s->L[a * n + c] = Q[s->index[a] * k + s->index[c]];
-            }
-            bool refused = fm_chol_small(s->L, n) != 0;
-            if (!refused) fm_chol_solve_small(s->L, n, s->z);
-            if (!refused && inner == 0) {
-                for (int a = 0; a < n; a++)
-                    if (s->index[a] == enter && !(s->z[a] > 0)) refused = true;
-            }
-            if (refused) {   // rounding: the entering component cannot enter
+            for (int a = 0; a < n; a++) s->z[a] = q[s->index[a]];
+            chol_solve(s->L, n, k, s->z);
+            if (inner == 0 && !(s->z[n - 1] > 0)) {   // rounding: the entering component cannot enter
                 s->passive[enter] = 0;
                 s->blocked[enter] = 1;
-                h[enter] = 0;
+                n--;
                 break;
             }
             bool feasible = true;
@@ -110,12 +145,27 @@ static void nnls_active_set(double *h, const double *Q, const double *q, int k, 
                 const double t = gap > 0 ? hr / gap : 0;
                 if (leave < 0 || t < alpha) alpha = t, leave = a;
             }
+            int kept = 0;
             for (int a = 0; a < n; a++) {
                 const int r = s->index[a];
                 h[r] += alpha * (s->z[a] - h[r]);
                 if (a == leave || h[r] <= 0) {
                     h[r] = 0;
                     s->passive[r] = 0;
+                } else {
+                    s->index[kept++] = r;
+                }
+            }
+            // refactor the components that stay, dropping any the rounding refuses now
+            n = 0;
+            for (int a = 0; a < kept; a++) {
+                s->index[n] = s->index[a];
+                if (chol_append(s->L, Q, s->index, n, k)) {
+                    n++;
+                } else {
+                    h[s->index[n]] = 0;
+                    s->passive[s->index[n]] = 0;
+                    s->blocked[s->index[n]] = 1;
                 }
             }
         }
@@ -242,7 +292,13 @@ int fm_transform(fm_dense **out, fm_graph *g, const fm_dense *basis, fm_side sid
         FM_TRY(fm_dense_new(&F, targets, k, msg));
         fm_products_gather(F, &edges, S);
     }
+    FM_PROFILE_START(profile_clock);
     solve_targets(T, &edges, S, F, gram, penalty, masked, work);
+    // flops: the active set's work varies with each target's active set (at
+    // least a k × k Cholesky per target), not counted; bytes: F (or, masked,
+    // the edges and a source row per edge) read and the targets written
+    FM_PROFILE_STOP(profile_clock, "transform.nnls", 0,
+                    masked ? 12.0 * edges.count + 4.0 * edges.count * k + 4.0 * targets * k : 8.0 * targets * k);
     FM_TRY(fm_edges_return(&edges, msg));
 
     if (columns) {   // H = (Hᵀ)ᵀ, rank × cols
