@@ -264,6 +264,15 @@ typedef struct fm_solver_iterate {
 // 1000 x 1000 100 against 181 ms (perf/README.md).
 #define FM_SERIAL_WORK ((double)(1 << 21))
 
+// The solver's final phase (fm_solver_options.finish).
+typedef enum {
+    FM_FINISH_NONE = 0,    // ADMM to the end
+    FM_FINISH_HALS,        // exact block updates by coordinate descent once ADMM slows
+} fm_finish;
+
+const char *fm_finish_name(fm_finish finish);
+int fm_finish_parse(fm_finish *finish, const char *name, char *msg);
+
 typedef struct fm_solver_options {
     int rank;
     fm_init_method init;
@@ -329,6 +338,15 @@ typedef struct fm_solver_options {
     // costs more than it saves there (perf/README.md). FM_SERIAL_WORK by
     // default; 0 keeps the caller's thread count for any size.
     double serial_below;
+    // The exact phase (§3.1, issue 18 "converge to the answer"): once ADMM's
+    // progress slows, the factor updates become exact block updates
+    // (coordinate descent, ops/hals.h) for the rest of the run. Zero is the
+    // old behaviour (ADMM to the end); fm_solver_options_default turns it on.
+    fm_finish finish;
+    int finish_sweeps;         // coordinate sweeps per factor update (0: 1)
+    // Switch when an iteration lowers the objective by less than this share
+    // of it (fm_finish_due, models/nmf/finish.h); 0: exact from iteration 1.
+    double finish_below;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);
@@ -346,6 +364,9 @@ typedef struct fm_solver_result {
     int accel_rejected;    // of which the safeguard refused the output
     int accel_repaired;    // components the safeguard took from the ADMM iterate (all steps)
     int threads;           // OpenMP threads the run used: 1 for a small matrix (fm_solver_run)
+    // The exact phase (fm_solver_options.finish): the first iteration whose
+    // updates were exact block updates, 0 if none were.
+    int finish_iteration;
 } fm_solver_result;
 
 // Factorize the graph. `holdout` (may be NULL) holds the entries kept out of

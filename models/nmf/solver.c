@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "admm.h"
+#include "finish.h"
+#include "hals.h"
 #include "init.h"
 #include "learned.h"
 #include "loss.h"
@@ -34,6 +36,7 @@ void fm_solver_options_default(fm_solver_options *opts)
     opts->zero_ratio = 1;
     opts->batch_targets = FM_BATCH_TARGETS;
     opts->serial_below = FM_SERIAL_WORK;
+    opts->finish = FM_FINISH_HALS;   // exact block updates from the first iteration (§3.1)
 }
 
 void fm_solver_result_free(fm_solver_result **r)
@@ -77,6 +80,12 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
                        o->accel_every);
     if (o->accelerate && o->accel_steps < 0)
         return fm_fail(FM_ERR_INVALID, msg, "accelerator steps must be >= 0, not %d", o->accel_steps);
+    if ((unsigned)o->finish > FM_FINISH_HALS) return fm_fail(FM_ERR_INVALID, msg, "unknown finish %d", o->finish);
+    if (o->finish_sweeps < 0)
+        return fm_fail(FM_ERR_INVALID, msg, "sweeps per exact update must be >= 0, not %d", o->finish_sweeps);
+    if (!(o->finish_below >= 0) || !isfinite(o->finish_below))
+        return fm_fail(FM_ERR_INVALID, msg, "the exact phase's threshold must be a finite number >= 0, not %g",
+                       o->finish_below);
     if (o->kernels != FM_KERNELS_FUSED && o->kernels != FM_KERNELS_GRAPHBLAS)
         return fm_fail(FM_ERR_INVALID, msg, "unknown kernels %d", (int)o->kernels);
     if (o->batch_targets < 0)
@@ -264,23 +273,32 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     if (fused) FM_TRY(fm_admm_full_new(&full, &rows, k, msg));
     bool pushed = false;
     double last_change = INFINITY;   // |Δf| between the last two rows
+    bool exact = false;              // the exact phase (§3.1): block updates instead of ADMM steps
+    const int sweeps = fm_finish_sweeps(o);
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
         double residual, fused_residual;
         bool have_residual = false, fused_exact = false;
         if (it > 0) {
             fm_admm_factor h = { Ht, UH }, w = { W, UW };
-            if (masked) FM_TRY(fm_admm_update_masked(h, &cols, W, o->penalty_h, o->inner, msg));
+            if (exact && masked) FM_TRY(fm_hals_update_masked(Ht, &cols, W, o->penalty_h, sweeps, msg));
+            else if (exact) FM_TRY(fm_hals_update_shared(Ht, XtW, pushed ? NULL : &cols, W, gram_w, o->penalty_h,
+                                                         cols.sources, sweeps, msg));
+            else if (masked) FM_TRY(fm_admm_update_masked(h, &cols, W, o->penalty_h, o->inner, msg));
             else if (pushed) FM_TRY(fm_admm_steps_shared(h, XtW, &cols, gram_w, o->penalty_h, o->inner, msg));
             else FM_TRY(fm_admm_update_shared(h, XtW, &cols, W, gram_w, o->penalty_h, o->inner, msg));
             FM_TRY(fm_products_gram(gram_h, Ht, msg));
-            if (masked) {
+            if (exact && masked) {
+                FM_TRY(fm_hals_update_masked(W, &rows, Ht, o->penalty_w, sweeps, msg));
+            } else if (masked) {
                 FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
-            } else if (fused) {
+            } else if (fused) {   // ADMM or, in the exact phase, the block updates (fm_admm_full_exact)
                 fused_exact = !fm_expansion_likely(&check, it, &previous, last_change, o);
                 FM_TRY(fm_admm_update_full(full, w, XHt, XtW, fused_exact ? &fused_residual : NULL, &rows, Ht, gram_h,
                                            o->penalty_w, o->inner, msg));
                 pushed = true;
+            } else if (exact) {
+                FM_TRY(fm_hals_update_shared(W, XHt, &rows, Ht, gram_h, o->penalty_w, rows.sources, sweeps, msg));
             } else {
                 FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
             }
@@ -381,6 +399,11 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 FM_TRY(fm_objective_row(&row, &check, false, it, &previous, &inputs, NULL, msg));
                 fill_objective(step, &row, omega);
             }
+        }
+        if (!stop && !exact && fm_finish_due(o, it, &previous, &row, result->accel_steps < accel_steps)) {
+            exact = true;
+            result->finish_iteration = it + 1;
+            if (fused) fm_admm_full_exact(full, sweeps);
         }
         if (it > 0) last_change = fabs(previous.f - row.f);
         previous = row;
