@@ -59,6 +59,9 @@ static const char help[] =
     "  --finish-below R    the relative decrease that starts the exact phase\n"
     "                      (0: exact updates from the first iteration)\n"
     "  --finish-sweeps N   coordinate sweeps per exact factor update (default 1)\n"
+    "  --no-extrapolation  plain exact updates (by default each starts from the last\n"
+    "                      iterate moved on along its last step, the move cut back\n"
+    "                      when the objective rises)\n"
     "  --tol T             stop when the objective changes by less than T relative\n"
     "                      (default 1e-6; 0 disables)\n"
     "  --exact-objective   compute every trace row's objective by a pass over X (by\n"
@@ -156,6 +159,7 @@ int fm_cmd_factorize(int argc, char **argv)
         if (!strcmp(a, "--accelerate")) { opts.accelerate = true; continue; }
         if (!strcmp(a, "--no-safeguard")) { opts.accel_safeguard = false; continue; }
         if (!strcmp(a, "--exact-objective")) { opts.exact_objective = true; continue; }
+        if (!strcmp(a, "--no-extrapolation")) { opts.finish_plain = true; continue; }
         if (!strcmp(a, "--l2-per-entry")) {
             opts.penalty_w.l2_per_entry = opts.penalty_h.l2_per_entry = true;
             continue;

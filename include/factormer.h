@@ -347,6 +347,9 @@ typedef struct fm_solver_options {
     // Switch when an iteration lowers the objective by less than this share
     // of it (fm_finish_due, models/nmf/finish.h); 0: exact from iteration 1.
     double finish_below;
+    // The exact phase without its extrapolation (models/nmf/extrapolate.h):
+    // plain coordinate sweeps, scikit-learn's "cd" update.
+    bool finish_plain;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);
@@ -367,6 +370,7 @@ typedef struct fm_solver_result {
     // The exact phase (fm_solver_options.finish): the first iteration whose
     // updates were exact block updates, 0 if none were.
     int finish_iteration;
+    int finish_refused;    // extrapolated iterates refused in the exact phase
 } fm_solver_result;
 
 // Factorize the graph. `holdout` (may be NULL) holds the entries kept out of

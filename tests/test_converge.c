@@ -82,11 +82,13 @@ static fm_graph *planted(fm_kind kind, uint64_t seed)
 static const fm_kind kinds[] = { FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE };
 
 // The default reaches 1e-5 within BOUND iterations; AO-ADMM with one inner
-// step (finish none) is still above 1e-4 there. BOUND has a wide margin
-// over what the exact updates need on these problems (below 1e-5 after
-// about 150-400 iterations), and ADMM is an order of magnitude short of it.
-#define BOUND 1500
-Test(converge, noise_free_planted_data_is_fit_below_1e_5, .disabled = true)
+// step (finish none) is more than 10x above the default's error there on
+// the dense and incomplete kinds. BOUND has a wide margin: on these
+// problems the default was below 1e-5 after 77-127 iterations (dense and
+// incomplete) and 23-32 (sparse, whose factors' zeros make the fit easy
+// enough for ADMM to reach the float floor too).
+#define BOUND 600
+Test(converge, noise_free_planted_data_is_fit_below_1e_5)
 {
     for (int kd = 0; kd < 3; kd++)
         for (uint64_t seed = 1; seed <= 2; seed++) {
@@ -96,6 +98,10 @@ Test(converge, noise_free_planted_data_is_fit_below_1e_5, .disabled = true)
             cr_expect(ours < 1e-5, "%s kind, seed %llu: relative RMSE %g after %d iterations",
                       fm_kind_name(kinds[kd]), (unsigned long long)seed, ours, BOUND);
             fm_solver_result_free(&r);
+            if (kinds[kd] == FM_KIND_SPARSE) {   // factors with zeros: ADMM gets there too
+                fm_graph_free(&g);
+                continue;
+            }
             r = solve(g, BOUND, FM_FINISH_NONE, 0, false);
             cr_expect(relative(r, r->trace_len - 1, g) > 10 * ours,
                       "%s kind, seed %llu: ADMM reached %g, the exact updates %g", fm_kind_name(kinds[kd]),
@@ -142,7 +148,7 @@ Test(converge, the_objective_never_rises_in_the_exact_phase)
 
 // No stall: on noisy planted data the error after N iterations is within
 // 0.01% of a run four times as long, of each kind.
-Test(converge, does_not_stall_above_a_long_runs_error, .disabled = true)
+Test(converge, does_not_stall_above_a_long_runs_error)
 {
     const int N = 300;
     for (int kd = 0; kd < 3; kd++) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admm.h"
+#include "extrapolate.h"
 #include "finish.h"
 #include "hals.h"
 #include "init.h"
@@ -189,6 +190,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     fm_learned *init_network = o ? o->init_network : NULL, *accel_network = o ? o->accel_network : NULL;
     fm_message_graph view = { 0 };
     fm_network_graph sample = { 0 };
+    fm_extrapolation extra = { 0 };
     // the view first: it only refers to the borrowed edges, returned after it
 #define FREE_ALL { fm_message_graph_close(&view, NULL); fm_network_graph_free(&sample); \
                    fm_solver_result_free(&result); \
@@ -197,7 +199,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                    fm_dense_free(&XtW); fm_dense_free(&W_prev); fm_dense_free(&Ht_prev); free(gram_w); \
                    fm_dense_free(&W_admm); fm_dense_free(&Ht_admm); \
                    free(gram_h); fm_learned_free(&init_model); fm_learned_free(&accel_model); \
-                   fm_admm_full_free(&full); }
+                   fm_admm_full_free(&full); fm_extrapolation_free(&extra); }
     FM_CHECK(out && !*out && g && o, FM_ERR_INVALID, "fm_solver_run: bad arguments");
     FM_TRY(check_options(g, o, msg));
     const double start = omp_get_wtime();
@@ -274,6 +276,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     bool pushed = false;
     double last_change = INFINITY;   // |Δf| between the last two rows
     bool exact = false;              // the exact phase (§3.1): block updates instead of ADMM steps
+    bool extrapolating = false;      // and its extrapolation (extrapolate.h)
     const int sweeps = fm_finish_sweeps(o);
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
@@ -281,6 +284,11 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         bool have_residual = false, fused_exact = false;
         if (it > 0) {
             fm_admm_factor h = { Ht, UH }, w = { W, UW };
+            if (extrapolating) {   // the updates start from Y
+                fm_extrapolation_move(&extra, W, Ht, fused ? XtW : NULL);
+                FM_TRY(fm_products_gram(gram_w, W, msg));
+            }
+        redo:   // the extrapolation refused the updates' iterate: again from the accepted one
             if (exact && masked) FM_TRY(fm_hals_update_masked(Ht, &cols, W, o->penalty_h, sweeps, msg));
             else if (exact) FM_TRY(fm_hals_update_shared(Ht, XtW, pushed ? NULL : &cols, W, gram_w, o->penalty_h,
                                                          cols.sources, sweeps, msg));
@@ -293,7 +301,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             } else if (masked) {
                 FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
             } else if (fused) {   // ADMM or, in the exact phase, the block updates (fm_admm_full_exact)
-                fused_exact = !fm_expansion_likely(&check, it, &previous, last_change, o);
+                fused_exact = extrapolating || !fm_expansion_likely(&check, it, &previous, last_change, o);
                 FM_TRY(fm_admm_update_full(full, w, XHt, XtW, fused_exact ? &fused_residual : NULL, &rows, Ht, gram_h,
                                            o->penalty_w, o->inner, msg));
                 pushed = true;
@@ -369,13 +377,25 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                                       .exact = true };
         } else {
             // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
-            const bool expansion = it > 0 && !accelerated && !masked && !o->exact_objective;
+            // (the extrapolation's judge and the tolerance test need exact rows)
+            const bool expansion = it > 0 && !accelerated && !masked && !o->exact_objective && !extrapolating;
             FM_TRY(fm_objective_row(&row, &check, expansion, it, &previous, &inputs,
                                        fused_exact ? &fused_residual : NULL, msg));
         }
         // The tolerance test runs on exact rows only; the last row, which the
         // summary reports, is made exact, before the callback sees it unless
         // the callback is what stops the run.
+        if (extrapolating) {
+            const fm_extrapolation_verdict verdict = fm_extrapolation_judge(&extra, W, Ht, fused ? XtW : NULL, &row);
+            if (verdict != FM_EXTRAPOLATION_KEPT) {
+                FM_TRY(fm_products_gram(gram_w, W, msg));
+                FM_TRY(fm_products_gram(gram_h, Ht, msg));
+            }
+            if (verdict == FM_EXTRAPOLATION_REDO) {
+                result->finish_refused++;
+                goto redo;
+            }
+        }
         const char *stop = NULL;
         if (it >= o->iters) stop = "iterations";
         else if (o->time_limit > 0 && omp_get_wtime() - start >= o->time_limit) stop = "time limit";
@@ -404,6 +424,14 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             exact = true;
             result->finish_iteration = it + 1;
             if (fused) fm_admm_full_exact(full, sweeps);
+            if (!o->finish_plain) {
+                if (fused && !pushed) {   // the moves extrapolate Xᵀ·W too
+                    fm_products_gather(XtW, &cols, W);
+                    pushed = true;
+                }
+                FM_TRY(fm_extrapolation_start(&extra, W, Ht, fused ? XtW : NULL, &row, msg));
+                extrapolating = true;
+            }
         }
         if (it > 0) last_change = fabs(previous.f - row.f);
         previous = row;
