@@ -125,6 +125,7 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
     a->kind = FM_KIND_AUTO;
     for (int m = 0; m < FM_EVAL_METHODS; m++) a->ran[m] = true;
     fm_solver_options_default(&a->base);
+    a->base.finish = FM_FINISH_NONE;   // §9 compares the learned methods with AO-ADMM itself
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = NULL;
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) {

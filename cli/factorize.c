@@ -66,6 +66,16 @@ static const char help[] =
     "                      PREFIX.duals.H.mtx, for a later --init-from\n"
     "  --iters N           outer iterations (default 100)\n"
     "  --inner N           ADMM steps per factor update (default 1)\n"
+    "  --finish PHASE      hals: once an iteration lowers the objective by less than\n"
+    "                      --finish-below, exact block updates (coordinate descent\n"
+    "                      on the same products) replace the ADMM steps, so the run\n"
+    "                      converges to the answer; none: ADMM to the end\n"
+    "  --finish-below R    the relative decrease that starts the exact phase\n"
+    "                      (0: exact updates from the first iteration)\n"
+    "  --finish-sweeps N   coordinate sweeps per exact factor update (default 1)\n"
+    "  --no-extrapolation  plain exact updates (by default each starts from the last\n"
+    "                      iterate moved on along its last step, the move cut back\n"
+    "                      when the objective rises)\n"
     "  --tol T             stop when the objective changes by less than T relative\n"
     "                      (default 1e-6; 0 disables)\n"
     "  --exact-objective   compute every trace row's objective by a pass over X (by\n"
@@ -203,6 +213,7 @@ int fm_cmd_factorize(int argc, char **argv)
         if (!strcmp(a, "--no-safeguard")) { opts.accel_safeguard = false; continue; }
         if (!strcmp(a, "--exact-objective")) { opts.exact_objective = true; continue; }
         if (!strcmp(a, "--save-state")) { save_state = opts.keep_duals = true; continue; }
+        if (!strcmp(a, "--no-extrapolation")) { opts.finish_plain = true; continue; }
         if (!strcmp(a, "--l2-per-entry")) {
             opts.penalty_w.l2_per_entry = opts.penalty_h.l2_per_entry = true;
             continue;
@@ -222,6 +233,14 @@ int fm_cmd_factorize(int argc, char **argv)
         }
         else if (!strcmp(a, "--iters")) { ok = fm_arg_int(a, v, 0, 100000000, &value); opts.iters = (int)value; }
         else if (!strcmp(a, "--inner")) { ok = fm_arg_int(a, v, 1, 100000, &value); opts.inner = (int)value; }
+        else if (!strcmp(a, "--finish")) {
+            if (fm_finish_parse(&opts.finish, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        }
+        else if (!strcmp(a, "--finish-sweeps")) {
+            ok = fm_arg_int(a, v, 1, 100000, &value);
+            opts.finish_sweeps = (int)value;
+        }
+        else if (!strcmp(a, "--finish-below")) ok = fm_arg_double(a, v, 0, 1, &opts.finish_below);
         else if (!strcmp(a, "--tol")) ok = fm_arg_double(a, v, 0, 1, &opts.tol);
         else if (!strcmp(a, "--time-limit")) ok = fm_arg_double(a, v, 0, 1e12, &opts.time_limit);
         else if (!strcmp(a, "--l1")) ok = parse_penalty(a, v, &opts.penalty_w.l1, &opts.penalty_h.l1);

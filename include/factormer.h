@@ -306,6 +306,15 @@ typedef struct fm_solver_iterate {
 // 1000 x 1000 100 against 181 ms (perf/README.md).
 #define FM_SERIAL_WORK ((double)(1 << 21))
 
+// The solver's final phase (fm_solver_options.finish).
+typedef enum {
+    FM_FINISH_NONE = 0,    // ADMM to the end
+    FM_FINISH_HALS,        // exact block updates by coordinate descent once ADMM slows
+} fm_finish;
+
+const char *fm_finish_name(fm_finish finish);
+int fm_finish_parse(fm_finish *finish, const char *name, char *msg);
+
 typedef struct fm_solver_options {
     int rank;
     fm_init_method init;
@@ -384,6 +393,18 @@ typedef struct fm_solver_options {
     // The result keeps the duals of the last iterate (dual_W, dual_H), to be
     // saved beside the factors for a later warm start.
     bool keep_duals;
+    // The exact phase (§3.1, issue 18 "converge to the answer"): once ADMM's
+    // progress slows, the factor updates become exact block updates
+    // (coordinate descent, ops/hals.h) for the rest of the run. Zero is the
+    // old behaviour (ADMM to the end); fm_solver_options_default turns it on.
+    fm_finish finish;
+    int finish_sweeps;         // coordinate sweeps per factor update (0: 1)
+    // Switch when an iteration lowers the objective by less than this share
+    // of it (fm_finish_due, models/nmf/finish.h); 0: exact from iteration 1.
+    double finish_below;
+    // The exact phase without its extrapolation (models/nmf/extrapolate.h):
+    // plain coordinate sweeps, scikit-learn's "cd" update.
+    bool finish_plain;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);
@@ -404,6 +425,10 @@ typedef struct fm_solver_result {
     // With keep_duals: the ADMM's scaled duals of the last iterate, W's
     // (rows × rank) and H's (rank × cols, H's layout); NULL otherwise.
     fm_dense *dual_W, *dual_H;
+    // The exact phase (fm_solver_options.finish): the first iteration whose
+    // updates were exact block updates, 0 if none were.
+    int finish_iteration;
+    int finish_refused;    // extrapolated iterates refused in the exact phase
 } fm_solver_result;
 
 // Factorize the graph. `holdout` (may be NULL) holds the entries kept out of

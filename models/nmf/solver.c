@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "admm.h"
+#include "extrapolate.h"
+#include "finish.h"
+#include "hals.h"
 #include "init.h"
 #include "learned.h"
 #include "loss.h"
@@ -35,6 +38,7 @@ void fm_solver_options_default(fm_solver_options *opts)
     opts->zero_ratio = 1;
     opts->batch_targets = FM_BATCH_TARGETS;
     opts->serial_below = FM_SERIAL_WORK;
+    opts->finish = FM_FINISH_HALS;   // exact block updates from the first iteration (§3.1)
 }
 
 void fm_solver_result_free(fm_solver_result **r)
@@ -80,6 +84,12 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
                        o->accel_every);
     if (o->accelerate && o->accel_steps < 0)
         return fm_fail(FM_ERR_INVALID, msg, "accelerator steps must be >= 0, not %d", o->accel_steps);
+    if ((unsigned)o->finish > FM_FINISH_HALS) return fm_fail(FM_ERR_INVALID, msg, "unknown finish %d", o->finish);
+    if (o->finish_sweeps < 0)
+        return fm_fail(FM_ERR_INVALID, msg, "sweeps per exact update must be >= 0, not %d", o->finish_sweeps);
+    if (!(o->finish_below >= 0) || !isfinite(o->finish_below))
+        return fm_fail(FM_ERR_INVALID, msg, "the exact phase's threshold must be a finite number >= 0, not %g",
+                       o->finish_below);
     if (o->kernels != FM_KERNELS_FUSED && o->kernels != FM_KERNELS_GRAPHBLAS)
         return fm_fail(FM_ERR_INVALID, msg, "unknown kernels %d", (int)o->kernels);
     if (o->batch_targets < 0)
@@ -184,6 +194,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     fm_learned *init_network = o ? o->init_network : NULL, *accel_network = o ? o->accel_network : NULL;
     fm_message_graph view = { 0 };
     fm_network_graph sample = { 0 };
+    fm_extrapolation extra = { 0 };
     // the view first: it only refers to the borrowed edges, returned after it
 #define FREE_ALL { fm_message_graph_close(&view, NULL); fm_network_graph_free(&sample); \
                    fm_solver_result_free(&result); \
@@ -192,7 +203,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                    fm_dense_free(&XtW); fm_dense_free(&W_prev); fm_dense_free(&Ht_prev); free(gram_w); \
                    fm_dense_free(&W_admm); fm_dense_free(&Ht_admm); \
                    free(gram_h); fm_learned_free(&init_model); fm_learned_free(&accel_model); \
-                   fm_admm_full_free(&full); }
+                   fm_admm_full_free(&full); fm_extrapolation_free(&extra); }
     FM_CHECK(out && !*out && g && o, FM_ERR_INVALID, "fm_solver_run: bad arguments");
     FM_TRY(check_options(g, o, msg));
     const double start = omp_get_wtime();
@@ -270,23 +281,38 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     if (fused) FM_TRY(fm_admm_full_new(&full, &rows, k, msg));
     bool pushed = false;
     double last_change = INFINITY;   // |Δf| between the last two rows
+    bool exact = false;              // the exact phase (§3.1): block updates instead of ADMM steps
+    bool extrapolating = false;      // and its extrapolation (extrapolate.h)
+    const int sweeps = fm_finish_sweeps(o);
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
         double residual, fused_residual;
         bool have_residual = false, fused_exact = false;
         if (it > 0) {
             fm_admm_factor h = { Ht, UH }, w = { W, UW };
-            if (masked) FM_TRY(fm_admm_update_masked(h, &cols, W, o->penalty_h, o->inner, msg));
+            if (extrapolating) {   // the updates start from Y
+                fm_extrapolation_move(&extra, W, Ht, fused ? XtW : NULL);
+                FM_TRY(fm_products_gram(gram_w, W, msg));
+            }
+        redo:   // the extrapolation refused the updates' iterate: again from the accepted one
+            if (exact && masked) FM_TRY(fm_hals_update_masked(Ht, &cols, W, o->penalty_h, sweeps, msg));
+            else if (exact) FM_TRY(fm_hals_update_shared(Ht, XtW, pushed ? NULL : &cols, W, gram_w, o->penalty_h,
+                                                         cols.sources, sweeps, msg));
+            else if (masked) FM_TRY(fm_admm_update_masked(h, &cols, W, o->penalty_h, o->inner, msg));
             else if (pushed) FM_TRY(fm_admm_steps_shared(h, XtW, &cols, gram_w, o->penalty_h, o->inner, msg));
             else FM_TRY(fm_admm_update_shared(h, XtW, &cols, W, gram_w, o->penalty_h, o->inner, msg));
             FM_TRY(fm_products_gram(gram_h, Ht, msg));
-            if (masked) {
+            if (exact && masked) {
+                FM_TRY(fm_hals_update_masked(W, &rows, Ht, o->penalty_w, sweeps, msg));
+            } else if (masked) {
                 FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
-            } else if (fused) {
-                fused_exact = !fm_expansion_likely(&check, it, &previous, last_change, o);
+            } else if (fused) {   // ADMM or, in the exact phase, the block updates (fm_admm_full_exact)
+                fused_exact = extrapolating || !fm_expansion_likely(&check, it, &previous, last_change, o);
                 FM_TRY(fm_admm_update_full(full, w, XHt, XtW, fused_exact ? &fused_residual : NULL, &rows, Ht, gram_h,
                                            o->penalty_w, o->inner, msg));
                 pushed = true;
+            } else if (exact) {
+                FM_TRY(fm_hals_update_shared(W, XHt, &rows, Ht, gram_h, o->penalty_w, rows.sources, sweeps, msg));
             } else {
                 FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
             }
@@ -357,13 +383,25 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                                       .exact = true };
         } else {
             // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
-            const bool expansion = it > 0 && !accelerated && !masked && !o->exact_objective;
+            // (the extrapolation's judge and the tolerance test need exact rows)
+            const bool expansion = it > 0 && !accelerated && !masked && !o->exact_objective && !extrapolating;
             FM_TRY(fm_objective_row(&row, &check, expansion, it, &previous, &inputs,
                                        fused_exact ? &fused_residual : NULL, msg));
         }
         // The tolerance test runs on exact rows only; the last row, which the
         // summary reports, is made exact, before the callback sees it unless
         // the callback is what stops the run.
+        if (extrapolating) {
+            const fm_extrapolation_verdict verdict = fm_extrapolation_judge(&extra, W, Ht, fused ? XtW : NULL, &row);
+            if (verdict != FM_EXTRAPOLATION_KEPT) {
+                FM_TRY(fm_products_gram(gram_w, W, msg));
+                FM_TRY(fm_products_gram(gram_h, Ht, msg));
+            }
+            if (verdict == FM_EXTRAPOLATION_REDO) {
+                result->finish_refused++;
+                goto redo;
+            }
+        }
         const char *stop = NULL;
         if (it >= o->iters) stop = "iterations";
         else if (o->time_limit > 0 && omp_get_wtime() - start >= o->time_limit) stop = "time limit";
@@ -386,6 +424,19 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             if (!row.exact) {
                 FM_TRY(fm_objective_row(&row, &check, false, it, &previous, &inputs, NULL, msg));
                 fill_objective(step, &row, omega);
+            }
+        }
+        if (!stop && !exact && fm_finish_due(o, it, &previous, &row, result->accel_steps < accel_steps)) {
+            exact = true;
+            result->finish_iteration = it + 1;
+            if (fused) fm_admm_full_exact(full, sweeps);
+            if (!o->finish_plain) {
+                if (fused && !pushed) {   // the moves extrapolate Xᵀ·W too
+                    fm_products_gather(XtW, &cols, W);
+                    pushed = true;
+                }
+                FM_TRY(fm_extrapolation_start(&extra, W, Ht, fused ? XtW : NULL, &row, msg));
+                extrapolating = true;
             }
         }
         if (it > 0) last_change = fabs(previous.f - row.f);
