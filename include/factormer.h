@@ -329,6 +329,13 @@ typedef struct fm_solver_options {
     // costs more than it saves there (perf/README.md). FM_SERIAL_WORK by
     // default; 0 keeps the caller's thread count for any size.
     double serial_below;
+    // Model selection on the held-out entries (needs a holdout given to
+    // fm_solver_run; false / 0: off). keep_best returns the factors of the
+    // iteration with the lowest held-out RMSE instead of the last; patience
+    // > 0 stops the run (stop_reason "patience") once that many iterations
+    // passed without a lower held-out RMSE.
+    bool keep_best;
+    int patience;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);
@@ -338,7 +345,7 @@ typedef struct fm_solver_result {
     fm_dense *H;           // rank × cols (written as such)
     fm_solver_iterate *trace;
     int trace_len;         // iterations recorded, iteration 0 included
-    const char *stop_reason;   // "iterations", "tolerance", "time limit", "callback"
+    const char *stop_reason;   // "iterations", "tolerance", "time limit", "callback", "patience"
     double init_seconds;   // the initialization, its network included
     char *init_model;      // the file of the initialization model used, else NULL
     char *accel_model;     // the file of the acceleration model used, else NULL
@@ -346,10 +353,20 @@ typedef struct fm_solver_result {
     int accel_rejected;    // of which the safeguard refused the output
     int accel_repaired;    // components the safeguard took from the ADMM iterate (all steps)
     int threads;           // OpenMP threads the run used: 1 for a small matrix (fm_solver_run)
+    // Model selection: with a holdout, the iteration of the lowest held-out
+    // RMSE (the first on ties) and that RMSE; -1 and NaN without a holdout.
+    // W and H are that iteration's when opts.keep_best.
+    int best_iteration;
+    double best_holdout_rmse;
 } fm_solver_result;
 
 // Factorize the graph. `holdout` (may be NULL) holds the entries kept out of
-// the fit, as triplets; their RMSE is reported per iteration. A matrix too
+// the fit, as triplets; their RMSE is reported per iteration. For the dense
+// and sparse kinds the holdout's coordinates are unknown to the fit (a
+// speckled mask: zeros and stored entries alike, as fm_holdout_speckle
+// draws them): each row and column is fitted on its known entries only, the
+// trace's rmse is over those, and the graph must hold no value at a held
+// coordinate. The learned accelerator does not know the mask: refused there. A matrix too
 // small to gain from a second thread runs on one (result->threads), and the
 // caller's thread count is restored.
 int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
@@ -362,6 +379,23 @@ void fm_solver_result_free(fm_solver_result **r);
 int fm_holdout_split(fm_triplets **kept, fm_triplets **holdout,
                      const fm_triplets *t, double fraction, uint64_t seed,
                      char *msg);
+
+// The dense and sparse kinds' holdout ("speckled"): a seeded `fraction` of
+// all rows × cols coordinates, zeros and stored entries alike, goes to
+// `holdout` (its stored value, or 0), the rest to `kept`: the stored entries
+// not held (repeats summed), or for an array the array with the held values
+// set to 0. The draw is fm_holdout_split's (the seed and each coordinate
+// only); the held coordinates are listed (about fraction·rows·cols), no
+// rows × cols array is formed.
+int fm_holdout_speckle(fm_triplets **kept, fm_triplets **holdout, const fm_triplets *t, double fraction,
+                       uint64_t seed, char *msg);
+// Fold `fold` of disjoint holdouts of one seed: the entries whose draw falls
+// in [fold·fraction, (fold + 1)·fraction), so (fold + 1)·fraction <= 1. The
+// observed entries for the incomplete kind (fold 0 is fm_holdout_split's
+// split), every coordinate for the dense and sparse kinds (fold 0 is
+// fm_holdout_speckle's).
+int fm_holdout_fold(fm_triplets **kept, fm_triplets **holdout, const fm_triplets *t, fm_kind kind, double fraction,
+                    int fold, uint64_t seed, char *msg);
 
 // RMSE of W·H against the graph over Ω (§1), computed exactly in double.
 int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H,
