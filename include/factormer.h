@@ -404,6 +404,66 @@ int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H,
 double fm_rmse_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *H);
 
 //------------------------------------------------------------------------------
+// Choosing the rank by held-out entries (models/nmf/rank_select)
+//------------------------------------------------------------------------------
+
+// One fit of a rank on one fold, judged at its best iteration (the lowest
+// held-out RMSE).
+typedef struct fm_rank_fit {
+    int rank, fold;
+    double holdout_rmse;   // the best iteration's held-out RMSE
+    double rmse;           // and its RMSE over the fitted entries
+    int best_iteration;
+    int iterations;        // iterations run (patience stops a fit past its best)
+    double seconds;        // the split, the graph and the fit
+    const char *stop_reason;
+} fm_rank_fit;
+
+typedef struct fm_rank_options {
+    const int *ranks;      // the ranks to compare (distinct, each 1 to min(rows, cols))
+    int rank_count;
+    // Fold f holds out the entries whose draw falls in [f·holdout,
+    // (f + 1)·holdout) (fm_holdout_fold): disjoint folds of one seed (the
+    // solver's seed), so folds·holdout <= 1. Default 3 folds of 0.1.
+    int folds;
+    double holdout;
+    fm_kind kind;          // dense or sparse (speckled), incomplete (observed entries)
+    // The fits' options: rank is each of `ranks`; patience (default 10)
+    // stops a fit once its held-out RMSE has not improved for that long.
+    fm_solver_options solver;
+    // Called after each fit (may be NULL); fits run fold by fold, the ranks
+    // in increasing order within a fold.
+    void (*on_fit)(const fm_rank_fit *fit, void *user);
+    void *user;
+} fm_rank_options;
+
+void fm_rank_options_default(fm_rank_options *opts);
+
+// A rank over its folds.
+typedef struct fm_rank_row {
+    int rank;
+    double holdout_mean, holdout_sd;     // over the folds (sample sd; 0 for one fold)
+    double holdout_min, holdout_max;
+    double rmse_mean;                    // the fitted entries' RMSE at the best iterations
+    double best_iteration_mean, iterations_mean;
+    double seconds;                      // its fits, all folds
+} fm_rank_row;
+
+typedef struct fm_rank_result {
+    int rank_count, folds;
+    fm_rank_row *rows;     // by increasing rank
+    fm_rank_fit *fits;     // rank_count × folds: row r's fits at fits[r·folds + f]
+    int best;              // the row of the lowest mean held-out RMSE
+    int64_t held;          // entries held out by fold 0
+    double seconds;
+} fm_rank_result;
+
+// Fits every rank on every fold of `t` (fm_holdout_fold, then
+// fm_solver_run on the kept entries), each judged at its best iteration.
+int fm_rank_select(fm_rank_result **out, const fm_triplets *t, const fm_rank_options *opts, char *msg);
+void fm_rank_result_free(fm_rank_result **r);
+
+//------------------------------------------------------------------------------
 // Synthetic data (models/nmf/synthetic, §7 eq. 18)
 //------------------------------------------------------------------------------
 
