@@ -169,10 +169,14 @@ void fm_arg_data_name(char *out, size_t size, const char *path)
     char copy[4096];
     snprintf(copy, sizeof copy, "%s", path);
     snprintf(out, size, "%s", basename(copy));
-    static const char *const endings[] = { ".gz", ".mtx" };
-    for (int e = 0; e < 2; e++) {
+    // ".gz", then one of the data formats' endings (not ".data" or ".txt")
+    static const char *const endings[] = { ".gz", ".mtx", ".csv", ".tsv" };
+    for (int e = 0; e < 4; e++) {
         const size_t n = strlen(out), m = strlen(endings[e]);
-        if (n > m && !strcmp(out + n - m, endings[e])) out[n - m] = 0;
+        if (n > m && !strcmp(out + n - m, endings[e])) {
+            out[n - m] = 0;
+            if (e > 0) break;
+        }
     }
 }
 

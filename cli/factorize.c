@@ -9,17 +9,24 @@
 
 #include "args.h"
 #include "factorize.h"
+#include "factorize_top.h"
 #include "factormer.h"
 #include "output.h"
 #include "signals.h"
 
 static const char help[] =
-    "usage: factormer factorize [DATA.mtx[.gz]] [options]\n"
+    "usage: factormer factorize [DATA[.gz]] [options]\n"
     "\n"
     "Factorizes a nonnegative matrix X ~ W H (W: rows x rank, H: rank x cols) by\n"
     "alternating ADMM. Without DATA, factorizes a planted 1000 x 500 matrix of rank 10.\n"
     "\n"
     "  --rank K            rank of the factorization (default 10; at most 256)\n"
+    "  --format F          DATA's format: mtx (Matrix Market), triplets (lines of\n"
+    "                      \"row col value [timestamp]\", 1-based ids, as MovieLens's\n"
+    "                      u.data), csv (dense rows of comma- or tab-separated\n"
+    "                      values) or auto (default: .csv and .tsv are csv; .data,\n"
+    "                      .txt and .dat are triplets unless they start with a\n"
+    "                      Matrix Market header; anything else is mtx)\n"
     "  --kind KIND         dense, sparse (unstored entries are zeros) or incomplete\n"
     "                      (unstored entries are unknown); default: dense for array\n"
     "                      files, sparse for coordinate files\n"
@@ -81,7 +88,12 @@ static const char help[] =
     "                      PREFIX.summary.json (default: the data file's name), all\n"
     "                      four or none, renamed into place once all are written;\n"
     "                      PREFIX.lock keeps a second run off the prefix meanwhile\n"
-    "  --quiet             no progress, no summary on the terminal\n"
+    "  --top N             print the N heaviest rows of each component of W\n"
+    "                      (components by weight ||W[:,r]|| ||H[r,:]||) and write\n"
+    "                      them to PREFIX.top.tsv, with the other four files\n"
+    "  --row-names FILE    the rows' names, one per line, for --top (default 10)\n"
+    "  --quiet             no progress, no summary on the terminal (and no note on\n"
+    "                      the kind a coordinate file defaults to)\n"
     FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP
     "\n"
@@ -94,7 +106,33 @@ static const char help[] =
 typedef struct progress {
     bool quiet, tty, holdout, learned;
     int iters;
+    // piped: a line at most every second (the first and the last always)
+    double printed_at;         // the seconds of the last line printed
+    bool started;              // a line was printed
+    bool pending;              // an iterate not printed since
+    fm_solver_iterate last;
 } progress;
+
+static void progress_line(const progress *p, const fm_solver_iterate *it)
+{
+    char holdout[48] = "";
+    if (p->holdout) snprintf(holdout, sizeof holdout, "  holdout rmse %.6g", it->holdout_rmse);
+    const char *network = it->accelerated                      ? "  (accelerated)"
+                          : it->rejected                       ? "  (accelerator output refused)"
+                          : it->iteration == 0 && p->learned ? "  (learned)"
+                                                               : "";
+    fprintf(stderr, "  iteration %4d  rmse %.6g%s  %.3f s%s\n", it->iteration, it->rmse, holdout, it->seconds,
+            network);
+}
+
+// Piped progress: the last iterate, when the one-second rate held it back.
+static void progress_finish(progress *p)
+{
+    if (p->quiet || p->tty || !p->pending) return;
+    progress_line(p, &p->last);
+    p->pending = false;
+    fflush(stderr);
+}
 
 // Nonzero (stop) once a signal asked the run to stop.
 static int show_progress(const fm_solver_iterate *it, void *user)
@@ -111,9 +149,14 @@ static int show_progress(const fm_solver_iterate *it, void *user)
     if (p->tty) {
         fprintf(stderr, "\r  iteration %4d/%d  rmse %.6g%s  %.2f s%s   ", it->iteration, p->iters, it->rmse,
                 holdout, it->seconds, network);
-    } else if (it->iteration <= 10 || it->iteration % 10 == 0 || it->accelerated || it->rejected) {
-        fprintf(stderr, "  iteration %4d  rmse %.6g%s  %.3f s%s\n", it->iteration, it->rmse, holdout, it->seconds,
-                network);
+    } else if (!p->started || it->seconds - p->printed_at >= 1.0) {
+        progress_line(p, it);
+        p->printed_at = it->seconds;
+        p->started = true;
+        p->pending = false;
+    } else {
+        p->last = *it;
+        p->pending = true;
     }
     fflush(stderr);
     return 0;
@@ -141,6 +184,8 @@ int fm_cmd_factorize(int argc, char **argv)
 {
     const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL;
     fm_kind kind = FM_KIND_AUTO;
+    fm_format format = FM_FORMAT_AUTO;
+    fm_factorize_top top = { 0 };
     double holdout_fraction = 0;
     long threads = 0, value;
     bool quiet = false, batch_given = false;
@@ -223,6 +268,10 @@ int fm_cmd_factorize(int argc, char **argv)
         else if (!strcmp(a, "--init-model")) opts.init_model = v;
         else if (!strcmp(a, "--accel-model")) opts.accel_model = v;
         else if (!strcmp(a, "--out")) out_prefix = v;
+        else if (!strcmp(a, "--format")) {
+            if (fm_format_parse(&format, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        } else if (!strcmp(a, "--top")) { ok = fm_arg_int(a, v, 1, 1000000, &value); top.n = (int)value; }
+        else if (!strcmp(a, "--row-names")) top.names_path = v;
         else if (!strcmp(a, "--test")) test_file = v;
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer factorize --help')\n", a); return 2; }
         if (!ok) return 2;
@@ -266,6 +315,11 @@ int fm_cmd_factorize(int argc, char **argv)
     if (model && learned) opts.init_model = model;
     if (model && opts.accelerate) opts.accel_model = model;
     if (threads > 0) fm_set_threads((int)threads);
+    if (top.names_path && !top.n) top.n = 10;
+    if (top.names_path && !data) {
+        fprintf(stderr, "factormer: --row-names names the rows of a data file: give one\n");
+        return 2;
+    }
 
     fm_triplets *t = NULL, *kept = NULL, *held = NULL;
     fm_graph *g = NULL;
@@ -280,8 +334,8 @@ int fm_cmd_factorize(int argc, char **argv)
     if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
     else if (data) fm_arg_data_name(prefix, sizeof prefix, data);
     else snprintf(prefix, sizeof prefix, "planted");
-    static const char *const suffix[4] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
-    const int opened = fm_output_set_open(&set, "--out", prefix, suffix, 4, msg);
+    static const char *const suffix[5] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json", ".top.tsv" };
+    const int opened = fm_output_set_open(&set, "--out", prefix, suffix, top.n ? 5 : 4, msg);
     if (opened != FM_OK) {
         fprintf(stderr, "factormer: %s\n", msg);
         return opened == FM_ERR_INVALID ? 2 : 1;
@@ -294,13 +348,16 @@ int fm_cmd_factorize(int argc, char **argv)
     }
 
     if (data) {
-        if (fm_mtx_read_for_run(&t, data, kind, opts.rank, msg)) goto fail;
+        if (fm_matrix_read_for_run(&t, data, format, kind, opts.rank, msg)) goto fail;
         snprintf(source, sizeof source, "%s", data);
     } else {
         if (fm_synthetic_planted(&t, 1000, 500, 10, 0.0, 1.0, opts.seed, msg)) goto fail;
         snprintf(source, sizeof source, "planted 1000 x 500 rank 10 (seed %llu)", (unsigned long long)opts.seed);
     }
+    if (kind == FM_KIND_AUTO && data && !t->array && !quiet)
+        fprintf(stderr, "factormer: kind sparse (unstored entries are zeros; use --kind incomplete for ratings)\n");
     if (kind == FM_KIND_AUTO) kind = t->array ? FM_KIND_DENSE : FM_KIND_SPARSE;
+    if (fm_factorize_top_load(&top, t->rows, msg)) goto fail;
     if (holdout_fraction > 0 && test_file) {
         snprintf(msg, sizeof msg, "--holdout and --test both name held-out entries: give one");
         goto fail;
@@ -337,13 +394,14 @@ int fm_cmd_factorize(int argc, char **argv)
     if (fm_graph_from_triplets(&g, t, kind, msg)) goto fail;
     fm_triplets_free(&t);
 
-    progress p = { quiet, isatty(2), held != NULL, learned, opts.iters };
+    progress p = { .quiet = quiet, .tty = isatty(2), .holdout = held != NULL, .learned = learned, .iters = opts.iters };
     opts.progress = show_progress;
     opts.user = &p;
     // a signal during the iterations stops the run after the current one
     fm_signals_mode_set(FM_SIGNALS_STOP);
     const int solved = fm_solver_run(&r, g, held, &opts, msg);
     fm_signals_mode_set(FM_SIGNALS_END);
+    progress_finish(&p);
     if (solved) goto fail;
     if (!quiet && p.tty) fprintf(stderr, "\n");
     const int interrupted = fm_signals_caught();
@@ -366,6 +424,7 @@ int fm_cmd_factorize(int argc, char **argv)
     }
     snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
     if (fm_trace_write_csv(fm_output_set_staged(set, 2), r, comment, msg)) goto fail;
+    if (fm_factorize_top_write(&top, r->W, r->H, fm_output_set_staged(set, 4), comment, msg)) goto fail;
 
     const fm_factorize_report report = { &opts, r, &st, fm_graph_omega(g), held, source, command_json,
                                           stop_reason, interrupted, learned, set };
@@ -373,6 +432,7 @@ int fm_cmd_factorize(int argc, char **argv)
     if (fm_output_set_commit(set, msg)) goto fail;
 
     if (!quiet) fm_factorize_summary_print(&report);
+    if (!quiet) fm_factorize_top_print(&top, fm_output_set_final(set, 4));
     status = 0;
     if (interrupted) {
         fprintf(stderr, "factormer: interrupted by %s: wrote the factors of iteration %d\n",
@@ -393,5 +453,6 @@ done:
     fm_triplets_free(&held);
     fm_graph_free(&g);
     fm_solver_result_free(&r);
+    fm_factorize_top_free(&top);
     return status;
 }

@@ -151,6 +151,48 @@ int fm_mtx_read_dense(fm_dense **out, const char *path, char *msg);
 // duplicates_are_errors implies, fm_mtx_read_dense the values alone.
 int fm_mtx_read_for_run(fm_triplets **out, const char *path, fm_kind kind, int rank, char *msg);
 
+// Other text formats (io/triplets_text.c, io/csv.c; plain or gzip, read by
+// the Matrix Market line reader). In both, blank lines and comment lines
+// (first non-blank character '#' or '%') are skipped, and the first other
+// line is a header, skipped, when none of its fields is a number. Values
+// must be finite and nonnegative. Content errors name FILE:LINE and what was
+// expected there.
+//
+// Triplets: a line per entry, "row col value [timestamp]" (MovieLens's
+// u.data: user item rating timestamp), fields separated by spaces, tabs or
+// commas; a fourth field is ignored. Ids are 1-based; the shape is the
+// largest row id x the largest column id. Duplicates as fm_mtx_read: kept
+// (the graph builder sums them) unless `duplicates_are_errors`.
+int fm_triplets_text_read(fm_triplets **out, const char *path, bool duplicates_are_errors, char *msg);
+// Dense CSV/TSV: a line per row, fields separated by commas (or by tabs when
+// the first line has no comma), every row with as many fields as the first;
+// an `array` fm_triplets (row-major values, as fm_mtx_read gives for an
+// array file).
+int fm_csv_read(fm_triplets **out, const char *path, char *msg);
+
+// The format of a data file (io/matrix_read.c).
+typedef enum {
+    FM_FORMAT_AUTO = 0,    // by the extension: fm_format_of_path
+    FM_FORMAT_MTX,         // Matrix Market
+    FM_FORMAT_TRIPLETS,    // fm_triplets_text_read
+    FM_FORMAT_CSV,         // fm_csv_read
+} fm_format;
+
+const char *fm_format_name(fm_format format);   // "auto", "mtx", "triplets", "csv"
+int fm_format_parse(fm_format *format, const char *name, char *msg);
+// The format the extension (before an optional .gz, any case) says: .csv and
+// .tsv are CSV; .data, .txt, .dat and .triplets are triplets unless the file
+// starts with a Matrix Market header; anything else (.mtx, none) is Matrix
+// Market.
+fm_format fm_format_of_path(const char *path);
+// fm_mtx_read_for_run for any format (FM_FORMAT_AUTO: fm_format_of_path).
+// A Matrix Market file is refused from its size line, before its entries are
+// read; the other formats declare no size, so their entries are read (at
+// most 20 bytes per entry, 4 per CSV value) and the run is refused before
+// the graph is built if its fm_memory_estimate_run exceeds fm_memory_limit().
+int fm_matrix_read_for_run(fm_triplets **out, const char *path, fm_format format, fm_kind kind, int rank,
+                           char *msg);
+
 //------------------------------------------------------------------------------
 // The König digraph of X (engine/graph, §2)
 //------------------------------------------------------------------------------
@@ -402,6 +444,38 @@ int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H,
             char *msg);
 // RMSE of W·H over a list of entries.
 double fm_rmse_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *H);
+
+// The components of a factorization by weight, and the heaviest rows of each
+// (models/nmf/components.c; for topic models: the top terms of each topic).
+// Component c (0-based, heaviest first) is column component[c] of W and row
+// component[c] of H; its weight is ||W[:, r]||_2 * ||H[r, :]||_2 (the
+// Frobenius norm of its rank-one term, which no rescaling of W[:, r] against
+// H[r, :] changes); ties keep the factor's order. Its `n` heaviest rows
+// (n at most W->rows) are row[c * n .. c * n + n - 1], largest W[i, r]
+// first, ties by row; value holds those W[i, r].
+typedef struct fm_top_rows {
+    int rank, n;
+    int *component;        // rank
+    double *weight;        // rank, descending
+    int64_t *row;          // rank * n, 0-based
+    float *value;          // rank * n
+} fm_top_rows;
+
+int fm_top_rows_get(fm_top_rows **out, const fm_dense *W, const fm_dense *H, int n, char *msg);
+void fm_top_rows_free(fm_top_rows **t);
+// The heaviest rows as a TSV file (io/top_rows.c): the header "component
+// rank row weight w_column component_weight", then a line per component
+// (1-based, by weight) and rank (1-based) giving the row's name (names[i],
+// when names is not NULL) or its 1-based index, W[i, r], the column r of W
+// (1-based) and the component's weight. Each line of `comment` (may be NULL)
+// first as "# line". Written to a temporary name renamed on success.
+int fm_top_rows_write_tsv(const char *path, const fm_top_rows *t, const char *const *names, const char *comment,
+                          char *msg);
+// Names, one per line (io/top_rows.c; plain or gzip; a trailing "\r" is
+// dropped): FM_ERR_PARSE naming FILE:LINE for an empty line or a tab in a
+// name, or for a file without names.
+int fm_names_read(char ***out, int64_t *count, const char *path, char *msg);
+void fm_names_free(char ***names, int64_t count);
 
 //------------------------------------------------------------------------------
 // Choosing the rank by held-out entries (models/nmf/rank_select)
