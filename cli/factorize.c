@@ -86,10 +86,19 @@ static const char help[] =
     "  --l2 A[,B]          L2 (ridge) penalty on W and H\n"
     "  --l2-per-entry      weigh the L2 penalty of each row of W and column of H by\n"
     "                      its observed entries (weighted-lambda, as ALS for ratings)\n"
-    "  --holdout F         incomplete kind: keep a seeded fraction F of the observed\n"
-    "                      entries out of the fit and report their RMSE\n"
+    "  --holdout F         keep a seeded fraction F of the entries out of the fit and\n"
+    "                      report their RMSE: of the observed entries for the\n"
+    "                      incomplete kind; of all rows x cols entries, zeros and\n"
+    "                      stored values alike, for the dense and sparse kinds (a\n"
+    "                      speckled mask: each row and column is fitted on its\n"
+    "                      known entries)\n"
     "  --test FILE         incomplete kind: report the RMSE on the entries of FILE\n"
     "                      (a held-out test set) at every iteration\n"
+    "  --keep WHICH        last (default): write the last iteration's factors; best:\n"
+    "                      those of the iteration with the lowest held-out RMSE\n"
+    "                      (needs --holdout or --test)\n"
+    "  --patience N        stop when the held-out RMSE has not improved for N\n"
+    "                      iterations (needs --holdout or --test)\n"
     "  --threads N         threads for OpenMP, OpenBLAS and GraphBLAS (default: all)\n"
     "  --seed S            seed of the initialization and the holdout (default 42)\n"
     "  --out PREFIX        write PREFIX.W.mtx, PREFIX.H.mtx, PREFIX.trace.csv and\n"
@@ -246,6 +255,16 @@ int fm_cmd_factorize(int argc, char **argv)
         else if (!strcmp(a, "--l1")) ok = parse_penalty(a, v, &opts.penalty_w.l1, &opts.penalty_h.l1);
         else if (!strcmp(a, "--l2")) ok = parse_penalty(a, v, &opts.penalty_w.l2, &opts.penalty_h.l2);
         else if (!strcmp(a, "--holdout")) ok = fm_arg_double(a, v, 0, 0.99, &holdout_fraction);
+        else if (!strcmp(a, "--keep")) {
+            if (strcmp(v, "best") && strcmp(v, "last")) {
+                fprintf(stderr, "factormer: --keep must be best or last, not '%s'\n", v);
+                return 2;
+            }
+            opts.keep_best = !strcmp(v, "best");
+        } else if (!strcmp(a, "--patience")) {
+            ok = fm_arg_int(a, v, 1, 100000000, &value);
+            opts.patience = (int)value;
+        }
         else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
         else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); opts.seed = (uint64_t)value; }
         else if (!strcmp(a, "--accel-every")) {
@@ -324,6 +343,11 @@ int fm_cmd_factorize(int argc, char **argv)
                                 : "--init chooses another start; give one of them");
         return 2;
     }
+    if ((opts.keep_best || opts.patience > 0) && !(holdout_fraction > 0) && !test_file) {
+        fprintf(stderr, "factormer: %s chooses by the held-out RMSE: it needs --holdout F or --test FILE\n",
+                opts.keep_best ? "--keep best" : "--patience");
+        return 2;
+    }
     if (model && learned) opts.init_model = model;
     if (model && opts.accelerate) opts.accel_model = model;
     if (threads > 0) fm_set_threads((int)threads);
@@ -388,9 +412,9 @@ int fm_cmd_factorize(int argc, char **argv)
         snprintf(msg, sizeof msg, "--holdout and --test both name held-out entries: give one");
         goto fail;
     }
-    if ((holdout_fraction > 0 || test_file) && kind != FM_KIND_INCOMPLETE) {
-        snprintf(msg, sizeof msg, "%s needs --kind incomplete: in the %s kind every entry is known",
-                 test_file ? "--test" : "--holdout", fm_kind_name(kind));
+    if (test_file && kind != FM_KIND_INCOMPLETE) {
+        snprintf(msg, sizeof msg, "--test needs --kind incomplete: in the %s kind every entry is known (--holdout F "
+                 "holds out a speckled share of them)", fm_kind_name(kind));
         goto fail;
     }
     if (test_file) {
@@ -402,7 +426,12 @@ int fm_cmd_factorize(int argc, char **argv)
             goto fail;
         }
     }
-    if (holdout_fraction > 0) {
+    if (holdout_fraction > 0 && kind != FM_KIND_INCOMPLETE) {
+        if (fm_holdout_speckle(&kept, &held, t, holdout_fraction, opts.seed, msg)) goto fail;
+        fm_triplets_free(&t);
+        t = kept;
+        kept = NULL;
+    } else if (holdout_fraction > 0) {
         if (t->array) {
             snprintf(msg, sizeof msg, "--holdout needs a coordinate file (the observed entries)");
             goto fail;
@@ -472,7 +501,7 @@ int fm_cmd_factorize(int argc, char **argv)
     status = 0;
     if (interrupted) {
         fprintf(stderr, "factormer: interrupted by %s: wrote the factors of iteration %d\n",
-                fm_signal_name(interrupted), iterations);
+                fm_signal_name(interrupted), opts.keep_best ? r->best_iteration : iterations);
         status = 128 + interrupted;
     }
     goto done;

@@ -31,8 +31,8 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     const double rms_x = sqrt(st.sumsq / report->omega);
     const int iterations = r->trace_len - 1;
     const double per_iteration = iterations > 0 ? (last->seconds - r->init_seconds) / iterations : 0;
-    char v[48][4400];
-    const char *keys[48];
+    char v[64][4400];
+    const char *keys[64];
     int n = 0, command_key;
 #define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
 #define NUM(name, x) (keys[n] = name, fm_arg_json_number(v[n], sizeof v[n], x), n++)
@@ -84,6 +84,11 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     NUM("rmse", last->rmse);
     NUM("relative_rmse", rms_x > 0 ? last->rmse / rms_x : NAN);
     NUM("holdout_rmse", last->holdout_rmse);
+    KEY("keep", "\"%s\"", opts.keep_best ? "best" : "last");
+    KEY("patience", "%d", opts.patience);
+    if (r->best_iteration >= 0) KEY("best_iteration", "%d", r->best_iteration);
+    else KEY("best_iteration", "null");
+    NUM("best_holdout_rmse", r->best_holdout_rmse);
     NUM("objective", last->objective);
     NUM("seconds", last->seconds);
     NUM("init_seconds", r->init_seconds);
@@ -94,7 +99,7 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
         opts.penalty_w.l1, opts.penalty_h.l1, opts.penalty_w.l2, opts.penalty_h.l2,
         opts.penalty_w.l2_per_entry ? "true" : "false");
     {
-        const char *values[48];
+        const char *values[64];
         for (int i = 0; i < n; i++) values[i] = v[i];
         values[command_key] = command_json;
         return fm_json_write(path, keys, values, n, msg);
@@ -137,6 +142,10 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
         printf("  iterations   %d (stopped: %s)\n", iterations, stop_reason);
         printf("  rmse         %.6g (relative %.3g)\n", last->rmse, rms_x > 0 ? last->rmse / rms_x : NAN);
         if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);
+        if (held && r->best_iteration >= 0)
+            printf("  best         holdout rmse %.6g at iteration %d (rmse %.6g)%s\n", r->best_holdout_rmse,
+                   r->best_iteration, r->trace[r->best_iteration].rmse,
+                   opts.keep_best ? ": its factors written" : "");
         printf("  time         %.3f s (init %.3f s, %.3f ms per iteration, %d threads)\n", last->seconds,
                r->init_seconds, 1e3 * per_iteration, r->threads);
         printf("  wrote        %s %s %s %s\n", fm_arg_shown(fm_output_set_final(set, 0)),

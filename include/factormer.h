@@ -405,6 +405,13 @@ typedef struct fm_solver_options {
     // The exact phase without its extrapolation (models/nmf/extrapolate.h):
     // plain coordinate sweeps, scikit-learn's "cd" update.
     bool finish_plain;
+    // Model selection on the held-out entries (needs a holdout given to
+    // fm_solver_run; false / 0: off). keep_best returns the factors of the
+    // iteration with the lowest held-out RMSE instead of the last; patience
+    // > 0 stops the run (stop_reason "patience") once that many iterations
+    // passed without a lower held-out RMSE.
+    bool keep_best;
+    int patience;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);
@@ -414,7 +421,7 @@ typedef struct fm_solver_result {
     fm_dense *H;           // rank × cols (written as such)
     fm_solver_iterate *trace;
     int trace_len;         // iterations recorded, iteration 0 included
-    const char *stop_reason;   // "iterations", "tolerance", "time limit", "callback"
+    const char *stop_reason;   // "iterations", "tolerance", "time limit", "callback", "patience"
     double init_seconds;   // the initialization, its network included
     char *init_model;      // the file of the initialization model used, else NULL
     char *accel_model;     // the file of the acceleration model used, else NULL
@@ -429,10 +436,20 @@ typedef struct fm_solver_result {
     // updates were exact block updates, 0 if none were.
     int finish_iteration;
     int finish_refused;    // extrapolated iterates refused in the exact phase
+    // Model selection: with a holdout, the iteration of the lowest held-out
+    // RMSE (the first on ties) and that RMSE; -1 and NaN without a holdout.
+    // W and H are that iteration's when opts.keep_best.
+    int best_iteration;
+    double best_holdout_rmse;
 } fm_solver_result;
 
 // Factorize the graph. `holdout` (may be NULL) holds the entries kept out of
-// the fit, as triplets; their RMSE is reported per iteration. A matrix too
+// the fit, as triplets; their RMSE is reported per iteration. For the dense
+// and sparse kinds the holdout's coordinates are unknown to the fit (a
+// speckled mask: zeros and stored entries alike, as fm_holdout_speckle
+// draws them): each row and column is fitted on its known entries only, the
+// trace's rmse is over those, and the graph must hold no value at a held
+// coordinate. The learned accelerator does not know the mask: refused there. A matrix too
 // small to gain from a second thread runs on one (result->threads), and the
 // caller's thread count is restored.
 int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
@@ -445,6 +462,23 @@ void fm_solver_result_free(fm_solver_result **r);
 int fm_holdout_split(fm_triplets **kept, fm_triplets **holdout,
                      const fm_triplets *t, double fraction, uint64_t seed,
                      char *msg);
+
+// The dense and sparse kinds' holdout ("speckled"): a seeded `fraction` of
+// all rows × cols coordinates, zeros and stored entries alike, goes to
+// `holdout` (its stored value, or 0), the rest to `kept`: the stored entries
+// not held (repeats summed), or for an array the array with the held values
+// set to 0. The draw is fm_holdout_split's (the seed and each coordinate
+// only); the held coordinates are listed (about fraction·rows·cols), no
+// rows × cols array is formed.
+int fm_holdout_speckle(fm_triplets **kept, fm_triplets **holdout, const fm_triplets *t, double fraction,
+                       uint64_t seed, char *msg);
+// Fold `fold` of disjoint holdouts of one seed: the entries whose draw falls
+// in [fold·fraction, (fold + 1)·fraction), so (fold + 1)·fraction <= 1. The
+// observed entries for the incomplete kind (fold 0 is fm_holdout_split's
+// split), every coordinate for the dense and sparse kinds (fold 0 is
+// fm_holdout_speckle's).
+int fm_holdout_fold(fm_triplets **kept, fm_triplets **holdout, const fm_triplets *t, fm_kind kind, double fraction,
+                    int fold, uint64_t seed, char *msg);
 
 // RMSE of W·H against the graph over Ω (§1), computed exactly in double.
 int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H,
@@ -509,6 +543,64 @@ int fm_side_parse(fm_side *side, const char *name, char *msg);
 // with a negative or non-finite entry, is FM_ERR_INVALID.
 int fm_transform(fm_dense **out, fm_graph *g, const fm_dense *basis, fm_side side, fm_penalty penalty,
                  char *msg);
+// Choosing the rank by held-out entries (models/nmf/rank_select)
+//------------------------------------------------------------------------------
+
+// One fit of a rank on one fold, judged at its best iteration (the lowest
+// held-out RMSE).
+typedef struct fm_rank_fit {
+    int rank, fold;
+    double holdout_rmse;   // the best iteration's held-out RMSE
+    double rmse;           // and its RMSE over the fitted entries
+    int best_iteration;
+    int iterations;        // iterations run (patience stops a fit past its best)
+    double seconds;        // the split, the graph and the fit
+    const char *stop_reason;
+} fm_rank_fit;
+
+typedef struct fm_rank_options {
+    const int *ranks;      // the ranks to compare (distinct, each 1 to min(rows, cols))
+    int rank_count;
+    // Fold f holds out the entries whose draw falls in [f·holdout,
+    // (f + 1)·holdout) (fm_holdout_fold): disjoint folds of one seed (the
+    // solver's seed), so folds·holdout <= 1. Default 3 folds of 0.1.
+    int folds;
+    double holdout;
+    fm_kind kind;          // dense or sparse (speckled), incomplete (observed entries)
+    // The fits' options: rank is each of `ranks`; patience (default 10)
+    // stops a fit once its held-out RMSE has not improved for that long.
+    fm_solver_options solver;
+    // Called after each fit (may be NULL); fits run fold by fold, the ranks
+    // in increasing order within a fold.
+    void (*on_fit)(const fm_rank_fit *fit, void *user);
+    void *user;
+} fm_rank_options;
+
+void fm_rank_options_default(fm_rank_options *opts);
+
+// A rank over its folds.
+typedef struct fm_rank_row {
+    int rank;
+    double holdout_mean, holdout_sd;     // over the folds (sample sd; 0 for one fold)
+    double holdout_min, holdout_max;
+    double rmse_mean;                    // the fitted entries' RMSE at the best iterations
+    double best_iteration_mean, iterations_mean;
+    double seconds;                      // its fits, all folds
+} fm_rank_row;
+
+typedef struct fm_rank_result {
+    int rank_count, folds;
+    fm_rank_row *rows;     // by increasing rank
+    fm_rank_fit *fits;     // rank_count × folds: row r's fits at fits[r·folds + f]
+    int best;              // the row of the lowest mean held-out RMSE
+    int64_t held;          // entries held out by fold 0
+    double seconds;
+} fm_rank_result;
+
+// Fits every rank on every fold of `t` (fm_holdout_fold, then
+// fm_solver_run on the kept entries), each judged at its best iteration.
+int fm_rank_select(fm_rank_result **out, const fm_triplets *t, const fm_rank_options *opts, char *msg);
+void fm_rank_result_free(fm_rank_result **r);
 
 //------------------------------------------------------------------------------
 // Synthetic data (models/nmf/synthetic, §7 eq. 18)

@@ -298,12 +298,14 @@ Test(cli, rank_above_the_smaller_side)
     scratch_free(&s);
 }
 
-Test(cli, holdout_needs_the_incomplete_kind)
+// --holdout is speckled for the dense kind (tests/test_holdout.c); --test
+// names observed entries, which only the incomplete kind has.
+Test(cli, test_file_needs_the_incomplete_kind)
 {
     scratch s = scratch_new();
     const char *x = generate(&s, NULL);
-    run r = FACTORIZE_BAD(&s, x, "--rank", "3", "--holdout", "0.1");
-    EXPECT_FAILURE(&r, 1, "--holdout", "incomplete");
+    run r = FACTORIZE_BAD(&s, x, "--rank", "3", "--test", x);
+    EXPECT_FAILURE(&r, 1, "--test", "incomplete");
     expect_no_outputs(&s);
     run_free(&r);
     scratch_free(&s);
