@@ -166,7 +166,8 @@ static int show_progress(const fm_solver_iterate *it, void *user)
     if (p->tty) {
         fprintf(stderr, "\r  iteration %4d/%d  rmse %.6g%s  %.2f s%s   ", it->iteration, p->iters, it->rmse,
                 holdout, it->seconds, network);
-    } else if (!p->started || it->seconds - p->printed_at >= 1.0) {
+    } else if (!p->started || it->seconds - p->printed_at >= 1.0 || it->accelerated || it->rejected) {
+        // the accelerator's steps (a handful per run) are each said as they come
         progress_line(p, it);
         p->printed_at = it->seconds;
         p->started = true;
