@@ -64,6 +64,10 @@ static const char help[] =
     "                      --iters more iterations continue it as one longer run would\n"
     "  --save-state        also write the ADMM duals, PREFIX.duals.W.mtx and\n"
     "                      PREFIX.duals.H.mtx, for a later --init-from\n"
+    "  --loss LOSS         ls (least squares, default) or kl (generalized Kullback-\n"
+    "                      Leibler divergence, for counts; multiplicative updates;\n"
+    "                      the incomplete kind over its observed entries; init\n"
+    "                      nndsvda by default)\n"
     "  --iters N           outer iterations (default 100)\n"
     "  --inner N           ADMM steps per factor update (default 1)\n"
     "  --finish PHASE      hals: once an iteration lowers the objective by less than\n"
@@ -240,6 +244,8 @@ int fm_cmd_factorize(int argc, char **argv)
         } else if (!strcmp(a, "--init")) {
             init_given = true;
             if (fm_init_parse(&opts.init, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        } else if (!strcmp(a, "--loss")) {
+            if (fm_loss_parse(&opts.loss, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
         else if (!strcmp(a, "--iters")) { ok = fm_arg_int(a, v, 0, 100000000, &value); opts.iters = (int)value; }
         else if (!strcmp(a, "--inner")) { ok = fm_arg_int(a, v, 1, 100000, &value); opts.inner = (int)value; }
@@ -307,6 +313,9 @@ int fm_cmd_factorize(int argc, char **argv)
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer factorize --help')\n", a); return 2; }
         if (!ok) return 2;
     }
+    // the KL loss's multiplicative updates keep a zero of W or H at zero:
+    // nndsvda fills nndsvd's zeros with the data's mean
+    if (opts.loss == FM_LOSS_KL && !init_given) opts.init = FM_INIT_NNDSVDA;
     const bool learned = opts.init == FM_INIT_LEARNED;
     if (model && learned && opts.accelerate) {
         fprintf(stderr, "factormer: --model names one model, and --init learned --accelerate use two: give "

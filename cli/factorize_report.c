@@ -51,6 +51,7 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     if (report->init_from) fm_arg_json_string(v[n++], sizeof v[0], report->init_from);
     else snprintf(v[n++], sizeof v[0], "null");
     KEY("init_duals", "%s", report->init_duals ? "true" : "false");
+    KEY("loss", "\"%s\"", fm_loss_name(opts.loss));
     keys[n] = "init_model";
     if (r->init_model) fm_arg_json_string(v[n++], sizeof v[0], r->init_model);
     else snprintf(v[n++], sizeof v[0], "null");
@@ -139,6 +140,9 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
             printf("  sampled      %s, fanout %lld%s, drawn %s\n", fm_sampler_name(opts.sampler),
                    (long long)opts.fanout, zeros, opts.resample_once ? "once per network call" : "per layer");
         }
+        if (opts.loss != FM_LOSS_LS)
+            printf("  loss         %s (objective %.6g: the divergence plus any penalties)\n", fm_loss_name(opts.loss),
+                   last->objective);
         printf("  iterations   %d (stopped: %s)\n", iterations, stop_reason);
         printf("  rmse         %.6g (relative %.3g)\n", last->rmse, rms_x > 0 ? last->rmse / rms_x : NAN);
         if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);

@@ -272,6 +272,15 @@ int fm_sampler_parse(fm_sampler *strategy, const char *name, char *msg);
 int fm_sampler_check_node_wise(fm_sampler strategy, char *msg);
 int fm_sampler_parse_node_wise(fm_sampler *strategy, const char *name, char *msg);
 
+// The loss a factorization minimizes (issue 18, "A second loss";
+// models/nmf/kl_solver.c): least squares (the default), or the generalized
+// Kullback-Leibler divergence D(X‖WH) = Σ [x log(x / (WH)) − x + (WH)] of
+// count data, by multiplicative updates: over every entry for the dense and
+// sparse kinds, over Ω for the incomplete kind. "ls" or "kl" (--loss).
+typedef enum { FM_LOSS_LS = 0, FM_LOSS_KL = 1 } fm_loss;
+const char *fm_loss_name(fm_loss loss);
+int fm_loss_parse(fm_loss *loss, const char *name, char *msg);
+
 typedef struct fm_penalty {
     float l1;              // λ1 Σ entries (sparsity)
     float l2;              // λ2/2 ‖·‖² (ridge)
@@ -286,7 +295,7 @@ typedef struct fm_solver_iterate {
     int iteration;
     double seconds;        // since the start of the run, initialization included
     double rmse;           // over Ω, §1
-    double objective;      // f(W,H) plus penalties
+    double objective;      // f(W,H) plus penalties (the KL loss: D(X‖WH) plus penalties)
     double holdout_rmse;   // NaN without a holdout
     bool accelerated;      // the factors are the acceleration network's output
     bool rejected;         // an accelerator step whose output the safeguard refused
@@ -412,6 +421,14 @@ typedef struct fm_solver_options {
     // passed without a lower held-out RMSE.
     bool keep_best;
     int patience;
+    // The loss (issue 18): FM_LOSS_LS (zero, the default) runs AO-ADMM as
+    // above; FM_LOSS_KL runs the multiplicative updates of the KL divergence
+    // (models/nmf/kl_solver.c), whose trace's objective is the divergence
+    // plus the penalties, and which takes rank, init (not learned), iters,
+    // tol, time_limit, penalties, seed, progress and serial_below; the
+    // networks are errors with it. nndsvda suits it better than nndsvd (a
+    // zero of W or H stays zero under the updates).
+    fm_loss loss;
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);

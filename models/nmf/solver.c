@@ -12,6 +12,7 @@
 #include "hals.h"
 #include "holdout.h"
 #include "init.h"
+#include "kl_solver.h"
 #include "learned.h"
 #include "loss.h"
 #include "network_graph.h"
@@ -212,6 +213,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                    fm_dense_free(&W_best); fm_dense_free(&Ht_best); }
     FM_CHECK(out && !*out && g && o, FM_ERR_INVALID, "fm_solver_run: bad arguments");
     FM_TRY(check_options(g, o, msg));
+    // another loss than least squares: its own driver (models/nmf/kl_solver.c)
+    if (o->loss != FM_LOSS_LS) return fm_kl_solver_run(out, g, holdout, o, msg);
     const double start = omp_get_wtime();
     const int k = o->rank;
     const int64_t m = g->stats.rows, n = g->stats.cols;
