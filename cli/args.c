@@ -105,11 +105,20 @@ const char *fm_arg_value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
-// The values split off by fm_arg_split_inline, and the options they came with.
-// The split argv is kept here too: reachable to the end, not a leak.
-static char **split_argv;
+// The values split off by fm_arg_split_inline and the options they came with;
+// the split argv and the option names cut from it, freed at exit.
+static char **split_argv, **inline_names;
 static const char **inline_values, **inline_options;
 static int inline_count;
+
+static void free_split(void)
+{
+    for (int i = 0; i < inline_count; i++) free(inline_names[i]);
+    free(inline_names);
+    free(split_argv);
+    free(inline_values);
+    free(inline_options);
+}
 
 bool fm_arg_split_inline(int *argc, char ***argv)
 {
@@ -117,7 +126,9 @@ bool fm_arg_split_inline(int *argc, char ***argv)
     char **split = split_argv = malloc(sizeof *split * (2 * (size_t)given + 1));
     inline_values = malloc(sizeof *inline_values * ((size_t)given + 1));
     inline_options = malloc(sizeof *inline_options * ((size_t)given + 1));
-    if (!split || !inline_values || !inline_options) return false;
+    inline_names = malloc(sizeof *inline_names * ((size_t)given + 1));
+    atexit(free_split);
+    if (!split || !inline_values || !inline_options || !inline_names) return false;
     int count = 0;
     for (int i = 0; i < given; i++) {
         char *a = (*argv)[i], *eq = a[0] == '-' && a[1] == '-' ? strchr(a, '=') : NULL;
@@ -132,6 +143,7 @@ bool fm_arg_split_inline(int *argc, char ***argv)
         name[len] = 0;
         split[count++] = name;
         split[count++] = eq + 1;
+        inline_names[inline_count] = name;
         inline_options[inline_count] = a;
         inline_values[inline_count++] = eq + 1;
     }
@@ -169,10 +181,14 @@ void fm_arg_data_name(char *out, size_t size, const char *path)
     char copy[4096];
     snprintf(copy, sizeof copy, "%s", path);
     snprintf(out, size, "%s", basename(copy));
-    static const char *const endings[] = { ".gz", ".mtx" };
-    for (int e = 0; e < 2; e++) {
+    // ".gz", then one of the data formats' endings (not ".data" or ".txt")
+    static const char *const endings[] = { ".gz", ".mtx", ".csv", ".tsv" };
+    for (int e = 0; e < 4; e++) {
         const size_t n = strlen(out), m = strlen(endings[e]);
-        if (n > m && !strcmp(out + n - m, endings[e])) out[n - m] = 0;
+        if (n > m && !strcmp(out + n - m, endings[e])) {
+            out[n - m] = 0;
+            if (e > 0) break;
+        }
     }
 }
 

@@ -71,6 +71,7 @@ void fm_arg_json_number(char *out, size_t size, double x);
 bool fm_arg_size(const char *option, const char *text, uint64_t *bytes);
 
 int fm_cmd_factorize(int argc, char **argv);
+int fm_cmd_rank(int argc, char **argv);
 int fm_cmd_info(int argc, char **argv);
 int fm_cmd_generate(int argc, char **argv);
 int fm_cmd_bench(int argc, char **argv);
@@ -80,6 +81,7 @@ int fm_cmd_train_learned_lu(int argc, char **argv);
 int fm_cmd_eval(int argc, char **argv);
 int fm_cmd_sample(int argc, char **argv);
 int fm_cmd_solve(int argc, char **argv);
+int fm_cmd_transform(int argc, char **argv);
 int fm_cmd_bench_solve(int argc, char **argv);
 
 #endif

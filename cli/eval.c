@@ -1,6 +1,7 @@
 // factormer eval: the paper's evaluation (§9, Figures 6 to 9) of the learned
 // models against plain ADMM, on the validation sets of §7 or on a data file.
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -58,7 +59,10 @@ static const char help[] =
     "Writes, per set (valid-small, valid-large) or for DATA (its file name):\n"
     "NAME.csv (per iteration and method: RMSE and ratio quartiles), NAME.traces.csv\n"
     "(every run's RMSE and seconds per iteration), NAME.png (the curves, if gnuplot\n"
-    "is installed) and with --image-shape NAME.basis.png.\n"
+    "is installed) and with --image-shape NAME.basis.png (components numbered by\n"
+    "their weight ||W[:,r]|| ||H[r,:]||, heaviest first) and each method's W, its\n"
+    "columns in that order, as NAME.METHOD.W.mtx (plain, learned_init, accelerated).\n"
+    "For one matrix (DATA) the figures show its curves without quartile bands.\n"
     FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP;
 
@@ -121,6 +125,7 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
     a->kind = FM_KIND_AUTO;
     for (int m = 0; m < FM_EVAL_METHODS; m++) a->ran[m] = true;
     fm_solver_options_default(&a->base);
+    a->base.finish = FM_FINISH_NONE;   // §9 compares the learned methods with AO-ADMM itself
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = NULL;
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
@@ -240,17 +245,22 @@ static void print_summary(const fm_eval_summary *s, const char *name, const char
         }
         printf("\n");
     }
-    printf("  wall time to plain ADMM's RMSE at iteration %d, network included (median [q1, q3], reached):\n",
-           s->target_iteration);
+    // one matrix has no quartiles to show
+    const bool spread = s->count > 1;
+    printf("  wall time to plain ADMM's RMSE at iteration %d, network included (%s):\n", s->target_iteration,
+           spread ? "median [q1, q3], reached" : "reached");
     for (int m = 0; m < FM_EVAL_METHODS; m++) {
         if (!s->ran[m]) continue;
         printf("    %-14s", fm_eval_method_title(m));
         print_time(s->reach_seconds[m][1]);
-        printf(" [");
-        print_time(s->reach_seconds[m][0]);
-        printf(", ");
-        print_time(s->reach_seconds[m][2]);
-        printf("]  %d/%d\n", s->reached[m], s->count);
+        if (spread) {
+            printf(" [");
+            print_time(s->reach_seconds[m][0]);
+            printf(", ");
+            print_time(s->reach_seconds[m][2]);
+            printf("]");
+        }
+        printf("  %d/%d\n", s->reached[m], s->count);
     }
     printf("  checks (§9):\n");
     if (s->ran[FM_EVAL_INIT]) {
@@ -277,12 +287,13 @@ static int write_outputs(const eval_args *a, const fm_eval_set *set, const char 
                          int rank, char *msg)
 {
     fm_eval_summary *s = NULL;
-    char summary[4200], traces[4200], png[4200], basis[4200];
+    char summary[4200], traces[4200], png[4200], basis[4200], factors[4200];
 #define FREE_ALL fm_eval_summary_free(&s)
     snprintf(summary, sizeof summary, "%s/%s.csv", a->out_dir, name);
     snprintf(traces, sizeof traces, "%s/%s.traces.csv", a->out_dir, name);
     snprintf(png, sizeof png, "%s/%s.png", a->out_dir, name);
     snprintf(basis, sizeof basis, "%s/%s.basis.png", a->out_dir, name);
+    snprintf(factors, sizeof factors, "%s/%s", a->out_dir, name);
     FM_TRY(fm_eval_summarize(&s, set, msg));
     print_summary(s, name, title, rank);
     FM_TRY(fm_eval_write_summary(summary, s, msg));
@@ -296,9 +307,14 @@ static int write_outputs(const eval_args *a, const fm_eval_set *set, const char 
             FM_TRY(fm_eval_plot_basis(basis, set, a->image_height, a->image_width, a->column_major, full_title, msg));
         }
     }
+    // each method's W beside its basis image, columns in the image's order
+    if (a->image_height) FM_TRY(fm_eval_write_bases(factors, set, title, msg));
     printf("  wrote %s %s", fm_arg_shown(summary), fm_arg_shown(traces));
-    if (a->plots)
-        printf(" %s%s%s", fm_arg_shown(png), a->image_height ? " " : "", a->image_height ? fm_arg_shown(basis) : "");
+    if (a->plots) printf(" %s", fm_arg_shown(png));
+    if (a->plots && a->image_height) printf(" %s", fm_arg_shown(basis));
+    if (a->image_height)
+        for (int m = 0; m < FM_EVAL_METHODS; m++)
+            if (set->ran[m]) printf(" %s.%s.W.mtx", fm_arg_shown(factors), fm_eval_method_name(m));
     printf("\n");
     fflush(stdout);
     fm_eval_summary_free(&s);
@@ -334,7 +350,10 @@ static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, ch
     FM_TRY(fm_eval_matrix(set, 0, g, &a->base, init, accel, msg));
     char name[4096], title[4400];
     fm_arg_data_name(name, sizeof name, a->data);
-    snprintf(title, sizeof title, "%s, %lld x %lld %s, divided by its mean %.6g", a->data, (long long)rows,
+    // the file's name, not its path
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", a->data);
+    snprintf(title, sizeof title, "%s, %lld x %lld %s, divided by its mean %.6g", basename(copy), (long long)rows,
              (long long)cols, fm_kind_name(kind), mean);
     FM_TRY(write_outputs(a, set, name, title, a->base.rank, msg));
     FREE_ALL;

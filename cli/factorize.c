@@ -9,17 +9,24 @@
 
 #include "args.h"
 #include "factorize.h"
+#include "factorize_top.h"
 #include "factormer.h"
 #include "output.h"
 #include "signals.h"
 
 static const char help[] =
-    "usage: factormer factorize [DATA.mtx[.gz]] [options]\n"
+    "usage: factormer factorize [DATA[.gz]] [options]\n"
     "\n"
     "Factorizes a nonnegative matrix X ~ W H (W: rows x rank, H: rank x cols) by\n"
     "alternating ADMM. Without DATA, factorizes a planted 1000 x 500 matrix of rank 10.\n"
     "\n"
     "  --rank K            rank of the factorization (default 10; at most 256)\n"
+    "  --format F          DATA's format: mtx (Matrix Market), triplets (lines of\n"
+    "                      \"row col value [timestamp]\", 1-based ids, as MovieLens's\n"
+    "                      u.data), csv (dense rows of comma- or tab-separated\n"
+    "                      values) or auto (default: .csv and .tsv are csv; .data,\n"
+    "                      .txt and .dat are triplets unless they start with a\n"
+    "                      Matrix Market header; anything else is mtx)\n"
     "  --kind KIND         dense, sparse (unstored entries are zeros) or incomplete\n"
     "                      (unstored entries are unknown); default: dense for array\n"
     "                      files, sparse for coordinate files\n"
@@ -50,12 +57,29 @@ static const char help[] =
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
     "  --init-model PATH   the initialization model, when both are used\n"
     "  --accel-model PATH  the acceleration model, when both are used\n"
+    "  --init-from PREFIX  continue an earlier run: start from PREFIX.W.mtx and\n"
+    "                      PREFIX.H.mtx (their rank is the run's; --init, --init\n"
+    "                      learned and --accelerate do not combine with it) and, when\n"
+    "                      that run saved them (--save-state), its ADMM duals, so that\n"
+    "                      --iters more iterations continue it as one longer run would\n"
+    "  --save-state        also write the ADMM duals, PREFIX.duals.W.mtx and\n"
+    "                      PREFIX.duals.H.mtx, for a later --init-from\n"
     "  --loss LOSS         ls (least squares, default) or kl (generalized Kullback-\n"
     "                      Leibler divergence, for counts; multiplicative updates;\n"
     "                      the incomplete kind over its observed entries; init\n"
     "                      nndsvda by default)\n"
     "  --iters N           outer iterations (default 100)\n"
     "  --inner N           ADMM steps per factor update (default 1)\n"
+    "  --finish PHASE      hals: once an iteration lowers the objective by less than\n"
+    "                      --finish-below, exact block updates (coordinate descent\n"
+    "                      on the same products) replace the ADMM steps, so the run\n"
+    "                      converges to the answer; none: ADMM to the end\n"
+    "  --finish-below R    the relative decrease that starts the exact phase\n"
+    "                      (0: exact updates from the first iteration)\n"
+    "  --finish-sweeps N   coordinate sweeps per exact factor update (default 1)\n"
+    "  --no-extrapolation  plain exact updates (by default each starts from the last\n"
+    "                      iterate moved on along its last step, the move cut back\n"
+    "                      when the objective rises)\n"
     "  --tol T             stop when the objective changes by less than T relative\n"
     "                      (default 1e-6; 0 disables)\n"
     "  --exact-objective   compute every trace row's objective by a pass over X (by\n"
@@ -66,17 +90,31 @@ static const char help[] =
     "  --l2 A[,B]          L2 (ridge) penalty on W and H\n"
     "  --l2-per-entry      weigh the L2 penalty of each row of W and column of H by\n"
     "                      its observed entries (weighted-lambda, as ALS for ratings)\n"
-    "  --holdout F         incomplete kind: keep a seeded fraction F of the observed\n"
-    "                      entries out of the fit and report their RMSE\n"
+    "  --holdout F         keep a seeded fraction F of the entries out of the fit and\n"
+    "                      report their RMSE: of the observed entries for the\n"
+    "                      incomplete kind; of all rows x cols entries, zeros and\n"
+    "                      stored values alike, for the dense and sparse kinds (a\n"
+    "                      speckled mask: each row and column is fitted on its\n"
+    "                      known entries)\n"
     "  --test FILE         incomplete kind: report the RMSE on the entries of FILE\n"
     "                      (a held-out test set) at every iteration\n"
+    "  --keep WHICH        last (default): write the last iteration's factors; best:\n"
+    "                      those of the iteration with the lowest held-out RMSE\n"
+    "                      (needs --holdout or --test)\n"
+    "  --patience N        stop when the held-out RMSE has not improved for N\n"
+    "                      iterations (needs --holdout or --test)\n"
     "  --threads N         threads for OpenMP, OpenBLAS and GraphBLAS (default: all)\n"
     "  --seed S            seed of the initialization and the holdout (default 42)\n"
     "  --out PREFIX        write PREFIX.W.mtx, PREFIX.H.mtx, PREFIX.trace.csv and\n"
     "                      PREFIX.summary.json (default: the data file's name), all\n"
     "                      four or none, renamed into place once all are written;\n"
     "                      PREFIX.lock keeps a second run off the prefix meanwhile\n"
-    "  --quiet             no progress, no summary on the terminal\n"
+    "  --top N             print the N heaviest rows of each component of W\n"
+    "                      (components by weight ||W[:,r]|| ||H[r,:]||) and write\n"
+    "                      them to PREFIX.top.tsv, with the other four files\n"
+    "  --row-names FILE    the rows' names, one per line, for --top (default 10)\n"
+    "  --quiet             no progress, no summary on the terminal (and no note on\n"
+    "                      the kind a coordinate file defaults to)\n"
     FM_ARG_MEMORY_HELP
     FM_ARG_PROFILE_HELP
     "\n"
@@ -89,7 +127,33 @@ static const char help[] =
 typedef struct progress {
     bool quiet, tty, holdout, learned;
     int iters;
+    // piped: a line at most every second (the first and the last always)
+    double printed_at;         // the seconds of the last line printed
+    bool started;              // a line was printed
+    bool pending;              // an iterate not printed since
+    fm_solver_iterate last;
 } progress;
+
+static void progress_line(const progress *p, const fm_solver_iterate *it)
+{
+    char holdout[48] = "";
+    if (p->holdout) snprintf(holdout, sizeof holdout, "  holdout rmse %.6g", it->holdout_rmse);
+    const char *network = it->accelerated                      ? "  (accelerated)"
+                          : it->rejected                       ? "  (accelerator output refused)"
+                          : it->iteration == 0 && p->learned ? "  (learned)"
+                                                               : "";
+    fprintf(stderr, "  iteration %4d  rmse %.6g%s  %.3f s%s\n", it->iteration, it->rmse, holdout, it->seconds,
+            network);
+}
+
+// Piped progress: the last iterate, when the one-second rate held it back.
+static void progress_finish(progress *p)
+{
+    if (p->quiet || p->tty || !p->pending) return;
+    progress_line(p, &p->last);
+    p->pending = false;
+    fflush(stderr);
+}
 
 // Nonzero (stop) once a signal asked the run to stop.
 static int show_progress(const fm_solver_iterate *it, void *user)
@@ -106,9 +170,15 @@ static int show_progress(const fm_solver_iterate *it, void *user)
     if (p->tty) {
         fprintf(stderr, "\r  iteration %4d/%d  rmse %.6g%s  %.2f s%s   ", it->iteration, p->iters, it->rmse,
                 holdout, it->seconds, network);
-    } else if (it->iteration <= 10 || it->iteration % 10 == 0 || it->accelerated || it->rejected) {
-        fprintf(stderr, "  iteration %4d  rmse %.6g%s  %.3f s%s\n", it->iteration, it->rmse, holdout, it->seconds,
-                network);
+    } else if (!p->started || it->seconds - p->printed_at >= 1.0 || it->accelerated || it->rejected) {
+        // the accelerator's steps (a handful per run) are each said as they come
+        progress_line(p, it);
+        p->printed_at = it->seconds;
+        p->started = true;
+        p->pending = false;
+    } else {
+        p->last = *it;
+        p->pending = true;
     }
     fflush(stderr);
     return 0;
@@ -134,11 +204,14 @@ static bool parse_penalty(const char *option, const char *text, float *on_w, flo
 
 int fm_cmd_factorize(int argc, char **argv)
 {
-    const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL;
+    const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL, *init_from = NULL;
+    bool rank_given = false, init_given = false, save_state = false;
     fm_kind kind = FM_KIND_AUTO;
+    fm_format format = FM_FORMAT_AUTO;
+    fm_factorize_top top = { 0 };
     double holdout_fraction = 0;
     long threads = 0, value;
-    bool quiet = false, batch_given = false, init_given = false;
+    bool quiet = false, batch_given = false;
     fm_solver_options opts;
     fm_solver_options_default(&opts);
     char msg[FM_MSG_LEN] = "";
@@ -153,6 +226,8 @@ int fm_cmd_factorize(int argc, char **argv)
         if (!strcmp(a, "--accelerate")) { opts.accelerate = true; continue; }
         if (!strcmp(a, "--no-safeguard")) { opts.accel_safeguard = false; continue; }
         if (!strcmp(a, "--exact-objective")) { opts.exact_objective = true; continue; }
+        if (!strcmp(a, "--save-state")) { save_state = opts.keep_duals = true; continue; }
+        if (!strcmp(a, "--no-extrapolation")) { opts.finish_plain = true; continue; }
         if (!strcmp(a, "--l2-per-entry")) {
             opts.penalty_w.l2_per_entry = opts.penalty_h.l2_per_entry = true;
             continue;
@@ -163,22 +238,40 @@ int fm_cmd_factorize(int argc, char **argv)
         }
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok = true;
-        if (!strcmp(a, "--rank")) { ok = fm_arg_rank(a, v, &value); opts.rank = (int)value; }
+        if (!strcmp(a, "--rank")) { ok = fm_arg_rank(a, v, &value); opts.rank = (int)value; rank_given = true; }
         else if (!strcmp(a, "--kind")) {
             if (fm_kind_parse(&kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--init")) {
-            if (fm_init_parse(&opts.init, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
             init_given = true;
+            if (fm_init_parse(&opts.init, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--loss")) {
             if (fm_loss_parse(&opts.loss, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
         else if (!strcmp(a, "--iters")) { ok = fm_arg_int(a, v, 0, 100000000, &value); opts.iters = (int)value; }
         else if (!strcmp(a, "--inner")) { ok = fm_arg_int(a, v, 1, 100000, &value); opts.inner = (int)value; }
+        else if (!strcmp(a, "--finish")) {
+            if (fm_finish_parse(&opts.finish, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        }
+        else if (!strcmp(a, "--finish-sweeps")) {
+            ok = fm_arg_int(a, v, 1, 100000, &value);
+            opts.finish_sweeps = (int)value;
+        }
+        else if (!strcmp(a, "--finish-below")) ok = fm_arg_double(a, v, 0, 1, &opts.finish_below);
         else if (!strcmp(a, "--tol")) ok = fm_arg_double(a, v, 0, 1, &opts.tol);
         else if (!strcmp(a, "--time-limit")) ok = fm_arg_double(a, v, 0, 1e12, &opts.time_limit);
         else if (!strcmp(a, "--l1")) ok = parse_penalty(a, v, &opts.penalty_w.l1, &opts.penalty_h.l1);
         else if (!strcmp(a, "--l2")) ok = parse_penalty(a, v, &opts.penalty_w.l2, &opts.penalty_h.l2);
         else if (!strcmp(a, "--holdout")) ok = fm_arg_double(a, v, 0, 0.99, &holdout_fraction);
+        else if (!strcmp(a, "--keep")) {
+            if (strcmp(v, "best") && strcmp(v, "last")) {
+                fprintf(stderr, "factormer: --keep must be best or last, not '%s'\n", v);
+                return 2;
+            }
+            opts.keep_best = !strcmp(v, "best");
+        } else if (!strcmp(a, "--patience")) {
+            ok = fm_arg_int(a, v, 1, 100000000, &value);
+            opts.patience = (int)value;
+        }
         else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
         else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); opts.seed = (uint64_t)value; }
         else if (!strcmp(a, "--accel-every")) {
@@ -211,7 +304,12 @@ int fm_cmd_factorize(int argc, char **argv)
         else if (!strcmp(a, "--init-model")) opts.init_model = v;
         else if (!strcmp(a, "--accel-model")) opts.accel_model = v;
         else if (!strcmp(a, "--out")) out_prefix = v;
+        else if (!strcmp(a, "--format")) {
+            if (fm_format_parse(&format, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        } else if (!strcmp(a, "--top")) { ok = fm_arg_int(a, v, 1, 1000000, &value); top.n = (int)value; }
+        else if (!strcmp(a, "--row-names")) top.names_path = v;
         else if (!strcmp(a, "--test")) test_file = v;
+        else if (!strcmp(a, "--init-from")) init_from = v;
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer factorize --help')\n", a); return 2; }
         if (!ok) return 2;
     }
@@ -249,14 +347,31 @@ int fm_cmd_factorize(int argc, char **argv)
                         "--accelerate\n");
         return 2;
     }
+    if (init_from && (init_given || opts.accelerate)) {
+        fprintf(stderr, "factormer: --init-from continues from the factors of an earlier run: %s\n",
+                opts.accelerate ? "it cannot be combined with --accelerate"
+                                : "--init chooses another start; give one of them");
+        return 2;
+    }
+    if ((opts.keep_best || opts.patience > 0) && !(holdout_fraction > 0) && !test_file) {
+        fprintf(stderr, "factormer: %s chooses by the held-out RMSE: it needs --holdout F or --test FILE\n",
+                opts.keep_best ? "--keep best" : "--patience");
+        return 2;
+    }
     if (model && learned) opts.init_model = model;
     if (model && opts.accelerate) opts.accel_model = model;
     if (threads > 0) fm_set_threads((int)threads);
+    if (top.names_path && !top.n) top.n = 10;
+    if (top.names_path && !data) {
+        fprintf(stderr, "factormer: --row-names names the rows of a data file: give one\n");
+        return 2;
+    }
 
     fm_triplets *t = NULL, *kept = NULL, *held = NULL;
     fm_graph *g = NULL;
     fm_solver_result *r = NULL;
     fm_output_set *set = NULL;
+    fm_factorize_state state = { 0 };
     char *command = NULL, *command_json = NULL, *comment = NULL;
     int status = 1;
     char prefix[4096], source[4200];
@@ -266,8 +381,15 @@ int fm_cmd_factorize(int argc, char **argv)
     if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
     else if (data) fm_arg_data_name(prefix, sizeof prefix, data);
     else snprintf(prefix, sizeof prefix, "planted");
-    static const char *const suffix[4] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
-    const int opened = fm_output_set_open(&set, "--out", prefix, suffix, 4, msg);
+    // every run's four, then PREFIX.top.tsv with --top and the duals with --save-state
+    const char *suffix[7] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
+    int outputs = 4, top_slot = -1, duals_slot = -1;
+    if (top.n) suffix[top_slot = outputs++] = ".top.tsv";
+    if (save_state) {
+        suffix[duals_slot = outputs++] = ".duals.W.mtx";
+        suffix[outputs++] = ".duals.H.mtx";
+    }
+    const int opened = fm_output_set_open(&set, "--out", prefix, suffix, outputs, msg);
     if (opened != FM_OK) {
         fprintf(stderr, "factormer: %s\n", msg);
         return opened == FM_ERR_INVALID ? 2 : 1;
@@ -279,21 +401,30 @@ int fm_cmd_factorize(int argc, char **argv)
         goto fail;
     }
 
+    if (init_from) {   // the rank is the factors' (checked against --rank when given)
+        int rank = rank_given ? opts.rank : 0;
+        if (fm_factorize_state_read(&state, init_from, &rank, msg)) goto fail;
+        opts.rank = rank;
+        if (state.note[0]) fprintf(stderr, "factormer: note: %s\n", state.note);
+    }
     if (data) {
-        if (fm_mtx_read_for_run(&t, data, kind, opts.rank, msg)) goto fail;
+        if (fm_matrix_read_for_run(&t, data, format, kind, opts.rank, msg)) goto fail;
         snprintf(source, sizeof source, "%s", data);
     } else {
         if (fm_synthetic_planted(&t, 1000, 500, 10, 0.0, 1.0, opts.seed, msg)) goto fail;
         snprintf(source, sizeof source, "planted 1000 x 500 rank 10 (seed %llu)", (unsigned long long)opts.seed);
     }
+    if (kind == FM_KIND_AUTO && data && !t->array && !quiet)
+        fprintf(stderr, "factormer: kind sparse (unstored entries are zeros; use --kind incomplete for ratings)\n");
     if (kind == FM_KIND_AUTO) kind = t->array ? FM_KIND_DENSE : FM_KIND_SPARSE;
+    if (fm_factorize_top_load(&top, t->rows, msg)) goto fail;
     if (holdout_fraction > 0 && test_file) {
         snprintf(msg, sizeof msg, "--holdout and --test both name held-out entries: give one");
         goto fail;
     }
-    if ((holdout_fraction > 0 || test_file) && kind != FM_KIND_INCOMPLETE) {
-        snprintf(msg, sizeof msg, "%s needs --kind incomplete: in the %s kind every entry is known",
-                 test_file ? "--test" : "--holdout", fm_kind_name(kind));
+    if (test_file && kind != FM_KIND_INCOMPLETE) {
+        snprintf(msg, sizeof msg, "--test needs --kind incomplete: in the %s kind every entry is known (--holdout F "
+                 "holds out a speckled share of them)", fm_kind_name(kind));
         goto fail;
     }
     if (test_file) {
@@ -305,7 +436,12 @@ int fm_cmd_factorize(int argc, char **argv)
             goto fail;
         }
     }
-    if (holdout_fraction > 0) {
+    if (holdout_fraction > 0 && kind != FM_KIND_INCOMPLETE) {
+        if (fm_holdout_speckle(&kept, &held, t, holdout_fraction, opts.seed, msg)) goto fail;
+        fm_triplets_free(&t);
+        t = kept;
+        kept = NULL;
+    } else if (holdout_fraction > 0) {
         if (t->array) {
             snprintf(msg, sizeof msg, "--holdout needs a coordinate file (the observed entries)");
             goto fail;
@@ -315,16 +451,24 @@ int fm_cmd_factorize(int argc, char **argv)
         t = kept;
         kept = NULL;
     }
+    if (init_from) {
+        if (fm_factorize_state_check(&state, init_from, t->rows, t->cols, msg)) goto fail;
+        opts.start_W = state.W;
+        opts.start_H = state.H;
+        opts.start_dual_W = state.dual_W;
+        opts.start_dual_H = state.dual_H;
+    }
     if (fm_graph_from_triplets(&g, t, kind, msg)) goto fail;
     fm_triplets_free(&t);
 
-    progress p = { quiet, isatty(2), held != NULL, learned, opts.iters };
+    progress p = { .quiet = quiet, .tty = isatty(2), .holdout = held != NULL, .learned = learned, .iters = opts.iters };
     opts.progress = show_progress;
     opts.user = &p;
     // a signal during the iterations stops the run after the current one
     fm_signals_mode_set(FM_SIGNALS_STOP);
     const int solved = fm_solver_run(&r, g, held, &opts, msg);
     fm_signals_mode_set(FM_SIGNALS_END);
+    progress_finish(&p);
     if (solved) goto fail;
     if (!quiet && p.tty) fprintf(stderr, "\n");
     const int interrupted = fm_signals_caught();
@@ -347,17 +491,27 @@ int fm_cmd_factorize(int argc, char **argv)
     }
     snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
     if (fm_trace_write_csv(fm_output_set_staged(set, 2), r, comment, msg)) goto fail;
+    if (top_slot >= 0 && fm_factorize_top_write(&top, r->W, r->H, fm_output_set_staged(set, top_slot), comment, msg))
+        goto fail;
 
+    if (save_state) {
+        snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
+        if (fm_factorize_state_write(fm_output_set_staged(set, duals_slot), fm_output_set_staged(set, duals_slot + 1), r,
+                                     comment, msg))
+            goto fail;
+    }
     const fm_factorize_report report = { &opts, r, &st, fm_graph_omega(g), held, source, command_json,
-                                          stop_reason, interrupted, learned, set };
+                                          stop_reason, interrupted, learned, set, init_from,
+                                          state.dual_W != NULL, duals_slot };
     if (fm_factorize_summary_write(&report, fm_output_set_staged(set, 3), msg)) goto fail;
     if (fm_output_set_commit(set, msg)) goto fail;
 
     if (!quiet) fm_factorize_summary_print(&report);
+    if (!quiet && top_slot >= 0) fm_factorize_top_print(&top, fm_output_set_final(set, top_slot));
     status = 0;
     if (interrupted) {
         fprintf(stderr, "factormer: interrupted by %s: wrote the factors of iteration %d\n",
-                fm_signal_name(interrupted), iterations);
+                fm_signal_name(interrupted), opts.keep_best ? r->best_iteration : iterations);
         status = 128 + interrupted;
     }
     goto done;
@@ -366,6 +520,7 @@ fail:
     fprintf(stderr, "factormer: %s\n", msg);
 done:
     fm_output_set_free(&set);
+    fm_factorize_state_free(&state);
     free(command);
     free(command_json);
     free(comment);
@@ -374,5 +529,6 @@ done:
     fm_triplets_free(&held);
     fm_graph_free(&g);
     fm_solver_result_free(&r);
+    fm_factorize_top_free(&top);
     return status;
 }

@@ -31,8 +31,8 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     const double rms_x = sqrt(st.sumsq / report->omega);
     const int iterations = r->trace_len - 1;
     const double per_iteration = iterations > 0 ? (last->seconds - r->init_seconds) / iterations : 0;
-    char v[48][4400];
-    const char *keys[48];
+    char v[64][4400];
+    const char *keys[64];
     int n = 0, command_key;
 #define KEY(name, ...) (keys[n] = name, snprintf(v[n], sizeof v[n], __VA_ARGS__), n++)
 #define NUM(name, x) (keys[n] = name, fm_arg_json_number(v[n], sizeof v[n], x), n++)
@@ -46,7 +46,11 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     KEY("entries", "%lld", (long long)st.entries);
     KEY("holdout_entries", "%lld", (long long)(held ? held->count : 0));
     KEY("rank", "%d", opts.rank);
-    KEY("init", "\"%s\"", fm_init_name(opts.init));
+    KEY("init", "\"%s\"", report->init_from ? "warm" : fm_init_name(opts.init));
+    keys[n] = "init_from";   // --init-from: the prefix of the run continued, and whether its duals came along
+    if (report->init_from) fm_arg_json_string(v[n++], sizeof v[0], report->init_from);
+    else snprintf(v[n++], sizeof v[0], "null");
+    KEY("init_duals", "%s", report->init_duals ? "true" : "false");
     KEY("loss", "\"%s\"", fm_loss_name(opts.loss));
     keys[n] = "init_model";
     if (r->init_model) fm_arg_json_string(v[n++], sizeof v[0], r->init_model);
@@ -68,6 +72,9 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     KEY("iterations", "%d", iterations);
     KEY("iters_requested", "%d", opts.iters);
     KEY("inner", "%d", opts.inner);
+    KEY("finish", "{\"phase\": \"%s\", \"below\": %g, \"sweeps\": %d, \"extrapolation\": %s, \"from_iteration\": %d, "
+        "\"refused\": %d}", fm_finish_name(opts.finish), opts.finish_below, opts.finish_sweeps > 0 ? opts.finish_sweeps : 1,
+        opts.finish_plain ? "false" : "true", r->finish_iteration, r->finish_refused);
     NUM("tol", opts.tol);
     if (opts.time_limit > 0) NUM("time_limit", opts.time_limit);
     else KEY("time_limit", "null");
@@ -78,6 +85,11 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     NUM("rmse", last->rmse);
     NUM("relative_rmse", rms_x > 0 ? last->rmse / rms_x : NAN);
     NUM("holdout_rmse", last->holdout_rmse);
+    KEY("keep", "\"%s\"", opts.keep_best ? "best" : "last");
+    KEY("patience", "%d", opts.patience);
+    if (r->best_iteration >= 0) KEY("best_iteration", "%d", r->best_iteration);
+    else KEY("best_iteration", "null");
+    NUM("best_holdout_rmse", r->best_holdout_rmse);
     NUM("objective", last->objective);
     NUM("seconds", last->seconds);
     NUM("init_seconds", r->init_seconds);
@@ -88,7 +100,7 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
         opts.penalty_w.l1, opts.penalty_h.l1, opts.penalty_w.l2, opts.penalty_h.l2,
         opts.penalty_w.l2_per_entry ? "true" : "false");
     {
-        const char *values[48];
+        const char *values[64];
         for (int i = 0; i < n; i++) values[i] = v[i];
         values[command_key] = command_json;
         return fm_json_write(path, keys, values, n, msg);
@@ -111,6 +123,10 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
         printf("factorized %s\n", fm_arg_shown(source));
         printf("  shape        %lld x %lld, %s, %lld stored entries\n", (long long)st.rows, (long long)st.cols,
                fm_kind_name(st.kind), (long long)st.entries);
+        if (report->init_from)
+            printf("  rank         %d from %s (warm start, %s)\n", opts.rank, fm_arg_shown(report->init_from),
+                   report->init_duals ? "its ADMM duals carried" : "zero duals");
+        else
         printf("  rank         %d from %s%s%s%s\n", opts.rank, fm_init_name(opts.init), r->init_model ? " (" : "",
                r->init_model ? fm_arg_shown(r->init_model) : "", r->init_model ? ")" : "");
         if (opts.accelerate)
@@ -130,9 +146,16 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
         printf("  iterations   %d (stopped: %s)\n", iterations, stop_reason);
         printf("  rmse         %.6g (relative %.3g)\n", last->rmse, rms_x > 0 ? last->rmse / rms_x : NAN);
         if (held) printf("  holdout rmse %.6g over %lld entries\n", last->holdout_rmse, (long long)held->count);
+        if (held && r->best_iteration >= 0)
+            printf("  best         holdout rmse %.6g at iteration %d (rmse %.6g)%s\n", r->best_holdout_rmse,
+                   r->best_iteration, r->trace[r->best_iteration].rmse,
+                   opts.keep_best ? ": its factors written" : "");
         printf("  time         %.3f s (init %.3f s, %.3f ms per iteration, %d threads)\n", last->seconds,
                r->init_seconds, 1e3 * per_iteration, r->threads);
         printf("  wrote        %s %s %s %s\n", fm_arg_shown(fm_output_set_final(set, 0)),
                fm_arg_shown(fm_output_set_final(set, 1)), fm_arg_shown(fm_output_set_final(set, 2)),
                fm_arg_shown(fm_output_set_final(set, 3)));
+        if (report->duals_slot >= 0)   // --save-state
+            printf("               %s %s\n", fm_arg_shown(fm_output_set_final(set, report->duals_slot)),
+                   fm_arg_shown(fm_output_set_final(set, report->duals_slot + 1)));
     }

@@ -17,6 +17,10 @@ static const char usage[] =
     "commands:\n"
     "  factorize [DATA.mtx[.gz]]  nonnegative matrix factorization by AO-ADMM\n"
     "                             (no file: a planted low-rank demo matrix)\n"
+    "  transform DATA.mtx --basis FIT.W.mtx --out PREFIX\n"
+    "                             the nonnegative coefficients of new data against\n"
+    "                             a fitted factor (columns against W, or rows)\n"
+    "  rank DATA.mtx[.gz]         choose the rank: held-out RMSE per rank and fold\n"
     "  info DATA.mtx[.gz]         shape, entries, kind, values, memory a run needs\n"
     "  generate OUT.mtx           a planted nonnegative low-rank matrix\n"
     "  generate --spd random|diffusion --size N OUT.mtx [--rhs B.mtx]\n"
@@ -191,6 +195,7 @@ int main(int argc, char **argv)
     const double start = now();
     int status;
     if (!strcmp(argv[1], "factorize")) status = fm_cmd_factorize(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "rank")) status = fm_cmd_rank(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "info")) status = fm_cmd_info(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "generate")) status = fm_cmd_generate(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "bench")) status = fm_cmd_bench(argc - 1, argv + 1);
@@ -198,6 +203,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "eval")) status = fm_cmd_eval(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "sample")) status = fm_cmd_sample(argc - 1, argv + 1);
     else if (!strcmp(argv[1], "solve")) status = fm_cmd_solve(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "transform")) status = fm_cmd_transform(argc - 1, argv + 1);
     else {
         fprintf(stderr, "factormer: unknown command '%s'\n\n%s", argv[1], usage);
         status = 2;

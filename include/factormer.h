@@ -151,6 +151,48 @@ int fm_mtx_read_dense(fm_dense **out, const char *path, char *msg);
 // duplicates_are_errors implies, fm_mtx_read_dense the values alone.
 int fm_mtx_read_for_run(fm_triplets **out, const char *path, fm_kind kind, int rank, char *msg);
 
+// Other text formats (io/triplets_text.c, io/csv.c; plain or gzip, read by
+// the Matrix Market line reader). In both, blank lines and comment lines
+// (first non-blank character '#' or '%') are skipped, and the first other
+// line is a header, skipped, when none of its fields is a number. Values
+// must be finite and nonnegative. Content errors name FILE:LINE and what was
+// expected there.
+//
+// Triplets: a line per entry, "row col value [timestamp]" (MovieLens's
+// u.data: user item rating timestamp), fields separated by spaces, tabs or
+// commas; a fourth field is ignored. Ids are 1-based; the shape is the
+// largest row id x the largest column id. Duplicates as fm_mtx_read: kept
+// (the graph builder sums them) unless `duplicates_are_errors`.
+int fm_triplets_text_read(fm_triplets **out, const char *path, bool duplicates_are_errors, char *msg);
+// Dense CSV/TSV: a line per row, fields separated by commas (or by tabs when
+// the first line has no comma), every row with as many fields as the first;
+// an `array` fm_triplets (row-major values, as fm_mtx_read gives for an
+// array file).
+int fm_csv_read(fm_triplets **out, const char *path, char *msg);
+
+// The format of a data file (io/matrix_read.c).
+typedef enum {
+    FM_FORMAT_AUTO = 0,    // by the extension: fm_format_of_path
+    FM_FORMAT_MTX,         // Matrix Market
+    FM_FORMAT_TRIPLETS,    // fm_triplets_text_read
+    FM_FORMAT_CSV,         // fm_csv_read
+} fm_format;
+
+const char *fm_format_name(fm_format format);   // "auto", "mtx", "triplets", "csv"
+int fm_format_parse(fm_format *format, const char *name, char *msg);
+// The format the extension (before an optional .gz, any case) says: .csv and
+// .tsv are CSV; .data, .txt, .dat and .triplets are triplets unless the file
+// starts with a Matrix Market header; anything else (.mtx, none) is Matrix
+// Market.
+fm_format fm_format_of_path(const char *path);
+// fm_mtx_read_for_run for any format (FM_FORMAT_AUTO: fm_format_of_path).
+// A Matrix Market file is refused from its size line, before its entries are
+// read; the other formats declare no size, so their entries are read (at
+// most 20 bytes per entry, 4 per CSV value) and the run is refused before
+// the graph is built if its fm_memory_estimate_run exceeds fm_memory_limit().
+int fm_matrix_read_for_run(fm_triplets **out, const char *path, fm_format format, fm_kind kind, int rank,
+                           char *msg);
+
 //------------------------------------------------------------------------------
 // The König digraph of X (engine/graph, §2)
 //------------------------------------------------------------------------------
@@ -273,6 +315,15 @@ typedef struct fm_solver_iterate {
 // 1000 x 1000 100 against 181 ms (perf/README.md).
 #define FM_SERIAL_WORK ((double)(1 << 21))
 
+// The solver's final phase (fm_solver_options.finish).
+typedef enum {
+    FM_FINISH_NONE = 0,    // ADMM to the end
+    FM_FINISH_HALS,        // exact block updates by coordinate descent once ADMM slows
+} fm_finish;
+
+const char *fm_finish_name(fm_finish finish);
+int fm_finish_parse(fm_finish *finish, const char *name, char *msg);
+
 typedef struct fm_solver_options {
     int rank;
     fm_init_method init;
@@ -338,6 +389,38 @@ typedef struct fm_solver_options {
     // costs more than it saves there (perf/README.md). FM_SERIAL_WORK by
     // default; 0 keeps the caller's thread count for any size.
     double serial_below;
+    // Warm start (`factorize --init-from`, models/nmf/warm_start.c): when
+    // start_W and start_H are set, the run starts from them instead of
+    // initializing (`init` is not used; a learned initialization and the
+    // accelerator are refused): W rows × rank and H rank × cols, finite and
+    // nonnegative. start_dual_W (rows × rank) and start_dual_H (rank × cols,
+    // H's layout) are the ADMM's scaled duals to go on with (NULL: zero, as a
+    // fresh run starts); with them, b iterations from the result of a
+    // iterations give the factors of a + b iterations, to float rounding. The
+    // caller keeps all four.
+    const fm_dense *start_W, *start_H, *start_dual_W, *start_dual_H;
+    // The result keeps the duals of the last iterate (dual_W, dual_H), to be
+    // saved beside the factors for a later warm start.
+    bool keep_duals;
+    // The exact phase (§3.1, issue 18 "converge to the answer"): once ADMM's
+    // progress slows, the factor updates become exact block updates
+    // (coordinate descent, ops/hals.h) for the rest of the run. Zero is the
+    // old behaviour (ADMM to the end); fm_solver_options_default turns it on.
+    fm_finish finish;
+    int finish_sweeps;         // coordinate sweeps per factor update (0: 1)
+    // Switch when an iteration lowers the objective by less than this share
+    // of it (fm_finish_due, models/nmf/finish.h); 0: exact from iteration 1.
+    double finish_below;
+    // The exact phase without its extrapolation (models/nmf/extrapolate.h):
+    // plain coordinate sweeps, scikit-learn's "cd" update.
+    bool finish_plain;
+    // Model selection on the held-out entries (needs a holdout given to
+    // fm_solver_run; false / 0: off). keep_best returns the factors of the
+    // iteration with the lowest held-out RMSE instead of the last; patience
+    // > 0 stops the run (stop_reason "patience") once that many iterations
+    // passed without a lower held-out RMSE.
+    bool keep_best;
+    int patience;
     // The loss (issue 18): FM_LOSS_LS (zero, the default) runs AO-ADMM as
     // above; FM_LOSS_KL runs the multiplicative updates of the KL divergence
     // (models/nmf/kl_solver.c), whose trace's objective is the divergence
@@ -355,7 +438,7 @@ typedef struct fm_solver_result {
     fm_dense *H;           // rank × cols (written as such)
     fm_solver_iterate *trace;
     int trace_len;         // iterations recorded, iteration 0 included
-    const char *stop_reason;   // "iterations", "tolerance", "time limit", "callback"
+    const char *stop_reason;   // "iterations", "tolerance", "time limit", "callback", "patience"
     double init_seconds;   // the initialization, its network included
     char *init_model;      // the file of the initialization model used, else NULL
     char *accel_model;     // the file of the acceleration model used, else NULL
@@ -363,10 +446,27 @@ typedef struct fm_solver_result {
     int accel_rejected;    // of which the safeguard refused the output
     int accel_repaired;    // components the safeguard took from the ADMM iterate (all steps)
     int threads;           // OpenMP threads the run used: 1 for a small matrix (fm_solver_run)
+    // With keep_duals: the ADMM's scaled duals of the last iterate, W's
+    // (rows × rank) and H's (rank × cols, H's layout); NULL otherwise.
+    fm_dense *dual_W, *dual_H;
+    // The exact phase (fm_solver_options.finish): the first iteration whose
+    // updates were exact block updates, 0 if none were.
+    int finish_iteration;
+    int finish_refused;    // extrapolated iterates refused in the exact phase
+    // Model selection: with a holdout, the iteration of the lowest held-out
+    // RMSE (the first on ties) and that RMSE; -1 and NaN without a holdout.
+    // W and H are that iteration's when opts.keep_best.
+    int best_iteration;
+    double best_holdout_rmse;
 } fm_solver_result;
 
 // Factorize the graph. `holdout` (may be NULL) holds the entries kept out of
-// the fit, as triplets; their RMSE is reported per iteration. A matrix too
+// the fit, as triplets; their RMSE is reported per iteration. For the dense
+// and sparse kinds the holdout's coordinates are unknown to the fit (a
+// speckled mask: zeros and stored entries alike, as fm_holdout_speckle
+// draws them): each row and column is fitted on its known entries only, the
+// trace's rmse is over those, and the graph must hold no value at a held
+// coordinate. The learned accelerator does not know the mask: refused there. A matrix too
 // small to gain from a second thread runs on one (result->threads), and the
 // caller's thread count is restored.
 int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
@@ -380,11 +480,144 @@ int fm_holdout_split(fm_triplets **kept, fm_triplets **holdout,
                      const fm_triplets *t, double fraction, uint64_t seed,
                      char *msg);
 
+// The dense and sparse kinds' holdout ("speckled"): a seeded `fraction` of
+// all rows × cols coordinates, zeros and stored entries alike, goes to
+// `holdout` (its stored value, or 0), the rest to `kept`: the stored entries
+// not held (repeats summed), or for an array the array with the held values
+// set to 0. The draw is fm_holdout_split's (the seed and each coordinate
+// only); the held coordinates are listed (about fraction·rows·cols), no
+// rows × cols array is formed.
+int fm_holdout_speckle(fm_triplets **kept, fm_triplets **holdout, const fm_triplets *t, double fraction,
+                       uint64_t seed, char *msg);
+// Fold `fold` of disjoint holdouts of one seed: the entries whose draw falls
+// in [fold·fraction, (fold + 1)·fraction), so (fold + 1)·fraction <= 1. The
+// observed entries for the incomplete kind (fold 0 is fm_holdout_split's
+// split), every coordinate for the dense and sparse kinds (fold 0 is
+// fm_holdout_speckle's).
+int fm_holdout_fold(fm_triplets **kept, fm_triplets **holdout, const fm_triplets *t, fm_kind kind, double fraction,
+                    int fold, uint64_t seed, char *msg);
+
 // RMSE of W·H against the graph over Ω (§1), computed exactly in double.
 int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H,
             char *msg);
 // RMSE of W·H over a list of entries.
 double fm_rmse_triplets(const fm_triplets *t, const fm_dense *W, const fm_dense *H);
+
+// The components of a factorization by weight, and the heaviest rows of each
+// (models/nmf/components.c; for topic models: the top terms of each topic).
+// Component c (0-based, heaviest first) is column component[c] of W and row
+// component[c] of H; its weight is ||W[:, r]||_2 * ||H[r, :]||_2 (the
+// Frobenius norm of its rank-one term, which no rescaling of W[:, r] against
+// H[r, :] changes); ties keep the factor's order. Its `n` heaviest rows
+// (n at most W->rows) are row[c * n .. c * n + n - 1], largest W[i, r]
+// first, ties by row; value holds those W[i, r].
+typedef struct fm_top_rows {
+    int rank, n;
+    int *component;        // rank
+    double *weight;        // rank, descending
+    int64_t *row;          // rank * n, 0-based
+    float *value;          // rank * n
+} fm_top_rows;
+
+int fm_top_rows_get(fm_top_rows **out, const fm_dense *W, const fm_dense *H, int n, char *msg);
+void fm_top_rows_free(fm_top_rows **t);
+// The heaviest rows as a TSV file (io/top_rows.c): the header "component
+// rank row weight w_column component_weight", then a line per component
+// (1-based, by weight) and rank (1-based) giving the row's name (names[i],
+// when names is not NULL) or its 1-based index, W[i, r], the column r of W
+// (1-based) and the component's weight. Each line of `comment` (may be NULL)
+// first as "# line". Written to a temporary name renamed on success.
+int fm_top_rows_write_tsv(const char *path, const fm_top_rows *t, const char *const *names, const char *comment,
+                          char *msg);
+// Names, one per line (io/top_rows.c; plain or gzip; a trailing "\r" is
+// dropped): FM_ERR_PARSE naming FILE:LINE for an empty line or a tab in a
+// name, or for a file without names.
+int fm_names_read(char ***out, int64_t *count, const char *path, char *msg);
+void fm_names_free(char ***names, int64_t count);
+
+//------------------------------------------------------------------------------
+// Fitted models applied to new data (models/nmf/transform, §3)
+//------------------------------------------------------------------------------
+
+// Which factor a transform solves for: the coefficients of the columns of X
+// against a fixed basis W (rows × rank), giving H (rank × cols); or of the
+// rows of X against a fixed H (rank × cols), giving W (rows × rank).
+typedef enum { FM_SIDE_COLUMNS = 0, FM_SIDE_ROWS } fm_side;
+
+// "columns" or "rows" (the option --side).
+const char *fm_side_name(fm_side side);
+int fm_side_parse(fm_side *side, const char *name, char *msg);
+
+// The nonnegative coefficients of X against a fixed `basis`, solved exactly
+// (to rounding) per column (per row for FM_SIDE_ROWS):
+//   h_j = argmin_{h ≥ 0} ½‖x_j − W h‖²_Ω + λ1 Σh + ½ c λ2 ‖h‖²,
+// the subproblem the solver's H-update (W-update) approaches by ADMM, with
+// Ω and c as there: every row for the dense and sparse kinds (c = 1, or the
+// rows with l2_per_entry), the observed rows of column j for the incomplete
+// kind (c = 1, or their number). Columns in parallel; the result does not
+// depend on the thread count. *out is H (rank × cols) for FM_SIDE_COLUMNS,
+// W (rows × rank) for FM_SIDE_ROWS. A basis whose shape does not fit X, or
+// with a negative or non-finite entry, is FM_ERR_INVALID.
+int fm_transform(fm_dense **out, fm_graph *g, const fm_dense *basis, fm_side side, fm_penalty penalty,
+                 char *msg);
+// Choosing the rank by held-out entries (models/nmf/rank_select)
+//------------------------------------------------------------------------------
+
+// One fit of a rank on one fold, judged at its best iteration (the lowest
+// held-out RMSE).
+typedef struct fm_rank_fit {
+    int rank, fold;
+    double holdout_rmse;   // the best iteration's held-out RMSE
+    double rmse;           // and its RMSE over the fitted entries
+    int best_iteration;
+    int iterations;        // iterations run (patience stops a fit past its best)
+    double seconds;        // the split, the graph and the fit
+    const char *stop_reason;
+} fm_rank_fit;
+
+typedef struct fm_rank_options {
+    const int *ranks;      // the ranks to compare (distinct, each 1 to min(rows, cols))
+    int rank_count;
+    // Fold f holds out the entries whose draw falls in [f·holdout,
+    // (f + 1)·holdout) (fm_holdout_fold): disjoint folds of one seed (the
+    // solver's seed), so folds·holdout <= 1. Default 3 folds of 0.1.
+    int folds;
+    double holdout;
+    fm_kind kind;          // dense or sparse (speckled), incomplete (observed entries)
+    // The fits' options: rank is each of `ranks`; patience (default 10)
+    // stops a fit once its held-out RMSE has not improved for that long.
+    fm_solver_options solver;
+    // Called after each fit (may be NULL); fits run fold by fold, the ranks
+    // in increasing order within a fold.
+    void (*on_fit)(const fm_rank_fit *fit, void *user);
+    void *user;
+} fm_rank_options;
+
+void fm_rank_options_default(fm_rank_options *opts);
+
+// A rank over its folds.
+typedef struct fm_rank_row {
+    int rank;
+    double holdout_mean, holdout_sd;     // over the folds (sample sd; 0 for one fold)
+    double holdout_min, holdout_max;
+    double rmse_mean;                    // the fitted entries' RMSE at the best iterations
+    double best_iteration_mean, iterations_mean;
+    double seconds;                      // its fits, all folds
+} fm_rank_row;
+
+typedef struct fm_rank_result {
+    int rank_count, folds;
+    fm_rank_row *rows;     // by increasing rank
+    fm_rank_fit *fits;     // rank_count × folds: row r's fits at fits[r·folds + f]
+    int best;              // the row of the lowest mean held-out RMSE
+    int64_t held;          // entries held out by fold 0
+    double seconds;
+} fm_rank_result;
+
+// Fits every rank on every fold of `t` (fm_holdout_fold, then
+// fm_solver_run on the kept entries), each judged at its best iteration.
+int fm_rank_select(fm_rank_result **out, const fm_triplets *t, const fm_rank_options *opts, char *msg);
+void fm_rank_result_free(fm_rank_result **r);
 
 //------------------------------------------------------------------------------
 // Synthetic data (models/nmf/synthetic, §7 eq. 18)

@@ -20,10 +20,14 @@ int fm_plot_quartile_curves(const char *png, const char *summary_csv, int iters,
     char file[8500], quoted_title[1100];
     fm_plot_quote(file, sizeof file, summary_csv);
     fm_plot_quote(quoted_title, sizeof quoted_title, labels->title);
-    fm_plot_add(&sc, "set datafile separator ','\nset multiplot layout 1,2 title %s\n", quoted_title);
-    fm_plot_add(&sc, "set logscale y\nset grid\nset key top right\nset xlabel 'iteration'\nset xrange [0:%d]\n", iters);
+    // the ratio panel needs a curve besides the reference (whose ratio is 1)
+    const int panels = count > 1 ? 2 : 1;
+    fm_plot_add(&sc, "set datafile separator ','\nset multiplot layout 1,%d title %s\n", panels, quoted_title);
+    fm_plot_add(&sc, "set grid\nset key top right\nset xlabel 'iteration'\nset xrange [0:%d]\n", iters);
     // the summary's columns: iteration, then six per curve
-    for (int panel = 0; panel < 2; panel++) {
+    for (int panel = 0; panel < panels; panel++) {
+        if (panel || !labels->single) fm_plot_add(&sc, "set logscale y\n");
+        else fm_plot_add(&sc, "unset logscale y\nset autoscale y\n");
         fm_plot_add(&sc, "set ylabel '%s'\n", panel ? labels->ratio : labels->value);
         fm_plot_add(&sc, "plot ");
         int at = 2;
@@ -31,11 +35,11 @@ int fm_plot_quartile_curves(const char *png, const char *summary_csv, int iters,
         for (int c = 0; c < count; c++) {
             const int q1 = at + 3 * panel;
             if (!(panel && curves[c].reference)) {
-                fm_plot_add(&sc, "%s%s skip 1 using 1:%d:%d with filledcurves fs transparent solid 0.2 noborder "
-                            "lc rgb '%s' notitle, ",
-                            first ? "" : ", ", file, q1, q1 + 2, curves[c].color);
-                fm_plot_add(&sc, "%s skip 1 using 1:%d with lines lw 2 lc rgb '%s' title '%s'", file, q1 + 1,
-                            curves[c].color, curves[c].title);
+                if (!labels->single)
+                    fm_plot_add(&sc, "%s%s skip 1 using 1:%d:%d with filledcurves fs transparent solid 0.2 noborder "
+                                "lc rgb '%s' notitle", first ? "" : ", ", file, q1, q1 + 2, curves[c].color);
+                fm_plot_add(&sc, "%s%s skip 1 using 1:%d with lines lw 2 lc rgb '%s' title '%s'",
+                            first && labels->single ? "" : ", ", file, q1 + 1, curves[c].color, curves[c].title);
                 first = false;
             }
             at += 6;
@@ -47,7 +51,7 @@ int fm_plot_quartile_curves(const char *png, const char *summary_csv, int iters,
     }
     fm_plot_add(&sc, "unset multiplot\n");
     FM_CHECK(!sc.failed, FM_ERR_MEMORY, "out of memory writing the plot script of %s", png);
-    FM_TRY(fm_plot_run(png, 1200, 480, sc.text, msg));
+    FM_TRY(fm_plot_run(png, panels == 2 ? 1200 : 640, 480, sc.text, msg));
     free(sc.text);
     return FM_OK;
 #undef FREE_ALL
@@ -73,9 +77,11 @@ int fm_plot_basis_grid(const char *png, const fm_plot_factors *methods, int coun
     fm_plot_add(&sc, "set yrange [] reverse\nset lmargin 0.5\nset rmargin 0.5\nset tmargin 1.5\nset bmargin 0.5\n");
     for (int method = 0; method < count; method++) {
         const float *W = methods[method].W, *H = methods[method].H;
-        for (int64_t j = 0; j < k; j++) {
-            if (j == 0) fm_plot_add(&sc, "set title '%s'\n", methods[method].title);
-            else fm_plot_add(&sc, "set title ''\n");
+        for (int64_t shown = 0; shown < k; shown++) {
+            // component shown + 1 (by the caller's order), the method named over the first
+            const int64_t j = methods[method].order ? methods[method].order[shown] : shown;
+            if (shown == 0) fm_plot_add(&sc, "set title '%s: 1'\n", methods[method].title);
+            else fm_plot_add(&sc, "set title '%lld'\n", (long long)shown + 1);
             fm_plot_add(&sc, "plot '-' matrix with image\n");
             for (int64_t r = 0; r < height; r++) {
                 for (int64_t c = 0; c < width; c++) {
@@ -90,7 +96,8 @@ int fm_plot_basis_grid(const char *png, const fm_plot_factors *methods, int coun
     fm_plot_add(&sc, "unset multiplot\n");
     FM_CHECK(!sc.failed, FM_ERR_MEMORY, "out of memory writing the plot script of %s", png);
     const int cell = 96;
-    FM_TRY(fm_plot_run(png, (int)(cell * k), cell * rows + 40, sc.text, msg));
+    // at least wide enough for the title
+    FM_TRY(fm_plot_run(png, (int)(cell * k < 480 ? 480 : cell * k), cell * rows + 40, sc.text, msg));
     free(sc.text);
     return FM_OK;
 #undef FREE_ALL

@@ -21,11 +21,16 @@ typedef struct fm_plot_curve {
 // labels (plain text without a single quote).
 typedef struct fm_plot_labels {
     const char *title, *value, *ratio;
+    // One matrix: no quartile bands (its quartiles are its curve), and the
+    // value panel's axis fitted to the data (linear, autoscaled) rather than
+    // a log axis extended to whole decades.
+    bool single;
 } fm_plot_labels;
 
 // Two panels over iterations 0..iters: per curve the median with its
 // quartiles shaded, on the left of the value and on the right of its ratio
-// to the reference curve's; both on a log scale. `summary_csv` has a header
+// to the reference curve's; both on a log scale (see `single`). When the
+// reference is the only curve, the ratio panel (all ones) is left out. `summary_csv` has a header
 // line, then per iteration the iteration and six columns per curve, in the
 // order of `curves`: the value's q1, median, q3, the ratio's q1, median, q3.
 int fm_plot_quartile_curves(const char *png, const char *summary_csv, int iters, const fm_plot_curve *curves,
@@ -35,6 +40,7 @@ int fm_plot_quartile_curves(const char *png, const char *summary_csv, int iters,
 typedef struct fm_plot_factors {
     const char *title;
     const float *W, *H;
+    const int *order;     // k: the component drawn c-th (numbered c + 1); NULL: the factor's order
 } fm_plot_factors;
 
 // The basis each method learned as a grid of images, a row per method and

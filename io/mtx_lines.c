@@ -69,6 +69,7 @@ int fm_mtx_reader_open(fm_mtx_reader *r, const char *path, char *msg)
 #define FREE_ALL do { if (fd >= 0) close(fd); fm_mtx_reader_close(r); } while (0)
     r->path = path;
     r->line = 0;
+    if (r->line_max <= 0) r->line_max = MTX_LINE_MAX;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) FM_FAIL(FM_ERR_IO, "%s: cannot open the file: %s", path, strerror(errno));
     struct stat st;
@@ -83,7 +84,7 @@ int fm_mtx_reader_open(fm_mtx_reader *r, const char *path, char *msg)
     fd = -1;   // gzclose closes it now
     if (gzbuffer(r->gz, MTX_GZ_BUFFER) != 0)
         FM_FAIL(FM_ERR_MEMORY, "%s: cannot set zlib's buffer size", path);
-    FM_ALLOC(r->buf, MTX_LINE_MAX + 2);
+    FM_ALLOC(r->buf, (size_t)r->line_max + 2);
     return FM_OK;
 #undef FREE_ALL
 }
@@ -124,7 +125,7 @@ static int read_fail(const fm_mtx_reader *r, int err, const char *what, int64_t 
 int fm_mtx_reader_next(fm_mtx_reader *r, char *msg)
 {
 #define FREE_ALL ((void)0)
-    const int size = MTX_LINE_MAX + 2;
+    const int size = r->line_max + 2;
     if (!gzgets(r->gz, r->buf, size)) {
         int err = Z_OK;
         const char *what = gzerror(r->gz, &err);
@@ -135,7 +136,7 @@ int fm_mtx_reader_next(fm_mtx_reader *r, char *msg)
     size_t len = strlen(r->buf);
     bool newline = len > 0 && r->buf[len - 1] == '\n';
     if (!newline && len == (size_t)size - 1)
-        MTX_LINE_FAIL(FM_ERR_PARSE, "line longer than %d characters", MTX_LINE_MAX);
+        MTX_LINE_FAIL(FM_ERR_PARSE, "line longer than %d characters", r->line_max);
     if (!newline) {
         // A truncated gzip stream hands out what it decoded, then the error.
         int err = Z_OK;

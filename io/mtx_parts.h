@@ -46,6 +46,7 @@ typedef struct {
     int64_t line;          // its 1-based number; after the end, the last line's
     int64_t size;          // the file's size, when it is a regular file
     bool regular;
+    int line_max;          // characters on one line; 0 (before open): MTX_LINE_MAX
 } fm_mtx_reader;
 
 // Opens `path` (plain or gzip; FM_ERR_IO for a missing file or a directory).

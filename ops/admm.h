@@ -54,6 +54,10 @@ typedef struct fm_admm_full fm_admm_full;
 bool fm_admm_full_fits(const fm_edges *rows, int k);
 int fm_admm_full_new(fm_admm_full **out, const fm_edges *rows, int k, char *msg);
 void fm_admm_full_free(fm_admm_full **work);
+// From now on the workspace's updates are the exact block updates of
+// ops/hals.h (`sweeps` sweeps per target; the duals are not read) instead of
+// ADMM steps; 0 goes back to ADMM.
+void fm_admm_full_exact(fm_admm_full *work, int sweeps);
 int fm_admm_update_full(fm_admm_full *work, fm_admm_factor factor, fm_dense *rhs, fm_dense *pushed,
                         double *residual, const fm_edges *rows, const fm_dense *sources, const double *gram,
                         fm_penalty penalty, int inner, char *msg);

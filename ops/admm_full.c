@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "hals.h"
 #include "products.h"
 #include "profile.h"
 #include "rank.h"
@@ -40,20 +41,34 @@ bool fm_admm_full_fits(const fm_edges *rows, int k)
     return !rows->ptr && rows->targets > 0 && rows->sources > 0 && copies <= FM_FULL_COPIES_BYTES;
 }
 
-// One block of rows [begin, end): F, the steps, the push into `copy` and
+// The update a block of rows makes: ADMM steps (`system` NULL), or the
+// exact block updates of ops/hals.h (`sweeps` sweeps on Ĝ = `system`).
+typedef struct full_update {
+    const float *inverse;
+    float rho, shrink;
+    int inner;
+    const double *system;
+    double l1;
+    int sweeps;
+} full_update;
+
+// One block of rows [begin, end): F, the update, the push into `copy` and
 // the residual.
 FM_TARGET_CLONES
 static double full_block(float *restrict copy, fm_admm_factor factor, fm_dense *rhs, const fm_edges *rows,
-                         const float *St, const float *inverse, float rho, float shrink, int inner, int k,
-                         int kpad, int64_t begin, int64_t end, bool residual, int level)
+                         const float *St, const full_update *u, int k, int kpad, int64_t begin, int64_t end,
+                         bool residual, int level)
 {
     const int64_t n = rows->sources, count = end - begin;
     const float *X = rows->val + begin * n;
     float padded[FM_FULL_BLOCK * kpad], b[FM_FULL_BLOCK * k], tt[FM_FULL_BLOCK * k];
     fm_gather_full_rows(rhs->data, rows->val, St, n, k, begin, end, level);
     float *w = factor.targets->data + begin * k;
-    fm_admm_steps_block(w, factor.duals->data + begin * k, rhs->data + begin * k, inverse, rho, shrink, inner, k,
-                        count, b, tt);
+    if (u->system)
+        fm_hals_block(w, rhs->data + begin * k, u->system, u->l1, u->sweeps, k, count);
+    else
+        fm_admm_steps_block(w, factor.duals->data + begin * k, rhs->data + begin * k, u->inverse, u->rho, u->shrink,
+                            u->inner, k, count, b, tt);
     for (int64_t t = 0; t < count; t++)
         for (int r = 0; r < kpad; r++) padded[t * kpad + r] = r < k ? w[t * k + r] : 0;
     fm_scatter_full_rows(copy, X, padded, n, kpad, count, level);
@@ -63,6 +78,7 @@ static double full_block(float *restrict copy, fm_admm_factor factor, fm_dense *
 struct fm_admm_full {
     int64_t parts;
     int k, kpad;
+    int sweeps;           // 0: ADMM steps; else the exact block updates' sweeps (fm_admm_full_exact)
     float *St;            // Hᵀ transposed: kpad × sources, rank-major, zero-padded
     float *copies;        // parts × kpad × sources: each part's push into Xᵀ·W
     double *part_residual;
@@ -96,6 +112,11 @@ int fm_admm_full_new(fm_admm_full **out, const fm_edges *rows, int k, char *msg)
 #undef FREE_ALL
 }
 
+void fm_admm_full_exact(fm_admm_full *work, int sweeps)
+{
+    work->sweeps = sweeps > 0 ? sweeps : 0;
+}
+
 int fm_admm_update_full(fm_admm_full *work, fm_admm_factor factor, fm_dense *rhs, fm_dense *pushed,
                         double *residual, const fm_edges *rows, const fm_dense *sources, const double *gram,
                         fm_penalty penalty, int inner, char *msg)
@@ -107,9 +128,16 @@ int fm_admm_update_full(fm_admm_full *work, fm_admm_factor factor, fm_dense *rhs
     const int64_t m = rows->targets, n = rows->sources, parts = work->parts;
     FM_CHECK(k == work->k && parts == full_parts(m), FM_ERR_INVALID,
              "fm_admm_update_full: the workspace was made for another shape");
-    float rho, shrink;
-    FM_ALLOC(inverse, (size_t)k * k);
-    FM_TRY(fm_admm_shared_system(inverse, &rho, &shrink, gram, penalty, n, k, msg));
+    full_update u = { .inner = inner, .l1 = penalty.l1, .sweeps = work->sweeps };
+    double system[work->sweeps ? k * k : 1];
+    if (work->sweeps) {
+        fm_hals_system(system, gram, penalty, n, k);
+        u.system = system;
+    } else {
+        FM_ALLOC(inverse, (size_t)k * k);
+        FM_TRY(fm_admm_shared_system(inverse, &u.rho, &u.shrink, gram, penalty, n, k, msg));
+        u.inverse = inverse;
+    }
     float *St = work->St, *copies = work->copies;
     fm_dense_transpose(St, sources);
     const int level = fm_kernel_level();
@@ -121,8 +149,7 @@ int fm_admm_update_full(fm_admm_full *work, fm_admm_factor factor, fm_dense *rhs
         double sum = 0;
         for (int64_t begin = first; begin < last; begin += FM_FULL_BLOCK) {
             const int64_t end = last - begin < FM_FULL_BLOCK ? last : begin + FM_FULL_BLOCK;
-            sum += full_block(copy, factor, rhs, rows, St, inverse, rho, shrink, inner, k, kpad, begin, end,
-                              residual != NULL, level);
+            sum += full_block(copy, factor, rhs, rows, St, &u, k, kpad, begin, end, residual != NULL, level);
         }
         work->part_residual[p] = sum;
     }

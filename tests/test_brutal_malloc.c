@@ -321,6 +321,17 @@ Test(brutal_malloc, factorize_incomplete, .init = setup, .fini = teardown)
     brutal(&s);
 }
 
+// The speckled holdout of the sparse kind (the split, the solver's mask, the
+// masked updates) and the kept best factors.
+Test(brutal_malloc, factorize_sparse_holdout_keep_best, .init = setup, .fini = teardown)
+{
+    scenario s = { "factorize sparse --holdout --keep best",
+                   { "factorize", DATA("sparse.mtx"), "--kind", "sparse", "--holdout", "0.2", "--keep", "best",
+                     "--patience", "1", "--rank", "3", "--iters", "3", "--quiet", "--out", "p", NULL },
+                   FACTORS, NULL };
+    brutal(&s);
+}
+
 // A held-out test file read beside the data, and the profile's JSON, which
 // is written after the factors and only when the command succeeds.
 Test(brutal_malloc, factorize_incomplete_test_file_and_profile, .init = setup, .fini = teardown)

@@ -110,13 +110,17 @@ Test(cli, eval_data_file_with_its_basis)
     run r = RUN(&s, "eval", x, "--rank", "3", "--iters", "10", "--image-shape", "8x5", "--out", s.out);
     expect_success(&r);
     if (fm_plot_available()) {
-        expect_files(s.out, "X.basis.png", "X.csv", "X.png", "X.traces.csv", NULL);
+        expect_files(s.out, "X.basis.png", "X.csv", "X.png", "X.traces.csv", "X.plain.W.mtx", "X.learned_init.W.mtx",
+                     "X.accelerated.W.mtx", NULL);
         char *png = read_text(fm_test_path(s.out, "X.basis.png"));
         cr_expect(!strncmp(png + 1, "PNG", 3), "not a PNG");
         free(png);
     } else {
-        expect_files(s.out, "X.csv", "X.traces.csv", NULL);
+        expect_files(s.out, "X.csv", "X.traces.csv", "X.plain.W.mtx", "X.learned_init.W.mtx", "X.accelerated.W.mtx",
+                     NULL);
     }
+    fm_dense *W = read_factor(fm_test_path(s.out, "X.accelerated.W.mtx"), 40, 3);
+    fm_dense_free(&W);
     cr_expect_eq(line_count(fm_test_path(s.out, "X.traces.csv")), 1 + 3 * 11);
     cr_expect(strstr(r.out, "divided by its mean"), "%s", r.out);
     run_free(&r);
@@ -186,5 +190,92 @@ Test(cli, eval_refusals)
     EXPECT_FAILURE(&r, 1, missing);
     run_free(&r);
     expect_files(s.out, NULL);
+    scratch_free(&s);
+}
+
+// A gnuplot on PATH that appends its script to `copy` and runs the real one
+// (NULL when gnuplot is not installed).
+static char *gnuplot_copying_to(const scratch *s, const char *copy)
+{
+    if (!fm_plot_available()) return NULL;
+    FILE *p = popen("command -v gnuplot", "r");
+    cr_assert_not_null(p);
+    char real[1024] = "";
+    cr_assert_not_null(fgets(real, sizeof real, p));
+    pclose(p);
+    real[strcspn(real, "\n")] = 0;
+    char dir[400], exe[500];
+    snprintf(dir, sizeof dir, "%s/bin", s->root);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    snprintf(exe, sizeof exe, "%s/gnuplot", dir);
+    FILE *f = fopen(exe, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "#!/bin/sh\ntee -a '%s' | '%s' \"$@\"\n", copy, real);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(chmod(exe, 0755), 0);
+    const char *path = getenv("PATH");
+    char *saved = strdup(path ? path : "");
+    char *with = malloc(strlen(saved) + strlen(dir) + 2);
+    sprintf(with, "%s:%s", dir, saved);
+    cr_assert_eq(setenv("PATH", with, 1), 0);
+    free(with);
+    return saved;
+}
+
+Test(cli, eval_plain_on_a_data_file_draws_its_figures)
+{
+    scratch s = scratch_new();
+    char x[400], copy[400];
+    snprintf(x, sizeof x, "%s", generate(&s, NULL));   // 40 x 30: 8 x 5 images as rows
+    snprintf(copy, sizeof copy, "%s/scripts.gp", s.root);
+    char *saved = gnuplot_copying_to(&s, copy);
+    if (!saved) {
+        cr_log_warn("gnuplot is not installed: the figures are not drawn");
+        scratch_free(&s);
+        return;
+    }
+    run r = RUN(&s, "eval", x, "--methods", "plain", "--rank", "3", "--iters", "10", "--image-shape", "8x5", "--out",
+                s.out);
+    expect_success(&r);
+    expect_files(s.out, "X.basis.png", "X.csv", "X.png", "X.traces.csv", "X.plain.W.mtx", NULL);
+    char *png = read_text(fm_test_path(s.out, "X.png"));
+    cr_expect(!strncmp(png + 1, "PNG", 3), "not a PNG");
+    free(png);
+    // one matrix: one curve, no bands, no [q1, q3]; the title names the file, not its path
+    char *script = read_text(copy);
+    cr_expect(!strstr(script, "plot ,"), "%s", script);
+    cr_expect(!strstr(script, "filledcurves"), "%s", script);
+    cr_expect(strstr(script, "layout 1,1 title 'X: X.mtx, 40 x 30 dense"), "%s", script);
+    cr_expect(strstr(script, "unset logscale y\nset autoscale y\n"), "%s", script);
+    for (const char *line = script; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (!strncmp(line, "set multiplot", 13)) {
+            const size_t n = strcspn(line, "\n");
+            char *text = strndup(line, n);
+            cr_expect(!strstr(text, s.root), "the title holds the path: %s", text);
+            free(text);
+        }
+    cr_expect(!strstr(r.out, "[q1, q3]"), "%s", r.out);
+    // the basis: components numbered
+    cr_expect(strstr(script, "set title 'plain ADMM: 1'") && strstr(script, "set title '2'") &&
+              strstr(script, "set title '3'"), "%s", script);
+    free(script);
+    fm_dense *W = read_factor(fm_test_path(s.out, "X.plain.W.mtx"), 40, 3);
+    fm_dense_free(&W);
+    char *w_text = read_text(fm_test_path(s.out, "X.plain.W.mtx"));
+    cr_expect(strstr(w_text, "ordered by weight"), "%s", w_text);
+    free(w_text);
+    run_free(&r);
+    // validation sets (many matrices) keep their quartile bands and log axes
+    remove(copy);
+    r = RUN(&s, "eval", "--methods", "plain", "--rank", "3", "--valid-size", "3", "--iters", "5", "--out", s.out);
+    setenv("PATH", saved, 1);
+    free(saved);
+    expect_success(&r);
+    script = read_text(copy);
+    cr_expect(strstr(script, "filledcurves") && strstr(script, "set logscale y") && !strstr(script, "plot ,"), "%s",
+              script);
+    cr_expect(strstr(r.out, "[q1, q3]"), "%s", r.out);
+    free(script);
+    run_free(&r);
     scratch_free(&s);
 }

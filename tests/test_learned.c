@@ -77,6 +77,7 @@ static fm_solver_options options(int iters)
     o.tol = 0;
     o.seed = SEED;
     o.accel_safeguard = false;   // the chains of models/nmf/unroll keep every output
+    o.finish = FM_FINISH_NONE;   // the chains are AO-ADMM's (§6-§7), not the exact phase's
     return o;
 }
 

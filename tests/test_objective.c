@@ -98,6 +98,7 @@ static fm_solver_result *solve_penalized(fm_graph *g, int rank, int iters, doubl
     o.iters = iters;
     o.tol = tol;
     o.exact_objective = exact;
+    o.finish = FM_FINISH_NONE;   // the expansion serves AO-ADMM's rows; the exact phase's are all exact
     fm_solver_result *r = NULL;
     char msg[FM_MSG_LEN];
     cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_OK, "%s", msg);

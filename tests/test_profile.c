@@ -328,14 +328,14 @@ Test(profile, factorize_prints_the_table_and_writes_the_json)
     cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
     const char *header = expect_in(r.err, "GFLOP/s", NULL);
     expect_in(r.err, "products.gather", header);
-    expect_in(r.err, "admm.update_shared", header);
+    expect_in(r.err, "hals.update_shared", header);   // the default H-update: the exact phase's (§3.1)
     expect_in(r.err, "admm.update_full", header);
     expect_in(r.err, "wall", header);
     expect_in(r.err, "F.json", header);
     char *json = read_text(fm_test_path(dir, "F.json"));
     expect_in(json, "\"name\": \"products.gather\"", expect_in(json, "\"ops\": [", NULL));
     // the demo is dense: per iteration an H-update and a fused W-update
-    expect_in(json, "\"name\": \"admm.update_shared\", \"calls\": 3,", NULL);
+    expect_in(json, "\"name\": \"hals.update_shared\", \"calls\": 3,", NULL);
     expect_in(json, "\"name\": \"admm.update_full+residual\", \"calls\": 3,", NULL);
     free(json);
     run_free(&r);

@@ -20,7 +20,14 @@ int fm_eval_plot_curves(const char *png, const char *summary_csv, const fm_eval_
 // `column_major`: pixel p of an image is (p mod height, p / height), as in
 // MATLAB (the layout of the shared Yale and Jasper Ridge files); else
 // (p / width, p mod width). FM_ERR_INVALID if neither side has that size.
+// Components are numbered (1, 2, ...) and drawn in the order of their
+// weight ||W[:,r]|| ||H[r,:]|| (fm_top_rows_get), heaviest first.
 int fm_eval_plot_basis(const char *png, const fm_eval_set *set, int64_t height, int64_t width, bool column_major,
                        const char *title, char *msg);
+
+// Each method's W as PREFIX.METHOD.W.mtx (METHOD: fm_eval_method_name), its
+// columns in the order of the basis image (by weight); the file's comment
+// names the method and `source` (the data).
+int fm_eval_write_bases(const char *prefix, const fm_eval_set *set, const char *source, char *msg);
 
 #endif

@@ -59,6 +59,11 @@ static int check_kl_options(const fm_solver_options *o, char *msg)
     if (o->init == FM_INIT_LEARNED || o->accelerate)
         return fm_fail(FM_ERR_INVALID, msg, "the learned %s models were trained on least-squares fits; the KL loss "
                        "runs without them", o->accelerate ? "acceleration" : "initialization");
+    // not yet built for this loss: refused rather than silently ignored
+    if (o->start_W || o->start_H)
+        return fm_fail(FM_ERR_INVALID, msg, "a warm start (--init-from) is not supported with the KL loss yet");
+    if (o->keep_best || o->patience > 0)
+        return fm_fail(FM_ERR_INVALID, msg, "--keep best and --patience are not supported with the KL loss yet");
     return FM_OK;
 }
 
@@ -94,6 +99,9 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
                    free(gram_w); free(gram_h); }
     FM_CHECK(out && !*out && g && o, FM_ERR_INVALID, "fm_kl_solver_run: bad arguments");
     FM_TRY(check_kl_options(o, msg));
+    FM_CHECK(!(holdout && g->stats.kind != FM_KIND_INCOMPLETE), FM_ERR_INVALID,
+             "a speckled holdout of the %s kind is not supported with the KL loss yet (the incomplete kind's is)",
+             fm_kind_name(g->stats.kind));
     const double start = omp_get_wtime();
     const int k = o->rank;
     const int64_t m = g->stats.rows, n = g->stats.cols;

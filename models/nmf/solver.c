@@ -6,6 +6,11 @@
 #include <string.h>
 
 #include "admm.h"
+#include "admm_mask.h"
+#include "extrapolate.h"
+#include "finish.h"
+#include "hals.h"
+#include "holdout.h"
 #include "init.h"
 #include "kl_solver.h"
 #include "learned.h"
@@ -17,6 +22,7 @@
 #include "rng.h"
 #include "status.h"
 #include "unroll.h"
+#include "warm_start.h"
 
 void fm_solver_options_default(fm_solver_options *opts)
 {
@@ -35,6 +41,7 @@ void fm_solver_options_default(fm_solver_options *opts)
     opts->zero_ratio = 1;
     opts->batch_targets = FM_BATCH_TARGETS;
     opts->serial_below = FM_SERIAL_WORK;
+    opts->finish = FM_FINISH_HALS;   // exact block updates from the first iteration (§3.1)
 }
 
 void fm_solver_result_free(fm_solver_result **r)
@@ -42,6 +49,8 @@ void fm_solver_result_free(fm_solver_result **r)
     if (!r || !*r) return;
     fm_dense_free(&(*r)->W);
     fm_dense_free(&(*r)->H);
+    fm_dense_free(&(*r)->dual_W);
+    fm_dense_free(&(*r)->dual_H);
     free((*r)->trace);
     free((*r)->init_model);
     free((*r)->accel_model);
@@ -69,6 +78,7 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
                        "per row and per column on each thread's stack)", o->rank, FM_MAX_RANK);
     if (o->iters < 0) return fm_fail(FM_ERR_INVALID, msg, "iterations must be >= 0, not %d", o->iters);
     if (o->inner < 1) return fm_fail(FM_ERR_INVALID, msg, "inner ADMM steps must be >= 1, not %d", o->inner);
+    if (o->patience < 0) return fm_fail(FM_ERR_INVALID, msg, "patience must be >= 0 iterations, not %d", o->patience);
     if (!(o->tol >= 0)) return fm_fail(FM_ERR_INVALID, msg, "tolerance must be >= 0, not %g", o->tol);
     if (!(o->time_limit >= 0))
         return fm_fail(FM_ERR_INVALID, msg, "time limit must be >= 0 seconds, not %g", o->time_limit);
@@ -78,6 +88,12 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
                        o->accel_every);
     if (o->accelerate && o->accel_steps < 0)
         return fm_fail(FM_ERR_INVALID, msg, "accelerator steps must be >= 0, not %d", o->accel_steps);
+    if ((unsigned)o->finish > FM_FINISH_HALS) return fm_fail(FM_ERR_INVALID, msg, "unknown finish %d", o->finish);
+    if (o->finish_sweeps < 0)
+        return fm_fail(FM_ERR_INVALID, msg, "sweeps per exact update must be >= 0, not %d", o->finish_sweeps);
+    if (!(o->finish_below >= 0) || !isfinite(o->finish_below))
+        return fm_fail(FM_ERR_INVALID, msg, "the exact phase's threshold must be a finite number >= 0, not %g",
+                       o->finish_below);
     if (o->kernels != FM_KERNELS_FUSED && o->kernels != FM_KERNELS_GRAPHBLAS)
         return fm_fail(FM_ERR_INVALID, msg, "unknown kernels %d", (int)o->kernels);
     if (o->batch_targets < 0)
@@ -99,7 +115,8 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
                            "(this matrix is %s): use uniform or weighted", fm_kind_name(g->stats.kind));
     }
     int status = check_penalty(o->penalty_w, "W", msg);
-    return status ? status : check_penalty(o->penalty_h, "H", msg);
+    if (!status) status = check_penalty(o->penalty_h, "H", msg);
+    return status ? status : fm_warm_start_check(g->stats.rows, g->stats.cols, o, msg);
 }
 
 static void fill_objective(fm_solver_iterate *step, const fm_row_objective *row, double omega)
@@ -181,6 +198,9 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     fm_learned *init_network = o ? o->init_network : NULL, *accel_network = o ? o->accel_network : NULL;
     fm_message_graph view = { 0 };
     fm_network_graph sample = { 0 };
+    fm_extrapolation extra = { 0 };
+    fm_speckle speckle = { 0 };                 // the dense and sparse kinds' held-out mask
+    fm_dense *W_best = NULL, *Ht_best = NULL;   // keep_best: the factors of the best held-out RMSE
     // the view first: it only refers to the borrowed edges, returned after it
 #define FREE_ALL { fm_message_graph_close(&view, NULL); fm_network_graph_free(&sample); \
                    fm_solver_result_free(&result); \
@@ -189,7 +209,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                    fm_dense_free(&XtW); fm_dense_free(&W_prev); fm_dense_free(&Ht_prev); free(gram_w); \
                    fm_dense_free(&W_admm); fm_dense_free(&Ht_admm); \
                    free(gram_h); fm_learned_free(&init_model); fm_learned_free(&accel_model); \
-                   fm_admm_full_free(&full); }
+                   fm_admm_full_free(&full); fm_extrapolation_free(&extra); fm_speckle_free(&speckle); \
+                   fm_dense_free(&W_best); fm_dense_free(&Ht_best); }
     FM_CHECK(out && !*out && g && o, FM_ERR_INVALID, "fm_solver_run: bad arguments");
     FM_TRY(check_options(g, o, msg));
     // another loss than least squares: its own driver (models/nmf/kl_solver.c)
@@ -198,15 +219,25 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     const int k = o->rank;
     const int64_t m = g->stats.rows, n = g->stats.cols;
     const bool masked = g->stats.kind == FM_KIND_INCOMPLETE;
-    const double omega = fm_graph_omega(g);
-    FM_CHECK(omega > 0, FM_ERR_INVALID, "the matrix has no observed entries to fit");
     const int64_t held = holdout ? holdout->count : 0;
+    // the dense and sparse kinds: the held coordinates are unknown to the fit
+    // (ops/admm_mask.h), and the trace's rmse is over the others
+    const bool speckled = held > 0 && !masked;
+    const double omega = fm_graph_omega(g) - (speckled ? (double)held : 0);
+    FM_CHECK(omega > 0, FM_ERR_INVALID, "the matrix has no observed entries to fit");
+    FM_CHECK(held > 0 || (!o->keep_best && o->patience == 0), FM_ERR_INVALID,
+             "keep_best and patience choose by the held-out RMSE: they need held-out entries");
+    FM_CHECK(!speckled || !o->accelerate, FM_ERR_INVALID,
+             "the acceleration network does not know the held-out mask of the %s kind: run without it",
+             fm_kind_name(g->stats.kind));
     const bool learned_init = o->init == FM_INIT_LEARNED;
     const int accel_steps = o->accelerate ? o->accel_steps : 0;
     const bool network = learned_init || o->accelerate;
 
     FM_ALLOC(result, 1);
     FM_ALLOC(result->trace, o->iters + 1);
+    result->best_iteration = -1;
+    result->best_holdout_rmse = NAN;
     // the models first: a missing or wrong file fails before any work
     if (learned_init)
         FM_TRY(open_network(&init_network, &init_model, o->init_model, FM_MODEL_INIT, o, &result->init_model, msg));
@@ -225,8 +256,11 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     // The solver owns the graph for the run: both orientations stay borrowed.
     FM_TRY(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg));
     FM_TRY(fm_edges_borrow(&cols, g, FM_TO_COLUMNS, msg));
+    if (speckled) FM_TRY(fm_speckle_new(&speckle, holdout, &rows, msg));
 
-    if (network) {
+    if (fm_warm_start_requested(o)) {
+        FM_TRY(fm_warm_start_factors(&W, &Ht, UW, UH, o, msg));   // checked: no network beside it
+    } else if (network) {
         // The networks read X / mean over the solver's own borrowed edges (a
         // second borrow would find the GraphBLAS matrices empty): a view that
         // shares their structure and scales a copy of their values.
@@ -263,27 +297,48 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     const fm_objective_inputs inputs = { g, &rows, &cols, W, Ht, XHt, gram_w, gram_h, o };
     // The dense kind's W-update reads X once for X·Hᵀ, the next Xᵀ·W and the
     // exact Σr² (ops/admm_full.c); XtW then holds Xᵀ·W of the current W.
-    const bool fused = !masked && fm_admm_full_fits(&rows, k);
+    const bool fused = !masked && !speckled && fm_admm_full_fits(&rows, k);
     if (fused) FM_TRY(fm_admm_full_new(&full, &rows, k, msg));
     bool pushed = false;
     double last_change = INFINITY;   // |Δf| between the last two rows
+    bool exact = false;              // the exact phase (§3.1): block updates instead of ADMM steps
+    bool extrapolating = false;      // and its extrapolation (extrapolate.h)
+    const int sweeps = fm_finish_sweeps(o);
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
         double residual, fused_residual;
         bool have_residual = false, fused_exact = false;
         if (it > 0) {
             fm_admm_factor h = { Ht, UH }, w = { W, UW };
-            if (masked) FM_TRY(fm_admm_update_masked(h, &cols, W, o->penalty_h, o->inner, msg));
+            if (extrapolating) {   // the updates start from Y
+                fm_extrapolation_move(&extra, W, Ht, fused ? XtW : NULL);
+                FM_TRY(fm_products_gram(gram_w, W, msg));
+            }
+        redo:   // the extrapolation refused the updates' iterate: again from the accepted one
+            // a speckled holdout runs ADMM to the end: the exact phase has no masked-complement update yet
+            if (speckled)
+                FM_TRY(fm_admm_update_speckled(h, XtW, &cols, &speckle.cols, W, gram_w, o->penalty_h, o->inner, msg));
+            else if (exact && masked) FM_TRY(fm_hals_update_masked(Ht, &cols, W, o->penalty_h, sweeps, msg));
+            else if (exact) FM_TRY(fm_hals_update_shared(Ht, XtW, pushed ? NULL : &cols, W, gram_w, o->penalty_h,
+                                                         cols.sources, sweeps, msg));
+            else if (masked) FM_TRY(fm_admm_update_masked(h, &cols, W, o->penalty_h, o->inner, msg));
             else if (pushed) FM_TRY(fm_admm_steps_shared(h, XtW, &cols, gram_w, o->penalty_h, o->inner, msg));
             else FM_TRY(fm_admm_update_shared(h, XtW, &cols, W, gram_w, o->penalty_h, o->inner, msg));
             FM_TRY(fm_products_gram(gram_h, Ht, msg));
-            if (masked) {
+            if (speckled) {
+                FM_TRY(fm_admm_update_speckled(w, XHt, &rows, &speckle.rows, Ht, gram_h, o->penalty_w, o->inner,
+                                               msg));
+            } else if (exact && masked) {
+                FM_TRY(fm_hals_update_masked(W, &rows, Ht, o->penalty_w, sweeps, msg));
+            } else if (masked) {
                 FM_TRY(fm_admm_update_masked(w, &rows, Ht, o->penalty_w, o->inner, msg));
-            } else if (fused) {
-                fused_exact = !fm_expansion_likely(&check, it, &previous, last_change, o);
+            } else if (fused) {   // ADMM or, in the exact phase, the block updates (fm_admm_full_exact)
+                fused_exact = extrapolating || !fm_expansion_likely(&check, it, &previous, last_change, o);
                 FM_TRY(fm_admm_update_full(full, w, XHt, XtW, fused_exact ? &fused_residual : NULL, &rows, Ht, gram_h,
                                            o->penalty_w, o->inner, msg));
                 pushed = true;
+            } else if (exact) {
+                FM_TRY(fm_hals_update_shared(W, XHt, &rows, Ht, gram_h, o->penalty_w, rows.sources, sweeps, msg));
             } else {
                 FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
             }
@@ -348,29 +403,63 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             FM_TRY(fm_products_gram(gram_w, W, msg));
         }
         fm_solver_iterate *step = &result->trace[it];
+        double held_error = 0, held_fitted = 0;   // Σ (x − w·h)² and Σ (w·h)² over the held entries
+        if (speckled) fm_speckle_residuals(&speckle, W, Ht, &held_error, &held_fitted);
+        else if (held) held_error = fm_loss_residual_triplets(holdout, W, Ht);
         if (have_residual) {
             row = (fm_row_objective){ .residual = residual,
                                       .f = fm_objective_value(residual, W, Ht, &rows, &cols, masked, o),
                                       .exact = true };
         } else {
             // X·Hᵀ is the W-update's, unless the accelerator replaced Hᵀ since
-            const bool expansion = it > 0 && !accelerated && !masked && !o->exact_objective;
+            // (the extrapolation's judge and the tolerance test need exact rows)
+            const bool expansion = it > 0 && !accelerated && !masked && !speckled && !o->exact_objective &&
+                                   !extrapolating;
             FM_TRY(fm_objective_row(&row, &check, expansion, it, &previous, &inputs,
                                        fused_exact ? &fused_residual : NULL, msg));
+        }
+        if (speckled) {   // Σr² over the graph counts (0 − w·h)² at the held coordinates: not fitted
+            const double fitted = fmax(0.0, row.residual - held_fitted);
+            row.f -= 0.5 * (row.residual - fitted);
+            row.residual = fitted;
+        }
+        step->holdout_rmse = held ? sqrt(held_error / held) : NAN;
+        if (held && (result->best_iteration < 0 || step->holdout_rmse < result->best_holdout_rmse)) {
+            result->best_iteration = it;
+            result->best_holdout_rmse = step->holdout_rmse;
+            if (o->keep_best && !W_best) {
+                FM_TRY(fm_dense_copy(&W_best, W, msg));
+                FM_TRY(fm_dense_copy(&Ht_best, Ht, msg));
+            } else if (o->keep_best) {
+                memcpy(W_best->data, W->data, sizeof(float) * m * k);
+                memcpy(Ht_best->data, Ht->data, sizeof(float) * n * k);
+            }
         }
         // The tolerance test runs on exact rows only; the last row, which the
         // summary reports, is made exact, before the callback sees it unless
         // the callback is what stops the run.
+        if (extrapolating) {
+            const fm_extrapolation_verdict verdict = fm_extrapolation_judge(&extra, W, Ht, fused ? XtW : NULL, &row);
+            if (verdict != FM_EXTRAPOLATION_KEPT) {
+                FM_TRY(fm_products_gram(gram_w, W, msg));
+                FM_TRY(fm_products_gram(gram_h, Ht, msg));
+            }
+            if (verdict == FM_EXTRAPOLATION_REDO) {
+                result->finish_refused++;
+                goto redo;
+            }
+        }
         const char *stop = NULL;
         if (it >= o->iters) stop = "iterations";
         else if (o->time_limit > 0 && omp_get_wtime() - start >= o->time_limit) stop = "time limit";
         else if (it > 0 && o->tol > 0 && row.exact && previous.exact &&
                  (row.f == 0 || fabs(previous.f - row.f) <= o->tol * previous.f))
             stop = "tolerance";
+        else if (o->patience > 0 && held && it - result->best_iteration >= o->patience)
+            stop = "patience";
         if (stop && !row.exact)
             FM_TRY(fm_objective_row(&row, &check, false, it, &previous, &inputs, NULL, msg));
         step->iteration = it;
-        step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
         step->accelerated = accelerated;
         step->rejected = rejected;
         step->seconds = omp_get_wtime() - start;
@@ -385,6 +474,19 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 fill_objective(step, &row, omega);
             }
         }
+        if (!stop && !exact && !speckled && fm_finish_due(o, it, &previous, &row, result->accel_steps < accel_steps)) {
+            exact = true;
+            result->finish_iteration = it + 1;
+            if (fused) fm_admm_full_exact(full, sweeps);
+            if (!o->finish_plain) {
+                if (fused && !pushed) {   // the moves extrapolate Xᵀ·W too
+                    fm_products_gather(XtW, &cols, W);
+                    pushed = true;
+                }
+                FM_TRY(fm_extrapolation_start(&extra, W, Ht, fused ? XtW : NULL, &row, msg));
+                extrapolating = true;
+            }
+        }
         if (it > 0) last_change = fabs(previous.f - row.f);
         previous = row;
         if (stop) {
@@ -393,10 +495,24 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         }
     }
     FM_TRY(fm_message_graph_close(&view, msg));
+    if (o->keep_best && W_best) {   // the factors of the best held-out RMSE
+        fm_dense *swap = W;
+        W = W_best;
+        W_best = swap;
+        swap = Ht;
+        Ht = Ht_best;
+        Ht_best = swap;
+    }
 
     // H = (Hᵀ)ᵀ, rank × cols as users expect it.
     FM_TRY(fm_dense_new(&result->H, k, n, msg));
     fm_dense_transpose(result->H->data, Ht);
+    if (o->keep_duals) {   // for a later warm start, in the layouts of W and H
+        FM_TRY(fm_dense_new(&result->dual_H, k, n, msg));
+        fm_dense_transpose(result->dual_H->data, UH);
+        result->dual_W = UW;
+        UW = NULL;
+    }
     result->W = W;
     W = NULL;
     *out = result;
@@ -490,7 +606,9 @@ int fm_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdou
     if (!g || !o) return solver_run(out, g, holdout, o, msg);   // it reports the bad arguments
     // the incomplete kind forms a k x k Gram per row and column: k² per entry
     const double per_entry = g->stats.kind == FM_KIND_INCOMPLETE ? (double)o->rank * o->rank : o->rank;
-    const double work = ((double)g->stats.entries + (double)(g->stats.rows + g->stats.cols) * o->rank) * per_entry;
+    double work = ((double)g->stats.entries + (double)(g->stats.rows + g->stats.cols) * o->rank) * per_entry;
+    // a speckled mask's corrections: k² per held entry, by rows and by columns
+    if (holdout && g->stats.kind != FM_KIND_INCOMPLETE) work += 2.0 * (double)holdout->count * o->rank * o->rank;
     const int threads = omp_get_max_threads(), used = work < o->serial_below ? 1 : threads;
     omp_set_num_threads(used);
     const int status = solver_run(out, g, holdout, o, msg);
