@@ -425,9 +425,13 @@ typedef struct fm_solver_options {
     // above; FM_LOSS_KL runs the multiplicative updates of the KL divergence
     // (models/nmf/kl_solver.c), whose trace's objective is the divergence
     // plus the penalties, and which takes rank, init (not learned), iters,
-    // tol, time_limit, penalties, seed, progress and serial_below; the
-    // networks are errors with it. nndsvda suits it better than nndsvd (a
-    // zero of W or H stays zero under the updates).
+    // tol, time_limit, penalties, seed, progress, serial_below, start_W and
+    // start_H (W and H are the updates' whole state: b iterations from a
+    // iterations' factors give the a + b iterations'), keep_best and
+    // patience (with the incomplete kind's holdout); the networks, duals
+    // and a speckled holdout are errors with it, and the exact phase
+    // (finish) is least squares' own. nndsvda suits it better than nndsvd
+    // (a zero of W or H stays zero under the updates).
     fm_loss loss;
 } fm_solver_options;
 

@@ -619,6 +619,103 @@ Test(kl, options_it_does_not_take)
     free(x);
 }
 
+// W and H are the updates' whole state: 8 iterations, then 12 more from
+// their factors, are the 20 iterations of one run, to the bit.
+Test(kl, warm_start_continues_exactly)
+{
+    for (int kind = FM_KIND_SPARSE; kind <= FM_KIND_INCOMPLETE; kind++) {
+        problem pr = problem_new(70, 50, 0.6, (fm_kind)kind, 150);
+        fm_solver_options o = kl_options(4, 20);
+        o.penalty_w.l2 = 0.5f;
+        fm_solver_result *whole = run_kl(pr.g, &o);
+        o.iters = 8;
+        fm_solver_result *first = run_kl(pr.g, &o);
+        o.iters = 12;
+        o.start_W = first->W;
+        o.start_H = first->H;
+        fm_solver_result *rest = run_kl(pr.g, &o);
+        cr_assert(!memcmp(whole->W->data, rest->W->data, sizeof(float) * pr.rows * 4), "%s: W differs",
+                  fm_kind_name((fm_kind)kind));
+        cr_assert(!memcmp(whole->H->data, rest->H->data, sizeof(float) * pr.cols * 4), "H differs");
+        cr_assert_eq(rest->trace[0].objective, first->trace[8].objective);
+        cr_assert_eq(rest->trace[12].objective, whole->trace[20].objective);
+        fm_solver_result_free(&whole);
+        fm_solver_result_free(&first);
+        fm_solver_result_free(&rest);
+        problem_free(&pr);
+    }
+}
+
+// The incomplete kind's holdout: the best iteration is the trace's lowest
+// held-out RMSE; keep_best returns that iteration's factors (those of a run
+// stopped there); patience stops the run that many iterations after it.
+Test(kl, keep_best_and_patience)
+{
+    problem pr = problem_new(60, 40, 0.2, FM_KIND_INCOMPLETE, 160);
+    fm_graph_free(&pr.g);
+    fm_triplets t = { pr.rows, pr.cols, 0, malloc(sizeof(int64_t) * pr.rows * pr.cols),
+                      malloc(sizeof(int64_t) * pr.rows * pr.cols), malloc(sizeof(float) * pr.rows * pr.cols), false };
+    for (int64_t e = 0; e < pr.rows * pr.cols; e++)
+        if (pr.observed[e]) {
+            t.row[t.count] = e / pr.cols;
+            t.col[t.count] = e % pr.cols;
+            t.val[t.count++] = pr.x[e];
+        }
+    fm_triplets *kept = NULL, *held = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_holdout_split(&kept, &held, &t, 0.25, 3, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_graph_from_triplets(&pr.g, kept, FM_KIND_INCOMPLETE, msg), FM_OK, "%s", msg);
+    fm_solver_options o = kl_options(8, 60);   // rank 8 on 60 x 40 noise: it overfits
+    fm_solver_result *plain = NULL, *best = NULL, *patient = NULL, *stopped = NULL;
+    cr_assert_eq(fm_solver_run(&plain, pr.g, held, &o, msg), FM_OK, "%s", msg);
+    int argmin = 0;
+    for (int it = 1; it < plain->trace_len; it++)
+        if (plain->trace[it].holdout_rmse < plain->trace[argmin].holdout_rmse) argmin = it;
+    cr_assert_eq(plain->best_iteration, argmin);
+    cr_assert_eq(plain->best_holdout_rmse, plain->trace[argmin].holdout_rmse);
+    cr_assert_lt(argmin, 60, "no overfitting to select against (best at the last iteration)");
+    o.keep_best = true;
+    cr_assert_eq(fm_solver_run(&best, pr.g, held, &o, msg), FM_OK, "%s", msg);
+    fm_solver_options at = kl_options(8, argmin);
+    cr_assert_eq(fm_solver_run(&stopped, pr.g, held, &at, msg), FM_OK, "%s", msg);
+    cr_assert(!memcmp(best->W->data, stopped->W->data, sizeof(float) * pr.rows * 8), "keep_best: W of another iteration");
+    cr_assert(!memcmp(best->H->data, stopped->H->data, sizeof(float) * pr.cols * 8), "keep_best: H of another iteration");
+    o.keep_best = false;
+    o.patience = 3;
+    cr_assert_eq(fm_solver_run(&patient, pr.g, held, &o, msg), FM_OK, "%s", msg);
+    if (argmin + 3 <= 60) {
+        cr_assert_str_eq(patient->stop_reason, "patience");
+        cr_assert_eq(patient->trace_len - 1, argmin + 3);
+    }
+    // without held-out entries: refused
+    fm_solver_result *none = NULL;
+    cr_assert_eq(fm_solver_run(&none, pr.g, NULL, &o, msg), FM_ERR_INVALID);
+    cr_assert(strstr(msg, "held-out"), "%s", msg);
+    fm_solver_result_free(&plain);
+    fm_solver_result_free(&best);
+    fm_solver_result_free(&patient);
+    fm_solver_result_free(&stopped);
+    fm_triplets_free(&kept);
+    fm_triplets_free(&held);
+    free(t.row);
+    free(t.col);
+    free(t.val);
+    problem_free(&pr);
+}
+
+Test(kl, duals_refused)
+{
+    problem pr = problem_new(20, 15, 0.5, FM_KIND_SPARSE, 170);
+    fm_solver_options o = kl_options(3, 5);
+    o.keep_duals = true;
+    fm_solver_result *r = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_solver_run(&r, pr.g, NULL, &o, msg), FM_ERR_INVALID);
+    cr_assert(strstr(msg, "no duals"), "%s", msg);
+    cr_assert_null(r);
+    problem_free(&pr);
+}
+
 //------------------------------------------------------------------------------
 // The command line
 //------------------------------------------------------------------------------
@@ -715,6 +812,45 @@ Test(kl, cli_incomplete_with_holdout)
     for (int it = 1; it < rows; it++)
         cr_assert_leq(trace[it], trace[it - 1] * (1 + 1e-6), "the divergence rose at iteration %d", it);
     free(summary);
+    run_free(&r);
+    scratch_free(&s);
+}
+
+// factorize --loss kl --init-from: 10 + 10 iterations through the files
+// are the 20 of one run (the factors are written exactly: %.9g floats).
+Test(kl, cli_warm_start)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, "0.3");
+    char a[400], b[400], c[400], path[512];
+    snprintf(a, sizeof a, "%s/a", s.out);
+    snprintf(b, sizeof b, "%s/b", s.out);
+    snprintf(c, sizeof c, "%s/c", s.out);
+    run r = RUN(&s, "factorize", x, "--loss", "kl", "--rank", "3", "--iters", "10", "--tol", "0", "--out", a, "--quiet");
+    expect_success(&r);
+    run_free(&r);
+    r = RUN(&s, "factorize", x, "--loss", "kl", "--init-from", a, "--iters", "10", "--tol", "0", "--out", b, "--quiet");
+    expect_success(&r);
+    run_free(&r);
+    r = RUN(&s, "factorize", x, "--loss", "kl", "--rank", "3", "--iters", "20", "--tol", "0", "--out", c, "--quiet");
+    expect_success(&r);
+    run_free(&r);
+    fm_graph *g = graph_of(x, FM_KIND_SPARSE);
+    fm_graph_stats st;
+    fm_graph_stats_get(g, &st);
+    snprintf(path, sizeof path, "%s.W.mtx", b);
+    fm_dense *Wb = read_factor(path, st.rows, 3);
+    snprintf(path, sizeof path, "%s.W.mtx", c);
+    fm_dense *Wc = read_factor(path, st.rows, 3);
+    for (int64_t e = 0; e < st.rows * 3; e++)
+        cr_assert_leq(fabs(Wb->data[e] - Wc->data[e]), 1e-6 * fabs(Wc->data[e]) + 1e-30, "W[%lld]: %.9g against %.9g",
+                      (long long)e, Wb->data[e], Wc->data[e]);
+    fm_dense_free(&Wb);
+    fm_dense_free(&Wc);
+    fm_graph_free(&g);
+    // a speckled holdout (the sparse kind's --holdout) is not built for this loss: refused
+    r = FACTORIZE_BAD(&s, x, "--loss", "kl", "--kind", "sparse", "--holdout", "0.1", "--rank", "3");
+    EXPECT_FAILURE(&r, 1, "speckled", "KL loss");
     run_free(&r);
     scratch_free(&s);
 }

@@ -37,6 +37,7 @@
 #include "objective.h"
 #include "products.h"
 #include "status.h"
+#include "warm_start.h"
 
 static const char *const loss_names[] = { "ls", "kl" };
 
@@ -59,11 +60,12 @@ static int check_kl_options(const fm_solver_options *o, char *msg)
     if (o->init == FM_INIT_LEARNED || o->accelerate)
         return fm_fail(FM_ERR_INVALID, msg, "the learned %s models were trained on least-squares fits; the KL loss "
                        "runs without them", o->accelerate ? "acceleration" : "initialization");
-    // not yet built for this loss: refused rather than silently ignored
-    if (o->start_W || o->start_H)
-        return fm_fail(FM_ERR_INVALID, msg, "a warm start (--init-from) is not supported with the KL loss yet");
-    if (o->keep_best || o->patience > 0)
-        return fm_fail(FM_ERR_INVALID, msg, "--keep best and --patience are not supported with the KL loss yet");
+    // A warm start is W and H alone: the updates carry no other state, so
+    // b iterations from a iterations' factors are the a + b iterations'.
+    if (o->keep_duals || o->start_dual_W || o->start_dual_H)
+        return fm_fail(FM_ERR_INVALID, msg, "the KL loss's multiplicative updates keep no duals (W and H are their "
+                       "whole state): saved duals are the least-squares ADMM's; continue a KL run from its factors "
+                       "alone (--init-from without --save-state)");
     return FM_OK;
 }
 
@@ -92,11 +94,12 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
     fm_solver_result *result = NULL;
     fm_edges rows = { 0 }, cols = { 0 };
     fm_dense *W = NULL, *Ht = NULL;
+    fm_dense *W_best = NULL, *Ht_best = NULL;   // keep_best: the factors of the best held-out RMSE
     fm_kl_edge_sums *sums = NULL;
     double *totals_w = NULL, *totals_h = NULL, *gram_w = NULL, *gram_h = NULL;
 #define FREE_ALL { fm_solver_result_free(&result); fm_edges_return(&rows, NULL); fm_edges_return(&cols, NULL); \
                    fm_dense_free(&W); fm_dense_free(&Ht); free(sums); free(totals_w); free(totals_h); \
-                   free(gram_w); free(gram_h); }
+                   free(gram_w); free(gram_h); fm_dense_free(&W_best); fm_dense_free(&Ht_best); }
     FM_CHECK(out && !*out && g && o, FM_ERR_INVALID, "fm_kl_solver_run: bad arguments");
     FM_TRY(check_kl_options(o, msg));
     FM_CHECK(!(holdout && g->stats.kind != FM_KIND_INCOMPLETE), FM_ERR_INVALID,
@@ -107,8 +110,12 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
     const int64_t m = g->stats.rows, n = g->stats.cols;
     const int64_t held = holdout ? holdout->count : 0;
     const bool masked = g->stats.kind == FM_KIND_INCOMPLETE;
+    FM_CHECK(held > 0 || (!o->keep_best && o->patience == 0), FM_ERR_INVALID,
+             "keep_best and patience choose by the held-out RMSE: they need held-out entries");
 
     FM_ALLOC(result, 1);
+    result->best_iteration = -1;
+    result->best_holdout_rmse = NAN;
     FM_ALLOC(result->trace, o->iters + 1);
     FM_ALLOC(sums, m);
     FM_ALLOC(totals_w, k);
@@ -117,7 +124,8 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
     FM_ALLOC(gram_h, k * k);
     FM_TRY(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg));
     FM_TRY(fm_edges_borrow(&cols, g, FM_TO_COLUMNS, msg));
-    FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
+    if (fm_warm_start_requested(o)) FM_TRY(fm_warm_start_factors(&W, &Ht, NULL, NULL, o, msg));   // checked
+    else FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
     result->init_seconds = omp_get_wtime() - start;
 
     // Predictions below float's epsilon times the mean stored entry count as
@@ -160,6 +168,17 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
         step->objective = divergence + fm_objective_penalties(W, Ht, &rows, &cols, masked, o);
         FM_TRY(kl_rmse(&step->rmse, g, W, Ht, &total, gram_w, gram_h, msg));
         step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
+        if (held && (result->best_iteration < 0 || step->holdout_rmse < result->best_holdout_rmse)) {
+            result->best_iteration = it;
+            result->best_holdout_rmse = step->holdout_rmse;
+            if (o->keep_best && !W_best) {
+                FM_TRY(fm_dense_copy(&W_best, W, msg));
+                FM_TRY(fm_dense_copy(&Ht_best, Ht, msg));
+            } else if (o->keep_best) {
+                memcpy(W_best->data, W->data, sizeof(float) * m * k);
+                memcpy(Ht_best->data, Ht->data, sizeof(float) * n * k);
+            }
+        }
         step->seconds = omp_get_wtime() - start;
         result->trace_len = it + 1;
         FM_CHECK(isfinite(step->objective), FM_ERR_NUMERIC, "the KL divergence became non-finite at iteration %d",
@@ -169,6 +188,7 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
         if (it >= o->iters) stop = "iterations";
         else if (o->time_limit > 0 && omp_get_wtime() - start >= o->time_limit) stop = "time limit";
         else if (it > 0 && o->tol > 0 && (f == 0 || fabs(previous - f) <= o->tol * previous)) stop = "tolerance";
+        else if (o->patience > 0 && held && it - result->best_iteration >= o->patience) stop = "patience";
         if (o->progress && o->progress(step, o->user)) stop = "callback";
         previous = f;
         if (stop) {
@@ -179,6 +199,14 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
 
     FM_TRY(fm_edges_return(&rows, msg));
     FM_TRY(fm_edges_return(&cols, msg));
+    if (o->keep_best && W_best) {   // the factors of the best held-out RMSE
+        fm_dense *swap = W;
+        W = W_best;
+        W_best = swap;
+        swap = Ht;
+        Ht = Ht_best;
+        Ht_best = swap;
+    }
     // H = (Hᵀ)ᵀ, rank × cols as users expect it.
     FM_TRY(fm_dense_new(&result->H, k, n, msg));
     fm_dense_transpose(result->H->data, Ht);
