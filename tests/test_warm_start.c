@@ -250,3 +250,37 @@ Test(warm_start, bad_starts_are_refused)
     fm_solver_result_free(&fit);
     fm_graph_free(&g);
 }
+
+// With --finish-below the exact phase starts once the objective's decrease
+// slows; a run continued in the ADMM phase before that switch counts the
+// earlier run's iterations (a fresh run's first two are never due) and
+// switches at the same iteration as the longer run, then goes on to its
+// factors (measured: bit for bit on the sparse kind).
+Test(warm_start, the_switch_to_the_exact_phase_falls_where_it_did)
+{
+    fm_graph *g = noisy_graph(120, 90, FM_KIND_SPARSE, 31);
+    fm_solver_options o;
+    options(&o, 5, 100);
+    o.finish_below = 1e-3;
+    fm_solver_result *whole = run_ok(g, &o);
+    const int at = whole->finish_iteration;
+    cr_assert(at > 4 && at < 100, "the switch at %d: expected one inside the run", at);
+    // still ADMM, and the continuation's second iteration is the switch's
+    // (fm_finish_due compares it with the first: due only if the earlier
+    // iterations count)
+    o.iters = at - 2;
+    fm_solver_result *first = run_ok(g, &o);
+    cr_assert(!first->state.exact);
+    continue_from(&o, first, true);
+    o.iters = 100 - first->state.iterations;
+    fm_solver_result *second = run_ok(g, &o);
+    cr_assert_eq(second->finish_iteration + first->state.iterations, at, "the switch at %d of the continuation",
+                 second->finish_iteration);
+    const double dw = relative_difference(second->W, whole->W), dh = relative_difference(second->H, whole->H);
+    cr_log_info("switch at %d; continued from %d: W %.2e H %.2e", at, first->state.iterations, dw, dh);
+    cr_assert_lt(fmax(dw, dh), 1e-5);
+    fm_solver_result_free(&whole);
+    fm_solver_result_free(&first);
+    fm_solver_result_free(&second);
+    fm_graph_free(&g);
+}

@@ -35,10 +35,13 @@
 //   expansion check (which rows are exact, and so on which row a --tol stop
 //   can fall; the factors do not depend on it) and the count of refused
 //   extrapolations;
-// - with `--finish-below` > 0, the switch is judged on the rows as the
-//   continuation has them: its row 0 is exact where the longer run's row a
-//   may have been the expansion (good to 0.1%), so a switch that falls on
-//   the boundary of the threshold can come one iteration apart.
+// - with `--finish-below` > 0, the switch compares an iteration's row with
+//   the one before: a continuation does not have the row before its start,
+//   so a switch due at the very first continued iteration comes one later
+//   (from the second on it falls where the longer run's did: tested), and
+//   its row 0 is exact where the longer run's may have been the expansion
+//   (good to 0.1%), so a switch on the boundary of the threshold can come
+//   one iteration apart.
 // A run that keeps the best held-out iterate (keep_best) has no state to
 // keep: it returns another iterate than the last, and keep_duals is refused
 // beside it.
