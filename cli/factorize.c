@@ -507,8 +507,8 @@ int fm_cmd_factorize(int argc, char **argv)
 
     if (save_state) {
         snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
-        if (fm_factorize_state_write(fm_output_set_staged(set, state_slot), fm_output_set_staged(set, state_slot + 1), r,
-                                     comment, msg))
+        if (fm_factorize_state_write(fm_output_set_staged(set, state_slot),
+                                     fm_output_set_staged(set, state_slot + 1), r, comment, msg))
             goto fail;
     }
     const fm_factorize_report report = { &opts, r, &st, fm_graph_omega(g), held, source, command_json,
