@@ -60,10 +60,16 @@ static const char help[] =
     "  --init-from PREFIX  continue an earlier run: start from PREFIX.W.mtx and\n"
     "                      PREFIX.H.mtx (their rank is the run's; --init, --init\n"
     "                      learned and --accelerate do not combine with it) and, when\n"
-    "                      that run saved them (--save-state), its ADMM duals, so that\n"
-    "                      --iters more iterations continue it as one longer run would\n"
-    "  --save-state        also write the ADMM duals, PREFIX.duals.W.mtx and\n"
-    "                      PREFIX.duals.H.mtx, for a later --init-from\n"
+    "                      that run saved it (--save-state), the solver's state, so\n"
+    "                      that --iters more iterations continue it as one longer run\n"
+    "                      would (with the same options), in either phase\n"
+    "  --save-state        also write the solver's state for a later --init-from,\n"
+    "                      PREFIX.state.W.mtx and PREFIX.state.H.mtx: in the exact\n"
+    "                      phase (--finish hals) the extrapolation's previous iterate,\n"
+    "                      with its beta, its ceiling and the last accepted objective\n"
+    "                      on a comment line; in the ADMM phase (--finish none) the\n"
+    "                      scaled duals; and the phase and the iteration count.\n"
+    "                      Not with --keep best (whose factors are not the last)\n"
     "  --loss LOSS         ls (least squares, default) or kl (generalized Kullback-\n"
     "                      Leibler divergence, for counts; multiplicative updates;\n"
     "                      the incomplete kind over its observed entries; init\n"
@@ -353,6 +359,11 @@ int fm_cmd_factorize(int argc, char **argv)
                                 : "--init chooses another start; give one of them");
         return 2;
     }
+    if (save_state && opts.keep_best) {
+        fprintf(stderr, "factormer: --save-state saves the state of the last iteration, --keep best writes the "
+                        "factors of another: give one of them\n");
+        return 2;
+    }
     if ((opts.keep_best || opts.patience > 0) && !(holdout_fraction > 0) && !test_file) {
         fprintf(stderr, "factormer: %s chooses by the held-out RMSE: it needs --holdout F or --test FILE\n",
                 opts.keep_best ? "--keep best" : "--patience");
@@ -381,13 +392,13 @@ int fm_cmd_factorize(int argc, char **argv)
     if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
     else if (data) fm_arg_data_name(prefix, sizeof prefix, data);
     else snprintf(prefix, sizeof prefix, "planted");
-    // every run's four, then PREFIX.top.tsv with --top and the duals with --save-state
+    // every run's four, then PREFIX.top.tsv with --top and the solver's state with --save-state
     const char *suffix[7] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
-    int outputs = 4, top_slot = -1, duals_slot = -1;
+    int outputs = 4, top_slot = -1, state_slot = -1;
     if (top.n) suffix[top_slot = outputs++] = ".top.tsv";
     if (save_state) {
-        suffix[duals_slot = outputs++] = ".duals.W.mtx";
-        suffix[outputs++] = ".duals.H.mtx";
+        suffix[state_slot = outputs++] = ".state.W.mtx";
+        suffix[outputs++] = ".state.H.mtx";
     }
     const int opened = fm_output_set_open(&set, "--out", prefix, suffix, outputs, msg);
     if (opened != FM_OK) {
@@ -405,6 +416,12 @@ int fm_cmd_factorize(int argc, char **argv)
         int rank = rank_given ? opts.rank : 0;
         if (fm_factorize_state_read(&state, init_from, &rank, msg)) goto fail;
         opts.rank = rank;
+        if (state.carried && state.state.exact && opts.finish == FM_FINISH_NONE)
+            snprintf(state.note, sizeof state.note, "%s was saved in the exact phase; --finish none continues "
+                     "with ADMM from zero duals", init_from);
+        else if (state.carried && !state.state.exact && opts.finish != FM_FINISH_NONE && opts.finish_below <= 0)
+            snprintf(state.note, sizeof state.note, "%s was saved in the ADMM phase (its duals); the exact phase "
+                     "(--finish hals) does not use them", init_from);
         if (state.note[0]) fprintf(stderr, "factormer: note: %s\n", state.note);
     }
     if (data) {
@@ -457,6 +474,9 @@ int fm_cmd_factorize(int argc, char **argv)
         opts.start_H = state.H;
         opts.start_dual_W = state.dual_W;
         opts.start_dual_H = state.dual_H;
+        opts.start_state = state.state;
+        opts.start_prev_W = state.prev_W;
+        opts.start_prev_H = state.prev_H;
     }
     if (fm_graph_from_triplets(&g, t, kind, msg)) goto fail;
     fm_triplets_free(&t);
@@ -496,13 +516,13 @@ int fm_cmd_factorize(int argc, char **argv)
 
     if (save_state) {
         snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
-        if (fm_factorize_state_write(fm_output_set_staged(set, duals_slot), fm_output_set_staged(set, duals_slot + 1), r,
-                                     comment, msg))
+        if (fm_factorize_state_write(fm_output_set_staged(set, state_slot),
+                                     fm_output_set_staged(set, state_slot + 1), r, comment, msg))
             goto fail;
     }
     const fm_factorize_report report = { &opts, r, &st, fm_graph_omega(g), held, source, command_json,
                                           stop_reason, interrupted, learned, set, init_from,
-                                          state.dual_W != NULL, duals_slot };
+                                          &state, state_slot };
     if (fm_factorize_summary_write(&report, fm_output_set_staged(set, 3), msg)) goto fail;
     if (fm_output_set_commit(set, msg)) goto fail;
 

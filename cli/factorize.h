@@ -7,6 +7,8 @@
 #include "factormer.h"
 #include "output.h"
 
+typedef struct fm_factorize_state fm_factorize_state;
+
 typedef struct fm_factorize_report {
     const fm_solver_options *opts;
     const fm_solver_result *result;
@@ -20,8 +22,8 @@ typedef struct fm_factorize_report {
     bool learned;                  // --init learned
     const fm_output_set *set;
     const char *init_from;         // --init-from PREFIX, or NULL
-    bool init_duals;               // the warm start carried the saved duals
-    int duals_slot;                // the set's first dual output (--save-state), else -1
+    const fm_factorize_state *init_state;   // with init_from: what the warm start carried
+    int state_slot;                // the set's first state output (--save-state), else -1
 } fm_factorize_report;
 
 // PREFIX.summary.json at `path` (the staged name).
@@ -30,25 +32,31 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
 void fm_factorize_summary_print(const fm_factorize_report *report);
 
 // The state a run continues from (--init-from PREFIX, cli/factorize_state.c):
-// PREFIX.W.mtx and PREFIX.H.mtx and, when a run saved them (--save-state),
-// the ADMM duals PREFIX.duals.W.mtx and PREFIX.duals.H.mtx, which name the
-// factors they belong to by a fingerprint of their values.
-typedef struct fm_factorize_state {
-    fm_dense *W, *H, *dual_W, *dual_H;
-    char note[FM_MSG_LEN];         // why duals that were found are not used, else ""
-} fm_factorize_state;
+// PREFIX.W.mtx and PREFIX.H.mtx and, when a run saved it (--save-state), the
+// solver's state PREFIX.state.W.mtx and PREFIX.state.H.mtx (the ADMM duals,
+// or the exact phase's previous iterate, with the phase, the extrapolation's
+// β and the iteration count on a comment line), which name the factors they
+// belong to by a fingerprint of their values.
+struct fm_factorize_state {
+    fm_dense *W, *H;
+    bool carried;                  // the saved state was found and belongs to W and H:
+    fm_solver_state state;         // the phase and the rest,
+    fm_dense *dual_W, *dual_H;     // the ADMM phase's duals,
+    fm_dense *prev_W, *prev_H;     // the extrapolating exact phase's previous iterate
+    char note[FM_MSG_LEN];         // why a state that was found is not used, else ""
+};
 
 // Read the state of PREFIX: the factors (one rank: W's columns, H's rows;
-// `rank` when it is above 0, else it becomes theirs) and the duals when both
-// files are there and belong to these factors.
+// `rank` when it is above 0, else it becomes theirs) and the solver's state
+// when both files are there and belong to these factors.
 int fm_factorize_state_read(fm_factorize_state *state, const char *prefix, int *rank, char *msg);
 // The factors fit a rows × cols matrix.
 int fm_factorize_state_check(const fm_factorize_state *state, const char *prefix, int64_t rows, int64_t cols,
                              char *msg);
 void fm_factorize_state_free(fm_factorize_state *state);
-// Write the result's duals (keep_duals) to the two paths, each naming the
+// Write the result's state (keep_duals) to the two paths, each naming the
 // factors' fingerprint; `comment` follows.
-int fm_factorize_state_write(const char *dual_w_path, const char *dual_h_path, const fm_solver_result *r,
+int fm_factorize_state_write(const char *path_w, const char *path_h, const fm_solver_result *r,
                              const char *comment, char *msg);
 
 #endif

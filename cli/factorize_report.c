@@ -19,6 +19,26 @@ static const char *rejected_note(int rejected, int repaired, bool safeguard)
     return note;
 }
 
+// What a warm start carried (--init-from): "none" (the factors alone),
+// "admm" (the ADMM phase's duals) or "exact" (the exact phase and its
+// extrapolation's state).
+static const char *init_state_name(const fm_factorize_report *report)
+{
+    const fm_factorize_state *s = report->init_state;
+    if (!report->init_from || !s || !s->carried) return "none";
+    return s->state.exact ? "exact" : "admm";
+}
+
+static const char *init_state_words(const fm_factorize_report *report)
+{
+    const char *name = init_state_name(report);
+    if (!strcmp(name, "admm")) return "its ADMM duals carried";
+    if (!strcmp(name, "exact"))
+        return report->init_state->state.extrapolating ? "in its exact phase, the extrapolation carried"
+                                                       : "in its exact phase";
+    return "the factors alone: no saved state";
+}
+
 int fm_factorize_summary_write(const fm_factorize_report *report, const char *path, char *msg)
 {
     const fm_solver_options opts = *report->opts;
@@ -47,10 +67,10 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     KEY("holdout_entries", "%lld", (long long)(held ? held->count : 0));
     KEY("rank", "%d", opts.rank);
     KEY("init", "\"%s\"", report->init_from ? "warm" : fm_init_name(opts.init));
-    keys[n] = "init_from";   // --init-from: the prefix of the run continued, and whether its duals came along
+    keys[n] = "init_from";   // --init-from: the prefix of the run continued, and what of its state came along
     if (report->init_from) fm_arg_json_string(v[n++], sizeof v[0], report->init_from);
     else snprintf(v[n++], sizeof v[0], "null");
-    KEY("init_duals", "%s", report->init_duals ? "true" : "false");
+    KEY("init_state", "\"%s\"", init_state_name(report));
     KEY("loss", "\"%s\"", fm_loss_name(opts.loss));
     keys[n] = "init_model";
     if (r->init_model) fm_arg_json_string(v[n++], sizeof v[0], r->init_model);
@@ -125,7 +145,7 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
                fm_kind_name(st.kind), (long long)st.entries);
         if (report->init_from)
             printf("  rank         %d from %s (warm start, %s)\n", opts.rank, fm_arg_shown(report->init_from),
-                   report->init_duals ? "its ADMM duals carried" : "zero duals");
+                   init_state_words(report));
         else
         printf("  rank         %d from %s%s%s%s\n", opts.rank, fm_init_name(opts.init), r->init_model ? " (" : "",
                r->init_model ? fm_arg_shown(r->init_model) : "", r->init_model ? ")" : "");
@@ -155,7 +175,7 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
         printf("  wrote        %s %s %s %s\n", fm_arg_shown(fm_output_set_final(set, 0)),
                fm_arg_shown(fm_output_set_final(set, 1)), fm_arg_shown(fm_output_set_final(set, 2)),
                fm_arg_shown(fm_output_set_final(set, 3)));
-        if (report->duals_slot >= 0)   // --save-state
-            printf("               %s %s\n", fm_arg_shown(fm_output_set_final(set, report->duals_slot)),
-                   fm_arg_shown(fm_output_set_final(set, report->duals_slot + 1)));
+        if (report->state_slot >= 0)   // --save-state
+            printf("               %s %s\n", fm_arg_shown(fm_output_set_final(set, report->state_slot)),
+                   fm_arg_shown(fm_output_set_final(set, report->state_slot + 1)));
     }

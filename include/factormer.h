@@ -324,6 +324,18 @@ typedef enum {
 const char *fm_finish_name(fm_finish finish);
 int fm_finish_parse(fm_finish *finish, const char *name, char *msg);
 
+// The solver's state beside its factors, what a warm start carries besides
+// the ADMM duals (fm_solver_options.start_state, fm_solver_result.state;
+// models/nmf/warm_start.c). All zero: the ADMM phase with no history.
+typedef struct fm_solver_state {
+    int iterations;        // the iterations behind the factors (all earlier runs' together)
+    bool exact;            // in the exact phase (§3.1); else in the ADMM phase, whose state is the duals
+    bool extrapolating;    // the exact phase's extrapolation (models/nmf/extrapolate.h), with:
+    bool moved;            // the last iterate was accepted: the next update starts from X + β (X − X_prev)
+    double beta, ceiling;  // β and its ceiling β̄
+    double objective, residual;   // the accepted iterate's objective and Σr², as the judge compares them
+} fm_solver_state;
+
 typedef struct fm_solver_options {
     int rank;
     fm_init_method init;
@@ -395,13 +407,21 @@ typedef struct fm_solver_options {
     // accelerator are refused): W rows × rank and H rank × cols, finite and
     // nonnegative. start_dual_W (rows × rank) and start_dual_H (rank × cols,
     // H's layout) are the ADMM's scaled duals to go on with (NULL: zero, as a
-    // fresh run starts); with them, b iterations from the result of a
-    // iterations give the factors of a + b iterations, to float rounding. The
-    // caller keeps all four.
+    // fresh run starts); with them and the state below, b iterations from
+    // the result of a iterations give the factors of a + b iterations, to
+    // float rounding, in either phase. The caller keeps all of them.
     const fm_dense *start_W, *start_H, *start_dual_W, *start_dual_H;
     // The result keeps the duals of the last iterate (dual_W, dual_H), to be
     // saved beside the factors for a later warm start.
     bool keep_duals;
+    // The phase to continue in, for a warm start (issue 18: the continued
+    // run repeats the longer one in the exact phase too): start_state (zero:
+    // the ADMM phase, as a fresh run starts) and, when it is extrapolating,
+    // start_prev_W (rows × rank) and start_prev_H (rank × cols), the accepted
+    // iterate before start_W and start_H (the move's X_prev). The result of
+    // a keep_duals run gives them (state, prev_W, prev_H).
+    fm_solver_state start_state;
+    const fm_dense *start_prev_W, *start_prev_H;
     // The exact phase (§3.1, issue 18 "converge to the answer"): once ADMM's
     // progress slows, the factor updates become exact block updates
     // (coordinate descent, ops/hals.h) for the rest of the run. Zero is the
@@ -453,6 +473,12 @@ typedef struct fm_solver_result {
     // With keep_duals: the ADMM's scaled duals of the last iterate, W's
     // (rows × rank) and H's (rank × cols, H's layout); NULL otherwise.
     fm_dense *dual_W, *dual_H;
+    // With keep_duals, the rest of the state a warm start carries: the
+    // phase the run ended in, and in the exact phase the accepted iterate
+    // before W and H (W's and H's layouts; W and H themselves when the phase
+    // does not extrapolate); NULL in the ADMM phase.
+    fm_solver_state state;
+    fm_dense *prev_W, *prev_H;
     // The exact phase (fm_solver_options.finish): the first iteration whose
     // updates were exact block updates, 0 if none were.
     int finish_iteration;

@@ -22,7 +22,9 @@ static void take_key(const char *line, const char *key, char *value, size_t size
     if (strncmp(line, key, len) || (line[len] != ' ' && line[len] != '\t')) return;
     line += len;
     while (*line == ' ' || *line == '\t') line++;
-    snprintf(value, size, "%.*s", (int)strcspn(line, " \t\r\n"), line);
+    int len_value = (int)strcspn(line, "\r\n");   // the rest of the line, less trailing blanks
+    while (len_value > 0 && (line[len_value - 1] == ' ' || line[len_value - 1] == '\t')) len_value--;
+    snprintf(value, size, "%.*s", len_value, line);
 }
 
 int fm_mtx_read_signed(fm_dense **out, const char *path, int64_t rows, int64_t cols, const char *key, char *value,

@@ -12,7 +12,8 @@
 // Reads PATH, which must be `array real|integer general` of exactly rows ×
 // cols (checked on the size line, before anything is allocated) with finite
 // values. When `key` is not NULL, the first comment line "%KEY VALUE" before
-// the size line gives VALUE in `value` (`size` bytes; "" when there is none).
+// the size line gives VALUE, the rest of the line less trailing blanks, in
+// `value` (`size` bytes, truncated to them; "" when there is none).
 // FM_ERR_PARSE naming the file and line otherwise.
 int fm_mtx_read_signed(fm_dense **out, const char *path, int64_t rows, int64_t cols, const char *key, char *value,
                        size_t size, char *msg);

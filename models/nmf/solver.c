@@ -51,6 +51,8 @@ void fm_solver_result_free(fm_solver_result **r)
     fm_dense_free(&(*r)->H);
     fm_dense_free(&(*r)->dual_W);
     fm_dense_free(&(*r)->dual_H);
+    fm_dense_free(&(*r)->prev_W);
+    fm_dense_free(&(*r)->prev_H);
     free((*r)->trace);
     free((*r)->init_model);
     free((*r)->accel_model);
@@ -114,6 +116,9 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
                            "the stratified sampler draws unstored entries as zeros, which only the sparse kind has "
                            "(this matrix is %s): use uniform or weighted", fm_kind_name(g->stats.kind));
     }
+    if (o->keep_best && o->keep_duals)
+        return fm_fail(FM_ERR_INVALID, msg, "keep_duals keeps the state of the last iterate for a warm start; "
+                       "keep_best returns another iterate's factors: use one of them");
     int status = check_penalty(o->penalty_w, "W", msg);
     if (!status) status = check_penalty(o->penalty_h, "H", msg);
     return status ? status : fm_warm_start_check(g->stats.rows, g->stats.cols, o, msg);
@@ -474,7 +479,12 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 fill_objective(step, &row, omega);
             }
         }
-        if (!stop && !exact && !speckled && fm_finish_due(o, it, &previous, &row, result->accel_steps < accel_steps)) {
+        // a warm start continues the phase it was in (warm_start.h); the
+        // switch counts the earlier runs' iterations
+        const bool resume = it == 0 && fm_warm_start_resumes_exact(o);
+        if (!stop && !exact && !speckled &&
+            (resume || fm_finish_due(o, it + o->start_state.iterations, &previous, &row,
+                                     result->accel_steps < accel_steps))) {
             exact = true;
             result->finish_iteration = it + 1;
             if (fused) fm_admm_full_exact(full, sweeps);
@@ -483,7 +493,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                     fm_products_gather(XtW, &cols, W);
                     pushed = true;
                 }
-                FM_TRY(fm_extrapolation_start(&extra, W, Ht, fused ? XtW : NULL, &row, msg));
+                if (resume) FM_TRY(fm_warm_start_extrapolation(&extra, W, Ht, fused ? XtW : NULL, &cols, &row, o, msg));
+                else FM_TRY(fm_extrapolation_start(&extra, W, Ht, fused ? XtW : NULL, &row, msg));
                 extrapolating = true;
             }
         }
@@ -512,6 +523,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         fm_dense_transpose(result->dual_H->data, UH);
         result->dual_W = UW;
         UW = NULL;
+        FM_TRY(fm_warm_start_keep(result, &extra, exact, extrapolating, W, Ht, o, msg));
     }
     result->W = W;
     W = NULL;
