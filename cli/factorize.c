@@ -419,7 +419,8 @@ int fm_cmd_factorize(int argc, char **argv)
         if (state.carried && state.state.exact && opts.finish == FM_FINISH_NONE)
             snprintf(state.note, sizeof state.note, "%s was saved in the exact phase; --finish none continues "
                      "with ADMM from zero duals", init_from);
-        else if (state.carried && !state.state.exact && opts.finish != FM_FINISH_NONE && opts.finish_below <= 0)
+        else if (state.carried && !state.state.exact && opts.finish != FM_FINISH_NONE &&
+                 fm_finish_below(&opts, kind == FM_KIND_INCOMPLETE) <= 0)
             snprintf(state.note, sizeof state.note, "%s was saved in the ADMM phase (its duals); the exact phase "
                      "(--finish hals) does not use them", init_from);
         if (state.note[0]) fprintf(stderr, "factormer: note: %s\n", state.note);

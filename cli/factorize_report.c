@@ -93,7 +93,8 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     KEY("iters_requested", "%d", opts.iters);
     KEY("inner", "%d", opts.inner);
     KEY("finish", "{\"phase\": \"%s\", \"below\": %g, \"sweeps\": %d, \"extrapolation\": %s, \"from_iteration\": %d, "
-        "\"refused\": %d}", fm_finish_name(opts.finish), opts.finish_below, opts.finish_sweeps > 0 ? opts.finish_sweeps : 1,
+        "\"refused\": %d}", fm_finish_name(opts.finish),
+        fm_finish_below(&opts, st.kind == FM_KIND_INCOMPLETE), opts.finish_sweeps > 0 ? opts.finish_sweeps : 1,
         opts.finish_plain ? "false" : "true", r->finish_iteration, r->finish_refused);
     NUM("tol", opts.tol);
     if (opts.time_limit > 0) NUM("time_limit", opts.time_limit);

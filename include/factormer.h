@@ -336,6 +336,9 @@ typedef struct fm_solver_state {
     double objective, residual;   // the accepted iterate's objective and Σr², as the judge compares them
 } fm_solver_state;
 
+#define FM_FINISH_BELOW_AUTO (-1.0)
+#define FM_FINISH_BELOW_INCOMPLETE 1e-3
+
 typedef struct fm_solver_options {
     int rank;
     fm_init_method init;
@@ -430,6 +433,11 @@ typedef struct fm_solver_options {
     int finish_sweeps;         // coordinate sweeps per factor update (0: 1)
     // Switch when an iteration lowers the objective by less than this share
     // of it (fm_finish_due, models/nmf/finish.h); 0: exact from iteration 1.
+    // FM_FINISH_BELOW_AUTO (the default): 0 for the dense and sparse kinds,
+    // FM_FINISH_BELOW_INCOMPLETE for the incomplete kind, whose unregularized
+    // fit has rows and columns with fewer observations than the rank: exact
+    // updates from a poor start overfit them at once, where ADMM's first
+    // iterations (the held-out RMSE's best) do not (§3.1).
     double finish_below;
     // The exact phase without its extrapolation (models/nmf/extrapolate.h):
     // plain coordinate sweeps, scikit-learn's "cd" update.
@@ -456,6 +464,10 @@ typedef struct fm_solver_options {
 } fm_solver_options;
 
 void fm_solver_options_default(fm_solver_options *opts);
+// The exact phase's threshold a run uses (models/nmf/finish.c): finish_below,
+// or for FM_FINISH_BELOW_AUTO the kind's default (0, or
+// FM_FINISH_BELOW_INCOMPLETE for the incomplete kind).
+double fm_finish_below(const fm_solver_options *opts, bool incomplete);
 
 typedef struct fm_solver_result {
     fm_dense *W;           // rows × rank

@@ -230,7 +230,7 @@ Test(converge, the_phase_switch_and_its_options)
     char msg[FM_MSG_LEN];
     const struct { fm_finish finish; int sweeps; double below; const char *says; } bad[] = {
         { (fm_finish)7, 0, 0, "unknown finish" }, { FM_FINISH_HALS, -1, 0, "sweeps" },
-        { FM_FINISH_HALS, 0, -1, "threshold" }, { FM_FINISH_HALS, 0, NAN, "threshold" } };
+        { FM_FINISH_HALS, 0, -2, "threshold" }, { FM_FINISH_HALS, 0, NAN, "threshold" } };
     for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
         o.finish = bad[b].finish;
         o.finish_sweeps = bad[b].sweeps;
@@ -249,4 +249,36 @@ Test(converge, the_phase_switch_and_its_options)
     cr_expect(strstr(msg, "'cd'"), "%s", msg);
     cr_expect_str_eq(fm_finish_name(FM_FINISH_HALS), "hals");
     fm_graph_free(&g);
+}
+
+// The default threshold depends on the kind (FM_FINISH_BELOW_AUTO): the dense
+// and sparse kinds switch to exact updates at iteration 1, the incomplete
+// kind once ADMM's decrease falls below FM_FINISH_BELOW_INCOMPLETE, and the
+// switch is where that rule puts it.
+Test(converge, default_threshold_by_kind)
+{
+    const fm_kind kinds[3] = { FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE };
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    cr_assert_eq(o.finish_below, FM_FINISH_BELOW_AUTO);
+    cr_assert_eq(fm_finish_below(&o, false), 0);
+    cr_assert_eq(fm_finish_below(&o, true), FM_FINISH_BELOW_INCOMPLETE);
+    for (int kk = 0; kk < 3; kk++) {
+        fm_graph *g = planted_noisy(kinds[kk], 11, 0.1);
+        fm_solver_result *r = solve(g, 200, FM_FINISH_HALS, FM_FINISH_BELOW_AUTO, true);
+        if (kinds[kk] != FM_KIND_INCOMPLETE) {
+            cr_expect_eq(r->finish_iteration, 1, "%s", fm_kind_name(kinds[kk]));
+        } else {
+            const int s = r->finish_iteration;
+            cr_assert_gt(s, 2, "the incomplete kind starts with ADMM");
+            // the first iteration whose decrease fell below the threshold
+            for (int it = 2; it < s - 1; it++)
+                cr_expect_geq(r->trace[it - 1].objective - r->trace[it].objective,
+                              FM_FINISH_BELOW_INCOMPLETE * r->trace[it - 1].objective, "iteration %d", it);
+            cr_expect_lt(r->trace[s - 2].objective - r->trace[s - 1].objective,
+                         FM_FINISH_BELOW_INCOMPLETE * r->trace[s - 2].objective);
+        }
+        fm_solver_result_free(&r);
+        fm_graph_free(&g);
+    }
 }

@@ -97,6 +97,7 @@ Test(warm_start, fifty_plus_fifty_is_one_hundred)
             fm_solver_options o;
             options(&o, 4, 100);
             if (phase) o.finish = FM_FINISH_NONE;
+            else o.finish_below = 0;   // the exact phase from iteration 1 for every kind
             o.penalty_w = (fm_penalty){ .l1 = 0.01f, .l2 = 0.01f };
             o.penalty_h = (fm_penalty){ .l2 = 0.02f, .l2_per_entry = true };
             fm_solver_result *whole = run_ok(g, &o);

@@ -25,11 +25,18 @@ int fm_finish_sweeps(const fm_solver_options *o)
     return o->finish_sweeps > 0 ? o->finish_sweeps : 1;
 }
 
-bool fm_finish_due(const fm_solver_options *o, int it, const fm_row_objective *previous,
+double fm_finish_below(const fm_solver_options *o, bool incomplete)
+{
+    if (o->finish_below != FM_FINISH_BELOW_AUTO) return o->finish_below;
+    return incomplete ? FM_FINISH_BELOW_INCOMPLETE : 0;
+}
+
+bool fm_finish_due(const fm_solver_options *o, bool incomplete, int it, const fm_row_objective *previous,
                    const fm_row_objective *row, bool accelerator_left)
 {
     if (o->finish == FM_FINISH_NONE || accelerator_left) return false;
-    if (o->finish_below <= 0) return true;
+    const double below = fm_finish_below(o, incomplete);
+    if (below <= 0) return true;
     if (it < 2 || !(previous->f > 0)) return false;
-    return previous->f - row->f < o->finish_below * previous->f;
+    return previous->f - row->f < below * previous->f;
 }

@@ -16,7 +16,7 @@ int fm_finish_sweeps(const fm_solver_options *o);
 // the start, else once iteration `it` lowered the objective by less than
 // finish_below · f. An accelerator still to run keeps ADMM (its network was
 // trained on ADMM iterates, §6).
-bool fm_finish_due(const fm_solver_options *o, int it, const fm_row_objective *previous,
+bool fm_finish_due(const fm_solver_options *o, bool incomplete, int it, const fm_row_objective *previous,
                    const fm_row_objective *row, bool accelerator_left);
 
 #endif

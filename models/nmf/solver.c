@@ -41,7 +41,8 @@ void fm_solver_options_default(fm_solver_options *opts)
     opts->zero_ratio = 1;
     opts->batch_targets = FM_BATCH_TARGETS;
     opts->serial_below = FM_SERIAL_WORK;
-    opts->finish = FM_FINISH_HALS;   // exact block updates from the first iteration (§3.1)
+    opts->finish = FM_FINISH_HALS;   // exact block updates (§3.1): from the first iteration, but for
+    opts->finish_below = FM_FINISH_BELOW_AUTO;   // the incomplete kind once ADMM slows
 }
 
 void fm_solver_result_free(fm_solver_result **r)
@@ -93,7 +94,7 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
     if ((unsigned)o->finish > FM_FINISH_HALS) return fm_fail(FM_ERR_INVALID, msg, "unknown finish %d", o->finish);
     if (o->finish_sweeps < 0)
         return fm_fail(FM_ERR_INVALID, msg, "sweeps per exact update must be >= 0, not %d", o->finish_sweeps);
-    if (!(o->finish_below >= 0) || !isfinite(o->finish_below))
+    if (o->finish_below != FM_FINISH_BELOW_AUTO && (!(o->finish_below >= 0) || !isfinite(o->finish_below)))
         return fm_fail(FM_ERR_INVALID, msg, "the exact phase's threshold must be a finite number >= 0, not %g",
                        o->finish_below);
     if (o->kernels != FM_KERNELS_FUSED && o->kernels != FM_KERNELS_GRAPHBLAS)
@@ -468,7 +469,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         // switch counts the earlier runs' iterations
         const bool resume = it == 0 && fm_warm_start_resumes_exact(o);
         if (!stop && !exact && !speckled &&
-            (resume || fm_finish_due(o, it + o->start_state.iterations, &previous, &row,
+            (resume || fm_finish_due(o, masked, it + o->start_state.iterations, &previous, &row,
                                      result->accel_steps < accel_steps))) {
             exact = true;
             result->finish_iteration = it + 1;
