@@ -171,8 +171,8 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
             printf("  best         holdout rmse %.6g at iteration %d (rmse %.6g)%s\n", r->best_holdout_rmse,
                    r->best_iteration, r->trace[r->best_iteration].rmse,
                    opts.keep_best ? ": its factors written" : "");
-        printf("  time         %.3f s (init %.3f s, %.3f ms per iteration, %d threads)\n", last->seconds,
-               r->init_seconds, 1e3 * per_iteration, r->threads);
+        printf("  time         %.3f s (init %.3f s, %.3f ms per iteration, %d thread%s)\n", last->seconds,
+               r->init_seconds, 1e3 * per_iteration, r->threads, r->threads == 1 ? "" : "s");
         printf("  wrote        %s %s %s %s\n", fm_arg_shown(fm_output_set_final(set, 0)),
                fm_arg_shown(fm_output_set_final(set, 1)), fm_arg_shown(fm_output_set_final(set, 2)),
                fm_arg_shown(fm_output_set_final(set, 3)));
