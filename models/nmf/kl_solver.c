@@ -37,6 +37,7 @@
 #include "objective.h"
 #include "products.h"
 #include "status.h"
+#include "stop.h"
 #include "warm_start.h"
 
 static const char *const loss_names[] = { "ls", "kl" };
@@ -152,7 +153,7 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
     fm_kl_column_sums(totals_h, Ht);
     fm_kl_terms(&rows, W, Ht, prediction_floor, masked, sums);
 
-    double previous = NAN;
+    fm_row_objective previous = { .f = NAN };
     for (int it = 0;; it++) {
         if (it > 0) {
             fm_kl_update(Ht, &cols, W, &step_h, NULL);
@@ -168,29 +169,17 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
         step->objective = divergence + fm_objective_penalties(W, Ht, &rows, &cols, masked, o);
         FM_TRY(kl_rmse(&step->rmse, g, W, Ht, &total, gram_w, gram_h, msg));
         step->holdout_rmse = held ? sqrt(fm_loss_residual_triplets(holdout, W, Ht) / held) : NAN;
-        if (held && (result->best_iteration < 0 || step->holdout_rmse < result->best_holdout_rmse)) {
-            result->best_iteration = it;
-            result->best_holdout_rmse = step->holdout_rmse;
-            if (o->keep_best && !W_best) {
-                FM_TRY(fm_dense_copy(&W_best, W, msg));
-                FM_TRY(fm_dense_copy(&Ht_best, Ht, msg));
-            } else if (o->keep_best) {
-                memcpy(W_best->data, W->data, sizeof(float) * m * k);
-                memcpy(Ht_best->data, Ht->data, sizeof(float) * n * k);
-            }
-        }
+        if (held)
+            FM_TRY(fm_stop_record_holdout(result, it, step->holdout_rmse, o->keep_best, W, Ht, &W_best, &Ht_best,
+                                          msg));
         step->seconds = omp_get_wtime() - start;
         result->trace_len = it + 1;
         FM_CHECK(isfinite(step->objective), FM_ERR_NUMERIC, "the KL divergence became non-finite at iteration %d",
                  it);
-        const double f = step->objective;
-        const char *stop = NULL;
-        if (it >= o->iters) stop = "iterations";
-        else if (o->time_limit > 0 && omp_get_wtime() - start >= o->time_limit) stop = "time limit";
-        else if (it > 0 && o->tol > 0 && (f == 0 || fabs(previous - f) <= o->tol * previous)) stop = "tolerance";
-        else if (o->patience > 0 && held && it - result->best_iteration >= o->patience) stop = "patience";
+        const fm_row_objective row = { .f = step->objective, .exact = true };   // every row is exact
+        const char *stop = fm_stop_reason(o, result, it, omp_get_wtime() - start, &previous, &row, held);
         if (o->progress && o->progress(step, o->user)) stop = "callback";
-        previous = f;
+        previous = row;
         if (stop) {
             result->stop_reason = stop;
             break;
@@ -199,14 +188,7 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
 
     FM_TRY(fm_edges_return(&rows, msg));
     FM_TRY(fm_edges_return(&cols, msg));
-    if (o->keep_best && W_best) {   // the factors of the best held-out RMSE
-        fm_dense *swap = W;
-        W = W_best;
-        W_best = swap;
-        swap = Ht;
-        Ht = Ht_best;
-        Ht_best = swap;
-    }
+    if (o->keep_best) fm_stop_take_best(&W, &Ht, &W_best, &Ht_best);
     // H = (Hᵀ)ᵀ, rank × cols as users expect it.
     FM_TRY(fm_dense_new(&result->H, k, n, msg));
     fm_dense_transpose(result->H->data, Ht);

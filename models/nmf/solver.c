@@ -492,14 +492,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         }
     }
     FM_TRY(fm_message_graph_close(&view, msg));
-    if (o->keep_best && W_best) {   // the factors of the best held-out RMSE
-        fm_dense *swap = W;
-        W = W_best;
-        W_best = swap;
-        swap = Ht;
-        Ht = Ht_best;
-        Ht_best = swap;
-    }
+    if (o->keep_best) fm_stop_take_best(&W, &Ht, &W_best, &Ht_best);
 
     // H = (Hᵀ)ᵀ, rank × cols as users expect it.
     FM_TRY(fm_dense_new(&result->H, k, n, msg));

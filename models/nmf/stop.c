@@ -24,6 +24,17 @@ int fm_stop_record_holdout(fm_solver_result *result, int it, double rmse, bool k
 #undef FREE_ALL
 }
 
+void fm_stop_take_best(fm_dense **W, fm_dense **Ht, fm_dense **W_best, fm_dense **Ht_best)
+{
+    if (!*W_best) return;
+    fm_dense *swap = *W;
+    *W = *W_best;
+    *W_best = swap;
+    swap = *Ht;
+    *Ht = *Ht_best;
+    *Ht_best = swap;
+}
+
 const char *fm_stop_reason(const fm_solver_options *o, const fm_solver_result *result, int it, double elapsed,
                            const fm_row_objective *previous, const fm_row_objective *row, int64_t held)
 {

@@ -14,6 +14,10 @@
 int fm_stop_record_holdout(fm_solver_result *result, int it, double rmse, bool keep_best, const fm_dense *W,
                            const fm_dense *Ht, fm_dense **W_best, fm_dense **Ht_best, char *msg);
 
+// With a best iteration recorded (*W_best set), W and Hᵀ become its
+// factors (swapped, so the last iterate's are freed with the copies).
+void fm_stop_take_best(fm_dense **W, fm_dense **Ht, fm_dense **W_best, fm_dense **Ht_best);
+
 // Why the run stops after iteration `it` (its row `row`, the one before
 // `previous`, `elapsed` seconds since the start, `held` held-out entries),
 // or NULL to go on: "iterations", "time limit", "tolerance" (exact rows
