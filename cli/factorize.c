@@ -515,8 +515,7 @@ int fm_cmd_factorize(int argc, char **argv)
     if (top_slot >= 0 && fm_factorize_top_write(&top, r->W, r->H, fm_output_set_staged(set, top_slot), comment, msg))
         goto fail;
 
-    if (save_state) {
-        snprintf(comment, comment_size, "factormer %s: %s", fm_version(), command);
+    if (save_state) {   // `comment` is still the trace's line
         if (fm_factorize_state_write(fm_output_set_staged(set, state_slot),
                                      fm_output_set_staged(set, state_slot + 1), r, comment, msg))
             goto fail;

@@ -113,7 +113,10 @@ int fm_csv_read(fm_triplets **out, const char *path, char *msg)
         }
         rows++;
     }
-    if (status < 0) return status;
+    if (status < 0) {   // the reader's error, in msg
+        FREE_ALL;
+        return status;
+    }
     if (rows == 0) {
         fm_mtx_fail(FM_ERR_PARSE, msg, path, r->line > 0 ? r->line : 1, "the file holds no rows of values%s",
                     first_line ? " (only the header line)" : r->line ? "" : " (it is empty)");

@@ -67,7 +67,10 @@ int fm_names_read(char ***out, int64_t *count, const char *path, char *msg)
         if (!names[n]) MTX_LINE_FAIL(FM_ERR_MEMORY, "out of memory for the name");
         n++;
     }
-    if (status < 0) return status;
+    if (status < 0) {   // the reader's error, in msg
+        FREE_ALL;
+        return status;
+    }
     if (n == 0) {
         fm_mtx_fail(FM_ERR_PARSE, msg, path, 1, "the file is empty, expected one name per line");
         FREE_ALL;

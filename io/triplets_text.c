@@ -118,7 +118,10 @@ int fm_triplets_text_read(fm_triplets **out, const char *path, bool duplicates_a
         if (i >= rows) rows = i + 1;
         if (j >= cols) cols = j + 1;
     }
-    if (status < 0) return status;
+    if (status < 0) {   // the reader's error, in msg
+        FREE_ALL;
+        return status;
+    }
     if (count == 0) {
         fm_mtx_fail(FM_ERR_PARSE, msg, path, r->line > 0 ? r->line : 1,
                     "the file holds no entries, expected lines " TRIPLET_FORM "%s", r->line ? "" : " (it is empty)");
