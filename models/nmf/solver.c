@@ -411,7 +411,6 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         fm_solver_iterate *step = &result->trace[it];
         double held_error = 0, held_fitted = 0;   // Σ (x − w·h)² and Σ (w·h)² over the held entries
         if (speckled) fm_speckle_residuals(&speckle, W, Ht, &held_error, &held_fitted);
-        else if (held) held_error = fm_loss_residual_triplets(holdout, W, Ht);
         if (have_residual) {
             row = (fm_row_objective){ .residual = residual,
                                       .f = fm_objective_value(residual, W, Ht, &rows, &cols, masked, o),
@@ -429,10 +428,6 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             row.f -= 0.5 * (row.residual - fitted);
             row.residual = fitted;
         }
-        step->holdout_rmse = held ? sqrt(held_error / held) : NAN;
-        if (held)
-            FM_TRY(fm_stop_record_holdout(result, it, step->holdout_rmse, o->keep_best, W, Ht, &W_best, &Ht_best,
-                                          msg));
         // The tolerance test runs on exact rows only; the last row, which the
         // summary reports, is made exact, before the callback sees it unless
         // the callback is what stops the run.
@@ -447,6 +442,14 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 goto redo;
             }
         }
+        // the held-out error of the iteration's factors as they stand: after
+        // the judge, which may refuse the updates' iterate (a speckled run
+        // never extrapolates: its sums are above, the row needs them)
+        if (held && !speckled) held_error = fm_loss_residual_triplets(holdout, W, Ht);
+        step->holdout_rmse = held ? sqrt(held_error / held) : NAN;
+        if (held)
+            FM_TRY(fm_stop_record_holdout(result, it, step->holdout_rmse, o->keep_best, W, Ht, &W_best, &Ht_best,
+                                          msg));
         const char *stop = fm_stop_reason(o, result, it, omp_get_wtime() - start, &previous, &row, held);
         if (stop && !row.exact)
             FM_TRY(fm_objective_row(&row, &check, false, it, &previous, &inputs, NULL, msg));
