@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "hals.h"
 #include "products.h"
 #include "profile.h"
 #include "rank.h"
@@ -68,9 +69,7 @@ int fm_admm_shared_system(float *inverse, float *rho, float *shrink, const doubl
     double *system = NULL;
 #define FREE_ALL free(system)
     FM_ALLOC(system, (size_t)k * k);
-    memcpy(system, gram, sizeof(double) * k * k);
-    const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)sources : 1.0);
-    for (int a = 0; a < k; a++) system[a * k + a] += ridge;
+    fm_hals_system(system, gram, penalty, sources, k);   // Ĝ = G + λ2 c I, then + ρI
     const double r = fm_admm_rho(system, k);
     for (int a = 0; a < k; a++) system[a * k + a] += r;
     FM_CHECK(fm_chol_small(system, k) == 0, FM_ERR_NUMERIC,

@@ -67,6 +67,23 @@ static int split_observed(fm_triplets **parts, const fm_triplets *t, double lo, 
 #undef FREE_ALL
 }
 
+// The incomplete kind's split of its observed entries: fold 0 of the draw.
+int fm_holdout_split(fm_triplets **kept, fm_triplets **holdout, const fm_triplets *t, double fraction,
+                     uint64_t seed, char *msg)
+{
+    fm_triplets *parts[2] = { NULL, NULL };
+#define FREE_ALL { fm_triplets_free(&parts[0]); fm_triplets_free(&parts[1]); }
+    FM_CHECK(fraction >= 0 && fraction < 1, FM_ERR_INVALID,
+             "holdout fraction %g is out of range: expected 0 <= fraction < 1", fraction);
+    FM_CHECK(!t->array, FM_ERR_INVALID, "a holdout needs an incomplete matrix given by coordinates");
+    FM_TRY(split_observed(parts, t, 0, fraction, seed, msg));
+    *kept = parts[0];
+    *holdout = parts[1];
+    parts[0] = parts[1] = NULL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 typedef struct stored { int64_t col; double val; } stored;
 
 static int by_col(const void *a, const void *b)

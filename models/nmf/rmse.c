@@ -1,6 +1,5 @@
-// The error of given factors (over a graph's observed entries, or over
-// triplets such as held-out entries) and the split of an incomplete
-// matrix's entries into fitted and held-out ones.
+// The error of given factors: over a graph's observed entries, or over
+// triplets such as held-out entries (the split itself: models/nmf/holdout.c).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,45 +32,6 @@ int fm_rmse(double *rmse, fm_graph *g, const fm_dense *W, const fm_dense *H, cha
     FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, gram_w, gram_h, msg));
     *rmse = sqrt(residual / fm_graph_omega(g));
     FM_TRY(fm_edges_return(&rows, msg));
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
-}
-
-int fm_holdout_split(fm_triplets **kept, fm_triplets **holdout, const fm_triplets *t, double fraction,
-                     uint64_t seed, char *msg)
-{
-    fm_triplets *parts[2] = { NULL, NULL };
-    unsigned char *side = NULL;
-#define FREE_ALL { fm_triplets_free(&parts[0]); fm_triplets_free(&parts[1]); free(side); }
-    FM_CHECK(fraction >= 0 && fraction < 1, FM_ERR_INVALID,
-             "holdout fraction %g is out of range: expected 0 <= fraction < 1", fraction);
-    FM_CHECK(!t->array, FM_ERR_INVALID, "a holdout needs an incomplete matrix given by coordinates");
-    fm_rng rng = fm_rng_stream(seed, FM_STREAM_HOLDOUT);
-    int64_t count[2] = { 0, 0 };
-    FM_ALLOC(side, t->count);
-    for (int64_t e = 0; e < t->count; e++) {
-        uint64_t key = (uint64_t)t->row[e] * (uint64_t)t->cols + (uint64_t)t->col[e];
-        side[e] = fm_rng_uniform(rng, key) < fraction;
-        count[side[e]]++;
-    }
-    for (int p = 0; p < 2; p++) {
-        FM_ALLOC(parts[p], 1);
-        parts[p]->rows = t->rows;
-        parts[p]->cols = t->cols;
-        FM_ALLOC(parts[p]->row, count[p]);
-        FM_ALLOC(parts[p]->col, count[p]);
-        FM_ALLOC(parts[p]->val, count[p]);
-    }
-    for (int64_t e = 0; e < t->count; e++) {
-        fm_triplets *p = parts[side[e]];
-        p->row[p->count] = t->row[e];
-        p->col[p->count] = t->col[e];
-        p->val[p->count++] = t->val[e];
-    }
-    *kept = parts[0];
-    *holdout = parts[1];
-    parts[0] = parts[1] = NULL;
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
