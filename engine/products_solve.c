@@ -325,12 +325,17 @@ void fm_solve_lower_reference(const fm_csr *L, const double *b, double *x)
     }
 }
 
+// Each row's entries from the last to the first, so that memory is read in
+// one descending stream and the row just solved (x_{i+1}, the nearest) enters
+// the sum last: ascending, the prefetchers lost the stream at every row and
+// the solve took 1.7x the lower one's time inside PCG on the random SPD class
+// (perf/README.md).
 void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x)
 {
     for (int64_t i = U->n - 1; i >= 0; i--) {
         const int64_t diagonal = U->start[i];
         double sum = b[i];
-        for (int64_t k = diagonal + 1; k < U->start[i + 1]; k++) sum -= U->value[k] * x[U->index[k]];
+        for (int64_t k = U->start[i + 1] - 1; k > diagonal; k--) sum -= U->value[k] * x[U->index[k]];
         x[i] = sum / U->value[diagonal];
     }
 }
@@ -421,8 +426,12 @@ static void walk(const fm_csr *T, const fm_levels *levels, const double *b, doub
                     seen[owner] = wait_for(&done[owner], slack < strip_end ? slack : strip_end);
                 }
             }
+            // the reference's order: the nearest rows last (see fm_solve_upper_reference)
             double sum = b[i];
-            for (int64_t e = from; e < to; e++) sum -= value[e] * x[index[e]];
+            if (lower)
+                for (int64_t e = from; e < to; e++) sum -= value[e] * x[index[e]];
+            else
+                for (int64_t e = to - 1; e >= from; e--) sum -= value[e] * x[index[e]];
             x[i] = sum / value[lower ? to : from - 1];
             if (team > 1 && ++unpublished == FM_SOLVE_PUBLISH_ROWS) {
                 publish(&done[me], q + 1);
