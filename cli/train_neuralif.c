@@ -30,9 +30,13 @@ static const char help[] =
     "  --train-size N          training matrices per epoch (default 1000)\n"
     "  --valid-size N          validation matrices (default 10)\n"
     "  --epochs E              (default 1)\n"
-    "  --loss sketched|spectrum  the sketched loss (default), or the spectrum-aware\n"
+    "  --loss sketched|spectrum|preconditioned\n"
+    "                          the sketched loss (default); the spectrum-aware\n"
     "                          ‖L Lᵀ x − A x‖ with x ≈ A⁻¹ b solved once per training\n"
-    "                          matrix (PCG with IC(0))\n"
+    "                          matrix (PCG with IC(0)); or the preconditioned\n"
+    "                          ‖L⁻¹ A L⁻ᵀ z − z‖, the operator CG iterates with\n"
+    "  --init M.fmw            start from this NeuralIF model's values (fine-tuning;\n"
+    "                          the optimizer's moments start at zero)\n"
     "  --lr R                  AdamW's rate (default 1e-3)\n"
     "  --seed S                seed of the order, the probes and the initial model (default 42)\n"
     "  --checkpoint-every K    write the state every K steps (default 100; 0: after epochs only)\n"
@@ -52,6 +56,10 @@ static int own_option(const char *a, const char *v, void *user)
     if (!strcmp(a, "--loss")) {
         char msg[FM_MSG_LEN];
         if (fm_llu_loss_parse(&o->loss, v, msg) != FM_OK) { fprintf(stderr, "factormer: %s\n", msg); return -1; }
+        return 1;
+    }
+    if (!strcmp(a, "--init")) {
+        o->init_from = v;
         return 1;
     }
     if (strcmp(a, "--data")) return 0;

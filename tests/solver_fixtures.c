@@ -139,3 +139,39 @@ double fm_test_max_relative(const double *a, const double *b, int64_t n)
     }
     return scale > 0 ? diff / scale : diff;
 }
+
+fm_square *fm_test_dominant_spd(int64_t n, int per_row, uint64_t seed, const double *row_scale)
+{
+    const int64_t cap = n * (per_row + 1);
+    int64_t *row = malloc(cap * sizeof *row), *col = malloc(cap * sizeof *col);
+    double *val = malloc(cap * sizeof *val), *absolute = calloc(n, sizeof *absolute);
+    fm_rng r = fm_rng_stream(seed, 1);
+    uint64_t c = 0;
+    int64_t count = 0;
+    for (int64_t i = 1; i < n; i++)
+        for (int q = 0; q < per_row; q++) {
+            const int64_t j = (int64_t)(fm_rng_uniform(r, c++) * (double)i);
+            const double v = 2 * fm_rng_uniform(r, c++) - 1;
+            row[count] = i; col[count] = j; val[count] = v; count++;
+            absolute[i] += fabs(v);
+            absolute[j] += fabs(v);
+        }
+    for (int64_t i = 0; i < n; i++) {
+        row[count] = i; col[count] = i; val[count] = absolute[i] + 0.5 + fm_rng_uniform(r, c++); count++;
+    }
+    if (row_scale)
+        for (int64_t k = 0; k < count; k++) val[k] *= row_scale[row[k]] * row_scale[col[k]];
+    char msg[FM_MSG_LEN] = "";
+    fm_square *g = NULL;
+    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, true, msg), FM_OK, "%s", msg);
+    free(row); free(col); free(val); free(absolute);
+    return g;
+}
+
+double *fm_test_normal_vector(int64_t n, uint64_t seed)
+{
+    double *z = malloc(n * sizeof *z);
+    fm_rng r = fm_rng_stream(seed, 2);
+    for (int64_t i = 0; i < n; i++) z[i] = fm_rng_normal(r, (uint64_t)i);
+    return z;
+}

@@ -28,6 +28,13 @@ fm_test_system fm_test_kershaw(int64_t copies);
 fm_square *fm_test_square_dense(const double *dense, int64_t n);
 void fm_test_system_free(fm_test_system *s);
 
+// A random sparse SPD graph: `per_row` symmetric off-diagonal entries in
+// (−1, 1) per row, a diagonal above the row's absolute sum (diagonally
+// dominant), then S A S with S = diag(row_scale) where given (what P2 undoes).
+fm_square *fm_test_dominant_spd(int64_t n, int per_row, uint64_t seed, const double *row_scale);
+// n draws of N(0, 1) (malloc'd).
+double *fm_test_normal_vector(int64_t n, uint64_t seed);
+
 // x = A⁻¹ b by LAPACKE_dposv on a copy of the dense A (the test fails if A
 // is not positive definite).
 void fm_test_dense_solve(const double *dense, int64_t n, const double *b, double *x);

@@ -506,6 +506,19 @@ Test(cli_solve, neuralif_with_a_model_trained_here)
                             "4", "--valid-size", "1", "--out", model_path, "--quiet");
     prog_expect_status(&c, 0);
     prog_child_free(&c);
+    // fine-tuned from it with the preconditioned loss; --init of a missing file is named
+    char tuned[600];
+    snprintf(tuned, sizeof tuned, "%s", fm_test_path(s.root, "tuned.fmw"));
+    c = PROG_RUN(&s, "train", "--model", "neuralif", "--data", "diffusion", "--size", "8", "--train-size", "4",
+                 "--valid-size", "1", "--loss", "preconditioned", "--init", model_path, "--out", tuned, "--quiet");
+    prog_expect_status(&c, 0);
+    cr_assert(fm_test_exists(tuned));
+    prog_child_free(&c);
+    c = PROG_RUN(&s, "train", "--model", "neuralif", "--data", "diffusion", "--size", "8", "--train-size", "4",
+                 "--init", fm_test_path(s.root, "absent.fmw"), "--out", fm_test_path(s.root, "t2.fmw"), "--quiet");
+    cr_assert_neq(c.status, 0);
+    prog_expect_said(&c, "absent.fmw");
+    prog_child_free(&c);
 
     char prefix[400];
     snprintf(prefix, sizeof prefix, "%s/nn", s.out);

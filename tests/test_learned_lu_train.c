@@ -154,6 +154,11 @@ Test(learned_lu_train, a_resumed_run_ends_where_an_uninterrupted_one_does)
                  FM_ERR_INVALID);
     cr_assert(strstr(msg, "spectrum") && strstr(msg, "sketched"), "%s", msg);
     cr_assert_null(c);
+    // NeuralIF's preconditioned loss is not a learned LU's
+    part.resume = false;
+    part.loss = FM_LLU_LOSS_PRECONDITIONED;
+    cr_assert_eq(fm_llu_train(&r, &part, msg), FM_ERR_INVALID);
+    cr_assert(strstr(msg, "NeuralIF"), "%s", msg);
     fm_params_free(&a);
     fm_params_free(&b);
     fm_test_remove_dir(dir);

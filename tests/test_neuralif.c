@@ -1,6 +1,7 @@
-// NeuralIF (P5): the features, the map to the factor, the sketched loss and
-// its gradient, the network's backward against finite differences (double),
-// the factor's positivity and scaling (P2), thread-count independence.
+// NeuralIF (P5): the features, the map to the factor, the network's backward
+// against finite differences (double), the factor's positivity and scaling
+// (P2), thread-count independence, checkpoints and training (the losses:
+// test_neuralif_loss.c).
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
@@ -15,40 +16,10 @@
 #include "neuralif_train.h"
 #include "rng.h"
 #include "run_state.h"
+#include "solver_fixtures.h"
 #include "square.h"
 
 TestSuite(neuralif, .init = fm_test_setup);
-
-// A random sparse SPD matrix: symmetric off-diagonal entries in (−1, 1) and a
-// diagonal above the row's absolute sum (diagonally dominant), then scaled
-// S A S with S spread over three orders of magnitude (what P2 undoes).
-static fm_square *random_spd(int64_t n, int per_row, uint64_t seed, const double *row_scale)
-{
-    const int64_t cap = n * (per_row + 1);
-    int64_t *row = malloc(cap * sizeof *row), *col = malloc(cap * sizeof *col);
-    double *val = malloc(cap * sizeof *val), *absolute = calloc(n, sizeof *absolute);
-    fm_rng r = fm_rng_stream(seed, 1);
-    uint64_t c = 0;
-    int64_t count = 0;
-    for (int64_t i = 1; i < n; i++)
-        for (int q = 0; q < per_row; q++) {
-            const int64_t j = (int64_t)(fm_rng_uniform(r, c++) * (double)i);
-            const double v = 2 * fm_rng_uniform(r, c++) - 1;
-            row[count] = i; col[count] = j; val[count] = v; count++;
-            absolute[i] += fabs(v);
-            absolute[j] += fabs(v);
-        }
-    for (int64_t i = 0; i < n; i++) {
-        row[count] = i; col[count] = i; val[count] = absolute[i] + 0.5 + fm_rng_uniform(r, c++); count++;
-    }
-    if (row_scale)
-        for (int64_t k = 0; k < count; k++) val[k] *= row_scale[row[k]] * row_scale[col[k]];
-    char msg[FM_MSG_LEN] = "";
-    fm_square *g = NULL;
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, true, msg), FM_OK, "%s", msg);
-    free(row); free(col); free(val); free(absolute);
-    return g;
-}
 
 // Random parameters: fm_params_init leaves every vector and every 1 × h
 // output layer zero (the untrained model is Jacobi's factor exactly), so
@@ -65,18 +36,10 @@ static fm_params *random_params(const fm_nif_config *config, uint64_t seed, doub
     return params;
 }
 
-static double *normal_vector(int64_t n, uint64_t seed)
-{
-    double *z = malloc(n * sizeof *z);
-    fm_rng r = fm_rng_stream(seed, 2);
-    for (int64_t i = 0; i < n; i++) z[i] = fm_rng_normal(r, (uint64_t)i);
-    return z;
-}
-
 Test(neuralif, features_are_in_range)
 {
     // the features of A itself: Â's rows need not stay diagonally dominant
-    fm_square *A = random_spd(60, 3, 1, NULL);
+    fm_square *A = fm_test_dominant_spd(60, 3, 1, NULL);
     char msg[FM_MSG_LEN] = "";
     double *f = NULL;
     cr_assert_eq(fm_nif_features(&f, A, msg), FM_OK, "%s", msg);
@@ -89,106 +52,6 @@ Test(neuralif, features_are_in_range)
         cr_assert_gt(x[5], 0.5);
     }
     free(f);
-    fm_square_free(&A);
-}
-
-// The loss of l at the probe, for the central differences.
-typedef struct { const fm_square *S; double *l; const double *probe; double *work; } loss_context;
-static double loss_at(void *context)
-{
-    loss_context *c = context;
-    return fm_nif_sketch_loss(c->S, c->l, c->probe, NULL, c->work);
-}
-
-Test(neuralif, loss_gradient_matches_finite_differences)
-{
-    fm_square *A = random_spd(40, 3, 2, NULL), *S = NULL;
-    char msg[FM_MSG_LEN] = "";
-    cr_assert_eq(fm_square_scaled(&S, A, msg), FM_OK, "%s", msg);
-    const int64_t E = S->lower->count, n = S->n;
-    double *l = fm_test_uniform_range(E, 3, -0.5, 0.5), *probe = normal_vector(n, 4);
-    double *dl = calloc(E, sizeof *dl), *work = malloc(4 * n * sizeof *work);
-    const double loss = fm_nif_sketch_loss(S, l, probe, dl, work);
-    cr_assert(loss > 0 && isfinite(loss));
-    loss_context c = { S, l, probe, work };
-    for (int64_t k = 0; k < E; k++) {
-        const double fd = fm_test_central_difference(l, k, 1e-6, loss_at, &c);
-        cr_assert(fabs(fd - dl[k]) <= 1e-6 * (1 + fabs(fd)), "edge %lld: %g vs %g", (long long)k, dl[k], fd);
-    }
-    free(l); free(probe); free(dl); free(work);
-    fm_square_free(&S);
-    fm_square_free(&A);
-}
-
-// The loss with a target (the spectrum-aware loss, P5.5 [ext]): ‖L̂(L̂ᵀx) − t‖
-// against a dense product, its gradient against central differences, and
-// with t = Â x the sketched loss of the same probe, bit for bit.
-typedef struct target_context { const fm_square *S; double *l; const double *x, *t; double *work; } target_context;
-
-static double target_loss_at(void *context)
-{
-    target_context *c = context;
-    return fm_nif_probe_loss(c->S, c->l, c->x, c->t, NULL, c->work);
-}
-
-Test(neuralif, target_loss_and_its_gradient)
-{
-    fm_square *A = random_spd(30, 3, 5, NULL), *S = NULL;
-    char msg[FM_MSG_LEN] = "";
-    cr_assert_eq(fm_square_scaled(&S, A, msg), FM_OK, "%s", msg);
-    const fm_csr *R = S->lower;
-    const int64_t E = R->count, n = S->n;
-    double *l = fm_test_uniform_range(E, 6, -0.5, 0.5), *x = normal_vector(n, 7), *t = normal_vector(n, 8);
-    double *dl = calloc(E, sizeof *dl), *work = malloc(4 * n * sizeof *work), *Ax = malloc(n * sizeof *Ax);
-    const double loss = fm_nif_probe_loss(S, l, x, t, dl, work);
-    // dense: L (L^T x) - t
-    double expect = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double sum = 0;
-        for (int64_t k = R->start[i]; k < R->start[i + 1]; k++) {
-            double lt = 0;   // (L^T x)_j, j = R->index[k]: column j of L
-            const int64_t j = R->index[k];
-            for (int64_t q = 0; q < n; q++)
-                for (int64_t p = R->start[q]; p < R->start[q + 1]; p++)
-                    if (R->index[p] == j) lt += l[p] * x[q];
-            sum += l[k] * lt;
-        }
-        expect += (sum - t[i]) * (sum - t[i]);
-    }
-    cr_assert(fabs(loss - sqrt(expect)) <= 1e-10 * sqrt(expect), "%g vs %g", loss, sqrt(expect));
-    target_context c = { S, l, x, t, work };
-    for (int64_t k = 0; k < E; k++) {
-        const double fd = fm_test_central_difference(l, k, 1e-6, target_loss_at, &c);
-        cr_assert(fabs(fd - dl[k]) <= 1e-6 * (1 + fabs(fd)), "edge %lld: %g vs %g", (long long)k, dl[k], fd);
-    }
-    fm_spmv(S->A, x, Ax);
-    cr_assert_eq(fm_nif_probe_loss(S, l, x, Ax, NULL, work), fm_nif_sketch_loss(S, l, x, NULL, work));
-    free(l); free(x); free(t); free(dl); free(work); free(Ax);
-    fm_square_free(&S);
-    fm_square_free(&A);
-}
-
-// E‖(L̂L̂ᵀ − Â) z‖² = ‖L̂L̂ᵀ − Â‖_F² (Hutchinson): the mean over 4000 probes lies
-// within 10% (the relative spread of the mean is at most sqrt(2/4000) = 2.2%).
-Test(neuralif, squared_loss_estimates_the_frobenius_error)
-{
-    fm_square *A = random_spd(30, 2, 5, NULL), *S = NULL;
-    char msg[FM_MSG_LEN] = "";
-    cr_assert_eq(fm_square_scaled(&S, A, msg), FM_OK, "%s", msg);
-    const int64_t E = S->lower->count, n = S->n;
-    double *l = fm_test_uniform_range(E, 6, -0.3, 0.3), *work = malloc(4 * n * sizeof *work);
-    const int probes = 4000;
-    double mean = 0;
-    for (int p = 0; p < probes; p++) {
-        double *probe = normal_vector(n, 100 + (uint64_t)p);
-        const double loss = fm_nif_sketch_loss(S, l, probe, NULL, work);
-        mean += loss * loss / probes;
-        free(probe);
-    }
-    const double exact = fm_nif_frobenius_reference(S, l);
-    cr_assert(fabs(mean - exact) <= 0.1 * exact, "mean %g, ‖L̂L̂ᵀ − Â‖_F² %g", mean, exact);
-    free(l); free(work);
-    fm_square_free(&S);
     fm_square_free(&A);
 }
 
@@ -213,7 +76,7 @@ static double model_loss(void *context)
 Test(neuralif, model_gradient_matches_finite_differences)
 {
     const double scale[24] = { 1, 10, 0.1, 3, 100, 0.01, 1, 2, 5, 1, 1, 1, 7, 1, 0.5, 1, 1, 1, 1, 4, 1, 1, 1, 1 };
-    fm_square *A = random_spd(24, 2, 7, scale);
+    fm_square *A = fm_test_dominant_spd(24, 2, 7, scale);
     fm_nif_input *input = NULL;
     char msg[FM_MSG_LEN] = "";
     cr_assert_eq(fm_nif_input_new(&input, A, msg), FM_OK, "%s", msg);
@@ -230,7 +93,7 @@ Test(neuralif, model_gradient_matches_finite_differences)
     cr_assert_eq(fm_nif_net_new_f64(&net, &config, n, E, msg), FM_OK, "%s", msg);
     memcpy(net->x0, input->features, n * FM_NIF_FEATURES * sizeof *net->x0);
     memcpy(net->e0, input->scaled->lower->value, E * sizeof *net->e0);
-    double *probe = normal_vector(n, 13), *z = malloc(E * sizeof *z), *l = malloc(E * sizeof *l);
+    double *probe = fm_test_normal_vector(n, 13), *z = malloc(E * sizeof *z), *l = malloc(E * sizeof *l);
     double *dl = calloc(E, sizeof *dl), *dz = calloc(E, sizeof *dz), *work = malloc(4 * n * sizeof *work);
     model_context c = { net, layout, values, input, probe, z, l, work };
     const double loss = model_loss(&c);
@@ -267,7 +130,7 @@ Test(neuralif, factor_has_a_positive_diagonal_and_scales_back)
 {
     double scale[50];
     for (int i = 0; i < 50; i++) scale[i] = pow(10, (i % 7) - 3);
-    fm_square *A = random_spd(50, 4, 8, NULL), *B = random_spd(50, 4, 8, scale);
+    fm_square *A = fm_test_dominant_spd(50, 4, 8, NULL), *B = fm_test_dominant_spd(50, 4, 8, scale);
     const fm_nif_config config = { FM_NIF_BLOCKS, FM_NIF_HIDDEN };
     char msg[FM_MSG_LEN] = "";
     fm_neuralif_options opt;
@@ -298,7 +161,7 @@ Test(neuralif, factor_has_a_positive_diagonal_and_scales_back)
 // diagonal and removes exactly the small off-diagonal entries.
 Test(neuralif, inference_options)
 {
-    fm_square *A = random_spd(40, 5, 9, NULL);
+    fm_square *A = fm_test_dominant_spd(40, 5, 9, NULL);
     const fm_nif_config config = { FM_NIF_BLOCKS, FM_NIF_HIDDEN };
     char msg[FM_MSG_LEN] = "";
     fm_params *params = random_params(&config, 3, 0.3);
@@ -343,7 +206,7 @@ Test(neuralif, inference_options)
 
 Test(neuralif, factor_is_the_same_for_any_thread_count)
 {
-    fm_square *A = random_spd(3000, 6, 10, NULL);
+    fm_square *A = fm_test_dominant_spd(3000, 6, 10, NULL);
     const fm_nif_config config = { FM_NIF_BLOCKS, FM_NIF_HIDDEN };
     char msg[FM_MSG_LEN] = "";
     fm_params *params = random_params(&config, 4, 0.3);
@@ -372,7 +235,7 @@ Test(neuralif, factor_is_the_same_for_any_thread_count)
 // D^{1/2} (the documented starting point of training).
 Test(neuralif, the_untrained_model_is_jacobi)
 {
-    fm_square *A = random_spd(30, 3, 11, NULL);
+    fm_square *A = fm_test_dominant_spd(30, 3, 11, NULL);
     const fm_nif_config config = { FM_NIF_BLOCKS, FM_NIF_HIDDEN };
     char msg[FM_MSG_LEN] = "";
     fm_params *params = NULL;
@@ -527,6 +390,7 @@ Test(neuralif, a_tiny_model_trains_and_its_loss_falls)
     fm_nif_train_result r;
     char msg[FM_MSG_LEN] = "";
     cr_assert_eq(fm_nif_train(&r, &o, msg), FM_OK, "%s", msg);
+    const double trained = r.best_validation;
     cr_assert_eq(r.epochs_done, 6);
     cr_assert_eq(r.steps, 6 * 16);
     cr_assert(loss[0] > 0 && loss[5] < 0.9 * loss[0], "epoch losses %g ... %g", loss[0], loss[5]);
@@ -541,5 +405,26 @@ Test(neuralif, a_tiny_model_trains_and_its_loss_falls)
     cr_assert(loss[0] > 0 && loss[5] < 0.9 * loss[0], "spectrum: epoch losses %g ... %g", loss[0], loss[5]);
     cr_assert_leq(r.best_validation, r.first_validation);
     cr_assert(fm_test_exists(q.out));
+    // fine-tuning with the preconditioned loss [ext]: --init starts from the model's values
+    // (the first validation is the model's own), and the loss stays finite
+    fm_nif_train_options f = o;
+    f.loss = FM_LLU_LOSS_PRECONDITIONED;
+    f.init_from = o.out;
+    f.epochs = 3;
+    f.out = fm_test_path(dir, "tiny-preconditioned.fmw");
+    memset(loss, 0, sizeof loss);
+    cr_assert_eq(fm_nif_train(&r, &f, msg), FM_OK, "%s", msg);
+    cr_assert_eq(r.first_validation, trained);
+    cr_assert(loss[0] > 0 && isfinite(loss[2]), "preconditioned: epoch losses %g ... %g", loss[0], loss[2]);
+    cr_assert_leq(r.best_validation, r.first_validation);
+    // --init and --resume together, and a model of another shape, are refused
+    f.resume = true;
+    cr_assert_eq(fm_nif_train(&r, &f, msg), FM_ERR_INVALID);
+    cr_assert(strstr(msg, "not both"), "%s", msg);
+    f.resume = false;
+    f.config.hidden = o.config.hidden + 1;
+    f.out = fm_test_path(dir, "tiny-wider.fmw");
+    cr_assert_eq(fm_nif_train(&r, &f, msg), FM_ERR_INVALID);
+    cr_assert(strstr(msg, "hidden width"), "%s", msg);
     fm_test_remove_dir(dir);
 }

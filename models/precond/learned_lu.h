@@ -15,9 +15,10 @@ typedef struct fm_learned_lu fm_learned_lu;
 typedef enum fm_llu_loss_kind {
     FM_LLU_LOSS_SKETCHED = 0,  // ‖L̂Û z − Â z‖, z ~ N(0, I)
     FM_LLU_LOSS_SPECTRUM = 1,  // ‖L̂Û x − b‖, x = Â⁻¹ b (spectrum-aware)
+    FM_LLU_LOSS_PRECONDITIONED = 2, // NeuralIF only: ‖L̂⁻¹ Â L̂⁻ᵀ z − z‖ (P5.5 [ext])
 } fm_llu_loss_kind;
 
-// "sketched", "spectrum"; the parse is FM_ERR_INVALID naming the text.
+// "sketched", "spectrum", "preconditioned"; the parse is FM_ERR_INVALID naming the text.
 const char *fm_llu_loss_name(fm_llu_loss_kind kind);
 int fm_llu_loss_parse(fm_llu_loss_kind *out, const char *text, char *msg);
 

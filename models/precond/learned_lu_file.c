@@ -139,21 +139,21 @@ int fm_llu_model_read(const char *path, fm_llu_config *config, fm_llu_loss_kind 
 // The public model handle (models/precond/learned_lu.h)
 //------------------------------------------------------------------------------
 
-static const char *const loss_names[] = { "sketched", "spectrum" };
+static const char *const loss_names[] = { "sketched", "spectrum", "preconditioned" };
 
 const char *fm_llu_loss_name(fm_llu_loss_kind kind)
 {
-    return kind == FM_LLU_LOSS_SPECTRUM ? loss_names[1] : loss_names[0];
+    return loss_names[kind == FM_LLU_LOSS_SPECTRUM ? 1 : kind == FM_LLU_LOSS_PRECONDITIONED ? 2 : 0];
 }
 
 int fm_llu_loss_parse(fm_llu_loss_kind *out, const char *text, char *msg)
 {
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 3; k++)
         if (text && !strcmp(text, loss_names[k])) {
             *out = (fm_llu_loss_kind)k;
             return FM_OK;
         }
-    return fm_fail(FM_ERR_INVALID, msg, "--loss must be sketched or spectrum, not '%s'", text ? text : "");
+    return fm_fail(FM_ERR_INVALID, msg, "--loss must be sketched, spectrum or preconditioned, not '%s'", text ? text : "");
 }
 
 static const char *const output_names[] = { "direct", "scaled" };

@@ -274,6 +274,8 @@ int fm_llu_train(fm_llu_train_result *result, const fm_llu_train_options *opt, c
              FM_ERR_INVALID, "learned LU training: needs train and validation sets of at least one matrix, "
              "a size of at least 2, a positive rate, a restart and an iteration limit of at least 1 and an "
              "output path");
+    FM_CHECK(opt->loss != FM_LLU_LOSS_PRECONDITIONED, FM_ERR_INVALID,
+             "learned LU training: --loss preconditioned is NeuralIF's (a learned LU takes sketched or spectrum)");
     FM_TRY(fm_run_state_path(&state_path, opt->out, msg));
     const double start = omp_get_wtime();
     fm_llu_train_state state = { 0 };

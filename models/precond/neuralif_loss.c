@@ -160,6 +160,46 @@ double fm_nif_probe_loss(const fm_square *scaled, const double *l, const double 
     return loss;
 }
 
+//------------------------------------------------------------------------------
+// The preconditioned loss (P5.5 [ext]): ‖L̂⁻¹ Â L̂⁻ᵀ z − z‖₂ and its gradient
+//------------------------------------------------------------------------------
+
+double fm_nif_preconditioned_loss(const fm_square *scaled, const double *l, const double *probe, double *dl,
+                                  double *work)
+{
+    const fm_csr *R = scaled->lower, *C = scaled->lower_by_columns;
+    const int64_t n = R->n, E = R->count;
+    double *u = work, *v = work + n, *w = work + 2 * n, *e = work + 3 * n, *g = work + 4 * n,
+           *t = work + 5 * n, *h = work + 6 * n, *by_columns = work + 7 * n;
+    for (int64_t p = 0; p < E; p++) by_columns[p] = l[scaled->lower_edge[p]];
+    // L̂ by rows and L̂ᵀ by rows (L̂ by columns) with the values l
+    const fm_csr lower = { .n = n, .count = E, .start = R->start, .index = R->index, .value = (double *)l };
+    const fm_csr upper = { .n = n, .count = E, .start = C->start, .index = C->index, .value = by_columns };
+    fm_solve_upper_reference(&upper, probe, u);                // u = L̂⁻ᵀ z
+    fm_spmv(scaled->A, u, v);                                  // v = Â u
+    fm_solve_lower_reference(&lower, v, w);                    // w = L̂⁻¹ v
+    double norm2 = 0;
+    for (int64_t i = 0; i < n; i++) {                          // e = w − z
+        e[i] = w[i] - probe[i];
+        norm2 += e[i] * e[i];
+    }
+    const double loss = sqrt(norm2);
+    if (!dl || loss == 0 || !isfinite(loss)) return loss;
+    // with ē = e/‖e‖, g = L̂⁻ᵀ ē and h = L̂⁻¹ Â g:
+    //   d loss = −ēᵀ L̂⁻¹ dL̂ w − ēᵀ L̂⁻¹ Â L̂⁻ᵀ dL̂ᵀ u,  ∂loss/∂l̂_ij = −(g_i w_j + u_i h_j)
+    for (int64_t i = 0; i < n; i++) e[i] /= loss;
+    fm_solve_upper_reference(&upper, e, g);
+    fm_spmv(scaled->A, g, t);
+    fm_solve_lower_reference(&lower, t, h);
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t k = R->start[i]; k < R->start[i + 1]; k++) {
+            const int64_t j = R->index[k];
+            dl[k] -= g[i] * w[j] + u[i] * h[j];
+        }
+    return loss;
+}
+
 double fm_nif_frobenius_reference(const fm_square *scaled, const double *l)
 {
     const fm_csr *R = scaled->lower, *A = scaled->A;

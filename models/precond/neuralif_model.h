@@ -108,6 +108,15 @@ double fm_nif_sketch_loss(const fm_square *scaled, const double *l, const double
 double fm_nif_probe_loss(const fm_square *scaled, const double *l, const double *probe, const double *target,
                          double *dl, double *work);
 
+// The preconditioned loss (P5.5 [ext]) for one probe z ~ N(0, I):
+//   loss = ‖ L̂⁻¹ Â L̂⁻ᵀ z − z ‖₂
+// whose square has expectation ‖L̂⁻¹ Â L̂⁻ᵀ − I‖_F² = Σ (λ − 1)² over the
+// eigenvalues λ of the operator CG actually iterates with. With dl non-NULL,
+// adds ∂loss/∂l̂ into dl. `work` holds 7 n + E doubles (E: the lower
+// pattern's entries). Three solves and one product forward, as many back.
+double fm_nif_preconditioned_loss(const fm_square *scaled, const double *l, const double *probe, double *dl,
+                                  double *work);
+
 // ‖L̂ L̂ᵀ − Â‖_F², the expectation of the squared loss (Hutchinson), by a
 // dense product: the tests' reference on small n (O(n³)).
 double fm_nif_frobenius_reference(const fm_square *scaled, const double *l);

@@ -126,7 +126,7 @@ static int workspace_fit(step_workspace *w, const fm_nif_config *config, int64_t
     FM_ALLOC(w->dz, w->edges);
     FM_ALLOC(w->probe, w->nodes);
     FM_ALLOC(w->target, w->nodes);
-    FM_ALLOC(w->work, 4 * w->nodes);
+    FM_ALLOC(w->work, 7 * w->nodes + w->edges);   // the preconditioned loss's (the others take 4 n)
     w->net->nodes = n;
     w->net->edges = E;
     return FM_OK;
@@ -184,9 +184,11 @@ static int train_step(double *loss, const fm_nif_train_options *opt, fm_params *
     if (solution) {   // spectrum-aware: p = x ≈ Â⁻¹ b, t = Â x
         fm_spmv(input->scaled->A, *solution, w->target);
         *loss = fm_nif_probe_loss(input->scaled, w->l, *solution, w->target, w->dl, w->work);
-    } else {          // sketched: the step's probe, drawn only here
+    } else {          // sketched or preconditioned: the step's probe, drawn only here
         fm_epochs_step_probe(w->probe, n, opt->seed, step);
-        *loss = fm_nif_sketch_loss(input->scaled, w->l, w->probe, w->dl, w->work);
+        *loss = opt->loss == FM_LLU_LOSS_PRECONDITIONED
+                    ? fm_nif_preconditioned_loss(input->scaled, w->l, w->probe, w->dl, w->work)
+                    : fm_nif_sketch_loss(input->scaled, w->l, w->probe, w->dl, w->work);
     }
     FM_CHECK(isfinite(*loss), FM_ERR_NUMERIC, "NeuralIF training: the loss is not finite at step %llu",
              (unsigned long long)step);
@@ -260,12 +262,21 @@ int fm_nif_train(fm_nif_train_result *result, const fm_nif_train_options *opt, c
                  opt->rate > 0 && opt->out && *opt->out,
              FM_ERR_INVALID, "NeuralIF training: needs train and validation sets of at least one matrix, "
              "a size of at least 2, a positive rate and an output path");
+    FM_CHECK(!(opt->resume && opt->init_from), FM_ERR_INVALID,
+             "NeuralIF training: --resume continues a run, --init starts one: not both");
     FM_TRY(fm_run_state_path(&state_path, opt->out, msg));
     const double start = omp_get_wtime();
     fm_nif_train_state state = { 0 };
     state.best_validation = INFINITY;
     if (opt->resume) {
         FM_TRY(fm_nif_state_read(state_path, &opt->config, opt->seed, &params, &state, msg));
+    } else if (opt->init_from) {   // fine-tuning: the model's values, fresh moments and counters
+        fm_nif_config config;
+        FM_TRY(fm_run_state_absent(state_path, msg));
+        FM_TRY(fm_nif_model_read(opt->init_from, &config, &params, msg));
+        FM_CHECK(config.blocks == opt->config.blocks && config.hidden == opt->config.hidden, FM_ERR_INVALID,
+                 "%s: a NeuralIF model of %d blocks and hidden width %d, not the %d and %d trained",
+                 opt->init_from, config.blocks, config.hidden, opt->config.blocks, opt->config.hidden);
     } else {
         FM_TRY(fm_run_state_absent(state_path, msg));
         FM_TRY(fm_nif_params_new(&params, &opt->config, msg));

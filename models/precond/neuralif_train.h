@@ -36,7 +36,8 @@ typedef struct fm_nif_train_options {
     int64_t train_count;         // training matrices (P7: 1000)
     int64_t valid_count;         // validation matrices (P7: 10)
     int64_t epochs;
-    fm_llu_loss_kind loss;       // sketched (P5) or spectrum-aware (P5.5 [ext], the learned LU's of P6)
+    fm_llu_loss_kind loss;       // sketched (P5), spectrum-aware (P5.5 [ext], the learned LU's of P6)
+                                 // or preconditioned (P5.5 [ext])
     double rate;                 // AdamW (P5: 1e-3)
     double weight_decay;         // 0.01
     double max_grad_norm;        // 1
@@ -47,6 +48,7 @@ typedef struct fm_nif_train_options {
     fm_nif_config config;
     const char *out;             // the best model
     bool resume;                 // continue from `out`.state
+    const char *init_from;       // fine-tune: start from this model's values (NULL: seeded init)
     int (*progress)(const fm_nif_train_progress *p, void *user);   // nonzero stops
     void *user;
 } fm_nif_train_options;
