@@ -35,6 +35,8 @@ static const char help[] =
     "                          ‖L Lᵀ x − A x‖ with x ≈ A⁻¹ b solved once per training\n"
     "                          matrix (PCG with IC(0)); or the preconditioned\n"
     "                          ‖L⁻¹ A L⁻ᵀ z − z‖, the operator CG iterates with\n"
+    "  --sparsity W            add W · Σ|l_ij| over the off-diagonal entries to the\n"
+    "                          loss, so the drop tolerance removes more (default 0)\n"
     "  --init M.fmw            start from this NeuralIF model's values (fine-tuning;\n"
     "                          the optimizer's moments start at zero)\n"
     "  --lr R                  AdamW's rate (default 1e-3)\n"
@@ -58,6 +60,7 @@ static int own_option(const char *a, const char *v, void *user)
         if (fm_llu_loss_parse(&o->loss, v, msg) != FM_OK) { fprintf(stderr, "factormer: %s\n", msg); return -1; }
         return 1;
     }
+    if (!strcmp(a, "--sparsity")) return fm_arg_double(a, v, 0, 1e6, &o->sparsity) ? 1 : -1;
     if (!strcmp(a, "--init")) {
         o->init_from = v;
         return 1;

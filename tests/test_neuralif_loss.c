@@ -165,3 +165,35 @@ Test(neuralif_loss, squared_loss_estimates_the_frobenius_error)
     fm_square_free(&A);
 }
 
+
+// The sparsity penalty [ext]: weight · Σ|l̂_ij| off the diagonal, its
+// gradient against central differences (no entry within the step of 0).
+typedef struct { double *l; const uint8_t *diagonal; int64_t edges; double weight; } penalty_context;
+
+static double penalty_at(void *context)
+{
+    penalty_context *c = context;
+    return fm_nif_sparsity_penalty(c->l, c->diagonal, c->edges, c->weight, NULL);
+}
+
+Test(neuralif_loss, sparsity_penalty_and_its_gradient)
+{
+    enum { E = 40 };
+    double *l = fm_test_uniform_range(E, 12, -1, 1), dl[E] = { 0 };
+    uint8_t diagonal[E];
+    double expect = 0;
+    for (int k = 0; k < E; k++) {
+        if (fabs(l[k]) < 0.01) l[k] = 0.5;
+        diagonal[k] = k % 5 == 0;
+        if (!diagonal[k]) expect += 0.3 * fabs(l[k]);
+    }
+    const double penalty = fm_nif_sparsity_penalty(l, diagonal, E, 0.3, dl);
+    cr_assert(fabs(penalty - expect) <= 1e-12 * expect, "%g vs %g", penalty, expect);
+    penalty_context c = { l, diagonal, E, 0.3 };
+    for (int k = 0; k < E; k++) {
+        const double fd = fm_test_central_difference(l, k, 1e-6, penalty_at, &c);
+        cr_assert(fabs(fd - dl[k]) <= 1e-6, "entry %d: %g vs %g", k, dl[k], fd);
+        if (diagonal[k]) cr_assert_eq(dl[k], 0);
+    }
+    free(l);
+}

@@ -200,6 +200,17 @@ double fm_nif_preconditioned_loss(const fm_square *scaled, const double *l, cons
     return loss;
 }
 
+double fm_nif_sparsity_penalty(const double *l, const uint8_t *diagonal, int64_t edges, double weight, double *dl)
+{
+    double sum = 0;
+    for (int64_t k = 0; k < edges; k++) {
+        if (diagonal[k]) continue;
+        sum += fabs(l[k]);
+        if (dl) dl[k] += l[k] > 0 ? weight : l[k] < 0 ? -weight : 0;
+    }
+    return weight * sum;
+}
+
 double fm_nif_frobenius_reference(const fm_square *scaled, const double *l)
 {
     const fm_csr *R = scaled->lower, *A = scaled->A;

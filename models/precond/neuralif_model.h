@@ -117,6 +117,12 @@ double fm_nif_probe_loss(const fm_square *scaled, const double *l, const double 
 double fm_nif_preconditioned_loss(const fm_square *scaled, const double *l, const double *probe, double *dl,
                                   double *work);
 
+// The sparsity penalty [ext]: weight · Σ |l̂_ij| over the off-diagonal
+// entries (diagonal[k] zero), with weight · sign(l̂_ij) added into dl: it
+// pushes the entries the loss does not need towards zero, where the drop
+// tolerance removes them (P5.5).
+double fm_nif_sparsity_penalty(const double *l, const uint8_t *diagonal, int64_t edges, double weight, double *dl);
+
 // ‖L̂ L̂ᵀ − Â‖_F², the expectation of the squared loss (Hutchinson), by a
 // dense product: the tests' reference on small n (O(n³)).
 double fm_nif_frobenius_reference(const fm_square *scaled, const double *l);

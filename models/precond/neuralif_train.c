@@ -190,6 +190,7 @@ static int train_step(double *loss, const fm_nif_train_options *opt, fm_params *
                     ? fm_nif_preconditioned_loss(input->scaled, w->l, w->probe, w->dl, w->work)
                     : fm_nif_sketch_loss(input->scaled, w->l, w->probe, w->dl, w->work);
     }
+    if (opt->sparsity > 0) *loss += fm_nif_sparsity_penalty(w->l, input->diagonal, E, opt->sparsity, w->dl);
     FM_CHECK(isfinite(*loss), FM_ERR_NUMERIC, "NeuralIF training: the loss is not finite at step %llu",
              (unsigned long long)step);
     fm_nif_factor_values_backward(w->dz, w->dl, w->l, input->diagonal, E);
@@ -262,6 +263,8 @@ int fm_nif_train(fm_nif_train_result *result, const fm_nif_train_options *opt, c
                  opt->rate > 0 && opt->out && *opt->out,
              FM_ERR_INVALID, "NeuralIF training: needs train and validation sets of at least one matrix, "
              "a size of at least 2, a positive rate and an output path");
+    FM_CHECK(opt->sparsity >= 0 && isfinite(opt->sparsity), FM_ERR_INVALID,
+             "NeuralIF training: the sparsity weight must be finite and >= 0");
     FM_CHECK(!(opt->resume && opt->init_from), FM_ERR_INVALID,
              "NeuralIF training: --resume continues a run, --init starts one: not both");
     FM_TRY(fm_run_state_path(&state_path, opt->out, msg));

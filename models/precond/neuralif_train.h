@@ -38,6 +38,7 @@ typedef struct fm_nif_train_options {
     int64_t epochs;
     fm_llu_loss_kind loss;       // sketched (P5), spectrum-aware (P5.5 [ext], the learned LU's of P6)
                                  // or preconditioned (P5.5 [ext])
+    double sparsity;             // the ℓ1 penalty's weight on off-diagonal entries [ext] (0: none)
     double rate;                 // AdamW (P5: 1e-3)
     double weight_decay;         // 0.01
     double max_grad_norm;        // 1
