@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config ccache
   libgraphblas-dev libsuitesparse-dev libsuperlu-dev
   libopenblas-dev liblapacke-dev zlib1g-dev
   libcriterion-dev
