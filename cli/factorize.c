@@ -40,6 +40,10 @@ static const char help[] =
     "                      Algorithm 2). By default a component the network put to\n"
     "                      zero is taken from the ADMM iterate, and an output whose\n"
     "                      objective is above the ADMM iterate's is refused\n"
+    "  --keep-accelerating take all --accel-steps steps. By default, with the\n"
+    "                      safeguard, the accelerator is given up for the run once\n"
+    "                      an output is refused or gains less than the ADMM\n"
+    "                      iteration before it did\n"
     "  --sampler NAME      the networks read a sample of the graph (§8): full (every\n"
     "                      edge, default), uniform, weighted (by |x|) or stratified\n"
     "                      (sparse kind: stored entries and unstored zeros)\n"
@@ -231,6 +235,7 @@ int fm_cmd_factorize(int argc, char **argv)
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
         if (!strcmp(a, "--accelerate")) { opts.accelerate = true; continue; }
         if (!strcmp(a, "--no-safeguard")) { opts.accel_safeguard = false; continue; }
+        if (!strcmp(a, "--keep-accelerating")) { opts.accel_give_up = false; continue; }
         if (!strcmp(a, "--exact-objective")) { opts.exact_objective = true; continue; }
         if (!strcmp(a, "--save-state")) { save_state = opts.keep_duals = true; continue; }
         if (!strcmp(a, "--no-extrapolation")) { opts.finish_plain = true; continue; }

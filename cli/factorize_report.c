@@ -83,6 +83,7 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     KEY("accel_steps", "%d", r->accel_steps);
     KEY("accel_rejected", "%d", r->accel_rejected);
     KEY("accel_repaired", "%d", r->accel_repaired);
+    KEY("accel_given_up", "%d", r->accel_given_up);
     KEY("accel_safeguard", "%s", opts.accel_safeguard ? "true" : "false");
     KEY("sampling", "{\"sampler\": \"%s\", \"fanout\": %lld, \"zero_ratio\": %g, \"resample\": \"%s\"}",
         fm_sampler_name(opts.sampler), (long long)opts.fanout, opts.zero_ratio,
@@ -154,6 +155,9 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
             printf("  accelerated  %d step%s, every %d iterations (%s)%s\n", r->accel_steps,
                    r->accel_steps == 1 ? "" : "s", opts.accel_every, fm_arg_shown(r->accel_model),
                    rejected_note(r->accel_rejected, r->accel_repaired, opts.accel_safeguard));
+        if (opts.accelerate && r->accel_given_up > 0)
+            printf("  accelerator  given up after iteration %d (its output refused or no longer paying; "
+                   "--keep-accelerating takes every step)\n", r->accel_given_up);
         if (opts.sampler != FM_SAMPLER_FULL && (learned || opts.accelerate))
         {
             char zeros[64] = "";

@@ -375,6 +375,12 @@ typedef struct fm_solver_options {
     // ADMM iterate's, else ADMM goes on from its own iterate (which is also
     // the next step's previous iterate).
     bool accel_safeguard;
+    // With the safeguard: the accelerator is not called again in the run once
+    // the safeguard has refused its output, or once a kept output gained less
+    // over the ADMM iterate than that iterate gained over the iteration before
+    // (a network pass costs many iterations; it no longer pays). On by
+    // default; `eval` turns it off (§9 compares T steps).
+    bool accel_give_up;
     // Models already loaded (models/nmf/learned.h, fm_learned_load), used instead
     // of the files above when not NULL: a program that runs many matrices
     // reads each file once. The caller keeps them; the solver reuses their
@@ -481,6 +487,7 @@ typedef struct fm_solver_result {
     int accel_steps;       // accelerator steps taken
     int accel_rejected;    // of which the safeguard refused the output
     int accel_repaired;    // components the safeguard took from the ADMM iterate (all steps)
+    int accel_given_up;    // the iteration after which the accelerator was given up (accel_give_up), else 0
     int threads;           // OpenMP threads the run used: 1 for a small matrix (fm_solver_run)
     // With keep_duals: the ADMM's scaled duals of the last iterate, W's
     // (rows × rank) and H's (rank × cols, H's layout); NULL otherwise.

@@ -269,7 +269,7 @@ Test(cli, learned_models_from_factormer_models)
     outputs o = factorize_learned(&s, x, FM_KIND_DENSE, m.init, m.accel, "--init", "learned", "--accelerate", NULL);
     outputs_free(&o);
     run r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "12", "--init", "learned", "--accelerate",
-                "--accel-every", "3", "--accel-steps", "2", "--out", out_prefix(&s));
+                "--accel-every", "3", "--accel-steps", "2", "--keep-accelerating", "--out", out_prefix(&s));
     expect_success(&r);
     char want[800];
     snprintf(want, sizeof want, "rank         3 from learned (%s)", m.init);
@@ -286,6 +286,17 @@ Test(cli, learned_models_from_factormer_models)
     cr_expect(strstr(summary, "\"accel_safeguard\": true"), "%s", summary);
     cr_expect_eq(json_number(summary, "accel_steps"), 2);
     cr_expect_eq(json_number(summary, "accel_every"), 3);
+    cr_expect_eq(json_number(summary, "accel_given_up"), 0);
+    free(summary);
+    run_free(&r);
+    // by default the run gives the accelerator up at its first refusal, and says so
+    r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "12", "--accelerate", "--accel-every", "3",
+            "--accel-steps", "3", "--out", out_prefix(&s));
+    expect_success(&r);
+    summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    const double given = json_number(summary, "accel_given_up");
+    cr_expect(given == 0 || strstr(r.out, "given up after iteration"), "%s", r.out);
+    cr_expect(json_number(summary, "accel_rejected") <= 1, "%s", summary);
     free(summary);
     run_free(&r);
     unsetenv("FACTORMER_MODELS");

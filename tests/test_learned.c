@@ -652,6 +652,7 @@ static int expect_safeguarded(fm_graph *g, const char *model, int rank)
     o.accel_every = 4;
     o.accel_steps = 4;
     o.accel_safeguard = true;
+    o.accel_give_up = false;    // every step taken (the giving up: test_accel_give_up.c)
     o.exact_objective = true;   // the safeguard's objectives are exact; run A's rows must be too
     fm_solver_result *b = solve(g, &o);
     cr_expect_eq(b->accel_steps, 4);

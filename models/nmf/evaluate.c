@@ -72,6 +72,7 @@ int fm_eval_matrix(fm_eval_set *set, int index, fm_graph *g, const fm_solver_opt
         o.time_limit = 0;
         o.init = m == FM_EVAL_INIT ? FM_INIT_LEARNED : FM_INIT_NNDSVD;
         o.accelerate = m == FM_EVAL_ACCEL;
+        o.accel_give_up = false;   // §9 compares the T steps the network takes
         o.init_network = init;
         o.accel_network = accel;
         FM_TRY(fm_solver_run(&r, g, NULL, &o, msg));

@@ -36,6 +36,7 @@ void fm_solver_options_default(fm_solver_options *opts)
     opts->accel_every = FM_UNROLL_ADMM;
     opts->accel_steps = FM_UNROLL_STEPS;
     opts->accel_safeguard = true;
+    opts->accel_give_up = true;
     opts->sampler = FM_SAMPLER_FULL;
     opts->fanout = 32;
     opts->zero_ratio = 1;
@@ -237,7 +238,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
              "the acceleration network does not know the held-out mask of the %s kind: run without it",
              fm_kind_name(g->stats.kind));
     const bool learned_init = o->init == FM_INIT_LEARNED;
-    const int accel_steps = o->accelerate ? o->accel_steps : 0;
+    // lowered to the steps taken when the run gives the accelerator up (accel_give_up)
+    int accel_steps = o->accelerate ? o->accel_steps : 0;
     const bool network = learned_init || o->accelerate;
 
     FM_ALLOC(result, 1);
@@ -388,7 +390,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                     FM_TRY(fm_products_gram(gram_w, W, msg));
                     FM_TRY(fm_loss_residual(&residual, g, &rows, W, Ht, gram_w, gram_h, msg));
                     have_residual = true;
-                    if (!(fm_objective_value(residual, W, Ht, &rows, &cols, masked, o) <= admm_objective)) {
+                    const double accel_objective = fm_objective_value(residual, W, Ht, &rows, &cols, masked, o);
+                    if (!(accel_objective <= admm_objective)) {
                         memcpy(W->data, W_admm->data, sizeof(float) * m * k);
                         memcpy(Ht->data, Ht_admm->data, sizeof(float) * n * k);
                         FM_TRY(fm_products_gram(gram_h, Ht, msg));
@@ -396,6 +399,14 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                         accelerated = false;
                         rejected = true;
                         result->accel_rejected++;
+                    }
+                    // a network pass costs many iterations: once its output is refused, or
+                    // gains less over the ADMM iterate than that iterate gained over the
+                    // last row, it is not called again in this run
+                    if (o->accel_give_up &&
+                        (rejected || admm_objective - accel_objective < previous.f - admm_objective)) {
+                        result->accel_given_up = it;
+                        accel_steps = result->accel_steps + 1;
                     }
                 }
                 if (++result->accel_steps < accel_steps) {
