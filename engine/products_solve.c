@@ -328,7 +328,7 @@ void fm_solve_lower_reference(const fm_csr *L, const double *b, double *x)
 // Each row's entries from the last to the first, so that memory is read in
 // one descending stream and the row just solved (x_{i+1}, the nearest) enters
 // the sum last: ascending, the prefetchers lost the stream at every row and
-// the solve took 1.7x the lower one's time inside PCG on the random SPD class
+// the solve took 2.5x the lower one's time inside PCG on the random SPD class
 // (perf/README.md).
 void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x)
 {
