@@ -87,18 +87,6 @@ int fm_admm_shared_system(float *inverse, float *rho, float *shrink, const doubl
 #undef FREE_ALL
 }
 
-// The three ADMM lines for one target, given T̃ already solved.
-static inline void admm_project(float *restrict t, float *restrict u, const float *restrict tt,
-                                float shrink, int k)
-{
-    for (int r = 0; r < k; r++) {
-        float v = tt[r] - u[r] - shrink;
-        float tn = v > 0 ? v : 0;
-        u[r] += tn - tt[r];
-        t[r] = tn;
-    }
-}
-
 FM_TARGET_CLONES
 void fm_admm_steps_block(float *restrict t, float *restrict u, const float *restrict f, const float *restrict inverse,
                          float rho, float shrink, int inner, int k, int64_t count, float *restrict b,
@@ -198,24 +186,12 @@ int fm_admm_steps_shared(fm_admm_factor factor, const fm_dense *rhs, const fm_ed
 static inline int admm_target_masked(float *restrict t, float *restrict u, const fm_edges *edges, int64_t j,
                                      const float *restrict sources, fm_penalty penalty, int inner, int k)
 {
-    float f[k], gram[k * k], tt[k];
-    double L[k * k], b[k];
+    float f[k], gram[k * k];
+    double L[k * k], fd[k];
     fm_gather_gram_target(f, gram, edges, j, sources, k);
     for (int e = 0; e < k * k; e++) L[e] = gram[e];
-    const double ridge =
-        penalty.l2 * (penalty.l2_per_entry ? (double)(edges->ptr[j + 1] - edges->ptr[j]) : 1.0);
-    for (int a = 0; a < k; a++) L[a * k + a] += ridge;
-    const double rho = fm_admm_rho(L, k);
-    for (int a = 0; a < k; a++) L[a * k + a] += rho;
-    if (fm_chol_small(L, k)) return 1;
-    const float shrink = (float)(penalty.l1 / rho);
-    for (int step = 0; step < inner; step++) {
-        for (int r = 0; r < k; r++) b[r] = f[r] + rho * ((double)t[r] + u[r]);
-        fm_chol_solve_small(L, k, b);
-        for (int r = 0; r < k; r++) tt[r] = (float)b[r];
-        admm_project(t, u, tt, shrink, k);
-    }
-    return 0;
+    for (int r = 0; r < k; r++) fd[r] = f[r];
+    return fm_admm_target_steps(t, u, fd, L, edges->ptr[j + 1] - edges->ptr[j], penalty, inner, k);
 }
 
 FM_TARGET_CLONES

@@ -75,4 +75,33 @@ double fm_admm_rho(const double *G, int k);
 int fm_chol_small(double *L, int k);
 void fm_chol_solve_small(const double *L, int k, double *x);
 
+// `inner` ADMM steps of one target with a Gram of its own: G in L (double
+// k×k, no ridge or ρ yet; overwritten by the factor of G + ridge·I + ρI), F
+// in f; the ridge counts `ridge_weight` entries when it is per entry. Each
+// step solves, then projects onto t ≥ 0 with the l1 shrink and moves the
+// dual. The incomplete kind's update (ops/admm.c) and the speckled holdout's
+// (ops/admm_mask.c). Nonzero when the system is not positive definite.
+static inline int fm_admm_target_steps(float *restrict t, float *restrict u, const double *restrict f,
+                                       double *restrict L, int64_t ridge_weight, fm_penalty penalty, int inner,
+                                       int k)
+{
+    double b[k];
+    const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)ridge_weight : 1.0);
+    for (int a = 0; a < k; a++) L[a * k + a] += ridge;
+    const double rho = fm_admm_rho(L, k);
+    for (int a = 0; a < k; a++) L[a * k + a] += rho;
+    if (fm_chol_small(L, k)) return 1;
+    const float shrink = (float)(penalty.l1 / rho);
+    for (int step = 0; step < inner; step++) {
+        for (int r = 0; r < k; r++) b[r] = f[r] + rho * ((double)t[r] + u[r]);
+        fm_chol_solve_small(L, k, b);
+        for (int r = 0; r < k; r++) {
+            const float tt = (float)b[r], v = tt - u[r] - shrink, next = v > 0 ? v : 0;
+            u[r] += next - tt;
+            t[r] = next;
+        }
+    }
+    return 0;
+}
+
 #endif

@@ -21,31 +21,6 @@
 #include "rank.h"
 #include "status.h"
 
-// `inner` ADMM steps of one target, given its Gram in L (double k×k, no
-// ridge or ρ yet; overwritten by its factor) and F in f. Nonzero when the
-// system is not positive definite.
-static int target_steps(float *restrict t, float *restrict u, const double *restrict f, double *restrict L,
-                        int64_t ridge_weight, fm_penalty penalty, int inner, int k)
-{
-    double b[k];
-    const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)ridge_weight : 1.0);
-    for (int a = 0; a < k; a++) L[a * k + a] += ridge;
-    const double rho = fm_admm_rho(L, k);
-    for (int a = 0; a < k; a++) L[a * k + a] += rho;
-    if (fm_chol_small(L, k)) return 1;
-    const float shrink = (float)(penalty.l1 / rho);
-    for (int step = 0; step < inner; step++) {
-        for (int r = 0; r < k; r++) b[r] = f[r] + rho * ((double)t[r] + u[r]);
-        fm_chol_solve_small(L, k, b);
-        for (int r = 0; r < k; r++) {   // the projection and the dual step (ops/admm.c)
-            const float tt = (float)b[r], v = tt - u[r] - shrink, next = v > 0 ? v : 0;
-            u[r] += next - tt;
-            t[r] = next;
-        }
-    }
-    return 0;
-}
-
 // S (upper triangle, float k×k) += s sᵀ.
 static inline void outer_add(float *restrict S, const float *restrict s, int k)
 {
@@ -88,7 +63,7 @@ static inline int target_speckled(float *restrict t, float *restrict u, const fl
     double L[k * k], fd[k];
     target_gram(L, S, gram, held, j, sources, k);
     for (int r = 0; r < k; r++) fd[r] = f[r];
-    return target_steps(t, u, fd, L, held->sources, penalty, inner, k);
+    return fm_admm_target_steps(t, u, fd, L, held->sources, penalty, inner, k);
 }
 
 static int check_held(const fm_admm_factor factor, const fm_edges *edges, const fm_held_edges *held,
@@ -169,7 +144,7 @@ int fm_admm_update_speckled_reference(fm_admm_factor factor, const fm_edges *edg
                 for (int b = 0; b < k; b++) L[a * k + b] += (double)row[a] * row[b];
             }
         }
-        FM_CHECK(!target_steps(factor.targets->data + t * k, factor.duals->data + t * k, f, L, n, penalty, inner, k),
+        FM_CHECK(!fm_admm_target_steps(factor.targets->data + t * k, factor.duals->data + t * k, f, L, n, penalty, inner, k),
                  FM_ERR_NUMERIC, "ADMM: a masked Gram matrix plus rho*I is not positive definite");
     }
     FREE_ALL;
