@@ -13,212 +13,15 @@
 #include "attention_fixtures.h"
 #include "helpers.h"
 #include "lfactormer.h"
+#include "lfactormer_fixtures.h"
 #include "network_graph.h"
 #include "rng.h"
 
 TestSuite(lfactormer, .init = fm_test_setup);
 
-static double normal(uint64_t seed, uint64_t counter) { return fm_rng_normal(fm_rng_stream(seed, 9), counter); }
-
-
 static fm_lfactormer_config make_config(int inputs, int layers)
 {
     return (fm_lfactormer_config){.inputs = inputs, .rank = 3, .width = 8, .heads = 2, .layers = layers};
-}
-
-static const char *config_name(const fm_lfactormer_config *c, const fm_graph *g)
-{
-    static char name[128];
-    snprintf(name, sizeof name, "%lldx%lld %s, k_in %d, k %d, d %d, %d heads, L %d", (long long)g->stats.rows,
-             (long long)g->stats.cols, g->stats.kind == FM_KIND_DENSE ? "dense" : "sparse", c->inputs, c->rank,
-             c->width, c->heads, c->layers);
-    return name;
-}
-
-//------------------------------------------------------------------------------
-// One model in double: parameters, inputs, the weights of a linear loss
-//------------------------------------------------------------------------------
-
-typedef struct model {
-    fm_lfactormer_config config;
-    fm_params *layout;              // the offsets of the model's tensors
-    const fm_message_graph *mg;     // fused
-    int64_t rows, cols;
-    double *values, *grads;         // the parameter block in double, at the layout's offsets
-    double *w_in, *ht_in;           // m × k_in, n × k_in
-    double *w_weight, *ht_weight;   // loss = Σ w_weight ⊙ W_out + Σ ht_weight ⊙ Hᵀ_out
-    double *w_out, *ht_out;         // the outputs where the gradients are taken
-    double *d_w_in, *d_ht_in;
-    int64_t crossings;              // outputs that changed relu side during a difference
-} model;
-
-// Weights 0.4·N(0,1), layernorm gammas 1 + 0.4·N(0,1); the output heads
-// D_W, D_H 0.25·N(0,1) and c_W, c_H 1 + 0.2·N(0,1), so that most outputs are
-// positive and a few clamped (the states of a layer's output are much alike
-// from node to node, and a whole output column can fall below 0); inputs
-// |N(0,1)| (factors are nonnegative); loss weights N(0,1). All float-exact.
-static model model_new(const fm_lfactormer_config *config, const fm_message_graph *mg, uint64_t seed)
-{
-    char msg[FM_MSG_LEN];
-    model p = {.config = *config, .mg = mg, .rows = mg->graph->stats.rows, .cols = mg->graph->stats.cols};
-    cr_assert_eq(fm_lfactormer_params_new(&p.layout, config, msg), FM_OK, "%s", msg);
-    p.values = zeros64(p.layout->count);
-    p.grads = zeros64(p.layout->count);
-    for (int t = 0; t < p.layout->tensors; t++) {
-        const char *name = p.layout->specs[t].name;
-        const bool gamma = strstr(name, "gamma") != NULL;
-        const bool output_bias = !strcmp(name, "out_w.bias") || !strcmp(name, "out_h.bias");
-        const bool output_weight = !strcmp(name, "out_w.weight") || !strcmp(name, "out_h.weight");
-        for (int64_t e = 0; e < fm_params_size(p.layout, t); e++) {
-            const double z = normal(seed, ((uint64_t)t << 20) + e);
-            const double value = output_bias ? 1 + 0.2 * z : output_weight ? 0.25 * z : (gamma ? 1 : 0) + 0.4 * z;
-            p.values[p.layout->offsets[t] + e] = fm_test_rounded(value);
-        }
-    }
-    const int64_t m = p.rows, n = p.cols, k_in = config->inputs, k = config->rank;
-    p.w_in = zeros64(m * k_in);
-    p.ht_in = zeros64(n * k_in);
-    p.d_w_in = zeros64(m * k_in);
-    p.d_ht_in = zeros64(n * k_in);
-    p.w_weight = zeros64(m * k);
-    p.ht_weight = zeros64(n * k);
-    p.w_out = zeros64(m * k);
-    p.ht_out = zeros64(n * k);
-    for (int64_t e = 0; e < m * k_in; e++) p.w_in[e] = fm_test_rounded(fabs(normal(seed + 1, e)));
-    for (int64_t e = 0; e < n * k_in; e++) p.ht_in[e] = fm_test_rounded(fabs(normal(seed + 2, e)));
-    for (int64_t e = 0; e < m * k; e++) p.w_weight[e] = fm_test_rounded(normal(seed + 3, e));
-    for (int64_t e = 0; e < n * k; e++) p.ht_weight[e] = fm_test_rounded(normal(seed + 4, e));
-    return p;
-}
-
-static void model_free(model *p)
-{
-    fm_params_free(&p->layout);
-    double *arrays[] = {p->values, p->grads, p->w_in, p->ht_in, p->w_weight, p->ht_weight,
-                        p->w_out, p->ht_out, p->d_w_in, p->d_ht_in};
-    for (size_t a = 0; a < sizeof arrays / sizeof arrays[0]; a++) free(arrays[a]);
-}
-
-// The double forward; the loss; the relu sides compared with p->w_out and
-// p->ht_out when `count_crossings`.
-static double model_loss(model *p, bool count_crossings)
-{
-    char msg[FM_MSG_LEN];
-    const int64_t wk = p->rows * p->config.rank, hk = p->cols * p->config.rank;
-    fm_lfactormer_weights_f64 w;
-    fm_lfactormer_saved_f64 saved;
-    fm_lfactormer_bind_f64(&w, &p->config, p->values, p->layout->offsets);
-    cr_assert_eq(fm_lfactormer_saved_new_f64(&saved, &p->config, p->rows, p->cols, msg), FM_OK, "%s", msg);
-    double *w_out = zeros64(wk), *ht_out = zeros64(hk);
-    cr_assert_eq(fm_lfactormer_forward_f64(w_out, ht_out, &saved, p->w_in, p->ht_in, &w, p->mg, msg), FM_OK, "%s",
-                 msg);
-    double loss = 0;
-    for (int64_t e = 0; e < wk; e++) {
-        loss += p->w_weight[e] * w_out[e];
-        if (count_crossings && (w_out[e] > 0) != (p->w_out[e] > 0)) p->crossings++;
-    }
-    for (int64_t e = 0; e < hk; e++) {
-        loss += p->ht_weight[e] * ht_out[e];
-        if (count_crossings && (ht_out[e] > 0) != (p->ht_out[e] > 0)) p->crossings++;
-    }
-    fm_lfactormer_saved_free_f64(&saved);
-    free(w_out);
-    free(ht_out);
-    return loss;
-}
-
-static double context_loss(void *context) { return model_loss(context, true); }
-
-// Forward and backward in double: the outputs, the gradients of every
-// parameter and of both inputs (all zeroed first).
-static void model_gradients(model *p)
-{
-    char msg[FM_MSG_LEN];
-    memset(p->grads, 0, sizeof(double) * p->layout->count);
-    memset(p->d_w_in, 0, sizeof(double) * p->rows * p->config.inputs);
-    memset(p->d_ht_in, 0, sizeof(double) * p->cols * p->config.inputs);
-    fm_lfactormer_weights_f64 w;
-    fm_lfactormer_grads_f64 g;
-    fm_lfactormer_saved_f64 saved;
-    fm_lfactormer_bind_f64(&w, &p->config, p->values, p->layout->offsets);
-    fm_lfactormer_bind_grads_f64(&g, &p->config, p->grads, p->layout->offsets);
-    cr_assert_eq(fm_lfactormer_saved_new_f64(&saved, &p->config, p->rows, p->cols, msg), FM_OK, "%s", msg);
-    cr_assert_eq(fm_lfactormer_forward_f64(p->w_out, p->ht_out, &saved, p->w_in, p->ht_in, &w, p->mg, msg), FM_OK,
-                 "%s", msg);
-    cr_assert_eq(fm_lfactormer_backward_f64(p->d_w_in, p->d_ht_in, &g, p->w_weight, p->ht_weight, &saved, &w, p->mg,
-                                            msg),
-                 FM_OK, "%s", msg);
-    fm_lfactormer_saved_free_f64(&saved);
-}
-
-static int64_t count_positive(const double *a, int64_t n)
-{
-    int64_t count = 0;
-    for (int64_t e = 0; e < n; e++) count += a[e] > 0;
-    return count;
-}
-
-// Some outputs of both factors positive, else most gradients are zero and a
-// check of them empty. Returns how many outputs are clamped to 0.
-static int64_t expect_some_positive(const model *p, const char *name)
-{
-    const int64_t wk = p->rows * p->config.rank, hk = p->cols * p->config.rank;
-    const int64_t positive_w = count_positive(p->w_out, wk), positive_h = count_positive(p->ht_out, hk);
-    cr_assert(positive_w > 0 && positive_h > 0, "%s: %lld of %lld W and %lld of %lld Hᵀ outputs positive", name,
-              (long long)positive_w, (long long)wk, (long long)positive_h, (long long)hk);
-    cr_log_info("%s: %lld/%lld W, %lld/%lld Hᵀ outputs positive", name, (long long)positive_w, (long long)wk,
-                (long long)positive_h, (long long)hk);
-    return wk - positive_w + hk - positive_h;
-}
-
-//------------------------------------------------------------------------------
-// (a) The backward against central finite differences (double)
-//------------------------------------------------------------------------------
-
-// Up to 8 entries of every tensor and of both inputs, norm-wise relative to
-// max(‖numeric‖, 1e-3): below 1e-6, and the numeric gradient nonzero (the
-// check is not empty) except for the key biases, whose gradient is zero.
-// No output may change relu side during any difference. Returns how many
-// outputs are clamped to 0.
-static int64_t check_model_gradients(fm_graph *g, const fm_lfactormer_config *config, uint64_t seed)
-{
-    char msg[FM_MSG_LEN];
-    fm_message_graph mg;
-    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
-    const char *name = config_name(config, g);
-    model p = model_new(config, &mg, seed);
-    model_gradients(&p);
-    const int64_t clamped = expect_some_positive(&p, name);
-
-    double worst = 0;
-    for (int t = 0; t < p.layout->tensors; t++) {
-        const int64_t at = p.layout->offsets[t];
-        double numeric_norm = 0;
-        const double error = central_differences(p.values + at, p.grads + at, fm_params_size(p.layout, t), 8, 1e-3,
-                                                 context_loss, &p, &numeric_norm);
-        const char *tensor = p.layout->specs[t].name;
-        cr_expect_lt(error, 1e-6, "%s: d %s vs central differences, relative error %.3g", name, tensor, error);
-        if (!fm_test_is_key_bias(tensor))
-            cr_expect_gt(numeric_norm, 0, "%s: the numeric gradient of %s is zero: the check is empty", name, tensor);
-        worst = fmax(worst, error);
-    }
-    double *inputs[2] = {p.w_in, p.ht_in}, *analytic[2] = {p.d_w_in, p.d_ht_in};
-    const int64_t sizes[2] = {p.rows * config->inputs, p.cols * config->inputs};
-    const char *input_name[2] = {"W_in", "Hᵀ_in"};
-    for (int i = 0; i < 2; i++) {
-        double numeric_norm = 0;
-        const double error =
-            central_differences(inputs[i], analytic[i], sizes[i], 8, 1e-3, context_loss, &p, &numeric_norm);
-        cr_expect_lt(error, 1e-6, "%s: d %s vs central differences, relative error %.3g", name, input_name[i], error);
-        cr_expect_gt(numeric_norm, 0, "%s: the numeric gradient of %s is zero", name, input_name[i]);
-        worst = fmax(worst, error);
-    }
-    cr_expect_eq(p.crossings, 0, "%s: %lld outputs crossed 0 during the differences (relu kink)", name,
-                 (long long)p.crossings);
-    cr_log_info("finite differences, %s: worst relative error %.3g", name, worst);
-    model_free(&p);
-    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
-    return clamped;
 }
 
 // L ∈ {2, 3}, k_in ∈ {3, 6}; some output clamped in at least one of them, so
@@ -230,7 +33,7 @@ static void check_configs(fm_graph *g, uint64_t seed)
     for (int a = 0; a < 2; a++)
         for (int b = 0; b < 2; b++) {
             const fm_lfactormer_config config = make_config(inputs[b], layers[a]);
-            clamped += check_model_gradients(g, &config, seed + 10 * a + b);
+            clamped += lf_check_gradients(g, &config, seed + 10 * a + b);
         }
     cr_expect_gt(clamped, 0, "no output clamped to 0 in any configuration: the relu's mask is not checked");
 }
@@ -266,7 +69,7 @@ static void affine(double *out, const double *in, const double *weight, const do
 }
 
 // The tensor named `name` in the model's double block.
-static const double *tensor(const model *p, const char *name)
+static const double *tensor(const lf_model *p, const char *name)
 {
     const int t = fm_params_find(p->layout, name);
     cr_assert_geq(t, 0, "no tensor named %s", name);
@@ -281,9 +84,9 @@ static void check_forward_composition(fm_graph *g, const fm_lfactormer_config *c
     char msg[FM_MSG_LEN];
     fm_message_graph mg;
     cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
-    const char *name = config_name(config, g);
-    model p = model_new(config, &mg, seed);
-    model_gradients(&p);   // the model's outputs into p.w_out, p.ht_out
+    const char *name = lf_config_name(config, g);
+    lf_model p = lf_model_new(config, &mg, seed);
+    lf_model_gradients(&p);   // the model's outputs into p.w_out, p.ht_out
     const int64_t m = p.rows, n = p.cols, d = config->width, k = config->rank;
     double *S = zeros64(m * d), *T = zeros64(n * d), *next = zeros64((m > n ? m : n) * d);
     affine(S, p.w_in, tensor(&p, "embed_w.weight"), tensor(&p, "embed_w.bias"), m, config->inputs, config->width);
@@ -328,7 +131,7 @@ static void check_forward_composition(fm_graph *g, const fm_lfactormer_config *c
     free(next);
     free(w_out);
     free(ht_out);
-    model_free(&p);
+    lf_model_free(&p);
     cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
 }
 
@@ -468,11 +271,11 @@ static double check_float_against_double(fm_graph *g, const fm_lfactormer_config
     fm_message_graph mg;
     cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
     char name[160];
-    snprintf(name, sizeof name, "float vs double, %s", config_name(config, g));
-    model p = model_new(config, &mg, seed);
-    model_gradients(&p);
+    snprintf(name, sizeof name, "float vs double, %s", lf_config_name(config, g));
+    lf_model p = lf_model_new(config, &mg, seed);
+    lf_model_gradients(&p);
     cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
-    expect_some_positive(&p, name);
+    lf_expect_some_positive(&p, name);
 
     fm_params *params = NULL;
     cr_assert_eq(fm_lfactormer_params_new(&params, config, msg), FM_OK, "%s", msg);
@@ -502,7 +305,7 @@ static double check_float_against_double(fm_graph *g, const fm_lfactormer_config
     free(dh);
     float_run_free(&run);
     fm_params_free(&params);
-    model_free(&p);
+    lf_model_free(&p);
     return worst;
 }
 
@@ -537,15 +340,15 @@ static float_problem float_problem_new(const fm_lfactormer_config *config, const
     const int64_t m = g->stats.rows, n = g->stats.cols;
     cr_assert_eq(fm_lfactormer_params_new(&f.params, config, msg), FM_OK, "%s", msg);
     fm_params_init(f.params, seed);
-    for (int64_t e = 0; e < f.params->count; e++) f.params->values[e] += (float)(noise * normal(seed + 1, e));
+    for (int64_t e = 0; e < f.params->count; e++) f.params->values[e] += (float)(noise * lf_normal(seed + 1, e));
     f.w_in = zeros32(m * config->inputs);
     f.ht_in = zeros32(n * config->inputs);
     f.d_w_out = zeros32(m * config->rank);
     f.d_ht_out = zeros32(n * config->rank);
-    for (int64_t e = 0; e < m * config->inputs; e++) f.w_in[e] = (float)fabs(normal(seed + 2, e));
-    for (int64_t e = 0; e < n * config->inputs; e++) f.ht_in[e] = (float)fabs(normal(seed + 3, e));
-    for (int64_t e = 0; e < m * config->rank; e++) f.d_w_out[e] = (float)normal(seed + 4, e);
-    for (int64_t e = 0; e < n * config->rank; e++) f.d_ht_out[e] = (float)normal(seed + 5, e);
+    for (int64_t e = 0; e < m * config->inputs; e++) f.w_in[e] = (float)fabs(lf_normal(seed + 2, e));
+    for (int64_t e = 0; e < n * config->inputs; e++) f.ht_in[e] = (float)fabs(lf_normal(seed + 3, e));
+    for (int64_t e = 0; e < m * config->rank; e++) f.d_w_out[e] = (float)lf_normal(seed + 4, e);
+    for (int64_t e = 0; e < n * config->rank; e++) f.d_ht_out[e] = (float)lf_normal(seed + 5, e);
     return f;
 }
 
@@ -594,7 +397,7 @@ static void check_graphblas_against_fused(fm_graph *g, uint64_t seed)
 {
     const fm_lfactormer_config config = make_config(6, 3);
     char name[160];
-    snprintf(name, sizeof name, "GraphBLAS vs fused, %s", config_name(&config, g));
+    snprintf(name, sizeof name, "GraphBLAS vs fused, %s", lf_config_name(&config, g));
     float_problem f = float_problem_new(&config, g, seed, 0.1);
     float_run fused = run_problem(&f, &config, g, FM_KERNELS_FUSED, 1, true);
     float_run graphblas = run_problem(&f, &config, g, FM_KERNELS_GRAPHBLAS, 1, true);
@@ -621,7 +424,7 @@ Test(lfactormer, graphblas_matches_fused_on_samples)
         const fm_sampler_options sampler = {.strategy = strategies[s], .fanout = 3, .zero_ratio = 1, .seed = 21};
         char name[160];
         snprintf(name, sizeof name, "GraphBLAS vs fused on %s samples, %s", fm_sampler_name(strategies[s]),
-                 config_name(&config, g));
+                 lf_config_name(&config, g));
         float_run fused = run_float(f.params, &config, g, FM_KERNELS_FUSED, &sampler, f.w_in, f.ht_in, f.d_w_out,
                                     f.d_ht_out, 1, true);
         float_run graphblas = run_float(f.params, &config, g, FM_KERNELS_GRAPHBLAS, &sampler, f.w_in, f.ht_in,
@@ -901,8 +704,8 @@ Test(lfactormer, forward_only_activations_give_the_same_outputs)
     fm_graph *g = random_graph(30, 20, 0.3, 4);
     const int64_t m = g->stats.rows, n = g->stats.cols;
     float *w_in = zeros32(m * config.inputs), *ht_in = zeros32(n * config.inputs);
-    for (int64_t e = 0; e < m * config.inputs; e++) w_in[e] = (float)fabs(normal(5, (uint64_t)e));
-    for (int64_t e = 0; e < n * config.inputs; e++) ht_in[e] = (float)fabs(normal(6, (uint64_t)e));
+    for (int64_t e = 0; e < m * config.inputs; e++) w_in[e] = (float)fabs(lf_normal(5, (uint64_t)e));
+    for (int64_t e = 0; e < n * config.inputs; e++) ht_in[e] = (float)fabs(lf_normal(6, (uint64_t)e));
     fm_lfactormer_weights w;
     fm_lfactormer_bind(&w, &config, params->values, params->offsets);
     fm_message_graph mg;

@@ -11,14 +11,43 @@
 #include "relu.h"
 #include "status.h"
 
+int fm_lfactormer_channels(const fm_lfactormer_config *config)
+{
+    if (!config->components) return config->inputs;
+    return config->rank > 0 ? config->inputs / config->rank : config->inputs;
+}
+
+fm_lfactormer_config fm_lfactormer_at_rank(const fm_lfactormer_config *config, int rank)
+{
+    fm_lfactormer_config at = *config;
+    at.inputs = fm_lfactormer_channels(config) * rank;
+    at.rank = rank;
+    return at;
+}
+
+fm_lfactormer_config fm_lfactormer_inner(const fm_lfactormer_config *config)
+{
+    if (!config->components) return *config;
+    fm_lfactormer_config inner = *config;
+    inner.inputs = 2 * fm_lfactormer_channels(config);
+    inner.rank = 1;
+    inner.components = false;
+    return inner;
+}
+
 int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg)
 {
     if (!config) return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: no configuration");
     const fm_lfactormer_config *c = config;
-    if (c->inputs < 1 || c->rank < 1 || c->width < 1 || c->heads < 1)
+    // a component-set template has rank 0 (any rank)
+    if (c->inputs < 1 || c->rank < (c->components ? 0 : 1) || c->width < 1 || c->heads < 1)
         return fm_fail(FM_ERR_INVALID, msg,
                        "L-Factormer: input width %d, rank %d, width %d and heads %d must all be at least 1",
                        c->inputs, c->rank, c->width, c->heads);
+    if (c->components && c->rank > 0 && c->inputs % c->rank)
+        return fm_fail(FM_ERR_INVALID, msg,
+                       "L-Factormer: a component-set model of rank %d reads a multiple of %d inputs, not %d", c->rank,
+                       c->rank, c->inputs);
     if (c->width % c->heads)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: %d heads do not divide the width %d", c->heads,
                        c->width);
@@ -35,7 +64,8 @@ int fm_lfactormer_specs(fm_tensor_spec *specs, char (*names)[FM_LFACTORMER_NAME]
     const int status = fm_lfactormer_check(config, msg);
     if (status) return status;
     if (!specs || !names) return fm_fail(FM_ERR_INVALID, msg, "fm_lfactormer_specs: no specs or names");
-    const int d = config->width, k_in = config->inputs, k = config->rank, last = 4 + FM_LAYER_TENSORS * config->layers;
+    const fm_lfactormer_config inner = fm_lfactormer_inner(config);   // the network whose tensors these are
+    const int d = inner.width, k_in = inner.inputs, k = inner.rank, last = 4 + FM_LAYER_TENSORS * inner.layers;
     const fm_tensor_spec ends[8] = {
         {"embed_w.weight", d, k_in}, {"embed_w.bias", d, 1}, {"embed_h.weight", d, k_in}, {"embed_h.bias", d, 1},
         {"out_w.weight", k, d},      {"out_w.bias", k, 1},   {"out_h.weight", k, d},      {"out_h.bias", k, 1},
@@ -71,12 +101,10 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
 #undef FREE_ALL
 }
 
-// The weights, the gradients and the saved activations were made for the
-// same model.
-static bool same_config(const fm_lfactormer_config *a, const fm_lfactormer_config *b)
+bool fm_lfactormer_same(const fm_lfactormer_config *a, const fm_lfactormer_config *b)
 {
     return a->inputs == b->inputs && a->rank == b->rank && a->width == b->width && a->heads == b->heads &&
-           a->layers == b->layers;
+           a->layers == b->layers && a->components == b->components;
 }
 
 #define FM_BODY "lfactormer.inc"

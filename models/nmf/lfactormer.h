@@ -29,11 +29,24 @@
 //   4 + 21L out_w.weight (k × d)  out_w.bias (k)  out_h.weight (k × d)  out_h.bias (k)
 // that is FM_LFACTORMER_TENSORS(L) = 8 + 21L tensors.
 //
+// The component-set model (`components`, docs/factormer-math.md §5.1 [ext]):
+// one such network with k_in = 2p and k = 1 runs once per component c of a
+// rank-k input with p channels (p = 1: W; p = 2: [W_prev | W_admm]), on
+//   f_ic = √k [a_ic(1..p), ā_i(1..p)],   ā_i(q) = (1/k) Σ_c a_ic(q)
+// and w_out(i, c) = its output / √k: its weights never see k, so one
+// parameter block serves every rank, and permuting the components permutes
+// the outputs. Its config keeps inputs = p·k for the caller's arrays;
+// its parameter block is that of the per-component network. A config with
+// rank 0 is the template a file holds (inputs = p), made runnable by
+// fm_lfactormer_at_rank.
+//
 // Built twice, float and double (suffix _f64), from lfactormer.inc. The
 // double build reaches the attention's double path, which exists for the
 // fused kernels only: it fails on a message graph opened for GraphBLAS.
 #ifndef FM_LFACTORMER_H
 #define FM_LFACTORMER_H
+
+#include <stdbool.h>
 
 #include "factormer_layer.h"
 #include "params.h"
@@ -48,7 +61,20 @@ typedef struct fm_lfactormer_config {
     int width;    // d (paper: 100)
     int heads;    // nh (paper: 4), divides d
     int layers;   // L (paper: 4), 0 ≤ L ≤ FM_LFACTORMER_MAX_LAYERS
+    bool components;   // the component-set model of §5.1 (above): any rank
 } fm_lfactormer_config;
+
+// Input channels per component of a component-set config (inputs / rank, or
+// inputs for a template of rank 0).
+int fm_lfactormer_channels(const fm_lfactormer_config *config);
+// The component-set template `config` (or a runnable config of it) at `rank`.
+fm_lfactormer_config fm_lfactormer_at_rank(const fm_lfactormer_config *config, int rank);
+// The per-component network a component-set config runs k times: inputs 2p,
+// rank 1, the same width, heads and layers; any other config is its own.
+fm_lfactormer_config fm_lfactormer_inner(const fm_lfactormer_config *config);
+
+// Every field equal: weights, gradients and activations made for one model.
+bool fm_lfactormer_same(const fm_lfactormer_config *a, const fm_lfactormer_config *b);
 
 // FM_OK if every field is in range, else FM_ERR_INVALID with the reason.
 int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg);
@@ -88,6 +114,12 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
         real *w_out, *ht_out;               /* the outputs (after relu), m × k and n × k       */ \
         real *block;                                                                               \
         bool shared_layers;                 /* forward only: layer l reuses layer l − 2's buffers */ \
+        /* component-set model: the per-component network's activations, one per component     */ \
+        /* (one, reused, for the forward alone), and the buffers above hold the features f of  */ \
+        /* one component (w_in m × 2p, ht_in n × 2p) and its outputs (w_out m, ht_out n)        */ \
+        struct fm_lfactormer_saved##suffix *parts;                                                 \
+        int part_count;                                                                            \
+        real *w_mean, *ht_mean;             /* ā per node, m × p and n × p                     */ \
     } fm_lfactormer_saved##suffix;
 
 FM_LFACTORMER_TYPES(float, )

@@ -74,12 +74,6 @@ int fm_unroll_term_state(const fm_unroll_config *config, int term)
     return config->mode == FM_UNROLL_ACCEL ? (term + 1) * (config->admm + 1) : term;
 }
 
-static bool same_model(const fm_lfactormer_config *a, const fm_lfactormer_config *b)
-{
-    return a->inputs == b->inputs && a->rank == b->rank && a->width == b->width && a->heads == b->heads &&
-           a->layers == b->layers;
-}
-
 // γ^(terms − 1 − term): the weight of a term of the loss.
 static double term_weight(const fm_unroll_config *config, int term)
 {

@@ -1,0 +1,218 @@
+// The component-set L-Factormer (models/nmf/lfactormer.h, docs/factormer-math.md
+// §5.1): its backward against central finite differences; its forward
+// against the per-component network run by hand on the features of §5.1;
+// permuting the components permutes the outputs; one parameter block runs
+// at every rank; the forward alone equals the forward kept for the
+// backward; a template of rank 0 and a width that is not a multiple of the
+// rank are refused.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "attention_fixtures.h"
+#include "helpers.h"
+#include "lfactormer.h"
+#include "lfactormer_fixtures.h"
+#include "network_graph.h"
+
+TestSuite(lfactormer_components, .init = fm_test_setup);
+
+static fm_lfactormer_config component_config(int channels, int rank, int layers)
+{
+    return (fm_lfactormer_config){
+        .inputs = channels * rank, .rank = rank, .width = 8, .heads = 2, .layers = layers, .components = true};
+}
+
+Test(lfactormer_components, backward_matches_finite_differences)
+{
+    fm_graph *graphs[2] = {random_graph(7, 6, 0.5, 3), dense_graph(5, 4, 4)};
+    int64_t clamped = 0;
+    for (int gi = 0; gi < 2; gi++)
+        for (int channels = 1; channels <= 2; channels++)
+            for (int layers = 2; layers <= 3; layers++) {
+                const fm_lfactormer_config config = component_config(channels, 3, layers);
+                clamped += lf_check_gradients(graphs[gi], &config, 1103 + 17 * gi + 2 * channels + layers);
+            }
+    cr_expect_gt(clamped, 0, "no output clamped to 0 in any configuration: the relu's mask is not checked");
+    for (int gi = 0; gi < 2; gi++) fm_graph_free(&graphs[gi]);
+}
+
+// f_ic = √k [a_ic(1..p), ā_i(1..p)] of §5.1, in plain loops.
+static void features_by_hand(double *f, const double *in, int64_t nodes, int p, int k, int c)
+{
+    for (int64_t i = 0; i < nodes; i++)
+        for (int q = 0; q < p; q++) {
+            double mean = 0;
+            for (int r = 0; r < k; r++) mean += in[i * p * k + q * k + r];
+            f[i * 2 * p + q] = sqrt((double)k) * in[i * p * k + q * k + c];
+            f[i * 2 * p + p + q] = sqrt((double)k) * (mean / k);
+        }
+}
+
+Test(lfactormer_components, forward_is_the_per_component_network_on_the_features)
+{
+    char msg[FM_MSG_LEN];
+    fm_graph *g = random_graph(6, 5, 0.6, 11);
+    fm_message_graph mg;
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    for (int p = 1; p <= 2; p++) {
+        const int k = 4;
+        const fm_lfactormer_config config = component_config(p, k, 3), inner = fm_lfactormer_inner(&config);
+        cr_assert(inner.inputs == 2 * p && inner.rank == 1 && !inner.components);
+        lf_model model = lf_model_new(&config, &mg, 40 + p);
+        lf_model_gradients(&model);   // the set model's outputs into model.w_out, model.ht_out
+        const int64_t m = model.rows, n = model.cols;
+        fm_lfactormer_weights_f64 w;
+        fm_lfactormer_bind_f64(&w, &inner, model.values, model.layout->offsets);
+        fm_lfactormer_saved_f64 saved;
+        cr_assert_eq(fm_lfactormer_saved_new_f64(&saved, &inner, m, n, msg), FM_OK, "%s", msg);
+        double *fw = zeros64(m * 2 * p), *fh = zeros64(n * 2 * p), *ow = zeros64(m), *oh = zeros64(n);
+        double worst = 0;
+        for (int c = 0; c < k; c++) {
+            features_by_hand(fw, model.w_in, m, p, k, c);
+            features_by_hand(fh, model.ht_in, n, p, k, c);
+            cr_assert_eq(fm_lfactormer_forward_f64(ow, oh, &saved, fw, fh, &w, &mg, msg), FM_OK, "%s", msg);
+            for (int64_t i = 0; i < m; i++) worst = fmax(worst, fabs(ow[i] / sqrt(k) - model.w_out[i * k + c]));
+            for (int64_t j = 0; j < n; j++) worst = fmax(worst, fabs(oh[j] / sqrt(k) - model.ht_out[j * k + c]));
+        }
+        cr_expect_lt(worst, 1e-12, "p = %d: the set model differs from the network by hand by %.3g", p, worst);
+        lf_expect_some_positive(&model, "by hand");
+        free(fw), free(fh), free(ow), free(oh);
+        fm_lfactormer_saved_free_f64(&saved);
+        lf_model_free(&model);
+    }
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    fm_graph_free(&g);
+}
+
+// The float forward of a block at `config` on w_in, ht_in; outputs allocated.
+static void run_float(float **w_out, float **ht_out, const fm_params *params, const fm_lfactormer_config *config,
+                      const fm_message_graph *mg, const float *w_in, const float *ht_in, bool backward)
+{
+    char msg[FM_MSG_LEN];
+    const int64_t m = mg->graph->stats.rows, n = mg->graph->stats.cols;
+    fm_lfactormer_weights w;
+    fm_lfactormer_bind(&w, config, params->values, params->offsets);
+    fm_lfactormer_saved saved;
+    cr_assert_eq(fm_lfactormer_saved_new_for(&saved, config, m, n, backward, 0, msg), FM_OK, "%s", msg);
+    *w_out = zeros32(m * config->rank);
+    *ht_out = zeros32(n * config->rank);
+    cr_assert_eq(fm_lfactormer_forward(*w_out, *ht_out, &saved, w_in, ht_in, &w, mg, msg), FM_OK, "%s", msg);
+    fm_lfactormer_saved_free(&saved);
+}
+
+// A block of the template with the fixture's values (rank-independent).
+static fm_params *template_params(const fm_lfactormer_config *config, const fm_message_graph *mg, uint64_t seed)
+{
+    char msg[FM_MSG_LEN];
+    lf_model model = lf_model_new(config, mg, seed);
+    fm_params *params = NULL;
+    cr_assert_eq(fm_lfactormer_params_new(&params, config, msg), FM_OK, "%s", msg);
+    for (int64_t e = 0; e < params->count; e++) params->values[e] = (float)model.values[e];
+    lf_model_free(&model);
+    return params;
+}
+
+static float *random_inputs(int64_t count, uint64_t seed)
+{
+    float *a = zeros32(count);
+    for (int64_t e = 0; e < count; e++) a[e] = (float)fabs(lf_normal(seed, (uint64_t)e));
+    return a;
+}
+
+Test(lfactormer_components, permuting_the_components_permutes_the_outputs)
+{
+    char msg[FM_MSG_LEN];
+    fm_graph *g = random_graph(9, 7, 0.5, 5);
+    fm_message_graph mg;
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    const int64_t m = 9, n = 7;
+    const int k = 5, p = 2, order[5] = {3, 0, 4, 1, 2};
+    const fm_lfactormer_config config = component_config(p, k, 2);
+    fm_params *params = template_params(&config, &mg, 7);
+    float *w_in = random_inputs(m * p * k, 1), *ht_in = random_inputs(n * p * k, 2);
+    float *w_perm = zeros32(m * p * k), *ht_perm = zeros32(n * p * k);
+    // component c of the permuted input is component order[c] of the input, in both channels
+    for (int64_t i = 0; i < m; i++)
+        for (int q = 0; q < p; q++)
+            for (int c = 0; c < k; c++) w_perm[(i * p + q) * k + c] = w_in[(i * p + q) * k + order[c]];
+    for (int64_t j = 0; j < n; j++)
+        for (int q = 0; q < p; q++)
+            for (int c = 0; c < k; c++) ht_perm[(j * p + q) * k + c] = ht_in[(j * p + q) * k + order[c]];
+    float *w_out, *ht_out, *w_pout, *ht_pout;
+    run_float(&w_out, &ht_out, params, &config, &mg, w_in, ht_in, false);
+    run_float(&w_pout, &ht_pout, params, &config, &mg, w_perm, ht_perm, false);
+    double worst = 0, scale = 0;
+    int64_t positive = 0;
+    for (int64_t i = 0; i < m; i++)
+        for (int c = 0; c < k; c++) {
+            worst = fmax(worst, fabs(w_pout[i * k + c] - w_out[i * k + order[c]]));
+            scale = fmax(scale, fabs(w_out[i * k + c]));
+            positive += w_out[i * k + c] > 0;
+        }
+    for (int64_t j = 0; j < n; j++)
+        for (int c = 0; c < k; c++) worst = fmax(worst, fabs(ht_pout[j * k + c] - ht_out[j * k + order[c]]));
+    cr_expect_gt(positive, 0, "every output is 0: the comparison is empty");
+    // the means are summed in another order: float rounding only
+    cr_expect_leq(worst, 1e-5 * fmax(scale, 1), "permuted outputs differ by %.3g (largest output %.3g)", worst, scale);
+    float *arrays[] = {w_in, ht_in, w_perm, ht_perm, w_out, ht_out, w_pout, ht_pout};
+    for (int a = 0; a < 8; a++) free(arrays[a]);
+    fm_params_free(&params);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    fm_graph_free(&g);
+}
+
+Test(lfactormer_components, one_block_runs_at_every_rank_and_the_forward_alone_agrees)
+{
+    char msg[FM_MSG_LEN];
+    fm_graph *g = dense_graph(8, 6, 9);
+    fm_message_graph mg;
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    const int64_t m = 8, n = 6;
+    const fm_lfactormer_config template = {.inputs = 1, .rank = 0, .width = 8, .heads = 2, .layers = 3,
+                                           .components = true};
+    cr_assert_eq(fm_lfactormer_check(&template, msg), FM_OK, "%s", msg);
+    fm_params *params = template_params(&(fm_lfactormer_config){.inputs = 1, .rank = 1, .width = 8, .heads = 2,
+                                                                 .layers = 3, .components = true},
+                                        &mg, 13);
+    fm_params *from_template = NULL;
+    cr_assert_eq(fm_lfactormer_params_new(&from_template, &template, msg), FM_OK, "%s", msg);
+    cr_expect_eq(from_template->count, params->count, "the template's block has %lld values, rank 1's %lld",
+                 (long long)from_template->count, (long long)params->count);
+    fm_params_free(&from_template);
+    const int ranks[] = {1, 2, 5, 6};
+    for (int r = 0; r < 4; r++) {
+        const fm_lfactormer_config at = fm_lfactormer_at_rank(&template, ranks[r]);
+        cr_assert(at.inputs == ranks[r] && at.rank == ranks[r] && at.components);
+        float *w_in = random_inputs(m * at.inputs, 20 + r), *ht_in = random_inputs(n * at.inputs, 30 + r);
+        float *w_a, *ht_a, *w_b, *ht_b;
+        run_float(&w_a, &ht_a, params, &at, &mg, w_in, ht_in, false);
+        run_float(&w_b, &ht_b, params, &at, &mg, w_in, ht_in, true);
+        cr_expect_arr_eq(w_a, w_b, sizeof(float) * m * at.rank, "rank %d: the forward alone differs", ranks[r]);
+        cr_expect_arr_eq(ht_a, ht_b, sizeof(float) * n * at.rank, "rank %d: the forward alone differs", ranks[r]);
+        for (int64_t e = 0; e < m * at.rank; e++)
+            cr_assert(isfinite(w_a[e]) && w_a[e] >= 0, "rank %d: output %g", ranks[r], (double)w_a[e]);
+        free(w_in), free(ht_in), free(w_a), free(ht_a), free(w_b), free(ht_b);
+    }
+    fm_params_free(&params);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    fm_graph_free(&g);
+}
+
+Test(lfactormer_components, a_template_and_a_width_not_a_multiple_of_the_rank_are_refused)
+{
+    char msg[FM_MSG_LEN];
+    const fm_lfactormer_config template = {.inputs = 2, .rank = 0, .width = 8, .heads = 2, .layers = 2,
+                                           .components = true};
+    fm_lfactormer_saved saved;
+    cr_expect_eq(fm_lfactormer_saved_new(&saved, &template, 4, 4, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "at a rank") != NULL, "%s", msg);
+    const fm_lfactormer_config odd = {.inputs = 7, .rank = 3, .width = 8, .heads = 2, .layers = 2,
+                                      .components = true};
+    cr_expect_eq(fm_lfactormer_check(&odd, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "multiple of 3") != NULL, "%s", msg);
+    const fm_lfactormer_config rank0 = {.inputs = 2, .rank = 0, .width = 8, .heads = 2, .layers = 2};
+    cr_expect_eq(fm_lfactormer_check(&rank0, msg), FM_ERR_INVALID, "rank 0 is for component-set templates only");
+}
