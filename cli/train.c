@@ -14,7 +14,7 @@
 #include "train.h"
 
 static const char help[] =
-    "usage: factormer train --model init|accel --rank K --out MODEL.fmw [options]\n"
+    "usage: factormer train --model init|accel --rank K|--any-rank --out MODEL.fmw [options]\n"
     "       factormer train --model neuralif --out MODEL.fmw [options] (see --model neuralif --help)\n"
     "       factormer train --model learned-lu --out MODEL.fmw [options] (see --model learned-lu --help)\n"
     "\n"
@@ -28,7 +28,11 @@ static const char help[] =
     "MODEL.fmw.state after every epoch and every --checkpoint-every matrices.\n"
     "\n"
     "  --model init|accel      which model (required)\n"
-    "  --rank K                rank of the factors, 1 to 10 (required)\n"
+    "  --rank K                rank of the factors, 1 to 10 (required without --any-rank)\n"
+    "  --any-rank              a model of any rank (the component-set network, docs §5.1):\n"
+    "                          one network per component with shared weights; --rank\n"
+    "                          is then the training data's rank (default 10). Give it\n"
+    "                          a small --width (e.g. 16): it runs once per component\n"
     "  --width D               node feature width (default 100)\n"
     "  --heads H               attention heads; must divide the width (default 4)\n"
     "  --layers L              Factormer layers (default 4)\n"
@@ -218,6 +222,7 @@ int fm_cmd_train(int argc, char **argv)
         }
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
         if (!strcmp(a, "--resume")) { o.resume = true; continue; }
+        if (!strcmp(a, "--any-rank")) { o.any_rank = true; continue; }
         if (a[0] != '-') {
             if (!fm_arg_positional(a)) return 2;
             fprintf(stderr, "factormer: train takes no file argument ('%s'); the model goes to --out\n", a);
@@ -268,7 +273,7 @@ int fm_cmd_train(int argc, char **argv)
     if (!strcmp(model, "init")) o.kind = FM_MODEL_INIT;
     else if (!strcmp(model, "accel")) o.kind = FM_MODEL_ACCEL;
     else { fprintf(stderr, "factormer: --model expects init or accel, not '%s'\n", model); return 2; }
-    if (!have_rank) { fprintf(stderr, "factormer: train needs --rank K (1 to %d)\n", FM_TRAIN_MAX_RANK); return 2; }
+    if (!have_rank && !o.any_rank) { fprintf(stderr, "factormer: train needs --rank K (1 to %d)\n", FM_TRAIN_MAX_RANK); return 2; }
     if (!o.out || !*o.out) { fprintf(stderr, "factormer: train needs --out MODEL.fmw\n"); return 2; }
     o.rate = rate > 0 ? rate : o.kind == FM_MODEL_ACCEL ? FM_TRAIN_RATE_ACCEL : FM_TRAIN_RATE_INIT;
     if (fm_train_check(&o, msg) != FM_OK) {
@@ -291,9 +296,10 @@ int fm_cmd_train(int argc, char **argv)
     if (!quiet && q.tty) fprintf(stderr, "\r\033[K");
     if (!quiet) {
         const char *name = fm_model_kind_name(o.kind);
-        printf("%s %s model: rank %d, width %d, %d heads, %d layers; %lld matrices per epoch, seed %llu\n",
+        printf("%s %s model: %s%d, width %d, %d heads, %d layers; %lld matrices per epoch, seed %llu\n",
                r->stopped ? "stopped training the" : r->resumed ? "resumed and trained the" : "trained the", name,
-               o.rank, o.width, o.heads, o.layers, (long long)o.train_size, (unsigned long long)o.seed);
+               o.any_rank ? "any rank, trained at rank " : "rank ", o.rank, o.width, o.heads, o.layers,
+               (long long)o.train_size, (unsigned long long)o.seed);
         printf("  data         %s", fm_kind_name(o.data.kind));
         if (o.data.kind == FM_KIND_SPARSE) printf(", %g zeros", o.data.zeros);
         if (o.data.kind == FM_KIND_INCOMPLETE)

@@ -280,7 +280,7 @@ Test(checkpoint, other_shapes_round_trip)
         fm_params *back = NULL;
         cr_assert_eq(fm_checkpoint_read(fx.path, &h, &back, NULL, NULL, msg), FM_OK, "%s", msg);
         cr_assert_eq(h.kind, headers[i].kind);
-        cr_assert_eq(memcmp(&h.config, &headers[i].config, sizeof h.config), 0, "header %d", i);
+        cr_assert(fm_lfactormer_same(&h.config, &headers[i].config), "header %d", i);
         expect_same_params(back, fx.params, true);
         fm_params_free(&back);
         fixture_free(&fx);
@@ -547,7 +547,8 @@ Test(checkpoint, hyperparameters_out_of_range)
     fixture_new(&fx, small_header(), true);
     expect_field(&fx, 16, 3, "kind 3", "model kind 3", "expected 1 (initialization) or 2 (acceleration)");
     expect_field(&fx, 16, 0, "kind 0", "model kind 0", "expected 1");
-    expect_field(&fx, 24, 0, "rank 0", "out of range", "must all be at least 1");
+    // rank 0 is a model of any rank, which reads 1 input per component (§5.1)
+    expect_field(&fx, 24, 0, "rank 0", "do not match", "any rank reads 1 inputs per component");
     expect_field(&fx, 24, 0xffffffffu, "rank -1", "out of range", "rank -1");
     expect_field(&fx, 20, 0, "inputs 0", "out of range", "input width 0");
     expect_field(&fx, 32, 3, "3 heads, width 8", "out of range", "3 heads do not divide the width 8");
@@ -741,14 +742,14 @@ Test(checkpoint, expectations)
     fixture_new(&fx, make_header(FM_MODEL_INIT, 8, 8, 2, 0), false);
     const fm_checkpoint_expect rank10 = {.kind = FM_MODEL_INIT, .rank = 10};
     EXPECT_FAILURE(fx.path, &rank10, FM_ERR_INVALID, "rank 10",
-                   "a rank-8 initialization model, but --rank 10 needs a rank-10 model; "
-                   "train one with: factormer train --model init --rank 10 --out MODEL.fmw");
+                   "a rank-8 initialization model, but --rank 10 needs a rank-10 model or one of any rank; "
+                   "train one with: factormer train --model init --any-rank --out MODEL.fmw");
     const fm_checkpoint_expect any_kind_rank10 = {.rank = 10};
     EXPECT_FAILURE(fx.path, &any_kind_rank10, FM_ERR_INVALID, "any kind, rank 10", "a rank-8", "--rank 10");
     const fm_checkpoint_expect accel = {.kind = FM_MODEL_ACCEL, .rank = 8};
     EXPECT_FAILURE(fx.path, &accel, FM_ERR_INVALID, "acceleration",
                    "an initialization model, but an acceleration model is needed; "
-                   "train one with: factormer train --model accel --rank 8 --out MODEL.fmw");
+                   "train one with: factormer train --model accel --any-rank --out MODEL.fmw");
     const fm_checkpoint_expect resume = {.kind = FM_MODEL_INIT, .rank = 8, .training = true};
     EXPECT_FAILURE(fx.path, &resume, FM_ERR_INVALID, "resume", "a model without training state",
                    "resuming a run needs a training checkpoint");

@@ -303,6 +303,42 @@ Test(cli, learned_models_from_factormer_models)
     scratch_free(&s);
 }
 
+// Models of any rank (§5.1), trained at rank 3, found as init.fmw and
+// accel.fmw in $FACTORMER_MODELS: rank 3 runs as with the rank's own models
+// (iteration 0 is the network's output by hand), and ranks 2 and 5, which
+// have no model of their own, run with them.
+Test(cli, learned_models_of_any_rank)
+{
+    scratch s = scratch_new();
+    char dir[400], init[500], accel[500];
+    snprintf(dir, sizeof dir, "%s/any", s.root);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    snprintf(init, sizeof init, "%s/init.fmw", dir);
+    snprintf(accel, sizeof accel, "%s/accel.fmw", dir);
+    run r = RUN(&s, "train", "--model", "init", "--any-rank", "--rank", "3", TINY_MODEL, "--out", init);
+    expect_success(&r);
+    run_free(&r);
+    r = RUN(&s, "train", "--model", "accel", "--any-rank", "--rank", "3", TINY_MODEL, "--out", accel);
+    expect_success(&r);
+    run_free(&r);
+    const data_path data = generate_kind(&s, FM_KIND_DENSE);
+    cr_assert_eq(setenv("FACTORMER_MODELS", dir, 1), 0);
+    outputs o = factorize_learned(&s, data.path, FM_KIND_DENSE, init, accel, "--init", "learned", "--accelerate", NULL);
+    outputs_free(&o);
+    const char *ranks[] = {"2", "5"};
+    for (int i = 0; i < 2; i++) {
+        r = RUN(&s, "factorize", data.path, "--rank", ranks[i], "--iters", "12", "--init", "learned", "--accelerate",
+                "--accel-every", "3", "--out", out_prefix(&s));
+        expect_success(&r);
+        char want[800];
+        snprintf(want, sizeof want, "rank         %s from learned (%s)", ranks[i], init);
+        cr_expect(strstr(r.out, want), "stdout lacks \"%s\":\n%s", want, r.out);
+        run_free(&r);
+    }
+    unsetenv("FACTORMER_MODELS");
+    scratch_free(&s);
+}
+
 Test(cli, learned_model_refusals)
 {
     scratch s = scratch_new();
@@ -315,12 +351,12 @@ Test(cli, learned_model_refusals)
 
     // a rank without a model: the path looked for and the command that trains it
     cr_assert_eq(setenv("FACTORMER_MODELS", empty, 1), 0);
-    snprintf(expected_path, sizeof expected_path, "%s/init-rank3.fmw", empty);
-    snprintf(command, sizeof command, "factormer train --model init --rank 3 --out %s", expected_path);
+    snprintf(expected_path, sizeof expected_path, "%s/init.fmw", empty);
+    snprintf(command, sizeof command, "factormer train --model init --any-rank --out %s", expected_path);
     run r = FACTORIZE_BAD(&s, x, "--rank", "3", "--init", "learned");
-    EXPECT_FAILURE(&r, 1, "factormer train --model init --rank", command, "does not exist");
+    EXPECT_FAILURE(&r, 1, "init-rank3.fmw: no learned", command, "does not exist");
     run_free(&r);
-    snprintf(command, sizeof command, "factormer train --model accel --rank 3 --out %s/accel-rank3.fmw", empty);
+    snprintf(command, sizeof command, "factormer train --model accel --any-rank --out %s/accel.fmw", empty);
     r = FACTORIZE_BAD(&s, x, "--rank", "3", "--accelerate");
     EXPECT_FAILURE(&r, 1, command);
     run_free(&r);
@@ -330,14 +366,14 @@ Test(cli, learned_model_refusals)
     snprintf(rank2, sizeof rank2, "%s/init-rank2.fmw", m.dir);
     train_model(&s, "init", "2", rank2);
     r = FACTORIZE_BAD(&s, x, "--rank", "3", "--init", "learned", "--model", rank2);
-    EXPECT_FAILURE(&r, 1, rank2, "rank-2", "factormer train --model init --rank 3");
+    EXPECT_FAILURE(&r, 1, rank2, "rank-2", "needs a rank-3 model or one of any rank");
     run_free(&r);
     // the acceleration model given to --init learned, and the other way round
     r = FACTORIZE_BAD(&s, x, "--rank", "3", "--init", "learned", "--model", m.accel);
-    EXPECT_FAILURE(&r, 1, m.accel, "acceleration model", "factormer train --model init --rank 3");
+    EXPECT_FAILURE(&r, 1, m.accel, "acceleration model", "factormer train --model init --any-rank");
     run_free(&r);
     r = FACTORIZE_BAD(&s, x, "--rank", "3", "--accelerate", "--model", m.init);
-    EXPECT_FAILURE(&r, 1, m.init, "initialization model", "factormer train --model accel --rank 3");
+    EXPECT_FAILURE(&r, 1, m.init, "initialization model", "factormer train --model accel --any-rank");
     run_free(&r);
     // a corrupted file: one flipped bit
     char bad[400];

@@ -526,16 +526,16 @@ Test(learned, missing_other_rank_other_kind_and_damaged_models_are_refused)
     // missing, in the default directory: the path and the command that trains it
     cr_assert_eq(setenv(FM_MODEL_DIR_ENV, fm_test_path(s.dir, "none"), 1), 0);
     char want[600];
-    snprintf(want, sizeof want, "factormer train --model init --rank 3 --out %s/none/init-rank3.fmw", s.dir);
-    expect_refused(g, &o, FM_ERR_IO, want, "does not exist");
+    snprintf(want, sizeof want, "factormer train --model init --any-rank --out %s/none/init.fmw", s.dir);
+    expect_refused(g, &o, FM_ERR_IO, want, "init-rank3.fmw: no learned initialization model for rank 3: the file does not exist, nor");
     o.init = FM_INIT_NNDSVD;
     o.accelerate = true;
-    snprintf(want, sizeof want, "factormer train --model accel --rank 3 --out %s/none/accel-rank3.fmw", s.dir);
+    snprintf(want, sizeof want, "factormer train --model accel --any-rank --out %s/none/accel.fmw", s.dir);
     expect_refused(g, &o, FM_ERR_IO, want, NULL);
     cr_assert_eq(unsetenv(FM_MODEL_DIR_ENV), 0);
     // missing, named
     o.accel_model = fm_test_path(s.dir, "gone.fmw");
-    expect_refused(g, &o, FM_ERR_IO, "gone.fmw", "factormer train --model accel --rank 3");
+    expect_refused(g, &o, FM_ERR_IO, "gone.fmw", "factormer train --model accel --any-rank");
     o.accelerate = false;
     o.init = FM_INIT_LEARNED;
 
@@ -543,10 +543,10 @@ Test(learned, missing_other_rank_other_kind_and_damaged_models_are_refused)
     const char *rank2 = fm_test_path(s.dir, "init-rank2.fmw");
     fm_test_train_tiny(rank2, FM_MODEL_INIT, 2);
     o.init_model = rank2;
-    expect_refused(g, &o, FM_ERR_INVALID, "rank-2", "factormer train --model init --rank 3");
+    expect_refused(g, &o, FM_ERR_INVALID, "rank-2", "needs a rank-3 model or one of any rank");
     // the acceleration model given as the initialization's
     o.init_model = s.accel;
-    expect_refused(g, &o, FM_ERR_INVALID, "acceleration model", "factormer train --model init --rank 3");
+    expect_refused(g, &o, FM_ERR_INVALID, "acceleration model", "factormer train --model init --any-rank");
     // a damaged file: a flipped byte in the values
     const char *bad = fm_test_path(s.dir, "damaged.fmw");
     FILE *in = fopen(s.init, "rb"), *out = fopen(bad, "wb");

@@ -16,11 +16,20 @@ int fm_learned_default_path(char *path, size_t size, fm_model_kind kind, int ran
     char dir[FM_LEARNED_PATH_LEN];
     const int status = fm_learned_model_dir(dir, sizeof dir, NULL, msg);
     if (status != FM_OK) return status;
-    const int n = snprintf(path, size, "%s/%s-rank%d.fmw", dir, kind_flag(kind), rank);
+    char name[32];
+    if (rank > 0) snprintf(name, sizeof name, "%s-rank%d.fmw", kind_flag(kind), rank);
+    else snprintf(name, sizeof name, "%s.fmw", kind_flag(kind));
+    const int n = snprintf(path, size, "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= size)
         return fm_fail(FM_ERR_INVALID, msg, "the model directory '%s' makes a path longer than %zu bytes", dir,
                        size - 1);
     return FM_OK;
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return !(stat(path, &st) != 0 && errno == ENOENT);
 }
 
 void fm_learned_free(fm_learned *model)
@@ -38,6 +47,7 @@ int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int
 #define FREE_ALL fm_learned_free(model)
     if (!model) return fm_fail(FM_ERR_INVALID, msg, "fm_learned_load: no model");
     memset(model, 0, sizeof *model);
+    char any[FM_LEARNED_PATH_LEN] = "";
     FM_CHECK(kind == FM_MODEL_INIT || kind == FM_MODEL_ACCEL, FM_ERR_INVALID, "fm_learned_load: unknown kind %d",
              (int)kind);
     FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_learned_load: rank %d must be >= 1", rank);
@@ -46,25 +56,30 @@ int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int
         const int n = snprintf(model->path, sizeof model->path, "%s", path);
         FM_CHECK(n >= 0 && (size_t)n < sizeof model->path, FM_ERR_INVALID, "the model path is longer than %zu bytes",
                  sizeof model->path - 1);
-    } else {
+    } else {   // the rank's own model, else the model of any rank
         FM_TRY(fm_learned_default_path(model->path, sizeof model->path, kind, rank, msg));
+        FM_TRY(fm_learned_default_path(any, sizeof any, kind, 0, msg));
+        if (!exists(model->path) && exists(any)) memcpy(model->path, any, sizeof any);
     }
-    struct stat st;
-    if (stat(model->path, &st) != 0 && errno == ENOENT) {
+    if (!exists(model->path)) {
         char dir[FM_LEARNED_PATH_LEN], shown[4 * FM_LEARNED_PATH_LEN];   // shown: control bytes escaped
         const char *origin = NULL;
         if (!path) FM_TRY(fm_learned_model_dir(dir, sizeof dir, &origin, msg));
-        fm_escape(shown, sizeof shown, model->path);
+        fm_escape(shown, sizeof shown, path ? model->path : any);
         FM_FAIL(FM_ERR_IO,
-                "%s: no learned %s model for rank %d: the file does not exist; train one with: factormer train "
-                "--model %s --rank %d --out %s%s%s%s",
-                model->path, fm_model_kind_name(kind), rank, kind_flag(kind), rank, shown,
-                origin ? " (the default directory: " : "", origin ? origin : "", origin ? ")" : "");
+                "%s: no learned %s model for rank %d: the file does not exist%s%s%s; train one with: factormer train "
+                "--model %s --any-rank --out %s%s%s%s",
+                model->path, fm_model_kind_name(kind), rank, path ? "" : ", nor ", path ? "" : any,
+                path ? "" : " (any rank)", kind_flag(kind), shown, origin ? " (the default directory: " : "",
+                origin ? origin : "", origin ? ")" : "");
     }
     fm_checkpoint_header header;
     const fm_checkpoint_expect expect = {.kind = kind, .rank = rank, .training = false};
     FM_TRY(fm_checkpoint_read(model->path, &header, &model->params, NULL, &expect, msg));
-    fm_lfactormer_bind(&model->weights, &header.config, model->params->values, model->params->offsets);
+    // a model of any rank (§5.1) is bound at the run's
+    const fm_lfactormer_config config =
+        header.config.components ? fm_lfactormer_at_rank(&header.config, rank) : header.config;
+    fm_lfactormer_bind(&model->weights, &config, model->params->values, model->params->offsets);
     return FM_OK;
 #undef FREE_ALL
 }

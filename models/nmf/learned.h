@@ -5,7 +5,8 @@
 //
 // Model files: an explicit path, or `<dir>/init-rank<K>.fmw` and
 // `<dir>/accel-rank<K>.fmw` in the default directory (fm_learned_model_dir,
-// models/model_dir.h).
+// models/model_dir.h), and where the rank has none, the models of any rank
+// (§5.1) `<dir>/init.fmw` and `<dir>/accel.fmw`.
 //
 // Frames. The models were trained on data of mean 1 over Ω (§7), from the
 // NNDSVD of that data. Here X keeps its own scale: the solver's ADMM, its
@@ -48,7 +49,7 @@
 
 
 // `dir`/init-rank<K>.fmw or `dir`/accel-rank<K>.fmw for the default
-// directory above. FM_ERR_INVALID if it does not fit in `size` bytes.
+// directory above; rank 0: `dir`/init.fmw or `dir`/accel.fmw (any rank). FM_ERR_INVALID if it does not fit in `size` bytes.
 int fm_learned_default_path(char *path, size_t size, fm_model_kind kind, int rank, char *msg);
 
 // A model loaded for inference, and the network's activations for one graph.
@@ -72,7 +73,7 @@ typedef struct fm_learned {
 // Reads the `kind` model of `rank` from `path`, or from the default file
 // when path is NULL. A missing file is FM_ERR_IO with a message that names
 // it and the command that trains it (factormer train --model init|accel
-// --rank K --out PATH); a model of another kind or rank is FM_ERR_INVALID,
+// --any-rank --out PATH); a model of another kind or rank is FM_ERR_INVALID,
 // a damaged file FM_ERR_PARSE (models/nmf/lfactormer_checkpoint.h). *model is overwritten;
 // free it with fm_learned_free (also after a failure).
 int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int rank, char *msg);

@@ -9,7 +9,8 @@
 
 #include "status.h"
 
-#define TRAIN_MODEL_HINT "train one with: factormer train --model %s --rank %d --out MODEL.fmw"
+// (a model of any rank serves every --rank)
+#define TRAIN_MODEL_HINT "train one with: factormer train --model %s --any-rank --out MODEL.fmw"
 
 _Static_assert(FM_LFACTORMER_NAME == FM_CHECKPOINT_NAME, "the model's names are the format's");
 _Static_assert(FM_CHECKPOINT_SHAPE_FIELDS == 5, "the five fields of fm_lfactormer_config");
@@ -42,12 +43,14 @@ static int check_model(fm_model_kind kind, const fm_lfactormer_config *c, const 
                        "%s: the hyperparameters are out of range: input width %d, rank %d, width %d, heads %d; "
                        "each must be at most %d",
                        path, c->inputs, c->rank, c->width, c->heads, FM_CHECKPOINT_MAX_DIM);
-    const int inputs = fm_model_kind_inputs(kind, c->rank);
+    // a model of any rank (rank 0, the component-set template) reads its channels per component
+    const int inputs = fm_model_kind_inputs(kind, c->rank > 0 ? c->rank : 1);
     if (c->inputs != inputs)
         return fm_fail(code, msg,
-                       "%s: the hyperparameters do not match: an %s model of rank %d reads %d inputs, but the input "
+                       "%s: the hyperparameters do not match: an %s model of %s%.0d reads %d inputs%s, but the input "
                        "width is %d",
-                       path, fm_model_kind_name(kind), c->rank, inputs, c->inputs);
+                       path, fm_model_kind_name(kind), c->rank > 0 ? "rank " : "any rank", c->rank, inputs,
+                       c->rank > 0 ? "" : " per component", c->inputs);
     return FM_OK;
 }
 
@@ -74,19 +77,24 @@ static int layout_of(layout *l, fm_model_kind kind, const fm_lfactormer_config *
     FM_ALLOC(l->specs, tensors);
     FM_ALLOC(l->names, tensors);
     FM_TRY(fm_lfactormer_specs(l->specs, l->names, c, msg));
-    snprintf(l->model, sizeof l->model, "an %s model of rank %d, width %d, %d heads, %d layers",
-             fm_model_kind_name(kind), c->rank, c->width, c->heads, c->layers);
+    char rank[32] = "any rank";
+    if (!c->components) snprintf(rank, sizeof rank, "rank %d", c->rank);
+    snprintf(l->model, sizeof l->model, "an %s model of %s, width %d, %d heads, %d layers", fm_model_kind_name(kind),
+             rank, c->width, c->heads, c->layers);
     l->file = (fm_checkpoint_layout){.specs = l->specs, .tensors = tensors, .model = l->model};
     return FM_OK;
 #undef FREE_ALL
 }
 
+// A model of any rank is written as its template: rank 0, its channels per
+// component as the input width.
 static fm_checkpoint_fields fields_of(const fm_checkpoint_header *h)
 {
     const fm_lfactormer_config *c = &h->config;
+    const int inputs = c->components ? fm_lfactormer_channels(c) : c->inputs, rank = c->components ? 0 : c->rank;
     return (fm_checkpoint_fields){
         .kind = (uint32_t)h->kind,
-        .shape = {c->inputs, c->rank, c->width, c->heads, c->layers},
+        .shape = {inputs, rank, c->width, c->heads, c->layers},
     };
 }
 
@@ -97,7 +105,7 @@ static fm_checkpoint_header header_of(const fm_checkpoint_fields *f)
         .flags = f->flags,
         .kind = (fm_model_kind)f->kind,
         .config = {.inputs = f->shape[0], .rank = f->shape[1], .width = f->shape[2], .heads = f->shape[3],
-                   .layers = f->shape[4]},
+                   .layers = f->shape[4], .components = f->shape[1] == 0},
     };
 }
 
@@ -108,9 +116,10 @@ int fm_checkpoint_write(const char *path, const fm_checkpoint_header *header, co
 #define FREE_ALL layout_free(&l)
     FM_CHECK(path && *path, FM_ERR_INVALID, "fm_checkpoint_write: the path must be a non-empty string");
     FM_CHECK(header && params, FM_ERR_INVALID, "%s: fm_checkpoint_write needs a header and parameters", path);
-    FM_TRY(check_model(header->kind, &header->config, path, FM_ERR_INVALID, msg));
-    FM_TRY(layout_of(&l, header->kind, &header->config, msg));
     const fm_checkpoint_fields fields = fields_of(header);
+    const fm_checkpoint_header written = header_of(&fields);
+    FM_TRY(check_model(written.kind, &written.config, path, FM_ERR_INVALID, msg));
+    FM_TRY(layout_of(&l, written.kind, &written.config, msg));
     FM_TRY(fm_checkpoint_write_tensors(path, &fields, &l.file, params, state, msg));
     FREE_ALL;
     return FM_OK;
@@ -122,14 +131,14 @@ static int check_expect(const char *path, const fm_checkpoint_header *h, const f
                         char *msg)
 {
     if (!expect) return FM_OK;
-    const int rank = expect->rank > 0 ? expect->rank : h->config.rank;
     if (expect->kind && expect->kind != h->kind)
         return fm_fail(FM_ERR_INVALID, msg, "%s: an %s model, but an %s model is needed; " TRAIN_MODEL_HINT, path,
-                       fm_model_kind_name(h->kind), fm_model_kind_name(expect->kind), kind_flag(expect->kind), rank);
-    if (expect->rank > 0 && expect->rank != h->config.rank)
-        return fm_fail(FM_ERR_INVALID, msg, "%s: a rank-%d %s model, but --rank %d needs a rank-%d model; " TRAIN_MODEL_HINT,
+                       fm_model_kind_name(h->kind), fm_model_kind_name(expect->kind), kind_flag(expect->kind));
+    if (expect->rank > 0 && !h->config.components && expect->rank != h->config.rank)
+        return fm_fail(FM_ERR_INVALID, msg, "%s: a rank-%d %s model, but --rank %d needs a rank-%d model or one of "
+                       "any rank; " TRAIN_MODEL_HINT,
                        path, h->config.rank, fm_model_kind_name(h->kind), expect->rank, expect->rank,
-                       kind_flag(h->kind), expect->rank);
+                       kind_flag(h->kind));
     if (expect->training && !(h->flags & FM_CHECKPOINT_TRAINING))
         return fm_fail(FM_ERR_INVALID, msg,
                        "%s: a model without training state (values only); resuming a run needs a training "

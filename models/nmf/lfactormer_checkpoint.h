@@ -5,7 +5,10 @@
 //
 //   kind          FM_MODEL_INIT or FM_MODEL_ACCEL
 //   shape fields  inputs, rank, width, heads, layers (fm_lfactormer_config);
-//                 inputs is rank (initialization) or 2·rank (acceleration)
+//                 inputs is rank (initialization) or 2·rank (acceleration);
+//                 rank 0: a model of any rank, the component-set template of
+//                 §5.1 (config.components), whose inputs are its channels per
+//                 component, 1 or 2 (bind it with fm_lfactormer_at_rank)
 //   tensors       the FM_LFACTORMER_TENSORS(layers) = 8 + 21·layers tensors of
 //                 fm_lfactormer_specs, in that order, laid out as
 //                 fm_lfactormer_params_new lays them out
@@ -41,7 +44,7 @@ typedef struct fm_checkpoint_header {
 // What the caller needs the file to hold.
 typedef struct fm_checkpoint_expect {
     fm_model_kind kind;   // 0: any kind
-    int rank;             // 0: any rank
+    int rank;             // 0: any rank; a model of any rank serves every rank
     bool training;        // the file must hold a training state (to resume a run)
 } fm_checkpoint_expect;
 

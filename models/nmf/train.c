@@ -49,7 +49,8 @@ void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *op
     *config = (fm_unroll_config){
         .mode = accel ? FM_UNROLL_ACCEL : FM_UNROLL_INIT,
         .model = {.inputs = fm_model_kind_inputs(options->kind, options->rank), .rank = options->rank,
-                  .width = options->width, .heads = options->heads, .layers = options->layers},
+                  .width = options->width, .heads = options->heads, .layers = options->layers,
+                  .components = options->any_rank},
         .steps = accel ? fm_schedule_accel_steps(epoch) : options->unroll,
         .admm = options->admm,
         .inner = options->inner,
@@ -346,7 +347,8 @@ int fm_train_params_new(fm_params **params, const fm_train_options *options, cha
     fm_train_unroll_config(&config, options, 0);
     FM_TRY(fm_lfactormer_params_new(&p, &config.model, msg));
     fm_params_init(p, options->seed);
-    FM_TRY(open_output_heads(p, options->rank, msg));
+    // a component-set model's network has one output, which it divides by √k itself
+    FM_TRY(open_output_heads(p, fm_lfactormer_inner(&config.model).rank, msg));
     *params = p;
     return FM_OK;
 #undef FREE_ALL

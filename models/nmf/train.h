@@ -118,7 +118,8 @@ typedef struct fm_train_progress fm_train_progress;   // below
 
 typedef struct fm_train_options {
     fm_model_kind kind;             // FM_MODEL_INIT or FM_MODEL_ACCEL
-    int rank, width, heads, layers; // the model (inputs follow from the kind)
+    int rank, width, heads, layers; // the model (inputs follow from the kind); rank: the data's
+    bool any_rank;                  // the component-set model of §5.1, trained at `rank`, run at any
     int epochs;                     // total epochs of the run (>= 1)
     int64_t train_size;             // matrices per epoch (FM_TRAIN_SIZE)
     int64_t valid_size;             // matrices of each validation set (FM_VALID_SIZE)
