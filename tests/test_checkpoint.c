@@ -287,6 +287,34 @@ Test(checkpoint, other_shapes_round_trip)
     }
 }
 
+// A model of any rank (§5.1), written from a config at rank 5, is read back
+// as its template (rank 0, 2 channels as the inputs) and serves any rank.
+Test(checkpoint, a_model_of_any_rank_is_written_as_its_template)
+{
+    const fm_checkpoint_header at5 = {
+        .kind = FM_MODEL_ACCEL,
+        .config = {.inputs = 10, .rank = 5, .width = 8, .heads = 2, .layers = 2, .components = true}};
+    fixture fx;
+    fixture_new(&fx, at5, true);
+    char msg[FM_MSG_LEN];
+    uint32_t shape[2];
+    memcpy(shape, fx.bytes + 20, sizeof shape);
+    cr_expect(shape[0] == 2 && shape[1] == 0, "the file's inputs and rank are %u and %u", shape[0], shape[1]);
+    const fm_checkpoint_expect rank7 = {.kind = FM_MODEL_ACCEL, .rank = 7, .training = true};
+    fm_checkpoint_header h = {0};
+    fm_params *back = NULL;
+    cr_assert_eq(fm_checkpoint_read(fx.path, &h, &back, NULL, &rank7, msg), FM_OK, "%s", msg);
+    const fm_lfactormer_config template = {.inputs = 2, .rank = 0, .width = 8, .heads = 2, .layers = 2,
+                                           .components = true};
+    cr_expect(fm_lfactormer_same(&h.config, &template), "read back: inputs %d, rank %d, components %d",
+              h.config.inputs, h.config.rank, h.config.components);
+    const fm_lfactormer_config at7 = fm_lfactormer_at_rank(&h.config, 7);
+    cr_expect(at7.inputs == 14 && at7.rank == 7 && at7.components);
+    expect_same_params(back, fx.params, true);
+    fm_params_free(&back);
+    fixture_free(&fx);
+}
+
 Test(checkpoint, byte_layout_is_as_documented)
 {
     fixture fx;
