@@ -28,7 +28,7 @@ static const char help[] =
     "MODEL.fmw.state after every epoch and every --checkpoint-every matrices.\n"
     "\n"
     "  --model init|accel      which model (required)\n"
-    "  --rank K                rank of the factors, 1 to 10 (required without --any-rank)\n"
+    "  --rank K                rank of the factors, 1 to 32 (required without --any-rank)\n"
     "  --any-rank              a model of any rank (the component-set network, docs §5.1):\n"
     "                          one network per component with shared weights; --rank\n"
     "                          is then the training data's rank (default 10). Give it\n"

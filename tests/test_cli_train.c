@@ -264,7 +264,7 @@ Test(cli, train_bad_options)
         const char *word;
     } cases[] = {
         { { "--rank", "0" }, "rank 0" },
-        { { "--rank", "11" }, "rank 11" },
+        { { "--rank", "33" }, "rank 33" },
         { { "--width", "10", "--heads", "4" }, "not a multiple" },
         { { "--epochs", "0" }, "0 epochs" },
         { { "--epochs", "-3" }, "epochs" },

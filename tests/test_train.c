@@ -137,7 +137,7 @@ Test(train, bad_options_are_refused_by_name)
         cr_expect(strstr(msg, word), #change ": the message lacks \"%s\": %s", word, msg);                       \
     } while (0)
     REFUSED(o.rank = 0, "rank 0");
-    REFUSED(o.rank = 11, "rank 11");
+    REFUSED(o.rank = 33, "rank 33");
     REFUSED(o.width = 10; o.heads = 4, "not a multiple");
     REFUSED(o.heads = 0, "heads");
     REFUSED(o.epochs = 0, "0 epochs");
@@ -184,7 +184,7 @@ Test(train, a_sample_is_scaled_to_mean_one_with_its_nndsvd_start)
         cr_assert_eq(fm_train_sample_new(&s, NULL, (fm_train_set)set, 5, 24, 3, 42, msg), FM_OK, "%s", msg);
         cr_assert_eq(fm_train_sample_new(&again, NULL, (fm_train_set)set, 5, 24, 3, 42, msg), FM_OK, "%s", msg);
         int64_t rows, cols;
-        cr_assert_eq(fm_train_shape(&rows, &cols, (fm_train_set)set, 5, 24, 42, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_train_shape(&rows, &cols, (fm_train_set)set, 5, 24, 1, 42, msg), FM_OK, "%s", msg);
         cr_expect_eq(s.rows, rows);
         cr_expect_eq(s.cols, cols);
         fm_graph_stats st;
@@ -694,10 +694,10 @@ Test(train, sparse_and_incomplete_training_data_have_the_fractions_asked)
         int64_t stored = 0, total = 0;
         for (int64_t i = 0; i < 40; i++) {
             int64_t rows, cols;
-            cr_assert_eq(fm_train_shape(&rows, &cols, FM_SET_TRAIN, i, 40, 42, msg), FM_OK, "%s", msg);
+            cr_assert_eq(fm_train_shape(&rows, &cols, FM_SET_TRAIN, i, 40, 1, 42, msg), FM_OK, "%s", msg);
             unsigned char *p = malloc((size_t)(rows * cols)), *again = malloc((size_t)(rows * cols));
-            cr_assert_eq(fm_train_pattern(p, kinds[k], FM_SET_TRAIN, i, 40, 42, msg), FM_OK, "%s", msg);
-            cr_assert_eq(fm_train_pattern(again, kinds[k], FM_SET_TRAIN, i, 40, 42, msg), FM_OK, "%s", msg);
+            cr_assert_eq(fm_train_pattern(p, kinds[k], FM_SET_TRAIN, i, 40, 1, 42, msg), FM_OK, "%s", msg);
+            cr_assert_eq(fm_train_pattern(again, kinds[k], FM_SET_TRAIN, i, 40, 1, 42, msg), FM_OK, "%s", msg);
             cr_assert_eq(memcmp(p, again, (size_t)(rows * cols)), 0, "matrix %lld: two patterns", (long long)i);
             int64_t top = 0;
             for (int64_t r = 0; r < rows; r++) {
@@ -743,14 +743,14 @@ Test(train, sparse_and_incomplete_training_data_have_the_fractions_asked)
     fm_train_data dense;
     fm_train_data_default(&dense);
     unsigned char p[100 * 100];
-    cr_assert_eq(fm_train_pattern(p, NULL, FM_SET_TRAIN, 3, 40, 42, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_train_pattern(p, NULL, FM_SET_TRAIN, 3, 40, 1, 42, msg), FM_OK, "%s", msg);
     int64_t rows, cols;
-    fm_train_shape(&rows, &cols, FM_SET_TRAIN, 3, 40, 42, msg);
+    fm_train_shape(&rows, &cols, FM_SET_TRAIN, 3, 40, 1, 42, msg);
     for (int64_t e = 0; e < rows * cols; e++) cr_assert_eq(p[e], 1);
     sparse.zeros = 1;
-    cr_expect_eq(fm_train_pattern(p, &sparse, FM_SET_TRAIN, 3, 40, 42, msg), FM_ERR_INVALID);
+    cr_expect_eq(fm_train_pattern(p, &sparse, FM_SET_TRAIN, 3, 40, 1, 42, msg), FM_ERR_INVALID);
     uniform.observed = 0;
-    cr_expect_eq(fm_train_pattern(p, &uniform, FM_SET_TRAIN, 3, 40, 42, msg), FM_ERR_INVALID);
+    cr_expect_eq(fm_train_pattern(p, &uniform, FM_SET_TRAIN, 3, 40, 1, 42, msg), FM_ERR_INVALID);
 }
 
 // A run on `data` with `sampler` into dir/name.

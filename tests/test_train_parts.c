@@ -463,7 +463,7 @@ static generated generate(fm_train_set set, int64_t index, int64_t set_size, int
 {
     generated m = { 0 };
     char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_train_shape(&m.rows, &m.cols, set, index, set_size, seed, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_train_shape(&m.rows, &m.cols, set, index, set_size, 1, seed, msg), FM_OK, "%s", msg);
     m.X = malloc(sizeof(float) * m.rows * m.cols);
     m.W = malloc(sizeof(float) * m.rows * rank);
     m.H = malloc(sizeof(float) * rank * m.cols);
@@ -565,7 +565,7 @@ Test(train_data, shapes_fill_their_class_ranges)
     for (int64_t i = 0; i < FM_TRAIN_SIZE; i++) {
         const fm_shape_class c = class_of(FM_SET_TRAIN, i, FM_TRAIN_SIZE, SEED);
         int64_t rows, cols;
-        cr_assert_eq(fm_train_shape(&rows, &cols, FM_SET_TRAIN, i, FM_TRAIN_SIZE, SEED, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_train_shape(&rows, &cols, FM_SET_TRAIN, i, FM_TRAIN_SIZE, 1, SEED, msg), FM_OK, "%s", msg);
         fm_shape_range *s = &seen[c];
         s->min_rows = rows < s->min_rows ? rows : s->min_rows;
         s->max_rows = rows > s->max_rows ? rows : s->max_rows;
@@ -592,10 +592,36 @@ Test(train_data, shapes_fill_their_class_ranges)
         for (int64_t i = 0; i < FM_VALID_SIZE; i++) {
             const fm_shape_range e = expected[k == 0 ? FM_SHAPE_SMALL : FM_SHAPE_LARGE];
             int64_t rows, cols;
-            cr_assert_eq(fm_train_shape(&rows, &cols, sets[k], i, FM_VALID_SIZE, SEED, msg), FM_OK, "%s", msg);
+            cr_assert_eq(fm_train_shape(&rows, &cols, sets[k], i, FM_VALID_SIZE, 1, SEED, msg), FM_OK, "%s", msg);
             cr_expect(rows >= e.min_rows && rows <= e.max_rows && cols >= e.min_cols && cols <= e.max_cols,
                       "%s matrix %lld is %lld x %lld", fm_train_set_name(sets[k]), (long long)i, (long long)rows,
                       (long long)cols);
+        }
+}
+
+// Up to rank 10 every class keeps its ranges (the same draws as rank 1);
+// above, a class's ranges shift up so that both sides are at least the rank.
+Test(train_data, ranges_shift_up_to_the_rank)
+{
+    char msg[FM_MSG_LEN];
+    const fm_train_set sets[3] = { FM_SET_TRAIN, FM_SET_VALID_SMALL, FM_SET_VALID_LARGE };
+    for (int k = 0; k < 3; k++)
+        for (int64_t i = 0; i < 64; i++) {
+            int64_t rows1, cols1, rows10, cols10, rows40, cols40;
+            cr_assert_eq(fm_train_shape(&rows1, &cols1, sets[k], i, 64, 1, SEED, msg), FM_OK, "%s", msg);
+            cr_assert_eq(fm_train_shape(&rows10, &cols10, sets[k], i, 64, 10, SEED, msg), FM_OK, "%s", msg);
+            cr_assert_eq(fm_train_shape(&rows40, &cols40, sets[k], i, 64, 40, SEED, msg), FM_OK, "%s", msg);
+            cr_expect(rows10 == rows1 && cols10 == cols1, "%s %lld: rank 10 changed the shape",
+                      fm_train_set_name(sets[k]), (long long)i);
+            fm_shape_class c;
+            cr_assert_eq(fm_train_class(&c, sets[k], i, 64, SEED, msg), FM_OK, "%s", msg);
+            const fm_shape_range r = fm_train_range(c);
+            // the same draw within the shifted range
+            const int64_t up_rows = 40 > r.min_rows ? 40 - r.min_rows : 0, up_cols = 40 > r.min_cols ? 40 - r.min_cols : 0;
+            cr_expect(rows40 == rows1 + up_rows && cols40 == cols1 + up_cols,
+                      "%s %lld: %lld x %lld at rank 1, %lld x %lld at rank 40", fm_train_set_name(sets[k]),
+                      (long long)i, (long long)rows1, (long long)cols1, (long long)rows40, (long long)cols40);
+            cr_expect(rows40 >= 40 && cols40 >= 40);
         }
 }
 
@@ -647,7 +673,7 @@ Test(train_data, independent_of_order_and_thread_count)
                 generated *m = &parallel[i];
                 *m = (generated){ 0 };
                 char own[FM_MSG_LEN];
-                failures += fm_train_shape(&m->rows, &m->cols, sets[k], i, sizes[k], SEED, own) != FM_OK;
+                failures += fm_train_shape(&m->rows, &m->cols, sets[k], i, sizes[k], 1, SEED, own) != FM_OK;
                 m->X = malloc(sizeof(float) * m->rows * m->cols);
                 m->W = malloc(sizeof(float) * m->rows * RANK);
                 m->H = malloc(sizeof(float) * RANK * m->cols);
@@ -783,9 +809,9 @@ Test(train_data, refuses_bad_arguments)
     fm_graph *g = NULL;
     int64_t rows, cols;
     fm_shape_class shape;
-    cr_expect_eq(fm_train_shape(&rows, &cols, FM_SET_TRAIN, FM_TRAIN_SIZE, FM_TRAIN_SIZE, SEED, msg), FM_ERR_INVALID);
+    cr_expect_eq(fm_train_shape(&rows, &cols, FM_SET_TRAIN, FM_TRAIN_SIZE, FM_TRAIN_SIZE, 1, SEED, msg), FM_ERR_INVALID);
     cr_expect(strstr(msg, "index 15000") != NULL, "message: %s", msg);
-    cr_expect_eq(fm_train_shape(&rows, &cols, FM_SET_TRAIN, -1, FM_TRAIN_SIZE, SEED, msg), FM_ERR_INVALID);
+    cr_expect_eq(fm_train_shape(&rows, &cols, FM_SET_TRAIN, -1, FM_TRAIN_SIZE, 1, SEED, msg), FM_ERR_INVALID);
     cr_expect_eq(fm_train_class(&shape, FM_SET_TRAIN, 0, 0, SEED, msg), FM_ERR_INVALID);
     cr_expect_eq(fm_train_class(&shape, (fm_train_set)7, 0, 10, SEED, msg), FM_ERR_INVALID);
     cr_expect_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_TRAIN, 0, FM_TRAIN_SIZE, 0, SEED, msg), FM_ERR_INVALID);

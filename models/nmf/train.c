@@ -66,8 +66,8 @@ int fm_train_check(const fm_train_options *options, char *msg)
         return fm_fail(FM_ERR_INVALID, msg, "train: unknown model kind %d; expected init or accel", (int)o->kind);
     if (o->rank < 1 || o->rank > FM_TRAIN_MAX_RANK)
         return fm_fail(FM_ERR_INVALID, msg,
-                       "train: rank %d; expected 1 to %d (NNDSVD needs rank <= min(rows, cols), and the smallest "
-                       "training matrix is 10 x 10)",
+                       "train: rank %d; expected 1 to %d (the training chains' ADMM; a model of any rank, "
+                       "--any-rank, runs at every rank)",
                        o->rank, FM_TRAIN_MAX_RANK);
     if (o->resume && o->from)
         return fm_fail(FM_ERR_INVALID, msg,
@@ -176,7 +176,7 @@ static int sample_graph(fm_train_sample *sample, const fm_train_data *data, fm_t
     fm_train_sample s = {0};
 #define FREE_ALL fm_train_sample_free(&s)
     FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_train_sample_new: rank %d must be >= 1", rank);
-    FM_TRY(fm_train_shape(&s.rows, &s.cols, set, index, set_size, seed, msg));
+    FM_TRY(fm_train_shape(&s.rows, &s.cols, set, index, set_size, rank, seed, msg));
     FM_CHECK(rank <= s.rows && rank <= s.cols, FM_ERR_INVALID,
              "fm_train_sample_new: rank %d is above the smaller side of the %s matrix %lld (%lld x %lld)", rank,
              fm_train_set_name(set), (long long)index, (long long)s.rows, (long long)s.cols);

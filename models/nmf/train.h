@@ -111,8 +111,10 @@
 #define FM_TRAIN_CHECKPOINT_EVERY 1000   // matrices between two states within an epoch
 #define FM_TRAIN_STATE_SUFFIX ".state"
 #define FM_TRAIN_HEAD_SCALE 0.1       // [choice] the output projections' initial scale (below)
-// NNDSVD needs rank <= min(rows, cols); the smallest training matrix is 10 × 10.
-#define FM_TRAIN_MAX_RANK 10
+// The ranks train takes, those of the chains' differentiable ADMM (models
+// of any rank run at every rank); the shapes of a set shift up to the rank
+// (fm_train_shape), as NNDSVD needs.
+#define FM_TRAIN_MAX_RANK FM_ADMM_GRAD_MAX_RANK
 
 typedef struct fm_train_progress fm_train_progress;   // below
 

@@ -110,7 +110,7 @@ static int64_t uniform_between(fm_rng r, uint64_t counter, int64_t lo, int64_t h
     return value < hi ? value : hi;   // uniform < 1, so only a rounding could reach hi + 1
 }
 
-int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index, int64_t set_size,
+int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index, int64_t set_size, int rank,
                    uint64_t seed, char *msg)
 {
     if (!rows || !cols) return fm_fail(FM_ERR_INVALID, msg, "fm_train_shape: no output");
@@ -119,8 +119,10 @@ int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index
     if (status) return status;
     const fm_rng draw = fm_rng_stream(matrix_key(seed, set, index), 0);
     const fm_shape_range range = ranges[shape];
-    *rows = uniform_between(draw, 0, range.min_rows, range.max_rows);
-    *cols = uniform_between(draw, 1, range.min_cols, range.max_cols);
+    const int64_t up_rows = rank > range.min_rows ? rank - range.min_rows : 0;
+    const int64_t up_cols = rank > range.min_cols ? rank - range.min_cols : 0;
+    *rows = uniform_between(draw, 0, range.min_rows + up_rows, range.max_rows + up_rows);
+    *cols = uniform_between(draw, 1, range.min_cols + up_cols, range.max_cols + up_cols);
     return FM_OK;
 }
 
@@ -130,7 +132,7 @@ int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index,
     if (!X || !W || !H) return fm_fail(FM_ERR_INVALID, msg, "fm_train_fill: X, W and H are all needed");
     if (rank < 1) return fm_fail(FM_ERR_INVALID, msg, "fm_train_fill: rank %d must be >= 1", rank);
     int64_t rows = 0, cols = 0;
-    const int status = fm_train_shape(&rows, &cols, set, index, set_size, seed, msg);
+    const int status = fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg);
     if (status) return status;
     const uint64_t key = matrix_key(seed, set, index);
     const fm_rng w_draw = fm_rng_stream(key, 1), h_draw = fm_rng_stream(key, 2), noise_draw = fm_rng_stream(key, 3);
@@ -187,14 +189,14 @@ static int64_t pick_below(fm_rng draw, uint64_t counter, int64_t n)
 }
 
 int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_set set, int64_t index,
-                     int64_t set_size, uint64_t seed, char *msg)
+                     int64_t set_size, int rank, uint64_t seed, char *msg)
 {
     double *a = NULL;
 #define FREE_ALL free(a)
     FM_CHECK(stored, FM_ERR_INVALID, "fm_train_pattern: no output");
     FM_TRY(fm_train_data_check(data, msg));
     int64_t rows = 0, cols = 0;
-    FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, seed, msg));
+    FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg));
     const uint64_t key = matrix_key(seed, set, index);
     const fm_kind kind = data ? data->kind : FM_KIND_DENSE;
     if (kind == FM_KIND_DENSE) {
@@ -269,13 +271,13 @@ int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, double *
              "fm_train_matrix: the factor handles must be empty");
     FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_train_matrix: rank %d must be >= 1", rank);
     int64_t rows = 0, cols = 0;
-    FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, seed, msg));
+    FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg));
     FM_ALLOC(X, rows * cols);
     FM_TRY(fm_dense_new(&W, rows, rank, msg));
     FM_TRY(fm_dense_new(&H, rank, cols, msg));
     FM_TRY(fm_train_fill(X, W->data, H->data, set, index, set_size, rank, seed, msg));
     FM_ALLOC(stored, rows * cols);
-    FM_TRY(fm_train_pattern(stored, data, set, index, set_size, seed, msg));
+    FM_TRY(fm_train_pattern(stored, data, set, index, set_size, rank, seed, msg));
     const fm_kind kind = data ? data->kind : FM_KIND_DENSE;
     if (kind == FM_KIND_SPARSE)
         for (int64_t e = 0; e < rows * cols; e++) X[e] = stored[e] ? X[e] : 0;

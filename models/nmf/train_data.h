@@ -114,7 +114,10 @@ int fm_train_class_counts(int64_t counts[FM_SHAPE_CLASSES], fm_train_set set, in
 // The size class and the shape of matrix `index` (0 <= index < set_size).
 int fm_train_class(fm_shape_class *shape, fm_train_set set, int64_t index, int64_t set_size,
                    uint64_t seed, char *msg);
-int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index, int64_t set_size,
+// A class's ranges shift up so that both sides are at least `rank` (the
+// NNDSVD start needs rank <= min(rows, cols)) [choice]: ranks up to 10
+// keep the ranges above exactly; rank 20 draws small matrices of 20 to 40.
+int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index, int64_t set_size, int rank,
                    uint64_t seed, char *msg);
 
 // Fills caller buffers with matrix `index`, whose shape is fm_train_shape's:
@@ -125,7 +128,7 @@ int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index,
 // stored[i·cols + j] = 1 where entry (i, j) of matrix `index` is in its
 // graph (Ω), else 0, for the kind of `data` (NULL: dense).
 int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_set set, int64_t index,
-                     int64_t set_size, uint64_t seed, char *msg);
+                     int64_t set_size, int rank, uint64_t seed, char *msg);
 
 // Matrix `index` as a graph of the kind of `data` (NULL: dense), and (each
 // may be NULL) the planted factors W (rows × rank) and H (rank × cols). With
