@@ -12,6 +12,7 @@
 #include "output.h"
 #include "signals.h"
 #include "spd_data.h"
+#include "train_families.h"
 
 static const char help[] =
     "usage: factormer generate OUT.mtx --rows M --cols N [options]\n"
@@ -34,6 +35,12 @@ static const char help[] =
     "  --degrees D         with --entries: uniform (default) or power-law (a few\n"
     "                      very active rows and columns, like ratings)\n"
     "  --seed S            seed (default 42)\n"
+    "  --family F          instead, a training family like real data (docs §7.1):\n"
+    "                      counts (sparse negative-binomial counts), images (dense\n"
+    "                      gray levels of smooth bases), ratings (1-5 on entries\n"
+    "                      observed with probability about --density, default 0.1,\n"
+    "                      power-law degrees) or spectra (dense reflectances of\n"
+    "                      smooth endmembers); with --rows, --cols, --rank, --seed\n"
     "\n"
     "With --spd, writes a symmetric positive definite A (its lower triangle,\n"
     "coordinate real symmetric) for the learned preconditioners, and with --rhs\n"
@@ -184,7 +191,8 @@ int fm_cmd_generate(int argc, char **argv)
     long rows = 0, cols = 0, rank = 10, seed = 42;
     long entries = 0;
     fm_degrees degrees = FM_DEGREES_UNIFORM;
-    bool have_density = false, have_degrees = false, spd = false, nmf_option = false;
+    bool have_density = false, have_degrees = false, spd = false, nmf_option = false, have_family = false;
+    fm_train_family family = FM_FAMILY_EXPONENTIAL;
     const char *rhs = NULL;
     system_request r = { .spd = FM_SPD_RANDOM, .kind = FM_GENERAL_RANDOM };
     long size = 0;
@@ -227,6 +235,14 @@ int fm_cmd_generate(int argc, char **argv)
         else if (!strcmp(a, "--noise")) ok = fm_arg_double(a, v, 0, 1e30, &noise);
         else if (!strcmp(a, "--density")) { ok = fm_arg_double(a, v, 1e-12, 1, &density); have_density = true; }
         else if (!strcmp(a, "--entries")) ok = fm_arg_int(a, v, 1, 1L << 40, &entries);
+        else if (!strcmp(a, "--family")) {
+            if (fm_train_family_parse(&family, v, msg) || family == FM_FAMILY_EXPONENTIAL) {
+                fprintf(stderr, "factormer: --family expects counts, images, ratings or spectra, not '%s'\n",
+                        fm_arg_shown(v));
+                return 2;
+            }
+            have_family = ok = true;
+        }
         else if (!strcmp(a, "--degrees")) {
             if (fm_degrees_parse(&degrees, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
             have_degrees = ok = true;
@@ -267,13 +283,22 @@ int fm_cmd_generate(int argc, char **argv)
     if (!out || !rows || !cols) { fprintf(stderr, "factormer: generate needs OUT.mtx, --rows and --cols\n%s", help); return 2; }
     if (entries && have_density) { fprintf(stderr, "factormer: give --density or --entries, not both\n"); return 2; }
     if (have_degrees && !entries) { fprintf(stderr, "factormer: --degrees needs --entries\n"); return 2; }
+    if (have_family && (entries || noise > 0)) {
+        fprintf(stderr, "factormer: --family draws its own noise and pattern: not with --noise or --entries\n");
+        return 2;
+    }
     const int checked = fm_output_check(out, "the output file", msg);   // before the work
     if (checked) { fprintf(stderr, "factormer: %s\n", msg); return checked == FM_ERR_INVALID ? 2 : 1; }
     fm_triplets *t = NULL;
     fm_dense view = { 0 };
     char comment[256];
     int status;
-    if (entries) {
+    if (have_family) {
+        snprintf(comment, sizeof comment, "factormer generate: the %s family, planted rank %ld, seed %ld",
+                 fm_train_family_name(family), rank, seed);
+        status = fm_train_family_triplets(&t, family, rows, cols, (int)rank, have_density ? density : 0.1,
+                                          (uint64_t)seed, msg);
+    } else if (entries) {
         snprintf(comment, sizeof comment, "factormer generate: planted rank %ld, noise %g, %ld entries, %s degrees, "
                  "seed %ld", rank, noise, entries, fm_degrees_name(degrees), seed);
         status = fm_synthetic_observed(&t, rows, cols, (int)rank, noise, entries, degrees, (uint64_t)seed, msg);

@@ -48,7 +48,12 @@ static const char help[] =
     "                          (another algorithm: B times fewer steps)\n"
     "  --data KIND             the training matrices: dense (default, §7), sparse\n"
     "                          (planted low rank with exact zeros) or incomplete\n"
-    "                          (observed on a fraction of the entries); validation too\n"
+    "                          (observed on a fraction of the entries); validation too.\n"
+    "                          Or a family like real data (docs §7.1): counts (sparse\n"
+    "                          negative-binomial counts: text, single-cell), images\n"
+    "                          (dense smooth bases, gray levels), ratings (incomplete\n"
+    "                          1-5, power-law degrees) or spectra (dense smooth\n"
+    "                          endmembers, abundances summing to 1)\n"
     "  --zeros Z               sparse: the fraction of exact zeros (default 0.5)\n"
     "  --observed P            incomplete: the fraction observed (default 0.3)\n"
     "  --degrees D             incomplete: uniform (default) or power-law row and\n"
@@ -210,7 +215,7 @@ int fm_cmd_train(int argc, char **argv)
     const char *model = NULL;
     long value, threads = 0, stop_after = 0;
     double rate = 0;
-    bool quiet = false, have_rank = false;
+    bool quiet = false, have_rank = false, have_degrees = false;
     char msg[FM_MSG_LEN] = "";
     o.out = NULL;
 
@@ -248,15 +253,23 @@ int fm_cmd_train(int argc, char **argv)
         else if (!strcmp(a, "--out")) o.out = v;
         else if (!strcmp(a, "--from")) o.from = v;
         else if (!strcmp(a, "--data")) {
-            if (fm_kind_parse(&o.data.kind, v, msg) || o.data.kind == FM_KIND_AUTO) {
-                fprintf(stderr, "factormer: --data expects dense, sparse or incomplete, not '%s'\n", v);
+            // a kind of §7's exponential family, or a family like real data (of its own kind)
+            if (fm_train_family_parse(&o.data.family, v, msg) == FM_OK && o.data.family != FM_FAMILY_EXPONENTIAL) {
+                o.data.kind = fm_train_family_kind(o.data.family, o.data.kind);
+                if (o.data.family == FM_FAMILY_RATINGS && !have_degrees) o.data.degrees = FM_DEGREES_POWER_LAW;
+            } else if (fm_kind_parse(&o.data.kind, v, msg) || o.data.kind == FM_KIND_AUTO) {
+                fprintf(stderr, "factormer: --data expects dense, sparse, incomplete, counts, images, ratings or "
+                                "spectra, not '%s'\n", v);
                 return 2;
+            } else {
+                o.data.family = FM_FAMILY_EXPONENTIAL;
             }
         }
         else if (!strcmp(a, "--zeros")) ok = fm_arg_double(a, v, 0, 0.999999, &o.data.zeros);
         else if (!strcmp(a, "--observed")) ok = fm_arg_double(a, v, 1e-6, 1, &o.data.observed);
         else if (!strcmp(a, "--degrees")) {
             if (fm_degrees_parse(&o.data.degrees, v, msg)) { fprintf(stderr, "factormer: --degrees: %s\n", msg); return 2; }
+            have_degrees = true;
         }
         else if (!strcmp(a, "--sampler")) {
             if (fm_sampler_parse(&o.sampling.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
@@ -301,6 +314,7 @@ int fm_cmd_train(int argc, char **argv)
                o.any_rank ? "any rank, trained at rank " : "rank ", o.rank, o.width, o.heads, o.layers,
                (long long)o.train_size, (unsigned long long)o.seed);
         printf("  data         %s", fm_kind_name(o.data.kind));
+        if (o.data.family != FM_FAMILY_EXPONENTIAL) printf(" (%s)", fm_train_family_name(o.data.family));
         if (o.data.kind == FM_KIND_SPARSE) printf(", %g zeros", o.data.zeros);
         if (o.data.kind == FM_KIND_INCOMPLETE)
             printf(", %g observed, %s degrees", o.data.observed, fm_degrees_name(o.data.degrees));

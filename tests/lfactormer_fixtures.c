@@ -47,7 +47,9 @@ lf_model lf_model_new(const fm_lfactormer_config *config, const fm_message_graph
         const bool output_weight = !strcmp(name, "out_w.weight") || !strcmp(name, "out_h.weight");
         for (int64_t e = 0; e < fm_params_size(p.layout, t); e++) {
             const double z = lf_normal(seed, ((uint64_t)t << 20) + e);
-            const double value = output_bias ? 1 + 0.2 * z : output_weight ? 0.25 * z : (gamma ? 1 : 0) + 0.4 * z;
+            // a component-set model's one output column would often clamp whole: a higher bias
+            const double bias = config->components ? 1.6 : 1;
+            const double value = output_bias ? bias + 0.2 * z : output_weight ? 0.25 * z : (gamma ? 1 : 0) + 0.4 * z;
             p.values[p.layout->offsets[t] + e] = fm_test_rounded(value);
         }
     }

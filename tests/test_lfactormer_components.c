@@ -1,5 +1,6 @@
 // The component-set L-Factormer (models/nmf/lfactormer.h, docs/factormer-math.md
-// §5.1): its backward against central finite differences; its forward
+// §5.1): its backward against central finite differences (the inputs' too,
+// which cross sides through the Grams of the cross terms); its forward
 // against the per-component network run by hand on the features of §5.1;
 // permuting the components permutes the outputs; one parameter block runs
 // at every rank; the forward alone equals the forward kept for the
@@ -39,15 +40,24 @@ Test(lfactormer_components, backward_matches_finite_differences)
     for (int gi = 0; gi < 2; gi++) fm_graph_free(&graphs[gi]);
 }
 
-// f_ic = √k [a_ic(1..p), ā_i(1..p)] of §5.1, in plain loops.
-static void features_by_hand(double *f, const double *in, int64_t nodes, int p, int k, int c)
+// f_ic = √k [a_ic(1..p), ā_i(1..p), z_ic(1..p)] of §5.1, in plain loops:
+// `other` is the other side's input (others × p·k), whose Gram z reads.
+static void features_by_hand(double *f, const double *in, int64_t nodes, const double *other, int64_t others, int p,
+                             int k, int c)
 {
     for (int64_t i = 0; i < nodes; i++)
         for (int q = 0; q < p; q++) {
-            double mean = 0;
+            double mean = 0, z = 0, g_cc = 0;
             for (int r = 0; r < k; r++) mean += in[i * p * k + q * k + r];
-            f[i * 2 * p + q] = sqrt((double)k) * in[i * p * k + q * k + c];
-            f[i * 2 * p + p + q] = sqrt((double)k) * (mean / k);
+            for (int64_t j = 0; j < others; j++) g_cc += pow(other[j * p * k + q * k + c], 2);
+            for (int d = 0; d < k; d++) {
+                double g_dc = 0;
+                for (int64_t j = 0; j < others; j++) g_dc += other[j * p * k + q * k + d] * other[j * p * k + q * k + c];
+                z += in[i * p * k + q * k + d] * g_dc;
+            }
+            f[i * 3 * p + q] = sqrt((double)k) * in[i * p * k + q * k + c];
+            f[i * 3 * p + p + q] = sqrt((double)k) * (mean / k);
+            f[i * 3 * p + 2 * p + q] = sqrt((double)k) * (z / g_cc);
         }
 }
 
@@ -60,7 +70,7 @@ Test(lfactormer_components, forward_is_the_per_component_network_on_the_features
     for (int p = 1; p <= 2; p++) {
         const int k = 4;
         const fm_lfactormer_config config = component_config(p, k, 3), inner = fm_lfactormer_inner(&config);
-        cr_assert(inner.inputs == 2 * p && inner.rank == 1 && !inner.components);
+        cr_assert(inner.inputs == 3 * p && inner.rank == 1 && !inner.components);
         lf_model model = lf_model_new(&config, &mg, 40 + p);
         lf_model_gradients(&model);   // the set model's outputs into model.w_out, model.ht_out
         const int64_t m = model.rows, n = model.cols;
@@ -68,16 +78,16 @@ Test(lfactormer_components, forward_is_the_per_component_network_on_the_features
         fm_lfactormer_bind_f64(&w, &inner, model.values, model.layout->offsets);
         fm_lfactormer_saved_f64 saved;
         cr_assert_eq(fm_lfactormer_saved_new_f64(&saved, &inner, m, n, msg), FM_OK, "%s", msg);
-        double *fw = zeros64(m * 2 * p), *fh = zeros64(n * 2 * p), *ow = zeros64(m), *oh = zeros64(n);
+        double *fw = zeros64(m * 3 * p), *fh = zeros64(n * 3 * p), *ow = zeros64(m), *oh = zeros64(n);
         double worst = 0;
         for (int c = 0; c < k; c++) {
-            features_by_hand(fw, model.w_in, m, p, k, c);
-            features_by_hand(fh, model.ht_in, n, p, k, c);
+            features_by_hand(fw, model.w_in, m, model.ht_in, n, p, k, c);
+            features_by_hand(fh, model.ht_in, n, model.w_in, m, p, k, c);
             cr_assert_eq(fm_lfactormer_forward_f64(ow, oh, &saved, fw, fh, &w, &mg, msg), FM_OK, "%s", msg);
             for (int64_t i = 0; i < m; i++) worst = fmax(worst, fabs(ow[i] / sqrt(k) - model.w_out[i * k + c]));
             for (int64_t j = 0; j < n; j++) worst = fmax(worst, fabs(oh[j] / sqrt(k) - model.ht_out[j * k + c]));
         }
-        cr_expect_lt(worst, 1e-12, "p = %d: the set model differs from the network by hand by %.3g", p, worst);
+        cr_expect_lt(worst, 1e-10, "p = %d: the set model differs from the network by hand by %.3g", p, worst);
         lf_expect_some_positive(&model, "by hand");
         free(fw), free(fh), free(ow), free(oh);
         fm_lfactormer_saved_free_f64(&saved);

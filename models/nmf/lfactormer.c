@@ -29,7 +29,7 @@ fm_lfactormer_config fm_lfactormer_inner(const fm_lfactormer_config *config)
 {
     if (!config->components) return *config;
     fm_lfactormer_config inner = *config;
-    inner.inputs = 2 * fm_lfactormer_channels(config);
+    inner.inputs = 3 * fm_lfactormer_channels(config);   // own, mean, cross (§5.1)
     inner.rank = 1;
     inner.components = false;
     return inner;

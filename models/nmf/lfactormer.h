@@ -30,9 +30,10 @@
 // that is FM_LFACTORMER_TENSORS(L) = 8 + 21L tensors.
 //
 // The component-set model (`components`, docs/factormer-math.md §5.1 [ext]):
-// one such network with k_in = 2p and k = 1 runs once per component c of a
+// one such network with k_in = 3p and k = 1 runs once per component c of a
 // rank-k input with p channels (p = 1: W; p = 2: [W_prev | W_admm]), on
-//   f_ic = √k [a_ic(1..p), ā_i(1..p)],   ā_i(q) = (1/k) Σ_c a_ic(q)
+//   f_ic = √k [a_ic(1..p), ā_i(1..p), z_ic(1..p)],   ā_i(q) = (1/k) Σ_c a_ic(q),
+//   z_ic(q) = Σ_c' a_ic'(q) G_c'c / G_cc   (G: the other side's Gram in channel q)
 // and w_out(i, c) = its output / √k: its weights never see k, so one
 // parameter block serves every rank, and permuting the components permutes
 // the outputs. Its config keeps inputs = p·k for the caller's arrays;
@@ -69,7 +70,7 @@ typedef struct fm_lfactormer_config {
 int fm_lfactormer_channels(const fm_lfactormer_config *config);
 // The component-set template `config` (or a runnable config of it) at `rank`.
 fm_lfactormer_config fm_lfactormer_at_rank(const fm_lfactormer_config *config, int rank);
-// The per-component network a component-set config runs k times: inputs 2p,
+// The per-component network a component-set config runs k times: inputs 3p,
 // rank 1, the same width, heads and layers; any other config is its own.
 fm_lfactormer_config fm_lfactormer_inner(const fm_lfactormer_config *config);
 
@@ -120,6 +121,8 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
         struct fm_lfactormer_saved##suffix *parts;                                                 \
         int part_count;                                                                            \
         real *w_mean, *ht_mean;             /* ā per node, m × p and n × p                     */ \
+        real *w_cross, *ht_cross;           /* z per node and component, m × pk and n × pk     */ \
+        real *gram_w, *gram_h;              /* per channel q: WᵀW and HᵀH of the inputs, p × k × k */ \
     } fm_lfactormer_saved##suffix;
 
 FM_LFACTORMER_TYPES(float, )

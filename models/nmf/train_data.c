@@ -98,8 +98,7 @@ int fm_train_class(fm_shape_class *shape, fm_train_set set, int64_t index, int64
     return FM_OK;
 }
 
-// The key every draw of matrix `index` of `set` derives from.
-static uint64_t matrix_key(uint64_t seed, fm_train_set set, int64_t index)
+uint64_t fm_train_matrix_key(uint64_t seed, fm_train_set set, int64_t index)
 {
     return fm_rng_bits(base_stream(seed), ((uint64_t)set << 48) | (uint64_t)index);
 }
@@ -117,7 +116,7 @@ int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index
     fm_shape_class shape;
     const int status = fm_train_class(&shape, set, index, set_size, seed, msg);
     if (status) return status;
-    const fm_rng draw = fm_rng_stream(matrix_key(seed, set, index), 0);
+    const fm_rng draw = fm_rng_stream(fm_train_matrix_key(seed, set, index), 0);
     const fm_shape_range range = ranges[shape];
     const int64_t up_rows = rank > range.min_rows ? rank - range.min_rows : 0;
     const int64_t up_cols = rank > range.min_cols ? rank - range.min_cols : 0;
@@ -134,7 +133,7 @@ int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index,
     int64_t rows = 0, cols = 0;
     const int status = fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg);
     if (status) return status;
-    const uint64_t key = matrix_key(seed, set, index);
+    const uint64_t key = fm_train_matrix_key(seed, set, index);
     const fm_rng w_draw = fm_rng_stream(key, 1), h_draw = fm_rng_stream(key, 2), noise_draw = fm_rng_stream(key, 3);
     const double lambda = sqrt((double)rank);
     const double noise = set == FM_SET_TRAIN ? FM_TRAIN_NOISE : 0;
@@ -153,7 +152,7 @@ int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index,
 void fm_train_data_default(fm_train_data *data)
 {
     *data = (fm_train_data){ .kind = FM_KIND_DENSE, .zeros = FM_TRAIN_ZEROS, .observed = FM_TRAIN_OBSERVED,
-                             .degrees = FM_DEGREES_UNIFORM };
+                             .degrees = FM_DEGREES_UNIFORM, .family = FM_FAMILY_EXPONENTIAL };
 }
 
 int fm_train_data_check(const fm_train_data *data, char *msg)
@@ -169,6 +168,12 @@ int fm_train_data_check(const fm_train_data *data, char *msg)
                        data->observed);
     if (data->kind == FM_KIND_INCOMPLETE && (unsigned)data->degrees > FM_DEGREES_POWER_LAW)
         return fm_fail(FM_ERR_INVALID, msg, "training data: unknown degrees %d", (int)data->degrees);
+    if ((unsigned)data->family >= FM_FAMILIES)
+        return fm_fail(FM_ERR_INVALID, msg, "training data: unknown family %d", (int)data->family);
+    if (fm_train_family_kind(data->family, data->kind) != data->kind)
+        return fm_fail(FM_ERR_INVALID, msg, "training data: the %s family is of the %s kind, not %s",
+                       fm_train_family_name(data->family),
+                       fm_kind_name(fm_train_family_kind(data->family, data->kind)), fm_kind_name(data->kind));
     return FM_OK;
 }
 
@@ -188,6 +193,35 @@ static int64_t pick_below(fm_rng draw, uint64_t counter, int64_t n)
     return uniform_between(draw, counter, 0, n - 1);
 }
 
+int fm_train_observed_pattern(unsigned char *stored, int64_t rows, int64_t cols, double observed, fm_degrees degrees,
+                              uint64_t key, char *msg)
+{
+    double *a = NULL;
+#define FREE_ALL free(a)
+    FM_CHECK(stored && rows >= 1 && cols >= 1, FM_ERR_INVALID, "fm_train_observed_pattern: bad arguments");
+    FM_ALLOC(a, rows + cols);
+    double *b = a + rows;
+    const fm_rng weights = fm_rng_stream(key, 5), draw = fm_rng_stream(key, 6), fill = fm_rng_stream(key, 7);
+    degree_weights(a, rows, degrees, weights, 0);
+    degree_weights(b, cols, degrees, weights, (uint64_t)rows);
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++)
+            stored[i * cols + j] = fm_rng_uniform(draw, (uint64_t)(i * cols + j)) < observed * a[i] * b[j];
+    for (int64_t i = 0; i < rows; i++) {
+        bool any = false;
+        for (int64_t j = 0; j < cols && !any; j++) any = stored[i * cols + j];
+        if (!any) stored[i * cols + pick_below(fill, (uint64_t)i, cols)] = 1;
+    }
+    for (int64_t j = 0; j < cols; j++) {
+        bool any = false;
+        for (int64_t i = 0; i < rows && !any; i++) any = stored[i * cols + j];
+        if (!any) stored[pick_below(fill, (uint64_t)(rows + j), rows) * cols + j] = 1;
+    }
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_set set, int64_t index,
                      int64_t set_size, int rank, uint64_t seed, char *msg)
 {
@@ -197,7 +231,7 @@ int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_
     FM_TRY(fm_train_data_check(data, msg));
     int64_t rows = 0, cols = 0;
     FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg));
-    const uint64_t key = matrix_key(seed, set, index);
+    const uint64_t key = fm_train_matrix_key(seed, set, index);
     const fm_kind kind = data ? data->kind : FM_KIND_DENSE;
     if (kind == FM_KIND_DENSE) {
         memset(stored, 1, (size_t)(rows * cols));
@@ -205,24 +239,7 @@ int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_
         const fm_rng draw = fm_rng_stream(key, 4);
         for (int64_t e = 0; e < rows * cols; e++) stored[e] = !(fm_rng_uniform(draw, (uint64_t)e) < data->zeros);
     } else {
-        FM_ALLOC(a, rows + cols);
-        double *b = a + rows;
-        const fm_rng weights = fm_rng_stream(key, 5), draw = fm_rng_stream(key, 6), fill = fm_rng_stream(key, 7);
-        degree_weights(a, rows, data->degrees, weights, 0);
-        degree_weights(b, cols, data->degrees, weights, (uint64_t)rows);
-        for (int64_t i = 0; i < rows; i++)
-            for (int64_t j = 0; j < cols; j++)
-                stored[i * cols + j] = fm_rng_uniform(draw, (uint64_t)(i * cols + j)) < data->observed * a[i] * b[j];
-        for (int64_t i = 0; i < rows; i++) {
-            bool any = false;
-            for (int64_t j = 0; j < cols && !any; j++) any = stored[i * cols + j];
-            if (!any) stored[i * cols + pick_below(fill, (uint64_t)i, cols)] = 1;
-        }
-        for (int64_t j = 0; j < cols; j++) {
-            bool any = false;
-            for (int64_t i = 0; i < rows && !any; i++) any = stored[i * cols + j];
-            if (!any) stored[pick_below(fill, (uint64_t)(rows + j), rows) * cols + j] = 1;
-        }
+        FM_TRY(fm_train_observed_pattern(stored, rows, cols, data->observed, data->degrees, key, msg));
     }
     FREE_ALL;
     return FM_OK;
@@ -275,9 +292,16 @@ int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, double *
     FM_ALLOC(X, rows * cols);
     FM_TRY(fm_dense_new(&W, rows, rank, msg));
     FM_TRY(fm_dense_new(&H, rank, cols, msg));
-    FM_TRY(fm_train_fill(X, W->data, H->data, set, index, set_size, rank, seed, msg));
     FM_ALLOC(stored, rows * cols);
-    FM_TRY(fm_train_pattern(stored, data, set, index, set_size, rank, seed, msg));
+    const fm_train_family family = data ? data->family : FM_FAMILY_EXPONENTIAL;
+    if (family == FM_FAMILY_EXPONENTIAL) {
+        FM_TRY(fm_train_fill(X, W->data, H->data, set, index, set_size, rank, seed, msg));
+        FM_TRY(fm_train_pattern(stored, data, set, index, set_size, rank, seed, msg));
+    } else {   // the family's values, and its own pattern but for ratings' incomplete one
+        FM_TRY(fm_train_family_fill(X, W->data, H->data, stored, family, rows, cols, rank,
+                                    fm_train_matrix_key(seed, set, index), set == FM_SET_TRAIN, msg));
+        if (family == FM_FAMILY_RATINGS) FM_TRY(fm_train_pattern(stored, data, set, index, set_size, rank, seed, msg));
+    }
     const fm_kind kind = data ? data->kind : FM_KIND_DENSE;
     if (kind == FM_KIND_SPARSE)
         for (int64_t e = 0; e < rows * cols; e++) X[e] = stored[e] ? X[e] : 0;

@@ -64,6 +64,7 @@
 #include <stdint.h>
 
 #include "factormer.h"
+#include "train_families.h"
 
 #define FM_TRAIN_SIZE 15000     // §7 training set
 #define FM_VALID_SIZE 128       // §7: each validation set
@@ -75,6 +76,8 @@ typedef struct fm_train_data {
     double zeros;          // sparse: the fraction of exact zeros, in [0, 1)
     double observed;       // incomplete: the fraction observed, in (0, 1]
     fm_degrees degrees;    // incomplete: uniform or power-law
+    fm_train_family family;   // §7's exponential (default) or one like real data
+                              // (train_families.h), whose kind `kind` must be
 } fm_train_data;
 
 #define FM_TRAIN_ZEROS 0.5       // [choice] the sparse kind's default fraction of zeros
@@ -129,6 +132,11 @@ int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index,
 // graph (Ω), else 0, for the kind of `data` (NULL: dense).
 int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_set set, int64_t index,
                      int64_t set_size, int rank, uint64_t seed, char *msg);
+// The incomplete kind's pattern above for any rows × cols, from a matrix key.
+int fm_train_observed_pattern(unsigned char *stored, int64_t rows, int64_t cols, double observed, fm_degrees degrees,
+                              uint64_t key, char *msg);
+// The key every draw of matrix `index` of `set` derives from.
+uint64_t fm_train_matrix_key(uint64_t seed, fm_train_set set, int64_t index);
 
 // Matrix `index` as a graph of the kind of `data` (NULL: dense), and (each
 // may be NULL) the planted factors W (rows × rank) and H (rank × cols). With

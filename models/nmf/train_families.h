@@ -1,0 +1,67 @@
+// Training families whose values look like what users factorize (issue 19;
+// docs/factormer-math.md §7.1 [ext]), beside §7's exponential family. Each
+// fills X (rows × cols) and the planted factors from a low-rank mean, with
+// draws keyed like the exponential family's (a matrix is a function of its
+// key, rows, cols and rank alone):
+//
+//   counts    text and single-cell counts, the sparse kind: a level
+//             μ = exp(U(log 0.1, log 2)) per matrix, rate_ij = μ (W H)_ij g_ij
+//             with g_ij ~ Gamma(2)/2 (negative-binomial overdispersion),
+//             x_ij ~ Poisson(rate_ij); a row or column with no count gets one
+//             at its largest rate. Stored: the nonzero counts.
+//   images    faces, dense: W's columns smooth blobs on a √rows × √rows pixel
+//             grid, H ~ Exponential(1), X = W H + 2% noise, scaled to 0..255
+//             and rounded (gray levels).
+//   ratings   the incomplete kind with power-law degrees: r_ij =
+//             clamp(round(2.4 + 1.3 (W H)_ij + 0.7 z_ij), 1, 5), W, H of §7.
+//   spectra   hyperspectral, dense: rows are bands, W's columns smooth
+//             endmembers (three Gaussian bumps over a base; the first a
+//             tenth as bright: water, shade), H's columns abundances a³/Σa³
+//             with a ~ Exponential(1) (one or two endmembers dominate a
+//             pixel), X = W H + 1% noise, scaled to 0..5000 and rounded
+//             (reflectance × 10⁴).
+//
+// W_true, H_true are the planted factors of the mean before scaling (the
+// counts' without μ and g).
+#ifndef FM_TRAIN_FAMILIES_H
+#define FM_TRAIN_FAMILIES_H
+
+#include <stdint.h>
+
+#include "factormer.h"
+
+typedef enum fm_train_family {
+    FM_FAMILY_EXPONENTIAL = 0,   // §7 (and its sparse and incomplete kinds)
+    FM_FAMILY_COUNTS = 1,
+    FM_FAMILY_IMAGES = 2,
+    FM_FAMILY_RATINGS = 3,
+    FM_FAMILY_SPECTRA = 4,
+} fm_train_family;
+
+#define FM_FAMILIES 5
+
+// "exponential", "counts", "images", "ratings", "spectra" ("unknown").
+const char *fm_train_family_name(fm_train_family family);
+// By name; FM_ERR_INVALID naming the choices.
+int fm_train_family_parse(fm_train_family *family, const char *name, char *msg);
+// The kind of a family's data: counts sparse, ratings incomplete, images and
+// spectra dense; the exponential family's is the caller's.
+fm_kind fm_train_family_kind(fm_train_family family, fm_kind exponential);
+
+// X (rows × cols), W (rows × rank) and H (rank × cols) of a family other
+// than the exponential, from the matrix key (a uniform 64-bit draw); for
+// counts, stored[e] = x_e != 0, for the others every entry (ratings: the
+// caller draws its pattern). `training` adds the families' noise where
+// validation is noise-free (images and spectra; counts and ratings are
+// draws by nature).
+int fm_train_family_fill(float *X, float *W, float *H, unsigned char *stored, fm_train_family family, int64_t rows,
+                         int64_t cols, int rank, uint64_t key, bool training, char *msg);
+
+// One matrix of a family for `factormer generate --family` (the training
+// set's draws of matrix 0 for `seed`, at any shape): an array for the dense
+// families, the stored entries for counts and ratings (observed with
+// probability about `observed`, power-law degrees).
+int fm_train_family_triplets(fm_triplets **out, fm_train_family family, int64_t rows, int64_t cols, int rank,
+                             double observed, uint64_t seed, char *msg);
+
+#endif
