@@ -1,0 +1,148 @@
+// The training families like real data (models/nmf/train_families.h, docs
+// §7.1): each family's values are of its kind (counts nonnegative integers
+// with every row and column holding one, gray levels 0..255, ratings 1..5,
+// reflectances 0..5000), a noise-free draw is its planted mean rounded, the
+// draws are a function of the key, fm_train_matrix gives the family's kind
+// and mean 1, and a family with another kind is refused.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "graph.h"
+#include "helpers.h"
+#include "train_data.h"
+#include "train_families.h"
+
+TestSuite(train_families, .init = fm_test_setup);
+
+typedef struct draw {
+    float *X, *W, *H;
+    unsigned char *stored;
+} draw;
+
+static draw draw_new(fm_train_family family, int64_t rows, int64_t cols, int rank, uint64_t key, bool training)
+{
+    char msg[FM_MSG_LEN];
+    draw d = {calloc(rows * cols, sizeof(float)), calloc(rows * rank, sizeof(float)),
+              calloc(rank * cols, sizeof(float)), calloc(rows * cols, 1)};
+    cr_assert(d.X && d.W && d.H && d.stored);
+    cr_assert_eq(fm_train_family_fill(d.X, d.W, d.H, d.stored, family, rows, cols, rank, key, training, msg), FM_OK,
+                 "%s", msg);
+    return d;
+}
+
+static void draw_free(draw *d)
+{
+    free(d->X), free(d->W), free(d->H), free(d->stored);
+}
+
+Test(train_families, values_are_of_their_kind)
+{
+    const int64_t rows = 40, cols = 30;
+    const int rank = 4;
+    const double low[] = {0, 0, 0, 1, 0}, high[] = {0, INFINITY, 255, 5, 5000};
+    for (int f = FM_FAMILY_COUNTS; f < FM_FAMILIES; f++)
+        for (uint64_t key = 1; key <= 5; key++) {
+            draw d = draw_new((fm_train_family)f, rows, cols, rank, key * 7919, true);
+            const char *name = fm_train_family_name((fm_train_family)f);
+            double largest = 0;
+            for (int64_t e = 0; e < rows * cols; e++) {
+                cr_assert(d.X[e] == floorf(d.X[e]) && d.X[e] >= low[f] && d.X[e] <= high[f], "%s: x = %g", name,
+                          (double)d.X[e]);
+                largest = fmax(largest, d.X[e]);
+                cr_assert_eq(d.stored[e], f == FM_FAMILY_COUNTS ? d.X[e] != 0 : 1, "%s: entry %lld", name,
+                             (long long)e);
+            }
+            if (f == FM_FAMILY_IMAGES || f == FM_FAMILY_SPECTRA)
+                cr_expect_eq(largest, high[f], "%s: the largest value is %g", name, largest);
+            if (f == FM_FAMILY_COUNTS) {
+                for (int64_t i = 0; i < rows; i++) {
+                    bool any = false;
+                    for (int64_t j = 0; j < cols; j++) any |= d.X[i * cols + j] > 0;
+                    cr_assert(any, "counts: row %lld holds no count", (long long)i);
+                }
+                for (int64_t j = 0; j < cols; j++) {
+                    bool any = false;
+                    for (int64_t i = 0; i < rows; i++) any |= d.X[i * cols + j] > 0;
+                    cr_assert(any, "counts: column %lld holds no count", (long long)j);
+                }
+            }
+            if (f == FM_FAMILY_SPECTRA)   // abundances sum to 1 per pixel
+                for (int64_t j = 0; j < cols; j++) {
+                    double sum = 0;
+                    for (int r = 0; r < rank; r++) sum += d.H[r * cols + j];
+                    cr_assert_float_eq(sum, 1, 1e-5, "spectra: pixel %lld's abundances sum to %g", (long long)j, sum);
+                }
+            draw_free(&d);
+        }
+}
+
+// Noise-free (validation) images and spectra are their planted W H, scaled to the top level and rounded.
+Test(train_families, a_noise_free_draw_is_its_mean_rounded)
+{
+    const fm_train_family families[2] = {FM_FAMILY_IMAGES, FM_FAMILY_SPECTRA};
+    const double top[2] = {255, 5000};
+    for (int f = 0; f < 2; f++) {
+        const int64_t rows = 36, cols = 25;
+        const int rank = 3;
+        draw d = draw_new(families[f], rows, cols, rank, 99, false);
+        double *mean = calloc(rows * cols, sizeof(double)), largest = 0;
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++) {
+                for (int r = 0; r < rank; r++) mean[i * cols + j] += (double)d.W[i * rank + r] * d.H[r * cols + j];
+                largest = fmax(largest, mean[i * cols + j]);
+            }
+        int64_t off = 0;
+        for (int64_t e = 0; e < rows * cols; e++) off += fabs(d.X[e] - mean[e] / largest * top[f]) > 0.5 + 1e-3 * top[f];
+        cr_expect_eq(off, 0, "%s: %lld entries are not the mean rounded", fm_train_family_name(families[f]),
+                     (long long)off);
+        free(mean);
+        draw_free(&d);
+    }
+}
+
+Test(train_families, draws_are_a_function_of_the_key)
+{
+    for (int f = FM_FAMILY_COUNTS; f < FM_FAMILIES; f++) {
+        draw a = draw_new((fm_train_family)f, 20, 15, 3, 5, true), b = draw_new((fm_train_family)f, 20, 15, 3, 5, true);
+        draw c = draw_new((fm_train_family)f, 20, 15, 3, 6, true);
+        cr_expect_arr_eq(a.X, b.X, sizeof(float) * 300, "%s: the same key gave another matrix",
+                         fm_train_family_name((fm_train_family)f));
+        cr_expect(memcmp(a.X, c.X, sizeof(float) * 300) != 0, "%s: another key gave the same matrix",
+                  fm_train_family_name((fm_train_family)f));
+        draw_free(&a), draw_free(&b), draw_free(&c);
+    }
+}
+
+Test(train_families, training_matrices_have_the_family_kind_and_mean_one)
+{
+    char msg[FM_MSG_LEN];
+    for (int f = FM_FAMILY_COUNTS; f < FM_FAMILIES; f++) {
+        fm_train_data data;
+        fm_train_data_default(&data);
+        data.family = (fm_train_family)f;
+        data.kind = fm_train_family_kind(data.family, FM_KIND_DENSE);
+        if (data.family == FM_FAMILY_RATINGS) data.degrees = FM_DEGREES_POWER_LAW;
+        for (int64_t index = 0; index < 6; index++) {
+            fm_graph *g = NULL;
+            double mean = 0;
+            cr_assert_eq(fm_train_matrix(&g, NULL, NULL, &mean, &data, FM_SET_TRAIN, index, 100, 5, 42, msg), FM_OK,
+                         "%s", msg);
+            cr_expect_eq(g->stats.kind, data.kind, "%s", fm_train_family_name(data.family));
+            cr_expect_float_eq(fm_graph_mean(g), 1, 1e-4, "%s matrix %lld: mean %g over its entries",
+                               fm_train_family_name(data.family), (long long)index, fm_graph_mean(g));
+            cr_expect_gt(mean, 0);
+            fm_graph_free(&g);
+        }
+    }
+    fm_train_data wrong;
+    fm_train_data_default(&wrong);
+    wrong.family = FM_FAMILY_COUNTS;   // a counts family left dense
+    cr_expect_eq(fm_train_data_check(&wrong, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "the counts family is of the sparse kind, not dense"), "%s", msg);
+    fm_train_family family;
+    cr_expect_eq(fm_train_family_parse(&family, "pictures", msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "'pictures'") && strstr(msg, "spectra"), "%s", msg);
+}
