@@ -43,7 +43,12 @@ static const char help[] =
     "  --keep-accelerating take all --accel-steps steps. By default, with the\n"
     "                      safeguard, the accelerator is given up for the run once\n"
     "                      an output is refused or gains less than the ADMM\n"
-    "                      iteration before it did\n"
+    "                      iteration before it did, or before a step predicted to\n"
+    "                      cost more than its share of --accel-budget\n"
+    "  --accel-budget F    the share of plain ADMM's remaining time the accelerator\n"
+    "                      may spend (default 0.1: a run at most 1.1x as long);\n"
+    "                      a pass is predicted from the network's work over an\n"
+    "                      ADMM iteration's, then measured. 'none': no limit\n"
     "  --sampler NAME      the networks read a sample of the graph (§8): full (every\n"
     "                      edge, default), uniform, weighted (by |x|) or stratified\n"
     "                      (sparse kind: stored entries and unstored zeros)\n"
@@ -236,6 +241,11 @@ int fm_cmd_factorize(int argc, char **argv)
         if (!strcmp(a, "--accelerate")) { opts.accelerate = true; continue; }
         if (!strcmp(a, "--no-safeguard")) { opts.accel_safeguard = false; continue; }
         if (!strcmp(a, "--keep-accelerating")) { opts.accel_give_up = false; continue; }
+        if (!strcmp(a, "--accel-budget") && i + 1 < argc && !strcmp(argv[i + 1], "none")) {
+            opts.accel_budget = INFINITY;
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--exact-objective")) { opts.exact_objective = true; continue; }
         if (!strcmp(a, "--save-state")) { save_state = opts.keep_duals = true; continue; }
         if (!strcmp(a, "--no-extrapolation")) { opts.finish_plain = true; continue; }
@@ -292,6 +302,7 @@ int fm_cmd_factorize(int argc, char **argv)
             ok = fm_arg_int(a, v, 0, 100000000, &value);
             opts.accel_steps = (int)value;
         }
+        else if (!strcmp(a, "--accel-budget")) ok = fm_arg_double(a, v, 0, 1e9, &opts.accel_budget);
         else if (!strcmp(a, "--sampler")) {
             if (fm_sampler_parse_node_wise(&opts.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         } else if (!strcmp(a, "--fanout")) {

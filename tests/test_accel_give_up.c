@@ -1,9 +1,12 @@
 // Giving the accelerator up (fm_solver_options.accel_give_up, on by default
 // with the safeguard): once the safeguard refuses an output, or a kept one
 // gains less over the ADMM iterate than that iterate gained over the row
-// before, the run calls the network no more. The shipped rank-10 model on
-// the large validation matrices of its training family.
+// before, the run calls the network no more; and the cost guard
+// (accel_budget) does not call it when a pass would cost more than its share
+// of the budget. The shipped rank-10 model on the large validation matrices
+// of its training family.
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "factormer.h"
@@ -40,6 +43,7 @@ Test(accel_give_up, the_run_stops_calling_a_network_that_does_not_pay)
             o.accel_every = every;
             o.accel_steps = 5;
             cr_assert(o.accel_safeguard && o.accel_give_up, "the defaults");
+            o.accel_budget = INFINITY;   // the refusals alone (the cost guard: below)
             fm_solver_result *r = solve(g, &o);
             const int given = r->accel_given_up, steps = r->accel_steps;
             // the first refusal ends the calls at once
@@ -75,4 +79,58 @@ Test(accel_give_up, the_run_stops_calling_a_network_that_does_not_pay)
             fm_graph_free(&g);
         }
     cr_expect_gt(gave_up, 0, "no run gave the accelerator up: the policy went unexercised");
+}
+
+// The network's predicted work over an ADMM iteration's, against the budget's
+// share per step: the first decision does not depend on timing (the time per
+// iteration cancels). On these 30-70 x 30-70 matrices one pass of the shipped
+// accelerator is about 180 ADMM iterations of work; with the default budget
+// the guard gives the accelerator up before its first pass, and the run is
+// the run of no step bit for bit. With a budget that covers the pass, the steps run.
+Test(accel_give_up, the_cost_guard_skips_a_pass_that_cannot_pay)
+{
+    char msg[FM_MSG_LEN];
+    for (int i = 0; i < 2; i++) {
+        fm_graph *g = NULL;
+        cr_assert_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_VALID_LARGE, i, 3, 10, 42, msg), FM_OK, "%s",
+                     msg);
+        fm_solver_options o;
+        fm_solver_options_default(&o);
+        o.rank = 10;
+        o.iters = 24;
+        o.tol = 0;
+        o.seed = 42;
+        o.accelerate = true;
+        o.accel_model = FM_SOURCE_DIR "/models/shipped/accel-rank10.fmw";
+        cr_assert_eq(o.accel_budget, FM_ACCEL_BUDGET);
+        fm_solver_result *r = solve(g, &o);
+        cr_expect(r->accel_too_costly && r->accel_steps == 0 && r->accel_given_up == 0,
+                  "matrix %d: too costly %d, %d steps, given up after %d", i, r->accel_too_costly, r->accel_steps,
+                  r->accel_given_up);
+        cr_expect(r->accel_pass_iterations > 100 && r->accel_allowed_iterations < 1,
+                  "matrix %d: a pass is %g iterations of work, its share %g", i, r->accel_pass_iterations,
+                  r->accel_allowed_iterations);
+        // the run of no accelerator step, bit for bit (its start is the networks' NNDSVD of X / mean, scaled
+        // back), and plain ADMM's to rounding
+        fm_solver_options none = o, plain = o;
+        none.accel_steps = 0;
+        plain.accelerate = false;
+        fm_solver_result *p = solve(g, &none), *q = solve(g, &plain);
+        cr_assert(p->trace_len == r->trace_len && q->trace_len == r->trace_len);
+        for (int it = 0; it < r->trace_len; it++) {
+            cr_expect_eq(p->trace[it].objective, r->trace[it].objective, "matrix %d, iteration %d", i, it);
+            cr_expect_leq(fabs(q->trace[it].objective - r->trace[it].objective), 1e-4 * q->trace[it].objective,
+                          "matrix %d, iteration %d: %.9g against plain ADMM's %.9g", i, it, r->trace[it].objective,
+                          q->trace[it].objective);
+        }
+        fm_solver_result_free(&p);
+        fm_solver_result_free(&q);
+        fm_solver_result_free(&r);
+        // a budget a thousand times the run: the first pass is allowed
+        o.accel_budget = 1e4;
+        r = solve(g, &o);
+        cr_expect(!r->accel_too_costly && r->accel_steps >= 1, "matrix %d: %d steps", i, r->accel_steps);
+        fm_solver_result_free(&r);
+        fm_graph_free(&g);
+    }
 }

@@ -385,7 +385,8 @@ Test(hostile, model_with_huge_weights)
                    "network's output is not finite", "activations overflowed");
     run_free(&r);
     write_model(model, FM_MODEL_ACCEL, 1e30f);
-    r = RUN(&s, "factorize", data, "--rank", "2", "--accelerate", "--model", model, "--out", prefix);
+    r = RUN(&s, "factorize", data, "--rank", "2", "--accelerate", "--model", model, "--accel-budget", "none", "--out",
+            prefix);
     EXPECT_REFUSAL(&s, &r, 1, "huge.fmw: the acceleration model failed in an accelerator step: the network's output "
                    "is not finite", "(accelerator step 1, after iteration 5)");
     run_free(&r);

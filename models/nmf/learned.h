@@ -77,6 +77,14 @@ typedef struct fm_learned {
 // a damaged file FM_ERR_PARSE (models/nmf/lfactormer_checkpoint.h). *model is overwritten;
 // free it with fm_learned_free (also after a failure).
 int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int rank, char *msg);
+
+// The floating-point work of one pass of the model over `edges` edges of an
+// m × n graph (§6's cost guard): per layer 4d² per edge (the edge keys and
+// values) and 12d² per node (projections and feed-forward), k passes for a
+// component-set model (§5.1). An estimate, not a count.
+double fm_learned_pass_flops(const fm_learned *model, int64_t edges, int64_t rows, int64_t cols);
+// An ADMM outer iteration's, rank k: 4k per edge (X·H and Xᵀ·W) and 4k² per node.
+double fm_learned_admm_flops(int64_t edges, int64_t rows, int64_t cols, int rank);
 void fm_learned_free(fm_learned *model);
 
 // The start of a run with a network, in X's frame (see "Start"): *W (rows ×

@@ -37,6 +37,7 @@ void fm_solver_options_default(fm_solver_options *opts)
     opts->accel_steps = FM_UNROLL_STEPS;
     opts->accel_safeguard = true;
     opts->accel_give_up = true;
+    opts->accel_budget = FM_ACCEL_BUDGET;
     opts->sampler = FM_SAMPLER_FULL;
     opts->fanout = 32;
     opts->zero_ratio = 1;
@@ -192,6 +193,35 @@ static int network_graph(const fm_message_graph **reads, fm_network_graph *sampl
     return status;
 }
 
+// The cost guard (fm_solver_options.accel_budget): whether the next
+// accelerator step costs at most its share of the budget, accel_budget
+// times the plain run's time left over the steps left. Before the run
+// (it = 0) the pass is the network's work over an ADMM iteration's, in
+// iterations, against the iterations left after the first step (no timing:
+// the time per iteration cancels); after a pass, its measured time against
+// `admm_seconds` / it per iteration.
+static bool accel_pays(fm_solver_result *result, const fm_solver_options *o, const fm_graph *g,
+                       const fm_learned *network, int it, int steps, double admm_seconds)
+{
+    if (!(o->accel_budget < INFINITY) || !network || steps <= result->accel_steps) return true;
+    const int64_t m = g->stats.rows, n = g->stats.cols;
+    if (it == 0) {
+        int64_t edges = g->stats.kind == FM_KIND_INCOMPLETE || g->stats.kind == FM_KIND_SPARSE ? g->stats.entries : m * n;
+        if (o->sampler != FM_SAMPLER_FULL) {   // node-wise samplers: a fanout per target and layer
+            const int64_t drawn = o->fanout * (m > n ? m : n);
+            edges = drawn < edges ? drawn : edges;
+        }
+        result->accel_pass_iterations = fm_learned_pass_flops(network, edges, m, n) /
+                                        fm_learned_admm_flops(edges, m, n, o->rank);
+        result->accel_allowed_iterations = o->accel_budget * (o->iters - o->accel_every) / steps;
+        return result->accel_pass_iterations <= result->accel_allowed_iterations;
+    }
+    const double per_iteration = admm_seconds / it;
+    result->accel_allowed_seconds = o->accel_budget * per_iteration * (o->iters - it) / (steps - result->accel_steps);
+    return result->accel_pass_seconds <= result->accel_allowed_seconds;
+}
+
+
 static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
                       const fm_solver_options *o, char *msg)
 {
@@ -283,6 +313,13 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         } else {
             FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
         }
+        // the cost guard before the run: a first pass that cannot pay is not made,
+        // and the run is the run of no step (its exact phase starts at once)
+        if (accel_steps > 0 && o->accel_give_up && o->accel_safeguard &&
+            !accel_pays(result, o, g, accel_network, 0, accel_steps, 0)) {
+            result->accel_too_costly = true;
+            accel_steps = 0;
+        }
         if (accel_steps > 0 && o->iters >= o->accel_every) {
             FM_TRY(fm_dense_copy(&W_prev, W, msg));
             FM_TRY(fm_dense_copy(&Ht_prev, Ht, msg));
@@ -312,6 +349,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     bool exact = false;              // the exact phase (§3.1): block updates instead of ADMM steps
     bool extrapolating = false;      // and its extrapolation (extrapolate.h)
     const int sweeps = fm_finish_sweeps(o);
+    double network_seconds = 0;   // the accelerator's passes so far (the cost guard)
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
         double residual, fused_residual;
@@ -350,7 +388,17 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             } else {
                 FM_TRY(fm_admm_update_shared(w, XHt, &rows, Ht, gram_h, o->penalty_w, o->inner, msg));
             }
+            if (result->accel_steps > 0 && result->accel_steps < accel_steps && it % o->accel_every == 0 &&
+                o->accel_give_up && o->accel_safeguard &&
+                !accel_pays(result, o, g, accel_network, it, accel_steps,
+                            omp_get_wtime() - start - result->init_seconds - network_seconds)) {
+                result->accel_given_up = it;
+                result->accel_too_costly = true;
+                accel_steps = result->accel_steps;
+                FM_TRY(fm_message_graph_close(&view, msg));
+            }
             if (result->accel_steps < accel_steps && it % o->accel_every == 0) {
+                const double pass_start = omp_get_wtime();
                 // the fused pass's Σr² is the ADMM iterate's; the accelerator
                 // replaces W and Hᵀ, and with them Xᵀ·W
                 const bool admm_exact = fused_exact;
@@ -383,6 +431,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 }
                 FM_TRY(step);
                 fm_network_graph_free(&sample);
+                result->accel_pass_seconds = omp_get_wtime() - pass_start;   // measured: the guard's next figure
+                network_seconds += result->accel_pass_seconds;
                 result->accel_repaired += repaired;
                 FM_TRY(fm_products_gram(gram_h, Ht, msg));
                 accelerated = true;
