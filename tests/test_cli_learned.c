@@ -289,9 +289,21 @@ Test(cli, learned_models_from_factormer_models)
     cr_expect_eq(json_number(summary, "accel_given_up"), 0);
     free(summary);
     run_free(&r);
-    // by default the run gives the accelerator up at its first refusal, and says so
+    // by default the cost guard does not call a network whose pass is more work than its share of a tenth of
+    // the run (the tiny model's pass is about 20 ADMM iterations' work on this matrix), and says so
     r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "12", "--accelerate", "--accel-every", "3",
             "--accel-steps", "3", "--out", out_prefix(&s));
+    expect_success(&r);
+    cr_expect(strstr(r.out, "accelerator  not called: a pass is the work of"), "%s", r.out);
+    summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    cr_expect(strstr(summary, "\"accel_too_costly\": true"), "%s", summary);
+    cr_expect_eq(json_number(summary, "accel_steps"), 0, "%s", summary);
+    cr_expect_gt(json_number(summary, "accel_pass_iterations"), json_number(summary, "accel_allowed_iterations"));
+    free(summary);
+    run_free(&r);
+    // without the guard the run gives the accelerator up at its first refusal, and says so
+    r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "12", "--accelerate", "--accel-every", "3",
+            "--accel-steps", "3", "--accel-budget", "none", "--out", out_prefix(&s));
     expect_success(&r);
     summary = read_text(fm_test_path(s.out, "run.summary.json"));
     const double given = json_number(summary, "accel_given_up");

@@ -42,37 +42,62 @@ void fm_learned_free(fm_learned *model)
     memset(model, 0, sizeof *model);
 }
 
+// The model file of `kind` for `rank` (see learned.h) into path[FM_LEARNED_PATH_LEN]; a missing file is
+// FM_ERR_IO naming it and the command that trains one.
+static int resolve_path(char *out, const char *path, fm_model_kind kind, int rank, char *msg)
+{
+#define FREE_ALL
+    char any[FM_LEARNED_PATH_LEN] = "";
+    FM_CHECK(kind == FM_MODEL_INIT || kind == FM_MODEL_ACCEL, FM_ERR_INVALID, "fm_learned_load: unknown kind %d",
+             (int)kind);
+    FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_learned_load: rank %d must be >= 1", rank);
+    if (path) {
+        const int n = snprintf(out, FM_LEARNED_PATH_LEN, "%s", path);
+        FM_CHECK(n >= 0 && n < FM_LEARNED_PATH_LEN, FM_ERR_INVALID, "the model path is longer than %d bytes",
+                 FM_LEARNED_PATH_LEN - 1);
+    } else {   // the rank's own model, else the model of any rank
+        FM_TRY(fm_learned_default_path(out, FM_LEARNED_PATH_LEN, kind, rank, msg));
+        FM_TRY(fm_learned_default_path(any, sizeof any, kind, 0, msg));
+        if (!exists(out) && exists(any)) memcpy(out, any, sizeof any);
+    }
+    if (!exists(out)) {
+        char dir[FM_LEARNED_PATH_LEN], shown[4 * FM_LEARNED_PATH_LEN];   // shown: control bytes escaped
+        const char *origin = NULL;
+        if (!path) FM_TRY(fm_learned_model_dir(dir, sizeof dir, &origin, msg));
+        fm_escape(shown, sizeof shown, path ? out : any);
+        FM_FAIL(FM_ERR_IO,
+                "%s: no learned %s model for rank %d: the file does not exist%s%s%s; train one with: factormer train "
+                "--model %s --any-rank --out %s%s%s%s",
+                out, fm_model_kind_name(kind), rank, path ? "" : ", nor ", path ? "" : any,
+                path ? "" : " (any rank)", kind_flag(kind), shown, origin ? " (the default directory: " : "",
+                origin ? origin : "", origin ? ")" : "");
+    }
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_learned_peek(fm_lfactormer_config *config, char *resolved, const char *path, fm_model_kind kind, int rank,
+                    char *msg)
+{
+    char file[FM_LEARNED_PATH_LEN];
+    int status = resolve_path(file, path, kind, rank, msg);
+    if (status) return status;
+    fm_checkpoint_header header;
+    const fm_checkpoint_expect expect = {.kind = kind, .rank = rank, .training = false};
+    status = fm_checkpoint_read_header(file, &header, &expect, msg);
+    if (status) return status;
+    *config = header.config.components ? fm_lfactormer_at_rank(&header.config, rank) : header.config;
+    if (resolved) memcpy(resolved, file, sizeof file);
+    return FM_OK;
+}
+
 int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int rank, char *msg)
 {
 #define FREE_ALL fm_learned_free(model)
     if (!model) return fm_fail(FM_ERR_INVALID, msg, "fm_learned_load: no model");
     memset(model, 0, sizeof *model);
-    char any[FM_LEARNED_PATH_LEN] = "";
-    FM_CHECK(kind == FM_MODEL_INIT || kind == FM_MODEL_ACCEL, FM_ERR_INVALID, "fm_learned_load: unknown kind %d",
-             (int)kind);
-    FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_learned_load: rank %d must be >= 1", rank);
     model->kind = kind;
-    if (path) {
-        const int n = snprintf(model->path, sizeof model->path, "%s", path);
-        FM_CHECK(n >= 0 && (size_t)n < sizeof model->path, FM_ERR_INVALID, "the model path is longer than %zu bytes",
-                 sizeof model->path - 1);
-    } else {   // the rank's own model, else the model of any rank
-        FM_TRY(fm_learned_default_path(model->path, sizeof model->path, kind, rank, msg));
-        FM_TRY(fm_learned_default_path(any, sizeof any, kind, 0, msg));
-        if (!exists(model->path) && exists(any)) memcpy(model->path, any, sizeof any);
-    }
-    if (!exists(model->path)) {
-        char dir[FM_LEARNED_PATH_LEN], shown[4 * FM_LEARNED_PATH_LEN];   // shown: control bytes escaped
-        const char *origin = NULL;
-        if (!path) FM_TRY(fm_learned_model_dir(dir, sizeof dir, &origin, msg));
-        fm_escape(shown, sizeof shown, path ? model->path : any);
-        FM_FAIL(FM_ERR_IO,
-                "%s: no learned %s model for rank %d: the file does not exist%s%s%s; train one with: factormer train "
-                "--model %s --any-rank --out %s%s%s%s",
-                model->path, fm_model_kind_name(kind), rank, path ? "" : ", nor ", path ? "" : any,
-                path ? "" : " (any rank)", kind_flag(kind), shown, origin ? " (the default directory: " : "",
-                origin ? origin : "", origin ? ")" : "");
-    }
+    FM_TRY(resolve_path(model->path, path, kind, rank, msg));
     fm_checkpoint_header header;
     const fm_checkpoint_expect expect = {.kind = kind, .rank = rank, .training = false};
     FM_TRY(fm_checkpoint_read(model->path, &header, &model->params, NULL, &expect, msg));
@@ -214,9 +239,8 @@ int fm_learned_accelerate(fm_dense *W, fm_dense *Ht, const fm_dense *W_prev, con
 #undef FREE_ALL
 }
 
-double fm_learned_pass_flops(const fm_learned *model, int64_t edges, int64_t rows, int64_t cols)
+double fm_learned_pass_flops(const fm_lfactormer_config *c, int64_t edges, int64_t rows, int64_t cols)
 {
-    const fm_lfactormer_config *c = &model->weights.config;
     const fm_lfactormer_config inner = fm_lfactormer_inner(c);
     const double d = inner.width, nodes = (double)(rows + cols), passes = c->components ? c->rank : 1;
     const double layer = 4 * d * d * (double)edges + 12 * d * d * nodes;

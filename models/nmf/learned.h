@@ -82,7 +82,14 @@ int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int
 // m × n graph (§6's cost guard): per layer 4d² per edge (the edge keys and
 // values) and 12d² per node (projections and feed-forward), k passes for a
 // component-set model (§5.1). An estimate, not a count.
-double fm_learned_pass_flops(const fm_learned *model, int64_t edges, int64_t rows, int64_t cols);
+double fm_learned_pass_flops(const fm_lfactormer_config *config, int64_t edges, int64_t rows, int64_t cols);
+// The configuration (at `rank`) of the model fm_learned_load would read,
+// from its header alone, and the file's path into `resolved`
+// (FM_LEARNED_PATH_LEN bytes, may be NULL): what the cost guard needs
+// before deciding to read the model. The same errors as the load's for a
+// missing file or a header of another kind or rank.
+int fm_learned_peek(fm_lfactormer_config *config, char *resolved, const char *path, fm_model_kind kind, int rank,
+                    char *msg);
 // An ADMM outer iteration's, rank k: 4k per edge (X·H and Xᵀ·W) and 4k² per node.
 double fm_learned_admm_flops(int64_t edges, int64_t rows, int64_t cols, int rank);
 void fm_learned_free(fm_learned *model);

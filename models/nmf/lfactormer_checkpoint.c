@@ -176,3 +176,20 @@ int fm_checkpoint_read(const char *path, fm_checkpoint_header *header, fm_params
     return FM_OK;
 #undef FREE_ALL
 }
+
+int fm_checkpoint_read_header(const char *path, fm_checkpoint_header *header, const fm_checkpoint_expect *expect,
+                              char *msg)
+{
+    fm_checkpoint_reader *r = NULL;
+#define FREE_ALL fm_checkpoint_close(&r)
+    FM_CHECK(path && *path && header, FM_ERR_INVALID, "fm_checkpoint_read_header: a path and a header are needed");
+    fm_checkpoint_fields fields;
+    FM_TRY(fm_checkpoint_open(&r, path, &fields, msg));
+    const fm_checkpoint_header h = header_of(&fields);
+    FM_TRY(check_model(h.kind, &h.config, path, FM_ERR_PARSE, msg));
+    FM_TRY(check_expect(path, &h, expect, msg));
+    *header = h;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}

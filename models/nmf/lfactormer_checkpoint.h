@@ -68,6 +68,11 @@ int fm_checkpoint_write(const char *path, const fm_checkpoint_header *header, co
 // out-of-range hyperparameters, NaN or infinity), FM_ERR_INVALID (not the
 // kind, rank or content `expect` asks for: the message says how to train the
 // model needed), FM_ERR_MEMORY.
+// The header alone, checked as fm_checkpoint_read checks it (magic, version,
+// checksum, hyperparameters, `expect`); the tensors are not read.
+int fm_checkpoint_read_header(const char *path, fm_checkpoint_header *header, const fm_checkpoint_expect *expect,
+                              char *msg);
+
 int fm_checkpoint_read(const char *path, fm_checkpoint_header *header, fm_params **params,
                        fm_train_state *state, const fm_checkpoint_expect *expect, char *msg);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admm.h"
+#include "accel_guard.h"
 #include "admm_mask.h"
 #include "extrapolate.h"
 #include "finish.h"
@@ -193,34 +194,6 @@ static int network_graph(const fm_message_graph **reads, fm_network_graph *sampl
     return status;
 }
 
-// The cost guard (fm_solver_options.accel_budget): whether the next
-// accelerator step costs at most its share of the budget, accel_budget
-// times the plain run's time left over the steps left. Before the run
-// (it = 0) the pass is the network's work over an ADMM iteration's, in
-// iterations, against the iterations left after the first step (no timing:
-// the time per iteration cancels); after a pass, its measured time against
-// `admm_seconds` / it per iteration.
-static bool accel_pays(fm_solver_result *result, const fm_solver_options *o, const fm_graph *g,
-                       const fm_learned *network, int it, int steps, double admm_seconds)
-{
-    if (!(o->accel_budget < INFINITY) || !network || steps <= result->accel_steps) return true;
-    const int64_t m = g->stats.rows, n = g->stats.cols;
-    if (it == 0) {
-        int64_t edges = g->stats.kind == FM_KIND_INCOMPLETE || g->stats.kind == FM_KIND_SPARSE ? g->stats.entries : m * n;
-        if (o->sampler != FM_SAMPLER_FULL) {   // node-wise samplers: a fanout per target and layer
-            const int64_t drawn = o->fanout * (m > n ? m : n);
-            edges = drawn < edges ? drawn : edges;
-        }
-        result->accel_pass_iterations = fm_learned_pass_flops(network, edges, m, n) /
-                                        fm_learned_admm_flops(edges, m, n, o->rank);
-        result->accel_allowed_iterations = o->accel_budget * (o->iters - o->accel_every) / steps;
-        return result->accel_pass_iterations <= result->accel_allowed_iterations;
-    }
-    const double per_iteration = admm_seconds / it;
-    result->accel_allowed_seconds = o->accel_budget * per_iteration * (o->iters - it) / (steps - result->accel_steps);
-    return result->accel_pass_seconds <= result->accel_allowed_seconds;
-}
-
 
 static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
                       const fm_solver_options *o, char *msg)
@@ -270,7 +243,6 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     const bool learned_init = o->init == FM_INIT_LEARNED;
     // lowered to the steps taken when the run gives the accelerator up (accel_give_up)
     int accel_steps = o->accelerate ? o->accel_steps : 0;
-    const bool network = learned_init || o->accelerate;
 
     FM_ALLOC(result, 1);
     FM_ALLOC(result->trace, o->iters + 1);
@@ -279,9 +251,29 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     // the models first: a missing or wrong file fails before any work
     if (learned_init)
         FM_TRY(open_network(&init_network, &init_model, o->init_model, FM_MODEL_INIT, o, &result->init_model, msg));
-    if (o->accelerate)
+    // the cost guard before the run, from the model's header alone: a first pass
+    // that cannot pay is not made, the model is not read, and the run is plain
+    // ADMM's (no view of X / mean, no waiting for the accelerator before the exact phase)
+    if (accel_steps > 0 && o->accel_give_up && o->accel_safeguard && o->accel_budget < INFINITY) {
+        fm_lfactormer_config config;
+        char resolved[FM_LEARNED_PATH_LEN];
+        if (accel_network) {
+            FM_TRY(check_network(accel_network, FM_MODEL_ACCEL, o->rank, msg));
+            config = accel_network->weights.config;
+            memcpy(resolved, accel_network->path, sizeof resolved);
+        } else {
+            FM_TRY(fm_learned_peek(&config, resolved, o->accel_model, FM_MODEL_ACCEL, o->rank, msg));
+        }
+        if (!fm_accel_first_pass_pays(result, o, g, &config, accel_steps)) {
+            result->accel_too_costly = true;
+            accel_steps = 0;
+            FM_TRY(keep_path(&result->accel_model, resolved, msg));
+        }
+    }
+    if (o->accelerate && !result->accel_too_costly)
         FM_TRY(open_network(&accel_network, &accel_model, o->accel_model, FM_MODEL_ACCEL, o, &result->accel_model,
                             msg));
+    const bool network = learned_init || (o->accelerate && !result->accel_too_costly);
     const double mean = fm_graph_mean(g);
     FM_CHECK(!network || (mean > 0 && isfinite(mean)), FM_ERR_INVALID,
              "the learned models need data of positive mean; the mean over the observed entries is %g", mean);
@@ -312,13 +304,6 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             fm_network_graph_free(&sample);
         } else {
             FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
-        }
-        // the cost guard before the run: a first pass that cannot pay is not made,
-        // and the run is the run of no step (its exact phase starts at once)
-        if (accel_steps > 0 && o->accel_give_up && o->accel_safeguard &&
-            !accel_pays(result, o, g, accel_network, 0, accel_steps, 0)) {
-            result->accel_too_costly = true;
-            accel_steps = 0;
         }
         if (accel_steps > 0 && o->iters >= o->accel_every) {
             FM_TRY(fm_dense_copy(&W_prev, W, msg));
@@ -390,8 +375,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             }
             if (result->accel_steps > 0 && result->accel_steps < accel_steps && it % o->accel_every == 0 &&
                 o->accel_give_up && o->accel_safeguard &&
-                !accel_pays(result, o, g, accel_network, it, accel_steps,
-                            omp_get_wtime() - start - result->init_seconds - network_seconds)) {
+                !fm_accel_next_pass_pays(result, o, it, accel_steps,
+                                omp_get_wtime() - start - result->init_seconds - network_seconds)) {
                 result->accel_given_up = it;
                 result->accel_too_costly = true;
                 accel_steps = result->accel_steps;
