@@ -23,6 +23,20 @@ static fm_solver_result *solve(fm_graph *g, const fm_solver_options *o)
     return r;
 }
 
+// 24 iterations at rank 10 with the shipped accelerator, the defaults otherwise.
+static fm_solver_options shipped_accelerator(void)
+{
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    o.rank = 10;
+    o.iters = 24;
+    o.tol = 0;
+    o.seed = 42;
+    o.accelerate = true;
+    o.accel_model = FM_SOURCE_DIR "/models/shipped/accel-rank10.fmw";
+    return o;
+}
+
 Test(accel_give_up, the_run_stops_calling_a_network_that_does_not_pay)
 {
     char msg[FM_MSG_LEN];
@@ -32,14 +46,7 @@ Test(accel_give_up, the_run_stops_calling_a_network_that_does_not_pay)
             fm_graph *g = NULL;
             cr_assert_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_VALID_LARGE, i, 3, 10, 42, msg), FM_OK,
                          "%s", msg);
-            fm_solver_options o;
-            fm_solver_options_default(&o);
-            o.rank = 10;
-            o.iters = 24;
-            o.tol = 0;
-            o.seed = 42;
-            o.accelerate = true;
-            o.accel_model = FM_SOURCE_DIR "/models/shipped/accel-rank10.fmw";
+            fm_solver_options o = shipped_accelerator();
             o.accel_every = every;
             o.accel_steps = 5;
             cr_assert(o.accel_safeguard && o.accel_give_up, "the defaults");
@@ -94,14 +101,7 @@ Test(accel_give_up, the_cost_guard_skips_a_pass_that_cannot_pay)
         fm_graph *g = NULL;
         cr_assert_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_VALID_LARGE, i, 3, 10, 42, msg), FM_OK, "%s",
                      msg);
-        fm_solver_options o;
-        fm_solver_options_default(&o);
-        o.rank = 10;
-        o.iters = 24;
-        o.tol = 0;
-        o.seed = 42;
-        o.accelerate = true;
-        o.accel_model = FM_SOURCE_DIR "/models/shipped/accel-rank10.fmw";
+        fm_solver_options o = shipped_accelerator();
         cr_assert_eq(o.accel_budget, FM_ACCEL_BUDGET);
         fm_solver_result *r = solve(g, &o);
         cr_expect(r->accel_too_costly && r->accel_steps == 0 && r->accel_given_up == 0,

@@ -79,6 +79,25 @@ static double mean_at(const float *W, const float *H, int64_t cols, int rank, in
     return m;
 }
 
+// Line `v` of X (row v, or column v when !row) with no count gets one where
+// its mean is largest.
+static void one_count(float *X, const float *W, const float *H, int64_t rows, int64_t cols, int rank, int64_t v,
+                      bool row)
+{
+    const int64_t length = row ? cols : rows;
+#define FM_AT(u) (row ? v * cols + (u) : (u) * cols + v)
+    for (int64_t u = 0; u < length; u++)
+        if (X[FM_AT(u)] != 0) return;
+    int64_t best = 0;
+    double top = -1;
+    for (int64_t u = 0; u < length; u++) {
+        const double mean = row ? mean_at(W, H, cols, rank, v, u) : mean_at(W, H, cols, rank, u, v);
+        if (mean > top) top = mean, best = u;
+    }
+    X[FM_AT(best)] = 1;
+#undef FM_AT
+}
+
 static void fill_counts(float *X, const float *W, const float *H, unsigned char *stored, int64_t rows, int64_t cols,
                         int rank, uint64_t key)
 {
@@ -93,22 +112,8 @@ static void fill_counts(float *X, const float *W, const float *H, unsigned char 
         X[e] = (float)poisson(mu * X[e] * g, draw, normal, (uint64_t)e);
     }
     // every row and column holds a count (a document has a word, a cell a read)
-    for (int64_t i = 0; i < rows; i++) {
-        bool any = false;
-        for (int64_t j = 0; j < cols && !any; j++) any = X[i * cols + j] != 0;
-        int64_t best = 0;
-        for (int64_t j = 1; j < cols && !any; j++)
-            if (mean_at(W, H, cols, rank, i, j) > mean_at(W, H, cols, rank, i, best)) best = j;
-        if (!any) X[i * cols + best] = 1;
-    }
-    for (int64_t j = 0; j < cols; j++) {
-        bool any = false;
-        for (int64_t i = 0; i < rows && !any; i++) any = X[i * cols + j] != 0;
-        int64_t best = 0;
-        for (int64_t i = 1; i < rows && !any; i++)
-            if (mean_at(W, H, cols, rank, i, j) > mean_at(W, H, cols, rank, best, j)) best = i;
-        if (!any) X[best * cols + j] = 1;
-    }
+    for (int64_t i = 0; i < rows; i++) one_count(X, W, H, rows, cols, rank, i, true);
+    for (int64_t j = 0; j < cols; j++) one_count(X, W, H, rows, cols, rank, j, false);
     for (int64_t e = 0; e < rows * cols; e++) stored[e] = X[e] != 0;
 }
 
