@@ -377,7 +377,7 @@ static int eval_validation(const eval_args *a, fm_learned *init, fm_learned *acc
             fm_graph_free(&g);
             progress(a, name, i + 1, a->valid_size);
         }
-        const fm_shape_range r = fm_train_range(shapes[v]);
+        const fm_shape_range r = fm_train_range_at_rank(shapes[v], a->base.rank);
         char title[256];
         snprintf(title, sizeof title, "%d noise-free planted matrices of %lld-%lld x %lld-%lld (seed %llu)",
                  a->valid_size, (long long)r.min_rows, (long long)r.max_rows, (long long)r.min_cols,

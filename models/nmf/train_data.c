@@ -109,6 +109,15 @@ static int64_t uniform_between(fm_rng r, uint64_t counter, int64_t lo, int64_t h
     return value < hi ? value : hi;   // uniform < 1, so only a rounding could reach hi + 1
 }
 
+fm_shape_range fm_train_range_at_rank(fm_shape_class shape, int rank)
+{
+    fm_shape_range r = fm_train_range(shape);
+    const int64_t up_rows = rank > r.min_rows ? rank - r.min_rows : 0, up_cols = rank > r.min_cols ? rank - r.min_cols : 0;
+    r.min_rows += up_rows, r.max_rows += up_rows;
+    r.min_cols += up_cols, r.max_cols += up_cols;
+    return r;
+}
+
 int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index, int64_t set_size, int rank,
                    uint64_t seed, char *msg)
 {
@@ -117,11 +126,9 @@ int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index
     const int status = fm_train_class(&shape, set, index, set_size, seed, msg);
     if (status) return status;
     const fm_rng draw = fm_rng_stream(fm_train_matrix_key(seed, set, index), 0);
-    const fm_shape_range range = ranges[shape];
-    const int64_t up_rows = rank > range.min_rows ? rank - range.min_rows : 0;
-    const int64_t up_cols = rank > range.min_cols ? rank - range.min_cols : 0;
-    *rows = uniform_between(draw, 0, range.min_rows + up_rows, range.max_rows + up_rows);
-    *cols = uniform_between(draw, 1, range.min_cols + up_cols, range.max_cols + up_cols);
+    const fm_shape_range range = fm_train_range_at_rank(shape, rank);
+    *rows = uniform_between(draw, 0, range.min_rows, range.max_rows);
+    *cols = uniform_between(draw, 1, range.min_cols, range.max_cols);
     return FM_OK;
 }
 

@@ -108,6 +108,8 @@ typedef struct fm_shape_range {
 
 // The bounds of class `shape` (all zero for an invalid class).
 fm_shape_range fm_train_range(fm_shape_class shape);
+// The same bounds shifted up for `rank` (fm_train_shape): both sides at least the rank.
+fm_shape_range fm_train_range_at_rank(fm_shape_class shape, int rank);
 const char *fm_train_set_name(fm_train_set set);   // "train", "valid-small", "valid-large"
 const char *fm_shape_class_name(fm_shape_class shape);
 
