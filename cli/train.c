@@ -33,6 +33,9 @@ static const char help[] =
     "                          one network per component with shared weights; --rank\n"
     "                          is then the training data's rank (default 10). Give it\n"
     "                          a small --width (e.g. 16): it runs once per component\n"
+    "  --max-rank K            with --any-rank: each training matrix's rank drawn from\n"
+    "                          --rank to K (the same per matrix in every epoch; at most\n"
+    "                          32); validation stays at --rank\n"
     "  --width D               node feature width (default 100)\n"
     "  --heads H               attention heads; must divide the width (default 4)\n"
     "  --layers L              Factormer layers (default 4)\n"
@@ -236,6 +239,7 @@ int fm_cmd_train(int argc, char **argv)
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok = true;
         if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--max-rank")) { ok = whole_number(a, v, INT_MAX, &value); o.max_rank = (int)value; }
         else if (!strcmp(a, "--rank")) { ok = whole_number(a, v, INT_MAX, &value); o.rank = (int)value; have_rank = true; }
         else if (!strcmp(a, "--width")) { ok = whole_number(a, v, INT_MAX, &value); o.width = (int)value; }
         else if (!strcmp(a, "--heads")) { ok = whole_number(a, v, INT_MAX, &value); o.heads = (int)value; }
@@ -309,10 +313,12 @@ int fm_cmd_train(int argc, char **argv)
     if (!quiet && q.tty) fprintf(stderr, "\r\033[K");
     if (!quiet) {
         const char *name = fm_model_kind_name(o.kind);
-        printf("%s %s model: %s%d, width %d, %d heads, %d layers; %lld matrices per epoch, seed %llu\n",
+        char ranks[64];
+        if (o.any_rank && o.max_rank > o.rank) snprintf(ranks, sizeof ranks, "any rank, trained at ranks %d-%d", o.rank, o.max_rank);
+        else snprintf(ranks, sizeof ranks, "%s%d", o.any_rank ? "any rank, trained at rank " : "rank ", o.rank);
+        printf("%s %s model: %s, width %d, %d heads, %d layers; %lld matrices per epoch, seed %llu\n",
                r->stopped ? "stopped training the" : r->resumed ? "resumed and trained the" : "trained the", name,
-               o.any_rank ? "any rank, trained at rank " : "rank ", o.rank, o.width, o.heads, o.layers,
-               (long long)o.train_size, (unsigned long long)o.seed);
+               ranks, o.width, o.heads, o.layers, (long long)o.train_size, (unsigned long long)o.seed);
         printf("  data         %s", fm_kind_name(o.data.kind));
         if (o.data.family != FM_FAMILY_EXPONENTIAL) printf(" (%s)", fm_train_family_name(o.data.family));
         if (o.data.kind == FM_KIND_SPARSE) printf(", %g zeros", o.data.zeros);

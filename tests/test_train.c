@@ -138,6 +138,9 @@ Test(train, bad_options_are_refused_by_name)
     } while (0)
     REFUSED(o.rank = 0, "rank 0");
     REFUSED(o.rank = 33, "rank 33");
+    REFUSED(o.max_rank = 5, "--max-rank 5; expected a model of any rank");
+    REFUSED(o.any_rank = true; o.max_rank = o.rank - 1, "--max-rank");
+    REFUSED(o.any_rank = true; o.max_rank = 33, "--max-rank 33");
     REFUSED(o.width = 10; o.heads = 4, "not a multiple");
     REFUSED(o.heads = 0, "heads");
     REFUSED(o.epochs = 0, "0 epochs");
@@ -846,4 +849,34 @@ Test(train, sampled_training_refusals)
     cr_expect_eq(fm_test_count_files(dir), 0, "a failed run left files");
     remove(dir);
     free(out);
+}
+
+// A model of any rank trains each matrix at its own rank: a keyed draw from
+// [rank, max_rank], the same for an index whenever it is asked, covering the
+// range; without max_rank, the rank itself.
+Test(train, ranks_per_matrix)
+{
+    fm_train_options o;
+    fm_train_options_default(&o, FM_MODEL_INIT);
+    o.any_rank = true;
+    o.rank = 3;
+    cr_expect_eq(fm_train_rank(&o, 17), 3);
+    o.max_rank = 7;
+    int seen[8] = {0};
+    for (int64_t i = 0; i < 500; i++) {
+        const int r = fm_train_rank(&o, i);
+        cr_assert(r >= 3 && r <= 7, "matrix %lld: rank %d", (long long)i, r);
+        cr_assert_eq(fm_train_rank(&o, i), r, "matrix %lld: another rank when asked again", (long long)i);
+        seen[r]++;
+    }
+    for (int r = 3; r <= 7; r++) cr_expect_gt(seen[r], 50, "rank %d drawn %d times in 500", r, seen[r]);
+    o.seed = 43;
+    int same = 0;
+    for (int64_t i = 0; i < 500; i++) {
+        o.seed = 42;
+        const int a = fm_train_rank(&o, i);
+        o.seed = 43;
+        same += a == fm_train_rank(&o, i);
+    }
+    cr_expect_lt(same, 200, "another seed drew the same ranks %d times in 500", same);
 }

@@ -69,6 +69,10 @@ int fm_train_check(const fm_train_options *options, char *msg)
                        "train: rank %d; expected 1 to %d (the training chains' ADMM; a model of any rank, "
                        "--any-rank, runs at every rank)",
                        o->rank, FM_TRAIN_MAX_RANK);
+    if (o->max_rank && (!o->any_rank || o->max_rank < o->rank || o->max_rank > FM_TRAIN_MAX_RANK))
+        return fm_fail(FM_ERR_INVALID, msg,
+                       "train: --max-rank %d; expected a model of any rank (--any-rank) and %d to %d", o->max_rank,
+                       o->rank, FM_TRAIN_MAX_RANK);
     if (o->resume && o->from)
         return fm_fail(FM_ERR_INVALID, msg,
                        "train: --from starts a new run from a model, --resume continues a run's own state; give one");
@@ -123,6 +127,15 @@ int fm_train_check(const fm_train_options *options, char *msg)
 //------------------------------------------------------------------------------
 
 static fm_rng order_stream(uint64_t seed) { return fm_rng_stream(seed, FM_STREAM_ORDER); }
+
+int fm_train_rank(const fm_train_options *o, int64_t index)
+{
+    if (!o->max_rank || o->max_rank <= o->rank) return o->rank;
+    // counters 2^61 + index of the order stream: neither the epochs' (from 0) nor the NNDSVD seeds' (2^62 + …)
+    const double u = fm_rng_uniform(order_stream(o->seed), UINT64_C(1) << 61 | (uint64_t)index);
+    const int rank = o->rank + (int)(u * (o->max_rank - o->rank + 1));
+    return rank < o->max_rank ? rank : o->max_rank;
+}
 
 int64_t fm_train_order(uint64_t seed, int epoch, int64_t position, int64_t size)
 {
@@ -219,23 +232,27 @@ static int member_step(double *loss, float *grads, const fm_params *params, cons
     fm_unroll_tape *tape = NULL;
 #define FREE_ALL { fm_train_sample_free(&whole); fm_train_sample_free(&sub); fm_network_graph_free(&ng); \
                    fm_unroll_tape_free(&tape); }
+    // a model of any rank trains each matrix at its own rank (max_rank)
+    const int rank = fm_train_rank(o, index);
+    fm_unroll_config at = *config;
+    if (config->model.components) at.model = fm_lfactormer_at_rank(&config->model, rank);
     fm_lfactormer_weights w;
     fm_lfactormer_grads g;
-    fm_lfactormer_bind(&w, &config->model, params->values, params->offsets);
-    fm_lfactormer_bind_grads(&g, &config->model, grads, params->offsets);
+    fm_lfactormer_bind(&w, &at.model, params->values, params->offsets);
+    fm_lfactormer_bind_grads(&g, &at.model, grads, params->offsets);
     fm_train_sample *sample = &whole;
     if (o->sampling.sampler < FM_SAMPLER_NODE_WISE) {
-        FM_TRY(fm_train_sample_new(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, o->rank, o->seed, msg));
+        FM_TRY(fm_train_sample_new(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, rank, o->seed, msg));
     } else {   // the whole matrix's start is not needed: the subgraph has its own
-        FM_TRY(sample_graph(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, o->rank, o->seed, msg));
-        FM_TRY(fm_train_sample_subgraph(&sub, &whole, &o->sampling, o->seed, FM_SET_TRAIN, index, epoch, o->rank,
+        FM_TRY(sample_graph(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, rank, o->seed, msg));
+        FM_TRY(fm_train_sample_subgraph(&sub, &whole, &o->sampling, o->seed, FM_SET_TRAIN, index, epoch, rank,
                                         msg));
         sample = &sub;
     }
     fm_message_graph reads;
     FM_TRY(fm_train_network_graph(&ng, &reads, sample, &o->sampling, o->layers, o->seed, FM_SET_TRAIN, index, epoch,
                                   msg));
-    FM_TRY(fm_unroll_forward(loss, &tape, sample->w_start, sample->ht_start, &w, config, &reads, msg));
+    FM_TRY(fm_unroll_forward(loss, &tape, sample->w_start, sample->ht_start, &w, &at, &reads, msg));
     FM_TRY(fm_unroll_backward(&g, weight, tape, &w, &reads, msg));
     FREE_ALL;
     return FM_OK;

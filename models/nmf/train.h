@@ -122,6 +122,8 @@ typedef struct fm_train_options {
     fm_model_kind kind;             // FM_MODEL_INIT or FM_MODEL_ACCEL
     int rank, width, heads, layers; // the model (inputs follow from the kind); rank: the data's
     bool any_rank;                  // the component-set model of §5.1, trained at `rank`, run at any
+    int max_rank;                   // any_rank: training matrix i's rank drawn from [rank, max_rank]
+                                    // (fm_train_rank); 0: `rank` alone. Validation stays at `rank`
     int epochs;                     // total epochs of the run (>= 1)
     int64_t train_size;             // matrices per epoch (FM_TRAIN_SIZE)
     int64_t valid_size;             // matrices of each validation set (FM_VALID_SIZE)
@@ -165,6 +167,11 @@ void fm_train_options_default(fm_train_options *options, fm_model_kind kind);
 int fm_train_check(const fm_train_options *options, char *msg);
 // The unroll configuration of the training chain at `epoch` (0-based).
 void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *options, int epoch);
+
+// The rank of training matrix `index`: `rank`, or with max_rank a uniform
+// draw from [rank, max_rank] keyed by the seed and the index (the same in
+// every epoch, from any thread).
+int fm_train_rank(const fm_train_options *options, int64_t index);
 
 // The training matrix at `position` of epoch `epoch` in a set of `size`.
 int64_t fm_train_order(uint64_t seed, int epoch, int64_t position, int64_t size);
