@@ -87,8 +87,6 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     KEY("accel_too_costly", "%s", r->accel_too_costly ? "true" : "false");
     KEY("accel_pass_iterations", "%.6g", r->accel_pass_iterations);
     KEY("accel_allowed_iterations", "%.6g", r->accel_allowed_iterations);
-    KEY("accel_pass_seconds", "%.6g", r->accel_pass_seconds);
-    KEY("accel_allowed_seconds", "%.6g", r->accel_allowed_seconds);
     KEY("accel_safeguard", "%s", opts.accel_safeguard ? "true" : "false");
     KEY("sampling", "{\"sampler\": \"%s\", \"fanout\": %lld, \"zero_ratio\": %g, \"resample\": \"%s\"}",
         fm_sampler_name(opts.sampler), (long long)opts.fanout, opts.zero_ratio,
@@ -165,9 +163,10 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
                    "--accel-budget %g is %.3g (--accel-budget none or --keep-accelerating calls it)\n",
                    r->accel_pass_iterations, opts.accel_budget, r->accel_allowed_iterations);
         else if (opts.accelerate && r->accel_given_up > 0 && r->accel_too_costly)
-            printf("  accelerator  given up after iteration %d: a pass would cost %.3g s, its share of "
-                   "--accel-budget %g is %.3g s (--accel-budget none or --keep-accelerating takes every step)\n",
-                   r->accel_given_up, r->accel_pass_seconds, opts.accel_budget, r->accel_allowed_seconds);
+            printf("  accelerator  given up after iteration %d: a pass is the work of %.0f ADMM iterations, its "
+                   "share of --accel-budget %g is %.3g (--accel-budget none or --keep-accelerating takes every "
+                   "step)\n", r->accel_given_up, r->accel_pass_iterations, opts.accel_budget,
+                   r->accel_allowed_iterations);
         else if (opts.accelerate && r->accel_given_up > 0)
             printf("  accelerator  given up after iteration %d (its output refused or no longer paying; "
                    "--keep-accelerating takes every step)\n", r->accel_given_up);

@@ -283,6 +283,10 @@ int fm_cmd_generate(int argc, char **argv)
     if (!out || !rows || !cols) { fprintf(stderr, "factormer: generate needs OUT.mtx, --rows and --cols\n%s", help); return 2; }
     if (entries && have_density) { fprintf(stderr, "factormer: give --density or --entries, not both\n"); return 2; }
     if (have_degrees && !entries) { fprintf(stderr, "factormer: --degrees needs --entries\n"); return 2; }
+    if (have_family && have_density && family != FM_FAMILY_RATINGS) {
+        fprintf(stderr, "factormer: --density belongs to --family ratings (the share observed)\n");
+        return 2;
+    }
     if (have_family && (entries || noise > 0)) {
         fprintf(stderr, "factormer: --family draws its own noise and pattern: not with --noise or --entries\n");
         return 2;

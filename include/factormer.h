@@ -383,15 +383,15 @@ typedef struct fm_solver_options {
     // (a network pass costs many iterations; it no longer pays). On by
     // default; `eval` turns it off (§9 compares T steps).
     bool accel_give_up;
-    // With accel_give_up, the cost guard (§6 [ext]): a step is taken only if
-    // its pass costs at most accel_budget times the time the plain run has
-    // left, shared among the steps left; else the accelerator is given up.
-    // Before the run the pass is predicted as the network's floating-point
-    // work over an ADMM iteration's (fm_learned_pass_flops), so that a first
-    // pass that cannot pay is never made; after a pass, its measured time
-    // against the run's measured time per iteration. 0.1 by default: the
-    // accelerator may make a run at most about 1.1x as long as plain ADMM's.
-    // INFINITY: no guard.
+    // With accel_give_up and the safeguard, the cost guard (§6 [ext]): a step
+    // is taken only if its pass costs at most accel_budget times the work the
+    // plain run has left, shared among the steps left; else the accelerator
+    // is given up. A pass is predicted as the network's floating-point work
+    // over an ADMM iteration's (fm_learned_pass_flops), from the model file's
+    // header, so that a first pass that cannot pay is never made and the model
+    // is not read; no clock enters (the run stays reproducible). 0.1 by
+    // default: the accelerator may make a run at most about 1.1x as long as
+    // plain ADMM's. INFINITY: no guard; must be >= 0.
     double accel_budget;
     // Models already loaded (models/nmf/learned.h, fm_learned_load), used instead
     // of the files above when not NULL: a program that runs many matrices
@@ -501,11 +501,9 @@ typedef struct fm_solver_result {
     int accel_repaired;    // components the safeguard took from the ADMM iterate (all steps)
     int accel_given_up;    // the iteration after which the accelerator was given up (accel_give_up), else 0
     bool accel_too_costly; // given up by the cost guard (accel_budget)
-    // The guard's figures: before the run, a pass's predicted work and its
-    // share of the budget in ADMM iterations (0 without a guard); after a
-    // pass, its measured seconds and the share in seconds at the last step.
+    // The guard's figures: a pass's predicted work and its share of the
+    // budget at the last decision, in ADMM iterations (0 without a guard).
     double accel_pass_iterations, accel_allowed_iterations;
-    double accel_pass_seconds, accel_allowed_seconds;
     int threads;           // OpenMP threads the run used: 1 for a small matrix (fm_solver_run)
     // With keep_duals: the ADMM's scaled duals of the last iterate, W's
     // (rows × rank) and H's (rank × cols, H's layout); NULL otherwise.

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "factormer.h"
 #include "helpers.h"
@@ -126,4 +127,21 @@ Test(accel_give_up, the_cost_guard_skips_a_pass_that_cannot_pay)
         fm_solver_result_free(&r);
         fm_graph_free(&g);
     }
+}
+
+Test(accel_give_up, a_budget_that_is_not_a_share_is_refused)
+{
+    char msg[FM_MSG_LEN];
+    fm_graph *g = NULL;
+    cr_assert_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_VALID_LARGE, 0, 3, 10, 42, msg), FM_OK, "%s", msg);
+    const double bad[2] = {-0.1, NAN};
+    for (int b = 0; b < 2; b++) {
+        fm_solver_options o = shipped_accelerator();
+        o.accel_budget = bad[b];
+        fm_solver_result *r = NULL;
+        cr_expect_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_ERR_INVALID, "budget %g accepted", bad[b]);
+        cr_expect(strstr(msg, "budget must be >= 0"), "%s", msg);
+        cr_expect_null(r);
+    }
+    fm_graph_free(&g);
 }

@@ -43,6 +43,9 @@ Test(cli_families, generate_writes_each_family)
     run r = RUN(&s, "generate", path, "--family", "pictures", "--rows", "6", "--cols", "4");
     EXPECT_FAILURE(&r, 2, "--family expects counts, images, ratings or spectra, not 'pictures'");
     run_free(&r);
+    r = RUN(&s, "generate", path, "--family", "images", "--rows", "6", "--cols", "4", "--density", "0.5");
+    EXPECT_FAILURE(&r, 2, "--density belongs to --family ratings");
+    run_free(&r);
     r = RUN(&s, "generate", path, "--family", "counts", "--rows", "6", "--cols", "4", "--noise", "0.1");
     EXPECT_FAILURE(&r, 2, "not with --noise or --entries");
     run_free(&r);

@@ -27,13 +27,12 @@ bool fm_accel_first_pass_pays(fm_solver_result *result, const fm_solver_options 
     return result->accel_pass_iterations <= result->accel_allowed_iterations;
 }
 
-// After a pass: its measured time against the run's measured ADMM time per
-// iteration (`admm_seconds` over `it` iterations).
-bool fm_accel_next_pass_pays(fm_solver_result *result, const fm_solver_options *o, int it, int steps,
-                           double admm_seconds)
+// Before a later step at iteration `it`: the same predicted work against
+// the share of the iterations left, so that the decisions, like the run,
+// depend on no clock.
+bool fm_accel_next_pass_pays(fm_solver_result *result, const fm_solver_options *o, int it, int steps)
 {
     if (!(o->accel_budget < INFINITY) || steps <= result->accel_steps) return true;
-    result->accel_allowed_seconds =
-        o->accel_budget * admm_seconds / it * (o->iters - it) / (steps - result->accel_steps);
-    return result->accel_pass_seconds <= result->accel_allowed_seconds;
+    result->accel_allowed_iterations = o->accel_budget * (o->iters - it) / (steps - result->accel_steps);
+    return result->accel_pass_iterations <= result->accel_allowed_iterations;
 }

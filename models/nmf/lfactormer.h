@@ -116,8 +116,8 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
         real *block;                                                                               \
         bool shared_layers;                 /* forward only: layer l reuses layer l − 2's buffers */ \
         /* component-set model: the per-component network's activations, one per component     */ \
-        /* (one, reused, for the forward alone), and the buffers above hold the features f of  */ \
-        /* one component (w_in m × 2p, ht_in n × 2p) and its outputs (w_out m, ht_out n)        */ \
+        /* (one, reused, for the forward alone); w_in and ht_in above hold copies of the       */ \
+        /* inputs (m × pk, n × pk), w_out and ht_out one component's outputs (m, n)             */ \
         struct fm_lfactormer_saved##suffix *parts;                                                 \
         int part_count;                                                                            \
         real *w_mean, *ht_mean;             /* ā per node, m × p and n × p                     */ \

@@ -88,6 +88,9 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
     if (!(o->tol >= 0)) return fm_fail(FM_ERR_INVALID, msg, "tolerance must be >= 0, not %g", o->tol);
     if (!(o->time_limit >= 0))
         return fm_fail(FM_ERR_INVALID, msg, "time limit must be >= 0 seconds, not %g", o->time_limit);
+    if (o->accelerate && !(o->accel_budget >= 0))
+        return fm_fail(FM_ERR_INVALID, msg, "the accelerator's budget must be >= 0 (INFINITY: none), not %g",
+                       o->accel_budget);
     if ((unsigned)o->init > FM_INIT_LEARNED) return fm_fail(FM_ERR_INVALID, msg, "unknown init method %d", o->init);
     if (o->accelerate && o->accel_every < 1)
         return fm_fail(FM_ERR_INVALID, msg, "the accelerator runs every %d iterations; expected at least 1",
@@ -254,7 +257,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     // the cost guard before the run, from the model's header alone: a first pass
     // that cannot pay is not made, the model is not read, and the run is plain
     // ADMM's (no view of X / mean, no waiting for the accelerator before the exact phase)
-    if (accel_steps > 0 && o->accel_give_up && o->accel_safeguard && o->accel_budget < INFINITY) {
+    if (accel_steps > 0 && o->iters >= o->accel_every && o->accel_give_up && o->accel_safeguard &&
+        o->accel_budget < INFINITY) {
         fm_lfactormer_config config;
         char resolved[FM_LEARNED_PATH_LEN];
         if (accel_network) {
@@ -334,7 +338,6 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     bool exact = false;              // the exact phase (§3.1): block updates instead of ADMM steps
     bool extrapolating = false;      // and its extrapolation (extrapolate.h)
     const int sweeps = fm_finish_sweeps(o);
-    double network_seconds = 0;   // the accelerator's passes so far (the cost guard)
     for (int it = 0;; it++) {
         bool accelerated = false, rejected = false;
         double residual, fused_residual;
@@ -375,15 +378,13 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             }
             if (result->accel_steps > 0 && result->accel_steps < accel_steps && it % o->accel_every == 0 &&
                 o->accel_give_up && o->accel_safeguard &&
-                !fm_accel_next_pass_pays(result, o, it, accel_steps,
-                                omp_get_wtime() - start - result->init_seconds - network_seconds)) {
+                !fm_accel_next_pass_pays(result, o, it, accel_steps)) {
                 result->accel_given_up = it;
                 result->accel_too_costly = true;
                 accel_steps = result->accel_steps;
                 FM_TRY(fm_message_graph_close(&view, msg));
             }
             if (result->accel_steps < accel_steps && it % o->accel_every == 0) {
-                const double pass_start = omp_get_wtime();
                 // the fused pass's Σr² is the ADMM iterate's; the accelerator
                 // replaces W and Hᵀ, and with them Xᵀ·W
                 const bool admm_exact = fused_exact;
@@ -416,8 +417,6 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 }
                 FM_TRY(step);
                 fm_network_graph_free(&sample);
-                result->accel_pass_seconds = omp_get_wtime() - pass_start;   // measured: the guard's next figure
-                network_seconds += result->accel_pass_seconds;
                 result->accel_repaired += repaired;
                 FM_TRY(fm_products_gram(gram_h, Ht, msg));
                 accelerated = true;

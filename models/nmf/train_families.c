@@ -243,7 +243,9 @@ int fm_train_family_triplets(fm_triplets **out, fm_train_family family, int64_t 
     FM_CHECK(out && !*out, FM_ERR_INVALID, "fm_train_family_triplets: the output must be non-NULL and empty");
     FM_CHECK(family != FM_FAMILY_EXPONENTIAL && (unsigned)family < FM_FAMILIES, FM_ERR_INVALID,
              "fm_train_family_triplets: expected counts, images, ratings or spectra");
-    FM_CHECK(rows >= 1 && cols >= 1 && rank >= 1 && rows * cols <= (INT64_C(1) << 31), FM_ERR_INVALID,
+    FM_CHECK(rows >= 1 && cols >= 1 && rank >= 1 && rank <= 100000 && rows <= (INT64_C(1) << 31) / cols &&
+                 rows <= (INT64_C(1) << 40) / rank && cols <= (INT64_C(1) << 40) / rank,
+             FM_ERR_INVALID,
              "fm_train_family_triplets: %lld x %lld at rank %d (at most 2^31 entries: the families are dense draws)",
              (long long)rows, (long long)cols, rank);
     FM_ALLOC(X, rows * cols);
