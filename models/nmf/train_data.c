@@ -132,6 +132,14 @@ int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index
     return FM_OK;
 }
 
+void fm_train_exponential_factors(float *W, float *H, int64_t rows, int64_t cols, int rank, uint64_t key)
+{
+    const fm_rng w_draw = fm_rng_stream(key, 1), h_draw = fm_rng_stream(key, 2);
+    const double lambda = sqrt((double)rank);
+    for (int64_t e = 0; e < rows * rank; e++) W[e] = (float)fm_rng_exponential(w_draw, (uint64_t)e, lambda);
+    for (int64_t e = 0; e < rank * cols; e++) H[e] = (float)fm_rng_exponential(h_draw, (uint64_t)e, lambda);
+}
+
 int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index, int64_t set_size, int rank,
                   uint64_t seed, char *msg)
 {
@@ -141,11 +149,9 @@ int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index,
     const int status = fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg);
     if (status) return status;
     const uint64_t key = fm_train_matrix_key(seed, set, index);
-    const fm_rng w_draw = fm_rng_stream(key, 1), h_draw = fm_rng_stream(key, 2), noise_draw = fm_rng_stream(key, 3);
-    const double lambda = sqrt((double)rank);
+    const fm_rng noise_draw = fm_rng_stream(key, 3);
     const double noise = set == FM_SET_TRAIN ? FM_TRAIN_NOISE : 0;
-    for (int64_t e = 0; e < rows * rank; e++) W[e] = (float)fm_rng_exponential(w_draw, (uint64_t)e, lambda);
-    for (int64_t e = 0; e < rank * cols; e++) H[e] = (float)fm_rng_exponential(h_draw, (uint64_t)e, lambda);
+    fm_train_exponential_factors(W, H, rows, cols, rank, key);
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < cols; j++) {
             double x = 0;

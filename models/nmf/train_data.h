@@ -125,6 +125,11 @@ int fm_train_class(fm_shape_class *shape, fm_train_set set, int64_t index, int64
 int fm_train_shape(int64_t *rows, int64_t *cols, fm_train_set set, int64_t index, int64_t set_size, int rank,
                    uint64_t seed, char *msg);
 
+// §7's factors for a matrix key: W (rows × rank) and H (rank × cols) of
+// i.i.d. Exponential(sqrt(rank)) draws (streams 1 and 2 of the key), as
+// fm_train_fill and the families of train_families.h draw them.
+void fm_train_exponential_factors(float *W, float *H, int64_t rows, int64_t cols, int rank, uint64_t key);
+
 // Fills caller buffers with matrix `index`, whose shape is fm_train_shape's:
 // X (rows × cols), W (rows × rank) and H (rank × cols), all row-major.
 int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index, int64_t set_size,

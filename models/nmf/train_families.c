@@ -41,7 +41,7 @@ fm_kind fm_train_family_kind(fm_train_family family, fm_kind exponential)
 }
 
 // Streams of a family's draws, after the exponential family's 1..7.
-enum { S_W = 1, S_H = 2, S_NOISE = 3, S_SHAPE = 8, S_GAMMA = 9, S_POISSON = 10 };
+enum { S_H = 2, S_NOISE = 3, S_SHAPE = 8, S_GAMMA = 9, S_POISSON = 10 };   // (1 and 2: fm_train_exponential_factors)
 
 // Poisson(rate) by inversion from one uniform; a normal approximation above
 // rate 50, where inversion's loop grows long and the approximation is good.
@@ -160,11 +160,8 @@ static void fill_images(float *X, float *W, float *H, int64_t rows, int64_t cols
 // Ratings from §7's exponential factors.
 static void fill_ratings(float *X, float *W, float *H, int64_t rows, int64_t cols, int rank, uint64_t key)
 {
-    const fm_rng w_draw = fm_rng_stream(key, S_W), h_draw = fm_rng_stream(key, S_H);
     const fm_rng noise = fm_rng_stream(key, S_NOISE);
-    const double lambda = sqrt((double)rank);
-    for (int64_t e = 0; e < rows * rank; e++) W[e] = (float)fm_rng_exponential(w_draw, (uint64_t)e, lambda);
-    for (int64_t e = 0; e < (int64_t)rank * cols; e++) H[e] = (float)fm_rng_exponential(h_draw, (uint64_t)e, lambda);
+    fm_train_exponential_factors(W, H, rows, cols, rank, key);
     product(X, W, H, rows, cols, rank);
     for (int64_t e = 0; e < rows * cols; e++) {
         const double r = floor(2.4 + 1.3 * X[e] + 0.7 * fm_rng_normal(noise, (uint64_t)e) + 0.5);
@@ -215,15 +212,10 @@ int fm_train_family_fill(float *X, float *W, float *H, unsigned char *stored, fm
                        (long long)cols, rank);
     memset(stored, 1, (size_t)(rows * cols));
     switch (family) {
-    case FM_FAMILY_COUNTS: {
-        const fm_rng w_draw = fm_rng_stream(key, S_W), h_draw = fm_rng_stream(key, S_H);
-        const double lambda = sqrt((double)rank);
-        for (int64_t e = 0; e < rows * rank; e++) W[e] = (float)fm_rng_exponential(w_draw, (uint64_t)e, lambda);
-        for (int64_t e = 0; e < (int64_t)rank * cols; e++)
-            H[e] = (float)fm_rng_exponential(h_draw, (uint64_t)e, lambda);
+    case FM_FAMILY_COUNTS:
+        fm_train_exponential_factors(W, H, rows, cols, rank, key);
         fill_counts(X, W, H, stored, rows, cols, rank, key);
         return FM_OK;
-    }
     case FM_FAMILY_IMAGES: fill_images(X, W, H, rows, cols, rank, key, training); return FM_OK;
     case FM_FAMILY_RATINGS: fill_ratings(X, W, H, rows, cols, rank, key); return FM_OK;
     case FM_FAMILY_SPECTRA: fill_spectra(X, W, H, rows, cols, rank, key, training); return FM_OK;
