@@ -34,7 +34,7 @@ void fm_triplets_free(fm_triplets **t)
 //------------------------------------------------------------------------------
 
 // One value field: finite, nonnegative, in the header's field type.
-static int parse_value(fm_mtx_reader *r, const char *token, fm_mtx_field field, float *value, char *msg)
+int fm_mtx_parse_value(fm_mtx_reader *r, const char *token, fm_mtx_field field, float *value, char *msg)
 {
 #define FREE_ALL ((void)0)
     const char *stop = token;
@@ -73,7 +73,7 @@ static int parse_value(fm_mtx_reader *r, const char *token, fm_mtx_field field, 
 }
 
 // A 1-based index field within 1..limit, returned 0-based.
-static int parse_index(fm_mtx_reader *r, const char *token, const char *what, int64_t limit,
+int fm_mtx_parse_index(fm_mtx_reader *r, const char *token, const char *what, int64_t limit,
                        int64_t *index, char *msg)
 {
 #define FREE_ALL ((void)0)
@@ -143,9 +143,9 @@ static int read_coordinate(fm_mtx_reader *r, const fm_mtx_header *h, fm_triplets
             MTX_LINE_FAIL(FM_ERR_PARSE, "expected %d fields %s, found %d", want, form, found);
         int64_t i, j;
         float v = 1.0f;
-        FM_TRY(parse_index(r, field[0], "row", h->rows, &i, msg));
-        FM_TRY(parse_index(r, field[1], "column", h->cols, &j, msg));
-        if (!pattern) FM_TRY(parse_value(r, field[2], h->field, &v, msg));
+        FM_TRY(fm_mtx_parse_index(r, field[0], "row", h->rows, &i, msg));
+        FM_TRY(fm_mtx_parse_index(r, field[1], "column", h->cols, &j, msg));
+        if (!pattern) FM_TRY(fm_mtx_parse_value(r, field[2], h->field, &v, msg));
         if (h->symmetric && i < j)
             MTX_LINE_FAIL(FM_ERR_PARSE, "entry (%" PRId64 ", %" PRId64 ") is above the diagonal: a symmetric "
                           "file holds the lower triangle (row >= column)", i + 1, j + 1);
@@ -212,7 +212,7 @@ static int read_array(fm_mtx_reader *r, const fm_mtx_header *h, fm_triplets *t, 
         if (found != 1)
             MTX_LINE_FAIL(FM_ERR_PARSE, "expected 1 field \"value\" (one value per line), found %d", found);
         float v;
-        FM_TRY(parse_value(r, field[0], h->field, &v, msg));
+        FM_TRY(fm_mtx_parse_value(r, field[0], h->field, &v, msg));
         if (store) {
             t->val[i * cols + j] = v;
             if (h->symmetric) t->val[j * cols + i] = v;

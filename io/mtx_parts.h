@@ -98,6 +98,13 @@ int fm_mtx_parse_int64(const char *s, int64_t *value, const char **stop);
 // A whole token as a float, correctly rounded (strtof's result).
 int fm_mtx_parse_float(const char *s, float *value, const char **stop);
 
+// A data line's fields, for the reader r's current line (FM_ERR_PARSE naming
+// it): a value, finite and nonnegative, in the header's field type; a
+// 1-based index within 1..limit (`what`: "row", "column"), returned 0-based.
+int fm_mtx_parse_value(fm_mtx_reader *r, const char *token, fm_mtx_field field, float *value, char *msg);
+int fm_mtx_parse_index(fm_mtx_reader *r, const char *token, const char *what, int64_t limit, int64_t *index,
+                       char *msg);
+
 // The earliest repeated coordinate of t, by the line of its second
 // occurrence (lines[k]: the line of entry k); FM_ERR_PARSE naming both
 // lines. Symmetric files were expanded: their mirrored (upper) copies are

@@ -1,0 +1,252 @@
+// The processes of a distributed run; see comm.h.
+#include "comm.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+
+#ifdef FM_MPI
+#include <mpi.h>
+#endif
+
+int fm_comm_launched(void)
+{
+    // Open MPI, MPICH/Hydra and Slurm name the world's size
+    static const char *names[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS", "MPI_LOCALNRANKS" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const char *v = getenv(names[i]);
+        if (v && atoi(v) > 1) return atoi(v);
+    }
+    return 1;
+}
+
+#ifndef FM_MPI
+
+bool fm_comm_available(void) { return false; }
+
+int fm_comm_start(fm_comm *comm, int *argc, char ***argv, char *msg)
+{
+    (void)argc;
+    (void)argv;
+    memset(comm, 0, sizeof *comm);
+    comm->size = 1;
+    return fm_fail(FM_ERR_INVALID, msg, "this factormer was built without MPI: a distributed run needs a build "
+                   "configured with -DFM_MPI=ON (Debian: apt-get install libopenmpi-dev openmpi-bin)");
+}
+
+void fm_comm_stop(fm_comm *comm) { comm->started = false; }
+int fm_comm_agree(fm_comm *comm, int status, char *msg) { (void)comm; (void)msg; return status; }
+void fm_comm_sum(fm_comm *comm, double *values, int64_t count) { (void)comm; (void)values; (void)count; }
+void fm_comm_sum_int64(fm_comm *comm, int64_t *values, int64_t count) { (void)comm; (void)values; (void)count; }
+double fm_comm_max(fm_comm *comm, double value) { (void)comm; return value; }
+int64_t fm_comm_prefix(fm_comm *comm, int64_t value) { (void)comm; (void)value; return 0; }
+
+int fm_comm_sum_scatter(fm_comm *comm, const float *send, float *recv, const int64_t *counts, char *msg)
+{
+    (void)comm;
+    (void)msg;
+    if (recv != send) memcpy(recv, send, sizeof(float) * (size_t)counts[0]);
+    return FM_OK;
+}
+
+int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, char *msg)
+{
+    (void)comm, (void)data, (void)counts, (void)msg;
+    return FM_OK;
+}
+
+int fm_comm_gather_root(fm_comm *comm, const float *part, float *data, const int64_t *counts, char *msg)
+{
+    (void)comm;
+    (void)msg;
+    if (data != part) memcpy(data, part, sizeof(float) * (size_t)counts[0]);
+    return FM_OK;
+}
+
+int fm_comm_exchange_counts(fm_comm *comm, const int64_t *send_counts, int64_t *recv_counts, char *msg)
+{
+    (void)comm;
+    (void)msg;
+    recv_counts[0] = send_counts[0];
+    return FM_OK;
+}
+
+int fm_comm_exchange(fm_comm *comm, const void *send, const int64_t *send_counts, void *recv,
+                     const int64_t *recv_counts, int size, char *msg)
+{
+    (void)comm;
+    (void)recv_counts;
+    (void)msg;
+    memcpy(recv, send, (size_t)send_counts[0] * (size_t)size);
+    return FM_OK;
+}
+
+#else
+
+bool fm_comm_available(void) { return true; }
+
+int fm_comm_start(fm_comm *comm, int *argc, char ***argv, char *msg)
+{
+    memset(comm, 0, sizeof *comm);
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return fm_fail(FM_ERR_INVALID, msg, "MPI_Init_thread failed");
+    comm->started = true;
+    // a failing collective returns its code instead of aborting every process
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &comm->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &comm->size);
+    return FM_OK;
+}
+
+void fm_comm_stop(fm_comm *comm)
+{
+    if (!comm->started) return;
+    MPI_Finalize();
+    comm->started = false;
+}
+
+int fm_comm_agree(fm_comm *comm, int status, char *msg)
+{
+    int failed = status < 0 ? comm->rank : INT_MAX, first = INT_MAX;
+    MPI_Allreduce(&failed, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first == INT_MAX) return FM_OK;
+    int code = status;
+    MPI_Bcast(&code, 1, MPI_INT, first, MPI_COMM_WORLD);
+    char text[FM_MSG_LEN];
+    memcpy(text, msg, FM_MSG_LEN);
+    text[FM_MSG_LEN - 1] = 0;
+    MPI_Bcast(text, FM_MSG_LEN, MPI_CHAR, first, MPI_COMM_WORLD);
+    if (comm->size > 1) fm_fail(code, msg, "process %d of %d: %s", first, comm->size, text);
+    else memcpy(msg, text, FM_MSG_LEN);
+    return code;
+}
+
+void fm_comm_sum(fm_comm *comm, double *values, int64_t count)
+{
+    comm->sent_reduce += 8.0 * (double)count;
+    for (int64_t done = 0; done < count; done += INT_MAX / 2) {
+        const int part = (int)(count - done < INT_MAX / 2 ? count - done : INT_MAX / 2);
+        if (comm->rank == 0) MPI_Reduce(MPI_IN_PLACE, values + done, part, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+        else MPI_Reduce(values + done, NULL, part, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+        MPI_Bcast(values + done, part, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    }
+}
+
+void fm_comm_sum_int64(fm_comm *comm, int64_t *values, int64_t count)
+{
+    comm->sent_reduce += 8.0 * (double)count;
+    for (int64_t done = 0; done < count; done += INT_MAX / 2) {
+        const int part = (int)(count - done < INT_MAX / 2 ? count - done : INT_MAX / 2);
+        MPI_Allreduce(MPI_IN_PLACE, values + done, part, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    }
+}
+
+double fm_comm_max(fm_comm *comm, double value)
+{
+    comm->sent_reduce += 8;
+    double most = value;
+    MPI_Allreduce(&value, &most, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    return most;
+}
+
+int64_t fm_comm_prefix(fm_comm *comm, int64_t value)
+{
+    comm->sent_reduce += 8;
+    int64_t before = 0;
+    MPI_Exscan(&value, &before, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    return comm->rank == 0 ? 0 : before;
+}
+
+// MPI counts are int: the per-process counts and offsets, checked.
+static int int_counts(int *counts, int *offsets, const int64_t *from, int parts, int64_t unit, const char *what,
+                      char *msg)
+{
+    int64_t at = 0;
+    for (int p = 0; p < parts; p++) {
+        const int64_t c = from[p] * unit;
+        if (c > INT_MAX || at > INT_MAX)
+            return fm_fail(FM_ERR_INVALID, msg, "%s: a part of %lld items is beyond MPI's int counts; run on "
+                           "more processes", what, (long long)from[p]);
+        counts[p] = (int)c;
+        if (offsets) offsets[p] = (int)at;
+        at += c;
+    }
+    return FM_OK;
+}
+
+int fm_comm_sum_scatter(fm_comm *comm, const float *send, float *recv, const int64_t *counts, char *msg)
+{
+    int *c = NULL;
+#define FREE_ALL free(c)
+    FM_ALLOC(c, comm->size);
+    FM_TRY(int_counts(c, NULL, counts, comm->size, 1, "reduce-scatter", msg));
+    int64_t total = 0;
+    for (int p = 0; p < comm->size; p++) total += counts[p];
+    comm->sent_scatter += 4.0 * (double)total;
+    if (MPI_Reduce_scatter(send, recv, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+        FM_FAIL(FM_ERR_INVALID, "MPI_Reduce_scatter failed");
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, char *msg)
+{
+    int *c = NULL;
+#define FREE_ALL free(c)
+    FM_ALLOC(c, 2 * comm->size);
+    FM_TRY(int_counts(c, c + comm->size, counts, comm->size, 1, "allgather", msg));
+    comm->sent_gather += 4.0 * (double)counts[comm->rank];
+    if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, data, c, c + comm->size, MPI_FLOAT, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        FM_FAIL(FM_ERR_INVALID, "MPI_Allgatherv failed");
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_comm_gather_root(fm_comm *comm, const float *part, float *data, const int64_t *counts, char *msg)
+{
+    int *c = NULL;
+#define FREE_ALL free(c)
+    FM_ALLOC(c, 2 * comm->size);
+    FM_TRY(int_counts(c, c + comm->size, counts, comm->size, 1, "gather", msg));
+    comm->sent_gather += 4.0 * (double)counts[comm->rank];
+    if (MPI_Gatherv(part, c[comm->rank], MPI_FLOAT, data, c, c + comm->size, MPI_FLOAT, 0, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        FM_FAIL(FM_ERR_INVALID, "MPI_Gatherv failed");
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_comm_exchange_counts(fm_comm *comm, const int64_t *send_counts, int64_t *recv_counts, char *msg)
+{
+    comm->sent_exchange += 8.0 * comm->size;
+    if (MPI_Alltoall(send_counts, 1, MPI_INT64_T, recv_counts, 1, MPI_INT64_T, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return fm_fail(FM_ERR_INVALID, msg, "MPI_Alltoall failed");
+    return FM_OK;
+}
+
+int fm_comm_exchange(fm_comm *comm, const void *send, const int64_t *send_counts, void *recv,
+                     const int64_t *recv_counts, int size, char *msg)
+{
+    int *c = NULL;
+#define FREE_ALL free(c)
+    const int P = comm->size;
+    FM_ALLOC(c, 4 * P);
+    FM_TRY(int_counts(c, c + P, send_counts, P, size, "exchange", msg));
+    FM_TRY(int_counts(c + 2 * P, c + 3 * P, recv_counts, P, size, "exchange", msg));
+    for (int p = 0; p < P; p++) comm->sent_exchange += (double)c[p];
+    if (MPI_Alltoallv(send, c, c + P, MPI_BYTE, recv, c + 2 * P, c + 3 * P, MPI_BYTE, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        FM_FAIL(FM_ERR_INVALID, "MPI_Alltoallv failed");
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+#endif

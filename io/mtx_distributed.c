@@ -1,0 +1,110 @@
+// A Matrix Market file read into the processes' blocks of rows; see
+// mtx_distributed.h.
+#include "mtx_distributed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtx_range.h"
+#include "status.h"
+
+// calloc with the message: the callers agree on the status with the other
+// processes before giving up (a process that returned alone would leave the
+// others waiting in the next collective).
+static int take(void **p, size_t count, size_t size, char *msg)
+{
+    *p = calloc(count, size);
+    return *p ? FM_OK : fm_fail(FM_ERR_MEMORY, msg, "out of memory allocating %zu x %zu bytes", count, size);
+}
+
+// The entries of `t` ordered by the process that holds their row, with how
+// many go to each (`counts`, parts of them).
+static int by_owner(int64_t **row, int64_t **col, float **val, int64_t *counts, const fm_triplets *t,
+                    const fm_layout *layout, char *msg)
+{
+    int64_t *at = NULL;
+    int *owner = NULL;
+#define FREE_ALL do { free(at); free(owner); } while (0)
+    const int P = layout->parts;
+    const int64_t c = t->count > 0 ? t->count : 1;
+    FM_ALLOC(at, P);
+    FM_ALLOC(owner, c);
+    FM_ALLOC(*row, c);
+    FM_ALLOC(*col, c);
+    FM_ALLOC(*val, c);
+    memset(counts, 0, sizeof(int64_t) * (size_t)P);
+    for (int64_t e = 0; e < t->count; e++) counts[owner[e] = fm_layout_owner(layout, t->row[e])]++;
+    int64_t sum = 0;
+    for (int p = 0; p < P; sum += counts[p], p++) at[p] = sum;
+    for (int64_t e = 0; e < t->count; e++) {
+        const int64_t to = at[owner[e]]++;
+        (*row)[to] = t->row[e];
+        (*col)[to] = t->col[e];
+        (*val)[to] = t->val[e];
+    }
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, bool *declared_array, fm_comm *comm,
+                            const char *path, char *msg)
+{
+    fm_triplets *part = NULL, *mine = NULL;
+    int64_t *entries = NULL, *send_counts = NULL, *recv_counts = NULL, *row = NULL, *col = NULL;
+    float *val = NULL;
+#define FREE_ALL do { fm_triplets_free(&part); fm_triplets_free(&mine); free(entries); free(send_counts); \
+                      free(recv_counts); free(row); free(col); free(val); } while (0)
+#define AGREE(expr) FM_TRY(fm_comm_agree(comm, (expr), msg))
+    const int P = comm->size;
+    fm_mtx_range range;
+    AGREE(fm_mtx_range_count(&range, path, comm->rank, P, msg));
+    const int64_t lines_before = fm_comm_prefix(comm, range.lines);
+    const int64_t values_before = fm_comm_prefix(comm, range.values);
+    AGREE(fm_mtx_range_read(&part, path, &range, lines_before, values_before, msg));
+    const int64_t m = range.header.rows, n = range.header.cols;
+    *declared_array = range.header.array;
+
+    // every row's entries over all the parts: the blocks
+    int status = take((void **)&entries, (size_t)(m > 0 ? m : 1), sizeof *entries, msg);
+    AGREE(status);
+    memset(entries, 0, sizeof *entries * (size_t)m);
+    for (int64_t e = 0; e < part->count; e++) entries[part->row[e]]++;
+    fm_comm_sum_int64(comm, entries, m);
+    AGREE(fm_layout_new(layout, entries, m, n, P, msg));
+    free(entries);
+    entries = NULL;
+
+    // each entry to the process of its row
+    status = take((void **)&send_counts, (size_t)P, sizeof *send_counts, msg);
+    if (status == FM_OK) status = take((void **)&recv_counts, (size_t)P, sizeof *recv_counts, msg);
+    if (status == FM_OK) status = by_owner(&row, &col, &val, send_counts, part, layout, msg);
+    AGREE(status);
+    fm_triplets_free(&part);
+    AGREE(fm_comm_exchange_counts(comm, send_counts, recv_counts, msg));
+    int64_t held = 0;
+    for (int p = 0; p < P; p++) held += recv_counts[p];
+    const int64_t first = layout->row_begin[comm->rank];
+    status = take((void **)&mine, 1, sizeof *mine, msg);
+    if (status == FM_OK) {
+        mine->rows = layout->row_begin[comm->rank + 1] - first;
+        mine->cols = n;
+        mine->count = held;
+        status = take((void **)&mine->row, (size_t)(held > 0 ? held : 1), sizeof *mine->row, msg);
+    }
+    if (status == FM_OK)
+        status = take((void **)&mine->col, (size_t)(held > 0 ? held : 1), sizeof *mine->col, msg);
+    if (status == FM_OK)
+        status = take((void **)&mine->val, (size_t)(held > 0 ? held : 1), sizeof *mine->val, msg);
+    AGREE(status);
+    AGREE(fm_comm_exchange(comm, row, send_counts, mine->row, recv_counts, sizeof *row, msg));
+    AGREE(fm_comm_exchange(comm, col, send_counts, mine->col, recv_counts, sizeof *col, msg));
+    AGREE(fm_comm_exchange(comm, val, send_counts, mine->val, recv_counts, sizeof *val, msg));
+    for (int64_t e = 0; e < held; e++) mine->row[e] -= first;
+    *out = mine;
+    mine = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef AGREE
+#undef FREE_ALL
+}

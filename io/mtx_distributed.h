@@ -1,0 +1,21 @@
+// A Matrix Market file read by the processes of a distributed run into
+// their blocks of rows (docs §11.1): each reads its byte range
+// (io/mtx_range.h), the entries of every row are counted over all of them,
+// the rows are cut into blocks of balanced entries (engine/layout.h), and
+// each entry is sent to the process that holds its row. No process holds
+// more than its range's entries and then its block's, plus one count per row.
+#ifndef FM_MTX_DISTRIBUTED_H
+#define FM_MTX_DISTRIBUTED_H
+
+#include "comm.h"
+#include "factormer.h"
+#include "layout.h"
+
+// `out`: this process's block, rows renumbered from its first row (out->rows
+// = its row count, out->cols = the matrix's); `layout` the blocks of every
+// process; `declared_array`: the file was an `array` file. Collective: every
+// process returns the same status, the first failing process's message.
+int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, bool *declared_array, fm_comm *comm,
+                            const char *path, char *msg);
+
+#endif
