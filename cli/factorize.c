@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "comm.h"
 #include "factorize.h"
 #include "factorize_top.h"
 #include "factormer.h"
@@ -103,6 +104,11 @@ static const char help[] =
     "                      default a row may come from the W-update's products,\n"
     "                      within 0.1%; the last row is always exact)\n"
     "  --time-limit S      stop after S seconds (default: none)\n"
+    "  --distributed       under mpirun (a build with -DFM_MPI=ON): each process\n"
+    "                      reads and fits a block of rows, process 0 writes the\n"
+    "                      outputs (docs §11); dense and sparse kinds, --init random\n"
+    "                      and --finish none (its defaults), penalties, --time-limit\n"
+    "                      e.g. mpirun -np 4 factormer factorize X.mtx --distributed\n"
     "  --l1 A[,B]          L1 (sparsity) penalty on W and H (A on W, B on H if given)\n"
     "  --l2 A[,B]          L2 (ridge) penalty on W and H\n"
     "  --l2-per-entry      weigh the L2 penalty of each row of W and column of H by\n"
@@ -222,7 +228,7 @@ static bool parse_penalty(const char *option, const char *text, float *on_w, flo
 int fm_cmd_factorize(int argc, char **argv)
 {
     const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL, *init_from = NULL;
-    bool rank_given = false, init_given = false, save_state = false;
+    bool rank_given = false, init_given = false, save_state = false, distributed = false, finish_given = false;
     fm_kind kind = FM_KIND_AUTO;
     fm_format format = FM_FORMAT_AUTO;
     fm_factorize_top top = { 0 };
@@ -249,6 +255,7 @@ int fm_cmd_factorize(int argc, char **argv)
             continue;
         }
         if (!strcmp(a, "--exact-objective")) { opts.exact_objective = true; continue; }
+        if (!strcmp(a, "--distributed")) { distributed = true; continue; }
         if (!strcmp(a, "--save-state")) { save_state = opts.keep_duals = true; continue; }
         if (!strcmp(a, "--no-extrapolation")) { opts.finish_plain = true; continue; }
         if (!strcmp(a, "--l2-per-entry")) {
@@ -273,6 +280,7 @@ int fm_cmd_factorize(int argc, char **argv)
         else if (!strcmp(a, "--iters")) { ok = fm_arg_int(a, v, 0, 100000000, &value); opts.iters = (int)value; }
         else if (!strcmp(a, "--inner")) { ok = fm_arg_int(a, v, 1, 100000, &value); opts.inner = (int)value; }
         else if (!strcmp(a, "--finish")) {
+            finish_given = true;
             if (fm_finish_parse(&opts.finish, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
         else if (!strcmp(a, "--finish-sweeps")) {
@@ -385,6 +393,33 @@ int fm_cmd_factorize(int argc, char **argv)
     if ((opts.keep_best || opts.patience > 0) && !(holdout_fraction > 0) && !test_file) {
         fprintf(stderr, "factormer: %s chooses by the held-out RMSE: it needs --holdout F or --test FILE\n",
                 opts.keep_best ? "--keep best" : "--patience");
+        return 2;
+    }
+    if (distributed) {
+        // a distributed run's defaults (§11): a random start, ADMM throughout
+        if (!init_given) opts.init = FM_INIT_RANDOM;
+        if (!finish_given) opts.finish = FM_FINISH_NONE;
+        const char *alone = holdout_fraction > 0 || test_file ? "--holdout and --test"
+                            : save_state ? "--save-state" : init_from ? "--init-from"
+                            : top.n || top.names_path ? "--top and --row-names" : model ? "--model" : NULL;
+        if (alone) {
+            fprintf(stderr, "factormer: %s do%s not run distributed yet: run without --distributed\n", alone,
+                    strstr(alone, " and ") ? "" : "es");
+            return 2;
+        }
+        if (data && (format == FM_FORMAT_AUTO ? fm_format_of_path(data) : format) != FM_FORMAT_MTX) {
+            fprintf(stderr, "factormer: a distributed run reads Matrix Market files (split by bytes between the "
+                            "processes): convert %s first\n", fm_arg_shown(data));
+            return 2;
+        }
+        if (threads > 0) fm_set_threads((int)threads);
+        return fm_factorize_distributed(&opts, data, kind, out_prefix, quiet);
+    }
+    const int launched = fm_comm_launched();
+    if (launched > 1) {
+        fprintf(stderr, "factormer: this is one of %d processes started by mpirun (or another launcher), without "
+                        "--distributed: each would fit the whole matrix and write the same outputs. Add "
+                        "--distributed, or run factormer without mpirun\n", launched);
         return 2;
     }
     if (model && learned) opts.init_model = model;
@@ -540,7 +575,7 @@ int fm_cmd_factorize(int argc, char **argv)
     }
     const fm_factorize_report report = { &opts, r, &st, fm_graph_omega(g), held, source, command_json,
                                           stop_reason, interrupted, learned, set, init_from,
-                                          &state, state_slot };
+                                          &state, state_slot, NULL };
     if (fm_factorize_summary_write(&report, fm_output_set_staged(set, 3), msg)) goto fail;
     if (fm_output_set_commit(set, msg)) goto fail;
 

@@ -24,6 +24,7 @@ typedef struct fm_factorize_report {
     const char *init_from;         // --init-from PREFIX, or NULL
     const fm_factorize_state *init_state;   // with init_from: what the warm start carried
     int state_slot;                // the set's first state output (--save-state), else -1
+    const char *distributed;       // a distributed run's figures as a JSON object, else NULL
 } fm_factorize_report;
 
 // PREFIX.summary.json at `path` (the staged name).
@@ -58,5 +59,11 @@ void fm_factorize_state_free(fm_factorize_state *state);
 // factors' fingerprint; `comment` follows.
 int fm_factorize_state_write(const char *path_w, const char *path_h, const fm_solver_result *r,
                              const char *comment, char *msg);
+
+// factormer factorize --distributed (cli/factorize_distributed.c): the
+// options as parsed, the data file, the kind and the output prefix (NULL:
+// the data's name). Returns the exit status.
+int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind kind, const char *out_prefix,
+                             bool quiet);
 
 #endif

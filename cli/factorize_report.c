@@ -121,6 +121,7 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     NUM("seconds_per_iteration", per_iteration);
     KEY("threads", "%d", r->threads);
     KEY("cpu", "\"%s\"", fm_cpu_features());
+    KEY("distributed", "%s", report->distributed ? report->distributed : "null");
     KEY("penalties", "{\"l1_w\": %g, \"l1_h\": %g, \"l2_w\": %g, \"l2_h\": %g, \"l2_per_entry\": %s}",
         opts.penalty_w.l1, opts.penalty_h.l1, opts.penalty_w.l2, opts.penalty_h.l2,
         opts.penalty_w.l2_per_entry ? "true" : "false");

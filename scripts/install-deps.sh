@@ -11,6 +11,7 @@ packages=(
   libcriterion-dev
   clang libclang-rt-dev libomp-dev
   gnuplot-nox
+  libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-scipy python3-sklearn
 )
 

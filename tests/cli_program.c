@@ -155,6 +155,11 @@ void arguments_add_list(arguments *a, va_list list)
 
 run run_arguments(const scratch *s, const arguments *args)
 {
+    return run_executable(s, FM_BINARY, args);
+}
+
+run run_executable(const scratch *s, const char *program, const arguments *args)
+{
     char *const *argv = args->argv;
     char out_path[320], err_path[320];
     snprintf(out_path, sizeof out_path, "%s/stdout.txt", s->root);
@@ -166,10 +171,10 @@ run run_arguments(const scratch *s, const arguments *args)
     posix_spawn_file_actions_addopen(&actions, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     char **env = child_environment();
     pid_t pid;
-    int err = posix_spawn(&pid, FM_BINARY, &actions, NULL, argv, env);
+    int err = posix_spawn(&pid, program, &actions, NULL, argv, env);
     posix_spawn_file_actions_destroy(&actions);
     free(env);
-    cr_assert_eq(err, 0, "cannot start %s: %s", FM_BINARY, strerror(err));
+    cr_assert_eq(err, 0, "cannot start %s: %s", program, strerror(err));
 
     int wstatus;
     pid_t done;

@@ -54,6 +54,8 @@ void arguments_add_list(arguments *a, va_list list);
 // Run FM_BINARY with the arguments, stdin from /dev/null and stdout, stderr
 // captured in files of `s->root`.
 run run_arguments(const scratch *s, const arguments *args);
+// Another program (mpirun) with the arguments (argv[0] included) in the same way.
+run run_executable(const scratch *s, const char *program, const arguments *args);
 // FM_BINARY with the NULL-terminated arguments.
 run run_program(const scratch *s, ...);
 #define RUN(s, ...) run_program((s), __VA_ARGS__, (const char *)NULL)

@@ -1,0 +1,166 @@
+// factormer factorize --distributed: AO-ADMM over the processes mpirun
+// starts (docs §11). Every process reads its share of the file and fits its
+// block of rows; process 0 alone writes the outputs, the same four files as
+// a single-process run, after every process has succeeded. A failure in any
+// process stops all of them with that process's message and no outputs.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "comm.h"
+#include "distributed.h"
+#include "factorize.h"
+#include "factormer.h"
+#include "layout.h"
+#include "mtx_distributed.h"
+#include "output.h"
+#include "status.h"
+
+// The whole matrix's statistics from the processes' blocks.
+static void global_stats(fm_graph_stats *st, fm_comm *comm, const fm_graph *g, const fm_layout *layout)
+{
+    fm_graph_stats_get(g, st);
+    double sums[3] = { (double)st->entries, st->sum, st->sumsq };
+    fm_comm_sum(comm, sums, 3);
+    // a process with no entries has no minimum or maximum of its own
+    const bool any = st->entries > 0;
+    st->min = (float)-fm_comm_max(comm, any ? -(double)st->min : -INFINITY);
+    st->max = (float)fm_comm_max(comm, any ? (double)st->max : -INFINITY);
+    st->rows = layout->rows;
+    st->entries = (int64_t)sums[0];
+    st->sum = sums[1];
+    st->sumsq = sums[2];
+}
+
+// W of every process in process 0 (the one place a process holds all of W).
+static int gather_w(fm_dense **W, fm_comm *comm, const fm_dense *mine, const fm_layout *layout, char *msg)
+{
+    int64_t *counts = NULL;
+#define FREE_ALL free(counts)
+    FM_ALLOC(counts, comm->size);
+    for (int p = 0; p < comm->size; p++) counts[p] = (layout->row_begin[p + 1] - layout->row_begin[p]) * mine->cols;
+    if (comm->rank == 0) FM_TRY(fm_dense_new(W, layout->rows, mine->cols, msg));
+    FM_TRY(fm_comm_gather_root(comm, mine->data, comm->rank == 0 ? (*W)->data : NULL, counts, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// Process 0's outputs, as a single-process run writes them.
+static int write_outputs(fm_output_set *set, const fm_solver_options *opts, const fm_solver_result *r,
+                         const fm_graph_stats *st, const char *data, const char *distributed, char *msg)
+{
+    char *command = fm_arg_command_shell(), *command_json = fm_arg_command_json(), *comment = NULL;
+#define FREE_ALL do { free(command); free(command_json); free(comment); } while (0)
+    FM_CHECK(command && command_json, FM_ERR_MEMORY, "out of memory");
+    const size_t size = strlen(data) + strlen(command) + 128;
+    FM_ALLOC(comment, size);
+    FM_TRY(fm_output_set_stage(set, msg));
+    for (int f = 0; f < 2; f++) {
+        snprintf(comment, size, "factormer: %s of %s, rank %d\nfactormer %s: %s", f ? "H" : "W", data, opts->rank,
+                 fm_version(), command);
+        FM_TRY(fm_mtx_write_dense(fm_output_set_staged(set, f), f ? r->H : r->W, comment, msg));
+    }
+    snprintf(comment, size, "factormer %s: %s", fm_version(), command);
+    FM_TRY(fm_trace_write_csv(fm_output_set_staged(set, 2), r, comment, msg));
+    const fm_factorize_report report = { .opts = opts, .result = r, .stats = st, .omega = (double)st->rows * st->cols,
+                                         .source = data, .command_json = command_json,
+                                         .stop_reason = r->stop_reason, .set = set, .state_slot = -1,
+                                         .distributed = distributed };
+    FM_TRY(fm_factorize_summary_write(&report, fm_output_set_staged(set, 3), msg));
+    FM_TRY(fm_output_set_commit(set, msg));
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind kind, const char *out_prefix,
+                             bool quiet)
+{
+    char msg[FM_MSG_LEN] = "", prefix[4096], distributed[512];
+    fm_comm comm = { 0 };
+    fm_output_set *set = NULL;
+    fm_layout layout = { 0 };
+    fm_triplets *mine = NULL;
+    fm_graph *g = NULL;
+    fm_solver_result *r = NULL;
+    fm_dense *W = NULL;
+    bool array = false;
+    int status = 1;
+    if (fm_comm_start(&comm, NULL, NULL, msg)) {
+        fprintf(stderr, "factormer: %s\n", msg);
+        return 2;
+    }
+    const char *refusal = !data ? "a distributed run reads a Matrix Market file: give DATA.mtx"
+                                : fm_distributed_refusal(opts, kind, false);
+    if (refusal) {
+        if (comm.rank == 0) fprintf(stderr, "factormer: %s\n", refusal);
+        fm_comm_stop(&comm);
+        return 2;
+    }
+    // process 0's outputs first: a prefix that cannot be written fails every process before any work
+    if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
+    else fm_arg_data_name(prefix, sizeof prefix, data);
+    const char *suffix[4] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
+    const int opened = comm.rank == 0 ? fm_output_set_open(&set, "--out", prefix, suffix, 4, msg) : FM_OK;
+    if (fm_comm_agree(&comm, opened, msg)) goto fail;
+    if (fm_mtx_read_distributed(&mine, &layout, &array, &comm, data, msg)) goto fail;
+    if (kind == FM_KIND_AUTO) kind = array ? FM_KIND_DENSE : FM_KIND_SPARSE;
+    if ((refusal = fm_distributed_refusal(opts, kind, false))) {   // the same in every process
+        snprintf(msg, sizeof msg, "%s", refusal);
+        goto fail;
+    }
+    if (!quiet && comm.rank == 0)
+        fprintf(stderr, "factormer: %d process%s, %s kind, rows in blocks of balanced entries\n", comm.size,
+                comm.size == 1 ? "" : "es", fm_kind_name(kind));
+    if (fm_comm_agree(&comm, fm_graph_from_triplets(&g, mine, kind, msg), msg)) goto fail;
+    fm_triplets_free(&mine);
+    fm_graph_stats st;
+    global_stats(&st, &comm, g, &layout);
+    const fm_comm before = comm;
+    if (fm_distributed_run(&r, &comm, g, &layout, opts, msg)) goto fail;
+    // what this process handed to each kind of collective per iteration (§11.3), the most over the processes
+    const int iterations = r->trace_len - 1;
+    double handed[4] = { comm.sent_scatter - before.sent_scatter, comm.sent_gather - before.sent_gather,
+                         comm.sent_reduce - before.sent_reduce, comm.sent_exchange };
+    for (int c = 0; c < 4; c++) handed[c] = fm_comm_max(&comm, c < 3 && iterations > 0 ? handed[c] / iterations
+                                                                                       : handed[c]);
+    snprintf(distributed, sizeof distributed,
+             "{\"processes\": %d, \"layout\": \"rows\", \"bytes_handed_per_iteration\": {\"reduce_scatter\": "
+             "%.6g, \"allgather\": %.6g, \"reductions\": %.6g}, \"bytes_handed_reading\": %.6g}", comm.size,
+             handed[0], handed[1], handed[2], handed[3]);
+    if (fm_comm_agree(&comm, gather_w(&W, &comm, r->W, &layout, msg), msg)) goto fail;
+    int written = FM_OK;
+    if (comm.rank == 0) {
+        fm_dense_free(&r->W);
+        r->W = W;
+        W = NULL;
+        written = write_outputs(set, opts, r, &st, data, distributed, msg);
+    }
+    if (fm_comm_agree(&comm, written, msg)) goto fail;
+    if (!quiet && comm.rank == 0) {
+        const fm_solver_iterate *last = &r->trace[r->trace_len - 1];
+        printf("factorized %lld x %lld (%s, %lld entries) at rank %d on %d process%s: %d iterations, rmse %.6g, "
+               "%.3f s (%s)\n", (long long)st.rows, (long long)st.cols, fm_kind_name(st.kind),
+               (long long)st.entries, opts->rank, comm.size, comm.size == 1 ? "" : "es", iterations, last->rmse, last->seconds, r->stop_reason);
+        printf("wrote %s.{W.mtx,H.mtx,trace.csv,summary.json}\n", prefix);
+    }
+    status = 0;
+    goto done;
+fail:
+    if (comm.rank == 0) {
+        if (set) fm_output_set_name_final(set, msg);
+        fprintf(stderr, "factormer: %s\n", msg);
+    }
+done:
+    fm_output_set_free(&set);
+    fm_triplets_free(&mine);
+    fm_solver_result_free(&r);
+    fm_dense_free(&W);
+    fm_graph_free(&g);
+    fm_layout_free(&layout);
+    fm_comm_stop(&comm);
+    return status;
+}

@@ -1,0 +1,325 @@
+// AO-ADMM over processes (docs §11); see distributed.h. The updates are the
+// single-process run's own (ops/admm.h): what changes is where F and the
+// Grams come from.
+#include "distributed.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admm.h"
+#include "graph.h"
+#include "loss.h"
+#include "objective.h"
+#include "products.h"
+#include "rng.h"
+#include "status.h"
+#include "stop.h"
+
+const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, bool holdout)
+{
+    (void)kind;
+    if (o->init != FM_INIT_RANDOM)
+        return "a distributed run starts from --init random (the nndsvd start needs an SVD over the processes, "
+               "not built yet)";
+    if (o->finish != FM_FINISH_NONE)
+        return "a distributed run takes ADMM steps throughout: give --finish none (the exact phase is not "
+               "distributed yet)";
+    if (o->loss != FM_LOSS_LS) return "a distributed run minimizes the least-squares loss only (--loss ls)";
+    if (holdout) return "a distributed run fits every entry: --holdout, --test and --keep best are not distributed yet";
+    if (o->accelerate || o->init == FM_INIT_LEARNED) return "the learned models do not run distributed";
+    if (o->start_W) return "--init-from does not run distributed";
+    if (o->keep_duals) return "--save-state does not run distributed";
+    return NULL;
+}
+
+typedef struct {
+    fm_comm *comm;
+    const fm_solver_options *o;
+    fm_graph *g;
+    fm_edges rows, cols;   // this process's block, by rows and by columns
+    fm_edges every_row;    // `cols` counting all the matrix's rows as sources (the per-entry ridge)
+    int k;
+    bool masked;           // the incomplete kind: a Gram per column, summed over the processes
+    int64_t m, n, first, mine, c0, c1;   // the shape, this process's rows, its columns of Hᵀ
+    double omega;
+    fm_dense *W, *Ht, *UW, *UH, *XHt, *XtW, *F;   // UH and F: this process's columns only
+    double *gram_w, *gram_w_mine, *gram_h;
+    int64_t *counts;       // floats of each process's columns of Hᵀ
+    // the incomplete kind: per column F_j and the lower triangle of G_j over
+    // this process's rows (`sums`, n × width), this process's columns' sums
+    // over all (`column_sums`), and their observed entries (`degree`)
+    float *sums, *column_sums;
+    int64_t *degree, *sum_counts, width;
+} dist;
+
+static void dist_free(dist *d)
+{
+    fm_edges_return(&d->rows, NULL);
+    fm_edges_return(&d->cols, NULL);
+    fm_dense_free(&d->W);
+    fm_dense_free(&d->Ht);
+    fm_dense_free(&d->UW);
+    fm_dense_free(&d->UH);
+    fm_dense_free(&d->XHt);
+    fm_dense_free(&d->XtW);
+    fm_dense_free(&d->F);
+    free(d->gram_w);
+    free(d->gram_w_mine);
+    free(d->gram_h);
+    free(d->counts);
+    free(d->sums);
+    free(d->column_sums);
+    free(d->degree);
+    free(d->sum_counts);
+}
+
+// G_w = Σ_p W_pᵀW_p: this process's part kept for its Σr² (§11.1).
+static int gram_w(dist *d, char *msg)
+{
+#define FREE_ALL ((void)0)
+    FM_TRY(fm_products_gram(d->gram_w_mine, d->W, msg));
+    memcpy(d->gram_w, d->gram_w_mine, sizeof(double) * (size_t)(d->k * d->k));
+    fm_comm_sum(d->comm, d->gram_w, (int64_t)d->k * d->k);
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// The random start of §3, each process drawing its rows of W by their
+// index in the whole matrix: the same start on any number of processes.
+static void random_start(dist *d, double mean)
+{
+    const int k = d->k;
+    const double scale = 2 * sqrt(mean / k);
+    fm_rng rng = fm_rng_stream(d->o->seed, FM_STREAM_INIT);
+    for (int64_t e = 0; e < d->mine * k; e++)
+        d->W->data[e] = (float)(scale * fm_rng_uniform(rng, (uint64_t)(d->first * k + e)));
+    for (int64_t e = 0; e < d->n * k; e++)
+        d->Ht->data[e] = (float)(scale * fm_rng_uniform(rng, (uint64_t)(d->m * k + e)));
+}
+
+static int setup(dist *d, const fm_layout *layout, char *msg)
+{
+#define FREE_ALL ((void)0)
+    const int k = d->k, P = d->comm->size, p = d->comm->rank;
+    d->m = layout->rows;
+    d->n = layout->cols;
+    d->first = layout->row_begin[p];
+    d->mine = layout->row_begin[p + 1] - d->first;
+    d->c0 = layout->col_begin[p];
+    d->c1 = layout->col_begin[p + 1];
+    FM_ALLOC(d->gram_w, k * k);
+    FM_ALLOC(d->gram_w_mine, k * k);
+    FM_ALLOC(d->gram_h, k * k);
+    FM_ALLOC(d->counts, P);
+    for (int q = 0; q < P; q++) d->counts[q] = (layout->col_begin[q + 1] - layout->col_begin[q]) * k;
+    FM_TRY(fm_dense_new(&d->W, d->mine, k, msg));
+    FM_TRY(fm_dense_new(&d->UW, d->mine, k, msg));
+    FM_TRY(fm_dense_new(&d->XHt, d->mine, k, msg));
+    FM_TRY(fm_dense_new(&d->Ht, d->n, k, msg));
+    FM_TRY(fm_dense_new(&d->XtW, d->n, k, msg));
+    FM_TRY(fm_dense_new(&d->UH, d->c1 - d->c0, k, msg));
+    FM_TRY(fm_dense_new(&d->F, d->c1 - d->c0, k, msg));
+    FM_TRY(fm_edges_borrow(&d->rows, d->g, FM_TO_ROWS, msg));
+    FM_TRY(fm_edges_borrow(&d->cols, d->g, FM_TO_COLUMNS, msg));
+    d->every_row = d->cols;
+    d->every_row.sources = d->m;
+    if (d->masked) {   // k for F_j, k(k+1)/2 for G_j's lower triangle
+        d->width = k + (int64_t)k * (k + 1) / 2;
+        FM_ALLOC(d->sums, d->n * d->width);
+        FM_ALLOC(d->column_sums, (d->c1 - d->c0) * d->width);
+        FM_ALLOC(d->sum_counts, P);
+        for (int q = 0; q < P; q++) d->sum_counts[q] = d->counts[q] / k * d->width;
+        FM_ALLOC(d->degree, d->n);
+        for (int64_t j = 0; j < d->n; j++) d->degree[j] = (int64_t)(d->cols.ptr[j + 1] - d->cols.ptr[j]);
+    }   // (summed over the processes by the caller, after every setup has succeeded)
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// This process's columns of Hᵀ, as a factor of its own (views, not copies).
+static fm_dense my_columns(const dist *d)
+{
+    return (fm_dense){ d->c1 - d->c0, d->k, d->Ht->data + d->c0 * d->k };
+}
+
+// The H-update (§11.1): F = Σ_p X_pᵀW_p reduce-scattered by columns, the
+// steps of this process's columns, Hᵀ gathered back; then G_h, the same
+// bits in every process.
+// The incomplete kind's H-update: F_j and G_j of every column over this
+// process's rows, reduce-scattered by columns, then §3's steps of each of
+// this process's columns with its own Gram and its observed entries (all
+// processes') for the per-entry ridge.
+static int h_update_masked(dist *d, char *msg)
+{
+#define FREE_ALL ((void)0)
+    const int k = d->k;
+    const int64_t width = d->width;
+#pragma omp parallel for schedule(dynamic, 64)
+    for (int64_t j = 0; j < d->n; j++) {
+        float f[k], gram[k * k];
+        fm_gather_gram_target(f, gram, &d->cols, j, d->W->data, k);
+        float *out = d->sums + j * width;
+        memcpy(out, f, sizeof f);
+        for (int a = 0, at = k; a < k; a++)
+            for (int c = 0; c <= a; c++) out[at++] = gram[a * k + c];
+    }
+    FM_TRY(fm_comm_sum_scatter(d->comm, d->sums, d->column_sums, d->sum_counts, msg));
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
+    for (int64_t j = d->c0; j < d->c1; j++) {
+        const float *in = d->column_sums + (j - d->c0) * width;
+        double f[k], L[k * k];
+        for (int a = 0; a < k; a++) f[a] = in[a];
+        for (int a = 0, at = k; a < k; a++)
+            for (int c = 0; c <= a; c++, at++) L[a * k + c] = L[c * k + a] = in[at];
+        failed |= fm_admm_target_steps(d->Ht->data + j * k, d->UH->data + (j - d->c0) * k, f, L, d->degree[j],
+                                       d->o->penalty_h, d->o->inner, k);
+    }
+    // the gather first: a process that returned here would leave the others waiting in it
+    FM_TRY(fm_comm_gather_all(d->comm, d->Ht->data, d->counts, msg));
+    FM_CHECK(!failed, FM_ERR_NUMERIC,
+             "ADMM: a per-target Gram matrix plus rho*I is not positive definite (non-finite factor?)");
+    FM_TRY(fm_products_gram(d->gram_h, d->Ht, msg));
+    return FM_OK;
+#undef FREE_ALL
+}
+
+static int h_update(dist *d, char *msg)
+{
+#define FREE_ALL ((void)0)
+    if (d->masked) return h_update_masked(d, msg);
+    fm_products_gather(d->XtW, &d->cols, d->W);
+    FM_TRY(fm_comm_sum_scatter(d->comm, d->XtW->data, d->F->data, d->counts, msg));
+    fm_dense targets = my_columns(d);
+    FM_TRY(fm_admm_steps_shared((fm_admm_factor){ &targets, d->UH }, d->F, &d->every_row, d->gram_w,
+                                d->o->penalty_h, d->o->inner, msg));
+    FM_TRY(fm_comm_gather_all(d->comm, d->Ht->data, d->counts, msg));
+    FM_TRY(fm_products_gram(d->gram_h, d->Ht, msg));
+    return FM_OK;
+#undef FREE_ALL
+}
+
+static int w_update(dist *d, char *msg)
+{
+#define FREE_ALL ((void)0)
+    if (d->masked) FM_TRY(fm_admm_update_masked((fm_admm_factor){ d->W, d->UW }, &d->rows, d->Ht, d->o->penalty_w,
+                                                d->o->inner, msg));
+    else FM_TRY(fm_admm_update_shared((fm_admm_factor){ d->W, d->UW }, d->XHt, &d->rows, d->Ht, d->gram_h,
+                                 d->o->penalty_w, d->o->inner, msg));
+    FM_TRY(gram_w(d, msg));
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// The penalties of this process's columns of Hᵀ: each column's ridge weighed,
+// per entry, by all of its observed entries (every row for the dense and
+// sparse kinds), as fm_objective_penalties weighs them in one process.
+static double h_penalties(const dist *d)
+{
+    const fm_penalty p = d->o->penalty_h;
+    const int k = d->k;
+    double l1 = 0, l2 = 0;
+    for (int64_t j = d->c0; j < d->c1; j++) {
+        double sum = 0, sq = 0;
+        for (int r = 0; r < k; r++) {
+            const double h = d->Ht->data[j * k + r];
+            sum += h;
+            sq += h * h;
+        }
+        l1 += sum;
+        l2 += (!p.l2_per_entry ? 1.0 : d->masked ? (double)d->degree[j] : (double)d->m) * sq;
+    }
+    return p.l1 * l1 + 0.5 * p.l2 * l2;
+}
+
+// The row's Σr² and f, summed over the processes (each its rows of W and
+// its columns of Hᵀ for the penalties, so that none is counted twice).
+static int objective_row(fm_row_objective *row, dist *d, char *msg)
+{
+#define FREE_ALL ((void)0)
+    double sums[2] = { 0, 0 };
+    FM_TRY(fm_loss_residual(&sums[0], d->g, &d->rows, d->W, d->Ht, d->gram_w_mine, d->gram_h, msg));
+    fm_solver_options w_only = *d->o;
+    w_only.penalty_h = (fm_penalty){ 0 };
+    sums[1] = fm_objective_penalties(d->W, d->Ht, &d->rows, &d->cols, d->masked, &w_only) + h_penalties(d);
+    fm_comm_sum(d->comm, sums, 2);
+    *row = (fm_row_objective){ .residual = sums[0], .f = 0.5 * sums[0] + sums[1], .exact = true };
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const fm_layout *layout,
+                       const fm_solver_options *o, char *msg)
+{
+    fm_solver_result *result = NULL;
+    dist d = { .comm = comm, .o = o, .g = g, .k = o ? o->rank : 0,
+               .masked = g && g->stats.kind == FM_KIND_INCOMPLETE };
+#define FREE_ALL do { dist_free(&d); fm_solver_result_free(&result); } while (0)
+#define AGREE(expr) FM_TRY(fm_comm_agree(comm, (expr), msg))
+    const double start = omp_get_wtime();
+    AGREE(out && !*out && g && layout && o && o->rank > 0 && o->iters >= 0
+              ? FM_OK : fm_fail(FM_ERR_INVALID, msg, "fm_distributed_run: bad arguments"));
+    const char *refusal = fm_distributed_refusal(o, g->stats.kind, false);
+    AGREE(refusal ? fm_fail(FM_ERR_INVALID, msg, "%s", refusal) : FM_OK);
+    int status = setup(&d, layout, msg);
+    if (status == FM_OK) {
+        result = calloc(1, sizeof *result);
+        if (result) result->trace = calloc((size_t)o->iters + 1, sizeof *result->trace);
+        if (!result || !result->trace) status = fm_fail(FM_ERR_MEMORY, msg, "out of memory for the trace");
+    }
+    AGREE(status);
+    result->best_iteration = -1;
+    result->best_holdout_rmse = NAN;
+    result->threads = omp_get_max_threads();
+    if (d.masked) fm_comm_sum_int64(comm, d.degree, d.n);   // each column's observed entries over all rows
+
+    // Σx and Ω over every process: the mean the start is scaled by
+    double sums[2] = { g->stats.sum, (double)g->stats.entries };
+    fm_comm_sum(comm, sums, 2);
+    d.omega = d.masked ? sums[1] : (double)d.m * (double)d.n;
+    AGREE(d.omega > 0 ? FM_OK : fm_fail(FM_ERR_INVALID, msg, "the matrix has no entries to fit"));
+    random_start(&d, sums[0] / d.omega);
+    status = gram_w(&d, msg);
+    if (status == FM_OK) status = fm_products_gram(d.gram_h, d.Ht, msg);
+    AGREE(status);
+    result->init_seconds = fm_comm_max(comm, omp_get_wtime() - start);
+
+    fm_row_objective row = { 0 }, previous = { 0 };
+    for (int it = 0;; it++) {
+        status = FM_OK;
+        if (it > 0) {
+            status = h_update(&d, msg);
+            if (status == FM_OK) status = w_update(&d, msg);
+        }
+        if (status == FM_OK) status = objective_row(&row, &d, msg);
+        AGREE(status);
+        fm_solver_iterate *step = &result->trace[it];
+        const double elapsed = fm_comm_max(comm, omp_get_wtime() - start);
+        step->iteration = it;
+        step->seconds = elapsed;
+        step->rmse = sqrt(row.residual / d.omega);
+        step->objective = row.f;
+        step->holdout_rmse = NAN;
+        result->trace_len = it + 1;
+        AGREE(isfinite(step->objective) ? FM_OK
+              : fm_fail(FM_ERR_NUMERIC, msg, "the objective became non-finite at iteration %d", it));
+        const char *stop = fm_stop_reason(o, result, it, elapsed, &previous, &row, 0);
+        previous = row;
+        if (stop) {
+            result->stop_reason = stop;
+            break;
+        }
+    }
+    AGREE(fm_dense_new(&result->H, d.k, d.n, msg));
+    fm_dense_transpose(result->H->data, d.Ht);
+    result->W = d.W;
+    d.W = NULL;
+    *out = result;
+    result = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef AGREE
+#undef FREE_ALL
+}

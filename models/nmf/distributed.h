@@ -1,0 +1,26 @@
+// AO-ADMM over the processes of a distributed run (docs §11): each process
+// holds a block of rows of X (both orientations, as its own graph), its rows
+// of W and all of Hᵀ; the H-update sums the partial products Xᵀ·W with a
+// reduce-scatter, steps each process's block of columns and gathers Hᵀ back;
+// the W-update needs nothing from the others.
+#ifndef FM_DISTRIBUTED_H
+#define FM_DISTRIBUTED_H
+
+#include "comm.h"
+#include "factormer.h"
+#include "layout.h"
+
+// What a distributed run does not do yet, given the options and the kind:
+// NULL when it can run, else the sentence that says what to change. The
+// same answer in every process.
+const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, bool holdout);
+
+// `g`: this process's rows of X (layout->row_begin[rank] on), of the run's
+// kind. On return, in every process: result->W this process's rows of W,
+// result->H all of H (rank × cols), the trace and the stop reason, the same
+// in every process (the objective is summed over them). Collective, with
+// one status for all (fm_comm_agree).
+int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const fm_layout *layout,
+                       const fm_solver_options *o, char *msg);
+
+#endif

@@ -1,0 +1,343 @@
+// Distributed runs (docs §11): the byte-range reader against the whole-file
+// reader, the row blocks, the refusals, and in a build with MPI (FM_MPIEXEC)
+// mpirun -np 1, 2, 3 against the single-process run.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_program.h"
+#include "helpers.h"
+#include "layout.h"
+#include "mtx_range.h"
+#include "status.h"
+
+TestSuite(distributed, .init = fm_test_setup);
+
+// The parts of `path` read one after the other, as `parts` processes would,
+// each told the lines and values of the parts before it: their entries in
+// order, or the first failing part's status and message.
+static int read_in_parts(fm_triplets **all, const char *path, int parts, char *msg)
+{
+    fm_mtx_range range[8];
+    int64_t lines = 0, values = 0, count = 0;
+    fm_triplets *part[8] = { 0 };
+    int status = FM_OK;
+    for (int p = 0; p < parts && status == FM_OK; p++) status = fm_mtx_range_count(&range[p], path, p, parts, msg);
+    for (int p = 0; p < parts && status == FM_OK; p++) {
+        status = fm_mtx_range_read(&part[p], path, &range[p], lines, values, msg);
+        lines += range[p].lines;
+        values += range[p].values;
+        if (status == FM_OK) count += part[p]->count;
+    }
+    if (status == FM_OK) {
+        fm_triplets *t = calloc(1, sizeof *t);
+        t->rows = part[0]->rows;
+        t->cols = part[0]->cols;
+        t->row = malloc(sizeof(int64_t) * (size_t)(count + 1));
+        t->col = malloc(sizeof(int64_t) * (size_t)(count + 1));
+        t->val = malloc(sizeof(float) * (size_t)(count + 1));
+        for (int p = 0; p < parts; p++) {
+            memcpy(t->row + t->count, part[p]->row, sizeof(int64_t) * (size_t)part[p]->count);
+            memcpy(t->col + t->count, part[p]->col, sizeof(int64_t) * (size_t)part[p]->count);
+            memcpy(t->val + t->count, part[p]->val, sizeof(float) * (size_t)part[p]->count);
+            t->count += part[p]->count;
+        }
+        *all = t;
+    }
+    for (int p = 0; p < parts; p++) fm_triplets_free(&part[p]);
+    return status;
+}
+
+// Every split of `path` gives fm_mtx_read's entries, in the file's order
+// (an array file's as coordinates).
+static void expect_same_entries(const char *path)
+{
+    char msg[FM_MSG_LEN];
+    fm_triplets *whole = NULL;
+    cr_assert_eq(fm_mtx_read(&whole, path, false, msg), FM_OK, "%s", msg);
+    for (int parts = 1; parts <= 7; parts++) {
+        fm_triplets *t = NULL;
+        cr_assert_eq(read_in_parts(&t, path, parts, msg), FM_OK, "%d parts: %s", parts, msg);
+        cr_assert_eq(t->rows, whole->rows);
+        cr_assert_eq(t->cols, whole->cols);
+        if (whole->array) {
+            cr_assert_eq(t->count, whole->rows * whole->cols, "%d parts", parts);
+            for (int64_t e = 0; e < t->count; e++)
+                cr_assert_eq(t->val[e], whole->val[t->row[e] * whole->cols + t->col[e]], "%d parts, entry %lld",
+                             parts, (long long)e);
+        } else {
+            cr_assert_eq(t->count, whole->count, "%d parts", parts);
+            for (int64_t e = 0; e < t->count; e++) {
+                cr_assert(t->row[e] == whole->row[e] && t->col[e] == whole->col[e] && t->val[e] == whole->val[e],
+                          "%d parts, entry %lld", parts, (long long)e);
+            }
+        }
+        fm_triplets_free(&t);
+    }
+    fm_triplets_free(&whole);
+}
+
+Test(distributed, parts_of_a_coordinate_file_are_its_entries)
+{
+    scratch s = scratch_new();
+    expect_same_entries(generate(&s, "0.3"));
+    // comments and blank lines among the entries, a pattern file, a symmetric one
+    const char *odd = fm_test_path(s.root, "odd.mtx");
+    fm_test_write(odd, "%%MatrixMarket matrix coordinate real general\n% a comment\n4 3 5\n1 1 1.5\n\n"
+                       "% inside\n2 3 2\n3 1 0\n   \n4 2 7e-1\n4 3 9\n");
+    expect_same_entries(odd);
+    const char *pattern = fm_test_path(s.root, "pattern.mtx");
+    fm_test_write(pattern, "%%MatrixMarket matrix coordinate pattern general\n3 3 3\n1 2\n3 3\n2 1");
+    expect_same_entries(pattern);
+    const char *symmetric = fm_test_path(s.root, "sym.mtx");
+    fm_test_write(symmetric, "%%MatrixMarket matrix coordinate real symmetric\n3 3 4\n1 1 1\n2 1 2\n3 1 3\n3 3 4\n");
+    expect_same_entries(symmetric);
+    scratch_free(&s);
+}
+
+Test(distributed, parts_of_an_array_file_place_each_value)
+{
+    scratch s = scratch_new();
+    expect_same_entries(generate(&s, NULL));
+    scratch_free(&s);
+}
+
+// A bad line is named by its line in the file, whichever part holds it.
+Test(distributed, a_bad_line_is_named_by_its_line_in_the_file)
+{
+    scratch s = scratch_new();
+    const char *bad = fm_test_path(s.root, "bad.mtx");
+    fm_test_write(bad, "%%MatrixMarket matrix coordinate real general\n% c\n5 5 8\n1 1 1\n2 2 2\n3 3 3\n4 4 4\n"
+                       "5 5 5\n1 2 x\n2 3 1\n3 4 1\n");
+    char whole_msg[FM_MSG_LEN], msg[FM_MSG_LEN];
+    fm_triplets *t = NULL;
+    cr_assert_eq(fm_mtx_read(&t, bad, false, whole_msg), FM_ERR_PARSE);
+    cr_assert(strstr(whole_msg, ":9:"), "%s", whole_msg);
+    for (int parts = 1; parts <= 7; parts++) {
+        cr_assert_eq(read_in_parts(&t, bad, parts, msg), FM_ERR_PARSE, "%d parts", parts);
+        cr_assert_str_eq(msg, whole_msg, "%d parts", parts);
+    }
+    // too few entries: the last part says where the file ended
+    const char *short_file = fm_test_path(s.root, "short.mtx");
+    fm_test_write(short_file, "%%MatrixMarket matrix coordinate real general\n3 3 4\n1 1 1\n2 2 2\n3 3 3\n");
+    cr_assert_eq(fm_mtx_read(&t, short_file, false, whole_msg), FM_ERR_PARSE);
+    for (int parts = 1; parts <= 4; parts++) {
+        cr_assert_eq(read_in_parts(&t, short_file, parts, msg), FM_ERR_PARSE, "%d parts", parts);
+        cr_assert(strstr(msg, "ended after 3 of the 4 entries"), "%d parts: %s", parts, msg);
+    }
+    scratch_free(&s);
+}
+
+Test(distributed, a_gzipped_file_is_refused_by_name)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, "0.3");
+    char command[800], msg[FM_MSG_LEN];
+    snprintf(command, sizeof command, "gzip -k '%s'", x);
+    cr_assert_eq(system(command), 0);
+    fm_mtx_range range;
+    char gz[400];
+    snprintf(gz, sizeof gz, "%s.gz", x);
+    cr_assert_eq(fm_mtx_range_count(&range, gz, 0, 2, msg), FM_ERR_INVALID);
+    cr_assert(strstr(msg, "X.mtx.gz") && strstr(msg, "decompress"), "%s", msg);
+    scratch_free(&s);
+}
+
+// Contiguous blocks that cover every row, each within one row's entries of
+// its share, and the owner of each row is the block that holds it.
+Test(distributed, row_blocks_balance_the_entries)
+{
+    char msg[FM_MSG_LEN];
+    const int64_t rows = 500;
+    int64_t entries[500], most = 0, total = 0;
+    float *u = fm_test_uniform(rows, 11);
+    for (int64_t i = 0; i < rows; i++) {
+        entries[i] = i % 7 == 0 ? 0 : (int64_t)(100 * u[i] * u[i]);
+        most = entries[i] > most ? entries[i] : most;
+        total += entries[i];
+    }
+    free(u);
+    for (int parts = 1; parts <= 9; parts++) {
+        fm_layout layout;
+        cr_assert_eq(fm_layout_new(&layout, entries, rows, 37, parts, msg), FM_OK, "%s", msg);
+        cr_assert_eq(layout.row_begin[0], 0);
+        cr_assert_eq(layout.row_begin[parts], rows);
+        cr_assert_eq(layout.col_begin[0], 0);
+        cr_assert_eq(layout.col_begin[parts], 37);
+        for (int p = 0; p < parts; p++) {
+            cr_assert_leq(layout.row_begin[p], layout.row_begin[p + 1]);
+            cr_assert_leq(layout.col_begin[p + 1] - layout.col_begin[p], 37 / parts + 1);
+            int64_t held = 0;
+            for (int64_t i = layout.row_begin[p]; i < layout.row_begin[p + 1]; i++) {
+                held += entries[i];
+                cr_assert_eq(fm_layout_owner(&layout, i), p, "row %lld", (long long)i);
+            }
+            cr_assert_leq((double)held, (double)total / parts + most + 1e-9, "%d parts, block %d", parts, p);
+        }
+        fm_layout_free(&layout);
+    }
+}
+
+Test(distributed, options_it_does_not_run_are_refused_before_any_work)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, "0.3");
+    run r = FACTORIZE_BAD(&s, x, "--distributed", "--holdout", "0.1");
+    EXPECT_FAILURE(&r, 2, "--holdout", "--distributed");
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
+// A run under a launcher without --distributed would have every process
+// write the same outputs: refused (the launcher's environment, imitated).
+Test(distributed, a_launched_run_without_distributed_is_refused)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, "0.3");
+    setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+    run r = FACTORIZE_BAD(&s, x, "--quiet");
+    unsetenv("OMPI_COMM_WORLD_SIZE");
+    EXPECT_FAILURE(&r, 2, "mpirun", "--distributed");
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
+#ifndef FM_MPIEXEC
+
+Test(distributed, a_build_without_mpi_says_how_to_build_it)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, "0.3");
+    run r = FACTORIZE_BAD(&s, x, "--distributed");
+    EXPECT_FAILURE(&r, 2, "without MPI", "-DFM_MPI=ON");
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
+#else
+
+// mpirun -np P factormer factorize ... --distributed --out OUT/name
+static run mpirun(const scratch *s, int processes, const char *data, const char *name, const char *const *extra)
+{
+    static char np[8], out[400];
+    snprintf(np, sizeof np, "%d", processes);
+    snprintf(out, sizeof out, "%s/%s", s->out, name);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    arguments a = { { FM_MPIEXEC, NULL }, 1 };
+    const char *head[] = { "--oversubscribe", "-np", np, FM_BINARY, "factorize", data, "--distributed", "--quiet",
+                           "--threads", "1", "--out", out, NULL };
+    for (int i = 0; head[i]; i++) arguments_add(&a, head[i]);
+    for (int i = 0; extra[i]; i++) arguments_add(&a, extra[i]);
+    return run_executable(s, FM_MPIEXEC, &a);
+}
+
+// The single-process run that a distributed one repeats: the same start
+// and updates, every row of the trace exact.
+static run single(const scratch *s, const char *data, const char *const *extra)
+{
+    arguments a = { { FM_BINARY, NULL }, 1 };
+    const char *head[] = { "factorize", data, "--init", "random", "--finish", "none", "--exact-objective", "--quiet",
+                           "--threads", "1", "--out", out_prefix(s), NULL };
+    for (int i = 0; head[i]; i++) arguments_add(&a, head[i]);
+    for (int i = 0; extra[i]; i++) arguments_add(&a, extra[i]);
+    return run_arguments(s, &a);
+}
+
+// mpirun -np 1, 2, 3 give the single-process trace to 1e-5 relative, and
+// outputs as complete as its own (check_outputs: the summary's RMSE is
+// the written factors').
+static void expect_single_trace(const char *density, fm_kind kind, const char *const *extra)
+{
+    scratch s = scratch_new();
+    char x[512];   // generate's path is one of fm_test_path's rotating buffers
+    snprintf(x, sizeof x, "%s", generate(&s, density));
+    run r = single(&s, x, extra);
+    expect_success(&r);
+    run_free(&r);
+    trace alone = check_trace(fm_test_path(s.out, "run.trace.csv"), false);
+    for (int processes = 1; processes <= 3; processes++) {
+        char name[16], path[64];
+        snprintf(name, sizeof name, "np%d", processes);
+        r = mpirun(&s, processes, x, name, extra);
+        expect_success(&r);
+        run_free(&r);
+        snprintf(path, sizeof path, "%s.trace.csv", name);
+        trace t = check_trace(fm_test_path(s.out, path), false);
+        cr_assert_eq(t.rows, alone.rows, "%d processes", processes);
+        for (int i = 0; i < t.rows; i++) {
+            cr_assert(close_relative(t.objective[i], alone.objective[i], 1e-5), "%d processes, row %d: %.9g, %.9g",
+                      processes, i, t.objective[i], alone.objective[i]);
+            cr_assert(close_relative(t.rmse[i], alone.rmse[i], 1e-5), "%d processes, row %d", processes, i);
+        }
+        trace_free(&t);
+        snprintf(path, sizeof path, "%s.summary.json", name);
+        char *summary = read_text(fm_test_path(s.out, path));
+        cr_assert_eq(json_number(summary, "processes"), processes);
+        // the H-update's reduce-scatter is handed all of Xᵀ·W (30 columns x rank k floats) every iteration,
+        // and for the incomplete kind each column's Gram's lower triangle with it
+        const int k = atoi(extra[1]), width = kind == FM_KIND_INCOMPLETE ? k + k * (k + 1) / 2 : k;
+        cr_assert_eq(json_number(summary, "reduce_scatter"), 4 * 30 * width);
+        free(summary);
+    }
+    trace_free(&alone);
+    // the three-process run's files are a run's whole set
+    char command[900];
+    snprintf(command, sizeof command, "cd '%s' && for f in np3.*; do mv \"$f\" \"run.${f#np3.}\"; done && rm -f np*.* ",
+             s.out);
+    cr_assert_eq(system(command), 0);
+    fm_graph *g = graph_of(x, kind);
+    int iters = atoi(extra[3]);
+    outputs o = check_outputs(&s, g, atoi(extra[1]), iters, false);
+    outputs_free(&o);
+    fm_graph_free(&g);
+    scratch_free(&s);
+}
+
+Test(distributed, sparse_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--l1", "0.01,0.02", "--l2", "0.1", NULL };
+    expect_single_trace("0.3", FM_KIND_SPARSE, extra);
+}
+
+Test(distributed, dense_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--inner", "2", "--l2", "0.05", NULL };
+    expect_single_trace(NULL, FM_KIND_DENSE, extra);
+}
+
+Test(distributed, incomplete_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--kind", "incomplete", "--l2", "0.1",
+                            "--l2-per-entry", "--l1", "0.01", NULL };
+    expect_single_trace("0.3", FM_KIND_INCOMPLETE, extra);
+}
+
+// A bad line in the third process's part stops every process with its
+// message, and no output is written.
+Test(distributed, a_bad_line_in_one_process_stops_them_all, .timeout = 120)
+{
+    scratch s = scratch_new();
+    const char *bad = fm_test_path(s.root, "bad.mtx");
+    char text[4096] = "%%MatrixMarket matrix coordinate real general\n30 20 120\n";
+    for (int e = 0; e < 120; e++) {
+        char line[64];
+        snprintf(line, sizeof line, e == 110 ? "%d %d -1\n" : "%d %d 1.5\n", 1 + e % 30, 1 + e % 20);
+        strcat(text, line);
+    }
+    fm_test_write(bad, text);
+    const char *extra[] = { "--rank", "2", NULL };
+    run r = mpirun(&s, 3, bad, "run", extra);
+    cr_assert_neq(r.status, 0);
+    cr_assert(strstr(r.err, "process 2 of 3") && strstr(r.err, "bad.mtx:113:") && strstr(r.err, "negative"), "%s",
+              r.err);
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
+#endif
