@@ -88,6 +88,10 @@ static const char help[] =
     "  --threads N             threads for OpenMP, OpenBLAS and GraphBLAS (default: all);\n"
     "                          a resumed run is bit-identical at the same thread count\n"
     "  --out MODEL.fmw         the best model (required)\n"
+    "  --distributed           under mpirun (a build with -DFM_MPI=ON): data-parallel,\n"
+    "                          each process the gradients of its share of a --batch,\n"
+    "                          added in order: the same model as one process, bit for\n"
+    "                          bit; process 0 writes the files (docs §11.6)\n"
     "  --quiet                 no progress, no summary\n"
     FM_ARG_PROFILE_HELP;
 
@@ -207,8 +211,19 @@ static int show_progress(const fm_train_progress *p, void *user)
     return p->event == FM_TRAIN_EVENT_STEP && q->stop_after > 0 && p->matrices >= q->stop_after;
 }
 
+static int train_and_report(fm_train_options *options, bool quiet, long stop_after);
+
 int fm_cmd_train(int argc, char **argv)
 {
+    bool distributed = false;
+    for (int i = 1; i < argc; i++) distributed |= !strcmp(argv[i], "--distributed");
+    const int launched = fm_comm_launched();
+    if (launched > 1 && !distributed) {
+        fprintf(stderr, "factormer: this is one of %d processes started by mpirun (or another launcher), without "
+                        "--distributed: each would train the same model and write the same files. Add "
+                        "--distributed, or run factormer without mpirun\n", launched);
+        return 2;
+    }
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--model") && !strcmp(argv[i + 1], "neuralif")) return fm_cmd_train_neuralif(argc, argv);
         else if (!strcmp(argv[i], "--model") && !strcmp(argv[i + 1], "learned-lu"))
@@ -231,6 +246,7 @@ int fm_cmd_train(int argc, char **argv)
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
         if (!strcmp(a, "--resume")) { o.resume = true; continue; }
         if (!strcmp(a, "--any-rank")) { o.any_rank = true; continue; }
+        if (!strcmp(a, "--distributed")) continue;   // (found above)
         if (a[0] != '-') {
             if (!fm_arg_positional(a)) return 2;
             fprintf(stderr, "factormer: train takes no file argument ('%s'); the model goes to --out\n", a);
@@ -299,7 +315,25 @@ int fm_cmd_train(int argc, char **argv)
         return 2;
     }
     if (threads > 0) fm_set_threads((int)threads);
+    fm_comm comm = { .size = 1 };
+    if (distributed) {
+        if (fm_comm_start(&comm, NULL, NULL, msg)) {
+            fprintf(stderr, "factormer: %s\n", msg);
+            return 2;
+        }
+        o.comm = &comm;
+        quiet |= comm.rank > 0;   // process 0 reports; every process decides alike when to stop
+    }
+    const int status = train_and_report(&o, quiet, stop_after);
+    fm_comm_stop(&comm);
+    return status;
+}
 
+// The run and its report (the second half of fm_cmd_train).
+static int train_and_report(fm_train_options *options, bool quiet, long stop_after)
+{
+    fm_train_options o = *options;
+    char msg[FM_MSG_LEN] = "";
     progress q = {.quiet = quiet, .tty = isatty(2), .stop_after = stop_after, .accel = o.kind == FM_MODEL_ACCEL,
                   .first_matrices = -1};
     o.progress = show_progress;
@@ -349,8 +383,10 @@ int fm_cmd_train(int argc, char **argv)
         }
         if (r->count && r->epochs[0].epoch == 0)
             printf("  %-12s validation rmse %.6g\n", o.from ? "start" : "untrained", r->epochs[0].valid);
-        printf("  time         %.2f s, %lld matrices at %.4g s each (%d threads)\n", r->seconds,
+        printf("  time         %.2f s, %lld matrices at %.4g s each (%d threads", r->seconds,
                (long long)r->matrices, r->matrices ? r->train_seconds / (double)r->matrices : NAN, fm_get_threads());
+        if (o.comm) printf(" in each of %d processes", o.comm->size);
+        printf(")\n");
         const bool model_there = access(o.out, F_OK) == 0, state_there = access(r->state_path, F_OK) == 0;
         if (model_there || state_there)
             printf("  wrote        %s%s%s\n", model_there ? o.out : "", model_there && state_there ? " " : "",

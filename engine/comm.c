@@ -22,6 +22,19 @@ int fm_comm_launched(void)
     return 1;
 }
 
+// One process's arrays added in order (the chain's link, and all of it
+// without MPI): sum = start + parts[0] + parts[1] + …, or parts[0] + … when
+// `start` is NULL.
+static void add_in_order(float *sum, const float *start, float *const *parts, int local, int64_t count)
+{
+#pragma omp parallel for schedule(static) if (count * local >= 65536)
+    for (int64_t e = 0; e < count; e++) {
+        float s = start ? start[e] : parts[0][e];
+        for (int i = start ? 0 : 1; i < local; i++) s += parts[i][e];
+        sum[e] = s;
+    }
+}
+
 #ifndef FM_MPI
 
 bool fm_comm_available(void) { return false; }
@@ -54,6 +67,22 @@ int fm_comm_sum_scatter(fm_comm *comm, const float *send, float *recv, const int
 int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, char *msg)
 {
     (void)comm, (void)data, (void)counts, (void)msg;
+    return FM_OK;
+}
+
+int fm_comm_gather_all_doubles(fm_comm *comm, double *data, const int64_t *counts, char *msg)
+{
+    (void)comm, (void)data, (void)counts, (void)msg;
+    return FM_OK;
+}
+
+int fm_comm_sum_in_order(fm_comm *comm, float *sum, float *const *parts, int local, int64_t before, int64_t count,
+                         char *msg)
+{
+    (void)comm;
+    (void)before;
+    (void)msg;
+    if (local > 0) add_in_order(sum, NULL, parts, local, count);
     return FM_OK;
 }
 
@@ -203,6 +232,55 @@ int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, char *
     if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, data, c, c + comm->size, MPI_FLOAT, MPI_COMM_WORLD) !=
         MPI_SUCCESS)
         FM_FAIL(FM_ERR_INVALID, "MPI_Allgatherv failed");
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_comm_gather_all_doubles(fm_comm *comm, double *data, const int64_t *counts, char *msg)
+{
+    int *c = NULL;
+#define FREE_ALL free(c)
+    FM_ALLOC(c, 2 * comm->size);
+    FM_TRY(int_counts(c, c + comm->size, counts, comm->size, 1, "allgather", msg));
+    comm->sent_gather += 8.0 * (double)counts[comm->rank];
+    if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DOUBLE, data, c, c + comm->size, MPI_DOUBLE, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        FM_FAIL(FM_ERR_INVALID, "MPI_Allgatherv failed");
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_comm_sum_in_order(fm_comm *comm, float *sum, float *const *parts, int local, int64_t before, int64_t count,
+                         char *msg)
+{
+    float *running = NULL;
+#define FREE_ALL free(running)
+    FM_CHECK(count <= INT_MAX, FM_ERR_INVALID, "a sum in order of %lld floats is beyond MPI's int counts",
+             (long long)count);
+    // the last process holds the sum when any process has arrays (before + local over all)
+    int64_t all = before + local;
+    MPI_Bcast(&all, 1, MPI_INT64_T, comm->size - 1, MPI_COMM_WORLD);
+    if (all == 0) {
+        FREE_ALL;
+        return FM_OK;
+    }
+    FM_ALLOC(running, count);
+    if (before > 0) {
+        if (MPI_Recv(running, (int)count, MPI_FLOAT, comm->rank - 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
+            MPI_SUCCESS)
+            FM_FAIL(FM_ERR_INVALID, "MPI_Recv failed");
+    }
+    if (local > 0) add_in_order(running, before > 0 ? running : NULL, parts, local, count);
+    if (comm->rank + 1 < comm->size && before + local > 0) {
+        comm->sent_reduce += 4.0 * (double)count;
+        if (MPI_Send(running, (int)count, MPI_FLOAT, comm->rank + 1, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+            FM_FAIL(FM_ERR_INVALID, "MPI_Send failed");
+    }
+    if (MPI_Bcast(running, (int)count, MPI_FLOAT, comm->size - 1, MPI_COMM_WORLD) != MPI_SUCCESS)
+        FM_FAIL(FM_ERR_INVALID, "MPI_Bcast failed");
+    memcpy(sum, running, sizeof(float) * (size_t)count);
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL

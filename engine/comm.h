@@ -55,9 +55,21 @@ int fm_comm_sum_scatter(fm_comm *comm, const float *send, float *recv, const int
 // Each process's part of `data` (counts[p] floats at offset Σ counts[<p])
 // copied into every process's `data`.
 int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, char *msg);
+// The same for doubles.
+int fm_comm_gather_all_doubles(fm_comm *comm, double *data, const int64_t *counts, char *msg);
 // The same to process 0 only: `part` (counts[rank] floats) into `data`
 // (Σ counts floats, read in process 0 only).
 int fm_comm_gather_root(fm_comm *comm, const float *part, float *data, const int64_t *counts, char *msg);
+// The arrays of every process added one after the other, in the processes'
+// order and each process's own: sum = a_0 + a_1 + … element by element, the
+// additions in exactly the order one process adding all of them would take,
+// so the same bits on any number of processes (MPI_Allreduce promises no
+// order). `parts`: this process's `local` arrays of `count` floats; `before`:
+// the arrays of the processes before it. A chain: each process waits for
+// the running sum of the one before, adds its own, and passes it on; the
+// last one's is broadcast. `sum` (count floats) may be parts[0].
+int fm_comm_sum_in_order(fm_comm *comm, float *sum, float *const *parts, int local, int64_t before, int64_t count,
+                         char *msg);
 // Every process sends send_counts[q] items of `size` bytes to process q
 // (consecutive in `send`, in q's order) and receives recv_counts[p] from p
 // into `recv`, in p's order; fm_comm_exchange_counts gives recv_counts.

@@ -205,7 +205,30 @@ Test(distributed, a_launched_run_without_distributed_is_refused)
     scratch_free(&s);
 }
 
+Test(distributed, a_launched_training_without_distributed_is_refused)
+{
+    scratch s = scratch_new();
+    setenv("PMI_SIZE", "3", 1);
+    run r = RUN(&s, "train", "--model", "init", "--rank", "3", TINY_MODEL, "--out", fm_test_path(s.out, "m.fmw"));
+    unsetenv("PMI_SIZE");
+    EXPECT_FAILURE(&r, 2, "one of 3 processes", "--distributed");
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
 #ifndef FM_MPIEXEC
+
+Test(distributed, a_build_without_mpi_trains_no_model_distributed)
+{
+    scratch s = scratch_new();
+    run r = RUN(&s, "train", "--model", "init", "--rank", "3", TINY_MODEL, "--distributed", "--out",
+                fm_test_path(s.out, "m.fmw"));
+    EXPECT_FAILURE(&r, 2, "without MPI", "-DFM_MPI=ON");
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
 
 Test(distributed, a_build_without_mpi_says_how_to_build_it)
 {
@@ -223,7 +246,7 @@ Test(distributed, a_build_without_mpi_says_how_to_build_it)
 // mpirun -np P factormer factorize ... --distributed --out OUT/name
 static run mpirun(const scratch *s, int processes, const char *data, const char *name, const char *const *extra)
 {
-    static char np[8], out[400];
+    static char np[16], out[400];
     snprintf(np, sizeof np, "%d", processes);
     snprintf(out, sizeof out, "%s/%s", s->out, name);
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
@@ -315,6 +338,69 @@ Test(distributed, incomplete_runs_on_1_2_3_processes_give_the_single_process_tra
     const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--kind", "incomplete", "--l2", "0.1",
                             "--l2-per-entry", "--l1", "0.01", NULL };
     expect_single_trace("0.3", FM_KIND_INCOMPLETE, extra);
+}
+
+// Two files hold the same bytes.
+static bool same_bytes(const char *a, const char *b)
+{
+    char command[1024];
+    snprintf(command, sizeof command, "cmp -s '%s' '%s'", a, b);
+    return system(command) == 0;
+}
+
+// mpirun -np P factormer train ... --distributed (extra arguments after the common ones)
+static run mpirun_train(const scratch *s, int processes, const char *out, const char *const *extra)
+{
+    static char np[16];
+    snprintf(np, sizeof np, "%d", processes);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    arguments a = { { FM_MPIEXEC, NULL }, 1 };
+    const char *head[] = { "--oversubscribe", "-np", np, FM_BINARY, "train", "--model", "init", "--rank", "3",
+                           TINY_MODEL, "--epochs", "2", "--batch", "4", "--threads", "1", "--distributed", "--out",
+                           out, NULL };
+    for (int i = 0; head[i]; i++) arguments_add(&a, head[i]);
+    for (int i = 0; extra[i]; i++) arguments_add(&a, extra[i]);
+    return run_executable(s, FM_MPIEXEC, &a);
+}
+
+// Data-parallel training adds the members' gradients in one process's order:
+// the model and the training state are those of one process, byte for byte,
+// on 1, 2, 3 processes and on 5 (more than a batch: one holds no member).
+Test(distributed, data_parallel_training_gives_the_single_process_model_bit_for_bit, .timeout = 180)
+{
+    scratch s = scratch_new();
+    char alone[400], alone_state[420], model[400], state[420];
+    snprintf(alone, sizeof alone, "%s", fm_test_path(s.root, "alone.fmw"));
+    snprintf(alone_state, sizeof alone_state, "%s.state", alone);
+    // (one thread, as each process below: the validation's last bits, kept in the state, depend on the threads)
+    run r = RUN(&s, "train", "--model", "init", "--rank", "3", TINY_MODEL, "--epochs", "2", "--batch", "4",
+                "--threads", "1", "--out", alone);
+    expect_success(&r);
+    run_free(&r);
+    const char *none[] = { NULL };
+    const int counts[] = { 1, 2, 3, 5 };
+    for (int c = 0; c < 4; c++) {
+        snprintf(model, sizeof model, "%s/np%d.fmw", s.root, counts[c]);
+        snprintf(state, sizeof state, "%s.state", model);
+        r = mpirun_train(&s, counts[c], model, none);
+        expect_success(&r);
+        run_free(&r);
+        cr_assert(same_bytes(alone, model), "%d processes: the model differs", counts[c]);
+        cr_assert(same_bytes(alone_state, state), "%d processes: the state differs", counts[c]);
+    }
+    // stopped on 2 processes and resumed on 3: still the same run
+    snprintf(model, sizeof model, "%s/resumed.fmw", s.root);
+    snprintf(state, sizeof state, "%s.state", model);
+    const char *stop[] = { "--stop-after", "8", "--checkpoint-every", "4", NULL }, *resume[] = { "--resume", NULL };
+    r = mpirun_train(&s, 2, model, stop);
+    expect_success(&r);
+    run_free(&r);
+    r = mpirun_train(&s, 3, model, resume);
+    expect_success(&r);
+    run_free(&r);
+    cr_assert(same_bytes(alone, model) && same_bytes(alone_state, state), "stopped on 2, resumed on 3");
+    scratch_free(&s);
 }
 
 // A bad line in the third process's part stops every process with its

@@ -267,7 +267,9 @@ int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const f
     double *losses = NULL;
     int *status = NULL;
     char (*msgs)[FM_MSG_LEN] = NULL;
-#define FREE_ALL { free(losses); free(status); free(msgs); }
+    float **parts = NULL;
+    int64_t *counts = NULL;
+#define FREE_ALL { free(losses); free(status); free(msgs); free(parts); free(counts); }
     const int64_t n = o->train_size, steps = fm_train_steps_per_epoch(o);
     FM_CHECK(epoch >= 0 && step >= 0 && step < steps, FM_ERR_INVALID,
              "fm_train_step: epoch %d, step %lld; expected epoch >= 0 and a step in [0, %lld)", epoch,
@@ -279,31 +281,38 @@ int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const f
              "fm_train_step: the parameter block is not laid out for the model");
     const int64_t first = step * o->batch, last = first + o->batch < n ? first + o->batch : n;
     const int members = (int)(last - first);
+    // this process's members [lo, hi) (all of them in one process)
+    fm_comm *comm = o->comm;
+    const int P = comm ? comm->size : 1, p = comm ? comm->rank : 0;
+    const int lo = (int)((int64_t)members * p / P), hi = (int)((int64_t)members * (p + 1) / P), mine = hi - lo;
     FM_ALLOC(losses, members);
     FM_ALLOC(status, members);
     FM_ALLOC(msgs, members);
+    FM_ALLOC(parts, mine > 0 ? mine : 1);
+    FM_ALLOC(counts, P);
     const float weight = (float)(1.0 / members);
     const int64_t count = params->count;
     fm_params_zero_grads(params);
-    if (members > 1) memset(extra, 0, sizeof(float) * (size_t)count * (size_t)(members - 1));
+    if (mine > 1) memset(extra, 0, sizeof(float) * (size_t)count * (size_t)(mine - 1));
+    for (int b = 0; b < mine; b++) parts[b] = b == 0 ? params->grads : extra + (size_t)(b - 1) * (size_t)count;
     // members in parallel, each single-threaded inside (nested regions are
     // inactive); one member alone keeps every thread for its ops
-    const int threads = members < fm_get_threads() ? members : fm_get_threads();
+    const int threads = mine < 1 ? 1 : mine < fm_get_threads() ? mine : fm_get_threads();
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-    for (int b = 0; b < members; b++) {
-        float *grads = b == 0 ? params->grads : extra + (size_t)(b - 1) * (size_t)count;
-        status[b] = member_step(&losses[b], grads, params, &config, o, epoch,
+    for (int b = lo; b < hi; b++)
+        status[b] = member_step(&losses[b], parts[b - lo], params, &config, o, epoch,
                                 fm_train_order(o->seed, epoch, first + b, n), weight, msgs[b]);
-    }
-    for (int b = 0; b < members; b++)
-        if (status[b]) {
-            snprintf(msg, FM_MSG_LEN, "%s", msgs[b]);
-            const int code = status[b];
-            FREE_ALL;
-            return code;
-        }
-    // the members' gradients summed in member order (any thread count)
-    if (members > 1) {
+    int failed = FM_OK;
+    for (int b = lo; b < hi && !failed; b++)
+        if ((failed = status[b])) snprintf(msg, FM_MSG_LEN, "%s", msgs[b]);
+    if (comm) FM_TRY(fm_comm_agree(comm, failed, msg));
+    FM_TRY(failed);
+    // the members' gradients summed in member order (any thread or process count)
+    if (comm) {
+        FM_TRY(fm_comm_sum_in_order(comm, params->grads, parts, mine, lo, count, msg));
+        for (int q = 0; q < P; q++) counts[q] = (int64_t)members * (q + 1) / P - (int64_t)members * q / P;
+        FM_TRY(fm_comm_gather_all_doubles(comm, losses, counts, msg));
+    } else if (members > 1) {
         float *grads = params->grads;
 #pragma omp parallel for schedule(static) if (count * members >= 65536)
         for (int64_t e = 0; e < count; e++) {

@@ -99,6 +99,7 @@
 #include <stdint.h>
 
 #include "attention.h"
+#include "comm.h"
 #include "lfactormer_checkpoint.h"
 #include "optim.h"
 #include "train_data.h"
@@ -155,6 +156,14 @@ typedef struct fm_train_options {
     // `stopped`. May be NULL.
     int (*progress)(const fm_train_progress *p, void *user);
     void *user;
+    // Data-parallel training over processes (docs §11.6), NULL in one: each
+    // process computes the gradients of its share of a batch's matrices, the
+    // gradients are added in the order one process adds them (the same
+    // parameters after every step, bit for bit), every process validates,
+    // and process 0 alone writes files. Every process must call the
+    // progress callback's stop decision alike (it decides on the figures
+    // given, which are the same everywhere).
+    fm_comm *comm;
 } fm_train_options;
 
 // The §6, §7 defaults for a kind: rank 10, width 100, 4 heads, 4 layers, 15

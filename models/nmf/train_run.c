@@ -216,6 +216,16 @@ static int validate_epoch(fm_train_epoch *e, const valid_set sets[2], const fm_l
     return FM_OK;
 }
 
+// A checkpoint, written by process 0 alone in a data-parallel run (every
+// process holds the same parameters), its status agreed by all.
+static int write_checkpoint(const fm_train_options *o, const char *path, const fm_checkpoint_header *header,
+                            const fm_params *params, const fm_train_state *st, char *msg)
+{
+    if (!o->comm) return fm_checkpoint_write(path, header, params, st, msg);
+    const int status = o->comm->rank == 0 ? fm_checkpoint_write(path, header, params, st, msg) : FM_OK;
+    return fm_comm_agree(o->comm, status, msg);
+}
+
 static int64_t remaining_matrices(const fm_train_options *o, int epoch, int64_t done)
 {
     return (int64_t)(o->epochs - epoch) * o->train_size - done;
@@ -240,7 +250,8 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
              "fm_train_run: the output path is too long (%zu bytes)", strlen(o->out));
     snprintf(r->state_path, sizeof r->state_path, "%s%s", o->out, FM_TRAIN_STATE_SUFFIX);
     const char *state_path = r->state_path;
-    FM_TRY(fm_run_probe_output(o->out, msg));
+    FM_TRY(o->comm ? fm_comm_agree(o->comm, o->comm->rank == 0 ? fm_run_probe_output(o->out, msg) : FM_OK, msg)
+                   : fm_run_probe_output(o->out, msg));
 
     fm_unroll_config config;
     fm_train_unroll_config(&config, o, 0);
@@ -301,7 +312,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
             // unless an epoch beats it
             st.best_validation_rmse = e->valid;
             e->best = true;
-            FM_TRY(fm_checkpoint_write(o->out, &header, params, NULL, msg));
+            FM_TRY(write_checkpoint(o, o->out, &header, params, NULL, msg));
         }
         p.event = FM_TRAIN_EVENT_EPOCH;
         p.epoch = 0;
@@ -337,7 +348,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
             r->train_seconds += seconds;
             const int64_t k = o->checkpoint_every;
             if (k && done / k > before / k && done < n) {
-                FM_TRY(fm_checkpoint_write(state_path, &header, params, &st, msg));
+                FM_TRY(write_checkpoint(o, state_path, &header, params, &st, msg));
                 r->state = st;
             }
             p = (fm_train_progress){.event = FM_TRAIN_EVENT_STEP, .epoch = epoch, .epochs = o->epochs,
@@ -367,9 +378,9 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
             st.best_validation_rmse = e->valid;
             st.best_epoch = st.epoch;
             e->best = true;
-            FM_TRY(fm_checkpoint_write(o->out, &header, params, NULL, msg));
+            FM_TRY(write_checkpoint(o, o->out, &header, params, NULL, msg));
         }
-        FM_TRY(fm_checkpoint_write(state_path, &header, params, &st, msg));
+        FM_TRY(write_checkpoint(o, state_path, &header, params, &st, msg));
         r->state = st;
         p = (fm_train_progress){.event = FM_TRAIN_EVENT_EPOCH, .epoch = epoch + 1, .epochs = o->epochs,
                                 .done = n, .total = n, .loss = NAN, .running_loss = e->loss, .valid = last_valid,
