@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "args.h"
 #include "comm.h"
@@ -127,11 +128,18 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
                          comm.sent_reduce - before.sent_reduce, comm.sent_exchange };
     for (int c = 0; c < 4; c++) handed[c] = fm_comm_max(&comm, c < 3 && iterations > 0 ? handed[c] / iterations
                                                                                        : handed[c]);
+    if (fm_comm_agree(&comm, gather_w(&W, &comm, r->W, &layout, msg), msg)) goto fail;
+    // each process's peak resident memory (MiB), the largest and process 0's (which holds all of W now)
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    const double peak = (double)usage.ru_maxrss / 1024.0, peak_most = fm_comm_max(&comm, peak);
+    double peak_first = comm.rank == 0 ? peak : 0;
+    fm_comm_sum(&comm, &peak_first, 1);
     snprintf(distributed, sizeof distributed,
              "{\"processes\": %d, \"layout\": \"rows\", \"bytes_handed_per_iteration\": {\"reduce_scatter\": "
-             "%.6g, \"allgather\": %.6g, \"reductions\": %.6g}, \"bytes_handed_reading\": %.6g}", comm.size,
-             handed[0], handed[1], handed[2], handed[3]);
-    if (fm_comm_agree(&comm, gather_w(&W, &comm, r->W, &layout, msg), msg)) goto fail;
+             "%.6g, \"allgather\": %.6g, \"reductions\": %.6g}, \"bytes_handed_reading\": %.6g, "
+             "\"peak_resident_mib\": {\"most\": %.1f, \"process_0\": %.1f}}", comm.size, handed[0], handed[1],
+             handed[2], handed[3], peak_most, peak_first);
     int written = FM_OK;
     if (comm.rank == 0) {
         fm_dense_free(&r->W);
