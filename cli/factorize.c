@@ -106,8 +106,8 @@ static const char help[] =
     "  --time-limit S      stop after S seconds (default: none)\n"
     "  --distributed       under mpirun (a build with -DFM_MPI=ON): each process\n"
     "                      reads and fits a block of rows, process 0 writes the\n"
-    "                      outputs (docs §11); dense and sparse kinds, --init random\n"
-    "                      and --finish none (its defaults), penalties, --time-limit\n"
+    "                      outputs (docs §11); every kind, --init random (its\n"
+    "                      default), --finish, penalties, --time-limit\n"
     "                      e.g. mpirun -np 4 factormer factorize X.mtx --distributed\n"
     "  --l1 A[,B]          L1 (sparsity) penalty on W and H (A on W, B on H if given)\n"
     "  --l2 A[,B]          L2 (ridge) penalty on W and H\n"
@@ -228,7 +228,7 @@ static bool parse_penalty(const char *option, const char *text, float *on_w, flo
 int fm_cmd_factorize(int argc, char **argv)
 {
     const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL, *init_from = NULL;
-    bool rank_given = false, init_given = false, save_state = false, distributed = false, finish_given = false;
+    bool rank_given = false, init_given = false, save_state = false, distributed = false;
     fm_kind kind = FM_KIND_AUTO;
     fm_format format = FM_FORMAT_AUTO;
     fm_factorize_top top = { 0 };
@@ -280,7 +280,6 @@ int fm_cmd_factorize(int argc, char **argv)
         else if (!strcmp(a, "--iters")) { ok = fm_arg_int(a, v, 0, 100000000, &value); opts.iters = (int)value; }
         else if (!strcmp(a, "--inner")) { ok = fm_arg_int(a, v, 1, 100000, &value); opts.inner = (int)value; }
         else if (!strcmp(a, "--finish")) {
-            finish_given = true;
             if (fm_finish_parse(&opts.finish, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
         else if (!strcmp(a, "--finish-sweeps")) {
@@ -396,9 +395,8 @@ int fm_cmd_factorize(int argc, char **argv)
         return 2;
     }
     if (distributed) {
-        // a distributed run's defaults (§11): a random start, ADMM throughout
+        // a distributed run's default start (§11): random (nndsvd is not distributed)
         if (!init_given) opts.init = FM_INIT_RANDOM;
-        if (!finish_given) opts.finish = FM_FINISH_NONE;
         const char *alone = holdout_fraction > 0 || test_file ? "--holdout and --test"
                             : save_state ? "--save-state" : init_from ? "--init-from"
                             : top.n || top.names_path ? "--top and --row-names" : model ? "--model" : NULL;

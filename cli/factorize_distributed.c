@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "args.h"
 #include "comm.h"
@@ -18,36 +17,6 @@
 #include "mtx_distributed.h"
 #include "output.h"
 #include "status.h"
-
-// The whole matrix's statistics from the processes' blocks.
-static void global_stats(fm_graph_stats *st, fm_comm *comm, const fm_graph *g, const fm_layout *layout)
-{
-    fm_graph_stats_get(g, st);
-    double sums[3] = { (double)st->entries, st->sum, st->sumsq };
-    fm_comm_sum(comm, sums, 3);
-    // a process with no entries has no minimum or maximum of its own
-    const bool any = st->entries > 0;
-    st->min = (float)-fm_comm_max(comm, any ? -(double)st->min : -INFINITY);
-    st->max = (float)fm_comm_max(comm, any ? (double)st->max : -INFINITY);
-    st->rows = layout->rows;
-    st->entries = (int64_t)sums[0];
-    st->sum = sums[1];
-    st->sumsq = sums[2];
-}
-
-// W of every process in process 0 (the one place a process holds all of W).
-static int gather_w(fm_dense **W, fm_comm *comm, const fm_dense *mine, const fm_layout *layout, char *msg)
-{
-    int64_t *counts = NULL;
-#define FREE_ALL free(counts)
-    FM_ALLOC(counts, comm->size);
-    for (int p = 0; p < comm->size; p++) counts[p] = (layout->row_begin[p + 1] - layout->row_begin[p]) * mine->cols;
-    if (comm->rank == 0) FM_TRY(fm_dense_new(W, layout->rows, mine->cols, msg));
-    FM_TRY(fm_comm_gather_root(comm, mine->data, comm->rank == 0 ? (*W)->data : NULL, counts, msg));
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
-}
 
 // Process 0's outputs, as a single-process run writes them.
 static int write_outputs(fm_output_set *set, const fm_solver_options *opts, const fm_solver_result *r,
@@ -66,7 +35,7 @@ static int write_outputs(fm_output_set *set, const fm_solver_options *opts, cons
     }
     snprintf(comment, size, "factormer %s: %s", fm_version(), command);
     FM_TRY(fm_trace_write_csv(fm_output_set_staged(set, 2), r, comment, msg));
-    const fm_factorize_report report = { .opts = opts, .result = r, .stats = st, .omega = (double)st->rows * st->cols,
+    const fm_factorize_report report = { .opts = opts, .result = r, .stats = st, .omega = st->kind == FM_KIND_INCOMPLETE ? (double)st->entries : (double)st->rows * st->cols,
                                          .source = data, .command_json = command_json,
                                          .stop_reason = r->stop_reason, .set = set, .state_slot = -1,
                                          .distributed = distributed };
@@ -119,27 +88,17 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
     if (fm_comm_agree(&comm, fm_graph_from_triplets(&g, mine, kind, msg), msg)) goto fail;
     fm_triplets_free(&mine);
     fm_graph_stats st;
-    global_stats(&st, &comm, g, &layout);
+    fm_distributed_stats(&st, &comm, g, &layout);
     const fm_comm before = comm;
     if (fm_distributed_run(&r, &comm, g, &layout, opts, msg)) goto fail;
-    // what this process handed to each kind of collective per iteration (§11.3), the most over the processes
-    const int iterations = r->trace_len - 1;
-    double handed[4] = { comm.sent_scatter - before.sent_scatter, comm.sent_gather - before.sent_gather,
-                         comm.sent_reduce - before.sent_reduce, comm.sent_exchange };
-    for (int c = 0; c < 4; c++) handed[c] = fm_comm_max(&comm, c < 3 && iterations > 0 ? handed[c] / iterations
-                                                                                       : handed[c]);
-    if (fm_comm_agree(&comm, gather_w(&W, &comm, r->W, &layout, msg), msg)) goto fail;
-    // each process's peak resident memory (MiB), the largest and process 0's (which holds all of W now)
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
-    const double peak = (double)usage.ru_maxrss / 1024.0, peak_most = fm_comm_max(&comm, peak);
-    double peak_first = comm.rank == 0 ? peak : 0;
-    fm_comm_sum(&comm, &peak_first, 1);
+    if (fm_distributed_gather_w(&W, &comm, r->W, &layout, msg)) goto fail;
+    fm_distributed_figures figures;
+    fm_distributed_measure(&figures, &comm, &before, r->trace_len - 1);
     snprintf(distributed, sizeof distributed,
              "{\"processes\": %d, \"layout\": \"rows\", \"bytes_handed_per_iteration\": {\"reduce_scatter\": "
              "%.6g, \"allgather\": %.6g, \"reductions\": %.6g}, \"bytes_handed_reading\": %.6g, "
-             "\"peak_resident_mib\": {\"most\": %.1f, \"process_0\": %.1f}}", comm.size, handed[0], handed[1],
-             handed[2], handed[3], peak_most, peak_first);
+             "\"peak_resident_mib\": {\"most\": %.1f, \"process_0\": %.1f}}", comm.size, figures.scatter,
+             figures.gather, figures.reductions, figures.reading, figures.peak_most, figures.peak_first);
     int written = FM_OK;
     if (comm.rank == 0) {
         fm_dense_free(&r->W);
@@ -150,6 +109,7 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
     if (fm_comm_agree(&comm, written, msg)) goto fail;
     if (!quiet && comm.rank == 0) {
         const fm_solver_iterate *last = &r->trace[r->trace_len - 1];
+        const int iterations = r->trace_len - 1;
         printf("factorized %lld x %lld (%s, %lld entries) at rank %d on %d process%s: %d iterations, rmse %.6g, "
                "%.3f s (%s)\n", (long long)st.rows, (long long)st.cols, fm_kind_name(st.kind),
                (long long)st.entries, opts->rank, comm.size, comm.size == 1 ? "" : "es", iterations, last->rmse, last->seconds, r->stop_reason);

@@ -341,7 +341,7 @@ static int train_and_report(fm_train_options *options, bool quiet, long stop_aft
     fm_train_result *r = NULL;
     if (fm_train_run(&r, &o, msg) != FM_OK) {
         if (!quiet && q.tty) fprintf(stderr, "\n");
-        fprintf(stderr, "factormer: %s\n", msg);
+        if (!o.comm || o.comm->rank == 0) fprintf(stderr, "factormer: %s\n", msg);   // (agreed: the same in all)
         return 1;
     }
     if (!quiet && q.tty) fprintf(stderr, "\r\033[K");

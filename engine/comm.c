@@ -64,9 +64,9 @@ int fm_comm_sum_scatter(fm_comm *comm, const float *send, float *recv, const int
     return FM_OK;
 }
 
-int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, char *msg)
+int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, int unit, char *msg)
 {
-    (void)comm, (void)data, (void)counts, (void)msg;
+    (void)comm, (void)data, (void)counts, (void)unit, (void)msg;
     return FM_OK;
 }
 
@@ -86,11 +86,11 @@ int fm_comm_sum_in_order(fm_comm *comm, float *sum, float *const *parts, int loc
     return FM_OK;
 }
 
-int fm_comm_gather_root(fm_comm *comm, const float *part, float *data, const int64_t *counts, char *msg)
+int fm_comm_gather_root(fm_comm *comm, const float *part, float *data, const int64_t *counts, int unit, char *msg)
 {
     (void)comm;
     (void)msg;
-    if (data != part) memcpy(data, part, sizeof(float) * (size_t)counts[0]);
+    if (data != part) memcpy(data, part, sizeof(float) * (size_t)counts[0] * (size_t)unit);
     return FM_OK;
 }
 
@@ -222,15 +222,17 @@ int fm_comm_sum_scatter(fm_comm *comm, const float *send, float *recv, const int
 #undef FREE_ALL
 }
 
-int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, char *msg)
+int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, int unit, char *msg)
 {
     int *c = NULL;
-#define FREE_ALL free(c)
+    MPI_Datatype row = MPI_DATATYPE_NULL;
+#define FREE_ALL do { free(c); if (row != MPI_DATATYPE_NULL) MPI_Type_free(&row); } while (0)
     FM_ALLOC(c, 2 * comm->size);
     FM_TRY(int_counts(c, c + comm->size, counts, comm->size, 1, "allgather", msg));
-    comm->sent_gather += 4.0 * (double)counts[comm->rank];
-    if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, data, c, c + comm->size, MPI_FLOAT, MPI_COMM_WORLD) !=
-        MPI_SUCCESS)
+    comm->sent_gather += 4.0 * (double)counts[comm->rank] * unit;
+    MPI_Type_contiguous(unit, MPI_FLOAT, &row);   // counts in rows: m·k may pass 2³¹ floats
+    MPI_Type_commit(&row);
+    if (MPI_Allgatherv(MPI_IN_PLACE, 0, row, data, c, c + comm->size, row, MPI_COMM_WORLD) != MPI_SUCCESS)
         FM_FAIL(FM_ERR_INVALID, "MPI_Allgatherv failed");
     FREE_ALL;
     return FM_OK;
@@ -286,15 +288,17 @@ int fm_comm_sum_in_order(fm_comm *comm, float *sum, float *const *parts, int loc
 #undef FREE_ALL
 }
 
-int fm_comm_gather_root(fm_comm *comm, const float *part, float *data, const int64_t *counts, char *msg)
+int fm_comm_gather_root(fm_comm *comm, const float *part, float *data, const int64_t *counts, int unit, char *msg)
 {
     int *c = NULL;
-#define FREE_ALL free(c)
+    MPI_Datatype row = MPI_DATATYPE_NULL;
+#define FREE_ALL do { free(c); if (row != MPI_DATATYPE_NULL) MPI_Type_free(&row); } while (0)
     FM_ALLOC(c, 2 * comm->size);
     FM_TRY(int_counts(c, c + comm->size, counts, comm->size, 1, "gather", msg));
-    comm->sent_gather += 4.0 * (double)counts[comm->rank];
-    if (MPI_Gatherv(part, c[comm->rank], MPI_FLOAT, data, c, c + comm->size, MPI_FLOAT, 0, MPI_COMM_WORLD) !=
-        MPI_SUCCESS)
+    comm->sent_gather += 4.0 * (double)counts[comm->rank] * unit;
+    MPI_Type_contiguous(unit, MPI_FLOAT, &row);
+    MPI_Type_commit(&row);
+    if (MPI_Gatherv(part, c[comm->rank], row, data, c, c + comm->size, row, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
         FM_FAIL(FM_ERR_INVALID, "MPI_Gatherv failed");
     FREE_ALL;
     return FM_OK;
@@ -316,8 +320,10 @@ int fm_comm_exchange(fm_comm *comm, const void *send, const int64_t *send_counts
 #define FREE_ALL free(c)
     const int P = comm->size;
     FM_ALLOC(c, 4 * P);
-    FM_TRY(int_counts(c, c + P, send_counts, P, size, "exchange", msg));
-    FM_TRY(int_counts(c + 2 * P, c + 3 * P, recv_counts, P, size, "exchange", msg));
+    // each process's counts are its own: agreed, so that none waits in the exchange for one that gave up
+    int status = int_counts(c, c + P, send_counts, P, size, "exchange", msg);
+    if (status == FM_OK) status = int_counts(c + 2 * P, c + 3 * P, recv_counts, P, size, "exchange", msg);
+    FM_TRY(fm_comm_agree(comm, status, msg));
     for (int p = 0; p < P; p++) comm->sent_exchange += (double)c[p];
     if (MPI_Alltoallv(send, c, c + P, MPI_BYTE, recv, c + 2 * P, c + 3 * P, MPI_BYTE, MPI_COMM_WORLD) !=
         MPI_SUCCESS)

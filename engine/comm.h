@@ -52,14 +52,14 @@ int64_t fm_comm_prefix(fm_comm *comm, int64_t value);
 // `send` (Σ counts floats, in the processes' order) summed over the
 // processes; process p receives its part, counts[p] floats, in `recv`.
 int fm_comm_sum_scatter(fm_comm *comm, const float *send, float *recv, const int64_t *counts, char *msg);
-// Each process's part of `data` (counts[p] floats at offset Σ counts[<p])
-// copied into every process's `data`.
-int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, char *msg);
+// Each process's part of `data` (counts[p] items of `unit` floats, a row of
+// a factor, at offset Σ counts[<p]) copied into every process's `data`.
+int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, int unit, char *msg);
 // The same for doubles.
 int fm_comm_gather_all_doubles(fm_comm *comm, double *data, const int64_t *counts, char *msg);
-// The same to process 0 only: `part` (counts[rank] floats) into `data`
-// (Σ counts floats, read in process 0 only).
-int fm_comm_gather_root(fm_comm *comm, const float *part, float *data, const int64_t *counts, char *msg);
+// The same to process 0 only: `part` (counts[rank] items) into `data`
+// (Σ counts items, written in process 0 only).
+int fm_comm_gather_root(fm_comm *comm, const float *part, float *data, const int64_t *counts, int unit, char *msg);
 // The arrays of every process added one after the other, in the processes'
 // order and each process's own: sum = a_0 + a_1 + … element by element, the
 // additions in exactly the order one process adding all of them would take,

@@ -11,6 +11,9 @@ int fm_layout_new(fm_layout *layout, const int64_t *entries, int64_t rows, int64
 #define FREE_ALL fm_layout_free(layout)
     memset(layout, 0, sizeof *layout);
     FM_CHECK(parts > 0 && rows >= 0 && cols >= 0, FM_ERR_INVALID, "fm_layout_new: bad arguments");
+    FM_CHECK(rows >= parts && cols >= parts, FM_ERR_INVALID,
+             "%d processes for a %lld x %lld matrix: each process needs a row and a column of its own; run on at "
+             "most %lld", parts, (long long)rows, (long long)cols, (long long)(rows < cols ? rows : cols));
     layout->rows = rows;
     layout->cols = cols;
     layout->parts = parts;
@@ -23,7 +26,9 @@ int fm_layout_new(fm_layout *layout, const int64_t *entries, int64_t rows, int64
     for (int p = 0; p < parts; p++) {
         layout->row_begin[p] = i;
         const double share = total * (p + 1) / parts;
-        while (i < rows && (p == parts - 1 || seen < share)) seen += (double)entries[i++];
+        // every block at least one row, and a row left for each block after it
+        while (i < rows - (parts - 1 - p) && (p == parts - 1 || seen < share || i == layout->row_begin[p]))
+            seen += (double)entries[i++];
         layout->col_begin[p] = cols * p / parts;
     }
     layout->row_begin[parts] = rows;

@@ -16,7 +16,10 @@ typedef struct fm_layout {
 
 // From the stored entries of every row (`entries`, rows of them): block p
 // ends at the first row where the running total reaches (p+1)/parts of the
-// entries, so no block exceeds its share by more than one row's entries.
+// entries, so no block exceeds its share by more than one row's entries;
+// but every block holds at least one row (a row of many entries may leave
+// the next block with a row beyond its share). FM_ERR_INVALID when there
+// are fewer rows or columns than parts.
 int fm_layout_new(fm_layout *layout, const int64_t *entries, int64_t rows, int64_t cols, int parts, char *msg);
 void fm_layout_free(fm_layout *layout);
 

@@ -47,6 +47,29 @@ static int by_owner(int64_t **row, int64_t **col, float **val, int64_t *counts, 
 #undef FREE_ALL
 }
 
+// The whole of a (gzipped) file as coordinates: an array file's values
+// placed by their index, as the byte ranges place them.
+static int whole_file(fm_triplets **out, const char *path, char *msg)
+{
+    fm_triplets *t = NULL;
+#define FREE_ALL fm_triplets_free(&t)
+    FM_TRY(fm_mtx_read(&t, path, false, msg));
+    if (t->array) {
+        const int64_t count = t->rows * t->cols;
+        FM_ALLOC(t->row, count > 0 ? count : 1);
+        FM_ALLOC(t->col, count > 0 ? count : 1);
+        for (int64_t e = 0; e < count; e++) {   // val is row-major
+            t->row[e] = e / t->cols;
+            t->col[e] = e % t->cols;
+        }
+        t->count = count;
+        t->array = false;
+    }
+    *out = t;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, bool *declared_array, fm_comm *comm,
                             const char *path, char *msg)
 {
@@ -57,13 +80,31 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, bool *declared
                       free(recv_counts); free(row); free(col); free(val); } while (0)
 #define AGREE(expr) FM_TRY(fm_comm_agree(comm, (expr), msg))
     const int P = comm->size;
-    fm_mtx_range range;
-    AGREE(fm_mtx_range_count(&range, path, comm->rank, P, msg));
-    const int64_t lines_before = fm_comm_prefix(comm, range.lines);
-    const int64_t values_before = fm_comm_prefix(comm, range.values);
-    AGREE(fm_mtx_range_read(&part, path, &range, lines_before, values_before, msg));
-    const int64_t m = range.header.rows, n = range.header.cols;
-    *declared_array = range.header.array;
+    int64_t shape[3] = { 0, 0, 0 };   // rows, cols, array
+    if (fm_mtx_is_gzip(path)) {
+        // gzip cannot be entered at a byte offset: process 0 reads the whole file, the others none of it
+        AGREE(comm->rank == 0 ? whole_file(&part, path, msg) : FM_OK);
+        if (comm->rank == 0) {
+            shape[0] = part->rows;
+            shape[1] = part->cols;
+            shape[2] = part->array;
+        }
+        fm_comm_sum_int64(comm, shape, 3);
+        AGREE(comm->rank > 0 ? take((void **)&part, 1, sizeof *part, msg) : FM_OK);
+        part->rows = shape[0];
+        part->cols = shape[1];
+    } else {
+        fm_mtx_range range;
+        AGREE(fm_mtx_range_count(&range, path, comm->rank, P, msg));
+        const int64_t lines_before = fm_comm_prefix(comm, range.lines);
+        const int64_t values_before = fm_comm_prefix(comm, range.values);
+        AGREE(fm_mtx_range_read(&part, path, &range, lines_before, values_before, msg));
+        shape[0] = range.header.rows;
+        shape[1] = range.header.cols;
+        shape[2] = range.header.array;
+    }
+    const int64_t m = shape[0], n = shape[1];
+    *declared_array = shape[2] != 0;
 
     // every row's entries over all the parts: the blocks
     int status = take((void **)&entries, (size_t)(m > 0 ? m : 1), sizeof *entries, msg);

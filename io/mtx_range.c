@@ -2,11 +2,22 @@
 #include "mtx_range.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "status.h"
+
+bool fm_mtx_is_gzip(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    unsigned char magic[2] = { 0, 0 };
+    const bool gzip = fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    fclose(f);
+    return gzip;
+}
 
 // The reader past the size line, on a plain file.
 static int range_open(fm_mtx_reader *r, fm_mtx_header *h, const char *path, char *msg)

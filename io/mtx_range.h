@@ -19,6 +19,9 @@ typedef struct fm_mtx_range {
     bool last;               // the last part: it checks the declared count is reached
 } fm_mtx_range;
 
+// Whether the file starts with gzip's magic bytes (a missing file: false).
+bool fm_mtx_is_gzip(const char *path);
+
 // The header, the size line and part `part` of `parts`'s counts. A gzipped
 // file cannot be split by bytes: FM_ERR_INVALID saying so; so is a
 // symmetric array file (its values do not map to a row by their place).

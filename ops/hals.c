@@ -19,31 +19,6 @@ void fm_hals_system(double *system, const double *gram, fm_penalty penalty, int6
     for (int a = 0; a < k; a++) system[a * k + a] += ridge;
 }
 
-// The sweeps of one target. q = f − Ĝx is kept up to date: a coordinate's
-// change δ moves it by −δ·Ĝ[:, r] (Ĝ symmetric: its row r).
-static inline void hals_target(float *restrict t, const float *restrict f, const double *restrict G, double l1,
-                               int sweeps, int k)
-{
-    double x[k], q[k];
-    for (int r = 0; r < k; r++) x[r] = t[r];
-    for (int r = 0; r < k; r++) {
-        double v = f[r];
-        for (int s = 0; s < k; s++) v -= G[r * k + s] * x[s];
-        q[r] = v;
-    }
-    for (int sweep = 0; sweep < sweeps; sweep++)
-        for (int r = 0; r < k; r++) {
-            const double d = G[r * k + r];
-            double next = d > 0 ? x[r] + (q[r] - l1) / d : 0;
-            if (!(next > 0)) next = 0;
-            const double delta = next - x[r];
-            if (delta == 0) continue;
-            x[r] = next;
-            for (int s = 0; s < k; s++) q[s] -= delta * G[r * k + s];
-        }
-    for (int r = 0; r < k; r++) t[r] = (float)x[r];
-}
-
 // The same sweeps for a tile of n <= FM_HALS_TILE targets of a shared Ĝ,
 // each line of work vectorized across the tile's targets: x and q are held
 // rank-major (x[r][j]), the coordinate r of every target updated at once.
@@ -130,7 +105,7 @@ static inline void hals_target_masked(float *restrict t, const fm_edges *edges, 
     const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)(edges->ptr[j + 1] - edges->ptr[j]) : 1.0);
     for (int e = 0; e < k * k; e++) G[e] = gram[e];
     for (int a = 0; a < k; a++) G[a * k + a] += ridge;
-    hals_target(t, f, G, penalty.l1, sweeps, k);
+    fm_hals_target(t, f, G, penalty.l1, sweeps, k);
 }
 
 FM_TARGET_CLONES

@@ -29,6 +29,33 @@ void fm_hals_system(double *system, const double *gram, fm_penalty penalty, int6
 void fm_hals_block(float *restrict t, const float *restrict f, const double *restrict system, double l1, int sweeps,
                    int k, int64_t count);
 
+// The sweeps of one target with a Ĝ of its own (the ridge added), given f:
+// the incomplete kind's update, here and over processes (models/nmf/distributed.c).
+// q = f − Ĝx is kept up to date: a coordinate's change δ moves it by
+// −δ·Ĝ[:, r] (Ĝ symmetric: its row r).
+static inline void fm_hals_target(float *restrict t, const float *restrict f, const double *restrict G, double l1,
+                               int sweeps, int k)
+{
+    double x[k], q[k];
+    for (int r = 0; r < k; r++) x[r] = t[r];
+    for (int r = 0; r < k; r++) {
+        double v = f[r];
+        for (int s = 0; s < k; s++) v -= G[r * k + s] * x[s];
+        q[r] = v;
+    }
+    for (int sweep = 0; sweep < sweeps; sweep++)
+        for (int r = 0; r < k; r++) {
+            const double d = G[r * k + r];
+            double next = d > 0 ? x[r] + (q[r] - l1) / d : 0;
+            if (!(next > 0)) next = 0;
+            const double delta = next - x[r];
+            if (delta == 0) continue;
+            x[r] = next;
+            for (int s = 0; s < k; s++) q[s] -= delta * G[r * k + s];
+        }
+    for (int r = 0; r < k; r++) t[r] = (float)x[r];
+}
+
 // Dense and sparse kinds: every target shares G = SᵀS (k×k, double, without
 // the penalty); `rhs` holds F. With `edges` given, F is first formed as the
 // products of the edges with `sources` (as fm_admm_update_shared does),

@@ -177,6 +177,19 @@ Test(distributed, row_blocks_balance_the_entries)
         }
         fm_layout_free(&layout);
     }
+    // a row of most of the entries, and as many rows as parts: no block is empty
+    const int64_t skewed[6] = { 50, 10, 10, 10, 10, 10 };
+    for (int parts = 1; parts <= 6; parts++) {
+        fm_layout layout;
+        cr_assert_eq(fm_layout_new(&layout, skewed, 6, 6, parts, msg), FM_OK, "%s", msg);
+        for (int p = 0; p < parts; p++)
+            cr_assert_lt(layout.row_begin[p], layout.row_begin[p + 1], "%d parts: block %d is empty", parts, p);
+        fm_layout_free(&layout);
+    }
+    // more parts than rows (or columns): refused, saying how many could run
+    fm_layout layout;
+    cr_assert_eq(fm_layout_new(&layout, skewed, 6, 6, 7, msg), FM_ERR_INVALID);
+    cr_assert(strstr(msg, "7 processes") && strstr(msg, "at most 6"), "%s", msg);
 }
 
 Test(distributed, options_it_does_not_run_are_refused_before_any_work)
@@ -264,17 +277,48 @@ static run mpirun(const scratch *s, int processes, const char *data, const char 
 static run single(const scratch *s, const char *data, const char *const *extra)
 {
     arguments a = { { FM_BINARY, NULL }, 1 };
-    const char *head[] = { "factorize", data, "--init", "random", "--finish", "none", "--exact-objective", "--quiet",
+    const char *head[] = { "factorize", data, "--init", "random", "--exact-objective", "--quiet",
                            "--threads", "1", "--out", out_prefix(s), NULL };
     for (int i = 0; head[i]; i++) arguments_add(&a, head[i]);
     for (int i = 0; extra[i]; i++) arguments_add(&a, extra[i]);
     return run_arguments(s, &a);
 }
 
-// mpirun -np 1, 2, 3 give the single-process trace to 1e-5 relative, and
-// outputs as complete as its own (check_outputs: the summary's RMSE is
-// the written factors').
-static void expect_single_trace(const char *density, fm_kind kind, const char *const *extra)
+// A trace's rmse and objective columns (check_trace would also hold the
+// RMSE to never rising, which a penalized run need not keep).
+typedef struct { int rows; double rmse[256], objective[256]; } columns;
+
+static columns read_columns(const char *path)
+{
+    columns c = { 0 };
+    char *text = read_text(path);
+    bool header = true;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#') continue;
+        if (header) {
+            cr_assert(!strncmp(line, "iteration,seconds,rmse,holdout_rmse,objective,", 46), "%s: %s", path, line);
+            header = false;
+            continue;
+        }
+        int iteration;
+        double seconds;
+        cr_assert_lt(c.rows, 256);
+        cr_assert_eq(sscanf(line, "%d,%lf,%lf,", &iteration, &seconds, &c.rmse[c.rows]), 3, "%s: %s", path, line);
+        const char *objective = strchr(strchr(strchr(strchr(line, ',') + 1, ',') + 1, ',') + 1, ',') + 1;
+        c.objective[c.rows] = strtod(objective, NULL);
+        cr_assert_eq(iteration, c.rows);
+        c.rows++;
+    }
+    free(text);
+    return c;
+}
+
+// mpirun -np 1, 2, 3 give the single-process trace to 1e-5 relative, the
+// exact phase (§3.1) from the same iteration (`exact_phase`: the run has
+// one), and outputs as complete as its own (check_outputs: the summary's
+// RMSE is the written factors').
+static void expect_single_trace(const char *density, fm_kind kind, const char *const *extra, bool exact_phase,
+                                bool whole_outputs)
 {
     scratch s = scratch_new();
     char x[512];   // generate's path is one of fm_test_path's rotating buffers
@@ -282,7 +326,11 @@ static void expect_single_trace(const char *density, fm_kind kind, const char *c
     run r = single(&s, x, extra);
     expect_success(&r);
     run_free(&r);
-    trace alone = check_trace(fm_test_path(s.out, "run.trace.csv"), false);
+    const columns alone = read_columns(fm_test_path(s.out, "run.trace.csv"));
+    char *alone_summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    const double alone_finish = json_number(alone_summary, "from_iteration");   // the exact phase's first
+    free(alone_summary);
+    cr_assert_eq(alone_finish > 0, exact_phase, "the single-process run's exact phase from %g", alone_finish);
     for (int processes = 1; processes <= 3; processes++) {
         char name[16], path[64];
         snprintf(name, sizeof name, "np%d", processes);
@@ -290,33 +338,37 @@ static void expect_single_trace(const char *density, fm_kind kind, const char *c
         expect_success(&r);
         run_free(&r);
         snprintf(path, sizeof path, "%s.trace.csv", name);
-        trace t = check_trace(fm_test_path(s.out, path), false);
+        const columns t = read_columns(fm_test_path(s.out, path));
         cr_assert_eq(t.rows, alone.rows, "%d processes", processes);
         for (int i = 0; i < t.rows; i++) {
             cr_assert(close_relative(t.objective[i], alone.objective[i], 1e-5), "%d processes, row %d: %.9g, %.9g",
                       processes, i, t.objective[i], alone.objective[i]);
             cr_assert(close_relative(t.rmse[i], alone.rmse[i], 1e-5), "%d processes, row %d", processes, i);
         }
-        trace_free(&t);
         snprintf(path, sizeof path, "%s.summary.json", name);
         char *summary = read_text(fm_test_path(s.out, path));
         cr_assert_eq(json_number(summary, "processes"), processes);
+        cr_assert_eq(json_number(summary, "from_iteration"), alone_finish, "%d processes", processes);
         // the H-update's reduce-scatter is handed all of Xᵀ·W (30 columns x rank k floats) every iteration,
         // and for the incomplete kind each column's Gram's lower triangle with it
         const int k = atoi(extra[1]), width = kind == FM_KIND_INCOMPLETE ? k + k * (k + 1) / 2 : k;
         cr_assert_eq(json_number(summary, "reduce_scatter"), 4 * 30 * width);
         free(summary);
     }
-    trace_free(&alone);
-    // the three-process run's files are a run's whole set
+    // the three-process run's files are a run's whole set: with `whole_outputs` (a run whose RMSE
+    // cannot rise: no penalty) as check_outputs holds a single-process run's, the summary's RMSE the
+    // written factors' (W gathered from the processes) included
     char command[900];
     snprintf(command, sizeof command, "cd '%s' && for f in np3.*; do mv \"$f\" \"run.${f#np3.}\"; done && rm -f np*.* ",
              s.out);
     cr_assert_eq(system(command), 0);
     fm_graph *g = graph_of(x, kind);
-    int iters = atoi(extra[3]);
-    outputs o = check_outputs(&s, g, atoi(extra[1]), iters, false);
-    outputs_free(&o);
+    if (whole_outputs) {
+        outputs o = check_outputs(&s, g, atoi(extra[1]), atoi(extra[3]), false);
+        outputs_free(&o);
+    } else {
+        expect_files(s.out, "run.W.mtx", "run.H.mtx", "run.trace.csv", "run.summary.json", NULL);
+    }
     fm_graph_free(&g);
     scratch_free(&s);
 }
@@ -324,20 +376,27 @@ static void expect_single_trace(const char *density, fm_kind kind, const char *c
 Test(distributed, sparse_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
 {
     const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--l1", "0.01,0.02", "--l2", "0.1", NULL };
-    expect_single_trace("0.3", FM_KIND_SPARSE, extra);
+    expect_single_trace("0.3", FM_KIND_SPARSE, extra, true, false);
+}
+
+Test(distributed, unpenalized_runs_write_a_whole_output_set, .timeout = 120)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "30", NULL };
+    expect_single_trace("0.3", FM_KIND_SPARSE, extra, true, true);
 }
 
 Test(distributed, dense_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
 {
-    const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--inner", "2", "--l2", "0.05", NULL };
-    expect_single_trace(NULL, FM_KIND_DENSE, extra);
+    const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--inner", "2", "--l2", "0.05",
+                            "--finish", "none", NULL };
+    expect_single_trace(NULL, FM_KIND_DENSE, extra, false, false);
 }
 
 Test(distributed, incomplete_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
 {
-    const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--kind", "incomplete", "--l2", "0.1",
+    const char *extra[] = { "--rank", "3", "--iters", "60", "--tol", "0", "--kind", "incomplete", "--l2", "0.1",
                             "--l2-per-entry", "--l1", "0.01", NULL };
-    expect_single_trace("0.3", FM_KIND_INCOMPLETE, extra);
+    expect_single_trace("0.3", FM_KIND_INCOMPLETE, extra, true, false);
 }
 
 // Two files hold the same bytes.
@@ -357,7 +416,7 @@ static run mpirun_train(const scratch *s, int processes, const char *out, const 
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
     arguments a = { { FM_MPIEXEC, NULL }, 1 };
     const char *head[] = { "--oversubscribe", "-np", np, FM_BINARY, "train", "--model", "init", "--rank", "3",
-                           TINY_MODEL, "--epochs", "2", "--batch", "4", "--threads", "1", "--distributed", "--out",
+                           TINY_MODEL, "--epochs", "2", "--batch", "4", "--threads", "2", "--distributed", "--out",
                            out, NULL };
     for (int i = 0; head[i]; i++) arguments_add(&a, head[i]);
     for (int i = 0; extra[i]; i++) arguments_add(&a, extra[i]);
@@ -373,9 +432,10 @@ Test(distributed, data_parallel_training_gives_the_single_process_model_bit_for_
     char alone[400], alone_state[420], model[400], state[420];
     snprintf(alone, sizeof alone, "%s", fm_test_path(s.root, "alone.fmw"));
     snprintf(alone_state, sizeof alone_state, "%s.state", alone);
-    // (one thread, as each process below: the validation's last bits, kept in the state, depend on the threads)
+    // (two threads, as each process below: the validation's last bits, kept in the state, depend on the
+    // threads, and so do a member's alone or among others)
     run r = RUN(&s, "train", "--model", "init", "--rank", "3", TINY_MODEL, "--epochs", "2", "--batch", "4",
-                "--threads", "1", "--out", alone);
+                "--threads", "2", "--out", alone);
     expect_success(&r);
     run_free(&r);
     const char *none[] = { NULL };
@@ -400,6 +460,34 @@ Test(distributed, data_parallel_training_gives_the_single_process_model_bit_for_
     expect_success(&r);
     run_free(&r);
     cr_assert(same_bytes(alone, model) && same_bytes(alone_state, state), "stopped on 2, resumed on 3");
+    scratch_free(&s);
+}
+
+// A gzipped file, which process 0 reads alone, gives the run of its plain
+// text bit for bit: the same entries reach each process in the same order.
+Test(distributed, a_gzipped_file_gives_the_plain_file_run, .timeout = 120)
+{
+    scratch s = scratch_new();
+    char x[512], gz[600], command[1300];
+    snprintf(x, sizeof x, "%s", generate(&s, "0.3"));
+    snprintf(gz, sizeof gz, "%s.gz", x);
+    snprintf(command, sizeof command, "gzip -k '%s'", x);
+    cr_assert_eq(system(command), 0);
+    const char *extra[] = { "--rank", "3", "--iters", "10", NULL };
+    run r = mpirun(&s, 2, x, "plain", extra);
+    expect_success(&r);
+    run_free(&r);
+    r = mpirun(&s, 2, gz, "gzip", extra);
+    expect_success(&r);
+    run_free(&r);
+    char plain_trace[600], gzip_trace[600];
+    snprintf(plain_trace, sizeof plain_trace, "%s", fm_test_path(s.out, "plain.trace.csv"));
+    snprintf(gzip_trace, sizeof gzip_trace, "%s", fm_test_path(s.out, "gzip.trace.csv"));
+    trace a = check_trace(plain_trace, false), b = check_trace(gzip_trace, false);
+    cr_assert_eq(a.rows, b.rows);
+    for (int i = 0; i < a.rows; i++) cr_assert_eq(a.objective[i], b.objective[i], "row %d", i);
+    trace_free(&a);
+    trace_free(&b);
     scratch_free(&s);
 }
 

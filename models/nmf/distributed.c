@@ -7,8 +7,12 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "admm.h"
+#include "extrapolate.h"
+#include "finish.h"
+#include "hals.h"
 #include "graph.h"
 #include "loss.h"
 #include "objective.h"
@@ -23,9 +27,6 @@ const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, boo
     if (o->init != FM_INIT_RANDOM)
         return "a distributed run starts from --init random (the nndsvd start needs an SVD over the processes, "
                "not built yet)";
-    if (o->finish != FM_FINISH_NONE)
-        return "a distributed run takes ADMM steps throughout: give --finish none (the exact phase is not "
-               "distributed yet)";
     if (o->loss != FM_LOSS_LS) return "a distributed run minimizes the least-squares loss only (--loss ls)";
     if (holdout) return "a distributed run fits every entry: --holdout, --test and --keep best are not distributed yet";
     if (o->accelerate || o->init == FM_INIT_LEARNED) return "the learned models do not run distributed";
@@ -46,12 +47,15 @@ typedef struct {
     double omega;
     fm_dense *W, *Ht, *UW, *UH, *XHt, *XtW, *F;   // UH and F: this process's columns only
     double *gram_w, *gram_w_mine, *gram_h;
-    int64_t *counts;       // floats of each process's columns of Hᵀ
+    int64_t *counts;       // each process's columns of Hᵀ (rows of k floats)
+    int64_t *floats;       // and their floats, the reduce-scatter's counts
     // the incomplete kind: per column F_j and the lower triangle of G_j over
     // this process's rows (`sums`, n × width), this process's columns' sums
     // over all (`column_sums`), and their observed entries (`degree`)
     float *sums, *column_sums;
     int64_t *degree, *sum_counts, width;
+    bool exact;            // the exact phase (§3.1): coordinate sweeps instead of ADMM steps
+    int sweeps;
 } dist;
 
 static void dist_free(dist *d)
@@ -69,6 +73,7 @@ static void dist_free(dist *d)
     free(d->gram_w_mine);
     free(d->gram_h);
     free(d->counts);
+    free(d->floats);
     free(d->sums);
     free(d->column_sums);
     free(d->degree);
@@ -78,12 +83,10 @@ static void dist_free(dist *d)
 // G_w = Σ_p W_pᵀW_p: this process's part kept for its Σr² (§11.1).
 static int gram_w(dist *d, char *msg)
 {
-#define FREE_ALL ((void)0)
-    FM_TRY(fm_products_gram(d->gram_w_mine, d->W, msg));
+    const int status = fm_products_gram(d->gram_w_mine, d->W, msg);
     memcpy(d->gram_w, d->gram_w_mine, sizeof(double) * (size_t)(d->k * d->k));
-    fm_comm_sum(d->comm, d->gram_w, (int64_t)d->k * d->k);
-    return FM_OK;
-#undef FREE_ALL
+    fm_comm_sum(d->comm, d->gram_w, (int64_t)d->k * d->k);   // whatever the status: the others are in it
+    return status;
 }
 
 // The random start of §3, each process drawing its rows of W by their
@@ -113,7 +116,11 @@ static int setup(dist *d, const fm_layout *layout, char *msg)
     FM_ALLOC(d->gram_w_mine, k * k);
     FM_ALLOC(d->gram_h, k * k);
     FM_ALLOC(d->counts, P);
-    for (int q = 0; q < P; q++) d->counts[q] = (layout->col_begin[q + 1] - layout->col_begin[q]) * k;
+    FM_ALLOC(d->floats, P);
+    for (int q = 0; q < P; q++) {
+        d->counts[q] = layout->col_begin[q + 1] - layout->col_begin[q];
+        d->floats[q] = d->counts[q] * k;
+    }
     FM_TRY(fm_dense_new(&d->W, d->mine, k, msg));
     FM_TRY(fm_dense_new(&d->UW, d->mine, k, msg));
     FM_TRY(fm_dense_new(&d->XHt, d->mine, k, msg));
@@ -130,7 +137,7 @@ static int setup(dist *d, const fm_layout *layout, char *msg)
         FM_ALLOC(d->sums, d->n * d->width);
         FM_ALLOC(d->column_sums, (d->c1 - d->c0) * d->width);
         FM_ALLOC(d->sum_counts, P);
-        for (int q = 0; q < P; q++) d->sum_counts[q] = d->counts[q] / k * d->width;
+        for (int q = 0; q < P; q++) d->sum_counts[q] = d->counts[q] * d->width;
         FM_ALLOC(d->degree, d->n);
         for (int64_t j = 0; j < d->n; j++) d->degree[j] = (int64_t)(d->cols.ptr[j + 1] - d->cols.ptr[j]);
     }   // (summed over the processes by the caller, after every setup has succeeded)
@@ -144,9 +151,16 @@ static fm_dense my_columns(const dist *d)
     return (fm_dense){ d->c1 - d->c0, d->k, d->Ht->data + d->c0 * d->k };
 }
 
-// The H-update (§11.1): F = Σ_p X_pᵀW_p reduce-scattered by columns, the
-// steps of this process's columns, Hᵀ gathered back; then G_h, the same
-// bits in every process.
+// G_h = HHᵀ = Σ_p over each process's columns of Hᵀ, summed (§11.3: 2nk²/P
+// flops each instead of 2nk² for the whole Hᵀ in every process).
+static int gram_h(dist *d, char *msg)
+{
+    const fm_dense columns = my_columns(d);
+    const int status = fm_products_gram(d->gram_h, &columns, msg);
+    fm_comm_sum(d->comm, d->gram_h, (int64_t)d->k * d->k);   // whatever the status: the others are in it
+    return status;
+}
+
 // The incomplete kind's H-update: F_j and G_j of every column over this
 // process's rows, reduce-scattered by columns, then §3's steps of each of
 // this process's columns with its own Gram and its observed entries (all
@@ -166,6 +180,7 @@ static int h_update_masked(dist *d, char *msg)
             for (int c = 0; c <= a; c++) out[at++] = gram[a * k + c];
     }
     FM_TRY(fm_comm_sum_scatter(d->comm, d->sums, d->column_sums, d->sum_counts, msg));
+    const fm_penalty penalty = d->o->penalty_h;
     int failed = 0;
 #pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
     for (int64_t j = d->c0; j < d->c1; j++) {
@@ -174,43 +189,60 @@ static int h_update_masked(dist *d, char *msg)
         for (int a = 0; a < k; a++) f[a] = in[a];
         for (int a = 0, at = k; a < k; a++)
             for (int c = 0; c <= a; c++, at++) L[a * k + c] = L[c * k + a] = in[at];
-        failed |= fm_admm_target_steps(d->Ht->data + j * k, d->UH->data + (j - d->c0) * k, f, L, d->degree[j],
-                                       d->o->penalty_h, d->o->inner, k);
+        if (d->exact) {   // §3.1's sweeps with Ĝ_j = G_j + the ridge
+            const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)d->degree[j] : 1.0);
+            for (int a = 0; a < k; a++) L[a * k + a] += ridge;
+            fm_hals_target(d->Ht->data + j * k, in, L, penalty.l1, d->sweeps, k);
+        } else {
+            failed |= fm_admm_target_steps(d->Ht->data + j * k, d->UH->data + (j - d->c0) * k, f, L, d->degree[j],
+                                           penalty, d->o->inner, k);
+        }
     }
-    // the gather first: a process that returned here would leave the others waiting in it
-    FM_TRY(fm_comm_gather_all(d->comm, d->Ht->data, d->counts, msg));
-    FM_CHECK(!failed, FM_ERR_NUMERIC,
-             "ADMM: a per-target Gram matrix plus rho*I is not positive definite (non-finite factor?)");
-    FM_TRY(fm_products_gram(d->gram_h, d->Ht, msg));
-    return FM_OK;
+    // the gather and the Gram whatever happened here: the other processes are in them
+    int status = fm_comm_gather_all(d->comm, d->Ht->data, d->counts, d->k, msg);
+    if (status == FM_OK && failed)
+        status = fm_fail(FM_ERR_NUMERIC, msg,
+                         "ADMM: a per-target Gram matrix plus rho*I is not positive definite (non-finite factor?)");
+    const int gram = gram_h(d, msg);
+    return status ? status : gram;
 #undef FREE_ALL
 }
 
+// The H-update (§11.1): F = Σ_p X_pᵀW_p reduce-scattered by columns, the
+// ADMM steps or (the exact phase, §3.1) the sweeps of this process's
+// columns, Hᵀ gathered back; then G_h, the same bits in every process.
 static int h_update(dist *d, char *msg)
 {
 #define FREE_ALL ((void)0)
     if (d->masked) return h_update_masked(d, msg);
     fm_products_gather(d->XtW, &d->cols, d->W);
-    FM_TRY(fm_comm_sum_scatter(d->comm, d->XtW->data, d->F->data, d->counts, msg));
+    FM_TRY(fm_comm_sum_scatter(d->comm, d->XtW->data, d->F->data, d->floats, msg));
     fm_dense targets = my_columns(d);
-    FM_TRY(fm_admm_steps_shared((fm_admm_factor){ &targets, d->UH }, d->F, &d->every_row, d->gram_w,
-                                d->o->penalty_h, d->o->inner, msg));
-    FM_TRY(fm_comm_gather_all(d->comm, d->Ht->data, d->counts, msg));
-    FM_TRY(fm_products_gram(d->gram_h, d->Ht, msg));
-    return FM_OK;
+    int status = d->exact ? fm_hals_update_shared(&targets, d->F, NULL, NULL, d->gram_w, d->o->penalty_h, d->m,
+                                                  d->sweeps, msg)
+                          : fm_admm_steps_shared((fm_admm_factor){ &targets, d->UH }, d->F, &d->every_row,
+                                                 d->gram_w, d->o->penalty_h, d->o->inner, msg);
+    // the gather and the Gram whatever the status: the other processes are in them
+    const int gathered = fm_comm_gather_all(d->comm, d->Ht->data, d->counts, d->k, msg);
+    const int gram = gram_h(d, msg);
+    return status ? status : gathered ? gathered : gram;
 #undef FREE_ALL
 }
 
 static int w_update(dist *d, char *msg)
 {
-#define FREE_ALL ((void)0)
-    if (d->masked) FM_TRY(fm_admm_update_masked((fm_admm_factor){ d->W, d->UW }, &d->rows, d->Ht, d->o->penalty_w,
-                                                d->o->inner, msg));
-    else FM_TRY(fm_admm_update_shared((fm_admm_factor){ d->W, d->UW }, d->XHt, &d->rows, d->Ht, d->gram_h,
-                                 d->o->penalty_w, d->o->inner, msg));
-    FM_TRY(gram_w(d, msg));
-    return FM_OK;
-#undef FREE_ALL
+    const fm_solver_options *o = d->o;
+    const fm_admm_factor w = { d->W, d->UW };
+    int status;
+    if (d->masked)
+        status = d->exact ? fm_hals_update_masked(d->W, &d->rows, d->Ht, o->penalty_w, d->sweeps, msg)
+                          : fm_admm_update_masked(w, &d->rows, d->Ht, o->penalty_w, o->inner, msg);
+    else
+        status = d->exact ? fm_hals_update_shared(d->W, d->XHt, &d->rows, d->Ht, d->gram_h, o->penalty_w, d->n,
+                                                  d->sweeps, msg)
+                          : fm_admm_update_shared(w, d->XHt, &d->rows, d->Ht, d->gram_h, o->penalty_w, o->inner, msg);
+    const int gram = gram_w(d, msg);   // whatever the status: the others are in it
+    return status ? status : gram;
 }
 
 // The penalties of this process's columns of Hᵀ: each column's ridge weighed,
@@ -238,16 +270,14 @@ static double h_penalties(const dist *d)
 // its columns of Hᵀ for the penalties, so that none is counted twice).
 static int objective_row(fm_row_objective *row, dist *d, char *msg)
 {
-#define FREE_ALL ((void)0)
     double sums[2] = { 0, 0 };
-    FM_TRY(fm_loss_residual(&sums[0], d->g, &d->rows, d->W, d->Ht, d->gram_w_mine, d->gram_h, msg));
+    const int status = fm_loss_residual(&sums[0], d->g, &d->rows, d->W, d->Ht, d->gram_w_mine, d->gram_h, msg);
     fm_solver_options w_only = *d->o;
     w_only.penalty_h = (fm_penalty){ 0 };
     sums[1] = fm_objective_penalties(d->W, d->Ht, &d->rows, &d->cols, d->masked, &w_only) + h_penalties(d);
-    fm_comm_sum(d->comm, sums, 2);
+    fm_comm_sum(d->comm, sums, 2);   // whatever the status: the others are in it
     *row = (fm_row_objective){ .residual = sums[0], .f = 0.5 * sums[0] + sums[1], .exact = true };
-    return FM_OK;
-#undef FREE_ALL
+    return status;
 }
 
 int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const fm_layout *layout,
@@ -256,7 +286,8 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const
     fm_solver_result *result = NULL;
     dist d = { .comm = comm, .o = o, .g = g, .k = o ? o->rank : 0,
                .masked = g && g->stats.kind == FM_KIND_INCOMPLETE };
-#define FREE_ALL do { dist_free(&d); fm_solver_result_free(&result); } while (0)
+    fm_extrapolation extra = { 0 };
+#define FREE_ALL do { dist_free(&d); fm_solver_result_free(&result); fm_extrapolation_free(&extra); } while (0)
 #define AGREE(expr) FM_TRY(fm_comm_agree(comm, (expr), msg))
     const double start = omp_get_wtime();
     AGREE(out && !*out && g && layout && o && o->rank > 0 && o->iters >= 0
@@ -282,19 +313,38 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const
     AGREE(d.omega > 0 ? FM_OK : fm_fail(FM_ERR_INVALID, msg, "the matrix has no entries to fit"));
     random_start(&d, sums[0] / d.omega);
     status = gram_w(&d, msg);
-    if (status == FM_OK) status = fm_products_gram(d.gram_h, d.Ht, msg);
+    if (status == FM_OK) status = gram_h(&d, msg);
     AGREE(status);
     result->init_seconds = fm_comm_max(comm, omp_get_wtime() - start);
 
+    // §3's loop as models/nmf/solver.c runs it for these options, every
+    // decision on summed figures (the same in every process), every failure
+    // agreed before the next collective
     fm_row_objective row = { 0 }, previous = { 0 };
+    bool extrapolating = false;
+    d.sweeps = fm_finish_sweeps(o);
     for (int it = 0;; it++) {
-        status = FM_OK;
         if (it > 0) {
-            status = h_update(&d, msg);
-            if (status == FM_OK) status = w_update(&d, msg);
+            if (extrapolating) {   // the updates start from Y (extrapolate.h)
+                fm_extrapolation_move(&extra, d.W, d.Ht, NULL);
+                AGREE(gram_w(&d, msg));
+            }
+        redo:   // the extrapolation refused the updates' iterate: again from the accepted one
+            AGREE(h_update(&d, msg));
+            AGREE(w_update(&d, msg));
         }
-        if (status == FM_OK) status = objective_row(&row, &d, msg);
-        AGREE(status);
+        AGREE(objective_row(&row, &d, msg));
+        if (extrapolating) {
+            const fm_extrapolation_verdict verdict = fm_extrapolation_judge(&extra, d.W, d.Ht, NULL, &row);
+            if (verdict != FM_EXTRAPOLATION_KEPT) {
+                AGREE(gram_w(&d, msg));
+                AGREE(gram_h(&d, msg));
+            }
+            if (verdict == FM_EXTRAPOLATION_REDO) {
+                result->finish_refused++;
+                goto redo;
+            }
+        }
         fm_solver_iterate *step = &result->trace[it];
         const double elapsed = fm_comm_max(comm, omp_get_wtime() - start);
         step->iteration = it;
@@ -306,6 +356,14 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const
         AGREE(isfinite(step->objective) ? FM_OK
               : fm_fail(FM_ERR_NUMERIC, msg, "the objective became non-finite at iteration %d", it));
         const char *stop = fm_stop_reason(o, result, it, elapsed, &previous, &row, 0);
+        if (!stop && !d.exact && fm_finish_due(o, d.masked, it, &previous, &row, false)) {
+            d.exact = true;
+            result->finish_iteration = it + 1;
+            if (!o->finish_plain) {
+                AGREE(fm_extrapolation_start(&extra, d.W, d.Ht, NULL, &row, msg));
+                extrapolating = true;
+            }
+        }
         previous = row;
         if (stop) {
             result->stop_reason = stop;
@@ -322,4 +380,53 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const
     return FM_OK;
 #undef AGREE
 #undef FREE_ALL
+}
+
+//------------------------------------------------------------------------------
+// Around the run: the whole matrix's figures, W in process 0, the costs
+//------------------------------------------------------------------------------
+
+void fm_distributed_stats(fm_graph_stats *st, fm_comm *comm, const fm_graph *g, const fm_layout *layout)
+{
+    fm_graph_stats_get(g, st);
+    double sums[3] = { (double)st->entries, st->sum, st->sumsq };
+    fm_comm_sum(comm, sums, 3);
+    // a process with no entries has no minimum or maximum of its own
+    const bool any = st->entries > 0;
+    st->min = (float)-fm_comm_max(comm, any ? -(double)st->min : -INFINITY);
+    st->max = (float)fm_comm_max(comm, any ? (double)st->max : -INFINITY);
+    st->rows = layout->rows;
+    st->entries = (int64_t)sums[0];
+    st->sum = sums[1];
+    st->sumsq = sums[2];
+}
+
+int fm_distributed_gather_w(fm_dense **W, fm_comm *comm, const fm_dense *mine, const fm_layout *layout, char *msg)
+{
+    int64_t *counts = calloc((size_t)comm->size, sizeof *counts);
+#define FREE_ALL do { free(counts); fm_dense_free(W); } while (0)
+    int status = counts ? FM_OK : fm_fail(FM_ERR_MEMORY, msg, "out of memory");
+    if (status == FM_OK && comm->rank == 0) status = fm_dense_new(W, layout->rows, mine->cols, msg);
+    FM_TRY(fm_comm_agree(comm, status, msg));   // process 0's W may not fit: the others must not wait for it
+    for (int p = 0; p < comm->size; p++) counts[p] = layout->row_begin[p + 1] - layout->row_begin[p];
+    status = fm_comm_gather_root(comm, mine->data, comm->rank == 0 ? (*W)->data : NULL, counts, (int)mine->cols, msg);
+    FM_TRY(fm_comm_agree(comm, status, msg));
+    free(counts);
+    return FM_OK;
+#undef FREE_ALL
+}
+
+void fm_distributed_measure(fm_distributed_figures *f, fm_comm *comm, const fm_comm *before, int iterations)
+{
+    const double per = iterations > 0 ? 1.0 / iterations : 0;
+    f->scatter = fm_comm_max(comm, (comm->sent_scatter - before->sent_scatter) * per);
+    f->gather = fm_comm_max(comm, (comm->sent_gather - before->sent_gather) * per);
+    f->reductions = fm_comm_max(comm, (comm->sent_reduce - before->sent_reduce) * per);
+    f->reading = fm_comm_max(comm, comm->sent_exchange);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    const double peak = (double)usage.ru_maxrss / 1024.0;   // KiB on Linux
+    f->peak_most = fm_comm_max(comm, peak);
+    f->peak_first = comm->rank == 0 ? peak : 0;
+    fm_comm_sum(comm, &f->peak_first, 1);
 }

@@ -23,4 +23,21 @@ const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, boo
 int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const fm_layout *layout,
                        const fm_solver_options *o, char *msg);
 
+// The whole matrix's statistics from the processes' blocks (collective).
+void fm_distributed_stats(fm_graph_stats *stats, fm_comm *comm, const fm_graph *g, const fm_layout *layout);
+
+// Every process's rows of W (`mine`) into process 0's *W, the one place a
+// process holds all of W; NULL elsewhere. Collective, one status for all.
+int fm_distributed_gather_w(fm_dense **W, fm_comm *comm, const fm_dense *mine, const fm_layout *layout, char *msg);
+
+// A run's costs, the most over the processes (§11.3): the bytes handed to
+// each kind of collective per iteration since `before` (the comm as it was
+// before the run), the reading's exchange, and the peak resident memory in
+// MiB (the most, and process 0's, which holds all of W after the gather).
+typedef struct fm_distributed_figures {
+    double scatter, gather, reductions, reading;
+    double peak_most, peak_first;
+} fm_distributed_figures;
+void fm_distributed_measure(fm_distributed_figures *figures, fm_comm *comm, const fm_comm *before, int iterations);
+
 #endif

@@ -296,8 +296,12 @@ int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const f
     if (mine > 1) memset(extra, 0, sizeof(float) * (size_t)count * (size_t)(mine - 1));
     for (int b = 0; b < mine; b++) parts[b] = b == 0 ? params->grads : extra + (size_t)(b - 1) * (size_t)count;
     // members in parallel, each single-threaded inside (nested regions are
-    // inactive); one member alone keeps every thread for its ops
-    const int threads = mine < 1 ? 1 : mine < fm_get_threads() ? mine : fm_get_threads();
+    // inactive); one member alone keeps every thread for its ops, unless it
+    // is one of a batch's shared among processes: it runs in a region of two
+    // threads, single-threaded inside as one process runs it (its bits
+    // depend on that)
+    const bool shared_alone = comm && members > 1 && mine == 1 && fm_get_threads() > 1;
+    const int threads = shared_alone ? 2 : mine < 1 ? 1 : mine < fm_get_threads() ? mine : fm_get_threads();
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
     for (int b = lo; b < hi; b++)
         status[b] = member_step(&losses[b], parts[b - lo], params, &config, o, epoch,
