@@ -397,8 +397,7 @@ int fm_cmd_factorize(int argc, char **argv)
     if (distributed) {
         // a distributed run's default start (§11): random (nndsvd is not distributed)
         if (!init_given) opts.init = FM_INIT_RANDOM;
-        const char *alone = holdout_fraction > 0 || test_file ? "--holdout and --test"
-                            : save_state ? "--save-state" : init_from ? "--init-from"
+        const char *alone = save_state ? "--save-state" : init_from ? "--init-from"
                             : top.n || top.names_path ? "--top and --row-names" : model ? "--model" : NULL;
         if (alone) {
             fprintf(stderr, "factormer: %s do%s not run distributed yet: run without --distributed\n", alone,
@@ -411,7 +410,11 @@ int fm_cmd_factorize(int argc, char **argv)
             return 2;
         }
         if (threads > 0) fm_set_threads((int)threads);
-        return fm_factorize_distributed(&opts, data, kind, out_prefix, quiet);
+        if (holdout_fraction > 0 && test_file) {
+            fprintf(stderr, "factormer: --holdout and --test both name held-out entries: give one\n");
+            return 2;
+        }
+        return fm_factorize_distributed(&opts, data, kind, out_prefix, holdout_fraction, test_file, quiet);
     }
     const int launched = fm_comm_launched();
     if (launched > 1) {

@@ -61,9 +61,10 @@ int fm_factorize_state_write(const char *path_w, const char *path_h, const fm_so
                              const char *comment, char *msg);
 
 // factormer factorize --distributed (cli/factorize_distributed.c): the
-// options as parsed, the data file, the kind and the output prefix (NULL:
-// the data's name). Returns the exit status.
+// options as parsed, the data file, the kind, the output prefix (NULL: the
+// data's name) and the held-out entries (a share, or a test file). Returns
+// the exit status.
 int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind kind, const char *out_prefix,
-                             bool quiet);
+                             double holdout_fraction, const char *test_file, bool quiet);
 
 #endif

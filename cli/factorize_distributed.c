@@ -20,7 +20,8 @@
 
 // Process 0's outputs, as a single-process run writes them.
 static int write_outputs(fm_output_set *set, const fm_solver_options *opts, const fm_solver_result *r,
-                         const fm_graph_stats *st, const char *data, const char *distributed, char *msg)
+                         const fm_graph_stats *st, const fm_triplets *held, const char *data,
+                         const char *distributed, char *msg)
 {
     char *command = fm_arg_command_shell(), *command_json = fm_arg_command_json(), *comment = NULL;
 #define FREE_ALL do { free(command); free(command_json); free(comment); } while (0)
@@ -36,7 +37,7 @@ static int write_outputs(fm_output_set *set, const fm_solver_options *opts, cons
     snprintf(comment, size, "factormer %s: %s", fm_version(), command);
     FM_TRY(fm_trace_write_csv(fm_output_set_staged(set, 2), r, comment, msg));
     const fm_factorize_report report = { .opts = opts, .result = r, .stats = st, .omega = st->kind == FM_KIND_INCOMPLETE ? (double)st->entries : (double)st->rows * st->cols,
-                                         .source = data, .command_json = command_json,
+                                         .held = held, .source = data, .command_json = command_json,
                                          .stop_reason = r->stop_reason, .set = set, .state_slot = -1,
                                          .distributed = distributed };
     FM_TRY(fm_factorize_summary_write(&report, fm_output_set_staged(set, 3), msg));
@@ -47,13 +48,13 @@ static int write_outputs(fm_output_set *set, const fm_solver_options *opts, cons
 }
 
 int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind kind, const char *out_prefix,
-                             bool quiet)
+                             double holdout_fraction, const char *test_file, bool quiet)
 {
     char msg[FM_MSG_LEN] = "", prefix[4096], distributed[512];
     fm_comm comm = { 0 };
     fm_output_set *set = NULL;
     fm_layout layout = { 0 };
-    fm_triplets *mine = NULL;
+    fm_triplets *mine = NULL, *kept = NULL, *held = NULL;
     fm_graph *g = NULL;
     fm_solver_result *r = NULL;
     fm_dense *W = NULL;
@@ -63,8 +64,9 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
         fprintf(stderr, "factormer: %s\n", msg);
         return 2;
     }
+    const bool holding = holdout_fraction > 0 || test_file;
     const char *refusal = !data ? "a distributed run reads a Matrix Market file: give DATA.mtx"
-                                : fm_distributed_refusal(opts, kind, false);
+                                : fm_distributed_refusal(opts, kind == FM_KIND_AUTO ? FM_KIND_INCOMPLETE : kind, holding);
     if (refusal) {
         if (comm.rank == 0) fprintf(stderr, "factormer: %s\n", refusal);
         fm_comm_stop(&comm);
@@ -76,12 +78,31 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
     const char *suffix[4] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
     const int opened = comm.rank == 0 ? fm_output_set_open(&set, "--out", prefix, suffix, 4, msg) : FM_OK;
     if (fm_comm_agree(&comm, opened, msg)) goto fail;
-    if (fm_mtx_read_distributed(&mine, &layout, &array, &comm, data, msg)) goto fail;
+    if (fm_mtx_read_distributed(&mine, &layout, NULL, &array, &comm, data, msg)) goto fail;
     if (kind == FM_KIND_AUTO) kind = array ? FM_KIND_DENSE : FM_KIND_SPARSE;
-    if ((refusal = fm_distributed_refusal(opts, kind, false))) {   // the same in every process
+    if ((refusal = fm_distributed_refusal(opts, kind, holding))) {   // the same in every process
         snprintf(msg, sizeof msg, "%s", refusal);
+        status = 2;   // a usage error, known once the file gave its kind
         goto fail;
     }
+    if (test_file) {   // the test entries of each process's rows, read as the data are
+        bool test_array = false;
+        if (fm_mtx_read_distributed(&held, NULL, &layout, &test_array, &comm, test_file, msg)) goto fail;
+        if (test_array) {   // (the same in every process)
+            snprintf(msg, sizeof msg, "%s: expected a coordinate file of shape %lld x %lld like the data",
+                     fm_arg_shown(test_file), (long long)layout.rows, (long long)layout.cols);
+            goto fail;
+        }
+    } else if (holdout_fraction > 0) {
+        const int split = fm_distributed_holdout(&kept, &held, mine, &layout, comm.rank, holdout_fraction,
+                                                 opts->seed, msg);
+        if (fm_comm_agree(&comm, split, msg)) goto fail;
+        fm_triplets_free(&mine);
+        mine = kept;
+        kept = NULL;
+    }
+    int64_t held_count = held ? held->count : 0;
+    fm_comm_sum_int64(&comm, &held_count, 1);
     if (!quiet && comm.rank == 0)
         fprintf(stderr, "factormer: %d process%s, %s kind, rows in blocks of balanced entries\n", comm.size,
                 comm.size == 1 ? "" : "es", fm_kind_name(kind));
@@ -90,7 +111,7 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
     fm_graph_stats st;
     fm_distributed_stats(&st, &comm, g, &layout);
     const fm_comm before = comm;
-    if (fm_distributed_run(&r, &comm, g, &layout, opts, msg)) goto fail;
+    if (fm_distributed_run(&r, &comm, g, held, &layout, opts, msg)) goto fail;
     if (fm_distributed_gather_w(&W, &comm, r->W, &layout, msg)) goto fail;
     fm_distributed_figures figures;
     fm_distributed_measure(&figures, &comm, &before, r->trace_len - 1);
@@ -104,7 +125,8 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
         fm_dense_free(&r->W);
         r->W = W;
         W = NULL;
-        written = write_outputs(set, opts, r, &st, data, distributed, msg);
+        const fm_triplets held_all = { .count = held_count };
+        written = write_outputs(set, opts, r, &st, held ? &held_all : NULL, data, distributed, msg);
     }
     if (fm_comm_agree(&comm, written, msg)) goto fail;
     if (!quiet && comm.rank == 0) {
@@ -113,6 +135,10 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
         printf("factorized %lld x %lld (%s, %lld entries) at rank %d on %d process%s: %d iterations, rmse %.6g, "
                "%.3f s (%s)\n", (long long)st.rows, (long long)st.cols, fm_kind_name(st.kind),
                (long long)st.entries, opts->rank, comm.size, comm.size == 1 ? "" : "es", iterations, last->rmse, last->seconds, r->stop_reason);
+        if (held_count > 0)
+            printf("holdout rmse %.6g over %lld entries; best %.6g at iteration %d%s\n", last->holdout_rmse,
+                   (long long)held_count, r->best_holdout_rmse, r->best_iteration,
+                   opts->keep_best ? " (its factors written)" : "");
         printf("wrote %s.{W.mtx,H.mtx,trace.csv,summary.json}\n", prefix);
     }
     status = 0;
@@ -125,6 +151,8 @@ fail:
 done:
     fm_output_set_free(&set);
     fm_triplets_free(&mine);
+    fm_triplets_free(&kept);
+    fm_triplets_free(&held);
     fm_solver_result_free(&r);
     fm_dense_free(&W);
     fm_graph_free(&g);

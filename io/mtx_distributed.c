@@ -70,8 +70,8 @@ static int whole_file(fm_triplets **out, const char *path, char *msg)
 #undef FREE_ALL
 }
 
-int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, bool *declared_array, fm_comm *comm,
-                            const char *path, char *msg)
+int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layout *given, bool *declared_array,
+                            fm_comm *comm, const char *path, char *msg)
 {
     fm_triplets *part = NULL, *mine = NULL;
     int64_t *entries = NULL, *send_counts = NULL, *recv_counts = NULL, *row = NULL, *col = NULL;
@@ -106,15 +106,22 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, bool *declared
     const int64_t m = shape[0], n = shape[1];
     *declared_array = shape[2] != 0;
 
-    // every row's entries over all the parts: the blocks
-    int status = take((void **)&entries, (size_t)(m > 0 ? m : 1), sizeof *entries, msg);
-    AGREE(status);
-    memset(entries, 0, sizeof *entries * (size_t)m);
-    for (int64_t e = 0; e < part->count; e++) entries[part->row[e]]++;
-    fm_comm_sum_int64(comm, entries, m);
-    AGREE(fm_layout_new(layout, entries, m, n, P, msg));
-    free(entries);
-    entries = NULL;
+    int status;
+    if (given) {   // another file's blocks: the shape must be that file's
+        AGREE(m == given->rows && n == given->cols ? FM_OK
+              : fm_fail_path(FM_ERR_PARSE, msg, path, ": expected a %lld x %lld matrix like the data, found %lld x "
+                             "%lld", (long long)given->rows, (long long)given->cols, (long long)m, (long long)n));
+        layout = (fm_layout *)given;
+    } else {   // every row's entries over all the parts: the blocks
+        status = take((void **)&entries, (size_t)(m > 0 ? m : 1), sizeof *entries, msg);
+        AGREE(status);
+        memset(entries, 0, sizeof *entries * (size_t)m);
+        for (int64_t e = 0; e < part->count; e++) entries[part->row[e]]++;
+        fm_comm_sum_int64(comm, entries, m);
+        AGREE(fm_layout_new(layout, entries, m, n, P, msg));
+        free(entries);
+        entries = NULL;
+    }
 
     // each entry to the process of its row
     status = take((void **)&send_counts, (size_t)P, sizeof *send_counts, msg);

@@ -13,9 +13,12 @@
 
 // `out`: this process's block, rows renumbered from its first row (out->rows
 // = its row count, out->cols = the matrix's); `layout` the blocks of every
-// process; `declared_array`: the file was an `array` file. Collective: every
-// process returns the same status, the first failing process's message.
-int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, bool *declared_array, fm_comm *comm,
-                            const char *path, char *msg);
+// process, made from the file's rows, or with `given` (another file's, e.g.
+// the data's for its test entries) those blocks, the file's shape checked
+// against them (`layout` is then not written); `declared_array`: the file
+// was an `array` file. Collective: every process returns the same status,
+// the first failing process's message.
+int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layout *given, bool *declared_array,
+                            fm_comm *comm, const char *path, char *msg);
 
 #endif

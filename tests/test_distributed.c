@@ -196,8 +196,8 @@ Test(distributed, options_it_does_not_run_are_refused_before_any_work)
 {
     scratch s = scratch_new();
     const char *x = generate(&s, "0.3");
-    run r = FACTORIZE_BAD(&s, x, "--distributed", "--holdout", "0.1");
-    EXPECT_FAILURE(&r, 2, "--holdout", "--distributed");
+    run r = FACTORIZE_BAD(&s, x, "--distributed", "--save-state");
+    EXPECT_FAILURE(&r, 2, "--save-state", "distributed");
     run_free(&r);
     expect_no_outputs(&s);
     scratch_free(&s);
@@ -284,9 +284,10 @@ static run single(const scratch *s, const char *data, const char *const *extra)
     return run_arguments(s, &a);
 }
 
-// A trace's rmse and objective columns (check_trace would also hold the
-// RMSE to never rising, which a penalized run need not keep).
-typedef struct { int rows; double rmse[256], objective[256]; } columns;
+// A trace's rmse, holdout_rmse (NaN when empty) and objective columns
+// (check_trace would also hold the RMSE to never rising, which a penalized
+// run need not keep).
+typedef struct { int rows; double rmse[256], holdout[256], objective[256]; } columns;
 
 static columns read_columns(const char *path)
 {
@@ -300,13 +301,18 @@ static columns read_columns(const char *path)
             header = false;
             continue;
         }
-        int iteration;
-        double seconds;
         cr_assert_lt(c.rows, 256);
-        cr_assert_eq(sscanf(line, "%d,%lf,%lf,", &iteration, &seconds, &c.rmse[c.rows]), 3, "%s: %s", path, line);
-        const char *objective = strchr(strchr(strchr(strchr(line, ',') + 1, ',') + 1, ',') + 1, ',') + 1;
-        c.objective[c.rows] = strtod(objective, NULL);
-        cr_assert_eq(iteration, c.rows);
+        const char *field[5];
+        field[0] = line;
+        for (int f = 1; f < 5; f++) {
+            field[f] = strchr(field[f - 1], ',');
+            cr_assert_not_null(field[f], "%s: %s", path, line);
+            field[f]++;
+        }
+        cr_assert_eq(atoi(field[0]), c.rows, "%s: %s", path, line);
+        c.rmse[c.rows] = strtod(field[2], NULL);
+        c.holdout[c.rows] = *field[3] == ',' ? NAN : strtod(field[3], NULL);
+        c.objective[c.rows] = strtod(field[4], NULL);
         c.rows++;
     }
     free(text);
@@ -329,6 +335,8 @@ static void expect_single_trace(const char *density, fm_kind kind, const char *c
     const columns alone = read_columns(fm_test_path(s.out, "run.trace.csv"));
     char *alone_summary = read_text(fm_test_path(s.out, "run.summary.json"));
     const double alone_finish = json_number(alone_summary, "from_iteration");   // the exact phase's first
+    const double alone_held = json_number(alone_summary, "holdout_entries");
+    const double alone_best = alone_held > 0 ? json_number(alone_summary, "best_iteration") : NAN;
     free(alone_summary);
     cr_assert_eq(alone_finish > 0, exact_phase, "the single-process run's exact phase from %g", alone_finish);
     for (int processes = 1; processes <= 3; processes++) {
@@ -344,11 +352,17 @@ static void expect_single_trace(const char *density, fm_kind kind, const char *c
             cr_assert(close_relative(t.objective[i], alone.objective[i], 1e-5), "%d processes, row %d: %.9g, %.9g",
                       processes, i, t.objective[i], alone.objective[i]);
             cr_assert(close_relative(t.rmse[i], alone.rmse[i], 1e-5), "%d processes, row %d", processes, i);
+            cr_assert(isnan(t.holdout[i]) == isnan(alone.holdout[i]), "%d processes, row %d", processes, i);
+            if (!isnan(alone.holdout[i]))
+                cr_assert(close_relative(t.holdout[i], alone.holdout[i], 1e-5), "%d processes, row %d: holdout %.9g, "
+                          "%.9g", processes, i, t.holdout[i], alone.holdout[i]);
         }
         snprintf(path, sizeof path, "%s.summary.json", name);
         char *summary = read_text(fm_test_path(s.out, path));
         cr_assert_eq(json_number(summary, "processes"), processes);
         cr_assert_eq(json_number(summary, "from_iteration"), alone_finish, "%d processes", processes);
+        cr_assert_eq(json_number(summary, "holdout_entries"), alone_held, "%d processes", processes);
+        if (alone_held > 0) cr_assert_eq(json_number(summary, "best_iteration"), alone_best, "%d processes", processes);
         // the H-update's reduce-scatter is handed all of Xᵀ·W (30 columns x rank k floats) every iteration,
         // and for the incomplete kind each column's Gram's lower triangle with it
         const int k = atoi(extra[1]), width = kind == FM_KIND_INCOMPLETE ? k + k * (k + 1) / 2 : k;
@@ -460,6 +474,68 @@ Test(distributed, data_parallel_training_gives_the_single_process_model_bit_for_
     expect_success(&r);
     run_free(&r);
     cr_assert(same_bytes(alone, model) && same_bytes(alone_state, state), "stopped on 2, resumed on 3");
+    scratch_free(&s);
+}
+
+// A held-out share of the observed entries, drawn by coordinates: each
+// process holds out what one process would of its rows, and the held-out
+// RMSE, the best iteration, the patience's stop and the kept factors follow.
+Test(distributed, a_holdout_is_one_process_holdout, .timeout = 120)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "60", "--tol", "0", "--kind", "incomplete", "--holdout", "0.2",
+                            "--keep", "best", "--patience", "4", "--l2", "0.3", NULL };
+    expect_single_trace("0.5", FM_KIND_INCOMPLETE, extra, true, false);
+}
+
+// Test entries from a file of their own, read in parts like the data.
+Test(distributed, a_test_file_is_read_by_the_processes_of_its_rows, .timeout = 120)
+{
+    scratch s = scratch_new();
+    char x[512], train[600], test[600];
+    snprintf(x, sizeof x, "%s", generate(&s, "0.5"));
+    snprintf(train, sizeof train, "%s/train.mtx", s.root);
+    snprintf(test, sizeof test, "%s/test.mtx", s.root);
+    // every fifth entry to the test file (the size lines fixed by a count of each)
+    char command[8192];
+    snprintf(command, sizeof command,
+             "awk '/^%%/ {print > \"%s\"; print > \"%s\"; next} !size {size = 1; rows = $1; cols = $2; next} "
+             "{ if (++n %% 5 == 0) t[++nt] = $0; else k[++nk] = $0 } "
+             "END { print rows, cols, nk >> \"%s\"; for (i = 1; i <= nk; i++) print k[i] >> \"%s\"; "
+             "print rows, cols, nt >> \"%s\"; for (i = 1; i <= nt; i++) print t[i] >> \"%s\" }' '%s'",
+             train, test, train, train, test, test, x);
+    cr_assert_eq(system(command), 0);
+    arguments a = { { FM_BINARY, NULL }, 1 };
+    const char *head[] = { "factorize", train, "--kind", "incomplete", "--test", test, "--init", "random",
+                           "--exact-objective", "--quiet", "--threads", "1", "--rank", "3", "--iters", "20", "--out",
+                           out_prefix(&s), NULL };
+    for (int i = 0; head[i]; i++) arguments_add(&a, head[i]);
+    run r = run_arguments(&s, &a);
+    expect_success(&r);
+    run_free(&r);
+    const columns alone = read_columns(fm_test_path(s.out, "run.trace.csv"));
+    const char *extra[] = { "--rank", "3", "--iters", "20", "--kind", "incomplete", "--test", test, NULL };
+    r = mpirun(&s, 3, train, "np3", extra);
+    expect_success(&r);
+    run_free(&r);
+    const columns t = read_columns(fm_test_path(s.out, "np3.trace.csv"));
+    cr_assert_eq(t.rows, alone.rows);
+    for (int i = 0; i < t.rows; i++)
+        cr_assert(close_relative(t.holdout[i], alone.holdout[i], 1e-5), "row %d: %.9g, %.9g", i, t.holdout[i],
+                  alone.holdout[i]);
+    scratch_free(&s);
+}
+
+// The dense and sparse kinds' speckled holdout is not distributed: refused
+// once the file says its kind, with no outputs.
+Test(distributed, a_speckled_holdout_is_refused, .timeout = 60)
+{
+    scratch s = scratch_new();
+    const char *extra[] = { "--holdout", "0.1", NULL };
+    run r = mpirun(&s, 2, generate(&s, "0.3"), "run", extra);
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "speckled") && strstr(r.err, "--holdout"), "%s", r.err);
+    run_free(&r);
+    expect_no_outputs(&s);
     scratch_free(&s);
 }
 

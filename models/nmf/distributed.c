@@ -13,6 +13,7 @@
 #include "extrapolate.h"
 #include "finish.h"
 #include "hals.h"
+#include "holdout.h"
 #include "graph.h"
 #include "loss.h"
 #include "objective.h"
@@ -23,12 +24,13 @@
 
 const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, bool holdout)
 {
-    (void)kind;
     if (o->init != FM_INIT_RANDOM)
         return "a distributed run starts from --init random (the nndsvd start needs an SVD over the processes, "
                "not built yet)";
     if (o->loss != FM_LOSS_LS) return "a distributed run minimizes the least-squares loss only (--loss ls)";
-    if (holdout) return "a distributed run fits every entry: --holdout, --test and --keep best are not distributed yet";
+    if (holdout && kind != FM_KIND_INCOMPLETE)
+        return "a distributed run holds out observed entries of the incomplete kind only: the speckled mask of the "
+               "dense and sparse kinds (--holdout) is not distributed yet";
     if (o->accelerate || o->init == FM_INIT_LEARNED) return "the learned models do not run distributed";
     if (o->start_W) return "--init-from does not run distributed";
     if (o->keep_duals) return "--save-state does not run distributed";
@@ -280,19 +282,23 @@ static int objective_row(fm_row_objective *row, dist *d, char *msg)
     return status;
 }
 
-int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const fm_layout *layout,
-                       const fm_solver_options *o, char *msg)
+int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const fm_triplets *held,
+                       const fm_layout *layout, const fm_solver_options *o, char *msg)
 {
     fm_solver_result *result = NULL;
+    fm_dense *W_best = NULL, *Ht_best = NULL;   // keep_best: the factors of the best held-out RMSE
     dist d = { .comm = comm, .o = o, .g = g, .k = o ? o->rank : 0,
                .masked = g && g->stats.kind == FM_KIND_INCOMPLETE };
     fm_extrapolation extra = { 0 };
-#define FREE_ALL do { dist_free(&d); fm_solver_result_free(&result); fm_extrapolation_free(&extra); } while (0)
+#define FREE_ALL do { dist_free(&d); fm_solver_result_free(&result); fm_extrapolation_free(&extra); \
+                      fm_dense_free(&W_best); fm_dense_free(&Ht_best); } while (0)
 #define AGREE(expr) FM_TRY(fm_comm_agree(comm, (expr), msg))
     const double start = omp_get_wtime();
     AGREE(out && !*out && g && layout && o && o->rank > 0 && o->iters >= 0
               ? FM_OK : fm_fail(FM_ERR_INVALID, msg, "fm_distributed_run: bad arguments"));
-    const char *refusal = fm_distributed_refusal(o, g->stats.kind, false);
+    int64_t held_total = held ? held->count : 0;   // the held-out entries over every process
+    fm_comm_sum_int64(comm, &held_total, 1);
+    const char *refusal = fm_distributed_refusal(o, g->stats.kind, held_total > 0);
     AGREE(refusal ? fm_fail(FM_ERR_INVALID, msg, "%s", refusal) : FM_OK);
     int status = setup(&d, layout, msg);
     if (status == FM_OK) {
@@ -351,11 +357,17 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const
         step->seconds = elapsed;
         step->rmse = sqrt(row.residual / d.omega);
         step->objective = row.f;
-        step->holdout_rmse = NAN;
         result->trace_len = it + 1;
         AGREE(isfinite(step->objective) ? FM_OK
               : fm_fail(FM_ERR_NUMERIC, msg, "the objective became non-finite at iteration %d", it));
-        const char *stop = fm_stop_reason(o, result, it, elapsed, &previous, &row, 0);
+        // the held-out error of the factors as they stand (after the judge), summed over the processes
+        double held_error = held ? fm_loss_residual_triplets(held, d.W, d.Ht) : 0;
+        if (held_total > 0) fm_comm_sum(comm, &held_error, 1);
+        step->holdout_rmse = held_total > 0 ? sqrt(held_error / (double)held_total) : NAN;
+        if (held_total > 0)   // (the best's copies: W's rows here, and Hᵀ)
+            AGREE(fm_stop_record_holdout(result, it, step->holdout_rmse, o->keep_best, d.W, d.Ht, &W_best, &Ht_best,
+                                         msg));
+        const char *stop = fm_stop_reason(o, result, it, elapsed, &previous, &row, held_total);
         if (!stop && !d.exact && fm_finish_due(o, d.masked, it, &previous, &row, false)) {
             d.exact = true;
             result->finish_iteration = it + 1;
@@ -370,6 +382,7 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const
             break;
         }
     }
+    if (o->keep_best) fm_stop_take_best(&d.W, &d.Ht, &W_best, &Ht_best);
     AGREE(fm_dense_new(&result->H, d.k, d.n, msg));
     fm_dense_transpose(result->H->data, d.Ht);
     result->W = d.W;
@@ -429,4 +442,22 @@ void fm_distributed_measure(fm_distributed_figures *f, fm_comm *comm, const fm_c
     f->peak_most = fm_comm_max(comm, peak);
     f->peak_first = comm->rank == 0 ? peak : 0;
     fm_comm_sum(comm, &f->peak_first, 1);
+}
+
+int fm_distributed_holdout(fm_triplets **kept, fm_triplets **held, fm_triplets *mine, const fm_layout *layout,
+                           int rank, double fraction, uint64_t seed, char *msg)
+{
+    // the split draws by the global coordinates (holdout.h): the rows as the whole matrix numbers them
+    const int64_t first = layout->row_begin[rank], rows = mine->rows;
+    for (int64_t e = 0; e < mine->count; e++) mine->row[e] += first;
+    mine->rows = layout->rows;
+    const int status = fm_holdout_split(kept, held, mine, fraction, seed, msg);
+    for (int64_t e = 0; e < mine->count; e++) mine->row[e] -= first;
+    mine->rows = rows;
+    for (int side = 0; status == FM_OK && side < 2; side++) {
+        fm_triplets *t = side ? *held : *kept;
+        for (int64_t e = 0; e < t->count; e++) t->row[e] -= first;
+        t->rows = rows;
+    }
+    return status;
 }

@@ -16,12 +16,20 @@
 const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, bool holdout);
 
 // `g`: this process's rows of X (layout->row_begin[rank] on), of the run's
-// kind. On return, in every process: result->W this process's rows of W,
-// result->H all of H (rank × cols), the trace and the stop reason, the same
-// in every process (the objective is summed over them). Collective, with
-// one status for all (fm_comm_agree).
-int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const fm_layout *layout,
-                       const fm_solver_options *o, char *msg);
+// kind; `held`: the held-out entries of those rows (the incomplete kind's,
+// rows numbered as g's), or NULL. On return, in every process: result->W
+// this process's rows of W, result->H all of H (rank × cols), the trace and
+// the stop reason, the same in every process (the objective and the
+// held-out error are summed over them); with keep_best, the factors of the
+// best held-out RMSE. Collective, with one status for all (fm_comm_agree).
+int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const fm_triplets *held,
+                       const fm_layout *layout, const fm_solver_options *o, char *msg);
+
+// fm_holdout_split of this process's rows (`mine`, numbered from its first
+// row), drawn as one process draws them over the whole matrix: the union
+// over the processes of `held` is one process's holdout. Not collective.
+int fm_distributed_holdout(fm_triplets **kept, fm_triplets **held, fm_triplets *mine, const fm_layout *layout,
+                           int rank, double fraction, uint64_t seed, char *msg);
 
 // The whole matrix's statistics from the processes' blocks (collective).
 void fm_distributed_stats(fm_graph_stats *stats, fm_comm *comm, const fm_graph *g, const fm_layout *layout);
