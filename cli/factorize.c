@@ -106,8 +106,9 @@ static const char help[] =
     "  --time-limit S      stop after S seconds (default: none)\n"
     "  --distributed       under mpirun (a build with -DFM_MPI=ON): each process\n"
     "                      reads and fits a block of rows, process 0 writes the\n"
-    "                      outputs (docs §11); every kind, --init random (its\n"
-    "                      default), --finish, penalties, --time-limit\n"
+    "                      outputs (docs §11); every kind, the random and nndsvd\n"
+    "                      starts, --finish, penalties, the incomplete kind's\n"
+    "                      --holdout and --test, --keep best, --patience\n"
     "                      e.g. mpirun -np 4 factormer factorize X.mtx --distributed\n"
     "  --l1 A[,B]          L1 (sparsity) penalty on W and H (A on W, B on H if given)\n"
     "  --l2 A[,B]          L2 (ridge) penalty on W and H\n"
@@ -395,8 +396,6 @@ int fm_cmd_factorize(int argc, char **argv)
         return 2;
     }
     if (distributed) {
-        // a distributed run's default start (§11): random (nndsvd is not distributed)
-        if (!init_given) opts.init = FM_INIT_RANDOM;
         const char *alone = save_state ? "--save-state" : init_from ? "--init-from"
                             : top.n || top.names_path ? "--top and --row-names" : model ? "--model" : NULL;
         if (alone) {

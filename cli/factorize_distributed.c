@@ -110,8 +110,8 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
     fm_triplets_free(&mine);
     fm_graph_stats st;
     fm_distributed_stats(&st, &comm, g, &layout);
-    const fm_comm before = comm;
-    if (fm_distributed_run(&r, &comm, g, held, &layout, opts, msg)) goto fail;
+    fm_comm before = comm;
+    if (fm_distributed_run(&r, &comm, &before, g, held, &layout, opts, msg)) goto fail;
     if (fm_distributed_gather_w(&W, &comm, r->W, &layout, msg)) goto fail;
     fm_distributed_figures figures;
     fm_distributed_measure(&figures, &comm, &before, r->trace_len - 1);

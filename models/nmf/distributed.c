@@ -24,9 +24,6 @@
 
 const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, bool holdout)
 {
-    if (o->init != FM_INIT_RANDOM)
-        return "a distributed run starts from --init random (the nndsvd start needs an SVD over the processes, "
-               "not built yet)";
     if (o->loss != FM_LOSS_LS) return "a distributed run minimizes the least-squares loss only (--loss ls)";
     if (holdout && kind != FM_KIND_INCOMPLETE)
         return "a distributed run holds out observed entries of the incomplete kind only: the speckled mask of the "
@@ -282,7 +279,7 @@ static int objective_row(fm_row_objective *row, dist *d, char *msg)
     return status;
 }
 
-int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const fm_triplets *held,
+int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_graph *g, const fm_triplets *held,
                        const fm_layout *layout, const fm_solver_options *o, char *msg)
 {
     fm_solver_result *result = NULL;
@@ -317,11 +314,22 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const
     fm_comm_sum(comm, sums, 2);
     d.omega = d.masked ? sums[1] : (double)d.m * (double)d.n;
     AGREE(d.omega > 0 ? FM_OK : fm_fail(FM_ERR_INVALID, msg, "the matrix has no entries to fit"));
-    random_start(&d, sums[0] / d.omega);
+    if (o->init == FM_INIT_RANDOM) {
+        random_start(&d, sums[0] / d.omega);
+    } else {   // nndsvd and its variants (distributed_init.c)
+        fm_dense *W0 = NULL, *H0 = NULL;
+        AGREE(fm_distributed_nndsvd(&W0, &H0, comm, &d.rows, &d.cols, layout, d.k, o->init, o->seed, sums[0] / d.omega,
+                                    sums[1], d.masked, msg));
+        memcpy(d.W->data, W0->data, sizeof(float) * (size_t)(d.mine * d.k));
+        memcpy(d.Ht->data, H0->data, sizeof(float) * (size_t)(d.n * d.k));
+        fm_dense_free(&W0);
+        fm_dense_free(&H0);
+    }
     status = gram_w(&d, msg);
     if (status == FM_OK) status = gram_h(&d, msg);
     AGREE(status);
     result->init_seconds = fm_comm_max(comm, omp_get_wtime() - start);
+    if (mark) *mark = *comm;
 
     // §3's loop as models/nmf/solver.c runs it for these options, every
     // decision on summed figures (the same in every process), every failure

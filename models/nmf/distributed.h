@@ -8,6 +8,7 @@
 
 #include "comm.h"
 #include "factormer.h"
+#include "graph.h"
 #include "layout.h"
 
 // What a distributed run does not do yet, given the options and the kind:
@@ -22,8 +23,20 @@ const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, boo
 // the stop reason, the same in every process (the objective and the
 // held-out error are summed over them); with keep_best, the factors of the
 // best held-out RMSE. Collective, with one status for all (fm_comm_agree).
-int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_graph *g, const fm_triplets *held,
+// `mark`, when given, receives the communicator (its byte counters) as the
+// iterations start, after the start's SVD, for fm_distributed_measure.
+int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_graph *g, const fm_triplets *held,
                        const fm_layout *layout, const fm_solver_options *o, char *msg);
+
+// The nndsvd, nndsvda and nndsvdar starts (models/nmf/distributed_init.c):
+// this process's rows of W into *W and all of Hᵀ into *Ht, as init.c's
+// fm_init_factors gives them in one process to float rounding (its
+// randomized SVD with a TSQR of the range, then NNDSVD on norms summed over
+// the processes). `mean` and `entries` are the whole matrix's; `rows` and
+// `cols` this process's edges. Collective, one status for all.
+int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_edges *rows, const fm_edges *cols,
+                          const fm_layout *layout, int rank, fm_init_method method, uint64_t seed, double mean,
+                          double entries, bool incomplete, char *msg);
 
 // fm_holdout_split of this process's rows (`mine`, numbered from its first
 // row), drawn as one process draws them over the whole matrix: the union
@@ -39,8 +52,8 @@ void fm_distributed_stats(fm_graph_stats *stats, fm_comm *comm, const fm_graph *
 int fm_distributed_gather_w(fm_dense **W, fm_comm *comm, const fm_dense *mine, const fm_layout *layout, char *msg);
 
 // A run's costs, the most over the processes (§11.3): the bytes handed to
-// each kind of collective per iteration since `before` (the comm as it was
-// before the run), the reading's exchange, and the peak resident memory in
+// each kind of collective per iteration since `before` (the run's mark),
+// the reading's exchange, and the peak resident memory in
 // MiB (the most, and process 0's, which holds all of W after the gather).
 typedef struct fm_distributed_figures {
     double scatter, gather, reductions, reading;

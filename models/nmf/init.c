@@ -18,7 +18,12 @@
 // (2M entries, rank 10) NNDSVD from 4 led ADMM to a local minimum 3e-6
 // (relative) above scikit-learn's 30-iteration RMSE, never reached in 300
 // iterations; from 7 ADMM passes it (perf/README.md).
-static int rsvd_power(int rank, int64_t smaller) { return rank < 0.1 * (double)smaller ? 7 : 4; }
+int fm_rsvd_power(int rank, int64_t smaller) { return rank < 0.1 * (double)smaller ? 7 : 4; }
+
+int fm_rsvd_width(int rank, int64_t smaller)
+{
+    return (int)(rank + FM_RSVD_OVERSAMPLE < smaller ? rank + FM_RSVD_OVERSAMPLE : smaller);
+}
 
 static const char *const init_names[] = { "random", "nndsvd", "nndsvda", "nndsvdar", "learned" };
 #define INIT_METHODS (int)(sizeof init_names / sizeof init_names[0])
@@ -36,8 +41,7 @@ int fm_init_parse(fm_init_method *method, const char *name, char *msg)
                    "unknown init '%s': expected random, nndsvd, nndsvda, nndsvdar or learned", name);
 }
 
-// Orthonormalize the columns of a row-major rows × cols matrix in place.
-static int orthonormalize(fm_dense *Y, char *msg)
+int fm_init_orthonormalize(fm_dense *Y, char *msg)
 {
     float *tau = NULL;
 #define FREE_ALL free(tau)
@@ -69,7 +73,7 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
                    free(C); free(s); free(Ub); free(Vbt); free(superb); }
     const int64_t m = g->stats.rows, n = g->stats.cols;
     const int64_t smaller = m < n ? m : n;
-    const int width = (int)(rank + FM_RSVD_OVERSAMPLE < smaller ? rank + FM_RSVD_OVERSAMPLE : smaller);
+    const int width = fm_rsvd_width(rank, smaller);
 
     // Range of X: Q = orth(X Ω), refined by power iterations Q = orth(X Xᵀ Q).
     FM_TRY(fm_dense_new(&Z, n, width, msg));
@@ -82,12 +86,12 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
         FM_PROFILE_STOP(profile_clock, "init.sketch", 0, 4.0 * n * width);
     }
     fm_products_gather(Q, row_edges, Z);
-    FM_TRY(orthonormalize(Q, msg));
-    for (int q = 0, power = rsvd_power(rank, smaller); q < power; q++) {
+    FM_TRY(fm_init_orthonormalize(Q, msg));
+    for (int q = 0, power = fm_rsvd_power(rank, smaller); q < power; q++) {
         fm_products_gather(Z, col_edges, Q);
-        FM_TRY(orthonormalize(Z, msg));
+        FM_TRY(fm_init_orthonormalize(Z, msg));
         fm_products_gather(Q, row_edges, Z);
-        FM_TRY(orthonormalize(Q, msg));
+        FM_TRY(fm_init_orthonormalize(Q, msg));
     }
     // Bᵀ = Xᵀ Q (n × width) = Ub S Vbᵀ, so X ≈ Q B = (Q Vb) S Ubᵀ.
     fm_products_gather(Z, col_edges, Q);
@@ -136,16 +140,17 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
 #undef FREE_ALL
 }
 
-// Column r of a rows × k matrix: norms of its positive and negative parts.
-static void part_norms(const fm_dense *M, int r, double *pos, double *neg)
+void fm_nndsvd_squares(double *squares, const fm_dense *M)
 {
-    double p = 0, q = 0;
-    for (int64_t i = 0; i < M->rows; i++) {
-        double v = M->data[i * M->cols + r];
-        if (v > 0) p += v * v; else q += v * v;
+    for (int r = 0; r < (int)M->cols; r++) {
+        double p = 0, q = 0;
+        for (int64_t i = 0; i < M->rows; i++) {
+            const double v = M->data[i * M->cols + r];
+            if (v > 0) p += v * v; else q += v * v;
+        }
+        squares[2 * r] = p;
+        squares[2 * r + 1] = q;
     }
-    *pos = sqrt(p);
-    *neg = sqrt(q);
 }
 
 // Keep the positive (sign = 1) or negative (sign = -1) part of column r,
@@ -158,14 +163,11 @@ static void set_part(fm_dense *M, int r, int sign, double factor)
     }
 }
 
-// NNDSVD (Boutsidis & Gallopoulos 2008): for each singular pair, keep the
-// larger of (u₊, v₊) and (u₋, v₋) by the product of their norms.
-static void nndsvd(fm_dense *U, const double *sigma, fm_dense *V)
+void fm_nndsvd_apply(fm_dense *U, const double *sigma, fm_dense *V, const double *u_squares, const double *v_squares)
 {
     for (int r = 0; r < (int)U->cols; r++) {
-        double up, un, vp, vn;
-        part_norms(U, r, &up, &un);
-        part_norms(V, r, &vp, &vn);
+        const double up = sqrt(u_squares[2 * r]), un = sqrt(u_squares[2 * r + 1]);
+        const double vp = sqrt(v_squares[2 * r]), vn = sqrt(v_squares[2 * r + 1]);
         if (r == 0) {   // the leading pair of a nonnegative matrix has one sign
             int sign = up * vp >= un * vn ? 1 : -1;
             set_part(U, r, sign, sqrt(sigma[0]));
@@ -181,7 +183,7 @@ static void nndsvd(fm_dense *U, const double *sigma, fm_dense *V)
     }
 }
 
-static void fill_zeros(fm_dense *M, double mean, bool random, fm_rng rng, uint64_t offset)
+void fm_init_fill_zeros(fm_dense *M, double mean, bool random, fm_rng rng, uint64_t offset)
 {
     const int64_t size = M->rows * M->cols;
     for (int64_t e = 0; e < size; e++)
@@ -217,12 +219,15 @@ int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edg
         FM_ALLOC(sigma, rank);
         FM_TRY(fm_rsvd(&U, sigma, &V, g, row_edges, col_edges, rank, seed, msg));
         FM_PROFILE_START(profile_clock);
-        nndsvd(U, sigma, V);
+        double squares[2][2 * FM_MAX_RANK];
+        fm_nndsvd_squares(squares[0], U);
+        fm_nndsvd_squares(squares[1], V);
+        fm_nndsvd_apply(U, sigma, V, squares[0], squares[1]);
         if (method != FM_INIT_NNDSVD) {
             fm_rng rng = fm_rng_stream(seed, FM_STREAM_FILL);
             bool random = method == FM_INIT_NNDSVDAR;
-            fill_zeros(U, mean, random, rng, 0);
-            fill_zeros(V, mean, random, rng, (uint64_t)(m * rank));
+            fm_init_fill_zeros(U, mean, random, rng, 0);
+            fm_init_fill_zeros(V, mean, random, rng, (uint64_t)(m * rank));
         }
         // flops 4·(m + n)·rank: the two norms (2 per entry) and the scaling
         // (2); bytes: U and V read and written (8·(m + n)·rank)

@@ -4,6 +4,7 @@
 #define FM_INIT_H
 
 #include "graph.h"
+#include "rng.h"
 
 // W (rows × k) and Hᵀ (cols × k). The edges of both directions are borrowed
 // by the caller (`row_edges` from A, `col_edges` from Aᵀ). Every method but
@@ -20,5 +21,22 @@ int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edg
 int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
             const fm_edges *row_edges, const fm_edges *col_edges, int rank, uint64_t seed,
             char *msg);
+
+// The pieces a distributed run assembles (models/nmf/distributed_init.c):
+// the columns of Y (rows × cols, row-major) orthonormalized in place
+// (Householder QR); per column r of M the sums of squares of its positive
+// and negative entries (squares[2r], squares[2r + 1]); NNDSVD (Boutsidis &
+// Gallopoulos 2008) given those sums of U's and V's columns: for each
+// singular pair the larger of (u₊, v₊) and (u₋, v₋) by the product of their
+// norms, scaled; and nndsvda's and nndsvdar's fill of the zeros (the mean,
+// or a draw keyed by `offset` + the entry's index).
+int fm_init_orthonormalize(fm_dense *Y, char *msg);
+// The randomized SVD's sketch width (rank plus the oversampling, at most the
+// smaller side) and its power iterations.
+int fm_rsvd_width(int rank, int64_t smaller);
+int fm_rsvd_power(int rank, int64_t smaller);
+void fm_nndsvd_squares(double *squares, const fm_dense *M);
+void fm_nndsvd_apply(fm_dense *U, const double *sigma, fm_dense *V, const double *u_squares, const double *v_squares);
+void fm_init_fill_zeros(fm_dense *M, double mean, bool random, fm_rng rng, uint64_t offset);
 
 #endif
