@@ -1,4 +1,5 @@
 #include "args.h"
+#include "comm.h"
 
 #include <errno.h>
 #include <math.h>
@@ -326,4 +327,14 @@ void fm_arg_json_number(char *out, size_t size, double x)
 {
     if (isfinite(x)) snprintf(out, size, "%.9g", x);
     else snprintf(out, size, "null");
+}
+
+bool fm_arg_launched_alone(const char *each)
+{
+    const int launched = fm_comm_launched();
+    if (launched <= 1) return false;
+    fprintf(stderr, "factormer: this is one of %d processes started by mpirun (or another launcher), without "
+                    "--distributed: each would %s and write the same outputs. Add --distributed, or run factormer "
+                    "without mpirun\n", launched, each);
+    return true;
 }

@@ -60,6 +60,12 @@ char *fm_arg_command_json(void);
 // static buffers used in turn.
 const char *fm_arg_shown(const char *text);
 
+// Whether this process is one of several a launcher (mpirun) started for a
+// command run without --distributed: then it says so on stderr (`each`:
+// what each process would do, "fit the whole matrix") and the command
+// exits with status 2, rather than every process writing the same files.
+bool fm_arg_launched_alone(const char *each);
+
 // A JSON value in `out` (cut to fit `size`): a string quoted, its quotes,
 // backslashes and control characters escaped; a number with 9 significant
 // digits, null when it is not finite.

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "comm.h"
 #include "factorize.h"
 #include "factorize_top.h"
 #include "factormer.h"
@@ -415,13 +414,7 @@ int fm_cmd_factorize(int argc, char **argv)
         }
         return fm_factorize_distributed(&opts, data, kind, out_prefix, holdout_fraction, test_file, quiet);
     }
-    const int launched = fm_comm_launched();
-    if (launched > 1) {
-        fprintf(stderr, "factormer: this is one of %d processes started by mpirun (or another launcher), without "
-                        "--distributed: each would fit the whole matrix and write the same outputs. Add "
-                        "--distributed, or run factormer without mpirun\n", launched);
-        return 2;
-    }
+    if (fm_arg_launched_alone("fit the whole matrix")) return 2;
     if (model && learned) opts.init_model = model;
     if (model && opts.accelerate) opts.accel_model = model;
     if (threads > 0) fm_set_threads((int)threads);

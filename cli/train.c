@@ -217,13 +217,7 @@ int fm_cmd_train(int argc, char **argv)
 {
     bool distributed = false;
     for (int i = 1; i < argc; i++) distributed |= !strcmp(argv[i], "--distributed");
-    const int launched = fm_comm_launched();
-    if (launched > 1 && !distributed) {
-        fprintf(stderr, "factormer: this is one of %d processes started by mpirun (or another launcher), without "
-                        "--distributed: each would train the same model and write the same files. Add "
-                        "--distributed, or run factormer without mpirun\n", launched);
-        return 2;
-    }
+    if (!distributed && fm_arg_launched_alone("train the same model")) return 2;
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--model") && !strcmp(argv[i + 1], "neuralif")) return fm_cmd_train_neuralif(argc, argv);
         else if (!strcmp(argv[i], "--model") && !strcmp(argv[i + 1], "learned-lu"))

@@ -1,0 +1,353 @@
+// Distributed runs under mpirun (docs §11), in a build with MPI (FM_MPIEXEC,
+// the launcher CMake found): mpirun -np 1, 2, 3 against the single-process
+// run for every kind, start, phase and holdout; data-parallel training
+// against one process byte for byte; faults that stop every process. Built
+// with -DFM_MPI=ON only; in a build without MPI tests/test_distributed.c
+// checks that --distributed says how to build it.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_program.h"
+#include "helpers.h"
+
+TestSuite(distributed_mpi, .init = fm_test_setup);
+
+// mpirun -np P factormer factorize ... --distributed --out OUT/name
+static run mpirun(const scratch *s, int processes, const char *data, const char *name, const char *const *extra)
+{
+    static char np[16], out[400];
+    snprintf(np, sizeof np, "%d", processes);
+    snprintf(out, sizeof out, "%s/%s", s->out, name);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    arguments a = { { FM_MPIEXEC, NULL }, 1 };
+    const char *head[] = { "--oversubscribe", "-np", np, FM_BINARY, "factorize", data, "--distributed", "--quiet",
+                           "--threads", "1", "--out", out, NULL };
+    for (int i = 0; head[i]; i++) arguments_add(&a, head[i]);
+    for (int i = 0; extra[i]; i++) arguments_add(&a, extra[i]);
+    return run_executable(s, FM_MPIEXEC, &a);
+}
+
+// The single-process run that a distributed one repeats: the same start
+// and updates, every row of the trace exact.
+static run single(const scratch *s, const char *data, const char *const *extra)
+{
+    arguments a = { { FM_BINARY, NULL }, 1 };
+    const char *head[] = { "factorize", data, "--exact-objective", "--quiet",
+                           "--threads", "1", "--out", out_prefix(s), NULL };
+    for (int i = 0; head[i]; i++) arguments_add(&a, head[i]);
+    for (int i = 0; extra[i]; i++) arguments_add(&a, extra[i]);
+    return run_arguments(s, &a);
+}
+
+// A trace's rmse, holdout_rmse (NaN when empty) and objective columns
+// (check_trace would also hold the RMSE to never rising, which a penalized
+// run need not keep).
+typedef struct { int rows; double rmse[256], holdout[256], objective[256]; } columns;
+
+static columns read_columns(const char *path)
+{
+    columns c = { 0 };
+    char *text = read_text(path);
+    bool header = true;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#') continue;
+        if (header) {
+            cr_assert(!strncmp(line, "iteration,seconds,rmse,holdout_rmse,objective,", 46), "%s: %s", path, line);
+            header = false;
+            continue;
+        }
+        cr_assert_lt(c.rows, 256);
+        const char *field[5];
+        field[0] = line;
+        for (int f = 1; f < 5; f++) {
+            field[f] = strchr(field[f - 1], ',');
+            cr_assert_not_null(field[f], "%s: %s", path, line);
+            field[f]++;
+        }
+        cr_assert_eq(atoi(field[0]), c.rows, "%s: %s", path, line);
+        c.rmse[c.rows] = strtod(field[2], NULL);
+        c.holdout[c.rows] = *field[3] == ',' ? NAN : strtod(field[3], NULL);
+        c.objective[c.rows] = strtod(field[4], NULL);
+        c.rows++;
+    }
+    free(text);
+    return c;
+}
+
+// mpirun -np 1, 2, 3 give the single-process trace to 1e-5 relative (from
+// the same start: the nndsvd one by default, its randomized SVD over the
+// processes), the
+// exact phase (§3.1) from the same iteration (`exact_phase`: the run has
+// one), and outputs as complete as its own (check_outputs: the summary's
+// RMSE is the written factors').
+static void expect_single_trace(const char *density, fm_kind kind, const char *const *extra, bool exact_phase,
+                                bool whole_outputs)
+{
+    scratch s = scratch_new();
+    char x[512];   // generate's path is one of fm_test_path's rotating buffers
+    snprintf(x, sizeof x, "%s", generate(&s, density));
+    run r = single(&s, x, extra);
+    expect_success(&r);
+    run_free(&r);
+    const columns alone = read_columns(fm_test_path(s.out, "run.trace.csv"));
+    char *alone_summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    const double alone_finish = json_number(alone_summary, "from_iteration");   // the exact phase's first
+    const double alone_held = json_number(alone_summary, "holdout_entries");
+    const double alone_best = alone_held > 0 ? json_number(alone_summary, "best_iteration") : NAN;
+    free(alone_summary);
+    cr_assert_eq(alone_finish > 0, exact_phase, "the single-process run's exact phase from %g", alone_finish);
+    for (int processes = 1; processes <= 3; processes++) {
+        char name[16], path[64];
+        snprintf(name, sizeof name, "np%d", processes);
+        r = mpirun(&s, processes, x, name, extra);
+        expect_success(&r);
+        run_free(&r);
+        snprintf(path, sizeof path, "%s.trace.csv", name);
+        const columns t = read_columns(fm_test_path(s.out, path));
+        cr_assert_eq(t.rows, alone.rows, "%d processes", processes);
+        for (int i = 0; i < t.rows; i++) {
+            cr_assert(close_relative(t.objective[i], alone.objective[i], 1e-5), "%d processes, row %d: %.9g, %.9g",
+                      processes, i, t.objective[i], alone.objective[i]);
+            cr_assert(close_relative(t.rmse[i], alone.rmse[i], 1e-5), "%d processes, row %d", processes, i);
+            cr_assert(isnan(t.holdout[i]) == isnan(alone.holdout[i]), "%d processes, row %d", processes, i);
+            if (!isnan(alone.holdout[i]))
+                cr_assert(close_relative(t.holdout[i], alone.holdout[i], 1e-5), "%d processes, row %d: holdout %.9g, "
+                          "%.9g", processes, i, t.holdout[i], alone.holdout[i]);
+        }
+        snprintf(path, sizeof path, "%s.summary.json", name);
+        char *summary = read_text(fm_test_path(s.out, path));
+        cr_assert_eq(json_number(summary, "processes"), processes);
+        cr_assert_eq(json_number(summary, "from_iteration"), alone_finish, "%d processes", processes);
+        cr_assert_eq(json_number(summary, "holdout_entries"), alone_held, "%d processes", processes);
+        if (alone_held > 0) cr_assert_eq(json_number(summary, "best_iteration"), alone_best, "%d processes", processes);
+        // the H-update's reduce-scatter is handed all of Xᵀ·W (30 columns x rank k floats) every iteration,
+        // and for the incomplete kind each column's Gram's lower triangle with it
+        const int k = atoi(extra[1]), width = kind == FM_KIND_INCOMPLETE ? k + k * (k + 1) / 2 : k;
+        cr_assert_eq(json_number(summary, "reduce_scatter"), 4 * 30 * width);
+        free(summary);
+    }
+    // the three-process run's files are a run's whole set: with `whole_outputs` (a run whose RMSE
+    // cannot rise: no penalty) as check_outputs holds a single-process run's, the summary's RMSE the
+    // written factors' (W gathered from the processes) included
+    char command[900];
+    snprintf(command, sizeof command, "cd '%s' && for f in np3.*; do mv \"$f\" \"run.${f#np3.}\"; done && rm -f np*.* ",
+             s.out);
+    cr_assert_eq(system(command), 0);
+    fm_graph *g = graph_of(x, kind);
+    if (whole_outputs) {
+        outputs o = check_outputs(&s, g, atoi(extra[1]), atoi(extra[3]), false);
+        outputs_free(&o);
+    } else {
+        expect_files(s.out, "run.W.mtx", "run.H.mtx", "run.trace.csv", "run.summary.json", NULL);
+    }
+    fm_graph_free(&g);
+    scratch_free(&s);
+}
+
+Test(distributed_mpi, sparse_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--l1", "0.01,0.02", "--l2", "0.1", NULL };
+    expect_single_trace("0.3", FM_KIND_SPARSE, extra, true, false);
+}
+
+Test(distributed_mpi, unpenalized_runs_write_a_whole_output_set, .timeout = 120)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "30", "--init", "nndsvda", NULL };
+    expect_single_trace("0.3", FM_KIND_SPARSE, extra, true, true);
+}
+
+Test(distributed_mpi, dense_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--inner", "2", "--l2", "0.05",
+                            "--finish", "none", "--init", "random", NULL };
+    expect_single_trace(NULL, FM_KIND_DENSE, extra, false, false);
+}
+
+Test(distributed_mpi, incomplete_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "60", "--tol", "0", "--kind", "incomplete", "--l2", "0.1",
+                            "--l2-per-entry", "--l1", "0.01", NULL };
+    expect_single_trace("0.3", FM_KIND_INCOMPLETE, extra, true, false);
+}
+
+// Two files hold the same bytes.
+static bool same_bytes(const char *a, const char *b)
+{
+    char command[1024];
+    snprintf(command, sizeof command, "cmp -s '%s' '%s'", a, b);
+    return system(command) == 0;
+}
+
+// mpirun -np P factormer train ... --distributed (extra arguments after the common ones)
+static run mpirun_train(const scratch *s, int processes, const char *out, const char *const *extra)
+{
+    static char np[16];
+    snprintf(np, sizeof np, "%d", processes);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    arguments a = { { FM_MPIEXEC, NULL }, 1 };
+    const char *head[] = { "--oversubscribe", "-np", np, FM_BINARY, "train", "--model", "init", "--rank", "3",
+                           TINY_MODEL, "--epochs", "2", "--batch", "4", "--threads", "2", "--distributed", "--out",
+                           out, NULL };
+    for (int i = 0; head[i]; i++) arguments_add(&a, head[i]);
+    for (int i = 0; extra[i]; i++) arguments_add(&a, extra[i]);
+    return run_executable(s, FM_MPIEXEC, &a);
+}
+
+// Data-parallel training adds the members' gradients in one process's order:
+// the model and the training state are those of one process, byte for byte,
+// on 1, 2, 3 processes and on 5 (more than a batch: one holds no member).
+Test(distributed_mpi, data_parallel_training_gives_the_single_process_model_bit_for_bit, .timeout = 180)
+{
+    scratch s = scratch_new();
+    char alone[400], alone_state[420], model[400], state[420];
+    snprintf(alone, sizeof alone, "%s", fm_test_path(s.root, "alone.fmw"));
+    snprintf(alone_state, sizeof alone_state, "%s.state", alone);
+    // (two threads, as each process below: the validation's last bits, kept in the state, depend on the
+    // threads, and so do a member's alone or among others)
+    run r = RUN(&s, "train", "--model", "init", "--rank", "3", TINY_MODEL, "--epochs", "2", "--batch", "4",
+                "--threads", "2", "--out", alone);
+    expect_success(&r);
+    run_free(&r);
+    const char *none[] = { NULL };
+    const int counts[] = { 1, 2, 3, 5 };
+    for (int c = 0; c < 4; c++) {
+        snprintf(model, sizeof model, "%s/np%d.fmw", s.root, counts[c]);
+        snprintf(state, sizeof state, "%s.state", model);
+        r = mpirun_train(&s, counts[c], model, none);
+        expect_success(&r);
+        run_free(&r);
+        cr_assert(same_bytes(alone, model), "%d processes: the model differs", counts[c]);
+        cr_assert(same_bytes(alone_state, state), "%d processes: the state differs", counts[c]);
+    }
+    // stopped on 2 processes and resumed on 3: still the same run
+    snprintf(model, sizeof model, "%s/resumed.fmw", s.root);
+    snprintf(state, sizeof state, "%s.state", model);
+    const char *stop[] = { "--stop-after", "8", "--checkpoint-every", "4", NULL }, *resume[] = { "--resume", NULL };
+    r = mpirun_train(&s, 2, model, stop);
+    expect_success(&r);
+    run_free(&r);
+    r = mpirun_train(&s, 3, model, resume);
+    expect_success(&r);
+    run_free(&r);
+    cr_assert(same_bytes(alone, model) && same_bytes(alone_state, state), "stopped on 2, resumed on 3");
+    scratch_free(&s);
+}
+
+// A held-out share of the observed entries, drawn by coordinates: each
+// process holds out what one process would of its rows, and the held-out
+// RMSE, the best iteration, the patience's stop and the kept factors follow.
+Test(distributed_mpi, a_holdout_is_one_process_holdout, .timeout = 120)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "60", "--tol", "0", "--kind", "incomplete", "--holdout", "0.2",
+                            "--keep", "best", "--patience", "4", "--l2", "0.3", "--init", "nndsvdar", NULL };
+    expect_single_trace("0.5", FM_KIND_INCOMPLETE, extra, true, false);
+}
+
+// Test entries from a file of their own, read in parts like the data.
+Test(distributed_mpi, a_test_file_is_read_by_the_processes_of_its_rows, .timeout = 120)
+{
+    scratch s = scratch_new();
+    char x[512], train[600], test[600];
+    snprintf(x, sizeof x, "%s", generate(&s, "0.5"));
+    snprintf(train, sizeof train, "%s/train.mtx", s.root);
+    snprintf(test, sizeof test, "%s/test.mtx", s.root);
+    // every fifth entry to the test file (the size lines fixed by a count of each)
+    char command[8192];
+    snprintf(command, sizeof command,
+             "awk '/^%%/ {print > \"%s\"; print > \"%s\"; next} !size {size = 1; rows = $1; cols = $2; next} "
+             "{ if (++n %% 5 == 0) t[++nt] = $0; else k[++nk] = $0 } "
+             "END { print rows, cols, nk >> \"%s\"; for (i = 1; i <= nk; i++) print k[i] >> \"%s\"; "
+             "print rows, cols, nt >> \"%s\"; for (i = 1; i <= nt; i++) print t[i] >> \"%s\" }' '%s'",
+             train, test, train, train, test, test, x);
+    cr_assert_eq(system(command), 0);
+    arguments a = { { FM_BINARY, NULL }, 1 };
+    const char *head[] = { "factorize", train, "--kind", "incomplete", "--test", test, "--init", "random",
+                           "--exact-objective", "--quiet", "--threads", "1", "--rank", "3", "--iters", "20", "--out",
+                           out_prefix(&s), NULL };
+    for (int i = 0; head[i]; i++) arguments_add(&a, head[i]);
+    run r = run_arguments(&s, &a);
+    expect_success(&r);
+    run_free(&r);
+    const columns alone = read_columns(fm_test_path(s.out, "run.trace.csv"));
+    const char *extra[] = { "--rank", "3", "--iters", "20", "--kind", "incomplete", "--test", test, "--init", "random",
+                            NULL };
+    r = mpirun(&s, 3, train, "np3", extra);
+    expect_success(&r);
+    run_free(&r);
+    const columns t = read_columns(fm_test_path(s.out, "np3.trace.csv"));
+    cr_assert_eq(t.rows, alone.rows);
+    for (int i = 0; i < t.rows; i++)
+        cr_assert(close_relative(t.holdout[i], alone.holdout[i], 1e-5), "row %d: %.9g, %.9g", i, t.holdout[i],
+                  alone.holdout[i]);
+    scratch_free(&s);
+}
+
+// The dense and sparse kinds' speckled holdout is not distributed: refused
+// once the file says its kind, with no outputs.
+Test(distributed_mpi, a_speckled_holdout_is_refused, .timeout = 60)
+{
+    scratch s = scratch_new();
+    const char *extra[] = { "--holdout", "0.1", NULL };
+    run r = mpirun(&s, 2, generate(&s, "0.3"), "run", extra);
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "speckled") && strstr(r.err, "--holdout"), "%s", r.err);
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
+// A gzipped file, which process 0 reads alone, gives the run of its plain
+// text bit for bit: the same entries reach each process in the same order.
+Test(distributed_mpi, a_gzipped_file_gives_the_plain_file_run, .timeout = 120)
+{
+    scratch s = scratch_new();
+    char x[512], gz[600], command[1300];
+    snprintf(x, sizeof x, "%s", generate(&s, "0.3"));
+    snprintf(gz, sizeof gz, "%s.gz", x);
+    snprintf(command, sizeof command, "gzip -k '%s'", x);
+    cr_assert_eq(system(command), 0);
+    const char *extra[] = { "--rank", "3", "--iters", "10", NULL };
+    run r = mpirun(&s, 2, x, "plain", extra);
+    expect_success(&r);
+    run_free(&r);
+    r = mpirun(&s, 2, gz, "gzip", extra);
+    expect_success(&r);
+    run_free(&r);
+    char plain_trace[600], gzip_trace[600];
+    snprintf(plain_trace, sizeof plain_trace, "%s", fm_test_path(s.out, "plain.trace.csv"));
+    snprintf(gzip_trace, sizeof gzip_trace, "%s", fm_test_path(s.out, "gzip.trace.csv"));
+    trace a = check_trace(plain_trace, false), b = check_trace(gzip_trace, false);
+    cr_assert_eq(a.rows, b.rows);
+    for (int i = 0; i < a.rows; i++) cr_assert_eq(a.objective[i], b.objective[i], "row %d", i);
+    trace_free(&a);
+    trace_free(&b);
+    scratch_free(&s);
+}
+
+// A bad line in the third process's part stops every process with its
+// message, and no output is written.
+Test(distributed_mpi, a_bad_line_in_one_process_stops_them_all, .timeout = 120)
+{
+    scratch s = scratch_new();
+    const char *bad = fm_test_path(s.root, "bad.mtx");
+    char text[4096] = "%%MatrixMarket matrix coordinate real general\n30 20 120\n";
+    for (int e = 0; e < 120; e++) {
+        char line[64];
+        snprintf(line, sizeof line, e == 110 ? "%d %d -1\n" : "%d %d 1.5\n", 1 + e % 30, 1 + e % 20);
+        strcat(text, line);
+    }
+    fm_test_write(bad, text);
+    const char *extra[] = { "--rank", "2", NULL };
+    run r = mpirun(&s, 3, bad, "run", extra);
+    cr_assert_neq(r.status, 0);
+    cr_assert(strstr(r.err, "process 2 of 3") && strstr(r.err, "bad.mtx:113:") && strstr(r.err, "negative"), "%s",
+              r.err);
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
