@@ -78,7 +78,8 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
     const char *suffix[4] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
     const int opened = comm.rank == 0 ? fm_output_set_open(&set, "--out", prefix, suffix, 4, msg) : FM_OK;
     if (fm_comm_agree(&comm, opened, msg)) goto fail;
-    if (fm_mtx_read_distributed(&mine, &layout, NULL, &array, &comm, data, msg)) goto fail;
+    if (fm_mtx_read_distributed(&mine, &layout, NULL, &array, kind == FM_KIND_INCOMPLETE, &comm, data, msg))
+        goto fail;
     if (kind == FM_KIND_AUTO) kind = array ? FM_KIND_DENSE : FM_KIND_SPARSE;
     if ((refusal = fm_distributed_refusal(opts, kind, holding))) {   // the same in every process
         snprintf(msg, sizeof msg, "%s", refusal);
@@ -87,7 +88,7 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
     }
     if (test_file) {   // the test entries of each process's rows, read as the data are
         bool test_array = false;
-        if (fm_mtx_read_distributed(&held, NULL, &layout, &test_array, &comm, test_file, msg)) goto fail;
+        if (fm_mtx_read_distributed(&held, NULL, &layout, &test_array, true, &comm, test_file, msg)) goto fail;
         if (test_array) {   // (the same in every process)
             snprintf(msg, sizeof msg, "%s: expected a coordinate file of shape %lld x %lld like the data",
                      fm_arg_shown(test_file), (long long)layout.rows, (long long)layout.cols);

@@ -51,6 +51,11 @@ int fm_comm_start(fm_comm *comm, int *argc, char ***argv, char *msg)
 
 void fm_comm_stop(fm_comm *comm) { comm->started = false; }
 int fm_comm_agree(fm_comm *comm, int status, char *msg) { (void)comm; (void)msg; return status; }
+int fm_comm_agree_earliest(fm_comm *comm, int status, int64_t key, char *msg)
+{
+    (void)comm, (void)key, (void)msg;
+    return status;
+}
 void fm_comm_sum(fm_comm *comm, double *values, int64_t count) { (void)comm; (void)values; (void)count; }
 void fm_comm_sum_int64(fm_comm *comm, int64_t *values, int64_t count) { (void)comm; (void)values; (void)count; }
 double fm_comm_max(fm_comm *comm, double value) { (void)comm; return value; }
@@ -137,11 +142,10 @@ void fm_comm_stop(fm_comm *comm)
     comm->started = false;
 }
 
-int fm_comm_agree(fm_comm *comm, int status, char *msg)
+// Process `first`'s status and message in every process (msg prefixed
+// with it when there are several).
+static int take_from(fm_comm *comm, int first, int status, char *msg)
 {
-    int failed = status < 0 ? comm->rank : INT_MAX, first = INT_MAX;
-    MPI_Allreduce(&failed, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (first == INT_MAX) return FM_OK;
     int code = status;
     MPI_Bcast(&code, 1, MPI_INT, first, MPI_COMM_WORLD);
     char text[FM_MSG_LEN];
@@ -151,6 +155,22 @@ int fm_comm_agree(fm_comm *comm, int status, char *msg)
     if (comm->size > 1) fm_fail(code, msg, "process %d of %d: %s", first, comm->size, text);
     else memcpy(msg, text, FM_MSG_LEN);
     return code;
+}
+
+int fm_comm_agree(fm_comm *comm, int status, char *msg)
+{
+    int failed = status < 0 ? comm->rank : INT_MAX, first = INT_MAX;
+    MPI_Allreduce(&failed, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return first == INT_MAX ? FM_OK : take_from(comm, first, status, msg);
+}
+
+int fm_comm_agree_earliest(fm_comm *comm, int status, int64_t key, char *msg)
+{
+    int64_t mine = status < 0 ? key : INT64_MAX, least = INT64_MAX;
+    MPI_Allreduce(&mine, &least, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
+    int failed = status < 0 && mine == least ? comm->rank : INT_MAX, first = INT_MAX;
+    MPI_Allreduce(&failed, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return first == INT_MAX ? FM_OK : take_from(comm, first, status, msg);
 }
 
 void fm_comm_sum(fm_comm *comm, double *values, int64_t count)

@@ -40,6 +40,9 @@ void fm_comm_stop(fm_comm *comm);
 // several. Collective: every process calls it at the same point, so none
 // waits for a process that has given up.
 int fm_comm_agree(fm_comm *comm, int status, char *msg);
+// The same, the failing process of the smallest `key` (then the lowest)
+// giving its status and message: the earliest line of a file, say.
+int fm_comm_agree_earliest(fm_comm *comm, int status, int64_t key, char *msg);
 
 // Sums over the processes, in place, the same bits in every process.
 void fm_comm_sum(fm_comm *comm, double *values, int64_t count);

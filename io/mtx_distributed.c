@@ -19,8 +19,8 @@ static int take(void **p, size_t count, size_t size, char *msg)
 
 // The entries of `t` ordered by the process that holds their row, with how
 // many go to each (`counts`, parts of them).
-static int by_owner(int64_t **row, int64_t **col, float **val, int64_t *counts, const fm_triplets *t,
-                    const fm_layout *layout, char *msg)
+static int by_owner(int64_t **row, int64_t **col, float **val, int64_t **line, int64_t *counts,
+                    const fm_triplets *t, const int64_t *lines, const fm_layout *layout, char *msg)
 {
     int64_t *at = NULL;
     int *owner = NULL;
@@ -32,6 +32,7 @@ static int by_owner(int64_t **row, int64_t **col, float **val, int64_t *counts, 
     FM_ALLOC(*row, c);
     FM_ALLOC(*col, c);
     FM_ALLOC(*val, c);
+    if (lines) FM_ALLOC(*line, c);
     memset(counts, 0, sizeof(int64_t) * (size_t)P);
     for (int64_t e = 0; e < t->count; e++) counts[owner[e] = fm_layout_owner(layout, t->row[e])]++;
     int64_t sum = 0;
@@ -41,6 +42,7 @@ static int by_owner(int64_t **row, int64_t **col, float **val, int64_t *counts, 
         (*row)[to] = t->row[e];
         (*col)[to] = t->col[e];
         (*val)[to] = t->val[e];
+        if (lines) (*line)[to] = lines[e];
     }
     FREE_ALL;
     return FM_OK;
@@ -49,11 +51,11 @@ static int by_owner(int64_t **row, int64_t **col, float **val, int64_t *counts, 
 
 // The whole of a (gzipped) file as coordinates: an array file's values
 // placed by their index, as the byte ranges place them.
-static int whole_file(fm_triplets **out, const char *path, char *msg)
+static int whole_file(fm_triplets **out, const char *path, bool duplicates_are_errors, char *msg)
 {
     fm_triplets *t = NULL;
 #define FREE_ALL fm_triplets_free(&t)
-    FM_TRY(fm_mtx_read(&t, path, false, msg));
+    FM_TRY(fm_mtx_read(&t, path, duplicates_are_errors, msg));
     if (t->array) {
         const int64_t count = t->rows * t->cols;
         FM_ALLOC(t->row, count > 0 ? count : 1);
@@ -71,19 +73,24 @@ static int whole_file(fm_triplets **out, const char *path, char *msg)
 }
 
 int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layout *given, bool *declared_array,
-                            fm_comm *comm, const char *path, char *msg)
+                            bool duplicates_are_errors, fm_comm *comm, const char *path, char *msg)
 {
     fm_triplets *part = NULL, *mine = NULL;
     int64_t *entries = NULL, *send_counts = NULL, *recv_counts = NULL, *row = NULL, *col = NULL;
+    int64_t *lines = NULL, *line = NULL, *my_lines = NULL;   // each entry's line, for the duplicate check
     float *val = NULL;
 #define FREE_ALL do { fm_triplets_free(&part); fm_triplets_free(&mine); free(entries); free(send_counts); \
-                      free(recv_counts); free(row); free(col); free(val); } while (0)
+                      free(recv_counts); free(row); free(col); free(val); free(lines); free(line); \
+                      free(my_lines); } while (0)
 #define AGREE(expr) FM_TRY(fm_comm_agree(comm, (expr), msg))
     const int P = comm->size;
     int64_t shape[3] = { 0, 0, 0 };   // rows, cols, array
+    bool symmetric = false;
     if (fm_mtx_is_gzip(path)) {
         // gzip cannot be entered at a byte offset: process 0 reads the whole file, the others none of it
-        AGREE(comm->rank == 0 ? whole_file(&part, path, msg) : FM_OK);
+        // (process 0's reader checks the duplicates itself)
+        AGREE(comm->rank == 0 ? whole_file(&part, path, duplicates_are_errors, msg) : FM_OK);
+        duplicates_are_errors = false;
         if (comm->rank == 0) {
             shape[0] = part->rows;
             shape[1] = part->cols;
@@ -98,10 +105,12 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layou
         AGREE(fm_mtx_range_count(&range, path, comm->rank, P, msg));
         const int64_t lines_before = fm_comm_prefix(comm, range.lines);
         const int64_t values_before = fm_comm_prefix(comm, range.values);
-        AGREE(fm_mtx_range_read(&part, path, &range, lines_before, values_before, msg));
+        AGREE(fm_mtx_range_read(&part, duplicates_are_errors ? &lines : NULL, path, &range, lines_before,
+                                values_before, msg));
         shape[0] = range.header.rows;
         shape[1] = range.header.cols;
         shape[2] = range.header.array;
+        symmetric = range.header.symmetric;
     }
     const int64_t m = shape[0], n = shape[1];
     *declared_array = shape[2] != 0;
@@ -126,7 +135,7 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layou
     // each entry to the process of its row
     status = take((void **)&send_counts, (size_t)P, sizeof *send_counts, msg);
     if (status == FM_OK) status = take((void **)&recv_counts, (size_t)P, sizeof *recv_counts, msg);
-    if (status == FM_OK) status = by_owner(&row, &col, &val, send_counts, part, layout, msg);
+    if (status == FM_OK) status = by_owner(&row, &col, &val, &line, send_counts, part, lines, layout, msg);
     AGREE(status);
     fm_triplets_free(&part);
     AGREE(fm_comm_exchange_counts(comm, send_counts, recv_counts, msg));
@@ -149,6 +158,14 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layou
     AGREE(fm_comm_exchange(comm, col, send_counts, mine->col, recv_counts, sizeof *col, msg));
     AGREE(fm_comm_exchange(comm, val, send_counts, mine->val, recv_counts, sizeof *val, msg));
     for (int64_t e = 0; e < held; e++) mine->row[e] -= first;
+    if (duplicates_are_errors) {   // a repeated coordinate has both copies in its row's process
+        AGREE(take((void **)&my_lines, (size_t)(held > 0 ? held : 1), sizeof *my_lines, msg));
+        AGREE(fm_comm_exchange(comm, line, send_counts, my_lines, recv_counts, sizeof *line, msg));
+        // the entries arrive in the processes' order, each's in its file order: in file order
+        int64_t repeat = INT64_MAX;
+        const int status_dup = fm_mtx_check_duplicates_from(path, mine, my_lines, symmetric, first, &repeat, msg);
+        FM_TRY(fm_comm_agree_earliest(comm, status_dup, repeat, msg));
+    }
     *out = mine;
     mine = NULL;
     FREE_ALL;

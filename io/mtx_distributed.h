@@ -16,9 +16,12 @@
 // process, made from the file's rows, or with `given` (another file's, e.g.
 // the data's for its test entries) those blocks, the file's shape checked
 // against them (`layout` is then not written); `declared_array`: the file
-// was an `array` file. Collective: every process returns the same status,
-// the first failing process's message.
+// was an `array` file. With `duplicates_are_errors` (the incomplete kind), a
+// repeated coordinate is FM_ERR_PARSE naming both lines as fm_mtx_read
+// does, the earliest repeat of the file whichever process finds it.
+// Collective: every process returns the same status, the first failing
+// process's message.
 int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layout *given, bool *declared_array,
-                            fm_comm *comm, const char *path, char *msg);
+                            bool duplicates_are_errors, fm_comm *comm, const char *path, char *msg);
 
 #endif

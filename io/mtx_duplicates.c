@@ -40,11 +40,20 @@ static keyed_line *radix_sort(keyed_line *a, keyed_line *scratch, int64_t n, int
 int fm_mtx_check_duplicates(const char *path, const fm_triplets *t, const int64_t *lines, bool symmetric,
                             char *msg)
 {
+    int64_t line;
+    return fm_mtx_check_duplicates_from(path, t, lines, symmetric, 0, &line, msg);
+}
+
+int fm_mtx_check_duplicates_from(const char *path, const fm_triplets *t, const int64_t *lines, bool symmetric,
+                                 int64_t first_row, int64_t *line, char *msg)
+{
     keyed_line *records = NULL, *scratch = NULL;
     int64_t *hist = NULL;
 #define FREE_ALL do { free(records); free(scratch); free(hist); } while (0)
     int64_t n = 0;
-    for (int64_t k = 0; k < t->count; k++) if (!symmetric || t->row[k] >= t->col[k]) n++;
+    *line = INT64_MAX;
+    for (int64_t k = 0; k < t->count; k++)
+        if (!symmetric || t->row[k] + first_row >= t->col[k]) n++;
     if (n < 2) return FM_OK;
     FM_ALLOC(records, n);
     FM_ALLOC(scratch, n);
@@ -53,7 +62,7 @@ int fm_mtx_check_duplicates(const char *path, const fm_triplets *t, const int64_
     FM_ALLOC(hist, ((bits + 10) / 11 + 1) * 2048);
     int64_t m = 0;
     for (int64_t k = 0; k < t->count; k++)
-        if (!symmetric || t->row[k] >= t->col[k])
+        if (!symmetric || t->row[k] + first_row >= t->col[k])
             records[m++] = (keyed_line){ t->row[k] * t->cols + t->col[k], lines[k] };
     keyed_line *sorted = radix_sort(records, scratch, n, bits, hist);
     int64_t first = 0, second = INT64_MAX, key = 0;
@@ -64,9 +73,11 @@ int fm_mtx_check_duplicates(const char *path, const fm_triplets *t, const int64_
             second = sorted[k].line;
             key = sorted[k].key;
         }
+    *line = second;
     if (second != INT64_MAX)
         FM_FAIL(FM_ERR_PARSE, "%s:%" PRId64 ": duplicate entry (%" PRId64 ", %" PRId64
-                "), first given on line %" PRId64, path, second, key / t->cols + 1, key % t->cols + 1, first);
+                "), first given on line %" PRId64, path, second, first_row + key / t->cols + 1, key % t->cols + 1,
+                first);
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL

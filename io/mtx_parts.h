@@ -111,5 +111,10 @@ int fm_mtx_parse_index(fm_mtx_reader *r, const char *token, const char *what, in
 // skipped.
 int fm_mtx_check_duplicates(const char *path, const fm_triplets *t, const int64_t *lines, bool symmetric,
                             char *msg);
+// The same for a block of rows numbered from `first_row` of the file's
+// (the message names the file's coordinates); *line: the line of the
+// repeat named, INT64_MAX without one.
+int fm_mtx_check_duplicates_from(const char *path, const fm_triplets *t, const int64_t *lines, bool symmetric,
+                                 int64_t first_row, int64_t *line, char *msg);
 
 #endif

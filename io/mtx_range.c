@@ -72,12 +72,13 @@ int fm_mtx_range_count(fm_mtx_range *range, const char *path, int part, int part
 #undef FREE_ALL
 }
 
-int fm_mtx_range_read(fm_triplets **out, const char *path, const fm_mtx_range *range, int64_t lines_before,
-                      int64_t values_before, char *msg)
+int fm_mtx_range_read(fm_triplets **out, int64_t **lines, const char *path, const fm_mtx_range *range,
+                      int64_t lines_before, int64_t values_before, char *msg)
 {
     fm_mtx_reader reader = { 0 }, *r = &reader;
     fm_triplets *t = NULL;
-#define FREE_ALL do { fm_mtx_reader_close(r); fm_triplets_free(&t); } while (0)
+    int64_t *at = NULL;
+#define FREE_ALL do { fm_mtx_reader_close(r); fm_triplets_free(&t); free(at); } while (0)
     FM_CHECK(out && !*out && range && path, FM_ERR_INVALID, "fm_mtx_range_read: bad arguments");
     fm_mtx_header header = { 0 };
     FM_TRY(range_open(r, &header, path, msg));
@@ -97,6 +98,7 @@ int fm_mtx_range_read(fm_triplets **out, const char *path, const fm_mtx_range *r
     FM_ALLOC(t->row, capacity > 0 ? capacity : 1);
     FM_ALLOC(t->col, capacity > 0 ? capacity : 1);
     FM_ALLOC(t->val, capacity > 0 ? capacity : 1);
+    if (lines) FM_ALLOC(at, capacity > 0 ? capacity : 1);
     int64_t given = values_before, count = 0;
     int status = 1;
     char *field[3];
@@ -123,10 +125,12 @@ int fm_mtx_range_read(fm_triplets **out, const char *path, const fm_mtx_range *r
                 MTX_LINE_FAIL(FM_ERR_PARSE, "entry (%" PRId64 ", %" PRId64 ") is above the diagonal: a symmetric "
                               "file holds the lower triangle (row >= column)", i + 1, j + 1);
         }
+        if (at) at[count] = r->line;
         t->row[count] = i;
         t->col[count] = j;
         t->val[count++] = v;
         if (h->symmetric && i != j) {
+            if (at) at[count] = r->line;
             t->row[count] = j;
             t->col[count] = i;
             t->val[count++] = v;
@@ -140,6 +144,7 @@ int fm_mtx_range_read(fm_triplets **out, const char *path, const fm_mtx_range *r
     t->count = count;
     fm_mtx_reader_close(r);
     *out = t;
+    if (lines) *lines = at;
     return FM_OK;
 #undef FREE_ALL
 }

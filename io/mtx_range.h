@@ -30,9 +30,10 @@ int fm_mtx_range_count(fm_mtx_range *range, const char *path, int part, int part
 // The entries of the part as coordinates of the whole matrix (rows × cols of
 // the header; `array` false even for an array file, whose values are placed
 // by their index), symmetric files expanded. `lines_before` and
-// `values_before`: the lines and data lines of the parts before this one.
+// `values_before`: the lines and data lines of the parts before this one;
+// `lines`, when given, receives each entry's line (for the duplicate check).
 // Content errors name FILE:LINE as fm_mtx_read does.
-int fm_mtx_range_read(fm_triplets **out, const char *path, const fm_mtx_range *range, int64_t lines_before,
-                      int64_t values_before, char *msg);
+int fm_mtx_range_read(fm_triplets **out, int64_t **lines, const char *path, const fm_mtx_range *range,
+                      int64_t lines_before, int64_t values_before, char *msg);
 
 #endif

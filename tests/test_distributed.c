@@ -9,6 +9,7 @@
 #include "cli_program.h"
 #include "helpers.h"
 #include "layout.h"
+#include "mtx_parts.h"
 #include "mtx_range.h"
 #include "status.h"
 
@@ -25,7 +26,7 @@ static int read_in_parts(fm_triplets **all, const char *path, int parts, char *m
     int status = FM_OK;
     for (int p = 0; p < parts && status == FM_OK; p++) status = fm_mtx_range_count(&range[p], path, p, parts, msg);
     for (int p = 0; p < parts && status == FM_OK; p++) {
-        status = fm_mtx_range_read(&part[p], path, &range[p], lines, values, msg);
+        status = fm_mtx_range_read(&part[p], NULL, path, &range[p], lines, values, msg);
         lines += range[p].lines;
         values += range[p].values;
         if (status == FM_OK) count += part[p]->count;
@@ -127,6 +128,22 @@ Test(distributed, a_bad_line_is_named_by_its_line_in_the_file)
         cr_assert(strstr(msg, "ended after 3 of the 4 entries"), "%d parts: %s", parts, msg);
     }
     scratch_free(&s);
+}
+
+// A block's duplicate check names the file's coordinates and line.
+Test(distributed, a_block_names_a_repeat_by_the_file_coordinates)
+{
+    int64_t row[3] = { 0, 1, 0 }, col[3] = { 2, 0, 2 }, lines[3] = { 10, 11, 14 };
+    float val[3] = { 1, 2, 3 };
+    const fm_triplets block = { .rows = 2, .cols = 4, .count = 3, .row = row, .col = col, .val = val };
+    char msg[FM_MSG_LEN];
+    int64_t line = 0;
+    cr_assert_eq(fm_mtx_check_duplicates_from("x.mtx", &block, lines, false, 5, &line, msg), FM_ERR_PARSE);
+    cr_assert_eq(line, 14);
+    cr_assert(strstr(msg, "x.mtx:14: duplicate entry (6, 3), first given on line 10"), "%s", msg);
+    row[2] = 1;
+    cr_assert_eq(fm_mtx_check_duplicates_from("x.mtx", &block, lines, false, 5, &line, msg), FM_OK);
+    cr_assert_eq(line, INT64_MAX);
 }
 
 Test(distributed, a_gzipped_file_is_refused_by_name)

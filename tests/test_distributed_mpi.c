@@ -328,6 +328,37 @@ Test(distributed_mpi, a_gzipped_file_gives_the_plain_file_run, .timeout = 120)
     scratch_free(&s);
 }
 
+// Repeated coordinates of the incomplete kind: the earliest repeat of the
+// file is named, with both lines, as one process names it, whichever
+// process holds it.
+Test(distributed_mpi, a_repeated_coordinate_is_named_as_one_process_names_it, .timeout = 120)
+{
+    scratch s = scratch_new();
+    const char *bad = fm_test_path(s.root, "repeats.mtx");
+    char text[8192] = "%%MatrixMarket matrix coordinate real general\n30 20 120\n";
+    for (int e = 0; e < 120; e++) {   // distinct coordinates but two repeats: of lines 3 (at 103) and 53 (at 83)
+        const int source = e == 100 ? 0 : e == 80 ? 50 : e;
+        char line[64];
+        snprintf(line, sizeof line, "%d %d 1.5\n", 1 + source / 20, 1 + source % 20);
+        strcat(text, line);
+    }
+    fm_test_write(bad, text);
+    run r = RUN(&s, "factorize", bad, "--kind", "incomplete", "--out", out_prefix(&s));
+    cr_assert_eq(r.status, 1);
+    char *one = strstr(r.err, "repeats.mtx:83: duplicate entry");
+    cr_assert_not_null(one, "%s", r.err);
+    char expected[512];
+    snprintf(expected, sizeof expected, "%s", one);
+    run_free(&r);
+    const char *extra[] = { "--kind", "incomplete", NULL };
+    r = mpirun(&s, 3, bad, "run", extra);
+    cr_assert_eq(r.status, 1, "%s", r.err);
+    cr_assert(strstr(r.err, expected), "%s\nexpected: %s", r.err, expected);
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
 // A bad line in the third process's part stops every process with its
 // message, and no output is written.
 Test(distributed_mpi, a_bad_line_in_one_process_stops_them_all, .timeout = 120)
