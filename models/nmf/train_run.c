@@ -239,8 +239,11 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
     float *extra = NULL;
 #define FREE_ALL { fm_params_free(&params); fm_train_result_free(&r); valid_set_free(&sets[0]); \
                    valid_set_free(&sets[1]); free(extra); }
+    // data-parallel: every failure agreed by all the processes where it happens, so that none is left
+    // waiting in a later collective for one that gave up
+#define AGREE_TRY(expr) FM_TRY(options && options->comm ? fm_comm_agree(options->comm, (expr), msg) : (expr))
     FM_CHECK(result && !*result, FM_ERR_INVALID, "fm_train_run: the result handle must be non-NULL and empty");
-    FM_TRY(fm_train_check(options, msg));
+    AGREE_TRY(fm_train_check(options, msg));
     const fm_train_options *o = options;
     FM_CHECK(o->out && *o->out, FM_ERR_INVALID, "fm_train_run: no output file");
     const double start = now();
@@ -250,7 +253,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
              "fm_train_run: the output path is too long (%zu bytes)", strlen(o->out));
     snprintf(r->state_path, sizeof r->state_path, "%s%s", o->out, FM_TRAIN_STATE_SUFFIX);
     const char *state_path = r->state_path;
-    FM_TRY(o->comm ? fm_comm_agree(o->comm, o->comm->rank == 0 ? fm_run_probe_output(o->out, msg) : FM_OK, msg)
+    AGREE_TRY(o->comm ? fm_comm_agree(o->comm, o->comm->rank == 0 ? fm_run_probe_output(o->out, msg) : FM_OK, msg)
                    : fm_run_probe_output(o->out, msg));
 
     fm_unroll_config config;
@@ -264,8 +267,8 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         FM_CHECK(access(state_path, F_OK) == 0, FM_ERR_IO,
                  "%s: no training state to resume (%s); start the run without --resume", state_path,
                  strerror(errno));
-        FM_TRY(fm_checkpoint_read(state_path, &h, &params, &st, &expect, msg));
-        FM_TRY(check_resume(&h, &st, o, state_path, msg));
+        AGREE_TRY(fm_checkpoint_read(state_path, &h, &params, &st, &expect, msg));
+        AGREE_TRY(check_resume(&h, &st, o, state_path, msg));
         FM_CHECK(!isfinite(st.best_validation_rmse) || access(o->out, F_OK) == 0, FM_ERR_IO,
                  "%s: the best model so far (epoch %llu) is missing (%s); the state %s cannot be resumed without it",
                  o->out, (unsigned long long)st.best_epoch, strerror(errno), state_path);
@@ -274,8 +277,8 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         FM_CHECK(access(state_path, F_OK) != 0, FM_ERR_IO,
                  "%s: a training state is already there: resume it (--resume) or remove it to start over",
                  state_path);
-        FM_TRY(fm_train_params_new(&params, o, msg));
-        if (o->from) FM_TRY(start_from(params, o, &header, msg));
+        AGREE_TRY(fm_train_params_new(&params, o, msg));
+        if (o->from) AGREE_TRY(start_from(params, o, &header, msg));
         st = (fm_train_state){.epoch = 0, .step = 0, .seed = o->seed, .rng_counter = 0,
                               .curriculum_steps = (uint64_t)config.steps, .best_epoch = 0,
                               .learning_rate = fm_schedule_rate(o->rate, 0, 0, steps),
@@ -291,9 +294,9 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         return FM_OK;
     }
 
-    FM_TRY(valid_set_new(&sets[0], FM_SET_VALID_SMALL, o, msg));
-    FM_TRY(valid_set_new(&sets[1], FM_SET_VALID_LARGE, o, msg));
-    FM_TRY(validate(&r->baseline_small, &r->baseline_large, sets, NULL, o, msg));
+    AGREE_TRY(valid_set_new(&sets[0], FM_SET_VALID_SMALL, o, msg));
+    AGREE_TRY(valid_set_new(&sets[1], FM_SET_VALID_LARGE, o, msg));
+    AGREE_TRY(validate(&r->baseline_small, &r->baseline_large, sets, NULL, o, msg));
     r->baseline = 0.5 * (r->baseline_small + r->baseline_large);
 
     FM_ALLOC(extra, (size_t)params->count * (size_t)(o->batch - 1));
@@ -305,14 +308,14 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
     if (!o->resume) {   // the untrained model: the figure training must improve on
         fm_train_epoch *e = &r->epochs[r->count++];
         *e = (fm_train_epoch){.epoch = 0, .steps = config.steps, .peak_rate = NAN, .loss = NAN};
-        FM_TRY(validate_epoch(e, sets, &w, o, msg));
+        AGREE_TRY(validate_epoch(e, sets, &w, o, msg));
         last_valid = e->valid;
         if (o->from && e->valid < st.best_validation_rmse) {
             // a fine-tuning run's start is a trained model: the one to keep
             // unless an epoch beats it
             st.best_validation_rmse = e->valid;
             e->best = true;
-            FM_TRY(write_checkpoint(o, o->out, &header, params, NULL, msg));
+            AGREE_TRY(write_checkpoint(o, o->out, &header, params, NULL, msg));
         }
         p.event = FM_TRAIN_EVENT_EPOCH;
         p.epoch = 0;
@@ -335,7 +338,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         for (int64_t step = first; step < steps; step++) {
             const double t0 = now();
             double loss = NAN;
-            FM_TRY(fm_train_step_scratch(&loss, params, extra, o, epoch, step, msg));
+            AGREE_TRY(fm_train_step_scratch(&loss, params, extra, o, epoch, step, msg));
             const int64_t before = step * o->batch, done = before + o->batch < n ? before + o->batch : n;
             st.step = (uint64_t)epoch * (uint64_t)steps + (uint64_t)step + 1;
             st.rng_counter = (uint64_t)done;
@@ -348,7 +351,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
             r->train_seconds += seconds;
             const int64_t k = o->checkpoint_every;
             if (k && done / k > before / k && done < n) {
-                FM_TRY(write_checkpoint(o, state_path, &header, params, &st, msg));
+                AGREE_TRY(write_checkpoint(o, state_path, &header, params, &st, msg));
                 r->state = st;
             }
             p = (fm_train_progress){.event = FM_TRAIN_EVENT_STEP, .epoch = epoch, .epochs = o->epochs,
@@ -371,16 +374,16 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         fm_train_unroll_config(&next, o, epoch + 1);
         st.curriculum_steps = (uint64_t)next.steps;
         st.learning_rate = fm_schedule_rate(o->rate, epoch + 1, 0, steps);
-        FM_TRY(validate_epoch(e, sets, &w, o, msg));
+        AGREE_TRY(validate_epoch(e, sets, &w, o, msg));
         r->count++;
         last_valid = e->valid;
         if (e->valid < st.best_validation_rmse) {
             st.best_validation_rmse = e->valid;
             st.best_epoch = st.epoch;
             e->best = true;
-            FM_TRY(write_checkpoint(o, o->out, &header, params, NULL, msg));
+            AGREE_TRY(write_checkpoint(o, o->out, &header, params, NULL, msg));
         }
-        FM_TRY(write_checkpoint(o, state_path, &header, params, &st, msg));
+        AGREE_TRY(write_checkpoint(o, state_path, &header, params, &st, msg));
         r->state = st;
         p = (fm_train_progress){.event = FM_TRAIN_EVENT_EPOCH, .epoch = epoch + 1, .epochs = o->epochs,
                                 .done = n, .total = n, .loss = NAN, .running_loss = e->loss, .valid = last_valid,
@@ -393,5 +396,6 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
     r = NULL;
     FREE_ALL;
     return FM_OK;
+#undef AGREE_TRY
 #undef FREE_ALL
 }
