@@ -193,6 +193,7 @@ static int show_progress(const fm_solver_iterate *it, void *user)
     if (p->tty) {
         fprintf(stderr, "\r  iteration %4d/%d  rmse %.6g%s  %.2f s%s   ", it->iteration, p->iters, it->rmse,
                 holdout, it->seconds, network);
+        p->started = true;
     } else if (!p->started || it->seconds - p->printed_at >= 1.0 || it->accelerated || it->rejected) {
         // the accelerator's steps (a handful per run) are each said as they come
         progress_line(p, it);
@@ -205,6 +206,15 @@ static int show_progress(const fm_solver_iterate *it, void *user)
     }
     fflush(stderr);
     return 0;
+}
+
+// The progress's end before the summary: the last line held back, or the
+// terminal's line ended.
+static void progress_done(void *user)
+{
+    progress *p = user;
+    progress_finish(p);
+    if (p->tty && p->started) fprintf(stderr, "\n");
 }
 
 // "A" or "A,B": the penalties on W and on H.
@@ -397,22 +407,15 @@ int fm_cmd_factorize(int argc, char **argv)
     if (distributed) {
         const char *alone = save_state ? "--save-state" : init_from ? "--init-from"
                             : top.n || top.names_path ? "--top and --row-names" : model ? "--model" : NULL;
-        if (alone) {
-            fprintf(stderr, "factormer: %s do%s not run distributed yet: run without --distributed\n", alone,
-                    strstr(alone, " and ") ? "" : "es");
-            return 2;
-        }
-        if (data && (format == FM_FORMAT_AUTO ? fm_format_of_path(data) : format) != FM_FORMAT_MTX) {
-            fprintf(stderr, "factormer: a distributed run reads Matrix Market files (split by bytes between the "
-                            "processes): convert %s first\n", fm_arg_shown(data));
-            return 2;
-        }
         if (threads > 0) fm_set_threads((int)threads);
-        if (holdout_fraction > 0 && test_file) {
-            fprintf(stderr, "factormer: --holdout and --test both name held-out entries: give one\n");
-            return 2;
-        }
-        return fm_factorize_distributed(&opts, data, kind, out_prefix, holdout_fraction, test_file, quiet);
+        // process 0's progress (the run calls it there only; a signal is mpirun's to handle)
+        progress p = { .quiet = quiet, .tty = isatty(2), .holdout = holdout_fraction > 0 || test_file,
+                       .iters = opts.iters };
+        opts.progress = show_progress;
+        opts.user = &p;
+        const fm_factorize_where where = { data, format, out_prefix, holdout_fraction, test_file, alone,
+                                           progress_done };
+        return fm_factorize_distributed(&opts, kind, &where, quiet);
     }
     if (fm_arg_launched_alone("fit the whole matrix")) return 2;
     if (model && learned) opts.init_model = model;

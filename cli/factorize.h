@@ -61,10 +61,18 @@ int fm_factorize_state_write(const char *path_w, const char *path_h, const fm_so
                              const char *comment, char *msg);
 
 // factormer factorize --distributed (cli/factorize_distributed.c): the
-// options as parsed, the data file, the kind, the output prefix (NULL: the
-// data's name) and the held-out entries (a share, or a test file). Returns
+// options as parsed, the kind, where the data and the outputs are, and the
+// first option given that a distributed run refuses (NULL: none). Returns
 // the exit status.
-int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind kind, const char *out_prefix,
-                             double holdout_fraction, const char *test_file, bool quiet);
+typedef struct fm_factorize_where {
+    const char *data;              // the data file
+    fm_format format;
+    const char *out_prefix;        // NULL: the data's name
+    double holdout_fraction;       // held-out entries: a share,
+    const char *test_file;         // or a test file
+    const char *refused;           // an option given that does not run distributed
+    void (*progress_done)(void *user);   // process 0's progress ends (opts->user), before the summary
+} fm_factorize_where;
+int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_factorize_where *where, bool quiet);
 
 #endif

@@ -47,9 +47,29 @@ static int write_outputs(fm_output_set *set, const fm_solver_options *opts, cons
 #undef FREE_ALL
 }
 
-int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind kind, const char *out_prefix,
-                             double holdout_fraction, const char *test_file, bool quiet)
+int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_factorize_where *where, bool quiet)
 {
+    const char *data = where->data, *out_prefix = where->out_prefix, *test_file = where->test_file;
+    const double holdout_fraction = where->holdout_fraction;
+    // what is refused before MPI starts: the same words in every process, process 0's alone shown
+    const bool first = fm_comm_launched() <= 1 || !getenv("OMPI_COMM_WORLD_RANK") ||
+                       !strcmp(getenv("OMPI_COMM_WORLD_RANK"), "0");
+    if (where->refused) {
+        if (first)
+            fprintf(stderr, "factormer: %s do%s not run distributed yet: run without --distributed\n", where->refused,
+                    strstr(where->refused, " and ") ? "" : "es");
+        return 2;
+    }
+    if (data && (where->format == FM_FORMAT_AUTO ? fm_format_of_path(data) : where->format) != FM_FORMAT_MTX) {
+        if (first)
+            fprintf(stderr, "factormer: a distributed run reads Matrix Market files (split by bytes between the "
+                            "processes): convert %s first\n", fm_arg_shown(data));
+        return 2;
+    }
+    if (holdout_fraction > 0 && test_file) {
+        if (first) fprintf(stderr, "factormer: --holdout and --test both name held-out entries: give one\n");
+        return 2;
+    }
     char msg[FM_MSG_LEN] = "", prefix[4096], distributed[512];
     fm_comm comm = { 0 };
     fm_output_set *set = NULL;
@@ -112,7 +132,9 @@ int fm_factorize_distributed(fm_solver_options *opts, const char *data, fm_kind 
     fm_graph_stats st;
     fm_distributed_stats(&st, &comm, g, &layout);
     fm_comm before = comm;
-    if (fm_distributed_run(&r, &comm, &before, g, held, &layout, opts, msg)) goto fail;
+    const int ran = fm_distributed_run(&r, &comm, &before, g, held, &layout, opts, msg);
+    if (comm.rank == 0 && where->progress_done && opts->user) where->progress_done(opts->user);
+    if (ran) goto fail;
     if (fm_distributed_gather_w(&W, &comm, r->W, &layout, msg)) goto fail;
     fm_distributed_figures figures;
     fm_distributed_measure(&figures, &comm, &before, r->trace_len - 1);

@@ -375,6 +375,7 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
         if (held_total > 0)   // (the best's copies: W's rows here, and Hᵀ)
             AGREE(fm_stop_record_holdout(result, it, step->holdout_rmse, o->keep_best, d.W, d.Ht, &W_best, &Ht_best,
                                          msg));
+        if (o->progress && comm->rank == 0) o->progress(step, o->user);   // (its stop is not agreed: not asked)
         const char *stop = fm_stop_reason(o, result, it, elapsed, &previous, &row, held_total);
         if (!stop && !d.exact && fm_finish_due(o, d.masked, it, &previous, &row, false)) {
             d.exact = true;
