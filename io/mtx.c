@@ -90,6 +90,21 @@ int fm_mtx_parse_index(fm_mtx_reader *r, const char *token, const char *what, in
 #undef FREE_ALL
 }
 
+int fm_mtx_parse_entry(fm_mtx_reader *r, const fm_mtx_header *h, char **field, int64_t *i, int64_t *j, float *v,
+                       char *msg)
+{
+#define FREE_ALL ((void)0)
+    *v = 1.0f;
+    FM_TRY(fm_mtx_parse_index(r, field[0], "row", h->rows, i, msg));
+    FM_TRY(fm_mtx_parse_index(r, field[1], "column", h->cols, j, msg));
+    if (h->field != FM_MTX_PATTERN) FM_TRY(fm_mtx_parse_value(r, field[2], h->field, v, msg));
+    if (h->symmetric && *i < *j)
+        MTX_LINE_FAIL(FM_ERR_PARSE, "entry (%" PRId64 ", %" PRId64 ") is above the diagonal: a symmetric "
+                      "file holds the lower triangle (row >= column)", *i + 1, *j + 1);
+    return FM_OK;
+#undef FREE_ALL
+}
+
 // Room for `need` entries in t (and in *lines when it is tracked).
 static int reserve(fm_triplets *t, int64_t **lines, int64_t *capacity, int64_t need,
                    int64_t most, const char *path, int64_t line, char *msg)
@@ -142,13 +157,8 @@ static int read_coordinate(fm_mtx_reader *r, const fm_mtx_header *h, fm_triplets
         if (found != want)
             MTX_LINE_FAIL(FM_ERR_PARSE, "expected %d fields %s, found %d", want, form, found);
         int64_t i, j;
-        float v = 1.0f;
-        FM_TRY(fm_mtx_parse_index(r, field[0], "row", h->rows, &i, msg));
-        FM_TRY(fm_mtx_parse_index(r, field[1], "column", h->cols, &j, msg));
-        if (!pattern) FM_TRY(fm_mtx_parse_value(r, field[2], h->field, &v, msg));
-        if (h->symmetric && i < j)
-            MTX_LINE_FAIL(FM_ERR_PARSE, "entry (%" PRId64 ", %" PRId64 ") is above the diagonal: a symmetric "
-                          "file holds the lower triangle (row >= column)", i + 1, j + 1);
+        float v;
+        FM_TRY(fm_mtx_parse_entry(r, h, field, &i, &j, &v, msg));
         int64_t add = h->symmetric && i != j ? 2 : 1;
         FM_TRY(reserve(t, lines, &capacity, count + add, most, r->path, r->line, msg));
         t->row[count] = i;

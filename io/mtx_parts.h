@@ -105,6 +105,12 @@ int fm_mtx_parse_value(fm_mtx_reader *r, const char *token, fm_mtx_field field, 
 int fm_mtx_parse_index(fm_mtx_reader *r, const char *token, const char *what, int64_t limit, int64_t *index,
                        char *msg);
 
+// A coordinate data line's fields (split by the caller, 2 for a pattern
+// file, else 3): the 0-based row and column and the value (1 for a
+// pattern), an entry above the diagonal of a symmetric file refused.
+int fm_mtx_parse_entry(fm_mtx_reader *r, const fm_mtx_header *h, char **field, int64_t *i, int64_t *j, float *v,
+                       char *msg);
+
 // The earliest repeated coordinate of t, by the line of its second
 // occurrence (lines[k]: the line of entry k); FM_ERR_PARSE naming both
 // lines. Symmetric files were expanded: their mirrored (upper) copies are

@@ -118,12 +118,7 @@ int fm_mtx_range_read(fm_triplets **out, int64_t **lines, const char *path, cons
             j = given / h->rows;
             FM_TRY(fm_mtx_parse_value(r, field[0], h->field, &v, msg));
         } else {
-            FM_TRY(fm_mtx_parse_index(r, field[0], "row", h->rows, &i, msg));
-            FM_TRY(fm_mtx_parse_index(r, field[1], "column", h->cols, &j, msg));
-            if (!pattern) FM_TRY(fm_mtx_parse_value(r, field[2], h->field, &v, msg));
-            if (h->symmetric && i < j)
-                MTX_LINE_FAIL(FM_ERR_PARSE, "entry (%" PRId64 ", %" PRId64 ") is above the diagonal: a symmetric "
-                              "file holds the lower triangle (row >= column)", i + 1, j + 1);
+            FM_TRY(fm_mtx_parse_entry(r, h, field, &i, &j, &v, msg));
         }
         if (at) at[count] = r->line;
         t->row[count] = i;

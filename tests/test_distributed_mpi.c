@@ -328,6 +328,32 @@ Test(distributed_mpi, a_gzipped_file_gives_the_plain_file_run, .timeout = 120)
     scratch_free(&s);
 }
 
+// A 30 x 20 coordinate file of 120 entries, entry e's line (the 3rd is
+// entry 0's) written by `line`.
+static void write_entries(const char *path, void (*line)(char *out, size_t size, int e))
+{
+    char text[8192] = "%%MatrixMarket matrix coordinate real general\n30 20 120\n";
+    for (int e = 0; e < 120; e++) {
+        char one[64];
+        line(one, sizeof one, e);
+        strcat(text, one);
+    }
+    fm_test_write(path, text);
+}
+
+// Distinct coordinates, rows 1-6, but two repeats: of lines 3 (at 103) and 53 (at 83).
+static void repeats(char *out, size_t size, int e)
+{
+    const int source = e == 100 ? 0 : e == 80 ? 50 : e;
+    snprintf(out, size, "%d %d 1.5\n", 1 + source / 20, 1 + source % 20);
+}
+
+// A negative value on line 113, in the third of three processes' parts.
+static void negative_at_110(char *out, size_t size, int e)
+{
+    snprintf(out, size, e == 110 ? "%d %d -1\n" : "%d %d 1.5\n", 1 + e % 30, 1 + e % 20);
+}
+
 // Repeated coordinates of the incomplete kind: the earliest repeat of the
 // file is named, with both lines, as one process names it, whichever
 // process holds it.
@@ -335,14 +361,7 @@ Test(distributed_mpi, a_repeated_coordinate_is_named_as_one_process_names_it, .t
 {
     scratch s = scratch_new();
     const char *bad = fm_test_path(s.root, "repeats.mtx");
-    char text[8192] = "%%MatrixMarket matrix coordinate real general\n30 20 120\n";
-    for (int e = 0; e < 120; e++) {   // distinct coordinates but two repeats: of lines 3 (at 103) and 53 (at 83)
-        const int source = e == 100 ? 0 : e == 80 ? 50 : e;
-        char line[64];
-        snprintf(line, sizeof line, "%d %d 1.5\n", 1 + source / 20, 1 + source % 20);
-        strcat(text, line);
-    }
-    fm_test_write(bad, text);
+    write_entries(bad, repeats);
     run r = RUN(&s, "factorize", bad, "--kind", "incomplete", "--out", out_prefix(&s));
     cr_assert_eq(r.status, 1);
     char *one = strstr(r.err, "repeats.mtx:83: duplicate entry");
@@ -365,13 +384,7 @@ Test(distributed_mpi, a_bad_line_in_one_process_stops_them_all, .timeout = 120)
 {
     scratch s = scratch_new();
     const char *bad = fm_test_path(s.root, "bad.mtx");
-    char text[4096] = "%%MatrixMarket matrix coordinate real general\n30 20 120\n";
-    for (int e = 0; e < 120; e++) {
-        char line[64];
-        snprintf(line, sizeof line, e == 110 ? "%d %d -1\n" : "%d %d 1.5\n", 1 + e % 30, 1 + e % 20);
-        strcat(text, line);
-    }
-    fm_test_write(bad, text);
+    write_entries(bad, negative_at_110);
     const char *extra[] = { "--rank", "2", NULL };
     run r = mpirun(&s, 3, bad, "run", extra);
     cr_assert_neq(r.status, 0);
