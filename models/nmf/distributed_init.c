@@ -159,14 +159,7 @@ int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_e
     if (status == FM_OK) status = fm_dense_new(&U, mine, rank, msg);
     if (status == FM_OK) status = fm_dense_new(&V, n, rank, msg);
     AGREE(status);
-    for (int64_t i = 0; i < mine; i++)   // U = Q V_b, this process's rows
-        for (int r = 0; r < rank; r++) {
-            double v = 0;
-            for (int c = 0; c < width; c++) v += (double)Q->data[i * width + c] * Vbt[r * width + c];
-            U->data[i * rank + r] = (float)v;
-        }
-    for (int64_t j = 0; j < n; j++)
-        for (int r = 0; r < rank; r++) V->data[j * rank + r] = (float)Ub[j * width + r];
+    fm_rsvd_factors(U, V, Q, Vbt, Ub);   // U = Q V_b, this process's rows
     // the incomplete kind's unbiased scale mn/|Ω| (init.h), then NNDSVD on U's norms over every process
     const double scale = incomplete && entries > 0 ? (double)m * (double)n / entries : 1.0;
     double sigma[FM_MAX_RANK], squares[2][2 * FM_MAX_RANK];

@@ -63,6 +63,19 @@ int fm_init_orthonormalize(fm_dense *Y, char *msg)
 #undef FREE_ALL
 }
 
+void fm_rsvd_factors(fm_dense *U, fm_dense *V, const fm_dense *Q, const double *Vbt, const double *Ub)
+{
+    const int rank = (int)U->cols, width = (int)Q->cols;
+    for (int64_t i = 0; i < U->rows; i++)   // U = Q Vb, Vb = Vbtᵀ
+        for (int r = 0; r < rank; r++) {
+            double v = 0;
+            for (int c = 0; c < width; c++) v += (double)Q->data[i * width + c] * Vbt[r * width + c];
+            U->data[i * rank + r] = (float)v;
+        }
+    for (int64_t j = 0; j < V->rows; j++)
+        for (int r = 0; r < rank; r++) V->data[j * rank + r] = (float)Ub[j * width + r];
+}
+
 int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
             const fm_edges *row_edges, const fm_edges *col_edges, int rank, uint64_t seed,
             char *msg)
@@ -119,14 +132,7 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
                              : 1.0;
     FM_TRY(fm_dense_new(&Uout, m, rank, msg));
     FM_TRY(fm_dense_new(&Vout, n, rank, msg));
-    for (int64_t i = 0; i < m; i++)   // U = Q Vb, Vb = Vbtᵀ
-        for (int r = 0; r < rank; r++) {
-            double v = 0;
-            for (int c = 0; c < width; c++) v += (double)Q->data[i * width + c] * Vbt[r * width + c];
-            Uout->data[i * rank + r] = (float)v;
-        }
-    for (int64_t j = 0; j < n; j++)
-        for (int r = 0; r < rank; r++) Vout->data[j * rank + r] = (float)Ub[j * width + r];
+    fm_rsvd_factors(Uout, Vout, Q, Vbt, Ub);
     for (int r = 0; r < rank; r++) sigma[r] = r < width ? s[r] * scale : 0;
     // flops 2·m·rank·w (U = Q V_b); bytes: Q (4·m·w), V_bᵀ (8·w²), U
     // (4·m·rank), the columns of U_b kept (8·n·rank) and V (4·n·rank)

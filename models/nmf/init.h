@@ -35,6 +35,10 @@ int fm_init_orthonormalize(fm_dense *Y, char *msg);
 // smaller side) and its power iterations.
 int fm_rsvd_width(int rank, int64_t smaller);
 int fm_rsvd_power(int rank, int64_t smaller);
+// The SVD's factors from the range Q (rows × w) and the small SVD of
+// Bᵀ = XᵀQ = U_b S V_bᵀ (double, row-major: Vbt w × w, Ub cols × w): U = Q V_b
+// (Q's rows × rank) and V = U_b's first rank columns (cols × rank).
+void fm_rsvd_factors(fm_dense *U, fm_dense *V, const fm_dense *Q, const double *Vbt, const double *Ub);
 void fm_nndsvd_squares(double *squares, const fm_dense *M);
 void fm_nndsvd_apply(fm_dense *U, const double *sigma, fm_dense *V, const double *u_squares, const double *v_squares);
 void fm_init_fill_zeros(fm_dense *M, double mean, bool random, fm_rng rng, uint64_t offset);
