@@ -108,6 +108,9 @@ static const char help[] =
     "                      outputs (docs §11); every kind, the random and nndsvd\n"
     "                      starts, --finish, penalties, the incomplete kind's\n"
     "                      --holdout and --test, --keep best, --patience\n"
+    "  --grid PRxPC        with --distributed: the processes on a PR x PC grid of\n"
+    "                      blocks of X (docs §11.4; default P x 1, rows only); more\n"
+    "                      than one column: dense and sparse kinds, --init random\n"
     "                      e.g. mpirun -np 4 factormer factorize X.mtx --distributed\n"
     "  --l1 A[,B]          L1 (sparsity) penalty on W and H (A on W, B on H if given)\n"
     "  --l2 A[,B]          L2 (ridge) penalty on W and H\n"
@@ -239,6 +242,7 @@ int fm_cmd_factorize(int argc, char **argv)
 {
     const char *data = NULL, *out_prefix = NULL, *test_file = NULL, *model = NULL, *init_from = NULL;
     bool rank_given = false, init_given = false, save_state = false, distributed = false;
+    int grid[2] = { 0, 0 };   // --grid PRxPC
     fm_kind kind = FM_KIND_AUTO;
     fm_format format = FM_FORMAT_AUTO;
     fm_factorize_top top = { 0 };
@@ -289,6 +293,14 @@ int fm_cmd_factorize(int argc, char **argv)
         }
         else if (!strcmp(a, "--iters")) { ok = fm_arg_int(a, v, 0, 100000000, &value); opts.iters = (int)value; }
         else if (!strcmp(a, "--inner")) { ok = fm_arg_int(a, v, 1, 100000, &value); opts.inner = (int)value; }
+        else if (!strcmp(a, "--grid")) {
+            char end = 0;
+            if (sscanf(v, "%dx%d%c", &grid[0], &grid[1], &end) != 2 || grid[0] < 1 || grid[1] < 1) {
+                fprintf(stderr, "factormer: --grid expects PRxPC (processes in grid rows x columns), not '%s'\n",
+                        fm_arg_shown(v));
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--finish")) {
             if (fm_finish_parse(&opts.finish, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
@@ -404,6 +416,10 @@ int fm_cmd_factorize(int argc, char **argv)
                 opts.keep_best ? "--keep best" : "--patience");
         return 2;
     }
+    if (grid[0] && !distributed) {
+        fprintf(stderr, "factormer: --grid lays out the processes of a distributed run: it needs --distributed\n");
+        return 2;
+    }
     if (distributed) {
         const char *alone = save_state ? "--save-state" : init_from ? "--init-from"
                             : top.n || top.names_path ? "--top and --row-names" : model ? "--model" : NULL;
@@ -414,7 +430,7 @@ int fm_cmd_factorize(int argc, char **argv)
         opts.progress = show_progress;
         opts.user = &p;
         const fm_factorize_where where = { data, format, out_prefix, holdout_fraction, test_file, alone,
-                                           progress_done };
+                                           grid[0], grid[1], progress_done };
         return fm_factorize_distributed(&opts, kind, &where, quiet);
     }
     if (fm_arg_launched_alone("fit the whole matrix")) return 2;

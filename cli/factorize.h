@@ -71,6 +71,7 @@ typedef struct fm_factorize_where {
     double holdout_fraction;       // held-out entries: a share,
     const char *test_file;         // or a test file
     const char *refused;           // an option given that does not run distributed
+    int grid_rows, grid_cols;      // --grid PRxPC, else 0
     void (*progress_done)(void *user);   // process 0's progress ends (opts->user), before the summary
 } fm_factorize_where;
 int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_factorize_where *where, bool quiet);

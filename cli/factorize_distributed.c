@@ -77,7 +77,7 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
     fm_triplets *mine = NULL, *kept = NULL, *held = NULL;
     fm_graph *g = NULL;
     fm_solver_result *r = NULL;
-    fm_dense *W = NULL;
+    fm_dense *W = NULL, *H = NULL;
     bool array = false;
     int status = 1;
     if (fm_comm_start(&comm, NULL, NULL, msg)) {
@@ -85,8 +85,18 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
         return 2;
     }
     const bool holding = holdout_fraction > 0 || test_file;
+    // the grid: PR x PC from --grid, else the processes in one column (rows only)
+    const int grid_rows = where->grid_rows ? where->grid_rows : comm.size, grid_cols = where->grid_rows ? where->grid_cols : 1;
+    char grid_text[160] = "";
+    if (grid_rows * grid_cols != comm.size)
+        snprintf(grid_text, sizeof grid_text, "--grid %dx%d names %d processes, and mpirun started %d", grid_rows,
+                 grid_cols, grid_rows * grid_cols, comm.size);
     const char *refusal = !data ? "a distributed run reads a Matrix Market file: give DATA.mtx"
-                                : fm_distributed_refusal(opts, kind == FM_KIND_AUTO ? FM_KIND_INCOMPLETE : kind, holding);
+                          : grid_text[0] ? grid_text
+                          : fm_distributed_refusal(opts, kind == FM_KIND_AUTO ? FM_KIND_INCOMPLETE : kind, holding);
+    if (!refusal && grid_cols > 1)
+        refusal = fm_distributed_grid_refusal(opts, kind == FM_KIND_AUTO ? FM_KIND_SPARSE : kind);
+    if (!refusal && fm_comm_grid(&comm, grid_rows, grid_cols, msg)) refusal = msg;
     if (refusal) {
         if (comm.rank == 0) fprintf(stderr, "factormer: %s\n", refusal);
         fm_comm_stop(&comm);
@@ -98,17 +108,19 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
     const char *suffix[4] = { ".W.mtx", ".H.mtx", ".trace.csv", ".summary.json" };
     const int opened = comm.rank == 0 ? fm_output_set_open(&set, "--out", prefix, suffix, 4, msg) : FM_OK;
     if (fm_comm_agree(&comm, opened, msg)) goto fail;
-    if (fm_mtx_read_distributed(&mine, &layout, NULL, &array, kind == FM_KIND_INCOMPLETE, &comm, data, msg))
+    if (fm_mtx_read_distributed(&mine, &layout, NULL, grid_cols, &array, kind == FM_KIND_INCOMPLETE, &comm, data,
+                                msg))
         goto fail;
     if (kind == FM_KIND_AUTO) kind = array ? FM_KIND_DENSE : FM_KIND_SPARSE;
-    if ((refusal = fm_distributed_refusal(opts, kind, holding))) {   // the same in every process
+    if ((refusal = fm_distributed_refusal(opts, kind, holding)) ||
+        (grid_cols > 1 && (refusal = fm_distributed_grid_refusal(opts, kind)))) {   // the same in every process
         snprintf(msg, sizeof msg, "%s", refusal);
         status = 2;   // a usage error, known once the file gave its kind
         goto fail;
     }
     if (test_file) {   // the test entries of each process's rows, read as the data are
         bool test_array = false;
-        if (fm_mtx_read_distributed(&held, NULL, &layout, &test_array, true, &comm, test_file, msg)) goto fail;
+        if (fm_mtx_read_distributed(&held, NULL, &layout, 1, &test_array, true, &comm, test_file, msg)) goto fail;
         if (test_array) {   // (the same in every process)
             snprintf(msg, sizeof msg, "%s: expected a coordinate file of shape %lld x %lld like the data",
                      fm_arg_shown(test_file), (long long)layout.rows, (long long)layout.cols);
@@ -125,8 +137,9 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
     int64_t held_count = held ? held->count : 0;
     fm_comm_sum_int64(&comm, &held_count, 1);
     if (!quiet && comm.rank == 0)
-        fprintf(stderr, "factormer: %d process%s, %s kind, rows in blocks of balanced entries\n", comm.size,
-                comm.size == 1 ? "" : "es", fm_kind_name(kind));
+        fprintf(stderr, "factormer: %d process%s, %s kind, %s\n", comm.size, comm.size == 1 ? "" : "es",
+                fm_kind_name(kind), grid_cols > 1 ? "a grid of blocks of balanced entries"
+                                                  : "rows in blocks of balanced entries");
     if (fm_comm_agree(&comm, fm_graph_from_triplets(&g, mine, kind, msg), msg)) goto fail;
     fm_triplets_free(&mine);
     fm_graph_stats st;
@@ -136,18 +149,22 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
     if (comm.rank == 0 && where->progress_done && opts->user) where->progress_done(opts->user);
     if (ran) goto fail;
     if (fm_distributed_gather_w(&W, &comm, r->W, &layout, msg)) goto fail;
+    if (fm_distributed_gather_h(&H, &comm, r->H, &layout, msg)) goto fail;
     fm_distributed_figures figures;
     fm_distributed_measure(&figures, &comm, &before, r->trace_len - 1);
     snprintf(distributed, sizeof distributed,
-             "{\"processes\": %d, \"layout\": \"rows\", \"bytes_handed_per_iteration\": {\"reduce_scatter\": "
+             "{\"processes\": %d, \"grid\": [%d, %d], \"bytes_handed_per_iteration\": {\"reduce_scatter\": "
              "%.6g, \"allgather\": %.6g, \"reductions\": %.6g}, \"bytes_handed_reading\": %.6g, "
-             "\"peak_resident_mib\": {\"most\": %.1f, \"process_0\": %.1f}}", comm.size, figures.scatter,
+             "\"peak_resident_mib\": {\"most\": %.1f, \"process_0\": %.1f}}", comm.size, grid_rows, grid_cols,
+             figures.scatter,
              figures.gather, figures.reductions, figures.reading, figures.peak_most, figures.peak_first);
     int written = FM_OK;
     if (comm.rank == 0) {
         fm_dense_free(&r->W);
+        fm_dense_free(&r->H);
         r->W = W;
-        W = NULL;
+        r->H = H;
+        W = H = NULL;
         const fm_triplets held_all = { .count = held_count };
         written = write_outputs(set, opts, r, &st, held ? &held_all : NULL, data, distributed, msg);
     }
@@ -178,6 +195,7 @@ done:
     fm_triplets_free(&held);
     fm_solver_result_free(&r);
     fm_dense_free(&W);
+    fm_dense_free(&H);
     fm_graph_free(&g);
     fm_layout_free(&layout);
     fm_comm_stop(&comm);

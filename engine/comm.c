@@ -61,17 +61,26 @@ void fm_comm_sum_int64(fm_comm *comm, int64_t *values, int64_t count) { (void)co
 double fm_comm_max(fm_comm *comm, double value) { (void)comm; return value; }
 int64_t fm_comm_prefix(fm_comm *comm, int64_t value) { (void)comm; (void)value; return 0; }
 
-int fm_comm_sum_scatter(fm_comm *comm, const float *send, float *recv, const int64_t *counts, char *msg)
+int fm_comm_grid(fm_comm *comm, int grid_rows, int grid_cols, char *msg)
 {
     (void)comm;
+    return grid_rows * grid_cols == 1 ? FM_OK
+                                      : fm_fail(FM_ERR_INVALID, msg, "a grid of processes needs a build with MPI");
+}
+
+int fm_comm_sum_scatter(fm_comm *comm, fm_group group, const float *send, float *recv, const int64_t *counts,
+                        char *msg)
+{
+    (void)comm;
+    (void)group;
     (void)msg;
     if (recv != send) memcpy(recv, send, sizeof(float) * (size_t)counts[0]);
     return FM_OK;
 }
 
-int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, int unit, char *msg)
+int fm_comm_gather_all(fm_comm *comm, fm_group group, float *data, const int64_t *counts, int unit, char *msg)
 {
-    (void)comm, (void)data, (void)counts, (void)unit, (void)msg;
+    (void)comm, (void)group, (void)data, (void)counts, (void)unit, (void)msg;
     return FM_OK;
 }
 
@@ -121,6 +130,33 @@ int fm_comm_exchange(fm_comm *comm, const void *send, const int64_t *send_counts
 
 bool fm_comm_available(void) { return true; }
 
+struct fm_comm_groups { MPI_Comm row, col; };
+
+// The communicator of a group, with this process's place and the size.
+static MPI_Comm group_comm(const fm_comm *comm, fm_group group, int *place, int *size)
+{
+    const MPI_Comm c = group == FM_GROUP_ROW && comm->groups   ? comm->groups->row
+                       : group == FM_GROUP_COL && comm->groups ? comm->groups->col
+                                                               : MPI_COMM_WORLD;
+    MPI_Comm_rank(c, place);
+    MPI_Comm_size(c, size);
+    return c;
+}
+
+int fm_comm_grid(fm_comm *comm, int grid_rows, int grid_cols, char *msg)
+{
+    if (grid_rows * grid_cols != comm->size)
+        return fm_fail(FM_ERR_INVALID, msg, "a grid of %d x %d is not the %d processes", grid_rows, grid_cols,
+                       comm->size);
+    fm_comm_groups *g = calloc(1, sizeof *g);
+    if (!g) return fm_fail(FM_ERR_MEMORY, msg, "out of memory");
+    const int i = comm->rank / grid_cols, j = comm->rank % grid_cols;
+    MPI_Comm_split(MPI_COMM_WORLD, i, j, &g->row);
+    MPI_Comm_split(MPI_COMM_WORLD, j, i, &g->col);
+    comm->groups = g;
+    return FM_OK;
+}
+
 int fm_comm_start(fm_comm *comm, int *argc, char ***argv, char *msg)
 {
     memset(comm, 0, sizeof *comm);
@@ -138,6 +174,12 @@ int fm_comm_start(fm_comm *comm, int *argc, char ***argv, char *msg)
 void fm_comm_stop(fm_comm *comm)
 {
     if (!comm->started) return;
+    if (comm->groups) {
+        MPI_Comm_free(&comm->groups->row);
+        MPI_Comm_free(&comm->groups->col);
+        free(comm->groups);
+        comm->groups = NULL;
+    }
     MPI_Finalize();
     comm->started = false;
 }
@@ -226,33 +268,36 @@ static int int_counts(int *counts, int *offsets, const int64_t *from, int parts,
     return FM_OK;
 }
 
-int fm_comm_sum_scatter(fm_comm *comm, const float *send, float *recv, const int64_t *counts, char *msg)
+int fm_comm_sum_scatter(fm_comm *comm, fm_group group, const float *send, float *recv, const int64_t *counts,
+                        char *msg)
 {
-    int *c = NULL;
+    int *c = NULL, place, size;
 #define FREE_ALL free(c)
-    FM_ALLOC(c, comm->size);
-    FM_TRY(int_counts(c, NULL, counts, comm->size, 1, "reduce-scatter", msg));
+    const MPI_Comm on = group_comm(comm, group, &place, &size);
+    FM_ALLOC(c, size);
+    FM_TRY(int_counts(c, NULL, counts, size, 1, "reduce-scatter", msg));
     int64_t total = 0;
-    for (int p = 0; p < comm->size; p++) total += counts[p];
+    for (int p = 0; p < size; p++) total += counts[p];
     comm->sent_scatter += 4.0 * (double)total;
-    if (MPI_Reduce_scatter(send, recv, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (MPI_Reduce_scatter(send, recv, c, MPI_FLOAT, MPI_SUM, on) != MPI_SUCCESS)
         FM_FAIL(FM_ERR_INVALID, "MPI_Reduce_scatter failed");
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
 }
 
-int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, int unit, char *msg)
+int fm_comm_gather_all(fm_comm *comm, fm_group group, float *data, const int64_t *counts, int unit, char *msg)
 {
-    int *c = NULL;
+    int *c = NULL, place, size;
     MPI_Datatype row = MPI_DATATYPE_NULL;
 #define FREE_ALL do { free(c); if (row != MPI_DATATYPE_NULL) MPI_Type_free(&row); } while (0)
-    FM_ALLOC(c, 2 * comm->size);
-    FM_TRY(int_counts(c, c + comm->size, counts, comm->size, 1, "allgather", msg));
-    comm->sent_gather += 4.0 * (double)counts[comm->rank] * unit;
+    const MPI_Comm on = group_comm(comm, group, &place, &size);
+    FM_ALLOC(c, 2 * size);
+    FM_TRY(int_counts(c, c + size, counts, size, 1, "allgather", msg));
+    comm->sent_gather += 4.0 * (double)counts[place] * unit;
     MPI_Type_contiguous(unit, MPI_FLOAT, &row);   // counts in rows: m·k may pass 2³¹ floats
     MPI_Type_commit(&row);
-    if (MPI_Allgatherv(MPI_IN_PLACE, 0, row, data, c, c + comm->size, row, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (MPI_Allgatherv(MPI_IN_PLACE, 0, row, data, c, c + size, row, on) != MPI_SUCCESS)
         FM_FAIL(FM_ERR_INVALID, "MPI_Allgatherv failed");
     FREE_ALL;
     return FM_OK;

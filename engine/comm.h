@@ -14,9 +14,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+typedef struct fm_comm_groups fm_comm_groups;
+
 typedef struct fm_comm {
     int rank, size;
     bool started;          // fm_comm_start succeeded: fm_comm_stop finalizes
+    fm_comm_groups *groups;   // fm_comm_grid's, else NULL
     // bytes handed to each kind of collective since the start
     double sent_reduce, sent_scatter, sent_gather, sent_exchange;
 } fm_comm;
@@ -29,10 +32,17 @@ bool fm_comm_available(void);
 // a run that is not distributed refuses to run under mpirun with it.
 int fm_comm_launched(void);
 
+// The processes a collective spans: all, or those of this process's grid
+// row (in their grid columns' order) or grid column (in grid rows' order).
+typedef enum { FM_GROUP_ALL = 0, FM_GROUP_ROW, FM_GROUP_COL } fm_group;
+
 // MPI_Init (threads funneled: OpenMP inside each process) and the world's
 // rank and size. FM_ERR_INVALID in a build without MPI.
 int fm_comm_start(fm_comm *comm, int *argc, char ***argv, char *msg);
 void fm_comm_stop(fm_comm *comm);
+// The groups of a grid of grid_rows × grid_cols processes, process p at
+// (p / grid_cols, p % grid_cols). Collective.
+int fm_comm_grid(fm_comm *comm, int grid_rows, int grid_cols, char *msg);
 
 // The run's status agreed by every process: FM_OK when all passed FM_OK;
 // otherwise the status of the lowest process that failed, with its message
@@ -52,12 +62,14 @@ double fm_comm_max(fm_comm *comm, double value);
 // Σ of `value` over the processes before this one (0 in process 0).
 int64_t fm_comm_prefix(fm_comm *comm, int64_t value);
 
-// `send` (Σ counts floats, in the processes' order) summed over the
-// processes; process p receives its part, counts[p] floats, in `recv`.
-int fm_comm_sum_scatter(fm_comm *comm, const float *send, float *recv, const int64_t *counts, char *msg);
-// Each process's part of `data` (counts[p] items of `unit` floats, a row of
+// Over the processes of `group` (counts indexed by their place in it):
+// `send` (Σ counts floats, in the group's order) summed, the group's process
+// p receiving its part, counts[p] floats, in `recv`;
+int fm_comm_sum_scatter(fm_comm *comm, fm_group group, const float *send, float *recv, const int64_t *counts,
+                        char *msg);
+// each process's part of `data` (counts[p] items of `unit` floats, a row of
 // a factor, at offset Σ counts[<p]) copied into every process's `data`.
-int fm_comm_gather_all(fm_comm *comm, float *data, const int64_t *counts, int unit, char *msg);
+int fm_comm_gather_all(fm_comm *comm, fm_group group, float *data, const int64_t *counts, int unit, char *msg);
 // The same for doubles.
 int fm_comm_gather_all_doubles(fm_comm *comm, double *data, const int64_t *counts, char *msg);
 // The same to process 0 only: `part` (counts[rank] items) into `data`

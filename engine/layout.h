@@ -1,7 +1,12 @@
 // Which process holds which rows and columns in a distributed run (docs
-// §11.1): rows of X in contiguous blocks of about equal stored entries (the
-// work of the products), columns of Hᵀ in contiguous blocks of about equal
-// size (the work of the H-update's steps, the same for every column).
+// §11.1, §11.4): the processes on a grid of grid_rows × grid_cols, process
+// p at (p / grid_cols, p % grid_cols). Grid row i holds a block of X's rows
+// and grid column j a block of its columns, each cut to about equal stored
+// entries (the work of the products); process (i, j) holds the block X_ij.
+// Of its block's rows of W it updates (owns) one of grid_cols about equal
+// slices, of its block's columns of Hᵀ one of grid_rows. A 1-D layout is
+// the grid P × 1: the rows cut P ways, all the columns in one block, whose
+// columns of Hᵀ the processes share out.
 #ifndef FM_LAYOUT_H
 #define FM_LAYOUT_H
 
@@ -9,21 +14,32 @@
 
 typedef struct fm_layout {
     int64_t rows, cols;
-    int parts;
-    int64_t *row_begin;    // parts + 1: process p holds rows [row_begin[p], row_begin[p+1])
-    int64_t *col_begin;    // parts + 1: and updates columns [col_begin[p], col_begin[p+1])
+    int parts, grid_rows, grid_cols;   // parts = grid_rows · grid_cols
+    int64_t *row_begin;    // grid_rows + 1: grid row i holds rows [row_begin[i], row_begin[i+1])
+    int64_t *col_begin;    // grid_cols + 1: grid column j holds columns [col_begin[j], col_begin[j+1])
 } fm_layout;
 
-// From the stored entries of every row (`entries`, rows of them): block p
-// ends at the first row where the running total reaches (p+1)/parts of the
-// entries, so no block exceeds its share by more than one row's entries;
-// but every block holds at least one row (a row of many entries may leave
-// the next block with a row beyond its share). FM_ERR_INVALID when there
-// are fewer rows or columns than parts.
-int fm_layout_new(fm_layout *layout, const int64_t *entries, int64_t rows, int64_t cols, int parts, char *msg);
+typedef struct fm_span { int64_t begin, end; } fm_span;
+
+// From the stored entries of every row (`row_entries`) and, when grid_cols
+// > 1, of every column: each cut ends a block at the first row (column)
+// where the running total reaches its share, so no block exceeds its share
+// by more than one row's (column's) entries; but every block holds at least
+// as many rows as the grid has columns and as many columns as it has rows
+// (every process owns a row of W and a column of Hᵀ). FM_ERR_INVALID when
+// the matrix is too small for the grid.
+int fm_layout_new(fm_layout *layout, const int64_t *row_entries, const int64_t *col_entries, int64_t rows,
+                  int64_t cols, int grid_rows, int grid_cols, char *msg);
 void fm_layout_free(fm_layout *layout);
 
-// The process that holds `row` (a binary search over row_begin).
-int fm_layout_owner(const fm_layout *layout, int64_t row);
+// Process p's block of X (its rows and its columns), and the rows of W and
+// columns of Hᵀ it owns, in the whole matrix's numbering.
+fm_span fm_layout_block_rows(const fm_layout *layout, int p);
+fm_span fm_layout_block_cols(const fm_layout *layout, int p);
+fm_span fm_layout_owned_rows(const fm_layout *layout, int p);
+fm_span fm_layout_owned_cols(const fm_layout *layout, int p);
+
+// The process whose block holds entry (row, col) (binary searches).
+int fm_layout_owner(const fm_layout *layout, int64_t row, int64_t col);
 
 #endif

@@ -34,7 +34,7 @@ static int by_owner(int64_t **row, int64_t **col, float **val, int64_t **line, i
     FM_ALLOC(*val, c);
     if (lines) FM_ALLOC(*line, c);
     memset(counts, 0, sizeof(int64_t) * (size_t)P);
-    for (int64_t e = 0; e < t->count; e++) counts[owner[e] = fm_layout_owner(layout, t->row[e])]++;
+    for (int64_t e = 0; e < t->count; e++) counts[owner[e] = fm_layout_owner(layout, t->row[e], t->col[e])]++;
     int64_t sum = 0;
     for (int p = 0; p < P; sum += counts[p], p++) at[p] = sum;
     for (int64_t e = 0; e < t->count; e++) {
@@ -72,8 +72,9 @@ static int whole_file(fm_triplets **out, const char *path, bool duplicates_are_e
 #undef FREE_ALL
 }
 
-int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layout *given, bool *declared_array,
-                            bool duplicates_are_errors, fm_comm *comm, const char *path, char *msg)
+int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layout *given, int grid_cols,
+                            bool *declared_array, bool duplicates_are_errors, fm_comm *comm, const char *path,
+                            char *msg)
 {
     fm_triplets *part = NULL, *mine = NULL;
     int64_t *entries = NULL, *send_counts = NULL, *recv_counts = NULL, *row = NULL, *col = NULL;
@@ -121,13 +122,17 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layou
               : fm_fail_path(FM_ERR_PARSE, msg, path, ": expected a %lld x %lld matrix like the data, found %lld x "
                              "%lld", (long long)given->rows, (long long)given->cols, (long long)m, (long long)n));
         layout = (fm_layout *)given;
-    } else {   // every row's entries over all the parts: the blocks
-        status = take((void **)&entries, (size_t)(m > 0 ? m : 1), sizeof *entries, msg);
+    } else {   // every row's (and on a grid every column's) entries over all the parts: the blocks
+        const int64_t lines_counted = grid_cols > 1 ? m + n : m;
+        status = take((void **)&entries, (size_t)(lines_counted > 0 ? lines_counted : 1), sizeof *entries, msg);
         AGREE(status);
-        memset(entries, 0, sizeof *entries * (size_t)m);
-        for (int64_t e = 0; e < part->count; e++) entries[part->row[e]]++;
-        fm_comm_sum_int64(comm, entries, m);
-        AGREE(fm_layout_new(layout, entries, m, n, P, msg));
+        for (int64_t e = 0; e < part->count; e++) {
+            entries[part->row[e]]++;
+            if (grid_cols > 1) entries[m + part->col[e]]++;
+        }
+        fm_comm_sum_int64(comm, entries, lines_counted);
+        AGREE(fm_layout_new(layout, entries, grid_cols > 1 ? entries + m : NULL, m, n, P / grid_cols, grid_cols,
+                            msg));
         free(entries);
         entries = NULL;
     }
@@ -141,11 +146,11 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layou
     AGREE(fm_comm_exchange_counts(comm, send_counts, recv_counts, msg));
     int64_t held = 0;
     for (int p = 0; p < P; p++) held += recv_counts[p];
-    const int64_t first = layout->row_begin[comm->rank];
+    const fm_span rows = fm_layout_block_rows(layout, comm->rank), cols = fm_layout_block_cols(layout, comm->rank);
     status = take((void **)&mine, 1, sizeof *mine, msg);
     if (status == FM_OK) {
-        mine->rows = layout->row_begin[comm->rank + 1] - first;
-        mine->cols = n;
+        mine->rows = rows.end - rows.begin;
+        mine->cols = cols.end - cols.begin;
         mine->count = held;
         status = take((void **)&mine->row, (size_t)(held > 0 ? held : 1), sizeof *mine->row, msg);
     }
@@ -157,13 +162,17 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layou
     AGREE(fm_comm_exchange(comm, row, send_counts, mine->row, recv_counts, sizeof *row, msg));
     AGREE(fm_comm_exchange(comm, col, send_counts, mine->col, recv_counts, sizeof *col, msg));
     AGREE(fm_comm_exchange(comm, val, send_counts, mine->val, recv_counts, sizeof *val, msg));
-    for (int64_t e = 0; e < held; e++) mine->row[e] -= first;
+    for (int64_t e = 0; e < held; e++) {   // numbered in the block
+        mine->row[e] -= rows.begin;
+        mine->col[e] -= cols.begin;
+    }
     if (duplicates_are_errors) {   // a repeated coordinate has both copies in its row's process
         AGREE(take((void **)&my_lines, (size_t)(held > 0 ? held : 1), sizeof *my_lines, msg));
         AGREE(fm_comm_exchange(comm, line, send_counts, my_lines, recv_counts, sizeof *line, msg));
         // the entries arrive in the processes' order, each's in its file order: in file order
         int64_t repeat = INT64_MAX;
-        const int status_dup = fm_mtx_check_duplicates_from(path, mine, my_lines, symmetric, first, &repeat, msg);
+        const int status_dup = fm_mtx_check_duplicates_from(path, mine, my_lines, symmetric, rows.begin, cols.begin,
+                                                            &repeat, msg);
         FM_TRY(fm_comm_agree_earliest(comm, status_dup, repeat, msg));
     }
     *out = mine;

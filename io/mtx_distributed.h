@@ -11,9 +11,10 @@
 #include "factormer.h"
 #include "layout.h"
 
-// `out`: this process's block, rows renumbered from its first row (out->rows
-// = its row count, out->cols = the matrix's); `layout` the blocks of every
-// process, made from the file's rows, or with `given` (another file's, e.g.
+// `out`: this process's block, rows and columns renumbered from its first
+// (out->rows, out->cols: the block's); `layout` the blocks of every process
+// on a grid of (processes / grid_cols) × grid_cols (1: rows only), made from
+// the file's rows and columns, or with `given` (another file's, e.g.
 // the data's for its test entries) those blocks, the file's shape checked
 // against them (`layout` is then not written); `declared_array`: the file
 // was an `array` file. With `duplicates_are_errors` (the incomplete kind), a
@@ -21,7 +22,8 @@
 // does, the earliest repeat of the file whichever process finds it.
 // Collective: every process returns the same status, the first failing
 // process's message.
-int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layout *given, bool *declared_array,
-                            bool duplicates_are_errors, fm_comm *comm, const char *path, char *msg);
+int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layout *given, int grid_cols,
+                            bool *declared_array, bool duplicates_are_errors, fm_comm *comm, const char *path,
+                            char *msg);
 
 #endif

@@ -41,11 +41,11 @@ int fm_mtx_check_duplicates(const char *path, const fm_triplets *t, const int64_
                             char *msg)
 {
     int64_t line;
-    return fm_mtx_check_duplicates_from(path, t, lines, symmetric, 0, &line, msg);
+    return fm_mtx_check_duplicates_from(path, t, lines, symmetric, 0, 0, &line, msg);
 }
 
 int fm_mtx_check_duplicates_from(const char *path, const fm_triplets *t, const int64_t *lines, bool symmetric,
-                                 int64_t first_row, int64_t *line, char *msg)
+                                 int64_t first_row, int64_t first_col, int64_t *line, char *msg)
 {
     keyed_line *records = NULL, *scratch = NULL;
     int64_t *hist = NULL;
@@ -53,7 +53,7 @@ int fm_mtx_check_duplicates_from(const char *path, const fm_triplets *t, const i
     int64_t n = 0;
     *line = INT64_MAX;
     for (int64_t k = 0; k < t->count; k++)
-        if (!symmetric || t->row[k] + first_row >= t->col[k]) n++;
+        if (!symmetric || t->row[k] + first_row >= t->col[k] + first_col) n++;
     if (n < 2) return FM_OK;
     FM_ALLOC(records, n);
     FM_ALLOC(scratch, n);
@@ -62,7 +62,7 @@ int fm_mtx_check_duplicates_from(const char *path, const fm_triplets *t, const i
     FM_ALLOC(hist, ((bits + 10) / 11 + 1) * 2048);
     int64_t m = 0;
     for (int64_t k = 0; k < t->count; k++)
-        if (!symmetric || t->row[k] + first_row >= t->col[k])
+        if (!symmetric || t->row[k] + first_row >= t->col[k] + first_col)
             records[m++] = (keyed_line){ t->row[k] * t->cols + t->col[k], lines[k] };
     keyed_line *sorted = radix_sort(records, scratch, n, bits, hist);
     int64_t first = 0, second = INT64_MAX, key = 0;
@@ -76,7 +76,7 @@ int fm_mtx_check_duplicates_from(const char *path, const fm_triplets *t, const i
     *line = second;
     if (second != INT64_MAX)
         FM_FAIL(FM_ERR_PARSE, "%s:%" PRId64 ": duplicate entry (%" PRId64 ", %" PRId64
-                "), first given on line %" PRId64, path, second, first_row + key / t->cols + 1, key % t->cols + 1,
+                "), first given on line %" PRId64, path, second, first_row + key / t->cols + 1, first_col + key % t->cols + 1,
                 first);
     FREE_ALL;
     return FM_OK;

@@ -117,10 +117,10 @@ int fm_mtx_parse_entry(fm_mtx_reader *r, const fm_mtx_header *h, char **field, i
 // skipped.
 int fm_mtx_check_duplicates(const char *path, const fm_triplets *t, const int64_t *lines, bool symmetric,
                             char *msg);
-// The same for a block of rows numbered from `first_row` of the file's
-// (the message names the file's coordinates); *line: the line of the
-// repeat named, INT64_MAX without one.
+// The same for a block numbered from the file's row `first_row` and column
+// `first_col` (the message names the file's coordinates); *line: the line
+// of the repeat named, INT64_MAX without one.
 int fm_mtx_check_duplicates_from(const char *path, const fm_triplets *t, const int64_t *lines, bool symmetric,
-                                 int64_t first_row, int64_t *line, char *msg);
+                                 int64_t first_row, int64_t first_col, int64_t *line, char *msg);
 
 #endif

@@ -138,11 +138,11 @@ Test(distributed, a_block_names_a_repeat_by_the_file_coordinates)
     const fm_triplets block = { .rows = 2, .cols = 4, .count = 3, .row = row, .col = col, .val = val };
     char msg[FM_MSG_LEN];
     int64_t line = 0;
-    cr_assert_eq(fm_mtx_check_duplicates_from("x.mtx", &block, lines, false, 5, &line, msg), FM_ERR_PARSE);
+    cr_assert_eq(fm_mtx_check_duplicates_from("x.mtx", &block, lines, false, 5, 20, &line, msg), FM_ERR_PARSE);
     cr_assert_eq(line, 14);
-    cr_assert(strstr(msg, "x.mtx:14: duplicate entry (6, 3), first given on line 10"), "%s", msg);
+    cr_assert(strstr(msg, "x.mtx:14: duplicate entry (6, 23), first given on line 10"), "%s", msg);
     row[2] = 1;
-    cr_assert_eq(fm_mtx_check_duplicates_from("x.mtx", &block, lines, false, 5, &line, msg), FM_OK);
+    cr_assert_eq(fm_mtx_check_duplicates_from("x.mtx", &block, lines, false, 5, 20, &line, msg), FM_OK);
     cr_assert_eq(line, INT64_MAX);
 }
 
@@ -162,7 +162,8 @@ Test(distributed, a_gzipped_file_is_refused_by_name)
 }
 
 // Contiguous blocks that cover every row, each within one row's entries of
-// its share, and the owner of each row is the block that holds it.
+// its share; in 1-D (P x 1) the columns of Hᵀ shared out in equal slices,
+// and the owner of each entry the process of its row.
 Test(distributed, row_blocks_balance_the_entries)
 {
     char msg[FM_MSG_LEN];
@@ -177,36 +178,88 @@ Test(distributed, row_blocks_balance_the_entries)
     free(u);
     for (int parts = 1; parts <= 9; parts++) {
         fm_layout layout;
-        cr_assert_eq(fm_layout_new(&layout, entries, rows, 37, parts, msg), FM_OK, "%s", msg);
-        cr_assert_eq(layout.row_begin[0], 0);
-        cr_assert_eq(layout.row_begin[parts], rows);
-        cr_assert_eq(layout.col_begin[0], 0);
-        cr_assert_eq(layout.col_begin[parts], 37);
+        cr_assert_eq(fm_layout_new(&layout, entries, NULL, rows, 37, parts, 1, msg), FM_OK, "%s", msg);
+        int64_t next_row = 0, next_col = 0;
         for (int p = 0; p < parts; p++) {
-            cr_assert_leq(layout.row_begin[p], layout.row_begin[p + 1]);
-            cr_assert_leq(layout.col_begin[p + 1] - layout.col_begin[p], 37 / parts + 1);
+            const fm_span r = fm_layout_block_rows(&layout, p), owned = fm_layout_owned_rows(&layout, p);
+            const fm_span c = fm_layout_owned_cols(&layout, p), block = fm_layout_block_cols(&layout, p);
+            cr_assert(owned.begin == r.begin && owned.end == r.end, "1-D: a process owns its block's rows");
+            cr_assert(block.begin == 0 && block.end == 37, "1-D: every column in every block");
+            cr_assert_eq(r.begin, next_row);
+            cr_assert_eq(c.begin, next_col);
+            cr_assert_lt(r.begin, r.end);
+            cr_assert_leq(c.end - c.begin, 37 / parts + 1);
+            next_row = r.end;
+            next_col = c.end;
             int64_t held = 0;
-            for (int64_t i = layout.row_begin[p]; i < layout.row_begin[p + 1]; i++) {
+            for (int64_t i = r.begin; i < r.end; i++) {
                 held += entries[i];
-                cr_assert_eq(fm_layout_owner(&layout, i), p, "row %lld", (long long)i);
+                cr_assert_eq(fm_layout_owner(&layout, i, i % 37), p, "row %lld", (long long)i);
             }
             cr_assert_leq((double)held, (double)total / parts + most + 1e-9, "%d parts, block %d", parts, p);
         }
+        cr_assert_eq(next_row, rows);
+        cr_assert_eq(next_col, 37);
         fm_layout_free(&layout);
     }
     // a row of most of the entries, and as many rows as parts: no block is empty
     const int64_t skewed[6] = { 50, 10, 10, 10, 10, 10 };
     for (int parts = 1; parts <= 6; parts++) {
         fm_layout layout;
-        cr_assert_eq(fm_layout_new(&layout, skewed, 6, 6, parts, msg), FM_OK, "%s", msg);
-        for (int p = 0; p < parts; p++)
-            cr_assert_lt(layout.row_begin[p], layout.row_begin[p + 1], "%d parts: block %d is empty", parts, p);
+        cr_assert_eq(fm_layout_new(&layout, skewed, NULL, 6, 6, parts, 1, msg), FM_OK, "%s", msg);
+        for (int p = 0; p < parts; p++) {
+            const fm_span r = fm_layout_block_rows(&layout, p);
+            cr_assert_lt(r.begin, r.end, "%d parts: block %d is empty", parts, p);
+        }
         fm_layout_free(&layout);
     }
     // more parts than rows (or columns): refused, saying how many could run
     fm_layout layout;
-    cr_assert_eq(fm_layout_new(&layout, skewed, 6, 6, 7, msg), FM_ERR_INVALID);
+    cr_assert_eq(fm_layout_new(&layout, skewed, NULL, 6, 6, 7, 1, msg), FM_ERR_INVALID);
     cr_assert(strstr(msg, "7 processes") && strstr(msg, "at most 6"), "%s", msg);
+}
+
+// A grid: the blocks tile the matrix, each process owns a slice of its
+// block's rows and one of its columns, the owned slices tile W's rows and
+// Hᵀ's rows once each, and every entry's owner holds it in its block.
+Test(distributed, a_grid_tiles_the_matrix_and_its_factors)
+{
+    char msg[FM_MSG_LEN];
+    const int64_t rows = 60, cols = 45;
+    int64_t row_entries[60], col_entries[45];
+    for (int64_t i = 0; i < rows; i++) row_entries[i] = 1 + (i * 7) % 11;
+    for (int64_t j = 0; j < cols; j++) col_entries[j] = 1 + (j * 5) % 13;
+    const int shapes[][2] = { { 1, 1 }, { 2, 2 }, { 3, 2 }, { 1, 4 }, { 4, 3 } };
+    for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
+        const int pr = shapes[sh][0], pc = shapes[sh][1], P = pr * pc;
+        fm_layout layout;
+        cr_assert_eq(fm_layout_new(&layout, row_entries, col_entries, rows, cols, pr, pc, msg), FM_OK, "%s", msg);
+        int w_owner[60], h_owner[45];
+        for (int64_t i = 0; i < rows; i++) w_owner[i] = -1;
+        for (int64_t j = 0; j < cols; j++) h_owner[j] = -1;
+        for (int p = 0; p < P; p++) {
+            const fm_span br = fm_layout_block_rows(&layout, p), bc = fm_layout_block_cols(&layout, p);
+            const fm_span wr = fm_layout_owned_rows(&layout, p), hc = fm_layout_owned_cols(&layout, p);
+            cr_assert(br.begin <= wr.begin && wr.end <= br.end && wr.begin < wr.end, "%dx%d: process %d", pr, pc, p);
+            cr_assert(bc.begin <= hc.begin && hc.end <= bc.end && hc.begin < hc.end, "%dx%d: process %d", pr, pc, p);
+            for (int64_t i = wr.begin; i < wr.end; i++) {
+                cr_assert_eq(w_owner[i], -1, "%dx%d: row %lld owned twice", pr, pc, (long long)i);
+                w_owner[i] = p;
+            }
+            for (int64_t j = hc.begin; j < hc.end; j++) {
+                cr_assert_eq(h_owner[j], -1, "%dx%d: column %lld owned twice", pr, pc, (long long)j);
+                h_owner[j] = p;
+            }
+            for (int64_t i = br.begin; i < br.end; i++)
+                for (int64_t j = bc.begin; j < bc.end; j++) cr_assert_eq(fm_layout_owner(&layout, i, j), p);
+        }
+        for (int64_t i = 0; i < rows; i++) cr_assert_neq(w_owner[i], -1, "%dx%d: row %lld", pr, pc, (long long)i);
+        for (int64_t j = 0; j < cols; j++) cr_assert_neq(h_owner[j], -1, "%dx%d: column %lld", pr, pc, (long long)j);
+        // the owned rows follow the processes' order (the gather of W relies on it)
+        for (int p = 1; p < P; p++)
+            cr_assert_eq(fm_layout_owned_rows(&layout, p).begin, fm_layout_owned_rows(&layout, p - 1).end);
+        fm_layout_free(&layout);
+    }
 }
 
 Test(distributed, options_it_does_not_run_are_refused_before_any_work)
@@ -215,6 +268,20 @@ Test(distributed, options_it_does_not_run_are_refused_before_any_work)
     const char *x = generate(&s, "0.3");
     run r = FACTORIZE_BAD(&s, x, "--distributed", "--save-state");
     EXPECT_FAILURE(&r, 2, "--save-state", "distributed");
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
+Test(distributed, a_grid_needs_distributed)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, "0.3");
+    run r = FACTORIZE_BAD(&s, x, "--grid", "2x1");
+    EXPECT_FAILURE(&r, 2, "--grid", "--distributed");
+    run_free(&r);
+    r = FACTORIZE_BAD(&s, x, "--distributed", "--grid", "2by1");
+    EXPECT_FAILURE(&r, 2, "--grid expects PRxPC");
     run_free(&r);
     expect_no_outputs(&s);
     scratch_free(&s);

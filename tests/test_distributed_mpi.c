@@ -84,7 +84,7 @@ static columns read_columns(const char *path)
 // one), and outputs as complete as its own (check_outputs: the summary's
 // RMSE is the written factors').
 static void expect_single_trace(const char *density, fm_kind kind, const char *const *extra, bool exact_phase,
-                                bool whole_outputs)
+                                bool whole_outputs, const char *const *grids)
 {
     scratch s = scratch_new();
     char x[512];   // generate's path is one of fm_test_path's rotating buffers
@@ -99,10 +99,24 @@ static void expect_single_trace(const char *density, fm_kind kind, const char *c
     const double alone_best = alone_held > 0 ? json_number(alone_summary, "best_iteration") : NAN;
     free(alone_summary);
     cr_assert_eq(alone_finish > 0, exact_phase, "the single-process run's exact phase from %g", alone_finish);
-    for (int processes = 1; processes <= 3; processes++) {
+    // 1-D on 1, 2 and 3 processes, or the grids given ("PRxPC")
+    const int runs = grids ? 0 : 3;
+    int last = 0;
+    for (int run_index = 0; grids ? grids[run_index] != NULL : run_index < runs; run_index++) {
+        int processes = run_index + 1, pr = 0, pc = 0;
+        const char *with[40] = { NULL };
+        int e = 0;
+        for (; extra[e]; e++) with[e] = extra[e];
+        if (grids) {
+            cr_assert_eq(sscanf(grids[run_index], "%dx%d", &pr, &pc), 2);
+            processes = pr * pc;
+            with[e++] = "--grid";
+            with[e++] = grids[run_index];
+        }
+        last = run_index;
         char name[16], path[64];
-        snprintf(name, sizeof name, "np%d", processes);
-        r = mpirun(&s, processes, x, name, extra);
+        snprintf(name, sizeof name, "run%d", run_index);
+        r = mpirun(&s, processes, x, name, with);
         expect_success(&r);
         run_free(&r);
         snprintf(path, sizeof path, "%s.trace.csv", name);
@@ -123,18 +137,18 @@ static void expect_single_trace(const char *density, fm_kind kind, const char *c
         cr_assert_eq(json_number(summary, "from_iteration"), alone_finish, "%d processes", processes);
         cr_assert_eq(json_number(summary, "holdout_entries"), alone_held, "%d processes", processes);
         if (alone_held > 0) cr_assert_eq(json_number(summary, "best_iteration"), alone_best, "%d processes", processes);
-        // the H-update's reduce-scatter is handed all of Xᵀ·W (30 columns x rank k floats) every iteration,
-        // and for the incomplete kind each column's Gram's lower triangle with it
+        // in 1-D the H-update's reduce-scatter is handed all of Xᵀ·W (30 columns x rank k floats) every
+        // iteration, and for the incomplete kind each column's Gram's lower triangle with it
         const int k = atoi(extra[1]), width = kind == FM_KIND_INCOMPLETE ? k + k * (k + 1) / 2 : k;
-        cr_assert_eq(json_number(summary, "reduce_scatter"), 4 * 30 * width);
+        if (!grids) cr_assert_eq(json_number(summary, "reduce_scatter"), 4 * 30 * width);
         free(summary);
     }
-    // the three-process run's files are a run's whole set: with `whole_outputs` (a run whose RMSE
-    // cannot rise: no penalty) as check_outputs holds a single-process run's, the summary's RMSE the
-    // written factors' (W gathered from the processes) included
+    // the last run's files are a run's whole set: with `whole_outputs` (a run whose RMSE cannot
+    // rise: no penalty) as check_outputs holds a single-process run's, the summary's RMSE the
+    // written factors' (W and H gathered from the processes) included
     char command[900];
-    snprintf(command, sizeof command, "cd '%s' && for f in np3.*; do mv \"$f\" \"run.${f#np3.}\"; done && rm -f np*.* ",
-             s.out);
+    snprintf(command, sizeof command, "cd '%s' && rm -f run.* && for f in run%d.*; do mv \"$f\" \"run.${f#run%d.}\"; "
+             "done && rm -f run[0-9]*.*", s.out, last, last);
     cr_assert_eq(system(command), 0);
     fm_graph *g = graph_of(x, kind);
     if (whole_outputs) {
@@ -150,27 +164,70 @@ static void expect_single_trace(const char *density, fm_kind kind, const char *c
 Test(distributed_mpi, sparse_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
 {
     const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--l1", "0.01,0.02", "--l2", "0.1", NULL };
-    expect_single_trace("0.3", FM_KIND_SPARSE, extra, true, false);
+    expect_single_trace("0.3", FM_KIND_SPARSE, extra, true, false, NULL);
 }
 
 Test(distributed_mpi, unpenalized_runs_write_a_whole_output_set, .timeout = 120)
 {
     const char *extra[] = { "--rank", "3", "--iters", "30", "--init", "nndsvda", NULL };
-    expect_single_trace("0.3", FM_KIND_SPARSE, extra, true, true);
+    expect_single_trace("0.3", FM_KIND_SPARSE, extra, true, true, NULL);
+}
+
+// The 2-D layout (§11.4): blocks of rows and columns, W's rows shared out
+// in a grid row and Hᵀ's in a grid column; the single-process trace on
+// grids of 1 x 2, 2 x 1, 2 x 2 and 1 x 3, and the whole output set of one.
+Test(distributed_mpi, sparse_runs_on_grids_give_the_single_process_trace, .timeout = 180)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "25", "--init", "random", NULL };
+    const char *grids[] = { "1x2", "2x1", "1x3", "2x2", NULL };
+    expect_single_trace("0.3", FM_KIND_SPARSE, extra, true, true, grids);
+}
+
+Test(distributed_mpi, dense_runs_on_grids_give_the_single_process_trace, .timeout = 180)
+{
+    const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--inner", "2", "--l1", "0.01,0.02", "--l2",
+                            "0.05", "--l2-per-entry", "--finish", "none", "--init", "random", NULL };
+    const char *grids[] = { "2x2", "1x3", NULL };
+    expect_single_trace(NULL, FM_KIND_DENSE, extra, false, false, grids);
+}
+
+// What a grid does not run is refused, with no outputs.
+Test(distributed_mpi, a_grid_that_cannot_run_is_refused, .timeout = 60)
+{
+    scratch s = scratch_new();
+    char x[512];
+    snprintf(x, sizeof x, "%s", generate(&s, "0.3"));
+    const char *wrong[] = { "--grid", "2x2", "--init", "random", NULL };
+    run r = mpirun(&s, 3, x, "run", wrong);
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "--grid 2x2 names 4 processes, and mpirun started 3"), "%s", r.err);
+    run_free(&r);
+    const char *incomplete[] = { "--grid", "1x2", "--kind", "incomplete", "--init", "random", NULL };
+    r = mpirun(&s, 2, x, "run", incomplete);
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "incomplete kind runs on a grid of one column"), "%s", r.err);
+    run_free(&r);
+    const char *nndsvd[] = { "--grid", "1x2", NULL };
+    r = mpirun(&s, 2, x, "run", nndsvd);
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "--init random"), "%s", r.err);
+    run_free(&r);
+    expect_no_outputs(&s);
+    scratch_free(&s);
 }
 
 Test(distributed_mpi, dense_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
 {
     const char *extra[] = { "--rank", "3", "--iters", "25", "--tol", "0", "--inner", "2", "--l2", "0.05",
                             "--finish", "none", "--init", "random", NULL };
-    expect_single_trace(NULL, FM_KIND_DENSE, extra, false, false);
+    expect_single_trace(NULL, FM_KIND_DENSE, extra, false, false, NULL);
 }
 
 Test(distributed_mpi, incomplete_runs_on_1_2_3_processes_give_the_single_process_trace, .timeout = 120)
 {
     const char *extra[] = { "--rank", "3", "--iters", "60", "--tol", "0", "--kind", "incomplete", "--l2", "0.1",
                             "--l2-per-entry", "--l1", "0.01", NULL };
-    expect_single_trace("0.3", FM_KIND_INCOMPLETE, extra, true, false);
+    expect_single_trace("0.3", FM_KIND_INCOMPLETE, extra, true, false, NULL);
 }
 
 // Two files hold the same bytes.
@@ -244,7 +301,7 @@ Test(distributed_mpi, a_holdout_is_one_process_holdout, .timeout = 120)
 {
     const char *extra[] = { "--rank", "3", "--iters", "60", "--tol", "0", "--kind", "incomplete", "--holdout", "0.2",
                             "--keep", "best", "--patience", "4", "--l2", "0.3", "--init", "nndsvdar", NULL };
-    expect_single_trace("0.5", FM_KIND_INCOMPLETE, extra, true, false);
+    expect_single_trace("0.5", FM_KIND_INCOMPLETE, extra, true, false, NULL);
 }
 
 // Test entries from a file of their own, read in parts like the data.

@@ -34,20 +34,37 @@ const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, boo
     return NULL;
 }
 
+const char *fm_distributed_grid_refusal(const fm_solver_options *o, fm_kind kind)
+{
+    if (kind == FM_KIND_INCOMPLETE)
+        return "the incomplete kind runs on a grid of one column (its Grams per row would be summed over a grid "
+               "row: not built): give --grid Px1";
+    if (o->init != FM_INIT_RANDOM)
+        return "a grid of more than one column starts from --init random (the nndsvd start's SVD is distributed "
+               "by rows only)";
+    return NULL;
+}
+
 typedef struct {
     fm_comm *comm;
     const fm_solver_options *o;
     fm_graph *g;
     fm_edges rows, cols;   // this process's block, by rows and by columns
     fm_edges every_row;    // `cols` counting all the matrix's rows as sources (the per-entry ridge)
+    fm_edges every_col;    // `rows` counting all its columns
     int k;
     bool masked;           // the incomplete kind: a Gram per column, summed over the processes
-    int64_t m, n, first, mine, c0, c1;   // the shape, this process's rows, its columns of Hᵀ
+    bool grid;             // more than one grid column (§11.4): W's rows shared out in a grid row too
+    int64_t m, n;          // the whole matrix
+    fm_span block_rows, block_cols;   // this process's block of X, in the whole matrix's numbering
+    int64_t w0, w1, c0, c1;   // the rows of W and columns of Hᵀ it owns, in the block's numbering
     double omega;
-    fm_dense *W, *Ht, *UW, *UH, *XHt, *XtW, *F;   // UH and F: this process's columns only
-    double *gram_w, *gram_w_mine, *gram_h;
-    int64_t *counts;       // each process's columns of Hᵀ (rows of k floats)
-    int64_t *floats;       // and their floats, the reduce-scatter's counts
+    // W: the block's rows (the grid row's owned rows gathered), Hᵀ: its columns (the grid
+    // column's); the duals and the reduce-scattered products of the owned rows and columns only
+    fm_dense *W, *Ht, *UW, *UH, *XHt, *XtW, *F, *Fw;
+    double *gram_w, *gram_w_mine, *gram_h, *gram_h_mine;   // the whole factors' and the block's
+    int64_t *counts, *floats;      // the grid column's owned columns (rows of k floats), and floats
+    int64_t *counts_w, *floats_w;  // the grid row's owned rows, and floats
     // the incomplete kind: per column F_j and the lower triangle of G_j over
     // this process's rows (`sums`, n × width), this process's columns' sums
     // over all (`column_sums`), and their observed entries (`degree`)
@@ -61,84 +78,101 @@ static void dist_free(dist *d)
 {
     fm_edges_return(&d->rows, NULL);
     fm_edges_return(&d->cols, NULL);
-    fm_dense_free(&d->W);
-    fm_dense_free(&d->Ht);
-    fm_dense_free(&d->UW);
-    fm_dense_free(&d->UH);
-    fm_dense_free(&d->XHt);
-    fm_dense_free(&d->XtW);
-    fm_dense_free(&d->F);
-    free(d->gram_w);
-    free(d->gram_w_mine);
-    free(d->gram_h);
-    free(d->counts);
-    free(d->floats);
-    free(d->sums);
-    free(d->column_sums);
-    free(d->degree);
-    free(d->sum_counts);
+    fm_dense *dense[] = { d->W, d->Ht, d->UW, d->UH, d->XHt, d->XtW, d->F, d->Fw };
+    for (size_t e = 0; e < sizeof dense / sizeof *dense; e++) fm_dense_free(&dense[e]);
+    void *blocks[] = { d->gram_w, d->gram_w_mine, d->gram_h, d->gram_h_mine, d->counts, d->floats, d->counts_w,
+                       d->floats_w, d->sums, d->column_sums, d->degree, d->sum_counts };
+    for (size_t e = 0; e < sizeof blocks / sizeof *blocks; e++) free(blocks[e]);
+    memset(d, 0, sizeof *d);
 }
 
-// G_w = Σ_p W_pᵀW_p: this process's part kept for its Σr² (§11.1).
+// This process's rows of W, as a factor of its own (a view into the block's).
+static fm_dense my_rows(const dist *d)
+{
+    return (fm_dense){ d->w1 - d->w0, d->k, d->W->data + d->w0 * d->k };
+}
+
+// G_w = Σ_p over each process's rows of W; the Gram of the block's rows kept
+// for its Σr² (§11.1).
 static int gram_w(dist *d, char *msg)
 {
-    const int status = fm_products_gram(d->gram_w_mine, d->W, msg);
-    memcpy(d->gram_w, d->gram_w_mine, sizeof(double) * (size_t)(d->k * d->k));
+    const fm_dense rows = my_rows(d);
+    int status = fm_products_gram(d->gram_w, &rows, msg);
+    if (status == FM_OK && d->grid) status = fm_products_gram(d->gram_w_mine, d->W, msg);
+    else if (status == FM_OK) memcpy(d->gram_w_mine, d->gram_w, sizeof(double) * (size_t)(d->k * d->k));
     fm_comm_sum(d->comm, d->gram_w, (int64_t)d->k * d->k);   // whatever the status: the others are in it
     return status;
 }
 
-// The random start of §3, each process drawing its rows of W by their
-// index in the whole matrix: the same start on any number of processes.
+// The random start of §3, each process drawing its block's rows of W and
+// columns of Hᵀ by their index in the whole matrix: the same start on any
+// number of processes.
 static void random_start(dist *d, double mean)
 {
     const int k = d->k;
     const double scale = 2 * sqrt(mean / k);
     fm_rng rng = fm_rng_stream(d->o->seed, FM_STREAM_INIT);
-    for (int64_t e = 0; e < d->mine * k; e++)
-        d->W->data[e] = (float)(scale * fm_rng_uniform(rng, (uint64_t)(d->first * k + e)));
-    for (int64_t e = 0; e < d->n * k; e++)
-        d->Ht->data[e] = (float)(scale * fm_rng_uniform(rng, (uint64_t)(d->m * k + e)));
+    for (int64_t e = 0; e < d->W->rows * k; e++)
+        d->W->data[e] = (float)(scale * fm_rng_uniform(rng, (uint64_t)(d->block_rows.begin * k + e)));
+    for (int64_t e = 0; e < d->Ht->rows * k; e++)
+        d->Ht->data[e] = (float)(scale * fm_rng_uniform(rng, (uint64_t)((d->m + d->block_cols.begin) * k + e)));
 }
 
 static int setup(dist *d, const fm_layout *layout, char *msg)
 {
 #define FREE_ALL ((void)0)
-    const int k = d->k, P = d->comm->size, p = d->comm->rank;
+    const int k = d->k, p = d->comm->rank, pr = layout->grid_rows, pc = layout->grid_cols;
     d->m = layout->rows;
     d->n = layout->cols;
-    d->first = layout->row_begin[p];
-    d->mine = layout->row_begin[p + 1] - d->first;
-    d->c0 = layout->col_begin[p];
-    d->c1 = layout->col_begin[p + 1];
+    d->grid = pc > 1;
+    d->block_rows = fm_layout_block_rows(layout, p);
+    d->block_cols = fm_layout_block_cols(layout, p);
+    const fm_span rows = fm_layout_owned_rows(layout, p), cols = fm_layout_owned_cols(layout, p);
+    d->w0 = rows.begin - d->block_rows.begin;
+    d->w1 = rows.end - d->block_rows.begin;
+    d->c0 = cols.begin - d->block_cols.begin;
+    d->c1 = cols.end - d->block_cols.begin;
+    const int64_t bm = d->block_rows.end - d->block_rows.begin, bn = d->block_cols.end - d->block_cols.begin;
     FM_ALLOC(d->gram_w, k * k);
     FM_ALLOC(d->gram_w_mine, k * k);
     FM_ALLOC(d->gram_h, k * k);
-    FM_ALLOC(d->counts, P);
-    FM_ALLOC(d->floats, P);
-    for (int q = 0; q < P; q++) {
-        d->counts[q] = layout->col_begin[q + 1] - layout->col_begin[q];
-        d->floats[q] = d->counts[q] * k;
+    FM_ALLOC(d->gram_h_mine, k * k);
+    FM_ALLOC(d->counts, pr);
+    FM_ALLOC(d->floats, pr);
+    for (int i = 0; i < pr; i++) {   // the grid column's processes, (i, my j)
+        const fm_span c = fm_layout_owned_cols(layout, i * pc + p % pc);
+        d->counts[i] = c.end - c.begin;
+        d->floats[i] = d->counts[i] * k;
     }
-    FM_TRY(fm_dense_new(&d->W, d->mine, k, msg));
-    FM_TRY(fm_dense_new(&d->UW, d->mine, k, msg));
-    FM_TRY(fm_dense_new(&d->XHt, d->mine, k, msg));
-    FM_TRY(fm_dense_new(&d->Ht, d->n, k, msg));
-    FM_TRY(fm_dense_new(&d->XtW, d->n, k, msg));
+    FM_ALLOC(d->counts_w, pc);
+    FM_ALLOC(d->floats_w, pc);
+    for (int j = 0; j < pc; j++) {   // the grid row's, (my i, j)
+        const fm_span r = fm_layout_owned_rows(layout, (p / pc) * pc + j);
+        d->counts_w[j] = r.end - r.begin;
+        d->floats_w[j] = d->counts_w[j] * k;
+    }
+    FM_TRY(fm_dense_new(&d->W, bm, k, msg));
+    FM_TRY(fm_dense_new(&d->UW, d->w1 - d->w0, k, msg));
+    FM_TRY(fm_dense_new(&d->XHt, bm, k, msg));
+    FM_TRY(fm_dense_new(&d->Fw, d->w1 - d->w0, k, msg));
+    FM_TRY(fm_dense_new(&d->Ht, bn, k, msg));
+    FM_TRY(fm_dense_new(&d->XtW, bn, k, msg));
     FM_TRY(fm_dense_new(&d->UH, d->c1 - d->c0, k, msg));
     FM_TRY(fm_dense_new(&d->F, d->c1 - d->c0, k, msg));
     FM_TRY(fm_edges_borrow(&d->rows, d->g, FM_TO_ROWS, msg));
     FM_TRY(fm_edges_borrow(&d->cols, d->g, FM_TO_COLUMNS, msg));
     d->every_row = d->cols;
     d->every_row.sources = d->m;
+    d->every_col = d->rows;
+    d->every_col.sources = d->n;
     if (d->masked) {   // k for F_j, k(k+1)/2 for G_j's lower triangle
         d->width = k + (int64_t)k * (k + 1) / 2;
-        FM_ALLOC(d->sums, d->n * d->width);
+        FM_ALLOC(d->sums, bn * d->width);
         FM_ALLOC(d->column_sums, (d->c1 - d->c0) * d->width);
-        FM_ALLOC(d->sum_counts, P);
-        for (int q = 0; q < P; q++) d->sum_counts[q] = d->counts[q] * d->width;
-        FM_ALLOC(d->degree, d->n);
-        for (int64_t j = 0; j < d->n; j++) d->degree[j] = (int64_t)(d->cols.ptr[j + 1] - d->cols.ptr[j]);
+        FM_ALLOC(d->sum_counts, pr);
+        for (int i = 0; i < pr; i++) d->sum_counts[i] = d->counts[i] * d->width;
+        FM_ALLOC(d->degree, bn);
+        for (int64_t j = 0; j < bn; j++) d->degree[j] = (int64_t)(d->cols.ptr[j + 1] - d->cols.ptr[j]);
     }   // (summed over the processes by the caller, after every setup has succeeded)
     return FM_OK;
 #undef FREE_ALL
@@ -151,11 +185,13 @@ static fm_dense my_columns(const dist *d)
 }
 
 // G_h = HHᵀ = Σ_p over each process's columns of Hᵀ, summed (§11.3: 2nk²/P
-// flops each instead of 2nk² for the whole Hᵀ in every process).
+// flops each instead of 2nk² for the whole Hᵀ in every process); on a grid
+// also the Gram of the block's columns, for its Σr².
 static int gram_h(dist *d, char *msg)
 {
     const fm_dense columns = my_columns(d);
-    const int status = fm_products_gram(d->gram_h, &columns, msg);
+    int status = fm_products_gram(d->gram_h, &columns, msg);
+    if (status == FM_OK && d->grid) status = fm_products_gram(d->gram_h_mine, d->Ht, msg);
     fm_comm_sum(d->comm, d->gram_h, (int64_t)d->k * d->k);   // whatever the status: the others are in it
     return status;
 }
@@ -170,7 +206,7 @@ static int h_update_masked(dist *d, char *msg)
     const int k = d->k;
     const int64_t width = d->width;
 #pragma omp parallel for schedule(dynamic, 64)
-    for (int64_t j = 0; j < d->n; j++) {
+    for (int64_t j = 0; j < d->Ht->rows; j++) {
         float f[k], gram[k * k];
         fm_gather_gram_target(f, gram, &d->cols, j, d->W->data, k);
         float *out = d->sums + j * width;
@@ -178,7 +214,7 @@ static int h_update_masked(dist *d, char *msg)
         for (int a = 0, at = k; a < k; a++)
             for (int c = 0; c <= a; c++) out[at++] = gram[a * k + c];
     }
-    FM_TRY(fm_comm_sum_scatter(d->comm, d->sums, d->column_sums, d->sum_counts, msg));
+    FM_TRY(fm_comm_sum_scatter(d->comm, FM_GROUP_COL, d->sums, d->column_sums, d->sum_counts, msg));
     const fm_penalty penalty = d->o->penalty_h;
     int failed = 0;
 #pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
@@ -198,7 +234,7 @@ static int h_update_masked(dist *d, char *msg)
         }
     }
     // the gather and the Gram whatever happened here: the other processes are in them
-    int status = fm_comm_gather_all(d->comm, d->Ht->data, d->counts, d->k, msg);
+    int status = fm_comm_gather_all(d->comm, FM_GROUP_COL, d->Ht->data, d->counts, d->k, msg);
     if (status == FM_OK && failed)
         status = fm_fail(FM_ERR_NUMERIC, msg,
                          "ADMM: a per-target Gram matrix plus rho*I is not positive definite (non-finite factor?)");
@@ -207,39 +243,56 @@ static int h_update_masked(dist *d, char *msg)
 #undef FREE_ALL
 }
 
-// The H-update (§11.1): F = Σ_p X_pᵀW_p reduce-scattered by columns, the
-// ADMM steps or (the exact phase, §3.1) the sweeps of this process's
-// columns, Hᵀ gathered back; then G_h, the same bits in every process.
+// The H-update (§11.1): F = Σ_p X_pᵀW_p reduce-scattered by columns over
+// the grid column (all the processes in 1-D), the ADMM steps or (the exact
+// phase, §3.1) the sweeps of this process's columns, the grid column's Hᵀ
+// gathered back; then G_h, the same bits in every process.
 static int h_update(dist *d, char *msg)
 {
 #define FREE_ALL ((void)0)
     if (d->masked) return h_update_masked(d, msg);
     fm_products_gather(d->XtW, &d->cols, d->W);
-    FM_TRY(fm_comm_sum_scatter(d->comm, d->XtW->data, d->F->data, d->floats, msg));
+    FM_TRY(fm_comm_sum_scatter(d->comm, FM_GROUP_COL, d->XtW->data, d->F->data, d->floats, msg));
     fm_dense targets = my_columns(d);
     int status = d->exact ? fm_hals_update_shared(&targets, d->F, NULL, NULL, d->gram_w, d->o->penalty_h, d->m,
                                                   d->sweeps, msg)
                           : fm_admm_steps_shared((fm_admm_factor){ &targets, d->UH }, d->F, &d->every_row,
                                                  d->gram_w, d->o->penalty_h, d->o->inner, msg);
     // the gather and the Gram whatever the status: the other processes are in them
-    const int gathered = fm_comm_gather_all(d->comm, d->Ht->data, d->counts, d->k, msg);
+    const int gathered = fm_comm_gather_all(d->comm, FM_GROUP_COL, d->Ht->data, d->counts, d->k, msg);
     const int gram = gram_h(d, msg);
     return status ? status : gathered ? gathered : gram;
 #undef FREE_ALL
 }
 
+// The W-update: on a grid (§11.4) XHᵀ = Σ_j X_ij H_j reduce-scattered over
+// the grid row to each process's rows, their steps or sweeps, the grid row's
+// W gathered back; in 1-D each process's rows alone (every column is its).
 static int w_update(dist *d, char *msg)
 {
     const fm_solver_options *o = d->o;
-    const fm_admm_factor w = { d->W, d->UW };
     int status;
-    if (d->masked)
+    if (d->grid) {
+        fm_products_gather(d->XHt, &d->rows, d->Ht);
+        status = fm_comm_sum_scatter(d->comm, FM_GROUP_ROW, d->XHt->data, d->Fw->data, d->floats_w, msg);
+        fm_dense targets = my_rows(d);
+        if (status == FM_OK)   // (a failed reduce-scatter failed alike everywhere)
+            status = d->exact ? fm_hals_update_shared(&targets, d->Fw, NULL, NULL, d->gram_h, o->penalty_w, d->n,
+                                                      d->sweeps, msg)
+                              : fm_admm_steps_shared((fm_admm_factor){ &targets, d->UW }, d->Fw, &d->every_col,
+                                                     d->gram_h, o->penalty_w, o->inner, msg);
+        const int gathered = fm_comm_gather_all(d->comm, FM_GROUP_ROW, d->W->data, d->counts_w, d->k, msg);
+        if (status == FM_OK) status = gathered;
+    } else if (d->masked) {
         status = d->exact ? fm_hals_update_masked(d->W, &d->rows, d->Ht, o->penalty_w, d->sweeps, msg)
-                          : fm_admm_update_masked(w, &d->rows, d->Ht, o->penalty_w, o->inner, msg);
-    else
-        status = d->exact ? fm_hals_update_shared(d->W, d->XHt, &d->rows, d->Ht, d->gram_h, o->penalty_w, d->n,
+                          : fm_admm_update_masked((fm_admm_factor){ d->W, d->UW }, &d->rows, d->Ht, o->penalty_w,
+                                                  o->inner, msg);
+    } else {
+        status = d->exact ? fm_hals_update_shared(d->W, d->XHt, &d->every_col, d->Ht, d->gram_h, o->penalty_w, d->n,
                                                   d->sweeps, msg)
-                          : fm_admm_update_shared(w, d->XHt, &d->rows, d->Ht, d->gram_h, o->penalty_w, o->inner, msg);
+                          : fm_admm_update_shared((fm_admm_factor){ d->W, d->UW }, d->XHt, &d->every_col, d->Ht,
+                                                  d->gram_h, o->penalty_w, o->inner, msg);
+    }
     const int gram = gram_w(d, msg);   // whatever the status: the others are in it
     return status ? status : gram;
 }
@@ -270,10 +323,12 @@ static double h_penalties(const dist *d)
 static int objective_row(fm_row_objective *row, dist *d, char *msg)
 {
     double sums[2] = { 0, 0 };
-    const int status = fm_loss_residual(&sums[0], d->g, &d->rows, d->W, d->Ht, d->gram_w_mine, d->gram_h, msg);
+    const int status = fm_loss_residual(&sums[0], d->g, &d->rows, d->W, d->Ht, d->gram_w_mine,
+                                        d->grid ? d->gram_h_mine : d->gram_h, msg);
     fm_solver_options w_only = *d->o;
     w_only.penalty_h = (fm_penalty){ 0 };
-    sums[1] = fm_objective_penalties(d->W, d->Ht, &d->rows, &d->cols, d->masked, &w_only) + h_penalties(d);
+    const fm_dense rows = my_rows(d);
+    sums[1] = fm_objective_penalties(&rows, d->Ht, &d->every_col, &d->cols, d->masked, &w_only) + h_penalties(d);
     fm_comm_sum(d->comm, sums, 2);   // whatever the status: the others are in it
     *row = (fm_row_objective){ .residual = sums[0], .f = 0.5 * sums[0] + sums[1], .exact = true };
     return status;
@@ -296,6 +351,7 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
     int64_t held_total = held ? held->count : 0;   // the held-out entries over every process
     fm_comm_sum_int64(comm, &held_total, 1);
     const char *refusal = fm_distributed_refusal(o, g->stats.kind, held_total > 0);
+    if (!refusal && layout->grid_cols > 1) refusal = fm_distributed_grid_refusal(o, g->stats.kind);
     AGREE(refusal ? fm_fail(FM_ERR_INVALID, msg, "%s", refusal) : FM_OK);
     int status = setup(&d, layout, msg);
     if (status == FM_OK) {
@@ -320,8 +376,8 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
         fm_dense *W0 = NULL, *H0 = NULL;
         AGREE(fm_distributed_nndsvd(&W0, &H0, comm, &d.rows, &d.cols, layout, d.k, o->init, o->seed, sums[0] / d.omega,
                                     sums[1], d.masked, msg));
-        memcpy(d.W->data, W0->data, sizeof(float) * (size_t)(d.mine * d.k));
-        memcpy(d.Ht->data, H0->data, sizeof(float) * (size_t)(d.n * d.k));
+        memcpy(d.W->data, W0->data, sizeof(float) * (size_t)(d.W->rows * d.k));
+        memcpy(d.Ht->data, H0->data, sizeof(float) * (size_t)(d.Ht->rows * d.k));
         fm_dense_free(&W0);
         fm_dense_free(&H0);
     }
@@ -392,10 +448,13 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
         }
     }
     if (o->keep_best) fm_stop_take_best(&d.W, &d.Ht, &W_best, &Ht_best);
-    AGREE(fm_dense_new(&result->H, d.k, d.n, msg));
-    fm_dense_transpose(result->H->data, d.Ht);
-    result->W = d.W;
-    d.W = NULL;
+    // this process's rows of W and columns of H (fm_distributed_gather_w, _h put them together)
+    const fm_dense rows = my_rows(&d), columns = my_columns(&d);
+    status = fm_dense_new(&result->W, rows.rows, d.k, msg);
+    if (status == FM_OK) status = fm_dense_new(&result->H, d.k, columns.rows, msg);
+    AGREE(status);
+    memcpy(result->W->data, rows.data, sizeof(float) * (size_t)(rows.rows * d.k));
+    fm_dense_transpose(result->H->data, &columns);
     *out = result;
     result = NULL;
     FREE_ALL;
@@ -418,6 +477,7 @@ void fm_distributed_stats(fm_graph_stats *st, fm_comm *comm, const fm_graph *g, 
     st->min = (float)-fm_comm_max(comm, any ? -(double)st->min : -INFINITY);
     st->max = (float)fm_comm_max(comm, any ? (double)st->max : -INFINITY);
     st->rows = layout->rows;
+    st->cols = layout->cols;
     st->entries = (int64_t)sums[0];
     st->sum = sums[1];
     st->sumsq = sums[2];
@@ -430,10 +490,51 @@ int fm_distributed_gather_w(fm_dense **W, fm_comm *comm, const fm_dense *mine, c
     int status = counts ? FM_OK : fm_fail(FM_ERR_MEMORY, msg, "out of memory");
     if (status == FM_OK && comm->rank == 0) status = fm_dense_new(W, layout->rows, mine->cols, msg);
     FM_TRY(fm_comm_agree(comm, status, msg));   // process 0's W may not fit: the others must not wait for it
-    for (int p = 0; p < comm->size; p++) counts[p] = layout->row_begin[p + 1] - layout->row_begin[p];
+    for (int p = 0; p < comm->size; p++) {   // the owned rows follow the processes' order (layout.h)
+        const fm_span rows = fm_layout_owned_rows(layout, p);
+        counts[p] = rows.end - rows.begin;
+    }
     status = fm_comm_gather_root(comm, mine->data, comm->rank == 0 ? (*W)->data : NULL, counts, (int)mine->cols, msg);
     FM_TRY(fm_comm_agree(comm, status, msg));
     free(counts);
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_distributed_gather_h(fm_dense **H, fm_comm *comm, const fm_dense *mine, const fm_layout *layout, char *msg)
+{
+    int64_t *counts = calloc((size_t)comm->size, sizeof *counts);
+    fm_dense *part = NULL, *gathered = NULL, *ordered = NULL;
+#define FREE_ALL do { free(counts); fm_dense_free(&part); fm_dense_free(&gathered); fm_dense_free(&ordered); \
+                      fm_dense_free(H); } while (0)
+    const int k = (int)mine->rows;
+    int status = counts ? FM_OK : fm_fail(FM_ERR_MEMORY, msg, "out of memory");
+    if (status == FM_OK) status = fm_dense_new(&part, mine->cols, k, msg);   // this process's rows of Hᵀ
+    if (status == FM_OK && comm->rank == 0) status = fm_dense_new(&gathered, layout->cols, k, msg);
+    if (status == FM_OK && comm->rank == 0) status = fm_dense_new(&ordered, layout->cols, k, msg);
+    if (status == FM_OK && comm->rank == 0) status = fm_dense_new(H, k, layout->cols, msg);
+    FM_TRY(fm_comm_agree(comm, status, msg));
+    fm_dense_transpose(part->data, mine);
+    for (int p = 0; p < comm->size; p++) {
+        const fm_span cols = fm_layout_owned_cols(layout, p);
+        counts[p] = cols.end - cols.begin;
+    }
+    status = fm_comm_gather_root(comm, part->data, comm->rank == 0 ? gathered->data : NULL, counts, k, msg);
+    FM_TRY(fm_comm_agree(comm, status, msg));
+    if (comm->rank == 0) {   // the processes' order goes by grid rows first: each part to its own columns
+        int64_t at = 0;
+        for (int p = 0; p < comm->size; p++) {
+            const fm_span cols = fm_layout_owned_cols(layout, p);
+            memcpy(ordered->data + cols.begin * k, gathered->data + at * k,
+                   sizeof(float) * (size_t)((cols.end - cols.begin) * k));
+            at += cols.end - cols.begin;
+        }
+        fm_dense_transpose((*H)->data, ordered);
+    }
+    free(counts);
+    fm_dense_free(&part);
+    fm_dense_free(&gathered);
+    fm_dense_free(&ordered);
     return FM_OK;
 #undef FREE_ALL
 }
@@ -456,17 +557,29 @@ void fm_distributed_measure(fm_distributed_figures *f, fm_comm *comm, const fm_c
 int fm_distributed_holdout(fm_triplets **kept, fm_triplets **held, fm_triplets *mine, const fm_layout *layout,
                            int rank, double fraction, uint64_t seed, char *msg)
 {
-    // the split draws by the global coordinates (holdout.h): the rows as the whole matrix numbers them
-    const int64_t first = layout->row_begin[rank], rows = mine->rows;
-    for (int64_t e = 0; e < mine->count; e++) mine->row[e] += first;
+    // the split draws by the global coordinates (holdout.h): as the whole matrix numbers them
+    const fm_span r = fm_layout_block_rows(layout, rank), c = fm_layout_block_cols(layout, rank);
+    const int64_t rows = mine->rows, cols = mine->cols;
+    fm_triplets *sides[3] = { mine, NULL, NULL };
+    for (int64_t e = 0; e < mine->count; e++) {
+        mine->row[e] += r.begin;
+        mine->col[e] += c.begin;
+    }
     mine->rows = layout->rows;
+    mine->cols = layout->cols;
     const int status = fm_holdout_split(kept, held, mine, fraction, seed, msg);
-    for (int64_t e = 0; e < mine->count; e++) mine->row[e] -= first;
-    mine->rows = rows;
-    for (int side = 0; status == FM_OK && side < 2; side++) {
-        fm_triplets *t = side ? *held : *kept;
-        for (int64_t e = 0; e < t->count; e++) t->row[e] -= first;
+    if (status == FM_OK) {
+        sides[1] = *kept;
+        sides[2] = *held;
+    }
+    for (int side = 0; side < 3 && sides[side]; side++) {   // numbered in the block again
+        fm_triplets *t = sides[side];
+        for (int64_t e = 0; e < t->count; e++) {
+            t->row[e] -= r.begin;
+            t->col[e] -= c.begin;
+        }
         t->rows = rows;
+        t->cols = cols;
     }
     return status;
 }

@@ -16,13 +16,15 @@
 // same answer in every process.
 const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, bool holdout);
 
-// `g`: this process's rows of X (layout->row_begin[rank] on), of the run's
-// kind; `held`: the held-out entries of those rows (the incomplete kind's,
+// `g`: this process's block of X (layout.h), of the run's kind; `held`: the held-out entries of those rows (the incomplete kind's,
 // rows numbered as g's), or NULL. On return, in every process: result->W
-// this process's rows of W, result->H all of H (rank × cols), the trace and
-// the stop reason, the same in every process (the objective and the
+// this process's owned rows of W, result->H its owned columns of H (rank ×
+// those columns; fm_distributed_gather_w, _h put them together), the trace
+// and the stop reason, the same in every process (the objective and the
 // held-out error are summed over them); with keep_best, the factors of the
-// best held-out RMSE. Collective, with one status for all (fm_comm_agree).
+// best held-out RMSE. On a grid
+// of more than one column (layout->grid_cols > 1) the dense and sparse kinds
+// from the random start. Collective, with one status for all.
 // `mark`, when given, receives the communicator (its byte counters) as the
 // iterations start, after the start's SVD, for fm_distributed_measure.
 int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_graph *g, const fm_triplets *held,
@@ -44,12 +46,18 @@ int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_e
 int fm_distributed_holdout(fm_triplets **kept, fm_triplets **held, fm_triplets *mine, const fm_layout *layout,
                            int rank, double fraction, uint64_t seed, char *msg);
 
+// What a grid of more than one column (§11.4) does not run yet, else NULL.
+const char *fm_distributed_grid_refusal(const fm_solver_options *o, fm_kind kind);
+
 // The whole matrix's statistics from the processes' blocks (collective).
 void fm_distributed_stats(fm_graph_stats *stats, fm_comm *comm, const fm_graph *g, const fm_layout *layout);
 
-// Every process's rows of W (`mine`) into process 0's *W, the one place a
-// process holds all of W; NULL elsewhere. Collective, one status for all.
+// Every process's rows of W (`mine`, its owned rows) into process 0's *W,
+// and its columns of H (rank × its owned columns) into process 0's *H (rank
+// × cols), the one place a process holds all of W or H; NULL elsewhere.
+// Collective, one status for all.
 int fm_distributed_gather_w(fm_dense **W, fm_comm *comm, const fm_dense *mine, const fm_layout *layout, char *msg);
+int fm_distributed_gather_h(fm_dense **H, fm_comm *comm, const fm_dense *mine, const fm_layout *layout, char *msg);
 
 // A run's costs, the most over the processes (§11.3): the bytes handed to
 // each kind of collective per iteration since `before` (the run's mark),

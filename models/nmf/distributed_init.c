@@ -58,7 +58,8 @@ static int tsqr(fm_dense *Q, fm_comm *comm, const fm_layout *layout, char *msg)
     int64_t height = 0, before = 0;
     if (status == FM_OK)
         for (int q = 0; q < P; q++) {   // process q's R: min(its rows, w) rows
-            const int64_t rows = layout->row_begin[q + 1] - layout->row_begin[q];
+            const fm_span block = fm_layout_block_rows(layout, q);   // (a grid of one column: the rows alone)
+            const int64_t rows = block.end - block.begin;
             counts[q] = rows < w ? rows : w;
             if (q < comm->rank) before += counts[q];
             height += counts[q];
@@ -67,7 +68,7 @@ static int tsqr(fm_dense *Q, fm_comm *comm, const fm_layout *layout, char *msg)
         status = fm_fail(FM_ERR_MEMORY, msg, "out of memory");
     if (status == FM_OK) status = local_qr(Q, stack + before * w, msg);
     AGREE(status);
-    AGREE(fm_comm_gather_all(comm, stack, counts, w, msg));
+    AGREE(fm_comm_gather_all(comm, FM_GROUP_ALL, stack, counts, w, msg));
     // the stack's QR, the same bits in every process
     fm_dense S = { height, w, stack };
     float *unused = NULL;
@@ -96,13 +97,15 @@ static int sum_columns(fm_dense *Z, float *part, fm_comm *comm, const fm_edges *
     const int P = comm->size, w = (int)Q->cols;
     FM_ALLOC(counts, 2 * P);
     for (int q = 0; q < P; q++) {
-        counts[q] = layout->col_begin[q + 1] - layout->col_begin[q];
+        const fm_span cols = fm_layout_owned_cols(layout, q);
+        counts[q] = cols.end - cols.begin;
         counts[P + q] = counts[q] * w;
     }
     fm_products_gather(Z, cols, Q);
-    FM_TRY(fm_comm_sum_scatter(comm, Z->data, part, counts + P, msg));
-    memcpy(Z->data + layout->col_begin[comm->rank] * w, part, sizeof(float) * (size_t)counts[P + comm->rank]);
-    FM_TRY(fm_comm_gather_all(comm, Z->data, counts, w, msg));
+    FM_TRY(fm_comm_sum_scatter(comm, FM_GROUP_ALL, Z->data, part, counts + P, msg));
+    memcpy(Z->data + fm_layout_owned_cols(layout, comm->rank).begin * w, part,
+           sizeof(float) * (size_t)counts[P + comm->rank]);
+    FM_TRY(fm_comm_gather_all(comm, FM_GROUP_ALL, Z->data, counts, w, msg));
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
@@ -118,13 +121,12 @@ int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_e
 #define FREE_ALL do { fm_dense_free(&Q); fm_dense_free(&Z); fm_dense_free(&U); fm_dense_free(&V); free(part); \
                       free(C); free(s); free(Ub); free(Vbt); free(superb); } while (0)
     const int64_t m = layout->rows, n = layout->cols, smaller = m < n ? m : n;
-    const int64_t mine = layout->row_begin[comm->rank + 1] - layout->row_begin[comm->rank];
-    const int64_t first = layout->row_begin[comm->rank];
+    const fm_span block = fm_layout_block_rows(layout, comm->rank), owned = fm_layout_owned_cols(layout, comm->rank);
+    const int64_t mine = block.end - block.begin, first = block.begin;
     const int width = fm_rsvd_width(rank, smaller);
     int status = fm_dense_new(&Z, n, width, msg);
     if (status == FM_OK) status = fm_dense_new(&Q, mine, width, msg);
-    if (status == FM_OK && !(part = malloc(sizeof(float) * (size_t)((layout->col_begin[comm->rank + 1] -
-                                                                      layout->col_begin[comm->rank]) * width + 1))))
+    if (status == FM_OK && !(part = malloc(sizeof(float) * (size_t)((owned.end - owned.begin) * width + 1))))
         status = fm_fail(FM_ERR_MEMORY, msg, "out of memory");
     AGREE(status);
     // Ω as one process draws it, whole in every process
