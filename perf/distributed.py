@@ -18,6 +18,7 @@ Two measurements, each run side by side in one invocation:
 Needs a build with -DFM_MPI=ON (default build-mpi/factormer). Example:
   /usr/bin/python3 perf/distributed.py scale --processes 1,2
   /usr/bin/python3 perf/distributed.py volume --processes 2,3,4
+  /usr/bin/python3 perf/distributed.py volume --grids 2x1,1x2,2x2,4x1,1x4
 """
 import argparse
 import glob
@@ -96,6 +97,25 @@ def volume(a, tmp):
     print("data %d x %d, 5%% stored; rank %d; bytes per iteration per process, runs of %d and %d iterations" %
           (a.vrows, n, k, a.short, a.long))
     print("%-10s %3s %14s %14s %14s %8s" % ("kind", "P", "sent (most)", "sent (least)", "model", "most/model"))
+    if a.grids:   # the 2-D layout (§11.4): sparse, random start; blocks cut by entries, about m/pr x n/pc
+        m = a.vrows
+        for grid in a.grids.split(","):
+            pr, pc = (int(x) for x in grid.split("x"))
+            p = pr * pc
+            counts = []
+            for iters in (a.short, a.long):
+                prefix = os.path.join(tmp, "mon-grid-%s-%d" % (grid, iters))
+                run(["mpirun", "--oversubscribe", "-np", str(p), "--mca", "pml_monitoring_enable", "2",
+                     "--mca", "pml_monitoring_enable_output", "3", "--mca", "pml_monitoring_filename", prefix] +
+                    factorize_args(a.binary, data, "sparse", k, iters, prefix + "-out") +
+                    ["--distributed", "--grid", grid, "--init", "random"])
+                counts.append(monitored_bytes(prefix))
+            per = [(counts[1][q] - counts[0][q]) / (a.long - a.short) for q in range(p)]
+            # a reduce-scatter and an allgather of n/pc x k floats in each grid column, of m/pr x k in each row
+            model = 8 * k * ((pr - 1) / pr * n / pc + (pc - 1) / pc * m / pr)
+            print("%-10s %3s %14.0f %14.0f %14.0f %8.3f" % ("sparse", grid, max(per), min(per), model,
+                                                           max(per) / model), flush=True)
+        return
     for kind in a.kinds.split(","):
         width = k + k * (k + 1) // 2 if kind == "incomplete" else k
         for p in [int(x) for x in a.processes.split(",")]:
@@ -126,6 +146,7 @@ def main():
     ap.add_argument("--vcols", type=int, default=5000)
     ap.add_argument("--kinds", default="incomplete,sparse")
     ap.add_argument("--processes", default="1,2")
+    ap.add_argument("--grids", help="volume: grids PRxPC (comma separated) instead of 1-D on --processes")
     ap.add_argument("--rank", type=int, default=10)
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--short", type=int, default=5)
