@@ -219,6 +219,13 @@ int fm_cmd_train(int argc, char **argv)
     for (int i = 1; i < argc; i++) distributed |= !strcmp(argv[i], "--distributed");
     if (!distributed && fm_arg_launched_alone("train the same model")) return 2;
     for (int i = 1; i + 1 < argc; i++)
+        if (distributed && !strcmp(argv[i], "--model") &&
+            (!strcmp(argv[i + 1], "neuralif") || !strcmp(argv[i + 1], "learned-lu"))) {
+            fprintf(stderr, "factormer: data-parallel training (--distributed) is built for --model init and "
+                            "accel; --model %s trains in one process\n", argv[i + 1]);
+            return 2;
+        }
+    for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--model") && !strcmp(argv[i + 1], "neuralif")) return fm_cmd_train_neuralif(argc, argv);
         else if (!strcmp(argv[i], "--model") && !strcmp(argv[i + 1], "learned-lu"))
             return fm_cmd_train_learned_lu(argc, argv);

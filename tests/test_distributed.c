@@ -273,6 +273,19 @@ Test(distributed, options_it_does_not_run_are_refused_before_any_work)
     scratch_free(&s);
 }
 
+Test(distributed, data_parallel_training_is_for_the_nmf_models)
+{
+    scratch s = scratch_new();
+    const char *models[] = { "neuralif", "learned-lu" };
+    for (int m = 0; m < 2; m++) {
+        run r = RUN(&s, "train", "--model", models[m], "--distributed", "--out", fm_test_path(s.out, "m.fmw"));
+        EXPECT_FAILURE(&r, 2, "--distributed", "init and accel", models[m]);
+        run_free(&r);
+    }
+    expect_no_outputs(&s);
+    scratch_free(&s);
+}
+
 Test(distributed, a_grid_needs_distributed)
 {
     scratch s = scratch_new();
