@@ -110,7 +110,7 @@ static const char help[] =
     "                      --holdout and --test, --keep best, --patience\n"
     "  --grid PRxPC        with --distributed: the processes on a PR x PC grid of\n"
     "                      blocks of X (docs §11.4; default P x 1, rows only); more\n"
-    "                      than one column: dense and sparse kinds, --init random\n"
+    "                      than one column: --init random\n"
     "                      e.g. mpirun -np 4 factormer factorize X.mtx --distributed\n"
     "  --l1 A[,B]          L1 (sparsity) penalty on W and H (A on W, B on H if given)\n"
     "  --l2 A[,B]          L2 (ridge) penalty on W and H\n"

@@ -58,6 +58,10 @@ int fm_comm_agree_earliest(fm_comm *comm, int status, int64_t key, char *msg)
 }
 void fm_comm_sum(fm_comm *comm, double *values, int64_t count) { (void)comm; (void)values; (void)count; }
 void fm_comm_sum_int64(fm_comm *comm, int64_t *values, int64_t count) { (void)comm; (void)values; (void)count; }
+void fm_comm_sum_int64_in(fm_comm *comm, fm_group group, int64_t *values, int64_t count)
+{
+    (void)comm, (void)group, (void)values, (void)count;
+}
 double fm_comm_max(fm_comm *comm, double value) { (void)comm; return value; }
 int64_t fm_comm_prefix(fm_comm *comm, int64_t value) { (void)comm; (void)value; return 0; }
 
@@ -228,10 +232,17 @@ void fm_comm_sum(fm_comm *comm, double *values, int64_t count)
 
 void fm_comm_sum_int64(fm_comm *comm, int64_t *values, int64_t count)
 {
+    fm_comm_sum_int64_in(comm, FM_GROUP_ALL, values, count);
+}
+
+void fm_comm_sum_int64_in(fm_comm *comm, fm_group group, int64_t *values, int64_t count)
+{
+    int place, size;
+    const MPI_Comm on = group_comm(comm, group, &place, &size);
     comm->sent_reduce += 8.0 * (double)count;
     for (int64_t done = 0; done < count; done += INT_MAX / 2) {
         const int part = (int)(count - done < INT_MAX / 2 ? count - done : INT_MAX / 2);
-        MPI_Allreduce(MPI_IN_PLACE, values + done, part, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Allreduce(MPI_IN_PLACE, values + done, part, MPI_INT64_T, MPI_SUM, on);
     }
 }
 

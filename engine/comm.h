@@ -57,6 +57,8 @@ int fm_comm_agree_earliest(fm_comm *comm, int status, int64_t key, char *msg);
 // Sums over the processes, in place, the same bits in every process.
 void fm_comm_sum(fm_comm *comm, double *values, int64_t count);
 void fm_comm_sum_int64(fm_comm *comm, int64_t *values, int64_t count);
+// The same over the processes of a group (exact).
+void fm_comm_sum_int64_in(fm_comm *comm, fm_group group, int64_t *values, int64_t count);
 // The largest value over the processes (exact), in every process.
 double fm_comm_max(fm_comm *comm, double value);
 // Σ of `value` over the processes before this one (0 in process 0).

@@ -36,9 +36,7 @@ const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, boo
 
 const char *fm_distributed_grid_refusal(const fm_solver_options *o, fm_kind kind)
 {
-    if (kind == FM_KIND_INCOMPLETE)
-        return "the incomplete kind runs on a grid of one column (its Grams per row would be summed over a grid "
-               "row: not built): give --grid Px1";
+    (void)kind;
     if (o->init != FM_INIT_RANDOM)
         return "a grid of more than one column starts from --init random (the nndsvd start's SVD is distributed "
                "by rows only)";
@@ -65,11 +63,12 @@ typedef struct {
     double *gram_w, *gram_w_mine, *gram_h, *gram_h_mine;   // the whole factors' and the block's
     int64_t *counts, *floats;      // the grid column's owned columns (rows of k floats), and floats
     int64_t *counts_w, *floats_w;  // the grid row's owned rows, and floats
-    // the incomplete kind: per column F_j and the lower triangle of G_j over
-    // this process's rows (`sums`, n × width), this process's columns' sums
-    // over all (`column_sums`), and their observed entries (`degree`)
-    float *sums, *column_sums;
-    int64_t *degree, *sum_counts, width;
+    // the incomplete kind: per target F_t and the lower triangle of G_t over
+    // this process's sources (`sums`, the block's targets × width), the owned
+    // targets' sums over the group (`owned_sums`), and the observed entries of
+    // the block's columns (`degree`) and rows (`row_degree`), over the grid
+    float *sums, *owned_sums;
+    int64_t *degree, *row_degree, *sum_counts, *sum_counts_w, width;
     bool exact;            // the exact phase (§3.1): coordinate sweeps instead of ADMM steps
     int sweeps;
 } dist;
@@ -81,7 +80,8 @@ static void dist_free(dist *d)
     fm_dense *dense[] = { d->W, d->Ht, d->UW, d->UH, d->XHt, d->XtW, d->F, d->Fw };
     for (size_t e = 0; e < sizeof dense / sizeof *dense; e++) fm_dense_free(&dense[e]);
     void *blocks[] = { d->gram_w, d->gram_w_mine, d->gram_h, d->gram_h_mine, d->counts, d->floats, d->counts_w,
-                       d->floats_w, d->sums, d->column_sums, d->degree, d->sum_counts };
+                       d->floats_w, d->sums, d->owned_sums, d->degree, d->row_degree, d->sum_counts,
+                       d->sum_counts_w };
     for (size_t e = 0; e < sizeof blocks / sizeof *blocks; e++) free(blocks[e]);
     memset(d, 0, sizeof *d);
 }
@@ -165,15 +165,20 @@ static int setup(dist *d, const fm_layout *layout, char *msg)
     d->every_row.sources = d->m;
     d->every_col = d->rows;
     d->every_col.sources = d->n;
-    if (d->masked) {   // k for F_j, k(k+1)/2 for G_j's lower triangle
+    if (d->masked) {   // k for F_t, k(k+1)/2 for G_t's lower triangle
         d->width = k + (int64_t)k * (k + 1) / 2;
-        FM_ALLOC(d->sums, bn * d->width);
-        FM_ALLOC(d->column_sums, (d->c1 - d->c0) * d->width);
+        const int64_t most = bm > bn ? bm : bn, owned = d->w1 - d->w0 > d->c1 - d->c0 ? d->w1 - d->w0 : d->c1 - d->c0;
+        FM_ALLOC(d->sums, (d->grid ? most : bn) * d->width);
+        FM_ALLOC(d->owned_sums, owned * d->width);
         FM_ALLOC(d->sum_counts, pr);
         for (int i = 0; i < pr; i++) d->sum_counts[i] = d->counts[i] * d->width;
+        FM_ALLOC(d->sum_counts_w, pc);
+        for (int j = 0; j < pc; j++) d->sum_counts_w[j] = d->counts_w[j] * d->width;
         FM_ALLOC(d->degree, bn);
         for (int64_t j = 0; j < bn; j++) d->degree[j] = (int64_t)(d->cols.ptr[j + 1] - d->cols.ptr[j]);
-    }   // (summed over the processes by the caller, after every setup has succeeded)
+        FM_ALLOC(d->row_degree, bm);
+        for (int64_t i = 0; i < bm; i++) d->row_degree[i] = (int64_t)(d->rows.ptr[i + 1] - d->rows.ptr[i]);
+    }   // (summed over the grid column and row by the caller, after every setup has succeeded)
     return FM_OK;
 #undef FREE_ALL
 }
@@ -196,50 +201,52 @@ static int gram_h(dist *d, char *msg)
     return status;
 }
 
-// The incomplete kind's H-update: F_j and G_j of every column over this
-// process's rows, reduce-scattered by columns, then §3's steps of each of
-// this process's columns with its own Gram and its observed entries (all
-// processes') for the per-entry ridge.
-static int h_update_masked(dist *d, char *msg)
+// The incomplete kind's update of one factor's owned targets (columns of
+// Hᵀ, or rows of W on a grid): F_t and G_t of every target of the block
+// over this process's sources, reduce-scattered in the group that shares
+// the block's targets, then §3's steps (or §3.1's sweeps) of each owned
+// target with its own Gram and its observed entries over the grid for the
+// per-entry ridge; the block's targets gathered back.
+static int update_masked(dist *d, fm_group group, const fm_edges *edges, const fm_dense *sources, fm_dense *block,
+                         fm_dense *duals, int64_t t0, int64_t t1, const int64_t *counts, const int64_t *sum_counts,
+                         const int64_t *degree, fm_penalty penalty, char *msg)
 {
 #define FREE_ALL ((void)0)
     const int k = d->k;
     const int64_t width = d->width;
 #pragma omp parallel for schedule(dynamic, 64)
-    for (int64_t j = 0; j < d->Ht->rows; j++) {
+    for (int64_t t = 0; t < block->rows; t++) {
         float f[k], gram[k * k];
-        fm_gather_gram_target(f, gram, &d->cols, j, d->W->data, k);
-        float *out = d->sums + j * width;
+        fm_gather_gram_target(f, gram, edges, t, sources->data, k);
+        float *out = d->sums + t * width;
         memcpy(out, f, sizeof f);
         for (int a = 0, at = k; a < k; a++)
             for (int c = 0; c <= a; c++) out[at++] = gram[a * k + c];
     }
-    FM_TRY(fm_comm_sum_scatter(d->comm, FM_GROUP_COL, d->sums, d->column_sums, d->sum_counts, msg));
-    const fm_penalty penalty = d->o->penalty_h;
+    FM_TRY(fm_comm_sum_scatter(d->comm, group, d->sums, d->owned_sums, sum_counts, msg));
     int failed = 0;
 #pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
-    for (int64_t j = d->c0; j < d->c1; j++) {
-        const float *in = d->column_sums + (j - d->c0) * width;
+    for (int64_t t = t0; t < t1; t++) {
+        const float *in = d->owned_sums + (t - t0) * width;
         double f[k], L[k * k];
         for (int a = 0; a < k; a++) f[a] = in[a];
         for (int a = 0, at = k; a < k; a++)
             for (int c = 0; c <= a; c++, at++) L[a * k + c] = L[c * k + a] = in[at];
-        if (d->exact) {   // §3.1's sweeps with Ĝ_j = G_j + the ridge
-            const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)d->degree[j] : 1.0);
+        if (d->exact) {   // §3.1's sweeps with Ĝ_t = G_t + the ridge
+            const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)degree[t] : 1.0);
             for (int a = 0; a < k; a++) L[a * k + a] += ridge;
-            fm_hals_target(d->Ht->data + j * k, in, L, penalty.l1, d->sweeps, k);
+            fm_hals_target(block->data + t * k, in, L, penalty.l1, d->sweeps, k);
         } else {
-            failed |= fm_admm_target_steps(d->Ht->data + j * k, d->UH->data + (j - d->c0) * k, f, L, d->degree[j],
-                                           penalty, d->o->inner, k);
+            failed |= fm_admm_target_steps(block->data + t * k, duals->data + (t - t0) * k, f, L, degree[t], penalty,
+                                           d->o->inner, k);
         }
     }
-    // the gather and the Gram whatever happened here: the other processes are in them
-    int status = fm_comm_gather_all(d->comm, FM_GROUP_COL, d->Ht->data, d->counts, d->k, msg);
+    // the gather whatever happened here: the other processes are in it
+    int status = fm_comm_gather_all(d->comm, group, block->data, counts, d->k, msg);
     if (status == FM_OK && failed)
         status = fm_fail(FM_ERR_NUMERIC, msg,
                          "ADMM: a per-target Gram matrix plus rho*I is not positive definite (non-finite factor?)");
-    const int gram = gram_h(d, msg);
-    return status ? status : gram;
+    return status;
 #undef FREE_ALL
 }
 
@@ -250,7 +257,12 @@ static int h_update_masked(dist *d, char *msg)
 static int h_update(dist *d, char *msg)
 {
 #define FREE_ALL ((void)0)
-    if (d->masked) return h_update_masked(d, msg);
+    if (d->masked) {
+        const int status = update_masked(d, FM_GROUP_COL, &d->cols, d->W, d->Ht, d->UH, d->c0, d->c1, d->counts,
+                                         d->sum_counts, d->degree, d->o->penalty_h, msg);
+        const int gram = gram_h(d, msg);   // whatever the status: the others are in it
+        return status ? status : gram;
+    }
     fm_products_gather(d->XtW, &d->cols, d->W);
     FM_TRY(fm_comm_sum_scatter(d->comm, FM_GROUP_COL, d->XtW->data, d->F->data, d->floats, msg));
     fm_dense targets = my_columns(d);
@@ -272,7 +284,10 @@ static int w_update(dist *d, char *msg)
 {
     const fm_solver_options *o = d->o;
     int status;
-    if (d->grid) {
+    if (d->grid && d->masked) {
+        status = update_masked(d, FM_GROUP_ROW, &d->rows, d->Ht, d->W, d->UW, d->w0, d->w1, d->counts_w,
+                               d->sum_counts_w, d->row_degree, o->penalty_w, msg);
+    } else if (d->grid) {
         fm_products_gather(d->XHt, &d->rows, d->Ht);
         status = fm_comm_sum_scatter(d->comm, FM_GROUP_ROW, d->XHt->data, d->Fw->data, d->floats_w, msg);
         fm_dense targets = my_rows(d);
@@ -297,23 +312,25 @@ static int w_update(dist *d, char *msg)
     return status ? status : gram;
 }
 
-// The penalties of this process's columns of Hᵀ: each column's ridge weighed,
-// per entry, by all of its observed entries (every row for the dense and
-// sparse kinds), as fm_objective_penalties weighs them in one process.
-static double h_penalties(const dist *d)
+// The penalties of this process's rows of W or columns of Hᵀ (`owned`, the
+// targets [t0, t1) of the block): each target's ridge weighed, per entry, by
+// all of its observed entries (every source of the whole matrix for the
+// dense and sparse kinds), as fm_objective_penalties weighs them in one
+// process.
+static double penalties(const dist *d, fm_penalty p, const fm_dense *block, int64_t t0, int64_t t1,
+                        const int64_t *degree, int64_t sources)
 {
-    const fm_penalty p = d->o->penalty_h;
     const int k = d->k;
     double l1 = 0, l2 = 0;
-    for (int64_t j = d->c0; j < d->c1; j++) {
+    for (int64_t t = t0; t < t1; t++) {
         double sum = 0, sq = 0;
         for (int r = 0; r < k; r++) {
-            const double h = d->Ht->data[j * k + r];
-            sum += h;
-            sq += h * h;
+            const double v = block->data[t * k + r];
+            sum += v;
+            sq += v * v;
         }
         l1 += sum;
-        l2 += (!p.l2_per_entry ? 1.0 : d->masked ? (double)d->degree[j] : (double)d->m) * sq;
+        l2 += (!p.l2_per_entry ? 1.0 : d->masked ? (double)degree[t] : (double)sources) * sq;
     }
     return p.l1 * l1 + 0.5 * p.l2 * l2;
 }
@@ -325,10 +342,8 @@ static int objective_row(fm_row_objective *row, dist *d, char *msg)
     double sums[2] = { 0, 0 };
     const int status = fm_loss_residual(&sums[0], d->g, &d->rows, d->W, d->Ht, d->gram_w_mine,
                                         d->grid ? d->gram_h_mine : d->gram_h, msg);
-    fm_solver_options w_only = *d->o;
-    w_only.penalty_h = (fm_penalty){ 0 };
-    const fm_dense rows = my_rows(d);
-    sums[1] = fm_objective_penalties(&rows, d->Ht, &d->every_col, &d->cols, d->masked, &w_only) + h_penalties(d);
+    sums[1] = penalties(d, d->o->penalty_w, d->W, d->w0, d->w1, d->row_degree, d->n) +
+              penalties(d, d->o->penalty_h, d->Ht, d->c0, d->c1, d->degree, d->m);
     fm_comm_sum(d->comm, sums, 2);   // whatever the status: the others are in it
     *row = (fm_row_objective){ .residual = sums[0], .f = 0.5 * sums[0] + sums[1], .exact = true };
     return status;
@@ -363,7 +378,10 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
     result->best_iteration = -1;
     result->best_holdout_rmse = NAN;
     result->threads = omp_get_max_threads();
-    if (d.masked) fm_comm_sum_int64(comm, d.degree, d.n);   // each column's observed entries over all rows
+    if (d.masked) {   // each column's observed entries over all rows, and each row's over all columns
+        fm_comm_sum_int64_in(comm, FM_GROUP_COL, d.degree, d.Ht->rows);
+        fm_comm_sum_int64_in(comm, FM_GROUP_ROW, d.row_degree, d.W->rows);
+    }
 
     // Σx and Ω over every process: the mean the start is scaled by
     double sums[2] = { g->stats.sum, (double)g->stats.entries };
