@@ -94,8 +94,6 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
     const char *refusal = !data ? "a distributed run reads a Matrix Market file: give DATA.mtx"
                           : grid_text[0] ? grid_text
                           : fm_distributed_refusal(opts, kind == FM_KIND_AUTO ? FM_KIND_INCOMPLETE : kind, holding);
-    if (!refusal && grid_cols > 1)
-        refusal = fm_distributed_grid_refusal(opts, kind == FM_KIND_AUTO ? FM_KIND_SPARSE : kind);
     if (!refusal && fm_comm_grid(&comm, grid_rows, grid_cols, msg)) refusal = msg;
     if (refusal) {
         if (comm.rank == 0) fprintf(stderr, "factormer: %s\n", refusal);
@@ -112,8 +110,7 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
                                 msg))
         goto fail;
     if (kind == FM_KIND_AUTO) kind = array ? FM_KIND_DENSE : FM_KIND_SPARSE;
-    if ((refusal = fm_distributed_refusal(opts, kind, holding)) ||
-        (grid_cols > 1 && (refusal = fm_distributed_grid_refusal(opts, kind)))) {   // the same in every process
+    if ((refusal = fm_distributed_refusal(opts, kind, holding))) {   // the same in every process
         snprintf(msg, sizeof msg, "%s", refusal);
         status = 2;   // a usage error, known once the file gave its kind
         goto fail;

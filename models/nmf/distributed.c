@@ -34,15 +34,6 @@ const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, boo
     return NULL;
 }
 
-const char *fm_distributed_grid_refusal(const fm_solver_options *o, fm_kind kind)
-{
-    (void)kind;
-    if (o->init != FM_INIT_RANDOM)
-        return "a grid of more than one column starts from --init random (the nndsvd start's SVD is distributed "
-               "by rows only)";
-    return NULL;
-}
-
 typedef struct {
     fm_comm *comm;
     const fm_solver_options *o;
@@ -366,7 +357,6 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
     int64_t held_total = held ? held->count : 0;   // the held-out entries over every process
     fm_comm_sum_int64(comm, &held_total, 1);
     const char *refusal = fm_distributed_refusal(o, g->stats.kind, held_total > 0);
-    if (!refusal && layout->grid_cols > 1) refusal = fm_distributed_grid_refusal(o, g->stats.kind);
     AGREE(refusal ? fm_fail(FM_ERR_INVALID, msg, "%s", refusal) : FM_OK);
     int status = setup(&d, layout, msg);
     if (status == FM_OK) {

@@ -22,9 +22,7 @@ const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, boo
 // those columns; fm_distributed_gather_w, _h put them together), the trace
 // and the stop reason, the same in every process (the objective and the
 // held-out error are summed over them); with keep_best, the factors of the
-// best held-out RMSE. On a grid
-// of more than one column (layout->grid_cols > 1) the dense and sparse kinds
-// from the random start. Collective, with one status for all.
+// best held-out RMSE. Collective, with one status for all.
 // `mark`, when given, receives the communicator (its byte counters) as the
 // iterations start, after the start's SVD, for fm_distributed_measure.
 int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_graph *g, const fm_triplets *held,
@@ -45,9 +43,6 @@ int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_e
 // over the processes of `held` is one process's holdout. Not collective.
 int fm_distributed_holdout(fm_triplets **kept, fm_triplets **held, fm_triplets *mine, const fm_layout *layout,
                            int rank, double fraction, uint64_t seed, char *msg);
-
-// What a grid of more than one column (§11.4) does not run yet, else NULL.
-const char *fm_distributed_grid_refusal(const fm_solver_options *o, fm_kind kind);
 
 // The whole matrix's statistics from the processes' blocks (collective).
 void fm_distributed_stats(fm_graph_stats *stats, fm_comm *comm, const fm_graph *g, const fm_layout *layout);

@@ -58,8 +58,8 @@ static int tsqr(fm_dense *Q, fm_comm *comm, const fm_layout *layout, char *msg)
     int64_t height = 0, before = 0;
     if (status == FM_OK)
         for (int q = 0; q < P; q++) {   // process q's R: min(its rows, w) rows
-            const fm_span block = fm_layout_block_rows(layout, q);   // (a grid of one column: the rows alone)
-            const int64_t rows = block.end - block.begin;
+            const fm_span owned = fm_layout_owned_rows(layout, q);   // (in the processes' order)
+            const int64_t rows = owned.end - owned.begin;
             counts[q] = rows < w ? rows : w;
             if (q < comm->rank) before += counts[q];
             height += counts[q];
@@ -87,26 +87,63 @@ static int tsqr(fm_dense *Q, fm_comm *comm, const fm_layout *layout, char *msg)
 #undef FREE_ALL
 }
 
-// Z = XᵀQ = Σ_p X_pᵀQ_p, whole in every process with the same bits: each
-// column block summed at its process (reduce-scatter) and gathered back.
-static int sum_columns(fm_dense *Z, float *part, fm_comm *comm, const fm_edges *cols, const fm_dense *Q,
-                       const fm_layout *layout, char *msg)
+// The products of the range finder on the grid (layout.h): X, Q's owned
+// rows, Z whole. `Q_block` and `P_block` hold the block's rows, `part` a
+// process's owned columns of Z, `spread` all of Z in the processes' order.
+typedef struct {
+    fm_comm *comm;
+    const fm_layout *layout;
+    const fm_edges *rows, *cols;
+    fm_dense *Q_block, *P_block;
+    float *part, *spread;
+    int64_t *counts;       // 4 × P: owned rows, their floats; owned columns, their floats
+} range_work;
+
+// Q's owned rows = their rows of X Z: each block's X_ij Z_j summed in the grid row.
+static int multiply_q(fm_dense *Q, const fm_dense *Z, range_work *r, char *msg)
 {
-    int64_t *counts = NULL;
-#define FREE_ALL free(counts)
-    const int P = comm->size, w = (int)Q->cols;
-    FM_ALLOC(counts, 2 * P);
-    for (int q = 0; q < P; q++) {
-        const fm_span cols = fm_layout_owned_cols(layout, q);
-        counts[q] = cols.end - cols.begin;
-        counts[P + q] = counts[q] * w;
+#define FREE_ALL ((void)0)
+    const int P = r->comm->size, pc = r->layout->grid_cols, w = (int)Z->cols, p = r->comm->rank;
+    const fm_span bc = fm_layout_block_cols(r->layout, p);
+    const fm_dense Zj = { bc.end - bc.begin, w, Z->data + bc.begin * w };
+    fm_products_gather(r->P_block, r->rows, &Zj);
+    // the grid row's processes (i, 0..pc−1): their owned rows' floats
+    int64_t floats[pc];
+    for (int j = 0; j < pc; j++) floats[j] = r->counts[P + (p / pc) * pc + j];
+    FM_TRY(fm_comm_sum_scatter(r->comm, FM_GROUP_ROW, r->P_block->data, Q->data, floats, msg));
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// Z = XᵀQ = Σ X_ijᵀ Q_i, whole in every process with the same bits: Q_i
+// gathered in the grid row, each block's columns summed in the grid column
+// to their owners, then all of them gathered and put in the columns' order.
+static int multiply_z(fm_dense *Z, const fm_dense *Q, range_work *r, char *msg)
+{
+#define FREE_ALL ((void)0)
+    const int P = r->comm->size, pr = r->layout->grid_rows, pc = r->layout->grid_cols, w = (int)Q->cols;
+    const int p = r->comm->rank;
+    const fm_span br = fm_layout_block_rows(r->layout, p), owned = fm_layout_owned_rows(r->layout, p);
+    int64_t rows[pc], floats[pr];
+    for (int j = 0; j < pc; j++) rows[j] = r->counts[(p / pc) * pc + j];
+    for (int i = 0; i < pr; i++) floats[i] = r->counts[3 * P + i * pc + p % pc];
+    memcpy(r->Q_block->data + (owned.begin - br.begin) * w, Q->data, sizeof(float) * (size_t)(Q->rows * w));
+    FM_TRY(fm_comm_gather_all(r->comm, FM_GROUP_ROW, r->Q_block->data, rows, w, msg));
+    const fm_span bc = fm_layout_block_cols(r->layout, p);
+    fm_dense Zj = { bc.end - bc.begin, w, Z->data };   // (Z's storage as scratch for X_ijᵀ Q_i)
+    fm_products_gather(&Zj, r->cols, r->Q_block);
+    FM_TRY(fm_comm_sum_scatter(r->comm, FM_GROUP_COL, Zj.data, r->part, floats, msg));
+    const int64_t mine = r->counts[2 * P + p];
+    int64_t before = 0;
+    for (int q = 0; q < p; q++) before += r->counts[2 * P + q];
+    memcpy(r->spread + before * w, r->part, sizeof(float) * (size_t)(mine * w));
+    FM_TRY(fm_comm_gather_all(r->comm, FM_GROUP_ALL, r->spread, r->counts + 2 * P, w, msg));
+    int64_t at = 0;
+    for (int q = 0; q < P; q++) {   // each process's columns to their place
+        const fm_span c = fm_layout_owned_cols(r->layout, q);
+        memcpy(Z->data + c.begin * w, r->spread + at * w, sizeof(float) * (size_t)((c.end - c.begin) * w));
+        at += c.end - c.begin;
     }
-    fm_products_gather(Z, cols, Q);
-    FM_TRY(fm_comm_sum_scatter(comm, FM_GROUP_ALL, Z->data, part, counts + P, msg));
-    memcpy(Z->data + fm_layout_owned_cols(layout, comm->rank).begin * w, part,
-           sizeof(float) * (size_t)counts[P + comm->rank]);
-    FM_TRY(fm_comm_gather_all(comm, FM_GROUP_ALL, Z->data, counts, w, msg));
-    FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
 }
@@ -115,32 +152,46 @@ int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_e
                           const fm_layout *layout, int rank, fm_init_method method, uint64_t seed, double mean,
                           double entries, bool incomplete, char *msg)
 {
-    fm_dense *Q = NULL, *Z = NULL, *U = NULL, *V = NULL;
-    float *part = NULL;
+    fm_dense *Q = NULL, *Z = NULL, *U = NULL, *V = NULL, *Wb = NULL, *Hb = NULL;
+    range_work r = { .comm = comm, .layout = layout, .rows = rows, .cols = cols };
     double *C = NULL, *s = NULL, *Ub = NULL, *Vbt = NULL, *superb = NULL;
-#define FREE_ALL do { fm_dense_free(&Q); fm_dense_free(&Z); fm_dense_free(&U); fm_dense_free(&V); free(part); \
-                      free(C); free(s); free(Ub); free(Vbt); free(superb); } while (0)
+#define FREE_ALL do { fm_dense_free(&Q); fm_dense_free(&Z); fm_dense_free(&U); fm_dense_free(&V); \
+                      fm_dense_free(&Wb); fm_dense_free(&Hb); fm_dense_free(&r.Q_block); fm_dense_free(&r.P_block); \
+                      free(r.part); free(r.spread); free(r.counts); free(C); free(s); free(Ub); free(Vbt); \
+                      free(superb); } while (0)
+    const int P = comm->size, p = comm->rank;
     const int64_t m = layout->rows, n = layout->cols, smaller = m < n ? m : n;
-    const fm_span block = fm_layout_block_rows(layout, comm->rank), owned = fm_layout_owned_cols(layout, comm->rank);
-    const int64_t mine = block.end - block.begin, first = block.begin;
+    const fm_span br = fm_layout_block_rows(layout, p), bc = fm_layout_block_cols(layout, p);
+    const fm_span owned = fm_layout_owned_rows(layout, p), owned_cols = fm_layout_owned_cols(layout, p);
     const int width = fm_rsvd_width(rank, smaller);
     int status = fm_dense_new(&Z, n, width, msg);
-    if (status == FM_OK) status = fm_dense_new(&Q, mine, width, msg);
-    if (status == FM_OK && !(part = malloc(sizeof(float) * (size_t)((owned.end - owned.begin) * width + 1))))
+    if (status == FM_OK) status = fm_dense_new(&Q, owned.end - owned.begin, width, msg);
+    if (status == FM_OK) status = fm_dense_new(&r.Q_block, br.end - br.begin, width, msg);
+    if (status == FM_OK) status = fm_dense_new(&r.P_block, br.end - br.begin, width, msg);
+    if (status == FM_OK && (!(r.part = malloc(sizeof(float) * (size_t)((owned_cols.end - owned_cols.begin) * width)))
+                            || !(r.spread = malloc(sizeof(float) * (size_t)(n * width)))
+                            || !(r.counts = malloc(sizeof(int64_t) * (size_t)(4 * P)))))
         status = fm_fail(FM_ERR_MEMORY, msg, "out of memory");
     AGREE(status);
+    for (int q = 0; q < P; q++) {
+        const fm_span ro = fm_layout_owned_rows(layout, q), co = fm_layout_owned_cols(layout, q);
+        r.counts[q] = ro.end - ro.begin;
+        r.counts[P + q] = r.counts[q] * width;
+        r.counts[2 * P + q] = co.end - co.begin;
+        r.counts[3 * P + q] = r.counts[2 * P + q] * width;
+    }
     // Ω as one process draws it, whole in every process
     const fm_rng rng = fm_rng_stream(seed, FM_STREAM_SVD);
     for (int64_t e = 0; e < n * width; e++) Z->data[e] = (float)fm_rng_normal(rng, (uint64_t)e);
-    fm_products_gather(Q, rows, Z);
+    FM_TRY(multiply_q(Q, Z, &r, msg));
     FM_TRY(tsqr(Q, comm, layout, msg));
     for (int q = 0, power = fm_rsvd_power(rank, smaller); q < power; q++) {
-        FM_TRY(sum_columns(Z, part, comm, cols, Q, layout, msg));
+        FM_TRY(multiply_z(Z, Q, &r, msg));
         AGREE(fm_init_orthonormalize(Z, msg));   // the same bits in every process
-        fm_products_gather(Q, rows, Z);
+        FM_TRY(multiply_q(Q, Z, &r, msg));
         FM_TRY(tsqr(Q, comm, layout, msg));
     }
-    FM_TRY(sum_columns(Z, part, comm, cols, Q, layout, msg));
+    FM_TRY(multiply_z(Z, Q, &r, msg));
     // Bᵀ = XᵀQ = U_b S V_bᵀ in every process alike, so X ≈ (Q V_b) S U_bᵀ
     status = n <= INT_MAX ? FM_OK : fm_fail(FM_ERR_INVALID, msg, "randomized SVD: %lld columns are beyond LAPACK's "
                                              "32-bit sizes", (long long)n);
@@ -158,14 +209,16 @@ int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_e
                                                  Vbt, width, superb),
                                   "LAPACKE_dgesvd", "randomized SVD: the small SVD did not converge", msg);
     }
-    if (status == FM_OK) status = fm_dense_new(&U, mine, rank, msg);
+    if (status == FM_OK) status = fm_dense_new(&U, owned.end - owned.begin, rank, msg);
     if (status == FM_OK) status = fm_dense_new(&V, n, rank, msg);
+    if (status == FM_OK) status = fm_dense_new(&Wb, br.end - br.begin, rank, msg);
+    if (status == FM_OK) status = fm_dense_new(&Hb, bc.end - bc.begin, rank, msg);
     AGREE(status);
     fm_rsvd_factors(U, V, Q, Vbt, Ub);   // U = Q V_b, this process's rows
     // the incomplete kind's unbiased scale mn/|Ω| (init.h), then NNDSVD on U's norms over every process
     const double scale = incomplete && entries > 0 ? (double)m * (double)n / entries : 1.0;
     double sigma[FM_MAX_RANK], squares[2][2 * FM_MAX_RANK];
-    for (int r = 0; r < rank; r++) sigma[r] = r < width ? s[r] * scale : 0;
+    for (int k = 0; k < rank; k++) sigma[k] = k < width ? s[k] * scale : 0;
     fm_nndsvd_squares(squares[0], U);
     fm_comm_sum(comm, squares[0], 2 * rank);
     fm_nndsvd_squares(squares[1], V);
@@ -173,12 +226,19 @@ int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_e
     if (method != FM_INIT_NNDSVD) {   // keyed by the entries' indices in the whole W and Hᵀ
         const fm_rng fill = fm_rng_stream(seed, FM_STREAM_FILL);
         const bool random = method == FM_INIT_NNDSVDAR;
-        fm_init_fill_zeros(U, mean, random, fill, (uint64_t)(first * rank));
+        fm_init_fill_zeros(U, mean, random, fill, (uint64_t)(owned.begin * rank));
         fm_init_fill_zeros(V, mean, random, fill, (uint64_t)(m * rank));
     }
-    *W = U;
-    *Ht = V;
-    U = V = NULL;
+    // the block's rows of W (the grid row's owned rows gathered) and its columns of Hᵀ
+    const int pc = layout->grid_cols;
+    int64_t counts[pc];
+    for (int j = 0; j < pc; j++) counts[j] = r.counts[(p / pc) * pc + j];
+    memcpy(Wb->data + (owned.begin - br.begin) * rank, U->data, sizeof(float) * (size_t)(U->rows * rank));
+    AGREE(fm_comm_gather_all(comm, FM_GROUP_ROW, Wb->data, counts, rank, msg));
+    memcpy(Hb->data, V->data + bc.begin * rank, sizeof(float) * (size_t)(Hb->rows * rank));
+    *W = Wb;
+    *Ht = Hb;
+    Wb = Hb = NULL;
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
