@@ -1,27 +1,34 @@
 // Which process holds which rows and columns; see layout.h.
 #include "layout.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "status.h"
 
-// `parts` blocks of [0, count) of about equal entries, each of at least
-// `least` (count >= parts · least).
-static void cut(int64_t *begin, const int64_t *entries, int64_t count, int parts, int64_t least)
+void fm_cut_start(fm_cut *c, int64_t *begin, int64_t count, int parts, int64_t least, double total)
 {
-    double total = 0, seen = 0;
-    for (int64_t i = 0; i < count; i++) total += entries ? (double)entries[i] : 1.0;
-    int64_t i = 0;
-    for (int p = 0; p < parts; p++) {
-        begin[p] = i;
-        const double share = total * (p + 1) / parts;
-        // at least `least` each, and `least` left for each block after this one
-        while (i < count - (int64_t)(parts - 1 - p) * least &&
-               (p == parts - 1 || seen < share || i - begin[p] < least))
-            seen += entries ? (double)entries[i++] : (i++, 1.0);
-    }
+    *c = (fm_cut){ .begin = begin, .count = count, .parts = parts, .least = least, .total = total };
+    begin[0] = 0;
     begin[parts] = count;
+}
+
+// Whether row (column) c->i may join block c->p: `least` left for each
+// block after it, and the block below its share or below `least`.
+static bool joins(const fm_cut *c)
+{
+    return c->i < c->count - (int64_t)(c->parts - 1 - c->p) * c->least &&
+           (c->p == c->parts - 1 || c->seen < c->total * (c->p + 1) / c->parts || c->i - c->begin[c->p] < c->least);
+}
+
+void fm_cut_feed(fm_cut *c, const int64_t *entries, int64_t len)
+{
+    for (int64_t t = 0; t < len; t++) {
+        while (!joins(c)) c->begin[++c->p] = c->i;   // the row starts the next block
+        c->seen += entries ? (double)entries[t] : 1.0;
+        c->i++;
+    }
 }
 
 int fm_layout_new(fm_layout *layout, const int64_t *row_entries, const int64_t *col_entries, int64_t rows,
@@ -42,8 +49,17 @@ int fm_layout_new(fm_layout *layout, const int64_t *row_entries, const int64_t *
     layout->grid_cols = grid_cols;
     FM_ALLOC(layout->row_begin, grid_rows + 1);
     FM_ALLOC(layout->col_begin, grid_cols + 1);
-    cut(layout->row_begin, row_entries, rows, grid_rows, grid_cols);
-    cut(layout->col_begin, grid_cols > 1 ? col_entries : NULL, cols, grid_cols, grid_rows);
+    if (!row_entries && !col_entries) return FM_OK;   // the caller cuts them (fm_cut_feed)
+    double total = 0;
+    for (int64_t i = 0; i < rows; i++) total += (double)row_entries[i];
+    fm_cut c;
+    fm_cut_start(&c, layout->row_begin, rows, grid_rows, grid_cols, total);
+    fm_cut_feed(&c, row_entries, rows);
+    total = 0;
+    if (grid_cols > 1)
+        for (int64_t j = 0; j < cols; j++) total += (double)col_entries[j];
+    fm_cut_start(&c, layout->col_begin, cols, grid_cols, grid_rows, grid_cols > 1 ? total : (double)cols);
+    fm_cut_feed(&c, grid_cols > 1 ? col_entries : NULL, cols);
     return FM_OK;
 #undef FREE_ALL
 }

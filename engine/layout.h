@@ -10,6 +10,7 @@
 #ifndef FM_LAYOUT_H
 #define FM_LAYOUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct fm_layout {
@@ -30,6 +31,20 @@ typedef struct fm_span { int64_t begin, end; } fm_span;
 // the matrix is too small for the grid.
 int fm_layout_new(fm_layout *layout, const int64_t *row_entries, const int64_t *col_entries, int64_t rows,
                   int64_t cols, int grid_rows, int grid_cols, char *msg);
+
+// The same cut fed a run of rows (columns) at a time, for counts too many to
+// hold at once (a distributed reading sums them a slice at a time):
+// fm_layout_new with both counts NULL checks the shape and allocates, then
+// each of row_begin and col_begin is cut by fm_cut_start (`total`: the sum
+// of all the counts; `least`: the other grid side) and fm_cut_feed over all
+// its counts in order (NULL counts: one a row).
+typedef struct fm_cut {
+    int64_t *begin, count, least, i;
+    int parts, p;
+    double total, seen;
+} fm_cut;
+void fm_cut_start(fm_cut *cut, int64_t *begin, int64_t count, int parts, int64_t least, double total);
+void fm_cut_feed(fm_cut *cut, const int64_t *entries, int64_t len);
 void fm_layout_free(fm_layout *layout);
 
 // Process p's block of X (its rows and its columns), and the rows of W and

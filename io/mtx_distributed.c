@@ -72,15 +72,54 @@ static int whole_file(fm_triplets **out, const char *path, bool duplicates_are_e
 #undef FREE_ALL
 }
 
+// The rows (or columns) of all the processes' entries counted a slice of
+// 2^20 at a time (FACTORMER_COUNT_SLICE in the environment, the same in
+// every process, says another size: the tests cut in slices of a few),
+// summed over the processes, then fed to the cut (layout.h): no process
+// holds a count for every row at once. `index`: the row (column) of each of
+// this process's `local` entries. Collective.
+static int cut_by_slices(int64_t *begin, const int64_t *index, int64_t local, int64_t count, int parts,
+                         int64_t least, int64_t total, fm_comm *comm, char *msg)
+{
+    int64_t *first = NULL, *order = NULL, *counts = NULL;
+#define FREE_ALL do { free(first); free(order); free(counts); } while (0)
+    const char *given = getenv("FACTORMER_COUNT_SLICE");
+    const int64_t most = given && atoll(given) > 0 ? atoll(given) : (int64_t)1 << 20;
+    const int64_t slice = count < most ? (count > 0 ? count : 1) : most;
+    const int64_t slices = (count + slice - 1) / slice;
+    int status = take((void **)&first, (size_t)(slices + 1), sizeof *first, msg);
+    if (status == FM_OK) status = take((void **)&order, (size_t)(local > 0 ? local : 1), sizeof *order, msg);
+    if (status == FM_OK) status = take((void **)&counts, (size_t)slice, sizeof *counts, msg);
+    FM_TRY(fm_comm_agree(comm, status, msg));
+    // this process's entries by slice (a counting sort)
+    for (int64_t e = 0; e < local; e++) first[index[e] / slice + 1]++;
+    for (int64_t t = 0; t < slices; t++) first[t + 1] += first[t];
+    for (int64_t e = 0; e < local; e++) order[first[index[e] / slice]++] = e;
+    for (int64_t t = slices; t > 0; t--) first[t] = first[t - 1];
+    first[0] = 0;
+    fm_cut c;
+    fm_cut_start(&c, begin, count, parts, least, (double)total);
+    for (int64_t t = 0; t < slices; t++) {
+        const int64_t from = t * slice, len = count - from < slice ? count - from : slice;
+        memset(counts, 0, sizeof *counts * (size_t)len);
+        for (int64_t at = first[t]; at < first[t + 1]; at++) counts[index[order[at]] - from]++;
+        fm_comm_sum_int64(comm, counts, len);
+        fm_cut_feed(&c, counts, len);
+    }
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
 int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layout *given, int grid_cols,
                             bool *declared_array, bool duplicates_are_errors, fm_comm *comm, const char *path,
                             char *msg)
 {
     fm_triplets *part = NULL, *mine = NULL;
-    int64_t *entries = NULL, *send_counts = NULL, *recv_counts = NULL, *row = NULL, *col = NULL;
+    int64_t *send_counts = NULL, *recv_counts = NULL, *row = NULL, *col = NULL;
     int64_t *lines = NULL, *line = NULL, *my_lines = NULL;   // each entry's line, for the duplicate check
     float *val = NULL;
-#define FREE_ALL do { fm_triplets_free(&part); fm_triplets_free(&mine); free(entries); free(send_counts); \
+#define FREE_ALL do { fm_triplets_free(&part); fm_triplets_free(&mine); free(send_counts); \
                       free(recv_counts); free(row); free(col); free(val); free(lines); free(line); \
                       free(my_lines); } while (0)
 #define AGREE(expr) FM_TRY(fm_comm_agree(comm, (expr), msg))
@@ -123,18 +162,15 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layou
                              "%lld", (long long)given->rows, (long long)given->cols, (long long)m, (long long)n));
         layout = (fm_layout *)given;
     } else {   // every row's (and on a grid every column's) entries over all the parts: the blocks
-        const int64_t lines_counted = grid_cols > 1 ? m + n : m;
-        status = take((void **)&entries, (size_t)(lines_counted > 0 ? lines_counted : 1), sizeof *entries, msg);
-        AGREE(status);
-        for (int64_t e = 0; e < part->count; e++) {
-            entries[part->row[e]]++;
-            if (grid_cols > 1) entries[m + part->col[e]]++;
-        }
-        fm_comm_sum_int64(comm, entries, lines_counted);
-        AGREE(fm_layout_new(layout, entries, grid_cols > 1 ? entries + m : NULL, m, n, P / grid_cols, grid_cols,
+        AGREE(fm_layout_new(layout, NULL, NULL, m, n, P / grid_cols, grid_cols, msg));
+        int64_t total = part->count;
+        fm_comm_sum_int64(comm, &total, 1);
+        AGREE(cut_by_slices(layout->row_begin, part->row, part->count, m, P / grid_cols, grid_cols, total, comm,
                             msg));
-        free(entries);
-        entries = NULL;
+        fm_cut c;   // (one block of columns: all of them)
+        if (grid_cols == 1) fm_cut_start(&c, layout->col_begin, n, 1, P, (double)n);
+        else AGREE(cut_by_slices(layout->col_begin, part->col, part->count, n, grid_cols, P / grid_cols, total,
+                                 comm, msg));
     }
 
     // each entry to the process of its row

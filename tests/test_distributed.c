@@ -219,6 +219,30 @@ Test(distributed, row_blocks_balance_the_entries)
     cr_assert(strstr(msg, "7 processes") && strstr(msg, "at most 6"), "%s", msg);
 }
 
+// The cut fed a few rows at a time cuts where it cuts fed all at once.
+Test(distributed, a_cut_fed_in_runs_is_the_cut_fed_at_once)
+{
+    int64_t entries[1000], once[8], runs[8];
+    float *u = fm_test_uniform(1000, 5);
+    double total = 0;
+    for (int i = 0; i < 1000; i++) total += (double)(entries[i] = (int64_t)(50 * u[i] * u[i] * u[i]));
+    free(u);
+    for (int parts = 1; parts <= 7; parts++) {
+        fm_cut c;
+        fm_cut_start(&c, once, 1000, parts, 2, total);
+        fm_cut_feed(&c, entries, 1000);
+        const int lengths[] = { 1, 3, 7, 100, 999 };
+        for (int l = 0; l < 5; l++) {
+            fm_cut_start(&c, runs, 1000, parts, 2, total);
+            for (int at = 0; at < 1000; at += lengths[l])
+                fm_cut_feed(&c, entries + at, 1000 - at < lengths[l] ? 1000 - at : lengths[l]);
+            for (int p = 0; p <= parts; p++)
+                cr_assert_eq(runs[p], once[p], "%d parts, runs of %d: block %d", parts, lengths[l], p);
+        }
+        for (int p = 0; p < parts; p++) cr_assert_geq(once[p + 1] - once[p], 2, "%d parts: block %d", parts, p);
+    }
+}
+
 // A grid: the blocks tile the matrix, each process owns a slice of its
 // block's rows and one of its columns, the owned slices tile W's rows and
 // Hᵀ's rows once each, and every entry's owner holds it in its block.
