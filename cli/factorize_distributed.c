@@ -115,6 +115,12 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
         status = 2;   // a usage error, known once the file gave its kind
         goto fail;
     }
+    if (test_file && kind != FM_KIND_INCOMPLETE) {   // (as one process says it)
+        snprintf(msg, sizeof msg, "--test needs --kind incomplete: in the %s kind every entry is known (--holdout F "
+                 "holds out a speckled share of them)", fm_kind_name(kind));
+        status = 2;
+        goto fail;
+    }
     if (test_file) {   // the test entries of each process's rows, read as the data are
         bool test_array = false;
         if (fm_mtx_read_distributed(&held, NULL, &layout, 1, &test_array, true, &comm, test_file, msg)) goto fail;
@@ -124,7 +130,7 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
             goto fail;
         }
     } else if (holdout_fraction > 0) {
-        const int split = fm_distributed_holdout(&kept, &held, mine, &layout, comm.rank, holdout_fraction,
+        const int split = fm_distributed_holdout(&kept, &held, mine, &layout, comm.rank, kind, holdout_fraction,
                                                  opts->seed, msg);
         if (fm_comm_agree(&comm, split, msg)) goto fail;
         fm_triplets_free(&mine);

@@ -24,10 +24,8 @@
 
 const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, bool holdout)
 {
+    (void)kind, (void)holdout;
     if (o->loss != FM_LOSS_LS) return "a distributed run minimizes the least-squares loss only (--loss ls)";
-    if (holdout && kind != FM_KIND_INCOMPLETE)
-        return "a distributed run holds out observed entries of the incomplete kind only: the speckled mask of the "
-               "dense and sparse kinds (--holdout) is not distributed yet";
     if (o->accelerate || o->init == FM_INIT_LEARNED) return "the learned models do not run distributed";
     if (o->start_W) return "--init-from does not run distributed";
     if (o->keep_duals) return "--save-state does not run distributed";
@@ -62,10 +60,13 @@ typedef struct {
     int64_t *degree, *row_degree, *sum_counts, *sum_counts_w, width;
     bool exact;            // the exact phase (§3.1): coordinate sweeps instead of ADMM steps
     int sweeps;
+    bool speckled;         // the dense and sparse kinds' held-out coordinates (ops/admm_mask.h), in the block
+    fm_speckle speckle;
 } dist;
 
 static void dist_free(dist *d)
 {
+    fm_speckle_free(&d->speckle);
     fm_edges_return(&d->rows, NULL);
     fm_edges_return(&d->cols, NULL);
     fm_dense *dense[] = { d->W, d->Ht, d->UW, d->UH, d->XHt, d->XtW, d->F, d->Fw };
@@ -109,7 +110,7 @@ static void random_start(dist *d, double mean)
         d->Ht->data[e] = (float)(scale * fm_rng_uniform(rng, (uint64_t)((d->m + d->block_cols.begin) * k + e)));
 }
 
-static int setup(dist *d, const fm_layout *layout, char *msg)
+static int setup(dist *d, const fm_layout *layout, const fm_triplets *held, char *msg)
 {
 #define FREE_ALL ((void)0)
     const int k = d->k, p = d->comm->rank, pr = layout->grid_rows, pc = layout->grid_cols;
@@ -156,15 +157,18 @@ static int setup(dist *d, const fm_layout *layout, char *msg)
     d->every_row.sources = d->m;
     d->every_col = d->rows;
     d->every_col.sources = d->n;
-    if (d->masked) {   // k for F_t, k(k+1)/2 for G_t's lower triangle
+    if (d->speckled) FM_TRY(fm_speckle_new(&d->speckle, held, &d->rows, msg));
+    if (d->masked || d->speckled) {   // k for F_t, k(k+1)/2 for G_t's lower triangle (or its correction)
         d->width = k + (int64_t)k * (k + 1) / 2;
         const int64_t most = bm > bn ? bm : bn, owned = d->w1 - d->w0 > d->c1 - d->c0 ? d->w1 - d->w0 : d->c1 - d->c0;
-        FM_ALLOC(d->sums, (d->grid ? most : bn) * d->width);
+        FM_ALLOC(d->sums, (d->grid || d->speckled ? most : bn) * d->width);
         FM_ALLOC(d->owned_sums, owned * d->width);
         FM_ALLOC(d->sum_counts, pr);
         for (int i = 0; i < pr; i++) d->sum_counts[i] = d->counts[i] * d->width;
         FM_ALLOC(d->sum_counts_w, pc);
         for (int j = 0; j < pc; j++) d->sum_counts_w[j] = d->counts_w[j] * d->width;
+    }
+    if (d->masked) {
         FM_ALLOC(d->degree, bn);
         for (int64_t j = 0; j < bn; j++) d->degree[j] = (int64_t)(d->cols.ptr[j + 1] - d->cols.ptr[j]);
         FM_ALLOC(d->row_degree, bm);
@@ -241,6 +245,51 @@ static int update_masked(dist *d, fm_group group, const fm_edges *edges, const f
 #undef FREE_ALL
 }
 
+// The speckled mask's update of one factor's owned targets (ops/admm_mask.h):
+// F_t over the stored edges (the held coordinates are not stored) and
+// C_t = Σ s sᵀ over the held sources of this process's block, summed in
+// `group` to the owned targets, then §3's steps with G_t = G − C_t, the
+// ridge weighed by every source; the block's targets gathered back.
+static int update_speckled(dist *d, fm_group group, const fm_edges *edges, const fm_held_edges *held,
+                           const fm_dense *sources, fm_dense *block, fm_dense *duals, fm_dense *products, int64_t t0,
+                           int64_t t1, const int64_t *counts, const int64_t *sum_counts, const double *gram,
+                           int64_t all_sources, fm_penalty penalty, char *msg)
+{
+#define FREE_ALL ((void)0)
+    const int k = d->k;
+    const int64_t width = d->width;
+    fm_products_gather(products, edges, sources);
+#pragma omp parallel for schedule(dynamic, 64)
+    for (int64_t t = 0; t < block->rows; t++) {
+        float *out = d->sums + t * width;
+        memcpy(out, products->data + t * k, sizeof(float) * (size_t)k);
+        for (int64_t e = k; e < width; e++) out[e] = 0;
+        for (int64_t h = held->ptr[t]; h < held->ptr[t + 1]; h++) {
+            const float *s = sources->data + held->idx[h] * k;
+            for (int a = 0, at = k; a < k; a++)
+                for (int c = 0; c <= a; c++) out[at++] += s[a] * s[c];
+        }
+    }
+    FM_TRY(fm_comm_sum_scatter(d->comm, group, d->sums, d->owned_sums, sum_counts, msg));
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
+    for (int64_t t = t0; t < t1; t++) {
+        const float *in = d->owned_sums + (t - t0) * width;
+        double f[k], L[k * k];
+        for (int a = 0; a < k; a++) f[a] = in[a];
+        for (int a = 0, at = k; a < k; a++)
+            for (int c = 0; c <= a; c++, at++) L[a * k + c] = L[c * k + a] = gram[a * k + c] - (double)in[at];
+        failed |= fm_admm_target_steps(block->data + t * k, duals->data + (t - t0) * k, f, L, all_sources, penalty,
+                                       d->o->inner, k);
+    }
+    int status = fm_comm_gather_all(d->comm, group, block->data, counts, d->k, msg);
+    if (status == FM_OK && failed)
+        status = fm_fail(FM_ERR_NUMERIC, msg, "ADMM: a masked per-target Gram matrix plus rho*I is not positive "
+                         "definite (non-finite factor?)");
+    return status;
+#undef FREE_ALL
+}
+
 // The H-update (§11.1): F = Σ_p X_pᵀW_p reduce-scattered by columns over
 // the grid column (all the processes in 1-D), the ADMM steps or (the exact
 // phase, §3.1) the sweeps of this process's columns, the grid column's Hᵀ
@@ -248,9 +297,12 @@ static int update_masked(dist *d, fm_group group, const fm_edges *edges, const f
 static int h_update(dist *d, char *msg)
 {
 #define FREE_ALL ((void)0)
-    if (d->masked) {
-        const int status = update_masked(d, FM_GROUP_COL, &d->cols, d->W, d->Ht, d->UH, d->c0, d->c1, d->counts,
-                                         d->sum_counts, d->degree, d->o->penalty_h, msg);
+    if (d->masked || d->speckled) {
+        const int status =
+            d->masked ? update_masked(d, FM_GROUP_COL, &d->cols, d->W, d->Ht, d->UH, d->c0, d->c1, d->counts,
+                                      d->sum_counts, d->degree, d->o->penalty_h, msg)
+                      : update_speckled(d, FM_GROUP_COL, &d->cols, &d->speckle.cols, d->W, d->Ht, d->UH, d->XtW, d->c0,
+                                        d->c1, d->counts, d->sum_counts, d->gram_w, d->m, d->o->penalty_h, msg);
         const int gram = gram_h(d, msg);   // whatever the status: the others are in it
         return status ? status : gram;
     }
@@ -275,7 +327,10 @@ static int w_update(dist *d, char *msg)
 {
     const fm_solver_options *o = d->o;
     int status;
-    if (d->grid && d->masked) {
+    if (d->speckled) {
+        status = update_speckled(d, FM_GROUP_ROW, &d->rows, &d->speckle.rows, d->Ht, d->W, d->UW, d->XHt, d->w0, d->w1,
+                                 d->counts_w, d->sum_counts_w, d->gram_h, d->n, o->penalty_w, msg);
+    } else if (d->grid && d->masked) {
         status = update_masked(d, FM_GROUP_ROW, &d->rows, d->Ht, d->W, d->UW, d->w0, d->w1, d->counts_w,
                                d->sum_counts_w, d->row_degree, o->penalty_w, msg);
     } else if (d->grid) {
@@ -330,13 +385,16 @@ static double penalties(const dist *d, fm_penalty p, const fm_dense *block, int6
 // its columns of Hᵀ for the penalties, so that none is counted twice).
 static int objective_row(fm_row_objective *row, dist *d, char *msg)
 {
-    double sums[2] = { 0, 0 };
+    double sums[4] = { 0, 0, 0, 0 };   // Σr², the penalties; speckled: Σ (x − w·h)², Σ (w·h)² at the held coordinates
     const int status = fm_loss_residual(&sums[0], d->g, &d->rows, d->W, d->Ht, d->gram_w_mine,
                                         d->grid ? d->gram_h_mine : d->gram_h, msg);
     sums[1] = penalties(d, d->o->penalty_w, d->W, d->w0, d->w1, d->row_degree, d->n) +
               penalties(d, d->o->penalty_h, d->Ht, d->c0, d->c1, d->degree, d->m);
-    fm_comm_sum(d->comm, sums, 2);   // whatever the status: the others are in it
-    *row = (fm_row_objective){ .residual = sums[0], .f = 0.5 * sums[0] + sums[1], .exact = true };
+    if (d->speckled) fm_speckle_residuals(&d->speckle, d->W, d->Ht, &sums[2], &sums[3]);
+    fm_comm_sum(d->comm, sums, d->speckled ? 4 : 2);   // whatever the status: the others are in it
+    // the graph's Σr² counts (0 − w·h)² at the held coordinates, which the fit leaves out (models/nmf/solver.c)
+    const double fitted = d->speckled ? fmax(0.0, sums[0] - sums[3]) : sums[0];
+    *row = (fm_row_objective){ .residual = fitted, .f = 0.5 * fitted + sums[1], .exact = true };
     return status;
 }
 
@@ -358,7 +416,8 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
     fm_comm_sum_int64(comm, &held_total, 1);
     const char *refusal = fm_distributed_refusal(o, g->stats.kind, held_total > 0);
     AGREE(refusal ? fm_fail(FM_ERR_INVALID, msg, "%s", refusal) : FM_OK);
-    int status = setup(&d, layout, msg);
+    d.speckled = held_total > 0 && !d.masked;
+    int status = setup(&d, layout, held, msg);
     if (status == FM_OK) {
         result = calloc(1, sizeof *result);
         if (result) result->trace = calloc((size_t)o->iters + 1, sizeof *result->trace);
@@ -376,7 +435,7 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
     // Σx and Ω over every process: the mean the start is scaled by
     double sums[2] = { g->stats.sum, (double)g->stats.entries };
     fm_comm_sum(comm, sums, 2);
-    d.omega = d.masked ? sums[1] : (double)d.m * (double)d.n;
+    d.omega = d.masked ? sums[1] : (double)d.m * (double)d.n - (d.speckled ? (double)held_total : 0);
     AGREE(d.omega > 0 ? FM_OK : fm_fail(FM_ERR_INVALID, msg, "the matrix has no entries to fit"));
     if (o->init == FM_INIT_RANDOM) {
         random_start(&d, sums[0] / d.omega);
@@ -441,7 +500,8 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
                                          msg));
         if (o->progress && comm->rank == 0) o->progress(step, o->user);   // (its stop is not agreed: not asked)
         const char *stop = fm_stop_reason(o, result, it, elapsed, &previous, &row, held_total);
-        if (!stop && !d.exact && fm_finish_due(o, d.masked, it, &previous, &row, false)) {
+        // (a speckled holdout runs ADMM to the end, as in one process: no masked exact phase)
+        if (!stop && !d.exact && !d.speckled && fm_finish_due(o, d.masked, it, &previous, &row, false)) {
             d.exact = true;
             result->finish_iteration = it + 1;
             if (!o->finish_plain) {
@@ -563,10 +623,12 @@ void fm_distributed_measure(fm_distributed_figures *f, fm_comm *comm, const fm_c
 }
 
 int fm_distributed_holdout(fm_triplets **kept, fm_triplets **held, fm_triplets *mine, const fm_layout *layout,
-                           int rank, double fraction, uint64_t seed, char *msg)
+                           int rank, fm_kind kind, double fraction, uint64_t seed, char *msg)
 {
     // the split draws by the global coordinates (holdout.h): as the whole matrix numbers them
     const fm_span r = fm_layout_block_rows(layout, rank), c = fm_layout_block_cols(layout, rank);
+    if (kind != FM_KIND_INCOMPLETE)   // every coordinate of the block drawn: a speckled mask
+        return fm_holdout_speckle_block(kept, held, mine, r.begin, c.begin, layout->cols, fraction, seed, msg);
     const int64_t rows = mine->rows, cols = mine->cols;
     fm_triplets *sides[3] = { mine, NULL, NULL };
     for (int64_t e = 0; e < mine->count; e++) {

@@ -38,11 +38,13 @@ int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_e
                           const fm_layout *layout, int rank, fm_init_method method, uint64_t seed, double mean,
                           double entries, bool incomplete, char *msg);
 
-// fm_holdout_split of this process's rows (`mine`, numbered from its first
-// row), drawn as one process draws them over the whole matrix: the union
-// over the processes of `held` is one process's holdout. Not collective.
+// The holdout of this process's block (`mine`, numbered in the block), drawn
+// as one process draws it over the whole matrix: fm_holdout_split's of the
+// incomplete kind, fm_holdout_speckle's (every coordinate) of the others.
+// The union over the processes of `held` is one process's holdout. Not
+// collective.
 int fm_distributed_holdout(fm_triplets **kept, fm_triplets **held, fm_triplets *mine, const fm_layout *layout,
-                           int rank, double fraction, uint64_t seed, char *msg);
+                           int rank, fm_kind kind, double fraction, uint64_t seed, char *msg);
 
 // The whole matrix's statistics from the processes' blocks (collective).
 void fm_distributed_stats(fm_graph_stats *stats, fm_comm *comm, const fm_graph *g, const fm_layout *layout);

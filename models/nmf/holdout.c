@@ -95,8 +95,10 @@ static int by_col(const void *a, const void *b)
 // The dense and sparse kinds: every coordinate drawn. Coordinates: the
 // stored entries by row, sorted, repeats summed (as the graph sums them);
 // an array: its values.
+// (A block of a larger matrix: its rows and columns drawn by their place
+// in it, row `row0` + i and column `col0` + j of `cols` columns.)
 static int split_speckled(fm_triplets **parts, const fm_triplets *t, double lo, double hi, uint64_t seed,
-                          char *msg)
+                          int64_t row0, int64_t col0, int64_t cols, char *msg)
 {
     stored *entries = NULL;
     int64_t *ptr = NULL, *fill = NULL, *held_ptr = NULL, *kept_ptr = NULL;
@@ -130,7 +132,7 @@ static int split_speckled(fm_triplets **parts, const fm_triplets *t, double lo, 
     for (int64_t i = 0; i < m; i++) {
         int64_t held = 0, kept = 0;
         if (t->array) {
-            for (int64_t j = 0; j < n; j++) held += is_held(rng, i, j, n, lo, hi);
+            for (int64_t j = 0; j < n; j++) held += is_held(rng, row0 + i, col0 + j, cols, lo, hi);
             kept = n;   // an array keeps its shape: the held values become zeros
         } else {
             stored *row = entries + ptr[i];
@@ -141,8 +143,8 @@ static int split_speckled(fm_triplets **parts, const fm_triplets *t, double lo, 
                 else row[unique++] = row[e];
             }
             for (int64_t e = unique; e < len; e++) row[e].col = -1;   // merged away
-            for (int64_t j = 0; j < n; j++) held += is_held(rng, i, j, n, lo, hi);
-            for (int64_t e = 0; e < unique; e++) kept += !is_held(rng, i, row[e].col, n, lo, hi);
+            for (int64_t j = 0; j < n; j++) held += is_held(rng, row0 + i, col0 + j, cols, lo, hi);
+            for (int64_t e = 0; e < unique; e++) kept += !is_held(rng, row0 + i, col0 + row[e].col, cols, lo, hi);
         }
         held_ptr[i + 1] = held;
         kept_ptr[i + 1] = kept;
@@ -175,7 +177,7 @@ static int split_speckled(fm_triplets **parts, const fm_triplets *t, double lo, 
         for (int64_t j = 0; j < n; j++) {
             while (next < len && row[next].col >= 0 && row[next].col < j) next++;
             const bool here = next < len && row[next].col == j;
-            if (is_held(rng, i, j, n, lo, hi)) {
+            if (is_held(rng, row0 + i, col0 + j, cols, lo, hi)) {
                 held->row[h] = i;
                 held->col[h] = j;
                 held->val[h++] = t->array ? t->val[i * n + j] : here ? (float)row[next].val : 0.0f;
@@ -211,7 +213,7 @@ int fm_holdout_fold(fm_triplets **kept, fm_triplets **holdout, const fm_triplets
         FM_CHECK(!t->array, FM_ERR_INVALID, "a holdout needs an incomplete matrix given by coordinates");
         FM_TRY(split_observed(parts, t, lo, hi, seed, msg));
     } else {
-        FM_TRY(split_speckled(parts, t, lo, hi, seed, msg));
+        FM_TRY(split_speckled(parts, t, lo, hi, seed, 0, 0, t->cols, msg));
     }
     *kept = parts[0];
     *holdout = parts[1];
@@ -224,6 +226,21 @@ int fm_holdout_speckle(fm_triplets **kept, fm_triplets **holdout, const fm_tripl
                        uint64_t seed, char *msg)
 {
     return fm_holdout_fold(kept, holdout, t, FM_KIND_SPARSE, fraction, 0, seed, msg);
+}
+
+int fm_holdout_speckle_block(fm_triplets **kept, fm_triplets **holdout, const fm_triplets *t, int64_t row0,
+                             int64_t col0, int64_t cols, double fraction, uint64_t seed, char *msg)
+{
+    fm_triplets *parts[2] = { NULL, NULL };
+#define FREE_ALL { fm_triplets_free(&parts[0]); fm_triplets_free(&parts[1]); }
+    FM_CHECK(kept && !*kept && holdout && !*holdout && t && !t->array && fraction > 0 && fraction < 1,
+             FM_ERR_INVALID, "fm_holdout_speckle_block: bad arguments");
+    FM_TRY(split_speckled(parts, t, 0, fraction, seed, row0, col0, cols, msg));
+    *kept = parts[0];
+    *holdout = parts[1];
+    parts[0] = parts[1] = NULL;
+    return FM_OK;
+#undef FREE_ALL
 }
 
 //------------------------------------------------------------------------------

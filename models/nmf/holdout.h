@@ -8,6 +8,13 @@
 #include "admm_mask.h"
 #include "graph.h"
 
+// fm_holdout_speckle of a block of a larger matrix (coordinates numbered
+// in the block, which starts at row `row0`, column `col0` of a matrix of
+// `cols` columns): the coordinates drawn as the whole matrix's, so the
+// blocks' holdouts together are the whole matrix's (a distributed run).
+int fm_holdout_speckle_block(fm_triplets **kept, fm_triplets **holdout, const fm_triplets *t, int64_t row0,
+                             int64_t col0, int64_t cols, double fraction, uint64_t seed, char *msg);
+
 typedef struct fm_speckle {
     fm_held_edges rows;   // the W-update's: row i lists the held columns j
     fm_held_edges cols;   // the H-update's: column j lists the held rows i
