@@ -84,7 +84,6 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
         fprintf(stderr, "factormer: %s\n", msg);
         return 2;
     }
-    const bool holding = holdout_fraction > 0 || test_file;
     // the grid: PR x PC from --grid, else the processes in one column (rows only)
     const int grid_rows = where->grid_rows ? where->grid_rows : comm.size, grid_cols = where->grid_rows ? where->grid_cols : 1;
     char grid_text[160] = "";
@@ -93,7 +92,7 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
                  grid_cols, grid_rows * grid_cols, comm.size);
     const char *refusal = !data ? "a distributed run reads a Matrix Market file: give DATA.mtx"
                           : grid_text[0] ? grid_text
-                          : fm_distributed_refusal(opts, kind == FM_KIND_AUTO ? FM_KIND_INCOMPLETE : kind, holding);
+                          : fm_distributed_refusal(opts, kind == FM_KIND_AUTO ? FM_KIND_INCOMPLETE : kind, holdout_fraction);
     if (!refusal && fm_comm_grid(&comm, grid_rows, grid_cols, msg)) refusal = msg;
     if (refusal) {
         if (comm.rank == 0) fprintf(stderr, "factormer: %s\n", refusal);
@@ -110,7 +109,7 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
                                 msg))
         goto fail;
     if (kind == FM_KIND_AUTO) kind = array ? FM_KIND_DENSE : FM_KIND_SPARSE;
-    if ((refusal = fm_distributed_refusal(opts, kind, holding))) {   // the same in every process
+    if ((refusal = fm_distributed_refusal(opts, kind, holdout_fraction))) {   // the same in every process
         snprintf(msg, sizeof msg, "%s", refusal);
         status = 2;   // a usage error, known once the file gave its kind
         goto fail;

@@ -139,7 +139,8 @@ struct fm_comm_groups { MPI_Comm row, col; };
 // The communicator of a group, with this process's place and the size.
 static MPI_Comm group_comm(const fm_comm *comm, fm_group group, int *place, int *size)
 {
-    const MPI_Comm c = group == FM_GROUP_ROW && comm->groups   ? comm->groups->row
+    // without fm_comm_grid the grid is P x 1: each process alone in its row, all in the one column
+    const MPI_Comm c = group == FM_GROUP_ROW ? (comm->groups ? comm->groups->row : MPI_COMM_SELF)
                        : group == FM_GROUP_COL && comm->groups ? comm->groups->col
                                                                : MPI_COMM_WORLD;
     MPI_Comm_rank(c, place);
@@ -152,11 +153,21 @@ int fm_comm_grid(fm_comm *comm, int grid_rows, int grid_cols, char *msg)
     if (grid_rows * grid_cols != comm->size)
         return fm_fail(FM_ERR_INVALID, msg, "a grid of %d x %d is not the %d processes", grid_rows, grid_cols,
                        comm->size);
-    fm_comm_groups *g = calloc(1, sizeof *g);
-    if (!g) return fm_fail(FM_ERR_MEMORY, msg, "out of memory");
+    // the splits first, in every process alike; then whether each could keep them
     const int i = comm->rank / grid_cols, j = comm->rank % grid_cols;
-    MPI_Comm_split(MPI_COMM_WORLD, i, j, &g->row);
-    MPI_Comm_split(MPI_COMM_WORLD, j, i, &g->col);
+    MPI_Comm row, col;
+    MPI_Comm_split(MPI_COMM_WORLD, i, j, &row);
+    MPI_Comm_split(MPI_COMM_WORLD, j, i, &col);
+    fm_comm_groups *g = calloc(1, sizeof *g);
+    const int status = fm_comm_agree(comm, g ? FM_OK : fm_fail(FM_ERR_MEMORY, msg, "out of memory"), msg);
+    if (status != FM_OK) {
+        free(g);
+        MPI_Comm_free(&row);
+        MPI_Comm_free(&col);
+        return status;
+    }
+    g->row = row;
+    g->col = col;
     comm->groups = g;
     return FM_OK;
 }

@@ -124,6 +124,8 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layou
                       free(my_lines); } while (0)
 #define AGREE(expr) FM_TRY(fm_comm_agree(comm, (expr), msg))
     const int P = comm->size;
+    FM_CHECK(given || (grid_cols > 0 && P % grid_cols == 0), FM_ERR_INVALID,
+             "fm_mtx_read_distributed: %d processes do not make a grid of %d columns", P, grid_cols);
     int64_t shape[3] = { 0, 0, 0 };   // rows, cols, array
     bool symmetric = false;
     if (fm_mtx_is_gzip(path)) {
@@ -178,7 +180,9 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layou
     if (status == FM_OK) status = take((void **)&recv_counts, (size_t)P, sizeof *recv_counts, msg);
     if (status == FM_OK) status = by_owner(&row, &col, &val, &line, send_counts, part, lines, layout, msg);
     AGREE(status);
-    fm_triplets_free(&part);
+    fm_triplets_free(&part);   // (the part's entries and lines are copied in the processes' order now)
+    free(lines);
+    lines = NULL;
     AGREE(fm_comm_exchange_counts(comm, send_counts, recv_counts, msg));
     int64_t held = 0;
     for (int p = 0; p < P; p++) held += recv_counts[p];
@@ -195,9 +199,16 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layou
     if (status == FM_OK)
         status = take((void **)&mine->val, (size_t)(held > 0 ? held : 1), sizeof *mine->val, msg);
     AGREE(status);
+    // each array let go once sent: a process holds its part and its block but once
     AGREE(fm_comm_exchange(comm, row, send_counts, mine->row, recv_counts, sizeof *row, msg));
+    free(row);
+    row = NULL;
     AGREE(fm_comm_exchange(comm, col, send_counts, mine->col, recv_counts, sizeof *col, msg));
+    free(col);
+    col = NULL;
     AGREE(fm_comm_exchange(comm, val, send_counts, mine->val, recv_counts, sizeof *val, msg));
+    free(val);
+    val = NULL;
     for (int64_t e = 0; e < held; e++) {   // numbered in the block
         mine->row[e] -= rows.begin;
         mine->col[e] -= cols.begin;
@@ -205,6 +216,8 @@ int fm_mtx_read_distributed(fm_triplets **out, fm_layout *layout, const fm_layou
     if (duplicates_are_errors) {   // a repeated coordinate has both copies in its row's process
         AGREE(take((void **)&my_lines, (size_t)(held > 0 ? held : 1), sizeof *my_lines, msg));
         AGREE(fm_comm_exchange(comm, line, send_counts, my_lines, recv_counts, sizeof *line, msg));
+        free(line);
+        line = NULL;
         // the entries arrive in the processes' order, each's in its file order: in file order
         int64_t repeat = INT64_MAX;
         const int status_dup = fm_mtx_check_duplicates_from(path, mine, my_lines, symmetric, rows.begin, cols.begin,

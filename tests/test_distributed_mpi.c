@@ -360,8 +360,10 @@ Test(distributed_mpi, a_speckled_holdout_is_one_process_holdout, .timeout = 180)
     expect_single_trace(NULL, FM_KIND_DENSE, dense, false, false, grids);
 }
 
-// Test entries from a file are the incomplete kind's, as in one process.
-Test(distributed_mpi, a_test_file_needs_the_incomplete_kind, .timeout = 60)
+// Test entries from a file are the incomplete kind's, as in one process;
+// a speckled holdout of more than half the coordinates is refused (one
+// process would sum the known sources there, the processes subtract).
+Test(distributed_mpi, held_out_entries_it_does_not_run_are_refused, .timeout = 60)
 {
     scratch s = scratch_new();
     char x[512];
@@ -370,6 +372,11 @@ Test(distributed_mpi, a_test_file_needs_the_incomplete_kind, .timeout = 60)
     run r = mpirun(&s, 2, x, "run", extra);
     cr_assert_eq(r.status, 2, "%s", r.err);
     cr_assert(strstr(r.err, "--test needs --kind incomplete"), "%s", r.err);
+    run_free(&r);
+    const char *most[] = { "--holdout", "0.6", NULL };
+    r = mpirun(&s, 2, x, "run", most);
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "at most half"), "%s", r.err);
     run_free(&r);
     expect_no_outputs(&s);
     scratch_free(&s);

@@ -22,9 +22,13 @@
 #include "status.h"
 #include "stop.h"
 
-const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, bool holdout)
+const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, double holdout)
 {
-    (void)kind, (void)holdout;
+    // one process sums a target's known sources once more than half are held (ops/admm_mask.c); the
+    // processes subtract the held ones from the shared Gram, which would cancel badly there
+    if (holdout > 0.5 && kind != FM_KIND_INCOMPLETE)
+        return "a distributed run holds out at most half of the dense and sparse kinds' coordinates (--holdout "
+               "0.5 or less)";
     if (o->loss != FM_LOSS_LS) return "a distributed run minimizes the least-squares loss only (--loss ls)";
     if (o->accelerate || o->init == FM_INIT_LEARNED) return "the learned models do not run distributed";
     if (o->start_W) return "--init-from does not run distributed";
@@ -307,9 +311,11 @@ static int h_update(dist *d, char *msg)
         return status ? status : gram;
     }
     fm_products_gather(d->XtW, &d->cols, d->W);
-    FM_TRY(fm_comm_sum_scatter(d->comm, FM_GROUP_COL, d->XtW->data, d->F->data, d->floats, msg));
+    // (a grid column's counts may pass MPI's int where another's do not: no return before the gather)
+    int status = fm_comm_sum_scatter(d->comm, FM_GROUP_COL, d->XtW->data, d->F->data, d->floats, msg);
     fm_dense targets = my_columns(d);
-    int status = d->exact ? fm_hals_update_shared(&targets, d->F, NULL, NULL, d->gram_w, d->o->penalty_h, d->m,
+    if (status == FM_OK)
+        status = d->exact ? fm_hals_update_shared(&targets, d->F, NULL, NULL, d->gram_w, d->o->penalty_h, d->m,
                                                   d->sweeps, msg)
                           : fm_admm_steps_shared((fm_admm_factor){ &targets, d->UH }, d->F, &d->every_row,
                                                  d->gram_w, d->o->penalty_h, d->o->inner, msg);
@@ -385,15 +391,15 @@ static double penalties(const dist *d, fm_penalty p, const fm_dense *block, int6
 // its columns of Hᵀ for the penalties, so that none is counted twice).
 static int objective_row(fm_row_objective *row, dist *d, char *msg)
 {
-    double sums[4] = { 0, 0, 0, 0 };   // Σr², the penalties; speckled: Σ (x − w·h)², Σ (w·h)² at the held coordinates
+    double sums[3] = { 0, 0, 0 }, held_error;   // Σr², the penalties; speckled: Σ (w·h)² at the held coordinates
     const int status = fm_loss_residual(&sums[0], d->g, &d->rows, d->W, d->Ht, d->gram_w_mine,
                                         d->grid ? d->gram_h_mine : d->gram_h, msg);
     sums[1] = penalties(d, d->o->penalty_w, d->W, d->w0, d->w1, d->row_degree, d->n) +
               penalties(d, d->o->penalty_h, d->Ht, d->c0, d->c1, d->degree, d->m);
-    if (d->speckled) fm_speckle_residuals(&d->speckle, d->W, d->Ht, &sums[2], &sums[3]);
-    fm_comm_sum(d->comm, sums, d->speckled ? 4 : 2);   // whatever the status: the others are in it
+    if (d->speckled) fm_speckle_residuals(&d->speckle, d->W, d->Ht, &held_error, &sums[2]);
+    fm_comm_sum(d->comm, sums, d->speckled ? 3 : 2);   // whatever the status: the others are in it
     // the graph's Σr² counts (0 − w·h)² at the held coordinates, which the fit leaves out (models/nmf/solver.c)
-    const double fitted = d->speckled ? fmax(0.0, sums[0] - sums[3]) : sums[0];
+    const double fitted = d->speckled ? fmax(0.0, sums[0] - sums[2]) : sums[0];
     *row = (fm_row_objective){ .residual = fitted, .f = 0.5 * fitted + sums[1], .exact = true };
     return status;
 }
@@ -414,7 +420,7 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
               ? FM_OK : fm_fail(FM_ERR_INVALID, msg, "fm_distributed_run: bad arguments"));
     int64_t held_total = held ? held->count : 0;   // the held-out entries over every process
     fm_comm_sum_int64(comm, &held_total, 1);
-    const char *refusal = fm_distributed_refusal(o, g->stats.kind, held_total > 0);
+    const char *refusal = fm_distributed_refusal(o, g->stats.kind, 0);
     AGREE(refusal ? fm_fail(FM_ERR_INVALID, msg, "%s", refusal) : FM_OK);
     d.speckled = held_total > 0 && !d.masked;
     int status = setup(&d, layout, held, msg);

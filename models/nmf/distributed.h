@@ -1,8 +1,9 @@
-// AO-ADMM over the processes of a distributed run (docs §11): each process
-// holds a block of rows of X (both orientations, as its own graph), its rows
-// of W and all of Hᵀ; the H-update sums the partial products Xᵀ·W with a
-// reduce-scatter, steps each process's block of columns and gathers Hᵀ back;
-// the W-update needs nothing from the others.
+// AO-ADMM over the processes of a distributed run (docs §11): on a grid of
+// processes (engine/layout.h; 1-D: one column) each holds a block of X (both
+// orientations, as its own graph) and its block's rows of W and columns of
+// Hᵀ; the H-update sums the partial products Xᵀ·W in the grid column with a
+// reduce-scatter, steps each process's owned columns and gathers the block's
+// back; the W-update does the same in the grid row (in 1-D, alone).
 #ifndef FM_DISTRIBUTED_H
 #define FM_DISTRIBUTED_H
 
@@ -11,10 +12,10 @@
 #include "graph.h"
 #include "layout.h"
 
-// What a distributed run does not do yet, given the options and the kind:
-// NULL when it can run, else the sentence that says what to change. The
-// same answer in every process.
-const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, bool holdout);
+// What a distributed run does not do yet, given the options, the kind and
+// the share of entries held out: NULL when it can run, else the sentence
+// that says what to change. The same answer in every process.
+const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, double holdout);
 
 // `g`: this process's block of X (layout.h), of the run's kind; `held`: the held-out entries of those rows (the incomplete kind's,
 // rows numbered as g's), or NULL. On return, in every process: result->W

@@ -110,7 +110,8 @@ static int multiply_q(fm_dense *Q, const fm_dense *Z, range_work *r, char *msg)
     // the grid row's processes (i, 0..pc−1): their owned rows' floats
     int64_t floats[pc];
     for (int j = 0; j < pc; j++) floats[j] = r->counts[P + (p / pc) * pc + j];
-    FM_TRY(fm_comm_sum_scatter(r->comm, FM_GROUP_ROW, r->P_block->data, Q->data, floats, msg));
+    fm_comm *comm = r->comm;
+    AGREE(fm_comm_sum_scatter(r->comm, FM_GROUP_ROW, r->P_block->data, Q->data, floats, msg));
     return FM_OK;
 #undef FREE_ALL
 }
@@ -128,11 +129,12 @@ static int multiply_z(fm_dense *Z, const fm_dense *Q, range_work *r, char *msg)
     for (int j = 0; j < pc; j++) rows[j] = r->counts[(p / pc) * pc + j];
     for (int i = 0; i < pr; i++) floats[i] = r->counts[3 * P + i * pc + p % pc];
     memcpy(r->Q_block->data + (owned.begin - br.begin) * w, Q->data, sizeof(float) * (size_t)(Q->rows * w));
-    FM_TRY(fm_comm_gather_all(r->comm, FM_GROUP_ROW, r->Q_block->data, rows, w, msg));
+    fm_comm *comm = r->comm;   // (a group's counts may fail where another's do not: agreed before the next)
+    AGREE(fm_comm_gather_all(r->comm, FM_GROUP_ROW, r->Q_block->data, rows, w, msg));
     const fm_span bc = fm_layout_block_cols(r->layout, p);
     fm_dense Zj = { bc.end - bc.begin, w, Z->data };   // (Z's storage as scratch for X_ijᵀ Q_i)
     fm_products_gather(&Zj, r->cols, r->Q_block);
-    FM_TRY(fm_comm_sum_scatter(r->comm, FM_GROUP_COL, Zj.data, r->part, floats, msg));
+    AGREE(fm_comm_sum_scatter(r->comm, FM_GROUP_COL, Zj.data, r->part, floats, msg));
     const int64_t mine = r->counts[2 * P + p];
     int64_t before = 0;
     for (int q = 0; q < p; q++) before += r->counts[2 * P + q];
