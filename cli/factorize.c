@@ -149,76 +149,6 @@ static const char help[] =
     "(130, 143, 129). A signal before the iterations, or a second one, ends the run\n"
     "at once and leaves the previous run's files as they were.\n";
 
-typedef struct progress {
-    bool quiet, tty, holdout, learned;
-    int iters;
-    // piped: a line at most every second (the first and the last always)
-    double printed_at;         // the seconds of the last line printed
-    bool started;              // a line was printed
-    bool pending;              // an iterate not printed since
-    fm_solver_iterate last;
-} progress;
-
-static void progress_line(const progress *p, const fm_solver_iterate *it)
-{
-    char holdout[48] = "";
-    if (p->holdout) snprintf(holdout, sizeof holdout, "  holdout rmse %.6g", it->holdout_rmse);
-    const char *network = it->accelerated                      ? "  (accelerated)"
-                          : it->rejected                       ? "  (accelerator output refused)"
-                          : it->iteration == 0 && p->learned ? "  (learned)"
-                                                               : "";
-    fprintf(stderr, "  iteration %4d  rmse %.6g%s  %.3f s%s\n", it->iteration, it->rmse, holdout, it->seconds,
-            network);
-}
-
-// Piped progress: the last iterate, when the one-second rate held it back.
-static void progress_finish(progress *p)
-{
-    if (p->quiet || p->tty || !p->pending) return;
-    progress_line(p, &p->last);
-    p->pending = false;
-    fflush(stderr);
-}
-
-// Nonzero (stop) once a signal asked the run to stop.
-static int show_progress(const fm_solver_iterate *it, void *user)
-{
-    progress *p = user;
-    if (fm_signals_caught()) return 1;
-    if (p->quiet) return 0;
-    char holdout[48] = "";
-    if (p->holdout) snprintf(holdout, sizeof holdout, "  holdout rmse %.6g", it->holdout_rmse);
-    const char *network = it->accelerated                      ? "  (accelerated)"
-                          : it->rejected                       ? "  (accelerator output refused)"
-                          : it->iteration == 0 && p->learned ? "  (learned)"
-                                                               : "";
-    if (p->tty) {
-        fprintf(stderr, "\r  iteration %4d/%d  rmse %.6g%s  %.2f s%s   ", it->iteration, p->iters, it->rmse,
-                holdout, it->seconds, network);
-        p->started = true;
-    } else if (!p->started || it->seconds - p->printed_at >= 1.0 || it->accelerated || it->rejected) {
-        // the accelerator's steps (a handful per run) are each said as they come
-        progress_line(p, it);
-        p->printed_at = it->seconds;
-        p->started = true;
-        p->pending = false;
-    } else {
-        p->last = *it;
-        p->pending = true;
-    }
-    fflush(stderr);
-    return 0;
-}
-
-// The progress's end before the summary: the last line held back, or the
-// terminal's line ended.
-static void progress_done(void *user)
-{
-    progress *p = user;
-    progress_finish(p);
-    if (p->tty && p->started) fprintf(stderr, "\n");
-}
-
 // "A" or "A,B": the penalties on W and on H.
 static bool parse_penalty(const char *option, const char *text, float *on_w, float *on_h)
 {
@@ -424,12 +354,12 @@ int fm_cmd_factorize(int argc, char **argv)
                             : top.n || top.names_path ? "--top and --row-names" : model ? "--model" : NULL;
         if (threads > 0) fm_set_threads((int)threads);
         // process 0's progress (the run calls it there only; a signal is mpirun's to handle)
-        progress p = { .quiet = quiet, .tty = isatty(2), .holdout = holdout_fraction > 0 || test_file,
+        fm_factorize_progress p = { .quiet = quiet, .tty = isatty(2), .holdout = holdout_fraction > 0 || test_file,
                        .iters = opts.iters };
-        opts.progress = show_progress;
+        opts.progress = fm_factorize_show_progress;
         opts.user = &p;
         const fm_factorize_where where = { data, format, out_prefix, holdout_fraction, test_file, alone,
-                                           grid[0], grid[1], progress_done };
+                                           grid[0], grid[1], fm_factorize_progress_done };
         return fm_factorize_distributed(&opts, kind, &where, quiet);
     }
     if (fm_arg_launched_alone("fit the whole matrix")) return 2;
@@ -546,14 +476,14 @@ int fm_cmd_factorize(int argc, char **argv)
     if (fm_graph_from_triplets(&g, t, kind, msg)) goto fail;
     fm_triplets_free(&t);
 
-    progress p = { .quiet = quiet, .tty = isatty(2), .holdout = held != NULL, .learned = learned, .iters = opts.iters };
-    opts.progress = show_progress;
+    fm_factorize_progress p = { .quiet = quiet, .tty = isatty(2), .holdout = held != NULL, .learned = learned, .iters = opts.iters };
+    opts.progress = fm_factorize_show_progress;
     opts.user = &p;
     // a signal during the iterations stops the run after the current one
     fm_signals_mode_set(FM_SIGNALS_STOP);
     const int solved = fm_solver_run(&r, g, held, &opts, msg);
     fm_signals_mode_set(FM_SIGNALS_END);
-    progress_finish(&p);
+    fm_factorize_progress_finish(&p);
     if (solved) goto fail;
     if (!quiet && p.tty) fprintf(stderr, "\n");
     const int interrupted = fm_signals_caught();

@@ -60,6 +60,24 @@ void fm_factorize_state_free(fm_factorize_state *state);
 int fm_factorize_state_write(const char *path_w, const char *path_h, const fm_solver_result *r,
                              const char *comment, char *msg);
 
+// The progress of a run (cli/factorize_progress.c): fm_factorize_show_progress
+// is the solver's callback (user: the fm_factorize_progress), nonzero once a
+// signal asked the run to stop; _finish prints the last line a pipe's
+// one-second rate held back, _done also ends a terminal's line.
+typedef struct fm_factorize_progress {
+    bool quiet, tty, holdout, learned;
+    int iters;
+    // piped: a line at most every second (the first and the last always)
+    double printed_at;         // the seconds of the last line printed
+    bool started;              // a line was printed
+    bool pending;              // an iterate not printed since
+    fm_solver_iterate last;
+} fm_factorize_progress;
+
+int fm_factorize_show_progress(const fm_solver_iterate *it, void *user);
+void fm_factorize_progress_finish(fm_factorize_progress *p);
+void fm_factorize_progress_done(void *user);
+
 // factormer factorize --distributed (cli/factorize_distributed.c): the
 // options as parsed, the kind, where the data and the outputs are, and the
 // first option given that a distributed run refuses (NULL: none). Returns

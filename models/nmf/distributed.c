@@ -7,7 +7,6 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "admm.h"
 #include "extrapolate.h"
@@ -88,16 +87,25 @@ static fm_dense my_rows(const dist *d)
     return (fm_dense){ d->w1 - d->w0, d->k, d->W->data + d->w0 * d->k };
 }
 
-// G_w = Σ_p over each process's rows of W; the Gram of the block's rows kept
-// for its Σr² (§11.1).
+// A factor's Gram = Σ_p over each process's owned rows (§11.3: 2·owned·k²
+// flops each, not the whole block's); with `mine`, the block's own Gram kept
+// for its Σr² (§11.1), which is the owned rows' when they are the block.
+static int gram_of(dist *d, const fm_dense *owned, const fm_dense *block, double *global, double *mine, char *msg)
+{
+    int status = fm_products_gram(global, owned, msg);
+    if (status == FM_OK && mine && owned->rows == block->rows)
+        memcpy(mine, global, sizeof(double) * (size_t)(d->k * d->k));
+    else if (status == FM_OK && mine)
+        status = fm_products_gram(mine, block, msg);
+    fm_comm_sum(d->comm, global, (int64_t)d->k * d->k);   // whatever the status: the others are in it
+    return status;
+}
+
+// G_w, and the block's (in 1-D its rows are all its own).
 static int gram_w(dist *d, char *msg)
 {
     const fm_dense rows = my_rows(d);
-    int status = fm_products_gram(d->gram_w, &rows, msg);
-    if (status == FM_OK && d->grid) status = fm_products_gram(d->gram_w_mine, d->W, msg);
-    else if (status == FM_OK) memcpy(d->gram_w_mine, d->gram_w, sizeof(double) * (size_t)(d->k * d->k));
-    fm_comm_sum(d->comm, d->gram_w, (int64_t)d->k * d->k);   // whatever the status: the others are in it
-    return status;
+    return gram_of(d, &rows, d->W, d->gram_w, d->gram_w_mine, msg);
 }
 
 // The random start of §3, each process drawing its block's rows of W and
@@ -188,16 +196,12 @@ static fm_dense my_columns(const dist *d)
     return (fm_dense){ d->c1 - d->c0, d->k, d->Ht->data + d->c0 * d->k };
 }
 
-// G_h = HHᵀ = Σ_p over each process's columns of Hᵀ, summed (§11.3: 2nk²/P
-// flops each instead of 2nk² for the whole Hᵀ in every process); on a grid
-// also the Gram of the block's columns, for its Σr².
+// G_h = HHᵀ, and on a grid the block's (in 1-D the block is all of Hᵀ,
+// whose Gram is G_h itself).
 static int gram_h(dist *d, char *msg)
 {
     const fm_dense columns = my_columns(d);
-    int status = fm_products_gram(d->gram_h, &columns, msg);
-    if (status == FM_OK && d->grid) status = fm_products_gram(d->gram_h_mine, d->Ht, msg);
-    fm_comm_sum(d->comm, d->gram_h, (int64_t)d->k * d->k);   // whatever the status: the others are in it
-    return status;
+    return gram_of(d, &columns, d->Ht, d->gram_h, d->grid ? d->gram_h_mine : NULL, msg);
 }
 
 // The incomplete kind's update of one factor's owned targets (columns of
@@ -535,127 +539,4 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
     return FM_OK;
 #undef AGREE
 #undef FREE_ALL
-}
-
-//------------------------------------------------------------------------------
-// Around the run: the whole matrix's figures, W in process 0, the costs
-//------------------------------------------------------------------------------
-
-void fm_distributed_stats(fm_graph_stats *st, fm_comm *comm, const fm_graph *g, const fm_layout *layout)
-{
-    fm_graph_stats_get(g, st);
-    double sums[3] = { (double)st->entries, st->sum, st->sumsq };
-    fm_comm_sum(comm, sums, 3);
-    // a process with no entries has no minimum or maximum of its own
-    const bool any = st->entries > 0;
-    st->min = (float)-fm_comm_max(comm, any ? -(double)st->min : -INFINITY);
-    st->max = (float)fm_comm_max(comm, any ? (double)st->max : -INFINITY);
-    st->rows = layout->rows;
-    st->cols = layout->cols;
-    st->entries = (int64_t)sums[0];
-    st->sum = sums[1];
-    st->sumsq = sums[2];
-}
-
-int fm_distributed_gather_w(fm_dense **W, fm_comm *comm, const fm_dense *mine, const fm_layout *layout, char *msg)
-{
-    int64_t *counts = calloc((size_t)comm->size, sizeof *counts);
-#define FREE_ALL do { free(counts); fm_dense_free(W); } while (0)
-    int status = counts ? FM_OK : fm_fail(FM_ERR_MEMORY, msg, "out of memory");
-    if (status == FM_OK && comm->rank == 0) status = fm_dense_new(W, layout->rows, mine->cols, msg);
-    FM_TRY(fm_comm_agree(comm, status, msg));   // process 0's W may not fit: the others must not wait for it
-    for (int p = 0; p < comm->size; p++) {   // the owned rows follow the processes' order (layout.h)
-        const fm_span rows = fm_layout_owned_rows(layout, p);
-        counts[p] = rows.end - rows.begin;
-    }
-    status = fm_comm_gather_root(comm, mine->data, comm->rank == 0 ? (*W)->data : NULL, counts, (int)mine->cols, msg);
-    FM_TRY(fm_comm_agree(comm, status, msg));
-    free(counts);
-    return FM_OK;
-#undef FREE_ALL
-}
-
-int fm_distributed_gather_h(fm_dense **H, fm_comm *comm, const fm_dense *mine, const fm_layout *layout, char *msg)
-{
-    int64_t *counts = calloc((size_t)comm->size, sizeof *counts);
-    fm_dense *part = NULL, *gathered = NULL, *ordered = NULL;
-#define FREE_ALL do { free(counts); fm_dense_free(&part); fm_dense_free(&gathered); fm_dense_free(&ordered); \
-                      fm_dense_free(H); } while (0)
-    const int k = (int)mine->rows;
-    int status = counts ? FM_OK : fm_fail(FM_ERR_MEMORY, msg, "out of memory");
-    if (status == FM_OK) status = fm_dense_new(&part, mine->cols, k, msg);   // this process's rows of Hᵀ
-    if (status == FM_OK && comm->rank == 0) status = fm_dense_new(&gathered, layout->cols, k, msg);
-    if (status == FM_OK && comm->rank == 0) status = fm_dense_new(&ordered, layout->cols, k, msg);
-    if (status == FM_OK && comm->rank == 0) status = fm_dense_new(H, k, layout->cols, msg);
-    FM_TRY(fm_comm_agree(comm, status, msg));
-    fm_dense_transpose(part->data, mine);
-    for (int p = 0; p < comm->size; p++) {
-        const fm_span cols = fm_layout_owned_cols(layout, p);
-        counts[p] = cols.end - cols.begin;
-    }
-    status = fm_comm_gather_root(comm, part->data, comm->rank == 0 ? gathered->data : NULL, counts, k, msg);
-    FM_TRY(fm_comm_agree(comm, status, msg));
-    if (comm->rank == 0) {   // the processes' order goes by grid rows first: each part to its own columns
-        int64_t at = 0;
-        for (int p = 0; p < comm->size; p++) {
-            const fm_span cols = fm_layout_owned_cols(layout, p);
-            memcpy(ordered->data + cols.begin * k, gathered->data + at * k,
-                   sizeof(float) * (size_t)((cols.end - cols.begin) * k));
-            at += cols.end - cols.begin;
-        }
-        fm_dense_transpose((*H)->data, ordered);
-    }
-    free(counts);
-    fm_dense_free(&part);
-    fm_dense_free(&gathered);
-    fm_dense_free(&ordered);
-    return FM_OK;
-#undef FREE_ALL
-}
-
-void fm_distributed_measure(fm_distributed_figures *f, fm_comm *comm, const fm_comm *before, int iterations)
-{
-    const double per = iterations > 0 ? 1.0 / iterations : 0;
-    f->scatter = fm_comm_max(comm, (comm->sent_scatter - before->sent_scatter) * per);
-    f->gather = fm_comm_max(comm, (comm->sent_gather - before->sent_gather) * per);
-    f->reductions = fm_comm_max(comm, (comm->sent_reduce - before->sent_reduce) * per);
-    f->reading = fm_comm_max(comm, comm->sent_exchange);
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
-    const double peak = (double)usage.ru_maxrss / 1024.0;   // KiB on Linux
-    f->peak_most = fm_comm_max(comm, peak);
-    f->peak_first = comm->rank == 0 ? peak : 0;
-    fm_comm_sum(comm, &f->peak_first, 1);
-}
-
-int fm_distributed_holdout(fm_triplets **kept, fm_triplets **held, fm_triplets *mine, const fm_layout *layout,
-                           int rank, fm_kind kind, double fraction, uint64_t seed, char *msg)
-{
-    // the split draws by the global coordinates (holdout.h): as the whole matrix numbers them
-    const fm_span r = fm_layout_block_rows(layout, rank), c = fm_layout_block_cols(layout, rank);
-    if (kind != FM_KIND_INCOMPLETE)   // every coordinate of the block drawn: a speckled mask
-        return fm_holdout_speckle_block(kept, held, mine, r.begin, c.begin, layout->cols, fraction, seed, msg);
-    const int64_t rows = mine->rows, cols = mine->cols;
-    fm_triplets *sides[3] = { mine, NULL, NULL };
-    for (int64_t e = 0; e < mine->count; e++) {
-        mine->row[e] += r.begin;
-        mine->col[e] += c.begin;
-    }
-    mine->rows = layout->rows;
-    mine->cols = layout->cols;
-    const int status = fm_holdout_split(kept, held, mine, fraction, seed, msg);
-    if (status == FM_OK) {
-        sides[1] = *kept;
-        sides[2] = *held;
-    }
-    for (int side = 0; side < 3 && sides[side]; side++) {   // numbered in the block again
-        fm_triplets *t = sides[side];
-        for (int64_t e = 0; e < t->count; e++) {
-            t->row[e] -= r.begin;
-            t->col[e] -= c.begin;
-        }
-        t->rows = rows;
-        t->cols = cols;
-    }
-    return status;
 }
