@@ -204,17 +204,57 @@ static int gram_h(dist *d, char *msg)
     return gram_of(d, &columns, d->Ht, d->gram_h, d->grid ? d->gram_h_mine : NULL, msg);
 }
 
+// The owned targets' steps after the per-target sums are packed into
+// `d->sums` (F_t, then a lower triangle, for the block's targets): the sums
+// reduce-scattered in `group` to the owned targets, then §3's steps (or
+// §3.1's sweeps) of each with G_t = the summed Gram (the incomplete kind) or
+// `gram` less the summed correction (a speckled mask), the ridge weighed by
+// `degree`, or every source (`all_sources`) when NULL; the block's targets
+// gathered back, whatever happened before (the group is in the gather).
+static int step_targets(dist *d, fm_group group, fm_dense *block, fm_dense *duals, int64_t t0, int64_t t1,
+                        const int64_t *counts, const int64_t *sum_counts, const double *gram, const int64_t *degree,
+                        int64_t all_sources, fm_penalty penalty, char *msg)
+{
+    const int k = d->k;
+    const int64_t width = d->width;
+    int status = fm_comm_sum_scatter(d->comm, group, d->sums, d->owned_sums, sum_counts, msg);
+    int failed = 0;
+    if (status == FM_OK) {
+#pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
+        for (int64_t t = t0; t < t1; t++) {
+            const float *in = d->owned_sums + (t - t0) * width;
+            double f[k], L[k * k];
+            for (int a = 0; a < k; a++) f[a] = in[a];
+            for (int a = 0, at = k; a < k; a++)
+                for (int c = 0; c <= a; c++, at++)
+                    L[a * k + c] = L[c * k + a] = gram ? gram[a * k + c] - (double)in[at] : (double)in[at];
+            const int64_t weight = degree ? degree[t] : all_sources;
+            if (d->exact) {   // §3.1's sweeps with Ĝ_t = G_t + the ridge
+                const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)weight : 1.0);
+                for (int a = 0; a < k; a++) L[a * k + a] += ridge;
+                fm_hals_target(block->data + t * k, in, L, penalty.l1, d->sweeps, k);
+            } else {
+                failed |= fm_admm_target_steps(block->data + t * k, duals->data + (t - t0) * k, f, L, weight, penalty,
+                                               d->o->inner, k);
+            }
+        }
+    }
+    const int gathered = fm_comm_gather_all(d->comm, group, block->data, counts, d->k, msg);
+    if (status == FM_OK) status = gathered;
+    if (status == FM_OK && failed)
+        status = fm_fail(FM_ERR_NUMERIC, msg,
+                         "ADMM: a per-target Gram matrix plus rho*I is not positive definite (non-finite factor?)");
+    return status;
+}
+
 // The incomplete kind's update of one factor's owned targets (columns of
 // Hᵀ, or rows of W on a grid): F_t and G_t of every target of the block
-// over this process's sources, reduce-scattered in the group that shares
-// the block's targets, then §3's steps (or §3.1's sweeps) of each owned
-// target with its own Gram and its observed entries over the grid for the
-// per-entry ridge; the block's targets gathered back.
+// over this process's sources, then step_targets with the observed entries
+// over the grid for the per-entry ridge.
 static int update_masked(dist *d, fm_group group, const fm_edges *edges, const fm_dense *sources, fm_dense *block,
                          fm_dense *duals, int64_t t0, int64_t t1, const int64_t *counts, const int64_t *sum_counts,
                          const int64_t *degree, fm_penalty penalty, char *msg)
 {
-#define FREE_ALL ((void)0)
     const int k = d->k;
     const int64_t width = d->width;
 #pragma omp parallel for schedule(dynamic, 64)
@@ -226,44 +266,18 @@ static int update_masked(dist *d, fm_group group, const fm_edges *edges, const f
         for (int a = 0, at = k; a < k; a++)
             for (int c = 0; c <= a; c++) out[at++] = gram[a * k + c];
     }
-    FM_TRY(fm_comm_sum_scatter(d->comm, group, d->sums, d->owned_sums, sum_counts, msg));
-    int failed = 0;
-#pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
-    for (int64_t t = t0; t < t1; t++) {
-        const float *in = d->owned_sums + (t - t0) * width;
-        double f[k], L[k * k];
-        for (int a = 0; a < k; a++) f[a] = in[a];
-        for (int a = 0, at = k; a < k; a++)
-            for (int c = 0; c <= a; c++, at++) L[a * k + c] = L[c * k + a] = in[at];
-        if (d->exact) {   // §3.1's sweeps with Ĝ_t = G_t + the ridge
-            const double ridge = penalty.l2 * (penalty.l2_per_entry ? (double)degree[t] : 1.0);
-            for (int a = 0; a < k; a++) L[a * k + a] += ridge;
-            fm_hals_target(block->data + t * k, in, L, penalty.l1, d->sweeps, k);
-        } else {
-            failed |= fm_admm_target_steps(block->data + t * k, duals->data + (t - t0) * k, f, L, degree[t], penalty,
-                                           d->o->inner, k);
-        }
-    }
-    // the gather whatever happened here: the other processes are in it
-    int status = fm_comm_gather_all(d->comm, group, block->data, counts, d->k, msg);
-    if (status == FM_OK && failed)
-        status = fm_fail(FM_ERR_NUMERIC, msg,
-                         "ADMM: a per-target Gram matrix plus rho*I is not positive definite (non-finite factor?)");
-    return status;
-#undef FREE_ALL
+    return step_targets(d, group, block, duals, t0, t1, counts, sum_counts, NULL, degree, 0, penalty, msg);
 }
 
 // The speckled mask's update of one factor's owned targets (ops/admm_mask.h):
 // F_t over the stored edges (the held coordinates are not stored) and
-// C_t = Σ s sᵀ over the held sources of this process's block, summed in
-// `group` to the owned targets, then §3's steps with G_t = G − C_t, the
-// ridge weighed by every source; the block's targets gathered back.
+// C_t = Σ s sᵀ over the held sources of this process's block, then
+// step_targets with G_t = G − C_t, the ridge weighed by every source.
 static int update_speckled(dist *d, fm_group group, const fm_edges *edges, const fm_held_edges *held,
                            const fm_dense *sources, fm_dense *block, fm_dense *duals, fm_dense *products, int64_t t0,
                            int64_t t1, const int64_t *counts, const int64_t *sum_counts, const double *gram,
                            int64_t all_sources, fm_penalty penalty, char *msg)
 {
-#define FREE_ALL ((void)0)
     const int k = d->k;
     const int64_t width = d->width;
     fm_products_gather(products, edges, sources);
@@ -278,24 +292,7 @@ static int update_speckled(dist *d, fm_group group, const fm_edges *edges, const
                 for (int c = 0; c <= a; c++) out[at++] += s[a] * s[c];
         }
     }
-    FM_TRY(fm_comm_sum_scatter(d->comm, group, d->sums, d->owned_sums, sum_counts, msg));
-    int failed = 0;
-#pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
-    for (int64_t t = t0; t < t1; t++) {
-        const float *in = d->owned_sums + (t - t0) * width;
-        double f[k], L[k * k];
-        for (int a = 0; a < k; a++) f[a] = in[a];
-        for (int a = 0, at = k; a < k; a++)
-            for (int c = 0; c <= a; c++, at++) L[a * k + c] = L[c * k + a] = gram[a * k + c] - (double)in[at];
-        failed |= fm_admm_target_steps(block->data + t * k, duals->data + (t - t0) * k, f, L, all_sources, penalty,
-                                       d->o->inner, k);
-    }
-    int status = fm_comm_gather_all(d->comm, group, block->data, counts, d->k, msg);
-    if (status == FM_OK && failed)
-        status = fm_fail(FM_ERR_NUMERIC, msg, "ADMM: a masked per-target Gram matrix plus rho*I is not positive "
-                         "definite (non-finite factor?)");
-    return status;
-#undef FREE_ALL
+    return step_targets(d, group, block, duals, t0, t1, counts, sum_counts, gram, NULL, all_sources, penalty, msg);
 }
 
 // The H-update (§11.1): F = Σ_p X_pᵀW_p reduce-scattered by columns over
