@@ -52,8 +52,7 @@ int fm_factorize_distributed(fm_solver_options *opts, fm_kind kind, const fm_fac
     const char *data = where->data, *out_prefix = where->out_prefix, *test_file = where->test_file;
     const double holdout_fraction = where->holdout_fraction;
     // what is refused before MPI starts: the same words in every process, process 0's alone shown
-    const bool first = fm_comm_launched() <= 1 || !getenv("OMPI_COMM_WORLD_RANK") ||
-                       !strcmp(getenv("OMPI_COMM_WORLD_RANK"), "0");
+    const bool first = fm_comm_launched_rank() == 0;
     if (where->refused) {
         if (first)
             fprintf(stderr, "factormer: %s do%s not run distributed yet: run without --distributed\n", where->refused,

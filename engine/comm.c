@@ -35,6 +35,16 @@ static void add_in_order(float *sum, const float *start, float *const *parts, in
     }
 }
 
+int fm_comm_launched_rank(void)
+{
+    static const char *names[] = { "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const char *v = getenv(names[i]);
+        if (v) return atoi(v);
+    }
+    return 0;
+}
+
 #ifndef FM_MPI
 
 bool fm_comm_available(void) { return false; }
@@ -73,12 +83,13 @@ int fm_comm_grid(fm_comm *comm, int grid_rows, int grid_cols, char *msg)
 }
 
 int fm_comm_sum_scatter(fm_comm *comm, fm_group group, const float *send, float *recv, const int64_t *counts,
-                        char *msg)
+                        int unit, char *msg)
 {
     (void)comm;
     (void)group;
+    (void)unit;
     (void)msg;
-    if (recv != send) memcpy(recv, send, sizeof(float) * (size_t)counts[0]);
+    if (recv != send) memcpy(recv, send, sizeof(float) * (size_t)counts[0] * (size_t)unit);
     return FM_OK;
 }
 
@@ -291,15 +302,16 @@ static int int_counts(int *counts, int *offsets, const int64_t *from, int parts,
 }
 
 int fm_comm_sum_scatter(fm_comm *comm, fm_group group, const float *send, float *recv, const int64_t *counts,
-                        char *msg)
+                        int unit, char *msg)
 {
     int *c = NULL, place, size;
 #define FREE_ALL free(c)
     const MPI_Comm on = group_comm(comm, group, &place, &size);
     FM_ALLOC(c, size);
-    FM_TRY(int_counts(c, NULL, counts, size, 1, "reduce-scatter", msg));
+    // (a sum over a derived type is not MPI's: the counts in floats)
+    FM_TRY(int_counts(c, NULL, counts, size, unit, "reduce-scatter", msg));
     int64_t total = 0;
-    for (int p = 0; p < size; p++) total += counts[p];
+    for (int p = 0; p < size; p++) total += counts[p] * unit;
     comm->sent_scatter += 4.0 * (double)total;
     if (MPI_Reduce_scatter(send, recv, c, MPI_FLOAT, MPI_SUM, on) != MPI_SUCCESS)
         FM_FAIL(FM_ERR_INVALID, "MPI_Reduce_scatter failed");

@@ -31,6 +31,9 @@ bool fm_comm_available(void);
 // srun's or a PMI launcher's environment), 1 outside one. Needs no MPI:
 // a run that is not distributed refuses to run under mpirun with it.
 int fm_comm_launched(void);
+// This process's place among them, from the same environment (0 outside one
+// or when the launcher does not say): who speaks before MPI has started.
+int fm_comm_launched_rank(void);
 
 // The processes a collective spans: all, or those of this process's grid
 // row (in their grid columns' order) or grid column (in grid rows' order).
@@ -64,11 +67,12 @@ double fm_comm_max(fm_comm *comm, double value);
 // Σ of `value` over the processes before this one (0 in process 0).
 int64_t fm_comm_prefix(fm_comm *comm, int64_t value);
 
-// Over the processes of `group` (counts indexed by their place in it):
-// `send` (Σ counts floats, in the group's order) summed, the group's process
-// p receiving its part, counts[p] floats, in `recv`;
+// Over the processes of `group` (counts indexed by their place in it, in
+// items of `unit` floats, a row of a factor): `send` (Σ counts items, in the
+// group's order) summed, the group's process p receiving its part, counts[p]
+// items, in `recv`;
 int fm_comm_sum_scatter(fm_comm *comm, fm_group group, const float *send, float *recv, const int64_t *counts,
-                        char *msg);
+                        int unit, char *msg);
 // each process's part of `data` (counts[p] items of `unit` floats, a row of
 // a factor, at offset Σ counts[<p]) copied into every process's `data`.
 int fm_comm_gather_all(fm_comm *comm, fm_group group, float *data, const int64_t *counts, int unit, char *msg);

@@ -13,11 +13,11 @@
 #include "finish.h"
 #include "hals.h"
 #include "holdout.h"
+#include "init.h"
 #include "graph.h"
 #include "loss.h"
 #include "objective.h"
 #include "products.h"
-#include "rng.h"
 #include "status.h"
 #include "stop.h"
 
@@ -53,14 +53,14 @@ typedef struct {
     // column's); the duals and the reduce-scattered products of the owned rows and columns only
     fm_dense *W, *Ht, *UW, *UH, *XHt, *XtW, *F, *Fw;
     double *gram_w, *gram_w_mine, *gram_h, *gram_h_mine;   // the whole factors' and the block's
-    int64_t *counts, *floats;      // the grid column's owned columns (rows of k floats), and floats
-    int64_t *counts_w, *floats_w;  // the grid row's owned rows, and floats
+    int64_t *counts;       // the grid column's processes' owned columns
+    int64_t *counts_w;     // the grid row's processes' owned rows
     // the incomplete kind: per target F_t and the lower triangle of G_t over
     // this process's sources (`sums`, the block's targets × width), the owned
     // targets' sums over the group (`owned_sums`), and the observed entries of
     // the block's columns (`degree`) and rows (`row_degree`), over the grid
     float *sums, *owned_sums;
-    int64_t *degree, *row_degree, *sum_counts, *sum_counts_w, width;
+    int64_t *degree, *row_degree, width;
     bool exact;            // the exact phase (§3.1): coordinate sweeps instead of ADMM steps
     int sweeps;
     bool speckled;         // the dense and sparse kinds' held-out coordinates (ops/admm_mask.h), in the block
@@ -74,9 +74,8 @@ static void dist_free(dist *d)
     fm_edges_return(&d->cols, NULL);
     fm_dense *dense[] = { d->W, d->Ht, d->UW, d->UH, d->XHt, d->XtW, d->F, d->Fw };
     for (size_t e = 0; e < sizeof dense / sizeof *dense; e++) fm_dense_free(&dense[e]);
-    void *blocks[] = { d->gram_w, d->gram_w_mine, d->gram_h, d->gram_h_mine, d->counts, d->floats, d->counts_w,
-                       d->floats_w, d->sums, d->owned_sums, d->degree, d->row_degree, d->sum_counts,
-                       d->sum_counts_w };
+    void *blocks[] = { d->gram_w, d->gram_w_mine, d->gram_h, d->gram_h_mine, d->counts, d->counts_w, d->sums,
+                       d->owned_sums, d->degree, d->row_degree };
     for (size_t e = 0; e < sizeof blocks / sizeof *blocks; e++) free(blocks[e]);
     memset(d, 0, sizeof *d);
 }
@@ -108,20 +107,6 @@ static int gram_w(dist *d, char *msg)
     return gram_of(d, &rows, d->W, d->gram_w, d->gram_w_mine, msg);
 }
 
-// The random start of §3, each process drawing its block's rows of W and
-// columns of Hᵀ by their index in the whole matrix: the same start on any
-// number of processes.
-static void random_start(dist *d, double mean)
-{
-    const int k = d->k;
-    const double scale = 2 * sqrt(mean / k);
-    fm_rng rng = fm_rng_stream(d->o->seed, FM_STREAM_INIT);
-    for (int64_t e = 0; e < d->W->rows * k; e++)
-        d->W->data[e] = (float)(scale * fm_rng_uniform(rng, (uint64_t)(d->block_rows.begin * k + e)));
-    for (int64_t e = 0; e < d->Ht->rows * k; e++)
-        d->Ht->data[e] = (float)(scale * fm_rng_uniform(rng, (uint64_t)((d->m + d->block_cols.begin) * k + e)));
-}
-
 static int setup(dist *d, const fm_layout *layout, const fm_triplets *held, char *msg)
 {
 #define FREE_ALL ((void)0)
@@ -142,23 +127,19 @@ static int setup(dist *d, const fm_layout *layout, const fm_triplets *held, char
     FM_ALLOC(d->gram_h, k * k);
     FM_ALLOC(d->gram_h_mine, k * k);
     FM_ALLOC(d->counts, pr);
-    FM_ALLOC(d->floats, pr);
     for (int i = 0; i < pr; i++) {   // the grid column's processes, (i, my j)
         const fm_span c = fm_layout_owned_cols(layout, i * pc + p % pc);
         d->counts[i] = c.end - c.begin;
-        d->floats[i] = d->counts[i] * k;
     }
     FM_ALLOC(d->counts_w, pc);
-    FM_ALLOC(d->floats_w, pc);
     for (int j = 0; j < pc; j++) {   // the grid row's, (my i, j)
         const fm_span r = fm_layout_owned_rows(layout, (p / pc) * pc + j);
         d->counts_w[j] = r.end - r.begin;
-        d->floats_w[j] = d->counts_w[j] * k;
     }
     FM_TRY(fm_dense_new(&d->W, bm, k, msg));
     FM_TRY(fm_dense_new(&d->UW, d->w1 - d->w0, k, msg));
     FM_TRY(fm_dense_new(&d->XHt, bm, k, msg));
-    FM_TRY(fm_dense_new(&d->Fw, d->w1 - d->w0, k, msg));
+    if (d->grid) FM_TRY(fm_dense_new(&d->Fw, d->w1 - d->w0, k, msg));   // (in 1-D the W-update's F is XHᵀ)
     FM_TRY(fm_dense_new(&d->Ht, bn, k, msg));
     FM_TRY(fm_dense_new(&d->XtW, bn, k, msg));
     FM_TRY(fm_dense_new(&d->UH, d->c1 - d->c0, k, msg));
@@ -175,10 +156,6 @@ static int setup(dist *d, const fm_layout *layout, const fm_triplets *held, char
         const int64_t most = bm > bn ? bm : bn, owned = d->w1 - d->w0 > d->c1 - d->c0 ? d->w1 - d->w0 : d->c1 - d->c0;
         FM_ALLOC(d->sums, (d->grid || d->speckled ? most : bn) * d->width);
         FM_ALLOC(d->owned_sums, owned * d->width);
-        FM_ALLOC(d->sum_counts, pr);
-        for (int i = 0; i < pr; i++) d->sum_counts[i] = d->counts[i] * d->width;
-        FM_ALLOC(d->sum_counts_w, pc);
-        for (int j = 0; j < pc; j++) d->sum_counts_w[j] = d->counts_w[j] * d->width;
     }
     if (d->masked) {
         FM_ALLOC(d->degree, bn);
@@ -212,12 +189,12 @@ static int gram_h(dist *d, char *msg)
 // `degree`, or every source (`all_sources`) when NULL; the block's targets
 // gathered back, whatever happened before (the group is in the gather).
 static int step_targets(dist *d, fm_group group, fm_dense *block, fm_dense *duals, int64_t t0, int64_t t1,
-                        const int64_t *counts, const int64_t *sum_counts, const double *gram, const int64_t *degree,
-                        int64_t all_sources, fm_penalty penalty, char *msg)
+                        const int64_t *counts, const double *gram, const int64_t *degree, int64_t all_sources,
+                        fm_penalty penalty, char *msg)
 {
     const int k = d->k;
     const int64_t width = d->width;
-    int status = fm_comm_sum_scatter(d->comm, group, d->sums, d->owned_sums, sum_counts, msg);
+    int status = fm_comm_sum_scatter(d->comm, group, d->sums, d->owned_sums, counts, (int)width, msg);
     int failed = 0;
     if (status == FM_OK) {
 #pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
@@ -252,8 +229,8 @@ static int step_targets(dist *d, fm_group group, fm_dense *block, fm_dense *dual
 // over this process's sources, then step_targets with the observed entries
 // over the grid for the per-entry ridge.
 static int update_masked(dist *d, fm_group group, const fm_edges *edges, const fm_dense *sources, fm_dense *block,
-                         fm_dense *duals, int64_t t0, int64_t t1, const int64_t *counts, const int64_t *sum_counts,
-                         const int64_t *degree, fm_penalty penalty, char *msg)
+                         fm_dense *duals, int64_t t0, int64_t t1, const int64_t *counts, const int64_t *degree,
+                         fm_penalty penalty, char *msg)
 {
     const int k = d->k;
     const int64_t width = d->width;
@@ -266,7 +243,7 @@ static int update_masked(dist *d, fm_group group, const fm_edges *edges, const f
         for (int a = 0, at = k; a < k; a++)
             for (int c = 0; c <= a; c++) out[at++] = gram[a * k + c];
     }
-    return step_targets(d, group, block, duals, t0, t1, counts, sum_counts, NULL, degree, 0, penalty, msg);
+    return step_targets(d, group, block, duals, t0, t1, counts, NULL, degree, 0, penalty, msg);
 }
 
 // The speckled mask's update of one factor's owned targets (ops/admm_mask.h):
@@ -275,8 +252,8 @@ static int update_masked(dist *d, fm_group group, const fm_edges *edges, const f
 // step_targets with G_t = G − C_t, the ridge weighed by every source.
 static int update_speckled(dist *d, fm_group group, const fm_edges *edges, const fm_held_edges *held,
                            const fm_dense *sources, fm_dense *block, fm_dense *duals, fm_dense *products, int64_t t0,
-                           int64_t t1, const int64_t *counts, const int64_t *sum_counts, const double *gram,
-                           int64_t all_sources, fm_penalty penalty, char *msg)
+                           int64_t t1, const int64_t *counts, const double *gram, int64_t all_sources,
+                           fm_penalty penalty, char *msg)
 {
     const int k = d->k;
     const int64_t width = d->width;
@@ -292,75 +269,73 @@ static int update_speckled(dist *d, fm_group group, const fm_edges *edges, const
                 for (int c = 0; c <= a; c++) out[at++] += s[a] * s[c];
         }
     }
-    return step_targets(d, group, block, duals, t0, t1, counts, sum_counts, gram, NULL, all_sources, penalty, msg);
+    return step_targets(d, group, block, duals, t0, t1, counts, gram, NULL, all_sources, penalty, msg);
 }
 
-// The H-update (§11.1): F = Σ_p X_pᵀW_p reduce-scattered by columns over
-// the grid column (all the processes in 1-D), the ADMM steps or (the exact
-// phase, §3.1) the sweeps of this process's columns, the grid column's Hᵀ
-// gathered back; then G_h, the same bits in every process.
+// The dense and sparse kinds' update of one factor's owned targets: the
+// products of the block's edges with the sources (`products`, the block's
+// targets × k) reduce-scattered in `group` to the owned ones (`F`), the
+// ADMM steps or (the exact phase, §3.1) the sweeps of those with the shared
+// Gram, the ridge weighed by every source of `all` (the edges counting the
+// whole matrix's sources); the block's targets gathered back, whatever the
+// status (the group is in the gather: a group's counts may pass MPI's int
+// where another's do not).
+static int update_shared(dist *d, fm_group group, const fm_edges *edges, const fm_edges *all,
+                         const fm_dense *sources, fm_dense *block, fm_dense *duals, fm_dense *products, fm_dense *F,
+                         int64_t t0, const int64_t *counts, const double *gram, fm_penalty penalty, char *msg)
+{
+    // a 1-D grid row is one process: its products are its own rows' F, with nothing to sum or gather
+    const bool alone = group == FM_GROUP_ROW && !d->grid;
+    fm_products_gather(products, edges, sources);
+    int status = alone ? FM_OK : fm_comm_sum_scatter(d->comm, group, products->data, F->data, counts, d->k, msg);
+    if (alone) F = products;
+    fm_dense targets = { F->rows, d->k, block->data + t0 * d->k };
+    if (status == FM_OK)
+        status = d->exact ? fm_hals_update_shared(&targets, F, NULL, NULL, gram, penalty, all->sources, d->sweeps, msg)
+                          : fm_admm_steps_shared((fm_admm_factor){ &targets, duals }, F, all, gram, penalty,
+                                                 d->o->inner, msg);
+    const int gathered = alone ? FM_OK : fm_comm_gather_all(d->comm, group, block->data, counts, d->k, msg);
+    return status ? status : gathered;
+}
+
+// The H-update (§11.1): the sums over the grid column (all the processes in
+// 1-D) of Xᵀ·W, with the incomplete kind's Grams or a speckled mask's
+// corrections, to the owners of the columns, their update, the grid
+// column's Hᵀ gathered back; then G_h, the same bits in every process.
 static int h_update(dist *d, char *msg)
 {
-#define FREE_ALL ((void)0)
-    if (d->masked || d->speckled) {
-        const int status =
-            d->masked ? update_masked(d, FM_GROUP_COL, &d->cols, d->W, d->Ht, d->UH, d->c0, d->c1, d->counts,
-                                      d->sum_counts, d->degree, d->o->penalty_h, msg)
-                      : update_speckled(d, FM_GROUP_COL, &d->cols, &d->speckle.cols, d->W, d->Ht, d->UH, d->XtW, d->c0,
-                                        d->c1, d->counts, d->sum_counts, d->gram_w, d->m, d->o->penalty_h, msg);
-        const int gram = gram_h(d, msg);   // whatever the status: the others are in it
-        return status ? status : gram;
-    }
-    fm_products_gather(d->XtW, &d->cols, d->W);
-    // (a grid column's counts may pass MPI's int where another's do not: no return before the gather)
-    int status = fm_comm_sum_scatter(d->comm, FM_GROUP_COL, d->XtW->data, d->F->data, d->floats, msg);
-    fm_dense targets = my_columns(d);
-    if (status == FM_OK)
-        status = d->exact ? fm_hals_update_shared(&targets, d->F, NULL, NULL, d->gram_w, d->o->penalty_h, d->m,
-                                                  d->sweeps, msg)
-                          : fm_admm_steps_shared((fm_admm_factor){ &targets, d->UH }, d->F, &d->every_row,
-                                                 d->gram_w, d->o->penalty_h, d->o->inner, msg);
-    // the gather and the Gram whatever the status: the other processes are in them
-    const int gathered = fm_comm_gather_all(d->comm, FM_GROUP_COL, d->Ht->data, d->counts, d->k, msg);
-    const int gram = gram_h(d, msg);
-    return status ? status : gathered ? gathered : gram;
-#undef FREE_ALL
+    const fm_penalty penalty = d->o->penalty_h;
+    const int status =
+        d->masked ? update_masked(d, FM_GROUP_COL, &d->cols, d->W, d->Ht, d->UH, d->c0, d->c1, d->counts, d->degree,
+                                  penalty, msg)
+        : d->speckled ? update_speckled(d, FM_GROUP_COL, &d->cols, &d->speckle.cols, d->W, d->Ht, d->UH, d->XtW, d->c0,
+                                        d->c1, d->counts, d->gram_w, d->m, penalty, msg)
+                      : update_shared(d, FM_GROUP_COL, &d->cols, &d->every_row, d->W, d->Ht, d->UH, d->XtW, d->F, d->c0,
+                                      d->counts, d->gram_w, penalty, msg);
+    const int gram = gram_h(d, msg);   // whatever the status: the others are in it
+    return status ? status : gram;
 }
 
-// The W-update: on a grid (§11.4) XHᵀ = Σ_j X_ij H_j reduce-scattered over
-// the grid row to each process's rows, their steps or sweeps, the grid row's
-// W gathered back; in 1-D each process's rows alone (every column is its).
+// The W-update, the same over the grid row (in 1-D a process's rows are all
+// its own: the incomplete kind's per-row Grams need no sum there).
 static int w_update(dist *d, char *msg)
 {
     const fm_solver_options *o = d->o;
+    const fm_penalty penalty = o->penalty_w;
     int status;
-    if (d->speckled) {
-        status = update_speckled(d, FM_GROUP_ROW, &d->rows, &d->speckle.rows, d->Ht, d->W, d->UW, d->XHt, d->w0, d->w1,
-                                 d->counts_w, d->sum_counts_w, d->gram_h, d->n, o->penalty_w, msg);
-    } else if (d->grid && d->masked) {
+    if (d->masked && !d->grid)
+        status = d->exact ? fm_hals_update_masked(d->W, &d->rows, d->Ht, penalty, d->sweeps, msg)
+                          : fm_admm_update_masked((fm_admm_factor){ d->W, d->UW }, &d->rows, d->Ht, penalty, o->inner,
+                                                  msg);
+    else if (d->masked)
         status = update_masked(d, FM_GROUP_ROW, &d->rows, d->Ht, d->W, d->UW, d->w0, d->w1, d->counts_w,
-                               d->sum_counts_w, d->row_degree, o->penalty_w, msg);
-    } else if (d->grid) {
-        fm_products_gather(d->XHt, &d->rows, d->Ht);
-        status = fm_comm_sum_scatter(d->comm, FM_GROUP_ROW, d->XHt->data, d->Fw->data, d->floats_w, msg);
-        fm_dense targets = my_rows(d);
-        if (status == FM_OK)   // (a failed reduce-scatter failed alike everywhere)
-            status = d->exact ? fm_hals_update_shared(&targets, d->Fw, NULL, NULL, d->gram_h, o->penalty_w, d->n,
-                                                      d->sweeps, msg)
-                              : fm_admm_steps_shared((fm_admm_factor){ &targets, d->UW }, d->Fw, &d->every_col,
-                                                     d->gram_h, o->penalty_w, o->inner, msg);
-        const int gathered = fm_comm_gather_all(d->comm, FM_GROUP_ROW, d->W->data, d->counts_w, d->k, msg);
-        if (status == FM_OK) status = gathered;
-    } else if (d->masked) {
-        status = d->exact ? fm_hals_update_masked(d->W, &d->rows, d->Ht, o->penalty_w, d->sweeps, msg)
-                          : fm_admm_update_masked((fm_admm_factor){ d->W, d->UW }, &d->rows, d->Ht, o->penalty_w,
-                                                  o->inner, msg);
-    } else {
-        status = d->exact ? fm_hals_update_shared(d->W, d->XHt, &d->every_col, d->Ht, d->gram_h, o->penalty_w, d->n,
-                                                  d->sweeps, msg)
-                          : fm_admm_update_shared((fm_admm_factor){ d->W, d->UW }, d->XHt, &d->every_col, d->Ht,
-                                                  d->gram_h, o->penalty_w, o->inner, msg);
-    }
+                               d->row_degree, penalty, msg);
+    else if (d->speckled)
+        status = update_speckled(d, FM_GROUP_ROW, &d->rows, &d->speckle.rows, d->Ht, d->W, d->UW, d->XHt, d->w0, d->w1,
+                                 d->counts_w, d->gram_h, d->n, penalty, msg);
+    else
+        status = update_shared(d, FM_GROUP_ROW, &d->rows, &d->every_col, d->Ht, d->W, d->UW, d->XHt, d->Fw, d->w0,
+                               d->counts_w, d->gram_h, penalty, msg);
     const int gram = gram_w(d, msg);   // whatever the status: the others are in it
     return status ? status : gram;
 }
@@ -389,16 +364,20 @@ static double penalties(const dist *d, fm_penalty p, const fm_dense *block, int6
 }
 
 // The row's Σr² and f, summed over the processes (each its rows of W and
-// its columns of Hᵀ for the penalties, so that none is counted twice).
-static int objective_row(fm_row_objective *row, dist *d, char *msg)
+// its columns of Hᵀ for the penalties, so that none is counted twice); a
+// speckled mask's held-out Σ (x − w·h)² with them into *held_error (the same
+// pass over the held coordinates; a speckled run never extrapolates, so
+// these are the row's factors).
+static int objective_row(fm_row_objective *row, double *held_error, dist *d, char *msg)
 {
-    double sums[3] = { 0, 0, 0 }, held_error;   // Σr², the penalties; speckled: Σ (w·h)² at the held coordinates
+    double sums[4] = { 0, 0, 0, 0 };   // Σr², the penalties; speckled: Σ (w·h)², Σ (x − w·h)² at the held coordinates
     const int status = fm_loss_residual(&sums[0], d->g, &d->rows, d->W, d->Ht, d->gram_w_mine,
                                         d->grid ? d->gram_h_mine : d->gram_h, msg);
     sums[1] = penalties(d, d->o->penalty_w, d->W, d->w0, d->w1, d->row_degree, d->n) +
               penalties(d, d->o->penalty_h, d->Ht, d->c0, d->c1, d->degree, d->m);
-    if (d->speckled) fm_speckle_residuals(&d->speckle, d->W, d->Ht, &held_error, &sums[2]);
-    fm_comm_sum(d->comm, sums, d->speckled ? 3 : 2);   // whatever the status: the others are in it
+    if (d->speckled) fm_speckle_residuals(&d->speckle, d->W, d->Ht, &sums[3], &sums[2]);
+    fm_comm_sum(d->comm, sums, d->speckled ? 4 : 2);   // whatever the status: the others are in it
+    *held_error = sums[3];
     // the graph's Σr² counts (0 − w·h)² at the held coordinates, which the fit leaves out (models/nmf/solver.c)
     const double fitted = d->speckled ? fmax(0.0, sums[0] - sums[2]) : sums[0];
     *row = (fm_row_objective){ .residual = fitted, .f = 0.5 * fitted + sums[1], .exact = true };
@@ -445,7 +424,9 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
     d.omega = d.masked ? sums[1] : (double)d.m * (double)d.n - (d.speckled ? (double)held_total : 0);
     AGREE(d.omega > 0 ? FM_OK : fm_fail(FM_ERR_INVALID, msg, "the matrix has no entries to fit"));
     if (o->init == FM_INIT_RANDOM) {
-        random_start(&d, sums[0] / d.omega);
+        // each block's rows of W and columns of Hᵀ drawn by their place in the whole: any P alike
+        fm_init_random_fill(d.W, sums[0] / d.omega, o->seed, (uint64_t)(d.block_rows.begin * d.k));
+        fm_init_random_fill(d.Ht, sums[0] / d.omega, o->seed, (uint64_t)((d.m + d.block_cols.begin) * d.k));
     } else {   // nndsvd and its variants (distributed_init.c)
         fm_dense *W0 = NULL, *H0 = NULL;
         AGREE(fm_distributed_nndsvd(&W0, &H0, comm, &d.rows, &d.cols, layout, d.k, o->init, o->seed, sums[0] / d.omega,
@@ -477,7 +458,8 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
             AGREE(h_update(&d, msg));
             AGREE(w_update(&d, msg));
         }
-        AGREE(objective_row(&row, &d, msg));
+        double held_error = 0;   // Σ (x − w·h)² over the held-out entries, summed over the processes
+        AGREE(objective_row(&row, &held_error, &d, msg));
         if (extrapolating) {
             const fm_extrapolation_verdict verdict = fm_extrapolation_judge(&extra, d.W, d.Ht, NULL, &row);
             if (verdict != FM_EXTRAPOLATION_KEPT) {
@@ -498,9 +480,11 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
         result->trace_len = it + 1;
         AGREE(isfinite(step->objective) ? FM_OK
               : fm_fail(FM_ERR_NUMERIC, msg, "the objective became non-finite at iteration %d", it));
-        // the held-out error of the factors as they stand (after the judge), summed over the processes
-        double held_error = held ? fm_loss_residual_triplets(held, d.W, d.Ht) : 0;
-        if (held_total > 0) fm_comm_sum(comm, &held_error, 1);
+        // the incomplete kind's held-out error of the factors as they stand (after the judge)
+        if (held_total > 0 && !d.speckled) {
+            held_error = held ? fm_loss_residual_triplets(held, d.W, d.Ht) : 0;
+            fm_comm_sum(comm, &held_error, 1);
+        }
         step->holdout_rmse = held_total > 0 ? sqrt(held_error / (double)held_total) : NAN;
         if (held_total > 0)   // (the best's copies: W's rows here, and Hᵀ)
             AGREE(fm_stop_record_holdout(result, it, step->holdout_rmse, o->keep_best, d.W, d.Ht, &W_best, &Ht_best,

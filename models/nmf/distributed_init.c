@@ -26,8 +26,8 @@
 #define AGREE(expr) FM_TRY(fm_comm_agree(comm, (expr), msg))
 
 // A float block's Householder QR in place (rows × cols, row-major): R's
-// first min(rows, cols) rows into `R` (cols wide), Y's first min(rows,
-// cols) columns become Q's.
+// first min(rows, cols) rows into `R` (cols wide; NULL: not kept), Y's first
+// min(rows, cols) columns become Q's.
 static int local_qr(fm_dense *Y, float *R, char *msg)
 {
     float *tau = NULL;
@@ -38,7 +38,7 @@ static int local_qr(fm_dense *Y, float *R, char *msg)
     FM_ALLOC(tau, cols);
     FM_TRY(fm_lapack_status(LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, rows, cols, Y->data, cols, tau), "LAPACKE_sgeqrf",
                             "randomized SVD: the QR factorization failed", msg));
-    for (int i = 0; i < r; i++)
+    for (int i = 0; R && i < r; i++)
         for (int j = 0; j < cols; j++) R[i * cols + j] = j >= i ? Y->data[i * cols + j] : 0.0f;
     FM_TRY(fm_lapack_status(LAPACKE_sorgqr(LAPACK_ROW_MAJOR, rows, r, r, Y->data, cols, tau), "LAPACKE_sorgqr",
                             "randomized SVD: the QR factorization failed", msg));
@@ -71,10 +71,7 @@ static int tsqr(fm_dense *Q, fm_comm *comm, const fm_layout *layout, char *msg)
     AGREE(fm_comm_gather_all(comm, FM_GROUP_ALL, stack, counts, w, msg));
     // the stack's QR, the same bits in every process
     fm_dense S = { height, w, stack };
-    float *unused = NULL;
-    status = (unused = malloc(sizeof(float) * (size_t)(w * w))) ? local_qr(&S, unused, msg)
-                                                                  : fm_fail(FM_ERR_MEMORY, msg, "out of memory");
-    free(unused);
+    status = local_qr(&S, NULL, msg);
     if (status == FM_OK && !(out = malloc(sizeof(float) * (size_t)(Q->rows * w))))
         status = fm_fail(FM_ERR_MEMORY, msg, "out of memory");
     AGREE(status);
@@ -96,22 +93,22 @@ typedef struct {
     const fm_edges *rows, *cols;
     fm_dense *Q_block, *P_block;
     float *part, *spread;
-    int64_t *counts;       // 4 × P: owned rows, their floats; owned columns, their floats
+    int64_t *counts;       // 2 × P: each process's owned rows, then its owned columns
 } range_work;
 
 // Q's owned rows = their rows of X Z: each block's X_ij Z_j summed in the grid row.
 static int multiply_q(fm_dense *Q, const fm_dense *Z, range_work *r, char *msg)
 {
 #define FREE_ALL ((void)0)
-    const int P = r->comm->size, pc = r->layout->grid_cols, w = (int)Z->cols, p = r->comm->rank;
+    const int pc = r->layout->grid_cols, w = (int)Z->cols, p = r->comm->rank;
     const fm_span bc = fm_layout_block_cols(r->layout, p);
     const fm_dense Zj = { bc.end - bc.begin, w, Z->data + bc.begin * w };
     fm_products_gather(r->P_block, r->rows, &Zj);
-    // the grid row's processes (i, 0..pc−1): their owned rows' floats
-    int64_t floats[pc];
-    for (int j = 0; j < pc; j++) floats[j] = r->counts[P + (p / pc) * pc + j];
+    // the grid row's processes (i, 0..pc−1): their owned rows
+    int64_t rows[pc];
+    for (int j = 0; j < pc; j++) rows[j] = r->counts[(p / pc) * pc + j];
     fm_comm *comm = r->comm;
-    AGREE(fm_comm_sum_scatter(r->comm, FM_GROUP_ROW, r->P_block->data, Q->data, floats, msg));
+    AGREE(fm_comm_sum_scatter(r->comm, FM_GROUP_ROW, r->P_block->data, Q->data, rows, w, msg));
     return FM_OK;
 #undef FREE_ALL
 }
@@ -125,21 +122,21 @@ static int multiply_z(fm_dense *Z, const fm_dense *Q, range_work *r, char *msg)
     const int P = r->comm->size, pr = r->layout->grid_rows, pc = r->layout->grid_cols, w = (int)Q->cols;
     const int p = r->comm->rank;
     const fm_span br = fm_layout_block_rows(r->layout, p), owned = fm_layout_owned_rows(r->layout, p);
-    int64_t rows[pc], floats[pr];
+    int64_t rows[pc], cols[pr];
     for (int j = 0; j < pc; j++) rows[j] = r->counts[(p / pc) * pc + j];
-    for (int i = 0; i < pr; i++) floats[i] = r->counts[3 * P + i * pc + p % pc];
+    for (int i = 0; i < pr; i++) cols[i] = r->counts[P + i * pc + p % pc];
     memcpy(r->Q_block->data + (owned.begin - br.begin) * w, Q->data, sizeof(float) * (size_t)(Q->rows * w));
     fm_comm *comm = r->comm;   // (a group's counts may fail where another's do not: agreed before the next)
     AGREE(fm_comm_gather_all(r->comm, FM_GROUP_ROW, r->Q_block->data, rows, w, msg));
     const fm_span bc = fm_layout_block_cols(r->layout, p);
     fm_dense Zj = { bc.end - bc.begin, w, Z->data };   // (Z's storage as scratch for X_ijᵀ Q_i)
     fm_products_gather(&Zj, r->cols, r->Q_block);
-    AGREE(fm_comm_sum_scatter(r->comm, FM_GROUP_COL, Zj.data, r->part, floats, msg));
-    const int64_t mine = r->counts[2 * P + p];
+    AGREE(fm_comm_sum_scatter(r->comm, FM_GROUP_COL, Zj.data, r->part, cols, w, msg));
+    const int64_t mine = r->counts[P + p];
     int64_t before = 0;
-    for (int q = 0; q < p; q++) before += r->counts[2 * P + q];
+    for (int q = 0; q < p; q++) before += r->counts[P + q];
     memcpy(r->spread + before * w, r->part, sizeof(float) * (size_t)(mine * w));
-    FM_TRY(fm_comm_gather_all(r->comm, FM_GROUP_ALL, r->spread, r->counts + 2 * P, w, msg));
+    FM_TRY(fm_comm_gather_all(r->comm, FM_GROUP_ALL, r->spread, r->counts + P, w, msg));
     int64_t at = 0;
     for (int q = 0; q < P; q++) {   // each process's columns to their place
         const fm_span c = fm_layout_owned_cols(r->layout, q);
@@ -172,15 +169,13 @@ int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_e
     if (status == FM_OK) status = fm_dense_new(&r.P_block, br.end - br.begin, width, msg);
     if (status == FM_OK && (!(r.part = malloc(sizeof(float) * (size_t)((owned_cols.end - owned_cols.begin) * width)))
                             || !(r.spread = malloc(sizeof(float) * (size_t)(n * width)))
-                            || !(r.counts = malloc(sizeof(int64_t) * (size_t)(4 * P)))))
+                            || !(r.counts = malloc(sizeof(int64_t) * (size_t)(2 * P)))))
         status = fm_fail(FM_ERR_MEMORY, msg, "out of memory");
     AGREE(status);
     for (int q = 0; q < P; q++) {
         const fm_span ro = fm_layout_owned_rows(layout, q), co = fm_layout_owned_cols(layout, q);
         r.counts[q] = ro.end - ro.begin;
-        r.counts[P + q] = r.counts[q] * width;
-        r.counts[2 * P + q] = co.end - co.begin;
-        r.counts[3 * P + q] = r.counts[2 * P + q] * width;
+        r.counts[P + q] = co.end - co.begin;
     }
     // Ω as one process draws it, whole in every process
     const fm_rng rng = fm_rng_stream(seed, FM_STREAM_SVD);

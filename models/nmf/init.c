@@ -197,6 +197,14 @@ void fm_init_fill_zeros(fm_dense *M, double mean, bool random, fm_rng rng, uint6
             M->data[e] = random ? (float)(mean * fabs(fm_rng_normal(rng, offset + e)) / 100) : (float)mean;
 }
 
+void fm_init_random_fill(fm_dense *M, double mean, uint64_t seed, uint64_t offset)
+{
+    // E[w·h] = rank · (scale/2)² = mean with entries uniform in (0, scale)
+    const double scale = 2 * sqrt(mean / (double)M->cols);
+    const fm_rng rng = fm_rng_stream(seed, FM_STREAM_INIT);
+    for (int64_t e = 0; e < M->rows * M->cols; e++) M->data[e] = (float)(scale * fm_rng_uniform(rng, offset + e));
+}
+
 int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edges *row_edges,
                     const fm_edges *col_edges, int rank, fm_init_method method, uint64_t seed,
                     char *msg)
@@ -210,15 +218,11 @@ int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edg
              "fm_init_factors: init '%s' is not computed here (the learned initialization is the solver's, "
              "models/nmf/learned.h)", fm_init_name(method));
     if (method == FM_INIT_RANDOM) {
-        // E[w·h] = rank · (scale/2)² = mean with entries uniform in (0, scale)
-        const double scale = 2 * sqrt(mean / rank);
-        fm_rng rng = fm_rng_stream(seed, FM_STREAM_INIT);
         FM_TRY(fm_dense_new(&U, m, rank, msg));
         FM_TRY(fm_dense_new(&V, n, rank, msg));
         FM_PROFILE_START(profile_clock);
-        for (int64_t e = 0; e < m * rank; e++) U->data[e] = (float)(scale * fm_rng_uniform(rng, e));
-        for (int64_t e = 0; e < n * rank; e++)
-            V->data[e] = (float)(scale * fm_rng_uniform(rng, m * rank + e));
+        fm_init_random_fill(U, mean, seed, 0);
+        fm_init_random_fill(V, mean, seed, (uint64_t)(m * rank));
         // flops (m + n)·rank (the scaling); bytes: W and Hᵀ written (4·(m + n)·rank)
         FM_PROFILE_STOP(profile_clock, "init.random", (double)(m + n) * rank, 4.0 * (m + n) * rank);
     } else {

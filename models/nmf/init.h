@@ -42,5 +42,9 @@ void fm_rsvd_factors(fm_dense *U, fm_dense *V, const fm_dense *Q, const double *
 void fm_nndsvd_squares(double *squares, const fm_dense *M);
 void fm_nndsvd_apply(fm_dense *U, const double *sigma, fm_dense *V, const double *u_squares, const double *v_squares);
 void fm_init_fill_zeros(fm_dense *M, double mean, bool random, fm_rng rng, uint64_t offset);
+// The random start's entries of M (rows × rank), uniform in (0, 2√(mean/rank)),
+// entry e drawn as the whole W·Hᵀ pair's entry `offset` + e: W's from 0, Hᵀ's
+// from rows·rank (fm_init_factors; a distributed run's blocks at theirs).
+void fm_init_random_fill(fm_dense *M, double mean, uint64_t seed, uint64_t offset);
 
 #endif
