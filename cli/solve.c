@@ -228,6 +228,10 @@ int fm_cmd_solve(int argc, char **argv)
     NUM("shift", r->shift);
     KEY("shift_tries", "%d", r->shift_tries);
     KEY("factor_entries", "%lld", (long long)r->factor_entries);
+    if (r->has_paths) {
+        KEY("lower_solve", "\"%s\"", fm_solve_path_name(r->lower_path));
+        KEY("upper_solve", "\"%s\"", fm_solve_path_name(r->upper_path));
+    }
     if (r->precond == FM_SOLVE_ILU0) KEY("zero_pivots", "%lld", (long long)r->zero_pivots);
     if (r->precond == FM_SOLVE_LEARNED_LU) KEY("clamped_pivots", "%lld", (long long)r->clamped);
     if (r->precond == FM_SOLVE_ILUT) {

@@ -1,14 +1,14 @@
-// y = A x and the triangular solves over double CSR (engine/square.h), each
-// beside its plain serial reference.
+// y = A x and the triangular solves over double CSR (engine/square.h; docs
+// P2.1), each beside its plain serial reference.
 //
 // Every row is computed by one thread with one fixed sequence of operations,
 // whatever the thread count or the order the rows are visited in, so the
 // results are bitwise the same for any number of threads.
 #include "square.h"
+#include "solve_walk.h"
 
 #include <math.h>
 #include <omp.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,33 +78,40 @@ void fm_spmv(const fm_csr *A, const double *x, double *y)
 // memory (for the grid of width g a strip is a band of about
 // FM_SOLVE_LOCAL_TARGET grid rows, and a local level one cell of each). The
 // sizes measured on the 5-point grids: perf/README.md, bench_solve_kernels.
-#define FM_SOLVE_STRIP_MIN 4096
 #define FM_SOLVE_STRIP_MAX (1 << 20)
 #define FM_SOLVE_LOCAL_TARGET 8
-// The walk's model (fm_levels.modeled_speedup): a wait for another thread
-// costs as much as this many entries (a cache line crossing between cores,
-// and the progress published every FM_SOLVE_PUBLISH_ROWS rows).
-#define FM_SOLVE_WAIT_COST 200
-// AUTO runs the strips in parallel from this modeled speedup on, and on one
-// thread where the rows hold at most FM_SOLVE_SHORT_ROW entries on average
-// and a local level at least FM_SOLVE_LOCAL_WIDTH rows.
-#define FM_SOLVE_MODELED_SPEEDUP 1.4
+// AUTO runs the strips on one thread where the rows hold at most
+// FM_SOLVE_SHORT_ROW entries on average and a local level at least
+// FM_SOLVE_LOCAL_WIDTH rows.
 #define FM_SOLVE_SHORT_ROW 8
 #define FM_SOLVE_LOCAL_WIDTH 4
-// Fewer entries than this: the serial loop (waking a team costs more).
-#define FM_SOLVE_PARALLEL_ENTRIES 131072
 // At most this many threads share a solve.
 #define FM_SOLVE_MAX_THREADS 64
-// A thread publishes its progress at least this often (rows).
-#define FM_SOLVE_PUBLISH_ROWS 32
-// A thread that must wait for a row waits for this many rows more (within
-// that row's strip): a follower right at the heels of the thread it reads
-// would wait again at each publication, each wait a cache line crossing.
-#define FM_SOLVE_SLACK_ROWS 512
-// A waiting thread spins this many times, then yields its core at each look:
-// on a machine shared with other work the thread it waits for may not be
-// running, and spinning would only delay it.
-#define FM_SOLVE_SPINS 256
+
+// AUTO's trial (fm_levels.trial; the rule in square.h above fm_solve_lower).
+// After the first round, a candidate over FM_SOLVE_TRIAL_SLOWER times the
+// fastest so far is not tried again: its calls take the fastest (a team whose
+// threads wait on each other may take ten times one thread's time).
+#define FM_SOLVE_TRIAL_ROUNDS 3
+#define FM_SOLVE_TRIAL_SLOWER 1.5
+#define FM_SOLVE_CANDIDATES 4
+
+struct fm_solve_trial {
+    _Atomic int chosen;   // 256 · path + the thread count it was chosen for; 0: none
+    _Atomic int threads;  // the trial under way: its thread count (0: none)
+    _Atomic int rounds;
+    _Atomic int calls;    // calls of the trial begun
+    _Atomic int64_t best[FM_SOLVE_CANDIDATES]; // each candidate's least time so far, ns
+};
+
+static void trial_begin(struct fm_solve_trial *trial, int threads, int rounds)
+{
+    atomic_store(&trial->chosen, 0);
+    atomic_store(&trial->rounds, rounds);
+    for (int c = 0; c < FM_SOLVE_CANDIDATES; c++) atomic_store(&trial->best[c], INT64_MAX);
+    atomic_store(&trial->calls, 0);
+    atomic_store(&trial->threads, threads);
+}
 
 void fm_levels_free(fm_levels **levels)
 {
@@ -115,7 +122,10 @@ void fm_levels_free(fm_levels **levels)
     free((*levels)->strip_start);
     free((*levels)->order);
     free((*levels)->position);
-    free((void *)(*levels)->measured);
+    free((*levels)->split_order);
+    free((*levels)->split_need);
+    fm_csr_free(&(*levels)->split_rows);
+    free((*levels)->trial);
     free(*levels);
     *levels = NULL;
 }
@@ -136,12 +146,6 @@ static int check_triangular(const fm_csr *T, bool lower, char *msg)
                                lower ? "above" : "below", lower ? "lower" : "upper");
     }
     return FM_OK;
-}
-
-// The step of row i: its rank in the direction of the solve.
-static inline int64_t step_of(int64_t i, int64_t n, bool lower)
-{
-    return lower ? i : n - 1 - i;
 }
 
 // The strip holding `step`: the last k in [0, below) with strip_start[k] ≤ step.
@@ -171,7 +175,7 @@ static double model_speedup(const fm_levels *levels, const fm_csr *T, double *fi
             const int64_t from = T->start[i] + !levels->lower, to = T->start[i + 1] - levels->lower;
             double begin = clock[me];
             for (int64_t e = from; e < to; e++) {
-                const int64_t j = T->index[e], step = step_of(j, n, levels->lower);
+                const int64_t j = T->index[e], step = fm_solve_step(j, n, levels->lower);
                 if (step < lo && strip_of(levels->strip_start, k, step) % 2 != me) {
                     const double ready = finish[levels->position[j]] + FM_SOLVE_WAIT_COST;
                     if (ready > begin) begin = ready;
@@ -201,7 +205,7 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
     // the cuts: a strip closes once it holds strip_entries entries
     int64_t strips = 0, held = 0;
     for (int64_t step = 0; step < n; step++) {
-        const int64_t i = step_of(step, n, lower);
+        const int64_t i = fm_solve_step(step, n, lower);
         held += T->start[i + 1] - T->start[i];
         if (held >= strip_entries || step == n - 1) strips++, held = 0;
     }
@@ -212,7 +216,7 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
     FM_ALLOC(next, n + 1);
     strips = 0, held = 0;
     for (int64_t step = 0; step < n; step++) {
-        const int64_t i = step_of(step, n, lower);
+        const int64_t i = fm_solve_step(step, n, lower);
         held += T->start[i + 1] - T->start[i];
         if (held >= strip_entries || step == n - 1) strip_start[++strips] = step + 1, held = 0;
     }
@@ -225,22 +229,22 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
         const int64_t lo = strip_start[k], hi = strip_start[k + 1];
         int64_t count = 0;
         for (int64_t step = lo; step < hi; step++) {
-            const int64_t i = step_of(step, n, lower);
+            const int64_t i = fm_solve_step(step, n, lower);
             int64_t mine = 0;
             for (int64_t e = T->start[i] + !lower; e < T->start[i + 1] - lower; e++) {
                 const int64_t j = T->index[e];
-                if (step_of(j, n, lower) >= lo && local[j] + 1 > mine) mine = local[j] + 1;
+                if (fm_solve_step(j, n, lower) >= lo && local[j] + 1 > mine) mine = local[j] + 1;
             }
             local[i] = mine;
             if (mine + 1 > count) count = mine + 1;
         }
         local_levels += count;
         memset(next, 0, sizeof(int64_t) * (size_t)(count + 1));
-        for (int64_t step = lo; step < hi; step++) next[local[step_of(step, n, lower)] + 1]++;
+        for (int64_t step = lo; step < hi; step++) next[local[fm_solve_step(step, n, lower)] + 1]++;
         next[0] = lo;
         for (int64_t l = 0; l < count; l++) next[l + 1] += next[l];
         for (int64_t r = 0; r < hi - lo; r++) {
-            const int64_t i = step_of(lower ? lo + r : hi - 1 - r, n, lower);
+            const int64_t i = fm_solve_step(lower ? lo + r : hi - 1 - r, n, lower);
             position[i] = next[local[i]]++;
             order[position[i]] = i;
         }
@@ -251,7 +255,7 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
     levels->strip_entries = strip_entries;
     levels->strips = strips;
     levels->local_width = (double)n / (double)local_levels;
-    if (levels->measured) atomic_store(levels->measured, 0); // timed on other strips
+    if (levels->trial) trial_begin(levels->trial, 0, FM_SOLVE_TRIAL_ROUNDS); // timed on other strips
     levels->strip_start = strip_start;
     levels->order = order;
     levels->position = position;
@@ -278,7 +282,7 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
     // those rows come before i (lower) or after it (upper)
     int64_t count = 0;
     for (int64_t step = 0; step < n; step++) {
-        const int64_t i = step_of(step, n, lower);
+        const int64_t i = fm_solve_step(step, n, lower);
         int64_t mine = 0;
         for (int64_t k = T->start[i] + !lower; k < T->start[i + 1] - lower; k++) {
             const int64_t above = level[T->index[k]] + 1;
@@ -291,8 +295,8 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
     levels->lower = lower;
     levels->entries = T->count;
     levels->path = FM_SOLVE_AUTO;
-    FM_ALLOC(levels->measured, 1);
-    atomic_init(levels->measured, 0);
+    FM_ALLOC(levels->trial, 1);
+    trial_begin(levels->trial, 0, FM_SOLVE_TRIAL_ROUNDS);
     FM_ALLOC(levels->start, count + 1);
     FM_ALLOC(levels->rows, n);
     // a counting sort by level: rows ascending within a level
@@ -307,6 +311,7 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
         FM_TRY(fm_levels_restrip(levels, T, size, msg));
         if (levels->local_width >= FM_SOLVE_LOCAL_TARGET || levels->strips == 1) break;
     }
+    FM_TRY(fm_levels_split(levels, T, msg));
     *out = levels;
     return FM_OK;
 }
@@ -360,45 +365,14 @@ void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x)
 // reference's arithmetic after the rows it reads are final, so x is bitwise
 // the reference's for any thread count and any strip size.
 
-typedef struct progress {
-    _Alignas(64) _Atomic int64_t position; // every row of mine below it is solved
-    char pad[64 - sizeof(int64_t)];        // one cache line each: no false sharing
-} progress;
-
-static inline void pause_briefly(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-// Wait until `owner` has published `position` (spinning, then yielding the
-// core: the thread awaited may be waiting for it). Returns what it read.
-static int64_t wait_for(progress *owner, int64_t position)
-{
-    int64_t seen;
-    for (int spins = 0; (seen = atomic_load_explicit(&owner->position, memory_order_acquire)) < position;
-         spins++) {
-        if (spins < FM_SOLVE_SPINS) pause_briefly();
-        else sched_yield();
-    }
-    return seen;
-}
-
-static inline void publish(progress *mine, int64_t position)
-{
-    atomic_store_explicit(&mine->position, position, memory_order_release);
-}
-
 // Thread `me` of `team` (done: the team's progress, NULL for a team of one).
 static void walk(const fm_csr *T, const fm_levels *levels, const double *b, double *x, int me, int team,
-                 progress *done)
+                 fm_solve_progress *done)
 {
     const int64_t n = T->n, strips = levels->strips;
     const bool lower = levels->lower;
     const int64_t *restrict start = T->start;
     const int64_t *restrict index = T->index;
-    const double *restrict value = T->value;
     const int64_t *restrict order = levels->order;
     const int64_t *restrict strip_start = levels->strip_start;
     const int64_t *restrict position = levels->position;
@@ -412,33 +386,27 @@ static void walk(const fm_csr *T, const fm_levels *levels, const double *b, doub
             const int64_t from = start[i] + !lower, to = start[i + 1] - lower;
             if (team > 1 && from < to && (lower ? index[from] < edge : index[to - 1] > edge)) {
                 for (int64_t e = from; e < to; e++) {
-                    const int64_t j = index[e], step = step_of(j, n, lower);
+                    const int64_t j = index[e], step = fm_solve_step(j, n, lower);
                     if (step >= lo) continue;
                     // its strip: most often the one just before
                     const int64_t strip = step >= strip_start[k - 1] ? k - 1 : strip_of(strip_start, k - 1, step);
                     const int owner = (int)(strip % team);
                     if (owner == me || seen[owner] > position[j]) continue;
-                    publish(&done[me], q);
+                    fm_solve_publish(&done[me], q);
                     unpublished = 0;
                     // the owner's strip depends only on strips before mine: it can reach its end
                     // without me
                     const int64_t slack = position[j] + 1 + FM_SOLVE_SLACK_ROWS, strip_end = strip_start[strip + 1];
-                    seen[owner] = wait_for(&done[owner], slack < strip_end ? slack : strip_end);
+                    seen[owner] = fm_solve_wait(&done[owner], slack < strip_end ? slack : strip_end);
                 }
             }
-            // the reference's order: the nearest rows last (see fm_solve_upper_reference)
-            double sum = b[i];
-            if (lower)
-                for (int64_t e = from; e < to; e++) sum -= value[e] * x[index[e]];
-            else
-                for (int64_t e = to - 1; e >= from; e--) sum -= value[e] * x[index[e]];
-            x[i] = sum / value[lower ? to : from - 1];
+            fm_solve_row(T, i, lower, b, x, i);
             if (team > 1 && ++unpublished == FM_SOLVE_PUBLISH_ROWS) {
-                publish(&done[me], q + 1);
+                fm_solve_publish(&done[me], q + 1);
                 unpublished = 0;
             }
         }
-        if (team > 1) publish(&done[me], hi);
+        if (team > 1) fm_solve_publish(&done[me], hi);
         unpublished = 0;
     }
 }
@@ -449,7 +417,7 @@ static void solve_strips(const fm_csr *T, const fm_levels *levels, const double 
         walk(T, levels, b, x, 0, 1, NULL);
         return;
     }
-    progress done[FM_SOLVE_MAX_THREADS];
+    fm_solve_progress done[FM_SOLVE_MAX_THREADS];
     int team = 1;
 #pragma omp parallel num_threads(threads)
     {
@@ -463,12 +431,26 @@ static void solve_strips(const fm_csr *T, const fm_levels *levels, const double 
     }
 }
 
+const char *fm_solve_path_name(fm_solve_path path)
+{
+    switch (path) {
+    case FM_SOLVE_SERIAL: return "serial";
+    case FM_SOLVE_STRIPS: return "strips";
+    case FM_SOLVE_PARALLEL: return "parallel";
+    case FM_SOLVE_SPLIT: return "sets";
+    case FM_SOLVE_AUTO:
+    default: return "auto";
+    }
+}
+
 fm_solve_path fm_solve_choose(const fm_levels *levels, int threads)
 {
     const int64_t n = levels->start[levels->count];
     if (levels->entries < FM_SOLVE_PARALLEL_ENTRIES) return FM_SOLVE_SERIAL;
-    if (threads > 1 && levels->strips >= 2 * threads && levels->modeled_speedup >= FM_SOLVE_MODELED_SPEEDUP)
-        return FM_SOLVE_PARALLEL;
+    const double strips = threads > 1 && levels->strips >= 2 * threads ? levels->modeled_speedup : 0;
+    const double sets = threads > 1 && levels->split_count > 0 ? levels->split_speedup : 0;
+    if (sets >= FM_SOLVE_MODELED_SPEEDUP && sets >= strips) return FM_SOLVE_SPLIT;
+    if (strips >= FM_SOLVE_MODELED_SPEEDUP) return FM_SOLVE_PARALLEL;
     if ((double)levels->entries <= FM_SOLVE_SHORT_ROW * (double)n && levels->local_width >= FM_SOLVE_LOCAL_WIDTH)
         return FM_SOLVE_STRIPS;
     return FM_SOLVE_SERIAL;
@@ -480,61 +462,112 @@ static int solve_threads(void)
     return threads > FM_SOLVE_MAX_THREADS ? FM_SOLVE_MAX_THREADS : threads;
 }
 
-// One thread's path (serial or strips, by the structure) against the strips
-// on `threads`, interleaved, the best of `repeats` each; the team out at once
-// where it takes twice as long (its threads do not run together: the machine
-// is busy with other work, and each wait may last a time slice). Every run
-// leaves x = T⁻¹ b.
-static fm_solve_path faster(const fm_csr *T, const fm_levels *levels, const double *b, double *x, int threads,
-                            int repeats)
+// T⁻¹ b by `path` (not AUTO) on `threads`.
+static void run_path(const fm_csr *T, const fm_levels *levels, const double *b, double *x, fm_solve_path path,
+                     int threads)
 {
-    const fm_solve_path alone = fm_solve_choose(levels, 1);
-    double best[2] = { INFINITY, INFINITY };
-    for (int r = 0; r < repeats && best[1] <= 2 * best[0]; r++)
-        for (int p = 0; p < 2; p++) {
-            const double t0 = omp_get_wtime();
-            if (p == 1) solve_strips(T, levels, b, x, threads);
-            else if (alone == FM_SOLVE_STRIPS) solve_strips(T, levels, b, x, 1);
-            else (levels->lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, x);
-            best[p] = fmin(best[p], omp_get_wtime() - t0);
-        }
-    return best[1] < best[0] ? FM_SOLVE_PARALLEL : alone;
+    if (path == FM_SOLVE_SPLIT && levels->split_count > 0) fm_solve_split(levels, b, x, threads);
+    else if (path == FM_SOLVE_PARALLEL || path == FM_SOLVE_SPLIT) solve_strips(T, levels, b, x, threads);
+    else if (path == FM_SOLVE_STRIPS) solve_strips(T, levels, b, x, 1);
+    else if (levels->lower) fm_solve_lower_reference(T, b, x);
+    else fm_solve_upper_reference(T, b, x);
 }
 
-static void solve(const fm_csr *T, const fm_levels *levels, const double *b, double *x, bool lower)
+static bool is_team(fm_solve_path path)
+{
+    return path == FM_SOLVE_PARALLEL || path == FM_SOLVE_SPLIT;
+}
+
+int fm_solve_candidates(const fm_levels *levels, int threads, fm_solve_path *out)
+{
+    if (levels->entries < FM_SOLVE_PARALLEL_ENTRIES) return 0;
+    int count = 0;
+    out[count++] = FM_SOLVE_SERIAL;
+    out[count++] = FM_SOLVE_STRIPS;
+    if (threads > 1 && levels->split_count > 0 && levels->split_speedup >= FM_SOLVE_MODELED_SPEEDUP)
+        out[count++] = FM_SOLVE_SPLIT;
+    if (threads > 1 && levels->strips >= 2 * threads && levels->modeled_speedup >= FM_SOLVE_MODELED_SPEEDUP)
+        out[count++] = FM_SOLVE_PARALLEL;
+    return count;
+}
+
+static int fastest(struct fm_solve_trial *trial, int count)
+{
+    int best = 0;
+    for (int c = 1; c < count; c++)
+        if (atomic_load(&trial->best[c]) < atomic_load(&trial->best[best])) best = c;
+    return best;
+}
+
+static int64_t nanoseconds_since(double t0)
+{
+    return (int64_t)(1e9 * (omp_get_wtime() - t0));
+}
+
+// One call of the trial: the next candidate, timed. Where concurrent callers
+// have taken every call of the trial, the structural path, untimed.
+static void trial_call(const fm_csr *T, const fm_levels *levels, const double *b, double *x, int threads)
+{
+    struct fm_solve_trial *trial = levels->trial;
+    if (atomic_load(&trial->threads) != threads) trial_begin(trial, threads, FM_SOLVE_TRIAL_ROUNDS);
+    fm_solve_path candidate[FM_SOLVE_CANDIDATES];
+    const int count = fm_solve_candidates(levels, threads, candidate);
+    const int total = count * atomic_load(&trial->rounds);
+    const int k = atomic_fetch_add(&trial->calls, 1);
+    if (k >= total) {
+        const fm_solve_path path = fm_solve_choose(levels, threads);
+        run_path(T, levels, b, x, path, is_team(path) ? threads : 1);
+        return;
+    }
+    int c = k % count;
+    if (k >= count) {
+        const int best = fastest(trial, count);
+        if ((double)atomic_load(&trial->best[c]) > FM_SOLVE_TRIAL_SLOWER * (double)atomic_load(&trial->best[best]))
+            c = best;
+    }
+    const double t0 = omp_get_wtime();
+    run_path(T, levels, b, x, candidate[c], is_team(candidate[c]) ? threads : 1);
+    const int64_t spent = nanoseconds_since(t0);
+    int64_t held = atomic_load(&trial->best[c]);
+    while (spent < held && !atomic_compare_exchange_weak(&trial->best[c], &held, spent)) {
+    }
+    if (k == total - 1) atomic_store(&trial->chosen, 256 * (int)candidate[fastest(trial, count)] + threads);
+}
+
+fm_solve_path fm_levels_chosen(const fm_levels *levels, int *threads)
+{
+    if (levels->entries < FM_SOLVE_PARALLEL_ENTRIES) {
+        if (threads) *threads = 0;
+        return FM_SOLVE_SERIAL;
+    }
+    const int chosen = atomic_load(&levels->trial->chosen);
+    if (threads) *threads = chosen % 256;
+    return chosen ? (fm_solve_path)(chosen / 256) : FM_SOLVE_AUTO;
+}
+
+static void solve(const fm_csr *T, const fm_levels *levels, const double *b, double *x)
 {
     const int threads = omp_in_parallel() ? 1 : solve_threads();
     fm_solve_path path = levels->path;
     if (path == FM_SOLVE_AUTO) {
-        path = fm_solve_choose(levels, threads);
-        if (path == FM_SOLVE_PARALLEL) {
-            // timed once for this thread count
-            const int measured = atomic_load_explicit(levels->measured, memory_order_relaxed);
-            if (measured % 256 == threads) {
-                path = (fm_solve_path)(measured / 256);
-            } else {
-                path = faster(T, levels, b, x, threads, 2);
-                atomic_store_explicit(levels->measured, 256 * (int)path + threads, memory_order_relaxed);
-                return;
-            }
+        int chosen_threads = 0;
+        path = fm_levels_chosen(levels, &chosen_threads);
+        if (levels->entries >= FM_SOLVE_PARALLEL_ENTRIES && (path == FM_SOLVE_AUTO || chosen_threads != threads)) {
+            trial_call(T, levels, b, x, threads);
+            return;
         }
     }
-    if (path == FM_SOLVE_PARALLEL || path == FM_SOLVE_STRIPS)
-        solve_strips(T, levels, b, x, path == FM_SOLVE_PARALLEL ? threads : 1);
-    else if (lower)
-        fm_solve_lower_reference(T, b, x);
-    else
-        fm_solve_upper_reference(T, b, x);
+    run_path(T, levels, b, x, path, is_team(path) ? threads : 1);
 }
 
 void fm_solve_lower(const fm_csr *L, const fm_levels *levels, const double *b, double *x)
 {
-    solve(L, levels, b, x, true);
+    solve(L, levels, b, x);
 }
 
 void fm_solve_upper(const fm_csr *U, const fm_levels *levels, const double *b, double *x)
 {
-    solve(U, levels, b, x, false);
+    solve(U, levels, b, x);
 }
 
 int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg)
@@ -545,13 +578,17 @@ int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg)
     FM_CHECK(levels && T && T->n == levels->start[levels->count] && T->count == levels->entries && repeats >= 1,
              FM_ERR_INVALID, "fm_levels_tune: bad arguments");
     const int threads = omp_in_parallel() ? 1 : solve_threads();
-    levels->path = fm_solve_choose(levels, 1);
-    if (fm_solve_choose(levels, threads) != FM_SOLVE_PARALLEL) return FM_OK;
+    fm_solve_path candidate[FM_SOLVE_CANDIDATES];
+    const int count = fm_solve_candidates(levels, threads, candidate);
+    levels->path = FM_SOLVE_SERIAL;
+    if (count == 0) return FM_OK;
     const int64_t n = T->n;
     FM_ALLOC(b, n);
     FM_ALLOC(x, n);
     for (int64_t i = 0; i < n; i++) b[i] = 1;
-    levels->path = faster(T, levels, b, x, threads, repeats);
+    trial_begin(levels->trial, threads, repeats);
+    for (int k = 0; k < count * repeats; k++) trial_call(T, levels, b, x, threads);
+    levels->path = fm_levels_chosen(levels, NULL);
     FREE_ALL;
     return FM_OK;
 }

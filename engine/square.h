@@ -90,12 +90,22 @@ void fm_spmv_reference(const fm_csr *A, const double *x, double *y);
 // waits only where a row reads another thread's strip (for the grid in
 // natural order: a strip is a band of grid rows, and each band trails the
 // one above it by a few anti-diagonals).
+//
+// Where the structure allows, a second schedule for two threads splits the
+// rows into two sets, the leading one closed (its rows read only its own
+// rows), each in strips ordered by their local levels: one thread solves the
+// leading set without ever waiting, the other the trailing set, waiting only
+// where a row reads a leading row not yet solved (for the grid in natural
+// order: the left and the right halves of every grid row, the right half
+// reading one cell of the left per grid row; engine/products_split.c).
 typedef enum fm_solve_path {
     FM_SOLVE_AUTO,         // fm_solve_choose by the structure; where it says the team may pay,
                            // the first call with that many threads times both (see fm_solve_lower)
     FM_SOLVE_SERIAL,       // the reference row loop
     FM_SOLVE_STRIPS,       // the strips on one thread (the divisions of a local level overlap)
     FM_SOLVE_PARALLEL,     // the strips on the current threads (one included), whatever the size
+    FM_SOLVE_SPLIT,        // the two sets on two threads (the leading set first on one); where T
+                           // has no split, the strips as FM_SOLVE_PARALLEL
 } fm_solve_path;
 
 typedef struct fm_levels {
@@ -114,8 +124,16 @@ typedef struct fm_levels {
     double local_width;    // rows a local level, on average
     double modeled_speedup; // 2 threads against 1 on the strips, by a model of the walk: a row
                            // costs 1 + its entries, a wait for another thread FM_SOLVE_WAIT_COST more
+    int64_t split_count;   // rows of the leading set; 0: no split (fm_levels_new finds none)
+    int64_t *split_order;  // n rows: the leading set, then the trailing one, each by strips and
+                           // local levels within a strip
+    int64_t *split_need;   // n − split_count: for each trailing row (by its place in split_order),
+                           // the highest place in split_order of a leading row it reads; −1: none
+    fm_csr *split_rows;    // T's rows in split_order (row q of it is row split_order[q] of T)
+    double split_entries;  // the leading set's share of the entries
+    double split_speedup;  // 2 threads against 1 on the sets, by the walk's model
     fm_solve_path path;    // fm_levels_new: FM_SOLVE_AUTO; fm_levels_tune or a caller may set it
-    _Atomic int *measured; // AUTO's timed choice: 256 · path + the threads it was timed with; 0: none
+    struct fm_solve_trial *trial; // AUTO's trial of the paths and its choice (products_solve.c)
 } fm_levels;
 
 // `lower`: T is lower triangular by rows (the diagonal last in each row);
@@ -126,32 +144,48 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg);
 void fm_levels_free(fm_levels **levels);
 // Recuts the strips of T's schedule to about `strip_entries` (>= 1) each.
 int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries, char *msg);
-// The path FM_SOLVE_AUTO takes with `threads` threads, by the structure
-// alone: the serial loop below FM_SOLVE_PARALLEL_ENTRIES entries; the
-// strips in parallel with at least two strips a thread and a modeled speedup
-// of at least FM_SOLVE_MODELED_SPEEDUP; the strips on one thread where the
-// rows are short (at most FM_SOLVE_SHORT_ROW entries on average: one chain of
-// divisions is the serial loop's bound) and a local level holds at least
+// "serial", "strips", "parallel", "sets" or "auto".
+const char *fm_solve_path_name(fm_solve_path path);
+// The path fm_levels_tune starts from and AUTO takes where its trial is
+// not done, by the structure alone: the serial loop below
+// FM_SOLVE_PARALLEL_ENTRIES entries; of the two teams (the sets on two
+// threads, the strips in parallel with at least two strips a thread) the one
+// with the higher modeled speedup, where it is at least
+// FM_SOLVE_MODELED_SPEEDUP; the strips on one thread where the rows are short
+// (at most FM_SOLVE_SHORT_ROW entries on average: one chain of divisions is
+// the serial loop's bound) and a local level holds at least
 // FM_SOLVE_LOCAL_WIDTH rows; the serial loop otherwise.
 fm_solve_path fm_solve_choose(const fm_levels *levels, int threads);
-// Sets levels->path: the path fm_solve_choose takes on one thread (serial
-// or strips); and where it would take the strips in parallel on the current
-// threads, times the two (the best of `repeats` each, interleaved, on a
-// right-hand side of ones) and keeps the faster. Every path gives the same x
-// bit for bit, so the choice changes only the time (a machine busy with
-// other work while it measures may well choose the one thread: the safe
-// side).
+// The paths AUTO tries with `threads` threads (out: at most 4): none below
+// FM_SOLVE_PARALLEL_ENTRIES entries (the serial loop, untried); otherwise the
+// serial loop and the strips on one thread, and with two threads or more the
+// sets (where T has them) and the strips in parallel (two strips a thread at
+// least). Returns their number.
+int fm_solve_candidates(const fm_levels *levels, int threads, fm_solve_path *out);
+// AUTO's choice so far: the path, and in *threads the thread count it was
+// made for; FM_SOLVE_AUTO while the trial is under way or not begun. Below
+// FM_SOLVE_PARALLEL_ENTRIES entries: the serial loop, for any threads (0).
+fm_solve_path fm_levels_chosen(const fm_levels *levels, int *threads);
+// Sets levels->path by AUTO's trial run here, on a right-hand side of ones,
+// with the current threads: `repeats` rounds of every candidate. Every path
+// gives the same x bit for bit, so the choice changes only the time (a
+// machine busy with other work while it measures may well choose a slower
+// path than it would alone).
 int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg);
 
 // x = L⁻¹ b (L lower by rows, diagonal last) and x = U⁻¹ b (U upper by rows,
 // diagonal first; Lᵀ is L by columns). x and b may not alias. The reference
-// is the serial row loop; the fast one takes levels->path (the strips, in
-// parallel where there are threads, or the reference). With FM_SOLVE_AUTO,
-// where the structure says the current threads may pay, the first call with
-// that thread count solves twice each way (one thread's path, the team: the
-// same x bit for bit), keeps the faster in *levels->measured for the calls
-// after it, and so costs about four solves: a machine whose cores are busy
-// with other work gets the one thread, and never pays the team's waits again.
+// is the serial row loop; the fast one takes levels->path (the sets on two
+// threads, the strips, in parallel where there are threads, or the
+// reference). With FM_SOLVE_AUTO the first calls with a thread count are the
+// trial: they take the candidates in turn (FM_SOLVE_TRIAL_ROUNDS rounds),
+// each timed where the caller uses it (between its other work, on its own
+// vectors, with what that leaves in the caches: a path that wins alone may
+// lose inside a Krylov iteration), and the calls after them take the fastest
+// (the least of its times). No call solves twice: the trial costs only the
+// difference between the candidates and the fastest, over a few calls. The
+// calls of a trial may run concurrently (each still gives x); the schedule's
+// choice is then made from whichever times were recorded.
 void fm_solve_lower_reference(const fm_csr *L, const double *b, double *x);
 void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x);
 void fm_solve_lower(const fm_csr *L, const fm_levels *levels, const double *b, double *x);

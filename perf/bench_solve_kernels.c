@@ -10,6 +10,8 @@
 // (levels->path = FM_SOLVE_PARALLEL) for each STRIP size in entries (default
 // 4096 16384 32768 65536 262144), what FM_SOLVE_AUTO runs, and the path
 // fm_levels_tune picks; in seconds (best and median of REPEATS) and GB/s.
+// The two sets (FM_SOLVE_SPLIT) where the matrix has them. Last, the
+// library's solve on 2 threads against 1, interleaved round by round.
 // Bytes counted (int64 indices, double values; each array read or written
 // once, no write-allocate, as STREAM counts):
 //   SpMV   16·nnz(A) + 8·(n + 1) row starts + 8·n x + 8·n y
@@ -137,11 +139,6 @@ static double build_random_seconds(void)
     return seconds;
 }
 
-static const char *path_name(fm_solve_path path)
-{
-    return path == FM_SOLVE_SERIAL ? "serial" : path == FM_SOLVE_STRIPS ? "strips" :
-           path == FM_SOLVE_PARALLEL ? "parallel" : "auto";
-}
 
 // The 5-point Laplacian (4 and −1): P7's diffusion grid with contrast 1,
 // whose coefficient is then 1 everywhere.
@@ -166,6 +163,51 @@ static fm_square *from_file(const char *path, char *msg)
     if (fm_square_from_triplets(&g, m->n, m->count, m->row, m->col, m->val, m->symmetric, msg)) g = NULL;
     fm_system_matrix_free(&m);
     return g;
+}
+
+// The library's solve with 2 threads against its solve with 1 (each AUTO,
+// on a schedule of its own, its trial done first), alternating round by
+// round so that the machine's drift falls on both alike: medians, and the
+// median [quartiles] of the rounds' ratios.
+static int interleaved(const fm_square *g, const double *b, double *x, int repeats, char *msg)
+{
+    printf("\ninterleaved, %d rounds: 1 thread (AUTO) against 2 threads (AUTO)\n", repeats);
+    for (int u = 0; u < 2; u++) {
+        const fm_csr *T = u ? g->lower_by_columns : g->lower;
+        void (*solve)(const fm_csr *, const fm_levels *, const double *, double *) = u ? fm_solve_upper : fm_solve_lower;
+        fm_levels *levels[2] = { NULL, NULL };
+        for (int t = 0; t < 2; t++)
+            if (fm_levels_new(&levels[t], T, !u, msg)) return 1;
+        // the trials: at most 4 candidates × 3 rounds
+        for (int t = 0; t < 2; t++) {
+            omp_set_num_threads(t + 1);
+            for (int k = 0; k < 16; k++) solve(T, levels[t], b, x);
+        }
+        double *seconds[2] = { malloc(sizeof(double) * repeats), malloc(sizeof(double) * repeats) };
+        double *ratio = malloc(sizeof(double) * repeats);
+        for (int r = 0; r < repeats; r++) {
+            for (int t = 0; t < 2; t++) {
+                omp_set_num_threads(t + 1);
+                const double t0 = omp_get_wtime();
+                solve(T, levels[t], b, x);
+                seconds[t][r] = omp_get_wtime() - t0;
+            }
+            ratio[r] = seconds[0][r] / seconds[1][r];
+        }
+        const timing one = summarize(seconds[0], repeats), two = summarize(seconds[1], repeats);
+        qsort(ratio, repeats, sizeof(double), compare);
+        printf("  %s: 1 thread (%s) median %.6f s, 2 threads (%s) median %.6f s: %.2fx; the rounds' ratio "
+               "median %.2f [%.2f, %.2f]\n", u ? "upper" : "lower", fm_solve_path_name(fm_levels_chosen(levels[0], NULL)),
+               one.median, fm_solve_path_name(fm_levels_chosen(levels[1], NULL)), two.median, one.median / two.median,
+               ratio[repeats / 2], ratio[repeats / 4], ratio[(3 * repeats) / 4]);
+        free(seconds[0]);
+        free(seconds[1]);
+        free(ratio);
+        fm_levels_free(&levels[0]);
+        fm_levels_free(&levels[1]);
+    }
+    omp_set_num_threads(2);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -259,6 +301,17 @@ int main(int argc, char **argv)
                     printf("    processor best %.6f s: reference/this %.2f\n", fast.processor,
                            serial.processor / fast.processor);
             }
+            // the two sets (one thread: the leading set, then the trailing one)
+            if (levels->split_count > 0) {
+                levels->path = FM_SOLVE_SPLIT;
+                timing sets = run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats);
+                printf("  %s sets (leading %.0f%% of the entries, model 2 thr %.2fx) best %.6f s  median %.6f s  "
+                       "%.2f GB/s  reference/this %.2f (best) %.2f (median)\n", names[u], 100 * levels->split_entries,
+                       levels->split_speedup, sets.best, sets.median, solve_bytes / sets.best / 1e9,
+                       serial.best / sets.best, serial.median / sets.median);
+            } else {
+                printf("  %s sets: none (no closed set of a third to two thirds of the entries)\n", names[u]);
+            }
             // the library's default strips and choices
             fm_levels_free(u ? &upper : &lower);
             if (fm_levels_new(u ? &upper : &lower, T, !u, msg)) {
@@ -276,10 +329,14 @@ int main(int argc, char **argv)
             const double tune_seconds = omp_get_wtime() - t0;
             timing tuned = run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats);
             printf("  %s auto (%s, strips of %lld) best %.6f s  median %.6f s; tuned: %s in %.4f s, best %.6f s  "
-                   "median %.6f s\n", names[u], path_name(chosen), (long long)levels->strip_entries,
-                   automatic.best, automatic.median, path_name(levels->path), tune_seconds, tuned.best,
+                   "median %.6f s\n", names[u], fm_solve_path_name(chosen), (long long)levels->strip_entries,
+                   automatic.best, automatic.median, fm_solve_path_name(levels->path), tune_seconds, tuned.best,
                    tuned.median);
         }
+    }
+    if (interleaved(g, x, y, repeats, msg)) {
+        fprintf(stderr, "%s\n", msg);
+        return 1;
     }
     free(x);
     free(y);

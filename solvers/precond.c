@@ -265,6 +265,19 @@ void fm_precond_info_get(const fm_precond *M, fm_precond_info *info)
     }
 }
 
+static fm_solve_path taken(const fm_levels *levels)
+{
+    return levels->path == FM_SOLVE_AUTO ? fm_levels_chosen(levels, NULL) : levels->path;
+}
+
+bool fm_precond_paths(const fm_precond *M, fm_solve_path *lower, fm_solve_path *upper)
+{
+    if (!M->lower_levels || !M->upper_levels) return false;
+    *lower = taken(M->lower_levels);
+    *upper = taken(M->upper_levels);
+    return true;
+}
+
 const fm_csr *fm_precond_lower(const fm_precond *M)
 {
     return M ? M->lower : NULL;

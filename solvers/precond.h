@@ -84,6 +84,10 @@ int fm_precond_from_lu(fm_precond **out, fm_csr **L, fm_csr **U, char *msg);
 // are safe for distinct z.
 void fm_precond_apply(const fm_precond *M, const double *r, double *z);
 void fm_precond_info_get(const fm_precond *M, fm_precond_info *info);
+// The paths the triangular solves of a factor took (fm_solve_lower in
+// engine/square.h: the schedule's own, or AUTO's choice once its trial is
+// done; FM_SOLVE_AUTO before that); false for a preconditioner without them.
+bool fm_precond_paths(const fm_precond *M, fm_solve_path *lower, fm_solve_path *upper);
 // The factor L by rows (IC(0), ILU(0) and the given factors), else NULL.
 const fm_csr *fm_precond_lower(const fm_precond *M);
 // The factor U by rows (ILU(0) and a given L U; Lᵀ for IC(0) and a given L),

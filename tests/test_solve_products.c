@@ -258,16 +258,16 @@ static void check_solves(const fm_csr *T, bool lower, uint64_t seed)
     void (*solve)(const fm_csr *, const fm_levels *, const double *, double *) =
         lower ? fm_solve_lower : fm_solve_upper;
     // each path (the structural rule, serial, the strips forced even on one
-    // thread), each strip size (the default, one strip, and a row or a few
+    // thread, the sets where T has them: the strips otherwise), each strip size (the default, one strip, and a row or a few
     // rows at a time, or for a large T a few hundred rows: a wait a row
     // oversubscribed by 5 threads takes long), 1, 2, 3 and 5 threads: every
     // row with the reference's arithmetic once the rows it reads are final
-    const fm_solve_path paths[] = { FM_SOLVE_AUTO, FM_SOLVE_SERIAL, FM_SOLVE_STRIPS, FM_SOLVE_PARALLEL };
+    const fm_solve_path paths[] = { FM_SOLVE_AUTO, FM_SOLVE_SERIAL, FM_SOLVE_STRIPS, FM_SOLVE_PARALLEL, FM_SOLVE_SPLIT };
     const int64_t sizes[] = { levels->strip_entries, T->count, n <= 2000 ? 1 : 1000, n <= 2000 ? 7 : 4000 };
     const int threads[] = { 1, 2, 3, 5 };
-    for (int p = 0; p < 4; p++)
+    for (int p = 0; p < 5; p++)
         for (int s = 0; s < 4; s++) {
-            if (s > 0 && paths[p] == FM_SOLVE_SERIAL) continue;
+            if (s > 0 && (paths[p] == FM_SOLVE_SERIAL || paths[p] == FM_SOLVE_SPLIT)) continue;
             cr_assert_eq(fm_levels_restrip(levels, T, sizes[s], msg), FM_OK, "%s", msg);
             expect_strips(T, levels, lower);
             levels->path = paths[p];
@@ -334,10 +334,11 @@ Test(solve_products, grid_levels)
     }
 }
 
-// The structural choice: the grid's bands pipeline (2 threads: parallel; 1:
-// the strips, its rows are short and its local levels wide); a factor whose
-// rows read at random across all earlier rows does not (serial); a small
-// one is serial.
+// The structural choice: the grid's sets (2 threads: their model beats the
+// strips' pipeline; 1: the strips, its rows are short and its local levels
+// wide); a factor whose rows read at random across all earlier rows has
+// neither team (serial); a small one is serial. AUTO's trial: the candidates
+// in turn, then the fastest, for that thread count.
 Test(solve_products, choose_by_structure)
 {
     char msg[FM_MSG_LEN];
@@ -345,26 +346,44 @@ Test(solve_products, choose_by_structure)
     fm_levels *grid = NULL, *random = NULL, *small = NULL;
     cr_assert_eq(fm_levels_new(&grid, g->lower, true, msg), FM_OK, "%s", msg);
     cr_assert_gt(grid->modeled_speedup, 1.4, "%g", grid->modeled_speedup);
-    cr_assert_eq(fm_solve_choose(grid, 2), FM_SOLVE_PARALLEL);
+    cr_assert_gt(grid->split_speedup, grid->modeled_speedup);
+    cr_assert_eq(fm_solve_choose(grid, 2), FM_SOLVE_SPLIT);
     cr_assert_eq(fm_solve_choose(grid, 1), FM_SOLVE_STRIPS);
-    // AUTO times the team once for 2 threads (x the reference's each call),
-    // then keeps its choice; new strips forget it
+    fm_solve_path candidates[4];
+    cr_assert_eq(fm_solve_candidates(grid, 2, candidates), 4);
+    cr_assert_eq(candidates[0], FM_SOLVE_SERIAL);
+    cr_assert_eq(candidates[1], FM_SOLVE_STRIPS);
+    cr_assert_eq(candidates[2], FM_SOLVE_SPLIT);
+    cr_assert_eq(candidates[3], FM_SOLVE_PARALLEL);
+    cr_assert_eq(fm_solve_candidates(grid, 1, candidates), 2);
+    // 4 candidates, 3 rounds: the choice after the twelfth call, x the
+    // reference's at every call; 1 thread: 2 candidates, a new trial
     const int64_t n = g->n;
     double *b = fm_test_uniform_range(n, 9, -1, 1), *x = calloc(n, sizeof(double)), *expected = calloc(n, 8);
     fm_solve_lower_reference(g->lower, b, expected);
-    cr_assert_eq(*grid->measured, 0);
-    omp_set_num_threads(2);
-    for (int call = 0; call < 3; call++) {
-        for (int64_t i = 0; i < n; i++) x[i] = NAN;
-        fm_solve_lower(g->lower, grid, b, x);
-        cr_assert(!memcmp(x, expected, sizeof(double) * n), "call %d", call);
-        const int measured = *grid->measured;
-        cr_assert_eq(measured % 256, 2);
-        cr_assert(measured / 256 == FM_SOLVE_STRIPS || measured / 256 == FM_SOLVE_PARALLEL, "%d", measured);
+    const int threads[] = { 2, 1 }, calls[] = { 12, 6 };
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(threads[t]);
+        const int count = fm_solve_candidates(grid, threads[t], candidates);
+        for (int call = 0; call < calls[t] + 2; call++) {
+            int chosen_threads = -1;
+            const fm_solve_path chosen = fm_levels_chosen(grid, &chosen_threads);
+            if (call < calls[t]) cr_assert(chosen == FM_SOLVE_AUTO || chosen_threads != threads[t], "call %d", call);
+            for (int64_t i = 0; i < n; i++) x[i] = NAN;
+            fm_solve_lower(g->lower, grid, b, x);
+            cr_assert(!memcmp(x, expected, sizeof(double) * n), "%d threads, call %d", threads[t], call);
+        }
+        int chosen_threads = 0;
+        const fm_solve_path chosen = fm_levels_chosen(grid, &chosen_threads);
+        cr_assert_eq(chosen_threads, threads[t]);
+        bool listed = false;
+        for (int c = 0; c < count; c++) listed |= chosen == candidates[c];
+        cr_assert(listed, "chose %s", fm_solve_path_name(chosen));
     }
+    omp_set_num_threads(2);
     cr_assert_eq(grid->path, FM_SOLVE_AUTO);
     cr_assert_eq(fm_levels_restrip(grid, g->lower, 2 * grid->strip_entries, msg), FM_OK, "%s", msg);
-    cr_assert_eq(*grid->measured, 0);
+    cr_assert_eq(fm_levels_chosen(grid, NULL), FM_SOLVE_AUTO);
     free(b);
     free(x);
     free(expected);
@@ -374,9 +393,12 @@ Test(solve_products, choose_by_structure)
     cr_assert_lt(random->modeled_speedup, 1.4, "%g", random->modeled_speedup);
     cr_assert_eq(fm_solve_choose(random, 2), FM_SOLVE_SERIAL);
     cr_assert_eq(fm_solve_choose(random, 1), FM_SOLVE_SERIAL);
+    cr_assert_eq(fm_solve_candidates(random, 2, candidates), 2);
     fm_square *h = fm_test_grid_square(50);
     cr_assert_eq(fm_levels_new(&small, h->lower, true, msg), FM_OK, "%s", msg);
     cr_assert_eq(fm_solve_choose(small, 2), FM_SOLVE_SERIAL);
+    cr_assert_eq(fm_solve_candidates(small, 2, candidates), 0);
+    cr_assert_eq(fm_levels_chosen(small, NULL), FM_SOLVE_SERIAL);
     fm_levels_free(&grid);
     fm_levels_free(&random);
     fm_levels_free(&small);
@@ -385,9 +407,9 @@ Test(solve_products, choose_by_structure)
     fm_square_free(&h);
 }
 
-// The measured choice: one thread's structural path where the threads
-// cannot pay (one thread, a small T), otherwise that or the parallel strips;
-// the solve through it still the reference's x.
+// The tuned choice: one of the candidates for the current threads (one
+// thread: the serial loop or the strips), the serial loop untimed for a small
+// T; the solve through it still the reference's x.
 Test(solve_products, tune_picks_a_path)
 {
     fm_square *g = fm_test_grid_square(250);
@@ -398,12 +420,16 @@ Test(solve_products, tune_picks_a_path)
     cr_assert_eq(lower->entries, g->lower->count);
     omp_set_num_threads(1);
     cr_assert_eq(fm_levels_tune(lower, g->lower, 2, msg), FM_OK, "%s", msg);
-    cr_assert_eq(lower->path, FM_SOLVE_STRIPS, "path %d", (int)lower->path);
-    cr_assert_neq(fm_solve_choose(lower, 1), FM_SOLVE_PARALLEL);
+    cr_assert(lower->path == FM_SOLVE_STRIPS || lower->path == FM_SOLVE_SERIAL, "path %d", (int)lower->path);
     omp_set_num_threads(2);
     lower->path = FM_SOLVE_AUTO;
     cr_assert_eq(fm_levels_tune(lower, g->lower, 3, msg), FM_OK, "%s", msg);
-    cr_assert(lower->path == FM_SOLVE_STRIPS || lower->path == FM_SOLVE_PARALLEL, "path %d", (int)lower->path);
+    fm_solve_path candidates[4];
+    const int count = fm_solve_candidates(lower, 2, candidates);
+    cr_assert_eq(count, 4);
+    bool listed = false;
+    for (int c = 0; c < count; c++) listed |= lower->path == candidates[c];
+    cr_assert(listed, "path %d", (int)lower->path);
     const int64_t n = g->n;
     double *b = fm_test_uniform_range(n, 5, -1, 1), *x = calloc(n, sizeof(double)), *expected = calloc(n, 8);
     fm_solve_lower_reference(g->lower, b, expected);

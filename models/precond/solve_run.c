@@ -355,6 +355,7 @@ int fm_solve_run(fm_solve_result **out, const fm_square *A, const double *b, con
     r->converged = kr.converged;
     r->stopped = kr.stopped;
     r->total_seconds = r->setup_seconds + r->solve_seconds;
+    r->has_paths = fm_precond_paths(M, &r->lower_path, &r->upper_path);
     // recomputed here, whatever the solver says it reached
     FM_TRY(true_residual(&r->relative_residual, A, b, r->x, msg));
     if (opt->keep_precond) {

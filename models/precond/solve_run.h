@@ -115,6 +115,8 @@ typedef struct fm_solve_result {
     double *x;             // n
     fm_solve_step *trace;  // trace_len rows
     int64_t trace_len;
+    bool has_paths;        // the preconditioner is a factor: its triangular solves' paths
+    fm_solve_path lower_path, upper_path; // (fm_precond_paths, after the solve)
     fm_precond *M;         // with keep_precond, else NULL
 } fm_solve_result;
 

@@ -1,0 +1,95 @@
+// What the walks of the triangular solves share (engine/products_solve.c:
+// the strips; engine/products_split.c: the two sets): the row's arithmetic,
+// the direction of the solve, and the point-to-point synchronization between
+// threads. Not installed.
+#ifndef FM_SOLVE_WALK_H
+#define FM_SOLVE_WALK_H
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "square.h"
+
+// Fewer entries than this: the serial loop (waking a team costs more).
+#define FM_SOLVE_PARALLEL_ENTRIES 131072
+// AUTO runs a team from this modeled speedup on (fm_solve_choose).
+#define FM_SOLVE_MODELED_SPEEDUP 1.4
+// The walks' model: a wait for another thread costs as much as this many
+// entries (a cache line crossing between cores, and the progress published
+// every FM_SOLVE_PUBLISH_ROWS rows).
+#define FM_SOLVE_WAIT_COST 200
+// A thread publishes its progress at least this often (rows).
+#define FM_SOLVE_PUBLISH_ROWS 32
+// A thread that must wait for a row waits for this many rows more (within
+// that row's strip or set): a follower right at the heels of the thread it
+// reads would wait again at each publication, each wait a cache line crossing.
+#define FM_SOLVE_SLACK_ROWS 512
+// A waiting thread spins this many times, then yields its core at each look:
+// on a machine shared with other work the thread it waits for may not be
+// running, and spinning would only delay it.
+#define FM_SOLVE_SPINS 256
+// The strips' smallest size (entries).
+#define FM_SOLVE_STRIP_MIN 4096
+
+// The step of row i: its rank in the direction of the solve.
+static inline int64_t fm_solve_step(int64_t i, int64_t n, bool lower)
+{
+    return lower ? i : n - 1 - i;
+}
+
+// x_i by the reference's arithmetic (fm_solve_lower_reference,
+// fm_solve_upper_reference) from row r of W, which holds row i of T: T
+// itself (r = i) or T's rows copied in a walk's order. L's row from its first
+// entry to the one before the diagonal, U's from its last to the one after
+// it (the nearest rows last).
+static inline void fm_solve_row(const fm_csr *W, int64_t r, bool lower, const double *b, double *x, int64_t i)
+{
+    const int64_t *restrict index = W->index;
+    const double *restrict value = W->value;
+    const int64_t from = W->start[r] + !lower, to = W->start[r + 1] - lower;
+    double sum = b[i];
+    if (lower)
+        for (int64_t e = from; e < to; e++) sum -= value[e] * x[index[e]];
+    else
+        for (int64_t e = to - 1; e >= from; e--) sum -= value[e] * x[index[e]];
+    x[i] = sum / value[lower ? to : from - 1];
+}
+
+typedef struct fm_solve_progress {
+    _Alignas(64) _Atomic int64_t position; // every row of mine below it is solved
+    char pad[64 - sizeof(int64_t)];        // one cache line each: no false sharing
+} fm_solve_progress;
+
+static inline void fm_solve_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+// Waits until `owner` has published `position` (spinning, then yielding the
+// core: the thread awaited may be waiting for it). Returns what it read.
+static inline int64_t fm_solve_wait(fm_solve_progress *owner, int64_t position)
+{
+    int64_t seen;
+    for (int spins = 0; (seen = atomic_load_explicit(&owner->position, memory_order_acquire)) < position;
+         spins++) {
+        if (spins < FM_SOLVE_SPINS) fm_solve_pause();
+        else sched_yield();
+    }
+    return seen;
+}
+
+static inline void fm_solve_publish(fm_solve_progress *mine, int64_t position)
+{
+    atomic_store_explicit(&mine->position, position, memory_order_release);
+}
+
+// engine/products_split.c: builds levels' two sets (fm_levels in square.h)
+// where T's structure gives them, and walks them.
+int fm_levels_split(fm_levels *levels, const fm_csr *T, char *msg);
+void fm_solve_split(const fm_levels *levels, const double *b, double *x, int threads);
+
+#endif
