@@ -94,21 +94,20 @@ void fm_spmv(const fm_csr *A, const double *x, double *y)
 // threads wait on each other may take ten times one thread's time).
 #define FM_SOLVE_TRIAL_ROUNDS 3
 #define FM_SOLVE_TRIAL_SLOWER 1.5
-#define FM_SOLVE_CANDIDATES 4
 
 struct fm_solve_trial {
     _Atomic int chosen;   // 256 · path + the thread count it was chosen for; 0: none
     _Atomic int threads;  // the trial under way: its thread count (0: none)
     _Atomic int rounds;
     _Atomic int calls;    // calls of the trial begun
-    _Atomic int64_t best[FM_SOLVE_CANDIDATES]; // each candidate's least time so far, ns
+    _Atomic int64_t best[FM_SOLVE_MAX_CANDIDATES]; // each candidate's least time so far, ns
 };
 
 static void trial_begin(struct fm_solve_trial *trial, int threads, int rounds)
 {
     atomic_store(&trial->chosen, 0);
     atomic_store(&trial->rounds, rounds);
-    for (int c = 0; c < FM_SOLVE_CANDIDATES; c++) atomic_store(&trial->best[c], INT64_MAX);
+    for (int c = 0; c < FM_SOLVE_MAX_CANDIDATES; c++) atomic_store(&trial->best[c], INT64_MAX);
     atomic_store(&trial->calls, 0);
     atomic_store(&trial->threads, threads);
 }
@@ -124,6 +123,8 @@ void fm_levels_free(fm_levels **levels)
     free((*levels)->position);
     free((*levels)->split_order);
     free((*levels)->split_need);
+    fm_csr_free(&(*levels)->stages_far);
+    fm_csr_free(&(*levels)->stages_near);
     fm_csr_free(&(*levels)->split_rows);
     free((*levels)->trial);
     free(*levels);
@@ -312,6 +313,7 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg)
         if (levels->local_width >= FM_SOLVE_LOCAL_TARGET || levels->strips == 1) break;
     }
     FM_TRY(fm_levels_split(levels, T, msg));
+    FM_TRY(fm_levels_stages(levels, T, msg));
     *out = levels;
     return FM_OK;
 }
@@ -438,6 +440,7 @@ const char *fm_solve_path_name(fm_solve_path path)
     case FM_SOLVE_STRIPS: return "strips";
     case FM_SOLVE_PARALLEL: return "parallel";
     case FM_SOLVE_SPLIT: return "sets";
+    case FM_SOLVE_STAGES: return "stages";
     case FM_SOLVE_AUTO:
     default: return "auto";
     }
@@ -449,7 +452,9 @@ fm_solve_path fm_solve_choose(const fm_levels *levels, int threads)
     if (levels->entries < FM_SOLVE_PARALLEL_ENTRIES) return FM_SOLVE_SERIAL;
     const double strips = threads > 1 && levels->strips >= 2 * threads ? levels->modeled_speedup : 0;
     const double sets = threads > 1 && levels->split_count > 0 ? levels->split_speedup : 0;
-    if (sets >= FM_SOLVE_MODELED_SPEEDUP && sets >= strips) return FM_SOLVE_SPLIT;
+    const double stages = threads > 1 && levels->stages_reach > 0 ? levels->stages_speedup : 0;
+    if (sets >= FM_SOLVE_MODELED_SPEEDUP && sets >= strips && sets >= stages) return FM_SOLVE_SPLIT;
+    if (stages >= FM_SOLVE_MODELED_SPEEDUP && stages >= strips) return FM_SOLVE_STAGES;
     if (strips >= FM_SOLVE_MODELED_SPEEDUP) return FM_SOLVE_PARALLEL;
     if ((double)levels->entries <= FM_SOLVE_SHORT_ROW * (double)n && levels->local_width >= FM_SOLVE_LOCAL_WIDTH)
         return FM_SOLVE_STRIPS;
@@ -462,21 +467,24 @@ static int solve_threads(void)
     return threads > FM_SOLVE_MAX_THREADS ? FM_SOLVE_MAX_THREADS : threads;
 }
 
+static bool is_team(fm_solve_path path)
+{
+    return path == FM_SOLVE_PARALLEL || path == FM_SOLVE_SPLIT || path == FM_SOLVE_STAGES;
+}
+
 // T⁻¹ b by `path` (not AUTO) on `threads`.
 static void run_path(const fm_csr *T, const fm_levels *levels, const double *b, double *x, fm_solve_path path,
                      int threads)
 {
     if (path == FM_SOLVE_SPLIT && levels->split_count > 0) fm_solve_split(levels, b, x, threads);
-    else if (path == FM_SOLVE_PARALLEL || path == FM_SOLVE_SPLIT) solve_strips(T, levels, b, x, threads);
+    else if (path == FM_SOLVE_STAGES && levels->stages_reach > 0) fm_solve_stages(T, levels, b, x, threads);
+    else if (is_team(path)) solve_strips(T, levels, b, x, threads);
     else if (path == FM_SOLVE_STRIPS) solve_strips(T, levels, b, x, 1);
     else if (levels->lower) fm_solve_lower_reference(T, b, x);
     else fm_solve_upper_reference(T, b, x);
 }
 
-static bool is_team(fm_solve_path path)
-{
-    return path == FM_SOLVE_PARALLEL || path == FM_SOLVE_SPLIT;
-}
+
 
 int fm_solve_candidates(const fm_levels *levels, int threads, fm_solve_path *out)
 {
@@ -486,6 +494,7 @@ int fm_solve_candidates(const fm_levels *levels, int threads, fm_solve_path *out
     out[count++] = FM_SOLVE_STRIPS;
     if (threads > 1 && levels->split_count > 0 && levels->split_speedup >= FM_SOLVE_MODELED_SPEEDUP)
         out[count++] = FM_SOLVE_SPLIT;
+    if (threads > 1 && levels->stages_reach > 0) out[count++] = FM_SOLVE_STAGES;
     if (threads > 1 && levels->strips >= 2 * threads && levels->modeled_speedup >= FM_SOLVE_MODELED_SPEEDUP)
         out[count++] = FM_SOLVE_PARALLEL;
     return count;
@@ -510,7 +519,7 @@ static void trial_call(const fm_csr *T, const fm_levels *levels, const double *b
 {
     struct fm_solve_trial *trial = levels->trial;
     if (atomic_load(&trial->threads) != threads) trial_begin(trial, threads, FM_SOLVE_TRIAL_ROUNDS);
-    fm_solve_path candidate[FM_SOLVE_CANDIDATES];
+    fm_solve_path candidate[FM_SOLVE_MAX_CANDIDATES];
     const int count = fm_solve_candidates(levels, threads, candidate);
     const int total = count * atomic_load(&trial->rounds);
     const int k = atomic_fetch_add(&trial->calls, 1);
@@ -578,7 +587,7 @@ int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg)
     FM_CHECK(levels && T && T->n == levels->start[levels->count] && T->count == levels->entries && repeats >= 1,
              FM_ERR_INVALID, "fm_levels_tune: bad arguments");
     const int threads = omp_in_parallel() ? 1 : solve_threads();
-    fm_solve_path candidate[FM_SOLVE_CANDIDATES];
+    fm_solve_path candidate[FM_SOLVE_MAX_CANDIDATES];
     const int count = fm_solve_candidates(levels, threads, candidate);
     levels->path = FM_SOLVE_SERIAL;
     if (count == 0) return FM_OK;

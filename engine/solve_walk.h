@@ -87,6 +87,11 @@ static inline void fm_solve_publish(fm_solve_progress *mine, int64_t position)
     atomic_store_explicit(&mine->position, position, memory_order_release);
 }
 
+// engine/products_stages.c: builds levels' stages (fm_levels in square.h)
+// where T's structure gives them, and walks them.
+int fm_levels_stages(fm_levels *levels, const fm_csr *T, char *msg);
+void fm_solve_stages(const fm_csr *T, const fm_levels *levels, const double *b, double *x, int threads);
+
 // engine/products_split.c: builds levels' two sets (fm_levels in square.h)
 // where T's structure gives them, and walks them.
 int fm_levels_split(fm_levels *levels, const fm_csr *T, char *msg);

@@ -91,6 +91,11 @@ void fm_spmv_reference(const fm_csr *A, const double *x, double *y);
 // natural order: a strip is a band of grid rows, and each band trails the
 // one above it by a few anti-diagonals).
 //
+// Where rows read far back at random (no closed set but a prefix), a third
+// cuts each row's sum in two: a thread running ahead sums each row's terms
+// from rows more than w steps back, the other the rest and divides
+// (engine/products_stages.c).
+//
 // Where the structure allows, a second schedule for two threads splits the
 // rows into two sets, the leading one closed (its rows read only its own
 // rows), each in strips ordered by their local levels: one thread solves the
@@ -106,6 +111,8 @@ typedef enum fm_solve_path {
     FM_SOLVE_PARALLEL,     // the strips on the current threads (one included), whatever the size
     FM_SOLVE_SPLIT,        // the two sets on two threads (the leading set first on one); where T
                            // has no split, the strips as FM_SOLVE_PARALLEL
+    FM_SOLVE_STAGES,       // each row's far and near entries on two threads (one: the serial
+                           // loop); where T has no stages, the strips as FM_SOLVE_PARALLEL
 } fm_solve_path;
 
 typedef struct fm_levels {
@@ -132,6 +139,10 @@ typedef struct fm_levels {
     fm_csr *split_rows;    // T's rows in split_order (row q of it is row split_order[q] of T)
     double split_entries;  // the leading set's share of the entries
     double split_speedup;  // 2 threads against 1 on the sets, by the walk's model
+    int64_t stages_reach;  // w: a row's entries more than w steps back are its far ones; 0: no stages
+    fm_csr *stages_far;    // T's rows, their far entries only (engine/products_stages.c)
+    fm_csr *stages_near;   // T's rows, the rest with the diagonal
+    double stages_speedup; // 2 threads against 1 on the stages, by their work
     fm_solve_path path;    // fm_levels_new: FM_SOLVE_AUTO; fm_levels_tune or a caller may set it
     struct fm_solve_trial *trial; // AUTO's trial of the paths and its choice (products_solve.c)
 } fm_levels;
@@ -144,7 +155,7 @@ int fm_levels_new(fm_levels **out, const fm_csr *T, bool lower, char *msg);
 void fm_levels_free(fm_levels **levels);
 // Recuts the strips of T's schedule to about `strip_entries` (>= 1) each.
 int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries, char *msg);
-// "serial", "strips", "parallel", "sets" or "auto".
+// "serial", "strips", "parallel", "sets", "stages" or "auto".
 const char *fm_solve_path_name(fm_solve_path path);
 // The path fm_levels_tune starts from and AUTO takes where its trial is
 // not done, by the structure alone: the serial loop below
@@ -156,11 +167,14 @@ const char *fm_solve_path_name(fm_solve_path path);
 // the serial loop's bound) and a local level holds at least
 // FM_SOLVE_LOCAL_WIDTH rows; the serial loop otherwise.
 fm_solve_path fm_solve_choose(const fm_levels *levels, int threads);
-// The paths AUTO tries with `threads` threads (out: at most 4): none below
-// FM_SOLVE_PARALLEL_ENTRIES entries (the serial loop, untried); otherwise the
-// serial loop and the strips on one thread, and with two threads or more the
-// sets (where T has them) and the strips in parallel (two strips a thread at
-// least). Returns their number.
+// The paths AUTO tries with `threads` threads (out: at most
+// FM_SOLVE_MAX_CANDIDATES): none below FM_SOLVE_PARALLEL_ENTRIES entries
+// (the serial loop, untried); otherwise the serial loop and the strips on one
+// thread, and with two threads or more the sets and the stages where T has
+// them, and the strips in parallel where their model predicts at least
+// FM_SOLVE_MODELED_SPEEDUP (two strips a thread at least). Returns their
+// number.
+#define FM_SOLVE_MAX_CANDIDATES 5
 int fm_solve_candidates(const fm_levels *levels, int threads, fm_solve_path *out);
 // AUTO's choice so far: the path, and in *threads the thread count it was
 // made for; FM_SOLVE_AUTO while the trial is under way or not begun. Below

@@ -10,7 +10,8 @@
 // (levels->path = FM_SOLVE_PARALLEL) for each STRIP size in entries (default
 // 4096 16384 32768 65536 262144), what FM_SOLVE_AUTO runs, and the path
 // fm_levels_tune picks; in seconds (best and median of REPEATS) and GB/s.
-// The two sets (FM_SOLVE_SPLIT) where the matrix has them. Last, the
+// The two sets (FM_SOLVE_SPLIT) and the two stages (FM_SOLVE_STAGES) where
+// the matrix has them. Last, the
 // library's solve on 2 threads against 1, interleaved round by round.
 // Bytes counted (int64 indices, double values; each array read or written
 // once, no write-allocate, as STREAM counts):
@@ -311,6 +312,17 @@ int main(int argc, char **argv)
                        serial.best / sets.best, serial.median / sets.median);
             } else {
                 printf("  %s sets: none (no closed set of a third to two thirds of the entries)\n", names[u]);
+            }
+            // the two stages (one thread: the serial loop)
+            if (levels->stages_reach > 0) {
+                levels->path = FM_SOLVE_STAGES;
+                timing stages = run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats);
+                printf("  %s stages (reach %lld rows, model 2 thr %.2fx) best %.6f s  median %.6f s  %.2f GB/s  "
+                       "reference/this %.2f (best) %.2f (median)\n", names[u], (long long)levels->stages_reach,
+                       levels->stages_speedup, stages.best, stages.median, solve_bytes / stages.best / 1e9,
+                       serial.best / stages.best, serial.median / stages.median);
+            } else {
+                printf("  %s stages: none\n", names[u]);
             }
             // the library's default strips and choices
             fm_levels_free(u ? &upper : &lower);

@@ -258,16 +258,19 @@ static void check_solves(const fm_csr *T, bool lower, uint64_t seed)
     void (*solve)(const fm_csr *, const fm_levels *, const double *, double *) =
         lower ? fm_solve_lower : fm_solve_upper;
     // each path (the structural rule, serial, the strips forced even on one
-    // thread, the sets where T has them: the strips otherwise), each strip size (the default, one strip, and a row or a few
-    // rows at a time, or for a large T a few hundred rows: a wait a row
+    // thread, the sets and the stages where T has them: the strips
+    // otherwise), each strip size (the default, one strip, and a row or a
+    // few rows at a time, or for a large T a few hundred rows: a wait a row
     // oversubscribed by 5 threads takes long), 1, 2, 3 and 5 threads: every
     // row with the reference's arithmetic once the rows it reads are final
-    const fm_solve_path paths[] = { FM_SOLVE_AUTO, FM_SOLVE_SERIAL, FM_SOLVE_STRIPS, FM_SOLVE_PARALLEL, FM_SOLVE_SPLIT };
+    const fm_solve_path paths[] = { FM_SOLVE_AUTO,     FM_SOLVE_SERIAL, FM_SOLVE_STRIPS,
+                                    FM_SOLVE_PARALLEL, FM_SOLVE_SPLIT,  FM_SOLVE_STAGES };
     const int64_t sizes[] = { levels->strip_entries, T->count, n <= 2000 ? 1 : 1000, n <= 2000 ? 7 : 4000 };
     const int threads[] = { 1, 2, 3, 5 };
-    for (int p = 0; p < 5; p++)
+    for (int p = 0; p < 6; p++)
         for (int s = 0; s < 4; s++) {
-            if (s > 0 && (paths[p] == FM_SOLVE_SERIAL || paths[p] == FM_SOLVE_SPLIT)) continue;
+            if (s > 0 && (paths[p] == FM_SOLVE_SERIAL || paths[p] == FM_SOLVE_SPLIT || paths[p] == FM_SOLVE_STAGES))
+                continue;
             cr_assert_eq(fm_levels_restrip(levels, T, sizes[s], msg), FM_OK, "%s", msg);
             expect_strips(T, levels, lower);
             levels->path = paths[p];
@@ -337,7 +340,8 @@ Test(solve_products, grid_levels)
 // The structural choice: the grid's sets (2 threads: their model beats the
 // strips' pipeline; 1: the strips, its rows are short and its local levels
 // wide); a factor whose rows read at random across all earlier rows has
-// neither team (serial); a small one is serial. AUTO's trial: the candidates
+// neither the sets nor the strips' pipeline, but the stages (1 thread:
+// serial); a small one is serial. AUTO's trial: the candidates
 // in turn, then the fastest, for that thread count.
 Test(solve_products, choose_by_structure)
 {
@@ -349,7 +353,7 @@ Test(solve_products, choose_by_structure)
     cr_assert_gt(grid->split_speedup, grid->modeled_speedup);
     cr_assert_eq(fm_solve_choose(grid, 2), FM_SOLVE_SPLIT);
     cr_assert_eq(fm_solve_choose(grid, 1), FM_SOLVE_STRIPS);
-    fm_solve_path candidates[4];
+    fm_solve_path candidates[FM_SOLVE_MAX_CANDIDATES];
     cr_assert_eq(fm_solve_candidates(grid, 2, candidates), 4);
     cr_assert_eq(candidates[0], FM_SOLVE_SERIAL);
     cr_assert_eq(candidates[1], FM_SOLVE_STRIPS);
@@ -391,9 +395,10 @@ Test(solve_products, choose_by_structure)
     cr_assert_eq(fm_levels_new(&random, L, true, msg), FM_OK, "%s", msg);
     cr_assert_geq(L->count, 131072);
     cr_assert_lt(random->modeled_speedup, 1.4, "%g", random->modeled_speedup);
-    cr_assert_eq(fm_solve_choose(random, 2), FM_SOLVE_SERIAL);
+    cr_assert_eq(fm_solve_choose(random, 2), FM_SOLVE_STAGES);
     cr_assert_eq(fm_solve_choose(random, 1), FM_SOLVE_SERIAL);
-    cr_assert_eq(fm_solve_candidates(random, 2, candidates), 2);
+    cr_assert_eq(fm_solve_candidates(random, 2, candidates), 3);
+    cr_assert_eq(candidates[2], FM_SOLVE_STAGES);
     fm_square *h = fm_test_grid_square(50);
     cr_assert_eq(fm_levels_new(&small, h->lower, true, msg), FM_OK, "%s", msg);
     cr_assert_eq(fm_solve_choose(small, 2), FM_SOLVE_SERIAL);
@@ -424,7 +429,7 @@ Test(solve_products, tune_picks_a_path)
     omp_set_num_threads(2);
     lower->path = FM_SOLVE_AUTO;
     cr_assert_eq(fm_levels_tune(lower, g->lower, 3, msg), FM_OK, "%s", msg);
-    fm_solve_path candidates[4];
+    fm_solve_path candidates[FM_SOLVE_MAX_CANDIDATES];
     const int count = fm_solve_candidates(lower, 2, candidates);
     cr_assert_eq(count, 4);
     bool listed = false;

@@ -1,8 +1,10 @@
-// The triangular solves' two sets (engine/products_split.c): the leading set
-// closed, each set ordered so that every row comes after the rows of its set
-// it reads, the trailing rows' waits, the copy of T in the walk's order; the
-// solves through them bitwise the serial reference's on 1, 2, 3 and 5
-// threads; and which structures have sets.
+// The triangular solves' two-thread schedules. The sets
+// (engine/products_split.c): the leading set closed, each set ordered so that
+// every row comes after the rows of its set it reads, the trailing rows'
+// waits, the copy of T in the walk's order. The stages
+// (engine/products_stages.c): each row cut where its entries come within
+// reach. Which structures have which; the solves through them bitwise the
+// serial reference's on 1, 2, 3 and 5 threads.
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
@@ -14,7 +16,7 @@
 #include "solver_fixtures.h"
 #include "square.h"
 
-TestSuite(solve_sets, .init = fm_test_setup);
+TestSuite(solve_teams, .init = fm_test_setup);
 
 // A lower factor on a g × g grid in natural order: each cell reads a random
 // subset of its west, north-west, north and north-east neighbours (the
@@ -91,21 +93,22 @@ static void expect_sets(const fm_csr *T, const fm_levels *levels, bool lower)
     free(place);
 }
 
-// x by the sets, forced, on 1, 2, 3 and 5 threads: the reference's bits.
-static void expect_reference(const fm_csr *T, fm_levels *levels, bool lower, uint64_t seed)
+// x by `path`, forced, on 1, 2, 3 and 5 threads: the reference's bits.
+static void expect_reference(const fm_csr *T, fm_levels *levels, bool lower, fm_solve_path path, uint64_t seed)
 {
     const int64_t n = T->n;
     double *b = fm_test_uniform_range(n, seed, -1, 1);
     double *expected = calloc(n, sizeof(double)), *x = calloc(n, sizeof(double));
     (lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, expected);
-    levels->path = FM_SOLVE_SPLIT;
+    levels->path = path;
     const int threads[] = { 1, 2, 3, 5 };
     for (int t = 0; t < 4; t++) {
         omp_set_num_threads(threads[t]);
         for (int64_t i = 0; i < n; i++) x[i] = NAN;
         (lower ? fm_solve_lower : fm_solve_upper)(T, levels, b, x);
-        cr_assert(!memcmp(x, expected, sizeof(double) * n), "%s solve by the sets differs from the reference "
-                  "(n %lld, %d threads)", lower ? "lower" : "upper", (long long)n, threads[t]);
+        cr_assert(!memcmp(x, expected, sizeof(double) * n), "%s solve by the %s differs from the reference "
+                  "(n %lld, %d threads)", lower ? "lower" : "upper", fm_solve_path_name(path), (long long)n,
+                  threads[t]);
     }
     omp_set_num_threads(2);
     levels->path = FM_SOLVE_AUTO;
@@ -117,7 +120,7 @@ static void expect_reference(const fm_csr *T, fm_levels *levels, bool lower, uin
 // Both orientations of the 5-point grid (the halves) and of random 9-point
 // factors (whose closed sets lean, a column a grid row): sets that hold
 // their definition, solves bitwise the reference's.
-Test(solve_sets, grids_both_orientations)
+Test(solve_teams, grids_both_orientations)
 {
     const int64_t sides[] = { 300, 230, 260 };
     for (int s = 0; s < 3; s++) {
@@ -136,7 +139,10 @@ Test(solve_sets, grids_both_orientations)
             fm_levels *levels = NULL;
             cr_assert_eq(fm_levels_new(&levels, T, !u, msg), FM_OK, "%s", msg);
             expect_sets(T, levels, !u);
-            expect_reference(T, levels, !u, 21 + s);
+            expect_reference(T, levels, !u, FM_SOLVE_SPLIT, 21 + s);
+            if (levels->stages_reach > 0) expect_reference(T, levels, !u, FM_SOLVE_STAGES, 25 + s);
+            // the 5-point grid's far half is one entry a row: no stages
+            if (s == 0) cr_assert_eq(levels->stages_reach, 0);
             fm_levels_free(&levels);
         }
         fm_csr_free(&L);
@@ -149,7 +155,7 @@ Test(solve_sets, grids_both_orientations)
 // (its west and north neighbours: a closed set is a union of such
 // prefixes), about half of each, and the trailing thread waits only at the
 // first cell after each prefix. The model gives the sets close to 2x.
-Test(solve_sets, grid_halves)
+Test(solve_teams, grid_halves)
 {
     const int64_t side = 300;
     fm_square *g = fm_test_grid_square(side);
@@ -178,7 +184,7 @@ Test(solve_sets, grid_halves)
 // tests/test_solve_products.c), a band read in full (every row reads the β
 // before it: any closed set holds almost all earlier rows), and a schedule
 // too small for a team. Forced, FM_SOLVE_SPLIT then runs the strips.
-Test(solve_sets, none_where_the_structure_has_none)
+Test(solve_teams, none_where_the_structure_has_none)
 {
     char msg[FM_MSG_LEN];
     const int64_t n = 40000;
@@ -203,7 +209,7 @@ Test(solve_sets, none_where_the_structure_has_none)
         cr_assert_null(levels->split_order);
         cr_assert_null(levels->split_rows);
         cr_assert_neq(fm_solve_choose(levels, 2), FM_SOLVE_SPLIT);
-        fm_solve_path candidates[4];
+        fm_solve_path candidates[FM_SOLVE_MAX_CANDIDATES];
         const int m = fm_solve_candidates(levels, 2, candidates);
         for (int c = 0; c < m; c++) cr_assert_neq(candidates[c], FM_SOLVE_SPLIT);
         const int64_t rows = cases[k]->n;
@@ -221,4 +227,78 @@ Test(solve_sets, none_where_the_structure_has_none)
     fm_csr_free(&band);
     fm_csr_free(&scattered);
     fm_square_free(&small);
+}
+
+// A lower factor whose rows read `per_row` earlier rows at random (the
+// random SPD class's pattern), values N(0, 1) / (row length), a diagonal of
+// 1 + U(0, 1).
+static fm_csr *scattered_lower(int64_t n, int64_t per_row, uint64_t seed)
+{
+    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
+    bool *mark = calloc(n, 1);
+    fm_csr *L = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_csr_new(&L, n, n * (per_row + 1), msg), FM_OK, "%s", msg);
+    int64_t count = 0;
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t t = 0; t < per_row && i > 0; t++)
+            mark[(int64_t)(fm_rng_uniform(rng, (uint64_t)(i * 64 + t)) * i)] = true;
+        for (int64_t j = 0; j < i; j++)
+            if (mark[j]) {
+                L->index[count] = j;
+                L->value[count] = fm_rng_normal(rng, (uint64_t)(n * 64 + count)) / (per_row + 1);
+                count++;
+                mark[j] = false;
+            }
+        L->index[count] = i;
+        L->value[count++] = 1 + fm_rng_uniform(rng, (uint64_t)(n * 200 + i));
+        L->start[i + 1] = count;
+    }
+    L->count = count;
+    free(mark);
+    return L;
+}
+
+// The stages of a factor that reads at random: each row cut where its
+// entries come within reach, the reach at least 256 rows, the model at least
+// 1.4x; the solves bitwise the reference's. (The 5-point grid has none: its
+// far half is one entry a row; grids_both_orientations.)
+Test(solve_teams, stages)
+{
+    char msg[FM_MSG_LEN];
+    fm_csr *L = scattered_lower(12000, 16, 3), *U = NULL;
+    cr_assert_eq(fm_csr_transpose(&U, L, msg), FM_OK, "%s", msg);
+    for (int u = 0; u < 2; u++) {
+        const fm_csr *T = u ? U : L;
+        const bool lower = !u;
+        fm_levels *levels = NULL;
+        cr_assert_eq(fm_levels_new(&levels, T, lower, msg), FM_OK, "%s", msg);
+        const int64_t reach = levels->stages_reach;
+        cr_assert_geq(reach, 256);
+        cr_assert_geq(levels->stages_speedup, 1.4, "%g", levels->stages_speedup);
+        cr_assert_eq(levels->split_count, 0);
+        // T's rows cut in two, in their order: far, the entries beyond reach;
+        // near, the rest with the diagonal
+        const fm_csr *far = levels->stages_far, *near = levels->stages_near;
+        cr_assert_eq(far->count + near->count, T->count);
+        for (int64_t i = 0; i < T->n; i++) {
+            int64_t f = far->start[i], k = near->start[i];
+            for (int64_t e = T->start[i]; e < T->start[i + 1]; e++) {
+                const int64_t back = lower ? i - T->index[e] : T->index[e] - i;
+                const fm_csr *part = back > reach ? far : near;
+                const int64_t at = back > reach ? f++ : k++;
+                cr_assert_eq(part->index[at], T->index[e], "row %lld", (long long)i);
+                cr_assert_eq(part->value[at], T->value[e], "row %lld", (long long)i);
+            }
+            cr_assert_eq(f, far->start[i + 1], "row %lld", (long long)i);
+            cr_assert_eq(k, near->start[i + 1], "row %lld", (long long)i);
+        }
+        fm_solve_path candidates[FM_SOLVE_MAX_CANDIDATES];
+        const int count = fm_solve_candidates(levels, 2, candidates);
+        cr_assert_eq(candidates[count - 1], FM_SOLVE_STAGES);
+        expect_reference(T, levels, lower, FM_SOLVE_STAGES, 31 + u);
+        fm_levels_free(&levels);
+    }
+    fm_csr_free(&L);
+    fm_csr_free(&U);
 }
