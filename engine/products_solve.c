@@ -90,24 +90,37 @@ void fm_spmv(const fm_csr *A, const double *x, double *y)
 
 // AUTO's trial (fm_levels.trial; the rule in square.h above fm_solve_lower).
 // After the first round, a candidate over FM_SOLVE_TRIAL_SLOWER times the
-// fastest so far is not tried again: its calls take the fastest (a team whose
-// threads wait on each other may take ten times one thread's time).
+// fastest so far (by its least time) is not tried again: its calls take the
+// fastest (a team whose threads wait on each other may take ten times one
+// thread's time). The choice goes by the mean time, which counts a team's
+// occasional long wait (a thread woken late), and a team must beat the
+// fastest path on one thread by FM_SOLVE_TRIAL_TEAM_GAIN: its gain is the
+// less certain (inside PCG on the random SPD class the two stages won a
+// three-round trial about half the time and then ran 5-15% slower than the
+// serial loop), and its second thread is then free for other work.
 #define FM_SOLVE_TRIAL_ROUNDS 3
 #define FM_SOLVE_TRIAL_SLOWER 1.5
+#define FM_SOLVE_TRIAL_TEAM_GAIN 1.1
 
 struct fm_solve_trial {
     _Atomic int chosen;   // 256 · path + the thread count it was chosen for; 0: none
     _Atomic int threads;  // the trial under way: its thread count (0: none)
     _Atomic int rounds;
     _Atomic int calls;    // calls of the trial begun
-    _Atomic int64_t best[FM_SOLVE_MAX_CANDIDATES]; // each candidate's least time so far, ns
+    _Atomic int64_t best[FM_SOLVE_MAX_CANDIDATES];  // each candidate's least time so far, ns
+    _Atomic int64_t spent[FM_SOLVE_MAX_CANDIDATES]; // and its times summed
+    _Atomic int runs[FM_SOLVE_MAX_CANDIDATES];
 };
 
 static void trial_begin(struct fm_solve_trial *trial, int threads, int rounds)
 {
     atomic_store(&trial->chosen, 0);
     atomic_store(&trial->rounds, rounds);
-    for (int c = 0; c < FM_SOLVE_MAX_CANDIDATES; c++) atomic_store(&trial->best[c], INT64_MAX);
+    for (int c = 0; c < FM_SOLVE_MAX_CANDIDATES; c++) {
+        atomic_store(&trial->best[c], INT64_MAX);
+        atomic_store(&trial->spent[c], 0);
+        atomic_store(&trial->runs[c], 0);
+    }
     atomic_store(&trial->calls, 0);
     atomic_store(&trial->threads, threads);
 }
@@ -508,6 +521,22 @@ static int fastest(struct fm_solve_trial *trial, int count)
     return best;
 }
 
+// The trial's choice: the candidate of least mean time on one thread, or the
+// team of least mean time where it is FM_SOLVE_TRIAL_TEAM_GAIN faster.
+static fm_solve_path choose(struct fm_solve_trial *trial, const fm_solve_path *candidate, int count)
+{
+    double mean[FM_SOLVE_MAX_CANDIDATES];
+    int alone = -1, team = -1;
+    for (int c = 0; c < count; c++) {
+        const int runs = atomic_load(&trial->runs[c]);
+        mean[c] = runs ? (double)atomic_load(&trial->spent[c]) / runs : INFINITY;
+        int *best = is_team(candidate[c]) ? &team : &alone;
+        if (*best < 0 || mean[c] < mean[*best]) *best = c;
+    }
+    if (team >= 0 && (alone < 0 || FM_SOLVE_TRIAL_TEAM_GAIN * mean[team] < mean[alone])) return candidate[team];
+    return candidate[alone >= 0 ? alone : 0];
+}
+
 static int64_t nanoseconds_since(double t0)
 {
     return (int64_t)(1e9 * (omp_get_wtime() - t0));
@@ -540,7 +569,9 @@ static void trial_call(const fm_csr *T, const fm_levels *levels, const double *b
     int64_t held = atomic_load(&trial->best[c]);
     while (spent < held && !atomic_compare_exchange_weak(&trial->best[c], &held, spent)) {
     }
-    if (k == total - 1) atomic_store(&trial->chosen, 256 * (int)candidate[fastest(trial, count)] + threads);
+    atomic_fetch_add(&trial->spent[c], spent);
+    atomic_fetch_add(&trial->runs[c], 1);
+    if (k == total - 1) atomic_store(&trial->chosen, 256 * (int)choose(trial, candidate, count) + threads);
 }
 
 fm_solve_path fm_levels_chosen(const fm_levels *levels, int *threads)

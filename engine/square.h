@@ -189,14 +189,15 @@ int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg);
 
 // x = L⁻¹ b (L lower by rows, diagonal last) and x = U⁻¹ b (U upper by rows,
 // diagonal first; Lᵀ is L by columns). x and b may not alias. The reference
-// is the serial row loop; the fast one takes levels->path (the sets on two
-// threads, the strips, in parallel where there are threads, or the
-// reference). With FM_SOLVE_AUTO the first calls with a thread count are the
-// trial: they take the candidates in turn (FM_SOLVE_TRIAL_ROUNDS rounds),
-// each timed where the caller uses it (between its other work, on its own
-// vectors, with what that leaves in the caches: a path that wins alone may
-// lose inside a Krylov iteration), and the calls after them take the fastest
-// (the least of its times). No call solves twice: the trial costs only the
+// is the serial row loop; the fast one takes levels->path (the serial loop,
+// the strips on one thread or in parallel, the sets or the stages on two
+// threads). With FM_SOLVE_AUTO the first calls with a thread count are the
+// trial: they take the candidates in turn (3 rounds, FM_SOLVE_TRIAL_ROUNDS
+// in products_solve.c), each timed where the caller uses it (between its
+// other work, on its own vectors, with what that leaves in the caches: a path
+// that wins alone may lose inside a Krylov iteration), and the calls after
+// them take the fastest by mean time, a two-thread path only where it beats
+// one thread's fastest by 10%. No call solves twice: the trial costs only the
 // difference between the candidates and the fastest, over a few calls. The
 // calls of a trial may run concurrently (each still gives x); the schedule's
 // choice is then made from whichever times were recorded.
