@@ -246,14 +246,17 @@ int main(int argc, char **argv)
     const double build = cpu_seconds() - t0;
     const int64_t n = g->n;
     fm_levels *lower = NULL, *upper = NULL;
+    t0 = cpu_seconds();
     if (fm_levels_new(&lower, g->lower, true, msg) || fm_levels_new(&upper, g->lower_by_columns, false, msg)) {
         fprintf(stderr, "%s\n", msg);
         return 1;
     }
+    const double schedules = cpu_seconds() - t0;
     printf("%s: n %lld, nnz(A) %lld, nnz(L) %lld, levels %lld (upper %lld), %.1f rows a level; build %.3f s; "
-           "random n 10000 with 1e6 entries: build %.3f s (processor seconds, one thread)\n",
+           "both schedules (levels, strips, sets, stages) %.3f s; random n 10000 with 1e6 entries: build %.3f s "
+           "(processor seconds, one thread)\n",
            is_file ? argv[1] : "grid", (long long)n, (long long)g->A->count, (long long)g->lower->count,
-           (long long)lower->count, (long long)upper->count, (double)n / (double)lower->count, build,
+           (long long)lower->count, (long long)upper->count, (double)n / (double)lower->count, build, schedules,
            build_random_seconds());
     if (!is_file) printf("grid %lld x %lld\n", (long long)side, (long long)side);
 
