@@ -91,11 +91,6 @@ void fm_spmv_reference(const fm_csr *A, const double *x, double *y);
 // natural order: a strip is a band of grid rows, and each band trails the
 // one above it by a few anti-diagonals).
 //
-// Where rows read far back at random (no closed set but a prefix), a third
-// cuts each row's sum in two: a thread running ahead sums each row's terms
-// from rows more than w steps back, the other the rest and divides
-// (engine/products_stages.c).
-//
 // Where the structure allows, a second schedule for two threads splits the
 // rows into two sets, the leading one closed (its rows read only its own
 // rows), each in strips ordered by their local levels: one thread solves the
@@ -103,9 +98,14 @@ void fm_spmv_reference(const fm_csr *A, const double *x, double *y);
 // where a row reads a leading row not yet solved (for the grid in natural
 // order: the left and the right halves of every grid row, the right half
 // reading one cell of the left per grid row; engine/products_split.c).
+//
+// Where rows read far back at random (no closed set but a prefix), a third
+// cuts each row's sum in two: a thread running ahead sums each row's terms
+// from rows more than w steps back, the other the rest and divides
+// (engine/products_stages.c).
 typedef enum fm_solve_path {
-    FM_SOLVE_AUTO,         // fm_solve_choose by the structure; where it says the team may pay,
-                           // the first call with that many threads times both (see fm_solve_lower)
+    FM_SOLVE_AUTO,         // the serial loop below FM_SOLVE_PARALLEL_ENTRIES entries, otherwise
+                           // the trial's choice (see fm_solve_lower)
     FM_SOLVE_SERIAL,       // the reference row loop
     FM_SOLVE_STRIPS,       // the strips on one thread (the divisions of a local level overlap)
     FM_SOLVE_PARALLEL,     // the strips on the current threads (one included), whatever the size
@@ -159,9 +159,9 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
 const char *fm_solve_path_name(fm_solve_path path);
 // The path fm_levels_tune starts from and AUTO takes where its trial is
 // not done, by the structure alone: the serial loop below
-// FM_SOLVE_PARALLEL_ENTRIES entries; of the two teams (the sets on two
-// threads, the strips in parallel with at least two strips a thread) the one
-// with the higher modeled speedup, where it is at least
+// FM_SOLVE_PARALLEL_ENTRIES entries; of the teams (the sets and the stages
+// on two threads, the strips in parallel with at least two strips a thread)
+// the one with the highest modeled speedup, where it is at least
 // FM_SOLVE_MODELED_SPEEDUP; the strips on one thread where the rows are short
 // (at most FM_SOLVE_SHORT_ROW entries on average: one chain of divisions is
 // the serial loop's bound) and a local level holds at least
