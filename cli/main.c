@@ -63,16 +63,22 @@ static void print_model_dir(FILE *out)
         fprintf(out, "For this program: %s (%s).\n", dir, origin);
 }
 
-// OpenMP threads that spin between parallel regions are harmless on an idle
-// machine (2 us per region against 13.5 us sleeping) but cost 317 us per
-// region when another process holds one of the two cores, and the engine's
-// kernels run one region after another (perf/README.md). libgomp reads its
-// wait policy once, when it loads, so the program restarts itself with a
-// passive policy unless the user chose one.
+// OpenMP threads that spin between parallel regions without end cost 317 us
+// per region when another process holds one of the two cores (2026-12-04),
+// and the engine's kernels run one region after another (perf/README.md);
+// threads that sleep at once cost a wake-up per region instead (34 us on
+// 2026-12-05's idle machine), and CG on a system of 10 000 unknowns opens 5
+// or 6 regions an iteration. So the program waits passively but spins a
+// little first (GOMP_SPINCOUNT 10000: 1.5-2.8 us a region idle, 8.8 loaded,
+// against 10.2 spinning without end): Jacobi-preconditioned CG on the random
+// SPD class took 0.29 s against 0.59 s. libgomp reads both once, when it
+// loads, so the program restarts itself with them unless the user chose a
+// policy.
 static void prefer_passive_waiting(char **argv)
 {
     if (getenv("OMP_WAIT_POLICY")) return;
     setenv("OMP_WAIT_POLICY", "passive", 1);
+    if (!getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "10000", 1);
     execv("/proc/self/exe", argv);   // returns only on failure: run as we are
 }
 
