@@ -15,7 +15,11 @@
 // and their order are the reference's, so x is bitwise the serial loop's.
 // Each thread reads its part of every row from a copy of its own (T's rows
 // cut in two): reading T, both would stream every cache line of T, each at
-// one core's rate, and the pair took as long as the serial loop.
+// one core's rate, and the pair took as long as the serial loop. The pair
+// pays where the factor is out of cache (1.8x on a random SPD matrix of
+// n = 50 000); in cache (n = 10 000) every x_j and s_i crossing between the
+// cores costs what it saves, and AUTO's trial keeps the serial loop
+// (perf/README.md).
 //
 // w is chosen from the entries' reach (in steps) so that the far thread's
 // work (its entries) and the near thread's (its entries and 2 a row for the
