@@ -1,7 +1,8 @@
 // What the walks of the triangular solves share (engine/products_solve.c:
-// the strips; engine/products_split.c: the two sets): the row's arithmetic,
-// the direction of the solve, and the point-to-point synchronization between
-// threads. Not installed.
+// the strips; engine/products_split.c: the two sets; engine/products_stages.c:
+// the two stages; engine/products_path.c: the choice among them): the row's
+// arithmetic, the direction of the solve, and the point-to-point
+// synchronization between threads. Not installed.
 #ifndef FM_SOLVE_WALK_H
 #define FM_SOLVE_WALK_H
 
@@ -30,6 +31,8 @@
 // on a machine shared with other work the thread it waits for may not be
 // running, and spinning would only delay it.
 #define FM_SOLVE_SPINS 256
+// At most this many threads share a solve.
+#define FM_SOLVE_MAX_THREADS 64
 // The strips' smallest size (entries).
 #define FM_SOLVE_STRIP_MIN 4096
 
@@ -86,6 +89,15 @@ static inline void fm_solve_publish(fm_solve_progress *mine, int64_t position)
 {
     atomic_store_explicit(&mine->position, position, memory_order_release);
 }
+
+// engine/products_solve.c: T⁻¹ b by the strips on `threads` (one: in their
+// order on the calling thread).
+void fm_solve_strips(const fm_csr *T, const fm_levels *levels, const double *b, double *x, int threads);
+
+// engine/products_path.c: AUTO's trial state (fm_levels.trial), new and
+// forgotten (new strips are timed anew).
+int fm_solve_trial_new(struct fm_solve_trial **out, char *msg);
+void fm_solve_trial_reset(struct fm_solve_trial *trial);
 
 // engine/products_stages.c: builds levels' stages (fm_levels in square.h)
 // where T's structure gives them, and walks them.
