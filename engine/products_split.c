@@ -116,9 +116,7 @@ static double model_split(const fm_levels *levels, const fm_csr *T, double *fini
         trailing += 1.0 + (double)(T->start[i + 1] - T->start[i]);
     }
     const double span = leading > trailing ? leading : trailing;
-    double total = 0;
-    for (int64_t i = 0; i < n; i++) total += 1.0 + (double)(T->start[i + 1] - T->start[i]);
-    return span > 0 ? total / span : 1;
+    return span > 0 ? (double)(n + T->count) / span : 1;
 }
 
 // first[i]: the first of the last `seeds` rows (steps n − seeds, …, n − 1

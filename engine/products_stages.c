@@ -108,6 +108,14 @@ int fm_levels_stages(fm_levels *levels, const fm_csr *T, char *msg)
 #undef FREE_ALL
 }
 
+// The rows a thread waits for beyond what it needs (FM_SOLVE_SLACK_ROWS), at
+// most a quarter of the reach: the two threads' slacks together stay under
+// it, so neither waits for a row the other cannot reach without it.
+static int64_t stage_slack(int64_t reach)
+{
+    return reach / 4 < FM_SOLVE_SLACK_ROWS ? reach / 4 : FM_SOLVE_SLACK_ROWS;
+}
+
 // The far thread: s_i for every row, in steps, each once the near thread has
 // passed the row w steps back; the far rows' entries in T's order (U's
 // backwards, as the reference).
@@ -120,7 +128,7 @@ static void walk_far(const fm_levels *levels, const double *b, const double *x, 
     const int64_t *restrict start = rows->start;
     const int64_t *restrict index = rows->index;
     const double *restrict value = rows->value;
-    const int64_t slack = reach / 4 < FM_SOLVE_SLACK_ROWS ? reach / 4 : FM_SOLVE_SLACK_ROWS;
+    const int64_t slack = stage_slack(reach);
     int64_t seen = 0; // the near thread's progress, last read
     int unpublished = 0;
     for (int64_t step = 0; step < n; step++) {
@@ -153,7 +161,7 @@ static void walk_near(const fm_levels *levels, const double *partial, double *x,
     const fm_csr *rows = levels->stages_near;
     const int64_t n = rows->n, reach = levels->stages_reach;
     const bool lower = levels->lower;
-    const int64_t slack = reach / 4 < FM_SOLVE_SLACK_ROWS ? reach / 4 : FM_SOLVE_SLACK_ROWS;
+    const int64_t slack = stage_slack(reach);
     int64_t seen = 0; // the far thread's progress, last read
     int unpublished = 0;
     for (int64_t step = 0; step < n; step++) {

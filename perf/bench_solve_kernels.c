@@ -166,6 +166,14 @@ static fm_square *from_file(const char *path, char *msg)
     return g;
 }
 
+// A forced path's line: its times and rate, and the serial loop's time over
+// its own.
+static void print_forced(const char *name, const char *label, timing t, timing serial, double bytes)
+{
+    printf("  %s %s best %.6f s  median %.6f s  %.2f GB/s  reference/this %.2f (best) %.2f (median)\n", name, label,
+           t.best, t.median, bytes / t.best / 1e9, serial.best / t.best, serial.median / t.median);
+}
+
 // The library's solve with 2 threads against its solve with 1 (each AUTO,
 // on a schedule of its own, its trial done first), alternating round by
 // round so that the machine's drift falls on both alike: medians, and the
@@ -306,24 +314,23 @@ int main(int argc, char **argv)
                            serial.processor / fast.processor);
             }
             // the two sets (one thread: the leading set, then the trailing one)
+            // and the two stages (one thread: the serial loop), where T has them
+            char label[128];
             if (levels->split_count > 0) {
                 levels->path = FM_SOLVE_SPLIT;
-                timing sets = run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats);
-                printf("  %s sets (leading %.0f%% of the entries, model 2 thr %.2fx) best %.6f s  median %.6f s  "
-                       "%.2f GB/s  reference/this %.2f (best) %.2f (median)\n", names[u], 100 * levels->split_entries,
-                       levels->split_speedup, sets.best, sets.median, solve_bytes / sets.best / 1e9,
-                       serial.best / sets.best, serial.median / sets.median);
+                snprintf(label, sizeof label, "sets (leading %.0f%% of the entries, model 2 thr %.2fx)",
+                         100 * levels->split_entries, levels->split_speedup);
+                print_forced(names[u], label, run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats), serial,
+                             solve_bytes);
             } else {
                 printf("  %s sets: none (no closed set of a third to two thirds of the entries)\n", names[u]);
             }
-            // the two stages (one thread: the serial loop)
             if (levels->stages_reach > 0) {
                 levels->path = FM_SOLVE_STAGES;
-                timing stages = run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats);
-                printf("  %s stages (reach %lld rows, model 2 thr %.2fx) best %.6f s  median %.6f s  %.2f GB/s  "
-                       "reference/this %.2f (best) %.2f (median)\n", names[u], (long long)levels->stages_reach,
-                       levels->stages_speedup, stages.best, stages.median, solve_bytes / stages.best / 1e9,
-                       serial.best / stages.best, serial.median / stages.median);
+                snprintf(label, sizeof label, "stages (reach %lld rows, model 2 thr %.2fx)",
+                         (long long)levels->stages_reach, levels->stages_speedup);
+                print_forced(names[u], label, run(u ? UPPER : LOWER, g, lower, upper, x, y, repeats), serial,
+                             solve_bytes);
             } else {
                 printf("  %s stages: none\n", names[u]);
             }

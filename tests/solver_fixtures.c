@@ -175,3 +175,46 @@ double *fm_test_normal_vector(int64_t n, uint64_t seed)
     for (int64_t i = 0; i < n; i++) z[i] = fm_rng_normal(r, (uint64_t)i);
     return z;
 }
+
+// A random lower factor by rows: about `per_row` earlier columns at random
+// (with `band` also the `band` columns just before the diagonal), values
+// N(0, 1) / (row length), a diagonal of 1 + U(0, 1) with a random sign; the
+// off-diagonal row sums stay below the diagonal, so L is well conditioned.
+fm_csr *fm_test_random_lower(int64_t n, int64_t per_row, int64_t band, uint64_t seed)
+{
+    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
+    bool *mark = calloc(n, 1);
+    int64_t capacity = n * (per_row + band + 1), count = 0;
+    int64_t *start = calloc(n + 1, sizeof(int64_t)), *index = malloc(sizeof(int64_t) * capacity);
+    double *value = malloc(sizeof(double) * capacity);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t got = 0, lowest = i;
+        for (int64_t t = 0; t < per_row && i > 0; t++) {
+            int64_t j = (int64_t)(fm_rng_uniform(rng, (uint64_t)(i * 64 + t)) * i);
+            if (!mark[j]) mark[j] = true, got++, lowest = j < lowest ? j : lowest;
+        }
+        for (int64_t j = i - band < 0 ? 0 : i - band; j < i; j++)
+            if (!mark[j]) mark[j] = true, got++, lowest = j < lowest ? j : lowest;
+        for (int64_t j = lowest; j < i; j++)
+            if (mark[j]) {
+                index[count] = j;
+                value[count] = fm_rng_normal(rng, (uint64_t)(n * 64 + count)) / (got + 1);
+                count++;
+                mark[j] = false;
+            }
+        index[count] = i;
+        value[count++] = (1 + fm_rng_uniform(rng, (uint64_t)(n * 200 + i))) * (i % 5 == 2 ? -1 : 1);
+        start[i + 1] = count;
+    }
+    fm_csr *L = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_csr_new(&L, n, count, msg), FM_OK, "%s", msg);
+    memcpy(L->start, start, sizeof(int64_t) * (n + 1));
+    memcpy(L->index, index, sizeof(int64_t) * count);
+    memcpy(L->value, value, sizeof(double) * count);
+    free(mark);
+    free(start);
+    free(index);
+    free(value);
+    return L;
+}

@@ -32,6 +32,11 @@ void fm_test_system_free(fm_test_system *s);
 // (−1, 1) per row, a diagonal above the row's absolute sum (diagonally
 // dominant), then S A S with S = diag(row_scale) where given (what P2 undoes).
 fm_square *fm_test_dominant_spd(int64_t n, int per_row, uint64_t seed, const double *row_scale);
+// A random lower factor by rows: about `per_row` earlier columns at random
+// (with `band` also the `band` columns just before the diagonal), values
+// N(0, 1) / (row length), a diagonal of 1 + U(0, 1) with a random sign; the
+// off-diagonal row sums stay below the diagonal, so L is well conditioned.
+fm_csr *fm_test_random_lower(int64_t n, int64_t per_row, int64_t band, uint64_t seed);
 // n draws of N(0, 1) (malloc'd).
 double *fm_test_normal_vector(int64_t n, uint64_t seed);
 

@@ -106,49 +106,6 @@ Test(solve_products, spmv_against_reference)
     }
 }
 
-// A random lower factor by rows: about `per_row` earlier columns at random
-// (with `band` also the `band` columns just before the diagonal), values
-// N(0, 1) / (row length), a diagonal of 1 + U(0, 1) with a random sign; the
-// off-diagonal row sums stay below the diagonal, so L is well conditioned.
-static fm_csr *random_lower(int64_t n, int64_t per_row, int64_t band, uint64_t seed)
-{
-    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
-    bool *mark = calloc(n, 1);
-    int64_t capacity = n * (per_row + band + 1), count = 0;
-    int64_t *start = calloc(n + 1, sizeof(int64_t)), *index = malloc(sizeof(int64_t) * capacity);
-    double *value = malloc(sizeof(double) * capacity);
-    for (int64_t i = 0; i < n; i++) {
-        int64_t got = 0, lowest = i;
-        for (int64_t t = 0; t < per_row && i > 0; t++) {
-            int64_t j = (int64_t)(fm_rng_uniform(rng, (uint64_t)(i * 64 + t)) * i);
-            if (!mark[j]) mark[j] = true, got++, lowest = j < lowest ? j : lowest;
-        }
-        for (int64_t j = i - band < 0 ? 0 : i - band; j < i; j++)
-            if (!mark[j]) mark[j] = true, got++, lowest = j < lowest ? j : lowest;
-        for (int64_t j = lowest; j < i; j++)
-            if (mark[j]) {
-                index[count] = j;
-                value[count] = fm_rng_normal(rng, (uint64_t)(n * 64 + count)) / (got + 1);
-                count++;
-                mark[j] = false;
-            }
-        index[count] = i;
-        value[count++] = (1 + fm_rng_uniform(rng, (uint64_t)(n * 200 + i))) * (i % 5 == 2 ? -1 : 1);
-        start[i + 1] = count;
-    }
-    fm_csr *L = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_csr_new(&L, n, count, msg), FM_OK, "%s", msg);
-    memcpy(L->start, start, sizeof(int64_t) * (n + 1));
-    memcpy(L->index, index, sizeof(int64_t) * count);
-    memcpy(L->value, value, sizeof(double) * count);
-    free(mark);
-    free(start);
-    free(index);
-    free(value);
-    return L;
-}
-
 // Every row once; rows ascending within a level; each row's dependencies (its
 // off-diagonal columns) in earlier levels; and each row at the lowest level
 // that allows (one of its dependencies sits in the level just before).
@@ -300,7 +257,7 @@ Test(solve_products, random_factors_both_orientations)
 {
     const int64_t sizes[] = { 1, 2, 50, 300, 20000 }, per_row[] = { 0, 1, 6, 4, 7 }, band[] = { 0, 1, 0, 3, 0 };
     for (int s = 0; s < 5; s++) {
-        fm_csr *L = random_lower(sizes[s], per_row[s], band[s], 51 + s), *Lt = NULL;
+        fm_csr *L = fm_test_random_lower(sizes[s], per_row[s], band[s], 51 + s), *Lt = NULL;
         char msg[FM_MSG_LEN];
         cr_assert_eq(fm_csr_transpose(&Lt, L, msg), FM_OK, "%s", msg);
         check_solves(L, true, 61 + s);
@@ -391,7 +348,7 @@ Test(solve_products, choose_by_structure)
     free(b);
     free(x);
     free(expected);
-    fm_csr *L = random_lower(6000, 30, 0, 17);
+    fm_csr *L = fm_test_random_lower(6000, 30, 0, 17);
     cr_assert_eq(fm_levels_new(&random, L, true, msg), FM_OK, "%s", msg);
     cr_assert_geq(L->count, 131072);
     cr_assert_lt(random->modeled_speedup, 1.4, "%g", random->modeled_speedup);
@@ -489,7 +446,7 @@ Test(solve_products, spmv_short_rows)
 
 Test(solve_products, levels_reject_a_matrix_that_is_not_triangular)
 {
-    fm_csr *L = random_lower(30, 3, 1, 5), *Lt = NULL;
+    fm_csr *L = fm_test_random_lower(30, 3, 1, 5), *Lt = NULL;
     char msg[FM_MSG_LEN];
     cr_assert_eq(fm_csr_transpose(&Lt, L, msg), FM_OK, "%s", msg);
     fm_levels *levels = NULL;

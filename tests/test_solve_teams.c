@@ -180,8 +180,8 @@ Test(solve_teams, grid_halves)
     fm_square_free(&g);
 }
 
-// No sets: rows that read across the whole matrix (the random factors of
-// tests/test_solve_products.c), a band read in full (every row reads the β
+// No sets: rows that read back across the whole matrix (a grid factor
+// with a few rows reading row 0), a band read in full (every row reads the β
 // before it: any closed set holds almost all earlier rows), and a schedule
 // too small for a team. Forced, FM_SOLVE_SPLIT then runs the strips.
 Test(solve_teams, none_where_the_structure_has_none)
@@ -229,36 +229,6 @@ Test(solve_teams, none_where_the_structure_has_none)
     fm_square_free(&small);
 }
 
-// A lower factor whose rows read `per_row` earlier rows at random (the
-// random SPD class's pattern), values N(0, 1) / (row length), a diagonal of
-// 1 + U(0, 1).
-static fm_csr *scattered_lower(int64_t n, int64_t per_row, uint64_t seed)
-{
-    fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
-    bool *mark = calloc(n, 1);
-    fm_csr *L = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_csr_new(&L, n, n * (per_row + 1), msg), FM_OK, "%s", msg);
-    int64_t count = 0;
-    for (int64_t i = 0; i < n; i++) {
-        for (int64_t t = 0; t < per_row && i > 0; t++)
-            mark[(int64_t)(fm_rng_uniform(rng, (uint64_t)(i * 64 + t)) * i)] = true;
-        for (int64_t j = 0; j < i; j++)
-            if (mark[j]) {
-                L->index[count] = j;
-                L->value[count] = fm_rng_normal(rng, (uint64_t)(n * 64 + count)) / (per_row + 1);
-                count++;
-                mark[j] = false;
-            }
-        L->index[count] = i;
-        L->value[count++] = 1 + fm_rng_uniform(rng, (uint64_t)(n * 200 + i));
-        L->start[i + 1] = count;
-    }
-    L->count = count;
-    free(mark);
-    return L;
-}
-
 // The stages of a factor that reads at random: each row cut where its
 // entries come within reach, the reach at least 256 rows, the model at least
 // 1.4x; the solves bitwise the reference's. (The 5-point grid has none: its
@@ -266,7 +236,7 @@ static fm_csr *scattered_lower(int64_t n, int64_t per_row, uint64_t seed)
 Test(solve_teams, stages)
 {
     char msg[FM_MSG_LEN];
-    fm_csr *L = scattered_lower(12000, 16, 3), *U = NULL;
+    fm_csr *L = fm_test_random_lower(12000, 16, 0, 3), *U = NULL;
     cr_assert_eq(fm_csr_transpose(&U, L, msg), FM_OK, "%s", msg);
     for (int u = 0; u < 2; u++) {
         const fm_csr *T = u ? U : L;
