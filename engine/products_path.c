@@ -115,8 +115,7 @@ static void run_path(const fm_csr *T, const fm_levels *levels, const double *b, 
     else if (path == FM_SOLVE_STAGES && levels->stages_reach > 0) fm_solve_stages(T, levels, b, x, threads);
     else if (is_team(path)) fm_solve_strips(T, levels, b, x, threads);
     else if (path == FM_SOLVE_STRIPS) fm_solve_strips(T, levels, b, x, 1);
-    else if (levels->lower) fm_solve_lower_reference(T, b, x);
-    else fm_solve_upper_reference(T, b, x);
+    else fm_solve_serial(T, levels->lower, b, x);
 }
 
 

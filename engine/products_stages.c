@@ -140,12 +140,7 @@ static void walk_far(const fm_levels *levels, const double *b, const double *x, 
             const int64_t want = step - reach + slack;
             seen = fm_solve_wait(&done[0], want < step ? want : step);
         }
-        double sum = b[i];
-        if (lower)
-            for (int64_t e = start[i]; e < start[i + 1]; e++) sum -= value[e] * x[index[e]];
-        else
-            for (int64_t e = start[i + 1] - 1; e >= start[i]; e--) sum -= value[e] * x[index[e]];
-        partial[i] = sum;
+        partial[i] = fm_solve_sum(index, value, x, start[i], start[i + 1], lower, b[i]);
         if (++unpublished == FM_SOLVE_PUBLISH_ROWS) {
             fm_solve_publish(&done[1], step + 1);
             unpublished = 0;
@@ -186,7 +181,7 @@ void fm_solve_stages(const fm_csr *T, const fm_levels *levels, const double *b, 
     // the hand-over: s_i, written by one thread and read by the other once
     double *partial = threads > 1 ? malloc(sizeof(double) * (size_t)T->n) : NULL;
     if (!partial) { // one thread, or no memory for the hand-over: the serial loop, the same x
-        (levels->lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, x);
+        fm_solve_serial(T, levels->lower, b, x);
         return;
     }
     fm_solve_progress done[2];
@@ -196,7 +191,7 @@ void fm_solve_stages(const fm_csr *T, const fm_levels *levels, const double *b, 
     {
         // a team of one (the runtime's limit): the serial loop
         if (omp_get_num_threads() < 2) {
-            (levels->lower ? fm_solve_lower_reference : fm_solve_upper_reference)(T, b, x);
+            fm_solve_serial(T, levels->lower, b, x);
         } else if (omp_get_thread_num() == 0) {
             walk_near(levels, partial, x, done);
         } else {

@@ -95,6 +95,18 @@ Test(solve_products, spmv_against_reference)
         fm_spmv(A, x, three);
         omp_set_num_threads(2);
         expect_close(y, expected, n, 1e-14 * 200, "spmv");
+        // exactly its definition (engine/products_solve.c, row_dot): four
+        // running sums by entry mod 4, (s0 + s1) + (s2 + s3), whatever the
+        // target (long rows: the vector path)
+        if (A->count >= 8 * n)
+            for (int64_t i = 0; i < n; i++) {
+                double part[4] = { 0, 0, 0, 0 };
+                for (int64_t k = A->start[i]; k < A->start[i + 1]; k++)
+                    part[(k - A->start[i]) % 4] += A->value[k] * x[A->index[k]];
+                const double sum = (part[0] + part[1]) + (part[2] + part[3]);
+                cr_assert(!memcmp(&sum, &y[i], sizeof sum), "spmv row %lld: %.17g, its definition %.17g",
+                          (long long)i, y[i], sum);
+            }
         cr_assert(!memcmp(y, one, sizeof(double) * n), "1 and 2 threads differ (n %lld)", (long long)n);
         cr_assert(!memcmp(y, three, sizeof(double) * n), "2 and 3 threads differ (n %lld)", (long long)n);
         free(x);
@@ -267,6 +279,32 @@ Test(solve_products, random_factors_both_orientations)
     }
 }
 
+
+// The serial loop as the solves run it, four products in flight, is the
+// reference bit for bit: rows of every length mod 4, both orientations.
+Test(solve_products, serial_loop_is_the_reference)
+{
+    const int64_t sizes[] = { 1, 9, 400, 3000 }, per_row[] = { 0, 3, 5, 13 };
+    for (int s = 0; s < 4; s++) {
+        const int64_t n = sizes[s];
+        fm_csr *L = fm_test_random_lower(n, per_row[s], 0, 91 + s), *Lt = NULL;
+        char msg[FM_MSG_LEN];
+        cr_assert_eq(fm_csr_transpose(&Lt, L, msg), FM_OK, "%s", msg);
+        double *b = fm_test_uniform_range(n, 93 + s, -1, 1);
+        double *x = malloc(sizeof(double) * n), *expected = malloc(sizeof(double) * n);
+        fm_solve_lower_reference(L, b, expected);
+        fm_solve_serial(L, true, b, x);
+        cr_assert(!memcmp(x, expected, sizeof(double) * n), "lower, n %lld", (long long)n);
+        fm_solve_upper_reference(Lt, b, expected);
+        fm_solve_serial(Lt, false, b, x);
+        cr_assert(!memcmp(x, expected, sizeof(double) * n), "upper, n %lld", (long long)n);
+        free(b);
+        free(x);
+        free(expected);
+        fm_csr_free(&L);
+        fm_csr_free(&Lt);
+    }
+}
 
 // The levels of a grid in natural order are its anti-diagonals: 2g − 1 of
 // them, by rows and by columns; the solves hold on a grid wide enough for the

@@ -86,7 +86,7 @@ static inline double factor_value(const float *z, int64_t k, int64_t diagonal)
 
 static bool grows(const fm_csr *L, double *y, double *ones)
 {
-    fm_solve_lower_reference(L, ones, y);
+    fm_solve_serial(L, true, ones, y);
     for (int64_t i = 0; i < L->n; i++)
         if (!(fabs(y[i]) <= FM_NIF_GROWTH_LIMIT)) return true;
     return false;

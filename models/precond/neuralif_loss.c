@@ -175,9 +175,9 @@ double fm_nif_preconditioned_loss(const fm_square *scaled, const double *l, cons
     // L̂ by rows and L̂ᵀ by rows (L̂ by columns) with the values l
     const fm_csr lower = { .n = n, .count = E, .start = R->start, .index = R->index, .value = (double *)l };
     const fm_csr upper = { .n = n, .count = E, .start = C->start, .index = C->index, .value = by_columns };
-    fm_solve_upper_reference(&upper, probe, u);                // u = L̂⁻ᵀ z
+    fm_solve_serial(&upper, false, probe, u);                  // u = L̂⁻ᵀ z
     fm_spmv(scaled->A, u, v);                                  // v = Â u
-    fm_solve_lower_reference(&lower, v, w);                    // w = L̂⁻¹ v
+    fm_solve_serial(&lower, true, v, w);                       // w = L̂⁻¹ v
     double norm2 = 0;
     for (int64_t i = 0; i < n; i++) {                          // e = w − z
         e[i] = w[i] - probe[i];
@@ -188,9 +188,9 @@ double fm_nif_preconditioned_loss(const fm_square *scaled, const double *l, cons
     // with ē = e/‖e‖, g = L̂⁻ᵀ ē and h = L̂⁻¹ Â g:
     //   d loss = −ēᵀ L̂⁻¹ dL̂ w − ēᵀ L̂⁻¹ Â L̂⁻ᵀ dL̂ᵀ u,  ∂loss/∂l̂_ij = −(g_i w_j + u_i h_j)
     for (int64_t i = 0; i < n; i++) e[i] /= loss;
-    fm_solve_upper_reference(&upper, e, g);
+    fm_solve_serial(&upper, false, e, g);
     fm_spmv(scaled->A, g, t);
-    fm_solve_lower_reference(&lower, t, h);
+    fm_solve_serial(&lower, true, t, h);
     #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++)
         for (int64_t k = R->start[i]; k < R->start[i + 1]; k++) {
