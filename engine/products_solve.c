@@ -145,9 +145,12 @@ static inline int64_t strip_of(const int64_t *strip_start, int64_t below, int64_
 // The walk with 2 threads, as a model: rows in order, each thread's clock
 // advanced by 1 + the row's entries, a row that reads the other thread's
 // strip starting no earlier than that row's finish + FM_SOLVE_WAIT_COST.
-static double model_speedup(const fm_levels *levels, const fm_csr *T, double *finish)
+// `strip` (n) receives each step's strip.
+static double model_speedup(const fm_levels *levels, const fm_csr *T, double *finish, int64_t *strip)
 {
     const int64_t n = T->n;
+    for (int64_t k = 0; k < levels->strips; k++)
+        for (int64_t step = levels->strip_start[k]; step < levels->strip_start[k + 1]; step++) strip[step] = k;
     double clock[2] = { 0, 0 }, total = 0;
     for (int64_t k = 0; k < levels->strips; k++) {
         const int me = (int)(k % 2);
@@ -158,7 +161,7 @@ static double model_speedup(const fm_levels *levels, const fm_csr *T, double *fi
             double begin = clock[me];
             for (int64_t e = from; e < to; e++) {
                 const int64_t j = T->index[e], step = fm_solve_step(j, n, levels->lower);
-                if (step < lo && strip_of(levels->strip_start, k, step) % 2 != me) {
+                if (step < lo && strip[step] % 2 != me) {
                     const double ready = finish[levels->position[j]] + FM_SOLVE_WAIT_COST;
                     if (ready > begin) begin = ready;
                 }
@@ -243,7 +246,7 @@ int fm_levels_restrip(fm_levels *levels, const fm_csr *T, int64_t strip_entries,
     levels->position = position;
     strip_start = order = position = NULL;
     FM_ALLOC(finish, n);
-    levels->modeled_speedup = model_speedup(levels, T, finish);
+    levels->modeled_speedup = model_speedup(levels, T, finish, next); // next: n + 1, free again
     FREE_ALL;
     return FM_OK;
 }
