@@ -33,26 +33,24 @@ void fm_spmv_reference(const fm_csr *A, const double *x, double *y)
 }
 
 // The dot product of a row's values with x at its columns [from, to), in
-// four running sums (entries k ≡ 0, 1, 2, 3 mod 4 from the row's first),
-// added as (s0 + s1) + (s2 + s3): the same bits on every target. Not
-// vectorized (CMakeLists.txt): GCC's AVX-512 gathers of x made SpMV 1.45x
-// slower on Zen 5; four sums keep as many loads in flight as SSE2's two lanes
-// did (perf/README.md).
+// two running sums (the row's even and odd entries, counted from its first),
+// added at the end: the same bits on every target. The pairs are formed by
+// hand, two values in one load and two x's in two (engine/solve_walk.h's
+// fm_solve_pair), as GCC vectorized the plain loop for SSE2; the file
+// compiles without vectorization (CMakeLists.txt), since with AVX-512 GCC
+// gathered x instead, 1.45x slower on Zen 5. Four scalar sums ran as fast
+// alone but 2% slower inside PCG (perf/README.md).
 static inline double row_dot(const int64_t *restrict index, const double *restrict value,
                              const double *restrict x, int64_t from, int64_t to)
 {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    fm_solve_pair sum = { 0, 0 }, v;
     int64_t k = from;
-    for (; k + 4 <= to; k += 4) {
-        s0 += value[k] * x[index[k]];
-        s1 += value[k + 1] * x[index[k + 1]];
-        s2 += value[k + 2] * x[index[k + 2]];
-        s3 += value[k + 3] * x[index[k + 3]];
+    for (; k + 2 <= to; k += 2) {
+        memcpy(&v, value + k, sizeof v);
+        sum += v * (fm_solve_pair){ x[index[k]], x[index[k + 1]] };
     }
-    if (k < to) s0 += value[k] * x[index[k]];
-    if (k + 1 < to) s1 += value[k + 1] * x[index[k + 1]];
-    if (k + 2 < to) s2 += value[k + 2] * x[index[k + 2]];
-    return (s0 + s1) + (s2 + s3);
+    if (k < to) sum[0] += value[k] * x[index[k]];
+    return sum[0] + sum[1];
 }
 
 // Rows this short on average are summed one entry after another: the

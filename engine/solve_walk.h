@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "square.h"
 
@@ -44,38 +45,37 @@ static inline int64_t fm_solve_step(int64_t i, int64_t n, bool lower)
 
 // sum − Σ value[e]·x[index[e]] over e in [from, to), ascending or
 // descending, each product rounded and then subtracted in that order: the
-// reference's arithmetic, bit for bit. Four products are formed before they
-// are subtracted, so the loads of four entries are in flight at once and
-// the loop's bookkeeping is paid once per four (4% faster than the plain
-// loop on the random SPD class, perf/README.md). The solve files compile
-// without vectorization (CMakeLists.txt): with AVX-512 GCC gathers x here,
-// and the gathers made the solves 2x slower on Zen 5.
+// reference's arithmetic, bit for bit. Two entries at a time: their values
+// in one load, the two x's in two, one multiplication, then the two
+// subtractions in order (what GCC made of the plain loop for SSE2). The solve
+// files compile without vectorization (CMakeLists.txt): with AVX-512 GCC
+// gathered x here instead, 2x slower on Zen 5. Scalar loads in four lanes
+// ran as fast alone but 7% slower inside PCG (perf/README.md).
+typedef double fm_solve_pair __attribute__((vector_size(16)));
+
 static inline double fm_solve_sum(const int64_t *restrict index, const double *restrict value,
                                   const double *restrict x, int64_t from, int64_t to, bool ascending,
                                   double sum)
 {
+    fm_solve_pair v, p;
     if (ascending) {
         int64_t e = from;
-        for (; e + 4 <= to; e += 4) {
-            const double p0 = value[e] * x[index[e]], p1 = value[e + 1] * x[index[e + 1]];
-            const double p2 = value[e + 2] * x[index[e + 2]], p3 = value[e + 3] * x[index[e + 3]];
-            sum -= p0;
-            sum -= p1;
-            sum -= p2;
-            sum -= p3;
+        for (; e + 2 <= to; e += 2) {
+            memcpy(&v, value + e, sizeof v);
+            p = v * (fm_solve_pair){ x[index[e]], x[index[e + 1]] };
+            sum -= p[0];
+            sum -= p[1];
         }
-        for (; e < to; e++) sum -= value[e] * x[index[e]];
+        if (e < to) sum -= value[e] * x[index[e]];
     } else {
         int64_t e = to;
-        for (; e - 4 >= from; e -= 4) {
-            const double p0 = value[e - 1] * x[index[e - 1]], p1 = value[e - 2] * x[index[e - 2]];
-            const double p2 = value[e - 3] * x[index[e - 3]], p3 = value[e - 4] * x[index[e - 4]];
-            sum -= p0;
-            sum -= p1;
-            sum -= p2;
-            sum -= p3;
+        for (; e - 2 >= from; e -= 2) {
+            memcpy(&v, value + e - 2, sizeof v);
+            p = v * (fm_solve_pair){ x[index[e - 2]], x[index[e - 1]] };
+            sum -= p[1];
+            sum -= p[0];
         }
-        for (; e > from; e--) sum -= value[e - 1] * x[index[e - 1]];
+        if (e > from) sum -= value[e - 1] * x[index[e - 1]];
     }
     return sum;
 }

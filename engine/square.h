@@ -204,8 +204,8 @@ int fm_levels_tune(fm_levels *levels, const fm_csr *T, int repeats, char *msg);
 void fm_solve_lower_reference(const fm_csr *L, const double *b, double *x);
 void fm_solve_upper_reference(const fm_csr *U, const double *b, double *x);
 // The serial loop as the solves run it (the path FM_SOLVE_SERIAL): T = L by
-// rows (lower) or U = Lᵀ by rows, x bitwise the reference's, four products
-// in flight at a time (engine/solve_walk.h).
+// rows (lower) or U = Lᵀ by rows, x bitwise the reference's, two entries
+// at a time (engine/solve_walk.h's fm_solve_sum).
 void fm_solve_serial(const fm_csr *T, bool lower, const double *b, double *x);
 void fm_solve_lower(const fm_csr *L, const fm_levels *levels, const double *b, double *x);
 void fm_solve_upper(const fm_csr *U, const fm_levels *levels, const double *b, double *x);
