@@ -120,6 +120,35 @@ static void run_path(const fm_csr *T, const fm_levels *levels, const double *b, 
 
 
 
+// T⁻¹ b by `path` for a caller with `threads` threads. A path of one thread
+// still holds the caller's team: the others wait in a region of their own
+// (spinning, then yielding the core: fm_solve_wait) until the solve is done.
+// Left idle they would fall asleep during a solve of a few hundred
+// microseconds (the program lets OpenMP threads spin 10 000 times, then
+// sleep: cli/main.c), and the caller's next parallel region would wake them:
+// inside PCG on the random SPD class, with both solves on one thread, that
+// cost 6% of CG's time (perf/README.md). Below FM_SOLVE_PARALLEL_ENTRIES the
+// solve is too short for them to fall asleep.
+static void run_held(const fm_csr *T, const fm_levels *levels, const double *b, double *x, fm_solve_path path,
+                     int threads)
+{
+    if (is_team(path) || threads < 2 || levels->entries < FM_SOLVE_PARALLEL_ENTRIES) {
+        run_path(T, levels, b, x, path, is_team(path) ? threads : 1);
+        return;
+    }
+    fm_solve_progress done;
+    atomic_init(&done.position, 0);
+#pragma omp parallel num_threads(threads)
+    {
+        if (omp_get_thread_num() == 0) {
+            run_path(T, levels, b, x, path, 1);
+            fm_solve_publish(&done, 1);
+        } else {
+            fm_solve_wait(&done, 1);
+        }
+    }
+}
+
 int fm_solve_candidates(const fm_levels *levels, int threads, fm_solve_path *out)
 {
     if (levels->entries < FM_SOLVE_PARALLEL_ENTRIES) return 0;
@@ -175,7 +204,7 @@ static void trial_call(const fm_csr *T, const fm_levels *levels, const double *b
     const int k = atomic_fetch_add(&trial->calls, 1);
     if (k >= total) {
         const fm_solve_path path = fm_solve_choose(levels, threads);
-        run_path(T, levels, b, x, path, is_team(path) ? threads : 1);
+        run_held(T, levels, b, x, path, threads);
         return;
     }
     int c = k % count;
@@ -185,7 +214,7 @@ static void trial_call(const fm_csr *T, const fm_levels *levels, const double *b
             c = best;
     }
     const double t0 = omp_get_wtime();
-    run_path(T, levels, b, x, candidate[c], is_team(candidate[c]) ? threads : 1);
+    run_held(T, levels, b, x, candidate[c], threads);
     const int64_t spent = nanoseconds_since(t0);
     int64_t held = atomic_load(&trial->best[c]);
     while (spent < held && !atomic_compare_exchange_weak(&trial->best[c], &held, spent)) {
@@ -218,7 +247,7 @@ static void solve(const fm_csr *T, const fm_levels *levels, const double *b, dou
             return;
         }
     }
-    run_path(T, levels, b, x, path, is_team(path) ? threads : 1);
+    run_held(T, levels, b, x, path, threads);
 }
 
 void fm_solve_lower(const fm_csr *L, const fm_levels *levels, const double *b, double *x)

@@ -131,18 +131,30 @@ static void walk_far(const fm_levels *levels, const double *b, const double *x, 
     const int64_t slack = stage_slack(reach);
     int64_t seen = 0; // the near thread's progress, last read
     int unpublished = 0;
-    for (int64_t step = 0; step < n; step++) {
-        const int64_t i = fm_solve_step(step, n, lower);
-        // its far rows are at steps below step − reach
-        if (step - reach > seen) {
+    // two rows a step (fm_solve_sums_two): the far sums read only rows the
+    // near thread has passed, never each other
+    for (int64_t step = 0; step < n; step += 2) {
+        const int64_t last = step + 1 < n ? step + 1 : step;
+        // their far rows are at steps below last − reach
+        if (last - reach > seen) {
             fm_solve_publish(&done[1], step);
             unpublished = 0;
-            const int64_t want = step - reach + slack;
+            const int64_t want = last - reach + slack;
             seen = fm_solve_wait(&done[0], want < step ? want : step);
         }
-        partial[i] = fm_solve_sum(index, value, x, start[i], start[i + 1], lower, b[i]);
-        if (++unpublished == FM_SOLVE_PUBLISH_ROWS) {
-            fm_solve_publish(&done[1], step + 1);
+        const int64_t i = fm_solve_step(step, n, lower);
+        if (last == step) {
+            partial[i] = fm_solve_sum(index, value, x, start[i], start[i + 1], lower, b[i]);
+        } else {
+            const int64_t i2 = fm_solve_step(last, n, lower);
+            double sum = b[i], sum2 = b[i2];
+            fm_solve_sums_two(index, value, x, start[i], start[i + 1], start[i2], start[i2 + 1], lower, &sum, &sum2);
+            partial[i] = sum;
+            partial[i2] = sum2;
+        }
+        unpublished += 2;
+        if (unpublished >= FM_SOLVE_PUBLISH_ROWS) {
+            fm_solve_publish(&done[1], last + 1);
             unpublished = 0;
         }
     }

@@ -80,6 +80,31 @@ static inline double fm_solve_sum(const int64_t *restrict index, const double *r
     return sum;
 }
 
+// fm_solve_sum for two rows at once, [from, to) into *sum and [from2, to2)
+// into *sum2, each in its own order: one entry of each a turn while both
+// have entries, then each alone. Two independent chains of subtractions in
+// flight and one loop exit for two rows: 1.2x faster than a row at a time on
+// the random SPD class (perf/README.md).
+static inline void fm_solve_sums_two(const int64_t *restrict index, const double *restrict value,
+                                     const double *restrict x, int64_t from, int64_t to, int64_t from2,
+                                     int64_t to2, bool ascending, double *sum, double *sum2)
+{
+    double s = *sum, s2 = *sum2;
+    if (ascending) {
+        for (; from < to && from2 < to2; from++, from2++) {
+            s -= value[from] * x[index[from]];
+            s2 -= value[from2] * x[index[from2]];
+        }
+    } else {
+        for (; to > from && to2 > from2; to--, to2--) {
+            s -= value[to - 1] * x[index[to - 1]];
+            s2 -= value[to2 - 1] * x[index[to2 - 1]];
+        }
+    }
+    *sum = fm_solve_sum(index, value, x, from, to, ascending, s);
+    *sum2 = fm_solve_sum(index, value, x, from2, to2, ascending, s2);
+}
+
 // x_i by the reference's arithmetic (fm_solve_lower_reference,
 // fm_solve_upper_reference) from row r of W, which holds row i of T: T
 // itself (r = i) or T's rows copied in a walk's order. L's row from its first

@@ -232,43 +232,46 @@ Test(solve_teams, none_where_the_structure_has_none)
 // The stages of a factor that reads at random: each row cut where its
 // entries come within reach, the reach at least 256 rows, the model at least
 // 1.4x; the solves bitwise the reference's. (The 5-point grid has none: its
-// far half is one entry a row; grids_both_orientations.)
+// far half is one entry a row; grids_both_orientations.) An odd n too: the
+// far thread takes two rows a step, and the last alone.
 Test(solve_teams, stages)
 {
-    char msg[FM_MSG_LEN];
-    fm_csr *L = fm_test_random_lower(12000, 16, 0, 3), *U = NULL;
-    cr_assert_eq(fm_csr_transpose(&U, L, msg), FM_OK, "%s", msg);
-    for (int u = 0; u < 2; u++) {
-        const fm_csr *T = u ? U : L;
-        const bool lower = !u;
-        fm_levels *levels = NULL;
-        cr_assert_eq(fm_levels_new(&levels, T, lower, msg), FM_OK, "%s", msg);
-        const int64_t reach = levels->stages_reach;
-        cr_assert_geq(reach, 256);
-        cr_assert_geq(levels->stages_speedup, 1.4, "%g", levels->stages_speedup);
-        cr_assert_eq(levels->split_count, 0);
-        // T's rows cut in two, in their order: far, the entries beyond reach;
-        // near, the rest with the diagonal
-        const fm_csr *far = levels->stages_far, *near = levels->stages_near;
-        cr_assert_eq(far->count + near->count, T->count);
-        for (int64_t i = 0; i < T->n; i++) {
-            int64_t f = far->start[i], k = near->start[i];
-            for (int64_t e = T->start[i]; e < T->start[i + 1]; e++) {
-                const int64_t back = lower ? i - T->index[e] : T->index[e] - i;
-                const fm_csr *part = back > reach ? far : near;
-                const int64_t at = back > reach ? f++ : k++;
-                cr_assert_eq(part->index[at], T->index[e], "row %lld", (long long)i);
-                cr_assert_eq(part->value[at], T->value[e], "row %lld", (long long)i);
+    for (int64_t n = 12000; n <= 12001; n++) {
+        char msg[FM_MSG_LEN];
+        fm_csr *L = fm_test_random_lower(n, 16, 0, 3 + n), *U = NULL;
+        cr_assert_eq(fm_csr_transpose(&U, L, msg), FM_OK, "%s", msg);
+        for (int u = 0; u < 2; u++) {
+            const fm_csr *T = u ? U : L;
+            const bool lower = !u;
+            fm_levels *levels = NULL;
+            cr_assert_eq(fm_levels_new(&levels, T, lower, msg), FM_OK, "%s", msg);
+            const int64_t reach = levels->stages_reach;
+            cr_assert_geq(reach, 256);
+            cr_assert_geq(levels->stages_speedup, 1.4, "%g", levels->stages_speedup);
+            cr_assert_eq(levels->split_count, 0);
+            // T's rows cut in two, in their order: far, the entries beyond reach;
+            // near, the rest with the diagonal
+            const fm_csr *far = levels->stages_far, *near = levels->stages_near;
+            cr_assert_eq(far->count + near->count, T->count);
+            for (int64_t i = 0; i < T->n; i++) {
+                int64_t f = far->start[i], k = near->start[i];
+                for (int64_t e = T->start[i]; e < T->start[i + 1]; e++) {
+                    const int64_t back = lower ? i - T->index[e] : T->index[e] - i;
+                    const fm_csr *part = back > reach ? far : near;
+                    const int64_t at = back > reach ? f++ : k++;
+                    cr_assert_eq(part->index[at], T->index[e], "row %lld", (long long)i);
+                    cr_assert_eq(part->value[at], T->value[e], "row %lld", (long long)i);
+                }
+                cr_assert_eq(f, far->start[i + 1], "row %lld", (long long)i);
+                cr_assert_eq(k, near->start[i + 1], "row %lld", (long long)i);
             }
-            cr_assert_eq(f, far->start[i + 1], "row %lld", (long long)i);
-            cr_assert_eq(k, near->start[i + 1], "row %lld", (long long)i);
+            fm_solve_path candidates[FM_SOLVE_MAX_CANDIDATES];
+            const int count = fm_solve_candidates(levels, 2, candidates);
+            cr_assert_eq(candidates[count - 1], FM_SOLVE_STAGES);
+            expect_reference(T, levels, lower, FM_SOLVE_STAGES, 31 + u);
+            fm_levels_free(&levels);
         }
-        fm_solve_path candidates[FM_SOLVE_MAX_CANDIDATES];
-        const int count = fm_solve_candidates(levels, 2, candidates);
-        cr_assert_eq(candidates[count - 1], FM_SOLVE_STAGES);
-        expect_reference(T, levels, lower, FM_SOLVE_STAGES, 31 + u);
-        fm_levels_free(&levels);
+        fm_csr_free(&L);
+        fm_csr_free(&U);
     }
-    fm_csr_free(&L);
-    fm_csr_free(&U);
 }
