@@ -313,18 +313,6 @@ void fm_solve_lower_reference(const fm_csr *L, const double *b, double *x)
     }
 }
 
-// Rows i and i2 (the next step) at once, each in its own order; i2 must
-// not read x_i.
-static inline void solve_two_rows(const fm_csr *T, bool lower, int64_t i, int64_t i2, const double *b, double *x)
-{
-    const int64_t from = T->start[i] + !lower, to = T->start[i + 1] - lower;
-    const int64_t from2 = T->start[i2] + !lower, to2 = T->start[i2 + 1] - lower;
-    double sum = b[i], sum2 = b[i2];
-    fm_solve_sums_two(T->index, T->value, x, from, to, from2, to2, lower, &sum, &sum2);
-    x[i] = sum / T->value[lower ? to : from - 1];
-    x[i2] = sum2 / T->value[lower ? to2 : from2 - 1];
-}
-
 // Two rows at a time where the second does not read the first (its nearest
 // entry, L's last before the diagonal or U's first after it, is not the
 // first row), else one (engine/solve_walk.h's fm_solve_sums_two).
@@ -334,13 +322,12 @@ void fm_solve_serial(const fm_csr *T, bool lower, const double *b, double *x)
     int64_t step = 0;
     while (step + 1 < n) {
         const int64_t i = fm_solve_step(step, n, lower), i2 = fm_solve_step(step + 1, n, lower);
-        const int64_t from2 = T->start[i2] + !lower, to2 = T->start[i2 + 1] - lower;
-        if (from2 < to2 && T->index[lower ? to2 - 1 : from2] == i) {
+        if (fm_solve_reads_previous(T, lower, i2)) {
             fm_solve_row(T, i, lower, b, x, i);
             step++;
             continue;
         }
-        solve_two_rows(T, lower, i, i2, b, x);
+        fm_solve_two_rows(T, lower, i, i2, b, x);
         step += 2;
     }
     if (step < n) fm_solve_row(T, fm_solve_step(step, n, lower), lower, b, x, fm_solve_step(step, n, lower));

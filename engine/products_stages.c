@@ -162,7 +162,8 @@ static void walk_far(const fm_levels *levels, const double *b, const double *x, 
 }
 
 // The near thread: x_i from s_i and the near rows, in steps, each once the
-// far thread has left s_i.
+// far thread has left s_i; two rows at once where the second does not read
+// the first (fm_solve_two_rows).
 static void walk_near(const fm_levels *levels, const double *partial, double *x, fm_solve_progress *done)
 {
     const fm_csr *rows = levels->stages_near;
@@ -171,17 +172,25 @@ static void walk_near(const fm_levels *levels, const double *partial, double *x,
     const int64_t slack = stage_slack(reach);
     int64_t seen = 0; // the far thread's progress, last read
     int unpublished = 0;
-    for (int64_t step = 0; step < n; step++) {
-        const int64_t i = fm_solve_step(step, n, lower);
-        if (step >= seen) {
+    for (int64_t step = 0; step < n;) {
+        if (step + 1 >= seen) { // s_i of this step and the next
             fm_solve_publish(&done[0], step);
             unpublished = 0;
-            const int64_t want = step + 1 + slack;
+            const int64_t want = step + 2 + slack;
             seen = fm_solve_wait(&done[1], want < n ? want : n);
         }
-        fm_solve_row(rows, i, lower, partial, x, i);
-        if (++unpublished == FM_SOLVE_PUBLISH_ROWS) {
-            fm_solve_publish(&done[0], step + 1);
+        const int64_t i = fm_solve_step(step, n, lower);
+        if (step + 1 < n && !fm_solve_reads_previous(rows, lower, fm_solve_step(step + 1, n, lower))) {
+            fm_solve_two_rows(rows, lower, i, fm_solve_step(step + 1, n, lower), partial, x);
+            step += 2;
+            unpublished += 2;
+        } else {
+            fm_solve_row(rows, i, lower, partial, x, i);
+            step++;
+            unpublished++;
+        }
+        if (unpublished >= FM_SOLVE_PUBLISH_ROWS) {
+            fm_solve_publish(&done[0], step);
             unpublished = 0;
         }
     }

@@ -117,6 +117,27 @@ static inline void fm_solve_row(const fm_csr *W, int64_t r, bool lower, const do
     x[i] = sum / W->value[lower ? to : from - 1];
 }
 
+// Whether row i of W (T's rows, r = i) reads the row one step before it:
+// its nearest entry, L's last before the diagonal or U's first after it.
+static inline bool fm_solve_reads_previous(const fm_csr *W, bool lower, int64_t i)
+{
+    const int64_t from = W->start[i] + !lower, to = W->start[i + 1] - lower;
+    return from < to && W->index[lower ? to - 1 : from] == (lower ? i - 1 : i + 1);
+}
+
+// x_i and x_i2 (i2 one step after i, not reading it) at once, each by the
+// reference's arithmetic from b (fm_solve_sums_two); W holds T's rows (r = i).
+static inline void fm_solve_two_rows(const fm_csr *W, bool lower, int64_t i, int64_t i2, const double *b,
+                                     double *x)
+{
+    const int64_t from = W->start[i] + !lower, to = W->start[i + 1] - lower;
+    const int64_t from2 = W->start[i2] + !lower, to2 = W->start[i2 + 1] - lower;
+    double sum = b[i], sum2 = b[i2];
+    fm_solve_sums_two(W->index, W->value, x, from, to, from2, to2, lower, &sum, &sum2);
+    x[i] = sum / W->value[lower ? to : from - 1];
+    x[i2] = sum2 / W->value[lower ? to2 : from2 - 1];
+}
+
 typedef struct fm_solve_progress {
     _Alignas(64) _Atomic int64_t position; // every row of mine below it is solved
     char pad[64 - sizeof(int64_t)];        // one cache line each: no false sharing
