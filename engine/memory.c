@@ -3,6 +3,8 @@
 #include "memory.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +188,63 @@ static size_t page_bytes(void)
 }
 #endif
 
+#if LARGE_CAN_MAP
+// Freed mappings kept for the next blocks of about their size: a fresh
+// mapping faults its pages in again on first touch, and on a virtual machine
+// such a fault can cost far more than zeroing the page (in `bench solve`,
+// NeuralIF's factor and its transpose took 5-6 ms against 1.6 when their
+// pages had to be faulted in). At most LARGE_KEPT mappings and
+// LARGE_KEPT_BYTES in all; a block takes the smallest kept mapping that
+// holds it with at most half of it to spare.
+#define LARGE_KEPT 8
+#define LARGE_KEPT_BYTES ((size_t)256 << 20)
+static struct { large_header *header; size_t usable; } kept[LARGE_KEPT];
+static size_t kept_count, kept_bytes;
+static atomic_flag kept_lock = ATOMIC_FLAG_INIT;
+
+static void lock_kept(void)
+{
+    while (atomic_flag_test_and_set_explicit(&kept_lock, memory_order_acquire)) {
+    }
+}
+
+static void unlock_kept(void) { atomic_flag_clear_explicit(&kept_lock, memory_order_release); }
+
+// The array's bytes in its mapping, from the array to the mapping's end.
+static size_t usable_bytes(const large_header *h) { return (size_t)((char *)h->base + h->length - (char *)(h + 1)); }
+
+static void *take_kept(size_t rounded)
+{
+    lock_kept();
+    size_t best = kept_count;
+    for (size_t k = 0; k < kept_count; k++)
+        if (kept[k].usable >= rounded && kept[k].usable - rounded <= rounded / 2 &&
+            (best == kept_count || kept[k].usable < kept[best].usable))
+            best = k;
+    large_header *h = NULL;
+    if (best < kept_count) {
+        h = kept[best].header;
+        kept_bytes -= h->length;
+        kept[best] = kept[--kept_count];
+    }
+    unlock_kept();
+    return h ? (void *)(h + 1) : NULL;
+}
+
+static bool keep(large_header *h)
+{
+    lock_kept();
+    const bool room = kept_count < LARGE_KEPT && kept_bytes + h->length <= LARGE_KEPT_BYTES;
+    if (room) {
+        kept[kept_count].header = h;
+        kept[kept_count++].usable = usable_bytes(h);
+        kept_bytes += h->length;
+    }
+    unlock_kept();
+    return room;
+}
+#endif
+
 void *fm_alloc_large(size_t bytes)
 {
     if (bytes == 0 || bytes > SIZE_MAX / 2 - 4 * FM_LARGE_BYTES) return NULL;
@@ -195,6 +254,8 @@ void *fm_alloc_large(size_t bytes)
         // inside the mapping: otherwise the tail's 4 KiB faults stay), after
         // a header page and the alignment
         const size_t page = page_bytes(), rounded = round_up(bytes, FM_LARGE_BYTES);
+        void *reused = take_kept(rounded);
+        if (reused) return reused;
         const size_t length = rounded + 2 * FM_LARGE_BYTES;
         char *base = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (base != MAP_FAILED) {
@@ -240,7 +301,7 @@ void fm_free_large(void *array)
     large_header *h = (large_header *)array - 1;
 #if LARGE_CAN_MAP
     if (h->magic == LARGE_MAPPED) {
-        munmap(h->base, h->length);
+        if (!keep(h)) munmap(h->base, h->length);
         return;
     }
 #endif

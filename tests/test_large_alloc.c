@@ -5,6 +5,9 @@
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "helpers.h"
 #include "memory.h"
@@ -61,4 +64,37 @@ Test(large_alloc, shrinking_keeps_the_first_bytes)
         fm_free_large(smaller);
     }
     cr_assert_null(fm_shrink_large(NULL, 10));
+}
+
+// A freed mapping is kept for the next block of about its size (no page
+// faults the second time), and only for one it holds with at most half to
+// spare; a block in use is never handed out twice.
+Test(large_alloc, freed_mappings_are_reused)
+{
+    const size_t six = (size_t)6 << 20;
+    unsigned char *first = fm_alloc_large(six - 100);
+    cr_assert_not_null(first);
+    fill_and_check(first, six - 100, 3);
+    fm_free_large(first);
+    unsigned char *again = fm_alloc_large(six - 50);
+    cr_assert_not_null(again);
+#if defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+    cr_assert_eq(again, first, "the freed mapping of the same size was not reused");
+    // its pages are still there: a fresh mapping's would not be resident yet
+    unsigned char resident = 0;
+    cr_assert_eq(mincore(again, 4096, &resident), 0);
+    cr_assert(resident & 1, "the reused block's first page is not resident");
+#endif
+    fill_and_check(again, six - 50, 4);
+    unsigned char *other = fm_alloc_large(six - 50);   // `again` is in use
+    cr_assert_not_null(other);
+    cr_assert_neq(other, again);
+    fill_and_check(other, six - 50, 5);
+    fm_free_large(again);
+    unsigned char *small = fm_alloc_large(FM_LARGE_BYTES);   // 2 MiB: 6 would leave two thirds spare
+    cr_assert_not_null(small);
+    cr_assert_neq(small, again);
+    fill_and_check(small, FM_LARGE_BYTES, 6);
+    fm_free_large(small);
+    fm_free_large(other);
 }
