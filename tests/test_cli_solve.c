@@ -391,8 +391,8 @@ Test(cli_solve, bench_solve_on_files_writes_its_table)
         }
         rows++;
         converged += strstr(line, ",true,") != NULL;
-        // the last four columns, read off the trace: 1e-3 reached no later than 1e-6, which the
-        // run (tolerance 1e-6) reached at its last iteration
+        // the four columns read off the trace: 1e-3 reached no later than 1e-6, which the run
+        // (tolerance 1e-6) reached at its last iteration
         char *field[32];
         int fields = 0;
         for (char *at = line; fields < 32; at++) {
@@ -400,7 +400,13 @@ Test(cli_solve, bench_solve_on_files_writes_its_table)
             if (!(at = strchr(at, ','))) break;
             *at = '\0';
         }
-        cr_assert_eq(fields, 22, "%d fields", fields);
+        cr_assert_eq(fields, 24, "%d fields", fields);
+        // the paths of the solves: IC(0)'s factor has them, the others none
+        const bool factor = !strcmp(field[3], "ic0");
+        cr_assert_eq(*field[22] != '\0', factor, "%s: lower_solve '%s'", field[3], field[22]);
+        cr_assert_eq(*field[23] != '\0', factor, "%s: upper_solve '%s'", field[3], field[23]);
+        if (factor) // systems this small: one thread's loop (below FM_SOLVE_PARALLEL_ENTRIES)
+            cr_assert(!strcmp(field[22], "serial") && !strcmp(field[23], "serial"), "%s %s", field[22], field[23]);
         const long iterations = atol(field[5]), at3 = atol(field[15]), at6 = atol(field[17]);
         cr_assert(*field[15] && *field[17] && at3 <= at6 && at6 == iterations, "%ld %ld %ld", at3, at6, iterations);
         cr_assert_geq(atof(field[16]), atof(field[7]), "the seconds to 1e-3 include the setup");

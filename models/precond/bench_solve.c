@@ -444,6 +444,9 @@ int fm_bench_solve(fm_bench_solve_report **out, const fm_bench_solve_options *op
             row->shift = s->shift;
             row->factor_entries = s->factor_entries;
             row->zero_pivots = s->zero_pivots;
+            row->has_paths = s->has_paths;
+            row->lower_path = s->lower_path;
+            row->upper_path = s->upper_path;
             FM_TRY(rates(row, A, s->M, spmv_gbs, msg));
             row->trace = s->trace;
             row->trace_len = s->trace_len;
@@ -494,7 +497,7 @@ int fm_bench_solve_write_csv(const char *path, const fm_bench_solve_report *r, c
     fprintf(file.f, "matrix,n,entries,method,converged,iterations,relative_residual,setup_seconds,solve_seconds,"
                     "total_seconds,shift,factor_entries,spmv_gbs,apply_gbs,bandwidth_gbs,"
                     "iterations_1e-3,total_seconds_1e-3,iterations_1e-6,total_seconds_1e-6,krylov,zero_pivots,"
-                    "ilut_drop_tolerance\n");
+                    "ilut_drop_tolerance,lower_solve,upper_solve\n");
     for (int64_t i = 0; i < r->row_count; i++) {
         const fm_bench_solve_row *w = &r->rows[i];
         fm_csv_text(file.f, w->matrix);
@@ -516,7 +519,10 @@ int fm_bench_solve_write_csv(const char *path, const fm_bench_solve_report *r, c
         if (precond_of(w->method) == FM_SOLVE_ILUT)
             fprintf(file.f, "%g", w->method == FM_BENCH_ILUT_SECOND ? r->options.ilut_second_drop
                                                                      : r->options.ilut.drop_tolerance);
-        fputc('\n', file.f);
+        if (w->has_paths)
+            fprintf(file.f, ",%s,%s\n", fm_solve_path_name(w->lower_path), fm_solve_path_name(w->upper_path));
+        else
+            fputs(",,\n", file.f);
     }
     FM_TRY(fm_atomic_commit(&file, msg));
     return FM_OK;

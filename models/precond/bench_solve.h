@@ -77,6 +77,8 @@ struct fm_bench_solve_row {
     double shift;              // IC(0)
     int64_t factor_entries;
     int64_t zero_pivots;       // ILU(0)
+    bool has_paths;            // a factor's: the path each of its solves took (AUTO's choice)
+    fm_solve_path lower_path, upper_path;
     double spmv_gbs;           // y = A x on this system (the same for every method)
     double apply_gbs;          // z = U⁻¹ L⁻¹ r, the two triangular solves (U = Lᵀ for ic0 and neuralif;
                                // ilu0, learned-lu; else NaN)
@@ -118,8 +120,9 @@ void fm_bench_solve_report_free(fm_bench_solve_report **r);
 // matrix,n,entries,method,converged,iterations,relative_residual,
 // setup_seconds,solve_seconds,total_seconds,shift,factor_entries,spmv_gbs,
 // apply_gbs,bandwidth_gbs,iterations_1e-3,total_seconds_1e-3,
-// iterations_1e-6,total_seconds_1e-6,krylov,zero_pivots,ilut_drop_tolerance:
-// one row per system × method; the four at 1e-3 and 1e-6 read off the trace
+// iterations_1e-6,total_seconds_1e-6,krylov,zero_pivots,ilut_drop_tolerance,
+// lower_solve,upper_solve: one row per system × method (the last two: the
+// paths of a factor's solves, fm_solve_path_name; empty without a factor); the four at 1e-3 and 1e-6 read off the trace
 // where the run went that far (empty otherwise).
 int fm_bench_solve_write_csv(const char *path, const fm_bench_solve_report *r, const char *comment, char *msg);
 
