@@ -36,6 +36,8 @@
 // Rows (or columns) per chunk of the round-robin static schedule: the lower
 // part's rows grow with i, so contiguous halves would leave a thread idle.
 #define INFER_CHUNK 64
+// The column passes fetch z this many edges ahead.
+#define INFER_AHEAD 32
 // Below this many edges the passes run on one thread.
 #define INFER_PARALLEL 16384
 
@@ -163,7 +165,12 @@ ALWAYS_INLINE void column_pass(const infer_context *c, int64_t j, int h)
     const int64_t *edge = c->graph->lower_edge;
     const float *R = c->R + j * h;
     float sum = 0;
-    for (int64_t p = columns->start[j]; p < columns->start[j + 1]; p++) {
+    const int64_t end = columns->start[j + 1], last = columns->count - 1;
+    for (int64_t p = columns->start[j]; p < end; p++) {
+        // z[k] of an edge INFER_AHEAD on: z is read in row order elsewhere, here
+        // at random, and each miss stalled the pass (44% of the network's
+        // time, perf/README.md)
+        __builtin_prefetch(c->z + edge[p + INFER_AHEAD < last ? p + INFER_AHEAD : last], 1);
         const int64_t k = edge[p];
         const float value = edge_mlp(R, c->S + columns->index[p] * h, c->k2.we, c->z[k], NULL, 0,
                                      c->e2.w2, c->e2.b2[0], h);
