@@ -194,9 +194,9 @@ static size_t page_bytes(void)
 // such a fault can cost far more than zeroing the page (in `bench solve`,
 // NeuralIF's factor and its transpose took 5-6 ms against 1.6 when their
 // pages had to be faulted in). At most LARGE_KEPT mappings and
-// LARGE_KEPT_BYTES in all; a block takes the smallest kept mapping that
-// holds it with at most half of it to spare.
-#define LARGE_KEPT 8
+// LARGE_KEPT_BYTES in all, the oldest evicted first; a block takes the
+// smallest kept mapping that holds it with at most half of it to spare.
+#define LARGE_KEPT 16
 #define LARGE_KEPT_BYTES ((size_t)256 << 20)
 static struct { large_header *header; size_t usable; } kept[LARGE_KEPT];
 static size_t kept_count, kept_bytes;
@@ -225,23 +225,31 @@ static void *take_kept(size_t rounded)
     if (best < kept_count) {
         h = kept[best].header;
         kept_bytes -= h->length;
-        kept[best] = kept[--kept_count];
+        memmove(kept + best, kept + best + 1, sizeof *kept * (--kept_count - best));   // oldest first
     }
     unlock_kept();
     return h ? (void *)(h + 1) : NULL;
 }
 
+// Keeps h, evicting the oldest kept mappings while the count or the bytes
+// would exceed the bounds; false (h is not kept) where h alone exceeds them.
 static bool keep(large_header *h)
 {
+    if (h->length > LARGE_KEPT_BYTES) return false;
+    large_header *evicted[LARGE_KEPT];
+    size_t evictions = 0;
     lock_kept();
-    const bool room = kept_count < LARGE_KEPT && kept_bytes + h->length <= LARGE_KEPT_BYTES;
-    if (room) {
-        kept[kept_count].header = h;
-        kept[kept_count++].usable = usable_bytes(h);
-        kept_bytes += h->length;
+    while (kept_count == LARGE_KEPT || kept_bytes + h->length > LARGE_KEPT_BYTES) {
+        evicted[evictions++] = kept[0].header;
+        kept_bytes -= kept[0].header->length;
+        memmove(kept, kept + 1, sizeof *kept * --kept_count);
     }
+    kept[kept_count].header = h;
+    kept[kept_count++].usable = usable_bytes(h);
+    kept_bytes += h->length;
     unlock_kept();
-    return room;
+    for (size_t e = 0; e < evictions; e++) munmap(evicted[e]->base, evicted[e]->length);
+    return true;
 }
 #endif
 
