@@ -17,9 +17,11 @@
 // cut in two): reading T, both would stream every cache line of T, each at
 // one core's rate, and the pair took as long as the serial loop. The pair
 // pays where the factor is out of cache (1.8x on a random SPD matrix of
-// n = 50 000); in cache (n = 10 000) every x_j and s_i crossing between the
-// cores costs what it saves, and AUTO's trial keeps the serial loop
-// (perf/README.md).
+// n = 50 000); in cache (n = 10 000) it ran 1.5-2x faster alone
+// (2026-12-05, both threads taking two rows at a time), but inside PCG,
+// where every x_j and s_i crossing between the cores competes with A's
+// traffic, about as fast as the serial loop: AUTO's trial takes it for Lᵀ
+// on most systems of that class and the serial loop for L (perf/README.md).
 //
 // w is chosen from the entries' reach (in steps) so that the far thread's
 // work (its entries) and the near thread's (its entries and 2 a row for the

@@ -83,8 +83,9 @@ static inline double fm_solve_sum(const int64_t *restrict index, const double *r
 // fm_solve_sum for two rows at once, [from, to) into *sum and [from2, to2)
 // into *sum2, each in its own order: one entry of each a turn while both
 // have entries, then each alone. Two independent chains of subtractions in
-// flight and one loop exit for two rows: 1.2x faster than a row at a time on
-// the random SPD class (perf/README.md).
+// flight and one loop exit for two rows: on the random SPD class the two
+// stages ran 1.1-1.2x faster alone, and NeuralIF's CG about 5% faster
+// (perf/README.md).
 static inline void fm_solve_sums_two(const int64_t *restrict index, const double *restrict value,
                                      const double *restrict x, int64_t from, int64_t to, int64_t from2,
                                      int64_t to2, bool ascending, double *sum, double *sum2)
