@@ -45,7 +45,7 @@ static const char help[] =
     "  --lu-model M.fmw    the learned LU model (default: learned-lu.fmw in\n"
     "                      $FACTORMER_MODELS, else in the shipped models directory)\n"
     "  --drop-tolerance T  neuralif: drop off-diagonal |l_ij| <= T of the network's\n"
-    "                      factor of the scaled matrix (NeuralIF-sp; default 0.02)\n"
+    "                      factor of the scaled matrix (NeuralIF-sp; default 0.025)\n"
     "  --normalize-diag    neuralif: rescale each row of L so that (L Lt)_ii = a_ii;\n"
     "                      --no-normalize-diag keeps the network's rows (the default)\n"
     "  --model M.fmw       the NeuralIF model (default: neuralif.fmw in\n"

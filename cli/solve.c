@@ -34,7 +34,7 @@ static const char help[] =
     "  --ilut-drop T       ilut: SuperLU's drop tolerance (default 1e-4)\n"
     "  --ilut-fill F       ilut: the bound nnz(L + U) <= F nnz(A) (default 10)\n"
     "  --drop-tolerance T  neuralif: drop off-diagonal |l_ij| <= T of the network's\n"
-    "                      factor of the scaled matrix (NeuralIF-sp; default 0.02)\n"
+    "                      factor of the scaled matrix (NeuralIF-sp; default 0.025)\n"
     "  --normalize-diag    neuralif: rescale each row of L so that (L Lt)_ii = a_ii;\n"
     "                      --no-normalize-diag keeps the network's rows (the default)\n"
     "  --model M.fmw       the neuralif or learned-lu model (default: neuralif.fmw or\n"
