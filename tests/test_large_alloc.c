@@ -98,3 +98,31 @@ Test(large_alloc, freed_mappings_are_reused)
     fm_free_large(small);
     fm_free_large(other);
 }
+
+// More freed blocks than are kept, by count and by bytes: the oldest go, and
+// every block handed out afterwards still holds what it was asked for.
+Test(large_alloc, kept_mappings_are_bounded)
+{
+    enum { MANY = 20 };
+    unsigned char *block[MANY];
+    for (int round = 0; round < 2; round++) {
+        for (int b = 0; b < MANY; b++) {
+            const size_t bytes = FM_LARGE_BYTES * (size_t)(1 + b % 3) - 64;
+            block[b] = fm_alloc_large(bytes);
+            cr_assert_not_null(block[b]);
+            fill_and_check(block[b], bytes, (unsigned)(b + round));
+        }
+        for (int b = 0; b < MANY; b++) fm_free_large(block[b]);
+    }
+    const size_t big = (size_t)100 << 20;
+    for (int b = 0; b < 3; b++) {
+        block[b] = fm_alloc_large(big);
+        cr_assert_not_null(block[b]);
+        fill_and_check(block[b], big, (unsigned)b);
+    }
+    for (int b = 0; b < 3; b++) fm_free_large(block[b]);
+    unsigned char *again = fm_alloc_large(big);
+    cr_assert_not_null(again);
+    fill_and_check(again, big, 9);
+    fm_free_large(again);
+}
