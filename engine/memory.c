@@ -3,6 +3,7 @@
 #include "memory.h"
 
 #include <inttypes.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -166,6 +167,7 @@ typedef struct large_header {
 } large_header;
 
 #define LARGE_MAPPED 0x4c4152474d4150ULL   // "LARGMAP"
+#define LARGE_KEPT_MAGIC 0x4c4152474b4550ULL // "LARGKEP": freed, kept for reuse
 #define LARGE_MALLOC 0x4c4152474d414cULL   // "LARGMAL"
 
 // Fresh mappings, not the heap: a range of the heap that held 4 KiB pages
@@ -204,8 +206,9 @@ static atomic_flag kept_lock = ATOMIC_FLAG_INIT;
 
 static void lock_kept(void)
 {
-    while (atomic_flag_test_and_set_explicit(&kept_lock, memory_order_acquire)) {
-    }
+    // held for a few loads and stores: yield at once, the holder may be
+    // preempted on a machine with more threads than cores
+    while (atomic_flag_test_and_set_explicit(&kept_lock, memory_order_acquire)) sched_yield();
 }
 
 static void unlock_kept(void) { atomic_flag_clear_explicit(&kept_lock, memory_order_release); }
@@ -224,6 +227,7 @@ static void *take_kept(size_t rounded)
     large_header *h = NULL;
     if (best < kept_count) {
         h = kept[best].header;
+        h->magic = LARGE_MAPPED;
         kept_bytes -= h->length;
         memmove(kept + best, kept + best + 1, sizeof *kept * (--kept_count - best));   // oldest first
     }
@@ -244,6 +248,7 @@ static bool keep(large_header *h)
         kept_bytes -= kept[0].header->length;
         memmove(kept, kept + 1, sizeof *kept * --kept_count);
     }
+    h->magic = LARGE_KEPT_MAGIC;
     kept[kept_count].header = h;
     kept[kept_count++].usable = usable_bytes(h);
     kept_bytes += h->length;
@@ -311,6 +316,10 @@ void fm_free_large(void *array)
     if (h->magic == LARGE_MAPPED) {
         if (!keep(h)) munmap(h->base, h->length);
         return;
+    }
+    if (h->magic == LARGE_KEPT_MAGIC) {   // kept already: handing it out twice would corrupt both users
+        fprintf(stderr, "factormer: fm_free_large: the block at %p was freed twice\n", array);
+        abort();
     }
 #endif
     free(h->base);

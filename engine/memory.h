@@ -31,13 +31,19 @@ void fm_memory_need_text(char *out, size_t size, const fm_memory_estimate *e, do
 // Fresh memory costs a page fault per 4 KiB page on first touch, which for
 // arrays of megabytes filled once (a factor, a network's outputs) can cost
 // more than the work that fills them. Arrays of FM_LARGE_BYTES or more get a
-// fresh mapping of their own, aligned to 2 MiB, rounded up to whole 2 MiB
-// (at most 2 MiB more memory, once the last one is touched) and advised for
-// transparent huge pages (MADV_HUGEPAGE: Linux in `madvise` mode), a fault
-// per 2 MiB; advice only, nothing changes where it is not taken. (Not the heap: a range
-// of the heap that held 4 KiB pages keeps its page tables, and a fault there
-// never gets a huge page.) Under AddressSanitizer every block comes from
-// malloc, so that its bounds are checked.
+// mapping of their own, aligned to 2 MiB, rounded up to whole 2 MiB and
+// advised for transparent huge pages (MADV_HUGEPAGE: Linux in `madvise`
+// mode), a fault per 2 MiB; advice only, nothing changes where it is not
+// taken. (Not the heap: a range of the heap that held 4 KiB pages keeps its
+// page tables, and a fault there never gets a huge page.) A freed mapping is
+// kept, its pages resident, for a later block it holds with at most half to
+// spare (16 mappings and 256 MiB at most in a process, the oldest released
+// first: engine/memory.c), so a block may hold up to 1.5x its rounded size
+// and a process's resident memory may stay up to 256 MiB above what it
+// uses. A block freed twice is a programming error, reported on stderr
+// before the process aborts (as the C library's free does). Under
+// AddressSanitizer every block comes from malloc, so that its bounds are
+// checked.
 #define FM_LARGE_BYTES ((size_t)2 << 20)
 
 // Like malloc (uninitialized, 16-byte aligned; NULL for 0 bytes or when out

@@ -280,8 +280,9 @@ Test(solve_products, random_factors_both_orientations)
 }
 
 
-// The serial loop as the solves run it, four products in flight, is the
-// reference bit for bit: rows of every length mod 4, both orientations.
+// The serial loop as the solves run it (products formed in pairs, two rows
+// at once where the second does not read the first) is the reference bit
+// for bit: rows of odd and even lengths, both orientations.
 Test(solve_products, serial_loop_is_the_reference)
 {
     const int64_t sizes[] = { 1, 9, 400, 3000 }, per_row[] = { 0, 3, 5, 13 };
