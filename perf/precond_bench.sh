@@ -29,7 +29,9 @@ while [ $# -gt 0 ]; do
 done
 fm=build/factormer
 mkdir -p "$out"
-export OMP_WAIT_POLICY=passive
+# The program's own threading (cli/main.c: a passive wait after a short
+# spin) unless the caller set OMP_WAIT_POLICY; forcing passive here made
+# every parallel region cost a wake-up, which README's figures do not.
 echo "== $(date -u) $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 
 # Random SPD (P7), n = 10 000, test seeds. One run to 1e-8 gives 1e-3 and
