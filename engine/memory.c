@@ -200,7 +200,7 @@ static size_t page_bytes(void)
 // smallest kept mapping that holds it with at most half of it to spare.
 #define LARGE_KEPT 16
 #define LARGE_KEPT_BYTES ((size_t)256 << 20)
-static struct { large_header *header; size_t usable; } kept[LARGE_KEPT];
+static large_header *kept[LARGE_KEPT];   // oldest first
 static size_t kept_count, kept_bytes;
 static atomic_flag kept_lock = ATOMIC_FLAG_INIT;
 
@@ -216,21 +216,27 @@ static void unlock_kept(void) { atomic_flag_clear_explicit(&kept_lock, memory_or
 // The array's bytes in its mapping, from the array to the mapping's end.
 static size_t usable_bytes(const large_header *h) { return (size_t)((char *)h->base + h->length - (char *)(h + 1)); }
 
+// Takes kept mapping k out of the list (under the lock), the order kept.
+static large_header *forget(size_t k)
+{
+    large_header *h = kept[k];
+    kept_bytes -= h->length;
+    memmove(kept + k, kept + k + 1, sizeof *kept * (--kept_count - k));
+    return h;
+}
+
 static void *take_kept(size_t rounded)
 {
     lock_kept();
     size_t best = kept_count;
-    for (size_t k = 0; k < kept_count; k++)
-        if (kept[k].usable >= rounded && kept[k].usable - rounded <= rounded / 2 &&
-            (best == kept_count || kept[k].usable < kept[best].usable))
+    for (size_t k = 0; k < kept_count; k++) {
+        const size_t usable = usable_bytes(kept[k]);
+        if (usable >= rounded && usable - rounded <= rounded / 2 &&
+            (best == kept_count || usable < usable_bytes(kept[best])))
             best = k;
-    large_header *h = NULL;
-    if (best < kept_count) {
-        h = kept[best].header;
-        h->magic = LARGE_MAPPED;
-        kept_bytes -= h->length;
-        memmove(kept + best, kept + best + 1, sizeof *kept * (--kept_count - best));   // oldest first
     }
+    large_header *h = best < kept_count ? forget(best) : NULL;
+    if (h) h->magic = LARGE_MAPPED;
     unlock_kept();
     return h ? (void *)(h + 1) : NULL;
 }
@@ -243,14 +249,9 @@ static bool keep(large_header *h)
     large_header *evicted[LARGE_KEPT];
     size_t evictions = 0;
     lock_kept();
-    while (kept_count == LARGE_KEPT || kept_bytes + h->length > LARGE_KEPT_BYTES) {
-        evicted[evictions++] = kept[0].header;
-        kept_bytes -= kept[0].header->length;
-        memmove(kept, kept + 1, sizeof *kept * --kept_count);
-    }
+    while (kept_count == LARGE_KEPT || kept_bytes + h->length > LARGE_KEPT_BYTES) evicted[evictions++] = forget(0);
     h->magic = LARGE_KEPT_MAGIC;
-    kept[kept_count].header = h;
-    kept[kept_count++].usable = usable_bytes(h);
+    kept[kept_count++] = h;
     kept_bytes += h->length;
     unlock_kept();
     for (size_t e = 0; e < evictions; e++) munmap(evicted[e]->base, evicted[e]->length);

@@ -24,7 +24,7 @@
 // fastest path on one thread by FM_SOLVE_TRIAL_TEAM_GAIN: its gain is the
 // less certain (inside PCG on the random SPD class the two stages won a
 // three-round trial about half the time and then ran 5-15% slower than the
-// serial loop), and its second thread is then free for other work.
+// serial loop).
 #define FM_SOLVE_TRIAL_ROUNDS 3
 #define FM_SOLVE_TRIAL_SLOWER 1.5
 #define FM_SOLVE_TRIAL_TEAM_GAIN 1.1
@@ -117,8 +117,6 @@ static void run_path(const fm_csr *T, const fm_levels *levels, const double *b, 
     else if (path == FM_SOLVE_STRIPS) fm_solve_strips(T, levels, b, x, 1);
     else fm_solve_serial(T, levels->lower, b, x);
 }
-
-
 
 // T⁻¹ b by `path` for a caller with `threads` threads. A path of one thread
 // still holds the caller's team: the others wait in a region of their own

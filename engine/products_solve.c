@@ -330,7 +330,10 @@ void fm_solve_serial(const fm_csr *T, bool lower, const double *b, double *x)
         fm_solve_two_rows(T, lower, i, i2, b, x);
         step += 2;
     }
-    if (step < n) fm_solve_row(T, fm_solve_step(step, n, lower), lower, b, x, fm_solve_step(step, n, lower));
+    if (step < n) {
+        const int64_t i = fm_solve_step(step, n, lower);
+        fm_solve_row(T, i, lower, b, x, i);
+    }
 }
 
 // Each row's entries from the last to the first, so that memory is read in

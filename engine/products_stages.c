@@ -181,9 +181,9 @@ static void walk_near(const fm_levels *levels, const double *partial, double *x,
             const int64_t want = step + 2 + slack;
             seen = fm_solve_wait(&done[1], want < n ? want : n);
         }
-        const int64_t i = fm_solve_step(step, n, lower);
-        if (step + 1 < n && !fm_solve_reads_previous(rows, lower, fm_solve_step(step + 1, n, lower))) {
-            fm_solve_two_rows(rows, lower, i, fm_solve_step(step + 1, n, lower), partial, x);
+        const int64_t i = fm_solve_step(step, n, lower), i2 = fm_solve_step(step + 1, n, lower);
+        if (step + 1 < n && !fm_solve_reads_previous(rows, lower, i2)) {
+            fm_solve_two_rows(rows, lower, i, i2, partial, x);
             step += 2;
             unpublished += 2;
         } else {

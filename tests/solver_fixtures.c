@@ -180,6 +180,19 @@ double *fm_test_normal_vector(int64_t n, uint64_t seed)
 // (with `band` also the `band` columns just before the diagonal), values
 // N(0, 1) / (row length), a diagonal of 1 + U(0, 1) with a random sign; the
 // off-diagonal row sums stay below the diagonal, so L is well conditioned.
+fm_csr *fm_test_csr_of(int64_t n, int64_t count, const int64_t *start, const int64_t *index, const double *value)
+{
+    fm_csr *T = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_csr_new(&T, n, count, msg), FM_OK, "%s", msg);
+    memcpy(T->start, start, sizeof(int64_t) * (n + 1));
+    if (count) {
+        memcpy(T->index, index, sizeof(int64_t) * count);
+        memcpy(T->value, value, sizeof(double) * count);
+    }
+    return T;
+}
+
 fm_csr *fm_test_random_lower(int64_t n, int64_t per_row, int64_t band, uint64_t seed)
 {
     fm_rng rng = fm_rng_stream(seed, FM_STREAM_SYNTH);
@@ -206,12 +219,7 @@ fm_csr *fm_test_random_lower(int64_t n, int64_t per_row, int64_t band, uint64_t 
         value[count++] = (1 + fm_rng_uniform(rng, (uint64_t)(n * 200 + i))) * (i % 5 == 2 ? -1 : 1);
         start[i + 1] = count;
     }
-    fm_csr *L = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_csr_new(&L, n, count, msg), FM_OK, "%s", msg);
-    memcpy(L->start, start, sizeof(int64_t) * (n + 1));
-    memcpy(L->index, index, sizeof(int64_t) * count);
-    memcpy(L->value, value, sizeof(double) * count);
+    fm_csr *L = fm_test_csr_of(n, count, start, index, value);
     free(mark);
     free(start);
     free(index);

@@ -37,6 +37,9 @@ fm_square *fm_test_dominant_spd(int64_t n, int per_row, uint64_t seed, const dou
 // N(0, 1) / (row length), a diagonal of 1 + U(0, 1) with a random sign; the
 // off-diagonal row sums stay below the diagonal, so L is well conditioned.
 fm_csr *fm_test_random_lower(int64_t n, int64_t per_row, int64_t band, uint64_t seed);
+// An n × n fm_csr holding copies of start (n + 1), index and value (count);
+// the arrays stay the caller's.
+fm_csr *fm_test_csr_of(int64_t n, int64_t count, const int64_t *start, const int64_t *index, const double *value);
 // n draws of N(0, 1) (malloc'd).
 double *fm_test_normal_vector(int64_t n, uint64_t seed);
 

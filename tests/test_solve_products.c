@@ -44,14 +44,7 @@ static fm_csr *random_csr(int64_t n, int64_t per_row, uint64_t seed)
             }
         start[i + 1] = count;
     }
-    fm_csr *A = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_csr_new(&A, n, count, msg), FM_OK, "%s", msg);
-    memcpy(A->start, start, sizeof(int64_t) * (n + 1));
-    if (count) {
-        memcpy(A->index, index, sizeof(int64_t) * count);
-        memcpy(A->value, value, sizeof(double) * count);
-    }
+    fm_csr *A = fm_test_csr_of(n, count, start, index, value);
     free(mark);
     free(cols);
     free(start);
