@@ -33,6 +33,8 @@ static const char help[] =
     "                          one network per component with shared weights; --rank\n"
     "                          is then the training data's rank (default 10). Give it\n"
     "                          a small --width (e.g. 16): it runs once per component\n"
+    "  --gathered              with --any-rank: each component also reads u, the sums\n"
+    "                          HALS gathers over the edges, (X H)_ic / (HᵀH)_cc (§5.1)\n"
     "  --max-rank K            with --any-rank: each training matrix's rank drawn from\n"
     "                          --rank to K (the same per matrix in every epoch; at most\n"
     "                          32); validation stays at --rank\n"
@@ -247,6 +249,7 @@ int fm_cmd_train(int argc, char **argv)
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
         if (!strcmp(a, "--resume")) { o.resume = true; continue; }
         if (!strcmp(a, "--any-rank")) { o.any_rank = true; continue; }
+        if (!strcmp(a, "--gathered")) { o.gathered = true; continue; }
         if (!strcmp(a, "--distributed")) continue;   // (found above)
         if (a[0] != '-') {
             if (!fm_arg_positional(a)) return 2;

@@ -1,11 +1,12 @@
 // The component-set L-Factormer (models/nmf/lfactormer.h, docs/factormer-math.md
 // §5.1): its backward against central finite differences (the inputs' too,
-// which cross sides through the Grams of the cross terms); its forward
+// which cross sides through the Grams of the cross terms and through the
+// gathered term's sums over the edges); its forward
 // against the per-component network run by hand on the features of §5.1;
 // permuting the components permutes the outputs; one parameter block runs
 // at every rank; the forward alone equals the forward kept for the
 // backward; a template of rank 0 and a width that is not a multiple of the
-// rank are refused.
+// rank are refused. Each with and without the gathered term u.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,10 @@
 
 TestSuite(lfactormer_components, .init = fm_test_setup);
 
-static fm_lfactormer_config component_config(int channels, int rank, int layers)
+static fm_lfactormer_config component_config(int channels, int rank, int layers, bool gathered)
 {
-    return (fm_lfactormer_config){
-        .inputs = channels * rank, .rank = rank, .width = 8, .heads = 2, .layers = layers, .components = true};
+    return (fm_lfactormer_config){.inputs = channels * rank, .rank = rank, .width = 8, .heads = 2, .layers = layers,
+                                  .components = true, .gathered = gathered};
 }
 
 Test(lfactormer_components, backward_matches_finite_differences)
@@ -32,22 +33,35 @@ Test(lfactormer_components, backward_matches_finite_differences)
     int64_t clamped = 0;
     for (int gi = 0; gi < 2; gi++)
         for (int channels = 1; channels <= 2; channels++)
-            for (int layers = 2; layers <= 3; layers++) {
-                const fm_lfactormer_config config = component_config(channels, 3, layers);
-                clamped += lf_check_gradients(graphs[gi], &config, 1103 + 17 * gi + 2 * channels + layers);
-            }
+            for (int layers = 2; layers <= 3; layers++)
+                for (int gathered = 0; gathered <= 1; gathered++) {
+                    const fm_lfactormer_config config = component_config(channels, 3, layers, gathered);
+                    clamped += lf_check_gradients(graphs[gi], &config,
+                                                  1103 + 17 * gi + 2 * channels + layers + 40 * gathered);
+                }
     cr_expect_gt(clamped, 0, "no output clamped to 0 in any configuration: the relu's mask is not checked");
     for (int gi = 0; gi < 2; gi++) fm_graph_free(&graphs[gi]);
 }
 
-// f_ic = √k [a_ic(1..p), ā_i(1..p), z_ic(1..p)] of §5.1, in plain loops:
-// `other` is the other side's input (others × p·k), whose Gram z reads.
-static void features_by_hand(double *f, const double *in, int64_t nodes, const double *other, int64_t others, int p,
-                             int k, int c)
+// f_ic = √k [a_ic(1..p), ā_i(1..p), z_ic(1..p) (, u_ic(1..p))] of §5.1, in
+// plain loops: `other` is the other side's input (others × p·k), whose Gram
+// z reads; x(i, j) the edge from node j of the other side to node i, 0 where
+// none (u only, where `edges` is not NULL).
+static double edge_value(const fm_edges *e, int64_t t, int64_t s)
 {
+    if (!e->ptr) return e->val[t * e->sources + s];
+    for (GrB_Index at = e->ptr[t]; at < e->ptr[t + 1]; at++)   // a sample's edge counts 1/π times
+        if ((int64_t)e->idx[at] == s) return e->val[at] / (e->log_pi ? exp(e->log_pi[at]) : 1.0);
+    return 0;
+}
+
+static void features_by_hand(double *f, const double *in, int64_t nodes, const double *other, int64_t others, int p,
+                             int k, int c, const fm_edges *edges)
+{
+    const int nf = edges ? 4 : 3;
     for (int64_t i = 0; i < nodes; i++)
         for (int q = 0; q < p; q++) {
-            double mean = 0, z = 0, g_cc = 0;
+            double mean = 0, z = 0, g_cc = 0, u = 0;
             for (int r = 0; r < k; r++) mean += in[i * p * k + q * k + r];
             for (int64_t j = 0; j < others; j++) g_cc += pow(other[j * p * k + q * k + c], 2);
             for (int d = 0; d < k; d++) {
@@ -55,22 +69,38 @@ static void features_by_hand(double *f, const double *in, int64_t nodes, const d
                 for (int64_t j = 0; j < others; j++) g_dc += other[j * p * k + q * k + d] * other[j * p * k + q * k + c];
                 z += in[i * p * k + q * k + d] * g_dc;
             }
-            f[i * 3 * p + q] = sqrt((double)k) * in[i * p * k + q * k + c];
-            f[i * 3 * p + p + q] = sqrt((double)k) * (mean / k);
-            f[i * 3 * p + 2 * p + q] = sqrt((double)k) * (z / g_cc);
+            for (int64_t j = 0; edges && j < others; j++) u += edge_value(edges, i, j) * other[j * p * k + q * k + c];
+            f[i * nf * p + q] = sqrt((double)k) * in[i * p * k + q * k + c];
+            f[i * nf * p + p + q] = sqrt((double)k) * (mean / k);
+            f[i * nf * p + 2 * p + q] = sqrt((double)k) * (z / g_cc);
+            if (edges) f[i * nf * p + 3 * p + q] = sqrt((double)k) * (u / g_cc);
         }
 }
 
-Test(lfactormer_components, forward_is_the_per_component_network_on_the_features)
+// On the graph, and on a sample of it (fanout 2 of degrees up to 5), whose
+// gathered sums weigh each drawn edge by 1/π.
+static void check_by_hand(bool sampled)
 {
     char msg[FM_MSG_LEN];
     fm_graph *g = random_graph(6, 5, 0.6, 11);
     fm_message_graph mg;
-    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
-    for (int p = 1; p <= 2; p++) {
-        const int k = 4;
-        const fm_lfactormer_config config = component_config(p, k, 3), inner = fm_lfactormer_inner(&config);
-        cr_assert(inner.inputs == 3 * p && inner.rank == 1 && !inner.components);
+    if (sampled) {
+        fm_edges rows, columns;
+        cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_edges_borrow(&columns, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
+        const fm_sampler_options options = {.strategy = FM_SAMPLER_UNIFORM, .fanout = 2, .seed = 5};
+        cr_assert_eq(fm_message_graph_sample(&mg, g, &rows, &columns, 1.0, &options, 0, 3, true, msg), FM_OK, "%s",
+                     msg);
+        cr_assert(mg.rows.log_pi && mg.rows.count < rows.count, "the sample drew every edge");
+        cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_edges_return(&columns, msg), FM_OK, "%s", msg);
+    } else
+        cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    for (int run = 0; run < 4; run++) {
+        const int k = 4, p = 1 + run % 2, nf = run < 2 ? 3 : 4;
+        const fm_lfactormer_config config = component_config(p, k, 3, nf == 4), inner = fm_lfactormer_inner(&config);
+        cr_assert(inner.inputs == nf * p && inner.rank == 1 && !inner.components && !inner.gathered);
+        const fm_edges *rows = nf == 4 ? &mg.rows : NULL, *columns = nf == 4 ? &mg.columns : NULL;
         lf_model model = lf_model_new(&config, &mg, 40 + p);
         lf_model_gradients(&model);   // the set model's outputs into model.w_out, model.ht_out
         const int64_t m = model.rows, n = model.cols;
@@ -78,16 +108,17 @@ Test(lfactormer_components, forward_is_the_per_component_network_on_the_features
         fm_lfactormer_bind_f64(&w, &inner, model.values, model.layout->offsets);
         fm_lfactormer_saved_f64 saved;
         cr_assert_eq(fm_lfactormer_saved_new_f64(&saved, &inner, m, n, msg), FM_OK, "%s", msg);
-        double *fw = zeros64(m * 3 * p), *fh = zeros64(n * 3 * p), *ow = zeros64(m), *oh = zeros64(n);
+        double *fw = zeros64(m * nf * p), *fh = zeros64(n * nf * p), *ow = zeros64(m), *oh = zeros64(n);
         double worst = 0;
         for (int c = 0; c < k; c++) {
-            features_by_hand(fw, model.w_in, m, model.ht_in, n, p, k, c);
-            features_by_hand(fh, model.ht_in, n, model.w_in, m, p, k, c);
+            features_by_hand(fw, model.w_in, m, model.ht_in, n, p, k, c, rows);
+            features_by_hand(fh, model.ht_in, n, model.w_in, m, p, k, c, columns);
             cr_assert_eq(fm_lfactormer_forward_f64(ow, oh, &saved, fw, fh, &w, &mg, msg), FM_OK, "%s", msg);
             for (int64_t i = 0; i < m; i++) worst = fmax(worst, fabs(ow[i] / sqrt(k) - model.w_out[i * k + c]));
             for (int64_t j = 0; j < n; j++) worst = fmax(worst, fabs(oh[j] / sqrt(k) - model.ht_out[j * k + c]));
         }
-        cr_expect_lt(worst, 1e-10, "p = %d: the set model differs from the network by hand by %.3g", p, worst);
+        cr_expect_lt(worst, 1e-10, "sampled %d, p = %d, %d features: the set model differs from the network by hand "
+                     "by %.3g", sampled, p, nf, worst);
         lf_expect_some_positive(&model, "by hand");
         free(fw), free(fh), free(ow), free(oh);
         fm_lfactormer_saved_free_f64(&saved);
@@ -95,6 +126,12 @@ Test(lfactormer_components, forward_is_the_per_component_network_on_the_features
     }
     cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
     fm_graph_free(&g);
+}
+
+Test(lfactormer_components, forward_is_the_per_component_network_on_the_features)
+{
+    check_by_hand(false);
+    check_by_hand(true);
 }
 
 // The float forward of a block at `config` on w_in, ht_in; outputs allocated.
@@ -132,7 +169,7 @@ static float *random_inputs(int64_t count, uint64_t seed)
     return a;
 }
 
-Test(lfactormer_components, permuting_the_components_permutes_the_outputs)
+static void check_permutation(bool gathered)
 {
     char msg[FM_MSG_LEN];
     fm_graph *g = random_graph(9, 7, 0.5, 5);
@@ -140,7 +177,7 @@ Test(lfactormer_components, permuting_the_components_permutes_the_outputs)
     cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
     const int64_t m = 9, n = 7;
     const int k = 5, p = 2, order[5] = {3, 0, 4, 1, 2};
-    const fm_lfactormer_config config = component_config(p, k, 2);
+    const fm_lfactormer_config config = component_config(p, k, 2, gathered);
     fm_params *params = template_params(&config, &mg, 7);
     float *w_in = random_inputs(m * p * k, 1), *ht_in = random_inputs(n * p * k, 2);
     float *w_perm = zeros32(m * p * k), *ht_perm = zeros32(n * p * k);
@@ -166,12 +203,19 @@ Test(lfactormer_components, permuting_the_components_permutes_the_outputs)
         for (int c = 0; c < k; c++) worst = fmax(worst, fabs(ht_pout[j * k + c] - ht_out[j * k + order[c]]));
     cr_expect_gt(positive, 0, "every output is 0: the comparison is empty");
     // the means are summed in another order: float rounding only
-    cr_expect_leq(worst, 1e-5 * fmax(scale, 1), "permuted outputs differ by %.3g (largest output %.3g)", worst, scale);
+    cr_expect_leq(worst, 1e-5 * fmax(scale, 1), "gathered %d: permuted outputs differ by %.3g (largest output %.3g)",
+                  gathered, worst, scale);
     float *arrays[] = {w_in, ht_in, w_perm, ht_perm, w_out, ht_out, w_pout, ht_pout};
     for (int a = 0; a < 8; a++) free(arrays[a]);
     fm_params_free(&params);
     cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
     fm_graph_free(&g);
+}
+
+Test(lfactormer_components, permuting_the_components_permutes_the_outputs)
+{
+    check_permutation(false);
+    check_permutation(true);
 }
 
 Test(lfactormer_components, one_block_runs_at_every_rank_and_the_forward_alone_agrees)

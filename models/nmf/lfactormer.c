@@ -29,9 +29,11 @@ fm_lfactormer_config fm_lfactormer_inner(const fm_lfactormer_config *config)
 {
     if (!config->components) return *config;
     fm_lfactormer_config inner = *config;
-    inner.inputs = 3 * fm_lfactormer_channels(config);   // own, mean, cross (§5.1)
+    // own, mean, cross and, with `gathered`, the gathered term (§5.1)
+    inner.inputs = (config->gathered ? 4 : 3) * fm_lfactormer_channels(config);
     inner.rank = 1;
     inner.components = false;
+    inner.gathered = false;
     return inner;
 }
 
@@ -48,6 +50,8 @@ int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg)
         return fm_fail(FM_ERR_INVALID, msg,
                        "L-Factormer: a component-set model of rank %d reads a multiple of %d inputs, not %d", c->rank,
                        c->rank, c->inputs);
+    if (c->gathered && !c->components)
+        return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: the gathered term belongs to a component-set model");
     if (c->width % c->heads)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: %d heads do not divide the width %d", c->heads,
                        c->width);
@@ -104,7 +108,7 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
 bool fm_lfactormer_same(const fm_lfactormer_config *a, const fm_lfactormer_config *b)
 {
     return a->inputs == b->inputs && a->rank == b->rank && a->width == b->width && a->heads == b->heads &&
-           a->layers == b->layers && a->components == b->components;
+           a->layers == b->layers && a->components == b->components && a->gathered == b->gathered;
 }
 
 #define FM_BODY "lfactormer.inc"

@@ -36,7 +36,9 @@
 //   z_ic(q) = Σ_c' a_ic'(q) G_c'c / G_cc   (G: the other side's Gram in channel q)
 // and w_out(i, c) = its output / √k: its weights never see k, so one
 // parameter block serves every rank, and permuting the components permutes
-// the outputs. Its config keeps inputs = p·k for the caller's arrays;
+// the outputs. With `gathered` the features are √k [a, ā, z, u], k_in = 4p,
+//   u_ic(q) = Σ_j ω_ij x_ij b_jc(q) / G_cc   (b the other side's input, ω = 1/π on a sample)
+// the sums HALS gathers over the edges. Its config keeps inputs = p·k for the caller's arrays;
 // its parameter block is that of the per-component network. A config with
 // rank 0 is the template a file holds (inputs = p), made runnable by
 // fm_lfactormer_at_rank.
@@ -63,6 +65,7 @@ typedef struct fm_lfactormer_config {
     int heads;    // nh (paper: 4), divides d
     int layers;   // L (paper: 4), 0 ≤ L ≤ FM_LFACTORMER_MAX_LAYERS
     bool components;   // the component-set model of §5.1 (above): any rank
+    bool gathered;     // with components: the features add the gathered term u (§5.1), 4p per component
 } fm_lfactormer_config;
 
 // Input channels per component of a component-set config (inputs / rank, or
@@ -123,6 +126,7 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
         real *w_mean, *ht_mean;             /* ā per node, m × p and n × p                     */ \
         real *w_cross, *ht_cross;           /* z per node and component, m × pk and n × pk     */ \
         real *gram_w, *gram_h;              /* per channel q: WᵀW and HᵀH of the inputs, p × k × k */ \
+        real *w_gathered, *ht_gathered;     /* u per node and component (gathered), m × pk, n × pk */ \
     } fm_lfactormer_saved##suffix;
 
 FM_LFACTORMER_TYPES(float, )

@@ -123,6 +123,7 @@ typedef struct fm_train_options {
     fm_model_kind kind;             // FM_MODEL_INIT or FM_MODEL_ACCEL
     int rank, width, heads, layers; // the model (inputs follow from the kind); rank: the data's
     bool any_rank;                  // the component-set model of §5.1, trained at `rank`, run at any
+    bool gathered;                  // any_rank: the features add the gathered term u of §5.1
     int max_rank;                   // any_rank: training matrix i's rank drawn from [rank, max_rank]
                                     // (fm_train_rank); 0: `rank` alone. Validation stays at `rank`
     int epochs;                     // total epochs of the run (>= 1)

@@ -166,6 +166,8 @@ static int check_resume(const fm_checkpoint_header *h, const fm_train_state *st,
              c->width, c->heads, c->layers, o->width, o->heads, o->layers);
     FM_CHECK(c->components == o->any_rank, FM_ERR_INVALID, "%s: the run trains a model of %s; %s", path,
              c->components ? "any rank" : "one rank", c->components ? "give --any-rank" : "drop --any-rank");
+    FM_CHECK(c->gathered == o->gathered, FM_ERR_INVALID, "%s: the run trains a model %s the gathered term; %s",
+             path, c->gathered ? "with" : "without", c->gathered ? "give --gathered" : "drop --gathered");
     const int64_t steps = fm_train_steps_per_epoch(o);
     FM_TRY(fm_run_check_position(st, o->seed, o->train_size, o->batch, steps, path, msg));
     const uint64_t done = st->rng_counter;
@@ -194,6 +196,8 @@ static int start_from(fm_params *params, const fm_train_options *o, const fm_che
     const fm_lfactormer_config *c = &h.config, *want = &run->config;
     FM_CHECK(c->components == want->components, FM_ERR_INVALID, "%s: a model of %s, but the run trains one of %s",
              o->from, c->components ? "any rank" : "one rank", want->components ? "any rank (--any-rank)" : "one rank");
+    FM_CHECK(c->gathered == want->gathered, FM_ERR_INVALID, "%s: a model %s the gathered term, but the run trains "
+             "one %s (--gathered)", o->from, c->gathered ? "with" : "without", want->gathered ? "with" : "without");
     FM_CHECK(c->width == want->width && c->heads == want->heads && c->layers == want->layers, FM_ERR_INVALID,
              "%s: the model has width %d, %d heads and %d layers; the run has width %d, %d heads, %d layers (give "
              "--width, --heads and --layers of the model to fine-tune it)",
