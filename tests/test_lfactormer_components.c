@@ -270,3 +270,43 @@ Test(lfactormer_components, a_template_and_a_width_not_a_multiple_of_the_rank_ar
     const fm_lfactormer_config rank0 = {.inputs = 2, .rank = 0, .width = 8, .heads = 2, .layers = 2};
     cr_expect_eq(fm_lfactormer_check(&rank0, msg), FM_ERR_INVALID, "rank 0 is for component-set templates only");
 }
+
+// Rounds (§5.1): the backward through R rounds against central finite
+// differences, and the forward equal to the one-round model run R times.
+Test(lfactormer_components, rounds_are_the_one_round_model_repeated)
+{
+    fm_graph *graphs[2] = {random_graph(7, 6, 0.5, 23), dense_graph(5, 4, 24)};
+    for (int gi = 0; gi < 2; gi++)
+        for (int layers = 0; layers <= 2; layers += 2) {
+            fm_lfactormer_config config = component_config(1, 3, layers, true);
+            config.rounds = 3;
+            lf_check_gradients(graphs[gi], &config, 1301 + 7 * gi + layers);
+        }
+    char msg[FM_MSG_LEN];
+    fm_message_graph mg;
+    cr_assert_eq(fm_message_graph_open(&mg, graphs[0], FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    const int64_t m = 7, n = 6;
+    const int k = 4;
+    fm_lfactormer_config rounds = component_config(1, k, 2, true), once = rounds;
+    rounds.rounds = 3;
+    fm_params *params = template_params(&once, &mg, 31);
+    float *w_in = random_inputs(m * k, 3), *ht_in = random_inputs(n * k, 4);
+    float *w_r, *ht_r, *w_1, *ht_1, *w_2, *ht_2, *w_3, *ht_3;
+    run_float(&w_r, &ht_r, params, &rounds, &mg, w_in, ht_in, false);
+    run_float(&w_1, &ht_1, params, &once, &mg, w_in, ht_in, false);
+    run_float(&w_2, &ht_2, params, &once, &mg, w_1, ht_1, false);
+    run_float(&w_3, &ht_3, params, &once, &mg, w_2, ht_2, true);
+    cr_expect_arr_eq(w_r, w_3, sizeof(float) * m * k, "three rounds differ from the model run three times");
+    cr_expect_arr_eq(ht_r, ht_3, sizeof(float) * n * k, "three rounds differ from the model run three times");
+    cr_expect(memcmp(w_1, w_3, sizeof(float) * m * k) != 0, "the rounds changed nothing: the check is empty");
+    float *arrays[] = {w_in, ht_in, w_r, ht_r, w_1, ht_1, w_2, ht_2, w_3, ht_3};
+    for (int a = 0; a < 10; a++) free(arrays[a]);
+    fm_params_free(&params);
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    for (int gi = 0; gi < 2; gi++) fm_graph_free(&graphs[gi]);
+    fm_lfactormer_config two_channels = component_config(2, 3, 2, true), ungathered = component_config(1, 3, 2, false);
+    two_channels.rounds = ungathered.rounds = 2;
+    cr_expect_eq(fm_lfactormer_check(&two_channels, msg), FM_ERR_INVALID, "rounds of the accelerator's two channels");
+    cr_expect_eq(fm_lfactormer_check(&ungathered, msg), FM_ERR_INVALID, "rounds without the gathered term");
+    cr_expect(strstr(msg, "rounds are for a gathered") != NULL, "%s", msg);
+}
