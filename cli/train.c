@@ -35,8 +35,6 @@ static const char help[] =
     "                          a small --width (e.g. 16): it runs once per component\n"
     "  --gathered              with --any-rank: each component also reads u, the sums\n"
     "                          HALS gathers over the edges, (X H)_ic / (HᵀH)_cc (§5.1)\n"
-    "  --rounds R              with --gathered, --model init: the model runs R times, each\n"
-    "                          round's factors the next round's inputs (default 1)\n"
     "  --max-rank K            with --any-rank: each training matrix's rank drawn from\n"
     "                          --rank to K (the same per matrix in every epoch; at most\n"
     "                          32); validation stays at --rank\n"
@@ -262,7 +260,6 @@ int fm_cmd_train(int argc, char **argv)
         bool ok = true;
         if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--max-rank")) { ok = whole_number(a, v, INT_MAX, &value); o.max_rank = (int)value; }
-        else if (!strcmp(a, "--rounds")) { ok = whole_number(a, v, INT_MAX, &value); o.rounds = (int)value; }
         else if (!strcmp(a, "--rank")) { ok = whole_number(a, v, INT_MAX, &value); o.rank = (int)value; have_rank = true; }
         else if (!strcmp(a, "--width")) { ok = whole_number(a, v, INT_MAX, &value); o.width = (int)value; }
         else if (!strcmp(a, "--heads")) { ok = whole_number(a, v, INT_MAX, &value); o.heads = (int)value; }

@@ -290,33 +290,29 @@ Test(checkpoint, other_shapes_round_trip)
 // A model of any rank (§5.1), written from a config at rank 5, is read back
 // as its template (rank 0, or -1 with the gathered term; 2 channels as the
 // inputs) and serves any rank.
-static void check_template(bool gathered, int rounds)
+static void check_template(bool gathered)
 {
-    const fm_model_kind kind = rounds > 1 ? FM_MODEL_INIT : FM_MODEL_ACCEL;
-    const int p = kind == FM_MODEL_INIT ? 1 : 2;
     const fm_checkpoint_header at5 = {
-        .kind = kind,
-        .config = {.inputs = 5 * p, .rank = 5, .width = 8, .heads = 2, .layers = 2, .components = true,
-                   .gathered = gathered, .rounds = rounds}};
+        .kind = FM_MODEL_ACCEL,
+        .config = {.inputs = 10, .rank = 5, .width = 8, .heads = 2, .layers = 2, .components = true,
+                   .gathered = gathered}};
     fixture fx;
     fixture_new(&fx, at5, true);
     char msg[FM_MSG_LEN];
     int32_t shape[2];
     memcpy(shape, fx.bytes + 20, sizeof shape);
-    cr_expect(shape[0] == p && shape[1] == (gathered ? -(rounds > 1 ? rounds : 1) : 0),
-              "the file's inputs and rank are %d and %d", shape[0], shape[1]);
-    const fm_checkpoint_expect rank7 = {.kind = kind, .rank = 7, .training = true};
+    cr_expect(shape[0] == 2 && shape[1] == (gathered ? -1 : 0), "the file's inputs and rank are %d and %d", shape[0],
+              shape[1]);
+    const fm_checkpoint_expect rank7 = {.kind = FM_MODEL_ACCEL, .rank = 7, .training = true};
     fm_checkpoint_header h = {0};
     fm_params *back = NULL;
     cr_assert_eq(fm_checkpoint_read(fx.path, &h, &back, NULL, &rank7, msg), FM_OK, "%s", msg);
-    const fm_lfactormer_config template = {.inputs = p, .rank = 0, .width = 8, .heads = 2, .layers = 2,
-                                           .components = true, .gathered = gathered, .rounds = rounds};
-    cr_expect(fm_lfactormer_same(&h.config, &template),
-              "read back: inputs %d, rank %d, components %d, gathered %d, rounds %d", h.config.inputs, h.config.rank,
-              h.config.components, h.config.gathered, h.config.rounds);
+    const fm_lfactormer_config template = {.inputs = 2, .rank = 0, .width = 8, .heads = 2, .layers = 2,
+                                           .components = true, .gathered = gathered};
+    cr_expect(fm_lfactormer_same(&h.config, &template), "read back: inputs %d, rank %d, components %d, gathered %d",
+              h.config.inputs, h.config.rank, h.config.components, h.config.gathered);
     const fm_lfactormer_config at7 = fm_lfactormer_at_rank(&h.config, 7);
-    cr_expect(at7.inputs == 7 * p && at7.rank == 7 && at7.components && at7.gathered == gathered &&
-              fm_lfactormer_rounds(&at7) == (rounds > 1 ? rounds : 1));
+    cr_expect(at7.inputs == 14 && at7.rank == 7 && at7.components && at7.gathered == gathered);
     expect_same_params(back, fx.params, true);
     fm_params_free(&back);
     fixture_free(&fx);
@@ -324,9 +320,8 @@ static void check_template(bool gathered, int rounds)
 
 Test(checkpoint, a_model_of_any_rank_is_written_as_its_template)
 {
-    check_template(false, 0);
-    check_template(true, 0);
-    check_template(true, 3);
+    check_template(false);
+    check_template(true);
 }
 
 Test(checkpoint, byte_layout_is_as_documented)
@@ -591,10 +586,9 @@ Test(checkpoint, hyperparameters_out_of_range)
     expect_field(&fx, 16, 0, "kind 0", "model kind 0", "expected 1");
     // rank 0 is a model of any rank, which reads 1 input per component (§5.1)
     expect_field(&fx, 24, 0, "rank 0", "do not match", "any rank reads 1 inputs per component");
-    // rank -1 is a model of any rank with the gathered term (-R: R rounds): the same inputs; -17 is nothing
+    // rank -1 is a model of any rank with the gathered term: the same inputs; -2 is nothing
     expect_field(&fx, 24, 0xffffffffu, "rank -1", "do not match", "any rank reads 1 inputs per component");
-    expect_field(&fx, 24, (uint32_t)-(FM_LFACTORMER_MAX_ROUNDS + 1), "rank below the rounds", "out of range",
-                 "rank -17");
+    expect_field(&fx, 24, 0xfffffffeu, "rank -2", "out of range", "rank -2");
     expect_field(&fx, 20, 0, "inputs 0", "out of range", "input width 0");
     expect_field(&fx, 32, 3, "3 heads, width 8", "out of range", "3 heads do not divide the width 8");
     expect_field(&fx, 32, 0, "no heads", "out of range", "heads 0");

@@ -242,7 +242,7 @@ int fm_learned_accelerate(fm_dense *W, fm_dense *Ht, const fm_dense *W_prev, con
 double fm_learned_pass_flops(const fm_lfactormer_config *c, int64_t edges, int64_t rows, int64_t cols)
 {
     const fm_lfactormer_config inner = fm_lfactormer_inner(c);
-    const double d = inner.width, nodes = (double)(rows + cols), passes = c->components ? c->rank * fm_lfactormer_rounds(c) : 1;
+    const double d = inner.width, nodes = (double)(rows + cols), passes = c->components ? c->rank : 1;
     const double layer = 4 * d * d * (double)edges + 12 * d * d * nodes;
     return passes * (inner.layers * layer + 2 * nodes * d * (inner.inputs + inner.rank));
 }

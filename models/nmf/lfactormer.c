@@ -35,7 +35,6 @@ fm_lfactormer_config fm_lfactormer_inner(const fm_lfactormer_config *config)
     inner.components = false;
     inner.gathered = false;
     inner.skip = config->gathered;
-    inner.rounds = 0;
     return inner;
 }
 
@@ -56,12 +55,6 @@ int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: a component-set model has the skip through its gathered term");
     if (c->gathered && !c->components)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: the gathered term belongs to a component-set model");
-    if (c->rounds < 0 || c->rounds > FM_LFACTORMER_MAX_ROUNDS)
-        return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: %d rounds; expected 1 to %d", c->rounds,
-                       FM_LFACTORMER_MAX_ROUNDS);
-    if (c->rounds > 1 && (!c->gathered || fm_lfactormer_channels(c) != 1))
-        return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: rounds are for a gathered component-set model of one "
-                       "channel (the initialization), whose outputs can be its inputs");
     if (c->width % c->heads)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: %d heads do not divide the width %d", c->heads,
                        c->width);
@@ -70,8 +63,6 @@ int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg)
                        FM_LFACTORMER_MAX_LAYERS);
     return FM_OK;
 }
-
-int fm_lfactormer_rounds(const fm_lfactormer_config *config) { return config->rounds > 1 ? config->rounds : 1; }
 
 int fm_lfactormer_tensors(const fm_lfactormer_config *config)
 {
@@ -130,8 +121,7 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
 bool fm_lfactormer_same(const fm_lfactormer_config *a, const fm_lfactormer_config *b)
 {
     return a->inputs == b->inputs && a->rank == b->rank && a->width == b->width && a->heads == b->heads &&
-           a->layers == b->layers && a->components == b->components && a->gathered == b->gathered && a->skip == b->skip &&
-           fm_lfactormer_rounds(a) == fm_lfactormer_rounds(b);
+           a->layers == b->layers && a->components == b->components && a->gathered == b->gathered && a->skip == b->skip;
 }
 
 #define FM_BODY "lfactormer.inc"

@@ -74,13 +74,7 @@ typedef struct fm_lfactormer_config {
                        // and the per-component network has the skip
     bool skip;         // a linear skip from the inputs to the outputs' pre-activations (not with components:
                        // the gathered model's per-component network, fm_lfactormer_inner, has it)
-    int rounds;        // gathered, one channel: the model runs this many times, each round's outputs the
-                       // next round's inputs, with the same weights (§5.1 "Rounds"); 0 or 1: once
 } fm_lfactormer_config;
-
-#define FM_LFACTORMER_MAX_ROUNDS 16
-// The rounds a config runs: max(1, rounds).
-int fm_lfactormer_rounds(const fm_lfactormer_config *config);
 
 // Tensors of the model's block: FM_LFACTORMER_TENSORS(layers), two more with the skip.
 int fm_lfactormer_tensors(const fm_lfactormer_config *config);
@@ -146,10 +140,6 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
         real *w_cross, *ht_cross;           /* z per node and component, m × pk and n × pk     */ \
         real *gram_w, *gram_h;              /* per channel q: WᵀW and HᵀH of the inputs, p × k × k */ \
         real *w_gathered, *ht_gathered;     /* u per node and component (gathered), m × pk, n × pk */ \
-        /* rounds > 1: one component-set saved per round (one, reused, for the forward alone);  */ \
-        /* block holds one round's outputs, m × k and n × k                                     */ \
-        struct fm_lfactormer_saved##suffix *round_parts;                                           \
-        int round_count;                                                                           \
     } fm_lfactormer_saved##suffix;
 
 FM_LFACTORMER_TYPES(float, )

@@ -78,10 +78,7 @@ static int layout_of(layout *l, fm_model_kind kind, const fm_lfactormer_config *
     FM_ALLOC(l->names, tensors);
     FM_TRY(fm_lfactormer_specs(l->specs, l->names, c, msg));
     char rank[48] = "any rank";
-    if (c->gathered && fm_lfactormer_rounds(c) > 1)
-        snprintf(rank, sizeof rank, "any rank with the gathered term, %d rounds", c->rounds);
-    else if (c->gathered)
-        snprintf(rank, sizeof rank, "any rank with the gathered term");
+    if (c->gathered) snprintf(rank, sizeof rank, "any rank with the gathered term");
     if (!c->components) snprintf(rank, sizeof rank, "rank %d", c->rank);
     snprintf(l->model, sizeof l->model, "an %s model of %s, width %d, %d heads, %d layers", fm_model_kind_name(kind),
              rank, c->width, c->heads, c->layers);
@@ -90,13 +87,12 @@ static int layout_of(layout *l, fm_model_kind kind, const fm_lfactormer_config *
 #undef FREE_ALL
 }
 
-// A model of any rank is written as its template: rank 0, or −R with the
-// gathered term of §5.1 (R its rounds), its channels per component as the
-// input width.
+// A model of any rank is written as its template: rank 0 (−1 with the
+// gathered term of §5.1), its channels per component as the input width.
 static fm_checkpoint_fields fields_of(const fm_checkpoint_header *h)
 {
     const fm_lfactormer_config *c = &h->config;
-    const int inputs = c->components ? fm_lfactormer_channels(c) : c->inputs, rank = !c->components ? c->rank : c->gathered ? -fm_lfactormer_rounds(c) : 0;
+    const int inputs = c->components ? fm_lfactormer_channels(c) : c->inputs, rank = c->components ? -(int)c->gathered : c->rank;
     return (fm_checkpoint_fields){
         .kind = (uint32_t)h->kind,
         .shape = {inputs, rank, c->width, c->heads, c->layers},
@@ -105,14 +101,14 @@ static fm_checkpoint_fields fields_of(const fm_checkpoint_header *h)
 
 static fm_checkpoint_header header_of(const fm_checkpoint_fields *f)
 {
-    const bool components = f->shape[1] <= 0 && f->shape[1] >= -FM_LFACTORMER_MAX_ROUNDS;
+    const bool components = f->shape[1] == 0 || f->shape[1] == -1;
     return (fm_checkpoint_header){
         .version = f->version,
         .flags = f->flags,
         .kind = (fm_model_kind)f->kind,
         .config = {.inputs = f->shape[0], .rank = components ? 0 : f->shape[1], .width = f->shape[2],
                    .heads = f->shape[3], .layers = f->shape[4], .components = components,
-                   .gathered = components && f->shape[1] < 0, .rounds = components ? -f->shape[1] : 0},
+                   .gathered = f->shape[1] == -1},
     };
 }
 

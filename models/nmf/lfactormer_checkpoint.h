@@ -9,9 +9,8 @@
 //                 rank 0: a model of any rank, the component-set template of
 //                 §5.1 (config.components), whose inputs are its channels per
 //                 component, 1 or 2 (bind it with fm_lfactormer_at_rank);
-//                 rank −R (R = 1..FM_LFACTORMER_MAX_ROUNDS): the same
-//                 template with the gathered term (config.gathered), run
-//                 in R rounds (config.rounds)
+//                 rank −1: the same template with the gathered term
+//                 (config.gathered)
 //   tensors       the FM_LFACTORMER_TENSORS(layers) = 8 + 21·layers tensors of
 //                 fm_lfactormer_specs, in that order, laid out as
 //                 fm_lfactormer_params_new lays them out

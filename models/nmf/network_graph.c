@@ -38,9 +38,9 @@ int fm_network_graph_draw(fm_network_graph *ng, fm_graph *g, const fm_edges *row
                                        1u << direction, backward, msg));
         ng->edges += direction == FM_TO_ROWS ? layer->rows.count : layer->columns.count;
     }
-    // the parent the network is given: a view of every edge, which the layers' attention does not read (they
-    // read their samples) but the gathered term of a component-set model does (§5.1: it sums over all edges)
-    FM_TRY(fm_message_graph_view(&ng->graph, g, rows, columns, mean, msg));
+    // the parent the network is given: only its graph and its layers are read
+    ng->graph.kernels = FM_KERNELS_FUSED;
+    ng->graph.graph = g;
     ng->graph.forward_only = !backward;
     ng->graph.layers = ng->layers;
     ng->graph.layer_count = layers;

@@ -13,7 +13,7 @@
 #include "attention.h"
 
 typedef struct fm_network_graph {
-    fm_message_graph graph;       // a sample, or the parent of the per-layer samples: a view of every edge
+    fm_message_graph graph;       // a sample, or the parent of the per-layer samples
     fm_message_graph *layers;     // per layer, layer_count of them
     int layer_count;
     int64_t edges;                // sampled edges over every layer of the last draw

@@ -50,7 +50,7 @@ void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *op
         .mode = accel ? FM_UNROLL_ACCEL : FM_UNROLL_INIT,
         .model = {.inputs = fm_model_kind_inputs(options->kind, options->rank), .rank = options->rank,
                   .width = options->width, .heads = options->heads, .layers = options->layers,
-                  .components = options->any_rank, .gathered = options->gathered, .rounds = options->rounds},
+                  .components = options->any_rank, .gathered = options->gathered},
         .steps = accel ? fm_schedule_accel_steps(epoch) : options->unroll,
         .admm = options->admm,
         .inner = options->inner,
@@ -73,10 +73,6 @@ int fm_train_check(const fm_train_options *options, char *msg)
         return fm_fail(FM_ERR_INVALID, msg,
                        "train: --max-rank %d; expected a model of any rank (--any-rank) and %d to %d", o->max_rank,
                        o->rank, FM_TRAIN_MAX_RANK);
-    if (o->rounds < 0 || o->rounds > FM_LFACTORMER_MAX_ROUNDS ||
-        (o->rounds > 1 && (!o->gathered || o->kind != FM_MODEL_INIT)))
-        return fm_fail(FM_ERR_INVALID, msg, "train: --rounds %d; expected 1 to %d, for an initialization with "
-                       "--gathered", o->rounds, FM_LFACTORMER_MAX_ROUNDS);
     if (o->gathered && !o->any_rank)
         return fm_fail(FM_ERR_INVALID, msg, "train: --gathered is a feature of a model of any rank; give --any-rank");
     if (o->resume && o->from)

@@ -168,9 +168,6 @@ static int check_resume(const fm_checkpoint_header *h, const fm_train_state *st,
              c->components ? "any rank" : "one rank", c->components ? "give --any-rank" : "drop --any-rank");
     FM_CHECK(c->gathered == o->gathered, FM_ERR_INVALID, "%s: the run trains a model %s the gathered term; %s",
              path, c->gathered ? "with" : "without", c->gathered ? "give --gathered" : "drop --gathered");
-    FM_CHECK(fm_lfactormer_rounds(c) == (o->rounds > 1 ? o->rounds : 1), FM_ERR_INVALID,
-             "%s: the run trains a model of %d rounds; the options give %d (--rounds)", path, fm_lfactormer_rounds(c),
-             o->rounds > 1 ? o->rounds : 1);
     const int64_t steps = fm_train_steps_per_epoch(o);
     FM_TRY(fm_run_check_position(st, o->seed, o->train_size, o->batch, steps, path, msg));
     const uint64_t done = st->rng_counter;
