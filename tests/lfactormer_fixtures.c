@@ -29,8 +29,7 @@ const char *lf_config_name(const fm_lfactormer_config *c, const fm_graph *g)
 
 
 // Weights 0.4·N(0,1), layernorm gammas 1 + 0.4·N(0,1); the output heads
-// D_W, D_H 0.25·N(0,1), the skip K_W, K_H 0.1·N(0,1) and c_W, c_H
-// 1 + 0.2·N(0,1), so that most outputs are
+// D_W, D_H 0.25·N(0,1) and c_W, c_H 1 + 0.2·N(0,1), so that most outputs are
 // positive and a few clamped (the states of a layer's output are much alike
 // from node to node, and a whole output column can fall below 0); inputs
 // |N(0,1)| (factors are nonnegative); loss weights N(0,1). All float-exact.
@@ -46,15 +45,11 @@ lf_model lf_model_new(const fm_lfactormer_config *config, const fm_message_graph
         const bool gamma = strstr(name, "gamma") != NULL;
         const bool output_bias = !strcmp(name, "out_w.bias") || !strcmp(name, "out_h.bias");
         const bool output_weight = !strcmp(name, "out_w.weight") || !strcmp(name, "out_h.weight");
-        const bool skip = !strncmp(name, "skip_", 5);   // small: the features are of order √k
         for (int64_t e = 0; e < fm_params_size(p.layout, t); e++) {
             const double z = lf_normal(seed, ((uint64_t)t << 20) + e);
             // a component-set model's one output column would often clamp whole: a higher bias
             const double bias = config->components ? 1.6 : 1;
-            const double value = output_bias     ? bias + 0.2 * z
-                                 : output_weight ? 0.25 * z
-                                 : skip          ? 0.1 * z
-                                                 : (gamma ? 1 : 0) + 0.4 * z;
+            const double value = output_bias ? bias + 0.2 * z : output_weight ? 0.25 * z : (gamma ? 1 : 0) + 0.4 * z;
             p.values[p.layout->offsets[t] + e] = fm_test_rounded(value);
         }
     }

@@ -34,7 +34,6 @@ fm_lfactormer_config fm_lfactormer_inner(const fm_lfactormer_config *config)
     inner.rank = 1;
     inner.components = false;
     inner.gathered = false;
-    inner.skip = config->gathered;
     return inner;
 }
 
@@ -51,8 +50,6 @@ int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg)
         return fm_fail(FM_ERR_INVALID, msg,
                        "L-Factormer: a component-set model of rank %d reads a multiple of %d inputs, not %d", c->rank,
                        c->rank, c->inputs);
-    if (c->skip && c->components)
-        return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: a component-set model has the skip through its gathered term");
     if (c->gathered && !c->components)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: the gathered term belongs to a component-set model");
     if (c->width % c->heads)
@@ -62,11 +59,6 @@ int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: %d layers; expected 0 to %d", c->layers,
                        FM_LFACTORMER_MAX_LAYERS);
     return FM_OK;
-}
-
-int fm_lfactormer_tensors(const fm_lfactormer_config *config)
-{
-    return FM_LFACTORMER_TENSORS(config->layers) + 2 * fm_lfactormer_inner(config).skip;
 }
 
 // Order matters: fm_lfactormer_bind reads the tensors in this order.
@@ -87,11 +79,6 @@ int fm_lfactormer_specs(fm_tensor_spec *specs, char (*names)[FM_LFACTORMER_NAME]
         snprintf(names[at], FM_LFACTORMER_NAME, "%s", ends[e].name);
         specs[at] = (fm_tensor_spec){names[at], ends[e].rows, ends[e].cols};
     }
-    for (int e = 0; inner.skip && e < 2; e++) {
-        const int at = last + 4 + e;
-        snprintf(names[at], FM_LFACTORMER_NAME, "%s", e ? "skip_h.weight" : "skip_w.weight");
-        specs[at] = (fm_tensor_spec){names[at], k, k_in};
-    }
     for (int l = 0; l < config->layers; l++) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "layer%d.", l + 1);
@@ -108,7 +95,7 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
 #define FREE_ALL { free(specs); free(names); }
     FM_CHECK(out && !*out, FM_ERR_INVALID, "fm_lfactormer_params_new: output handle must be non-NULL and empty");
     FM_TRY(fm_lfactormer_check(config, msg));
-    const int tensors = fm_lfactormer_tensors(config);
+    const int tensors = FM_LFACTORMER_TENSORS(config->layers);
     FM_ALLOC(specs, tensors);
     FM_ALLOC(names, tensors);
     FM_TRY(fm_lfactormer_specs(specs, names, config, msg));
@@ -121,7 +108,7 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
 bool fm_lfactormer_same(const fm_lfactormer_config *a, const fm_lfactormer_config *b)
 {
     return a->inputs == b->inputs && a->rank == b->rank && a->width == b->width && a->heads == b->heads &&
-           a->layers == b->layers && a->components == b->components && a->gathered == b->gathered && a->skip == b->skip;
+           a->layers == b->layers && a->components == b->components && a->gathered == b->gathered;
 }
 
 #define FM_BODY "lfactormer.inc"

@@ -9,9 +9,6 @@
 //     l even: S ← Layer_l(targets S, sources T, edges Xᵀ)   W-direction, FM_TO_ROWS
 //   W_out  = relu(S_L D_W + c_W)         (m × k)           (out_w: k × d)
 //   Hᵀ_out = relu(T_L D_H + c_H)         (n × k)           (out_h: k × d)
-// and with `skip` (the gathered model of §5.1) a linear skip from the inputs:
-//   W_out  = relu(S_L D_W + c_W + W_in K_Wᵀ)                 (skip_w: k × k_in)
-//   Hᵀ_out = relu(T_L D_H + c_H + Hᵀ_in K_Hᵀ)                (skip_h: k × k_in)
 //
 // The input width k_in is k for the learned initialization (§6: the model
 // reads W_0, H_0) and 2k for the learned acceleration (it reads [W_prev |
@@ -30,9 +27,7 @@
 //   2 embed_h.weight (d × k_in)   3 embed_h.bias (d)
 //   4 + 21(l−1) … : "layer<l>." + the FM_LAYER_TENSORS tensors of fm_layer_specs, l = 1..L
 //   4 + 21L out_w.weight (k × d)  out_w.bias (k)  out_h.weight (k × d)  out_h.bias (k)
-// that is FM_LFACTORMER_TENSORS(L) = 8 + 21L tensors; with `skip` two more
-// follow, skip_w.weight (k × k_in) and skip_h.weight (k × k_in):
-// fm_lfactormer_tensors(config).
+// that is FM_LFACTORMER_TENSORS(L) = 8 + 21L tensors.
 //
 // The component-set model (`components`, docs/factormer-math.md §5.1 [ext]):
 // one such network with k_in = 3p and k = 1 runs once per component c of a
@@ -70,14 +65,8 @@ typedef struct fm_lfactormer_config {
     int heads;    // nh (paper: 4), divides d
     int layers;   // L (paper: 4), 0 ≤ L ≤ FM_LFACTORMER_MAX_LAYERS
     bool components;   // the component-set model of §5.1 (above): any rank
-    bool gathered;     // with components: the features add the gathered term u (§5.1), 4p per component,
-                       // and the per-component network has the skip
-    bool skip;         // a linear skip from the inputs to the outputs' pre-activations (not with components:
-                       // the gathered model's per-component network, fm_lfactormer_inner, has it)
+    bool gathered;     // with components: the features add the gathered term u (§5.1), 4p per component
 } fm_lfactormer_config;
-
-// Tensors of the model's block: FM_LFACTORMER_TENSORS(layers), two more with the skip.
-int fm_lfactormer_tensors(const fm_lfactormer_config *config);
 
 // Input channels per component of a component-set config (inputs / rank, or
 // inputs for a template of rank 0).
@@ -109,14 +98,12 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
         const real *embed_w_weight, *embed_w_bias, *embed_h_weight, *embed_h_bias;                 \
         fm_layer_weights##suffix layers[FM_LFACTORMER_MAX_LAYERS];   /* the first L are bound */    \
         const real *out_w_weight, *out_w_bias, *out_h_weight, *out_h_bias;                         \
-        const real *skip_w_weight, *skip_h_weight;                  /* NULL without the skip */    \
     } fm_lfactormer_weights##suffix;                                                               \
     typedef struct fm_lfactormer_grads##suffix {                                                   \
         fm_lfactormer_config config;                                                               \
         real *embed_w_weight, *embed_w_bias, *embed_h_weight, *embed_h_bias;                       \
         fm_layer_grads##suffix layers[FM_LFACTORMER_MAX_LAYERS];                                   \
         real *out_w_weight, *out_w_bias, *out_h_weight, *out_h_bias;                               \
-        real *skip_w_weight, *skip_h_weight;                                                       \
     } fm_lfactormer_grads##suffix;                                                                 \
     /* What the forward keeps for the backward, for one graph of rows × cols nodes.            */ \
     typedef struct fm_lfactormer_saved##suffix {                                                   \

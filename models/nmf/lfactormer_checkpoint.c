@@ -73,7 +73,7 @@ static int layout_of(layout *l, fm_model_kind kind, const fm_lfactormer_config *
 {
 #define FREE_ALL layout_free(l)
     memset(l, 0, sizeof *l);
-    const int tensors = fm_lfactormer_tensors(c);
+    const int tensors = FM_LFACTORMER_TENSORS(c->layers);
     FM_ALLOC(l->specs, tensors);
     FM_ALLOC(l->names, tensors);
     FM_TRY(fm_lfactormer_specs(l->specs, l->names, c, msg));

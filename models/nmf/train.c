@@ -279,7 +279,7 @@ int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const f
     fm_unroll_config config;
     fm_train_unroll_config(&config, o, epoch);
     FM_TRY(fm_unroll_check(&config, msg));
-    FM_CHECK(params->tensors == fm_lfactormer_tensors(&config.model), FM_ERR_INVALID,
+    FM_CHECK(params->tensors == FM_LFACTORMER_TENSORS(config.model.layers), FM_ERR_INVALID,
              "fm_train_step: the parameter block is not laid out for the model");
     const int64_t first = step * o->batch, last = first + o->batch < n ? first + o->batch : n;
     const int members = (int)(last - first);
