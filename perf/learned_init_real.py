@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""The learned initialization against plain ADMM on the real sets, at several
+ranks (issue 19's acceptance; docs/factormer-math.md §5.1, §6): per (data,
+rank), the wall time each takes to plain ADMM's RMSE after 20 and after 100
+iterations, network included, the iterations that takes, what the network
+costs in ADMM iterations, and each method's RMSE at plain ADMM's own time for
+100 iterations (a fixed time budget).
+
+    /usr/bin/python3 perf/learned_init_real.py [--ranks 5,10,20,40] [--model PATH]
+        [--threads 2] [--factormer build/factormer] [--data ../shared/data] [--out /tmp/learned_init_real]
+
+Each pair is one `factormer eval DATA --rank K --methods plain,init`, so the
+two methods run in one process, one after the other, on the data divided by
+its mean; the times are within that run. Without --model, eval takes the
+installed model of the rank (init-rankK.fmw, else the model of any rank,
+init.fmw). A rank above the data's smaller side is skipped. The real sets are
+read where they are.
+"""
+import argparse
+import csv
+import gzip
+import os
+import subprocess
+from collections import defaultdict
+
+SETS = [("yale32", ["--kind", "dense"]), ("yale64", ["--kind", "dense"]), ("jasper_ridge", ["--kind", "dense"]),
+        ("kos_bow", ["--kind", "sparse"]), ("movielens100k", ["--kind", "incomplete"])]
+
+
+def shape(path):
+    with gzip.open(path, "rt") as f:
+        for line in f:
+            if not line.startswith("%"):
+                return [int(v) for v in line.split()[:2]]
+
+
+def traces(path):
+    runs = defaultdict(list)
+    for r in csv.DictReader(open(path)):
+        runs[r["method"]].append((int(r["iteration"]), float(r["seconds"]), float(r["rmse"])))
+    return runs
+
+
+def reach(trace, target):
+    return next(((i, s) for i, s, e in trace if e <= target), (None, None))
+
+
+def at_time(trace, budget):
+    return min((e for i, s, e in trace if s <= budget), default=None)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--ranks", default="5,10,20,40")
+    p.add_argument("--model", help="the initialization model (eval --init-model)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--factormer", default=os.path.join(here, "..", "build", "factormer"))
+    p.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data"))
+    p.add_argument("--out", default="/tmp/learned_init_real")
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    print("| data | rank | to plain's RMSE at 20: plain / learned (learned's iterations) | at 100 | "
+          "network, ADMM iterations | RMSE at plain's time for 100: plain / learned |")
+    print("|---|---|---|---|---|---|")
+    faster = pairs = 0
+    for name, kind in SETS:
+        path = os.path.join(a.data, name + ".mtx.gz")
+        for rank in [int(k) for k in a.ranks.split(",")]:
+            if rank > min(shape(path)):
+                continue
+            out = os.path.join(a.out, "%s_%d" % (name, rank))
+            cmd = [a.factormer, "eval", path, "--rank", str(rank), "--methods", "plain,init", "--threads",
+                   str(a.threads), "--no-plots", "--quiet", "--out", out] + kind
+            if a.model:
+                cmd += ["--init-model", a.model]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            runs = traces(os.path.join(out, name + ".traces.csv"))
+            plain, learned = runs["plain"], runs["learned_init"]
+            per_iteration = (plain[-1][1] - plain[0][1]) / (len(plain) - 1)
+            network = (learned[0][1] - plain[0][1]) / per_iteration
+            cells = []
+            for at in (20, 100):
+                target = plain[at][2]
+                _, t_plain = reach(plain, target)
+                its, t_learned = reach(learned, target)
+                cells.append("%.1f / %s" % (t_plain * 1e3, "%.1f ms (%d)" % (t_learned * 1e3, its) if its is not None
+                                            else "never (%.4g)" % learned[-1][2]))
+                if at == 20:
+                    pairs += 1
+                    faster += its is not None and t_learned < t_plain
+            budget = plain[-1][1]
+            rmse = at_time(learned, budget)   # None: the network alone outlasts the budget
+            print("| %s | %d | %s | %s | %.0f | %.6g / %s |" % (name, rank, cells[0], cells[1], network,
+                                                               at_time(plain, budget),
+                                                               "%.6g" % rmse if rmse is not None else "none yet"))
+    print("\nlearned initialization faster to plain's RMSE at 20 on %d of %d pairs" % (faster, pairs))
+
+
+if __name__ == "__main__":
+    main()
