@@ -12,6 +12,7 @@
 
 #include "factormer.h"
 #include "helpers.h"
+#include "learned.h"
 #include "train_data.h"
 
 TestSuite(accel_give_up, .init = fm_test_setup);
@@ -144,4 +145,21 @@ Test(accel_give_up, a_budget_that_is_not_a_share_is_refused)
         cr_expect_null(r);
     }
     fm_graph_free(&g);
+}
+
+// The guard's estimate of a pass (docs §6 item 4) counts the gathered term
+// of §5.1: its two sparse products, 4k|E|, and the fourth feature's share of
+// the embeddings, k passes of 2(m + n) d p.
+Test(accel_give_up, the_estimate_counts_the_gathered_term)
+{
+    const int k = 6, p = 1, d = 8;
+    const int64_t edges = 5000, rows = 90, cols = 70;
+    const fm_lfactormer_config plain = {.inputs = p * k, .rank = k, .width = d, .heads = 2, .layers = 4,
+                                        .components = true};
+    fm_lfactormer_config gathered = plain;
+    gathered.gathered = true;
+    const double more =
+        fm_learned_pass_flops(&gathered, edges, rows, cols) - fm_learned_pass_flops(&plain, edges, rows, cols);
+    const double want = 4.0 * k * edges + (double)k * 2 * (rows + cols) * d * p;
+    cr_expect(fabs(more - want) <= 1e-9 * want, "the gathered term adds %.6g flops to a pass; expected %.6g", more, want);
 }
