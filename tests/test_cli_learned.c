@@ -327,9 +327,9 @@ Test(cli, learned_models_of_any_rank)
     cr_assert_eq(mkdir(dir, 0755), 0);
     snprintf(init, sizeof init, "%s/init.fmw", dir);
     snprintf(accel, sizeof accel, "%s/accel.fmw", dir);
-    // the initialization trained at ranks 3 to 5, a rank per matrix
-    run r = RUN(&s, "train", "--model", "init", "--any-rank", "--rank", "3", "--max-rank", "5", TINY_MODEL, "--out",
-                init);
+    // the initialization trained at ranks 3 to 5, a rank per matrix, with the gathered term
+    run r = RUN(&s, "train", "--model", "init", "--any-rank", "--gathered", "--rank", "3", "--max-rank", "5",
+                TINY_MODEL, "--out", init);
     expect_success(&r);
     run_free(&r);
     r = RUN(&s, "train", "--model", "accel", "--any-rank", "--rank", "3", TINY_MODEL, "--out", accel);
