@@ -84,19 +84,20 @@ static void print_model_dir(FILE *out)
 // OpenBLAS with one thread unless the user chose a number; the direct
 // solvers raise it for their own calls (openblas_set_num_threads makes the
 // threads then), as they did before.
-static void prefer_passive_waiting(char **argv)
+static void choose_thread_policies(char **argv)
 {
-    bool again = false;
+    bool again = false, set = true;
     if (!getenv("OMP_WAIT_POLICY")) {
-        setenv("OMP_WAIT_POLICY", "passive", 1);
-        if (!getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "10000", 1);
+        set = set && setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
+        if (!getenv("GOMP_SPINCOUNT")) set = set && setenv("GOMP_SPINCOUNT", "10000", 1) == 0;
         again = true;
     }
     if (!getenv("OPENBLAS_NUM_THREADS")) {
-        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        set = set && setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0;
         again = true;
     }
-    if (again) execv("/proc/self/exe", argv);   // returns only on failure: run as we are
+    // (a setenv that failed would make the restarted program restart again)
+    if (again && set) execv("/proc/self/exe", argv);   // returns only on failure: run as we are
 }
 
 // --profile and --profile=F.json, which every command takes, leave argv here
@@ -179,7 +180,7 @@ static int report_profile(int status, double wall, const char *json)
 
 int main(int argc, char **argv)
 {
-    prefer_passive_waiting(argv);
+    choose_thread_policies(argv);
     fm_arg_command_save(argc, argv);
     fm_signals_catch();
     const char *profile_json = NULL;

@@ -351,9 +351,11 @@ static int train_and_report(fm_train_options *options, bool quiet, long stop_aft
     if (!quiet && q.tty) fprintf(stderr, "\r\033[K");
     if (!quiet) {
         const char *name = fm_model_kind_name(o.kind);
-        char ranks[64];
-        if (o.any_rank && o.max_rank > o.rank) snprintf(ranks, sizeof ranks, "any rank, trained at ranks %d-%d", o.rank, o.max_rank);
-        else snprintf(ranks, sizeof ranks, "%s%d", o.any_rank ? "any rank, trained at rank " : "rank ", o.rank);
+        char ranks[96];
+        const char *term = o.gathered ? " (with the gathered term)" : "";
+        if (o.any_rank && o.max_rank > o.rank) snprintf(ranks, sizeof ranks, "any rank%s, trained at ranks %d-%d", term, o.rank, o.max_rank);
+        else if (o.any_rank) snprintf(ranks, sizeof ranks, "any rank%s, trained at rank %d", term, o.rank);
+        else snprintf(ranks, sizeof ranks, "rank %d", o.rank);
         printf("%s %s model: %s, width %d, %d heads, %d layers; %lld matrices per epoch, seed %llu\n",
                r->stopped ? "stopped training the" : r->resumed ? "resumed and trained the" : "trained the", name,
                ranks, o.width, o.heads, o.layers, (long long)o.train_size, (unsigned long long)o.seed);

@@ -27,6 +27,9 @@ THREADS = "2"
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = THREADS
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # the same environment for both
+# but factormer starts OpenBLAS with one thread itself (cli/main.c: an idle
+# OpenBLAS pool thread slows its OpenMP regions); the peers keep THREADS
+FACTORMER_ENV = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
 
 import numpy as np  # noqa: E402
 import scipy.io  # noqa: E402
@@ -56,7 +59,7 @@ def kl_divergence(X, W, H):
 def run_factormer(binary, data, out, rank, iters, init):
     cmd = [binary, "factorize", data, "--kind", "sparse", "--loss", "kl", "--init", init, "--rank", str(rank),
            "--iters", str(iters), "--tol", "0", "--threads", THREADS, "--quiet", "--out", out]
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd, check=True, env=FACTORMER_ENV)
     with open(out + ".trace.csv") as f:
         lines = [line for line in f if not line.startswith("#")]
     header = lines[0].strip().split(",")

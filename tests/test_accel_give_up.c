@@ -148,11 +148,12 @@ Test(accel_give_up, a_budget_that_is_not_a_share_is_refused)
 }
 
 // The guard's estimate of a pass (docs §6 item 4) counts the gathered term
-// of §5.1: its two sparse products, 4k|E|, and the fourth feature's share of
-// the embeddings, k passes of 2(m + n) d p.
-Test(accel_give_up, the_estimate_counts_the_gathered_term)
+// of §5.1: its two sparse products over p·k columns, 4pk|E|, and the fourth
+// feature's share of the embeddings, k passes of 2(m + n) d p; for the
+// accelerator's two channels and the initialization's one.
+static void check_gathered_estimate(int p)
 {
-    const int k = 6, p = 1, d = 8;
+    const int k = 6, d = 8;
     const int64_t edges = 5000, rows = 90, cols = 70;
     const fm_lfactormer_config plain = {.inputs = p * k, .rank = k, .width = d, .heads = 2, .layers = 4,
                                         .components = true};
@@ -160,6 +161,13 @@ Test(accel_give_up, the_estimate_counts_the_gathered_term)
     gathered.gathered = true;
     const double more =
         fm_learned_pass_flops(&gathered, edges, rows, cols) - fm_learned_pass_flops(&plain, edges, rows, cols);
-    const double want = 4.0 * k * edges + (double)k * 2 * (rows + cols) * d * p;
-    cr_expect(fabs(more - want) <= 1e-9 * want, "the gathered term adds %.6g flops to a pass; expected %.6g", more, want);
+    const double want = 4.0 * p * k * edges + (double)k * 2 * (rows + cols) * d * p;
+    cr_expect(fabs(more - want) <= 1e-9 * want, "p = %d: the gathered term adds %.6g flops to a pass; expected %.6g", p,
+              more, want);
+}
+
+Test(accel_give_up, the_estimate_counts_the_gathered_term)
+{
+    check_gathered_estimate(1);
+    check_gathered_estimate(2);
 }

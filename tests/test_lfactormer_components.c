@@ -6,7 +6,7 @@
 // permuting the components permutes the outputs; one parameter block runs
 // at every rank; the forward alone equals the forward kept for the
 // backward; a template of rank 0 and a width that is not a multiple of the
-// rank are refused. Each with and without the gathered term u.
+// rank are refused. The first three with and without the gathered term u.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -244,8 +244,8 @@ double fm_learned_pass_flops(const fm_lfactormer_config *c, int64_t edges, int64
     const fm_lfactormer_config inner = fm_lfactormer_inner(c);
     const double d = inner.width, nodes = (double)(rows + cols), passes = c->components ? c->rank : 1;
     const double layer = 4 * d * d * (double)edges + 12 * d * d * nodes;
-    // the gathered term (§5.1): a sparse product per side, k columns
-    const double gathered = c->gathered ? 4.0 * c->rank * (double)edges : 0;
+    // the gathered term (§5.1): a sparse product per side, p·k columns
+    const double gathered = c->gathered ? 4.0 * c->inputs * (double)edges : 0;
     return passes * (inner.layers * layer + 2 * nodes * d * (inner.inputs + inner.rank)) + gathered;
 }
 

@@ -81,8 +81,8 @@ int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int
 // The floating-point work of one pass of the model over `edges` edges of an
 // m × n graph (§6's cost guard): per layer 4d² per edge (the edge keys and
 // values) and 12d² per node (projections and feed-forward), k passes for a
-// component-set model (§5.1), and 4k|E| for the gathered term's two sparse
-// products. An estimate, not a count.
+// component-set model (§5.1), and 4·k_in·|E| (k_in = p·k) for the gathered
+// term's two sparse products. An estimate, not a count.
 double fm_learned_pass_flops(const fm_lfactormer_config *config, int64_t edges, int64_t rows, int64_t cols);
 // The configuration (at `rank`) of the model fm_learned_load would read,
 // from its header alone, and the file's path into `resolved`
