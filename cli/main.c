@@ -79,8 +79,9 @@ static void print_model_dir(FILE *out)
 // though the engine calls it with one thread (fm_set_threads): that idle
 // pool thread still wakes now and then, and when it takes a core from a
 // spinning OpenMP thread the region waits a time slice. On yale32 at rank 20
-// with 2 threads, 100 ADMM iterations took 49 ms in 4 runs of 5, against 7
-// ms with OPENBLAS_NUM_THREADS=1 (2026-12-05). So the program also starts
+// with 2 threads, NNDSVD and 20 ADMM iterations (eval's time to plain ADMM's
+// 20-iteration RMSE) took 49 ms in 4 runs of 5, against 7 ms with
+// OPENBLAS_NUM_THREADS=1 (2026-12-05). So the program also starts
 // OpenBLAS with one thread unless the user chose a number; the direct
 // solvers raise it for their own calls (openblas_set_num_threads makes the
 // threads then), as they did before.
