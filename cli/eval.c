@@ -42,6 +42,9 @@ static const char help[] =
     "  --accel-steps T     accelerator steps at most (default 5)\n"
     "  --no-safeguard      keep every accelerator output (the paper's Algorithm 2;\n"
     "                      see factorize --help)\n"
+    "  --sampler NAME      the networks read a sample of the graph (§8), as factorize's\n"
+    "                      --sampler: full (default), uniform, weighted or stratified\n"
+    "  --fanout F          in-edges kept per target by the sampler (default 32)\n"
     "  --valid-size N      matrices per validation set (default 128)\n"
     "  --seed S            the validation sets' seed and the runs' (default 42, the\n"
     "                      training's)\n"
@@ -151,6 +154,10 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
         else if (!strcmp(o, "--accel-steps")) { ok = fm_arg_int(o, v, 0, 1000000, &value); a->base.accel_steps = (int)value; }
         else if (!strcmp(o, "--valid-size")) { ok = fm_arg_int(o, v, 1, 1L << 30, &value); a->valid_size = (int)value; }
         else if (!strcmp(o, "--seed")) { ok = fm_arg_int(o, v, 0, LONG_MAX, &value); a->base.seed = (uint64_t)value; }
+        else if (!strcmp(o, "--sampler")) {
+            if (fm_sampler_parse_node_wise(&a->base.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        }
+        else if (!strcmp(o, "--fanout")) { ok = fm_arg_int(o, v, 1, 1L << 40, &value); a->base.fanout = value; }
         else if (!strcmp(o, "--kind")) {
             if (fm_kind_parse(&a->kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }

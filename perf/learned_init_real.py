@@ -7,14 +7,17 @@ costs in ADMM iterations, and each method's RMSE at plain ADMM's own time for
 100 iterations (a fixed time budget).
 
     /usr/bin/python3 perf/learned_init_real.py [--ranks 5,10,20,40] [--model PATH]
-        [--threads 2] [--factormer build/factormer] [--data ../shared/data] [--out /tmp/learned_init_real]
+        [--sampler uniform --fanout 8] [--threads 2] [--factormer build/factormer]
+        [--data ../shared/data] [--out /tmp/learned_init_real]
 
 Each pair is one `factormer eval DATA --rank K --methods plain,init`, so the
 two methods run in one process, one after the other, on the data divided by
 its mean; the times are within that run. Without --model, eval takes the
 installed model of the rank (init-rankK.fmw, else the model of any rank,
-init.fmw). A rank above the data's smaller side is skipped. The real sets are
-read where they are.
+init.fmw); --model may name one file for every rank, or a pattern with {rank}.
+With --sampler the network reads samples of the graph (eval --sampler; plain
+ADMM is unaffected). A rank above the data's smaller side is skipped. The
+real sets are read where they are.
 """
 import argparse
 import csv
@@ -53,7 +56,9 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--ranks", default="5,10,20,40")
-    p.add_argument("--model", help="the initialization model (eval --init-model)")
+    p.add_argument("--model", help="the initialization model (eval --init-model); {rank} is replaced by the rank")
+    p.add_argument("--sampler", help="eval --sampler")
+    p.add_argument("--fanout", help="eval --fanout")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--factormer", default=os.path.join(here, "..", "build", "factormer"))
     p.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data"))
@@ -73,7 +78,9 @@ def main():
             cmd = [a.factormer, "eval", path, "--rank", str(rank), "--methods", "plain,init", "--threads",
                    str(a.threads), "--no-plots", "--quiet", "--out", out] + kind
             if a.model:
-                cmd += ["--init-model", a.model]
+                cmd += ["--init-model", a.model.replace("{rank}", str(rank))]
+            if a.sampler:
+                cmd += ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else [])
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             runs = traces(os.path.join(out, name + ".traces.csv"))
             plain, learned = runs["plain"], runs["learned_init"]

@@ -279,3 +279,50 @@ Test(cli, eval_plain_on_a_data_file_draws_its_figures)
     run_free(&r);
     scratch_free(&s);
 }
+
+// The RMSE of `method` at `iteration` in a traces file (one matrix).
+static double traced_rmse(const char *traces, const char *method, int iteration)
+{
+    char *text = read_text(traces);
+    double found = NAN;
+    for (const char *line = strchr(text, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        int matrix, it;
+        char name[32];
+        double seconds, rmse;
+        cr_assert_eq(sscanf(line, "%d,%31[^,],%d,%lf,%lf", &matrix, name, &it, &seconds, &rmse), 5, "%s", line);
+        if (!strcmp(name, method) && it == iteration) found = rmse;
+    }
+    free(text);
+    cr_assert(!isnan(found), "%s has no %s row at iteration %d", traces, method, iteration);
+    return found;
+}
+
+// --sampler and --fanout reach the networks (a sample of 2 in-edges a target
+// changes the learned start) and not plain ADMM (the same trace); a subgraph
+// sampler is refused.
+Test(cli, eval_samples_the_networks_graph)
+{
+    scratch s = scratch_new();
+    tiny_models m = tiny_models_new(&s);
+    const char *x = generate(&s, NULL);   // 40 x 30, dense
+    cr_assert_eq(setenv("FACTORMER_MODELS", m.dir, 1), 0);
+    double plain[2], learned[2];
+    for (int sampled = 0; sampled < 2; sampled++) {
+        run r = sampled ? RUN(&s, "eval", x, "--rank", "3", "--iters", "5", "--methods", "plain,init", "--no-plots",
+                              "--sampler", "uniform", "--fanout", "2", "--out", s.out)
+                        : RUN(&s, "eval", x, "--rank", "3", "--iters", "5", "--methods", "plain,init", "--no-plots",
+                              "--out", s.out);
+        expect_success(&r);
+        run_free(&r);
+        const char *traces = fm_test_path(s.out, "X.traces.csv");
+        plain[sampled] = traced_rmse(traces, "plain", 5);
+        learned[sampled] = traced_rmse(traces, "learned_init", 0);
+    }
+    cr_expect_eq(plain[0], plain[1], "plain ADMM changed with the sampler: %.9g against %.9g", plain[0], plain[1]);
+    cr_expect_neq(learned[0], learned[1], "the learned start is the same with a sample of 2 in-edges a target");
+    run r = RUN(&s, "eval", x, "--rank", "3", "--sampler", "edge", "--out", s.out);
+    EXPECT_FAILURE(&r, 2, "draws subgraphs for training");
+    run_free(&r);
+    unsetenv("FACTORMER_MODELS");
+    scratch_free(&s);
+}
