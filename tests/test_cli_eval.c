@@ -35,25 +35,36 @@ static int line_count(const char *path)
     return n;
 }
 
+// The RMSE of `method` at `iteration` of every matrix in a traces file, in
+// file order, into values (at most `max`); returns how many.
+static int traced_rmses(double *values, int max, const char *traces, const char *method, int iteration)
+{
+    char *text = read_text(traces);
+    int n = 0;
+    for (const char *line = strchr(text, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        int matrix, it;
+        char name[32];
+        double seconds, rmse;
+        cr_assert_eq(sscanf(line, "%d,%31[^,],%d,%lf,%lf", &matrix, name, &it, &seconds, &rmse), 5, "%s", line);
+        if (!strcmp(name, method) && it == iteration) {
+            cr_assert_lt(n, max, "%s: more than %d rows of %s at iteration %d", traces, max, method, iteration);
+            values[n++] = rmse;
+        }
+    }
+    free(text);
+    return n;
+}
+
 // The median over matrices of plain ADMM's RMSE at `iteration`, from the
 // traces file, against the summary file's plain_rmse_median (column 3).
 static void expect_median_matches(const char *traces, const char *summary, int iteration, int matrices)
 {
-    char *text = read_text(traces);
     double values[64];
-    int n = 0;
-    for (const char *line = strchr(text, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
-        int matrix, it;
-        char method[32];
-        double seconds, rmse;
-        cr_assert_eq(sscanf(line, "%d,%31[^,],%d,%lf,%lf", &matrix, method, &it, &seconds, &rmse), 5, "%s", line);
-        if (!strcmp(method, "plain") && it == iteration) values[n++] = rmse;
-    }
-    free(text);
+    const int n = traced_rmses(values, 64, traces, "plain", iteration);
     cr_assert_eq(n, matrices);
     double q[3];
     fm_quartiles(values, n, q);
-    text = read_text(summary);
+    char *text = read_text(summary);
     const char *line = text;
     for (int i = 0; i <= iteration; i++) line = strchr(line, '\n') + 1;
     int it;
@@ -280,20 +291,12 @@ Test(cli, eval_plain_on_a_data_file_draws_its_figures)
     scratch_free(&s);
 }
 
-// The RMSE of `method` at `iteration` in a traces file (one matrix).
+// The RMSE of `method` at `iteration` in a traces file of one matrix.
 static double traced_rmse(const char *traces, const char *method, int iteration)
 {
-    char *text = read_text(traces);
-    double found = NAN;
-    for (const char *line = strchr(text, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
-        int matrix, it;
-        char name[32];
-        double seconds, rmse;
-        cr_assert_eq(sscanf(line, "%d,%31[^,],%d,%lf,%lf", &matrix, name, &it, &seconds, &rmse), 5, "%s", line);
-        if (!strcmp(name, method) && it == iteration) found = rmse;
-    }
-    free(text);
-    cr_assert(!isnan(found), "%s has no %s row at iteration %d", traces, method, iteration);
+    double found;
+    cr_assert_eq(traced_rmses(&found, 1, traces, method, iteration), 1, "%s has no %s row at iteration %d", traces,
+                 method, iteration);
     return found;
 }
 
