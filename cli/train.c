@@ -35,6 +35,9 @@ static const char help[] =
     "                          a small --width (e.g. 16): it runs once per component\n"
     "  --gathered              with --any-rank: each component also reads u, the sums\n"
     "                          HALS gathers over the edges, (X H)_ic / (HᵀH)_cc (§5.1)\n"
+    "  --pooled                with --any-rank: one network pass for all components\n"
+    "                          over their pooled embeddings, then a decoder per\n"
+    "                          component (§5.2): its cost does not grow with the rank\n"
     "  --max-rank K            with --any-rank: each training matrix's rank drawn from\n"
     "                          --rank to K (the same per matrix in every epoch; at most\n"
     "                          32); validation stays at --rank\n"
@@ -250,6 +253,7 @@ int fm_cmd_train(int argc, char **argv)
         if (!strcmp(a, "--resume")) { o.resume = true; continue; }
         if (!strcmp(a, "--any-rank")) { o.any_rank = true; continue; }
         if (!strcmp(a, "--gathered")) { o.gathered = true; continue; }
+        if (!strcmp(a, "--pooled")) { o.pooled = true; continue; }
         if (!strcmp(a, "--distributed")) continue;   // (found above)
         if (a[0] != '-') {
             if (!fm_arg_positional(a)) return 2;
@@ -352,7 +356,8 @@ static int train_and_report(fm_train_options *options, bool quiet, long stop_aft
     if (!quiet) {
         const char *name = fm_model_kind_name(o.kind);
         char ranks[96];
-        const char *term = o.gathered ? " (with the gathered term)" : "";
+        const char *term = o.pooled ? (o.gathered ? " (pooled, with the gathered term)" : " (pooled)")
+                                    : o.gathered ? " (with the gathered term)" : "";
         if (o.any_rank && o.max_rank > o.rank) snprintf(ranks, sizeof ranks, "any rank%s, trained at ranks %d-%d", term, o.rank, o.max_rank);
         else if (o.any_rank) snprintf(ranks, sizeof ranks, "any rank%s, trained at rank %d", term, o.rank);
         else snprintf(ranks, sizeof ranks, "rank %d", o.rank);

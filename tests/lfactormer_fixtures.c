@@ -43,13 +43,19 @@ lf_model lf_model_new(const fm_lfactormer_config *config, const fm_message_graph
     for (int t = 0; t < p.layout->tensors; t++) {
         const char *name = p.layout->specs[t].name;
         const bool gamma = strstr(name, "gamma") != NULL;
-        const bool output_bias = !strcmp(name, "out_w.bias") || !strcmp(name, "out_h.bias");
+        // a pooled model's outputs are its decoders' (§5.2); its pool's units start alive too, else a probe of
+        // their weights can find every one clamped
+        const bool output_bias = !strcmp(name, "out_w.bias") || !strcmp(name, "out_h.bias") ||
+                                 strstr(name, ".out_bias") != NULL || !strcmp(name, "pool_w.bias") ||
+                                 !strcmp(name, "pool_h.bias");
         const bool output_weight = !strcmp(name, "out_w.weight") || !strcmp(name, "out_h.weight");
+        // the decoder's output reads d hidden units of one sign: smaller weights, or a whole side can clamp
+        const bool decoder_weight = strstr(name, "decode_") && strstr(name, ".out") && !strstr(name, ".out_bias");
         for (int64_t e = 0; e < fm_params_size(p.layout, t); e++) {
             const double z = lf_normal(seed, ((uint64_t)t << 20) + e);
             // a component-set model's one output column would often clamp whole: a higher bias
             const double bias = config->components ? 1.6 : 1;
-            const double value = output_bias ? bias + 0.2 * z : output_weight ? 0.25 * z : (gamma ? 1 : 0) + 0.4 * z;
+            const double value = output_bias ? bias + 0.2 * z : output_weight ? 0.25 * z : decoder_weight ? 0.1 * z : (gamma ? 1 : 0) + 0.4 * z;
             p.values[p.layout->offsets[t] + e] = fm_test_rounded(value);
         }
     }

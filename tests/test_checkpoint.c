@@ -288,31 +288,32 @@ Test(checkpoint, other_shapes_round_trip)
 }
 
 // A model of any rank (§5.1), written from a config at rank 5, is read back
-// as its template (rank 0, or -1 with the gathered term; 2 channels as the
-// inputs) and serves any rank.
-static void check_template(bool gathered)
+// as its template (rank 0, minus 1 with the gathered term, minus 2 pooled;
+// 2 channels as the inputs) and serves any rank.
+static void check_template(bool gathered, bool pooled)
 {
     const fm_checkpoint_header at5 = {
         .kind = FM_MODEL_ACCEL,
         .config = {.inputs = 10, .rank = 5, .width = 8, .heads = 2, .layers = 2, .components = true,
-                   .gathered = gathered}};
+                   .gathered = gathered, .pooled = pooled}};
     fixture fx;
     fixture_new(&fx, at5, true);
     char msg[FM_MSG_LEN];
     int32_t shape[2];
     memcpy(shape, fx.bytes + 20, sizeof shape);
-    cr_expect(shape[0] == 2 && shape[1] == (gathered ? -1 : 0), "the file's inputs and rank are %d and %d", shape[0],
-              shape[1]);
+    cr_expect(shape[0] == 2 && shape[1] == -(int)gathered - 2 * (int)pooled, "the file's inputs and rank are %d and %d",
+              shape[0], shape[1]);
     const fm_checkpoint_expect rank7 = {.kind = FM_MODEL_ACCEL, .rank = 7, .training = true};
     fm_checkpoint_header h = {0};
     fm_params *back = NULL;
     cr_assert_eq(fm_checkpoint_read(fx.path, &h, &back, NULL, &rank7, msg), FM_OK, "%s", msg);
     const fm_lfactormer_config template = {.inputs = 2, .rank = 0, .width = 8, .heads = 2, .layers = 2,
-                                           .components = true, .gathered = gathered};
-    cr_expect(fm_lfactormer_same(&h.config, &template), "read back: inputs %d, rank %d, components %d, gathered %d",
-              h.config.inputs, h.config.rank, h.config.components, h.config.gathered);
+                                           .components = true, .gathered = gathered, .pooled = pooled};
+    cr_expect(fm_lfactormer_same(&h.config, &template),
+              "read back: inputs %d, rank %d, components %d, gathered %d, pooled %d", h.config.inputs, h.config.rank,
+              h.config.components, h.config.gathered, h.config.pooled);
     const fm_lfactormer_config at7 = fm_lfactormer_at_rank(&h.config, 7);
-    cr_expect(at7.inputs == 14 && at7.rank == 7 && at7.components && at7.gathered == gathered);
+    cr_expect(at7.inputs == 14 && at7.rank == 7 && at7.components && at7.gathered == gathered && at7.pooled == pooled);
     expect_same_params(back, fx.params, true);
     fm_params_free(&back);
     fixture_free(&fx);
@@ -320,8 +321,7 @@ static void check_template(bool gathered)
 
 Test(checkpoint, a_model_of_any_rank_is_written_as_its_template)
 {
-    check_template(false);
-    check_template(true);
+    for (int form = 0; form < 4; form++) check_template(form & 1, form & 2);
 }
 
 Test(checkpoint, byte_layout_is_as_documented)
@@ -586,9 +586,11 @@ Test(checkpoint, hyperparameters_out_of_range)
     expect_field(&fx, 16, 0, "kind 0", "model kind 0", "expected 1");
     // rank 0 is a model of any rank, which reads 1 input per component (§5.1)
     expect_field(&fx, 24, 0, "rank 0", "do not match", "any rank reads 1 inputs per component");
-    // rank -1 is a model of any rank with the gathered term: the same inputs; -2 is nothing
+    // ranks -1 to -3 are models of any rank with the gathered term, pooled, or both: the same inputs; -4 is nothing
     expect_field(&fx, 24, 0xffffffffu, "rank -1", "do not match", "any rank reads 1 inputs per component");
-    expect_field(&fx, 24, 0xfffffffeu, "rank -2", "out of range", "rank -2");
+    expect_field(&fx, 24, 0xfffffffeu, "rank -2", "do not match", "any rank reads 1 inputs per component");
+    expect_field(&fx, 24, 0xfffffffdu, "rank -3", "do not match", "any rank reads 1 inputs per component");
+    expect_field(&fx, 24, 0xfffffffcu, "rank -4", "out of range", "rank -4");
     expect_field(&fx, 20, 0, "inputs 0", "out of range", "input width 0");
     expect_field(&fx, 32, 3, "3 heads, width 8", "out of range", "3 heads do not divide the width 8");
     expect_field(&fx, 32, 0, "no heads", "out of range", "heads 0");

@@ -332,7 +332,8 @@ Test(cli, learned_models_of_any_rank)
                 TINY_MODEL, "--out", init);
     expect_success(&r);
     run_free(&r);
-    r = RUN(&s, "train", "--model", "accel", "--any-rank", "--rank", "3", TINY_MODEL, "--out", accel);
+    // the accelerator pooled (§5.2)
+    r = RUN(&s, "train", "--model", "accel", "--any-rank", "--pooled", "--rank", "3", TINY_MODEL, "--out", accel);
     expect_success(&r);
     run_free(&r);
     const data_path data = generate_kind(&s, FM_KIND_DENSE);

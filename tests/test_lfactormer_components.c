@@ -7,6 +7,8 @@
 // at every rank; the forward alone equals the forward kept for the
 // backward; a template of rank 0 and a width that is not a multiple of the
 // rank are refused. The first three with and without the gathered term u.
+// The pooled set (§5.2) the same: its backward, its forward against the
+// pool, network and decoder by hand, permutations, every rank.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +23,10 @@
 
 TestSuite(lfactormer_components, .init = fm_test_setup);
 
-static fm_lfactormer_config component_config(int channels, int rank, int layers, bool gathered)
+static fm_lfactormer_config component_config(int channels, int rank, int layers, bool gathered, bool pooled)
 {
     return (fm_lfactormer_config){.inputs = channels * rank, .rank = rank, .width = 8, .heads = 2, .layers = layers,
-                                  .components = true, .gathered = gathered};
+                                  .components = true, .gathered = gathered, .pooled = pooled};
 }
 
 Test(lfactormer_components, backward_matches_finite_differences)
@@ -34,10 +36,12 @@ Test(lfactormer_components, backward_matches_finite_differences)
     for (int gi = 0; gi < 2; gi++)
         for (int channels = 1; channels <= 2; channels++)
             for (int layers = 2; layers <= 3; layers++)
-                for (int gathered = 0; gathered <= 1; gathered++) {
-                    const fm_lfactormer_config config = component_config(channels, 3, layers, gathered);
+                for (int form = 0; form < 4; form++) {   // bit 0 gathered, bit 1 pooled
+                    const bool gathered = form & 1, pooled = form & 2;
+                    if (pooled && layers == 3) continue;
+                    const fm_lfactormer_config config = component_config(channels, 3, layers, gathered, pooled);
                     clamped += lf_check_gradients(graphs[gi], &config,
-                                                  1103 + 17 * gi + 2 * channels + layers + 40 * gathered);
+                                                  1103 + 17 * gi + 2 * channels + layers + 40 * form);
                 }
     cr_expect_gt(clamped, 0, "no output clamped to 0 in any configuration: the relu's mask is not checked");
     for (int gi = 0; gi < 2; gi++) fm_graph_free(&graphs[gi]);
@@ -98,7 +102,7 @@ static void check_by_hand(bool sampled)
         cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
     for (int run = 0; run < 4; run++) {
         const int k = 4, p = 1 + run % 2, nf = run < 2 ? 3 : 4;
-        const fm_lfactormer_config config = component_config(p, k, 3, nf == 4), inner = fm_lfactormer_inner(&config);
+        const fm_lfactormer_config config = component_config(p, k, 3, nf == 4, false), inner = fm_lfactormer_inner(&config);
         cr_assert(inner.inputs == nf * p && inner.rank == 1 && !inner.components && !inner.gathered);
         const fm_edges *rows = nf == 4 ? &mg.rows : NULL, *columns = nf == 4 ? &mg.columns : NULL;
         lf_model model = lf_model_new(&config, &mg, 40 + p);
@@ -132,6 +136,98 @@ Test(lfactormer_components, forward_is_the_per_component_network_on_the_features
 {
     check_by_hand(false);
     check_by_hand(true);
+}
+
+// One side of §5.2 by hand from its features (k arrays of nodes × nf·p) and h
+// (nodes × d, the inner network's output): the pool into s0 (nodes × d), or,
+// where h is not NULL, the decoder into out (nodes × k).
+static void pooled_side_by_hand(double *s0, double *out, double *const *features, const double *h, int64_t nodes,
+                                int k, int nfp, int d, const fm_lfactormer_weights_f64 *w, int side)
+{
+    const double *P = w->pooled[side].pool_weight, *pb = w->pooled[side].pool_bias;
+    const double *F = w->pooled[side].features, *C = w->pooled[side].context, *b = w->pooled[side].bias;
+    const double *o = w->pooled[side].out, *o0 = w->pooled[side].out_bias;
+    for (int64_t i = 0; i < nodes; i++)
+        for (int c = 0; c < k; c++) {
+            const double *f = features[c] + i * nfp;
+            double y = o0[0];
+            for (int a = 0; a < d; a++) {
+                double pool = pb[a], pre = b[a];
+                for (int e = 0; e < nfp; e++) pool += P[a * nfp + e] * f[e], pre += F[a * nfp + e] * f[e];
+                if (!h) {
+                    s0[i * d + a] += fmax(pool, 0) / k;
+                    continue;
+                }
+                for (int e = 0; e < d; e++) pre += C[a * d + e] * h[i * d + e];
+                y += o[a] * fmax(pre, 0);
+            }
+            if (h) out[i * k + c] = fmax(y, 0) / sqrt(k);
+        }
+}
+
+// The pooled set's forward: features by hand, pooled and decoded by hand
+// around its inner network, on the graph and on a sample.
+static void check_pooled_by_hand(bool sampled)
+{
+    char msg[FM_MSG_LEN];
+    fm_graph *g = random_graph(6, 5, 0.6, 17);
+    fm_message_graph mg;
+    if (sampled) {
+        fm_edges rows, columns;
+        cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_edges_borrow(&columns, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
+        const fm_sampler_options options = {.strategy = FM_SAMPLER_UNIFORM, .fanout = 2, .seed = 9};
+        cr_assert_eq(fm_message_graph_sample(&mg, g, &rows, &columns, 1.0, &options, 0, 3, true, msg), FM_OK, "%s",
+                     msg);
+        cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_edges_return(&columns, msg), FM_OK, "%s", msg);
+    } else
+        cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    for (int run = 0; run < 4; run++) {
+        const int k = 4, p = 1 + run % 2, nf = run < 2 ? 3 : 4, d = 8, nfp = nf * p;
+        const fm_lfactormer_config config = component_config(p, k, 2, nf == 4, true), inner = fm_lfactormer_inner(&config);
+        cr_assert(inner.inputs == d && inner.rank == d && !inner.components && !inner.pooled);
+        const fm_edges *rows = nf == 4 ? &mg.rows : NULL, *columns = nf == 4 ? &mg.columns : NULL;
+        lf_model model = lf_model_new(&config, &mg, 60 + run);
+        lf_model_gradients(&model);   // the pooled model's outputs into model.w_out, model.ht_out
+        const int64_t m = model.rows, n = model.cols;
+        fm_lfactormer_weights_f64 w, inner_w;
+        fm_lfactormer_bind_f64(&w, &config, model.values, model.layout->offsets);
+        fm_lfactormer_bind_f64(&inner_w, &inner, model.values, model.layout->offsets);
+        double *fw[4], *fh[4];
+        for (int c = 0; c < k; c++) {
+            fw[c] = zeros64(m * nfp), fh[c] = zeros64(n * nfp);
+            features_by_hand(fw[c], model.w_in, m, model.ht_in, n, p, k, c, rows);
+            features_by_hand(fh[c], model.ht_in, n, model.w_in, m, p, k, c, columns);
+        }
+        double *s0w = zeros64(m * d), *s0h = zeros64(n * d), *hw = zeros64(m * d), *hh = zeros64(n * d);
+        double *ow = zeros64(m * k), *oh = zeros64(n * k);
+        pooled_side_by_hand(s0w, NULL, fw, NULL, m, k, nfp, d, &w, 0);
+        pooled_side_by_hand(s0h, NULL, fh, NULL, n, k, nfp, d, &w, 1);
+        fm_lfactormer_saved_f64 saved;
+        cr_assert_eq(fm_lfactormer_saved_new_f64(&saved, &inner, m, n, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_lfactormer_forward_f64(hw, hh, &saved, s0w, s0h, &inner_w, &mg, msg), FM_OK, "%s", msg);
+        pooled_side_by_hand(NULL, ow, fw, hw, m, k, nfp, d, &w, 0);
+        pooled_side_by_hand(NULL, oh, fh, hh, n, k, nfp, d, &w, 1);
+        double worst = 0;
+        for (int64_t e = 0; e < m * k; e++) worst = fmax(worst, fabs(ow[e] - model.w_out[e]));
+        for (int64_t e = 0; e < n * k; e++) worst = fmax(worst, fabs(oh[e] - model.ht_out[e]));
+        cr_expect_lt(worst, 1e-10, "sampled %d, p = %d, %d features: the pooled model differs from the one by hand "
+                     "by %.3g", sampled, p, nf, worst);
+        lf_expect_some_positive(&model, "pooled by hand");
+        for (int c = 0; c < k; c++) free(fw[c]), free(fh[c]);
+        free(s0w), free(s0h), free(hw), free(hh), free(ow), free(oh);
+        fm_lfactormer_saved_free_f64(&saved);
+        lf_model_free(&model);
+    }
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    fm_graph_free(&g);
+}
+
+Test(lfactormer_components, the_pooled_forward_is_its_pool_network_and_decoder)
+{
+    check_pooled_by_hand(false);
+    check_pooled_by_hand(true);
 }
 
 // The float forward of a block at `config` on w_in, ht_in; outputs allocated.
@@ -169,7 +265,7 @@ static float *random_inputs(int64_t count, uint64_t seed)
     return a;
 }
 
-static void check_permutation(bool gathered)
+static void check_permutation(bool gathered, bool pooled)
 {
     char msg[FM_MSG_LEN];
     fm_graph *g = random_graph(9, 7, 0.5, 5);
@@ -177,7 +273,7 @@ static void check_permutation(bool gathered)
     cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
     const int64_t m = 9, n = 7;
     const int k = 5, p = 2, order[5] = {3, 0, 4, 1, 2};
-    const fm_lfactormer_config config = component_config(p, k, 2, gathered);
+    const fm_lfactormer_config config = component_config(p, k, 2, gathered, pooled);
     fm_params *params = template_params(&config, &mg, 7);
     float *w_in = random_inputs(m * p * k, 1), *ht_in = random_inputs(n * p * k, 2);
     float *w_perm = zeros32(m * p * k), *ht_perm = zeros32(n * p * k);
@@ -203,8 +299,9 @@ static void check_permutation(bool gathered)
         for (int c = 0; c < k; c++) worst = fmax(worst, fabs(ht_pout[j * k + c] - ht_out[j * k + order[c]]));
     cr_expect_gt(positive, 0, "every output is 0: the comparison is empty");
     // the means are summed in another order: float rounding only
-    cr_expect_leq(worst, 1e-5 * fmax(scale, 1), "gathered %d: permuted outputs differ by %.3g (largest output %.3g)",
-                  gathered, worst, scale);
+    cr_expect_leq(worst, 1e-5 * fmax(scale, 1),
+                  "gathered %d, pooled %d: permuted outputs differ by %.3g (largest output %.3g)", gathered, pooled, worst,
+                  scale);
     float *arrays[] = {w_in, ht_in, w_perm, ht_perm, w_out, ht_out, w_pout, ht_pout};
     for (int a = 0; a < 8; a++) free(arrays[a]);
     fm_params_free(&params);
@@ -214,11 +311,10 @@ static void check_permutation(bool gathered)
 
 Test(lfactormer_components, permuting_the_components_permutes_the_outputs)
 {
-    check_permutation(false);
-    check_permutation(true);
+    for (int form = 0; form < 4; form++) check_permutation(form & 1, form & 2);
 }
 
-Test(lfactormer_components, one_block_runs_at_every_rank_and_the_forward_alone_agrees)
+static void check_every_rank(bool pooled)
 {
     char msg[FM_MSG_LEN];
     fm_graph *g = dense_graph(8, 6, 9);
@@ -226,10 +322,10 @@ Test(lfactormer_components, one_block_runs_at_every_rank_and_the_forward_alone_a
     cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
     const int64_t m = 8, n = 6;
     const fm_lfactormer_config template = {.inputs = 1, .rank = 0, .width = 8, .heads = 2, .layers = 3,
-                                           .components = true};
+                                           .components = true, .pooled = pooled};
     cr_assert_eq(fm_lfactormer_check(&template, msg), FM_OK, "%s", msg);
     fm_params *params = template_params(&(fm_lfactormer_config){.inputs = 1, .rank = 1, .width = 8, .heads = 2,
-                                                                 .layers = 3, .components = true},
+                                                                 .layers = 3, .components = true, .pooled = pooled},
                                         &mg, 13);
     fm_params *from_template = NULL;
     cr_assert_eq(fm_lfactormer_params_new(&from_template, &template, msg), FM_OK, "%s", msg);
@@ -244,8 +340,10 @@ Test(lfactormer_components, one_block_runs_at_every_rank_and_the_forward_alone_a
         float *w_a, *ht_a, *w_b, *ht_b;
         run_float(&w_a, &ht_a, params, &at, &mg, w_in, ht_in, false);
         run_float(&w_b, &ht_b, params, &at, &mg, w_in, ht_in, true);
-        cr_expect_arr_eq(w_a, w_b, sizeof(float) * m * at.rank, "rank %d: the forward alone differs", ranks[r]);
-        cr_expect_arr_eq(ht_a, ht_b, sizeof(float) * n * at.rank, "rank %d: the forward alone differs", ranks[r]);
+        cr_expect_arr_eq(w_a, w_b, sizeof(float) * m * at.rank, "pooled %d, rank %d: the forward alone differs",
+                         pooled, ranks[r]);
+        cr_expect_arr_eq(ht_a, ht_b, sizeof(float) * n * at.rank, "pooled %d, rank %d: the forward alone differs",
+                         pooled, ranks[r]);
         for (int64_t e = 0; e < m * at.rank; e++)
             cr_assert(isfinite(w_a[e]) && w_a[e] >= 0, "rank %d: output %g", ranks[r], (double)w_a[e]);
         free(w_in), free(ht_in), free(w_a), free(ht_a), free(w_b), free(ht_b);
@@ -253,6 +351,12 @@ Test(lfactormer_components, one_block_runs_at_every_rank_and_the_forward_alone_a
     fm_params_free(&params);
     cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
     fm_graph_free(&g);
+}
+
+Test(lfactormer_components, one_block_runs_at_every_rank_and_the_forward_alone_agrees)
+{
+    check_every_rank(false);
+    check_every_rank(true);
 }
 
 Test(lfactormer_components, a_template_and_a_width_not_a_multiple_of_the_rank_are_refused)
@@ -269,4 +373,7 @@ Test(lfactormer_components, a_template_and_a_width_not_a_multiple_of_the_rank_ar
     cr_expect(strstr(msg, "multiple of 3") != NULL, "%s", msg);
     const fm_lfactormer_config rank0 = {.inputs = 2, .rank = 0, .width = 8, .heads = 2, .layers = 2};
     cr_expect_eq(fm_lfactormer_check(&rank0, msg), FM_ERR_INVALID, "rank 0 is for component-set templates only");
+    const fm_lfactormer_config pooled = {.inputs = 2, .rank = 2, .width = 8, .heads = 2, .layers = 2, .pooled = true};
+    cr_expect_eq(fm_lfactormer_check(&pooled, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "pooled network belongs to a component-set model") != NULL, "%s", msg);
 }

@@ -142,6 +142,7 @@ Test(train, bad_options_are_refused_by_name)
     REFUSED(o.any_rank = true; o.max_rank = o.rank - 1, "--max-rank");
     REFUSED(o.any_rank = true; o.max_rank = 33, "--max-rank 33");
     REFUSED(o.gathered = true, "--gathered is a feature of a model of any rank");
+    REFUSED(o.pooled = true, "--pooled is a feature of a model of any rank");
     REFUSED(o.width = 10; o.heads = 4, "not a multiple");
     REFUSED(o.heads = 0, "heads");
     REFUSED(o.epochs = 0, "0 epochs");

@@ -242,11 +242,15 @@ int fm_learned_accelerate(fm_dense *W, fm_dense *Ht, const fm_dense *W_prev, con
 double fm_learned_pass_flops(const fm_lfactormer_config *c, int64_t edges, int64_t rows, int64_t cols)
 {
     const fm_lfactormer_config inner = fm_lfactormer_inner(c);
-    const double d = inner.width, nodes = (double)(rows + cols), passes = c->components ? c->rank : 1;
+    const double d = inner.width, nodes = (double)(rows + cols), passes = c->components && !c->pooled ? c->rank : 1;
     const double layer = 4 * d * d * (double)edges + 12 * d * d * nodes;
     // the gathered term (§5.1): a sparse product per side, p·k columns
     const double gathered = c->gathered ? 4.0 * c->inputs * (double)edges : 0;
-    return passes * (inner.layers * layer + 2 * nodes * d * (inner.inputs + inner.rank)) + gathered;
+    // pooled (§5.2): per component the pool and the decoder read its features (2 products of nf·p × d each and
+    // the output's d), per node the context's d × d
+    const double pooled =
+        c->pooled ? nodes * (2.0 * c->rank * (2.0 * fm_lfactormer_features(c) * d + d) + 2 * d * d) : 0;
+    return passes * (inner.layers * layer + 2 * nodes * d * (inner.inputs + inner.rank)) + gathered + pooled;
 }
 
 double fm_learned_admm_flops(int64_t edges, int64_t rows, int64_t cols, int rank)

@@ -25,16 +25,28 @@ fm_lfactormer_config fm_lfactormer_at_rank(const fm_lfactormer_config *config, i
     return at;
 }
 
+int fm_lfactormer_features(const fm_lfactormer_config *config)
+{
+    // own, mean, cross and, with `gathered`, the gathered term (§5.1)
+    return (config->gathered ? 4 : 3) * fm_lfactormer_channels(config);
+}
+
 fm_lfactormer_config fm_lfactormer_inner(const fm_lfactormer_config *config)
 {
     if (!config->components) return *config;
     fm_lfactormer_config inner = *config;
-    // own, mean, cross and, with `gathered`, the gathered term (§5.1)
-    inner.inputs = (config->gathered ? 4 : 3) * fm_lfactormer_channels(config);
-    inner.rank = 1;
+    // the pooled set's network reads the pooled embedding and hands each node's context to the decoder (§5.2)
+    inner.inputs = config->pooled ? config->width : fm_lfactormer_features(config);
+    inner.rank = config->pooled ? config->width : 1;
     inner.components = false;
     inner.gathered = false;
+    inner.pooled = false;
     return inner;
+}
+
+int fm_lfactormer_tensors(const fm_lfactormer_config *config)
+{
+    return FM_LFACTORMER_TENSORS(config->layers) + (config->pooled ? FM_LFACTORMER_POOLED_TENSORS : 0);
 }
 
 int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg)
@@ -50,8 +62,9 @@ int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg)
         return fm_fail(FM_ERR_INVALID, msg,
                        "L-Factormer: a component-set model of rank %d reads a multiple of %d inputs, not %d", c->rank,
                        c->rank, c->inputs);
-    if (c->gathered && !c->components)
-        return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: the gathered term belongs to a component-set model");
+    if ((c->gathered || c->pooled) && !c->components)
+        return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: the %s belongs to a component-set model",
+                       c->gathered ? "gathered term" : "pooled network");
     if (c->width % c->heads)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: %d heads do not divide the width %d", c->heads,
                        c->width);
@@ -85,6 +98,19 @@ int fm_lfactormer_specs(fm_tensor_spec *specs, char (*names)[FM_LFACTORMER_NAME]
         const int at = 4 + FM_LAYER_TENSORS * l;
         fm_layer_specs(specs + at, names + at, prefix, d);
     }
+    if (!config->pooled) return FM_OK;
+    const int nf = fm_lfactormer_features(config);
+    // the order of the weights' pooled[side] fields
+    const fm_tensor_spec side[7] = {
+        {"weight", d, nf}, {"bias", d, 1}, {"features", d, nf}, {"context", d, d},
+        {"bias", d, 1},    {"out", 1, d},  {"out_bias", 1, 1},
+    };
+    for (int e = 0; e < FM_LFACTORMER_POOLED_TENSORS; e++) {
+        const int at = last + 4 + e;
+        snprintf(names[at], FM_LFACTORMER_NAME, "%s_%c.%s", e % 7 < 2 ? "pool" : "decode", e < 7 ? 'w' : 'h',
+                 side[e % 7].name);
+        specs[at] = (fm_tensor_spec){names[at], side[e % 7].rows, side[e % 7].cols};
+    }
     return FM_OK;
 }
 
@@ -95,7 +121,7 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
 #define FREE_ALL { free(specs); free(names); }
     FM_CHECK(out && !*out, FM_ERR_INVALID, "fm_lfactormer_params_new: output handle must be non-NULL and empty");
     FM_TRY(fm_lfactormer_check(config, msg));
-    const int tensors = FM_LFACTORMER_TENSORS(config->layers);
+    const int tensors = fm_lfactormer_tensors(config);
     FM_ALLOC(specs, tensors);
     FM_ALLOC(names, tensors);
     FM_TRY(fm_lfactormer_specs(specs, names, config, msg));
@@ -108,7 +134,8 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
 bool fm_lfactormer_same(const fm_lfactormer_config *a, const fm_lfactormer_config *b)
 {
     return a->inputs == b->inputs && a->rank == b->rank && a->width == b->width && a->heads == b->heads &&
-           a->layers == b->layers && a->components == b->components && a->gathered == b->gathered;
+           a->layers == b->layers && a->components == b->components && a->gathered == b->gathered &&
+           a->pooled == b->pooled;
 }
 
 #define FM_BODY "lfactormer.inc"

@@ -43,6 +43,17 @@
 // rank 0 is the template a file holds (inputs = p), made runnable by
 // fm_lfactormer_at_rank.
 //
+// The pooled component set (`pooled`, with `components`; §5.2 [ext]) runs
+// one network for all components instead of one per component, on the same
+// features f_ic (4p with `gathered`, else 3p), per side:
+//   S_0(i)   = (1/k) Σ_c relu(f_ic Pᵀ + p)              pool     (pool_weight d × nf·p, pool_bias d)
+//   h_i      = N(S_0, T_0)_i                            N: the L-Factormer of §5 with inputs d, rank d
+//   r_ic     = relu(f_ic Fᵀ + h_i Cᵀ + b)               decode   (features d × nf·p, context d × d, bias d)
+//   w_out(i, c) = relu(r_ic · o + o_0) / √k                      (out 1 × d, out_bias 1)
+// Its block is N's (fm_lfactormer_inner) followed by FM_LFACTORMER_POOLED_TENSORS
+// tensors, pool_w.weight … decode_w.out_bias then the same for _h. One pass of
+// N whatever k; the components meet in S_0 and through h.
+//
 // Built twice, float and double (suffix _f64), from lfactormer.inc. The
 // double build reaches the attention's double path, which exists for the
 // fused kernels only: it fails on a message graph opened for GraphBLAS.
@@ -57,6 +68,7 @@
 #define FM_LFACTORMER_MAX_LAYERS 16
 #define FM_LFACTORMER_NAME FM_LAYER_NAME
 #define FM_LFACTORMER_TENSORS(layers) (8 + FM_LAYER_TENSORS * (layers))
+#define FM_LFACTORMER_POOLED_TENSORS 14   // 7 per side, after the inner network's
 
 typedef struct fm_lfactormer_config {
     int inputs;   // k_in: columns of W_in and Hᵀ_in (k, or 2k for acceleration)
@@ -66,6 +78,7 @@ typedef struct fm_lfactormer_config {
     int layers;   // L (paper: 4), 0 ≤ L ≤ FM_LFACTORMER_MAX_LAYERS
     bool components;   // the component-set model of §5.1 (above): any rank
     bool gathered;     // with components: the features add the gathered term u (§5.1), 4p per component
+    bool pooled;       // with components: one pass over the pooled components (§5.2, above)
 } fm_lfactormer_config;
 
 // Input channels per component of a component-set config (inputs / rank, or
@@ -73,9 +86,15 @@ typedef struct fm_lfactormer_config {
 int fm_lfactormer_channels(const fm_lfactormer_config *config);
 // The component-set template `config` (or a runnable config of it) at `rank`.
 fm_lfactormer_config fm_lfactormer_at_rank(const fm_lfactormer_config *config, int rank);
-// The per-component network a component-set config runs k times: inputs 3p,
-// rank 1, the same width, heads and layers; any other config is its own.
+// The per-component network a component-set config runs k times: inputs 3p
+// (4p gathered), rank 1, the same width, heads and layers; for a pooled one
+// the network it runs once: inputs and rank d; any other config is its own.
 fm_lfactormer_config fm_lfactormer_inner(const fm_lfactormer_config *config);
+// Features per component of a component-set config: 3p, or 4p gathered.
+int fm_lfactormer_features(const fm_lfactormer_config *config);
+// The tensors of the model's block: FM_LFACTORMER_TENSORS(layers), plus
+// FM_LFACTORMER_POOLED_TENSORS for a pooled one.
+int fm_lfactormer_tensors(const fm_lfactormer_config *config);
 
 // Every field equal: weights, gradients and activations made for one model.
 bool fm_lfactormer_same(const fm_lfactormer_config *a, const fm_lfactormer_config *b);
@@ -83,7 +102,7 @@ bool fm_lfactormer_same(const fm_lfactormer_config *a, const fm_lfactormer_confi
 // FM_OK if every field is in range, else FM_ERR_INVALID with the reason.
 int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg);
 
-// Writes the FM_LFACTORMER_TENSORS(config->layers) specs of the model, the
+// Writes the fm_lfactormer_tensors(config) specs of the model, the
 // names into `names` (the specs point there).
 int fm_lfactormer_specs(fm_tensor_spec *specs, char (*names)[FM_LFACTORMER_NAME],
                         const fm_lfactormer_config *config, char *msg);
@@ -98,12 +117,18 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
         const real *embed_w_weight, *embed_w_bias, *embed_h_weight, *embed_h_bias;                 \
         fm_layer_weights##suffix layers[FM_LFACTORMER_MAX_LAYERS];   /* the first L are bound */    \
         const real *out_w_weight, *out_w_bias, *out_h_weight, *out_h_bias;                         \
+        struct { /* pooled (§5.2): [0] the rows', [1] the columns'                               */ \
+            const real *pool_weight, *pool_bias, *features, *context, *bias, *out, *out_bias;       \
+        } pooled[2];                                                                               \
     } fm_lfactormer_weights##suffix;                                                               \
     typedef struct fm_lfactormer_grads##suffix {                                                   \
         fm_lfactormer_config config;                                                               \
         real *embed_w_weight, *embed_w_bias, *embed_h_weight, *embed_h_bias;                       \
         fm_layer_grads##suffix layers[FM_LFACTORMER_MAX_LAYERS];                                   \
         real *out_w_weight, *out_w_bias, *out_h_weight, *out_h_bias;                               \
+        struct {                                                                                   \
+            real *pool_weight, *pool_bias, *features, *context, *bias, *out, *out_bias;             \
+        } pooled[2];                                                                               \
     } fm_lfactormer_grads##suffix;                                                                 \
     /* What the forward keeps for the backward, for one graph of rows × cols nodes.            */ \
     typedef struct fm_lfactormer_saved##suffix {                                                   \
@@ -127,6 +152,8 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
         real *w_cross, *ht_cross;           /* z per node and component, m × pk and n × pk     */ \
         real *gram_w, *gram_h;              /* per channel q: WᵀW and HᵀH of the inputs, p × k × k */ \
         real *w_gathered, *ht_gathered;     /* u per node and component (gathered), m × pk, n × pk */ \
+        /* pooled: w_out and ht_out hold all outputs (m × k, n × k), parts[0] is N, and         */ \
+        real *w_context, *ht_context;       /* h Cᵀ + b per node, m × d and n × d                */ \
     } fm_lfactormer_saved##suffix;
 
 FM_LFACTORMER_TYPES(float, )

@@ -10,8 +10,10 @@
 //                 §5.1 (config.components), whose inputs are its channels per
 //                 component, 1 or 2 (bind it with fm_lfactormer_at_rank);
 //                 rank −1: the same template with the gathered term
-//                 (config.gathered)
-//   tensors       the FM_LFACTORMER_TENSORS(layers) = 8 + 21·layers tensors of
+//                 (config.gathered); −2 pooled (config.pooled, §5.2), −3
+//                 pooled with the gathered term
+//   tensors       fm_lfactormer_tensors: 8 + 21·layers tensors (14 more
+//                 pooled) of
 //                 fm_lfactormer_specs, in that order, laid out as
 //                 fm_lfactormer_params_new lays them out
 //

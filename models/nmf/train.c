@@ -50,7 +50,8 @@ void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *op
         .mode = accel ? FM_UNROLL_ACCEL : FM_UNROLL_INIT,
         .model = {.inputs = fm_model_kind_inputs(options->kind, options->rank), .rank = options->rank,
                   .width = options->width, .heads = options->heads, .layers = options->layers,
-                  .components = options->any_rank, .gathered = options->gathered},
+                  .components = options->any_rank, .gathered = options->gathered,
+                  .pooled = options->pooled},
         .steps = accel ? fm_schedule_accel_steps(epoch) : options->unroll,
         .admm = options->admm,
         .inner = options->inner,
@@ -73,8 +74,9 @@ int fm_train_check(const fm_train_options *options, char *msg)
         return fm_fail(FM_ERR_INVALID, msg,
                        "train: --max-rank %d; expected a model of any rank (--any-rank) and %d to %d", o->max_rank,
                        o->rank, FM_TRAIN_MAX_RANK);
-    if (o->gathered && !o->any_rank)
-        return fm_fail(FM_ERR_INVALID, msg, "train: --gathered is a feature of a model of any rank; give --any-rank");
+    if ((o->gathered || o->pooled) && !o->any_rank)
+        return fm_fail(FM_ERR_INVALID, msg, "train: --%s is a feature of a model of any rank; give --any-rank",
+                       o->gathered ? "gathered" : "pooled");
     if (o->resume && o->from)
         return fm_fail(FM_ERR_INVALID, msg,
                        "train: --from starts a new run from a model, --resume continues a run's own state; give one");
@@ -279,7 +281,7 @@ int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const f
     fm_unroll_config config;
     fm_train_unroll_config(&config, o, epoch);
     FM_TRY(fm_unroll_check(&config, msg));
-    FM_CHECK(params->tensors == FM_LFACTORMER_TENSORS(config.model.layers), FM_ERR_INVALID,
+    FM_CHECK(params->tensors == fm_lfactormer_tensors(&config.model), FM_ERR_INVALID,
              "fm_train_step: the parameter block is not laid out for the model");
     const int64_t first = step * o->batch, last = first + o->batch < n ? first + o->batch : n;
     const int members = (int)(last - first);
@@ -354,16 +356,21 @@ int fm_train_step(double *loss, fm_params *params, const fm_train_options *optio
 
 // The output heads start open and small (see train.h): c_W = c_H =
 // 1/sqrt(rank), D_W and D_H their Glorot draws times FM_TRAIN_HEAD_SCALE.
-static int open_output_heads(fm_params *params, int rank, char *msg)
+// A pooled model's (§5.2) are its decoders' (one output each); its network's
+// heads, which feed the decoders, start the same way at rank d.
+static int open_output_heads(fm_params *params, int rank, bool pooled, char *msg)
 {
 #define FREE_ALL
-    static const char *const heads[4] = {"out_w.bias", "out_h.bias", "out_w.weight", "out_h.weight"};
-    for (int h = 0; h < 4; h++) {
+    static const char *const heads[8] = {"out_w.bias", "out_h.bias", "out_w.weight", "out_h.weight",
+                                         "decode_w.out_bias", "decode_h.out_bias", "decode_w.out", "decode_h.out"};
+    for (int h = 0; h < (pooled ? 8 : 4); h++) {
         const int t = fm_params_find(params, heads[h]);
         FM_CHECK(t >= 0, FM_ERR_INVALID, "train: the model has no tensor %s", heads[h]);
+        const bool bias = h % 4 < 2;
+        const double open = h < 4 ? 1 / sqrt((double)rank) : 1;
         float *values = fm_params_values(params, t);
         for (int64_t e = 0; e < fm_params_size(params, t); e++)
-            values[e] = h < 2 ? (float)(1 / sqrt((double)rank)) : (float)(FM_TRAIN_HEAD_SCALE * values[e]);
+            values[e] = bias ? (float)open : (float)(FM_TRAIN_HEAD_SCALE * values[e]);
     }
     return FM_OK;
 #undef FREE_ALL
@@ -380,7 +387,7 @@ int fm_train_params_new(fm_params **params, const fm_train_options *options, cha
     FM_TRY(fm_lfactormer_params_new(&p, &config.model, msg));
     fm_params_init(p, options->seed);
     // a component-set model's network has one output, which it divides by √k itself
-    FM_TRY(open_output_heads(p, fm_lfactormer_inner(&config.model).rank, msg));
+    FM_TRY(open_output_heads(p, fm_lfactormer_inner(&config.model).rank, config.model.pooled, msg));
     *params = p;
     return FM_OK;
 #undef FREE_ALL

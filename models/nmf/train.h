@@ -124,6 +124,7 @@ typedef struct fm_train_options {
     int rank, width, heads, layers; // the model (inputs follow from the kind); rank: the data's
     bool any_rank;                  // the component-set model of §5.1, trained at `rank`, run at any
     bool gathered;                  // any_rank: the features add the gathered term u of §5.1
+    bool pooled;                    // any_rank: one network pass over the pooled components (§5.2)
     int max_rank;                   // any_rank: training matrix i's rank drawn from [rank, max_rank]
                                     // (fm_train_rank); 0: `rank` alone. Validation stays at `rank`
     int epochs;                     // total epochs of the run (>= 1)

@@ -168,6 +168,8 @@ static int check_resume(const fm_checkpoint_header *h, const fm_train_state *st,
              c->components ? "any rank" : "one rank", c->components ? "give --any-rank" : "drop --any-rank");
     FM_CHECK(c->gathered == o->gathered, FM_ERR_INVALID, "%s: the run trains a model %s the gathered term; %s",
              path, c->gathered ? "with" : "without", c->gathered ? "give --gathered" : "drop --gathered");
+    FM_CHECK(c->pooled == o->pooled, FM_ERR_INVALID, "%s: the run trains a %s model; %s", path,
+             c->pooled ? "pooled" : "component-per-pass", c->pooled ? "give --pooled" : "drop --pooled");
     const int64_t steps = fm_train_steps_per_epoch(o);
     FM_TRY(fm_run_check_position(st, o->seed, o->train_size, o->batch, steps, path, msg));
     const uint64_t done = st->rng_counter;
@@ -198,6 +200,8 @@ static int start_from(fm_params *params, const fm_train_options *o, const fm_che
              o->from, c->components ? "any rank" : "one rank", want->components ? "any rank (--any-rank)" : "one rank");
     FM_CHECK(c->gathered == want->gathered, FM_ERR_INVALID, "%s: a model %s the gathered term, but the run trains "
              "one %s (--gathered)", o->from, c->gathered ? "with" : "without", want->gathered ? "with" : "without");
+    FM_CHECK(c->pooled == want->pooled, FM_ERR_INVALID, "%s: a %s model, but the run trains a %s one (--pooled)",
+             o->from, c->pooled ? "pooled" : "component-per-pass", want->pooled ? "pooled" : "component-per-pass");
     FM_CHECK(c->width == want->width && c->heads == want->heads && c->layers == want->layers, FM_ERR_INVALID,
              "%s: the model has width %d, %d heads and %d layers; the run has width %d, %d heads, %d layers (give "
              "--width, --heads and --layers of the model to fine-tune it)",

@@ -40,7 +40,7 @@ static void check_params(const fm_params *p, const fm_lfactormer_config *c, bool
 {
     char why[FM_MSG_LEN] = "";
     FUZZ_ASSERT(fm_lfactormer_check(c, why) == FM_OK, "loaded a model the layout rejects: %s", why);
-    FUZZ_ASSERT(p && p->count > 0 && p->tensors == FM_LFACTORMER_TENSORS(c->layers), "a block of %lld floats",
+    FUZZ_ASSERT(p && p->count > 0 && p->tensors == fm_lfactormer_tensors(c), "a block of %lld floats",
                 p ? (long long)p->count : -1LL);
     for (int64_t e = 0; e < p->count; e++) {
         FUZZ_ASSERT(isfinite(p->values[e]), "value %lld is %g", (long long)e, (double)p->values[e]);
