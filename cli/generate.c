@@ -236,7 +236,7 @@ int fm_cmd_generate(int argc, char **argv)
         else if (!strcmp(a, "--density")) { ok = fm_arg_double(a, v, 1e-12, 1, &density); have_density = true; }
         else if (!strcmp(a, "--entries")) ok = fm_arg_int(a, v, 1, 1L << 40, &entries);
         else if (!strcmp(a, "--family")) {
-            if (fm_train_family_parse(&family, v, msg) || family == FM_FAMILY_EXPONENTIAL) {
+            if (fm_train_family_parse(&family, v, msg) || family == FM_FAMILY_EXPONENTIAL || family == FM_FAMILY_MIX) {
                 fprintf(stderr, "factormer: --family expects counts, images, ratings or spectra, not '%s'\n",
                         fm_arg_shown(v));
                 return 2;

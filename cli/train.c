@@ -61,7 +61,9 @@ static const char help[] =
     "                          negative-binomial counts: text, single-cell), images\n"
     "                          (dense smooth bases, gray levels), ratings (incomplete\n"
     "                          1-5, power-law degrees) or spectra (dense smooth\n"
-    "                          endmembers, abundances summing to 1)\n"
+    "                          endmembers, abundances summing to 1). Or mix: matrix i\n"
+    "                          of the five (exponential dense, counts, images,\n"
+    "                          ratings, spectra) in turn, each of its own kind\n"
     "  --zeros Z               sparse: the fraction of exact zeros (default 0.5)\n"
     "  --observed P            incomplete: the fraction observed (default 0.3)\n"
     "  --degrees D             incomplete: uniform (default) or power-law row and\n"
@@ -286,8 +288,8 @@ int fm_cmd_train(int argc, char **argv)
                 o.data.kind = fm_train_family_kind(o.data.family, o.data.kind);
                 if (o.data.family == FM_FAMILY_RATINGS && !have_degrees) o.data.degrees = FM_DEGREES_POWER_LAW;
             } else if (fm_kind_parse(&o.data.kind, v, msg) || o.data.kind == FM_KIND_AUTO) {
-                fprintf(stderr, "factormer: --data expects dense, sparse, incomplete, counts, images, ratings or "
-                                "spectra, not '%s'\n", v);
+                fprintf(stderr, "factormer: --data expects dense, sparse, incomplete, counts, images, ratings, "
+                                "spectra or mix, not '%s'\n", v);
                 return 2;
             } else {
                 o.data.family = FM_FAMILY_EXPONENTIAL;

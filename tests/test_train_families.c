@@ -144,5 +144,39 @@ Test(train_families, training_matrices_have_the_family_kind_and_mean_one)
     cr_expect(strstr(msg, "the counts family is of the sparse kind, not dense"), "%s", msg);
     fm_train_family family;
     cr_expect_eq(fm_train_family_parse(&family, "pictures", msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "or mix"), "%s", msg);
     cr_expect(strstr(msg, "'pictures'") && strstr(msg, "spectra"), "%s", msg);
+}
+
+// The mix (§7.1): matrix i is matrix i of family i mod 5, of that family's
+// kind, in the training and validation sets alike.
+Test(train_families, the_mix_takes_the_families_in_turn)
+{
+    char msg[FM_MSG_LEN];
+    fm_train_data mix;
+    fm_train_data_default(&mix);
+    cr_assert_eq(fm_train_family_parse(&mix.family, "mix", msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_train_data_check(&mix, msg), FM_OK, "%s", msg);
+    const fm_train_family order[5] = {FM_FAMILY_EXPONENTIAL, FM_FAMILY_COUNTS, FM_FAMILY_IMAGES, FM_FAMILY_RATINGS,
+                                      FM_FAMILY_SPECTRA};
+    for (int64_t index = 0; index < 10; index++) {
+        const fm_train_set set = index < 5 ? FM_SET_TRAIN : FM_SET_VALID_SMALL;
+        const fm_train_data member = fm_train_data_member(&mix, index);
+        cr_expect_eq(member.family, order[index % 5], "matrix %lld", (long long)index);
+        cr_expect_eq(member.kind, fm_train_family_kind(order[index % 5], FM_KIND_DENSE));
+        cr_assert_eq(fm_train_data_check(&member, msg), FM_OK, "%s", msg);
+        fm_graph *a = NULL, *b = NULL;
+        double mean_a = 0, mean_b = 0;
+        cr_assert_eq(fm_train_matrix(&a, NULL, NULL, &mean_a, &mix, set, index, 100, 4, 7, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_train_matrix(&b, NULL, NULL, &mean_b, &member, set, index, 100, 4, 7, msg), FM_OK, "%s", msg);
+        cr_expect_eq(a->stats.kind, member.kind, "matrix %lld of the mix is %s", (long long)index,
+                     fm_kind_name(a->stats.kind));
+        cr_expect(a->stats.entries == b->stats.entries && a->stats.sumsq == b->stats.sumsq && mean_a == mean_b, "matrix %lld of the mix is not its family's",
+                  (long long)index);
+        fm_graph_free(&a);
+        fm_graph_free(&b);
+    }
+    mix.kind = FM_KIND_SPARSE;
+    cr_expect_eq(fm_train_data_check(&mix, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "the mix takes each family's own kind"), "%s", msg);
 }

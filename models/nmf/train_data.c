@@ -168,6 +168,18 @@ void fm_train_data_default(fm_train_data *data)
                              .degrees = FM_DEGREES_UNIFORM, .family = FM_FAMILY_EXPONENTIAL };
 }
 
+fm_train_data fm_train_data_member(const fm_train_data *data, int64_t index)
+{
+    fm_train_data member;
+    if (!data) fm_train_data_default(&member);
+    else member = *data;
+    if (member.family != FM_FAMILY_MIX) return member;
+    member.family = (fm_train_family)(index % FM_FAMILIES);   // the enum's order is the mix's
+    member.kind = fm_train_family_kind(member.family, FM_KIND_DENSE);
+    if (member.family == FM_FAMILY_RATINGS) member.degrees = FM_DEGREES_POWER_LAW;
+    return member;
+}
+
 int fm_train_data_check(const fm_train_data *data, char *msg)
 {
     if (!data) return FM_OK;
@@ -181,8 +193,11 @@ int fm_train_data_check(const fm_train_data *data, char *msg)
                        data->observed);
     if (data->kind == FM_KIND_INCOMPLETE && (unsigned)data->degrees > FM_DEGREES_POWER_LAW)
         return fm_fail(FM_ERR_INVALID, msg, "training data: unknown degrees %d", (int)data->degrees);
-    if ((unsigned)data->family >= FM_FAMILIES)
+    if ((unsigned)data->family > FM_FAMILY_MIX)
         return fm_fail(FM_ERR_INVALID, msg, "training data: unknown family %d", (int)data->family);
+    if (data->family == FM_FAMILY_MIX && data->kind != FM_KIND_DENSE)
+        return fm_fail(FM_ERR_INVALID, msg, "training data: the mix takes each family's own kind (its kind field "
+                       "is dense), not %s", fm_kind_name(data->kind));
     if (fm_train_family_kind(data->family, data->kind) != data->kind)
         return fm_fail(FM_ERR_INVALID, msg, "training data: the %s family is of the %s kind, not %s",
                        fm_train_family_name(data->family),
@@ -242,6 +257,8 @@ int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_
 #define FREE_ALL free(a)
     FM_CHECK(stored, FM_ERR_INVALID, "fm_train_pattern: no output");
     FM_TRY(fm_train_data_check(data, msg));
+    const fm_train_data member = fm_train_data_member(data, index);
+    data = &member;
     int64_t rows = 0, cols = 0;
     FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg));
     const uint64_t key = fm_train_matrix_key(seed, set, index);
@@ -300,6 +317,8 @@ int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, double *
     FM_CHECK((!W_true || !*W_true) && (!H_true || !*H_true), FM_ERR_INVALID,
              "fm_train_matrix: the factor handles must be empty");
     FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_train_matrix: rank %d must be >= 1", rank);
+    const fm_train_data member = fm_train_data_member(data, index);
+    data = &member;
     int64_t rows = 0, cols = 0;
     FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg));
     FM_ALLOC(X, rows * cols);

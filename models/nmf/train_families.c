@@ -10,22 +10,23 @@
 #include "status.h"
 #include "train_data.h"
 
-static const char *const names[FM_FAMILIES] = {"exponential", "counts", "images", "ratings", "spectra"};
+static const char *const names[FM_FAMILY_MIX + 1] = {"exponential", "counts", "images", "ratings", "spectra",
+                                                     "mix"};
 
 const char *fm_train_family_name(fm_train_family family)
 {
-    return (unsigned)family < FM_FAMILIES ? names[family] : "unknown";
+    return (unsigned)family <= FM_FAMILY_MIX ? names[family] : "unknown";
 }
 
 int fm_train_family_parse(fm_train_family *family, const char *name, char *msg)
 {
-    for (int f = 0; f < FM_FAMILIES; f++)
+    for (int f = 0; f <= FM_FAMILY_MIX; f++)
         if (name && !strcmp(name, names[f])) {
             *family = (fm_train_family)f;
             return FM_OK;
         }
     return fm_fail(FM_ERR_INVALID, msg,
-                   "unknown training family '%s'; expected exponential, counts, images, ratings or spectra",
+                   "unknown training family '%s'; expected exponential, counts, images, ratings, spectra or mix",
                    name ? name : "");
 }
 

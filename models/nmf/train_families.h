@@ -36,16 +36,17 @@ typedef enum fm_train_family {
     FM_FAMILY_IMAGES = 2,
     FM_FAMILY_RATINGS = 3,
     FM_FAMILY_SPECTRA = 4,
+    FM_FAMILY_MIX = 5,           // training only: matrix i of family i mod 5 (fm_train_data_member)
 } fm_train_family;
 
-#define FM_FAMILIES 5
+#define FM_FAMILIES 5   // the families of data, FM_FAMILY_MIX aside
 
-// "exponential", "counts", "images", "ratings", "spectra" ("unknown").
+// "exponential", "counts", "images", "ratings", "spectra", "mix" ("unknown").
 const char *fm_train_family_name(fm_train_family family);
 // By name; FM_ERR_INVALID naming the choices.
 int fm_train_family_parse(fm_train_family *family, const char *name, char *msg);
 // The kind of a family's data: counts sparse, ratings incomplete, images and
-// spectra dense; the exponential family's is the caller's.
+// spectra dense; the exponential family's (and the mix's) is the caller's.
 fm_kind fm_train_family_kind(fm_train_family family, fm_kind exponential);
 
 // X (rows × cols), W (rows × rank) and H (rank × cols) of a family other
