@@ -2,6 +2,7 @@
 #include "learned.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -144,22 +145,25 @@ static void scale(fm_dense *M, double by)
     for (int64_t e = 0; e < count; e++) M->data[e] = (float)(M->data[e] * by);
 }
 
-int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_message_graph *mg,
-                     const fm_message_graph *network, double mean, int rank, uint64_t seed, char *msg)
+int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_graph *g, const fm_edges *rows,
+                     const fm_edges *cols, const fm_message_graph *network, double mean, int rank, uint64_t seed,
+                     char *msg)
 {
     fm_dense *w = NULL, *ht = NULL, *w_out = NULL, *ht_out = NULL;
 #define FREE_ALL { fm_dense_free(&w); fm_dense_free(&ht); fm_dense_free(&w_out); fm_dense_free(&ht_out); }
-    FM_CHECK(W && !*W && Ht && !*Ht && mg && mg->graph && mean > 0, FM_ERR_INVALID,
+    FM_CHECK(W && !*W && Ht && !*Ht && g && rows && cols && mean > 0 && (!model || network), FM_ERR_INVALID,
              "fm_learned_start: bad arguments");
     FM_CHECK(!model || model->kind == FM_MODEL_INIT, FM_ERR_INVALID,
              "fm_learned_start: %s holds an %s model, not an initialization model", model ? model->path : "",
              model ? fm_model_kind_name(model->kind) : "");
-    // the NNDSVD of X / mean, as the training samples start
-    FM_TRY(fm_init_factors(&w, &ht, mg->graph, &mg->rows, &mg->columns, rank, FM_INIT_NNDSVD, seed, msg));
+    // the NNDSVD of X / mean, as the training samples start: X's, (√mean·W'_0, √mean·H'_0), mapped
+    FM_TRY(fm_init_factors(&w, &ht, g, rows, cols, rank, FM_INIT_NNDSVD, seed, msg));
+    scale(w, 1 / sqrt(mean));
+    scale(ht, 1 / sqrt(mean));
     if (model) {
         FM_TRY(fm_dense_new(&w_out, w->rows, rank, msg));
         FM_TRY(fm_dense_new(&ht_out, ht->rows, rank, msg));
-        FM_TRY(forward(w_out->data, ht_out->data, model, w->data, ht->data, network ? network : mg,
+        FM_TRY(forward(w_out->data, ht_out->data, model, w->data, ht->data, network,
                        "the learned initialization", msg));
         fm_dense_free(&w);
         fm_dense_free(&ht);

@@ -21,8 +21,8 @@
 // units; the duals are carried through the accelerator untouched, as the
 // chain carries them.
 //
-// Start (fm_learned_start): the NNDSVD of X / mean (fm_init_factors on the
-// view's edges: the training sample's start), then for the initialization
+// Start (fm_learned_start): the NNDSVD of X / mean (the training sample's
+// start; computed as X's, divided by √mean on both sides), then for the initialization
 // model its output relu(L-Factormer(W'_0, Hᵀ'_0)); W scaled back by the
 // mean. Without a model (an accelerated run from `--init nndsvd`) the same
 // NNDSVD with W scaled back: the W·H of the NNDSVD of X up to rounding, but
@@ -97,11 +97,12 @@ void fm_learned_free(fm_learned *model);
 
 // The start of a run with a network, in X's frame (see "Start"): *W (rows ×
 // k) and *Ht (cols × k), NULL on entry. `model` is the initialization model,
-// or NULL for the plain NNDSVD start. `mg` is the view of X / mean, and the
-// network reads `network` (a sample of it, models/nmf/network_graph.h), or `mg`
-// when that is NULL.
-int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_message_graph *mg,
-                     const fm_message_graph *network, double mean, int rank, uint64_t seed, char *msg);
+// or NULL for the plain NNDSVD start. The NNDSVD reads X (g and its borrowed
+// edges), the network `network`: X / mean (the solver's view, or a sample of
+// it, models/nmf/network_graph.h), needed with a model only.
+int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_graph *g, const fm_edges *rows,
+                     const fm_edges *cols, const fm_message_graph *network, double mean, int rank, uint64_t seed,
+                     char *msg);
 
 // One accelerator step (see "Accelerator step"): W, Ht hold (Ŵ, Ĥᵀ) on entry
 // and (W_t, Hᵀ_t) on return; W_prev, Ht_prev hold (W_{t−1}, Hᵀ_{t−1}) on

@@ -297,19 +297,24 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     } else if (network) {
         // The networks read X / mean over the solver's own borrowed edges (a
         // second borrow would find the GraphBLAS matrices empty): a view that
-        // shares their structure and scales a copy of their values.
-        FM_TRY(fm_message_graph_view(&view, g, &rows, &cols, mean, msg));
+        // shares their structure and scales a copy of their values. An
+        // initialization that reads samples, in a run without the accelerator,
+        // makes none: the samples scale what they draw (the copy of every value
+        // costs more than the pass over a sample on small matrices).
+        const bool accelerating = accel_steps > 0 && o->iters >= o->accel_every;
+        const bool sampled_init = learned_init && (o->sampler != FM_SAMPLER_FULL || o->kernels == FM_KERNELS_GRAPHBLAS);
+        if (accelerating || !sampled_init) FM_TRY(fm_message_graph_view(&view, g, &rows, &cols, mean, msg));
         if (learned_init || o->init == FM_INIT_NNDSVD) {
             const fm_message_graph *reads = NULL;
             if (learned_init)
                 FM_TRY(network_graph(&reads, &sample, &view, init_network, g, &rows, &cols, mean, o, 0, msg));
-            FM_TRY(fm_learned_start(&W, &Ht, learned_init ? init_network : NULL, &view, reads, mean, k, o->seed,
-                                    msg));
+            FM_TRY(fm_learned_start(&W, &Ht, learned_init ? init_network : NULL, g, &rows, &cols, reads, mean, k,
+                                    o->seed, msg));
             fm_network_graph_free(&sample);
         } else {
             FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
         }
-        if (accel_steps > 0 && o->iters >= o->accel_every) {
+        if (accelerating) {
             FM_TRY(fm_dense_copy(&W_prev, W, msg));
             FM_TRY(fm_dense_copy(&Ht_prev, Ht, msg));
             if (o->accel_safeguard) {
