@@ -49,6 +49,9 @@ static const char help[] =
     "  --seed S            the validation sets' seed and the runs' (default 42, the\n"
     "                      training's)\n"
     "  --kind KIND         DATA's kind: dense, sparse or incomplete (as factorize)\n"
+    "  --holdout F         with --kind incomplete: keep a seeded fraction F of the\n"
+    "                      observed entries out (as factorize --holdout): every\n"
+    "                      method fits the rest, and the RMSE is theirs\n"
     "  --image-shape HxW   DATA holds images of H x W pixels (as rows or as\n"
     "                      columns): draw each method's basis as a grid of images\n"
     "  --image-order O     column (default: pixel p at row p mod H, column p / H,\n"
@@ -73,6 +76,7 @@ typedef struct eval_args {
     const char *data, *out_dir, *init_model, *accel_model;
     bool ran[FM_EVAL_METHODS], plots, quiet, column_major;
     int iters, valid_size;
+    double holdout;   // the fraction of DATA's observed entries kept out of every fit
     long image_height, image_width;
     fm_kind kind;
     fm_solver_options base;
@@ -161,6 +165,7 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
         else if (!strcmp(o, "--kind")) {
             if (fm_kind_parse(&a->kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }
+        else if (!strcmp(o, "--holdout")) ok = fm_arg_double(o, v, 0, 0.99, &a->holdout);
         else if (!strcmp(o, "--image-shape")) ok = parse_shape(v, &a->image_height, &a->image_width);
         else if (!strcmp(o, "--image-order")) {
             ok = !strcmp(v, "column") || !strcmp(v, "row");
@@ -172,8 +177,13 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer eval --help')\n", o); return 2; }
         if (!ok) return 2;
     }
-    if (!a->data && (a->kind != FM_KIND_AUTO || a->image_height)) {
-        fprintf(stderr, "factormer: %s describes a data file: give one\n", a->image_height ? "--image-shape" : "--kind");
+    if (!a->data && (a->kind != FM_KIND_AUTO || a->image_height || a->holdout > 0)) {
+        fprintf(stderr, "factormer: %s describes a data file: give one\n",
+                a->image_height ? "--image-shape" : a->holdout > 0 ? "--holdout" : "--kind");
+        return 2;
+    }
+    if (a->holdout > 0 && a->kind != FM_KIND_INCOMPLETE) {
+        fprintf(stderr, "factormer: eval --holdout keeps observed entries out: it needs --kind incomplete\n");
         return 2;
     }
     if ((a->init_model && !a->ran[FM_EVAL_INIT]) || (a->accel_model && !a->ran[FM_EVAL_ACCEL])) {
@@ -331,11 +341,17 @@ static int write_outputs(const eval_args *a, const fm_eval_set *set, const char 
 
 static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, char *msg)
 {
-    fm_triplets *t = NULL;
+    fm_triplets *t = NULL, *held = NULL;
     fm_graph *g = NULL;
     fm_eval_set *set = NULL;
-#define FREE_ALL { fm_triplets_free(&t); fm_graph_free(&g); fm_eval_set_free(&set); }
+#define FREE_ALL { fm_triplets_free(&t); fm_triplets_free(&held); fm_graph_free(&g); fm_eval_set_free(&set); }
     FM_TRY(fm_mtx_read_for_run(&t, a->data, a->kind, a->base.rank, msg));
+    if (a->holdout > 0) {   // the methods fit the kept entries; the held-out ones are not used
+        fm_triplets *kept = NULL;
+        FM_TRY(fm_holdout_split(&kept, &held, t, a->holdout, a->base.seed, msg));
+        fm_triplets_free(&t);
+        t = kept;
+    }
     const fm_kind kind = a->kind == FM_KIND_AUTO ? (t->array ? FM_KIND_DENSE : FM_KIND_SPARSE) : a->kind;
     // X / its mean over Ω (§5), as the paper's Figures 8 and 9
     FM_TRY(fm_graph_from_triplets(&g, t, kind, msg));
@@ -360,8 +376,10 @@ static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, ch
     // the file's name, not its path
     char copy[4096];
     snprintf(copy, sizeof copy, "%s", a->data);
-    snprintf(title, sizeof title, "%s, %lld x %lld %s, divided by its mean %.6g", basename(copy), (long long)rows,
-             (long long)cols, fm_kind_name(kind), mean);
+    char kept[64] = "";
+    if (a->holdout > 0) snprintf(kept, sizeof kept, " (%.3g%% held out)", 100 * a->holdout);
+    snprintf(title, sizeof title, "%s, %lld x %lld %s%s, divided by its mean %.6g", basename(copy), (long long)rows,
+             (long long)cols, fm_kind_name(kind), kept, mean);
     FM_TRY(write_outputs(a, set, name, title, a->base.rank, msg));
     FREE_ALL;
     return FM_OK;

@@ -329,3 +329,31 @@ Test(cli, eval_samples_the_networks_graph)
     unsetenv("FACTORMER_MODELS");
     scratch_free(&s);
 }
+
+// --holdout keeps a share of an incomplete matrix's observed entries out of
+// every fit: plain ADMM's trace changes and the title says so; other kinds
+// and the validation sets refuse it.
+Test(cli, eval_holds_entries_out)
+{
+    scratch s = scratch_new();
+    const char *x = generate(&s, "0.6");   // 40 x 30 coordinates
+    double plain[2];
+    for (int held = 0; held < 2; held++) {
+        run r = held ? RUN(&s, "eval", x, "--kind", "incomplete", "--holdout", "0.3", "--rank", "3", "--iters", "5",
+                           "--methods", "plain", "--no-plots", "--out", s.out)
+                     : RUN(&s, "eval", x, "--kind", "incomplete", "--rank", "3", "--iters", "5", "--methods", "plain",
+                           "--no-plots", "--out", s.out);
+        expect_success(&r);
+        cr_expect(!held == !strstr(r.out, "(30% held out)"), "held %d:\n%s", held, r.out);
+        run_free(&r);
+        plain[held] = traced_rmse(fm_test_path(s.out, "X.traces.csv"), "plain", 5);
+    }
+    cr_expect_neq(plain[0], plain[1], "plain ADMM fitted the same entries with 30%% held out: %.9g", plain[0]);
+    run r = RUN(&s, "eval", x, "--kind", "sparse", "--holdout", "0.3", "--out", s.out);
+    EXPECT_FAILURE(&r, 2, "it needs --kind incomplete");
+    run_free(&r);
+    r = RUN(&s, "eval", "--holdout", "0.3", "--out", s.out);
+    EXPECT_FAILURE(&r, 2, "--holdout describes a data file");
+    run_free(&r);
+    scratch_free(&s);
+}
