@@ -377,3 +377,43 @@ Test(lfactormer_components, a_template_and_a_width_not_a_multiple_of_the_rank_ar
     cr_expect_eq(fm_lfactormer_check(&pooled, msg), FM_ERR_INVALID);
     cr_expect(strstr(msg, "pooled network belongs to a component-set model") != NULL, "%s", msg);
 }
+
+// A component whose column on the other side is 1e-5 of the others' (G_cc
+// 1e-10 of theirs, below FM_COMPONENT_GRAM_RELATIVE) counts as zero there:
+// its z and u are 0, not (W G)_ic / G_cc of order 1e5, and the outputs are
+// those of the exactly zero column up to that column's own contributions to
+// the other components (1e-5 relative). The set model and the pooled one.
+Test(lfactormer_components, a_component_near_zero_on_the_other_side_reads_as_zero)
+{
+    char msg[FM_MSG_LEN];
+    fm_graph *g = dense_graph(9, 7, 3);
+    fm_message_graph mg;
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    const int64_t m = 9, n = 7;
+    const int k = 4, tiny = 2;
+    for (int pooled = 0; pooled < 2; pooled++) {
+        const fm_lfactormer_config config = component_config(1, k, 2, true, pooled);
+        fm_params *params = template_params(&config, &mg, 31);
+        float *w_in = random_inputs(m * k, 3), *ht_near = random_inputs(n * k, 4), *ht_zero = zeros32(n * k);
+        for (int64_t j = 0; j < n; j++) {
+            ht_near[j * k + tiny] *= 1e-5f;
+            for (int c = 0; c < k; c++) ht_zero[j * k + c] = c == tiny ? 0 : ht_near[j * k + c];
+        }
+        float *w_near, *ht_out_near, *w_zero, *ht_out_zero;
+        run_float(&w_near, &ht_out_near, params, &config, &mg, w_in, ht_near, false);
+        run_float(&w_zero, &ht_out_zero, params, &config, &mg, w_in, ht_zero, false);
+        double worst = 0, scale = 0;
+        for (int64_t e = 0; e < m * k; e++) {
+            worst = fmax(worst, fabs(w_near[e] - w_zero[e]));
+            scale = fmax(scale, fabs(w_zero[e]));
+        }
+        cr_expect_gt(scale, 0, "pooled %d: every output is 0", pooled);
+        cr_expect_leq(worst, 1e-3 * scale, "pooled %d: W's outputs differ by %.3g (largest %.3g): the near-zero "
+                      "component's cross term and gathered sum were not dropped", pooled, worst, scale);
+        float *arrays[] = {w_in, ht_near, ht_zero, w_near, ht_out_near, w_zero, ht_out_zero};
+        for (int a = 0; a < 7; a++) free(arrays[a]);
+        fm_params_free(&params);
+    }
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    fm_graph_free(&g);
+}
