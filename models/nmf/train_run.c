@@ -64,8 +64,13 @@ static double median(double *values, int64_t n)
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-// The RMSE on X's own scale from f = ½ Σ r² / |Ω| on the scaled X.
-static double rmse_of(double f, const fm_train_sample *s) { return sqrt(2 * f) * s->mean; }
+// The RMSE on X's own scale from f = ½ Σ r² / |Ω| on the scaled X; for the
+// mix on the scaled X (relative to the mean), where each family's own units
+// would let the brightest (spectra, 0..5000) decide the median.
+static double rmse_of(double f, const fm_train_sample *s, const fm_train_options *o)
+{
+    return sqrt(2 * f) * (o->data.family == FM_FAMILY_MIX ? 1 : s->mean);
+}
 
 // The validation RMSE of one sample: init, the network's output; accel, the
 // output of the last of valid_steps accelerator steps.
@@ -88,7 +93,7 @@ static int sample_rmse(double *rmse, fm_train_sample *s, fm_train_set set, int64
         FM_TRY(fm_unroll_forward(&loss, &tape, s->w_start, s->ht_start, w, &config, &reads, msg));
         loss = tape->losses[tape->terms - 1];
     }
-    *rmse = rmse_of(loss, s);
+    *rmse = rmse_of(loss, s, o);
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
@@ -117,7 +122,7 @@ static int sample_baseline(double *rmse, const fm_train_sample *s, const fm_trai
     }
     double f = NAN;
     FM_TRY(fm_loss_frobenius_forward(&f, w, ht, &s->mg.rows, kind, k, msg));
-    *rmse = rmse_of(f, s);
+    *rmse = rmse_of(f, s, o);
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
