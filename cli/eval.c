@@ -43,7 +43,8 @@ static const char help[] =
     "  --no-safeguard      keep every accelerator output (the paper's Algorithm 2;\n"
     "                      see factorize --help)\n"
     "  --sampler NAME      the networks read a sample of the graph (§8), as factorize's\n"
-    "                      --sampler: full (default), uniform, weighted or stratified\n"
+    "                      --sampler: full (default; a pooled model's own uniform\n"
+    "                      samples of fanout 8), uniform, weighted or stratified\n"
     "  --fanout F          in-edges kept per target by the sampler (default 32)\n"
     "  --valid-size N      matrices per validation set (default 128)\n"
     "  --seed S            the validation sets' seed and the runs' (default 42, the\n"
@@ -160,8 +161,13 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
         else if (!strcmp(o, "--seed")) { ok = fm_arg_int(o, v, 0, LONG_MAX, &value); a->base.seed = (uint64_t)value; }
         else if (!strcmp(o, "--sampler")) {
             if (fm_sampler_parse_node_wise(&a->base.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+            a->base.sampler_given = true;
         }
-        else if (!strcmp(o, "--fanout")) { ok = fm_arg_int(o, v, 1, 1L << 40, &value); a->base.fanout = value; }
+        else if (!strcmp(o, "--fanout")) {
+            ok = fm_arg_int(o, v, 1, 1L << 40, &value);
+            a->base.fanout = value;
+            a->base.fanout_given = true;
+        }
         else if (!strcmp(o, "--kind")) {
             if (fm_kind_parse(&a->kind, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
         }

@@ -51,7 +51,9 @@ static const char help[] =
     "                      ADMM iteration's (no clock). 'none': no limit\n"
     "  --sampler NAME      the networks read a sample of the graph (§8): full (every\n"
     "                      edge, default), uniform, weighted (by |x|) or stratified\n"
-    "                      (sparse kind: stored entries and unstored zeros)\n"
+    "                      (sparse kind: stored entries and unstored zeros). A\n"
+    "                      pooled model (§5.2) reads uniform samples of fanout 8\n"
+    "                      unless --sampler is given, as it was trained\n"
     "  --fanout F          in-edges kept per target by the sampler (default 32)\n"
     "  --zero-ratio R      stratified: unstored zeros per target = R x fanout (default 1)\n"
     "  --resample WHEN     per-layer (default: each layer its own sample) or once\n"
@@ -265,9 +267,11 @@ int fm_cmd_factorize(int argc, char **argv)
         else if (!strcmp(a, "--accel-budget")) ok = fm_arg_double(a, v, 0, 1e9, &opts.accel_budget);
         else if (!strcmp(a, "--sampler")) {
             if (fm_sampler_parse_node_wise(&opts.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+            opts.sampler_given = true;
         } else if (!strcmp(a, "--fanout")) {
             ok = fm_arg_int(a, v, 1, 1L << 40, &value);
             opts.fanout = value;
+            opts.fanout_given = true;
         } else if (!strcmp(a, "--zero-ratio")) ok = fm_arg_double(a, v, 0, 1e6, &opts.zero_ratio);
         else if (!strcmp(a, "--resample")) {
             if (strcmp(v, "per-layer") && strcmp(v, "once")) {

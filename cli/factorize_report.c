@@ -171,12 +171,13 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
         else if (opts.accelerate && r->accel_given_up > 0)
             printf("  accelerator  given up after iteration %d (its output refused or no longer paying; "
                    "--keep-accelerating takes every step)\n", r->accel_given_up);
-        if (opts.sampler != FM_SAMPLER_FULL && (learned || opts.accelerate))
+        if (r->sampler != FM_SAMPLER_FULL && (learned || opts.accelerate))
         {
             char zeros[64] = "";
-            if (opts.sampler == FM_SAMPLER_STRATIFIED) snprintf(zeros, sizeof zeros, ", zero ratio %g", opts.zero_ratio);
-            printf("  sampled      %s, fanout %lld%s, drawn %s\n", fm_sampler_name(opts.sampler),
-                   (long long)opts.fanout, zeros, opts.resample_once ? "once per network call" : "per layer");
+            if (r->sampler == FM_SAMPLER_STRATIFIED) snprintf(zeros, sizeof zeros, ", zero ratio %g", opts.zero_ratio);
+            printf("  sampled      %s, fanout %lld%s, drawn %s%s\n", fm_sampler_name(r->sampler), (long long)r->fanout,
+                   zeros, opts.resample_once ? "once per network call" : "per layer",
+                   opts.sampler_given ? "" : " (the pooled model's own; --sampler full reads every edge)");
         }
         if (opts.loss != FM_LOSS_LS)
             printf("  loss         %s (objective %.6g: the divergence plus any penalties)\n", fm_loss_name(opts.loss),

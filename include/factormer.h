@@ -340,6 +340,7 @@ typedef struct fm_solver_state {
 #define FM_FINISH_BELOW_INCOMPLETE 1e-3
 
 #define FM_ACCEL_BUDGET 0.1   // fm_solver_options.accel_budget's default (§6 [ext])
+#define FM_POOLED_FANOUT 8    // [choice] the samples a pooled model reads by default (§5.2), as it was trained
 
 typedef struct fm_solver_options {
     int rank;
@@ -405,6 +406,11 @@ typedef struct fm_solver_options {
     // call. FM_SAMPLER_FULL (the default) reads every edge.
     fm_sampler sampler;
     int64_t fanout;            // in-edges kept per target (default 32)
+    // Whether the caller chose the sampler, the fanout: where it chose no
+    // sampler, a pooled model (docs §5.2) reads uniform samples of
+    // FM_POOLED_FANOUT in-edges a target (or of `fanout`, where chosen), the
+    // samples it was trained on; the other models every edge.
+    bool sampler_given, fanout_given;
     double zero_ratio;         // stratified: round(zero_ratio·fanout) unstored zeros per target (default 1)
     bool resample_once;
     // Each network layer in mini-batches of this many targets (§8: its
@@ -495,6 +501,8 @@ typedef struct fm_solver_result {
     const char *stop_reason;   // "iterations", "tolerance", "time limit", "callback", "patience"
     double init_seconds;   // the initialization, its network included
     char *init_model;      // the file of the initialization model used, else NULL
+    fm_sampler sampler;    // what the networks read (sampler, fanout): the options', or a pooled model's own
+    int64_t fanout;
     char *accel_model;     // the file of the acceleration model used, else NULL
     int accel_steps;       // accelerator steps taken
     int accel_rejected;    // of which the safeguard refused the output

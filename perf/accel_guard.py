@@ -3,14 +3,20 @@
 sets (issue 19, docs/factormer-math.md §6 item 4): the wall time each run takes
 to reach plain ADMM's final RMSE (to 1e-6 relative), as a ratio to plain's own.
 
-    /usr/bin/python3 perf/accel_guard.py [--rank 10] [--iters 100]
-        [--factormer build/factormer] [--data ../shared/data] [--out /tmp/accel_guard]
+    /usr/bin/python3 perf/accel_guard.py [--ranks 10] [--iters 100] [--model PATH]
+        [--sampler uniform --fanout 8] [--factormer build/factormer] [--data ../shared/data]
+        [--out /tmp/accel_guard]
 
-One thread per run, the shipped acceleration model of the rank (a rank
-without one is an error). The real sets are read where they are.
+One thread per run. Without --model, the installed acceleration model of the
+rank (accel-rankK.fmw, else the model of any rank, accel.fmw; a rank without
+either is an error); --model names one file for every rank, or a pattern with
+{rank}. --sampler and --fanout reach the accelerated runs (factorize
+--sampler). A rank above the data's smaller side is skipped. The real sets are
+read where they are.
 """
 import argparse
 import csv
+import gzip
 import json
 import os
 import subprocess
@@ -19,9 +25,16 @@ SETS = [("yale32", ["--kind", "dense"]), ("yale64", ["--kind", "dense"]), ("jasp
         ("kos_bow", ["--kind", "sparse"]), ("movielens100k", ["--kind", "incomplete", "--holdout", "0.1"])]
 
 
-def run(a, name, extra, tag):
-    out = os.path.join(a.out, "%s_%s_%d" % (name, tag, a.rank))
-    cmd = [a.factormer, "factorize", os.path.join(a.data, name + ".mtx.gz"), "--rank", str(a.rank), "--iters",
+def shape(path):
+    with gzip.open(path, "rt") as f:
+        for line in f:
+            if not line.startswith("%"):
+                return [int(v) for v in line.split()[:2]]
+
+
+def run(a, name, extra, tag, rank):
+    out = os.path.join(a.out, "%s_%s_%d" % (name, tag, rank))
+    cmd = [a.factormer, "factorize", os.path.join(a.data, name + ".mtx.gz"), "--rank", str(rank), "--iters",
            str(a.iters), "--tol", "0", "--threads", "1", "--out", out, "--quiet"] + extra
     subprocess.run(cmd, check=True, env=dict(os.environ, OMP_WAIT_POLICY="passive"))
     summary = json.load(open(out + ".summary.json"))
@@ -36,28 +49,39 @@ def reached(trace, target):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--rank", type=int, default=10)
+    p.add_argument("--ranks", default="10")
+    p.add_argument("--model", help="the acceleration model (factorize --model); {rank} is replaced by the rank")
+    p.add_argument("--sampler", help="factorize --sampler for the accelerated runs")
+    p.add_argument("--fanout", help="factorize --fanout")
     p.add_argument("--iters", type=int, default=100)
     p.add_argument("--factormer", default=os.path.join(here, "..", "build", "factormer"))
     p.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data"))
     p.add_argument("--out", default="/tmp/accel_guard")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    print("| data | a pass, in ADMM iterations of work | --accelerate / plain | --accel-budget none / plain |")
-    print("|---|---|---|---|")
-    for name, extra in SETS:
-        _, plain = run(a, name, extra, "plain")
-        target = float(plain[-1]["rmse"]) * (1 + 1e-6)
-        base = reached(plain, target)
-        cells = []
-        for tag, more in (("guard", ["--accelerate"]), ("none", ["--accelerate", "--accel-budget", "none"])):
-            summary, trace = run(a, name, extra + more, tag)
-            t = reached(trace, target)
-            cells.append(("%.2f" % (t / base)) if t else "never (%.6g against %.6g)" % (float(trace[-1]["rmse"]),
-                                                                                      float(plain[-1]["rmse"])))
-            if tag == "guard":
-                work = summary["accel_pass_iterations"]
-        print("| %s | %.0f | %s | %s |" % (name, work, cells[0], cells[1]))
+    print("| data | rank | a pass, in ADMM iterations of work | --accelerate / plain | --accel-budget none / plain |")
+    print("|---|---|---|---|---|")
+    for rank in [int(r) for r in a.ranks.split(",")]:
+        learned = []
+        if a.model:
+            learned += ["--model", a.model.replace("{rank}", str(rank))]
+        if a.sampler:
+            learned += ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else [])
+        for name, extra in SETS:
+            if rank > min(shape(os.path.join(a.data, name + ".mtx.gz"))):
+                continue
+            _, plain = run(a, name, extra, "plain", rank)
+            target = float(plain[-1]["rmse"]) * (1 + 1e-6)
+            base = reached(plain, target)
+            cells = []
+            for tag, more in (("guard", ["--accelerate"]), ("none", ["--accelerate", "--accel-budget", "none"])):
+                summary, trace = run(a, name, extra + more + learned, tag, rank)
+                t = reached(trace, target)
+                cells.append(("%.2f" % (t / base)) if t else "never (%.6g against %.6g)" % (
+                    float(trace[-1]["rmse"]), float(plain[-1]["rmse"])))
+                if tag == "guard":
+                    work = summary["accel_pass_iterations"]
+            print("| %s | %d | %.0f | %s | %s |" % (name, rank, work, cells[0], cells[1]), flush=True)
 
 
 if __name__ == "__main__":

@@ -354,6 +354,57 @@ Test(cli, learned_models_of_any_rank)
     scratch_free(&s);
 }
 
+// The RMSE at iteration 0 in PREFIX.trace.csv.
+static double start_rmse(const char *prefix)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s.trace.csv", prefix);
+    char *text = read_text(path);
+    const char *row = strstr(text, "\n0,");
+    cr_assert_not_null(row, "%s has no row of iteration 0:\n%s", path, text);
+    double seconds, rmse;
+    cr_assert_eq(sscanf(row + 1, "0,%lf,%lf", &seconds, &rmse), 2, "%s", row);
+    free(text);
+    return rmse;
+}
+
+// A pooled model (§5.2) given no --sampler reads uniform samples of fanout 8,
+// as it was trained: its start is that of --sampler uniform --fanout 8, not
+// that of the full graph (--sampler full), and the report says so.
+Test(cli, a_pooled_model_reads_its_own_samples)
+{
+    scratch s = scratch_new();
+    char model[400];
+    snprintf(model, sizeof model, "%s/pooled.fmw", s.root);
+    run r = RUN(&s, "train", "--model", "init", "--any-rank", "--pooled", "--gathered", "--rank", "3", "--sampler",
+                "uniform", "--fanout", "8", TINY_MODEL, "--layers", "2", "--out", model);
+    expect_success(&r);
+    run_free(&r);
+    const data_path data = generate_kind(&s, FM_KIND_DENSE);
+    const char *const samplers[3][5] = {{NULL}, {"--sampler", "uniform", "--fanout", "8", NULL},
+                                        {"--sampler", "full", NULL}};
+    double start[3];
+    for (int v = 0; v < 3; v++) {
+        char prefix[500];
+        snprintf(prefix, sizeof prefix, "%s/run%d", s.out, v);
+        arguments a = {{FM_BINARY, NULL}, 1};
+        const char *const base[] = {"factorize", data.path, "--rank", "4", "--iters", "2", "--init", "learned",
+                                    "--model", model, "--out", prefix, NULL};
+        for (int i = 0; base[i]; i++) arguments_add(&a, base[i]);
+        for (int i = 0; samplers[v][i]; i++) arguments_add(&a, samplers[v][i]);
+        r = run_arguments(&s, &a);
+        expect_success(&r);
+        const bool own = strstr(r.out, "sampled      uniform, fanout 8, drawn per layer (the pooled model's own") != NULL;
+        cr_expect(own == (v == 0), "run %d:\n%s", v, r.out);
+        run_free(&r);
+        start[v] = start_rmse(prefix);
+    }
+    cr_expect_eq(start[0], start[1], "the pooled model's default start %.9g is not that of fanout 8, %.9g", start[0],
+                 start[1]);
+    cr_expect_neq(start[0], start[2], "the pooled model read every edge by default (start %.9g)", start[0]);
+    scratch_free(&s);
+}
+
 Test(cli, learned_model_refusals)
 {
     scratch s = scratch_new();

@@ -16,13 +16,14 @@ bool fm_accel_first_pass_pays(fm_solver_result *result, const fm_solver_options 
                             const fm_lfactormer_config *network, int steps)
 {
     const int64_t m = g->stats.rows, n = g->stats.cols;
-    int64_t edges = g->stats.kind == FM_KIND_DENSE ? m * n : g->stats.entries;
+    const int64_t all = g->stats.kind == FM_KIND_DENSE ? m * n : g->stats.entries;
+    int64_t edges = all;   // what the network reads; ADMM reads them all
     if (o->sampler != FM_SAMPLER_FULL) {   // node-wise samplers: a fanout per target and layer
         const int64_t drawn = o->fanout * (m > n ? m : n);
         edges = drawn < edges ? drawn : edges;
     }
     result->accel_pass_iterations =
-        fm_learned_pass_flops(network, edges, m, n) / fm_learned_admm_flops(edges, m, n, o->rank);
+        fm_learned_pass_flops(network, edges, m, n) / fm_learned_admm_flops(all, m, n, o->rank);
     result->accel_allowed_iterations = o->accel_budget * (o->iters - o->accel_every) / steps;
     return result->accel_pass_iterations <= result->accel_allowed_iterations;
 }

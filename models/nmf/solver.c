@@ -180,10 +180,24 @@ static int open_network(fm_learned **network, fm_learned *owned, const char *pat
 // (call 0 is the initialization, call t the t-th accelerator step); for the
 // GraphBLAS path the sample packed as matrices, with the full sampler a copy
 // of every edge (the same for every layer: drawn once).
+// The options with the sampling a network of `config` reads (§8): the
+// caller's, or for a pooled model (§5.2) where the caller chose no sampler,
+// uniform samples of FM_POOLED_FANOUT in-edges a target (or its fanout).
+static fm_solver_options network_sampling(const fm_solver_options *o, const fm_lfactormer_config *config)
+{
+    fm_solver_options s = *o;
+    if (config->pooled && !o->sampler_given && o->sampler == FM_SAMPLER_FULL) {
+        s.sampler = FM_SAMPLER_UNIFORM;
+        if (!o->fanout_given) s.fanout = FM_POOLED_FANOUT;
+    }
+    return s;
+}
+
 static int network_graph(const fm_message_graph **reads, fm_network_graph *sample, const fm_message_graph *view,
                          const fm_learned *network, fm_graph *g, const fm_edges *rows, const fm_edges *cols,
-                         double mean, const fm_solver_options *o, uint64_t call, char *msg)
+                         double mean, const fm_solver_options *caller, uint64_t call, char *msg)
 {
+    const fm_solver_options net = network_sampling(caller, &network->weights.config), *o = &net;
     *reads = view;
     const bool graphblas = o->kernels == FM_KERNELS_GRAPHBLAS;
     if (o->sampler == FM_SAMPLER_FULL && !graphblas) return FM_OK;
@@ -268,7 +282,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         } else {
             FM_TRY(fm_learned_peek(&config, resolved, o->accel_model, FM_MODEL_ACCEL, o->rank, msg));
         }
-        if (!fm_accel_first_pass_pays(result, o, g, &config, accel_steps)) {
+        const fm_solver_options sampled = network_sampling(o, &config);
+        if (!fm_accel_first_pass_pays(result, &sampled, g, &config, accel_steps)) {
             result->accel_too_costly = true;
             accel_steps = 0;
             FM_TRY(keep_path(&result->accel_model, resolved, msg));
@@ -278,6 +293,11 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         FM_TRY(open_network(&accel_network, &accel_model, o->accel_model, FM_MODEL_ACCEL, o, &result->accel_model,
                             msg));
     const bool network = learned_init || (o->accelerate && !result->accel_too_costly);
+    // what the networks read, for the report: the initialization's sampling, else the accelerator's
+    const fm_learned *reader = learned_init ? init_network : network ? accel_network : NULL;
+    const fm_solver_options reads_as = reader ? network_sampling(o, &reader->weights.config) : *o;
+    result->sampler = reads_as.sampler;
+    result->fanout = reads_as.fanout;
     const double mean = fm_graph_mean(g);
     FM_CHECK(!network || (mean > 0 && isfinite(mean)), FM_ERR_INVALID,
              "the learned models need data of positive mean; the mean over the observed entries is %g", mean);
@@ -302,7 +322,9 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         // makes none: the samples scale what they draw (the copy of every value
         // costs more than the pass over a sample on small matrices).
         const bool accelerating = accel_steps > 0 && o->iters >= o->accel_every;
-        const bool sampled_init = learned_init && (o->sampler != FM_SAMPLER_FULL || o->kernels == FM_KERNELS_GRAPHBLAS);
+        const bool sampled_init =
+            learned_init && (network_sampling(o, &init_network->weights.config).sampler != FM_SAMPLER_FULL ||
+                             o->kernels == FM_KERNELS_GRAPHBLAS);
         if (accelerating || !sampled_init) FM_TRY(fm_message_graph_view(&view, g, &rows, &cols, mean, msg));
         if (learned_init || o->init == FM_INIT_NNDSVD) {
             const fm_message_graph *reads = NULL;
