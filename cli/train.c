@@ -65,6 +65,10 @@ static const char help[] =
     "                          of the five (exponential dense, counts, images,\n"
     "                          ratings, spectra) in turn, each of its own kind; its\n"
     "                          validation RMSE is relative (of X / its mean)\n"
+    "  --size-scale S          every training and validation shape's rows and columns\n"
+    "                          times S (1 to 100; default 1: 10 to 100 rows), for\n"
+    "                          matrices of the size of real data, read through a\n"
+    "                          --sampler\n"
     "  --zeros Z               sparse: the fraction of exact zeros (default 0.5)\n"
     "  --observed P            incomplete: the fraction observed (default 0.3)\n"
     "  --degrees D             incomplete: uniform (default) or power-law row and\n"
@@ -297,6 +301,11 @@ int fm_cmd_train(int argc, char **argv)
             }
         }
         else if (!strcmp(a, "--zeros")) ok = fm_arg_double(a, v, 0, 0.999999, &o.data.zeros);
+        else if (!strcmp(a, "--size-scale")) {
+            long scale = 1;
+            ok = fm_arg_int(a, v, 1, FM_TRAIN_MAX_SCALE, &scale);
+            o.data.scale = (int)scale;
+        }
         else if (!strcmp(a, "--observed")) ok = fm_arg_double(a, v, 1e-6, 1, &o.data.observed);
         else if (!strcmp(a, "--degrees")) {
             if (fm_degrees_parse(&o.data.degrees, v, msg)) { fprintf(stderr, "factormer: --degrees: %s\n", msg); return 2; }
@@ -369,6 +378,7 @@ static int train_and_report(fm_train_options *options, bool quiet, long stop_aft
                ranks, o.width, o.heads, o.layers, (long long)o.train_size, (unsigned long long)o.seed);
         printf("  data         %s", fm_kind_name(o.data.kind));
         if (o.data.family != FM_FAMILY_EXPONENTIAL) printf(" (%s)", fm_train_family_name(o.data.family));
+        if (o.data.scale > 1) printf(", shapes x %d", o.data.scale);
         if (o.data.kind == FM_KIND_SPARSE) printf(", %g zeros", o.data.zeros);
         if (o.data.kind == FM_KIND_INCOMPLETE)
             printf(", %g observed, %s degrees", o.data.observed, fm_degrees_name(o.data.degrees));

@@ -180,3 +180,37 @@ Test(train_families, the_mix_takes_the_families_in_turn)
     cr_expect_eq(fm_train_data_check(&mix, msg), FM_ERR_INVALID);
     cr_expect(strstr(msg, "the mix takes each family's own kind"), "%s", msg);
 }
+
+// A size scale multiplies every family's shape (the mix's members too) and
+// keeps each matrix of its kind with mean 1; a scale out of range is refused.
+Test(train_families, a_size_scale_multiplies_every_shape)
+{
+    char msg[FM_MSG_LEN];
+    for (int f = 0; f <= FM_FAMILY_MIX; f++) {
+        fm_train_data data;
+        fm_train_data_default(&data);
+        data.family = (fm_train_family)f;
+        data.kind = fm_train_family_kind(data.family, FM_KIND_DENSE);
+        if (data.family == FM_FAMILY_RATINGS) data.degrees = FM_DEGREES_POWER_LAW;
+        fm_graph *small = NULL, *big = NULL;
+        double mean = 0;
+        cr_assert_eq(fm_train_matrix(&small, NULL, NULL, NULL, &data, FM_SET_TRAIN, f, 100, 3, 9, msg), FM_OK, "%s",
+                     msg);
+        data.scale = 3;
+        cr_assert_eq(fm_train_data_check(&data, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_train_matrix(&big, NULL, NULL, &mean, &data, FM_SET_TRAIN, f, 100, 3, 9, msg), FM_OK, "%s",
+                     msg);
+        cr_expect(big->stats.rows == 3 * small->stats.rows && big->stats.cols == 3 * small->stats.cols,
+                  "%s: %lld x %lld at scale 3, %lld x %lld at 1", fm_train_family_name(data.family),
+                  (long long)big->stats.rows, (long long)big->stats.cols, (long long)small->stats.rows,
+                  (long long)small->stats.cols);
+        cr_expect_eq(big->stats.kind, small->stats.kind);
+        cr_expect_float_eq(fm_graph_mean(big), 1, 1e-4, "%s: mean %g", fm_train_family_name(data.family),
+                           fm_graph_mean(big));
+        fm_graph_free(&small);
+        fm_graph_free(&big);
+        data.scale = FM_TRAIN_MAX_SCALE + 1;
+        cr_expect_eq(fm_train_data_check(&data, msg), FM_ERR_INVALID);
+        cr_expect(strstr(msg, "shape scale"), "%s", msg);
+    }
+}

@@ -193,7 +193,7 @@ static int sample_graph(fm_train_sample *sample, const fm_train_data *data, fm_t
     fm_train_sample s = {0};
 #define FREE_ALL fm_train_sample_free(&s)
     FM_CHECK(rank >= 1, FM_ERR_INVALID, "fm_train_sample_new: rank %d must be >= 1", rank);
-    FM_TRY(fm_train_shape(&s.rows, &s.cols, set, index, set_size, rank, seed, msg));
+    FM_TRY(fm_train_data_shape(&s.rows, &s.cols, data, set, index, set_size, rank, seed, msg));
     FM_CHECK(rank <= s.rows && rank <= s.cols, FM_ERR_INVALID,
              "fm_train_sample_new: rank %d is above the smaller side of the %s matrix %lld (%lld x %lld)", rank,
              fm_train_set_name(set), (long long)index, (long long)s.rows, (long long)s.cols);

@@ -140,14 +140,21 @@ void fm_train_exponential_factors(float *W, float *H, int64_t rows, int64_t cols
     for (int64_t e = 0; e < rank * cols; e++) H[e] = (float)fm_rng_exponential(h_draw, (uint64_t)e, lambda);
 }
 
-int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index, int64_t set_size, int rank,
-                  uint64_t seed, char *msg)
+int fm_train_data_shape(int64_t *rows, int64_t *cols, const fm_train_data *data, fm_train_set set, int64_t index,
+                        int64_t set_size, int rank, uint64_t seed, char *msg)
 {
-    if (!X || !W || !H) return fm_fail(FM_ERR_INVALID, msg, "fm_train_fill: X, W and H are all needed");
-    if (rank < 1) return fm_fail(FM_ERR_INVALID, msg, "fm_train_fill: rank %d must be >= 1", rank);
-    int64_t rows = 0, cols = 0;
-    const int status = fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg);
+    const int status = fm_train_shape(rows, cols, set, index, set_size, rank, seed, msg);
     if (status) return status;
+    const int scale = data && data->scale > 1 ? data->scale : 1;
+    *rows *= scale;
+    *cols *= scale;
+    return FM_OK;
+}
+
+// §7's X = max(W H + noise, 0) of rows × cols from the matrix's key.
+static void fill_exponential(float *X, float *W, float *H, int64_t rows, int64_t cols, fm_train_set set,
+                             int64_t index, int rank, uint64_t seed)
+{
     const uint64_t key = fm_train_matrix_key(seed, set, index);
     const fm_rng noise_draw = fm_rng_stream(key, 3);
     const double noise = set == FM_SET_TRAIN ? FM_TRAIN_NOISE : 0;
@@ -159,13 +166,24 @@ int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index,
             if (noise > 0) x += noise * fm_rng_normal(noise_draw, (uint64_t)(i * cols + j));
             X[i * cols + j] = (float)(x > 0 ? x : 0);
         }
+}
+
+int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index, int64_t set_size, int rank,
+                  uint64_t seed, char *msg)
+{
+    if (!X || !W || !H) return fm_fail(FM_ERR_INVALID, msg, "fm_train_fill: X, W and H are all needed");
+    if (rank < 1) return fm_fail(FM_ERR_INVALID, msg, "fm_train_fill: rank %d must be >= 1", rank);
+    int64_t rows = 0, cols = 0;
+    const int status = fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg);
+    if (status) return status;
+    fill_exponential(X, W, H, rows, cols, set, index, rank, seed);
     return FM_OK;
 }
 
 void fm_train_data_default(fm_train_data *data)
 {
     *data = (fm_train_data){ .kind = FM_KIND_DENSE, .zeros = FM_TRAIN_ZEROS, .observed = FM_TRAIN_OBSERVED,
-                             .degrees = FM_DEGREES_UNIFORM, .family = FM_FAMILY_EXPONENTIAL };
+                             .degrees = FM_DEGREES_UNIFORM, .family = FM_FAMILY_EXPONENTIAL, .scale = 1 };
 }
 
 fm_train_data fm_train_data_member(const fm_train_data *data, int64_t index)
@@ -198,6 +216,9 @@ int fm_train_data_check(const fm_train_data *data, char *msg)
     if (data->family == FM_FAMILY_MIX && data->kind != FM_KIND_DENSE)
         return fm_fail(FM_ERR_INVALID, msg, "training data: the mix takes each family's own kind (its kind field "
                        "is dense), not %s", fm_kind_name(data->kind));
+    if (data->scale < 0 || data->scale > FM_TRAIN_MAX_SCALE)
+        return fm_fail(FM_ERR_INVALID, msg, "training data: the shape scale %d must be 1 to %d", data->scale,
+                       FM_TRAIN_MAX_SCALE);
     if (fm_train_family_kind(data->family, data->kind) != data->kind)
         return fm_fail(FM_ERR_INVALID, msg, "training data: the %s family is of the %s kind, not %s",
                        fm_train_family_name(data->family),
@@ -260,7 +281,7 @@ int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_
     const fm_train_data member = fm_train_data_member(data, index);
     data = &member;
     int64_t rows = 0, cols = 0;
-    FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg));
+    FM_TRY(fm_train_data_shape(&rows, &cols, data, set, index, set_size, rank, seed, msg));
     const uint64_t key = fm_train_matrix_key(seed, set, index);
     const fm_kind kind = data ? data->kind : FM_KIND_DENSE;
     if (kind == FM_KIND_DENSE) {
@@ -320,14 +341,14 @@ int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, double *
     const fm_train_data member = fm_train_data_member(data, index);
     data = &member;
     int64_t rows = 0, cols = 0;
-    FM_TRY(fm_train_shape(&rows, &cols, set, index, set_size, rank, seed, msg));
+    FM_TRY(fm_train_data_shape(&rows, &cols, data, set, index, set_size, rank, seed, msg));
     FM_ALLOC(X, rows * cols);
     FM_TRY(fm_dense_new(&W, rows, rank, msg));
     FM_TRY(fm_dense_new(&H, rank, cols, msg));
     FM_ALLOC(stored, rows * cols);
     const fm_train_family family = data ? data->family : FM_FAMILY_EXPONENTIAL;
     if (family == FM_FAMILY_EXPONENTIAL) {
-        FM_TRY(fm_train_fill(X, W->data, H->data, set, index, set_size, rank, seed, msg));
+        fill_exponential(X, W->data, H->data, rows, cols, set, index, rank, seed);
         FM_TRY(fm_train_pattern(stored, data, set, index, set_size, rank, seed, msg));
     } else {   // the family's values, and its own pattern but for ratings' incomplete one
         FM_TRY(fm_train_family_fill(X, W->data, H->data, stored, family, rows, cols, rank,

@@ -78,7 +78,11 @@ typedef struct fm_train_data {
     fm_degrees degrees;    // incomplete: uniform or power-law
     fm_train_family family;   // §7's exponential (default) or one like real data
                               // (train_families.h), whose kind `kind` must be
+    int scale;             // every shape's rows and columns times scale (1 to FM_TRAIN_MAX_SCALE;
+                           // 0 reads as 1): matrices of hundreds or thousands of rows, §7.1
 } fm_train_data;
+
+#define FM_TRAIN_MAX_SCALE 100
 
 #define FM_TRAIN_ZEROS 0.5       // [choice] the sparse kind's default fraction of zeros
 #define FM_TRAIN_OBSERVED 0.3    // [choice] the incomplete kind's default fraction observed
@@ -139,6 +143,11 @@ void fm_train_exponential_factors(float *W, float *H, int64_t rows, int64_t cols
 // X (rows × cols), W (rows × rank) and H (rank × cols), all row-major.
 int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index, int64_t set_size,
                   int rank, uint64_t seed, char *msg);
+
+// fm_train_shape's rows and columns times data's scale (NULL: 1): the shape
+// of matrix `index` of that data.
+int fm_train_data_shape(int64_t *rows, int64_t *cols, const fm_train_data *data, fm_train_set set, int64_t index,
+                        int64_t set_size, int rank, uint64_t seed, char *msg);
 
 // stored[i·cols + j] = 1 where entry (i, j) of matrix `index` is in its
 // graph (Ω), else 0, for the kind of `data` (NULL: dense).
