@@ -81,6 +81,25 @@ static void features_by_hand(double *f, const double *in, int64_t nodes, const d
         }
 }
 
+// The fused kernels' graph of g, or with `sampled` a uniform sample of it
+// (fanout 2, both directions) that takes the backward too.
+static void open_graph_or_sample(fm_message_graph *mg, fm_graph *g, bool sampled, uint64_t seed)
+{
+    char msg[FM_MSG_LEN];
+    if (!sampled) {
+        cr_assert_eq(fm_message_graph_open(mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+        return;
+    }
+    fm_edges rows, columns;
+    cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_borrow(&columns, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
+    const fm_sampler_options options = {.strategy = FM_SAMPLER_UNIFORM, .fanout = 2, .seed = seed};
+    cr_assert_eq(fm_message_graph_sample(mg, g, &rows, &columns, 1.0, &options, 0, 3, true, msg), FM_OK, "%s", msg);
+    cr_assert(mg->rows.log_pi && mg->rows.count < rows.count, "the sample drew every edge");
+    cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_edges_return(&columns, msg), FM_OK, "%s", msg);
+}
+
 // On the graph, and on a sample of it (fanout 2 of degrees up to 5), whose
 // gathered sums weigh each drawn edge by 1/π.
 static void check_by_hand(bool sampled)
@@ -88,18 +107,7 @@ static void check_by_hand(bool sampled)
     char msg[FM_MSG_LEN];
     fm_graph *g = random_graph(6, 5, 0.6, 11);
     fm_message_graph mg;
-    if (sampled) {
-        fm_edges rows, columns;
-        cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
-        cr_assert_eq(fm_edges_borrow(&columns, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
-        const fm_sampler_options options = {.strategy = FM_SAMPLER_UNIFORM, .fanout = 2, .seed = 5};
-        cr_assert_eq(fm_message_graph_sample(&mg, g, &rows, &columns, 1.0, &options, 0, 3, true, msg), FM_OK, "%s",
-                     msg);
-        cr_assert(mg.rows.log_pi && mg.rows.count < rows.count, "the sample drew every edge");
-        cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
-        cr_assert_eq(fm_edges_return(&columns, msg), FM_OK, "%s", msg);
-    } else
-        cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    open_graph_or_sample(&mg, g, sampled, 5);
     for (int run = 0; run < 4; run++) {
         const int k = 4, p = 1 + run % 2, nf = run < 2 ? 3 : 4;
         const fm_lfactormer_config config = component_config(p, k, 3, nf == 4, false), inner = fm_lfactormer_inner(&config);
@@ -172,17 +180,7 @@ static void check_pooled_by_hand(bool sampled)
     char msg[FM_MSG_LEN];
     fm_graph *g = random_graph(6, 5, 0.6, 17);
     fm_message_graph mg;
-    if (sampled) {
-        fm_edges rows, columns;
-        cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
-        cr_assert_eq(fm_edges_borrow(&columns, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
-        const fm_sampler_options options = {.strategy = FM_SAMPLER_UNIFORM, .fanout = 2, .seed = 9};
-        cr_assert_eq(fm_message_graph_sample(&mg, g, &rows, &columns, 1.0, &options, 0, 3, true, msg), FM_OK, "%s",
-                     msg);
-        cr_assert_eq(fm_edges_return(&rows, msg), FM_OK, "%s", msg);
-        cr_assert_eq(fm_edges_return(&columns, msg), FM_OK, "%s", msg);
-    } else
-        cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    open_graph_or_sample(&mg, g, sampled, 9);
     for (int run = 0; run < 4; run++) {
         const int k = 4, p = 1 + run % 2, nf = run < 2 ? 3 : 4, d = 8, nfp = nf * p;
         const fm_lfactormer_config config = component_config(p, k, 2, nf == 4, true), inner = fm_lfactormer_inner(&config);
