@@ -7,12 +7,14 @@ costs in ADMM iterations, and each method's RMSE at plain ADMM's own time for
 100 iterations (a fixed time budget).
 
     /usr/bin/python3 perf/learned_init_real.py [--ranks 5,10,20,40] [--model PATH]
-        [--sampler uniform --fanout 8] [--threads 2] [--factormer build/factormer]
+        [--sampler uniform --fanout 8] [--threads 2] [--repeat 1] [--factormer build/factormer]
         [--data ../shared/data] [--out /tmp/learned_init_real]
 
 Each pair is one `factormer eval DATA --rank K --methods plain,init`, so the
 two methods run in one process, one after the other, on the data divided by
-its mean; the times are within that run. Without --model, eval takes the
+its mean; the times are within that run. With --repeat N each pair runs N
+times and every iteration's time is the median over the runs (the RMSEs are
+the same in every run). Without --model, eval takes the
 installed model of the rank (init-rankK.fmw, else the model of any rank,
 init.fmw); --model may name one file for every rank, or a pattern with {rank}.
 With --sampler the network reads samples of the graph (eval --sampler; plain
@@ -45,6 +47,16 @@ def traces(path):
     return runs
 
 
+def median_traces(paths):
+    """Per method, each iteration's median seconds over the runs' traces."""
+    runs = [traces(p) for p in paths]
+    out = {}
+    for method in runs[0]:
+        rows = list(zip(*(r[method] for r in runs)))
+        out[method] = [(row[0][0], sorted(x[1] for x in row)[len(row) // 2], row[0][2]) for row in rows]
+    return out
+
+
 def reach(trace, target):
     return next(((i, s) for i, s, e in trace if e <= target), (None, None))
 
@@ -61,6 +73,7 @@ def main():
     p.add_argument("--sampler", help="eval --sampler")
     p.add_argument("--fanout", help="eval --fanout")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=1, help="runs per pair; times are the medians")
     p.add_argument("--factormer", default=os.path.join(here, "..", "build", "factormer"))
     p.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data"))
     p.add_argument("--out", default="/tmp/learned_init_real")
@@ -69,21 +82,24 @@ def main():
     print("| data | rank | to plain's RMSE at 20: plain / learned (learned's iterations) | at 100 | "
           "network, ADMM iterations | RMSE at plain's time for 100: plain / learned |")
     print("|---|---|---|---|---|---|")
-    faster = pairs = 0
+    faster = faster_100 = below = pairs = 0
     for name, kind in SETS:
         path = os.path.join(a.data, name + ".mtx.gz")
         for rank in [int(k) for k in a.ranks.split(",")]:
             if rank > min(shape(path)):
                 continue
-            out = os.path.join(a.out, "%s_%d" % (name, rank))
-            cmd = [a.factormer, "eval", path, "--rank", str(rank), "--methods", "plain,init", "--threads",
-                   str(a.threads), "--no-plots", "--quiet", "--out", out] + kind
-            if a.model:
-                cmd += ["--init-model", a.model.replace("{rank}", str(rank))]
-            if a.sampler:
-                cmd += ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else [])
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-            runs = traces(os.path.join(out, name + ".traces.csv"))
+            outs = []
+            for run in range(a.repeat):
+                out = os.path.join(a.out, "%s_%d" % (name, rank) + ("_%d" % run if a.repeat > 1 else ""))
+                cmd = [a.factormer, "eval", path, "--rank", str(rank), "--methods", "plain,init", "--threads",
+                       str(a.threads), "--no-plots", "--quiet", "--out", out] + kind
+                if a.model:
+                    cmd += ["--init-model", a.model.replace("{rank}", str(rank))]
+                if a.sampler:
+                    cmd += ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else [])
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+                outs.append(os.path.join(out, name + ".traces.csv"))
+            runs = median_traces(outs)
             plain, learned = runs["plain"], runs["learned_init"]
             per_iteration = (plain[-1][1] - plain[0][1]) / (len(plain) - 1)
             network = (learned[0][1] - plain[0][1]) / per_iteration
@@ -97,12 +113,16 @@ def main():
                 if at == 20:
                     pairs += 1
                     faster += its is not None and t_learned < t_plain
+                else:
+                    faster_100 += its is not None and t_learned < t_plain
             budget = plain[-1][1]
             rmse = at_time(learned, budget)   # None: the network alone outlasts the budget
+            below += rmse is not None and rmse < at_time(plain, budget)
             print("| %s | %d | %s | %s | %.0f | %.6g / %s |" % (name, rank, cells[0], cells[1], network,
                                                                at_time(plain, budget),
                                                                "%.6g" % rmse if rmse is not None else "none yet"))
-    print("\nlearned initialization faster to plain's RMSE at 20 on %d of %d pairs" % (faster, pairs))
+    print("\nlearned initialization faster to plain's RMSE at 20 on %d of %d pairs, at 100 on %d; below plain's "
+          "RMSE at plain's time for 100 on %d" % (faster, pairs, faster_100, below))
 
 
 if __name__ == "__main__":
