@@ -347,14 +347,16 @@ static int write_outputs(const eval_args *a, const fm_eval_set *set, const char 
 
 static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, char *msg)
 {
-    fm_triplets *t = NULL, *held = NULL;
+    fm_triplets *t = NULL;
     fm_graph *g = NULL;
     fm_eval_set *set = NULL;
-#define FREE_ALL { fm_triplets_free(&t); fm_triplets_free(&held); fm_graph_free(&g); fm_eval_set_free(&set); }
+#define FREE_ALL { fm_triplets_free(&t); fm_graph_free(&g); fm_eval_set_free(&set); }
     FM_TRY(fm_mtx_read_for_run(&t, a->data, a->kind, a->base.rank, msg));
     if (a->holdout > 0) {   // the methods fit the kept entries; the held-out ones are not used
-        fm_triplets *kept = NULL;
-        FM_TRY(fm_holdout_split(&kept, &held, t, a->holdout, a->base.seed, msg));
+        fm_triplets *kept = NULL, *held = NULL;
+        const int status = fm_holdout_split(&kept, &held, t, a->holdout, a->base.seed, msg);
+        fm_triplets_free(&held);
+        FM_TRY(status);
         fm_triplets_free(&t);
         t = kept;
     }

@@ -16,20 +16,11 @@ read where they are.
 """
 import argparse
 import csv
-import gzip
 import json
 import os
 import subprocess
 
-SETS = [("yale32", ["--kind", "dense"]), ("yale64", ["--kind", "dense"]), ("jasper_ridge", ["--kind", "dense"]),
-        ("kos_bow", ["--kind", "sparse"]), ("movielens100k", ["--kind", "incomplete", "--holdout", "0.1"])]
-
-
-def shape(path):
-    with gzip.open(path, "rt") as f:
-        for line in f:
-            if not line.startswith("%"):
-                return [int(v) for v in line.split()[:2]]
+from real_sets import SETS, shape
 
 
 def run(a, name, extra, tag, rank):

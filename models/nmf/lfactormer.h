@@ -151,6 +151,8 @@ int fm_lfactormer_params_new(fm_params **out, const fm_lfactormer_config *config
         real *w_mean, *ht_mean;             /* ā per node, m × p and n × p                     */ \
         real *w_cross, *ht_cross;           /* z per node and component, m × pk and n × pk     */ \
         real *gram_w, *gram_h;              /* per channel q: WᵀW and HᵀH of the inputs, p × k × k */ \
+        real *floor_w, *floor_h;            /* per channel: the G_cc at or below which a component of */ \
+                                            /* that Gram counts as zero (p each)                   */ \
         real *w_gathered, *ht_gathered;     /* u per node and component (gathered), m × pk, n × pk */ \
         /* pooled: w_out and ht_out hold all outputs (m × k, n × k), parts[0] is N, and         */ \
         real *w_context, *ht_context;       /* h Cᵀ + b per node, m × d and n × d                */ \

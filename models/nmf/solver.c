@@ -19,6 +19,7 @@
 #include "network_graph.h"
 #include "objective.h"
 #include "products.h"
+#include "solver_networks.h"
 #include "profile.h"
 #include "status.h"
 #include "stop.h"
@@ -137,81 +138,6 @@ static void fill_objective(fm_solver_iterate *step, const fm_row_objective *row,
     step->objective = row->f;
 }
 
-// Copies of a path for the result.
-static int keep_path(char **out, const char *path, char *msg)
-{
-#define FREE_ALL
-    FM_ALLOC(*out, strlen(path) + 1);
-    memcpy(*out, path, strlen(path) + 1);
-    return FM_OK;
-#undef FREE_ALL
-}
-
-// A preloaded network must be of the kind and rank the run asks for.
-static int check_network(const fm_learned *network, fm_model_kind kind, int rank, char *msg)
-{
-    if (!network->params || network->kind != kind)
-        return fm_fail(FM_ERR_INVALID, msg, "the loaded network is not a learned %s model", fm_model_kind_name(kind));
-    if (network->weights.config.rank != rank)
-        return fm_fail(FM_ERR_INVALID, msg, "the loaded %s model %s is of rank %d, the run asks for rank %d",
-                       fm_model_kind_name(kind), network->path, network->weights.config.rank, rank);
-    return FM_OK;
-}
-
-// The run's network of `kind`: *network (preloaded by the caller) or, when
-// NULL, the file `path` loaded into `owned`; checked, given the run's batch
-// of targets (none on the GraphBLAS path), and its file kept in *kept.
-static int open_network(fm_learned **network, fm_learned *owned, const char *path, fm_model_kind kind,
-                        const fm_solver_options *o, char **kept, char *msg)
-{
-#define FREE_ALL
-    if (!*network) {
-        FM_TRY(fm_learned_load(owned, path, kind, o->rank, msg));
-        *network = owned;
-    }
-    FM_TRY(check_network(*network, kind, o->rank, msg));
-    (*network)->batch_targets = o->kernels == FM_KERNELS_GRAPHBLAS ? 0 : o->batch_targets;
-    FM_TRY(keep_path(kept, (*network)->path, msg));
-    return FM_OK;
-#undef FREE_ALL
-}
-
-// What a network call reads (§8): the view, or the call's sample of it
-// (call 0 is the initialization, call t the t-th accelerator step); for the
-// GraphBLAS path the sample packed as matrices, with the full sampler a copy
-// of every edge (the same for every layer: drawn once).
-// The options with the sampling a network of `config` reads (§8): the
-// caller's, or for a pooled model (§5.2) where the caller chose no sampler,
-// uniform samples of FM_POOLED_FANOUT in-edges a target (or its fanout).
-static fm_solver_options network_sampling(const fm_solver_options *o, const fm_lfactormer_config *config)
-{
-    fm_solver_options s = *o;
-    if (config->pooled && !o->sampler_given && o->sampler == FM_SAMPLER_FULL) {
-        s.sampler = FM_SAMPLER_UNIFORM;
-        if (!o->fanout_given) s.fanout = FM_POOLED_FANOUT;
-    }
-    return s;
-}
-
-static int network_graph(const fm_message_graph **reads, fm_network_graph *sample, const fm_message_graph *view,
-                         const fm_learned *network, fm_graph *g, const fm_edges *rows, const fm_edges *cols,
-                         double mean, const fm_solver_options *caller, uint64_t call, char *msg)
-{
-    const fm_solver_options net = network_sampling(caller, &network->weights.config), *o = &net;
-    *reads = view;
-    const bool graphblas = o->kernels == FM_KERNELS_GRAPHBLAS;
-    if (o->sampler == FM_SAMPLER_FULL && !graphblas) return FM_OK;
-    const fm_sampler_options options = { .strategy = o->sampler, .fanout = o->fanout, .zero_ratio = o->zero_ratio,
-                                         .seed = o->seed };
-    const bool once = o->resample_once || o->sampler == FM_SAMPLER_FULL;
-    int status = fm_network_graph_draw(sample, g, rows, cols, mean, &options, once, network->weights.config.layers,
-                                       call, false, msg);
-    if (status == FM_OK && graphblas) status = fm_network_graph_pack(sample, msg);
-    if (status == FM_OK) *reads = &sample->graph;
-    return status;
-}
-
-
 static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *holdout,
                       const fm_solver_options *o, char *msg)
 {
@@ -267,7 +193,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     result->best_holdout_rmse = NAN;
     // the models first: a missing or wrong file fails before any work
     if (learned_init)
-        FM_TRY(open_network(&init_network, &init_model, o->init_model, FM_MODEL_INIT, o, &result->init_model, msg));
+        FM_TRY(fm_solver_open_network(&init_network, &init_model, o->init_model, FM_MODEL_INIT, o, &result->init_model,
+                                      msg));
     // the cost guard before the run, from the model's header alone: a first pass
     // that cannot pay is not made, the model is not read, and the run is plain
     // ADMM's (no view of X / mean, no waiting for the accelerator before the exact phase)
@@ -276,26 +203,26 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         fm_lfactormer_config config;
         char resolved[FM_LEARNED_PATH_LEN];
         if (accel_network) {
-            FM_TRY(check_network(accel_network, FM_MODEL_ACCEL, o->rank, msg));
+            FM_TRY(fm_solver_check_network(accel_network, FM_MODEL_ACCEL, o->rank, msg));
             config = accel_network->weights.config;
             memcpy(resolved, accel_network->path, sizeof resolved);
         } else {
             FM_TRY(fm_learned_peek(&config, resolved, o->accel_model, FM_MODEL_ACCEL, o->rank, msg));
         }
-        const fm_solver_options sampled = network_sampling(o, &config);
+        const fm_solver_options sampled = fm_solver_network_sampling(o, &config);
         if (!fm_accel_first_pass_pays(result, &sampled, g, &config, accel_steps)) {
             result->accel_too_costly = true;
             accel_steps = 0;
-            FM_TRY(keep_path(&result->accel_model, resolved, msg));
+            FM_TRY(fm_solver_keep_path(&result->accel_model, resolved, msg));
         }
     }
     if (o->accelerate && !result->accel_too_costly)
-        FM_TRY(open_network(&accel_network, &accel_model, o->accel_model, FM_MODEL_ACCEL, o, &result->accel_model,
-                            msg));
+        FM_TRY(fm_solver_open_network(&accel_network, &accel_model, o->accel_model, FM_MODEL_ACCEL, o,
+                                      &result->accel_model, msg));
     const bool network = learned_init || (o->accelerate && !result->accel_too_costly);
     // what the networks read, for the report: the initialization's sampling, else the accelerator's
     const fm_learned *reader = learned_init ? init_network : network ? accel_network : NULL;
-    const fm_solver_options reads_as = reader ? network_sampling(o, &reader->weights.config) : *o;
+    const fm_solver_options reads_as = reader ? fm_solver_network_sampling(o, &reader->weights.config) : *o;
     result->sampler = reads_as.sampler;
     result->fanout = reads_as.fanout;
     const double mean = fm_graph_mean(g);
@@ -322,14 +249,15 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         // makes none: the samples scale what they draw (the copy of every value
         // costs more than the pass over a sample on small matrices).
         const bool accelerating = accel_steps > 0 && o->iters >= o->accel_every;
+        // (reads_as is the initialization's sampling when there is one)
         const bool sampled_init =
-            learned_init && (network_sampling(o, &init_network->weights.config).sampler != FM_SAMPLER_FULL ||
-                             o->kernels == FM_KERNELS_GRAPHBLAS);
+            learned_init && (reads_as.sampler != FM_SAMPLER_FULL || o->kernels == FM_KERNELS_GRAPHBLAS);
         if (accelerating || !sampled_init) FM_TRY(fm_message_graph_view(&view, g, &rows, &cols, mean, msg));
         if (learned_init || o->init == FM_INIT_NNDSVD) {
             const fm_message_graph *reads = NULL;
             if (learned_init)
-                FM_TRY(network_graph(&reads, &sample, &view, init_network, g, &rows, &cols, mean, o, 0, msg));
+                FM_TRY(fm_solver_network_graph(&reads, &sample, &view, init_network, g, &rows, &cols, mean, o, 0,
+                                               msg));
             FM_TRY(fm_learned_start(&W, &Ht, learned_init ? init_network : NULL, g, &rows, &cols, reads, mean, k,
                                     o->seed, msg));
             fm_network_graph_free(&sample);
@@ -432,8 +360,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 // §6: W_t, Hᵀ_t = network([W_{t−1} | Ŵ], [Hᵀ_{t−1} | Ĥᵀ]); the duals carried
                 int repaired = 0;
                 const fm_message_graph *reads;
-                FM_TRY(network_graph(&reads, &sample, &view, accel_network, g, &rows, &cols, mean, o,
-                                     1 + (uint64_t)result->accel_steps, msg));
+                FM_TRY(fm_solver_network_graph(&reads, &sample, &view, accel_network, g, &rows, &cols, mean, o,
+                                               1 + (uint64_t)result->accel_steps, msg));
                 const int step = fm_learned_accelerate(W, Ht, W_prev, Ht_prev, accel_network, reads, mean,
                                                        o->accel_safeguard, &repaired, msg);
                 if (step == FM_ERR_NUMERIC) {   // which step: the message ends with it

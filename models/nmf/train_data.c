@@ -283,7 +283,7 @@ int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_
     int64_t rows = 0, cols = 0;
     FM_TRY(fm_train_data_shape(&rows, &cols, data, set, index, set_size, rank, seed, msg));
     const uint64_t key = fm_train_matrix_key(seed, set, index);
-    const fm_kind kind = data ? data->kind : FM_KIND_DENSE;
+    const fm_kind kind = data->kind;
     if (kind == FM_KIND_DENSE) {
         memset(stored, 1, (size_t)(rows * cols));
     } else if (kind == FM_KIND_SPARSE) {
@@ -346,7 +346,7 @@ int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, double *
     FM_TRY(fm_dense_new(&W, rows, rank, msg));
     FM_TRY(fm_dense_new(&H, rank, cols, msg));
     FM_ALLOC(stored, rows * cols);
-    const fm_train_family family = data ? data->family : FM_FAMILY_EXPONENTIAL;
+    const fm_train_family family = data->family;
     if (family == FM_FAMILY_EXPONENTIAL) {
         fill_exponential(X, W->data, H->data, rows, cols, set, index, rank, seed);
         FM_TRY(fm_train_pattern(stored, data, set, index, set_size, rank, seed, msg));
@@ -355,7 +355,7 @@ int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, double *
                                     fm_train_matrix_key(seed, set, index), set == FM_SET_TRAIN, msg));
         if (family == FM_FAMILY_RATINGS) FM_TRY(fm_train_pattern(stored, data, set, index, set_size, rank, seed, msg));
     }
-    const fm_kind kind = data ? data->kind : FM_KIND_DENSE;
+    const fm_kind kind = data->kind;
     if (kind == FM_KIND_SPARSE)
         for (int64_t e = 0; e < rows * cols; e++) X[e] = stored[e] ? X[e] : 0;
     if (mean) {   // §5: X / its mean over Ω (every entry but the incomplete kind's unobserved ones)

@@ -1,0 +1,69 @@
+// The solver's learned networks: see solver_networks.h.
+#include "solver_networks.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "status.h"
+
+int fm_solver_keep_path(char **out, const char *path, char *msg)
+{
+#define FREE_ALL
+    FM_ALLOC(*out, strlen(path) + 1);
+    memcpy(*out, path, strlen(path) + 1);
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_solver_check_network(const fm_learned *network, fm_model_kind kind, int rank, char *msg)
+{
+    if (!network->params || network->kind != kind)
+        return fm_fail(FM_ERR_INVALID, msg, "the loaded network is not a learned %s model", fm_model_kind_name(kind));
+    if (network->weights.config.rank != rank)
+        return fm_fail(FM_ERR_INVALID, msg, "the loaded %s model %s is of rank %d, the run asks for rank %d",
+                       fm_model_kind_name(kind), network->path, network->weights.config.rank, rank);
+    return FM_OK;
+}
+
+int fm_solver_open_network(fm_learned **network, fm_learned *owned, const char *path, fm_model_kind kind,
+                           const fm_solver_options *o, char **kept, char *msg)
+{
+#define FREE_ALL
+    if (!*network) {
+        FM_TRY(fm_learned_load(owned, path, kind, o->rank, msg));
+        *network = owned;
+    }
+    FM_TRY(fm_solver_check_network(*network, kind, o->rank, msg));
+    (*network)->batch_targets = o->kernels == FM_KERNELS_GRAPHBLAS ? 0 : o->batch_targets;
+    FM_TRY(fm_solver_keep_path(kept, (*network)->path, msg));
+    return FM_OK;
+#undef FREE_ALL
+}
+
+fm_solver_options fm_solver_network_sampling(const fm_solver_options *o, const fm_lfactormer_config *config)
+{
+    fm_solver_options s = *o;
+    if (config->pooled && !o->sampler_given && o->sampler == FM_SAMPLER_FULL) {
+        s.sampler = FM_SAMPLER_UNIFORM;
+        if (!o->fanout_given) s.fanout = FM_POOLED_FANOUT;
+    }
+    return s;
+}
+
+int fm_solver_network_graph(const fm_message_graph **reads, fm_network_graph *sample, const fm_message_graph *view,
+                            const fm_learned *network, fm_graph *g, const fm_edges *rows, const fm_edges *cols,
+                            double mean, const fm_solver_options *caller, uint64_t call, char *msg)
+{
+    const fm_solver_options net = fm_solver_network_sampling(caller, &network->weights.config), *o = &net;
+    *reads = view;
+    const bool graphblas = o->kernels == FM_KERNELS_GRAPHBLAS;
+    if (o->sampler == FM_SAMPLER_FULL && !graphblas) return FM_OK;
+    const fm_sampler_options options = { .strategy = o->sampler, .fanout = o->fanout, .zero_ratio = o->zero_ratio,
+                                         .seed = o->seed };
+    const bool once = o->resample_once || o->sampler == FM_SAMPLER_FULL;
+    int status = fm_network_graph_draw(sample, g, rows, cols, mean, &options, once, network->weights.config.layers,
+                                       call, false, msg);
+    if (status == FM_OK && graphblas) status = fm_network_graph_pack(sample, msg);
+    if (status == FM_OK) *reads = &sample->graph;
+    return status;
+}
