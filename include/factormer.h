@@ -388,7 +388,8 @@ typedef struct fm_solver_options {
     // is taken only if its pass costs at most accel_budget times the work the
     // plain run has left, shared among the steps left; else the accelerator
     // is given up. A pass is predicted as the network's floating-point work
-    // over an ADMM iteration's (fm_learned_pass_flops), from the model file's
+    // over an ADMM iteration's (fm_learned_pass_flops), a network flop
+    // weighed by the data's kind (models/nmf/accel_guard.c), from the model file's
     // header, so that a first pass that cannot pay is never made and the model
     // is not read; no clock enters (the run stays reproducible). 0.1 by
     // default: the accelerator may make a run at most about 1.1x as long as

@@ -3,7 +3,7 @@
 sets (issue 19, docs/factormer-math.md §6 item 4): the wall time each run takes
 to reach plain ADMM's final RMSE (to 1e-6 relative), as a ratio to plain's own.
 
-    /usr/bin/python3 perf/accel_guard.py [--ranks 10] [--iters 100] [--model PATH]
+    /usr/bin/python3 perf/accel_guard.py [--ranks 10] [--iters 100] [--repeat N] [--model PATH]
         [--sampler uniform --fanout 8] [--factormer build/factormer] [--data ../shared/data]
         [--out /tmp/accel_guard]
 
@@ -18,6 +18,7 @@ import argparse
 import csv
 import json
 import os
+import statistics
 import subprocess
 
 from real_sets import SETS, shape
@@ -45,6 +46,7 @@ def main():
     p.add_argument("--sampler", help="factorize --sampler for the accelerated runs")
     p.add_argument("--fanout", help="factorize --fanout")
     p.add_argument("--iters", type=int, default=100)
+    p.add_argument("--repeat", type=int, default=1, help="runs of each kind per pair; times are the medians")
     p.add_argument("--factormer", default=os.path.join(here, "..", "build", "factormer"))
     p.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data"))
     p.add_argument("--out", default="/tmp/accel_guard")
@@ -61,17 +63,24 @@ def main():
         for name, extra in SETS:
             if rank > min(shape(os.path.join(a.data, name + ".mtx.gz"))):
                 continue
-            _, plain = run(a, name, extra, "plain", rank)
-            target = float(plain[-1]["rmse"]) * (1 + 1e-6)
-            base = reached(plain, target)
+            # the runs of a pair interleaved, --repeat times; each time to the target is the median of its runs
+            configs = (("plain", []), ("guard", ["--accelerate"] + learned),
+                       ("none", ["--accelerate", "--accel-budget", "none"] + learned))
+            runs = {tag: [] for tag, _ in configs}
+            for _ in range(a.repeat):
+                for tag, more in configs:
+                    runs[tag].append(run(a, name, extra + more, tag, rank))
+            final = float(runs["plain"][0][1][-1]["rmse"])
+            target = final * (1 + 1e-6)
+            times = {tag: [reached(trace, target) for _, trace in got] for tag, got in runs.items()}
+            base = statistics.median(times["plain"])
             cells = []
-            for tag, more in (("guard", ["--accelerate"]), ("none", ["--accelerate", "--accel-budget", "none"])):
-                summary, trace = run(a, name, extra + more + learned, tag, rank)
-                t = reached(trace, target)
-                cells.append(("%.2f" % (t / base)) if t else "never (%.6g against %.6g)" % (
-                    float(trace[-1]["rmse"]), float(plain[-1]["rmse"])))
-                if tag == "guard":
-                    work = summary["accel_pass_iterations"]
+            for tag in ("guard", "none"):
+                if None in times[tag]:
+                    cells.append("never (%.6g against %.6g)" % (float(runs[tag][0][1][-1]["rmse"]), final))
+                else:
+                    cells.append("%.2f" % (statistics.median(times[tag]) / base))
+            work = runs["guard"][0][0]["accel_pass_iterations"]
             print("| %s | %d | %.0f | %s | %s |" % (name, rank, work, cells[0], cells[1]), flush=True)
 
 

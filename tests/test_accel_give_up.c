@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accel_guard.h"
 #include "factormer.h"
+#include "graph.h"
 #include "helpers.h"
 #include "learned.h"
 #include "train_data.h"
@@ -170,4 +172,86 @@ Test(accel_give_up, the_estimate_counts_the_gathered_term)
 {
     check_gathered_estimate(1);
     check_gathered_estimate(2);
+}
+
+// With the exact phase from the first iteration (the dense kind's default,
+// §3.1) the accelerator does not hold ADMM back: it reads the exact phase's
+// iterates. A refused step leaves the run as it was: the trace is plain's (up
+// to rounding: the accelerated run's NNDSVD is balanced otherwise, §6); a
+// kept one lowers the objective below plain's at that iteration, and the
+// extrapolation starts again from it (the trace never rises).
+Test(accel_give_up, an_exact_phase_from_the_start_does_not_wait_for_the_accelerator)
+{
+    char msg[FM_MSG_LEN];
+    int refused = 0, kept = 0;
+    for (int i = 0; i < 6; i++) {
+        fm_graph *g = NULL;
+        cr_assert_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_VALID_LARGE, i, 6, 10, 42, msg), FM_OK, "%s",
+                     msg);
+        fm_solver_options o = shipped_accelerator();
+        o.accel_every = 3;
+        o.accel_budget = INFINITY;
+        cr_assert(o.finish == FM_FINISH_HALS, "the default finish");
+        fm_solver_result *r = solve(g, &o);
+        fm_solver_options plain = o;
+        plain.accelerate = false;
+        fm_solver_result *p = solve(g, &plain);
+        cr_expect_eq(r->finish_iteration, 1, "matrix %d: the exact phase began at %d", i, r->finish_iteration);
+        cr_expect_eq(p->finish_iteration, 1);
+        cr_assert_eq(p->trace_len, r->trace_len);
+        cr_assert_geq(r->accel_steps, 1, "matrix %d", i);
+        const int step = o.accel_every;
+        const bool was_refused = r->trace[step].rejected;
+        cr_expect(was_refused != r->trace[step].accelerated, "matrix %d: iteration %d", i, step);
+        refused += was_refused;
+        kept += !was_refused;
+        for (int it = 0; it < r->trace_len; it++) {
+            const double mine = r->trace[it].objective, theirs = p->trace[it].objective;
+            if (it < step || (was_refused && r->accel_steps == 1))
+                cr_expect(fabs(mine - theirs) <= 1e-4 * theirs, "matrix %d, iteration %d: %.9g, plain %.9g", i, it,
+                          mine, theirs);
+            else if (it == step)
+                cr_expect(mine <= theirs * (1 + 1e-4), "matrix %d: kept step %.9g above plain's %.9g", i, mine, theirs);
+            if (it > 0)
+                cr_expect(mine <= r->trace[it - 1].objective * (1 + 1e-6), "matrix %d: the trace rose at %d", i, it);
+        }
+        fm_solver_result_free(&p);
+        fm_solver_result_free(&r);
+        fm_graph_free(&g);
+    }
+    cr_log_info("first steps refused %d, kept %d", refused, kept);
+    cr_expect_gt(refused, 0, "no first step refused: the refused path went unexercised");
+}
+
+// The guard weighs a network flop against an ADMM flop by the data's kind
+// (docs §6 item 4): 6 dense, 2 sparse, 1 incomplete, whose ADMM counts each
+// row's and column's Gram, 4k² per entry; the 1 is the safeguard's objective.
+Test(accel_give_up, the_guard_weighs_a_network_flop_by_kind)
+{
+    const int k = 7;
+    const int64_t rows = 300, cols = 200, entries = 9000;
+    const double plain = fm_learned_admm_flops(entries, rows, cols, k, false);
+    cr_expect_float_eq(fm_learned_admm_flops(entries, rows, cols, k, true) - plain, 4.0 * k * k * entries,
+                       1e-9 * plain);
+    const fm_lfactormer_config network = {.inputs = 2 * k, .rank = k, .width = 16, .heads = 2, .layers = 2,
+                                          .components = true, .pooled = true, .gathered = true};
+    const fm_kind kinds[3] = {FM_KIND_DENSE, FM_KIND_SPARSE, FM_KIND_INCOMPLETE};
+    const double weight[3] = {6, 2, 1};
+    for (int kd = 0; kd < 3; kd++) {
+        struct fm_graph g = {0};
+        g.stats.kind = kinds[kd];
+        g.stats.rows = rows;
+        g.stats.cols = cols;
+        g.stats.entries = kinds[kd] == FM_KIND_DENSE ? rows * cols : entries;
+        fm_solver_options o;
+        fm_solver_options_default(&o);
+        o.rank = k;
+        fm_solver_result r = {0};
+        fm_accel_first_pass_pays(&r, &o, &g, &network, 5);
+        const int64_t all = g.stats.entries;   // the network reads every edge: no sampler
+        const double want = 1 + weight[kd] * fm_learned_pass_flops(&network, all, rows, cols) /
+                                    fm_learned_admm_flops(all, rows, cols, k, kinds[kd] == FM_KIND_INCOMPLETE);
+        cr_expect(fabs(r.accel_pass_iterations - want) <= 1e-9 * want, "%s: a step is %.9g iterations, expected %.9g",
+                  fm_kind_name(kinds[kd]), r.accel_pass_iterations, want);
+    }
 }

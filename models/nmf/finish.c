@@ -34,9 +34,10 @@ double fm_finish_below(const fm_solver_options *o, bool incomplete)
 bool fm_finish_due(const fm_solver_options *o, bool incomplete, int it, const fm_row_objective *previous,
                    const fm_row_objective *row, bool accelerator_left)
 {
-    if (o->finish == FM_FINISH_NONE || accelerator_left) return false;
+    if (o->finish == FM_FINISH_NONE) return false;
     const double below = fm_finish_below(o, incomplete);
     if (below <= 0) return true;
+    if (accelerator_left) return false;
     if (it < 2 || !(previous->f > 0)) return false;
     return previous->f - row->f < below * previous->f;
 }

@@ -257,7 +257,8 @@ double fm_learned_pass_flops(const fm_lfactormer_config *c, int64_t edges, int64
     return passes * (inner.layers * layer + 2 * nodes * d * (inner.inputs + inner.rank)) + gathered + pooled;
 }
 
-double fm_learned_admm_flops(int64_t edges, int64_t rows, int64_t cols, int rank)
+double fm_learned_admm_flops(int64_t edges, int64_t rows, int64_t cols, int rank, bool incomplete)
 {
-    return 4.0 * rank * (double)edges + 4.0 * rank * rank * (double)(rows + cols);
+    const double grams = incomplete ? 4.0 * rank * rank * (double)edges : 0;
+    return 4.0 * rank * (double)edges + 4.0 * rank * rank * (double)(rows + cols) + grams;
 }

@@ -91,8 +91,10 @@ double fm_learned_pass_flops(const fm_lfactormer_config *config, int64_t edges, 
 // missing file or a header of another kind or rank.
 int fm_learned_peek(fm_lfactormer_config *config, char *resolved, const char *path, fm_model_kind kind, int rank,
                     char *msg);
-// An ADMM outer iteration's, rank k: 4k per edge (X·H and Xᵀ·W) and 4k² per node.
-double fm_learned_admm_flops(int64_t edges, int64_t rows, int64_t cols, int rank);
+// An ADMM outer iteration's, rank k: 4k per edge (X·H and Xᵀ·W) and 4k² per
+// node, and for the incomplete kind 4k² more per edge (each row's and each
+// column's Gram over its observed entries).
+double fm_learned_admm_flops(int64_t edges, int64_t rows, int64_t cols, int rank, bool incomplete);
 void fm_learned_free(fm_learned *model);
 
 // The start of a run with a network, in X's frame (see "Start"): *W (rows ×

@@ -197,7 +197,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                                       msg));
     // the cost guard before the run, from the model's header alone: a first pass
     // that cannot pay is not made, the model is not read, and the run is plain
-    // ADMM's (no view of X / mean, no waiting for the accelerator before the exact phase)
+    // ADMM's (no view of X / mean, no ADMM kept for the accelerator before the exact phase)
     if (accel_steps > 0 && o->iters >= o->accel_every && o->accel_give_up && o->accel_safeguard &&
         o->accel_budget < INFINITY) {
         fm_lfactormer_config config;
@@ -294,7 +294,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     bool extrapolating = false;      // and its extrapolation (extrapolate.h)
     const int sweeps = fm_finish_sweeps(o);
     for (int it = 0;; it++) {
-        bool accelerated = false, rejected = false;
+        bool accelerated = false, rejected = false, redone = false;
         double residual, fused_residual;
         bool have_residual = false, fused_exact = false;
         if (it > 0) {
@@ -339,10 +339,11 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                 accel_steps = result->accel_steps;
                 FM_TRY(fm_message_graph_close(&view, msg));
             }
-            if (result->accel_steps < accel_steps && it % o->accel_every == 0) {
+            // not again when the extrapolation redoes the iteration (§3.1)
+            if (result->accel_steps < accel_steps && it % o->accel_every == 0 && !redone) {
                 // the fused pass's Σr² is the ADMM iterate's; the accelerator
                 // replaces W and Hᵀ, and with them Xᵀ·W
-                const bool admm_exact = fused_exact;
+                const bool admm_exact = fused_exact, admm_pushed = pushed;
                 pushed = fused_exact = false;
                 double admm_residual = 0, admm_objective = 0;
                 if (o->accel_safeguard) {
@@ -385,6 +386,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
                         memcpy(Ht->data, Ht_admm->data, sizeof(float) * n * k);
                         FM_TRY(fm_products_gram(gram_h, Ht, msg));
                         residual = admm_residual;
+                        pushed = admm_pushed;   // Xᵀ·W is the iterate's again: the run goes on as without the step
                         accelerated = false;
                         rejected = true;
                         result->accel_rejected++;
@@ -431,7 +433,14 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         // The tolerance test runs on exact rows only; the last row, which the
         // summary reports, is made exact, before the callback sees it unless
         // the callback is what stops the run.
-        if (extrapolating) {
+        if (extrapolating && accelerated) {
+            // a kept accelerator output (§6) in the exact phase: the extrapolation starts again from it
+            if (fused && !pushed) {
+                fm_products_gather(XtW, &cols, W);
+                pushed = true;
+            }
+            FM_TRY(fm_extrapolation_start(&extra, W, Ht, fused ? XtW : NULL, &row, msg));
+        } else if (extrapolating) {
             const fm_extrapolation_verdict verdict = fm_extrapolation_judge(&extra, W, Ht, fused ? XtW : NULL, &row);
             if (verdict != FM_EXTRAPOLATION_KEPT) {
                 FM_TRY(fm_products_gram(gram_w, W, msg));
@@ -439,6 +448,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             }
             if (verdict == FM_EXTRAPOLATION_REDO) {
                 result->finish_refused++;
+                redone = true;
                 goto redo;
             }
         }
