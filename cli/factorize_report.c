@@ -88,8 +88,9 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     KEY("accel_pass_iterations", "%.6g", r->accel_pass_iterations);
     KEY("accel_allowed_iterations", "%.6g", r->accel_allowed_iterations);
     KEY("accel_safeguard", "%s", opts.accel_safeguard ? "true" : "false");
+    // what the networks read: a pooled model's own samples where no --sampler was given
     KEY("sampling", "{\"sampler\": \"%s\", \"fanout\": %lld, \"zero_ratio\": %g, \"resample\": \"%s\"}",
-        fm_sampler_name(opts.sampler), (long long)opts.fanout, opts.zero_ratio,
+        fm_sampler_name(r->sampler), (long long)r->fanout, opts.zero_ratio,
         opts.resample_once ? "once" : "per-layer");
     KEY("batch_targets", "%lld", (long long)opts.batch_targets);
     KEY("kernels", "\"%s\"", opts.kernels == FM_KERNELS_GRAPHBLAS ? "graphblas" : "fused");

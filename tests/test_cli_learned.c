@@ -398,6 +398,15 @@ Test(cli, a_pooled_model_reads_its_own_samples)
         cr_expect(own == (v == 0), "run %d:\n%s", v, r.out);
         run_free(&r);
         start[v] = start_rmse(prefix);
+        // the summary names what the network read
+        char path[600];
+        snprintf(path, sizeof path, "%s.summary.json", prefix);
+        char *summary = read_text(path);
+        cr_assert_not_null(summary, "%s", path);
+        cr_expect(strstr(summary, v == 2 ? "\"sampling\": {\"sampler\": \"full\""
+                                         : "\"sampling\": {\"sampler\": \"uniform\", \"fanout\": 8,"),
+                  "run %d: %s", v, summary);
+        free(summary);
     }
     cr_expect_eq(start[0], start[1], "the pooled model's default start %.9g is not that of fanout 8, %.9g", start[0],
                  start[1]);
