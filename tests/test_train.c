@@ -852,33 +852,3 @@ Test(train, sampled_training_refusals)
     remove(dir);
     free(out);
 }
-
-// A model of any rank trains each matrix at its own rank: a keyed draw from
-// [rank, max_rank], the same for an index whenever it is asked, covering the
-// range; without max_rank, the rank itself.
-Test(train, ranks_per_matrix)
-{
-    fm_train_options o;
-    fm_train_options_default(&o, FM_MODEL_INIT);
-    o.any_rank = true;
-    o.rank = 3;
-    cr_expect_eq(fm_train_rank(&o, 17), 3);
-    o.max_rank = 7;
-    int seen[8] = {0};
-    for (int64_t i = 0; i < 500; i++) {
-        const int r = fm_train_rank(&o, i);
-        cr_assert(r >= 3 && r <= 7, "matrix %lld: rank %d", (long long)i, r);
-        cr_assert_eq(fm_train_rank(&o, i), r, "matrix %lld: another rank when asked again", (long long)i);
-        seen[r]++;
-    }
-    for (int r = 3; r <= 7; r++) cr_expect_gt(seen[r], 50, "rank %d drawn %d times in 500", r, seen[r]);
-    o.seed = 43;
-    int same = 0;
-    for (int64_t i = 0; i < 500; i++) {
-        o.seed = 42;
-        const int a = fm_train_rank(&o, i);
-        o.seed = 43;
-        same += a == fm_train_rank(&o, i);
-    }
-    cr_expect_lt(same, 200, "another seed drew the same ranks %d times in 500", same);
-}

@@ -141,6 +141,12 @@ int fm_train_rank(const fm_train_options *o, int64_t index)
     return rank < o->max_rank ? rank : o->max_rank;
 }
 
+int fm_train_valid_rank(const fm_train_options *o, int64_t index)
+{
+    if (!o->max_rank || o->max_rank <= o->rank) return o->rank;
+    return o->rank + (int)(index % (o->max_rank - o->rank + 1));
+}
+
 int64_t fm_train_order(uint64_t seed, int epoch, int64_t position, int64_t size)
 {
     const fm_rng key = fm_rng_stream(fm_rng_bits(order_stream(seed), (uint64_t)epoch), (uint64_t)size);

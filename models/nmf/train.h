@@ -183,6 +183,10 @@ void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *op
 // draw from [rank, max_rank] keyed by the seed and the index (the same in
 // every epoch, from any thread).
 int fm_train_rank(const fm_train_options *options, int64_t index);
+// The rank of validation matrix `index` (of either set): `rank`, or with
+// max_rank every rank of [rank, max_rank] in turn, so that a model of any
+// rank is chosen on all the ranks it trained at.
+int fm_train_valid_rank(const fm_train_options *options, int64_t index);
 
 // The training matrix at `position` of epoch `epoch` in a set of `size`.
 int64_t fm_train_order(uint64_t seed, int epoch, int64_t position, int64_t size);

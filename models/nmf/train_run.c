@@ -28,6 +28,7 @@ static double now(void)
 
 typedef struct valid_set {
     fm_train_sample *samples;
+    int *ranks;   // each sample's (fm_train_valid_rank)
     int64_t count;
 } valid_set;
 
@@ -36,7 +37,9 @@ static void valid_set_free(valid_set *v)
     if (v->samples)
         for (int64_t i = 0; i < v->count; i++) fm_train_sample_free(&v->samples[i]);
     free(v->samples);
+    free(v->ranks);
     v->samples = NULL;
+    v->ranks = NULL;
     v->count = 0;
 }
 
@@ -45,8 +48,11 @@ static int valid_set_new(valid_set *v, fm_train_set set, const fm_train_options 
 #define FREE_ALL valid_set_free(v)
     v->count = o->valid_size;
     FM_ALLOC(v->samples, v->count);
-    for (int64_t i = 0; i < v->count; i++)
-        FM_TRY(fm_train_sample_new(&v->samples[i], &o->data, set, i, o->valid_size, o->rank, o->seed, msg));
+    FM_ALLOC(v->ranks, v->count);
+    for (int64_t i = 0; i < v->count; i++) {
+        v->ranks[i] = fm_train_valid_rank(o, i);
+        FM_TRY(fm_train_sample_new(&v->samples[i], &o->data, set, i, o->valid_size, v->ranks[i], o->seed, msg));
+    }
     return FM_OK;
 #undef FREE_ALL
 }
@@ -74,14 +80,21 @@ static double rmse_of(double f, const fm_train_sample *s, const fm_train_options
 
 // The validation RMSE of one sample: init, the network's output; accel, the
 // output of the last of valid_steps accelerator steps.
-static int sample_rmse(double *rmse, fm_train_sample *s, fm_train_set set, int64_t index,
-                       const fm_lfactormer_weights *w, const fm_train_options *o, char *msg)
+static int sample_rmse(double *rmse, fm_train_sample *s, int rank, fm_train_set set, int64_t index,
+                       const fm_lfactormer_weights *weights, const fm_train_options *o, char *msg)
 {
     fm_unroll_tape *tape = NULL;
     fm_network_graph ng = {0};
 #define FREE_ALL { fm_unroll_tape_free(&tape); fm_network_graph_free(&ng); }
     fm_unroll_config config;
     fm_train_unroll_config(&config, o, 0);
+    // a model of any rank: the same tensors at the sample's rank
+    fm_lfactormer_weights at = *weights;
+    const fm_lfactormer_weights *w = weights;
+    if (config.model.components) {
+        config.model = at.config = fm_lfactormer_at_rank(&config.model, rank);
+        w = &at;
+    }
     fm_message_graph reads;
     FM_TRY(fm_train_network_graph(&ng, &reads, s, &o->sampling, o->layers, o->seed, set, index, -1, msg));
     double loss = NAN;
@@ -101,12 +114,11 @@ static int sample_rmse(double *rmse, fm_train_sample *s, fm_train_set set, int64
 
 // The baseline of one sample: init, the NNDSVD start; accel, valid_steps·c
 // plain ADMM outer iterations from it (the chain's own ADMM, duals from 0).
-static int sample_baseline(double *rmse, const fm_train_sample *s, const fm_train_options *o, char *msg)
+static int sample_baseline(double *rmse, const fm_train_sample *s, int k, const fm_train_options *o, char *msg)
 {
     float *work = NULL;
     fm_admm_tape *tape = NULL;
 #define FREE_ALL { free(work); fm_admm_tape_free(&tape); }
-    const int k = o->rank;
     const int64_t m = s->rows, n = s->cols;
     const fm_kind kind = s->graph->stats.kind;
     FM_ALLOC(work, 2 * (m + n) * k);
@@ -138,8 +150,10 @@ static int validate(double *small, double *large, const valid_set sets[2], const
     for (int set = 0; set < 2; set++) {
         for (int64_t i = 0; i < sets[set].count; i++) {
             fm_train_sample *s = &sets[set].samples[i];
-            if (w) FM_TRY(sample_rmse(&rmses[i], s, set ? FM_SET_VALID_LARGE : FM_SET_VALID_SMALL, i, w, o, msg));
-            else FM_TRY(sample_baseline(&rmses[i], s, o, msg));
+            const int rank = sets[set].ranks[i];
+            if (w)
+                FM_TRY(sample_rmse(&rmses[i], s, rank, set ? FM_SET_VALID_LARGE : FM_SET_VALID_SMALL, i, w, o, msg));
+            else FM_TRY(sample_baseline(&rmses[i], s, rank, o, msg));
         }
         *(set ? large : small) = median(rmses, sets[set].count);
     }
