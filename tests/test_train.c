@@ -489,29 +489,41 @@ Test(train, batched_resume_is_bit_identical)
 }
 
 // The matrices of a batch run in parallel, one thread each, and their
-// gradients are summed in batch order: one thread or two, the same
-// parameters.
+// gradients are summed in batch order; a matrix alone (batch 1) runs on one
+// thread too: one thread or two, the same parameters, for a model of one
+// rank and a pooled one of any rank read through samples.
 Test(train, a_batch_in_parallel_gives_the_serial_parameters)
 {
     char msg[FM_MSG_LEN] = "";
-    fm_train_options o = tiny(FM_MODEL_ACCEL, "unused");
-    o.batch = 3;
     fm_params *p[2] = {NULL, NULL};
     const int threads = fm_get_threads();
-    for (int run = 0; run < 2; run++) {
-        fm_set_threads(run ? 2 : 1);
-        cr_assert_eq(fm_train_params_new(&p[run], &o, msg), FM_OK, "%s", msg);
-        for (int64_t step = 0; step < fm_train_steps_per_epoch(&o); step++) {
-            double loss = NAN;
-            cr_assert_eq(fm_train_step(&loss, p[run], &o, 0, step, msg), FM_OK, "%s", msg);
-            cr_assert(isfinite(loss) && loss > 0);
+    for (int variant = 0; variant < 3; variant++) {
+        fm_train_options o = tiny(variant == 0 ? FM_MODEL_ACCEL : FM_MODEL_INIT, "unused");
+        o.batch = variant == 0 ? 3 : 1;
+        if (variant == 2) {
+            o.any_rank = o.pooled = o.gathered = true;
+            o.max_rank = 5;
+            o.heads = 2;
+            o.sampling.sampler = FM_SAMPLER_UNIFORM;
+            o.sampling.fanout = 4;
         }
+        for (int run = 0; run < 2; run++) {
+            fm_set_threads(run ? 2 : 1);
+            cr_assert_eq(fm_train_params_new(&p[run], &o, msg), FM_OK, "%s", msg);
+            for (int64_t step = 0; step < fm_train_steps_per_epoch(&o); step++) {
+                double loss = NAN;
+                cr_assert_eq(fm_train_step(&loss, p[run], &o, 0, step, msg), FM_OK, "%s", msg);
+                cr_assert(isfinite(loss) && loss > 0);
+            }
+        }
+        fm_set_threads(threads);
+        cr_expect_eq(memcmp(p[0]->values, p[1]->values, sizeof(float) * p[0]->count), 0,
+                     "variant %d: 1 and 2 threads give different parameters", variant);
+        fm_params_free(&p[0]);
+        fm_params_free(&p[1]);
     }
-    fm_set_threads(threads);
-    cr_expect_eq(memcmp(p[0]->values, p[1]->values, sizeof(float) * p[0]->count), 0,
-                 "1 and 2 threads give different parameters");
-    fm_params_free(&p[0]);
-    fm_params_free(&p[1]);
+    fm_train_options o = tiny(FM_MODEL_ACCEL, "unused");
+    o.batch = 3;
     // a step outside the epoch
     double loss;
     cr_assert_eq(fm_train_params_new(&p[0], &o, msg), FM_OK, "%s", msg);
@@ -851,4 +863,32 @@ Test(train, sampled_training_refusals)
     cr_expect_eq(fm_test_count_files(dir), 0, "a failed run left files");
     remove(dir);
     free(out);
+}
+
+// Validation runs its matrices in parallel, each on one thread: its medians,
+// at every rank of a model of any rank, are the same at one thread or two.
+Test(train, validation_is_the_same_at_any_thread_count)
+{
+    const int threads = fm_get_threads();
+    fm_train_result *r[2] = {NULL, NULL};
+    for (int run = 0; run < 2; run++) {
+        char *out = path_in(fm_test_tmpdir(), "model.fmw");
+        fm_train_options o = tiny(FM_MODEL_INIT, out);
+        o.any_rank = o.pooled = true;
+        o.max_rank = 5;
+        o.epochs = 1;
+        o.valid_size = 12;
+        fm_set_threads(run ? 2 : 1);
+        r[run] = run_ok(&o);
+        free(out);
+    }
+    fm_set_threads(threads);
+    cr_expect_eq(r[0]->baseline_small, r[1]->baseline_small);
+    cr_expect_eq(r[0]->baseline_large, r[1]->baseline_large);
+    for (int e = 0; e < 2; e++) {
+        cr_expect_eq(r[0]->epochs[e].valid_small, r[1]->epochs[e].valid_small, "epoch %d", e);
+        cr_expect_eq(r[0]->epochs[e].valid_large, r[1]->epochs[e].valid_large, "epoch %d", e);
+    }
+    fm_train_result_free(&r[0]);
+    fm_train_result_free(&r[1]);
 }

@@ -3,6 +3,7 @@
 #include "train.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,16 +307,19 @@ int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const f
     if (mine > 1) memset(extra, 0, sizeof(float) * (size_t)count * (size_t)(mine - 1));
     for (int b = 0; b < mine; b++) parts[b] = b == 0 ? params->grads : extra + (size_t)(b - 1) * (size_t)count;
     // members in parallel, each single-threaded inside (nested regions are
-    // inactive); one member alone keeps every thread for its ops, unless it
-    // is one of a batch's shared among processes: it runs in a region of two
-    // threads, single-threaded inside as one process runs it (its bits
-    // depend on that)
-    const bool shared_alone = comm && members > 1 && mine == 1 && fm_get_threads() > 1;
-    const int threads = shared_alone ? 2 : mine < 1 ? 1 : mine < fm_get_threads() ? mine : fm_get_threads();
+    // inactive), and one member alone single-threaded too: a training
+    // matrix's ops are too small to share among threads (the pooled model of
+    // §5.2 on the mix took 4.5x as long on 2 threads as on 1, the rank-10
+    // model of §5 10x, and at --size-scale 20 still 1.07x), and a member's
+    // bits are then the same at any thread or process count
+    const int threads = mine < 1 ? 1 : mine < fm_get_threads() ? mine : fm_get_threads();
+    const int outside = omp_get_max_threads();
+    if (threads == 1) omp_set_num_threads(1);
 #pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
     for (int b = lo; b < hi; b++)
         status[b] = member_step(&losses[b], parts[b - lo], params, &config, o, epoch,
                                 fm_train_order(o->seed, epoch, first + b, n), weight, msgs[b]);
+    omp_set_num_threads(outside);
     int failed = FM_OK;
     for (int b = lo; b < hi && !failed; b++)
         if ((failed = status[b])) snprintf(msg, FM_MSG_LEN, "%s", msgs[b]);

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,16 +45,35 @@ static void valid_set_free(valid_set *v)
     v->count = 0;
 }
 
+// The matrices in parallel, each single-threaded inside (as the training's
+// members, models/nmf/train.c): their NNDSVD starts, and so every validation
+// figure, are the same at any thread count.
 static int valid_set_new(valid_set *v, fm_train_set set, const fm_train_options *o, char *msg)
 {
-#define FREE_ALL valid_set_free(v)
+    int *status = NULL;
+    char (*msgs)[FM_MSG_LEN] = NULL;
+#define FREE_ALL { valid_set_free(v); free(status); free(msgs); }
     v->count = o->valid_size;
     FM_ALLOC(v->samples, v->count);
     FM_ALLOC(v->ranks, v->count);
-    for (int64_t i = 0; i < v->count; i++) {
+    FM_ALLOC(status, v->count);
+    FM_ALLOC(msgs, v->count);
+    const int64_t count = v->count;
+    const int outside = omp_get_max_threads();
+    omp_set_num_threads(1);
+#pragma omp parallel for num_threads(outside) schedule(dynamic) if (outside > 1)
+    for (int64_t i = 0; i < count; i++) {
         v->ranks[i] = fm_train_valid_rank(o, i);
-        FM_TRY(fm_train_sample_new(&v->samples[i], &o->data, set, i, o->valid_size, v->ranks[i], o->seed, msg));
+        status[i] = fm_train_sample_new(&v->samples[i], &o->data, set, i, o->valid_size, v->ranks[i], o->seed, msgs[i]);
     }
+    omp_set_num_threads(outside);
+    for (int64_t i = 0; i < count; i++)
+        if (status[i]) {
+            snprintf(msg, FM_MSG_LEN, "%s", msgs[i]);
+            FM_TRY(status[i]);
+        }
+    free(status);
+    free(msgs);
     return FM_OK;
 #undef FREE_ALL
 }
@@ -145,18 +166,36 @@ static int validate(double *small, double *large, const valid_set sets[2], const
                     const fm_train_options *o, char *msg)
 {
     double *rmses = NULL;
-#define FREE_ALL free(rmses)
+    int *status = NULL;
+    char (*msgs)[FM_MSG_LEN] = NULL;
+#define FREE_ALL { free(rmses); free(status); free(msgs); }
     FM_ALLOC(rmses, o->valid_size);
+    FM_ALLOC(status, o->valid_size);
+    FM_ALLOC(msgs, o->valid_size);
+    // the matrices in parallel, each single-threaded inside (as the training's
+    // members, models/nmf/train.c): the medians are the same at any thread count
+    const int outside = omp_get_max_threads();
+    omp_set_num_threads(1);
     for (int set = 0; set < 2; set++) {
-        for (int64_t i = 0; i < sets[set].count; i++) {
+        const int64_t count = sets[set].count;
+#pragma omp parallel for num_threads(outside) schedule(dynamic) if (outside > 1)
+        for (int64_t i = 0; i < count; i++) {
             fm_train_sample *s = &sets[set].samples[i];
             const int rank = sets[set].ranks[i];
-            if (w)
-                FM_TRY(sample_rmse(&rmses[i], s, rank, set ? FM_SET_VALID_LARGE : FM_SET_VALID_SMALL, i, w, o, msg));
-            else FM_TRY(sample_baseline(&rmses[i], s, rank, o, msg));
+            status[i] = w ? sample_rmse(&rmses[i], s, rank, set ? FM_SET_VALID_LARGE : FM_SET_VALID_SMALL, i, w, o,
+                                        msgs[i])
+                          : sample_baseline(&rmses[i], s, rank, o, msgs[i]);
         }
-        *(set ? large : small) = median(rmses, sets[set].count);
+        for (int64_t i = 0; i < count && status[0] == FM_OK; i++)
+            if (status[i]) {
+                status[0] = status[i];
+                snprintf(msg, FM_MSG_LEN, "%s", msgs[i]);
+            }
+        if (status[0]) break;
+        *(set ? large : small) = median(rmses, count);
     }
+    omp_set_num_threads(outside);
+    FM_TRY(status[0]);
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
