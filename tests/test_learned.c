@@ -11,10 +11,12 @@
 //   - model files: the default directory ($FACTORMER_MODELS), and the
 //     refusals (missing, another rank, another kind, damaged).
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "attention.h"
 #include "helpers.h"
@@ -491,6 +493,19 @@ Test(learned, the_default_directory_is_factormer_models)
     cr_expect_str_eq(r->init_model, s.init);
     cr_expect_str_eq(r->accel_model, s.accel);
     cr_expect_eq(r->accel_steps, 2);
+    fm_solver_result_free(&r);
+    // a model of any rank in the directory comes before the rank's own (issue
+    // 19: the default is rank-free); the shipped one, linked
+    char any[FM_LEARNED_PATH_LEN + 16];
+    snprintf(any, sizeof any, "%s/init.fmw", s.dir);
+    cr_assert_eq(symlink(FM_SOURCE_DIR "/models/shipped/init.fmw", any), 0, "%s", strerror(errno));
+    o.accelerate = false;
+    r = solve(g, &o);
+    cr_expect_str_eq(r->init_model, any);
+    fm_solver_result_free(&r);
+    cr_assert_eq(remove(any), 0);
+    r = solve(g, &o);
+    cr_expect_str_eq(r->init_model, s.init, "without init.fmw, the rank's own again");
     fm_solver_result_free(&r);
     // unset or empty: the directory compiled in
     cr_assert_eq(setenv(FM_MODEL_DIR_ENV, "", 1), 0);

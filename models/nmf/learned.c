@@ -56,10 +56,10 @@ static int resolve_path(char *out, const char *path, fm_model_kind kind, int ran
         const int n = snprintf(out, FM_LEARNED_PATH_LEN, "%s", path);
         FM_CHECK(n >= 0 && n < FM_LEARNED_PATH_LEN, FM_ERR_INVALID, "the model path is longer than %d bytes",
                  FM_LEARNED_PATH_LEN - 1);
-    } else {   // the rank's own model, else the model of any rank
+    } else {   // the model of any rank, else the rank's own (issue 19: the default is rank-free)
         FM_TRY(fm_learned_default_path(out, FM_LEARNED_PATH_LEN, kind, rank, msg));
         FM_TRY(fm_learned_default_path(any, sizeof any, kind, 0, msg));
-        if (!exists(out) && exists(any)) memcpy(out, any, sizeof any);
+        if (exists(any)) memcpy(out, any, sizeof any);
     }
     if (!exists(out)) {
         char dir[FM_LEARNED_PATH_LEN], shown[4 * FM_LEARNED_PATH_LEN];   // shown: control bytes escaped

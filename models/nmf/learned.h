@@ -3,10 +3,10 @@
 // steps the solver (models/nmf/solver.c) takes with them, the same as the
 // training chains of models/nmf/unroll.h.
 //
-// Model files: an explicit path, or `<dir>/init-rank<K>.fmw` and
-// `<dir>/accel-rank<K>.fmw` in the default directory (fm_learned_model_dir,
-// models/model_dir.h), and where the rank has none, the models of any rank
-// (§5.1) `<dir>/init.fmw` and `<dir>/accel.fmw`.
+// Model files: an explicit path, or in the default directory
+// (fm_learned_model_dir, models/model_dir.h) the models of any rank (§5.1-§5.2)
+// `<dir>/init.fmw` and `<dir>/accel.fmw`, and where there is none, the
+// rank's own `<dir>/init-rank<K>.fmw` and `<dir>/accel-rank<K>.fmw`.
 //
 // Frames. The models were trained on data of mean 1 over Ω (§7), from the
 // NNDSVD of that data. Here X keeps its own scale: the solver's ADMM, its

@@ -72,13 +72,13 @@ int main(int argc, char **argv)
     if (!fits) return failed("the fit is not within 1% of X's RMS, or the factors have the wrong shape", NULL);
 
     if (argc > 1) {
-        opts.rank = 10;   // the rank of the shipped models
+        opts.rank = 10;   // the shipped model of any rank serves it
         opts.iters = 1;
         opts.init = FM_INIT_LEARNED;
         status = factorize(&r, &rmse, g, &opts, msg);
         if (status != FM_OK) return failed("fm_solver_run from the learned initialization", msg);
         char want[4096];
-        snprintf(want, sizeof want, "%s/init-rank10.fmw", argv[1]);
+        snprintf(want, sizeof want, "%s/init.fmw", argv[1]);
         printf("learned initialization from %s\n", r->init_model ? r->init_model : "(none)");
         const bool from_dir = r->init_model && strcmp(r->init_model, want) == 0;
         fm_solver_result_free(&r);

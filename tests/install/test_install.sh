@@ -28,6 +28,7 @@ step "cmake --install into $prefix"
 cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "cmake --install failed"; }
 for f in bin/factormer "$libdir/libfactormer.a" "$libdir/libfactormer.so" include/factormer.h \
          share/factormer/models/init-rank10.fmw share/factormer/models/accel-rank10.fmw \
+         share/factormer/models/init.fmw share/factormer/models/accel.fmw \
          "$libdir/cmake/factormer/factormer-config.cmake" "$libdir/pkgconfig/factormer.pc"; do
     [[ -e $prefix/$f ]] || fail "$f was not installed"
 done
@@ -83,7 +84,7 @@ for where in "$prefix" "$tmp/moved"; do
     [[ $where == "$prefix" ]] || mv "$prefix" "$where"
     out=$("$where/bin/factormer" factorize x.mtx --rank 10 --init learned --iters 2 --out run 2>&1) ||
         fail "the installed program's factorize --init learned failed"
-    echo "$out" | grep -F "from learned ($where/share/factormer/models/init-rank10.fmw)" ||
+    echo "$out" | grep -F "from learned ($where/share/factormer/models/init.fmw)" ||
         fail "the program installed in $where did not use its installed model:
 $out"
 done
