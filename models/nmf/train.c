@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,17 +271,56 @@ static int member_step(double *loss, float *grads, const fm_params *params, cons
 #undef FREE_ALL
 }
 
+int fm_train_each(int64_t count, int threads, fm_train_item item, void *context, char *msg)
+{
+    int *status = NULL;
+    char (*msgs)[FM_MSG_LEN] = NULL;
+#define FREE_ALL { free(status); free(msgs); }
+    FM_ALLOC(status, count);
+    FM_ALLOC(msgs, count);
+    if (threads > count) threads = (int)count;
+    const int outside = omp_get_max_threads();
+    omp_set_num_threads(1);   // the threads' own ops, and a lone item's
+#pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
+    for (int64_t i = 0; i < count; i++) status[i] = item(i, context, msgs[i]);
+    omp_set_num_threads(outside);
+    int failed = FM_OK;
+    for (int64_t i = 0; i < count && !failed; i++)
+        if ((failed = status[i])) snprintf(msg, FM_MSG_LEN, "%s", msgs[i]);
+    FREE_ALL;
+    return failed;
+#undef FREE_ALL
+}
+
+// The members of a step, for fm_train_each: member `lo + i` into parts[i].
+typedef struct member_batch {
+    double *losses;
+    float **parts;
+    const fm_params *params;
+    const fm_unroll_config *config;
+    const fm_train_options *o;
+    int epoch, lo;
+    int64_t first;
+    float weight;
+} member_batch;
+
+static int member_item(int64_t i, void *context, char *msg)
+{
+    const member_batch *c = context;
+    const int b = c->lo + (int)i;
+    return member_step(&c->losses[b], c->parts[i], c->params, c->config, c->o, c->epoch,
+                       fm_train_order(c->o->seed, c->epoch, c->first + b, c->o->train_size), c->weight, msg);
+}
+
 // Step `step` of epoch `epoch`; `extra` holds (batch − 1) · count floats of
 // gradient scratch (NULL for batch 1).
 int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const fm_train_options *o, int epoch,
                           int64_t step, char *msg)
 {
     double *losses = NULL;
-    int *status = NULL;
-    char (*msgs)[FM_MSG_LEN] = NULL;
     float **parts = NULL;
     int64_t *counts = NULL;
-#define FREE_ALL { free(losses); free(status); free(msgs); free(parts); free(counts); }
+#define FREE_ALL { free(losses); free(parts); free(counts); }
     const int64_t n = o->train_size, steps = fm_train_steps_per_epoch(o);
     FM_CHECK(epoch >= 0 && step >= 0 && step < steps, FM_ERR_INVALID,
              "fm_train_step: epoch %d, step %lld; expected epoch >= 0 and a step in [0, %lld)", epoch,
@@ -297,8 +337,6 @@ int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const f
     const int P = comm ? comm->size : 1, p = comm ? comm->rank : 0;
     const int lo = (int)((int64_t)members * p / P), hi = (int)((int64_t)members * (p + 1) / P), mine = hi - lo;
     FM_ALLOC(losses, members);
-    FM_ALLOC(status, members);
-    FM_ALLOC(msgs, members);
     FM_ALLOC(parts, mine > 0 ? mine : 1);
     FM_ALLOC(counts, P);
     const float weight = (float)(1.0 / members);
@@ -306,23 +344,13 @@ int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const f
     fm_params_zero_grads(params);
     if (mine > 1) memset(extra, 0, sizeof(float) * (size_t)count * (size_t)(mine - 1));
     for (int b = 0; b < mine; b++) parts[b] = b == 0 ? params->grads : extra + (size_t)(b - 1) * (size_t)count;
-    // members in parallel, each single-threaded inside (nested regions are
-    // inactive), and one member alone single-threaded too: a training
-    // matrix's ops are too small to share among threads (the pooled model of
-    // §5.2 on the mix took 4.5x as long on 2 threads as on 1, the rank-10
-    // model of §5 10x, and at --size-scale 20 still 1.07x), and a member's
-    // bits are then the same at any thread or process count
-    const int threads = mine < 1 ? 1 : mine < fm_get_threads() ? mine : fm_get_threads();
-    const int outside = omp_get_max_threads();
-    if (threads == 1) omp_set_num_threads(1);
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-    for (int b = lo; b < hi; b++)
-        status[b] = member_step(&losses[b], parts[b - lo], params, &config, o, epoch,
-                                fm_train_order(o->seed, epoch, first + b, n), weight, msgs[b]);
-    omp_set_num_threads(outside);
-    int failed = FM_OK;
-    for (int b = lo; b < hi && !failed; b++)
-        if ((failed = status[b])) snprintf(msg, FM_MSG_LEN, "%s", msgs[b]);
+    // this process's members in parallel, each single-threaded inside, one
+    // alone too (fm_train_each): the pooled model of §5.2 on the mix took 4.5x
+    // as long on 2 threads as on 1 with its ops shared, the rank-10 model of §5
+    // 10x, and at --size-scale 20 still 1.07x; a member's bits are then the
+    // same at any thread or process count
+    const member_batch team = {losses, parts, params, &config, o, epoch, lo, first, weight};
+    const int failed = fm_train_each(mine, fm_get_threads(), member_item, (void *)&team, msg);
     if (comm) FM_TRY(fm_comm_agree(comm, failed, msg));
     FM_TRY(failed);
     // the members' gradients summed in member order (any thread or process count)

@@ -183,6 +183,14 @@ void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *op
 // draw from [rank, max_rank] keyed by the seed and the index (the same in
 // every epoch, from any thread).
 int fm_train_rank(const fm_train_options *options, int64_t index);
+// Runs item(i, context, msg_i) for i in [0, count) on up to `threads`
+// threads, every call single-threaded inside (its ops see one thread: a
+// training or validation matrix is too small to share, and its bits are then
+// the same at any thread count). Returns the status of the first item, in
+// index order, that failed, with its message in msg; else FM_OK.
+typedef int (*fm_train_item)(int64_t i, void *context, char *msg);
+int fm_train_each(int64_t count, int threads, fm_train_item item, void *context, char *msg);
+
 // The rank of validation matrix `index` (of either set): `rank`, or with
 // max_rank every rank of [rank, max_rank] in turn, so that a model of any
 // rank is chosen on all the ranks it trained at.

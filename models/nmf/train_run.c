@@ -5,8 +5,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,10 +26,12 @@ static double now(void)
 // Validation
 //------------------------------------------------------------------------------
 
+// Sample i at its rank, fm_train_valid_rank (o, i).
 typedef struct valid_set {
     fm_train_sample *samples;
-    int *ranks;   // each sample's (fm_train_valid_rank)
     int64_t count;
+    fm_train_set set;
+    const fm_train_options *o;
 } valid_set;
 
 static void valid_set_free(valid_set *v)
@@ -39,41 +39,26 @@ static void valid_set_free(valid_set *v)
     if (v->samples)
         for (int64_t i = 0; i < v->count; i++) fm_train_sample_free(&v->samples[i]);
     free(v->samples);
-    free(v->ranks);
     v->samples = NULL;
-    v->ranks = NULL;
     v->count = 0;
 }
 
-// The matrices in parallel, each single-threaded inside (as the training's
-// members, models/nmf/train.c): their NNDSVD starts, and so every validation
-// figure, are the same at any thread count.
+static int valid_sample_new(int64_t i, void *context, char *msg)
+{
+    valid_set *v = context;
+    const fm_train_options *o = v->o;
+    return fm_train_sample_new(&v->samples[i], &o->data, v->set, i, o->valid_size, fm_train_valid_rank(o, i), o->seed,
+                               msg);
+}
+
+// The matrices in parallel, one thread each (fm_train_each): their NNDSVD
+// starts, and so every validation figure, are the same at any thread count.
 static int valid_set_new(valid_set *v, fm_train_set set, const fm_train_options *o, char *msg)
 {
-    int *status = NULL;
-    char (*msgs)[FM_MSG_LEN] = NULL;
-#define FREE_ALL { valid_set_free(v); free(status); free(msgs); }
-    v->count = o->valid_size;
+#define FREE_ALL valid_set_free(v)
+    *v = (valid_set){.count = o->valid_size, .set = set, .o = o};
     FM_ALLOC(v->samples, v->count);
-    FM_ALLOC(v->ranks, v->count);
-    FM_ALLOC(status, v->count);
-    FM_ALLOC(msgs, v->count);
-    const int64_t count = v->count;
-    const int outside = omp_get_max_threads();
-    omp_set_num_threads(1);
-#pragma omp parallel for num_threads(outside) schedule(dynamic) if (outside > 1)
-    for (int64_t i = 0; i < count; i++) {
-        v->ranks[i] = fm_train_valid_rank(o, i);
-        status[i] = fm_train_sample_new(&v->samples[i], &o->data, set, i, o->valid_size, v->ranks[i], o->seed, msgs[i]);
-    }
-    omp_set_num_threads(outside);
-    for (int64_t i = 0; i < count; i++)
-        if (status[i]) {
-            snprintf(msg, FM_MSG_LEN, "%s", msgs[i]);
-            FM_TRY(status[i]);
-        }
-    free(status);
-    free(msgs);
+    FM_TRY(fm_train_each(v->count, fm_get_threads(), valid_sample_new, v, msg));
     return FM_OK;
 #undef FREE_ALL
 }
@@ -161,41 +146,36 @@ static int sample_baseline(double *rmse, const fm_train_sample *s, int k, const 
 #undef FREE_ALL
 }
 
-// The medians over both sets (w NULL: the baselines).
+// One validation set scored by fm_train_each: the network's RMSE (w) or the
+// baseline's (w NULL) of sample i into rmses[i].
+typedef struct valid_scores {
+    const valid_set *v;
+    const fm_lfactormer_weights *w;
+    double *rmses;
+} valid_scores;
+
+static int valid_score(int64_t i, void *context, char *msg)
+{
+    const valid_scores *c = context;
+    fm_train_sample *s = &c->v->samples[i];
+    const int rank = fm_train_valid_rank(c->v->o, i);
+    return c->w ? sample_rmse(&c->rmses[i], s, rank, c->v->set, i, c->w, c->v->o, msg)
+                : sample_baseline(&c->rmses[i], s, rank, c->v->o, msg);
+}
+
+// The medians over both sets (w NULL: the baselines), the matrices in
+// parallel, one thread each (fm_train_each): the same at any thread count.
 static int validate(double *small, double *large, const valid_set sets[2], const fm_lfactormer_weights *w,
                     const fm_train_options *o, char *msg)
 {
     double *rmses = NULL;
-    int *status = NULL;
-    char (*msgs)[FM_MSG_LEN] = NULL;
-#define FREE_ALL { free(rmses); free(status); free(msgs); }
+#define FREE_ALL free(rmses)
     FM_ALLOC(rmses, o->valid_size);
-    FM_ALLOC(status, o->valid_size);
-    FM_ALLOC(msgs, o->valid_size);
-    // the matrices in parallel, each single-threaded inside (as the training's
-    // members, models/nmf/train.c): the medians are the same at any thread count
-    const int outside = omp_get_max_threads();
-    omp_set_num_threads(1);
     for (int set = 0; set < 2; set++) {
-        const int64_t count = sets[set].count;
-#pragma omp parallel for num_threads(outside) schedule(dynamic) if (outside > 1)
-        for (int64_t i = 0; i < count; i++) {
-            fm_train_sample *s = &sets[set].samples[i];
-            const int rank = sets[set].ranks[i];
-            status[i] = w ? sample_rmse(&rmses[i], s, rank, set ? FM_SET_VALID_LARGE : FM_SET_VALID_SMALL, i, w, o,
-                                        msgs[i])
-                          : sample_baseline(&rmses[i], s, rank, o, msgs[i]);
-        }
-        for (int64_t i = 0; i < count && status[0] == FM_OK; i++)
-            if (status[i]) {
-                status[0] = status[i];
-                snprintf(msg, FM_MSG_LEN, "%s", msgs[i]);
-            }
-        if (status[0]) break;
-        *(set ? large : small) = median(rmses, count);
+        const valid_scores scores = {&sets[set], w, rmses};
+        FM_TRY(fm_train_each(sets[set].count, fm_get_threads(), valid_score, (void *)&scores, msg));
+        *(set ? large : small) = median(rmses, sets[set].count);
     }
-    omp_set_num_threads(outside);
-    FM_TRY(status[0]);
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
