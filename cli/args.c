@@ -23,6 +23,23 @@ bool fm_arg_int(const char *option, const char *text, long min, long max, long *
     return true;
 }
 
+bool fm_arg_svd_power(const char *option, const char *text, int *power)
+{
+    if (!strcmp(text, "auto")) {
+        *power = FM_SVD_POWER_AUTO;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < 0 || v > 64) {
+        fprintf(stderr, "factormer: %s expects auto or a whole number from 0 to 64, not '%s'\n", option, text);
+        return false;
+    }
+    *power = (int)v;
+    return true;
+}
+
 // the --help texts of factorize, info and eval say "at most 256"
 _Static_assert(FM_MAX_RANK == 256, "update the --rank lines of the --help texts");
 

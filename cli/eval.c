@@ -48,6 +48,9 @@ static const char help[] =
     "                      --sampler: full (default; a pooled model's own uniform\n"
     "                      samples of fanout 8), uniform, weighted or stratified\n"
     "  --fanout F          in-edges kept per target by the sampler (default 32)\n"
+    "  --svd-power N       every method's start: power iterations of its randomized\n"
+    "                      SVD (as factorize; default auto: plain's and the\n"
+    "                      accelerator's 7 or 4, the learned initialization's 2)\n"
     "  --valid-size N      matrices per validation set (default 128)\n"
     "  --seed S            the validation sets' seed and the runs' (default 42, the\n"
     "                      training's)\n"
@@ -161,6 +164,7 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
         else if (!strcmp(o, "--accel-steps")) { ok = fm_arg_int(o, v, 0, 1000000, &value); a->base.accel_steps = (int)value; }
         else if (!strcmp(o, "--valid-size")) { ok = fm_arg_int(o, v, 1, 1L << 30, &value); a->valid_size = (int)value; }
         else if (!strcmp(o, "--seed")) { ok = fm_arg_int(o, v, 0, LONG_MAX, &value); a->base.seed = (uint64_t)value; }
+        else if (!strcmp(o, "--svd-power")) ok = fm_arg_svd_power(o, v, &a->base.svd_power);
         else if (!strcmp(o, "--sampler")) {
             if (fm_sampler_parse_node_wise(&a->base.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
             a->base.sampler_given = true;

@@ -71,6 +71,8 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     if (report->init_from) fm_arg_json_string(v[n++], sizeof v[0], report->init_from);
     else snprintf(v[n++], sizeof v[0], "null");
     KEY("init_state", "\"%s\"", init_state_name(report));
+    if (r->svd_power >= 0) KEY("svd_power", "%d", r->svd_power);   // the start's power iterations
+    else KEY("svd_power", "null");
     KEY("loss", "\"%s\"", fm_loss_name(opts.loss));
     keys[n] = "init_model";
     if (r->init_model) fm_arg_json_string(v[n++], sizeof v[0], r->init_model);

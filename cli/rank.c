@@ -38,6 +38,8 @@ static const char help[] =
     "  --tol T             stop a fit when its objective changes by less than T\n"
     "                      relative (default 1e-6; 0 disables)\n"
     "  --init METHOD       random, nndsvd (default), nndsvda or nndsvdar\n"
+    "  --svd-power N       power iterations of the nndsvd starts' randomized SVD,\n"
+    "                      0 to 64, or auto (default; as factorize)\n"
     "  --seed S            seed of the folds and the initialization (default 42)\n"
     "  --threads N         threads (default: all)\n"
     "  --out PREFIX        write PREFIX.csv and PREFIX.png (default: the data file's\n"
@@ -155,7 +157,8 @@ int fm_cmd_rank(int argc, char **argv)
                                 "--init learned needs a model per rank\n");
                 return 2;
             }
-        } else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.solver.seed = (uint64_t)value; }
+        } else if (!strcmp(a, "--svd-power")) ok = fm_arg_svd_power(a, v, &o.solver.svd_power);
+        else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.solver.seed = (uint64_t)value; }
         else if (!strcmp(a, "--threads")) ok = fm_arg_int(a, v, 1, 4096, &threads);
         else if (!strcmp(a, "--out")) out_prefix = v;
         else { fprintf(stderr, "factormer: unknown option '%s' (see 'factormer rank --help')\n", a); return 2; }

@@ -340,11 +340,17 @@ typedef struct fm_solver_state {
 #define FM_FINISH_BELOW_INCOMPLETE 1e-3
 
 #define FM_ACCEL_BUDGET 0.1   // fm_solver_options.accel_budget's default (§6 [ext])
+#define FM_SVD_POWER_AUTO (-1)   // fm_solver_options.svd_power's default
+#define FM_LEARNED_SVD_POWER 2   // [measured] the learned initialization's sketch (§6)
 #define FM_POOLED_FANOUT 8    // [choice] the samples a pooled model reads by default (§5.2), as it was trained
 
 typedef struct fm_solver_options {
     int rank;
     fm_init_method init;
+    // Power iterations of the randomized SVD behind the nndsvd starts (§3
+    // "Initializations"); FM_SVD_POWER_AUTO: scikit-learn's rule for the
+    // nndsvd starts, FM_LEARNED_SVD_POWER for the learned one's (§6).
+    int svd_power;
     int iters;             // outer iterations (one H-update then one W-update)
     int inner;             // ADMM steps per factor update (§3, default 1)
     double tol;            // stop when |Δf|/f falls below; 0 disables
@@ -501,6 +507,7 @@ typedef struct fm_solver_result {
     int trace_len;         // iterations recorded, iteration 0 included
     const char *stop_reason;   // "iterations", "tolerance", "time limit", "callback", "patience"
     double init_seconds;   // the initialization, its network included
+    int svd_power;         // the power iterations of the start's randomized SVD (-1: none, a random or warm start)
     char *init_model;      // the file of the initialization model used, else NULL
     fm_sampler sampler;    // what the networks read (sampler, fanout): the options', or a pooled model's own
     int64_t fanout;

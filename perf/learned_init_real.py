@@ -28,7 +28,7 @@ import os
 import subprocess
 from collections import defaultdict
 
-from real_sets import SETS, shape
+from real_sets import sets, shape
 
 
 def traces(path):
@@ -68,14 +68,16 @@ def main():
     p.add_argument("--factormer", default=os.path.join(here, "..", "build", "factormer"))
     p.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data"))
     p.add_argument("--out", default="/tmp/learned_init_real")
+    p.add_argument("--synthetic", metavar="DIR", help="race on the synthetic validation split (real_sets.SYNTHETIC), "
+                   "generated in DIR, instead of the real sets")
+    p.add_argument("--svd-power", help="eval --svd-power (every NNDSVD's power iterations)")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     print("| data | rank | to plain's RMSE at 20: plain / learned (learned's iterations) | at 100 | "
           "network, ADMM iterations | RMSE at plain's time for 100: plain / learned |")
     print("|---|---|---|---|---|---|")
     faster = faster_100 = below = pairs = 0
-    for name, kind in SETS:
-        path = os.path.join(a.data, name + ".mtx.gz")
+    for name, path, kind in sets(a.data, a.synthetic, a.factormer):
         for rank in [int(k) for k in a.ranks.split(",")]:
             if rank > min(shape(path)):
                 continue
@@ -86,10 +88,12 @@ def main():
                        str(a.threads), "--no-plots", "--quiet", "--out", out] + kind
                 if a.model:
                     cmd += ["--init-model", a.model.replace("{rank}", str(rank))]
+                if a.svd_power:
+                    cmd += ["--svd-power", a.svd_power]
                 if a.sampler:
                     cmd += ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else [])
                 subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-                outs.append(os.path.join(out, name + ".traces.csv"))
+                outs.append(os.path.join(out, os.path.basename(path).split(".")[0] + ".traces.csv"))
             runs = median_traces(outs)
             plain, learned = runs["plain"], runs["learned_init"]
             per_iteration = (plain[-1][1] - plain[0][1]) / (len(plain) - 1)

@@ -51,8 +51,9 @@ void fm_test_learned_init(fm_dense **W, fm_dense **H, const fm_triplets *t, fm_k
     fm_message_graph mg;
     cr_assert_eq(fm_message_graph_open(&mg, scaled, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
     fm_dense *w0 = NULL, *ht0 = NULL, *w = NULL, *ht = NULL;
-    cr_assert_eq(fm_init_factors(&w0, &ht0, scaled, &mg.rows, &mg.columns, rank, FM_INIT_NNDSVD, seed, msg), FM_OK,
-                 "%s", msg);
+    // the learned start's own sketch (§6)
+    cr_assert_eq(fm_init_factors(&w0, &ht0, scaled, &mg.rows, &mg.columns, rank, FM_INIT_NNDSVD, FM_LEARNED_SVD_POWER,
+                                 seed, msg), FM_OK, "%s", msg);
     fm_checkpoint_header header;
     fm_params *params = NULL;
     const fm_checkpoint_expect expect = {.kind = FM_MODEL_INIT, .rank = rank};

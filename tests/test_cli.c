@@ -362,6 +362,48 @@ Test(cli, non_numeric_iterations)
     scratch_free(&s);
 }
 
+// --svd-power: checked; the count the start took is in the summary (the
+// rule's 4 here: rank 3 is a tenth of the 30 columns), none for a random
+// start; the rule's count given is the default run bit for bit, another
+// count another start.
+Test(cli, svd_power_is_checked_and_reported)
+{
+    scratch s = scratch_new();
+    char x[512];   // generate's path is one of fm_test_path's rotating buffers
+    snprintf(x, sizeof x, "%s", generate(&s, NULL));
+    const char *bad[] = { "-1", "65", "many", "2x" };
+    for (int b = 0; b < 4; b++) {
+        run r = FACTORIZE_BAD(&s, x, "--svd-power", bad[b]);
+        EXPECT_FAILURE(&r, 2, "--svd-power", bad[b]);
+        expect_no_outputs(&s);
+        run_free(&r);
+    }
+    const char *powers[] = { "auto", "4", "1" };
+    char *factors[3];
+    for (int p = 0; p < 3; p++) {
+        run r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "5", "--svd-power", powers[p], "--out",
+                    out_prefix(&s), "--quiet");
+        expect_success(&r);
+        run_free(&r);
+        char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+        cr_expect_eq(json_number(summary, "svd_power"), p == 2 ? 1 : 4, "--svd-power %s: %s", powers[p], summary);
+        free(summary);
+        factors[p] = read_text(fm_test_path(s.out, "run.W.mtx"));
+    }
+    // the values, after the comments (which name the command)
+    cr_expect_str_eq(strstr(factors[0], "\n40 3\n"), strstr(factors[1], "\n40 3\n"));
+    cr_expect_str_neq(strstr(factors[0], "\n40 3\n"), strstr(factors[2], "\n40 3\n"));
+    for (int p = 0; p < 3; p++) free(factors[p]);
+    run r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "5", "--init", "random", "--out", out_prefix(&s),
+                "--quiet");
+    expect_success(&r);
+    run_free(&r);
+    char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    cr_expect(strstr(summary, "\"svd_power\": null"), "%s", summary);
+    free(summary);
+    scratch_free(&s);
+}
+
 Test(cli, output_directory_does_not_exist)
 {
     scratch s = scratch_new();

@@ -158,7 +158,9 @@ typedef struct sample {
     double mean;
 } sample;
 
-static sample sample_of(const fm_triplets *t, fm_kind kind)
+// `power`: the start's sketch, the learned initialization's own
+// (FM_LEARNED_SVD_POWER) or the NNDSVD's an accelerated run starts from.
+static sample sample_of(const fm_triplets *t, fm_kind kind, int power)
 {
     sample p = {0};
     char msg[FM_MSG_LEN];
@@ -172,8 +174,8 @@ static sample sample_of(const fm_triplets *t, fm_kind kind)
     p.scaled = fm_test_learned_graph(&copy, kind);
     free(copy.val);
     cr_assert_eq(fm_message_graph_open(&p.mg, p.scaled, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
-    cr_assert_eq(fm_init_factors(&p.w0, &p.ht0, p.scaled, &p.mg.rows, &p.mg.columns, RANK, FM_INIT_NNDSVD, SEED, msg),
-                 FM_OK, "%s", msg);
+    cr_assert_eq(fm_init_factors(&p.w0, &p.ht0, p.scaled, &p.mg.rows, &p.mg.columns, RANK, FM_INIT_NNDSVD, power,
+                                 SEED, msg), FM_OK, "%s", msg);
     return p;
 }
 
@@ -235,7 +237,7 @@ Test(learned, the_solver_runs_the_initialization_chain)
         const fm_kind kind = kinds[kk];
         fm_triplets *t = fm_test_learned_planted(kind, 0.25);
         fm_graph *g = fm_test_learned_graph(t, kind);
-        sample p = sample_of(t, kind);
+        sample p = sample_of(t, kind, FM_LEARNED_SVD_POWER);
         fm_params *params = NULL;
         fm_unroll_tape *tape = chain(&p, s.init, FM_UNROLL_INIT, 5, &params);
         fm_solver_options o = fm_test_learned_options(5);
@@ -267,7 +269,7 @@ Test(learned, the_solver_runs_the_acceleration_chain)
         const fm_kind kind = kinds[kk];
         fm_triplets *t = fm_test_learned_planted(kind, 4.0);
         fm_graph *g = fm_test_learned_graph(t, kind);
-        sample p = sample_of(t, kind);
+        sample p = sample_of(t, kind, FM_SVD_POWER_AUTO);
         fm_params *params = NULL;
         fm_unroll_tape *tape = chain(&p, s.accel, FM_UNROLL_ACCEL, 2, &params);
         fm_solver_options o = fm_test_learned_options(10);

@@ -337,7 +337,8 @@ Test(learned_files, fm_init_factors_leaves_learned_to_the_solver)
     cr_assert_eq(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
     cr_assert_eq(fm_edges_borrow(&cols, g, FM_TO_COLUMNS, msg), FM_OK, "%s", msg);
     fm_dense *W = NULL, *Ht = NULL;
-    cr_expect_eq(fm_init_factors(&W, &Ht, g, &rows, &cols, RANK, FM_INIT_LEARNED, 1, msg), FM_ERR_INVALID);
+    cr_expect_eq(fm_init_factors(&W, &Ht, g, &rows, &cols, RANK, FM_INIT_LEARNED, FM_SVD_POWER_AUTO, 1, msg),
+                 FM_ERR_INVALID);
     cr_expect_null(W);
     fm_init_method m;
     cr_assert_eq(fm_init_parse(&m, "learned", msg), FM_OK);

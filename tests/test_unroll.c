@@ -134,8 +134,8 @@ static chain chain_new(fm_graph *g, const fm_unroll_config *config, double outpu
     fill_parameters(c.values, c.params, output_bias, seed);
     for (int64_t e = 0; e < c.params->count; e++) c.params->values[e] = (float)c.values[e];
     fm_dense *W = NULL, *Ht = NULL;
-    cr_assert_eq(fm_init_factors(&W, &Ht, g, &c.mg.rows, &c.mg.columns, c.k, FM_INIT_NNDSVD, seed, msg), FM_OK, "%s",
-                 msg);
+    cr_assert_eq(fm_init_factors(&W, &Ht, g, &c.mg.rows, &c.mg.columns, c.k, FM_INIT_NNDSVD, FM_SVD_POWER_AUTO, seed,
+                                 msg), FM_OK, "%s", msg);
     c.w_start = to_double(W->data, c.rows * c.k);
     c.ht_start = to_double(Ht->data, c.cols * c.k);
     c.w_start32 = to_float(c.w_start, c.rows * c.k);
@@ -777,8 +777,8 @@ static sample sample_new(int64_t rows, int64_t cols, int rank, uint64_t seed)
     fm_triplets_free(&t);
     cr_assert_eq(fm_message_graph_open(&s.mg, s.graph, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
     fm_dense *W = NULL, *Ht = NULL;
-    cr_assert_eq(fm_init_factors(&W, &Ht, s.graph, &s.mg.rows, &s.mg.columns, rank, FM_INIT_NNDSVD, seed, msg), FM_OK,
-                 "%s", msg);
+    cr_assert_eq(fm_init_factors(&W, &Ht, s.graph, &s.mg.rows, &s.mg.columns, rank, FM_INIT_NNDSVD, FM_SVD_POWER_AUTO,
+                                 seed, msg), FM_OK, "%s", msg);
     s.w_start = W->data, W->data = NULL;
     s.ht_start = Ht->data, Ht->data = NULL;
     fm_dense_free(&W);

@@ -429,8 +429,8 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
         fm_init_random_fill(d.Ht, sums[0] / d.omega, o->seed, (uint64_t)((d.m + d.block_cols.begin) * d.k));
     } else {   // nndsvd and its variants (distributed_init.c)
         fm_dense *W0 = NULL, *H0 = NULL;
-        AGREE(fm_distributed_nndsvd(&W0, &H0, comm, &d.rows, &d.cols, layout, d.k, o->init, o->seed, sums[0] / d.omega,
-                                    sums[1], d.masked, msg));
+        AGREE(fm_distributed_nndsvd(&W0, &H0, comm, &d.rows, &d.cols, layout, d.k, o->init, o->svd_power, o->seed,
+                                    sums[0] / d.omega, sums[1], d.masked, msg));
         memcpy(d.W->data, W0->data, sizeof(float) * (size_t)(d.W->rows * d.k));
         memcpy(d.Ht->data, H0->data, sizeof(float) * (size_t)(d.Ht->rows * d.k));
         fm_dense_free(&W0);
@@ -440,6 +440,7 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
     if (status == FM_OK) status = gram_h(&d, msg);
     AGREE(status);
     result->init_seconds = fm_comm_max(comm, omp_get_wtime() - start);
+    result->svd_power = fm_start_svd_power(o->init, o->svd_power, d.k, d.m, d.n);
     if (mark) *mark = *comm;
 
     // §3's loop as models/nmf/solver.c runs it for these options, every

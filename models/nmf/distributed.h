@@ -36,8 +36,8 @@ int fm_distributed_run(fm_solver_result **out, fm_comm *comm, fm_comm *mark, fm_
 // the processes). `mean` and `entries` are the whole matrix's; `rows` and
 // `cols` this process's edges. Collective, one status for all.
 int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_edges *rows, const fm_edges *cols,
-                          const fm_layout *layout, int rank, fm_init_method method, uint64_t seed, double mean,
-                          double entries, bool incomplete, char *msg);
+                          const fm_layout *layout, int rank, fm_init_method method, int power, uint64_t seed,
+                          double mean, double entries, bool incomplete, char *msg);
 
 // The holdout of this process's block (`mine`, numbered in the block), drawn
 // as one process draws it over the whole matrix: fm_holdout_split's of the

@@ -148,7 +148,8 @@ static int multiply_z(fm_dense *Z, const fm_dense *Q, range_work *r, char *msg)
 }
 
 int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_edges *rows, const fm_edges *cols,
-                          const fm_layout *layout, int rank, fm_init_method method, uint64_t seed, double mean,
+                          const fm_layout *layout, int rank, fm_init_method method, int power, uint64_t seed,
+                          double mean,
                           double entries, bool incomplete, char *msg)
 {
     fm_dense *Q = NULL, *Z = NULL, *U = NULL, *V = NULL, *Wb = NULL, *Hb = NULL;
@@ -182,7 +183,7 @@ int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_e
     for (int64_t e = 0; e < n * width; e++) Z->data[e] = (float)fm_rng_normal(rng, (uint64_t)e);
     FM_TRY(multiply_q(Q, Z, &r, msg));
     FM_TRY(tsqr(Q, comm, layout, msg));
-    for (int q = 0, power = fm_rsvd_power(rank, smaller); q < power; q++) {
+    for (int q = 0, count = fm_rsvd_power(power, rank, smaller); q < count; q++) {
         FM_TRY(multiply_z(Z, Q, &r, msg));
         AGREE(fm_init_orthonormalize(Z, msg));   // the same bits in every process
         FM_TRY(multiply_q(Q, Z, &r, msg));

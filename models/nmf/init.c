@@ -17,8 +17,19 @@
 // tenth of the smaller side, else 4. On the 20000 x 20000 sparse benchmark
 // (2M entries, rank 10) NNDSVD from 4 led ADMM to a local minimum 3e-6
 // (relative) above scikit-learn's 30-iteration RMSE, never reached in 300
-// iterations; from 7 ADMM passes it (perf/README.md).
-int fm_rsvd_power(int rank, int64_t smaller) { return rank < 0.1 * (double)smaller ? 7 : 4; }
+// iterations; from 7 ADMM passes it (perf/README.md). `--svd-power` sets
+// another count (docs §3: fewer make a cheaper, rougher start).
+int fm_rsvd_power(int power, int rank, int64_t smaller)
+{
+    return power >= 0 ? power : rank < 0.1 * (double)smaller ? 7 : 4;
+}
+
+int fm_start_svd_power(fm_init_method method, int power, int rank, int64_t rows, int64_t cols)
+{
+    if (method == FM_INIT_RANDOM) return -1;
+    if (method == FM_INIT_LEARNED && power == FM_SVD_POWER_AUTO) return FM_LEARNED_SVD_POWER;
+    return fm_rsvd_power(power, rank, rows < cols ? rows : cols);
+}
 
 int fm_rsvd_width(int rank, int64_t smaller)
 {
@@ -77,7 +88,7 @@ void fm_rsvd_factors(fm_dense *U, fm_dense *V, const fm_dense *Q, const double *
 }
 
 int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
-            const fm_edges *row_edges, const fm_edges *col_edges, int rank, uint64_t seed,
+            const fm_edges *row_edges, const fm_edges *col_edges, int rank, int power, uint64_t seed,
             char *msg)
 {
     fm_dense *Q = NULL, *Z = NULL, *Uout = NULL, *Vout = NULL;
@@ -100,7 +111,7 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
     }
     fm_products_gather(Q, row_edges, Z);
     FM_TRY(fm_init_orthonormalize(Q, msg));
-    for (int q = 0, power = fm_rsvd_power(rank, smaller); q < power; q++) {
+    for (int q = 0, count = fm_rsvd_power(power, rank, smaller); q < count; q++) {
         fm_products_gather(Z, col_edges, Q);
         FM_TRY(fm_init_orthonormalize(Z, msg));
         fm_products_gather(Q, row_edges, Z);
@@ -206,7 +217,7 @@ void fm_init_random_fill(fm_dense *M, double mean, uint64_t seed, uint64_t offse
 }
 
 int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edges *row_edges,
-                    const fm_edges *col_edges, int rank, fm_init_method method, uint64_t seed,
+                    const fm_edges *col_edges, int rank, fm_init_method method, int power, uint64_t seed,
                     char *msg)
 {
     fm_dense *U = NULL, *V = NULL;
@@ -227,7 +238,7 @@ int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edg
         FM_PROFILE_STOP(profile_clock, "init.random", (double)(m + n) * rank, 4.0 * (m + n) * rank);
     } else {
         FM_ALLOC(sigma, rank);
-        FM_TRY(fm_rsvd(&U, sigma, &V, g, row_edges, col_edges, rank, seed, msg));
+        FM_TRY(fm_rsvd(&U, sigma, &V, g, row_edges, col_edges, rank, power, seed, msg));
         FM_PROFILE_START(profile_clock);
         double squares[2][2 * FM_MAX_RANK];
         fm_nndsvd_squares(squares[0], U);

@@ -9,8 +9,10 @@
 // W (rows × k) and Hᵀ (cols × k). The edges of both directions are borrowed
 // by the caller (`row_edges` from A, `col_edges` from Aᵀ). Every method but
 // FM_INIT_LEARNED (models/nmf/learned.h, run by the solver).
+// `power`: the randomized SVD's power iterations (FM_SVD_POWER_AUTO: the rule
+// of fm_rsvd_power).
 int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edges *row_edges,
-                    const fm_edges *col_edges, int rank, fm_init_method method, uint64_t seed,
+                    const fm_edges *col_edges, int rank, fm_init_method method, int power, uint64_t seed,
                     char *msg);
 
 // The leading `rank` singular triplets, X ≈ U diag(sigma) Vᵀ, by the
@@ -19,7 +21,7 @@ int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edg
 // as zeros and the result is rescaled by mn/|Ω|, the usual unbiased estimate
 // of the full matrix from its observed part.
 int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
-            const fm_edges *row_edges, const fm_edges *col_edges, int rank, uint64_t seed,
+            const fm_edges *row_edges, const fm_edges *col_edges, int rank, int power, uint64_t seed,
             char *msg);
 
 // The pieces a distributed run assembles (models/nmf/distributed_init.c):
@@ -32,9 +34,14 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
 // or a draw keyed by `offset` + the entry's index).
 int fm_init_orthonormalize(fm_dense *Y, char *msg);
 // The randomized SVD's sketch width (rank plus the oversampling, at most the
-// smaller side) and its power iterations.
+// smaller side) and its power iterations: `power` when it is 0 or more, else
+// (FM_SVD_POWER_AUTO) scikit-learn's rule.
 int fm_rsvd_width(int rank, int64_t smaller);
-int fm_rsvd_power(int rank, int64_t smaller);
+int fm_rsvd_power(int power, int rank, int64_t smaller);
+// The power iterations a run's start takes (§3, §6): -1 for the random start
+// (no SVD); `power` when it is 0 or more; for the learned initialization
+// FM_LEARNED_SVD_POWER, else the rule of fm_rsvd_power.
+int fm_start_svd_power(fm_init_method method, int power, int rank, int64_t rows, int64_t cols);
 // The SVD's factors from the range Q (rows × w) and the small SVD of
 // Bᵀ = XᵀQ = U_b S V_bᵀ (double, row-major: Vbt w × w, Ub cols × w): U = Q V_b
 // (Q's rows × rank) and V = U_b's first rank columns (cols × rank).

@@ -126,8 +126,9 @@ int fm_kl_solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *hol
     FM_TRY(fm_edges_borrow(&rows, g, FM_TO_ROWS, msg));
     FM_TRY(fm_edges_borrow(&cols, g, FM_TO_COLUMNS, msg));
     if (fm_warm_start_requested(o)) FM_TRY(fm_warm_start_factors(&W, &Ht, NULL, NULL, o, msg));   // checked
-    else FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
+    else FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->svd_power, o->seed, msg));
     result->init_seconds = omp_get_wtime() - start;
+    result->svd_power = fm_warm_start_requested(o) ? -1 : fm_start_svd_power(o->init, o->svd_power, k, m, n);
 
     // Predictions below float's epsilon times the mean stored entry count as
     // that much in a ratio or a logarithm: a zero prediction at a stored

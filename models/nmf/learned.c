@@ -146,8 +146,8 @@ static void scale(fm_dense *M, double by)
 }
 
 int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_graph *g, const fm_edges *rows,
-                     const fm_edges *cols, const fm_message_graph *network, double mean, int rank, uint64_t seed,
-                     char *msg)
+                     const fm_edges *cols, const fm_message_graph *network, double mean, int rank, int power,
+                     uint64_t seed, char *msg)
 {
     fm_dense *w = NULL, *ht = NULL, *w_out = NULL, *ht_out = NULL;
 #define FREE_ALL { fm_dense_free(&w); fm_dense_free(&ht); fm_dense_free(&w_out); fm_dense_free(&ht_out); }
@@ -157,7 +157,7 @@ int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_gr
              "fm_learned_start: %s holds an %s model, not an initialization model", model ? model->path : "",
              model ? fm_model_kind_name(model->kind) : "");
     // the NNDSVD of X / mean, as the training samples start: X's, (√mean·W'_0, √mean·H'_0), mapped
-    FM_TRY(fm_init_factors(&w, &ht, g, rows, cols, rank, FM_INIT_NNDSVD, seed, msg));
+    FM_TRY(fm_init_factors(&w, &ht, g, rows, cols, rank, FM_INIT_NNDSVD, power, seed, msg));
     scale(w, 1 / sqrt(mean));
     scale(ht, 1 / sqrt(mean));
     if (model) {

@@ -101,10 +101,11 @@ void fm_learned_free(fm_learned *model);
 // k) and *Ht (cols × k), NULL on entry. `model` is the initialization model,
 // or NULL for the plain NNDSVD start. The NNDSVD reads X (g and its borrowed
 // edges), the network `network`: X / mean (the solver's view, or a sample of
-// it, models/nmf/network_graph.h), needed with a model only.
+// it, models/nmf/network_graph.h), needed with a model only. `power`: the
+// NNDSVD's power iterations (fm_init_factors).
 int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_graph *g, const fm_edges *rows,
-                     const fm_edges *cols, const fm_message_graph *network, double mean, int rank, uint64_t seed,
-                     char *msg);
+                     const fm_edges *cols, const fm_message_graph *network, double mean, int rank, int power,
+                     uint64_t seed, char *msg);
 
 // One accelerator step (see "Accelerator step"): W, Ht hold (Ŵ, Ĥᵀ) on entry
 // and (W_t, Hᵀ_t) on return; W_prev, Ht_prev hold (W_{t−1}, Hᵀ_{t−1}) on

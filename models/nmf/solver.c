@@ -31,6 +31,7 @@ void fm_solver_options_default(fm_solver_options *opts)
     memset(opts, 0, sizeof *opts);
     opts->rank = 10;
     opts->init = FM_INIT_NNDSVD;
+    opts->svd_power = FM_SVD_POWER_AUTO;
     opts->iters = 100;
     opts->inner = 1;
     opts->tol = 1e-6;
@@ -239,6 +240,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     FM_TRY(fm_edges_borrow(&cols, g, FM_TO_COLUMNS, msg));
     if (speckled) FM_TRY(fm_speckle_new(&speckle, holdout, &rows, msg));
 
+    result->svd_power = fm_warm_start_requested(o) ? -1 : fm_start_svd_power(o->init, o->svd_power, k, m, n);
     if (fm_warm_start_requested(o)) {
         FM_TRY(fm_warm_start_factors(&W, &Ht, UW, UH, o, msg));   // checked: no network beside it
     } else if (network) {
@@ -258,11 +260,12 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             if (learned_init)
                 FM_TRY(fm_solver_network_graph(&reads, &sample, &view, init_network, g, &rows, &cols, mean, o, 0,
                                                msg));
+            // the learned start reads a rougher sketch than plain's (§6, FM_LEARNED_SVD_POWER)
             FM_TRY(fm_learned_start(&W, &Ht, learned_init ? init_network : NULL, g, &rows, &cols, reads, mean, k,
-                                    o->seed, msg));
+                                    result->svd_power, o->seed, msg));
             fm_network_graph_free(&sample);
         } else {
-            FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
+            FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, result->svd_power, o->seed, msg));
         }
         if (accelerating) {
             FM_TRY(fm_dense_copy(&W_prev, W, msg));
@@ -275,7 +278,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
             FM_TRY(fm_message_graph_close(&view, msg));
         }
     } else {
-        FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, o->seed, msg));
+        FM_TRY(fm_init_factors(&W, &Ht, g, &rows, &cols, k, o->init, result->svd_power, o->seed, msg));
     }
     FM_TRY(fm_products_gram(gram_w, W, msg));
     FM_TRY(fm_products_gram(gram_h, Ht, msg));

@@ -183,7 +183,7 @@ int fm_train_sample_start(fm_train_sample *sample, int rank, uint64_t nndsvd_see
     fm_dense *w_start = NULL, *ht_start = NULL;
 #define FREE_ALL { fm_dense_free(&w_start); fm_dense_free(&ht_start); }
     FM_TRY(fm_init_factors(&w_start, &ht_start, sample->graph, &sample->mg.rows, &sample->mg.columns, rank,
-                           FM_INIT_NNDSVD, nndsvd_seed, msg));
+                           FM_INIT_NNDSVD, FM_SVD_POWER_AUTO, nndsvd_seed, msg));
     free(sample->w_start);
     free(sample->ht_start);
     sample->w_start = w_start->data;
