@@ -32,8 +32,9 @@ bool fm_arg_svd_power(const char *option, const char *text, int *power)
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < 0 || v > 64) {
-        fprintf(stderr, "factormer: %s expects auto or a whole number from 0 to 64, not '%s'\n", option, text);
+    if (errno || end == text || *end || v < 0 || v > FM_MAX_SVD_POWER) {
+        fprintf(stderr, "factormer: %s expects auto or a whole number from 0 to %d, not '%s'\n", option,
+                FM_MAX_SVD_POWER, text);
         return false;
     }
     *power = (int)v;

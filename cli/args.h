@@ -11,7 +11,7 @@ bool fm_arg_int(const char *option, const char *text, long min, long max, long *
 bool fm_arg_double(const char *option, const char *text, double min, double max, double *value);
 // A rank, 1 to FM_MAX_RANK; the message says the limit and why.
 bool fm_arg_rank(const char *option, const char *text, long *value);
-// --svd-power: "auto" (FM_SVD_POWER_AUTO) or a count from 0 to 64.
+// --svd-power: "auto" (FM_SVD_POWER_AUTO) or a count from 0 to FM_MAX_SVD_POWER.
 bool fm_arg_svd_power(const char *option, const char *text, int *power);
 // argv[*i] is an option that takes a value: advance to it, or complain.
 const char *fm_arg_value(int argc, char **argv, int *i);

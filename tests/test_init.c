@@ -236,7 +236,7 @@ Test(init, power_iterations_bring_the_sketch_to_the_singular_values)
 // The count a start takes: none for the random one, the one asked for, else
 // the rule for the nndsvd starts and FM_LEARNED_SVD_POWER for the learned
 // one; the rule's count given explicitly is the automatic start bit for bit,
-// and another count another start.
+// and another count another start; a count out of range is refused.
 Test(init, a_start_takes_the_power_it_is_given)
 {
     cr_expect_eq(fm_start_svd_power(FM_INIT_RANDOM, 3, PK, PM, PN), -1);
@@ -259,6 +259,14 @@ Test(init, a_start_takes_the_power_it_is_given)
     cr_expect_eq(memcmp(W[0]->data, W[1]->data, sizeof(float) * PM * PK), 0);
     cr_expect_eq(memcmp(Ht[0]->data, Ht[1]->data, sizeof(float) * PN * PK), 0);
     cr_expect_neq(memcmp(W[0]->data, W[2]->data, sizeof(float) * PM * PK), 0);
+    // a count out of range is an error that says so, and leaves no factors
+    const int bad[2] = { FM_SVD_POWER_AUTO - 1, FM_MAX_SVD_POWER + 1 };
+    for (int b = 0; b < 2; b++) {
+        fm_dense *w = NULL, *ht = NULL;
+        cr_expect_eq(fm_init_factors(&w, &ht, g, &rows, &cols, PK, FM_INIT_NNDSVD, bad[b], 5, msg), FM_ERR_INVALID);
+        cr_expect(strstr(msg, "power iterations"), "%s", msg);
+        cr_expect(!w && !ht);
+    }
     for (int p = 0; p < 3; p++) {
         fm_dense_free(&W[p]);
         fm_dense_free(&Ht[p]);

@@ -611,6 +611,11 @@ Test(solver, stops_on_tolerance_and_bad_options_fail)
     o.penalty_w.l2 = -1;
     cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_ERR_INVALID);
     cr_assert_null(r);
+    o.penalty_w.l2 = 0;
+    o.svd_power = FM_MAX_SVD_POWER + 1;
+    cr_assert_eq(fm_solver_run(&r, g, NULL, &o, msg), FM_ERR_INVALID);
+    cr_assert(strstr(msg, "svd_power"), "%s", msg);
+    cr_assert_null(r);
     fm_graph_free(&g);
     free(X);
 }

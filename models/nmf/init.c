@@ -225,6 +225,9 @@ int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edg
 #define FREE_ALL { fm_dense_free(&U); fm_dense_free(&V); free(sigma); }
     const int64_t m = g->stats.rows, n = g->stats.cols;
     const double mean = fm_graph_mean(g);
+    FM_CHECK(power >= FM_SVD_POWER_AUTO && power <= FM_MAX_SVD_POWER, FM_ERR_INVALID,
+             "the randomized SVD's power iterations: expected 0 to %d (or FM_SVD_POWER_AUTO), not %d",
+             FM_MAX_SVD_POWER, power);
     FM_CHECK((unsigned)method <= FM_INIT_NNDSVDAR, FM_ERR_INVALID,
              "fm_init_factors: init '%s' is not computed here (the learned initialization is the solver's, "
              "models/nmf/learned.h)", fm_init_name(method));
