@@ -21,12 +21,12 @@ import os
 import statistics
 import subprocess
 
-from real_sets import SETS, shape
+from real_sets import sets, shape
 
 
-def run(a, name, extra, tag, rank):
+def run(a, name, path, extra, tag, rank):
     out = os.path.join(a.out, "%s_%s_%d" % (name, tag, rank))
-    cmd = [a.factormer, "factorize", os.path.join(a.data, name + ".mtx.gz"), "--rank", str(rank), "--iters",
+    cmd = [a.factormer, "factorize", path, "--rank", str(rank), "--iters",
            str(a.iters), "--tol", "0", "--threads", "1", "--out", out, "--quiet"] + extra
     subprocess.run(cmd, check=True, env=dict(os.environ, OMP_WAIT_POLICY="passive"))
     summary = json.load(open(out + ".summary.json"))
@@ -60,8 +60,8 @@ def main():
             learned += ["--model", a.model.replace("{rank}", str(rank))]
         if a.sampler:
             learned += ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else [])
-        for name, extra in SETS:
-            if rank > min(shape(os.path.join(a.data, name + ".mtx.gz"))):
+        for name, path, extra in sets(a.data, None, a.factormer):
+            if rank > min(shape(path)):
                 continue
             # the runs of a pair interleaved, --repeat times; each time to the target is the median of its runs
             configs = (("plain", []), ("guard", ["--accelerate"] + learned),
@@ -69,7 +69,7 @@ def main():
             runs = {tag: [] for tag, _ in configs}
             for _ in range(a.repeat):
                 for tag, more in configs:
-                    runs[tag].append(run(a, name, extra + more, tag, rank))
+                    runs[tag].append(run(a, name, path, extra + more, tag, rank))
             final = float(runs["plain"][0][1][-1]["rmse"])
             target = final * (1 + 1e-6)
             times = {tag: [reached(trace, target) for _, trace in got] for tag, got in runs.items()}

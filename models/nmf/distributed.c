@@ -30,7 +30,7 @@ const char *fm_distributed_refusal(const fm_solver_options *o, fm_kind kind, dou
                "0.5 or less)";
     if (o->loss != FM_LOSS_LS) return "a distributed run minimizes the least-squares loss only (--loss ls)";
     if (o->accelerate || o->init == FM_INIT_LEARNED) return "the learned models do not run distributed";
-    if (o->svd_power < FM_SVD_POWER_AUTO || o->svd_power > FM_MAX_SVD_POWER)
+    if (!fm_svd_power_valid(o->svd_power))
         return "svd_power: expected 0 to 64 power iterations (or FM_SVD_POWER_AUTO)";
     if (o->start_W) return "--init-from does not run distributed";
     if (o->keep_duals) return "--save-state does not run distributed";

@@ -24,6 +24,8 @@ int fm_rsvd_power(int power, int rank, int64_t smaller)
     return power >= 0 ? power : rank < 0.1 * (double)smaller ? 7 : 4;
 }
 
+bool fm_svd_power_valid(int power) { return power >= FM_SVD_POWER_AUTO && power <= FM_MAX_SVD_POWER; }
+
 int fm_start_svd_power(fm_init_method method, int power, int rank, int64_t rows, int64_t cols)
 {
     if (method == FM_INIT_RANDOM) return -1;
@@ -225,7 +227,7 @@ int fm_init_factors(fm_dense **W, fm_dense **Ht, const fm_graph *g, const fm_edg
 #define FREE_ALL { fm_dense_free(&U); fm_dense_free(&V); free(sigma); }
     const int64_t m = g->stats.rows, n = g->stats.cols;
     const double mean = fm_graph_mean(g);
-    FM_CHECK(power >= FM_SVD_POWER_AUTO && power <= FM_MAX_SVD_POWER, FM_ERR_INVALID,
+    FM_CHECK(fm_svd_power_valid(power), FM_ERR_INVALID,
              "the randomized SVD's power iterations: expected 0 to %d (or FM_SVD_POWER_AUTO), not %d",
              FM_MAX_SVD_POWER, power);
     FM_CHECK((unsigned)method <= FM_INIT_NNDSVDAR, FM_ERR_INVALID,

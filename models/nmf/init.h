@@ -3,6 +3,8 @@
 #ifndef FM_INIT_H
 #define FM_INIT_H
 
+#include <stdbool.h>
+
 #include "graph.h"
 #include "rng.h"
 
@@ -38,6 +40,9 @@ int fm_init_orthonormalize(fm_dense *Y, char *msg);
 // (FM_SVD_POWER_AUTO) scikit-learn's rule.
 int fm_rsvd_width(int rank, int64_t smaller);
 int fm_rsvd_power(int power, int rank, int64_t smaller);
+// Whether `power` is a count fm_rsvd_power takes: FM_SVD_POWER_AUTO or 0 to
+// FM_MAX_SVD_POWER.
+bool fm_svd_power_valid(int power);
 // The power iterations a run's start takes (§3, §6): -1 for the random start
 // (no SVD); `power` when it is 0 or more; for the learned initialization
 // FM_LEARNED_SVD_POWER, else the rule of fm_rsvd_power.

@@ -94,7 +94,7 @@ static int check_options(const fm_graph *g, const fm_solver_options *o, char *ms
         return fm_fail(FM_ERR_INVALID, msg, "the accelerator's budget must be >= 0 (INFINITY: none), not %g",
                        o->accel_budget);
     if ((unsigned)o->init > FM_INIT_LEARNED) return fm_fail(FM_ERR_INVALID, msg, "unknown init method %d", o->init);
-    if (o->svd_power < FM_SVD_POWER_AUTO || o->svd_power > FM_MAX_SVD_POWER)
+    if (!fm_svd_power_valid(o->svd_power))
         return fm_fail(FM_ERR_INVALID, msg, "svd_power: expected 0 to %d power iterations (or FM_SVD_POWER_AUTO), "
                        "not %d", FM_MAX_SVD_POWER, o->svd_power);
     if (o->accelerate && o->accel_every < 1)
