@@ -7,6 +7,7 @@ exponential family beside both: the histogram of x / mean(x) over the stored
 entries (what the network reads, §5), density-normalized, 50 bins on [0, 5].
 A table of the same matrices' shape statistics is printed (density, the
 coefficient of variation, the share above 5x the mean, the share of zeros).
+Counts draw their level per matrix: their span over seeds 1-10 is printed too.
 
     /usr/bin/python3 perf/family_histograms.py [--factormer build/factormer]
         [--data ../shared/data] [--out perf/out/families]
@@ -64,14 +65,14 @@ def stats(name, values, rows, cols, array):
     }
 
 
-def generate(factormer, out, family, rows, cols, rank):
+def generate(factormer, out, family, rows, cols, rank, seed=7):
     path = os.path.join(out, "%s.mtx" % family)
     if family == "exponential":
         cmd = [factormer, "generate", path, "--rows", str(rows), "--cols", str(cols), "--rank", str(rank),
-               "--noise", "0.05", "--seed", "7"]
+               "--noise", "0.05", "--seed", str(seed)]
     else:
         cmd = [factormer, "generate", path, "--family", family, "--rows", str(rows), "--cols", str(cols),
-               "--rank", str(rank), "--seed", "7"]
+               "--rank", str(rank), "--seed", str(seed)]
         if family == "ratings":
             cmd += ["--density", "0.063"]   # movielens100k's
     subprocess.run(cmd, check=True)
@@ -114,6 +115,15 @@ def main():
     for s in rows_out:
         print("%-36s %8.4f %8.3f %8.4f %8.4f %dx%d" % (s["matrix"], s["density"], s["cv"], s["above_5x"], s["zeros"],
                                                      s["rows"], s["cols"]))
+
+    # counts draw their level per matrix: the span of a family, not one draw
+    rows, cols, rank = PANELS[0][2]
+    spread = [stats("counts", *read_mtx(generate(a.factormer, a.out, "counts", rows, cols, rank, seed)))
+              for seed in range(1, 11)]
+    for key in ("density", "cv", "above_5x"):
+        v = sorted(s[key] for s in spread)
+        print("counts (%dx%d, rank %d), seeds 1-10: %s %.4g / %.4g / %.4g (least / median / most)" %
+              (rows, cols, rank, key, v[0], 0.5 * (v[4] + v[5]), v[-1]))
 
     centres = 0.5 * (BINS[1:] + BINS[:-1])
     dat = os.path.join(a.out, "histograms.dat")

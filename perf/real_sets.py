@@ -13,7 +13,7 @@ SETS = [("yale32", ["--kind", "dense"]), ("yale64", ["--kind", "dense"]), ("jasp
 
 # name, `factormer generate` options, eval options. Seeds 101-107 are none of
 # the training's (its matrices are keyed draws of --seed 42) nor the
-# validation sets'; counts' level is drawn per seed (107: 24% stored).
+# validation sets'; counts' level is drawn per seed (107: 5.0% stored).
 SYNTHETIC = [
     ("images", ["--family", "images", "--rows", "200", "--cols", "3000", "--rank", "12", "--seed", "101"],
      ["--kind", "dense"]),

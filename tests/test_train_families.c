@@ -1,7 +1,7 @@
 // The training families like real data (models/nmf/train_families.h, docs
 // §7.1): each family's values are of its kind (counts nonnegative integers
 // with every row and column holding one, gray levels 0..255, ratings 1..5,
-// reflectances 0..5000), a noise-free draw is its planted mean rounded, the
+// reflectances 0..5000), counts as sparse as text and bursty, a noise-free draw is its planted mean rounded, the
 // draws are a function of the key, fm_train_matrix gives the family's kind
 // and mean 1, and a family with another kind is refused.
 #include <math.h>
@@ -101,6 +101,42 @@ Test(train_families, a_noise_free_draw_is_its_mean_rounded)
         free(mean);
         draw_free(&d);
     }
+}
+
+// Text-like counts: some matrices as sparse as kos_bow (1.5% stored), some
+// dense, and every count negative-binomial: x ~ Poisson(m g) with g of mean 1
+// and variance 2 (a squared normal), so Var x = m + 2 m², m = μ (WH).
+Test(train_families, counts_reach_text_sparsity_and_are_bursty)
+{
+    const int64_t rows = 300, cols = 400;
+    const int rank = 5;
+    double sparsest = 1, densest = 0, squares = 0, excess = 0;
+    for (uint64_t key = 1; key <= 30; key++) {
+        draw d = draw_new(FM_FAMILY_COUNTS, rows, cols, rank, key * 104729, true);
+        double *mean = calloc(rows * cols, sizeof(double)), total = 0, planted = 0;
+        int64_t stored = 0;
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++) {
+                for (int r = 0; r < rank; r++) mean[i * cols + j] += (double)d.W[i * rank + r] * d.H[r * cols + j];
+                planted += mean[i * cols + j];
+                total += d.X[i * cols + j];
+                stored += d.stored[i * cols + j];
+            }
+        const double density = (double)stored / (rows * cols), level = total / planted;
+        sparsest = fmin(sparsest, density), densest = fmax(densest, density);
+        if (level > 0.5)   // where m² outweighs m (and the forced counts are few)
+            for (int64_t e = 0; e < rows * cols; e++) {
+                const double m = level * mean[e], x = d.X[e];
+                excess += (x - m) * (x - m) - m;
+                squares += m * m;
+            }
+        free(mean);
+        draw_free(&d);
+    }
+    cr_expect_lt(sparsest, 0.03, "the sparsest counts matrix stores %g of its entries", sparsest);
+    cr_expect_gt(densest, 0.2, "the densest counts matrix stores %g of its entries", densest);
+    cr_assert_gt(squares, 0, "no matrix drew a level above 0.5");
+    cr_expect(fabs(excess / squares - 2) < 0.5, "the rates' mixing variance is %g, expected 2", excess / squares);
 }
 
 Test(train_families, draws_are_a_function_of_the_key)

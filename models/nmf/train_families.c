@@ -41,8 +41,9 @@ fm_kind fm_train_family_kind(fm_train_family family, fm_kind exponential)
     }
 }
 
-// Streams of a family's draws, after the exponential family's 1..7.
-enum { S_H = 2, S_NOISE = 3, S_SHAPE = 8, S_GAMMA = 9, S_POISSON = 10 };   // (1 and 2: fm_train_exponential_factors)
+// Streams of a family's draws, after the exponential family's 1..7 (1 and 2:
+// fm_train_exponential_factors).
+enum { S_H = 2, S_NOISE = 3, S_SHAPE = 8, S_GAMMA = 9, S_POISSON = 10, S_POPULARITY = 11 };
 
 // Poisson(rate) by inversion from one uniform; a normal approximation above
 // rate 50, where inversion's loop grows long and the approximation is good.
@@ -99,17 +100,31 @@ static void one_count(float *X, const float *W, const float *H, int64_t rows, in
 #undef FM_AT
 }
 
-static void fill_counts(float *X, const float *W, const float *H, unsigned char *stored, int64_t rows, int64_t cols,
+// §7.1's counts: x ~ Poisson(μ (W H) g), g = z², with popularities taken into
+// W and H (which the caller gets back as the planted factors).
+static void fill_counts(float *X, float *W, float *H, unsigned char *stored, int64_t rows, int64_t cols,
                         int rank, uint64_t key)
 {
     const fm_rng shape = fm_rng_stream(key, S_SHAPE), gamma = fm_rng_stream(key, S_GAMMA);
     const fm_rng draw = fm_rng_stream(key, S_POISSON), normal = fm_rng_stream(key, S_NOISE);
-    const double mu = exp(log(0.1) + (log(2.0) - log(0.1)) * fm_rng_uniform(shape, 0));
+    const fm_rng popularity = fm_rng_stream(key, S_POPULARITY);
+    const double mu = exp(log(FM_COUNTS_LEVEL_LOW) + (log(FM_COUNTS_LEVEL_HIGH) - log(FM_COUNTS_LEVEL_LOW)) *
+                                                         fm_rng_uniform(shape, 0));
+    // Rows' and columns' popularities, log-normal of mean 1, taken into W and H (the mean stays of rank
+    // `rank`): a few words (genes) are far more frequent than the rest, some documents (cells) far longer.
+    const double sigma = FM_COUNTS_POPULARITY, shift = 0.5 * sigma * sigma;
+    for (int64_t i = 0; i < rows; i++) {
+        const double p = exp(sigma * fm_rng_normal(popularity, (uint64_t)i) - shift);
+        for (int r = 0; r < rank; r++) W[i * rank + r] = (float)(W[i * rank + r] * p);
+    }
+    for (int64_t j = 0; j < cols; j++) {
+        const double p = exp(sigma * fm_rng_normal(popularity, (uint64_t)(rows + j)) - shift);
+        for (int r = 0; r < rank; r++) H[r * cols + j] = (float)(H[r * cols + j] * p);
+    }
     product(X, W, H, rows, cols, rank);   // the rates' low-rank part
     for (int64_t e = 0; e < rows * cols; e++) {
-        // Gamma(2)/2: the mean of two unit exponentials
-        const double g = 0.5 * (fm_rng_exponential(gamma, 2 * (uint64_t)e, 1) +
-                                fm_rng_exponential(gamma, 2 * (uint64_t)e + 1, 1));
+        // Gamma(1/2)·2, a squared standard normal: a negative-binomial count, bursty like a word in a text
+        const double z = fm_rng_normal(gamma, (uint64_t)e), g = z * z;
         X[e] = (float)poisson(mu * X[e] * g, draw, normal, (uint64_t)e);
     }
     // every row and column holds a count (a document has a word, a cell a read)

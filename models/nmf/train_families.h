@@ -41,6 +41,13 @@ typedef enum fm_train_family {
 
 #define FM_FAMILIES 5   // the families of data, FM_FAMILY_MIX aside
 
+// §7.1 [choice] the counts family's level μ, log-uniform in [LOW, HIGH] per
+// matrix (the mean count an entry before popularity: text like kos_bow is
+// near 0.02), and the σ of its columns' log-normal popularity.
+#define FM_COUNTS_LEVEL_LOW 0.01
+#define FM_COUNTS_LEVEL_HIGH 2.0
+#define FM_COUNTS_POPULARITY 1.0
+
 // "exponential", "counts", "images", "ratings", "spectra", "mix" ("unknown").
 const char *fm_train_family_name(fm_train_family family);
 // By name; FM_ERR_INVALID naming the choices.
