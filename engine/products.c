@@ -103,27 +103,38 @@ void fm_products_edge_sums(double *dot, double *sq, const fm_edges *edges,
 {
     FM_PROFILE_START(profile_clock);
     const int k = (int)sources->cols;
-    double dot_sum = 0, sq_sum = 0;
-#pragma omp parallel for schedule(dynamic, FM_TARGET_CHUNK) reduction(+ : dot_sum, sq_sum)
-    for (int64_t t = 0; t < edges->targets; t++) {
-        const float *tf = targets->data + t * k;
-        int64_t begin = edges->ptr ? (int64_t)edges->ptr[t] : t * edges->sources;
-        int64_t end = edges->ptr ? (int64_t)edges->ptr[t + 1] : (t + 1) * edges->sources;
-        for (int64_t e = begin; e < end; e++) {
-            int64_t s = edges->ptr ? (int64_t)edges->idx[e] : e - begin;
-            double x = edges->val[e], p = dot_double(tf, sources->data + s * k, k);
-            dot_sum += x * p;
-            sq_sum += (x - p) * (x - p);
+    // Fixed slabs of targets, summed in their order: the same bits on any
+    // number of threads and however a dynamic schedule hands the slabs out
+    // (a reduction clause adds the threads' partial sums in the order they finish).
+    enum { SLABS = 256 };
+    double dot_slab[SLABS] = {0}, sq_slab[SLABS] = {0};
+    const int64_t T = edges->targets;
+#pragma omp parallel for schedule(dynamic, 1) if (T > FM_TARGET_CHUNK)
+    for (int slab = 0; slab < SLABS; slab++) {
+        double dot_sum = 0, sq_sum = 0;
+        for (int64_t t = T * slab / SLABS; t < T * (slab + 1) / SLABS; t++) {
+            const float *tf = targets->data + t * k;
+            int64_t begin = edges->ptr ? (int64_t)edges->ptr[t] : t * edges->sources;
+            int64_t end = edges->ptr ? (int64_t)edges->ptr[t + 1] : (t + 1) * edges->sources;
+            for (int64_t e = begin; e < end; e++) {
+                int64_t s = edges->ptr ? (int64_t)edges->idx[e] : e - begin;
+                double x = edges->val[e], p = dot_double(tf, sources->data + s * k, k);
+                dot_sum += x * p;
+                sq_sum += (x - p) * (x - p);
+            }
         }
+        dot_slab[slab] = dot_sum;
+        sq_slab[slab] = sq_sum;
     }
+    double dot_sum = 0, sq_sum = 0;
+    for (int slab = 0; slab < SLABS; slab++) dot_sum += dot_slab[slab], sq_sum += sq_slab[slab];
     *dot = dot_sum;
     *sq = sq_sum;
     // flops E·(2k + 5): the prediction (2k), x·p (2) and (x − p)² (3); bytes:
     // ptr, idx (sparse) and val, the targets (4·T·k), a source row per edge
-    const double T = (double)edges->targets;
-    const double E = edges->ptr ? (double)edges->count : T * (double)edges->sources;
+    const double E = edges->ptr ? (double)edges->count : (double)T * (double)edges->sources;
     FM_PROFILE_STOP(profile_clock, "products.edge_sums", E * (2.0 * k + 5),
-                    (edges->ptr ? 8 * (T + 1) + 12 * E : 4 * E) + 4 * T * k + 4 * E * k);
+                    (edges->ptr ? 8 * ((double)T + 1) + 12 * E : 4 * E) + 4.0 * T * k + 4 * E * k);
 }
 
 // The Gram of rows [begin, end) into P (k×k, double, full square): the rows

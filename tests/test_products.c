@@ -255,6 +255,33 @@ Test(products, dense_residual_matches_edge_sums)
     fm_set_threads(0);
 }
 
+// The loss's edge sums are the same bits on any number of threads and on
+// every run (a dynamic schedule must not decide the order of the sums).
+Test(products, edge_sums_do_not_depend_on_the_threads)
+{
+    char msg[FM_MSG_LEN];
+    fm_graph *g = skewed_graph(3001, 700, FM_KIND_SPARSE, 71);
+    fm_dense *T = random_dense(3001, 7, 8), *S = random_dense(700, 7, 9);
+    fm_edges edges;
+    cr_assert_eq(fm_edges_borrow(&edges, g, FM_TO_ROWS, msg), FM_OK, "%s", msg);
+    double dot1, sq1;
+    fm_set_threads(1);
+    fm_products_edge_sums(&dot1, &sq1, &edges, T, S);
+    for (int threads = 1; threads <= 4; threads++)
+        for (int run = 0; run < 3; run++) {
+            fm_set_threads(threads);
+            double dot, sq;
+            fm_products_edge_sums(&dot, &sq, &edges, T, S);
+            cr_assert(dot == dot1 && sq == sq1, "%d threads, run %d: %.17g %.17g against %.17g %.17g", threads, run,
+                      dot, sq, dot1, sq1);
+        }
+    fm_set_threads(0);
+    cr_assert_eq(fm_edges_return(&edges, msg), FM_OK, "%s", msg);
+    fm_dense_free(&T);
+    fm_dense_free(&S);
+    fm_graph_free(&g);
+}
+
 // Every variant of the full-storage gather this CPU runs (engine/cpu.h)
 // against sums in double, on shapes that leave partial groups of targets
 // (4 and 2), of ranks (5) and of vector lanes (16 and 8).
