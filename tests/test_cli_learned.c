@@ -370,14 +370,16 @@ static double start_rmse(const char *prefix)
 
 // A pooled model (§5.2) given no --sampler reads uniform samples of fanout 8,
 // as it was trained: its start is that of --sampler uniform --fanout 8, not
-// that of the full graph (--sampler full), and the report says so.
-Test(cli, a_pooled_model_reads_its_own_samples)
+// that of the full graph (--sampler full), and the report says so. With one
+// layer, which draws the columns' in-edges alone, the gathered term of the
+// rows reads every edge, as in training.
+static void pooled_model_reads_its_own_samples(const char *layers)
 {
     scratch s = scratch_new();
     char model[400];
     snprintf(model, sizeof model, "%s/pooled.fmw", s.root);
     run r = RUN(&s, "train", "--model", "init", "--any-rank", "--pooled", "--gathered", "--rank", "3", "--sampler",
-                "uniform", "--fanout", "8", TINY_MODEL, "--layers", "2", "--out", model);
+                "uniform", "--fanout", "8", TINY_MODEL, "--layers", layers, "--out", model);
     expect_success(&r);
     run_free(&r);
     const data_path data = generate_kind(&s, FM_KIND_DENSE);
@@ -413,6 +415,9 @@ Test(cli, a_pooled_model_reads_its_own_samples)
     cr_expect_neq(start[0], start[2], "the pooled model read every edge by default (start %.9g)", start[0]);
     scratch_free(&s);
 }
+
+Test(cli, a_pooled_model_reads_its_own_samples) { pooled_model_reads_its_own_samples("2"); }
+Test(cli, a_pooled_model_of_one_layer_reads_its_own_samples) { pooled_model_reads_its_own_samples("1"); }
 
 Test(cli, learned_model_refusals)
 {

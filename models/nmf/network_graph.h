@@ -17,6 +17,8 @@ typedef struct fm_network_graph {
     fm_message_graph *layers;     // per layer, layer_count of them
     int layer_count;
     int64_t edges;                // sampled edges over every layer of the last draw
+    fm_message_graph reads;       // per layer on the fused path: the caller's view with the layers attached
+                                  // (borrowed, never closed), what the network reads
 } fm_network_graph;
 
 // Draws call `call`'s sample for a network of `layers` layers from the

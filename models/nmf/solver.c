@@ -254,10 +254,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         // makes none: the samples scale what they draw (the copy of every value
         // costs more than the pass over a sample on small matrices).
         const bool accelerating = accel_steps > 0 && o->iters >= o->accel_every;
-        // (reads_as is the initialization's sampling when there is one)
-        const bool sampled_init =
-            learned_init && (reads_as.sampler != FM_SAMPLER_FULL || o->kernels == FM_KERNELS_GRAPHBLAS);
-        if (accelerating || !sampled_init) FM_TRY(fm_message_graph_view(&view, g, &rows, &cols, mean, msg));
+        if (accelerating || !learned_init || fm_solver_network_reads_view(init_network, o))
+            FM_TRY(fm_message_graph_view(&view, g, &rows, &cols, mean, msg));
         if (learned_init || o->init == FM_INIT_NNDSVD) {
             const fm_message_graph *reads = NULL;
             if (learned_init)

@@ -50,6 +50,21 @@ fm_solver_options fm_solver_network_sampling(const fm_solver_options *o, const f
     return s;
 }
 
+// Per-layer draws leave a direction to the view when no layer draws it and
+// the gathered term (§5.1) reads it: a gathered network of one layer.
+static bool leaves_a_direction(const fm_lfactormer_config *config)
+{
+    return config->gathered && config->layers < 2;
+}
+
+bool fm_solver_network_reads_view(const fm_learned *network, const fm_solver_options *caller)
+{
+    const fm_solver_options net = fm_solver_network_sampling(caller, &network->weights.config);
+    if (caller->kernels == FM_KERNELS_GRAPHBLAS) return false;
+    if (net.sampler == FM_SAMPLER_FULL) return true;
+    return !net.resample_once && leaves_a_direction(&network->weights.config);
+}
+
 int fm_solver_network_graph(const fm_message_graph **reads, fm_network_graph *sample, const fm_message_graph *view,
                             const fm_learned *network, fm_graph *g, const fm_edges *rows, const fm_edges *cols,
                             double mean, const fm_solver_options *caller, uint64_t call, char *msg)
@@ -65,5 +80,16 @@ int fm_solver_network_graph(const fm_message_graph **reads, fm_network_graph *sa
                                        call, false, msg);
     if (status == FM_OK && graphblas) status = fm_network_graph_pack(sample, msg);
     if (status == FM_OK) *reads = &sample->graph;
+    if (status == FM_OK && !graphblas && !once && leaves_a_direction(&network->weights.config)) {
+        // as in training (fm_train_network_graph): the layers read their draws, the gathered term of the
+        // direction no layer draws every edge of the view
+        if (!view || !view->graph)
+            return fm_fail(FM_ERR_INVALID, msg, "a gathered network of one layer reads the view of X / mean, and "
+                           "the run made none (fm_solver_network_reads_view)");
+        sample->reads = *view;
+        sample->reads.layers = sample->layers;
+        sample->reads.layer_count = sample->layer_count;
+        *reads = &sample->reads;
+    }
     return status;
 }

@@ -4,6 +4,7 @@
 #ifndef FM_SOLVER_NETWORKS_H
 #define FM_SOLVER_NETWORKS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "factormer.h"
@@ -26,6 +27,11 @@ int fm_solver_open_network(fm_learned **network, fm_learned *owned, const char *
 // caller's, or for a pooled model (§5.2) where the caller chose no sampler,
 // uniform samples of FM_POOLED_FANOUT in-edges a target (or its fanout).
 fm_solver_options fm_solver_network_sampling(const fm_solver_options *o, const fm_lfactormer_config *config);
+
+// Whether a network reads the solver's view of X / mean (every edge): on the
+// fused path with the full sampler, or where its per-layer draws leave a
+// direction undrawn that its gathered term reads (one layer).
+bool fm_solver_network_reads_view(const fm_learned *network, const fm_solver_options *caller);
 
 // What a network call reads (§8), with the sampling of
 // fm_solver_network_sampling: the view, or the call's sample of it (call 0
