@@ -50,7 +50,7 @@ static const char help[] =
     "  --fanout F          in-edges kept per target by the sampler (default 32)\n"
     "  --svd-power N       every method's start: power iterations of its randomized\n"
     "                      SVD (as factorize; default auto: plain's and the\n"
-    "                      accelerator's 7 or 4, the learned initialization's 2)\n"
+    "                      accelerator's 7 or 4, the learned initialization's 1)\n"
     "  --valid-size N      matrices per validation set (default 128)\n"
     "  --seed S            the validation sets' seed and the runs' (default 42, the\n"
     "                      training's)\n"

@@ -35,7 +35,7 @@ static const char help[] =
     "  --svd-power N       power iterations of the randomized SVD behind the nndsvd\n"
     "                      starts, 0 to 64: fewer make a cheaper, rougher start.\n"
     "                      auto (default): 7, or 4 when the rank is a tenth of the\n"
-    "                      smaller side or more (scikit-learn's rule); 2 for\n"
+    "                      smaller side or more (scikit-learn's rule); 1 for\n"
     "                      --init learned, whose network refines the start\n"
     "  --accelerate        run the acceleration network after every --accel-every\n"
     "                      iterations, --accel-steps times, then plain ADMM\n"

@@ -342,7 +342,7 @@ typedef struct fm_solver_state {
 #define FM_ACCEL_BUDGET 0.1   // fm_solver_options.accel_budget's default (§6 [ext])
 #define FM_SVD_POWER_AUTO (-1)   // fm_solver_options.svd_power's default
 #define FM_MAX_SVD_POWER 64      // the most power iterations svd_power may ask
-#define FM_LEARNED_SVD_POWER 2   // [measured] the learned initialization's sketch (§6)
+#define FM_LEARNED_SVD_POWER 1   // [measured] the learned initialization's sketch (§6)
 #define FM_POOLED_FANOUT 8    // [choice] the samples a pooled model reads by default (§5.2), as it was trained
 
 typedef struct fm_solver_options {

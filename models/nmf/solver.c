@@ -252,7 +252,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         // shares their structure and scales a copy of their values. An
         // initialization that reads samples, in a run without the accelerator,
         // makes none: the samples scale what they draw (the copy of every value
-        // costs more than the pass over a sample on small matrices).
+        // costs more than the pass over a sample on small matrices), unless its
+        // layers leave a direction to the view (fm_solver_network_reads_view).
         const bool accelerating = accel_steps > 0 && o->iters >= o->accel_every;
         if (accelerating || !learned_init || fm_solver_network_reads_view(init_network, o))
             FM_TRY(fm_message_graph_view(&view, g, &rows, &cols, mean, msg));
