@@ -66,7 +66,7 @@ def stats(name, values, rows, cols, array):
 
 
 def generate(factormer, out, family, rows, cols, rank, seed=7):
-    path = os.path.join(out, "%s.mtx" % family)
+    path = os.path.join(out, "%s.mtx" % family if seed == 7 else "%s_%d.mtx" % (family, seed))
     if family == "exponential":
         cmd = [factormer, "generate", path, "--rows", str(rows), "--cols", str(cols), "--rank", str(rank),
                "--noise", "0.05", "--seed", str(seed)]

@@ -80,7 +80,8 @@ int fm_solver_network_graph(const fm_message_graph **reads, fm_network_graph *sa
                                        call, false, msg);
     if (status == FM_OK && graphblas) status = fm_network_graph_pack(sample, msg);
     if (status == FM_OK) *reads = &sample->graph;
-    if (status == FM_OK && !graphblas && !once && leaves_a_direction(&network->weights.config)) {
+    // (past the full sampler's return: the per-layer draws that leave a direction)
+    if (status == FM_OK && fm_solver_network_reads_view(network, caller)) {
         // as in training (fm_train_network_graph): the layers read their draws, the gathered term of the
         // direction no layer draws every edge of the view
         if (!view || !view->graph)
