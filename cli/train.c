@@ -38,6 +38,12 @@ static const char help[] =
     "  --pooled                with --any-rank: one network pass for all components\n"
     "                          over their pooled embeddings, then a decoder per\n"
     "                          component (§5.2): its cost does not grow with the rank\n"
+    "  --residual              with --pooled: each decoder corrects its component's\n"
+    "                          own input instead of replacing it (§5.2)\n"
+    "  --svd-power N           power iterations of the training matrices' NNDSVD\n"
+    "                          starts, 0 to 64, or auto (default: the rule of\n"
+    "                          factorize's nndsvd start); 1 is the sketch factorize\n"
+    "                          --init learned gives the network (docs §6)\n"
     "  --max-rank K            with --any-rank: each training matrix's rank drawn from\n"
     "                          --rank to K (the same per matrix in every epoch; at most\n"
     "                          32); validation stays at --rank\n"
@@ -262,6 +268,7 @@ int fm_cmd_train(int argc, char **argv)
         if (!strcmp(a, "--any-rank")) { o.any_rank = true; continue; }
         if (!strcmp(a, "--gathered")) { o.gathered = true; continue; }
         if (!strcmp(a, "--pooled")) { o.pooled = true; continue; }
+        if (!strcmp(a, "--residual")) { o.residual = true; continue; }
         if (!strcmp(a, "--distributed")) continue;   // (found above)
         if (a[0] != '-') {
             if (!fm_arg_positional(a)) return 2;
@@ -271,6 +278,7 @@ int fm_cmd_train(int argc, char **argv)
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok = true;
         if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--svd-power")) ok = fm_arg_svd_power(a, v, &o.svd_power);
         else if (!strcmp(a, "--max-rank")) { ok = whole_number(a, v, INT_MAX, &value); o.max_rank = (int)value; }
         else if (!strcmp(a, "--rank")) { ok = whole_number(a, v, INT_MAX, &value); o.rank = (int)value; have_rank = true; }
         else if (!strcmp(a, "--width")) { ok = whole_number(a, v, INT_MAX, &value); o.width = (int)value; }
@@ -368,8 +376,10 @@ static int train_and_report(fm_train_options *options, bool quiet, long stop_aft
     if (!quiet && q.tty) fprintf(stderr, "\r\033[K");
     if (!quiet) {
         const char *name = fm_model_kind_name(o.kind);
-        char ranks[96];
-        const char *term = o.pooled ? (o.gathered ? " (pooled, with the gathered term)" : " (pooled)")
+        char ranks[128];
+        const char *term = o.pooled ? (o.residual ? (o.gathered ? " (pooled and residual, with the gathered term)"
+                                                                : " (pooled and residual)")
+                                                  : o.gathered ? " (pooled, with the gathered term)" : " (pooled)")
                                     : o.gathered ? " (with the gathered term)" : "";
         if (o.any_rank && o.max_rank > o.rank) snprintf(ranks, sizeof ranks, "any rank%s, trained at ranks %d-%d", term, o.rank, o.max_rank);
         else if (o.any_rank) snprintf(ranks, sizeof ranks, "any rank%s, trained at rank %d", term, o.rank);

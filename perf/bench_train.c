@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     for (int p = 0; p < count; p++) {
         fm_train_sample s;
         if (fm_train_sample_new(&s, NULL, FM_SET_TRAIN, fm_train_order(o.seed, 0, p, o.train_size), o.train_size, o.rank,
-                                o.seed, msg)) {
+                                o.svd_power, o.seed, msg)) {
             fprintf(stderr, "bench_train: %s\n", msg);
             return 1;
         }

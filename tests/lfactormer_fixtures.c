@@ -17,9 +17,10 @@ double lf_normal(uint64_t seed, uint64_t counter) { return fm_rng_normal(fm_rng_
 const char *lf_config_name(const fm_lfactormer_config *c, const fm_graph *g)
 {
     static char name[160];
-    snprintf(name, sizeof name, "%lldx%lld %s, k_in %d, k %d, d %d, %d heads, L %d%s", (long long)g->stats.rows,
+    snprintf(name, sizeof name, "%lldx%lld %s, k_in %d, k %d, d %d, %d heads, L %d%s%s%s%s", (long long)g->stats.rows,
              (long long)g->stats.cols, g->stats.kind == FM_KIND_DENSE ? "dense" : "sparse", c->inputs, c->rank,
-             c->width, c->heads, c->layers, c->components ? ", component set" : "");
+             c->width, c->heads, c->layers, c->components ? ", component set" : "", c->gathered ? ", gathered" : "",
+             c->pooled ? ", pooled" : "", c->residual ? ", residual" : "");
     return name;
 }
 

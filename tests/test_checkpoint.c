@@ -288,32 +288,34 @@ Test(checkpoint, other_shapes_round_trip)
 }
 
 // A model of any rank (§5.1), written from a config at rank 5, is read back
-// as its template (rank 0, minus 1 with the gathered term, minus 2 pooled;
-// 2 channels as the inputs) and serves any rank.
-static void check_template(bool gathered, bool pooled)
+// as its template (rank 0, minus 1 with the gathered term, minus 2 pooled,
+// minus 4 residual; 2 channels as the inputs) and serves any rank.
+static void check_template(bool gathered, bool pooled, bool residual)
 {
     const fm_checkpoint_header at5 = {
         .kind = FM_MODEL_ACCEL,
         .config = {.inputs = 10, .rank = 5, .width = 8, .heads = 2, .layers = 2, .components = true,
-                   .gathered = gathered, .pooled = pooled}};
+                   .gathered = gathered, .pooled = pooled, .residual = residual}};
     fixture fx;
     fixture_new(&fx, at5, true);
     char msg[FM_MSG_LEN];
     int32_t shape[2];
     memcpy(shape, fx.bytes + 20, sizeof shape);
-    cr_expect(shape[0] == 2 && shape[1] == -(int)gathered - 2 * (int)pooled, "the file's inputs and rank are %d and %d",
+    cr_expect(shape[0] == 2 && shape[1] == -(int)gathered - 2 * (int)pooled - 4 * (int)residual, "the file's inputs and rank are %d and %d",
               shape[0], shape[1]);
     const fm_checkpoint_expect rank7 = {.kind = FM_MODEL_ACCEL, .rank = 7, .training = true};
     fm_checkpoint_header h = {0};
     fm_params *back = NULL;
     cr_assert_eq(fm_checkpoint_read(fx.path, &h, &back, NULL, &rank7, msg), FM_OK, "%s", msg);
     const fm_lfactormer_config template = {.inputs = 2, .rank = 0, .width = 8, .heads = 2, .layers = 2,
-                                           .components = true, .gathered = gathered, .pooled = pooled};
+                                           .components = true, .gathered = gathered, .pooled = pooled,
+                                           .residual = residual};
     cr_expect(fm_lfactormer_same(&h.config, &template),
-              "read back: inputs %d, rank %d, components %d, gathered %d, pooled %d", h.config.inputs, h.config.rank,
-              h.config.components, h.config.gathered, h.config.pooled);
+              "read back: inputs %d, rank %d, components %d, gathered %d, pooled %d, residual %d", h.config.inputs,
+              h.config.rank, h.config.components, h.config.gathered, h.config.pooled, h.config.residual);
     const fm_lfactormer_config at7 = fm_lfactormer_at_rank(&h.config, 7);
-    cr_expect(at7.inputs == 14 && at7.rank == 7 && at7.components && at7.gathered == gathered && at7.pooled == pooled);
+    cr_expect(at7.inputs == 14 && at7.rank == 7 && at7.components && at7.gathered == gathered && at7.pooled == pooled &&
+              at7.residual == residual);
     expect_same_params(back, fx.params, true);
     fm_params_free(&back);
     fixture_free(&fx);
@@ -321,7 +323,8 @@ static void check_template(bool gathered, bool pooled)
 
 Test(checkpoint, a_model_of_any_rank_is_written_as_its_template)
 {
-    for (int form = 0; form < 4; form++) check_template(form & 1, form & 2);
+    for (int form = 0; form < 8; form++)
+        if (!(form & 4) || (form & 2)) check_template(form & 1, form & 2, form & 4);   // residual only pooled
 }
 
 Test(checkpoint, byte_layout_is_as_documented)
@@ -586,11 +589,15 @@ Test(checkpoint, hyperparameters_out_of_range)
     expect_field(&fx, 16, 0, "kind 0", "model kind 0", "expected 1");
     // rank 0 is a model of any rank, which reads 1 input per component (§5.1)
     expect_field(&fx, 24, 0, "rank 0", "do not match", "any rank reads 1 inputs per component");
-    // ranks -1 to -3 are models of any rank with the gathered term, pooled, or both: the same inputs; -4 is nothing
+    // ranks -1 to -7 are models of any rank: bit 0 gathered, bit 1 pooled, bit 2 residual (pooled only), the
+    // same inputs; -8 is nothing
     expect_field(&fx, 24, 0xffffffffu, "rank -1", "do not match", "any rank reads 1 inputs per component");
     expect_field(&fx, 24, 0xfffffffeu, "rank -2", "do not match", "any rank reads 1 inputs per component");
     expect_field(&fx, 24, 0xfffffffdu, "rank -3", "do not match", "any rank reads 1 inputs per component");
-    expect_field(&fx, 24, 0xfffffffcu, "rank -4", "out of range", "rank -4");
+    expect_field(&fx, 24, 0xfffffffcu, "rank -4", "out of range", "the residual decoder belongs to a pooled model");
+    expect_field(&fx, 24, 0xfffffffau, "rank -6", "do not match", "any rank reads 1 inputs per component");
+    expect_field(&fx, 24, 0xfffffff9u, "rank -7", "do not match", "any rank reads 1 inputs per component");
+    expect_field(&fx, 24, 0xfffffff8u, "rank -8", "out of range", "rank -8");
     expect_field(&fx, 20, 0, "inputs 0", "out of range", "input width 0");
     expect_field(&fx, 32, 3, "3 heads, width 8", "out of range", "3 heads do not divide the width 8");
     expect_field(&fx, 32, 0, "no heads", "out of range", "heads 0");

@@ -8,7 +8,8 @@
 // backward; a template of rank 0 and a width that is not a multiple of the
 // rank are refused. The first three with and without the gathered term u.
 // The pooled set (§5.2) the same: its backward, its forward against the
-// pool, network and decoder by hand, permutations, every rank.
+// pool, network and decoder by hand, permutations, every rank; its residual
+// decoder the first three.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +24,11 @@
 
 TestSuite(lfactormer_components, .init = fm_test_setup);
 
-static fm_lfactormer_config component_config(int channels, int rank, int layers, bool gathered, bool pooled)
+// form: bit 0 gathered, bit 1 pooled, bit 2 residual (pooled only)
+static fm_lfactormer_config component_config(int channels, int rank, int layers, int form)
 {
     return (fm_lfactormer_config){.inputs = channels * rank, .rank = rank, .width = 8, .heads = 2, .layers = layers,
-                                  .components = true, .gathered = gathered, .pooled = pooled};
+                                  .components = true, .gathered = form & 1, .pooled = form & 2, .residual = form & 4};
 }
 
 Test(lfactormer_components, backward_matches_finite_differences)
@@ -36,12 +38,13 @@ Test(lfactormer_components, backward_matches_finite_differences)
     for (int gi = 0; gi < 2; gi++)
         for (int channels = 1; channels <= 2; channels++)
             for (int layers = 2; layers <= 3; layers++)
-                for (int form = 0; form < 4; form++) {   // bit 0 gathered, bit 1 pooled
-                    const bool gathered = form & 1, pooled = form & 2;
-                    if (pooled && layers == 3) continue;
-                    const fm_lfactormer_config config = component_config(channels, 3, layers, gathered, pooled);
+                for (int form = 0; form < 8; form++) {
+                    const bool pooled = form & 2;
+                    if ((pooled && layers == 3) || (form & 4 && !pooled)) continue;
+                    const fm_lfactormer_config config = component_config(channels, 3, layers, form);
+                    // a residual decoder on its plain twin's weights: the skip is all that differs
                     clamped += lf_check_gradients(graphs[gi], &config,
-                                                  1103 + 17 * gi + 2 * channels + layers + 40 * form);
+                                                  1103 + 17 * gi + 2 * channels + layers + 40 * (form & 3));
                 }
     cr_expect_gt(clamped, 0, "no output clamped to 0 in any configuration: the relu's mask is not checked");
     for (int gi = 0; gi < 2; gi++) fm_graph_free(&graphs[gi]);
@@ -110,7 +113,7 @@ static void check_by_hand(bool sampled)
     open_graph_or_sample(&mg, g, sampled, 5);
     for (int run = 0; run < 4; run++) {
         const int k = 4, p = 1 + run % 2, nf = run < 2 ? 3 : 4;
-        const fm_lfactormer_config config = component_config(p, k, 3, nf == 4, false), inner = fm_lfactormer_inner(&config);
+        const fm_lfactormer_config config = component_config(p, k, 3, nf == 4), inner = fm_lfactormer_inner(&config);
         cr_assert(inner.inputs == nf * p && inner.rank == 1 && !inner.components && !inner.gathered);
         const fm_edges *rows = nf == 4 ? &mg.rows : NULL, *columns = nf == 4 ? &mg.columns : NULL;
         lf_model model = lf_model_new(&config, &mg, 40 + p);
@@ -148,9 +151,10 @@ Test(lfactormer_components, forward_is_the_per_component_network_on_the_features
 
 // One side of §5.2 by hand from its features (k arrays of nodes × nf·p) and h
 // (nodes × d, the inner network's output): the pool into s0 (nodes × d), or,
-// where h is not NULL, the decoder into out (nodes × k).
+// where h is not NULL, the decoder into out (nodes × k), adding feature `own`
+// (the residual decoder's skip) where it is not -1.
 static void pooled_side_by_hand(double *s0, double *out, double *const *features, const double *h, int64_t nodes,
-                                int k, int nfp, int d, const fm_lfactormer_weights_f64 *w, int side)
+                                int k, int nfp, int d, int own, const fm_lfactormer_weights_f64 *w, int side)
 {
     const double *P = w->pooled[side].pool_weight, *pb = w->pooled[side].pool_bias;
     const double *F = w->pooled[side].features, *C = w->pooled[side].context, *b = w->pooled[side].bias;
@@ -158,7 +162,7 @@ static void pooled_side_by_hand(double *s0, double *out, double *const *features
     for (int64_t i = 0; i < nodes; i++)
         for (int c = 0; c < k; c++) {
             const double *f = features[c] + i * nfp;
-            double y = o0[0];
+            double y = o0[0] + (own >= 0 ? f[own] : 0);
             for (int a = 0; a < d; a++) {
                 double pool = pb[a], pre = b[a];
                 for (int e = 0; e < nfp; e++) pool += P[a * nfp + e] * f[e], pre += F[a * nfp + e] * f[e];
@@ -181,9 +185,10 @@ static void check_pooled_by_hand(bool sampled)
     fm_graph *g = random_graph(6, 5, 0.6, 17);
     fm_message_graph mg;
     open_graph_or_sample(&mg, g, sampled, 9);
-    for (int run = 0; run < 4; run++) {
-        const int k = 4, p = 1 + run % 2, nf = run < 2 ? 3 : 4, d = 8, nfp = nf * p;
-        const fm_lfactormer_config config = component_config(p, k, 2, nf == 4, true), inner = fm_lfactormer_inner(&config);
+    for (int run = 0; run < 8; run++) {
+        const int k = 4, p = 1 + run % 2, nf = run % 4 < 2 ? 3 : 4, d = 8, nfp = nf * p, own = run >= 4 ? p - 1 : -1;
+        const fm_lfactormer_config config = component_config(p, k, 2, (nf == 4) | 2 | (own >= 0) << 2),
+                                   inner = fm_lfactormer_inner(&config);
         cr_assert(inner.inputs == d && inner.rank == d && !inner.components && !inner.pooled);
         const fm_edges *rows = nf == 4 ? &mg.rows : NULL, *columns = nf == 4 ? &mg.columns : NULL;
         lf_model model = lf_model_new(&config, &mg, 60 + run);
@@ -200,18 +205,18 @@ static void check_pooled_by_hand(bool sampled)
         }
         double *s0w = zeros64(m * d), *s0h = zeros64(n * d), *hw = zeros64(m * d), *hh = zeros64(n * d);
         double *ow = zeros64(m * k), *oh = zeros64(n * k);
-        pooled_side_by_hand(s0w, NULL, fw, NULL, m, k, nfp, d, &w, 0);
-        pooled_side_by_hand(s0h, NULL, fh, NULL, n, k, nfp, d, &w, 1);
+        pooled_side_by_hand(s0w, NULL, fw, NULL, m, k, nfp, d, own, &w, 0);
+        pooled_side_by_hand(s0h, NULL, fh, NULL, n, k, nfp, d, own, &w, 1);
         fm_lfactormer_saved_f64 saved;
         cr_assert_eq(fm_lfactormer_saved_new_f64(&saved, &inner, m, n, msg), FM_OK, "%s", msg);
         cr_assert_eq(fm_lfactormer_forward_f64(hw, hh, &saved, s0w, s0h, &inner_w, &mg, msg), FM_OK, "%s", msg);
-        pooled_side_by_hand(NULL, ow, fw, hw, m, k, nfp, d, &w, 0);
-        pooled_side_by_hand(NULL, oh, fh, hh, n, k, nfp, d, &w, 1);
+        pooled_side_by_hand(NULL, ow, fw, hw, m, k, nfp, d, own, &w, 0);
+        pooled_side_by_hand(NULL, oh, fh, hh, n, k, nfp, d, own, &w, 1);
         double worst = 0;
         for (int64_t e = 0; e < m * k; e++) worst = fmax(worst, fabs(ow[e] - model.w_out[e]));
         for (int64_t e = 0; e < n * k; e++) worst = fmax(worst, fabs(oh[e] - model.ht_out[e]));
-        cr_expect_lt(worst, 1e-10, "sampled %d, p = %d, %d features: the pooled model differs from the one by hand "
-                     "by %.3g", sampled, p, nf, worst);
+        cr_expect_lt(worst, 1e-10, "sampled %d, p = %d, %d features, residual %d: the pooled model differs from the "
+                     "one by hand by %.3g", sampled, p, nf, own >= 0, worst);
         lf_expect_some_positive(&model, "pooled by hand");
         for (int c = 0; c < k; c++) free(fw[c]), free(fh[c]);
         free(s0w), free(s0h), free(hw), free(hh), free(ow), free(oh);
@@ -263,7 +268,7 @@ static float *random_inputs(int64_t count, uint64_t seed)
     return a;
 }
 
-static void check_permutation(bool gathered, bool pooled)
+static void check_permutation(int form)
 {
     char msg[FM_MSG_LEN];
     fm_graph *g = random_graph(9, 7, 0.5, 5);
@@ -271,7 +276,7 @@ static void check_permutation(bool gathered, bool pooled)
     cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
     const int64_t m = 9, n = 7;
     const int k = 5, p = 2, order[5] = {3, 0, 4, 1, 2};
-    const fm_lfactormer_config config = component_config(p, k, 2, gathered, pooled);
+    const fm_lfactormer_config config = component_config(p, k, 2, form);
     fm_params *params = template_params(&config, &mg, 7);
     float *w_in = random_inputs(m * p * k, 1), *ht_in = random_inputs(n * p * k, 2);
     float *w_perm = zeros32(m * p * k), *ht_perm = zeros32(n * p * k);
@@ -298,8 +303,7 @@ static void check_permutation(bool gathered, bool pooled)
     cr_expect_gt(positive, 0, "every output is 0: the comparison is empty");
     // the means are summed in another order: float rounding only
     cr_expect_leq(worst, 1e-5 * fmax(scale, 1),
-                  "gathered %d, pooled %d: permuted outputs differ by %.3g (largest output %.3g)", gathered, pooled, worst,
-                  scale);
+                  "form %d: permuted outputs differ by %.3g (largest output %.3g)", form, worst, scale);
     float *arrays[] = {w_in, ht_in, w_perm, ht_perm, w_out, ht_out, w_pout, ht_pout};
     for (int a = 0; a < 8; a++) free(arrays[a]);
     fm_params_free(&params);
@@ -309,7 +313,8 @@ static void check_permutation(bool gathered, bool pooled)
 
 Test(lfactormer_components, permuting_the_components_permutes_the_outputs)
 {
-    for (int form = 0; form < 4; form++) check_permutation(form & 1, form & 2);
+    for (int form = 0; form < 8; form++)
+        if (!(form & 4) || (form & 2)) check_permutation(form);
 }
 
 static void check_every_rank(bool pooled)
@@ -390,7 +395,7 @@ Test(lfactormer_components, a_component_near_zero_on_the_other_side_reads_as_zer
     const int64_t m = 9, n = 7;
     const int k = 4, tiny = 2;
     for (int pooled = 0; pooled < 2; pooled++) {
-        const fm_lfactormer_config config = component_config(1, k, 2, true, pooled);
+        const fm_lfactormer_config config = component_config(1, k, 2, 1 | 2 * pooled);
         fm_params *params = template_params(&config, &mg, 31);
         float *w_in = random_inputs(m * k, 3), *ht_near = random_inputs(n * k, 4), *ht_zero = zeros32(n * k);
         for (int64_t j = 0; j < n; j++) {

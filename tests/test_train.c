@@ -84,6 +84,7 @@ Test(train, bad_options_are_refused_by_name)
     REFUSED(o.any_rank = true; o.max_rank = 33, "--max-rank 33");
     REFUSED(o.gathered = true, "--gathered is a feature of a model of any rank");
     REFUSED(o.pooled = true, "--pooled is a feature of a model of any rank");
+    REFUSED(o.any_rank = true; o.residual = true, "--residual is a feature of a pooled model");
     REFUSED(o.width = 10; o.heads = 4, "not a multiple");
     REFUSED(o.heads = 0, "heads");
     REFUSED(o.epochs = 0, "0 epochs");
@@ -127,8 +128,10 @@ Test(train, a_sample_is_scaled_to_mean_one_with_its_nndsvd_start)
     char msg[FM_MSG_LEN] = "";
     for (int set = FM_SET_TRAIN; set <= FM_SET_VALID_LARGE; set++) {
         fm_train_sample s, again;
-        cr_assert_eq(fm_train_sample_new(&s, NULL, (fm_train_set)set, 5, 24, 3, 42, msg), FM_OK, "%s", msg);
-        cr_assert_eq(fm_train_sample_new(&again, NULL, (fm_train_set)set, 5, 24, 3, 42, msg), FM_OK, "%s", msg);
+        cr_assert_eq(fm_train_sample_new(&s, NULL, (fm_train_set)set, 5, 24, 3, FM_SVD_POWER_AUTO, 42, msg), FM_OK,
+                     "%s", msg);
+        cr_assert_eq(fm_train_sample_new(&again, NULL, (fm_train_set)set, 5, 24, 3, FM_SVD_POWER_AUTO, 42, msg), FM_OK,
+                     "%s", msg);
         int64_t rows, cols;
         cr_assert_eq(fm_train_shape(&rows, &cols, (fm_train_set)set, 5, 24, 1, 42, msg), FM_OK, "%s", msg);
         cr_expect_eq(s.rows, rows);
@@ -437,4 +440,33 @@ Test(train, an_output_that_cannot_be_written_fails_first_and_leaves_nothing)
     remove(dir);
     free(missing);
     free(folder);
+}
+
+// A residual model (§5.2) starts as its input: its untrained validation RMSE
+// is the NNDSVD start's (to float rounding of the √k in and out). The
+// chains' starts take the power iterations given: a sketch of 0 is not the
+// rule's start (every baseline differs).
+Test(train, a_residual_model_starts_at_its_input_from_the_sketch_given)
+{
+    fm_train_result *r[2] = {NULL, NULL};
+    for (int run = 0; run < 2; run++) {
+        char *out = path_in(fm_test_tmpdir(), "model.fmw");
+        fm_train_options o = tiny(FM_MODEL_INIT, out);
+        o.any_rank = o.pooled = o.residual = true;
+        o.max_rank = 5;
+        o.epochs = 1;
+        o.svd_power = run ? 0 : FM_SVD_POWER_AUTO;
+        r[run] = run_ok(&o);
+        free(out);
+    }
+    for (int run = 0; run < 2; run++) {
+        cr_expect_float_eq(r[run]->epochs[0].valid_small, r[run]->baseline_small, 1e-6 * r[run]->baseline_small,
+                           "power %d: untrained %.9g, the start %.9g", run ? 0 : -1, r[run]->epochs[0].valid_small,
+                           r[run]->baseline_small);
+        cr_expect_float_eq(r[run]->epochs[0].valid_large, r[run]->baseline_large, 1e-6 * r[run]->baseline_large);
+    }
+    cr_expect_neq(r[0]->baseline_small, r[1]->baseline_small, "a sketch of 0 gave the rule's starts");
+    cr_expect_neq(r[0]->baseline_large, r[1]->baseline_large, "a sketch of 0 gave the rule's starts");
+    fm_train_result_free(&r[0]);
+    fm_train_result_free(&r[1]);
 }

@@ -41,6 +41,7 @@ fm_lfactormer_config fm_lfactormer_inner(const fm_lfactormer_config *config)
     inner.components = false;
     inner.gathered = false;
     inner.pooled = false;
+    inner.residual = false;
     return inner;
 }
 
@@ -65,6 +66,8 @@ int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg)
     if ((c->gathered || c->pooled) && !c->components)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: the %s belongs to a component-set model",
                        c->gathered ? "gathered term" : "pooled network");
+    if (c->residual && !c->pooled)
+        return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: the residual decoder belongs to a pooled model");
     if (c->width % c->heads)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: %d heads do not divide the width %d", c->heads,
                        c->width);
@@ -135,7 +138,7 @@ bool fm_lfactormer_same(const fm_lfactormer_config *a, const fm_lfactormer_confi
 {
     return a->inputs == b->inputs && a->rank == b->rank && a->width == b->width && a->heads == b->heads &&
            a->layers == b->layers && a->components == b->components && a->gathered == b->gathered &&
-           a->pooled == b->pooled;
+           a->pooled == b->pooled && a->residual == b->residual;
 }
 
 #define FM_BODY "lfactormer.inc"

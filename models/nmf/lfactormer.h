@@ -50,6 +50,9 @@
 //   h_i      = N(S_0, T_0)_i                            N: the L-Factormer of §5 with inputs d, rank d
 //   r_ic     = relu(f_ic Fᵀ + h_i Cᵀ + b)               decode   (features d × nf·p, context d × d, bias d)
 //   w_out(i, c) = relu(r_ic · o + o_0) / √k                      (out 1 × d, out_bias 1)
+// and with `residual` the decoder corrects the component's own input (its last
+// channel: W_0 for the initialization, W_admm for the accelerator) instead:
+//   w_out(i, c) = relu(√k a_ic(p) + r_ic · o + o_0) / √k
 // Its block is N's (fm_lfactormer_inner) followed by FM_LFACTORMER_POOLED_TENSORS
 // tensors, pool_w.weight … decode_w.out_bias then the same for _h. One pass of
 // N whatever k; the components meet in S_0 and through h.
@@ -79,6 +82,7 @@ typedef struct fm_lfactormer_config {
     bool components;   // the component-set model of §5.1 (above): any rank
     bool gathered;     // with components: the features add the gathered term u (§5.1), 4p per component
     bool pooled;       // with components: one pass over the pooled components (§5.2, above)
+    bool residual;     // with pooled: the decoder's output is added to the component's own input (§5.2)
 } fm_lfactormer_config;
 
 // Input channels per component of a component-set config (inputs / rank, or

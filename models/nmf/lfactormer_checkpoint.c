@@ -78,7 +78,8 @@ static int layout_of(layout *l, fm_model_kind kind, const fm_lfactormer_config *
     FM_ALLOC(l->names, tensors);
     FM_TRY(fm_lfactormer_specs(l->specs, l->names, c, msg));
     char rank[80] = "any rank";
-    snprintf(rank, sizeof rank, "any rank%s%s", c->pooled ? ", pooled" : "", c->gathered ? " with the gathered term" : "");
+    snprintf(rank, sizeof rank, "any rank%s%s%s", c->pooled ? ", pooled" : "", c->residual ? " and residual" : "",
+             c->gathered ? " with the gathered term" : "");
     if (!c->components) snprintf(rank, sizeof rank, "rank %d", c->rank);
     snprintf(l->model, sizeof l->model, "an %s model of %s, width %d, %d heads, %d layers", fm_model_kind_name(kind),
              rank, c->width, c->heads, c->layers);
@@ -88,13 +89,13 @@ static int layout_of(layout *l, fm_model_kind kind, const fm_lfactormer_config *
 }
 
 // A model of any rank is written as its template: rank 0, minus 1 with the
-// gathered term of §5.1, minus 2 pooled (§5.2); its channels per component as
-// the input width.
+// gathered term of §5.1, minus 2 pooled (§5.2), minus 4 residual (§5.2); its
+// channels per component as the input width.
 static fm_checkpoint_fields fields_of(const fm_checkpoint_header *h)
 {
     const fm_lfactormer_config *c = &h->config;
     const int inputs = c->components ? fm_lfactormer_channels(c) : c->inputs;
-    const int rank = c->components ? -(int)c->gathered - 2 * (int)c->pooled : c->rank;
+    const int rank = c->components ? -(int)c->gathered - 2 * (int)c->pooled - 4 * (int)c->residual : c->rank;
     return (fm_checkpoint_fields){
         .kind = (uint32_t)h->kind,
         .shape = {inputs, rank, c->width, c->heads, c->layers},
@@ -103,15 +104,15 @@ static fm_checkpoint_fields fields_of(const fm_checkpoint_header *h)
 
 static fm_checkpoint_header header_of(const fm_checkpoint_fields *f)
 {
-    const bool components = f->shape[1] <= 0 && f->shape[1] >= -3;
-    const int form = components ? -f->shape[1] : 0;   // bit 0 gathered, bit 1 pooled
+    const bool components = f->shape[1] <= 0 && f->shape[1] >= -7;
+    const int form = components ? -f->shape[1] : 0;   // bit 0 gathered, bit 1 pooled, bit 2 residual
     return (fm_checkpoint_header){
         .version = f->version,
         .flags = f->flags,
         .kind = (fm_model_kind)f->kind,
         .config = {.inputs = f->shape[0], .rank = components ? 0 : f->shape[1], .width = f->shape[2],
                    .heads = f->shape[3], .layers = f->shape[4], .components = components,
-                   .gathered = form & 1, .pooled = form & 2},
+                   .gathered = form & 1, .pooled = form & 2, .residual = form & 4},
     };
 }
 

@@ -11,7 +11,8 @@
 //                 component, 1 or 2 (bind it with fm_lfactormer_at_rank);
 //                 rank −1: the same template with the gathered term
 //                 (config.gathered); −2 pooled (config.pooled, §5.2), −3
-//                 pooled with the gathered term
+//                 pooled with the gathered term; −6 and −7 the same two
+//                 with the residual decoder (config.residual, §5.2)
 //   tensors       fm_lfactormer_tensors: 8 + 21·layers tensors (14 more
 //                 pooled) of
 //                 fm_lfactormer_specs, in that order, laid out as

@@ -31,6 +31,7 @@ void fm_train_options_default(fm_train_options *options, fm_model_kind kind)
         .train_size = FM_TRAIN_SIZE,
         .valid_size = FM_VALID_SIZE,
         .seed = 42,
+        .svd_power = FM_SVD_POWER_AUTO,
         .rate = kind == FM_MODEL_ACCEL ? FM_TRAIN_RATE_ACCEL : FM_TRAIN_RATE_INIT,
         .unroll = FM_UNROLL_STEPS,
         .admm = FM_UNROLL_ADMM,
@@ -53,7 +54,7 @@ void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *op
         .model = {.inputs = fm_model_kind_inputs(options->kind, options->rank), .rank = options->rank,
                   .width = options->width, .heads = options->heads, .layers = options->layers,
                   .components = options->any_rank, .gathered = options->gathered,
-                  .pooled = options->pooled},
+                  .pooled = options->pooled, .residual = options->residual},
         .steps = accel ? fm_schedule_accel_steps(epoch) : options->unroll,
         .admm = options->admm,
         .inner = options->inner,
@@ -79,6 +80,11 @@ int fm_train_check(const fm_train_options *options, char *msg)
     if ((o->gathered || o->pooled) && !o->any_rank)
         return fm_fail(FM_ERR_INVALID, msg, "train: --%s is a feature of a model of any rank; give --any-rank",
                        o->gathered ? "gathered" : "pooled");
+    if (!fm_svd_power_valid(o->svd_power))
+        return fm_fail(FM_ERR_INVALID, msg, "train: --svd-power %d; expected auto or 0 to %d", o->svd_power,
+                       FM_MAX_SVD_POWER);
+    if (o->residual && !o->pooled)
+        return fm_fail(FM_ERR_INVALID, msg, "train: --residual is a feature of a pooled model; give --pooled");
     if (o->resume && o->from)
         return fm_fail(FM_ERR_INVALID, msg,
                        "train: --from starts a new run from a model, --resume continues a run's own state; give one");
@@ -183,7 +189,7 @@ int fm_train_sample_start(fm_train_sample *sample, int rank, uint64_t nndsvd_see
     fm_dense *w_start = NULL, *ht_start = NULL;
 #define FREE_ALL { fm_dense_free(&w_start); fm_dense_free(&ht_start); }
     FM_TRY(fm_init_factors(&w_start, &ht_start, sample->graph, &sample->mg.rows, &sample->mg.columns, rank,
-                           FM_INIT_NNDSVD, FM_SVD_POWER_AUTO, nndsvd_seed, msg));
+                           FM_INIT_NNDSVD, sample->svd_power, nndsvd_seed, msg));
     free(sample->w_start);
     free(sample->ht_start);
     sample->w_start = w_start->data;
@@ -213,12 +219,13 @@ static int sample_graph(fm_train_sample *sample, const fm_train_data *data, fm_t
 }
 
 int fm_train_sample_new(fm_train_sample *sample, const fm_train_data *data, fm_train_set set, int64_t index,
-                        int64_t set_size, int rank, uint64_t seed, char *msg)
+                        int64_t set_size, int rank, int svd_power, uint64_t seed, char *msg)
 {
     fm_train_sample s = {0};
 #define FREE_ALL fm_train_sample_free(&s)
     FM_CHECK(sample, FM_ERR_INVALID, "fm_train_sample_new: no sample");
     FM_TRY(sample_graph(&s, data, set, index, set_size, rank, seed, msg));
+    s.svd_power = svd_power;
     FM_TRY(fm_train_sample_start(&s, rank, nndsvd_seed(seed, set, index), msg));
     *sample = s;
     return FM_OK;
@@ -254,7 +261,8 @@ static int member_step(double *loss, float *grads, const fm_params *params, cons
     fm_lfactormer_bind_grads(&g, &at.model, grads, params->offsets);
     fm_train_sample *sample = &whole;
     if (o->sampling.sampler < FM_SAMPLER_NODE_WISE) {
-        FM_TRY(fm_train_sample_new(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, rank, o->seed, msg));
+        FM_TRY(fm_train_sample_new(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, rank, o->svd_power, o->seed,
+                                   msg));
     } else {   // the whole matrix's start is not needed: the subgraph has its own
         FM_TRY(sample_graph(&whole, &o->data, FM_SET_TRAIN, index, o->train_size, rank, o->seed, msg));
         FM_TRY(fm_train_sample_subgraph(&sub, &whole, &o->sampling, o->seed, FM_SET_TRAIN, index, epoch, rank,
@@ -395,8 +403,9 @@ int fm_train_step(double *loss, fm_params *params, const fm_train_options *optio
 // The output heads start open and small (see train.h): c_W = c_H =
 // 1/sqrt(rank), D_W and D_H their Glorot draws times FM_TRAIN_HEAD_SCALE.
 // A pooled model's (§5.2) are its decoders' (one output each); its network's
-// heads, which feed the decoders, start the same way at rank d.
-static int open_output_heads(fm_params *params, int rank, bool pooled, char *msg)
+// heads, which feed the decoders, start the same way at rank d. A residual
+// decoder's bias starts at 0, so that the untrained model returns its input.
+static int open_output_heads(fm_params *params, int rank, bool pooled, bool residual, char *msg)
 {
 #define FREE_ALL
     static const char *const heads[8] = {"out_w.bias", "out_h.bias", "out_w.weight", "out_h.weight",
@@ -405,7 +414,7 @@ static int open_output_heads(fm_params *params, int rank, bool pooled, char *msg
         const int t = fm_params_find(params, heads[h]);
         FM_CHECK(t >= 0, FM_ERR_INVALID, "train: the model has no tensor %s", heads[h]);
         const bool bias = h % 4 < 2;
-        const double open = h < 4 ? 1 / sqrt((double)rank) : 1;
+        const double open = h < 4 ? 1 / sqrt((double)rank) : residual ? 0 : 1;
         float *values = fm_params_values(params, t);
         for (int64_t e = 0; e < fm_params_size(params, t); e++)
             values[e] = bias ? (float)open : (float)(FM_TRAIN_HEAD_SCALE * values[e]);
@@ -425,7 +434,8 @@ int fm_train_params_new(fm_params **params, const fm_train_options *options, cha
     FM_TRY(fm_lfactormer_params_new(&p, &config.model, msg));
     fm_params_init(p, options->seed);
     // a component-set model's network has one output, which it divides by √k itself
-    FM_TRY(open_output_heads(p, fm_lfactormer_inner(&config.model).rank, config.model.pooled, msg));
+    FM_TRY(open_output_heads(p, fm_lfactormer_inner(&config.model).rank, config.model.pooled, config.model.residual,
+                             msg));
     *params = p;
     return FM_OK;
 #undef FREE_ALL

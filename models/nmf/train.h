@@ -125,12 +125,15 @@ typedef struct fm_train_options {
     bool any_rank;                  // the component-set model of §5.1, trained at `rank`, run at any
     bool gathered;                  // any_rank: the features add the gathered term u of §5.1
     bool pooled;                    // any_rank: one network pass over the pooled components (§5.2)
+    bool residual;                  // pooled: the decoder corrects each component's own input (§5.2)
     int max_rank;                   // any_rank: training matrix i's rank drawn from [rank, max_rank]
                                     // (fm_train_rank); 0: `rank` alone. Validation stays at `rank`
     int epochs;                     // total epochs of the run (>= 1)
     int64_t train_size;             // matrices per epoch (FM_TRAIN_SIZE)
     int64_t valid_size;             // matrices of each validation set (FM_VALID_SIZE)
     uint64_t seed;                  // data, order, NNDSVD and initial parameters
+    int svd_power;                  // the chains' NNDSVD starts' power iterations (FM_SVD_POWER_AUTO:
+                                    // the rule of §3; FM_LEARNED_SVD_POWER: the learned start's own sketch)
     double rate;                    // initial learning rate (> 0)
     int unroll;                     // init: n_unroll, ADMM iterations after the network (>= 0)
     int admm;                       // accel: c, ADMM iterations per accelerator step (>= 1)
@@ -202,10 +205,11 @@ int64_t fm_train_order(uint64_t seed, int epoch, int64_t position, int64_t size)
 // Matrix `index` of `set` (of `set_size`) prepared for the model (see
 // above), of the kind of `data` (NULL: dense, §7); *sample is overwritten.
 // (fm_train_sample is in models/nmf/train_sampling.h.)
+// Its NNDSVD start takes `svd_power` power iterations (FM_SVD_POWER_AUTO: the rule).
 int fm_train_sample_new(fm_train_sample *sample, const fm_train_data *data, fm_train_set set, int64_t index,
-                        int64_t set_size, int rank, uint64_t seed, char *msg);
+                        int64_t set_size, int rank, int svd_power, uint64_t seed, char *msg);
 void fm_train_sample_free(fm_train_sample *sample);
-// The NNDSVD start of a sample whose graph and message graph are set.
+// The NNDSVD start of a sample whose graph, message graph and svd_power are set.
 int fm_train_sample_start(fm_train_sample *sample, int rank, uint64_t nndsvd_seed, char *msg);
 
 // The initial parameters of a run (see "Initial parameters"). *params NULL on entry.

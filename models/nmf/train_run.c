@@ -47,8 +47,8 @@ static int valid_sample_new(int64_t i, void *context, char *msg)
 {
     valid_set *v = context;
     const fm_train_options *o = v->o;
-    return fm_train_sample_new(&v->samples[i], &o->data, v->set, i, o->valid_size, fm_train_valid_rank(o, i), o->seed,
-                               msg);
+    return fm_train_sample_new(&v->samples[i], &o->data, v->set, i, o->valid_size, fm_train_valid_rank(o, i),
+                               o->svd_power, o->seed, msg);
 }
 
 // The matrices in parallel, one thread each (fm_train_each): their NNDSVD

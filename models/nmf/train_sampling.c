@@ -115,6 +115,7 @@ int fm_train_sample_subgraph(fm_train_sample *out, const fm_train_sample *whole,
     s.mg.rows.log_pi = sub->log_alpha_rows;
     s.mg.columns.log_pi = s.columns_log_pi;
     s.mg.loss_weights = sub->loss_weights;
+    s.svd_power = whole->svd_power;
     FM_TRY(fm_train_sample_start(&s, rank, draw_call(seed, DRAW_NNDSVD, epoch, set, index), msg));
     s.mean = whole->mean;
     s.rows = sub->nodes.rows;

@@ -51,6 +51,7 @@ typedef struct fm_train_sample {
     float *w_start, *ht_start;   // NNDSVD of the scaled X: rows × rank, cols × rank
     double mean;              // the mean of X over Ω before scaling
     int64_t rows, cols;
+    int svd_power;            // the start's power iterations (fm_train_options.svd_power)
     // a subgraph: its nodes and normalization (mg's log π and loss weights
     // point into these)
     fm_subgraph_matrix subgraph;
