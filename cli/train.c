@@ -40,6 +40,9 @@ static const char help[] =
     "                          component (§5.2): its cost does not grow with the rank\n"
     "  --residual              with --pooled: each decoder corrects its component's\n"
     "                          own input instead of replacing it (§5.2)\n"
+    "  --unroll T              init: ADMM iterations unrolled after the network, whose\n"
+    "                          RMSEs the loss sums discounted by 0.9 per iteration\n"
+    "                          from the last (default 5, docs §7)\n"
     "  --svd-power N           power iterations of the training matrices' NNDSVD\n"
     "                          starts, 0 to 64, or auto (default: the rule of\n"
     "                          factorize's nndsvd start); 1 is the sketch factorize\n"
@@ -278,6 +281,7 @@ int fm_cmd_train(int argc, char **argv)
         if (!(v = fm_arg_value(argc, argv, &i))) return 2;
         bool ok = true;
         if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--unroll")) { ok = whole_number(a, v, 1000, &value); o.unroll = (int)value; }
         else if (!strcmp(a, "--svd-power")) ok = fm_arg_svd_power(a, v, &o.svd_power);
         else if (!strcmp(a, "--max-rank")) { ok = whole_number(a, v, INT_MAX, &value); o.max_rank = (int)value; }
         else if (!strcmp(a, "--rank")) { ok = whole_number(a, v, INT_MAX, &value); o.rank = (int)value; have_rank = true; }

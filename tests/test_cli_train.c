@@ -292,6 +292,9 @@ Test(cli, train_bad_options)
         { { "--rank", "abc" }, "'abc'" },
         { { "--frobnicate", "1" }, "unknown option" },
         { { "--batch", "0" }, "batch" },
+        { { "--unroll", "-1" }, "--unroll -1" },
+        { { "--svd-power", "65" }, "--svd-power expects auto or a whole number from 0 to 64" },
+        { { "--any-rank", "--residual" }, "--residual is a feature of a pooled model" },
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         arguments a = { { FM_BINARY, NULL }, 1 };

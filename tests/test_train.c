@@ -85,6 +85,9 @@ Test(train, bad_options_are_refused_by_name)
     REFUSED(o.gathered = true, "--gathered is a feature of a model of any rank");
     REFUSED(o.pooled = true, "--pooled is a feature of a model of any rank");
     REFUSED(o.any_rank = true; o.residual = true, "--residual is a feature of a pooled model");
+    REFUSED(o.svd_power = 65, "--svd-power 65");
+    REFUSED(o.svd_power = -2, "--svd-power -2");
+    REFUSED(o.unroll = -1, "--unroll -1");
     REFUSED(o.width = 10; o.heads = 4, "not a multiple");
     REFUSED(o.heads = 0, "heads");
     REFUSED(o.epochs = 0, "0 epochs");

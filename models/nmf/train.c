@@ -105,7 +105,7 @@ int fm_train_check(const fm_train_options *options, char *msg)
                        (long long)o->valid_size);
     if (!(o->rate > 0) || !isfinite(o->rate))
         return fm_fail(FM_ERR_INVALID, msg, "train: learning rate %g; expected a finite rate above 0", o->rate);
-    if (o->unroll < 0) return fm_fail(FM_ERR_INVALID, msg, "train: n_unroll %d; expected at least 0", o->unroll);
+    if (o->unroll < 0) return fm_fail(FM_ERR_INVALID, msg, "train: --unroll %d; expected at least 0", o->unroll);
     if (o->admm < 1)
         return fm_fail(FM_ERR_INVALID, msg, "train: %d ADMM iterations per accelerator step; expected at least 1",
                        o->admm);
