@@ -21,6 +21,12 @@ With --sampler the network reads samples of the graph (eval --sampler; plain
 ADMM is unaffected). A rank above the data's smaller side is skipped.
 movielens100k is fitted with 10% of its ratings held out (eval --holdout 0.1,
 as issue 19 asks). The real sets are read where they are.
+
+With --rtol R the summary adds the same counts with the learned run taken to
+have reached plain's RMSE e once within e(1 + R): where plain ADMM has
+converged by iteration 20 (kos_bow at ranks 5 and 10), the strict count is
+decided in the seventh digit, by which of two equally good minima a run finds.
+The table stays strict.
 """
 import argparse
 import csv
@@ -71,12 +77,15 @@ def main():
     p.add_argument("--synthetic", metavar="DIR", help="race on the synthetic validation split (real_sets.SYNTHETIC), "
                    "generated in DIR, instead of the real sets")
     p.add_argument("--svd-power", help="eval --svd-power (every NNDSVD's power iterations)")
+    p.add_argument("--rtol", type=float, default=0, help="also count the learned run as reaching plain's RMSE "
+                   "within this relative tolerance (the summary's second line)")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     print("| data | rank | to plain's RMSE at 20: plain / learned (learned's iterations) | at 100 | "
           "network, ADMM iterations | RMSE at plain's time for 100: plain / learned |")
     print("|---|---|---|---|---|---|")
     faster = faster_100 = below = pairs = 0
+    tolerant = [0, 0]   # at 20 and at 100, within --rtol
     for name, path, kind in sets(a.data, a.synthetic, a.factormer):
         for rank in [int(k) for k in a.ranks.split(",")]:
             if rank > min(shape(path)):
@@ -110,6 +119,8 @@ def main():
                     faster += its is not None and t_learned < t_plain
                 else:
                     faster_100 += its is not None and t_learned < t_plain
+                its_tol, t_tol = reach(learned, target * (1 + a.rtol))
+                tolerant[at == 100] += its_tol is not None and t_tol < t_plain
             budget = plain[-1][1]
             rmse = at_time(learned, budget)   # None: the network alone outlasts the budget
             below += rmse is not None and rmse < at_time(plain, budget)
@@ -118,6 +129,9 @@ def main():
                                                                "%.6g" % rmse if rmse is not None else "none yet"))
     print("\nlearned initialization faster to plain's RMSE at 20 on %d of %d pairs, at 100 on %d; below plain's "
           "RMSE at plain's time for 100 on %d" % (faster, pairs, faster_100, below))
+    if a.rtol:
+        print("within a relative %g of plain's RMSE: faster at 20 on %d of %d pairs, at 100 on %d"
+              % (a.rtol, tolerant[0], pairs, tolerant[1]))
 
 
 if __name__ == "__main__":
