@@ -9,7 +9,7 @@
 // rank are refused. The first three with and without the gathered term u.
 // The pooled set (§5.2) the same: its backward, its forward against the
 // pool, network and decoder by hand, permutations, every rank; its residual
-// decoder the first three.
+// decoder the first three. Both give the same bits on any number of threads.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +315,40 @@ Test(lfactormer_components, permuting_the_components_permutes_the_outputs)
 {
     for (int form = 0; form < 8; form++)
         if (!(form & 4) || (form & 2)) check_permutation(form);
+}
+
+// The Grams and cross terms run in parallel above a size (nodes · k² above
+// 2^18): the outputs are the same bits on 1, 2 and 3 threads.
+Test(lfactormer_components, the_outputs_do_not_depend_on_the_threads)
+{
+    char msg[FM_MSG_LEN];
+    const int threads = fm_get_threads();
+    const int64_t m = 700, n = 500;
+    const int k = 24;   // (700 + 500) · 24² = 691 200
+    fm_graph *g = random_graph(m, n, 0.02, 19);
+    fm_message_graph mg;
+    cr_assert_eq(fm_message_graph_open(&mg, g, FM_KERNELS_FUSED, msg), FM_OK, "%s", msg);
+    for (int form = 1; form <= 3; form += 2) {   // gathered; gathered and pooled
+        const fm_lfactormer_config config = component_config(1, k, 2, form);
+        fm_params *params = template_params(&config, &mg, 23);
+        float *w_in = random_inputs(m * k, 3), *ht_in = random_inputs(n * k, 4), *w_one, *ht_one;
+        fm_set_threads(1);
+        run_float(&w_one, &ht_one, params, &config, &mg, w_in, ht_in, false);
+        for (int t = 2; t <= 3; t++) {
+            float *w_out, *ht_out;
+            fm_set_threads(t);
+            run_float(&w_out, &ht_out, params, &config, &mg, w_in, ht_in, false);
+            cr_expect_arr_eq(w_out, w_one, sizeof(float) * m * k, "form %d: W on %d threads differs from 1", form, t);
+            cr_expect_arr_eq(ht_out, ht_one, sizeof(float) * n * k, "form %d: Hᵀ on %d threads differs from 1", form,
+                             t);
+            free(w_out), free(ht_out);
+        }
+        fm_set_threads(threads);
+        free(w_in), free(ht_in), free(w_one), free(ht_one);
+        fm_params_free(&params);
+    }
+    cr_assert_eq(fm_message_graph_close(&mg, msg), FM_OK, "%s", msg);
+    fm_graph_free(&g);
 }
 
 static void check_every_rank(bool pooled)
