@@ -381,10 +381,10 @@ static int train_and_report(fm_train_options *options, bool quiet, long stop_aft
     if (!quiet) {
         const char *name = fm_model_kind_name(o.kind);
         char ranks[128];
-        const char *term = o.pooled ? (o.residual ? (o.gathered ? " (pooled and residual, with the gathered term)"
-                                                                : " (pooled and residual)")
-                                                  : o.gathered ? " (pooled, with the gathered term)" : " (pooled)")
-                                    : o.gathered ? " (with the gathered term)" : "";
+        char term[64] = "";   // e.g. " (pooled and residual, with the gathered term)"
+        if (o.pooled || o.gathered)
+            snprintf(term, sizeof term, " (%s%s%s)", o.pooled ? (o.residual ? "pooled and residual" : "pooled") : "",
+                     o.pooled && o.gathered ? ", " : "", o.gathered ? "with the gathered term" : "");
         if (o.any_rank && o.max_rank > o.rank) snprintf(ranks, sizeof ranks, "any rank%s, trained at ranks %d-%d", term, o.rank, o.max_rank);
         else if (o.any_rank) snprintf(ranks, sizeof ranks, "any rank%s, trained at rank %d", term, o.rank);
         else snprintf(ranks, sizeof ranks, "rank %d", o.rank);
