@@ -49,7 +49,12 @@ static const char help[] =
     "                          --init learned gives the network (docs §6)\n"
     "  --max-rank K            with --any-rank: each training matrix's rank drawn from\n"
     "                          --rank to K (the same per matrix in every epoch; at most\n"
-    "                          32); validation stays at --rank\n"
+    "                          32); validation matrix i at each rank of the range in turn\n"
+    "  --rank-spread S         the data's planted rank drawn per matrix as the\n"
+    "                          factorization's times 2^u, u uniform in [-S, S] (0 to 4\n"
+    "                          octaves; default 0: the same rank), so the network also\n"
+    "                          learns factorizations at ranks above and below the\n"
+    "                          data's, as users run them (docs §7.1); validation too\n"
     "  --width D               node feature width (default 100)\n"
     "  --heads H               attention heads; must divide the width (default 4)\n"
     "  --layers L              Factormer layers (default 4)\n"
@@ -319,6 +324,7 @@ int fm_cmd_train(int argc, char **argv)
             ok = fm_arg_int(a, v, 1, FM_TRAIN_MAX_SCALE, &scale);
             o.data.scale = (int)scale;
         }
+        else if (!strcmp(a, "--rank-spread")) ok = fm_arg_double(a, v, 0, FM_TRAIN_MAX_RANK_SPREAD, &o.data.rank_spread);
         else if (!strcmp(a, "--observed")) ok = fm_arg_double(a, v, 1e-6, 1, &o.data.observed);
         else if (!strcmp(a, "--degrees")) {
             if (fm_degrees_parse(&o.data.degrees, v, msg)) { fprintf(stderr, "factormer: --degrees: %s\n", msg); return 2; }
@@ -394,6 +400,7 @@ static int train_and_report(fm_train_options *options, bool quiet, long stop_aft
         printf("  data         %s", fm_kind_name(o.data.kind));
         if (o.data.family != FM_FAMILY_EXPONENTIAL) printf(" (%s)", fm_train_family_name(o.data.family));
         if (o.data.scale > 1) printf(", shapes x %d", o.data.scale);
+        if (o.data.rank_spread > 0) printf(", planted ranks 2^±%g of the rank", o.data.rank_spread);
         if (o.data.kind == FM_KIND_SPARSE) printf(", %g zeros", o.data.zeros);
         if (o.data.kind == FM_KIND_INCOMPLETE)
             printf(", %g observed, %s degrees", o.data.observed, fm_degrees_name(o.data.degrees));

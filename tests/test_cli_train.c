@@ -294,6 +294,7 @@ Test(cli, train_bad_options)
         { { "--batch", "0" }, "batch" },
         { { "--unroll", "-1" }, "--unroll -1" },
         { { "--svd-power", "65" }, "--svd-power expects auto or a whole number from 0 to 64" },
+        { { "--rank-spread", "5" }, "--rank-spread expects a number in [0, 4], not '5'" },
         { { "--any-rank", "--residual" }, "--residual is a feature of a pooled model" },
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {

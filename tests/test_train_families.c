@@ -3,7 +3,8 @@
 // with every row and column holding one, gray levels 0..255, ratings 1..5,
 // reflectances 0..5000), counts as sparse as text and bursty, a noise-free draw is its planted mean rounded, the
 // draws are a function of the key, fm_train_matrix gives the family's kind
-// and mean 1, and a family with another kind is refused.
+// and mean 1, a family with another kind is refused, and a rank spread plants
+// ranks on both sides of the factorization's.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,4 +250,59 @@ Test(train_families, a_size_scale_multiplies_every_shape)
         cr_expect_eq(fm_train_data_check(&data, msg), FM_ERR_INVALID);
         cr_expect(strstr(msg, "shape scale"), "%s", msg);
     }
+}
+
+// --rank-spread (§7.1, "Ranks other than the data's"): without a spread each
+// matrix is planted at the factorization's rank; with one, at ranks on both
+// sides of it within 2^±spread and the matrix's smaller side, the same in
+// every call, and the values are the product of factors of that rank.
+Test(train_families, a_rank_spread_plants_ranks_on_both_sides)
+{
+    char msg[FM_MSG_LEN];
+    const int rank = 8;
+    fm_train_data data;
+    fm_train_data_default(&data);
+    for (int64_t index = 0; index < 40; index++) {
+        cr_expect_eq(fm_train_planted_rank(&data, FM_SET_TRAIN, index, 50, 60, rank, 42), rank);
+        cr_expect_eq(fm_train_planted_rank(NULL, FM_SET_TRAIN, index, 50, 60, rank, 42), rank);
+    }
+    data.rank_spread = 2;
+    cr_assert_eq(fm_train_data_check(&data, msg), FM_OK, "%s", msg);
+    int below = 0, above = 0, capped = 0;
+    for (int64_t index = 0; index < 300; index++) {
+        const int planted = fm_train_planted_rank(&data, FM_SET_TRAIN, index, 24, 60, rank, 42);
+        cr_expect(planted >= rank / 4 && planted <= 24, "matrix %lld planted at %d", (long long)index, planted);
+        cr_expect_eq(planted, fm_train_planted_rank(&data, FM_SET_TRAIN, index, 24, 60, rank, 42));
+        below += planted < rank;
+        above += planted > rank;
+        capped += planted == 24;
+    }
+    cr_expect(below > 100 && above > 100 && capped > 10, "below %d, above %d, at the side %d", below, above, capped);
+    // noise-free dense draws of the validation set: X = W H exactly, W of the planted rank
+    for (int64_t index = 0; index < 6; index++) {
+        fm_graph *g = NULL;
+        fm_dense *W = NULL, *H = NULL;
+        cr_assert_eq(fm_train_matrix(&g, &W, &H, NULL, &data, FM_SET_VALID_SMALL, index, 16, rank, 42, msg), FM_OK,
+                     "%s", msg);
+        const int planted = fm_train_planted_rank(&data, FM_SET_VALID_SMALL, index, W->rows, H->cols, rank, 42);
+        cr_expect_eq(W->cols, planted, "matrix %lld", (long long)index);
+        cr_expect_eq(H->rows, planted);
+        double sumsq = 0;
+        for (int64_t i = 0; i < W->rows; i++)
+            for (int64_t j = 0; j < H->cols; j++) {
+                double x = 0;
+                for (int r = 0; r < planted; r++) x += (double)W->data[i * planted + r] * H->data[r * H->cols + j];
+                sumsq += x * x;
+            }
+        cr_expect_float_eq(g->stats.sumsq, sumsq, 1e-4 * sumsq, "matrix %lld: %g against %g", (long long)index,
+                           g->stats.sumsq, sumsq);
+        fm_graph_free(&g);
+        fm_dense_free(&W);
+        fm_dense_free(&H);
+    }
+    data.rank_spread = 4.5;
+    cr_expect_eq(fm_train_data_check(&data, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "rank spread 4.5 must be 0 to 4 octaves"), "%s", msg);
+    data.rank_spread = NAN;
+    cr_expect_eq(fm_train_data_check(&data, msg), FM_ERR_INVALID);
 }

@@ -180,6 +180,16 @@ int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index,
     return FM_OK;
 }
 
+int fm_train_planted_rank(const fm_train_data *data, fm_train_set set, int64_t index, int64_t rows, int64_t cols,
+                          int rank, uint64_t seed)
+{
+    if (!data || !(data->rank_spread > 0)) return rank;
+    const double u = fm_rng_uniform(fm_rng_stream(fm_train_matrix_key(seed, set, index), 12), 0);
+    const double planted = rank * exp2(data->rank_spread * (2 * u - 1));
+    const int64_t side = rows < cols ? rows : cols;
+    return planted < 1.5 ? 1 : planted > (double)side ? (int)side : (int)lround(planted);
+}
+
 void fm_train_data_default(fm_train_data *data)
 {
     *data = (fm_train_data){ .kind = FM_KIND_DENSE, .zeros = FM_TRAIN_ZEROS, .observed = FM_TRAIN_OBSERVED,
@@ -216,6 +226,9 @@ int fm_train_data_check(const fm_train_data *data, char *msg)
     if (data->family == FM_FAMILY_MIX && data->kind != FM_KIND_DENSE)
         return fm_fail(FM_ERR_INVALID, msg, "training data: the mix takes each family's own kind (its kind field "
                        "is dense), not %s", fm_kind_name(data->kind));
+    if (!(data->rank_spread >= 0 && data->rank_spread <= FM_TRAIN_MAX_RANK_SPREAD))
+        return fm_fail(FM_ERR_INVALID, msg, "training data: the rank spread %g must be 0 to %g octaves",
+                       data->rank_spread, FM_TRAIN_MAX_RANK_SPREAD);
     if (data->scale < 0 || data->scale > FM_TRAIN_MAX_SCALE)
         return fm_fail(FM_ERR_INVALID, msg, "training data: the shape scale %d must be 1 to %d", data->scale,
                        FM_TRAIN_MAX_SCALE);
@@ -342,16 +355,18 @@ int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, double *
     data = &member;
     int64_t rows = 0, cols = 0;
     FM_TRY(fm_train_data_shape(&rows, &cols, data, set, index, set_size, rank, seed, msg));
+    // the values' own rank, which may differ from the factorization's (the shape's and pattern's)
+    const int planted = fm_train_planted_rank(data, set, index, rows, cols, rank, seed);
     FM_ALLOC(X, rows * cols);
-    FM_TRY(fm_dense_new(&W, rows, rank, msg));
-    FM_TRY(fm_dense_new(&H, rank, cols, msg));
+    FM_TRY(fm_dense_new(&W, rows, planted, msg));
+    FM_TRY(fm_dense_new(&H, planted, cols, msg));
     FM_ALLOC(stored, rows * cols);
     const fm_train_family family = data->family;
     if (family == FM_FAMILY_EXPONENTIAL) {
-        fill_exponential(X, W->data, H->data, rows, cols, set, index, rank, seed);
+        fill_exponential(X, W->data, H->data, rows, cols, set, index, planted, seed);
         FM_TRY(fm_train_pattern(stored, data, set, index, set_size, rank, seed, msg));
     } else {   // the family's values, and its own pattern but for ratings' incomplete one
-        FM_TRY(fm_train_family_fill(X, W->data, H->data, stored, family, rows, cols, rank,
+        FM_TRY(fm_train_family_fill(X, W->data, H->data, stored, family, rows, cols, planted,
                                     fm_train_matrix_key(seed, set, index), set == FM_SET_TRAIN, msg));
         if (family == FM_FAMILY_RATINGS) FM_TRY(fm_train_pattern(stored, data, set, index, set_size, rank, seed, msg));
     }

@@ -80,9 +80,13 @@ typedef struct fm_train_data {
                               // (train_families.h), whose kind `kind` must be
     int scale;             // every shape's rows and columns times scale (1 to FM_TRAIN_MAX_SCALE;
                            // 0 reads as 1): matrices of hundreds or thousands of rows, §7.1
+    double rank_spread;    // octaves: each matrix's planted rank is the factorization's rank times
+                           // 2^u, u uniform in [-rank_spread, rank_spread] (fm_train_planted_rank);
+                           // 0: the same rank (§7)
 } fm_train_data;
 
 #define FM_TRAIN_MAX_SCALE 100
+#define FM_TRAIN_MAX_RANK_SPREAD 4.0   // 16 times the rank either way
 
 #define FM_TRAIN_ZEROS 0.5       // [choice] the sparse kind's default fraction of zeros
 #define FM_TRAIN_OBSERVED 0.3    // [choice] the incomplete kind's default fraction observed
@@ -156,11 +160,19 @@ int fm_train_pattern(unsigned char *stored, const fm_train_data *data, fm_train_
 // The incomplete kind's pattern above for any rows × cols, from a matrix key.
 int fm_train_observed_pattern(unsigned char *stored, int64_t rows, int64_t cols, double observed, fm_degrees degrees,
                               uint64_t key, char *msg);
+// The rank of the structure planted in matrix `index` (§7.1, "Ranks other
+// than the data's"), for a factorization at `rank`: `rank` itself without a
+// spread (or for NULL data); with data->rank_spread s, rank · 2^u rounded, u
+// uniform in [-s, s] (stream 12 of the matrix's key), at least 1 and at most
+// the matrix's smaller side. The same for a matrix in every call.
+int fm_train_planted_rank(const fm_train_data *data, fm_train_set set, int64_t index, int64_t rows, int64_t cols,
+                          int rank, uint64_t seed);
 // The key every draw of matrix `index` of `set` derives from.
 uint64_t fm_train_matrix_key(uint64_t seed, fm_train_set set, int64_t index);
 
 // Matrix `index` as a graph of the kind of `data` (NULL: dense), and (each
-// may be NULL) the planted factors W (rows × rank) and H (rank × cols). With
+// may be NULL) the planted factors W (rows × r) and H (r × cols), r the
+// planted rank (fm_train_planted_rank: `rank` without a spread). With
 // `mean` not NULL, X is divided by its mean over Ω before the graph is built
 // (§5) and *mean gets that mean. Outputs are NULL on entry and set only on
 // success.
