@@ -27,9 +27,16 @@ have reached plain's RMSE e once within e(1 + R): where plain ADMM has
 converged by iteration 20 (kos_bow at ranks 5 and 10), the strict count is
 decided in the seventh digit, by which of two equally good minima a run finds.
 The table stays strict.
+
+The last line gives, over the pairs, the geometric mean of the learned
+start's time to plain's 20-iteration RMSE as a share of plain's, and of its
+RMSE at plain's time for 100 iterations as a ratio to plain's, and the
+worst pair's ratio: paired, continuous figures for choosing between
+candidates that the counts put within a pair or two of each other.
 """
 import argparse
 import csv
+import math
 import os
 import subprocess
 from collections import defaultdict
@@ -76,6 +83,8 @@ def main():
     p.add_argument("--out", default="/tmp/learned_init_real")
     p.add_argument("--synthetic", metavar="DIR", help="race on the synthetic validation split (real_sets.SYNTHETIC), "
                    "generated in DIR, instead of the real sets")
+    p.add_argument("--draws", type=int, default=1, help="with --synthetic: matrices per family (the first draw's "
+                   "seeds moved on by 10 each)")
     p.add_argument("--svd-power", help="eval --svd-power (every NNDSVD's power iterations)")
     p.add_argument("--rtol", type=float, default=0, help="also count the learned run as reaching plain's RMSE "
                    "within this relative tolerance (the summary's second line)")
@@ -85,8 +94,9 @@ def main():
           "network, ADMM iterations | RMSE at plain's time for 100: plain / learned |")
     print("|---|---|---|---|---|---|")
     faster = faster_100 = below = pairs = 0
+    shares, ratios = [], []   # per pair: learned's time to plain's 20-iteration RMSE / plain's; RMSE at the budget / plain's
     tolerant = [0, 0]   # at 20 and at 100, within --rtol
-    for name, path, kind in sets(a.data, a.synthetic, a.factormer):
+    for name, path, kind in sets(a.data, a.synthetic, a.factormer, a.draws):
         for rank in [int(k) for k in a.ranks.split(",")]:
             if rank > min(shape(path)):
                 continue
@@ -117,6 +127,8 @@ def main():
                 if at == 20:
                     pairs += 1
                     faster += its is not None and t_learned < t_plain
+                    if its is not None:
+                        shares.append(t_learned / t_plain)
                 else:
                     faster_100 += its is not None and t_learned < t_plain
                 its_tol, t_tol = reach(learned, target * (1 + a.rtol))
@@ -124,11 +136,20 @@ def main():
             budget = plain[-1][1]
             rmse = at_time(learned, budget)   # None: the network alone outlasts the budget
             below += rmse is not None and rmse < at_time(plain, budget)
+            if rmse is not None:
+                ratios.append((rmse / at_time(plain, budget), "%s at %d" % (name, rank)))
             print("| %s | %d | %s | %s | %.0f | %.6g / %s |" % (name, rank, cells[0], cells[1], network,
                                                                at_time(plain, budget),
                                                                "%.6g" % rmse if rmse is not None else "none yet"))
     print("\nlearned initialization faster to plain's RMSE at 20 on %d of %d pairs, at 100 on %d; below plain's "
           "RMSE at plain's time for 100 on %d" % (faster, pairs, faster_100, below))
+    # paired and continuous, where the counts move by whole pairs: the geometric means over the pairs
+    # and the worst pair at the budget (the issue asks it to be at most 1)
+    gmean = lambda v: math.exp(sum(math.log(x) for x in v) / len(v)) if v else float("nan")
+    worst = max(ratios) if ratios else (float("nan"), "none")
+    print("geometric means over the pairs: time to plain's 20-iteration RMSE %.3f of plain's (%d pairs reach it); "
+          "RMSE at plain's time for 100 %.5f of plain's, the worst pair %.5f (%s)"
+          % (gmean(shares), len(shares), gmean([r for r, _ in ratios]), worst[0], worst[1]))
     if a.rtol:
         print("within a relative %g of plain's RMSE: faster at 20 on %d of %d pairs, at 100 on %d"
               % (a.rtol, tolerant[0], pairs, tolerant[1]))

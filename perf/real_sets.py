@@ -2,7 +2,8 @@
 ../shared/data where they are), each file's name and the options its kind
 needs, movielens100k with 10% of its ratings held out; a synthetic
 validation split of the training families (docs §7.1) at the real sets'
-sizes, written by `factormer generate` (the place to choose a setting before
+sizes, written by `factormer generate` (one matrix per family, or more
+draws of each) (the place to choose a setting before
 the real sets are reported); and a Matrix Market file's shape."""
 import gzip
 import os
@@ -28,19 +29,31 @@ SYNTHETIC = [
 ]
 
 
-def sets(data, synthetic, factormer):
+def reseeded(generate, draw):
+    """`generate` options with the seed moved on by 10·draw (draw 0: as given)."""
+    out = list(generate)
+    at = out.index("--seed") + 1
+    out[at] = str(int(out[at]) + 10 * draw)
+    return out
+
+
+def sets(data, synthetic, factormer, draws=1):
     """(name, path, eval options) of the real sets in `data`, or with
     `synthetic` (a directory) of the synthetic split, generated there when
-    missing."""
+    missing: `draws` matrices per family, the first SYNTHETIC's, draw d with
+    the seeds moved on by 10·d (named family + d: images1, images2, ...)."""
     if not synthetic:
         return [(name, os.path.join(data, name + ".mtx.gz"), kind) for name, kind in SETS]
     os.makedirs(synthetic, exist_ok=True)
     out = []
-    for name, generate, kind in SYNTHETIC:
-        path = os.path.join(synthetic, name + ".mtx")
-        if not os.path.exists(path):
-            subprocess.run([factormer, "generate", path] + generate, check=True, stdout=subprocess.DEVNULL)
-        out.append((name, path, kind))
+    for draw in range(draws):
+        for name, generate, kind in SYNTHETIC:
+            name = name + (str(draw) if draw else "")
+            path = os.path.join(synthetic, name + ".mtx")
+            if not os.path.exists(path):
+                subprocess.run([factormer, "generate", path] + reseeded(generate, draw), check=True,
+                               stdout=subprocess.DEVNULL)
+            out.append((name, path, kind))
     return out
 
 
