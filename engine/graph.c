@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "memory.h"
+#include "ordered_sum.h"
 #include "profile.h"
 #include "status.h"
 
@@ -90,19 +91,24 @@ static int graph_finish(fm_graph *g, char *msg)
     FM_GRB(GrB_Matrix_wait(g->AT, GrB_MATERIALIZE));
 
     FM_TRY(fm_edges_borrow(&edges, g, FM_TO_ROWS, msg));
-    double sum = 0, sumsq = 0;
-    float lo = INFINITY, hi = -INFINITY;
-#pragma omp parallel for reduction(+ : sum, sumsq) reduction(min : lo) reduction(max : hi)
-    for (int64_t e = 0; e < edges.count; e++) {
-        float x = edges.val[e];
-        sum += x;
-        sumsq += (double)x * x;
-        lo = x < lo ? x : lo;
-        hi = x > hi ? x : hi;
+    double sums[FM_SUM_SLABS], squares[FM_SUM_SLABS];
+    float lo = INFINITY, hi = -INFINITY;   // (min and max are the same in any order)
+#pragma omp parallel for schedule(static) reduction(min : lo) reduction(max : hi)
+    for (int s = 0; s < FM_SUM_SLABS; s++) {
+        double sum = 0, sumsq = 0;
+        for (int64_t e = fm_slab_begin(edges.count, s); e < fm_slab_begin(edges.count, s + 1); e++) {
+            float x = edges.val[e];
+            sum += x;
+            sumsq += (double)x * x;
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+        }
+        sums[s] = sum;
+        squares[s] = sumsq;
     }
     g->stats.entries = edges.count;
-    g->stats.sum = sum;
-    g->stats.sumsq = sumsq;
+    g->stats.sum = fm_slab_total(sums);
+    g->stats.sumsq = fm_slab_total(squares);
     g->stats.min = edges.count ? lo : 0;
     g->stats.max = edges.count ? hi : 0;
     FM_TRY(fm_edges_return(&edges, msg));

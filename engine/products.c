@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "ordered_sum.h"
 #include "profile.h"
 #include "rank.h"
 #include "status.h"
@@ -103,16 +104,14 @@ void fm_products_edge_sums(double *dot, double *sq, const fm_edges *edges,
 {
     FM_PROFILE_START(profile_clock);
     const int k = (int)sources->cols;
-    // Fixed slabs of targets, summed in their order: the same bits on any
-    // number of threads and however a dynamic schedule hands the slabs out
-    // (a reduction clause adds the threads' partial sums in the order they finish).
-    enum { SLABS = 256 };
-    double dot_slab[SLABS] = {0}, sq_slab[SLABS] = {0};
+    // Fixed slabs of targets, summed in their order (ordered_sum.h), however
+    // a dynamic schedule hands the slabs out.
+    double dot_slab[FM_SUM_SLABS], sq_slab[FM_SUM_SLABS];
     const int64_t T = edges->targets;
 #pragma omp parallel for schedule(dynamic, 1) if (T > FM_TARGET_CHUNK)
-    for (int slab = 0; slab < SLABS; slab++) {
+    for (int slab = 0; slab < FM_SUM_SLABS; slab++) {
         double dot_sum = 0, sq_sum = 0;
-        for (int64_t t = T * slab / SLABS; t < T * (slab + 1) / SLABS; t++) {
+        for (int64_t t = fm_slab_begin(T, slab); t < fm_slab_begin(T, slab + 1); t++) {
             const float *tf = targets->data + t * k;
             int64_t begin = edges->ptr ? (int64_t)edges->ptr[t] : t * edges->sources;
             int64_t end = edges->ptr ? (int64_t)edges->ptr[t + 1] : (t + 1) * edges->sources;
@@ -126,8 +125,7 @@ void fm_products_edge_sums(double *dot, double *sq, const fm_edges *edges,
         dot_slab[slab] = dot_sum;
         sq_slab[slab] = sq_sum;
     }
-    double dot_sum = 0, sq_sum = 0;
-    for (int slab = 0; slab < SLABS; slab++) dot_sum += dot_slab[slab], sq_sum += sq_slab[slab];
+    const double dot_sum = fm_slab_total(dot_slab), sq_sum = fm_slab_total(sq_slab);
     *dot = dot_sum;
     *sq = sq_sum;
     // flops E·(2k + 5): the prediction (2k), x·p (2) and (x − p)² (3); bytes:
@@ -161,17 +159,17 @@ int fm_products_dense_residual(double *sq, const fm_edges *edges, const fm_dense
     const int64_t n = edges->sources;
     FM_ALLOC(St, (size_t)k * n);
     fm_dense_transpose(St, sources);
-    double total = 0;
+    double slabs[FM_SUM_SLABS];
     const int level = fm_kernel_level();
-#pragma omp parallel reduction(+ : total)
-    {
-        int64_t begin, end;
-        fm_thread_block(edges->targets, &begin, &end);
-        if (end > begin)
-            total += fm_residual_full_rows(edges->val + begin * n, targets->data + begin * k, St, n, k, end - begin,
-                                           level);
+    const int64_t targets_count = edges->targets;
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < FM_SUM_SLABS; s++) {
+        const int64_t begin = fm_slab_begin(targets_count, s), end = fm_slab_begin(targets_count, s + 1);
+        slabs[s] = end > begin ? fm_residual_full_rows(edges->val + begin * n, targets->data + begin * k, St, n, k,
+                                                       end - begin, level)
+                               : 0;
     }
-    *sq = total;
+    *sq = fm_slab_total(slabs);
     // flops T·S·(2k + 3): the predictions and (x − p)²; bytes: X (4·T·S),
     // targets (4·T·k), sources twice (4·S·k: read, transposed)
     const double T = (double)edges->targets, S = (double)n;

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "factormer.h"
+#include "ordered_sum.h"
 #include "products.h"
 #include "profile.h"
 #include "status.h"
@@ -22,10 +23,15 @@ double fm_loss_expansion(const fm_graph *g, const fm_dense *W, const fm_dense *X
     FM_PROFILE_START(profile_clock);
     const int k = (int)W->cols;
     const int64_t size = W->rows * k;
-    double dot = 0;
-#pragma omp parallel for reduction(+ : dot) schedule(static)
-    for (int64_t e = 0; e < size; e++) dot += (double)W->data[e] * XHt->data[e];
-    const double estimate = g->stats.sumsq - 2 * dot + product_norm(gram_w, gram_h, k);
+    double slabs[FM_SUM_SLABS];
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < FM_SUM_SLABS; s++) {
+        double dot = 0;
+        for (int64_t e = fm_slab_begin(size, s); e < fm_slab_begin(size, s + 1); e++)
+            dot += (double)W->data[e] * XHt->data[e];
+        slabs[s] = dot;
+    }
+    const double estimate = g->stats.sumsq - 2 * fm_slab_total(slabs) + product_norm(gram_w, gram_h, k);
     // flops 2·k² (‖WH‖²) + 2·m·k (⟨X,WH⟩ = ⟨W, X·Hᵀ⟩); bytes: the two Grams
     // (16·k²), W and X·Hᵀ (8·m·k)
     const double kk = (double)k * k;
@@ -56,15 +62,20 @@ double fm_loss_residual_triplets(const fm_triplets *t, const fm_dense *W, const 
 {
     FM_PROFILE_START(profile_clock);
     const int k = (int)W->cols;
-    double sq = 0;
-#pragma omp parallel for reduction(+ : sq) schedule(static)
-    for (int64_t e = 0; e < t->count; e++) {
-        const float *w = W->data + t->row[e] * k, *h = Ht->data + t->col[e] * k;
-        double p = 0;
-        for (int r = 0; r < k; r++) p += (double)w[r] * h[r];
-        double r = t->val[e] - p;
-        sq += r * r;
+    double slabs[FM_SUM_SLABS];
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < FM_SUM_SLABS; s++) {
+        double sq = 0;
+        for (int64_t e = fm_slab_begin(t->count, s); e < fm_slab_begin(t->count, s + 1); e++) {
+            const float *w = W->data + t->row[e] * k, *h = Ht->data + t->col[e] * k;
+            double p = 0;
+            for (int r = 0; r < k; r++) p += (double)w[r] * h[r];
+            double r = t->val[e] - p;
+            sq += r * r;
+        }
+        slabs[s] = sq;
     }
+    const double sq = fm_slab_total(slabs);
     // flops N·(2k + 3); bytes: the entries (20·N), a row of W and of Hᵀ per
     // entry (8·N·k)
     const double N = (double)t->count;

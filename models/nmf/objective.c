@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "loss.h"
+#include "ordered_sum.h"
 #include "profile.h"
 #include "status.h"
 
@@ -31,16 +32,20 @@ void fm_expansion_check_record(fm_expansion_check *c, int it, double expansion, 
 static double ridge_sum(const fm_dense *F, const fm_edges *edges, bool per_entry, bool masked)
 {
     const int64_t k = F->cols;
-    double sum = 0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-    for (int64_t i = 0; i < F->rows; i++) {
-        double sq = 0;
-        for (int64_t r = 0; r < k; r++) sq += (double)F->data[i * k + r] * F->data[i * k + r];
-        const double weight = !per_entry ? 1.0 : masked ? (double)(edges->ptr[i + 1] - edges->ptr[i])
-                                                        : (double)edges->sources;
-        sum += weight * sq;
+    double slabs[FM_SUM_SLABS];
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < FM_SUM_SLABS; s++) {
+        double sum = 0;
+        for (int64_t i = fm_slab_begin(F->rows, s); i < fm_slab_begin(F->rows, s + 1); i++) {
+            double sq = 0;
+            for (int64_t r = 0; r < k; r++) sq += (double)F->data[i * k + r] * F->data[i * k + r];
+            const double weight = !per_entry ? 1.0 : masked ? (double)(edges->ptr[i + 1] - edges->ptr[i])
+                                                            : (double)edges->sources;
+            sum += weight * sq;
+        }
+        slabs[s] = sum;
     }
-    return sum;
+    return fm_slab_total(slabs);
 }
 
 static double l1_sum(const fm_dense *F)

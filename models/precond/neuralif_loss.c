@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "neuralif_model.h"
+#include "ordered_sum.h"
 #include "status.h"
 
 //------------------------------------------------------------------------------
@@ -137,15 +138,19 @@ double fm_nif_probe_loss(const fm_square *scaled, const double *l, const double 
     lower_transpose_times(w, scaled, l, probe);                 // w = L̂ᵀ z
     if (target) memcpy(residual, target, sizeof(double) * (size_t)n);
     else fm_spmv(scaled->A, probe, residual);                   // Â z
-    double norm2 = 0;
-    #pragma omp parallel for schedule(static) reduction(+ : norm2)
-    for (int64_t i = 0; i < n; i++) {                           // r = L̂ w − Â z
-        double sum = 0;
-        for (int64_t k = R->start[i]; k < R->start[i + 1]; k++) sum += l[k] * w[R->index[k]];
-        residual[i] = sum - residual[i];
-        norm2 += residual[i] * residual[i];
+    double slabs[FM_SUM_SLABS];
+    #pragma omp parallel for schedule(static)
+    for (int s = 0; s < FM_SUM_SLABS; s++) {
+        double norm2 = 0;
+        for (int64_t i = fm_slab_begin(n, s); i < fm_slab_begin(n, s + 1); i++) {   // r = L̂ w − Â z
+            double sum = 0;
+            for (int64_t k = R->start[i]; k < R->start[i + 1]; k++) sum += l[k] * w[R->index[k]];
+            residual[i] = sum - residual[i];
+            norm2 += residual[i] * residual[i];
+        }
+        slabs[s] = norm2;
     }
-    const double loss = sqrt(norm2);
+    const double loss = sqrt(fm_slab_total(slabs));
     if (!dl || loss == 0) return loss;
     // g = r/‖r‖; u = L̂ᵀ g; ∂loss/∂l̂_ik = g_i w_k + z_i u_k on the pattern
     #pragma omp parallel for schedule(static)
