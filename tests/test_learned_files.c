@@ -7,7 +7,8 @@
 //   - the safeguard: a zeroed component taken from the ADMM iterate, no
 //     output kept that is worse than ADMM's; models loaded once;
 //   - sampled message passing: every edge sampled is the full run, seeded
-//     and thread-independent draws, the sampler options checked;
+//     and thread-independent draws, the sampler options checked, a pooled
+//     model's own fanout by rank;
 //   - the shipped model of any rank improves its start.
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "learned.h"
 #include "learned_fixtures.h"
 #include "learned_reference.h"
+#include "solver_networks.h"
 #include "train_data.h"
 
 TestSuite(learned_files, .init = fm_test_setup);
@@ -460,6 +462,34 @@ Test(learned_files, sampler_options_are_checked)
     fm_graph_free(&g);
     fm_triplets_free(&t);
     fm_test_models_free(&s);
+}
+
+// A pooled model given no sampler reads uniform samples of FM_POOLED_FANOUT
+// up to FM_POOLED_RANK and more above it, (rank / 20)² times as many; a fanout
+// or a sampler the caller chose is kept, and a model that is not pooled reads
+// every edge.
+Test(learned_files, a_pooled_model_reads_more_samples_above_its_ranks)
+{
+    fm_lfactormer_config pooled = {.pooled = true}, set = {.pooled = false};
+    fm_solver_options o;
+    fm_solver_options_default(&o);
+    const int ranks[] = {2, 10, 20, 21, 30, 40, 64};
+    const int64_t fanouts[] = {8, 8, 8, 9, 18, 32, 82};
+    for (size_t c = 0; c < sizeof ranks / sizeof *ranks; c++) {
+        o.rank = ranks[c];
+        cr_expect_eq(fm_pooled_fanout(ranks[c]), fanouts[c], "rank %d: %lld", ranks[c],
+                     (long long)fm_pooled_fanout(ranks[c]));
+        const fm_solver_options s = fm_solver_network_sampling(&o, &pooled);
+        cr_expect(s.sampler == FM_SAMPLER_UNIFORM && s.fanout == fanouts[c], "rank %d: %s, %lld", ranks[c],
+                  fm_sampler_name(s.sampler), (long long)s.fanout);
+        cr_expect_eq(fm_solver_network_sampling(&o, &set).sampler, FM_SAMPLER_FULL);
+    }
+    o.fanout = 5;
+    o.fanout_given = true;
+    cr_expect_eq(fm_solver_network_sampling(&o, &pooled).fanout, 5);
+    o.sampler = FM_SAMPLER_WEIGHTED;
+    o.sampler_given = true;
+    cr_expect_eq(fm_solver_network_sampling(&o, &pooled).sampler, FM_SAMPLER_WEIGHTED);
 }
 
 // The shipped model of any rank (models/shipped/init.fmw, the pooled set of

@@ -1,6 +1,7 @@
 // The solver's learned networks: see solver_networks.h.
 #include "solver_networks.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -40,12 +41,19 @@ int fm_solver_open_network(fm_learned **network, fm_learned *owned, const char *
 #undef FREE_ALL
 }
 
+int64_t fm_pooled_fanout(int rank)
+{
+    if (rank <= FM_POOLED_RANK) return FM_POOLED_FANOUT;
+    const double scale = (double)rank / FM_POOLED_RANK;
+    return (int64_t)ceil(FM_POOLED_FANOUT * scale * scale);
+}
+
 fm_solver_options fm_solver_network_sampling(const fm_solver_options *o, const fm_lfactormer_config *config)
 {
     fm_solver_options s = *o;
     if (config->pooled && !o->sampler_given && o->sampler == FM_SAMPLER_FULL) {
         s.sampler = FM_SAMPLER_UNIFORM;
-        if (!o->fanout_given) s.fanout = FM_POOLED_FANOUT;
+        if (!o->fanout_given) s.fanout = fm_pooled_fanout(o->rank);
     }
     return s;
 }

@@ -25,8 +25,11 @@ int fm_solver_open_network(fm_learned **network, fm_learned *owned, const char *
 
 // The options with the sampling a network of `config` reads (§8): the
 // caller's, or for a pooled model (§5.2) where the caller chose no sampler,
-// uniform samples of FM_POOLED_FANOUT in-edges a target (or its fanout).
+// uniform samples of fm_pooled_fanout(rank) in-edges a target (or its fanout).
 fm_solver_options fm_solver_network_sampling(const fm_solver_options *o, const fm_lfactormer_config *config);
+// A pooled model's default fanout at `rank` (§5.2, "Samples"): FM_POOLED_FANOUT
+// up to FM_POOLED_RANK, above it ceil(FM_POOLED_FANOUT · (rank / FM_POOLED_RANK)²).
+int64_t fm_pooled_fanout(int rank);
 
 // Whether a network reads the solver's view of X / mean (every edge): on the
 // fused path with the full sampler, or where its per-layer draws leave a
