@@ -140,19 +140,20 @@ def main():
                         shares.append(t_learned / t_plain)
                 else:
                     faster_100 += its is not None and t_learned < t_plain
-                its_tol, t_tol = reach(learned, target * (1 + a.rtol))
-                tolerant[at == 100] += its_tol is not None and t_tol < t_plain
+                if a.rtol:
+                    its_tol, t_tol = reach(learned, target * (1 + a.rtol))
+                    tolerant[at == 100] += its_tol is not None and t_tol < t_plain
             budget = plain[100][1]
-            rmse = at_time(learned, budget)   # None: the network alone outlasts the budget
-            below += rmse is not None and rmse < at_time(plain, budget)
+            rmse, plain_rmse = at_time(learned, budget), at_time(plain, budget)   # None: the network outlasts it
+            below += rmse is not None and rmse < plain_rmse
             if rmse is not None:
-                ratios.append((rmse / at_time(plain, budget), "%s at %d" % (name, rank)))
+                ratios.append((rmse / plain_rmse, "%s at %d" % (name, rank)))
             longer = ""
             if a.iters > 100:   # where each run is after many iterations: a better minimum, or a slower approach
                 longer = " %.6g / %.6g |" % (plain[-1][2], learned[-1][2])
                 below_long += learned[-1][2] < plain[-1][2]
             print("| %s | %d | %s | %s | %.0f | %.6g / %s |%s" % (name, rank, cells[0], cells[1], network,
-                                                                 at_time(plain, budget),
+                                                                 plain_rmse,
                                                                  "%.6g" % rmse if rmse is not None else "none yet",
                                                                  longer))
     print("\nlearned initialization faster to plain's RMSE at 20 on %d of %d pairs, at 100 on %d; below plain's "

@@ -2,9 +2,9 @@
 ../shared/data where they are), each file's name and the options its kind
 needs, movielens100k with 10% of its ratings held out; a synthetic
 validation split of the training families (docs §7.1) at the real sets'
-sizes, written by `factormer generate` (one matrix per family, or more
-draws of each) (the place to choose a setting before
-the real sets are reported); and a Matrix Market file's shape."""
+sizes, written by `factormer generate`, one matrix per family or more draws
+of each: the place to choose a setting before the real sets are reported;
+and a Matrix Market file's shape."""
 import gzip
 import os
 import subprocess

@@ -185,9 +185,9 @@ int fm_train_planted_rank(const fm_train_data *data, fm_train_set set, int64_t i
 {
     if (!data || !(data->rank_spread > 0)) return rank;
     const double u = fm_rng_uniform(fm_rng_stream(fm_train_matrix_key(seed, set, index), 12), 0);
-    const double planted = rank * exp2(data->rank_spread * (2 * u - 1));
+    const int64_t planted = lround(rank * exp2(data->rank_spread * (2 * u - 1)));
     const int64_t side = rows < cols ? rows : cols;
-    return planted < 1.5 ? 1 : planted > (double)side ? (int)side : (int)lround(planted);
+    return (int)(planted < 1 ? 1 : planted > side ? side : planted);
 }
 
 void fm_train_data_default(fm_train_data *data)
