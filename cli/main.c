@@ -11,6 +11,9 @@
 #include "output.h"
 #include "signals.h"
 
+// What the program sets GLIBC_TUNABLES to when the user has not.
+#define FM_CLI_TUNABLES "glibc.malloc.hugetlb=1"
+
 static const char usage[] =
     "usage: factormer <command> [options]\n"
     "\n"
@@ -85,9 +88,24 @@ static void print_model_dir(FILE *out)
 // OpenBLAS with one thread unless the user chose a number; the direct
 // solvers raise it for their own calls (openblas_set_num_threads makes the
 // threads then), as they did before.
-static void choose_thread_policies(char **argv)
+//
+// It puts the C library's heap in transparent huge pages as well
+// (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, glibc 2.35 and later; an older one
+// ignores it) unless the user set tunables: on a virtual machine each 4 KiB page the
+// heap touches for the first time can cost a trip to the hypervisor (10 µs
+// each on the 2-core machine of 2026-12-06, against 0.2 µs to rewrite it),
+// and the learned start's network, whose layer outputs are allocated pass
+// after pass, then cost kos_bow at rank 10 about 24 ms over plain's start
+// instead of none (docs/implementation.md, "Memory").
+static void choose_process_policies(char **argv)
 {
     bool again = false, set = true;
+#ifdef __GLIBC__
+    if (!getenv("GLIBC_TUNABLES")) {
+        set = set && setenv("GLIBC_TUNABLES", FM_CLI_TUNABLES, 1) == 0;
+        again = true;
+    }
+#endif
     if (!getenv("OMP_WAIT_POLICY")) {
         set = set && setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
         if (!getenv("GOMP_SPINCOUNT")) set = set && setenv("GOMP_SPINCOUNT", "10000", 1) == 0;
@@ -181,7 +199,7 @@ static int report_profile(int status, double wall, const char *json)
 
 int main(int argc, char **argv)
 {
-    choose_thread_policies(argv);
+    choose_process_policies(argv);
     fm_arg_command_save(argc, argv);
     fm_signals_catch();
     const char *profile_json = NULL;

@@ -762,9 +762,12 @@ void fm_profile_enable(bool on);
 void fm_profile_reset(void);
 // The table, slowest op first: op, calls, seconds, share of `wall_seconds`
 // (the run's wall time), GFLOP/s, GB/s; then the total over ops, the time
-// outside them, and the wall time.
+// outside them, the wall time, and the environment variables that change
+// the costs (OMP_WAIT_POLICY, GOMP_SPINCOUNT, OPENBLAS_NUM_THREADS,
+// GLIBC_TUNABLES).
 void fm_profile_print(FILE *out, double wall_seconds);
-// The same as one JSON object: wall_seconds, threads, and `ops`, an array of
+// The same as one JSON object: wall_seconds, threads, `settings` (those
+// variables: a string each, null when unset), and `ops`, an array of
 // {name, calls, seconds, share, flops, bytes, gflops, gbs}, slowest first.
 // Written to a temporary name renamed on success.
 int fm_profile_write_json(const char *path, double wall_seconds, char *msg);

@@ -3,6 +3,7 @@
 // renamed only when complete.
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "atomic_file.h"
 #include "profile.h"
@@ -21,6 +22,13 @@ static void sort_by_time(const fm_profile_entry **order, const fm_profile_entry 
         order[at] = &entries[e];
     }
 }
+
+// The environment that changes what an op costs: libgomp's wait between
+// regions, OpenBLAS's threads, the C library's heap (the `factormer` program
+// sets each the user has not: cli/main.c).
+static const char *const settings[] = { "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS",
+                                        "GLIBC_TUNABLES" };
+#define SETTINGS ((int)(sizeof settings / sizeof *settings))
 
 // x / y, NaN where it means nothing (no time, no wall time).
 static double ratio(double x, double y) { return y > 0 ? x / y : NAN; }
@@ -70,6 +78,12 @@ void fm_profile_print(FILE *out, double wall_seconds)
     fprintf(out, "%-32s %9s %10.4f", "outside ops", "", wall_seconds - seconds);
     print_share(out, ratio(wall_seconds - seconds, wall_seconds));
     fprintf(out, "\n%-32s %9s %10.4f  (%d threads)\n", "wall", "", wall_seconds, fm_get_threads());
+    fprintf(out, "settings:");
+    for (int v = 0; v < SETTINGS; v++) {
+        const char *value = getenv(settings[v]);
+        fprintf(out, " %s=%s", settings[v], value ? value : "(unset)");
+    }
+    fputc('\n', out);
 }
 
 // A JSON number (`format` %.9g, or %.0f for counts, which %.9g would round);
@@ -82,7 +96,8 @@ static void json_number(FILE *f, const char *key, const char *format, double x, 
     fputs(after, f);
 }
 
-// An op name as a JSON string (names are literals, but escape anyway).
+// A JSON string (op names are literals, but escape anyway; an environment
+// variable's value is anything).
 static void json_name(FILE *f, const char *name)
 {
     fputc('"', f);
@@ -107,7 +122,14 @@ int fm_profile_write_json(const char *path, double wall_seconds, char *msg)
     FILE *f = file.f;
     fprintf(f, "{\n  ");
     json_number(f, "wall_seconds", "%.9g", wall_seconds, ",\n");
-    fprintf(f, "  \"threads\": %d,\n  \"ops\": [", fm_get_threads());
+    fprintf(f, "  \"threads\": %d,\n  \"settings\": {", fm_get_threads());
+    for (int v = 0; v < SETTINGS; v++) {
+        const char *value = getenv(settings[v]);
+        fprintf(f, "%s\"%s\": ", v ? ", " : "", settings[v]);
+        if (value) json_name(f, value);
+        else fputs("null", f);
+    }
+    fprintf(f, "},\n  \"ops\": [");
     for (int e = 0; e < count; e++) {
         const fm_profile_entry *p = order[e];
         fprintf(f, "%s\n    {\"name\": ", e ? "," : "");

@@ -79,8 +79,10 @@ static outcome run_once(const scenario *s, unsigned long fail_at)
         if (null < 0 || err < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(err, 2) < 0) _exit(126);
         if (chdir(out_dir) != 0) _exit(126);
         setenv("OMP_NUM_THREADS", "1", 1);
+        // with these three set the program does not restart itself
         setenv("OPENBLAS_NUM_THREADS", "1", 1);
-        setenv("OMP_WAIT_POLICY", "passive", 1);   // else the program restarts itself
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
         // glibc fills each new block with ~165 and each freed one with 165: a
         // read of uninitialized or freed memory on a failure path goes wrong
         setenv("MALLOC_PERTURB_", "165", 1);

@@ -227,7 +227,7 @@ Test(profile, json_has_the_expected_shape_and_no_tmp_file_remains)
     expect_in(text, "{\"name\": \"ops.a\", \"calls\": 2, \"seconds\": 2, \"share\": 0.2, "
                     "\"flops\": 6000000000, \"bytes\": 8000000000, \"gflops\": 3, \"gbs\": 4}",
               b);
-    // brackets balance: one object, one array, two ops
+    // brackets balance: one object, its settings, one array, two ops
     int braces = 0, brackets = 0, objects = 0;
     for (const char *c = text; *c; c++) {
         braces += (*c == '{') - (*c == '}');
@@ -238,7 +238,7 @@ Test(profile, json_has_the_expected_shape_and_no_tmp_file_remains)
     }
     cr_assert_eq(braces, 0);
     cr_assert_eq(brackets, 0);
-    cr_assert_eq(objects, 3);
+    cr_assert_eq(objects, 4);
     free(text);
     remove(path);
     rmdir(dir);
@@ -363,6 +363,49 @@ Test(profile, info_takes_profile_and_writes_the_default_file)
     free(json);
     run_free(&r);
     static const char *const made[] = { "small.mtx", "factormer-profile.json", NULL };
+    remove_all(dir, made);
+}
+
+// The program sets the environment the user left unset before its work
+// (cli/main.c restarts itself with it) and keeps what the user set; the
+// profile records what the run ran under.
+Test(profile, the_settings_the_program_runs_under_are_recorded)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", fm_test_tmpdir());
+    static const char *const names[] = { "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS",
+                                         "GLIBC_TUNABLES" };
+    for (int v = 0; v < 4; v++) unsetenv(names[v]);
+    run r = RUN_IN(dir, "generate", "small.mtx", "--rows", "20", "--cols", "10", "--density", "0.5");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    run_free(&r);
+    r = RUN_IN(dir, "info", "small.mtx", "--profile=set.json");
+    cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+    expect_in(r.err, "settings: OMP_WAIT_POLICY=passive GOMP_SPINCOUNT=10000 OPENBLAS_NUM_THREADS=1 "
+                     "GLIBC_TUNABLES=glibc.malloc.hugetlb=1\n",
+              expect_in(r.err, "wall", NULL));
+    char *json = read_text(fm_test_path(dir, "set.json"));
+    expect_in(json, "\"settings\": {\"OMP_WAIT_POLICY\": \"passive\", \"GOMP_SPINCOUNT\": \"10000\", "
+                    "\"OPENBLAS_NUM_THREADS\": \"1\", \"GLIBC_TUNABLES\": \"glibc.malloc.hugetlb=1\"},",
+              NULL);
+    free(json);
+    run_free(&r);
+    // the user's choices stay; a policy without its spin count stays without
+    setenv("OMP_WAIT_POLICY", "active", 1);
+    setenv("OPENBLAS_NUM_THREADS", "2", 1);
+    setenv("GLIBC_TUNABLES", "glibc.malloc.perturb=0", 1);
+    r = RUN_IN(dir, "info", "small.mtx", "--profile=set.json");
+    cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+    expect_in(r.err, "settings: OMP_WAIT_POLICY=active GOMP_SPINCOUNT=(unset) OPENBLAS_NUM_THREADS=2 "
+                     "GLIBC_TUNABLES=glibc.malloc.perturb=0\n",
+              NULL);
+    json = read_text(fm_test_path(dir, "set.json"));
+    expect_in(json, "\"settings\": {\"OMP_WAIT_POLICY\": \"active\", \"GOMP_SPINCOUNT\": null, "
+                    "\"OPENBLAS_NUM_THREADS\": \"2\", \"GLIBC_TUNABLES\": \"glibc.malloc.perturb=0\"},",
+              NULL);
+    free(json);
+    run_free(&r);
+    static const char *const made[] = { "small.mtx", "set.json", NULL };
     remove_all(dir, made);
 }
 
