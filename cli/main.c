@@ -95,8 +95,9 @@ static void print_model_dir(FILE *out)
 // heap touches for the first time can cost a trip to the hypervisor (10 µs
 // each on the 2-core machine of 2026-12-06, against 0.2 µs to rewrite it),
 // and the learned start's network, whose layer outputs are allocated pass
-// after pass, then cost kos_bow at rank 10 about 24 ms over plain's start
-// instead of none (docs/implementation.md, "Memory").
+// after pass, then cost yale64 at rank 10 8 ms over plain's start against
+// 7 under it in huge pages (perf/heap_pages.py; docs/implementation.md,
+// "Memory").
 static void choose_process_policies(char **argv)
 {
     bool again = false, set = true;
