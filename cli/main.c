@@ -90,14 +90,14 @@ static void print_model_dir(FILE *out)
 // threads then), as they did before.
 //
 // It puts the C library's heap in transparent huge pages as well
-// (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, glibc 2.35 and later; an older one
-// ignores it) unless the user set tunables: on a virtual machine each 4 KiB page the
-// heap touches for the first time can cost a trip to the hypervisor (10 µs
-// each on the 2-core machine of 2026-12-06, against 0.2 µs to rewrite it),
-// and the learned start's network, whose layer outputs are allocated pass
-// after pass, then cost yale64 at rank 10 8 ms over plain's start against
-// 7 under it in huge pages (perf/heap_pages.py; docs/implementation.md,
-// "Memory").
+// (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, glibc 2.35 and later; an older
+// one ignores it) unless the user set tunables. On a virtual machine the
+// first touch of each 4 KiB page of the heap can cost a trip to the
+// hypervisor (10 µs on the 2-core machine of 2026-12-06, against 0.2 µs to
+// rewrite the page), and the learned start's network allocates its layer
+// outputs pass after pass: on yale64 at rank 10 it took 8.2 ms more than
+// plain's start in 4 KiB pages and 7.0 ms less in huge pages
+// (perf/heap_pages.py; docs/implementation.md, "Memory").
 static void choose_process_policies(char **argv)
 {
     bool again = false, set = true;

@@ -97,13 +97,14 @@ static void json_number(FILE *f, const char *key, const char *format, double x, 
 }
 
 // A JSON string (op names are literals, but escape anyway; an environment
-// variable's value is anything).
+// variable's value is any bytes: those outside ASCII are written as the
+// code points of the same numbers, so the file is always valid JSON).
 static void json_name(FILE *f, const char *name)
 {
     fputc('"', f);
     for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
         if (*c == '"' || *c == '\\') fprintf(f, "\\%c", *c);
-        else if (*c < 0x20) fprintf(f, "\\u%04x", *c);
+        else if (*c < 0x20 || *c >= 0x7f) fprintf(f, "\\u%04x", *c);
         else fputc(*c, f);
     }
     fputc('"', f);
