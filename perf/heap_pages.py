@@ -13,11 +13,11 @@ Each method runs in a process of its own (eval --methods plain, then
 runs of a repeat are interleaved, and each figure is the median of its runs.
 """
 import argparse
-import csv
 import os
 import statistics
 import subprocess
 
+from learned_init_real import traces
 from real_sets import sets
 
 SETTINGS = (("huge pages (the program's)", "glibc.malloc.hugetlb=1"), ("4 KiB pages", "glibc.malloc.hugetlb=0"))
@@ -31,9 +31,8 @@ def run(a, path, kind, rank, method, tunables):
                     str(a.threads), "--iters", "100", "--no-plots", "--quiet", "--out", out] + kind,
                    check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, GLIBC_TUNABLES=tunables))
     name = os.path.basename(path).split(".")[0]
-    seconds = {int(r["iteration"]): float(r["seconds"])
-               for r in csv.DictReader(open(os.path.join(out, name + ".traces.csv"))) if r["method"] == method[1]}
-    return seconds[0], seconds[100] - seconds[0]
+    trace = traces(os.path.join(out, name + ".traces.csv"))[method[1]]   # (iteration, seconds, rmse) rows
+    return trace[0][1], trace[100][1] - trace[0][1]
 
 
 def main():
