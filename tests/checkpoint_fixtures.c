@@ -154,10 +154,11 @@ void ck_expect_failure(const char *path, const fm_checkpoint_expect *expect, int
     cr_assert_eq(memcmp(&h, &untouched, sizeof h), 0, "%s: the header must be untouched on failure", context);
     cr_assert_eq(memcmp(&s, &fresh, sizeof s), 0, "%s: the state must be untouched on failure", context);
     cr_assert_not_null(strstr(msg, path), "%s: the message does not name the file: %s", context, msg);
+    char what[300];
+    snprintf(what, sizeof what, "%s: the message", context);
     va_list words;
     va_start(words, context);
-    for (const char *word; (word = va_arg(words, const char *));)
-        cr_assert_not_null(strstr(msg, word), "%s: the message lacks \"%s\": %s", context, word, msg);
+    fm_test_expect_words_list(what, msg, words);
     va_end(words);
 }
 

@@ -57,27 +57,6 @@ void scratch_free(const scratch *s)
     remove_tree(s->root);
 }
 
-char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s: %s", path, strerror(errno));
-    size_t size = 0, cap = 4096;
-    char *text = malloc(cap);
-    cr_assert_not_null(text);
-    size_t got;
-    while ((got = fread(text + size, 1, cap - size - 1, f)) > 0) {
-        size += got;
-        if (cap - size < 2) {
-            cap *= 2;
-            text = realloc(text, cap);
-            cr_assert_not_null(text);
-        }
-    }
-    fclose(f);
-    text[size] = 0;
-    return text;
-}
-
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -182,8 +161,8 @@ run run_executable(const scratch *s, const char *program, const arguments *args)
     cr_assert_eq(done, pid, "waitpid: %s", strerror(errno));
     run r = { 0 };
     r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    r.out = read_text(out_path);
-    r.err = read_text(err_path);
+    r.out = fm_test_read_text(out_path);
+    r.err = fm_test_read_text(err_path);
     remove(out_path);
     remove(err_path);
     return r;
@@ -220,8 +199,7 @@ void expect_failure(const run *r, int code, ...)
                  r->status, r->out, r->err);
     va_list words;
     va_start(words, code);
-    for (const char *word; (word = va_arg(words, const char *));)
-        cr_assert_not_null(strstr(r->err, word), "stderr lacks \"%s\":\n%s", word, r->err);
+    fm_test_expect_words_list("stderr", r->err, words);
     va_end(words);
 }
 
@@ -294,7 +272,7 @@ static char *csv_text_field(const char **p, int line)
 
 trace check_trace(const char *path, bool holdout)
 {
-    char *text = read_text(path);
+    char *text = fm_test_read_text(path);
     static const char header[] = "iteration,seconds,rmse,holdout_rmse,objective,model\n";
     const char *p = text;
     while (*p == '#') p = strchr(p, '\n') + 1;   // comment lines: the version and command
@@ -346,7 +324,7 @@ outputs check_outputs(const scratch *s, fm_graph *g, int rank, int max_iters, bo
     outputs o;
     o.W = read_factor(fm_test_path(s->out, "run.W.mtx"), st.rows, rank);
     o.H = read_factor(fm_test_path(s->out, "run.H.mtx"), rank, st.cols);
-    o.summary = read_text(fm_test_path(s->out, "run.summary.json"));
+    o.summary = fm_test_read_text(fm_test_path(s->out, "run.summary.json"));
     cr_assert_eq(json_number(o.summary, "rank"), rank);
     cr_assert_eq(json_number(o.summary, "rows"), st.rows);
     cr_assert_eq(json_number(o.summary, "cols"), st.cols);

@@ -26,8 +26,6 @@ scratch scratch_new(void);
 void remove_tree(const char *path);
 // Called at the end of a passing test; a failing one leaves its files behind.
 void scratch_free(const scratch *s);
-// The whole file as a NUL-terminated string (the test fails if it is missing).
-char *read_text(const char *path);
 // The directory holds exactly the given names (NULL-terminated, any order).
 void expect_files(const char *dir, ...);
 

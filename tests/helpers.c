@@ -2,7 +2,9 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,43 @@ int fm_test_count_files(const char *dir)
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) count++;
     closedir(d);
     return count;
+}
+
+char *fm_test_read_text_or_null(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t size = 0, cap = 1 << 16;
+    char *text = malloc(cap);
+    cr_assert_not_null(text);
+    for (size_t got; (got = fread(text + size, 1, cap - size - 1, f)) > 0;) {
+        size += got;
+        if (cap - size < 2) cr_assert_not_null(text = realloc(text, cap *= 2));
+    }
+    fclose(f);
+    text[size] = 0;
+    return text;
+}
+
+char *fm_test_read_text(const char *path)
+{
+    char *text = fm_test_read_text_or_null(path);
+    cr_assert_not_null(text, "cannot read %s: %s", path, strerror(errno));
+    return text;
+}
+
+void fm_test_expect_words_list(const char *what, const char *text, va_list words)
+{
+    for (const char *word; (word = va_arg(words, const char *));)
+        cr_assert_not_null(strstr(text, word), "%s lacks \"%s\":\n%s", what, word, text);
+}
+
+void fm_test_expect_words(const char *what, const char *text, ...)
+{
+    va_list words;
+    va_start(words, text);
+    fm_test_expect_words_list(what, text, words);
+    va_end(words);
 }
 
 void fm_test_setup(void)

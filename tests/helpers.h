@@ -1,8 +1,9 @@
-// Shared test fixtures: scratch directories, files with given text, and
-// planted nonnegative problems.
+// Shared test fixtures: scratch directories, files with given text (written
+// and read back), words a message must hold, and planted nonnegative problems.
 #ifndef FM_TEST_HELPERS_H
 #define FM_TEST_HELPERS_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +19,18 @@ void fm_test_write(const char *path, const char *text);
 bool fm_test_exists(const char *path);
 // Number of entries in a directory, "." and ".." excluded.
 int fm_test_count_files(const char *dir);
+// The whole file as a NUL-terminated string (bytes after a NUL in it are read
+// too), or NULL when it cannot be opened; the same, failing the test when it
+// cannot. The caller frees it.
+char *fm_test_read_text_or_null(const char *path);
+char *fm_test_read_text(const char *path);
+
+// `text` holds each of the NULL-terminated words; the test fails at the first
+// one missing with "<what> lacks "<word>":" and the text, `what` naming it
+// ("the message", "stderr").
+void fm_test_expect_words(const char *what, const char *text, ...);
+void fm_test_expect_words_list(const char *what, const char *text, va_list words);
+#define FM_TEST_EXPECT_WORDS(what, text, ...) fm_test_expect_words((what), (text), __VA_ARGS__, (const char *)NULL)
 
 // Start the library once per test binary (Criterion init hook).
 void fm_test_setup(void);

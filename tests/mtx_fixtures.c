@@ -31,8 +31,7 @@ void mtx_expect_error_named(const char *name, const char *text, bool duplicates_
     cr_assert_not_null(strstr(msg, where), "the message lacks \"%s\": %s", where, msg);
     va_list words;
     va_start(words, where);
-    for (const char *word; (word = va_arg(words, const char *));)
-        cr_assert_not_null(strstr(msg, word), "the message lacks \"%s\": %s", word, msg);
+    fm_test_expect_words_list("the message", msg, words);
     va_end(words);
     fm_test_remove_dir(dir);
 }

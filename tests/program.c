@@ -22,30 +22,6 @@ extern char **environ;
 // Files
 //------------------------------------------------------------------------------
 
-// The whole file as a string, or NULL when it cannot be opened.
-char *prog_slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t size = 0, cap = 1 << 16;
-    char *text = malloc(cap);
-    cr_assert_not_null(text);
-    for (size_t got; (got = fread(text + size, 1, cap - size - 1, f)) > 0;) {
-        size += got;
-        if (cap - size < 2) cr_assert_not_null(text = realloc(text, cap *= 2));
-    }
-    fclose(f);
-    text[size] = 0;
-    return text;
-}
-
-char *prog_read_text(const char *path)
-{
-    char *text = prog_slurp(path);
-    cr_assert_not_null(text, "cannot read %s: %s", path, strerror(errno));
-    return text;
-}
-
 // The names in a directory, sorted and separated by spaces ("" when empty).
 char *prog_listing(const char *dir)
 {
@@ -180,8 +156,8 @@ void prog_wait(prog_child *c)
     cr_assert_eq(done, c->pid, "waitpid: %s", strerror(errno));
     c->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
     // (empty when a signal ended the child before it made them)
-    c->out = prog_slurp(c->out_path);
-    c->err = prog_slurp(c->err_path);
+    c->out = fm_test_read_text_or_null(c->out_path);
+    c->err = fm_test_read_text_or_null(c->err_path);
     if (!c->out) cr_assert_not_null(c->out = strdup(""));
     if (!c->err) cr_assert_not_null(c->err = strdup(""));
     remove(c->out_path);
@@ -219,7 +195,7 @@ void prog_expect_said(const prog_child *c, const char *words)
 void prog_wait_for_text(const prog_child *c, const char *text)
 {
     for (int waited = 0;; waited++) {
-        char *err = prog_slurp(c->err_path);
+        char *err = fm_test_read_text_or_null(c->err_path);
         const bool there = err && strstr(err, text);
         int wstatus;
         cr_assert(there || waitpid(c->pid, &wstatus, WNOHANG) == 0, "the program ended before printing \"%s\":\n%s",

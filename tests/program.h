@@ -20,10 +20,6 @@ void prog_remove_tree(const char *path);
 // X = W H, rows x cols of rank 3 (seed 5), written as an array file in root.
 const char *prog_planted_file(const prog_scratch *s, const char *name, int64_t rows, int64_t cols);
 
-// The whole file as a string, or NULL when it cannot be opened; the same,
-// failing the test when it cannot.
-char *prog_slurp(const char *path);
-char *prog_read_text(const char *path);
 // The names in a directory, sorted, separated by spaces ("" when empty); the
 // test fails unless they are `want`.
 char *prog_listing(const char *dir);

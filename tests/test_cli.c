@@ -33,7 +33,7 @@ Test(cli, dense_end_to_end)
 {
     scratch s = scratch_new();
     const char *x = generate(&s, NULL);
-    char *text = read_text(x);
+    char *text = fm_test_read_text(x);
     cr_assert(strstr(text, "array real general"), "generate wrote no array file");
     free(text);
     run r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "50", "--out", out_prefix(&s), "--quiet");
@@ -94,7 +94,7 @@ Test(cli, sparse_end_to_end)
 {
     scratch s = scratch_new();
     const char *x = generate(&s, "0.3");
-    char *text = read_text(x);
+    char *text = fm_test_read_text(x);
     cr_assert(strstr(text, "coordinate real general"), "generate --density wrote no coordinate file");
     free(text);
     run r = RUN(&s, "factorize", x, "--kind", "sparse", "--rank", "3", "--iters", "50", "--out",
@@ -385,10 +385,10 @@ Test(cli, svd_power_is_checked_and_reported)
                     out_prefix(&s), "--quiet");
         expect_success(&r);
         run_free(&r);
-        char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+        char *summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
         cr_expect_eq(json_number(summary, "svd_power"), p == 2 ? 1 : 4, "--svd-power %s: %s", powers[p], summary);
         free(summary);
-        factors[p] = read_text(fm_test_path(s.out, "run.W.mtx"));
+        factors[p] = fm_test_read_text(fm_test_path(s.out, "run.W.mtx"));
     }
     // the values, after the comments (which name the command)
     cr_expect_str_eq(strstr(factors[0], "\n40 3\n"), strstr(factors[1], "\n40 3\n"));
@@ -398,7 +398,7 @@ Test(cli, svd_power_is_checked_and_reported)
                 "--quiet");
     expect_success(&r);
     run_free(&r);
-    char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    char *summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
     cr_expect(strstr(summary, "\"svd_power\": null"), "%s", summary);
     free(summary);
     scratch_free(&s);
@@ -475,7 +475,7 @@ Test(cli, summary_escapes_the_data_name)
     cr_assert_eq(rename(x, odd), 0);
     run r = RUN(&s, "factorize", odd, "--rank", "2", "--iters", "3", "--out", out_prefix(&s), "--quiet");
     expect_success(&r);
-    char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    char *summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
     cr_assert(strstr(summary, "/a\\\"b\\\\c.mtx\""), "the name is not escaped: %s", summary);
     free(summary);
     run_free(&r);

@@ -39,7 +39,7 @@ Test(cli, bench_attention_small)
                        r.out);
     cr_assert(strstr(r.out, "complete 100 x 100") && strstr(r.out, "sparse 300 x 300"), "%s", r.out);
     cr_assert(strstr(r.out, "one fused layer"), "stdout lacks the layer memory:\n%s", r.out);
-    char *text = read_text(json);
+    char *text = fm_test_read_text(json);
     cr_assert_gt(json_number(text, "sgemm_gflops"), 0);
     cr_assert_eq(json_number(text, "width"), 8);
     cr_assert_gt(json_number(text, "layer_reference_mib"), 0);

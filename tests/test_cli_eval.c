@@ -28,7 +28,7 @@ TestSuite(cli, .init = fm_test_setup);
 // Lines of a text file.
 static int line_count(const char *path)
 {
-    char *text = read_text(path);
+    char *text = fm_test_read_text(path);
     int n = 0;
     for (const char *c = text; *c; c++) n += *c == '\n';
     free(text);
@@ -39,7 +39,7 @@ static int line_count(const char *path)
 // file order, into values (at most `max`); returns how many.
 static int traced_rmses(double *values, int max, const char *traces, const char *method, int iteration)
 {
-    char *text = read_text(traces);
+    char *text = fm_test_read_text(traces);
     int n = 0;
     for (const char *line = strchr(text, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
         int matrix, it;
@@ -64,7 +64,7 @@ static void expect_median_matches(const char *traces, const char *summary, int i
     cr_assert_eq(n, matrices);
     double q[3];
     fm_quartiles(values, n, q);
-    char *text = read_text(summary);
+    char *text = fm_test_read_text(summary);
     const char *line = text;
     for (int i = 0; i <= iteration; i++) line = strchr(line, '\n') + 1;
     int it;
@@ -123,7 +123,7 @@ Test(cli, eval_data_file_with_its_basis)
     if (fm_plot_available()) {
         expect_files(s.out, "X.basis.png", "X.csv", "X.png", "X.traces.csv", "X.plain.W.mtx", "X.learned_init.W.mtx",
                      "X.accelerated.W.mtx", NULL);
-        char *png = read_text(fm_test_path(s.out, "X.basis.png"));
+        char *png = fm_test_read_text(fm_test_path(s.out, "X.basis.png"));
         cr_expect(!strncmp(png + 1, "PNG", 3), "not a PNG");
         free(png);
     } else {
@@ -249,11 +249,11 @@ Test(cli, eval_plain_on_a_data_file_draws_its_figures)
                 s.out);
     expect_success(&r);
     expect_files(s.out, "X.basis.png", "X.csv", "X.png", "X.traces.csv", "X.plain.W.mtx", NULL);
-    char *png = read_text(fm_test_path(s.out, "X.png"));
+    char *png = fm_test_read_text(fm_test_path(s.out, "X.png"));
     cr_expect(!strncmp(png + 1, "PNG", 3), "not a PNG");
     free(png);
     // one matrix: one curve, no bands, no [q1, q3]; the title names the file, not its path
-    char *script = read_text(copy);
+    char *script = fm_test_read_text(copy);
     cr_expect(!strstr(script, "plot ,"), "%s", script);
     cr_expect(!strstr(script, "filledcurves"), "%s", script);
     cr_expect(strstr(script, "layout 1,1 title 'X: X.mtx, 40 x 30 dense"), "%s", script);
@@ -272,7 +272,7 @@ Test(cli, eval_plain_on_a_data_file_draws_its_figures)
     free(script);
     fm_dense *W = read_factor(fm_test_path(s.out, "X.plain.W.mtx"), 40, 3);
     fm_dense_free(&W);
-    char *w_text = read_text(fm_test_path(s.out, "X.plain.W.mtx"));
+    char *w_text = fm_test_read_text(fm_test_path(s.out, "X.plain.W.mtx"));
     cr_expect(strstr(w_text, "ordered by weight"), "%s", w_text);
     free(w_text);
     run_free(&r);
@@ -282,7 +282,7 @@ Test(cli, eval_plain_on_a_data_file_draws_its_figures)
     setenv("PATH", saved, 1);
     free(saved);
     expect_success(&r);
-    script = read_text(copy);
+    script = fm_test_read_text(copy);
     cr_expect(strstr(script, "filledcurves") && strstr(script, "set logscale y") && !strstr(script, "plot ,"), "%s",
               script);
     cr_expect(strstr(r.out, "[q1, q3]"), "%s", r.out);

@@ -33,7 +33,7 @@ Test(cli_families, generate_writes_each_family)
             cr_assert(t->val[e] == floorf(t->val[e]) && t->val[e] >= (f == 2 ? 1 : 0) && t->val[e] <= top[f],
                       "%s: value %g", families[f], (double)t->val[e]);
         if (!array[f]) cr_expect(t->count > 0 && t->count < 60 * 40, "%s: %lld entries", families[f], (long long)t->count);
-        char *text = read_text(path);
+        char *text = fm_test_read_text(path);
         cr_expect(strstr(text, families[f]), "%s: the header comment does not name the family", families[f]);
         free(text);
         fm_triplets_free(&t);

@@ -182,7 +182,7 @@ Test(cli_formats, top_rows_with_their_names)
     char msg[FM_MSG_LEN];
     cr_assert_eq(fm_top_rows_get(&t, W, H, 4, msg), FM_OK, "%s", msg);
     // the file: comments, the header, then component by weight, rank, name
-    char *text = read_text(fm_test_path(s.out, "run.top.tsv"));
+    char *text = fm_test_read_text(fm_test_path(s.out, "run.top.tsv"));
     const char *line = text;
     while (*line == '#') line = strchr(line, '\n') + 1;
     cr_assert(!strncmp(line, "component\trank\trow\tweight\t", 26), "%s", text);
@@ -217,7 +217,7 @@ Test(cli_formats, top_rows_with_their_names)
     // without names, the rows' 1-based indices
     r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "2", "--top", "2", "--out", out_prefix(&s), "--quiet");
     expect_success(&r);
-    text = read_text(fm_test_path(s.out, "run.top.tsv"));
+    text = fm_test_read_text(fm_test_path(s.out, "run.top.tsv"));
     cr_expect(!strstr(text, "term"), "%s", text);
     free(text);
     run_free(&r);
@@ -251,7 +251,7 @@ Test(cli_formats, piped_progress_prints_at_most_a_line_a_second)
     run r = RUN(&s, "factorize", "--rank", "4", "--iters", "1000000", "--tol", "0", "--time-limit", "1.5", "--out",
                 out_prefix(&s));
     expect_success(&r);
-    char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    char *summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
     const int iterations = (int)json_number(summary, "iterations");
     const double seconds = json_number(summary, "seconds");
     free(summary);

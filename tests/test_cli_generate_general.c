@@ -77,7 +77,7 @@ Test(cli_generate_general, writes_what_the_generator_makes)
     const double peclet = expect_generated(C, b, FM_GENERAL_CONVECTION, 11, 7, &o);
     cr_assert(peclet >= 2 && peclet <= 40);
     // the comment names the number drawn
-    char *text = prog_read_text(C), said[64];
+    char *text = fm_test_read_text(C), said[64];
     snprintf(said, sizeof said, "largest mesh Peclet number %.6g (drawn from [2, 40])", peclet);
     cr_assert_not_null(strstr(text, said), "the file does not say '%s'", said);
     free(text);
@@ -102,7 +102,7 @@ Test(cli_generate_general, same_seed_same_bytes)
         prog_child c = PROG_RUN(&s, "generate", "--general", "convection", "--size", "9", "--seed", seeds[k], path);
         prog_expect_status(&c, 0);
         prog_child_free(&c);
-        text[k] = prog_read_text(path);
+        text[k] = fm_test_read_text(path);
     }
     cr_assert_str_eq(text[0], text[1], "seed 5 twice, other bytes");
     cr_assert_str_neq(text[0], text[2], "seeds 5 and 6, the same bytes");

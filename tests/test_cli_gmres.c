@@ -93,7 +93,7 @@ Test(cli_gmres, every_preconditioner_converges_and_x_solves_the_system)
                                 "--restart", "20", "--out", prefix);
         prog_expect_status(&r, 0);
         cr_assert_not_null(strstr(r.out, "GMRES(20)"), "%s", r.out);
-        char *summary = prog_read_text(out_file(&s, preconds[p], ".summary.json"));
+        char *summary = fm_test_read_text(out_file(&s, preconds[p], ".summary.json"));
         prog_expect_json_string(summary, "method", "gmres");
         prog_expect_json_string(summary, "precond", preconds[p]);
         cr_assert_eq(prog_json_number(summary, "restart"), 20);
@@ -165,7 +165,7 @@ Test(cli_gmres, learned_lu_with_a_model_trained_here)
     r = PROG_RUN(&s, "solve", A, "--method", "gmres", "--precond", "learned-lu", "--model", model, "--tol", "1e-8",
                  "--out", prefix, "--quiet");
     prog_expect_status(&r, 0);
-    char *summary = prog_read_text(out_file(&s, "lu", ".summary.json"));
+    char *summary = fm_test_read_text(out_file(&s, "lu", ".summary.json"));
     prog_expect_json_string(summary, "precond", "learned-lu");
     prog_expect_json_string(summary, "model", model);
     cr_assert_leq(residual(k, c, out_file(&s, "lu", ".x.mtx")), 1e-7);
@@ -186,7 +186,7 @@ Test(cli_gmres, learned_lu_with_a_model_trained_here)
                  "--bandwidth-seconds", "0", "--out", prefix);
     prog_expect_status(&r, 0);
     cr_assert_not_null(strstr(r.out, "GMRES(50) on 2 convection systems"), "%s", r.out);
-    char *csv = prog_read_text(out_file(&s, "bench", ".csv"));
+    char *csv = fm_test_read_text(out_file(&s, "bench", ".csv"));
     static const char *const methods[] = { ",none,true,", ",jacobi,true,", ",ilu0,true,", ",ilut,true,",
                                            ",ilut2,true,", ",learned-lu,true,", ",direct,true," };
     for (size_t m = 0; m < sizeof methods / sizeof *methods; m++) {

@@ -131,7 +131,7 @@ static profile_path profile_option(const scratch *s)
 // The last run's profile shows the networks' attention on the GraphBLAS path and not on the fused one.
 static void expect_graphblas_attention(const scratch *s, const char *what)
 {
-    char *profile = read_text(fm_test_path(s->root, "profile.json"));
+    char *profile = fm_test_read_text(fm_test_path(s->root, "profile.json"));
     cr_expect(strstr(profile, "attention.graphblas.forward") && !strstr(profile, "attention.fused.forward"),
               "%s: the networks' attention did not run on GraphBLAS:\n%s", what, profile);
     free(profile);
@@ -277,7 +277,7 @@ Test(cli, learned_models_from_factormer_models)
     snprintf(want, sizeof want, "accelerated  2 steps, every 3 iterations (%s)", m.accel);
     cr_expect(strstr(r.out, want), "stdout lacks \"%s\":\n%s", want, r.out);
     cr_expect(strstr(r.err, "(learned)"), "%s", r.err);
-    char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    char *summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
     // each step is kept or refused by the safeguard, and said so
     const double refused = json_number(summary, "accel_rejected");
     cr_expect(refused >= 0 && refused <= 2, "%s", summary);
@@ -295,7 +295,7 @@ Test(cli, learned_models_from_factormer_models)
             "--accel-steps", "3", "--out", out_prefix(&s));
     expect_success(&r);
     cr_expect(strstr(r.out, "accelerator  not called: a pass is the work of"), "%s", r.out);
-    summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
     cr_expect(strstr(summary, "\"accel_too_costly\": true"), "%s", summary);
     cr_expect_eq(json_number(summary, "accel_steps"), 0, "%s", summary);
     cr_expect_gt(json_number(summary, "accel_pass_iterations"), json_number(summary, "accel_allowed_iterations"));
@@ -305,7 +305,7 @@ Test(cli, learned_models_from_factormer_models)
     r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "12", "--accelerate", "--accel-every", "3",
             "--accel-steps", "3", "--accel-budget", "none", "--out", out_prefix(&s));
     expect_success(&r);
-    summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
     const double given = json_number(summary, "accel_given_up");
     cr_expect(given == 0 || strstr(r.out, "given up after iteration"), "%s", r.out);
     cr_expect(json_number(summary, "accel_rejected") <= 1, "%s", summary);
@@ -359,7 +359,7 @@ static double start_rmse(const char *prefix)
 {
     char path[600];
     snprintf(path, sizeof path, "%s.trace.csv", prefix);
-    char *text = read_text(path);
+    char *text = fm_test_read_text(path);
     const char *row = strstr(text, "\n0,");
     cr_assert_not_null(row, "%s has no row of iteration 0:\n%s", path, text);
     double seconds, rmse;
@@ -403,7 +403,7 @@ static void pooled_model_reads_its_own_samples(const char *layers)
         // the summary names what the network read
         char path[600];
         snprintf(path, sizeof path, "%s.summary.json", prefix);
-        char *summary = read_text(path);
+        char *summary = fm_test_read_text(path);
         cr_assert_not_null(summary, "%s", path);
         cr_expect(strstr(summary, v == 2 ? "\"sampling\": {\"sampler\": \"full\""
                                          : "\"sampling\": {\"sampler\": \"uniform\", \"fanout\": 8,"),

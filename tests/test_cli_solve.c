@@ -79,7 +79,7 @@ typedef struct trace {
 
 static trace read_trace(const char *path)
 {
-    char *text = prog_read_text(path);
+    char *text = fm_test_read_text(path);
     trace t = { 0, true, NAN, NAN };
     double seconds = 0;
     bool header = false;
@@ -142,7 +142,7 @@ Test(cli_solve, every_preconditioner_converges_and_its_outputs_agree)
         prog_child c = PROG_RUN(&s, "solve", A, "--precond", preconds[p], "--tol", "1e-8", "--out", prefix);
         prog_expect_status(&c, 0);
         cr_assert_not_null(strstr(c.out, "converged"), "%s", c.out);
-        char *summary = prog_read_text(out_file(&s, preconds[p], ".summary.json"));
+        char *summary = fm_test_read_text(out_file(&s, preconds[p], ".summary.json"));
         prog_expect_json_string(summary, "precond", preconds[p]);
         prog_expect_json_string(summary, "method", "cg");
         cr_assert(json_true(summary, "converged"), "%s", summary);
@@ -227,7 +227,7 @@ Test(cli_solve, the_thread_count_changes_nothing_but_rounding)
         prog_expect_status(&c, 0);
         char name[16];
         snprintf(name, sizeof name, "t%d", t + 1);
-        char *summary = prog_read_text(out_file(&s, name, ".summary.json"));
+        char *summary = fm_test_read_text(out_file(&s, name, ".summary.json"));
         iterations[t] = prog_json_number(summary, "iterations");
         cr_assert_eq(prog_json_number(summary, "threads"), t + 1, "%s", summary);
         char msg[FM_MSG_LEN];
@@ -260,7 +260,7 @@ Test(cli_solve, hitting_max_iters_writes_the_outputs_and_exits_3)
     prog_expect_status(&c, 3);
     prog_expect_said(&c, "did not converge");
     prog_expect_listing(s.out, "short.summary.json short.trace.csv short.x.mtx");
-    char *summary = prog_read_text(out_file(&s, "short", ".summary.json"));
+    char *summary = fm_test_read_text(out_file(&s, "short", ".summary.json"));
     cr_assert_not_null(strstr(summary, "\"converged\": false"), "%s", summary);
     prog_expect_json_string(summary, "stop_reason", "max_iters");
     cr_assert_eq(prog_json_number(summary, "iterations"), 1);
@@ -379,7 +379,7 @@ Test(cli_solve, bench_solve_on_files_writes_its_table)
     cr_assert_not_null(strstr(c.out, "ic0"), "%s", c.out);
     const bool plot = fm_plot_available();
     prog_expect_listing(s.out, plot ? "bench.csv bench.png" : "bench.csv");
-    char *csv = prog_read_text(out_file(&s, "bench", ".csv"));
+    char *csv = fm_test_read_text(out_file(&s, "bench", ".csv"));
     int rows = 0, converged = 0;
     bool header = false;
     for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
@@ -431,7 +431,7 @@ Test(cli_solve, bench_solve_on_generated_sets)
                                 "--methods", "jacobi,ic0", "--tol", "1e-8", "--bandwidth-seconds", "0", "--out",
                                 prefix);
         prog_expect_status(&c, 0);
-        char *csv = prog_read_text(out_file(&s, "set", ".csv"));
+        char *csv = fm_test_read_text(out_file(&s, "set", ".csv"));
         int rows = 0, converged = 0, test_seeds = 0;
         for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
             if (line[0] == '#' || !strncmp(line, "matrix,", 7)) continue;
@@ -538,7 +538,7 @@ Test(cli_solve, neuralif_with_a_model_trained_here)
     c = PROG_RUN(&s, "solve", A, "--precond", "neuralif", "--model", model_path, "--tol", "1e-8", "--out", prefix,
                  "--quiet");
     prog_expect_status(&c, 0);
-    char *summary = prog_read_text(out_file(&s, "nn", ".summary.json"));
+    char *summary = fm_test_read_text(out_file(&s, "nn", ".summary.json"));
     prog_expect_json_string(summary, "precond", "neuralif");
     prog_expect_json_string(summary, "model", model_path);
     cr_assert(json_true(summary, "converged"), "%s", summary);
@@ -574,7 +574,7 @@ Test(cli_solve, neuralif_with_a_model_trained_here)
                  "0", "--out", prefix);
     prog_expect_status(&c, 0);
     cr_assert_not_null(strstr(c.out, "neuralif"), "%s", c.out);
-    char *csv = prog_read_text(out_file(&s, "bench", ".csv"));
+    char *csv = fm_test_read_text(out_file(&s, "bench", ".csv"));
     cr_assert_not_null(strstr(csv, ",neuralif,true,"), "%s", csv);
     free(csv);
     prog_child_free(&c);

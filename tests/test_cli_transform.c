@@ -50,7 +50,7 @@ static void check_transform(const scratch *s, const char *x, fm_kind kind, const
                                     expected->cols);
     // dense data: Xᵀ·W by SGEMM per thread block, so float rounding apart
     cr_assert_leq(max_relative(written, expected), 1e-5, "the written factor differs from fm_transform's");
-    char *summary = read_text(fm_test_path(s->out, "run.summary.json"));
+    char *summary = fm_test_read_text(fm_test_path(s->out, "run.summary.json"));
     double rmse;
     cr_assert_eq(fm_rmse(&rmse, g, columns ? basis : written, columns ? written : basis, msg), FM_OK, "%s", msg);
     cr_assert(close_relative(json_number(summary, "rmse"), rmse, 1e-6), "summary rmse %g, recomputed %g",
@@ -81,10 +81,10 @@ Test(cli_transform, columns_against_a_fitted_basis)
     // the fit of this noise-free matrix converges to an RMSE at float
     // rounding of the data (tests/test_transform.c): a slack of 4
     // FLT_EPSILON rms(X) beside a relative 1e-5
-    char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    char *summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
     char fit_summary_path[400];
     snprintf(fit_summary_path, sizeof fit_summary_path, "%s.summary.json", prefix);
-    char *fit_summary = read_text(fit_summary_path);
+    char *fit_summary = fm_test_read_text(fit_summary_path);
     const double fitted = json_number(fit_summary, "rmse"), rms_x = fitted / json_number(fit_summary, "relative_rmse");
     cr_assert(rms_x > 0.1 && rms_x < 10, "%s", fit_summary);   // entries of mean 1
     cr_assert_leq(json_number(summary, "rmse"), fitted * (1 + 1e-5) + 4 * FLT_EPSILON * rms_x, "%s\n%s", summary,

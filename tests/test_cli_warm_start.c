@@ -91,7 +91,7 @@ Test(cli_warm_start, ten_plus_ten_is_twenty)
         expect_files(s.root, "X.mtx", "out", "full.W.mtx", "full.H.mtx", "full.trace.csv", "full.summary.json",
                      "half.W.mtx", "half.H.mtx", "half.trace.csv", "half.summary.json", "half.state.W.mtx",
                      "half.state.H.mtx", NULL);
-        char *text = read_text(fm_test_path(s.root, "half.state.W.mtx"));
+        char *text = fm_test_read_text(fm_test_path(s.root, "half.state.W.mtx"));
         cr_assert(strstr(text, phase ? "phase admm iterations 10\n" : "phase exact iterations 10 extrapolating 1"),
                   "%s", text);
         free(text);
@@ -148,7 +148,7 @@ Test(cli_warm_start, state_of_other_factors_is_not_used)
     expect_success(&r);
     cr_assert(strstr(r.err, "belongs to other factors") && strstr(r.err, "the factors alone"), "%s", r.err);
     run_free(&r);
-    char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    char *summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
     cr_assert(json_string_is(summary, "init_state", "none"), "%s", summary);
     free(summary);
     scratch_free(&s);
@@ -198,7 +198,7 @@ Test(cli_warm_start, bad_states)
     // a damaged state line, then a state line unlike its partner's: the file named
     char duals[420];
     snprintf(duals, sizeof duals, "%s.state.W.mtx", half);
-    char *saved = read_text(duals), *text = read_text(duals);
+    char *saved = fm_test_read_text(duals), *text = fm_test_read_text(duals);
     char *phase = strstr(text, "phase exact");
     cr_assert(phase, "%s", text);
     memcpy(phase, "phase exakt", 11);
@@ -229,7 +229,7 @@ Test(cli_warm_start, bad_states)
     cr_assert_eq(mkdir(s.out, 0755), 0);
     // a damaged state file: its line named
     snprintf(duals, sizeof duals, "%s.state.H.mtx", half);
-    text = read_text(duals);
+    text = fm_test_read_text(duals);
     char *size_line = strstr(text, "\n3 30\n");
     cr_assert(size_line, "%s", text);
     memcpy(strchr(size_line + 6, '\n') + 1, "nan", 3);   // the second value

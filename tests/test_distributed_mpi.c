@@ -50,7 +50,7 @@ typedef struct { int rows; double rmse[256], holdout[256], objective[256]; } col
 static columns read_columns(const char *path)
 {
     columns c = { 0 };
-    char *text = read_text(path);
+    char *text = fm_test_read_text(path);
     bool header = true;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         if (line[0] == '#') continue;
@@ -93,7 +93,7 @@ static void expect_single_trace(const char *density, fm_kind kind, const char *c
     expect_success(&r);
     run_free(&r);
     const columns alone = read_columns(fm_test_path(s.out, "run.trace.csv"));
-    char *alone_summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    char *alone_summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
     const double alone_finish = json_number(alone_summary, "from_iteration");   // the exact phase's first
     const double alone_held = json_number(alone_summary, "holdout_entries");
     const double alone_best = alone_held > 0 ? json_number(alone_summary, "best_iteration") : NAN;
@@ -132,7 +132,7 @@ static void expect_single_trace(const char *density, fm_kind kind, const char *c
                           "%.9g", processes, i, t.holdout[i], alone.holdout[i]);
         }
         snprintf(path, sizeof path, "%s.summary.json", name);
-        char *summary = read_text(fm_test_path(s.out, path));
+        char *summary = fm_test_read_text(fm_test_path(s.out, path));
         cr_assert_eq(json_number(summary, "processes"), processes);
         cr_assert_eq(json_number(summary, "from_iteration"), alone_finish, "%d processes", processes);
         cr_assert_eq(json_number(summary, "holdout_entries"), alone_held, "%d processes", processes);

@@ -31,7 +31,6 @@ typedef prog_scratch scratch;
 typedef prog_child run;
 #define scratch_new prog_scratch_new
 #define run_free prog_child_free
-#define slurp prog_read_text
 #define RUN(s, ...) PROG_RUN((s), __VA_ARGS__)
 
 static void scratch_free(const scratch *s) { prog_remove_tree(s->root); }
@@ -48,8 +47,7 @@ static void expect_refusal(const scratch *s, const run *r, int code, ...)
                  r->status, r->out, r->err);
     va_list words;
     va_start(words, code);
-    for (const char *word; (word = va_arg(words, const char *));)
-        cr_assert_not_null(strstr(r->err, word), "stderr lacks \"%s\":\n%s", word, r->err);
+    fm_test_expect_words_list("stderr", r->err, words);
     va_end(words);
     cr_assert_eq(fm_test_count_files(s->out), 0, "%s is not empty after a refusal", s->out);
 }
@@ -462,8 +460,7 @@ static void expect_read_error(const char *name, const char *text, int code, ...)
     cr_assert_null(t);
     va_list words;
     va_start(words, code);
-    for (const char *word; (word = va_arg(words, const char *));)
-        cr_assert_not_null(strstr(msg, word), "the message lacks \"%s\": %s", word, msg);
+    fm_test_expect_words_list("the message", msg, words);
     va_end(words);
     fm_test_remove_dir(dir);
 }

@@ -254,7 +254,7 @@ Test(kl, float_mode_restored)
 // The objective column of a trace CSV.
 static int trace_objectives(const char *path, double *objective, int capacity)
 {
-    char *text = read_text(path);
+    char *text = fm_test_read_text(path);
     int rows = 0;
     bool header = true;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
@@ -283,7 +283,7 @@ Test(kl, cli_end_to_end)
     cr_assert(strstr(r.out, "loss         kl"), "the summary does not name the loss:\n%s", r.out);
     char path[512];
     snprintf(path, sizeof path, "%s.summary.json", out_prefix(&s));
-    char *summary = read_text(path);
+    char *summary = fm_test_read_text(path);
     cr_assert(json_string_is(summary, "loss", "kl"), "%s", summary);
     cr_assert(json_string_is(summary, "init", "nndsvda"), "the KL loss's default init: %s", summary);
     const double objective = json_number(summary, "objective");
@@ -332,7 +332,7 @@ Test(kl, cli_incomplete_with_holdout)
     expect_success(&r);
     char path[512];
     snprintf(path, sizeof path, "%s.summary.json", out_prefix(&s));
-    char *summary = read_text(path);
+    char *summary = fm_test_read_text(path);
     cr_assert(json_string_is(summary, "loss", "kl") && json_string_is(summary, "kind", "incomplete"), "%s", summary);
     const double held = json_number(summary, "holdout_rmse");
     cr_assert(held > 0 && isfinite(held), "holdout rmse %g", held);

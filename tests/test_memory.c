@@ -72,17 +72,6 @@ static const char *write_file(char *dir, const char *name, const char *text)
     return path;
 }
 
-static void expect_words(const char *msg, ...)
-{
-    va_list words;
-    va_start(words, msg);
-    for (const char *word; (word = va_arg(words, const char *));)
-        cr_assert_not_null(strstr(msg, word), "the message lacks \"%s\": %s", word, msg);
-    va_end(words);
-}
-
-#define EXPECT_WORDS(msg, ...) expect_words((msg), __VA_ARGS__, (const char *)NULL)
-
 // The rank decides: the same file fits a rank-1 run and not a rank-100 one.
 Test(memory, read_for_run)
 {
@@ -99,15 +88,17 @@ Test(memory, read_for_run)
     fm_triplets_free(&t);
     cr_assert_eq(fm_mtx_read_for_run(&t, path, FM_KIND_INCOMPLETE, 100, msg), FM_ERR_MEMORY);
     cr_assert_null(t);
-    EXPECT_WORDS(msg, "ratings.mtx:3:", "1000 x 800 incomplete matrix declared here (3 entries)", "rank-100 run",
-                 "rank-100 factors", "more than the memory limit of", "set by --max-memory or fm_set_memory_limit");
+    FM_TEST_EXPECT_WORDS("the message", msg, "ratings.mtx:3:", "1000 x 800 incomplete matrix declared here (3 entries)",
+                         "rank-100 run", "rank-100 factors", "more than the memory limit of",
+                         "set by --max-memory or fm_set_memory_limit");
     // fm_mtx_read checks the graph alone
     cr_assert_eq(fm_mtx_read(&t, path, true, msg), FM_OK, "%s", msg);
     fm_triplets_free(&t);
     fm_set_memory_limit(1000);
     cr_assert_eq(fm_mtx_read(&t, path, false, msg), FM_ERR_MEMORY);
     cr_assert_null(t);
-    EXPECT_WORDS(msg, "ratings.mtx:3:", "sparse matrix", "to read it and build its graph", "1000 B");
+    FM_TEST_EXPECT_WORDS("the message", msg, "ratings.mtx:3:", "sparse matrix", "to read it and build its graph",
+                         "1000 B");
     fm_test_remove_dir(dir);
 }
 
@@ -121,7 +112,7 @@ Test(memory, read_dense_checks_the_values)
     fm_dense *d = NULL;
     cr_assert_eq(fm_mtx_read_dense(&d, path, msg), FM_ERR_MEMORY, "%s", msg);
     cr_assert_null(d);
-    EXPECT_WORDS(msg, "W.mtx:2:", "40 x 30 array", "to hold its values", "4.7 KiB");
+    FM_TEST_EXPECT_WORDS("the message", msg, "W.mtx:2:", "40 x 30 array", "to hold its values", "4.7 KiB");
     fm_test_remove_dir(dir);
 }
 
@@ -136,7 +127,8 @@ Test(memory, graph_builders)
     fm_set_memory_limit((uint64_t)1 << 30);
     cr_assert_eq(fm_graph_from_triplets(&g, &t, FM_KIND_SPARSE, msg), FM_ERR_MEMORY, "%s", msg);
     cr_assert_null(g);
-    EXPECT_WORDS(msg, "sparse graph of a 3000000000 x 2 matrix with 1 entry", "needs about", "1.0 GiB");
+    FM_TEST_EXPECT_WORDS("the message", msg, "sparse graph of a 3000000000 x 2 matrix with 1 entry", "needs about",
+                         "1.0 GiB");
     float values[6] = { 1, 2, 3, 4, 5, 6 };
     fm_set_memory_limit(40);
     cr_assert_eq(fm_graph_from_dense(&g, 2, 3, values, FM_KIND_DENSE, msg), FM_ERR_MEMORY, "%s", msg);

@@ -205,8 +205,7 @@ static void expect_error(char reader, int64_t n, const char *text, int code, con
     cr_assert_not_null(strstr(msg, located), "the message lacks \"%s\": %s", located, msg);
     va_list words;
     va_start(words, where);
-    for (const char *word; (word = va_arg(words, const char *));)
-        cr_assert_not_null(strstr(msg, word), "the message lacks \"%s\": %s", word, msg);
+    fm_test_expect_words_list("the message", msg, words);
     va_end(words);
     fm_test_remove_dir(dir);
 }

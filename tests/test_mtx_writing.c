@@ -22,22 +22,6 @@ TestSuite(mtx_writing, .init = fm_test_setup);
 // Fixtures
 //------------------------------------------------------------------------------
 
-// The full text of a file.
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1);
-    cr_assert_not_null(text);
-    cr_assert_eq(fread(text, 1, (size_t)size, f), (size_t)size);
-    text[size] = '\0';
-    fclose(f);
-    return text;
-}
-
 // Random values spread over many binades, zero, subnormals and extremes.
 static fm_dense *random_dense(int64_t rows, int64_t cols, uint64_t seed)
 {
@@ -91,7 +75,7 @@ Test(mtx_writing, dense_writer_format)
     for (int k = 0; k < 6; k++) m->data[k] = (float)(k + 1);   // rows 1 2 3 / 4 5 6
     m->data[5] = 0.1f;
     cr_assert_eq(fm_mtx_write_dense(path, m, "rank 2\n\n factors\n", msg), FM_OK, "%s", msg);
-    char *text = slurp(path);
+    char *text = fm_test_read_text(path);
     cr_assert_str_eq(text,
                      "%%MatrixMarket matrix array real general\n"
                      "%rank 2\n"
@@ -149,7 +133,7 @@ Test(mtx_writing, triplets_round_trip)
     cr_assert_eq(back->count, 1000);
     cr_assert_not(back->array);
     for (int64_t k = 0; k < 1000; k++) mtx_expect_entry(back, k, t->row[k], t->col[k], t->val[k]);
-    char *text = slurp(path);
+    char *text = fm_test_read_text(path);
     const char *start = "%%MatrixMarket matrix coordinate real general\n%sample\n50 70 1000\n50 70 ";
     cr_assert(strncmp(text, start, strlen(start)) == 0, "unexpected start: %.80s", text);
     free(text);
@@ -267,7 +251,7 @@ Test(mtx_writing, writer_failure_midway)
     cr_assert_not_null(strstr(dense_msg, "W.mtx: write failed"), "%s", dense_msg);
     cr_assert_eq(triplets_status, FM_ERR_IO, "%s", msg);
     cr_assert_eq(fm_test_count_files(dir), 1);
-    char *text = slurp(path);
+    char *text = fm_test_read_text(path);
     cr_assert_str_eq(text, "previous\n");
     free(text);
     fm_triplets_free(&t);

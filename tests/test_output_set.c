@@ -21,18 +21,6 @@ TestSuite(output_set, .init = fm_test_setup);
 
 static const char *const suffixes[2] = { ".A.txt", ".B.txt" };
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "cannot open %s: %s", path, strerror(errno));
-    char *text = calloc(1, 4096);
-    cr_assert_not_null(text);
-    size_t got = fread(text, 1, 4095, f);
-    text[got] = 0;
-    fclose(f);
-    return text;
-}
-
 // Entries of `dir`, "." and ".." excepted, whose name holds `part`.
 static int count_named(const char *dir, const char *part)
 {
@@ -101,7 +89,7 @@ Test(output_set, lock_stage_commit)
 
     fm_output_set *set = NULL, *second = NULL;
     cr_assert_eq(fm_output_set_open(&set, "--out", prefix, suffixes, 2, msg), FM_OK, "%s", msg);
-    char *owner = read_text(lock);
+    char *owner = fm_test_read_text(lock);
     cr_expect_eq(strtol(owner, NULL, 10), (long)getpid(), "the lock file holds %s", owner);
     free(owner);
     cr_expect_eq(fm_output_set_open(&second, "--out", prefix, suffixes, 2, msg), FM_ERR_IO);
@@ -115,13 +103,13 @@ Test(output_set, lock_stage_commit)
     cr_expect_str_eq(fm_output_set_final(set, 0), a);
     write_staged(set, 0, "new A\n");
     write_staged(set, 1, "new B\n");
-    char *text = read_text(a);
+    char *text = fm_test_read_text(a);
     cr_expect_str_eq(text, "previous A\n", "a final file changed before the commit");
     free(text);
     cr_assert_eq(fm_output_set_commit(set, msg), FM_OK, "%s", msg);
     fm_output_set_free(&set);
     cr_expect_null(set);
-    text = read_text(a);
+    text = fm_test_read_text(a);
     cr_expect_str_eq(text, "new A\n");
     free(text);
     cr_expect(!fm_test_exists(lock), "the lock file is still there");
@@ -132,7 +120,7 @@ Test(output_set, lock_stage_commit)
     cr_assert_eq(fm_output_set_stage(set, msg), FM_OK, "%s", msg);
     write_staged(set, 0, "abandoned\n");
     fm_output_set_free(&set);
-    text = read_text(a);
+    text = fm_test_read_text(a);
     cr_expect_str_eq(text, "new A\n");
     free(text);
     cr_expect_eq(fm_test_count_files(dir), 2, "%d files", fm_test_count_files(dir));
@@ -192,7 +180,7 @@ static void expect_previous_files(const char *dir)
     static const char *const names[3] = { "run.A.txt", "run.B.txt", "alone.txt" };
     static const char *const texts[3] = { "previous A\n", "previous B\n", "previous alone\n" };
     for (int i = 0; i < 3; i++) {
-        char *text = read_text(fm_test_path(dir, names[i]));
+        char *text = fm_test_read_text(fm_test_path(dir, names[i]));
         cr_expect_str_eq(text, texts[i], "%s changed", names[i]);
         free(text);
     }
@@ -290,7 +278,7 @@ Test(output_set, a_signal_during_the_renames_waits_for_them)
     previous_files(dir);
     cr_expect_eq(in_child(terminated_during_the_renames, dir), 128 + SIGTERM);
     cr_expect(fm_test_exists(fm_test_path(dir, "still-running")));
-    char *text = read_text(fm_test_path(dir, "run.B.txt"));
+    char *text = fm_test_read_text(fm_test_path(dir, "run.B.txt"));
     cr_expect_str_eq(text, "new B\n");
     free(text);
     cr_expect_eq(fm_test_count_files(dir), 4, "temporaries: %d, lock: %d", count_named(dir, ".tmp."),

@@ -34,7 +34,7 @@ static void expect_set_made_by(const char *dir, const char *name, int seed, int 
     char paths[4][600];
     set_paths(paths, dir, name);
     for (int f = 0; f < 4; f++) {
-        char *text = prog_read_text(paths[f]);
+        char *text = fm_test_read_text(paths[f]);
         char mark[64];
         snprintf(mark, sizeof mark, f < 3 ? "--seed %d " : "\"--seed\", \"%d\"", seed);
         cr_assert_not_null(strstr(text, mark), "%s does not hold \"%s\"", paths[f], mark);
@@ -152,7 +152,7 @@ Test(outputs, a_failed_write_keeps_the_previous_set)
     char paths[4][600];
     set_paths(paths, s.out, "run");
     char *before[4];
-    for (int f = 0; f < 4; f++) before[f] = prog_read_text(paths[f]);
+    for (int f = 0; f < 4; f++) before[f] = fm_test_read_text(paths[f]);
     const prog_options limited = { .file_size = 20000 };
     c = PROG_RUN_WITH(&s, limited, "factorize", x, "--rank", "3", "--iters", "3", "--seed", "8002", "--out", prefix,
                       "--quiet");
@@ -161,7 +161,7 @@ Test(outputs, a_failed_write_keeps_the_previous_set)
     prog_expect_said(&c, strerror(EFBIG));
     prog_expect_listing(s.out, "run.H.mtx run.W.mtx run.summary.json run.trace.csv");
     for (int f = 0; f < 4; f++) {
-        char *after = prog_read_text(paths[f]);
+        char *after = fm_test_read_text(paths[f]);
         cr_assert_str_eq(after, before[f], "%s changed", paths[f]);
         free(after);
         free(before[f]);
@@ -187,7 +187,7 @@ Test(outputs, generate_past_the_file_size_limit)
     prog_expect_said(&c, "X.mtx");
     prog_expect_said(&c, strerror(EFBIG));
     prog_expect_listing(s.out, "X.mtx");
-    char *text = prog_read_text(out);
+    char *text = fm_test_read_text(out);
     cr_assert_str_eq(text, "the previous file\n");
     free(text);
     prog_child_free(&c);
@@ -201,7 +201,7 @@ Test(outputs, generate_past_the_file_size_limit)
 // Lines of a trace that are not comments, its header included.
 static int trace_rows(const char *path)
 {
-    char *text = prog_read_text(path);
+    char *text = fm_test_read_text(path);
     int rows = 0;
     for (const char *line = text; *line; line = strchr(line, '\n') + 1) {
         cr_assert_not_null(strchr(line, '\n'));
@@ -228,7 +228,7 @@ static void interrupt_the_solve(int sig, const char *name)
     prog_expect_said(&c, name);
     prog_expect_listing(s.out, "run.H.mtx run.W.mtx run.summary.json run.trace.csv");
 
-    char *summary = prog_read_text(fm_test_path(s.out, "run.summary.json"));
+    char *summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
     prog_expect_json_string(summary, "stop_reason", "interrupted");
     prog_expect_json_string(summary, "signal", name);
     const int iterations = (int)prog_json_number(summary, "iterations");
@@ -294,7 +294,7 @@ Test(outputs, sigterm_at_any_moment_leaves_a_whole_set)
         char paths[4][600];
         set_paths(paths, s.out, "run");
         for (int f = 0; f < 4; f++) {
-            char *text = prog_read_text(paths[f]);
+            char *text = fm_test_read_text(paths[f]);
             const char *key = f == 3 ? "\"seed\": " : "--seed ";
             const char *at = strstr(text, key);
             cr_assert_not_null(at, "%s names no seed", paths[f]);

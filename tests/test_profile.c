@@ -33,20 +33,6 @@ static const fm_profile_entry *find_entry(const char *name)
     return NULL;
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s: %s", path, strerror(errno));
-    cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-    const long size = ftell(f);
-    rewind(f);
-    char *text = calloc(size + 1, 1);
-    cr_assert_not_null(text);
-    cr_assert_eq(fread(text, 1, size, f), (size_t)size);
-    fclose(f);
-    return text;
-}
-
 // `needle` occurs in `text`, and (when `after` is given) after it.
 static const char *expect_in(const char *text, const char *needle, const char *after)
 {
@@ -213,7 +199,7 @@ Test(profile, json_has_the_expected_shape_and_no_tmp_file_remains)
     char msg[FM_MSG_LEN] = "";
     cr_assert_eq(fm_profile_write_json(path, 10.0, msg), FM_OK, "%s", msg);
     cr_assert_eq(fm_test_count_files(dir), 1, "a temporary file remains in %s", dir);
-    char *text = read_text(path);
+    char *text = fm_test_read_text(path);
     cr_assert_eq(text[0], '{', "%s", text);
     cr_assert_str_eq(text + strlen(text) - 2, "}\n", "%s", text);
     expect_in(text, "\"wall_seconds\": 10,", NULL);
@@ -252,7 +238,7 @@ Test(profile, json_of_an_empty_table_and_a_bad_path)
     snprintf(path, sizeof path, "%s/empty.json", dir);
     char msg[FM_MSG_LEN] = "";
     cr_assert_eq(fm_profile_write_json(path, 0.0, msg), FM_OK, "%s", msg);
-    char *text = read_text(path);
+    char *text = fm_test_read_text(path);
     expect_in(text, "\"ops\": []", NULL);
     free(text);
     remove(path);
@@ -298,8 +284,8 @@ static run run_in(const char *dir, ...)
     cr_assert_eq(err, 0, "cannot start %s: %s", FM_BINARY, strerror(err));
     int wstatus;
     while (waitpid(pid, &wstatus, 0) < 0) cr_assert_eq(errno, EINTR);
-    run r = { WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus), read_text(out_path),
-              read_text(err_path) };
+    run r = { WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus), fm_test_read_text(out_path),
+              fm_test_read_text(err_path) };
     remove(out_path);
     remove(err_path);
     cr_assert(!strstr(r.err, "Sanitizer") && !strstr(r.err, "runtime error:"), "a sanitizer report:\n%s", r.err);
@@ -332,7 +318,7 @@ Test(profile, factorize_prints_the_table_and_writes_the_json)
     expect_in(r.err, "admm.update_full", header);
     expect_in(r.err, "wall", header);
     expect_in(r.err, "F.json", header);
-    char *json = read_text(fm_test_path(dir, "F.json"));
+    char *json = fm_test_read_text(fm_test_path(dir, "F.json"));
     expect_in(json, "\"name\": \"products.gather\"", expect_in(json, "\"ops\": [", NULL));
     // the demo is dense: per iteration an H-update and a fused W-update
     expect_in(json, "\"name\": \"hals.update_shared\", \"calls\": 3,", NULL);
@@ -358,7 +344,7 @@ Test(profile, info_takes_profile_and_writes_the_default_file)
     const char *header = expect_in(r.err, "GFLOP/s", NULL);
     expect_in(r.err, "mtx.read", header);
     expect_in(r.err, "graph.build", header);
-    char *json = read_text(fm_test_path(dir, "factormer-profile.json"));
+    char *json = fm_test_read_text(fm_test_path(dir, "factormer-profile.json"));
     expect_in(json, "\"name\": \"mtx.read\", \"calls\": 1,", NULL);
     free(json);
     run_free(&r);
@@ -384,7 +370,7 @@ Test(profile, the_settings_the_program_runs_under_are_recorded)
     expect_in(r.err, "settings: OMP_WAIT_POLICY=passive GOMP_SPINCOUNT=10000 OPENBLAS_NUM_THREADS=1 "
                      "GLIBC_TUNABLES=glibc.malloc.hugetlb=1\n",
               expect_in(r.err, "wall", NULL));
-    char *json = read_text(fm_test_path(dir, "set.json"));
+    char *json = fm_test_read_text(fm_test_path(dir, "set.json"));
     expect_in(json, "\"settings\": {\"OMP_WAIT_POLICY\": \"passive\", \"GOMP_SPINCOUNT\": \"10000\", "
                     "\"OPENBLAS_NUM_THREADS\": \"1\", \"GLIBC_TUNABLES\": \"glibc.malloc.hugetlb=1\"},",
               NULL);
@@ -401,7 +387,7 @@ Test(profile, the_settings_the_program_runs_under_are_recorded)
     expect_in(r.err, "settings: OMP_WAIT_POLICY=active GOMP_SPINCOUNT=(unset) OPENBLAS_NUM_THREADS=2 "
                      "GLIBC_TUNABLES=glibc.malloc.perturb=0:x\xe9\n",
               NULL);
-    json = read_text(fm_test_path(dir, "set.json"));
+    json = fm_test_read_text(fm_test_path(dir, "set.json"));
     expect_in(json, "\"settings\": {\"OMP_WAIT_POLICY\": \"active\", \"GOMP_SPINCOUNT\": null, "
                     "\"OPENBLAS_NUM_THREADS\": \"2\", \"GLIBC_TUNABLES\": \"glibc.malloc.perturb=0:x\\u00e9\"},",
               NULL);

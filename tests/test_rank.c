@@ -104,7 +104,7 @@ Test(rank, rank_end_to_end)
     r = RUN(&s, "rank", x, "--ranks", "2,3,4,6,8", "--folds", "2", "--out", prefix);
     expect_success(&r);
     cr_expect(strstr(r.out, "best rank: 4"), "%s", r.out);
-    char *csv = read_text(fm_test_path(s.out, "sel.csv"));
+    char *csv = fm_test_read_text(fm_test_path(s.out, "sel.csv"));
     cr_expect(strstr(csv, "rank,holdout_rmse_mean,holdout_rmse_sd"), "%s", csv);
     int lines = 0, best = 0;
     for (const char *line = csv; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
@@ -179,7 +179,7 @@ Test(rank, factorize_sparse_holdout_keep_best)
             "--tol", "0", "--iters", "300", "--out", out_prefix(&s), "--quiet");
     expect_success(&r);
     run_free(&r);
-    char *summary = read_text(fm_test_path(s.out, "run.summary.json"));
+    char *summary = fm_test_read_text(fm_test_path(s.out, "run.summary.json"));
     cr_expect(json_string_is(summary, "keep", "best"), "%s", summary);
     cr_expect(json_string_is(summary, "stop_reason", "patience"), "%s", summary);
     const double best = json_number(summary, "best_holdout_rmse"), iterations = json_number(summary, "iterations");

@@ -36,7 +36,7 @@ static char *shell_words(const char *line)
     int wstatus;
     cr_assert_eq(waitpid(pid, &wstatus, 0), pid);
     cr_assert(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0, "sh could not read: %s", line);
-    char *words = prog_read_text(out);
+    char *words = fm_test_read_text(out);
     prog_remove_tree(s.root);
     return words;
 }
@@ -54,7 +54,7 @@ Test(run_record, every_output_names_its_version_and_command)
 
     char path[700];
     snprintf(path, sizeof path, "%s.summary.json", prefix);
-    char *summary = prog_read_text(path);
+    char *summary = fm_test_read_text(path);
     prog_expect_json_string(summary, "version", fm_version());
     prog_expect_json_string(summary, "cpu", fm_cpu_features());
     prog_expect_json_string(summary, "kind", "dense");
@@ -79,7 +79,7 @@ Test(run_record, every_output_names_its_version_and_command)
     // the trace's first line: "# factormer VERSION: COMMAND", the command
     // quoted so that the shell reads back the same arguments
     snprintf(path, sizeof path, "%s.trace.csv", prefix);
-    char *trace = prog_read_text(path);
+    char *trace = fm_test_read_text(path);
     char head[64];
     snprintf(head, sizeof head, "# factormer %s: ", fm_version());
     cr_assert(!strncmp(trace, head, strlen(head)), "the trace starts: %.200s", trace);
@@ -96,7 +96,7 @@ Test(run_record, every_output_names_its_version_and_command)
     // the factors carry the same line as a comment
     for (int f = 0; f < 2; f++) {
         snprintf(path, sizeof path, "%s%s", prefix, f ? ".H.mtx" : ".W.mtx");
-        char *text = prog_read_text(path);
+        char *text = fm_test_read_text(path);
         char comment[4200];
         snprintf(comment, sizeof comment, "\n%%factormer %s: %s\n", fm_version(), line);
         cr_assert_not_null(strstr(text, comment), "%s lacks %s", path, comment);
