@@ -104,6 +104,36 @@ Test(train_families, a_noise_free_draw_is_its_mean_rounded)
     }
 }
 
+// Images are faces as parts (§7.1): W's column 0 the skin, on every pixel,
+// held by every image; each other column zero outside its two bumps, and
+// absent from about FM_IMAGES_PART_ABSENT of the images.
+Test(train_families, images_are_a_skin_and_localized_parts)
+{
+    const int64_t rows = 1024, cols = 200;
+    const int rank = 8;
+    int64_t parts_zero = 0, parts_absent = 0;
+    for (uint64_t key = 1; key <= 5; key++) {
+        draw d = draw_new(FM_FAMILY_IMAGES, rows, cols, rank, key * 6151, true);
+        for (int64_t i = 0; i < rows; i++) cr_assert_gt(d.W[i * rank], 0, "the skin is missing at pixel %lld", (long long)i);
+        for (int64_t j = 0; j < cols; j++) cr_assert_geq(d.H[j], 1, "image %lld lacks the skin", (long long)j);
+        for (int r = 1; r < rank; r++) {
+            int64_t zero = 0;
+            for (int64_t i = 0; i < rows; i++) zero += d.W[i * rank + r] == 0;
+            cr_assert(zero > 0 && zero < rows, "key %llu: part %d is zero on %lld of %lld pixels",
+                      (unsigned long long)key, r, (long long)zero, (long long)rows);
+            parts_zero += zero;
+            for (int64_t j = 0; j < cols; j++) parts_absent += d.H[r * cols + j] == 0;
+        }
+        draw_free(&d);
+    }
+    const double zero_share = (double)parts_zero / (5.0 * (rank - 1) * rows);
+    const double absent_share = (double)parts_absent / (5.0 * (rank - 1) * cols);
+    // two discs of radius 0.12-0.42 cover a quarter to all of the unit grid
+    cr_expect(zero_share > 0.2 && zero_share < 0.9, "the parts are zero on %g of the pixels", zero_share);
+    cr_expect(fabs(absent_share - FM_IMAGES_PART_ABSENT) < 0.03, "%g of the parts are absent from an image, "
+              "expected %g", absent_share, FM_IMAGES_PART_ABSENT);
+}
+
 // Text-like counts: some matrices as sparse as kos_bow (1.5% stored), some
 // dense, and every count negative-binomial: x ~ Poisson(m g) with g of mean 1
 // and variance 2 (a squared normal), so Var x = m + 2 m², m = μ (WH).

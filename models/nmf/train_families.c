@@ -43,7 +43,7 @@ fm_kind fm_train_family_kind(fm_train_family family, fm_kind exponential)
 
 // Streams of a family's draws, after the exponential family's 1..7 (1 and 2:
 // fm_train_exponential_factors).
-enum { S_H = 2, S_NOISE = 3, S_SHAPE = 8, S_GAMMA = 9, S_POISSON = 10, S_POPULARITY = 11 };
+enum { S_H = 2, S_NOISE = 3, S_SHAPE = 8, S_GAMMA = 9, S_POISSON = 10, S_POPULARITY = 11, S_ABSENT = 13 };   // 12: the planted rank (train_data.c)
 
 // Poisson(rate) by inversion from one uniform; a normal approximation above
 // rate 50, where inversion's loop grows long and the approximation is good.
@@ -150,25 +150,43 @@ static void noisy_levels(float *X, int64_t count, double noise, double top, uint
     for (int64_t e = 0; e < count; e++) X[e] = largest > 0 ? (float)floor(X[e] / largest * top + 0.5) : 0;
 }
 
-// Faces: component r a sum of two Gaussian blobs on the pixel grid.
+// Faces, as parts (§7.1): component 0 the skin, on every pixel and
+// brightest at the face's centre, which every image holds; each other component two bumps of compact support
+// (1 − d²/R²)₊² on the pixel grid, zero elsewhere, and held by an image with
+// probability 1 − FM_IMAGES_PART_ABSENT. NMF of faces finds such parts: a
+// third of a face set's converged W is zero, where smooth Gaussian blobs
+// over a base gave 2-6% (docs §7.1, "Images as parts").
 static void fill_images(float *X, float *W, float *H, int64_t rows, int64_t cols, int rank, uint64_t key,
                         bool training)
 {
     const fm_rng shape = fm_rng_stream(key, S_SHAPE), h_draw = fm_rng_stream(key, S_H);
+    const fm_rng absent = fm_rng_stream(key, S_ABSENT);
     const int64_t side = (int64_t)ceil(sqrt((double)rows));
-    for (int r = 0; r < rank; r++)
-        for (int64_t i = 0; i < rows; i++) W[i * rank + r] = 0.02f;
-    for (int r = 0; r < rank; r++)
+    memset(W, 0, sizeof(float) * (size_t)(rows * rank));
+    // the skin: brightest at the face's centre, dark at the grid's corners (a face's background and hair)
+    const double skin = 0.4 + 0.5 * fm_rng_uniform(shape, 0), reach = 0.55 + 0.2 * fm_rng_uniform(shape, 1);
+    const double y_c = 0.4 + 0.2 * fm_rng_uniform(shape, 2), x_c = 0.4 + 0.2 * fm_rng_uniform(shape, 3);
+    for (int64_t i = 0; i < rows; i++) {
+        const double y = (double)(i % side) / side - y_c, x = (double)(i / side) / side - x_c;
+        const double t = 1 - (x * x + y * y) / (reach * reach);
+        W[i * rank] = (float)(skin * (0.05 + 0.95 * (t > 0 ? t : 0)));
+    }
+    for (int r = 1; r < rank; r++)
         for (int b = 0; b < 2; b++) {
             const uint64_t c = 8 * (uint64_t)(2 * r + b);
             const double y0 = fm_rng_uniform(shape, c), x0 = fm_rng_uniform(shape, c + 1);
-            const double width = 0.08 + 0.3 * fm_rng_uniform(shape, c + 2), height = 0.3 + fm_rng_uniform(shape, c + 3);
+            const double radius = 0.12 + 0.3 * fm_rng_uniform(shape, c + 2), height = 0.3 + fm_rng_uniform(shape, c + 3);
             for (int64_t i = 0; i < rows; i++) {
                 const double y = (double)(i % side) / side - y0, x = (double)(i / side) / side - x0;
-                W[i * rank + r] += (float)(height * exp(-(x * x + y * y) / (2 * width * width)));
+                const double t = 1 - (x * x + y * y) / (radius * radius);
+                if (t > 0) W[i * rank + r] += (float)(height * t * t);
             }
         }
-    for (int64_t e = 0; e < (int64_t)rank * cols; e++) H[e] = (float)fm_rng_exponential(h_draw, (uint64_t)e, 1);
+    for (int64_t j = 0; j < cols; j++) H[j] = (float)(1 + fm_rng_exponential(h_draw, (uint64_t)j, 1));
+    for (int64_t e = cols; e < (int64_t)rank * cols; e++)
+        H[e] = fm_rng_uniform(absent, (uint64_t)e) < FM_IMAGES_PART_ABSENT
+                   ? 0
+                   : (float)fm_rng_exponential(h_draw, (uint64_t)e, 1);
     product(X, W, H, rows, cols, rank);
     noisy_levels(X, rows * cols, training ? 0.02 : 0, 255, key);
 }

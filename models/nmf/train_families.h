@@ -5,12 +5,17 @@
 // key, rows, cols and rank alone):
 //
 //   counts    text and single-cell counts, the sparse kind: a level
-//             μ = exp(U(log 0.1, log 2)) per matrix, rate_ij = μ (W H)_ij g_ij
-//             with g_ij ~ Gamma(2)/2 (negative-binomial overdispersion),
+//             μ = exp(U(log 0.01, log 2)) per matrix, W's rows and H's
+//             columns times log-normal popularities of mean 1, rate_ij =
+//             μ (W H)_ij g_ij with g_ij = z² (negative-binomial bursts),
 //             x_ij ~ Poisson(rate_ij); a row or column with no count gets one
 //             at its largest rate. Stored: the nonzero counts.
-//   images    faces, dense: W's columns smooth blobs on a √rows × √rows pixel
-//             grid, H ~ Exponential(1), X = W H + 2% noise, scaled to 0..255
+//   images    faces as parts, dense: W's column 0 the skin (on every
+//             pixel, falling from the face's centre to a twentieth at the
+//             corners; H's row 0 1 + Exponential(1)), each other column
+//             two bumps of compact support on a √rows × √rows pixel grid,
+//             its row of H Exponential(1) or, with probability
+//             FM_IMAGES_PART_ABSENT, 0; X = W H + 2% noise, scaled to 0..255
 //             and rounded (gray levels).
 //   ratings   the incomplete kind with power-law degrees: r_ij =
 //             clamp(round(2.4 + 1.3 (W H)_ij + 0.7 z_ij), 1, 5), W, H of §7.
@@ -47,6 +52,9 @@ typedef enum fm_train_family {
 #define FM_COUNTS_LEVEL_LOW 0.01
 #define FM_COUNTS_LEVEL_HIGH 2.0
 #define FM_COUNTS_POPULARITY 1.0
+// §7.1 [choice] the share of an image's parts it does not hold (H's zeros
+// beyond the skin).
+#define FM_IMAGES_PART_ABSENT 0.3
 
 // "exponential", "counts", "images", "ratings", "spectra", "mix" ("unknown").
 const char *fm_train_family_name(fm_train_family family);
