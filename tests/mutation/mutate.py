@@ -90,9 +90,10 @@ MUTANTS = [
     ("attention-online-rescale", "ops/attention_fused.inc", "                edge_sum[h] *= r;\n",
      "", ["test_attention", "test_sampled_attention"], 0),
     ("sampler-log-pi", "engine/sampler.c", "log((double)fanout / (double)row.degree)",
-     "log((double)row.degree / (double)fanout)", ["test_sampler", "test_sampled_attention"], 1),
+     "log((double)row.degree / (double)fanout)",
+     ["test_sampler", "test_sampler_estimator", "test_sampled_attention"], 1),
     ("sampler-keep-all-log-pi", "engine/sampler.c", "        log_pi[p] = 0;\n", "        log_pi[p] = 1;\n",
-     ["test_sampler", "test_sampled_attention"], 0),
+     ["test_sampler", "test_sampler_estimator", "test_sampled_attention"], 0),
 ]
 
 SUITE_SECONDS = 600
