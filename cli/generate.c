@@ -37,7 +37,7 @@ static const char help[] =
     "  --seed S            seed (default 42)\n"
     "  --family F          instead, a training family like real data (docs §7.1):\n"
     "                      counts (sparse negative-binomial counts), images (dense\n"
-    "                      gray levels of smooth bases), ratings (1-5 on entries\n"
+    "                      gray levels: skin and parts), ratings (1-5 on entries\n"
     "                      observed with probability about --density, default 0.1,\n"
     "                      power-law degrees) or spectra (dense reflectances of\n"
     "                      smooth endmembers); with --rows, --cols, --rank, --seed\n"

@@ -73,7 +73,7 @@ static const char help[] =
     "                          (observed on a fraction of the entries); validation too.\n"
     "                          Or a family like real data (docs §7.1): counts (sparse\n"
     "                          negative-binomial counts: text, single-cell), images\n"
-    "                          (dense smooth bases, gray levels), ratings (incomplete\n"
+    "                          (dense faces: skin and parts), ratings (incomplete\n"
     "                          1-5, power-law degrees) or spectra (dense smooth\n"
     "                          endmembers, abundances summing to 1). Or mix: matrix i\n"
     "                          of the five (exponential dense, counts, images,\n"

@@ -151,11 +151,12 @@ static void noisy_levels(float *X, int64_t count, double noise, double top, uint
 }
 
 // Faces, as parts (§7.1): component 0 the skin, on every pixel and
-// brightest at the face's centre, which every image holds; each other component two bumps of compact support
-// (1 − d²/R²)₊² on the pixel grid, zero elsewhere, and held by an image with
-// probability 1 − FM_IMAGES_PART_ABSENT. NMF of faces finds such parts: a
-// third of a face set's converged W is zero, where smooth Gaussian blobs
-// over a base gave 2-6% (docs §7.1, "Images as parts").
+// brightest at the face's centre, which every image holds; each other
+// component two bumps of compact support (1 − d²/R²)₊² on the pixel grid,
+// zero elsewhere, and held by an image with probability
+// 1 − FM_IMAGES_PART_ABSENT. The learned start lags plain ADMM on these after
+// 100 iterations as it does on the faces; on smooth Gaussian blobs over a
+// base, the family before, it led (docs §7.1, "Images as parts").
 static void fill_images(float *X, float *W, float *H, int64_t rows, int64_t cols, int rank, uint64_t key,
                         bool training)
 {
