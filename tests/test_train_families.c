@@ -128,7 +128,7 @@ Test(train_families, images_are_a_skin_and_localized_parts)
     }
     const double zero_share = (double)parts_zero / (5.0 * (rank - 1) * rows);
     const double absent_share = (double)parts_absent / (5.0 * (rank - 1) * cols);
-    // two discs of radius 0.12-0.42 cover a quarter to all of the unit grid
+    // two discs of radius 0.12-0.42 cover from a tenth to all of the unit grid
     cr_expect(zero_share > 0.2 && zero_share < 0.9, "the parts are zero on %g of the pixels", zero_share);
     cr_expect(fabs(absent_share - FM_IMAGES_PART_ABSENT) < 0.03, "%g of the parts are absent from an image, "
               "expected %g", absent_share, FM_IMAGES_PART_ABSENT);

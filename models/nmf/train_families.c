@@ -150,6 +150,14 @@ static void noisy_levels(float *X, int64_t count, double noise, double top, uint
     for (int64_t e = 0; e < count; e++) X[e] = largest > 0 ? (float)floor(X[e] / largest * top + 0.5) : 0;
 }
 
+// 1 − d²/R² for pixel i of a side × side grid (in units of the side) at
+// distance d from (y0, x0): positive inside the disc of radius R.
+static double disc(int64_t i, int64_t side, double y0, double x0, double radius)
+{
+    const double y = (double)(i % side) / side - y0, x = (double)(i / side) / side - x0;
+    return 1 - (x * x + y * y) / (radius * radius);
+}
+
 // Faces, as parts (§7.1): component 0 the skin, on every pixel and
 // brightest at the face's centre, which every image holds; each other
 // component two bumps of compact support (1 − d²/R²)₊² on the pixel grid,
@@ -168,8 +176,7 @@ static void fill_images(float *X, float *W, float *H, int64_t rows, int64_t cols
     const double skin = 0.4 + 0.5 * fm_rng_uniform(shape, 0), reach = 0.55 + 0.2 * fm_rng_uniform(shape, 1);
     const double y_c = 0.4 + 0.2 * fm_rng_uniform(shape, 2), x_c = 0.4 + 0.2 * fm_rng_uniform(shape, 3);
     for (int64_t i = 0; i < rows; i++) {
-        const double y = (double)(i % side) / side - y_c, x = (double)(i / side) / side - x_c;
-        const double t = 1 - (x * x + y * y) / (reach * reach);
+        const double t = disc(i, side, y_c, x_c, reach);
         W[i * rank] = (float)(skin * (0.05 + 0.95 * (t > 0 ? t : 0)));
     }
     for (int r = 1; r < rank; r++)
@@ -178,8 +185,7 @@ static void fill_images(float *X, float *W, float *H, int64_t rows, int64_t cols
             const double y0 = fm_rng_uniform(shape, c), x0 = fm_rng_uniform(shape, c + 1);
             const double radius = 0.12 + 0.3 * fm_rng_uniform(shape, c + 2), height = 0.3 + fm_rng_uniform(shape, c + 3);
             for (int64_t i = 0; i < rows; i++) {
-                const double y = (double)(i % side) / side - y0, x = (double)(i / side) / side - x0;
-                const double t = 1 - (x * x + y * y) / (radius * radius);
+                const double t = disc(i, side, y0, x0, radius);
                 if (t > 0) W[i * rank + r] += (float)(height * t * t);
             }
         }
