@@ -52,6 +52,11 @@ static const char help[] =
     "  --svd-power N       every method's start: power iterations of its randomized\n"
     "                      SVD (as factorize; default auto: plain's and the\n"
     "                      accelerator's 7 or 4, the learned initialization's 1)\n"
+    "  --finish PHASE      every method's solver after its start: none (default:\n"
+    "                      AO-ADMM to the end, which §9 compares) or hals (as\n"
+    "                      factorize's default: exact updates once ADMM slows,\n"
+    "                      from the first iteration but on incomplete data); the\n"
+    "                      accelerator steps within ADMM, so not with accel\n"
     "  --valid-size N      matrices per validation set (default 128)\n"
     "  --seed S            the validation sets' seed and the runs' (default 42, the\n"
     "                      training's)\n"
@@ -166,6 +171,9 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
         else if (!strcmp(o, "--valid-size")) { ok = fm_arg_int(o, v, 1, 1L << 30, &value); a->valid_size = (int)value; }
         else if (!strcmp(o, "--seed")) { ok = fm_arg_int(o, v, 0, LONG_MAX, &value); a->base.seed = (uint64_t)value; }
         else if (!strcmp(o, "--svd-power")) ok = fm_arg_svd_power(o, v, &a->base.svd_power);
+        else if (!strcmp(o, "--finish")) {
+            if (fm_finish_parse(&a->base.finish, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
+        }
         else if (!strcmp(o, "--sampler")) {
             if (fm_sampler_parse_node_wise(&a->base.sampler, v, msg)) { fprintf(stderr, "factormer: %s\n", msg); return 2; }
             a->base.sampler_given = true;
@@ -197,6 +205,11 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
     }
     if (a->holdout > 0 && a->kind != FM_KIND_INCOMPLETE) {
         fprintf(stderr, "factormer: eval --holdout keeps observed entries out: it needs --kind incomplete\n");
+        return 2;
+    }
+    if (a->base.finish != FM_FINISH_NONE && a->ran[FM_EVAL_ACCEL]) {
+        fprintf(stderr, "factormer: --finish %s leaves ADMM, within which the accelerator steps: use --methods "
+                "plain,init\n", fm_finish_name(a->base.finish));
         return 2;
     }
     if ((a->init_model && !a->ran[FM_EVAL_INIT]) || (a->accel_model && !a->ran[FM_EVAL_ACCEL])) {

@@ -357,3 +357,46 @@ Test(cli, eval_holds_entries_out)
     run_free(&r);
     scratch_free(&s);
 }
+
+// --finish hals runs every method with factorize's default solver: eval's
+// plain run and factorize's on the same file differ only by eval's division
+// by the data's mean, the same factor for --finish none and hals, while the
+// two phases' RMSEs differ. With the accelerator it is refused.
+Test(cli, eval_finishes_as_factorize)
+{
+    scratch s = scratch_new();
+    char x[400];   // a copy: fm_test_path reuses generate's buffer
+    snprintf(x, sizeof x, "%s", generate(&s, NULL));   // 40 x 30, dense
+    const char *phases[2] = {"none", "hals"};
+    double evaluated[2], factorized[2];
+    for (int p = 0; p < 2; p++) {
+        run r = RUN(&s, "eval", x, "--rank", "3", "--iters", "5", "--methods", "plain", "--finish", phases[p],
+                    "--no-plots", "--out", s.out);
+        expect_success(&r);
+        run_free(&r);
+        evaluated[p] = traced_rmse(fm_test_path(s.out, "X.traces.csv"), "plain", 5);
+        r = RUN(&s, "factorize", x, "--rank", "3", "--iters", "5", "--tol", "0", "--finish", phases[p], "--out",
+                fm_test_path(s.out, "f"));
+        expect_success(&r);
+        run_free(&r);
+        trace t = check_trace(fm_test_path(s.out, "f.trace.csv"), false);
+        cr_assert_eq(t.rows, 6, "factorize --finish %s traced %d rows", phases[p], t.rows);
+        factorized[p] = t.rmse[5];
+        trace_free(&t);
+        remove(fm_test_path(s.out, "f.W.mtx"));
+        remove(fm_test_path(s.out, "f.H.mtx"));
+        remove(fm_test_path(s.out, "f.trace.csv"));
+        remove(fm_test_path(s.out, "f.summary.json"));
+    }
+    cr_expect_neq(evaluated[0], evaluated[1], "--finish hals left eval's plain run as it was: %.9g", evaluated[0]);
+    const double mean_none = factorized[0] / evaluated[0], mean_hals = factorized[1] / evaluated[1];
+    cr_expect(close_relative(mean_none, mean_hals, 1e-5),
+              "factorize over eval: %.9g with --finish none, %.9g with hals", mean_none, mean_hals);
+    run r = RUN(&s, "eval", x, "--rank", "3", "--finish", "hals", "--out", s.out);
+    EXPECT_FAILURE(&r, 2, "--finish hals", "--methods plain,init");
+    run_free(&r);
+    r = RUN(&s, "eval", x, "--finish", "fast", "--methods", "plain", "--out", s.out);
+    EXPECT_FAILURE(&r, 2, "'fast'", "hals or none");
+    run_free(&r);
+    scratch_free(&s);
+}
