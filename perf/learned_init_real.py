@@ -32,6 +32,24 @@ With --iters N (above 100) each run goes on to N iterations and the table
 adds both methods' RMSE after N: whether a start that is behind at plain's
 time for 100 is in a worse minimum or on a slower approach to a better one.
 
+With --seeds N each pair runs at N seeds (eval --seed 42, 43, ...: the
+randomized SVD behind both starts and, for movielens100k, the held-out
+ratings), --repeat times each. Plain ADMM's own start is random, and where
+ADMM is far from converged after 100 iterations (the faces at ranks 20 and
+40) a new seed moves plain's RMSE at the budget by tenths of a percent: the
+same order as the learned start's lead or lag. A line per pair then gives
+the learned RMSE at the budget over plain's at the same seed (the median over
+the seeds and its range), how far plain's own RMSE spreads over the seeds,
+and the seeds at which the learned start is below; the summary counts the
+pairs whose median ratio is above 1 and those where even the best seed is.
+The table and the counts above it are those of the first seed (42).
+
+With --finish hals both starts are followed by factorize's default solver,
+exact updates from the first iteration (but on movielens100k, incomplete,
+whose exact phase starts once ADMM slows), instead of AO-ADMM throughout:
+the race a user of `factorize` runs. "Plain" is then the rule's start and
+that solver, and the 20 and 100 iterations are its.
+
 The last line gives, over the pairs, the geometric mean of the learned
 start's time to plain's 20-iteration RMSE as a share of plain's, and of its
 RMSE at plain's time for 100 iterations as a ratio to plain's, and the
@@ -43,6 +61,7 @@ import csv
 import math
 import os
 import subprocess
+from statistics import median
 from collections import defaultdict
 
 from real_sets import sets, shape
@@ -73,6 +92,36 @@ def at_time(trace, budget):
     return min((e for i, s, e in trace if s <= budget), default=None)
 
 
+def race(a, name, path, kind, rank, seed):
+    """One pair at one seed: per method, its trace with each iteration's median seconds over --repeat runs."""
+    outs = []
+    for run in range(a.repeat):
+        out = os.path.join(a.out, "%s_%d" % (name, rank) + ("_%d" % run if a.repeat > 1 else "")
+                           + ("_s%d" % seed if seed != 42 else ""))
+        cmd = [a.factormer, "eval", path, "--rank", str(rank), "--methods", "plain,init", "--threads",
+               str(a.threads), "--iters", str(a.iters), "--seed", str(seed), "--no-plots", "--quiet", "--out",
+               out] + kind
+        if a.model:
+            cmd += ["--init-model", a.model.replace("{rank}", str(rank))]
+        if a.svd_power:
+            cmd += ["--svd-power", a.svd_power]
+        if a.finish:
+            cmd += ["--finish", a.finish]
+        if a.sampler:
+            cmd += ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else [])
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        outs.append(os.path.join(out, os.path.basename(path).split(".")[0] + ".traces.csv"))
+    return median_traces(outs)
+
+
+def budget_rmses(runs):
+    """Plain's and the learned start's RMSE at plain's time for 100 iterations (the learned one None when its
+    network outlasts it)."""
+    plain, learned = runs["plain"], runs["learned_init"]
+    budget = plain[100][1]
+    return at_time(plain, budget), at_time(learned, budget)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -94,7 +143,13 @@ def main():
     p.add_argument("--svd-power", help="eval --svd-power (every NNDSVD's power iterations)")
     p.add_argument("--rtol", type=float, default=0, help="also count the learned run as reaching plain's RMSE "
                    "within this relative tolerance (the summary's second line)")
+    p.add_argument("--finish", help="eval --finish: hals races both starts with factorize's default solver "
+                   "(exact updates) instead of AO-ADMM to the end")
+    p.add_argument("--seeds", type=int, default=1, help="run each pair at this many seeds (42, 43, ...) and "
+                   "report the budget ratio's spread over them (see above)")
     a = p.parse_args()
+    if a.seeds < 1:
+        p.error("--seeds must be at least 1")
     if a.iters < 100:
         p.error("--iters must be at least 100 (the budget is plain's time for 100)")
     os.makedirs(a.out, exist_ok=True)
@@ -105,24 +160,12 @@ def main():
     faster = faster_100 = below = below_long = pairs = 0
     shares, ratios = [], []   # per pair: learned's time to plain's 20-iteration RMSE / plain's; RMSE at the budget / plain's
     tolerant = [0, 0]   # at 20 and at 100, within --rtol
+    seeds = []   # per pair with --seeds: its label and (plain's, the learned start's) RMSE at the budget per seed
     for name, path, kind in sets(a.data, a.synthetic, a.factormer, a.draws):
         for rank in [int(k) for k in a.ranks.split(",")]:
             if rank > min(shape(path)):
                 continue
-            outs = []
-            for run in range(a.repeat):
-                out = os.path.join(a.out, "%s_%d" % (name, rank) + ("_%d" % run if a.repeat > 1 else ""))
-                cmd = [a.factormer, "eval", path, "--rank", str(rank), "--methods", "plain,init", "--threads",
-                       str(a.threads), "--iters", str(a.iters), "--no-plots", "--quiet", "--out", out] + kind
-                if a.model:
-                    cmd += ["--init-model", a.model.replace("{rank}", str(rank))]
-                if a.svd_power:
-                    cmd += ["--svd-power", a.svd_power]
-                if a.sampler:
-                    cmd += ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else [])
-                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-                outs.append(os.path.join(out, os.path.basename(path).split(".")[0] + ".traces.csv"))
-            runs = median_traces(outs)
+            runs = race(a, name, path, kind, rank, 42)
             plain, learned = runs["plain"], runs["learned_init"]
             per_iteration = (plain[100][1] - plain[0][1]) / 100
             network = (learned[0][1] - plain[0][1]) / per_iteration
@@ -143,8 +186,11 @@ def main():
                 if a.rtol:
                     its_tol, t_tol = reach(learned, target * (1 + a.rtol))
                     tolerant[at == 100] += its_tol is not None and t_tol < t_plain
-            budget = plain[100][1]
-            rmse, plain_rmse = at_time(learned, budget), at_time(plain, budget)   # None: the network outlasts it
+            plain_rmse, rmse = budget_rmses(runs)
+            if a.seeds > 1:
+                per_seed = [(plain_rmse, rmse)] + [budget_rmses(race(a, name, path, kind, rank, 42 + s))
+                                                   for s in range(1, a.seeds)]
+                seeds.append(("%s at %d" % (name, rank), per_seed))
             below += rmse is not None and rmse < plain_rmse
             if rmse is not None:
                 ratios.append((rmse / plain_rmse, "%s at %d" % (name, rank)))
@@ -170,6 +216,28 @@ def main():
     if a.rtol:
         print("within a relative %g of plain's RMSE: faster at 20 on %d of %d pairs, at 100 on %d"
               % (a.rtol, tolerant[0], pairs, tolerant[1]))
+    if seeds:
+        print_seeds(seeds)
+
+
+def print_seeds(seeds):
+    """Per pair, the learned start's RMSE at the budget over plain's at the same seed, over the seeds, beside
+    the spread of plain's own RMSE; then the pairs above plain at the median seed and at every seed."""
+    print("\nover %d seeds: the learned start's RMSE at plain's time for 100 over plain's at the same seed, "
+          "median [range]; plain's own RMSE over its median, range; seeds with the learned start below" %
+          len(seeds[0][1]))
+    above_median = above_all = 0
+    for label, runs in seeds:
+        ratios = [learned / plain if learned is not None else float("inf") for plain, learned in runs]
+        plains = [plain for plain, _ in runs]
+        m = median(ratios)
+        above_median += m > 1
+        above_all += min(ratios) > 1
+        print("  %s: %.5f [%.5f, %.5f]; plain %+.3f%% .. %+.3f%%; below at %d of %d" % (
+            label, m, min(ratios), max(ratios), 100 * (min(plains) / median(plains) - 1),
+            100 * (max(plains) / median(plains) - 1), sum(r < 1 for r in ratios), len(ratios)))
+    print("above plain at the median seed on %d of %d pairs, at every seed on %d" % (above_median, len(seeds),
+                                                                                    above_all))
 
 
 if __name__ == "__main__":
