@@ -7,8 +7,8 @@ costs in ADMM iterations, and each method's RMSE at plain ADMM's own time for
 100 iterations (a fixed time budget).
 
     /usr/bin/python3 perf/learned_init_real.py [--ranks 5,10,20,40] [--model PATH]
-        [--sampler uniform --fanout 8] [--threads 2] [--repeat 1] [--factormer build/factormer]
-        [--data ../shared/data] [--out /tmp/learned_init_real]
+        [--sampler uniform --fanout 8] [--threads 2] [--repeat 1] [--seeds 1] [--finish none|hals]
+        [--factormer build/factormer] [--data ../shared/data] [--out /tmp/learned_init_real]
 
 Each pair is one `factormer eval DATA --rank K --methods plain,init`, so the
 two methods run in one process, one after the other, on the data divided by
@@ -61,8 +61,8 @@ import csv
 import math
 import os
 import subprocess
-from statistics import median
 from collections import defaultdict
+from statistics import median
 
 from real_sets import sets, shape
 
