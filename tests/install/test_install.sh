@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The install test (ctest test_install): installs the build into a temporary
 # prefix and checks what a user gets there.
-#   - the files: the program, the static and the shared library, factormer.h
-#     as the only header (and it includes no project header), the shipped
-#     models, the CMake package and factormer.pc;
-#   - the shared library exports exactly the functions factormer.h declares;
+#   - the files: the program, the static and the shared library, the public
+#     headers as the only headers (factormer.h and its parts,
+#     include/factormer/*.h; they include no project header but each other,
+#     and each part compiles on its own), the shipped models, the CMake
+#     package and factormer.pc;
+#   - the shared library exports exactly the functions the public headers
+#     declare;
 #   - a consumer (consumer.c) built with find_package, against the shared and
 #     the static library, and built with pkg-config, shared and static
 #     (pkg-config --static), runs and checks its factorization; the shared
@@ -33,19 +36,34 @@ for f in bin/factormer "$libdir/libfactormer.a" "$libdir/libfactormer.so" includ
     [[ -e $prefix/$f ]] || fail "$f was not installed"
 done
 headers=$(cd "$prefix" && find . -name '*.h' -o -name '*.inc' | sort)
-[[ $headers == ./include/factormer.h ]] || fail "headers other than factormer.h were installed: $headers"
-if grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$prefix/include/factormer.h"; then
-    fail "factormer.h includes a project header"
-fi
+public=$(cd "$source" && { echo include/factormer.h; ls include/factormer/*.h; } | sed 's|^|./|' | sort)
+[[ $headers == "$public" ]] || fail "the headers installed are not the public ones:
+$(diff <(echo "$public") <(echo "$headers") || true)"
+for h in $public; do
+    # a quoted include must name another public header, beside the one that includes it
+    while read -r name; do
+        [[ -n $name ]] || continue
+        target=$(realpath -m "$prefix/$(dirname "$h")/$name")
+        grep -qxF "./${target#"$prefix"/}" <<<"$public" || fail "$h includes a project header: \"$name\""
+    done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$prefix/$h")
+done
+for h in $public; do
+    [[ $h == ./include/factormer.h ]] && continue
+    part=${h#./include/}
+    # shellcheck disable=SC2086
+    echo "#include <$part>" | "$cc" $flags -std=c11 -Wall -Wextra -Werror -fsyntax-only -I"$prefix/include" -x c - ||
+        fail "$part does not compile on its own"
+done
 
 if command -v nm >/dev/null; then
     step "the shared library's exports"
     exported=$(nm -D --defined-only "$prefix/$libdir/libfactormer.so" | awk '$2 ~ /^[A-Z]$/ {print $3}' | sort -u)
-    declared=$(sed 's|//.*||' "$prefix/include/factormer.h" | grep -o 'fm_[a-z0-9_]*(' | tr -d '(' | sort -u)
+    # shellcheck disable=SC2086
+    declared=$(cd "$prefix" && sed 's|//.*||' $public | grep -o 'fm_[a-z0-9_]*(' | tr -d '(' | sort -u)
     [[ $exported == "$declared" ]] ||
-        fail "the shared library's exports are not the functions factormer.h declares:
+        fail "the shared library's exports are not the functions the public headers declare:
 $(diff <(echo "$declared") <(echo "$exported") || true)"
-    echo "$(wc -l <<<"$exported") functions, those of factormer.h"
+    echo "$(wc -l <<<"$exported") functions, those of the public headers"
 fi
 
 models=$prefix/share/factormer/models
