@@ -383,10 +383,6 @@ Test(cli, eval_finishes_as_factorize)
         cr_assert_eq(t.rows, 6, "factorize --finish %s traced %d rows", phases[p], t.rows);
         factorized[p] = t.rmse[5];
         trace_free(&t);
-        remove(fm_test_path(s.out, "f.W.mtx"));
-        remove(fm_test_path(s.out, "f.H.mtx"));
-        remove(fm_test_path(s.out, "f.trace.csv"));
-        remove(fm_test_path(s.out, "f.summary.json"));
     }
     cr_expect_neq(evaluated[0], evaluated[1], "--finish hals left eval's plain run as it was: %.9g", evaluated[0]);
     const double mean_none = factorized[0] / evaluated[0], mean_hals = factorized[1] / evaluated[1];
