@@ -12,7 +12,8 @@
 #include "signals.h"
 
 // What the program sets GLIBC_TUNABLES to when the user has not.
-#define FM_CLI_TUNABLES "glibc.malloc.hugetlb=1"
+#define FM_CLI_TUNABLES \
+    "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728"
 
 static const char usage[] =
     "usage: factormer <command> [options]\n"
@@ -97,7 +98,14 @@ static void print_model_dir(FILE *out)
 // rewrite the page), and the learned start's network allocates its layer
 // outputs pass after pass: on yale64 at rank 10 it took 8.2 ms more than
 // plain's start in 4 KiB pages and 7.0 ms less in huge pages
-// (perf/heap_pages.py; docs/implementation.md, "Memory").
+// (perf/heap_pages.py; docs/implementation.md, "Memory"). Blocks from
+// 128 KiB up were still mappings of their own, outside the heap and its huge
+// pages (glibc's mmap threshold): a layer's outputs of 1-2 MiB paid a fault
+// per 4 KiB page on every pass (kos_bow at rank 10: the start 51 ms against
+// plain's 32). The program raises the threshold to 32 MiB, glibc's largest,
+// so that they come from the heap, and keeps up to 128 MiB freed at its top
+// (the trim threshold, 128 KiB by default) instead of returning it to be
+// faulted in again by the next pass.
 static void choose_process_policies(char **argv)
 {
     bool again = false, set = true;

@@ -1,9 +1,13 @@
 #!/usr/bin/python3
 """The C library's heap in huge pages or not (docs/implementation.md,
 "Memory"): each start's time and 100 ADMM iterations' time, plain NNDSVD and
-the learned start, on the real sets, with the program's own setting
-(GLIBC_TUNABLES=glibc.malloc.hugetlb=1) and with 4 KiB pages
-(GLIBC_TUNABLES=glibc.malloc.hugetlb=0, which the program keeps).
+the learned start, on the real sets, with the program's own setting (the
+heap in huge pages, blocks up to 32 MiB from it, up to 128 MiB freed kept at
+its top: cli/main.c FM_CLI_TUNABLES), with the heap in huge pages alone
+(glibc.malloc.hugetlb=1, the program's setting before 2026-12-06's night:
+blocks from 128 KiB up are mappings of their own in 4 KiB pages) and with
+4 KiB pages everywhere (glibc.malloc.hugetlb=0). The program keeps tunables
+the user set, so each setting is the GLIBC_TUNABLES of its runs.
 
     /usr/bin/python3 perf/heap_pages.py [--pairs yale32:10,yale64:40,kos_bow:10,jasper_ridge:20]
         [--repeat 5] [--threads 2] [--factormer build/factormer] [--data ../shared/data] [--out /tmp/heap_pages]
@@ -20,7 +24,9 @@ import subprocess
 from learned_init_real import traces
 from real_sets import sets
 
-SETTINGS = (("huge pages (the program's)", "glibc.malloc.hugetlb=1"), ("4 KiB pages", "glibc.malloc.hugetlb=0"))
+SETTINGS = (("the program's", "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:"
+                              "glibc.malloc.trim_threshold=134217728"),
+            ("huge-page heap alone", "glibc.malloc.hugetlb=1"), ("4 KiB pages", "glibc.malloc.hugetlb=0"))
 METHODS = (("plain", "plain"), ("init", "learned_init"))
 
 
