@@ -12,12 +12,6 @@
 #ifndef FACTORMER_H
 #define FACTORMER_H
 
-// The release this header belongs to; fm_version() gives the library's, which
-// matches it unless a program was built against another release's header.
-#define FACTORMER_VERSION_MAJOR 0
-#define FACTORMER_VERSION_MINOR 2
-#define FACTORMER_VERSION_PATCH 0
-
 #include "factormer/core.h"
 #include "factormer/data.h"
 #include "factormer/nmf.h"

@@ -12,6 +12,12 @@
 extern "C" {
 #endif
 
+// The release this header belongs to; fm_version() gives the library's, which
+// matches it unless a program was built against another release's header.
+#define FACTORMER_VERSION_MAJOR 0
+#define FACTORMER_VERSION_MINOR 2
+#define FACTORMER_VERSION_PATCH 0
+
 #define FM_MSG_LEN 512
 
 enum {

@@ -80,7 +80,7 @@ cmake --build "$tmp/find_package" >"$tmp/build.log" || { cat "$tmp/build.log"; f
 
 step "pkg-config consumer"
 export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
-[[ $(pkg-config --modversion factormer) == "$(sed -n 's/^#define FACTORMER_VERSION_[A-Z]* //p' "$prefix/include/factormer.h" | paste -sd.)" ]] ||
+[[ $(pkg-config --modversion factormer) == "$(sed -n 's/^#define FACTORMER_VERSION_[A-Z]* //p' "$prefix/include/factormer/core.h" | paste -sd.)" ]] ||
     fail "factormer.pc's version is not the header's"
 pc_libdir=$(pkg-config --variable=libdir factormer)
 # shellcheck disable=SC2046,SC2086
