@@ -54,9 +54,10 @@ static const char usage[] =
     "Run 'factormer <command> --help' for the options of a command.\n"
     "\n"
     "The learned models of factorize --init learned, --accelerate and eval, when\n"
-    "no file is named, are init-rankK.fmw and accel-rankK.fmw in the first of:\n"
-    "$FACTORMER_MODELS; the installed models, <prefix>/share/factormer/models\n"
-    "beside an installed program; the source tree's models/shipped.\n";
+    "no file is named, are init.fmw and accel.fmw (any rank), else the rank's own\n"
+    "init-rankK.fmw and accel-rankK.fmw, in the first of: $FACTORMER_MODELS; the\n"
+    "installed models, <prefix>/share/factormer/models beside an installed program;\n"
+    "the source tree's models/shipped.\n";
 
 // The models directory that usage's search finds, after the usage.
 static void print_model_dir(FILE *out)

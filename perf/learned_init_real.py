@@ -15,8 +15,8 @@ two methods run in one process, one after the other, on the data divided by
 its mean; the times are within that run. With --repeat N each pair runs N
 times and every iteration's time is the median over the runs (the RMSEs are
 the same in every run). Without --model, eval takes the
-installed model of the rank (init-rankK.fmw, else the model of any rank,
-init.fmw); --model may name one file for every rank, or a pattern with {rank}.
+installed model of any rank (init.fmw, else the rank's own, init-rankK.fmw);
+--model may name one file for every rank, or a pattern with {rank}.
 With --sampler the network reads samples of the graph (eval --sampler; plain
 ADMM is unaffected). A rank above the data's smaller side is skipped.
 movielens100k is fitted with 10% of its ratings held out (eval --holdout 0.1,

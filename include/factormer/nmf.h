@@ -155,8 +155,9 @@ typedef struct fm_solver_options {
     int (*progress)(const fm_solver_iterate *it, void *user);
     void *user;
     // Learned models (§6; trained by `factormer train`). A NULL path means
-    // the default file for the rank: init-rank<K>.fmw or accel-rank<K>.fmw
-    // in $FACTORMER_MODELS if set, else in <prefix>/share/factormer/models
+    // the default file: the model of any rank, init.fmw or accel.fmw, else
+    // the rank's own init-rank<K>.fmw or accel-rank<K>.fmw, in
+    // $FACTORMER_MODELS if set, else in <prefix>/share/factormer/models
     // beside the installed program or shared library, else in the source
     // tree's models/shipped (CMake option FM_MODEL_DIR). The network
     // reads X divided by its mean over Ω (§5) and W is scaled back.
