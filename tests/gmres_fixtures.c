@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "rng.h"
+#include "solver_fixtures.h"
 
 double *fm_test_random_nonsymmetric(int64_t n, int per_row, double dominance, uint64_t seed)
 {
@@ -54,13 +55,7 @@ fm_square *fm_test_upwind_grid(int64_t side)
                     val[count++] = weights[k];
                 }
         }
-    fm_square *g = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
-    free(row);
-    free(col);
-    free(val);
-    return g;
+    return fm_test_square_taking(n, count, row, col, val, false);
 }
 
 const char *const fm_test_precond_names[PRECOND_KINDS] = { "none", "jacobi", "ilu0", "given L U" };

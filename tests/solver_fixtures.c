@@ -8,6 +8,18 @@
 
 #include "rng.h"
 
+fm_square *fm_test_square_taking(int64_t n, int64_t count, int64_t *row, int64_t *col, double *val,
+                                 bool mirror_lower)
+{
+    fm_square *g = NULL;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, mirror_lower, msg), FM_OK, "%s", msg);
+    free(row);
+    free(col);
+    free(val);
+    return g;
+}
+
 fm_square *fm_test_square_dense(const double *dense, int64_t n)
 {
     int64_t count = 0;
@@ -22,13 +34,7 @@ fm_square *fm_test_square_dense(const double *dense, int64_t n)
             col[count] = e % n;
             val[count++] = dense[e];
         }
-    fm_square *g = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
-    free(row);
-    free(col);
-    free(val);
-    return g;
+    return fm_test_square_taking(n, count, row, col, val, false);
 }
 
 fm_test_system fm_test_random_spd(int64_t n, int64_t entries, double alpha, uint64_t seed)
@@ -82,13 +88,7 @@ fm_square *fm_test_grid_square(int64_t side)
             if (c > 0) row[count] = i, col[count] = i - 1, val[count++] = -1;
             if (r > 0) row[count] = i, col[count] = i - side, val[count++] = -1;
         }
-    fm_square *g = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, true, msg), FM_OK, "%s", msg);
-    free(row);
-    free(col);
-    free(val);
-    return g;
+    return fm_test_square_taking(n, count, row, col, val, true);
 }
 
 fm_test_system fm_test_kershaw(int64_t copies)

@@ -3,6 +3,7 @@
 #ifndef FM_TEST_SOLVER_FIXTURES_H
 #define FM_TEST_SOLVER_FIXTURES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "square.h"
@@ -23,6 +24,11 @@ fm_square *fm_test_grid_square(int64_t side);
 // Kershaw's 4 × 4 SPD matrix (IC(0) meets a negative pivot on it), repeated
 // `copies` times along the diagonal and chained by weak couplings.
 fm_test_system fm_test_kershaw(int64_t copies);
+// The graph of n × n triplets (fm_square_from_triplets: duplicates summed,
+// the lower triangle mirrored with `mirror_lower`), which frees them: row,
+// col and val are malloc'd arrays of `count` (the test fails on error).
+fm_square *fm_test_square_taking(int64_t n, int64_t count, int64_t *row, int64_t *col, double *val,
+                                 bool mirror_lower);
 // The graph of a dense row-major array's nonzeros and its diagonal (the test
 // fails on error).
 fm_square *fm_test_square_dense(const double *dense, int64_t n);

@@ -292,13 +292,7 @@ static fm_square *laplacian_graph(int64_t side)
                     val[count++] = -1;
                 }
         }
-    fm_square *g = NULL;
-    char msg[FM_MSG_LEN];
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
-    free(row);
-    free(col);
-    free(val);
-    return g;
+    return fm_test_square_taking(n, count, row, col, val, false);
 }
 
 Test(krylov, same_bits_for_one_and_two_threads)
