@@ -126,13 +126,23 @@ def budget_rmses(runs):
     return at_time(plain, budget), at_time(learned, budget)
 
 
+def race_to(runs, at, rtol=0):
+    """Plain's time to its own RMSE after `at` iterations, and the learned start's iterations and time to it
+    (within a relative rtol; None, None when it never gets there)."""
+    target = runs["plain"][at][2]
+    _, t_plain = reach(runs["plain"], target)
+    its, t_learned = reach(runs["learned_init"], target * (1 + rtol))
+    return t_plain, its, t_learned
+
+
+def faster(t_plain, its, t_learned):
+    return its is not None and t_learned < t_plain
+
+
 def seed_figures(runs):
     """One seed's figures for --seeds: the budget RMSEs and whether the learned start reaches plain's
     20-iteration RMSE sooner than plain does."""
-    plain, learned = runs["plain"], runs["learned_init"]
-    _, t_plain = reach(plain, plain[20][2])
-    its, t_learned = reach(learned, plain[20][2])
-    return budget_rmses(runs) + (its is not None and t_learned < t_plain,)
+    return budget_rmses(runs) + (faster(*race_to(runs, 20)),)
 
 
 def main():
@@ -170,7 +180,7 @@ def main():
           "network, ADMM iterations | RMSE at plain's time for 100: plain / learned |"
           + (" after %d iterations: plain / learned |" % a.iters if a.iters > 100 else ""))
     print("|---|---|---|---|---|---|" + ("---|" if a.iters > 100 else ""))
-    faster = faster_100 = below = below_long = pairs = 0
+    faster_20 = faster_100 = below = below_long = pairs = 0
     shares, ratios = [], []   # per pair: learned's time to plain's 20-iteration RMSE / plain's; RMSE at the budget / plain's
     tolerant = [0, 0]   # at 20 and at 100, within --rtol
     seeds = []   # per pair with --seeds: its label and (plain's, the learned start's) RMSE at the budget per seed
@@ -184,21 +194,18 @@ def main():
             network = (learned[0][1] - plain[0][1]) / per_iteration
             cells = []
             for at in (20, 100):
-                target = plain[at][2]
-                _, t_plain = reach(plain, target)
-                its, t_learned = reach(learned, target)
+                t_plain, its, t_learned = race_to(runs, at)
                 cells.append("%.1f / %s" % (t_plain * 1e3, "%.1f ms (%d)" % (t_learned * 1e3, its) if its is not None
                                             else "never (%.4g)" % learned[-1][2]))
                 if at == 20:
                     pairs += 1
-                    faster += its is not None and t_learned < t_plain
+                    faster_20 += faster(t_plain, its, t_learned)
                     if its is not None:
                         shares.append(t_learned / t_plain)
                 else:
-                    faster_100 += its is not None and t_learned < t_plain
+                    faster_100 += faster(t_plain, its, t_learned)
                 if a.rtol:
-                    its_tol, t_tol = reach(learned, target * (1 + a.rtol))
-                    tolerant[at == 100] += its_tol is not None and t_tol < t_plain
+                    tolerant[at == 100] += faster(*race_to(runs, at, a.rtol))
             plain_rmse, rmse = budget_rmses(runs)
             if a.seeds > 1:
                 per_seed = [seed_figures(runs)] + [seed_figures(race(a, name, path, kind, rank, FIRST_SEED + s))
@@ -216,7 +223,7 @@ def main():
                                                                  "%.6g" % rmse if rmse is not None else "none yet",
                                                                  longer))
     print("\nlearned initialization faster to plain's RMSE at 20 on %d of %d pairs, at 100 on %d; below plain's "
-          "RMSE at plain's time for 100 on %d" % (faster, pairs, faster_100, below))
+          "RMSE at plain's time for 100 on %d" % (faster_20, pairs, faster_100, below))
     if a.iters > 100:
         print("below plain's RMSE after %d iterations each on %d of %d pairs" % (a.iters, below_long, pairs))
     # paired and continuous, where the counts move by whole pairs: the geometric means over the pairs
@@ -252,7 +259,7 @@ def print_seeds(seeds):
         print("  %s: %.5f [%.5f, %.5f]; plain %+.3f%% .. %+.3f%%; below at %d of %d; faster at %d" % (
             label, m, min(ratios), max(ratios), 100 * (min(plains) / median(plains) - 1),
             100 * (max(plains) / median(plains) - 1), sum(r < 1 for r in ratios), n,
-            sum(faster for _, _, faster in runs)))
+            sum(quick for _, _, quick in runs)))
     print("above plain at the median seed on %d of %d pairs, at every seed on %d" % (above_median, len(seeds),
                                                                                     above_all))
     print("faster to plain's RMSE at 20, pairs of %d, at seeds %s: %s" % (

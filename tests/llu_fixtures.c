@@ -6,6 +6,7 @@
 
 #include "helpers.h"
 #include "rng.h"
+#include "solver_fixtures.h"
 
 fm_square *fm_test_llu_general(int64_t n, int per_row, bool lonely, uint64_t seed)
 {
@@ -26,11 +27,8 @@ fm_square *fm_test_llu_general(int64_t n, int per_row, bool lonely, uint64_t see
         row[count] = col[count] = i; val[count] = sign * (0.5 + 2 * fm_rng_uniform(r, c++)); count++;
     }
     for (int64_t k = 0; k < count; k++) val[k] *= scale[row[k]] * scale[col[k]];
-    char msg[FM_MSG_LEN] = "";
-    fm_square *g = NULL;
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
-    free(row); free(col); free(val); free(scale);
-    return g;
+    free(scale);
+    return fm_test_square_taking(n, count, row, col, val, false);
 }
 
 fm_square *fm_test_llu_grid(int64_t side, uint64_t seed)
@@ -52,11 +50,7 @@ fm_square *fm_test_llu_grid(int64_t side, uint64_t seed)
                 }
             row[count] = col[count] = i; val[count] = 4 + fm_rng_uniform(r, (uint64_t)count); count++;
         }
-    char msg[FM_MSG_LEN] = "";
-    fm_square *g = NULL;
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
-    free(row); free(col); free(val);
-    return g;
+    return fm_test_square_taking(n, count, row, col, val, false);
 }
 
 fm_params *fm_test_llu_params(const fm_llu_config *config, uint64_t seed, double spread)

@@ -14,6 +14,7 @@
 #include "helpers.h"
 #include "learned_lu_model.h"
 #include "rng.h"
+#include "solver_fixtures.h"
 #include "square.h"
 
 TestSuite(learned_lu_loss, .init = fm_test_setup);
@@ -44,11 +45,8 @@ static fm_square *random_general(int64_t n, int per_row, uint64_t seed)
         row[count] = i; col[count] = i; val[count] = sign * (absolute + 0.5 + fm_rng_uniform(r, c++)); count++;
     }
     for (int64_t k = 0; k < count; k++) val[k] *= s[row[k]] * s[col[k]];
-    char msg[FM_MSG_LEN] = "";
-    fm_square *g = NULL;
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
-    free(row); free(col); free(val); free(s);
-    return g;
+    free(s);
+    return fm_test_square_taking(n, count, row, col, val, false);
 }
 
 static fm_square *scaled_of(const fm_square *A)
@@ -330,11 +328,8 @@ static fm_square *random_tridiagonal(int64_t n, uint64_t seed)
         const double sign = fm_rng_uniform(r, c++) < 0.5 ? -1 : 1;
         row[count] = i; col[count] = i; val[count] = sign * (absolute + 0.2) * s[i] * s[i]; count++;
     }
-    char msg[FM_MSG_LEN] = "";
-    fm_square *g = NULL;
-    cr_assert_eq(fm_square_from_triplets(&g, n, count, row, col, val, false, msg), FM_OK, "%s", msg);
-    free(row); free(col); free(val); free(s);
-    return g;
+    free(s);
+    return fm_test_square_taking(n, count, row, col, val, false);
 }
 
 // v = Â's Crout factors (L̂ with the pivots, Û unit upper): no fill on a
