@@ -63,6 +63,10 @@ static const char help[] =
     "  --valid-size N          matrices in each validation set (default 128)\n"
     "  --valid-steps T         accel: accelerator steps before the validation RMSE is\n"
     "                          taken (default 5, the curriculum's last)\n"
+    "  --valid-iters N         init: the validation RMSE N ADMM iterations after the\n"
+    "                          network's output (default 0: the output itself), so that\n"
+    "                          the epoch written is the one whose start leads furthest;\n"
+    "                          the baseline is then N iterations from the nndsvd start\n"
     "  --seed S                seed of the data, the order and the initial model (default 42)\n"
     "  --lr R                  initial learning rate (default 1e-3 init, 3e-4 accel)\n"
     "  --batch B               matrices per AdamW step (default 1, the paper's). B > 1\n"
@@ -130,6 +134,7 @@ typedef struct progress {
     double first_seconds;  // the time and the matrices of this call at its first step:
     int64_t first_matrices;   // the ETA counts from there (validation and set-up excluded)
     bool accel;
+    const char *baseline;   // what the baseline is: the nndsvd start, or plain ADMM after it
 } progress;
 
 static double now(void)
@@ -167,7 +172,7 @@ static void print_epoch(const progress *q, const fm_train_progress *p)
     if (e->epoch == 0) {
         fprintf(stderr, "epoch %3d/%d  untrained%27s  valid rmse %.5g (small %.5g, large %.5g)  %s %.5g\n", 0,
                 p->epochs, "", e->valid, e->valid_small, e->valid_large,
-                q->accel ? "plain ADMM" : "nndsvd", p->baseline);
+                q->baseline, p->baseline);
     } else {
         char eta[32];
         duration(eta, sizeof eta, eta_of(q, p));
@@ -298,6 +303,7 @@ int fm_cmd_train(int argc, char **argv)
         else if (!strcmp(a, "--valid-size")) { ok = whole_number(a, v, LONG_MAX, &value); o.valid_size = value; }
         else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.seed = (uint64_t)value; }
         else if (!strcmp(a, "--valid-steps")) { ok = whole_number(a, v, INT_MAX, &value); o.valid_steps = (int)value; }
+        else if (!strcmp(a, "--valid-iters")) { ok = whole_number(a, v, INT_MAX, &value); o.valid_iters = (int)value; }
         else if (!strcmp(a, "--lr")) ok = fm_arg_double(a, v, 1e-12, 1e3, &rate);
         else if (!strcmp(a, "--batch")) { ok = whole_number(a, v, INT_MAX, &value); o.batch = (int)value; }
         else if (!strcmp(a, "--checkpoint-every")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.checkpoint_every = value; }
@@ -374,6 +380,7 @@ static int train_and_report(fm_train_options *options, bool quiet, long stop_aft
     fm_train_options o = *options;
     char msg[FM_MSG_LEN] = "";
     progress q = {.quiet = quiet, .tty = isatty(2), .stop_after = stop_after, .accel = o.kind == FM_MODEL_ACCEL,
+                  .baseline = o.kind == FM_MODEL_ACCEL || o.valid_iters > 0 ? "plain ADMM" : "nndsvd",
                   .first_matrices = -1};
     o.progress = show_progress;
     o.user = &q;
@@ -424,7 +431,7 @@ static int train_and_report(fm_train_options *options, bool quiet, long stop_aft
             else   // no epoch beat the model fine-tuning started from
                 printf("  best         the --from model, validation rmse %.6g", r->state.best_validation_rmse);
             if (isfinite(r->baseline))
-                printf(" (%s baseline %.6g)", o.kind == FM_MODEL_ACCEL ? "plain ADMM" : "nndsvd", r->baseline);
+                printf(" (%s baseline %.6g)", q.baseline, r->baseline);
             printf("\n");
         }
         if (r->count && r->epochs[0].epoch == 0)

@@ -100,6 +100,8 @@ Test(train, bad_options_are_refused_by_name)
     REFUSED(o.checkpoint_every = -1, "checkpoint");
     REFUSED(o.layers = 17, "layers");
     REFUSED(o.kind = FM_MODEL_ACCEL; o.valid_steps = 0, "validation accelerator steps");
+    REFUSED(o.valid_iters = -1, "validation ADMM iterations");
+    REFUSED(o.kind = FM_MODEL_ACCEL; o.valid_iters = 3, "validation ADMM iterations");
 #undef REFUSED
     cr_expect_eq(fm_train_check(NULL, msg), FM_ERR_INVALID);
 }
@@ -470,6 +472,35 @@ Test(train, a_residual_model_starts_at_its_input_from_the_sketch_given)
     }
     cr_expect_neq(r[0]->baseline_small, r[1]->baseline_small, "a sketch of 0 gave the rule's starts");
     cr_expect_neq(r[0]->baseline_large, r[1]->baseline_large, "a sketch of 0 gave the rule's starts");
+    fm_train_result_free(&r[0]);
+    fm_train_result_free(&r[1]);
+}
+
+// --valid-iters scores an init model N ADMM iterations after its output,
+// against N from the NNDSVD start: a residual model, untrained, outputs its
+// input, so both are the same N iterations of the same ADMM from the same
+// start, and they fit X better than the start itself does.
+Test(train, a_validation_after_admm_iterations_scores_where_the_start_leads)
+{
+    fm_train_result *r[2] = {NULL, NULL};
+    for (int run = 0; run < 2; run++) {
+        char *out = path_in(fm_test_tmpdir(), "model.fmw");
+        fm_train_options o = tiny(FM_MODEL_INIT, out);
+        o.any_rank = o.pooled = o.residual = true;
+        o.max_rank = 5;
+        o.epochs = 1;
+        o.valid_iters = run ? 8 : 0;
+        r[run] = run_ok(&o);
+        free(out);
+    }
+    const fm_train_result *after = r[1], *at = r[0];
+    cr_expect_float_eq(after->epochs[0].valid_small, after->baseline_small, 1e-5 * after->baseline_small,
+                       "untrained %.9g, plain ADMM %.9g", after->epochs[0].valid_small, after->baseline_small);
+    cr_expect_float_eq(after->epochs[0].valid_large, after->baseline_large, 1e-5 * after->baseline_large);
+    cr_expect_lt(after->baseline_small, 0.9 * at->baseline_small, "8 iterations %.6g, the start %.6g",
+                 after->baseline_small, at->baseline_small);
+    cr_expect_lt(after->baseline_large, 0.9 * at->baseline_large);
+    cr_expect_lt(after->epochs[1].valid, 0.9 * at->epochs[1].valid, "the trained start, then 8 iterations");
     fm_train_result_free(&r[0]);
     fm_train_result_free(&r[1]);
 }

@@ -112,6 +112,10 @@ int fm_train_check(const fm_train_options *options, char *msg)
     if (o->valid_steps < 1)
         return fm_fail(FM_ERR_INVALID, msg, "train: %d validation accelerator steps; expected at least 1",
                        o->valid_steps);
+    if (o->valid_iters < 0 || (o->valid_iters > 0 && o->kind != FM_MODEL_INIT))
+        return fm_fail(FM_ERR_INVALID, msg,
+                       "train: %d validation ADMM iterations; expected at least 0, and 0 but for an init model",
+                       o->valid_iters);
     if (o->batch < 1 || o->batch > 4096)
         return fm_fail(FM_ERR_INVALID, msg, "train: batch of %d matrices; expected 1 to 4096", o->batch);
     if (o->checkpoint_every < 0)
@@ -126,8 +130,8 @@ int fm_train_check(const fm_train_options *options, char *msg)
     fm_train_unroll_config(&config, o, last);
     status = fm_unroll_check(&config, msg);
     if (status) return status;
-    if (o->kind == FM_MODEL_ACCEL) {
-        config.steps = o->valid_steps;
+    if (o->kind == FM_MODEL_ACCEL || o->valid_iters > 0) {
+        config.steps = o->kind == FM_MODEL_ACCEL ? o->valid_steps : o->valid_iters;
         status = fm_unroll_check(&config, msg);
         if (status) return status;
     }

@@ -40,7 +40,9 @@
 // after every epoch, on FM_SET_VALID_SMALL and FM_SET_VALID_LARGE
 // (valid_size noise-free matrices each, generated once per call):
 //   init:  the RMSE over Ω of the network's output, relu(W')·relu(H') against
-//          X (iteration 0, no ADMM after it);
+//          X (iteration 0, no ADMM after it), or with valid_iters > 0 of the
+//          iterate that many ADMM iterations after it (the chain's ADMM, duals
+//          from 0): a score of where the start leads rather than where it is;
 //   accel: the RMSE after valid_steps (default 5, the curriculum's last T:
 //          fixed, so that epochs compare) accelerator steps;
 // each on X's own scale (the scaled RMSE times the mean), the median over
@@ -48,8 +50,9 @@
 // the epoch ≥ 1 with the lowest score (the untrained model is reported, not
 // a candidate; a tie keeps the earlier epoch): it is written to `out` (values
 // only) when found. The baselines the network must beat are reported once:
-// init, the RMSE of the NNDSVD start; accel, the RMSE after valid_steps·c
-// plain ADMM iterations from it (the same iterations the chain runs).
+// init, the RMSE of the NNDSVD start (after valid_iters plain ADMM iterations
+// from it); accel, the RMSE after valid_steps·c plain ADMM iterations from it
+// (the same iterations the chain runs).
 //
 // The training state (values, both AdamW moments and fm_train_state) goes to
 // `out` + FM_TRAIN_STATE_SUFFIX after every epoch and after every
@@ -140,6 +143,8 @@ typedef struct fm_train_options {
     int inner;                      // ADMM steps per factor update (>= 1)
     double discount;                // γ (> 0)
     int valid_steps;                // accel: accelerator steps of the validation (>= 1)
+    int valid_iters;                // init: ADMM iterations after the output before its validation RMSE
+                                    // (0, the default: the output itself)
     fm_adamw adamw;
     fm_train_data data;             // the kind of the matrices (dense, §7, by default)
     fm_train_sampling sampling;     // what the network reads (every edge, §7, by default)

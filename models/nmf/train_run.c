@@ -84,8 +84,9 @@ static double rmse_of(double f, const fm_train_sample *s, const fm_train_options
     return sqrt(2 * f) * (o->data.family == FM_FAMILY_MIX ? 1 : s->mean);
 }
 
-// The validation RMSE of one sample: init, the network's output; accel, the
-// output of the last of valid_steps accelerator steps.
+// The validation RMSE of one sample: init, the network's output (or the
+// iterate valid_iters ADMM iterations after it); accel, the output of the last
+// of valid_steps accelerator steps.
 static int sample_rmse(double *rmse, fm_train_sample *s, int rank, fm_train_set set, int64_t index,
                        const fm_lfactormer_weights *weights, const fm_train_options *o, char *msg)
 {
@@ -104,9 +105,13 @@ static int sample_rmse(double *rmse, fm_train_sample *s, int rank, fm_train_set 
     fm_message_graph reads;
     FM_TRY(fm_train_network_graph(&ng, &reads, s, &o->sampling, o->layers, o->seed, set, index, -1, msg));
     double loss = NAN;
-    if (o->kind == FM_MODEL_INIT) {
+    if (o->kind == FM_MODEL_INIT && o->valid_iters == 0) {
         config.steps = 0;   // one term: the network's output, weight 1
         FM_TRY(fm_unroll_forward(&loss, NULL, s->w_start, s->ht_start, w, &config, &reads, msg));
+    } else if (o->kind == FM_MODEL_INIT) {
+        config.steps = o->valid_iters;   // the last term: the iterate after them
+        FM_TRY(fm_unroll_forward(&loss, &tape, s->w_start, s->ht_start, w, &config, &reads, msg));
+        loss = tape->losses[tape->terms - 1];
     } else {
         config.steps = o->valid_steps;
         FM_TRY(fm_unroll_forward(&loss, &tape, s->w_start, s->ht_start, w, &config, &reads, msg));
@@ -118,8 +123,9 @@ static int sample_rmse(double *rmse, fm_train_sample *s, int rank, fm_train_set 
 #undef FREE_ALL
 }
 
-// The baseline of one sample: init, the NNDSVD start; accel, valid_steps·c
-// plain ADMM outer iterations from it (the chain's own ADMM, duals from 0).
+// The baseline of one sample: init, the NNDSVD start (valid_iters plain ADMM
+// outer iterations from it); accel, valid_steps·c from it (the chain's own
+// ADMM, duals from 0).
 static int sample_baseline(double *rmse, const fm_train_sample *s, int k, const fm_train_options *o, char *msg)
 {
     float *work = NULL;
@@ -131,7 +137,7 @@ static int sample_baseline(double *rmse, const fm_train_sample *s, int k, const 
     float *w = work, *ht = w + m * k, *uw = ht + n * k, *uh = uw + m * k;
     memcpy(w, s->w_start, sizeof(float) * m * k);
     memcpy(ht, s->ht_start, sizeof(float) * n * k);
-    const int iterations = o->kind == FM_MODEL_ACCEL ? o->valid_steps * o->admm : 0;
+    const int iterations = o->kind == FM_MODEL_ACCEL ? o->valid_steps * o->admm : o->valid_iters;
     for (int it = 0; it < iterations; it++) {
         FM_TRY(fm_admm_grad_forward(ht, uh, &tape, w, ht, uh, &s->mg.columns, kind, k, o->inner, msg));
         fm_admm_tape_free(&tape);
