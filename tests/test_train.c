@@ -451,19 +451,24 @@ Test(train, an_output_that_cannot_be_written_fails_first_and_leaves_nothing)
 // is the NNDSVD start's (to float rounding of the √k in and out). The
 // chains' starts take the power iterations given: a sketch of 0 is not the
 // rule's start (every baseline differs).
+// One epoch of a tiny residual model of any rank (§5.2), ranks 2 to 5.
+static fm_train_result *residual_epoch(int svd_power, int valid_iters)
+{
+    char *out = path_in(fm_test_tmpdir(), "model.fmw");
+    fm_train_options o = tiny(FM_MODEL_INIT, out);
+    o.any_rank = o.pooled = o.residual = true;
+    o.max_rank = 5;
+    o.epochs = 1;
+    o.svd_power = svd_power;
+    o.valid_iters = valid_iters;
+    fm_train_result *r = run_ok(&o);
+    free(out);
+    return r;
+}
+
 Test(train, a_residual_model_starts_at_its_input_from_the_sketch_given)
 {
-    fm_train_result *r[2] = {NULL, NULL};
-    for (int run = 0; run < 2; run++) {
-        char *out = path_in(fm_test_tmpdir(), "model.fmw");
-        fm_train_options o = tiny(FM_MODEL_INIT, out);
-        o.any_rank = o.pooled = o.residual = true;
-        o.max_rank = 5;
-        o.epochs = 1;
-        o.svd_power = run ? 0 : FM_SVD_POWER_AUTO;
-        r[run] = run_ok(&o);
-        free(out);
-    }
+    fm_train_result *r[2] = {residual_epoch(FM_SVD_POWER_AUTO, 0), residual_epoch(0, 0)};
     for (int run = 0; run < 2; run++) {
         cr_expect_float_eq(r[run]->epochs[0].valid_small, r[run]->baseline_small, 1e-6 * r[run]->baseline_small,
                            "power %d: untrained %.9g, the start %.9g", run ? 0 : -1, r[run]->epochs[0].valid_small,
@@ -482,17 +487,7 @@ Test(train, a_residual_model_starts_at_its_input_from_the_sketch_given)
 // start, and they fit X better than the start itself does.
 Test(train, a_validation_after_admm_iterations_scores_where_the_start_leads)
 {
-    fm_train_result *r[2] = {NULL, NULL};
-    for (int run = 0; run < 2; run++) {
-        char *out = path_in(fm_test_tmpdir(), "model.fmw");
-        fm_train_options o = tiny(FM_MODEL_INIT, out);
-        o.any_rank = o.pooled = o.residual = true;
-        o.max_rank = 5;
-        o.epochs = 1;
-        o.valid_iters = run ? 8 : 0;
-        r[run] = run_ok(&o);
-        free(out);
-    }
+    fm_train_result *r[2] = {residual_epoch(FM_SVD_POWER_AUTO, 0), residual_epoch(FM_SVD_POWER_AUTO, 8)};
     const fm_train_result *after = r[1], *at = r[0];
     cr_expect_float_eq(after->epochs[0].valid_small, after->baseline_small, 1e-5 * after->baseline_small,
                        "untrained %.9g, plain ADMM %.9g", after->epochs[0].valid_small, after->baseline_small);
