@@ -108,12 +108,8 @@ static int sample_rmse(double *rmse, fm_train_sample *s, int rank, fm_train_set 
     if (o->kind == FM_MODEL_INIT && o->valid_iters == 0) {
         config.steps = 0;   // one term: the network's output, weight 1
         FM_TRY(fm_unroll_forward(&loss, NULL, s->w_start, s->ht_start, w, &config, &reads, msg));
-    } else if (o->kind == FM_MODEL_INIT) {
-        config.steps = o->valid_iters;   // the last term: the iterate after them
-        FM_TRY(fm_unroll_forward(&loss, &tape, s->w_start, s->ht_start, w, &config, &reads, msg));
-        loss = tape->losses[tape->terms - 1];
-    } else {
-        config.steps = o->valid_steps;
+    } else {   // the last term: the iterate after the ADMM iterations or the accelerator steps
+        config.steps = o->kind == FM_MODEL_INIT ? o->valid_iters : o->valid_steps;
         FM_TRY(fm_unroll_forward(&loss, &tape, s->w_start, s->ht_start, w, &config, &reads, msg));
         loss = tape->losses[tape->terms - 1];
     }
