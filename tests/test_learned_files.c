@@ -465,31 +465,36 @@ Test(learned_files, sampler_options_are_checked)
 }
 
 // A pooled model given no sampler reads uniform samples of FM_POOLED_FANOUT
-// up to FM_POOLED_RANK and more above it, (rank / 20)² times as many; a fanout
-// or a sampler the caller chose is kept, and a model that is not pooled reads
-// every edge.
+// up to the ranks its kind's shipped model was trained at (the
+// initialization to 32, the accelerator to 20) and more above them, (rank /
+// R)² times as many; a fanout or a sampler the caller chose is kept, and a
+// model that is not pooled reads every edge.
 Test(learned_files, a_pooled_model_reads_more_samples_above_its_ranks)
 {
     fm_lfactormer_config pooled = {.pooled = true}, set = {.pooled = false};
     fm_solver_options o;
     fm_solver_options_default(&o);
-    const int ranks[] = {2, 10, 20, 21, 30, 40, 64};
-    const int64_t fanouts[] = {8, 8, 8, 9, 18, 32, 82};
+    const int ranks[] = {2, 10, 20, 21, 30, 32, 33, 40, 64};
+    const int64_t init[] = {8, 8, 8, 8, 8, 8, 9, 13, 32};
+    const int64_t accel[] = {8, 8, 8, 9, 18, 21, 22, 32, 82};
     for (size_t c = 0; c < sizeof ranks / sizeof *ranks; c++) {
         o.rank = ranks[c];
-        cr_expect_eq(fm_pooled_fanout(ranks[c]), fanouts[c], "rank %d: %lld", ranks[c],
-                     (long long)fm_pooled_fanout(ranks[c]));
-        const fm_solver_options s = fm_solver_network_sampling(&o, &pooled);
-        cr_expect(s.sampler == FM_SAMPLER_UNIFORM && s.fanout == fanouts[c], "rank %d: %s, %lld", ranks[c],
+        cr_expect_eq(fm_pooled_fanout(ranks[c], FM_MODEL_INIT), init[c], "rank %d: %lld", ranks[c],
+                     (long long)fm_pooled_fanout(ranks[c], FM_MODEL_INIT));
+        cr_expect_eq(fm_pooled_fanout(ranks[c], FM_MODEL_ACCEL), accel[c], "rank %d: %lld", ranks[c],
+                     (long long)fm_pooled_fanout(ranks[c], FM_MODEL_ACCEL));
+        const fm_solver_options s = fm_solver_network_sampling(&o, FM_MODEL_INIT, &pooled);
+        cr_expect(s.sampler == FM_SAMPLER_UNIFORM && s.fanout == init[c], "rank %d: %s, %lld", ranks[c],
                   fm_sampler_name(s.sampler), (long long)s.fanout);
-        cr_expect_eq(fm_solver_network_sampling(&o, &set).sampler, FM_SAMPLER_FULL);
+        cr_expect_eq(fm_solver_network_sampling(&o, FM_MODEL_ACCEL, &pooled).fanout, accel[c]);
+        cr_expect_eq(fm_solver_network_sampling(&o, FM_MODEL_INIT, &set).sampler, FM_SAMPLER_FULL);
     }
     o.fanout = 5;
     o.fanout_given = true;
-    cr_expect_eq(fm_solver_network_sampling(&o, &pooled).fanout, 5);
+    cr_expect_eq(fm_solver_network_sampling(&o, FM_MODEL_INIT, &pooled).fanout, 5);
     o.sampler = FM_SAMPLER_WEIGHTED;
     o.sampler_given = true;
-    cr_expect_eq(fm_solver_network_sampling(&o, &pooled).sampler, FM_SAMPLER_WEIGHTED);
+    cr_expect_eq(fm_solver_network_sampling(&o, FM_MODEL_ACCEL, &pooled).sampler, FM_SAMPLER_WEIGHTED);
 }
 
 // The shipped model of any rank (models/shipped/init.fmw, the pooled set of

@@ -213,7 +213,7 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         } else {
             FM_TRY(fm_learned_peek(&config, resolved, o->accel_model, FM_MODEL_ACCEL, o->rank, msg));
         }
-        const fm_solver_options sampled = fm_solver_network_sampling(o, &config);
+        const fm_solver_options sampled = fm_solver_network_sampling(o, FM_MODEL_ACCEL, &config);
         if (!fm_accel_first_pass_pays(result, &sampled, g, &config, accel_steps)) {
             result->accel_too_costly = true;
             accel_steps = 0;
@@ -226,7 +226,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
     const bool network = learned_init || (o->accelerate && !result->accel_too_costly);
     // what the networks read, for the report: the initialization's sampling, else the accelerator's
     const fm_learned *reader = learned_init ? init_network : network ? accel_network : NULL;
-    const fm_solver_options reads_as = reader ? fm_solver_network_sampling(o, &reader->weights.config) : *o;
+    const fm_solver_options reads_as =
+        reader ? fm_solver_network_sampling(o, reader->kind, &reader->weights.config) : *o;
     result->sampler = reads_as.sampler;
     result->fanout = reads_as.fanout;
     const double mean = fm_graph_mean(g);

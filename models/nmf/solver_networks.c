@@ -41,19 +41,21 @@ int fm_solver_open_network(fm_learned **network, fm_learned *owned, const char *
 #undef FREE_ALL
 }
 
-int64_t fm_pooled_fanout(int rank)
+int64_t fm_pooled_fanout(int rank, fm_model_kind kind)
 {
-    if (rank <= FM_POOLED_RANK) return FM_POOLED_FANOUT;
-    const double scale = (double)rank / FM_POOLED_RANK;
+    const int trained = kind == FM_MODEL_ACCEL ? FM_POOLED_ACCEL_RANK : FM_POOLED_INIT_RANK;
+    if (rank <= trained) return FM_POOLED_FANOUT;
+    const double scale = (double)rank / trained;
     return (int64_t)ceil(FM_POOLED_FANOUT * scale * scale);
 }
 
-fm_solver_options fm_solver_network_sampling(const fm_solver_options *o, const fm_lfactormer_config *config)
+fm_solver_options fm_solver_network_sampling(const fm_solver_options *o, fm_model_kind kind,
+                                             const fm_lfactormer_config *config)
 {
     fm_solver_options s = *o;
     if (config->pooled && !o->sampler_given && o->sampler == FM_SAMPLER_FULL) {
         s.sampler = FM_SAMPLER_UNIFORM;
-        if (!o->fanout_given) s.fanout = fm_pooled_fanout(o->rank);
+        if (!o->fanout_given) s.fanout = fm_pooled_fanout(o->rank, kind);
     }
     return s;
 }
@@ -67,7 +69,7 @@ static bool leaves_a_direction(const fm_lfactormer_config *config)
 
 bool fm_solver_network_reads_view(const fm_learned *network, const fm_solver_options *caller)
 {
-    const fm_solver_options net = fm_solver_network_sampling(caller, &network->weights.config);
+    const fm_solver_options net = fm_solver_network_sampling(caller, network->kind, &network->weights.config);
     if (caller->kernels == FM_KERNELS_GRAPHBLAS) return false;
     if (net.sampler == FM_SAMPLER_FULL) return true;
     return !net.resample_once && leaves_a_direction(&network->weights.config);
@@ -77,7 +79,7 @@ int fm_solver_network_graph(const fm_message_graph **reads, fm_network_graph *sa
                             const fm_learned *network, fm_graph *g, const fm_edges *rows, const fm_edges *cols,
                             double mean, const fm_solver_options *caller, uint64_t call, char *msg)
 {
-    const fm_solver_options net = fm_solver_network_sampling(caller, &network->weights.config), *o = &net;
+    const fm_solver_options net = fm_solver_network_sampling(caller, network->kind, &network->weights.config), *o = &net;
     *reads = view;
     const bool graphblas = o->kernels == FM_KERNELS_GRAPHBLAS;
     if (o->sampler == FM_SAMPLER_FULL && !graphblas) return FM_OK;

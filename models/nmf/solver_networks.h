@@ -23,13 +23,17 @@ int fm_solver_check_network(const fm_learned *network, fm_model_kind kind, int r
 int fm_solver_open_network(fm_learned **network, fm_learned *owned, const char *path, fm_model_kind kind,
                            const fm_solver_options *o, char **kept, char *msg);
 
-// The options with the sampling a network of `config` reads (§8): the
-// caller's, or for a pooled model (§5.2) where the caller chose no sampler,
-// uniform samples of fm_pooled_fanout(rank) in-edges a target (or its fanout).
-fm_solver_options fm_solver_network_sampling(const fm_solver_options *o, const fm_lfactormer_config *config);
+// The options with the sampling a network of `kind` and `config` reads (§8):
+// the caller's, or for a pooled model (§5.2) where the caller chose no
+// sampler, uniform samples of fm_pooled_fanout(rank, kind) in-edges a target
+// (or its fanout).
+fm_solver_options fm_solver_network_sampling(const fm_solver_options *o, fm_model_kind kind,
+                                             const fm_lfactormer_config *config);
 // A pooled model's default fanout at `rank` (§5.2, "Samples"): FM_POOLED_FANOUT
-// up to FM_POOLED_RANK, above it ceil(FM_POOLED_FANOUT · (rank / FM_POOLED_RANK)²).
-int64_t fm_pooled_fanout(int rank);
+// up to the ranks the shipped model of `kind` was trained at, R =
+// FM_POOLED_INIT_RANK or FM_POOLED_ACCEL_RANK, above it
+// ceil(FM_POOLED_FANOUT · (rank / R)²).
+int64_t fm_pooled_fanout(int rank, fm_model_kind kind);
 
 // Whether a network reads the solver's view of X / mean (every edge): on the
 // fused path with the full sampler, or where its per-layer draws leave a
