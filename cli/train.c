@@ -380,7 +380,7 @@ static int train_and_report(fm_train_options *options, bool quiet, long stop_aft
     fm_train_options o = *options;
     char msg[FM_MSG_LEN] = "";
     progress q = {.quiet = quiet, .tty = isatty(2), .stop_after = stop_after, .accel = o.kind == FM_MODEL_ACCEL,
-                  .baseline = o.kind == FM_MODEL_ACCEL || o.valid_iters > 0 ? "plain ADMM" : "nndsvd",
+                  .baseline = fm_train_valid_chain_steps(&o) > 0 ? "plain ADMM" : "nndsvd",
                   .first_matrices = -1};
     o.progress = show_progress;
     o.user = &q;

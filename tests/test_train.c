@@ -447,10 +447,6 @@ Test(train, an_output_that_cannot_be_written_fails_first_and_leaves_nothing)
     free(folder);
 }
 
-// A residual model (§5.2) starts as its input: its untrained validation RMSE
-// is the NNDSVD start's (to float rounding of the √k in and out). The
-// chains' starts take the power iterations given: a sketch of 0 is not the
-// rule's start (every baseline differs).
 // One epoch of a tiny residual model of any rank (§5.2), ranks 2 to 5.
 static fm_train_result *residual_epoch(int svd_power, int valid_iters)
 {
@@ -466,6 +462,10 @@ static fm_train_result *residual_epoch(int svd_power, int valid_iters)
     return r;
 }
 
+// A residual model (§5.2) starts as its input: its untrained validation RMSE
+// is the NNDSVD start's (to float rounding of the √k in and out). The
+// chains' starts take the power iterations given: a sketch of 0 is not the
+// rule's start (every baseline differs).
 Test(train, a_residual_model_starts_at_its_input_from_the_sketch_given)
 {
     fm_train_result *r[2] = {residual_epoch(FM_SVD_POWER_AUTO, 0), residual_epoch(0, 0)};

@@ -62,6 +62,11 @@ void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *op
     };
 }
 
+int fm_train_valid_chain_steps(const fm_train_options *options)
+{
+    return options->kind == FM_MODEL_ACCEL ? options->valid_steps : options->valid_iters;
+}
+
 int fm_train_check(const fm_train_options *options, char *msg)
 {
     if (!options) return fm_fail(FM_ERR_INVALID, msg, "train: no options");
@@ -130,8 +135,8 @@ int fm_train_check(const fm_train_options *options, char *msg)
     fm_train_unroll_config(&config, o, last);
     status = fm_unroll_check(&config, msg);
     if (status) return status;
-    if (o->kind == FM_MODEL_ACCEL || o->valid_iters > 0) {
-        config.steps = o->kind == FM_MODEL_ACCEL ? o->valid_steps : o->valid_iters;
+    config.steps = fm_train_valid_chain_steps(o);
+    if (config.steps > 0) {
         status = fm_unroll_check(&config, msg);
         if (status) return status;
     }

@@ -184,6 +184,9 @@ void fm_train_options_default(fm_train_options *options, fm_model_kind kind);
 // FM_OK if every option is in range (out is not looked at), else
 // FM_ERR_INVALID with a sentence that names the option.
 int fm_train_check(const fm_train_options *options, char *msg);
+// The steps of the validation's chain: accel, valid_steps accelerator steps;
+// init, valid_iters ADMM iterations after the output (0: the output alone).
+int fm_train_valid_chain_steps(const fm_train_options *options);
 // The unroll configuration of the training chain at `epoch` (0-based).
 void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *options, int epoch);
 

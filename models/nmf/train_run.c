@@ -105,11 +105,10 @@ static int sample_rmse(double *rmse, fm_train_sample *s, int rank, fm_train_set 
     fm_message_graph reads;
     FM_TRY(fm_train_network_graph(&ng, &reads, s, &o->sampling, o->layers, o->seed, set, index, -1, msg));
     double loss = NAN;
-    if (o->kind == FM_MODEL_INIT && o->valid_iters == 0) {
-        config.steps = 0;   // one term: the network's output, weight 1
+    config.steps = fm_train_valid_chain_steps(o);
+    if (config.steps == 0) {   // one term: the network's output, weight 1
         FM_TRY(fm_unroll_forward(&loss, NULL, s->w_start, s->ht_start, w, &config, &reads, msg));
     } else {   // the last term: the iterate after the ADMM iterations or the accelerator steps
-        config.steps = o->kind == FM_MODEL_INIT ? o->valid_iters : o->valid_steps;
         FM_TRY(fm_unroll_forward(&loss, &tape, s->w_start, s->ht_start, w, &config, &reads, msg));
         loss = tape->losses[tape->terms - 1];
     }
