@@ -9,7 +9,9 @@ the learned start costs less than plain's (its sketch is rougher) and its
 100th iteration comes before the budget, the pair runs again with more
 iterations, until the learned run reaches the budget as a run given that time
 would. (Before 2026-12-07 the learned run stopped at 100 iterations and its
-RMSE there stood for the budget's.)
+RMSE there stood for the budget's.) --budget N sets the budget at plain's
+time for N iterations instead: a start can lead at one budget and lag at
+another.
 
     /usr/bin/python3 perf/learned_init_real.py [--ranks 5,10,20,40] [--model PATH]
         [--sampler uniform --fanout 8] [--threads 2] [--repeat 1] [--seeds 1] [--finish none|hals]
@@ -103,17 +105,19 @@ def at_time(trace, budget):
 
 def race(a, name, path, kind, rank, seed):
     """One pair at one seed: per method, its trace with each iteration's median seconds over --repeat runs,
-    both runs at least --iters long and the learned one at least to plain's time for 100 iterations."""
-    iters = a.iters
+    both runs at least --iters and --budget long and the learned one at least to plain's time for --budget
+    iterations."""
+    iters = max(a.iters, a.budget)
     for _ in range(8):
         runs = race_for(a, name, path, kind, rank, seed, iters)
         plain, learned = runs["plain"], runs["learned_init"]
-        budget = plain[100][1]
+        budget = plain[a.budget][1]
         if learned[-1][1] >= budget:
             return runs
         per_iteration = (learned[-1][1] - learned[0][1]) / (len(learned) - 1)
         iters = max(iters + 10, int(1.2 * (budget - learned[0][1]) / per_iteration) + 10)
-    raise RuntimeError("%s at rank %d: the learned run never reached plain's time for 100 iterations" % (name, rank))
+    raise RuntimeError("%s at rank %d: the learned run never reached plain's time for %d iterations"
+                       % (name, rank, a.budget))
 
 
 def race_for(a, name, path, kind, rank, seed, iters):
@@ -138,11 +142,11 @@ def race_for(a, name, path, kind, rank, seed, iters):
     return median_traces(outs)
 
 
-def budget_rmses(runs):
-    """Plain's and the learned start's RMSE at plain's time for 100 iterations (the learned one None when its
+def budget_rmses(runs, at):
+    """Plain's and the learned start's RMSE at plain's time for `at` iterations (the learned one None when its
     network outlasts it)."""
     plain, learned = runs["plain"], runs["learned_init"]
-    budget = plain[100][1]
+    budget = plain[at][1]
     return at_time(plain, budget), at_time(learned, budget)
 
 
@@ -159,10 +163,10 @@ def faster(t_plain, its, t_learned):
     return its is not None and t_learned < t_plain
 
 
-def seed_figures(runs):
+def seed_figures(runs, at):
     """One seed's figures for --seeds: the budget RMSEs and whether the learned start reaches plain's
     20-iteration RMSE sooner than plain does."""
-    return budget_rmses(runs) + (faster(*race_to(runs, 20)),)
+    return budget_rmses(runs, at) + (faster(*race_to(runs, 20)),)
 
 
 def main():
@@ -179,6 +183,8 @@ def main():
     p.add_argument("--out", default="/tmp/learned_init_real")
     p.add_argument("--synthetic", metavar="DIR", help="race on the synthetic validation split (real_sets.SYNTHETIC), "
                    "generated in DIR, instead of the real sets")
+    p.add_argument("--budget", type=int, default=100, help="the time budget: plain ADMM's time for this many "
+                   "iterations (default 100)")
     p.add_argument("--iters", type=int, default=100, help="iterations of each run (at least 100); above 100 the "
                    "table adds each method's RMSE after them")
     p.add_argument("--draws", type=int, default=1, help="with --synthetic: matrices per family (the first draw's "
@@ -194,10 +200,12 @@ def main():
     if a.seeds < 1:
         p.error("--seeds must be at least 1")
     if a.iters < 100:
-        p.error("--iters must be at least 100 (the budget is plain's time for 100)")
+        p.error("--iters must be at least 100 (the table's second race is to plain's RMSE after 100)")
+    if a.budget < 1:
+        p.error("--budget must be at least 1 iteration")
     os.makedirs(a.out, exist_ok=True)
     print("| data | rank | to plain's RMSE at 20: plain / learned (learned's iterations) | at 100 | "
-          "network, ADMM iterations | RMSE at plain's time for 100: plain / learned |"
+          "network, ADMM iterations | RMSE at plain's time for %d: plain / learned |" % a.budget
           + (" after %d iterations: plain / learned |" % a.iters if a.iters > 100 else ""))
     print("|---|---|---|---|---|---|" + ("---|" if a.iters > 100 else ""))
     faster_20 = faster_100 = below = below_long = pairs = 0
@@ -226,10 +234,10 @@ def main():
                     faster_100 += faster(t_plain, its, t_learned)
                 if a.rtol:
                     tolerant[at == 100] += faster(*race_to(runs, at, a.rtol))
-            plain_rmse, rmse = budget_rmses(runs)
+            plain_rmse, rmse = budget_rmses(runs, a.budget)
             if a.seeds > 1:
-                per_seed = [seed_figures(runs)] + [seed_figures(race(a, name, path, kind, rank, FIRST_SEED + s))
-                                                   for s in range(1, a.seeds)]
+                per_seed = [seed_figures(runs, a.budget)] + [
+                    seed_figures(race(a, name, path, kind, rank, FIRST_SEED + s), a.budget) for s in range(1, a.seeds)]
                 seeds.append(("%s at %d" % (name, rank), per_seed))
             below += rmse is not None and rmse < plain_rmse
             if rmse is not None:
@@ -243,7 +251,7 @@ def main():
                                                                  "%.6g" % rmse if rmse is not None else "none yet",
                                                                  longer))
     print("\nlearned initialization faster to plain's RMSE at 20 on %d of %d pairs, at 100 on %d; below plain's "
-          "RMSE at plain's time for 100 on %d" % (faster_20, pairs, faster_100, below))
+          "RMSE at plain's time for %d on %d" % (faster_20, pairs, faster_100, a.budget, below))
     if a.iters > 100:
         print("below plain's RMSE after %d iterations each on %d of %d pairs" % (a.iters, below_long, pairs))
     # paired and continuous, where the counts move by whole pairs: the geometric means over the pairs
@@ -251,24 +259,24 @@ def main():
     gmean = lambda v: math.exp(sum(math.log(x) for x in v) / len(v)) if v else float("nan")
     worst = max(ratios) if ratios else (float("nan"), "none")
     print("geometric means over the pairs: time to plain's 20-iteration RMSE %.3f of plain's (%d pairs reach it); "
-          "RMSE at plain's time for 100 %.5f of plain's, the worst pair %.5f (%s)"
-          % (gmean(shares), len(shares), gmean([r for r, _ in ratios]), worst[0], worst[1]))
+          "RMSE at plain's time for %d %.5f of plain's, the worst pair %.5f (%s)"
+          % (gmean(shares), len(shares), a.budget, gmean([r for r, _ in ratios]), worst[0], worst[1]))
     if a.rtol:
         print("within a relative %g of plain's RMSE: faster at 20 on %d of %d pairs, at 100 on %d"
               % (a.rtol, tolerant[0], pairs, tolerant[1]))
     if seeds:
-        print_seeds(seeds)
+        print_seeds(seeds, a.budget)
 
 
-def print_seeds(seeds):
+def print_seeds(seeds, at):
     """Per pair, the learned start's RMSE at the budget over plain's at the same seed, over the seeds, beside
     the spread of plain's own RMSE, and the seeds at which it is faster to plain's 20-iteration RMSE; then the
     pairs above plain at the median seed and at every seed, and at each seed the pairs faster at 20 (whether
     the first figure's count is the first seed's luck)."""
     n = len(seeds[0][1])
-    print("\nover %d seeds: the learned start's RMSE at plain's time for 100 over plain's at the same seed, "
+    print("\nover %d seeds: the learned start's RMSE at plain's time for %d over plain's at the same seed, "
           "median [range]; plain's own RMSE over its median, range; seeds with the learned start below; "
-          "seeds with it faster to plain's RMSE at 20" % n)
+          "seeds with it faster to plain's RMSE at 20" % (n, at))
     above_median = above_all = 0
     for label, runs in seeds:
         ratios = [learned / plain if learned is not None else float("inf") for plain, learned, _ in runs]
