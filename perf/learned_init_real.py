@@ -103,16 +103,21 @@ def at_time(trace, budget):
     return min((e for i, s, e in trace if s <= budget), default=None)
 
 
+needed = {}   # per (name, rank): the iterations its last seed's runs needed to span the budget
+
+
 def race(a, name, path, kind, rank, seed):
     """One pair at one seed: per method, its trace with each iteration's median seconds over --repeat runs,
     both runs at least --iters and --budget long and the learned one at least to plain's time for --budget
-    iterations."""
-    iters = max(a.iters, a.budget)
+    iterations. A pair's next seed starts at the length its last one needed (the start's cost is the
+    pair's), so most pairs run once per seed."""
+    iters = needed.get((name, rank), max(a.iters, a.budget))
     for _ in range(8):
         runs = race_for(a, name, path, kind, rank, seed, iters)
         plain, learned = runs["plain"], runs["learned_init"]
         budget = plain[a.budget][1]
         if learned[-1][1] >= budget:
+            needed[(name, rank)] = iters
             return runs
         per_iteration = (learned[-1][1] - learned[0][1]) / (len(learned) - 1)
         iters = max(iters + 10, int(1.2 * (budget - learned[0][1]) / per_iteration) + 10)

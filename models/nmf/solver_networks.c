@@ -79,7 +79,8 @@ int fm_solver_network_graph(const fm_message_graph **reads, fm_network_graph *sa
                             const fm_learned *network, fm_graph *g, const fm_edges *rows, const fm_edges *cols,
                             double mean, const fm_solver_options *caller, uint64_t call, char *msg)
 {
-    const fm_solver_options net = fm_solver_network_sampling(caller, network->kind, &network->weights.config), *o = &net;
+    const fm_solver_options net = fm_solver_network_sampling(caller, network->kind, &network->weights.config);
+    const fm_solver_options *o = &net;
     *reads = view;
     const bool graphblas = o->kernels == FM_KERNELS_GRAPHBLAS;
     if (o->sampler == FM_SAMPLER_FULL && !graphblas) return FM_OK;
