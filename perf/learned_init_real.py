@@ -14,7 +14,7 @@ time for N iterations instead: a start can lead at one budget and lag at
 another.
 
     /usr/bin/python3 perf/learned_init_real.py [--ranks 5,10,20,40] [--model PATH]
-        [--sampler uniform --fanout 8] [--threads 2] [--repeat 1] [--seeds 1] [--finish none|hals]
+        [--sets yale32,jasper_ridge] [--sampler uniform --fanout 8] [--threads 2] [--repeat 1] [--seeds 1] [--finish none|hals]
         [--factormer build/factormer] [--data ../shared/data] [--out /tmp/learned_init_real]
 
 Each pair is one `factormer eval DATA --rank K --methods plain,init`, so the
@@ -178,6 +178,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--ranks", default="5,10,20,40")
+    p.add_argument("--sets", help="race only these sets (names, comma-separated; default all)")
     p.add_argument("--model", help="the initialization model (eval --init-model); {rank} is replaced by the rank")
     p.add_argument("--sampler", help="eval --sampler")
     p.add_argument("--fanout", help="eval --fanout")
@@ -218,6 +219,8 @@ def main():
     tolerant = [0, 0]   # at 20 and at 100, within --rtol
     seeds = []   # per pair with --seeds: its label and (plain's, the learned start's) RMSE at the budget per seed
     for name, path, kind in sets(a.data, a.synthetic, a.factormer, a.draws):
+        if a.sets and name not in a.sets.split(","):
+            continue
         for rank in [int(k) for k in a.ranks.split(",")]:
             if rank > min(shape(path)):
                 continue
