@@ -39,8 +39,10 @@ static const char help[] =
     "                      counts (sparse negative-binomial counts), images (dense\n"
     "                      gray levels: skin and parts), ratings (1-5 on entries\n"
     "                      observed with probability about --density, default 0.1,\n"
-    "                      power-law degrees) or spectra (dense reflectances of\n"
-    "                      smooth endmembers); with --rows, --cols, --rank, --seed\n"
+    "                      power-law degrees), spectra (dense reflectances of\n"
+    "                      smooth endmembers) or scenes (as spectra, --rank\n"
+    "                      materials of narrow features, abundances falling as a\n"
+    "                      power law); with --rows, --cols, --rank, --seed\n"
     "\n"
     "With --spd, writes a symmetric positive definite A (its lower triangle,\n"
     "coordinate real symmetric) for the learned preconditioners, and with --rhs\n"
@@ -236,8 +238,9 @@ int fm_cmd_generate(int argc, char **argv)
         else if (!strcmp(a, "--density")) { ok = fm_arg_double(a, v, 1e-12, 1, &density); have_density = true; }
         else if (!strcmp(a, "--entries")) ok = fm_arg_int(a, v, 1, 1L << 40, &entries);
         else if (!strcmp(a, "--family")) {
-            if (fm_train_family_parse(&family, v, msg) || family == FM_FAMILY_EXPONENTIAL || family == FM_FAMILY_MIX) {
-                fprintf(stderr, "factormer: --family expects counts, images, ratings or spectra, not '%s'\n",
+            if (fm_train_family_parse(&family, v, msg) || family == FM_FAMILY_EXPONENTIAL ||
+                fm_train_family_is_mix(family)) {
+                fprintf(stderr, "factormer: --family expects counts, images, ratings, spectra or scenes, not '%s'\n",
                         fm_arg_shown(v));
                 return 2;
             }

@@ -78,11 +78,14 @@ static const char help[] =
     "                          Or a family like real data (docs §7.1): counts (sparse\n"
     "                          negative-binomial counts: text, single-cell), images\n"
     "                          (dense faces: skin and parts), ratings (incomplete\n"
-    "                          1-5, power-law degrees) or spectra (dense smooth\n"
-    "                          endmembers, abundances summing to 1). Or mix: matrix i\n"
-    "                          of the five (exponential dense, counts, images,\n"
-    "                          ratings, spectra) in turn, each of its own kind; its\n"
-    "                          validation RMSE is relative (of X / its mean)\n"
+    "                          1-5, power-law degrees), spectra (dense smooth\n"
+    "                          endmembers, abundances summing to 1) or scenes (dense,\n"
+    "                          twice the rank's materials, narrow features, abundances\n"
+    "                          falling as a power law). Or mix: matrix i of the five\n"
+    "                          (exponential dense, counts, images, ratings, spectra)\n"
+    "                          in turn, each of its own kind; its validation RMSE is\n"
+    "                          relative (of X / its mean); mix-scenes: the mix with\n"
+    "                          scenes in spectra's place\n"
     "  --size-scale S          every training and validation shape's rows and columns\n"
     "                          times S (1 to 100; default 1: 10 to 100 rows), for\n"
     "                          matrices of the size of real data, read through a\n"
@@ -318,7 +321,7 @@ int fm_cmd_train(int argc, char **argv)
                 if (o.data.family == FM_FAMILY_RATINGS && !have_degrees) o.data.degrees = FM_DEGREES_POWER_LAW;
             } else if (fm_kind_parse(&o.data.kind, v, msg) || o.data.kind == FM_KIND_AUTO) {
                 fprintf(stderr, "factormer: --data expects dense, sparse, incomplete, counts, images, ratings, "
-                                "spectra or mix, not '%s'\n", v);
+                                "spectra, scenes, mix or mix-scenes, not '%s'\n", v);
                 return 2;
             } else {
                 o.data.family = FM_FAMILY_EXPONENTIAL;

@@ -28,6 +28,7 @@ PANELS = [  # family, real sets, shape of the generated matrix (rows, cols, rank
     ("images", ["yale32", "yale64"], (1024, 165, 10)),
     ("ratings", ["movielens100k"], (943, 1682, 10)),
     ("spectra", ["jasper_ridge"], (198, 1000, 4)),
+    ("scenes", ["jasper_ridge"], (198, 1000, 16)),   # (2026-12-07) many materials: jasper_ridge at high rank
 ]
 BINS = np.linspace(0, 5, 51)
 
@@ -127,9 +128,9 @@ def main():
 
     centres = 0.5 * (BINS[1:] + BINS[:-1])
     dat = os.path.join(a.out, "histograms.dat")
-    script = ["set terminal png size 1400,1000", "set termoption noenhanced",
+    script = ["set terminal png size 2100,1000", "set termoption noenhanced",
               "set output '%s'" % os.path.join(a.out, "histograms.png"),
-              "set multiplot layout 2,2 title 'x / mean(x) over the stored entries: training families against the "
+              "set multiplot layout 2,3 title 'x / mean(x) over the stored entries: training families against the "
               "real sets'", "set xlabel 'x / mean'", "set ylabel 'density'", "set logscale y",
               "set yrange [1e-3:*]", "set key top right"]
     with open(dat, "w") as f:

@@ -26,6 +26,10 @@ SYNTHETIC = [
                  "--seed", "104"], ["--kind", "incomplete", "--holdout", "0.1"]),
     ("exponential", ["--rows", "400", "--cols", "2000", "--rank", "10", "--noise", "0.1", "--seed", "105"],
      ["--kind", "dense"]),
+    # (2026-12-07) jasper_ridge's shape, 64 materials: the spectrum that falls slowly past the first few
+    # singular values, where the learned start lags at high rank (docs §7.1)
+    ("scenes", ["--family", "scenes", "--rows", "198", "--cols", "10000", "--rank", "64", "--seed", "102"],
+     ["--kind", "dense"]),
 ]
 
 

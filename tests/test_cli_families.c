@@ -15,10 +15,10 @@ TestSuite(cli_families, .init = fm_test_setup);
 Test(cli_families, generate_writes_each_family)
 {
     scratch s = scratch_new();
-    const char *families[] = {"counts", "images", "ratings", "spectra"};
-    const bool array[] = {false, true, false, true};
-    const double top[] = {INFINITY, 255, 5, 5000};
-    for (int f = 0; f < 4; f++) {
+    const char *families[] = {"counts", "images", "ratings", "spectra", "scenes"};
+    const bool array[] = {false, true, false, true, true};
+    const double top[] = {INFINITY, 255, 5, 5000, 5000};
+    for (int f = 0; f < 5; f++) {
         char path[600];
         snprintf(path, sizeof path, "%s/%s.mtx", s.root, families[f]);
         run r = RUN(&s, "generate", path, "--family", families[f], "--rows", "60", "--cols", "40", "--rank", "4",
@@ -41,7 +41,7 @@ Test(cli_families, generate_writes_each_family)
     char path[600];
     snprintf(path, sizeof path, "%s/bad.mtx", s.root);
     run r = RUN(&s, "generate", path, "--family", "pictures", "--rows", "6", "--cols", "4");
-    EXPECT_FAILURE(&r, 2, "--family expects counts, images, ratings or spectra, not 'pictures'");
+    EXPECT_FAILURE(&r, 2, "--family expects counts, images, ratings, spectra or scenes, not 'pictures'");
     run_free(&r);
     r = RUN(&s, "generate", path, "--family", "images", "--rows", "6", "--cols", "4", "--density", "0.5");
     EXPECT_FAILURE(&r, 2, "--density belongs to --family ratings");
@@ -55,8 +55,8 @@ Test(cli_families, generate_writes_each_family)
 Test(cli_families, train_on_each_family)
 {
     scratch s = scratch_new();
-    const char *families[] = {"counts", "images", "ratings", "spectra"};
-    for (int f = 0; f < 4; f++) {
+    const char *families[] = {"counts", "images", "ratings", "spectra", "scenes", "mix-scenes"};
+    for (int f = 0; f < 6; f++) {
         char out[600];
         snprintf(out, sizeof out, "%s/%s.fmw", s.root, families[f]);
         run r = RUN(&s, "train", "--model", "init", "--any-rank", "--rank", "3", "--data", families[f], TINY_MODEL,

@@ -162,7 +162,7 @@ Test(cli, train_sampling_bad_options)
     EXPECT_FAILURE(&r, 2, "edge sampler", "complete");
     run_free(&r);
     r = RUN(&s, "train", "--model", "accel", TINY, "--out", out, "--data", "auto");
-    EXPECT_FAILURE(&r, 2, "--data expects dense, sparse, incomplete, counts, images, ratings, spectra or mix, not 'auto'");
+    EXPECT_FAILURE(&r, 2, "--data expects dense, sparse, incomplete, counts, images, ratings, spectra, scenes, mix or mix-scenes, not 'auto'");
     run_free(&r);
     r = RUN(&s, "train", "--model", "accel", TINY, "--out", out, "--data", "incomplete", "--sampler", "stratified");
     EXPECT_FAILURE(&r, 2, "stratified", "sparse");

@@ -80,12 +80,12 @@ Test(train_families, values_are_of_their_kind)
         }
 }
 
-// Noise-free (validation) images and spectra are their planted W H, scaled to the top level and rounded.
+// Noise-free (validation) images, spectra and scenes are their planted W H, scaled to the top level and rounded.
 Test(train_families, a_noise_free_draw_is_its_mean_rounded)
 {
-    const fm_train_family families[2] = {FM_FAMILY_IMAGES, FM_FAMILY_SPECTRA};
-    const double top[2] = {255, 5000};
-    for (int f = 0; f < 2; f++) {
+    const fm_train_family families[3] = {FM_FAMILY_IMAGES, FM_FAMILY_SPECTRA, FM_FAMILY_SCENES};
+    const double top[3] = {255, 5000, 5000};
+    for (int f = 0; f < 3; f++) {
         const int64_t rows = 36, cols = 25;
         const int rank = 3;
         draw d = draw_new(families[f], rows, cols, rank, 99, false);
@@ -215,6 +215,49 @@ Test(train_families, training_matrices_have_the_family_kind_and_mean_one)
     cr_expect(strstr(msg, "'pictures'") && strstr(msg, "spectra"), "%s", msg);
 }
 
+// Scenes (§7.1) are spectra of narrower features whose materials' abundances
+// fall as (r + 1)^−FM_SCENES_DECAY: undone, a pixel's sum to 1. Their values
+// are reflectances like spectra's, and a training scene holds twice the
+// factorization's rank of materials, up to the matrix's smaller side.
+Test(train_families, scenes_hold_materials_whose_abundances_fall_as_a_power_law)
+{
+    const int64_t rows = 60, cols = 50;
+    const int rank = 6;
+    for (uint64_t key = 1; key <= 3; key++) {
+        draw d = draw_new(FM_FAMILY_SCENES, rows, cols, rank, key * 104729, true);
+        double largest = 0;
+        for (int64_t e = 0; e < rows * cols; e++) {
+            cr_assert(d.X[e] == floorf(d.X[e]) && d.X[e] >= 0 && d.X[e] <= 5000, "scenes: x = %g", (double)d.X[e]);
+            largest = fmax(largest, d.X[e]);
+        }
+        cr_expect_eq(largest, 5000, "scenes: the largest value is %g", largest);
+        for (int64_t j = 0; j < cols; j++) {
+            double sum = 0;
+            for (int r = 0; r < rank; r++) sum += d.H[r * cols + j] * pow(r + 1.0, FM_SCENES_DECAY);
+            cr_assert_float_eq(sum, 1, 1e-5, "scenes: pixel %lld's abundances, the power law undone, sum to %g",
+                               (long long)j, sum);
+        }
+        draw_free(&d);
+    }
+    char msg[FM_MSG_LEN];
+    fm_train_data data;
+    fm_train_data_default(&data);
+    data.family = FM_FAMILY_SCENES;
+    for (int64_t index = 0; index < 4; index++) {
+        fm_graph *g = NULL;
+        fm_dense *W = NULL, *H = NULL;
+        cr_assert_eq(fm_train_matrix(&g, &W, &H, NULL, &data, FM_SET_TRAIN, index, 100, 3, 42, msg), FM_OK, "%s",
+                     msg);
+        const int64_t smaller = g->stats.rows < g->stats.cols ? g->stats.rows : g->stats.cols;
+        cr_expect_eq(W->cols, smaller < 6 ? smaller : 6, "scene %lld (%lld x %lld) plants %lld materials at rank 3",
+                     (long long)index, (long long)g->stats.rows, (long long)g->stats.cols, (long long)W->cols);
+        cr_expect_eq(H->rows, W->cols);
+        fm_graph_free(&g);
+        fm_dense_free(&W);
+        fm_dense_free(&H);
+    }
+}
+
 // The mix (§7.1): matrix i is matrix i of family i mod 5, of that family's
 // kind, in the training and validation sets alike.
 Test(train_families, the_mix_takes_the_families_in_turn)
@@ -246,6 +289,36 @@ Test(train_families, the_mix_takes_the_families_in_turn)
     mix.kind = FM_KIND_SPARSE;
     cr_expect_eq(fm_train_data_check(&mix, msg), FM_ERR_INVALID);
     cr_expect(strstr(msg, "the mix takes each family's own kind"), "%s", msg);
+}
+
+// mix-scenes is the mix with scenes in spectra's place: the other members'
+// matrices are the mix's own.
+Test(train_families, the_scenes_mix_puts_scenes_in_place_of_spectra)
+{
+    char msg[FM_MSG_LEN];
+    fm_train_data mix, scenes;
+    fm_train_data_default(&mix);
+    fm_train_data_default(&scenes);
+    cr_assert_eq(fm_train_family_parse(&mix.family, "mix", msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_train_family_parse(&scenes.family, "mix-scenes", msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_train_data_check(&scenes, msg), FM_OK, "%s", msg);
+    cr_expect(fm_train_family_is_mix(scenes.family) && !fm_train_family_is_mix(FM_FAMILY_SCENES));
+    for (int64_t index = 0; index < 10; index++) {
+        const fm_train_data a = fm_train_data_member(&mix, index), b = fm_train_data_member(&scenes, index);
+        cr_expect_eq(b.family, a.family == FM_FAMILY_SPECTRA ? FM_FAMILY_SCENES : a.family, "matrix %lld",
+                     (long long)index);
+        cr_expect_eq(b.kind, a.kind, "matrix %lld", (long long)index);
+        fm_graph *ga = NULL, *gb = NULL;
+        cr_assert_eq(fm_train_matrix(&ga, NULL, NULL, NULL, &mix, FM_SET_TRAIN, index, 100, 4, 7, msg), FM_OK, "%s",
+                     msg);
+        cr_assert_eq(fm_train_matrix(&gb, NULL, NULL, NULL, &scenes, FM_SET_TRAIN, index, 100, 4, 7, msg), FM_OK,
+                     "%s", msg);
+        const bool same = ga->stats.entries == gb->stats.entries && ga->stats.sumsq == gb->stats.sumsq;
+        cr_expect_eq(same, a.family != FM_FAMILY_SPECTRA, "matrix %lld (%s)", (long long)index,
+                     fm_train_family_name(a.family));
+        fm_graph_free(&ga);
+        fm_graph_free(&gb);
+    }
 }
 
 // A size scale multiplies every family's shape (the mix's members too) and

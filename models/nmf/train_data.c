@@ -201,8 +201,10 @@ fm_train_data fm_train_data_member(const fm_train_data *data, int64_t index)
     fm_train_data member;
     if (!data) fm_train_data_default(&member);
     else member = *data;
-    if (member.family != FM_FAMILY_MIX) return member;
+    if (!fm_train_family_is_mix(member.family)) return member;
+    const bool scenes = member.family == FM_FAMILY_MIX_SCENES;
     member.family = (fm_train_family)(index % FM_FAMILIES);   // the enum's order is the mix's
+    if (scenes && member.family == FM_FAMILY_SPECTRA) member.family = FM_FAMILY_SCENES;
     member.kind = fm_train_family_kind(member.family, FM_KIND_DENSE);
     if (member.family == FM_FAMILY_RATINGS) member.degrees = FM_DEGREES_POWER_LAW;
     return member;
@@ -221,9 +223,9 @@ int fm_train_data_check(const fm_train_data *data, char *msg)
                        data->observed);
     if (data->kind == FM_KIND_INCOMPLETE && (unsigned)data->degrees > FM_DEGREES_POWER_LAW)
         return fm_fail(FM_ERR_INVALID, msg, "training data: unknown degrees %d", (int)data->degrees);
-    if ((unsigned)data->family > FM_FAMILY_MIX)
+    if ((unsigned)data->family > FM_FAMILY_MIX_SCENES)
         return fm_fail(FM_ERR_INVALID, msg, "training data: unknown family %d", (int)data->family);
-    if (data->family == FM_FAMILY_MIX && data->kind != FM_KIND_DENSE)
+    if (fm_train_family_is_mix(data->family) && data->kind != FM_KIND_DENSE)
         return fm_fail(FM_ERR_INVALID, msg, "training data: the mix takes each family's own kind (its kind field "
                        "is dense), not %s", fm_kind_name(data->kind));
     if (!(data->rank_spread >= 0 && data->rank_spread <= FM_TRAIN_MAX_RANK_SPREAD))
@@ -356,7 +358,12 @@ int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, double *
     int64_t rows = 0, cols = 0;
     FM_TRY(fm_train_data_shape(&rows, &cols, data, set, index, set_size, rank, seed, msg));
     // the values' own rank, which may differ from the factorization's (the shape's and pattern's)
-    const int planted = fm_train_planted_rank(data, set, index, rows, cols, rank, seed);
+    int planted = fm_train_planted_rank(data, set, index, rows, cols, rank, seed);
+    if (data->family == FM_FAMILY_SCENES) {   // more materials than the rank (train_families.h)
+        planted *= 2;
+        if (planted > rows) planted = (int)rows;
+        if (planted > cols) planted = (int)cols;
+    }
     FM_ALLOC(X, rows * cols);
     FM_TRY(fm_dense_new(&W, rows, planted, msg));
     FM_TRY(fm_dense_new(&H, planted, cols, msg));

@@ -95,8 +95,9 @@ typedef struct fm_train_data {
 void fm_train_data_default(fm_train_data *data);
 // The data of matrix `index` (of any set): `data` itself (the dense kind of
 // §7 for NULL), or for the mix (§7.1) the family index mod 5 in the order
-// exponential (dense), counts, images, ratings (power-law degrees), spectra,
-// each of its own kind, with data's zeros and observed fraction.
+// exponential (dense), counts, images, ratings (power-law degrees), spectra
+// (scenes for mix-scenes), each of its own kind, with data's zeros and
+// observed fraction.
 fm_train_data fm_train_data_member(const fm_train_data *data, int64_t index);
 int fm_train_data_check(const fm_train_data *data, char *msg);
 

@@ -10,23 +10,29 @@
 #include "status.h"
 #include "train_data.h"
 
-static const char *const names[FM_FAMILY_MIX + 1] = {"exponential", "counts", "images", "ratings", "spectra",
-                                                     "mix"};
+static const char *const names[FM_FAMILY_MIX_SCENES + 1] = {"exponential", "counts", "images", "ratings",
+                                                            "spectra", "mix", "scenes", "mix-scenes"};
 
 const char *fm_train_family_name(fm_train_family family)
 {
-    return (unsigned)family <= FM_FAMILY_MIX ? names[family] : "unknown";
+    return (unsigned)family <= FM_FAMILY_MIX_SCENES ? names[family] : "unknown";
+}
+
+bool fm_train_family_is_mix(fm_train_family family)
+{
+    return family == FM_FAMILY_MIX || family == FM_FAMILY_MIX_SCENES;
 }
 
 int fm_train_family_parse(fm_train_family *family, const char *name, char *msg)
 {
-    for (int f = 0; f <= FM_FAMILY_MIX; f++)
+    for (int f = 0; f <= FM_FAMILY_MIX_SCENES; f++)
         if (name && !strcmp(name, names[f])) {
             *family = (fm_train_family)f;
             return FM_OK;
         }
     return fm_fail(FM_ERR_INVALID, msg,
-                   "unknown training family '%s'; expected exponential, counts, images, ratings, spectra or mix",
+                   "unknown training family '%s'; expected exponential, counts, images, ratings, spectra, scenes, "
+                   "mix or mix-scenes",
                    name ? name : "");
 }
 
@@ -36,7 +42,8 @@ fm_kind fm_train_family_kind(fm_train_family family, fm_kind exponential)
     case FM_FAMILY_COUNTS: return FM_KIND_SPARSE;
     case FM_FAMILY_RATINGS: return FM_KIND_INCOMPLETE;
     case FM_FAMILY_IMAGES:
-    case FM_FAMILY_SPECTRA: return FM_KIND_DENSE;
+    case FM_FAMILY_SPECTRA:
+    case FM_FAMILY_SCENES: return FM_KIND_DENSE;
     default: return exponential;
     }
 }
@@ -210,9 +217,11 @@ static void fill_ratings(float *X, float *W, float *H, int64_t rows, int64_t col
     }
 }
 
-// Hyperspectral: endmembers over the bands (rows), abundances per pixel (column).
+// Hyperspectral: endmembers over the bands (rows), abundances per pixel
+// (column); `scenes`: narrower features and abundances falling with the
+// material's index (the header's scenes).
 static void fill_spectra(float *X, float *W, float *H, int64_t rows, int64_t cols, int rank, uint64_t key,
-                         bool training)
+                         bool training, bool scenes)
 {
     const fm_rng shape = fm_rng_stream(key, S_SHAPE), h_draw = fm_rng_stream(key, S_H);
     for (int r = 0; r < rank; r++) {
@@ -222,7 +231,9 @@ static void fill_spectra(float *X, float *W, float *H, int64_t rows, int64_t col
         for (int64_t i = 0; i < rows; i++) W[i * rank + r] = (float)base;
         for (int b = 0; b < 3; b++) {
             const uint64_t c = 32 * (uint64_t)r + 4 * (uint64_t)b + 1;
-            const double centre = fm_rng_uniform(shape, c), width = 0.05 + 0.2 * fm_rng_uniform(shape, c + 1);
+            const double centre = fm_rng_uniform(shape, c);
+            const double width = scenes ? FM_SCENES_WIDTH * (0.2 + fm_rng_uniform(shape, c + 1))
+                                        : 0.05 + 0.2 * fm_rng_uniform(shape, c + 1);
             const double height = dim * (0.2 + 0.8 * fm_rng_uniform(shape, c + 2));
             for (int64_t i = 0; i < rows; i++) {
                 const double t = (double)i / (double)rows - centre;
@@ -231,11 +242,13 @@ static void fill_spectra(float *X, float *W, float *H, int64_t rows, int64_t col
         }
     }
     // abundances: cubed exponentials (one or two dominant endmembers per pixel), each column summing to 1
+    // (a scene's: before the power law, which is not normalized away)
     for (int64_t j = 0; j < cols; j++) {
         double sum = 0;
         for (int r = 0; r < rank; r++) {
             const double a = fm_rng_exponential(h_draw, (uint64_t)(r * cols + j), 1);
-            H[r * cols + j] = (float)(a * a * a);
+            const double weight = scenes ? pow(r + 1.0, -FM_SCENES_DECAY) : 1;
+            H[r * cols + j] = (float)(weight * a * a * a);
             sum += a * a * a;
         }
         for (int r = 0; r < rank; r++) H[r * cols + j] = (float)(H[r * cols + j] / sum);
@@ -259,7 +272,8 @@ int fm_train_family_fill(float *X, float *W, float *H, unsigned char *stored, fm
         return FM_OK;
     case FM_FAMILY_IMAGES: fill_images(X, W, H, rows, cols, rank, key, training); return FM_OK;
     case FM_FAMILY_RATINGS: fill_ratings(X, W, H, rows, cols, rank, key); return FM_OK;
-    case FM_FAMILY_SPECTRA: fill_spectra(X, W, H, rows, cols, rank, key, training); return FM_OK;
+    case FM_FAMILY_SPECTRA: fill_spectra(X, W, H, rows, cols, rank, key, training, false); return FM_OK;
+    case FM_FAMILY_SCENES: fill_spectra(X, W, H, rows, cols, rank, key, training, true); return FM_OK;
     default:
         return fm_fail(FM_ERR_INVALID, msg, "fm_train_family_fill: the %s family is filled by fm_train_fill",
                        fm_train_family_name(family));
@@ -274,8 +288,8 @@ int fm_train_family_triplets(fm_triplets **out, fm_train_family family, int64_t 
     fm_triplets *t = NULL;
 #define FREE_ALL { free(X); free(W); free(H); free(stored); fm_triplets_free(&t); }
     FM_CHECK(out && !*out, FM_ERR_INVALID, "fm_train_family_triplets: the output must be non-NULL and empty");
-    FM_CHECK(family != FM_FAMILY_EXPONENTIAL && (unsigned)family < FM_FAMILIES, FM_ERR_INVALID,
-             "fm_train_family_triplets: expected counts, images, ratings or spectra");
+    FM_CHECK(family != FM_FAMILY_EXPONENTIAL && !fm_train_family_is_mix(family) && (unsigned)family <= FM_FAMILY_SCENES,
+             FM_ERR_INVALID, "fm_train_family_triplets: expected counts, images, ratings, spectra or scenes");
     FM_CHECK(rows >= 1 && cols >= 1 && rank >= 1 && rank <= 100000 && rows <= (INT64_C(1) << 31) / cols &&
                  rows <= (INT64_C(1) << 40) / rank && cols <= (INT64_C(1) << 40) / rank,
              FM_ERR_INVALID,

@@ -25,6 +25,13 @@
 //             with a ~ Exponential(1) (one or two endmembers dominate a
 //             pixel), X = W H + 1% noise, scaled to 0..5000 and rounded
 //             (reflectance × 10⁴).
+//   scenes    hyperspectral scenes of many materials, dense (jasper_ridge's
+//             spectrum: singular values falling slowly past the first few,
+//             not to a noise floor): spectra's endmembers with features a
+//             tenth as wide, FM_SCENES_WIDTH (0.2 + u), and material r's
+//             abundance a³ (r + 1)^−FM_SCENES_DECAY / Σa³. Trained at
+//             rank k, a scene holds min(2k, rows, cols) materials: its tail
+//             goes on past the factorization's rank.
 //
 // W_true, H_true are the planted factors of the mean before scaling (the
 // counts' without μ and g).
@@ -42,6 +49,8 @@ typedef enum fm_train_family {
     FM_FAMILY_RATINGS = 3,
     FM_FAMILY_SPECTRA = 4,
     FM_FAMILY_MIX = 5,           // training only: matrix i of family i mod 5 (fm_train_data_member)
+    FM_FAMILY_SCENES = 6,
+    FM_FAMILY_MIX_SCENES = 7,    // training only: the mix with scenes in spectra's place
 } fm_train_family;
 
 #define FM_FAMILIES 5   // the families of data, FM_FAMILY_MIX aside
@@ -55,13 +64,24 @@ typedef enum fm_train_family {
 // §7.1 [choice] the share of an image's parts it does not hold (H's zeros
 // beyond the skin).
 #define FM_IMAGES_PART_ABSENT 0.3
+// §7.1 [choice] scenes: the width of a material's features (as a share of
+// the bands, times 0.2 + u) and the power law of the materials' abundances.
+// With these a 198 x 10000 scene at 64 materials has σ₁₆/σ₀ 0.008 and σ₃₂/σ₀
+// 0.0014, jasper_ridge 0.0033 and 0.0015; spectra falls to its floor, 0.0007,
+// by σ₈.
+#define FM_SCENES_WIDTH 0.02
+#define FM_SCENES_DECAY 2.0
 
-// "exponential", "counts", "images", "ratings", "spectra", "mix" ("unknown").
+// "exponential", "counts", "images", "ratings", "spectra", "mix", "scenes",
+// "mix-scenes" ("unknown").
 const char *fm_train_family_name(fm_train_family family);
 // By name; FM_ERR_INVALID naming the choices.
 int fm_train_family_parse(fm_train_family *family, const char *name, char *msg);
-// The kind of a family's data: counts sparse, ratings incomplete, images and
-// spectra dense; the exponential family's (and the mix's) is the caller's.
+// Whether `family` is one of the mixes (each matrix of another family).
+bool fm_train_family_is_mix(fm_train_family family);
+// The kind of a family's data: counts sparse, ratings incomplete, images,
+// spectra and scenes dense; the exponential family's (and the mixes') is the
+// caller's.
 fm_kind fm_train_family_kind(fm_train_family family, fm_kind exponential);
 
 // X (rows × cols), W (rows × rank) and H (rank × cols) of a family other

@@ -81,7 +81,7 @@ static double median(double *values, int64_t n)
 // would let the brightest (spectra, 0..5000) decide the median.
 static double rmse_of(double f, const fm_train_sample *s, const fm_train_options *o)
 {
-    return sqrt(2 * f) * (o->data.family == FM_FAMILY_MIX ? 1 : s->mean);
+    return sqrt(2 * f) * (fm_train_family_is_mix(o->data.family) ? 1 : s->mean);
 }
 
 // The validation RMSE of one sample: init, the network's output (or the
