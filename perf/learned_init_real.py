@@ -14,7 +14,8 @@ time for N iterations instead: a start can lead at one budget and lag at
 another.
 
     /usr/bin/python3 perf/learned_init_real.py [--ranks 5,10,20,40] [--model PATH]
-        [--sets yale32,jasper_ridge] [--sampler uniform --fanout 8] [--threads 2] [--repeat 1] [--seeds 1] [--finish none|hals]
+        [--sets yale32,jasper_ridge] [--sampler uniform --fanout 8] [--threads 2] [--repeat 1] [--seeds 1]
+        [--finish none|hals]
         [--factormer build/factormer] [--data ../shared/data] [--out /tmp/learned_init_real]
 
 Each pair is one `factormer eval DATA --rank K --methods plain,init`, so the

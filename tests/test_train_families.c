@@ -80,7 +80,8 @@ Test(train_families, values_are_of_their_kind)
         }
 }
 
-// Noise-free (validation) images, spectra and scenes are their planted W H, scaled to the top level and rounded.
+// Noise-free (validation) images, spectra and scenes are their planted W H, scaled to the top level and
+// rounded.
 Test(train_families, a_noise_free_draw_is_its_mean_rounded)
 {
     const fm_train_family families[3] = {FM_FAMILY_IMAGES, FM_FAMILY_SPECTRA, FM_FAMILY_SCENES};
