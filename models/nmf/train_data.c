@@ -183,11 +183,17 @@ int fm_train_fill(float *X, float *W, float *H, fm_train_set set, int64_t index,
 int fm_train_planted_rank(const fm_train_data *data, fm_train_set set, int64_t index, int64_t rows, int64_t cols,
                           int rank, uint64_t seed)
 {
-    if (!data || !(data->rank_spread > 0)) return rank;
-    const double u = fm_rng_uniform(fm_rng_stream(fm_train_matrix_key(seed, set, index), 12), 0);
-    const int64_t planted = lround(rank * exp2(data->rank_spread * (2 * u - 1)));
+    const bool scenes = data && data->family == FM_FAMILY_SCENES;
+    if (!data || (!(data->rank_spread > 0) && !scenes)) return rank;
     const int64_t side = rows < cols ? rows : cols;
-    return (int)(planted < 1 ? 1 : planted > side ? side : planted);
+    int64_t planted = rank;
+    if (data->rank_spread > 0) {
+        const double u = fm_rng_uniform(fm_rng_stream(fm_train_matrix_key(seed, set, index), 12), 0);
+        planted = lround(rank * exp2(data->rank_spread * (2 * u - 1)));
+        planted = planted < 1 ? 1 : planted > side ? side : planted;
+    }
+    if (scenes) planted *= 2;   // more materials than the rank (train_families.h)
+    return (int)(planted > side ? side : planted);
 }
 
 void fm_train_data_default(fm_train_data *data)
@@ -358,12 +364,7 @@ int fm_train_matrix(fm_graph **g, fm_dense **W_true, fm_dense **H_true, double *
     int64_t rows = 0, cols = 0;
     FM_TRY(fm_train_data_shape(&rows, &cols, data, set, index, set_size, rank, seed, msg));
     // the values' own rank, which may differ from the factorization's (the shape's and pattern's)
-    int planted = fm_train_planted_rank(data, set, index, rows, cols, rank, seed);
-    if (data->family == FM_FAMILY_SCENES) {   // more materials than the rank (train_families.h)
-        planted *= 2;
-        if (planted > rows) planted = (int)rows;
-        if (planted > cols) planted = (int)cols;
-    }
+    const int planted = fm_train_planted_rank(data, set, index, rows, cols, rank, seed);
     FM_ALLOC(X, rows * cols);
     FM_TRY(fm_dense_new(&W, rows, planted, msg));
     FM_TRY(fm_dense_new(&H, planted, cols, msg));

@@ -165,7 +165,9 @@ int fm_train_observed_pattern(unsigned char *stored, int64_t rows, int64_t cols,
 // than the data's"), for a factorization at `rank`: `rank` itself without a
 // spread (or for NULL data); with data->rank_spread s, rank · 2^u rounded, u
 // uniform in [-s, s] (stream 12 of the matrix's key), at least 1 and at most
-// the matrix's smaller side. The same for a matrix in every call.
+// the matrix's smaller side; for scenes twice that, at most the smaller side
+// (a scene holds more materials than the rank). The same for a matrix in
+// every call.
 int fm_train_planted_rank(const fm_train_data *data, fm_train_set set, int64_t index, int64_t rows, int64_t cols,
                           int rank, uint64_t seed);
 // The key every draw of matrix `index` of `set` derives from.
