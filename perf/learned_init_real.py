@@ -56,7 +56,9 @@ first seed (42).
 
 With --finish hals both starts are followed by factorize's default solver,
 exact updates from the first iteration (but on movielens100k, incomplete,
-whose exact phase starts once ADMM slows), instead of AO-ADMM throughout:
+whose exact phase starts once ADMM slows, and after the learned start,
+which ADMM leads until an iteration gains less than 30%: docs §3.1),
+instead of AO-ADMM throughout:
 the race a user of `factorize` runs. "Plain" is then the rule's start and
 that solver, and the 20 and 100 iterations are its.
 

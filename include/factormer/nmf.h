@@ -124,6 +124,9 @@ typedef struct fm_solver_state {
 
 #define FM_FINISH_BELOW_AUTO (-1.0)
 #define FM_FINISH_BELOW_INCOMPLETE 1e-3
+// [measured] after the learned initialization on the dense and sparse kinds:
+// its start serves ADMM, which it was trained through (§3.1, §6)
+#define FM_FINISH_BELOW_LEARNED 0.3
 
 #define FM_ACCEL_BUDGET 0.1   // fm_solver_options.accel_budget's default (§6 [ext])
 #define FM_SVD_POWER_AUTO (-1)   // fm_solver_options.svd_power's default
@@ -261,7 +264,9 @@ typedef struct fm_solver_options {
     // FM_FINISH_BELOW_INCOMPLETE for the incomplete kind, whose unregularized
     // fit has rows and columns with fewer observations than the rank: exact
     // updates from a poor start overfit them at once, where ADMM's first
-    // iterations (the held-out RMSE's best) do not (§3.1).
+    // iterations (the held-out RMSE's best) do not (§3.1); after the learned
+    // initialization (init FM_INIT_LEARNED) on the dense and sparse kinds
+    // FM_FINISH_BELOW_LEARNED: the network's start was trained to lead ADMM.
     double finish_below;
     // The exact phase without its extrapolation (models/nmf/extrapolate.h):
     // plain coordinate sweeps, scikit-learn's "cd" update.
@@ -289,8 +294,9 @@ typedef struct fm_solver_options {
 
 void fm_solver_options_default(fm_solver_options *opts);
 // The exact phase's threshold a run uses (models/nmf/finish.c): finish_below,
-// or for FM_FINISH_BELOW_AUTO the kind's default (0, or
-// FM_FINISH_BELOW_INCOMPLETE for the incomplete kind).
+// or for FM_FINISH_BELOW_AUTO the default of the kind and the start (0,
+// FM_FINISH_BELOW_INCOMPLETE for the incomplete kind, FM_FINISH_BELOW_LEARNED
+// after the learned initialization on the others).
 double fm_finish_below(const fm_solver_options *opts, bool incomplete);
 
 typedef struct fm_solver_result {

@@ -28,7 +28,8 @@ int fm_finish_sweeps(const fm_solver_options *o)
 double fm_finish_below(const fm_solver_options *o, bool incomplete)
 {
     if (o->finish_below != FM_FINISH_BELOW_AUTO) return o->finish_below;
-    return incomplete ? FM_FINISH_BELOW_INCOMPLETE : 0;
+    if (incomplete) return FM_FINISH_BELOW_INCOMPLETE;
+    return o->init == FM_INIT_LEARNED ? FM_FINISH_BELOW_LEARNED : 0;
 }
 
 bool fm_finish_due(const fm_solver_options *o, bool incomplete, int it, const fm_row_objective *previous,
