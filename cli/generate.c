@@ -238,8 +238,7 @@ int fm_cmd_generate(int argc, char **argv)
         else if (!strcmp(a, "--density")) { ok = fm_arg_double(a, v, 1e-12, 1, &density); have_density = true; }
         else if (!strcmp(a, "--entries")) ok = fm_arg_int(a, v, 1, 1L << 40, &entries);
         else if (!strcmp(a, "--family")) {
-            if (fm_train_family_parse(&family, v, msg) || family == FM_FAMILY_EXPONENTIAL ||
-                fm_train_family_is_mix(family)) {
+            if (fm_train_family_parse(&family, v, msg) || !fm_train_family_like_real_data(family)) {
                 fprintf(stderr, "factormer: --family expects counts, images, ratings, spectra or scenes, not '%s'\n",
                         fm_arg_shown(v));
                 return 2;

@@ -23,6 +23,11 @@ bool fm_train_family_is_mix(fm_train_family family)
     return family == FM_FAMILY_MIX || family == FM_FAMILY_MIX_SCENES;
 }
 
+bool fm_train_family_like_real_data(fm_train_family family)
+{
+    return family != FM_FAMILY_EXPONENTIAL && !fm_train_family_is_mix(family) && (unsigned)family <= FM_FAMILY_MIX_SCENES;
+}
+
 int fm_train_family_parse(fm_train_family *family, const char *name, char *msg)
 {
     for (int f = 0; f <= FM_FAMILY_MIX_SCENES; f++)
@@ -288,8 +293,8 @@ int fm_train_family_triplets(fm_triplets **out, fm_train_family family, int64_t 
     fm_triplets *t = NULL;
 #define FREE_ALL { free(X); free(W); free(H); free(stored); fm_triplets_free(&t); }
     FM_CHECK(out && !*out, FM_ERR_INVALID, "fm_train_family_triplets: the output must be non-NULL and empty");
-    FM_CHECK(family != FM_FAMILY_EXPONENTIAL && !fm_train_family_is_mix(family) && (unsigned)family <= FM_FAMILY_SCENES,
-             FM_ERR_INVALID, "fm_train_family_triplets: expected counts, images, ratings, spectra or scenes");
+    FM_CHECK(fm_train_family_like_real_data(family), FM_ERR_INVALID,
+             "fm_train_family_triplets: expected counts, images, ratings, spectra or scenes");
     FM_CHECK(rows >= 1 && cols >= 1 && rank >= 1 && rank <= 100000 && rows <= (INT64_C(1) << 31) / cols &&
                  rows <= (INT64_C(1) << 40) / rank && cols <= (INT64_C(1) << 40) / rank,
              FM_ERR_INVALID,

@@ -53,7 +53,7 @@ typedef enum fm_train_family {
     FM_FAMILY_MIX_SCENES = 7,    // training only: the mix with scenes in spectra's place
 } fm_train_family;
 
-#define FM_FAMILIES 5   // the families of data, FM_FAMILY_MIX aside
+#define FM_FAMILIES 5   // the mix's members, exponential to spectra (enum 0-4): matrix i is family i mod 5
 
 // §7.1 [choice] the counts family's level μ, log-uniform in [LOW, HIGH] per
 // matrix (the mean count an entry before popularity: text like kos_bow is
@@ -79,6 +79,9 @@ const char *fm_train_family_name(fm_train_family family);
 int fm_train_family_parse(fm_train_family *family, const char *name, char *msg);
 // Whether `family` is one of the mixes (each matrix of another family).
 bool fm_train_family_is_mix(fm_train_family family);
+// Whether `family` is one of the families like real data, those
+// fm_train_family_fill draws: counts, images, ratings, spectra, scenes.
+bool fm_train_family_like_real_data(fm_train_family family);
 // The kind of a family's data: counts sparse, ratings incomplete, images,
 // spectra and scenes dense; the exponential family's (and the mixes') is the
 // caller's.
