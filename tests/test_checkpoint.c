@@ -94,20 +94,22 @@ Test(checkpoint, other_shapes_round_trip)
 
 // A model of any rank (§5.1), written from a config at rank 5, is read back
 // as its template (rank 0, minus 1 with the gathered term, minus 2 pooled,
-// minus 4 residual; 2 channels as the inputs) and serves any rank.
-static void check_template(bool gathered, bool pooled, bool residual)
+// minus 4 residual, minus 8 times the rank it was trained to; 2 channels as
+// the inputs) and serves any rank. A file from before the trained rank was
+// recorded (its 0) reads back as not recorded.
+static void check_template(bool gathered, bool pooled, bool residual, int trained)
 {
     const fm_checkpoint_header at5 = {
         .kind = FM_MODEL_ACCEL,
         .config = {.inputs = 10, .rank = 5, .width = 8, .heads = 2, .layers = 2, .components = true,
-                   .gathered = gathered, .pooled = pooled, .residual = residual}};
+                   .gathered = gathered, .pooled = pooled, .residual = residual, .trained_rank = trained}};
     ck_fixture fx;
     ck_fixture_new(&fx, at5, true);
     char msg[FM_MSG_LEN];
     int32_t shape[2];
     memcpy(shape, fx.bytes + 20, sizeof shape);
-    cr_expect(shape[0] == 2 && shape[1] == -(int)gathered - 2 * (int)pooled - 4 * (int)residual, "the file's inputs and rank are %d and %d",
-              shape[0], shape[1]);
+    cr_expect(shape[0] == 2 && shape[1] == -(int)gathered - 2 * (int)pooled - 4 * (int)residual - 8 * trained,
+              "the file's inputs and rank are %d and %d", shape[0], shape[1]);
     const fm_checkpoint_expect rank7 = {.kind = FM_MODEL_ACCEL, .rank = 7, .training = true};
     fm_checkpoint_header h = {0};
     fm_params *back = NULL;
@@ -118,6 +120,7 @@ static void check_template(bool gathered, bool pooled, bool residual)
     cr_expect(fm_lfactormer_same(&h.config, &template),
               "read back: inputs %d, rank %d, components %d, gathered %d, pooled %d, residual %d", h.config.inputs,
               h.config.rank, h.config.components, h.config.gathered, h.config.pooled, h.config.residual);
+    cr_expect_eq(h.config.trained_rank, trained);
     const fm_lfactormer_config at7 = fm_lfactormer_at_rank(&h.config, 7);
     cr_expect(at7.inputs == 14 && at7.rank == 7 && at7.components && at7.gathered == gathered && at7.pooled == pooled &&
               at7.residual == residual);
@@ -128,8 +131,39 @@ static void check_template(bool gathered, bool pooled, bool residual)
 
 Test(checkpoint, a_model_of_any_rank_is_written_as_its_template)
 {
+    const int trained[] = {0, 1, 32, FM_MAX_RANK};
     for (int form = 0; form < 8; form++)
-        if (!(form & 4) || (form & 2)) check_template(form & 1, form & 2, form & 4);   // residual only pooled
+        for (int t = 0; t < 4; t++)
+            if (!(form & 4) || (form & 2)) check_template(form & 1, form & 2, form & 4, trained[t]);   // residual only pooled
+}
+
+// A trained rank beyond FM_MAX_RANK, or given to a model of one rank (whose
+// rank is the one it trained at), is refused before a file is written; a
+// file whose rank field says more is a parse error.
+Test(checkpoint, a_trained_rank_out_of_range_is_refused)
+{
+    fm_checkpoint_header one = ck_make_header(FM_MODEL_INIT, 3, 8, 2, 2);
+    ck_fixture fx;
+    ck_fixture_new(&fx, one, false);
+    char msg[FM_MSG_LEN], path[600];
+    snprintf(path, sizeof path, "%s/refused.fmw", fx.dir);
+    one.config.trained_rank = 3;
+    cr_expect_eq(fm_checkpoint_write(path, &one, fx.params, NULL, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "trained to rank 3"), "%s", msg);
+    fm_checkpoint_header any = {.kind = FM_MODEL_INIT,
+                                .config = {.inputs = 1, .width = 8, .heads = 2, .layers = 0, .components = true,
+                                           .trained_rank = FM_MAX_RANK + 1}};
+    cr_expect_eq(fm_checkpoint_write(path, &any, fx.params, NULL, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "trained to rank"), "%s", msg);
+    cr_expect(access(path, F_OK) != 0, "nothing is written");
+    uint8_t *bytes = malloc(fx.size);
+    cr_assert(bytes);
+    memcpy(bytes, fx.bytes, fx.size);
+    ck_put32(bytes + 24, (uint32_t)(-8 * (FM_MAX_RANK + 1)));
+    ck_reseal(bytes, fx.size);
+    CK_EXPECT_CRAFTED(&fx, bytes, fx.size, "a rank field beyond any recorded trained rank", "rank");
+    free(bytes);
+    ck_fixture_free(&fx);
 }
 
 Test(checkpoint, byte_layout_is_as_documented)

@@ -158,14 +158,17 @@ Test(checkpoint_damage, hyperparameters_out_of_range)
     // rank 0 is a model of any rank, which reads 1 input per component (§5.1)
     expect_field(&fx, 24, 0, "rank 0", "do not match", "any rank reads 1 inputs per component");
     // ranks -1 to -7 are models of any rank: bit 0 gathered, bit 1 pooled, bit 2 residual (pooled only), the
-    // same inputs; -8 is nothing
+    // same inputs; minus 8 per rank trained to, up to FM_MAX_RANK: -8 is a model of any rank trained to 1,
+    // -8·(FM_MAX_RANK + 1) nothing
     expect_field(&fx, 24, 0xffffffffu, "rank -1", "do not match", "any rank reads 1 inputs per component");
     expect_field(&fx, 24, 0xfffffffeu, "rank -2", "do not match", "any rank reads 1 inputs per component");
     expect_field(&fx, 24, 0xfffffffdu, "rank -3", "do not match", "any rank reads 1 inputs per component");
     expect_field(&fx, 24, 0xfffffffcu, "rank -4", "out of range", "the residual decoder belongs to a pooled model");
     expect_field(&fx, 24, 0xfffffffau, "rank -6", "do not match", "any rank reads 1 inputs per component");
     expect_field(&fx, 24, 0xfffffff9u, "rank -7", "do not match", "any rank reads 1 inputs per component");
-    expect_field(&fx, 24, 0xfffffff8u, "rank -8", "out of range", "rank -8");
+    expect_field(&fx, 24, 0xfffffff8u, "rank -8", "do not match", "any rank reads 1 inputs per component");
+    expect_field(&fx, 24, 0xfffffff4u, "rank -12", "out of range", "the residual decoder belongs to a pooled model");
+    expect_field(&fx, 24, (uint32_t)(-8 * (FM_MAX_RANK + 1)), "rank -2056", "out of range", "rank -2056");
     expect_field(&fx, 20, 0, "inputs 0", "out of range", "input width 0");
     expect_field(&fx, 32, 3, "3 heads, width 8", "out of range", "3 heads do not divide the width 8");
     expect_field(&fx, 32, 0, "no heads", "out of range", "heads 0");

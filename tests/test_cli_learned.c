@@ -372,7 +372,8 @@ static double start_rmse(const char *prefix)
 // as it was trained: its start is that of --sampler uniform --fanout 8, not
 // that of the full graph (--sampler full), and the report says so. With one
 // layer, which draws the columns' in-edges alone, the gathered term of the
-// rows reads every edge, as in training.
+// rows reads every edge, as in training. Above the ranks its file records it
+// was trained at (3), it reads (rank / 3)² times as many (§5.2).
 static void pooled_model_reads_its_own_samples(const char *layers)
 {
     scratch s = scratch_new();
@@ -390,7 +391,7 @@ static void pooled_model_reads_its_own_samples(const char *layers)
         char prefix[500];
         snprintf(prefix, sizeof prefix, "%s/run%d", s.out, v);
         arguments a = {{FM_BINARY, NULL}, 1};
-        const char *const base[] = {"factorize", data.path, "--rank", "4", "--iters", "2", "--init", "learned",
+        const char *const base[] = {"factorize", data.path, "--rank", "3", "--iters", "2", "--init", "learned",
                                     "--model", model, "--out", prefix, NULL};
         for (int i = 0; base[i]; i++) arguments_add(&a, base[i]);
         for (int i = 0; samplers[v][i]; i++) arguments_add(&a, samplers[v][i]);
@@ -413,6 +414,13 @@ static void pooled_model_reads_its_own_samples(const char *layers)
     cr_expect_eq(start[0], start[1], "the pooled model's default start %.9g is not that of fanout 8, %.9g", start[0],
                  start[1]);
     cr_expect_neq(start[0], start[2], "the pooled model read every edge by default (start %.9g)", start[0]);
+    char prefix[500];
+    snprintf(prefix, sizeof prefix, "%s/rank6", s.out);
+    r = RUN(&s, "factorize", data.path, "--rank", "6", "--iters", "2", "--init", "learned", "--model", model, "--out",
+            prefix);
+    expect_success(&r);
+    cr_expect(strstr(r.out, "sampled      uniform, fanout 32, drawn per layer"), "8 (6 / 3)^2 = 32:\n%s", r.out);
+    run_free(&r);
     scratch_free(&s);
 }
 

@@ -136,6 +136,7 @@ Test(cli, train_accel_on_sampled_incomplete_data_end_to_end)
 // A pooled initialization of any rank (§5.2) on the mix of families (§7.1),
 // read through samples: it trains on every kind (dense, sparse counts,
 // incomplete ratings) and its validation RMSE, relative for the mix, falls.
+// Its file records the highest rank it trained at (§5.2, "Samples").
 Test(cli, train_pooled_init_on_the_mix_end_to_end)
 {
     scratch s = scratch_new();
@@ -149,6 +150,11 @@ Test(cli, train_pooled_init_on_the_mix_end_to_end)
     const double before = epoch_rmse(r.err, 0), after = epoch_rmse(r.err, 2);
     cr_expect(isfinite(after) && after < before, "validation RMSE %g untrained, %g after 2 epochs:\n%s", before, after,
               r.err);
+    fm_checkpoint_header h;
+    char msg[FM_MSG_LEN];
+    cr_assert_eq(fm_checkpoint_read_header(out, &h, NULL, msg), FM_OK, "%s", msg);
+    cr_expect(h.config.components && h.config.pooled && h.config.trained_rank == 5, "trained to rank %d",
+              h.config.trained_rank);
     run_free(&r);
     scratch_free(&s);
 }

@@ -465,24 +465,32 @@ Test(learned_files, sampler_options_are_checked)
 }
 
 // A pooled model given no sampler reads uniform samples of FM_POOLED_FANOUT
-// up to the ranks its kind's shipped model was trained at (the
-// initialization to 32, the accelerator to 20) and more above them, (rank /
-// R)² times as many; a fanout or a sampler the caller chose is kept, and a
-// model that is not pooled reads every edge.
+// up to the ranks it was trained at, R, and more above them, (rank / R)²
+// times as many. R is its file's record; a file without one (the shipped
+// models) takes its kind's shipped R (the initialization 32, the accelerator
+// 20). A fanout or a sampler the caller chose is kept, and a model that is
+// not pooled reads every edge.
 Test(learned_files, a_pooled_model_reads_more_samples_above_its_ranks)
 {
-    fm_lfactormer_config pooled = {.pooled = true}, set = {.pooled = false};
+    fm_lfactormer_config pooled = {.components = true, .pooled = true}, set = {.components = true},
+                         to10 = {.components = true, .pooled = true, .trained_rank = 10};
     fm_solver_options o;
     fm_solver_options_default(&o);
     const int ranks[] = {2, 10, 20, 21, 30, 32, 33, 40, 64};
     const int64_t init[] = {8, 8, 8, 8, 8, 8, 9, 13, 32};
     const int64_t accel[] = {8, 8, 8, 9, 18, 21, 22, 32, 82};
+    const int64_t trained10[] = {8, 8, 32, 36, 72, 82, 88, 128, 328};
+    cr_expect(fm_pooled_trained_rank(FM_MODEL_INIT, &pooled) == 32 && fm_pooled_trained_rank(FM_MODEL_ACCEL, &pooled) == 20 &&
+              fm_pooled_trained_rank(FM_MODEL_INIT, &to10) == 10 && fm_pooled_trained_rank(FM_MODEL_ACCEL, &to10) == 10);
     for (size_t c = 0; c < sizeof ranks / sizeof *ranks; c++) {
         o.rank = ranks[c];
-        cr_expect_eq(fm_pooled_fanout(ranks[c], FM_MODEL_INIT), init[c], "rank %d: %lld", ranks[c],
-                     (long long)fm_pooled_fanout(ranks[c], FM_MODEL_INIT));
-        cr_expect_eq(fm_pooled_fanout(ranks[c], FM_MODEL_ACCEL), accel[c], "rank %d: %lld", ranks[c],
-                     (long long)fm_pooled_fanout(ranks[c], FM_MODEL_ACCEL));
+        cr_expect_eq(fm_pooled_fanout(ranks[c], 32), init[c], "rank %d: %lld", ranks[c],
+                     (long long)fm_pooled_fanout(ranks[c], 32));
+        cr_expect_eq(fm_pooled_fanout(ranks[c], 20), accel[c], "rank %d: %lld", ranks[c],
+                     (long long)fm_pooled_fanout(ranks[c], 20));
+        cr_expect_eq(fm_solver_network_sampling(&o, FM_MODEL_INIT, &to10).fanout, trained10[c], "rank %d: %lld",
+                     ranks[c], (long long)fm_solver_network_sampling(&o, FM_MODEL_INIT, &to10).fanout);
+        cr_expect_eq(fm_solver_network_sampling(&o, FM_MODEL_ACCEL, &to10).fanout, trained10[c]);
         const fm_solver_options s = fm_solver_network_sampling(&o, FM_MODEL_INIT, &pooled);
         cr_expect(s.sampler == FM_SAMPLER_UNIFORM && s.fanout == init[c], "rank %d: %s, %lld", ranks[c],
                   fm_sampler_name(s.sampler), (long long)s.fanout);

@@ -340,6 +340,35 @@ Test(train, resume_refusals)
     free(state);
 }
 
+// A model of any rank records the highest rank it trains at (§5.2,
+// "Samples"): a resume that would train to another is refused.
+Test(train, a_resume_to_another_top_rank_is_refused)
+{
+    char msg[FM_MSG_LEN] = "";
+    const char *dir = fm_test_tmpdir();
+    char *out = path_in(dir, "m.fmw"), *state = state_of(out);
+    fm_train_options o = tiny(FM_MODEL_INIT, out);
+    o.any_rank = o.pooled = true;
+    o.max_rank = 4;
+    o.epochs = 1;
+    o.valid_size = 2;
+    fm_train_result *r = run_ok(&o);
+    fm_train_result_free(&r);
+    fm_checkpoint_header h;
+    cr_assert_eq(fm_checkpoint_read_header(state, &h, NULL, msg), FM_OK, "%s", msg);
+    cr_expect_eq(h.config.trained_rank, 4);
+    o.resume = true;
+    o.epochs = 2;
+    o.max_rank = 5;
+    cr_expect_eq(run_fails(&o, msg), FM_ERR_INVALID);
+    cr_expect(strstr(msg, "ranks up to 4") && strstr(msg, "--max-rank"), "%s", msg);
+    remove(out);
+    remove(state);
+    remove(dir);
+    free(out);
+    free(state);
+}
+
 // Fine-tuning: a run --from a model starts at its values, here on other data:
 // at a learning rate too small to move a float, the best model it writes is
 // the model. The model must be of the run's shape.

@@ -133,8 +133,9 @@ typedef struct fm_solver_state {
 #define FM_MAX_SVD_POWER 64      // the most power iterations svd_power may ask
 #define FM_LEARNED_SVD_POWER 1   // [measured] the learned initialization's sketch (§6)
 #define FM_POOLED_FANOUT 8    // [choice] the samples a pooled model reads by default (§5.2), as it was trained
-// [measured] the ranks FM_POOLED_FANOUT serves, those the shipped pooled models were trained at (init.fmw to
-// 32, accel.fmw to 20); above, (rank / R)² times it (§5.2)
+// [measured] the ranks FM_POOLED_FANOUT serves, R, those a pooled model was trained at (§5.2): its file's
+// record, else (files from before 2026-12-08, the shipped ones) these: init.fmw to 32, accel.fmw to 20; above R,
+// (rank / R)² times it
 #define FM_POOLED_INIT_RANK 32
 #define FM_POOLED_ACCEL_RANK 20
 
@@ -210,7 +211,7 @@ typedef struct fm_solver_options {
     int64_t fanout;            // in-edges kept per target (default 32)
     // Whether the caller chose the sampler, the fanout: where it chose no
     // sampler, a pooled model (docs §5.2) reads uniform samples of
-    // fm_pooled_fanout(rank, kind) in-edges a target (or of `fanout`, where chosen): the
+    // fm_pooled_fanout(rank, R) in-edges a target (or of `fanout`, where chosen): the
     // samples it was trained on, more above the ranks it was trained at; the
     // other models every edge.
     bool sampler_given, fanout_given;

@@ -42,6 +42,7 @@ fm_lfactormer_config fm_lfactormer_inner(const fm_lfactormer_config *config)
     inner.gathered = false;
     inner.pooled = false;
     inner.residual = false;
+    inner.trained_rank = 0;
     return inner;
 }
 
@@ -66,6 +67,11 @@ int fm_lfactormer_check(const fm_lfactormer_config *config, char *msg)
     if ((c->gathered || c->pooled) && !c->components)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: the %s belongs to a component-set model",
                        c->gathered ? "gathered term" : "pooled network");
+    if (c->trained_rank < 0 || c->trained_rank > FM_MAX_RANK || (c->trained_rank && !c->components))
+        return fm_fail(FM_ERR_INVALID, msg,
+                       "L-Factormer: trained to rank %d; expected 0 (not recorded) or, for a component-set model, 1 "
+                       "to %d",
+                       c->trained_rank, FM_MAX_RANK);
     if (c->residual && !c->pooled)
         return fm_fail(FM_ERR_INVALID, msg, "L-Factormer: the residual decoder belongs to a pooled model");
     if (c->width % c->heads)

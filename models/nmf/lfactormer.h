@@ -83,6 +83,9 @@ typedef struct fm_lfactormer_config {
     bool gathered;     // with components: the features add the gathered term u (§5.1), 4p per component
     bool pooled;       // with components: one pass over the pooled components (§5.2, above)
     bool residual;     // with pooled: the decoder's output is added to the component's own input (§5.2)
+    int trained_rank;  // with components: the highest rank it was trained at (§5.2, "Samples"); 0 where the
+                       // file does not say (written before 2026-12-08). Not architecture: fm_lfactormer_same
+                       // ignores it
 } fm_lfactormer_config;
 
 // Input channels per component of a component-set config (inputs / rank, or

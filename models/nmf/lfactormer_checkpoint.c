@@ -89,13 +89,18 @@ static int layout_of(layout *l, fm_model_kind kind, const fm_lfactormer_config *
 }
 
 // A model of any rank is written as its template: rank 0, minus 1 with the
-// gathered term of §5.1, minus 2 pooled (§5.2), minus 4 residual (§5.2); its
-// channels per component as the input width.
+// gathered term of §5.1, minus 2 pooled (§5.2), minus 4 residual (§5.2),
+// minus 8 times the rank it was trained to (files from before that was
+// recorded hold 0: read back as not recorded); its channels per component as
+// the input width.
+#define FORM_BITS 8
 static fm_checkpoint_fields fields_of(const fm_checkpoint_header *h)
 {
     const fm_lfactormer_config *c = &h->config;
     const int inputs = c->components ? fm_lfactormer_channels(c) : c->inputs;
-    const int rank = c->components ? -(int)c->gathered - 2 * (int)c->pooled - 4 * (int)c->residual : c->rank;
+    const int rank = c->components ? -(int)c->gathered - 2 * (int)c->pooled - 4 * (int)c->residual -
+                                         FORM_BITS * c->trained_rank
+                                   : c->rank;
     return (fm_checkpoint_fields){
         .kind = (uint32_t)h->kind,
         .shape = {inputs, rank, c->width, c->heads, c->layers},
@@ -104,15 +109,16 @@ static fm_checkpoint_fields fields_of(const fm_checkpoint_header *h)
 
 static fm_checkpoint_header header_of(const fm_checkpoint_fields *f)
 {
-    const bool components = f->shape[1] <= 0 && f->shape[1] >= -7;
-    const int form = components ? -f->shape[1] : 0;   // bit 0 gathered, bit 1 pooled, bit 2 residual
+    const bool components = f->shape[1] <= 0 && f->shape[1] > -FORM_BITS * (FM_MAX_RANK + 1);
+    const int form = components ? -f->shape[1] % FORM_BITS : 0;   // bit 0 gathered, bit 1 pooled, bit 2 residual
     return (fm_checkpoint_header){
         .version = f->version,
         .flags = f->flags,
         .kind = (fm_model_kind)f->kind,
         .config = {.inputs = f->shape[0], .rank = components ? 0 : f->shape[1], .width = f->shape[2],
                    .heads = f->shape[3], .layers = f->shape[4], .components = components,
-                   .gathered = form & 1, .pooled = form & 2, .residual = form & 4},
+                   .gathered = form & 1, .pooled = form & 2, .residual = form & 4,
+                   .trained_rank = components ? -f->shape[1] / FORM_BITS : 0},
     };
 }
 
@@ -123,6 +129,7 @@ int fm_checkpoint_write(const char *path, const fm_checkpoint_header *header, co
 #define FREE_ALL layout_free(&l)
     FM_CHECK(path && *path, FM_ERR_INVALID, "fm_checkpoint_write: the path must be a non-empty string");
     FM_CHECK(header && params, FM_ERR_INVALID, "%s: fm_checkpoint_write needs a header and parameters", path);
+    FM_TRY(check_model(header->kind, &header->config, path, FM_ERR_INVALID, msg));   // before the fields drop any
     const fm_checkpoint_fields fields = fields_of(header);
     const fm_checkpoint_header written = header_of(&fields);
     FM_TRY(check_model(written.kind, &written.config, path, FM_ERR_INVALID, msg));

@@ -41,9 +41,14 @@ int fm_solver_open_network(fm_learned **network, fm_learned *owned, const char *
 #undef FREE_ALL
 }
 
-int64_t fm_pooled_fanout(int rank, fm_model_kind kind)
+int fm_pooled_trained_rank(fm_model_kind kind, const fm_lfactormer_config *config)
 {
-    const int trained = kind == FM_MODEL_ACCEL ? FM_POOLED_ACCEL_RANK : FM_POOLED_INIT_RANK;
+    if (config->trained_rank > 0) return config->trained_rank;
+    return kind == FM_MODEL_ACCEL ? FM_POOLED_ACCEL_RANK : FM_POOLED_INIT_RANK;
+}
+
+int64_t fm_pooled_fanout(int rank, int trained)
+{
     if (rank <= trained) return FM_POOLED_FANOUT;
     const double scale = (double)rank / trained;
     return (int64_t)ceil(FM_POOLED_FANOUT * scale * scale);
@@ -55,7 +60,7 @@ fm_solver_options fm_solver_network_sampling(const fm_solver_options *o, fm_mode
     fm_solver_options s = *o;
     if (config->pooled && !o->sampler_given && o->sampler == FM_SAMPLER_FULL) {
         s.sampler = FM_SAMPLER_UNIFORM;
-        if (!o->fanout_given) s.fanout = fm_pooled_fanout(o->rank, kind);
+        if (!o->fanout_given) s.fanout = fm_pooled_fanout(o->rank, fm_pooled_trained_rank(kind, config));
     }
     return s;
 }

@@ -25,15 +25,18 @@ int fm_solver_open_network(fm_learned **network, fm_learned *owned, const char *
 
 // The options with the sampling a network of `kind` and `config` reads (§8):
 // the caller's, or for a pooled model (§5.2) where the caller chose no
-// sampler, uniform samples of fm_pooled_fanout(rank, kind) in-edges a target
-// (or its fanout).
+// sampler, uniform samples of fm_pooled_fanout(rank, R) in-edges a target
+// (or its fanout), R its fm_pooled_trained_rank.
 fm_solver_options fm_solver_network_sampling(const fm_solver_options *o, fm_model_kind kind,
                                              const fm_lfactormer_config *config);
+// The highest rank a pooled model of `kind` was trained at (§5.2, "Samples"):
+// its file's record, else (a file from before it was recorded) the shipped
+// model's, FM_POOLED_INIT_RANK or FM_POOLED_ACCEL_RANK.
+int fm_pooled_trained_rank(fm_model_kind kind, const fm_lfactormer_config *config);
 // A pooled model's default fanout at `rank` (§5.2, "Samples"): FM_POOLED_FANOUT
-// up to the ranks the shipped model of `kind` was trained at, R =
-// FM_POOLED_INIT_RANK or FM_POOLED_ACCEL_RANK, above it
+// up to the ranks it was trained at, `trained` = R, above them
 // ceil(FM_POOLED_FANOUT · (rank / R)²).
-int64_t fm_pooled_fanout(int rank, fm_model_kind kind);
+int64_t fm_pooled_fanout(int rank, int trained);
 
 // Whether a network reads the solver's view of X / mean (every edge): on the
 // fused path with the full sampler, or where its per-layer draws leave a

@@ -54,7 +54,8 @@ void fm_train_unroll_config(fm_unroll_config *config, const fm_train_options *op
         .model = {.inputs = fm_model_kind_inputs(options->kind, options->rank), .rank = options->rank,
                   .width = options->width, .heads = options->heads, .layers = options->layers,
                   .components = options->any_rank, .gathered = options->gathered,
-                  .pooled = options->pooled, .residual = options->residual},
+                  .pooled = options->pooled, .residual = options->residual,
+                  .trained_rank = options->any_rank ? fm_train_top_rank(options) : 0},
         .steps = accel ? fm_schedule_accel_steps(epoch) : options->unroll,
         .admm = options->admm,
         .inner = options->inner,
@@ -157,6 +158,8 @@ int fm_train_rank(const fm_train_options *o, int64_t index)
     const int rank = o->rank + (int)(u * (o->max_rank - o->rank + 1));
     return rank < o->max_rank ? rank : o->max_rank;
 }
+
+int fm_train_top_rank(const fm_train_options *o) { return o->max_rank > o->rank ? o->max_rank : o->rank; }
 
 int fm_train_valid_rank(const fm_train_options *o, int64_t index)
 {

@@ -206,6 +206,10 @@ int fm_train_each(int64_t count, int threads, fm_train_item item, void *context,
 // max_rank every rank of [rank, max_rank] in turn, so that a model of any
 // rank is chosen on all the ranks it trained at.
 int fm_train_valid_rank(const fm_train_options *options, int64_t index);
+// The highest rank the run trains at: max_rank, else rank. A model of any
+// rank records it (fm_lfactormer_config.trained_rank) for its samples at
+// inference (§5.2, "Samples").
+int fm_train_top_rank(const fm_train_options *options);
 
 // The training matrix at `position` of epoch `epoch` in a set of `size`.
 int64_t fm_train_order(uint64_t seed, int epoch, int64_t position, int64_t size);

@@ -209,6 +209,9 @@ static int check_resume(const fm_checkpoint_header *h, const fm_train_state *st,
              path, c->gathered ? "with" : "without", c->gathered ? "give --gathered" : "drop --gathered");
     FM_CHECK(c->pooled == o->pooled, FM_ERR_INVALID, "%s: the run trains a %s model; %s", path,
              c->pooled ? "pooled" : "component-per-pass", c->pooled ? "give --pooled" : "drop --pooled");
+    FM_CHECK(!c->components || !c->trained_rank || c->trained_rank == fm_train_top_rank(o), FM_ERR_INVALID,
+             "%s: the run trains at ranks up to %d; the options say %d (--rank, --max-rank)", path, c->trained_rank,
+             fm_train_top_rank(o));
     const int64_t steps = fm_train_steps_per_epoch(o);
     FM_TRY(fm_run_check_position(st, o->seed, o->train_size, o->batch, steps, path, msg));
     const uint64_t done = st->rng_counter;
