@@ -134,7 +134,7 @@ typedef struct fm_solver_state {
 #define FM_LEARNED_SVD_POWER 1   // [measured] the learned initialization's sketch (§6)
 #define FM_POOLED_FANOUT 8    // [choice] the samples a pooled model reads by default (§5.2), as it was trained
 // [measured] the ranks FM_POOLED_FANOUT serves, R, those a pooled model was trained at (§5.2): its file's
-// record, else (files from before 2026-12-08, the shipped ones) these: init.fmw to 32, accel.fmw to 20; above R,
+// record, else (files from before it was recorded, the shipped ones) these: init.fmw to 32, accel.fmw to 20; above R,
 // (rank / R)² times it
 #define FM_POOLED_INIT_RANK 32
 #define FM_POOLED_ACCEL_RANK 20

@@ -84,7 +84,7 @@ typedef struct fm_lfactormer_config {
     bool pooled;       // with components: one pass over the pooled components (§5.2, above)
     bool residual;     // with pooled: the decoder's output is added to the component's own input (§5.2)
     int trained_rank;  // with components: the highest rank it was trained at (§5.2, "Samples"); 0 where the
-                       // file does not say (written before 2026-12-08). Not architecture: fm_lfactormer_same
+                       // file does not say (written before it was recorded). Not architecture: fm_lfactormer_same
                        // ignores it
 } fm_lfactormer_config;
 

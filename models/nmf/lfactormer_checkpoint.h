@@ -15,7 +15,8 @@
 //                 with the residual decoder (config.residual, §5.2); each
 //                 minus 8·R where the file records R, the highest rank the
 //                 model was trained at (config.trained_rank; R = 0 in files
-//                 written before 2026-12-08: not recorded)
+//                 written before it was recorded, the shipped ones: not
+//                 recorded)
 //   tensors       fm_lfactormer_tensors: 8 + 21·layers tensors (14 more
 //                 pooled) of
 //                 fm_lfactormer_specs, in that order, laid out as
