@@ -340,33 +340,60 @@ Test(train, resume_refusals)
     free(state);
 }
 
-// A model of any rank records the highest rank it trains at (§5.2,
-// "Samples"): a resume that would train to another is refused.
-Test(train, a_resume_to_another_top_rank_is_refused)
+// A model of any rank records the highest rank it has trained at (§5.2,
+// "Samples"), over its history: a resume or a fine-tuning run at lower
+// ranks keeps the earlier top, one at higher ranks records its own.
+static int recorded_top_rank(const char *path)
 {
-    char msg[FM_MSG_LEN] = "";
+    char msg[FM_MSG_LEN];
+    fm_checkpoint_header h;
+    cr_assert_eq(fm_checkpoint_read_header(path, &h, NULL, msg), FM_OK, "%s", msg);
+    return h.config.trained_rank;
+}
+
+Test(train, a_model_records_the_highest_rank_it_trained_at)
+{
     const char *dir = fm_test_tmpdir();
-    char *out = path_in(dir, "m.fmw"), *state = state_of(out);
+    char *out = path_in(dir, "m.fmw"), *state = state_of(out), *tuned = path_in(dir, "tuned.fmw");
     fm_train_options o = tiny(FM_MODEL_INIT, out);
     o.any_rank = o.pooled = true;
-    o.max_rank = 4;
+    o.max_rank = 5;
     o.epochs = 1;
     o.valid_size = 2;
     fm_train_result *r = run_ok(&o);
     fm_train_result_free(&r);
-    fm_checkpoint_header h;
-    cr_assert_eq(fm_checkpoint_read_header(state, &h, NULL, msg), FM_OK, "%s", msg);
-    cr_expect_eq(h.config.trained_rank, 4);
+    cr_expect_eq(recorded_top_rank(out), 5);
+    cr_expect_eq(recorded_top_rank(state), 5);
     o.resume = true;
     o.epochs = 2;
-    o.max_rank = 5;
-    cr_expect_eq(run_fails(&o, msg), FM_ERR_INVALID);
-    cr_expect(strstr(msg, "ranks up to 4") && strstr(msg, "--max-rank"), "%s", msg);
+    o.max_rank = 4;
+    r = run_ok(&o);
+    fm_train_result_free(&r);
+    cr_expect_eq(recorded_top_rank(state), 5, "a resume at ranks to 4 keeps 5");
+    fm_train_options f = tiny(FM_MODEL_INIT, tuned);
+    f.any_rank = f.pooled = true;
+    f.epochs = 1;
+    f.valid_size = 2;
+    f.from = out;
+    r = run_ok(&f);
+    fm_train_result_free(&r);
+    cr_expect_eq(recorded_top_rank(tuned), 5, "fine-tuned at rank 3 from a model trained to 5");
+    char *tuned_state = state_of(tuned);
+    remove(tuned);
+    remove(tuned_state);
+    f.max_rank = 7;
+    r = run_ok(&f);
+    fm_train_result_free(&r);
+    cr_expect_eq(recorded_top_rank(tuned), 7);
+    remove(tuned);
+    remove(tuned_state);
     remove(out);
     remove(state);
     remove(dir);
     free(out);
     free(state);
+    free(tuned);
+    free(tuned_state);
 }
 
 // Fine-tuning: a run --from a model starts at its values, here on other data:

@@ -93,13 +93,13 @@ static int layout_of(layout *l, fm_model_kind kind, const fm_lfactormer_config *
 // minus 8 times the rank it was trained to (files from before that was
 // recorded hold 0: read back as not recorded); its channels per component as
 // the input width.
-#define FORM_BITS 8
+#define FORMS 8   // the form's three bits: the trained rank counts in steps of 8
 static fm_checkpoint_fields fields_of(const fm_checkpoint_header *h)
 {
     const fm_lfactormer_config *c = &h->config;
     const int inputs = c->components ? fm_lfactormer_channels(c) : c->inputs;
     const int rank = c->components ? -(int)c->gathered - 2 * (int)c->pooled - 4 * (int)c->residual -
-                                         FORM_BITS * c->trained_rank
+                                         FORMS * c->trained_rank
                                    : c->rank;
     return (fm_checkpoint_fields){
         .kind = (uint32_t)h->kind,
@@ -109,8 +109,9 @@ static fm_checkpoint_fields fields_of(const fm_checkpoint_header *h)
 
 static fm_checkpoint_header header_of(const fm_checkpoint_fields *f)
 {
-    const bool components = f->shape[1] <= 0 && f->shape[1] > -FORM_BITS * (FM_MAX_RANK + 1);
-    const int form = components ? -f->shape[1] % FORM_BITS : 0;   // bit 0 gathered, bit 1 pooled, bit 2 residual
+    const bool components = f->shape[1] <= 0 && f->shape[1] > -FORMS * (FM_MAX_RANK + 1);
+    const int field = components ? -f->shape[1] : 0;   // form + 8·trained rank
+    const int form = field % FORMS;                     // bit 0 gathered, bit 1 pooled, bit 2 residual
     return (fm_checkpoint_header){
         .version = f->version,
         .flags = f->flags,
@@ -118,7 +119,7 @@ static fm_checkpoint_header header_of(const fm_checkpoint_fields *f)
         .config = {.inputs = f->shape[0], .rank = components ? 0 : f->shape[1], .width = f->shape[2],
                    .heads = f->shape[3], .layers = f->shape[4], .components = components,
                    .gathered = form & 1, .pooled = form & 2, .residual = form & 4,
-                   .trained_rank = components ? -f->shape[1] / FORM_BITS : 0},
+                   .trained_rank = field / FORMS},
     };
 }
 

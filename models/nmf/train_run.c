@@ -14,6 +14,7 @@
 #include "schedule.h"
 #include "status.h"
 #include "run_state.h"
+#include "solver_networks.h"
 
 static double now(void)
 {
@@ -209,9 +210,6 @@ static int check_resume(const fm_checkpoint_header *h, const fm_train_state *st,
              path, c->gathered ? "with" : "without", c->gathered ? "give --gathered" : "drop --gathered");
     FM_CHECK(c->pooled == o->pooled, FM_ERR_INVALID, "%s: the run trains a %s model; %s", path,
              c->pooled ? "pooled" : "component-per-pass", c->pooled ? "give --pooled" : "drop --pooled");
-    FM_CHECK(!c->components || !c->trained_rank || c->trained_rank == fm_train_top_rank(o), FM_ERR_INVALID,
-             "%s: the run trains at ranks up to %d; the options say %d (--rank, --max-rank)", path, c->trained_rank,
-             fm_train_top_rank(o));
     const int64_t steps = fm_train_steps_per_epoch(o);
     FM_TRY(fm_run_check_position(st, o->seed, o->train_size, o->batch, steps, path, msg));
     const uint64_t done = st->rng_counter;
@@ -230,7 +228,19 @@ static int check_resume(const fm_checkpoint_header *h, const fm_train_state *st,
 }
 
 // The values of the model o->from into params (laid out for `run`).
-static int start_from(fm_params *params, const fm_train_options *o, const fm_checkpoint_header *run, char *msg)
+// The highest rank a model of any rank has been trained at, over its
+// history: the run's and that of the file it goes on from (a pooled file
+// that does not record it: its kind's shipped one, as inference takes it).
+static void keep_top_rank(fm_checkpoint_header *run, const fm_lfactormer_config *earlier, fm_model_kind kind)
+{
+    if (!run->config.components) return;
+    const int before = earlier->trained_rank   ? earlier->trained_rank
+                       : earlier->pooled       ? fm_pooled_trained_rank(kind, earlier)
+                                               : 0;
+    if (before > run->config.trained_rank) run->config.trained_rank = before;
+}
+
+static int start_from(fm_params *params, const fm_train_options *o, fm_checkpoint_header *run, char *msg)
 {
     fm_params *from = NULL;
 #define FREE_ALL fm_params_free(&from)
@@ -249,6 +259,7 @@ static int start_from(fm_params *params, const fm_train_options *o, const fm_che
              "--width, --heads and --layers of the model to fine-tune it)",
              o->from, c->width, c->heads, c->layers, want->width, want->heads, want->layers);
     memcpy(params->values, from->values, sizeof(float) * (size_t)params->count);
+    keep_top_rank(run, c, o->kind);
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
@@ -308,7 +319,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
 
     fm_unroll_config config;
     fm_train_unroll_config(&config, o, 0);
-    const fm_checkpoint_header header = {.kind = o->kind, .config = config.model};
+    fm_checkpoint_header header = {.kind = o->kind, .config = config.model};
     const int64_t n = o->train_size, steps = fm_train_steps_per_epoch(o);
     fm_train_state st;
     if (o->resume) {
@@ -319,6 +330,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
                  strerror(errno));
         AGREE_TRY(fm_checkpoint_read(state_path, &h, &params, &st, &expect, msg));
         AGREE_TRY(check_resume(&h, &st, o, state_path, msg));
+        keep_top_rank(&header, &h.config, o->kind);
         FM_CHECK(!isfinite(st.best_validation_rmse) || access(o->out, F_OK) == 0, FM_ERR_IO,
                  "%s: the best model so far (epoch %llu) is missing (%s); the state %s cannot be resumed without it",
                  o->out, (unsigned long long)st.best_epoch, strerror(errno), state_path);
