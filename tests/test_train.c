@@ -4,7 +4,9 @@
 //   - a run trains: the validation RMSE after two epochs is below the
 //     untrained model's, the progress events come in order, the best model
 //     and the state load with fm_checkpoint_read;
-//   - the refusals of a resume and of an output that cannot be written.
+//   - the refusals of a resume and of an output that cannot be written;
+//   - the highest rank a model of any rank trained at, kept over resumes and
+//     fine-tuning.
 // Resume, threads and sampled training data: tests/test_train_runs.c.
 #include <criterion/criterion.h>
 #include <errno.h>
