@@ -90,10 +90,12 @@ int fm_factorize_summary_write(const fm_factorize_report *report, const char *pa
     KEY("accel_pass_iterations", "%.6g", r->accel_pass_iterations);
     KEY("accel_allowed_iterations", "%.6g", r->accel_allowed_iterations);
     KEY("accel_safeguard", "%s", opts.accel_safeguard ? "true" : "false");
-    // what the networks read: a pooled model's own samples where no --sampler was given
-    KEY("sampling", "{\"sampler\": \"%s\", \"fanout\": %lld, \"zero_ratio\": %g, \"resample\": \"%s\"}",
-        fm_sampler_name(r->sampler), (long long)r->fanout, opts.zero_ratio,
-        opts.resample_once ? "once" : "per-layer");
+    // what the networks read: a pooled model's own samples where no --sampler was given, which serve the ranks
+    // up to its trained_rank (0: no pooled model)
+    KEY("sampling",
+        "{\"sampler\": \"%s\", \"fanout\": %lld, \"zero_ratio\": %g, \"resample\": \"%s\", \"trained_rank\": %d}",
+        fm_sampler_name(r->sampler), (long long)r->fanout, opts.zero_ratio, opts.resample_once ? "once" : "per-layer",
+        r->trained_rank);
     KEY("batch_targets", "%lld", (long long)opts.batch_targets);
     KEY("kernels", "\"%s\"", opts.kernels == FM_KERNELS_GRAPHBLAS ? "graphblas" : "fused");
     KEY("iterations", "%d", iterations);
@@ -178,9 +180,12 @@ void fm_factorize_summary_print(const fm_factorize_report *report)
         {
             char zeros[64] = "";
             if (r->sampler == FM_SAMPLER_STRATIFIED) snprintf(zeros, sizeof zeros, ", zero ratio %g", opts.zero_ratio);
+            char own[96] = "";
+            if (!opts.sampler_given)
+                snprintf(own, sizeof own, " (the pooled model's own, trained to rank %d; --sampler full reads every edge)",
+                         r->trained_rank);
             printf("  sampled      %s, fanout %lld%s, drawn %s%s\n", fm_sampler_name(r->sampler), (long long)r->fanout,
-                   zeros, opts.resample_once ? "once per network call" : "per layer",
-                   opts.sampler_given ? "" : " (the pooled model's own; --sampler full reads every edge)");
+                   zeros, opts.resample_once ? "once per network call" : "per layer", own);
         }
         if (opts.loss != FM_LOSS_LS)
             printf("  loss         %s (objective %.6g: the divergence plus any penalties)\n", fm_loss_name(opts.loss),

@@ -196,7 +196,7 @@ Test(cli, learned_sampled_end_to_end)
                                   "--sampler", "weighted", "--fanout", "4", "--resample", "once", "--batch-targets",
                                   "0", NULL);
     cr_expect(strstr(o.summary, "\"sampling\": {\"sampler\": \"weighted\", \"fanout\": 4, \"zero_ratio\": 1, "
-                                "\"resample\": \"once\"}"), "%s", o.summary);
+                                "\"resample\": \"once\", \"trained_rank\": 0}"), "%s", o.summary);   // not pooled
     cr_expect(strstr(o.summary, "\"batch_targets\": 0"), "%s", o.summary);
     const double whole = json_number(o.summary, "rmse");
     outputs_free(&o);
@@ -398,7 +398,8 @@ static void pooled_model_reads_its_own_samples(const char *layers)
         for (int i = 0; samplers[v][i]; i++) arguments_add(&a, samplers[v][i]);
         r = run_arguments(&s, &a);
         expect_success(&r);
-        const bool own = strstr(r.out, "sampled      uniform, fanout 8, drawn per layer (the pooled model's own") != NULL;
+        const bool own = strstr(r.out, "sampled      uniform, fanout 8, drawn per layer (the pooled model's own, "
+                                       "trained to rank 3;") != NULL;
         cr_expect(own == (v == 0), "run %d:\n%s", v, r.out);
         run_free(&r);
         start[v] = start_rmse(prefix);
@@ -421,6 +422,11 @@ static void pooled_model_reads_its_own_samples(const char *layers)
             prefix);
     expect_success(&r);
     cr_expect(strstr(r.out, "sampled      uniform, fanout 23, drawn per layer"), "ceil(8 (5 / 3)^2) = 23:\n%s", r.out);
+    char *summary = fm_test_read_text(strcat(prefix, ".summary.json"));
+    cr_assert_not_null(summary);
+    cr_expect(strstr(summary, "\"fanout\": 23, \"zero_ratio\": 1, \"resample\": \"per-layer\", \"trained_rank\": 3}"), "%s",
+              summary);
+    free(summary);
     run_free(&r);
     scratch_free(&s);
 }

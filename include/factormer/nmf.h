@@ -311,6 +311,7 @@ typedef struct fm_solver_result {
     char *init_model;      // the file of the initialization model used, else NULL
     fm_sampler sampler;    // what the networks read (sampler, fanout): the options', or a pooled model's own
     int64_t fanout;
+    int trained_rank;      // a pooled reader's R, the ranks its own samples serve (§5.2, fm_pooled_trained_rank); else 0
     char *accel_model;     // the file of the acceleration model used, else NULL
     int accel_steps;       // accelerator steps taken
     int accel_rejected;    // of which the safeguard refused the output

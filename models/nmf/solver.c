@@ -230,6 +230,8 @@ static int solver_run(fm_solver_result **out, fm_graph *g, const fm_triplets *ho
         reader ? fm_solver_network_sampling(o, reader->kind, &reader->weights.config) : *o;
     result->sampler = reads_as.sampler;
     result->fanout = reads_as.fanout;
+    result->trained_rank =
+        reader && reader->weights.config.pooled ? fm_pooled_trained_rank(reader->kind, &reader->weights.config) : 0;
     const double mean = fm_graph_mean(g);
     FM_CHECK(!network || (mean > 0 && isfinite(mean)), FM_ERR_INVALID,
              "the learned models need data of positive mean; the mean over the observed entries is %g", mean);
