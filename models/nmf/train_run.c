@@ -227,7 +227,6 @@ static int check_resume(const fm_checkpoint_header *h, const fm_train_state *st,
 #undef FREE_ALL
 }
 
-// The values of the model o->from into params (laid out for `run`).
 // The highest rank a model of any rank has been trained at, over its
 // history: the run's and that of the file it goes on from (a pooled file
 // that does not record it: its kind's shipped one, as inference takes it).
@@ -240,6 +239,8 @@ static void keep_top_rank(fm_checkpoint_header *run, const fm_lfactormer_config 
     if (before > run->config.trained_rank) run->config.trained_rank = before;
 }
 
+// The values of the model o->from into params (laid out for `run`), and its
+// top rank into the run's record.
 static int start_from(fm_params *params, const fm_train_options *o, fm_checkpoint_header *run, char *msg)
 {
     fm_params *from = NULL;
