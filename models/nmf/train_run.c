@@ -233,9 +233,7 @@ static int check_resume(const fm_checkpoint_header *h, const fm_train_state *st,
 static void keep_top_rank(fm_checkpoint_header *run, const fm_lfactormer_config *earlier, fm_model_kind kind)
 {
     if (!run->config.components) return;
-    const int before = earlier->trained_rank   ? earlier->trained_rank
-                       : earlier->pooled       ? fm_pooled_trained_rank(kind, earlier)
-                                               : 0;
+    const int before = earlier->pooled ? fm_pooled_trained_rank(kind, earlier) : earlier->trained_rank;
     if (before > run->config.trained_rank) run->config.trained_rank = before;
 }
 
