@@ -76,6 +76,10 @@ static const char help[] =
     "  --no-plots          CSV files only\n"
     "  --threads N         threads for OpenMP, OpenBLAS and GraphBLAS (default: all)\n"
     "  --quiet             no progress on the terminal\n"
+    "  --charge-load       count reading each model (once, after DATA, where\n"
+    "                      factorize reads it) in its method's times, as factorize\n"
+    "                      counts it in its start; a validation set: each matrix\n"
+    "                      its share. Without it the times are of the runs alone\n"
     "\n"
     "Writes, per set (valid-small, valid-large) or for DATA (its file name):\n"
     "NAME.csv (per iteration and method: RMSE and ratio quartiles), NAME.traces.csv\n"
@@ -89,7 +93,7 @@ static const char help[] =
 
 typedef struct eval_args {
     const char *data, *out_dir, *init_model, *accel_model;
-    bool ran[FM_EVAL_METHODS], plots, quiet, column_major;
+    bool ran[FM_EVAL_METHODS], plots, quiet, column_major, charge_load;
     int iters, valid_size;
     double holdout;   // the fraction of DATA's observed entries kept out of every fit
     long image_height, image_width;
@@ -158,6 +162,7 @@ static int parse(eval_args *a, int argc, char **argv, bool *stop)
         if (!strcmp(o, "--no-plots")) { a->plots = false; continue; }
         if (!strcmp(o, "--no-safeguard")) { a->base.accel_safeguard = false; continue; }
         if (!strcmp(o, "--quiet")) { a->quiet = true; continue; }
+        if (!strcmp(o, "--charge-load")) { a->charge_load = true; continue; }
         if (o[0] != '-') {
             if (!fm_arg_data(&a->data, o)) return 2;
             continue;
@@ -368,6 +373,36 @@ static int write_outputs(const eval_args *a, const fm_eval_set *set, const char 
 #undef FREE_ALL
 }
 
+// Reads the models of the methods that run, each timed into seconds[method].
+static int load_models(const eval_args *a, fm_learned *init, fm_learned *accel, double seconds[FM_EVAL_METHODS],
+                       char *msg)
+{
+    fm_learned *models[FM_EVAL_METHODS] = {NULL, init, accel};
+    const char *paths[FM_EVAL_METHODS] = {NULL, a->init_model, a->accel_model};
+    const fm_model_kind kinds[FM_EVAL_METHODS] = {FM_MODEL_INIT, FM_MODEL_INIT, FM_MODEL_ACCEL};
+    double total = 0;
+    for (int m = 0; m < FM_EVAL_METHODS; m++) {
+        seconds[m] = 0;
+        if (!a->ran[m] || !models[m]) continue;
+        const double start = omp_get_wtime();
+        const int status = fm_learned_load(models[m], paths[m], kinds[m], a->base.rank, msg);
+        if (status) return status;
+        seconds[m] = omp_get_wtime() - start;
+        total += seconds[m];
+    }
+    if (!a->quiet && (a->ran[FM_EVAL_INIT] || a->ran[FM_EVAL_ACCEL]))
+        fprintf(stderr, "  (models read in %.2f ms, %s)\n", 1e3 * total,
+                a->charge_load ? "counted in their methods' times" : "not counted in the times below");
+    return FM_OK;
+}
+
+// --charge-load: each matrix's runs carry their share of reading their model.
+static void charge(fm_eval_set *set, const eval_args *a, const double seconds[FM_EVAL_METHODS])
+{
+    if (!a->charge_load) return;
+    for (int m = 0; m < FM_EVAL_METHODS; m++) set->charged[m] = seconds[m] / set->count;
+}
+
 static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, char *msg)
 {
     fm_triplets *t = NULL;
@@ -400,6 +435,11 @@ static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, ch
              "--image-shape %ldx%ld has %lld pixels, but %s is %lld x %lld: its rows or its columns must be the pixels",
              a->image_height, a->image_width, (long long)pixels, a->data, (long long)rows, (long long)cols);
     FM_TRY(fm_eval_set_new(&set, 1, a->iters, a->ran, msg));
+    // the models after the data, where factorize reads them (the first
+    // read in a process also pays its first allocations)
+    double seconds[FM_EVAL_METHODS];
+    FM_TRY(load_models(a, init, accel, seconds, msg));
+    charge(set, a, seconds);
     set->keep_factors = a->image_height > 0;
     FM_TRY(fm_eval_matrix(set, 0, g, &a->base, init, accel, msg));
     char name[4096], title[4400];
@@ -417,7 +457,8 @@ static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, ch
 #undef FREE_ALL
 }
 
-static int eval_validation(const eval_args *a, fm_learned *init, fm_learned *accel, char *msg)
+static int eval_validation(const eval_args *a, fm_learned *init, fm_learned *accel,
+                           const double seconds[FM_EVAL_METHODS], char *msg)
 {
     fm_graph *g = NULL;
     fm_eval_set *set = NULL;
@@ -426,6 +467,7 @@ static int eval_validation(const eval_args *a, fm_learned *init, fm_learned *acc
     const fm_shape_class shapes[2] = {FM_SHAPE_SMALL, FM_SHAPE_LARGE};
     for (int v = 0; v < 2; v++) {
         FM_TRY(fm_eval_set_new(&set, a->valid_size, a->iters, a->ran, msg));
+        charge(set, a, seconds);
         const char *name = fm_train_set_name(sets[v]);
         for (int i = 0; i < a->valid_size; i++) {
             FM_TRY(fm_train_matrix(&g, NULL, NULL, NULL, NULL, sets[v], i, a->valid_size, a->base.rank, a->base.seed, msg));
@@ -454,11 +496,15 @@ int fm_cmd_eval(int argc, char **argv)
     char msg[FM_MSG_LEN] = "";
     fm_learned init = { 0 }, accel = { 0 };
     int status = 1;
-    // the models once, before any work: a missing or wrong file fails first
-    const double start = omp_get_wtime();
-    if (a.ran[FM_EVAL_INIT] && fm_learned_load(&init, a.init_model, FM_MODEL_INIT, a.base.rank, msg)) goto done;
-    if (a.ran[FM_EVAL_ACCEL] && fm_learned_load(&accel, a.accel_model, FM_MODEL_ACCEL, a.base.rank, msg)) goto done;
-    const double loaded = omp_get_wtime() - start;
+    // a missing model, or one of another kind or rank, fails before any
+    // work; a data file's models are read after it (eval_data)
+    fm_lfactormer_config config;
+    char init_path[FM_LEARNED_PATH_LEN] = "", accel_path[FM_LEARNED_PATH_LEN] = "";
+    if (a.ran[FM_EVAL_INIT] && fm_learned_peek(&config, init_path, a.init_model, FM_MODEL_INIT, a.base.rank, msg))
+        goto done;
+    if (a.ran[FM_EVAL_ACCEL] &&
+        fm_learned_peek(&config, accel_path, a.accel_model, FM_MODEL_ACCEL, a.base.rank, msg))
+        goto done;
     if (make_out_dir(a.out_dir, msg)) goto done;
     if (a.plots && !fm_plot_available()) {
         fprintf(stderr, "factormer: gnuplot is not installed (apt-get install gnuplot-nox): no plots, CSV files only\n");
@@ -470,12 +516,16 @@ int fm_cmd_eval(int argc, char **argv)
             fprintf(stderr, ", an accelerator step every %d iterations, %d at most, %s", a.base.accel_every,
                     a.base.accel_steps, a.base.accel_safeguard ? "safeguarded" : "no safeguard");
         fprintf(stderr, "\n");
-        if (a.ran[FM_EVAL_INIT]) fprintf(stderr, "  initialization model %s\n", fm_arg_shown(init.path));
-        if (a.ran[FM_EVAL_ACCEL]) fprintf(stderr, "  acceleration model   %s\n", fm_arg_shown(accel.path));
-        if (a.ran[FM_EVAL_INIT] || a.ran[FM_EVAL_ACCEL])
-            fprintf(stderr, "  (loaded once in %.1f ms, not counted in the times below)\n", 1e3 * loaded);
+        if (a.ran[FM_EVAL_INIT]) fprintf(stderr, "  initialization model %s\n", fm_arg_shown(init_path));
+        if (a.ran[FM_EVAL_ACCEL]) fprintf(stderr, "  acceleration model   %s\n", fm_arg_shown(accel_path));
     }
-    if (a.data ? eval_data(&a, &init, &accel, msg) : eval_validation(&a, &init, &accel, msg)) goto done;
+    if (a.data) {
+        if (eval_data(&a, &init, &accel, msg)) goto done;
+    } else {
+        double seconds[FM_EVAL_METHODS];   // the validation sets' models once, before the matrices
+        if (load_models(&a, &init, &accel, seconds, msg) || eval_validation(&a, &init, &accel, seconds, msg))
+            goto done;
+    }
     status = 0;
 done:
     if (status) fprintf(stderr, "factormer: %s\n", msg);

@@ -396,3 +396,34 @@ Test(cli, eval_finishes_as_factorize)
     run_free(&r);
     scratch_free(&s);
 }
+
+// --charge-load: a data file's models are read after the data, as factorize
+// reads them, and that read is counted in the learned methods' times only
+// when asked (the charge itself: test_eval's the_charge_is_added_to_its_method).
+Test(cli, eval_charges_the_models_read_when_asked)
+{
+    scratch s = scratch_new();
+    tiny_models m = tiny_models_new(&s);
+    const char *x = generate(&s, NULL);
+    cr_assert_eq(setenv("FACTORMER_MODELS", m.dir, 1), 0);
+    run r = RUN(&s, "eval", x, "--rank", "3", "--iters", "3", "--methods", "plain,init", "--no-plots", "--out",
+                s.out, "--charge-load");
+    expect_success(&r);
+    cr_expect(strstr(r.err, "models read in") && strstr(r.err, "counted in their methods' times"), "%s", r.err);
+    run_free(&r);
+    r = RUN(&s, "eval", x, "--rank", "3", "--iters", "3", "--methods", "plain,init", "--no-plots", "--out", s.out);
+    expect_success(&r);
+    cr_expect(strstr(r.err, "not counted in the times below"), "%s", r.err);
+    run_free(&r);
+    // a model of another kind still fails before any output
+    remove_tree(s.out);
+    cr_assert_eq(mkdir(s.out, 0755), 0);
+    r = RUN(&s, "eval", x, "--rank", "3", "--methods", "plain,init", "--init-model", m.accel, "--charge-load",
+            "--out", s.out);
+    cr_expect_neq(r.status, 0);
+    cr_expect(strstr(r.err, "initialization"), "%s", r.err);
+    run_free(&r);
+    expect_files(s.out, NULL);
+    unsetenv("FACTORMER_MODELS");
+    scratch_free(&s);
+}

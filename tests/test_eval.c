@@ -231,3 +231,43 @@ Test(eval, the_runs_are_the_solvers)
     fm_learned_free(&accel);
     fm_test_remove_dir(dir);
 }
+
+// fm_eval_set.charged (eval --charge-load) is added to every time of its
+// method and to no other's; the RMSEs are the same runs'.
+Test(eval, the_charge_is_added_to_its_method)
+{
+    char msg[FM_MSG_LEN];
+    const int rank = 3, iters = 4;
+    const char *dir = fm_test_tmpdir();
+    char init_path[512];
+    snprintf(init_path, sizeof init_path, "%s", fm_test_path(dir, "init.fmw"));
+    fm_test_train_tiny(init_path, FM_MODEL_INIT, rank);
+    fm_learned init = { 0 };
+    cr_assert_eq(fm_learned_load(&init, init_path, FM_MODEL_INIT, rank, msg), FM_OK, "%s", msg);
+    const bool ran[FM_EVAL_METHODS] = {true, true, false};
+    fm_eval_set *plain = NULL, *charged = NULL;
+    cr_assert_eq(fm_eval_set_new(&plain, 1, iters, ran, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_eval_set_new(&charged, 1, iters, ran, msg), FM_OK, "%s", msg);
+    cr_expect_eq(plain->charged[FM_EVAL_INIT], 0, "a new set charges nothing");
+    const double charge = 1000;   // seconds: far above any run's own time
+    charged->charged[FM_EVAL_INIT] = charge;
+    fm_solver_options base;
+    fm_solver_options_default(&base);
+    base.rank = rank;
+    fm_graph *g = NULL;
+    cr_assert_eq(fm_train_matrix(&g, NULL, NULL, NULL, NULL, FM_SET_VALID_SMALL, 0, 1, rank, 42, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_eval_matrix(plain, 0, g, &base, &init, NULL, msg), FM_OK, "%s", msg);
+    cr_assert_eq(fm_eval_matrix(charged, 0, g, &base, &init, NULL, msg), FM_OK, "%s", msg);
+    for (int t = 0; t <= iters; t++) {
+        cr_expect_lt(charged->seconds[FM_EVAL_PLAIN][t], charge, "plain ADMM carries no charge");
+        cr_expect_geq(charged->seconds[FM_EVAL_INIT][t], charge, "iteration %d", t);
+        cr_expect_lt(charged->seconds[FM_EVAL_INIT][t], charge + 100, "iteration %d", t);
+        cr_expect_lt(plain->seconds[FM_EVAL_INIT][t], charge, "iteration %d", t);
+        for (int m = 0; m < 2; m++) cr_expect_eq(charged->rmse[m][t], plain->rmse[m][t], "method %d, it %d", m, t);
+    }
+    fm_graph_free(&g);
+    fm_eval_set_free(&plain);
+    fm_eval_set_free(&charged);
+    fm_learned_free(&init);
+    fm_test_remove_dir(dir);
+}

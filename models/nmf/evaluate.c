@@ -80,7 +80,7 @@ int fm_eval_matrix(fm_eval_set *set, int index, fm_graph *g, const fm_solver_opt
                  titles[m], r->trace_len - 1, set->iters, r->stop_reason);
         for (int t = 0; t < points; t++) {
             set->rmse[m][(size_t)index * points + t] = r->trace[t].rmse;
-            set->seconds[m][(size_t)index * points + t] = r->trace[t].seconds;
+            set->seconds[m][(size_t)index * points + t] = r->trace[t].seconds + set->charged[m];
         }
         if (set->keep_factors) {
             fm_dense_free(&set->W[m]);

@@ -30,10 +30,14 @@ const char *fm_eval_method_title(fm_eval_method method);   // "plain ADMM", "lea
 // seconds since its run started (initialization and networks included) at
 // iteration t are rmse[method][i·(iters+1) + t] and seconds[...]. The
 // factors of the last matrix run are kept when `keep_factors` is set.
+// `charged` (0 unless set) is added to every time of its method: a share of
+// reading the method's model, which factorize counts in its start and the
+// caller times (eval --charge-load).
 typedef struct fm_eval_set {
     int count, iters;
     bool ran[FM_EVAL_METHODS];
     double *rmse[FM_EVAL_METHODS], *seconds[FM_EVAL_METHODS];
+    double charged[FM_EVAL_METHODS];
     bool keep_factors;
     fm_dense *W[FM_EVAL_METHODS], *H[FM_EVAL_METHODS];   // rows × k and k × cols
 } fm_eval_set;
