@@ -78,8 +78,9 @@ static const char help[] =
     "  --quiet             no progress on the terminal\n"
     "  --charge-load       count reading each model (once, after DATA, where\n"
     "                      factorize reads it) in its method's times, as factorize\n"
-    "                      counts it in its start; a validation set: each matrix\n"
-    "                      its share. Without it the times are of the runs alone\n"
+    "                      counts it in its start; on a validation set each\n"
+    "                      matrix carries 1/N of the read. Without it the times\n"
+    "                      are of the runs alone\n"
     "\n"
     "Writes, per set (valid-small, valid-large) or for DATA (its file name):\n"
     "NAME.csv (per iteration and method: RMSE and ratio quartiles), NAME.traces.csv\n"
@@ -347,6 +348,10 @@ static int write_outputs(const eval_args *a, const fm_eval_set *set, const char 
     snprintf(factors, sizeof factors, "%s/%s", a->out_dir, name);
     FM_TRY(fm_eval_summarize(&s, set, msg));
     print_summary(s, name, title, rank);
+    for (int m = 1; m < FM_EVAL_METHODS; m++)
+        if (set->charged[m] > 0)
+            printf("    (%s's times include reading its model: %.3g ms per matrix)\n", fm_eval_method_title(m),
+                   1e3 * set->charged[m]);
     FM_TRY(fm_eval_write_summary(summary, s, msg));
     FM_TRY(fm_eval_write_traces(traces, set, msg));
     if (a->plots) {
@@ -380,7 +385,6 @@ static int load_models(const eval_args *a, fm_learned *init, fm_learned *accel, 
     fm_learned *models[FM_EVAL_METHODS] = {NULL, init, accel};
     const char *paths[FM_EVAL_METHODS] = {NULL, a->init_model, a->accel_model};
     const fm_model_kind kinds[FM_EVAL_METHODS] = {FM_MODEL_INIT, FM_MODEL_INIT, FM_MODEL_ACCEL};
-    double total = 0;
     for (int m = 0; m < FM_EVAL_METHODS; m++) {
         seconds[m] = 0;
         if (!a->ran[m] || !models[m]) continue;
@@ -388,12 +392,15 @@ static int load_models(const eval_args *a, fm_learned *init, fm_learned *accel, 
         const int status = fm_learned_load(models[m], paths[m], kinds[m], a->base.rank, msg);
         if (status) return status;
         seconds[m] = omp_get_wtime() - start;
-        total += seconds[m];
     }
-    if (!a->quiet && (a->ran[FM_EVAL_INIT] || a->ran[FM_EVAL_ACCEL]))
-        fprintf(stderr, "  (models read in %.2f ms, %s)\n", 1e3 * total,
-                a->charge_load ? "counted in their methods' times" : "not counted in the times below");
     return FM_OK;
+}
+
+static void report_read(const eval_args *a, const double seconds[FM_EVAL_METHODS])
+{
+    if (a->quiet || !(a->ran[FM_EVAL_INIT] || a->ran[FM_EVAL_ACCEL])) return;
+    fprintf(stderr, "  (models read in %.2f ms, %s)\n", 1e3 * (seconds[FM_EVAL_INIT] + seconds[FM_EVAL_ACCEL]),
+            a->charge_load ? "counted in their methods' times" : "not counted in the times below");
 }
 
 // --charge-load: each matrix's runs carry their share of reading their model.
@@ -435,11 +442,14 @@ static int eval_data(const eval_args *a, fm_learned *init, fm_learned *accel, ch
              "--image-shape %ldx%ld has %lld pixels, but %s is %lld x %lld: its rows or its columns must be the pixels",
              a->image_height, a->image_width, (long long)pixels, a->data, (long long)rows, (long long)cols);
     FM_TRY(fm_eval_set_new(&set, 1, a->iters, a->ran, msg));
-    // the models after the data, where factorize reads them (the first
-    // read in a process also pays its first allocations)
-    double seconds[FM_EVAL_METHODS];
-    FM_TRY(load_models(a, init, accel, seconds, msg));
-    charge(set, a, seconds);
+    // --charge-load: the models after the data, where factorize reads them
+    // (the first read in a process also pays its first allocations)
+    if (a->charge_load) {
+        double seconds[FM_EVAL_METHODS];
+        FM_TRY(load_models(a, init, accel, seconds, msg));
+        report_read(a, seconds);
+        charge(set, a, seconds);
+    }
     set->keep_factors = a->image_height > 0;
     FM_TRY(fm_eval_matrix(set, 0, g, &a->base, init, accel, msg));
     char name[4096], title[4400];
@@ -496,8 +506,10 @@ int fm_cmd_eval(int argc, char **argv)
     char msg[FM_MSG_LEN] = "";
     fm_learned init = { 0 }, accel = { 0 };
     int status = 1;
-    // a missing model, or one of another kind or rank, fails before any
-    // work; a data file's models are read after it (eval_data)
+    // the models before any work, so that a bad file fails first; with
+    // --charge-load a data file's are read after it (eval_data), their
+    // headers checked here
+    const bool after_data = a.data && a.charge_load;
     fm_lfactormer_config config;
     char init_path[FM_LEARNED_PATH_LEN] = "", accel_path[FM_LEARNED_PATH_LEN] = "";
     if (a.ran[FM_EVAL_INIT] && fm_learned_peek(&config, init_path, a.init_model, FM_MODEL_INIT, a.base.rank, msg))
@@ -505,6 +517,8 @@ int fm_cmd_eval(int argc, char **argv)
     if (a.ran[FM_EVAL_ACCEL] &&
         fm_learned_peek(&config, accel_path, a.accel_model, FM_MODEL_ACCEL, a.base.rank, msg))
         goto done;
+    double seconds[FM_EVAL_METHODS] = { 0 };
+    if (!after_data && load_models(&a, &init, &accel, seconds, msg)) goto done;
     if (make_out_dir(a.out_dir, msg)) goto done;
     if (a.plots && !fm_plot_available()) {
         fprintf(stderr, "factormer: gnuplot is not installed (apt-get install gnuplot-nox): no plots, CSV files only\n");
@@ -519,13 +533,8 @@ int fm_cmd_eval(int argc, char **argv)
         if (a.ran[FM_EVAL_INIT]) fprintf(stderr, "  initialization model %s\n", fm_arg_shown(init_path));
         if (a.ran[FM_EVAL_ACCEL]) fprintf(stderr, "  acceleration model   %s\n", fm_arg_shown(accel_path));
     }
-    if (a.data) {
-        if (eval_data(&a, &init, &accel, msg)) goto done;
-    } else {
-        double seconds[FM_EVAL_METHODS];   // the validation sets' models once, before the matrices
-        if (load_models(&a, &init, &accel, seconds, msg) || eval_validation(&a, &init, &accel, seconds, msg))
-            goto done;
-    }
+    if (!after_data) report_read(&a, seconds);
+    if (a.data ? eval_data(&a, &init, &accel, msg) : eval_validation(&a, &init, &accel, seconds, msg)) goto done;
     status = 0;
 done:
     if (status) fprintf(stderr, "factormer: %s\n", msg);

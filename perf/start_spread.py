@@ -49,7 +49,7 @@ def main():
     p.add_argument("--above", type=float, default=1e-4, help="relative margin counted as above (default 1e-4)")
     p.add_argument("--seeds", type=int, default=0, help="also the rule's start at this many seeds after 42")
     p.add_argument("--sets", help="only these sets (names, comma-separated; default all)")
-    p.add_argument("--finish", default="none", help="factorize --finish: none (default: AO-ADMM to the end, the "
+    p.add_argument("--finish", default="none", choices=["none", "hals"], help="factorize --finish: none (default: AO-ADMM to the end, the "
                    "solver of learned_init_real.py's race) or hals (factorize's own default)")
     a = p.parse_args()
     if a.seeds < 0:
@@ -57,9 +57,11 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     powers = a.powers.split(",") if a.powers else []
     only = set(a.sets.split(",")) if a.sets else None
-    print("| data | rank | the rule's sketch | " + " | ".join("sketch of %s" % q for q in powers) +
-          (" | the rule's start at %d other seeds: range, above / by more than %g |" % (a.seeds, a.above) if a.seeds else " |"))
-    print("|---|---|---|" + "---|" * (len(powers) + (a.seeds > 0)))
+    columns = ["data", "rank", "the rule's sketch"] + ["sketch of %s" % q for q in powers]
+    if a.seeds:
+        columns.append("the rule's start at %d other seeds: range, above / by more than %g" % (a.seeds, a.above))
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
     above = {q: 0 for q in powers}
     pairs = seeds_above = pairs_any_seed_above = 0
     for name, path, kind in sets(a.data, None, a.factormer):
@@ -75,7 +77,8 @@ def main():
             for tag, extra in starts:
                 out = os.path.join(a.out, "%s_%d_%s" % (name, rank, tag))
                 subprocess.run([a.factormer, "factorize", path, "--rank", str(rank), "--iters", str(a.iters),
-                                "--threads", "1", "--tol", "0", "--finish", a.finish, "--quiet", "--out", out] + extra + kind, check=True)
+                                "--threads", "1", "--tol", "0", "--finish", a.finish, "--quiet", "--out", out]
+                               + extra + kind, check=True)
                 final[tag] = final_rmse(out + ".trace.csv")
             pairs += 1
             cells = []
@@ -90,7 +93,7 @@ def main():
                 pairs_any_seed_above += over > 0
                 cells.append("%+.1e to %+.1e, %d / %d" % (min(changes), max(changes), over,
                                                          sum(c > a.above for c in changes)))
-            print("| %s | %d | %.6g | %s |" % (name, rank, final["auto"], " | ".join(cells)), flush=True)
+            print("| " + " | ".join([name, str(rank), "%.6g" % final["auto"]] + cells) + " |", flush=True)
     print()
     for q in powers:
         print("sketch of %s: above the rule's end by more than %g on %d of %d pairs" % (q, a.above, above[q], pairs))

@@ -398,32 +398,51 @@ Test(cli, eval_finishes_as_factorize)
 }
 
 // --charge-load: a data file's models are read after the data, as factorize
-// reads them, and that read is counted in the learned methods' times only
-// when asked (the charge itself: test_eval's the_charge_is_added_to_its_method).
+// reads them, and that read is counted in the learned methods' times (the
+// charge itself: test_eval's the_charge_is_added_to_its_method); without it
+// they are read before any work, so that a damaged file fails first.
 Test(cli, eval_charges_the_models_read_when_asked)
 {
     scratch s = scratch_new();
     tiny_models m = tiny_models_new(&s);
     const char *x = generate(&s, NULL);
     cr_assert_eq(setenv("FACTORMER_MODELS", m.dir, 1), 0);
+    const char *counted = "learned init's times include reading its model";
     run r = RUN(&s, "eval", x, "--rank", "3", "--iters", "3", "--methods", "plain,init", "--no-plots", "--out",
                 s.out, "--charge-load");
     expect_success(&r);
     cr_expect(strstr(r.err, "models read in") && strstr(r.err, "counted in their methods' times"), "%s", r.err);
+    cr_expect(strstr(r.out, counted), "%s", r.out);
     run_free(&r);
     r = RUN(&s, "eval", x, "--rank", "3", "--iters", "3", "--methods", "plain,init", "--no-plots", "--out", s.out);
     expect_success(&r);
     cr_expect(strstr(r.err, "not counted in the times below"), "%s", r.err);
+    cr_expect(!strstr(r.out, "include reading"), "%s", r.out);
     run_free(&r);
-    // a model of another kind still fails before any output
-    remove_tree(s.out);
-    cr_assert_eq(mkdir(s.out, 0755), 0);
-    r = RUN(&s, "eval", x, "--rank", "3", "--methods", "plain,init", "--init-model", m.accel, "--charge-load",
-            "--out", s.out);
-    cr_expect_neq(r.status, 0);
-    cr_expect(strstr(r.err, "initialization"), "%s", r.err);
+    // a model whose header is whole and whose values are cut short, and data
+    // that is not there: without --charge-load the model fails first, before
+    // the output directory is made; with it the header passes and the data
+    // fails first
+    char cut[400], missing[400], out[400];
+    snprintf(cut, sizeof cut, "%s", fm_test_path(s.root, "cut.fmw"));
+    snprintf(missing, sizeof missing, "%s", fm_test_path(s.root, "missing.mtx"));
+    snprintf(out, sizeof out, "%s", fm_test_path(s.root, "eval-out"));
+    char *bytes = fm_test_read_text(m.init);
+    struct stat st;
+    cr_assert_eq(stat(m.init, &st), 0);
+    FILE *f = fopen(cut, "wb");
+    cr_assert(f);
+    cr_assert_eq(fwrite(bytes, 1, (size_t)st.st_size / 2, f), (size_t)st.st_size / 2);
+    fclose(f);
+    free(bytes);
+    r = RUN(&s, "eval", missing, "--rank", "3", "--methods", "plain,init", "--init-model", cut, "--out", out);
+    EXPECT_FAILURE(&r, 1, "cut.fmw", "truncated");
     run_free(&r);
-    expect_files(s.out, NULL);
+    cr_expect_neq(access(out, F_OK), 0, "the output directory was made before the model failed");
+    r = RUN(&s, "eval", missing, "--rank", "3", "--methods", "plain,init", "--init-model", cut, "--charge-load",
+            "--out", out);
+    EXPECT_FAILURE(&r, 1, "missing.mtx");
+    run_free(&r);
     unsetenv("FACTORMER_MODELS");
     scratch_free(&s);
 }
