@@ -15,22 +15,28 @@ another.
 
     /usr/bin/python3 perf/learned_init_real.py [--ranks 5,10,20,40] [--model PATH]
         [--sets yale32,jasper_ridge] [--sampler uniform --fanout 8] [--threads 2] [--repeat 1] [--seeds 1]
-        [--finish none|hals]
+        [--finish none|hals] [--runner factorize|eval]
         [--factormer build/factormer] [--data ../shared/data] [--out /tmp/learned_init_real]
 
-Each pair is one `factormer eval DATA --rank K --methods plain,init
---charge-load`, so the two methods run in one process, one after the other,
-on the data divided by its mean; the times are within that run, and the
-learned run's include reading its model after the data, as factorize's
-start does (0.3-1 ms on the 2-core machine; before 2026-12-07 the race did
-not count it). With --repeat N each pair runs N
-times and every iteration's time is the median over the runs (the RMSEs are
-the same in every run). Without --model, eval takes the
+Each method of a pair is one `factormer factorize DATA --rank K --init
+nndsvd|learned --tol 0 --finish none` in a process of its own, as a user
+runs it: the times are the trace's, from the solver's start, and the
+learned run's include reading its model and touching its network's memory
+for the first time in the process. With --runner eval (the protocol until
+2026-12-07's evening) each pair is one `factormer eval DATA --rank K
+--methods plain,init --charge-load` instead: both methods in one process,
+plain first, on the data divided by its mean, the learned run after plain's
+has warmed the process (its heap, the libraries' first calls), the model's
+read counted since that afternoon. The RMSEs are those of the same method
+either way, up to float rounding (factorize's of the data as it is, eval's
+of the data over its mean). With --repeat N each pair runs N
+times, plain and learned alternating, and every iteration's time is the
+median over the runs (the RMSEs are the same in every run). Without --model, the program takes the
 installed model of any rank (init.fmw, else the rank's own, init-rankK.fmw);
 --model may name one file for every rank, or a pattern with {rank}.
-With --sampler the network reads samples of the graph (eval --sampler; plain
+With --sampler the network reads samples of the graph (--sampler; plain
 ADMM is unaffected). A rank above the data's smaller side is skipped.
-movielens100k is fitted with 10% of its ratings held out (eval --holdout 0.1,
+movielens100k is fitted with 10% of its ratings held out (--holdout 0.1,
 as issue 19 asks). The real sets are read where they are.
 
 With --rtol R the summary adds the same counts with the learned run taken to
@@ -94,11 +100,7 @@ def traces(path):
 def median_traces(paths):
     """Per method, each iteration's median seconds over the runs' traces."""
     runs = [traces(p) for p in paths]
-    out = {}
-    for method in runs[0]:
-        rows = list(zip(*(r[method] for r in runs)))
-        out[method] = [(row[0][0], sorted(x[1] for x in row)[len(row) // 2], row[0][2]) for row in rows]
-    return out
+    return {method: median_rows([r[method] for r in runs]) for method in runs[0]}
 
 
 def reach(trace, target):
@@ -131,8 +133,22 @@ def race(a, name, path, kind, rank, seed):
                        % (name, rank, a.budget))
 
 
+def factorize_trace(path):
+    """(iteration, seconds, rmse) rows of a factorize trace file."""
+    with open(path) as f:
+        rows = csv.DictReader(line for line in f if not line.startswith("#"))
+        return [(int(r["iteration"]), float(r["seconds"]), float(r["rmse"])) for r in rows]
+
+
+def median_rows(runs):
+    """One method's runs (lists of (iteration, seconds, rmse)): each iteration's median seconds."""
+    return [(row[0][0], sorted(x[1] for x in row)[len(row) // 2], row[0][2]) for row in zip(*runs)]
+
+
 def race_for(a, name, path, kind, rank, seed, iters):
     """race's runs at `iters` iterations each."""
+    if a.runner == "factorize":
+        return race_factorize(a, name, path, kind, rank, seed, iters)
     outs = []
     for run in range(a.repeat):
         out = os.path.join(a.out, "%s_%d" % (name, rank) + ("_%d" % run if a.repeat > 1 else "")
@@ -151,6 +167,25 @@ def race_for(a, name, path, kind, rank, seed, iters):
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         outs.append(os.path.join(out, os.path.basename(path).split(".")[0] + ".traces.csv"))
     return median_traces(outs)
+
+
+def race_factorize(a, name, path, kind, rank, seed, iters):
+    """race_for with each method a factorize run of its own, as a user runs it: the data read and the model
+    read in a fresh process, the learned start's memory its own. Plain and learned runs alternate. The RMSE is
+    of the data as it is (eval's, times the data's mean: the ratios are the same)."""
+    runs = {"plain": [], "learned_init": []}
+    model = ["--model", a.model.replace("{rank}", str(rank))] if a.model else []
+    sampler = ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else []) if a.sampler else []
+    for run in range(a.repeat):
+        for method, start in (("plain", ["--init", "nndsvd"]), ("learned_init", ["--init", "learned"] + model
+                                                                   + sampler)):
+            out = os.path.join(a.out, "%s_%d_%s_%d_s%d" % (name, rank, method, run, seed))
+            cmd = [a.factormer, "factorize", path, "--rank", str(rank), "--iters", str(iters), "--tol", "0",
+                   "--finish", a.finish or "none", "--threads", str(a.threads), "--seed", str(seed), "--quiet",
+                   "--out", out] + start + kind + (["--svd-power", a.svd_power] if a.svd_power else [])
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            runs[method].append(factorize_trace(out + ".trace.csv"))
+    return {method: median_rows(r) for method, r in runs.items()}
 
 
 def budget_rmses(runs, at):
@@ -206,6 +241,9 @@ def main():
                    "within this relative tolerance (the summary's second line)")
     p.add_argument("--finish", help="eval --finish: hals races both starts with factorize's default solver "
                    "(exact updates) instead of AO-ADMM to the end")
+    p.add_argument("--runner", choices=["factorize", "eval"], default="factorize",
+                   help="factorize (default): each method a factorize run in a process of its own, as a user runs "
+                   "it; eval: both in one eval process, plain first (the protocol before 2026-12-07's evening)")
     p.add_argument("--seeds", type=int, default=1, help="run each pair at this many seeds (42, 43, ...) and "
                    "report the budget ratio's spread over them (see above)")
     a = p.parse_args()
