@@ -154,8 +154,8 @@ def race_for(a, name, path, kind, rank, seed, iters):
         out = os.path.join(a.out, "%s_%d" % (name, rank) + ("_%d" % run if a.repeat > 1 else "")
                            + ("_s%d" % seed if seed != FIRST_SEED else ""))
         cmd = [a.factormer, "eval", path, "--rank", str(rank), "--methods", "plain,init", "--charge-load",
-               "--threads", str(a.threads), "--iters", str(iters), "--seed", str(seed), "--no-plots", "--quiet", "--out",
-               out] + kind
+               "--threads", str(a.threads), "--iters", str(iters), "--seed", str(seed), "--no-plots", "--quiet",
+               "--out", out] + kind
         if a.model:
             cmd += ["--init-model", a.model.replace("{rank}", str(rank))]
         if a.svd_power:
@@ -172,7 +172,7 @@ def race_for(a, name, path, kind, rank, seed, iters):
 def race_factorize(a, name, path, kind, rank, seed, iters):
     """race_for with each method a factorize run of its own, as a user runs it: the data read and the model
     read in a fresh process, the learned start's memory its own. Plain and learned runs alternate. The RMSE is
-    of the data as it is (eval's, times the data's mean: the ratios are the same)."""
+    of the data as it is (eval's is of the data over its mean: the same runs up to float rounding)."""
     runs = {"plain": [], "learned_init": []}
     model = ["--model", a.model.replace("{rank}", str(rank))] if a.model else []
     sampler = ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else []) if a.sampler else []
@@ -239,7 +239,7 @@ def main():
     p.add_argument("--svd-power", help="eval --svd-power (every NNDSVD's power iterations)")
     p.add_argument("--rtol", type=float, default=0, help="also count the learned run as reaching plain's RMSE "
                    "within this relative tolerance (the summary's second line)")
-    p.add_argument("--finish", help="eval --finish: hals races both starts with factorize's default solver "
+    p.add_argument("--finish", help="--finish: hals races both starts with factorize's default solver "
                    "(exact updates) instead of AO-ADMM to the end")
     p.add_argument("--runner", choices=["factorize", "eval"], default="factorize",
                    help="factorize (default): each method a factorize run in a process of its own, as a user runs "

@@ -14,7 +14,8 @@ end above it at all (the figure's "no worse") and by more than --above:
 the bar "no worse than plain's" set for plain ADMM against itself.
 
     /usr/bin/python3 perf/start_spread.py [--ranks 5,10,20,40] [--powers 2,1] [--seeds N] [--iters 100]
-        [--sets yale32,kos_bow] [--finish none|hals] [--factormer build/factormer] [--data ../shared/data] [--out /tmp/start_spread]
+        [--sets yale32,kos_bow] [--finish none|hals]
+        [--factormer build/factormer] [--data ../shared/data] [--out /tmp/start_spread]
 
 No timing: the RMSEs are deterministic (one thread, `--tol 0`). The solver is AO-ADMM
 to the end, as in the race, unless --finish hals asks for factorize's
@@ -49,8 +50,9 @@ def main():
     p.add_argument("--above", type=float, default=1e-4, help="relative margin counted as above (default 1e-4)")
     p.add_argument("--seeds", type=int, default=0, help="also the rule's start at this many seeds after 42")
     p.add_argument("--sets", help="only these sets (names, comma-separated; default all)")
-    p.add_argument("--finish", default="none", choices=["none", "hals"], help="factorize --finish: none (default: AO-ADMM to the end, the "
-                   "solver of learned_init_real.py's race) or hals (factorize's own default)")
+    p.add_argument("--finish", default="none", choices=["none", "hals"],
+                   help="factorize --finish: none (default: AO-ADMM to the end, the solver of learned_init_real.py's "
+                   "race) or hals (factorize's own default)")
     a = p.parse_args()
     if a.seeds < 0:
         p.error("--seeds must be at least 0")
