@@ -348,7 +348,7 @@ static int write_outputs(const eval_args *a, const fm_eval_set *set, const char 
     snprintf(factors, sizeof factors, "%s/%s", a->out_dir, name);
     FM_TRY(fm_eval_summarize(&s, set, msg));
     print_summary(s, name, title, rank);
-    for (int m = 1; m < FM_EVAL_METHODS; m++)
+    for (int m = 0; m < FM_EVAL_METHODS; m++)
         if (set->charged[m] > 0)
             printf("    (%s's times include reading its model: %.3g ms per matrix)\n", fm_eval_method_title(m),
                    1e3 * set->charged[m]);
@@ -507,18 +507,21 @@ int fm_cmd_eval(int argc, char **argv)
     fm_learned init = { 0 }, accel = { 0 };
     int status = 1;
     // the models before any work, so that a bad file fails first; with
-    // --charge-load a data file's are read after it (eval_data), their
+    // --charge-load a data file's are read after it (eval_data), only their
     // headers checked here
     const bool after_data = a.data && a.charge_load;
     fm_lfactormer_config config;
     char init_path[FM_LEARNED_PATH_LEN] = "", accel_path[FM_LEARNED_PATH_LEN] = "";
-    if (a.ran[FM_EVAL_INIT] && fm_learned_peek(&config, init_path, a.init_model, FM_MODEL_INIT, a.base.rank, msg))
-        goto done;
-    if (a.ran[FM_EVAL_ACCEL] &&
-        fm_learned_peek(&config, accel_path, a.accel_model, FM_MODEL_ACCEL, a.base.rank, msg))
-        goto done;
     double seconds[FM_EVAL_METHODS] = { 0 };
-    if (!after_data && load_models(&a, &init, &accel, seconds, msg)) goto done;
+    if (after_data) {
+        if (a.ran[FM_EVAL_INIT] && fm_learned_peek(&config, init_path, a.init_model, FM_MODEL_INIT, a.base.rank, msg))
+            goto done;
+        if (a.ran[FM_EVAL_ACCEL] &&
+            fm_learned_peek(&config, accel_path, a.accel_model, FM_MODEL_ACCEL, a.base.rank, msg))
+            goto done;
+    } else if (load_models(&a, &init, &accel, seconds, msg)) {
+        goto done;
+    }
     if (make_out_dir(a.out_dir, msg)) goto done;
     if (a.plots && !fm_plot_available()) {
         fprintf(stderr, "factormer: gnuplot is not installed (apt-get install gnuplot-nox): no plots, CSV files only\n");
@@ -530,8 +533,10 @@ int fm_cmd_eval(int argc, char **argv)
             fprintf(stderr, ", an accelerator step every %d iterations, %d at most, %s", a.base.accel_every,
                     a.base.accel_steps, a.base.accel_safeguard ? "safeguarded" : "no safeguard");
         fprintf(stderr, "\n");
-        if (a.ran[FM_EVAL_INIT]) fprintf(stderr, "  initialization model %s\n", fm_arg_shown(init_path));
-        if (a.ran[FM_EVAL_ACCEL]) fprintf(stderr, "  acceleration model   %s\n", fm_arg_shown(accel_path));
+        if (a.ran[FM_EVAL_INIT])
+            fprintf(stderr, "  initialization model %s\n", fm_arg_shown(after_data ? init_path : init.path));
+        if (a.ran[FM_EVAL_ACCEL])
+            fprintf(stderr, "  acceleration model   %s\n", fm_arg_shown(after_data ? accel_path : accel.path));
     }
     if (!after_data) report_read(&a, seconds);
     if (a.data ? eval_data(&a, &init, &accel, msg) : eval_validation(&a, &init, &accel, seconds, msg)) goto done;

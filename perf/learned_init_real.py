@@ -145,6 +145,11 @@ def median_rows(runs):
     return [(row[0][0], sorted(x[1] for x in row)[len(row) // 2], row[0][2]) for row in zip(*runs)]
 
 
+def sampling(a):
+    """--sampler and --fanout as given: what the network reads (plain ADMM reads nothing)."""
+    return ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else []) if a.sampler else []
+
+
 def race_for(a, name, path, kind, rank, seed, iters):
     """race's runs at `iters` iterations each."""
     if a.runner == "factorize":
@@ -162,8 +167,7 @@ def race_for(a, name, path, kind, rank, seed, iters):
             cmd += ["--svd-power", a.svd_power]
         if a.finish:
             cmd += ["--finish", a.finish]
-        if a.sampler:
-            cmd += ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else [])
+        cmd += sampling(a)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         outs.append(os.path.join(out, os.path.basename(path).split(".")[0] + ".traces.csv"))
     return median_traces(outs)
@@ -175,10 +179,9 @@ def race_factorize(a, name, path, kind, rank, seed, iters):
     of the data as it is (eval's is of the data over its mean: the same runs up to float rounding)."""
     runs = {"plain": [], "learned_init": []}
     model = ["--model", a.model.replace("{rank}", str(rank))] if a.model else []
-    sampler = ["--sampler", a.sampler] + (["--fanout", a.fanout] if a.fanout else []) if a.sampler else []
     for run in range(a.repeat):
         for method, start in (("plain", ["--init", "nndsvd"]), ("learned_init", ["--init", "learned"] + model
-                                                                   + sampler)):
+                                                                   + sampling(a))):
             out = os.path.join(a.out, "%s_%d_%s_%d_s%d" % (name, rank, method, run, seed))
             cmd = [a.factormer, "factorize", path, "--rank", str(rank), "--iters", str(iters), "--tol", "0",
                    "--finish", a.finish or "none", "--threads", str(a.threads), "--seed", str(seed), "--quiet",
