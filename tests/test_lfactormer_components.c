@@ -178,11 +178,13 @@ static void pooled_side_by_hand(double *s0, double *out, double *const *features
 }
 
 // The pooled set's forward: features by hand, pooled and decoded by hand
-// around its inner network, on the graph and on a sample.
-static void check_pooled_by_hand(bool sampled)
+// around its inner network, on the graph and on a sample; on a graph of
+// hundreds of nodes the fused pool and decoder share their nodes among the
+// threads (FM_POOLED_SERIAL_WORK).
+static void check_pooled_by_hand(bool sampled, int64_t rows, int64_t cols, double density)
 {
     char msg[FM_MSG_LEN];
-    fm_graph *g = random_graph(6, 5, 0.6, 17);
+    fm_graph *g = random_graph(rows, cols, density, 17);
     fm_message_graph mg;
     open_graph_or_sample(&mg, g, sampled, 9);
     for (int run = 0; run < 8; run++) {
@@ -229,8 +231,9 @@ static void check_pooled_by_hand(bool sampled)
 
 Test(lfactormer_components, the_pooled_forward_is_its_pool_network_and_decoder)
 {
-    check_pooled_by_hand(false);
-    check_pooled_by_hand(true);
+    check_pooled_by_hand(false, 6, 5, 0.6);
+    check_pooled_by_hand(true, 6, 5, 0.6);
+    check_pooled_by_hand(false, 300, 240, 0.05);
 }
 
 // The float forward of a block at `config` on w_in, ht_in; outputs allocated.

@@ -2,11 +2,13 @@
 // of models/nmf/lfactormer.inc.
 #include "lfactormer.h"
 
+#include <omp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "linear.h"
 #include "relu.h"
 #include "status.h"
