@@ -10,6 +10,7 @@
 
 #include "cpu.h"
 #include "linear.h"
+#include "memory.h"
 #include "relu.h"
 #include "status.h"
 
