@@ -259,22 +259,6 @@ static bool keep(large_header *h)
 }
 #endif
 
-void *fm_calloc_parallel(size_t count, size_t size)
-{
-    if (size && count > SIZE_MAX / size) return NULL;
-    const size_t bytes = count * size;
-    if (bytes < FM_ZERO_PARALLEL_BYTES) return calloc(count, size);
-    char *block = malloc(bytes);
-    if (!block) return NULL;
-    const int64_t pieces = (int64_t)((bytes + FM_ZERO_PARALLEL_BYTES - 1) / FM_ZERO_PARALLEL_BYTES);
-#pragma omp parallel for schedule(static)
-    for (int64_t piece = 0; piece < pieces; piece++) {
-        const size_t at = (size_t)piece * FM_ZERO_PARALLEL_BYTES;
-        memset(block + at, 0, bytes - at < FM_ZERO_PARALLEL_BYTES ? bytes - at : FM_ZERO_PARALLEL_BYTES);
-    }
-    return block;
-}
-
 void *fm_alloc_large(size_t bytes)
 {
     if (bytes == 0 || bytes > SIZE_MAX / 2 - 4 * FM_LARGE_BYTES) return NULL;

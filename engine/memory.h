@@ -66,23 +66,4 @@ void fm_free_large(void *array);
                     fm_alloc_n_, sizeof(*(ptr)), __FILE__, __LINE__);                  \
     } while (0)
 
-// Fresh pages fault on a first touch, one core at a time: calloc's zeroing
-// of a block that reuses the heap's untouched memory faults every page on
-// the calling thread (10 µs a 4 KiB page on the 2-core virtual machine of
-// 2026-12-07; 5.7 µs a page with both cores faulting). A block of
-// FM_ZERO_PARALLEL_BYTES or more is zeroed by the threads, each its share;
-// a smaller one is calloc's. Released by free.
-#define FM_ZERO_PARALLEL_BYTES ((size_t)64 << 10)
-void *fm_calloc_parallel(size_t count, size_t size);
-
-// FM_ALLOC (status.h) through fm_calloc_parallel.
-#define FM_ALLOC_ZEROED(ptr, count)                                                    \
-    do {                                                                               \
-        size_t fm_alloc_n_ = (size_t)(count);                                          \
-        (ptr) = fm_alloc_n_ ? fm_calloc_parallel(fm_alloc_n_, sizeof(*(ptr))) : NULL;  \
-        if (fm_alloc_n_ && !(ptr))                                                     \
-            FM_FAIL(FM_ERR_MEMORY, "out of memory allocating %zu x %zu bytes at %s:%d", \
-                    fm_alloc_n_, sizeof(*(ptr)), __FILE__, __LINE__);                  \
-    } while (0)
-
 #endif

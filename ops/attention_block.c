@@ -5,7 +5,6 @@
 #include "attention_block.h"
 #include "gemm_rows.h"
 #include "linear.h"
-#include "memory.h"
 #include "status.h"
 
 // The parts of fm_attention_saved, in the order they are carved from its

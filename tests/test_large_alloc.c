@@ -3,9 +3,6 @@
 // contents when shrunk, large ones are 2 MiB-aligned where they get a
 // mapping of their own, and no size is an error but SIZE_MAX.
 #include <criterion/criterion.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -143,35 +140,3 @@ Test(large_alloc, a_block_freed_twice_aborts, .signal = SIGABRT)
     fm_free_large(block);
 }
 #endif
-
-// fm_calloc_parallel: every byte zero, below and above FM_ZERO_PARALLEL_BYTES
-// and on one thread or two, over memory the heap held before (dirtied and
-// freed first; the heap, not a fresh mapping, serves blocks up to 32 MiB, as
-// in the factormer program); a size that overflows is NULL.
-Test(large_alloc, parallel_zeroing_zeroes_every_byte)
-{
-#ifdef __GLIBC__
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 128 << 20);
-#endif
-    const size_t sizes[] = { 1, 4097, FM_ZERO_PARALLEL_BYTES - 1, FM_ZERO_PARALLEL_BYTES,
-                             3 * FM_ZERO_PARALLEL_BYTES + 5, (size_t)1 << 20 | 77 };
-    for (int threads = 1; threads <= 2; threads++) {
-        fm_set_threads(threads);
-        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
-            unsigned char *dirty = malloc(sizes[s]);
-            cr_assert_not_null(dirty);
-            volatile unsigned char *write = dirty;   // (a plain memset before free is a dead store, dropped)
-            for (size_t b = 0; b < sizes[s]; b++) write[b] = 0xA5;
-            free(dirty);
-            unsigned char *block = fm_calloc_parallel(sizes[s], 1);
-            cr_assert_not_null(block, "%zu bytes", sizes[s]);
-            size_t nonzero = sizes[s];
-            for (size_t b = sizes[s]; b-- > 0;)
-                if (block[b]) nonzero = b;
-            cr_assert_eq(nonzero, sizes[s], "%d threads, %zu bytes: byte %zu is not zero", threads, sizes[s], nonzero);
-            free(block);
-        }
-    }
-    cr_assert_null(fm_calloc_parallel(SIZE_MAX / 2, 3));
-}

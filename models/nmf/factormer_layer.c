@@ -7,7 +7,6 @@
 #include "ffn.h"
 #include "layernorm.h"
 #include "linear.h"
-#include "memory.h"
 #include "status.h"
 
 // Order matters: fm_layer_bind reads the tensors in this order.

@@ -10,7 +10,6 @@
 
 #include "cpu.h"
 #include "linear.h"
-#include "memory.h"
 #include "relu.h"
 #include "status.h"
 
