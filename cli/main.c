@@ -12,8 +12,9 @@
 #include "signals.h"
 
 // What the program sets GLIBC_TUNABLES to when the user has not.
-#define FM_CLI_TUNABLES \
-    "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728"
+#define FM_CLI_TUNABLES                                                                                    \
+    "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728:" \
+    "glibc.malloc.arena_max=1"
 
 static const char usage[] =
     "usage: factormer <command> [options]\n"
@@ -106,7 +107,14 @@ static void print_model_dir(FILE *out)
 // plain's 32). The program raises the threshold to 32 MiB, glibc's largest,
 // so that they come from the heap, and keeps up to 128 MiB freed at its top
 // (the trim threshold, 128 KiB by default) instead of returning it to be
-// faulted in again by the next pass.
+// faulted in again by the next pass. And all threads share that one heap
+// (glibc.malloc.arena_max=1): a thread's first allocation otherwise opens
+// an arena of its own, every page of it fresh, where the main thread's heap
+// holds pages the data's reading touched and freed. The learned start on a
+// small problem draws its sketch on a second thread (models/nmf/learned.c):
+// on yale32 at rank 5 it then took 6.1 ms against 7.2 with an arena per
+// thread and 8.5 without the second thread; plain's start 5.8 and 5.5 ms
+// (medians of 9, 2026-12-07).
 static void choose_process_policies(char **argv)
 {
     bool again = false, set = true;

@@ -25,7 +25,7 @@ from learned_init_real import traces
 from real_sets import sets
 
 SETTINGS = (("the program's", "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:"
-                              "glibc.malloc.trim_threshold=134217728"),
+                              "glibc.malloc.trim_threshold=134217728:glibc.malloc.arena_max=1"),
             ("huge-page heap alone", "glibc.malloc.hugetlb=1"), ("4 KiB pages", "glibc.malloc.hugetlb=0"))
 METHODS = (("plain", "plain"), ("init", "learned_init"))
 

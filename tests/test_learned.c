@@ -228,6 +228,44 @@ static fm_unroll_tape *chain(const sample *p, const char *path, fm_unroll_mode m
     return tape;
 }
 
+// A small problem runs on one thread (serial_below), and with more threads
+// to hand the learned start draws its sketch on one while another allocates
+// the network's activations: the run is the same to the bit as on one
+// thread alone, for the three kinds.
+Test(learned, a_small_problem_sketches_beside_its_allocation_and_changes_nothing)
+{
+    fm_test_models s = fm_test_models_new();
+    const int threads = fm_get_threads();
+    for (int kk = 0; kk < 3; kk++) {
+        const fm_kind kind = kinds[kk];
+        fm_triplets *t = fm_test_learned_planted(kind, 7.0);
+        fm_graph *g = fm_test_learned_graph(t, kind);
+        fm_solver_options o = fm_test_learned_options(5);
+        o.init = FM_INIT_LEARNED;
+        o.init_model = s.init;
+        fm_set_threads(1);
+        fm_solver_result *one = fm_test_learned_solve(g, &o);
+        fm_set_threads(2);
+        fm_solver_result *two = fm_test_learned_solve(g, &o);
+        fm_set_threads(threads);
+        cr_assert_eq(one->threads, 1, "%s: the problem is not small", fm_kind_name(kind));
+        cr_assert_eq(two->threads, 1);
+        cr_assert_eq(one->trace_len, two->trace_len);
+        for (int it = 0; it < one->trace_len; it++)
+            cr_expect_eq(one->trace[it].rmse, two->trace[it].rmse, "%s, iteration %d: %.17g on one thread, %.17g",
+                         fm_kind_name(kind), it, one->trace[it].rmse, two->trace[it].rmse);
+        cr_expect_eq(memcmp(one->W->data, two->W->data, sizeof(float) * one->W->rows * one->W->cols), 0, "%s: W",
+                     fm_kind_name(kind));
+        cr_expect_eq(memcmp(one->H->data, two->H->data, sizeof(float) * one->H->rows * one->H->cols), 0, "%s: H",
+                     fm_kind_name(kind));
+        fm_solver_result_free(&one);
+        fm_solver_result_free(&two);
+        fm_graph_free(&g);
+        fm_triplets_free(&t);
+    }
+    fm_test_models_free(&s);
+}
+
 // Algorithm 1: the network, then n_unroll = 5 ADMM iterations; the solver's
 // rows 0..5 are the chain's states 0..5.
 Test(learned, the_solver_runs_the_initialization_chain)

@@ -369,12 +369,13 @@ Test(profile, the_settings_the_program_runs_under_are_recorded)
     cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
     expect_in(r.err, "settings: OMP_WAIT_POLICY=passive GOMP_SPINCOUNT=10000 OPENBLAS_NUM_THREADS=1 "
                      "GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:"
-                     "glibc.malloc.trim_threshold=134217728\n",
+                     "glibc.malloc.trim_threshold=134217728:glibc.malloc.arena_max=1\n",
               expect_in(r.err, "wall", NULL));
     char *json = fm_test_read_text(fm_test_path(dir, "set.json"));
     expect_in(json, "\"settings\": {\"OMP_WAIT_POLICY\": \"passive\", \"GOMP_SPINCOUNT\": \"10000\", "
                     "\"OPENBLAS_NUM_THREADS\": \"1\", \"GLIBC_TUNABLES\": \"glibc.malloc.hugetlb=1:"
-                    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728\"},",
+                    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728:"
+                    "glibc.malloc.arena_max=1\"},",
               NULL);
     free(json);
     run_free(&r);

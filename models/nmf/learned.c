@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -110,14 +111,11 @@ int fm_learned_load(fm_learned *model, const char *path, fm_model_kind kind, int
 #undef FREE_ALL
 }
 
-// w_out, ht_out from w_in, ht_in in the network's frame, over the view. A
-// non-finite output is FM_ERR_NUMERIC naming the model and the `stage`.
-static int forward(float *w_out, float *ht_out, fm_learned *model, const float *w_in, const float *ht_in,
-                   const fm_message_graph *mg, const char *stage, char *msg)
+// The model's activations for a graph of m × n nodes (kept from the last
+// pass when they fit).
+static int prepare_saved(fm_learned *model, int64_t m, int64_t n, char *msg)
 {
 #define FREE_ALL
-    FM_CHECK(model && model->params && mg && mg->graph, FM_ERR_INVALID, "the learned model or its graph is missing");
-    const int64_t m = mg->graph->stats.rows, n = mg->graph->stats.cols;
     if (model->saved.block &&
         (model->saved.rows != m || model->saved.cols != n || model->saved_batch != model->batch_targets))
         fm_lfactormer_saved_free(&model->saved);
@@ -126,6 +124,18 @@ static int forward(float *w_out, float *ht_out, fm_learned *model, const float *
                                            msg));
         model->saved_batch = model->batch_targets;
     }
+    return FM_OK;
+#undef FREE_ALL
+}
+
+// w_out, ht_out from w_in, ht_in in the network's frame, over the view. A
+// non-finite output is FM_ERR_NUMERIC naming the model and the `stage`.
+static int forward(float *w_out, float *ht_out, fm_learned *model, const float *w_in, const float *ht_in,
+                   const fm_message_graph *mg, const char *stage, char *msg)
+{
+#define FREE_ALL
+    FM_CHECK(model && model->params && mg && mg->graph, FM_ERR_INVALID, "the learned model or its graph is missing");
+    FM_TRY(prepare_saved(model, mg->graph->stats.rows, mg->graph->stats.cols, msg));
     // (the ops inside report themselves to the profile)
     const int status = fm_lfactormer_forward(w_out, ht_out, &model->saved, w_in, ht_in, &model->weights, mg, msg);
     if (status == FM_ERR_NUMERIC) {
@@ -156,8 +166,30 @@ int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_gr
     FM_CHECK(!model || model->kind == FM_MODEL_INIT, FM_ERR_INVALID,
              "fm_learned_start: %s holds an %s model, not an initialization model", model ? model->path : "",
              model ? fm_model_kind_name(model->kind) : "");
-    // the NNDSVD of X / mean, as the training samples start: X's, (√mean·W'_0, √mean·H'_0), mapped
-    FM_TRY(fm_init_factors(&w, &ht, g, rows, cols, rank, FM_INIT_NNDSVD, power, seed, msg));
+    // the NNDSVD of X / mean, as the training samples start: X's, (√mean·W'_0, √mean·H'_0), mapped.
+    // A solver that runs a small problem on one thread (serial_below) leaves
+    // the run's other threads idle: one draws the sketch while this one
+    // allocates the network's activations, whose first touches of fresh
+    // pages can cost as much as the sketch on a virtual machine (docs/
+    // implementation.md, "Memory"). The same arithmetic either way.
+    if (model && omp_get_max_threads() == 1 && fm_get_threads() > 1 && !omp_in_parallel()) {
+        int sketched = FM_OK, prepared = FM_OK;
+        char prepare_msg[FM_MSG_LEN] = "";
+#pragma omp parallel num_threads(2)
+        {
+            if (omp_get_thread_num() == 0)
+                prepared = prepare_saved(model, network->graph->stats.rows, network->graph->stats.cols, prepare_msg);
+            else
+                sketched = fm_init_factors(&w, &ht, g, rows, cols, rank, FM_INIT_NNDSVD, power, seed, msg);
+        }
+        FM_TRY(sketched);
+        if (prepared != FM_OK) {
+            memcpy(msg, prepare_msg, FM_MSG_LEN);
+            FREE_ALL;
+            return prepared;
+        }
+    } else
+        FM_TRY(fm_init_factors(&w, &ht, g, rows, cols, rank, FM_INIT_NNDSVD, power, seed, msg));
     scale(w, 1 / sqrt(mean));
     scale(ht, 1 / sqrt(mean));
     if (model) {
