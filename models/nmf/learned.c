@@ -177,9 +177,10 @@ int fm_learned_start(fm_dense **W, fm_dense **Ht, fm_learned *model, const fm_gr
         char prepare_msg[FM_MSG_LEN] = "";
 #pragma omp parallel num_threads(2)
         {
-            if (omp_get_thread_num() == 0)
+            const int thread = omp_get_thread_num(), team = omp_get_num_threads();
+            if (thread == 0)
                 prepared = prepare_saved(model, network->graph->stats.rows, network->graph->stats.cols, prepare_msg);
-            else
+            if (thread == team - 1)   // (thread 0 too where the team is one thread: OMP_THREAD_LIMIT)
                 sketched = fm_init_factors(&w, &ht, g, rows, cols, rank, FM_INIT_NNDSVD, power, seed, msg);
         }
         FM_TRY(sketched);
