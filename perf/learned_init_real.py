@@ -56,7 +56,8 @@ ADMM is far from converged after 100 iterations (the faces at ranks 20 and
 40) a new seed moves plain's RMSE at the budget by tenths of a percent: the
 same order as the learned start's lead or lag. A line per pair then gives
 the learned RMSE at the budget over plain's at the same seed (the median over
-the seeds and its range), how far plain's own RMSE spreads over the seeds,
+the seeds and its range; a ratio within 5e-6 of 1, as on the converged
+pairs, with its difference from 1), how far plain's own RMSE spreads over the seeds,
 and the seeds at which the learned start is below and at which it is faster to
 plain's 20-iteration RMSE; the summary counts the pairs whose median ratio
 is above 1 and those where even the best seed is, and at each seed the
@@ -332,6 +333,9 @@ def print_seeds(seeds, at):
     print("\nover %d seeds: the learned start's RMSE at plain's time for %d over plain's at the same seed, "
           "median [range]; plain's own RMSE over its median, range; seeds with the learned start below; "
           "seeds with it faster to plain's RMSE at 20" % (n, at))
+    def ratio(r):   # a ratio that rounds to 1.00000 keeps its sign and size (converged pairs)
+        return "%.5f" % r if abs(r - 1) >= 5e-6 or r == 1 else "%.5f (%+.0e)" % (r, r - 1)
+
     above_median = above_all = 0
     for label, runs in seeds:
         ratios = [learned / plain if learned is not None else float("inf") for plain, learned, _ in runs]
@@ -339,8 +343,8 @@ def print_seeds(seeds, at):
         m = median(ratios)
         above_median += m > 1
         above_all += min(ratios) > 1
-        print("  %s: %.5f [%.5f, %.5f]; plain %+.3f%% .. %+.3f%%; below at %d of %d; faster at %d" % (
-            label, m, min(ratios), max(ratios), 100 * (min(plains) / median(plains) - 1),
+        print("  %s: %s [%s, %s]; plain %+.3f%% .. %+.3f%%; below at %d of %d; faster at %d" % (
+            label, ratio(m), ratio(min(ratios)), ratio(max(ratios)), 100 * (min(plains) / median(plains) - 1),
             100 * (max(plains) / median(plains) - 1), sum(r < 1 for r in ratios), n,
             sum(quick for _, _, quick in runs)))
     print("above plain at the median seed on %d of %d pairs, at every seed on %d" % (above_median, len(seeds),
