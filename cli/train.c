@@ -180,14 +180,17 @@ static void print_epoch(const progress *q, const fm_train_progress *p)
                 p->epochs, "", e->valid, e->valid_small, e->valid_large,
                 q->baseline, p->baseline);
     } else {
-        char eta[32];
+        char eta[32], skipped[64] = "";
         duration(eta, sizeof eta, eta_of(q, p));
+        if (e->skipped)
+            snprintf(skipped, sizeof skipped, "  %lld step%s skipped (not finite: lower the rate)",
+                     (long long)e->skipped, e->skipped > 1 ? "s" : "");
         fprintf(stderr,
                 "epoch %3d/%d  loss %-10.5g %s %d  lr %-8.3g  valid rmse %.5g (small %.5g, large %.5g)%s  "
-                "train %.1f s (%.3g s/matrix), valid %.1f s  ETA %s\n",
+                "train %.1f s (%.3g s/matrix), valid %.1f s  ETA %s%s\n",
                 e->epoch, p->epochs, e->loss, q->accel ? "T" : "unroll", e->steps, e->peak_rate, e->valid,
                 e->valid_small, e->valid_large, e->best ? " *best" : "      ", e->train_seconds,
-                e->matrices ? e->train_seconds / (double)e->matrices : NAN, e->valid_seconds, eta);
+                e->matrices ? e->train_seconds / (double)e->matrices : NAN, e->valid_seconds, eta, skipped);
     }
 }
 

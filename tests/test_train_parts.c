@@ -330,6 +330,36 @@ Test(adamw, a_nonfinite_gradient_changes_nothing)
     }
 }
 
+// A finite gradient whose square, or a rate whose step, leaves float's range
+// is refused the same way: nothing written, values and moments alike.
+Test(adamw, a_step_beyond_float_range_changes_nothing)
+{
+    const float big[2] = {1e21f, 1.0f};   // v = (1 − β2) g² = 1e39 > FLT_MAX; g = 1 at a rate of 1e39
+    const double rates[2] = {0.01, 1e39};
+    for (int b = 0; b < 2; b++) {
+        fm_params *p = small_block();
+        char msg[FM_MSG_LEN] = "";
+        fm_adamw opt;
+        fm_adamw_default(&opt);
+        for (int e = 0; e < 7; e++) {
+            p->values[small_offset(p, e)] = (float)initial_values[e];
+            p->grads[small_offset(p, e)] = (float)gradients[0][e];
+        }
+        p->grads[small_offset(p, 5)] = big[b];
+        float before[4 * 32];
+        cr_assert_leq(4 * p->count, 4 * 32);
+        memcpy(before, p->values, sizeof(float) * 4 * p->count);
+        cr_expect_eq(fm_adamw_step(p, &opt, 1, rates[b], NULL, msg), FM_ERR_NUMERIC, "case %d", b);
+        cr_expect(strstr(msg, "beyond float's range") != NULL, "message: %s", msg);
+        cr_expect(memcmp(before, p->values, sizeof(float) * 4 * p->count) == 0, "case %d: the block changed", b);
+        // g = 1 at an ordinary rate, or g = 1e18 (v = 1e33), steps
+        p->grads[small_offset(p, 5)] = b ? 1.0f : 1e18f;
+        cr_expect_eq(fm_adamw_step(p, &opt, 1, 0.01, NULL, msg), FM_OK, "case %d: %s", b, msg);
+        cr_expect(memcmp(before, p->values, sizeof(float) * p->count) != 0, "case %d: nothing moved", b);
+        fm_params_free(&p);
+    }
+}
+
 Test(adamw, refuses_bad_arguments)
 {
     fm_params *p = small_block();

@@ -368,3 +368,68 @@ Test(train_runs, validation_is_the_same_at_any_thread_count)
     fm_train_result_free(&r[0]);
     fm_train_result_free(&r[1]);
 }
+
+//------------------------------------------------------------------------------
+// A wrecked model
+//------------------------------------------------------------------------------
+
+// Fine-tuning at a rate that wrecks the model ends as worse epochs, whatever
+// the rate and the rounding: a step whose loss or gradient is not finite is
+// skipped (counted, the parameters unchanged), a validation whose network
+// output is not finite scores +inf, and the output stays the start.
+static void expect_wreck_is_a_worse_epoch(fm_model_kind kind)
+{
+    char msg[FM_MSG_LEN] = "";
+    const char *dir = fm_test_tmpdir();
+    char *base = path_in(dir, "base.fmw"), *tuned = path_in(dir, "tuned.fmw");
+    char *base_state = state_of(base), *tuned_state = state_of(tuned);
+    fm_train_options o = tiny(kind, base);
+    o.epochs = 1;
+    o.valid_size = 4;
+    o.valid_steps = 1;
+    fm_train_result *trained = run_ok(&o);
+    fm_train_result_free(&trained);
+    fm_checkpoint_header h;
+    fm_params *start = NULL, *out = NULL;
+    cr_assert_eq(fm_checkpoint_read(base, &h, &start, NULL, NULL, msg), FM_OK, "%s", msg);
+    const double rates[] = {10, 1e3, 1e6, 1e12};
+    int64_t skipped = 0;
+    for (int i = 0; i < 4; i++) {
+        fm_train_options f = o;
+        f.out = tuned;
+        f.from = base;
+        f.epochs = 2;
+        f.rate = rates[i];
+        fm_train_result *r = fm_test_training_run(&f);
+        cr_assert_eq(r->count, 3, "rate %g", rates[i]);
+        for (int e = 1; e < 3; e++) {
+            cr_expect(!r->epochs[e].best, "rate %g: epoch %d is best (%g; start %g)", rates[i], e,
+                      r->epochs[e].valid, r->epochs[0].valid);
+            cr_expect(!(r->epochs[e].valid < r->epochs[0].valid), "rate %g: epoch %d validated at %g, the start at %g",
+                      rates[i], e, r->epochs[e].valid, r->epochs[0].valid);
+            cr_expect(r->epochs[e].skipped >= 0 && r->epochs[e].skipped <= fm_train_steps_per_epoch(&f));
+            skipped += r->epochs[e].skipped;
+        }
+        cr_expect_eq(r->state.best_epoch, 0, "rate %g", rates[i]);
+        cr_assert_eq(fm_checkpoint_read(tuned, &h, &out, NULL, NULL, msg), FM_OK, "%s", msg);
+        cr_expect_eq(memcmp(start->values, out->values, sizeof(float) * (size_t)start->count), 0,
+                     "rate %g: the output is not the start", rates[i]);
+        fm_params_free(&out);
+        fm_train_result_free(&r);
+        remove(tuned);
+        remove(tuned_state);
+    }
+    // a rate of 1e12 takes every weight to about 1e12: the network overflows
+    cr_expect_gt(skipped, 0, "no step was skipped: the test did not reach a non-finite gradient");
+    fm_params_free(&start);
+    remove(base);
+    remove(base_state);
+    remove(dir);
+    free(base);
+    free(tuned);
+    free(base_state);
+    free(tuned_state);
+}
+
+Test(train_runs, a_wrecked_init_model_ends_as_worse_epochs) { expect_wreck_is_a_worse_epoch(FM_MODEL_INIT); }
+Test(train_runs, a_wrecked_accel_model_ends_as_worse_epochs) { expect_wreck_is_a_worse_epoch(FM_MODEL_ACCEL); }

@@ -284,8 +284,15 @@ static int member_step(double *loss, float *grads, const fm_params *params, cons
     fm_message_graph reads;
     FM_TRY(fm_train_network_graph(&ng, &reads, sample, &o->sampling, o->layers, o->seed, FM_SET_TRAIN, index, epoch,
                                   msg));
-    FM_TRY(fm_unroll_forward(loss, &tape, sample->w_start, sample->ht_start, &w, &at, &reads, msg));
-    FM_TRY(fm_unroll_backward(&g, weight, tape, &w, &reads, msg));
+    int status = fm_unroll_forward(loss, &tape, sample->w_start, sample->ht_start, &w, &at, &reads, msg);
+    if (status == FM_OK) status = fm_unroll_backward(&g, weight, tape, &w, &reads, msg);
+    // the model's arithmetic overflowed (a rate that wrecks it): a NaN loss,
+    // and fm_train_step skips the step
+    if (status == FM_ERR_NUMERIC) {
+        *loss = NAN;
+        status = FM_OK;
+    }
+    FM_TRY(status);
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL
@@ -391,7 +398,17 @@ int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const f
     for (int b = 0; b < members; b++) total += losses[b];
     *loss = total / members;
     const uint64_t t = (uint64_t)epoch * (uint64_t)steps + (uint64_t)step + 1;
-    FM_TRY(fm_adamw_step(params, &o->adamw, (int64_t)t, fm_schedule_rate(o->rate, epoch, step, steps), NULL, msg));
+    // a loss or a gradient that is not finite skips the step: every process
+    // sees the same losses and the same summed gradient, so all skip it
+    const int stepped = isfinite(*loss) ? fm_adamw_step(params, &o->adamw, (int64_t)t,
+                                                        fm_schedule_rate(o->rate, epoch, step, steps), NULL, msg)
+                                        : FM_ERR_NUMERIC;
+    if (stepped == FM_ERR_NUMERIC) {
+        *loss = NAN;
+        msg[0] = 0;
+    } else {
+        FM_TRY(stepped);
+    }
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL

@@ -236,7 +236,9 @@ int64_t fm_train_steps_per_epoch(const fm_train_options *options);
 // the chain of fm_train_unroll_config(epoch) forward and backward (gradients
 // zeroed first), and fm_adamw_step with the scheduled rate (see above).
 // `params` is laid out for the options' model; *loss gets the mean unrolled
-// loss of the batch.
+// loss of the batch. A step whose loss or summed gradient is not finite (the
+// model's arithmetic overflowed: a rate that wrecked it) is skipped: the
+// parameters and the moments are unchanged, *loss is NaN, the status FM_OK.
 int fm_train_step(double *loss, fm_params *params, const fm_train_options *options, int epoch, int64_t step,
                   char *msg);
 // fm_train_step with the caller's scratch `extra` of (batch − 1) · count
@@ -254,6 +256,7 @@ typedef struct fm_train_epoch {
     double loss;                 // mean unrolled loss over them
     double valid_small, valid_large, valid;   // median RMSEs and their mean (the score)
     bool best;                   // the best so far: written to `out`
+    int64_t skipped;             // steps skipped: their loss or gradient was not finite
     double train_seconds, valid_seconds;
 } fm_train_epoch;
 

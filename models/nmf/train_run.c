@@ -161,8 +161,14 @@ static int valid_score(int64_t i, void *context, char *msg)
     const valid_scores *c = context;
     fm_train_sample *s = &c->v->samples[i];
     const int rank = fm_train_valid_rank(c->v->o, i);
-    return c->w ? sample_rmse(&c->rmses[i], s, rank, c->v->set, i, c->w, c->v->o, msg)
-                : sample_baseline(&c->rmses[i], s, rank, c->v->o, msg);
+    if (!c->w) return sample_baseline(&c->rmses[i], s, rank, c->v->o, msg);
+    const int status = sample_rmse(&c->rmses[i], s, rank, c->v->set, i, c->w, c->v->o, msg);
+    if (status != FM_ERR_NUMERIC) return status;
+    // a network whose output is not finite (wrecked by its rate) scores the
+    // worst: its epoch is recorded, and never kept
+    c->rmses[i] = INFINITY;
+    msg[0] = 0;
+    return FM_OK;
 }
 
 // The medians over both sets (w NULL: the baselines), the matrices in
@@ -396,6 +402,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         *e = (fm_train_epoch){.epoch = epoch + 1, .steps = config.steps,
                               .peak_rate = fm_schedule_rate(o->rate, epoch, 0, steps)};
         double loss_sum = 0;
+        int64_t stepped = 0;   // matrices of the steps taken (a skipped step's loss is NaN)
         for (int64_t step = first; step < steps; step++) {
             const double t0 = now();
             double loss = NAN;
@@ -405,7 +412,12 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
             st.rng_counter = (uint64_t)done;
             st.learning_rate = fm_schedule_rate(o->rate, epoch, step + 1, steps);
             e->matrices += done - before;
-            loss_sum += loss * (double)(done - before);
+            if (isnan(loss)) {
+                e->skipped++;
+            } else {
+                loss_sum += loss * (double)(done - before);
+                stepped += done - before;
+            }
             r->matrices += done - before;
             const double seconds = now() - t0;
             e->train_seconds += seconds;
@@ -417,7 +429,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
             }
             p = (fm_train_progress){.event = FM_TRAIN_EVENT_STEP, .epoch = epoch, .epochs = o->epochs,
                                     .done = done, .total = n, .loss = loss,
-                                    .running_loss = loss_sum / (double)e->matrices, .valid = last_valid,
+                                    .running_loss = stepped ? loss_sum / (double)stepped : NAN, .valid = last_valid,
                                     .baseline = r->baseline, .seconds = now() - start, .matrices = r->matrices,
                                     .remaining = remaining_matrices(o, epoch, done)};
             if (o->progress && o->progress(&p, o->user)) {
@@ -426,7 +438,7 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
             }
         }
         if (r->stopped) break;
-        e->loss = e->matrices ? loss_sum / (double)e->matrices : NAN;
+        e->loss = stepped ? loss_sum / (double)stepped : NAN;
         // the epoch is done: validate, keep the best, write the state
         st.epoch = (uint64_t)epoch + 1;
         st.rng_counter = 0;

@@ -2,6 +2,7 @@
 #include "cpu.h"
 #include "optim.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "profile.h"
@@ -46,6 +47,32 @@ double fm_optim_grad_norm(const fm_params *p)
 
 static bool is_probability(double beta) { return beta >= 0 && beta < 1; }
 
+// Weight decay applies to weight matrices (and to vectors if asked).
+static double decay_of(const fm_tensor_spec *s, const fm_adamw *opt)
+{
+    const bool matrix = s->rows > 1 && s->cols > 1;
+    return matrix || opt->decay_vectors ? opt->weight_decay : 0;
+}
+
+// One element's step (§7): its new first and second moments and value, in
+// double. The check pass and the update pass share it, so both round alike.
+typedef struct adamw_element {
+    double first, second, value;
+} adamw_element;
+
+static inline __attribute__((always_inline)) adamw_element adamw_at(double g, float m, float v, float theta,
+                                                                      double beta1, double beta2, double eps,
+                                                                      double correction1, double correction2,
+                                                                      double rate, double decay)
+{
+    const double first = beta1 * m + (1 - beta1) * g;
+    const double second = beta2 * v + (1 - beta2) * g * g;
+    const double update = (first / correction1) / (sqrt(second / correction2) + eps);
+    return (adamw_element){first, second, theta - rate * (update + decay * theta)};
+}
+
+static bool fits_float(double x) { return fabs(x) <= FLT_MAX; }
+
 FM_TARGET_CLONES
 int fm_adamw_step(fm_params *p, const fm_adamw *opt, int64_t step, double rate, double *grad_norm,
                   char *msg)
@@ -77,27 +104,41 @@ int fm_adamw_step(fm_params *p, const fm_adamw *opt, int64_t step, double rate, 
     double elements = 0;
     for (int t = 0; t < p->tensors; t++) elements += (double)fm_params_size(p, t);
 
-#pragma omp parallel if (p->count >= PARALLEL_MIN)
+    // pass 1: a finite gradient can still take a value or a moment beyond
+    // float's range (g² of a wrecked model, a huge rate); such a step is
+    // refused before anything is written
+    int overflow = 0;
+#pragma omp parallel if (p->count >= PARALLEL_MIN) reduction(| : overflow)
     for (int t = 0; t < p->tensors; t++) {
-        const fm_tensor_spec *s = &p->specs[t];
-        const bool matrix = s->rows > 1 && s->cols > 1;
-        const double decay = matrix || opt->decay_vectors ? opt->weight_decay : 0;
+        const double decay = decay_of(&p->specs[t], opt);
         const int64_t start = p->offsets[t], end = start + fm_params_size(p, t);
 #pragma omp for schedule(static) nowait
         for (int64_t e = start; e < end; e++) {
-            const double g = scale * grads[e];
-            const double first = beta1 * m[e] + (1 - beta1) * g;
-            const double second = beta2 * v[e] + (1 - beta2) * g * g;
-            const double theta = values[e];
-            const double update = (first / correction1) / (sqrt(second / correction2) + eps);
-            m[e] = (float)first;
-            v[e] = (float)second;
-            values[e] = (float)(theta - rate * (update + decay * theta));
+            const adamw_element x = adamw_at(scale * grads[e], m[e], v[e], values[e], beta1, beta2, eps, correction1,
+                                             correction2, rate, decay);
+            overflow |= !(fits_float(x.first) && fits_float(x.second) && fits_float(x.value));
         }
     }
-    // flops: the norm (2 per element) and the update (about 16 per element);
-    // bytes: the gradients read twice, values and both moments read and written
-    FM_PROFILE_STOP(profile_clock, "optim.adamw", 18 * elements, 4.0 * 8 * elements);
+    FM_CHECK(!overflow, FM_ERR_NUMERIC,
+             "fm_adamw_step: step %lld at rate %g would take a parameter or its moments beyond float's range; the "
+             "parameters are unchanged", (long long)step, rate);
+#pragma omp parallel if (p->count >= PARALLEL_MIN)
+    for (int t = 0; t < p->tensors; t++) {
+        const double decay = decay_of(&p->specs[t], opt);
+        const int64_t start = p->offsets[t], end = start + fm_params_size(p, t);
+#pragma omp for schedule(static) nowait
+        for (int64_t e = start; e < end; e++) {
+            const adamw_element x = adamw_at(scale * grads[e], m[e], v[e], values[e], beta1, beta2, eps, correction1,
+                                             correction2, rate, decay);
+            m[e] = (float)x.first;
+            v[e] = (float)x.second;
+            values[e] = (float)x.value;
+        }
+    }
+    // flops: the norm (2 per element) and the update, checked then applied
+    // (about 16 per element each); bytes: the gradients read three times,
+    // values and both moments read twice and written once
+    FM_PROFILE_STOP(profile_clock, "optim.adamw", 34 * elements, 4.0 * 12 * elements);
     return FM_OK;
 #undef FREE_ALL
 }

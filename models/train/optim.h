@@ -45,7 +45,8 @@ void fm_adamw_default(fm_adamw *opt);
 // with learning rate `rate` (fm_schedule_rate). `grad_norm` (may be NULL)
 // receives the L2 norm of the gradient block before clipping. The norm is
 // always computed: a NaN or infinite gradient returns FM_ERR_NUMERIC and
-// leaves the block untouched.
+// leaves the block untouched, and so does a step that would take a value or a
+// moment beyond float's range.
 int fm_adamw_step(fm_params *p, const fm_adamw *opt, int64_t step, double rate, double *grad_norm,
                   char *msg);
 
