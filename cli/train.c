@@ -139,7 +139,7 @@ typedef struct progress {
     int64_t last_done;     // matrices of the epoch at the last step
     double first_seconds;  // the time and the matrices of this call at its first step:
     int64_t first_matrices;   // the ETA counts from there (validation and set-up excluded)
-    bool accel;
+    bool accel, from;       // from: epoch 0 is the --from model, not an untrained one
     const char *baseline;   // what the baseline is: the nndsvd start, or plain ADMM after it
 } progress;
 
@@ -176,8 +176,8 @@ static void print_epoch(const progress *q, const fm_train_progress *p)
     const fm_train_epoch *e = p->report;
     if (q->tty) fprintf(stderr, "\r\033[K");
     if (e->epoch == 0) {
-        fprintf(stderr, "epoch %3d/%d  untrained%27s  valid rmse %.5g (small %.5g, large %.5g)  %s %.5g\n", 0,
-                p->epochs, "", e->valid, e->valid_small, e->valid_large,
+        fprintf(stderr, "epoch %3d/%d  %-9s%27s  valid rmse %.5g (small %.5g, large %.5g)  %s %.5g\n", 0,
+                p->epochs, q->from ? "start" : "untrained", "", e->valid, e->valid_small, e->valid_large,
                 q->baseline, p->baseline);
     } else {
         char eta[32], skipped[64] = "";
@@ -389,7 +389,7 @@ static int train_and_report(fm_train_options *options, bool quiet, long stop_aft
     fm_train_options o = *options;
     char msg[FM_MSG_LEN] = "";
     progress q = {.quiet = quiet, .tty = isatty(2), .stop_after = stop_after, .accel = o.kind == FM_MODEL_ACCEL,
-                  .baseline = fm_train_valid_chain_steps(&o) > 0 ? "plain ADMM" : "nndsvd",
+                  .from = o.from != NULL, .baseline = fm_train_valid_chain_steps(&o) > 0 ? "plain ADMM" : "nndsvd",
                   .first_matrices = -1};
     o.progress = show_progress;
     o.user = &q;

@@ -159,6 +159,28 @@ Test(cli, train_pooled_init_on_the_mix_end_to_end)
     scratch_free(&s);
 }
 
+// Fine-tuning at a rate that wrecks the model (§7, "Validation and
+// selection"): the run succeeds, epoch 0 is labelled the start, the epochs'
+// lines count the skipped steps, and the output is the start itself.
+Test(cli, train_at_a_wrecking_rate_keeps_the_start)
+{
+    scratch s = scratch_new();
+    char base[400], tuned[400];
+    snprintf(base, sizeof base, "%s/base.fmw", s.out);
+    snprintf(tuned, sizeof tuned, "%s/tuned.fmw", s.out);
+    run r = RUN(&s, "train", "--model", "init", TINY, "--epochs", "1", "--out", base);
+    expect_success(&r);
+    run_free(&r);
+    r = RUN(&s, "train", "--model", "init", TINY, "--epochs", "2", "--from", base, "--lr", "1000", "--out", tuned);
+    expect_success(&r);
+    cr_expect(strstr(r.err, "epoch   0/2  start "), "epoch 0 is not labelled the start:\n%s", r.err);
+    cr_expect(strstr(r.err, "skipped (not finite: lower the rate)"), "no step reported skipped:\n%s", r.err);
+    cr_expect(strstr(r.out, "the --from model"), "the start is not named the best:\n%s", r.out);
+    expect_same_file(base, tuned);
+    run_free(&r);
+    scratch_free(&s);
+}
+
 Test(cli, train_sampling_bad_options)
 {
     scratch s = scratch_new();
