@@ -431,5 +431,55 @@ static void expect_wreck_is_a_worse_epoch(fm_model_kind kind)
     free(tuned_state);
 }
 
+// A model whose output overflows float on every matrix (its weights scaled
+// by 1e30) validates at +inf rather than failing the run; no step can move
+// it (each is skipped), and fine-tuning from it writes it back.
+Test(train_runs, a_model_whose_output_overflows_validates_at_infinity)
+{
+    char msg[FM_MSG_LEN] = "";
+    const char *dir = fm_test_tmpdir();
+    char *base = path_in(dir, "base.fmw"), *wrecked = path_in(dir, "wrecked.fmw"), *tuned = path_in(dir, "tuned.fmw");
+    char *base_state = state_of(base), *tuned_state = state_of(tuned);
+    fm_train_options o = tiny(FM_MODEL_INIT, base);
+    o.epochs = 1;
+    o.valid_size = 4;
+    fm_train_result *r = run_ok(&o);
+    fm_train_result_free(&r);
+    fm_checkpoint_header h;
+    fm_params *p = NULL, *out = NULL;
+    cr_assert_eq(fm_checkpoint_read(base, &h, &p, NULL, NULL, msg), FM_OK, "%s", msg);
+    for (int64_t e = 0; e < p->count; e++) p->values[e] *= 1e30f;
+    cr_assert_eq(fm_checkpoint_write(wrecked, &h, p, NULL, msg), FM_OK, "%s", msg);
+    fm_train_options f = o;
+    f.out = tuned;
+    f.from = wrecked;
+    f.rate = 1e-3;
+    r = run_ok(&f);
+    cr_assert_eq(r->count, 2);
+    for (int e = 0; e < 2; e++)
+        cr_expect(isinf(r->epochs[e].valid) && r->epochs[e].valid > 0, "epoch %d validated at %g", e,
+                  r->epochs[e].valid);
+    cr_expect_eq(r->epochs[1].skipped, fm_train_steps_per_epoch(&f), "%lld of %lld steps skipped",
+                 (long long)r->epochs[1].skipped, (long long)fm_train_steps_per_epoch(&f));
+    cr_expect(isnan(r->epochs[1].loss), "the epoch's loss %g over no step taken", r->epochs[1].loss);
+    cr_expect_eq(r->state.best_epoch, 0);
+    cr_assert_eq(fm_checkpoint_read(tuned, &h, &out, NULL, NULL, msg), FM_OK, "%s", msg);
+    cr_expect_eq(memcmp(p->values, out->values, sizeof(float) * (size_t)p->count), 0, "the output is not the start");
+    fm_params_free(&p);
+    fm_params_free(&out);
+    fm_train_result_free(&r);
+    remove(base);
+    remove(base_state);
+    remove(wrecked);
+    remove(tuned);
+    remove(tuned_state);
+    remove(dir);
+    free(base);
+    free(wrecked);
+    free(tuned);
+    free(base_state);
+    free(tuned_state);
+}
+
 Test(train_runs, a_wrecked_init_model_ends_as_worse_epochs) { expect_wreck_is_a_worse_epoch(FM_MODEL_INIT); }
 Test(train_runs, a_wrecked_accel_model_ends_as_worse_epochs) { expect_wreck_is_a_worse_epoch(FM_MODEL_ACCEL); }

@@ -377,9 +377,9 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         *e = (fm_train_epoch){.epoch = 0, .steps = config.steps, .peak_rate = NAN, .loss = NAN};
         AGREE_TRY(validate_epoch(e, sets, &w, o, msg));
         last_valid = e->valid;
-        if (o->from && e->valid < st.best_validation_rmse) {
+        if (o->from) {
             // a fine-tuning run's start is a trained model: the one to keep
-            // unless an epoch beats it
+            // unless an epoch beats it (kept even at +inf: a run writes a model)
             st.best_validation_rmse = e->valid;
             e->best = true;
             AGREE_TRY(write_checkpoint(o, o->out, &header, params, NULL, msg));
@@ -450,7 +450,9 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         AGREE_TRY(validate_epoch(e, sets, &w, o, msg));
         r->count++;
         last_valid = e->valid;
-        if (e->valid < st.best_validation_rmse) {
+        // without --from the first epoch is kept whatever its score (+inf
+        // when its network overflows on the validation): a run writes a model
+        if (e->valid < st.best_validation_rmse || (!o->from && epoch == 0)) {
             st.best_validation_rmse = e->valid;
             st.best_epoch = st.epoch;
             e->best = true;
