@@ -54,9 +54,13 @@ int fm_train_show_progress(const fm_epochs_progress *p, void *user)
     if (q->quiet) return 0;
     if (!isnan(p->validation)) {
         if (q->tty) fprintf(stderr, "\r\033[K");
-        fprintf(stderr, "epoch %lld/%lld  validation %.1f %s  (best %.1f)  loss %.4g  %.0f s\n",
+        char skipped[64] = "";
+        if (p->skipped)
+            snprintf(skipped, sizeof skipped, "  %lld step%s skipped (not finite: lower the rate)",
+                     (long long)p->skipped, p->skipped > 1 ? "s" : "");
+        fprintf(stderr, "epoch %lld/%lld  validation %.1f %s  (best %.1f)  loss %.4g  %.0f s%s\n",
                 (long long)p->epoch, (long long)p->epochs, p->validation, q->unit, fmin(p->best, p->validation),
-                p->running_loss, p->seconds);
+                p->running_loss, p->seconds, skipped);
     } else if (q->tty) {
         const int filled = (int)(20 * p->done / (p->total ? p->total : 1));
         char bar[21];

@@ -28,6 +28,9 @@ typedef struct recorder {
     const double *scores;           // the validation scores, in turn
     int64_t stop_at;                // the progress callback stops after this step (0: never)
     int64_t fail_at;                // the step callback fails at this step (0: never)
+    int64_t skip_from;              // the step callback skips (NaN loss) from this step on (0: never)
+    int64_t progress_skipped;       // the skips the last epoch's progress reported
+    double progress_running;        // and its running loss
 } recorder;
 
 static int step(double *loss, void *self, int64_t index, uint64_t t, char *msg)
@@ -38,7 +41,7 @@ static int step(double *loss, void *self, int64_t index, uint64_t t, char *msg)
     r->index[t] = index;
     r->steps++;
     r->last_step = t;
-    *loss = (double)index;
+    *loss = r->skip_from && (int64_t)t >= r->skip_from ? NAN : (double)index;
     return FM_OK;
 }
 
@@ -67,7 +70,11 @@ static int write_model(void *self, char *msg)
 
 static int stop_when(const fm_epochs_progress *p, void *user)
 {
-    const recorder *r = user;
+    recorder *r = user;
+    if (!isnan(p->validation)) {
+        r->progress_skipped = p->skipped;
+        r->progress_running = p->running_loss;
+    }
     return r->stop_at && isnan(p->validation) && r->last_step == (uint64_t)r->stop_at;
 }
 
@@ -179,4 +186,34 @@ Test(epochs, the_time_limit_stops_after_a_step_and_errors_are_returned)
     cr_assert_eq(fm_epochs_run(&result, &loop, &state, msg), FM_ERR_NUMERIC);
     cr_assert(strstr(msg, "step 3 failed"), "%s", msg);
     cr_assert_eq(state.step, 2);
+}
+
+// Steps the trainer skips (NaN loss: models/train/epochs.h) are counted in
+// the epoch's progress and the result, and left out of the running loss.
+Test(epochs, skipped_steps_are_counted_and_left_out_of_the_loss)
+{
+    const double scores[] = { 50, 40, 45 };
+    recorder r = { .scores = scores, .skip_from = 5 };
+    const int64_t N = 6;
+    const fm_epochs loop = loop_of(&r, N, 2, 0);
+    fm_epochs_state state = fresh();
+    fm_epochs_result result;
+    char msg[FM_MSG_LEN] = "";
+    cr_assert_eq(fm_epochs_run(&result, &loop, &state, msg), FM_OK, "%s", msg);
+    cr_expect_eq(result.steps, 2 * N);
+    cr_expect_eq(result.skipped, 2 * N - 4, "%lld skipped", (long long)result.skipped);
+    // epoch 2 skipped every step: its running loss is NaN, its count N
+    cr_expect_eq(r.progress_skipped, N);
+    cr_expect(isnan(r.progress_running), "running loss %g over no step taken", r.progress_running);
+    cr_expect_eq(result.best_epoch, 1);
+    // epoch 1: the mean of its first 4 steps' losses (their indices), not of 6
+    recorder one = { .scores = scores, .skip_from = 5 };
+    const fm_epochs single = loop_of(&one, N, 1, 0);
+    fm_epochs_state s1 = fresh();
+    cr_assert_eq(fm_epochs_run(&result, &single, &s1, msg), FM_OK, "%s", msg);
+    double sum = 0;
+    for (int t = 1; t <= 4; t++) sum += (double)one.index[t];
+    cr_expect_eq(one.progress_skipped, 2);
+    cr_expect(fabs(one.progress_running - sum / 4) < 1e-12, "running loss %g, expected %g", one.progress_running,
+              sum / 4);
 }

@@ -250,3 +250,27 @@ Test(learned_lu_train, inference_keeps_the_diagonal_away_from_zero)
     }
     fm_square_free(&A);
 }
+
+// A rate that wrecks the model (models/train/epochs.h): the steps whose loss
+// or update is not finite are skipped and counted, not fatal; the validation
+// scores a factor that is not finite as not converging; a model is written.
+// At 1e30 the first step takes the weights to about 1e30, and the network's
+// output overflows from then on.
+Test(learned_lu_train, a_wrecking_rate_skips_steps_and_still_writes_a_model)
+{
+    const char *dir = fm_test_tmpdir();
+    fm_llu_train_options o;
+    tiny_options(&o, fm_test_path(dir, "wrecked.fmw"), FM_LLU_LOSS_SKETCHED);
+    o.epochs = 2;
+    o.rate = 1e30;
+    fm_llu_train_result r;
+    char msg[FM_MSG_LEN] = "";
+    cr_assert_eq(fm_llu_train(&r, &o, msg), FM_OK, "%s", msg);
+    cr_expect_eq(r.epochs_done, 2);
+    cr_expect_eq(r.steps, 2 * 12);
+    cr_expect(r.skipped > 0 && r.skipped < r.steps, "%lld of %lld steps skipped", (long long)r.skipped,
+              (long long)r.steps);
+    cr_expect(r.best_validation <= o.valid_max_iters, "best validation %g", r.best_validation);
+    cr_expect(fm_test_exists(o.out), "no model written");
+    fm_test_remove_dir(dir);
+}

@@ -428,3 +428,31 @@ Test(neuralif, a_tiny_model_trains_and_its_loss_falls)
     cr_assert(strstr(msg, "hidden width"), "%s", msg);
     fm_test_remove_dir(dir);
 }
+
+// A rate that wrecks the model (models/train/epochs.h): the steps whose loss
+// or update is not finite are skipped and counted, not fatal; the validation
+// scores a factor that is not finite as not converging; a model is written.
+Test(neuralif, a_wrecking_rate_skips_steps_and_still_writes_a_model)
+{
+    const char *dir = fm_test_tmpdir();
+    fm_nif_train_options o;
+    fm_nif_train_defaults(&o);
+    o.data = FM_SPD_DIFFUSION;
+    o.size = 12;
+    o.train_count = 8;
+    o.valid_count = 2;
+    o.epochs = 2;
+    o.rate = 1e30;
+    o.checkpoint_every = 0;
+    o.out = fm_test_path(dir, "wrecked.fmw");
+    fm_nif_train_result r;
+    char msg[FM_MSG_LEN] = "";
+    cr_assert_eq(fm_nif_train(&r, &o, msg), FM_OK, "%s", msg);
+    cr_expect_eq(r.epochs_done, 2);
+    cr_expect_eq(r.steps, 2 * 8);
+    cr_expect(r.skipped > 0 && r.skipped < r.steps, "%lld of %lld steps skipped", (long long)r.skipped,
+              (long long)r.steps);
+    cr_expect(isfinite(r.best_validation), "best validation %g", r.best_validation);
+    cr_expect(fm_test_exists(o.out), "no model written");
+    fm_test_remove_dir(dir);
+}

@@ -72,18 +72,26 @@ int fm_llu_validate(double *score, const fm_llu_config *config, fm_params *param
         FM_ALLOC(b, n);
         FM_ALLOC(x, n);
         for (int64_t i = 0; i < n; i++) b[i] = 1;
-        FM_TRY(fm_llu_factor_with(&L, &U, config, params, output, systems[v], NULL, msg));
-        FM_TRY(fm_precond_from_lu(&M, &L, &U, msg));
         fm_krylov_options krylov;
         fm_krylov_defaults(&krylov, n);
         krylov.tol = tol;
         krylov.restart = restart;
         krylov.max_iters = max_iters;
-        fm_krylov_result r;
-        // a factor so poor that the solve overflows scores as not converging
+        fm_krylov_result r = {0};
+        // a factor that is not finite (a wrecked model), or so poor that the
+        // solve overflows, scores as not converging
         char why[FM_MSG_LEN];
-        const int solved = fm_gmres(&r, systems[v]->A, b, x, M, &krylov, why);
+        int solved = fm_llu_factor_with(&L, &U, config, params, output, systems[v], NULL, why);
+        if (solved == FM_OK) solved = fm_precond_from_lu(&M, &L, &U, why);
+        if (solved == FM_OK) solved = fm_gmres(&r, systems[v]->A, b, x, M, &krylov, why);
+        if (solved != FM_OK && solved != FM_ERR_NUMERIC) {
+            snprintf(msg, FM_MSG_LEN, "%s", why);
+            FREE_ALL;
+            return solved;
+        }
         total += solved == FM_OK && r.converged ? (double)r.iterations : (double)max_iters;
+        fm_csr_free(&L);
+        fm_csr_free(&U);
         fm_precond_free(&M);
         free(b); b = NULL;
         free(x); x = NULL;
@@ -191,8 +199,10 @@ static int train_step(double *loss, const fm_llu_train_options *opt, fm_params *
     memset(w->dv, 0, (size_t)E * sizeof *w->dv);
     memset(w->dz, 0, (size_t)E * sizeof *w->dz);
     *loss = fm_llu_loss(scaled, w->v, p, t, w->dv, w->work);
-    FM_CHECK(isfinite(*loss), FM_ERR_NUMERIC, "learned LU training: the loss is not finite at step %llu",
-             (unsigned long long)step);
+    if (!isfinite(*loss)) {   // a rate that wrecked the model: the step is skipped (models/train/epochs.h)
+        *loss = NAN;
+        return FM_OK;
+    }
     if (opt->output == FM_LLU_OUTPUT_SCALED) fm_llu_times_entries(w->dv, input->edge_inputs, input->diagonal, E);
     fm_llu_factor_values_backward(w->dz, w->dv, w->zd, input->diagonal, E);
     for (int64_t k = 0; k < E; k++) w->dzf[k] = (float)w->dz[k];
@@ -202,8 +212,13 @@ static int train_step(double *loss, const fm_llu_train_options *opt, fm_params *
     fm_adamw_default(&adamw);
     adamw.weight_decay = opt->weight_decay;
     adamw.max_grad_norm = opt->max_grad_norm;
-    FM_TRY(fm_adamw_step(params, &adamw, (int64_t)step, opt->rate, NULL, msg));
-    return FM_OK;
+    const int stepped = fm_adamw_step(params, &adamw, (int64_t)step, opt->rate, NULL, msg);
+    if (stepped == FM_ERR_NUMERIC) {   // a gradient or an update not finite: skipped, nothing changed
+        *loss = NAN;
+        msg[0] = 0;
+        return FM_OK;
+    }
+    return stepped;
 #undef FREE_ALL
 }
 

@@ -54,7 +54,8 @@ static int generate(fm_square **out, const fm_nif_train_options *opt, fm_spd_set
 }
 
 // The mean PCG iterations to valid_tol over the validation matrices with the
-// network's factor (a run that does not converge counts its max_iters).
+// network's factor (a run that does not converge counts its max_iters, and
+// so does a factor or a solve that is not finite: a wrecked model).
 static int validate(double *score, const fm_nif_train_options *opt, fm_params *params,
                     fm_square *const *valid, char *msg)
 {
@@ -71,14 +72,17 @@ static int validate(double *score, const fm_nif_train_options *opt, fm_params *p
         FM_ALLOC(b, n);
         FM_ALLOC(x, n);
         for (int64_t i = 0; i < n; i++) b[i] = 1;
-        FM_TRY(fm_nif_factor_with(&L, &opt->config, params, valid[v], &inference, NULL, msg));
-        FM_TRY(fm_precond_from_lower(&M, &L, msg));
         fm_krylov_options krylov;
         fm_krylov_defaults(&krylov, n);
         krylov.tol = opt->valid_tol;
-        fm_krylov_result r;
-        FM_TRY(fm_pcg(&r, valid[v]->A, b, x, M, &krylov, msg));
-        total += r.converged ? (double)r.iterations : (double)krylov.max_iters;
+        fm_krylov_result r = {0};
+        int status = fm_nif_factor_with(&L, &opt->config, params, valid[v], &inference, NULL, msg);
+        if (status == FM_OK) status = fm_precond_from_lower(&M, &L, msg);
+        if (status == FM_OK) status = fm_pcg(&r, valid[v]->A, b, x, M, &krylov, msg);
+        if (status == FM_ERR_NUMERIC) msg[0] = 0;
+        else FM_TRY(status);
+        total += status == FM_OK && r.converged ? (double)r.iterations : (double)krylov.max_iters;
+        fm_csr_free(&L);
         fm_precond_free(&M);
         free(b); b = NULL;
         free(x); x = NULL;
@@ -191,8 +195,11 @@ static int train_step(double *loss, const fm_nif_train_options *opt, fm_params *
                     : fm_nif_sketch_loss(input->scaled, w->l, w->probe, w->dl, w->work);
     }
     if (opt->sparsity > 0) *loss += fm_nif_sparsity_penalty(w->l, input->diagonal, E, opt->sparsity, w->dl);
-    FM_CHECK(isfinite(*loss), FM_ERR_NUMERIC, "NeuralIF training: the loss is not finite at step %llu",
-             (unsigned long long)step);
+    if (!isfinite(*loss)) {   // a rate that wrecked the model: the step is skipped (models/train/epochs.h)
+        *loss = NAN;
+        FREE_ALL;
+        return FM_OK;
+    }
     fm_nif_factor_values_backward(w->dz, w->dl, w->l, input->diagonal, E);
     for (int64_t k = 0; k < E; k++) w->dzf[k] = (float)w->dz[k];
     fm_params_zero_grads(params);
@@ -202,7 +209,13 @@ static int train_step(double *loss, const fm_nif_train_options *opt, fm_params *
     fm_adamw_default(&adamw);
     adamw.weight_decay = opt->weight_decay;
     adamw.max_grad_norm = opt->max_grad_norm;
-    FM_TRY(fm_adamw_step(params, &adamw, (int64_t)step, opt->rate, NULL, msg));
+    const int stepped = fm_adamw_step(params, &adamw, (int64_t)step, opt->rate, NULL, msg);
+    if (stepped == FM_ERR_NUMERIC) {   // a gradient or an update not finite: skipped, nothing changed
+        *loss = NAN;
+        msg[0] = 0;
+    } else {
+        FM_TRY(stepped);
+    }
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL

@@ -48,15 +48,23 @@ int fm_epochs_run(fm_epochs_result *result, const fm_epochs *loop, fm_epochs_sta
         const int64_t epoch = (int64_t)state->epoch + 1;
         const fm_rng order = fm_rng_stream(loop->seed ^ fm_mix64((uint64_t)epoch), FM_STREAM_ORDER);
         double loss_sum = 0;
+        int64_t taken = 0, skipped = 0;
         for (int64_t done = (int64_t)(state->step % (uint64_t)steps_per_epoch); done < steps_per_epoch; done++) {
             const int64_t index = fm_rng_permute(done, loop->train_count, order);
             double loss = NAN;
             FM_TRY(loop->step(&loss, loop->self, index, state->step + 1, msg));
             state->step++;
-            loss_sum += loss;
+            if (isnan(loss)) {
+                skipped++;
+                result->skipped++;
+            } else {
+                loss_sum += loss;
+                taken++;
+            }
             p = (fm_epochs_progress){ .epoch = epoch, .epochs = loop->epochs, .done = done + 1,
                                       .total = steps_per_epoch, .loss = loss,
-                                      .running_loss = loss_sum / (double)(done + 1), .validation = NAN,
+                                      .running_loss = taken ? loss_sum / (double)taken : NAN, .skipped = skipped,
+                                      .validation = NAN,
                                       .best = state->best_validation, .seconds = omp_get_wtime() - loop->start };
             const bool late = loop->time_limit > 0 && p.seconds >= loop->time_limit;
             if (report(loop, &p) || late) result->stopped = true;
@@ -80,7 +88,8 @@ int fm_epochs_run(fm_epochs_result *result, const fm_epochs *loop, fm_epochs_sta
         FM_TRY(loop->write_state(loop->self, state, msg));
         p = (fm_epochs_progress){ .epoch = epoch, .epochs = loop->epochs, .done = steps_per_epoch,
                                   .total = steps_per_epoch, .loss = NAN,
-                                  .running_loss = loss_sum / (double)steps_per_epoch, .validation = score,
+                                  .running_loss = taken ? loss_sum / (double)taken : NAN, .skipped = skipped,
+                                  .validation = score,
                                   .best = state->best_validation, .seconds = omp_get_wtime() - loop->start };
         if (report(loop, &p)) result->stopped = true;
     }

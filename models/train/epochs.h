@@ -9,7 +9,10 @@
 //   - the state is written every `checkpoint_every` steps inside an epoch,
 //     when the run stops inside one, and after every epoch;
 //   - a run stops after the step that passes `time_limit` seconds, or when
-//     the progress callback returns nonzero.
+//     the progress callback returns nonzero;
+//   - a step whose loss is NaN was skipped by the trainer (its loss or
+//     gradient not finite: a rate that wrecks the model; nothing changed):
+//     counted, and left out of the running loss.
 // Nothing depends on a running generator: a resumed run needs only the
 // state's counters. Each trainer brings what is its own (its data, its step,
 // its validation, its files) as callbacks on `self`.
@@ -31,7 +34,8 @@ typedef struct fm_epochs_progress {
     int64_t epoch, epochs;       // the epoch running (1-based; 0: the first validation)
     int64_t done, total;         // steps of this epoch done, and in all
     double loss;                 // the step's loss; NaN at a validation
-    double running_loss;         // the mean loss of the epoch so far
+    double running_loss;         // the mean loss of the epoch's steps taken so far (NaN: none)
+    int64_t skipped;             // steps of the epoch skipped so far (their loss NaN)
     double validation;           // the score just measured; NaN at a step
     double best;                 // the best score so far (+inf before any)
     double seconds;              // since the run began
@@ -39,6 +43,7 @@ typedef struct fm_epochs_progress {
 
 typedef struct fm_epochs_result {
     int64_t epochs_done, steps;
+    int64_t skipped;             // steps skipped in this call (their loss NaN)
     double first_validation;     // the untrained model's score (NaN for a resumed run)
     double best_validation;
     int64_t best_epoch;
@@ -55,7 +60,8 @@ typedef struct fm_epochs {
     double start;                // omp_get_wtime() when the run began
     void *self;                  // the trainer's, passed to the four below
     // One step on training matrix `index` (0 ≤ index < train_count) as the
-    // run's step `step`; the step's loss to *loss.
+    // run's step `step`; the step's loss to *loss, NaN for a step skipped
+    // (the model unchanged) because its loss or gradient was not finite.
     int (*step)(double *loss, void *self, int64_t index, uint64_t step, char *msg);
     // The current model's validation score (lower is better).
     int (*validate)(double *score, void *self, char *msg);
