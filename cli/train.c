@@ -12,6 +12,7 @@
 #include "args.h"
 #include "factormer.h"
 #include "train.h"
+#include "train_precond.h"
 
 static const char help[] =
     "usage: factormer train --model init|accel --rank K|--any-rank --out MODEL.fmw [options]\n"
@@ -180,11 +181,9 @@ static void print_epoch(const progress *q, const fm_train_progress *p)
                 p->epochs, q->from ? "start" : "untrained", "", e->valid, e->valid_small, e->valid_large,
                 q->baseline, p->baseline);
     } else {
-        char eta[32], skipped[64] = "";
+        char eta[32], skipped[64];
         duration(eta, sizeof eta, eta_of(q, p));
-        if (e->skipped)
-            snprintf(skipped, sizeof skipped, "  %lld step%s skipped (not finite: lower the rate)",
-                     (long long)e->skipped, e->skipped > 1 ? "s" : "");
+        fm_train_show_skipped(skipped, sizeof skipped, e->skipped);
         fprintf(stderr,
                 "epoch %3d/%d  loss %-10.5g %s %d  lr %-8.3g  valid rmse %.5g (small %.5g, large %.5g)%s  "
                 "train %.1f s (%.3g s/matrix), valid %.1f s  ETA %s%s\n",

@@ -48,16 +48,21 @@ int fm_train_args_parse(fm_train_args *t, int argc, char **argv)
     return 0;
 }
 
+void fm_train_show_skipped(char *text, size_t size, int64_t skipped)
+{
+    if (!skipped) text[0] = 0;
+    else snprintf(text, size, "  %lld step%s skipped (not finite: lower the rate)", (long long)skipped,
+                  skipped > 1 ? "s" : "");
+}
+
 int fm_train_show_progress(const fm_epochs_progress *p, void *user)
 {
     const fm_train_show *q = user;
     if (q->quiet) return 0;
     if (!isnan(p->validation)) {
         if (q->tty) fprintf(stderr, "\r\033[K");
-        char skipped[64] = "";
-        if (p->skipped)
-            snprintf(skipped, sizeof skipped, "  %lld step%s skipped (not finite: lower the rate)",
-                     (long long)p->skipped, p->skipped > 1 ? "s" : "");
+        char skipped[64];
+        fm_train_show_skipped(skipped, sizeof skipped, p->skipped);
         fprintf(stderr, "epoch %lld/%lld  validation %.1f %s  (best %.1f)  loss %.4g  %.0f s%s\n",
                 (long long)p->epoch, (long long)p->epochs, p->validation, q->unit, fmin(p->best, p->validation),
                 p->running_loss, p->seconds, skipped);

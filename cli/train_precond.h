@@ -6,6 +6,7 @@
 #define FM_CLI_TRAIN_PRECOND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "epochs.h"
@@ -38,6 +39,10 @@ typedef struct fm_train_show {
     bool quiet, tty;
     const char *unit;
 } fm_train_show;
+
+// "  N steps skipped (...)" for an epoch's line, or "" when none was
+// (every train command: a step whose loss or update is not finite).
+void fm_train_show_skipped(char *text, size_t size, int64_t skipped);
 
 // The loop's progress callback (user: an fm_train_show): a line a validation;
 // a bar on a terminal, else a line every tenth of an epoch. Never stops the run.

@@ -367,6 +367,23 @@ static int record_epochs(const fm_nif_train_progress *p, void *user)
     return 0;
 }
 
+// A tiny NeuralIF's training on small diffusion grids (16 matrices, 2 for
+// validation) into dir/name at `rate`.
+static fm_nif_train_options tiny_training(const char *dir, const char *name, int64_t epochs, double rate)
+{
+    fm_nif_train_options o;
+    fm_nif_train_defaults(&o);
+    o.data = FM_SPD_DIFFUSION;
+    o.size = 12;
+    o.train_count = 16;
+    o.valid_count = 2;
+    o.epochs = epochs;
+    o.rate = rate;
+    o.checkpoint_every = 0;
+    o.out = fm_test_path(dir, name);
+    return o;
+}
+
 // A tiny NeuralIF trains: on small diffusion grids its mean loss over an
 // epoch falls from the first epoch to the last, the best validation (CG
 // iterations) is no worse than the untrained model's, and the best model
@@ -374,16 +391,7 @@ static int record_epochs(const fm_nif_train_progress *p, void *user)
 Test(neuralif, a_tiny_model_trains_and_its_loss_falls)
 {
     const char *dir = fm_test_tmpdir();
-    fm_nif_train_options o;
-    fm_nif_train_defaults(&o);
-    o.data = FM_SPD_DIFFUSION;
-    o.size = 12;
-    o.train_count = 16;
-    o.valid_count = 2;
-    o.epochs = 6;
-    o.rate = 1e-2;
-    o.checkpoint_every = 0;
-    o.out = fm_test_path(dir, "tiny.fmw");
+    fm_nif_train_options o = tiny_training(dir, "tiny.fmw", 6, 1e-2);
     double loss[8] = { 0 };
     o.progress = record_epochs;
     o.user = loss;
@@ -435,21 +443,12 @@ Test(neuralif, a_tiny_model_trains_and_its_loss_falls)
 Test(neuralif, a_wrecking_rate_skips_steps_and_still_writes_a_model)
 {
     const char *dir = fm_test_tmpdir();
-    fm_nif_train_options o;
-    fm_nif_train_defaults(&o);
-    o.data = FM_SPD_DIFFUSION;
-    o.size = 12;
-    o.train_count = 8;
-    o.valid_count = 2;
-    o.epochs = 2;
-    o.rate = 1e30;
-    o.checkpoint_every = 0;
-    o.out = fm_test_path(dir, "wrecked.fmw");
+    const fm_nif_train_options o = tiny_training(dir, "wrecked.fmw", 2, 1e30);
     fm_nif_train_result r;
     char msg[FM_MSG_LEN] = "";
     cr_assert_eq(fm_nif_train(&r, &o, msg), FM_OK, "%s", msg);
     cr_expect_eq(r.epochs_done, 2);
-    cr_expect_eq(r.steps, 2 * 8);
+    cr_expect_eq(r.steps, 2 * 16);
     cr_expect(r.skipped > 0 && r.skipped < r.steps, "%lld of %lld steps skipped", (long long)r.skipped,
               (long long)r.steps);
     cr_expect(isfinite(r.best_validation), "best validation %g", r.best_validation);

@@ -305,10 +305,20 @@ Test(adamw, grad_norm_is_the_l2_norm)
     fm_params_free(&p);
 }
 
-Test(adamw, a_nonfinite_gradient_changes_nothing)
+// A step refused as not finite changes nothing, values and moments alike: a
+// gradient that is not finite, one whose square leaves float's range (v =
+// (1 − β2) g² = 1e39 > FLT_MAX), or a rate whose step does (g = 1 at 1e39).
+// fm_adamw_try_step takes the refusal as a skip; the block then steps at an
+// ordinary gradient and rate.
+Test(adamw, a_refused_step_changes_nothing)
 {
-    const float bad[2] = { NAN, INFINITY };
-    for (int b = 0; b < 2; b++) {
+    const struct {
+        float g;
+        double rate;
+        const char *why;
+    } cases[4] = {{NAN, 0.01, "gradient norm"}, {INFINITY, 0.01, "gradient norm"},
+                  {1e21f, 0.01, "beyond float's range"}, {1.0f, 1e39, "beyond float's range"}};
+    for (int c = 0; c < 4; c++) {
         fm_params *p = small_block();
         char msg[FM_MSG_LEN] = "";
         fm_adamw opt;
@@ -317,45 +327,23 @@ Test(adamw, a_nonfinite_gradient_changes_nothing)
             p->values[small_offset(p, e)] = (float)initial_values[e];
             p->grads[small_offset(p, e)] = (float)gradients[0][e];
         }
-        p->grads[small_offset(p, 5)] = bad[b];
+        p->grads[small_offset(p, 5)] = cases[c].g;
         float before[4 * 32];
         cr_assert_leq(4 * p->count, 4 * 32);
         memcpy(before, p->values, sizeof(float) * 4 * p->count);
         double norm = 0;
-        cr_expect_eq(fm_adamw_step(p, &opt, 1, 0.01, &norm, msg), FM_ERR_NUMERIC);
-        cr_expect(strstr(msg, "gradient norm") != NULL, "message: %s", msg);
-        cr_expect(!isfinite(norm));
-        cr_expect(memcmp(before, p->values, sizeof(float) * 4 * p->count) == 0, "the block changed");
-        fm_params_free(&p);
-    }
-}
-
-// A finite gradient whose square, or a rate whose step, leaves float's range
-// is refused the same way: nothing written, values and moments alike.
-Test(adamw, a_step_beyond_float_range_changes_nothing)
-{
-    const float big[2] = {1e21f, 1.0f};   // v = (1 − β2) g² = 1e39 > FLT_MAX; g = 1 at a rate of 1e39
-    const double rates[2] = {0.01, 1e39};
-    for (int b = 0; b < 2; b++) {
-        fm_params *p = small_block();
-        char msg[FM_MSG_LEN] = "";
-        fm_adamw opt;
-        fm_adamw_default(&opt);
-        for (int e = 0; e < 7; e++) {
-            p->values[small_offset(p, e)] = (float)initial_values[e];
-            p->grads[small_offset(p, e)] = (float)gradients[0][e];
-        }
-        p->grads[small_offset(p, 5)] = big[b];
-        float before[4 * 32];
-        cr_assert_leq(4 * p->count, 4 * 32);
-        memcpy(before, p->values, sizeof(float) * 4 * p->count);
-        cr_expect_eq(fm_adamw_step(p, &opt, 1, rates[b], NULL, msg), FM_ERR_NUMERIC, "case %d", b);
-        cr_expect(strstr(msg, "beyond float's range") != NULL, "message: %s", msg);
-        cr_expect(memcmp(before, p->values, sizeof(float) * 4 * p->count) == 0, "case %d: the block changed", b);
-        // g = 1 at an ordinary rate, or g = 1e18 (v = 1e33), steps
-        p->grads[small_offset(p, 5)] = b ? 1.0f : 1e18f;
-        cr_expect_eq(fm_adamw_step(p, &opt, 1, 0.01, NULL, msg), FM_OK, "case %d: %s", b, msg);
-        cr_expect(memcmp(before, p->values, sizeof(float) * p->count) != 0, "case %d: nothing moved", b);
+        cr_expect_eq(fm_adamw_step(p, &opt, 1, cases[c].rate, &norm, msg), FM_ERR_NUMERIC, "case %d", c);
+        cr_expect(strstr(msg, cases[c].why) != NULL, "case %d: %s", c, msg);
+        cr_expect(isfinite(norm) == (c >= 2), "case %d: norm %g", c, norm);
+        cr_expect(memcmp(before, p->values, sizeof(float) * 4 * p->count) == 0, "case %d: the block changed", c);
+        bool taken = true;
+        cr_expect_eq(fm_adamw_try_step(p, &opt, 1, cases[c].rate, &taken, msg), FM_OK, "case %d", c);
+        cr_expect(!taken && msg[0] == 0, "case %d: taken %d, message %s", c, taken, msg);
+        cr_expect(memcmp(before, p->values, sizeof(float) * 4 * p->count) == 0, "case %d: the skip wrote", c);
+        p->grads[small_offset(p, 5)] = c == 2 ? 1e18f : 1.0f;   // 1e18: v = 1e33, in range
+        cr_expect_eq(fm_adamw_try_step(p, &opt, 1, 0.01, &taken, msg), FM_OK, "case %d: %s", c, msg);
+        cr_expect(taken, "case %d", c);
+        cr_expect(memcmp(before, p->values, sizeof(float) * p->count) != 0, "case %d: nothing moved", c);
         fm_params_free(&p);
     }
 }

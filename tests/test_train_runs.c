@@ -373,62 +373,98 @@ Test(train_runs, validation_is_the_same_at_any_thread_count)
 // A wrecked model
 //------------------------------------------------------------------------------
 
+// A model trained one epoch (dir/base.fmw) that fine-tuning starts from,
+// its values, and where a fine-tuning run writes (dir/tuned.fmw).
+typedef struct fine_tuning {
+    const char *dir;
+    char *base, *tuned, *base_state, *tuned_state;
+    fm_train_options o;   // the base's run
+    fm_checkpoint_header h;
+    fm_params *start;     // the base's values
+} fine_tuning;
+
+static fine_tuning fine_tuning_new(fm_model_kind kind)
+{
+    char msg[FM_MSG_LEN] = "";
+    fine_tuning t = {.dir = fm_test_tmpdir()};
+    t.base = path_in(t.dir, "base.fmw");
+    t.tuned = path_in(t.dir, "tuned.fmw");
+    t.base_state = state_of(t.base);
+    t.tuned_state = state_of(t.tuned);
+    t.o = tiny(kind, t.base);
+    t.o.epochs = 1;
+    t.o.valid_size = 4;
+    t.o.valid_steps = 1;
+    fm_train_result *r = run_ok(&t.o);
+    fm_train_result_free(&r);
+    cr_assert_eq(fm_checkpoint_read(t.base, &t.h, &t.start, NULL, NULL, msg), FM_OK, "%s", msg);
+    return t;
+}
+
+// The run into `tuned` from `from` at `rate` for one more epoch than the base.
+static fm_train_result *fine_tune(const fine_tuning *t, const char *from, double rate)
+{
+    fm_train_options f = t->o;
+    f.out = t->tuned;
+    f.from = from;
+    f.epochs = 2;
+    f.rate = rate;
+    return run_ok(&f);
+}
+
+// Whether `tuned` holds exactly `values`.
+static bool tuned_is(const fine_tuning *t, const fm_params *values)
+{
+    char msg[FM_MSG_LEN] = "";
+    fm_checkpoint_header h;
+    fm_params *out = NULL;
+    cr_assert_eq(fm_checkpoint_read(t->tuned, &h, &out, NULL, NULL, msg), FM_OK, "%s", msg);
+    const bool same = !memcmp(values->values, out->values, sizeof(float) * (size_t)values->count);
+    fm_params_free(&out);
+    return same;
+}
+
+static void fine_tuning_free(fine_tuning *t)
+{
+    fm_params_free(&t->start);
+    const char *files[4] = {t->base, t->base_state, t->tuned, t->tuned_state};
+    for (int i = 0; i < 4; i++) remove(files[i]);
+    remove(t->dir);
+    free(t->base);
+    free(t->tuned);
+    free(t->base_state);
+    free(t->tuned_state);
+}
+
 // Fine-tuning at a rate that wrecks the model ends as worse epochs, whatever
 // the rate and the rounding: a step whose loss or gradient is not finite is
 // skipped (counted, the parameters unchanged), a validation whose network
 // output is not finite scores +inf, and the output stays the start.
 static void expect_wreck_is_a_worse_epoch(fm_model_kind kind)
 {
-    char msg[FM_MSG_LEN] = "";
-    const char *dir = fm_test_tmpdir();
-    char *base = path_in(dir, "base.fmw"), *tuned = path_in(dir, "tuned.fmw");
-    char *base_state = state_of(base), *tuned_state = state_of(tuned);
-    fm_train_options o = tiny(kind, base);
-    o.epochs = 1;
-    o.valid_size = 4;
-    o.valid_steps = 1;
-    fm_train_result *trained = run_ok(&o);
-    fm_train_result_free(&trained);
-    fm_checkpoint_header h;
-    fm_params *start = NULL, *out = NULL;
-    cr_assert_eq(fm_checkpoint_read(base, &h, &start, NULL, NULL, msg), FM_OK, "%s", msg);
+    fine_tuning t = fine_tuning_new(kind);
     const double rates[] = {10, 1e3, 1e6, 1e12};
     int64_t skipped = 0;
     for (int i = 0; i < 4; i++) {
-        fm_train_options f = o;
-        f.out = tuned;
-        f.from = base;
-        f.epochs = 2;
-        f.rate = rates[i];
-        fm_train_result *r = fm_test_training_run(&f);
+        fm_train_result *r = fine_tune(&t, t.base, rates[i]);
         cr_assert_eq(r->count, 3, "rate %g", rates[i]);
         for (int e = 1; e < 3; e++) {
             cr_expect(!r->epochs[e].best, "rate %g: epoch %d is best (%g; start %g)", rates[i], e,
                       r->epochs[e].valid, r->epochs[0].valid);
             cr_expect(!(r->epochs[e].valid < r->epochs[0].valid), "rate %g: epoch %d validated at %g, the start at %g",
                       rates[i], e, r->epochs[e].valid, r->epochs[0].valid);
-            cr_expect(r->epochs[e].skipped >= 0 && r->epochs[e].skipped <= fm_train_steps_per_epoch(&f));
+            cr_expect(r->epochs[e].skipped >= 0 && r->epochs[e].skipped <= fm_train_steps_per_epoch(&t.o));
             skipped += r->epochs[e].skipped;
         }
         cr_expect_eq(r->state.best_epoch, 0, "rate %g", rates[i]);
-        cr_assert_eq(fm_checkpoint_read(tuned, &h, &out, NULL, NULL, msg), FM_OK, "%s", msg);
-        cr_expect_eq(memcmp(start->values, out->values, sizeof(float) * (size_t)start->count), 0,
-                     "rate %g: the output is not the start", rates[i]);
-        fm_params_free(&out);
+        cr_expect(tuned_is(&t, t.start), "rate %g: the output is not the start", rates[i]);
         fm_train_result_free(&r);
-        remove(tuned);
-        remove(tuned_state);
+        remove(t.tuned);
+        remove(t.tuned_state);
     }
     // a rate of 1e12 takes every weight to about 1e12: the network overflows
     cr_expect_gt(skipped, 0, "no step was skipped: the test did not reach a non-finite gradient");
-    fm_params_free(&start);
-    remove(base);
-    remove(base_state);
-    remove(dir);
-    free(base);
-    free(tuned);
-    free(base_state);
-    free(tuned_state);
+    fine_tuning_free(&t);
 }
 
 // A model whose output overflows float on every matrix (its weights scaled
@@ -437,48 +473,26 @@ static void expect_wreck_is_a_worse_epoch(fm_model_kind kind)
 Test(train_runs, a_model_whose_output_overflows_validates_at_infinity)
 {
     char msg[FM_MSG_LEN] = "";
-    const char *dir = fm_test_tmpdir();
-    char *base = path_in(dir, "base.fmw"), *wrecked = path_in(dir, "wrecked.fmw"), *tuned = path_in(dir, "tuned.fmw");
-    char *base_state = state_of(base), *tuned_state = state_of(tuned);
-    fm_train_options o = tiny(FM_MODEL_INIT, base);
-    o.epochs = 1;
-    o.valid_size = 4;
-    fm_train_result *r = run_ok(&o);
-    fm_train_result_free(&r);
-    fm_checkpoint_header h;
-    fm_params *p = NULL, *out = NULL;
-    cr_assert_eq(fm_checkpoint_read(base, &h, &p, NULL, NULL, msg), FM_OK, "%s", msg);
-    for (int64_t e = 0; e < p->count; e++) p->values[e] *= 1e30f;
-    cr_assert_eq(fm_checkpoint_write(wrecked, &h, p, NULL, msg), FM_OK, "%s", msg);
-    fm_train_options f = o;
-    f.out = tuned;
-    f.from = wrecked;
-    f.rate = 1e-3;
-    r = run_ok(&f);
-    cr_assert_eq(r->count, 2);
-    for (int e = 0; e < 2; e++)
+    fine_tuning t = fine_tuning_new(FM_MODEL_INIT);
+    char *wrecked = path_in(t.dir, "wrecked.fmw");
+    for (int64_t e = 0; e < t.start->count; e++) t.start->values[e] *= 1e30f;
+    cr_assert_eq(fm_checkpoint_write(wrecked, &t.h, t.start, NULL, msg), FM_OK, "%s", msg);
+    fm_train_result *r = fine_tune(&t, wrecked, 1e-3);
+    cr_assert_eq(r->count, 3);
+    for (int e = 0; e < 3; e++)
         cr_expect(isinf(r->epochs[e].valid) && r->epochs[e].valid > 0, "epoch %d validated at %g", e,
                   r->epochs[e].valid);
-    cr_expect_eq(r->epochs[1].skipped, fm_train_steps_per_epoch(&f), "%lld of %lld steps skipped",
-                 (long long)r->epochs[1].skipped, (long long)fm_train_steps_per_epoch(&f));
-    cr_expect(isnan(r->epochs[1].loss), "the epoch's loss %g over no step taken", r->epochs[1].loss);
+    for (int e = 1; e < 3; e++) {
+        cr_expect_eq(r->epochs[e].skipped, fm_train_steps_per_epoch(&t.o), "epoch %d: %lld steps skipped", e,
+                     (long long)r->epochs[e].skipped);
+        cr_expect(isnan(r->epochs[e].loss), "epoch %d: the loss %g over no step taken", e, r->epochs[e].loss);
+    }
     cr_expect_eq(r->state.best_epoch, 0);
-    cr_assert_eq(fm_checkpoint_read(tuned, &h, &out, NULL, NULL, msg), FM_OK, "%s", msg);
-    cr_expect_eq(memcmp(p->values, out->values, sizeof(float) * (size_t)p->count), 0, "the output is not the start");
-    fm_params_free(&p);
-    fm_params_free(&out);
+    cr_expect(tuned_is(&t, t.start), "the output is not the start");
     fm_train_result_free(&r);
-    remove(base);
-    remove(base_state);
     remove(wrecked);
-    remove(tuned);
-    remove(tuned_state);
-    remove(dir);
-    free(base);
     free(wrecked);
-    free(tuned);
-    free(base_state);
-    free(tuned_state);
+    fine_tuning_free(&t);
 }
 
 Test(train_runs, a_wrecked_init_model_ends_as_worse_epochs) { expect_wreck_is_a_worse_epoch(FM_MODEL_INIT); }

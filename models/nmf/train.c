@@ -400,15 +400,11 @@ int fm_train_step_scratch(double *loss, fm_params *params, float *extra, const f
     const uint64_t t = (uint64_t)epoch * (uint64_t)steps + (uint64_t)step + 1;
     // a loss or a gradient that is not finite skips the step: every process
     // sees the same losses and the same summed gradient, so all skip it
-    const int stepped = isfinite(*loss) ? fm_adamw_step(params, &o->adamw, (int64_t)t,
-                                                        fm_schedule_rate(o->rate, epoch, step, steps), NULL, msg)
-                                        : FM_ERR_NUMERIC;
-    if (stepped == FM_ERR_NUMERIC) {
-        *loss = NAN;
-        msg[0] = 0;
-    } else {
-        FM_TRY(stepped);
-    }
+    bool taken = false;
+    if (isfinite(*loss))
+        FM_TRY(fm_adamw_try_step(params, &o->adamw, (int64_t)t, fm_schedule_rate(o->rate, epoch, step, steps), &taken,
+                                 msg));
+    if (!taken) *loss = NAN;
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL

@@ -209,13 +209,9 @@ static int train_step(double *loss, const fm_nif_train_options *opt, fm_params *
     fm_adamw_default(&adamw);
     adamw.weight_decay = opt->weight_decay;
     adamw.max_grad_norm = opt->max_grad_norm;
-    const int stepped = fm_adamw_step(params, &adamw, (int64_t)step, opt->rate, NULL, msg);
-    if (stepped == FM_ERR_NUMERIC) {   // a gradient or an update not finite: skipped, nothing changed
-        *loss = NAN;
-        msg[0] = 0;
-    } else {
-        FM_TRY(stepped);
-    }
+    bool taken;   // a gradient or an update not finite: skipped, nothing changed
+    FM_TRY(fm_adamw_try_step(params, &adamw, (int64_t)step, opt->rate, &taken, msg));
+    if (!taken) *loss = NAN;
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL

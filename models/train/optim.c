@@ -55,7 +55,7 @@ static double decay_of(const fm_tensor_spec *s, const fm_adamw *opt)
 }
 
 // One element's step (§7): its new first and second moments and value, in
-// double. The check pass and the update pass share it, so both round alike.
+// double.
 typedef struct adamw_element {
     double first, second, value;
 } adamw_element;
@@ -104,36 +104,34 @@ int fm_adamw_step(fm_params *p, const fm_adamw *opt, int64_t step, double rate, 
     double elements = 0;
     for (int t = 0; t < p->tensors; t++) elements += (double)fm_params_size(p, t);
 
-    // pass 1: a finite gradient can still take a value or a moment beyond
-    // float's range (g² of a wrecked model, a huge rate); such a step is
-    // refused before anything is written
-    int overflow = 0;
+    // a finite gradient can still take a value or a moment beyond float's
+    // range (g² of a wrecked model, a huge rate): pass 0 checks, nothing
+    // written, and such a step is refused; pass 1 writes. One loop for both
+    // (in this function, so that its target clones compile it), so that both
+    // round alike.
+    for (int pass = 0; pass < 2; pass++) {
+        const bool check = pass == 0;
+        int overflow = 0;
 #pragma omp parallel if (p->count >= PARALLEL_MIN) reduction(| : overflow)
-    for (int t = 0; t < p->tensors; t++) {
-        const double decay = decay_of(&p->specs[t], opt);
-        const int64_t start = p->offsets[t], end = start + fm_params_size(p, t);
+        for (int t = 0; t < p->tensors; t++) {
+            const double decay = decay_of(&p->specs[t], opt);
+            const int64_t start = p->offsets[t], end = start + fm_params_size(p, t);
 #pragma omp for schedule(static) nowait
-        for (int64_t e = start; e < end; e++) {
-            const adamw_element x = adamw_at(scale * grads[e], m[e], v[e], values[e], beta1, beta2, eps, correction1,
-                                             correction2, rate, decay);
-            overflow |= !(fits_float(x.first) && fits_float(x.second) && fits_float(x.value));
+            for (int64_t e = start; e < end; e++) {
+                const adamw_element x = adamw_at(scale * grads[e], m[e], v[e], values[e], beta1, beta2, eps,
+                                                 correction1, correction2, rate, decay);
+                if (check) {
+                    overflow |= !(fits_float(x.first) && fits_float(x.second) && fits_float(x.value));
+                } else {
+                    m[e] = (float)x.first;
+                    v[e] = (float)x.second;
+                    values[e] = (float)x.value;
+                }
+            }
         }
-    }
-    FM_CHECK(!overflow, FM_ERR_NUMERIC,
-             "fm_adamw_step: step %lld at rate %g would take a parameter or its moments beyond float's range; the "
-             "parameters are unchanged", (long long)step, rate);
-#pragma omp parallel if (p->count >= PARALLEL_MIN)
-    for (int t = 0; t < p->tensors; t++) {
-        const double decay = decay_of(&p->specs[t], opt);
-        const int64_t start = p->offsets[t], end = start + fm_params_size(p, t);
-#pragma omp for schedule(static) nowait
-        for (int64_t e = start; e < end; e++) {
-            const adamw_element x = adamw_at(scale * grads[e], m[e], v[e], values[e], beta1, beta2, eps, correction1,
-                                             correction2, rate, decay);
-            m[e] = (float)x.first;
-            v[e] = (float)x.second;
-            values[e] = (float)x.value;
-        }
+        FM_CHECK(!overflow, FM_ERR_NUMERIC,
+                 "fm_adamw_step: step %lld at rate %g would take a parameter or its moments beyond float's range; "
+                 "the parameters are unchanged", (long long)step, rate);
     }
     // flops: the norm (2 per element) and the update, checked then applied
     // (about 16 per element each); bytes: the gradients read three times,
@@ -141,4 +139,13 @@ int fm_adamw_step(fm_params *p, const fm_adamw *opt, int64_t step, double rate, 
     FM_PROFILE_STOP(profile_clock, "optim.adamw", 34 * elements, 4.0 * 12 * elements);
     return FM_OK;
 #undef FREE_ALL
+}
+
+int fm_adamw_try_step(fm_params *p, const fm_adamw *opt, int64_t step, double rate, bool *taken, char *msg)
+{
+    const int status = fm_adamw_step(p, opt, step, rate, NULL, msg);
+    *taken = status == FM_OK;
+    if (status != FM_ERR_NUMERIC) return status;
+    msg[0] = 0;
+    return FM_OK;
 }

@@ -49,6 +49,10 @@ void fm_adamw_default(fm_adamw *opt);
 // moment beyond float's range.
 int fm_adamw_step(fm_params *p, const fm_adamw *opt, int64_t step, double rate, double *grad_norm,
                   char *msg);
+// fm_adamw_step for a trainer that skips the steps it refuses as not finite
+// (a rate that wrecks the model): FM_ERR_NUMERIC becomes FM_OK with *taken
+// false (the block unchanged, msg cleared); any other failure is returned.
+int fm_adamw_try_step(fm_params *p, const fm_adamw *opt, int64_t step, double rate, bool *taken, char *msg);
 
 // The L2 norm of the gradient block, summed in double over fixed chunks.
 double fm_optim_grad_norm(const fm_params *p);
