@@ -275,3 +275,49 @@ Test(init, a_start_takes_the_power_it_is_given)
     cr_assert_eq(fm_edges_return(&cols, msg), FM_OK, "%s", msg);
     fm_graph_free(&g);
 }
+
+// U = Q V_b (fm_rsvd_factors, the rows summed side by side and in parallel)
+// against the dot products written out, on random Q and V_bᵀ: the same bits
+// (each entry sums its w products in the same order), at ranks below,
+// at and past a multiple of its lanes, with rows on one thread and on many;
+// V is U_b's first rank columns.
+Test(init, rsvd_factors_are_the_dot_products_to_the_bit)
+{
+    const int ranks[5] = { 1, 5, 8, 13, 40 };
+    const int64_t row_counts[2] = { 7, 3000 };
+    char msg[FM_MSG_LEN] = "";
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 2; b++) {
+            const int rank = ranks[a], width = rank + 10;
+            const int64_t rows = row_counts[b], cols = 11;
+            fm_dense *Q = NULL, *U = NULL, *V = NULL;
+            cr_assert_eq(fm_dense_new(&Q, rows, width, msg), FM_OK, "%s", msg);
+            cr_assert_eq(fm_dense_new(&U, rows, rank, msg), FM_OK, "%s", msg);
+            cr_assert_eq(fm_dense_new(&V, cols, rank, msg), FM_OK, "%s", msg);
+            double *Vbt = malloc(sizeof(double) * (size_t)(width * width));
+            double *Ub = malloc(sizeof(double) * (size_t)(cols * width));
+            cr_assert(Vbt && Ub);
+            srand(17 + a * 2 + b);
+            for (int64_t e = 0; e < rows * width; e++) Q->data[e] = (float)rand() / RAND_MAX - 0.5f;
+            for (int e = 0; e < width * width; e++) Vbt[e] = (double)rand() / RAND_MAX - 0.5;
+            for (int64_t e = 0; e < cols * width; e++) Ub[e] = (double)rand() / RAND_MAX - 0.5;
+            cr_assert_eq(fm_rsvd_factors(U, V, Q, Vbt, Ub, msg), FM_OK, "%s", msg);
+            int64_t differ = 0;
+            for (int64_t i = 0; i < rows; i++)
+                for (int r = 0; r < rank; r++) {
+                    double dot = 0;
+                    for (int c = 0; c < width; c++) dot += (double)Q->data[i * width + c] * Vbt[r * width + c];
+                    differ += U->data[i * rank + r] != (float)dot;
+                }
+            cr_expect_eq(differ, 0, "rank %d, %lld rows: %lld entries of U differ", rank, (long long)rows,
+                         (long long)differ);
+            for (int64_t j = 0; j < cols; j++)
+                for (int r = 0; r < rank; r++)
+                    cr_expect_eq(V->data[j * rank + r], (float)Ub[j * width + r], "V[%lld][%d]", (long long)j, r);
+            fm_dense_free(&Q);
+            fm_dense_free(&U);
+            fm_dense_free(&V);
+            free(Vbt);
+            free(Ub);
+        }
+}

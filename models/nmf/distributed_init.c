@@ -211,8 +211,8 @@ int fm_distributed_nndsvd(fm_dense **W, fm_dense **Ht, fm_comm *comm, const fm_e
     if (status == FM_OK) status = fm_dense_new(&V, n, rank, msg);
     if (status == FM_OK) status = fm_dense_new(&Wb, br.end - br.begin, rank, msg);
     if (status == FM_OK) status = fm_dense_new(&Hb, bc.end - bc.begin, rank, msg);
+    if (status == FM_OK) status = fm_rsvd_factors(U, V, Q, Vbt, Ub, msg);   // U = Q V_b, this process's rows
     AGREE(status);
-    fm_rsvd_factors(U, V, Q, Vbt, Ub);   // U = Q V_b, this process's rows
     // the incomplete kind's unbiased scale mn/|Ω| (init.h), then NNDSVD on U's norms over every process
     const double scale = incomplete && entries > 0 ? (double)m * (double)n / entries : 1.0;
     double sigma[FM_MAX_RANK], squares[2][2 * FM_MAX_RANK];

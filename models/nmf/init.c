@@ -76,17 +76,39 @@ int fm_init_orthonormalize(fm_dense *Y, char *msg)
 #undef FREE_ALL
 }
 
-void fm_rsvd_factors(fm_dense *U, fm_dense *V, const fm_dense *Q, const double *Vbt, const double *Ub)
+// U's entries are summed this many at a time, in registers.
+#define RSVD_LANES 8
+
+int fm_rsvd_factors(fm_dense *U, fm_dense *V, const fm_dense *Q, const double *Vbt, const double *Ub, char *msg)
 {
+    double *vb = NULL;
+#define FREE_ALL free(vb)
     const int rank = (int)U->cols, width = (int)Q->cols;
-    for (int64_t i = 0; i < U->rows; i++)   // U = Q Vb, Vb = Vbtᵀ
-        for (int r = 0; r < rank; r++) {
-            double v = 0;
-            for (int c = 0; c < width; c++) v += (double)Q->data[i * width + c] * Vbt[r * width + c];
-            U->data[i * rank + r] = (float)v;
+    // U = Q V_b with V_b = V_bᵀᵀ by rows (w × rank), so that RSVD_LANES
+    // entries of a row of U are summed side by side; each still sums its w
+    // products in order c = 0..w−1, in double: the bits of the dot products
+    // u_ir = Σ_c q_ic (V_bᵀ)_rc (tests/test_init.c holds that form)
+    FM_ALLOC(vb, (size_t)width * (size_t)rank);
+    for (int c = 0; c < width; c++)
+        for (int r = 0; r < rank; r++) vb[c * rank + r] = Vbt[r * width + c];
+    const float *q = Q->data;
+    float *u = U->data;
+#pragma omp parallel for schedule(static) if (U->rows * rank * width >= 1 << 18)
+    for (int64_t i = 0; i < U->rows; i++)
+        for (int r0 = 0; r0 < rank; r0 += RSVD_LANES) {
+            const int lanes = rank - r0 < RSVD_LANES ? rank - r0 : RSVD_LANES;
+            double sum[RSVD_LANES] = {0};
+            for (int c = 0; c < width; c++) {
+                const double qc = q[i * width + c], *row = vb + c * rank + r0;
+                for (int l = 0; l < lanes; l++) sum[l] += qc * row[l];
+            }
+            for (int l = 0; l < lanes; l++) u[i * rank + r0 + l] = (float)sum[l];
         }
     for (int64_t j = 0; j < V->rows; j++)
         for (int r = 0; r < rank; r++) V->data[j * rank + r] = (float)Ub[j * width + r];
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
 }
 
 int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
@@ -145,7 +167,7 @@ int fm_rsvd(fm_dense **U, double *sigma, fm_dense **V, const fm_graph *g,
                              : 1.0;
     FM_TRY(fm_dense_new(&Uout, m, rank, msg));
     FM_TRY(fm_dense_new(&Vout, n, rank, msg));
-    fm_rsvd_factors(Uout, Vout, Q, Vbt, Ub);
+    FM_TRY(fm_rsvd_factors(Uout, Vout, Q, Vbt, Ub, msg));
     for (int r = 0; r < rank; r++) sigma[r] = r < width ? s[r] * scale : 0;
     // flops 2·m·rank·w (U = Q V_b); bytes: Q (4·m·w), V_bᵀ (8·w²), U
     // (4·m·rank), the columns of U_b kept (8·n·rank) and V (4·n·rank)

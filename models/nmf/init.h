@@ -49,8 +49,10 @@ bool fm_svd_power_valid(int power);
 int fm_start_svd_power(fm_init_method method, int power, int rank, int64_t rows, int64_t cols);
 // The SVD's factors from the range Q (rows × w) and the small SVD of
 // Bᵀ = XᵀQ = U_b S V_bᵀ (double, row-major: Vbt w × w, Ub cols × w): U = Q V_b
-// (Q's rows × rank) and V = U_b's first rank columns (cols × rank).
-void fm_rsvd_factors(fm_dense *U, fm_dense *V, const fm_dense *Q, const double *Vbt, const double *Ub);
+// (Q's rows × rank) and V = U_b's first rank columns (cols × rank). Each
+// entry of U is the dot product Σ_c q_ic (V_bᵀ)_rc summed in order in double,
+// the rows in parallel. FM_ERR_MEMORY is its only failure.
+int fm_rsvd_factors(fm_dense *U, fm_dense *V, const fm_dense *Q, const double *Vbt, const double *Ub, char *msg);
 void fm_nndsvd_squares(double *squares, const fm_dense *M);
 void fm_nndsvd_apply(fm_dense *U, const double *sigma, fm_dense *V, const double *u_squares, const double *v_squares);
 void fm_init_fill_zeros(fm_dense *M, double mean, bool random, fm_rng rng, uint64_t offset);
