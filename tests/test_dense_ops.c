@@ -475,3 +475,26 @@ Test(dense_ops, relu_backward_matches_finite_differences)
     free(k.c);
     free(k.out);
 }
+
+// fm_dense_transpose (by tiles) against Mᵀ's definition, on shapes below, at
+// and past a tile in either direction, and empty ones.
+Test(dense_ops, transpose_is_the_definition)
+{
+    const int64_t shapes[7][2] = { { 1, 1 }, { 3, 70 }, { 32, 32 }, { 33, 65 }, { 4096, 40 }, { 0, 5 }, { 5, 0 } };
+    char msg[FM_MSG_LEN] = "";
+    for (int s = 0; s < 7; s++) {
+        fm_dense *M = NULL;
+        const int64_t rows = shapes[s][0], cols = shapes[s][1];
+        cr_assert_eq(fm_dense_new(&M, rows, cols, msg), FM_OK, "%s", msg);
+        for (int64_t e = 0; e < rows * cols; e++) M->data[e] = (float)e;
+        float *out = malloc(sizeof(float) * (size_t)(rows * cols + 1));
+        cr_assert_not_null(out);
+        fm_dense_transpose(out, M);
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++) wrong += out[j * rows + i] != M->data[i * cols + j];
+        cr_expect_eq(wrong, 0, "%lld x %lld: %lld entries wrong", (long long)rows, (long long)cols, (long long)wrong);
+        free(out);
+        fm_dense_free(&M);
+    }
+}
