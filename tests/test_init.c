@@ -321,3 +321,38 @@ Test(init, rsvd_factors_are_the_dot_products_to_the_bit)
             free(Ub);
         }
 }
+
+// fm_init_orthonormalize (one column-major copy around LAPACK's sgeqrf and
+// sorgqr) against LAPACKE's row-major interface on the same matrix: the same
+// bits, on tall, square and one-column shapes; a sketch that is not finite is
+// refused by name, Y untouched.
+Test(init, orthonormalize_is_lapackes_row_major_qr_to_the_bit)
+{
+    const int shapes[5][2] = { { 1, 1 }, { 7, 3 }, { 50, 50 }, { 300, 50 }, { 4096, 20 } };
+    char msg[FM_MSG_LEN] = "";
+    for (int s = 0; s < 5; s++) {
+        const int rows = shapes[s][0], cols = shapes[s][1];
+        fm_dense *Y = NULL;
+        cr_assert_eq(fm_dense_new(&Y, rows, cols, msg), FM_OK, "%s", msg);
+        float *reference = malloc(sizeof(float) * (size_t)(rows * cols)), *tau = malloc(sizeof(float) * cols);
+        cr_assert(reference && tau);
+        srand(29 + s);
+        for (int64_t e = 0; e < (int64_t)rows * cols; e++) Y->data[e] = reference[e] = (float)rand() / RAND_MAX - 0.5f;
+        cr_assert_eq(LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, rows, cols, reference, cols, tau), 0);
+        cr_assert_eq(LAPACKE_sorgqr(LAPACK_ROW_MAJOR, rows, cols, cols, reference, cols, tau), 0);
+        cr_assert_eq(fm_init_orthonormalize(Y, msg), FM_OK, "%s", msg);
+        cr_expect_eq(memcmp(Y->data, reference, sizeof(float) * (size_t)(rows * cols)), 0, "%d x %d: Q differs",
+                     rows, cols);
+        free(reference);
+        free(tau);
+        fm_dense_free(&Y);
+    }
+    fm_dense *Y = NULL;
+    cr_assert_eq(fm_dense_new(&Y, 4, 2, msg), FM_OK, "%s", msg);
+    for (int e = 0; e < 8; e++) Y->data[e] = (float)e;
+    Y->data[5] = INFINITY;
+    cr_expect_eq(fm_init_orthonormalize(Y, msg), FM_ERR_NUMERIC);
+    cr_expect(strstr(msg, "row 2, column 1"), "%s", msg);
+    cr_expect_eq(Y->data[4], 4.0f);
+    fm_dense_free(&Y);
+}

@@ -56,17 +56,38 @@ int fm_init_parse(fm_init_method *method, const char *name, char *msg)
 
 int fm_init_orthonormalize(fm_dense *Y, char *msg)
 {
-    float *tau = NULL;
-#define FREE_ALL free(tau)
+    float *tau = NULL, *a = NULL, *work = NULL;
+#define FREE_ALL { free(tau); free(a); free(work); }
     FM_PROFILE_START(profile_clock);
     const int rows = (int)Y->rows, cols = (int)Y->cols;
     FM_CHECK(Y->rows <= INT_MAX && Y->cols <= INT_MAX, FM_ERR_INVALID,
              "randomized SVD: %lld x %lld is beyond LAPACK's 32-bit sizes", (long long)Y->rows, (long long)Y->cols);
+    for (int64_t e = 0; e < Y->rows * Y->cols; e++)
+        FM_CHECK(isfinite(Y->data[e]), FM_ERR_NUMERIC, "randomized SVD: the sketch holds %g at row %lld, column %lld "
+                 "(the data's values overflow float)", Y->data[e], (long long)(e / cols), (long long)(e % cols));
+    // LAPACK's Householder QR and its Q run on a column-major copy of Y.
+    // LAPACKE's row-major interface makes that copy around each of sgeqrf and
+    // sorgqr, in and out, entry by entry (10 ms of plain's 7-power-iteration
+    // start on yale64 at rank 40); here one copy in and one out, by tiles,
+    // around both: the same column-major data to the same routines with a
+    // workspace at least their optimum, so the same bits.
     FM_ALLOC(tau, cols);
-    FM_TRY(fm_lapack_status(LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, rows, cols, Y->data, cols, tau), "LAPACKE_sgeqrf",
-                            "randomized SVD: the QR factorization failed", msg));
-    FM_TRY(fm_lapack_status(LAPACKE_sorgqr(LAPACK_ROW_MAJOR, rows, cols, cols, Y->data, cols, tau), "LAPACKE_sorgqr",
-                            "randomized SVD: the QR factorization failed", msg));
+    FM_ALLOC(a, (size_t)rows * (size_t)cols);
+    fm_dense_transpose(a, Y);
+    const int lda = rows > 1 ? rows : 1;
+    float query[2] = {0, 0};
+    FM_TRY(fm_lapack_status(LAPACKE_sgeqrf_work(LAPACK_COL_MAJOR, rows, cols, a, lda, tau, &query[0], -1),
+                            "LAPACKE_sgeqrf_work", "randomized SVD: the QR factorization failed", msg));
+    FM_TRY(fm_lapack_status(LAPACKE_sorgqr_work(LAPACK_COL_MAJOR, rows, cols, cols, a, lda, tau, &query[1], -1),
+                            "LAPACKE_sorgqr_work", "randomized SVD: the QR factorization failed", msg));
+    const int lwork = (int)fmaxf(1, fmaxf(query[0], query[1]));
+    FM_ALLOC(work, lwork);
+    FM_TRY(fm_lapack_status(LAPACKE_sgeqrf_work(LAPACK_COL_MAJOR, rows, cols, a, lda, tau, work, lwork),
+                            "LAPACKE_sgeqrf_work", "randomized SVD: the QR factorization failed", msg));
+    FM_TRY(fm_lapack_status(LAPACKE_sorgqr_work(LAPACK_COL_MAJOR, rows, cols, cols, a, lda, tau, work, lwork),
+                            "LAPACKE_sorgqr_work", "randomized SVD: the QR factorization failed", msg));
+    const fm_dense columns = {cols, rows, a};   // Q by columns: Qᵀ row-major
+    fm_dense_transpose(Y->data, &columns);
     // flops: geqrf and orgqr, 2·m·n² − 2n³/3 each (m rows, n columns); bytes:
     // Y read and written (8·m·n)
     const double m = rows, n = cols;
