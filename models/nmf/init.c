@@ -105,10 +105,10 @@ int fm_rsvd_factors(fm_dense *U, fm_dense *V, const fm_dense *Q, const double *V
     double *vb = NULL;
 #define FREE_ALL free(vb)
     const int rank = (int)U->cols, width = (int)Q->cols;
-    // U = Q V_b with V_b = V_bᵀᵀ by rows (w × rank), so that RSVD_LANES
-    // entries of a row of U are summed side by side; each still sums its w
-    // products in order c = 0..w−1, in double: the bits of the dot products
-    // u_ir = Σ_c q_ic (V_bᵀ)_rc (tests/test_init.c holds that form)
+    // U = Q V_b with V_b's first rank columns copied by rows (w × rank), so
+    // that RSVD_LANES entries of a row of U are summed side by side; each
+    // still sums its w products in order c = 0..w−1, in double: the bits of
+    // the dot products u_ir = Σ_c q_ic (V_bᵀ)_rc (tests/test_init.c holds that form)
     FM_ALLOC(vb, (size_t)width * (size_t)rank);
     for (int c = 0; c < width; c++)
         for (int r = 0; r < rank; r++) vb[c * rank + r] = Vbt[r * width + c];
