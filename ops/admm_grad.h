@@ -47,7 +47,7 @@
 
 #include "graph.h"
 
-#define FM_ADMM_GRAD_MAX_RANK 32
+#define FM_ADMM_GRAD_MAX_RANK 64
 
 #define FM_ADMM_GRAD_DECLARE(real, suffix)                                                           \
     /* What the backward needs from one forward, owned by the tape.                              */ \

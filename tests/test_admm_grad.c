@@ -1,5 +1,6 @@
 // The differentiable ADMM factor update (ops/admm_grad) on small random
-// graphs (7 x 5, k = 3) of every kind, in both directions:
+// graphs (7 x 5, k = 3; the backward also at ranks 40 and 64) of every kind,
+// in both directions:
 //   - the double forward is ops/admm.c's algorithm: it agrees with the
 //     solver's float fm_admm_update_shared / fm_admm_update_masked;
 //   - every backward agrees with central finite differences of the double
@@ -106,16 +107,16 @@ static double kink_distance(const fm_admm_tape_f64 *tape, int64_t *positive)
 // KINK_MARGIN from 0 and both sides of the relu occur. `zero_source` (-1:
 // none) is a source row set to 0; `zero_sources` zeroes them all (then
 // T̃ − U = T + U − U ≥ 0 in every step and only the active side occurs).
-static admm_case admm_case_new(const fm_edges *edges, fm_kind kind, int inner, uint64_t seed, int zero_source,
-                               bool zero_sources)
+static admm_case admm_case_at_rank(const fm_edges *edges, fm_kind kind, int k, int inner, uint64_t seed,
+                                   int zero_source, bool zero_sources)
 {
-    admm_case c = { .edges = edges, .kind = kind, .k = AG_RANK, .inner = inner,
+    admm_case c = { .edges = edges, .kind = kind, .k = k, .inner = inner,
                     .nt = edges->targets, .ns = edges->sources };
-    const int64_t nt = c.nt * AG_RANK, ns = c.ns * AG_RANK;
+    const int64_t nt = c.nt * k, ns = c.ns * k;
     for (int attempt = 0; attempt < 64; attempt++, seed += 101) {
         c.S = fm_test_uniform_range(ns, seed, 0.1, 1);
         if (zero_source >= 0)
-            for (int r = 0; r < AG_RANK; r++) c.S[zero_source * AG_RANK + r] = 0;
+            for (int r = 0; r < k; r++) c.S[zero_source * k + r] = 0;
         if (zero_sources)
             for (int64_t e = 0; e < ns; e++) c.S[e] = 0;
         c.T = fm_test_uniform_range(nt, seed + 1, 0, 1);
@@ -134,6 +135,12 @@ static admm_case admm_case_new(const fm_edges *edges, fm_kind kind, int inner, u
     }
     cr_assert_fail("no inputs away from the relu kinks with both relu branches in 64 draws");
     return c;
+}
+
+static admm_case admm_case_new(const fm_edges *edges, fm_kind kind, int inner, uint64_t seed, int zero_source,
+                               bool zero_sources)
+{
+    return admm_case_at_rank(edges, kind, AG_RANK, inner, seed, zero_source, zero_sources);
 }
 
 //------------------------------------------------------------------------------
@@ -301,6 +308,31 @@ Test(admm_grad, backward_matches_finite_differences)
     cr_log_info("backward vs finite differences: worst relative error %.3g", ag_worst_fd);
 }
 
+// Ranks above 32 (the limit until 2026-12-08): the largest training takes,
+// with the systems and rows on the stack at their full size, for one shared
+// Gram (sparse, W-update), and 40 for one Gram per target (incomplete,
+// H-update; a 64 x 64 system per target makes the differences slow). More
+// components than the graph has nodes on either side.
+Test(admm_grad, backward_matches_finite_differences_at_large_ranks)
+{
+    fm_set_threads(1);   // thousands of tiny forwards: no team to wake for each (the same values)
+    for (int kk = 1; kk < 3; kk++) {
+        const fm_kind kind = ag_kinds[kk];
+        const fm_direction direction = kk == 1 ? FM_TO_ROWS : FM_TO_COLUMNS;
+        const int k = kind == FM_KIND_INCOMPLETE ? 40 : FM_ADMM_GRAD_MAX_RANK;
+        ag_problem *p = ag_problem_new(kind, 70 + kk, -1, -1);
+        fm_edges edges = ag_borrow(p, direction);
+        admm_case c = admm_case_at_rank(&edges, kind, k, 2, 400 + 10 * kk, -1, false);
+        char label[96];
+        snprintf(label, sizeof label, "%s %s, rank %d", fm_kind_name(kind), direction_name(direction), c.k);
+        check_admm_fd(&c, label, true, -1, false);
+        admm_case_free(&c);
+        ag_give_back(&edges);
+        ag_problem_free(&p);
+    }
+    fm_set_threads(0);
+}
+
 // The guard ρ = 1 for a zero Gram. Per target (incomplete, H-update): column
 // 2 has no entries (G_2 = 0, F_2 = 0) and column 4 only row 0, a zero source
 // (G_4 = 0, F_4 = 0). Shared: every source zero (G = 0).
@@ -406,7 +438,10 @@ Test(admm_grad, bad_arguments_are_refused)
     double *U = calloc(AG_COLS * BIG, sizeof(double));
     fm_admm_tape_f64 *tape = NULL;
     cr_assert_eq(fm_admm_grad_forward_f64(T, U, &tape, S, T, U, &edges, FM_KIND_SPARSE, BIG, 1, msg), FM_ERR_INVALID);
-    cr_assert(strstr(msg, "33") && strstr(msg, "32"), "the message names the rank and the limit: %s", msg);
+    char big[16], limit[16];
+    snprintf(big, sizeof big, "%d", BIG);
+    snprintf(limit, sizeof limit, "%d", FM_ADMM_GRAD_MAX_RANK);
+    cr_assert(strstr(msg, big) && strstr(msg, limit), "the message names the rank and the limit: %s", msg);
     cr_assert_null(tape);
     cr_assert_eq(fm_admm_grad_forward_f64(T, U, &tape, S, T, U, &edges, FM_KIND_SPARSE, 0, 1, msg), FM_ERR_INVALID);
     cr_assert_eq(fm_admm_grad_forward_f64(T, U, &tape, S, T, U, &edges, FM_KIND_SPARSE, AG_RANK, 0, msg),

@@ -312,7 +312,7 @@ Test(cli, train_bad_options)
         const char *word;
     } cases[] = {
         { { "--rank", "0" }, "rank 0" },
-        { { "--rank", "33" }, "rank 33" },
+        { { "--rank", "65" }, "rank 65" },
         { { "--width", "10", "--heads", "4" }, "not a multiple" },
         { { "--epochs", "0" }, "0 epochs" },
         { { "--epochs", "-3" }, "epochs" },

@@ -80,10 +80,10 @@ Test(train, bad_options_are_refused_by_name)
         cr_expect(strstr(msg, word), #change ": the message lacks \"%s\": %s", word, msg);                       \
     } while (0)
     REFUSED(o.rank = 0, "rank 0");
-    REFUSED(o.rank = 33, "rank 33");
+    REFUSED(o.rank = 65, "rank 65");
     REFUSED(o.max_rank = 5, "--max-rank 5; expected a model of any rank");
     REFUSED(o.any_rank = true; o.max_rank = o.rank - 1, "--max-rank");
-    REFUSED(o.any_rank = true; o.max_rank = 33, "--max-rank 33");
+    REFUSED(o.any_rank = true; o.max_rank = 65, "--max-rank 65");
     REFUSED(o.gathered = true, "--gathered is a feature of a model of any rank");
     REFUSED(o.pooled = true, "--pooled is a feature of a model of any rank");
     REFUSED(o.any_rank = true; o.residual = true, "--residual is a feature of a pooled model");
