@@ -495,5 +495,40 @@ Test(train_runs, a_model_whose_output_overflows_validates_at_infinity)
     fine_tuning_free(&t);
 }
 
+// A fine-tuning run stopped inside its first epoch and resumed without
+// --from keeps its start against a worse first epoch: what a model is kept
+// is read from the state (its start's finite score), not from the options.
+Test(train_runs, a_fine_tuning_run_resumed_without_from_keeps_its_start)
+{
+    fine_tuning t = fine_tuning_new(FM_MODEL_INIT);
+    fm_train_options f = t.o;
+    f.out = t.tuned;
+    f.from = t.base;
+    f.epochs = 1;
+    f.rate = 1e6;   // every epoch at this rate is worse than the start (the test above)
+    f.checkpoint_every = 10;
+    int64_t after = 12;   // past the state at 10 matrices
+    f.progress = stop_after;
+    f.user = &after;
+    fm_train_result *r = run_ok(&f);
+    cr_assert(r->stopped);
+    cr_assert_eq(r->state.rng_counter, 10u);
+    cr_assert(r->state.best_validation_rmse < INFINITY, "the start validated at %g", r->state.best_validation_rmse);
+    fm_train_result_free(&r);
+    f.from = NULL;
+    f.resume = true;
+    f.progress = NULL;
+    r = run_ok(&f);
+    cr_assert(r->resumed && !r->stopped);
+    cr_assert_eq(r->count, 1);
+    cr_expect(!(r->epochs[0].valid < r->state.best_validation_rmse), "epoch 1 (%g) beat the start (%g)",
+              r->epochs[0].valid, r->state.best_validation_rmse);
+    cr_expect(!r->epochs[0].best, "the worse first epoch was kept");
+    cr_expect_eq(r->state.best_epoch, 0);
+    cr_expect(tuned_is(&t, t.start), "the output is not the start");
+    fm_train_result_free(&r);
+    fine_tuning_free(&t);
+}
+
 Test(train_runs, a_wrecked_init_model_ends_as_worse_epochs) { expect_wreck_is_a_worse_epoch(FM_MODEL_INIT); }
 Test(train_runs, a_wrecked_accel_model_ends_as_worse_epochs) { expect_wreck_is_a_worse_epoch(FM_MODEL_ACCEL); }

@@ -450,9 +450,11 @@ int fm_train_run(fm_train_result **result, const fm_train_options *options, char
         AGREE_TRY(validate_epoch(e, sets, &w, o, msg));
         r->count++;
         last_valid = e->valid;
-        // without --from the first epoch is kept whatever its score (+inf
-        // when its network overflows on the validation): a run writes a model
-        if (e->valid < st.best_validation_rmse || (!o->from && epoch == 0)) {
+        // a run writes a model: with none kept yet (no --from start, in the
+        // options or in a resumed state's finite best) the first epoch is kept
+        // whatever its score (+inf when its network overflows on the validation)
+        const bool none_kept = !o->from && !(st.best_validation_rmse < INFINITY);
+        if (e->valid < st.best_validation_rmse || (none_kept && epoch == 0)) {
             st.best_validation_rmse = e->valid;
             st.best_epoch = st.epoch;
             e->best = true;
