@@ -76,12 +76,16 @@ static int validate(double *score, const fm_nif_train_options *opt, fm_params *p
         fm_krylov_defaults(&krylov, n);
         krylov.tol = opt->valid_tol;
         fm_krylov_result r = {0};
-        int status = fm_nif_factor_with(&L, &opt->config, params, valid[v], &inference, NULL, msg);
-        if (status == FM_OK) status = fm_precond_from_lower(&M, &L, msg);
-        if (status == FM_OK) status = fm_pcg(&r, valid[v]->A, b, x, M, &krylov, msg);
-        if (status == FM_ERR_NUMERIC) msg[0] = 0;
-        else FM_TRY(status);
-        total += status == FM_OK && r.converged ? (double)r.iterations : (double)krylov.max_iters;
+        char why[FM_MSG_LEN];
+        int solved = fm_nif_factor_with(&L, &opt->config, params, valid[v], &inference, NULL, why);
+        if (solved == FM_OK) solved = fm_precond_from_lower(&M, &L, why);
+        if (solved == FM_OK) solved = fm_pcg(&r, valid[v]->A, b, x, M, &krylov, why);
+        if (solved != FM_OK && solved != FM_ERR_NUMERIC) {
+            snprintf(msg, FM_MSG_LEN, "%s", why);
+            FREE_ALL;
+            return solved;
+        }
+        total += solved == FM_OK && r.converged ? (double)r.iterations : (double)krylov.max_iters;
         fm_csr_free(&L);
         fm_precond_free(&M);
         free(b); b = NULL;
