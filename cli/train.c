@@ -71,6 +71,12 @@ static const char help[] =
     "                          network's output (default 0: the output itself), so that\n"
     "                          the epoch written is the one whose start leads furthest;\n"
     "                          the baseline is then N iterations from the nndsvd start\n"
+    "  --limit-weight B        init: read the loss against (1 - B) X + B W*H*, W*H* the\n"
+    "                          reconstruction --limit-iters ADMM iterations reach from\n"
+    "                          the matrix's start (docs §7, the limit term: an error\n"
+    "                          along a flat direction, which ADMM removes slowly, is\n"
+    "                          counted in full); 0 to 1, default 0: X alone\n"
+    "  --limit-iters N         init: ADMM iterations to W*H* (default 500)\n"
     "  --seed S                seed of the data, the order and the initial model (default 42)\n"
     "  --lr R                  initial learning rate (default 1e-3 init, 3e-4 accel)\n"
     "  --batch B               matrices per AdamW step (default 1, the paper's). B > 1\n"
@@ -312,6 +318,8 @@ int fm_cmd_train(int argc, char **argv)
         else if (!strcmp(a, "--seed")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.seed = (uint64_t)value; }
         else if (!strcmp(a, "--valid-steps")) { ok = whole_number(a, v, INT_MAX, &value); o.valid_steps = (int)value; }
         else if (!strcmp(a, "--valid-iters")) { ok = whole_number(a, v, INT_MAX, &value); o.valid_iters = (int)value; }
+        else if (!strcmp(a, "--limit-weight")) ok = fm_arg_double(a, v, 0, 1, &o.limit_weight);
+        else if (!strcmp(a, "--limit-iters")) { ok = whole_number(a, v, INT_MAX, &value); o.limit_iters = (int)value; }
         else if (!strcmp(a, "--lr")) ok = fm_arg_double(a, v, 1e-12, 1e3, &rate);
         else if (!strcmp(a, "--batch")) { ok = whole_number(a, v, INT_MAX, &value); o.batch = (int)value; }
         else if (!strcmp(a, "--checkpoint-every")) { ok = fm_arg_int(a, v, 0, LONG_MAX, &value); o.checkpoint_every = value; }

@@ -63,6 +63,13 @@ typedef struct fm_message_graph {
     // subgraph's loss normalization, engine/subgraph.h; ops/loss_grad.h), or
     // NULL for the plain f. Not owned; read by models/nmf/unroll only.
     const float *loss_weights;
+    // The edges the training loss reads in place of `rows`, of kind
+    // `loss_kind` (a target other than X: §7's limit term, the
+    // reconstruction of a long solve blended with X), or NULL: `rows`.
+    // The same targets and sources as `rows`. Not owned; read by
+    // models/nmf/unroll only.
+    const fm_edges *loss_rows;
+    fm_kind loss_kind;
 } fm_message_graph;
 
 // The graph layer l (0-based) of a network reads: layers[l] when mg has

@@ -241,6 +241,83 @@ Test(unroll, accel_backward_matches_finite_differences_incomplete)
     check_case(FM_UNROLL_ACCEL, GRAPH_INCOMPLETE, 58);
 }
 
+// The loss read against a target other than X (mg.loss_rows, §7's limit
+// term), the ADMM still on X: a target equal to X gives the loss of X (the
+// sparse kind's expansion against every entry summed directly), and the
+// backward against another target matches finite differences. Full storage
+// for the dense and sparse kinds (kind dense), X's stored edges for the
+// incomplete kind; `lift` is added to every entry of Ω.
+typedef struct target { fm_edges edges; float *values; } target;
+
+static target target_of(const unroll_chain *c, unroll_graph_case which, double lift, uint64_t seed)
+{
+    const fm_edges *x = &c->mg.rows;
+    target t = { .edges = { .targets = c->rows, .sources = c->cols, .count = c->rows * c->cols } };
+    if (which == GRAPH_INCOMPLETE) {
+        t.edges = *x;
+        t.edges.log_pi = NULL;
+        t.edges.owner = NULL;
+    }
+    t.values = calloc(t.edges.count, sizeof(float));
+    cr_assert_not_null(t.values);
+    for (int64_t i = 0; i < c->rows; i++) {
+        const int64_t begin = x->ptr ? (int64_t)x->ptr[i] : i * c->cols;
+        const int64_t end = x->ptr ? (int64_t)x->ptr[i + 1] : (i + 1) * c->cols;
+        for (int64_t e = begin; e < end; e++) {
+            const int64_t j = x->ptr ? (int64_t)x->idx[e] : e - begin;
+            t.values[which == GRAPH_INCOMPLETE ? e : i * c->cols + j] = x->val[e];
+        }
+    }
+    float *noise = fm_test_uniform(t.edges.count, seed);
+    for (int64_t e = 0; e < t.edges.count; e++) t.values[e] += (float)(lift * noise[e]);
+    free(noise);
+    t.edges.val = t.values;
+    return t;
+}
+
+static void read_against(unroll_chain *c, const target *t, unroll_graph_case which)
+{
+    c->mg.loss_rows = &t->edges;
+    c->mg.loss_kind = which == GRAPH_INCOMPLETE ? FM_KIND_INCOMPLETE : FM_KIND_DENSE;
+}
+
+Test(unroll, a_target_equal_to_x_gives_the_loss_of_x)
+{
+    for (int which = GRAPH_DENSE; which <= GRAPH_INCOMPLETE; which++) {
+        const fm_unroll_config config = unroll_tiny_config(FM_UNROLL_INIT, 2, 2);
+        unroll_chain c = unroll_chain_new(unroll_make_graph((unroll_graph_case)which, 1100 + which), &config, 0.4,
+                                          2100 + which, case_name(&config, (unroll_graph_case)which));
+        const double of_x = chain_loss(&c);
+        target t = target_of(&c, (unroll_graph_case)which, 0, 1);
+        read_against(&c, &t, (unroll_graph_case)which);
+        const double of_target = chain_loss(&c);
+        cr_expect_lt(fabs(of_target - of_x), 1e-12 * of_x, "%s: %.17g against X's %.17g", c.name, of_target, of_x);
+        t.values[0] += 1;   // and the loss reads the target, not X
+        cr_expect_gt(fabs(chain_loss(&c) - of_x), 1e-9 * of_x, "%s: the loss did not read the target", c.name);
+        unroll_chain_free(&c);
+        free(t.values);
+    }
+}
+
+static void check_target_case(fm_unroll_mode mode, unroll_graph_case which, uint64_t seed)
+{
+    const fm_unroll_config config = unroll_tiny_config(mode, 2, 2);
+    unroll_chain c = unroll_chain_new(unroll_make_graph(which, 1000 + seed), &config, 0.4, 2000 + seed,
+                                      case_name(&config, which));
+    target t = target_of(&c, which, 0.3, seed);
+    read_against(&c, &t, which);
+    check_gradients(&c);
+    unroll_chain_free(&c);
+    free(t.values);
+}
+
+Test(unroll, backward_against_a_target_matches_finite_differences)
+{
+    check_target_case(FM_UNROLL_INIT, GRAPH_DENSE, 3);
+    check_target_case(FM_UNROLL_INIT, GRAPH_SPARSE, 5);
+    check_target_case(FM_UNROLL_INIT, GRAPH_INCOMPLETE, 33);
+}
+
 //------------------------------------------------------------------------------
 // The forward against the chain put together by hand (double)
 //------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// Fixtures of the training suites (tests/test_train.c, tests/test_train_runs.c):
+// Fixtures of the training suites (tests/test_train.c, tests/test_train_runs.c, tests/test_train_limit.c):
 // a tiny model's options, paths, runs that must succeed or fail, and what a
 // run leaves (its state file and best model) for bit-for-bit comparisons.
 #ifndef FM_TEST_TRAIN_FIXTURES_H
@@ -34,7 +34,7 @@ void fm_test_outcome_free(fm_test_outcome *c);
 // Bit for bit: the blocks, both moments, the training state and the best model.
 void fm_test_expect_same_outcome(const fm_test_outcome *a, const fm_test_outcome *b, const char *what);
 
-// The training suites' short names for them (only those two include this file).
+// The training suites' short names for them.
 #define tiny fm_test_training_tiny
 #define path_in fm_test_training_path
 #define state_of fm_test_training_state

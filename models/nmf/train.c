@@ -13,6 +13,7 @@
 #include "rng.h"
 #include "schedule.h"
 #include "status.h"
+#include "train_limit.h"
 
 //------------------------------------------------------------------------------
 // Options
@@ -38,6 +39,7 @@ void fm_train_options_default(fm_train_options *options, fm_model_kind kind)
         .inner = 1,
         .discount = FM_UNROLL_DISCOUNT,
         .valid_steps = FM_SCHEDULE_MAX_ACCEL,
+        .limit_iters = FM_TRAIN_LIMIT_ITERS,
         .batch = 1,
         .checkpoint_every = FM_TRAIN_CHECKPOINT_EVERY,
     };
@@ -122,6 +124,11 @@ int fm_train_check(const fm_train_options *options, char *msg)
         return fm_fail(FM_ERR_INVALID, msg,
                        "train: %d validation ADMM iterations; expected at least 0, and 0 but for an init model",
                        o->valid_iters);
+    if (!(o->limit_weight >= 0 && o->limit_weight <= 1) || (o->limit_weight > 0 && o->kind != FM_MODEL_INIT))
+        return fm_fail(FM_ERR_INVALID, msg, "train: --limit-weight %g; expected 0 to 1, and 0 but for an init model",
+                       o->limit_weight);
+    if (o->limit_iters < 1 || o->limit_iters > 100000)
+        return fm_fail(FM_ERR_INVALID, msg, "train: --limit-iters %d; expected 1 to 100000", o->limit_iters);
     if (o->batch < 1 || o->batch > 4096)
         return fm_fail(FM_ERR_INVALID, msg, "train: batch of %d matrices; expected 1 to 4096", o->batch);
     if (o->checkpoint_every < 0)
@@ -261,8 +268,9 @@ static int member_step(double *loss, float *grads, const fm_params *params, cons
     fm_train_sample whole = {0}, sub = {0};
     fm_network_graph ng = {0};
     fm_unroll_tape *tape = NULL;
+    fm_train_limit limit = {0};
 #define FREE_ALL { fm_train_sample_free(&whole); fm_train_sample_free(&sub); fm_network_graph_free(&ng); \
-                   fm_unroll_tape_free(&tape); }
+                   fm_unroll_tape_free(&tape); fm_train_limit_free(&limit); }
     // a model of any rank trains each matrix at its own rank (max_rank)
     const int rank = fm_train_rank(o, index);
     fm_unroll_config at = *config;
@@ -284,6 +292,8 @@ static int member_step(double *loss, float *grads, const fm_params *params, cons
     fm_message_graph reads;
     FM_TRY(fm_train_network_graph(&ng, &reads, sample, &o->sampling, o->layers, o->seed, FM_SET_TRAIN, index, epoch,
                                   msg));
+    if (o->limit_weight > 0)
+        FM_TRY(fm_train_limit_new(&limit, &reads, sample, rank, o->limit_weight, o->limit_iters, o->inner, msg));
     int status = fm_unroll_forward(loss, &tape, sample->w_start, sample->ht_start, &w, &at, &reads, msg);
     if (status == FM_OK) status = fm_unroll_backward(&g, weight, tape, &w, &reads, msg);
     // the model's arithmetic overflowed (a rate that wrecks it): a NaN loss,

@@ -113,6 +113,7 @@
 #define FM_TRAIN_RATE_ACCEL 3e-4      // §7 [choice]: the acceleration model's
 #define FM_TRAIN_EPOCHS 15            // §7
 #define FM_TRAIN_CHECKPOINT_EVERY 1000   // matrices between two states within an epoch
+#define FM_TRAIN_LIMIT_ITERS 500      // [choice] §7's limit term: ADMM iterations to W*H*
 #define FM_TRAIN_STATE_SUFFIX ".state"
 #define FM_TRAIN_HEAD_SCALE 0.1       // [choice] the output projections' initial scale (below)
 // The ranks train takes, those of the chains' differentiable ADMM (models
@@ -145,6 +146,9 @@ typedef struct fm_train_options {
     int valid_steps;                // accel: accelerator steps of the validation (>= 1)
     int valid_iters;                // init: ADMM iterations after the output before its validation RMSE
                                     // (0, the default: the output itself)
+    double limit_weight;            // init: β of §7's limit term, the loss read against (1 − β) X + β W*H*
+                                    // (models/nmf/train_limit.h); 0, the default: X alone
+    int limit_iters;                // init: ADMM iterations to W*H* from the sample's start (FM_TRAIN_LIMIT_ITERS)
     fm_adamw adamw;
     fm_train_data data;             // the kind of the matrices (dense, §7, by default)
     fm_train_sampling sampling;     // what the network reads (every edge, §7, by default)

@@ -6,7 +6,8 @@
 //
 // f(W, H) = ½ Σ_Ω (x_ij − w_i·h_j)² / |Ω| (ops/loss_grad.h), γ = `discount`;
 // the weighted ½ Σ_Ω ω_ij r_ij² when the message graph has loss_weights (a
-// GraphSAINT subgraph, engine/subgraph.h).
+// GraphSAINT subgraph, engine/subgraph.h). With loss_rows the loss reads its
+// x_ij there (a target other than X, §7's limit term) while the ADMM reads X.
 // One ADMM outer iteration (§3) from (W, Hᵀ, U_W, U_H): the H-update over the
 // column edges (mg.columns, sources W), then the W-update over the row edges
 // (mg.rows, sources the new Hᵀ), `inner` ADMM steps each.

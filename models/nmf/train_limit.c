@@ -1,0 +1,93 @@
+// §7's limit term: see train_limit.h.
+#include "train_limit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "admm_grad.h"
+#include "status.h"
+
+void fm_train_limit_free(fm_train_limit *limit)
+{
+    if (!limit) return;
+    free(limit->values);
+    memset(limit, 0, sizeof *limit);
+}
+
+// (W*, Hᵀ*): `iters` outer iterations from the sample's start, as the
+// validation's baseline runs them (train_run.c, sample_baseline).
+static int long_solve(float *w, float *ht, const fm_train_sample *s, int k, int iters, int inner, char *msg)
+{
+    float *duals = NULL;
+    fm_admm_tape *tape = NULL;
+#define FREE_ALL { free(duals); fm_admm_tape_free(&tape); }
+    const int64_t m = s->rows, n = s->cols;
+    const fm_kind kind = s->graph->stats.kind;
+    FM_ALLOC(duals, (m + n) * k);
+    float *uw = duals, *uh = duals + m * k;
+    memcpy(w, s->w_start, sizeof(float) * m * k);
+    memcpy(ht, s->ht_start, sizeof(float) * n * k);
+    for (int it = 0; it < iters; it++) {
+        FM_TRY(fm_admm_grad_forward(ht, uh, &tape, w, ht, uh, &s->mg.columns, kind, k, inner, msg));
+        fm_admm_tape_free(&tape);
+        FM_TRY(fm_admm_grad_forward(w, uw, &tape, ht, w, uw, &s->mg.rows, kind, k, inner, msg));
+        fm_admm_tape_free(&tape);
+    }
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+static double product(const float *w, const float *h, int k)
+{
+    double p = 0;
+    for (int c = 0; c < k; c++) p += (double)w[c] * h[c];
+    return p;
+}
+
+int fm_train_limit_new(fm_train_limit *out, fm_message_graph *reads, const fm_train_sample *s, int k, double weight,
+                       int iters, int inner, char *msg)
+{
+    fm_train_limit z = {0};
+    float *factors = NULL;
+#define FREE_ALL { fm_train_limit_free(&z); free(factors); }
+    FM_CHECK(out && reads && s && s->graph && s->w_start && k >= 1 && weight > 0 && weight <= 1 && iters >= 1,
+             FM_ERR_INVALID, "fm_train_limit_new: bad arguments");
+    const int64_t m = s->rows, n = s->cols;
+    const fm_edges *x = &s->mg.rows;
+    FM_ALLOC(factors, (m + n) * k);
+    float *w = factors, *ht = factors + m * k;
+    FM_TRY(long_solve(w, ht, s, k, iters, inner, msg));
+    if (s->graph->stats.kind == FM_KIND_INCOMPLETE) {   // Ω: the stored entries, X's own structure
+        FM_CHECK(x->ptr, FM_ERR_INVALID, "fm_train_limit_new: incomplete data without stored edges");
+        FM_ALLOC(z.values, x->count);
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t e = (int64_t)x->ptr[i]; e < (int64_t)x->ptr[i + 1]; e++)
+                z.values[e] = (float)((1 - weight) * x->val[e] + weight * product(w + i * k, ht + x->idx[e] * k, k));
+        z.edges = *x;
+        z.edges.log_pi = NULL;
+        z.edges.owner = NULL;
+        z.kind = FM_KIND_INCOMPLETE;
+    } else {   // Ω: every entry (unstored ones are zeros of X), in full storage
+        FM_ALLOC(z.values, m * n);
+        for (int64_t i = 0; i < m; i++) {
+            float *row = z.values + i * n;
+            for (int64_t j = 0; j < n; j++) row[j] = (float)(weight * product(w + i * k, ht + j * k, k));
+            const int64_t begin = x->ptr ? (int64_t)x->ptr[i] : i * n, end = x->ptr ? (int64_t)x->ptr[i + 1] : (i + 1) * n;
+            for (int64_t e = begin; e < end; e++) {
+                const int64_t j = x->ptr ? (int64_t)x->idx[e] : e - begin;
+                row[j] += (float)((1 - weight) * x->val[e]);
+            }
+        }
+        z.edges = (fm_edges){ .targets = m, .sources = n, .count = m * n };
+        z.kind = FM_KIND_DENSE;
+    }
+    z.edges.val = z.values;
+    *out = z;
+    reads->loss_rows = &out->edges;
+    reads->loss_kind = out->kind;
+    z.values = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
