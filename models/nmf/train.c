@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admm_grad.h"
 #include "init.h"
 #include "loss_grad.h"
 #include "rng.h"
@@ -214,6 +215,28 @@ int fm_train_sample_start(fm_train_sample *sample, int rank, uint64_t nndsvd_see
     sample->w_start = w_start->data;
     sample->ht_start = ht_start->data;
     w_start->data = ht_start->data = NULL;
+    FREE_ALL;
+    return FM_OK;
+#undef FREE_ALL
+}
+
+int fm_train_sample_admm(float *w, float *ht, const fm_train_sample *s, int k, int iters, int inner, char *msg)
+{
+    float *duals = NULL;
+    fm_admm_tape *tape = NULL;
+#define FREE_ALL { free(duals); fm_admm_tape_free(&tape); }
+    const int64_t m = s->rows, n = s->cols;
+    const fm_kind kind = s->graph->stats.kind;
+    FM_ALLOC(duals, (m + n) * k);
+    float *uw = duals, *uh = duals + m * k;
+    memcpy(w, s->w_start, sizeof(float) * m * k);
+    memcpy(ht, s->ht_start, sizeof(float) * n * k);
+    for (int it = 0; it < iters; it++) {
+        FM_TRY(fm_admm_grad_forward(ht, uh, &tape, w, ht, uh, &s->mg.columns, kind, k, inner, msg));
+        fm_admm_tape_free(&tape);
+        FM_TRY(fm_admm_grad_forward(w, uw, &tape, ht, w, uw, &s->mg.rows, kind, k, inner, msg));
+        fm_admm_tape_free(&tape);
+    }
     FREE_ALL;
     return FM_OK;
 #undef FREE_ALL

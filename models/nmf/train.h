@@ -227,6 +227,10 @@ int fm_train_sample_new(fm_train_sample *sample, const fm_train_data *data, fm_t
 void fm_train_sample_free(fm_train_sample *sample);
 // The NNDSVD start of a sample whose graph, message graph and svd_power are set.
 int fm_train_sample_start(fm_train_sample *sample, int rank, uint64_t nndsvd_seed, char *msg);
+// w (rows × k), ht (cols × k): `iters` plain ADMM outer iterations (§3, the
+// chains' ADMM, `inner` steps per factor update, duals from 0) from the
+// sample's start: the validation's baseline and §7's limit term.
+int fm_train_sample_admm(float *w, float *ht, const fm_train_sample *sample, int k, int iters, int inner, char *msg);
 
 // The initial parameters of a run (see "Initial parameters"). *params NULL on entry.
 int fm_train_params_new(fm_params **params, const fm_train_options *options, char *msg);

@@ -4,38 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admm_grad.h"
 #include "status.h"
+#include "train.h"
 
 void fm_train_limit_free(fm_train_limit *limit)
 {
     if (!limit) return;
     free(limit->values);
     memset(limit, 0, sizeof *limit);
-}
-
-// (W*, Hᵀ*): `iters` outer iterations from the sample's start, as the
-// validation's baseline runs them (train_run.c, sample_baseline).
-static int long_solve(float *w, float *ht, const fm_train_sample *s, int k, int iters, int inner, char *msg)
-{
-    float *duals = NULL;
-    fm_admm_tape *tape = NULL;
-#define FREE_ALL { free(duals); fm_admm_tape_free(&tape); }
-    const int64_t m = s->rows, n = s->cols;
-    const fm_kind kind = s->graph->stats.kind;
-    FM_ALLOC(duals, (m + n) * k);
-    float *uw = duals, *uh = duals + m * k;
-    memcpy(w, s->w_start, sizeof(float) * m * k);
-    memcpy(ht, s->ht_start, sizeof(float) * n * k);
-    for (int it = 0; it < iters; it++) {
-        FM_TRY(fm_admm_grad_forward(ht, uh, &tape, w, ht, uh, &s->mg.columns, kind, k, inner, msg));
-        fm_admm_tape_free(&tape);
-        FM_TRY(fm_admm_grad_forward(w, uw, &tape, ht, w, uw, &s->mg.rows, kind, k, inner, msg));
-        fm_admm_tape_free(&tape);
-    }
-    FREE_ALL;
-    return FM_OK;
-#undef FREE_ALL
 }
 
 static double product(const float *w, const float *h, int k)
@@ -57,7 +33,7 @@ int fm_train_limit_new(fm_train_limit *out, fm_message_graph *reads, const fm_tr
     const fm_edges *x = &s->mg.rows;
     FM_ALLOC(factors, (m + n) * k);
     float *w = factors, *ht = factors + m * k;
-    FM_TRY(long_solve(w, ht, s, k, iters, inner, msg));
+    FM_TRY(fm_train_sample_admm(w, ht, s, k, iters, inner, msg));
     if (s->graph->stats.kind == FM_KIND_INCOMPLETE) {   // Ω: the stored entries, X's own structure
         FM_CHECK(x->ptr, FM_ERR_INVALID, "fm_train_limit_new: incomplete data without stored edges");
         FM_ALLOC(z.values, x->count);

@@ -125,23 +125,14 @@ static int sample_rmse(double *rmse, fm_train_sample *s, int rank, fm_train_set 
 static int sample_baseline(double *rmse, const fm_train_sample *s, int k, const fm_train_options *o, char *msg)
 {
     float *work = NULL;
-    fm_admm_tape *tape = NULL;
-#define FREE_ALL { free(work); fm_admm_tape_free(&tape); }
+#define FREE_ALL free(work)
     const int64_t m = s->rows, n = s->cols;
-    const fm_kind kind = s->graph->stats.kind;
-    FM_ALLOC(work, 2 * (m + n) * k);
-    float *w = work, *ht = w + m * k, *uw = ht + n * k, *uh = uw + m * k;
-    memcpy(w, s->w_start, sizeof(float) * m * k);
-    memcpy(ht, s->ht_start, sizeof(float) * n * k);
+    FM_ALLOC(work, (m + n) * k);
+    float *w = work, *ht = w + m * k;
     const int iterations = o->kind == FM_MODEL_ACCEL ? o->valid_steps * o->admm : o->valid_iters;
-    for (int it = 0; it < iterations; it++) {
-        FM_TRY(fm_admm_grad_forward(ht, uh, &tape, w, ht, uh, &s->mg.columns, kind, k, o->inner, msg));
-        fm_admm_tape_free(&tape);
-        FM_TRY(fm_admm_grad_forward(w, uw, &tape, ht, w, uw, &s->mg.rows, kind, k, o->inner, msg));
-        fm_admm_tape_free(&tape);
-    }
+    FM_TRY(fm_train_sample_admm(w, ht, s, k, iterations, o->inner, msg));
     double f = NAN;
-    FM_TRY(fm_loss_frobenius_forward(&f, w, ht, &s->mg.rows, kind, k, msg));
+    FM_TRY(fm_loss_frobenius_forward(&f, w, ht, &s->mg.rows, s->graph->stats.kind, k, msg));
     *rmse = rmse_of(f, s, o);
     FREE_ALL;
     return FM_OK;
