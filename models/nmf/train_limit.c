@@ -43,7 +43,6 @@ int fm_train_limit_new(fm_train_limit *out, fm_message_graph *reads, const fm_tr
         z.edges = *x;
         z.edges.log_pi = NULL;
         z.edges.owner = NULL;
-        z.kind = FM_KIND_INCOMPLETE;
     } else {   // Ω: every entry (unstored ones are zeros of X), in full storage
         FM_ALLOC(z.values, m * n);
         for (int64_t i = 0; i < m; i++) {
@@ -56,12 +55,11 @@ int fm_train_limit_new(fm_train_limit *out, fm_message_graph *reads, const fm_tr
             }
         }
         z.edges = (fm_edges){ .targets = m, .sources = n, .count = m * n };
-        z.kind = FM_KIND_DENSE;
     }
     z.edges.val = z.values;
     *out = z;
     reads->loss_rows = &out->edges;
-    reads->loss_kind = out->kind;
+    reads->loss_kind = out->edges.ptr ? FM_KIND_INCOMPLETE : FM_KIND_DENSE;
     z.values = NULL;
     FREE_ALL;
     return FM_OK;

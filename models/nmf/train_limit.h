@@ -15,8 +15,8 @@
 #include "train_sampling.h"
 
 typedef struct fm_train_limit {
-    fm_edges edges;   // z: every entry (dense and sparse kinds, full storage) or X's stored edges (incomplete)
-    fm_kind kind;     // the loss's kind over `edges`: dense, or incomplete
+    fm_edges edges;   // z: every entry (dense and sparse kinds, full storage: the loss reads it as the
+                      // dense kind) or X's stored edges (incomplete)
     float *values;    // owned: edges.val
 } fm_train_limit;
 
